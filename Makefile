@@ -1,0 +1,69 @@
+# ecslogfix — every target a newcomer needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+ROOT      := $(CURDIR)
+TOOLS     := $(ROOT)/.tools
+TOOLS_BIN := $(TOOLS)/bin
+export PATH := $(TOOLS_BIN):$(TOOLS)/node_modules/.bin:$(PATH)
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export GOFLAGS := -buildvcs=false
+
+STATICCHECK_VERSION := v0.8.2
+RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
+ASL_VALIDATOR       := asl-validator@4.0.0
+FUNCTIONS           := detect remediate notify
+CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
+FUZZTIME            ?= 10s
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator check-host ## install the test tools into ./.tools (Go proxy, npm)
+
+$(TOOLS_BIN)/aws-lambda-rie:
+	GOBIN=$(TOOLS_BIN) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+
+$(TOOLS_BIN)/staticcheck:
+	GOBIN=$(TOOLS_BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(TOOLS)/node_modules/.bin/asl-validator:
+	mkdir -p $(TOOLS) && npm install --silent --no-audit --no-fund --prefix $(TOOLS) $(ASL_VALIDATOR)
+
+.PHONY: check-host
+check-host: ## fail loudly when a tool the tests need is missing
+	@command -v python3 >/dev/null || { echo "python3 is required (moto)"; exit 1; }
+	@python3 -c 'import moto.server' 2>/dev/null || { echo "moto (python3 -m moto.server) is required: pip install 'moto[server]==5.2.1'"; exit 1; }
+	@command -v node >/dev/null || { echo "node (>= 20) is required by the CDK"; exit 1; }
+	@command -v cfn-lint >/dev/null || { echo "cfn-lint is required: pip install cfn-lint"; exit 1; }
+
+.PHONY: build
+build: ## build each function's arm64 bootstrap into dist/<function>/
+	@for f in $(FUNCTIONS); do \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+	go build -o dist/ecslogfix ./cmd/ecslogfix
+
+.PHONY: test
+test: tools ## run every test: unit, golden, component (moto), infra (CDK synth, cdk-nag, cfn-lint), end to end
+	ECSLOGFIX_REQUIRE_TOOLS=1 go test -count=1 -timeout 45m ./...
+	@$(MAKE) --no-print-directory cover fuzz
+
+.PHONY: cover
+cover: ## print the coverage of the core packages
+	@go test -count=1 -coverprofile=coverage.out $(CORE_PKGS) | sed 's/^/  /'
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
+	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd functions 2>/dev/null); do \
+	  d=$$(dirname $$t); for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t | cut -d' ' -f2); do \
+	    echo "fuzz $$d $$f"; go test -run=^$$ -fuzz=^$$f$$ -fuzztime=$(FUZZTIME) ./$$d >/dev/null || exit 1; \
+	  done; done
+
+.PHONY: lint
+lint: $(TOOLS_BIN)/staticcheck ## gofmt, go vet, staticcheck
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	go vet ./...
+	staticcheck ./...

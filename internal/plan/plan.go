@@ -1,0 +1,92 @@
+// Package plan computes the fix for a non-compliant task definition as a
+// value: what changes per container, which log groups must exist, what
+// blocks the fix, and how to back it out. Pure: no AWS calls. Dry run is
+// printing a Plan; applying it is the remediation package's job.
+package plan
+
+import (
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
+
+// Action says what the plan does to one container's logging.
+type Action string
+
+// Actions.
+const (
+	ActionNone     Action = "NONE"     // compliant: left byte-identical
+	ActionAdd      Action = "ADD"      // no logConfiguration: awslogs added
+	ActionComplete Action = "COMPLETE" // awslogs with missing options: only those added
+	ActionReplace  Action = "REPLACE"  // another driver replaced by awslogs (policy otherDrivers=replace)
+	ActionReport   Action = "REPORT"   // not compliant, not changed: a human must act (FireLens, otherDrivers=report)
+)
+
+// Context is where the task definition lives.
+type Context struct {
+	Partition string `json:"partition"` // default "aws"
+	Account   string `json:"account"`
+	Region    string `json:"region"`
+}
+
+// LogSettings is a redacted view of a logConfiguration, safe to print: the
+// driver, the values of documented awslogs options, and only the names of
+// any other option or secret option.
+type LogSettings struct {
+	Driver        string            `json:"driver"`
+	Options       map[string]string `json:"options,omitempty"`
+	SecretOptions []string          `json:"secretOptions,omitempty"` // names only
+}
+
+// ContainerChange is the plan for one container.
+type ContainerChange struct {
+	Name    string          `json:"name"`
+	Reasons []policy.Reason `json:"reasons,omitempty"`
+	Action  Action          `json:"action"`
+	Before  *LogSettings    `json:"before,omitempty"`
+	After   *LogSettings    `json:"after,omitempty"`
+}
+
+// LogGroup is a log group the fixed task definition writes to and that must
+// exist.
+type LogGroup struct {
+	Name          string            `json:"name"`
+	Region        string            `json:"region"`
+	RetentionDays int32             `json:"retentionDays"`
+	KMSKeyARN     string            `json:"kmsKeyArn,omitempty"`
+	Class         string            `json:"class,omitempty"`
+	Tags          map[string]string `json:"tags,omitempty"`
+}
+
+// Blocker is a reason the plan must not be applied.
+type Blocker struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Blocker codes.
+const (
+	BlockNoExecutionRole = "NO_EXECUTION_ROLE" // Fargate/EXTERNAL needs one for awslogs and the policy names none
+	BlockTooLarge        = "TOO_LARGE"         // the register request would exceed 64 KiB
+	BlockInvalidGroup    = "INVALID_LOG_GROUP" // the template yields an invalid log group name
+	BlockInvalidInput    = "INVALID_INPUT"     // the source cannot be re-registered as it is
+)
+
+// Plan is the fix for one task definition revision.
+type Plan struct {
+	SourceARN  string            `json:"sourceArn,omitempty"`
+	Family     string            `json:"family"`
+	Revision   int32             `json:"revision,omitempty"`
+	Context    Context           `json:"context"`
+	Exempt     bool              `json:"exempt,omitempty"`
+	Compliant  bool              `json:"compliant"` // nothing to do
+	Containers []ContainerChange `json:"containers"`
+	LogGroups  []LogGroup        `json:"logGroups,omitempty"`
+	// ExecutionRoleARN is set when the plan adds the policy's default
+	// execution role.
+	ExecutionRoleARN string    `json:"executionRoleArn,omitempty"`
+	Blockers         []Blocker `json:"blockers,omitempty"`
+	// Changed is the fixed task definition; nil when there is nothing to
+	// register. Never serialised: it holds the full container definitions.
+	Changed *types.TaskDefinition `json:"-"`
+}

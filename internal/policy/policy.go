@@ -1,0 +1,99 @@
+// Package policy decides what "compliant logging" means for an ECS task
+// definition: the Policy value, its loading and validation, and Evaluate,
+// which returns per-container findings with stable reason codes. Pure: no
+// AWS calls.
+package policy
+
+// Reason is a stable, machine-readable code for why a container is not
+// compliant. The strings are part of the public JSON and notification
+// format: never rename one.
+type Reason string
+
+// Reason codes.
+const (
+	ReasonMissingLogConfiguration Reason = "MISSING_LOG_CONFIGURATION" // no logConfiguration at all
+	ReasonDriverNotAllowed        Reason = "DRIVER_NOT_ALLOWED"        // a driver the policy does not allow
+	ReasonFirelens                Reason = "FIRELENS_NOT_AWSLOGS"      // awsfirelens: never rewritten, needs a human
+	ReasonMissingGroup            Reason = "MISSING_AWSLOGS_GROUP"     // awslogs-group absent or blank
+	ReasonInvalidGroup            Reason = "INVALID_AWSLOGS_GROUP"     // awslogs-group not a valid log group name
+	ReasonMissingRegion           Reason = "MISSING_AWSLOGS_REGION"    // awslogs-region absent or blank
+	ReasonMissingStreamPrefix     Reason = "MISSING_AWSLOGS_STREAM_PREFIX"
+	ReasonRouterNotAwslogs        Reason = "FIRELENS_ROUTER_NOT_AWSLOGS" // the FireLens router itself does not log through awslogs
+)
+
+// Enforcement says whether violations are fixed or only reported.
+type Enforcement string
+
+// Enforcement modes.
+const (
+	Enforce Enforcement = "enforce"
+	Report  Enforcement = "report"
+)
+
+// OtherDrivers says what to do with a container that uses a driver the
+// policy does not allow (other than awsfirelens, which is always reported).
+type OtherDrivers string
+
+// OtherDrivers values.
+const (
+	Replace      OtherDrivers = "replace"
+	ReportDriver OtherDrivers = "report"
+)
+
+// Tag is one key=value tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// Policy is the one description of compliant logging, shared by the
+// Lambdas, the CLI and the infrastructure.
+type Policy struct {
+	// AllowedDrivers lists the compliant log drivers. Default [awslogs].
+	AllowedDrivers []string `json:"allowedDrivers"`
+	// LogGroupTemplate names the log group added to a container. Placeholders:
+	// {family}, {account}, {region}, {container}. Default "/ecs/{family}".
+	LogGroupTemplate string `json:"logGroupTemplate"`
+	// StreamPrefix is the awslogs-stream-prefix added when missing. Default "ecs".
+	StreamPrefix string `json:"streamPrefix"`
+	// LogRegion, when set, is the awslogs-region added (central logging);
+	// otherwise the task definition's own region.
+	LogRegion string `json:"logRegion,omitempty"`
+	// RetentionDays for log groups ecslogfix creates; one of CloudWatch
+	// Logs' allowed values. Default 365.
+	RetentionDays int32 `json:"retentionDays"`
+	// KMSKeyARN, when set, encrypts log groups ecslogfix creates.
+	KMSKeyARN string `json:"kmsKeyArn,omitempty"`
+	// LogGroupClass for created log groups: "", STANDARD or INFREQUENT_ACCESS.
+	LogGroupClass string `json:"logGroupClass,omitempty"`
+	// Mode, when set ("blocking" or "non-blocking"), is added as the awslogs
+	// "mode" option where absent. An explicit mode is never changed.
+	Mode string `json:"mode,omitempty"`
+	// MaxBufferSize, when set (e.g. "25m"), is added with mode non-blocking.
+	MaxBufferSize string `json:"maxBufferSize,omitempty"`
+	// OtherDrivers: replace (default, per the SOP) or report.
+	OtherDrivers OtherDrivers `json:"otherDrivers"`
+	// ExemptionTag exempts a task definition. Default ecslogfix:exempt=true.
+	ExemptionTag Tag `json:"exemptionTag"`
+	// Enforcement: enforce (default) or report.
+	Enforcement Enforcement `json:"enforcement"`
+	// DefaultExecutionRoleARN is set on Fargate/EXTERNAL task definitions
+	// that have no execution role; without it such plans are blocked.
+	DefaultExecutionRoleARN string `json:"defaultExecutionRoleArn,omitempty"`
+	// LogGroupTags are added to log groups ecslogfix creates.
+	LogGroupTags map[string]string `json:"logGroupTags,omitempty"`
+}
+
+// ContainerFinding is the verdict on one container.
+type ContainerFinding struct {
+	Name      string   `json:"name"`
+	Compliant bool     `json:"compliant"`
+	Reasons   []Reason `json:"reasons,omitempty"`
+}
+
+// Evaluation is the verdict on one task definition.
+type Evaluation struct {
+	Compliant  bool               `json:"compliant"`
+	Exempt     bool               `json:"exempt"`
+	Containers []ContainerFinding `json:"containers"`
+}

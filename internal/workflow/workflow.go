@@ -1,0 +1,190 @@
+// Package workflow holds the data contract of the remediation state machine:
+// the execution input that detect starts it with, the result that remediate
+// returns, and the names (actions, outcomes, error types) that the Lambdas,
+// the CDK definition and the notifications share. It is pure data: no AWS
+// calls, no behaviour beyond naming.
+//
+// Nothing in these types may carry container environment values, secrets,
+// log-driver option values other than the documented awslogs keys, or the raw
+// CloudTrail body: they are written to Step Functions history and to
+// notifications.
+package workflow
+
+import (
+	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
+
+// Version is the schema version of Input, Result and the structured
+// notification document. Bump it on any incompatible change.
+const Version = "1"
+
+// Action selects what one invocation of the remediate function does.
+type Action string
+
+// Actions of the remediate function, one per state of the workflow.
+const (
+	ActionEnsureLogGroup Action = "ensure-log-group"
+	ActionRegister       Action = "register"
+)
+
+// Trigger says what started a workflow execution.
+type Trigger string
+
+// Triggers.
+const (
+	TriggerEvent Trigger = "event" // a CloudTrail RegisterTaskDefinition event
+	TriggerSweep Trigger = "sweep" // the scheduled sweep
+	TriggerCLI   Trigger = "cli"   // ecslogfix fix
+)
+
+// Outcome is the stable, machine-readable result of one execution. It is
+// used as an SNS message attribute, so subscribers can filter on it.
+type Outcome string
+
+// Outcomes.
+const (
+	OutcomeRemediated        Outcome = "REMEDIATED"         // a compliant revision was registered
+	OutcomeReportOnly        Outcome = "REPORT_ONLY"        // enforcement mode "report": plan shown, nothing changed
+	OutcomeBlocked           Outcome = "BLOCKED"            // the plan cannot be applied safely; a human must act
+	OutcomeNeedsHuman        Outcome = "NEEDS_HUMAN"        // nothing we may change (e.g. FireLens), but not compliant
+	OutcomeAlreadyCompliant  Outcome = "ALREADY_COMPLIANT"  // the source is compliant when re-read
+	OutcomeAlreadyRemediated Outcome = "ALREADY_REMEDIATED" // our remediation of this source already exists
+	OutcomeSuperseded        Outcome = "SUPERSEDED"         // a newer revision exists; its own event covers it
+	OutcomeInactive          Outcome = "INACTIVE"           // the source revision was deregistered
+	OutcomeExempt            Outcome = "EXEMPT"             // the exemption tag is set
+	OutcomeFailed            Outcome = "FAILED"             // a step failed after its retries
+)
+
+// Error type names a Lambda returns so the state machine's Retry and Catch
+// can match them (the Go runtime reports the error's type name as
+// errorType). The remediate function wraps its errors in these.
+const (
+	ErrThrottled          = "ThrottledError"          // ThrottlingException, Rate exceeded, 5xx
+	ErrConcurrentRevision = "ConcurrentRevisionError" // ECS "Too many concurrent attempts to create a new revision"
+	ErrInvalidInput       = "InvalidInputError"       // the execution input is malformed: never retried
+)
+
+// Target names the account and region a task definition lives in, and the
+// role to assume there (empty in single-account mode).
+type Target struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	RoleARN string `json:"roleArn,omitempty"`
+}
+
+// Principal is the non-secret summary of who registered the source revision.
+type Principal struct {
+	Type      string `json:"type"`                // IAMUser, AssumedRole, AWSService, Root, ...
+	ARN       string `json:"arn,omitempty"`       // the caller's ARN
+	RoleARN   string `json:"roleArn,omitempty"`   // for AssumedRole: the role (session issuer)
+	UserName  string `json:"userName,omitempty"`  // IAM user name or role session name
+	InvokedBy string `json:"invokedBy,omitempty"` // e.g. cloudformation.amazonaws.com
+}
+
+// Origin says through what tool the source revision was registered, so the
+// notification can say where to fix the source.
+type Origin struct {
+	Tool   string `json:"tool"`             // cloudformation, terraform, cdk, copilot, pulumi, cli, console, sdk, unknown
+	Detail string `json:"detail,omitempty"` // e.g. the CloudFormation stack name
+}
+
+// Input is the execution input detect (or the sweep, or the CLI) starts the
+// state machine with. It is small and carries no secrets.
+type Input struct {
+	Version           string             `json:"version"`
+	Trigger           Trigger            `json:"trigger"`
+	EventID           string             `json:"eventId,omitempty"`
+	Target            Target             `json:"target"`
+	TaskDefinitionARN string             `json:"taskDefinitionArn"`
+	Family            string             `json:"family"`
+	Revision          int32              `json:"revision"`
+	Enforcement       policy.Enforcement `json:"enforcement"`
+	Reasons           []ContainerReasons `json:"reasons"`
+	LogGroups         []plan.LogGroup    `json:"logGroups"`
+	Principal         *Principal         `json:"principal,omitempty"`
+	Origin            *Origin            `json:"origin,omitempty"`
+	// Ensured is set by the workflow's EnsureLogGroups state.
+	Ensured *Ensured `json:"ensured,omitempty"`
+}
+
+// Ensured is what the ensure-log-group action returns.
+type Ensured struct {
+	LogGroups []LogGroupResult `json:"logGroups"`
+}
+
+// Request is the remediate function's input: the action and the execution
+// state (Input, plus what earlier states added).
+type Request struct {
+	Action Action `json:"action"`
+	Input  Input  `json:"input"`
+}
+
+// ContainerReasons lists the reason codes of one non-compliant container.
+type ContainerReasons struct {
+	Container string          `json:"container"`
+	Reasons   []policy.Reason `json:"reasons"`
+}
+
+// LogGroupResult is what ensuring one log group found or did.
+type LogGroupResult struct {
+	Name                      string `json:"name"`
+	Region                    string `json:"region"`
+	Created                   bool   `json:"created"`
+	RetentionDays             int32  `json:"retentionDays,omitempty"` // 0 = never expire
+	KMSKeyARN                 string `json:"kmsKeyArn,omitempty"`
+	Class                     string `json:"class,omitempty"`
+	DeletionProtectionEnabled bool   `json:"deletionProtectionEnabled,omitempty"`
+}
+
+// Result is what the register action returns and notify renders.
+type Result struct {
+	Version      string           `json:"version"`
+	Outcome      Outcome          `json:"outcome"`
+	Target       Target           `json:"target"`
+	Family       string           `json:"family"`
+	SourceARN    string           `json:"sourceArn"`
+	NewARN       string           `json:"newArn,omitempty"`
+	LatestARN    string           `json:"latestArn,omitempty"` // the family's latest ACTIVE revision when read
+	Detail       string           `json:"detail,omitempty"`    // one human sentence on why this outcome
+	Plan         *plan.Plan       `json:"plan,omitempty"`
+	LogGroups    []LogGroupResult `json:"logGroups,omitempty"`
+	Principal    *Principal       `json:"principal,omitempty"`
+	Origin       *Origin          `json:"origin,omitempty"`
+	Trigger      Trigger          `json:"trigger,omitempty"`
+	EventID      string           `json:"eventId,omitempty"`
+	ExecutionARN string           `json:"executionArn,omitempty"`
+}
+
+// Failure is what the state machine's Catch hands to notify when a step
+// failed after its retries.
+type Failure struct {
+	Input        Input  `json:"input"`
+	State        string `json:"state"` // the state that failed
+	Error        string `json:"error"`
+	Cause        string `json:"cause"`
+	ExecutionARN string `json:"executionArn"`
+}
+
+// NotifyRequest is the notify function's input: exactly one of Result and
+// Failure is set. For report-only executions Result carries the plan.
+type NotifyRequest struct {
+	Result       *Result  `json:"result,omitempty"`
+	Failure      *Failure `json:"failure,omitempty"`
+	ExecutionARN string   `json:"executionArn,omitempty"`
+}
+
+// State names of the workflow. The CDK definition, the tests and the
+// failure notifications use these.
+const (
+	StateCheckMode             = "CheckMode"
+	StateEnsureLogGroups       = "EnsureLogGroups"
+	StateRegister              = "Register"
+	StateNotify                = "Notify"
+	StateEnsureLogGroupsFailed = "EnsureLogGroupsFailed" // Pass: records the failed state, then NotifyFailure
+	StateRegisterFailed        = "RegisterFailed"
+	StateNotifyFailed          = "NotifyFailed"
+	StateNotifyFailure         = "NotifyFailure"
+	StateDone                  = "Done"   // Succeed
+	StateFailed                = "Failed" // Fail
+)
