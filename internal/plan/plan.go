@@ -15,7 +15,7 @@ type Action string
 
 // Actions.
 const (
-	ActionNone     Action = "NONE"     // compliant: left byte-identical
+	ActionNone     Action = "NONE"     // left byte-identical: compliant, or the task definition is exempt
 	ActionAdd      Action = "ADD"      // no logConfiguration: awslogs added
 	ActionComplete Action = "COMPLETE" // awslogs with missing options: only those added
 	ActionReplace  Action = "REPLACE"  // another driver replaced by awslogs (policy otherDrivers=replace)
@@ -87,6 +87,8 @@ type Plan struct {
 	ExecutionRoleARN string    `json:"executionRoleArn,omitempty"`
 	Blockers         []Blocker `json:"blockers,omitempty"`
 	// Changed is the fixed task definition; nil when there is nothing to
-	// register. Never serialised: it holds the full container definitions.
+	// register (compliant, exempt, or only REPORT actions). A blocked plan
+	// keeps it for display, but NeedsChange is false. Never serialised: it
+	// holds the full container definitions.
 	Changed *types.TaskDefinition `json:"-"`
 }

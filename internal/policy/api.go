@@ -1,24 +1,121 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"sigs.k8s.io/yaml"
 )
 
-// CONTRACT STUBS — replaced by the real implementation.
+// Documented awslogs option keys (SDK types.LogConfiguration.Options).
+const (
+	OptGroup            = "awslogs-group"
+	OptRegion           = "awslogs-region"
+	OptStreamPrefix     = "awslogs-stream-prefix"
+	OptCreateGroup      = "awslogs-create-group"
+	OptDatetimeFormat   = "awslogs-datetime-format"
+	OptMultilinePattern = "awslogs-multiline-pattern"
+	OptMode             = "mode"
+	OptMaxBufferSize    = "max-buffer-size"
+)
 
-// Default returns the SOP's policy.
-func Default() Policy { return Policy{} }
+// DriverAwslogs and DriverAwsfirelens are the two log drivers the policy
+// treats specially.
+const (
+	DriverAwslogs     = string(types.LogDriverAwslogs)
+	DriverAwsfirelens = string(types.LogDriverAwsfirelens)
+)
+
+// Log driver modes (the "mode" option).
+const (
+	ModeBlocking    = "blocking"
+	ModeNonBlocking = "non-blocking"
+)
+
+// Default returns the SOP's policy: awslogs only, log group "/ecs/{family}",
+// stream prefix "ecs", 365 days retention, other drivers replaced,
+// exemption tag ecslogfix:exempt=true, enforcement on.
+func Default() Policy {
+	return Policy{
+		AllowedDrivers:   []string{DriverAwslogs},
+		LogGroupTemplate: "/ecs/{family}",
+		StreamPrefix:     "ecs",
+		RetentionDays:    365,
+		OtherDrivers:     Replace,
+		ExemptionTag:     Tag{Key: "ecslogfix:exempt", Value: "true"},
+		Enforcement:      Enforce,
+	}
+}
+
+// WithDefaults returns p with every unset (zero) field taken from Default.
+// The zero Policy therefore means the SOP's policy. Maps and slices are
+// copied, so the result shares no memory with p.
+func (p Policy) WithDefaults() Policy {
+	d := Default()
+	if len(p.AllowedDrivers) == 0 {
+		p.AllowedDrivers = d.AllowedDrivers
+	} else {
+		p.AllowedDrivers = append([]string(nil), p.AllowedDrivers...)
+	}
+	if p.LogGroupTemplate == "" {
+		p.LogGroupTemplate = d.LogGroupTemplate
+	}
+	if p.StreamPrefix == "" {
+		p.StreamPrefix = d.StreamPrefix
+	}
+	if p.RetentionDays == 0 {
+		p.RetentionDays = d.RetentionDays
+	}
+	if p.OtherDrivers == "" {
+		p.OtherDrivers = d.OtherDrivers
+	}
+	if p.ExemptionTag.Key == "" {
+		p.ExemptionTag = d.ExemptionTag
+	}
+	if p.Enforcement == "" {
+		p.Enforcement = d.Enforcement
+	}
+	if p.LogGroupTags != nil {
+		m := make(map[string]string, len(p.LogGroupTags))
+		for k, v := range p.LogGroupTags {
+			m[k] = v
+		}
+		p.LogGroupTags = m
+	}
+	return p
+}
 
 // Parse reads a policy from JSON or YAML, applies defaults to unset fields
-// and validates it. Unknown fields are an error.
-func Parse(data []byte) (Policy, error) { return Policy{}, errors.New("not implemented") }
+// and validates it. Unknown and duplicate fields are an error, and so is an
+// empty document. A field given explicitly is taken as given (an explicit
+// "retentionDays: 0" is invalid, not the default); fields of exemptionTag
+// that are not given keep their default.
+func Parse(data []byte) (Policy, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return Policy{}, errors.New("policy: empty document")
+	}
+	if err := checkFieldNames(data); err != nil {
+		return Policy{}, err
+	}
+	p := Default()
+	if err := yaml.UnmarshalStrict(data, &p); err != nil {
+		return Policy{}, fmt.Errorf("policy: %w", err)
+	}
+	if len(p.LogGroupTags) == 0 {
+		p.LogGroupTags = nil
+	}
+	if err := p.Validate(); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
 
-// Validate reports the first invalid field as a *FieldError.
-func (p Policy) Validate() error { return errors.New("not implemented") }
-
-// FieldError names the invalid policy field.
+// FieldError names the invalid policy field by its JSON name.
 type FieldError struct {
 	Field   string
 	Problem string
@@ -26,14 +123,110 @@ type FieldError struct {
 
 func (e *FieldError) Error() string { return "policy: " + e.Field + ": " + e.Problem }
 
-// LogGroupName expands LogGroupTemplate.
-func (p Policy) LogGroupName(family, container, account, region string) string { return "" }
+// Placeholders LogGroupTemplate may contain.
+const (
+	PlaceholderFamily    = "{family}"
+	PlaceholderAccount   = "{account}"
+	PlaceholderRegion    = "{region}"
+	PlaceholderContainer = "{container}"
+)
 
-// IsExempt reports whether tags carry the exemption tag.
-func (p Policy) IsExempt(tags []types.Tag) bool { return false }
+// LogGroupName expands LogGroupTemplate (the default template when unset).
+// region is the task definition's region. The result is not validated:
+// check it with ValidLogGroupName.
+func (p Policy) LogGroupName(family, container, account, region string) string {
+	t := p.LogGroupTemplate
+	if t == "" {
+		t = Default().LogGroupTemplate
+	}
+	return strings.NewReplacer(
+		PlaceholderFamily, family,
+		PlaceholderContainer, container,
+		PlaceholderAccount, account,
+		PlaceholderRegion, region,
+	).Replace(t)
+}
 
-// Evaluate judges every container of td.
-func (p Policy) Evaluate(td *types.TaskDefinition, tags []types.Tag) Evaluation { return Evaluation{} }
+// IsExempt reports whether tags carry the exemption tag (the default one when
+// unset): the key must match exactly, the value ignoring case and
+// surrounding spaces.
+func (p Policy) IsExempt(tags []types.Tag) bool {
+	want := p.ExemptionTag
+	if want.Key == "" {
+		want = Default().ExemptionTag
+	}
+	for _, t := range tags {
+		if t.Key == nil || *t.Key != want.Key {
+			continue
+		}
+		v := ""
+		if t.Value != nil {
+			v = *t.Value
+		}
+		if strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(want.Value)) {
+			return true
+		}
+	}
+	return false
+}
 
-// ValidLogGroupName reports whether name is a valid CloudWatch Logs group name.
-func ValidLogGroupName(name string) bool { return false }
+// ValidLogGroupName reports whether name is a valid CloudWatch Logs group
+// name: 1–512 of [.\-_/#A-Za-z0-9], not starting with "aws/".
+func ValidLogGroupName(name string) bool {
+	if len(name) == 0 || len(name) > 512 || strings.HasPrefix(name, "aws/") {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if !logGroupChar(name[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func logGroupChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	case c == '.', c == '-', c == '_', c == '/', c == '#':
+		return true
+	}
+	return false
+}
+
+// checkFieldNames rejects field names that differ from the JSON names in
+// case only: encoding/json would accept "AllowedDrivers" or "logGroupTAgs"
+// silently.
+func checkFieldNames(data []byte) error {
+	js, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		return fmt.Errorf("policy: %w", err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(js, &top); err != nil {
+		return fmt.Errorf("policy: the document must be an object: %w", err)
+	}
+	known := map[string]bool{}
+	t := reflect.TypeFor[Policy]()
+	for i := 0; i < t.NumField(); i++ {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		known[name] = true
+	}
+	for k, v := range top {
+		if !known[k] {
+			return fmt.Errorf("policy: unknown field %q", k)
+		}
+		if k != "exemptionTag" {
+			continue
+		}
+		var tag map[string]json.RawMessage
+		if json.Unmarshal(v, &tag) == nil {
+			for tk := range tag {
+				if tk != "key" && tk != "value" {
+					return fmt.Errorf("policy: unknown field %q", "exemptionTag."+tk)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,86 @@
+package plan
+
+import (
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
+
+// Redacted replaces the value of an option that is not a documented awslogs
+// option: other drivers' options may hold tokens or URLs with credentials.
+const Redacted = "(redacted)"
+
+// awslogsKeys are the documented awslogs options whose values are shown.
+var awslogsKeys = map[string]bool{
+	policy.OptGroup:            true,
+	policy.OptRegion:           true,
+	policy.OptStreamPrefix:     true,
+	policy.OptCreateGroup:      true,
+	policy.OptDatetimeFormat:   true,
+	policy.OptMultilinePattern: true,
+}
+
+// driverIndependentKeys are the documented options of every log driver.
+var driverIndependentKeys = map[string]bool{
+	policy.OptMode:          true,
+	policy.OptMaxBufferSize: true,
+}
+
+// Redact returns the printable view of lc (nil for nil): the driver, the
+// values of documented options (the awslogs-* ones only under awslogs; mode
+// and max-buffer-size under any driver), "(redacted)" for every other
+// option value, and only the names of secret options.
+func Redact(lc *types.LogConfiguration) *LogSettings {
+	if lc == nil {
+		return nil
+	}
+	s := &LogSettings{Driver: string(lc.LogDriver)}
+	awslogs := string(lc.LogDriver) == policy.DriverAwslogs
+	for k, v := range lc.Options {
+		if s.Options == nil {
+			s.Options = make(map[string]string, len(lc.Options))
+		}
+		if driverIndependentKeys[k] || (awslogs && awslogsKeys[k]) {
+			s.Options[k] = v
+		} else {
+			s.Options[k] = Redacted
+		}
+	}
+	for _, so := range lc.SecretOptions {
+		s.SecretOptions = append(s.SecretOptions, deref(so.Name))
+	}
+	return s
+}
+
+// lines renders s as sorted "key: value" lines for Diff.
+func (s *LogSettings) lines() []diffLine {
+	if s == nil {
+		return nil
+	}
+	out := []diffLine{{"logDriver", s.Driver}}
+	for _, k := range sortedKeys(s.Options) {
+		out = append(out, diffLine{"options." + k, s.Options[k]})
+	}
+	names := append([]string(nil), s.SecretOptions...)
+	sortStrings(names)
+	for _, n := range names {
+		out = append(out, diffLine{"secretOptions." + n, "(secret)"})
+	}
+	return out
+}
+
+type diffLine struct{ key, value string }
+
+// String renders the line; a value that is empty, has surrounding spaces
+// or unprintable characters is shown Go-quoted so blanks are visible.
+func (l diffLine) String() string {
+	v := l.value
+	if v == "" || v != strings.TrimSpace(v) || strings.ContainsFunc(v, func(r rune) bool { return !unicode.IsPrint(r) }) {
+		v = strconv.Quote(v)
+	}
+	return l.key + ": " + v
+}

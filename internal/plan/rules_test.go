@@ -1,0 +1,449 @@
+package plan
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+)
+
+func opts(kv ...string) map[string]string {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return m
+}
+
+func awslogs(kv ...string) *types.LogConfiguration {
+	return &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: opts(kv...)}
+}
+
+func complete(kv ...string) *types.LogConfiguration {
+	return awslogs(append([]string{"awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "app"}, kv...)...)
+}
+
+func newTD(containers ...types.ContainerDefinition) *types.TaskDefinition {
+	return &types.TaskDefinition{
+		TaskDefinitionArn:    aws.String("arn:aws:ecs:us-east-1:111122223333:task-definition/app:3"),
+		Family:               aws.String("app"),
+		Revision:             3,
+		ContainerDefinitions: containers,
+		NetworkMode:          types.NetworkModeBridge,
+	}
+}
+
+func ctr(name string, lc *types.LogConfiguration) types.ContainerDefinition {
+	return types.ContainerDefinition{Name: aws.String(name), Image: aws.String("nginx"), Essential: aws.Bool(true), LogConfiguration: lc}
+}
+
+func TestBuildFixRules(t *testing.T) {
+	router := &types.FirelensConfiguration{Type: types.FirelensConfigurationTypeFluentbit}
+	tests := []struct {
+		name      string
+		p         policy.Policy
+		ctx       Context
+		c         types.ContainerDefinition
+		action    Action
+		reasons   []policy.Reason
+		after     map[string]string // expected options after; nil = no change
+		secrets   []types.Secret
+		logGroups []LogGroup
+		blockers  []string
+	}{
+		{name: "compliant untouched", c: ctr("app", complete("mode", "blocking")), action: ActionNone},
+		{name: "missing configuration added", c: ctr("app", nil), action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "add uses context region over arn", ctx: Context{Region: "us-west-2", Account: "222233334444"}, p: policy.Policy{LogGroupTemplate: "/{account}/{region}/{family}"}, c: ctr("app", nil), action: ActionAdd,
+			reasons:   []policy.Reason{policy.ReasonMissingLogConfiguration},
+			after:     opts("awslogs-group", "/222233334444/us-west-2/app", "awslogs-region", "us-west-2", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/222233334444/us-west-2/app", Region: "us-west-2", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "add central region mode buffer", p: policy.Policy{LogRegion: "eu-west-1", Mode: "non-blocking", MaxBufferSize: "25m", StreamPrefix: "svc", RetentionDays: 30, KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:key/k", LogGroupClass: "STANDARD", LogGroupTags: map[string]string{"team": "x"}},
+			c: ctr("app", nil), action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "eu-west-1", "awslogs-stream-prefix", "svc", "mode", "non-blocking", "max-buffer-size", "25m"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "eu-west-1", RetentionDays: 30, KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:key/k", Class: "STANDARD", Tags: map[string]string{"ecslogfix:managed": "true", "team": "x"}}}},
+		{name: "add blocking mode no buffer", p: policy.Policy{Mode: "blocking", MaxBufferSize: "25m"}, c: ctr("app", nil), action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "blocking"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "complete prefix keeps everything else", c: ctr("app", awslogs("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true")),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			after: opts("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true", "awslogs-stream-prefix", "ecs")},
+		{name: "complete region keeps multiline", c: ctr("app", awslogs("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[")),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingRegion},
+			after: opts("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[", "awslogs-region", "us-east-1")},
+		{name: "complete group into existing region", c: ctr("app", awslogs("awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p")),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingGroup},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "ap-south-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "complete blank values", c: ctr("app", awslogs("awslogs-group", " ", "awslogs-region", "", "awslogs-stream-prefix", "\t")),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingGroup, policy.ReasonMissingRegion, policy.ReasonMissingStreamPrefix},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "complete invalid group replaced", c: ctr("app", awslogs("awslogs-group", "aws/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonInvalidGroup},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "complete keeps explicit mode, adds no buffer to blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking")),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			after: opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking", "awslogs-stream-prefix", "ecs")},
+		{name: "complete adds buffer to explicit non-blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking")),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			after: opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking", "max-buffer-size", "25m", "awslogs-stream-prefix", "ecs")},
+		{name: "complete keeps awslogs secret options", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: opts("awslogs-group", "/g", "awslogs-region", "us-east-1"), SecretOptions: []types.Secret{{Name: aws.String("x"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter/x")}}}),
+			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			after:   opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			secrets: []types.Secret{{Name: aws.String("x"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter/x")}}},
+		{name: "splunk replaced, secrets dropped, mode kept", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverSplunk, Options: opts("splunk-url", "https://s", "mode", "non-blocking", "max-buffer-size", "2m"), SecretOptions: []types.Secret{{Name: aws.String("splunk-token"), ValueFrom: aws.String("arn:x")}}}),
+			action: ActionReplace, reasons: []policy.Reason{policy.ReasonDriverNotAllowed},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "non-blocking", "max-buffer-size", "2m"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "json-file reported by policy", p: policy.Policy{OtherDrivers: policy.ReportDriver}, c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverJsonFile}),
+			action: ActionReport, reasons: []policy.Reason{policy.ReasonDriverNotAllowed}},
+		{name: "allowed other driver untouched", p: policy.Policy{AllowedDrivers: []string{"awslogs", "syslog"}}, c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverSyslog}), action: ActionNone},
+		{name: "firelens reported", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens, Options: opts("Name", "cloudwatch_logs")}),
+			action: ActionReport, reasons: []policy.Reason{policy.ReasonFirelens}},
+		{name: "firelens never replaced", p: policy.Policy{OtherDrivers: policy.Replace}, c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens}),
+			action: ActionReport, reasons: []policy.Reason{policy.ReasonFirelens}},
+		{name: "router without logging gets awslogs", c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router},
+			action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration, policy.ReasonRouterNotAwslogs},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "router on allowed splunk replaced", p: policy.Policy{AllowedDrivers: []string{"awslogs", "splunk"}}, c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router, LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverSplunk}},
+			action: ActionReplace, reasons: []policy.Reason{policy.ReasonRouterNotAwslogs},
+			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
+		{name: "router on splunk reported by policy", p: policy.Policy{OtherDrivers: policy.ReportDriver}, c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router, LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverSplunk}},
+			action: ActionReport, reasons: []policy.Reason{policy.ReasonDriverNotAllowed, policy.ReasonRouterNotAwslogs}},
+		{name: "router on awsfirelens reported", c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router, LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens}},
+			action: ActionReport, reasons: []policy.Reason{policy.ReasonFirelens, policy.ReasonRouterNotAwslogs}},
+		{name: "invalid template result blocks", p: policy.Policy{LogGroupTemplate: "/ecs/{container}"}, c: ctr("my app", nil), action: ActionAdd,
+			reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}, after: opts("awslogs-group", "/ecs/my app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			blockers: []string{BlockInvalidGroup}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			td := newTD(tt.c, ctr("ok", complete()))
+			pl := mustBuild(t, td, nil, tt.p, tt.ctx)
+			cc := pl.Containers[0]
+			if cc.Action != tt.action || !reflect.DeepEqual(cc.Reasons, tt.reasons) {
+				t.Fatalf("container = %s %v, want %s %v", cc.Action, cc.Reasons, tt.action, tt.reasons)
+			}
+			if pl.Containers[1].Action != ActionNone {
+				t.Fatalf("compliant neighbour: %+v", pl.Containers[1])
+			}
+			if tt.after == nil {
+				if pl.Changed != nil {
+					t.Fatal("Changed set with nothing to register")
+				}
+			} else {
+				got := pl.Changed.ContainerDefinitions[0].LogConfiguration
+				if !reflect.DeepEqual(got.Options, tt.after) {
+					t.Fatalf("options = %v\nwant %v", got.Options, tt.after)
+				}
+				if !reflect.DeepEqual(got.SecretOptions, tt.secrets) {
+					t.Fatalf("secretOptions = %v, want %v", got.SecretOptions, tt.secrets)
+				}
+			}
+			if !reflect.DeepEqual(pl.LogGroups, tt.logGroups) {
+				t.Fatalf("logGroups = %+v\nwant %+v", pl.LogGroups, tt.logGroups)
+			}
+			var codes []string
+			for _, b := range pl.Blockers {
+				codes = append(codes, b.Code)
+			}
+			if !reflect.DeepEqual(codes, tt.blockers) {
+				t.Fatalf("blockers = %+v, want %v", pl.Blockers, tt.blockers)
+			}
+			wantCompliant := tt.action == ActionNone
+			if pl.Compliant != wantCompliant {
+				t.Fatalf("Compliant = %v", pl.Compliant)
+			}
+		})
+	}
+}
+
+func TestBuildNoRegion(t *testing.T) {
+	td := newTD(ctr("app", nil))
+	td.TaskDefinitionArn = nil
+	pl, err := Build(td, nil, policy.Policy{}, Context{})
+	if err != nil || len(pl.Blockers) != 1 || pl.Blockers[0].Code != BlockInvalidInput || pl.NeedsChange() {
+		t.Fatalf("plan = %+v, %v", pl, err)
+	}
+	// A central log region needs no context region.
+	pl = mustBuild(t, td, nil, policy.Policy{LogRegion: "eu-west-1"}, Context{})
+	if pl.Blocked() || pl.LogGroups[0].Region != "eu-west-1" {
+		t.Fatalf("plan = %+v", pl)
+	}
+}
+
+func TestBuildLogGroupsDeduplicated(t *testing.T) {
+	td := newTD(ctr("a", nil), ctr("b", nil), ctr("c", awslogs("awslogs-region", "us-west-2")), ctr("d", &types.LogConfiguration{LogDriver: types.LogDriverGelf}))
+	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
+	if len(pl.LogGroups) != 2 || pl.LogGroups[0].Region != "us-east-1" || pl.LogGroups[1].Region != "us-west-2" {
+		t.Fatalf("logGroups = %+v", pl.LogGroups)
+	}
+	pl = mustBuild(t, td, nil, policy.Policy{LogGroupTemplate: "/ecs/{family}/{container}"}, Context{})
+	if len(pl.LogGroups) != 4 {
+		t.Fatalf("per-container logGroups = %+v", pl.LogGroups)
+	}
+	// The policy's tag map is not shared with the plan.
+	p := policy.Policy{LogGroupTags: map[string]string{"team": "a"}}
+	pl = mustBuild(t, td, nil, p, Context{})
+	pl.LogGroups[0].Tags["team"] = "b"
+	if p.LogGroupTags["team"] != "a" {
+		t.Fatal("plan shares the policy's tag map")
+	}
+}
+
+func TestBuildExecutionRole(t *testing.T) {
+	role := "arn:aws:iam::111122223333:role/exec"
+	tests := []struct {
+		name     string
+		req      []types.Compatibility
+		compat   []types.Compatibility
+		exec     *string
+		policy   string
+		wantRole string
+		blocked  bool
+	}{
+		{name: "ec2 needs none", req: []types.Compatibility{types.CompatibilityEc2}, compat: []types.Compatibility{types.CompatibilityEc2}},
+		{name: "fargate without role blocked", req: []types.Compatibility{types.CompatibilityFargate}, blocked: true},
+		{name: "fargate blank role blocked", req: []types.Compatibility{types.CompatibilityFargate}, exec: aws.String(" "), blocked: true},
+		{name: "external without role blocked", req: []types.Compatibility{types.CompatibilityExternal}, blocked: true},
+		{name: "fargate-compatible without role blocked", compat: []types.Compatibility{types.CompatibilityEc2, types.CompatibilityFargate}, blocked: true},
+		{name: "fargate default role added", req: []types.Compatibility{types.CompatibilityFargate}, policy: role, wantRole: role},
+		{name: "fargate own role kept", req: []types.Compatibility{types.CompatibilityFargate}, exec: aws.String("arn:aws:iam::111122223333:role/own"), policy: role},
+		{name: "managed instances need none", req: []types.Compatibility{types.CompatibilityManagedInstances}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			td := newTD(ctr("app", nil))
+			td.RequiresCompatibilities, td.Compatibilities, td.ExecutionRoleArn = tt.req, tt.compat, tt.exec
+			pl := mustBuild(t, td, nil, policy.Policy{DefaultExecutionRoleARN: tt.policy}, Context{})
+			if pl.ExecutionRoleARN != tt.wantRole {
+				t.Fatalf("ExecutionRoleARN = %q, want %q", pl.ExecutionRoleARN, tt.wantRole)
+			}
+			if pl.Blocked() != tt.blocked || (tt.blocked && pl.Blockers[0].Code != BlockNoExecutionRole) {
+				t.Fatalf("blockers = %+v", pl.Blockers)
+			}
+			if tt.exec != nil && !reflect.DeepEqual(pl.Changed.ExecutionRoleArn, tt.exec) {
+				t.Fatal("existing execution role changed")
+			}
+		})
+	}
+	// A compliant Fargate task definition without a role is not our business.
+	td := newTD(ctr("app", complete()))
+	td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityFargate}
+	if pl := mustBuild(t, td, nil, policy.Policy{}, Context{}); pl.Blocked() || !pl.Compliant {
+		t.Fatalf("compliant plan = %+v", pl)
+	}
+}
+
+func TestBuildExemptAndCompliant(t *testing.T) {
+	td := newTD(ctr("app", nil))
+	tags := []types.Tag{{Key: aws.String("ecslogfix:exempt"), Value: aws.String("true")}}
+	pl := mustBuild(t, td, tags, policy.Policy{}, Context{})
+	if !pl.Exempt || pl.Compliant || pl.Changed != nil || pl.NeedsChange() || pl.Containers[0].Action != ActionNone || len(pl.Containers[0].Reasons) != 1 || pl.Diff() != "" {
+		t.Fatalf("exempt plan = %+v", pl)
+	}
+	pl = mustBuild(t, newTD(ctr("app", complete())), nil, policy.Policy{}, Context{})
+	if !pl.Compliant || pl.Changed != nil || pl.Diff() != "" || pl.Containers[0].Before == nil {
+		t.Fatalf("compliant plan = %+v", pl)
+	}
+	if pl.Context.Partition != "aws" || pl.Context.Region != "us-east-1" || pl.Context.Account != "111122223333" || pl.SourceARN == "" || pl.Revision != 3 {
+		t.Fatalf("plan identity = %+v", pl)
+	}
+}
+
+func TestBuildOnlyReportsRegistersNothing(t *testing.T) {
+	td := newTD(ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens}), ctr("ok", complete()))
+	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
+	if pl.Compliant || pl.Changed != nil || pl.NeedsChange() || pl.Blocked() || len(pl.LogGroups) != 0 {
+		t.Fatalf("plan = %+v", pl)
+	}
+	if !strings.Contains(pl.Diff(), "@@ REPORT FIRELENS_NOT_AWSLOGS unchanged: a human must act @@") {
+		t.Fatalf("diff:\n%s", pl.Diff())
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	if _, err := Build(nil, nil, policy.Policy{}, Context{}); err == nil {
+		t.Fatal("nil task definition accepted")
+	}
+	for _, f := range []*string{nil, aws.String(" ")} {
+		if _, err := Build(&types.TaskDefinition{Family: f}, nil, policy.Policy{}, Context{}); err == nil {
+			t.Fatalf("family %v accepted", f)
+		}
+	}
+	// Context given explicitly wins over the ARN.
+	pl, err := Build(newTD(), nil, policy.Policy{}, Context{Partition: "aws-cn", Account: "1", Region: "cn-north-1"})
+	if err != nil || pl.Context != (Context{"aws-cn", "1", "cn-north-1"}) || !pl.Compliant {
+		t.Fatalf("plan = %+v, %v", pl, err)
+	}
+}
+
+func TestBuildTagLimit(t *testing.T) {
+	// 50 user tags: no room for ecslogfix's own tags; the size is still measured.
+	var tags []types.Tag
+	for i := 0; i < taskdef.MaxTags; i++ {
+		tags = append(tags, types.Tag{Key: aws.String("k" + strings.Repeat("x", i)), Value: aws.String("v")})
+	}
+	pl := mustBuild(t, newTD(ctr("app", nil)), tags, policy.Policy{}, Context{})
+	if pl.Blocked() {
+		t.Fatalf("blockers = %+v", pl.Blockers)
+	}
+	// 51 user tags cannot be registered at all.
+	tags = append(tags, types.Tag{Key: aws.String("one-too-many"), Value: aws.String("v")})
+	pl = mustBuild(t, newTD(ctr("app", nil)), tags, policy.Policy{}, Context{})
+	if !pl.Blocked() || pl.Blockers[0].Code != BlockInvalidInput {
+		t.Fatalf("blockers = %+v", pl.Blockers)
+	}
+}
+
+// requireSizer skips when internal/taskdef still has its contract stubs.
+func requireSizer(t *testing.T) {
+	t.Helper()
+	in, err := taskdef.RegisterInput(newTD(ctr("app", nil)), nil)
+	if err != nil || taskdef.RequestSize(in) == 0 {
+		t.Skip("internal/taskdef RegisterInput/RequestSize not implemented yet")
+	}
+}
+
+func TestBuildTooLarge(t *testing.T) {
+	requireSizer(t)
+	size := func(td *types.TaskDefinition) int {
+		in, err := taskdef.RegisterInput(td, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return taskdef.RequestSize(in)
+	}
+	// Pad the environment until the source is just under the limit: the
+	// source registers, the fixed one (one awslogs block more) does not.
+	td := newTD(ctr("app", nil))
+	env := types.KeyValuePair{Name: aws.String("PAD"), Value: aws.String("")}
+	td.ContainerDefinitions[0].Environment = []types.KeyValuePair{env}
+	pad := taskdef.MaxRegisterBytes - 60 - size(td)
+	td.ContainerDefinitions[0].Environment[0].Value = aws.String(strings.Repeat("x", pad))
+	if n := size(td); n > taskdef.MaxRegisterBytes || n < taskdef.MaxRegisterBytes-100 {
+		t.Fatalf("source size %d", n)
+	}
+	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
+	if !pl.Blocked() || pl.Blockers[0].Code != BlockTooLarge || pl.NeedsChange() {
+		t.Fatalf("blockers = %+v", pl.Blockers)
+	}
+	if strings.Contains(pl.Diff(), "xxxxxxxx") {
+		t.Fatal("environment value in the diff")
+	}
+	// Well under the limit: not blocked.
+	td.ContainerDefinitions[0].Environment[0].Value = aws.String(strings.Repeat("x", pad-1000))
+	if pl := mustBuild(t, td, nil, policy.Policy{}, Context{}); pl.Blocked() {
+		t.Fatalf("blockers = %+v", pl.Blockers)
+	}
+}
+
+func TestRedact(t *testing.T) {
+	if Redact(nil) != nil {
+		t.Fatal("Redact(nil) != nil")
+	}
+	got := Redact(&types.LogConfiguration{
+		LogDriver:     types.LogDriverAwslogs,
+		Options:       opts("awslogs-group", "/g", "awslogs-region", "r", "awslogs-stream-prefix", "p", "awslogs-create-group", "true", "awslogs-datetime-format", "%Y", "awslogs-multiline-pattern", "^x", "mode", "non-blocking", "max-buffer-size", "1m", "awslogs-endpoint", "https://secret", "awslogs-credentials-endpoint", "/creds"),
+		SecretOptions: []types.Secret{{Name: aws.String("b"), ValueFrom: aws.String("arn:b")}, {Name: aws.String("a"), ValueFrom: aws.String("arn:a")}},
+	})
+	want := &LogSettings{Driver: "awslogs", Options: opts("awslogs-group", "/g", "awslogs-region", "r", "awslogs-stream-prefix", "p", "awslogs-create-group", "true", "awslogs-datetime-format", "%Y", "awslogs-multiline-pattern", "^x", "mode", "non-blocking", "max-buffer-size", "1m", "awslogs-endpoint", Redacted, "awslogs-credentials-endpoint", Redacted), SecretOptions: []string{"b", "a"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Redact = %+v", got)
+	}
+	got = Redact(&types.LogConfiguration{LogDriver: types.LogDriverFluentd, Options: opts("awslogs-group", "sneaky", "mode", "blocking", "fluentd-address", "tcp://h")})
+	want = &LogSettings{Driver: "fluentd", Options: opts("awslogs-group", Redacted, "mode", "blocking", "fluentd-address", Redacted)}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("Redact = %+v", got)
+	}
+	if got := Redact(&types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{}}); got.Options != nil {
+		t.Fatalf("empty options = %#v", got.Options)
+	}
+}
+
+func TestDiffExecutionRoleAndQuoting(t *testing.T) {
+	td := newTD(ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "awslogs-datetime-format", "line1\nline2")))
+	td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityFargate}
+	td.Revision = 0
+	pl := mustBuild(t, td, nil, policy.Policy{DefaultExecutionRoleARN: "arn:aws:iam::111122223333:role/exec"}, Context{})
+	want := `--- a/app/containers/app/logConfiguration
++++ b/app/containers/app/logConfiguration
+@@ COMPLETE MISSING_AWSLOGS_STREAM_PREFIX @@
+ logDriver: awslogs
+ options.awslogs-datetime-format: "line1\nline2"
+ options.awslogs-group: /g
+ options.awslogs-region: us-east-1
++options.awslogs-stream-prefix: ecs
+--- a/app/executionRoleArn
++++ b/app/executionRoleArn
+@@ SET default execution role (awslogs needs one on Fargate/EXTERNAL) @@
+-(none)
++arn:aws:iam::111122223333:role/exec
+`
+	if got := pl.Diff(); got != want {
+		t.Fatalf("Diff =\n%s\nwant\n%s", got, want)
+	}
+	for i := 0; i < 20; i++ {
+		if again := mustBuild(t, td, nil, policy.Policy{DefaultExecutionRoleARN: "arn:aws:iam::111122223333:role/exec"}, Context{}); again.Diff() != want {
+			t.Fatal("Diff is not deterministic")
+		}
+	}
+}
+
+func TestPlanJSONOmitsChanged(t *testing.T) {
+	pl := mustBuild(t, newTD(ctr("app", nil)), nil, policy.Policy{}, Context{})
+	b, err := json.Marshal(pl)
+	if err != nil || strings.Contains(string(b), "nginx") || strings.Contains(string(b), "Changed") {
+		t.Fatalf("JSON = %s, %v", b, err)
+	}
+	var back Plan
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	pl.Changed = nil
+	if !reflect.DeepEqual(back, pl) {
+		t.Fatalf("round trip:\n%+v\n%+v", back, pl)
+	}
+}
+
+func TestDeepCopy(t *testing.T) {
+	td, _ := loadFixture(t, "td13-ec2-bridge-kitchen-sink")
+	cp := deepCopy(td)
+	if !reflect.DeepEqual(td, cp) {
+		t.Fatal("copy differs")
+	}
+	cp.ContainerDefinitions[0].LogConfiguration.Options["awslogs-group"] = "changed"
+	cp.ContainerDefinitions[0].Links[0] = "changed"
+	*cp.Family = "changed"
+	if reflect.DeepEqual(td, cp) || *td.Family == "changed" || td.ContainerDefinitions[0].Links[0] == "changed" || td.ContainerDefinitions[0].LogConfiguration.Options["awslogs-group"] == "changed" {
+		t.Fatal("copy shares memory with the source")
+	}
+	if deepCopy[types.TaskDefinition](nil) != nil {
+		t.Fatal("deepCopy(nil) != nil")
+	}
+	type inner struct{ A []int }
+	type withIface struct {
+		I   any
+		Arr [2]*int
+		N   any
+	}
+	one := 1
+	src := &withIface{I: &inner{A: []int{1}}, Arr: [2]*int{&one, nil}}
+	dst := deepCopy(src)
+	dst.I.(*inner).A[0] = 2
+	*dst.Arr[0] = 3
+	if src.I.(*inner).A[0] != 1 || one != 1 {
+		t.Fatal("interface or array contents shared")
+	}
+}

@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// RetentionValues are the retention periods (days) CloudWatch Logs'
+// PutRetentionPolicy accepts.
+var retentionValues = []int32{1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+
+// RetentionValues returns the retention periods (days) CloudWatch Logs
+// accepts, ascending.
+func RetentionValues() []int32 { return slices.Clone(retentionValues) }
+
+// Log group classes a policy may name.
+const (
+	ClassStandard         = "STANDARD"
+	ClassInfrequentAccess = "INFREQUENT_ACCESS"
+)
+
+// MaxLogGroupTags is how many logGroupTags a policy may set: CloudWatch
+// Logs allows 50 tags and ecslogfix adds ecslogfix:managed.
+const MaxLogGroupTags = 49
+
+// maxStreamPrefix keeps "prefix/container/task-id" within the 512-character
+// log stream name limit for a 255-character container name.
+const maxStreamPrefix = 512 - 255 - 32 - 2
+
+var (
+	regionRE      = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
+	kmsKeyARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$`)
+	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	bufferSizeRE  = regexp.MustCompile(`^[1-9][0-9]{0,6}[kmg]$`)
+	placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
+	tagCharsRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	worstFamily   = strings.Repeat("f", 255)
+)
+
+// Validate reports the first invalid field as a *FieldError naming its JSON
+// field. Fields are checked in declaration order.
+func (p Policy) Validate() error {
+	if err := p.validateDrivers(); err != nil {
+		return err
+	}
+	if err := p.validateTemplate(); err != nil {
+		return err
+	}
+	if s := p.StreamPrefix; strings.TrimSpace(s) == "" || len(s) > maxStreamPrefix || strings.ContainsAny(s, ":* \t\r\n") {
+		return &FieldError{"streamPrefix", fmt.Sprintf("must be 1-%d characters without ':', '*' or spaces", maxStreamPrefix)}
+	}
+	if p.LogRegion != "" && !regionRE.MatchString(p.LogRegion) {
+		return &FieldError{"logRegion", fmt.Sprintf("%q does not look like a region (e.g. us-east-1)", p.LogRegion)}
+	}
+	if !slices.Contains(retentionValues, p.RetentionDays) {
+		return &FieldError{"retentionDays", fmt.Sprintf("%d is not one of CloudWatch Logs' values %v", p.RetentionDays, retentionValues)}
+	}
+	if p.KMSKeyARN != "" && !kmsKeyARNRE.MatchString(p.KMSKeyARN) {
+		return &FieldError{"kmsKeyArn", "must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); aliases are not accepted by CloudWatch Logs"}
+	}
+	switch p.LogGroupClass {
+	case "", ClassStandard, ClassInfrequentAccess:
+	default:
+		return &FieldError{"logGroupClass", fmt.Sprintf("%q must be %s or %s", p.LogGroupClass, ClassStandard, ClassInfrequentAccess)}
+	}
+	switch p.Mode {
+	case "", ModeBlocking, ModeNonBlocking:
+	default:
+		return &FieldError{"mode", fmt.Sprintf("%q must be %s or %s", p.Mode, ModeBlocking, ModeNonBlocking)}
+	}
+	if p.MaxBufferSize != "" {
+		if !bufferSizeRE.MatchString(p.MaxBufferSize) {
+			return &FieldError{"maxBufferSize", fmt.Sprintf("%q must be a size such as 25m (number, then k, m or g)", p.MaxBufferSize)}
+		}
+		if p.Mode != ModeNonBlocking {
+			return &FieldError{"maxBufferSize", "is only allowed with mode non-blocking"}
+		}
+	}
+	switch p.OtherDrivers {
+	case Replace, ReportDriver:
+	default:
+		return &FieldError{"otherDrivers", fmt.Sprintf("%q must be %s or %s", p.OtherDrivers, Replace, ReportDriver)}
+	}
+	if err := validateTag("exemptionTag", p.ExemptionTag.Key, p.ExemptionTag.Value); err != nil {
+		return err
+	}
+	switch p.Enforcement {
+	case Enforce, Report:
+	default:
+		return &FieldError{"enforcement", fmt.Sprintf("%q must be %s or %s", p.Enforcement, Enforce, Report)}
+	}
+	if p.DefaultExecutionRoleARN != "" && !roleARNRE.MatchString(p.DefaultExecutionRoleARN) {
+		return &FieldError{"defaultExecutionRoleArn", "must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"}
+	}
+	if len(p.LogGroupTags) > MaxLogGroupTags {
+		return &FieldError{"logGroupTags", fmt.Sprintf("%d tags; at most %d (ecslogfix adds ecslogfix:managed)", len(p.LogGroupTags), MaxLogGroupTags)}
+	}
+	keys := make([]string, 0, len(p.LogGroupTags))
+	for k := range p.LogGroupTags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if err := validateTag("logGroupTags", k, p.LogGroupTags[k]); err != nil {
+			return err
+		}
+		if k == "ecslogfix:managed" {
+			return &FieldError{"logGroupTags", "ecslogfix:managed is set by ecslogfix"}
+		}
+	}
+	return nil
+}
+
+func (p Policy) validateDrivers() error {
+	if len(p.AllowedDrivers) == 0 {
+		return &FieldError{"allowedDrivers", "must list at least awslogs"}
+	}
+	known := types.LogDriver("").Values()
+	seen := map[string]bool{}
+	for _, d := range p.AllowedDrivers {
+		if !slices.Contains(known, types.LogDriver(d)) {
+			return &FieldError{"allowedDrivers", fmt.Sprintf("%q is not an ECS log driver %v", d, known)}
+		}
+		if seen[d] {
+			return &FieldError{"allowedDrivers", fmt.Sprintf("%q is listed twice", d)}
+		}
+		seen[d] = true
+	}
+	if !seen[DriverAwslogs] {
+		return &FieldError{"allowedDrivers", "must include awslogs (the fix writes awslogs)"}
+	}
+	return nil
+}
+
+func (p Policy) validateTemplate() error {
+	t := p.LogGroupTemplate
+	if t == "" {
+		return &FieldError{"logGroupTemplate", "must not be empty"}
+	}
+	for _, ph := range placeholderRE.FindAllString(t, -1) {
+		switch ph {
+		case PlaceholderFamily, PlaceholderAccount, PlaceholderRegion, PlaceholderContainer:
+		default:
+			return &FieldError{"logGroupTemplate", fmt.Sprintf("unknown placeholder %s (known: {family}, {account}, {region}, {container})", ph)}
+		}
+	}
+	// The longest family (255 characters), a 12-digit account and a long
+	// region name. Container names are checked per plan: the plan is
+	// blocked (INVALID_LOG_GROUP) when a real name overflows.
+	name := p.LogGroupName(worstFamily, "container", "111122223333", "ap-southeast-7")
+	if !ValidLogGroupName(name) {
+		return &FieldError{"logGroupTemplate", fmt.Sprintf("%q does not always expand to a valid log group name (1-512 of [.-_/#A-Za-z0-9], not starting with aws/, even with a 255-character family)", t)}
+	}
+	return nil
+}
+
+func validateTag(field, key, value string) error {
+	switch {
+	case key == "" || utf8.RuneCountInString(key) > 128:
+		return &FieldError{field, fmt.Sprintf("tag key %q must be 1-128 characters", key)}
+	case utf8.RuneCountInString(value) > 256:
+		return &FieldError{field, fmt.Sprintf("tag %q: value must be at most 256 characters", key)}
+	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+		return &FieldError{field, fmt.Sprintf("tag key %q: the aws: prefix is reserved", key)}
+	case !utf8.ValidString(key) || !utf8.ValidString(value) || !tagCharsRE.MatchString(key) || !tagCharsRE.MatchString(value):
+		return &FieldError{field, fmt.Sprintf("tag %q: only letters, digits, spaces and _.:/=+-@ are allowed", key)}
+	}
+	return nil
+}
