@@ -1,16 +1,24 @@
 // Package taskdef maps ECS task definitions losslessly from what
 // DescribeTaskDefinition returns to what RegisterTaskDefinition accepts, and
 // parses task-definition ARNs. Pure: no AWS calls.
+//
+// RegisterInput is guarded by reflection tests over both SDK structs: when
+// the SDK adds a field, the tests name it until it is handled here.
+// RequestJSON/RequestSize run the SDK's own serializer offline, so the size
+// checked against MaxRegisterBytes is exactly what a client would send.
 package taskdef
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
-
-// CONTRACT STUBS — replaced by the real implementation.
 
 // MaxRegisterBytes is ECS's task definition size limit (64 KiB).
 const MaxRegisterBytes = 64 * 1024
@@ -18,32 +26,190 @@ const MaxRegisterBytes = 64 * 1024
 // MaxTags is ECS's tag limit per resource (aws:* tags do not count).
 const MaxTags = 50
 
+// ErrNilTaskDefinition is returned by RegisterInput when given no task
+// definition.
+var ErrNilTaskDefinition = errors.New("taskdef: nil task definition")
+
+// TagLimitError reports that the tags to register exceed MaxTags.
+type TagLimitError struct {
+	Count int // number of tags after dropping aws:* tags and merging extras
+}
+
+func (e *TagLimitError) Error() string {
+	return fmt.Sprintf("taskdef: %d tags exceed the limit of %d per task definition", e.Count, MaxTags)
+}
+
+// Tag limits from the ECS API reference, in Unicode characters.
+const (
+	MaxTagKeyLength   = 128
+	MaxTagValueLength = 256
+)
+
+// InvalidTagError reports an extra tag that RegisterTaskDefinition would
+// reject: no key, a key using the reserved aws: prefix (any case), or a key
+// or value over MaxTagKeyLength / MaxTagValueLength characters.
+type InvalidTagError struct {
+	Key    string
+	Reason string
+}
+
+func (e *InvalidTagError) Error() string {
+	return fmt.Sprintf("taskdef: extra tag %q: %s", e.Key, e.Reason)
+}
+
+// checkExtraTag validates a tag the caller adds.
+func checkExtraTag(t types.Tag) error {
+	k := aws.ToString(t.Key)
+	switch {
+	case k == "":
+		return &InvalidTagError{Key: k, Reason: "no key"}
+	case IsReservedTagKey(k):
+		return &InvalidTagError{Key: k, Reason: "the aws: prefix is reserved"}
+	case utf8.RuneCountInString(k) > MaxTagKeyLength:
+		return &InvalidTagError{Key: k, Reason: fmt.Sprintf("key longer than %d characters", MaxTagKeyLength)}
+	case utf8.RuneCountInString(aws.ToString(t.Value)) > MaxTagValueLength:
+		return &InvalidTagError{Key: k, Reason: fmt.Sprintf("value longer than %d characters", MaxTagValueLength)}
+	}
+	return nil
+}
+
+// IsReservedTagKey reports whether key uses the aws: prefix, in any case,
+// which AWS reserves: such tags cannot be sent and do not count toward
+// MaxTags.
+func IsReservedTagKey(key string) bool {
+	return len(key) >= 4 && strings.EqualFold(key[:4], "aws:")
+}
+
 // RegisterInput builds the RegisterTaskDefinition input that recreates td
 // with tags: every shared field copied, output-only fields dropped, aws:*
 // tags dropped, extra tags appended (replacing same-key tags) while under
 // MaxTags. It does not modify td.
+//
+// The result is a deep copy: callers (the plan) may change any part of it,
+// including nested log configuration options, without touching td. Tags
+// keep their order; an extra tag whose key is already present replaces that
+// tag's value in place. A result over MaxTags is a *TagLimitError; an extra
+// tag ECS would reject (empty or aws: key, too long) is an *InvalidTagError.
 func RegisterInput(td *types.TaskDefinition, tags []types.Tag, extra ...types.Tag) (*ecs.RegisterTaskDefinitionInput, error) {
-	return nil, errors.New("not implemented")
+	if td == nil {
+		return nil, ErrNilTaskDefinition
+	}
+	merged, err := mergeTags(tags, extra)
+	if err != nil {
+		return nil, err
+	}
+	in := &ecs.RegisterTaskDefinitionInput{
+		ContainerDefinitions: td.ContainerDefinitions,
+		Family:               td.Family,
+		Cpu:                  td.Cpu,
+		Memory:               td.Memory,
+		EnableFaultInjection: td.EnableFaultInjection,
+		EphemeralStorage:     td.EphemeralStorage,
+		ExecutionRoleArn:     td.ExecutionRoleArn,
+		TaskRoleArn:          td.TaskRoleArn,
+		//lint:ignore SA1019 deprecated by AWS ("no longer available") but still a field to copy losslessly.
+		InferenceAccelerators:         td.InferenceAccelerators,
+		IpcMode:                       td.IpcMode,
+		PidMode:                       td.PidMode,
+		NetworkMode:                   td.NetworkMode,
+		PlacementConstraints:          td.PlacementConstraints,
+		ProxyConfiguration:            td.ProxyConfiguration,
+		RequiresCompatibilities:       td.RequiresCompatibilities,
+		RuntimePlatform:               td.RuntimePlatform,
+		TrustedExecutionConfiguration: td.TrustedExecutionConfiguration,
+		Volumes:                       td.Volumes,
+		Tags:                          merged,
+	}
+	// One generic deep copy of everything referenced from td, so that no
+	// pointer, slice or map is shared with the caller's value.
+	cp := deepCopy(reflect.ValueOf(in))
+	return cp.Interface().(*ecs.RegisterTaskDefinitionInput), nil
 }
 
-// RequestSize is the size in bytes of in as the compact JSON request body
-// the SDK sends.
-func RequestSize(in *ecs.RegisterTaskDefinitionInput) int { return 0 }
-
-// ARN is a parsed task-definition ARN.
-type ARN struct {
-	Partition string
-	Region    string
-	Account   string
-	Family    string
-	Revision  int32
+// mergeTags drops reserved tags from tags, then applies extra: same key
+// replaces the value in place, new keys are appended.
+func mergeTags(tags, extra []types.Tag) ([]types.Tag, error) {
+	out := make([]types.Tag, 0, len(tags)+len(extra))
+	for _, t := range tags {
+		if IsReservedTagKey(aws.ToString(t.Key)) {
+			continue
+		}
+		out = append(out, t)
+	}
+	for _, e := range extra {
+		if err := checkExtraTag(e); err != nil {
+			return nil, err
+		}
+		k := aws.ToString(e.Key)
+		replaced := false
+		for i := range out {
+			if aws.ToString(out[i].Key) == k {
+				out[i] = e
+				replaced = true
+			}
+		}
+		if !replaced {
+			out = append(out, e)
+		}
+	}
+	if len(out) > MaxTags {
+		return nil, &TagLimitError{Count: len(out)}
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }
 
-// ParseARN parses arn:PARTITION:ecs:REGION:ACCOUNT:task-definition/FAMILY:REV.
-func ParseARN(s string) (ARN, error) { return ARN{}, errors.New("not implemented") }
-
-// String formats the ARN.
-func (a ARN) String() string { return "" }
-
-// ValidFamily checks ECS's family rule: 1–255 of [A-Za-z0-9_-].
-func ValidFamily(s string) error { return errors.New("not implemented") }
+// deepCopy returns a copy of v that shares no pointer, slice or map with it.
+// SDK types hold only pointers, slices, maps, structs and scalars; unexported
+// fields (empty serde markers) are copied by value.
+func deepCopy(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		p := reflect.New(v.Type().Elem())
+		p.Elem().Set(deepCopy(v.Elem()))
+		return p
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			s.Index(i).Set(deepCopy(v.Index(i)))
+		}
+		return s
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		m := reflect.MakeMapWithSize(v.Type(), v.Len())
+		it := v.MapRange()
+		for it.Next() {
+			m.SetMapIndex(it.Key(), deepCopy(it.Value()))
+		}
+		return m
+	case reflect.Struct:
+		s := reflect.New(v.Type()).Elem()
+		s.Set(v)
+		for i := range v.NumField() {
+			if s.Field(i).CanSet() {
+				s.Field(i).Set(deepCopy(v.Field(i)))
+			}
+		}
+		return s
+	case reflect.Interface:
+		if v.IsNil() {
+			return v
+		}
+		c := deepCopy(v.Elem())
+		i := reflect.New(v.Type()).Elem()
+		i.Set(c)
+		return i
+	default:
+		return v
+	}
+}
