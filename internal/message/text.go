@@ -1,0 +1,349 @@
+package message
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// level is how much detail a rendering carries; Render lowers it until the
+// message fits SNS's size limit.
+type level int
+
+const (
+	levelFull    level = iota // everything
+	levelCompact              // plan without option tables, one source snippet
+	levelMinimal              // summary, backout and links only
+)
+
+// capMinimal is how many entries of each list the minimal level keeps.
+const capMinimal = 5
+
+// limit returns at most the number of entries lvl keeps.
+func limit[T any](xs []T, lvl level) []T {
+	if lvl == levelMinimal && len(xs) > capMinimal {
+		return xs[:capMinimal]
+	}
+	return xs
+}
+
+// truncatedNote tells the reader that detail was dropped to fit SNS.
+func (v *view) truncatedNote() string {
+	return "Some plan detail was left out to keep this message under the SNS size limit. " +
+		"See the whole plan with: ecslogfix fix --task-definition " + firstNonEmpty(v.sourceARN, ref(v.family, v.sourceRev)) + " (a dry run changes nothing)."
+}
+
+// quiet reports whether the outcome needs no action from anyone.
+func quiet(o workflow.Outcome) bool {
+	switch o {
+	case workflow.OutcomeAlreadyCompliant, workflow.OutcomeAlreadyRemediated,
+		workflow.OutcomeSuperseded, workflow.OutcomeInactive, workflow.OutcomeExempt:
+		return true
+	}
+	return false
+}
+
+// summary is the opening paragraph, by outcome.
+func (v *view) summary() string {
+	src := ref(v.family, v.sourceRev)
+	where := fmt.Sprintf("in account %s (%s)", firstNonEmpty(v.account, "unknown"), firstNonEmpty(v.region, "unknown region"))
+	notLogging := fmt.Sprintf("Task definition revision %s %s does not send every container's output to CloudWatch Logs.", src, where)
+	switch v.outcome {
+	case workflow.OutcomeRemediated:
+		s := notLogging + " ecslogfix registered a compliant revision, " + ref(v.family, v.newRev) + ", that differs only in its logging settings"
+		if v.execRole != "" {
+			s += " and its execution role"
+		}
+		return s + ". Running services keep using " + src + " until they are redeployed."
+	case workflow.OutcomeReportOnly:
+		return notLogging + " Enforcement mode is \"report\": nothing was changed. Below is what ecslogfix would change."
+	case workflow.OutcomeBlocked:
+		return notLogging + " ecslogfix did not change it: the fix cannot be applied safely (see BLOCKERS). A human must act."
+	case workflow.OutcomeNeedsHuman:
+		return fmt.Sprintf("Task definition revision %s %s is not compliant, but only in ways ecslogfix never changes by itself (FireLens log routing). Nothing was changed: a human must decide.", src, where)
+	case workflow.OutcomeAlreadyCompliant:
+		return fmt.Sprintf("Task definition revision %s %s was compliant when ecslogfix re-read it. Nothing was changed.", src, where)
+	case workflow.OutcomeAlreadyRemediated:
+		s := fmt.Sprintf("ecslogfix had already registered a compliant revision built from %s %s", src, where)
+		if _, rev := taskDefRef(v.latestARN); rev > 0 {
+			s += ": " + ref(v.family, rev)
+		}
+		return s + ". Nothing was changed."
+	case workflow.OutcomeSuperseded:
+		newer := "A newer revision"
+		if _, rev := taskDefRef(v.latestARN); rev > 0 {
+			newer = "A newer revision, " + ref(v.family, rev) + ","
+		}
+		return fmt.Sprintf("%s of %s exists %s; its own registration is checked separately. Nothing was changed for %s.", newer, firstNonEmpty(v.family, "the family"), where, src)
+	case workflow.OutcomeInactive:
+		return fmt.Sprintf("Task definition revision %s %s was deregistered (INACTIVE) before ecslogfix could fix it. Nothing was changed.", src, where)
+	case workflow.OutcomeExempt:
+		return fmt.Sprintf("Task definition revision %s %s carries the ecslogfix exemption tag. Nothing was changed.", src, where)
+	case workflow.OutcomeFailed:
+		return fmt.Sprintf("The ecslogfix workflow for task definition revision %s %s failed in state %s after its retries. Anything it completed before failing is listed below.", src, where, v.failure.State)
+	default:
+		return fmt.Sprintf("ecslogfix finished with outcome %s for task definition revision %s %s.", v.outcome, src, where)
+	}
+}
+
+// text renders the plain-text body used for email and default.
+func (v *view) text(lvl level) string {
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	section := func(title string) { w("\n%s\n%s\n", title, strings.Repeat("-", utf8.RuneCountInString(title))) }
+
+	w("ecslogfix: %s %s\n\n", v.outcome, v.headline())
+	w("%s\n", v.summary())
+	if v.detail != "" {
+		w("\nDetail: %s\n", v.detail)
+	}
+	if lvl != levelFull || v.omitted > 0 {
+		w("\nNOTE: %s\n", v.truncatedNote())
+	}
+
+	section("TASK DEFINITION")
+	w("Family:         %s\n", firstNonEmpty(v.family, "unknown"))
+	w("Account:        %s\n", firstNonEmpty(v.account, "unknown"))
+	w("Region:         %s\n", firstNonEmpty(v.region, "unknown"))
+	if v.sourceARN != "" {
+		w("Source:         %s\n", v.sourceARN)
+		if link := taskDefinitionLink(v.partition, v.region, v.family, v.sourceRev); link != "" {
+			w("                %s\n", link)
+		}
+	}
+	if v.newARN != "" {
+		w("New revision:   %s\n", v.newARN)
+		if link := taskDefinitionLink(v.partition, v.region, v.family, v.newRev); link != "" {
+			w("                %s\n", link)
+		}
+	}
+	if v.latestARN != "" && v.latestARN != v.newARN {
+		w("Latest:         %s\n", v.latestARN)
+	}
+	w("Registered by:  %s\n", principalText(v.principal))
+	w("Through:        %s\n", originText(v.origin))
+	if v.trigger != "" {
+		w("Detected by:    %s\n", triggerText(v.trigger, v.eventID))
+	}
+	if v.execRole != "" {
+		w("Execution role: %s (added: needed for awslogs)\n", v.execRole)
+	}
+
+	if v.failure != nil {
+		section("FAILURE")
+		w("State: %s\nError: %s\n", v.failure.State, v.failure.Error)
+		if v.failure.Cause != "" {
+			w("Cause (sanitised, truncated):\n%s", indent(v.failure.Cause, "  "))
+		}
+	}
+
+	if !quiet(v.outcome) && len(v.containers) > 0 {
+		section("WHAT WAS WRONG")
+		for _, c := range limit(v.containers, lvl) {
+			if len(c.Reasons) == 0 && c.Action == plan.ActionNone {
+				continue
+			}
+			w("- %s: %s\n", c.Name, reasonsText(c.Reasons))
+		}
+	}
+
+	if changed := v.changedContainers(); len(changed) > 0 && lvl != levelMinimal && !quiet(v.outcome) {
+		if v.outcome == workflow.OutcomeRemediated {
+			section("WHAT CHANGED (before → after)")
+		} else {
+			section("WHAT ECSLOGFIX WOULD CHANGE (before → after)")
+		}
+		for _, c := range changed {
+			w("%s: %s\n", c.Name, actionText(c.Action))
+			if lvl == levelFull {
+				w("  before: %s\n", settingsText(c.Before, "          "))
+				w("  after:  %s\n", settingsText(c.After, "          "))
+			}
+		}
+	}
+
+	if len(v.blockers) > 0 {
+		section("BLOCKERS")
+		for _, bl := range limit(v.blockers, lvl) {
+			w("- %s: %s\n", bl.Code, bl.Message)
+			if advice, ok := blockerAdvice[bl.Code]; ok {
+				w("  What to do: %s\n", advice)
+			}
+		}
+	}
+
+	if human := v.humanContainers(); len(human) > 0 && !quiet(v.outcome) {
+		section("NEEDS A HUMAN")
+		for _, c := range limit(human, lvl) {
+			w("- %s: %s\n", c.Name, reasonsText(c.Reasons))
+			if lvl == levelFull && c.Before != nil {
+				w("  current: %s\n", settingsText(c.Before, "           "))
+			}
+		}
+		w("FireLens containers (awsfirelens) route logs through the log router; ecslogfix never rewrites that routing.\n")
+		w("Either confirm the router delivers to CloudWatch Logs and exempt the task definition with the policy's\n")
+		w("exemption tag (default ecslogfix:exempt=true), or switch the container to awslogs in the source.\n")
+	}
+
+	if len(v.logGroups) > 0 {
+		section("LOG GROUPS")
+		for _, g := range limit(v.logGroups, lvl) {
+			w("- %s\n", logGroupText(g))
+		}
+	}
+
+	if !quiet(v.outcome) {
+		section("BACK OUT")
+		switch {
+		case len(v.backout) > 0:
+			for i, s := range limit(v.backout, lvl) {
+				w("%d. %s\n   %s\n", i+1, s.Description, s.Command)
+			}
+			if n := len(v.backout) - len(limit(v.backout, lvl)); n > 0 {
+				w("(%d more step(s) left out: see ecslogfix backout --task-definition %s)\n", n, ref(v.family, v.newRev))
+			}
+		case v.newARN == "" && !v.createdLogGroups():
+			w("Nothing was changed, so there is nothing to back out.\n")
+		default:
+			w("No backout steps are available; see ecslogfix backout --task-definition %s.\n", ref(v.family, v.newRev))
+		}
+	}
+
+	if groups := v.snippetGroups(); len(groups) > 0 && lvl != levelMinimal && v.outcome != workflow.OutcomeFailed {
+		section("FIX THE SOURCE")
+		w("Registered through %s. Unless the source is fixed, the next revision registered from it is non-compliant again.\n", originText(v.origin))
+		w("Add this to %s:\n", v.sourceWhere())
+		for i, g := range groups {
+			if lvl == levelCompact && i > 0 {
+				w("(… %d more container group(s) left out)\n", len(groups)-1)
+				break
+			}
+			w("\nFor container(s) %s:\n%s", strings.Join(g.Containers, ", "), indent(v.snippet(g.After), "  "))
+		}
+		if v.execRole != "" {
+			w("\nAlso set the task definition's executionRoleArn to %s.\n", v.execRole)
+		}
+	}
+
+	if notes := v.notes(); len(notes) > 0 {
+		section("NOTES")
+		for _, n := range notes {
+			w("- %s\n", n)
+		}
+	}
+
+	if v.execARN != "" {
+		section("EXECUTION")
+		w("%s\n", v.execARN)
+		if link := executionLink(v.execARN); link != "" {
+			w("%s\n", link)
+		}
+	}
+	w("\n-- \necslogfix (%s)\n", Schema)
+	return b.String()
+}
+
+// notes are the reminders for the reader, by outcome.
+func (v *view) notes() []string {
+	var n []string
+	switch v.outcome {
+	case workflow.OutcomeRemediated:
+		n = append(n,
+			fmt.Sprintf("Services and scheduled tasks keep using %s until they are redeployed with %s (your deploy pipeline normally does this).", ref(v.family, v.sourceRev), ref(v.family, v.newRev)),
+			"If the task definition is managed by infrastructure as code, its next deploy reverts to a non-compliant revision unless the source is fixed (see FIX THE SOURCE).")
+	case workflow.OutcomeReportOnly, workflow.OutcomeBlocked:
+		n = append(n, "Fixing the source (see FIX THE SOURCE) makes the next revision compliant without ecslogfix.")
+		for _, g := range v.logGroups {
+			if g.Status == "planned" {
+				n = append(n, "The log groups above do not exist yet unless someone created them: create them before tasks start (or set awslogs-create-group to true and allow logs:CreateLogGroup to the execution role), otherwise tasks fail to start.")
+				break
+			}
+		}
+	case workflow.OutcomeFailed:
+		n = append(n,
+			"To retry once the cause is fixed, run: ecslogfix fix --task-definition "+firstNonEmpty(v.sourceARN, ref(v.family, v.sourceRev))+" --apply (it re-reads and re-plans; safe to repeat). The scheduled sweep also retries non-compliant revisions.",
+			"The execution can be redriven (aws stepfunctions redrive-execution --execution-arn "+firstNonEmpty(v.execARN, "<execution ARN>")+"), but this workflow catches the error and ends in its Fail state, so a redrive does not rerun "+v.failure.State+"; prefer the command above.")
+	}
+	return n
+}
+
+func (v *view) changedContainers() []container {
+	var out []container
+	for _, c := range v.containers {
+		if changes(c.Action) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (v *view) humanContainers() []container {
+	var out []container
+	for _, c := range v.containers {
+		if c.Action == plan.ActionReport || slices.Contains(c.Reasons, policy.ReasonFirelens) || slices.Contains(c.Reasons, policy.ReasonRouterNotAwslogs) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func (v *view) createdLogGroups() bool {
+	for _, g := range v.logGroups {
+		if g.Status == "created" {
+			return true
+		}
+	}
+	return false
+}
+
+// settingsText renders redacted settings on one or more lines; pad indents
+// continuation lines.
+func settingsText(s *Settings, pad string) string {
+	if s == nil {
+		return "(no logConfiguration)"
+	}
+	var lines []string
+	lines = append(lines, "driver "+firstNonEmpty(s.Driver, "(none)"))
+	for _, k := range slices.Sorted(maps.Keys(s.Options)) {
+		lines = append(lines, k+" = "+s.Options[k])
+	}
+	for _, k := range s.OtherOptions {
+		lines = append(lines, k+" = (value not shown)")
+	}
+	for _, k := range s.SecretOptions {
+		lines = append(lines, k+" = (secret option, value not shown)")
+	}
+	return strings.Join(lines, "\n"+pad)
+}
+
+func triggerText(trigger, eventID string) string {
+	var s string
+	switch workflow.Trigger(trigger) {
+	case workflow.TriggerEvent:
+		s = "CloudTrail RegisterTaskDefinition event"
+	case workflow.TriggerSweep:
+		s = "scheduled sweep"
+	case workflow.TriggerCLI:
+		s = "ecslogfix fix (CLI)"
+	default:
+		s = trigger
+	}
+	if eventID != "" {
+		s += " " + eventID
+	}
+	return s
+}
+
+func indent(s, pad string) string {
+	lines := strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+	for i, l := range lines {
+		lines[i] = pad + l
+	}
+	return strings.Join(lines, "\n") + "\n"
+}

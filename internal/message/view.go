@@ -1,0 +1,407 @@
+package message
+
+import (
+	"errors"
+	"maps"
+	"slices"
+	"sort"
+	"strconv"
+
+	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// awslogsOptions are the documented awslogs option keys whose values are
+// safe to print. The value of any other option is never rendered, only its
+// name, even if a plan carried it (defence in depth: a splunk token or a
+// FireLens plugin credential may sit in another driver's options).
+var awslogsOptions = map[string]bool{
+	"awslogs-group":             true,
+	"awslogs-region":            true,
+	"awslogs-stream-prefix":     true,
+	"awslogs-create-group":      true,
+	"awslogs-datetime-format":   true,
+	"awslogs-multiline-pattern": true,
+	"mode":                      true,
+	"max-buffer-size":           true,
+}
+
+// view is the sanitised, size-capped model every format renders from. It
+// holds only what a notification may show.
+type view struct {
+	outcome     workflow.Outcome
+	account     string
+	region      string
+	partition   string
+	family      string
+	sourceARN   string
+	sourceRev   int
+	newARN      string
+	newRev      int
+	latestARN   string
+	detail      string
+	trigger     string
+	eventID     string
+	enforcement string
+	principal   *workflow.Principal
+	origin      *workflow.Origin
+	containers  []container
+	blockers    []plan.Blocker
+	logGroups   []LogGroupInfo
+	execRole    string
+	backout     []plan.Step
+	failure     *FailureInfo
+	execARN     string
+	omitted     int // list entries dropped by the caps
+}
+
+type container struct {
+	Name    string
+	Action  plan.Action
+	Reasons []policy.Reason
+	Before  *Settings
+	After   *Settings
+}
+
+// Settings is a redacted logConfiguration: the driver, the values of
+// documented awslogs options only, and the names of every other option and
+// secret option.
+type Settings struct {
+	Driver        string            `json:"driver"`
+	Options       map[string]string `json:"options,omitempty"`       // documented awslogs options only
+	OtherOptions  []string          `json:"otherOptions,omitempty"`  // names only
+	SecretOptions []string          `json:"secretOptions,omitempty"` // names only
+}
+
+// LogGroupInfo is a log group ecslogfix created, found existing, or would
+// create (status created, existing or planned).
+type LogGroupInfo struct {
+	Name               string `json:"name"`
+	Region             string `json:"region,omitempty"`
+	Status             string `json:"status"` // created, existing, planned
+	RetentionDays      int32  `json:"retentionDays"`
+	KMSKeyARN          string `json:"kmsKeyArn,omitempty"`
+	Class              string `json:"class,omitempty"`
+	DeletionProtection bool   `json:"deletionProtection,omitempty"`
+}
+
+// FailureInfo says which workflow state failed and why (sanitised).
+type FailureInfo struct {
+	State string `json:"state"`
+	Error string `json:"error"`
+	Cause string `json:"cause,omitempty"`
+}
+
+// errNoContent is returned for a request with neither Result nor Failure.
+var errNoContent = errors.New("message: notify request has neither result nor failure")
+
+// errBoth is returned for a request with both Result and Failure.
+var errBoth = errors.New("message: notify request has both result and failure")
+
+func newView(req workflow.NotifyRequest) (*view, error) {
+	switch {
+	case req.Result == nil && req.Failure == nil:
+		return nil, errNoContent
+	case req.Result != nil && req.Failure != nil:
+		return nil, errBoth
+	case req.Failure != nil:
+		return failureModel(req), nil
+	default:
+		return resultModel(req), nil
+	}
+}
+
+func resultModel(req workflow.NotifyRequest) *view {
+	r := req.Result
+	v := &view{
+		outcome:   workflow.Outcome(clip(string(r.Outcome), capName)),
+		account:   clip(r.Target.Account, capName),
+		region:    clip(r.Target.Region, capName),
+		family:    clip(r.Family, capName),
+		sourceARN: clip(r.SourceARN, capARN),
+		newARN:    clip(r.NewARN, capARN),
+		latestARN: clip(r.LatestARN, capARN),
+		detail:    clip(r.Detail, capDetail),
+		trigger:   clip(string(r.Trigger), capName),
+		eventID:   clip(r.EventID, capName),
+		principal: cleanPrincipal(r.Principal),
+		origin:    cleanOrigin(r.Origin),
+		execARN:   clip(firstNonEmpty(req.ExecutionARN, r.ExecutionARN), capARN),
+	}
+	if v.outcome == "" {
+		v.outcome = "UNKNOWN"
+	}
+	var explicitPartition string
+	if p := r.Plan; p != nil {
+		explicitPartition = clip(p.Context.Partition, capName)
+		if v.family == "" {
+			v.family = clip(p.Family, capName)
+		}
+		if v.sourceARN == "" {
+			v.sourceARN = clip(p.SourceARN, capARN)
+		}
+		if v.account == "" {
+			v.account = clip(p.Context.Account, capName)
+		}
+		if v.region == "" {
+			v.region = clip(p.Context.Region, capName)
+		}
+		v.execRole = clip(p.ExecutionRoleARN, capARN)
+		for i, c := range p.Containers {
+			if i == capList {
+				v.omitted += len(p.Containers) - capList
+				break
+			}
+			v.containers = append(v.containers, cleanContainer(c))
+		}
+		for i, b := range p.Blockers {
+			if i == capList {
+				v.omitted += len(p.Blockers) - capList
+				break
+			}
+			v.blockers = append(v.blockers, plan.Blocker{Code: clip(b.Code, capName), Message: clip(b.Message, capDetail)})
+		}
+	}
+	v.fillRefs(explicitPartition)
+	for i, g := range r.LogGroups {
+		if i == capList {
+			v.omitted += len(r.LogGroups) - capList
+			break
+		}
+		status := "existing"
+		if g.Created {
+			status = "created"
+		}
+		v.logGroups = append(v.logGroups, LogGroupInfo{
+			Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: status,
+			RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
+			DeletionProtection: g.DeletionProtectionEnabled,
+		})
+	}
+	if len(r.LogGroups) == 0 && r.Plan != nil && v.outcome != workflow.OutcomeRemediated {
+		for i, g := range r.Plan.LogGroups {
+			if i == capList {
+				v.omitted += len(r.Plan.LogGroups) - capList
+				break
+			}
+			v.logGroups = append(v.logGroups, LogGroupInfo{
+				Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: "planned",
+				RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
+			})
+		}
+	}
+	v.backout = v.backoutSteps()
+	return v
+}
+
+func failureModel(req workflow.NotifyRequest) *view {
+	f := req.Failure
+	in := f.Input
+	v := &view{
+		outcome:     workflow.OutcomeFailed,
+		account:     clip(in.Target.Account, capName),
+		region:      clip(in.Target.Region, capName),
+		family:      clip(in.Family, capName),
+		sourceARN:   clip(in.TaskDefinitionARN, capARN),
+		trigger:     clip(string(in.Trigger), capName),
+		eventID:     clip(in.EventID, capName),
+		enforcement: clip(string(in.Enforcement), capName),
+		principal:   cleanPrincipal(in.Principal),
+		origin:      cleanOrigin(in.Origin),
+		execARN:     clip(firstNonEmpty(req.ExecutionARN, f.ExecutionARN), capARN),
+		failure: &FailureInfo{
+			State: clip(f.State, capName),
+			Error: clip(f.Error, capError),
+			Cause: sanitizeCause(f.Cause),
+		},
+	}
+	v.failure.State = failedState(v.failure.State)
+	if v.failure.Error == "" {
+		v.failure.Error = "unknown error"
+	}
+	if v.sourceRev == 0 && in.Revision > 0 {
+		v.sourceRev = int(in.Revision)
+	}
+	for i, c := range in.Reasons {
+		if i == capList {
+			v.omitted += len(in.Reasons) - capList
+			break
+		}
+		v.containers = append(v.containers, container{Name: clip(c.Container, capName), Reasons: cleanReasons(c.Reasons)})
+	}
+	if in.Ensured != nil {
+		for i, g := range in.Ensured.LogGroups {
+			if i == capList {
+				v.omitted += len(in.Ensured.LogGroups) - capList
+				break
+			}
+			status := "existing"
+			if g.Created {
+				status = "created"
+			}
+			v.logGroups = append(v.logGroups, LogGroupInfo{
+				Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: status,
+				RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
+				DeletionProtection: g.DeletionProtectionEnabled,
+			})
+		}
+	}
+	v.fillRefs("")
+	v.backout = v.backoutSteps()
+	return v
+}
+
+// fillRefs derives family, revisions, account, region and partition from
+// the ARNs where the request left them out.
+func (v *view) fillRefs(explicitPartition string) {
+	if fam, rev := taskDefRef(v.sourceARN); fam != "" {
+		if v.family == "" {
+			v.family = clip(fam, capName)
+		}
+		if rev > 0 {
+			v.sourceRev = rev
+		}
+	}
+	if _, rev := taskDefRef(v.newARN); rev > 0 {
+		v.newRev = rev
+	}
+	src, _ := parseARN(v.sourceARN)
+	if v.account == "" {
+		v.account = src.Account
+	}
+	if v.region == "" {
+		v.region = src.Region
+	}
+	v.partition = partitionOf(firstNonEmpty(explicitPartition, src.Partition), v.region)
+}
+
+// backoutSteps asks the plan package for the exact steps that undo what
+// this execution changed: the new revision and the log groups it created.
+func (v *view) backoutSteps() []plan.Step {
+	in := plan.BackoutInput{Region: v.region, NewARN: v.newARN}
+	if v.newARN != "" {
+		// Only a registered revision can have been deployed to services.
+		in.SourceARN = v.sourceARN
+	}
+	for _, g := range v.logGroups {
+		if g.Status == "created" {
+			in.CreatedLogGroups = append(in.CreatedLogGroups, g.Name)
+			if g.DeletionProtection {
+				in.DeletionProtected = append(in.DeletionProtected, g.Name)
+			}
+		}
+	}
+	if in.NewARN == "" && len(in.CreatedLogGroups) == 0 {
+		return nil
+	}
+	var out []plan.Step
+	for i, s := range plan.Backout(in) {
+		if i == capList {
+			v.omitted += 1
+			break
+		}
+		out = append(out, plan.Step{Description: clip(s.Description, capDetail), Command: clip(s.Command, capCommand)})
+	}
+	return out
+}
+
+func cleanContainer(c plan.ContainerChange) container {
+	return container{
+		Name:    clip(c.Name, capName),
+		Action:  plan.Action(clip(string(c.Action), capName)),
+		Reasons: cleanReasons(c.Reasons),
+		Before:  cleanSettings(c.Before),
+		After:   cleanSettings(c.After),
+	}
+}
+
+func cleanReasons(rs []policy.Reason) []policy.Reason {
+	var out []policy.Reason
+	for i, r := range rs {
+		if i == capReasons {
+			break
+		}
+		out = append(out, policy.Reason(clip(string(r), capName)))
+	}
+	return out
+}
+
+// cleanSettings keeps the driver, the values of documented awslogs options
+// (only when the driver is awslogs) and the names of everything else.
+func cleanSettings(ls *plan.LogSettings) *Settings {
+	if ls == nil {
+		return nil
+	}
+	s := &Settings{Driver: clip(ls.Driver, capName)}
+	keys := slices.Sorted(maps.Keys(ls.Options))
+	for i, k := range keys {
+		if i == capOptions {
+			s.OtherOptions = append(s.OtherOptions, "… "+strconv.Itoa(len(keys)-capOptions)+" more")
+			break
+		}
+		name := clip(k, capName)
+		if ls.Driver == "awslogs" && awslogsOptions[k] {
+			if s.Options == nil {
+				s.Options = map[string]string{}
+			}
+			s.Options[name] = clip(ls.Options[k], capValue)
+			continue
+		}
+		s.OtherOptions = append(s.OtherOptions, name)
+	}
+	for i, n := range ls.SecretOptions {
+		if i == capOptions {
+			break
+		}
+		s.SecretOptions = append(s.SecretOptions, clip(n, capName))
+	}
+	sort.Strings(s.SecretOptions)
+	return s
+}
+
+func cleanPrincipal(p *workflow.Principal) *workflow.Principal {
+	if p == nil {
+		return nil
+	}
+	return &workflow.Principal{
+		Type:      clip(p.Type, capName),
+		ARN:       clip(p.ARN, capARN),
+		RoleARN:   clip(p.RoleARN, capARN),
+		UserName:  clip(p.UserName, capName),
+		InvokedBy: clip(p.InvokedBy, capName),
+	}
+}
+
+func cleanOrigin(o *workflow.Origin) *workflow.Origin {
+	if o == nil {
+		return nil
+	}
+	return &workflow.Origin{Tool: clip(o.Tool, capName), Detail: clip(o.Detail, capName)}
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// failedState names the Task state that failed: the workflow's Catch goes
+// through a Pass state named after it (RegisterFailed for Register), whose
+// name may be what the failure carries.
+func failedState(s string) string {
+	switch s {
+	case workflow.StateEnsureLogGroupsFailed:
+		return workflow.StateEnsureLogGroups
+	case workflow.StateRegisterFailed:
+		return workflow.StateRegister
+	case workflow.StateNotifyFailed:
+		return workflow.StateNotify
+	case "":
+		return "unknown state"
+	}
+	return s
+}
