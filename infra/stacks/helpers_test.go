@@ -1,0 +1,155 @@
+package stacks
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+)
+
+var tmpRoot string
+
+func TestMain(m *testing.M) {
+	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	dir, err := os.MkdirTemp("", "ecslogfix-infra-test-")
+	if err != nil {
+		panic(err)
+	}
+	tmpRoot = dir
+	code := m.Run()
+	jsii.Close()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// Test configurations: every optional feature on, so each resource is
+// checked.
+func singleConfig(t *testing.T) config.Config {
+	return mustLoad(t, map[string]any{
+		"ecslogfix:notificationEmails":    []any{"ops@example.com"},
+		"ecslogfix:slackWorkspaceId":      "T01234567",
+		"ecslogfix:slackChannelId":        "C01234567",
+		"ecslogfix:slackWebhookSecretArn": "arn:aws:secretsmanager:eu-west-1:111122223333:secret:ecslogfix-hook-AbCdEf",
+	})
+}
+
+func orgConfig(t *testing.T) config.Config {
+	return mustLoad(t, map[string]any{
+		"ecslogfix:mode":               "organization",
+		"ecslogfix:organizationId":     "o-abcdefghij",
+		"ecslogfix:targetOUs":          "ou-ab12-abcdefgh,ou-ab12-ijklmnop",
+		"ecslogfix:regions":            "eu-west-1,us-east-1",
+		"ecslogfix:notificationEmails": "ops@example.com",
+	})
+}
+
+func mustLoad(t *testing.T, ctx map[string]any) config.Config {
+	t.Helper()
+	c, err := config.Load(func(k string) (any, bool) { v, ok := ctx[k]; return v, ok })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+type synthOnce struct {
+	once sync.Once
+	s    *Synthesized
+	err  error
+}
+
+var singleSynth, hubSynth synthOnce
+
+func synth(t *testing.T, o *synthOnce, name string, cfg func(*testing.T) config.Config) *Synthesized {
+	t.Helper()
+	o.once.Do(func() {
+		root, err := ModuleRoot(".")
+		if err != nil {
+			o.err = err
+			return
+		}
+		c := cfg(t)
+		o.s, o.err = Synth(c, root, filepath.Join(tmpRoot, name))
+	})
+	if o.err != nil {
+		t.Fatalf("synth %s: %v", name, o.err)
+	}
+	return o.s
+}
+
+func single(t *testing.T) *Synthesized { return synth(t, &singleSynth, "single", singleConfig) }
+func hub(t *testing.T) *Synthesized    { return synth(t, &hubSynth, "hub", orgConfig) }
+
+// requireTool returns the path of a test tool, or fails (ECSLOGFIX_REQUIRE_TOOLS=1)
+// or skips when it is missing.
+func requireTool(t *testing.T, name string, extra ...string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, p := range extra {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	msg := name + " not found on PATH" + func() string {
+		if len(extra) > 0 {
+			return " or at " + strings.Join(extra, ", ")
+		}
+		return ""
+	}() + " (run make tools)"
+	if os.Getenv("ECSLOGFIX_REQUIRE_TOOLS") == "1" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// statements returns the statements of a policy document value.
+func statements(doc any) []map[string]any {
+	d, _ := doc.(map[string]any)
+	var out []map[string]any
+	switch s := d["Statement"].(type) {
+	case []any:
+		for _, e := range s {
+			if m, ok := e.(map[string]any); ok {
+				out = append(out, m)
+			}
+		}
+	case map[string]any:
+		out = append(out, s)
+	}
+	return out
+}
+
+func strs(v any) []string {
+	switch t := v.(type) {
+	case string:
+		return []string{t}
+	case []any:
+		var out []string
+		for _, e := range t {
+			out = append(out, Flatten(e))
+		}
+		return out
+	case nil:
+		return nil
+	}
+	return []string{Flatten(v)}
+}
+
+func mustJSON(t *testing.T, s string) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, s)
+	}
+	return m
+}

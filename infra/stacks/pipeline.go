@@ -1,0 +1,492 @@
+package stacks
+
+import (
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awschatbot"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatchactions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
+
+// logGroupTemplate is the policy's template or the default one.
+func logGroupTemplate(pol policy.Policy) string {
+	if pol.LogGroupTemplate != "" {
+		return pol.LogGroupTemplate
+	}
+	return policy.Default().LogGroupTemplate
+}
+
+// RegisterEventPattern is the EventBridge pattern of successful
+// RegisterTaskDefinition calls (scalar detail fields only; failed calls,
+// which carry errorCode, are excluded).
+func RegisterEventPattern() map[string]any {
+	return map[string]any{
+		"source":      []any{"aws.ecs"},
+		"detail-type": []any{"AWS API Call via CloudTrail"},
+		"detail": map[string]any{
+			"eventSource": []any{"ecs.amazonaws.com"},
+			"eventName":   []any{"RegisterTaskDefinition"},
+			"errorCode":   []any{map[string]any{"exists": false}},
+		},
+	}
+}
+
+func registerEventPattern() *awsevents.EventPattern {
+	return &awsevents.EventPattern{
+		Source:     jsii.Strings("aws.ecs"),
+		DetailType: jsii.Strings("AWS API Call via CloudTrail"),
+		Detail: &map[string]any{
+			"eventSource": []any{"ecs.amazonaws.com"},
+			"eventName":   []any{"RegisterTaskDefinition"},
+			"errorCode":   []any{map[string]any{"exists": false}},
+		},
+	}
+}
+
+// Function timeouts (seconds). detect's covers one sweep page; it
+// continues the sweep by invoking itself.
+var functionTimeout = map[string]float64{
+	config.FunctionDetect:    300,
+	config.FunctionRemediate: 120,
+	config.FunctionNotify:    30,
+}
+
+// Event target retry policy.
+const (
+	targetRetryAttempts = 8
+	targetMaxEventAge   = 6 // hours
+)
+
+// pipeline holds what the single-account stack and the hub stack share.
+type pipeline struct {
+	stack awscdk.Stack
+	cfg   config.Config
+	names config.Names
+	root  string
+
+	roles     map[string]awsiam.Role
+	functions map[string]awslambda.Function
+	sm        awsstepfunctions.StateMachine
+	topic     awssns.Topic
+	dlq       awssqs.Queue
+}
+
+func arn(parts ...string) string { return strings.Join(parts, "") }
+
+func partition() string { return *awscdk.Aws_PARTITION() }
+func account() string   { return *awscdk.Aws_ACCOUNT_ID() }
+func region() string    { return *awscdk.Aws_REGION() }
+
+func statement(actions []string, resources []string, conditions map[string]any) awsiam.PolicyStatement {
+	props := &awsiam.PolicyStatementProps{
+		Effect:    awsiam.Effect_ALLOW,
+		Actions:   jsii.Strings(actions...),
+		Resources: jsii.Strings(resources...),
+	}
+	if conditions != nil {
+		props.Conditions = &conditions
+	}
+	return awsiam.NewPolicyStatement(props)
+}
+
+// suppress records cdk-nag suppressions on c and its children; every call
+// site states the rule and the reason.
+func suppress(c any, id, reason string) {
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{Id: jsii.String(id), Reason: jsii.String(reason)}}, jsii.Bool(true))
+}
+
+// logGroupPattern turns the policy's log group template into an IAM
+// resource pattern: every placeholder becomes "*".
+func logGroupPattern(template string) string {
+	var b strings.Builder
+	for i := 0; i < len(template); i++ {
+		if template[i] == '{' {
+			if j := strings.IndexByte(template[i:], '}'); j > 0 {
+				b.WriteByte('*')
+				i += j
+				continue
+			}
+		}
+		b.WriteByte(template[i])
+	}
+	return b.String()
+}
+
+// EnsureLogGroupActions, RegisterActions and DetectActions are the calls the
+// functions make on the task definition's account (directly in single
+// mode, through the member role in organization mode).
+var (
+	ecsReadActions        = []string{"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitionFamilies"}
+	logGroupCreateActions = []string{"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:ListTagsForResource"}
+)
+
+// remediateStatements are the remediate function's permissions in the
+// account that holds the task definitions, as policy statement JSON;
+// partition/account may be tokens.
+func remediateStatements(pol policy.Policy, part, acct string) []map[string]any {
+	allow := func(actions []string, resource string) map[string]any {
+		return map[string]any{"Effect": "Allow", "Action": actions, "Resource": resource}
+	}
+	passRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
+	passRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+	return []map[string]any{
+		// ECS does not support resource-level permissions for Describe and
+		// Register (AwsSolutions-IAM5 suppressed with that reason).
+		allow([]string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}, "*"),
+		allow([]string{"ecs:TagResource"}, arn("arn:", part, ":ecs:*:", acct, ":task-definition/*")),
+		allow(logGroupCreateActions, arn("arn:", part, ":logs:*:", acct, ":log-group:", logGroupPattern(logGroupTemplate(pol)))),
+		allow([]string{"logs:DescribeLogGroups"}, arn("arn:", part, ":logs:*:", acct, ":log-group:*")),
+		passRole,
+	}
+}
+
+func newPipeline(stack awscdk.Stack, cfg config.Config, root string) *pipeline {
+	p := &pipeline{stack: stack, cfg: cfg, names: cfg.Names(), root: root,
+		roles: map[string]awsiam.Role{}, functions: map[string]awslambda.Function{}}
+	p.dlq = awssqs.NewQueue(stack, jsii.String("TargetDLQ"), &awssqs.QueueProps{
+		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:      jsii.Bool(true),
+		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
+	})
+	// AwsSolutions-SQS3: this queue is itself the dead-letter queue of the
+	// EventBridge targets; a DLQ of a DLQ adds nothing.
+	suppress(p.dlq, "AwsSolutions-SQS3", "This queue is the dead-letter queue of the EventBridge rule targets.")
+	for _, fn := range config.Functions {
+		p.roles[fn] = awsiam.NewRole(stack, jsii.String(roleID(fn)), &awsiam.RoleProps{
+			RoleName:    jsii.String(p.names.FunctionRole(fn)),
+			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
+			Description: jsii.String("ecslogfix " + fn + " function"),
+		})
+	}
+	p.topic = p.newTopic()
+	return p
+}
+
+func roleID(fn string) string     { return strings.ToUpper(fn[:1]) + fn[1:] + "Role" }
+func functionID(fn string) string { return strings.ToUpper(fn[:1]) + fn[1:] + "Function" }
+
+// roleARN is the ARN of one of our roles in this stack's account, built from
+// its name (no reference, so no dependency cycles).
+func (p *pipeline) roleARN(name string) string {
+	return config.RoleARN(partition(), account(), name)
+}
+
+func (p *pipeline) functionARN(fn string) string {
+	return arn("arn:", partition(), ":lambda:", region(), ":", account(), ":function:", p.names.Function(fn))
+}
+
+// newTopic creates the notification topic, encrypted with a customer
+// managed key whose policy admits exactly the notify role and CloudWatch
+// alarms as users, and the account for key administration.
+func (p *pipeline) newTopic() awssns.Topic {
+	stack := p.stack
+	adminActions := []string{
+		"kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
+		"kms:DisableKeyRotation", "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
+		"kms:EnableKey", "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:ListGrants",
+		"kms:RevokeGrant", "kms:ListKeyPolicies",
+	}
+	key := awskms.NewCfnKey(stack, jsii.String("TopicKey"), &awskms.CfnKeyProps{
+		Description:       jsii.String("ecslogfix notification topic"),
+		EnableKeyRotation: jsii.Bool(true),
+		KeyPolicy: map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{
+				map[string]any{
+					"Sid": "KeyAdministration", "Effect": "Allow",
+					"Principal": map[string]any{"AWS": arn("arn:", partition(), ":iam::", account(), ":root")},
+					"Action":    adminActions, "Resource": "*",
+				},
+				map[string]any{
+					"Sid": "NotifyPublishes", "Effect": "Allow",
+					"Principal": map[string]any{"AWS": *p.roles[config.FunctionNotify].RoleArn()},
+					"Action":    []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*",
+				},
+				map[string]any{
+					"Sid": "AlarmsPublish", "Effect": "Allow",
+					"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
+					"Action":    []string{"kms:GenerateDataKey*", "kms:Decrypt"}, "Resource": "*",
+					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account()}},
+				},
+			},
+		},
+	})
+	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	topic := awssns.NewTopic(stack, jsii.String("Topic"), &awssns.TopicProps{
+		TopicName:  jsii.String(p.names.Topic()),
+		MasterKey:  awskms.Key_FromKeyArn(stack, jsii.String("TopicKeyRef"), key.AttrArn()),
+		EnforceSSL: jsii.Bool(true),
+	})
+	// A topic policy replaces SNS's default one: admit CloudWatch alarms of
+	// this account explicitly (notify publishes through its IAM policy).
+	topic.AddToResourcePolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:        jsii.String("AlarmsPublish"),
+		Principals: &[]awsiam.IPrincipal{awsiam.NewServicePrincipal(jsii.String("cloudwatch.amazonaws.com"), nil)},
+		Actions:    jsii.Strings("sns:Publish"),
+		Resources:  jsii.Strings(*topic.TopicArn()),
+		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account()}},
+	}))
+	for _, email := range p.cfg.NotificationEmails {
+		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
+	}
+	if p.cfg.SlackWorkspaceID != "" {
+		awschatbot.NewSlackChannelConfiguration(stack, jsii.String("Slack"), &awschatbot.SlackChannelConfigurationProps{
+			SlackChannelConfigurationName: jsii.String(p.cfg.Prefix),
+			SlackWorkspaceId:              jsii.String(p.cfg.SlackWorkspaceID),
+			SlackChannelId:                jsii.String(p.cfg.SlackChannelID),
+			NotificationTopics:            &[]awssns.ITopic{topic},
+			LoggingLevel:                  awschatbot.LoggingLevel_ERROR,
+			// The channel role has no permissions; the guardrail caps what
+			// a channel member could ever do to reading CloudWatch.
+			GuardrailPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("CloudWatchReadOnlyAccess"))},
+		})
+	}
+	return topic
+}
+
+// logGroup creates one of our own log groups with the configured retention.
+func (p *pipeline) logGroup(id, name string) awslogs.LogGroup {
+	lg := awslogs.NewLogGroup(p.stack, jsii.String(id), &awslogs.LogGroupProps{
+		LogGroupName:  jsii.String(name),
+		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
+	})
+	lg.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(float64(p.cfg.LogRetentionDays)))
+	return lg
+}
+
+// runtime is the configuration every function gets; per-function ARNs are
+// added by addFunctions.
+func (p *pipeline) runtime() config.Runtime {
+	own := []string{p.roleARN(p.names.FunctionRole(config.FunctionRemediate))}
+	r := config.Runtime{
+		Mode:            p.cfg.Mode,
+		Policy:          p.cfg.Policy,
+		OwnRoleARNs:     own,
+		AllowedAccounts: p.cfg.AllowedAccounts,
+		Regions:         p.cfg.Regions,
+		RegisterRate:    p.cfg.RegisterRate,
+	}
+	if p.cfg.Mode == config.ModeOrganization {
+		r.MemberRoleName = p.names.MemberRole()
+		r.OrganizationID = p.cfg.OrganizationID
+		r.OwnRoleARNs = append(r.OwnRoleARNs, config.RoleARN(partition(), "*", p.names.MemberRole()))
+	}
+	return r
+}
+
+func toEnv(m map[string]string) *map[string]*string {
+	out := map[string]*string{}
+	for k, v := range m {
+		out[k] = jsii.String(v)
+	}
+	return &out
+}
+
+// roleWildcards explains the wildcards in fn's role (cdk-nag
+// AwsSolutions-IAM5 suppression reason).
+func roleWildcards(fn, mode string) string {
+	r := "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)"
+	switch fn {
+	case config.FunctionDetect:
+		r += "; ecs:DescribeTaskDefinition and ecs:ListTaskDefinitionFamilies support no resource-level permissions (Resource *)"
+	case config.FunctionRemediate:
+		if mode == config.ModeSingle {
+			r += "; ecs:DescribeTaskDefinition and ecs:RegisterTaskDefinition support no resource-level permissions (Resource *);" +
+				" ecs:TagResource is limited to task-definition/*; logs:CreateLogGroup/PutRetentionPolicy/TagResource to the policy's log group name pattern in any region (central logging);" +
+				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)"
+		}
+	}
+	if mode == config.ModeOrganization && fn != config.FunctionNotify {
+		r += "; sts:AssumeRole on the ecslogfix member role in any account of the organization (arn:...:iam::*:role/NAME; the member role's trust policy requires the organization)"
+	}
+	return r
+}
+
+// addFunctions creates the three functions, the state machine and their
+// permissions.
+func (p *pipeline) addFunctions() {
+	stack := p.stack
+	smName := p.names.StateMachine()
+	smARN := arn("arn:", partition(), ":states:", region(), ":", account(), ":stateMachine:", smName)
+	rt := p.runtime()
+
+	envs := map[string]config.Runtime{}
+	detectRT := rt
+	detectRT.StateMachineARN = smARN
+	envs[config.FunctionDetect] = detectRT
+	envs[config.FunctionRemediate] = rt
+	notifyRT := rt
+	notifyRT.TopicARN = *p.topic.TopicArn()
+	notifyRT.SlackWebhookARN = p.cfg.SlackWebhookSecretARN
+	envs[config.FunctionNotify] = notifyRT
+
+	for _, fn := range config.Functions {
+		lg := p.logGroup(functionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
+		role := p.roles[fn]
+		role.AddToPolicy(statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
+		p.functions[fn] = awslambda.NewFunction(stack, jsii.String(functionID(fn)), &awslambda.FunctionProps{
+			FunctionName:  jsii.String(p.names.Function(fn)),
+			Description:   jsii.String("ecslogfix " + fn),
+			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+			Architecture:  awslambda.Architecture_ARM_64(),
+			Handler:       jsii.String("bootstrap"),
+			Code:          functionCode(p.root, fn),
+			MemorySize:    jsii.Number(float64(p.cfg.MemoryMB[fn])),
+			Timeout:       awscdk.Duration_Seconds(jsii.Number(functionTimeout[fn])),
+			Role:          role,
+			LogGroup:      lg,
+			LoggingFormat: awslambda.LoggingFormat_JSON,
+			Environment:   toEnv(envs[fn].Environ()),
+		})
+		// AwsSolutions-IAM5: see roleWildcards for each role's reason.
+		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode))
+	}
+
+	// detect: read task definitions, start the workflow, continue a sweep.
+	detect := p.roles[config.FunctionDetect]
+	for _, s := range []awsiam.PolicyStatement{
+		// ECS Describe/ListTaskDefinitionFamilies support no resource-level
+		// permissions.
+		statement(ecsReadActions, []string{"*"}, nil),
+		statement([]string{"states:StartExecution"}, []string{smARN}, nil),
+		statement([]string{"lambda:InvokeFunction"}, []string{p.functionARN(config.FunctionDetect)}, nil),
+	} {
+		detect.AddToPolicy(s)
+	}
+	// remediate: ensure log groups, register, tag, pass the task's roles.
+	remediate := p.roles[config.FunctionRemediate]
+	if p.cfg.Mode == config.ModeSingle {
+		for _, s := range remediateStatements(p.cfg.Policy, partition(), account()) {
+			remediate.AddToPolicy(awsiam.PolicyStatement_FromJson(s))
+		}
+	}
+	// notify: publish; the key policy admits this role for the topic key.
+	notify := p.roles[config.FunctionNotify]
+	notify.AddToPolicy(statement([]string{"sns:Publish"}, []string{*p.topic.TopicArn()}, nil))
+	if p.cfg.SlackWebhookSecretARN != "" {
+		notify.AddToPolicy(statement([]string{"secretsmanager:GetSecretValue"}, []string{p.cfg.SlackWebhookSecretARN}, nil))
+	}
+	if p.cfg.Mode == config.ModeOrganization {
+		memberRole := config.RoleARN(partition(), "*", p.names.MemberRole())
+		for _, fn := range []string{config.FunctionDetect, config.FunctionRemediate} {
+			p.roles[fn].AddToPolicy(statement([]string{"sts:AssumeRole"}, []string{memberRole}, nil))
+		}
+	}
+
+	smLogs := p.logGroup("StateMachineLogs", p.names.StateMachineLogGroup())
+	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
+		StateMachineName: jsii.String(smName),
+		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(Definition(p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
+		TracingEnabled:   jsii.Bool(true),
+		Logs: &awsstepfunctions.LogOptions{
+			Destination:          smLogs,
+			Level:                awsstepfunctions.LogLevel_ALL,
+			IncludeExecutionData: jsii.Bool(false), // privacy: no inputs/outputs in logs
+		},
+	})
+	p.functions[config.FunctionRemediate].GrantInvoke(p.sm)
+	p.functions[config.FunctionNotify].GrantInvoke(p.sm)
+	// AwsSolutions-IAM5: CDK grants lambda:InvokeFunction on "ARN:*" (the
+	// function's versions/aliases); Step Functions log delivery and X-Ray
+	// actions support no resource-level permissions.
+	suppress(p.sm, "AwsSolutions-IAM5", "lambda:InvokeFunction on our two functions' versions (ARN:*); CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups...) and X-Ray trace actions support only Resource \"*\".")
+}
+
+// addRule routes matching events on bus (nil: the default bus) to detect,
+// with the shared DLQ and a retry policy.
+func (p *pipeline) addRule(id string, bus awsevents.IEventBus, name string) awsevents.Rule {
+	rule := awsevents.NewRule(p.stack, jsii.String(id), &awsevents.RuleProps{
+		RuleName:     jsii.String(name),
+		Description:  jsii.String("ecslogfix: successful RegisterTaskDefinition calls"),
+		EventBus:     bus,
+		EventPattern: registerEventPattern(),
+	})
+	rule.AddTarget(p.detectTarget(nil))
+	return rule
+}
+
+func (p *pipeline) detectTarget(input awsevents.RuleTargetInput) awsevents.IRuleTarget {
+	return awseventstargets.NewLambdaFunction(p.functions[config.FunctionDetect], &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: p.dlq,
+		RetryAttempts:   jsii.Number(targetRetryAttempts),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAge)),
+		Event:           input,
+	})
+}
+
+// addSweep schedules detect in sweep mode.
+func (p *pipeline) addSweep() {
+	if p.cfg.SweepSchedule == "" {
+		return
+	}
+	rule := awsevents.NewRule(p.stack, jsii.String("SweepRule"), &awsevents.RuleProps{
+		RuleName:    jsii.String(p.names.Rule("sweep")),
+		Description: jsii.String("ecslogfix: scheduled sweep of every family's latest revision"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.cfg.SweepSchedule)),
+	})
+	rule.AddTarget(p.detectTarget(awsevents.RuleTargetInput_FromObject(map[string]any{"sweep": map[string]any{}})))
+}
+
+// addAlarms alarms on failed executions, DLQ depth and function errors, and
+// adds the dashboard.
+func (p *pipeline) addAlarms() {
+	action := awscloudwatchactions.NewSnsAction(p.topic)
+	five := awscdk.Duration_Minutes(jsii.Number(5))
+	alarm := func(id, desc string, m awscloudwatch.IMetric) {
+		a := awscloudwatch.NewAlarm(p.stack, jsii.String(id), &awscloudwatch.AlarmProps{
+			AlarmDescription:   jsii.String(desc),
+			Metric:             m,
+			Threshold:          jsii.Number(1),
+			EvaluationPeriods:  jsii.Number(1),
+			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
+		})
+		a.AddAlarmAction(action)
+	}
+	alarm("ExecutionsFailedAlarm", "ecslogfix: remediation workflow executions failed",
+		p.sm.MetricFailed(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}))
+	alarm("DLQDepthAlarm", "ecslogfix: events could not be delivered to detect (dead-letter queue not empty)",
+		p.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
+	for _, fn := range config.Functions {
+		alarm(functionID(fn)+"ErrorsAlarm", "ecslogfix: "+fn+" function errors",
+			p.functions[fn].MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}))
+	}
+
+	metric := func(name string) awscloudwatch.IMetric {
+		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(config.MetricNamespace), MetricName: jsii.String(name),
+			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
+		})
+	}
+	graph := func(title string, ms ...awscloudwatch.IMetric) awscloudwatch.IWidget {
+		return awscloudwatch.NewGraphWidget(&awscloudwatch.GraphWidgetProps{
+			Title: jsii.String(title), Left: &ms, Width: jsii.Number(12), Height: jsii.Number(6),
+		})
+	}
+	awscloudwatch.NewDashboard(p.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
+		DashboardName: jsii.String(p.cfg.Prefix),
+		Widgets: &[]*[]awscloudwatch.IWidget{
+			{graph("Detections and remediations", metric(config.MetricDetections), metric(config.MetricRemediations)),
+				graph("Blocked and failed", metric(config.MetricBlocked), metric(config.MetricFailures))},
+			{graph("Workflow executions", p.sm.MetricSucceeded(nil), p.sm.MetricFailed(nil)),
+				graph("Dead-letter queue", p.dlq.MetricApproximateNumberOfMessagesVisible(nil))},
+		},
+	})
+}

@@ -1,0 +1,112 @@
+// Package stacks defines ecslogfix's CDK stacks: the single-account stack,
+// and for organization mode the hub stack with the member template it
+// deploys through a service-managed StackSet.
+//
+// Where to read things in a synthesized template (for tests and the
+// end-to-end harness):
+//   - the state machine definition: the AWS::StepFunctions::StateMachine
+//     resource's Properties.DefinitionString, a plain JSON string (the
+//     Tasks name the functions by name, so it has no tokens); Definition
+//     renders the same string in Go;
+//   - each function's environment: the AWS::Lambda::Function resource whose
+//     Properties.FunctionName is Names.Function(fn), at
+//     Properties.Environment.Variables (values may be Fn::Join/Ref objects
+//     for ARNs of this stack; see FunctionEnvironment);
+//   - each function's code: Properties.Code.S3Key "<hash>.zip" names the
+//     directory cdk.out/asset.<hash> holding "bootstrap".
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+)
+
+// Options are the settings of a stack that do not come from the
+// configuration.
+type Options struct {
+	// Root is the module root (holding go.mod and functions/).
+	Root string
+	// Env is the stack's account and region; nil for an environment-agnostic
+	// stack.
+	Env *awscdk.Environment
+}
+
+// NewSingleStack defines the single-account stack: the rule on the default
+// bus, the functions, the workflow, the topic, the sweep, the default task
+// execution role, alarms and the dashboard. cdk-nag's AwsSolutionsChecks
+// runs on it.
+func NewSingleStack(scope awscdk.App, id string, cfg config.Config, opts Options) awscdk.Stack {
+	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
+		Env:         opts.Env,
+		Description: jsii.String("ecslogfix: keeps every ECS task definition logging to CloudWatch Logs (single account)"),
+	})
+	if cfg.CreateDefaultExecutionRole && cfg.Policy.DefaultExecutionRoleARN == "" {
+		role := newDefaultExecutionRole(stack, cfg.Names())
+		cfg.Policy.DefaultExecutionRoleARN = *role.AttrArn()
+	}
+	p := newPipeline(stack, cfg, opts.Root)
+	p.addFunctions()
+	p.addRule("RegisterRule", nil, p.names.Rule("register"))
+	p.addSweep()
+	p.addAlarms()
+	addNag(stack)
+	return stack
+}
+
+// addNag runs cdk-nag's AWS Solutions checks on stack.
+func addNag(stack awscdk.Stack) {
+	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// executionRoleLogsStatement lets ECS write container logs to any log group
+// of the account in any region: task definitions keep their own (compliant)
+// log groups, and central logging may use another region.
+func executionRoleLogsStatement(part, acct string) map[string]any {
+	return map[string]any{
+		"Effect":   "Allow",
+		"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+		"Resource": arn("arn:", part, ":logs:*:", acct, ":log-group:*"),
+	}
+}
+
+// executionRoleTrust is the default execution role's trust policy: ECS tasks
+// of this account only.
+func executionRoleTrust(part, acct string) map[string]any {
+	return map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"},
+			"Action":    "sts:AssumeRole",
+			"Condition": map[string]any{
+				"StringEquals": map[string]any{"aws:SourceAccount": acct},
+				"ArnLike":      map[string]any{"aws:SourceArn": arn("arn:", part, ":ecs:*:", acct, ":*")},
+			},
+		}},
+	}
+}
+
+// newDefaultExecutionRole creates the ECS task execution role set on
+// Fargate/EXTERNAL task definitions that have none.
+func newDefaultExecutionRole(stack awscdk.Stack, names config.Names) awsiam.CfnRole {
+	role := awsiam.NewCfnRole(stack, jsii.String("DefaultExecutionRole"), &awsiam.CfnRoleProps{
+		RoleName:                 jsii.String(names.DefaultExecutionRole()),
+		Description:              jsii.String("ecslogfix default ECS task execution role (CloudWatch Logs only)"),
+		AssumeRolePolicyDocument: executionRoleTrust(partition(), account()),
+		Policies: []any{&awsiam.CfnRole_PolicyProperty{
+			PolicyName: jsii.String("logs"),
+			PolicyDocument: map[string]any{
+				"Version":   "2012-10-17",
+				"Statement": []any{executionRoleLogsStatement(partition(), account())},
+			},
+		}},
+	})
+	// AwsSolutions-IAM5: containers log to log groups the task definition
+	// names, which are not known in advance (existing groups are kept).
+	suppress(role, "AwsSolutions-IAM5", "An execution role writes container logs to the log groups its task definitions name, which are not known in advance (log-group:* in this account).")
+	return role
+}

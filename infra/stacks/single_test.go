@@ -1,0 +1,625 @@
+package stacks
+
+import (
+	"debug/elf"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// roleStatements returns the Allow/Deny statements granted to the role
+// named roleName: its inline policies and the AWS::IAM::Policy resources
+// attached to it.
+func roleStatements(t *testing.T, tmpl Template, roleName string) []map[string]any {
+	t.Helper()
+	var id string
+	var out []map[string]any
+	for rid, props := range tmpl.Resources("AWS::IAM::Role") {
+		if props["RoleName"] == roleName {
+			id = rid
+			pols, _ := props["Policies"].([]any)
+			for _, p := range pols {
+				out = append(out, statements(p.(map[string]any)["PolicyDocument"])...)
+			}
+		}
+	}
+	if id == "" {
+		t.Fatalf("no role named %s", roleName)
+	}
+	for _, props := range tmpl.Resources("AWS::IAM::Policy") {
+		for _, r := range strs(props["Roles"]) {
+			if r == "${"+id+"}" {
+				out = append(out, statements(props["PolicyDocument"])...)
+			}
+		}
+	}
+	return out
+}
+
+// actionsOf maps each action granted (Allow) to its flattened resources.
+func actionsOf(stmts []map[string]any) map[string][]string {
+	out := map[string][]string{}
+	for _, s := range stmts {
+		if s["Effect"] != "Allow" {
+			continue
+		}
+		for _, a := range strs(s["Action"]) {
+			out[a] = append(out[a], strs(s["Resource"])...)
+		}
+	}
+	return out
+}
+
+func keys[M ~map[string]V, V any](m M) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func TestRegisterRulePatternOnDefaultBus(t *testing.T) {
+	tmpl := single(t).Template
+	var found bool
+	for id, props := range tmpl.Resources("AWS::Events::Rule") {
+		if props["EventPattern"] == nil {
+			continue
+		}
+		found = true
+		if _, ok := props["EventBusName"]; ok {
+			t.Errorf("%s: not on the default bus: %v", id, props["EventBusName"])
+		}
+		got, _ := json.Marshal(props["EventPattern"])
+		want := `{"detail":{"errorCode":[{"exists":false}],"eventName":["RegisterTaskDefinition"],"eventSource":["ecs.amazonaws.com"]},"detail-type":["AWS API Call via CloudTrail"],"source":["aws.ecs"]}`
+		if string(got) != want {
+			t.Errorf("pattern\n got %s\nwant %s", got, want)
+		}
+		wantPattern, _ := json.Marshal(RegisterEventPattern())
+		if string(wantPattern) != want {
+			t.Errorf("RegisterEventPattern() = %s", wantPattern)
+		}
+	}
+	if !found {
+		t.Fatal("no event-pattern rule")
+	}
+}
+
+func TestEveryRuleTargetHasDLQAndRetryPolicy(t *testing.T) {
+	for name, s := range map[string]*Synthesized{"single": single(t), "hub": hub(t)} {
+		n := 0
+		var sweep bool
+		for id, props := range s.Template.Resources("AWS::Events::Rule") {
+			for _, tg := range props["Targets"].([]any) {
+				n++
+				target := tg.(map[string]any)
+				if dlq := target["DeadLetterConfig"]; dlq == nil {
+					t.Errorf("%s %s: target without DeadLetterConfig", name, id)
+				}
+				rp, _ := target["RetryPolicy"].(map[string]any)
+				if rp["MaximumRetryAttempts"] != float64(targetRetryAttempts) || rp["MaximumEventAgeInSeconds"] != float64(targetMaxEventAge*3600) {
+					t.Errorf("%s %s: retry policy %v", name, id, rp)
+				}
+				if props["ScheduleExpression"] != nil {
+					sweep = true
+					if props["ScheduleExpression"] != "rate(1 day)" || target["Input"] != `{"sweep":{}}` {
+						t.Errorf("%s sweep rule: %v input %v", name, props["ScheduleExpression"], target["Input"])
+					}
+				}
+			}
+		}
+		if n != 2 || !sweep {
+			t.Errorf("%s: %d targets, sweep %v; want the register rule and the sweep", name, n, sweep)
+		}
+	}
+	// The DLQ is encrypted and refuses plain HTTP.
+	tmpl := single(t).Template
+	for id, props := range tmpl.Resources("AWS::SQS::Queue") {
+		if props["SqsManagedSseEnabled"] != true {
+			t.Errorf("%s not encrypted: %v", id, props)
+		}
+	}
+	var ssl bool
+	for _, props := range tmpl.Resources("AWS::SQS::QueuePolicy") {
+		for _, s := range statements(props["PolicyDocument"]) {
+			if s["Effect"] == "Deny" && Flatten(s["Condition"]) == `{"Bool":{"aws:SecureTransport":"false"}}` {
+				ssl = true
+			}
+		}
+	}
+	if !ssl {
+		t.Error("DLQ policy does not enforce SSL")
+	}
+}
+
+func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
+	s := single(t)
+	names := singleConfig(t).Names()
+	for _, fn := range config.Functions {
+		id, err := s.Template.FunctionLogicalID(names.Function(fn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := s.Template.Resource(id)["Properties"].(map[string]any)
+		if p["Runtime"] != "provided.al2023" || Flatten(p["Architectures"]) != "arm64" || p["Handler"] != "bootstrap" ||
+			p["MemorySize"] != float64(128) || p["Timeout"] != functionTimeout[fn] {
+			t.Errorf("%s: runtime %v arch %v handler %v memory %v timeout %v", fn, p["Runtime"], p["Architectures"], p["Handler"], p["MemorySize"], p["Timeout"])
+		}
+		if p["TracingConfig"] != nil {
+			t.Errorf("%s: unexpected tracing %v", fn, p["TracingConfig"])
+		}
+		lc, _ := p["LoggingConfig"].(map[string]any)
+		if lc["LogFormat"] != "JSON" || Flatten(lc["LogGroup"]) == "" {
+			t.Errorf("%s: logging %v", fn, lc)
+		}
+	}
+	// Own log groups keep logs for the configured retention.
+	for id, p := range s.Template.Resources("AWS::Logs::LogGroup") {
+		if p["RetentionInDays"] != float64(config.DefaultLogRetentionDays) {
+			t.Errorf("%s: retention %v", id, p["RetentionInDays"])
+		}
+	}
+}
+
+func TestFunctionEnvironments(t *testing.T) {
+	s := single(t)
+	names := singleConfig(t).Names()
+	envs := map[string]map[string]string{}
+	for _, fn := range config.Functions {
+		env, err := s.Template.FunctionEnvironment(names.Function(fn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		envs[fn] = env
+		if env[config.EnvMode] != "single" || env[config.EnvRegisterRate] != "0.5" ||
+			env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
+			t.Errorf("%s env: %v", fn, env)
+		}
+		var pol map[string]any
+		if err := json.Unmarshal([]byte(env[config.EnvPolicy]), &pol); err != nil {
+			t.Fatalf("%s: policy is not JSON: %v", fn, err)
+		}
+		if pol["defaultExecutionRoleArn"] != "${DefaultExecutionRole.Arn}" || pol["logGroupTemplate"] != "/ecs/{family}" {
+			t.Errorf("%s: policy %v", fn, pol)
+		}
+	}
+	if got := envs["detect"][config.EnvStateMachineARN]; got != "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation" {
+		t.Errorf("detect state machine ARN %q", got)
+	}
+	if got := envs["notify"][config.EnvTopicARN]; !strings.HasPrefix(got, "${Topic") {
+		t.Errorf("notify topic ARN %q", got)
+	}
+	if got := envs["notify"][config.EnvSlackWebhookARN]; got != singleConfig(t).SlackWebhookSecretARN {
+		t.Errorf("notify webhook %q", got)
+	}
+	for _, fn := range []string{"remediate", "notify"} {
+		if _, ok := envs[fn][config.EnvStateMachineARN]; ok {
+			t.Errorf("%s has the state machine ARN", fn)
+		}
+	}
+}
+
+func TestStateMachineDefinition(t *testing.T) {
+	s := single(t)
+	def, err := s.Template.StateMachineDefinition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def != Definition("ecslogfix-remediate", "ecslogfix-notify") {
+		t.Fatal("deployed definition differs from Definition()")
+	}
+	d := mustJSON(t, def)
+	states := d["States"].(map[string]any)
+	wantStates := []string{workflow.StateCheckMode, workflow.StateDone, workflow.StateEnsureLogGroups, workflow.StateEnsureLogGroupsFailed,
+		workflow.StateFailed, workflow.StateNotify, workflow.StateNotifyFailed, workflow.StateNotifyFailure, workflow.StateRegister, workflow.StateRegisterFailed}
+	if got := keys(states); !reflect.DeepEqual(got, wantStates) {
+		t.Fatalf("states %v", got)
+	}
+	if d["StartAt"] != workflow.StateCheckMode || d["QueryLanguage"] != "JSONPath" {
+		t.Errorf("StartAt %v QueryLanguage %v", d["StartAt"], d["QueryLanguage"])
+	}
+	st := func(name string) map[string]any { return states[name].(map[string]any) }
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+	if got := js(st(workflow.StateCheckMode)); got != `{"Choices":[{"Next":"Register","StringEquals":"report","Variable":"$.enforcement"}],"Default":"EnsureLogGroups","Type":"Choice"}` {
+		t.Errorf("CheckMode %s", got)
+	}
+	lambdaErrs := `"Lambda.ServiceException","Lambda.AWSLambdaException","Lambda.SdkClientException","Lambda.TooManyRequestsException"`
+	retry := func(errs string) string {
+		return `{"BackoffRate":2,"ErrorEquals":[` + errs + `],"IntervalSeconds":2,"JitterStrategy":"FULL","MaxAttempts":6,"MaxDelaySeconds":60}`
+	}
+	catch := func(next string) string {
+		return `[{"ErrorEquals":["States.ALL"],"Next":"` + next + `","ResultPath":"$.error"}]`
+	}
+	for _, tc := range []struct {
+		state, params, selector, resultPath, retry, catch, next string
+	}{
+		{workflow.StateEnsureLogGroups, `{"FunctionName":"ecslogfix-remediate","Payload":{"action":"ensure-log-group","input.$":"$"}}`,
+			`{"logGroups.$":"$.Payload.logGroups"}`, `"$.ensured"`,
+			"[" + retry(`"ThrottledError"`) + "," + retry(lambdaErrs) + "]", catch(workflow.StateEnsureLogGroupsFailed), workflow.StateRegister},
+		{workflow.StateRegister, `{"FunctionName":"ecslogfix-remediate","Payload":{"action":"register","input.$":"$"}}`,
+			`{"result.$":"$.Payload"}`, `"$.registered"`,
+			"[" + retry(`"ThrottledError","ConcurrentRevisionError"`) + "," + retry(lambdaErrs) + "]", catch(workflow.StateRegisterFailed), workflow.StateNotify},
+		{workflow.StateNotify, `{"FunctionName":"ecslogfix-notify","Payload":{"executionArn.$":"$$.Execution.Id","result.$":"$.registered.result"}}`,
+			`null`, `null`, "[" + retry(lambdaErrs) + "]", catch(workflow.StateNotifyFailed), workflow.StateDone},
+		{workflow.StateNotifyFailure, `{"FunctionName":"ecslogfix-notify","Payload":{"executionArn.$":"$$.Execution.Id","failure":{"cause.$":"$.error.Cause","error.$":"$.error.Error","input.$":"$","state.$":"$.failedState"}}}`,
+			`null`, `null`, "[" + retry(lambdaErrs) + "]", `null`, workflow.StateFailed},
+	} {
+		s := st(tc.state)
+		for field, want := range map[string]string{"Type": `"Task"`, "Resource": `"arn:aws:states:::lambda:invoke"`, "Parameters": tc.params,
+			"ResultSelector": tc.selector, "ResultPath": tc.resultPath, "Retry": tc.retry, "Catch": tc.catch, "Next": `"` + tc.next + `"`} {
+			if got := js(s[field]); got != want {
+				t.Errorf("%s.%s\n got %s\nwant %s", tc.state, field, got, want)
+			}
+		}
+	}
+	for failed, task := range map[string]string{workflow.StateEnsureLogGroupsFailed: workflow.StateEnsureLogGroups,
+		workflow.StateRegisterFailed: workflow.StateRegister, workflow.StateNotifyFailed: workflow.StateNotify} {
+		want := `{"Next":"NotifyFailure","Result":"` + task + `","ResultPath":"$.failedState","Type":"Pass"}`
+		if got := js(st(failed)); got != want {
+			t.Errorf("%s = %s, want %s", failed, got, want)
+		}
+	}
+	if st(workflow.StateDone)["Type"] != "Succeed" || st(workflow.StateFailed)["Type"] != "Fail" {
+		t.Error("Done/Failed types")
+	}
+
+	// Standard, X-Ray, logging ALL without execution data.
+	for _, p := range s.Template.Resources("AWS::StepFunctions::StateMachine") {
+		if p["StateMachineType"] != "STANDARD" || p["StateMachineName"] != "ecslogfix-remediation" ||
+			js(p["TracingConfiguration"]) != `{"Enabled":true}` {
+			t.Errorf("state machine %v %v %v", p["StateMachineType"], p["StateMachineName"], p["TracingConfiguration"])
+		}
+		lc := p["LoggingConfiguration"].(map[string]any)
+		if lc["Level"] != "ALL" || lc["IncludeExecutionData"] != false || lc["Destinations"] == nil {
+			t.Errorf("logging %v", lc)
+		}
+	}
+}
+
+func TestASLValidator(t *testing.T) {
+	root, _ := ModuleRoot(".")
+	bin := requireTool(t, "asl-validator", filepath.Join(root, ".tools/node_modules/.bin/asl-validator"))
+	def, err := single(t).Template.StateMachineDefinition()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "definition.json")
+	if err := os.WriteFile(path, []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "--json-path", path).CombinedOutput(); err != nil {
+		t.Fatalf("asl-validator: %v\n%s", err, out)
+	}
+	// The validator does catch a broken definition.
+	broken := strings.Replace(def, `"Next":"NotifyFailure"`, `"Next":"Nowhere"`, 1)
+	if err := os.WriteFile(path, []byte(broken), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(bin, "--json-path", path).CombinedOutput(); err == nil {
+		t.Fatalf("asl-validator accepted a dangling Next:\n%s", out)
+	}
+}
+
+func TestIAMLeastPrivilegeSingle(t *testing.T) {
+	tmpl := single(t).Template
+	cfg := singleConfig(t)
+	n := cfg.Names()
+	logs := func(fn string) string {
+		return "${" + mustID(t, tmpl, "AWS::Logs::LogGroup", "LogGroupName", n.FunctionLogGroup(fn)) + ".Arn}"
+	}
+	want := map[string]map[string][]string{
+		n.FunctionRole("detect"): {
+			"logs:CreateLogStream": {logs("detect")}, "logs:PutLogEvents": {logs("detect")},
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"},
+			"states:StartExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
+			"lambda:InvokeFunction": {"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ecslogfix-detect"},
+		},
+		n.FunctionRole("remediate"): {
+			"logs:CreateLogStream": {logs("remediate")}, "logs:PutLogEvents": {logs("remediate")},
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:RegisterTaskDefinition": {"*"},
+			"ecs:TagResource":          {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task-definition/*"},
+			"logs:CreateLogGroup":      {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
+			"logs:ListTagsForResource": {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
+			"logs:PutRetentionPolicy":  {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
+			"logs:TagResource":         {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
+			"logs:DescribeLogGroups":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
+			"iam:PassRole":             {"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"},
+		},
+		n.FunctionRole("notify"): {
+			"logs:CreateLogStream": {logs("notify")}, "logs:PutLogEvents": {logs("notify")},
+			"sns:Publish":                   {"${" + mustID(t, tmpl, "AWS::SNS::Topic", "TopicName", n.Topic()) + "}"},
+			"secretsmanager:GetSecretValue": {cfg.SlackWebhookSecretARN},
+		},
+		n.DefaultExecutionRole(): {
+			"logs:CreateLogStream": {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
+			"logs:PutLogEvents":    {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
+		},
+	}
+	for role, wantActions := range want {
+		stmts := roleStatements(t, tmpl, role)
+		if got := actionsOf(stmts); !reflect.DeepEqual(got, wantActions) {
+			t.Errorf("role %s grants\n%v\nwant\n%v", role, got, wantActions)
+		}
+	}
+	// iam:PassRole only to ECS tasks.
+	for _, s := range roleStatements(t, tmpl, n.FunctionRole("remediate")) {
+		if slices.Contains(strs(s["Action"]), "iam:PassRole") &&
+			Flatten(s["Condition"]) != `{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}` {
+			t.Errorf("PassRole condition %v", s["Condition"])
+		}
+	}
+	assertNoStarActions(t, tmpl)
+}
+
+func mustID(t *testing.T, tmpl Template, typ, prop, value string) string {
+	t.Helper()
+	for id, p := range tmpl.Resources(typ) {
+		if p[prop] == value {
+			return id
+		}
+	}
+	t.Fatalf("no %s with %s=%s", typ, prop, value)
+	return ""
+}
+
+// assertNoStarActions checks every Allow statement of every IAM policy,
+// inline role policy, key policy, topic, queue and bus policy.
+func assertNoStarActions(t *testing.T, tmpl Template) {
+	t.Helper()
+	var docs []any
+	for _, typ := range []string{"AWS::IAM::Policy", "AWS::SNS::TopicPolicy", "AWS::SQS::QueuePolicy"} {
+		for _, p := range tmpl.Resources(typ) {
+			docs = append(docs, p["PolicyDocument"])
+		}
+	}
+	for _, p := range tmpl.Resources("AWS::IAM::Role") {
+		docs = append(docs, p["AssumeRolePolicyDocument"])
+		pols, _ := p["Policies"].([]any)
+		for _, pol := range pols {
+			docs = append(docs, pol.(map[string]any)["PolicyDocument"])
+		}
+	}
+	for _, p := range tmpl.Resources("AWS::KMS::Key") {
+		docs = append(docs, p["KeyPolicy"])
+	}
+	n := 0
+	for _, d := range docs {
+		for _, s := range statements(d) {
+			if s["Effect"] != "Allow" {
+				continue
+			}
+			for _, a := range strs(s["Action"]) {
+				n++
+				if a == "*" || strings.HasSuffix(a, ":*") {
+					t.Errorf("star action %q in %v", a, s)
+				}
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no statements found")
+	}
+}
+
+func TestStateMachineRole(t *testing.T) {
+	tmpl := single(t).Template
+	for id, p := range tmpl.Resources("AWS::IAM::Policy") {
+		if !strings.HasPrefix(id, "StateMachineRole") {
+			continue
+		}
+		got := actionsOf(statements(p["PolicyDocument"]))
+		invoke := append([]string(nil), got["lambda:InvokeFunction"]...)
+		sort.Strings(invoke)
+		remediate, notify := mustFn(t, tmpl, "ecslogfix-remediate"), mustFn(t, tmpl, "ecslogfix-notify")
+		want := []string{"${" + notify + ".Arn}", "${" + notify + ".Arn}:*", "${" + remediate + ".Arn}", "${" + remediate + ".Arn}:*"}
+		sort.Strings(want)
+		if !reflect.DeepEqual(invoke, want) {
+			t.Errorf("state machine may invoke %v, want %v", invoke, want)
+		}
+		for a := range got {
+			if !strings.HasPrefix(a, "lambda:InvokeFunction") && !strings.HasPrefix(a, "logs:") && !strings.HasPrefix(a, "xray:") {
+				t.Errorf("state machine role action %s", a)
+			}
+		}
+	}
+}
+
+func mustFn(t *testing.T, tmpl Template, name string) string {
+	id, err := tmpl.FunctionLogicalID(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestTopicKMSAndSSL(t *testing.T) {
+	tmpl := single(t).Template
+	var keyID string
+	for id, p := range tmpl.Resources("AWS::KMS::Key") {
+		keyID = id
+		if p["EnableKeyRotation"] != true {
+			t.Errorf("key rotation %v", p["EnableKeyRotation"])
+		}
+		users := map[string][]string{}
+		for _, s := range statements(p["KeyPolicy"]) {
+			pr := s["Principal"].(map[string]any)
+			users[s["Sid"].(string)] = append(append(strs(s["Action"]), strs(pr["AWS"])...), strs(pr["Service"])...)
+		}
+		notify := mustID(t, tmpl, "AWS::IAM::Role", "RoleName", "ecslogfix-notify")
+		if got := users["NotifyPublishes"]; !reflect.DeepEqual(got, []string{"kms:GenerateDataKey", "kms:Decrypt", "${" + notify + ".Arn}"}) {
+			t.Errorf("notify key grant %v", got)
+		}
+		if got := users["AlarmsPublish"]; !reflect.DeepEqual(got, []string{"kms:GenerateDataKey*", "kms:Decrypt", "cloudwatch.amazonaws.com"}) {
+			t.Errorf("alarm key grant %v", got)
+		}
+		if len(users) != 3 {
+			t.Errorf("key policy statements %v", keys(users))
+		}
+	}
+	for _, p := range tmpl.Resources("AWS::SNS::Topic") {
+		if Flatten(p["KmsMasterKeyId"]) != "${"+keyID+".Arn}" {
+			t.Errorf("topic key %v", p["KmsMasterKeyId"])
+		}
+	}
+	var email bool
+	for _, p := range tmpl.Resources("AWS::SNS::Subscription") {
+		if p["Protocol"] == "email" && p["Endpoint"] == "ops@example.com" && Flatten(p["TopicArn"]) == "${"+mustID(t, tmpl, "AWS::SNS::Topic", "TopicName", "ecslogfix-notifications")+"}" {
+			email = true
+		}
+	}
+	if !email {
+		t.Error("no email subscription")
+	}
+	var ssl, alarms bool
+	for _, p := range tmpl.Resources("AWS::SNS::TopicPolicy") {
+		for _, s := range statements(p["PolicyDocument"]) {
+			if s["Effect"] == "Deny" && Flatten(s["Condition"]) == `{"Bool":{"aws:SecureTransport":"false"}}` {
+				ssl = true
+			}
+			if s["Sid"] == "AlarmsPublish" && Flatten(s["Principal"]) == `{"Service":"cloudwatch.amazonaws.com"}` {
+				alarms = true
+			}
+		}
+	}
+	if !ssl || !alarms {
+		t.Errorf("topic policy: SSL %v, alarms %v", ssl, alarms)
+	}
+	if n := len(tmpl.Resources("AWS::Chatbot::SlackChannelConfiguration")); n != 1 {
+		t.Errorf("%d Chatbot configurations", n)
+	}
+	for _, p := range tmpl.Resources("AWS::Chatbot::SlackChannelConfiguration") {
+		if p["SlackWorkspaceId"] != "T01234567" || p["SlackChannelId"] != "C01234567" || len(strs(p["SnsTopicArns"])) != 1 {
+			t.Errorf("chatbot %v", p)
+		}
+	}
+}
+
+func TestAlarmsAndDashboard(t *testing.T) {
+	tmpl := single(t).Template
+	topic := "${" + mustID(t, tmpl, "AWS::SNS::Topic", "TopicName", "ecslogfix-notifications") + "}"
+	got := map[string]int{}
+	for id, p := range tmpl.Resources("AWS::CloudWatch::Alarm") {
+		if Flatten(p["AlarmActions"]) != topic {
+			t.Errorf("%s actions %v", id, p["AlarmActions"])
+		}
+		got[p["Namespace"].(string)+"/"+p["MetricName"].(string)]++
+	}
+	want := map[string]int{"AWS/States/ExecutionsFailed": 1, "AWS/SQS/ApproximateNumberOfMessagesVisible": 1, "AWS/Lambda/Errors": 3}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("alarms %v, want %v", got, want)
+	}
+	for _, p := range tmpl.Resources("AWS::CloudWatch::Dashboard") {
+		body := Flatten(p["DashboardBody"])
+		for _, m := range []string{config.MetricDetections, config.MetricRemediations, config.MetricBlocked, config.MetricFailures} {
+			if !strings.Contains(body, `"`+config.MetricNamespace+`","`+m+`"`) {
+				t.Errorf("dashboard lacks %s", m)
+			}
+		}
+	}
+}
+
+func TestCdkNagGate(t *testing.T) {
+	for name, s := range map[string]*Synthesized{"single": single(t), "hub": hub(t)} {
+		errs, warns := NagFindings(s.Stack)
+		for _, w := range warns {
+			t.Logf("%s cdk-nag warning: %s", name, w)
+		}
+		for _, e := range errs {
+			t.Errorf("%s cdk-nag error: %s", name, e)
+		}
+	}
+}
+
+func TestCfnLint(t *testing.T) {
+	bin := requireTool(t, "cfn-lint")
+	var files []string
+	for _, s := range []*Synthesized{single(t), hub(t)} {
+		files = append(files, filepath.Join(s.Dir, *s.Stack.TemplateFile()))
+	}
+	member := filepath.Join(t.TempDir(), "member.template.json")
+	if err := os.WriteFile(member, []byte(memberBody(t)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, member)
+	for _, f := range files {
+		if out, err := exec.Command(bin, "--ignore-checks", "W3005", "--", f).CombinedOutput(); err != nil {
+			t.Errorf("cfn-lint %s: %v\n%s", filepath.Base(f), err, out)
+		}
+	}
+}
+
+func TestAssetsAreArm64(t *testing.T) {
+	s := single(t)
+	for _, fn := range config.Functions {
+		dir, err := s.AssetDir("ecslogfix-" + fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := elf.Open(filepath.Join(dir, "bootstrap"))
+		if err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+		if f.Machine != elf.EM_AARCH64 || f.Class != elf.ELFCLASS64 {
+			t.Errorf("%s: bootstrap is %v %v, want AArch64 (declared arm64)", fn, f.Machine, f.Class)
+		}
+		f.Close()
+	}
+}
+
+var minimalSynth synthOnce
+
+// Optional resources are absent when not configured.
+func TestOptionalResourcesOff(t *testing.T) {
+	s := synth(t, &minimalSynth, "minimal", func(t *testing.T) config.Config {
+		return mustLoad(t, map[string]any{
+			"ecslogfix:createDefaultExecutionRole": "false",
+			"ecslogfix:sweepSchedule":              "off",
+			"ecslogfix:prefix":                     "acme",
+			"ecslogfix:memoryMB.remediate":         "256",
+		})
+	})
+	tmpl := s.Template
+	for _, typ := range []string{"AWS::Chatbot::SlackChannelConfiguration", "AWS::SNS::Subscription"} {
+		if n := len(tmpl.Resources(typ)); n != 0 {
+			t.Errorf("%d %s", n, typ)
+		}
+	}
+	for _, p := range tmpl.Resources("AWS::Events::Rule") {
+		if p["ScheduleExpression"] != nil {
+			t.Error("sweep rule present with sweepSchedule=off")
+		}
+	}
+	for _, p := range tmpl.Resources("AWS::IAM::Role") {
+		if p["RoleName"] == "acme-task-execution" {
+			t.Error("default execution role present with createDefaultExecutionRole=false")
+		}
+	}
+	env, err := tmpl.FunctionEnvironment("acme-notify")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(env[config.EnvPolicy], "defaultExecutionRoleArn") || env[config.EnvSlackWebhookARN] != "" {
+		t.Errorf("notify env %v", env)
+	}
+	id := mustFn(t, tmpl, "acme-remediate")
+	if m := tmpl.Resource(id)["Properties"].(map[string]any)["MemorySize"]; m != float64(256) {
+		t.Errorf("remediate memory %v", m)
+	}
+	if def, _ := tmpl.StateMachineDefinition(); def != Definition("acme-remediate", "acme-notify") {
+		t.Error("definition does not use the prefix")
+	}
+	errs, _ := NagFindings(s.Stack)
+	for _, e := range errs {
+		t.Errorf("cdk-nag error: %s", e)
+	}
+}

@@ -1,0 +1,312 @@
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
+
+var update = flag.Bool("update", false, "rewrite docs/configuration.md")
+
+func lookupMap(m map[string]any) func(string) (any, bool) {
+	return func(k string) (any, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadDefaults(t *testing.T) {
+	c, err := Load(lookupMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		Mode: ModeSingle, Prefix: "ecslogfix", Policy: policy.Default(), SweepSchedule: "rate(1 day)", StackSetCallAs: "SELF",
+		CreateDefaultExecutionRole: true, LogRetentionDays: 90, RegisterRate: 0.5,
+		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128},
+	}
+	if !reflect.DeepEqual(c, want) {
+		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+// Values from -c key=value arrive as strings; cdk.json gives typed JSON.
+func TestLoadStringAndTypedValues(t *testing.T) {
+	for name, ctx := range map[string]map[string]any{
+		"strings": {
+			"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
+			"ecslogfix:targetOUs": "ou-ab12-abcdefgh, r-ab12", "ecslogfix:regions": `["eu-west-1","us-east-1"]`,
+			"ecslogfix:notificationEmails": "a@example.com,b@example.com", "ecslogfix:createDefaultExecutionRole": "false",
+			"ecslogfix:registerRate": "0.25", "ecslogfix:logRetentionDays": "30", "ecslogfix:memoryMB.remediate": "256",
+			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": "111122223333",
+		},
+		"typed": {
+			"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
+			"ecslogfix:targetOUs": []any{"ou-ab12-abcdefgh", "r-ab12"}, "ecslogfix:regions": []any{"eu-west-1", "us-east-1"},
+			"ecslogfix:notificationEmails": []any{"a@example.com", "b@example.com"}, "ecslogfix:createDefaultExecutionRole": false,
+			"ecslogfix:registerRate": 0.25, "ecslogfix:logRetentionDays": float64(30), "ecslogfix:memoryMB.remediate": float64(256),
+			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": []any{"111122223333"},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(lookupMap(ctx))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Mode != ModeOrganization || c.OrganizationID != "o-abcdefghij" ||
+				!reflect.DeepEqual(c.TargetOUs, []string{"ou-ab12-abcdefgh", "r-ab12"}) ||
+				!reflect.DeepEqual(c.Regions, []string{"eu-west-1", "us-east-1"}) ||
+				!reflect.DeepEqual(c.NotificationEmails, []string{"a@example.com", "b@example.com"}) ||
+				c.CreateDefaultExecutionRole || c.RegisterRate != 0.25 || c.LogRetentionDays != 30 ||
+				c.MemoryMB["remediate"] != 256 || c.MemoryMB["detect"] != 128 || c.SweepSchedule != "" ||
+				!reflect.DeepEqual(c.AllowedAccounts, []string{"111122223333"}) {
+				t.Fatalf("got %+v", c)
+			}
+		})
+	}
+}
+
+func TestLoadErrorsNameTheKey(t *testing.T) {
+	org := map[string]any{"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
+		"ecslogfix:targetOUs": "r-ab12", "ecslogfix:regions": "eu-west-1"}
+	with := func(k string, v any) map[string]any {
+		m := map[string]any{}
+		for k, v := range org {
+			m[k] = v
+		}
+		if v == nil {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		key string
+		ctx map[string]any
+	}{
+		{"ecslogfix:mode", map[string]any{"ecslogfix:mode": "multi"}},
+		{"ecslogfix:prefix", map[string]any{"ecslogfix:prefix": "Bad_Prefix"}},
+		{"ecslogfix:prefix", map[string]any{"ecslogfix:prefix": "a-very-long-prefix-over-20"}},
+		{"ecslogfix:enforcement", map[string]any{"ecslogfix:enforcement": "fix"}},
+		{"ecslogfix:notificationEmails", map[string]any{"ecslogfix:notificationEmails": "not-an-email"}},
+		{"ecslogfix:notificationEmails", map[string]any{"ecslogfix:notificationEmails": []any{1.0}}},
+		{"ecslogfix:slackWebhookSecretArn", map[string]any{"ecslogfix:slackWebhookSecretArn": "arn:aws:s3:::bucket"}},
+		{"ecslogfix:slackChannelId", map[string]any{"ecslogfix:slackWorkspaceId": "T0123"}},
+		{"ecslogfix:slackWorkspaceId", map[string]any{"ecslogfix:slackWorkspaceId": "lower"}},
+		{"ecslogfix:organizationId", map[string]any{"ecslogfix:organizationId": "org-1"}},
+		{"ecslogfix:targetOUs", map[string]any{"ecslogfix:targetOUs": "ou-nope"}},
+		{"ecslogfix:regions", map[string]any{"ecslogfix:regions": "eu-west-1,Mars"}},
+		{"ecslogfix:stackSetCallAs", map[string]any{"ecslogfix:stackSetCallAs": "ADMIN"}},
+		{"ecslogfix:regions", map[string]any{"ecslogfix:regions": "[not json"}},
+		{"ecslogfix:allowedAccounts", map[string]any{"ecslogfix:allowedAccounts": "1234"}},
+		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "daily"}},
+		{"ecslogfix:createDefaultExecutionRole", map[string]any{"ecslogfix:createDefaultExecutionRole": "yes please"}},
+		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": "8"}},
+		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": 1.5}},
+		{"ecslogfix:registerRate", map[string]any{"ecslogfix:registerRate": "0"}},
+		{"ecslogfix:registerRate", map[string]any{"ecslogfix:registerRate": "fast"}},
+		{"ecslogfix:memoryMB.detect", map[string]any{"ecslogfix:memoryMB.detect": "64"}},
+		{"ecslogfix:policy", map[string]any{"ecslogfix:policy": "[1]"}},
+		{"ecslogfix:policy.exemptionTag", map[string]any{"ecslogfix:policy.exemptionTag": "novalue"}},
+		{"ecslogfix:organizationId", with("ecslogfix:organizationId", nil)},
+		{"ecslogfix:targetOUs", with("ecslogfix:targetOUs", nil)},
+		{"ecslogfix:regions", with("ecslogfix:regions", nil)},
+	} {
+		_, err := Load(lookupMap(tc.ctx))
+		var ke *KeyError
+		if !errors.As(err, &ke) || ke.Key != tc.key || !strings.Contains(err.Error(), tc.key) {
+			t.Errorf("%v: got %v, want a KeyError naming %s", tc.ctx, err, tc.key)
+		}
+	}
+}
+
+func TestUnknownKeys(t *testing.T) {
+	got := UnknownKeys([]string{"ecslogfix:mode", "ecslogfix:regoins", "ecslogfix:policy", "ecslogfix:policy.retentionDays",
+		"ecslogfix:policy.nope", "@aws-cdk/core:newStyleStackSynthesis", "ecslogfix:memoryMB.notify"})
+	if want := []string{"ecslogfix:policy.nope", "ecslogfix:regoins"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
+
+func TestNamesDeriveFromPrefix(t *testing.T) {
+	n := Config{Prefix: "acme"}.Names()
+	got := []string{n.Function(FunctionDetect), n.FunctionRole(FunctionNotify), n.StateMachine(), n.MemberRole(),
+		n.EventBus(), n.Topic(), n.DefaultExecutionRole(), n.StackSet(), n.FunctionLogGroup(FunctionRemediate),
+		n.StateMachineLogGroup(), RoleARN("", "111122223333", n.MemberRole())}
+	want := []string{"acme-detect", "acme-notify", "acme-remediation", "acme-member", "acme-hub", "acme-notifications",
+		"acme-task-execution", "acme-member", "/aws/lambda/acme-remediate", "/aws/vendedlogs/states/acme-remediation",
+		"arn:aws:iam::111122223333:role/acme-member"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got %v\nwant %v", got, want)
+	}
+	// IAM role names are at most 64 characters: check the longest prefix.
+	long := Names{Prefix: strings.Repeat("a", 20)}
+	for _, r := range []string{long.FunctionRole(FunctionRemediate), long.MemberRole(), long.MemberForwarderRole(), long.DefaultExecutionRole()} {
+		if len(r) > 64 {
+			t.Errorf("role name %q longer than 64", r)
+		}
+	}
+}
+
+func TestEnvironOmitsEmptyValues(t *testing.T) {
+	env := Runtime{Mode: ModeSingle, StateMachineARN: "arn:sm", OwnRoleARNs: []string{"arn:a", "arn:b"}, RegisterRate: 0.5}.Environ()
+	if env[EnvMode] != "single" || env[EnvStateMachineARN] != "arn:sm" || env[EnvOwnRoleARNs] != "arn:a,arn:b" ||
+		env[EnvRegisterRate] != "0.5" || env[EnvPolicy] == "" {
+		t.Fatalf("env = %v", env)
+	}
+	for _, k := range []string{EnvTopicARN, EnvMemberRoleName, EnvOrganizationID, EnvAllowedAccounts, EnvRegions, EnvSlackWebhookARN} {
+		if _, ok := env[k]; ok {
+			t.Errorf("%s set for an empty value", k)
+		}
+	}
+}
+
+func TestRuntimeFromEnvRejectsBadMode(t *testing.T) {
+	_, err := RuntimeFromEnv(lookupEnv(map[string]string{EnvMode: "multi", EnvPolicy: "{}"}))
+	var ee *EnvError
+	if !errors.As(err, &ee) || ee.Var != EnvMode {
+		t.Fatalf("got %v", err)
+	}
+	_, err = RuntimeFromEnv(lookupEnv(map[string]string{}))
+	if !errors.As(err, &ee) || ee.Var != EnvPolicy {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func lookupEnv(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+// The tests below go through policy.Parse.
+
+func TestEnvironRoundTrip(t *testing.T) {
+	r := Runtime{
+		Mode: ModeOrganization, Policy: policy.Default(), StateMachineARN: "arn:aws:states:eu-west-1:111122223333:stateMachine:ecslogfix-remediation",
+		TopicARN: "arn:aws:sns:eu-west-1:111122223333:ecslogfix-notifications", OwnRoleARNs: []string{"arn:aws:iam::111122223333:role/ecslogfix-remediate", "arn:aws:iam::*:role/ecslogfix-member"},
+		MemberRoleName: "ecslogfix-member", OrganizationID: "o-abcdefghij", AllowedAccounts: []string{"111122223333", "444455556666"},
+		Regions: []string{"eu-west-1", "us-east-1"}, RegisterRate: 0.25, SlackWebhookARN: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:hook-AbCdEf",
+	}
+	env := r.Environ()
+	got, err := RuntimeFromEnv(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, r) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
+	}
+}
+
+func TestRuntimeFromEnvErrorsNameTheVariable(t *testing.T) {
+	base := map[string]string{EnvPolicy: "{}"}
+	for _, tc := range []struct {
+		v   string
+		env map[string]string
+	}{
+		{EnvPolicy, map[string]string{EnvPolicy: `{"retentionDays":8}`}},
+		{EnvPolicy, map[string]string{EnvPolicy: `{"unknownField":1}`}},
+		{EnvRegisterRate, map[string]string{EnvRegisterRate: "-1"}},
+		{EnvAllowedAccounts, map[string]string{EnvAllowedAccounts: "12"}},
+		{EnvRegions, map[string]string{EnvRegions: "eu-west-1,,Moon"}},
+		{EnvMemberRoleName, map[string]string{EnvMode: ModeOrganization, EnvOrganizationID: "o-abcdefghij"}},
+		{EnvOrganizationID, map[string]string{EnvMode: ModeOrganization, EnvMemberRoleName: "ecslogfix-member"}},
+	} {
+		env := map[string]string{}
+		for k, v := range base {
+			env[k] = v
+		}
+		for k, v := range tc.env {
+			env[k] = v
+		}
+		_, err := RuntimeFromEnv(lookupEnv(env))
+		if err == nil || !strings.Contains(err.Error(), tc.v) {
+			t.Errorf("%v: got %v, want an error naming %s", tc.env, err, tc.v)
+		}
+	}
+	r, err := RuntimeFromEnv(lookupEnv(base))
+	if err != nil || r.Mode != ModeSingle || r.RegisterRate != DefaultRegisterRate || !reflect.DeepEqual(r.Policy, policy.Default()) {
+		t.Fatalf("defaults: %+v, %v", r, err)
+	}
+}
+
+func TestLoadPolicyKeys(t *testing.T) {
+	c, err := Load(lookupMap(map[string]any{
+		"ecslogfix:policy":                "{\"retentionDays\": 30, \"streamPrefix\": \"app\"}",
+		"ecslogfix:policy.retentionDays":  "90",
+		"ecslogfix:policy.allowedDrivers": "awslogs,splunk",
+		"ecslogfix:policy.exemptionTag":   "skip=yes",
+		"ecslogfix:policy.logGroupTags":   "team=platform,cost=42",
+		"ecslogfix:enforcement":           "report",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.Policy
+	if !c.PolicySet || p.RetentionDays != 90 || p.StreamPrefix != "app" || !reflect.DeepEqual(p.AllowedDrivers, []string{"awslogs", "splunk"}) ||
+		p.ExemptionTag != (policy.Tag{Key: "skip", Value: "yes"}) || p.LogGroupTags["cost"] != "42" || p.Enforcement != policy.Report ||
+		p.LogGroupTemplate != policy.Default().LogGroupTemplate {
+		t.Fatalf("policy = %+v", p)
+	}
+	// An invalid policy value is reported under the policy key.
+	_, err = Load(lookupMap(map[string]any{"ecslogfix:policy.retentionDays": 8.0}))
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.Key != PolicyKey {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestConfigurationDocIsUpToDate(t *testing.T) {
+	const path = "../../docs/configuration.md"
+	want := Markdown()
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Fatalf("%s is out of date: run go test ./internal/config -update", path)
+	}
+	for _, k := range Keys {
+		if !strings.Contains(want, "`"+k.Name+"`") {
+			t.Errorf("key %s missing from the reference", k.Name)
+		}
+	}
+}
+
+// The documented policy defaults are policy.Default()'s.
+func TestPolicyFieldDefaultsMatchPolicyDefault(t *testing.T) {
+	data, err := json.Marshal(policy.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var def map[string]any
+	if err := json.Unmarshal(data, &def); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range policyFields {
+		if strings.HasPrefix(f.def, "(") { // a description, not a value
+			continue
+		}
+		v, ok := def[f.name]
+		got := ""
+		if ok {
+			if s, isString := v.(string); isString {
+				got = s
+			} else {
+				b, _ := json.Marshal(v)
+				got = string(b)
+			}
+		}
+		if f.def == "{}" && !ok {
+			got = "{}"
+		}
+		if got != f.def {
+			t.Errorf("policy.%s: documented default %q, policy.Default() has %q", f.name, f.def, got)
+		}
+	}
+}

@@ -1,0 +1,218 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
+
+// ContextPrefix starts every CDK context key ecslogfix reads.
+const ContextPrefix = "ecslogfix:"
+
+// PolicyKey is the context key holding the whole policy as one JSON object
+// (the same field names as the policy file). Individual fields can be
+// overridden with PolicyKey + "." + field, e.g. ecslogfix:policy.retentionDays.
+const PolicyKey = ContextPrefix + "policy"
+
+// Defaults of the deployment configuration.
+const (
+	DefaultPrefix           = "ecslogfix"
+	DefaultSweepSchedule    = "rate(1 day)"
+	DefaultLogRetentionDays = 90
+	DefaultMemoryMB         = 128
+)
+
+// Config is the deployment configuration the CDK app reads from cdk.json
+// context (overridable with -c key=value). Keys lists every key.
+type Config struct {
+	// Mode is ModeSingle or ModeOrganization.
+	Mode string
+	// Prefix starts the physical name of every resource; see Names.
+	Prefix string
+	// Policy is the compliance policy, with defaults applied. When
+	// CreateDefaultExecutionRole is set and the policy names no
+	// defaultExecutionRoleArn, the infrastructure fills it in.
+	Policy policy.Policy
+	// PolicySet reports whether any policy key was given (otherwise Policy
+	// is policy.Default()).
+	PolicySet bool
+	// NotificationEmails are subscribed to the topic (they must confirm).
+	NotificationEmails []string
+	// SlackWorkspaceID and SlackChannelID configure an AWS Chatbot Slack
+	// channel subscribed to the topic; both or neither.
+	SlackWorkspaceID string
+	SlackChannelID   string
+	// SlackWebhookSecretARN names a Secrets Manager secret holding a Slack
+	// incoming-webhook URL that notify posts to.
+	SlackWebhookSecretARN string
+	// OrganizationID (o-...) is required in organization mode.
+	OrganizationID string
+	// TargetOUs (ou-... or the root r-...) receive the member StackSet.
+	TargetOUs []string
+	// StackSetCallAs is SELF (the hub is the management account) or
+	// DELEGATED_ADMIN (the hub is a delegated StackSets administrator).
+	StackSetCallAs string
+	// Regions: the member StackSet's regions (organization mode) and the
+	// regions the sweep covers. Empty means the stack's own region.
+	Regions []string
+	// AllowedAccounts, when set, limits the accounts ecslogfix acts in.
+	AllowedAccounts []string
+	// SweepSchedule is an EventBridge schedule expression, or "" to disable.
+	SweepSchedule string
+	// CreateDefaultExecutionRole creates an ECS task execution role that the
+	// policy's defaultExecutionRoleArn points to.
+	CreateDefaultExecutionRole bool
+	// LogRetentionDays is the retention of ecslogfix's own log groups.
+	LogRetentionDays int
+	// RegisterRate is RegisterTaskDefinition calls per second per function
+	// instance.
+	RegisterRate float64
+	// MemoryMB is each function's memory size, by function name.
+	MemoryMB map[string]int
+}
+
+// Names returns the resource names derived from c.Prefix.
+func (c Config) Names() Names { return Names{Prefix: c.Prefix} }
+
+// KeyError names the context key whose value is invalid.
+type KeyError struct {
+	Key     string
+	Problem string
+}
+
+func (e *KeyError) Error() string { return "config: context key " + e.Key + ": " + e.Problem }
+
+// Load reads the deployment configuration through lookup (in the CDK app,
+// Node.TryGetContext), applies the defaults and validates it. Values may be
+// typed JSON (from cdk.json) or strings (from -c key=value): lists accept a
+// JSON array or a comma-separated string, numbers and booleans their
+// string forms, objects a JSON string. Unknown keys with the ecslogfix:
+// prefix are reported by UnknownKeys.
+func Load(lookup func(key string) (any, bool)) (Config, error) {
+	c := Config{}
+	for _, k := range Keys {
+		if k.apply == nil {
+			continue
+		}
+		v, ok := lookup(k.Name)
+		if !ok || v == nil {
+			v = nil
+		}
+		if err := k.apply(&c, v); err != nil {
+			return Config{}, &KeyError{Key: k.Name, Problem: err.Error()}
+		}
+	}
+	if err := c.loadPolicy(lookup); err != nil {
+		return Config{}, err
+	}
+	return c, c.validate()
+}
+
+// loadPolicy merges the policy object with the individual policy keys and
+// the enforcement key, then parses the result.
+func (c *Config) loadPolicy(lookup func(string) (any, bool)) error {
+	doc := map[string]any{}
+	if v, ok := lookup(PolicyKey); ok && v != nil {
+		m, err := asObject(v)
+		if err != nil {
+			return &KeyError{PolicyKey, err.Error()}
+		}
+		doc = m
+	}
+	for _, f := range policyFields {
+		key := PolicyKey + "." + f.name
+		v, ok := lookup(key)
+		if !ok || v == nil {
+			continue
+		}
+		val, err := f.parse(v)
+		if err != nil {
+			return &KeyError{key, err.Error()}
+		}
+		doc[f.name] = val
+	}
+	if v, ok := lookup(ContextPrefix + "enforcement"); ok && v != nil {
+		s, err := asString(v)
+		if err != nil {
+			return &KeyError{ContextPrefix + "enforcement", err.Error()}
+		}
+		if s != string(policy.Enforce) && s != string(policy.Report) {
+			return &KeyError{ContextPrefix + "enforcement", fmt.Sprintf("%q is not %q or %q", s, policy.Enforce, policy.Report)}
+		}
+		doc["enforcement"] = s
+	}
+	if len(doc) == 0 {
+		c.Policy = policy.Default()
+		return nil
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		return &KeyError{PolicyKey, err.Error()}
+	}
+	p, err := policy.Parse(data)
+	if err != nil {
+		return &KeyError{PolicyKey, err.Error()}
+	}
+	c.Policy, c.PolicySet = p, true
+	return nil
+}
+
+var (
+	prefixRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
+	orgIDRE   = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
+	ouRE      = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
+	regionRE  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
+	secretRE  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
+	slackIDRE = regexp.MustCompile(`^[A-Z0-9]{1,255}$`)
+	// CloudWatch Logs' allowed retention values (days).
+	retentionDays = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
+		120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true,
+		2192: true, 2557: true, 2922: true, 3288: true, 3653: true}
+)
+
+func isOrgID(s string) bool     { return orgIDRE.MatchString(s) }
+func isRegion(s string) bool    { return regionRE.MatchString(s) }
+func isAccountID(s string) bool { return accountRE.MatchString(s) }
+
+func (c Config) validate() error {
+	key := func(k string) string { return ContextPrefix + k }
+	if c.Mode == ModeOrganization {
+		if c.OrganizationID == "" {
+			return &KeyError{key("organizationId"), "required in organization mode"}
+		}
+		if len(c.TargetOUs) == 0 {
+			return &KeyError{key("targetOUs"), "required in organization mode (ou-... or the root r-...)"}
+		}
+		if len(c.Regions) == 0 {
+			return &KeyError{key("regions"), "required in organization mode: the regions the member StackSet covers"}
+		}
+	}
+	if (c.SlackWorkspaceID == "") != (c.SlackChannelID == "") {
+		return &KeyError{key("slackChannelId"), "slackWorkspaceId and slackChannelId must be set together"}
+	}
+	return nil
+}
+
+// UnknownKeys returns the context keys starting with ContextPrefix that
+// Load does not know, sorted; the CDK app fails on them so a typo is not
+// silently ignored.
+func UnknownKeys(keys []string) []string {
+	known := map[string]bool{PolicyKey: true}
+	for _, k := range Keys {
+		known[k.Name] = true
+	}
+	var out []string
+	for _, k := range keys {
+		if strings.HasPrefix(k, ContextPrefix) && !known[k] {
+			out = append(out, k)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,437 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Key documents one CDK context key: its name, type, default and meaning.
+// The table Keys is the configuration reference (docs/configuration.md is
+// generated from it by Markdown).
+type Key struct {
+	Name    string
+	Type    string // string, list, bool, integer, number, object
+	Default string // as documented
+	Doc     string
+	// apply parses the raw context value (nil when absent) into c,
+	// applying the default. nil for keys Load handles itself (the policy).
+	apply func(c *Config, v any) error
+}
+
+// Keys is every context key the CDK app reads, in documentation order.
+var Keys = buildKeys()
+
+func buildKeys() []Key {
+	keys := []Key{
+		{Name: ContextPrefix + "mode", Type: "string", Default: ModeSingle,
+			Doc: "Deployment mode: `single` (one account: rule on the default bus, functions, workflow) or `organization` (hub stack plus a service-managed StackSet of member stacks).",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, ModeSingle)
+				if err != nil {
+					return err
+				}
+				if s != ModeSingle && s != ModeOrganization {
+					return fmt.Errorf("%q is not %q or %q", s, ModeSingle, ModeOrganization)
+				}
+				c.Mode = s
+				return nil
+			}},
+		{Name: ContextPrefix + "prefix", Type: "string", Default: DefaultPrefix,
+			Doc: "Resource name prefix: functions, roles, the state machine, the topic, the hub bus and the member role are named `<prefix>-...`. Lower-case letters, digits and hyphens, at most 20 characters.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, DefaultPrefix)
+				if err != nil {
+					return err
+				}
+				if !prefixRE.MatchString(s) {
+					return fmt.Errorf("%q must match %s", s, prefixRE)
+				}
+				c.Prefix = s
+				return nil
+			}},
+		{Name: ContextPrefix + "enforcement", Type: "string", Default: "enforce",
+			Doc: "`enforce` (remediate) or `report` (notify with the plan, change nothing). Overrides the policy's `enforcement`."},
+		{Name: PolicyKey, Type: "object", Default: "{}",
+			Doc: "The whole policy as one JSON object with the policy file's field names, e.g. `{\"retentionDays\":90}`. Unset fields take the policy defaults below; each field can also be set alone with `ecslogfix:policy.<field>`, which wins over the object."},
+	}
+	for _, f := range policyFields {
+		keys = append(keys, Key{Name: PolicyKey + "." + f.name, Type: f.typ, Default: f.def, Doc: f.doc})
+	}
+	keys = append(keys,
+		Key{Name: ContextPrefix + "notificationEmails", Type: "list", Default: "[]",
+			Doc: "Email addresses subscribed to the notification topic (each must confirm the subscription).",
+			apply: func(c *Config, v any) error {
+				l, err := asList(v)
+				for _, e := range l {
+					if !emailRE.MatchString(e) {
+						return fmt.Errorf("%q is not an email address", e)
+					}
+				}
+				c.NotificationEmails = l
+				return err
+			}},
+		Key{Name: ContextPrefix + "slackWorkspaceId", Type: "string", Default: "",
+			Doc:   "AWS Chatbot Slack workspace (team) ID; with `slackChannelId` the stack creates a Chatbot Slack channel configuration subscribed to the topic. The workspace must be authorized in the Chatbot console once.",
+			apply: func(c *Config, v any) error { return setID(&c.SlackWorkspaceID, v) }},
+		Key{Name: ContextPrefix + "slackChannelId", Type: "string", Default: "",
+			Doc:   "Slack channel ID for AWS Chatbot (see `slackWorkspaceId`).",
+			apply: func(c *Config, v any) error { return setID(&c.SlackChannelID, v) }},
+		Key{Name: ContextPrefix + "slackWebhookSecretArn", Type: "string", Default: "",
+			Doc: "ARN of a Secrets Manager secret holding a Slack incoming-webhook URL; notify posts to it in addition to SNS. Only notify may read it.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, "")
+				if err == nil && s != "" && !secretRE.MatchString(s) {
+					err = fmt.Errorf("%q is not a Secrets Manager secret ARN", s)
+				}
+				c.SlackWebhookSecretARN = s
+				return err
+			}},
+		Key{Name: ContextPrefix + "organizationId", Type: "string", Default: "",
+			Doc: "AWS Organizations ID (`o-...`). Required in organization mode: the hub bus admits only this organization, and the member role trusts the hub only within it.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, "")
+				if err == nil && s != "" && !isOrgID(s) {
+					err = fmt.Errorf("%q is not an organization ID (o-...)", s)
+				}
+				c.OrganizationID = s
+				return err
+			}},
+		Key{Name: ContextPrefix + "targetOUs", Type: "list", Default: "[]",
+			Doc: "Organization mode: the OUs (`ou-...`, or the root `r-...`) whose accounts receive the member stack; accounts joining them later are covered automatically.",
+			apply: func(c *Config, v any) error {
+				l, err := asList(v)
+				for _, ou := range l {
+					if !ouRE.MatchString(ou) {
+						return fmt.Errorf("%q is not an OU or root ID", ou)
+					}
+				}
+				c.TargetOUs = l
+				return err
+			}},
+		Key{Name: ContextPrefix + "stackSetCallAs", Type: "string", Default: "SELF",
+			Doc: "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, "SELF")
+				if err == nil && s != "SELF" && s != "DELEGATED_ADMIN" {
+					err = fmt.Errorf("%q is not SELF or DELEGATED_ADMIN", s)
+				}
+				c.StackSetCallAs = s
+				return err
+			}},
+		Key{Name: ContextPrefix + "regions", Type: "list", Default: "[] (the stack's region)",
+			Doc: "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. The first region also holds the member accounts' IAM roles.",
+			apply: func(c *Config, v any) error {
+				l, err := asList(v)
+				for _, r := range l {
+					if !isRegion(r) {
+						return fmt.Errorf("%q is not a region name", r)
+					}
+				}
+				c.Regions = l
+				return err
+			}},
+		Key{Name: ContextPrefix + "allowedAccounts", Type: "list", Default: "[] (every account)",
+			Doc: "Optional allow-list of 12-digit account IDs ecslogfix acts in; events from other accounts are ignored.",
+			apply: func(c *Config, v any) error {
+				l, err := asList(v)
+				for _, a := range l {
+					if !isAccountID(a) {
+						return fmt.Errorf("%q is not a 12-digit account ID", a)
+					}
+				}
+				c.AllowedAccounts = l
+				return err
+			}},
+		Key{Name: ContextPrefix + "sweepSchedule", Type: "string", Default: DefaultSweepSchedule,
+			Doc: "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, DefaultSweepSchedule)
+				if err != nil {
+					return err
+				}
+				switch {
+				case s == "off":
+					s = ""
+				case (strings.HasPrefix(s, "rate(") || strings.HasPrefix(s, "cron(")) && strings.HasSuffix(s, ")"):
+				default:
+					return fmt.Errorf("%q is not rate(...), cron(...) or off", s)
+				}
+				c.SweepSchedule = s
+				return nil
+			}},
+		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
+			Doc: "Create an ECS task execution role (CloudWatch Logs and ECR pull) and point the policy's `defaultExecutionRoleArn` at it, so Fargate definitions without one can be fixed. Ignored when the policy sets `defaultExecutionRoleArn`.",
+			apply: func(c *Config, v any) error {
+				b, err := boolOr(v, true)
+				c.CreateDefaultExecutionRole = b
+				return err
+			}},
+		Key{Name: ContextPrefix + "logRetentionDays", Type: "integer", Default: strconv.Itoa(DefaultLogRetentionDays),
+			Doc: "Retention (days) of ecslogfix's own log groups (functions, state machine); a CloudWatch Logs retention value.",
+			apply: func(c *Config, v any) error {
+				n, err := intOr(v, DefaultLogRetentionDays)
+				if err == nil && !retentionDays[n] {
+					err = fmt.Errorf("%d is not a CloudWatch Logs retention value", n)
+				}
+				c.LogRetentionDays = n
+				return err
+			}},
+		Key{Name: ContextPrefix + "registerRate", Type: "number", Default: strconv.FormatFloat(DefaultRegisterRate, 'g', -1, 64),
+			Doc: "RegisterTaskDefinition calls per second per function instance (ECS allows 1/s sustained per account and region, shared with your pipelines).",
+			apply: func(c *Config, v any) error {
+				f, err := floatOr(v, DefaultRegisterRate)
+				if err == nil && (f <= 0 || f > 20) {
+					err = fmt.Errorf("%g is not in (0, 20]", f)
+				}
+				c.RegisterRate = f
+				return err
+			}},
+	)
+	for _, fn := range Functions {
+		fn := fn
+		keys = append(keys, Key{Name: ContextPrefix + "memoryMB." + fn, Type: "integer", Default: strconv.Itoa(DefaultMemoryMB),
+			Doc: "Memory size (MB) of the " + fn + " function.",
+			apply: func(c *Config, v any) error {
+				n, err := intOr(v, DefaultMemoryMB)
+				if err == nil && (n < 128 || n > 10240) {
+					err = fmt.Errorf("%d is not in [128, 10240]", n)
+				}
+				if c.MemoryMB == nil {
+					c.MemoryMB = map[string]int{}
+				}
+				c.MemoryMB[fn] = n
+				return err
+			}})
+	}
+	return keys
+}
+
+// policyField is one field of the policy JSON settable as its own key.
+type policyField struct {
+	name, typ, def, doc string
+	parse               func(v any) (any, error)
+}
+
+var policyFields = []policyField{
+	{"allowedDrivers", "list", `["awslogs"]`, "Log drivers that count as compliant.", listValue},
+	{"logGroupTemplate", "string", "/ecs/{family}", "Log group added to a container; placeholders `{family}`, `{account}`, `{region}`, `{container}`.", stringValue},
+	{"streamPrefix", "string", "ecs", "`awslogs-stream-prefix` added where missing.", stringValue},
+	{"logRegion", "string", "(the task definition's region)", "`awslogs-region` added, for central logging.", stringValue},
+	{"retentionDays", "integer", "365", "Retention of log groups ecslogfix creates.", intValue},
+	{"kmsKeyArn", "string", "", "KMS key ARN for log groups ecslogfix creates (its key policy must admit CloudWatch Logs).", stringValue},
+	{"logGroupClass", "string", "(STANDARD)", "`STANDARD` or `INFREQUENT_ACCESS` for created log groups.", stringValue},
+	{"mode", "string", "", "awslogs `mode` added where absent (`blocking` or `non-blocking`); an explicit mode is never changed.", stringValue},
+	{"maxBufferSize", "string", "", "awslogs `max-buffer-size` added with `mode` non-blocking, e.g. `25m`.", stringValue},
+	{"otherDrivers", "string", "replace", "`replace` or `report` containers using a driver the policy does not allow (awsfirelens is always reported).", stringValue},
+	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition; also accepted as `key=value`.", tagValue},
+	{"defaultExecutionRoleArn", "string", "(the created role, see createDefaultExecutionRole)", "Execution role set on Fargate/EXTERNAL definitions that have none.", stringValue},
+	{"logGroupTags", "object", "{}", "Tags added to created log groups; also accepted as `k=v,k2=v2`.", tagsValue},
+}
+
+// Markdown renders the configuration reference.
+func Markdown() string {
+	var b strings.Builder
+	b.WriteString("<!-- Generated by `go test ./internal/config -update` from internal/config/keys.go. Do not edit. -->\n")
+	b.WriteString("# Configuration reference\n\n")
+	b.WriteString("The CDK app reads its configuration from the `context` of `cdk.json`; any key can be overridden on the\n")
+	b.WriteString("command line with `-c key=value` (e.g. `npx cdk deploy -c ecslogfix:enforcement=report`).\n")
+	b.WriteString("In `cdk.json` use JSON types; on the command line, lists are a JSON array or comma-separated\n")
+	b.WriteString("(`-c ecslogfix:regions=eu-west-1,eu-central-1`), numbers and booleans their plain text, objects JSON.\n")
+	b.WriteString("Unknown `ecslogfix:` keys are an error. The functions receive the resulting runtime configuration\n")
+	b.WriteString("as environment variables (`ECSLOGFIX_*`, see `internal/config/runtime.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
+	b.WriteString("| Key | Type | Default | Description |\n|---|---|---|---|\n")
+	for _, k := range Keys {
+		def := k.Default
+		if def == "" {
+			def = "(none)"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | `%s` | %s |\n", k.Name, k.Type, strings.ReplaceAll(def, "|", `\|`), strings.ReplaceAll(k.Doc, "|", `\|`))
+	}
+	return b.String()
+}
+
+// --- value conversion: typed JSON from cdk.json or strings from -c ---
+
+func asString(v any) (string, error) {
+	switch t := v.(type) {
+	case string:
+		return strings.TrimSpace(t), nil
+	case float64:
+		return strconv.FormatFloat(t, 'f', -1, 64), nil
+	case bool:
+		return strconv.FormatBool(t), nil
+	}
+	return "", fmt.Errorf("want a string, got %T", v)
+}
+
+func stringOr(v any, def string) (string, error) {
+	if v == nil {
+		return def, nil
+	}
+	s, err := asString(v)
+	if err == nil && s == "" {
+		s = def
+	}
+	return s, err
+}
+
+func setID(dst *string, v any) error {
+	s, err := stringOr(v, "")
+	if err == nil && s != "" && !slackIDRE.MatchString(s) {
+		err = fmt.Errorf("%q is not a Slack ID (upper-case letters and digits)", s)
+	}
+	*dst = s
+	return err
+}
+
+func boolOr(v any, def bool) (bool, error) {
+	switch t := v.(type) {
+	case nil:
+		return def, nil
+	case bool:
+		return t, nil
+	case string:
+		if strings.TrimSpace(t) == "" {
+			return def, nil
+		}
+		b, err := strconv.ParseBool(strings.TrimSpace(t))
+		if err != nil {
+			return def, fmt.Errorf("%q is not true or false", t)
+		}
+		return b, nil
+	}
+	return def, fmt.Errorf("want a boolean, got %T", v)
+}
+
+func floatOr(v any, def float64) (float64, error) {
+	switch t := v.(type) {
+	case nil:
+		return def, nil
+	case float64:
+		return t, nil
+	case int:
+		return float64(t), nil
+	case string:
+		if strings.TrimSpace(t) == "" {
+			return def, nil
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return def, fmt.Errorf("%q is not a number", t)
+		}
+		return f, nil
+	}
+	return def, fmt.Errorf("want a number, got %T", v)
+}
+
+func intOr(v any, def int) (int, error) {
+	f, err := floatOr(v, float64(def))
+	if err != nil {
+		return def, err
+	}
+	if f != math.Trunc(f) || math.Abs(f) > 1<<31 {
+		return def, fmt.Errorf("%v is not an integer", v)
+	}
+	return int(f), nil
+}
+
+// asList accepts a JSON array (typed or as a string) or a comma-separated
+// string. nil is the empty list.
+func asList(v any) ([]string, error) {
+	switch t := v.(type) {
+	case nil:
+		return nil, nil
+	case []any:
+		out := make([]string, 0, len(t))
+		for i, e := range t {
+			s, ok := e.(string)
+			if !ok {
+				return nil, fmt.Errorf("item %d: want a string, got %T", i, e)
+			}
+			if s = strings.TrimSpace(s); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	case []string:
+		return asList(toAnySlice(t))
+	case string:
+		s := strings.TrimSpace(t)
+		if strings.HasPrefix(s, "[") {
+			var arr []any
+			if err := json.Unmarshal([]byte(s), &arr); err != nil {
+				return nil, fmt.Errorf("not a JSON array: %v", err)
+			}
+			return asList(arr)
+		}
+		return splitList(s), nil
+	}
+	return nil, fmt.Errorf("want a list, got %T", v)
+}
+
+func toAnySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, e := range s {
+		out[i] = e
+	}
+	return out
+}
+
+// asObject accepts a JSON object, typed or as a string.
+func asObject(v any) (map[string]any, error) {
+	switch t := v.(type) {
+	case map[string]any:
+		return t, nil
+	case string:
+		if strings.TrimSpace(t) == "" {
+			return map[string]any{}, nil
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(t), &m); err != nil {
+			return nil, fmt.Errorf("not a JSON object: %v", err)
+		}
+		return m, nil
+	}
+	return nil, fmt.Errorf("want a JSON object, got %T", v)
+}
+
+func stringValue(v any) (any, error) { return asString(v) }
+
+func listValue(v any) (any, error) {
+	l, err := asList(v)
+	if l == nil {
+		l = []string{}
+	}
+	return l, err
+}
+
+func intValue(v any) (any, error) { return intOr(v, 0) }
+
+func tagValue(v any) (any, error) {
+	if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		k, val, found := strings.Cut(strings.TrimSpace(s), "=")
+		if !found || k == "" {
+			return nil, fmt.Errorf("%q is not key=value", s)
+		}
+		return map[string]any{"key": k, "value": val}, nil
+	}
+	return asObject(v)
+}
+
+func tagsValue(v any) (any, error) {
+	if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
+		m := map[string]any{}
+		for _, kv := range splitList(s) {
+			k, val, found := strings.Cut(kv, "=")
+			if !found || k == "" {
+				return nil, fmt.Errorf("%q is not key=value", kv)
+			}
+			m[k] = val
+		}
+		return m, nil
+	}
+	return asObject(v)
+}

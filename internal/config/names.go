@@ -1,0 +1,79 @@
+package config
+
+// Function names as the repository spells them (functions/<name>).
+const (
+	FunctionDetect    = "detect"
+	FunctionRemediate = "remediate"
+	FunctionNotify    = "notify"
+)
+
+// Functions lists the three functions in build order.
+var Functions = []string{FunctionDetect, FunctionRemediate, FunctionNotify}
+
+// Metric namespace and names the functions emit as CloudWatch embedded
+// metric format (no dimensions); the dashboard plots them.
+const (
+	MetricNamespace    = "ecslogfix"
+	MetricDetections   = "Detections"   // non-compliant task definitions detect found
+	MetricRemediations = "Remediations" // compliant revisions registered
+	MetricBlocked      = "Blocked"      // plans that could not be applied (BLOCKED, NEEDS_HUMAN)
+	MetricFailures     = "Failures"     // executions that ended in NotifyFailure
+)
+
+// Names derives the physical names of ecslogfix's resources from the
+// resource name prefix, so the infrastructure, the functions and the CLI
+// agree on them. Role names are global in an account, so none of them
+// contains a region: deploy one stack per account (see the README).
+type Names struct {
+	Prefix string
+}
+
+// Function is the Lambda function name of fn (one of the Function* names).
+func (n Names) Function(fn string) string { return n.Prefix + "-" + fn }
+
+// FunctionRole is the IAM role name of fn's execution role.
+func (n Names) FunctionRole(fn string) string { return n.Prefix + "-" + fn }
+
+// StateMachine is the remediation state machine's name.
+func (n Names) StateMachine() string { return n.Prefix + "-remediation" }
+
+// StateMachineLogGroup is the state machine's log group.
+func (n Names) StateMachineLogGroup() string {
+	return "/aws/vendedlogs/states/" + n.StateMachine()
+}
+
+// FunctionLogGroup is fn's log group.
+func (n Names) FunctionLogGroup(fn string) string { return "/aws/lambda/" + n.Function(fn) }
+
+// Topic is the SNS notification topic's name.
+func (n Names) Topic() string { return n.Prefix + "-notifications" }
+
+// EventBus is the hub's custom event bus in organization mode.
+func (n Names) EventBus() string { return n.Prefix + "-hub" }
+
+// MemberRole is the role the hub's functions assume in member accounts.
+func (n Names) MemberRole() string { return n.Prefix + "-member" }
+
+// MemberForwarderRole is the role member EventBridge rules use to put events
+// on the hub bus.
+func (n Names) MemberForwarderRole() string { return n.Prefix + "-forwarder" }
+
+// DefaultExecutionRole is the ECS task execution role ecslogfix creates for
+// Fargate/EXTERNAL task definitions that have none.
+func (n Names) DefaultExecutionRole() string { return n.Prefix + "-task-execution" }
+
+// StackSet is the organization mode member StackSet's name.
+func (n Names) StackSet() string { return n.Prefix + "-member" }
+
+// Rule is the name of the EventBridge rule for what ("register", "sweep",
+// "forward").
+func (n Names) Rule(what string) string { return n.Prefix + "-" + what }
+
+// RoleARN renders the ARN of role name in account (partition aws unless
+// given). Either may be a CDK token.
+func RoleARN(partition, account, name string) string {
+	if partition == "" {
+		partition = "aws"
+	}
+	return "arn:" + partition + ":iam::" + account + ":role/" + name
+}
