@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+)
+
+func TestBuild(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	for k, v := range map[string]string{
+		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
+		config.EnvMode: "", config.EnvRegisterRate: "",
+	} {
+		t.Setenv(k, v)
+	}
+	t.Setenv(config.EnvPolicy, "")
+	var ee *config.EnvError
+	if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != config.EnvPolicy {
+		t.Fatalf("missing policy: %v", err)
+	}
+	t.Setenv(config.EnvPolicy, `{"retentionDays":30}`)
+	r, err := build(context.Background(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Policy.RetentionDays != 30 || r.Clients == nil {
+		t.Fatalf("remediator %+v", r)
+	}
+}

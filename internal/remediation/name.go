@@ -1,0 +1,36 @@
+package remediation
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"strings"
+)
+
+// MaxExecutionName is Step Functions' limit on execution names.
+const MaxExecutionName = 80
+
+// ExecutionName is the deterministic Step Functions execution name for one
+// task definition revision: the family (truncated), the revision and the
+// first 16 hex digits of sha256("account/region/family:revision"). It uses
+// only [0-9A-Za-z_-] and is at most 80 characters, so a duplicate event,
+// the sweep and the CLI all map the same revision to the same execution
+// and Step Functions refuses the second start (ExecutionAlreadyExists).
+func ExecutionName(account, region, family string, revision int32) string {
+	rev := strconv.FormatInt(int64(revision), 10)
+	sum := sha256.Sum256([]byte(account + "/" + region + "/" + family + ":" + rev))
+	hash := hex.EncodeToString(sum[:])[:16]
+	room := MaxExecutionName - len(rev) - len(hash) - 2
+	var b strings.Builder
+	for _, r := range family {
+		if b.Len() >= room {
+			break
+		}
+		if r < 0x80 && (r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '-' || r == '_') {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String() + "-" + rev + "-" + hash
+}
