@@ -1,0 +1,84 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+)
+
+// runWith runs the program with cfg as the AWS configuration.
+func runWith(t *testing.T, load func(context.Context, string, string) (aws.Config, error), args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" },
+		LoadAWS: load, IsTerminal: func(io.Writer) bool { return false }}
+	code := a.Run(context.Background(), args)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+func TestMissingCredentials(t *testing.T) {
+	for k, v := range map[string]string{
+		"AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": "", "AWS_SESSION_TOKEN": "", "AWS_PROFILE": "",
+		"AWS_CONFIG_FILE": os.DevNull, "AWS_SHARED_CREDENTIALS_FILE": os.DevNull, "AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONTAINER_CREDENTIALS_FULL_URI": "", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "", "AWS_WEB_IDENTITY_TOKEN_FILE": "",
+	} {
+		t.Setenv(k, v)
+	}
+	for _, args := range [][]string{
+		{"scan", "--region", "us-east-1"},
+		{"fix", "--all", "--region", "us-east-1"},
+		{"backout", "--task-definition", "orders-api:15", "--region", "us-east-1"},
+	} {
+		r := runWith(t, loadAWS, args...)
+		if args[0] == "scan" {
+			golden(t, "errors/no-credentials.txt", transcript(args, r))
+		}
+		if r.code != ExitError || !strings.HasPrefix(r.stderr, "ecslogfix: no AWS credentials: set AWS_PROFILE") || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	t.Setenv("AWS_REGION", "")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	r := runWith(t, loadAWS, "scan")
+	if r.code != ExitError || !strings.Contains(r.stderr, "no AWS region: pass --region or set AWS_REGION") {
+		t.Errorf("no region: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestAccessDenied(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113.")
+		io.WriteString(w, `{"__type":"AccessDeniedException","message":"User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:`+op+` on resource: *"}`)
+	}))
+	defer srv.Close()
+	load := func(context.Context, string, string) (aws.Config, error) {
+		return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, nil
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"scan"}, "ecslogfix: scan us-east-1: access denied: User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:ListTaskDefinitionFamilies on resource: *\n"},
+		{[]string{"fix", "--task-definition", "orders-api"}, "ecslogfix: fix: access denied: User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:DescribeTaskDefinition on resource: *\n"},
+		{[]string{"backout", "--task-definition", "orders-api:15"}, "ecslogfix: backout: access denied: User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:DescribeTaskDefinition on resource: *\n"},
+	} {
+		r := runWith(t, load, tc.args...)
+		if tc.args[0] == "scan" {
+			golden(t, "errors/access-denied.txt", transcript(tc.args, r))
+		}
+		if r.code != ExitError || r.stderr != tc.want {
+			t.Errorf("%v: exit %d\nstderr %q\nwant   %q", tc.args, r.code, r.stderr, tc.want)
+		}
+	}
+}
