@@ -4,21 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
-)
-
-// Tag keys ecslogfix writes. They match internal/config's TagManaged and
-// TagSource (plan cannot import config: config depends on policy and the
-// workflow contract depends on plan).
-const (
-	TagManaged = "ecslogfix:managed"
-	TagSource  = "ecslogfix:source-revision"
 )
 
 // Build computes the plan for td (as DescribeTaskDefinition returned it,
@@ -84,8 +75,11 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 		}
 	}
 	if needsExecutionRole(td) && policy.Blank(deref(td.ExecutionRoleArn)) {
-		if p.DefaultExecutionRoleARN != "" {
-			role := p.DefaultExecutionRoleARN
+		role := p.DefaultExecutionRoleARN
+		if strings.Contains(role, policy.AccountPlaceholder) && c.Account != "" {
+			role = strings.ReplaceAll(role, policy.AccountPlaceholder, c.Account)
+		}
+		if role != "" && !strings.Contains(role, policy.AccountPlaceholder) {
 			changed.ExecutionRoleArn = &role
 			pl.ExecutionRoleARN = role
 		} else {
@@ -154,7 +148,7 @@ func (b *builder) groupFor(container, region string) string {
 	}
 	tags := make(map[string]string, len(b.p.LogGroupTags)+1)
 	maps.Copy(tags, b.p.LogGroupTags)
-	tags[TagManaged] = "true"
+	tags[taskdef.TagManaged] = "true"
 	b.plan.LogGroups = append(b.plan.LogGroups, LogGroup{
 		Name: name, Region: region, RetentionDays: b.p.RetentionDays,
 		KMSKeyARN: b.p.KMSKeyARN, Class: b.p.LogGroupClass, Tags: tags,
@@ -216,8 +210,7 @@ func (b *builder) addMode(opts map[string]string) {
 // checkSize blocks the plan when the register request would exceed ECS's
 // limit, counting the tags the remediation adds.
 func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
-	source := b.family + ":" + strconv.Itoa(int(changed.Revision))
-	in, err := taskdef.RegisterInput(changed, tags, tag(TagSource, source), tag(TagManaged, "true"))
+	in, err := taskdef.RegisterInput(changed, tags, taskdef.ProvenanceTags(changed.Revision)...)
 	var limit *taskdef.TagLimitError
 	if errors.As(err, &limit) {
 		// No room for ecslogfix's own tags: the remediation registers
@@ -233,8 +226,6 @@ func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
 			fmt.Sprintf("the fixed task definition's register request is %d bytes, over ECS's limit of %d", n, taskdef.MaxRegisterBytes)})
 	}
 }
-
-func tag(k, v string) types.Tag { return types.Tag{Key: &k, Value: &v} }
 
 // needsExecutionRole reports whether td may run on Fargate or ECS Anywhere,
 // where awslogs needs an execution role.

@@ -447,3 +447,34 @@ func TestDeepCopy(t *testing.T) {
 		t.Fatal("interface or array contents shared")
 	}
 }
+
+// In organization mode the policy names the member accounts' execution role
+// with {account}; the plan expands it for the account it fixes, and blocks
+// when the account is unknown rather than registering a placeholder.
+func TestDefaultExecutionRoleAccountPlaceholder(t *testing.T) {
+	td := &types.TaskDefinition{
+		Family:                  aws.String("orders-api"),
+		Revision:                3,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		ContainerDefinitions:    []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx")}},
+	}
+	p := policy.Default()
+	p.DefaultExecutionRoleARN = "arn:aws:iam::{account}:role/ecslogfix-task-execution"
+	if err := p.Validate(); err != nil {
+		t.Fatalf("placeholder rejected: %v", err)
+	}
+	pl, err := Build(td, nil, p, Context{Partition: "aws", Account: "444455556666", Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "arn:aws:iam::444455556666:role/ecslogfix-task-execution"; pl.ExecutionRoleARN != want || aws.ToString(pl.Changed.ExecutionRoleArn) != want {
+		t.Fatalf("role %q, want %q", pl.ExecutionRoleARN, want)
+	}
+	pl, err = Build(td, nil, p, Context{Partition: "aws", Region: "eu-west-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !pl.Blocked() || pl.Blockers[0].Code != BlockNoExecutionRole {
+		t.Fatalf("unknown account: want NO_EXECUTION_ROLE, got %+v", pl.Blockers)
+	}
+}

@@ -21,6 +21,9 @@ const (
 	ReasonRouterNotAwslogs        Reason = "FIRELENS_ROUTER_NOT_AWSLOGS" // the FireLens router itself does not log through awslogs
 )
 
+// AccountPlaceholder may stand for the account in DefaultExecutionRoleARN.
+const AccountPlaceholder = "{account}"
+
 // Enforcement says whether violations are fixed or only reported.
 type Enforcement string
 
@@ -78,7 +81,9 @@ type Policy struct {
 	// Enforcement: enforce (default) or report.
 	Enforcement Enforcement `json:"enforcement"`
 	// DefaultExecutionRoleARN is set on Fargate/EXTERNAL task definitions
-	// that have no execution role; without it such plans are blocked.
+	// that have no execution role; without it such plans are blocked. Its
+	// account may be the placeholder {account} (organization mode: the role
+	// each member account has), expanded for the account being fixed.
 	DefaultExecutionRoleARN string `json:"defaultExecutionRoleArn,omitempty"`
 	// LogGroupTags are added to log groups ecslogfix creates.
 	LogGroupTags map[string]string `json:"logGroupTags,omitempty"`

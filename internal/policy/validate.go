@@ -36,7 +36,7 @@ const maxStreamPrefix = 512 - 255 - 32 - 2
 var (
 	regionRE      = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 	kmsKeyARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$`)
-	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
 	bufferSizeRE  = regexp.MustCompile(`^[1-9][0-9]{0,6}[kmg]$`)
 	placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
 	tagCharsRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
