@@ -1,0 +1,277 @@
+// Command demo shows ecslogfix working, offline, on this machine: it
+// synthesizes the single-account stack, starts it on loopback (moto for
+// the AWS APIs and the state machine, each function's real bootstrap under
+// the Lambda Runtime Interface Emulator), registers a few non-compliant
+// task definitions as different users would, delivers their CloudTrail
+// events through the synthesized EventBridge rule, lets the pipeline fix
+// them and prints what happened: the change, the new revisions, the email
+// text with its backout steps. Then it stops everything it started.
+//
+//	go run ./test/e2e/cmd/demo [-v] [-keep]
+//
+// It needs python3 with moto[server] 5.2.1 and installs the emulator into
+// .tools/bin with `go install` when it is missing.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+)
+
+// scenario is one registration the demo makes.
+type scenario struct {
+	file   string // under testdata/taskdefs
+	family string
+	who    map[string]any
+	what   string
+}
+
+func scenarios() []scenario {
+	return []scenario{
+		{file: "td01-fargate-no-logconfig.json", family: "demo-orders-api", who: harness.IAMUser("jane.doe"),
+			what: "Fargate service, its only container has no logConfiguration"},
+		{file: "td02-one-of-three-missing.json", family: "demo-checkout-web", who: harness.AssumedRole("github-actions-deploy", "GitHubActions"),
+			what: "three containers, the sidecar has no logConfiguration"},
+		{file: "td13-ec2-bridge-kitchen-sink.json", family: "demo-catalog-monolith", who: harness.IAMUser("ops.bob"),
+			what: "EC2 kitchen sink: one container without logs, one awslogs without a stream prefix"},
+	}
+}
+
+func main() {
+	verbose := flag.Bool("v", false, "stream the output of moto and the functions")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, *verbose)
+	stop()
+	jsii.Close()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
+
+func run(ctx context.Context, verbose bool) error {
+	t0 := time.Now()
+	tools, err := harness.FindTools(ctx)
+	var missing *harness.MissingToolError
+	if errors.As(err, &missing) && missing.Tool == "aws-lambda-rie" {
+		if tools.RIE, err = harness.InstallRIE(ctx, tools.Root, func(f string, a ...any) { say(f, a...) }); err == nil {
+			tools, err = harness.FindTools(ctx)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, harness.PinnedMoto)
+	}
+	if tools.MotoVersion != harness.PinnedMoto {
+		say("warning: moto %s found; the launcher is pinned to %s", tools.MotoVersion, harness.PinnedMoto)
+	}
+	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
+		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	}
+
+	work, err := os.MkdirTemp("", "ecslogfix-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+
+	say("==> synthesizing the single-account stack (infra/, cdk.json) …")
+	syn, err := synth.Single(tools.Root, filepath.Join(work, "cdk.out"), nil)
+	if err != nil {
+		return err
+	}
+	logFile, err := os.Create(filepath.Join(work, "processes.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	var procLog io.Writer = logFile
+	if verbose {
+		procLog = io.MultiWriter(logFile, os.Stderr)
+	}
+	say("==> starting it on 127.0.0.1: moto %s (scripts/moto_server.py), detect, remediate and notify under the Runtime Interface Emulator …", tools.MotoVersion)
+	stack, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: work, Log: procLog})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		say("==> stopping everything the demo started")
+		if err := stack.Close(); err != nil {
+			fmt.Fprintln(os.Stderr, "demo: stop:", err)
+		}
+	}()
+	names := syn.Config.Names()
+	say("    state machine %s, topic %s, rule %s → %s", names.StateMachine(), names.Topic(), names.Rule("register"), names.Function(config.FunctionDetect))
+	say("    ready after %s", time.Since(t0).Round(100*time.Millisecond))
+
+	ecsc := ecs.NewFromConfig(stack.Config)
+	logs := cloudwatchlogs.NewFromConfig(stack.Config)
+	published := 0
+	for i, sc := range scenarios() {
+		say("")
+		say("================================================================================")
+		say("%d. %s registers %s — %s", i+1, identityName(sc.who), sc.family, sc.what)
+		say("================================================================================")
+		in, err := harness.LoadTaskDefinition(filepath.Join(tools.Root, "testdata", "taskdefs", sc.file), sc.family)
+		if err != nil {
+			return err
+		}
+		reg, err := ecsc.RegisterTaskDefinition(ctx, in)
+		if err != nil {
+			return fmt.Errorf("register %s: %w", sc.family, err)
+		}
+		src := reg.TaskDefinition
+		say("registered %s", aws.ToString(src.TaskDefinitionArn))
+		start := time.Now()
+		call := harness.RegisterCall{
+			EventID: fmt.Sprintf("de300000-0000-4000-8000-%012d", i+1), TaskDefinitionARN: aws.ToString(src.TaskDefinitionArn),
+			Family: sc.family, Revision: src.Revision, Identity: sc.who,
+		}
+		if err := stack.PutRegisterEvent(ctx, call); err != nil {
+			return err
+		}
+		deliveries, err := stack.Pump(ctx)
+		if err != nil {
+			return err
+		}
+		for _, d := range deliveries {
+			say("EventBridge rule %s → %s: %s", d.Target.Rule, d.Target.Function, strings.TrimSpace(string(d.Invocation.Payload)))
+		}
+		execs, err := stack.Executions(ctx)
+		if err != nil {
+			return err
+		}
+		if len(execs) > 0 {
+			e := execs[len(execs)-1]
+			say("workflow execution %s: %s in %s (event to end: %s)", aws.ToString(e.Name), e.Status,
+				aws.ToTime(e.StopDate).Sub(aws.ToTime(e.StartDate)).Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+			if e.Status != sfntypes.ExecutionStatusSucceeded {
+				h, _ := harness.History(ctx, stack.SFN, aws.ToString(e.ExecutionArn))
+				say("%s", h)
+			}
+		}
+		if err := showChange(ctx, ecsc, logs, src); err != nil {
+			return err
+		}
+		msgs, err := stack.Moto.Published(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range msgs[published:] {
+			say("")
+			say("--- the notification (SNS %s), as an email subscriber reads it ---", m.TopicARN)
+			if m.Subject != "" {
+				say("Subject: %s", m.Subject)
+			}
+			say("%s", strings.TrimRight(m.Structured("email"), "\n"))
+			say("--- end of notification ---")
+		}
+		published = len(msgs)
+		if _, err := stack.Notifications(ctx, ""); err != nil { // the SQS copy, read to keep the queue empty
+			return err
+		}
+	}
+	say("")
+	say("==> done in %s; cold starts seen (first invoke): %v", time.Since(t0).Round(100*time.Millisecond), roundAll(stack.ColdStarts))
+	return nil
+}
+
+// showChange prints the family's new revision and what changed.
+func showChange(ctx context.Context, ecsc *ecs.Client, logs *cloudwatchlogs.Client, src *ecstypes.TaskDefinition) error {
+	family := aws.ToString(src.Family)
+	list, err := ecsc.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family)})
+	if err != nil {
+		return err
+	}
+	arns := list.TaskDefinitionArns
+	if len(arns) < 2 {
+		say("no new revision of %s", family)
+		return nil
+	}
+	newARN := arns[len(arns)-1]
+	include := []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}
+	oldOut, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: src.TaskDefinitionArn, Include: include})
+	if err != nil {
+		return err
+	}
+	newOut, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(newARN), Include: include})
+	if err != nil {
+		return err
+	}
+	say("new revision %s", newARN)
+	before, err := harness.Comparable(oldOut.TaskDefinition, oldOut.Tags)
+	if err != nil {
+		return err
+	}
+	after, err := harness.Comparable(newOut.TaskDefinition, newOut.Tags)
+	if err != nil {
+		return err
+	}
+	say("what changed (everything else is identical):")
+	for _, d := range harness.Diff(before, after) {
+		say("  %s", describeDiff(d, newOut.TaskDefinition))
+	}
+	groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
+	if err != nil {
+		return err
+	}
+	for _, g := range groups.LogGroups {
+		if strings.Contains(aws.ToString(g.LogGroupName), family) {
+			say("log group %s (retention %d days)", aws.ToString(g.LogGroupName), aws.ToInt32(g.RetentionInDays))
+		}
+	}
+	return nil
+}
+
+// describeDiff names the container for a ContainerDefinitions[i] path.
+func describeDiff(d harness.Difference, td *ecstypes.TaskDefinition) string {
+	var i int
+	if _, err := fmt.Sscanf(d.Path, "ContainerDefinitions[%d]", &i); err == nil && i < len(td.ContainerDefinitions) {
+		rest := d.Path[strings.Index(d.Path, "]")+1:]
+		o, _ := json.Marshal(d.Old)
+		n, _ := json.Marshal(d.New)
+		return fmt.Sprintf("container %s%s:\n      before %s\n      after  %s", aws.ToString(td.ContainerDefinitions[i].Name), rest, o, n)
+	}
+	return d.String()
+}
+
+func identityName(who map[string]any) string {
+	if n, ok := who["userName"].(string); ok {
+		return "IAM user " + n
+	}
+	if arn, ok := who["arn"].(string); ok {
+		return arn
+	}
+	return "someone"
+}
+
+func roundAll(m map[string]time.Duration) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		out[k] = v.Round(time.Millisecond).String()
+	}
+	return out
+}

@@ -1,0 +1,119 @@
+package harness
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"time"
+)
+
+// CloudTrail event constants of a RegisterTaskDefinition call.
+const (
+	SourceECS            = "aws.ecs"
+	DetailTypeCloudTrail = "AWS API Call via CloudTrail"
+)
+
+// IAMUser is the userIdentity of an IAM user calling through the CLI.
+func IAMUser(name string) map[string]any {
+	return map[string]any{
+		"type":        "IAMUser",
+		"principalId": "AIDAE2EEXAMPLE" + shortHash(name),
+		"arn":         fmt.Sprintf("arn:%s:iam::%s:user/%s", Partition, Account, name),
+		"accountId":   Account,
+		"accessKeyId": "AKIAE2EEXAMPLE000000",
+		"userName":    name,
+	}
+}
+
+// AssumedRole is the userIdentity of a session of role roleName (e.g. our
+// remediate function's role).
+func AssumedRole(roleName, session string) map[string]any {
+	roleARN := fmt.Sprintf("arn:%s:iam::%s:role/%s", Partition, Account, roleName)
+	return map[string]any{
+		"type":        "AssumedRole",
+		"principalId": "AROAE2EEXAMPLE" + shortHash(roleName) + ":" + session,
+		"arn":         fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", Partition, Account, roleName, session),
+		"accountId":   Account,
+		"accessKeyId": "ASIAE2EEXAMPLE000000",
+		"sessionContext": map[string]any{
+			"sessionIssuer": map[string]any{
+				"type": "Role", "principalId": "AROAE2EEXAMPLE" + shortHash(roleName),
+				"arn": roleARN, "accountId": Account, "userName": roleName,
+			},
+			"attributes": map[string]any{"creationDate": "2026-11-12T09:42:42Z", "mfaAuthenticated": "false"},
+		},
+	}
+}
+
+// RegisterCall describes one successful RegisterTaskDefinition call.
+type RegisterCall struct {
+	EventID           string
+	TaskDefinitionARN string
+	Family            string
+	Revision          int32
+	Identity          map[string]any
+	UserAgent         string
+	// Request is the requestParameters object (it carries the container
+	// definitions, environment values included, as CloudTrail records them).
+	Request map[string]any
+	// Time defaults to now.
+	Time time.Time
+}
+
+// RegisterEventDetail renders the CloudTrail record EventBridge delivers
+// as the event's detail for call.
+func RegisterEventDetail(call RegisterCall) map[string]any {
+	at := call.Time
+	if at.IsZero() {
+		at = time.Now().UTC()
+	}
+	ua := call.UserAgent
+	if ua == "" {
+		ua = "aws-cli/2.22.35 md/command#ecs.register-task-definition"
+	}
+	req := call.Request
+	if req == nil {
+		req = map[string]any{"family": call.Family}
+	}
+	return map[string]any{
+		"eventVersion":      "1.11",
+		"userIdentity":      call.Identity,
+		"eventTime":         at.Format(time.RFC3339),
+		"eventSource":       "ecs.amazonaws.com",
+		"eventName":         "RegisterTaskDefinition",
+		"awsRegion":         Region,
+		"sourceIPAddress":   "198.51.100.23",
+		"userAgent":         ua,
+		"requestParameters": req,
+		"responseElements": map[string]any{
+			"taskDefinition": map[string]any{
+				"taskDefinitionArn": call.TaskDefinitionARN,
+				"family":            call.Family,
+				"revision":          call.Revision,
+				"status":            "ACTIVE",
+				// CloudTrail renders timestamps in a service format that
+				// does not parse as RFC 3339; consumers must not need it.
+				"registeredAt": at.Format("Jan 2, 2006, 3:04:05 PM"),
+			},
+		},
+		"requestID":          "e2e-" + shortHash(call.EventID),
+		"eventID":            call.EventID,
+		"readOnly":           false,
+		"eventType":          "AwsApiCall",
+		"managementEvent":    true,
+		"recipientAccountId": Account,
+		"eventCategory":      "Management",
+		"tlsDetails":         map[string]any{"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "ecs." + Region + ".amazonaws.com"},
+	}
+}
+
+// PutRegisterEvent puts the CloudTrail event of call on the default bus,
+// as CloudTrail would deliver it.
+func (s *Stack) PutRegisterEvent(ctx context.Context, call RegisterCall) error {
+	return s.PutEvent(ctx, SourceECS, DetailTypeCloudTrail, RegisterEventDetail(call))
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return fmt.Sprintf("%X", sum[:3])
+}

@@ -1,0 +1,136 @@
+package harness
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const testTemplate = `{
+  "Conditions": {"IsUS": {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}},
+  "Resources": {
+    "Topic1": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "demo-notifications"}},
+    "Queue1": {"Type": "AWS::SQS::Queue", "Properties": {}},
+    "Role1": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "demo-remediate"}},
+    "Fn1": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "demo-detect"}},
+    "SM1": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"StateMachineName": "demo-remediation"}}
+  }
+}`
+
+func TestTemplateResolve(t *testing.T) {
+	tmpl, err := ParseTemplate("demo", []byte(testTemplate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	queue := tmpl.PhysicalName("Queue1")
+	if !strings.HasPrefix(queue, "demo-Queue1-") || queue != tmpl.PhysicalName("Queue1") {
+		t.Errorf("generated queue name %q: want demo-Queue1-<stable hash>", queue)
+	}
+	tests := []struct {
+		name string
+		in   any
+		want any
+	}{
+		{"pseudo", map[string]any{"Ref": "AWS::AccountId"}, Account},
+		{"topic ref is its ARN", map[string]any{"Ref": "Topic1"}, "arn:aws:sns:us-east-1:123456789012:demo-notifications"},
+		{"function ref is its name", map[string]any{"Ref": "Fn1"}, "demo-detect"},
+		{"role arn", map[string]any{"Fn::GetAtt": []any{"Role1", "Arn"}}, "arn:aws:iam::123456789012:role/demo-remediate"},
+		{"function arn, string form", map[string]any{"Fn::GetAtt": "Fn1.Arn"}, "arn:aws:lambda:us-east-1:123456789012:function:demo-detect"},
+		{"queue arn", map[string]any{"Fn::GetAtt": []any{"Queue1", "Arn"}}, "arn:aws:sqs:us-east-1:123456789012:" + queue},
+		{"join", map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":states:", map[string]any{"Ref": "AWS::Region"}, ":x"}}}, "arn:aws:states:us-east-1:x"},
+		{"sub", map[string]any{"Fn::Sub": "${AWS::Region}/${Fn1}/${Role1.Arn}/${!Literal}"}, "us-east-1/demo-detect/arn:aws:iam::123456789012:role/demo-remediate/${Literal}"},
+		{"sub with vars", map[string]any{"Fn::Sub": []any{"${A}-${AWS::AccountId}", map[string]any{"A": "x"}}}, "x-123456789012"},
+		{"select split", map[string]any{"Fn::Select": []any{"1", map[string]any{"Fn::Split": []any{",", "a,b,c"}}}}, "b"},
+		{"if", map[string]any{"Fn::If": []any{"IsUS", "yes", "no"}}, "yes"},
+		{"nested map and NoValue", map[string]any{"A": map[string]any{"Ref": "Fn1"}, "B": map[string]any{"Ref": "AWS::NoValue"}}, map[string]any{"A": "demo-detect"}},
+		{"list", []any{map[string]any{"Ref": "Fn1"}, "x"}, []any{"demo-detect", "x"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tmpl.Resolve(tc.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("Resolve(%v) = %#v, want %#v", tc.in, got, tc.want)
+			}
+		})
+	}
+	for _, bad := range []any{
+		map[string]any{"Ref": "Nope"},
+		map[string]any{"Fn::GetAtt": []any{"Fn1", "Nope"}},
+		map[string]any{"Fn::ImportValue": "x"},
+	} {
+		if got, err := tmpl.Resolve(bad); err == nil {
+			t.Errorf("Resolve(%v) = %v, want an error", bad, got)
+		}
+	}
+}
+
+func TestFunctionError(t *testing.T) {
+	tests := []struct {
+		body     string
+		typ, msg string
+		ok       bool
+	}{
+		{`{"errorMessage":"concurrent revision: x","errorType":"ConcurrentRevisionError"}`, "ConcurrentRevisionError", "concurrent revision: x", true},
+		{`{"errorMessage":"m","errorType":"T","stackTrace":[]}`, "T", "m", true},
+		{`{"errorMessage":"m","errorType":"T","status":"ok"}`, "", "", false}, // a payload that happens to carry the names
+		{`{"status":"started"}`, "", "", false},
+		{`"just a string"`, "", "", false},
+		{`not json`, "", "", false},
+	}
+	for _, tc := range tests {
+		typ, msg, ok := functionError([]byte(tc.body))
+		if typ != tc.typ || msg != tc.msg || ok != tc.ok {
+			t.Errorf("functionError(%s) = %q, %q, %v; want %q, %q, %v", tc.body, typ, msg, ok, tc.typ, tc.msg, tc.ok)
+		}
+	}
+}
+
+func TestDiff(t *testing.T) {
+	old := map[string]any{"Family": "f", "ContainerDefinitions": []any{
+		map[string]any{"Name": "a", "LogConfiguration": nil},
+		map[string]any{"Name": "b", "LogConfiguration": map[string]any{"LogDriver": "awslogs"}},
+	}, "Tags": map[string]any{"Team": "x"}}
+	new := map[string]any{"Family": "f", "ContainerDefinitions": []any{
+		map[string]any{"Name": "a", "LogConfiguration": map[string]any{"LogDriver": "awslogs"}},
+		map[string]any{"Name": "b", "LogConfiguration": map[string]any{"LogDriver": "awslogs"}},
+	}, "Tags": map[string]any{"Team": "x", "ecslogfix:managed": "true"}}
+	var paths []string
+	for _, d := range Diff(old, new) {
+		paths = append(paths, d.Path)
+	}
+	want := []string{"ContainerDefinitions[0].LogConfiguration", "Tags.ecslogfix:managed"}
+	if !reflect.DeepEqual(paths, want) {
+		t.Errorf("Diff paths = %v, want %v", paths, want)
+	}
+	if d := Diff(old, old); len(d) != 0 {
+		t.Errorf("Diff of equal values = %v", d)
+	}
+}
+
+func TestQueueName(t *testing.T) {
+	if got := queueName("ecslogfix-register-Target0-inbox"); got != "ecslogfix-register-Target0-inbox" {
+		t.Errorf("queueName kept %q", got)
+	}
+	long := queueName(strings.Repeat("x", 100) + ".fifo:bad")
+	if len(long) > 80 || strings.ContainsAny(long, ".:") {
+		t.Errorf("queueName = %q, want ≤ 80 of [A-Za-z0-9_-]", long)
+	}
+}
+
+func TestFunctionNameFromARN(t *testing.T) {
+	for arn, want := range map[string]string{
+		"arn:aws:lambda:us-east-1:123456789012:function:ecslogfix-detect":        "ecslogfix-detect",
+		"arn:aws:lambda:us-east-1:123456789012:function:ecslogfix-detect:live":   "ecslogfix-detect",
+		"arn:aws-cn:lambda:cn-north-1:123456789012:function:f":                   "f",
+		"arn:aws:sqs:us-east-1:123456789012:queue":                               "",
+		"arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix-remediate": "",
+	} {
+		got, ok := functionNameFromARN(arn)
+		if got != want || ok != (want != "") {
+			t.Errorf("functionNameFromARN(%s) = %q, %v; want %q", arn, got, ok, want)
+		}
+	}
+}

@@ -1,0 +1,556 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// StackOptions configure StartStack.
+type StackOptions struct {
+	Tools    Tools
+	Template *Template
+	// Packages maps each function name of the template to its main package
+	// relative to the repository root, e.g. "ecslogfix-detect" →
+	// "./functions/detect". Every AWS::Lambda::Function needs one.
+	Packages map[string]string
+	// Env overrides or adds environment variables per function name, e.g.
+	// to inject a fault.
+	Env map[string]map[string]string
+	// Dir is a working directory (bootstraps, the Lambda map); a temporary
+	// directory, removed by Close, when empty.
+	Dir string
+	// Log receives every started process's output, line by line.
+	Log io.Writer
+}
+
+// Stack is the synthesized stack running on loopback: moto holds its
+// topics, queues, state machines and EventBridge rules, each function
+// runs under its own emulator, and rule targets that are Lambda functions
+// are SQS "inbox" queues the harness pumps into the functions (moto's
+// EventBridge cannot invoke Lambda).
+type Stack struct {
+	Moto      *Moto
+	Config    aws.Config
+	Template  *Template
+	Functions map[string]*Function // by function name
+	// StateMachines maps logical IDs to state machine ARNs.
+	StateMachines map[string]string
+	// Topics maps logical IDs to topic ARNs; Subscribers maps the same IDs
+	// to the URL of an SQS queue subscribed to the topic (protocol sqs).
+	Topics      map[string]string
+	Subscribers map[string]string
+	// Targets are the Lambda targets of event-pattern rules.
+	Targets []RuleTarget
+	// Schedules are the Lambda targets of schedule rules (run with RunSchedule).
+	Schedules []RuleTarget
+	// ColdStarts is each function's first-invoke duration, once invoked.
+	ColdStarts map[string]time.Duration
+
+	SFN    *sfn.Client
+	SNS    *sns.Client
+	SQS    *sqs.Client
+	Events *eventbridge.Client
+	Lambda *lambda.Client // moto's Lambda API: Invoke reaches the emulators
+
+	dir     string
+	ownsDir bool
+}
+
+// RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
+type RuleTarget struct {
+	Rule     string // the rule's name
+	TargetID string
+	Function string // the function's name
+	Input    string // the target's constant Input, if any
+	InboxURL string // event-pattern rules only
+}
+
+// Delivery is one event the harness handed to a function.
+type Delivery struct {
+	Target     RuleTarget
+	Event      json.RawMessage
+	Invocation *Invocation
+}
+
+// StartStack creates the template's resources in a new moto server and
+// starts every function. On error, whatever was started is stopped.
+func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
+	s = &Stack{Template: opts.Template, Functions: map[string]*Function{}, StateMachines: map[string]string{},
+		Topics: map[string]string{}, Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
+	if s.dir == "" {
+		if s.dir, err = os.MkdirTemp("", "ecslogfix-e2e-"); err != nil {
+			return nil, err
+		}
+		s.ownsDir = true
+	}
+	defer func() {
+		if err != nil {
+			_ = s.Close()
+			s = nil
+		}
+	}()
+	if s.Moto, err = StartMoto(ctx, MotoOptions{Tools: opts.Tools, Dir: s.dir, Log: opts.Log}); err != nil {
+		return s, err
+	}
+	if s.Config, err = s.Moto.AWSConfig(ctx); err != nil {
+		return s, err
+	}
+	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
+	s.Lambda = lambda.NewFromConfig(s.Config)
+	t := opts.Template
+	if err = s.createTopics(ctx, t); err != nil {
+		return s, err
+	}
+	if err = s.createQueues(ctx, t); err != nil {
+		return s, err
+	}
+	if err = s.createStateMachines(ctx, t); err != nil {
+		return s, err
+	}
+	if err = s.startFunctions(ctx, opts); err != nil {
+		return s, err
+	}
+	if err = s.createRules(ctx, t); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+func (s *Stack) createTopics(ctx context.Context, t *Template) error {
+	for _, r := range t.Resources("AWS::SNS::Topic") {
+		name := t.PhysicalName(r.LogicalID)
+		out, err := s.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+		if err != nil {
+			return fmt.Errorf("create topic %s: %w", name, err)
+		}
+		arn := aws.ToString(out.TopicArn)
+		if want, _ := t.ResolveString(map[string]any{"Ref": r.LogicalID}); want != arn {
+			return fmt.Errorf("topic %s: moto ARN %s, resolver says %s", r.LogicalID, arn, want)
+		}
+		s.Topics[r.LogicalID] = arn
+		url, err := Subscribe(ctx, s.SNS, s.SQS, arn, queueName(name+"-subscriber"))
+		if err != nil {
+			return err
+		}
+		s.Subscribers[r.LogicalID] = url
+	}
+	return nil
+}
+
+func (s *Stack) createQueues(ctx context.Context, t *Template) error {
+	for _, r := range t.Resources("AWS::SQS::Queue") {
+		name := t.PhysicalName(r.LogicalID)
+		if _, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queueName(name))}); err != nil {
+			return fmt.Errorf("create queue %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) createStateMachines(ctx context.Context, t *Template) error {
+	for _, r := range t.Resources("AWS::StepFunctions::StateMachine") {
+		def, err := s.definition(t, r)
+		if err != nil {
+			return fmt.Errorf("state machine %s: %w", r.LogicalID, err)
+		}
+		role, err := t.ResolveString(r.Properties["RoleArn"])
+		if err != nil {
+			return fmt.Errorf("state machine %s RoleArn: %w", r.LogicalID, err)
+		}
+		name := t.PhysicalName(r.LogicalID)
+		in := &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def), RoleArn: aws.String(role)}
+		if typ, _ := r.Properties["StateMachineType"].(string); typ != "" {
+			in.Type = sfntypes.StateMachineType(typ)
+		}
+		out, err := s.SFN.CreateStateMachine(ctx, in)
+		if err != nil {
+			return fmt.Errorf("create state machine %s: %w", name, err)
+		}
+		s.StateMachines[r.LogicalID] = aws.ToString(out.StateMachineArn)
+	}
+	return nil
+}
+
+// definition resolves a state machine's DefinitionString (a string, or
+// Fn::Join/Fn::Sub around references) or inline Definition.
+func (s *Stack) definition(t *Template, r Resource) (string, error) {
+	if v, ok := r.Properties["DefinitionString"]; ok {
+		return t.ResolveString(v)
+	}
+	if v, ok := r.Properties["Definition"]; ok {
+		resolved, err := t.Resolve(v)
+		if err != nil {
+			return "", err
+		}
+		b, err := json.Marshal(resolved)
+		return string(b), err
+	}
+	return "", errors.New("no DefinitionString or Definition")
+}
+
+func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
+	t := opts.Template
+	fns := t.Resources("AWS::Lambda::Function")
+	pkgs := make([]string, 0, len(fns))
+	for _, r := range fns {
+		name := t.PhysicalName(r.LogicalID)
+		pkg, ok := opts.Packages[name]
+		if !ok {
+			return fmt.Errorf("function %s (%s): no package given in StackOptions.Packages", name, r.LogicalID)
+		}
+		pkgs = append(pkgs, pkg)
+	}
+	bins, err := BuildBootstraps(ctx, opts.Tools, filepath.Join(s.dir, "bin"), pkgs...)
+	if err != nil {
+		return err
+	}
+	for i, r := range fns {
+		name := t.PhysicalName(r.LogicalID)
+		env := s.Moto.LambdaEnv()
+		if e, ok := r.Properties["Environment"].(map[string]any); ok {
+			vars, err := t.Resolve(e["Variables"])
+			if err != nil {
+				return fmt.Errorf("function %s environment: %w", name, err)
+			}
+			m, _ := vars.(map[string]any)
+			for k, v := range m {
+				sv, ok := v.(string)
+				if !ok {
+					return fmt.Errorf("function %s environment %s resolved to %T", name, k, v)
+				}
+				env[k] = sv
+			}
+		}
+		for k, v := range opts.Env[name] {
+			env[k] = v
+		}
+		if mem, ok := r.Properties["MemorySize"].(float64); ok {
+			env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(int(mem))
+		}
+		timeout := 60 * time.Second
+		if sec, ok := r.Properties["Timeout"].(float64); ok && sec > 0 {
+			timeout = time.Duration(sec) * time.Second
+		}
+		f, err := StartFunction(ctx, opts.Tools, FunctionOptions{Name: name, Bootstrap: bins[pkgs[i]], Env: env, Timeout: timeout, Log: opts.Log})
+		if err != nil {
+			return err
+		}
+		s.Functions[name] = f
+		arn, _ := t.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
+		for _, key := range []string{name, arn} {
+			if err := s.Moto.MapFunction(key, f.URL); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// BuildBootstraps builds several Lambda main packages in one go build and
+// returns each package's binary path.
+func BuildBootstraps(ctx context.Context, tools Tools, outDir string, pkgs ...string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, pkg := range pkgs {
+		if _, done := out[pkg]; done {
+			continue
+		}
+		p, err := BuildBootstrap(ctx, tools, pkg, filepath.Join(outDir, filepath.Base(pkg)))
+		if err != nil {
+			return nil, err
+		}
+		out[pkg] = p
+	}
+	return out, nil
+}
+
+func (s *Stack) createRules(ctx context.Context, t *Template) error {
+	for _, r := range t.Resources("AWS::Events::Rule") {
+		name := t.PhysicalName(r.LogicalID)
+		props, err := t.Resolve(r.Properties)
+		if err != nil {
+			return fmt.Errorf("rule %s: %w", name, err)
+		}
+		p := props.(map[string]any)
+		targets, _ := p["Targets"].([]any)
+		var lambdaTargets []RuleTarget
+		for _, tv := range targets {
+			tg, _ := tv.(map[string]any)
+			arn, _ := tg["Arn"].(string)
+			fn, ok := functionNameFromARN(arn)
+			if !ok {
+				continue // only Lambda targets are stood in for
+			}
+			id, _ := tg["Id"].(string)
+			input, _ := tg["Input"].(string)
+			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: id, Function: fn, Input: input})
+		}
+		if _, ok := p["ScheduleExpression"]; ok && p["EventPattern"] == nil {
+			s.Schedules = append(s.Schedules, lambdaTargets...)
+			continue
+		}
+		pattern, err := json.Marshal(p["EventPattern"])
+		if err != nil {
+			return err
+		}
+		in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(pattern))}
+		if st, _ := p["State"].(string); st != "" {
+			in.State = ebtypes.RuleState(st)
+		}
+		if bus, _ := p["EventBusName"].(string); bus != "" {
+			in.EventBusName = aws.String(bus)
+		}
+		if _, err := s.Events.PutRule(ctx, in); err != nil {
+			return fmt.Errorf("put rule %s: %w", name, err)
+		}
+		var ebTargets []ebtypes.Target
+		for i := range lambdaTargets {
+			qn := queueName(name + "-" + lambdaTargets[i].TargetID + "-inbox")
+			q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn)})
+			if err != nil {
+				return fmt.Errorf("create inbox %s: %w", qn, err)
+			}
+			lambdaTargets[i].InboxURL = aws.ToString(q.QueueUrl)
+			tg := ebtypes.Target{Id: aws.String(lambdaTargets[i].TargetID), Arn: aws.String(QueueARN(qn))}
+			if lambdaTargets[i].Input != "" {
+				tg.Input = aws.String(lambdaTargets[i].Input)
+			}
+			ebTargets = append(ebTargets, tg)
+		}
+		if len(ebTargets) > 0 {
+			out, err := s.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: in.EventBusName, Targets: ebTargets})
+			if err != nil {
+				return fmt.Errorf("put targets of %s: %w", name, err)
+			}
+			if out.FailedEntryCount > 0 {
+				return fmt.Errorf("put targets of %s: %d failed", name, out.FailedEntryCount)
+			}
+		}
+		s.Targets = append(s.Targets, lambdaTargets...)
+	}
+	return nil
+}
+
+var arnFunction = regexp.MustCompile(`^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)`)
+
+func functionNameFromARN(arn string) (string, bool) {
+	m := arnFunction.FindStringSubmatch(arn)
+	if m == nil {
+		return "", false
+	}
+	return m[1], true
+}
+
+var badQueueChars = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+
+// queueName makes a valid SQS queue name (≤ 80 of [A-Za-z0-9_-]).
+func queueName(s string) string {
+	s = badQueueChars.ReplaceAllString(s, "-")
+	if len(s) > 80 {
+		s = s[len(s)-80:]
+	}
+	return s
+}
+
+// PutEvent puts one event on the default bus (moto does not refuse the
+// reserved aws.* sources that AWS refuses to custom callers) and fails on
+// a failed entry.
+func (s *Stack) PutEvent(ctx context.Context, source, detailType string, detail any) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	out, err := s.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String(source), DetailType: aws.String(detailType), Detail: aws.String(string(b)),
+		Time: aws.Time(time.Now().UTC()), Resources: []string{},
+	}}})
+	if err != nil {
+		return fmt.Errorf("put events: %w", err)
+	}
+	if out.FailedEntryCount > 0 {
+		e := out.Entries[0]
+		return fmt.Errorf("put events: %s: %s", aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage))
+	}
+	return nil
+}
+
+// Pump hands every event waiting in the rules' inboxes to the target
+// functions, one at a time (as the emulator requires), and returns what
+// each answered. A function error is in the Delivery, not the error.
+func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
+	var out []Delivery
+	for _, tg := range s.Targets {
+		bodies, err := Drain(ctx, s.SQS, tg.InboxURL)
+		if err != nil {
+			return out, err
+		}
+		for _, b := range bodies {
+			inv, err := s.invoke(ctx, tg.Function, []byte(b))
+			if err != nil {
+				return out, err
+			}
+			out = append(out, Delivery{Target: tg, Event: json.RawMessage(b), Invocation: inv})
+		}
+	}
+	return out, nil
+}
+
+// invoke calls a function through moto's Lambda Invoke API, which the
+// launcher forwards to the function's emulator under the same per-emulator
+// lock as Step Functions' invokes (the emulator crashes on concurrent
+// invokes), and records its cold start.
+func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*Invocation, error) {
+	if _, ok := s.Functions[function]; !ok {
+		return nil, fmt.Errorf("no function %s in the stack", function)
+	}
+	start := time.Now()
+	out, err := s.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(function), Payload: payload})
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w", function, err)
+	}
+	inv := &Invocation{Payload: out.Payload, Duration: time.Since(start)}
+	if _, seen := s.ColdStarts[function]; !seen {
+		inv.Cold = true
+		s.ColdStarts[function] = inv.Duration
+	}
+	if aws.ToString(out.FunctionError) != "" {
+		if t, m, ok := functionError(out.Payload); ok {
+			inv.ErrorType, inv.ErrorMessage = t, m
+		} else {
+			inv.ErrorType = aws.ToString(out.FunctionError)
+		}
+	}
+	return inv, nil
+}
+
+// Invoke calls a function of the stack directly with payload.
+func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*Invocation, error) {
+	return s.invoke(ctx, function, payload)
+}
+
+// RunSchedule invokes the targets of the schedule rule named rule with
+// their constant input, as EventBridge Scheduler would.
+func (s *Stack) RunSchedule(ctx context.Context, rule string) ([]Delivery, error) {
+	var out []Delivery
+	for _, tg := range s.Schedules {
+		if tg.Rule != rule {
+			continue
+		}
+		payload := tg.Input
+		if payload == "" {
+			payload = "{}"
+		}
+		inv, err := s.invoke(ctx, tg.Function, []byte(payload))
+		if err != nil {
+			return out, err
+		}
+		out = append(out, Delivery{Target: tg, Event: json.RawMessage(payload), Invocation: inv})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no schedule rule %s with a Lambda target", rule)
+	}
+	return out, nil
+}
+
+// Executions lists every execution of the stack's state machines, oldest
+// first, waiting until none is RUNNING (or ctx ends).
+func (s *Stack) Executions(ctx context.Context) ([]*sfn.DescribeExecutionOutput, error) {
+	var all []*sfn.DescribeExecutionOutput
+	ids := make([]string, 0, len(s.StateMachines))
+	for id := range s.StateMachines {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		p := sfn.NewListExecutionsPaginator(s.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(s.StateMachines[id])})
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return nil, fmt.Errorf("list executions: %w", err)
+			}
+			for _, e := range page.Executions {
+				d, err := WaitExecution(ctx, s.SFN, aws.ToString(e.ExecutionArn))
+				if err != nil {
+					return nil, err
+				}
+				all = append(all, d)
+			}
+		}
+	}
+	sort.SliceStable(all, func(i, j int) bool { return aws.ToTime(all[i].StartDate).Before(aws.ToTime(all[j].StartDate)) })
+	return all, nil
+}
+
+// Notifications drains the subscriber queue of the topic with logical ID
+// topicID (any topic when empty) and returns the SNS envelopes.
+func (s *Stack) Notifications(ctx context.Context, topicID string) ([]SNSEnvelope, error) {
+	var out []SNSEnvelope
+	for id, url := range s.Subscribers {
+		if topicID != "" && id != topicID {
+			continue
+		}
+		bodies, err := Drain(ctx, s.SQS, url)
+		if err != nil {
+			return out, err
+		}
+		for _, b := range bodies {
+			e, err := ParseSNSEnvelope(b)
+			if err != nil {
+				return out, err
+			}
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+// Logs returns the output of every process, function by function.
+func (s *Stack) Logs() string {
+	var b strings.Builder
+	names := make([]string, 0, len(s.Functions))
+	for n := range s.Functions {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(&b, "==== %s\n%s\n", n, s.Functions[n].Logs())
+	}
+	if s.Moto != nil {
+		fmt.Fprintf(&b, "==== moto\n%s\n", s.Moto.Logs())
+	}
+	return b.String()
+}
+
+// Close stops every function and the moto server, and removes the
+// working directory it created.
+func (s *Stack) Close() error {
+	var errs []error
+	for _, f := range s.Functions {
+		errs = append(errs, f.Close())
+	}
+	if s.Moto != nil {
+		errs = append(errs, s.Moto.Close())
+	}
+	if s.ownsDir {
+		errs = append(errs, os.RemoveAll(s.dir))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,420 @@
+package harness
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+)
+
+// Template is a synthesized CloudFormation template whose references
+// resolve to the names and ARNs the harness creates in moto.
+type Template struct {
+	StackName string
+	doc       map[string]any
+	resources map[string]map[string]any
+}
+
+// ParseTemplate reads a template (JSON) for stack stackName.
+func ParseTemplate(stackName string, data []byte) (*Template, error) {
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	return NewTemplate(stackName, doc), nil
+}
+
+// NewTemplate wraps an already parsed template.
+func NewTemplate(stackName string, doc map[string]any) *Template {
+	t := &Template{StackName: stackName, doc: doc, resources: map[string]map[string]any{}}
+	res, _ := doc["Resources"].(map[string]any)
+	for id, r := range res {
+		if m, ok := r.(map[string]any); ok {
+			t.resources[id] = m
+		}
+	}
+	return t
+}
+
+// Resource is one resource of the template.
+type Resource struct {
+	LogicalID  string
+	Type       string
+	Properties map[string]any
+}
+
+// Resources returns the resources of type typ, sorted by logical ID.
+func (t *Template) Resources(typ string) []Resource {
+	var out []Resource
+	for id, r := range t.resources {
+		if r["Type"] == typ {
+			props, _ := r["Properties"].(map[string]any)
+			out = append(out, Resource{LogicalID: id, Type: typ, Properties: props})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
+	return out
+}
+
+// nameProperty is the property holding the physical name, per type.
+var nameProperty = map[string]string{
+	"AWS::Lambda::Function":            "FunctionName",
+	"AWS::IAM::Role":                   "RoleName",
+	"AWS::SNS::Topic":                  "TopicName",
+	"AWS::SQS::Queue":                  "QueueName",
+	"AWS::StepFunctions::StateMachine": "StateMachineName",
+	"AWS::Logs::LogGroup":              "LogGroupName",
+	"AWS::Events::Rule":                "Name",
+	"AWS::Events::EventBus":            "Name",
+}
+
+// PhysicalName is the name the harness gives a resource: its name
+// property when set (and a plain string), else "<stack>-<id>-<hash>" as
+// CloudFormation generates one.
+func (t *Template) PhysicalName(logicalID string) string {
+	r := t.resources[logicalID]
+	typ, _ := r["Type"].(string)
+	props, _ := r["Properties"].(map[string]any)
+	if p, ok := nameProperty[typ]; ok {
+		if v, err := t.Resolve(props[p]); err == nil {
+			if s, ok := v.(string); ok && s != "" {
+				return s
+			}
+		}
+	}
+	sum := sha256.Sum256([]byte(t.StackName + "/" + logicalID))
+	name := t.StackName + "-" + logicalID + "-" + strings.ToUpper(hex.EncodeToString(sum[:])[:12])
+	if typ == "AWS::KMS::Key" {
+		return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+	}
+	return name
+}
+
+func (t *Template) ref(id string) (any, error) {
+	switch id {
+	case "AWS::Region":
+		return Region, nil
+	case "AWS::AccountId":
+		return Account, nil
+	case "AWS::Partition":
+		return Partition, nil
+	case "AWS::URLSuffix":
+		return "amazonaws.com", nil
+	case "AWS::StackName":
+		return t.StackName, nil
+	case "AWS::StackId":
+		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", Partition, Region, Account, t.StackName), nil
+	case "AWS::NoValue":
+		return nil, nil
+	}
+	params, _ := t.doc["Parameters"].(map[string]any)
+	if p, ok := params[id].(map[string]any); ok {
+		if d, ok := p["Default"]; ok {
+			return d, nil
+		}
+		return nil, fmt.Errorf("parameter %s has no default", id)
+	}
+	r, ok := t.resources[id]
+	if !ok {
+		return nil, fmt.Errorf("reference to unknown %s", id)
+	}
+	name := t.PhysicalName(id)
+	switch r["Type"] {
+	case "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine":
+		return t.getAtt(id, "Arn")
+	case "AWS::SQS::Queue":
+		return t.getAtt(id, "QueueUrl")
+	}
+	return name, nil
+}
+
+func (t *Template) getAtt(id, attr string) (any, error) {
+	r, ok := t.resources[id]
+	if !ok {
+		return nil, fmt.Errorf("Fn::GetAtt of unknown %s", id)
+	}
+	name := t.PhysicalName(id)
+	typ, _ := r["Type"].(string)
+	switch attr {
+	case "Arn", "TopicArn":
+		switch typ {
+		case "AWS::Lambda::Function":
+			return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", Partition, Region, Account, name), nil
+		case "AWS::IAM::Role":
+			return fmt.Sprintf("arn:%s:iam::%s:role/%s", Partition, Account, name), nil
+		case "AWS::SNS::Topic":
+			return fmt.Sprintf("arn:%s:sns:%s:%s:%s", Partition, Region, Account, name), nil
+		case "AWS::SQS::Queue":
+			return QueueARN(name), nil
+		case "AWS::StepFunctions::StateMachine":
+			return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", Partition, Region, Account, name), nil
+		case "AWS::Logs::LogGroup":
+			return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", Partition, Region, Account, name), nil
+		case "AWS::KMS::Key":
+			return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", Partition, Region, Account, name), nil
+		case "AWS::Events::Rule":
+			return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", Partition, Region, Account, name), nil
+		case "AWS::Events::EventBus":
+			return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", Partition, Region, Account, name), nil
+		}
+	case "Name", "TopicName", "QueueName", "KeyId":
+		return name, nil
+	case "QueueUrl":
+		return fmt.Sprintf("http://sqs.%s.localhost:4566/%s/%s", Region, Account, name), nil
+	}
+	return nil, fmt.Errorf("Fn::GetAtt %s.%s (%s) is not supported by the harness", id, attr, typ)
+}
+
+var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
+
+// Resolve evaluates the intrinsic functions in v (Ref, Fn::GetAtt,
+// Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::If with Conditions,
+// Fn::Equals/And/Or/Not) against the harness's account, region and
+// physical names. Unsupported functions are an error.
+func (t *Template) Resolve(v any) (any, error) {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, 0, len(x))
+		for _, e := range x {
+			r, err := t.Resolve(e)
+			if err != nil {
+				return nil, err
+			}
+			if m, ok := e.(map[string]any); ok && m["Ref"] == "AWS::NoValue" {
+				continue
+			}
+			out = append(out, r)
+		}
+		return out, nil
+	case map[string]any:
+		if len(x) == 1 {
+			for k, arg := range x {
+				if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
+					return t.intrinsic(k, arg)
+				}
+			}
+		}
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			if m, ok := e.(map[string]any); ok && m["Ref"] == "AWS::NoValue" {
+				continue
+			}
+			r, err := t.Resolve(e)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	return v, nil
+}
+
+// ResolveString resolves v and requires a string.
+func (t *Template) ResolveString(v any) (string, error) {
+	r, err := t.Resolve(v)
+	if err != nil {
+		return "", err
+	}
+	s, ok := r.(string)
+	if !ok {
+		return "", fmt.Errorf("resolved to %T, want a string: %v", r, r)
+	}
+	return s, nil
+}
+
+func (t *Template) intrinsic(fn string, arg any) (any, error) {
+	switch fn {
+	case "Ref":
+		id, _ := arg.(string)
+		return t.ref(id)
+	case "Fn::GetAtt":
+		var id, attr string
+		switch a := arg.(type) {
+		case []any:
+			if len(a) == 2 {
+				id, _ = a[0].(string)
+				attr, _ = a[1].(string)
+			}
+		case string:
+			id, attr, _ = strings.Cut(a, ".")
+		}
+		return t.getAtt(id, attr)
+	case "Fn::Join":
+		a, _ := arg.([]any)
+		if len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Join: %v", arg)
+		}
+		sep, _ := a[0].(string)
+		parts, err := t.Resolve(a[1])
+		if err != nil {
+			return nil, err
+		}
+		list, _ := parts.([]any)
+		ss := make([]string, len(list))
+		for i, p := range list {
+			s, ok := p.(string)
+			if !ok {
+				return nil, fmt.Errorf("Fn::Join of %T", p)
+			}
+			ss[i] = s
+		}
+		return strings.Join(ss, sep), nil
+	case "Fn::Sub":
+		var tmpl string
+		vars := map[string]any{}
+		switch a := arg.(type) {
+		case string:
+			tmpl = a
+		case []any:
+			if len(a) != 2 {
+				return nil, fmt.Errorf("Fn::Sub: %v", arg)
+			}
+			tmpl, _ = a[0].(string)
+			m, _ := a[1].(map[string]any)
+			for k, e := range m {
+				r, err := t.Resolve(e)
+				if err != nil {
+					return nil, err
+				}
+				vars[k] = r
+			}
+		}
+		var subErr error
+		out := subVar.ReplaceAllStringFunc(tmpl, func(m string) string {
+			name := m[2 : len(m)-1]
+			var r any
+			var err error
+			if v, ok := vars[name]; ok {
+				r = v
+			} else if id, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
+				r, err = t.getAtt(id, attr)
+			} else {
+				r, err = t.ref(name)
+			}
+			if err != nil {
+				subErr = err
+				return m
+			}
+			return fmt.Sprint(r)
+		})
+		return strings.ReplaceAll(out, "${!", "${"), subErr
+	case "Fn::Select":
+		a, _ := arg.([]any)
+		if len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Select: %v", arg)
+		}
+		idx, err := t.Resolve(a[0])
+		if err != nil {
+			return nil, err
+		}
+		list, err := t.Resolve(a[1])
+		if err != nil {
+			return nil, err
+		}
+		var i int
+		switch n := idx.(type) {
+		case float64:
+			i = int(n)
+		case string:
+			fmt.Sscan(n, &i)
+		}
+		l, _ := list.([]any)
+		if i < 0 || i >= len(l) {
+			return nil, fmt.Errorf("Fn::Select index %d of %d", i, len(l))
+		}
+		return l[i], nil
+	case "Fn::Split":
+		a, _ := arg.([]any)
+		if len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Split: %v", arg)
+		}
+		sep, _ := a[0].(string)
+		s, err := t.ResolveString(a[1])
+		if err != nil {
+			return nil, err
+		}
+		var out []any
+		for _, p := range strings.Split(s, sep) {
+			out = append(out, p)
+		}
+		return out, nil
+	case "Fn::If":
+		a, _ := arg.([]any)
+		if len(a) != 3 {
+			return nil, fmt.Errorf("Fn::If: %v", arg)
+		}
+		name, _ := a[0].(string)
+		ok, err := t.condition(name)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			return t.Resolve(a[1])
+		}
+		return t.Resolve(a[2])
+	case "Condition":
+		name, _ := arg.(string)
+		return t.condition(name)
+	case "Fn::Equals":
+		a, _ := arg.([]any)
+		if len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Equals: %v", arg)
+		}
+		l, err := t.Resolve(a[0])
+		if err != nil {
+			return nil, err
+		}
+		r, err := t.Resolve(a[1])
+		if err != nil {
+			return nil, err
+		}
+		return fmt.Sprint(l) == fmt.Sprint(r), nil
+	case "Fn::Not", "Fn::And", "Fn::Or":
+		a, _ := arg.([]any)
+		vals := make([]bool, len(a))
+		for i, e := range a {
+			r, err := t.Resolve(e)
+			if err != nil {
+				return nil, err
+			}
+			vals[i], _ = r.(bool)
+		}
+		switch fn {
+		case "Fn::Not":
+			return len(vals) == 1 && !vals[0], nil
+		case "Fn::And":
+			for _, b := range vals {
+				if !b {
+					return false, nil
+				}
+			}
+			return true, nil
+		default:
+			for _, b := range vals {
+				if b {
+					return true, nil
+				}
+			}
+			return false, nil
+		}
+	}
+	return nil, fmt.Errorf("%s is not supported by the harness", fn)
+}
+
+func (t *Template) condition(name string) (bool, error) {
+	conds, _ := t.doc["Conditions"].(map[string]any)
+	c, ok := conds[name]
+	if !ok {
+		return false, fmt.Errorf("unknown condition %s", name)
+	}
+	r, err := t.Resolve(c)
+	if err != nil {
+		return false, err
+	}
+	b, _ := r.(bool)
+	return b, nil
+}

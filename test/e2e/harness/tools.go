@@ -1,0 +1,156 @@
+// Package harness runs ecslogfix's pipeline offline on loopback: a moto
+// server (AWS APIs, with Step Functions executing the real state machine
+// through scripts/moto_server.py), each Lambda function's real bootstrap
+// under the AWS Lambda Runtime Interface Emulator, and the resources of
+// the synthesized CloudFormation template created in moto with their
+// references resolved.
+//
+// Every process it starts runs in its own process group on 127.0.0.1 and
+// is stopped by Close. The end-to-end tests and the demo command share it.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// RIEModule is the Runtime Interface Emulator the project pins (the tagged
+// releases are not served by the Go module proxy). Keep it equal to the
+// Makefile's RIE_VERSION.
+const RIEModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
+
+// PinnedMoto is the moto version scripts/moto_server.py is written for.
+const PinnedMoto = "5.2.1"
+
+// EnvRequireTools makes a missing tool a test failure instead of a skip.
+const EnvRequireTools = "ECSLOGFIX_REQUIRE_TOOLS"
+
+// Tools are the programs the harness runs.
+type Tools struct {
+	Root        string // the repository root (holds go.mod, scripts/, .tools/)
+	Python      string // python3 with moto[server] importable
+	MotoVersion string
+	RIE         string // aws-lambda-rie
+	Go          string // the go command, to build bootstraps
+}
+
+// MissingToolError says which tool is missing and how to get it.
+type MissingToolError struct {
+	Tool string
+	Hint string
+}
+
+func (e *MissingToolError) Error() string {
+	return fmt.Sprintf("%s is missing: %s", e.Tool, e.Hint)
+}
+
+// FindTools locates the tools from the repository root found above the
+// working directory. The emulator is looked up in $ECSLOGFIX_RIE, then
+// <root>/.tools/bin (where `make tools` installs it), then PATH.
+func FindTools(ctx context.Context) (Tools, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return Tools{}, err
+	}
+	t := Tools{Root: root}
+	if t.Go, err = exec.LookPath("go"); err != nil {
+		return t, &MissingToolError{Tool: "go", Hint: "install Go (see go.mod)"}
+	}
+	if t.Python, err = exec.LookPath("python3"); err != nil {
+		return t, &MissingToolError{Tool: "python3", Hint: "install Python 3 and pip install 'moto[server]==" + PinnedMoto + "'"}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, t.Python, "-c", "import moto, moto.server, flask; print(moto.__version__)").Output()
+	if err != nil {
+		return t, &MissingToolError{Tool: "moto", Hint: "pip install 'moto[server]==" + PinnedMoto + "' (python3 -c 'import moto.server' failed)"}
+	}
+	t.MotoVersion = strings.TrimSpace(string(out))
+	if t.RIE, err = findRIE(root); err != nil {
+		return t, err
+	}
+	return t, nil
+}
+
+func findRIE(root string) (string, error) {
+	if p := os.Getenv("ECSLOGFIX_RIE"); p != "" {
+		if isExecutable(p) {
+			return p, nil
+		}
+		return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "ECSLOGFIX_RIE=" + p + " is not an executable file"}
+	}
+	if p := filepath.Join(root, ".tools", "bin", "aws-lambda-rie"); isExecutable(p) {
+		return p, nil
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p, nil
+	}
+	return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "run `make tools` (GOBIN=.tools/bin go install " + RIEModule + ")"}
+}
+
+// InstallRIE installs the pinned emulator into <root>/.tools/bin with
+// `go install` (the module proxy serves it) and returns its path.
+func InstallRIE(ctx context.Context, root string, log func(format string, args ...any)) (string, error) {
+	gobin := filepath.Join(root, ".tools", "bin")
+	log("installing the Lambda Runtime Interface Emulator: go install %s", RIEModule)
+	cmd := exec.CommandContext(ctx, "go", "install", RIEModule)
+	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go install %s: %w\n%s", RIEModule, err, out.String())
+	}
+	return filepath.Join(gobin, "aws-lambda-rie"), nil
+}
+
+func isExecutable(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+// RepoRoot walks up from the working directory to the directory holding
+// the module's go.mod.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.Contains(b, []byte("module github.com/ecslogfix/ecslogfix\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("repository root (go.mod of github.com/ecslogfix/ecslogfix) not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// RequireTools returns the tools, or ends the test: with t.Fatal when
+// ECSLOGFIX_REQUIRE_TOOLS=1 (as `make test` and CI set it), else t.Skip.
+func RequireTools(t testing.TB) Tools {
+	t.Helper()
+	tools, err := FindTools(context.Background())
+	if err == nil {
+		if tools.MotoVersion != PinnedMoto {
+			t.Logf("moto %s found; the launcher is pinned to %s", tools.MotoVersion, PinnedMoto)
+		}
+		return tools
+	}
+	var missing *MissingToolError
+	if errors.As(err, &missing) && os.Getenv(EnvRequireTools) != "1" {
+		t.Skipf("skipping: %v (set %s=1 to make this a failure)", err, EnvRequireTools)
+	}
+	t.Fatalf("%v", err)
+	return tools
+}

@@ -1,0 +1,62 @@
+// Package synth synthesizes ecslogfix's single-account stack in-process
+// (the CDK app's own code, infra/stacks) for the end-to-end harness: the
+// template with its references resolved to moto names, and which
+// repository package each function is built from. Callers must call
+// jsii.Close (github.com/aws/jsii-runtime-go) before exiting.
+package synth
+
+import (
+	"fmt"
+	"maps"
+
+	"github.com/ecslogfix/ecslogfix/infra/stacks"
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+)
+
+// Stack is the synthesized single-account stack.
+type Stack struct {
+	Config   config.Config
+	Template *harness.Template
+	// Packages maps each function's name to its main package.
+	Packages map[string]string
+	// Dir is the cloud assembly directory.
+	Dir string
+}
+
+// Single synthesizes the single-account stack from root/cdk.json's context
+// with overrides applied (context keys, e.g. "ecslogfix:enforcement") into
+// outdir.
+func Single(root, outdir string, overrides map[string]any) (*Stack, error) {
+	ctx, err := stacks.CDKJSONContext(root)
+	if err != nil {
+		return nil, fmt.Errorf("read cdk.json: %w", err)
+	}
+	if ctx == nil {
+		ctx = map[string]any{}
+	}
+	maps.Copy(ctx, overrides)
+	cfg, err := config.Load(func(k string) (any, bool) {
+		v, ok := ctx[k]
+		return v, ok && v != nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	cfg.Mode = config.ModeSingle
+	syn, err := stacks.SynthSingle(cfg, root, outdir)
+	if err != nil {
+		return nil, fmt.Errorf("synthesize: %w", err)
+	}
+	names := cfg.Names()
+	pkgs := map[string]string{}
+	for _, fn := range config.Functions {
+		pkgs[names.Function(fn)] = "./functions/" + fn
+	}
+	return &Stack{
+		Config:   cfg,
+		Template: harness.NewTemplate(stacks.StackName(cfg), map[string]any(syn.Template)),
+		Packages: pkgs,
+		Dir:      outdir,
+	}, nil
+}

@@ -1,0 +1,584 @@
+// Package faultproxy is an HTTP reverse proxy that sits between AWS SDK
+// clients and an AWS emulator (moto) on 127.0.0.1 and injects the faults real
+// AWS produces: throttling, ECS's "Too many concurrent attempts" client
+// error, HTTP 500 and 503, connection resets and added latency, each at a
+// configurable rate per API.
+//
+// An API is named "service:Operation" as in IAM, for example
+// "ecs:RegisterTaskDefinition", "logs:CreateLogGroup", "sns:Publish". The
+// service is the SigV4 signing name from the Authorization header's
+// credential scope (or the X-Amz-Target prefix); the operation is the suffix
+// of X-Amz-Target (JSON protocols: ECS, Logs, Step Functions, SQS, Events) or
+// the Action form field (query protocol: SNS, STS).
+//
+// Decisions are deterministic for a seed: the n-th call to an API gets the
+// same fault whatever the interleaving with other APIs. The proxy counts
+// requests, forwarded requests and faults per API, and records arrival times
+// so tests can check the observed request rate (the most calls in any
+// sliding window) against a rate budget.
+package faultproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"path"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Kind is a fault the proxy can inject.
+type Kind string
+
+// Fault kinds. None forwards the request unchanged.
+const (
+	None               Kind = ""
+	Throttle           Kind = "throttle"   // HTTP 400 ThrottlingException "Rate exceeded" (query protocol: Throttling / SNS Throttled)
+	ConcurrentRevision Kind = "concurrent" // HTTP 400 ClientException "Too many concurrent attempts to create a new revision of the specified family."
+	InternalError      Kind = "500"        // HTTP 500 InternalFailure
+	Unavailable        Kind = "503"        // HTTP 503 ServiceUnavailable
+	Reset              Kind = "reset"      // the TCP connection is reset before any response
+)
+
+// Kinds lists the fault kinds in the fixed order used to draw them; a
+// Rule's rates are stacked in this order.
+var Kinds = []Kind{Throttle, ConcurrentRevision, InternalError, Unavailable, Reset}
+
+// ConcurrentRevisionMessage is the message of ECS's ClientException for
+// overlapping registrations to one family.
+const ConcurrentRevisionMessage = "Too many concurrent attempts to create a new revision of the specified family."
+
+// ControlPrefix is the URL path prefix of the proxy's own endpoints
+// (GET stats, PUT rules). Requests under it, and moto's /moto-api/, are never
+// faulted nor counted.
+const ControlPrefix = "/__faultproxy/"
+
+// Rule says which faults to inject into the calls of the APIs it matches.
+type Rule struct {
+	// API is "service:Operation", "service:*" or "*".
+	API string
+	// Rates maps a fault kind to the probability of injecting it; the sum
+	// must not exceed 1.
+	Rates map[Kind]float64
+	// Script, when set, decides the first len(Script) calls of each matched
+	// API (counted from when the rules were set) instead of Rates; None in
+	// it forwards that call.
+	Script []Kind
+	// Latency is added before a call is answered or forwarded, with
+	// probability LatencyRate (every call when LatencyRate is 0).
+	Latency     time.Duration
+	LatencyRate float64
+}
+
+func (r Rule) matches(api string) bool {
+	if r.API == "*" || r.API == api {
+		return true
+	}
+	svc, ok := strings.CutSuffix(r.API, ":*")
+	return ok && strings.HasPrefix(api, svc+":")
+}
+
+func (r Rule) validate() error {
+	if r.API == "" {
+		return errors.New("faultproxy: rule without API")
+	}
+	sum := 0.0
+	for k, v := range r.Rates {
+		if !knownKind(k) {
+			return fmt.Errorf("faultproxy: rule %s: unknown fault %q", r.API, k)
+		}
+		if v < 0 || v > 1 {
+			return fmt.Errorf("faultproxy: rule %s: rate of %s is %v, want 0..1", r.API, k, v)
+		}
+		sum += v
+	}
+	if sum > 1+1e-9 {
+		return fmt.Errorf("faultproxy: rule %s: fault rates add up to %v > 1", r.API, sum)
+	}
+	for _, k := range r.Script {
+		if k != None && !knownKind(k) {
+			return fmt.Errorf("faultproxy: rule %s: unknown fault %q in script", r.API, k)
+		}
+	}
+	if r.Latency < 0 || r.LatencyRate < 0 || r.LatencyRate > 1 {
+		return fmt.Errorf("faultproxy: rule %s: bad latency %v at rate %v", r.API, r.Latency, r.LatencyRate)
+	}
+	return nil
+}
+
+func knownKind(k Kind) bool {
+	for _, c := range Kinds {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Config configures a Proxy.
+type Config struct {
+	// Upstream is the emulator's base URL, e.g. http://127.0.0.1:5000.
+	Upstream string
+	// Seed makes the fault decisions reproducible.
+	Seed uint64
+	// Rules are tried in order; the first that matches an API applies.
+	Rules []Rule
+	// Now is the clock used for the rate records; time.Now when nil.
+	Now func() time.Time
+}
+
+// APIStats are the counters of one API (or the total over all APIs).
+type APIStats struct {
+	Requests  int          `json:"requests"`  // calls that reached the proxy
+	Forwarded int          `json:"forwarded"` // calls passed on to the upstream
+	Faults    map[Kind]int `json:"faults"`    // injected faults by kind
+	Delayed   int          `json:"delayed"`   // calls that got added latency
+	// MaxPer1s and MaxPer10s are the most calls (requests, faulted or not)
+	// seen in any sliding window of 1 s and 10 s.
+	MaxPer1s  int `json:"maxPer1s"`
+	MaxPer10s int `json:"maxPer10s"`
+}
+
+// FaultCount is the number of injected faults of every kind.
+func (s APIStats) FaultCount() int {
+	n := 0
+	for _, v := range s.Faults {
+		n += v
+	}
+	return n
+}
+
+// Stats is a snapshot of the proxy's counters.
+type Stats struct {
+	APIs  map[string]APIStats `json:"apis"`
+	Total APIStats            `json:"total"`
+}
+
+type apiState struct {
+	rng       *rand.Rand
+	scriptPos int
+	stats     APIStats
+	arrivals  []time.Time
+}
+
+// Proxy is the fault-injecting reverse proxy; it is an http.Handler.
+type Proxy struct {
+	seed  uint64
+	now   func() time.Time
+	proxy *httputil.ReverseProxy
+
+	mu    sync.Mutex
+	rules []Rule
+	apis  map[string]*apiState
+}
+
+// New returns a Proxy forwarding to cfg.Upstream.
+func New(cfg Config) (*Proxy, error) {
+	up, err := url.Parse(cfg.Upstream)
+	if err != nil || up.Scheme == "" || up.Host == "" {
+		return nil, fmt.Errorf("faultproxy: bad upstream %q", cfg.Upstream)
+	}
+	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if err := p.SetRules(cfg.Rules); err != nil {
+		return nil, err
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.Proxy = nil
+	transport.MaxIdleConnsPerHost = 64
+	p.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(up)
+			pr.Out.Host = pr.In.Host // keep the host the client signed
+		},
+		Transport: transport,
+	}
+	return p, nil
+}
+
+// SetRules replaces the rules and restarts every API's Script. Counters and
+// the random streams carry on.
+func (p *Proxy) SetRules(rules []Rule) error {
+	for _, r := range rules {
+		if err := r.validate(); err != nil {
+			return err
+		}
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rules = append([]Rule(nil), rules...)
+	for _, a := range p.apis {
+		a.scriptPos = 0
+	}
+	return nil
+}
+
+// decision is what the proxy does with one call.
+type decision struct {
+	fault   Kind
+	latency time.Duration
+}
+
+// decide records one call of api and draws its fault.
+func (p *Proxy) decide(api string) decision {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := p.apis[api]
+	if a == nil {
+		h := fnv.New64a()
+		h.Write([]byte(api))
+		a = &apiState{
+			rng:   rand.New(rand.NewPCG(p.seed, h.Sum64())),
+			stats: APIStats{Faults: map[Kind]int{}},
+		}
+		p.apis[api] = a
+	}
+	a.stats.Requests++
+	a.arrivals = append(a.arrivals, p.now())
+	// Draw both numbers on every call so the stream stays aligned with the
+	// call count whatever the rules.
+	u, v := a.rng.Float64(), a.rng.Float64()
+	var d decision
+	for _, r := range p.rules {
+		if !r.matches(api) {
+			continue
+		}
+		if a.scriptPos < len(r.Script) {
+			d.fault = r.Script[a.scriptPos]
+			a.scriptPos++
+		} else {
+			acc := 0.0
+			for _, k := range Kinds {
+				acc += r.Rates[k]
+				if u < acc {
+					d.fault = k
+					break
+				}
+			}
+		}
+		if r.Latency > 0 && (r.LatencyRate == 0 || v < r.LatencyRate) {
+			d.latency = r.Latency
+			a.stats.Delayed++
+		}
+		break
+	}
+	if d.fault == None {
+		a.stats.Forwarded++
+	} else {
+		a.stats.Faults[d.fault]++
+	}
+	return d
+}
+
+// Stats returns a snapshot of the counters.
+func (p *Proxy) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Stats{APIs: map[string]APIStats{}, Total: APIStats{Faults: map[Kind]int{}}}
+	for name, a := range p.apis {
+		st := a.stats
+		st.Faults = map[Kind]int{}
+		for k, v := range a.stats.Faults {
+			st.Faults[k] = v
+			s.Total.Faults[k] += v
+		}
+		st.MaxPer1s = maxInWindow(a.arrivals, time.Second)
+		st.MaxPer10s = maxInWindow(a.arrivals, 10*time.Second)
+		s.APIs[name] = st
+		s.Total.Requests += st.Requests
+		s.Total.Forwarded += st.Forwarded
+		s.Total.Delayed += st.Delayed
+	}
+	return s
+}
+
+// MaxInWindow returns the most calls of api that arrived within any sliding
+// window of length d (a half-open interval [t, t+d)).
+func (p *Proxy) MaxInWindow(api string, d time.Duration) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a := p.apis[api]
+	if a == nil {
+		return 0
+	}
+	return maxInWindow(a.arrivals, d)
+}
+
+// maxInWindow expects ts in arrival (non-decreasing) order.
+func maxInWindow(ts []time.Time, d time.Duration) int {
+	best, i := 0, 0
+	for j := range ts {
+		for ts[j].Sub(ts[i]) >= d {
+			i++
+		}
+		best = max(best, j-i+1)
+	}
+	return best
+}
+
+// ServeHTTP identifies the API of r, injects its fault or forwards it.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ControlPrefix) {
+		p.serveControl(w, r)
+		return
+	}
+	if strings.HasPrefix(r.URL.Path, "/moto-api/") {
+		p.proxy.ServeHTTP(w, r)
+		return
+	}
+	call, err := Identify(r)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	d := p.decide(call.API)
+	if d.latency > 0 {
+		t := time.NewTimer(d.latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if d.fault == None {
+		p.proxy.ServeHTTP(w, r)
+		return
+	}
+	writeFault(w, call, d.fault)
+}
+
+// Call is an identified AWS API call.
+type Call struct {
+	API      string // service:Operation
+	Service  string // SigV4 signing name, e.g. ecs, logs, sns
+	Protocol string // "json" (X-Amz-Target), "query" (Action form field) or "rest"
+	// ContentType is the request's JSON content type (application/x-amz-json-1.0
+	// or -1.1), echoed on JSON faults.
+	ContentType string
+}
+
+// targetServices maps X-Amz-Target prefixes to signing names, used when a
+// request is not signed.
+var targetServices = map[string]string{
+	"AmazonEC2ContainerServiceV20141113": "ecs",
+	"Logs_20140328":                      "logs",
+	"AWSStepFunctions":                   "states",
+	"AmazonSQS":                          "sqs",
+	"AWSEvents":                          "events",
+	"AmazonSimpleNotificationService":    "sns",
+}
+
+// Identify names the API of r. It reads (and restores) a form-encoded body
+// to find the Action field.
+func Identify(r *http.Request) (Call, error) {
+	service := signingName(r.Header.Get("Authorization"))
+	if target := r.Header.Get("X-Amz-Target"); target != "" {
+		prefix, op, ok := strings.Cut(target, ".")
+		if !ok || op == "" {
+			return Call{}, fmt.Errorf("faultproxy: bad X-Amz-Target %q", target)
+		}
+		if service == "" {
+			service = targetServices[prefix]
+		}
+		if service == "" {
+			service = strings.ToLower(prefix)
+		}
+		ctype := r.Header.Get("Content-Type")
+		if !strings.HasPrefix(ctype, "application/x-amz-json") {
+			ctype = "application/x-amz-json-1.1"
+		}
+		return Call{API: service + ":" + op, Service: service, Protocol: "json", ContentType: ctype}, nil
+	}
+	action := r.URL.Query().Get("Action")
+	if action == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			return Call{}, fmt.Errorf("faultproxy: read body: %w", err)
+		}
+		r.Body.Close()
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, err := url.ParseQuery(string(body))
+		if err != nil {
+			return Call{}, fmt.Errorf("faultproxy: parse form: %w", err)
+		}
+		action = form.Get("Action")
+	}
+	if action != "" {
+		if service == "" {
+			service = "unknown"
+		}
+		return Call{API: service + ":" + action, Service: service, Protocol: "query"}, nil
+	}
+	// REST protocols (Lambda, S3): name the call by method and path.
+	if service == "" {
+		service = "unknown"
+	}
+	return Call{API: service + ":" + r.Method + " " + path.Clean("/"+r.URL.Path), Service: service, Protocol: "rest"}, nil
+}
+
+// signingName extracts the service from
+// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ecs/aws4_request, ...".
+func signingName(auth string) string {
+	_, cred, ok := strings.Cut(auth, "Credential=")
+	if !ok {
+		return ""
+	}
+	cred, _, _ = strings.Cut(cred, ",")
+	parts := strings.Split(strings.TrimSpace(cred), "/")
+	if len(parts) < 5 {
+		return ""
+	}
+	return parts[3]
+}
+
+// fault describes the error response of one kind.
+type fault struct {
+	status  int
+	code    string
+	message string
+}
+
+func faultFor(call Call, k Kind) fault {
+	switch k {
+	case Throttle:
+		code := "ThrottlingException"
+		if call.Protocol == "query" {
+			code = "Throttling"
+			if call.Service == "sns" {
+				code = "Throttled" // SNS's modeled ThrottledException
+			}
+		}
+		return fault{http.StatusBadRequest, code, "Rate exceeded"}
+	case ConcurrentRevision:
+		return fault{http.StatusBadRequest, "ClientException", ConcurrentRevisionMessage}
+	case InternalError:
+		return fault{http.StatusInternalServerError, "InternalFailure", "We encountered an internal error. Please try again."}
+	default: // Unavailable
+		return fault{http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"}
+	}
+}
+
+func writeFault(w http.ResponseWriter, call Call, k Kind) {
+	if k == Reset {
+		resetConnection(w)
+		return
+	}
+	f := faultFor(call, k)
+	requestID := fmt.Sprintf("faultproxy-%s-%d", k, time.Now().UnixNano())
+	w.Header().Set("X-Amzn-RequestId", requestID)
+	if call.Protocol == "query" {
+		w.Header().Set("Content-Type", "text/xml")
+		w.WriteHeader(f.status)
+		typ := "Sender"
+		if f.status >= 500 {
+			typ = "Receiver"
+		}
+		fmt.Fprintf(w, `<ErrorResponse><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
+			typ, f.code, f.message, requestID)
+		return
+	}
+	w.Header().Set("Content-Type", call.ContentType)
+	w.Header().Set("X-Amzn-ErrorType", f.code)
+	w.WriteHeader(f.status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": f.code, "message": f.message})
+}
+
+// resetConnection closes the client's TCP connection with an RST (linger 0)
+// before any response byte is written.
+func resetConnection(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler) // HTTP/2: the server resets the stream
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tcp, ok := conn.(*net.TCPConn); ok {
+		tcp.SetLinger(0)
+	}
+	conn.Close()
+}
+
+// serveControl answers GET ControlPrefix+"stats" with the Stats as JSON and
+// PUT ControlPrefix+"rules" with a body {"rules":["spec",...]} (see
+// ParseRule) by replacing the rules.
+func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
+	switch strings.TrimPrefix(r.URL.Path, ControlPrefix) {
+	case "stats":
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(p.Stats())
+	case "rules":
+		if r.Method != http.MethodPut {
+			http.Error(w, "use PUT", http.StatusMethodNotAllowed)
+			return
+		}
+		var body struct {
+			Rules []string `json:"rules"`
+		}
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		rules, err := ParseRules(body.Rules)
+		if err == nil {
+			err = p.SetRules(rules)
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// Server is a Proxy listening on a loopback port.
+type Server struct {
+	*Proxy
+	// URL is the proxy's base URL, e.g. http://127.0.0.1:40123: use it as
+	// AWS_ENDPOINT_URL.
+	URL string
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Start starts a Proxy for cfg on addr (127.0.0.1:0 when empty).
+func Start(cfg Config, addr string) (*Server, error) {
+	p, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("faultproxy: listen: %w", err)
+	}
+	s := &Server{Proxy: p, URL: "http://" + ln.Addr().String(), ln: ln,
+		srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
+	go s.srv.Serve(ln)
+	return s, nil
+}
+
+// Close stops the server, waiting up to 5 s for calls in flight.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}

@@ -1,0 +1,427 @@
+package faultproxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/smithy-go"
+)
+
+const registerAPI = "ecs:RegisterTaskDefinition"
+
+// fakeAWS answers ECS RegisterTaskDefinition and SNS Publish like AWS does
+// and counts the calls that reach it.
+type fakeAWS struct{ calls atomic.Int64 }
+
+func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.calls.Add(1)
+	io.Copy(io.Discard, r.Body)
+	if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".RegisterTaskDefinition") {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		io.WriteString(w, `{"taskDefinition":{"family":"web","revision":7,"taskDefinitionArn":"arn:aws:ecs:us-east-1:123456789012:task-definition/web:7"}}`)
+		return
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	io.WriteString(w, `<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/"><PublishResult><MessageId>m-1</MessageId></PublishResult><ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata></PublishResponse>`)
+}
+
+func startProxy(t *testing.T, rules ...Rule) (*Server, *fakeAWS) {
+	t.Helper()
+	backend := &fakeAWS{}
+	up := httptest.NewServer(backend)
+	t.Cleanup(up.Close)
+	srv, err := Start(Config{Upstream: up.URL, Seed: 42, Rules: rules}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	return srv, backend
+}
+
+type noBackoff struct{}
+
+func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
+
+func sdkConfig(endpoint string, maxAttempts int) aws.Config {
+	return aws.Config{
+		Region:       "us-east-1",
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+		Retryer: func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = maxAttempts
+				o.Backoff = noBackoff{}
+				o.RateLimiter = ratelimit.None
+			})
+		},
+	}
+}
+
+func register(ctx context.Context, c *ecs.Client) error {
+	_, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{
+		Family: aws.String("web"),
+		ContainerDefinitions: []ecstypes.ContainerDefinition{{
+			Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(128),
+		}},
+	})
+	return err
+}
+
+func TestSDKSeesTypedErrors(t *testing.T) {
+	tests := []struct {
+		kind    Kind
+		code    string
+		message string
+	}{
+		{Throttle, "ThrottlingException", "Rate exceeded"},
+		{ConcurrentRevision, "ClientException", ConcurrentRevisionMessage},
+		{InternalError, "InternalFailure", ""},
+		{Unavailable, "ServiceUnavailable", ""},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			srv, backend := startProxy(t, Rule{API: registerAPI, Script: []Kind{tt.kind}})
+			err := register(context.Background(), ecs.NewFromConfig(sdkConfig(srv.URL, 1)))
+			var apiErr smithy.APIError
+			if !errors.As(err, &apiErr) {
+				t.Fatalf("err = %v, want a smithy.APIError", err)
+			}
+			if apiErr.ErrorCode() != tt.code {
+				t.Errorf("code = %q, want %q", apiErr.ErrorCode(), tt.code)
+			}
+			if tt.message != "" && apiErr.ErrorMessage() != tt.message {
+				t.Errorf("message = %q, want %q", apiErr.ErrorMessage(), tt.message)
+			}
+			if tt.kind == ConcurrentRevision {
+				var ce *ecstypes.ClientException
+				if !errors.As(err, &ce) {
+					t.Errorf("err = %T, want *types.ClientException", err)
+				}
+			}
+			if n := backend.calls.Load(); n != 0 {
+				t.Errorf("backend saw %d calls, want 0", n)
+			}
+			st := srv.Stats().APIs[registerAPI]
+			if st.Requests != 1 || st.Faults[tt.kind] != 1 || st.Forwarded != 0 {
+				t.Errorf("stats = %+v, want 1 request, 1 %s fault", st, tt.kind)
+			}
+		})
+	}
+}
+
+func TestSDKRetriesTransientFaultsButNotConcurrentRevision(t *testing.T) {
+	tests := []struct {
+		name      string
+		script    []Kind
+		wantErr   bool
+		wantCalls int // requests at the proxy
+	}{
+		{"throttle twice then ok", []Kind{Throttle, Throttle}, false, 3},
+		{"500 then 503 then ok", []Kind{InternalError, Unavailable}, false, 3},
+		{"reset then ok", []Kind{Reset}, false, 2},
+		{"throttled out", []Kind{Throttle, Throttle, Throttle}, true, 3},
+		{"concurrent revision is not retried", []Kind{ConcurrentRevision}, true, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, backend := startProxy(t, Rule{API: registerAPI, Script: tt.script})
+			err := register(context.Background(), ecs.NewFromConfig(sdkConfig(srv.URL, 3)))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			st := srv.Stats().APIs[registerAPI]
+			if st.Requests != tt.wantCalls {
+				t.Errorf("requests = %d, want %d", st.Requests, tt.wantCalls)
+			}
+			if int(backend.calls.Load()) != st.Forwarded {
+				t.Errorf("backend calls %d != forwarded %d", backend.calls.Load(), st.Forwarded)
+			}
+		})
+	}
+}
+
+// Step Functions speaks awsJson1_0: its client sees the typed error too.
+func TestSFNSeesThrottling(t *testing.T) {
+	srv, _ := startProxy(t, Rule{API: "states:*", Script: []Kind{Throttle}})
+	c := sfn.NewFromConfig(sdkConfig(srv.URL, 1))
+	_, err := c.StartExecution(context.Background(), &sfn.StartExecutionInput{
+		StateMachineArn: aws.String("arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix"), Name: aws.String("x"),
+	})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "ThrottlingException" {
+		t.Fatalf("err = %v, want APIError ThrottlingException", err)
+	}
+}
+
+// SNS speaks the query protocol: the fault is an XML ErrorResponse and SNS's
+// throttling code is "Throttled", which the SDK's standard retryer does not
+// treat as a throttle: a notifier must retry it itself.
+func TestSNSQueryProtocolFaults(t *testing.T) {
+	srv, backend := startProxy(t, Rule{API: "sns:Publish", Script: []Kind{Throttle, Throttle}})
+	c := sns.NewFromConfig(sdkConfig(srv.URL, 3))
+	_, err := c.Publish(context.Background(), &sns.PublishInput{
+		TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:t"), Message: aws.String("hi"),
+	})
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "Throttled" {
+		t.Fatalf("err = %v, want APIError Throttled", err)
+	}
+	if st := srv.Stats().APIs["sns:Publish"]; st.Requests != 1 {
+		t.Errorf("sns:Publish requests = %d, want 1 (not retried by the SDK)", st.Requests)
+	}
+	if _, err := c.Publish(context.Background(), &sns.PublishInput{
+		TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:t"), Message: aws.String("hi"),
+	}); err == nil {
+		t.Fatal("second publish: want the scripted throttle")
+	}
+	if _, err := c.Publish(context.Background(), &sns.PublishInput{
+		TopicArn: aws.String("arn:aws:sns:us-east-1:123456789012:t"), Message: aws.String("hi"),
+	}); err != nil {
+		t.Fatalf("third publish: %v", err)
+	}
+	if backend.calls.Load() != 1 {
+		t.Errorf("backend calls = %d, want 1", backend.calls.Load())
+	}
+}
+
+func TestResetClosesConnection(t *testing.T) {
+	srv, _ := startProxy(t, Rule{API: "*", Rates: map[Kind]float64{Reset: 1}})
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+	req.Header.Set("X-Amz-Target", "Logs_20140328.CreateLogGroup")
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		resp.Body.Close()
+		t.Fatalf("got HTTP %d, want a transport error", resp.StatusCode)
+	}
+	if got := srv.Stats().APIs["logs:CreateLogGroup"].Faults[Reset]; got != 1 {
+		t.Errorf("reset faults = %d, want 1", got)
+	}
+}
+
+func TestLatencyIsAdded(t *testing.T) {
+	const delay = 60 * time.Millisecond
+	srv, _ := startProxy(t, Rule{API: registerAPI, Latency: delay})
+	start := time.Now()
+	if err := register(context.Background(), ecs.NewFromConfig(sdkConfig(srv.URL, 1))); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < delay {
+		t.Errorf("call took %v, want ≥ %v", el, delay)
+	}
+	if st := srv.Stats().APIs[registerAPI]; st.Delayed != 1 || st.Forwarded != 1 {
+		t.Errorf("stats = %+v", st)
+	}
+}
+
+func TestIdentify(t *testing.T) {
+	const auth = "AWS4-HMAC-SHA256 Credential=test/20261126/us-east-1/%s/aws4_request, SignedHeaders=host, Signature=x"
+	tests := []struct {
+		name, target, auth, ctype, body, query string
+		want                                   Call
+	}{
+		{name: "ecs json", target: "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
+			auth: strings.Replace(auth, "%s", "ecs", 1), ctype: "application/x-amz-json-1.1",
+			want: Call{"ecs:RegisterTaskDefinition", "ecs", "json", "application/x-amz-json-1.1"}},
+		{name: "logs unsigned", target: "Logs_20140328.CreateLogGroup",
+			want: Call{"logs:CreateLogGroup", "logs", "json", "application/x-amz-json-1.1"}},
+		{name: "sfn", target: "AWSStepFunctions.StartExecution", auth: strings.Replace(auth, "%s", "states", 1), ctype: "application/x-amz-json-1.0",
+			want: Call{"states:StartExecution", "states", "json", "application/x-amz-json-1.0"}},
+		{name: "sns query form", auth: strings.Replace(auth, "%s", "sns", 1), ctype: "application/x-www-form-urlencoded; charset=utf-8",
+			body: "Action=Publish&Version=2010-03-31&Message=hi", want: Call{"sns:Publish", "sns", "query", ""}},
+		{name: "sts query string", auth: strings.Replace(auth, "%s", "sts", 1), query: "?Action=GetCallerIdentity&Version=2011-06-15",
+			want: Call{"sts:GetCallerIdentity", "sts", "query", ""}},
+		{name: "rest", auth: strings.Replace(auth, "%s", "lambda", 1), query: "",
+			want: Call{"lambda:POST /", "lambda", "rest", ""}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := httptest.NewRequest(http.MethodPost, "http://x/"+tt.query, strings.NewReader(tt.body))
+			for k, v := range map[string]string{"X-Amz-Target": tt.target, "Authorization": tt.auth, "Content-Type": tt.ctype} {
+				if v != "" {
+					r.Header.Set(k, v)
+				}
+			}
+			got, err := Identify(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("Identify = %+v, want %+v", got, tt.want)
+			}
+			rest, _ := io.ReadAll(r.Body)
+			if !bytes.Equal(rest, []byte(tt.body)) {
+				t.Errorf("body after Identify = %q, want it restored", rest)
+			}
+		})
+	}
+}
+
+func decisions(t *testing.T, seed uint64, rules []Rule, api string, n int) []Kind {
+	t.Helper()
+	p, err := New(Config{Upstream: "http://127.0.0.1:1", Seed: seed, Rules: rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]Kind, n)
+	for i := range out {
+		out[i] = p.decide(api).fault
+		p.decide("logs:CreateLogGroup") // interleaved calls to another API must not shift the stream
+	}
+	return out
+}
+
+func TestDecisionsAreDeterministicAndHonourRates(t *testing.T) {
+	rules := []Rule{{API: "ecs:*", Rates: map[Kind]float64{Throttle: 0.1, ConcurrentRevision: 0.1, InternalError: 0.05, Unavailable: 0.03, Reset: 0.02}}, {API: "*", Rates: map[Kind]float64{Throttle: 0.5}}}
+	const n = 20000
+	a := decisions(t, 7, rules, registerAPI, n)
+	b := decisions(t, 7, rules, registerAPI, n)
+	c := decisions(t, 8, rules, registerAPI, n)
+	same, counts := 0, map[Kind]int{}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Fatalf("decision %d differs for the same seed: %q vs %q", i, a[i], b[i])
+		}
+		if a[i] == c[i] {
+			same++
+		}
+		counts[a[i]]++
+	}
+	if same == n {
+		t.Error("a different seed gave the same decisions")
+	}
+	for k, want := range rules[0].Rates {
+		got := float64(counts[k]) / n
+		if got < want*0.85 || got > want*1.15 {
+			t.Errorf("rate of %s = %.4f, want %.4f ±15%%", k, got, want)
+		}
+	}
+}
+
+func TestScriptThenRates(t *testing.T) {
+	got := decisions(t, 1, []Rule{{API: registerAPI, Script: []Kind{Throttle, None, ConcurrentRevision}}}, registerAPI, 5)
+	want := []Kind{Throttle, None, ConcurrentRevision, None, None}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("decisions = %q, want %q", got, want)
+		}
+	}
+}
+
+func TestMaxInWindow(t *testing.T) {
+	base := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	var now time.Time
+	p, err := New(Config{Upstream: "http://127.0.0.1:1", Now: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 3 calls in the first 0.5 s, then 1 per second for 10 s, then a burst of 5 in 0.9 s.
+	offsets := []time.Duration{0, 200 * time.Millisecond, 500 * time.Millisecond}
+	for i := 1; i <= 10; i++ {
+		offsets = append(offsets, time.Duration(i)*time.Second+600*time.Millisecond)
+	}
+	for i := range 5 {
+		offsets = append(offsets, 20*time.Second+time.Duration(i)*225*time.Millisecond)
+	}
+	for _, o := range offsets {
+		now = base.Add(o)
+		p.decide(registerAPI)
+	}
+	if got := p.MaxInWindow(registerAPI, time.Second); got != 5 {
+		t.Errorf("max per 1 s = %d, want 5", got)
+	}
+	if got := p.MaxInWindow(registerAPI, 10*time.Second); got != 12 {
+		t.Errorf("max per 10 s = %d, want 12", got) // [0, 10 s) holds 3 + 9
+	}
+	if st := p.Stats().APIs[registerAPI]; st.MaxPer1s != 5 || st.MaxPer10s != 12 {
+		t.Errorf("stats windows = %d/%d, want 5/12", st.MaxPer1s, st.MaxPer10s)
+	}
+	if got := p.MaxInWindow("ecs:Nothing", time.Second); got != 0 {
+		t.Errorf("unknown API window = %d, want 0", got)
+	}
+}
+
+func TestControlEndpoints(t *testing.T) {
+	srv, _ := startProxy(t)
+	c := ecs.NewFromConfig(sdkConfig(srv.URL, 1))
+	if err := register(context.Background(), c); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, srv.URL+ControlPrefix+"rules",
+		strings.NewReader(`{"rules":["ecs:RegisterTaskDefinition=script:concurrent"]}`))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		t.Fatalf("PUT rules: HTTP %d", resp.StatusCode)
+	}
+	var ce *ecstypes.ClientException
+	if err := register(context.Background(), c); !errors.As(err, &ce) {
+		t.Fatalf("after PUT rules: err = %v, want ClientException", err)
+	}
+	resp, err = http.Get(srv.URL + ControlPrefix + "stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`"ecs:RegisterTaskDefinition"`, `"requests":2`, `"concurrent":1`, `"maxPer1s":2`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("stats %s lack %s", body, want)
+		}
+	}
+	req, _ = http.NewRequest(http.MethodPut, srv.URL+ControlPrefix+"rules", strings.NewReader(`{"rules":["ecs:*=throttle:2"]}`))
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("bad rule: HTTP %d, want 400", resp.StatusCode)
+	}
+}
+
+func TestParseRule(t *testing.T) {
+	r, err := ParseRule("ecs:RegisterTaskDefinition=throttle:0.1,concurrent:0.2,500:0.05,503:0.05,reset:0.01,latency:50ms@0.3,script:throttle|none")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.API != registerAPI || r.Rates[Throttle] != 0.1 || r.Rates[ConcurrentRevision] != 0.2 ||
+		r.Rates[InternalError] != 0.05 || r.Rates[Unavailable] != 0.05 || r.Rates[Reset] != 0.01 ||
+		r.Latency != 50*time.Millisecond || r.LatencyRate != 0.3 || len(r.Script) != 2 || r.Script[1] != None {
+		t.Errorf("ParseRule = %+v", r)
+	}
+	for _, bad := range []string{"", "ecs:*", "=throttle:0.1", "*=throttle:0.7,500:0.5", "*=bogus:0.1", "*=throttle:x", "*=latency:fast", "*=script:boom", "*=throttle"} {
+		if _, err := ParseRule(bad); err == nil {
+			t.Errorf("ParseRule(%q): want an error", bad)
+		}
+	}
+}
+
+func TestMotoAPIPassesThrough(t *testing.T) {
+	srv, backend := startProxy(t, Rule{API: "*", Rates: map[Kind]float64{Unavailable: 1}})
+	resp, err := http.Post(srv.URL+"/moto-api/config", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if backend.calls.Load() != 1 || srv.Stats().Total.Requests != 0 {
+		t.Errorf("moto-api call: backend %d, proxy requests %d; want 1, 0", backend.calls.Load(), srv.Stats().Total.Requests)
+	}
+}

@@ -1,0 +1,81 @@
+package faultproxy
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParseRule parses the command-line form of a Rule:
+//
+//	API=ITEM[,ITEM...]
+//
+// where API is "service:Operation", "service:*" or "*", and an ITEM is
+//
+//	throttle:RATE | concurrent:RATE | 500:RATE | 503:RATE | reset:RATE
+//	latency:DURATION[@RATE]          e.g. latency:200ms@0.3
+//	script:KIND[|KIND...]            e.g. script:throttle|none|concurrent
+//
+// Example: "ecs:RegisterTaskDefinition=throttle:0.1,concurrent:0.1,500:0.05,latency:50ms@0.2".
+func ParseRule(spec string) (Rule, error) {
+	api, items, ok := strings.Cut(spec, "=")
+	if !ok || strings.TrimSpace(api) == "" {
+		return Rule{}, fmt.Errorf("faultproxy: rule %q: want API=ITEM[,ITEM]", spec)
+	}
+	r := Rule{API: strings.TrimSpace(api), Rates: map[Kind]float64{}}
+	for _, item := range strings.Split(items, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		key, val, ok := strings.Cut(item, ":")
+		if !ok {
+			return Rule{}, fmt.Errorf("faultproxy: rule %q: item %q: want KEY:VALUE", spec, item)
+		}
+		switch key {
+		case "latency":
+			dur, rate, hasRate := strings.Cut(val, "@")
+			d, err := time.ParseDuration(dur)
+			if err != nil {
+				return Rule{}, fmt.Errorf("faultproxy: rule %q: latency: %w", spec, err)
+			}
+			r.Latency = d
+			if hasRate {
+				if r.LatencyRate, err = strconv.ParseFloat(rate, 64); err != nil {
+					return Rule{}, fmt.Errorf("faultproxy: rule %q: latency rate: %w", spec, err)
+				}
+			}
+		case "script":
+			for _, k := range strings.Split(val, "|") {
+				if k == "none" {
+					k = string(None)
+				}
+				r.Script = append(r.Script, Kind(k))
+			}
+		default:
+			rate, err := strconv.ParseFloat(val, 64)
+			if err != nil {
+				return Rule{}, fmt.Errorf("faultproxy: rule %q: rate of %s: %w", spec, key, err)
+			}
+			r.Rates[Kind(key)] = rate
+		}
+	}
+	if err := r.validate(); err != nil {
+		return Rule{}, err
+	}
+	return r, nil
+}
+
+// ParseRules parses each spec with ParseRule.
+func ParseRules(specs []string) ([]Rule, error) {
+	rules := make([]Rule, 0, len(specs))
+	for _, s := range specs {
+		r, err := ParseRule(s)
+		if err != nil {
+			return nil, err
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
