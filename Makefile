@@ -8,6 +8,10 @@ TOOLS_BIN := $(TOOLS)/bin
 export PATH := $(TOOLS_BIN):$(TOOLS)/node_modules/.bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export GOFLAGS := -buildvcs=false
+# go.mod pins a patched toolchain (toolchain go1.26.10: the standard library
+# fixes govulncheck reports for net/http); "auto" lets go fetch it from the
+# module proxy where the machine's go.env says GOTOOLCHAIN=local.
+export GOTOOLCHAIN := auto
 
 STATICCHECK_VERSION := v0.8.2
 RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
@@ -15,6 +19,7 @@ ASL_VALIDATOR       := asl-validator@4.0.0
 FUNCTIONS           := detect remediate notify
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
+FUZZLOG             := $(TOOLS)/fuzz.log
 
 .PHONY: help
 help: ## list the targets
@@ -47,9 +52,34 @@ build: ## build each function's arm64 bootstrap into dist/<function>/
 	go build -o dist/ecslogfix ./cmd/ecslogfix
 
 .PHONY: test
-test: tools ## run every test: unit, golden, component (moto), infra (CDK synth, cdk-nag, cfn-lint), end to end
+test: tools ## run every test: unit, golden, fuzz seeds, component (moto), infra (synth, cdk-nag, cfn-lint, asl-validator), end to end, reliability
 	ECSLOGFIX_REQUIRE_TOOLS=1 go test -count=1 -timeout 45m ./...
 	@$(MAKE) --no-print-directory cover fuzz
+
+.PHONY: ci
+ci: test lint vulncheck ## what CI (.ci/run) runs: make test, make lint, make vulncheck
+
+.PHONY: demo
+demo: $(TOOLS_BIN)/aws-lambda-rie ## see it work: the whole pipeline offline on loopback (moto + the real functions)
+	go run ./test/e2e/cmd/demo
+
+.PHONY: synth
+synth: ## synthesize the CDK app into cdk.out (same as npx cdk synth)
+	go run ./infra
+
+.PHONY: bench
+bench: tools ## the performance table (cold start vs Python, zip sizes, API calls, sweep scale, latency) into dist/bench
+	scripts/bench.sh
+
+.PHONY: vulncheck
+vulncheck: ## govulncheck against a local copy of the Go vulnerability database
+	scripts/vulncheck.sh --selftest ./...
+
+.PHONY: reliability
+reliability: tools ## the reliability scenarios (faults, races, hostile input, leakage) and their table
+	mkdir -p dist && rm -f dist/reliability.jsonl
+	ECSLOGFIX_REQUIRE_TOOLS=1 ECSLOGFIX_RELIABILITY_REPORT=$(ROOT)/dist/reliability.jsonl go test -count=1 -timeout 30m ./test/reliability/... ./test/e2e/...
+	go run ./test/reliability/cmd/reliability-report dist/reliability.jsonl
 
 .PHONY: cover
 cover: ## print the coverage of the core packages
@@ -59,7 +89,7 @@ cover: ## print the coverage of the core packages
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd functions 2>/dev/null); do \
 	  d=$$(dirname $$t); for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t | cut -d' ' -f2); do \
-	    echo "fuzz $$d $$f"; go test -run=^$$ -fuzz=^$$f$$ -fuzztime=$(FUZZTIME) ./$$d >/dev/null || exit 1; \
+	    echo "fuzz $$d $$f"; go test -run=^$$ -fuzz=^$$f$$ -fuzztime=$(FUZZTIME) ./$$d > $(FUZZLOG) 2>&1 || { cat $(FUZZLOG); exit 1; }; \
 	  done; done
 
 .PHONY: lint
@@ -67,3 +97,7 @@ lint: $(TOOLS_BIN)/staticcheck ## gofmt, go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
 	go vet ./...
 	staticcheck ./...
+
+.PHONY: clean
+clean: ## remove build output (keeps .tools)
+	rm -rf dist cdk.out coverage.out

@@ -2,6 +2,8 @@ module github.com/ecslogfix/ecslogfix
 
 go 1.26.0
 
+toolchain go1.26.10
+
 require (
 	github.com/Masterminds/semver/v3 v3.5.0 // indirect
 	github.com/aws/aws-cdk-go/awscdk/v2 v2.276.0 // indirect
