@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# bench.sh — issue 7's benchmark table: every figure measured in this one
+# run on this machine, printed as one markdown table.
+#
+#   scripts/bench.sh [bench flags...]     e.g. -starts 20 -functions detect
+#
+# 1. Go micro-benchmarks (policy evaluation, plan building) when the
+#    packages define any: raw output kept in $BENCH_OUT/gobench.txt
+#    (benchstat-comparable; the previous run's is kept as gobench.prev.txt),
+#    summarized as rows and by benchstat (pinned, installed into
+#    .tools/bin from the Go module proxy) below the table.
+# 2. Pipeline benchmarks: every `func TestBench...` in $PIPELINE_PKGS
+#    (default ./test/bench/...) runs, one package at a time, with
+#    ECSLOGFIX_BENCH=1 (they skip without it, so `go test ./...` stays
+#    fast) and ECSLOGFIX_BENCH_ROWS=$BENCH_OUT/rows.jsonl, and records its
+#    figures (API calls per remediation and per compliant event, sweep and
+#    scan over 2,000 families, observed request rate, end-to-end latency,
+#    per-function duration/CPU/RSS/log bytes) with bench.RecordRow; those
+#    rows join the table. Their test log is kept in $BENCH_OUT/pipeline.log.
+# 3. test/bench/cmd/bench: Python boto3 baseline, then for the harness
+#    reference and each function: cold start / warm / peak RSS under the RIE
+#    and the arm64 zip size.
+# Figures are printed, never judged by a test: the Verdict column compares
+# them with the issue's targets. Environment knobs: BENCH_OUT, BENCH_COUNT
+# (6), BENCHTIME (1s), MICRO_PKGS, PIPELINE_PKGS, ECSLOGFIX_BENCH_FAMILIES
+# (2000), ECSLOGFIX_BENCH_E2E_RUNS (20).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH_OUT=${BENCH_OUT:-$ROOT/dist/bench}
+BENCH_COUNT=${BENCH_COUNT:-6}
+BENCHTIME=${BENCHTIME:-1s}
+MICRO_PKGS=${MICRO_PKGS:-./internal/policy ./internal/plan}
+PIPELINE_PKGS=${PIPELINE_PKGS:-./test/bench/...}
+RIE=$ROOT/.tools/bin/aws-lambda-rie
+BENCHSTAT=$ROOT/.tools/bin/benchstat
+BENCHSTAT_MODULE=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=${JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION:-20}
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+cd "$ROOT"
+mkdir -p "$BENCH_OUT"
+SECONDS=0
+phase() { echo "bench: [${SECONDS}s] $*" >&2; }
+
+[[ -x $RIE ]] || make --no-print-directory -C "$ROOT" "$RIE"
+[[ -x $BENCHSTAT ]] || GOBIN=$ROOT/.tools/bin go install "$BENCHSTAT_MODULE"
+command -v python3 >/dev/null || { echo "bench: python3 with boto3 is required (baseline)" >&2; exit 1; }
+
+args=(-root "$ROOT" -rie "$RIE" -json "$BENCH_OUT/table.json")
+
+pkgs=()
+for p in $MICRO_PKGS; do
+  if grep -qs '^func Benchmark' "$p"/*_test.go; then pkgs+=("$p"); fi
+done
+rm -f "$BENCH_OUT/benchstat.txt"
+if ((${#pkgs[@]})); then
+  phase "go test -bench in ${pkgs[*]} (count $BENCH_COUNT)"
+  if [[ -s $BENCH_OUT/gobench.txt ]]; then mv "$BENCH_OUT/gobench.txt" "$BENCH_OUT/gobench.prev.txt"; fi
+  go test -run '^$' -bench . -benchmem -count "$BENCH_COUNT" -benchtime "$BENCHTIME" "${pkgs[@]}" | tee "$BENCH_OUT/gobench.txt" >&2
+  args+=(-gobench "$BENCH_OUT/gobench.txt")
+  if [[ -s $BENCH_OUT/gobench.prev.txt ]]; then
+    # The previous run beside this one: a change shows as a delta with its p-value.
+    "$BENCHSTAT" prev="$BENCH_OUT/gobench.prev.txt" this="$BENCH_OUT/gobench.txt" >"$BENCH_OUT/benchstat.txt"
+  else
+    "$BENCHSTAT" "$BENCH_OUT/gobench.txt" >"$BENCH_OUT/benchstat.txt"
+  fi
+else
+  phase "no Benchmark functions in $MICRO_PKGS yet"
+fi
+export ECSLOGFIX_BENCH_ROWS=$BENCH_OUT/rows.jsonl
+rm -f "$ECSLOGFIX_BENCH_ROWS"
+if grep -rqs --include='*_test.go' '^func TestBench' ${PIPELINE_PKGS//.../}; then
+  phase "pipeline benchmarks (TestBench*) in $PIPELINE_PKGS; log in $BENCH_OUT/pipeline.log"
+  # -p 1: one package at a time, so the benchmarks do not share the CPUs.
+  ECSLOGFIX_BENCH=1 ECSLOGFIX_REQUIRE_TOOLS=1 go test -p 1 -count=1 -timeout 30m -v -run '^TestBench' $PIPELINE_PKGS \
+    >"$BENCH_OUT/pipeline.log" 2>&1 || { tail -n 60 "$BENCH_OUT/pipeline.log" >&2; exit 1; }
+  grep -h 'bench row:' "$BENCH_OUT/pipeline.log" | sed 's/^ *[a-z_0-9]*\.go:[0-9]*: /  /' >&2 || true
+else
+  phase "no TestBench* pipeline benchmarks in $PIPELINE_PKGS yet"
+fi
+if [[ -s $ECSLOGFIX_BENCH_ROWS ]]; then args+=(-rows "$ECSLOGFIX_BENCH_ROWS"); fi
+
+phase "cold starts, warm invokes, RSS and zip sizes (test/bench/cmd/bench)"
+go run ./test/bench/cmd/bench "${args[@]}" "$@" | tee "$BENCH_OUT/table.md"
+if [[ -s $BENCH_OUT/benchstat.txt ]]; then
+  { printf '\nbenchstat (%s):\n\n```\n' "${BENCHSTAT_MODULE#*@}"; cat "$BENCH_OUT/benchstat.txt"; printf '```\n'; } | tee -a "$BENCH_OUT/table.md"
+fi
+phase "done: table in $BENCH_OUT/table.md, rows in $BENCH_OUT/table.json"

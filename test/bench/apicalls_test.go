@@ -1,0 +1,241 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+)
+
+const (
+	benchAccount = "123456789012"
+	benchRegion  = "us-east-1"
+)
+
+// awsConfig talks to endpoint with dummy credentials; counter, when set,
+// counts every operation of every client made from it.
+func awsConfig(endpoint string, counter *APICounter) aws.Config {
+	cfg := aws.Config{
+		Region:       benchRegion,
+		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
+		BaseEndpoint: aws.String(endpoint),
+	}
+	if counter != nil {
+		cfg.APIOptions = append(cfg.APIOptions, counter.Attach)
+	}
+	return cfg
+}
+
+// createStateMachine creates a trivial state machine in moto: detect only
+// needs StartExecution to succeed.
+func createStateMachine(t *testing.T, ctx context.Context, cfg aws.Config, name string) string {
+	t.Helper()
+	out, err := sfn.NewFromConfig(cfg).CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
+		Name:       aws.String(name),
+		RoleArn:    aws.String("arn:aws:iam::" + benchAccount + ":role/" + name),
+		Definition: aws.String(`{"StartAt":"Done","States":{"Done":{"Type":"Succeed"}}}`),
+	})
+	if err != nil {
+		t.Fatalf("create state machine: %v", err)
+	}
+	return aws.ToString(out.StateMachineArn)
+}
+
+// registerFixture registers a repository task definition (testdata/taskdefs)
+// under family.
+func registerFixture(ctx context.Context, c *ecs.Client, root, file, family string) (*ecstypes.TaskDefinition, error) {
+	in, err := harness.LoadTaskDefinition(filepath.Join(root, "testdata", "taskdefs", file), family)
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.RegisterTaskDefinition(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("register %s as %s: %w", file, family, err)
+	}
+	return out.TaskDefinition, nil
+}
+
+// cloudTrailEvent is the EventBridge event of a user's registration of td.
+func cloudTrailEvent(td *ecstypes.TaskDefinition, eventID string) ([]byte, error) {
+	detail := harness.RegisterEventDetail(harness.RegisterCall{
+		EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family),
+		Revision: td.Revision, Identity: harness.IAMUser("jane.doe"),
+	})
+	return json.Marshal(map[string]any{
+		"version": "0", "id": "bench-" + eventID, "detail-type": harness.DetailTypeCloudTrail, "source": harness.SourceECS,
+		"account": benchAccount, "time": time.Now().UTC().Format(time.RFC3339), "region": benchRegion,
+		"resources": []string{}, "detail": detail,
+	})
+}
+
+// phase is the API calls one step made.
+type phase struct {
+	name   string
+	counts []APICount
+}
+
+func (p phase) total(services ...string) (calls, attempts int) {
+	for _, a := range p.counts {
+		svc, _, _ := strings.Cut(a.API, ":")
+		if len(services) == 0 || slices.Contains(services, svc) {
+			calls += a.Calls
+			attempts += a.Attempts
+		}
+	}
+	return calls, attempts
+}
+
+func (p phase) String() string {
+	var parts []string
+	for _, a := range p.counts {
+		s := fmt.Sprintf("%s %d", a.API, a.Calls)
+		if a.Attempts != a.Calls {
+			s += fmt.Sprintf(" (%d attempts)", a.Attempts)
+		}
+		parts = append(parts, s)
+	}
+	return p.name + ": " + strings.Join(parts, ", ")
+}
+
+// TestBenchAPICalls counts, with the SDK middleware (APICounter), the AWS
+// calls of one remediation of a non-compliant task definition — detect,
+// then the workflow's EnsureLogGroups and Register steps — and of one
+// compliant event, running the same code the Lambdas run
+// (remediation.Detector and Remediator on a remediation.Factory) in-process
+// against moto. Notify's single SNS publish is counted on the wire from the
+// real bootstrap by TestBenchEndToEnd (package e2e here), since notify's
+// handler is a main package.
+func TestBenchAPICalls(t *testing.T) {
+	RequireBench(t)
+	endpoint := faultproxy.StartMoto(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	root := moduleRoot(t)
+	setup := awsConfig(endpoint, nil)
+	counter := NewAPICounter()
+	counted := awsConfig(endpoint, counter)
+	smARN := createStateMachine(t, ctx, setup, "ecslogfix-bench")
+	setupECS := ecs.NewFromConfig(setup)
+	pol := policy.Default()
+	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	rt := config.Runtime{Mode: config.ModeSingle, Policy: pol, StateMachineARN: smARN, RegisterRate: config.DefaultRegisterRate}
+	detector := &remediation.Detector{
+		Runtime: rt, Clients: remediation.NewFactory(counted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
+		SFN: sfn.NewFromConfig(counted), HomeAccount: benchAccount, Region: benchRegion, Logger: quiet,
+	}
+	remediator := &remediation.Remediator{
+		Policy: pol, Clients: remediation.NewFactory(counted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}), Logger: quiet,
+	}
+	snapshot := func(name string) phase {
+		p := phase{name: name, counts: counter.Counts()}
+		counter.Reset()
+		t.Log(p)
+		return p
+	}
+
+	// One non-compliant registration: Fargate, no log configuration.
+	src, err := registerFixture(ctx, setupECS, root, "td01-fargate-no-logconfig.json", "bench-api-noncompliant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	event, err := cloudTrailEvent(src, "bench0000-0000-4000-8000-000000000001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	resp, err := detector.Handle(ctx, event)
+	if err != nil || resp.Status != remediation.StatusStarted {
+		t.Fatalf("detect: %+v, %v", resp, err)
+	}
+	detect := snapshot("detect")
+	exec, err := sfn.NewFromConfig(setup).DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(resp.ExecutionARN)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in workflow.Input
+	if err := json.Unmarshal([]byte(aws.ToString(exec.Input)), &in); err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	out, err := remediator.Handle(ctx, workflow.Request{Action: workflow.ActionEnsureLogGroup, Input: in})
+	if err != nil {
+		t.Fatalf("ensure-log-group: %v", err)
+	}
+	ensure := snapshot("EnsureLogGroups")
+	ensured := out.(workflow.Ensured)
+	in.Ensured = &ensured
+	out, err = remediator.Handle(ctx, workflow.Request{Action: workflow.ActionRegister, Input: in})
+	if err != nil {
+		t.Fatalf("register: %v", err)
+	}
+	register := snapshot("Register")
+	if res := out.(workflow.Result); res.Outcome != workflow.OutcomeRemediated {
+		t.Fatalf("register outcome %s (%s), want %s", res.Outcome, res.Detail, workflow.OutcomeRemediated)
+	}
+
+	ecsLogs := func(ps ...phase) (calls, attempts int) {
+		for _, p := range ps {
+			c, a := p.total("ECS", "CloudWatch Logs")
+			calls, attempts = calls+c, attempts+a
+		}
+		return calls, attempts
+	}
+	el, elAttempts := ecsLogs(detect, ensure, register)
+	sfnCalls, _ := detect.total("SFN")
+	all := []phase{detect, ensure, register}
+	var detail []string
+	for _, p := range all {
+		detail = append(detail, p.String())
+	}
+	RecordRow(t, Row{
+		Measure: "AWS calls per remediation, SDK middleware, retries excluded (detect + EnsureLogGroups + Register, in-process on moto, default policy)",
+		Subject: "pipeline",
+		Value: fmt.Sprintf("ECS/Logs %d (attempts %d) + SFN StartExecution %d — %s", el, elAttempts, sfnCalls,
+			strings.Join(detail, "; ")),
+		Target:  "≤ 5 ECS/Logs",
+		Verdict: Verdict(el <= 5),
+	})
+
+	// One compliant registration: detect only.
+	ok, err := registerFixture(ctx, setupECS, root, "td11-compliant-fargate.json", "bench-api-compliant")
+	if err != nil {
+		t.Fatal(err)
+	}
+	event, err = cloudTrailEvent(ok, "bench0000-0000-4000-8000-000000000002")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.Reset()
+	resp, err = detector.Handle(ctx, event)
+	if err != nil || resp.Status != remediation.StatusCompliant {
+		t.Fatalf("detect on a compliant revision: %+v, %v", resp, err)
+	}
+	compliant := snapshot("detect")
+	calls, attempts := compliant.total()
+	RecordRow(t, Row{
+		Measure: "AWS calls per compliant event, SDK middleware, retries excluded (detect only)",
+		Subject: "detect",
+		Value:   fmt.Sprintf("%d (attempts %d) — %s", calls, attempts, compliant),
+		Target:  "≤ 1",
+		Verdict: Verdict(calls <= 1),
+	})
+}

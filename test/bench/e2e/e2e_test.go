@@ -1,0 +1,450 @@
+// Package e2e holds the end-to-end pipeline benchmark. It lives apart from
+// package bench because it synthesizes the CDK stack (jsii, node), which
+// the other benchmarks do not need.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/test/bench"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
+		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	}
+	code := m.Run()
+	jsii.Close() // stops the jsii node process when a test synthesized
+	os.Exit(code)
+}
+
+// EnvRuns overrides the number of measured (warm) remediations (default 20).
+const EnvRuns = "ECSLOGFIX_BENCH_E2E_RUNS"
+
+// functionLogs collects, per function, what the Lambda service would ingest
+// into the function's log group (its output and the START/END/REPORT lines)
+// and the REPORT durations the emulator prints.
+type functionLogs struct {
+	mu        sync.Mutex
+	bytes     map[string]int64
+	durations map[string][]time.Duration
+}
+
+var reportDuration = regexp.MustCompile(`(?:^|\t)Duration: ([0-9.]+) ms`)
+
+// Write takes one line prefixed "lambda NAME: " (or another process's line).
+func (l *functionLogs) Write(p []byte) (int, error) {
+	name, line, ok := bytes.Cut(p, []byte(": "))
+	fn, isLambda := strings.CutPrefix(string(name), "lambda ")
+	if !ok || !isLambda {
+		return len(p), nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.bytes[fn] += int64(len(line))
+	if s := string(line); strings.HasPrefix(s, "REPORT RequestId:") {
+		if m := reportDuration.FindStringSubmatch(s); m != nil {
+			l.durations[fn] = append(l.durations[fn], ms(m[1]))
+		}
+	}
+	return len(p), nil
+}
+
+func ms(s string) time.Duration {
+	f, _ := strconv.ParseFloat(s, 64)
+	return time.Duration(f * float64(time.Millisecond))
+}
+
+// snapshot is a function's counters at one moment.
+type snapshot struct {
+	invocations int
+	logBytes    int64
+	cpu         time.Duration
+}
+
+func (l *functionLogs) snapshot(fn string, bootstrapCPU time.Duration) snapshot {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return snapshot{invocations: len(l.durations[fn]), logBytes: l.bytes[fn], cpu: bootstrapCPU}
+}
+
+// bootstrapPID finds the running process whose executable is exe.
+func bootstrapPID(exe string) (int, error) {
+	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, e := range exes {
+		if target, err := os.Readlink(e); err == nil && target == exe {
+			return strconv.Atoi(strings.Split(e, "/")[2])
+		}
+	}
+	return 0, fmt.Errorf("no process runs %s", exe)
+}
+
+// cpuTime is the CPU time a process's threads ran (sum of the first field
+// of /proc/PID/task/*/schedstat, in nanoseconds).
+func cpuTime(pid int) (time.Duration, error) {
+	files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	if err != nil || len(files) == 0 {
+		return 0, fmt.Errorf("no schedstat for pid %d", pid)
+	}
+	var total int64
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue // the thread ended
+		}
+		fields := strings.Fields(string(b))
+		if len(fields) > 0 {
+			n, _ := strconv.ParseInt(fields[0], 10, 64)
+			total += n
+		}
+	}
+	return time.Duration(total), nil
+}
+
+func summary(s bench.Summary) string {
+	return fmt.Sprintf("%s (%s–%s)", bench.Millis(s.Median), bench.Millis(s.Min), bench.Millis(s.Max))
+}
+
+// TestBenchEndToEnd runs the synthesized single-account stack on the e2e
+// harness (moto with Step Functions executing, the real bootstraps under
+// the emulator) and times 1 + N remediations (the first is the cold one):
+// from putting the CloudTrail event on the bus until the notification is
+// in the SQS queue subscribed to the topic. The functions reach moto
+// through a recording proxy, which counts each function's AWS requests per
+// remediation on the wire; their output gives the billed durations, the
+// log bytes per invocation and (with /proc) CPU time and peak RSS.
+func TestBenchEndToEnd(t *testing.T) {
+	bench.RequireBench(t)
+	runs := 20
+	if s := os.Getenv(EnvRuns); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 {
+			t.Fatalf("%s=%q: want a positive number", EnvRuns, s)
+		}
+		runs = v
+	}
+	tools := harness.RequireTools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+
+	start := time.Now()
+	syn, err := synth.Single(tools.Root, filepath.Join(dir, "cdk.out"), nil)
+	if err != nil {
+		t.Fatalf("synthesize: %v", err)
+	}
+	t.Logf("synthesized in %s", time.Since(start).Round(time.Millisecond))
+	names := syn.Config.Names()
+
+	wire, err := bench.StartWire("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wire.Close()
+	env := map[string]map[string]string{}
+	for fn := range syn.Packages {
+		env[fn] = map[string]string{"AWS_ENDPOINT_URL": wire.URL}
+	}
+	// remediate paces RegisterTaskDefinition per instance (registerRate,
+	// 0.5/s in cdk.json): back-to-back runs would measure that wait, not
+	// the pipeline. Raise it to the maximum for this benchmark.
+	env[names.Function(config.FunctionRemediate)][config.EnvRegisterRate] = "20"
+	logs := &functionLogs{bytes: map[string]int64{}, durations: map[string][]time.Duration{}}
+	stackDir := filepath.Join(dir, "stack")
+	if err := os.MkdirAll(stackDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start = time.Now()
+	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages,
+		Env: env, Dir: stackDir, Log: logs})
+	if err != nil {
+		t.Fatalf("start the stack: %v", err)
+	}
+	t.Logf("stack started in %s", time.Since(start).Round(time.Millisecond))
+	defer func() {
+		if t.Failed() {
+			out := s.Logs()
+			t.Logf("process output (tail):\n%s", out[max(0, len(out)-20000):])
+		}
+		if err := s.Close(); err != nil {
+			t.Errorf("stop the stack: %v", err)
+		}
+	}()
+	if err := wire.SetUpstream(s.Moto.Endpoint); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Subscribers) != 1 {
+		t.Fatalf("want one SQS subscriber (one topic), have %v", s.Subscribers)
+	}
+	var queue string
+	for _, u := range s.Subscribers {
+		queue = u
+	}
+	ecsClient := ecs.NewFromConfig(s.Config)
+	fns := []string{config.FunctionDetect, config.FunctionRemediate, config.FunctionNotify}
+	exe := func(fn string) string { return filepath.Join(stackDir, "bin", fn, "bootstrap") }
+	cpuOf := func(fn string) time.Duration {
+		pid, err := bootstrapPID(exe(fn))
+		if err != nil {
+			t.Fatalf("%s: %v", fn, err)
+		}
+		d, err := cpuTime(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+
+	var latencies, executions, detects []time.Duration
+	var cold time.Duration
+	perRun := map[string][]int{} // API → calls in each remediation
+	first := map[string]snapshot{}
+	in, err := harness.LoadTaskDefinition(filepath.Join(tools.Root, "testdata", "taskdefs", "td01-fargate-no-logconfig.json"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for i := 0; i <= runs; i++ {
+		family := fmt.Sprintf("bench-e2e-%02d", i)
+		in.Family = aws.String(family)
+		reg, err := ecsClient.RegisterTaskDefinition(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		td := reg.TaskDefinition
+		mark := wire.Mark()
+		t0 := time.Now()
+		if err := s.PutRegisterEvent(ctx, harness.RegisterCall{
+			EventID: fmt.Sprintf("bench000-0000-4000-8000-%012d", i), TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
+			Family: family, Revision: td.Revision, Identity: harness.IAMUser("jane.doe"),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		deliveries, err := s.Pump(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(deliveries) != 1 || deliveries[0].Target.Function != names.Function(config.FunctionDetect) {
+			t.Fatalf("run %d: %d deliveries, want 1 to detect", i, len(deliveries))
+		}
+		d := deliveries[0]
+		if err := d.Invocation.Err(d.Target.Function); err != nil {
+			t.Fatalf("run %d: detect: %v", i, err)
+		}
+		var resp remediation.Response
+		if err := json.Unmarshal(d.Invocation.Payload, &resp); err != nil || resp.Status != remediation.StatusStarted {
+			t.Fatalf("run %d: detect answered %s (%v), want started", i, d.Invocation.Payload, err)
+		}
+		var got []string
+		for len(got) == 0 {
+			if got, err = harness.Drain(ctx, s.SQS, queue); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) > 0 {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("run %d: no notification: %v", i, ctx.Err())
+			case <-tick.C:
+			}
+		}
+		latency := time.Since(t0)
+		if len(got) != 1 || !strings.Contains(got[0], family) {
+			t.Fatalf("run %d: %d notifications, want 1 about %s: %.300s", i, len(got), family, got)
+		}
+		e, err := harness.WaitExecution(ctx, s.SFN, resp.ExecutionARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("run %d: execution %s", i, e.Status)
+		}
+		calls := bench.CountAPIs(wire.Since(mark))
+		for api := range calls {
+			if _, ok := perRun[api]; !ok {
+				perRun[api] = make([]int, i) // APIs not seen before: 0 in earlier runs
+			}
+		}
+		for api := range perRun {
+			perRun[api] = append(perRun[api], calls[api])
+		}
+		t.Logf("run %d: %s (detect %s, execution %s), wire %v", i, latency.Round(time.Millisecond),
+			d.Invocation.Duration.Round(time.Millisecond), aws.ToTime(e.StopDate).Sub(aws.ToTime(e.StartDate)).Round(time.Millisecond), calls)
+		if i == 0 {
+			cold = latency
+			for _, fn := range fns {
+				first[fn] = logs.snapshot(names.Function(fn), cpuOf(fn))
+			}
+			continue
+		}
+		latencies = append(latencies, latency)
+		detects = append(detects, d.Invocation.Duration)
+		executions = append(executions, aws.ToTime(e.StopDate).Sub(aws.ToTime(e.StartDate)))
+	}
+
+	// Compliant events: detect only.
+	detect := names.Function(config.FunctionDetect)
+	before := logs.snapshot(detect, cpuOf(config.FunctionDetect))
+	ok, err := harness.LoadTaskDefinition(filepath.Join(tools.Root, "testdata", "taskdefs", "td11-compliant-fargate.json"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const compliantRuns = 10
+	for i := range compliantRuns {
+		family := fmt.Sprintf("bench-e2e-ok-%02d", i)
+		ok.Family = aws.String(family)
+		reg, err := ecsClient.RegisterTaskDefinition(ctx, ok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		td := reg.TaskDefinition
+		if err := s.PutRegisterEvent(ctx, harness.RegisterCall{
+			EventID: fmt.Sprintf("bench000-0000-4000-9000-%012d", i), TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
+			Family: family, Revision: td.Revision, Identity: harness.IAMUser("jane.doe"),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		deliveries, err := s.Pump(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var resp remediation.Response
+		if len(deliveries) != 1 || json.Unmarshal(deliveries[0].Invocation.Payload, &resp) != nil || resp.Status != remediation.StatusCompliant {
+			t.Fatalf("compliant run %d: %d deliveries, detect answered %+v", i, len(deliveries), resp)
+		}
+	}
+	after := logs.snapshot(detect, cpuOf(config.FunctionDetect))
+	logs.mu.Lock()
+	okDurs := slices.Clone(logs.durations[detect][before.invocations:after.invocations])
+	logs.mu.Unlock()
+	okN := after.invocations - before.invocations
+	okCPU := (after.cpu - before.cpu) / time.Duration(max(okN, 1))
+	bench.RecordRow(t, bench.Row{
+		Measure: fmt.Sprintf("detect on a compliant event: billed duration (RIE REPORT) of %d warm invocations, median (min–max); CPU per invocation; log bytes per invocation", okN),
+		Subject: "detect",
+		Value: fmt.Sprintf("%s; CPU %s; %d B/invocation", summary(bench.Summarize(okDurs)), bench.Millis(okCPU),
+			(after.logBytes-before.logBytes)/int64(max(okN, 1))),
+	})
+	recommend := func(fn string, wall, cpu, coldCPU time.Duration, rss int64) {
+		// Lambda gives CPU in proportion to memory: one vCPU at 1,769 MB.
+		// Time spent waiting on AWS does not stretch; CPU time does.
+		wait := max(wall-cpu, 0)
+		at := func(mb int) time.Duration { return wait + time.Duration(float64(cpu)*1769/float64(mb)) }
+		gbms := func(mb int) float64 { return float64(mb) / 1024 * float64(at(mb)) / float64(time.Millisecond) }
+		need := int((2*rss + (1<<20 - 1)) >> 20) // MiB, 2× the peak RSS
+		mem := max(128, need)
+		bench.RecordRow(t, bench.Row{
+			Measure: fmt.Sprintf("%s: memory = max(128 MB, 2 × peak RSS); estimated warm billed duration d(M) = wait + CPU × 1769 / M (wait = measured duration − CPU)", fn),
+			Subject: fn,
+			Value: fmt.Sprintf("%d MB (2 × %s = %d MiB); d(128) = %s, d(256) = %s; GB-ms per invocation %.1f at 128 MB vs %.1f at 256 MB; first invocation incl. init ≈ %s at 128 MB",
+				mem, bench.MiB(rss), need, bench.Millis(at(128)), bench.Millis(at(256)), gbms(128), gbms(256),
+				bench.Millis(wait+time.Duration(float64(coldCPU)*1769/128))),
+			Target:  "smallest size that fits",
+			Verdict: bench.Verdict(gbms(128) <= gbms(256)),
+		})
+	}
+
+	lat := bench.Summarize(latencies)
+	bench.RecordRow(t, bench.Row{
+		Measure: fmt.Sprintf("end-to-end latency: event put on the bus → notification in the subscribed SQS queue, median of %d warm (min–max)", lat.N),
+		Subject: "pipeline (harness: moto + Step Functions + 3 bootstraps under RIE; registerRate raised to 20/s)",
+		Value:   fmt.Sprintf("%s; first (cold) run %s", summary(lat), bench.Millis(cold)),
+	})
+	bench.RecordRow(t, bench.Row{
+		Measure: fmt.Sprintf("… of which: detect invoke through moto's Lambda API / execution start → stop in moto, medians of %d", lat.N),
+		Subject: "pipeline",
+		Value:   fmt.Sprintf("detect %s; execution %s", bench.Millis(bench.Summarize(detects).Median), summary(bench.Summarize(executions))),
+	})
+
+	// Requests per remediation on the wire (every run must agree).
+	apis := make([]string, 0, len(perRun))
+	for api := range perRun {
+		apis = append(apis, api)
+	}
+	sort.Strings(apis)
+	var parts []string
+	ecsLogs, sns, sfnStarts, consistent := 0, 0, 0, true
+	for _, api := range apis {
+		ns := perRun[api]
+		lo, hi := slices.Min(ns), slices.Max(ns)
+		consistent = consistent && lo == hi
+		part := fmt.Sprintf("%s %d", api, hi)
+		if lo != hi {
+			part = fmt.Sprintf("%s %d–%d", api, lo, hi)
+		}
+		parts = append(parts, part)
+		switch svc, _, _ := strings.Cut(api, ":"); svc {
+		case "ecs", "logs":
+			ecsLogs += hi
+		case "sns":
+			sns += hi
+		case "states":
+			sfnStarts += hi
+		}
+	}
+	bench.RecordRow(t, bench.Row{
+		Measure: fmt.Sprintf("AWS requests per remediation on the wire, real bootstraps (detect + remediate ×2 + notify), max over %d runs", runs+1),
+		Subject: "pipeline",
+		Value:   fmt.Sprintf("ECS/Logs %d + SNS %d (+ Step Functions StartExecution %d) — %s", ecsLogs, sns, sfnStarts, strings.Join(parts, ", ")),
+		Target:  "≤ 5 ECS/Logs + 1 SNS publish",
+		Verdict: bench.Verdict(ecsLogs <= 5 && sns == 1 && consistent),
+	})
+
+	// Per function: billed duration, init, CPU, peak RSS, log bytes.
+	for _, fn := range fns {
+		name := names.Function(fn)
+		pid, err := bootstrapPID(exe(fn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rss, err := bench.PeakRSS(pid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := logs.snapshot(name, cpuOf(fn))
+		f := first[fn]
+		warmN := last.invocations - f.invocations
+		logs.mu.Lock()
+		durs := slices.Clone(logs.durations[name][f.invocations:])
+		logs.mu.Unlock()
+		warmCPU := (last.cpu - f.cpu) / time.Duration(max(warmN, 1))
+		if fn == config.FunctionDetect { // the compliant events ran after the remediations
+			last, durs = before, durs[:before.invocations-f.invocations]
+			warmN = before.invocations - f.invocations
+			warmCPU = (last.cpu - f.cpu) / time.Duration(max(warmN, 1))
+		}
+		coldCPU := f.cpu - time.Duration(f.invocations-1)*warmCPU
+		dur := bench.Summarize(durs)
+		bench.RecordRow(t, bench.Row{
+			Measure: fmt.Sprintf("%s during remediations: billed duration (RIE REPORT) of %d warm invocations, median (min–max); CPU per warm invocation / first invocation incl. init; peak RSS after %d remediations; log bytes per invocation", fn, warmN, runs+1),
+			Subject: fn,
+			Value: fmt.Sprintf("%s; CPU %s / %s; RSS %s; %d B/invocation", summary(dur),
+				bench.Millis(warmCPU), bench.Millis(coldCPU), bench.MiB(rss), (last.logBytes-f.logBytes)/int64(max(warmN, 1))),
+		})
+		recommend(fn, dur.Median, warmCPU, coldCPU, rss)
+	}
+}

@@ -1,0 +1,106 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// pythonBaseline is what a Python peer (for example Cloud Custodian) pays
+// at minimum before handling an event: import boto3 and create an ECS client.
+const pythonBaseline = `import sys
+import boto3
+client = boto3.client("ecs", region_name="us-east-1")
+sys.stdout.write("ready\n")
+sys.stdout.flush()
+sys.stdin.read()
+`
+
+// PythonResult holds the baseline's figures.
+type PythonResult struct {
+	Interpreter string  // the resolved python executable (no pyenv shim)
+	Version     string  // e.g. "Python 3.11.9, boto3 1.43.0"
+	Ready       Summary // process start → "ready" (boto3 imported, ECS client created)
+	PeakRSS     int64   // median VmHWM, bytes
+}
+
+// MeasurePython runs the boto3 baseline starts times with the python
+// executable (default python3) and reports time to ready and peak RSS.
+func MeasurePython(ctx context.Context, python string, starts int) (PythonResult, error) {
+	if starts <= 0 {
+		starts = 10
+	}
+	res, err := ProbePython(ctx, python)
+	if err != nil {
+		return PythonResult{}, err
+	}
+	var ready []time.Duration
+	var rss []int64
+	for i := range starts {
+		d, peak, err := StartPython(ctx, res.Interpreter)
+		if err != nil {
+			return PythonResult{}, fmt.Errorf("python start %d: %w", i+1, err)
+		}
+		ready, rss = append(ready, d), append(rss, peak)
+	}
+	res.Ready, res.PeakRSS = Summarize(ready), MedianInt64(rss)
+	return res, nil
+}
+
+// ProbePython checks that python (default python3) imports boto3 (which
+// also warms its bytecode cache) and resolves the real interpreter, so a
+// pyenv shim's start-up is not counted. Ready and PeakRSS are left empty.
+func ProbePython(ctx context.Context, python string) (PythonResult, error) {
+	if python == "" {
+		python = "python3"
+	}
+	// Resolve the real interpreter so a pyenv shim's start-up is not counted.
+	out, err := exec.CommandContext(ctx, python, "-c",
+		"import sys, boto3; print(sys.executable); print('Python %d.%d.%d, boto3 %s' % (sys.version_info[:3] + (boto3.__version__,)))").Output()
+	if err != nil {
+		return PythonResult{}, fmt.Errorf("python baseline needs %s with boto3: %w", python, err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) != 2 {
+		return PythonResult{}, fmt.Errorf("python baseline: unexpected probe output %q", out)
+	}
+	return PythonResult{Interpreter: lines[0], Version: lines[1]}, nil
+}
+
+// StartPython runs the baseline once with the interpreter and returns the
+// time from process start to "ready" and the process's peak RSS.
+func StartPython(ctx context.Context, python string) (time.Duration, int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, "-c", pythonBaseline)
+	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
+		"AWS_EC2_METADATA_DISABLED=true")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return 0, 0, err
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return 0, 0, err
+	}
+	defer cmd.Wait()
+	defer stdin.Close()
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	d := time.Since(start)
+	if err != nil || line != "ready\n" {
+		cmd.Process.Kill()
+		return 0, 0, fmt.Errorf("want ready, got %q: %v", line, err)
+	}
+	rss, err := PeakRSS(cmd.Process.Pid)
+	go io.Copy(io.Discard, stdout)
+	return d, rss, err
+}

@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Row is one figure of the benchmark table. Other benchmarks (API calls per
+// remediation, sweep scale, end-to-end latency) contribute rows as JSON
+// lines, so `make bench` prints all figures in one table.
+type Row struct {
+	Measure string `json:"measure"`          // what is measured, e.g. "cold start, median of 10 (min–max)"
+	Subject string `json:"subject"`          // detect, remediate, notify, python baseline, ...
+	Value   string `json:"value"`            // the figure with its unit
+	Target  string `json:"target,omitempty"` // the budget, when there is one
+	Verdict string `json:"verdict,omitempty"`
+}
+
+// Verdict renders whether a target was met.
+func Verdict(met bool) string {
+	if met {
+		return "met"
+	}
+	return "MISSED"
+}
+
+// Markdown renders rows as one markdown table.
+func Markdown(rows []Row) string {
+	var b strings.Builder
+	b.WriteString("| Measure | Subject | Value | Target | Verdict |\n|---|---|---|---|---|\n")
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", esc(r.Measure), esc(r.Subject), esc(r.Value), esc(r.Target), esc(r.Verdict))
+	}
+	return b.String()
+}
+
+// ReadRows reads JSON-lines rows (blank lines ignored).
+func ReadRows(r io.Reader) ([]Row, error) {
+	var rows []Row
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var row Row
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			return nil, fmt.Errorf("row %d: %w", n, err)
+		}
+		rows = append(rows, row)
+	}
+	return rows, sc.Err()
+}
+
+// ParseGoBench turns `go test -bench -benchmem` output into rows, one per
+// benchmark, with the median of each metric over the -count runs (the raw
+// output stays the input for benchstat). pkg lines name the subject.
+func ParseGoBench(r io.Reader) ([]Row, error) {
+	type bench struct {
+		pkg, name string
+		units     []string
+		values    map[string][]float64
+	}
+	var order []*bench
+	index := map[string]*bench{}
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 2 && f[0] == "pkg:" {
+			pkg = f[1][strings.LastIndexByte(f[1], '/')+1:]
+			continue
+		}
+		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
+			continue
+		}
+		name := strings.TrimPrefix(f[0], "Benchmark")
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			name = name[:i] // drop the -GOMAXPROCS suffix
+		}
+		b := index[pkg+"/"+name]
+		if b == nil {
+			b = &bench{pkg: pkg, name: name, values: map[string][]float64{}}
+			index[pkg+"/"+name] = b
+			order = append(order, b)
+		}
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			unit := f[i+1]
+			if _, ok := b.values[unit]; !ok {
+				b.units = append(b.units, unit)
+			}
+			b.values[unit] = append(b.values[unit], v)
+		}
+	}
+	rows := make([]Row, 0, len(order))
+	for _, b := range order {
+		var parts []string
+		n := 0
+		for _, u := range b.units {
+			vs := b.values[u]
+			n = max(n, len(vs))
+			slices.Sort(vs)
+			m := vs[len(vs)/2]
+			if len(vs)%2 == 0 {
+				m = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
+			}
+			// One decimal at most: the mean of two medians must not print
+			// as 551.9000000000001.
+			parts = append(parts, strconv.FormatFloat(math.Round(m*10)/10, 'f', -1, 64)+" "+u)
+		}
+		measure := "go bench " + b.name
+		if n > 1 {
+			measure += fmt.Sprintf(" (median of %d)", n)
+		}
+		rows = append(rows, Row{Measure: measure, Subject: b.pkg, Value: strings.Join(parts, ", ")})
+	}
+	return rows, sc.Err()
+}
+
+// Millis renders d in milliseconds with one decimal.
+func Millis(d time.Duration) string {
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+// MiB renders a byte count in MiB.
+func MiB(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// EnvRows names the JSON-lines file RecordRow appends to; scripts/bench.sh
+// sets it, runs the pipeline benchmarks (TestBench* functions) and adds
+// their rows to the table.
+const EnvRows = "ECSLOGFIX_BENCH_ROWS"
+
+// RecordRow appends row to the file named by EnvRows; without it, the row is
+// only logged, so a pipeline benchmark also runs as a plain test.
+func RecordRow(tb testing.TB, row Row) {
+	tb.Helper()
+	tb.Logf("bench row: %s | %s | %s | %s | %s", row.Measure, row.Subject, row.Value, row.Target, row.Verdict)
+	path := os.Getenv(EnvRows)
+	if path == "" {
+		return
+	}
+	b, err := json.Marshal(row)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		tb.Fatalf("bench rows: %v", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		tb.Fatalf("bench rows: %v", err)
+	}
+}
+
+// EnvBench gates the pipeline benchmarks (TestBench* functions): they run
+// only when it is "1", as scripts/bench.sh sets it, so `go test ./...`
+// stays fast.
+const EnvBench = "ECSLOGFIX_BENCH"
+
+// RequireBench skips the calling test unless EnvBench is "1".
+func RequireBench(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv(EnvBench) != "1" {
+		tb.Skipf("pipeline benchmark: runs under scripts/bench.sh (set %s=1)", EnvBench)
+	}
+}
