@@ -3,6 +3,7 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/aws/constructs-go/constructs/v10"
 	"os"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -30,7 +31,7 @@ const MaxTemplateBody = 51200
 // workflow and the topic as in single mode, a custom event bus that admits
 // only the organization, and a service-managed StackSet (auto-deployment to
 // the target OUs and regions) of the member template.
-func NewHubStack(scope awscdk.App, id string, cfg config.Config, opts Options) awscdk.Stack {
+func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts Options) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Env:         opts.Env,
 		Description: jsii.String("ecslogfix hub: keeps every ECS task definition of the organization logging to CloudWatch Logs"),
@@ -141,7 +142,7 @@ func MemberTemplate(cfg config.Config) (body string, nagErrs, nagWarns []string,
 // DLQ, retries) in every region, and, in the first configured region only
 // (IAM is global), the role the hub assumes, the forwarder role and the
 // default execution role.
-func NewMemberStack(scope awscdk.App, id string, cfg config.Config) awscdk.Stack {
+func NewMemberStack(scope constructs.Construct, id string, cfg config.Config) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Synthesizer:        awscdk.NewBootstraplessSynthesizer(&awscdk.BootstraplessSynthesizerProps{}),
 		AnalyticsReporting: jsii.Bool(false),

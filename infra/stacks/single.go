@@ -19,6 +19,7 @@ package stacks
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
@@ -39,7 +40,7 @@ type Options struct {
 // bus, the functions, the workflow, the topic, the sweep, the default task
 // execution role, alarms and the dashboard. cdk-nag's AwsSolutionsChecks
 // runs on it.
-func NewSingleStack(scope awscdk.App, id string, cfg config.Config, opts Options) awscdk.Stack {
+func NewSingleStack(scope constructs.Construct, id string, cfg config.Config, opts Options) awscdk.Stack {
 	stack := awscdk.NewStack(scope, jsii.String(id), &awscdk.StackProps{
 		Env:         opts.Env,
 		Description: jsii.String("ecslogfix: keeps every ECS task definition logging to CloudWatch Logs (single account)"),
