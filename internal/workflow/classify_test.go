@@ -61,3 +61,23 @@ func TestClassify(t *testing.T) {
 		t.Fatal("nil")
 	}
 }
+
+func TestErrorTypesWrapTheirCause(t *testing.T) {
+	cause := errors.New("cause")
+	for _, err := range []error{&ThrottledError{Err: cause}, &ConcurrentRevisionError{Err: cause}, &InvalidInputError{Err: cause}} {
+		if !errors.Is(err, cause) {
+			t.Errorf("%T does not unwrap to its cause", err)
+		}
+		if got := err.Error(); got == "" || got == "cause" {
+			t.Errorf("%T.Error() = %q: want a prefix naming the kind", err, got)
+		}
+	}
+	// The names the state machine matches are the types' own names.
+	for name, err := range map[string]error{
+		ErrThrottled: &ThrottledError{}, ErrConcurrentRevision: &ConcurrentRevisionError{}, ErrInvalidInput: &InvalidInputError{},
+	} {
+		if typeName(err) != name {
+			t.Errorf("%T is reported as %q, the state machine matches %q", err, typeName(err), name)
+		}
+	}
+}
