@@ -1,95 +1,19 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"net"
-	"os"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
-
-// startMoto starts python3 -m moto.server on a free loopback port for this
-// test and returns its URL. A missing tool skips the test, or fails it when
-// ECSLOGFIX_REQUIRE_TOOLS=1.
-func startMoto(t *testing.T) string {
-	t.Helper()
-	missing := func(err error) {
-		t.Helper()
-		if os.Getenv("ECSLOGFIX_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("moto is required: %v", err)
-		}
-		t.Skipf("moto not available: %v", err)
-	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		missing(errors.New("python3 not found"))
-	}
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		missing(errors.New("moto is not installed (pip install 'moto[server]==5.2.1')"))
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
-	cmd.Env = append(os.Environ(), "MOTO_PORT="+port)
-	cmd.Stdout = io.Discard
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() { // keep draining so moto never blocks on its pipe
-			if !sent && strings.Contains(sc.Text(), "Running on") {
-				ready <- true
-				sent = true
-			}
-		}
-		if !sent {
-			ready <- false
-		}
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			t.Fatal("moto exited before listening")
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("moto did not start within 30s")
-	}
-	return "http://127.0.0.1:" + port
-}
-
-func motoConfig(endpoint string) aws.Config {
-	return aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
-	}
-}
 
 // snsEnvelope is the standard (non-raw) SNS notification an SQS subscriber
 // receives.
@@ -106,9 +30,8 @@ type snsEnvelope struct {
 // (moto) to an SQS subscriber and checks what the subscriber gets: the
 // structured document under the sqs key, and the filter attributes.
 func TestComponentPublishToSQSThroughMoto(t *testing.T) {
-	endpoint := startMoto(t)
+	cfg := motoserver.Config(motoserver.Private(t, 30*time.Second))
 	ctx := context.Background()
-	cfg := motoConfig(endpoint)
 	snsc, sqsc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 
 	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("ecslogfix-notifications")})

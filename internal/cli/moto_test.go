@@ -1,20 +1,15 @@
 package cli
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -28,103 +23,38 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
-)
-
-// moto is the emulator the first test that needs it starts (fuzz workers
-// and offline tests never do); TestMain stops it. motoErr says why it is
-// not there.
-var (
-	motoOnce sync.Once
-	motoStop = func() {}
-	motoURL  string
-	motoErr  error
+	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	motoStop()
+	motoserver.StopShared()
 	os.Exit(code)
 }
 
-// startMoto starts python3 -m moto.server on a free loopback port and
-// waits until it says it is listening.
-func startMoto() (stop func()) {
-	stop = func() {}
-	if _, err := exec.LookPath("python3"); err != nil {
-		motoErr = errors.New("python3 not found")
-		return stop
-	}
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		motoErr = errors.New("moto is not installed (pip install 'moto[server]==5.2.1')")
-		return stop
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		motoErr = err
-		return stop
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", strconv.Itoa(port))
-	cmd.Env = append(os.Environ(), "MOTO_PORT="+strconv.Itoa(port))
-	stderr, _ := cmd.StderrPipe()
-	cmd.Stdout = io.Discard
-	if err := cmd.Start(); err != nil {
-		motoErr = err
-		return stop
-	}
-	stop = func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			if !sent && strings.Contains(sc.Text(), "Running on") {
-				ready <- true
-				sent = true
-			}
-		}
-		if !sent {
-			ready <- false
-		}
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			motoErr = errors.New("moto exited before listening")
-			return stop
-		}
-	case <-time.After(30 * time.Second):
-		motoErr = errors.New("moto did not start within 30s")
-		return stop
-	}
-	motoURL = "http://127.0.0.1:" + strconv.Itoa(port)
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL":            motoURL,
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "test",
-		"AWS_REGION":                  "us-east-1",
-		"AWS_EC2_METADATA_DISABLED":   "true",
-		"AWS_CONFIG_FILE":             os.DevNull,
-		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
-	} {
-		os.Setenv(k, v)
-	}
-	return stop
-}
+// motoEnv points the AWS SDK of the program under test at moto, once.
+var motoEnv sync.Once
 
-// needMoto resets moto and returns clients on it, or skips (fails when
-// ECSLOGFIX_REQUIRE_TOOLS=1).
+// needMoto resets the moto server the first test that needs it starts
+// (fuzz workers and offline tests never do) and returns clients on it, or
+// skips (fails when ECSLOGFIX_REQUIRE_TOOLS=1).
 func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 	t.Helper()
-	motoOnce.Do(func() { motoStop = startMoto() })
-	if motoErr != nil || motoURL == "" {
-		if os.Getenv("ECSLOGFIX_REQUIRE_TOOLS") == "1" {
-			t.Fatalf("moto is required: %v", motoErr)
+	url := motoserver.Shared(t, 30*time.Second)
+	motoEnv.Do(func() {
+		for k, v := range map[string]string{
+			"AWS_ENDPOINT_URL":            url,
+			"AWS_ACCESS_KEY_ID":           "test",
+			"AWS_SECRET_ACCESS_KEY":       "test",
+			"AWS_REGION":                  "us-east-1",
+			"AWS_EC2_METADATA_DISABLED":   "true",
+			"AWS_CONFIG_FILE":             os.DevNull,
+			"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		} {
+			os.Setenv(k, v)
 		}
-		t.Skipf("moto not available: %v", motoErr)
-	}
-	resp, err := http.Post(motoURL+"/moto-api/reset", "application/json", nil)
+	})
+	resp, err := http.Post(url+"/moto-api/reset", "application/json", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

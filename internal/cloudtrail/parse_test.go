@@ -1,7 +1,6 @@
 package cloudtrail
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -18,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and the fuzz seed corpus")
@@ -132,7 +132,7 @@ func TestParseCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", "golden", ev.name+".json"), append(b, '\n'))
+			goldenfile.Check(t, filepath.Join("testdata", "golden", ev.name+".json"), append(b, '\n'), *update)
 			if *update {
 				writeSeed(t, ev)
 			}
@@ -167,26 +167,6 @@ func checkInvariants(t *testing.T, r Registration) {
 	}
 	if r.Origin.Tool == "" {
 		t.Errorf("empty origin tool")
-	}
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden (go test -update rewrites it):\n got: %s\nwant: %s", path, got, want)
 	}
 }
 

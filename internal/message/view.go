@@ -164,21 +164,7 @@ func resultModel(req workflow.NotifyRequest) *view {
 		}
 	}
 	v.fillRefs(explicitPartition)
-	for i, g := range r.LogGroups {
-		if i == capList {
-			v.omitted += len(r.LogGroups) - capList
-			break
-		}
-		status := "existing"
-		if g.Created {
-			status = "created"
-		}
-		v.logGroups = append(v.logGroups, LogGroupInfo{
-			Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: status,
-			RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
-			DeletionProtection: g.DeletionProtectionEnabled,
-		})
-	}
+	v.addLogGroups(r.LogGroups)
 	if len(r.LogGroups) == 0 && r.Plan != nil && v.outcome != workflow.OutcomeRemediated {
 		for i, g := range r.Plan.LogGroups {
 			if i == capList {
@@ -193,6 +179,26 @@ func resultModel(req workflow.NotifyRequest) *view {
 	}
 	v.backout = v.backoutSteps()
 	return v
+}
+
+// addLogGroups adds the log groups EnsureLogGroups reported, at most
+// capList of them (the rest are counted as omitted).
+func (v *view) addLogGroups(groups []workflow.LogGroupResult) {
+	for i, g := range groups {
+		if i == capList {
+			v.omitted += len(groups) - capList
+			break
+		}
+		status := "existing"
+		if g.Created {
+			status = "created"
+		}
+		v.logGroups = append(v.logGroups, LogGroupInfo{
+			Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: status,
+			RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
+			DeletionProtection: g.DeletionProtectionEnabled,
+		})
+	}
 }
 
 func failureModel(req workflow.NotifyRequest) *view {
@@ -231,21 +237,7 @@ func failureModel(req workflow.NotifyRequest) *view {
 		v.containers = append(v.containers, container{Name: clip(c.Container, capName), Reasons: cleanReasons(c.Reasons)})
 	}
 	if in.Ensured != nil {
-		for i, g := range in.Ensured.LogGroups {
-			if i == capList {
-				v.omitted += len(in.Ensured.LogGroups) - capList
-				break
-			}
-			status := "existing"
-			if g.Created {
-				status = "created"
-			}
-			v.logGroups = append(v.logGroups, LogGroupInfo{
-				Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: status,
-				RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
-				DeletionProtection: g.DeletionProtectionEnabled,
-			})
-		}
+		v.addLogGroups(in.Ensured.LogGroups)
 	}
 	v.fillRefs("")
 	v.backout = v.backoutSteps()

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -258,30 +259,9 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			checkGolden(t, gc.name+".plan.json", append(js, '\n'))
-			checkGolden(t, gc.name+".diff", []byte(pl.Diff()))
+			goldenfile.Check(t, filepath.Join("testdata", "golden", gc.name+".plan.json"), append(js, '\n'), *update)
+			goldenfile.Check(t, filepath.Join("testdata", "golden", gc.name+".diff"), []byte(pl.Diff()), *update)
 		})
-	}
-}
-
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test ./internal/plan -update)", err)
-	}
-	if string(got) != string(want) {
-		t.Errorf("%s differs from the golden file (go test ./internal/plan -update to accept):\n--- got\n%s\n--- want\n%s", name, got, want)
 	}
 }
 

@@ -1,15 +1,10 @@
 package remediation
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"os"
-	"os/exec"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,7 +14,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -30,92 +24,20 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
-
-// moto is the emulator shared by the component tests of this package: it
-// starts on first use and stops in TestMain.
-var moto struct {
-	once     sync.Once
-	cmd      *exec.Cmd
-	endpoint string
-	err      error
-}
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if moto.cmd != nil {
-		_ = moto.cmd.Process.Kill()
-		_ = moto.cmd.Wait()
-	}
+	motoserver.StopShared()
 	os.Exit(code)
 }
 
-// motoEndpoint returns the URL of a moto server on a free loopback port.
-// A missing tool skips the test, or fails it when ECSLOGFIX_REQUIRE_TOOLS=1.
+// motoEndpoint returns the URL of the moto server shared by the component
+// tests of this package. The machine may be busy: moto gets 90 s to start.
 func motoEndpoint(t *testing.T) string {
 	t.Helper()
-	moto.once.Do(func() { moto.endpoint, moto.err = startMoto() })
-	var missing *missingToolError
-	switch {
-	case errors.As(moto.err, &missing) && os.Getenv("ECSLOGFIX_REQUIRE_TOOLS") != "1":
-		t.Skipf("skipping component test: %v", moto.err)
-	case moto.err != nil:
-		t.Fatalf("moto: %v", moto.err)
-	}
-	return moto.endpoint
-}
-
-type missingToolError struct{ msg string }
-
-func (e *missingToolError) Error() string { return e.msg }
-
-func startMoto() (string, error) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		return "", &missingToolError{"python3 not found"}
-	}
-	if err := exec.Command("python3", "-c", "import moto.server").Run(); err != nil {
-		return "", &missingToolError{"moto is not installed (pip install 'moto[server]==5.2.1')"}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
-	l.Close()
-	cmd := exec.Command("python3", "-m", "moto.server", "-H", "127.0.0.1", "-p", port)
-	cmd.Env = append(os.Environ(), "MOTO_PORT="+port)
-	cmd.Stdout = io.Discard
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		return "", err
-	}
-	if err := cmd.Start(); err != nil {
-		return "", err
-	}
-	moto.cmd = cmd
-	ready := make(chan bool, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() { // keep draining so moto never blocks on its pipe
-			if !sent && strings.Contains(sc.Text(), "Running on") {
-				ready <- true
-				sent = true
-			}
-		}
-		if !sent {
-			ready <- false
-		}
-	}()
-	select {
-	case ok := <-ready:
-		if !ok {
-			return "", errors.New("moto exited before listening")
-		}
-	case <-time.After(90 * time.Second): // the machine may be busy
-		return "", errors.New("moto did not start within 90s")
-	}
-	return "http://127.0.0.1:" + port, nil
+	return motoserver.Shared(t, 90*time.Second)
 }
 
 // callCounter counts SDK operations ("Service:Operation") at the Initialize
@@ -153,11 +75,9 @@ func total(m map[string]int) int {
 }
 
 func motoConfig(endpoint, region string) aws.Config {
-	return aws.Config{
-		Region:       region,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
-	}
+	cfg := motoserver.Config(endpoint)
+	cfg.Region = region
+	return cfg
 }
 
 // TestComponentRemediateAgainstMoto runs the sweep and the remediator

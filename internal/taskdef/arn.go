@@ -112,10 +112,8 @@ func parseRevision(s string) (int32, error) {
 	if s == "" || s[0] < '1' || s[0] > '9' {
 		return 0, errors.New("revision must be a positive integer without leading zeros")
 	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return 0, errors.New("revision must be a positive integer without leading zeros")
-		}
+	if !allIn(s, '0', '9') {
+		return 0, errors.New("revision must be a positive integer without leading zeros")
 	}
 	n, err := strconv.ParseInt(s, 10, 32)
 	if err != nil {
@@ -185,22 +183,12 @@ func ValidRegion(r string) bool {
 		return false
 	}
 	num := words[len(words)-1]
-	if len(num) < 1 || len(num) > 2 || num[0] == '0' && len(num) > 1 {
+	if len(num) < 1 || len(num) > 2 || num[0] == '0' && len(num) > 1 || !allIn(num, '0', '9') {
 		return false
 	}
-	for i := 0; i < len(num); i++ {
-		if num[i] < '0' || num[i] > '9' {
-			return false
-		}
-	}
 	for _, w := range words[:len(words)-1] {
-		if w == "" {
+		if w == "" || !allIn(w, 'a', 'z') {
 			return false
-		}
-		for i := 0; i < len(w); i++ {
-			if w[i] < 'a' || w[i] > 'z' {
-				return false
-			}
 		}
 	}
 	return true
@@ -208,11 +196,13 @@ func ValidRegion(r string) bool {
 
 // ValidAccount reports whether s is a 12-digit AWS account ID.
 func ValidAccount(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
+	return len(s) == 12 && allIn(s, '0', '9')
+}
+
+// allIn reports whether every byte of s is in [lo, hi].
+func allIn(s string, lo, hi byte) bool {
 	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
+		if s[i] < lo || s[i] > hi {
 			return false
 		}
 	}

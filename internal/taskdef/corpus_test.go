@@ -17,6 +17,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -158,30 +160,10 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			fmt.Fprintf(&sizes, "%s %d\n", c.name, len(body))
-			golden(t, filepath.Join("testdata", "golden", c.name+".json"), canonical(t, body))
+			goldenfile.Check(t, filepath.Join("testdata", "golden", c.name+".json"), canonical(t, body), *update)
 		})
 	}
-	golden(t, filepath.Join("testdata", "golden", "sizes.txt"), []byte(sizes.String()))
-}
-
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from golden (go test -update rewrites it):\n got: %.2000s\nwant: %.2000s", path, got, want)
-	}
+	goldenfile.Check(t, filepath.Join("testdata", "golden", "sizes.txt"), []byte(sizes.String()), *update)
 }
 
 // outputOnlyJSON are the JSON keys of the output-only fields.

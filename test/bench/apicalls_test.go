@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -23,7 +22,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
-	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
 
 const (
@@ -34,11 +33,7 @@ const (
 // awsConfig talks to endpoint with dummy credentials; counter, when set,
 // counts every operation of every client made from it.
 func awsConfig(endpoint string, counter *APICounter) aws.Config {
-	cfg := aws.Config{
-		Region:       benchRegion,
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(endpoint),
-	}
+	cfg := motoserver.Config(endpoint)
 	if counter != nil {
 		cfg.APIOptions = append(cfg.APIOptions, counter.Attach)
 	}
@@ -126,7 +121,7 @@ func (p phase) String() string {
 // handler is a main package.
 func TestBenchAPICalls(t *testing.T) {
 	RequireBench(t)
-	endpoint := faultproxy.StartMoto(t)
+	endpoint := motoserver.Private(t, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	root := moduleRoot(t)

@@ -16,11 +16,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
 
 // requireTool fails (ECSLOGFIX_REQUIRE_TOOLS=1) or skips when a tool is missing.
@@ -55,13 +55,9 @@ func TestAPICounterSeparatesCallsFromAttempts(t *testing.T) {
 	defer proxy.Close()
 
 	counter := NewAPICounter()
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("test", "test", ""),
-		BaseEndpoint: aws.String(proxy.URL),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{}; o.RateLimiter = ratelimit.None })
-		},
+	cfg := motoserver.Config(proxy.URL)
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{}; o.RateLimiter = ratelimit.None })
 	}
 	cfg.APIOptions = append(cfg.APIOptions, counter.Attach)
 	c := ecs.NewFromConfig(cfg)

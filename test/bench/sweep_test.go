@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/ecslogfix/ecslogfix/internal/remediation"
-	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
 
 // EnvFamilies overrides the number of families TestBenchSweepScan seeds
@@ -175,7 +175,7 @@ func TestBenchSweepScan(t *testing.T) {
 	RequireBench(t)
 	n := benchFamilies(t)
 	small := n / 4
-	endpoint := faultproxy.StartMoto(t)
+	endpoint := motoserver.Private(t, 30*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	root := moduleRoot(t)
