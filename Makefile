@@ -76,10 +76,8 @@ vulncheck: ## govulncheck against a local copy of the Go vulnerability database
 	scripts/vulncheck.sh --selftest ./...
 
 .PHONY: reliability
-reliability: tools ## the reliability scenarios (faults, races, hostile input, leakage) and their table
-	mkdir -p dist && rm -f dist/reliability.jsonl
-	ECSLOGFIX_REQUIRE_TOOLS=1 ECSLOGFIX_RELIABILITY_REPORT=$(ROOT)/dist/reliability.jsonl go test -count=1 -timeout 30m ./test/reliability/... ./test/e2e/...
-	go run ./test/reliability/cmd/reliability-report dist/reliability.jsonl
+reliability: tools ## the reliability report: scenarios (faults, races, hostile input, leakage), fuzz, govulncheck, one table
+	test/reliability/reliability.sh
 
 .PHONY: cover
 cover: ## print the coverage of the core packages

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -31,7 +32,13 @@ func main() {
 		logger.Error("AWS configuration invalid", "error", err.Error())
 		os.Exit(1)
 	}
-	deps := Deps{SNS: sns.NewFromConfig(awsCfg), Logger: logger}
+	// SNS answers throttling with the code "Throttled", which is not among
+	// the SDK's retryable codes: retry it like any throttle, or a burst
+	// turns a remediation's notification into a failed execution.
+	snsClient := sns.NewFromConfig(awsCfg, func(o *sns.Options) {
+		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "Throttled")
+	})
+	deps := Deps{SNS: snsClient, Logger: logger}
 	if rt.SlackWebhookARN != "" {
 		deps.Secrets = secretsmanager.NewFromConfig(awsCfg)
 		deps.HTTP = &http.Client{Timeout: slackTimeout}

@@ -8,13 +8,19 @@ import (
 )
 
 // LambdaServiceErrors are the Lambda service errors the workflow retries on
-// every Task (AWS's recommended set for lambda:invoke).
+// every Task (AWS's recommended set for lambda:invoke, less
+// TooManyRequestsException, which has its own retrier).
 var LambdaServiceErrors = []string{
 	"Lambda.ServiceException",
 	"Lambda.AWSLambdaException",
 	"Lambda.SdkClientException",
-	"Lambda.TooManyRequestsException",
 }
+
+// LambdaThrottled is what lambda:invoke fails with while the function is at
+// its reserved concurrency: remediate's concurrency is capped to keep
+// RegisterTaskDefinition within its budget, so a burst of executions waits
+// here, longer than for other errors.
+const LambdaThrottled = "Lambda.TooManyRequestsException"
 
 // Retry settings of the workflow.
 const (
@@ -22,13 +28,21 @@ const (
 	RetryMaxAttempts     = 6
 	RetryBackoffRate     = 2.0
 	RetryMaxDelaySeconds = 60
+	// RetryMaxAttemptsThrottled bounds the wait at reserved concurrency:
+	// about 17 minutes at MaxDelaySeconds, enough for a burst of a few
+	// hundred executions at 0.5 registrations per second.
+	RetryMaxAttemptsThrottled = 20
 )
 
 func retrier(errs ...string) map[string]any {
+	return retrierN(RetryMaxAttempts, errs...)
+}
+
+func retrierN(attempts int, errs ...string) map[string]any {
 	return map[string]any{
 		"ErrorEquals":     errs,
 		"IntervalSeconds": RetryIntervalSeconds,
-		"MaxAttempts":     RetryMaxAttempts,
+		"MaxAttempts":     attempts,
 		"BackoffRate":     RetryBackoffRate,
 		"MaxDelaySeconds": RetryMaxDelaySeconds,
 		"JitterStrategy":  "FULL",
@@ -57,19 +71,22 @@ func Definition(remediateFunction, notifyFunction string) string {
 	ensure := invoke(remediateFunction, map[string]any{"action": string(workflow.ActionEnsureLogGroup), "input.$": "$"})
 	ensure["ResultSelector"] = map[string]any{"logGroups.$": "$.Payload.logGroups"}
 	ensure["ResultPath"] = "$.ensured"
-	ensure["Retry"] = []any{retrier(workflow.ErrThrottled), retrier(LambdaServiceErrors...)}
+	ensure["Retry"] = []any{retrier(workflow.ErrThrottled), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
 	ensure["Catch"] = catchTo(workflow.StateEnsureLogGroupsFailed)
 	ensure["Next"] = workflow.StateRegister
 
 	register := invoke(remediateFunction, map[string]any{"action": string(workflow.ActionRegister), "input.$": "$"})
 	register["ResultSelector"] = map[string]any{"result.$": "$.Payload"}
 	register["ResultPath"] = "$.registered"
-	register["Retry"] = []any{retrier(workflow.ErrThrottled, workflow.ErrConcurrentRevision), retrier(LambdaServiceErrors...)}
+	register["Retry"] = []any{retrier(workflow.ErrThrottled, workflow.ErrConcurrentRevision), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
 	register["Catch"] = catchTo(workflow.StateRegisterFailed)
 	register["Next"] = workflow.StateNotify
 
 	notify := invoke(notifyFunction, map[string]any{"result.$": "$.registered.result", "executionArn.$": "$$.Execution.Id"})
-	notify["Retry"] = []any{retrier(LambdaServiceErrors...)}
+	// notify returns ThrottledError when SNS throttles or fails after the
+	// SDK's retries: retried here, or the remediation's notice (with its
+	// backout steps) would be replaced by a failure notice.
+	notify["Retry"] = []any{retrier(workflow.ErrThrottled), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
 	notify["Catch"] = catchTo(workflow.StateNotifyFailed)
 	notify["ResultPath"] = nil
 	notify["Next"] = workflow.StateDone
@@ -80,7 +97,7 @@ func Definition(remediateFunction, notifyFunction string) string {
 		},
 		"executionArn.$": "$$.Execution.Id",
 	})
-	notifyFailure["Retry"] = []any{retrier(LambdaServiceErrors...)}
+	notifyFailure["Retry"] = []any{retrier(workflow.ErrThrottled), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
 	notifyFailure["ResultPath"] = nil
 	notifyFailure["Next"] = workflow.StateFailed
 

@@ -146,9 +146,11 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 	passRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
 	passRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
 	return []map[string]any{
-		// ECS does not support resource-level permissions for Describe and
-		// Register (AwsSolutions-IAM5 suppressed with that reason).
-		allow([]string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"}, "*"),
+		// ECS does not support resource-level permissions for Describe,
+		// Register and Deregister (AwsSolutions-IAM5 suppressed with that
+		// reason). Deregister withdraws a revision ecslogfix registered when
+		// newer content overtook it (never a user's revision).
+		allow([]string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"}, "*"),
 		allow([]string{"ecs:TagResource"}, arn("arn:", part, ":ecs:*:", acct, ":task-definition/*")),
 		allow(logGroupCreateActions, arn("arn:", part, ":logs:*:", acct, ":log-group:", logGroupPattern(logGroupTemplate(pol)))),
 		allow([]string{"logs:DescribeLogGroups"}, arn("arn:", part, ":logs:*:", acct, ":log-group:*")),
@@ -290,6 +292,15 @@ func (p *pipeline) runtime() config.Runtime {
 	return r
 }
 
+// reservedConcurrency caps remediate at cfg.RemediateConcurrency; the other
+// functions are not capped.
+func reservedConcurrency(cfg config.Config, fn string) *float64 {
+	if fn != config.FunctionRemediate {
+		return nil
+	}
+	return jsii.Number(float64(cfg.RemediateConcurrency))
+}
+
 func toEnv(m map[string]string) *map[string]*string {
 	out := map[string]*string{}
 	for k, v := range m {
@@ -330,7 +341,9 @@ func (p *pipeline) addFunctions() {
 	detectRT := rt
 	detectRT.StateMachineARN = smARN
 	envs[config.FunctionDetect] = detectRT
-	envs[config.FunctionRemediate] = rt
+	remediateRT := rt
+	remediateRT.RegisterRate = p.cfg.RegisterRatePerInstance()
+	envs[config.FunctionRemediate] = remediateRT
 	notifyRT := rt
 	notifyRT.TopicARN = *p.topic.TopicArn()
 	notifyRT.SlackWebhookARN = p.cfg.SlackWebhookSecretARN
@@ -353,6 +366,8 @@ func (p *pipeline) addFunctions() {
 			LogGroup:      lg,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
 			Environment:   toEnv(envs[fn].Environ()),
+			// remediate's instances share the registration budget.
+			ReservedConcurrentExecutions: reservedConcurrency(p.cfg, fn),
 		})
 		// AwsSolutions-IAM5: see roleWildcards for each role's reason.
 		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode))

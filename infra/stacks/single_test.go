@@ -157,6 +157,14 @@ func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
 		if p["TracingConfig"] != nil {
 			t.Errorf("%s: unexpected tracing %v", fn, p["TracingConfig"])
 		}
+		// Only remediate is capped: its instances share the register budget.
+		wantReserved := any(nil)
+		if fn == config.FunctionRemediate {
+			wantReserved = float64(config.DefaultRemediateConcurrency)
+		}
+		if p["ReservedConcurrentExecutions"] != wantReserved {
+			t.Errorf("%s: reserved concurrency %v, want %v", fn, p["ReservedConcurrentExecutions"], wantReserved)
+		}
 		lc, _ := p["LoggingConfig"].(map[string]any)
 		if lc["LogFormat"] != "JSON" || Flatten(lc["LogGroup"]) == "" {
 			t.Errorf("%s: logging %v", fn, lc)
@@ -180,7 +188,13 @@ func TestFunctionEnvironments(t *testing.T) {
 			t.Fatal(err)
 		}
 		envs[fn] = env
-		if env[config.EnvMode] != "single" || env[config.EnvRegisterRate] != "0.5" ||
+		// The whole budget (0.5/s) for detect's sweep; remediate's two
+		// instances get half of it each.
+		wantRate := "0.5"
+		if fn == config.FunctionRemediate {
+			wantRate = "0.25"
+		}
+		if env[config.EnvMode] != "single" || env[config.EnvRegisterRate] != wantRate ||
 			env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
 			t.Errorf("%s env: %v", fn, env)
 		}
@@ -233,9 +247,15 @@ func TestStateMachineDefinition(t *testing.T) {
 	if got := js(st(workflow.StateCheckMode)); got != `{"Choices":[{"Next":"Register","StringEquals":"report","Variable":"$.enforcement"}],"Default":"EnsureLogGroups","Type":"Choice"}` {
 		t.Errorf("CheckMode %s", got)
 	}
-	lambdaErrs := `"Lambda.ServiceException","Lambda.AWSLambdaException","Lambda.SdkClientException","Lambda.TooManyRequestsException"`
-	retry := func(errs string) string {
-		return `{"BackoffRate":2,"ErrorEquals":[` + errs + `],"IntervalSeconds":2,"JitterStrategy":"FULL","MaxAttempts":6,"MaxDelaySeconds":60}`
+	lambdaErrs := `"Lambda.ServiceException","Lambda.AWSLambdaException","Lambda.SdkClientException"`
+	retryN := func(attempts, errs string) string {
+		return `{"BackoffRate":2,"ErrorEquals":[` + errs + `],"IntervalSeconds":2,"JitterStrategy":"FULL","MaxAttempts":` + attempts + `,"MaxDelaySeconds":60}`
+	}
+	retry := func(errs string) string { return retryN("6", errs) }
+	// Every Task: our retryable errors, then the wait at remediate's
+	// reserved concurrency (longer), then Lambda's service errors.
+	retries := func(errs string) string {
+		return "[" + retry(errs) + "," + retryN("20", `"Lambda.TooManyRequestsException"`) + "," + retry(lambdaErrs) + "]"
 	}
 	catch := func(next string) string {
 		return `[{"ErrorEquals":["States.ALL"],"Next":"` + next + `","ResultPath":"$.error"}]`
@@ -245,14 +265,14 @@ func TestStateMachineDefinition(t *testing.T) {
 	}{
 		{workflow.StateEnsureLogGroups, `{"FunctionName":"ecslogfix-remediate","Payload":{"action":"ensure-log-group","input.$":"$"}}`,
 			`{"logGroups.$":"$.Payload.logGroups"}`, `"$.ensured"`,
-			"[" + retry(`"ThrottledError"`) + "," + retry(lambdaErrs) + "]", catch(workflow.StateEnsureLogGroupsFailed), workflow.StateRegister},
+			retries(`"ThrottledError"`), catch(workflow.StateEnsureLogGroupsFailed), workflow.StateRegister},
 		{workflow.StateRegister, `{"FunctionName":"ecslogfix-remediate","Payload":{"action":"register","input.$":"$"}}`,
 			`{"result.$":"$.Payload"}`, `"$.registered"`,
-			"[" + retry(`"ThrottledError","ConcurrentRevisionError"`) + "," + retry(lambdaErrs) + "]", catch(workflow.StateRegisterFailed), workflow.StateNotify},
+			retries(`"ThrottledError","ConcurrentRevisionError"`), catch(workflow.StateRegisterFailed), workflow.StateNotify},
 		{workflow.StateNotify, `{"FunctionName":"ecslogfix-notify","Payload":{"executionArn.$":"$$.Execution.Id","result.$":"$.registered.result"}}`,
-			`null`, `null`, "[" + retry(lambdaErrs) + "]", catch(workflow.StateNotifyFailed), workflow.StateDone},
+			`null`, `null`, retries(`"ThrottledError"`), catch(workflow.StateNotifyFailed), workflow.StateDone},
 		{workflow.StateNotifyFailure, `{"FunctionName":"ecslogfix-notify","Payload":{"executionArn.$":"$$.Execution.Id","failure":{"cause.$":"$.error.Cause","error.$":"$.error.Error","input.$":"$","state.$":"$.failedState"}}}`,
-			`null`, `null`, "[" + retry(lambdaErrs) + "]", `null`, workflow.StateFailed},
+			`null`, `null`, retries(`"ThrottledError"`), `null`, workflow.StateFailed},
 	} {
 		s := st(tc.state)
 		for field, want := range map[string]string{"Type": `"Task"`, "Resource": `"arn:aws:states:::lambda:invoke"`, "Parameters": tc.params,
@@ -326,7 +346,7 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 		},
 		n.FunctionRole("remediate"): {
 			"logs:CreateLogStream": {logs("remediate")}, "logs:PutLogEvents": {logs("remediate")},
-			"ecs:DescribeTaskDefinition": {"*"}, "ecs:RegisterTaskDefinition": {"*"},
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:RegisterTaskDefinition": {"*"}, "ecs:DeregisterTaskDefinition": {"*"},
 			"ecs:TagResource":          {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task-definition/*"},
 			"logs:CreateLogGroup":      {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
 			"logs:ListTagsForResource": {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},

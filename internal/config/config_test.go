@@ -25,7 +25,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := Config{
 		Mode: ModeSingle, Prefix: "ecslogfix", Policy: policy.Default(), SweepSchedule: "rate(1 day)", StackSetCallAs: "SELF",
-		CreateDefaultExecutionRole: true, LogRetentionDays: 90, RegisterRate: 0.5,
+		CreateDefaultExecutionRole: true, LogRetentionDays: 90, RegisterRate: 0.5, RemediateConcurrency: 2,
 		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128},
 	}
 	if !reflect.DeepEqual(c, want) {

@@ -24,6 +24,9 @@ const (
 	DefaultSweepSchedule    = "rate(1 day)"
 	DefaultLogRetentionDays = 90
 	DefaultMemoryMB         = 128
+	// DefaultRemediateConcurrency is the remediate function's reserved
+	// concurrency: the registration budget is shared among its instances.
+	DefaultRemediateConcurrency = 2
 )
 
 // Config is the deployment configuration the CDK app reads from cdk.json
@@ -68,11 +71,24 @@ type Config struct {
 	CreateDefaultExecutionRole bool
 	// LogRetentionDays is the retention of ecslogfix's own log groups.
 	LogRetentionDays int
-	// RegisterRate is RegisterTaskDefinition calls per second per function
-	// instance.
+	// RegisterRate is the RegisterTaskDefinition calls per second ecslogfix
+	// makes in all (per account and region at most): each of the
+	// RemediateConcurrency remediate instances gets an equal share.
 	RegisterRate float64
+	// RemediateConcurrency is the remediate function's reserved concurrency.
+	RemediateConcurrency int
 	// MemoryMB is each function's memory size, by function name.
 	MemoryMB map[string]int
+}
+
+// RegisterRatePerInstance is the share of RegisterRate each remediate
+// instance may use, so that all of them together stay within RegisterRate.
+func (c Config) RegisterRatePerInstance() float64 {
+	n := c.RemediateConcurrency
+	if n < 1 {
+		n = DefaultRemediateConcurrency
+	}
+	return c.RegisterRate / float64(n)
 }
 
 // Names returns the resource names derived from c.Prefix.

@@ -64,53 +64,31 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "notificationEmails", Type: "list", Default: "[]",
 			Doc: "Email addresses subscribed to the notification topic (each must confirm the subscription).",
 			apply: func(c *Config, v any) error {
-				l, err := asList(v)
-				for _, e := range l {
-					if !emailRE.MatchString(e) {
-						return fmt.Errorf("%q is not an email address", e)
-					}
-				}
-				c.NotificationEmails = l
-				return err
+				return setList(&c.NotificationEmails, v, emailRE.MatchString, "an email address")
 			}},
 		Key{Name: ContextPrefix + "slackWorkspaceId", Type: "string", Default: "",
-			Doc:   "AWS Chatbot Slack workspace (team) ID; with `slackChannelId` the stack creates a Chatbot Slack channel configuration subscribed to the topic. The workspace must be authorized in the Chatbot console once.",
-			apply: func(c *Config, v any) error { return setID(&c.SlackWorkspaceID, v) }},
+			Doc: "AWS Chatbot Slack workspace (team) ID; with `slackChannelId` the stack creates a Chatbot Slack channel configuration subscribed to the topic. The workspace must be authorized in the Chatbot console once.",
+			apply: func(c *Config, v any) error {
+				return setString(&c.SlackWorkspaceID, v, slackIDRE.MatchString, slackIDWhat)
+			}},
 		Key{Name: ContextPrefix + "slackChannelId", Type: "string", Default: "",
-			Doc:   "Slack channel ID for AWS Chatbot (see `slackWorkspaceId`).",
-			apply: func(c *Config, v any) error { return setID(&c.SlackChannelID, v) }},
+			Doc: "Slack channel ID for AWS Chatbot (see `slackWorkspaceId`).",
+			apply: func(c *Config, v any) error {
+				return setString(&c.SlackChannelID, v, slackIDRE.MatchString, slackIDWhat)
+			}},
 		Key{Name: ContextPrefix + "slackWebhookSecretArn", Type: "string", Default: "",
 			Doc: "ARN of a Secrets Manager secret holding a Slack incoming-webhook URL; notify posts to it in addition to SNS. Only notify may read it.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, "")
-				if err == nil && s != "" && !secretRE.MatchString(s) {
-					err = fmt.Errorf("%q is not a Secrets Manager secret ARN", s)
-				}
-				c.SlackWebhookSecretARN = s
-				return err
+				return setString(&c.SlackWebhookSecretARN, v, secretRE.MatchString, "a Secrets Manager secret ARN")
 			}},
 		Key{Name: ContextPrefix + "organizationId", Type: "string", Default: "",
 			Doc: "AWS Organizations ID (`o-...`). Required in organization mode: the hub bus admits only this organization, and the member role trusts the hub only within it.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, "")
-				if err == nil && s != "" && !isOrgID(s) {
-					err = fmt.Errorf("%q is not an organization ID (o-...)", s)
-				}
-				c.OrganizationID = s
-				return err
+				return setString(&c.OrganizationID, v, isOrgID, "an organization ID (o-...)")
 			}},
 		Key{Name: ContextPrefix + "targetOUs", Type: "list", Default: "[]",
-			Doc: "Organization mode: the OUs (`ou-...`, or the root `r-...`) whose accounts receive the member stack; accounts joining them later are covered automatically.",
-			apply: func(c *Config, v any) error {
-				l, err := asList(v)
-				for _, ou := range l {
-					if !ouRE.MatchString(ou) {
-						return fmt.Errorf("%q is not an OU or root ID", ou)
-					}
-				}
-				c.TargetOUs = l
-				return err
-			}},
+			Doc:   "Organization mode: the OUs (`ou-...`, or the root `r-...`) whose accounts receive the member stack; accounts joining them later are covered automatically.",
+			apply: func(c *Config, v any) error { return setList(&c.TargetOUs, v, ouRE.MatchString, "an OU or root ID") }},
 		Key{Name: ContextPrefix + "stackSetCallAs", Type: "string", Default: "SELF",
 			Doc: "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
 			apply: func(c *Config, v any) error {
@@ -122,28 +100,12 @@ func buildKeys() []Key {
 				return err
 			}},
 		Key{Name: ContextPrefix + "regions", Type: "list", Default: "[] (the stack's region)",
-			Doc: "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. The first region also holds the member accounts' IAM roles.",
-			apply: func(c *Config, v any) error {
-				l, err := asList(v)
-				for _, r := range l {
-					if !isRegion(r) {
-						return fmt.Errorf("%q is not a region name", r)
-					}
-				}
-				c.Regions = l
-				return err
-			}},
+			Doc:   "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. The first region also holds the member accounts' IAM roles.",
+			apply: func(c *Config, v any) error { return setList(&c.Regions, v, isRegion, "a region name") }},
 		Key{Name: ContextPrefix + "allowedAccounts", Type: "list", Default: "[] (every account)",
 			Doc: "Optional allow-list of 12-digit account IDs ecslogfix acts in; events from other accounts are ignored.",
 			apply: func(c *Config, v any) error {
-				l, err := asList(v)
-				for _, a := range l {
-					if !isAccountID(a) {
-						return fmt.Errorf("%q is not a 12-digit account ID", a)
-					}
-				}
-				c.AllowedAccounts = l
-				return err
+				return setList(&c.AllowedAccounts, v, isAccountID, "a 12-digit account ID")
 			}},
 		Key{Name: ContextPrefix + "sweepSchedule", Type: "string", Default: DefaultSweepSchedule,
 			Doc: "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",
@@ -180,13 +142,23 @@ func buildKeys() []Key {
 				return err
 			}},
 		Key{Name: ContextPrefix + "registerRate", Type: "number", Default: strconv.FormatFloat(DefaultRegisterRate, 'g', -1, 64),
-			Doc: "RegisterTaskDefinition calls per second per function instance (ECS allows 1/s sustained per account and region, shared with your pipelines).",
+			Doc: "RegisterTaskDefinition calls per second ecslogfix makes in all (ECS allows 1/s sustained per account and region, shared with your pipelines); each remediate instance gets registerRate / remediateConcurrency, per attempt (SDK retries included). The sweep starts executions at this rate too.",
 			apply: func(c *Config, v any) error {
 				f, err := floatOr(v, DefaultRegisterRate)
 				if err == nil && (f <= 0 || f > 20) {
 					err = fmt.Errorf("%g is not in (0, 20]", f)
 				}
 				c.RegisterRate = f
+				return err
+			}},
+		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
+			Doc: "Reserved concurrency of the remediate function. Executions beyond it wait in the workflow's retry (Lambda.TooManyRequestsException); with registerRate it bounds the registrations per second.",
+			apply: func(c *Config, v any) error {
+				n, err := intOr(v, DefaultRemediateConcurrency)
+				if err == nil && (n < 1 || n > 50) {
+					err = fmt.Errorf("%d is not in [1, 50]", n)
+				}
+				c.RemediateConcurrency = n
 				return err
 			}},
 	)
@@ -278,12 +250,29 @@ func stringOr(v any, def string) (string, error) {
 	return s, err
 }
 
-func setID(dst *string, v any) error {
+const slackIDWhat = "a Slack ID (upper-case letters and digits)"
+
+// setString sets *dst to the optional string v (default empty); a
+// non-empty value must be valid, else the error says it is not what.
+func setString(dst *string, v any, valid func(string) bool, what string) error {
 	s, err := stringOr(v, "")
-	if err == nil && s != "" && !slackIDRE.MatchString(s) {
-		err = fmt.Errorf("%q is not a Slack ID (upper-case letters and digits)", s)
+	if err == nil && s != "" && !valid(s) {
+		err = fmt.Errorf("%q is not %s", s, what)
 	}
 	*dst = s
+	return err
+}
+
+// setList sets *dst to the list v when every element is valid; the error
+// names the first that is not what.
+func setList(dst *[]string, v any, valid func(string) bool, what string) error {
+	l, err := asList(v)
+	for _, e := range l {
+		if !valid(e) {
+			return fmt.Errorf("%q is not %s", e, what)
+		}
+	}
+	*dst = l
 	return err
 }
 

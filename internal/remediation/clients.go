@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
+	"github.com/aws/smithy-go/middleware"
 	"golang.org/x/time/rate"
 
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -26,6 +28,7 @@ import (
 type ECS interface {
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
 	ListTaskDefinitionFamilies(ctx context.Context, in *ecs.ListTaskDefinitionFamiliesInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionFamiliesOutput, error)
 }
 
@@ -158,6 +161,9 @@ func (f *Factory) Clients(_ context.Context, t workflow.Target) (Clients, error)
 	}
 	maxAttempts := f.opt.MaxAttempts
 	ecsClient := ecs.NewFromConfig(cfg, func(o *ecs.Options) {
+		// The register budget is spent per attempt: SDK retries of a
+		// throttled registration wait for the limiter too.
+		o.APIOptions = append(o.APIOptions, limitAttempts(f.register, "RegisterTaskDefinition", "DeregisterTaskDefinition"))
 		o.Retryer = retry.NewAdaptiveMode(func(ao *retry.AdaptiveModeOptions) {
 			ao.StandardOptions = append(ao.StandardOptions, func(so *retry.StandardOptions) {
 				so.MaxAttempts = maxAttempts
@@ -176,11 +182,29 @@ func (f *Factory) Clients(_ context.Context, t workflow.Target) (Clients, error)
 		})
 	})
 	c := Clients{
-		ECS:  &LimitedECS{ECS: ecsClient, Read: rate.NewLimiter(rate.Limit(f.opt.ReadRate), burst(f.opt.ReadRate)), Register: f.register},
+		// Register is limited per attempt inside the client (limitAttempts).
+		ECS:  &LimitedECS{ECS: ecsClient, Read: rate.NewLimiter(rate.Limit(f.opt.ReadRate), burst(f.opt.ReadRate))},
 		Logs: logsClient,
 	}
 	f.clients[key] = c
 	return c, nil
+}
+
+// limitAttempts makes every attempt of the operations (ECS's "task
+// definition modify" bucket), the SDK's retries included, wait for l: the
+// middleware sits after the retry loop.
+func limitAttempts(l *rate.Limiter, operations ...string) func(*middleware.Stack) error {
+	return func(st *middleware.Stack) error {
+		return st.Finalize.Insert(middleware.FinalizeMiddlewareFunc("ecslogfix.LimitAttempts",
+			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
+				if l != nil && slices.Contains(operations, middleware.GetOperationName(ctx)) {
+					if err := l.Wait(ctx); err != nil {
+						return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+					}
+				}
+				return next.HandleFinalize(ctx, in)
+			}), "Retry", middleware.After)
+	}
 }
 
 func burst(r float64) int {
@@ -243,6 +267,15 @@ func (l *LimitedECS) RegisterTaskDefinition(ctx context.Context, in *ecs.Registe
 		return nil, err
 	}
 	return l.ECS.RegisterTaskDefinition(ctx, in, optFns...)
+}
+
+// DeregisterTaskDefinition waits for the register limiter (the same ECS
+// bucket), then calls ECS.
+func (l *LimitedECS) DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
+	if err := wait(ctx, l.Register); err != nil {
+		return nil, err
+	}
+	return l.ECS.DeregisterTaskDefinition(ctx, in, optFns...)
 }
 
 // StaticClients serves the same clients for every target: the CLI with one

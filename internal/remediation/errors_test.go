@@ -173,3 +173,48 @@ func TestCallerAccount(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// The register budget is spent per attempt: after a throttled attempt the
+// SDK's retry must wait for the limiter too, or retries overrun the
+// account's RegisterTaskDefinition rate shared with the user's pipelines.
+func TestFactoryLimitsEveryRegisterAttempt(t *testing.T) {
+	var mu sync.Mutex
+	attempts := map[string]int{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		op := strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113.")
+		mu.Lock()
+		attempts[op]++
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if op != "RegisterTaskDefinition" {
+			_, _ = w.Write([]byte(`{"taskDefinition":{"family":"x","revision":1}}`))
+			return
+		}
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"__type":"ThrottlingException","message":"Rate exceeded"}`))
+	}))
+	defer srv.Close()
+	base := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKID", "secret", ""), BaseEndpoint: aws.String(srv.URL)}
+	// One token, then one an hour: the first attempt goes, a retry cannot.
+	f := NewFactory(base, nil, FactoryOptions{RegisterRate: 1.0 / 3600, ReadRate: 1000, MaxAttempts: 3})
+	c, err := f.Clients(context.Background(), workflow.Target{Account: testAccount, Region: "us-east-1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err = c.ECS.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("x"), ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("c")}}})
+	if err == nil {
+		t.Fatal("register succeeded against a server that only throttles")
+	}
+	mu.Lock()
+	n := attempts["RegisterTaskDefinition"]
+	mu.Unlock()
+	if n != 1 {
+		t.Fatalf("%d register attempts reached ECS with one token in the budget, want 1 (retries must wait for the limiter)", n)
+	}
+	// Reads are not held by the register budget.
+	if _, err := c.ECS.DescribeTaskDefinition(context.Background(), &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("x")}); err != nil {
+		t.Fatalf("describe held by the register budget: %v", err)
+	}
+}

@@ -173,6 +173,24 @@ func (f *fakeECS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTask
 	return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: cloneTD(&td), Tags: in.Tags}, nil
 }
 
+func (f *fakeECS) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("DeregisterTaskDefinition"); err != nil {
+		return nil, err
+	}
+	ref := aws.ToString(in.TaskDefinition)
+	ref = ref[strings.Index(ref, "task-definition/")+len("task-definition/"):]
+	family, revS, _ := strings.Cut(ref, ":")
+	n, err := strconv.Atoi(revS)
+	revs := f.families[family]
+	if err != nil || n < 1 || n > len(revs) || revs[n-1] == nil {
+		return nil, notFound()
+	}
+	revs[n-1].td.Status = types.TaskDefinitionStatusInactive
+	return &ecs.DeregisterTaskDefinitionOutput{TaskDefinition: cloneTD(&revs[n-1].td)}, nil
+}
+
 func (f *fakeECS) ListTaskDefinitionFamilies(_ context.Context, in *ecs.ListTaskDefinitionFamiliesInput, _ ...func(*ecs.Options)) (*ecs.ListTaskDefinitionFamiliesOutput, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

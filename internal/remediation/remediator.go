@@ -368,6 +368,7 @@ func (r *Remediator) Register(ctx context.Context, in workflow.Input) (workflow.
 		res.LogGroups = append(res.LogGroups, lg)
 	}
 
+	latestRev := revisionOf(res.LatestARN) // 0: the family had no ACTIVE revision
 	reg, err := taskdef.RegisterInput(changed, srcTags, taskdef.ProvenanceTags(src.Revision)...)
 	if err != nil {
 		res.Detail = "cannot build the register request: " + err.Error()
@@ -380,10 +381,74 @@ func (r *Remediator) Register(ctx context.Context, in workflow.Input) (workflow.
 	if out.TaskDefinition == nil {
 		return workflow.Result{}, &workflow.ThrottledError{Err: errors.New("register task definition: empty response")}
 	}
-	res.NewARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	newARN := aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	if o, err := r.withdrawIfOvertaken(ctx, c.ECS, a, src.Revision, latestRev, out.TaskDefinition.Revision, &res); err != nil || o != "" {
+		if err != nil {
+			return workflow.Result{}, err
+		}
+		return r.finish(log, res, o), nil
+	}
+	res.NewARN = newARN
 	res.LatestARN = res.NewARN // the family's latest ACTIVE revision is now ours
 	res.Detail = fmt.Sprintf("registered %s:%d from %s:%d", a.Family, out.TaskDefinition.Revision, a.Family, src.Revision)
 	return r.finish(log, res, workflow.OutcomeRemediated), nil
+}
+
+// maxOvertakeReads bounds the revisions withdrawIfOvertaken reads.
+const maxOvertakeReads = 5
+
+// withdrawIfOvertaken guards against registering older content on top of
+// newer: between reading the family (latest revision latest) and
+// registering (revision ours, built from source revision src), others may
+// have registered. Revision numbers only grow, so ours == latest+1 means
+// nobody did (no extra call). Otherwise the newest ACTIVE revision in
+// between decides: newer user content, or ecslogfix's fix of this or a
+// newer source, means ours must not stay on top, and it is deregistered
+// (SUPERSEDED, or ALREADY_REMEDIATED for a duplicate); ecslogfix's fix of
+// an older source, or nothing ACTIVE in between, leaves ours in place.
+func (r *Remediator) withdrawIfOvertaken(ctx context.Context, c ECS, a taskdef.ARN, src, latest, ours int32, res *workflow.Result) (workflow.Outcome, error) {
+	for rev := ours - 1; rev > latest && rev >= ours-maxOvertakeReads; rev-- {
+		ref := a
+		ref.Revision = rev
+		out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+			TaskDefinition: aws.String(ref.String()),
+			Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+		})
+		switch {
+		case err != nil && isTaskDefinitionNotFound(err):
+			continue
+		case err != nil:
+			return "", workflow.Classify(fmt.Errorf("describe task definition %s: %w", ref.String(), err))
+		case out.TaskDefinition == nil || out.TaskDefinition.Status != types.TaskDefinitionStatusActive:
+			continue
+		}
+		from, isOurs := taskdef.SourceRevision(out.Tags)
+		if isOurs && from < src {
+			return "", nil // ecslogfix's fix of older content: ours is newer
+		}
+		mine := a
+		mine.Revision = ours
+		if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(mine.String())}); err != nil {
+			return "", workflow.Classify(fmt.Errorf("withdraw %s: %w", mine.String(), err))
+		}
+		res.LatestARN = ref.String()
+		if isOurs && from == src {
+			res.Detail = fmt.Sprintf("%s was registered from %s:%d by another execution while this one worked; the duplicate %s was deregistered", ref.String(), a.Family, src, mine.String())
+			return workflow.OutcomeAlreadyRemediated, nil
+		}
+		res.Detail = fmt.Sprintf("newer content (%s) was registered while this execution worked; its fix of %s:%d (%s) was deregistered so it does not replace newer content", ref.String(), a.Family, src, mine.String())
+		return workflow.OutcomeSuperseded, nil
+	}
+	return "", nil
+}
+
+// revisionOf returns the revision of a task-definition ARN, or 0.
+func revisionOf(arn string) int32 {
+	a, err := taskdef.ParseARN(arn)
+	if err != nil {
+		return 0
+	}
+	return a.Revision
 }
 
 func ensuredHas(done []workflow.LogGroupResult, g plan.LogGroup) bool {

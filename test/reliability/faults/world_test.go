@@ -1,0 +1,592 @@
+package faults
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ecslogfix/ecslogfix/infra/stacks"
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/reliability/internal/sfnlocal"
+)
+
+const (
+	account  = harness.Account
+	region   = harness.Region
+	prefix   = "ecslogfix"
+	fnRemed  = prefix + "-remediate"
+	fnNotify = prefix + "-notify"
+	smARN    = "arn:aws:states:" + region + ":" + account + ":stateMachine:" + prefix + "-remediation"
+)
+
+// remediateRole is the remediate function's role: its registrations'
+// CloudTrail events carry it and detect must ignore them.
+var remediateRole = config.RoleARN("aws", account, prefix+"-remediate")
+
+// testPolicy is the deployed default (cdk.json: 90 days, a default
+// execution role for Fargate task definitions that have none).
+func testPolicy() policy.Policy {
+	p := policy.Default()
+	p.RetentionDays = 90
+	p.DefaultExecutionRoleARN = "arn:aws:iam::" + account + ":role/ecslogfix-default-execution"
+	return p
+}
+
+// worldOptions shape one scenario's pipeline.
+type worldOptions struct {
+	Rules        []faultproxy.Rule
+	Seed         uint64
+	RegisterRate float64 // per remediate instance
+	Remediators  int     // concurrent remediate instances (Lambda concurrency)
+	Notifiers    int     // notify emulators
+	TimeScale    float64 // Retry delays ×
+	Policy       policy.Policy
+	Runtime      func(*config.Runtime) // adjusts detect's runtime (e.g. organization mode)
+}
+
+// world is the pipeline of one scenario: moto behind the fault proxy; the
+// detect and remediate handlers in-process (internal/remediation, with the
+// production client factory: SDK retryers and register rate limiter); the
+// notify function's real bootstrap under the Lambda emulator; and the
+// synthesized state machine's definition run by sfnlocal, whose Retry
+// delays are scaled down.
+type world struct {
+	t       *testing.T
+	opts    worldOptions
+	proxy   *faultproxy.Server
+	direct  aws.Config // unfaulted, for the test's own calls
+	ecs     *ecs.Client
+	sqs     *sqs.Client
+	topic   string
+	queue   string
+	machine *sfnlocal.Machine
+	sfn     *localSFN
+	detect  *remediation.Detector
+	remeds  chan *remediation.Remediator
+	notify  chan *harness.Function
+	notifs  []*harness.Function
+	logs    *syncBuffer
+
+	mu  sync.Mutex
+	dlq int // events whose detect invocations all failed
+}
+
+var (
+	buildOnce sync.Once
+	buildDir  string
+	notifyBin string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
+
+func newWorld(t *testing.T, opts worldOptions) *world {
+	t.Helper()
+	tools := harness.RequireTools(t)
+	if opts.RegisterRate == 0 {
+		opts.RegisterRate = config.DefaultRegisterRate
+	}
+	if opts.Remediators == 0 {
+		opts.Remediators = 1
+	}
+	if opts.Notifiers == 0 {
+		opts.Notifiers = 1
+	}
+	if opts.TimeScale == 0 {
+		opts.TimeScale = 0.05
+	}
+	if reflect.ValueOf(opts.Policy).IsZero() {
+		opts.Policy = testPolicy()
+	}
+	ctx := context.Background()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "ecslogfix-reliability-"); buildErr != nil {
+			return
+		}
+		notifyBin, buildErr = harness.BuildBootstrap(ctx, tools, "./functions/notify", filepath.Join(buildDir, "notify"))
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	motoURL := faultproxy.StartMoto(t)
+	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: motoURL, Seed: opts.Seed, Rules: opts.Rules}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	w := &world{t: t, opts: opts, proxy: proxy, logs: &syncBuffer{}}
+	w.direct = awsConfig(t, motoURL)
+	faulted := awsConfig(t, proxy.URL)
+	w.ecs = ecs.NewFromConfig(w.direct)
+	w.sqs = sqs.NewFromConfig(w.direct)
+	snsClient := sns.NewFromConfig(w.direct)
+	topic, err := snsClient.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(prefix + "-notifications")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.topic = aws.ToString(topic.TopicArn)
+	if w.queue, err = harness.Subscribe(ctx, snsClient, w.sqs, w.topic, "subscriber"); err != nil {
+		t.Fatal(err)
+	}
+
+	rt := config.Runtime{
+		Mode: config.ModeSingle, Policy: opts.Policy, StateMachineARN: smARN, TopicARN: w.topic,
+		OwnRoleARNs:  []string{config.RoleARN("aws", account, prefix+"-detect"), remediateRole},
+		RegisterRate: opts.RegisterRate,
+	}
+	if opts.Runtime != nil {
+		opts.Runtime(&rt)
+	}
+	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
+
+	w.machine, err = sfnlocal.Parse(stacks.Definition(fnRemed, fnNotify), opts.Seed+1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.machine.TimeScale = opts.TimeScale
+	w.machine.Invoke = w.invoke
+	w.sfn = &localSFN{machine: w.machine, stateMachine: smARN, byName: map[string]*sfnlocal.Execution{}}
+	t.Cleanup(func() { w.sfn.wg.Wait() })
+
+	w.detect = &remediation.Detector{
+		Runtime: rt,
+		Clients: remediation.NewFactory(faulted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
+		SFN:     w.sfn, Region: region, Logger: logger.With("function", "detect"),
+	}
+	w.remeds = make(chan *remediation.Remediator, opts.Remediators)
+	for range opts.Remediators {
+		// One instance, one process: its own factory (and register limiter).
+		w.remeds <- &remediation.Remediator{
+			Policy:  rt.Policy,
+			Clients: remediation.NewFactory(faulted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
+			Logger:  logger.With("function", "remediate"),
+		}
+	}
+	w.notify = make(chan *harness.Function, opts.Notifiers)
+	env := config.Runtime{Mode: config.ModeSingle, Policy: opts.Policy, TopicARN: w.topic}.Environ()
+	for k, v := range map[string]string{
+		"AWS_ENDPOINT_URL": proxy.URL, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true",
+	} {
+		env[k] = v
+	}
+	for i := range opts.Notifiers {
+		f, err := harness.StartFunction(ctx, tools, harness.FunctionOptions{Name: fnNotify, Bootstrap: notifyBin, Env: env, Timeout: 60 * time.Second})
+		if err != nil {
+			t.Fatalf("start notify %d: %v", i, err)
+		}
+		t.Cleanup(func() { f.Close() })
+		w.notifs = append(w.notifs, f)
+		w.notify <- f
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("handler logs (tail):\n%s", tail(w.logs.String(), 8000))
+			for _, f := range w.notifs {
+				t.Logf("notify output (tail):\n%s", tail(f.Logs(), 4000))
+			}
+		}
+	})
+	return w
+}
+
+func awsConfig(t *testing.T, endpoint string) aws.Config {
+	t.Helper()
+	cfg, err := awsconfig.LoadDefaultConfig(context.Background(),
+		awsconfig.WithRegion(region),
+		awsconfig.WithBaseEndpoint(endpoint),
+		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// invoke is the Lambda service as the state machine sees it.
+func (w *world) invoke(ctx context.Context, function string, payload []byte) ([]byte, string, string, error) {
+	switch function {
+	case fnRemed:
+		r := <-w.remeds
+		defer func() { w.remeds <- r }()
+		var req workflow.Request
+		if err := json.Unmarshal(payload, &req); err != nil {
+			return nil, "UnmarshalTypeError", err.Error(), nil
+		}
+		out, err := r.Handle(ctx, req)
+		if err != nil {
+			return nil, lambdaErrorType(err), err.Error(), nil
+		}
+		b, err := json.Marshal(out)
+		return b, "", "", err
+	case fnNotify:
+		f := <-w.notify
+		defer func() { w.notify <- f }()
+		inv, err := f.Invoke(ctx, payload)
+		if err != nil {
+			return nil, "", "", err
+		}
+		return inv.Payload, inv.ErrorType, inv.ErrorMessage, nil
+	}
+	return nil, "", "", fmt.Errorf("no function %s", function)
+}
+
+// lambdaErrorType is the errorType the Go Lambda runtime reports: the
+// error's type name, without the pointer.
+func lambdaErrorType(err error) string {
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		return t.Elem().Name()
+	}
+	return t.Name()
+}
+
+// deliver hands one event to detect as Lambda's asynchronous invocation
+// does: up to three attempts; an event whose attempts all fail goes to the
+// dead-letter queue (counted).
+func (w *world) deliver(ctx context.Context, event []byte) (remediation.Response, error) {
+	var lastErr error
+	for attempt := range 3 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(float64(time.Minute) * w.opts.TimeScale / 10)) // Lambda waits ~1 min, then ~2 min; scaled
+		}
+		resp, err := w.detect.Handle(ctx, event)
+		if err == nil {
+			return resp, nil
+		}
+		lastErr = err
+	}
+	w.mu.Lock()
+	w.dlq++
+	w.mu.Unlock()
+	return remediation.Response{}, lastErr
+}
+
+// localSFN is Step Functions' StartExecution for detect: names are unique
+// (a second start of a name is ExecutionAlreadyExists) and each execution
+// runs the machine in its own goroutine.
+type localSFN struct {
+	machine      *sfnlocal.Machine
+	stateMachine string
+
+	mu     sync.Mutex
+	byName map[string]*sfnlocal.Execution
+	order  []*sfnlocal.Execution
+	starts int // StartExecution calls
+	wg     sync.WaitGroup
+}
+
+func (s *localSFN) StartExecution(ctx context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.starts++
+	if aws.ToString(in.StateMachineArn) != s.stateMachine {
+		return nil, &sfntypes.StateMachineDoesNotExist{Message: aws.String("no state machine " + aws.ToString(in.StateMachineArn))}
+	}
+	name := aws.ToString(in.Name)
+	if len(name) == 0 || len(name) > 80 {
+		return nil, &sfntypes.InvalidName{Message: aws.String("invalid name " + name)}
+	}
+	if _, ok := s.byName[name]; ok {
+		return nil, &sfntypes.ExecutionAlreadyExists{Message: aws.String("Execution Already Exists: " + name)}
+	}
+	arn := strings.Replace(s.stateMachine, ":stateMachine:", ":execution:", 1) + ":" + name
+	ex := &sfnlocal.Execution{ARN: arn, Name: name, Input: aws.ToString(in.Input), Status: "RUNNING"}
+	s.byName[name] = ex
+	s.order = append(s.order, ex)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		done := s.machine.Run(context.Background(), arn, name, ex.Input)
+		s.mu.Lock()
+		*ex = *done
+		s.mu.Unlock()
+	}()
+	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(arn), StartDate: aws.Time(time.Now())}, nil
+}
+
+// settle waits for every execution and returns them in start order.
+func (s *localSFN) settle() []*sfnlocal.Execution {
+	s.wg.Wait()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]*sfnlocal.Execution(nil), s.order...)
+}
+
+func (s *localSFN) startCalls() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.starts
+}
+
+// syncBuffer collects log lines from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// ---- task definitions and events ----
+
+// userRevision registers a user revision of family from a corpus file,
+// with release marking its content (an environment variable and the
+// image tag of the first container), directly in moto.
+func (w *world) userRevision(ctx context.Context, file, family string, release int) (*ecstypes.TaskDefinition, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	in, err := harness.LoadTaskDefinition(filepath.Join(root, "testdata", "taskdefs", file), family)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.ContainerDefinitions) > 0 {
+		c := &in.ContainerDefinitions[0]
+		c.Environment = append(c.Environment, ecstypes.KeyValuePair{Name: aws.String("RELEASE"), Value: aws.String(fmt.Sprint(release))})
+		img := aws.ToString(c.Image)
+		if i := strings.LastIndex(img, ":"); i > strings.LastIndex(img, "/") {
+			img = img[:i]
+		}
+		c.Image = aws.String(fmt.Sprintf("%s:r%d", img, release))
+	}
+	out, err := w.ecs.RegisterTaskDefinition(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("register %s (%s): %w", family, file, err)
+	}
+	return out.TaskDefinition, nil
+}
+
+// eventFor renders the EventBridge event CloudTrail delivers for a
+// registration of td by identity.
+func eventFor(td *ecstypes.TaskDefinition, eventID string, identity map[string]any) []byte {
+	detail := harness.RegisterEventDetail(harness.RegisterCall{
+		EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family),
+		Revision: td.Revision, Identity: identity, Request: requestParameters(td),
+	})
+	return envelope(harness.SourceECS, harness.DetailTypeCloudTrail, account, region, detail)
+}
+
+func envelope(source, detailType, acct, reg string, detail any) []byte {
+	b, _ := json.Marshal(map[string]any{
+		"version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718", "detail-type": detailType, "source": source,
+		"account": acct, "time": time.Now().UTC().Format(time.RFC3339), "region": reg, "resources": []string{}, "detail": detail,
+	})
+	return b
+}
+
+// requestParameters is what CloudTrail records of the request: the
+// container definitions with environment values in plain text.
+func requestParameters(td *ecstypes.TaskDefinition) map[string]any {
+	var containers []map[string]any
+	for _, c := range td.ContainerDefinitions {
+		env := []map[string]string{}
+		for _, kv := range c.Environment {
+			env = append(env, map[string]string{"name": aws.ToString(kv.Name), "value": aws.ToString(kv.Value)})
+		}
+		containers = append(containers, map[string]any{"name": aws.ToString(c.Name), "image": aws.ToString(c.Image), "environment": env})
+	}
+	return map[string]any{"family": aws.ToString(td.Family), "containerDefinitions": containers}
+}
+
+var eventSeq struct {
+	sync.Mutex
+	n int
+}
+
+func nextEventID() string {
+	eventSeq.Lock()
+	defer eventSeq.Unlock()
+	eventSeq.n++
+	return fmt.Sprintf("7e1ab111-0000-4000-8000-%012d", eventSeq.n)
+}
+
+// ---- reading the settled state ----
+
+// revision is one described revision with its tags.
+type revision struct {
+	td     *ecstypes.TaskDefinition
+	tags   []ecstypes.Tag
+	source int32 // ecslogfix:source-revision's revision, 0 for user revisions
+}
+
+// family lists a family's ACTIVE revisions, ascending, described with tags.
+func (w *world) family(ctx context.Context, family string) ([]revision, error) {
+	out, err := w.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: ecstypes.TaskDefinitionStatusActive})
+	if err != nil {
+		return nil, err
+	}
+	var revs []revision
+	for _, a := range out.TaskDefinitionArns {
+		if !strings.Contains(a, ":task-definition/"+family+":") {
+			continue
+		}
+		d, err := w.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(a), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		if err != nil {
+			return nil, err
+		}
+		r := revision{td: d.TaskDefinition, tags: d.Tags}
+		if n, ok := taskdef.SourceRevision(d.Tags); ok {
+			r.source = n
+		}
+		revs = append(revs, r)
+	}
+	sort.Slice(revs, func(i, j int) bool { return revs[i].td.Revision < revs[j].td.Revision })
+	return revs, nil
+}
+
+// notification is one SQS-delivered SNS message: its structured document.
+type notification struct {
+	outcome  string
+	document map[string]any
+	raw      string
+}
+
+func (w *world) notifications(ctx context.Context) ([]notification, error) {
+	bodies, err := harness.Drain(ctx, w.sqs, w.queue)
+	if err != nil {
+		return nil, err
+	}
+	var out []notification
+	for _, b := range bodies {
+		e, err := harness.ParseSNSEnvelope(b)
+		if err != nil {
+			return nil, err
+		}
+		n := notification{outcome: e.MessageAttributes["outcome"].Value, raw: b}
+		if err := json.Unmarshal([]byte(e.Message), &n.document); err != nil {
+			return nil, fmt.Errorf("the sqs message is not the structured document: %w", err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// lossless reports the differences between a source and its remediation
+// beyond logging and our tags (aws: tags dropped as ECS does).
+func lossless(src, fixed revision) []string {
+	before, err := harness.Comparable(src.td, src.tags, "aws:")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	after, err := harness.Comparable(fixed.td, fixed.tags, "aws:", "ecslogfix:")
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var out []string
+	for _, d := range harness.Diff(before, after) {
+		if strings.HasPrefix(d.Path, "ContainerDefinitions[") && strings.Contains(d.Path, ".LogConfiguration") {
+			continue
+		}
+		// The default execution role is the policy's addition to Fargate
+		// task definitions that have none.
+		if d.Path == "ExecutionRoleArn" && d.Old == nil {
+			continue
+		}
+		out = append(out, d.String())
+	}
+	return out
+}
+
+// registerRateOK checks the RegisterTaskDefinition calls that reached the
+// proxy (faulted or not) against the remediate instances' budget.
+func (w *world) registerRateOK(t *testing.T) {
+	t.Helper()
+	b := reliabilityBudget(w.opts)
+	if err := checkRate(w.proxy, b); err != nil {
+		t.Errorf("RegisterTaskDefinition rate over budget: %v", err)
+	}
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// noSecrets checks that no environment value of the corpus (td37's are
+// secret-looking) reached a notification, a handler's log line or the
+// notify function's output, failure notifications included.
+func (w *world) noSecrets(t *testing.T, s settled) {
+	t.Helper()
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var secrets []string
+	for _, f := range corpus {
+		in, err := harness.LoadTaskDefinition(filepath.Join(root, "testdata", "taskdefs", f), "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range in.ContainerDefinitions {
+			for _, kv := range c.Environment {
+				if v := aws.ToString(kv.Value); len(v) >= 8 {
+					secrets = append(secrets, v)
+				}
+			}
+		}
+	}
+	texts := map[string]string{"handler logs": w.logs.String()}
+	for i, n := range s.notifications {
+		texts[fmt.Sprintf("notification %d (%s)", i, n.outcome)] = n.raw
+	}
+	for i, f := range w.notifs {
+		texts[fmt.Sprintf("notify %d output", i)] = f.Logs()
+	}
+	for where, text := range texts {
+		for _, sec := range secrets {
+			if strings.Contains(text, sec) {
+				t.Errorf("PRIVACY: %q appears in %s", sec, where)
+			}
+		}
+	}
+	if len(secrets) < 5 {
+		t.Errorf("only %d environment values to look for: the corpus changed?", len(secrets))
+	}
+}

@@ -1,0 +1,166 @@
+// Package reliability holds what issue 6's scenarios share: the result of a
+// scenario run, a recorder that appends results to the file named by
+// ECSLOGFIX_RELIABILITY_REPORT (so `make reliability` can print one table
+// over all packages), the table itself, and the rate-budget check applied to
+// a fault proxy's observed request rate.
+//
+// A scenario test looks like:
+//
+//	func TestThirtyPercentFaults(t *testing.T) {
+//		moto := faultproxy.StartMoto(t)
+//		proxy, _ := faultproxy.Start(faultproxy.Config{Upstream: moto, Seed: 1, Rules: ...}, "")
+//		... drive the pipeline with AWS_ENDPOINT_URL=proxy.URL, assert the invariants ...
+//		reliability.Record(t, reliability.Result{Scenario: "30 % faults, 100 registrations / 20 families",
+//			Runs: 1, Passed: passed(t), Registrations: n, Notifications: m, Faults: proxy.Stats().Total.FaultCount()})
+//	}
+package reliability
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// EnvReport names the JSON-lines file Record appends to.
+const EnvReport = "ECSLOGFIX_RELIABILITY_REPORT"
+
+// Result is the outcome of one scenario run (or of Runs runs summed).
+type Result struct {
+	Scenario      string `json:"scenario"`
+	Runs          int    `json:"runs"`
+	Passed        int    `json:"passed"`
+	Registrations int    `json:"registrations"` // RegisterTaskDefinition calls that reached the emulator
+	Notifications int    `json:"notifications"` // notifications delivered (SNS → SQS)
+	Faults        int    `json:"faults"`        // faults injected by the proxy
+	Note          string `json:"note,omitempty"`
+}
+
+// Record appends r to the report file when EnvReport is set; it is a no-op
+// otherwise, so scenarios run as plain tests too. Record a run after its
+// assertions: a failed test records Passed = 0 whatever r says.
+func Record(tb testing.TB, r Result) {
+	tb.Helper()
+	path := os.Getenv(EnvReport)
+	if path == "" {
+		return
+	}
+	if r.Runs == 0 {
+		r.Runs = 1
+	}
+	if tb.Failed() {
+		r.Passed = 0
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// One O_APPEND write per line: lines from parallel test binaries do not interleave.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		tb.Fatalf("reliability report: %v", err)
+	}
+	defer f.Close()
+	if _, err := f.Write(append(b, '\n')); err != nil {
+		tb.Fatalf("reliability report: %v", err)
+	}
+}
+
+// ReadResults reads a report file's lines.
+func ReadResults(r io.Reader) ([]Result, error) {
+	var out []Result
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var res Result
+		if err := json.Unmarshal([]byte(line), &res); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, res)
+	}
+	return out, sc.Err()
+}
+
+// Summarize sums the results per scenario, in order of first appearance.
+func Summarize(results []Result) []Result {
+	var out []Result
+	index := map[string]int{}
+	for _, r := range results {
+		i, ok := index[r.Scenario]
+		if !ok {
+			index[r.Scenario] = len(out)
+			out = append(out, Result{Scenario: r.Scenario})
+			i = len(out) - 1
+		}
+		s := &out[i]
+		s.Runs += r.Runs
+		s.Passed += r.Passed
+		s.Registrations += r.Registrations
+		s.Notifications += r.Notifications
+		s.Faults += r.Faults
+		if r.Note != "" && !slices.Contains(strings.Split(s.Note, "; "), r.Note) {
+			s.Note = strings.TrimPrefix(s.Note+"; "+r.Note, "; ")
+		}
+	}
+	return out
+}
+
+// Markdown renders summarized results as the issue's table.
+func Markdown(results []Result) string {
+	var b strings.Builder
+	b.WriteString("| Scenario | Runs | Passed | Registrations | Notifications | Faults injected | Note |\n|---|---:|---:|---:|---:|---:|---|\n")
+	for _, r := range results {
+		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s |\n",
+			strings.ReplaceAll(r.Scenario, "|", `\|`), r.Runs, r.Passed, r.Registrations, r.Notifications, r.Faults,
+			strings.ReplaceAll(r.Note, "|", `\|`))
+	}
+	return b.String()
+}
+
+// AllPassed reports whether every run of every scenario passed.
+func AllPassed(results []Result) bool {
+	for _, r := range results {
+		if r.Passed != r.Runs {
+			return false
+		}
+	}
+	return len(results) > 0
+}
+
+// Budget is a token-bucket rate limit: Rate calls per second sustained,
+// Burst calls at once.
+type Budget struct {
+	Rate  float64
+	Burst int
+}
+
+// Allowed is the most calls a client honouring b may make in any window of
+// length d: the burst plus the refill during the window.
+func (b Budget) Allowed(d time.Duration) float64 {
+	return float64(max(b.Burst, 1)) + b.Rate*d.Seconds()
+}
+
+// CheckRate compares the most calls seen in sliding windows of 1 s and 10 s
+// (maxIn is typically a faultproxy Proxy's MaxInWindow for one API) with the
+// budget, allowing tolerance (0.1 = 10 %) over it. It returns an error
+// naming every window that exceeded the budget.
+func CheckRate(maxIn func(time.Duration) int, b Budget, tolerance float64) error {
+	var errs []error
+	for _, d := range []time.Duration{time.Second, 10 * time.Second} {
+		seen, allowed := maxIn(d), b.Allowed(d)*(1+tolerance)
+		if float64(seen) > allowed {
+			errs = append(errs, fmt.Errorf("%d calls in a %v window, budget %.1f (rate %g/s, burst %d, +%.0f%%)",
+				seen, d, allowed, b.Rate, b.Burst, tolerance*100))
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,5 @@
+// Package security holds issue 6's security scenarios: secret leakage
+// through the whole local pipeline (the synthesized stack on moto, the
+// real bootstraps under the Lambda emulator), and cross-account refusal
+// and trust in organization mode. See docs/reliability.md.
+package security

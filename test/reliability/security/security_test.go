@@ -1,0 +1,403 @@
+package security
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"github.com/aws/jsii-runtime-go"
+
+	"github.com/ecslogfix/ecslogfix/infra/stacks"
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/reliability"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
+		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	}
+	code := m.Run()
+	jsii.Close()
+	os.Exit(code)
+}
+
+// syncBuffer collects every started process's output.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// eventOnly are values only the CloudTrail event's plain-text request body
+// carries (CloudTrail records the request, environment values included).
+var eventOnly = []string{
+	"FAKE-event-body-only-c0ffee-1",
+	"sk_live_FAKE-event-body-only-c0ffee-2",
+}
+
+// secretsOf lists the values of in that must never travel: environment
+// values, secrets' and secretOptions' valueFrom, repository credentials,
+// and the options of log drivers other than awslogs. Values shorter than
+// eight characters (e.g. "info") are left out: they appear anywhere.
+func secretsOf(in *ecs.RegisterTaskDefinitionInput) []string {
+	var out []string
+	// Names the task definition shows anyway (a splunk-index equal to the
+	// container's name) are not evidence of a leak.
+	public := map[string]bool{aws.ToString(in.Family): true}
+	for _, c := range in.ContainerDefinitions {
+		public[aws.ToString(c.Name)] = true
+	}
+	add := func(v string) {
+		if len(v) >= 8 && !public[v] {
+			out = append(out, v)
+		}
+	}
+	for _, c := range in.ContainerDefinitions {
+		for _, kv := range c.Environment {
+			add(aws.ToString(kv.Value))
+		}
+		for _, s := range c.Secrets {
+			add(aws.ToString(s.ValueFrom))
+		}
+		if c.RepositoryCredentials != nil {
+			add(aws.ToString(c.RepositoryCredentials.CredentialsParameter))
+		}
+		if lc := c.LogConfiguration; lc != nil {
+			for _, s := range lc.SecretOptions {
+				add(aws.ToString(s.ValueFrom))
+			}
+			if lc.LogDriver != "awslogs" {
+				for _, v := range lc.Options {
+					add(v)
+				}
+			}
+		}
+	}
+	if lc := in.ProxyConfiguration; lc != nil {
+		for _, p := range lc.Properties {
+			add(aws.ToString(p.Value))
+		}
+	}
+	return out
+}
+
+// requestBody is the requestParameters CloudTrail records: the whole
+// request in plain text, plus values only the event carries.
+func requestBody(t *testing.T, in *ecs.RegisterTaskDefinitionInput) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	// CloudTrail's request parameters are camelCase; keep both forms.
+	m["family"] = aws.ToString(in.Family)
+	m["containerDefinitions"] = m["ContainerDefinitions"]
+	m["x-plain-text-note"] = eventOnly[0]
+	if cds, ok := m["containerDefinitions"].([]any); ok && len(cds) > 0 {
+		cd := cds[0].(map[string]any)
+		env, _ := cd["Environment"].([]any)
+		cd["Environment"] = append(env, map[string]any{"Name": "EVENT_ONLY", "Value": eventOnly[1]})
+	}
+	return m
+}
+
+// TestSecretLeakage runs task definitions full of secret-looking values
+// (testdata/taskdefs td37 and td03, and a td13 variant with repository
+// credentials, secrets and secretOptions), announced by CloudTrail events
+// whose request bodies carry them in plain text, through detect → the
+// synthesized workflow on moto → notify, plus one execution that fails.
+// No such value may appear in any notification format (the SNS message
+// whole, and as the SQS subscriber receives it), in any execution's
+// input, output or history (DescribeExecution, GetExecutionHistory), or
+// in any line the bootstraps wrote.
+func TestSecretLeakage(t *testing.T) {
+	start := time.Now()
+	tools := harness.RequireTools(t)
+	root := tools.Root
+	dir := t.TempDir()
+	syn, err := synth.Single(root, filepath.Join(dir, "cdk"), nil)
+	if err != nil {
+		t.Fatalf("synthesize: %v", err)
+	}
+	synthTime := time.Since(start)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	out := &syncBuffer{}
+	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: mkdir(t, filepath.Join(dir, "stack")), Log: out})
+	if err != nil {
+		t.Fatalf("start the stack: %v", err)
+	}
+	defer func() {
+		if t.Failed() {
+			t.Logf("process output (tail):\n%s", tail(out.String(), 12000))
+		}
+		s.Close()
+	}()
+	names := syn.Config.Names()
+
+	// The definition moto runs is the one the in-process scenarios
+	// interpret (test/reliability/faults).
+	checkDefinition(t, syn)
+
+	ecsClient := ecs.NewFromConfig(s.Config)
+	type family struct{ file, name string }
+	families := []family{
+		{"td37-secrets-envfiles.json", "sec-secrets-envfiles"},
+		{"td03-splunk.json", "sec-splunk"},
+		{"td13-ec2-bridge-kitchen-sink.json", "sec-kitchen-sink"},
+	}
+	var secrets []string
+	secrets = append(secrets, eventOnly...)
+	register := func(f family, mutate func(*ecs.RegisterTaskDefinitionInput)) (*ecs.RegisterTaskDefinitionInput, *ecs.RegisterTaskDefinitionOutput) {
+		in, err := harness.LoadTaskDefinition(filepath.Join(root, "testdata", "taskdefs", f.file), f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mutate != nil {
+			mutate(in)
+		}
+		secrets = append(secrets, secretsOf(in)...)
+		o, err := ecsClient.RegisterTaskDefinition(ctx, in)
+		if err != nil {
+			t.Fatalf("register %s: %v", f.file, err)
+		}
+		return in, o
+	}
+	withCredentials := func(in *ecs.RegisterTaskDefinitionInput) {
+		c := &in.ContainerDefinitions[0]
+		c.RepositoryCredentials = &ecstypes.RepositoryCredentials{CredentialsParameter: aws.String("arn:aws:secretsmanager:us-east-1:123456789012:secret:FAKE-registry-creds-Zz9")}
+		c.Secrets = append(c.Secrets, ecstypes.Secret{Name: aws.String("FAKE_SECRET"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:123456789012:parameter/FAKE/secret/param")})
+		c.Environment = append(c.Environment, ecstypes.KeyValuePair{Name: aws.String("PASSWORD"), Value: aws.String("FAKE-hunter2-hunter2")})
+	}
+	delivered := 0
+	for i, f := range families {
+		var mut func(*ecs.RegisterTaskDefinitionInput)
+		if i == 2 {
+			mut = withCredentials
+		}
+		in, o := register(f, mut)
+		td := o.TaskDefinition
+		call := harness.RegisterCall{
+			EventID: fmt.Sprintf("5ec00000-0000-4000-8000-%012d", i+1), TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
+			Family: f.name, Revision: td.Revision, Identity: harness.IAMUser("jane.doe"), Request: requestBody(t, in),
+		}
+		if err := s.PutRegisterEvent(ctx, call); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deliveries, err := s.Pump(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered += len(deliveries)
+	// Positive control: the secrets did enter the pipeline (detect
+	// received the plain-text bodies).
+	for _, d := range deliveries {
+		if !strings.Contains(string(d.Event), eventOnly[0]) {
+			t.Errorf("the delivered event lacks the plain-text body value %q: the test proves nothing", eventOnly[0])
+		}
+	}
+	for _, d := range deliveries {
+		if err := d.Invocation.Err(d.Target.Function); err != nil {
+			t.Errorf("detect: %v", err)
+		}
+	}
+	execs, err := s.Executions(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(execs) != len(families) {
+		t.Fatalf("%d executions, want %d", len(execs), len(families))
+	}
+	for _, e := range execs {
+		if e.Status != sfntypes.ExecutionStatusSucceeded {
+			h, _ := harness.History(ctx, s.SFN, aws.ToString(e.ExecutionArn))
+			t.Errorf("execution %s: %s\n%s", aws.ToString(e.Name), e.Status, h)
+		}
+	}
+
+	// One execution that fails: the failure notification carries the
+	// execution input and the error's cause.
+	fault, err := harness.BuildBootstrap(ctx, tools, "./test/e2e/testdata/echo", filepath.Join(dir, "echo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := harness.StartFunction(ctx, tools, harness.FunctionOptions{Name: "fault", Bootstrap: fault, Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fn.Close()
+	remediate := names.Function(config.FunctionRemediate)
+	if err := s.Moto.MapFunction(remediate, fn.URL); err != nil {
+		t.Fatal(err)
+	}
+	in, o := register(family{"td37-secrets-envfiles.json", "sec-failure"}, nil)
+	if err := s.PutRegisterEvent(ctx, harness.RegisterCall{
+		EventID: "5ec00000-0000-4000-8000-000000000099", TaskDefinitionARN: aws.ToString(o.TaskDefinition.TaskDefinitionArn),
+		Family: "sec-failure", Revision: o.TaskDefinition.Revision, Identity: harness.IAMUser("jane.doe"), Request: requestBody(t, in),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if deliveries, err = s.Pump(ctx); err != nil || len(deliveries) != 1 {
+		t.Fatalf("pump: %d %v", len(deliveries), err)
+	}
+	delivered++
+	if execs, err = s.Executions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, e := range execs {
+		if e.Status == sfntypes.ExecutionStatusFailed {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Errorf("%d FAILED executions, want 1", failed)
+	}
+	if err := s.Moto.MapFunction(remediate, s.Functions[remediate].URL); err != nil {
+		t.Fatal(err)
+	}
+
+	// Everything that left the functions.
+	sources := map[string]string{}
+	published, err := s.Moto.Published(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(published) < len(families)+1 {
+		t.Errorf("%d messages published, want ≥ %d", len(published), len(families)+1)
+	}
+	for i, p := range published {
+		b, _ := json.Marshal(p)
+		sources[fmt.Sprintf("published message %d (every format)", i)] = string(b)
+		for _, proto := range []string{"email", "https", "sqs", "lambda", "default"} {
+			sources[fmt.Sprintf("published message %d, %s format", i, proto)] = p.Structured(proto)
+		}
+	}
+	subscribed, err := s.Notifications(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range subscribed {
+		b, _ := json.Marshal(n)
+		sources[fmt.Sprintf("SQS-delivered notification %d", i)] = string(b)
+	}
+	for _, e := range execs {
+		events, err := harness.HistoryEvents(ctx, s.SFN, aws.ToString(e.ExecutionArn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _ := json.Marshal(events)
+		sources["execution "+aws.ToString(e.Name)+" input/output/history"] = aws.ToString(e.Input) + aws.ToString(e.Output) + string(h)
+	}
+	sources["the processes' output (every line the bootstraps, the emulators and moto wrote)"] = out.String()
+	for name, f := range s.Functions {
+		sources["log tail of "+name] = f.Logs()
+	}
+	sort.Strings(secrets)
+	secrets = compact(secrets)
+	leaks := 0
+	for where, text := range sources {
+		for _, sec := range secrets {
+			if strings.Contains(text, sec) {
+				leaks++
+				t.Errorf("PRIVACY: %q appears in %s", sec, where)
+			}
+		}
+	}
+	if len(secrets) < 15 {
+		t.Errorf("only %d secret-looking values checked: the corpus changed?", len(secrets))
+	}
+	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d executions); synth %s, total %s",
+		len(secrets), len(sources), len(subscribed), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	reliability.Record(t, reliability.Result{
+		Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
+		Registrations: len(families), Notifications: len(subscribed),
+		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d executions' input/output/history, all process output), %d leaks; one FAILED execution included",
+			delivered, len(secrets), len(sources), len(execs), leaks),
+	})
+}
+
+func compact(s []string) []string {
+	var out []string
+	for i, v := range s {
+		if i == 0 || v != s[i-1] {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
+
+// checkDefinition asserts that the synthesized state machine runs
+// stacks.Definition, which the in-process scenarios interpret.
+func checkDefinition(t *testing.T, syn *synth.Stack) {
+	t.Helper()
+	for _, r := range syn.Template.Resources("AWS::StepFunctions::StateMachine") {
+		def, err := syn.Template.ResolveString(r.Properties["DefinitionString"])
+		if err != nil {
+			t.Fatalf("definition: %v", err)
+		}
+		names := syn.Config.Names()
+		var got, want any
+		if err := json.Unmarshal([]byte(def), &got); err != nil {
+			t.Fatal(err)
+		}
+		fnARN := func(fn string) string {
+			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", harness.Region, harness.Account, names.Function(fn))
+		}
+		for _, pair := range [][2]string{{names.Function(config.FunctionRemediate), names.Function(config.FunctionNotify)}, {fnARN(config.FunctionRemediate), fnARN(config.FunctionNotify)}} {
+			if err := json.Unmarshal([]byte(stacks.Definition(pair[0], pair[1])), &want); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(got) == fmt.Sprint(want) {
+				return
+			}
+		}
+		t.Errorf("the synthesized definition is not stacks.Definition:\n%s", def)
+	}
+}
+
+func mkdir(t *testing.T, p string) string {
+	t.Helper()
+	if err := os.MkdirAll(p, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
