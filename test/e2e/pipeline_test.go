@@ -20,6 +20,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -453,6 +454,68 @@ func TestPipeline(t *testing.T) {
 		}
 		if _, err := p.Notifications(ctx, ""); err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("report-mode-changes-nothing", func(t *testing.T) {
+		// Enforcement "report" (the stack's setting, or an execution input
+		// that says so) takes the workflow's CheckMode branch straight to
+		// Register, which only plans; Notify publishes the plan.
+		src := p.register(t, ctx, "td01-fargate-no-logconfig.json", "e2e-report")
+		if len(p.StateMachines) != 1 {
+			t.Fatalf("%d state machines in the stack, want 1", len(p.StateMachines))
+		}
+		var smARN string
+		for _, arn := range p.StateMachines {
+			smARN = arn
+		}
+		in, err := json.Marshal(workflow.Input{
+			Version: workflow.Version, Trigger: workflow.TriggerCLI,
+			Target:            workflow.Target{Account: harness.Account, Region: p.Config.Region},
+			TaskDefinitionARN: aws.ToString(src.TaskDefinitionArn), Family: aws.ToString(src.Family), Revision: src.Revision,
+			Enforcement: policy.Report,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start, err := p.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(smARN), Name: aws.String("e2e-report-1"), Input: aws.String(string(in))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := harness.WaitExecution(ctx, p.SFN, aws.ToString(start.ExecutionArn))
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[aws.ToString(start.ExecutionArn)] = true
+		if e.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("execution %s\n%s", e.Status, p.history(ctx, aws.ToString(e.ExecutionArn)))
+		}
+		if h := p.history(ctx, aws.ToString(e.ExecutionArn)); strings.Contains(h, workflow.StateEnsureLogGroups) {
+			t.Errorf("report mode ensured log groups:\n%s", h)
+		}
+		if revs := p.revisions(t, ctx, "e2e-report"); len(revs) != 1 {
+			t.Errorf("revisions %v in report mode, want only the source", revs)
+		}
+		out, err := p.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/e2e-report")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out.LogGroups) != 0 {
+			t.Errorf("report mode created log groups %v", out.LogGroups)
+		}
+		msgs := nextPublished(t)
+		if len(msgs) != 1 {
+			t.Fatalf("%d messages published in report mode, want 1", len(msgs))
+		}
+		if email := msgs[0].Structured("email"); !strings.Contains(email, string(workflow.OutcomeReportOnly)) || !strings.Contains(email, "/ecs/e2e-report") {
+			t.Errorf("the report-only notification lacks the outcome or the planned log group:\n%s", email)
+		}
+		subscribed, err := p.Notifications(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(subscribed) != 1 || subscribed[0].MessageAttributes["outcome"].Value != string(workflow.OutcomeReportOnly) {
+			t.Errorf("subscriber got %d messages, want one with outcome %s", len(subscribed), workflow.OutcomeReportOnly)
 		}
 	})
 
