@@ -315,10 +315,11 @@ func roleWildcards(fn, mode string) string {
 	r := "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)"
 	switch fn {
 	case config.FunctionDetect:
-		r += "; ecs:DescribeTaskDefinition and ecs:ListTaskDefinitionFamilies support no resource-level permissions (Resource *)"
+		r += "; ecs:DescribeTaskDefinition and ecs:ListTaskDefinitionFamilies support no resource-level permissions (Resource *);" +
+			" states:DescribeExecution on the executions of ecslogfix's own state machine (execution:NAME:*; execution names are per revision)"
 	case config.FunctionRemediate:
 		if mode == config.ModeSingle {
-			r += "; ecs:DescribeTaskDefinition and ecs:RegisterTaskDefinition support no resource-level permissions (Resource *);" +
+			r += "; ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition support no resource-level permissions (Resource *);" +
 				" ecs:TagResource is limited to task-definition/*; logs:CreateLogGroup/PutRetentionPolicy/TagResource to the policy's log group name pattern in any region (central logging);" +
 				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)"
 		}
@@ -380,6 +381,9 @@ func (p *pipeline) addFunctions() {
 		// permissions.
 		statement(ecsReadActions, []string{"*"}, nil),
 		statement([]string{"states:StartExecution"}, []string{smARN}, nil),
+		// Tell a failed earlier execution (start the next attempt) from a
+		// running or successful one (a duplicate).
+		statement([]string{"states:DescribeExecution"}, []string{arn("arn:", partition(), ":states:", region(), ":", account(), ":execution:", smName, ":*")}, nil),
 		statement([]string{"lambda:InvokeFunction"}, []string{p.functionARN(config.FunctionDetect)}, nil),
 	} {
 		detect.AddToPolicy(s)

@@ -292,33 +292,73 @@ func (d *Detector) consider(ctx context.Context, log *slog.Logger, c candidate, 
 	if in.LogGroups == nil {
 		in.LogGroups = []plan.LogGroup{}
 	}
-	name := ExecutionName(c.target.Account, c.target.Region, family, td.Revision)
-	log = log.With("executionName", name)
 	body, err := json.Marshal(in)
 	if err != nil {
 		return Response{}, fmt.Errorf("marshal execution input: %w", err)
 	}
-	if limiter != nil {
-		if err := limiter.Wait(ctx); err != nil {
-			// The context ends before the next start may happen.
-			return Response{}, fmt.Errorf("%w: %w", errStop, err)
+	// The execution name makes duplicate deliveries (and the sweep meeting
+	// a live event) harmless. A failed execution does not block the
+	// revision for the 90 days Step Functions keeps names: the next
+	// delivery or sweep starts the next attempt's name.
+	var name string
+	for attempt := 1; ; attempt++ {
+		name = ExecutionNameAttempt(c.target.Account, c.target.Region, family, td.Revision, attempt)
+		if limiter != nil {
+			if err := limiter.Wait(ctx); err != nil {
+				// The context ends before the next start may happen.
+				return Response{}, fmt.Errorf("%w: %w", errStop, err)
+			}
 		}
+		out, err := d.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(d.Runtime.StateMachineARN),
+			Name:            aws.String(name),
+			Input:           aws.String(string(body)),
+		})
+		var exists *sfntypes.ExecutionAlreadyExists
+		switch {
+		case errors.As(err, &exists):
+			status, err := d.executionStatus(ctx, name)
+			if err != nil {
+				return Response{}, err
+			}
+			if attempt < MaxExecutionAttempts && (status == sfntypes.ExecutionStatusFailed || status == sfntypes.ExecutionStatusTimedOut || status == sfntypes.ExecutionStatusAborted) {
+				log.Info("retrying after a failed execution", "executionName", name, "status", string(status))
+				continue
+			}
+			log.Info("duplicate", "executionName", name, "status", string(status), "reasons", reasonCodes(ev))
+			return Response{Status: StatusDuplicate, TaskDefinitionARN: arn, ExecutionName: name}, nil
+		case err != nil:
+			return Response{}, fmt.Errorf("start execution %s: %w", name, err)
+		}
+		log.Info("started", "executionName", name, "executionArn", aws.ToString(out.ExecutionArn), "reasons", reasonCodes(ev), "enforcement", string(in.Enforcement))
+		return Response{Status: StatusStarted, TaskDefinitionARN: arn, ExecutionName: name, ExecutionARN: aws.ToString(out.ExecutionArn)}, nil
 	}
-	out, err := d.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
-		StateMachineArn: aws.String(d.Runtime.StateMachineARN),
-		Name:            aws.String(name),
-		Input:           aws.String(string(body)),
-	})
-	var exists *sfntypes.ExecutionAlreadyExists
-	switch {
-	case errors.As(err, &exists):
-		log.Info("duplicate", "reasons", reasonCodes(ev))
-		return Response{Status: StatusDuplicate, TaskDefinitionARN: arn, ExecutionName: name}, nil
-	case err != nil:
-		return Response{}, fmt.Errorf("start execution %s: %w", name, err)
+}
+
+// MaxExecutionAttempts bounds the executions started for one revision:
+// the first, and a new one after each failed one.
+const MaxExecutionAttempts = 3
+
+// ExecutionDescriber is the optional part of SFN that lets detect tell a
+// failed earlier execution from a running or successful one. Without it
+// (a client that cannot describe), an existing name is a duplicate.
+type ExecutionDescriber interface {
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+}
+
+// executionStatus is the status of the execution named name, or "" when
+// it cannot be told.
+func (d *Detector) executionStatus(ctx context.Context, name string) (sfntypes.ExecutionStatus, error) {
+	desc, ok := d.SFN.(ExecutionDescriber)
+	if !ok {
+		return "", nil
 	}
-	log.Info("started", "executionArn", aws.ToString(out.ExecutionArn), "reasons", reasonCodes(ev), "enforcement", string(in.Enforcement))
-	return Response{Status: StatusStarted, TaskDefinitionARN: arn, ExecutionName: name, ExecutionARN: aws.ToString(out.ExecutionArn)}, nil
+	arn := strings.Replace(d.Runtime.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	out, err := desc.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return "", workflow.Classify(fmt.Errorf("describe execution %s: %w", name, err))
+	}
+	return out.Status, nil
 }
 
 func (d *Detector) ignored(reason, arn string) Response {

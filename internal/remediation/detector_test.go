@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"regexp"
 	"strings"
 	"sync"
@@ -450,5 +451,52 @@ func TestPrincipalFromARN(t *testing.T) {
 	}
 	if principalFromARN("arn:aws:iam::111122223333:user/jane").Type != "IAMUser" || principalFromARN("") != nil {
 		t.Fatal("user or empty")
+	}
+}
+
+// A failed execution does not block its revision for the 90 days Step
+// Functions keeps execution names: the next delivery (or sweep) starts the
+// next attempt, up to MaxExecutionAttempts; a running or successful one is
+// a duplicate.
+func TestDetectorRetriesAfterAFailedExecution(t *testing.T) {
+	td01, tags01 := loadTD(t, "td01-fargate-no-logconfig.json")
+	ev := loadEvent(t, "e01-iamuser-cli-fargate.json")
+	ctx := context.Background()
+	for _, st := range []sfntypes.ExecutionStatus{sfntypes.ExecutionStatusRunning, sfntypes.ExecutionStatusSucceeded} {
+		e, s := newFakeECS(), newFakeSFN()
+		e.put(td01, tags01)
+		d := newDetector(e, s, &logBuffer{})
+		first, err := d.Handle(ctx, ev)
+		if err != nil || first.Status != StatusStarted {
+			t.Fatalf("first: %+v %v", first, err)
+		}
+		s.status[first.ExecutionName] = st
+		if again, err := d.Handle(ctx, ev); err != nil || again.Status != StatusDuplicate || len(s.order) != 1 {
+			t.Fatalf("after a %s execution: %+v %v, %d executions; want a duplicate", st, again, err, len(s.order))
+		}
+	}
+
+	e, s := newFakeECS(), newFakeSFN()
+	e.put(td01, tags01)
+	d := newDetector(e, s, &logBuffer{})
+	names := map[string]bool{}
+	for i := 1; i <= MaxExecutionAttempts; i++ {
+		r, err := d.Handle(ctx, ev)
+		if err != nil || r.Status != StatusStarted {
+			t.Fatalf("delivery %d: %+v %v, want a new execution after %d failed", i, r, err, i-1)
+		}
+		if names[r.ExecutionName] || len(r.ExecutionName) > MaxExecutionName {
+			t.Fatalf("attempt %d name %q: reused or too long", i, r.ExecutionName)
+		}
+		names[r.ExecutionName] = true
+		s.status[r.ExecutionName] = sfntypes.ExecutionStatusFailed
+	}
+	r, err := d.Handle(ctx, ev)
+	if err != nil || r.Status != StatusDuplicate || len(s.order) != MaxExecutionAttempts {
+		t.Fatalf("after %d failed attempts: %+v %v, %d executions; want no more", MaxExecutionAttempts, r, err, len(s.order))
+	}
+	// Deterministic: another detect instance derives the same names.
+	if got := ExecutionNameAttempt(testAccount, testRegion, "orders-api", 14, 2); !names[got] {
+		t.Errorf("attempt 2's name %q is not what detect used", got)
 	}
 }

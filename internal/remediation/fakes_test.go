@@ -316,15 +316,34 @@ func (f *fakeLogs) ListTagsForResource(_ context.Context, in *cloudwatchlogs.Lis
 	return &cloudwatchlogs.ListTagsForResourceOutput{Tags: f.tags[name]}, nil
 }
 
-// fakeSFN records StartExecution and refuses a name it has seen.
+// fakeSFN records StartExecution and refuses a name it has seen; its
+// executions are RUNNING unless status says otherwise.
 type fakeSFN struct {
 	mu     sync.Mutex
 	inputs map[string]string
 	order  []string
 	errs   []error
+	status map[string]sfntypes.ExecutionStatus // by name
 }
 
-func newFakeSFN() *fakeSFN { return &fakeSFN{inputs: map[string]string{}} }
+func newFakeSFN() *fakeSFN {
+	return &fakeSFN{inputs: map[string]string{}, status: map[string]sfntypes.ExecutionStatus{}}
+}
+
+func (f *fakeSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	arn := aws.ToString(in.ExecutionArn)
+	name := arn[strings.LastIndex(arn, ":")+1:]
+	if _, ok := f.inputs[name]; !ok || !strings.Contains(arn, ":execution:") {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String(arn)}
+	}
+	st, ok := f.status[name]
+	if !ok {
+		st = sfntypes.ExecutionStatusRunning
+	}
+	return &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: st}, nil
+}
 
 func (f *fakeSFN) StartExecution(_ context.Context, in *sfn.StartExecutionInput, _ ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error) {
 	f.mu.Lock()

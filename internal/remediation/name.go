@@ -17,8 +17,20 @@ const MaxExecutionName = 80
 // the sweep and the CLI all map the same revision to the same execution
 // and Step Functions refuses the second start (ExecutionAlreadyExists).
 func ExecutionName(account, region, family string, revision int32) string {
+	return ExecutionNameAttempt(account, region, family, revision, 1)
+}
+
+// ExecutionNameAttempt is the name of the attempt-th execution for one
+// revision: attempt 1 is ExecutionName; later attempts (after a failed
+// execution) differ only in the hash, so they are as deterministic and as
+// short.
+func ExecutionNameAttempt(account, region, family string, revision int32, attempt int) string {
 	rev := strconv.FormatInt(int64(revision), 10)
-	sum := sha256.Sum256([]byte(account + "/" + region + "/" + family + ":" + rev))
+	key := account + "/" + region + "/" + family + ":" + rev
+	if attempt > 1 {
+		key += "#" + strconv.Itoa(attempt)
+	}
+	sum := sha256.Sum256([]byte(key))
 	hash := hex.EncodeToString(sum[:])[:16]
 	room := MaxExecutionName - len(rev) - len(hash) - 2
 	var b strings.Builder
