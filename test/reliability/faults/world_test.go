@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -34,6 +33,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/reliability/internal/sfnlocal"
+	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
 
 const (
@@ -91,7 +91,7 @@ type world struct {
 	remeds  chan *remediation.Remediator
 	notify  chan *harness.Function
 	notifs  []*harness.Function
-	logs    *syncBuffer
+	logs    *syncbuf.Buffer
 
 	mu  sync.Mutex
 	dlq int // events whose detect invocations all failed
@@ -146,7 +146,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proxy.Close() })
-	w := &world{t: t, opts: opts, proxy: proxy, logs: &syncBuffer{}}
+	w := &world{t: t, opts: opts, proxy: proxy, logs: &syncbuf.Buffer{}}
 	w.direct = awsConfig(t, motoURL)
 	faulted := awsConfig(t, proxy.URL)
 	w.ecs = ecs.NewFromConfig(w.direct)
@@ -349,24 +349,6 @@ func (s *localSFN) startCalls() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.starts
-}
-
-// syncBuffer collects log lines from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 func tail(s string, n int) string {

@@ -1,7 +1,6 @@
 package security
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,6 +23,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
+	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -34,24 +33,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	jsii.Close()
 	os.Exit(code)
-}
-
-// syncBuffer collects every started process's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // eventOnly are values only the CloudTrail event's plain-text request body
@@ -152,7 +133,7 @@ func TestSecretLeakage(t *testing.T) {
 	synthTime := time.Since(start)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	out := &syncBuffer{}
+	out := &syncbuf.Buffer{}
 	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: mkdir(t, filepath.Join(dir, "stack")), Log: out})
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
