@@ -19,7 +19,6 @@ ASL_VALIDATOR       := asl-validator@4.0.0
 FUNCTIONS           := detect remediate notify
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
-FUZZLOG             := $(TOOLS)/fuzz.log
 
 .PHONY: help
 help: ## list the targets
@@ -85,10 +84,7 @@ cover: ## print the coverage of the core packages
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
-	@for t in $$(grep -rl --include='*_test.go' '^func Fuzz' internal cmd functions 2>/dev/null); do \
-	  d=$$(dirname $$t); for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$t | cut -d' ' -f2); do \
-	    echo "fuzz $$d $$f"; go test -run=^$$ -fuzz=^$$f$$ -fuzztime=$(FUZZTIME) ./$$d > $(FUZZLOG) 2>&1 || { cat $(FUZZLOG); exit 1; }; \
-	  done; done
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 .PHONY: lint
 lint: $(TOOLS_BIN)/staticcheck ## gofmt, go vet, staticcheck
