@@ -66,6 +66,10 @@ demo: $(TOOLS_BIN)/aws-lambda-rie ## see it work: the whole pipeline offline on 
 synth: ## synthesize the CDK app into cdk.out (same as npx cdk synth)
 	go run ./infra
 
+.PHONY: deploy
+deploy: ## cdk deploy with the pinned Go toolchain, e.g. make deploy CDK_ARGS="-c ecslogfix:notificationEmails=ops@example.com"
+	npx --yes aws-cdk@2 deploy $(CDK_ARGS)
+
 .PHONY: bench
 bench: tools ## the performance table (cold start vs Python, zip sizes, API calls, sweep scale, latency) into dist/bench
 	scripts/bench.sh
