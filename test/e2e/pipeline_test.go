@@ -115,7 +115,7 @@ func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskD
 	t.Helper()
 	call := harness.RegisterCall{
 		EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family),
-		Revision: td.Revision, Identity: identity, Request: requestParameters(td),
+		Revision: td.Revision, Identity: identity, Request: harness.RequestParameters(td),
 	}
 	if err := p.PutRegisterEvent(ctx, call); err != nil {
 		t.Fatal(err)
@@ -143,21 +143,6 @@ func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskD
 		t.Logf("the event detect could not parse:\n%s", d.Event)
 	}
 	return resp
-}
-
-// requestParameters is what CloudTrail records of the request: the whole
-// task definition, environment values included (the pipeline must never
-// repeat them).
-func requestParameters(td *ecstypes.TaskDefinition) map[string]any {
-	var containers []map[string]any
-	for _, c := range td.ContainerDefinitions {
-		env := []map[string]string{}
-		for _, kv := range c.Environment {
-			env = append(env, map[string]string{"name": aws.ToString(kv.Name), "value": aws.ToString(kv.Value)})
-		}
-		containers = append(containers, map[string]any{"name": aws.ToString(c.Name), "image": aws.ToString(c.Image), "environment": env})
-	}
-	return map[string]any{"family": aws.ToString(td.Family), "containerDefinitions": containers}
 }
 
 // newExecutions returns the executions not in seen (by ARN), all finished,

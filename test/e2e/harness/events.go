@@ -5,6 +5,9 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // CloudTrail event constants of a RegisterTaskDefinition call.
@@ -116,4 +119,19 @@ func (s *Stack) PutRegisterEvent(ctx context.Context, call RegisterCall) error {
 func shortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return fmt.Sprintf("%X", sum[:3])
+}
+
+// RequestParameters is what CloudTrail records of a RegisterTaskDefinition
+// request for td: the family and the container definitions, environment
+// values in plain text (the pipeline must never repeat them).
+func RequestParameters(td *ecstypes.TaskDefinition) map[string]any {
+	var containers []map[string]any
+	for _, c := range td.ContainerDefinitions {
+		env := []map[string]string{}
+		for _, kv := range c.Environment {
+			env = append(env, map[string]string{"name": aws.ToString(kv.Name), "value": aws.ToString(kv.Value)})
+		}
+		containers = append(containers, map[string]any{"name": aws.ToString(c.Name), "image": aws.ToString(c.Image), "environment": env})
+	}
+	return map[string]any{"family": aws.ToString(td.Family), "containerDefinitions": containers}
 }

@@ -393,7 +393,7 @@ func (w *world) userRevision(ctx context.Context, file, family string, release i
 func eventFor(td *ecstypes.TaskDefinition, eventID string, identity map[string]any) []byte {
 	detail := harness.RegisterEventDetail(harness.RegisterCall{
 		EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family),
-		Revision: td.Revision, Identity: identity, Request: requestParameters(td),
+		Revision: td.Revision, Identity: identity, Request: harness.RequestParameters(td),
 	})
 	return envelope(harness.SourceECS, harness.DetailTypeCloudTrail, account, region, detail)
 }
@@ -404,20 +404,6 @@ func envelope(source, detailType, acct, reg string, detail any) []byte {
 		"account": acct, "time": time.Now().UTC().Format(time.RFC3339), "region": reg, "resources": []string{}, "detail": detail,
 	})
 	return b
-}
-
-// requestParameters is what CloudTrail records of the request: the
-// container definitions with environment values in plain text.
-func requestParameters(td *ecstypes.TaskDefinition) map[string]any {
-	var containers []map[string]any
-	for _, c := range td.ContainerDefinitions {
-		env := []map[string]string{}
-		for _, kv := range c.Environment {
-			env = append(env, map[string]string{"name": aws.ToString(kv.Name), "value": aws.ToString(kv.Value)})
-		}
-		containers = append(containers, map[string]any{"name": aws.ToString(c.Name), "image": aws.ToString(c.Image), "environment": env})
-	}
-	return map[string]any{"family": aws.ToString(td.Family), "containerDefinitions": containers}
 }
 
 var eventSeq struct {
