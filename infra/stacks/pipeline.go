@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // logGroupTemplate is the policy's template or the default one.
@@ -412,7 +413,7 @@ func (p *pipeline) addFunctions() {
 	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(smName),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(Definition(p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.Definition(p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
 		TracingEnabled:   jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          smLogs,

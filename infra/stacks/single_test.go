@@ -228,7 +228,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def != Definition("ecslogfix-remediate", "ecslogfix-notify") {
+	if def != workflow.Definition("ecslogfix-remediate", "ecslogfix-notify") {
 		t.Fatal("deployed definition differs from Definition()")
 	}
 	d := mustJSON(t, def)
@@ -636,7 +636,7 @@ func TestOptionalResourcesOff(t *testing.T) {
 	if m := tmpl.Resource(id)["Properties"].(map[string]any)["MemorySize"]; m != float64(256) {
 		t.Errorf("remediate memory %v", m)
 	}
-	if def, _ := tmpl.StateMachineDefinition(); def != Definition("acme-remediate", "acme-notify") {
+	if def, _ := tmpl.StateMachineDefinition(); def != workflow.Definition("acme-remediate", "acme-notify") {
 		t.Error("definition does not use the prefix")
 	}
 	errs, _ := NagFindings(s.Stack)

@@ -25,7 +25,7 @@ import (
 // steps of the workflow, run in-process with exactly the pipeline's rules.
 type applier interface {
 	EnsureLogGroups(ctx context.Context, in workflow.Input) (workflow.Ensured, error)
-	Register(ctx context.Context, in workflow.Input) (workflow.Result, error)
+	Register(ctx context.Context, st workflow.State) (workflow.Result, error)
 }
 
 type fixOptions struct {
@@ -279,8 +279,7 @@ func (f *fixer) remediate(ctx context.Context, ev policy.Evaluation, p plan.Plan
 	if err != nil {
 		return workflow.Result{}, fmt.Errorf("ensure log groups: %w", err)
 	}
-	in.Ensured = &ensured
-	res, err := f.apply.Register(ctx, in)
+	res, err := f.apply.Register(ctx, workflow.State{Input: in, Ensured: &ensured})
 	if err != nil {
 		return workflow.Result{}, fmt.Errorf("register: %w", err)
 	}

@@ -295,9 +295,9 @@ func plantedRequests() []workflow.NotifyRequest {
 	}
 	failure := workflow.NotifyRequest{Failure: &workflow.Failure{
 		State: "RegisterFailed", Error: "ClientException", Cause: cause,
-		Input: workflow.Input{Family: "a", TaskDefinitionARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/a:1",
+		Input: workflow.State{Input: workflow.Input{Family: "a", TaskDefinitionARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/a:1",
 			Target:    workflow.Target{Account: "111122223333", Region: "us-east-1"},
-			LogGroups: []plan.LogGroup{{Name: "/ecs/a", Tags: map[string]string{"k": secret + "-input-tag"}}}},
+			LogGroups: []plan.LogGroup{{Name: "/ecs/a", Tags: map[string]string{"k": secret + "-input-tag"}}}}},
 	}}
 	return []workflow.NotifyRequest{
 		result(workflow.OutcomeRemediated), result(workflow.OutcomeReportOnly), result(workflow.OutcomeBlocked),

@@ -165,8 +165,7 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 				t.Fatal(err)
 			}
 			ensureCalls := counter.take()
-			in.Ensured = &ens
-			res, err := r.Register(ctx, in)
+			res, err := r.Register(ctx, workflow.State{Input: in, Ensured: &ens})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -236,7 +235,7 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 			}
 
 			// A second Register (a retry, a duplicate) registers nothing.
-			again, err := r.Register(ctx, in)
+			again, err := r.Register(ctx, workflow.State{Input: in})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -372,7 +371,7 @@ func TestComponentDetectAgainstMoto(t *testing.T) {
 
 	// Remediate, then deliver our own registration's event.
 	r := &Remediator{Policy: policy.Default(), Clients: d.Clients, Logger: (&logBuffer{}).logger()}
-	res, err := r.Register(ctx, input)
+	res, err := r.Register(ctx, workflow.State{Input: input})
 	if err != nil || res.Outcome != workflow.OutcomeRemediated {
 		t.Fatalf("register %+v %v", res, err)
 	}

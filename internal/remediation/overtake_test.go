@@ -73,7 +73,7 @@ func TestRegisterNeverLeavesOlderContentOnTop(t *testing.T) {
 			f.put(withRevision(td, family, tc.source), tags)
 			e := &racingECS{fakeECS: f, before: tc.between}
 			r := &Remediator{Policy: policy.Default(), Clients: StaticClients{ECS: e, Logs: l}}
-			res, err := r.Register(context.Background(), inputFor(withRevision(td, family, tc.source)))
+			res, err := r.Register(context.Background(), workflow.State{Input: inputFor(withRevision(td, family, tc.source))})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -58,7 +58,7 @@ func (r *Remediator) partition() string {
 func (r *Remediator) Handle(ctx context.Context, req workflow.Request) (any, error) {
 	switch req.Action {
 	case workflow.ActionEnsureLogGroup:
-		out, err := r.EnsureLogGroups(ctx, req.Input)
+		out, err := r.EnsureLogGroups(ctx, req.Input.Input)
 		if err != nil {
 			return nil, workflow.Classify(err)
 		}
@@ -285,7 +285,8 @@ func tagValue(tags []types.Tag, key string) (string, bool) {
 //     and ecslogfix:managed → REMEDIATED.
 //
 // The Result carries the redacted plan, never the changed task definition.
-func (r *Remediator) Register(ctx context.Context, in workflow.Input) (workflow.Result, error) {
+func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.Result, error) {
+	in := st.Input
 	a, err := checkInput(in)
 	if err != nil {
 		return workflow.Result{}, err
@@ -302,8 +303,8 @@ func (r *Remediator) Register(ctx context.Context, in workflow.Input) (workflow.
 		Trigger:   in.Trigger,
 		EventID:   in.EventID,
 	}
-	if in.Ensured != nil {
-		res.LogGroups = in.Ensured.LogGroups
+	if st.Ensured != nil {
+		res.LogGroups = st.Ensured.LogGroups
 	}
 	log := r.logger().With("account", t.Account, "region", t.Region, "family", a.Family, "revision", a.Revision, "taskDefinitionArn", in.TaskDefinitionARN)
 	c, err := r.Clients.Clients(ctx, t)

@@ -173,7 +173,7 @@ func TestRegisterRules(t *testing.T) {
 			if tc.enforcement != "" {
 				in.Enforcement = tc.enforcement
 			}
-			res, err := r.Register(context.Background(), in)
+			res, err := r.Register(context.Background(), workflow.State{Input: in})
 			if err != nil {
 				t.Fatalf("Register: %v", err)
 			}
@@ -277,7 +277,7 @@ func TestRegisterRemediatesEveryFixture(t *testing.T) {
 			e := newFakeECS()
 			e.put(td, tags)
 			r := &Remediator{Policy: policy.Default(), Clients: StaticClients{ECS: e, Logs: newFakeLogs()}}
-			res, err := r.Register(context.Background(), inputFor(td))
+			res, err := r.Register(context.Background(), workflow.State{Input: inputFor(td)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -310,10 +310,10 @@ func TestRegisterSecondRunIsIdempotent(t *testing.T) {
 	e := newFakeECS()
 	e.put(td, tags)
 	r := &Remediator{Policy: policy.Default(), Clients: StaticClients{ECS: e, Logs: newFakeLogs()}}
-	if res, err := r.Register(context.Background(), inputFor(td)); err != nil || res.Outcome != workflow.OutcomeRemediated {
+	if res, err := r.Register(context.Background(), workflow.State{Input: inputFor(td)}); err != nil || res.Outcome != workflow.OutcomeRemediated {
 		t.Fatalf("first: %v %v", res.Outcome, err)
 	}
-	res, err := r.Register(context.Background(), inputFor(td))
+	res, err := r.Register(context.Background(), workflow.State{Input: inputFor(td)})
 	if err != nil || res.Outcome != workflow.OutcomeAlreadyRemediated {
 		t.Fatalf("second: %v %v", res.Outcome, err)
 	}
@@ -352,7 +352,7 @@ func TestRegisterErrors(t *testing.T) {
 			if tc.input != nil {
 				in = tc.input(in)
 			}
-			_, err := r.Register(context.Background(), in)
+			_, err := r.Register(context.Background(), workflow.State{Input: in})
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -490,9 +490,8 @@ func TestRegisterEnsuresGroupsTheRereadPlanNeeds(t *testing.T) {
 	e, l := newFakeECS(), newFakeLogs()
 	e.put(td, tags)
 	r := &Remediator{Policy: policy.Default(), Clients: StaticClients{ECS: e, Logs: l}}
-	in := inputFor(td)
-	in.Ensured = &workflow.Ensured{LogGroups: []workflow.LogGroupResult{}} // detect planned none
-	res, err := r.Register(context.Background(), in)
+	st := workflow.State{Input: inputFor(td), Ensured: &workflow.Ensured{LogGroups: []workflow.LogGroupResult{}}} // detect planned none
+	res, err := r.Register(context.Background(), st)
 	if err != nil || res.Outcome != workflow.OutcomeRemediated {
 		t.Fatalf("%v %v", res.Outcome, err)
 	}
@@ -507,7 +506,7 @@ func TestHandleDispatch(t *testing.T) {
 	e.put(td, tags)
 	r := &Remediator{Policy: policy.Default(), Clients: StaticClients{ECS: e, Logs: l}}
 	ctx := context.Background()
-	out, err := r.Handle(ctx, workflow.Request{Action: workflow.ActionEnsureLogGroup, Input: inputFor(td)})
+	out, err := r.Handle(ctx, workflow.Request{Action: workflow.ActionEnsureLogGroup, Input: workflow.State{Input: inputFor(td)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -515,16 +514,14 @@ func TestHandleDispatch(t *testing.T) {
 	if !ok || len(ens.LogGroups) != 1 {
 		t.Fatalf("ensure returned %#v", out)
 	}
-	in := inputFor(td)
-	in.Ensured = &ens
-	out, err = r.Handle(ctx, workflow.Request{Action: workflow.ActionRegister, Input: in})
+	out, err = r.Handle(ctx, workflow.Request{Action: workflow.ActionRegister, Input: workflow.State{Input: inputFor(td), Ensured: &ens}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res, ok := out.(workflow.Result); !ok || res.Outcome != workflow.OutcomeRemediated || len(res.LogGroups) != 1 {
 		t.Fatalf("register returned %#v", out)
 	}
-	if _, err := r.Handle(ctx, workflow.Request{Action: "explode", Input: in}); typeName(err) != workflow.ErrInvalidInput {
+	if _, err := r.Handle(ctx, workflow.Request{Action: "explode", Input: workflow.State{Input: inputFor(td)}}); typeName(err) != workflow.ErrInvalidInput {
 		t.Fatalf("unknown action: %v", err)
 	}
 }
@@ -562,7 +559,7 @@ func TestHandleReturnsRetryableTypesOutermost(t *testing.T) {
 			e.put(td, tags)
 			e.failNext("RegisterTaskDefinition", tc.err)
 			r := &Remediator{Policy: policy.Default(), Clients: StaticClients{ECS: e, Logs: l}}
-			_, err := r.Handle(context.Background(), workflow.Request{Action: workflow.ActionRegister, Input: inputFor(td)})
+			_, err := r.Handle(context.Background(), workflow.Request{Action: workflow.ActionRegister, Input: workflow.State{Input: inputFor(td)}})
 			if typeName(err) != tc.want {
 				t.Fatalf("errorType %q (%v), want %q", typeName(err), err, tc.want)
 			}

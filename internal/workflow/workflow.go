@@ -104,8 +104,31 @@ type Input struct {
 	LogGroups         []plan.LogGroup    `json:"logGroups"`
 	Principal         *Principal         `json:"principal,omitempty"`
 	Origin            *Origin            `json:"origin,omitempty"`
-	// Ensured is set by the workflow's EnsureLogGroups state.
-	Ensured *Ensured `json:"ensured,omitempty"`
+}
+
+// State is the execution's state document as it flows through the
+// definition: the Input it was started with, plus what each state adds at
+// its ResultPath (see the Path* constants). EnsureLogGroups and Register
+// receive it whole; NotifyFailure receives it inside Failure. Every field a
+// state may add is named here, so the functions can decode it strictly.
+type State struct {
+	Input
+	Ensured     *Ensured     `json:"ensured,omitempty"`     // PathEnsured
+	Registered  *Registered  `json:"registered,omitempty"`  // PathRegistered
+	FailedState string       `json:"failedState,omitempty"` // PathFailedState
+	Error       *CaughtError `json:"error,omitempty"`       // PathError
+}
+
+// Registered is what the Register state stores at PathRegistered.
+type Registered struct {
+	Result Result `json:"result"`
+}
+
+// CaughtError is what a Catch stores at PathError: the error type name and
+// its message, as Step Functions reports them.
+type CaughtError struct {
+	Error string `json:"Error"`
+	Cause string `json:"Cause"`
 }
 
 // Ensured is what the ensure-log-group action returns.
@@ -117,7 +140,7 @@ type Ensured struct {
 // state (Input, plus what earlier states added).
 type Request struct {
 	Action Action `json:"action"`
-	Input  Input  `json:"input"`
+	Input  State  `json:"input"`
 }
 
 // ContainerReasons lists the reason codes of one non-compliant container.
@@ -159,7 +182,7 @@ type Result struct {
 // Failure is what the state machine's Catch hands to notify when a step
 // failed after its retries.
 type Failure struct {
-	Input        Input  `json:"input"`
+	Input        State  `json:"input"`
 	State        string `json:"state"` // the state that failed
 	Error        string `json:"error"`
 	Cause        string `json:"cause"`

@@ -171,14 +171,13 @@ func TestBenchAPICalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	counter.Reset()
-	out, err := remediator.Handle(ctx, workflow.Request{Action: workflow.ActionEnsureLogGroup, Input: in})
+	out, err := remediator.Handle(ctx, workflow.Request{Action: workflow.ActionEnsureLogGroup, Input: workflow.State{Input: in}})
 	if err != nil {
 		t.Fatalf("ensure-log-group: %v", err)
 	}
 	ensure := snapshot("EnsureLogGroups")
 	ensured := out.(workflow.Ensured)
-	in.Ensured = &ensured
-	out, err = remediator.Handle(ctx, workflow.Request{Action: workflow.ActionRegister, Input: in})
+	out, err = remediator.Handle(ctx, workflow.Request{Action: workflow.ActionRegister, Input: workflow.State{Input: in, Ensured: &ensured}})
 	if err != nil {
 		t.Fatalf("register: %v", err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -56,7 +55,7 @@ var notifyRetriesThrottle = func() bool {
 			Retry []struct{ ErrorEquals []string }
 		}
 	}
-	if err := json.Unmarshal([]byte(stacks.Definition(fnRemed, fnNotify)), &def); err != nil {
+	if err := json.Unmarshal([]byte(workflow.Definition(fnRemed, fnNotify)), &def); err != nil {
 		panic(err)
 	}
 	for _, r := range def.States[workflow.StateNotify].Retry {

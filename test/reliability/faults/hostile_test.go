@@ -249,12 +249,12 @@ func TestHostileInput(t *testing.T) {
 		calls := w.proxy.Stats()
 		src := aws.ToString(td.TaskDefinitionArn)
 		inputs := []workflow.Request{
-			{Action: "delete-everything", Input: workflow.Input{TaskDefinitionARN: src}},
-			{Action: workflow.ActionRegister, Input: workflow.Input{TaskDefinitionARN: "arn:aws:ecs:us-east-1:123456789012:task-definition/" + marker}},
-			{Action: workflow.ActionRegister, Input: workflow.Input{TaskDefinitionARN: src, Family: "other-family"}},
-			{Action: workflow.ActionRegister, Input: workflow.Input{TaskDefinitionARN: src, Target: workflow.Target{Account: "999999999999"}}},
-			{Action: workflow.ActionEnsureLogGroup, Input: workflow.Input{TaskDefinitionARN: src, LogGroups: []plan.LogGroup{{Name: "/ecs/bad name*" + marker}}}},
-			{Action: workflow.ActionEnsureLogGroup, Input: workflow.Input{TaskDefinitionARN: src, LogGroups: []plan.LogGroup{{Name: "aws/reserved"}}}},
+			{Action: "delete-everything", Input: workflow.State{Input: workflow.Input{TaskDefinitionARN: src}}},
+			{Action: workflow.ActionRegister, Input: workflow.State{Input: workflow.Input{TaskDefinitionARN: "arn:aws:ecs:us-east-1:123456789012:task-definition/" + marker}}},
+			{Action: workflow.ActionRegister, Input: workflow.State{Input: workflow.Input{TaskDefinitionARN: src, Family: "other-family"}}},
+			{Action: workflow.ActionRegister, Input: workflow.State{Input: workflow.Input{TaskDefinitionARN: src, Target: workflow.Target{Account: "999999999999"}}}},
+			{Action: workflow.ActionEnsureLogGroup, Input: workflow.State{Input: workflow.Input{TaskDefinitionARN: src, LogGroups: []plan.LogGroup{{Name: "/ecs/bad name*" + marker}}}}},
+			{Action: workflow.ActionEnsureLogGroup, Input: workflow.State{Input: workflow.Input{TaskDefinitionARN: src, LogGroups: []plan.LogGroup{{Name: "aws/reserved"}}}}},
 		}
 		for _, in := range inputs {
 			_, err := r.Handle(ctx, in)

@@ -80,7 +80,7 @@ func TestConcurrentExecutionsOfOneFamily(t *testing.T) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		r, err := held.Register(ctx, input(r1))
+		r, err := held.Register(ctx, workflow.State{Input: input(r1)})
 		done <- result{r, err}
 	}()
 	select {
@@ -92,7 +92,7 @@ func TestConcurrentExecutionsOfOneFamily(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rb, err := a.Register(ctx, input(r2))
+	rb, err := a.Register(ctx, workflow.State{Input: input(r2)})
 	if err != nil || rb.Outcome != workflow.OutcomeRemediated {
 		t.Fatalf("execution B: %+v %v", rb, err)
 	}

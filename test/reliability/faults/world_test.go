@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediation"
@@ -171,7 +170,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	}
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 
-	w.machine, err = sfnlocal.Parse(stacks.Definition(fnRemed, fnNotify), opts.Seed+1)
+	w.machine, err = sfnlocal.Parse(workflow.Definition(fnRemed, fnNotify), opts.Seed+1)
 	if err != nil {
 		t.Fatal(err)
 	}

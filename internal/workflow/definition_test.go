@@ -1,0 +1,268 @@
+package workflow
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
+
+// The contract test: walk the definition as Step Functions would for each
+// path, resolving every Parameters path against the state document built
+// from our own types, and decode what each Task receives strictly into the
+// type its function decodes. A renamed field, a path that points nowhere
+// or a state that adds a key no function knows fails here.
+
+const execID = "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:orders-3-abc"
+
+// resolve evaluates the JSONPath subset the definition uses: "$", "$.a.b"
+// and "$$.Execution.Id".
+func resolve(t *testing.T, doc any, path string) any {
+	t.Helper()
+	if path == PathExecutionID {
+		return execID
+	}
+	if !strings.HasPrefix(path, "$") {
+		t.Fatalf("path %q is not a JSONPath", path)
+	}
+	cur := doc
+	for _, key := range strings.Split(strings.TrimPrefix(path, "$"), ".")[1:] {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			t.Fatalf("path %s: %T is not an object", path, cur)
+		}
+		if cur, ok = m[key]; !ok {
+			t.Fatalf("path %s: no %q in the state (a missing path is States.Runtime, which no Catch catches)", path, key)
+		}
+	}
+	return cur
+}
+
+// parameters renders a Parameters/ResultSelector template against doc.
+func parameters(t *testing.T, tmpl map[string]any, doc any) map[string]any {
+	t.Helper()
+	out := map[string]any{}
+	for k, v := range tmpl {
+		switch {
+		case strings.HasSuffix(k, ".$"):
+			out[strings.TrimSuffix(k, ".$")] = resolve(t, doc, v.(string))
+		default:
+			if m, ok := v.(map[string]any); ok {
+				out[k] = parameters(t, m, doc)
+			} else {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+// setPath applies a ResultPath ("$.x") to doc.
+func setPath(t *testing.T, doc map[string]any, path string, v any) {
+	t.Helper()
+	key, ok := strings.CutPrefix(path, "$.")
+	if !ok || strings.Contains(key, ".") {
+		t.Fatalf("ResultPath %q: only top-level paths are used", path)
+	}
+	doc[key] = v
+}
+
+func toDoc(t *testing.T, v any) map[string]any {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// decodeStrict decodes v into out as the functions do (unknown fields are
+// an error).
+func decodeStrict(t *testing.T, v any, out any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(out); err != nil {
+		t.Fatalf("decode %T strictly: %v\n%s", out, err, b)
+	}
+}
+
+type machine struct {
+	StartAt string
+	States  map[string]map[string]any
+}
+
+func load(t *testing.T) machine {
+	t.Helper()
+	var m machine
+	if err := json.Unmarshal([]byte(Definition("fn-remediate", "fn-notify")), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func sampleInput(enf policy.Enforcement) Input {
+	return Input{
+		Version: Version, Trigger: TriggerEvent, EventID: "e-1",
+		Target:            Target{Account: "111122223333", Region: "us-east-1"},
+		TaskDefinitionARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:3",
+		Family:            "orders", Revision: 3, Enforcement: enf,
+		Reasons:   []ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}},
+		LogGroups: []plan.LogGroup{{Name: "/ecs/orders", Region: "us-east-1", RetentionDays: 365}},
+		Principal: &Principal{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/dev"},
+		Origin:    &Origin{Tool: "cli"},
+	}
+}
+
+// step runs one Task state: it returns the function's payload.
+func step(t *testing.T, m machine, state string, doc map[string]any) map[string]any {
+	t.Helper()
+	s := m.States[state]
+	if s["Type"] != "Task" {
+		t.Fatalf("%s is %v, not a Task", state, s["Type"])
+	}
+	params := parameters(t, s["Parameters"].(map[string]any), doc)
+	return params["Payload"].(map[string]any)
+}
+
+// result applies a Task's ResultSelector and ResultPath to doc.
+func result(t *testing.T, m machine, state string, doc map[string]any, fnResult any) {
+	t.Helper()
+	s := m.States[state]
+	rp, ok := s["ResultPath"].(string)
+	if !ok {
+		return // ResultPath null: the state document passes through
+	}
+	v := any(map[string]any{"Payload": toDoc(t, fnResult)})
+	if sel, ok := s["ResultSelector"].(map[string]any); ok {
+		v = parameters(t, sel, v)
+	}
+	setPath(t, doc, rp, v)
+}
+
+func TestContractEnforcePath(t *testing.T) {
+	m := load(t)
+	in := sampleInput(policy.Enforce)
+	doc := toDoc(t, in)
+	if next := choose(t, m, StateCheckMode, doc); next != StateEnsureLogGroups {
+		t.Fatalf("enforce goes to %s", next)
+	}
+
+	var ensureReq Request
+	decodeStrict(t, step(t, m, StateEnsureLogGroups, doc), &ensureReq)
+	if ensureReq.Action != ActionEnsureLogGroup || !reflect.DeepEqual(ensureReq.Input.Input, in) || ensureReq.Input.Ensured != nil {
+		t.Fatalf("EnsureLogGroups received %+v", ensureReq)
+	}
+	ensured := Ensured{LogGroups: []LogGroupResult{{Name: "/ecs/orders", Region: "us-east-1", Created: true, RetentionDays: 365}}}
+	result(t, m, StateEnsureLogGroups, doc, ensured)
+
+	var registerReq Request
+	decodeStrict(t, step(t, m, StateRegister, doc), &registerReq)
+	if registerReq.Action != ActionRegister || !reflect.DeepEqual(registerReq.Input.Input, in) ||
+		registerReq.Input.Ensured == nil || !reflect.DeepEqual(*registerReq.Input.Ensured, ensured) {
+		t.Fatalf("Register received %+v", registerReq)
+	}
+	res := Result{Version: Version, Outcome: OutcomeRemediated, Target: in.Target, Family: "orders",
+		SourceARN: in.TaskDefinitionARN, NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:4", LogGroups: ensured.LogGroups}
+	result(t, m, StateRegister, doc, res)
+
+	var notifyReq NotifyRequest
+	decodeStrict(t, step(t, m, StateNotify, doc), &notifyReq)
+	if notifyReq.Failure != nil || notifyReq.Result == nil || !reflect.DeepEqual(*notifyReq.Result, res) || notifyReq.ExecutionARN != execID {
+		t.Fatalf("Notify received %+v", notifyReq)
+	}
+	if m.States[StateNotify]["Next"] != StateDone || m.States[StateDone]["Type"] != "Succeed" {
+		t.Fatal("Notify must end the execution successfully")
+	}
+}
+
+func TestContractReportPathSkipsEnsure(t *testing.T) {
+	m := load(t)
+	doc := toDoc(t, sampleInput(policy.Report))
+	if next := choose(t, m, StateCheckMode, doc); next != StateRegister {
+		t.Fatalf("report goes to %s, want Register (nothing is created)", next)
+	}
+	var req Request
+	decodeStrict(t, step(t, m, StateRegister, doc), &req)
+	if req.Input.Ensured != nil || req.Input.Enforcement != policy.Report {
+		t.Fatalf("Register received %+v", req)
+	}
+}
+
+// Every Catch leads through a Pass that names the failed Task to
+// NotifyFailure, whose payload decodes strictly into Failure however far
+// the execution got.
+func TestContractFailurePaths(t *testing.T) {
+	m := load(t)
+	in := sampleInput(policy.Enforce)
+	for _, task := range []string{StateEnsureLogGroups, StateRegister, StateNotify} {
+		t.Run(task, func(t *testing.T) {
+			doc := toDoc(t, in)
+			if task != StateEnsureLogGroups {
+				result(t, m, StateEnsureLogGroups, doc, Ensured{LogGroups: []LogGroupResult{}})
+			}
+			if task == StateNotify {
+				result(t, m, StateRegister, doc, Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN})
+			}
+			catches := m.States[task]["Catch"].([]any)
+			if len(catches) != 1 {
+				t.Fatalf("%s has %d catchers", task, len(catches))
+			}
+			c := catches[0].(map[string]any)
+			if fmt.Sprint(c["ErrorEquals"]) != "[States.ALL]" {
+				t.Fatalf("%s catches %v", task, c["ErrorEquals"])
+			}
+			setPath(t, doc, c["ResultPath"].(string), map[string]any{"Error": "ThrottledError", "Cause": "throttled: rate exceeded"})
+			pass := m.States[c["Next"].(string)]
+			if pass["Type"] != "Pass" || pass["Result"] != task || pass["Next"] != StateNotifyFailure {
+				t.Fatalf("%s's catch leads to %v", task, pass)
+			}
+			setPath(t, doc, pass["ResultPath"].(string), pass["Result"])
+
+			var req NotifyRequest
+			decodeStrict(t, step(t, m, StateNotifyFailure, doc), &req)
+			f := req.Failure
+			if req.Result != nil || f == nil || f.State != task || f.Error != "ThrottledError" || f.Cause != "throttled: rate exceeded" ||
+				req.ExecutionARN != execID || !reflect.DeepEqual(f.Input.Input, in) {
+				t.Fatalf("NotifyFailure received %+v", req)
+			}
+			if m.States[StateNotifyFailure]["Next"] != StateFailed || m.States[StateFailed]["Type"] != "Fail" {
+				t.Fatal("NotifyFailure must end the execution as failed")
+			}
+		})
+	}
+}
+
+// The input always carries "enforcement", even when empty: CheckMode's
+// Variable would otherwise be a missing path (States.Runtime).
+func TestInputAlwaysCarriesEnforcement(t *testing.T) {
+	doc := toDoc(t, Input{})
+	if _, ok := doc[strings.TrimPrefix(PathEnforcement, "$.")]; !ok {
+		t.Fatalf("an empty Input marshals without %s: %v", PathEnforcement, doc)
+	}
+}
+
+func choose(t *testing.T, m machine, state string, doc map[string]any) string {
+	t.Helper()
+	s := m.States[state]
+	for _, c := range s["Choices"].([]any) {
+		c := c.(map[string]any)
+		if resolve(t, doc, c["Variable"].(string)) == c["StringEquals"] {
+			return c["Next"].(string)
+		}
+	}
+	return s["Default"].(string)
+}
