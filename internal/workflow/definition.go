@@ -39,7 +39,7 @@ var LambdaServiceErrors = []string{
 // here, longer than for other errors.
 const LambdaThrottled = "Lambda.TooManyRequestsException"
 
-// Retry settings of the
+// Retry settings of the workflow.
 const (
 	RetryIntervalSeconds = 2
 	RetryMaxAttempts     = 6
