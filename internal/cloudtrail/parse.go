@@ -7,6 +7,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -177,11 +178,11 @@ func checkEnvelope(env *envelope) error {
 	switch {
 	case env.Account == "":
 		return newError(KindMissingField, "account", "absent")
-	case !taskdef.ValidAccount(env.Account):
+	case !awsarn.ValidAccount(env.Account):
 		return newError(KindInvalidField, "account", "%s is not a 12-digit account ID", quote(env.Account))
 	case env.Region == "":
 		return newError(KindMissingField, "region", "absent")
-	case !taskdef.ValidRegion(env.Region):
+	case !awsarn.ValidRegion(env.Region):
 		return newError(KindInvalidField, "region", "%s is not a region name", quote(env.Region))
 	case d.EventID == "":
 		return newError(KindMissingField, "detail.eventID", "absent")
@@ -278,7 +279,7 @@ func resolveTaskDefinition(r *Registration, d *detail) error {
 	if err := taskdef.ValidFamily(*p.Family); err != nil {
 		return newError(KindInvalidField, field, "%v", err)
 	}
-	a := taskdef.ARN{Partition: taskdef.PartitionForRegion(r.Region), Region: r.Region, Account: r.Account, Family: *p.Family}
+	a := taskdef.ARN{Partition: awsarn.PartitionOr(r.Region, "aws"), Region: r.Region, Account: r.Account, Family: *p.Family}
 	r.TaskDefinitionARN, r.Family, r.Revision = a.String(), a.Family, 0
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -148,7 +149,7 @@ func TestParseCorpus(t *testing.T) {
 // checkInvariants holds for every successful parse.
 func checkInvariants(t *testing.T, r Registration) {
 	t.Helper()
-	if r.EventID == "" || !taskdef.ValidAccount(r.Account) || !taskdef.ValidRegion(r.Region) {
+	if r.EventID == "" || !awsarn.ValidAccount(r.Account) || !awsarn.ValidRegion(r.Region) {
 		t.Errorf("envelope fields invalid: %+v", r)
 	}
 	if r.Failed() {

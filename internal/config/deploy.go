@@ -179,10 +179,6 @@ func (c *Config) loadPolicy(lookup func(string) (any, bool)) error {
 
 var (
 	prefixRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
-	orgIDRE   = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	ouRE      = regexp.MustCompile(`^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$`)
-	regionRE  = regexp.MustCompile(`^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]$`)
-	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	secretRE  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
 	slackIDRE = regexp.MustCompile(`^[A-Z0-9]{1,255}$`)
@@ -192,9 +188,6 @@ var (
 		2192: true, 2557: true, 2922: true, 3288: true, 3653: true}
 )
 
-func isOrgID(s string) bool     { return orgIDRE.MatchString(s) }
-func isRegion(s string) bool    { return regionRE.MatchString(s) }
-func isAccountID(s string) bool { return accountRE.MatchString(s) }
 
 func (c Config) validate() error {
 	key := func(k string) string { return ContextPrefix + k }

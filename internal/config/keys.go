@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 )
 
 // Key documents one CDK context key: its name, type, default and meaning.
@@ -84,11 +86,11 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "organizationId", Type: "string", Default: "",
 			Doc: "AWS Organizations ID (`o-...`). Required in organization mode: the hub bus admits only this organization, and the member role trusts the hub only within it.",
 			apply: func(c *Config, v any) error {
-				return setString(&c.OrganizationID, v, isOrgID, "an organization ID (o-...)")
+				return setString(&c.OrganizationID, v, awsarn.ValidOrganization, "an organization ID (o-...)")
 			}},
 		Key{Name: ContextPrefix + "targetOUs", Type: "list", Default: "[]",
 			Doc:   "Organization mode: the OUs (`ou-...`, or the root `r-...`) whose accounts receive the member stack; accounts joining them later are covered automatically.",
-			apply: func(c *Config, v any) error { return setList(&c.TargetOUs, v, ouRE.MatchString, "an OU or root ID") }},
+			apply: func(c *Config, v any) error { return setList(&c.TargetOUs, v, awsarn.ValidOU, "an OU or root ID") }},
 		Key{Name: ContextPrefix + "stackSetCallAs", Type: "string", Default: "SELF",
 			Doc: "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
 			apply: func(c *Config, v any) error {
@@ -101,11 +103,11 @@ func buildKeys() []Key {
 			}},
 		Key{Name: ContextPrefix + "regions", Type: "list", Default: "[] (the stack's region)",
 			Doc:   "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. The first region also holds the member accounts' IAM roles.",
-			apply: func(c *Config, v any) error { return setList(&c.Regions, v, isRegion, "a region name") }},
+			apply: func(c *Config, v any) error { return setList(&c.Regions, v, awsarn.ValidRegion, "a region name") }},
 		Key{Name: ContextPrefix + "allowedAccounts", Type: "list", Default: "[] (every account)",
 			Doc: "Optional allow-list of 12-digit account IDs ecslogfix acts in; events from other accounts are ignored.",
 			apply: func(c *Config, v any) error {
-				return setList(&c.AllowedAccounts, v, isAccountID, "a 12-digit account ID")
+				return setList(&c.AllowedAccounts, v, awsarn.ValidAccount, "a 12-digit account ID")
 			}},
 		Key{Name: ContextPrefix + "sweepSchedule", Type: "string", Default: DefaultSweepSchedule,
 			Doc: "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
@@ -138,12 +139,12 @@ func RuntimeFromEnv(getenv func(string) string) (Runtime, error) {
 		r.RegisterRate = f
 	}
 	for _, a := range r.AllowedAccounts {
-		if !isAccountID(a) {
+		if !awsarn.ValidAccount(a) {
 			return Runtime{}, &EnvError{EnvAllowedAccounts, fmt.Sprintf("%q is not a 12-digit account ID", a)}
 		}
 	}
 	for _, rg := range r.Regions {
-		if !isRegion(rg) {
+		if !awsarn.ValidRegion(rg) {
 			return Runtime{}, &EnvError{EnvRegions, fmt.Sprintf("%q is not a region name", rg)}
 		}
 	}
@@ -151,7 +152,7 @@ func RuntimeFromEnv(getenv func(string) string) (Runtime, error) {
 		if r.MemberRoleName == "" {
 			return Runtime{}, &EnvError{EnvMemberRoleName, "required in organization mode"}
 		}
-		if !isOrgID(r.OrganizationID) {
+		if !awsarn.ValidOrganization(r.OrganizationID) {
 			return Runtime{}, &EnvError{EnvOrganizationID, fmt.Sprintf("organization mode requires an organization ID (o-...), got %q", r.OrganizationID)}
 		}
 	}

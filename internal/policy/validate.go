@@ -9,6 +9,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 )
 
 // RetentionValues are the retention periods (days) CloudWatch Logs'
@@ -34,7 +36,6 @@ const MaxLogGroupTags = 49
 const maxStreamPrefix = 512 - 255 - 32 - 2
 
 var (
-	regionRE      = regexp.MustCompile(`^[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}$`)
 	kmsKeyARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$`)
 	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
 	bufferSizeRE  = regexp.MustCompile(`^[1-9][0-9]{0,6}[kmg]$`)
@@ -55,8 +56,8 @@ func (p Policy) Validate() error {
 	if s := p.StreamPrefix; strings.TrimSpace(s) == "" || len(s) > maxStreamPrefix || strings.ContainsAny(s, ":* \t\r\n") {
 		return &FieldError{"streamPrefix", fmt.Sprintf("must be 1-%d characters without ':', '*' or spaces", maxStreamPrefix)}
 	}
-	if p.LogRegion != "" && !regionRE.MatchString(p.LogRegion) {
-		return &FieldError{"logRegion", fmt.Sprintf("%q does not look like a region (e.g. us-east-1)", p.LogRegion)}
+	if p.LogRegion != "" && !awsarn.ValidRegion(p.LogRegion) {
+		return &FieldError{"logRegion", fmt.Sprintf("%q is not a region of a known partition (e.g. us-east-1)", p.LogRegion)}
 	}
 	if !slices.Contains(retentionValues, p.RetentionDays) {
 		return &FieldError{"retentionDays", fmt.Sprintf("%d is not one of CloudWatch Logs' values %v", p.RetentionDays, retentionValues)}

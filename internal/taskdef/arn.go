@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 )
 
 // ARN is a parsed task-definition ARN.
@@ -34,8 +36,8 @@ func arnErr(s, reason string) error {
 }
 
 // ParseARN parses arn:PARTITION:ecs:REGION:ACCOUNT:task-definition/FAMILY:REV
-// strictly: a known partition (aws, aws-cn, aws-us-gov, aws-iso*, aws-eusc),
-// a region of the usual shape, a 12-digit account, a valid family
+// strictly: a known partition and a region of it (awsarn), a 12-digit
+// account, a valid family
 // (ValidFamily) and a revision 1…2147483647 without sign or leading zeros.
 func ParseARN(s string) (ARN, error) {
 	a, err := parseARN(s)
@@ -50,24 +52,18 @@ func ParseARN(s string) (ARN, error) {
 
 // parseARN parses a full ARN whose ":REV" suffix is optional.
 func parseARN(s string) (ARN, error) {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) != 6 || parts[0] != "arn" {
-		return ARN{}, arnErr(s, "not an ARN")
-	}
-	a := ARN{Partition: parts[1], Region: parts[3], Account: parts[4]}
-	if !ValidPartition(a.Partition) {
-		return ARN{}, arnErr(s, "unknown partition")
-	}
-	if parts[2] != "ecs" {
+	parsed, err := awsarn.Parse(s)
+	switch {
+	case err != nil:
+		return ARN{}, arnErr(s, err.Error())
+	case parsed.Service != "ecs":
 		return ARN{}, arnErr(s, "not an ECS ARN")
-	}
-	if !ValidRegion(a.Region) {
+	case parsed.Region == "":
 		return ARN{}, arnErr(s, "invalid region")
-	}
-	if !ValidAccount(a.Account) {
+	case parsed.AccountID == "":
 		return ARN{}, arnErr(s, "account is not 12 digits")
 	}
-	res, ok := strings.CutPrefix(parts[5], "task-definition/")
+	res, ok := strings.CutPrefix(parsed.Resource, "task-definition/")
 	if !ok {
 		return ARN{}, arnErr(s, "not a task-definition resource")
 	}
@@ -75,8 +71,7 @@ func parseARN(s string) (ARN, error) {
 	if err != nil {
 		return ARN{}, arnErr(s, err.Error())
 	}
-	a.Family, a.Revision = fam, rev
-	return a, nil
+	return ARN{Partition: parsed.Partition, Region: parsed.Region, Account: parsed.AccountID, Family: fam, Revision: rev}, nil
 }
 
 // ParseRef parses a task-definition reference as the CLI accepts it:
@@ -159,46 +154,6 @@ func ValidFamily(s string) error {
 	return nil
 }
 
-// ValidPartition reports whether p is an AWS partition this project
-// recognises: aws, aws-cn, aws-us-gov, aws-iso, aws-iso-X (one letter) and
-// aws-eusc.
-func ValidPartition(p string) bool {
-	switch p {
-	case "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-eusc":
-		return true
-	}
-	rest, ok := strings.CutPrefix(p, "aws-iso-")
-	return ok && len(rest) == 1 && rest[0] >= 'a' && rest[0] <= 'z'
-}
-
-// ValidRegion reports whether r has the shape of an AWS region name:
-// lowercase words separated by hyphens, ending in a 1–2 digit number, such
-// as us-east-1, us-gov-west-1, cn-north-1, us-isob-east-1, eusc-de-east-1.
-func ValidRegion(r string) bool {
-	if len(r) < 4 || len(r) > 32 {
-		return false
-	}
-	words := strings.Split(r, "-")
-	if len(words) < 3 {
-		return false
-	}
-	num := words[len(words)-1]
-	if len(num) < 1 || len(num) > 2 || num[0] == '0' && len(num) > 1 || !allIn(num, '0', '9') {
-		return false
-	}
-	for _, w := range words[:len(words)-1] {
-		if w == "" || !allIn(w, 'a', 'z') {
-			return false
-		}
-	}
-	return true
-}
-
-// ValidAccount reports whether s is a 12-digit AWS account ID.
-func ValidAccount(s string) bool {
-	return len(s) == 12 && allIn(s, '0', '9')
-}
-
 // allIn reports whether every byte of s is in [lo, hi].
 func allIn(s string, lo, hi byte) bool {
 	for i := 0; i < len(s); i++ {
@@ -207,29 +162,4 @@ func allIn(s string, lo, hi byte) bool {
 		}
 	}
 	return true
-}
-
-// PartitionForRegion returns the partition of a region name by its prefix:
-// cn- → aws-cn, us-gov- → aws-us-gov, us-iso- → aws-iso, us-isob- →
-// aws-iso-b, eu-isoe- → aws-iso-e, us-isof- → aws-iso-f, eusc- → aws-eusc,
-// anything else → aws.
-func PartitionForRegion(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	case strings.HasPrefix(region, "us-iso-"):
-		return "aws-iso"
-	case strings.HasPrefix(region, "us-isob-"):
-		return "aws-iso-b"
-	case strings.HasPrefix(region, "eu-isoe-"):
-		return "aws-iso-e"
-	case strings.HasPrefix(region, "us-isof-"):
-		return "aws-iso-f"
-	case strings.HasPrefix(region, "eusc-"):
-		return "aws-eusc"
-	default:
-		return "aws"
-	}
 }

@@ -129,32 +129,6 @@ func TestValidFamily(t *testing.T) {
 	}
 }
 
-func TestValidRegionAccountPartition(t *testing.T) {
-	for r, want := range map[string]bool{
-		"us-east-1": true, "ap-southeast-5": true, "us-gov-west-1": true, "eusc-de-east-1": true, "il-central-1": true,
-		"us-east": false, "us-east-1a": false, "us-east-0": true, "us-east-00": false, "Us-east-1": false, "-us-east-1": false,
-		"": false, "a-b-1": true, "us_east_1": false, strings.Repeat("a", 30) + "-b-1": false,
-	} {
-		if got := ValidRegion(r); got != want {
-			t.Errorf("ValidRegion(%q) = %v, want %v", r, got, want)
-		}
-	}
-	if ValidAccount("11112222333") || !ValidAccount("000000000000") || ValidAccount("１１１１２２２２３３３３") {
-		t.Error("ValidAccount")
-	}
-	for p, want := range map[string]string{
-		"us-east-1": "aws", "cn-northwest-1": "aws-cn", "us-gov-east-1": "aws-us-gov", "us-iso-west-1": "aws-iso",
-		"us-isob-east-1": "aws-iso-b", "eu-isoe-west-1": "aws-iso-e", "us-isof-south-1": "aws-iso-f", "eusc-de-east-1": "aws-eusc",
-	} {
-		if got := PartitionForRegion(p); got != want {
-			t.Errorf("PartitionForRegion(%q) = %q, want %q", p, got, want)
-		}
-		if !ValidPartition(PartitionForRegion(p)) {
-			t.Errorf("PartitionForRegion(%q) is not a valid partition", p)
-		}
-	}
-}
-
 // FuzzParseRef: never panics; whatever parses formats back to itself.
 func FuzzParseRef(f *testing.F) {
 	for _, s := range []string{"orders-api", "orders-api:14", "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",

@@ -35,7 +35,7 @@ func TestClassify(t *testing.T) {
 		{"ECS ServerException", &types.ServerException{Message: aws.String("boom")}, ErrThrottled},
 		{"HTTP 503 without a code", resp503, ErrThrottled},
 		{"after the SDK's retries", &retry.MaxAttemptsError{Attempt: 5, Err: &smithy.GenericAPIError{Code: "TooManyRequestsException"}}, ErrThrottled},
-		{"wrapped", fmt.Errorf("register: %w", &smithy.GenericAPIError{Code: "ServiceUnavailableException"}), ErrThrottled},
+		{"wrapped server fault", fmt.Errorf("register: %w", &smithy.GenericAPIError{Code: "ServiceUnavailableException", Fault: smithy.FaultServer}), ErrThrottled},
 		{"concurrent revision", &types.ClientException{Message: aws.String("Too many concurrent attempts to create a new revision of the specified family.")}, ErrConcurrentRevision},
 		{"concurrent revision after retries", fmt.Errorf("x: %w", &retry.MaxAttemptsError{Err: &types.ClientException{Message: aws.String("Too many concurrent attempts to create a new revision of the specified family.")}}), ErrConcurrentRevision},
 		{"already classified", fmt.Errorf("x: %w", &InvalidInputError{Err: errors.New("bad")}), ErrInvalidInput},
