@@ -293,7 +293,8 @@ func (v *view) backoutSteps() []plan.Step {
 			v.omitted += 1
 			break
 		}
-		out = append(out, plan.Step{Description: clip(s.Description, capDetail), Command: clip(s.Command, capCommand)})
+		s.Description, s.Command = clip(s.Description, capDetail), clip(s.Command, capCommand)
+		out = append(out, s)
 	}
 	return out
 }
