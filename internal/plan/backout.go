@@ -47,11 +47,14 @@ type Step struct {
 	Command     string `json:"command"`
 }
 
-// Resource names what the step changes: CLUSTER/SERVICE, the revision's
-// ARN, or the log group's name.
+// Resource names what the step changes: CLUSTER/SERVICE (the cluster
+// alone when no service is named), the revision's ARN, or the log group.
 func (s Step) Resource() string {
 	switch s.Kind {
 	case StepMoveService:
+		if s.Service == "" {
+			return s.Cluster
+		}
 		return s.Cluster + "/" + s.Service
 	case StepDeregister:
 		return s.TaskDefinition

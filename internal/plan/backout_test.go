@@ -77,6 +77,9 @@ func TestBind(t *testing.T) {
 	if odd := steps[0].Bind("prod", "it's"); !strings.Contains(odd.Command, `--service 'it'\''s'`) {
 		t.Errorf("service name not quoted: %s", odd.Command)
 	}
+	if r := (Step{Kind: StepMoveService, Cluster: "prod"}).Resource(); r != "prod" {
+		t.Errorf("a cluster's services: resource %q", r)
+	}
 	if d := steps[1].Bind("prod", "checkout"); !reflect.DeepEqual(d, steps[1]) {
 		t.Errorf("Bind changed an unconditional step: %+v", d)
 	}
