@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -76,15 +77,21 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	var ex *exitError
 	if errors.As(err, &ex) {
 		if ex.err != nil {
-			fmt.Fprintf(a.Stderr, "ecslogfix: %v\n", ex.err)
+			fmt.Fprintf(a.Stderr, "ecslogfix: %s\n", oneLine(ex.err.Error()))
 		}
 		return ex.code
 	}
-	fmt.Fprintf(a.Stderr, "ecslogfix: %v\n", err)
+	fmt.Fprintf(a.Stderr, "ecslogfix: %s\n", oneLine(err.Error()))
 	if ue := (*usageError)(nil); errors.As(err, &ue) {
 		fmt.Fprintf(a.Stderr, "Run '%s --help' for usage.\n", ue.cmd)
 	}
 	return ExitError
+}
+
+// oneLine keeps an error message on one line: AWS error messages may hold
+// line breaks, and a script reads the error as the last line of stderr.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
 }
 
 // exitError carries an exit code other than ExitError.
