@@ -31,7 +31,7 @@ func TestProcessExitCodes(t *testing.T) {
 		{[]string{"check", "testdata/td11-compliant-fargate.json"}, 0, "COMPLIANT", ""},
 		{[]string{"check", "testdata/td01-fargate-no-logconfig.json"}, 1, "NON_COMPLIANT", ""},
 		{[]string{"check", "testdata/missing.json"}, 2, "ERROR", "ecslogfix: check: testdata/missing.json: no such file"},
-		{[]string{"scan", "--output", "xml"}, 2, "", `ecslogfix: --output must be table, json or csv, not "xml"`},
+		{[]string{"scan", "--output", "xml"}, 2, "", `ecslogfix: invalid argument "xml" for "-o, --output" flag: must be text, json or csv`},
 	} {
 		cmd := exec.Command(os.Args[0], tc.args...)
 		cmd.Env = append(os.Environ(), "ECSLOGFIX_RUN_MAIN=1")

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -37,26 +38,66 @@ type backoutLogs interface {
 	DeleteLogGroup(ctx context.Context, in *cloudwatchlogs.DeleteLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
 }
 
+// backoutOptions is backout's command line.
 type backoutOptions struct {
+	f              *factory
+	output         Format
 	taskDefinition string
 	clusters       []string
 	deleteLogGroup bool
 	apply          bool
+	region         string // the one --region, if given
 }
 
-func (a *App) backoutCommand(g *globals) *cobra.Command {
-	o := &backoutOptions{}
+// BackoutResult is what backout found and did: the steps of plan.Backout
+// for the revision, each with what became of it.
+type BackoutResult struct {
+	Region            string
+	Family            string
+	TaskDefinitionARN string // the revision ecslogfix registered
+	SourceARN         string // the revision it was built from
+	Applied           bool
+	Steps             []BackoutStep
+	LatestARN         string // after --apply: the family's latest ACTIVE revision
+}
+
+// BackoutStep is one step and its status. Steps of plan.Backout carry
+// their command; a skipped one that plan.Backout has no step for (a log
+// group ecslogfix did not create) carries none. The JSON field names are
+// part of the documented, stable output.
+type BackoutStep struct {
+	plan.Step
+	Status StepStatus `json:"status"`
+	Reason string     `json:"reason,omitempty"` // why it was skipped or failed
+}
+
+// StepStatus is what became of a backout step.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPlanned StepStatus = "PLANNED" // dry run: --apply runs it
+	StepDone    StepStatus = "DONE"
+	StepSkipped StepStatus = "SKIPPED" // not run, and --apply would not run it: Reason says why
+	StepFailed  StepStatus = "FAILED"
+)
+
+// newCmdBackout builds backout; runF, when set, runs instead of runBackout.
+func newCmdBackout(f *factory, runF func(*backoutOptions) error) *cobra.Command {
+	o := &backoutOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "backout --task-definition FAMILY:REV [--cluster C ...] [--delete-log-group] [--apply]",
 		Short: "Undo a revision ecslogfix registered (dry run by default)",
 		Long: `backout undoes one remediation: it refuses any revision ecslogfix did not
-register (no ` + config.TagSource + ` tag). With --apply it moves the
-services of the given clusters that run the revision back to the source
-revision (UpdateService), deregisters the revision (so the family's latest
-ACTIVE revision is the source again), and with --delete-log-group deletes
-each log group of the revision that ecslogfix created (tag
-` + config.TagManaged + `), that the source revision does not use and that
-holds no log streams. Without --apply it prints what it would do.
+register (no ` + config.TagSource + ` tag). It runs the steps the
+notification of the remediation lists, with the services and log groups it
+finds filled in. With --apply it moves the services of the given clusters
+that run the revision back to the source revision (UpdateService),
+deregisters the revision (so the family's latest ACTIVE revision is the
+source again), and with --delete-log-group deletes each log group of the
+revision that ecslogfix created (tag ` + config.TagManaged + `), that the
+source revision does not use and that holds no log streams. Without --apply
+it prints what it would do.
 
 Exit status: 0 on success, 2 on errors or when the revision is not one
 ecslogfix registered.`,
@@ -65,32 +106,67 @@ ecslogfix registered.`,
 
   # Undo it, and delete the log group ecslogfix created if still empty
   ecslogfix backout --task-definition orders-api:15 --cluster prod --delete-log-group --apply`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.taskDefinition == "" {
-				return usagef(cmd, "--task-definition FAMILY:REV is required")
-			}
 			if err := validRevision(o.taskDefinition); err != nil {
 				return usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
 			}
-			region, err := oneRegion(cmd, g)
+			region, err := f.oneRegion(cmd)
 			if err != nil {
 				return err
 			}
-			cfg, err := a.awsConfig(cmd.Context(), g, region)
-			if err != nil {
-				return err
+			o.region = region
+			if runF != nil {
+				return runF(o)
 			}
-			b := &backout{ecs: ecs.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), region: cfg.Region, out: cmd.OutOrStdout()}
-			return b.run(cmd.Context(), o)
+			return runBackout(cmd.Context(), o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.taskDefinition, "task-definition", "", "the revision ecslogfix registered: FAMILY:REV or its ARN")
-	f.StringArrayVar(&o.clusters, "cluster", nil, "cluster whose services may run the revision (repeatable)")
-	f.BoolVar(&o.deleteLogGroup, "delete-log-group", false, "also delete the log groups ecslogfix created for it, when empty")
-	f.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
+	addOutputFlag(cmd, &o.output)
+	fl := cmd.Flags()
+	fl.StringVar(&o.taskDefinition, "task-definition", "", "the revision ecslogfix registered: FAMILY:REV or its ARN")
+	fl.StringArrayVar(&o.clusters, "cluster", nil, "cluster whose services may run the revision (repeatable)")
+	fl.BoolVar(&o.deleteLogGroup, "delete-log-group", false, "also delete the log groups ecslogfix created for it, when empty")
+	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
+	_ = cmd.MarkFlagRequired("task-definition") // the flag exists: no error
 	return cmd
+}
+
+// runBackout runs backout on the AWS clients and prints what it did, also
+// when a step failed.
+func runBackout(ctx context.Context, o *backoutOptions) error {
+	cfg, err := o.f.awsConfig(ctx, &o.f.globals, o.region)
+	if err != nil {
+		return err
+	}
+	b := &backout{ecs: ecs.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), region: cfg.Region}
+	res, runErr := b.run(ctx, o)
+	if res.TaskDefinitionARN == "" {
+		return runErr
+	}
+	p, err := newPrinter(o.f.Stdout, o.f.Stderr, o.output, backoutTable)
+	if err != nil {
+		return err
+	}
+	p.note("%s was registered by ecslogfix from %s", res.TaskDefinitionARN, res.SourceARN)
+	for _, s := range res.Steps {
+		if err := p.print(s); err != nil {
+			return err
+		}
+	}
+	footer := "dry run: nothing changed; add --apply"
+	switch {
+	case runErr != nil:
+		footer = ""
+	case res.Applied && res.LatestARN != "":
+		footer = fmt.Sprintf("latest ACTIVE revision of %s: %s", res.Family, res.LatestARN)
+	case res.Applied:
+		footer = ""
+	}
+	if err := p.finish(footer); err != nil {
+		return err
+	}
+	return runErr
 }
 
 // validRevision accepts FAMILY:REV or a task definition ARN (which always
@@ -110,90 +186,141 @@ type backout struct {
 	ecs    backoutECS
 	logs   backoutLogs
 	region string
-	out    io.Writer
 }
 
-func (b *backout) run(ctx context.Context, o *backoutOptions) error {
+// run observes the revision, its services and log groups, takes the steps
+// plan.Backout gives for what it found, and with --apply runs them in
+// order, stopping at the first that fails. The result is filled in as far
+// as backout got; an error before the revision was read leaves it empty.
+func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, error) {
 	d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(o.taskDefinition),
 		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 	})
 	if err != nil {
 		if notFound(err) {
-			return fmt.Errorf("backout: task definition %s not found in %s", o.taskDefinition, b.region)
+			return BackoutResult{}, fmt.Errorf("backout: task definition %s not found in %s", o.taskDefinition, b.region)
 		}
-		return fmt.Errorf("backout: %w", explain(err))
+		return BackoutResult{}, fmt.Errorf("backout: %w", explain(err))
 	}
 	td := d.TaskDefinition
 	arn := aws.ToString(td.TaskDefinitionArn)
 	rev, ours := taskdef.SourceRevision(d.Tags)
 	if !ours {
-		return fmt.Errorf("backout: %s was not registered by ecslogfix (no valid %s tag): refusing to touch it", arn, config.TagSource)
+		return BackoutResult{}, fmt.Errorf("backout: %s was not registered by ecslogfix (no valid %s tag): refusing to touch it", arn, config.TagSource)
 	}
 	a, err := taskdef.ParseARN(arn)
 	if err != nil {
-		return fmt.Errorf("backout: %w", err)
+		return BackoutResult{}, fmt.Errorf("backout: %w", err)
 	}
 	a.Revision = rev
-	sourceARN := a.String()
-	verb := func(dry, done string) string {
-		if o.apply {
-			return done
-		}
-		return "would " + dry
-	}
-	fmt.Fprintf(b.out, "%s was registered by ecslogfix from %s\n", arn, sourceARN)
+	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply}
 
-	// 1. Services back to the source revision.
-	for _, cluster := range o.clusters {
+	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN}
+	var kept []BackoutStep
+	if o.deleteLogGroup {
+		in.CreatedLogGroups, kept, err = b.deletableLogGroups(ctx, td, res.SourceARN)
+		if err != nil {
+			return BackoutResult{}, err
+		}
+	}
+	for _, s := range plan.Backout(in) {
+		switch {
+		case s.Kind == plan.StepMoveService:
+			moves, err := b.moves(ctx, s, o.clusters, arn)
+			if err != nil {
+				return BackoutResult{}, err
+			}
+			res.Steps = append(res.Steps, moves...)
+		case s.Kind == plan.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
+			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "it is already " + string(td.Status)})
+		default:
+			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepPlanned})
+		}
+	}
+	res.Steps = append(res.Steps, kept...)
+	if !o.apply {
+		return res, nil
+	}
+	if err := b.apply(ctx, res.Steps); err != nil {
+		return res, err
+	}
+	if latest, err := b.latestActive(ctx, res.Family); err == nil {
+		res.LatestARN = latest
+	}
+	return res, nil
+}
+
+// moves binds the conditional step to each service of clusters that runs
+// arn. Without clusters the step stays as it is, skipped: the reader can
+// fill it in.
+func (b *backout) moves(ctx context.Context, s plan.Step, clusters []string, arn string) ([]BackoutStep, error) {
+	if len(clusters) == 0 {
+		return []BackoutStep{{Step: s, Status: StepSkipped, Reason: "no --cluster given: services running it were not looked for"}}, nil
+	}
+	var out []BackoutStep
+	for _, cluster := range clusters {
 		services, err := b.servicesUsing(ctx, cluster, arn)
 		if err != nil {
-			return fmt.Errorf("backout: cluster %s: %w", cluster, explain(err))
+			return nil, fmt.Errorf("backout: cluster %s: %w", cluster, explain(err))
 		}
 		if len(services) == 0 {
-			fmt.Fprintf(b.out, "cluster %s: no service runs %s\n", cluster, arn)
+			none := plan.Step{Kind: plan.StepMoveService, Cluster: cluster, TaskDefinition: s.TaskDefinition, Region: s.Region}
+			out = append(out, BackoutStep{Step: none, Status: StepSkipped, Reason: "no service runs " + arn})
 		}
 		for _, svc := range services {
-			if o.apply {
-				if _, err := b.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
-					Cluster: aws.String(cluster), Service: aws.String(svc), TaskDefinition: aws.String(sourceARN),
-				}); err != nil {
-					return fmt.Errorf("backout: update service %s in %s: %w", svc, cluster, explain(err))
-				}
-			}
-			fmt.Fprintf(b.out, "%s service %s in cluster %s to %s\n", verb("move", "moved"), svc, cluster, sourceARN)
+			out = append(out, BackoutStep{Step: s.Bind(cluster, svc), Status: StepPlanned})
 		}
 	}
-	if len(o.clusters) == 0 {
-		fmt.Fprintln(b.out, "no --cluster given: services running it were not looked for")
-	}
+	return out, nil
+}
 
-	// 2. Deregister the revision.
-	if td.Status == types.TaskDefinitionStatusActive {
-		if o.apply {
-			if _, err := b.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
-				return fmt.Errorf("backout: deregister %s: %w", arn, explain(err))
-			}
+// apply runs the planned steps in order. After a failure the rest are
+// skipped: each step assumes the ones before it ran.
+func (b *backout) apply(ctx context.Context, steps []BackoutStep) error {
+	var failed error
+	for i := range steps {
+		s := &steps[i]
+		if s.Status != StepPlanned {
+			continue
 		}
-		fmt.Fprintf(b.out, "%s %s\n", verb("deregister", "deregistered"), arn)
-	} else {
-		fmt.Fprintf(b.out, "%s is already %s\n", arn, td.Status)
+		if failed != nil {
+			s.Status, s.Reason = StepSkipped, "not run: an earlier step failed"
+			continue
+		}
+		if err := b.exec(ctx, s.Step); err != nil {
+			err = explain(err)
+			s.Status, s.Reason = StepFailed, firstLine(err.Error())
+			failed = fmt.Errorf("backout: %s: %w", stepAction(s.Step), err)
+			continue
+		}
+		s.Status = StepDone
 	}
+	return failed
+}
 
-	// 3. Log groups ecslogfix created for it.
-	if o.deleteLogGroup {
-		if err := b.logGroups(ctx, td, sourceARN, o.apply); err != nil {
-			return err
-		}
+// exec makes the one AWS call a step's command stands for, with the
+// step's own arguments.
+func (b *backout) exec(ctx context.Context, s plan.Step) error {
+	if s.Conditional {
+		return fmt.Errorf("%s still names %s and %s", s.Kind, plan.PlaceholderCluster, plan.PlaceholderService)
 	}
-	if o.apply {
-		if latest, err := b.latestActive(ctx, aws.ToString(td.Family)); err == nil && latest != "" {
-			fmt.Fprintf(b.out, "latest ACTIVE revision of %s: %s\n", aws.ToString(td.Family), latest)
-		}
-	} else {
-		fmt.Fprintln(b.out, "dry run: nothing changed; add --apply")
+	var err error
+	switch s.Kind {
+	case plan.StepMoveService:
+		_, err = b.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
+			Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), TaskDefinition: aws.String(s.TaskDefinition),
+		})
+	case plan.StepDeregister:
+		_, err = b.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
+	case plan.StepDeleteLogGroup:
+		_, err = b.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
+	default:
+		// Deletion protection is never turned off here: a group that has
+		// it is kept (see deletableLogGroups).
+		err = fmt.Errorf("backout does not run %s steps", s.Kind)
 	}
-	return nil
+	return err
 }
 
 // servicesUsing lists the services of cluster whose task definition is arn.
@@ -256,42 +383,88 @@ func awslogsGroups(td *types.TaskDefinition, defaultRegion string) []logGroupRef
 	return refs
 }
 
-// logGroups deletes (or says it would delete) the revision's log groups
-// that ecslogfix created, that the source does not use, and that are empty.
-func (b *backout) logGroups(ctx context.Context, td *types.TaskDefinition, sourceARN string, apply bool) error {
+// deletableLogGroups returns the revision's log groups that ecslogfix
+// created and that may be deleted: the source revision does not use them,
+// they are in this region, not deletion-protected and hold no log
+// streams. Each other log group of the revision is a skipped step that
+// says why it is kept.
+func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, sourceARN string) ([]string, []BackoutStep, error) {
+	keep := func(name, why string) BackoutStep {
+		return BackoutStep{Step: plan.Step{Kind: plan.StepDeleteLogGroup, LogGroup: name, Region: b.region, Optional: true}, Status: StepSkipped, Reason: why}
+	}
 	src, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(sourceARN)})
 	if err != nil {
-		fmt.Fprintf(b.out, "log groups kept: cannot read the source revision to see which groups it uses: %v\n", explain(err))
-		return nil
+		return nil, []BackoutStep{keep("", "cannot read the source revision to see which groups it uses: "+firstLine(explain(err).Error()))}, nil
 	}
 	used := awslogsGroups(src.TaskDefinition, b.region)
+	var deletable []string
+	var kept []BackoutStep
 	for _, g := range awslogsGroups(td, b.region) {
 		if slices.Contains(used, g) {
-			fmt.Fprintf(b.out, "log group %s kept: the source revision uses it\n", g.name)
+			kept = append(kept, keep(g.name, "the source revision uses it"))
 			continue
 		}
 		if g.region != b.region {
-			fmt.Fprintf(b.out, "log group %s kept: it is in %s; run backout with --region %s to check it\n", g.name, g.region, g.region)
+			k := keep(g.name, fmt.Sprintf("it is in %s; run backout with --region %s to check it", g.region, g.region))
+			k.Region = g.region
+			kept = append(kept, k)
 			continue
 		}
-		keep, err := b.keepLogGroup(ctx, g.name)
+		why, err := b.keepLogGroup(ctx, g.name)
 		if err != nil {
-			return fmt.Errorf("backout: log group %s: %w", g.name, explain(err))
+			return nil, nil, fmt.Errorf("backout: log group %s: %w", g.name, explain(err))
 		}
-		if keep != "" {
-			fmt.Fprintf(b.out, "log group %s kept: %s\n", g.name, keep)
+		if why != "" {
+			kept = append(kept, keep(g.name, why))
 			continue
 		}
-		if apply {
-			if _, err := b.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(g.name)}); err != nil {
-				return fmt.Errorf("backout: delete log group %s: %w", g.name, explain(err))
-			}
-			fmt.Fprintf(b.out, "deleted log group %s\n", g.name)
-		} else {
-			fmt.Fprintf(b.out, "would delete log group %s\n", g.name)
-		}
+		deletable = append(deletable, g.name)
 	}
-	return nil
+	return deletable, kept, nil
+}
+
+// backoutTable renders backout's steps.
+var backoutTable = table[BackoutStep]{
+	columns: []string{"kind", "resource", "region", "status", "reason", "command"},
+	row: func(s BackoutStep) []string {
+		return []string{string(s.Kind), s.Resource(), s.Region, string(s.Status), s.Reason, s.Command}
+	},
+	text: func(w io.Writer, s BackoutStep, _ int) {
+		switch s.Status {
+		case StepPlanned:
+			fmt.Fprintf(w, "would %s\n  %s\n", stepAction(s.Step), s.Command)
+		case StepDone:
+			fmt.Fprintf(w, "done: %s\n  %s\n", stepAction(s.Step), s.Command)
+		case StepFailed:
+			fmt.Fprintf(w, "failed: %s: %s\n  %s\n", stepAction(s.Step), s.Reason, s.Command)
+		default:
+			fmt.Fprintf(w, "skipped: %s: %s\n", stepAction(s.Step), s.Reason)
+		}
+	},
+}
+
+// stepAction says what a step does, for backout's text and errors.
+func stepAction(s plan.Step) string {
+	switch s.Kind {
+	case plan.StepMoveService:
+		switch {
+		case s.Conditional:
+			return "move services back to " + s.TaskDefinition
+		case s.Service == "":
+			return fmt.Sprintf("move services in cluster %s back to %s", s.Cluster, s.TaskDefinition)
+		}
+		return fmt.Sprintf("move service %s in cluster %s back to %s", s.Service, s.Cluster, s.TaskDefinition)
+	case plan.StepDeregister:
+		return "deregister " + s.TaskDefinition
+	case plan.StepDisableDeletionProtection:
+		return "turn off deletion protection of log group " + s.LogGroup
+	case plan.StepDeleteLogGroup:
+		if s.LogGroup == "" {
+			return "delete the revision's log groups"
+		}
+		return "delete log group " + s.LogGroup
+	}
+	return string(s.Kind) + " " + s.Resource()
 }
 
 // keepLogGroup returns why the group must not be deleted, or "".

@@ -1,10 +1,11 @@
 package cli
 
 import (
-	"encoding/json"
+	"cmp"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,13 +46,19 @@ type ContainerReport struct {
 	Reasons   []policy.Reason `json:"reasons"`
 }
 
+// checkOptions is check's command line.
 type checkOptions struct {
-	output  string
+	f       *factory
+	files   []string
+	output  Format
 	account string
+	region  string // --region, else AWS_REGION or AWS_DEFAULT_REGION
 }
 
-func (a *App) checkCommand(g *globals) *cobra.Command {
-	o := &checkOptions{}
+// newCmdCheck builds check; runF, when set, runs instead of runCheck, so
+// tests can see what the command line parsed to.
+func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
+	o := &checkOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "check [flags] FILE...",
 		Short: "Check task definition files against the policy (offline)",
@@ -79,38 +86,60 @@ the file has no task definition ARN (default region: AWS_REGION).`,
   # From a running account, with a custom policy
   aws ecs describe-task-definition --task-definition orders-api --include TAGS \
     | ecslogfix check --policy policy.yaml -`,
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
-			if o.output != "text" && o.output != "json" {
-				return usagef(cmd, "--output must be text or json, not %q", o.output)
-			}
-			region, err := oneRegion(cmd, g)
+			o.files = files
+			region, err := f.oneRegion(cmd)
 			if err != nil {
 				return err
 			}
-			if region == "" {
-				region = firstNonEmpty(a.Getenv("AWS_REGION"), a.Getenv("AWS_DEFAULT_REGION"))
+			o.region = cmp.Or(region, f.Getenv("AWS_REGION"), f.Getenv("AWS_DEFAULT_REGION"))
+			if runF != nil {
+				return runF(o)
 			}
-			pol, err := a.loadPolicy(g)
-			if err != nil {
-				return err
-			}
-			return a.runCheck(cmd.OutOrStdout(), files, pol, plan.Context{Partition: "aws", Account: o.account, Region: region}, o.output)
+			return runCheck(o)
 		},
 	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", "text", "output format: text or json")
+	addOutputFlag(cmd, &o.output)
 	cmd.Flags().StringVar(&o.account, "account", "", "AWS account ID for the log group name when the file has no ARN")
 	return cmd
 }
 
-func (a *App) runCheck(out io.Writer, files []string, pol policy.Policy, fallback plan.Context, format string) error {
-	reports := make([]FileReport, 0, len(files))
-	code := ExitOK
-	var problems []string
+// runCheck judges the files, prints the reports and turns them into the
+// exit status.
+func runCheck(o *checkOptions) error {
+	reports, err := check(o)
+	if err != nil {
+		return err
+	}
+	p, err := newPrinter(o.f.Stdout, o.f.Stderr, o.output, checkTable)
+	if err != nil {
+		return err
+	}
+	for _, r := range reports {
+		if err := p.print(r); err != nil {
+			return err
+		}
+	}
+	if err := p.finish(""); err != nil {
+		return err
+	}
+	return checkExit(reports)
+}
+
+// check judges every file: one report a file, in argument order. A file
+// that cannot be read or parsed is a report with Error set.
+func check(o *checkOptions) ([]FileReport, error) {
+	pol, err := o.f.loadPolicy()
+	if err != nil {
+		return nil, err
+	}
+	fallback := plan.Context{Partition: "aws", Account: o.account, Region: o.region}
+	reports := make([]FileReport, 0, len(o.files))
 	stdinUsed := false
-	for _, f := range files {
+	for _, f := range o.files {
 		r := FileReport{File: f}
-		data, err := a.readInput(f, &stdinUsed)
+		data, err := o.f.readInput(f, &stdinUsed)
 		var doc taskfile.Document
 		if err == nil {
 			doc, err = taskfile.Parse(data)
@@ -120,34 +149,64 @@ func (a *App) runCheck(out io.Writer, files []string, pol policy.Policy, fallbac
 		}
 		if err != nil {
 			r.Error = err.Error()
-			problems = append(problems, fmt.Sprintf("%s: %v", displayName(f), err))
-			code = ExitError
-		} else if r.Verdict == VerdictNonCompliant && !r.Exempt && code == ExitOK {
-			code = ExitViolation
 		}
 		reports = append(reports, r)
 	}
-	if format == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(reports); err != nil {
-			return err
-		}
-	} else {
-		for i, r := range reports {
-			if i > 0 {
-				fmt.Fprintln(out)
-			}
-			writeFileText(out, r)
+	return reports, nil
+}
+
+// checkExit is check's exit status: an unreadable file wins over a
+// violation.
+func checkExit(reports []FileReport) error {
+	var problems []string
+	violation := false
+	for _, r := range reports {
+		switch {
+		case r.Error != "":
+			problems = append(problems, fmt.Sprintf("%s: %s", displayName(r.File), r.Error))
+		case r.Verdict == VerdictNonCompliant && !r.Exempt:
+			violation = true
 		}
 	}
-	switch code {
-	case ExitError:
+	switch {
+	case len(problems) > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("check: %s", strings.Join(problems, "; "))}
-	case ExitViolation:
+	case violation:
 		return errViolations
 	}
 	return nil
+}
+
+// checkTable renders check's reports; the CSV has scan's columns where
+// they mean the same.
+var checkTable = table[FileReport]{
+	columns: []string{"file", "family", "revision", "taskDefinitionArn", "status", "verdict", "exempt", "reasons", "blockers", "error"},
+	row: func(r FileReport) []string {
+		exempt, blockers := "", ""
+		if r.Error == "" {
+			exempt = strconv.FormatBool(r.Exempt)
+		}
+		if r.Plan != nil {
+			blockers = blockerCodes(r.Plan.Blockers)
+		}
+		return []string{r.File, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Status, r.Verdict, exempt,
+			reasonsString(r.Containers), blockers, r.Error}
+	},
+	text: func(w io.Writer, r FileReport, n int) {
+		if n > 0 {
+			fmt.Fprintln(w)
+		}
+		writeFileText(w, r)
+	},
+}
+
+// blockerCodes renders a plan's blocker codes, space-separated.
+func blockerCodes(bs []plan.Blocker) string {
+	codes := make([]string, len(bs))
+	for i, b := range bs {
+		codes[i] = b.Code
+	}
+	return strings.Join(codes, " ")
 }
 
 // evaluate fills r with the verdict and plan for td; one rule set: policy.Evaluate and plan.Build.

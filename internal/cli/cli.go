@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -76,15 +77,21 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	var ex *exitError
 	if errors.As(err, &ex) {
 		if ex.err != nil {
-			fmt.Fprintf(a.Stderr, "ecslogfix: %v\n", ex.err)
+			fmt.Fprintf(a.Stderr, "ecslogfix: %s\n", oneLine(ex.err.Error()))
 		}
 		return ex.code
 	}
-	fmt.Fprintf(a.Stderr, "ecslogfix: %v\n", err)
+	fmt.Fprintf(a.Stderr, "ecslogfix: %s\n", oneLine(err.Error()))
 	if ue := (*usageError)(nil); errors.As(err, &ue) {
 		fmt.Fprintf(a.Stderr, "Run '%s --help' for usage.\n", ue.cmd)
 	}
 	return ExitError
+}
+
+// oneLine keeps an error message on one line: AWS error messages may hold
+// line breaks, and a script reads the error as the last line of stderr.
+func oneLine(s string) string {
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }), " ")
 }
 
 // exitError carries an exit code other than ExitError.
@@ -125,8 +132,15 @@ type globals struct {
 	policyFile string
 }
 
+// factory is what every command is built from: the program's environment
+// and the flags every command shares.
+type factory struct {
+	*App
+	globals
+}
+
 func (a *App) rootCommand() *cobra.Command {
-	g := &globals{}
+	f := &factory{App: a}
 	root := &cobra.Command{
 		Use:   "ecslogfix",
 		Short: "Keep every ECS task definition logging to CloudWatch Logs",
@@ -146,26 +160,49 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 		CompletionOptions: cobra.CompletionOptions{
 			DisableDefaultCmd: true,
 		},
+		// Cobra checks required flags and flag groups after this hook and
+		// returns its errors as they are; checking them here first makes
+		// them usage errors, with the hint, like every other.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := cmd.ValidateRequiredFlags(); err != nil {
+				return &usageError{cmd: cmd.CommandPath(), err: err}
+			}
+			if err := cmd.ValidateFlagGroups(); err != nil {
+				return &usageError{cmd: cmd.CommandPath(), err: err}
+			}
+			return nil
+		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &usageError{cmd: c.CommandPath(), err: err}
 	})
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
-	pf.StringArrayVar(&g.regions, "region", nil, "AWS region (default: AWS_REGION or the profile's region); scan accepts it more than once")
-	pf.StringVar(&g.policyFile, "policy", "", "policy file (JSON or YAML); default: the built-in SOP policy")
+	pf.StringVar(&f.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
+	pf.StringArrayVar(&f.regions, "region", nil, "AWS region (default: AWS_REGION or the profile's region); scan accepts it more than once")
+	pf.StringVar(&f.policyFile, "policy", "", "policy file (JSON or YAML); default: the built-in SOP policy")
 	root.AddCommand(
-		a.checkCommand(g),
-		a.scanCommand(g),
-		a.fixCommand(g),
-		a.backoutCommand(g),
+		newCmdCheck(f, nil),
+		newCmdScan(f, nil),
+		newCmdFix(f, nil),
+		newCmdBackout(f, nil),
 		a.versionCommand(),
 	)
 	return root
 }
 
+// usageArgs makes the errors of a cobra positional-argument check usage
+// errors.
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return &usageError{cmd: cmd.CommandPath(), err: err}
+		}
+		return nil
+	}
+}
+
 // loadPolicy reads --policy or returns the default policy.
-func (a *App) loadPolicy(g *globals) (policy.Policy, error) {
+func (g *globals) loadPolicy() (policy.Policy, error) {
 	if g.policyFile == "" {
 		return policy.Default(), nil
 	}
@@ -181,7 +218,7 @@ func (a *App) loadPolicy(g *globals) (policy.Policy, error) {
 }
 
 // oneRegion returns the single --region value allowed outside scan.
-func oneRegion(cmd *cobra.Command, g *globals) (string, error) {
+func (g *globals) oneRegion(cmd *cobra.Command) (string, error) {
 	switch len(g.regions) {
 	case 0:
 		return "", nil
@@ -196,7 +233,7 @@ func (a *App) versionCommand() *cobra.Command {
 		Use:     "version",
 		Short:   "Print the ecslogfix version",
 		Example: "  ecslogfix version",
-		Args:    cobra.NoArgs,
+		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			fmt.Fprintf(cmd.OutOrStdout(), "ecslogfix %s\n", version())
 			return nil

@@ -29,8 +29,17 @@ type result struct {
 // runApp runs the program offline: no AWS configuration can load.
 func runApp(t *testing.T, stdin string, args ...string) result {
 	t.Helper()
+	a, out, errb := offlineApp(t, stdin)
+	code := a.Run(context.Background(), args)
+	return result{code: code, stdout: out.String(), stderr: errb.String()}
+}
+
+// offlineApp is the program on stdin and in-memory streams, with
+// AWS_REGION=us-east-1 and no AWS configuration: loading one fails the test.
+func offlineApp(t *testing.T, stdin string) (a *App, stdout, stderr *bytes.Buffer) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	a := &App{
+	a = &App{
 		Stdin:  strings.NewReader(stdin),
 		Stdout: &out,
 		Stderr: &errb,
@@ -46,8 +55,7 @@ func runApp(t *testing.T, stdin string, args ...string) result {
 		},
 		IsTerminal: func(io.Writer) bool { return false },
 	}
-	code := a.Run(context.Background(), args)
-	return result{code: code, stdout: out.String(), stderr: errb.String()}
+	return a, &out, &errb
 }
 
 // golden compares got with testdata/golden/name, or rewrites it with -update.
@@ -182,6 +190,7 @@ func TestCheckSeveralFilesAndStdin(t *testing.T) {
 		{"error-wins", []string{"check", "testdata/inputs/truncated.json", "testdata/taskdefs/td01-fargate-no-logconfig.json"}, 2},
 		{"stdin-twice", []string{"check", "-", "-"}, 2},
 		{"policy", []string{"check", "--policy", "testdata/inputs/policy-report.yaml", "testdata/taskdefs/td03-splunk.json", "testdata/taskdefs/td02-one-of-three-missing.json"}, 1},
+		{"csv", []string{"check", "-o", "csv", "testdata/taskdefs/td11-compliant-fargate.json", "testdata/taskdefs/td02-one-of-three-missing.json", "testdata/taskdefs/td12-fargate-no-execution-role.json", "testdata/inputs/truncated.json"}, 2},
 		{"no-arn-region-account", []string{"check", "--region", "eu-west-1", "--account", "444455556666", "--policy", "testdata/inputs/policy-report.yaml", "testdata/inputs/register-cli-input.json"}, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -82,3 +82,22 @@ func TestAccessDenied(t *testing.T) {
 		}
 	}
 }
+
+// TestErrorsAreOneLine: an AWS message with line breaks is still one line
+// on stderr.
+func TestErrorsAreOneLine(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		io.WriteString(w, `{"__type":"ClientException","message":"the request was refused\nby a policy\r\nof the account"}`)
+	}))
+	defer srv.Close()
+	load := func(context.Context, string, string) (aws.Config, error) {
+		return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, nil
+	}
+	r := runWith(t, load, "backout", "--task-definition", "orders-api:15")
+	if r.code != ExitError || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "the request was refused by a policy of the account\n") {
+		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediation"
@@ -28,22 +29,43 @@ type applier interface {
 	Register(ctx context.Context, st workflow.State) (workflow.Result, error)
 }
 
+// fixOptions is fix's command line.
 type fixOptions struct {
+	f               *factory
+	output          Format
 	taskDefinitions []string
 	all             bool
 	familyPrefix    string
 	apply           bool
 	rate            float64
 	readRate        float64
+	region          string // the one --region, if given
+}
+
+// FixItem is what fix found and did for one task definition: scan's row
+// (the same fields, the same meaning), the plan, and with --apply what
+// registering did and how to back it out. The JSON field names are part of
+// the documented, stable output.
+type FixItem struct {
+	ScanRow
+	Plan      *plan.Plan                `json:"plan,omitempty"`    // not compliant: the fix
+	Outcome   workflow.Outcome          `json:"outcome,omitempty"` // --apply: what the Register step decided
+	Detail    string                    `json:"detail,omitempty"`  // why that outcome
+	NewARN    string                    `json:"newArn,omitempty"`
+	LogGroups []workflow.LogGroupResult `json:"logGroups,omitempty"` // --apply: found or created
+	Backout   []plan.Step               `json:"backout,omitempty"`   // for a new revision: the notification's steps
 }
 
 // FixSummary counts what fix did.
 type FixSummary struct {
 	Checked, Compliant, Exempt, ToFix, Registered, Blocked, NeedsHuman, Unchanged, Errors int
+	// Applied is set with --apply: the counts say what was done.
+	Applied bool
 }
 
-func (a *App) fixCommand(g *globals) *cobra.Command {
-	o := &fixOptions{}
+// newCmdFix builds fix; runF, when set, runs instead of runFix.
+func newCmdFix(f *factory, runF func(*fixOptions) error) *cobra.Command {
+	o := &fixOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "fix (--task-definition ARN|FAMILY[:REV] ... | --all [--family-prefix P]) [--apply]",
 		Short: "Register compliant revisions of non-compliant task definitions (dry run by default)",
@@ -75,14 +97,8 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 
   # Fix every family of a team, one registration every 4 seconds
   ecslogfix fix --all --family-prefix payments- --apply --rate 0.25`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.all == (len(o.taskDefinitions) > 0) {
-				return usagef(cmd, "give either --task-definition (one or more) or --all")
-			}
-			if o.familyPrefix != "" && !o.all {
-				return usagef(cmd, "--family-prefix needs --all")
-			}
 			if o.rate <= 0 || o.rate > 20 {
 				return usagef(cmd, "--rate must be more than 0 and at most 20 registrations per second")
 			}
@@ -94,24 +110,29 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 					return usagef(cmd, "--task-definition %q: %v", td, err)
 				}
 			}
-			region, err := oneRegion(cmd, g)
+			region, err := f.oneRegion(cmd)
 			if err != nil {
 				return err
 			}
-			pol, err := a.loadPolicy(g)
-			if err != nil {
-				return err
+			o.region = region
+			if runF != nil {
+				return runF(o)
 			}
-			return a.runFix(cmd.Context(), g, o, region, pol)
+			return runFix(cmd.Context(), o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringArrayVar(&o.taskDefinitions, "task-definition", nil, "task definition ARN, FAMILY or FAMILY:REV (repeatable)")
-	f.BoolVar(&o.all, "all", false, "every ACTIVE family's latest revision")
-	f.StringVar(&o.familyPrefix, "family-prefix", "", "with --all: only families starting with this")
-	f.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
-	f.Float64Var(&o.rate, "rate", remediation.DefaultRegisterRate, "RegisterTaskDefinition calls per second")
-	f.Float64Var(&o.readRate, "read-rate", inventory.DefaultReadRate, "ECS read calls per second")
+	addOutputFlag(cmd, &o.output)
+	fl := cmd.Flags()
+	fl.StringArrayVar(&o.taskDefinitions, "task-definition", nil, "task definition ARN, FAMILY or FAMILY:REV (repeatable)")
+	fl.BoolVar(&o.all, "all", false, "every ACTIVE family's latest revision")
+	fl.StringVar(&o.familyPrefix, "family-prefix", "", "with --all: only families starting with this")
+	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
+	fl.Float64Var(&o.rate, "rate", remediation.DefaultRegisterRate, "RegisterTaskDefinition calls per second")
+	fl.Float64Var(&o.readRate, "read-rate", inventory.DefaultReadRate, "ECS read calls per second")
+	cmd.MarkFlagsOneRequired("task-definition", "all")
+	cmd.MarkFlagsMutuallyExclusive("task-definition", "all")
+	// With the two rules above, this one says --family-prefix needs --all.
+	cmd.MarkFlagsMutuallyExclusive("task-definition", "family-prefix")
 	return cmd
 }
 
@@ -128,37 +149,52 @@ func validTarget(s string) error {
 	return taskdef.ValidFamily(family)
 }
 
-func (a *App) runFix(ctx context.Context, g *globals, o *fixOptions, region string, pol policy.Policy) error {
-	cfg, err := a.awsConfig(ctx, g, region)
+// runFix prints fix's items as they come, then the summary.
+func runFix(ctx context.Context, o *fixOptions) error {
+	return stream(o.f, o.output, fixTable, func(emit func(FixItem) error) (FixSummary, error) { return fix(ctx, o, emit) })
+}
+
+// fix plans (and with --apply, fixes) each task definition and hands each
+// item to emit as it comes; with --all, compliant and exempt families are
+// only counted.
+func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSummary, error) {
+	pol, err := o.f.loadPolicy()
 	if err != nil {
-		return err
+		return FixSummary{}, err
+	}
+	cfg, err := o.f.awsConfig(ctx, &o.f.globals, o.region)
+	if err != nil {
+		return FixSummary{}, err
 	}
 	factory := remediation.NewFactory(cfg, nil, remediation.FactoryOptions{ReadRate: o.readRate, RegisterRate: o.rate})
 	clients, err := factory.Clients(ctx, workflow.Target{Region: cfg.Region})
 	if err != nil {
-		return err
+		return FixSummary{}, err
 	}
 	var ap applier
 	if o.apply {
-		ap = newApplier(factory, pol, a.Stderr)
+		ap = newApplier(factory, pol, o.f.Stderr)
 	}
-	out := a.Stdout
-	// With --all, compliant and exempt families are only counted.
-	fx := &fixer{out: out, pol: pol, apply: ap, region: cfg.Region, quiet: o.all}
+	fx := &fixer{pol: pol, apply: ap, region: cfg.Region, sum: FixSummary{Applied: o.apply}}
+	put := func(it FixItem) error {
+		fx.sum.count(it)
+		if o.all && (it.Verdict == VerdictCompliant || it.Verdict == VerdictExempt) {
+			return nil
+		}
+		return emit(it)
+	}
 	if o.all {
 		_, err = inventory.Walk(ctx, clients.ECS, inventory.Options{FamilyPrefix: o.familyPrefix, ReadRate: o.readRate}, func(it inventory.Item) error {
 			if it.Err != nil {
 				if fatalAWS(it.Err) {
 					return it.Err
 				}
-				fx.sum.Checked++
-				fx.fail(it.Family, explain(it.Err))
-				return nil
+				return put(fx.failed(it.Family, explain(it.Err)))
 			}
-			return fx.one(ctx, it.TaskDefinition, it.Tags)
+			return put(fx.one(ctx, it.TaskDefinition, it.Tags))
 		})
 		if err != nil {
-			return fmt.Errorf("fix: %w", explain(err))
+			return fx.sum, fmt.Errorf("fix: %w", explain(err))
 		}
 	} else {
 		for _, name := range o.taskDefinitions {
@@ -166,103 +202,111 @@ func (a *App) runFix(ctx context.Context, g *globals, o *fixOptions, region stri
 				TaskDefinition: aws.String(name),
 				Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 			})
+			var it FixItem
 			switch {
 			case err != nil && fatalAWS(err):
-				return fmt.Errorf("fix: %w", explain(err))
+				return fx.sum, fmt.Errorf("fix: %w", explain(err))
 			case err != nil && notFound(err):
-				fx.sum.Checked++
-				fx.fail(name, fmt.Errorf("task definition %s not found in %s", name, cfg.Region))
-				continue
+				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, cfg.Region))
 			case err != nil:
-				fx.sum.Checked++
-				fx.fail(name, explain(err))
-				continue
+				it = fx.failed(name, explain(err))
+			default:
+				it = fx.one(ctx, d.TaskDefinition, d.Tags)
 			}
-			if err := fx.one(ctx, d.TaskDefinition, d.Tags); err != nil {
-				return err
+			if err := put(it); err != nil {
+				return fx.sum, err
 			}
 		}
 	}
-	s := fx.sum
-	if o.apply {
-		fmt.Fprintf(out, "\n%d checked: %d compliant, %d exempt, %d registered, %d unchanged, %d blocked, %d need a human, %d errors\n",
+	return fx.sum, nil
+}
+
+// String is the one-line summary fix prints.
+func (s FixSummary) String() string {
+	if s.Applied {
+		return fmt.Sprintf("%d checked: %d compliant, %d exempt, %d registered, %d unchanged, %d blocked, %d need a human, %d errors",
 			s.Checked, s.Compliant, s.Exempt, s.Registered, s.Unchanged, s.Blocked, s.NeedsHuman, s.Errors)
-	} else {
-		fmt.Fprintf(out, "\n%d checked: %d compliant, %d exempt, %d to fix, %d blocked, %d need a human, %d errors (dry run: nothing changed; add --apply)\n",
-			s.Checked, s.Compliant, s.Exempt, s.ToFix, s.Blocked, s.NeedsHuman, s.Errors)
 	}
+	return fmt.Sprintf("%d checked: %d compliant, %d exempt, %d to fix, %d blocked, %d need a human, %d errors (dry run: nothing changed; add --apply)",
+		s.Checked, s.Compliant, s.Exempt, s.ToFix, s.Blocked, s.NeedsHuman, s.Errors)
+}
+
+// exit is fix's exit status.
+func (s FixSummary) exit() error {
 	switch {
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
-	case s.Blocked > 0 || s.NeedsHuman > 0 || (!o.apply && s.ToFix > 0):
+	case s.Blocked > 0 || s.NeedsHuman > 0 || (!s.Applied && s.ToFix > 0):
 		return errViolations
 	}
 	return nil
 }
 
-// fixer handles one task definition at a time and counts.
+// count adds one item.
+func (s *FixSummary) count(it FixItem) {
+	s.Checked++
+	switch {
+	case it.Error != "":
+		s.Errors++
+	case it.Verdict == VerdictCompliant:
+		s.Compliant++
+	case it.Verdict == VerdictExempt:
+		s.Exempt++
+	case it.Action == ActionBlocked || it.Outcome == workflow.OutcomeBlocked:
+		s.Blocked++
+	case it.Action == ActionReport || it.Outcome == workflow.OutcomeNeedsHuman:
+		s.NeedsHuman++
+	case it.Outcome == workflow.OutcomeRemediated:
+		s.ToFix++
+		s.Registered++
+	case it.Outcome != "":
+		// ALREADY_COMPLIANT, ALREADY_REMEDIATED, SUPERSEDED, INACTIVE, EXEMPT, REPORT_ONLY.
+		s.Unchanged++
+	default:
+		s.ToFix++
+	}
+}
+
+// fixer handles one task definition at a time.
 type fixer struct {
-	out    io.Writer
 	pol    policy.Policy
 	apply  applier
 	region string
-	quiet  bool // do not list compliant and exempt task definitions
 	sum    FixSummary
 }
 
-func (f *fixer) fail(name string, err error) {
-	f.sum.Errors++
-	fmt.Fprintf(f.out, "%s: ERROR %v\n", name, err)
+// failed is the item of a task definition that could not be read.
+func (f *fixer) failed(name string, err error) FixItem {
+	return FixItem{ScanRow: ScanRow{Region: f.region, Family: name, Verdict: VerdictError, Action: ActionNone, Error: err.Error()}}
 }
 
-func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag) error {
-	f.sum.Checked++
-	ev, p, err := assess(td, tags, f.pol, contextOf(td, f.region))
-	id := fmt.Sprintf("%s:%d", aws.ToString(td.Family), td.Revision)
+func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag) FixItem {
+	row, p := judge(f.region, td, tags, f.pol)
+	it := FixItem{ScanRow: row}
+	if row.Error != "" || row.Verdict != VerdictNonCompliant {
+		return it
+	}
+	it.Plan = &p
+	if f.apply == nil || row.Action != ActionRegister {
+		return it
+	}
+	res, err := f.remediate(ctx, row, p)
 	if err != nil {
-		f.fail(id, err)
-		return nil
+		it.Error = explain(err).Error()
+		return it
 	}
-	act := action(ev, p)
-	switch {
-	case ev.Compliant:
-		f.sum.Compliant++
-		if !f.quiet {
-			fmt.Fprintf(f.out, "%s: compliant\n", id)
+	it.Outcome, it.Detail, it.NewARN, it.LogGroups = res.Outcome, res.Detail, res.NewARN, res.LogGroups
+	if res.Outcome == workflow.OutcomeRemediated {
+		if res.Target.Region == "" {
+			res.Target.Region = f.region
 		}
-		return nil
-	case ev.Exempt:
-		f.sum.Exempt++
-		if !f.quiet {
-			fmt.Fprintf(f.out, "%s: exempt\n", id)
-		}
-		return nil
+		it.Backout = message.BackoutSteps(res)
 	}
-	fmt.Fprintf(f.out, "%s: %s %s\n", id, VerdictNonCompliant, act)
-	writePlanText(f.out, &p, "  ")
-	switch act {
-	case ActionBlocked:
-		f.sum.Blocked++
-		return nil
-	case ActionReport:
-		f.sum.NeedsHuman++
-		return nil
-	}
-	f.sum.ToFix++
-	if f.apply == nil {
-		return nil
-	}
-	res, err := f.remediate(ctx, ev, p)
-	if err != nil {
-		f.fail(id, explain(err))
-		return nil
-	}
-	f.report(res)
-	return nil
+	return it
 }
 
 // remediate runs the workflow's two steps in-process.
-func (f *fixer) remediate(ctx context.Context, ev policy.Evaluation, p plan.Plan) (workflow.Result, error) {
+func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workflow.Result, error) {
 	in := workflow.Input{
 		Version:           workflow.Version,
 		Trigger:           workflow.TriggerCLI,
@@ -272,7 +316,7 @@ func (f *fixer) remediate(ctx context.Context, ev policy.Evaluation, p plan.Plan
 		Revision:          p.Revision,
 		// The user asked for --apply: enforce even when the policy reports.
 		Enforcement: policy.Enforce,
-		Reasons:     containerReasons(ev),
+		Reasons:     containerReasons(row.Containers),
 		LogGroups:   p.LogGroups,
 	}
 	ensured, err := f.apply.EnsureLogGroups(ctx, in)
@@ -289,52 +333,61 @@ func (f *fixer) remediate(ctx context.Context, ev policy.Evaluation, p plan.Plan
 	return res, nil
 }
 
-// report prints what Register did and, for a new revision, how to undo it.
-func (f *fixer) report(res workflow.Result) {
-	switch res.Outcome {
-	case workflow.OutcomeRemediated:
-		f.sum.Registered++
-		fmt.Fprintf(f.out, "  registered %s\n", res.NewARN)
-		in := plan.BackoutInput{Region: res.Target.Region, NewARN: res.NewARN, SourceARN: res.SourceARN}
-		if in.Region == "" {
-			in.Region = f.region
-		}
-		for _, lg := range res.LogGroups {
-			if lg.Created {
-				in.CreatedLogGroups = append(in.CreatedLogGroups, lg.Name)
-				if lg.DeletionProtectionEnabled {
-					in.DeletionProtected = append(in.DeletionProtected, lg.Name)
-				}
-			}
-		}
-		if steps := plan.Backout(in); len(steps) > 0 {
-			fmt.Fprintln(f.out, "  to back out:")
-			for _, s := range steps {
-				fmt.Fprintf(f.out, "    # %s\n    %s\n", s.Description, s.Command)
-			}
-		}
-	case workflow.OutcomeBlocked:
-		f.sum.Blocked++
-		fmt.Fprintf(f.out, "  not registered: %s: %s\n", res.Outcome, res.Detail)
-	case workflow.OutcomeNeedsHuman:
-		f.sum.NeedsHuman++
-		fmt.Fprintf(f.out, "  not registered: %s: %s\n", res.Outcome, res.Detail)
-	default:
-		// ALREADY_COMPLIANT, ALREADY_REMEDIATED, SUPERSEDED, INACTIVE, EXEMPT, REPORT_ONLY.
-		f.sum.Unchanged++
-		f.sum.ToFix--
-		fmt.Fprintf(f.out, "  not registered: %s: %s\n", res.Outcome, res.Detail)
-	}
-}
-
-func containerReasons(ev policy.Evaluation) []workflow.ContainerReasons {
+func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 	var out []workflow.ContainerReasons
-	for _, c := range ev.Containers {
+	for _, c := range cs {
 		if !c.Compliant {
 			out = append(out, workflow.ContainerReasons{Container: c.Name, Reasons: c.Reasons})
 		}
 	}
 	return out
+}
+
+// fixTable renders fix's items; CSV has scan's columns and what applying
+// did.
+var fixTable = table[FixItem]{
+	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
+	row: func(it FixItem) []string {
+		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, it.Verdict, it.Action,
+			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
+	},
+	text: writeFixText,
+}
+
+// writeFixText prints an item: its verdict and plan, then what applying it
+// did and, for a new revision, how to undo it.
+func writeFixText(w io.Writer, it FixItem, _ int) {
+	id := it.Family
+	if it.Revision != 0 {
+		id = fmt.Sprintf("%s:%d", it.Family, it.Revision)
+	}
+	switch {
+	case it.Plan == nil && it.Error != "":
+		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)
+		return
+	case it.Verdict == VerdictCompliant:
+		fmt.Fprintf(w, "%s: compliant\n", id)
+		return
+	case it.Verdict == VerdictExempt:
+		fmt.Fprintf(w, "%s: exempt\n", id)
+		return
+	}
+	fmt.Fprintf(w, "%s: %s %s\n", id, it.Verdict, it.Action)
+	writePlanText(w, it.Plan, "  ")
+	switch {
+	case it.Error != "":
+		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)
+	case it.Outcome == workflow.OutcomeRemediated:
+		fmt.Fprintf(w, "  registered %s\n", it.NewARN)
+		if len(it.Backout) > 0 {
+			fmt.Fprintln(w, "  to back out:")
+			for _, s := range it.Backout {
+				fmt.Fprintf(w, "    # %s\n    %s\n", s.Description, s.Command)
+			}
+		}
+	case it.Outcome != "":
+		fmt.Fprintf(w, "  not registered: %s: %s\n", it.Outcome, it.Detail)
+	}
 }
 
 // newApplier builds the remediation package's Remediator, the code the

@@ -64,6 +64,19 @@ func TestMotoTranscripts(t *testing.T) {
 	}
 	step("fix-unknown-family", 2, "fix", "--task-definition", "no-such-family")
 
+	// The same commands in the other formats, on a family registered now.
+	if _, err := c.RegisterTaskDefinition(ctx, seedInput(kindAdd, "nolog-007")); err != nil {
+		t.Fatal(err)
+	}
+	step("fix-all-csv", 1, "fix", "--all", "--output", "csv")
+	step("fix-apply-json", 0, "fix", "--task-definition", "nolog-007", "--apply", "--output", "json")
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("orders"),
+		TaskDefinition: aws.String("nolog-007:2"), DesiredCount: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	step("backout-json", 0, "backout", "--task-definition", "nolog-007:2", "--cluster", "prod", "--delete-log-group", "--output", "json")
+	step("backout-apply-csv", 0, "backout", "--task-definition", "nolog-007:2", "--cluster", "prod", "--delete-log-group", "--apply", "--output", "csv")
+
 	// On a terminal scan draws a progress bar on stderr; stdout is the same.
 	var out, errb bytes.Buffer
 	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS,

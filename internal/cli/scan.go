@@ -2,14 +2,10 @@ package cli
 
 import (
 	"context"
-	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -64,15 +60,18 @@ type ScanSummary struct {
 	Elapsed      time.Duration
 }
 
+// scanOptions is scan's command line.
 type scanOptions struct {
-	output        string
+	f             *factory
+	output        Format
 	familyPrefix  string
 	showCompliant bool
 	readRate      float64
 }
 
-func (a *App) scanCommand(g *globals) *cobra.Command {
-	o := &scanOptions{}
+// newCmdScan builds scan; runF, when set, runs instead of runScan.
+func newCmdScan(f *factory, runF func(*scanOptions) error) *cobra.Command {
+	o := &scanOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "scan [flags]",
 		Short: "Evaluate the latest ACTIVE revision of every task definition family (read-only)",
@@ -95,45 +94,45 @@ Exit status: 0 when every family is compliant or exempt, 1 when any is not,
 
   # Every family, compliant ones too, as JSON
   ecslogfix scan --show-compliant --output json | jq '.[] | select(.action == "BLOCKED")'`,
-		Args: cobra.NoArgs,
+		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch o.output {
-			case "table", "json", "csv":
-			default:
-				return usagef(cmd, "--output must be table, json or csv, not %q", o.output)
-			}
 			if o.readRate <= 0 {
 				return usagef(cmd, "--read-rate must be positive")
 			}
-			pol, err := a.loadPolicy(g)
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(o)
 			}
-			return a.runScan(cmd.Context(), g, o, pol)
+			return runScan(cmd.Context(), o)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or csv")
-	f.StringVar(&o.familyPrefix, "family-prefix", "", "only families whose name starts with this")
-	f.BoolVar(&o.showCompliant, "show-compliant", false, "list compliant families too")
-	f.Float64Var(&o.readRate, "read-rate", inventory.DefaultReadRate, "ECS read calls per second, per region")
+	addOutputFlag(cmd, &o.output)
+	fl := cmd.Flags()
+	fl.StringVar(&o.familyPrefix, "family-prefix", "", "only families whose name starts with this")
+	fl.BoolVar(&o.showCompliant, "show-compliant", false, "list compliant families too")
+	fl.Float64Var(&o.readRate, "read-rate", inventory.DefaultReadRate, "ECS read calls per second, per region")
 	return cmd
 }
 
-func (a *App) runScan(ctx context.Context, g *globals, o *scanOptions, pol policy.Policy) error {
-	regions := g.regions
+// runScan prints scan's rows as they come, then the summary.
+func runScan(ctx context.Context, o *scanOptions) error {
+	return stream(o.f, o.output, scanTable, func(emit func(ScanRow) error) (ScanSummary, error) { return scan(ctx, o, emit) })
+}
+
+// scan judges every family of every region and hands each row to emit
+// (compliant ones only with --show-compliant), as it comes.
+func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSummary, error) {
+	pol, err := o.f.loadPolicy()
+	if err != nil {
+		return ScanSummary{}, err
+	}
+	regions := o.f.regions
 	if len(regions) == 0 {
 		regions = []string{""} // the profile's or environment's region
 	}
-	out := a.Stdout
-	sink, err := newRowSink(out, o.output)
-	if err != nil {
-		return err
-	}
 	var bar *progressbar.ProgressBar
-	if a.IsTerminal(a.Stderr) {
+	if o.f.IsTerminal(o.f.Stderr) {
 		bar = progressbar.NewOptions(-1,
-			progressbar.OptionSetWriter(a.Stderr),
+			progressbar.OptionSetWriter(o.f.Stderr),
 			progressbar.OptionSetDescription("scanning"),
 			progressbar.OptionShowCount(),
 			progressbar.OptionShowIts(),
@@ -145,9 +144,9 @@ func (a *App) runScan(ctx context.Context, g *globals, o *scanOptions, pol polic
 	sum := ScanSummary{Regions: len(regions)}
 	start := time.Now()
 	for _, region := range regions {
-		cfg, err := a.awsConfig(ctx, g, region)
+		cfg, err := o.f.awsConfig(ctx, &o.f.globals, region)
 		if err != nil {
-			return err
+			return sum, err
 		}
 		client := ecs.NewFromConfig(cfg)
 		if bar != nil {
@@ -161,43 +160,44 @@ func (a *App) runScan(ctx context.Context, g *globals, o *scanOptions, pol polic
 				return it.Err
 			}
 			row := scanRow(cfg.Region, it, pol)
-			sum.Families++
-			switch row.Verdict {
-			case VerdictCompliant:
-				sum.Compliant++
-			case VerdictNonCompliant:
-				sum.NonCompliant++
-			case VerdictExempt:
-				sum.Exempt++
-			case VerdictError:
-				sum.Errors++
-			}
+			sum.count(row.Verdict)
 			if row.Verdict == VerdictCompliant && !o.showCompliant {
 				return nil
 			}
-			return sink.write(row)
+			return emit(row)
 		})
 		if err != nil {
-			return fmt.Errorf("scan %s: %w", cfg.Region, explain(err))
+			return sum, fmt.Errorf("scan %s: %w", cfg.Region, explain(err))
 		}
 	}
 	sum.Elapsed = time.Since(start)
 	if bar != nil {
 		_ = bar.Finish()
 	}
-	if err := sink.close(); err != nil {
-		return err
+	return sum, nil
+}
+
+// count adds one row of verdict v.
+func (s *ScanSummary) count(v string) {
+	s.Families++
+	switch v {
+	case VerdictCompliant:
+		s.Compliant++
+	case VerdictNonCompliant:
+		s.NonCompliant++
+	case VerdictExempt:
+		s.Exempt++
+	case VerdictError:
+		s.Errors++
 	}
-	summaryTo := a.Stderr
-	if o.output == "table" {
-		summaryTo = out
-		fmt.Fprintln(out)
-	}
-	fmt.Fprintln(summaryTo, sum.String())
+}
+
+// exit is scan's exit status.
+func (s ScanSummary) exit() error {
 	switch {
-	case sum.Errors > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", sum.Errors)}
-	case sum.NonCompliant > 0:
+	case s.Errors > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
+	case s.NonCompliant > 0:
 		return errViolations
 	}
 	return nil
@@ -215,18 +215,22 @@ func (s ScanSummary) String() string {
 
 // scanRow evaluates one inventory item.
 func scanRow(region string, it inventory.Item, pol policy.Policy) ScanRow {
-	row := ScanRow{Region: region, Family: it.Family}
 	if it.Err != nil {
-		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, firstLine(explain(it.Err).Error())
-		return row
+		return ScanRow{Region: region, Family: it.Family, Verdict: VerdictError, Action: ActionNone, Error: firstLine(explain(it.Err).Error())}
 	}
-	td := it.TaskDefinition
-	row.Revision = td.Revision
-	row.TaskDefinitionARN = aws.ToString(td.TaskDefinitionArn)
-	ev, p, err := assess(td, it.Tags, pol, contextOf(td, region))
+	row, _ := judge(region, it.TaskDefinition, it.Tags, pol)
+	return row
+}
+
+// judge is the one evaluation path of scan and fix: policy.Evaluate and
+// plan.Build, as a row and the plan.
+func judge(region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
+	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
+	ev := pol.Evaluate(td, tags)
+	p, err := plan.Build(td, tags, pol, contextOf(td, region))
 	if err != nil {
-		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, err.Error()
-		return row
+		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("plan %s: %v", row.Family, err)
+		return row, p
 	}
 	row.Verdict = rowVerdict(ev)
 	row.Action = action(ev, p)
@@ -238,17 +242,7 @@ func scanRow(region string, it inventory.Item, pol policy.Policy) ScanRow {
 	for _, b := range p.Blockers {
 		row.Blockers = append(row.Blockers, b.Code)
 	}
-	return row
-}
-
-// assess is the one evaluation path of scan and fix: policy.Evaluate and plan.Build.
-func assess(td *types.TaskDefinition, tags []types.Tag, pol policy.Policy, c plan.Context) (policy.Evaluation, plan.Plan, error) {
-	ev := pol.Evaluate(td, tags)
-	p, err := plan.Build(td, tags, pol, c)
-	if err != nil {
-		return ev, p, fmt.Errorf("plan %s: %w", aws.ToString(td.Family), err)
-	}
-	return ev, p, nil
+	return row, p
 }
 
 // contextOf is the plan context of td: its ARN's, else the region scanned.
@@ -296,49 +290,15 @@ func fatalAWS(err error) bool {
 	return false
 }
 
-// rowSink writes rows as they come: JSON as one streamed array, CSV with
-// a header, table aligned at the end (it holds only the rows it prints).
-type rowSink struct {
-	format string
-	out    io.Writer
-	csv    *csv.Writer
-	tab    *tabwriter.Writer
-	n      int
-}
-
-func newRowSink(out io.Writer, format string) (*rowSink, error) {
-	s := &rowSink{format: format, out: out}
-	switch format {
-	case "csv":
-		s.csv = csv.NewWriter(out)
-		if err := s.csv.Write([]string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error"}); err != nil {
-			return nil, err
-		}
-	case "table":
-		s.tab = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(s.tab, "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS")
-	}
-	return s, nil
-}
-
-func (s *rowSink) write(r ScanRow) error {
-	defer func() { s.n++ }()
-	switch s.format {
-	case "json":
-		b, err := json.MarshalIndent(r, "  ", "  ")
-		if err != nil {
-			return err
-		}
-		sep := ",\n  "
-		if s.n == 0 {
-			sep = "[\n  "
-		}
-		_, err = fmt.Fprintf(s.out, "%s%s", sep, b)
-		return err
-	case "csv":
-		return s.csv.Write([]string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Verdict, r.Action,
-			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error})
-	default:
+// scanTable renders scan's rows: text is a table.
+var scanTable = table[ScanRow]{
+	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error"},
+	row: func(r ScanRow) []string {
+		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Verdict, r.Action,
+			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error}
+	},
+	header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",
+	text: func(w io.Writer, r ScanRow, _ int) {
 		detail := reasonsString(r.Containers)
 		if len(r.Blockers) > 0 {
 			detail += " [" + strings.Join(r.Blockers, ",") + "]"
@@ -346,44 +306,6 @@ func (s *rowSink) write(r ScanRow) error {
 		if r.Error != "" {
 			detail = r.Error
 		}
-		_, err := fmt.Fprintf(s.tab, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Region, r.Family, revString(r.Revision), r.Verdict, r.Action, strings.TrimSpace(detail))
-		return err
-	}
-}
-
-func (s *rowSink) close() error {
-	switch s.format {
-	case "json":
-		closing := "\n]\n"
-		if s.n == 0 {
-			closing = "[]\n"
-		}
-		_, err := io.WriteString(s.out, closing)
-		return err
-	case "csv":
-		s.csv.Flush()
-		return s.csv.Error()
-	default:
-		return s.tab.Flush()
-	}
-}
-
-func revString(r int32) string {
-	if r == 0 {
-		return ""
-	}
-	return strconv.Itoa(int(r))
-}
-
-// reasonsString renders "container: CODE,CODE; other: CODE".
-func reasonsString(cs []ContainerReport) string {
-	parts := make([]string, 0, len(cs))
-	for _, c := range cs {
-		codes := make([]string, len(c.Reasons))
-		for i, r := range c.Reasons {
-			codes[i] = string(r)
-		}
-		parts = append(parts, c.Name+": "+strings.Join(codes, ","))
-	}
-	return strings.Join(parts, "; ")
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Region, r.Family, revString(r.Revision), r.Verdict, r.Action, strings.TrimSpace(detail))
+	},
 }

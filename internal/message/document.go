@@ -32,11 +32,19 @@ type Document struct {
 	Blockers      []plan.Blocker      `json:"blockers,omitempty"`
 	LogGroups     []LogGroupInfo      `json:"logGroups,omitempty"`
 	ExecutionRole string              `json:"executionRoleArn,omitempty"`
-	Backout       []plan.Step         `json:"backout,omitempty"`
+	Backout       []BackoutStep       `json:"backout,omitempty"`
 	Failure       *FailureInfo        `json:"failure,omitempty"`
 	ExecutionARN  string              `json:"executionArn,omitempty"`
 	Links         map[string]string   `json:"links,omitempty"`
 	Truncated     bool                `json:"truncated,omitempty"`
+}
+
+// BackoutStep is one backout step as the document carries it: the sentence
+// and the exact command, in the order to run them (plan.Step, without the
+// fields `ecslogfix backout` executes it by).
+type BackoutStep struct {
+	Description string `json:"description"`
+	Command     string `json:"command"`
 }
 
 // DocumentContainer is one container's findings and change.
@@ -56,7 +64,7 @@ func (v *view) document(lvl level) Document {
 		SourceARN: v.sourceARN, NewARN: v.newARN, LatestARN: v.latestARN, Detail: v.detail,
 		Trigger: v.trigger, EventID: v.eventID, Principal: v.principal, Origin: v.origin,
 		Blockers: v.blockers, LogGroups: v.logGroups, ExecutionRole: v.execRole,
-		Backout: v.backout, Failure: v.failure, ExecutionARN: v.execARN,
+		Backout: backoutSteps(v.backout), Failure: v.failure, ExecutionARN: v.execARN,
 		Truncated: lvl != levelFull || v.omitted > 0,
 	}
 	for _, c := range v.containers {
@@ -69,7 +77,7 @@ func (v *view) document(lvl level) Document {
 	if lvl == levelMinimal {
 		d.Blockers = limit(v.blockers, lvl)
 		d.LogGroups = limit(v.logGroups, lvl)
-		d.Backout = limit(v.backout, lvl)
+		d.Backout = backoutSteps(limit(v.backout, lvl))
 		d.Containers = nil
 		for _, c := range limit(v.containers, lvl) {
 			d.Containers = append(d.Containers, DocumentContainer{Name: c.Name, Action: c.Action})
@@ -89,4 +97,12 @@ func (v *view) document(lvl level) Document {
 		d.Links = links
 	}
 	return d
+}
+
+func backoutSteps(steps []plan.Step) []BackoutStep {
+	var out []BackoutStep
+	for _, s := range steps {
+		out = append(out, BackoutStep{Description: s.Description, Command: s.Command})
+	}
+	return out
 }

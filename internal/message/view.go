@@ -268,6 +268,12 @@ func (v *view) fillRefs(explicitPartition string) {
 	v.partition = partitionOf(firstNonEmpty(explicitPartition, src.Partition), v.region)
 }
 
+// BackoutSteps are the backout steps a notification of r lists, as values:
+// what `ecslogfix fix --apply` prints, so that the two cannot disagree.
+func BackoutSteps(r workflow.Result) []plan.Step {
+	return resultModel(workflow.NotifyRequest{Result: &r}).backout
+}
+
 // backoutSteps asks the plan package for the exact steps that undo what
 // this execution changed: the new revision and the log groups it created.
 func (v *view) backoutSteps() []plan.Step {
@@ -293,7 +299,8 @@ func (v *view) backoutSteps() []plan.Step {
 			v.omitted += 1
 			break
 		}
-		out = append(out, plan.Step{Description: clip(s.Description, capDetail), Command: clip(s.Command, capCommand)})
+		s.Description, s.Command = clip(s.Description, capDetail), clip(s.Command, capCommand)
+		out = append(out, s)
 	}
 	return out
 }

@@ -34,6 +34,55 @@ func TestBackout(t *testing.T) {
 	if !strings.Contains(got[0].Description, "<CLUSTER>") {
 		t.Fatalf("placeholder not explained: %q", got[0].Description)
 	}
+	type typed struct {
+		kind                  StepKind
+		resource              string
+		conditional, optional bool
+	}
+	var kinds []typed
+	for _, s := range got {
+		kinds = append(kinds, typed{s.Kind, s.Resource(), s.Conditional, s.Optional})
+		if s.Region != "us-east-1" {
+			t.Errorf("%s: region %q", s.Kind, s.Region)
+		}
+	}
+	wantKinds := []typed{
+		{StepMoveService, "<CLUSTER>/<SERVICE>", true, false},
+		{StepDeregister, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15", false, false},
+		{StepDeleteLogGroup, "/ecs/orders-api", false, true},
+		{StepDisableDeletionProtection, "/ecs/orders#api/it's", false, true},
+		{StepDeleteLogGroup, "/ecs/orders#api/it's", false, true},
+	}
+	if !reflect.DeepEqual(kinds, wantKinds) {
+		t.Fatalf("steps:\n%+v\nwant\n%+v", kinds, wantKinds)
+	}
+}
+
+// TestBind fills in the service of the conditional step: the command is
+// the template's with the names in place of the placeholders.
+func TestBind(t *testing.T) {
+	steps := Backout(BackoutInput{
+		NewARN:    "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15",
+		SourceARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",
+	})
+	move := steps[0].Bind("prod", "checkout")
+	want := strings.NewReplacer(PlaceholderCluster, "prod", PlaceholderService, "checkout").Replace(steps[0].Command)
+	if move.Command != want || move.Conditional || move.Cluster != "prod" || move.Service != "checkout" ||
+		move.TaskDefinition != "orders-api:14" || move.Resource() != "prod/checkout" {
+		t.Fatalf("bound step %+v\nwant command %s", move, want)
+	}
+	if move.Description != "Point the service checkout in cluster prod back at the source revision orders-api:14." {
+		t.Errorf("description %q", move.Description)
+	}
+	if odd := steps[0].Bind("prod", "it's"); !strings.Contains(odd.Command, `--service 'it'\''s'`) {
+		t.Errorf("service name not quoted: %s", odd.Command)
+	}
+	if r := (Step{Kind: StepMoveService, Cluster: "prod"}).Resource(); r != "prod" {
+		t.Errorf("a cluster's services: resource %q", r)
+	}
+	if d := steps[1].Bind("prod", "checkout"); !reflect.DeepEqual(d, steps[1]) {
+		t.Errorf("Bind changed an unconditional step: %+v", d)
+	}
 }
 
 func TestBackoutRegion(t *testing.T) {

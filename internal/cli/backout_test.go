@@ -1,0 +1,366 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+const (
+	fakeSource = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14"
+	fakeNew    = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15"
+)
+
+// fakeAWS is one account-region for backout: the revision ecslogfix
+// registered (writing to /ecs/orders-api, which it created), its source
+// (no logging), services, and log groups. It records every call that
+// changes something, as the AWS CLI command that would make it.
+type fakeAWS struct {
+	services map[string]string // "cluster/service" → task definition
+	groups   map[string]bool   // log group → holds streams
+	status   types.TaskDefinitionStatus
+	fail     string // the first word of the command that fails, e.g. "deregister-task-definition"
+	calls    []string
+}
+
+func newFakeAWS() *fakeAWS {
+	return &fakeAWS{
+		services: map[string]string{"prod/checkout": fakeNew, "prod/other": fakeSource, "staging/checkout": fakeNew},
+		groups:   map[string]bool{"/ecs/orders-api": false},
+		status:   types.TaskDefinitionStatusActive,
+	}
+}
+
+func (f *fakeAWS) change(cmd string) error {
+	f.calls = append(f.calls, cmd)
+	if f.fail != "" && strings.Contains(cmd, " "+f.fail+" ") {
+		return &smithy.GenericAPIError{Code: "ServerException", Message: "the service is unavailable\nretry later"}
+	}
+	return nil
+}
+
+func (f *fakeAWS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	td := &types.TaskDefinition{Family: aws.String("orders-api"), ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app")}}}
+	switch aws.ToString(in.TaskDefinition) {
+	case "orders-api:15", fakeNew:
+		td.TaskDefinitionArn, td.Revision, td.Status = aws.String(fakeNew), 15, f.status
+		td.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs,
+			Options: map[string]string{"awslogs-group": "/ecs/orders-api", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
+		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td, Tags: []types.Tag{
+			{Key: aws.String(config.TagSource), Value: aws.String("14")}, {Key: aws.String(config.TagManaged), Value: aws.String("true")}}}, nil
+	case fakeSource:
+		td.TaskDefinitionArn, td.Revision, td.Status = aws.String(fakeSource), 14, types.TaskDefinitionStatusActive
+		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td}, nil
+	}
+	return nil, &smithy.GenericAPIError{Code: "ClientException", Message: "Unable to describe task definition."}
+}
+
+func (f *fakeAWS) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
+	if err := f.change(fmt.Sprintf("aws ecs deregister-task-definition --task-definition %s --region us-east-1", aws.ToString(in.TaskDefinition))); err != nil {
+		return nil, err
+	}
+	f.status = types.TaskDefinitionStatusInactive
+	return &ecs.DeregisterTaskDefinitionOutput{}, nil
+}
+
+func (f *fakeAWS) ListServices(_ context.Context, in *ecs.ListServicesInput, _ ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
+	var arns []string
+	for k := range f.services {
+		if cluster, svc, _ := strings.Cut(k, "/"); cluster == aws.ToString(in.Cluster) {
+			arns = append(arns, svc)
+		}
+	}
+	slices.Sort(arns)
+	return &ecs.ListServicesOutput{ServiceArns: arns}, nil
+}
+
+func (f *fakeAWS) DescribeServices(_ context.Context, in *ecs.DescribeServicesInput, _ ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error) {
+	out := &ecs.DescribeServicesOutput{}
+	for _, s := range in.Services {
+		out.Services = append(out.Services, types.Service{ServiceName: aws.String(s), TaskDefinition: aws.String(f.services[aws.ToString(in.Cluster)+"/"+s])})
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _ ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error) {
+	if err := f.change(fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --region us-east-1",
+		aws.ToString(in.Cluster), aws.ToString(in.Service), aws.ToString(in.TaskDefinition))); err != nil {
+		return nil, err
+	}
+	f.services[aws.ToString(in.Cluster)+"/"+aws.ToString(in.Service)] = aws.ToString(in.TaskDefinition)
+	return &ecs.UpdateServiceOutput{}, nil
+}
+
+func (f *fakeAWS) ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
+	arns := []string{fakeSource}
+	if f.status == types.TaskDefinitionStatusActive {
+		arns = append([]string{fakeNew}, arns...)
+	}
+	return &ecs.ListTaskDefinitionsOutput{TaskDefinitionArns: arns}, nil
+}
+
+func (f *fakeAWS) DescribeLogGroups(_ context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error) {
+	name := aws.ToString(in.LogGroupNamePrefix)
+	if _, ok := f.groups[name]; !ok {
+		return &cloudwatchlogs.DescribeLogGroupsOutput{}, nil
+	}
+	arn := "arn:aws:logs:us-east-1:111122223333:log-group:" + name
+	return &cloudwatchlogs.DescribeLogGroupsOutput{LogGroups: []cwltypes.LogGroup{{LogGroupName: aws.String(name), Arn: aws.String(arn + ":*"), LogGroupArn: aws.String(arn)}}}, nil
+}
+
+func (f *fakeAWS) ListTagsForResource(context.Context, *cloudwatchlogs.ListTagsForResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error) {
+	return &cloudwatchlogs.ListTagsForResourceOutput{Tags: map[string]string{config.TagManaged: "true"}}, nil
+}
+
+func (f *fakeAWS) DescribeLogStreams(_ context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
+	out := &cloudwatchlogs.DescribeLogStreamsOutput{}
+	if f.groups[aws.ToString(in.LogGroupName)] {
+		out.LogStreams = []cwltypes.LogStream{{LogStreamName: aws.String("ecs/app/1")}}
+	}
+	return out, nil
+}
+
+func (f *fakeAWS) DeleteLogGroup(_ context.Context, in *cloudwatchlogs.DeleteLogGroupInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error) {
+	if err := f.change(fmt.Sprintf("aws logs delete-log-group --log-group-name %s --region us-east-1", aws.ToString(in.LogGroupName))); err != nil {
+		return nil, err
+	}
+	delete(f.groups, aws.ToString(in.LogGroupName))
+	return &cloudwatchlogs.DeleteLogGroupOutput{}, nil
+}
+
+func runFakeBackout(t *testing.T, f *fakeAWS, o backoutOptions) (BackoutResult, error) {
+	t.Helper()
+	b := &backout{ecs: f, logs: f, region: "us-east-1"}
+	return b.run(context.Background(), &o)
+}
+
+// notifiedCommands are the backout commands the notification of the
+// remediation lists: the email's BACK OUT section and the document's.
+func notifiedCommands(t *testing.T) []string {
+	t.Helper()
+	n, err := message.Render(workflow.NotifyRequest{Result: &workflow.Result{
+		Version: workflow.Version, Outcome: workflow.OutcomeRemediated,
+		Target: workflow.Target{Account: "111122223333", Region: "us-east-1"}, Family: "orders-api",
+		SourceARN: fakeSource, NewARN: fakeNew,
+		LogGroups: []workflow.LogGroupResult{{Name: "/ecs/orders-api", Region: "us-east-1", Created: true, RetentionDays: 365}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cmds []string
+	for _, s := range n.Document.Backout {
+		if !strings.Contains(n.Text, s.Command) {
+			t.Errorf("the email does not print %q", s.Command)
+		}
+		cmds = append(cmds, s.Command)
+	}
+	return cmds
+}
+
+// TestBackoutRunsTheNotifiedSteps is the promise of typed steps: the AWS
+// calls `ecslogfix backout --apply` makes are exactly the commands the
+// notification of the same remediation prints, in its order, with the
+// services it found in place of <CLUSTER> and <SERVICE>.
+func TestBackoutRunsTheNotifiedSteps(t *testing.T) {
+	var want []string
+	for _, c := range notifiedCommands(t) {
+		if !strings.Contains(c, plan.PlaceholderService) {
+			want = append(want, c)
+			continue
+		}
+		for _, svc := range []string{"prod checkout", "staging checkout"} {
+			cluster, service, _ := strings.Cut(svc, " ")
+			want = append(want, strings.NewReplacer(plan.PlaceholderCluster, cluster, plan.PlaceholderService, service).Replace(c))
+		}
+	}
+	f := newFakeAWS()
+	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", clusters: []string{"prod", "staging"}, deleteLogGroup: true, apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(f.calls, want) {
+		t.Fatalf("backout ran\n%s\nthe notification says\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
+	}
+	var done []string
+	for _, s := range res.Steps {
+		if s.Status == StepDone {
+			done = append(done, s.Command)
+		}
+	}
+	if !slices.Equal(done, want) {
+		t.Errorf("steps reported done\n%s\nwant\n%s", strings.Join(done, "\n"), strings.Join(want, "\n"))
+	}
+	if res.LatestARN != fakeSource || f.services["prod/other"] != fakeSource || len(f.groups) != 0 {
+		t.Errorf("after backout: latest %s, services %v, log groups %v", res.LatestARN, f.services, f.groups)
+	}
+
+	// A dry run plans the same steps and calls nothing.
+	f = newFakeAWS()
+	dry, err := runFakeBackout(t, f, backoutOptions{taskDefinition: fakeNew, clusters: []string{"prod", "staging"}, deleteLogGroup: true})
+	if err != nil || len(f.calls) > 0 {
+		t.Fatalf("dry run: %v, calls %v", err, f.calls)
+	}
+	for i, s := range dry.Steps {
+		if s.Status != StepPlanned || s.Command != want[i] {
+			t.Errorf("dry run step %d: %s %s, want PLANNED %s", i, s.Status, s.Command, want[i])
+		}
+	}
+}
+
+// TestBackoutSkips: what backout leaves alone is a skipped step that says
+// why, and is never run.
+func TestBackoutSkips(t *testing.T) {
+	f := newFakeAWS()
+	f.status = types.TaskDefinitionStatusInactive
+	f.groups["/ecs/orders-api"] = true // holds log streams
+	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", deleteLogGroup: true, apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.calls) > 0 {
+		t.Errorf("backout changed %v", f.calls)
+	}
+	type got struct {
+		kind          plan.StepKind
+		status        StepStatus
+		reason        string
+		placeholders  bool
+		hasCommand    bool
+		conditional   bool
+		resourceNamed string
+	}
+	var steps []got
+	for _, s := range res.Steps {
+		steps = append(steps, got{s.Kind, s.Status, s.Reason, strings.Contains(s.Command, plan.PlaceholderCluster), s.Command != "", s.Conditional, s.Resource()})
+	}
+	want := []got{
+		// Without --cluster the conditional step stays a template to fill in.
+		{plan.StepMoveService, StepSkipped, "no --cluster given: services running it were not looked for", true, true, true, "<CLUSTER>/<SERVICE>"},
+		{plan.StepDeregister, StepSkipped, "it is already INACTIVE", false, true, false, fakeNew},
+		// Not a step of the plan: it carries no command to copy.
+		{plan.StepDeleteLogGroup, StepSkipped, "it holds log streams", false, false, false, "/ecs/orders-api"},
+	}
+	if !slices.Equal(steps, want) {
+		t.Fatalf("steps\n%+v\nwant\n%+v", steps, want)
+	}
+}
+
+// TestBackoutStopsAtAFailure: the failed step says why in one line, the
+// rest are not run, and the error names the step.
+func TestBackoutStopsAtAFailure(t *testing.T) {
+	f := newFakeAWS()
+	f.fail = "deregister-task-definition"
+	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", clusters: []string{"prod"}, deleteLogGroup: true, apply: true})
+	var ae smithy.APIError
+	if err == nil || !errors.As(err, &ae) || err.Error() != "backout: deregister "+fakeNew+": api error ServerException: the service is unavailable\nretry later" {
+		t.Fatalf("error %q", err)
+	}
+	var statuses []StepStatus
+	for _, s := range res.Steps {
+		statuses = append(statuses, s.Status)
+	}
+	if want := []StepStatus{StepDone, StepFailed, StepSkipped}; !slices.Equal(statuses, want) {
+		t.Fatalf("statuses %v, want %v", statuses, want)
+	}
+	if res.Steps[1].Reason != "api error ServerException: the service is unavailable" || res.Steps[2].Reason != "not run: an earlier step failed" {
+		t.Errorf("reasons %q, %q", res.Steps[1].Reason, res.Steps[2].Reason)
+	}
+	if len(f.calls) != 2 || f.groups["/ecs/orders-api"] {
+		t.Errorf("calls %v", f.calls)
+	}
+}
+
+// TestBackoutNeverRunsATemplate: a step that still holds placeholders is
+// refused, whatever asks for it.
+func TestBackoutNeverRunsATemplate(t *testing.T) {
+	f := newFakeAWS()
+	tmpl := plan.Backout(plan.BackoutInput{SourceARN: fakeSource, NewARN: fakeNew})[0]
+	b := &backout{ecs: f, logs: f, region: "us-east-1"}
+	if err := b.exec(context.Background(), tmpl); err == nil || len(f.calls) > 0 {
+		t.Fatalf("exec of %s: %v, calls %v", tmpl.Command, err, f.calls)
+	}
+	unprotect := plan.Backout(plan.BackoutInput{Region: "us-east-1", CreatedLogGroups: []string{"/g"}, DeletionProtected: []string{"/g"}})[0]
+	if err := b.exec(context.Background(), unprotect); err == nil || len(f.calls) > 0 {
+		t.Fatalf("exec of %s: %v", unprotect.Command, err)
+	}
+}
+
+// TestMotoBackoutRunsTheNotifiedSteps: on moto, the steps `fix --apply`
+// prints are the notification's for its result, and `backout --apply`
+// runs exactly those, with the service filled in, and undoes the fix.
+func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
+	c, logs := needMoto(t)
+	ctx := context.Background()
+	if _, err := c.RegisterTaskDefinition(ctx, seedInput(kindAdd, "orders")); err != nil {
+		t.Fatal(err)
+	}
+	r := runAWS(t, "fix", "--task-definition", "orders", "--apply", "-o", "json")
+	var items []FixItem
+	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || r.code != ExitOK || len(items) != 1 {
+		t.Fatalf("fix: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	it := items[0]
+	n, err := message.Render(workflow.NotifyRequest{Result: &workflow.Result{
+		Version: workflow.Version, Outcome: it.Outcome, Target: workflow.Target{Account: "123456789012", Region: it.Region},
+		Family: it.Family, SourceARN: it.TaskDefinitionARN, NewARN: it.NewARN, Plan: it.Plan, LogGroups: it.LogGroups,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notified, printed []string
+	for _, s := range n.Document.Backout {
+		notified = append(notified, strings.NewReplacer(plan.PlaceholderCluster, "prod", plan.PlaceholderService, "web").Replace(s.Command))
+	}
+	for _, s := range it.Backout {
+		printed = append(printed, s.Bind("prod", "web").Command)
+	}
+	if len(notified) != 3 || !slices.Equal(printed, notified) {
+		t.Fatalf("fix printed\n%s\nthe notification says\n%s", strings.Join(printed, "\n"), strings.Join(notified, "\n"))
+	}
+
+	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"),
+		TaskDefinition: aws.String(it.NewARN), DesiredCount: aws.Int32(0)}); err != nil {
+		t.Fatal(err)
+	}
+	r = runAWS(t, "backout", "--task-definition", it.NewARN, "--cluster", "prod", "--delete-log-group", "--apply", "-o", "json")
+	var steps []BackoutStep
+	if err := json.Unmarshal([]byte(r.stdout), &steps); err != nil || r.code != ExitOK {
+		t.Fatalf("backout: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
+	}
+	var ran []string
+	for _, s := range steps {
+		if s.Status == StepDone {
+			ran = append(ran, s.Command)
+		}
+	}
+	if !slices.Equal(ran, notified) {
+		t.Fatalf("backout ran\n%s\nthe notification says\n%s", strings.Join(ran, "\n"), strings.Join(notified, "\n"))
+	}
+	d, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(it.NewARN)})
+	if err != nil || d.TaskDefinition.Status != types.TaskDefinitionStatusInactive {
+		t.Errorf("%s after backout: %v", it.NewARN, err)
+	}
+	g, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/orders")})
+	if err != nil || len(g.LogGroups) != 0 {
+		t.Errorf("log group left after backout: %v %v", err, g)
+	}
+}

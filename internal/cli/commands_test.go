@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"slices"
+	"testing"
+
+	"github.com/spf13/cobra"
+)
+
+// parse runs a command built with newCmdX on args with runF in place of
+// its run function, and returns the options runF was given.
+func parse[O any](t *testing.T, newCmd func(*factory, func(*O) error) *cobra.Command, args ...string) *O {
+	t.Helper()
+	a, _, _ := offlineApp(t, "")
+	f := &factory{App: a}
+	var got *O
+	cmd := newCmd(f, func(o *O) error { got = o; return nil })
+	cmd.SetArgs(args)
+	cmd.SetOut(io.Discard)
+	cmd.SetErr(io.Discard)
+	if err := cmd.Execute(); err != nil {
+		t.Fatalf("%v: %v", args, err)
+	}
+	if got == nil {
+		t.Fatalf("%v: runF not called", args)
+	}
+	return got
+}
+
+func TestCommandLines(t *testing.T) {
+	c := parse(t, newCmdCheck, "-o", "csv", "--account", "444455556666", "a.json", "-")
+	if c.output != FormatCSV || c.account != "444455556666" || c.region != "us-east-1" || !slices.Equal(c.files, []string{"a.json", "-"}) {
+		t.Errorf("check: %+v", c)
+	}
+	s := parse(t, newCmdScan, "--output", "table", "--family-prefix", "pay", "--show-compliant", "--read-rate", "5")
+	if s.output != FormatText || s.familyPrefix != "pay" || !s.showCompliant || s.readRate != 5 {
+		t.Errorf("scan: %+v", s)
+	}
+	x := parse(t, newCmdFix, "--task-definition", "a", "--task-definition", "b:2", "--apply", "--rate", "1", "-o", "json")
+	if x.output != FormatJSON || !slices.Equal(x.taskDefinitions, []string{"a", "b:2"}) || !x.apply || x.rate != 1 || x.all {
+		t.Errorf("fix: %+v", x)
+	}
+	x = parse(t, newCmdFix, "--all", "--family-prefix", "pay")
+	if !x.all || x.familyPrefix != "pay" || x.apply || x.output != FormatText || x.readRate != 10 {
+		t.Errorf("fix --all: %+v", x)
+	}
+	b := parse(t, newCmdBackout, "--task-definition", "f:2", "--cluster", "a", "--cluster", "b", "--delete-log-group", "-o", "csv")
+	if b.output != FormatCSV || b.taskDefinition != "f:2" || !slices.Equal(b.clusters, []string{"a", "b"}) || !b.deleteLogGroup || b.apply {
+		t.Errorf("backout: %+v", b)
+	}
+}
+
+// TestOutputEverywhere: every command takes the same -o, and refuses the
+// same wrong value the same way.
+func TestOutputEverywhere(t *testing.T) {
+	for _, args := range [][]string{
+		{"check", "x.json"},
+		{"scan"},
+		{"fix", "--all"},
+		{"backout", "--task-definition", "f:2"},
+	} {
+		r := runApp(t, "", append(args, "-o", "yaml")...)
+		want := `ecslogfix: invalid argument "yaml" for "-o, --output" flag: must be text, json or csv` + "\n" +
+			"Run 'ecslogfix " + args[0] + " --help' for usage.\n"
+		if r.code != ExitError || r.stderr != want {
+			t.Errorf("%v -o yaml: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+}
+
+// TestPrinterJSON: with no result the array is empty; with some it is one
+// array, whatever the type.
+func TestPrinterJSON(t *testing.T) {
+	var out, errw bytes.Buffer
+	p, err := newPrinter(&out, &errw, FormatJSON, scanTable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.note("for people")
+	if err := p.finish("summary"); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "[]\n" || errw.String() != "for people\nsummary\n" {
+		t.Errorf("stdout %q, stderr %q", out.String(), errw.String())
+	}
+}

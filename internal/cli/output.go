@@ -1,0 +1,212 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+)
+
+// Format is an output format: the -o flag, the same on every command.
+type Format string
+
+// Formats.
+const (
+	FormatText Format = "text" // for people; scan's is a table
+	FormatJSON Format = "json" // one array of results
+	FormatCSV  Format = "csv"  // a header row, then one row a result
+)
+
+// String, Set and Type make *Format a flag value, so a wrong -o is a usage
+// error when the command line is parsed.
+func (f *Format) String() string { return string(*f) }
+
+// Set accepts text, json and csv, and scan's older name for text, table.
+func (f *Format) Set(s string) error {
+	switch Format(s) {
+	case FormatText, FormatJSON, FormatCSV:
+		*f = Format(s)
+	case "table":
+		*f = FormatText
+	default:
+		return errors.New("must be text, json or csv")
+	}
+	return nil
+}
+
+// Type names the value in --help.
+func (f *Format) Type() string { return "format" }
+
+// addOutputFlag adds -o/--output to cmd.
+func addOutputFlag(cmd *cobra.Command, f *Format) {
+	*f = FormatText
+	cmd.Flags().VarP(f, "output", "o", "output format: text, json or csv")
+}
+
+// table says how one kind of result is rendered: its CSV columns and row,
+// and its text form. JSON needs nothing: it is the result's own encoding,
+// whose field names are the documented interface.
+type table[T any] struct {
+	columns []string
+	row     func(T) []string
+	// text writes one result; n counts the results written before it.
+	text func(w io.Writer, v T, n int)
+	// header, when set, heads the text output, whose tab-separated
+	// columns are then aligned.
+	header string
+}
+
+// printer is the one renderer of every command's results. It writes them
+// as they come, so memory does not grow with their number: JSON as one
+// array, CSV as a header and a row each, text as the table says. Lines for
+// people (notes, the summary) go to stdout with text and to stderr with
+// JSON and CSV, so that stdout is only data.
+type printer[T any] struct {
+	format    Format
+	out, errw io.Writer
+	t         table[T]
+	w         io.Writer // out, or the aligning writer over it
+	csv       *csv.Writer
+	tab       *tabwriter.Writer
+	n         int
+}
+
+func newPrinter[T any](out, errw io.Writer, f Format, t table[T]) (*printer[T], error) {
+	p := &printer[T]{format: f, out: out, errw: errw, t: t, w: out}
+	switch f {
+	case FormatCSV:
+		p.csv = csv.NewWriter(out)
+		if err := p.csv.Write(t.columns); err != nil {
+			return nil, err
+		}
+	case FormatText:
+		if t.header != "" {
+			p.tab = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+			p.w = p.tab
+			fmt.Fprintln(p.tab, t.header)
+		}
+	}
+	return p, nil
+}
+
+// print writes one result.
+func (p *printer[T]) print(v T) error {
+	defer func() { p.n++ }()
+	switch p.format {
+	case FormatJSON:
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetIndent("  ", "  ")
+		// Commands hold <, > and & (placeholders, shell): keep them
+		// readable; JSON does not need them escaped.
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		sep := ",\n  "
+		if p.n == 0 {
+			sep = "[\n  "
+		}
+		_, err := fmt.Fprintf(p.out, "%s%s", sep, bytes.TrimSuffix(b.Bytes(), []byte("\n")))
+		return err
+	case FormatCSV:
+		return p.csv.Write(p.t.row(v))
+	}
+	p.t.text(p.w, v, p.n)
+	return nil
+}
+
+// note writes a line for people among the results.
+func (p *printer[T]) note(format string, args ...any) {
+	w := p.w
+	if p.format != FormatText {
+		w = p.errw
+	}
+	fmt.Fprintf(w, format+"\n", args...)
+}
+
+// finish ends the output and writes summary (if any) after it: with text
+// after a blank line.
+func (p *printer[T]) finish(summary string) error {
+	var err error
+	switch p.format {
+	case FormatJSON:
+		closing := "\n]\n"
+		if p.n == 0 {
+			closing = "[]\n"
+		}
+		_, err = io.WriteString(p.out, closing)
+	case FormatCSV:
+		p.csv.Flush()
+		err = p.csv.Error()
+	default:
+		if p.tab != nil {
+			err = p.tab.Flush()
+		}
+	}
+	if err != nil || summary == "" {
+		return err
+	}
+	if p.format == FormatText {
+		_, err = fmt.Fprintf(p.out, "\n%s\n", summary)
+		return err
+	}
+	_, err = fmt.Fprintln(p.errw, summary)
+	return err
+}
+
+// summary is what a streaming command counts: its line for people and
+// the exit status it ends with.
+type summary interface {
+	String() string
+	exit() error
+}
+
+// stream runs a command whose results are printed as run produces them,
+// then its summary, and ends with the summary's exit status.
+func stream[T any, S summary](f *factory, format Format, t table[T], run func(emit func(T) error) (S, error)) error {
+	p, err := newPrinter(f.Stdout, f.Stderr, format, t)
+	if err != nil {
+		return err
+	}
+	sum, err := run(p.print)
+	if err != nil {
+		return err
+	}
+	if err := p.finish(sum.String()); err != nil {
+		return err
+	}
+	return sum.exit()
+}
+
+// revString is a revision as a CSV or table cell: empty when unknown.
+func revString(r int32) string {
+	if r == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(r))
+}
+
+// reasonsString renders "container: CODE,CODE; other: CODE" for the
+// containers that are not compliant.
+func reasonsString(cs []ContainerReport) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		if c.Compliant {
+			continue
+		}
+		codes := make([]string, len(c.Reasons))
+		for i, r := range c.Reasons {
+			codes[i] = string(r)
+		}
+		parts = append(parts, c.Name+": "+strings.Join(codes, ","))
+	}
+	return strings.Join(parts, "; ")
+}
