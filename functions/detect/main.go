@@ -1,66 +1,62 @@
-// Command detect is the detect Lambda: it turns CloudTrail
-// RegisterTaskDefinition events (and scheduled sweep requests) into
-// remediation workflow executions. The logic lives in internal/remediation;
-// this is the adapter: configuration from the environment, AWS clients,
-// lambda.Start.
+// Command detect is the detect Lambda: CloudTrail RegisterTaskDefinition
+// events in, remediation workflow executions out (internal/detect). This
+// adapter reads the environment, makes the clients and starts the runtime.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/metrics"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", config.FunctionDetect)
-	slog.SetDefault(log)
 	d, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("startup failed", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(d.Handle)
+	// Lenient decoding: the event is AWS's, and it grows fields.
+	lambda.Start(func(ctx context.Context, raw json.RawMessage) (execution.Response, error) { return d.Handle(ctx, raw) })
 }
 
-func build(ctx context.Context, log *slog.Logger) (*remediation.Detector, error) {
-	rt, err := config.RuntimeFromEnv(os.Getenv)
+func build(ctx context.Context, log *slog.Logger) (*detect.Detector, error) {
+	env, err := config.ReadDetectEnv(os.Getenv)
 	if err != nil {
 		return nil, err
-	}
-	if rt.StateMachineARN == "" {
-		return nil, &config.EnvError{Var: config.EnvStateMachineARN, Problem: "not set"}
 	}
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
-	stsClient := sts.NewFromConfig(cfg)
-	home, partition := "", ""
-	if rt.Mode == config.ModeOrganization {
+	f := awsclient.New(cfg, awsclient.Options{})
+	reach := execution.Reach{Organization: env.Mode == config.ModeOrganization, MemberRoleName: env.MemberRoleName}
+	if reach.Organization {
 		// Events from the hub's own account need no role assumption.
-		if home, partition, err = remediation.CallerAccount(ctx, stsClient); err != nil {
+		if reach.HomeAccount, reach.Partition, err = f.CallerAccount(ctx); err != nil {
 			log.Warn("cannot read own account; every target will be reached through the member role", "error", err.Error())
 		}
 	}
-	return &remediation.Detector{
-		Runtime:      rt,
-		Clients:      remediation.NewFactory(cfg, stsClient, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
-		SFN:          sfn.NewFromConfig(cfg),
-		HomeAccount:  home,
-		Partition:    partition,
-		Region:       cfg.Region,
-		Logger:       log,
-		Metrics:      &remediation.Metrics{W: os.Stdout},
-		Invoker:      awslambda.NewFromConfig(cfg),
-		FunctionName: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+	return &detect.Detector{
+		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: env.StateMachineARN, Policy: env.Policy, Partition: reach.Partition},
+		ECS: func(t workflow.Target) (detect.ECS, error) {
+			return f.ECS(awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN})
+		},
+		Reach:           reach,
+		OwnRoleARNs:     env.OwnRoleARNs,
+		AllowedAccounts: env.AllowedAccounts,
+		Logger:          log,
+		Metrics:         &metrics.Metrics{W: os.Stdout},
 	}, nil
 }

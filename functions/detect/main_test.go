@@ -12,7 +12,7 @@ import (
 
 func setenv(t *testing.T, env map[string]string) {
 	t.Helper()
-	for _, k := range []string{config.EnvPolicy, config.EnvStateMachineARN, config.EnvMode, config.EnvMemberRoleName, config.EnvOrganizationID, config.EnvRegisterRate} {
+	for _, k := range []string{config.EnvPolicy, config.EnvStateMachineARN, config.EnvMode, config.EnvMemberRoleName, config.EnvOwnRoleARNs} {
 		t.Setenv(k, "")
 	}
 	base := map[string]string{
@@ -49,12 +49,13 @@ func TestBuild(t *testing.T) {
 		}
 	})
 	t.Run("complete", func(t *testing.T) {
-		setenv(t, map[string]string{config.EnvPolicy: "{}", config.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x", config.EnvRegisterRate: "0.25"})
+		setenv(t, map[string]string{config.EnvPolicy: "{}", config.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x",
+			config.EnvOwnRoleARNs: "arn:aws:iam::111122223333:role/ecslogfix-remediate"})
 		d, err := build(context.Background(), log)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d.FunctionName != "ecslogfix-detect" || d.Region != "us-east-1" || d.Runtime.RegisterRate != 0.25 || d.Runtime.StateMachineARN == "" || d.Clients == nil || d.SFN == nil || d.Invoker == nil {
+		if d.Starter == nil || d.Starter.StateMachineARN == "" || d.Starter.SFN == nil || d.ECS == nil || len(d.OwnRoleARNs) != 1 || d.Reach.Organization {
 			t.Fatalf("detector %+v", d)
 		}
 	})

@@ -1,7 +1,7 @@
 // Command notify is the workflow's Notify and NotifyFailure Lambda: it
-// renders one execution's result or failure (internal/message) and
-// publishes it once to the SNS topic, optionally also to a Slack webhook.
-// See handler.go; this file only wires configuration and clients.
+// renders one execution's result or failure and publishes it once
+// (internal/notify). This adapter reads the environment, makes the clients
+// and starts the runtime.
 package main
 
 import (
@@ -11,42 +11,41 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sns"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/notify"
 )
 
 func main() {
-	logger := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", "notify")
-	rt, err := config.RuntimeFromEnv(os.Getenv)
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", config.FunctionNotify)
+	h, err := build(context.Background(), log)
 	if err != nil {
-		logger.Error("configuration invalid", "error", err.Error())
+		log.Error("startup failed", "error", err.Error())
 		os.Exit(1)
 	}
-	ctx := context.Background()
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// Strict decoding: the input is our own contract (workflow.NotifyRequest).
+	lambda.StartHandlerFunc(h.Handle, lambda.WithDisallowUnknownFields(true))
+}
+
+func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {
+	env, err := config.ReadNotifyEnv(os.Getenv)
 	if err != nil {
-		logger.Error("AWS configuration invalid", "error", err.Error())
-		os.Exit(1)
+		return nil, err
 	}
-	// SNS answers throttling with the code "Throttled", which is not among
-	// the SDK's retryable codes: retry it like any throttle, or a burst
-	// turns a remediation's notification into a failed execution.
-	snsClient := sns.NewFromConfig(awsCfg, func(o *sns.Options) {
-		o.Retryer = retry.AddWithErrorCodes(o.Retryer, "Throttled")
-	})
-	deps := Deps{SNS: snsClient, Logger: logger}
-	if rt.SlackWebhookARN != "" {
-		deps.Secrets = secretsmanager.NewFromConfig(awsCfg)
-		deps.HTTP = &http.Client{Timeout: slackTimeout}
-	}
-	h, err := NewHandler(Config{TopicARN: rt.TopicARN, SlackSecretARN: rt.SlackWebhookARN}, deps)
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		logger.Error("configuration invalid", "error", err.Error())
-		os.Exit(1)
+		return nil, err
 	}
-	lambda.Start(h.Handle)
+	// The factory's retryer retries SNS's "Throttled", which the SDK does
+	// not: a burst must not turn a remediation's notice into a failure.
+	f := awsclient.New(cfg, awsclient.Options{})
+	deps := notify.Deps{SNS: f.SNS(), Logger: log}
+	if env.SlackWebhookARN != "" {
+		deps.Secrets = secretsmanager.NewFromConfig(cfg)
+		deps.HTTP = &http.Client{Timeout: notify.SlackTimeout}
+	}
+	return notify.NewHandler(notify.Config{TopicARN: env.TopicARN, SlackSecretARN: env.SlackWebhookARN}, deps)
 }

@@ -1,7 +1,6 @@
 // Command remediate is the remediate Lambda, called by the workflow's
-// EnsureLogGroups and Register states. The logic lives in
-// internal/remediation; this is the adapter: configuration from the
-// environment, AWS clients, lambda.Start.
+// EnsureLogGroups and Register states (internal/remediate). This adapter
+// reads the environment, makes the clients and starts the runtime.
 package main
 
 import (
@@ -11,25 +10,26 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/metrics"
+	"github.com/ecslogfix/ecslogfix/internal/remediate"
 )
 
 func main() {
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", config.FunctionRemediate)
-	slog.SetDefault(log)
 	r, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("startup failed", "error", err.Error())
 		os.Exit(1)
 	}
-	lambda.Start(r.Handle)
+	// Strict decoding: the input is our own contract (workflow.Request).
+	lambda.StartHandlerFunc(r.Handle, lambda.WithDisallowUnknownFields(true))
 }
 
-func build(ctx context.Context, log *slog.Logger) (*remediation.Remediator, error) {
-	rt, err := config.RuntimeFromEnv(os.Getenv)
+func build(ctx context.Context, log *slog.Logger) (*remediate.Remediator, error) {
+	env, err := config.ReadRemediateEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
@@ -37,10 +37,11 @@ func build(ctx context.Context, log *slog.Logger) (*remediation.Remediator, erro
 	if err != nil {
 		return nil, err
 	}
-	return &remediation.Remediator{
-		Policy:  rt.Policy,
-		Clients: remediation.NewFactory(cfg, sts.NewFromConfig(cfg), remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
+	f := awsclient.New(cfg, awsclient.Options{RegisterRate: env.RegisterRate})
+	return &remediate.Remediator{
+		Policy:  env.Policy,
+		Clients: remediate.ClientsFrom(f),
 		Logger:  log,
-		Metrics: &remediation.Metrics{W: os.Stdout},
+		Metrics: &metrics.Metrics{W: os.Stdout},
 	}, nil
 }

@@ -15,7 +15,7 @@ func TestBuild(t *testing.T) {
 	for k, v := range map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-		config.EnvMode: "", config.EnvRegisterRate: "",
+		config.EnvRegisterRate: "",
 	} {
 		t.Setenv(k, v)
 	}

@@ -97,7 +97,7 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 	})
 	// The member role trusts the hub's function roles, which must exist
 	// when member accounts create it; the hub bus must exist for forwarding.
-	for _, fn := range []string{config.FunctionDetect, config.FunctionRemediate} {
+	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
 		set.Node().AddDependency(p.roles[fn])
 	}
 	set.Node().AddDependency(bus)
@@ -172,11 +172,12 @@ func NewMemberStack(scope constructs.Construct, id string, cfg config.Config) aw
 	}
 	member := awsiam.NewCfnRole(stack, jsii.String("MemberRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(names.MemberRole()),
-		Description: jsii.String("Assumed by the ecslogfix hub's detect and remediate functions"),
+		Description: jsii.String("Assumed by the ecslogfix hub's detect, sweep and remediate functions"),
 		AssumeRolePolicyDocument: doc(map[string]any{
 			"Effect": "Allow",
 			"Principal": map[string]any{"AWS": []string{
 				config.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionDetect)),
+				config.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionSweep)),
 				config.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionRemediate)),
 			}},
 			"Action":    "sts:AssumeRole",

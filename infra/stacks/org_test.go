@@ -119,14 +119,14 @@ func TestMemberTemplate(t *testing.T) {
 		}
 	}
 
-	// The member role trusts only the hub's detect and remediate roles,
-	// within the organization.
+	// The member role trusts only the hub's detect, sweep and remediate
+	// roles, within the organization.
 	member := tmpl.Resources("AWS::IAM::Role")["MemberRole"]
 	if member["RoleName"] != "ecslogfix-member" {
 		t.Fatalf("member role %v", member["RoleName"])
 	}
 	trust := statements(member["AssumeRolePolicyDocument"])
-	if len(trust) != 1 || !reflect.DeepEqual(strs(trust[0]["Principal"].(map[string]any)["AWS"]), []string{"arn:${AWS::Partition}:iam::${HubAccountId}:role/ecslogfix-detect", "arn:${AWS::Partition}:iam::${HubAccountId}:role/ecslogfix-remediate"}) ||
+	if len(trust) != 1 || !reflect.DeepEqual(strs(trust[0]["Principal"].(map[string]any)["AWS"]), []string{"arn:${AWS::Partition}:iam::${HubAccountId}:role/ecslogfix-detect", "arn:${AWS::Partition}:iam::${HubAccountId}:role/ecslogfix-sweep", "arn:${AWS::Partition}:iam::${HubAccountId}:role/ecslogfix-remediate"}) ||
 		Flatten(trust[0]["Condition"]) != `{"StringEquals":{"aws:PrincipalOrgID":"o-abcdefghij"}}` {
 		t.Errorf("member trust %v", trust)
 	}
@@ -188,10 +188,17 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env[config.EnvMode] != "organization" || env[config.EnvMemberRoleName] != "ecslogfix-member" ||
-			env[config.EnvOrganizationID] != "o-abcdefghij" || env[config.EnvRegions] != "eu-west-1,us-east-1" ||
-			env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate,"+member {
-			t.Errorf("%s env %v", fn, env)
+		switch fn {
+		case config.FunctionDetect:
+			if env[config.EnvMode] != "organization" || env[config.EnvMemberRoleName] != "ecslogfix-member" ||
+				env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate,"+member {
+				t.Errorf("%s env %v", fn, env)
+			}
+		case config.FunctionSweep:
+			if env[config.EnvMode] != "organization" || env[config.EnvMemberRoleName] != "ecslogfix-member" ||
+				env[config.EnvRegions] != "eu-west-1,us-east-1" {
+				t.Errorf("%s env %v", fn, env)
+			}
 		}
 		// Fargate fixes in member accounts use the execution role the
 		// member template creates there.

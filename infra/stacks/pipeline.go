@@ -21,6 +21,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -60,10 +61,11 @@ func registerEventPattern() *awsevents.EventPattern {
 	}
 }
 
-// Function timeouts (seconds). detect's covers one sweep page; it
-// continues the sweep by invoking itself.
+// Function timeouts (seconds). The sweep's covers one stretch of its walk;
+// it continues by invoking itself.
 var functionTimeout = map[string]float64{
-	config.FunctionDetect:    300,
+	config.FunctionDetect:    60,
+	config.FunctionSweep:     300,
 	config.FunctionRemediate: 120,
 	config.FunctionNotify:    30,
 }
@@ -273,24 +275,23 @@ func (p *pipeline) logGroup(id, name string) awslogs.LogGroup {
 	return lg
 }
 
-// runtime is the configuration every function gets; per-function ARNs are
-// added by addFunctions.
-func (p *pipeline) runtime() config.Runtime {
+// environ is each function's environment: only the variables it reads.
+func (p *pipeline) environ(smARN string) map[string]map[string]string {
 	own := []string{p.roleARN(p.names.FunctionRole(config.FunctionRemediate))}
-	r := config.Runtime{
-		Mode:            p.cfg.Mode,
-		Policy:          p.cfg.Policy,
-		OwnRoleARNs:     own,
-		AllowedAccounts: p.cfg.AllowedAccounts,
-		Regions:         p.cfg.Regions,
-		RegisterRate:    p.cfg.RegisterRate,
-	}
+	memberRole := ""
 	if p.cfg.Mode == config.ModeOrganization {
-		r.MemberRoleName = p.names.MemberRole()
-		r.OrganizationID = p.cfg.OrganizationID
-		r.OwnRoleARNs = append(r.OwnRoleARNs, config.RoleARN(partition(), "*", p.names.MemberRole()))
+		memberRole = p.names.MemberRole()
+		own = append(own, config.RoleARN(partition(), "*", memberRole))
 	}
-	return r
+	return map[string]map[string]string{
+		config.FunctionDetect: config.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
+			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts}.Environ(),
+		config.FunctionSweep: config.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
+			MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
+			StartRate: p.cfg.RegisterRate}.Environ(),
+		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance()}.Environ(),
+		config.FunctionNotify:    config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN}.Environ(),
+	}
 }
 
 // reservedConcurrency caps remediate at cfg.RemediateConcurrency; the other
@@ -315,7 +316,7 @@ func toEnv(m map[string]string) *map[string]*string {
 func roleWildcards(fn, mode string) string {
 	r := "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)"
 	switch fn {
-	case config.FunctionDetect:
+	case config.FunctionDetect, config.FunctionSweep:
 		r += "; ecs:DescribeTaskDefinition and ecs:ListTaskDefinitionFamilies support no resource-level permissions (Resource *);" +
 			" states:DescribeExecution on the executions of ecslogfix's own state machine (execution:NAME:*; execution names are per revision)"
 	case config.FunctionRemediate:
@@ -337,19 +338,7 @@ func (p *pipeline) addFunctions() {
 	stack := p.stack
 	smName := p.names.StateMachine()
 	smARN := arn("arn:", partition(), ":states:", region(), ":", account(), ":stateMachine:", smName)
-	rt := p.runtime()
-
-	envs := map[string]config.Runtime{}
-	detectRT := rt
-	detectRT.StateMachineARN = smARN
-	envs[config.FunctionDetect] = detectRT
-	remediateRT := rt
-	remediateRT.RegisterRate = p.cfg.RegisterRatePerInstance()
-	envs[config.FunctionRemediate] = remediateRT
-	notifyRT := rt
-	notifyRT.TopicARN = *p.topic.TopicArn()
-	notifyRT.SlackWebhookARN = p.cfg.SlackWebhookSecretARN
-	envs[config.FunctionNotify] = notifyRT
+	envs := p.environ(smARN)
 
 	for _, fn := range config.Functions {
 		lg := p.logGroup(functionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
@@ -367,7 +356,7 @@ func (p *pipeline) addFunctions() {
 			Role:          role,
 			LogGroup:      lg,
 			LoggingFormat: awslambda.LoggingFormat_JSON,
-			Environment:   toEnv(envs[fn].Environ()),
+			Environment:   toEnv(envs[fn]),
 			// remediate's instances share the registration budget.
 			ReservedConcurrentExecutions: reservedConcurrency(p.cfg, fn),
 		})
@@ -375,19 +364,24 @@ func (p *pipeline) addFunctions() {
 		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode))
 	}
 
-	// detect: read task definitions, start the workflow, continue a sweep.
-	detect := p.roles[config.FunctionDetect]
-	for _, s := range []awsiam.PolicyStatement{
-		// ECS Describe/ListTaskDefinitionFamilies support no resource-level
-		// permissions.
-		statement(ecsReadActions, []string{"*"}, nil),
-		statement([]string{"states:StartExecution"}, []string{smARN}, nil),
-		// Tell a failed earlier execution (start the next attempt) from a
-		// running or successful one (a duplicate).
-		statement([]string{"states:DescribeExecution"}, []string{arn("arn:", partition(), ":states:", region(), ":", account(), ":execution:", smName, ":*")}, nil),
-		statement([]string{"lambda:InvokeFunction"}, []string{p.functionARN(config.FunctionDetect)}, nil),
-	} {
-		detect.AddToPolicy(s)
+	// detect and sweep: read task definitions, start the workflow; the
+	// sweep also continues itself.
+	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep} {
+		statements := []awsiam.PolicyStatement{
+			// ECS Describe/ListTaskDefinitionFamilies support no
+			// resource-level permissions.
+			statement(ecsReadActions, []string{"*"}, nil),
+			statement([]string{"states:StartExecution"}, []string{smARN}, nil),
+			// Tell a failed earlier execution (start the next attempt) from
+			// a running or successful one (a duplicate).
+			statement([]string{"states:DescribeExecution"}, []string{arn("arn:", partition(), ":states:", region(), ":", account(), ":execution:", smName, ":*")}, nil),
+		}
+		if fn == config.FunctionSweep {
+			statements = append(statements, statement([]string{"lambda:InvokeFunction"}, []string{p.functionARN(config.FunctionSweep)}, nil))
+		}
+		for _, s := range statements {
+			p.roles[fn].AddToPolicy(s)
+		}
 	}
 	// remediate: ensure log groups, register, tag, pass the task's roles.
 	remediate := p.roles[config.FunctionRemediate]
@@ -404,7 +398,7 @@ func (p *pipeline) addFunctions() {
 	}
 	if p.cfg.Mode == config.ModeOrganization {
 		memberRole := config.RoleARN(partition(), "*", p.names.MemberRole())
-		for _, fn := range []string{config.FunctionDetect, config.FunctionRemediate} {
+		for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
 			p.roles[fn].AddToPolicy(statement([]string{"sts:AssumeRole"}, []string{memberRole}, nil))
 		}
 	}
@@ -438,12 +432,14 @@ func (p *pipeline) addRule(id string, bus awsevents.IEventBus, name string) awse
 		EventBus:     bus,
 		EventPattern: registerEventPattern(),
 	})
-	rule.AddTarget(p.detectTarget(nil))
+	rule.AddTarget(p.target(config.FunctionDetect, nil))
 	return rule
 }
 
-func (p *pipeline) detectTarget(input awsevents.RuleTargetInput) awsevents.IRuleTarget {
-	return awseventstargets.NewLambdaFunction(p.functions[config.FunctionDetect], &awseventstargets.LambdaFunctionProps{
+// target makes fn an EventBridge target with the shared DLQ and a retry
+// policy.
+func (p *pipeline) target(fn string, input awsevents.RuleTargetInput) awsevents.IRuleTarget {
+	return awseventstargets.NewLambdaFunction(p.functions[fn], &awseventstargets.LambdaFunctionProps{
 		DeadLetterQueue: p.dlq,
 		RetryAttempts:   jsii.Number(targetRetryAttempts),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAge)),
@@ -451,7 +447,7 @@ func (p *pipeline) detectTarget(input awsevents.RuleTargetInput) awsevents.IRule
 	})
 }
 
-// addSweep schedules detect in sweep mode.
+// addSweep schedules the sweep function.
 func (p *pipeline) addSweep() {
 	if p.cfg.SweepSchedule == "" {
 		return
@@ -461,7 +457,7 @@ func (p *pipeline) addSweep() {
 		Description: jsii.String("ecslogfix: scheduled sweep of every family's latest revision"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.cfg.SweepSchedule)),
 	})
-	rule.AddTarget(p.detectTarget(awsevents.RuleTargetInput_FromObject(map[string]any{"sweep": map[string]any{}})))
+	rule.AddTarget(p.target(config.FunctionSweep, awsevents.RuleTargetInput_FromObject(map[string]any{})))
 }
 
 // addAlarms alarms on failed executions, DLQ depth and function errors, and
@@ -491,7 +487,7 @@ func (p *pipeline) addAlarms() {
 
 	metric := func(name string) awscloudwatch.IMetric {
 		return awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
-			Namespace: jsii.String(config.MetricNamespace), MetricName: jsii.String(name),
+			Namespace: jsii.String(metrics.Namespace), MetricName: jsii.String(name),
 			Statistic: jsii.String("Sum"), Period: awscdk.Duration_Hours(jsii.Number(1)),
 		})
 	}
@@ -503,8 +499,8 @@ func (p *pipeline) addAlarms() {
 	awscloudwatch.NewDashboard(p.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
 		DashboardName: jsii.String(p.cfg.Prefix),
 		Widgets: &[]*[]awscloudwatch.IWidget{
-			{graph("Detections and remediations", metric(config.MetricDetections), metric(config.MetricRemediations)),
-				graph("Blocked and failed", metric(config.MetricBlocked), metric(config.MetricFailures))},
+			{graph("Detections and remediations", metric(metrics.Detections), metric(metrics.Remediations)),
+				graph("Blocked and failed", metric(metrics.Blocked), metric(metrics.Failures))},
 			{graph("Workflow executions", p.sm.MetricSucceeded(nil), p.sm.MetricFailed(nil)),
 				graph("Dead-letter queue", p.dlq.MetricApproximateNumberOfMessagesVisible(nil))},
 		},

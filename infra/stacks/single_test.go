@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -111,7 +112,7 @@ func TestEveryRuleTargetHasDLQAndRetryPolicy(t *testing.T) {
 				}
 				if props["ScheduleExpression"] != nil {
 					sweep = true
-					if props["ScheduleExpression"] != "rate(1 day)" || target["Input"] != `{"sweep":{}}` {
+					if props["ScheduleExpression"] != "rate(1 day)" || target["Input"] != `{}` || !strings.Contains(Flatten(target["Arn"]), "SweepFunction") {
 						t.Errorf("%s sweep rule: %v input %v", name, props["ScheduleExpression"], target["Input"])
 					}
 				}
@@ -188,15 +189,26 @@ func TestFunctionEnvironments(t *testing.T) {
 			t.Fatal(err)
 		}
 		envs[fn] = env
-		// The whole budget (0.5/s) for detect's sweep; remediate's two
+		// The whole budget (0.5/s) for the sweep's starts; remediate's two
 		// instances get half of it each.
-		wantRate := "0.5"
-		if fn == config.FunctionRemediate {
-			wantRate = "0.25"
-		}
-		if env[config.EnvMode] != "single" || env[config.EnvRegisterRate] != wantRate ||
-			env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
-			t.Errorf("%s env: %v", fn, env)
+		switch fn {
+		case config.FunctionDetect:
+			if env[config.EnvMode] != "single" || env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
+				t.Errorf("%s env: %v", fn, env)
+			}
+		case config.FunctionSweep:
+			if env[config.EnvMode] != "single" || env[config.EnvStartRate] != "0.5" {
+				t.Errorf("%s env: %v", fn, env)
+			}
+		case config.FunctionRemediate:
+			if env[config.EnvRegisterRate] != "0.25" {
+				t.Errorf("%s env: %v", fn, env)
+			}
+		case config.FunctionNotify:
+			if _, ok := env[config.EnvPolicy]; ok {
+				t.Errorf("notify has the policy, which it does not read: %v", env)
+			}
+			continue
 		}
 		var pol map[string]any
 		if err := json.Unmarshal([]byte(env[config.EnvPolicy]), &pol); err != nil {
@@ -206,8 +218,10 @@ func TestFunctionEnvironments(t *testing.T) {
 			t.Errorf("%s: policy %v", fn, pol)
 		}
 	}
-	if got := envs["detect"][config.EnvStateMachineARN]; got != "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation" {
-		t.Errorf("detect state machine ARN %q", got)
+	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep} {
+		if got := envs[fn][config.EnvStateMachineARN]; got != "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation" {
+			t.Errorf("%s state machine ARN %q", fn, got)
+		}
 	}
 	if got := envs["notify"][config.EnvTopicARN]; !strings.HasPrefix(got, "${Topic") {
 		t.Errorf("notify topic ARN %q", got)
@@ -343,7 +357,13 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"},
 			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
 			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
-			"lambda:InvokeFunction":    {"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ecslogfix-detect"},
+		},
+		n.FunctionRole("sweep"): {
+			"logs:CreateLogStream": {logs("sweep")}, "logs:PutLogEvents": {logs("sweep")},
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"},
+			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
+			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
+			"lambda:InvokeFunction":    {"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ecslogfix-sweep"},
 		},
 		n.FunctionRole("remediate"): {
 			"logs:CreateLogStream": {logs("remediate")}, "logs:PutLogEvents": {logs("remediate")},
@@ -535,14 +555,14 @@ func TestAlarmsAndDashboard(t *testing.T) {
 		}
 		got[p["Namespace"].(string)+"/"+p["MetricName"].(string)]++
 	}
-	want := map[string]int{"AWS/States/ExecutionsFailed": 1, "AWS/SQS/ApproximateNumberOfMessagesVisible": 1, "AWS/Lambda/Errors": 3}
+	want := map[string]int{"AWS/States/ExecutionsFailed": 1, "AWS/SQS/ApproximateNumberOfMessagesVisible": 1, "AWS/Lambda/Errors": len(config.Functions)}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("alarms %v, want %v", got, want)
 	}
 	for _, p := range tmpl.Resources("AWS::CloudWatch::Dashboard") {
 		body := Flatten(p["DashboardBody"])
-		for _, m := range []string{config.MetricDetections, config.MetricRemediations, config.MetricBlocked, config.MetricFailures} {
-			if !strings.Contains(body, `"`+config.MetricNamespace+`","`+m+`"`) {
+		for _, m := range []string{metrics.Detections, metrics.Remediations, metrics.Blocked, metrics.Failures} {
+			if !strings.Contains(body, `"`+metrics.Namespace+`","`+m+`"`) {
 				t.Errorf("dashboard lacks %s", m)
 			}
 		}

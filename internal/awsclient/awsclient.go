@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -39,9 +39,12 @@ import (
 const (
 	DefaultReadRate     = 10.0
 	DefaultRegisterRate = 0.5
-	// MaxRate bounds every configured rate: more than ECS's own buckets
-	// refill is a configuration mistake.
+	// MaxRate bounds write and start rates: ECS's register bucket refills
+	// at 1/s, so more than 20/s is a configuration mistake.
 	MaxRate = 20.0
+	// MaxReadRate bounds read rates: a sanity bound (ECS's read bucket
+	// refills at 20/s but bursts higher, and emulators answer faster).
+	MaxReadRate = 1000.0
 )
 
 // Defaults of Options.
@@ -53,9 +56,14 @@ const (
 	DefaultSessionName    = "ecslogfix"
 )
 
-// ValidRate reports whether r is a usable rate: in (0, MaxRate]. It is the
-// one check of rates for the configuration, the functions and the CLI.
+// ValidRate reports whether r is a usable register or start rate: in
+// (0, MaxRate]. It is the one check of those rates for the configuration,
+// the functions and the CLI.
 func ValidRate(r float64) bool { return r > 0 && r <= MaxRate }
+
+// ValidReadRate reports whether r is a usable read rate: in
+// (0, MaxReadRate].
+func ValidReadRate(r float64) bool { return r > 0 && r <= MaxReadRate }
 
 // Options configure a Factory. Zero values take the defaults.
 type Options struct {
@@ -253,6 +261,11 @@ func pace(limits map[string]*rate.Limiter) func(*middleware.Stack) error {
 			func(ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler) (middleware.FinalizeOutput, middleware.Metadata, error) {
 				if l := limits[middleware.GetOperationName(ctx)]; l != nil {
 					if err := l.Wait(ctx); err != nil {
+						if ctx.Err() == nil {
+							// The budget's next token comes after the
+							// context's deadline: report it as that deadline.
+							err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+						}
 						return middleware.FinalizeOutput{}, middleware.Metadata{}, err
 					}
 				}

@@ -173,6 +173,11 @@ func TestReadsArePacedPerScope(t *testing.T) {
 	if n := srv.count("DescribeTaskDefinition") + srv.count("ListTaskDefinitionFamilies"); n != 2 {
 		t.Fatalf("%d reads reached ECS, want 2 (one per scope)", n)
 	}
+	// A budget whose next token comes after the deadline is that
+	// deadline: callers that stop in time (the sweep) can tell.
+	if _, err := east.DescribeTaskDefinition(short, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("x")}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+	}
 }
 
 // A silent endpoint costs one attempt timeout per attempt, never forever.
@@ -204,8 +209,12 @@ func TestValidRate(t *testing.T) {
 			t.Errorf("ValidRate(%v) = %v", r, !want)
 		}
 	}
+	for r, want := range map[float64]bool{0: false, -1: false, 1000: true, 1000.5: false} {
+		if ValidReadRate(r) != want {
+			t.Errorf("ValidReadRate(%v) = %v", r, !want)
+		}
+	}
 }
-
 
 func TestCallerAccount(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

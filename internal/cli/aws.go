@@ -7,27 +7,21 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/smithy-go"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/awserr"
 )
 
-// maxAttempts bounds the SDK's adaptive retries on throttling and 5xx.
+// maxAttempts bounds the SDK's adaptive retries on throttling and 5xx: a
+// person waits for the CLI, so it tries harder than a function.
 const maxAttempts = 10
 
 // loadAWS loads the SDK configuration the standard way (environment,
-// shared config and credentials files, AWS_ENDPOINT_URL, IMDS), with the
-// adaptive retry mode so throttled reads slow down instead of failing.
+// shared config and credentials files, AWS_ENDPOINT_URL, IMDS). Retries,
+// timeouts and pacing are the client factory's (awsclient).
 func loadAWS(ctx context.Context, profile, region string) (aws.Config, error) {
-	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return retry.NewAdaptiveMode(func(o *retry.AdaptiveModeOptions) {
-				o.StandardOptions = append(o.StandardOptions, func(so *retry.StandardOptions) {
-					so.MaxAttempts = maxAttempts
-				})
-			})
-		}),
-	}
+	var opts []func(*config.LoadOptions) error
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
 	}
@@ -68,6 +62,17 @@ func (a *App) awsConfig(ctx context.Context, g *globals, region string) (aws.Con
 	return cfg, nil
 }
 
+// clients loads the configuration for region and returns the one client
+// factory every command uses, with the given read and register rates.
+func (a *App) clients(ctx context.Context, g *globals, region string, opt awsclient.Options) (*awsclient.Factory, error) {
+	cfg, err := a.awsConfig(ctx, g, region)
+	if err != nil {
+		return nil, err
+	}
+	opt.MaxAttempts = maxAttempts
+	return awsclient.New(cfg, opt), nil
+}
+
 var errNoCredentials = errors.New("no AWS credentials: set AWS_PROFILE or pass --profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 
 // explain turns an AWS error into one line a user can act on.
@@ -75,30 +80,17 @@ func explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "AccessDeniedException", "AccessDenied", "UnauthorizedOperation":
-			return fmt.Errorf("access denied: %s", firstLine(ae.ErrorMessage()))
-		case "UnrecognizedClientException", "InvalidClientTokenId", "InvalidSignatureException", "SignatureDoesNotMatch":
-			return fmt.Errorf("the AWS credentials are not valid (%s): check AWS_PROFILE / --profile", ae.ErrorCode())
-		case "ExpiredToken", "ExpiredTokenException":
-			return errors.New("the AWS credentials have expired: refresh them (e.g. aws sso login)")
-		}
+	switch awserr.AuthOf(err) {
+	case awserr.AuthDenied:
+		return fmt.Errorf("access denied: %s", firstLine(awserr.Message(err)))
+	case awserr.AuthInvalid:
+		return fmt.Errorf("the AWS credentials are not valid (%s): check AWS_PROFILE / --profile", awserr.Code(err))
+	case awserr.AuthExpired:
+		return errors.New("the AWS credentials have expired: refresh them (e.g. aws sso login)")
+	case awserr.AuthRegionOptOut:
+		return fmt.Errorf("the region is not enabled for this account (%s)", awserr.Code(err))
 	}
 	return err
-}
-
-// notFound reports whether err is ECS's answer for an unknown task
-// definition ("ClientException: Unable to describe task definition.").
-func notFound(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	msg := strings.ToLower(ae.ErrorMessage())
-	return (ae.ErrorCode() == "ClientException" || ae.ErrorCode() == "InvalidParameterException") &&
-		(strings.Contains(msg, "unable to describe task definition") || strings.Contains(msg, "does not exist") || strings.Contains(msg, "not found"))
 }
 
 func firstLine(s string) string {

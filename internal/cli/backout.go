@@ -15,6 +15,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/spf13/cobra"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -135,11 +137,19 @@ ecslogfix registered.`,
 // runBackout runs backout on the AWS clients and prints what it did, also
 // when a step failed.
 func runBackout(ctx context.Context, o *backoutOptions) error {
-	cfg, err := o.f.awsConfig(ctx, &o.f.globals, o.region)
+	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{})
 	if err != nil {
 		return err
 	}
-	b := &backout{ecs: ecs.NewFromConfig(cfg), logs: cloudwatchlogs.NewFromConfig(cfg), region: cfg.Region}
+	ecsClient, err := factory.ECS(awsclient.Scope{})
+	if err != nil {
+		return err
+	}
+	logsClient, err := factory.Logs(awsclient.Scope{})
+	if err != nil {
+		return err
+	}
+	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region()}
 	res, runErr := b.run(ctx, o)
 	if res.TaskDefinitionARN == "" {
 		return runErr
@@ -198,7 +208,7 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 	})
 	if err != nil {
-		if notFound(err) {
+		if awserr.IsTaskDefinitionNotFound(err) {
 			return BackoutResult{}, fmt.Errorf("backout: task definition %s not found in %s", o.taskDefinition, b.region)
 		}
 		return BackoutResult{}, fmt.Errorf("backout: %w", explain(err))

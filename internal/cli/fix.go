@@ -13,11 +13,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/spf13/cobra"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -99,11 +101,11 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
   ecslogfix fix --all --family-prefix payments- --apply --rate 0.25`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.rate <= 0 || o.rate > 20 {
-				return usagef(cmd, "--rate must be more than 0 and at most 20 registrations per second")
+			if !awsclient.ValidRate(o.rate) {
+				return usagef(cmd, "--rate must be more than 0 and at most %g registrations per second", awsclient.MaxRate)
 			}
-			if o.readRate <= 0 {
-				return usagef(cmd, "--read-rate must be positive")
+			if !awsclient.ValidReadRate(o.readRate) {
+				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
 			}
 			for _, td := range o.taskDefinitions {
 				if err := validTarget(td); err != nil {
@@ -127,8 +129,8 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	fl.BoolVar(&o.all, "all", false, "every ACTIVE family's latest revision")
 	fl.StringVar(&o.familyPrefix, "family-prefix", "", "with --all: only families starting with this")
 	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
-	fl.Float64Var(&o.rate, "rate", remediation.DefaultRegisterRate, "RegisterTaskDefinition calls per second")
-	fl.Float64Var(&o.readRate, "read-rate", inventory.DefaultReadRate, "ECS read calls per second")
+	fl.Float64Var(&o.rate, "rate", awsclient.DefaultRegisterRate, "RegisterTaskDefinition calls per second")
+	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second")
 	cmd.MarkFlagsOneRequired("task-definition", "all")
 	cmd.MarkFlagsMutuallyExclusive("task-definition", "all")
 	// With the two rules above, this one says --family-prefix needs --all.
@@ -162,12 +164,11 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if err != nil {
 		return FixSummary{}, err
 	}
-	cfg, err := o.f.awsConfig(ctx, &o.f.globals, o.region)
+	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate})
 	if err != nil {
 		return FixSummary{}, err
 	}
-	factory := remediation.NewFactory(cfg, nil, remediation.FactoryOptions{ReadRate: o.readRate, RegisterRate: o.rate})
-	clients, err := factory.Clients(ctx, workflow.Target{Region: cfg.Region})
+	ecsClient, err := factory.ECS(awsclient.Scope{})
 	if err != nil {
 		return FixSummary{}, err
 	}
@@ -175,7 +176,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if o.apply {
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
-	fx := &fixer{pol: pol, apply: ap, region: cfg.Region, sum: FixSummary{Applied: o.apply}}
+	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}}
 	put := func(it FixItem) error {
 		fx.sum.count(it)
 		if o.all && (it.Verdict == VerdictCompliant || it.Verdict == VerdictExempt) {
@@ -184,7 +185,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 		return emit(it)
 	}
 	if o.all {
-		_, err = inventory.Walk(ctx, clients.ECS, inventory.Options{FamilyPrefix: o.familyPrefix, ReadRate: o.readRate}, func(it inventory.Item) error {
+		_, err = inventory.Walk(ctx, ecsClient, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
 			if it.Err != nil {
 				if fatalAWS(it.Err) {
 					return it.Err
@@ -198,7 +199,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 		}
 	} else {
 		for _, name := range o.taskDefinitions {
-			d, err := clients.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+			d, err := ecsClient.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 				TaskDefinition: aws.String(name),
 				Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 			})
@@ -206,8 +207,8 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 			switch {
 			case err != nil && fatalAWS(err):
 				return fx.sum, fmt.Errorf("fix: %w", explain(err))
-			case err != nil && notFound(err):
-				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, cfg.Region))
+			case err != nil && awserr.IsTaskDefinitionNotFound(err):
+				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, factory.Region()))
 			case err != nil:
 				it = fx.failed(name, explain(err))
 			default:
@@ -390,12 +391,12 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 	}
 }
 
-// newApplier builds the remediation package's Remediator, the code the
+// newApplier builds the remediate package's Remediator, the code the
 // remediate Lambda runs, on the CLI's clients; its warnings go to stderr.
-func newApplier(factory *remediation.Factory, pol policy.Policy, stderr io.Writer) applier {
-	return &remediation.Remediator{
+func newApplier(factory *awsclient.Factory, pol policy.Policy, stderr io.Writer) applier {
+	return &remediate.Remediator{
 		Policy:  pol,
-		Clients: factory,
+		Clients: remediate.ClientsFrom(factory),
 		Logger:  slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 }

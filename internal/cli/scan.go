@@ -2,19 +2,18 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/smithy-go"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -96,8 +95,8 @@ Exit status: 0 when every family is compliant or exempt, 1 when any is not,
   ecslogfix scan --show-compliant --output json | jq '.[] | select(.action == "BLOCKED")'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.readRate <= 0 {
-				return usagef(cmd, "--read-rate must be positive")
+			if !awsclient.ValidReadRate(o.readRate) {
+				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
 			}
 			if runF != nil {
 				return runF(o)
@@ -109,7 +108,7 @@ Exit status: 0 when every family is compliant or exempt, 1 when any is not,
 	fl := cmd.Flags()
 	fl.StringVar(&o.familyPrefix, "family-prefix", "", "only families whose name starts with this")
 	fl.BoolVar(&o.showCompliant, "show-compliant", false, "list compliant families too")
-	fl.Float64Var(&o.readRate, "read-rate", inventory.DefaultReadRate, "ECS read calls per second, per region")
+	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second, per region")
 	return cmd
 }
 
@@ -144,22 +143,25 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 	sum := ScanSummary{Regions: len(regions)}
 	start := time.Now()
 	for _, region := range regions {
-		cfg, err := o.f.awsConfig(ctx, &o.f.globals, region)
+		factory, err := o.f.clients(ctx, &o.f.globals, region, awsclient.Options{ReadRate: o.readRate})
 		if err != nil {
 			return sum, err
 		}
-		client := ecs.NewFromConfig(cfg)
-		if bar != nil {
-			bar.Describe("scanning " + cfg.Region)
+		client, err := factory.ECS(awsclient.Scope{})
+		if err != nil {
+			return sum, err
 		}
-		_, err = inventory.Walk(ctx, client, inventory.Options{FamilyPrefix: o.familyPrefix, ReadRate: o.readRate}, func(it inventory.Item) error {
+		if bar != nil {
+			bar.Describe("scanning " + factory.Region())
+		}
+		_, err = inventory.Walk(ctx, client, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
 			if bar != nil {
 				_ = bar.Add(1)
 			}
 			if it.Err != nil && fatalAWS(it.Err) {
 				return it.Err
 			}
-			row := scanRow(cfg.Region, it, pol)
+			row := scanRow(factory.Region(), it, pol)
 			sum.count(row.Verdict)
 			if row.Verdict == VerdictCompliant && !o.showCompliant {
 				return nil
@@ -167,7 +169,7 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 			return emit(row)
 		})
 		if err != nil {
-			return sum, fmt.Errorf("scan %s: %w", cfg.Region, explain(err))
+			return sum, fmt.Errorf("scan %s: %w", factory.Region(), explain(err))
 		}
 	}
 	sum.Elapsed = time.Since(start)
@@ -277,18 +279,7 @@ func action(ev policy.Evaluation, p plan.Plan) string {
 
 // fatalAWS reports errors that will fail every call the same way, so
 // going on family by family is pointless.
-func fatalAWS(err error) bool {
-	var ae smithy.APIError
-	if !errors.As(err, &ae) {
-		return false
-	}
-	switch ae.ErrorCode() {
-	case "AccessDeniedException", "AccessDenied", "UnrecognizedClientException", "InvalidClientTokenId",
-		"InvalidSignatureException", "ExpiredToken", "ExpiredTokenException":
-		return true
-	}
-	return false
-}
+func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
 
 // scanTable renders scan's rows: text is a table.
 var scanTable = table[ScanRow]{

@@ -4,8 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := Config{
 		Mode: ModeSingle, Prefix: "ecslogfix", Policy: policy.Default(), SweepSchedule: "rate(1 day)", StackSetCallAs: "SELF",
 		CreateDefaultExecutionRole: true, LogRetentionDays: 90, RegisterRate: 0.5, RemediateConcurrency: 2,
-		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128},
+		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128, "sweep": 128},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -153,25 +155,43 @@ func TestNamesDeriveFromPrefix(t *testing.T) {
 }
 
 func TestEnvironOmitsEmptyValues(t *testing.T) {
-	env := Runtime{Mode: ModeSingle, StateMachineARN: "arn:sm", OwnRoleARNs: []string{"arn:a", "arn:b"}, RegisterRate: 0.5}.Environ()
-	if env[EnvMode] != "single" || env[EnvStateMachineARN] != "arn:sm" || env[EnvOwnRoleARNs] != "arn:a,arn:b" ||
-		env[EnvRegisterRate] != "0.5" || env[EnvPolicy] == "" {
+	env := DetectEnv{Mode: ModeSingle, StateMachineARN: "arn:sm", OwnRoleARNs: []string{"arn:a", "arn:b"}}.Environ()
+	if env[EnvMode] != "single" || env[EnvStateMachineARN] != "arn:sm" || env[EnvOwnRoleARNs] != "arn:a,arn:b" || env[EnvPolicy] == "" {
 		t.Fatalf("env = %v", env)
 	}
-	for _, k := range []string{EnvTopicARN, EnvMemberRoleName, EnvOrganizationID, EnvAllowedAccounts, EnvRegions, EnvSlackWebhookARN} {
+	for _, k := range []string{EnvTopicARN, EnvMemberRoleName, EnvAllowedAccounts, EnvRegions, EnvSlackWebhookARN, EnvRegisterRate, EnvStartRate} {
 		if _, ok := env[k]; ok {
 			t.Errorf("%s set for an empty value", k)
 		}
 	}
 }
 
-func TestRuntimeFromEnvRejectsBadMode(t *testing.T) {
-	_, err := RuntimeFromEnv(lookupEnv(map[string]string{EnvMode: "multi", EnvPolicy: "{}"}))
+// Each function's environment holds only the variables it reads.
+func TestEachFunctionGetsOnlyItsVariables(t *testing.T) {
+	for name, tc := range map[string]struct {
+		env  map[string]string
+		want []string
+	}{
+		"detect": {DetectEnv{Mode: ModeOrganization, StateMachineARN: "s", OwnRoleARNs: []string{"r"}, MemberRoleName: "m", AllowedAccounts: []string{"a"}}.Environ(),
+			[]string{EnvAllowedAccounts, EnvMemberRoleName, EnvMode, EnvOwnRoleARNs, EnvPolicy, EnvStateMachineARN}},
+		"sweep": {SweepEnv{Mode: ModeOrganization, StateMachineARN: "s", MemberRoleName: "m", AllowedAccounts: []string{"a"}, Regions: []string{"r"}, StartRate: 1, ReadRate: 2}.Environ(),
+			[]string{EnvAllowedAccounts, EnvMemberRoleName, EnvMode, EnvPolicy, EnvReadRate, EnvRegions, EnvStartRate, EnvStateMachineARN}},
+		"remediate": {RemediateEnv{RegisterRate: 0.25}.Environ(), []string{EnvPolicy, EnvRegisterRate}},
+		"notify":    {NotifyEnv{TopicARN: "t", SlackWebhookARN: "s"}.Environ(), []string{EnvSlackWebhookARN, EnvTopicARN}},
+	} {
+		if got := slices.Sorted(maps.Keys(tc.env)); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s: variables %v, want %v", name, got, tc.want)
+		}
+	}
+}
+
+func TestReadRejectsBadMode(t *testing.T) {
+	_, err := ReadDetectEnv(lookupEnv(map[string]string{EnvMode: "multi", EnvPolicy: "{}", EnvStateMachineARN: "arn:sm"}))
 	var ee *EnvError
 	if !errors.As(err, &ee) || ee.Var != EnvMode {
 		t.Fatalf("got %v", err)
 	}
-	_, err = RuntimeFromEnv(lookupEnv(map[string]string{}))
+	_, err = ReadRemediateEnv(lookupEnv(map[string]string{}))
 	if !errors.As(err, &ee) || ee.Var != EnvPolicy {
 		t.Fatalf("got %v", err)
 	}
@@ -182,51 +202,76 @@ func lookupEnv(m map[string]string) func(string) string { return func(k string) 
 // The tests below go through policy.Parse.
 
 func TestEnvironRoundTrip(t *testing.T) {
-	r := Runtime{
-		Mode: ModeOrganization, Policy: policy.Default(), StateMachineARN: "arn:aws:states:eu-west-1:111122223333:stateMachine:ecslogfix-remediation",
-		TopicARN: "arn:aws:sns:eu-west-1:111122223333:ecslogfix-notifications", OwnRoleARNs: []string{"arn:aws:iam::111122223333:role/ecslogfix-remediate", "arn:aws:iam::*:role/ecslogfix-member"},
-		MemberRoleName: "ecslogfix-member", OrganizationID: "o-abcdefghij", AllowedAccounts: []string{"111122223333", "444455556666"},
-		Regions: []string{"eu-west-1", "us-east-1"}, RegisterRate: 0.25, SlackWebhookARN: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:hook-AbCdEf",
+	sm := "arn:aws:states:eu-west-1:111122223333:stateMachine:ecslogfix-remediation"
+	roundTrip := func(name string, in any, env map[string]string, read func(func(string) string) (any, error)) {
+		t.Helper()
+		got, err := read(func(k string) string { return env[k] })
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !reflect.DeepEqual(got, in) {
+			t.Fatalf("%s round trip:\n got %+v\nwant %+v", name, got, in)
+		}
 	}
-	env := r.Environ()
-	got, err := RuntimeFromEnv(func(k string) string { return env[k] })
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(got, r) {
-		t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
-	}
+	d := DetectEnv{Mode: ModeOrganization, Policy: policy.Default(), StateMachineARN: sm,
+		OwnRoleARNs:    []string{"arn:aws:iam::111122223333:role/ecslogfix-remediate", "arn:aws:iam::*:role/ecslogfix-member"},
+		MemberRoleName: "ecslogfix-member", AllowedAccounts: []string{"111122223333", "444455556666"}}
+	roundTrip("detect", d, d.Environ(), func(g func(string) string) (any, error) { return ReadDetectEnv(g) })
+	sw := SweepEnv{Mode: ModeOrganization, Policy: policy.Default(), StateMachineARN: sm, MemberRoleName: "ecslogfix-member",
+		AllowedAccounts: []string{"111122223333"}, Regions: []string{"eu-west-1", "eusc-de-east-1"}, StartRate: 0.25, ReadRate: 5}
+	roundTrip("sweep", sw, sw.Environ(), func(g func(string) string) (any, error) { return ReadSweepEnv(g) })
+	r := RemediateEnv{Policy: policy.Default(), RegisterRate: 0.25}
+	roundTrip("remediate", r, r.Environ(), func(g func(string) string) (any, error) { return ReadRemediateEnv(g) })
+	n := NotifyEnv{TopicARN: "arn:aws:sns:eu-west-1:111122223333:ecslogfix-notifications", SlackWebhookARN: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:hook-AbCdEf"}
+	roundTrip("notify", n, n.Environ(), func(g func(string) string) (any, error) { return ReadNotifyEnv(g) })
 }
 
-func TestRuntimeFromEnvErrorsNameTheVariable(t *testing.T) {
-	base := map[string]string{EnvPolicy: "{}"}
+func TestReadErrorsNameTheVariable(t *testing.T) {
+	base := map[string]string{EnvPolicy: "{}", EnvStateMachineARN: "arn:sm", EnvTopicARN: "arn:topic"}
+	readers := map[string]func(func(string) string) error{
+		"detect":    func(g func(string) string) error { _, err := ReadDetectEnv(g); return err },
+		"sweep":     func(g func(string) string) error { _, err := ReadSweepEnv(g); return err },
+		"remediate": func(g func(string) string) error { _, err := ReadRemediateEnv(g); return err },
+		"notify":    func(g func(string) string) error { _, err := ReadNotifyEnv(g); return err },
+	}
 	for _, tc := range []struct {
+		fn  string
 		v   string
 		env map[string]string
 	}{
-		{EnvPolicy, map[string]string{EnvPolicy: `{"retentionDays":8}`}},
-		{EnvPolicy, map[string]string{EnvPolicy: `{"unknownField":1}`}},
-		{EnvRegisterRate, map[string]string{EnvRegisterRate: "-1"}},
-		{EnvAllowedAccounts, map[string]string{EnvAllowedAccounts: "12"}},
-		{EnvRegions, map[string]string{EnvRegions: "eu-west-1,,Moon"}},
-		{EnvMemberRoleName, map[string]string{EnvMode: ModeOrganization, EnvOrganizationID: "o-abcdefghij"}},
-		{EnvOrganizationID, map[string]string{EnvMode: ModeOrganization, EnvMemberRoleName: "ecslogfix-member"}},
+		{"remediate", EnvPolicy, map[string]string{EnvPolicy: `{"retentionDays":8}`}},
+		{"remediate", EnvPolicy, map[string]string{EnvPolicy: `{"unknownField":1}`}},
+		{"remediate", EnvRegisterRate, map[string]string{EnvRegisterRate: "-1"}},
+		{"remediate", EnvRegisterRate, map[string]string{EnvRegisterRate: "21"}},
+		{"sweep", EnvStartRate, map[string]string{EnvStartRate: "fast"}},
+		{"sweep", EnvReadRate, map[string]string{EnvReadRate: "0"}},
+		{"detect", EnvAllowedAccounts, map[string]string{EnvAllowedAccounts: "12"}},
+		{"detect", EnvOwnRoleARNs, map[string]string{EnvOwnRoleARNs: "arn:aws:iam::111122223333:user/x"}},
+		{"sweep", EnvRegions, map[string]string{EnvRegions: "eu-west-1,,Moon"}},
+		{"detect", EnvMemberRoleName, map[string]string{EnvMode: ModeOrganization}},
+		{"sweep", EnvMemberRoleName, map[string]string{EnvMode: ModeOrganization}},
+		{"detect", EnvStateMachineARN, map[string]string{EnvStateMachineARN: ""}},
+		{"notify", EnvTopicARN, map[string]string{EnvTopicARN: ""}},
 	} {
-		env := map[string]string{}
-		for k, v := range base {
-			env[k] = v
-		}
-		for k, v := range tc.env {
-			env[k] = v
-		}
-		_, err := RuntimeFromEnv(lookupEnv(env))
-		if err == nil || !strings.Contains(err.Error(), tc.v) {
-			t.Errorf("%v: got %v, want an error naming %s", tc.env, err, tc.v)
+		env := maps.Clone(base)
+		maps.Copy(env, tc.env)
+		err := readers[tc.fn](lookupEnv(env))
+		var ee *EnvError
+		if !errors.As(err, &ee) || ee.Var != tc.v {
+			t.Errorf("%s %v: got %v, want an error naming %s", tc.fn, tc.env, err, tc.v)
 		}
 	}
-	r, err := RuntimeFromEnv(lookupEnv(base))
-	if err != nil || r.Mode != ModeSingle || r.RegisterRate != DefaultRegisterRate || !reflect.DeepEqual(r.Policy, policy.Default()) {
+	var fe *policy.FieldError
+	if _, err := ReadRemediateEnv(lookupEnv(map[string]string{EnvPolicy: `{"retentionDays":8}`})); !errors.As(err, &fe) {
+		t.Errorf("a policy error keeps its field: %v", err)
+	}
+	r, err := ReadRemediateEnv(lookupEnv(base))
+	if err != nil || r.RegisterRate != DefaultRegisterRate || !reflect.DeepEqual(r.Policy, policy.Default()) {
 		t.Fatalf("defaults: %+v, %v", r, err)
+	}
+	d, err := ReadDetectEnv(lookupEnv(base))
+	if err != nil || d.Mode != ModeSingle {
+		t.Fatalf("defaults: %+v, %v", d, err)
 	}
 }
 

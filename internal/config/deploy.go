@@ -188,7 +188,6 @@ var (
 		2192: true, 2557: true, 2922: true, 3288: true, 3653: true}
 )
 
-
 func (c Config) validate() error {
 	key := func(k string) string { return ContextPrefix + k }
 	if c.Mode == ModeOrganization {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 )
 
 // Key documents one CDK context key: its name, type, default and meaning.
@@ -147,8 +148,8 @@ func buildKeys() []Key {
 			Doc: "RegisterTaskDefinition calls per second ecslogfix makes in all (ECS allows 1/s sustained per account and region, shared with your pipelines); each remediate instance gets registerRate / remediateConcurrency, per attempt (SDK retries included). The sweep starts executions at this rate too.",
 			apply: func(c *Config, v any) error {
 				f, err := floatOr(v, DefaultRegisterRate)
-				if err == nil && (f <= 0 || f > 20) {
-					err = fmt.Errorf("%g is not in (0, 20]", f)
+				if err == nil && !awsclient.ValidRate(f) {
+					err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
 				}
 				c.RegisterRate = f
 				return err

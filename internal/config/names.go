@@ -5,20 +5,11 @@ const (
 	FunctionDetect    = "detect"
 	FunctionRemediate = "remediate"
 	FunctionNotify    = "notify"
+	FunctionSweep     = "sweep"
 )
 
-// Functions lists the three functions in build order.
-var Functions = []string{FunctionDetect, FunctionRemediate, FunctionNotify}
-
-// Metric namespace and names the functions emit as CloudWatch embedded
-// metric format (no dimensions); the dashboard plots them.
-const (
-	MetricNamespace    = "ecslogfix"
-	MetricDetections   = "Detections"   // non-compliant task definitions detect found
-	MetricRemediations = "Remediations" // compliant revisions registered
-	MetricBlocked      = "Blocked"      // plans that could not be applied (BLOCKED, NEEDS_HUMAN)
-	MetricFailures     = "Failures"     // executions that ended in NotifyFailure
-)
+// Functions lists the functions in build order.
+var Functions = []string{FunctionDetect, FunctionRemediate, FunctionNotify, FunctionSweep}
 
 // Names derives the physical names of ecslogfix's resources from the
 // resource name prefix, so the infrastructure, the functions and the CLI

@@ -33,7 +33,7 @@ func ExampleWalk() {
 	ctx := context.Background()
 	errOutOfTime := errors.New("out of time")
 	seen := 0
-	cp, err := inventory.Walk(ctx, threeFamilies{}, inventory.Options{ReadRate: 1000}, func(it inventory.Item) error {
+	cp, err := inventory.Walk(ctx, threeFamilies{}, inventory.Options{}, func(it inventory.Item) error {
 		if seen == 2 {
 			return errOutOfTime // c is not handled: it comes first next time
 		}
@@ -43,7 +43,7 @@ func ExampleWalk() {
 	})
 	fmt.Printf("stopped: %v, resume at %+v\n", err, cp)
 
-	cp, err = inventory.Walk(ctx, threeFamilies{}, inventory.Options{ReadRate: 1000, Checkpoint: cp}, func(it inventory.Item) error {
+	cp, err = inventory.Walk(ctx, threeFamilies{}, inventory.Options{Checkpoint: cp}, func(it inventory.Item) error {
 		fmt.Println("second run:", it.Family)
 		return nil
 	})

@@ -1,7 +1,8 @@
 // Package inventory enumerates the task definitions an account has in one
 // region: the latest ACTIVE revision of every ACTIVE family, streamed page
-// by page under a read-rate limit, with a checkpoint to resume from. The
-// CLI's scan and the scheduled sweep share it.
+// by page, with a checkpoint to resume from. The CLI's scan and the
+// scheduled sweep share it. Pacing is the client's (awsclient paces ECS
+// reads per account and region).
 package inventory
 
 import (
@@ -11,14 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"golang.org/x/time/rate"
 )
-
-// DefaultReadRate is the default number of ListTaskDefinitionFamilies and
-// DescribeTaskDefinition calls per second: half of ECS's sustained task
-// definition read bucket (20/s), which every other reader in the account
-// shares.
-const DefaultReadRate = 10
 
 // DefaultPageSize is the ListTaskDefinitionFamilies page size (ECS's maximum).
 const DefaultPageSize = 100
@@ -47,9 +41,6 @@ type Options struct {
 	FamilyPrefix string
 	// Checkpoint is where to start; the zero value starts at the beginning.
 	Checkpoint Checkpoint
-	// ReadRate is the number of list and describe calls per second;
-	// 0 means DefaultReadRate.
-	ReadRate float64
 	// PageSize is the ListTaskDefinitionFamilies page size (1–100); 0 means
 	// DefaultPageSize.
 	PageSize int32
@@ -78,21 +69,16 @@ type Item struct {
 // was delivered, Walk returns the zero Checkpoint and a nil error. A failed
 // list call stops the walk with the checkpoint of the page it was listing.
 func Walk(ctx context.Context, c ECS, opt Options, fn func(Item) error) (Checkpoint, error) {
-	r := opt.ReadRate
-	if r <= 0 {
-		r = DefaultReadRate
-	}
 	size := opt.PageSize
 	if size <= 0 || size > DefaultPageSize {
 		size = DefaultPageSize
 	}
-	lim := rate.NewLimiter(rate.Limit(r), 1)
 	cp := opt.Checkpoint
 	if cp.Done < 0 {
 		cp.Done = 0
 	}
 	for {
-		if err := wait(ctx, lim); err != nil {
+		if err := ctx.Err(); err != nil {
 			return cp, err
 		}
 		in := &ecs.ListTaskDefinitionFamiliesInput{
@@ -112,7 +98,7 @@ func Walk(ctx context.Context, c ECS, opt Options, fn func(Item) error) (Checkpo
 		start := resumeIndex(out.Families, cp)
 		for i := start; i < len(out.Families); i++ {
 			family := out.Families[i]
-			if err := wait(ctx, lim); err != nil {
+			if err := ctx.Err(); err != nil {
 				return cp, err
 			}
 			item := Item{Family: family, Checkpoint: Checkpoint{NextToken: cp.NextToken, Done: i + 1, Last: family}}
@@ -161,20 +147,4 @@ func resumeIndex(page []string, cp Checkpoint) int {
 		}
 	}
 	return len(page)
-}
-
-// wait takes one read token, reporting a context that ended or whose
-// deadline comes before the token as that context's error.
-func wait(ctx context.Context, lim *rate.Limiter) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := lim.Wait(ctx); err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		// rate: Wait(n=1) would exceed context deadline.
-		return fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
-	}
-	return nil
 }

@@ -143,11 +143,9 @@ type Request struct {
 	Input  State  `json:"input"`
 }
 
-// ContainerReasons lists the reason codes of one non-compliant container.
-type ContainerReasons struct {
-	Container string          `json:"container"`
-	Reasons   []policy.Reason `json:"reasons"`
-}
+// ContainerReasons lists the reason codes of one non-compliant container:
+// the plan's Finding, as the contract carries it.
+type ContainerReasons = plan.Finding
 
 // LogGroupResult is what ensuring one log group found or did.
 type LogGroupResult struct {

@@ -17,9 +17,11 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	detectfn "github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/motoserver"
@@ -115,7 +117,7 @@ func (p phase) String() string {
 // calls of one remediation of a non-compliant task definition — detect,
 // then the workflow's EnsureLogGroups and Register steps — and of one
 // compliant event, running the same code the Lambdas run
-// (remediation.Detector and Remediator on a remediation.Factory) in-process
+// (detect.Detector and remediate.Remediator on the awsclient factory) in-process
 // against moto. Notify's single SNS publish is counted on the wire from the
 // real bootstrap by TestBenchEndToEnd (package e2e here), since notify's
 // handler is a main package.
@@ -132,14 +134,13 @@ func TestBenchAPICalls(t *testing.T) {
 	setupECS := ecs.NewFromConfig(setup)
 	pol := policy.Default()
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	rt := config.Runtime{Mode: config.ModeSingle, Policy: pol, StateMachineARN: smARN, RegisterRate: config.DefaultRegisterRate}
-	detector := &remediation.Detector{
-		Runtime: rt, Clients: remediation.NewFactory(counted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
-		SFN: sfn.NewFromConfig(counted), HomeAccount: benchAccount, Region: benchRegion, Logger: quiet,
+	factory := awsclient.New(counted, awsclient.Options{})
+	detector := &detectfn.Detector{
+		Starter: &execution.Starter{SFN: factory.SFN(), StateMachineARN: smARN, Policy: pol},
+		ECS:     func(t workflow.Target) (detectfn.ECS, error) { return factory.ECS(awsclient.Scope{Region: t.Region}) },
+		Logger:  quiet,
 	}
-	remediator := &remediation.Remediator{
-		Policy: pol, Clients: remediation.NewFactory(counted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}), Logger: quiet,
-	}
+	remediator := &remediate.Remediator{Policy: pol, Clients: remediate.ClientsFrom(factory), Logger: quiet}
 	snapshot := func(name string) phase {
 		p := phase{name: name, counts: counter.Counts()}
 		counter.Reset()
@@ -158,7 +159,7 @@ func TestBenchAPICalls(t *testing.T) {
 	}
 	counter.Reset()
 	resp, err := detector.Handle(ctx, event)
-	if err != nil || resp.Status != remediation.StatusStarted {
+	if err != nil || resp.Status != execution.StatusStarted {
 		t.Fatalf("detect: %+v, %v", resp, err)
 	}
 	detect := snapshot("detect")
@@ -220,7 +221,7 @@ func TestBenchAPICalls(t *testing.T) {
 	}
 	counter.Reset()
 	resp, err = detector.Handle(ctx, event)
-	if err != nil || resp.Status != remediation.StatusCompliant {
+	if err != nil || resp.Status != execution.StatusCompliant {
 		t.Fatalf("detect on a compliant revision: %+v, %v", resp, err)
 	}
 	compliant := snapshot("detect")

@@ -16,7 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
 
@@ -167,7 +168,7 @@ func benchFamilies(t *testing.T) int {
 // TestBenchSweepScan seeds moto with N families (default 2,000: a small
 // set "bench-a-" of N/4 and the rest "bench-b-"), then in child processes
 // runs the CLI's scan and the scheduled sweep (test/bench/cmd/sweep, wired
-// as detect) over N/4 and N families with an unthrottled read rate
+// as the sweep function) over N/4 and N families at the fastest read rate
 // (families per second, peak RSS), and both at --read-rate 10 over 100
 // families through a recording proxy (observed request rate against the
 // configured limit).
@@ -203,17 +204,18 @@ func TestBenchSweepScan(t *testing.T) {
 		return []string{"AWS_ENDPOINT_URL=" + endpoint, "AWS_REGION=" + benchRegion, "AWS_ACCESS_KEY_ID=test",
 			"AWS_SECRET_ACCESS_KEY=test", "AWS_EC2_METADATA_DISABLED=true"}
 	}
-	const unthrottled = "100000"
+	// The fastest rates the tools accept: the benchmark measures the code, not a budget.
+	unthrottled := strconv.FormatFloat(awsclient.MaxReadRate, 'g', -1, 64)
 	scan := func(endpoint, prefix, rate string) (childRun, error) {
 		return runChild(ctx, scanBin, env(endpoint), "scan", "--region", benchRegion, "--family-prefix", prefix,
 			"--read-rate", rate, "--output", "json")
 	}
-	sweep := func(endpoint, prefix, rate string) (childRun, remediation.SweepReport, error) {
+	runSweep := func(endpoint, prefix, rate string) (childRun, sweep.Report, error) {
 		r, err := runChild(ctx, sweepBin, env(endpoint), "-state-machine-arn", smARN, "-family-prefix", prefix,
 			"-read-rate", rate, "-start-rate", unthrottled)
 		var out struct {
-			PeakRSS int64                   `json:"peakRSSBytes"` // read by the sweep itself before it exits
-			Sweep   remediation.SweepReport `json:"sweep"`
+			PeakRSS int64        `json:"peakRSSBytes"` // read by the sweep itself before it exits
+			Sweep   sweep.Report `json:"sweep"`
 		}
 		if err == nil {
 			err = json.Unmarshal(r.Stdout, &out)
@@ -238,8 +240,8 @@ func TestBenchSweepScan(t *testing.T) {
 			if tool == "scan" {
 				r, err = scan(endpoint, s.prefix, unthrottled)
 			} else {
-				var rep remediation.SweepReport
-				r, rep, err = sweep(endpoint, s.prefix, unthrottled)
+				var rep sweep.Report
+				r, rep, err = runSweep(endpoint, s.prefix, unthrottled)
 				if err == nil && rep.Evaluated != s.families {
 					err = fmt.Errorf("sweep evaluated %d families, want %d: %+v", rep.Evaluated, s.families, rep)
 				}
@@ -252,7 +254,7 @@ func TestBenchSweepScan(t *testing.T) {
 		}
 		subject := "ecslogfix scan (CLI binary)"
 		if tool == "sweep" {
-			subject = "sweep (detect's code, test/bench/cmd/sweep)"
+			subject = "sweep (the sweep function's code, test/bench/cmd/sweep)"
 		}
 		big := runs[len(runs)-1]
 		cpuPer := big.run.CPU / time.Duration(big.families)
@@ -288,7 +290,7 @@ func TestBenchSweepScan(t *testing.T) {
 		if tool == "scan" {
 			_, err = scan(wire.URL, prefix, "10")
 		} else {
-			_, _, err = sweep(wire.URL, prefix, "10")
+			_, _, err = runSweep(wire.URL, prefix, "10")
 		}
 		if err != nil {
 			t.Fatalf("%s at 10/s: %v", tool, err)
@@ -299,7 +301,7 @@ func TestBenchSweepScan(t *testing.T) {
 		dev := r.Mean/limit - 1
 		RecordRow(t, Row{
 			Measure: fmt.Sprintf("%s read rate at --read-rate %.0f over %d families (ECS List+Describe requests seen by a proxy)", tool, limit, families),
-			Subject: map[string]string{"scan": "ecslogfix scan (CLI binary)", "sweep": "sweep (detect's code, test/bench/cmd/sweep)"}[tool],
+			Subject: map[string]string{"scan": "ecslogfix scan (CLI binary)", "sweep": "sweep (the sweep function's code, test/bench/cmd/sweep)"}[tool],
 			Value:   fmt.Sprintf("%d requests: mean %.2f/s (%+.1f %%), max %d in any 1 s, %.1f/s over the busiest 10 s", r.N, r.Mean, 100*dev, r.MaxPer1s, float64(r.MaxPer10s)/10),
 			Target:  "within 10 % of 10/s, never above",
 			Verdict: Verdict(dev <= 0.10 && dev >= -0.10 && float64(r.MaxPer10s)/10 <= limit*1.1),

@@ -20,8 +20,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
@@ -82,7 +83,7 @@ func startPipeline(t *testing.T, tools harness.Tools) *pipeline {
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
 	}
-	t.Logf("stack started in %s (moto, 3 bootstraps built, 3 emulators)", time.Since(start).Round(time.Millisecond))
+	t.Logf("stack started in %s (moto, a bootstrap built and an emulator started per function)", time.Since(start).Round(time.Millisecond))
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("process output (tail):\n%s", tail(s.Logs(), 20000))
@@ -111,7 +112,7 @@ func (p *pipeline) register(t *testing.T, ctx context.Context, file, family stri
 
 // deliver puts the event of a registration by identity on the bus, pumps
 // it to detect and returns detect's answer.
-func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskDefinition, eventID string, identity map[string]any) remediation.Response {
+func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskDefinition, eventID string, identity map[string]any) execution.Response {
 	t.Helper()
 	call := harness.RegisterCall{
 		EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family),
@@ -134,12 +135,12 @@ func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskD
 	if err := d.Invocation.Err(d.Target.Function); err != nil {
 		t.Fatalf("detect: %v", err)
 	}
-	var resp remediation.Response
+	var resp execution.Response
 	if err := json.Unmarshal(d.Invocation.Payload, &resp); err != nil {
 		t.Fatalf("detect answered %s: %v", d.Invocation.Payload, err)
 	}
 	t.Logf("detect: %s %s (%s)", resp.Status, resp.Reason, d.Invocation.Duration.Round(time.Millisecond))
-	if resp.Reason == remediation.IgnoreParse {
+	if resp.Reason == detect.IgnoreParse {
 		t.Logf("the event detect could not parse:\n%s", d.Event)
 	}
 	return resp
@@ -234,8 +235,8 @@ func TestPipeline(t *testing.T) {
 			src := p.register(t, ctx, c.file, c.family)
 			srcARN := aws.ToString(src.TaskDefinitionArn)
 			resp := p.deliver(t, ctx, src, fmt.Sprintf("e2e00000-0000-4000-8000-%012d", i+1), harness.IAMUser("jane.doe"))
-			if resp.Status != remediation.StatusStarted {
-				t.Fatalf("detect status %q (%s), want %q", resp.Status, resp.Reason, remediation.StatusStarted)
+			if resp.Status != execution.StatusStarted {
+				t.Fatalf("detect status %q (%s), want %q", resp.Status, resp.Reason, execution.StatusStarted)
 			}
 			execs := p.newExecutions(t, ctx, seen)
 			if len(execs) != 1 {
@@ -325,7 +326,7 @@ func TestPipeline(t *testing.T) {
 		src, _ := p.describe(t, ctx, family+":1")
 		before := p.revisions(t, ctx, family)
 		resp := p.deliver(t, ctx, src, "e2e00000-0000-4000-8000-000000000001", harness.IAMUser("jane.doe"))
-		if resp.Status == remediation.StatusStarted {
+		if resp.Status == execution.StatusStarted {
 			t.Errorf("a second delivery of the same event started an execution")
 		}
 		if execs := p.newExecutions(t, ctx, seen); len(execs) != 0 {
@@ -347,8 +348,8 @@ func TestPipeline(t *testing.T) {
 		}
 		role := p.names.FunctionRole(config.FunctionRemediate)
 		resp := p.deliver(t, ctx, ours, "e2e00000-0000-4000-8000-000000000101", harness.AssumedRole(role, "ecslogfix-remediate"))
-		if resp.Status != remediation.StatusIgnored || resp.Reason != remediation.IgnoreOwnRole {
-			t.Errorf("detect on our own registration: %s %s, want %s %s", resp.Status, resp.Reason, remediation.StatusIgnored, remediation.IgnoreOwnRole)
+		if resp.Status != execution.StatusIgnored || resp.Reason != detect.IgnoreOwnRole {
+			t.Errorf("detect on our own registration: %s %s, want %s %s", resp.Status, resp.Reason, execution.StatusIgnored, detect.IgnoreOwnRole)
 		}
 		if execs := p.newExecutions(t, ctx, seen); len(execs) != 0 {
 			t.Errorf("%d executions started by our own registration", len(execs))
@@ -361,8 +362,8 @@ func TestPipeline(t *testing.T) {
 	t.Run("compliant-registration-starts-nothing", func(t *testing.T) {
 		src := p.register(t, ctx, "td11-compliant-fargate.json", "e2e-compliant")
 		resp := p.deliver(t, ctx, src, "e2e00000-0000-4000-8000-000000000201", harness.IAMUser("jane.doe"))
-		if resp.Status != remediation.StatusCompliant {
-			t.Errorf("detect on a compliant revision: %s %s, want %s", resp.Status, resp.Reason, remediation.StatusCompliant)
+		if resp.Status != execution.StatusCompliant {
+			t.Errorf("detect on a compliant revision: %s %s, want %s", resp.Status, resp.Reason, execution.StatusCompliant)
 		}
 		if execs := p.newExecutions(t, ctx, seen); len(execs) != 0 {
 			t.Errorf("%d executions started for a compliant revision", len(execs))
@@ -522,7 +523,7 @@ func TestPipeline(t *testing.T) {
 		}()
 		src := p.register(t, ctx, "td01-fargate-no-logconfig.json", "e2e-failure")
 		resp := p.deliver(t, ctx, src, "e2e00000-0000-4000-8000-000000000301", harness.IAMUser("jane.doe"))
-		if resp.Status != remediation.StatusStarted {
+		if resp.Status != execution.StatusStarted {
 			t.Fatalf("detect status %q, want started", resp.Status)
 		}
 		execs := p.newExecutions(t, ctx, seen)

@@ -25,7 +25,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
@@ -254,8 +254,8 @@ func TestBenchEndToEnd(t *testing.T) {
 		if err := d.Invocation.Err(d.Target.Function); err != nil {
 			t.Fatalf("run %d: detect: %v", i, err)
 		}
-		var resp remediation.Response
-		if err := json.Unmarshal(d.Invocation.Payload, &resp); err != nil || resp.Status != remediation.StatusStarted {
+		var resp execution.Response
+		if err := json.Unmarshal(d.Invocation.Payload, &resp); err != nil || resp.Status != execution.StatusStarted {
 			t.Fatalf("run %d: detect answered %s (%v), want started", i, d.Invocation.Payload, err)
 		}
 		var got []string
@@ -332,8 +332,8 @@ func TestBenchEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var resp remediation.Response
-		if len(deliveries) != 1 || json.Unmarshal(deliveries[0].Invocation.Payload, &resp) != nil || resp.Status != remediation.StatusCompliant {
+		var resp execution.Response
+		if len(deliveries) != 1 || json.Unmarshal(deliveries[0].Invocation.Payload, &resp) != nil || resp.Status != execution.StatusCompliant {
 			t.Fatalf("compliant run %d: %d deliveries, detect answered %+v", i, len(deliveries), resp)
 		}
 	}

@@ -14,8 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/message"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
@@ -314,7 +315,7 @@ func TestThirtyPercentFaults(t *testing.T) {
 				deliveries++
 				if err != nil {
 					t.Errorf("detect %s:%d: %v", fam, td.Revision, err)
-				} else if resp.Status == remediation.StatusStarted {
+				} else if resp.Status == execution.StatusStarted {
 					started++
 				}
 			}()
@@ -341,8 +342,8 @@ func TestThirtyPercentFaults(t *testing.T) {
 				continue
 			}
 			resp, err := w.deliver(ctx, eventFor(r.td, nextEventID(), harness.AssumedRole("ecslogfix-remediate", "ecslogfix")))
-			if err != nil || resp.Reason != remediation.IgnoreOwnRole {
-				t.Errorf("our own registration %s: %+v %v, want ignored %s", aws.ToString(r.td.TaskDefinitionArn), resp, err, remediation.IgnoreOwnRole)
+			if err != nil || resp.Reason != detect.IgnoreOwnRole {
+				t.Errorf("our own registration %s: %+v %v, want ignored %s", aws.ToString(r.td.TaskDefinitionArn), resp, err, detect.IgnoreOwnRole)
 			}
 		}
 	}
@@ -410,7 +411,7 @@ func TestExhaustedRetriesNotify(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if resp, err := w.deliver(ctx, ev); err != nil || resp.Status != remediation.StatusStarted {
+			if resp, err := w.deliver(ctx, ev); err != nil || resp.Status != execution.StatusStarted {
 				t.Errorf("detect %s: %+v %v", fam, resp, err)
 			}
 		}()

@@ -13,9 +13,10 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
@@ -127,8 +128,8 @@ func TestHostileInput(t *testing.T) {
 			}
 			calls := w.sfn.startCalls()
 			resp, err := w.detect.Handle(ctx, c.event)
-			if err != nil || resp.Status != remediation.StatusIgnored || resp.Reason != remediation.IgnoreParse {
-				t.Errorf("detect: %+v %v, want ignored %s and no error", resp, err, remediation.IgnoreParse)
+			if err != nil || resp.Status != execution.StatusIgnored || resp.Reason != detect.IgnoreParse {
+				t.Errorf("detect: %+v %v, want ignored %s and no error", resp, err, detect.IgnoreParse)
 			}
 			if n := w.sfn.startCalls() - calls; n != 0 {
 				t.Errorf("%d StartExecution calls", n)
@@ -144,8 +145,8 @@ func TestHostileInput(t *testing.T) {
 			delete(d, "responseElements")
 		})
 		resp, err := w.detect.Handle(ctx, ev)
-		if err != nil || resp.Reason != remediation.IgnoreFailedCall {
-			t.Errorf("detect: %+v %v, want ignored %s", resp, err, remediation.IgnoreFailedCall)
+		if err != nil || resp.Reason != detect.IgnoreFailedCall {
+			t.Errorf("detect: %+v %v, want ignored %s", resp, err, detect.IgnoreFailedCall)
 		}
 	})
 
@@ -159,7 +160,7 @@ func TestHostileInput(t *testing.T) {
 			t.Fatalf("event is %d bytes", len(ev))
 		}
 		resp, err := w.detect.Handle(ctx, ev)
-		if err != nil || resp.Status != remediation.StatusCompliant {
+		if err != nil || resp.Status != execution.StatusCompliant {
 			t.Errorf("detect: %+v %v, want compliant", resp, err)
 		}
 	})
@@ -184,7 +185,7 @@ func TestHostileInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.Status != remediation.StatusStarted || len(resp.ExecutionName) > remediation.MaxExecutionName {
+		if resp.Status != execution.StatusStarted || len(resp.ExecutionName) > execution.MaxName {
 			t.Fatalf("detect: %+v, want started with a name of ≤ 80 characters", resp)
 		}
 		execs := w.sfn.settle()
@@ -232,13 +233,13 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("policy %s: %v does not name %s", b.doc, err, b.field)
 			}
 			// A function configured with it refuses to start.
-			if _, err := config.RuntimeFromEnv(func(k string) string {
+			if _, err := config.ReadRemediateEnv(func(k string) string {
 				if k == config.EnvPolicy {
 					return b.doc
 				}
 				return ""
 			}); err == nil {
-				t.Errorf("policy %s: RuntimeFromEnv accepted it", b.doc)
+				t.Errorf("policy %s: ReadRemediateEnv accepted it", b.doc)
 			}
 		}
 	})

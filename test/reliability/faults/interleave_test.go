@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
@@ -21,13 +21,13 @@ import (
 // its RegisterTaskDefinition call (the register limiter's wait, the SDK's
 // backoffs), which concurrent executions of the same family can overlap.
 type gatedClients struct {
-	inner   remediation.ClientSource
+	inner   remediate.ClientsFor
 	reached chan struct{}
 	release chan struct{}
 }
 
-func (g gatedClients) Clients(ctx context.Context, t workflow.Target) (remediation.Clients, error) {
-	c, err := g.inner.Clients(ctx, t)
+func (g gatedClients) For(t workflow.Target) (remediate.Clients, error) {
+	c, err := g.inner(t)
 	if err != nil {
 		return c, err
 	}
@@ -36,7 +36,7 @@ func (g gatedClients) Clients(ctx context.Context, t workflow.Target) (remediati
 }
 
 type gatedECS struct {
-	remediation.ECS
+	remediate.ECS
 	g gatedClients
 }
 
@@ -69,7 +69,7 @@ func TestConcurrentExecutionsOfOneFamily(t *testing.T) {
 	a := <-w.remeds // an ordinary instance for B
 	defer func() { w.remeds <- a }()
 	g := gatedClients{inner: a.Clients, reached: make(chan struct{}), release: make(chan struct{})}
-	held := &remediation.Remediator{Policy: a.Policy, Clients: g, Logger: a.Logger}
+	held := &remediate.Remediator{Policy: a.Policy, Clients: g.For, Logger: a.Logger}
 	input := func(td *ecstypes.TaskDefinition) workflow.Input {
 		return workflow.Input{Version: workflow.Version, Trigger: workflow.TriggerEvent, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
 			Family: fam, Revision: td.Revision, Target: workflow.Target{Account: account, Region: region}, Enforcement: "enforce"}

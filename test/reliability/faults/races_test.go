@@ -10,7 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
@@ -30,7 +31,7 @@ func TestRacesAndLoops(t *testing.T) {
 	newest := map[string]int32{}
 	file := "td02-one-of-three-missing.json"
 
-	deliver := func(t *testing.T, td *ecstypes.TaskDefinition, id string, identity map[string]any) remediation.Response {
+	deliver := func(t *testing.T, td *ecstypes.TaskDefinition, id string, identity map[string]any) execution.Response {
 		t.Helper()
 		resp, err := w.deliver(ctx, eventFor(td, id, identity))
 		if err != nil {
@@ -81,7 +82,7 @@ func TestRacesAndLoops(t *testing.T) {
 		fam := "rel-race-stale"
 		r1 := register(t, fam, 1)
 		register(t, fam, 2) // newer, its event not yet delivered
-		if resp := deliver(t, r1, nextEventID(), user); resp.Status != remediation.StatusStarted {
+		if resp := deliver(t, r1, nextEventID(), user); resp.Status != execution.StatusStarted {
 			t.Fatalf("detect on the stale revision: %+v", resp)
 		}
 		wantOurs(t, fam) // SUPERSEDED: nothing registered
@@ -123,12 +124,12 @@ func TestRacesAndLoops(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if statuses[remediation.StatusStarted] != 1 || statuses[remediation.StatusDuplicate] != 3 {
+		if statuses[execution.StatusStarted] != 1 || statuses[execution.StatusDuplicate] != 3 {
 			t.Errorf("four deliveries of one event: %v, want 1 started and 3 duplicate", statuses)
 		}
 		wantOurs(t, fam, 1)
 		// A redelivery after the remediation changes nothing either.
-		if resp := deliver(t, r1, id, user); resp.Status == remediation.StatusStarted {
+		if resp := deliver(t, r1, id, user); resp.Status == execution.StatusStarted {
 			t.Errorf("a late redelivery started an execution")
 		}
 		wantOurs(t, fam, 1)
@@ -155,11 +156,11 @@ func TestRacesAndLoops(t *testing.T) {
 		before := w.sfn.startCalls()
 		// Our registration's event, as CloudTrail records it (the remediate
 		// role's session): ignored before any AWS call.
-		if resp := deliver(t, fixed.td, nextEventID(), harness.AssumedRole("ecslogfix-remediate", "ecslogfix")); resp.Reason != remediation.IgnoreOwnRole {
-			t.Errorf("our own registration: %+v, want ignored %s", resp, remediation.IgnoreOwnRole)
+		if resp := deliver(t, fixed.td, nextEventID(), harness.AssumedRole("ecslogfix-remediate", "ecslogfix")); resp.Reason != detect.IgnoreOwnRole {
+			t.Errorf("our own registration: %+v, want ignored %s", resp, detect.IgnoreOwnRole)
 		}
 		// Even if the loop guard missed it, the revision is compliant.
-		if resp := deliver(t, fixed.td, nextEventID(), user); resp.Status != remediation.StatusCompliant {
+		if resp := deliver(t, fixed.td, nextEventID(), user); resp.Status != execution.StatusCompliant {
 			t.Errorf("our registration seen as a user's: %+v, want compliant", resp)
 		}
 		if n := w.sfn.startCalls() - before; n != 0 {
@@ -237,7 +238,7 @@ func TestBurstOf200(t *testing.T) {
 	if registered > time.Minute {
 		t.Errorf("the 200 registrations took %s, want them within a minute", registered)
 	}
-	if statuses[remediation.StatusStarted] != families*perFamily {
+	if statuses[execution.StatusStarted] != families*perFamily {
 		t.Errorf("detect answered %v for %d events, want every one started (none dropped)", statuses, families*perFamily)
 	}
 	s := w.checkSettled(t, ctx, newest)
@@ -283,7 +284,7 @@ func TestWorkflowRetryRecovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp, err := w.deliver(ctx, eventFor(td, nextEventID(), harness.IAMUser("jane.doe"))); err != nil || resp.Status != remediation.StatusStarted {
+	if resp, err := w.deliver(ctx, eventFor(td, nextEventID(), harness.IAMUser("jane.doe"))); err != nil || resp.Status != execution.StatusStarted {
 		t.Fatalf("detect: %+v %v", resp, err)
 	}
 	s := w.checkSettled(t, ctx, map[string]int32{fam: td.Revision})

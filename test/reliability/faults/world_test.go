@@ -24,9 +24,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -66,12 +69,12 @@ type worldOptions struct {
 	Notifiers    int     // notify emulators
 	TimeScale    float64 // Retry delays ×
 	Policy       policy.Policy
-	Runtime      func(*config.Runtime) // adjusts detect's runtime (e.g. organization mode)
 }
 
 // world is the pipeline of one scenario: moto behind the fault proxy; the
-// detect and remediate handlers in-process (internal/remediation, with the
-// production client factory: SDK retryers and register rate limiter); the
+// detect and remediate handlers in-process (internal/detect and
+// internal/remediate, on the production client factory: SDK retryers and
+// register rate limiter); the
 // notify function's real bootstrap under the Lambda emulator; and the
 // synthesized state machine's definition run by sfnlocal, whose Retry
 // delays are scaled down.
@@ -86,8 +89,8 @@ type world struct {
 	queue   string
 	machine *sfnlocal.Machine
 	sfn     *localSFN
-	detect  *remediation.Detector
-	remeds  chan *remediation.Remediator
+	detect  *detect.Detector
+	remeds  chan *remediate.Remediator
 	notify  chan *harness.Function
 	notifs  []*harness.Function
 	logs    *syncbuf.Buffer
@@ -160,14 +163,6 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		t.Fatal(err)
 	}
 
-	rt := config.Runtime{
-		Mode: config.ModeSingle, Policy: opts.Policy, StateMachineARN: smARN, TopicARN: w.topic,
-		OwnRoleARNs:  []string{config.RoleARN("aws", account, prefix+"-detect"), remediateRole},
-		RegisterRate: opts.RegisterRate,
-	}
-	if opts.Runtime != nil {
-		opts.Runtime(&rt)
-	}
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 
 	w.machine, err = sfnlocal.Parse(workflow.Definition(fnRemed, fnNotify), opts.Seed+1)
@@ -179,22 +174,26 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	w.sfn = &localSFN{machine: w.machine, stateMachine: smARN, byName: map[string]*sfnlocal.Execution{}}
 	t.Cleanup(func() { w.sfn.wg.Wait() })
 
-	w.detect = &remediation.Detector{
-		Runtime: rt,
-		Clients: remediation.NewFactory(faulted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
-		SFN:     w.sfn, Region: region, Logger: logger.With("function", "detect"),
+	detectClients := awsclient.New(faulted, awsclient.Options{})
+	w.detect = &detect.Detector{
+		Starter: &execution.Starter{SFN: w.sfn, StateMachineARN: smARN, Policy: opts.Policy},
+		ECS: func(t workflow.Target) (detect.ECS, error) {
+			return detectClients.ECS(awsclient.Scope{Region: t.Region})
+		},
+		OwnRoleARNs: []string{config.RoleARN("aws", account, prefix+"-detect"), remediateRole},
+		Logger:      logger.With("function", "detect"),
 	}
-	w.remeds = make(chan *remediation.Remediator, opts.Remediators)
+	w.remeds = make(chan *remediate.Remediator, opts.Remediators)
 	for range opts.Remediators {
 		// One instance, one process: its own factory (and register limiter).
-		w.remeds <- &remediation.Remediator{
-			Policy:  rt.Policy,
-			Clients: remediation.NewFactory(faulted, nil, remediation.FactoryOptions{RegisterRate: rt.RegisterRate}),
+		w.remeds <- &remediate.Remediator{
+			Policy:  opts.Policy,
+			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate})),
 			Logger:  logger.With("function", "remediate"),
 		}
 	}
 	w.notify = make(chan *harness.Function, opts.Notifiers)
-	env := config.Runtime{Mode: config.ModeSingle, Policy: opts.Policy, TopicARN: w.topic}.Environ()
+	env := config.NotifyEnv{TopicARN: w.topic}.Environ()
 	for k, v := range map[string]string{
 		"AWS_ENDPOINT_URL": proxy.URL, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true",
@@ -275,7 +274,7 @@ func lambdaErrorType(err error) string {
 // deliver hands one event to detect as Lambda's asynchronous invocation
 // does: up to three attempts; an event whose attempts all fail goes to the
 // dead-letter queue (counted).
-func (w *world) deliver(ctx context.Context, event []byte) (remediation.Response, error) {
+func (w *world) deliver(ctx context.Context, event []byte) (execution.Response, error) {
 	var lastErr error
 	for attempt := range 3 {
 		if attempt > 0 {
@@ -290,7 +289,7 @@ func (w *world) deliver(ctx context.Context, event []byte) (remediation.Response
 	w.mu.Lock()
 	w.dlq++
 	w.mu.Unlock()
-	return remediation.Response{}, lastErr
+	return execution.Response{}, lastErr
 }
 
 // localSFN is Step Functions' StartExecution for detect: names are unique
@@ -334,6 +333,19 @@ func (s *localSFN) StartExecution(ctx context.Context, in *sfn.StartExecutionInp
 		s.mu.Unlock()
 	}()
 	return &sfn.StartExecutionOutput{ExecutionArn: aws.String(arn), StartDate: aws.Time(time.Now())}, nil
+}
+
+// DescribeExecution reports an execution's status, as detect asks before
+// it starts the next attempt after a failed one.
+func (s *localSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	arn := aws.ToString(in.ExecutionArn)
+	ex, ok := s.byName[arn[strings.LastIndex(arn, ":")+1:]]
+	if !ok || ex.ARN != arn {
+		return nil, &sfntypes.ExecutionDoesNotExist{Message: aws.String("no execution " + arn)}
+	}
+	return &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: sfntypes.ExecutionStatus(ex.Status)}, nil
 }
 
 // settle waits for every execution and returns them in start order.

@@ -16,11 +16,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
@@ -42,14 +44,14 @@ type recordingClients struct {
 	targets []workflow.Target
 }
 
-func (c *recordingClients) Clients(_ context.Context, t workflow.Target) (remediation.Clients, error) {
+func (c *recordingClients) For(t workflow.Target) (detect.ECS, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.targets = append(c.targets, t)
-	return remediation.Clients{ECS: fakeECS{}}, nil
+	return fakeECS{}, nil
 }
 
-type fakeECS struct{ remediation.ECS }
+type fakeECS struct{}
 
 func (fakeECS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
 	arn := aws.ToString(in.TaskDefinition)
@@ -71,6 +73,10 @@ func (s *countingSFN) StartExecution(_ context.Context, in *sfn.StartExecutionIn
 	defer s.mu.Unlock()
 	s.starts = append(s.starts, aws.ToString(in.Input))
 	return &sfn.StartExecutionOutput{ExecutionArn: aws.String("arn:aws:states:us-east-1:" + hubAccount + ":execution:x:" + aws.ToString(in.Name))}, nil
+}
+
+func (s *countingSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	return &sfn.DescribeExecutionOutput{ExecutionArn: in.ExecutionArn, Status: sfntypes.ExecutionStatusRunning}, nil
 }
 
 // orgEvent is a member account's registration event as the hub bus
@@ -98,12 +104,13 @@ func TestCrossAccount(t *testing.T) {
 	clients := &recordingClients{}
 	starts := &countingSFN{}
 	pol := policy.Default()
-	d := &remediation.Detector{
-		Runtime: config.Runtime{Mode: config.ModeOrganization, Policy: pol, StateMachineARN: "arn:aws:states:us-east-1:" + hubAccount + ":stateMachine:ecslogfix-remediation",
-			MemberRoleName: "ecslogfix-member", OrganizationID: orgID, AllowedAccounts: []string{hubAccount, memberA, memberB},
-			OwnRoleARNs: []string{config.RoleARN("aws", "*", "ecslogfix-remediate")}},
-		Clients: clients, SFN: starts, HomeAccount: hubAccount, Region: eventRegion,
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	d := &detect.Detector{
+		Starter:         &execution.Starter{SFN: starts, StateMachineARN: "arn:aws:states:us-east-1:" + hubAccount + ":stateMachine:ecslogfix-remediation", Policy: pol},
+		ECS:             clients.For,
+		Reach:           execution.Reach{Organization: true, MemberRoleName: "ecslogfix-member", HomeAccount: hubAccount},
+		AllowedAccounts: []string{hubAccount, memberA, memberB},
+		OwnRoleARNs:     []string{config.RoleARN("aws", "*", "ecslogfix-remediate")},
+		Logger:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	ctx := context.Background()
 	runs := 0
@@ -111,8 +118,8 @@ func TestCrossAccount(t *testing.T) {
 	t.Run("outsider-refused", func(t *testing.T) {
 		runs++
 		resp, err := d.Handle(ctx, orgEvent(outsider, "intruder"))
-		if err != nil || resp.Status != remediation.StatusIgnored || resp.Reason != remediation.IgnoreAccount {
-			t.Errorf("outsider: %+v %v, want ignored %s", resp, err, remediation.IgnoreAccount)
+		if err != nil || resp.Status != execution.StatusIgnored || resp.Reason != detect.IgnoreAccount {
+			t.Errorf("outsider: %+v %v, want ignored %s", resp, err, detect.IgnoreAccount)
 		}
 		if len(clients.targets) != 0 || len(starts.starts) != 0 {
 			t.Errorf("an outsider's event reached clients %v / started %d executions", clients.targets, len(starts.starts))
@@ -125,8 +132,8 @@ func TestCrossAccount(t *testing.T) {
 		ev := orgEvent(outsider, "intruder")
 		ev = []byte(strings.Replace(string(ev), `"account":"`+outsider+`"`, `"account":"`+memberA+`"`, 1))
 		resp, err := d.Handle(ctx, ev)
-		if err != nil || resp.Status != remediation.StatusIgnored || resp.Reason != remediation.IgnoreParse {
-			t.Errorf("spoofed account: %+v %v, want ignored %s", resp, err, remediation.IgnoreParse)
+		if err != nil || resp.Status != execution.StatusIgnored || resp.Reason != detect.IgnoreParse {
+			t.Errorf("spoofed account: %+v %v, want ignored %s", resp, err, detect.IgnoreParse)
 		}
 		if len(clients.targets) != 0 || len(starts.starts) != 0 {
 			t.Errorf("a spoofed event reached clients %v / started %d executions", clients.targets, len(starts.starts))
@@ -136,7 +143,7 @@ func TestCrossAccount(t *testing.T) {
 	t.Run("member-through-member-role", func(t *testing.T) {
 		runs++
 		resp, err := d.Handle(ctx, orgEvent(memberA, "web"))
-		if err != nil || resp.Status != remediation.StatusStarted {
+		if err != nil || resp.Status != execution.StatusStarted {
 			t.Fatalf("member: %+v %v, want started", resp, err)
 		}
 		want := workflow.Target{Account: memberA, Region: eventRegion, RoleARN: "arn:aws:iam::" + memberA + ":role/ecslogfix-member"}

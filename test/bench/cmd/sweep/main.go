@@ -1,10 +1,10 @@
-// Command sweep runs one scheduled sweep in-process, wired as the detect
-// Lambda wires it (remediation.Detector with a remediation.Factory, the
-// default policy), so the benchmark can read the sweep's peak RSS and pace
-// in a process of its own. It talks to AWS_ENDPOINT_URL (moto in the
+// Command sweep runs one scheduled sweep in-process, wired as the sweep
+// Lambda wires it (sweep.Sweeper on the awsclient factory, the default
+// policy), so the benchmark can read the sweep's peak RSS and pace in a
+// process of its own. It talks to AWS_ENDPOINT_URL (moto in the
 // benchmark), logs JSON to stderr and prints one JSON summary on stdout:
 //
-//	{"elapsedSeconds":…,"peakRSSBytes":…,"sweep":{…remediation.SweepReport…}}
+//	{"elapsedSeconds":…,"peakRSSBytes":…,"sweep":{…sweep.Report…}}
 //
 //	go run ./test/bench/cmd/sweep -state-machine-arn ARN -family-prefix bench- -read-rate 1000
 package main
@@ -19,11 +19,16 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	"golang.org/x/time/rate"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/remediation"
+	"github.com/ecslogfix/ecslogfix/internal/sweep"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 )
 
@@ -32,7 +37,7 @@ func main() {
 		stateMachine = flag.String("state-machine-arn", "", "the workflow's state machine (required)")
 		account      = flag.String("account", "123456789012", "the home account")
 		prefix       = flag.String("family-prefix", "", "only families starting with this")
-		readRate     = flag.Float64("read-rate", remediation.DefaultReadRate, "ECS list/describe calls per second")
+		readRate     = flag.Float64("read-rate", awsclient.DefaultReadRate, "ECS list/describe calls per second")
 		startRate    = flag.Float64("start-rate", config.DefaultRegisterRate, "StartExecution calls per second")
 	)
 	flag.Parse()
@@ -46,25 +51,23 @@ func run(ctx context.Context, stateMachine, account, prefix string, readRate, st
 	if stateMachine == "" {
 		return fmt.Errorf("-state-machine-arn is required")
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", config.FunctionDetect)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", config.FunctionSweep)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return err
 	}
-	d := &remediation.Detector{
-		Runtime: config.Runtime{Mode: config.ModeSingle, Policy: policy.Default(), StateMachineARN: stateMachine,
-			RegisterRate: startRate},
-		Clients:     remediation.NewFactory(cfg, nil, remediation.FactoryOptions{ReadRate: readRate, RegisterRate: startRate}),
-		SFN:         sfn.NewFromConfig(cfg),
-		HomeAccount: account,
-		Region:      cfg.Region,
-		Logger:      log,
-		Metrics:     &remediation.Metrics{W: os.Stderr},
-		StartRate:   startRate,
-		ReadRate:    readRate,
+	f := awsclient.New(cfg, awsclient.Options{ReadRate: readRate})
+	sw := &sweep.Sweeper{
+		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: stateMachine, Policy: policy.Default(),
+			Limiter: rate.NewLimiter(rate.Limit(startRate), 1)},
+		ECS:     func(t workflow.Target) (inventory.ECS, error) { return f.ECS(awsclient.Scope{Region: t.Region}) },
+		Reach:   execution.Reach{HomeAccount: account},
+		Region:  cfg.Region,
+		Logger:  log,
+		Metrics: &metrics.Metrics{W: os.Stderr},
 	}
 	start := time.Now()
-	resp, err := d.Sweep(ctx, remediation.SweepRequest{FamilyPrefix: prefix})
+	rep, err := sw.Handle(ctx, sweep.Request{FamilyPrefix: prefix})
 	if err != nil {
 		return err
 	}
@@ -76,6 +79,6 @@ func run(ctx context.Context, stateMachine, account, prefix string, readRate, st
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"elapsedSeconds": elapsed.Seconds(),
 		"peakRSSBytes":   peak,
-		"sweep":          resp.Sweep,
+		"sweep":          rep,
 	})
 }

@@ -1,0 +1,66 @@
+// Command sweep is the scheduled sweep Lambda: every family's latest
+// revision in every covered account and region is considered, and the
+// workflow started for violations (internal/sweep). This adapter reads the
+// environment, makes the clients and starts the runtime.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
+	"golang.org/x/time/rate"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/metrics"
+	"github.com/ecslogfix/ecslogfix/internal/sweep"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", config.FunctionSweep)
+	s, err := build(context.Background(), log)
+	if err != nil {
+		log.Error("startup failed", "error", err.Error())
+		os.Exit(1)
+	}
+	// Strict decoding: the input is our own (sweep.Request).
+	lambda.StartHandlerFunc(s.Handle, lambda.WithDisallowUnknownFields(true))
+}
+
+func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
+	env, err := config.ReadSweepEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, err
+	}
+	f := awsclient.New(cfg, awsclient.Options{ReadRate: env.ReadRate})
+	reach := execution.Reach{Organization: env.Mode == config.ModeOrganization, MemberRoleName: env.MemberRoleName}
+	if reach.HomeAccount, reach.Partition, err = f.CallerAccount(ctx); err != nil {
+		return nil, err // the home account is the sweep's first target
+	}
+	return &sweep.Sweeper{
+		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: env.StateMachineARN, Policy: env.Policy, Partition: reach.Partition,
+			Limiter: rate.NewLimiter(rate.Limit(env.StartRate), 1)},
+		ECS: func(t workflow.Target) (inventory.ECS, error) {
+			return f.ECS(awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN})
+		},
+		Reach:           reach,
+		Regions:         env.Regions,
+		AllowedAccounts: env.AllowedAccounts,
+		Region:          cfg.Region,
+		Logger:          log,
+		Metrics:         &metrics.Metrics{W: os.Stdout},
+		Invoker:         awslambda.NewFromConfig(cfg),
+		FunctionName:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+	}, nil
+}

@@ -1,0 +1,308 @@
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+)
+
+// Environment variable names the infrastructure sets on the functions and
+// the functions read. This list is the one place they are spelled; each
+// means one thing.
+const (
+	EnvPolicy          = "ECSLOGFIX_POLICY"            // the policy as JSON
+	EnvMode            = "ECSLOGFIX_MODE"              // single | organization
+	EnvStateMachineARN = "ECSLOGFIX_STATE_MACHINE_ARN" // detect, sweep: the remediation workflow
+	EnvTopicARN        = "ECSLOGFIX_TOPIC_ARN"         // notify
+	EnvOwnRoleARNs     = "ECSLOGFIX_OWN_ROLE_ARNS"     // detect: comma-separated; registrations by these are ours (loop guard)
+	EnvMemberRoleName  = "ECSLOGFIX_MEMBER_ROLE_NAME"  // detect, sweep in organization mode: the role assumed in member accounts
+	EnvAllowedAccounts = "ECSLOGFIX_ALLOWED_ACCOUNTS"  // detect, sweep: optional comma-separated allow-list
+	EnvRegions         = "ECSLOGFIX_REGIONS"           // sweep: comma-separated regions it covers
+	EnvStartRate       = "ECSLOGFIX_START_RATE"        // sweep: workflow executions started per second, in all
+	EnvReadRate        = "ECSLOGFIX_READ_RATE"         // sweep: ECS task-definition reads per second per account and region
+	EnvRegisterRate    = "ECSLOGFIX_REGISTER_RATE"     // remediate: RegisterTaskDefinition calls per second, per function instance
+	EnvSlackWebhookARN = "ECSLOGFIX_SLACK_WEBHOOK_SECRET_ARN"
+)
+
+// Tag keys ecslogfix writes.
+const (
+	TagSource  = taskdef.TagSourceRevision // on a registered revision: the revision number it was built from
+	TagManaged = taskdef.TagManaged        // on created log groups and registered revisions: "true"
+)
+
+// Deployment modes.
+const (
+	ModeSingle       = "single"
+	ModeOrganization = "organization"
+)
+
+// DefaultRegisterRate is the RegisterTaskDefinition rate in all when none
+// is configured: half of ECS's sustained 1/s per account, leaving room for
+// the account's own pipelines.
+const DefaultRegisterRate = awsclient.DefaultRegisterRate
+
+// EnvError names the environment variable that is missing or invalid.
+type EnvError struct {
+	Var     string
+	Problem string
+	Err     error // the cause, when there is one (e.g. a *policy.FieldError)
+}
+
+func (e *EnvError) Error() string { return "config: " + e.Var + ": " + e.Problem }
+func (e *EnvError) Unwrap() error { return e.Err }
+
+// DetectEnv is the detect function's environment.
+type DetectEnv struct {
+	Mode            string
+	Policy          policy.Policy
+	StateMachineARN string
+	OwnRoleARNs     []string
+	MemberRoleName  string // organization mode
+	AllowedAccounts []string
+}
+
+// SweepEnv is the sweep function's environment.
+type SweepEnv struct {
+	Mode            string
+	Policy          policy.Policy
+	StateMachineARN string
+	MemberRoleName  string // organization mode
+	AllowedAccounts []string
+	Regions         []string
+	StartRate       float64 // executions started per second, in all
+	ReadRate        float64 // ECS reads per second per account and region
+}
+
+// RemediateEnv is the remediate function's environment.
+type RemediateEnv struct {
+	Policy       policy.Policy
+	RegisterRate float64 // per function instance
+}
+
+// NotifyEnv is the notify function's environment.
+type NotifyEnv struct {
+	TopicARN        string
+	SlackWebhookARN string
+}
+
+// Environ renders e as environment variables. Values may be CDK tokens:
+// they are only concatenated, never parsed.
+func (e DetectEnv) Environ() map[string]string {
+	w := environ{}
+	w.policy(e.Policy)
+	w.set(EnvMode, e.Mode)
+	w.set(EnvStateMachineARN, e.StateMachineARN)
+	w.list(EnvOwnRoleARNs, e.OwnRoleARNs)
+	w.set(EnvMemberRoleName, e.MemberRoleName)
+	w.list(EnvAllowedAccounts, e.AllowedAccounts)
+	return w
+}
+
+// Environ renders e as environment variables.
+func (e SweepEnv) Environ() map[string]string {
+	w := environ{}
+	w.policy(e.Policy)
+	w.set(EnvMode, e.Mode)
+	w.set(EnvStateMachineARN, e.StateMachineARN)
+	w.set(EnvMemberRoleName, e.MemberRoleName)
+	w.list(EnvAllowedAccounts, e.AllowedAccounts)
+	w.list(EnvRegions, e.Regions)
+	w.rate(EnvStartRate, e.StartRate)
+	w.rate(EnvReadRate, e.ReadRate)
+	return w
+}
+
+// Environ renders e as environment variables.
+func (e RemediateEnv) Environ() map[string]string {
+	w := environ{}
+	w.policy(e.Policy)
+	w.rate(EnvRegisterRate, e.RegisterRate)
+	return w
+}
+
+// Environ renders e as environment variables.
+func (e NotifyEnv) Environ() map[string]string {
+	w := environ{}
+	w.set(EnvTopicARN, e.TopicARN)
+	w.set(EnvSlackWebhookARN, e.SlackWebhookARN)
+	return w
+}
+
+// ReadDetectEnv reads and validates detect's environment; getenv is
+// os.Getenv in production.
+func ReadDetectEnv(getenv func(string) string) (DetectEnv, error) {
+	r := reader{get: getenv}
+	e := DetectEnv{
+		Mode:            r.mode(),
+		Policy:          r.policy(),
+		StateMachineARN: r.required(EnvStateMachineARN),
+		OwnRoleARNs:     r.list(EnvOwnRoleARNs, func(s string) bool { _, ok := awsarn.ParseRole(s); return ok }, "an IAM role ARN"),
+		MemberRoleName:  r.str(EnvMemberRoleName),
+		AllowedAccounts: r.list(EnvAllowedAccounts, awsarn.ValidAccount, "a 12-digit account ID"),
+	}
+	r.memberRole(e.Mode, e.MemberRoleName)
+	return e, r.err
+}
+
+// ReadSweepEnv reads and validates the sweep's environment.
+func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
+	r := reader{get: getenv}
+	e := SweepEnv{
+		Mode:            r.mode(),
+		Policy:          r.policy(),
+		StateMachineARN: r.required(EnvStateMachineARN),
+		MemberRoleName:  r.str(EnvMemberRoleName),
+		AllowedAccounts: r.list(EnvAllowedAccounts, awsarn.ValidAccount, "a 12-digit account ID"),
+		Regions:         r.list(EnvRegions, awsarn.ValidRegion, "a region name"),
+		StartRate:       r.rate(EnvStartRate, DefaultRegisterRate),
+		ReadRate:        r.readRate(EnvReadRate, awsclient.DefaultReadRate),
+	}
+	r.memberRole(e.Mode, e.MemberRoleName)
+	return e, r.err
+}
+
+// ReadRemediateEnv reads and validates remediate's environment.
+func ReadRemediateEnv(getenv func(string) string) (RemediateEnv, error) {
+	r := reader{get: getenv}
+	e := RemediateEnv{Policy: r.policy(), RegisterRate: r.rate(EnvRegisterRate, DefaultRegisterRate)}
+	return e, r.err
+}
+
+// ReadNotifyEnv reads and validates notify's environment.
+func ReadNotifyEnv(getenv func(string) string) (NotifyEnv, error) {
+	r := reader{get: getenv}
+	e := NotifyEnv{TopicARN: r.required(EnvTopicARN), SlackWebhookARN: r.str(EnvSlackWebhookARN)}
+	return e, r.err
+}
+
+// environ renders variables; empty values are left out.
+type environ map[string]string
+
+func (w environ) set(k, v string) {
+	if v != "" {
+		w[k] = v
+	}
+}
+
+func (w environ) list(k string, vs []string) { w.set(k, strings.Join(vs, ",")) }
+
+func (w environ) rate(k string, v float64) {
+	if v != 0 {
+		w[k] = strconv.FormatFloat(v, 'g', -1, 64)
+	}
+}
+
+// policy is always present, as compact JSON.
+func (w environ) policy(p policy.Policy) {
+	b, err := json.Marshal(p)
+	if err != nil { // policy.Policy holds only strings, numbers, slices and maps
+		panic(fmt.Sprintf("config: marshal policy: %v", err))
+	}
+	w[EnvPolicy] = string(b)
+}
+
+// reader reads variables and keeps the first problem.
+type reader struct {
+	get func(string) string
+	err error
+}
+
+func (r *reader) fail(name, problem string) {
+	if r.err == nil {
+		r.err = &EnvError{Var: name, Problem: problem}
+	}
+}
+
+func (r *reader) str(name string) string { return strings.TrimSpace(r.get(name)) }
+
+func (r *reader) required(name string) string {
+	s := r.str(name)
+	if s == "" {
+		r.fail(name, "not set")
+	}
+	return s
+}
+
+// list splits a comma-separated list, trimming blanks and dropping empty
+// items, and checks each item.
+func (r *reader) list(name string, valid func(string) bool, what string) []string {
+	var out []string
+	for _, item := range splitList(r.get(name)) {
+		if !valid(item) {
+			r.fail(name, fmt.Sprintf("%q is not %s", item, what))
+		}
+		out = append(out, item)
+	}
+	return out
+}
+
+func (r *reader) rate(name string, def float64) float64 {
+	return r.number(name, def, awsclient.ValidRate, awsclient.MaxRate)
+}
+
+func (r *reader) readRate(name string, def float64) float64 {
+	return r.number(name, def, awsclient.ValidReadRate, awsclient.MaxReadRate)
+}
+
+func (r *reader) number(name string, def float64, valid func(float64) bool, maximum float64) float64 {
+	s := r.str(name)
+	if s == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || !valid(f) {
+		r.fail(name, fmt.Sprintf("%q is not a number in (0, %g]", s, maximum))
+	}
+	return f
+}
+
+func (r *reader) mode() string {
+	switch m := r.str(EnvMode); m {
+	case "":
+		return ModeSingle
+	case ModeSingle, ModeOrganization:
+		return m
+	default:
+		r.fail(EnvMode, fmt.Sprintf("%q is not %q or %q", m, ModeSingle, ModeOrganization))
+		return ""
+	}
+}
+
+// policy goes through policy.Parse, so defaults apply to fields the JSON
+// leaves out.
+func (r *reader) policy() policy.Policy {
+	raw := r.str(EnvPolicy)
+	if raw == "" {
+		r.fail(EnvPolicy, "not set")
+		return policy.Policy{}
+	}
+	p, err := policy.Parse([]byte(raw))
+	if err != nil && r.err == nil {
+		r.err = &EnvError{Var: EnvPolicy, Problem: err.Error(), Err: err}
+	}
+	return p
+}
+
+func (r *reader) memberRole(mode, role string) {
+	if mode == ModeOrganization && role == "" {
+		r.fail(EnvMemberRoleName, "required in organization mode")
+	}
+}
+
+// splitList splits a comma-separated list, trimming blanks and dropping
+// empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}

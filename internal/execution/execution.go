@@ -1,0 +1,217 @@
+// Package execution is the step detect and the sweep share: consider one
+// task definition revision in one account and region — plan it once, and
+// start the remediation workflow for a violation under a deterministic
+// name, so that a duplicate delivery, the sweep meeting a live event and a
+// retry all map one revision to one execution.
+package execution
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+	"golang.org/x/time/rate"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// SFN is the part of the Step Functions API the starter uses.
+type SFN interface {
+	StartExecution(ctx context.Context, in *sfn.StartExecutionInput, optFns ...func(*sfn.Options)) (*sfn.StartExecutionOutput, error)
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
+}
+
+// Statuses of considering one revision.
+const (
+	StatusStarted   = "started"   // a workflow execution was started
+	StatusDuplicate = "duplicate" // the execution already existed (duplicate delivery, sweep overlap)
+	StatusCompliant = "compliant" // the revision is compliant
+	StatusIgnored   = "ignored"   // see Reason
+)
+
+// Reasons a revision is not acted on. They are stable: log lines and the
+// Ignored metric's Reason dimension carry them.
+const (
+	IgnoreInactive    = "inactive"    // the revision is no longer ACTIVE
+	IgnoreExempt      = "exempt"      // the exemption tag is set
+	IgnoreUnplannable = "unplannable" // plan.Build refused the task definition
+)
+
+// Response is what considering one revision gave. It carries no task
+// definition content.
+type Response struct {
+	Status            string `json:"status"`
+	Reason            string `json:"reason,omitempty"`
+	TaskDefinitionARN string `json:"taskDefinitionArn,omitempty"`
+	ExecutionName     string `json:"executionName,omitempty"`
+	ExecutionARN      string `json:"executionArn,omitempty"`
+}
+
+// Ignored is the response for a revision not acted on.
+func Ignored(reason, arn string) Response {
+	return Response{Status: StatusIgnored, Reason: reason, TaskDefinitionARN: arn}
+}
+
+// MaxAttempts bounds the executions started for one revision: the first,
+// and a new one after each failed one.
+const MaxAttempts = 3
+
+// Candidate is one revision to consider, with what the execution input
+// carries about where it came from.
+type Candidate struct {
+	Target         workflow.Target
+	TaskDefinition *types.TaskDefinition
+	Tags           []types.Tag
+	Trigger        workflow.Trigger
+	EventID        string
+	Principal      *workflow.Principal
+	Origin         *workflow.Origin
+}
+
+// Starter considers revisions and starts executions of one state machine.
+type Starter struct {
+	SFN             SFN
+	StateMachineARN string
+	Policy          policy.Policy
+	Partition       string // of the targets; default "aws"
+	// Limiter, when set, paces StartExecution (the sweep: each execution
+	// registers at most one revision, so a backlog drains at the rate
+	// registrations may happen).
+	Limiter *rate.Limiter
+}
+
+// Consider plans one revision once and, for a violation, starts its
+// execution. Inactive, exempt and unplannable revisions are ignored; a
+// compliant one is reported as such. An execution name that exists already
+// is a duplicate, unless that execution failed: then the next attempt's
+// name is started, up to MaxAttempts.
+func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (Response, error) {
+	td := c.TaskDefinition
+	arn := aws.ToString(td.TaskDefinitionArn)
+	log = log.With("taskDefinitionArn", arn)
+	if td.Status != types.TaskDefinitionStatusActive {
+		log.Info("ignored", "reason", IgnoreInactive, "status", string(td.Status))
+		return Ignored(IgnoreInactive, arn), nil
+	}
+	pol := s.Policy.WithDefaults()
+	p, err := plan.Build(td, c.Tags, pol, plan.Context{Partition: s.partition(), Account: c.Target.Account, Region: c.Target.Region})
+	if err != nil {
+		log.Warn("ignored", "reason", IgnoreUnplannable, "error", err.Error())
+		return Ignored(IgnoreUnplannable, arn), nil
+	}
+	switch p.Verdict() {
+	case plan.VerdictExempt:
+		log.Info("ignored", "reason", IgnoreExempt)
+		return Ignored(IgnoreExempt, arn), nil
+	case plan.VerdictCompliant:
+		level := slog.LevelInfo
+		if c.Trigger == workflow.TriggerSweep {
+			level = slog.LevelDebug // one line per family would flood a sweep's log
+		}
+		log.Log(ctx, level, "compliant")
+		return Response{Status: StatusCompliant, TaskDefinitionARN: arn}, nil
+	}
+	in := workflow.Input{
+		Version:           workflow.Version,
+		Trigger:           c.Trigger,
+		EventID:           c.EventID,
+		Target:            c.Target,
+		TaskDefinitionARN: arn,
+		Family:            aws.ToString(td.Family),
+		Revision:          td.Revision,
+		Enforcement:       pol.Enforcement,
+		Reasons:           p.Findings(),
+		LogGroups:         p.LogGroups,
+		Principal:         c.Principal,
+		Origin:            c.Origin,
+	}
+	if in.LogGroups == nil {
+		in.LogGroups = []plan.LogGroup{}
+	}
+	return s.start(ctx, log.With("reasons", p.ReasonCodes()), in)
+}
+
+// start starts in's execution under its deterministic name.
+func (s *Starter) start(ctx context.Context, log *slog.Logger, in workflow.Input) (Response, error) {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return Response{}, fmt.Errorf("marshal execution input: %w", err)
+	}
+	for attempt := 1; ; attempt++ {
+		name := NameAttempt(in.Target.Account, in.Target.Region, in.Family, in.Revision, attempt)
+		if s.Limiter != nil {
+			if err := s.Limiter.Wait(ctx); err != nil {
+				return Response{}, fmt.Errorf("%w: %w", ErrOutOfTime, err)
+			}
+		}
+		out, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{
+			StateMachineArn: aws.String(s.StateMachineARN),
+			Name:            aws.String(name),
+			Input:           aws.String(string(body)),
+		})
+		var exists *sfntypes.ExecutionAlreadyExists
+		switch {
+		case errors.As(err, &exists):
+			status, err := s.status(ctx, name)
+			if err != nil {
+				return Response{}, err
+			}
+			if attempt < MaxAttempts && (status == sfntypes.ExecutionStatusFailed || status == sfntypes.ExecutionStatusTimedOut || status == sfntypes.ExecutionStatusAborted) {
+				log.Info("retrying after a failed execution", "executionName", name, "status", string(status))
+				continue
+			}
+			log.Info("duplicate", "executionName", name, "status", string(status))
+			return Response{Status: StatusDuplicate, TaskDefinitionARN: in.TaskDefinitionARN, ExecutionName: name}, nil
+		case err != nil:
+			return Response{}, fmt.Errorf("start execution %s: %w", name, err)
+		}
+		log.Info("started", "executionName", name, "executionArn", aws.ToString(out.ExecutionArn), "enforcement", string(in.Enforcement))
+		return Response{Status: StatusStarted, TaskDefinitionARN: in.TaskDefinitionARN, ExecutionName: name, ExecutionARN: aws.ToString(out.ExecutionArn)}, nil
+	}
+}
+
+// ErrOutOfTime is returned when the context ends before the next start may
+// happen (the sweep stops and resumes there).
+var ErrOutOfTime = errors.New("out of time")
+
+// status is the status of the execution named name.
+func (s *Starter) status(ctx context.Context, name string) (sfntypes.ExecutionStatus, error) {
+	arn := strings.Replace(s.StateMachineARN, ":stateMachine:", ":execution:", 1) + ":" + name
+	out, err := s.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(arn)})
+	if err != nil {
+		return "", workflow.Classify(fmt.Errorf("describe execution %s: %w", name, err))
+	}
+	return out.Status, nil
+}
+
+func (s *Starter) partition() string { return cmp.Or(s.Partition, "aws") }
+
+// Reach says how an account is reached from where the function runs: in
+// organization mode through the member role, unless it is the function's
+// own (home) account.
+type Reach struct {
+	Organization   bool
+	MemberRoleName string
+	HomeAccount    string // empty: every account is reached through the member role
+	Partition      string
+}
+
+// Target is where account and region are reached.
+func (r Reach) Target(account, region string) workflow.Target {
+	t := workflow.Target{Account: account, Region: region}
+	if r.Organization && r.MemberRoleName != "" && (r.HomeAccount == "" || account != r.HomeAccount) {
+		t.RoleARN = awsarn.RoleARN(cmp.Or(r.Partition, "aws"), account, r.MemberRoleName)
+	}
+	return t
+}

@@ -1,0 +1,87 @@
+package plan
+
+import "github.com/ecslogfix/ecslogfix/internal/policy"
+
+// The one vocabulary before anything is applied: a plan's verdict on its
+// source, the remedy applying it takes, and the reasons per container. The
+// CLI prints them, detect and the sweep decide with them, and reconcile
+// maps them to outcomes; none of them evaluates the policy again.
+
+// Verdict is the plan's judgement of the source revision.
+type Verdict string
+
+// Verdicts.
+const (
+	VerdictCompliant    Verdict = "COMPLIANT"
+	VerdictNonCompliant Verdict = "NON_COMPLIANT"
+	VerdictExempt       Verdict = "EXEMPT" // not compliant, but the exemption tag is set
+)
+
+// Verdict returns the plan's verdict on its source.
+func (p Plan) Verdict() Verdict {
+	switch {
+	case p.Compliant:
+		return VerdictCompliant
+	case p.Exempt:
+		return VerdictExempt
+	}
+	return VerdictNonCompliant
+}
+
+// Remedy is what applying the plan does.
+type Remedy string
+
+// Remedies.
+const (
+	RemedyNone     Remedy = "NONE"     // compliant or exempt: nothing to do
+	RemedyRegister Remedy = "REGISTER" // a compliant revision is registered
+	RemedyBlocked  Remedy = "BLOCKED"  // the plan has blockers: a human must act
+	RemedyReport   Remedy = "REPORT"   // not compliant, nothing ecslogfix may change (e.g. FireLens)
+)
+
+// Remedy returns what applying the plan does.
+func (p Plan) Remedy() Remedy {
+	switch {
+	case p.Compliant || p.Exempt:
+		return RemedyNone
+	case p.Blocked():
+		return RemedyBlocked
+	case p.NeedsChange():
+		return RemedyRegister
+	}
+	return RemedyReport
+}
+
+// Finding names the reasons one container is not compliant.
+type Finding struct {
+	Container string          `json:"container"`
+	Reasons   []policy.Reason `json:"reasons"`
+}
+
+// Findings lists the non-compliant containers, in order, with their
+// reasons (an exempt plan keeps its findings).
+func (p Plan) Findings() []Finding {
+	out := []Finding{}
+	for _, c := range p.Containers {
+		if len(c.Reasons) > 0 {
+			out = append(out, Finding{Container: c.Name, Reasons: c.Reasons})
+		}
+	}
+	return out
+}
+
+// ReasonCodes lists the distinct reason codes of the plan, in order of
+// first appearance (for log lines and metrics).
+func (p Plan) ReasonCodes() []string {
+	var out []string
+	seen := map[policy.Reason]bool{}
+	for _, c := range p.Containers {
+		for _, r := range c.Reasons {
+			if !seen[r] {
+				seen[r] = true
+				out = append(out, string(r))
+			}
+		}
+	}
+	return out
+}

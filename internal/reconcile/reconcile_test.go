@@ -1,0 +1,201 @@
+package reconcile
+
+import (
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+const family = "orders"
+
+var (
+	awslogs = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
+		"awslogs-group": "/ecs/orders", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
+	firelens = &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens, Options: map[string]string{"Name": "datadog"}}
+)
+
+type content int
+
+const (
+	unlogged content = iota // a container without logConfiguration: fixable
+	logged                  // compliant
+	routed                  // FireLens: a human must act
+	noRole                  // Fargate without an execution role: blocked
+)
+
+// rev builds revision n of the family; from > 0 tags it as ecslogfix's
+// remediation of revision from.
+func rev(n int32, c content, from int32, extra ...types.Tag) *Revision {
+	a := taskdef.ARN{Partition: "aws", Region: "us-east-1", Account: "111122223333", Family: family, Revision: n}
+	td := &types.TaskDefinition{
+		TaskDefinitionArn: aws.String(a.String()), Family: aws.String(family), Revision: n,
+		Status:                  types.TaskDefinitionStatusActive,
+		RequiresCompatibilities: []types.Compatibility{types.CompatibilityFargate},
+		ExecutionRoleArn:        aws.String("arn:aws:iam::111122223333:role/exec"),
+		ContainerDefinitions:    []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("app:1")}},
+	}
+	switch c {
+	case logged:
+		td.ContainerDefinitions[0].LogConfiguration = awslogs
+	case routed:
+		td.ContainerDefinitions[0].LogConfiguration = firelens
+	case noRole:
+		td.ExecutionRoleArn = nil
+	}
+	tags := extra
+	if from > 0 {
+		tags = append(tags, taskdef.ProvenanceTags(from)...)
+	}
+	return &Revision{TaskDefinition: td, Tags: tags}
+}
+
+func inactive(r *Revision) *Revision {
+	r.TaskDefinition.Status = types.TaskDefinitionStatusInactive
+	return r
+}
+
+var (
+	notFound = &Revision{}
+	source   = taskdef.ARN{Partition: "aws", Region: "us-east-1", Account: "111122223333", Family: family, Revision: 5}
+	ctx      = plan.Context{Partition: "aws", Account: "111122223333", Region: "us-east-1"}
+	exempt   = types.Tag{Key: aws.String("ecslogfix:exempt"), Value: aws.String("true")}
+)
+
+// One table for the whole decision: what was observed → what to do.
+func TestDecide(t *testing.T) {
+	tests := []struct {
+		name        string
+		latest      *Revision
+		byARN       *Revision
+		enforcement policy.Enforcement
+		needsSource bool
+		act         Act
+		outcome     workflow.Outcome
+		detail      string // a substring of the sentence
+		latestARN   int32  // revision of Decision.LatestARN, 0 = none
+		planFrom    int32  // revision the plan was built from, 0 = no plan
+	}{
+		{name: "the source is the latest: fix it", latest: rev(5, unlogged, 0),
+			act: ActRegister, latestARN: 5, planFrom: 5},
+		{name: "report mode changes nothing", latest: rev(5, unlogged, 0), enforcement: policy.Report,
+			outcome: workflow.OutcomeReportOnly, detail: "report mode", latestARN: 5, planFrom: 5},
+		{name: "compliant when re-read", latest: rev(5, logged, 0),
+			outcome: workflow.OutcomeAlreadyCompliant, detail: "compliant when re-read", latestARN: 5, planFrom: 5},
+		{name: "exempt", latest: rev(5, unlogged, 0, exempt),
+			outcome: workflow.OutcomeExempt, detail: "exemption tag", latestARN: 5, planFrom: 5},
+		{name: "blocked", latest: rev(5, noRole, 0),
+			outcome: workflow.OutcomeBlocked, detail: "cannot be applied safely", latestARN: 5, planFrom: 5},
+		{name: "only FireLens: a human must act", latest: rev(5, routed, 0),
+			outcome: workflow.OutcomeNeedsHuman, detail: "a human must act", latestARN: 5, planFrom: 5},
+		{name: "ours of this source is on top: a duplicate", latest: rev(6, logged, 5),
+			outcome: workflow.OutcomeAlreadyRemediated, detail: "orders:6 already is ecslogfix's remediation", latestARN: 6},
+		{name: "ours of a newer source is on top", latest: rev(8, logged, 7),
+			outcome: workflow.OutcomeSuperseded, detail: "remediation of the newer revision 7", latestARN: 8},
+		{name: "a newer user revision is on top", latest: rev(6, unlogged, 0),
+			outcome: workflow.OutcomeSuperseded, detail: "its own event covers it", latestARN: 6},
+		{name: "ours of older content is on top: fix the source", latest: rev(6, logged, 4), byARN: rev(5, unlogged, 0), needsSource: true,
+			act: ActRegister, latestARN: 6, planFrom: 5},
+		{name: "ours of older content on top, source gone", latest: rev(6, logged, 4), byARN: notFound, needsSource: true,
+			outcome: workflow.OutcomeInactive, detail: "can no longer be described", latestARN: 6},
+		{name: "no ACTIVE revision left, the source deregistered", latest: notFound, byARN: inactive(rev(5, unlogged, 0)), needsSource: true,
+			outcome: workflow.OutcomeInactive, detail: "was deregistered"},
+		{name: "the latest is older: the source was deregistered", latest: rev(4, unlogged, 0), byARN: inactive(rev(5, unlogged, 0)), needsSource: true,
+			outcome: workflow.OutcomeInactive, detail: "was deregistered", latestARN: 4},
+		{name: "a latest that is not ACTIVE counts as none", latest: inactive(rev(5, unlogged, 0)), byARN: rev(5, unlogged, 0), needsSource: true,
+			act: ActRegister, planFrom: 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := Observation{Source: source, Latest: tc.latest, Enforcement: tc.enforcement}
+			if got := NeedsSource(o); got != tc.needsSource {
+				t.Fatalf("NeedsSource = %v, want %v", got, tc.needsSource)
+			}
+			o.ByARN = tc.byARN
+			d, err := Decide(o, policy.Default(), ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Act != tc.act || d.Outcome != tc.outcome {
+				t.Fatalf("Decide = act %v outcome %q (%s), want act %v outcome %q", d.Act, d.Outcome, d.Detail, tc.act, tc.outcome)
+			}
+			if tc.act == ActNone && !strings.Contains(d.Detail, tc.detail) {
+				t.Errorf("detail %q does not say %q", d.Detail, tc.detail)
+			}
+			wantLatest := ""
+			if tc.latestARN > 0 {
+				wantLatest = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:" + strconv.Itoa(int(tc.latestARN))
+			}
+			if d.LatestARN != wantLatest {
+				t.Errorf("LatestARN = %q, want %q", d.LatestARN, wantLatest)
+			}
+			switch {
+			case tc.planFrom == 0 && d.Plan != nil:
+				t.Errorf("a plan was built although the decision needed none")
+			case tc.planFrom != 0 && (d.Plan == nil || d.Plan.Revision != tc.planFrom || d.Source.TaskDefinition.Revision != tc.planFrom):
+				t.Errorf("plan not built from revision %d: %+v", tc.planFrom, d.Plan)
+			}
+			if d.Act == ActRegister && (d.Plan.Changed == nil || !d.Plan.NeedsChange()) {
+				t.Error("register without a change")
+			}
+		})
+	}
+}
+
+func TestDecideErrors(t *testing.T) {
+	if _, err := Decide(Observation{Source: source, Latest: notFound}, policy.Default(), ctx); !errors.Is(err, ErrNotObserved) {
+		t.Fatalf("a needed source read that is missing must be an error, got %v", err)
+	}
+	broken := rev(5, unlogged, 0)
+	broken.TaskDefinition.Family = nil
+	var pe *PlanError
+	if _, err := Decide(Observation{Source: source, Latest: broken}, policy.Default(), ctx); !errors.As(err, &pe) {
+		t.Fatalf("an unplannable source must be a PlanError, got %v", err)
+	}
+	if d := Unbuildable(Decision{Act: ActRegister}, errors.New("51 tags")); d.Act != ActNone || d.Outcome != workflow.OutcomeBlocked || !strings.Contains(d.Detail, "51 tags") {
+		t.Fatalf("Unbuildable = %+v", d)
+	}
+	if got := Registered(family, 6, 5); got != "registered orders:6 from orders:5" {
+		t.Fatal(got)
+	}
+}
+
+// The post-register rule, per revision found between the latest observed
+// and ours (newest first).
+func TestOvertaken(t *testing.T) {
+	const ours = 7
+	tests := []struct {
+		name     string
+		between  *Revision
+		want     Overtake
+		contains string
+	}{
+		{"newer user content: withdraw", rev(6, unlogged, 0), Overtake{Settled: true, Withdraw: true, Outcome: workflow.OutcomeSuperseded}, "orders:6) was registered while"},
+		{"another execution fixed this source: withdraw the duplicate", rev(6, logged, 5), Overtake{Settled: true, Withdraw: true, Outcome: workflow.OutcomeAlreadyRemediated}, "the duplicate arn:aws:ecs:us-east-1:111122223333:task-definition/orders:7 was deregistered"},
+		{"a fix of a newer source: withdraw", rev(6, logged, 6), Overtake{Settled: true, Withdraw: true, Outcome: workflow.OutcomeSuperseded}, "deregistered so it does not replace newer content"},
+		{"a fix of an older source: keep", rev(6, logged, 4), Overtake{Settled: true}, ""},
+		{"deregistered meanwhile: look further", inactive(rev(6, unlogged, 0)), Overtake{}, ""},
+		{"not found: look further", notFound, Overtake{}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Overtaken(source, ours, tc.between)
+			detail := got.Detail
+			got.Detail = ""
+			if got != tc.want {
+				t.Fatalf("Overtaken = %+v, want %+v", got, tc.want)
+			}
+			if !strings.Contains(detail, tc.contains) {
+				t.Errorf("detail %q does not say %q", detail, tc.contains)
+			}
+		})
+	}
+}
