@@ -14,6 +14,7 @@ export GOFLAGS := -buildvcs=false
 export GOTOOLCHAIN := auto
 
 STATICCHECK_VERSION := v0.8.2
+GOIMPORTS_VERSION   := v0.52.0
 RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
 ASL_VALIDATOR       := asl-validator@4.0.0
 FUNCTIONS           := detect remediate notify sweep
@@ -32,6 +33,9 @@ $(TOOLS_BIN)/aws-lambda-rie:
 
 $(TOOLS_BIN)/staticcheck:
 	GOBIN=$(TOOLS_BIN) go install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+
+$(TOOLS_BIN)/goimports:
+	GOBIN=$(TOOLS_BIN) go install golang.org/x/tools/cmd/goimports@$(GOIMPORTS_VERSION)
 
 $(TOOLS)/node_modules/.bin/asl-validator:
 	mkdir -p $(TOOLS) && npm install --silent --no-audit --no-fund --prefix $(TOOLS) $(ASL_VALIDATOR)
@@ -91,8 +95,9 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 10s)
 	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh
 
 .PHONY: lint
-lint: $(TOOLS_BIN)/staticcheck ## gofmt, go vet, staticcheck
+lint: $(TOOLS_BIN)/staticcheck $(TOOLS_BIN)/goimports ## gofmt, goimports (local imports grouped last), go vet, staticcheck
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	@test -z "$$(goimports -l -local github.com/ecslogfix/ecslogfix $$(git ls-files '*.go'))" || { goimports -l -local github.com/ecslogfix/ecslogfix $$(git ls-files '*.go'); echo "goimports: files above need their imports fixed (goimports -w -local github.com/ecslogfix/ecslogfix)"; exit 1; }
 	go vet ./...
 	staticcheck ./...
 

@@ -3,8 +3,9 @@ package stacks
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/aws/constructs-go/constructs/v10"
 	"os"
+
+	"github.com/aws/constructs-go/constructs/v10"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
@@ -14,6 +15,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
@@ -176,9 +178,9 @@ func NewMemberStack(scope constructs.Construct, id string, cfg config.Config) aw
 		AssumeRolePolicyDocument: doc(map[string]any{
 			"Effect": "Allow",
 			"Principal": map[string]any{"AWS": []string{
-				config.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionDetect)),
-				config.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionSweep)),
-				config.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionRemediate)),
+				awsarn.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionDetect)),
+				awsarn.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionSweep)),
+				awsarn.RoleARN(part, *hubAccount, names.FunctionRole(config.FunctionRemediate)),
 			}},
 			"Action":    "sts:AssumeRole",
 			"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID}},
@@ -235,7 +237,7 @@ func NewMemberStack(scope constructs.Construct, id string, cfg config.Config) aw
 		),
 	})
 	forwarderARN := awscdk.Token_AsString(awscdk.Fn_ConditionIf(roleRegion.LogicalId(), forwarder.AttrArn(),
-		jsii.String(config.RoleARN(part, acct, names.MemberForwarderRole()))), nil)
+		jsii.String(awsarn.RoleARN(part, acct, names.MemberForwarderRole()))), nil)
 	awsevents.NewCfnRule(stack, jsii.String("ForwardRule"), &awsevents.CfnRuleProps{
 		Name:         jsii.String(ruleName),
 		Description:  jsii.String("ecslogfix: forward successful RegisterTaskDefinition calls to the hub"),

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -189,7 +190,7 @@ func functionID(fn string) string { return strings.ToUpper(fn[:1]) + fn[1:] + "F
 // roleARN is the ARN of one of our roles in this stack's account, built from
 // its name (no reference, so no dependency cycles).
 func (p *pipeline) roleARN(name string) string {
-	return config.RoleARN(partition(), account(), name)
+	return awsarn.RoleARN(partition(), account(), name)
 }
 
 func (p *pipeline) functionARN(fn string) string {
@@ -281,7 +282,7 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 	memberRole := ""
 	if p.cfg.Mode == config.ModeOrganization {
 		memberRole = p.names.MemberRole()
-		own = append(own, config.RoleARN(partition(), "*", memberRole))
+		own = append(own, awsarn.RoleARN(partition(), "*", memberRole))
 	}
 	return map[string]map[string]string{
 		config.FunctionDetect: config.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
@@ -397,7 +398,7 @@ func (p *pipeline) addFunctions() {
 		notify.AddToPolicy(statement([]string{"secretsmanager:GetSecretValue"}, []string{p.cfg.SlackWebhookSecretARN}, nil))
 	}
 	if p.cfg.Mode == config.ModeOrganization {
-		memberRole := config.RoleARN(partition(), "*", p.names.MemberRole())
+		memberRole := awsarn.RoleARN(partition(), "*", p.names.MemberRole())
 		for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
 			p.roles[fn].AddToPolicy(statement([]string{"sts:AssumeRole"}, []string{memberRole}, nil))
 		}

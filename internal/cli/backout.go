@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -385,7 +386,7 @@ func awslogsGroups(td *types.TaskDefinition, defaultRegion string) []logGroupRef
 		if lc == nil || lc.LogDriver != types.LogDriverAwslogs || lc.Options["awslogs-group"] == "" {
 			continue
 		}
-		r := logGroupRef{name: lc.Options["awslogs-group"], region: firstNonEmpty(lc.Options["awslogs-region"], defaultRegion)}
+		r := logGroupRef{name: lc.Options["awslogs-group"], region: cmp.Or(lc.Options["awslogs-region"], defaultRegion)}
 		if !slices.Contains(refs, r) {
 			refs = append(refs, r)
 		}

@@ -336,12 +336,3 @@ func displayName(f string) string {
 	}
 	return f
 }
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
-}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -138,7 +139,7 @@ func TestNamesDeriveFromPrefix(t *testing.T) {
 	n := Config{Prefix: "acme"}.Names()
 	got := []string{n.Function(FunctionDetect), n.FunctionRole(FunctionNotify), n.StateMachine(), n.MemberRole(),
 		n.EventBus(), n.Topic(), n.DefaultExecutionRole(), n.StackSet(), n.FunctionLogGroup(FunctionRemediate),
-		n.StateMachineLogGroup(), RoleARN("", "111122223333", n.MemberRole())}
+		n.StateMachineLogGroup(), awsarn.RoleARN("aws", "111122223333", n.MemberRole())}
 	want := []string{"acme-detect", "acme-notify", "acme-remediation", "acme-member", "acme-hub", "acme-notifications",
 		"acme-task-execution", "acme-member", "/aws/lambda/acme-remediate", "/aws/vendedlogs/states/acme-remediation",
 		"arn:aws:iam::111122223333:role/acme-member"}

@@ -59,12 +59,3 @@ func (n Names) StackSet() string { return n.Prefix + "-member" }
 // Rule is the name of the EventBridge rule for what ("register", "sweep",
 // "forward").
 func (n Names) Rule(what string) string { return n.Prefix + "-" + what }
-
-// RoleARN renders the ARN of role name in account (partition aws unless
-// given). Either may be a CDK token.
-func RoleARN(partition, account, name string) string {
-	if partition == "" {
-		partition = "aws"
-	}
-	return "arn:" + partition + ":iam::" + account + ":role/" + name
-}

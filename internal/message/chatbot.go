@@ -1,6 +1,7 @@
 package message
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -74,7 +75,7 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 	src := ref(v.family, v.sourceRev)
 	fmt.Fprintf(&b, "%s\n", esc(v.summary()))
 	if who := shortPrincipal(v.principal); who != "" || v.origin != nil {
-		fmt.Fprintf(&b, "Registered by `%s` through %s.\n", code(firstNonEmpty(who, "unknown")), esc(originText(v.origin)))
+		fmt.Fprintf(&b, "Registered by `%s` through %s.\n", code(cmp.Or(who, "unknown")), esc(originText(v.origin)))
 	}
 	if v.detail != "" {
 		fmt.Fprintf(&b, "%s\n", esc(v.detail))
@@ -147,7 +148,7 @@ func (v *view) nextSteps(esc func(string) string) []string {
 	case workflow.OutcomeNeedsHuman:
 		steps = append(steps, "Confirm the FireLens router delivers to CloudWatch Logs and tag the task definition with the exemption tag, or switch the container to awslogs in the source.")
 	case workflow.OutcomeFailed:
-		steps = append(steps, "Retry after fixing the cause: `ecslogfix fix --task-definition "+code(firstNonEmpty(v.sourceARN, v.family))+" --apply`")
+		steps = append(steps, "Retry after fixing the cause: `ecslogfix fix --task-definition "+code(cmp.Or(v.sourceARN, v.family))+" --apply`")
 	}
 	if len(steps) > capChatSteps {
 		steps = steps[:capChatSteps]

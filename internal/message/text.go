@@ -1,6 +1,7 @@
 package message
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -36,7 +37,7 @@ func limit[T any](xs []T, lvl level) []T {
 // truncatedNote tells the reader that detail was dropped to fit SNS.
 func (v *view) truncatedNote() string {
 	return "Some plan detail was left out to keep this message under the SNS size limit. " +
-		"See the whole plan with: ecslogfix fix --task-definition " + firstNonEmpty(v.sourceARN, ref(v.family, v.sourceRev)) + " (a dry run changes nothing)."
+		"See the whole plan with: ecslogfix fix --task-definition " + cmp.Or(v.sourceARN, ref(v.family, v.sourceRev)) + " (a dry run changes nothing)."
 }
 
 // quiet reports whether the outcome needs no action from anyone.
@@ -52,7 +53,7 @@ func quiet(o workflow.Outcome) bool {
 // summary is the opening paragraph, by outcome.
 func (v *view) summary() string {
 	src := ref(v.family, v.sourceRev)
-	where := fmt.Sprintf("in account %s (%s)", firstNonEmpty(v.account, "unknown"), firstNonEmpty(v.region, "unknown region"))
+	where := fmt.Sprintf("in account %s (%s)", cmp.Or(v.account, "unknown"), cmp.Or(v.region, "unknown region"))
 	notLogging := fmt.Sprintf("Task definition revision %s %s does not send every container's output to CloudWatch Logs.", src, where)
 	switch v.outcome {
 	case workflow.OutcomeRemediated:
@@ -80,7 +81,7 @@ func (v *view) summary() string {
 		if _, rev := taskDefRef(v.latestARN); rev > 0 {
 			newer = "A newer revision, " + ref(v.family, rev) + ","
 		}
-		return fmt.Sprintf("%s of %s exists %s; its own registration is checked separately. Nothing was changed for %s.", newer, firstNonEmpty(v.family, "the family"), where, src)
+		return fmt.Sprintf("%s of %s exists %s; its own registration is checked separately. Nothing was changed for %s.", newer, cmp.Or(v.family, "the family"), where, src)
 	case workflow.OutcomeInactive:
 		return fmt.Sprintf("Task definition revision %s %s was deregistered (INACTIVE) before ecslogfix could fix it. Nothing was changed.", src, where)
 	case workflow.OutcomeExempt:
@@ -108,9 +109,9 @@ func (v *view) text(lvl level) string {
 	}
 
 	section("TASK DEFINITION")
-	w("Family:         %s\n", firstNonEmpty(v.family, "unknown"))
-	w("Account:        %s\n", firstNonEmpty(v.account, "unknown"))
-	w("Region:         %s\n", firstNonEmpty(v.region, "unknown"))
+	w("Family:         %s\n", cmp.Or(v.family, "unknown"))
+	w("Account:        %s\n", cmp.Or(v.account, "unknown"))
+	w("Region:         %s\n", cmp.Or(v.region, "unknown"))
 	if v.sourceARN != "" {
 		w("Source:         %s\n", v.sourceARN)
 		if link := taskDefinitionLink(v.partition, v.region, v.family, v.sourceRev); link != "" {
@@ -267,8 +268,8 @@ func (v *view) notes() []string {
 		}
 	case workflow.OutcomeFailed:
 		n = append(n,
-			"To retry once the cause is fixed, run: ecslogfix fix --task-definition "+firstNonEmpty(v.sourceARN, ref(v.family, v.sourceRev))+" --apply (it re-reads and re-plans; safe to repeat). The scheduled sweep also retries non-compliant revisions.",
-			"The execution can be redriven (aws stepfunctions redrive-execution --execution-arn "+firstNonEmpty(v.execARN, "<execution ARN>")+"), but this workflow catches the error and ends in its Fail state, so a redrive does not rerun "+v.failure.State+"; prefer the command above.")
+			"To retry once the cause is fixed, run: ecslogfix fix --task-definition "+cmp.Or(v.sourceARN, ref(v.family, v.sourceRev))+" --apply (it re-reads and re-plans; safe to repeat). The scheduled sweep also retries non-compliant revisions.",
+			"The execution can be redriven (aws stepfunctions redrive-execution --execution-arn "+cmp.Or(v.execARN, "<execution ARN>")+"), but this workflow catches the error and ends in its Fail state, so a redrive does not rerun "+v.failure.State+"; prefer the command above.")
 	}
 	return n
 }
@@ -309,7 +310,7 @@ func settingsText(s *Settings, pad string) string {
 		return "(no logConfiguration)"
 	}
 	var lines []string
-	lines = append(lines, "driver "+firstNonEmpty(s.Driver, "(none)"))
+	lines = append(lines, "driver "+cmp.Or(s.Driver, "(none)"))
 	for _, k := range slices.Sorted(maps.Keys(s.Options)) {
 		lines = append(lines, k+" = "+s.Options[k])
 	}

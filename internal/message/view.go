@@ -1,12 +1,16 @@
 package message
 
 import (
+	"cmp"
 	"errors"
 	"maps"
 	"slices"
 	"sort"
 	"strconv"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -127,7 +131,7 @@ func resultModel(req workflow.NotifyRequest) *view {
 		eventID:   clip(r.EventID, capName),
 		principal: cleanPrincipal(r.Principal),
 		origin:    cleanOrigin(r.Origin),
-		execARN:   clip(firstNonEmpty(req.ExecutionARN, r.ExecutionARN), capARN),
+		execARN:   clip(cmp.Or(req.ExecutionARN, r.ExecutionARN), capARN),
 	}
 	if v.outcome == "" {
 		v.outcome = "UNKNOWN"
@@ -215,7 +219,7 @@ func failureModel(req workflow.NotifyRequest) *view {
 		enforcement: clip(string(in.Enforcement), capName),
 		principal:   cleanPrincipal(in.Principal),
 		origin:      cleanOrigin(in.Origin),
-		execARN:     clip(firstNonEmpty(req.ExecutionARN, f.ExecutionARN), capARN),
+		execARN:     clip(cmp.Or(req.ExecutionARN, f.ExecutionARN), capARN),
 		failure: &FailureInfo{
 			State: clip(f.State, capName),
 			Error: clip(f.Error, capError),
@@ -258,14 +262,10 @@ func (v *view) fillRefs(explicitPartition string) {
 	if _, rev := taskDefRef(v.newARN); rev > 0 {
 		v.newRev = rev
 	}
-	src, _ := parseARN(v.sourceARN)
-	if v.account == "" {
-		v.account = src.Account
-	}
-	if v.region == "" {
-		v.region = src.Region
-	}
-	v.partition = partitionOf(firstNonEmpty(explicitPartition, src.Partition), v.region)
+	src, _ := arn.Parse(v.sourceARN)
+	v.account = cmp.Or(v.account, src.AccountID)
+	v.region = cmp.Or(v.region, src.Region)
+	v.partition = cmp.Or(explicitPartition, src.Partition, awsarn.PartitionOr(v.region, "aws"))
 }
 
 // BackoutSteps are the backout steps a notification of r lists, as values:
@@ -377,15 +377,6 @@ func cleanOrigin(o *workflow.Origin) *workflow.Origin {
 		return nil
 	}
 	return &workflow.Origin{Tool: clip(o.Tool, capName), Detail: clip(o.Detail, capName)}
-}
-
-func firstNonEmpty(ss ...string) string {
-	for _, s := range ss {
-		if s != "" {
-			return s
-		}
-	}
-	return ""
 }
 
 // failedState names the Task state that failed: the workflow's Catch goes

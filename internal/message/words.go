@@ -1,6 +1,7 @@
 package message
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
@@ -107,7 +108,7 @@ func principalText(p *workflow.Principal) string {
 	}
 	who := p.UserName
 	if who == "" {
-		who = firstNonEmpty(p.ARN, p.InvokedBy, "unknown")
+		who = cmp.Or(p.ARN, p.InvokedBy, "unknown")
 	}
 	var extra []string
 	if p.Type != "" {
@@ -132,7 +133,7 @@ func shortPrincipal(p *workflow.Principal) string {
 	if p == nil {
 		return ""
 	}
-	return firstNonEmpty(p.UserName, p.InvokedBy, p.ARN)
+	return cmp.Or(p.UserName, p.InvokedBy, p.ARN)
 }
 
 // blockerAdvice says what a human should do about each blocker code.
@@ -170,7 +171,7 @@ func logGroupText(g LogGroupInfo) string {
 	} else {
 		b.WriteString("; no KMS key")
 	}
-	b.WriteString("; class " + firstNonEmpty(g.Class, "STANDARD"))
+	b.WriteString("; class " + cmp.Or(g.Class, "STANDARD"))
 	if g.DeletionProtection {
 		b.WriteString("; deletion protection on")
 	}

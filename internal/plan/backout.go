@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // StepKind says what a backout step changes. `ecslogfix backout` executes
@@ -99,11 +99,10 @@ func Backout(in BackoutInput) []Step {
 		if region != "" {
 			break
 		}
-		if parsed, err := taskdef.ParseARN(a); err == nil {
+		// Lenient on purpose: backout steps are rendered for what the
+		// result names, validated or not.
+		if parsed, err := arn.Parse(a); err == nil {
 			region = parsed.Region
-		}
-		if region == "" {
-			region = regionFromARN(a)
 		}
 	}
 	var steps []Step
@@ -166,19 +165,12 @@ func regionArg(region string) string {
 // familyRevision returns "family:revision" from a task definition ARN, or s
 // itself when it is not one.
 func familyRevision(s string) string {
-	if i := strings.LastIndex(s, ":task-definition/"); i >= 0 {
-		return s[i+len(":task-definition/"):]
+	if a, err := arn.Parse(s); err == nil {
+		if ref, ok := strings.CutPrefix(a.Resource, "task-definition/"); ok {
+			return ref
+		}
 	}
 	return s
-}
-
-// regionFromARN returns the fourth field of an ARN, if any.
-func regionFromARN(s string) string {
-	parts := strings.SplitN(s, ":", 6)
-	if len(parts) == 6 && parts[0] == "arn" {
-		return parts[3]
-	}
-	return ""
 }
 
 // Quote returns s as one word for a POSIX shell: unchanged when it holds

@@ -130,7 +130,7 @@ func TestFamilyRevision(t *testing.T) {
 	if got := familyRevision("arn:aws:ecs:us-east-1:111122223333:task-definition/web:7"); got != "web:7" {
 		t.Fatal(got)
 	}
-	if got := regionFromARN("not-an-arn"); got != "" {
+	if got := familyRevision("not-an-arn"); got != "not-an-arn" {
 		t.Fatal(got)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
@@ -49,7 +50,7 @@ const (
 
 // remediateRole is the remediate function's role: its registrations'
 // CloudTrail events carry it and detect must ignore them.
-var remediateRole = config.RoleARN("aws", account, prefix+"-remediate")
+var remediateRole = awsarn.RoleARN("aws", account, prefix+"-remediate")
 
 // testPolicy is the deployed default (cdk.json: 90 days, a default
 // execution role for Fargate task definitions that have none).
@@ -180,7 +181,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		ECS: func(t workflow.Target) (detect.ECS, error) {
 			return detectClients.ECS(awsclient.Scope{Region: t.Region})
 		},
-		OwnRoleARNs: []string{config.RoleARN("aws", account, prefix+"-detect"), remediateRole},
+		OwnRoleARNs: []string{awsarn.RoleARN("aws", account, prefix+"-detect"), remediateRole},
 		Logger:      logger.With("function", "detect"),
 	}
 	w.remeds = make(chan *remediate.Remediator, opts.Remediators)

@@ -19,6 +19,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -109,7 +110,7 @@ func TestCrossAccount(t *testing.T) {
 		ECS:             clients.For,
 		Reach:           execution.Reach{Organization: true, MemberRoleName: "ecslogfix-member", HomeAccount: hubAccount},
 		AllowedAccounts: []string{hubAccount, memberA, memberB},
-		OwnRoleARNs:     []string{config.RoleARN("aws", "*", "ecslogfix-remediate")},
+		OwnRoleARNs:     []string{awsarn.RoleARN("aws", "*", "ecslogfix-remediate")},
 		Logger:          slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
 	ctx := context.Background()
