@@ -10,25 +10,21 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", config.FunctionDetect)
-	d, err := build(context.Background(), log)
-	if err != nil {
-		log.Error("startup failed", "error", err.Error())
-		os.Exit(1)
-	}
-	// Lenient decoding: the event is AWS's, and it grows fields.
-	lambda.Start(func(ctx context.Context, raw json.RawMessage) (execution.Response, error) { return d.Handle(ctx, raw) })
+	lambdarun.Main(config.FunctionDetect, build, func(d *detect.Detector) {
+		// Lenient decoding: the event is AWS's, and it grows fields.
+		lambda.Start(func(ctx context.Context, raw json.RawMessage) (execution.Response, error) { return d.Handle(ctx, raw) })
+	})
 }
 
 func build(ctx context.Context, log *slog.Logger) (*detect.Detector, error) {
@@ -36,11 +32,10 @@ func build(ctx context.Context, log *slog.Logger) (*detect.Detector, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	f, err := awsclient.Load(ctx, awsclient.Options{})
 	if err != nil {
 		return nil, err
 	}
-	f := awsclient.New(cfg, awsclient.Options{})
 	reach := execution.Reach{Organization: env.Mode == config.ModeOrganization, MemberRoleName: env.MemberRoleName}
 	if reach.Organization {
 		// Events from the hub's own account need no role assumption.

@@ -11,23 +11,19 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/notify"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", config.FunctionNotify)
-	h, err := build(context.Background(), log)
-	if err != nil {
-		log.Error("startup failed", "error", err.Error())
-		os.Exit(1)
-	}
-	// Strict decoding: the input is our own contract (workflow.NotifyRequest).
-	lambda.StartHandlerFunc(h.Handle, lambda.WithDisallowUnknownFields(true))
+	lambdarun.Main(config.FunctionNotify, build, func(h *notify.Handler) {
+		// Strict decoding: the input is our own contract (workflow.NotifyRequest).
+		lambda.StartHandlerFunc(h.Handle, lambda.WithDisallowUnknownFields(true))
+	})
 }
 
 func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {
@@ -35,15 +31,18 @@ func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// The factory's retryer retries SNS's "Throttled", which the SDK does
+	// not: a burst must not turn a remediation's notice into a failure.
+	f, err := awsclient.Load(ctx, awsclient.Options{})
 	if err != nil {
 		return nil, err
 	}
-	// The factory's retryer retries SNS's "Throttled", which the SDK does
-	// not: a burst must not turn a remediation's notice into a failure.
-	f := awsclient.New(cfg, awsclient.Options{})
 	deps := notify.Deps{SNS: f.SNS(), Logger: log}
 	if env.SlackWebhookARN != "" {
+		cfg, err := f.Config(awsclient.Scope{})
+		if err != nil {
+			return nil, err
+		}
 		deps.Secrets = secretsmanager.NewFromConfig(cfg)
 		deps.HTTP = &http.Client{Timeout: notify.SlackTimeout}
 	}

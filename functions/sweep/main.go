@@ -10,28 +10,23 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"golang.org/x/time/rate"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", config.FunctionSweep)
-	s, err := build(context.Background(), log)
-	if err != nil {
-		log.Error("startup failed", "error", err.Error())
-		os.Exit(1)
-	}
-	// Strict decoding: the input is our own (sweep.Request).
-	lambda.StartHandlerFunc(s.Handle, lambda.WithDisallowUnknownFields(true))
+	lambdarun.Main(config.FunctionSweep, build, func(s *sweep.Sweeper) {
+		// Strict decoding: the input is our own (sweep.Request).
+		lambda.StartHandlerFunc(s.Handle, lambda.WithDisallowUnknownFields(true))
+	})
 }
 
 func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
@@ -39,11 +34,10 @@ func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	f, err := awsclient.Load(ctx, awsclient.Options{ReadRate: env.ReadRate})
 	if err != nil {
 		return nil, err
 	}
-	f := awsclient.New(cfg, awsclient.Options{ReadRate: env.ReadRate})
 	reach := execution.Reach{Organization: env.Mode == config.ModeOrganization, MemberRoleName: env.MemberRoleName}
 	if reach.HomeAccount, reach.Partition, err = f.CallerAccount(ctx); err != nil {
 		return nil, err // the home account is the sweep's first target
@@ -57,10 +51,10 @@ func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
 		Reach:           reach,
 		Regions:         env.Regions,
 		AllowedAccounts: env.AllowedAccounts,
-		Region:          cfg.Region,
+		Region:          f.Region(),
 		Logger:          log,
 		Metrics:         &metrics.Metrics{W: os.Stdout},
-		Invoker:         awslambda.NewFromConfig(cfg),
+		Invoker:         f.Lambda(),
 		FunctionName:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}, nil
 }

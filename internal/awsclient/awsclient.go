@@ -18,9 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -173,6 +175,9 @@ func (f *Factory) SFN() *sfn.Client { return sfn.NewFromConfig(f.baseConfig()) }
 // SNS returns an SNS client with the base credentials.
 func (f *Factory) SNS() *sns.Client { return sns.NewFromConfig(f.baseConfig()) }
 
+// Lambda returns a Lambda client with the base credentials.
+func (f *Factory) Lambda() *lambda.Client { return lambda.NewFromConfig(f.baseConfig()) }
+
 // STS returns an STS client with the base credentials.
 func (f *Factory) STS() *sts.Client { return sts.NewFromConfig(f.baseConfig()) }
 
@@ -288,4 +293,15 @@ func (f *Factory) CallerAccount(ctx context.Context) (account, partition string,
 		return "", "", fmt.Errorf("get caller identity: %w", err)
 	}
 	return aws.ToString(out.Account), a.Partition, nil
+}
+
+// Load is New on the SDK's default configuration (environment, the Lambda
+// execution role's credentials, AWS_ENDPOINT_URL): how a function makes
+// its factory.
+func Load(ctx context.Context, opt Options) (*Factory, error) {
+	cfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return New(cfg, opt), nil
 }
