@@ -413,7 +413,7 @@ func (p *pipeline) addFunctions() {
 	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(smName),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.Definition(p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.Definition(partition(), p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
 		TracingEnabled:   jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          smLogs,

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -224,12 +225,21 @@ func TestFunctionEnvironments(t *testing.T) {
 
 func TestStateMachineDefinition(t *testing.T) {
 	s := single(t)
-	def, err := s.Template.StateMachineDefinition()
+	def, err := s.Template.StateMachineDefinition("aws")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def != workflow.Definition("ecslogfix-remediate", "ecslogfix-notify") {
+	if def != workflow.Definition("aws", "ecslogfix-remediate", "ecslogfix-notify") {
 		t.Fatal("deployed definition differs from Definition()")
+	}
+	// The integration ARN takes the stack's partition: a literal
+	// arn:aws:states:::lambda:invoke fails every execution in aws-cn and
+	// aws-us-gov.
+	if raw := Flatten(s.Template.Resource(mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-remediation"))["Properties"].(map[string]any)["DefinitionString"]); strings.Count(raw, `"arn:${AWS::Partition}:states:::lambda:invoke"`) != 4 || strings.Contains(raw, "arn:aws:") {
+		t.Errorf("the definition does not name the integration in the stack's partition:\n%s", raw)
+	}
+	if cn, err := s.Template.StateMachineDefinition("aws-cn"); err != nil || cn != workflow.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
+		t.Errorf("aws-cn rendering: %v", err)
 	}
 	d := mustJSON(t, def)
 	states := d["States"].(map[string]any)
@@ -251,11 +261,11 @@ func TestStateMachineDefinition(t *testing.T) {
 	retryN := func(attempts, errs string) string {
 		return `{"BackoffRate":2,"ErrorEquals":[` + errs + `],"IntervalSeconds":2,"JitterStrategy":"FULL","MaxAttempts":` + attempts + `,"MaxDelaySeconds":60}`
 	}
-	retry := func(errs string) string { return retryN("6", errs) }
-	// Every Task: our retryable errors, then the wait at remediate's
-	// reserved concurrency (longer), then Lambda's service errors.
+	queued := strconv.Itoa(workflow.QueuedAttempts())
+	// Every Task: our "wait for your turn" errors, then Lambda's throttle
+	// (both sized for the budgeted burst), then Lambda's service errors.
 	retries := func(errs string) string {
-		return "[" + retry(errs) + "," + retryN("20", `"Lambda.TooManyRequestsException"`) + "," + retry(lambdaErrs) + "]"
+		return "[" + retryN(queued, errs) + "," + retryN(queued, `"Lambda.TooManyRequestsException"`) + "," + retryN("6", lambdaErrs) + "]"
 	}
 	catch := func(next string) string {
 		return `[{"ErrorEquals":["States.ALL"],"Next":"` + next + `","ResultPath":"$.error"}]`
@@ -309,7 +319,7 @@ func TestStateMachineDefinition(t *testing.T) {
 func TestASLValidator(t *testing.T) {
 	root, _ := ModuleRoot(".")
 	bin := requireTool(t, "asl-validator", filepath.Join(root, ".tools/node_modules/.bin/asl-validator"))
-	def, err := single(t).Template.StateMachineDefinition()
+	def, err := single(t).Template.StateMachineDefinition("aws")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -636,7 +646,7 @@ func TestOptionalResourcesOff(t *testing.T) {
 	if m := tmpl.Resource(id)["Properties"].(map[string]any)["MemorySize"]; m != float64(256) {
 		t.Errorf("remediate memory %v", m)
 	}
-	if def, _ := tmpl.StateMachineDefinition(); def != workflow.Definition("acme-remediate", "acme-notify") {
+	if def, _ := tmpl.StateMachineDefinition("aws"); def != workflow.Definition("aws", "acme-remediate", "acme-notify") {
 		t.Error("definition does not use the prefix")
 	}
 	errs, _ := NagFindings(s.Stack)
