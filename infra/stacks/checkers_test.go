@@ -534,6 +534,7 @@ func tuned(t *testing.T) *Synthesized {
 			"ecslogfix:vpcSecurityGroupIds":  "sg-0123456789abcdef0",
 			"ecslogfix:remediateConcurrency": "2",
 			"ecslogfix:registerRate":         "0.25",
+			"ecslogfix:policy.kmsKeyArn":     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
 		})
 	})
 }
@@ -541,9 +542,18 @@ func tuned(t *testing.T) *Synthesized {
 // With the VPC keys set every function runs in the VPC and the stack
 // passes every Control Tower control; reserved concurrency is what was
 // asked, each instance gets its share of the rate, and the synth warns
-// about the concurrency quota and the burst the rate no longer covers.
+// about the concurrency quota and the burst the rate no longer covers. A
+// policy key with no region configured makes the template refuse any other
+// region than the key's.
 func TestTunedStack(t *testing.T) {
 	s := tuned(t)
+	rules, _ := s.Template["Rules"].(map[string]any)
+	if got := Flatten(rules["PolicyKeyRegion"]); !strings.Contains(got, `"Assert":{"Fn::Equals":[{"Ref":"AWS::Region"},"eu-west-1"]}`) {
+		t.Errorf("PolicyKeyRegion rule %s", got)
+	}
+	if _, ok := single(t).Template["Rules"].(map[string]any)["PolicyKeyRegion"]; ok {
+		t.Error("PolicyKeyRegion without a policy key")
+	}
 	for _, fn := range config.Functions {
 		p := s.Template.Resource(mustFn(t, s.Template, "ecslogfix-"+fn))["Properties"].(map[string]any)
 		if flat(p["VpcConfig"]) != `{"SecurityGroupIds":["sg-0123456789abcdef0"],"SubnetIds":["subnet-0123456789abcdef0","subnet-0fedcba9876543210"]}` {

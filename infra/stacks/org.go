@@ -99,8 +99,10 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 	// On the first rollout, create the forwarder roles before the rules
 	// that use them. Auto-deployment to accounts that join later follows
 	// no such order (StackSetOperationPreferences "don't apply to
-	// AutoDeployment"); a rule whose role does not exist yet retries and
-	// dead-letters its events, and the sweep covers them.
+	// AutoDeployment"; RegionOrder is not followed either:
+	// https://github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/2158);
+	// a rule whose role does not exist yet retries and dead-letters its
+	// events, and the sweep covers them.
 	created[names.StackSet()].Node().AddDependency(created[names.StackSetIAM()])
 	// The member templates are checked by cdk-nag in apps of their own;
 	// report their findings here so the hub's gate sees them.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	awsarn "github.com/aws/aws-sdk-go-v2/aws/arn"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awschatbot"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
@@ -179,7 +181,29 @@ func newPipeline(stack awscdk.Stack, cfg config.Config, root string) *pipeline {
 	}
 	p.key = p.newKey()
 	p.topic = p.newTopic()
+	p.assertPolicyKeyRegion()
 	return p
+}
+
+// assertPolicyKeyRegion: KMS keys are regional, and CloudWatch Logs uses
+// only a key of the log group's region. Config checks the policy's key
+// against the regions it knows; when groups are created in the stack's own
+// region, known only at deploy time, the template asserts it.
+func (p *pipeline) assertPolicyKeyRegion() {
+	pol := p.cfg.Policy
+	if pol.KMSKeyARN == "" || pol.LogRegion != "" || len(p.cfg.Regions) > 0 {
+		return
+	}
+	key, err := awsarn.Parse(pol.KMSKeyARN)
+	if err != nil {
+		return // config.Load refuses it
+	}
+	awscdk.NewCfnRule(p.stack, jsii.String("PolicyKeyRegion"), &awscdk.CfnRuleProps{
+		Assertions: &[]*awscdk.CfnRuleAssertion{{
+			Assert:            awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(key.Region)),
+			AssertDescription: jsii.String("ecslogfix:policy.kmsKeyArn is a key of " + key.Region + ": KMS keys are regional, so deploy in " + key.Region + ", or set policy.logRegion to it for central logging."),
+		}},
+	})
 }
 
 // deadLetterQueue is an encrypted, SSL-only queue that holds failed
