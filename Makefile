@@ -17,6 +17,17 @@ STATICCHECK_VERSION := v0.8.2
 GOIMPORTS_VERSION   := v0.52.0
 RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
 ASL_VALIDATOR       := asl-validator@4.0.0
+# Independent checkers (infra/stacks/checkers_test.go): the AWS Toolkit's ASL
+# validator, AWS cfn-guard 3.1.1 with the Control Tower proactive-control rules,
+# and a second ASL interpreter, which needs Node >= 22 (installed from npm into
+# .tools/node22, apart from the Node the CDK uses).
+ASL_SERVICE         := amazon-states-language-service@1.16.1
+CFN_GUARD           := @cdklabs/cdk-validator-cfnguard@0.0.62
+NODE22              := node@22.23.3
+LOCAL_SFN           := aws-local-stepfunctions@3.0.0
+NPM_INSTALL         := npm install --silent --no-audit --no-fund --save-exact
+# One stamp per pinned package: a new pin installs again.
+stamp                = $(TOOLS)/stamps/$(subst /,+,$(1))
 FUNCTIONS           := detect remediate notify sweep
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
@@ -26,7 +37,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator check-host ## install the test tools into ./.tools (Go proxy, npm)
+tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator $(call stamp,$(ASL_SERVICE)) $(call stamp,$(CFN_GUARD)) $(call stamp,$(LOCAL_SFN)) check-host ## install the test tools into ./.tools (Go proxy, npm)
 
 $(TOOLS_BIN)/aws-lambda-rie:
 	GOBIN=$(TOOLS_BIN) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
@@ -39,6 +50,18 @@ $(TOOLS_BIN)/goimports:
 
 $(TOOLS)/node_modules/.bin/asl-validator:
 	mkdir -p $(TOOLS) && npm install --silent --no-audit --no-fund --prefix $(TOOLS) $(ASL_VALIDATOR)
+
+$(call stamp,$(ASL_SERVICE)):
+	mkdir -p $(TOOLS) && $(NPM_INSTALL) --prefix $(TOOLS) $(ASL_SERVICE)
+	mkdir -p $(@D) && touch $@
+
+$(call stamp,$(CFN_GUARD)):
+	mkdir -p $(TOOLS) && $(NPM_INSTALL) --prefix $(TOOLS) $(CFN_GUARD)
+	mkdir -p $(@D) && touch $@
+
+$(call stamp,$(LOCAL_SFN)):
+	mkdir -p $(TOOLS)/node22 && $(NPM_INSTALL) --prefix $(TOOLS)/node22 $(NODE22) $(LOCAL_SFN)
+	mkdir -p $(@D) && touch $@
 
 .PHONY: check-host
 check-host: ## fail loudly when a tool the tests need is missing
@@ -55,7 +78,7 @@ build: ## build each function's arm64 bootstrap into dist/<function>/
 	go build -o dist/ecslogfix ./cmd/ecslogfix
 
 .PHONY: test
-test: tools ## run every test: unit, golden, fuzz seeds, component (moto), infra (synth, cdk-nag, cfn-lint, asl-validator), end to end, reliability
+test: tools ## run every test: unit, golden, fuzz seeds, component (moto), infra (synth, cdk-nag, cfn-lint, cfn-guard, both ASL validators, a second ASL interpreter), ECS replay, end to end, reliability
 	ECSLOGFIX_REQUIRE_TOOLS=1 go test -count=1 -timeout 45m ./...
 	@$(MAKE) --no-print-directory cover fuzz
 
@@ -73,6 +96,12 @@ synth: ## synthesize the CDK app into cdk.out (same as npx cdk synth)
 .PHONY: deploy
 deploy: ## cdk deploy with the pinned Go toolchain, e.g. make deploy CDK_ARGS="-c ecslogfix:notificationEmails=ops@example.com"
 	npx --yes aws-cdk@2 deploy $(CDK_ARGS)
+
+# Without a terminal the CDK CLI stops at the approval of the first deploy's IAM
+# changes; a pipeline approves them in its own review step (cdk diff) instead.
+.PHONY: deploy-ci
+deploy-ci: ## cdk deploy without the interactive approval, for CI (review `npx aws-cdk@2 diff` first)
+	npx --yes aws-cdk@2 deploy --require-approval never $(CDK_ARGS)
 
 .PHONY: bench
 bench: tools ## the performance table (cold start vs Python, zip sizes, API calls, sweep scale, latency) into dist/bench

@@ -53,6 +53,9 @@ func run() int {
 	app.Synth(nil)
 	failed := false
 	for _, s := range built {
+		for _, w := range stacks.Warnings(s) {
+			fmt.Fprintln(os.Stderr, "warning:", w)
+		}
 		errs, warns := stacks.NagFindings(s)
 		for _, w := range warns {
 			fmt.Fprintln(os.Stderr, "cdk-nag warning:", w)

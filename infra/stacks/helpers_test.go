@@ -46,6 +46,7 @@ func orgConfig(t *testing.T) config.Config {
 		"ecslogfix:organizationId":     "o-abcdefghij",
 		"ecslogfix:targetOUs":          "ou-ab12-abcdefgh,ou-ab12-ijklmnop",
 		"ecslogfix:regions":            "eu-west-1,us-east-1",
+		"ecslogfix:iamRegion":          "eu-west-1",
 		"ecslogfix:notificationEmails": "ops@example.com",
 	})
 }
@@ -152,4 +153,55 @@ func mustJSON(t *testing.T, s string) map[string]any {
 		t.Fatalf("not JSON: %v\n%s", err, s)
 	}
 	return m
+}
+
+// flat renders v as JSON with every CloudFormation intrinsic inside it
+// flattened (see Flatten), for comparing nested properties.
+func flat(v any) string {
+	var walk func(v any) any
+	walk = func(v any) any {
+		switch t := v.(type) {
+		case map[string]any:
+			if len(t) == 1 {
+				for k := range t {
+					if k == "Ref" || strings.HasPrefix(k, "Fn::") {
+						return Flatten(t)
+					}
+				}
+			}
+			out := map[string]any{}
+			for k, e := range t {
+				out[k] = walk(e)
+			}
+			return out
+		case []any:
+			out := make([]any, len(t))
+			for i, e := range t {
+				out[i] = walk(e)
+			}
+			return out
+		}
+		return v
+	}
+	b, _ := json.Marshal(walk(v))
+	return string(b)
+}
+
+// templateFiles writes the single, hub and member templates to files and
+// returns their paths, by name.
+func templateFiles(t *testing.T) map[string]string {
+	t.Helper()
+	out := map[string]string{
+		"single": filepath.Join(single(t).Dir, *single(t).Stack.TemplateFile()),
+		"hub":    filepath.Join(hub(t).Dir, *hub(t).Stack.TemplateFile()),
+	}
+	dir := t.TempDir()
+	for name, set := range stackSets(t) {
+		path := filepath.Join(dir, name+".template.json")
+		if err := os.WriteFile(path, []byte(set["TemplateBody"].(string)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = path
+	}
+	return out
 }

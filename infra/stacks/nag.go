@@ -32,3 +32,10 @@ func formatMessages(msgs *[]*cxapi.SynthesisMessage) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Warnings returns the warnings ecslogfix itself adds to stack at synth
+// (quotas and names a deployer must check), as "path: message" lines.
+func Warnings(stack awscdk.Stack) []string {
+	ann := assertions.Annotations_FromStack(stack)
+	return formatMessages(ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("^"+warnPrefix))))
+}

@@ -14,98 +14,163 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config"
 )
 
-func stackSet(t *testing.T) map[string]any {
+// stackSets returns the hub's StackSets by name.
+func stackSets(t *testing.T) map[string]map[string]any {
 	t.Helper()
-	sets := hub(t).Template.Resources("AWS::CloudFormation::StackSet")
-	if len(sets) != 1 {
-		t.Fatalf("%d StackSets", len(sets))
+	out := map[string]map[string]any{}
+	for _, p := range hub(t).Template.Resources("AWS::CloudFormation::StackSet") {
+		out[p["StackSetName"].(string)] = p
 	}
-	for _, p := range sets {
-		return p
+	if got := keys(out); !reflect.DeepEqual(got, []string{"ecslogfix-member", "ecslogfix-member-execution-role", "ecslogfix-member-iam"}) {
+		t.Fatalf("StackSets %v", got)
 	}
-	return nil
+	return out
 }
 
-func memberBody(t *testing.T) string {
+// memberTemplateOf returns the TemplateBody of the StackSet name.
+func memberTemplateOf(t *testing.T, name string) (string, Template) {
 	t.Helper()
-	body, ok := stackSet(t)["TemplateBody"].(string)
+	body, ok := stackSets(t)[name]["TemplateBody"].(string)
 	if !ok {
-		t.Fatal("TemplateBody is not a literal string")
+		t.Fatalf("%s: TemplateBody is not a literal string", name)
 	}
-	return body
-}
-
-func TestStackSetServiceManagedAutoDeploy(t *testing.T) {
-	p := stackSet(t)
-	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
-	for field, want := range map[string]string{
-		"PermissionModel":     `"SERVICE_MANAGED"`,
-		"StackSetName":        `"ecslogfix-member"`,
-		"CallAs":              `"SELF"`,
-		"AutoDeployment":      `{"Enabled":true,"RetainStacksOnAccountRemoval":false}`,
-		"Capabilities":        `["CAPABILITY_NAMED_IAM"]`,
-		"StackInstancesGroup": `[{"DeploymentTargets":{"OrganizationalUnitIds":["ou-ab12-abcdefgh","ou-ab12-ijklmnop"]},"Regions":["eu-west-1","us-east-1"]}]`,
-		"Parameters":          `[{"ParameterKey":"HubAccountId","ParameterValue":{"Ref":"AWS::AccountId"}},{"ParameterKey":"HubRegion","ParameterValue":{"Ref":"AWS::Region"}}]`,
-	} {
-		if got := js(p[field]); got != want {
-			t.Errorf("%s = %s, want %s", field, got, want)
-		}
-	}
-	op := p["OperationPreferences"].(map[string]any)
-	if op["RegionConcurrencyType"] != "SEQUENTIAL" || js(op["RegionOrder"]) != `["eu-west-1","us-east-1"]` {
-		t.Errorf("operation preferences %v", op)
-	}
-	// The StackSet waits for the roles the member role trusts.
-	deps := strs(hub(t).Template.Resource(mustID(t, hub(t).Template, "AWS::CloudFormation::StackSet", "StackSetName", "ecslogfix-member"))["DependsOn"])
-	for _, role := range []string{"ecslogfix-detect", "ecslogfix-remediate"} {
-		if !slices.Contains(deps, mustID(t, hub(t).Template, "AWS::IAM::Role", "RoleName", role)) {
-			t.Errorf("StackSet does not depend on %s: %v", role, deps)
-		}
-	}
-}
-
-func TestMemberTemplate(t *testing.T) {
-	body := memberBody(t)
-	if len(body) > MaxTemplateBody {
-		t.Fatalf("member template is %d bytes, limit %d", len(body), MaxTemplateBody)
-	}
-	t.Logf("member template: %d bytes", len(body))
 	var tmpl Template
 	if err := json.Unmarshal([]byte(body), &tmpl); err != nil {
 		t.Fatal(err)
 	}
-	res := tmpl["Resources"].(map[string]any)
-	types := map[string]int{}
-	for _, r := range res {
-		types[r.(map[string]any)["Type"].(string)]++
-	}
-	want := map[string]int{"AWS::IAM::Role": 3, "AWS::SQS::Queue": 1, "AWS::SQS::QueuePolicy": 1, "AWS::Events::Rule": 1}
-	if !reflect.DeepEqual(types, want) {
-		t.Errorf("member resources %v, want %v", types, want)
-	}
-	for _, bad := range []string{"AWS::Lambda", "BootstrapVersion", "AWS::CDK::Metadata", "cdk-hnb659fds", "S3Key"} {
-		if strings.Contains(body, bad) {
-			t.Errorf("member template contains %q (must have no assets or bootstrap needs)", bad)
+	return body, tmpl
+}
+
+// Each member StackSet is service-managed with auto-deployment; the
+// regional one covers every region, the two global ones only the IAM
+// region; the execution role's stacks stay when an account leaves the OUs.
+func TestStackSetsServiceManagedAutoDeploy(t *testing.T) {
+	js := func(v any) string { b, _ := json.Marshal(v); return string(b) }
+	params := `[{"ParameterKey":"HubAccountId","ParameterValue":{"Ref":"AWS::AccountId"}},{"ParameterKey":"HubRegion","ParameterValue":{"Ref":"AWS::Region"}}]`
+	for name, want := range map[string]map[string]string{
+		"ecslogfix-member": {
+			"AutoDeployment": `{"Enabled":true,"RetainStacksOnAccountRemoval":false}`, "Parameters": params,
+			"StackInstancesGroup": `[{"DeploymentTargets":{"OrganizationalUnitIds":["ou-ab12-abcdefgh","ou-ab12-ijklmnop"]},"Regions":["eu-west-1","us-east-1"]}]`,
+		},
+		"ecslogfix-member-iam": {
+			"AutoDeployment": `{"Enabled":true,"RetainStacksOnAccountRemoval":false}`, "Parameters": params,
+			"StackInstancesGroup": `[{"DeploymentTargets":{"OrganizationalUnitIds":["ou-ab12-abcdefgh","ou-ab12-ijklmnop"]},"Regions":["eu-west-1"]}]`,
+		},
+		"ecslogfix-member-execution-role": {
+			"AutoDeployment": `{"Enabled":true,"RetainStacksOnAccountRemoval":true}`, "Parameters": `null`,
+			"StackInstancesGroup": `[{"DeploymentTargets":{"OrganizationalUnitIds":["ou-ab12-abcdefgh","ou-ab12-ijklmnop"]},"Regions":["eu-west-1"]}]`,
+		},
+	} {
+		p := stackSets(t)[name]
+		want["PermissionModel"], want["CallAs"], want["Capabilities"] = `"SERVICE_MANAGED"`, `"SELF"`, `["CAPABILITY_NAMED_IAM"]`
+		// One account's failure (an SCP, a region not enabled, a suspended
+		// account, a pilot's role) fails its instance only, never the hub.
+		want["OperationPreferences"] = `{"ConcurrencyMode":"SOFT_FAILURE_TOLERANCE","FailureTolerancePercentage":100,"MaxConcurrentPercentage":25,"RegionConcurrencyType":"PARALLEL"}`
+		for field, w := range want {
+			if got := js(p[field]); got != w {
+				t.Errorf("%s.%s = %s, want %s", name, field, got, w)
+			}
 		}
 	}
-	if got := keys(tmpl["Parameters"].(map[string]any)); !reflect.DeepEqual(got, []string{ParamHubAccountID, ParamHubRegion}) {
-		t.Errorf("parameters %v", got)
+	// The IAM StackSet waits for the roles the member role trusts; the
+	// forwarding one for the bus and, on the first rollout, the roles.
+	tmpl := hub(t).Template
+	deps := func(name string) []string {
+		return strs(tmpl.Resource(mustID(t, tmpl, "AWS::CloudFormation::StackSet", "StackSetName", name))["DependsOn"])
 	}
-	// IAM (global) only in the first region.
-	cond := tmpl["Conditions"].(map[string]any)["IsRoleRegion"]
-	if Flatten(cond) != `{"Fn::Equals":[{"Ref":"AWS::Region"},"eu-west-1"]}` {
-		t.Errorf("IsRoleRegion %v", Flatten(cond))
+	for _, role := range []string{"ecslogfix-detect", "ecslogfix-remediate"} {
+		if !slices.Contains(deps("ecslogfix-member-iam"), mustID(t, tmpl, "AWS::IAM::Role", "RoleName", role)) {
+			t.Errorf("the IAM StackSet does not depend on %s", role)
+		}
 	}
-	for id, r := range res {
-		m := r.(map[string]any)
-		if m["Type"] == "AWS::IAM::Role" && m["Condition"] != "IsRoleRegion" {
-			t.Errorf("role %s without the IsRoleRegion condition", id)
+	if d := deps("ecslogfix-member"); !slices.Contains(d, mustID(t, tmpl, "AWS::CloudFormation::StackSet", "StackSetName", "ecslogfix-member-iam")) ||
+		!slices.Contains(d, mustID(t, tmpl, "AWS::Events::EventBus", "Name", "ecslogfix-hub")) {
+		t.Errorf("the forwarding StackSet depends on %v", d)
+	}
+	// Organization mode cannot work in China: the template refuses it.
+	rules, _ := tmpl["Rules"].(map[string]any)
+	if got := Flatten(rules["OrganizationModePartition"]); !strings.Contains(got, `{"Fn::Not":[{"Fn::Equals":[{"Ref":"AWS::Partition"},"aws-cn"]}]}`) {
+		t.Errorf("OrganizationModePartition rule %s", got)
+	}
+}
+
+// The IAM region is explicit: reordering the regions, adding one in front
+// or removing one (other than the IAM region) leaves every global resource
+// where it is, and no member template depends on the region it runs in.
+func TestIAMRegionDoesNotFollowTheRegionOrder(t *testing.T) {
+	base := orgConfig(t)
+	sets := func(regions ...string) map[string]MemberSet {
+		cfg := base
+		cfg.Regions = regions
+		ms, _, _, err := MemberSets(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]MemberSet{}
+		for _, m := range ms {
+			out[m.Name] = m
+		}
+		return out
+	}
+	before := sets("eu-west-1", "us-east-1")
+	for _, regions := range [][]string{{"us-east-1", "eu-west-1"}, {"ap-south-1", "eu-west-1", "us-east-1"}, {"eu-west-1"}} {
+		after := sets(regions...)
+		for _, name := range []string{"ecslogfix-member-iam", "ecslogfix-member-execution-role"} {
+			if !reflect.DeepEqual(after[name], before[name]) {
+				t.Errorf("regions %v change %s", regions, name)
+			}
+		}
+		if after["ecslogfix-member"].TemplateBody != before["ecslogfix-member"].TemplateBody {
+			t.Errorf("regions %v change the forwarding template", regions)
+		}
+	}
+	for name, m := range before {
+		if strings.Contains(m.TemplateBody, `"Conditions"`) || strings.Contains(m.TemplateBody, "eu-west-1") {
+			t.Errorf("%s depends on the region it runs in:\n%s", name, m.TemplateBody)
+		}
+	}
+	// Removing the IAM region would delete the roles everywhere: refused.
+	ctx := map[string]any{
+		"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij", "ecslogfix:targetOUs": "ou-ab12-abcdefgh",
+		"ecslogfix:regions": "us-east-1", "ecslogfix:iamRegion": "eu-west-1",
+	}
+	if _, err := config.Load(func(k string) (any, bool) { v, ok := ctx[k]; return v, ok }); err == nil || !strings.Contains(err.Error(), "ecslogfix:iamRegion") {
+		t.Errorf("removing the IAM region: %v", err)
+	}
+}
+
+func TestMemberTemplates(t *testing.T) {
+	want := map[string]map[string]int{
+		"ecslogfix-member":                {"AWS::SQS::Queue": 1, "AWS::SQS::QueuePolicy": 1, "AWS::Events::Rule": 1},
+		"ecslogfix-member-iam":            {"AWS::IAM::Role": 2},
+		"ecslogfix-member-execution-role": {"AWS::IAM::Role": 1},
+	}
+	for name, wantTypes := range want {
+		body, tmpl := memberTemplateOf(t, name)
+		if len(body) > MaxTemplateBody {
+			t.Errorf("%s: %d bytes, limit %d", name, len(body), MaxTemplateBody)
+		}
+		types := map[string]int{}
+		for _, r := range tmpl["Resources"].(map[string]any) {
+			types[r.(map[string]any)["Type"].(string)]++
+		}
+		if !reflect.DeepEqual(types, wantTypes) {
+			t.Errorf("%s resources %v, want %v", name, types, wantTypes)
+		}
+		for _, bad := range []string{"AWS::Lambda", "BootstrapVersion", "AWS::CDK::Metadata", "cdk-hnb659fds", "S3Key"} {
+			if strings.Contains(body, bad) {
+				t.Errorf("%s contains %q (must have no assets or bootstrap needs)", name, bad)
+			}
 		}
 	}
 
-	// The rule forwards the register pattern to the hub bus, with role,
-	// DLQ and retries.
-	for _, p := range tmpl.Resources("AWS::Events::Rule") {
+	// The rule forwards the register pattern to the hub bus, with the
+	// forwarder role (by name), DLQ and retries.
+	_, fwd := memberTemplateOf(t, "ecslogfix-member")
+	if got := keys(fwd["Parameters"].(map[string]any)); !reflect.DeepEqual(got, []string{ParamHubAccountID, ParamHubRegion}) {
+		t.Errorf("parameters %v", got)
+	}
+	for _, p := range fwd.Resources("AWS::Events::Rule") {
 		got, _ := json.Marshal(p["EventPattern"])
 		want, _ := json.Marshal(RegisterEventPattern())
 		if string(got) != string(want) {
@@ -114,14 +179,20 @@ func TestMemberTemplate(t *testing.T) {
 		tg := p["Targets"].([]any)[0].(map[string]any)
 		if Flatten(tg["Arn"]) != "arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/ecslogfix-hub" ||
 			tg["DeadLetterConfig"] == nil || tg["RetryPolicy"] == nil ||
-			Flatten(tg["RoleArn"]) != "${If:IsRoleRegion:${ForwarderRole.Arn}|arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-forwarder}" {
+			Flatten(tg["RoleArn"]) != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-forwarder" {
 			t.Errorf("forward target %v", tg)
+		}
+	}
+	for id, p := range fwd.Resources("AWS::SQS::Queue") {
+		if p["SqsManagedSseEnabled"] != true || Flatten(p["RedriveAllowPolicy"]) != `{"redrivePermission":"allowAll"}` {
+			t.Errorf("forward DLQ %s: %v", id, p)
 		}
 	}
 
 	// The member role trusts only the hub's detect, sweep and remediate
 	// roles, within the organization.
-	member := tmpl.Resources("AWS::IAM::Role")["MemberRole"]
+	_, iam := memberTemplateOf(t, "ecslogfix-member-iam")
+	member := iam.Resources("AWS::IAM::Role")["MemberRole"]
 	if member["RoleName"] != "ecslogfix-member" {
 		t.Fatalf("member role %v", member["RoleName"])
 	}
@@ -130,18 +201,45 @@ func TestMemberTemplate(t *testing.T) {
 		Flatten(trust[0]["Condition"]) != `{"StringEquals":{"aws:PrincipalOrgID":"o-abcdefghij"}}` {
 		t.Errorf("member trust %v", trust)
 	}
-	got := actionsOf(roleStatements(t, tmpl, "ecslogfix-member"))
+	got := actionsOf(roleStatements(t, iam, "ecslogfix-member"))
 	wantActions := []string{"ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitionFamilies", "ecs:RegisterTaskDefinition", "ecs:TagResource",
 		"iam:PassRole", "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"}
 	if !reflect.DeepEqual(keys(got), wantActions) {
 		t.Errorf("member role actions %v, want %v", keys(got), wantActions)
 	}
-	if got := actionsOf(roleStatements(t, tmpl, "ecslogfix-forwarder")); !reflect.DeepEqual(got, map[string][]string{
+	if got := actionsOf(roleStatements(t, iam, "ecslogfix-forwarder")); !reflect.DeepEqual(got, map[string][]string{
 		"events:PutEvents": {"arn:${AWS::Partition}:events:${HubRegion}:${HubAccountId}:event-bus/ecslogfix-hub"}}) {
 		t.Errorf("forwarder %v", got)
 	}
-	roleStatements(t, tmpl, "ecslogfix-task-execution")
-	assertNoStarActions(t, tmpl)
+	assertNoStarActions(t, iam)
+
+	// The default execution role outlives the member stack.
+	_, exec := memberTemplateOf(t, "ecslogfix-member-execution-role")
+	checkExecutionRole(t, exec)
+}
+
+// checkExecutionRole: the default execution role trusts ECS tasks exactly
+// as the ECS documentation's execution-role trust policy does (no
+// conditions), may only write logs, and is retained on deletion and
+// replacement (revisions ecslogfix fixed still name it).
+func checkExecutionRole(t *testing.T, tmpl Template) {
+	t.Helper()
+	id := mustID(t, tmpl, "AWS::IAM::Role", "RoleName", "ecslogfix-task-execution")
+	r := tmpl.Resource(id)
+	if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+		t.Errorf("execution role deletion %v, update-replace %v", r["DeletionPolicy"], r["UpdateReplacePolicy"])
+	}
+	props := r["Properties"].(map[string]any)
+	if got := Flatten(props["AssumeRolePolicyDocument"]); got != `{"Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"}}],"Version":"2012-10-17"}` {
+		t.Errorf("execution role trust %s", got)
+	}
+	if got := keys(actionsOf(roleStatements(t, tmpl, "ecslogfix-task-execution"))); !reflect.DeepEqual(got, []string{"logs:CreateLogStream", "logs:PutLogEvents"}) {
+		t.Errorf("execution role actions %v", got)
+	}
+}
+
+func TestSingleExecutionRoleRetainedWithDocumentedTrust(t *testing.T) {
+	checkExecutionRole(t, single(t).Template)
 }
 
 func TestHubBusAdmitsOnlyTheOrganization(t *testing.T) {
@@ -162,6 +260,25 @@ func TestHubBusAdmitsOnlyTheOrganization(t *testing.T) {
 		if p["EventPattern"] != nil && Flatten(p["EventBusName"]) != "${"+bus+"}" {
 			t.Errorf("register rule on %v, want the hub bus", p["EventBusName"])
 		}
+	}
+}
+
+// Account-global names of a hub differ from a single-mode stack's of the
+// same prefix where they can (dashboard, Chatbot), and the synth warns
+// about the role names, which the member role's trust policy fixes.
+func TestHubNamesAndWarnings(t *testing.T) {
+	tmpl := hub(t).Template
+	for _, p := range tmpl.Resources("AWS::CloudWatch::Dashboard") {
+		if p["DashboardName"] != "ecslogfix-hub" {
+			t.Errorf("hub dashboard %v", p["DashboardName"])
+		}
+	}
+	warns := Warnings(hub(t).Stack)
+	if len(warns) != 1 || !strings.Contains(warns[0], "ecslogfix-detect") || !strings.Contains(warns[0], "single-mode") {
+		t.Errorf("hub warnings %v", warns)
+	}
+	if w := Warnings(single(t).Stack); len(w) != 0 {
+		t.Errorf("single warnings %v", w)
 	}
 }
 
@@ -201,7 +318,7 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 			}
 		}
 		// Fargate fixes in member accounts use the execution role the
-		// member template creates there.
+		// member execution-role StackSet creates there.
 		if want := `"defaultExecutionRoleArn":"arn:${AWS::Partition}:iam::{account}:role/ecslogfix-task-execution"`; !strings.Contains(env[config.EnvPolicy], want) {
 			t.Errorf("%s policy %s lacks %s", fn, env[config.EnvPolicy], want)
 		}
@@ -236,7 +353,7 @@ func TestCDKJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("cdk.json context: %v", err)
 	}
-	if cfg.Mode != config.ModeSingle || cfg.Prefix != config.DefaultPrefix {
+	if cfg.Mode != config.ModeSingle || cfg.Prefix != config.DefaultPrefix || cfg.LogRetentionDays < 365 {
 		t.Errorf("cdk.json config %+v", cfg)
 	}
 	var doc map[string]any

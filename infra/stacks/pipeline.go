@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -87,8 +89,12 @@ type pipeline struct {
 	roles     map[string]awsiam.Role
 	functions map[string]awslambda.Function
 	sm        awsstepfunctions.StateMachine
+	key       awskms.CfnKey // encrypts the topic and ecslogfix's own log groups
 	topic     awssns.Topic
-	dlq       awssqs.Queue
+	dlq       awssqs.Queue // the EventBridge targets' dead-letter queue
+	// detectFailures receives detect's asynchronous invocations that failed
+	// after Lambda's retries (events, sweeps, sweep continuations).
+	detectFailures awssqs.Queue
 }
 
 func arn(parts ...string) string { return strings.Join(parts, "") }
@@ -165,14 +171,8 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 func newPipeline(stack awscdk.Stack, cfg config.Config, root string) *pipeline {
 	p := &pipeline{stack: stack, cfg: cfg, names: cfg.Names(), root: root,
 		roles: map[string]awsiam.Role{}, functions: map[string]awslambda.Function{}}
-	p.dlq = awssqs.NewQueue(stack, jsii.String("TargetDLQ"), &awssqs.QueueProps{
-		Encryption:      awssqs.QueueEncryption_SQS_MANAGED,
-		EnforceSSL:      jsii.Bool(true),
-		RetentionPeriod: awscdk.Duration_Days(jsii.Number(14)),
-	})
-	// AwsSolutions-SQS3: this queue is itself the dead-letter queue of the
-	// EventBridge targets; a DLQ of a DLQ adds nothing.
-	suppress(p.dlq, "AwsSolutions-SQS3", "This queue is the dead-letter queue of the EventBridge rule targets.")
+	p.dlq = deadLetterQueue(stack, "TargetDLQ", "the dead-letter queue of the EventBridge rule targets")
+	p.detectFailures = deadLetterQueue(stack, "DetectFailures", "the on-failure destination of detect's asynchronous invocations")
 	for _, fn := range config.Functions {
 		p.roles[fn] = awsiam.NewRole(stack, jsii.String(roleID(fn)), &awsiam.RoleProps{
 			RoleName:    jsii.String(p.names.FunctionRole(fn)),
@@ -180,8 +180,50 @@ func newPipeline(stack awscdk.Stack, cfg config.Config, root string) *pipeline {
 			Description: jsii.String("ecslogfix " + fn + " function"),
 		})
 	}
+	p.key = p.newKey()
 	p.topic = p.newTopic()
+	p.assertPolicyKeyRegion()
 	return p
+}
+
+// assertPolicyKeyRegion: KMS keys are regional, and CloudWatch Logs uses
+// only a key of the log group's region. Config checks the policy's key
+// against the regions it knows; when groups are created in the stack's own
+// region, known only at deploy time, the template asserts it.
+func (p *pipeline) assertPolicyKeyRegion() {
+	pol := p.cfg.Policy
+	if pol.KMSKeyARN == "" || pol.LogRegion != "" || len(p.cfg.Regions) > 0 {
+		return
+	}
+	key, err := awsarn.Parse(pol.KMSKeyARN)
+	if err != nil {
+		return // config.Load refuses it
+	}
+	awscdk.NewCfnRule(p.stack, jsii.String("PolicyKeyRegion"), &awscdk.CfnRuleProps{
+		Assertions: &[]*awscdk.CfnRuleAssertion{{
+			Assert:            awscdk.Fn_ConditionEquals(awscdk.Aws_REGION(), jsii.String(key.Region)),
+			AssertDescription: jsii.String("ecslogfix:policy.kmsKeyArn is a key of " + key.Region + ": KMS keys are regional, so deploy in " + key.Region + ", or set policy.logRegion to it for central logging."),
+		}},
+	})
+}
+
+// deadLetterQueue is an encrypted, SSL-only queue that holds failed
+// deliveries for 14 days. It declares itself a dead-letter queue with
+// redrivePermission allowAll, SQS's default ("Amazon SQS dead-letter
+// queues", RedriveAllowPolicy:
+// https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html),
+// which the Control Tower control CT.SQS.PR.1 takes as "this queue is a
+// DLQ" instead of asking it for a DLQ of its own.
+func deadLetterQueue(stack awscdk.Stack, id, what string) awssqs.Queue {
+	q := awssqs.NewQueue(stack, jsii.String(id), &awssqs.QueueProps{
+		Encryption:         awssqs.QueueEncryption_SQS_MANAGED,
+		EnforceSSL:         jsii.Bool(true),
+		RetentionPeriod:    awscdk.Duration_Days(jsii.Number(14)),
+		RedriveAllowPolicy: &awssqs.RedriveAllowPolicy{RedrivePermission: awssqs.RedrivePermission_ALLOW_ALL},
+	})
+	// AwsSolutions-SQS3: a DLQ of a DLQ adds nothing.
+	suppress(q, "AwsSolutions-SQS3", "This queue is itself "+what+".")
+	return q
 }
 
 func roleID(fn string) string     { return strings.ToUpper(fn[:1]) + fn[1:] + "Role" }
@@ -197,19 +239,24 @@ func (p *pipeline) functionARN(fn string) string {
 	return arn("arn:", partition(), ":lambda:", region(), ":", account(), ":function:", p.names.Function(fn))
 }
 
-// newTopic creates the notification topic, encrypted with a customer
-// managed key whose policy admits exactly the notify role and CloudWatch
-// alarms as users, and the account for key administration.
-func (p *pipeline) newTopic() awssns.Topic {
-	stack := p.stack
+// newKey creates the customer managed key of the notification topic and
+// of ecslogfix's own log groups. Its policy admits the notify role and
+// CloudWatch alarms as users of the topic, CloudWatch Logs for ecslogfix's
+// log groups only, the account for key administration, and denies grants
+// to anything but AWS resources.
+func (p *pipeline) newKey() awskms.CfnKey {
 	adminActions := []string{
 		"kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus", "kms:EnableKeyRotation",
 		"kms:DisableKeyRotation", "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription",
 		"kms:EnableKey", "kms:DisableKey", "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:ListGrants",
 		"kms:RevokeGrant", "kms:ListKeyPolicies",
 	}
-	key := awskms.NewCfnKey(stack, jsii.String("TopicKey"), &awskms.CfnKeyProps{
-		Description:       jsii.String("ecslogfix notification topic"),
+	var ownLogGroups []string
+	for _, name := range p.ownLogGroupNames() {
+		ownLogGroups = append(ownLogGroups, arn("arn:", partition(), ":logs:", region(), ":", account(), ":log-group:", name))
+	}
+	key := awskms.NewCfnKey(p.stack, jsii.String("TopicKey"), &awskms.CfnKeyProps{
+		Description:       jsii.String("ecslogfix notification topic and ecslogfix's own log groups"),
 		EnableKeyRotation: jsii.Bool(true),
 		KeyPolicy: map[string]any{
 			"Version": "2012-10-17",
@@ -224,19 +271,65 @@ func (p *pipeline) newTopic() awssns.Topic {
 					"Principal": map[string]any{"AWS": *p.roles[config.FunctionNotify].RoleArn()},
 					"Action":    []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*",
 				},
+				// The statement the SNS developer guide gives for AWS
+				// services that publish to an encrypted topic ("Enable
+				// compatibility between event sources from AWS services and
+				// encrypted topics", https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html),
+				// without conditions: it documents none for the key policy.
+				// The topic policy limits publishing to this account's alarms.
 				map[string]any{
 					"Sid": "AlarmsPublish", "Effect": "Allow",
 					"Principal": map[string]any{"Service": "cloudwatch.amazonaws.com"},
 					"Action":    []string{"kms:GenerateDataKey*", "kms:Decrypt"}, "Resource": "*",
-					"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account()}},
+				},
+				// CloudWatch Logs encrypts ecslogfix's own log groups
+				// (Control Tower control CT.CLOUDWATCH.PR.3). The statement
+				// is the one "Encrypt log data in CloudWatch Logs using AWS
+				// KMS" gives, limited to our groups by the encryption
+				// context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+				map[string]any{
+					"Sid": "LogsEncrypt", "Effect": "Allow",
+					"Principal": map[string]any{"Service": "logs." + region() + "." + *awscdk.Aws_URL_SUFFIX()},
+					"Action":    []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"},
+					"Resource":  "*",
+					"Condition": map[string]any{"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": ownLogGroups}},
+				},
+				// Only AWS services may create grants on this key, for AWS
+				// resources (Control Tower control CT.KMS.PR.3); no one
+				// here needs a grant.
+				map[string]any{
+					"Sid": "GrantsOnlyForAWSResources", "Effect": "Deny",
+					"Principal": map[string]any{"AWS": "*"},
+					"Action":    []string{"kms:CreateGrant"}, "Resource": "*",
+					"Condition": map[string]any{"BoolIfExists": map[string]any{"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
 				},
 			},
 		},
 	})
-	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, nil)
+	// Retained on stack deletion and replacement (messages and logs it
+	// encrypted stay readable), but deleted when the stack's first creation
+	// rolls back (RetainExceptOnCreate): a failed first deploy leaves no
+	// key behind. infra/README.md ("Uninstall") schedules its deletion.
+	key.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN_ON_UPDATE_OR_DELETE, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
+	return key
+}
+
+// ownLogGroupNames are the log groups the stack creates for itself.
+func (p *pipeline) ownLogGroupNames() []string {
+	var out []string
+	for _, fn := range config.Functions {
+		out = append(out, p.names.FunctionLogGroup(fn))
+	}
+	return append(out, p.names.StateMachineLogGroup())
+}
+
+// newTopic creates the notification topic, encrypted with the stack's key,
+// with its subscriptions.
+func (p *pipeline) newTopic() awssns.Topic {
+	stack := p.stack
 	topic := awssns.NewTopic(stack, jsii.String("Topic"), &awssns.TopicProps{
 		TopicName:  jsii.String(p.names.Topic()),
-		MasterKey:  awskms.Key_FromKeyArn(stack, jsii.String("TopicKeyRef"), key.AttrArn()),
+		MasterKey:  awskms.Key_FromKeyArn(stack, jsii.String("TopicKeyRef"), p.key.AttrArn()),
 		EnforceSSL: jsii.Bool(true),
 	})
 	// A topic policy replaces SNS's default one: admit CloudWatch alarms of
@@ -252,8 +345,10 @@ func (p *pipeline) newTopic() awssns.Topic {
 		topic.AddSubscription(awssnssubscriptions.NewEmailSubscription(jsii.String(email), nil))
 	}
 	if p.cfg.SlackWorkspaceID != "" {
+		// Chatbot configuration names are global in the account: the
+		// stack's name keeps a hub and a single-mode stack apart.
 		awschatbot.NewSlackChannelConfiguration(stack, jsii.String("Slack"), &awschatbot.SlackChannelConfigurationProps{
-			SlackChannelConfigurationName: jsii.String(p.cfg.Prefix),
+			SlackChannelConfigurationName: jsii.String(StackName(p.cfg)),
 			SlackWorkspaceId:              jsii.String(p.cfg.SlackWorkspaceID),
 			SlackChannelId:                jsii.String(p.cfg.SlackChannelID),
 			NotificationTopics:            &[]awssns.ITopic{topic},
@@ -262,17 +357,30 @@ func (p *pipeline) newTopic() awssns.Topic {
 			// a channel member could ever do to reading CloudWatch.
 			GuardrailPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("CloudWatchReadOnlyAccess"))},
 		})
+		// AWS Chatbot's regions are all in the commercial partition
+		// (https://docs.aws.amazon.com/chatbot/latest/adminguide/chatbot-regions.html).
+		// Config refuses Slack when the regions say otherwise; this refuses
+		// it where the stack's partition is known only at deploy time.
+		awscdk.NewCfnRule(stack, jsii.String("ChatbotPartition"), &awscdk.CfnRuleProps{
+			Assertions: &[]*awscdk.CfnRuleAssertion{{
+				Assert:            awscdk.Fn_ConditionEquals(awscdk.Aws_PARTITION(), jsii.String("aws")),
+				AssertDescription: jsii.String("AWS Chatbot (Slack) exists only in the aws partition: unset ecslogfix:slackWorkspaceId and ecslogfix:slackChannelId here (email and the Slack webhook work everywhere)."),
+			}},
+		})
 	}
 	return topic
 }
 
-// logGroup creates one of our own log groups with the configured retention.
+// logGroup creates one of our own log groups with the configured retention,
+// encrypted with the stack's key.
 func (p *pipeline) logGroup(id, name string) awslogs.LogGroup {
 	lg := awslogs.NewLogGroup(p.stack, jsii.String(id), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(name),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
-	lg.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(float64(p.cfg.LogRetentionDays)))
+	cfn := lg.Node().DefaultChild().(awslogs.CfnLogGroup)
+	cfn.SetRetentionInDays(jsii.Number(float64(p.cfg.LogRetentionDays)))
+	cfn.SetKmsKeyId(p.key.AttrArn())
 	return lg
 }
 
@@ -295,14 +403,20 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 	}
 }
 
-// reservedConcurrency caps remediate at cfg.RemediateConcurrency; the other
-// functions are not capped.
+// reservedConcurrency caps remediate at cfg.RemediateConcurrency when one
+// is configured; nothing else is capped.
 func reservedConcurrency(cfg config.Config, fn string) *float64 {
-	if fn != config.FunctionRemediate {
+	if fn != config.FunctionRemediate || cfg.RemediateConcurrency < 1 {
 		return nil
 	}
 	return jsii.Number(float64(cfg.RemediateConcurrency))
 }
+
+// vpcActions are what Lambda needs to attach a function to a VPC
+// ("Giving Lambda functions access to resources in an Amazon VPC",
+// https://docs.aws.amazon.com/lambda/latest/dg/configuration-vpc.html).
+var vpcActions = []string{"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets",
+	"ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
 
 func toEnv(m map[string]string) *map[string]*string {
 	out := map[string]*string{}
@@ -314,7 +428,7 @@ func toEnv(m map[string]string) *map[string]*string {
 
 // roleWildcards explains the wildcards in fn's role (cdk-nag
 // AwsSolutions-IAM5 suppression reason).
-func roleWildcards(fn, mode string) string {
+func roleWildcards(fn, mode string, vpc bool) string {
 	r := "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)"
 	switch fn {
 	case config.FunctionDetect, config.FunctionSweep:
@@ -330,6 +444,9 @@ func roleWildcards(fn, mode string) string {
 	if mode == config.ModeOrganization && fn != config.FunctionNotify {
 		r += "; sts:AssumeRole on the ecslogfix member role in any account of the organization (arn:...:iam::*:role/NAME; the member role's trust policy requires the organization)"
 	}
+	if vpc {
+		r += "; the EC2 network-interface actions Lambda needs to run a function in a VPC support no resource-level permissions for Describe* and are documented with Resource *"
+	}
 	return r
 }
 
@@ -341,11 +458,31 @@ func (p *pipeline) addFunctions() {
 	smARN := arn("arn:", partition(), ":states:", region(), ":", account(), ":stateMachine:", smName)
 	envs := p.environ(smARN)
 
+	if p.cfg.RemediateConcurrency > 0 {
+		warn(stack, fmt.Sprintf("remediate reserves %d concurrent executions: Lambda refuses the deployment unless the account's concurrency quota leaves its minimum unreserved (new accounts often have a quota of 10, which admits no reservation); check `aws lambda get-account-settings` first", p.cfg.RemediateConcurrency))
+	}
+	if p.cfg.RegisterRate < workflow.BudgetRegisterRate {
+		warn(stack, fmt.Sprintf("registerRate %g is below the %g/s the workflow's retries are sized for: a burst of %d executions outlasts them (about %d would drain in time)",
+			p.cfg.RegisterRate, workflow.BudgetRegisterRate, workflow.BudgetBurst, int(float64(workflow.BudgetBurst)*p.cfg.RegisterRate/workflow.BudgetRegisterRate)))
+	}
 	for _, fn := range config.Functions {
 		lg := p.logGroup(functionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
 		role := p.roles[fn]
 		role.AddToPolicy(statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
+		if len(p.cfg.VPCSubnetIDs) > 0 {
+			role.AddToPolicy(statement(vpcActions, []string{"*"}, nil))
+		}
+		var onFailure awslambda.IDestination
+		if fn == config.FunctionDetect || fn == config.FunctionSweep {
+			// EventBridge invokes detect, and the schedule and the sweep's
+			// own continuation invoke the sweep, asynchronously; after
+			// Lambda's two retries a failed event would be discarded (the
+			// targets' DLQ only sees delivery failures). It lands here
+			// instead, and an alarm says so.
+			onFailure = awslambdadestinations.NewSqsDestination(p.detectFailures)
+		}
 		p.functions[fn] = awslambda.NewFunction(stack, jsii.String(functionID(fn)), &awslambda.FunctionProps{
+			OnFailure:     onFailure,
 			FunctionName:  jsii.String(p.names.Function(fn)),
 			Description:   jsii.String("ecslogfix " + fn),
 			Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
@@ -361,8 +498,16 @@ func (p *pipeline) addFunctions() {
 			// remediate's instances share the registration budget.
 			ReservedConcurrentExecutions: reservedConcurrency(p.cfg, fn),
 		})
+		if len(p.cfg.VPCSubnetIDs) > 0 {
+			// Control Tower control CT.LAMBDA.PR.3: functions in a
+			// customer-managed VPC.
+			p.functions[fn].Node().DefaultChild().(awslambda.CfnFunction).SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{
+				SubnetIds:        jsii.Strings(p.cfg.VPCSubnetIDs...),
+				SecurityGroupIds: jsii.Strings(p.cfg.VPCSecurityGroupIDs...),
+			})
+		}
 		// AwsSolutions-IAM5: see roleWildcards for each role's reason.
-		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode))
+		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode, len(p.cfg.VPCSubnetIDs) > 0))
 	}
 
 	// detect and sweep: read task definitions, start the workflow; the
@@ -408,7 +553,7 @@ func (p *pipeline) addFunctions() {
 	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(smName),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.Definition(p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.Definition(partition(), p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
 		TracingEnabled:   jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          smLogs,
@@ -481,6 +626,31 @@ func (p *pipeline) addAlarms() {
 		p.sm.MetricFailed(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}))
 	alarm("DLQDepthAlarm", "ecslogfix: events could not be delivered to detect (dead-letter queue not empty)",
 		p.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
+	alarm("DetectFailuresAlarm", "ecslogfix: detect failed on an event or a sweep after Lambda's retries (on-failure queue not empty)",
+		p.detectFailures.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
+	// "AWS API Call via CloudTrail" events exist only with a trail logging
+	// management events (EventBridge User Guide, "Events from AWS services").
+	// A deployment without one still remediates through the sweep, silently
+	// late: alarm when a day's sweeps found violations while the register
+	// rule never triggered.
+	day := awscdk.Duration_Days(jsii.Number(1))
+	alarm("NoCloudTrailEventsAlarm", "ecslogfix: the sweep found non-compliant task definitions but no RegisterTaskDefinition event arrived in a day: is a CloudTrail trail logging management events in this account and region?",
+		awscloudwatch.NewMathExpression(&awscloudwatch.MathExpressionProps{
+			Label:      jsii.String("sweep found violations, no event arrived"),
+			Expression: jsii.String("IF(FILL(swept, 0) > 0 AND FILL(triggered, 0) == 0, 1, 0)"),
+			Period:     day,
+			UsingMetrics: &map[string]awscloudwatch.IMetric{
+				// The sweep's EMF document carries the dimension Mode=sweep.
+				"swept": awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+					Namespace: jsii.String(metrics.Namespace), MetricName: jsii.String(metrics.Detections),
+					DimensionsMap: &map[string]*string{"Mode": jsii.String("sweep")}, Statistic: jsii.String("Sum"), Period: day,
+				}),
+				"triggered": awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+					Namespace: jsii.String("AWS/Events"), MetricName: jsii.String("TriggeredRules"),
+					DimensionsMap: &map[string]*string{"RuleName": jsii.String(p.names.Rule("register"))}, Statistic: jsii.String("Sum"), Period: day,
+				}),
+			},
+		}))
 	for _, fn := range config.Functions {
 		alarm(functionID(fn)+"ErrorsAlarm", "ecslogfix: "+fn+" function errors",
 			p.functions[fn].MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}))
@@ -497,13 +667,15 @@ func (p *pipeline) addAlarms() {
 			Title: jsii.String(title), Left: &ms, Width: jsii.Number(12), Height: jsii.Number(6),
 		})
 	}
+	// Dashboard names are global in the account: the stack's name keeps a
+	// hub and a single-mode stack apart.
 	awscloudwatch.NewDashboard(p.stack, jsii.String("Dashboard"), &awscloudwatch.DashboardProps{
-		DashboardName: jsii.String(p.cfg.Prefix),
+		DashboardName: jsii.String(StackName(p.cfg)),
 		Widgets: &[]*[]awscloudwatch.IWidget{
 			{graph("Detections and remediations", metric(metrics.Detections), metric(metrics.Remediations)),
 				graph("Blocked and failed", metric(metrics.Blocked), metric(metrics.Failures))},
 			{graph("Workflow executions", p.sm.MetricSucceeded(nil), p.sm.MetricFailed(nil)),
-				graph("Dead-letter queue", p.dlq.MetricApproximateNumberOfMessagesVisible(nil))},
+				graph("Dead-letter queues", p.dlq.MetricApproximateNumberOfMessagesVisible(nil), p.detectFailures.MetricApproximateNumberOfMessagesVisible(nil))},
 		},
 	})
 }

@@ -5,8 +5,9 @@
 // Where to read things in a synthesized template (for tests and the
 // end-to-end harness):
 //   - the state machine definition: the AWS::StepFunctions::StateMachine
-//     resource's Properties.DefinitionString, a plain JSON string (the
-//     Tasks name the functions by name, so it has no tokens); Definition
+//     resource's Properties.DefinitionString, JSON whose only token is
+//     AWS::Partition (the Tasks name the functions by name);
+//     Template.StateMachineDefinition resolves it, and workflow.Definition
 //     renders the same string in Go;
 //   - each function's environment: the AWS::Lambda::Function resource whose
 //     Properties.FunctionName is Names.Function(fn), at
@@ -63,6 +64,15 @@ func addNag(stack awscdk.Stack) {
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 }
 
+// warnPrefix starts the synth warnings ecslogfix adds itself (Warnings
+// returns them; the app prints them).
+const warnPrefix = "ecslogfix: "
+
+// warn adds a synth warning a deployer must read.
+func warn(scope constructs.Construct, msg string) {
+	awscdk.Annotations_Of(scope).AddWarning(jsii.String(warnPrefix + msg))
+}
+
 // executionRoleLogsStatement lets ECS write container logs to any log group
 // of the account in any region: task definitions keep their own (compliant)
 // log groups, and central logging may use another region.
@@ -74,30 +84,36 @@ func executionRoleLogsStatement(part, acct string) map[string]any {
 	}
 }
 
-// executionRoleTrust is the default execution role's trust policy: ECS tasks
-// of this account only.
-func executionRoleTrust(part, acct string) map[string]any {
+// executionRoleTrust is the default execution role's trust policy, exactly
+// as the ECS documentation gives it for a task execution role ("Amazon ECS
+// task execution IAM role",
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html).
+// The aws:SourceAccount/aws:SourceArn conditions ECS documents for *task*
+// roles are not documented for the execution role: if ECS did not supply
+// them when it assumes the role, every task of a revision ecslogfix fixed
+// would fail to start.
+func executionRoleTrust() map[string]any {
 	return map[string]any{
 		"Version": "2012-10-17",
 		"Statement": []any{map[string]any{
 			"Effect":    "Allow",
 			"Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"},
 			"Action":    "sts:AssumeRole",
-			"Condition": map[string]any{
-				"StringEquals": map[string]any{"aws:SourceAccount": acct},
-				"ArnLike":      map[string]any{"aws:SourceArn": arn("arn:", part, ":ecs:*:", acct, ":*")},
-			},
 		}},
 	}
 }
 
 // newDefaultExecutionRole creates the ECS task execution role set on
-// Fargate/EXTERNAL task definitions that have none.
+// Fargate/EXTERNAL task definitions that have none. Revisions ecslogfix
+// registered keep naming it after ecslogfix is removed (their next tasks
+// could not start without it), so it is retained when its stack is
+// deleted or replaced; infra/README.md ("Uninstall") says how to find the
+// revisions that use it before deleting it, and how a reinstall adopts it.
 func newDefaultExecutionRole(stack awscdk.Stack, names config.Names) awsiam.CfnRole {
 	role := awsiam.NewCfnRole(stack, jsii.String("DefaultExecutionRole"), &awsiam.CfnRoleProps{
 		RoleName:                 jsii.String(names.DefaultExecutionRole()),
-		Description:              jsii.String("ecslogfix default ECS task execution role (CloudWatch Logs only)"),
-		AssumeRolePolicyDocument: executionRoleTrust(partition(), account()),
+		Description:              jsii.String("ecslogfix default ECS task execution role (CloudWatch Logs only); kept when ecslogfix is removed"),
+		AssumeRolePolicyDocument: executionRoleTrust(),
 		Policies: []any{&awsiam.CfnRole_PolicyProperty{
 			PolicyName: jsii.String("logs"),
 			PolicyDocument: map[string]any{
@@ -106,6 +122,7 @@ func newDefaultExecutionRole(stack awscdk.Stack, names config.Names) awsiam.CfnR
 			},
 		}},
 	})
+	role.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	// AwsSolutions-IAM5: containers log to log groups the task definition
 	// names, which are not known in advance (existing groups are kept).
 	suppress(role, "AwsSolutions-IAM5", "An execution role writes container logs to the log groups its task definitions name, which are not known in advance (log-group:* in this account).")

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -122,24 +123,73 @@ func TestEveryRuleTargetHasDLQAndRetryPolicy(t *testing.T) {
 			t.Errorf("%s: %d targets, sweep %v; want the register rule and the sweep", name, n, sweep)
 		}
 	}
-	// The DLQ is encrypted and refuses plain HTTP.
+	// Both dead-letter queues (the targets', detect's on-failure one) are
+	// encrypted, refuse plain HTTP and declare themselves DLQs.
 	tmpl := single(t).Template
-	for id, props := range tmpl.Resources("AWS::SQS::Queue") {
-		if props["SqsManagedSseEnabled"] != true {
-			t.Errorf("%s not encrypted: %v", id, props)
+	queues := tmpl.Resources("AWS::SQS::Queue")
+	if len(queues) != 2 {
+		t.Errorf("%d queues, want the targets' DLQ and detect's on-failure queue", len(queues))
+	}
+	for id, props := range queues {
+		if props["SqsManagedSseEnabled"] != true || Flatten(props["RedriveAllowPolicy"]) != `{"redrivePermission":"allowAll"}` {
+			t.Errorf("%s: %v", id, props)
 		}
 	}
-	var ssl bool
+	ssl := 0
 	for _, props := range tmpl.Resources("AWS::SQS::QueuePolicy") {
 		for _, s := range statements(props["PolicyDocument"]) {
 			if s["Effect"] == "Deny" && Flatten(s["Condition"]) == `{"Bool":{"aws:SecureTransport":"false"}}` {
-				ssl = true
+				ssl++
 			}
 		}
 	}
-	if !ssl {
-		t.Error("DLQ policy does not enforce SSL")
+	if ssl != 2 {
+		t.Errorf("%d queue policies enforce SSL, want 2", ssl)
 	}
+}
+
+// EventBridge invokes detect, and the schedule the sweep, asynchronously:
+// after Lambda's retries a failed event goes to the on-failure queue (the
+// targets' DLQ only sees delivery failures), which an alarm watches.
+func TestDetectFailuresAreKept(t *testing.T) {
+	tmpl := single(t).Template
+	configs := tmpl.Resources("AWS::Lambda::EventInvokeConfig")
+	if len(configs) != 2 {
+		t.Fatalf("%d event invoke configs, want detect's and the sweep's", len(configs))
+	}
+	queue := mustQueue(t, tmpl, "DetectFailures")
+	fns := map[string]bool{}
+	for _, p := range configs {
+		fns[Flatten(p["FunctionName"])] = true
+		if flat(p["DestinationConfig"]) != `{"OnFailure":{"Destination":"${`+queue+`.Arn}"}}` {
+			t.Errorf("event invoke config %v", p)
+		}
+	}
+	for _, fn := range []string{"ecslogfix-detect", "ecslogfix-sweep"} {
+		if !fns["${"+mustFn(t, tmpl, fn)+"}"] {
+			t.Errorf("%s has no on-failure destination: %v", fn, fns)
+		}
+	}
+	var alarmed bool
+	for _, p := range tmpl.Resources("AWS::CloudWatch::Alarm") {
+		if flat(p["Dimensions"]) == `[{"Name":"QueueName","Value":"${`+queue+`.QueueName}"}]` {
+			alarmed = true
+		}
+	}
+	if !alarmed {
+		t.Error("no alarm on the on-failure queue")
+	}
+}
+
+func mustQueue(t *testing.T, tmpl Template, prefix string) string {
+	t.Helper()
+	for id := range tmpl.Resources("AWS::SQS::Queue") {
+		if strings.HasPrefix(id, prefix) {
+			return id
+		}
+	}
+	t.Fatalf("no queue %s*", prefix)
+	return ""
 }
 
 func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
@@ -158,23 +208,26 @@ func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
 		if p["TracingConfig"] != nil {
 			t.Errorf("%s: unexpected tracing %v", fn, p["TracingConfig"])
 		}
-		// Only remediate is capped: its instances share the register budget.
-		wantReserved := any(nil)
-		if fn == config.FunctionRemediate {
-			wantReserved = float64(config.DefaultRemediateConcurrency)
-		}
-		if p["ReservedConcurrentExecutions"] != wantReserved {
-			t.Errorf("%s: reserved concurrency %v, want %v", fn, p["ReservedConcurrentExecutions"], wantReserved)
+		// Nothing reserves concurrency by default: a reservation rolls the
+		// first deployment back in an account whose quota is 10.
+		if p["ReservedConcurrentExecutions"] != nil || p["VpcConfig"] != nil {
+			t.Errorf("%s: reserved concurrency %v, VPC %v", fn, p["ReservedConcurrentExecutions"], p["VpcConfig"])
 		}
 		lc, _ := p["LoggingConfig"].(map[string]any)
 		if lc["LogFormat"] != "JSON" || Flatten(lc["LogGroup"]) == "" {
 			t.Errorf("%s: logging %v", fn, lc)
 		}
 	}
-	// Own log groups keep logs for the configured retention.
-	for id, p := range s.Template.Resources("AWS::Logs::LogGroup") {
-		if p["RetentionInDays"] != float64(config.DefaultLogRetentionDays) {
-			t.Errorf("%s: retention %v", id, p["RetentionInDays"])
+	// Own log groups keep logs a year (CT.CLOUDWATCH.PR.2), encrypted
+	// with the stack's key (CT.CLOUDWATCH.PR.3).
+	key := keys(s.Template.Resources("AWS::KMS::Key"))[0]
+	groups := s.Template.Resources("AWS::Logs::LogGroup")
+	if len(groups) != len(config.Functions)+1 {
+		t.Errorf("%d log groups, want one per function and the state machine's", len(groups))
+	}
+	for id, p := range groups {
+		if p["RetentionInDays"] != float64(365) || Flatten(p["KmsKeyId"]) != "${"+key+".Arn}" {
+			t.Errorf("%s: retention %v, key %v", id, p["RetentionInDays"], p["KmsKeyId"])
 		}
 	}
 }
@@ -189,8 +242,8 @@ func TestFunctionEnvironments(t *testing.T) {
 			t.Fatal(err)
 		}
 		envs[fn] = env
-		// The whole budget (0.5/s) for the sweep's starts; remediate's two
-		// instances get half of it each.
+		// The whole budget (0.5/s) for the sweep's starts, and for each
+		// remediate instance while no concurrency is reserved.
 		switch fn {
 		case config.FunctionDetect:
 			if env[config.EnvMode] != "single" || env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
@@ -201,7 +254,7 @@ func TestFunctionEnvironments(t *testing.T) {
 				t.Errorf("%s env: %v", fn, env)
 			}
 		case config.FunctionRemediate:
-			if env[config.EnvRegisterRate] != "0.25" {
+			if env[config.EnvRegisterRate] != "0.5" {
 				t.Errorf("%s env: %v", fn, env)
 			}
 		case config.FunctionNotify:
@@ -238,12 +291,21 @@ func TestFunctionEnvironments(t *testing.T) {
 
 func TestStateMachineDefinition(t *testing.T) {
 	s := single(t)
-	def, err := s.Template.StateMachineDefinition()
+	def, err := s.Template.StateMachineDefinition("aws")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def != workflow.Definition("ecslogfix-remediate", "ecslogfix-notify") {
+	if def != workflow.Definition("aws", "ecslogfix-remediate", "ecslogfix-notify") {
 		t.Fatal("deployed definition differs from Definition()")
+	}
+	// The integration ARN takes the stack's partition: a literal
+	// arn:aws:states:::lambda:invoke fails every execution in aws-cn and
+	// aws-us-gov.
+	if raw := Flatten(s.Template.Resource(mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-remediation"))["Properties"].(map[string]any)["DefinitionString"]); strings.Count(raw, `"arn:${AWS::Partition}:states:::lambda:invoke"`) != 4 || strings.Contains(raw, "arn:aws:") {
+		t.Errorf("the definition does not name the integration in the stack's partition:\n%s", raw)
+	}
+	if cn, err := s.Template.StateMachineDefinition("aws-cn"); err != nil || cn != workflow.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
+		t.Errorf("aws-cn rendering: %v", err)
 	}
 	d := mustJSON(t, def)
 	states := d["States"].(map[string]any)
@@ -265,11 +327,11 @@ func TestStateMachineDefinition(t *testing.T) {
 	retryN := func(attempts, errs string) string {
 		return `{"BackoffRate":2,"ErrorEquals":[` + errs + `],"IntervalSeconds":2,"JitterStrategy":"FULL","MaxAttempts":` + attempts + `,"MaxDelaySeconds":60}`
 	}
-	retry := func(errs string) string { return retryN("6", errs) }
-	// Every Task: our retryable errors, then the wait at remediate's
-	// reserved concurrency (longer), then Lambda's service errors.
+	queued := strconv.Itoa(workflow.QueuedAttempts())
+	// Every Task: our "wait for your turn" errors, then Lambda's throttle
+	// (both sized for the budgeted burst), then Lambda's service errors.
 	retries := func(errs string) string {
-		return "[" + retry(errs) + "," + retryN("20", `"Lambda.TooManyRequestsException"`) + "," + retry(lambdaErrs) + "]"
+		return "[" + retryN(queued, errs) + "," + retryN(queued, `"Lambda.TooManyRequestsException"`) + "," + retryN("6", lambdaErrs) + "]"
 	}
 	catch := func(next string) string {
 		return `[{"ErrorEquals":["States.ALL"],"Next":"` + next + `","ResultPath":"$.error"}]`
@@ -323,7 +385,7 @@ func TestStateMachineDefinition(t *testing.T) {
 func TestASLValidator(t *testing.T) {
 	root, _ := ModuleRoot(".")
 	bin := requireTool(t, "asl-validator", filepath.Join(root, ".tools/node_modules/.bin/asl-validator"))
-	def, err := single(t).Template.StateMachineDefinition()
+	def, err := single(t).Template.StateMachineDefinition("aws")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -351,12 +413,15 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 	logs := func(fn string) string {
 		return "${" + mustID(t, tmpl, "AWS::Logs::LogGroup", "LogGroupName", n.FunctionLogGroup(fn)) + ".Arn}"
 	}
+	failures := "${" + mustQueue(t, tmpl, "DetectFailures") + ".Arn}"
 	want := map[string]map[string][]string{
 		n.FunctionRole("detect"): {
 			"logs:CreateLogStream": {logs("detect")}, "logs:PutLogEvents": {logs("detect")},
 			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"},
 			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
 			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
+			// The on-failure destination (CDK's grant for an SQS destination).
+			"sqs:SendMessage": {failures}, "sqs:GetQueueAttributes": {failures}, "sqs:GetQueueUrl": {failures},
 		},
 		n.FunctionRole("sweep"): {
 			"logs:CreateLogStream": {logs("sweep")}, "logs:PutLogEvents": {logs("sweep")},
@@ -364,6 +429,7 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
 			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
 			"lambda:InvokeFunction":    {"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ecslogfix-sweep"},
+			"sqs:SendMessage":          {failures}, "sqs:GetQueueAttributes": {failures}, "sqs:GetQueueUrl": {failures},
 		},
 		n.FunctionRole("remediate"): {
 			"logs:CreateLogStream": {logs("remediate")}, "logs:PutLogEvents": {logs("remediate")},
@@ -492,19 +558,47 @@ func TestTopicKMSAndSSL(t *testing.T) {
 			t.Errorf("key rotation %v", p["EnableKeyRotation"])
 		}
 		users := map[string][]string{}
+		conds := map[string]string{}
 		for _, s := range statements(p["KeyPolicy"]) {
 			pr := s["Principal"].(map[string]any)
-			users[s["Sid"].(string)] = append(append(strs(s["Action"]), strs(pr["AWS"])...), strs(pr["Service"])...)
+			users[s["Sid"].(string)] = append(append(append(strs(s["Effect"]), strs(s["Action"])...), strs(pr["AWS"])...), strs(pr["Service"])...)
+			conds[s["Sid"].(string)] = flat(s["Condition"])
 		}
 		notify := mustID(t, tmpl, "AWS::IAM::Role", "RoleName", "ecslogfix-notify")
-		if got := users["NotifyPublishes"]; !reflect.DeepEqual(got, []string{"kms:GenerateDataKey", "kms:Decrypt", "${" + notify + ".Arn}"}) {
-			t.Errorf("notify key grant %v", got)
+		for sid, want := range map[string][]string{
+			"NotifyPublishes": {"Allow", "kms:GenerateDataKey", "kms:Decrypt", "${" + notify + ".Arn}"},
+			// The SNS developer guide's statement for AWS services
+			// publishing to an encrypted topic, as documented: no condition.
+			"AlarmsPublish": {"Allow", "kms:GenerateDataKey*", "kms:Decrypt", "cloudwatch.amazonaws.com"},
+			"LogsEncrypt": {"Allow", "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*",
+				"logs.${AWS::Region}.${AWS::URLSuffix}"},
+			"GrantsOnlyForAWSResources": {"Deny", "kms:CreateGrant", "*"},
+		} {
+			if got := users[sid]; !reflect.DeepEqual(got, want) {
+				t.Errorf("key statement %s: %v, want %v", sid, got, want)
+			}
 		}
-		if got := users["AlarmsPublish"]; !reflect.DeepEqual(got, []string{"kms:GenerateDataKey*", "kms:Decrypt", "cloudwatch.amazonaws.com"}) {
-			t.Errorf("alarm key grant %v", got)
+		for sid, want := range map[string]string{
+			"AlarmsPublish": "null",
+			"LogsEncrypt": `{"ArnLike":{"kms:EncryptionContext:aws:logs:arn":["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/ecslogfix-detect",` +
+				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/ecslogfix-remediate",` +
+				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/ecslogfix-notify",` +
+				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/ecslogfix-sweep",` +
+				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/vendedlogs/states/ecslogfix-remediation"]}}`,
+			"GrantsOnlyForAWSResources": `{"BoolIfExists":{"aws:PrincipalIsAWSService":"false","kms:GrantIsForAWSResource":"false"}}`,
+		} {
+			if conds[sid] != want {
+				t.Errorf("key statement %s condition %s, want %s", sid, conds[sid], want)
+			}
 		}
-		if len(users) != 3 {
+		if len(users) != 5 {
 			t.Errorf("key policy statements %v", keys(users))
+		}
+		// Kept on deletion and replacement; removed when the first
+		// creation rolls back.
+		r := tmpl.Resource(id)
+		if r["DeletionPolicy"] != "RetainExceptOnCreate" || r["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("key deletion policy %v, update-replace policy %v", r["DeletionPolicy"], r["UpdateReplacePolicy"])
 		}
 	}
 	for _, p := range tmpl.Resources("AWS::SNS::Topic") {
@@ -539,9 +633,16 @@ func TestTopicKMSAndSSL(t *testing.T) {
 		t.Errorf("%d Chatbot configurations", n)
 	}
 	for _, p := range tmpl.Resources("AWS::Chatbot::SlackChannelConfiguration") {
-		if p["SlackWorkspaceId"] != "T01234567" || p["SlackChannelId"] != "C01234567" || len(strs(p["SnsTopicArns"])) != 1 {
+		if p["SlackWorkspaceId"] != "T01234567" || p["SlackChannelId"] != "C01234567" || len(strs(p["SnsTopicArns"])) != 1 ||
+			p["ConfigurationName"] != "ecslogfix" {
 			t.Errorf("chatbot %v", p)
 		}
+	}
+	// Chatbot exists only in the aws partition: the template refuses to
+	// deploy elsewhere.
+	rules, _ := tmpl["Rules"].(map[string]any)
+	if got := Flatten(rules["ChatbotPartition"]); !strings.Contains(got, `"Assert":{"Fn::Equals":[{"Ref":"AWS::Partition"},"aws"]}`) {
+		t.Errorf("ChatbotPartition rule %s", got)
 	}
 }
 
@@ -553,18 +654,55 @@ func TestAlarmsAndDashboard(t *testing.T) {
 		if Flatten(p["AlarmActions"]) != topic {
 			t.Errorf("%s actions %v", id, p["AlarmActions"])
 		}
+		if p["Metrics"] != nil {
+			got["math"]++
+			continue
+		}
 		got[p["Namespace"].(string)+"/"+p["MetricName"].(string)]++
 	}
-	want := map[string]int{"AWS/States/ExecutionsFailed": 1, "AWS/SQS/ApproximateNumberOfMessagesVisible": 1, "AWS/Lambda/Errors": len(config.Functions)}
+	want := map[string]int{"AWS/States/ExecutionsFailed": 1, "AWS/SQS/ApproximateNumberOfMessagesVisible": 2, "AWS/Lambda/Errors": len(config.Functions), "math": 1}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("alarms %v, want %v", got, want)
 	}
 	for _, p := range tmpl.Resources("AWS::CloudWatch::Dashboard") {
+		if p["DashboardName"] != "ecslogfix" {
+			t.Errorf("dashboard name %v", p["DashboardName"])
+		}
 		body := Flatten(p["DashboardBody"])
 		for _, m := range []string{metrics.Detections, metrics.Remediations, metrics.Blocked, metrics.Failures} {
 			if !strings.Contains(body, `"`+metrics.Namespace+`","`+m+`"`) {
 				t.Errorf("dashboard lacks %s", m)
 			}
+		}
+	}
+}
+
+// Without a CloudTrail trail no RegisterTaskDefinition event ever arrives
+// and only the sweep fixes anything: an alarm fires when a day's sweeps
+// found violations while the register rule never triggered.
+func TestNoCloudTrailEventsAlarm(t *testing.T) {
+	for name, s := range map[string]*Synthesized{"single": single(t), "hub": hub(t)} {
+		var found bool
+		for _, p := range s.Template.Resources("AWS::CloudWatch::Alarm") {
+			ms, _ := p["Metrics"].([]any)
+			if len(ms) == 0 {
+				continue
+			}
+			found = true
+			byID := map[string]string{}
+			for _, m := range ms {
+				m := m.(map[string]any)
+				byID[m["Id"].(string)] = Flatten(m)
+			}
+			if !strings.Contains(byID["expr_1"], `"Expression":"IF(FILL(swept, 0) \u003e 0 AND FILL(triggered, 0) == 0, 1, 0)"`) ||
+				!strings.Contains(byID["swept"], `{"Dimensions":[{"Name":"Mode","Value":"sweep"}],"MetricName":"Detections","Namespace":"ecslogfix"},"Period":86400,"Stat":"Sum"`) ||
+				!strings.Contains(byID["triggered"], `{"Dimensions":[{"Name":"RuleName","Value":"ecslogfix-register"}],"MetricName":"TriggeredRules","Namespace":"AWS/Events"},"Period":86400,"Stat":"Sum"`) ||
+				p["TreatMissingData"] != "notBreaching" || p["Threshold"] != float64(1) {
+				t.Errorf("%s: trail alarm %v", name, byID)
+			}
+		}
+		if !found {
+			t.Errorf("%s: no alarm for a missing trail", name)
 		}
 	}
 }
@@ -583,16 +721,7 @@ func TestCdkNagGate(t *testing.T) {
 
 func TestCfnLint(t *testing.T) {
 	bin := requireTool(t, "cfn-lint")
-	var files []string
-	for _, s := range []*Synthesized{single(t), hub(t)} {
-		files = append(files, filepath.Join(s.Dir, *s.Stack.TemplateFile()))
-	}
-	member := filepath.Join(t.TempDir(), "member.template.json")
-	if err := os.WriteFile(member, []byte(memberBody(t)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	files = append(files, member)
-	for _, f := range files {
+	for _, f := range templateFiles(t) {
 		if out, err := exec.Command(bin, "--ignore-checks", "W3005", "--", f).CombinedOutput(); err != nil {
 			t.Errorf("cfn-lint %s: %v\n%s", filepath.Base(f), err, out)
 		}
@@ -656,7 +785,7 @@ func TestOptionalResourcesOff(t *testing.T) {
 	if m := tmpl.Resource(id)["Properties"].(map[string]any)["MemorySize"]; m != float64(256) {
 		t.Errorf("remediate memory %v", m)
 	}
-	if def, _ := tmpl.StateMachineDefinition(); def != workflow.Definition("acme-remediate", "acme-notify") {
+	if def, _ := tmpl.StateMachineDefinition("aws"); def != workflow.Definition("aws", "acme-remediate", "acme-notify") {
 		t.Error("definition does not use the prefix")
 	}
 	errs, _ := NagFindings(s.Stack)

@@ -79,12 +79,15 @@ func (t Template) Resource(id string) map[string]any {
 }
 
 // StateMachineDefinition returns the DefinitionString of the (only) state
-// machine: plain ASL JSON, as Definition renders it.
-func (t Template) StateMachineDefinition() (string, error) {
+// machine as plain ASL JSON for partition: the definition names the
+// functions by name, so its only CloudFormation token is the stack's
+// AWS::Partition (in the lambda:invoke integration ARN), which is replaced
+// by partition. Any other token is an error.
+func (t Template) StateMachineDefinition(partition string) (string, error) {
 	for _, props := range t.Resources("AWS::StepFunctions::StateMachine") {
-		s, ok := props["DefinitionString"].(string)
-		if !ok {
-			return "", fmt.Errorf("DefinitionString is not a plain string: %v", props["DefinitionString"])
+		s := strings.ReplaceAll(Flatten(props["DefinitionString"]), "${AWS::Partition}", partition)
+		if i := strings.Index(s, "${"); i >= 0 {
+			return "", fmt.Errorf("DefinitionString has a token besides AWS::Partition: %.60s", s[i:])
 		}
 		return s, nil
 	}

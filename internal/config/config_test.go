@@ -28,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := Config{
 		Mode: ModeSingle, Prefix: "ecslogfix", Policy: policy.Default(), SweepSchedule: "rate(1 day)", StackSetCallAs: "SELF",
-		CreateDefaultExecutionRole: true, LogRetentionDays: 90, RegisterRate: 0.5, RemediateConcurrency: 2,
+		CreateDefaultExecutionRole: true, LogRetentionDays: 365, RegisterRate: 0.5, RemediateConcurrency: 0,
 		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128, "sweep": 128},
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -44,14 +44,14 @@ func TestLoadStringAndTypedValues(t *testing.T) {
 			"ecslogfix:targetOUs": "ou-ab12-abcdefgh, r-ab12", "ecslogfix:regions": `["eu-west-1","us-east-1"]`,
 			"ecslogfix:notificationEmails": "a@example.com,b@example.com", "ecslogfix:createDefaultExecutionRole": "false",
 			"ecslogfix:registerRate": "0.25", "ecslogfix:logRetentionDays": "30", "ecslogfix:memoryMB.remediate": "256",
-			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": "111122223333",
+			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": "111122223333", "ecslogfix:iamRegion": "us-east-1",
 		},
 		"typed": {
 			"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
 			"ecslogfix:targetOUs": []any{"ou-ab12-abcdefgh", "r-ab12"}, "ecslogfix:regions": []any{"eu-west-1", "us-east-1"},
 			"ecslogfix:notificationEmails": []any{"a@example.com", "b@example.com"}, "ecslogfix:createDefaultExecutionRole": false,
 			"ecslogfix:registerRate": 0.25, "ecslogfix:logRetentionDays": float64(30), "ecslogfix:memoryMB.remediate": float64(256),
-			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": []any{"111122223333"},
+			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": []any{"111122223333"}, "ecslogfix:iamRegion": "us-east-1",
 		},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestLoadStringAndTypedValues(t *testing.T) {
 				!reflect.DeepEqual(c.NotificationEmails, []string{"a@example.com", "b@example.com"}) ||
 				c.CreateDefaultExecutionRole || c.RegisterRate != 0.25 || c.LogRetentionDays != 30 ||
 				c.MemoryMB["remediate"] != 256 || c.MemoryMB["detect"] != 128 || c.SweepSchedule != "" ||
-				!reflect.DeepEqual(c.AllowedAccounts, []string{"111122223333"}) {
+				!reflect.DeepEqual(c.AllowedAccounts, []string{"111122223333"}) || c.IAMRegion != "us-east-1" {
 				t.Fatalf("got %+v", c)
 			}
 		})
@@ -74,7 +74,7 @@ func TestLoadStringAndTypedValues(t *testing.T) {
 
 func TestLoadErrorsNameTheKey(t *testing.T) {
 	org := map[string]any{"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
-		"ecslogfix:targetOUs": "r-ab12", "ecslogfix:regions": "eu-west-1"}
+		"ecslogfix:targetOUs": "r-ab12", "ecslogfix:regions": "eu-west-1", "ecslogfix:iamRegion": "eu-west-1"}
 	with := func(k string, v any) map[string]any {
 		m := map[string]any{}
 		for k, v := range org {
@@ -118,6 +118,21 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ecslogfix:organizationId", with("ecslogfix:organizationId", nil)},
 		{"ecslogfix:targetOUs", with("ecslogfix:targetOUs", nil)},
 		{"ecslogfix:regions", with("ecslogfix:regions", nil)},
+		{"ecslogfix:iamRegion", with("ecslogfix:iamRegion", nil)},
+		{"ecslogfix:iamRegion", with("ecslogfix:iamRegion", "us-east-1")},
+		{"ecslogfix:iamRegion", map[string]any{"ecslogfix:iamRegion": "eu-west-1"}},
+		{"ecslogfix:remediateConcurrency", map[string]any{"ecslogfix:remediateConcurrency": "-1"}},
+		{"ecslogfix:vpcSubnetIds", map[string]any{"ecslogfix:vpcSubnetIds": "subnet-xyz"}},
+		{"ecslogfix:vpcSecurityGroupIds", map[string]any{"ecslogfix:vpcSecurityGroupIds": "sg-nope"}},
+		{"ecslogfix:vpcSecurityGroupIds", map[string]any{"ecslogfix:vpcSubnetIds": "subnet-0123456789abcdef0"}},
+		{"ecslogfix:regions", map[string]any{"ecslogfix:regions": "eu-west-1,cn-north-1"}},
+		{"ecslogfix:slackWorkspaceId", map[string]any{"ecslogfix:regions": "us-gov-west-1", "ecslogfix:slackWorkspaceId": "T01", "ecslogfix:slackChannelId": "C01"}},
+		{"ecslogfix:mode", map[string]any{"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
+			"ecslogfix:targetOUs": "r-ab12", "ecslogfix:regions": "cn-north-1", "ecslogfix:iamRegion": "cn-north-1"}},
+		{"ecslogfix:policy.kmsKeyArn", map[string]any{"ecslogfix:regions": "eu-west-1,us-east-1",
+			"ecslogfix:policy.kmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}},
+		{"ecslogfix:policy.kmsKeyArn", map[string]any{"ecslogfix:regions": "eu-west-1", "ecslogfix:policy.logRegion": "us-east-1",
+			"ecslogfix:policy.kmsKeyArn": "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}},
 	} {
 		_, err := Load(lookupMap(tc.ctx))
 		var ke *KeyError
@@ -353,6 +368,35 @@ func TestPolicyFieldDefaultsMatchPolicyDefault(t *testing.T) {
 		}
 		if got != f.def {
 			t.Errorf("policy.%s: documented default %q, policy.Default() has %q", f.name, f.def, got)
+		}
+	}
+}
+
+// A KMS key of the one region log groups are created in is accepted: the
+// only covered region, or the central logRegion.
+func TestKMSKeyInTheGroupsRegion(t *testing.T) {
+	key := "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	for _, ctx := range []map[string]any{
+		{"ecslogfix:regions": "eu-west-1", "ecslogfix:policy.kmsKeyArn": key},
+		{"ecslogfix:regions": "eu-west-1,us-east-1", "ecslogfix:policy.logRegion": "eu-west-1", "ecslogfix:policy.kmsKeyArn": key},
+		{"ecslogfix:policy.kmsKeyArn": key}, // the stack's region: asserted by the template at deploy time
+	} {
+		if _, err := Load(lookupMap(ctx)); err != nil {
+			t.Errorf("%v: %v", ctx, err)
+		}
+	}
+}
+
+// With a reservation the instances share the rate; without one each may
+// use it all.
+func TestRegisterRatePerInstance(t *testing.T) {
+	for _, tc := range []struct {
+		reserved int
+		want     float64
+	}{{0, 0.5}, {1, 0.5}, {2, 0.25}, {5, 0.1}} {
+		c := Config{RegisterRate: 0.5, RemediateConcurrency: tc.reserved}
+		if got := c.RegisterRatePerInstance(); got != tc.want {
+			t.Errorf("reserved %d: %v per instance, want %v", tc.reserved, got, tc.want)
 		}
 	}
 }

@@ -4,9 +4,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -20,13 +24,19 @@ const PolicyKey = ContextPrefix + "policy"
 
 // Defaults of the deployment configuration.
 const (
-	DefaultPrefix           = "ecslogfix"
-	DefaultSweepSchedule    = "rate(1 day)"
-	DefaultLogRetentionDays = 90
+	DefaultPrefix        = "ecslogfix"
+	DefaultSweepSchedule = "rate(1 day)"
+	// DefaultLogRetentionDays keeps ecslogfix's own logs a year, what the
+	// Control Tower proactive control CT.CLOUDWATCH.PR.2 requires.
+	DefaultLogRetentionDays = 365
 	DefaultMemoryMB         = 128
-	// DefaultRemediateConcurrency is the remediate function's reserved
-	// concurrency: the registration budget is shared among its instances.
-	DefaultRemediateConcurrency = 2
+	// DefaultRemediateConcurrency reserves no concurrency for remediate:
+	// Lambda refuses a reservation that leaves the account less than its
+	// minimum unreserved concurrency, and new accounts often have a quota of
+	// 10 ("Configuring reserved concurrency",
+	// https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html),
+	// so any reservation can roll back the first deployment there.
+	DefaultRemediateConcurrency = 0
 )
 
 // Config is the deployment configuration the CDK app reads from cdk.json
@@ -75,20 +85,40 @@ type Config struct {
 	// makes in all (per account and region at most): each of the
 	// RemediateConcurrency remediate instances gets an equal share.
 	RegisterRate float64
-	// RemediateConcurrency is the remediate function's reserved concurrency.
+	// RemediateConcurrency is the remediate function's reserved
+	// concurrency; 0 reserves none.
 	RemediateConcurrency int
 	// MemoryMB is each function's memory size, by function name.
 	MemoryMB map[string]int
+	// IAMRegion is the one region whose member stacks hold the member
+	// accounts' IAM roles (organization mode). It must never change.
+	IAMRegion string
+	// VPCSubnetIDs and VPCSecurityGroupIDs, both or neither, put the
+	// functions in a customer-managed VPC.
+	VPCSubnetIDs        []string
+	VPCSecurityGroupIDs []string
 }
 
 // RegisterRatePerInstance is the share of RegisterRate each remediate
-// instance may use, so that all of them together stay within RegisterRate.
+// instance may use. With reserved concurrency N, each of the N instances
+// gets 1/N, so together they stay within RegisterRate. Without a
+// reservation the number of instances is not bounded: each gets the whole
+// rate, and ECS's own throttling (retried by the SDK and the workflow)
+// bounds a burst.
 func (c Config) RegisterRatePerInstance() float64 {
-	n := c.RemediateConcurrency
-	if n < 1 {
-		n = DefaultRemediateConcurrency
+	if c.RemediateConcurrency < 1 {
+		return c.RegisterRate
 	}
-	return c.RegisterRate / float64(n)
+	return c.RegisterRate / float64(c.RemediateConcurrency)
+}
+
+// Partition is the AWS partition of the configured regions ("" when none
+// is configured: the stack's own, known only at deploy time).
+func (c Config) Partition() string {
+	if len(c.Regions) == 0 {
+		return ""
+	}
+	return awsarn.PartitionOr(c.Regions[0], "aws")
 }
 
 // Names returns the resource names derived from c.Prefix.
@@ -182,6 +212,8 @@ var (
 	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	secretRE  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
 	slackIDRE = regexp.MustCompile(`^[A-Z0-9]{1,255}$`)
+	subnetRE  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	sgRE      = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 	// CloudWatch Logs' allowed retention values (days).
 	retentionDays = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
 		120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true,
@@ -203,6 +235,85 @@ func (c Config) validate() error {
 	}
 	if (c.SlackWorkspaceID == "") != (c.SlackChannelID == "") {
 		return &KeyError{key("slackChannelId"), "slackWorkspaceId and slackChannelId must be set together"}
+	}
+	if (len(c.VPCSubnetIDs) == 0) != (len(c.VPCSecurityGroupIDs) == 0) {
+		return &KeyError{key("vpcSecurityGroupIds"), "vpcSubnetIds and vpcSecurityGroupIds must be set together"}
+	}
+	if err := c.validatePartition(); err != nil {
+		return err
+	}
+	if err := c.validateIAMRegion(); err != nil {
+		return err
+	}
+	return c.validateKMSKeyRegion()
+}
+
+// validatePartition refuses what cannot work in the regions' partition:
+// regions of two partitions, AWS Chatbot outside the commercial partition
+// (its supported regions, https://docs.aws.amazon.com/chatbot/latest/adminguide/chatbot-regions.html,
+// are all in "aws"), and organization mode in China, where StackSets cannot
+// use trusted access with AWS Organizations
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs.html).
+// With no regions configured the stack's template asserts the same at
+// deploy time.
+func (c Config) validatePartition() error {
+	part := c.Partition()
+	for _, r := range c.Regions {
+		if p := awsarn.PartitionOr(r, "aws"); p != part {
+			return &KeyError{ContextPrefix + "regions", fmt.Sprintf("%s is in partition %s, %s in %s: one deployment covers one partition", c.Regions[0], part, r, p)}
+		}
+	}
+	if part != "" && part != "aws" && c.SlackWorkspaceID != "" {
+		return &KeyError{ContextPrefix + "slackWorkspaceId", fmt.Sprintf("AWS Chatbot is not available in partition %s (regions %s)", part, strings.Join(c.Regions, ","))}
+	}
+	if part == "aws-cn" && c.Mode == ModeOrganization {
+		return &KeyError{ContextPrefix + "mode", "organization mode needs StackSets trusted access with AWS Organizations, which the China regions do not offer"}
+	}
+	return nil
+}
+
+// validateIAMRegion: in organization mode the member roles live in one
+// explicitly named region. Deriving it from the order of regions would move
+// the roles (deleting them in every member account) when a region is added
+// in front, the list reordered or the first region removed.
+func (c Config) validateIAMRegion() error {
+	key := ContextPrefix + "iamRegion"
+	if c.Mode != ModeOrganization {
+		if c.IAMRegion != "" {
+			return &KeyError{key, "only used in organization mode"}
+		}
+		return nil
+	}
+	if c.IAMRegion == "" {
+		return &KeyError{key, "required in organization mode: the region (one of ecslogfix:regions) whose member stacks hold the IAM roles; set it once and never change it"}
+	}
+	if !slices.Contains(c.Regions, c.IAMRegion) {
+		return &KeyError{key, fmt.Sprintf("%s is not in ecslogfix:regions (%s): removing the IAM region would delete the member roles in every account", c.IAMRegion, strings.Join(c.Regions, ","))}
+	}
+	return nil
+}
+
+// validateKMSKeyRegion: KMS keys are regional, and CloudWatch Logs can only
+// use a key of the log group's own region. ecslogfix creates groups in the
+// policy's logRegion, or else in each covered region; the key must be in
+// every one of them.
+func (c Config) validateKMSKeyRegion() error {
+	keyARN := c.Policy.KMSKeyARN
+	if keyARN == "" {
+		return nil
+	}
+	a, err := arn.Parse(keyARN)
+	if err != nil {
+		return &KeyError{PolicyKey + ".kmsKeyArn", err.Error()}
+	}
+	groups := c.Regions
+	if c.Policy.LogRegion != "" {
+		groups = []string{c.Policy.LogRegion}
+	}
+	for _, r := range groups {
+		if r != a.Region {
+			return &KeyError{PolicyKey + ".kmsKeyArn", fmt.Sprintf("the key is in %s but log groups are created in %s: KMS keys are regional (set policy.logRegion to %s for central logging, or use a key of each region)", a.Region, r, a.Region)}
+		}
 	}
 	return nil
 }

@@ -103,8 +103,11 @@ func buildKeys() []Key {
 				return err
 			}},
 		Key{Name: ContextPrefix + "regions", Type: "list", Default: "[] (the stack's region)",
-			Doc:   "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. The first region also holds the member accounts' IAM roles.",
+			Doc:   "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. All in one partition.",
 			apply: func(c *Config, v any) error { return setList(&c.Regions, v, awsarn.ValidRegion, "a region name") }},
+		Key{Name: ContextPrefix + "iamRegion", Type: "string", Default: "",
+			Doc:   "Organization mode (required): the one region, among `regions`, whose member stacks hold the member accounts' IAM roles (IAM is global). Set it once and never change it: moving it deletes and recreates the roles in every member account.",
+			apply: func(c *Config, v any) error { return setString(&c.IAMRegion, v, awsarn.ValidRegion, "a region name") }},
 		Key{Name: ContextPrefix + "allowedAccounts", Type: "list", Default: "[] (every account)",
 			Doc: "Optional allow-list of 12-digit account IDs ecslogfix acts in; events from other accounts are ignored.",
 			apply: func(c *Config, v any) error {
@@ -128,14 +131,14 @@ func buildKeys() []Key {
 				return nil
 			}},
 		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
-			Doc: "Create an ECS task execution role (CloudWatch Logs and ECR pull) and point the policy's `defaultExecutionRoleArn` at it, so Fargate definitions without one can be fixed. Ignored when the policy sets `defaultExecutionRoleArn`.",
+			Doc: "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",
 			apply: func(c *Config, v any) error {
 				b, err := boolOr(v, true)
 				c.CreateDefaultExecutionRole = b
 				return err
 			}},
 		Key{Name: ContextPrefix + "logRetentionDays", Type: "integer", Default: strconv.Itoa(DefaultLogRetentionDays),
-			Doc: "Retention (days) of ecslogfix's own log groups (functions, state machine); a CloudWatch Logs retention value.",
+			Doc: "Retention (days) of ecslogfix's own log groups (functions, state machine); a CloudWatch Logs retention value. Below 365 the stack fails the Control Tower control CT.CLOUDWATCH.PR.2.",
 			apply: func(c *Config, v any) error {
 				n, err := intOr(v, DefaultLogRetentionDays)
 				if err == nil && !retentionDays[n] {
@@ -145,7 +148,7 @@ func buildKeys() []Key {
 				return err
 			}},
 		Key{Name: ContextPrefix + "registerRate", Type: "number", Default: strconv.FormatFloat(DefaultRegisterRate, 'g', -1, 64),
-			Doc: "RegisterTaskDefinition calls per second ecslogfix makes in all (ECS allows 1/s sustained per account and region, shared with your pipelines); each remediate instance gets registerRate / remediateConcurrency, per attempt (SDK retries included). The sweep starts executions at this rate too.",
+			Doc: "RegisterTaskDefinition calls per second ecslogfix makes (ECS allows 1/s sustained per account and region, shared with your pipelines), per attempt (SDK retries included): each remediate instance gets registerRate / remediateConcurrency, or the whole rate when no concurrency is reserved. The sweep starts executions at this rate too. The workflow's retries are sized for a burst of 300 executions at 0.5/s; a lower rate makes a burst of that size outlast them.",
 			apply: func(c *Config, v any) error {
 				f, err := floatOr(v, DefaultRegisterRate)
 				if err == nil && !awsclient.ValidRate(f) {
@@ -155,14 +158,24 @@ func buildKeys() []Key {
 				return err
 			}},
 		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
-			Doc: "Reserved concurrency of the remediate function. Executions beyond it wait in the workflow's retry (Lambda.TooManyRequestsException); with registerRate it bounds the registrations per second.",
+			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
 			apply: func(c *Config, v any) error {
 				n, err := intOr(v, DefaultRemediateConcurrency)
-				if err == nil && (n < 1 || n > 50) {
-					err = fmt.Errorf("%d is not in [1, 50]", n)
+				if err == nil && (n < 0 || n > 50) {
+					err = fmt.Errorf("%d is not in [0, 50]", n)
 				}
 				c.RemediateConcurrency = n
 				return err
+			}},
+	)
+	keys = append(keys,
+		Key{Name: ContextPrefix + "vpcSubnetIds", Type: "list", Default: "[]",
+			Doc:   "Subnets (`subnet-...`) to run the functions in, with `vpcSecurityGroupIds` (both or neither); Control Tower's CT.LAMBDA.PR.3 requires it. The subnets need a route to the AWS APIs the functions call (a NAT gateway, or interface endpoints for ECS, CloudWatch Logs, Step Functions, SNS, STS, Lambda and, with a Slack webhook, Secrets Manager).",
+			apply: func(c *Config, v any) error { return setList(&c.VPCSubnetIDs, v, subnetRE.MatchString, "a subnet ID") }},
+		Key{Name: ContextPrefix + "vpcSecurityGroupIds", Type: "list", Default: "[]",
+			Doc: "Security groups (`sg-...`) of the functions in the VPC (see `vpcSubnetIds`); they need outbound HTTPS only.",
+			apply: func(c *Config, v any) error {
+				return setList(&c.VPCSecurityGroupIDs, v, sgRE.MatchString, "a security group ID")
 			}},
 	)
 	for _, fn := range Functions {

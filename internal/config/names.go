@@ -53,8 +53,17 @@ func (n Names) MemberForwarderRole() string { return n.Prefix + "-forwarder" }
 // Fargate/EXTERNAL task definitions that have none.
 func (n Names) DefaultExecutionRole() string { return n.Prefix + "-task-execution" }
 
-// StackSet is the organization mode member StackSet's name.
+// StackSet is the organization mode member StackSet of every region (the
+// forwarding rule).
 func (n Names) StackSet() string { return n.Prefix + "-member" }
+
+// StackSetIAM is the member StackSet of the IAM region (the member and
+// forwarder roles).
+func (n Names) StackSetIAM() string { return n.Prefix + "-member-iam" }
+
+// StackSetExecutionRole is the member StackSet holding the default ECS task
+// execution role, which outlives ecslogfix.
+func (n Names) StackSetExecutionRole() string { return n.Prefix + "-member-execution-role" }
 
 // Rule is the name of the EventBridge rule for what ("register", "sweep",
 // "forward").

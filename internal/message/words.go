@@ -142,6 +142,7 @@ var blockerAdvice = map[string]string{
 	plan.BlockTooLarge:        "The fixed task definition would exceed the 64 KiB limit: shrink it in the source (for example move environment values to environmentFiles or secrets) and add logConfiguration there.",
 	plan.BlockInvalidGroup:    "Fix logGroupTemplate in the ecslogfix policy, or the container's awslogs-group, so it names a valid log group (1-512 of a-z A-Z 0-9 _ - / . #, not starting with aws/).",
 	plan.BlockInvalidInput:    "The revision cannot be re-registered as it is: add logConfiguration in the source instead.",
+	plan.BlockKMSKeyRegion:    "KMS keys are regional: set the ecslogfix policy's logRegion to the key's region (central logging), or deploy a policy whose kmsKeyArn is a key of the task definition's region.",
 }
 
 func retentionText(days int32) string {

@@ -6,6 +6,7 @@ import (
 	"maps"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -145,6 +146,12 @@ func (b *builder) groupFor(container, region string) string {
 		if g.Name == name && g.Region == region {
 			return name
 		}
+	}
+	// KMS keys are regional: CloudWatch Logs refuses a key of another
+	// region, so the group could never be created.
+	if k, err := arn.Parse(b.p.KMSKeyARN); err == nil && region != "" && k.Region != region {
+		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockKMSKeyRegion,
+			fmt.Sprintf("container %q: log group %q would be created in %s, but the policy's kmsKeyArn is a key of %s (KMS keys are regional); set logRegion to %s or use a key of %s", container, name, region, k.Region, k.Region, region)})
 	}
 	tags := make(map[string]string, len(b.p.LogGroupTags)+1)
 	maps.Copy(tags, b.p.LogGroupTags)

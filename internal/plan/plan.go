@@ -70,6 +70,7 @@ const (
 	BlockTooLarge        = "TOO_LARGE"         // the register request would exceed 64 KiB
 	BlockInvalidGroup    = "INVALID_LOG_GROUP" // the template yields an invalid log group name
 	BlockInvalidInput    = "INVALID_INPUT"     // the source cannot be re-registered as it is
+	BlockKMSKeyRegion    = "KMS_KEY_REGION"    // the policy's KMS key is in another region than a group to create
 )
 
 // Plan is the fix for one task definition revision.

@@ -202,6 +202,27 @@ func TestBuildLogGroupsDeduplicated(t *testing.T) {
 	}
 }
 
+// A KMS key is regional: a group to create in another region than the
+// policy's key blocks the plan (CreateLogGroup could only fail there); a
+// group in the key's region, or an existing awslogs group, does not.
+func TestBuildKMSKeyOfAnotherRegion(t *testing.T) {
+	key := "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	td := newTD(ctr("app", nil), ctr("side", awslogs("awslogs-region", "eu-west-1")))
+	pl := mustBuild(t, td, nil, policy.Policy{KMSKeyARN: key}, Context{Account: "111122223333", Region: "us-east-1"})
+	if len(pl.Blockers) != 1 || pl.Blockers[0].Code != BlockKMSKeyRegion || pl.NeedsChange() ||
+		!strings.Contains(pl.Blockers[0].Message, "us-east-1") || !strings.Contains(pl.Blockers[0].Message, "eu-west-1") {
+		t.Fatalf("blockers %+v", pl.Blockers)
+	}
+	for _, p := range []policy.Policy{{KMSKeyARN: key, LogRegion: "eu-west-1"}, {KMSKeyARN: ""}} {
+		if pl := mustBuild(t, td, nil, p, Context{Account: "111122223333", Region: "us-east-1"}); pl.Blocked() {
+			t.Errorf("policy %+v: blocked %+v", p, pl.Blockers)
+		}
+	}
+	if pl := mustBuild(t, td, nil, policy.Policy{KMSKeyARN: key}, Context{Account: "111122223333", Region: "eu-west-1"}); pl.Blocked() {
+		t.Errorf("key of the group's region: blocked %+v", pl.Blockers)
+	}
+}
+
 func TestBuildExecutionRole(t *testing.T) {
 	role := "arn:aws:iam::111122223333:role/exec"
 	tests := []struct {

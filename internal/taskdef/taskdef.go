@@ -111,7 +111,7 @@ func RegisterInput(td *types.TaskDefinition, tags []types.Tag, extra ...types.Ta
 		InferenceAccelerators:         td.InferenceAccelerators,
 		IpcMode:                       td.IpcMode,
 		PidMode:                       td.PidMode,
-		NetworkMode:                   td.NetworkMode,
+		NetworkMode:                   registerNetworkMode(td.NetworkMode),
 		PlacementConstraints:          td.PlacementConstraints,
 		ProxyConfiguration:            td.ProxyConfiguration,
 		RequiresCompatibilities:       td.RequiresCompatibilities,
@@ -124,6 +124,25 @@ func RegisterInput(td *types.TaskDefinition, tags []types.Tag, extra ...types.Ta
 	// pointer, slice or map is shared with the caller's value.
 	cp := deepCopy(reflect.ValueOf(in))
 	return cp.Interface().(*ecs.RegisterTaskDefinitionInput), nil
+}
+
+// networkModeDefault is what ECS's documentation calls the network mode of
+// a Windows task definition that names none: "For Amazon ECS tasks hosted
+// on Amazon EC2 Windows instances, the valid values are default, and
+// awsvpc. If no network mode is specified, the default network mode is
+// used" (task definition parameters, networkMode:
+// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_definition_parameters.html#network_mode).
+// It is in no ECS model (types.NetworkMode.Values() are bridge, host,
+// awsvpc, none), so a request carrying it names no valid value; leaving the
+// field out selects that same mode.
+const networkModeDefault types.NetworkMode = "default"
+
+// registerNetworkMode is the networkMode to register for m.
+func registerNetworkMode(m types.NetworkMode) types.NetworkMode {
+	if m == networkModeDefault {
+		return ""
+	}
+	return m
 }
 
 // mergeTags drops reserved tags from tags, then applies extra: same key

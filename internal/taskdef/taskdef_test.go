@@ -350,6 +350,25 @@ func TestRegisterInputTags(t *testing.T) {
 	}
 }
 
+// "default" (Windows on EC2, no mode named) is in no ECS model: it is
+// registered by leaving networkMode out, which selects that mode; every
+// value of the model is copied as it is.
+func TestRegisterInputNetworkModeDefault(t *testing.T) {
+	for _, m := range append(types.NetworkMode("").Values(), "default", "") {
+		in, err := RegisterInput(&types.TaskDefinition{Family: aws.String("f"), NetworkMode: m}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := m
+		if m == "default" {
+			want = ""
+		}
+		if in.NetworkMode != want {
+			t.Errorf("networkMode %q registers as %q, want %q", m, in.NetworkMode, want)
+		}
+	}
+}
+
 func TestRegisterInputNil(t *testing.T) {
 	if _, err := RegisterInput(nil, nil); !errors.Is(err, ErrNilTaskDefinition) {
 		t.Errorf("err = %v, want ErrNilTaskDefinition", err)

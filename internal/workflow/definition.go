@@ -3,6 +3,7 @@ package workflow
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
@@ -33,26 +34,72 @@ var LambdaServiceErrors = []string{
 	"Lambda.SdkClientException",
 }
 
-// LambdaThrottled is what lambda:invoke fails with while the function is at
-// its reserved concurrency: remediate's concurrency is capped to keep
-// RegisterTaskDefinition within its budget, so a burst of executions waits
-// here, longer than for other errors.
+// LambdaThrottled is what lambda:invoke fails with while a function is at
+// its concurrency limit (the account's, or remediate's reserved
+// concurrency when one is configured): a burst of executions waits here for
+// its turn, as long as for ECS's throttling.
 const LambdaThrottled = "Lambda.TooManyRequestsException"
 
-// Retry settings of the workflow.
+// Retry settings of the workflow. Every retrier uses FULL jitter: Step
+// Functions draws each wait uniformly from zero to the backoff delay
+// ("Handling errors in Step Functions workflows", JitterStrategy:
+// https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html),
+// so a retrier waits on average half of what its delays add up to.
 const (
 	RetryIntervalSeconds = 2
-	RetryMaxAttempts     = 6
+	RetryMaxAttempts     = 6 // Lambda's transient service errors
 	RetryBackoffRate     = 2.0
 	RetryMaxDelaySeconds = 60
-	// RetryMaxAttemptsThrottled bounds the wait at reserved concurrency:
-	// about 17 minutes at MaxDelaySeconds, enough for a burst of a few
-	// hundred executions at 0.5 registrations per second.
-	RetryMaxAttemptsThrottled = 20
 )
+
+// The burst the queueing retriers are sized for: BudgetBurst executions
+// that arrive together wait for their turn (Lambda.TooManyRequestsException,
+// ThrottledError, ConcurrentRevisionError) while registrations drain at
+// BudgetRegisterRate per second (the default ecslogfix:registerRate), so
+// the last one waits BudgetBurst/BudgetRegisterRate seconds.
+const (
+	BudgetBurst        = 300
+	BudgetRegisterRate = 0.5
+)
+
+// RetryWait returns the mean and the standard deviation (seconds) of the
+// total wait of a FULL-jitter retrier over attempts retries: the k-th wait
+// is uniform on [0, d_k], d_k = min(interval·backoff^k, maxDelay), so the
+// mean is Σd_k/2 and the variance Σd_k²/12.
+func RetryWait(interval, backoff, maxDelay float64, attempts int) (mean, stddev float64) {
+	var sum, sq float64
+	for k := range attempts {
+		d := math.Min(interval*math.Pow(backoff, float64(k)), maxDelay)
+		sum += d
+		sq += d * d
+	}
+	return sum / 2, math.Sqrt(sq / 12)
+}
+
+// AttemptsToCover returns the fewest retries of the workflow's retrier
+// settings whose total wait reaches seconds with a three-sigma margin
+// (mean − 3σ ≥ seconds; the sum of many uniform waits is close to normal,
+// so it falls short about once in 700 bursts).
+func AttemptsToCover(seconds float64) int {
+	for n := 1; ; n++ {
+		mean, sd := RetryWait(RetryIntervalSeconds, RetryBackoffRate, RetryMaxDelaySeconds, n)
+		if mean-3*sd >= seconds {
+			return n
+		}
+	}
+}
 
 func retrier(errs ...string) map[string]any {
 	return retrierN(RetryMaxAttempts, errs...)
+}
+
+// QueuedAttempts is the MaxAttempts of the queueing retriers: the fewest
+// retries whose total wait covers the budgeted burst's drain time.
+func QueuedAttempts() int { return AttemptsToCover(BudgetBurst / BudgetRegisterRate) }
+
+// queued is a retrier for errors that mean "wait for your turn".
+func queued(errs ...string) map[string]any {
+	return retrierN(QueuedAttempts(), errs...)
 }
 
 func retrierN(attempts int, errs ...string) map[string]any {
@@ -70,10 +117,13 @@ func catchTo(next string) []any {
 	return []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathError, "Next": next}}
 }
 
-func invoke(function string, payload map[string]any) map[string]any {
+// invoke is a lambda:invoke Task. The integration's ARN names the
+// partition (arn:aws-cn:states:::lambda:invoke in China, arn:aws-us-gov:…
+// in GovCloud); partition may be a CloudFormation token.
+func invoke(partition, function string, payload map[string]any) map[string]any {
 	return map[string]any{
 		"Type":     "Task",
-		"Resource": "arn:aws:states:::lambda:invoke",
+		"Resource": "arn:" + partition + ":states:::lambda:invoke",
 		"Parameters": map[string]any{
 			"FunctionName": function,
 			"Payload":      payload,
@@ -82,39 +132,41 @@ func invoke(function string, payload map[string]any) map[string]any {
 }
 
 // Definition renders the remediation workflow (Amazon States Language,
-// JSONPath) for the given remediate and notify function names or ARNs. It
-// is the one definition the stack deploys and the end-to-end tests run.
-func Definition(remediateFunction, notifyFunction string) string {
-	ensure := invoke(remediateFunction, map[string]any{"action": string(ActionEnsureLogGroup), "input.$": PathState})
+// JSONPath) for the partition ("aws", "aws-cn", …, or the stack's
+// AWS::Partition token) and the given remediate and notify function names
+// or ARNs. It is the one definition the stack deploys and the end-to-end
+// tests run.
+func Definition(partition, remediateFunction, notifyFunction string) string {
+	ensure := invoke(partition, remediateFunction, map[string]any{"action": string(ActionEnsureLogGroup), "input.$": PathState})
 	ensure["ResultSelector"] = map[string]any{"logGroups.$": PathPayload + ".logGroups"}
 	ensure["ResultPath"] = PathEnsured
-	ensure["Retry"] = []any{retrier(ErrThrottled), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
+	ensure["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
 	ensure["Catch"] = catchTo(StateEnsureLogGroupsFailed)
 	ensure["Next"] = StateRegister
 
-	register := invoke(remediateFunction, map[string]any{"action": string(ActionRegister), "input.$": PathState})
+	register := invoke(partition, remediateFunction, map[string]any{"action": string(ActionRegister), "input.$": PathState})
 	register["ResultSelector"] = map[string]any{"result.$": PathPayload}
 	register["ResultPath"] = PathRegistered
-	register["Retry"] = []any{retrier(ErrThrottled, ErrConcurrentRevision), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
+	register["Retry"] = []any{queued(ErrThrottled, ErrConcurrentRevision), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
 	register["Catch"] = catchTo(StateRegisterFailed)
 	register["Next"] = StateNotify
 
-	notify := invoke(notifyFunction, map[string]any{"result.$": PathResult, "executionArn.$": PathExecutionID})
+	notify := invoke(partition, notifyFunction, map[string]any{"result.$": PathResult, "executionArn.$": PathExecutionID})
 	// notify returns ThrottledError when SNS throttles or fails after the
 	// SDK's retries: retried here, or the remediation's notice (with its
 	// backout steps) would be replaced by a failure notice.
-	notify["Retry"] = []any{retrier(ErrThrottled), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
+	notify["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
 	notify["Catch"] = catchTo(StateNotifyFailed)
 	notify["ResultPath"] = nil
 	notify["Next"] = StateDone
 
-	notifyFailure := invoke(notifyFunction, map[string]any{
+	notifyFailure := invoke(partition, notifyFunction, map[string]any{
 		"failure": map[string]any{
 			"input.$": PathState, "state.$": PathFailedState, "error.$": PathErrorName, "cause.$": PathErrorCause,
 		},
 		"executionArn.$": PathExecutionID,
 	})
-	notifyFailure["Retry"] = []any{retrier(ErrThrottled), retrierN(RetryMaxAttemptsThrottled, LambdaThrottled), retrier(LambdaServiceErrors...)}
+	notifyFailure["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
 	notifyFailure["ResultPath"] = nil
 	notifyFailure["Next"] = StateFailed
 

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -108,7 +110,7 @@ type machine struct {
 func load(t *testing.T) machine {
 	t.Helper()
 	var m machine
-	if err := json.Unmarshal([]byte(Definition("fn-remediate", "fn-notify")), &m); err != nil {
+	if err := json.Unmarshal([]byte(Definition("aws", "fn-remediate", "fn-notify")), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -265,4 +267,120 @@ func choose(t *testing.T, m machine, state string, doc map[string]any) string {
 		}
 	}
 	return s["Default"].(string)
+}
+
+// Every Task names the lambda:invoke integration in the partition the
+// definition is rendered for: "arn:aws:states:::…" fails every execution in
+// aws-cn and aws-us-gov.
+func TestDefinitionRendersThePartition(t *testing.T) {
+	for _, part := range []string{"aws", "aws-cn", "aws-us-gov", "${AWS::Partition}"} {
+		var m machine
+		if err := json.Unmarshal([]byte(Definition(part, "r", "n")), &m); err != nil {
+			t.Fatal(err)
+		}
+		tasks := 0
+		for name, s := range m.States {
+			if s["Type"] != "Task" {
+				continue
+			}
+			tasks++
+			if want := "arn:" + part + ":states:::lambda:invoke"; s["Resource"] != want {
+				t.Errorf("%s: %s: Resource %v, want %s", part, name, s["Resource"], want)
+			}
+		}
+		if tasks != 4 {
+			t.Fatalf("%d tasks", tasks)
+		}
+	}
+}
+
+// retrierOf reads the fields of one rendered retrier.
+type retrierOf struct {
+	ErrorEquals     []string
+	IntervalSeconds float64
+	MaxAttempts     int
+	BackoffRate     float64
+	MaxDelaySeconds float64
+	JitterStrategy  string
+}
+
+// The arithmetic of the retry budget, read from the rendered definition:
+// every retrier of an error that means "wait for your turn" waits, with
+// FULL jitter, at least the time a budgeted burst takes to drain (three
+// sigma below the mean), and no more retries than that needs; the others
+// keep the short budget for Lambda's transient errors.
+func TestRetryBudgetCoversTheBurst(t *testing.T) {
+	drain := BudgetBurst / BudgetRegisterRate
+	if drain != 600 {
+		t.Fatalf("drain time %v s", drain)
+	}
+	queuedErr := map[string]bool{ErrThrottled: true, ErrConcurrentRevision: true, LambdaThrottled: true}
+	var def struct {
+		States map[string]struct{ Retry []retrierOf }
+	}
+	if err := json.Unmarshal([]byte(Definition("aws", "r", "n")), &def); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for name, s := range def.States {
+		for _, r := range s.Retry {
+			n++
+			if r.JitterStrategy != "FULL" {
+				t.Errorf("%s %v: jitter %q", name, r.ErrorEquals, r.JitterStrategy)
+			}
+			mean, sd := RetryWait(r.IntervalSeconds, r.BackoffRate, r.MaxDelaySeconds, r.MaxAttempts)
+			if !queuedErr[r.ErrorEquals[0]] {
+				if r.MaxAttempts != RetryMaxAttempts {
+					t.Errorf("%s %v: %d attempts", name, r.ErrorEquals, r.MaxAttempts)
+				}
+				continue
+			}
+			for _, e := range r.ErrorEquals {
+				if !queuedErr[e] {
+					t.Errorf("%s: %s shares a queueing retrier", name, e)
+				}
+			}
+			if mean-3*sd < drain {
+				t.Errorf("%s %v: %d attempts wait %.0f ± %.0f s, short of the %v s a burst of %d takes at %v/s",
+					name, r.ErrorEquals, r.MaxAttempts, mean, sd, drain, BudgetBurst, BudgetRegisterRate)
+			}
+			if m1, sd1 := RetryWait(r.IntervalSeconds, r.BackoffRate, r.MaxDelaySeconds, r.MaxAttempts-1); m1-3*sd1 >= drain {
+				t.Errorf("%s %v: %d attempts are more than the burst needs", name, r.ErrorEquals, r.MaxAttempts)
+			}
+		}
+	}
+	if n != 12 {
+		t.Fatalf("%d retriers", n)
+	}
+	if got := QueuedAttempts(); got != 34 {
+		t.Errorf("queued attempts %d, want 34 (62 s for the first five backoffs, then 60 s each)", got)
+	}
+}
+
+// FULL jitter halves the wait: the 20 attempts once described as "about 17
+// minutes" wait 481 s on average. RetryWait agrees with a simulation of
+// Step Functions' draw (uniform on [0, delay]).
+func TestRetryWaitMatchesFullJitter(t *testing.T) {
+	if mean, _ := RetryWait(2, 2, 60, 20); mean != 481 {
+		t.Errorf("20 attempts wait %v s on average, want 481 (half of 962)", mean)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, attempts := range []int{6, 20, QueuedAttempts()} {
+		const runs = 20000
+		var sum, sq float64
+		for range runs {
+			total := 0.0
+			for k := range attempts {
+				total += rng.Float64() * math.Min(2*math.Pow(2, float64(k)), 60)
+			}
+			sum += total
+			sq += total * total
+		}
+		simMean := sum / runs
+		simSD := math.Sqrt(sq/runs - simMean*simMean)
+		mean, sd := RetryWait(2, 2, 60, attempts)
+		if math.Abs(simMean-mean) > 0.01*mean || math.Abs(simSD-sd) > 0.05*sd {
+			t.Errorf("%d attempts: simulated %.1f ± %.1f s, computed %.1f ± %.1f s", attempts, simMean, simSD, mean, sd)
+		}
+	}
 }

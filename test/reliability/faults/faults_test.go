@@ -56,7 +56,7 @@ var notifyRetriesThrottle = func() bool {
 			Retry []struct{ ErrorEquals []string }
 		}
 	}
-	if err := json.Unmarshal([]byte(workflow.Definition(fnRemed, fnNotify)), &def); err != nil {
+	if err := json.Unmarshal([]byte(workflow.Definition("aws", fnRemed, fnNotify)), &def); err != nil {
 		panic(err)
 	}
 	for _, r := range def.States[workflow.StateNotify].Retry {

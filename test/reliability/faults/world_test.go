@@ -166,7 +166,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 
-	w.machine, err = sfnlocal.Parse(workflow.Definition(fnRemed, fnNotify), opts.Seed+1)
+	w.machine, err = sfnlocal.Parse(workflow.Definition("aws", fnRemed, fnNotify), opts.Seed+1)
 	if err != nil {
 		t.Fatal(err)
 	}

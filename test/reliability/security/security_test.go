@@ -363,7 +363,7 @@ func checkDefinition(t *testing.T, syn *synth.Stack) {
 			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", harness.Region, harness.Account, names.Function(fn))
 		}
 		for _, pair := range [][2]string{{names.Function(config.FunctionRemediate), names.Function(config.FunctionNotify)}, {fnARN(config.FunctionRemediate), fnARN(config.FunctionNotify)}} {
-			if err := json.Unmarshal([]byte(workflow.Definition(pair[0], pair[1])), &want); err != nil {
+			if err := json.Unmarshal([]byte(workflow.Definition(harness.Partition, pair[0], pair[1])), &want); err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(got) == fmt.Sprint(want) {
