@@ -4,28 +4,40 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // Build computes the plan for td (as DescribeTaskDefinition returned it,
-// with its tags) under p. Unset policy fields take their defaults. It
-// returns an error only for input it cannot reason about (nil td, no
-// family); everything else is a Blocker. td and tags are never modified;
-// Plan.Changed is a deep copy in which only the fixed containers (and, when
-// the policy supplies one, executionRoleArn) differ.
+// with its tags) under p, on its content alone: BuildWith without facts.
 func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Context) (Plan, error) {
+	return BuildWith(td, tags, p, c, policy.Facts{})
+}
+
+// BuildWith computes the plan for td under p with what the shell observed
+// (the account's log driver mode, which log groups exist). Unset policy
+// fields take their defaults. It returns an error only for input it cannot
+// reason about (nil td, no family, policy.CheckInput); everything else is
+// a Blocker. td and tags are never modified; Plan.Changed is a deep copy
+// in which only the fixed containers (and, when the policy supplies one,
+// executionRoleArn) differ.
+func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Context, f policy.Facts) (Plan, error) {
 	if td == nil {
 		return Plan{}, errors.New("plan: nil task definition")
 	}
 	family := strings.TrimSpace(deref(td.Family))
 	if family == "" {
 		return Plan{}, errors.New("plan: task definition has no family")
+	}
+	if err := policy.CheckInput(td); err != nil {
+		return Plan{}, err
 	}
 	p = p.WithDefaults()
 	c = fillContext(c, deref(td.TaskDefinitionArn))
@@ -37,33 +49,37 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 		Context:    c,
 		Containers: []ContainerChange{},
 	}
-	ev := p.Evaluate(td, tags)
+	ev := p.EvaluateWith(td, tags, f)
 	pl.Exempt = ev.Exempt
 	pl.Compliant = ev.Compliant
-	if ev.Exempt || ev.Compliant {
-		for i, f := range ev.Containers {
-			pl.Containers = append(pl.Containers, ContainerChange{
-				Name: f.Name, Reasons: f.Reasons, Action: ActionNone,
-				Before: Redact(td.ContainerDefinitions[i].LogConfiguration),
-			})
-		}
-		return pl, nil
-	}
-
 	logRegion := p.LogRegion
 	if logRegion == "" {
 		logRegion = c.Region
 	}
-	b := builder{p: p, c: c, family: family, logRegion: logRegion, plan: &pl}
+	b := builder{p: p, c: c, f: f, family: family, logRegion: logRegion, plan: &pl}
+	if ev.Exempt || ev.Compliant {
+		for i, fd := range ev.Containers {
+			pl.Containers = append(pl.Containers, ContainerChange{
+				Name: fd.Name, Reasons: fd.Reasons, Keys: fd.Keys, Action: ActionNone,
+				Before: Redact(td.ContainerDefinitions[i].LogConfiguration),
+			})
+		}
+		b.useGroups(td)
+		return pl, nil
+	}
+
 	var fixed []*types.LogConfiguration // per container; nil = untouched
-	for i, f := range ev.Containers {
+	role := false                       // the fix must add an execution role
+	for i, fd := range ev.Containers {
 		cd := &td.ContainerDefinitions[i]
-		cc, lc := b.container(cd, f)
+		cc, lc := b.container(cd, fd)
 		pl.Containers = append(pl.Containers, cc)
 		fixed = append(fixed, lc)
+		role = role || slices.Contains(fd.Reasons, policy.ReasonExecutionRoleMissing)
 	}
-	if !b.changed {
-		return pl, nil // only REPORT actions: nothing to register
+	if !b.changed && !role {
+		b.useGroups(td) // nothing to register: the source's groups
+		return pl, nil
 	}
 	if logRegion == "" {
 		pl.Blockers = append(pl.Blockers, Blocker{BlockInvalidInput, "no region known for awslogs-region: the context names none and the policy sets no logRegion"})
@@ -75,20 +91,21 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 			changed.ContainerDefinitions[i].LogConfiguration = lc
 		}
 	}
-	if needsExecutionRole(td) && policy.Blank(deref(td.ExecutionRoleArn)) {
-		role := p.DefaultExecutionRoleARN
-		if strings.Contains(role, policy.AccountPlaceholder) && c.Account != "" {
-			role = strings.ReplaceAll(role, policy.AccountPlaceholder, c.Account)
+	if role {
+		arn := p.DefaultExecutionRoleARN
+		if strings.Contains(arn, policy.AccountPlaceholder) && c.Account != "" {
+			arn = strings.ReplaceAll(arn, policy.AccountPlaceholder, c.Account)
 		}
-		if role != "" && !strings.Contains(role, policy.AccountPlaceholder) {
-			changed.ExecutionRoleArn = &role
-			pl.ExecutionRoleARN = role
+		if arn != "" && !strings.Contains(arn, policy.AccountPlaceholder) {
+			changed.ExecutionRoleArn = &arn
+			pl.ExecutionRoleARN = arn
 		} else {
 			pl.Blockers = append(pl.Blockers, Blocker{BlockNoExecutionRole,
 				"the task definition can run on Fargate or ECS Anywhere (EXTERNAL) and has no executionRoleArn, which awslogs needs there; set defaultExecutionRoleArn in the policy or add an execution role"})
 		}
 	}
 	pl.Changed = changed
+	b.useGroups(changed)
 	b.checkSize(changed, tags)
 	return pl, nil
 }
@@ -96,17 +113,46 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 type builder struct {
 	p         policy.Policy
 	c         Context
+	f         policy.Facts
 	family    string
 	logRegion string
 	plan      *Plan
 	changed   bool
+	added     []policy.GroupRef // groups the template gave
+}
+
+// fixable reports whether the fix can correct every reason of an awslogs
+// container by adding or replacing option values: an unknown key, or an
+// explicit mode or max-buffer-size the policy refuses, needs a human.
+func fixable(lc *types.LogConfiguration, fd policy.ContainerFinding) bool {
+	if slices.Contains(fd.Reasons, policy.ReasonUnknownOption) {
+		return false
+	}
+	for _, k := range fd.Keys {
+		if (k == policy.OptMode || k == policy.OptMaxBufferSize) && !policy.Blank(lc.Options[k]) {
+			return false
+		}
+	}
+	return true
+}
+
+// onlyLive reports whether a finding's reasons need no change to the
+// container itself: a missing group (created, not rewritten) and the
+// task's missing execution role (set on the task).
+func onlyLive(fd policy.ContainerFinding) bool {
+	for _, r := range fd.Reasons {
+		if r != policy.ReasonLogGroupMissing && r != policy.ReasonExecutionRoleMissing {
+			return false
+		}
+	}
+	return true
 }
 
 // container decides the action for one container and returns the new
 // logConfiguration (nil when the container is left untouched).
 func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFinding) (ContainerChange, *types.LogConfiguration) {
-	cc := ContainerChange{Name: f.Name, Reasons: f.Reasons, Action: ActionNone, Before: Redact(cd.LogConfiguration)}
-	if f.Compliant {
+	cc := ContainerChange{Name: f.Name, Reasons: f.Reasons, Keys: f.Keys, Action: ActionNone, Before: Redact(cd.LogConfiguration)}
+	if f.Compliant || onlyLive(f) {
 		return cc, nil
 	}
 	lc := cd.LogConfiguration
@@ -116,6 +162,9 @@ func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFin
 		cc.Action = ActionAdd
 		out = b.fresh(f.Name, nil)
 	case string(lc.LogDriver) == policy.DriverAwsfirelens:
+		cc.Action = ActionReport
+		return cc, nil
+	case string(lc.LogDriver) == policy.DriverAwslogs && !fixable(lc, f):
 		cc.Action = ActionReport
 		return cc, nil
 	case string(lc.LogDriver) == policy.DriverAwslogs:
@@ -133,8 +182,8 @@ func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFin
 	return cc, out
 }
 
-// groupFor expands the template for a container and records the group to
-// ensure, or a blocker when the name is invalid.
+// groupFor expands the template for a container, or records a blocker
+// when the name is invalid.
 func (b *builder) groupFor(container, region string) string {
 	name := b.p.LogGroupName(b.family, container, b.c.Account, b.c.Region)
 	if !policy.ValidLogGroupName(name) {
@@ -142,25 +191,70 @@ func (b *builder) groupFor(container, region string) string {
 			fmt.Sprintf("container %q: log group template %q gives %q, which is not a valid log group name", container, b.p.LogGroupTemplate, name)})
 		return name
 	}
-	for _, g := range b.plan.LogGroups {
-		if g.Name == name && g.Region == region {
-			return name
+	if g := (policy.GroupRef{Name: name, Region: region}); !slices.Contains(b.added, g) {
+		b.added = append(b.added, g)
+	}
+	return name
+}
+
+// useGroups lists every log group td's awslogs containers write to, with
+// the settings to create it with and what the facts say about it. A group
+// the template gave, or one observed missing, is one ecslogfix creates:
+// its KMS key must be of its region.
+func (b *builder) useGroups(td *types.TaskDefinition) {
+	driverCreates := map[policy.GroupRef]bool{}
+	for _, c := range td.ContainerDefinitions {
+		lc := c.LogConfiguration
+		if lc == nil || string(lc.LogDriver) != policy.DriverAwslogs {
+			continue
 		}
+		g := policy.GroupRef{Name: lc.Options[policy.OptGroup], Region: lc.Options[policy.OptRegion]}
+		creates, seen := driverCreates[g]
+		driverCreates[g] = policy.CreatesGroup(lc.Options) && (creates || !seen)
 	}
-	// KMS keys are regional: CloudWatch Logs refuses a key of another
-	// region, so the group could never be created.
-	if k, err := arn.Parse(b.p.KMSKeyARN); err == nil && region != "" && k.Region != region {
-		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockKMSKeyRegion,
-			fmt.Sprintf("container %q: log group %q would be created in %s, but the policy's kmsKeyArn is a key of %s (KMS keys are regional); set logRegion to %s or use a key of %s", container, name, region, k.Region, k.Region, region)})
+	for _, g := range policy.Groups(td) {
+		lg := b.logGroup(g)
+		lg.DriverCreates = driverCreates[g]
+		if fact, seen := b.f.Groups[g]; seen {
+			lg.Observed = &fact
+			switch {
+			case lg.OutsidePatterns:
+				// Neither created nor changed: the role may not.
+			case !fact.Exists:
+				lg.Create = true
+			default:
+				lg.SetRetention, _ = b.p.RetentionFor(fact.RetentionDays)
+			}
+		}
+		if lg.Missing() || (lg.Observed == nil && slices.Contains(b.added, g)) {
+			b.checkKeyRegion(lg)
+		}
+		b.plan.LogGroups = append(b.plan.LogGroups, lg)
 	}
+}
+
+// logGroup is g with the settings the policy creates groups with.
+func (b *builder) logGroup(g policy.GroupRef) LogGroup {
 	tags := make(map[string]string, len(b.p.LogGroupTags)+1)
 	maps.Copy(tags, b.p.LogGroupTags)
 	tags[taskdef.TagManaged] = "true"
-	b.plan.LogGroups = append(b.plan.LogGroups, LogGroup{
-		Name: name, Region: region, RetentionDays: b.p.RetentionDays,
+	return LogGroup{
+		Name: g.Name, Region: g.Region, RetentionDays: b.p.RetentionDays,
 		KMSKeyARN: b.p.KMSKeyARN, Class: b.p.LogGroupClass, Tags: tags,
-	})
-	return name
+		DeletionProtection: b.p.DeletionProtected(),
+		OutsidePatterns:    !b.p.MayCreate(g.Name),
+	}
+}
+
+// checkKeyRegion blocks the plan when a group to create is in another
+// region than the policy's KMS key: KMS keys are regional and CloudWatch
+// Logs refuses a key of another region, so the group could never be
+// created.
+func (b *builder) checkKeyRegion(g LogGroup) {
+	if k, err := arn.Parse(b.p.KMSKeyARN); err == nil && g.Region != "" && k.Region != g.Region {
+		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockKMSKeyRegion,
+			fmt.Sprintf("log group %q would be created in %s, but the policy's kmsKeyArn is a key of %s (KMS keys are regional); set logRegion to %s or use a key of %s", g.Name, g.Region, k.Region, k.Region, g.Region)})
+	}
 }
 
 // fresh builds a new awslogs configuration. From a replaced driver's
@@ -180,19 +274,20 @@ func (b *builder) fresh(container string, old map[string]string) *types.LogConfi
 	return &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: opts}
 }
 
-// complete adds only the missing awslogs options (and replaces an invalid
-// group); every other option and the secret options are kept exactly.
+// complete adds the missing awslogs options and replaces an invalid group,
+// region or stream prefix; every other option and the secret options are
+// kept exactly.
 func (b *builder) complete(container string, lc *types.LogConfiguration) *types.LogConfiguration {
 	opts := make(map[string]string, len(lc.Options)+3)
 	maps.Copy(opts, lc.Options)
-	if policy.Blank(opts[policy.OptRegion]) {
+	if r := opts[policy.OptRegion]; policy.Blank(r) || !awsarn.ValidRegion(r) {
 		opts[policy.OptRegion] = b.logRegion
 	}
 	if g := opts[policy.OptGroup]; policy.Blank(g) || !policy.ValidLogGroupName(g) {
 		// The group is ensured where the container sends its logs.
 		opts[policy.OptGroup] = b.groupFor(container, opts[policy.OptRegion])
 	}
-	if policy.Blank(opts[policy.OptStreamPrefix]) {
+	if !policy.ValidStreamPrefix(opts[policy.OptStreamPrefix]) {
 		opts[policy.OptStreamPrefix] = b.p.StreamPrefix
 	}
 	b.addMode(opts)
@@ -203,14 +298,30 @@ func (b *builder) complete(container string, lc *types.LogConfiguration) *types.
 	return out
 }
 
-// addMode adds the policy's mode where none is set, and max-buffer-size
-// where absent when the effective mode is non-blocking.
+// addMode adds the policy's mode where none is set (the required one when
+// the effective mode is not it), and max-buffer-size where absent when the
+// mode is non-blocking (the policy's, else at least its minimum when the
+// default is below it).
 func (b *builder) addMode(opts map[string]string) {
-	if b.p.Mode != "" && policy.Blank(opts[policy.OptMode]) {
-		opts[policy.OptMode] = b.p.Mode
+	if policy.Blank(opts[policy.OptMode]) {
+		switch req := b.p.RequiredMode; {
+		case b.p.Mode != "":
+			opts[policy.OptMode] = b.p.Mode
+		case req != policy.ModeAny && policy.EffectiveMode(opts, b.f.LogDriverMode) != req:
+			opts[policy.OptMode] = req
+		}
 	}
-	if b.p.MaxBufferSize != "" && opts[policy.OptMode] == policy.ModeNonBlocking && policy.Blank(opts[policy.OptMaxBufferSize]) {
+	if !policy.Blank(opts[policy.OptMaxBufferSize]) || policy.EffectiveMode(opts, b.f.LogDriverMode) != policy.ModeNonBlocking {
+		return
+	}
+	switch {
+	case b.p.MaxBufferSize != "" && opts[policy.OptMode] == policy.ModeNonBlocking:
 		opts[policy.OptMaxBufferSize] = b.p.MaxBufferSize
+	case b.p.MinBufferSize != "":
+		def, _ := policy.ParseBufferSize(policy.DefaultMaxBufferSize)
+		if min, _ := policy.ParseBufferSize(b.p.MinBufferSize); def < min {
+			opts[policy.OptMaxBufferSize] = b.p.MinBufferSize
+		}
 	}
 }
 
@@ -232,22 +343,6 @@ func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
 		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockTooLarge,
 			fmt.Sprintf("the fixed task definition's register request is %d bytes, over ECS's limit of %d", n, taskdef.MaxRegisterBytes)})
 	}
-}
-
-// needsExecutionRole reports whether td may run on Fargate or ECS Anywhere,
-// where awslogs needs an execution role.
-func needsExecutionRole(td *types.TaskDefinition) bool {
-	for _, c := range td.RequiresCompatibilities {
-		if c == types.CompatibilityFargate || c == types.CompatibilityExternal {
-			return true
-		}
-	}
-	for _, c := range td.Compatibilities {
-		if c == types.CompatibilityFargate || c == types.CompatibilityExternal {
-			return true
-		}
-	}
-	return false
 }
 
 // fillContext defaults the partition to "aws" and takes a missing account

@@ -42,21 +42,49 @@ type LogSettings struct {
 type ContainerChange struct {
 	Name    string          `json:"name"`
 	Reasons []policy.Reason `json:"reasons,omitempty"`
-	Action  Action          `json:"action"`
-	Before  *LogSettings    `json:"before,omitempty"`
-	After   *LogSettings    `json:"after,omitempty"`
+	// Keys names the log options the reasons are about (policy
+	// ContainerFinding.Keys): for REPORT, what a human must change.
+	Keys   []string     `json:"keys,omitempty"`
+	Action Action       `json:"action"`
+	Before *LogSettings `json:"before,omitempty"`
+	After  *LogSettings `json:"after,omitempty"`
 }
 
-// LogGroup is a log group the fixed task definition writes to and that must
-// exist.
+// LogGroup is a log group the revision the plan leads to writes to (the
+// fixed one, or the source when nothing is registered): every one must
+// exist before that revision is registered. The settings are those
+// ecslogfix creates it with when it is missing.
 type LogGroup struct {
-	Name          string            `json:"name"`
-	Region        string            `json:"region"`
-	RetentionDays int32             `json:"retentionDays"`
-	KMSKeyARN     string            `json:"kmsKeyArn,omitempty"`
-	Class         string            `json:"class,omitempty"`
-	Tags          map[string]string `json:"tags,omitempty"`
+	Name               string            `json:"name"`
+	Region             string            `json:"region"`
+	RetentionDays      int32             `json:"retentionDays"`
+	KMSKeyARN          string            `json:"kmsKeyArn,omitempty"`
+	Class              string            `json:"class,omitempty"`
+	Tags               map[string]string `json:"tags,omitempty"`
+	DeletionProtection bool              `json:"deletionProtection,omitempty"`
+	// Observed is what the shell read (BuildWith's facts); nil when the
+	// group was not observed.
+	Observed *policy.GroupFact `json:"observed,omitempty"`
+	// Create: observed missing, and ecslogfix may create it. Applying the
+	// plan creates it (with the settings above) before anything else.
+	Create bool `json:"create,omitempty"`
+	// SetRetention, when > 0, is the retention applying the plan sets on
+	// the existing group (policy existingGroupRetention; RetentionFor).
+	SetRetention int32 `json:"setRetention,omitempty"`
+	// OutsidePatterns is set when the policy's logGroupPatterns do not
+	// admit the name: ecslogfix may neither create it nor change its
+	// retention.
+	OutsidePatterns bool `json:"outsidePatterns,omitempty"`
+	// DriverCreates is set when every container writing to it sets
+	// awslogs-create-group true: the driver creates it if it is missing.
+	DriverCreates bool `json:"driverCreates,omitempty"`
 }
+
+// Missing reports whether the group was observed and does not exist.
+func (g LogGroup) Missing() bool { return g.Observed != nil && !g.Observed.Exists }
+
+// Ref names the group.
+func (g LogGroup) Ref() policy.GroupRef { return policy.GroupRef{Name: g.Name, Region: g.Region} }
 
 // Blocker is a reason the plan must not be applied.
 type Blocker struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -75,7 +76,7 @@ func checkInvariants(t testing.TB, td *types.TaskDefinition, tags []types.Tag, p
 					return
 				}
 			}
-			if !pl.Blocked() {
+			if !pl.Blocked() && pl.Remedy() != RemedyCreateGroups {
 				t.Fatal("non-compliant plan with nothing to do, nothing to report and no blocker")
 			}
 		}
@@ -122,7 +123,10 @@ func checkInvariants(t testing.TB, td *types.TaskDefinition, tags []types.Tag, p
 				t.Fatalf("container %s: After does not describe the change", c.Name)
 			}
 			for k, v := range optionsOf(src.LogConfiguration) {
-				if src.LogConfiguration.LogDriver == types.LogDriverAwslogs && !policy.Blank(v) && k != policy.OptGroup && dst.LogConfiguration.Options[k] != v {
+				// Only a missing or invalid value is replaced: a group the
+				// template gives, a region, a stream prefix.
+				invalid := k == policy.OptGroup || (k == policy.OptRegion && !awsarn.ValidRegion(v)) || (k == policy.OptStreamPrefix && !policy.ValidStreamPrefix(v))
+				if src.LogConfiguration.LogDriver == types.LogDriverAwslogs && !policy.Blank(v) && !invalid && dst.LogConfiguration.Options[k] != v {
 					t.Fatalf("container %s: option %s changed", c.Name, k)
 				}
 			}

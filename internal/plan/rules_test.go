@@ -2,6 +2,7 @@ package plan
 
 import (
 	"encoding/json"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -74,10 +75,12 @@ func TestBuildFixRules(t *testing.T) {
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete prefix keeps everything else", c: ctr("app", awslogs("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
-			after: opts("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true", "awslogs-stream-prefix", "ecs")},
+			after:     opts("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/custom/g", Region: "eu-west-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}, DriverCreates: true}}},
 		{name: "complete region keeps multiline", c: ctr("app", awslogs("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingRegion},
-			after: opts("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[", "awslogs-region", "us-east-1")},
+			after:     opts("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[", "awslogs-region", "us-east-1"),
+			logGroups: []LogGroup{{Name: "/custom/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete group into existing region", c: ctr("app", awslogs("awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingGroup},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p"),
@@ -92,14 +95,17 @@ func TestBuildFixRules(t *testing.T) {
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete keeps explicit mode, adds no buffer to blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
-			after: opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking", "awslogs-stream-prefix", "ecs")},
+			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete adds buffer to explicit non-blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
-			after: opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking", "max-buffer-size", "25m", "awslogs-stream-prefix", "ecs")},
+			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking", "max-buffer-size", "25m", "awslogs-stream-prefix", "ecs"),
+			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete keeps awslogs secret options", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: opts("awslogs-group", "/g", "awslogs-region", "us-east-1"), SecretOptions: []types.Secret{{Name: aws.String("x"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter/x")}}}),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
-			after:   opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
-			secrets: []types.Secret{{Name: aws.String("x"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter/x")}}},
+			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			secrets:   []types.Secret{{Name: aws.String("x"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter/x")}},
+			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "splunk replaced, secrets dropped, mode kept", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverSplunk, Options: opts("splunk-url", "https://s", "mode", "non-blocking", "max-buffer-size", "2m"), SecretOptions: []types.Secret{{Name: aws.String("splunk-token"), ValueFrom: aws.String("arn:x")}}}),
 			action: ActionReplace, reasons: []policy.Reason{policy.ReasonDriverNotAllowed},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "non-blocking", "max-buffer-size", "2m"),
@@ -151,8 +157,11 @@ func TestBuildFixRules(t *testing.T) {
 					t.Fatalf("secretOptions = %v, want %v", got.SecretOptions, tt.secrets)
 				}
 			}
-			if !reflect.DeepEqual(pl.LogGroups, tt.logGroups) {
-				t.Fatalf("logGroups = %+v\nwant %+v", pl.LogGroups, tt.logGroups)
+			// Every group of the revision the plan leads to is listed, the
+			// compliant neighbour's too, with the settings to create it.
+			want := withNeighbour(tt.p, tt.logGroups)
+			if !reflect.DeepEqual(pl.LogGroups, want) {
+				t.Fatalf("logGroups = %+v\nwant %+v", pl.LogGroups, want)
 			}
 			var codes []string
 			for _, b := range pl.Blockers {
@@ -167,6 +176,30 @@ func TestBuildFixRules(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withNeighbour completes a row's expected log groups: deletion protection
+// (the default), the pattern verdict, and the compliant neighbour's group
+// /ecs/app in us-east-1 when no row group is it.
+func withNeighbour(p policy.Policy, groups []LogGroup) []LogGroup {
+	p = p.WithDefaults()
+	var out []LogGroup
+	found := false
+	for _, g := range groups {
+		g.DeletionProtection = true
+		g.OutsidePatterns = !p.MayCreate(g.Name)
+		found = found || (g.Name == "/ecs/app" && g.Region == "us-east-1")
+		out = append(out, g)
+	}
+	if !found {
+		tags := map[string]string{"ecslogfix:managed": "true"}
+		for k, v := range p.LogGroupTags {
+			tags[k] = v
+		}
+		out = append(out, LogGroup{Name: "/ecs/app", Region: "us-east-1", RetentionDays: p.RetentionDays, KMSKeyARN: p.KMSKeyARN,
+			Class: p.LogGroupClass, Tags: tags, DeletionProtection: true})
+	}
+	return out
 }
 
 func TestBuildNoRegion(t *testing.T) {
@@ -259,11 +292,20 @@ func TestBuildExecutionRole(t *testing.T) {
 			}
 		})
 	}
-	// A compliant Fargate task definition without a role is not our business.
+	// Complete awslogs on Fargate without a role cannot log: not
+	// compliant (EXECUTION_ROLE_MISSING), its logging untouched; the fix
+	// adds the policy's default role, or is blocked without one.
 	td := newTD(ctr("app", complete()))
 	td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityFargate}
-	if pl := mustBuild(t, td, nil, policy.Policy{}, Context{}); pl.Blocked() || !pl.Compliant {
-		t.Fatalf("compliant plan = %+v", pl)
+	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
+	if pl.Compliant || pl.NeedsChange() || len(pl.Blockers) != 1 || pl.Blockers[0].Code != BlockNoExecutionRole ||
+		!reflect.DeepEqual(pl.Containers[0].Reasons, []policy.Reason{policy.ReasonExecutionRoleMissing}) || pl.Containers[0].Action != ActionNone {
+		t.Fatalf("role-less plan = %+v", pl)
+	}
+	pl = mustBuild(t, td, nil, policy.Policy{DefaultExecutionRoleARN: role}, Context{})
+	if pl.Remedy() != RemedyRegister || pl.ExecutionRoleARN != role || aws.ToString(pl.Changed.ExecutionRoleArn) != role ||
+		!reflect.DeepEqual(pl.Changed.ContainerDefinitions, td.ContainerDefinitions) {
+		t.Fatalf("default-role plan = %+v", pl)
 	}
 }
 
@@ -286,8 +328,9 @@ func TestBuildExemptAndCompliant(t *testing.T) {
 func TestBuildOnlyReportsRegistersNothing(t *testing.T) {
 	td := newTD(ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens}), ctr("ok", complete()))
 	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
-	if pl.Compliant || pl.Changed != nil || pl.NeedsChange() || pl.Blocked() || len(pl.LogGroups) != 0 {
-		t.Fatalf("plan = %+v", pl)
+	if pl.Compliant || pl.Changed != nil || pl.NeedsChange() || pl.Blocked() || pl.Remedy() != RemedyReport ||
+		len(pl.LogGroups) != 1 || pl.LogGroups[0].Ref() != (policy.GroupRef{Name: "/ecs/app", Region: "us-east-1"}) {
+		t.Fatalf("plan = %+v", pl) // the source's groups: the compliant neighbour's
 	}
 	if !strings.Contains(pl.Diff(), "@@ REPORT FIRELENS_NOT_AWSLOGS unchanged: a human must act @@") {
 		t.Fatalf("diff:\n%s", pl.Diff())
@@ -303,8 +346,15 @@ func TestBuildErrors(t *testing.T) {
 			t.Fatalf("family %v accepted", f)
 		}
 	}
+	// No container, or two of one name, cannot be judged: policy.CheckInput.
+	for _, td := range []*types.TaskDefinition{newTD(), newTD(ctr("app", nil), ctr("app", complete()))} {
+		var ie *policy.InputError
+		if _, err := Build(td, nil, policy.Policy{}, Context{}); !errors.As(err, &ie) {
+			t.Fatalf("containers %v: err = %v, want a policy.InputError", td.ContainerDefinitions, err)
+		}
+	}
 	// Context given explicitly wins over the ARN.
-	pl, err := Build(newTD(), nil, policy.Policy{}, Context{Partition: "aws-cn", Account: "1", Region: "cn-north-1"})
+	pl, err := Build(newTD(ctr("ok", complete())), nil, policy.Policy{}, Context{Partition: "aws-cn", Account: "1", Region: "cn-north-1"})
 	if err != nil || pl.Context != (Context{"aws-cn", "1", "cn-north-1"}) || !pl.Compliant {
 		t.Fatalf("plan = %+v, %v", pl, err)
 	}
@@ -400,7 +450,7 @@ func TestDiffExecutionRoleAndQuoting(t *testing.T) {
 	pl := mustBuild(t, td, nil, policy.Policy{DefaultExecutionRoleARN: "arn:aws:iam::111122223333:role/exec"}, Context{})
 	want := `--- a/app/containers/app/logConfiguration
 +++ b/app/containers/app/logConfiguration
-@@ COMPLETE MISSING_AWSLOGS_STREAM_PREFIX @@
+@@ COMPLETE MISSING_AWSLOGS_STREAM_PREFIX,EXECUTION_ROLE_MISSING @@
  logDriver: awslogs
  options.awslogs-datetime-format: "line1\nline2"
  options.awslogs-group: /g

@@ -33,10 +33,11 @@ type Remedy string
 
 // Remedies.
 const (
-	RemedyNone     Remedy = "NONE"     // compliant or exempt: nothing to do
-	RemedyRegister Remedy = "REGISTER" // a compliant revision is registered
-	RemedyBlocked  Remedy = "BLOCKED"  // the plan has blockers: a human must act
-	RemedyReport   Remedy = "REPORT"   // not compliant, nothing ecslogfix may change (e.g. FireLens)
+	RemedyNone         Remedy = "NONE"              // compliant or exempt: nothing to do
+	RemedyRegister     Remedy = "REGISTER"          // a compliant revision is registered
+	RemedyCreateGroups Remedy = "CREATE_LOG_GROUPS" // only log groups are missing: they are created, no new revision
+	RemedyBlocked      Remedy = "BLOCKED"           // the plan has blockers: a human must act
+	RemedyReport       Remedy = "REPORT"            // not compliant, nothing ecslogfix may change (e.g. FireLens, a group it may not create)
 )
 
 // Remedy returns what applying the plan does.
@@ -46,10 +47,55 @@ func (p Plan) Remedy() Remedy {
 		return RemedyNone
 	case p.Blocked():
 		return RemedyBlocked
+	case len(p.Uncreatable()) > 0:
+		return RemedyReport
 	case p.NeedsChange():
 		return RemedyRegister
+	case p.Changed == nil && p.onlyMissingGroups():
+		return RemedyCreateGroups
 	}
 	return RemedyReport
+}
+
+// Uncreatable lists the groups the plan's revision needs that were
+// observed missing and that ecslogfix may not create (outside the
+// policy's logGroupPatterns), unless the driver creates them: registering
+// that revision, or calling the source fixed, would leave a container
+// that cannot log.
+func (p Plan) Uncreatable() []LogGroup {
+	var out []LogGroup
+	for _, g := range p.LogGroups {
+		if g.Missing() && g.OutsidePatterns && !g.DriverCreates {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// Missing lists the groups observed missing, in the order of LogGroups.
+func (p Plan) Missing() []LogGroup {
+	var out []LogGroup
+	for _, g := range p.LogGroups {
+		if g.Missing() {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// onlyMissingGroups reports whether every non-compliant container is so
+// only because its log group is missing.
+func (p Plan) onlyMissingGroups() bool {
+	found := false
+	for _, c := range p.Containers {
+		for _, r := range c.Reasons {
+			if r != policy.ReasonLogGroupMissing {
+				return false
+			}
+			found = true
+		}
+	}
+	return found
 }
 
 // Finding names the reasons one container is not compliant.

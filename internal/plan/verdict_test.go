@@ -22,6 +22,12 @@ func TestVerdictAndStep(t *testing.T) {
 		"blocked":            {Plan{Blockers: []Blocker{{Code: BlockTooLarge}}, Changed: &types.TaskDefinition{}}, VerdictNonCompliant, RemedyBlocked},
 		"register":           {Plan{Changed: &types.TaskDefinition{}}, VerdictNonCompliant, RemedyRegister},
 		"report only":        {Plan{Containers: []ContainerChange{{Name: "a", Reasons: reasons, Action: ActionReport}}}, VerdictNonCompliant, RemedyReport},
+		"create groups": {Plan{Containers: []ContainerChange{{Name: "a", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}},
+			LogGroups: []LogGroup{{Name: "/ecs/a", Observed: &policy.GroupFact{}}}}, VerdictNonCompliant, RemedyCreateGroups},
+		"group it may not create": {Plan{Containers: []ContainerChange{{Name: "a", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}},
+			LogGroups: []LogGroup{{Name: "/x/a", Observed: &policy.GroupFact{}, OutsidePatterns: true}}}, VerdictNonCompliant, RemedyReport},
+		"register, a group it may not create": {Plan{Changed: &types.TaskDefinition{}, LogGroups: []LogGroup{{Name: "/x/a", Observed: &policy.GroupFact{}, OutsidePatterns: true}}}, VerdictNonCompliant, RemedyReport},
+		"register, the driver creates it":     {Plan{Changed: &types.TaskDefinition{}, LogGroups: []LogGroup{{Name: "/x/a", Observed: &policy.GroupFact{}, OutsidePatterns: true, DriverCreates: true}}}, VerdictNonCompliant, RemedyRegister},
 	} {
 		if got := tc.p.Verdict(); got != tc.verdict {
 			t.Errorf("%s: Verdict = %s, want %s", name, got, tc.verdict)

@@ -38,19 +38,26 @@ const (
 )
 
 // Default returns the SOP's policy: awslogs only, log group "/ecs/{family}",
-// stream prefix "ecs", 365 days retention, other drivers replaced,
-// exemption tag ecslogfix:exempt=true, enforcement on.
+// stream prefix "ecs", 365 days retention (also set on referenced groups
+// that never expire), deletion protection on created groups, either
+// delivery mode, other drivers replaced, exemption tag
+// ecslogfix:exempt=true, enforcement on.
 func Default() Policy {
 	return Policy{
-		AllowedDrivers:   []string{DriverAwslogs},
-		LogGroupTemplate: "/ecs/{family}",
-		StreamPrefix:     "ecs",
-		RetentionDays:    365,
-		OtherDrivers:     Replace,
-		ExemptionTag:     Tag{Key: "ecslogfix:exempt", Value: "true"},
-		Enforcement:      Enforce,
+		AllowedDrivers:         []string{DriverAwslogs},
+		LogGroupTemplate:       "/ecs/{family}",
+		StreamPrefix:           "ecs",
+		RetentionDays:          365,
+		OtherDrivers:           Replace,
+		ExemptionTag:           Tag{Key: "ecslogfix:exempt", Value: "true"},
+		Enforcement:            Enforce,
+		ExistingGroupRetention: RetentionSetIfNeverExpire,
+		DeletionProtection:     boolPtr(true),
+		RequiredMode:           ModeAny,
 	}
 }
+
+func boolPtr(b bool) *bool { return &b }
 
 // WithDefaults returns p with every unset (zero) field taken from Default.
 // The zero Policy therefore means the SOP's policy. Maps and slices are
@@ -80,6 +87,20 @@ func (p Policy) WithDefaults() Policy {
 	if p.Enforcement == "" {
 		p.Enforcement = d.Enforcement
 	}
+	if p.ExistingGroupRetention == "" {
+		p.ExistingGroupRetention = d.ExistingGroupRetention
+	}
+	if p.DeletionProtection == nil {
+		p.DeletionProtection = d.DeletionProtection
+	} else {
+		p.DeletionProtection = boolPtr(*p.DeletionProtection)
+	}
+	if p.RequiredMode == "" {
+		p.RequiredMode = d.RequiredMode
+	}
+	if p.LogGroupPatterns != nil {
+		p.LogGroupPatterns = append([]string(nil), p.LogGroupPatterns...)
+	}
 	if p.LogGroupTags != nil {
 		m := make(map[string]string, len(p.LogGroupTags))
 		for k, v := range p.LogGroupTags {
@@ -108,6 +129,12 @@ func Parse(data []byte) (Policy, error) {
 	}
 	if len(p.LogGroupTags) == 0 {
 		p.LogGroupTags = nil
+	}
+	if len(p.LogGroupPatterns) == 0 {
+		p.LogGroupPatterns = nil
+	}
+	if p.DeletionProtection == nil { // null: the default
+		p.DeletionProtection = boolPtr(true)
 	}
 	if err := p.Validate(); err != nil {
 		return Policy{}, err

@@ -17,8 +17,14 @@ const (
 	ReasonMissingGroup            Reason = "MISSING_AWSLOGS_GROUP"     // awslogs-group absent or blank
 	ReasonInvalidGroup            Reason = "INVALID_AWSLOGS_GROUP"     // awslogs-group not a valid log group name
 	ReasonMissingRegion           Reason = "MISSING_AWSLOGS_REGION"    // awslogs-region absent or blank
+	ReasonInvalidRegion           Reason = "INVALID_AWSLOGS_REGION"    // awslogs-region not a region of a known partition
 	ReasonMissingStreamPrefix     Reason = "MISSING_AWSLOGS_STREAM_PREFIX"
-	ReasonRouterNotAwslogs        Reason = "FIRELENS_ROUTER_NOT_AWSLOGS" // the FireLens router itself does not log through awslogs
+	ReasonInvalidStreamPrefix     Reason = "INVALID_AWSLOGS_STREAM_PREFIX" // fails the rule the policy's own streamPrefix follows
+	ReasonInvalidMode             Reason = "INVALID_AWSLOGS_MODE"          // mode or max-buffer-size invalid, or the effective mode not what the policy requires
+	ReasonUnknownOption           Reason = "UNKNOWN_AWSLOGS_OPTION"        // an awslogs-*, mode or max-buffer-size key ECS does not document
+	ReasonLogGroupMissing         Reason = "LOG_GROUP_MISSING"             // live fact: the group does not exist in its region (and awslogs-create-group is not true)
+	ReasonRouterNotAwslogs        Reason = "FIRELENS_ROUTER_NOT_AWSLOGS"   // the FireLens router itself does not log through awslogs
+	ReasonExecutionRoleMissing    Reason = "EXECUTION_ROLE_MISSING"        // awslogs (or the fix's) where Fargate or ECS Anywhere needs executionRoleArn, and there is none
 )
 
 // AccountPlaceholder may stand for the account in DefaultExecutionRoleARN.
@@ -87,6 +93,32 @@ type Policy struct {
 	DefaultExecutionRoleARN string `json:"defaultExecutionRoleArn,omitempty"`
 	// LogGroupTags are added to log groups ecslogfix creates.
 	LogGroupTags map[string]string `json:"logGroupTags,omitempty"`
+	// LogGroupPatterns are the log group names ecslogfix may create and
+	// set retention on; "*" matches any characters, as in an IAM resource.
+	// The remediate role's CloudWatch Logs permissions are scoped to them.
+	// Default (empty): the template's literal prefix followed by "*"
+	// ("/ecs/*" for "/ecs/{family}"), see GroupPatterns.
+	LogGroupPatterns []string `json:"logGroupPatterns,omitempty"`
+	// ExistingGroupRetention says what ecslogfix does to the retention of
+	// a group that exists already and that a revision it acts on uses:
+	// keep, setIfNeverExpire (default) or enforce. See RetentionFor.
+	ExistingGroupRetention RetentionMode `json:"existingGroupRetention"`
+	// AllowShorten lets existingGroupRetention enforce lower a retention
+	// longer than RetentionDays. Default false.
+	AllowShorten bool `json:"allowShorten,omitempty"`
+	// DeletionProtection is set on the log groups ecslogfix creates
+	// (CloudWatch Logs then refuses to delete them until it is lifted;
+	// ecslogfix backout lifts it first). Default true.
+	DeletionProtection *bool `json:"deletionProtection,omitempty"`
+	// RequiredMode is the delivery mode every awslogs container must have
+	// in effect: any (default), blocking or non-blocking. The effective
+	// mode is the container's mode option, else the account's
+	// defaultLogDriverMode setting, else non-blocking (AWS's default since
+	// 2025-06-25).
+	RequiredMode string `json:"requiredMode"`
+	// MinBufferSize, when set (e.g. "25m"), is the smallest max-buffer-size
+	// a container in non-blocking mode may have (ECS's default is 10m).
+	MinBufferSize string `json:"minBufferSize,omitempty"`
 }
 
 // ContainerFinding is the verdict on one container.
@@ -94,6 +126,10 @@ type ContainerFinding struct {
 	Name      string   `json:"name"`
 	Compliant bool     `json:"compliant"`
 	Reasons   []Reason `json:"reasons,omitempty"`
+	// Keys names the log options the reasons are about when a reason is
+	// about an option's value or name (an unknown key, an invalid region,
+	// prefix or mode), in order: what a human changes.
+	Keys []string `json:"keys,omitempty"`
 }
 
 // Evaluation is the verdict on one task definition.

@@ -16,6 +16,7 @@ func TestDefaultIsSOPAndValid(t *testing.T) {
 	want := Policy{
 		AllowedDrivers: []string{"awslogs"}, LogGroupTemplate: "/ecs/{family}", StreamPrefix: "ecs",
 		RetentionDays: 365, OtherDrivers: Replace, ExemptionTag: Tag{"ecslogfix:exempt", "true"}, Enforcement: Enforce,
+		ExistingGroupRetention: RetentionSetIfNeverExpire, DeletionProtection: boolPtr(true), RequiredMode: ModeAny,
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
@@ -76,6 +77,15 @@ func TestParse(t *testing.T) {
 		{name: "nested unknown field", in: `{"exemptionTag":{"name":"x"}}`, field: "-"},
 		{name: "empty tags are none", in: `{"logGroupTags":{}}`, want: func(*Policy) {}},
 		{name: "duplicate field", in: "retentionDays: 30\nretentionDays: 60\n", field: "-"},
+		{name: "lifecycle and delivery", in: "logGroupPatterns: [/ecs/*, /shared/*]\nexistingGroupRetention: enforce\nallowShorten: true\ndeletionProtection: false\nrequiredMode: non-blocking\nminBufferSize: 25m\n", want: func(p *Policy) {
+			p.LogGroupPatterns = []string{"/ecs/*", "/shared/*"}
+			p.ExistingGroupRetention = RetentionEnforce
+			p.AllowShorten = true
+			p.DeletionProtection = boolPtr(false)
+			p.RequiredMode = ModeNonBlocking
+			p.MinBufferSize = "25m"
+		}},
+		{name: "null deletion protection keeps default", in: `{"deletionProtection":null,"logGroupPatterns":[]}`, want: func(*Policy) {}},
 		{name: "wrong type", in: `{"retentionDays":"many"}`, field: "-"},
 		{name: "not an object", in: `[1,2]`, field: "-"},
 		{name: "explicit zero retention", in: `{"retentionDays":0}`, field: "retentionDays"},
@@ -161,6 +171,26 @@ func TestValidate(t *testing.T) {
 		{"buffer with blocking", func(p *Policy) { p.Mode = "blocking"; p.MaxBufferSize = "25m" }, "maxBufferSize"},
 		{"buffer bad", func(p *Policy) { p.Mode = "non-blocking"; p.MaxBufferSize = "25 MB" }, "maxBufferSize"},
 		{"buffer zero", func(p *Policy) { p.Mode = "non-blocking"; p.MaxBufferSize = "0m" }, "maxBufferSize"},
+		{"required mode blocking", func(p *Policy) { p.RequiredMode = ModeBlocking }, ""},
+		{"required mode empty", func(p *Policy) { p.RequiredMode = "" }, "requiredMode"},
+		{"required mode bad", func(p *Policy) { p.RequiredMode = "Blocking" }, "requiredMode"},
+		{"mode contradicts required mode", func(p *Policy) { p.RequiredMode = ModeBlocking; p.Mode = ModeNonBlocking }, "mode"},
+		{"mode agrees with required mode", func(p *Policy) { p.RequiredMode = ModeBlocking; p.Mode = ModeBlocking }, ""},
+		{"min buffer", func(p *Policy) { p.MinBufferSize = "25m" }, ""},
+		{"min buffer bad", func(p *Policy) { p.MinBufferSize = "25 MB" }, "minBufferSize"},
+		{"min buffer with blocking", func(p *Policy) { p.RequiredMode = ModeBlocking; p.MinBufferSize = "4m" }, "minBufferSize"},
+		{"added buffer below minimum", func(p *Policy) { p.Mode = ModeNonBlocking; p.MaxBufferSize = "4m"; p.MinBufferSize = "8m" }, "maxBufferSize"},
+		{"added buffer at minimum", func(p *Policy) { p.Mode = ModeNonBlocking; p.MaxBufferSize = "8192k"; p.MinBufferSize = "8m" }, ""},
+		{"patterns", func(p *Policy) { p.LogGroupPatterns = []string{"/ecs/*", "/app/*/logs"} }, ""},
+		{"pattern bad char", func(p *Policy) { p.LogGroupPatterns = []string{"/ecs/?"} }, "logGroupPatterns"},
+		{"pattern aws prefix", func(p *Policy) { p.LogGroupPatterns = []string{"aws/*"} }, "logGroupPatterns"},
+		{"pattern empty", func(p *Policy) { p.LogGroupPatterns = []string{""} }, "logGroupPatterns"},
+		{"patterns exclude the template", func(p *Policy) { p.LogGroupPatterns = []string{"/app/*"} }, "logGroupPatterns"},
+		{"custom template, default pattern", func(p *Policy) { p.LogGroupTemplate = "/teams/{account}/{family}" }, ""},
+		{"retention keep", func(p *Policy) { p.ExistingGroupRetention = RetentionKeep }, ""},
+		{"retention enforce shorten", func(p *Policy) { p.ExistingGroupRetention = RetentionEnforce; p.AllowShorten = true }, ""},
+		{"retention bad", func(p *Policy) { p.ExistingGroupRetention = "always" }, "existingGroupRetention"},
+		{"shorten without enforce", func(p *Policy) { p.AllowShorten = true }, "allowShorten"},
 		{"other drivers report", func(p *Policy) { p.OtherDrivers = ReportDriver }, ""},
 		{"other drivers bad", func(p *Policy) { p.OtherDrivers = "delete" }, "otherDrivers"},
 		{"other drivers empty", func(p *Policy) { p.OtherDrivers = "" }, "otherDrivers"},
@@ -361,8 +391,10 @@ func TestEvaluateTaskDefinition(t *testing.T) {
 }
 
 func TestReasonStringsAreStable(t *testing.T) {
-	got := []Reason{ReasonMissingLogConfiguration, ReasonDriverNotAllowed, ReasonFirelens, ReasonMissingGroup, ReasonInvalidGroup, ReasonMissingRegion, ReasonMissingStreamPrefix, ReasonRouterNotAwslogs}
-	want := []Reason{"MISSING_LOG_CONFIGURATION", "DRIVER_NOT_ALLOWED", "FIRELENS_NOT_AWSLOGS", "MISSING_AWSLOGS_GROUP", "INVALID_AWSLOGS_GROUP", "MISSING_AWSLOGS_REGION", "MISSING_AWSLOGS_STREAM_PREFIX", "FIRELENS_ROUTER_NOT_AWSLOGS"}
+	got := []Reason{ReasonMissingLogConfiguration, ReasonDriverNotAllowed, ReasonFirelens, ReasonMissingGroup, ReasonInvalidGroup, ReasonMissingRegion, ReasonMissingStreamPrefix, ReasonRouterNotAwslogs,
+		ReasonExecutionRoleMissing, ReasonInvalidRegion, ReasonInvalidStreamPrefix, ReasonInvalidMode, ReasonUnknownOption, ReasonLogGroupMissing}
+	want := []Reason{"MISSING_LOG_CONFIGURATION", "DRIVER_NOT_ALLOWED", "FIRELENS_NOT_AWSLOGS", "MISSING_AWSLOGS_GROUP", "INVALID_AWSLOGS_GROUP", "MISSING_AWSLOGS_REGION", "MISSING_AWSLOGS_STREAM_PREFIX", "FIRELENS_ROUTER_NOT_AWSLOGS",
+		"EXECUTION_ROLE_MISSING", "INVALID_AWSLOGS_REGION", "INVALID_AWSLOGS_STREAM_PREFIX", "INVALID_AWSLOGS_MODE", "UNKNOWN_AWSLOGS_OPTION", "LOG_GROUP_MISSING"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("reason codes changed: %v", got)
 	}

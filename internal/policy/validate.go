@@ -31,17 +31,15 @@ const (
 // Logs allows 50 tags and ecslogfix adds ecslogfix:managed.
 const MaxLogGroupTags = 49
 
-// maxStreamPrefix keeps "prefix/container/task-id" within the 512-character
-// log stream name limit for a 255-character container name.
-const maxStreamPrefix = 512 - 255 - 32 - 2
-
 var (
-	kmsKeyARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$`)
-	roleARNRE     = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
-	bufferSizeRE  = regexp.MustCompile(`^[1-9][0-9]{0,6}[kmg]$`)
-	placeholderRE = regexp.MustCompile(`\{[^{}]*\}`)
-	tagCharsRE    = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-	worstFamily   = strings.Repeat("f", 255)
+	kmsKeyARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$`)
+	roleARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	// canonicalSizeRE is the form of the sizes ecslogfix itself writes: a
+	// subset of what ParseBufferSize accepts.
+	canonicalSizeRE = regexp.MustCompile(`^[1-9][0-9]{0,6}[kmg]$`)
+	placeholderRE   = regexp.MustCompile(`\{[^{}]*\}`)
+	tagCharsRE      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	worstFamily     = strings.Repeat("f", 255)
 )
 
 // Validate reports the first invalid field as a *FieldError naming its JSON
@@ -53,7 +51,7 @@ func (p Policy) Validate() error {
 	if err := p.validateTemplate(); err != nil {
 		return err
 	}
-	if s := p.StreamPrefix; strings.TrimSpace(s) == "" || len(s) > maxStreamPrefix || strings.ContainsAny(s, ":* \t\r\n") {
+	if !ValidStreamPrefix(p.StreamPrefix) {
 		return &FieldError{"streamPrefix", fmt.Sprintf("must be 1-%d characters without ':', '*' or spaces", maxStreamPrefix)}
 	}
 	if p.LogRegion != "" && !awsarn.ValidRegion(p.LogRegion) {
@@ -76,12 +74,15 @@ func (p Policy) Validate() error {
 		return &FieldError{"mode", fmt.Sprintf("%q must be %s or %s", p.Mode, ModeBlocking, ModeNonBlocking)}
 	}
 	if p.MaxBufferSize != "" {
-		if !bufferSizeRE.MatchString(p.MaxBufferSize) {
+		if !canonicalSizeRE.MatchString(p.MaxBufferSize) {
 			return &FieldError{"maxBufferSize", fmt.Sprintf("%q must be a size such as 25m (number, then k, m or g)", p.MaxBufferSize)}
 		}
 		if p.Mode != ModeNonBlocking {
 			return &FieldError{"maxBufferSize", "is only allowed with mode non-blocking"}
 		}
+	}
+	if err := p.validateDelivery(); err != nil {
+		return err
 	}
 	switch p.OtherDrivers {
 	case Replace, ReportDriver:
@@ -114,6 +115,62 @@ func (p Policy) Validate() error {
 		if k == "ecslogfix:managed" {
 			return &FieldError{"logGroupTags", "ecslogfix:managed is set by ecslogfix"}
 		}
+	}
+	return p.validateLifecycle()
+}
+
+// validateDelivery checks requiredMode and minBufferSize against each
+// other and against the mode ecslogfix adds.
+func (p Policy) validateDelivery() error {
+	switch p.RequiredMode {
+	case ModeAny, ModeBlocking, ModeNonBlocking:
+	default:
+		return &FieldError{"requiredMode", fmt.Sprintf("%q must be %s, %s or %s", p.RequiredMode, ModeAny, ModeBlocking, ModeNonBlocking)}
+	}
+	if p.Mode != "" && p.RequiredMode != ModeAny && p.Mode != p.RequiredMode {
+		return &FieldError{"mode", fmt.Sprintf("%q contradicts requiredMode %q: the fix would add a mode the policy refuses", p.Mode, p.RequiredMode)}
+	}
+	if p.MinBufferSize == "" {
+		return nil
+	}
+	if !canonicalSizeRE.MatchString(p.MinBufferSize) {
+		return &FieldError{"minBufferSize", fmt.Sprintf("%q must be a size such as 25m (number, then k, m or g)", p.MinBufferSize)}
+	}
+	if p.RequiredMode == ModeBlocking {
+		return &FieldError{"minBufferSize", "applies to non-blocking mode only, and requiredMode is blocking"}
+	}
+	if p.MaxBufferSize != "" {
+		have, _ := ParseBufferSize(p.MaxBufferSize)
+		min, _ := ParseBufferSize(p.MinBufferSize)
+		if have < min {
+			return &FieldError{"maxBufferSize", fmt.Sprintf("%s is below minBufferSize %s: the fix would add a buffer the policy refuses", p.MaxBufferSize, p.MinBufferSize)}
+		}
+	}
+	return nil
+}
+
+// validateLifecycle checks the log group patterns and the retention of
+// existing groups.
+func (p Policy) validateLifecycle() error {
+	for _, pat := range p.LogGroupPatterns {
+		if !validPattern(pat) {
+			return &FieldError{"logGroupPatterns", fmt.Sprintf("%q is not a log group name pattern (1-512 of [.-_/#A-Za-z0-9] and *, not starting with aws/)", pat)}
+		}
+	}
+	// The names the template yields must be names ecslogfix may create,
+	// or every container it adds awslogs to would need a human.
+	for _, name := range []string{p.LogGroupName(worstFamily, "container", "111122223333", "ap-southeast-7"), p.LogGroupName("f", "c", "111122223333", "us-east-1")} {
+		if !p.MayCreate(name) {
+			return &FieldError{"logGroupPatterns", fmt.Sprintf("%v does not admit %q, a name logGroupTemplate %q yields", p.GroupPatterns(), name, p.LogGroupTemplate)}
+		}
+	}
+	switch p.ExistingGroupRetention {
+	case RetentionKeep, RetentionSetIfNeverExpire, RetentionEnforce:
+	default:
+		return &FieldError{"existingGroupRetention", fmt.Sprintf("%q must be %s, %s or %s", p.ExistingGroupRetention, RetentionKeep, RetentionSetIfNeverExpire, RetentionEnforce)}
+	}
+	if p.AllowShorten && p.ExistingGroupRetention != RetentionEnforce {
+		return &FieldError{"allowShorten", "applies to existingGroupRetention enforce only"}
 	}
 	return nil
 }
