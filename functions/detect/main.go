@@ -16,6 +16,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -53,5 +54,6 @@ func build(ctx context.Context, log *slog.Logger) (*detect.Detector, error) {
 		AllowedAccounts: env.AllowedAccounts,
 		Logger:          log,
 		Metrics:         &metrics.Metrics{W: os.Stdout},
+		Observe:         func() *loggroup.Observer { return loggroup.ObserverFrom(f) },
 	}, nil
 }

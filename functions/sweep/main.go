@@ -17,6 +17,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -54,6 +55,7 @@ func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
 		Region:          f.Region(),
 		Logger:          log,
 		Metrics:         &metrics.Metrics{W: os.Stdout},
+		Observe:         func() *loggroup.Observer { return loggroup.ObserverFrom(f) },
 		Invoker:         f.Lambda(),
 		FunctionName:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
 	}, nil

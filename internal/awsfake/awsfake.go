@@ -47,6 +47,8 @@ type ECS struct {
 	Calls    []string
 	// Errs, keyed by operation name, are returned (and consumed) in order.
 	Errs map[string][]error
+	// LogDriverMode is the account's defaultLogDriverMode setting ("" unset).
+	LogDriverMode string
 }
 
 // Revision is one stored revision and its tags.
@@ -181,6 +183,21 @@ func (f *ECS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTaskDefi
 	td.TaskDefinitionArn = aws.String(f.ARN(family, td.Revision))
 	f.Families[family] = append(f.Families[family], &Revision{TD: td, Tags: in.Tags})
 	return &ecs.RegisterTaskDefinitionOutput{TaskDefinition: CloneTD(&td), Tags: in.Tags}, nil
+}
+
+// ListAccountSettings answers defaultLogDriverMode with LogDriverMode
+// (no setting when empty), as effective settings do.
+func (f *ECS) ListAccountSettings(_ context.Context, in *ecs.ListAccountSettingsInput, _ ...func(*ecs.Options)) (*ecs.ListAccountSettingsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.record("ListAccountSettings"); err != nil {
+		return nil, err
+	}
+	out := &ecs.ListAccountSettingsOutput{}
+	if in.Name == types.SettingNameDefaultLogDriverMode && f.LogDriverMode != "" {
+		out.Settings = []types.Setting{{Name: in.Name, Value: aws.String(f.LogDriverMode), Type: types.SettingTypeUser}}
+	}
+	return out, nil
 }
 
 func (f *ECS) DeregisterTaskDefinition(_ context.Context, in *ecs.DeregisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {

@@ -29,6 +29,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -69,6 +70,9 @@ type Detector struct {
 	Logger *slog.Logger
 	// Metrics receives EMF documents; nil writes none.
 	Metrics *metrics.Metrics
+	// Observe, when set, makes the observer of one event: a compliant
+	// revision's log groups are read once each (LOG_GROUP_MISSING).
+	Observe func() *loggroup.Observer
 }
 
 func (d *Detector) logger() *slog.Logger {
@@ -155,6 +159,10 @@ func (d *Detector) handle(ctx context.Context, raw []byte) (execution.Response, 
 		log.Info("ignored", "reason", IgnoreNotApplicable, "taskDefinition", ref)
 		return execution.Ignored(IgnoreNotApplicable, reg.TaskDefinitionARN), nil
 	}
+	var obs *loggroup.Observer
+	if d.Observe != nil {
+		obs = d.Observe()
+	}
 	return d.Starter.Consider(ctx, log, execution.Candidate{
 		Target:         target,
 		TaskDefinition: out.TaskDefinition,
@@ -163,6 +171,7 @@ func (d *Detector) handle(ctx context.Context, raw []byte) (execution.Response, 
 		EventID:        reg.EventID,
 		Principal:      principalOf(reg.Principal),
 		Origin:         originOf(reg.Origin),
+		Observer:       obs,
 	})
 }
 

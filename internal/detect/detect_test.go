@@ -4,16 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
+	"github.com/aws/aws-sdk-go-v2/aws"
+	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -59,14 +62,17 @@ func TestDetectorEvents(t *testing.T) {
 	exempt := append(append([]types.Tag(nil), tags01...), awsfake.Tag("ecslogfix:exempt", "true"))
 
 	tests := []struct {
-		name       string
-		event      []byte
-		seed       func(e *awsfake.ECS)
-		configure  func(d *Detector)
-		wantStatus string
-		wantReason string
-		wantARN    string // the revision an execution was started for
-		describes  int
+		name        string
+		event       []byte
+		seed        func(e *awsfake.ECS)
+		configure   func(d *Detector)
+		wantStatus  string
+		wantReason  string
+		wantARN     string // the revision an execution was started for
+		describes   int
+		groups      []string      // log groups that exist
+		reads       int           // DescribeLogGroups calls
+		wantReason2 policy.Reason // a reason the execution input must carry
 	}{
 		{
 			name: "non-compliant registration starts the workflow", event: e01,
@@ -82,9 +88,24 @@ func TestDetectorEvents(t *testing.T) {
 			wantStatus: execution.StatusStarted, wantARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14", describes: 1,
 		},
 		{
-			name: "compliant registration", event: awsfake.Event(t, "e16-compliant-registration.json"),
+			name: "compliant registration: 1 ECS call and 1 read of its one group", event: awsfake.Event(t, "e16-compliant-registration.json"),
 			seed:       func(e *awsfake.ECS) { e.Put(td11, tags11) },
-			wantStatus: execution.StatusCompliant, describes: 1,
+			wantStatus: execution.StatusCompliant, describes: 1, groups: []string{"/ecs/payments-gateway"}, reads: 1,
+		},
+		{
+			name: "compliant on paper, its group missing: the workflow starts", event: awsfake.Event(t, "e16-compliant-registration.json"),
+			seed:       func(e *awsfake.ECS) { e.Put(td11, tags11) },
+			wantStatus: execution.StatusStarted, wantARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/payments-gateway:311", describes: 1, reads: 1,
+			wantReason2: policy.ReasonLogGroupMissing,
+		},
+		{
+			name: "duplicate container names: invalid input, nothing started", event: e01,
+			seed: func(e *awsfake.ECS) {
+				dup := awsfake.CloneTD(td01)
+				dup.ContainerDefinitions = append(dup.ContainerDefinitions, dup.ContainerDefinitions[0])
+				e.Put(dup, tags01)
+			},
+			wantStatus: execution.StatusIgnored, wantReason: execution.IgnoreInvalidInput, describes: 1,
 		},
 		{
 			name: "own role (assumed-role session of a role with a path)", event: awsfake.Event(t, "e08-remediation-role-self.json"),
@@ -169,6 +190,13 @@ func TestDetectorEvents(t *testing.T) {
 				tc.seed(e)
 			}
 			d := newDetector(e, s, logs)
+			l := awsfake.NewLogs()
+			for _, g := range tc.groups {
+				l.Groups[g] = &logtypes.LogGroup{LogGroupName: aws.String(g), RetentionInDays: aws.Int32(30)}
+			}
+			d.Observe = func() *loggroup.Observer {
+				return loggroup.NewObserver(func(workflow.Target) (loggroup.Reader, error) { return l, nil }, func(workflow.Target) (loggroup.Settings, error) { return e, nil })
+			}
 			var emf bytes.Buffer
 			d.Metrics = &metrics.Metrics{W: &emf}
 			if tc.configure != nil {
@@ -181,8 +209,11 @@ func TestDetectorEvents(t *testing.T) {
 			if resp.Status != tc.wantStatus || resp.Reason != tc.wantReason {
 				t.Fatalf("response %+v, want status %s reason %s\nlogs: %s", resp, tc.wantStatus, tc.wantReason, logs.String())
 			}
-			if got := e.Count("DescribeTaskDefinition"); got != tc.describes {
-				t.Errorf("DescribeTaskDefinition calls = %d, want %d", got, tc.describes)
+			if got := e.Count("DescribeTaskDefinition"); got != tc.describes || len(e.Calls) != got {
+				t.Errorf("ECS calls %v, want %d DescribeTaskDefinition", e.Calls, tc.describes)
+			}
+			if len(l.Calls) != tc.reads {
+				t.Errorf("CloudWatch Logs calls %v, want %d DescribeLogGroups", l.Calls, tc.reads)
 			}
 			if tc.wantARN == "" {
 				if len(s.Order) != 0 {
@@ -203,6 +234,9 @@ func TestDetectorEvents(t *testing.T) {
 					t.Errorf("name %s, want %s", s.Order[0], want)
 				}
 				assertInput(t, in)
+				if tc.wantReason2 != "" && !strings.Contains(s.Inputs[s.Order[0]], string(tc.wantReason2)) {
+					t.Errorf("input lacks %s: %s", tc.wantReason2, s.Inputs[s.Order[0]])
+				}
 			}
 			// Exactly one log line per event, with stable keys.
 			lines := logs.Lines(t)

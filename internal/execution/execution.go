@@ -21,6 +21,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -43,9 +44,10 @@ const (
 // Reasons a revision is not acted on. They are stable: log lines and the
 // Ignored metric's Reason dimension carry them.
 const (
-	IgnoreInactive    = "inactive"    // the revision is no longer ACTIVE
-	IgnoreExempt      = "exempt"      // the exemption tag is set
-	IgnoreUnplannable = "unplannable" // plan.Build refused the task definition
+	IgnoreInactive     = "inactive"      // the revision is no longer ACTIVE
+	IgnoreExempt       = "exempt"        // the exemption tag is set
+	IgnoreUnplannable  = "unplannable"   // plan.Build refused the task definition
+	IgnoreInvalidInput = "invalid-input" // not a task definition ECS could hold (policy.CheckInput): no containers, duplicate names
 )
 
 // Response is what considering one revision gave. It carries no task
@@ -77,6 +79,10 @@ type Candidate struct {
 	EventID        string
 	Principal      *workflow.Principal
 	Origin         *workflow.Origin
+	// Observer reads the live facts (log groups, the account's log driver
+	// mode) of the run the candidate belongs to, each once for the run; nil
+	// judges on content alone.
+	Observer *loggroup.Observer
 }
 
 // Starter considers revisions and starts executions of one state machine.
@@ -105,8 +111,16 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 		return Ignored(IgnoreInactive, arn), nil
 	}
 	pol := s.Policy.WithDefaults()
-	p, err := plan.Build(td, c.Tags, pol, plan.Context{Partition: s.partition(), Account: c.Target.Account, Region: c.Target.Region})
-	if err != nil {
+	p, err := s.plan(ctx, c, pol)
+	var invalid *policy.InputError
+	switch {
+	case errors.As(err, &invalid):
+		// The problem only: the path names the raw document's fields.
+		log.Warn("ignored", "reason", IgnoreInvalidInput, "problem", invalid.Problem)
+		return Ignored(IgnoreInvalidInput, arn), nil
+	case errors.Is(err, errObserve):
+		return Response{}, err
+	case err != nil:
 		log.Warn("ignored", "reason", IgnoreUnplannable, "error", err.Error())
 		return Ignored(IgnoreUnplannable, arn), nil
 	}
@@ -140,6 +154,42 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 		in.LogGroups = []plan.LogGroup{}
 	}
 	return s.start(ctx, log.With("reasons", p.ReasonCodes()), in)
+}
+
+// errObserve marks an error of reading the live facts (AWS's, retried by
+// the caller), apart from the plan's refusals of the input.
+var errObserve = errors.New("observe")
+
+// plan plans the candidate with the live facts its verdict depends on: the
+// account's log driver mode when the policy requires a mode a container
+// leaves to it, and, for a revision compliant on its content, whether its
+// log groups exist (LOG_GROUP_MISSING). A non-compliant revision starts
+// its execution without reading its groups: the workflow reads them again
+// before it acts anyway.
+func (s *Starter) plan(ctx context.Context, c Candidate, pol policy.Policy) (plan.Plan, error) {
+	pc := plan.Context{Partition: s.partition(), Account: c.Target.Account, Region: c.Target.Region}
+	var f policy.Facts
+	if c.Observer != nil && pol.NeedsLogDriverMode(c.TaskDefinition) {
+		m, err := c.Observer.DriverMode(ctx, c.Target)
+		if err != nil {
+			return plan.Plan{}, fmt.Errorf("%w: %w", errObserve, err)
+		}
+		f.LogDriverMode = m
+	}
+	p, err := plan.BuildWith(c.TaskDefinition, c.Tags, pol, pc, f)
+	if err != nil || c.Observer == nil || p.Verdict() != plan.VerdictCompliant || len(p.LogGroups) == 0 {
+		return p, err
+	}
+	refs := make([]policy.GroupRef, len(p.LogGroups))
+	for i, g := range p.LogGroups {
+		refs[i] = g.Ref()
+	}
+	facts, err := c.Observer.Facts(ctx, c.Target, refs, false)
+	if err != nil {
+		return plan.Plan{}, fmt.Errorf("%w: %w", errObserve, err)
+	}
+	f.Groups = facts.Groups
+	return plan.BuildWith(c.TaskDefinition, c.Tags, pol, pc, f)
 }
 
 // start starts in's execution under its deterministic name.

@@ -1,17 +1,23 @@
 // Package reconcile holds the whole decision remediate takes after it has
-// read ECS: which content to fix, and whether to register, or which outcome
-// ends the step instead — the source is stale or inactive, a newer user
-// revision or ecslogfix's own remediation exists, the source is exempt,
-// compliant, blocked, needs a human or is in report mode — and, after
-// registering, whether what others registered meanwhile means the new
-// revision must be withdrawn. It is pure: the remediate shell observes
-// (DescribeTaskDefinition), calls Decide, acts and reports. Every human
-// sentence of an outcome is made here.
+// read ECS and CloudWatch Logs: which content to fix, and whether to
+// register (after making every log group of the new revision exist), only
+// create the missing log groups of a revision that is otherwise compliant,
+// or which outcome ends the step instead — the source is stale or
+// inactive, a newer user revision or ecslogfix's own remediation exists,
+// the source is exempt, compliant, blocked, needs a human (a group it may
+// not create, among others) or is in report mode — and, after registering,
+// whether what others registered meanwhile means the new revision must be
+// withdrawn. It is pure: the remediate shell observes
+// (DescribeTaskDefinition, DescribeLogGroups through loggroup.Observer),
+// calls Decide, acts and reports. Every human sentence of an outcome is
+// made here.
 package reconcile
 
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -54,6 +60,12 @@ type Observation struct {
 	ByARN *Revision
 	// Enforcement is the execution's mode (enforce or report).
 	Enforcement policy.Enforcement
+	// Facts are the log groups (and the account's log driver mode) as read
+	// for this decision, or as an earlier step of this execution left them;
+	// GroupsToObserve says what they must cover.
+	Facts policy.Facts
+	// Created are the groups an earlier step of this execution created.
+	Created []policy.GroupRef
 }
 
 // NeedsSource reports whether Decide needs the source read by its exact
@@ -75,8 +87,9 @@ type Act int
 
 // Acts.
 const (
-	ActNone     Act = iota // the outcome ends the step
-	ActRegister            // register Decision.Plan.Changed
+	ActNone         Act = iota // the outcome ends the step
+	ActRegister                // apply Decision.Plan.LogGroups, then register Decision.Plan.Changed
+	ActCreateGroups            // apply Decision.Plan.LogGroups: the source is then compliant (LOG_GROUP_CREATED)
 )
 
 // Decision is what to do, and why.
@@ -113,63 +126,149 @@ func (e *PlanError) Unwrap() error { return e.Err }
 //     is the newest user content, read by ARN, and fixed.
 //   - The source is older than nothing ACTIVE, or cannot be read by ARN,
 //     or is not ACTIVE: INACTIVE.
-//   - Then, on the source content: exempt → EXEMPT; compliant →
-//     ALREADY_COMPLIANT; blocked plan → BLOCKED; only REPORT actions →
-//     NEEDS_HUMAN; report mode → REPORT_ONLY; else register the plan.
+//   - Then, on the source content with the observed facts: exempt →
+//     EXEMPT; compliant → ALREADY_COMPLIANT, or LOG_GROUP_CREATED when
+//     this execution created the groups that made it so; blocked plan →
+//     BLOCKED; a group the revision needs that is missing and outside the
+//     policy's logGroupPatterns, or only REPORT actions → NEEDS_HUMAN;
+//     report mode → REPORT_ONLY; only groups missing → create them
+//     (ActCreateGroups); else make every group of the new revision exist
+//     and register it (ActRegister).
 func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
+	d, src, err := judged(o)
+	if err != nil || src == nil {
+		return d, err
+	}
+	d.Source = src
+
+	pl, err := plan.BuildWith(src.TaskDefinition, src.Tags, p, c, o.Facts)
+	if err != nil {
+		return Decision{}, &PlanError{Err: err}
+	}
+	d.Plan = &pl
+	remedy := pl.Remedy()
+	switch {
+	case pl.Exempt:
+		return end(d, workflow.OutcomeExempt, "the source revision carries the exemption tag"), nil
+	case remedy == plan.RemedyNone && len(created(pl, o.Created)) > 0:
+		return end(d, workflow.OutcomeLogGroupCreated, GroupsCreated(created(pl, o.Created))), nil
+	case remedy == plan.RemedyNone:
+		return end(d, workflow.OutcomeAlreadyCompliant, "the source revision is compliant when re-read"), nil
+	case remedy == plan.RemedyBlocked:
+		return end(d, workflow.OutcomeBlocked, "the fix cannot be applied safely: "+pl.Blockers[0].Message), nil
+	case len(pl.Uncreatable()) > 0:
+		return end(d, workflow.OutcomeNeedsHuman, uncreatable(pl.Uncreatable(), p)), nil
+	case remedy == plan.RemedyReport:
+		return end(d, workflow.OutcomeNeedsHuman, "no container can be fixed automatically (FireLens, a driver the policy reports, an unknown awslogs option or a delivery mode it refuses); a human must act"), nil
+	case o.Enforcement == policy.Report:
+		return end(d, workflow.OutcomeReportOnly, "report mode: nothing was changed"), nil
+	case remedy == plan.RemedyCreateGroups:
+		d.Act = ActCreateGroups
+		return d, nil
+	}
+	d.Act = ActRegister
+	return d, nil
+}
+
+// judged picks the revision whose content is judged, or ends the
+// decision.
+func judged(o Observation) (Decision, *Revision, error) {
 	d := Decision{}
 	if o.Latest.Found() {
 		d.LatestARN = o.Latest.arn()
 	}
-	var src *Revision
 	switch {
 	case o.Latest.Found() && o.Latest.number() == o.Source.Revision:
-		src = o.Latest
+		return d, o.Latest, nil
 	case o.Latest.Found() && o.Latest.number() > o.Source.Revision:
 		from, ours := o.Latest.SourceOf()
 		rev := o.Latest.number()
 		switch {
 		case ours && from == o.Source.Revision:
-			return end(d, workflow.OutcomeAlreadyRemediated, fmt.Sprintf("%s:%d already is ecslogfix's remediation of this revision", o.Source.Family, rev)), nil
+			return end(d, workflow.OutcomeAlreadyRemediated, fmt.Sprintf("%s:%d already is ecslogfix's remediation of this revision", o.Source.Family, rev)), nil, nil
 		case ours && from > o.Source.Revision:
-			return end(d, workflow.OutcomeSuperseded, fmt.Sprintf("%s:%d is ecslogfix's remediation of the newer revision %d", o.Source.Family, rev, from)), nil
+			return end(d, workflow.OutcomeSuperseded, fmt.Sprintf("%s:%d is ecslogfix's remediation of the newer revision %d", o.Source.Family, rev, from)), nil, nil
 		case !ours:
-			return end(d, workflow.OutcomeSuperseded, fmt.Sprintf("a newer revision %s:%d exists; its own event covers it", o.Source.Family, rev)), nil
+			return end(d, workflow.OutcomeSuperseded, fmt.Sprintf("a newer revision %s:%d exists; its own event covers it", o.Source.Family, rev)), nil, nil
 		}
-		fallthrough // ours of older content
-	default:
-		if o.ByARN == nil {
-			return Decision{}, ErrNotObserved
-		}
-		switch {
-		case o.ByARN.TaskDefinition == nil:
-			return end(d, workflow.OutcomeInactive, "the source revision can no longer be described (deregistered or deleted)"), nil
-		case !o.ByARN.Found():
-			return end(d, workflow.OutcomeInactive, "the source revision was deregistered"), nil
-		}
-		src = o.ByARN
 	}
-	d.Source = src
-
-	pl, err := plan.Build(src.TaskDefinition, src.Tags, p, c)
-	if err != nil {
-		return Decision{}, &PlanError{Err: err}
+	// The source is not the latest: ours of older content above it, or
+	// nothing ACTIVE at or above it.
+	if o.ByARN == nil {
+		return Decision{}, nil, ErrNotObserved
 	}
-	d.Plan = &pl
 	switch {
-	case pl.Exempt:
-		return end(d, workflow.OutcomeExempt, "the source revision carries the exemption tag"), nil
-	case pl.Compliant:
-		return end(d, workflow.OutcomeAlreadyCompliant, "the source revision is compliant when re-read"), nil
-	case pl.Blocked():
-		return end(d, workflow.OutcomeBlocked, "the fix cannot be applied safely: "+pl.Blockers[0].Message), nil
-	case pl.Changed == nil:
-		return end(d, workflow.OutcomeNeedsHuman, "no container can be fixed automatically (FireLens or a driver the policy reports); a human must act"), nil
-	case o.Enforcement == policy.Report:
-		return end(d, workflow.OutcomeReportOnly, "report mode: nothing was changed"), nil
+	case o.ByARN.TaskDefinition == nil:
+		return end(d, workflow.OutcomeInactive, "the source revision can no longer be described (deregistered or deleted)"), nil, nil
+	case !o.ByARN.Found():
+		return end(d, workflow.OutcomeInactive, "the source revision was deregistered"), nil, nil
 	}
-	d.Act = ActRegister
-	return d, nil
+	return d, o.ByARN, nil
+}
+
+// GroupsToObserve returns the log groups Decide needs read that o.Facts
+// lacks — the groups of the revision the act would lead to — and whether
+// it needs the account's log driver mode (the shell's observer reads that
+// once per run). No groups when the decision ends before the content
+// matters, or when the content is exempt, blocked or a human's job
+// whatever the groups.
+func GroupsToObserve(o Observation, p policy.Policy, c plan.Context) ([]policy.GroupRef, bool, error) {
+	_, src, err := judged(o)
+	if err != nil || src == nil {
+		return nil, false, err
+	}
+	mode := p.NeedsLogDriverMode(src.TaskDefinition)
+	pl, err := plan.BuildWith(src.TaskDefinition, src.Tags, p, c, o.Facts)
+	if err != nil {
+		return nil, false, &PlanError{Err: err}
+	}
+	switch r := pl.Remedy(); {
+	case pl.Exempt, r == plan.RemedyBlocked:
+		return nil, false, nil
+	case r == plan.RemedyReport && !mode && len(pl.Uncreatable()) == 0:
+		// A human's job whatever the groups; with the mode unread, a
+		// refused mode the fix would add could still make it fixable.
+		return nil, false, nil
+	}
+	var refs []policy.GroupRef
+	for _, g := range pl.LogGroups {
+		if _, seen := o.Facts.Groups[g.Ref()]; !seen {
+			refs = append(refs, g.Ref())
+		}
+	}
+	return refs, mode, nil
+}
+
+// created lists the plan's groups an earlier step of this execution
+// created.
+func created(pl plan.Plan, refs []policy.GroupRef) []policy.GroupRef {
+	var out []policy.GroupRef
+	for _, g := range pl.LogGroups {
+		if slices.Contains(refs, g.Ref()) {
+			out = append(out, g.Ref())
+		}
+	}
+	return out
+}
+
+// GroupsCreated is the sentence of LOG_GROUP_CREATED.
+func GroupsCreated(refs []policy.GroupRef) string {
+	names := make([]string, len(refs))
+	for i, r := range refs {
+		names[i] = fmt.Sprintf("%s (%s)", r.Name, r.Region)
+	}
+	return "the source revision was compliant except that its log groups did not exist; created " + strings.Join(names, ", ") + "; no new revision was registered"
+}
+
+// uncreatable is the sentence of NEEDS_HUMAN for missing groups ecslogfix
+// may not create.
+func uncreatable(gs []plan.LogGroup, p policy.Policy) string {
+	names := make([]string, len(gs))
+	for i, g := range gs {
+		names[i] = fmt.Sprintf("%s (%s)", g.Name, g.Region)
+	}
+	return fmt.Sprintf("log group %s does not exist and is outside the log group names ecslogfix may create (logGroupPatterns %s); create it, or allow its name in the policy; nothing was created or registered",
+		strings.Join(names, ", "), strings.Join(p.GroupPatterns(), " "))
 }
 
 func end(d Decision, o workflow.Outcome, detail string) Decision {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -195,6 +196,110 @@ func TestOvertaken(t *testing.T) {
 			}
 			if !strings.Contains(detail, tc.contains) {
 				t.Errorf("detail %q does not say %q", detail, tc.contains)
+			}
+		})
+	}
+}
+
+// The live facts: which groups exist decides between ALREADY_COMPLIANT,
+// creating the groups (no revision), LOG_GROUP_CREATED once this execution
+// created them, and NEEDS_HUMAN for a group ecslogfix may not create.
+func TestDecideLogGroups(t *testing.T) {
+	own := policy.GroupRef{Name: "/ecs/orders", Region: "us-east-1"}
+	facts := func(exists bool) policy.Facts {
+		return policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{own: {Exists: exists}}}
+	}
+	outside := policy.Default()
+	outside.LogGroupTemplate, outside.LogGroupPatterns = "/ecs/other-{family}", []string{"/ecs/other-*"}
+	tests := []struct {
+		name        string
+		p           policy.Policy
+		latest      *Revision
+		facts       policy.Facts
+		created     []policy.GroupRef
+		enforcement policy.Enforcement
+		act         Act
+		outcome     workflow.Outcome
+		detail      string
+		create      []string // groups the plan creates
+	}{
+		{name: "compliant, group exists", latest: rev(5, logged, 0), facts: facts(true),
+			outcome: workflow.OutcomeAlreadyCompliant, detail: "compliant when re-read"},
+		{name: "compliant, group missing: create it, no revision", latest: rev(5, logged, 0), facts: facts(false),
+			act: ActCreateGroups, create: []string{"/ecs/orders"}},
+		{name: "created by this execution: LOG_GROUP_CREATED", latest: rev(5, logged, 0), facts: facts(true), created: []policy.GroupRef{own},
+			outcome: workflow.OutcomeLogGroupCreated, detail: "created /ecs/orders (us-east-1); no new revision"},
+		{name: "missing, report mode", latest: rev(5, logged, 0), facts: facts(false), enforcement: policy.Report,
+			outcome: workflow.OutcomeReportOnly, detail: "report mode", create: []string{"/ecs/orders"}}, // what it would do
+		{name: "missing and outside the patterns: a human", p: outside, latest: rev(5, logged, 0), facts: facts(false),
+			outcome: workflow.OutcomeNeedsHuman, detail: "log group /ecs/orders (us-east-1) does not exist and is outside the log group names ecslogfix may create (logGroupPatterns /ecs/other-*)"},
+		{name: "existing and outside the patterns: compliant", p: outside, latest: rev(5, logged, 0), facts: facts(true),
+			outcome: workflow.OutcomeAlreadyCompliant, detail: "compliant when re-read"},
+		{name: "a fix: its template group created before registering", latest: rev(5, unlogged, 0), facts: facts(false),
+			act: ActRegister, create: []string{"/ecs/orders"}},
+		{name: "a fix: its template group exists", latest: rev(5, unlogged, 0), facts: facts(true), act: ActRegister},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			if p.RequiredMode == "" {
+				p = policy.Default()
+			}
+			o := Observation{Source: source, Latest: tc.latest, Enforcement: tc.enforcement, Facts: tc.facts, Created: tc.created}
+			d, err := Decide(o, p, ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.Act != tc.act || d.Outcome != tc.outcome || !strings.Contains(d.Detail, tc.detail) {
+				t.Fatalf("Decide = act %v outcome %q (%s), want act %v outcome %q (%s)", d.Act, d.Outcome, d.Detail, tc.act, tc.outcome, tc.detail)
+			}
+			var create []string
+			for _, g := range d.Plan.LogGroups {
+				if g.Create {
+					create = append(create, g.Name)
+				}
+			}
+			if !reflect.DeepEqual(create, tc.create) {
+				t.Fatalf("creates %v, want %v", create, tc.create)
+			}
+		})
+	}
+}
+
+// What the shell must read before Decide: nothing when the decision ends
+// before the content matters; the groups of the revision the act leads
+// to, less those already known.
+func TestGroupsToObserve(t *testing.T) {
+	own := policy.GroupRef{Name: "/ecs/orders", Region: "us-east-1"}
+	blocking := policy.Default()
+	blocking.RequiredMode = policy.ModeBlocking
+	tests := []struct {
+		name  string
+		p     policy.Policy
+		o     Observation
+		want  []policy.GroupRef
+		mode  bool
+		errIs error
+	}{
+		{name: "superseded", o: Observation{Source: source, Latest: rev(6, unlogged, 0)}},
+		{name: "needs the source read", o: Observation{Source: source, Latest: notFound}, errIs: ErrNotObserved},
+		{name: "compliant: its groups", o: Observation{Source: source, Latest: rev(5, logged, 0)}, want: []policy.GroupRef{own}},
+		{name: "a fix: the new revision's groups", o: Observation{Source: source, Latest: rev(5, unlogged, 0)}, want: []policy.GroupRef{own}},
+		{name: "already known", o: Observation{Source: source, Latest: rev(5, unlogged, 0), Facts: policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{own: {Exists: true}}}}},
+		{name: "exempt", o: Observation{Source: source, Latest: rev(5, unlogged, 0, exempt)}},
+		{name: "blocked", o: Observation{Source: source, Latest: rev(5, noRole, 0)}},
+		{name: "FireLens only", o: Observation{Source: source, Latest: rev(5, routed, 0)}},
+		{name: "a required mode: groups and the account setting", p: blocking, o: Observation{Source: source, Latest: rev(5, logged, 0)}, want: []policy.GroupRef{own}, mode: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := tc.p
+			if p.RequiredMode == "" {
+				p = policy.Default()
+			}
+			got, mode, err := GroupsToObserve(tc.o, p, ctx)
+			if !errors.Is(err, tc.errIs) || !reflect.DeepEqual(got, tc.want) || mode != tc.mode {
+				t.Fatalf("GroupsToObserve = %v, %v, %v; want %v, %v, %v", got, mode, err, tc.want, tc.mode, tc.errIs)
 			}
 		})
 	}

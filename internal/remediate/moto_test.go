@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
 	"sort"
 	"strconv"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -145,14 +147,19 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 		ECS:     func(t workflow.Target) (inventory.ECS, error) { return factory.ECS(awsclient.Scope{Region: t.Region}) },
 		Region:  region,
 		Logger:  (&awsfake.LogBuffer{}).Logger(),
+		Observe: func() *loggroup.Observer { return loggroup.ObserverFrom(factory) },
 	}
 	rep, err := sw.Handle(ctx, sweep.Request{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sweepCalls := counter.take()
-	if !rep.Done || rep.Evaluated != len(fixtures) || rep.Started != len(fixtures)-1 {
+	// Every fixture starts one: the compliant one's group is missing.
+	if !rep.Done || rep.Evaluated != len(fixtures) || rep.Started != len(fixtures) {
 		t.Fatalf("sweep %+v", rep)
+	}
+	if sweepCalls["CloudWatch Logs:DescribeLogGroups"] != 1 {
+		t.Errorf("the sweep read %d log groups, want 1 (the compliant family's)", sweepCalls["CloudWatch Logs:DescribeLogGroups"])
 	}
 	t.Logf("sweep of %d families: %d AWS calls %v", len(fixtures), total(sweepCalls), sweepCalls)
 
@@ -176,50 +183,66 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 				t.Fatal(err)
 			}
 			registerCalls := counter.take()
+			t.Logf("%s: ensure %d calls %v, register %d calls %v", in.Family, total(ensureCalls), ensureCalls, total(registerCalls), registerCalls)
+			if in.Family == "payments-gateway" {
+				// Compliant but for its missing group: created, no new revision.
+				if res.Outcome != workflow.OutcomeLogGroupCreated || res.NewARN != "" || registerCalls["ECS:RegisterTaskDefinition"] != 0 ||
+					len(res.LogGroups) != 1 || !res.LogGroups[0].Created {
+					t.Fatalf("outcome %s (%s), groups %+v, calls %v", res.Outcome, res.Detail, res.LogGroups, registerCalls)
+				}
+				describeGroupIn(t, endpoint, res.LogGroups[0].Region, res.LogGroups[0].Name)
+				return
+			}
 			if res.Outcome != workflow.OutcomeRemediated {
 				t.Fatalf("outcome %s: %s", res.Outcome, res.Detail)
 			}
-			t.Logf("%s: ensure %d calls %v, register %d calls %v", in.Family, total(ensureCalls), ensureCalls, total(registerCalls), registerCalls)
 			if total(registerCalls) != 2 || registerCalls["ECS:DescribeTaskDefinition"] != 1 || registerCalls["ECS:RegisterTaskDefinition"] != 1 {
 				t.Errorf("register made %v, want 1 describe + 1 register", registerCalls)
 			}
 
-			// The log group.
-			if len(ens.LogGroups) != 1 {
-				t.Fatalf("ensured %+v", ens.LogGroups)
+			// Every log group of the new revision exists in its own region
+			// before it is registered — template groups and the user's alike.
+			got := describeTD(t, raw, res.NewARN)
+			uses := policy.Groups(got.TaskDefinition)
+			if len(ens.LogGroups) != len(uses) || !reflect.DeepEqual(res.LogGroups, ens.LogGroups) {
+				t.Fatalf("ensured %+v, the revision uses %v", ens.LogGroups, uses)
 			}
-			lg := ens.LogGroups[0]
-			group := describeGroup(t, logs, lg.Name)
-			if in.Family == "checkout-web" {
-				if lg.Created || lg.RetentionDays != 7 || aws.ToInt32(group.RetentionInDays) != 7 {
-					t.Fatalf("pre-existing group changed or misreported: %+v, retention %d", lg, aws.ToInt32(group.RetentionInDays))
+			created := 0
+			for i, lg := range ens.LogGroups {
+				if uses[i] != (policy.GroupRef{Name: lg.Name, Region: lg.Region}) {
+					t.Fatalf("ensured %s (%s), the revision's group %d is %v", lg.Name, lg.Region, i, uses[i])
 				}
-				if total(ensureCalls) != 2 || ensureCalls["CloudWatch Logs:DescribeLogGroups"] != 1 {
-					t.Errorf("ensure (existing) made %v", ensureCalls)
+				group := describeGroupIn(t, endpoint, lg.Region, lg.Name)
+				if in.Family == "checkout-web" && lg.Region == region {
+					if lg.Created || lg.RetentionDays != 7 || aws.ToInt32(group.RetentionInDays) != 7 {
+						t.Fatalf("pre-existing group changed or misreported: %+v, retention %d", lg, aws.ToInt32(group.RetentionInDays))
+					}
+					continue
 				}
-			} else {
-				if !lg.Created || lg.RetentionDays != 365 || aws.ToInt32(group.RetentionInDays) != 365 {
+				if !lg.Created || lg.RetentionDays != 365 || aws.ToInt32(group.RetentionInDays) != 365 || !lg.DeletionProtectionEnabled {
 					t.Fatalf("group %+v, retention in moto %d", lg, aws.ToInt32(group.RetentionInDays))
 				}
+				created++
 				arn := aws.ToString(group.LogGroupArn)
 				if arn == "" {
 					arn = strings.TrimSuffix(aws.ToString(group.Arn), ":*")
 				}
-				tags, err := logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+				tags, err := cloudwatchlogs.NewFromConfig(motoConfig(endpoint, lg.Region)).ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
 				if err != nil {
 					t.Fatal(err)
 				}
 				if tags.Tags[config.TagManaged] != "true" {
 					t.Errorf("log group tags %v", tags.Tags)
 				}
-				if total(ensureCalls) != 2 || ensureCalls["CloudWatch Logs:CreateLogGroup"] != 1 || ensureCalls["CloudWatch Logs:PutRetentionPolicy"] != 1 {
-					t.Errorf("ensure (new) made %v", ensureCalls)
-				}
+			}
+			// The re-read, one read per distinct group, create + retention per new one.
+			if want := 1 + len(uses) + 2*created; total(ensureCalls) != want || ensureCalls["ECS:DescribeTaskDefinition"] != 1 ||
+				ensureCalls["CloudWatch Logs:DescribeLogGroups"] != len(uses) || ensureCalls["CloudWatch Logs:CreateLogGroup"] != created {
+				t.Errorf("ensure made %v, want %d calls", ensureCalls, want)
 			}
 
 			// The new revision: compliant, and the source but for logging and our tags.
 			src := describeTD(t, raw, in.TaskDefinitionARN)
-			got := describeTD(t, raw, res.NewARN)
 			if ev := policy.Default().Evaluate(got.TaskDefinition, got.Tags); !ev.Compliant {
 				t.Errorf("new revision not compliant: %+v", ev)
 			}
@@ -264,6 +287,12 @@ func describeTD(t *testing.T, c *ecs.Client, arn string) *ecs.DescribeTaskDefini
 		t.Fatalf("describe %s: %v", arn, err)
 	}
 	return out
+}
+
+// describeGroupIn reads a group from moto in region; it must exist.
+func describeGroupIn(t *testing.T, endpoint, region, name string) *logtypes.LogGroup {
+	t.Helper()
+	return describeGroup(t, cloudwatchlogs.NewFromConfig(motoConfig(endpoint, region)), name)
 }
 
 func describeGroup(t *testing.T, c *cloudwatchlogs.Client, name string) *logtypes.LogGroup {

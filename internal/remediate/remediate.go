@@ -1,8 +1,11 @@
 // Package remediate is the remediate function (and the CLI's fix --apply):
-// it ensures log groups and registers compliant revisions. It observes
-// ECS just before it acts (DescribeTaskDefinition), lets
-// internal/reconcile decide, acts, and reports a workflow.Result. The
-// Result carries the redacted plan, never the changed task definition.
+// it ensures log groups and registers compliant revisions. Each step
+// observes just before it acts — ECS (DescribeTaskDefinition) and the log
+// groups of the revision it would lead to (loggroup.Observer) — lets
+// internal/reconcile decide, acts, and reports. A group is created only
+// for a decision to register, or to create the groups of an otherwise
+// compliant source. The Result carries the redacted plan, never the
+// changed task definition.
 package remediate
 
 import (
@@ -10,11 +13,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
@@ -31,6 +37,7 @@ type ECS interface {
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
+	loggroup.Settings
 }
 
 // Logs is the part of the CloudWatch Logs API remediate uses.
@@ -115,47 +122,131 @@ func checkInput(in workflow.Input) (taskdef.ARN, workflow.Target, error) {
 	case in.Target.Region != "" && in.Target.Region != a.Region:
 		return a, workflow.Target{}, bad("target region %s", in.Target.Region)
 	}
+	// The groups detect planned are only what it saw (each step reads
+	// them again), but a contract that names an impossible one is broken.
+	for i, g := range in.LogGroups {
+		if !policy.ValidLogGroupName(g.Name) || (g.Region != "" && !awsarn.ValidRegion(g.Region)) {
+			return a, workflow.Target{}, &workflow.InvalidInputError{Err: fmt.Errorf("logGroups[%d]: %q in %q is not a log group of a region", i, g.Name, g.Region)}
+		}
+	}
 	t := in.Target
 	t.Account, t.Region = a.Account, a.Region
 	return a, t, nil
 }
 
-// EnsureLogGroups makes every log group of in.LogGroups exist
-// (internal/loggroup).
+// EnsureLogGroups re-reads the source and the log groups of the revision
+// the execution would lead to, and — only when reconcile decides to
+// register, or to create the missing groups of a compliant source —
+// creates the missing groups and sets the lifecycle's retention on
+// existing ones (internal/loggroup). Every group of that revision is
+// reported, created or existing; none when the decision ends otherwise
+// (Register then reports why).
 func (r *Remediator) EnsureLogGroups(ctx context.Context, in workflow.Input) (workflow.Ensured, error) {
-	_, t, err := checkInput(in)
+	a, t, err := checkInput(in)
+	if err != nil {
+		return workflow.Ensured{}, err
+	}
+	log := r.logger().With("account", t.Account, "region", t.Region, "family", a.Family, "revision", a.Revision, "taskDefinitionArn", in.TaskDefinitionARN)
+	c, err := r.Clients(t)
+	if err != nil {
+		return workflow.Ensured{}, fmt.Errorf("clients for %s/%s: %w", t.Account, t.Region, err)
+	}
+	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy)}
+	d, err := r.decide(ctx, c.ECS, t, &obs, in.TaskDefinitionARN)
 	if err != nil {
 		return workflow.Ensured{}, err
 	}
 	out := workflow.Ensured{LogGroups: []workflow.LogGroupResult{}}
-	for _, g := range in.LogGroups {
-		res, err := r.ensure(ctx, t, g)
-		if err != nil {
-			return workflow.Ensured{}, err
+	if d.Act == reconcile.ActNone {
+		log.Info("ensure", "skipped", string(d.Outcome), "detail", d.Detail)
+		return out, nil
+	}
+	out.LogGroups, err = r.applyGroups(ctx, t, d.Plan.LogGroups, nil)
+	return out, err
+}
+
+// decide observes ECS and the log groups the decision needs, and decides.
+func (r *Remediator) decide(ctx context.Context, c ECS, t workflow.Target, obs *reconcile.Observation, arn string) (reconcile.Decision, error) {
+	var err error
+	if obs.Latest, err = describe(ctx, c, obs.Source.Family); err != nil {
+		return reconcile.Decision{}, err
+	}
+	if reconcile.NeedsSource(*obs) {
+		if obs.ByARN, err = describe(ctx, c, obs.Source.String()); err != nil {
+			return reconcile.Decision{}, err
 		}
-		out.LogGroups = append(out.LogGroups, res)
+	}
+	pc := plan.Context{Partition: r.partition(), Account: t.Account, Region: t.Region}
+	refs, mode, err := reconcile.GroupsToObserve(*obs, r.Policy, pc)
+	if err == nil && (len(refs) > 0 || mode) {
+		var f policy.Facts
+		f, err = r.observer().Facts(ctx, t, refs, mode)
+		if obs.Facts.Groups == nil {
+			obs.Facts.Groups = map[policy.GroupRef]policy.GroupFact{}
+		}
+		maps.Copy(obs.Facts.Groups, f.Groups)
+		obs.Facts.LogDriverMode = f.LogDriverMode
+	}
+	var d reconcile.Decision
+	if err == nil {
+		d, err = reconcile.Decide(*obs, r.Policy, pc)
+	}
+	var pe *reconcile.PlanError
+	switch {
+	case errors.As(err, &pe):
+		return reconcile.Decision{}, &workflow.InvalidInputError{Err: fmt.Errorf("%s: %w", arn, err)}
+	case err != nil:
+		return reconcile.Decision{}, err
+	}
+	return d, nil
+}
+
+// observer reads the log groups and the account's log driver mode of one
+// invocation, each once.
+func (r *Remediator) observer() *loggroup.Observer {
+	return loggroup.NewObserver(
+		func(t workflow.Target) (loggroup.Reader, error) {
+			c, err := r.Clients(t)
+			return c.Logs, err
+		},
+		func(t workflow.Target) (loggroup.Settings, error) {
+			c, err := r.Clients(t)
+			return c.ECS, err
+		})
+}
+
+// applyGroups carries out the plan's changes to each group, in its own
+// region of the target's account (central logging puts it in another
+// region), and reports every group: the result an earlier step gave for a
+// group it already handled (done), else what applying gave now.
+func (r *Remediator) applyGroups(ctx context.Context, t workflow.Target, groups []plan.LogGroup, done []workflow.LogGroupResult) ([]workflow.LogGroupResult, error) {
+	out := make([]workflow.LogGroupResult, 0, len(groups))
+	for _, g := range groups {
+		if i := slices.IndexFunc(done, func(d workflow.LogGroupResult) bool { return d.Name == g.Name && d.Region == g.Region }); i >= 0 && !g.Create && g.SetRetention == 0 {
+			out = append(out, done[i])
+			continue
+		}
+		c, err := r.Clients(workflow.Target{Account: t.Account, Region: g.Region, RoleARN: t.RoleARN})
+		if err != nil {
+			return nil, fmt.Errorf("clients for %s/%s: %w", t.Account, g.Region, err)
+		}
+		res, err := loggroup.Apply(ctx, c.Logs, r.logger().With("account", t.Account), g)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res)
 	}
 	return out, nil
 }
 
-// ensure makes one group exist in its own region of the target's account:
-// central logging (policy logRegion) puts it in another region.
-func (r *Remediator) ensure(ctx context.Context, t workflow.Target, g plan.LogGroup) (workflow.LogGroupResult, error) {
-	region := g.Region
-	if region == "" {
-		region = t.Region
-	}
-	c, err := r.Clients(workflow.Target{Account: t.Account, Region: region, RoleARN: t.RoleARN})
-	if err != nil {
-		return workflow.LogGroupResult{}, fmt.Errorf("clients for %s/%s: %w", t.Account, region, err)
-	}
-	return loggroup.Ensure(ctx, c.Logs, r.logger().With("account", t.Account), g, region)
-}
-
-// Register observes the family and the source, lets reconcile decide, and
-// registers the plan's compliant revision when the decision says so (see
-// reconcile.Decide for the rules). Afterwards it withdraws its revision if
-// newer content overtook it while it worked (reconcile.Overtaken).
+// Register re-reads the family, the source and what the groups need, lets
+// reconcile decide, and registers the plan's compliant revision when the
+// decision says so (see reconcile.Decide for the rules), after the
+// revision's groups exist: those EnsureLogGroups handled are taken as it
+// reported them, any other is read (and created) now. When the source's
+// only problem was missing groups, their creation is the outcome
+// (LOG_GROUP_CREATED). Afterwards it withdraws its revision if newer
+// content overtook it while it worked (reconcile.Overtaken).
 func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.Result, error) {
 	in := st.Input
 	a, t, err := checkInput(in)
@@ -172,8 +263,19 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		Trigger:   in.Trigger,
 		EventID:   in.EventID,
 	}
+	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy)}
+	var done []workflow.LogGroupResult
 	if st.Ensured != nil {
-		res.LogGroups = st.Ensured.LogGroups
+		done = st.Ensured.LogGroups
+		res.LogGroups = done
+		obs.Facts.Groups = map[policy.GroupRef]policy.GroupFact{}
+		for _, g := range done {
+			ref := policy.GroupRef{Name: g.Name, Region: g.Region}
+			obs.Facts.Groups[ref] = policy.GroupFact{Exists: true, RetentionDays: g.RetentionDays, KMSKeyARN: g.KMSKeyARN, Class: g.Class, DeletionProtection: g.DeletionProtectionEnabled}
+			if g.Created {
+				obs.Created = append(obs.Created, ref)
+			}
+		}
 	}
 	log := r.logger().With("account", t.Account, "region", t.Region, "family", a.Family, "revision", a.Revision, "taskDefinitionArn", in.TaskDefinitionARN)
 	c, err := r.Clients(t)
@@ -181,23 +283,9 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		return workflow.Result{}, fmt.Errorf("clients for %s/%s: %w", t.Account, t.Region, err)
 	}
 
-	// Observe.
-	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy)}
-	if obs.Latest, err = describe(ctx, c.ECS, a.Family); err != nil {
-		return workflow.Result{}, err
-	}
-	if reconcile.NeedsSource(obs) {
-		if obs.ByARN, err = describe(ctx, c.ECS, a.String()); err != nil {
-			return workflow.Result{}, err
-		}
-	}
-	// Decide.
-	d, err := reconcile.Decide(obs, r.Policy, plan.Context{Partition: r.partition(), Account: t.Account, Region: t.Region})
-	var pe *reconcile.PlanError
-	switch {
-	case errors.As(err, &pe):
-		return workflow.Result{}, &workflow.InvalidInputError{Err: fmt.Errorf("%s: %w", in.TaskDefinitionARN, err)}
-	case err != nil:
+	// Observe and decide.
+	d, err := r.decide(ctx, c.ECS, t, &obs, in.TaskDefinitionARN)
+	if err != nil {
 		return workflow.Result{}, err
 	}
 	res.LatestARN = d.LatestARN
@@ -210,18 +298,20 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		return r.finish(log, res, d.Outcome, d.Detail), nil
 	}
 
-	// Act. The plan may name groups the detect-time plan did not (the
-	// content was re-read): ensure those too, so the new revision never
-	// points at a missing group.
-	for _, g := range d.Plan.LogGroups {
-		if ensured(res.LogGroups, g) {
-			continue
+	// Act: every group of the revision exists first. The content may have
+	// been re-read since EnsureLogGroups: groups it did not handle are
+	// handled now, so the new revision never points at a missing group.
+	if res.LogGroups, err = r.applyGroups(ctx, t, d.Plan.LogGroups, done); err != nil {
+		return workflow.Result{}, err
+	}
+	if d.Act == reconcile.ActCreateGroups {
+		var made []policy.GroupRef
+		for _, g := range res.LogGroups {
+			if g.Created {
+				made = append(made, policy.GroupRef{Name: g.Name, Region: g.Region})
+			}
 		}
-		lg, err := r.ensure(ctx, t, g)
-		if err != nil {
-			return workflow.Result{}, err
-		}
-		res.LogGroups = append(res.LogGroups, lg)
+		return r.finish(log, res, workflow.OutcomeLogGroupCreated, reconcile.GroupsCreated(made)), nil
 	}
 	src := d.Source.TaskDefinition
 	reg, err := taskdef.RegisterInput(d.Plan.Changed, d.Source.Tags, taskdef.ProvenanceTags(src.Revision)...)
@@ -305,15 +395,6 @@ func revisionOf(arn string) int32 {
 	return a.Revision
 }
 
-func ensured(done []workflow.LogGroupResult, g plan.LogGroup) bool {
-	for _, d := range done {
-		if d.Name == g.Name && (d.Region == g.Region || g.Region == "") {
-			return true
-		}
-	}
-	return false
-}
-
 // cmpEnforcement is the execution's enforcement, else the policy's.
 func cmpEnforcement(e policy.Enforcement, p policy.Policy) policy.Enforcement {
 	if e != "" {
@@ -327,7 +408,7 @@ func (r *Remediator) finish(log *slog.Logger, res workflow.Result, o workflow.Ou
 	log.Info("register", "outcome", string(o), "newArn", res.NewARN, "latestArn", res.LatestARN, "detail", res.Detail)
 	counts := map[string]int{metrics.Outcomes: 1}
 	switch o {
-	case workflow.OutcomeRemediated:
+	case workflow.OutcomeRemediated, workflow.OutcomeLogGroupCreated:
 		counts[metrics.Remediations] = 1
 	case workflow.OutcomeBlocked, workflow.OutcomeNeedsHuman:
 		counts[metrics.Blocked] = 1

@@ -49,6 +49,7 @@ func TestRegisterRules(t *testing.T) {
 	td11, tags11 := awsfake.TaskDefinition(t, "td11-compliant-fargate.json")
 	td12, tags12 := awsfake.TaskDefinition(t, "td12-fargate-no-execution-role.json")
 	td07, tags07 := awsfake.TaskDefinition(t, "td07-firelens.json")
+	td08, tags08 := awsfake.TaskDefinition(t, "td08-awslogs-missing-prefix-ec2.json")
 	fixed := func(t *testing.T, rev int32) *types.TaskDefinition {
 		// A compliant version of td01 at rev (as our remediation would be).
 		p, err := plan.Build(td01, tags01, policy.Default(), plan.Context{Account: awsfake.Account, Region: awsfake.Region})
@@ -69,16 +70,18 @@ func TestRegisterRules(t *testing.T) {
 		source      *types.TaskDefinition // the input's revision
 		enforcement policy.Enforcement
 		want        workflow.Outcome
-		wantNewRev  int32 // 0: nothing registered
-		wantFrom    int32 // the source revision the new one is built from
-		describes   int   // DescribeTaskDefinition calls
+		wantNewRev  int32    // 0: nothing registered
+		wantFrom    int32    // the source revision the new one is built from
+		describes   int      // DescribeTaskDefinition calls
+		groups      []string // log groups that exist (us-east-1)
+		created     []string // log groups the step creates
 	}{
 		{
 			name:       "latest is the source: remediated with 1 read",
 			seed:       func(*testing.T) []seed { return []seed{{td: td01, tags: tags01}} },
 			source:     td01,
 			want:       workflow.OutcomeRemediated,
-			wantNewRev: 15, wantFrom: 14, describes: 1,
+			wantNewRev: 15, wantFrom: 14, describes: 1, created: []string{"/ecs/orders-api"},
 		},
 		{
 			name: "duplicate: our remediation of this source exists",
@@ -114,7 +117,7 @@ func TestRegisterRules(t *testing.T) {
 					{td: fixed(t, 15), tags: ourTags("orders-api", 13)},
 				}
 			},
-			source: td01, want: workflow.OutcomeRemediated, wantNewRev: 16, wantFrom: 14, describes: 2,
+			source: td01, want: workflow.OutcomeRemediated, wantNewRev: 16, wantFrom: 14, describes: 2, created: []string{"/ecs/orders-api"},
 		},
 		{
 			name: "source deregistered, an older revision is latest",
@@ -133,7 +136,24 @@ func TestRegisterRules(t *testing.T) {
 		{
 			name:   "source compliant when re-read",
 			seed:   func(*testing.T) []seed { return []seed{{td: td11, tags: tags11}} },
-			source: td11, want: workflow.OutcomeAlreadyCompliant, describes: 1,
+			source: td11, want: workflow.OutcomeAlreadyCompliant, describes: 1, groups: []string{"/ecs/payments-gateway"},
+		},
+		{
+			name:   "compliant but its group is missing: created, no new revision",
+			seed:   func(*testing.T) []seed { return []seed{{td: td11, tags: tags11}} },
+			source: td11, want: workflow.OutcomeLogGroupCreated, describes: 1, created: []string{"/ecs/payments-gateway"},
+		},
+		{
+			name:   "a user's group kept by the fix is created before registering",
+			seed:   func(*testing.T) []seed { return []seed{{td: td08, tags: tags08}} },
+			source: td08, want: workflow.OutcomeRemediated, wantNewRev: 59, wantFrom: 58, describes: 1, created: []string{"/ecs/inventory-sync"},
+		},
+		{
+			name: "superseded: nothing created",
+			seed: func(*testing.T) []seed {
+				return []seed{{td: td08, tags: tags08}, {td: awsfake.WithRevision(td08, "inventory-sync", 59), tags: tags08}}
+			},
+			source: td08, want: workflow.OutcomeSuperseded, describes: 1,
 		},
 		{
 			name: "exempt",
@@ -169,6 +189,9 @@ func TestRegisterRules(t *testing.T) {
 					e.SetStatus(aws.ToString(s.td.Family), s.td.Revision, s.status)
 				}
 			}
+			for _, g := range tc.groups {
+				l.Groups[g] = &logtypes.LogGroup{LogGroupName: aws.String(g), RetentionInDays: aws.Int32(30)}
+			}
 			r := &Remediator{Policy: policy.Default(), Clients: static(e, l)}
 			in := inputFor(tc.source)
 			if tc.enforcement != "" {
@@ -177,6 +200,15 @@ func TestRegisterRules(t *testing.T) {
 			res, err := r.Register(context.Background(), workflow.State{Input: in})
 			if err != nil {
 				t.Fatalf("Register: %v", err)
+			}
+			var created []string
+			for _, g := range res.LogGroups {
+				if g.Created {
+					created = append(created, g.Name)
+				}
+			}
+			if n := len(l.Groups) - len(tc.groups); !reflect.DeepEqual(created, tc.created) || n != len(tc.created) {
+				t.Errorf("created %v (%d new groups), want %v", created, n, tc.created)
 			}
 			if res.Outcome != tc.want {
 				t.Fatalf("outcome = %s (%s), want %s", res.Outcome, res.Detail, tc.want)
@@ -353,19 +385,24 @@ func TestRegisterErrors(t *testing.T) {
 }
 
 func TestEnsureLogGroups(t *testing.T) {
-	td, _ := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
-	t.Run("creates with tags, KMS, class and retention", func(t *testing.T) {
+	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
+	seeded := func() *awsfake.ECS {
+		e := awsfake.NewECS()
+		e.Put(td, tags)
+		return e
+	}
+	t.Run("creates with tags, KMS, class, retention and deletion protection", func(t *testing.T) {
 		l := awsfake.NewLogs()
-		r := &Remediator{Policy: policy.Default(), Clients: static(awsfake.NewECS(), l)}
-		in := inputFor(td)
-		in.LogGroups[0].KMSKeyARN = "arn:aws:kms:us-east-1:111122223333:key/1234"
-		in.LogGroups[0].Class = "INFREQUENT_ACCESS"
-		in.LogGroups[0].Tags["Team"] = "platform"
-		got, err := r.EnsureLogGroups(context.Background(), in)
+		p := policy.Default()
+		p.KMSKeyARN = "arn:aws:kms:us-east-1:111122223333:key/1234"
+		p.LogGroupClass = "INFREQUENT_ACCESS"
+		p.LogGroupTags = map[string]string{"Team": "platform"}
+		r := &Remediator{Policy: p, Clients: static(seeded(), l)}
+		got, err := r.EnsureLogGroups(context.Background(), inputFor(td))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := []workflow.LogGroupResult{{Name: "/ecs/orders-api", Region: awsfake.Region, Created: true, RetentionDays: 365, KMSKeyARN: "arn:aws:kms:us-east-1:111122223333:key/1234", Class: "INFREQUENT_ACCESS"}}
+		want := []workflow.LogGroupResult{{Name: "/ecs/orders-api", Region: awsfake.Region, Created: true, RetentionDays: 365, KMSKeyARN: "arn:aws:kms:us-east-1:111122223333:key/1234", Class: "INFREQUENT_ACCESS", DeletionProtectionEnabled: true}}
 		if !reflect.DeepEqual(got.LogGroups, want) {
 			t.Fatalf("got %+v, want %+v", got.LogGroups, want)
 		}
@@ -376,15 +413,27 @@ func TestEnsureLogGroups(t *testing.T) {
 		if l.Tags["/ecs/orders-api"][config.TagManaged] != "true" || l.Tags["/ecs/orders-api"]["Team"] != "platform" {
 			t.Fatalf("tags %v", l.Tags["/ecs/orders-api"])
 		}
-		if g.DeletionProtectionEnabled != nil {
-			t.Fatal("deletion protection set")
+		if !aws.ToBool(g.DeletionProtectionEnabled) {
+			t.Fatal("deletion protection not set")
+		}
+	})
+	t.Run("deletion protection off by policy", func(t *testing.T) {
+		l := awsfake.NewLogs()
+		p := policy.Default()
+		p.DeletionProtection = aws.Bool(false)
+		r := &Remediator{Policy: p, Clients: static(seeded(), l)}
+		if _, err := r.EnsureLogGroups(context.Background(), inputFor(td)); err != nil {
+			t.Fatal(err)
+		}
+		if g := l.Groups["/ecs/orders-api"]; g == nil || g.DeletionProtectionEnabled != nil {
+			t.Fatalf("group %+v", g)
 		}
 	})
 	t.Run("existing group is reported, never changed", func(t *testing.T) {
 		l := awsfake.NewLogs()
 		l.Groups["/ecs/orders-api"] = &logtypes.LogGroup{LogGroupName: aws.String("/ecs/orders-api"), RetentionInDays: aws.Int32(7), KmsKeyId: aws.String("arn:aws:kms:us-east-1:111122223333:key/user"), LogGroupClass: "STANDARD", DeletionProtectionEnabled: aws.Bool(true)}
 		l.Groups["/ecs/orders-api-v2"] = &logtypes.LogGroup{LogGroupName: aws.String("/ecs/orders-api-v2")}
-		r := &Remediator{Policy: policy.Default(), Clients: static(awsfake.NewECS(), l)}
+		r := &Remediator{Policy: policy.Default(), Clients: static(seeded(), l)}
 		got, err := r.EnsureLogGroups(context.Background(), inputFor(td))
 		if err != nil {
 			t.Fatal(err)
@@ -394,15 +443,15 @@ func TestEnsureLogGroups(t *testing.T) {
 			t.Fatalf("got %+v, want %+v", got.LogGroups, want)
 		}
 		for _, c := range l.Calls {
-			if c == "PutRetentionPolicy" {
-				t.Fatal("retention overwritten")
+			if c == "PutRetentionPolicy" || c == "CreateLogGroup" {
+				t.Fatalf("%s on an existing group with a retention", c)
 			}
 		}
 	})
 	t.Run("an earlier attempt's group gets its retention", func(t *testing.T) {
 		l := awsfake.NewLogs()
 		l.Errs["PutRetentionPolicy"] = []error{&smithy.GenericAPIError{Code: "ThrottlingException", Message: "Rate exceeded"}}
-		r := &Remediator{Policy: policy.Default(), Clients: static(awsfake.NewECS(), l)}
+		r := &Remediator{Policy: policy.Default(), Clients: static(seeded(), l)}
 		if _, err := r.EnsureLogGroups(context.Background(), inputFor(td)); awsfake.ErrorType(err) != workflow.ErrThrottled {
 			t.Fatalf("first attempt: %v", err)
 		}
@@ -414,16 +463,53 @@ func TestEnsureLogGroups(t *testing.T) {
 			t.Fatalf("retry reported %+v", lg)
 		}
 	})
-	t.Run("a user's never-expiring group stays never-expiring", func(t *testing.T) {
+	t.Run("a user's never-expiring group stays never-expiring under keep", func(t *testing.T) {
 		l := awsfake.NewLogs()
 		l.Groups["/ecs/orders-api"] = &logtypes.LogGroup{LogGroupName: aws.String("/ecs/orders-api"), LogGroupArn: aws.String("arn:aws:logs:us-east-1:111122223333:log-group:/ecs/orders-api")}
-		r := &Remediator{Policy: policy.Default(), Clients: static(awsfake.NewECS(), l)}
+		p := policy.Default()
+		p.ExistingGroupRetention = policy.RetentionKeep
+		r := &Remediator{Policy: p, Clients: static(seeded(), l)}
 		got, err := r.EnsureLogGroups(context.Background(), inputFor(td))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if lg := got.LogGroups[0]; lg.Created || lg.RetentionDays != 0 || l.Groups["/ecs/orders-api"].RetentionInDays != nil {
 			t.Fatalf("user's group changed: %+v", lg)
+		}
+	})
+	t.Run("a user's never-expiring group gets the policy's retention by default", func(t *testing.T) {
+		l := awsfake.NewLogs()
+		l.Groups["/ecs/orders-api"] = &logtypes.LogGroup{LogGroupName: aws.String("/ecs/orders-api"), LogGroupArn: aws.String("arn:aws:logs:us-east-1:111122223333:log-group:/ecs/orders-api")}
+		r := &Remediator{Policy: policy.Default(), Clients: static(seeded(), l)}
+		got, err := r.EnsureLogGroups(context.Background(), inputFor(td))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := workflow.LogGroupResult{Name: "/ecs/orders-api", Region: awsfake.Region, RetentionDays: 365, RetentionSet: true}
+		if lg := got.LogGroups[0]; lg != want || aws.ToInt32(l.Groups["/ecs/orders-api"].RetentionInDays) != 365 {
+			t.Fatalf("got %+v, want %+v", lg, want)
+		}
+	})
+	t.Run("nothing is created for an execution that will not register", func(t *testing.T) {
+		for name, e := range map[string]*awsfake.ECS{
+			"superseded": func() *awsfake.ECS { e := seeded(); e.Put(awsfake.WithRevision(td, "orders-api", 15), tags); return e }(),
+			"inactive": func() *awsfake.ECS {
+				e := seeded()
+				e.SetStatus("orders-api", 14, types.TaskDefinitionStatusInactive)
+				return e
+			}(),
+			"exempt": func() *awsfake.ECS {
+				e := awsfake.NewECS()
+				e.Put(td, append(append([]types.Tag(nil), tags...), awsfake.Tag("ecslogfix:exempt", "true")))
+				return e
+			}(),
+		} {
+			l := awsfake.NewLogs()
+			r := &Remediator{Policy: policy.Default(), Clients: static(e, l)}
+			got, err := r.EnsureLogGroups(context.Background(), inputFor(td))
+			if err != nil || len(got.LogGroups) != 0 || len(l.Groups) != 0 || len(l.Calls) != 0 {
+				t.Errorf("%s: ensured %+v (%v), calls %v", name, got.LogGroups, err, l.Calls)
+			}
 		}
 	})
 	t.Run("errors", func(t *testing.T) {
@@ -436,12 +522,13 @@ func TestEnsureLogGroups(t *testing.T) {
 			{"CreateLogGroup", "OperationAbortedException", workflow.ErrThrottled, smithy.FaultUnknown},
 			{"CreateLogGroup", "ServiceUnavailableException", workflow.ErrThrottled, smithy.FaultServer},
 			{"PutRetentionPolicy", "ThrottlingException", workflow.ErrThrottled, smithy.FaultUnknown},
+			{"DescribeLogGroups", "ThrottlingException", workflow.ErrThrottled, smithy.FaultUnknown},
 			{"CreateLogGroup", "LimitExceededException", "LimitExceededException", smithy.FaultUnknown},
 			{"CreateLogGroup", "InvalidParameterException", "InvalidParameterException", smithy.FaultUnknown},
 		} {
 			l := awsfake.NewLogs()
 			l.Errs[tc.op] = []error{&smithy.GenericAPIError{Code: tc.code, Message: "x", Fault: tc.fault}}
-			r := &Remediator{Policy: policy.Default(), Clients: static(awsfake.NewECS(), l)}
+			r := &Remediator{Policy: policy.Default(), Clients: static(seeded(), l)}
 			_, err := r.EnsureLogGroups(context.Background(), inputFor(td))
 			got := awsfake.ErrorType(err)
 			if got != tc.want && awserr.Code(err) != tc.want {
@@ -450,7 +537,7 @@ func TestEnsureLogGroups(t *testing.T) {
 		}
 	})
 	t.Run("invalid group name", func(t *testing.T) {
-		r := &Remediator{Policy: policy.Default(), Clients: static(awsfake.NewECS(), awsfake.NewLogs())}
+		r := &Remediator{Policy: policy.Default(), Clients: static(seeded(), awsfake.NewLogs())}
 		in := inputFor(td)
 		in.LogGroups[0].Name = "aws/reserved"
 		_, err := r.EnsureLogGroups(context.Background(), in)

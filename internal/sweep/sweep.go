@@ -24,6 +24,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -104,6 +105,9 @@ type Sweeper struct {
 	Margin time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
+	// Observe, when set, makes the observer of one invocation: the log
+	// groups (and log driver modes) families share are read once for it.
+	Observe func() *loggroup.Observer
 }
 
 func (s *Sweeper) logger() *slog.Logger {
@@ -184,6 +188,10 @@ func (s *Sweeper) Handle(ctx context.Context, req Request) (Report, error) {
 		return workCtx.Err() != nil || (!stopAt.IsZero() && !s.now().Before(stopAt))
 	}
 
+	var obs *loggroup.Observer
+	if s.Observe != nil {
+		obs = s.Observe()
+	}
 	targets := s.targets(req)
 	start := 0
 	cp := req.Checkpoint
@@ -215,7 +223,7 @@ func (s *Sweeper) Handle(ctx context.Context, req Request) (Report, error) {
 			if outOfTime() {
 				return errStop
 			}
-			return s.item(workCtx, tlog, wt, it, rep)
+			return s.item(workCtx, tlog, wt, it, rep, obs)
 		})
 		switch {
 		case err == nil:
@@ -238,7 +246,7 @@ func (s *Sweeper) Handle(ctx context.Context, req Request) (Report, error) {
 }
 
 // item handles one family's latest ACTIVE revision.
-func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target, it inventory.Item, rep *Report) error {
+func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target, it inventory.Item, rep *Report, obs *loggroup.Observer) error {
 	if it.Err != nil {
 		if ctx.Err() != nil {
 			return errStop
@@ -258,6 +266,7 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 		Tags:           it.Tags,
 		Trigger:        workflow.TriggerSweep,
 		Principal:      PrincipalFromARN(aws.ToString(it.TaskDefinition.RegisteredBy)),
+		Observer:       obs,
 	})
 	if err != nil {
 		if errors.Is(err, execution.ErrOutOfTime) || ctx.Err() != nil {

@@ -45,6 +45,7 @@ type Outcome string
 // Outcomes.
 const (
 	OutcomeRemediated        Outcome = "REMEDIATED"         // a compliant revision was registered
+	OutcomeLogGroupCreated   Outcome = "LOG_GROUP_CREATED"  // the only problem was missing log groups: created, no new revision
 	OutcomeReportOnly        Outcome = "REPORT_ONLY"        // enforcement mode "report": plan shown, nothing changed
 	OutcomeBlocked           Outcome = "BLOCKED"            // the plan cannot be applied safely; a human must act
 	OutcomeNeedsHuman        Outcome = "NEEDS_HUMAN"        // nothing we may change (e.g. FireLens), but not compliant
@@ -156,6 +157,11 @@ type LogGroupResult struct {
 	KMSKeyARN                 string `json:"kmsKeyArn,omitempty"`
 	Class                     string `json:"class,omitempty"`
 	DeletionProtectionEnabled bool   `json:"deletionProtectionEnabled,omitempty"`
+	// RetentionSet is true when ecslogfix changed an existing group's
+	// retention (the policy's existingGroupRetention); it was
+	// PreviousRetentionDays before (0 = never expire).
+	RetentionSet          bool  `json:"retentionSet,omitempty"`
+	PreviousRetentionDays int32 `json:"previousRetentionDays,omitempty"`
 }
 
 // Result is what the register action returns and notify renders.
