@@ -71,7 +71,7 @@ check-host: ## fail loudly when a tool the tests need is missing
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is required: pip install cfn-lint"; exit 1; }
 
 .PHONY: build
-build: ## build each function's arm64 bootstrap into dist/<function>/
+build: ## build each function's arm64 bootstrap into dist/<function>/ and the CLI into dist/ecslogfix
 	@for f in $(FUNCTIONS); do \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
 	done

@@ -107,6 +107,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ecslogfix:regions", map[string]any{"ecslogfix:regions": "[not json"}},
 		{"ecslogfix:allowedAccounts", map[string]any{"ecslogfix:allowedAccounts": "1234"}},
 		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "daily"}},
+		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "rate(banana)"}},
+		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "cron(0 3 * * *)"}},
 		{"ecslogfix:createDefaultExecutionRole", map[string]any{"ecslogfix:createDefaultExecutionRole": "yes please"}},
 		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": "8"}},
 		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": 1.5}},

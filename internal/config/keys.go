@@ -120,12 +120,10 @@ func buildKeys() []Key {
 				if err != nil {
 					return err
 				}
-				switch {
-				case s == "off":
+				if s == "off" {
 					s = ""
-				case (strings.HasPrefix(s, "rate(") || strings.HasPrefix(s, "cron(")) && strings.HasSuffix(s, ")"):
-				default:
-					return fmt.Errorf("%q is not rate(...), cron(...) or off", s)
+				} else if err := validSchedule(s); err != nil {
+					return err
 				}
 				c.SweepSchedule = s
 				return nil
