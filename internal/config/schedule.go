@@ -37,8 +37,9 @@ func validSchedule(s string) error {
 	if strings.HasPrefix(s, "rate(") {
 		return fmt.Errorf("%q is not rate(VALUE UNIT), e.g. rate(1 day) or rate(12 hours)", s)
 	}
-	inner, ok := strings.CutPrefix(s, "cron(")
-	if inner, ok = strings.CutSuffix(inner, ")"); !ok {
+	inner, isCron := strings.CutPrefix(s, "cron(")
+	inner, closed := strings.CutSuffix(inner, ")")
+	if !isCron || !closed {
 		return fmt.Errorf("%q is not rate(...), cron(...) or off", s)
 	}
 	fields := strings.Fields(inner)
