@@ -417,3 +417,14 @@ func BenchmarkEvaluate(b *testing.B) {
 		_ = p.Evaluate(td, tags)
 	}
 }
+
+func TestEveryReasonIsExplained(t *testing.T) {
+	for _, r := range Reasons() {
+		if r.Summary() == string(r) || r.Help() == "" {
+			t.Errorf("%s has no summary or help", r)
+		}
+	}
+	if got := Reason("X").Summary(); got != "X" {
+		t.Errorf("unknown reason summary %q", got)
+	}
+}
