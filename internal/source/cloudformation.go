@@ -52,6 +52,16 @@ func template(root *document.Node) ([]Resource, error) {
 		if err != nil {
 			return nil, err
 		}
+		// Unresolved fields are named within the resource's properties.
+		trim := func(un []Unresolved) {
+			for i := range un {
+				un[i].Field = strings.TrimPrefix(strings.TrimPrefix(un[i].Field, path+".Properties"), ".")
+			}
+		}
+		trim(res.Unresolved)
+		for i := range res.Containers {
+			trim(res.Containers[i].Unresolved)
+		}
 		res.Format = FormatCloudFormation
 		res.ID = f.Key
 		res.Line = f.KeyPos.Line
