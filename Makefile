@@ -17,7 +17,7 @@ STATICCHECK_VERSION := v0.8.2
 GOIMPORTS_VERSION   := v0.52.0
 RIE_VERSION         := v0.0.0-20261030222936-bef5c4ba774d
 ASL_VALIDATOR       := asl-validator@4.0.0
-FUNCTIONS           := detect remediate notify sweep
+FUNCTIONS           := detect remediate notify sweep hook
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
 

@@ -103,3 +103,19 @@ var (
 	workflowData     = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A")
 	workflowProperty = strings.NewReplacer("%", "%25", "\r", "%0D", "\n", "%0A", ":", "%3A", ",", "%2C")
 )
+
+// Clip cuts s to at most n characters (runes), marking a cut with "…", so
+// that one value cannot flood a message.
+func Clip(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for pos := range s {
+		if i == n-1 {
+			return s[:pos] + "…"
+		}
+		i++
+	}
+	return s
+}

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 )
 
 // TypeTaskDefinition is the CloudFormation resource type judged.
@@ -482,7 +482,7 @@ func render(n *document.Node) string {
 	if !ok {
 		var b bytes.Buffer
 		writeNode(&b, n)
-		return clipText(b.String(), 80)
+		return escape.Clip(b.String(), 80)
 	}
 	short := "!" + strings.TrimPrefix(name, "Fn::")
 	var b bytes.Buffer
@@ -491,20 +491,5 @@ func render(n *document.Node) string {
 	} else {
 		writeNode(&b, arg)
 	}
-	return clipText(short+" "+b.String(), 80)
-}
-
-// clipText cuts s to at most n runes, marking the cut.
-func clipText(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	i := 0
-	for pos := range s {
-		if i == n-1 {
-			return s[:pos] + "…"
-		}
-		i++
-	}
-	return s
+	return escape.Clip(short+" "+b.String(), 80)
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 )
 
 // kind is what a document was recognised as.
@@ -121,7 +122,7 @@ func keyList(n *document.Node) string {
 			quoted = append(quoted, "…")
 			break
 		}
-		quoted = append(quoted, strconv.Quote(clipText(k, 40)))
+		quoted = append(quoted, strconv.Quote(escape.Clip(k, 40)))
 	}
 	return strings.Join(quoted, ", ")
 }
