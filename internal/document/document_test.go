@@ -64,7 +64,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
 		{"empty", "", "empty document"},
 		{"json syntax", "{\"a\": 1,", "line 1, column 9: invalid JSON: unexpected end of input, expecting a quoted object key"},
-		{"json bad char", "{\n  \"a\": ]\n}", `line 2, column 8: invalid JSON: unexpected "]", expecting a value`},
+		{"json bad char", "{\n  \"a\": ]\n}", `line 2, column 8: invalid JSON: unexpected ']', expecting a value`},
 		{"json duplicate", "{\"a\": 1,\n \"a\": 2}", `line 2, column 2: duplicate key "a" (first at line 1, column 2)`},
 		{"json case variant", `{"logConfiguration": {}, "LogConfiguration": {}}`, `keys "LogConfiguration" and "logConfiguration" (at line 1, column 2) differ only in case`},
 		{"json nested duplicate", `{"c": [{"o": {"k": 1, "K": 2}}]}`, `line 1, column 23: keys "K" and "k"`},

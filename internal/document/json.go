@@ -110,7 +110,7 @@ func quoteByte(c byte) string {
 	if c < 0x20 || c >= 0x7f {
 		return fmt.Sprintf("byte 0x%02x", c)
 	}
-	return fmt.Sprintf("%q", string(c))
+	return "'" + string(c) + "'"
 }
 
 func (p *jsonParser) space() {
