@@ -62,6 +62,7 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 	p.addRule("RegisterRule", bus, names.Rule("register"))
 	p.addSweep()
 	p.addAlarms()
+	addHubHook(stack, cfg, opts.Root)
 
 	body, nagErrs, nagWarns, err := MemberTemplate(cfg)
 	if err != nil {
@@ -254,6 +255,7 @@ func NewMemberStack(scope constructs.Construct, id string, cfg config.Config) aw
 			},
 		}},
 	})
+	addMemberHook(stack, cfg, *hubAccount, *hubRegion, roleRegion)
 	addNag(stack)
 	return stack
 }

@@ -79,7 +79,21 @@ type Config struct {
 	RemediateConcurrency int
 	// MemoryMB is each function's memory size, by function name.
 	MemoryMB map[string]int
+	// Hook deploys the CloudFormation Lambda Hook that judges every
+	// AWS::ECS::TaskDefinition before CloudFormation or Cloud Control API
+	// creates or updates it (organization mode: in every member account
+	// and region, calling the hub's function).
+	Hook bool
+	// HookFailureMode is the hook's FailureMode: WARN (proceed with a
+	// warning) or FAIL (stop the operation).
+	HookFailureMode string
 }
+
+// Hook failure modes (AWS::CloudFormation::LambdaHook FailureMode).
+const (
+	HookWarn = "WARN"
+	HookFail = "FAIL"
+)
 
 // RegisterRatePerInstance is the share of RegisterRate each remediate
 // instance may use, so that all of them together stay within RegisterRate.

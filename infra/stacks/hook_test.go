@@ -1,0 +1,183 @@
+package stacks
+
+import (
+	"debug/elf"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+)
+
+var singleHookSynth, hubHookSynth synthOnce
+
+func singleHook(t *testing.T) *Synthesized {
+	return synth(t, &singleHookSynth, "single-hook", func(t *testing.T) config.Config {
+		return mustLoad(t, map[string]any{"ecslogfix:hook": "true", "ecslogfix:hookFailureMode": "FAIL"})
+	})
+}
+
+func hubHookConfig(t *testing.T) config.Config {
+	return mustLoad(t, map[string]any{
+		"ecslogfix:mode":           "organization",
+		"ecslogfix:organizationId": "o-abcdefghij",
+		"ecslogfix:targetOUs":      "ou-ab12-abcdefgh",
+		"ecslogfix:regions":        "eu-west-1,us-east-1",
+		"ecslogfix:hook":           "true",
+	})
+}
+
+func hubHook(t *testing.T) *Synthesized {
+	return synth(t, &hubHookSynth, "hub-hook", hubHookConfig)
+}
+
+func onlyResource(t *testing.T, tmpl Template, typ string) map[string]any {
+	t.Helper()
+	rs := tmpl.Resources(typ)
+	if len(rs) != 1 {
+		t.Fatalf("%d %s, want 1", len(rs), typ)
+	}
+	for _, p := range rs {
+		return p
+	}
+	return nil
+}
+
+func checkLambdaHook(t *testing.T, p map[string]any, failureMode, function string) {
+	t.Helper()
+	if p["Alias"] != "Ecslogfix::ECS::TaskDefinitionLogging" || p["FailureMode"] != failureMode || p["HookStatus"] != "ENABLED" ||
+		!reflect.DeepEqual(strs(p["TargetOperations"]), []string{"RESOURCE", "CLOUD_CONTROL"}) || Flatten(p["LambdaFunction"]) != function {
+		t.Errorf("hook %v", p)
+	}
+	f := p["TargetFilters"].(map[string]any)
+	if !reflect.DeepEqual(strs(f["TargetNames"]), []string{"AWS::ECS::TaskDefinition"}) ||
+		!reflect.DeepEqual(strs(f["Actions"]), []string{"CREATE", "UPDATE"}) || len(f["Targets"].([]any)) != 2 {
+		t.Errorf("target filters %v", f)
+	}
+}
+
+func TestHookOffByDefault(t *testing.T) {
+	for name, s := range map[string]*Synthesized{"single": single(t), "hub": hub(t)} {
+		if n := len(s.Template.Resources("AWS::CloudFormation::LambdaHook")); n != 0 {
+			t.Errorf("%s: %d hooks without ecslogfix:hook", name, n)
+		}
+		if _, err := s.Template.FunctionEnvironment("ecslogfix-hook"); err == nil {
+			t.Errorf("%s: hook function without ecslogfix:hook", name)
+		}
+	}
+	var tmpl Template
+	if err := json.Unmarshal([]byte(memberBody(t)), &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(tmpl.Resources("AWS::CloudFormation::LambdaHook")); n != 0 {
+		t.Errorf("member: %d hooks", n)
+	}
+}
+
+func TestSingleStackHook(t *testing.T) {
+	s := singleHook(t)
+	tmpl := s.Template
+	checkLambdaHook(t, onlyResource(t, tmpl, "AWS::CloudFormation::LambdaHook"), "FAIL", "${HookFunction.Arn}")
+
+	// CloudFormation Hooks of this account may invoke the function, and
+	// nothing else.
+	role := tmpl.Resources("AWS::IAM::Role")
+	var trust []map[string]any
+	for _, p := range role {
+		if p["RoleName"] == "ecslogfix-hook-invoke" {
+			trust = statements(p["AssumeRolePolicyDocument"])
+		}
+	}
+	if len(trust) != 1 || Flatten(trust[0]["Principal"]) != `{"Service":"hooks.cloudformation.amazonaws.com"}` ||
+		Flatten(trust[0]["Condition"]) != `{"StringEquals":{"aws:SourceAccount":"${AWS::AccountId}"}}` {
+		t.Errorf("invoke role trust %v", trust)
+	}
+	if got := actionsOf(roleStatements(t, tmpl, "ecslogfix-hook-invoke")); !reflect.DeepEqual(got, map[string][]string{"lambda:InvokeFunction": {"${HookFunction.Arn}"}}) {
+		t.Errorf("invoke role %v", got)
+	}
+	// The function only writes its own logs; it makes no AWS calls.
+	if got := keys(actionsOf(roleStatements(t, tmpl, "ecslogfix-hook"))); !reflect.DeepEqual(got, []string{"logs:CreateLogStream", "logs:PutLogEvents"}) {
+		t.Errorf("hook function role %v", got)
+	}
+	env, err := tmpl.FunctionEnvironment("ecslogfix-hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(env) != 1 || env[config.EnvPolicy] == "" {
+		t.Errorf("hook environment %v", env)
+	}
+	id := mustFn(t, tmpl, "ecslogfix-hook")
+	if to := tmpl.Resource(id)["Properties"].(map[string]any)["Timeout"]; to != float64(hookTimeoutSeconds) {
+		t.Errorf("timeout %v", to)
+	}
+	dir, err := s.AssetDir("ecslogfix-hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(filepath.Join(dir, "bootstrap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if f.Machine != elf.EM_AARCH64 {
+		t.Errorf("bootstrap is %v", f.Machine)
+	}
+	errs, _ := NagFindings(s.Stack)
+	for _, e := range errs {
+		t.Errorf("cdk-nag error: %s", e)
+	}
+}
+
+func TestOrganizationHook(t *testing.T) {
+	s := hubHook(t)
+	perm := onlyResource(t, s.Template, "AWS::Lambda::Permission")
+	if perm["Principal"] != "*" || perm["PrincipalOrgID"] != "o-abcdefghij" || perm["Action"] != "lambda:InvokeFunction" {
+		t.Errorf("permission %v", perm)
+	}
+	if n := len(s.Template.Resources("AWS::CloudFormation::LambdaHook")); n != 0 {
+		t.Errorf("the hub itself has %d hooks (its own account is a member if targeted)", n)
+	}
+	body, nagErrs, _, err := MemberTemplate(hubHookConfig(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(body) > MaxTemplateBody {
+		t.Errorf("member template %d bytes", len(body))
+	}
+	for _, e := range nagErrs {
+		t.Errorf("member cdk-nag: %s", e)
+	}
+	var tmpl Template
+	if err := json.Unmarshal([]byte(body), &tmpl); err != nil {
+		t.Fatal(err)
+	}
+	h := onlyResource(t, tmpl, "AWS::CloudFormation::LambdaHook")
+	checkLambdaHook(t, h, "WARN", "arn:${AWS::Partition}:lambda:${HubRegion}:${HubAccountId}:function:ecslogfix-hook")
+	if Flatten(h["ExecutionRole"]) != "${If:IsRoleRegion:${HookInvokeRole.Arn}|arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-hook-invoke}" {
+		t.Errorf("execution role %s", Flatten(h["ExecutionRole"]))
+	}
+	if r := tmpl.Resources("AWS::IAM::Role")["HookInvokeRole"]; r == nil || tmpl.Resource("HookInvokeRole")["Condition"] != "IsRoleRegion" {
+		t.Errorf("invoke role not limited to the role region: %v", tmpl.Resource("HookInvokeRole"))
+	}
+	errs, _ := NagFindings(s.Stack)
+	for _, e := range errs {
+		t.Errorf("hub cdk-nag error: %s", e)
+	}
+	if bin, err := exec.LookPath("cfn-lint"); err == nil {
+		files := []string{filepath.Join(s.Dir, *s.Stack.TemplateFile()), filepath.Join(singleHook(t).Dir, *singleHook(t).Stack.TemplateFile())}
+		member := filepath.Join(t.TempDir(), "member.template.json")
+		if err := os.WriteFile(member, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range append(files, member) {
+			if out, err := exec.Command(bin, "--ignore-checks", "W3005", "--", f).CombinedOutput(); err != nil {
+				t.Errorf("cfn-lint %s: %v\n%s", filepath.Base(f), err, out)
+			}
+		}
+	} else {
+		requireTool(t, "cfn-lint")
+	}
+}
