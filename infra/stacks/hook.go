@@ -124,12 +124,9 @@ func newLambdaHook(stack awscdk.Stack, cfg config.Config, functionARN, roleARN s
 		FailureMode:      jsii.String(cfg.HookFailureMode),
 		HookStatus:       jsii.String("ENABLED"),
 		TargetOperations: jsii.Strings("RESOURCE", "CLOUD_CONTROL"),
-		TargetFilters: &awscloudformation.CfnLambdaHook_TargetFiltersProperty{
-			Actions:          jsii.Strings("CREATE", "UPDATE"),
-			InvocationPoints: jsii.Strings("PRE_PROVISION"),
-			TargetNames:      jsii.Strings(source.TypeTaskDefinition),
-			Targets:          targets,
-		},
+		// The Targets form alone: the schema takes it or the
+		// Actions/InvocationPoints/TargetNames form, not both.
+		TargetFilters: &awscloudformation.CfnLambdaHook_TargetFiltersProperty{Targets: targets},
 	})
 }
 

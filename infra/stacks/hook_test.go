@@ -52,10 +52,9 @@ func checkLambdaHook(t *testing.T, p map[string]any, failureMode, function strin
 		!reflect.DeepEqual(strs(p["TargetOperations"]), []string{"RESOURCE", "CLOUD_CONTROL"}) || Flatten(p["LambdaFunction"]) != function {
 		t.Errorf("hook %v", p)
 	}
-	f := p["TargetFilters"].(map[string]any)
-	if !reflect.DeepEqual(strs(f["TargetNames"]), []string{"AWS::ECS::TaskDefinition"}) ||
-		!reflect.DeepEqual(strs(f["Actions"]), []string{"CREATE", "UPDATE"}) || len(f["Targets"].([]any)) != 2 {
-		t.Errorf("target filters %v", f)
+	f := Flatten(p["TargetFilters"])
+	if f != `{"Targets":[{"Action":"CREATE","InvocationPoint":"PRE_PROVISION","TargetName":"AWS::ECS::TaskDefinition"},{"Action":"UPDATE","InvocationPoint":"PRE_PROVISION","TargetName":"AWS::ECS::TaskDefinition"}]}` {
+		t.Errorf("target filters %s", f)
 	}
 }
 
@@ -80,7 +79,8 @@ func TestHookOffByDefault(t *testing.T) {
 func TestSingleStackHook(t *testing.T) {
 	s := singleHook(t)
 	tmpl := s.Template
-	checkLambdaHook(t, onlyResource(t, tmpl, "AWS::CloudFormation::LambdaHook"), "FAIL", "${HookFunction.Arn}")
+	fnARN := "${" + mustFn(t, tmpl, "ecslogfix-hook") + ".Arn}"
+	checkLambdaHook(t, onlyResource(t, tmpl, "AWS::CloudFormation::LambdaHook"), "FAIL", fnARN)
 
 	// CloudFormation Hooks of this account may invoke the function, and
 	// nothing else.
@@ -92,10 +92,10 @@ func TestSingleStackHook(t *testing.T) {
 		}
 	}
 	if len(trust) != 1 || Flatten(trust[0]["Principal"]) != `{"Service":"hooks.cloudformation.amazonaws.com"}` ||
-		Flatten(trust[0]["Condition"]) != `{"StringEquals":{"aws:SourceAccount":"${AWS::AccountId}"}}` {
-		t.Errorf("invoke role trust %v", trust)
+		Flatten(trust[0]["Condition"]) != `{"StringEquals":{"aws:SourceAccount":{"Ref":"AWS::AccountId"}}}` {
+		t.Errorf("invoke role trust %s %s", Flatten(trust[0]["Principal"]), Flatten(trust[0]["Condition"]))
 	}
-	if got := actionsOf(roleStatements(t, tmpl, "ecslogfix-hook-invoke")); !reflect.DeepEqual(got, map[string][]string{"lambda:InvokeFunction": {"${HookFunction.Arn}"}}) {
+	if got := actionsOf(roleStatements(t, tmpl, "ecslogfix-hook-invoke")); !reflect.DeepEqual(got, map[string][]string{"lambda:InvokeFunction": {fnARN}}) {
 		t.Errorf("invoke role %v", got)
 	}
 	// The function only writes its own logs; it makes no AWS calls.
@@ -133,9 +133,15 @@ func TestSingleStackHook(t *testing.T) {
 
 func TestOrganizationHook(t *testing.T) {
 	s := hubHook(t)
-	perm := onlyResource(t, s.Template, "AWS::Lambda::Permission")
-	if perm["Principal"] != "*" || perm["PrincipalOrgID"] != "o-abcdefghij" || perm["Action"] != "lambda:InvokeFunction" {
-		t.Errorf("permission %v", perm)
+	var org []map[string]any
+	for _, p := range s.Template.Resources("AWS::Lambda::Permission") {
+		if p["PrincipalOrgID"] != nil {
+			org = append(org, p)
+		}
+	}
+	if len(org) != 1 || org[0]["Principal"] != "*" || org[0]["PrincipalOrgID"] != "o-abcdefghij" || org[0]["Action"] != "lambda:InvokeFunction" ||
+		Flatten(org[0]["FunctionName"]) != "${"+mustFn(t, s.Template, "ecslogfix-hook")+"}" {
+		t.Errorf("organization permission %v", org)
 	}
 	if n := len(s.Template.Resources("AWS::CloudFormation::LambdaHook")); n != 0 {
 		t.Errorf("the hub itself has %d hooks (its own account is a member if targeted)", n)
