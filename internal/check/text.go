@@ -30,6 +30,13 @@ func WriteText(w io.Writer, reports []Report) error {
 	return tw.err
 }
 
+// WriteReport prints one report as WriteText does.
+func WriteReport(w io.Writer, r Report) error {
+	ew := &errWriter{w: w}
+	writeReport(ew, r)
+	return ew.err
+}
+
 func writeReport(w *errWriter, r Report) {
 	name := escape.Text(DisplayName(r.File))
 	if r.Error != "" {
