@@ -428,3 +428,12 @@ func TestEveryReasonIsExplained(t *testing.T) {
 		t.Errorf("unknown reason summary %q", got)
 	}
 }
+
+func TestParseDuplicateKeyIsOneLine(t *testing.T) {
+	for _, in := range []string{"streamPrefix: a\nstreamPrefix: b\n", `{"streamPrefix": "a", "streamPrefix": "b"}`} {
+		_, err := Parse([]byte(in))
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), `key "streamPrefix" already set in map`) {
+			t.Errorf("Parse(%q) = %q", in, err)
+		}
+	}
+}

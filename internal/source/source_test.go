@@ -227,3 +227,18 @@ func TestProperties(t *testing.T) {
 		t.Errorf("%+v", res)
 	}
 }
+
+// Timestamps come as ISO 8601 (the AWS CLI), epoch seconds (older tools)
+// or localised text (CloudTrail); no verdict depends on them.
+func TestReadTimestampsInAnyFormat(t *testing.T) {
+	for file, form := range map[string]Format{
+		"bare-epoch-time.json":         FormatTaskDef,
+		"describe-localised-time.json": FormatDescribe,
+		"register-cli-input.json":      FormatRegister,
+	} {
+		f := ReadPath(filepath.Join("testdata", "taskdefs", file), nil)[0]
+		if f.Err != nil || f.Resources[0].Format != form || aws.ToString(f.Resources[0].TaskDefinition.Family) == "" {
+			t.Errorf("%s: %v %+v", file, f.Err, f.Resources)
+		}
+	}
+}
