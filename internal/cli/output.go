@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 )
 
 // Format is an output format: the -o flag, the same on every command.
@@ -117,7 +119,13 @@ func (p *printer[T]) print(v T) error {
 		_, err := fmt.Fprintf(p.out, "%s%s", sep, bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 		return err
 	case FormatCSV:
-		return p.csv.Write(p.t.row(v))
+		// Every cell may quote the input or the account: escaped, and a
+		// leading formula character guarded (escape.CSV).
+		row := p.t.row(v)
+		for i := range row {
+			row[i] = escape.CSV(row[i])
+		}
+		return p.csv.Write(row)
 	}
 	p.t.text(p.w, v, p.n)
 	return nil

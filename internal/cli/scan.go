@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -297,6 +298,9 @@ var scanTable = table[ScanRow]{
 		if r.Error != "" {
 			detail = r.Error
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Region, r.Family, revString(r.Revision), r.Verdict, r.Action, strings.TrimSpace(detail))
+		// Names and errors come from the account: escaped, so that a tab or
+		// a line break cannot shift a column or forge a row.
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", escape.Text(r.Region), escape.Text(r.Family), revString(r.Revision), r.Verdict, r.Action,
+			escape.Text(strings.TrimSpace(detail)))
 	},
 }

@@ -165,6 +165,23 @@ func buildKeys() []Key {
 				c.RemediateConcurrency = n
 				return err
 			}},
+		Key{Name: ContextPrefix + "hook", Type: "bool", Default: "false",
+			Doc: "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
+			apply: func(c *Config, v any) error {
+				b, err := boolOr(v, false)
+				c.Hook = b
+				return err
+			}},
+		Key{Name: ContextPrefix + "hookFailureMode", Type: "string", Default: HookWarn,
+			Doc: "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, HookWarn)
+				if err == nil && s != HookWarn && s != HookFail {
+					err = fmt.Errorf("%q is not %s or %s", s, HookWarn, HookFail)
+				}
+				c.HookFailureMode = s
+				return err
+			}},
 	)
 	keys = append(keys,
 		Key{Name: ContextPrefix + "vpcSubnetIds", Type: "list", Default: "[]",
