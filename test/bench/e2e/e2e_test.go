@@ -29,6 +29,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestMain(m *testing.M) {
@@ -145,7 +146,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 		runs = v
 	}
-	tools := harness.RequireTools(t)
+	tools := localaws.RequireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := t.TempDir()

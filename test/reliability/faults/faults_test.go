@@ -20,6 +20,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 	"github.com/ecslogfix/ecslogfix/test/reliability/internal/sfnlocal"
 )
@@ -458,7 +459,7 @@ func TestExhaustedRetriesNotify(t *testing.T) {
 // test policy, or the scenarios would prove nothing.
 func TestCorpusIsNonCompliant(t *testing.T) {
 	pol := testPolicy()
-	root, err := harness.RepoRoot()
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

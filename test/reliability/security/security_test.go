@@ -22,6 +22,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
@@ -123,7 +124,7 @@ func requestBody(t *testing.T, in *ecs.RegisterTaskDefinitionInput) map[string]a
 // in any line the bootstraps wrote.
 func TestSecretLeakage(t *testing.T) {
 	start := time.Now()
-	tools := harness.RequireTools(t)
+	tools := localaws.RequireTools(t)
 	root := tools.Root
 	dir := t.TempDir()
 	syn, err := synth.Single(root, filepath.Join(dir, "cdk"), nil)
@@ -229,17 +230,10 @@ func TestSecretLeakage(t *testing.T) {
 
 	// One execution that fails: the failure notification carries the
 	// execution input and the error's cause.
-	fault, err := harness.BuildBootstrap(ctx, tools, "./test/e2e/testdata/echo", filepath.Join(dir, "echo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn, err := harness.StartFunction(ctx, tools, harness.FunctionOptions{Name: "fault", Bootstrap: fault, Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fn.Close()
+	fn := localaws.NewFunction(t, localaws.FunctionOptions{Name: "fault", Bootstrap: localaws.Bootstrap(t, "./test/localaws/testdata/echo"),
+		Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: out})
 	remediate := names.Function(config.FunctionRemediate)
-	if err := s.Moto.MapFunction(remediate, fn.URL); err != nil {
+	if err := s.Moto.MapFunction(ctx, remediate, fn.URL); err != nil {
 		t.Fatal(err)
 	}
 	in, o := register(family{"td37-secrets-envfiles.json", "sec-failure"}, nil)
@@ -265,7 +259,7 @@ func TestSecretLeakage(t *testing.T) {
 	if failed != 1 {
 		t.Errorf("%d FAILED executions, want 1", failed)
 	}
-	if err := s.Moto.MapFunction(remediate, s.Functions[remediate].URL); err != nil {
+	if err := s.Moto.MapFunction(ctx, remediate, s.Functions[remediate].URL); err != nil {
 		t.Fatal(err)
 	}
 
@@ -361,7 +355,7 @@ func checkDefinition(t *testing.T, syn *synth.Stack) {
 			t.Fatal(err)
 		}
 		fnARN := func(fn string) string {
-			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", harness.Region, harness.Account, names.Function(fn))
+			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.Account, names.Function(fn))
 		}
 		for _, pair := range [][2]string{{names.Function(config.FunctionRemediate), names.Function(config.FunctionNotify)}, {fnARN(config.FunctionRemediate), fnARN(config.FunctionNotify)}} {
 			if err := json.Unmarshal([]byte(stacks.Definition(pair[0], pair[1])), &want); err != nil {

@@ -37,6 +37,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // scenario is one registration the demo makes.
@@ -75,18 +76,18 @@ func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 func run(ctx context.Context, verbose bool) error {
 	t0 := time.Now()
-	tools, err := harness.FindTools(ctx)
-	var missing *harness.MissingToolError
+	tools, err := localaws.FindTools(ctx)
+	var missing *localaws.MissingToolError
 	if errors.As(err, &missing) && missing.Tool == "aws-lambda-rie" {
-		if tools.RIE, err = harness.InstallRIE(ctx, tools.Root, func(f string, a ...any) { say(f, a...) }); err == nil {
-			tools, err = harness.FindTools(ctx)
+		if tools.RIE, err = localaws.InstallRIE(ctx, tools.Root, func(f string, a ...any) { say(f, a...) }); err == nil {
+			tools, err = localaws.FindTools(ctx)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, harness.PinnedMoto)
+		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, localaws.PinnedMoto)
 	}
-	if tools.MotoVersion != harness.PinnedMoto {
-		say("warning: moto %s found; the launcher is pinned to %s", tools.MotoVersion, harness.PinnedMoto)
+	if tools.MotoVersion != localaws.PinnedMoto {
+		say("warning: moto %s found; the launcher is pinned to %s", tools.MotoVersion, localaws.PinnedMoto)
 	}
 	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
 		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
