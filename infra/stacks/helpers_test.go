@@ -9,22 +9,19 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 )
 
 var tmpRoot string
 
 func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 	dir, err := os.MkdirTemp("", "ecslogfix-infra-test-")
 	if err != nil {
 		panic(err)
 	}
 	tmpRoot = dir
-	code := m.Run()
-	jsii.Close()
+	code := cdkenv.Run(m.Run)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }

@@ -17,23 +17,19 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediation"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20") // the Makefile sets it too
-	}
-	code := m.Run()
-	jsii.Close()                     // stops the jsii node process when a test synthesized
+	code := cdkenv.Run(m.Run)
 	if synthDir != "" && code == 0 { // kept for inspection when a test failed
 		os.RemoveAll(synthDir)
 	}

@@ -15,11 +15,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
@@ -27,14 +27,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-	}
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(cdkenv.Run(m.Run)) }
 
 // eventOnly are values only the CloudTrail event's plain-text request body
 // carries (CloudTrail records the request, environment values included).

@@ -32,9 +32,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
@@ -62,14 +62,15 @@ func scenarios() []scenario {
 func main() {
 	verbose := flag.Bool("v", false, "stream the output of moto and the functions")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *verbose)
-	stop()
-	jsii.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
+	os.Exit(cdkenv.Run(func() int {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := run(ctx, *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			return 1
+		}
+		return 0
+	}))
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
@@ -88,9 +89,6 @@ func run(ctx context.Context, verbose bool) error {
 	}
 	if tools.MotoVersion != localaws.PinnedMoto {
 		say("warning: moto %s found; the launcher is pinned to %s", tools.MotoVersion, localaws.PinnedMoto)
-	}
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 	}
 
 	work, err := os.MkdirTemp("", "ecslogfix-demo-")
