@@ -1,4 +1,4 @@
-// Package bench measures what issue 7's budget is about: a Lambda
+// Package bench measures what docs/performance.md's budget is about: a Lambda
 // bootstrap's cold start, warm latency and peak memory under the AWS Lambda
 // Runtime Interface Emulator, the same figures for a Python boto3 baseline,
 // the size of an arm64 deployment zip, and the AWS API calls a piece of code

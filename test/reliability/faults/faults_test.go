@@ -107,9 +107,9 @@ type settled struct {
 	outcomes      map[string]int
 }
 
-// checkSettled asserts the invariants of issue 6 over families, each of
-// which received user revisions (newest[family] is the newest user
-// revision number):
+// checkSettled asserts the invariants of docs/reliability.md over
+// families, each of which received user revisions (newest[family] is the
+// newest user revision number):
 //   - the family's latest ACTIVE revision is ecslogfix's remediation of the
 //     newest user revision: compliant, and lossless against it;
 //   - every remediated revision is lossless against its source, and no

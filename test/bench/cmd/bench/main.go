@@ -45,7 +45,7 @@ func main() {
 	flag.StringVar(&o.rie, "rie", "", "aws-lambda-rie (default ROOT/.tools/bin/aws-lambda-rie)")
 	flag.StringVar(&o.python, "python", "python3", "python with boto3, for the baseline")
 	flag.StringVar(&fns, "functions", "detect,remediate,notify", "functions under ROOT/functions to measure")
-	flag.IntVar(&o.starts, "starts", 20, "cold starts per function (median; the issue asks for ≥ 10)")
+	flag.IntVar(&o.starts, "starts", 20, "cold starts per function (median; docs/performance.md asks for ≥ 10)")
 	flag.IntVar(&o.warm, "warm", 10, "warm invokes per start")
 	flag.IntVar(&o.pyRuns, "python-starts", 20, "Python baseline starts (median)")
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
