@@ -190,28 +190,6 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, err
 	return inv, nil
 }
 
-// InvokeJSON marshals in, invokes, and unmarshals a successful answer into
-// out (when not nil). A function error is returned as *FunctionError.
-func (f *Function) InvokeJSON(ctx context.Context, in, out any) (*Invocation, error) {
-	payload, err := json.Marshal(in)
-	if err != nil {
-		return nil, err
-	}
-	inv, err := f.Invoke(ctx, payload)
-	if err != nil {
-		return nil, err
-	}
-	if err := inv.Err(f.Name); err != nil {
-		return inv, err
-	}
-	if out != nil {
-		if err := json.Unmarshal(inv.Payload, out); err != nil {
-			return inv, fmt.Errorf("%s answered %s: %w", f.Name, inv.Payload, err)
-		}
-	}
-	return inv, nil
-}
-
 // ParseFunctionError recognizes the document the emulator returns, with
 // HTTP 200 and no X-Amz-Function-Error header, when the handler returned an
 // error: exactly errorMessage and errorType (and optionally stackTrace and

@@ -132,17 +132,17 @@ func TestFunctionInvoke(t *testing.T) {
 	var got struct {
 		Attempt int `json:"attempt"`
 	}
-	inv, err := f.InvokeJSON(ctx, map[string]any{"key": "k"}, &got)
-	if err != nil || !inv.Cold || got.Attempt != 1 {
+	inv, err := f.Invoke(ctx, []byte(`{"key":"k"}`))
+	if err != nil || !inv.Cold || inv.Err(f.Name) != nil || json.Unmarshal(inv.Payload, &got) != nil || got.Attempt != 1 {
 		t.Fatalf("first invoke: %+v, %v, attempt %d", inv, err, got.Attempt)
 	}
 	if time.Since(f.Started) < inv.Duration {
 		t.Errorf("started %s ago, yet the invoke took %s", time.Since(f.Started), inv.Duration)
 	}
-	_, err = f.InvokeJSON(ctx, map[string]any{"key": "k", "fail": workflow.ErrInvalidInput, "failTimes": -1}, nil)
+	inv, err = f.Invoke(ctx, []byte(`{"key":"k","fail":"`+workflow.ErrInvalidInput+`","failTimes":-1}`))
 	var fe *FunctionError
-	if !errors.As(err, &fe) || fe.Type != workflow.ErrInvalidInput {
-		t.Errorf("failing invoke: err = %v, want a FunctionError %s", err, workflow.ErrInvalidInput)
+	if err != nil || inv.Cold || !errors.As(inv.Err(f.Name), &fe) || fe.Type != workflow.ErrInvalidInput {
+		t.Errorf("failing invoke: %+v, %v; want a FunctionError %s", inv, err, workflow.ErrInvalidInput)
 	}
 }
 

@@ -20,7 +20,6 @@ import (
 type Moto struct {
 	// Endpoint is the server's URL, e.g. http://127.0.0.1:40123.
 	Endpoint string
-	Port     int
 	Version  string // moto's version, as the launcher reports it
 
 	proc   *process
@@ -77,7 +76,7 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 		if err != nil {
 			return nil, err
 		}
-		m := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), Port: port, proc: p, client: &http.Client{Timeout: 30 * time.Second}}
+		m := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), proc: p, client: &http.Client{Timeout: 30 * time.Second}}
 		if lastErr = p.waitReady(ctx, timeout, 20*time.Millisecond, m.launcherReady); lastErr == nil {
 			return m, nil
 		}
@@ -136,12 +135,6 @@ func (m *Moto) call(ctx context.Context, method, path string, in, out any) error
 // ARN), Step Functions' lambda:invoke included, to an emulator's invoke URL.
 func (m *Moto) MapFunction(ctx context.Context, nameOrARN, invokeURL string) error {
 	return m.call(ctx, http.MethodPost, "/moto-api/ecslogfix/lambda-map", map[string]string{nameOrARN: invokeURL}, nil)
-}
-
-// Reset empties every service, as a new server would be (the Lambda map
-// is kept).
-func (m *Moto) Reset(ctx context.Context) error {
-	return m.call(ctx, http.MethodPost, "/moto-api/reset", nil, nil)
 }
 
 // Published is one message as published to a topic.
