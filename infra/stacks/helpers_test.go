@@ -11,6 +11,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 var tmpRoot string
@@ -96,16 +97,13 @@ func requireTool(t *testing.T, name string, extra ...string) string {
 			return p
 		}
 	}
-	msg := name + " not found on PATH" + func() string {
+	msg := "not found on PATH" + func() string {
 		if len(extra) > 0 {
 			return " or at " + strings.Join(extra, ", ")
 		}
 		return ""
 	}() + " (run make tools)"
-	if os.Getenv("ECSLOGFIX_REQUIRE_TOOLS") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	localaws.RequireTool(t, &localaws.MissingToolError{Tool: name, Hint: msg})
 	return ""
 }
 
