@@ -3,35 +3,29 @@
 
     python3 scripts/moto_server.py --port PORT [--host 127.0.0.1] [--execute-state-machines]
 
-It runs ``moto.server`` on HOST:PORT with MOTO_PORT=PORT (the Step Functions interpreter
-calls its own server there) and patches the moto 5.2.1 defects the product's state
-machine meets (numbered as in test/e2e/README.md):
-
-  #4 the second StartExecution answered HTTP 500 ("cannot pickle '_thread.RLock'"): the
-     per-execution copy of the state machine now shares its backend and leaves out
-     earlier executions.
-  #5 the executing backend skips the name check AWS makes: restored, so a bad
-     execution name from detect fails here as it would in AWS.
-  #7 Lambda invokes (the interpreter's lambda:invoke calls the Lambda Invoke API too)
-     reach the emulator mapped by POST /moto-api/ecslogfix/lambda-map {"name or ARN":
-     "RIE invoke URL"}: the RIE's HTTP 200 {"errorType","errorMessage"} becomes
-     FunctionError "Unhandled", so Retry/Catch see our error names; a failing emulator
-     is Lambda.ServiceException, an unmapped function Lambda.ResourceNotFoundException.
-     Invokes are serialized per URL (the RIE crashes on concurrent ones); InvocationType
-     Event runs in the background.
-  #8 EventBridge targets received the event without "account": the whole envelope is
-     delivered, as AWS does.
-
-Not patched, because the product's definition (lambda:invoke Tasks, Choice, Pass,
-Succeed, Fail, Retry/Catch, JSONPath) does not meet them: #1-#3 (aws-sdk integrations),
-#5's unnamed executions (detect always names them), #6 (JSONata). GET /moto-api/ecslogfix
-reports moto's version (the harness's readiness check); GET
-/moto-api/ecslogfix/sns-published lists every message published to a topic, whole (the
-email text an SQS subscriber never sees). Another moto version prints a warning.
+It runs moto.server with MOTO_PORT=PORT (the Step Functions interpreter calls its own server
+there) and patches the moto 5.2.1 defects the product's state machine meets (numbered as in
+test/e2e/README.md):
+  #4 a second StartExecution failed (HTTP 500, "cannot pickle '_thread.RLock'"): the copy of
+     the state machine per execution shares its backend and leaves out earlier executions.
+  #5 the executing backend skips AWS's check of execution names: restored.
+  #7 Lambda invokes (the Invoke API, and lambda:invoke Tasks without a boto3 client and a
+     request to this server each) reach the emulator mapped by POST
+     /moto-api/ecslogfix/lambda-map {"name or ARN": "RIE invoke URL"}, one at a time per
+     URL (the RIE crashes on concurrent invokes); the RIE's HTTP 200 {"errorType",
+     "errorMessage"} is FunctionError "Unhandled", so Retry/Catch see our error names; a
+     failing emulator is ServiceException, an unmapped function ResourceNotFoundException.
+  #8 EventBridge targets got the event without "account": the whole envelope, as in AWS.
+Not patched, as the product's definition (lambda:invoke Tasks, Choice, Pass, Succeed, Fail,
+Retry/Catch, JSONPath) does not meet them: #1-#3 (aws-sdk integrations), #5's unnamed
+executions (detect names them all), #6 (JSONata). GET /moto-api/ecslogfix reports moto's
+version (the readiness check); GET /moto-api/ecslogfix/sns-published lists every published
+message whole (the email text no SQS subscriber sees). Another moto version prints a warning.
 """
 
 import argparse
 import copy
+import io
 import json
 import os
 import sys
@@ -85,29 +79,50 @@ def invoke(url: str, payload: bytes):
     return answer(200, body, **headers)
 
 
-def patch_lambda() -> None:
+def patch_delivery() -> None:
     from moto.awslambda import responses
+    from moto.events import utils
 
-    def invoke_api(self):
+    def invoke_api(self):  # 7
         function = unquote(self.path.rsplit("/", 2)[-2])
         url = lookup(function)
         if url is None:  # as AWS answers for a function that does not exist
             return error(404, "ResourceNotFoundException", f"Function not found: {function}")
         body = (self.body if isinstance(self.body, bytes) else (self.body or "").encode()) or b"{}"
         kind = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
-        if kind == "DryRun":
-            return answer(204, "")
         if kind == "Event":
             threading.Thread(target=invoke, args=(url, body), daemon=True).start()
             return answer(202, "")
         return invoke(url, body)
 
     responses.LambdaResponse.invoke = invoke_api
+    utils.EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (  # 8
+        '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
+        '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
+        '"detail": <detail>}'
+    )
 
 
 def patch_step_functions() -> None:
+    from botocore.exceptions import ClientError
     from moto.stepfunctions import models
     from moto.stepfunctions.parser import models as parser_models
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils as leu
+
+    original = leu._invoke_lambda_function
+
+    def invoke_task(parameters, region, state_credentials):  # 7
+        url = lookup(str(parameters.get("FunctionName", "")))
+        if url is None:
+            return original(parameters, region, state_credentials)
+        status, headers, body = invoke(url, parameters.get("Payload") or b"{}")
+        if status != 200:
+            meta = {"HTTPStatusCode": status, "RequestId": ""}
+            raise ClientError({"Error": {"Code": headers["x-amzn-ErrorType"], "Message": body}, "ResponseMetadata": meta}, "Invoke")
+        out = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": leu._from_payload(io.BytesIO(body))}
+        return out | ({"FunctionError": headers["X-Amz-Function-Error"]} if "X-Amz-Function-Error" in headers else {})
+
+    leu._invoke_lambda_function = invoke_task
 
     shared = {"backend", "versions", "aliases", "latest_version"}
 
@@ -129,16 +144,6 @@ def patch_step_functions() -> None:
     parser_models.StepFunctionsParserBackend.start_execution = start_execution
 
 
-def patch_event_envelope() -> None:  # 8
-    from moto.events import utils
-
-    utils.EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (
-        '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
-        '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
-        '"detail": <detail>}'
-    )
-
-
 def add_endpoints(version: str) -> None:
     from moto.moto_api._internal import urls
 
@@ -156,8 +161,7 @@ def add_endpoints(version: str) -> None:
 
         out = [
             {"topicArn": arn, "messageId": mid, "message": msg, "subject": subject, "messageAttributes": attrs or {}}
-            for regions in sns_backends.values()
-            for backend in regions.values()
+            for backend in (b for regions in sns_backends.values() for b in regions.values())
             for arn, topic in backend.topics.items()
             for mid, msg, subject, attrs, _ in topic.sent_notifications
         ]
@@ -177,6 +181,7 @@ def main() -> None:
     os.environ["MOTO_PORT"] = str(args.port)
 
     import moto
+    from moto import server
     from moto.core.config import default_user_config
 
     version = getattr(moto, "__version__", "unknown")
@@ -184,15 +189,10 @@ def main() -> None:
         print(f"moto_server.py: WARNING: moto {version} found, this launcher is pinned to {PINNED_MOTO}", file=sys.stderr)
     default_user_config["stepfunctions"] = {"execute_state_machine": args.execute_state_machines}
     add_endpoints(version)
-    patch_lambda()
-    patch_event_envelope()
+    patch_delivery()
     if args.execute_state_machines:  # importing the interpreter takes a second: only when it runs
         patch_step_functions()
-
-    from moto import server
-
-    execution = "on" if args.execute_state_machines else "off"
-    print(f"moto_server.py: moto {version} on http://{args.host}:{args.port} (Step Functions execution {execution})", file=sys.stderr)
+    print(f"moto_server.py: moto {version} on {args.host}:{args.port}, executing state machines: {args.execute_state_machines}", file=sys.stderr)
     server.main(["-H", args.host, "-p", str(args.port)])
 
 
