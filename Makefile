@@ -72,6 +72,7 @@ check-host: ## fail loudly when a tool the tests need is missing
 
 .PHONY: build
 build: ## build each function's arm64 bootstrap into dist/<function>/ and the CLI into dist/ecslogfix
+	@# The flags of localaws.BuildBootstrap and infra's bundler: TestBootstrapBuildsAgree keeps the three alike.
 	@for f in $(FUNCTIONS); do \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
 	done

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/hook"
-	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestBuild(t *testing.T) {
@@ -37,29 +37,14 @@ func TestBuild(t *testing.T) {
 // Interface Emulator with the documented requests of internal/hook's
 // testdata, and compares each answer with the golden response there.
 func TestUnderTheEmulator(t *testing.T) {
-	tools := harness.RequireTools(t)
+	localaws.RequireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	bootstrap, err := harness.BuildBootstrap(ctx, tools, "./functions/hook", t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn, err := harness.StartFunction(ctx, tools, harness.FunctionOptions{
+	fn := localaws.NewFunction(t, localaws.FunctionOptions{
 		Name:      "ecslogfix-hook",
-		Bootstrap: bootstrap,
+		Bootstrap: localaws.Bootstrap(t, "./functions/hook"),
 		Env:       map[string]string{config.EnvPolicy: "{}"},
 		Timeout:   30 * time.Second, // Hooks wait up to 30 seconds for the function
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("hook output:\n%s", fn.Logs())
-		}
-		if err := fn.Close(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
 	})
 	testdata := filepath.Join("..", "..", "internal", "hook", "testdata")
 	for _, name := range []string{"create-compliant.json", "update-noncompliant.json", "cloudcontrol-create.json", "other-type.json"} {

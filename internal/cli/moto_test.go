@@ -23,12 +23,12 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	motoserver.StopShared()
+	localaws.StopShared()
 	os.Exit(code)
 }
 
@@ -40,7 +40,7 @@ var motoEnv sync.Once
 // skips (fails when ECSLOGFIX_REQUIRE_TOOLS=1).
 func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 	t.Helper()
-	url := motoserver.Shared(t, 30*time.Second)
+	url := localaws.Shared(t).Endpoint
 	motoEnv.Do(func() {
 		for k, v := range map[string]string{
 			"AWS_ENDPOINT_URL":            url,

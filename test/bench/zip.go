@@ -3,27 +3,10 @@ package bench
 import (
 	"archive/zip"
 	"compress/flate"
-	"context"
-	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 )
-
-// Build compiles the Lambda package pkg (e.g. ./functions/detect, relative
-// to the module root dir) as a Linux bootstrap for goarch into out, with the
-// flags the deployment uses.
-func Build(ctx context.Context, dir, pkg, goarch, out string) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-tags", "lambda.norpc", "-trimpath",
-		"-ldflags=-s -w", "-o", out, pkg)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH="+goarch, "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s (%s): %w\n%s", pkg, goarch, err, b)
-	}
-	return nil
-}
 
 // ZipSize returns the size in bytes of a deployment zip holding bootstrap
 // (deflate at the best compression, mode 0755), as Lambda would receive it.

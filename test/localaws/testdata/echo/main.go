@@ -1,4 +1,4 @@
-// Command echo is a tiny Lambda function the end-to-end harness uses to
+// Command echo is a tiny Lambda function the local-AWS harness uses to
 // prove its own mechanism (Step Functions lambda:invoke → the Runtime
 // Interface Emulator → a Go bootstrap, Retry and Catch on our error type
 // names) before the real functions exist.

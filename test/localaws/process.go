@@ -1,18 +1,31 @@
-package harness
+package localaws
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os/exec"
+	"sort"
 	"sync"
 	"syscall"
 	"time"
 )
 
-// process is a child started in its own process group, so stopping it also
-// stops whatever it started (the emulator's bootstrap, moto's threads).
+// Command is exec.CommandContext for a child that must not outlive the
+// test binary: it runs in its own process group, the whole group is killed
+// when ctx ends, and on Linux the kernel kills it when the test binary dies.
+func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	return cmd
+}
+
+// process is a long-running child started with Command, so stopping it
+// also stops whatever it started (the emulator's bootstrap, moto's threads).
 type process struct {
 	name string
 	cmd  *exec.Cmd
@@ -25,11 +38,12 @@ type process struct {
 }
 
 // startProcess starts argv in dir with exactly env (nothing is inherited)
-// and copies its output to log (when not nil) and to an in-memory tail.
-func startProcess(name, dir string, env []string, log io.Writer, argv ...string) (*process, error) {
-	cmd := exec.Command(argv[0], argv[1:]...)
+// and copies its output to log (when not nil, each line prefixed with
+// "name: ") and to an in-memory tail.
+func startProcess(name, dir string, env map[string]string, log io.Writer, argv ...string) (*process, error) {
+	cmd := Command(context.Background(), argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = env
+	cmd.Env = environ(env)
 	out := &tailBuffer{max: 1 << 20}
 	var w io.Writer = out
 	if log != nil {
@@ -37,7 +51,6 @@ func startProcess(name, dir string, env []string, log io.Writer, argv ...string)
 	}
 	cmd.Stdout = w
 	cmd.Stderr = w
-	cmd.SysProcAttr = sysProcAttr()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
@@ -49,19 +62,64 @@ func startProcess(name, dir string, env []string, log io.Writer, argv ...string)
 	return p, nil
 }
 
-// exited is closed when the process has exited.
-func (p *process) exited() <-chan struct{} { return p.done }
+func environ(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
 
-// exitError describes how the process ended (call after exited is closed).
+// exitError describes how the process ended (call after done is closed),
+// with the tail of its output.
 func (p *process) exitError() error {
 	if p.err == nil {
-		return fmt.Errorf("%s exited", p.name)
+		return fmt.Errorf("%s exited\n%s", p.name, p.logs())
 	}
-	return fmt.Errorf("%s exited: %w", p.name, p.err)
+	return fmt.Errorf("%s exited: %w\n%s", p.name, p.err, p.logs())
 }
 
 // logs returns the tail of the process's output.
 func (p *process) logs() string { return p.out.String() }
+
+// waitReady calls ready every interval until it reports true, the process
+// exits, ready fails or timeout passes.
+func (p *process) waitReady(ctx context.Context, timeout, interval time.Duration, ready func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		ok, err := ready(ctx)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s: %w\n%s", p.name, err, p.logs())
+		case ok:
+			return nil
+		}
+		select {
+		case <-p.done:
+			return p.exitError()
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s: %w\n%s", p.name, timeout, ctx.Err(), p.logs())
+		case <-tick.C:
+		}
+	}
+}
+
+// listening is a readiness check: something accepts connections on addr.
+func listening(addr string) func(context.Context) (bool, error) {
+	var d net.Dialer
+	return func(ctx context.Context) (bool, error) {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return false, nil
+		}
+		c.Close()
+		return true, nil
+	}
+}
 
 // stop sends SIGTERM to the process group, then SIGKILL after grace. It is
 // safe to call more than once.
@@ -91,6 +149,17 @@ func (p *process) stop(grace time.Duration) error {
 		}
 	})
 	return p.stopErr
+}
+
+// freePort asks the kernel for a free loopback port. Another process may
+// take it before the child binds it: callers try again on a failed start.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // tailBuffer keeps the last max bytes written to it.

@@ -1,13 +1,4 @@
-// Package harness runs ecslogfix's pipeline offline on loopback: a moto
-// server (AWS APIs, with Step Functions executing the real state machine
-// through scripts/moto_server.py), each Lambda function's real bootstrap
-// under the AWS Lambda Runtime Interface Emulator, and the resources of
-// the synthesized CloudFormation template created in moto with their
-// references resolved.
-//
-// Every process it starts runs in its own process group on 127.0.0.1 and
-// is stopped by Close. The end-to-end tests and the demo command share it.
-package harness
+package localaws
 
 import (
 	"bytes"
@@ -18,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -33,7 +25,7 @@ const PinnedMoto = "5.2.1"
 // EnvRequireTools makes a missing tool a test failure instead of a skip.
 const EnvRequireTools = "ECSLOGFIX_REQUIRE_TOOLS"
 
-// Tools are the programs the harness runs.
+// Tools are the programs localaws runs.
 type Tools struct {
 	Root        string // the repository root (holds go.mod, scripts/, .tools/)
 	Python      string // python3 with moto[server] importable
@@ -52,40 +44,65 @@ func (e *MissingToolError) Error() string {
 	return fmt.Sprintf("%s is missing: %s", e.Tool, e.Hint)
 }
 
-// FindTools locates the tools from the repository root found above the
-// working directory. The emulator is looked up in $ECSLOGFIX_RIE, then
-// <root>/.tools/bin (where `make tools` installs it), then PATH.
+// FindTools locates every tool from the repository root found above the
+// working directory.
 func FindTools(ctx context.Context) (Tools, error) {
+	t, err := findMoto(ctx)
+	if err != nil {
+		return t, err
+	}
+	if t.Go, err = exec.LookPath("go"); err != nil {
+		return t, &MissingToolError{Tool: "go", Hint: "install Go (see go.mod)"}
+	}
+	t.RIE, err = FindRIE()
+	return t, err
+}
+
+// python is the interpreter probe, made once per process: it takes a
+// python start and the import of moto.
+var python struct {
+	once          sync.Once
+	path, version string
+	err           error
+}
+
+// findMoto locates the repository root and python3 with moto, the tools
+// StartMoto needs.
+func findMoto(ctx context.Context) (Tools, error) {
 	root, err := RepoRoot()
 	if err != nil {
 		return Tools{}, err
 	}
-	t := Tools{Root: root}
-	if t.Go, err = exec.LookPath("go"); err != nil {
-		return t, &MissingToolError{Tool: "go", Hint: "install Go (see go.mod)"}
-	}
-	if t.Python, err = exec.LookPath("python3"); err != nil {
-		return t, &MissingToolError{Tool: "python3", Hint: "install Python 3 and pip install 'moto[server]==" + PinnedMoto + "'"}
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, t.Python, "-c", "import moto, moto.server, flask; print(moto.__version__)").Output()
-	if err != nil {
-		return t, &MissingToolError{Tool: "moto", Hint: "pip install 'moto[server]==" + PinnedMoto + "' (python3 -c 'import moto.server' failed)"}
-	}
-	t.MotoVersion = strings.TrimSpace(string(out))
-	if t.RIE, err = findRIE(root); err != nil {
-		return t, err
-	}
-	return t, nil
+	python.once.Do(func() {
+		hint := "install Python 3 and pip install 'moto[server]==" + PinnedMoto + "'"
+		if python.path, python.err = exec.LookPath("python3"); python.err != nil {
+			python.err = &MissingToolError{Tool: "python3", Hint: hint}
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, python.path, "-c", "import moto, moto.server, flask; print(moto.__version__)").Output()
+		if err != nil {
+			python.err = &MissingToolError{Tool: "moto", Hint: hint + " (python3 -c 'import moto.server' failed)"}
+			return
+		}
+		python.version = strings.TrimSpace(string(out))
+	})
+	return Tools{Root: root, Python: python.path, MotoVersion: python.version}, python.err
 }
 
-func findRIE(root string) (string, error) {
+// FindRIE locates the emulator: $ECSLOGFIX_RIE, else <root>/.tools/bin
+// (where `make tools` installs it), else PATH.
+func FindRIE() (string, error) {
 	if p := os.Getenv("ECSLOGFIX_RIE"); p != "" {
 		if isExecutable(p) {
 			return p, nil
 		}
 		return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "ECSLOGFIX_RIE=" + p + " is not an executable file"}
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
 	}
 	if p := filepath.Join(root, ".tools", "bin", "aws-lambda-rie"); isExecutable(p) {
 		return p, nil
@@ -136,21 +153,28 @@ func RepoRoot() (string, error) {
 	}
 }
 
-// RequireTools returns the tools, or ends the test: with t.Fatal when
-// ECSLOGFIX_REQUIRE_TOOLS=1 (as `make test` and CI set it), else t.Skip.
-func RequireTools(t testing.TB) Tools {
-	t.Helper()
+// RequireTools returns every tool, or ends the test (see RequireTool).
+func RequireTools(tb testing.TB) Tools {
+	tb.Helper()
 	tools, err := FindTools(context.Background())
+	RequireTool(tb, err)
+	if tools.MotoVersion != PinnedMoto {
+		tb.Logf("moto %s found; the launcher is pinned to %s", tools.MotoVersion, PinnedMoto)
+	}
+	return tools
+}
+
+// RequireTool ends tb when err is not nil: a *MissingToolError skips it
+// unless ECSLOGFIX_REQUIRE_TOOLS=1 (as `make test` and CI set it), which
+// makes it a failure, as is any other error.
+func RequireTool(tb testing.TB, err error) {
+	tb.Helper()
 	if err == nil {
-		if tools.MotoVersion != PinnedMoto {
-			t.Logf("moto %s found; the launcher is pinned to %s", tools.MotoVersion, PinnedMoto)
-		}
-		return tools
+		return
 	}
 	var missing *MissingToolError
 	if errors.As(err, &missing) && os.Getenv(EnvRequireTools) != "1" {
-		t.Skipf("skipping: %v (set %s=1 to make this a failure)", err, EnvRequireTools)
+		tb.Skipf("skipping: %v (set %s=1 to make this a failure)", err, EnvRequireTools)
 	}
-	t.Fatalf("%v", err)
-	return tools
+	tb.Fatalf("%v", err)
 }
