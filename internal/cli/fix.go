@@ -350,7 +350,7 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 var fixTable = table[FixItem]{
 	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
 	row: func(it FixItem) []string {
-		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, it.Verdict, it.Action,
+		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
 			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
 	text: writeFixText,

@@ -21,18 +21,16 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
-// Row verdicts that scan adds to COMPLIANT and NON_COMPLIANT.
+// Row verdicts and actions as scan and fix print them: the plan's own
+// vocabulary (plan.Verdict, plan.Remedy), and ERROR for a family that could
+// not be described.
 const (
-	VerdictExempt = "EXEMPT" // not compliant, but the exemption tag is set
-	VerdictError  = "ERROR"  // the family could not be described
-)
-
-// Plan actions as scan and fix print them.
-const (
-	ActionNone     = "NONE"     // compliant or exempt
-	ActionRegister = "REGISTER" // fix would register a compliant revision
-	ActionBlocked  = "BLOCKED"  // the plan has blockers: a human must act
-	ActionReport   = "REPORT"   // not compliant, nothing ecslogfix may change (e.g. FireLens)
+	VerdictExempt               = plan.VerdictExempt
+	VerdictError   plan.Verdict = "ERROR"
+	ActionNone                  = plan.RemedyNone
+	ActionRegister              = plan.RemedyRegister
+	ActionBlocked               = plan.RemedyBlocked
+	ActionReport                = plan.RemedyReport
 )
 
 // ScanRow is one family in scan's output. The JSON and CSV field names are
@@ -42,8 +40,8 @@ type ScanRow struct {
 	Family            string            `json:"family"`
 	Revision          int32             `json:"revision,omitempty"`
 	TaskDefinitionARN string            `json:"taskDefinitionArn,omitempty"`
-	Verdict           string            `json:"verdict"`
-	Action            string            `json:"action"`
+	Verdict           plan.Verdict      `json:"verdict"`
+	Action            plan.Remedy       `json:"action"`
 	Containers        []ContainerReport `json:"containers,omitempty"` // the non-compliant ones
 	Blockers          []string          `json:"blockers,omitempty"`
 	Error             string            `json:"error,omitempty"`
@@ -181,7 +179,7 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 }
 
 // count adds one row of verdict v.
-func (s *ScanSummary) count(v string) {
+func (s *ScanSummary) count(v plan.Verdict) {
 	s.Families++
 	switch v {
 	case VerdictCompliant:
@@ -225,22 +223,18 @@ func scanRow(region string, it inventory.Item, pol policy.Policy) ScanRow {
 	return row
 }
 
-// judge is the one evaluation path of scan and fix: policy.Evaluate and
-// plan.Build, as a row and the plan.
+// judge is the one evaluation path of scan and fix: plan.Build (which
+// evaluates the policy once), as a row and the plan.
 func judge(region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
 	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
-	ev := pol.Evaluate(td, tags)
 	p, err := plan.Build(td, tags, pol, contextOf(td, region))
 	if err != nil {
 		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("plan %s: %v", row.Family, err)
 		return row, p
 	}
-	row.Verdict = rowVerdict(ev)
-	row.Action = action(ev, p)
-	for _, c := range ev.Containers {
-		if !c.Compliant {
-			row.Containers = append(row.Containers, ContainerReport{Name: c.Name, Compliant: false, Reasons: c.Reasons})
-		}
+	row.Verdict, row.Action = p.Verdict(), p.Remedy()
+	for _, f := range p.Findings() {
+		row.Containers = append(row.Containers, ContainerReport{Name: f.Container, Compliant: false, Reasons: f.Reasons})
 	}
 	for _, b := range p.Blockers {
 		row.Blockers = append(row.Blockers, b.Code)
@@ -256,28 +250,6 @@ func contextOf(td *types.TaskDefinition, region string) plan.Context {
 	return plan.Context{Partition: "aws", Region: region}
 }
 
-func rowVerdict(ev policy.Evaluation) string {
-	switch {
-	case ev.Compliant:
-		return VerdictCompliant
-	case ev.Exempt:
-		return VerdictExempt
-	}
-	return VerdictNonCompliant
-}
-
-func action(ev policy.Evaluation, p plan.Plan) string {
-	switch {
-	case ev.Compliant || ev.Exempt:
-		return ActionNone
-	case p.Blocked():
-		return ActionBlocked
-	case p.NeedsChange():
-		return ActionRegister
-	}
-	return ActionReport
-}
-
 // fatalAWS reports errors that will fail every call the same way, so
 // going on family by family is pointless.
 func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
@@ -286,7 +258,7 @@ func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
 var scanTable = table[ScanRow]{
 	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error"},
 	row: func(r ScanRow) []string {
-		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Verdict, r.Action,
+		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, string(r.Verdict), string(r.Action),
 			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error}
 	},
 	header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",
