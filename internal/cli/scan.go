@@ -55,7 +55,10 @@ type ScanSummary struct {
 	NonCompliant int
 	Exempt       int
 	Errors       int
-	Elapsed      time.Duration
+	// FailedRegions are the regions whose listing failed, with the
+	// reason (a row each too): what they hold is not in the output.
+	FailedRegions []string
+	Elapsed       time.Duration
 }
 
 // scanOptions is scan's command line.
@@ -168,7 +171,17 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 			return emit(row)
 		})
 		if err != nil {
-			return sum, fmt.Errorf("scan %s: %w", factory.Region(), explain(err))
+			// The rows of the other regions stand; this region's gap is a
+			// row with the reason, and the exit status says so.
+			if ctx.Err() != nil {
+				return sum, ctx.Err()
+			}
+			reason := firstLine(explain(err).Error())
+			sum.FailedRegions = append(sum.FailedRegions, factory.Region()+": "+reason)
+			row := ScanRow{Region: factory.Region(), Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
+			if err := emit(row); err != nil {
+				return sum, err
+			}
 		}
 	}
 	sum.Elapsed = time.Since(start)
@@ -196,6 +209,8 @@ func (s *ScanSummary) count(v plan.Verdict) {
 // exit is scan's exit status.
 func (s ScanSummary) exit() error {
 	switch {
+	case len(s.FailedRegions) > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
 	case s.NonCompliant > 0:
@@ -210,8 +225,12 @@ func (s ScanSummary) String() string {
 	if secs := s.Elapsed.Seconds(); secs > 0 && s.Families > 0 {
 		rate = fmt.Sprintf(" (%.1f families/s)", float64(s.Families)/secs)
 	}
-	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s",
-		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, rate)
+	failed := ""
+	if n := len(s.FailedRegions); n > 0 {
+		failed = fmt.Sprintf(", %d region(s) not scanned", n)
+	}
+	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s%s",
+		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, failed, rate)
 }
 
 // scanRow evaluates one inventory item.
