@@ -84,6 +84,9 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	fmt.Fprintf(a.Stderr, "ecslogfix: %s\n", oneLine(err.Error()))
 	if ue := (*usageError)(nil); errors.As(err, &ue) {
 		fmt.Fprintf(a.Stderr, "Run '%s --help' for usage.\n", ue.cmd)
+	} else if strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra looks the subcommand up before any Args check runs.
+		fmt.Fprintf(a.Stderr, "Run '%s --help' for usage.\n", root.CommandPath())
 	}
 	return ExitError
 }

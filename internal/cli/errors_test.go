@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -69,7 +70,7 @@ func TestAccessDenied(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"scan"}, "ecslogfix: scan us-east-1: access denied: User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:ListTaskDefinitionFamilies on resource: *\n"},
+		{[]string{"scan"}, "ecslogfix: scan incomplete, not scanned: us-east-1: access denied: User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:ListTaskDefinitionFamilies on resource: *\n"},
 		{[]string{"fix", "--task-definition", "orders-api"}, "ecslogfix: fix: access denied: User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:DescribeTaskDefinition on resource: *\n"},
 		{[]string{"backout", "--task-definition", "orders-api:15"}, "ecslogfix: backout: access denied: User: arn:aws:iam::111122223333:user/jane is not authorized to perform: ecs:DescribeTaskDefinition on resource: *\n"},
 	} {
@@ -99,5 +100,43 @@ func TestErrorsAreOneLine(t *testing.T) {
 	r := runWith(t, load, "backout", "--task-definition", "orders-api:15")
 	if r.code != ExitError || strings.Count(r.stderr, "\n") != 1 || !strings.HasSuffix(r.stderr, "the request was refused by a policy of the account\n") {
 		t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+// A region that fails does not lose what the others found: its rows are
+// written, the JSON document is closed, the failed region is a row with
+// the reason, and the exit status is 2.
+func TestScanKeepsTheOtherRegions(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if strings.Contains(r.Header.Get("Authorization"), "/eu-west-1/") {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `{"__type":"AccessDeniedException","message":"explicit deny in a service control policy"}`)
+			return
+		}
+		switch strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113.") {
+		case "ListTaskDefinitionFamilies":
+			io.WriteString(w, `{"families":["web"]}`)
+		default:
+			io.WriteString(w, `{"taskDefinition":{"family":"web","revision":3,"status":"ACTIVE","taskDefinitionArn":"arn:aws:ecs:us-east-1:111122223333:task-definition/web:3",
+				"containerDefinitions":[{"name":"app","image":"app"}]}}`)
+		}
+	}))
+	defer srv.Close()
+	load := func(_ context.Context, _, region string) (aws.Config, error) {
+		return aws.Config{Region: region, BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, nil
+	}
+	r := runWith(t, load, "scan", "--region", "us-east-1", "--region", "eu-west-1", "-o", "json")
+	var rows []ScanRow
+	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
+		t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
+	}
+	if r.code != ExitError || len(rows) != 2 || rows[0].Family != "web" || rows[0].Verdict != VerdictNonCompliant ||
+		rows[1].Region != "eu-west-1" || rows[1].Verdict != VerdictError || !strings.Contains(rows[1].Error, "explicit deny") {
+		t.Fatalf("exit %d, rows %+v", r.code, rows)
+	}
+	if !strings.Contains(r.stderr, "not scanned: eu-west-1: access denied: explicit deny") || !strings.Contains(r.stderr, "1 region(s) not scanned") {
+		t.Errorf("stderr %q", r.stderr)
 	}
 }

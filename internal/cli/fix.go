@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
@@ -349,7 +350,7 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 var fixTable = table[FixItem]{
 	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
 	row: func(it FixItem) []string {
-		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, it.Verdict, it.Action,
+		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
 			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
 	text: writeFixText,
@@ -374,7 +375,7 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 		return
 	}
 	fmt.Fprintf(w, "%s: %s %s\n", id, it.Verdict, it.Action)
-	writePlanText(w, it.Plan, "  ")
+	check.WritePlan(w, it.Plan, "  ")
 	switch {
 	case it.Error != "":
 		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)

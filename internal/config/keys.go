@@ -120,12 +120,10 @@ func buildKeys() []Key {
 				if err != nil {
 					return err
 				}
-				switch {
-				case s == "off":
+				if s == "off" {
 					s = ""
-				case (strings.HasPrefix(s, "rate(") || strings.HasPrefix(s, "cron(")) && strings.HasSuffix(s, ")"):
-				default:
-					return fmt.Errorf("%q is not rate(...), cron(...) or off", s)
+				} else if err := validSchedule(s); err != nil {
+					return err
 				}
 				c.SweepSchedule = s
 				return nil
@@ -165,6 +163,23 @@ func buildKeys() []Key {
 					err = fmt.Errorf("%d is not in [0, 50]", n)
 				}
 				c.RemediateConcurrency = n
+				return err
+			}},
+		Key{Name: ContextPrefix + "hook", Type: "bool", Default: "false",
+			Doc: "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
+			apply: func(c *Config, v any) error {
+				b, err := boolOr(v, false)
+				c.Hook = b
+				return err
+			}},
+		Key{Name: ContextPrefix + "hookFailureMode", Type: "string", Default: HookWarn,
+			Doc: "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, HookWarn)
+				if err == nil && s != HookWarn && s != HookFail {
+					err = fmt.Errorf("%q is not %s or %s", s, HookWarn, HookFail)
+				}
+				c.HookFailureMode = s
 				return err
 			}},
 	)
