@@ -8,6 +8,7 @@ package check
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,6 +62,9 @@ type Container struct {
 	Compliant bool            `json:"compliant"`
 	Verdict   Verdict         `json:"verdict"`
 	Reasons   []policy.Reason `json:"reasons"` // the reasons that hold whatever the unresolved values are
+	// Keys names the log options the reasons are about (an unknown key, an
+	// invalid region, stream prefix or mode): what to change.
+	Keys []string `json:"keys,omitempty"`
 	// Unresolved are its values the input does not know, each with what
 	// would make it compliant.
 	Unresolved []Value `json:"unresolved,omitempty"`
@@ -125,12 +129,20 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 		TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
 		Status:            string(td.Status),
 	}
+	// Not a verdict but an input error: two containers of one name, or,
+	// in a task definition file, none at all (a template may leave the
+	// list out or to an unresolved value; ECS refuses it at deploy).
+	if err := policy.CheckInput(td); err != nil && (len(td.ContainerDefinitions) > 0 || res.Format.IsTaskDefinitionFile()) &&
+		!slices.ContainsFunc(res.Unresolved, func(u source.Unresolved) bool { return u.Slot == source.SlotContainers }) {
+		r.Error = err.Error()
+		return r
+	}
 	ev := pol.Evaluate(td, res.Tags)
 	r.Exempt = ev.Exempt
 	r.Verdict = Compliant
 	r.Containers = make([]Container, 0, len(ev.Containers))
 	for i, f := range ev.Containers {
-		c := Container{Name: f.Name, Compliant: f.Compliant, Verdict: Compliant, Reasons: f.Reasons}
+		c := Container{Name: f.Name, Compliant: f.Compliant, Verdict: Compliant, Reasons: f.Reasons, Keys: f.Keys}
 		if i < len(res.Containers) {
 			c.Line = res.Containers[i].Line
 			if un := res.Containers[i].Unresolved; len(un) > 0 {
@@ -222,7 +234,8 @@ func reasons(def types.ContainerDefinition, pol policy.Policy) []policy.Reason {
 // Stand-ins that satisfy each rule (best) or fail it (worst).
 const (
 	validGroup   = "/unresolved"
-	nonBlank     = "unresolved"
+	nonBlank     = "unresolved" // a valid stream prefix
+	validRegion  = source.RegionStandIn
 	notAllowedLD = ""
 )
 
@@ -240,7 +253,7 @@ func variant(def types.ContainerDefinition, un []source.Unresolved, pol policy.P
 	}
 	goodLC := func() *types.LogConfiguration {
 		return &types.LogConfiguration{LogDriver: types.LogDriver(driver), Options: map[string]string{
-			policy.OptGroup: validGroup, policy.OptRegion: nonBlank, policy.OptStreamPrefix: nonBlank,
+			policy.OptGroup: validGroup, policy.OptRegion: validRegion, policy.OptStreamPrefix: nonBlank,
 		}}
 	}
 	ensureLC := func() *types.LogConfiguration {
@@ -282,6 +295,8 @@ func variant(def types.ContainerDefinition, un []source.Unresolved, pol policy.P
 				delete(lc.Options, string(u.Slot))
 			} else if u.Slot == source.SlotGroup {
 				lc.Options[string(u.Slot)] = validGroup
+			} else if u.Slot == source.SlotRegion {
+				lc.Options[string(u.Slot)] = validRegion
 			} else {
 				lc.Options[string(u.Slot)] = nonBlank
 			}
@@ -317,9 +332,9 @@ func compliantWhen(u source.Unresolved, pol policy.Policy) string {
 	case source.SlotGroup:
 		return `compliant when it resolves to a valid log group name (1 to 512 of A-Z a-z 0-9 . - _ / #, not starting with "aws/")`
 	case source.SlotRegion:
-		return "compliant when it resolves to a non-blank region"
+		return "compliant when it resolves to a region name (e.g. us-east-1)"
 	case source.SlotStreamPrefix:
-		return "compliant when it resolves to a non-blank prefix"
+		return "compliant when it resolves to a non-blank prefix without ':', '*' or white space"
 	case source.SlotFirelens:
 		return "compliant when it resolves to none, or when this container logs through awslogs (a FireLens router must)"
 	case source.SlotTags:

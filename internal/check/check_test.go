@@ -97,12 +97,12 @@ func TestUnresolvedIsJudgedBothWays(t *testing.T) {
 		return FileReports(source.Read("t.yaml", []byte(in)), policy.Default(), plan.Context{})
 	}
 	for opts, want := range map[string]Verdict{
-		"{awslogs-group: !Ref G, awslogs-region: us-east-1}":                                   NonCompliant,
-		"{awslogs-group: !Ref G, awslogs-region: us-east-1, awslogs-stream-prefix: p}":         Unresolved,
-		"{awslogs-group: /g, awslogs-region: us-east-1, awslogs-stream-prefix: !Ref P}":        Unresolved,
-		"{awslogs-group: /g, awslogs-region: !Sub '${AWS::Region}', awslogs-stream-prefix: p}": Compliant,
-		"{awslogs-group: /g, awslogs-region: r, awslogs-stream-prefix: p, mode: !Ref M}":       Compliant,
-		"!If [c, {awslogs-group: /g}, {}]":                                                     Unresolved,
+		"{awslogs-group: !Ref G, awslogs-region: us-east-1}":                                     NonCompliant,
+		"{awslogs-group: !Ref G, awslogs-region: us-east-1, awslogs-stream-prefix: p}":           Unresolved,
+		"{awslogs-group: /g, awslogs-region: us-east-1, awslogs-stream-prefix: !Ref P}":          Unresolved,
+		"{awslogs-group: /g, awslogs-region: !Sub '${AWS::Region}', awslogs-stream-prefix: p}":   Compliant,
+		"{awslogs-group: /g, awslogs-region: eu-west-1, awslogs-stream-prefix: p, mode: !Ref M}": Compliant,
+		"!If [c, {awslogs-group: /g}, {}]":                                                       Unresolved,
 	} {
 		r := tmpl(opts)[0]
 		if r.Verdict != want {
@@ -141,4 +141,46 @@ func TestFailing(t *testing.T) {
 			t.Errorf("%+v: Failing %v", *r, !want)
 		}
 	}
+}
+
+// Input errors, not verdicts: two containers of one name anywhere; no
+// container at all in a task definition file (a template may leave the
+// list to CloudFormation's own validation, or to an unresolved value).
+// The new rules' findings name their option keys.
+func TestInputErrorsAndNewRules(t *testing.T) {
+	read := func(name, in string) Report {
+		return FileReports(source.Read(name, []byte(in)), policy.Default(), plan.Context{Region: "us-east-1"})[0]
+	}
+	for name, in := range map[string]string{
+		"dup.json":   `{"family":"f","containerDefinitions":[{"name":"a"},{"name":"a"}]}`,
+		"null.json":  `{"family":"f","containerDefinitions":null}`,
+		"empty.json": `{"family":"f","containerDefinitions":[]}`,
+		"dup.yaml":   "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: a\n        - Name: a\n",
+	} {
+		if r := read(name, in); !strings.Contains(r.Error, "containerDefinitions") || r.Verdict != "" || !r.Failing() {
+			t.Errorf("%s: %+v", name, r)
+		}
+	}
+	if r := read("none.yaml", "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties: {}\n"); r.Error != "" {
+		t.Errorf("a template without ContainerDefinitions: %+v", r)
+	}
+	r := read("rules.json", `{"family":"f","requiresCompatibilities":["FARGATE"],"containerDefinitions":[
+		{"name":"a","logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/f","awslogs-region":"<aws_region>","awslogs-stream-prefix":"a:b","awslogs-endpoint":"x","mode":"sync"}}}]}`)
+	c := r.Containers[0]
+	want := []policy.Reason{policy.ReasonInvalidRegion, policy.ReasonInvalidStreamPrefix, policy.ReasonInvalidMode, policy.ReasonUnknownOption, policy.ReasonExecutionRoleMissing}
+	if r.Verdict != NonCompliant || !equalReasons(c.Reasons, want) || strings.Join(c.Keys, " ") != "awslogs-region awslogs-stream-prefix mode awslogs-endpoint" {
+		t.Errorf("new rules: %+v", c)
+	}
+}
+
+func equalReasons(a, b []policy.Reason) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }

@@ -28,7 +28,7 @@ func hostileReports(t *testing.T) []Report {
 	cfn := `{"Resources": {` + s + `: {"Type": "AWS::ECS::TaskDefinition", "Metadata": {"aws:cdk:path": ` + s + `},
   "Properties": {"Family": ` + s + `, "ContainerDefinitions": [
     {"Name": ` + s + `},
-    {"Name": ` + s + `, "LogConfiguration": {"LogDriver": "awslogs", "Options": {"awslogs-group": {"Ref": ` + s + `}, "awslogs-region": "r", "awslogs-stream-prefix": "p"}}}]}}}}`
+    {"Name": ` + s + `, "LogConfiguration": {"LogDriver": "awslogs", "Options": {"awslogs-group": {"Ref": ` + s + `}, "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "p"}}}]}}}}`
 	td := `{"family": ` + s + `, "containerDefinitions": [{"name": ` + s + `, "logConfiguration": {"logDriver": ` + s + `, "options": {"awslogs-group": ` + s + `}}}]}`
 	pol, ctx := policy.Default(), plan.Context{Partition: "aws", Account: "111122223333", Region: "us-east-1"}
 	var out []Report

@@ -153,17 +153,10 @@ func writePlan(w *errWriter, p *plan.Plan, indent string) {
 				w.printf("%s  %s\n", indent, escape.Text(line))
 			}
 		}
-		for _, lg := range p.LogGroups {
-			w.printf("%slog group: %s (%s, retention %s)\n", indent, escape.Text(lg.Name), escape.Text(lg.Region), retention(lg.RetentionDays))
-		}
 	}
-}
-
-func retention(days int32) string {
-	if days == 0 {
-		return "never expires"
+	for _, lg := range p.LogGroups {
+		w.printf("%slog group: %s (%s): %s\n", indent, escape.Text(lg.Name), escape.Text(lg.Region), escape.Text(lg.Summary()))
 	}
-	return fmt.Sprintf("%d days", days)
 }
 
 // errWriter keeps the first write error.

@@ -27,13 +27,37 @@ var reasonTexts = map[Reason]struct{ summary, help string }{
 		"awslogs without an awslogs-region",
 		"Set the awslogs-region option to the region of the log group.",
 	},
+	ReasonInvalidRegion: {
+		"awslogs-region is not a region name",
+		"Set the awslogs-region option to the name of the log group's region (e.g. us-east-1), not a placeholder such as \"region\" or \"<aws_region>\".",
+	},
 	ReasonMissingStreamPrefix: {
 		"awslogs without an awslogs-stream-prefix",
 		"Set the awslogs-stream-prefix option, so that each task's log stream is named after the prefix, the container and the task ID.",
 	},
+	ReasonInvalidStreamPrefix: {
+		"awslogs-stream-prefix is not a valid stream prefix",
+		"Use an awslogs-stream-prefix without ':', '*' or white space, of at most 223 characters (CloudWatch Logs refuses those in a log stream name).",
+	},
+	ReasonInvalidMode: {
+		"its log delivery mode is not one the policy accepts",
+		"Set mode to blocking or non-blocking as the policy requires (without one, the account's defaultLogDriverMode applies, else non-blocking), and a max-buffer-size that is a size (e.g. 25m) of at least the policy's minimum.",
+	},
+	ReasonUnknownOption: {
+		"an awslogs option ECS does not document (a misspelt key?)",
+		"Remove or correct the option: awslogs accepts only awslogs-group, awslogs-region, awslogs-stream-prefix, awslogs-create-group, awslogs-datetime-format, awslogs-multiline-pattern, mode and max-buffer-size, spelt exactly so (Docker refuses an unknown log option when the container starts).",
+	},
+	ReasonLogGroupMissing: {
+		"its log group does not exist",
+		"Create the log group in its awslogs-region before a task starts (or set awslogs-create-group to true): without it the task fails with ResourceInitializationError.",
+	},
 	ReasonRouterNotAwslogs: {
 		"the FireLens router itself does not log through awslogs",
 		"Give the FireLens log router container (the one with firelensConfiguration) an awslogs logConfiguration, so that the router's own errors are kept.",
+	},
+	ReasonExecutionRoleMissing: {
+		"awslogs on Fargate or ECS Anywhere without an execution role",
+		"Set the task definition's executionRoleArn to a role that may write to CloudWatch Logs (logs:CreateLogStream, logs:PutLogEvents): awslogs needs it on Fargate and ECS Anywhere.",
 	},
 }
 
@@ -41,7 +65,9 @@ var reasonTexts = map[Reason]struct{ summary, help string }{
 func Reasons() []Reason {
 	return []Reason{
 		ReasonMissingLogConfiguration, ReasonDriverNotAllowed, ReasonFirelens, ReasonMissingGroup,
-		ReasonInvalidGroup, ReasonMissingRegion, ReasonMissingStreamPrefix, ReasonRouterNotAwslogs,
+		ReasonInvalidGroup, ReasonMissingRegion, ReasonInvalidRegion, ReasonMissingStreamPrefix,
+		ReasonInvalidStreamPrefix, ReasonInvalidMode, ReasonUnknownOption, ReasonLogGroupMissing,
+		ReasonRouterNotAwslogs, ReasonExecutionRoleMissing,
 	}
 }
 

@@ -300,7 +300,12 @@ func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Cont
 			continue
 		}
 		if !judged {
-			continue // an option the policy does not read
+			if strings.HasPrefix(strings.ToLower(f.Key), "awslogs-") {
+				// An undocumented awslogs-* key is a finding whatever its
+				// value (UNKNOWN_AWSLOGS_OPTION): keep the key.
+				out.Options[f.Key] = ""
+			}
+			continue // an option whose value the policy does not read
 		}
 		if known, ok := t.knownValue(slot, v); ok {
 			out.Options[f.Key] = known
@@ -310,6 +315,9 @@ func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Cont
 	}
 	return out, nil
 }
+
+// RegionStandIn stands for the stack's own region, a region name.
+const RegionStandIn = "us-east-1"
 
 // Pseudo parameters whose value is never blank, with the longest value
 // each can take, built of characters valid in a log group name.
@@ -330,8 +338,18 @@ var pseudoParameters = map[string]string{
 //     group name; the stand-in has each parameter's longest value, so its
 //     length is the worst case. A leading ${AWS::Partition} could read
 //     "aws/…", which no log group may start with: that stays unresolved.
+//   - in the region slot, only the stack's own region (Ref AWS::Region,
+//     Fn::Sub "${AWS::Region}") is known to be a region name: its stand-in
+//     is a region of the commercial partition.
 func (t *cfnTemplate) knownValue(slot Slot, n *document.Node) (string, bool) {
 	name, arg, _ := intrinsic(n)
+	if slot == SlotRegion {
+		ref, _ := arg.Str()
+		if (name == "Ref" && ref == "AWS::Region") || (name == "Fn::Sub" && ref == "${AWS::Region}") {
+			return RegionStandIn, true
+		}
+		return "", false
+	}
 	switch name {
 	case "Ref":
 		ref, ok := arg.Str()
