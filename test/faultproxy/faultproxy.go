@@ -135,6 +135,11 @@ type Config struct {
 	Rules []Rule
 	// Now is the clock used for the rate records; time.Now when nil.
 	Now func() time.Time
+	// StandIns makes the proxy answer as AWS does where moto does not
+	// (standin.go): CloudWatch Logs deletion protection, ECS's
+	// defaultLogDriverMode account setting. A call that draws a fault gets
+	// the fault first.
+	StandIns bool
 }
 
 // APIStats are the counters of one API (or the total over all APIs).
@@ -180,6 +185,8 @@ type Proxy struct {
 	mu    sync.Mutex
 	rules []Rule
 	apis  map[string]*apiState
+
+	standIns *standIns // nil without Config.StandIns
 }
 
 // New returns a Proxy forwarding to cfg.Upstream.
@@ -189,6 +196,9 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, fmt.Errorf("faultproxy: bad upstream %q", cfg.Upstream)
 	}
 	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}}
+	if cfg.StandIns {
+		p.standIns = newStandIns()
+	}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -335,6 +345,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if strings.HasPrefix(r.URL.Path, "/moto-api/") {
+		if r.URL.Path == "/moto-api/reset" && p.standIns != nil {
+			p.standIns.reset() // moto forgets everything: so do the stand-ins
+		}
 		p.proxy.ServeHTTP(w, r)
 		return
 	}
@@ -353,11 +366,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d.fault == None {
-		p.proxy.ServeHTTP(w, r)
+	if d.fault != None {
+		writeFault(w, call, d.fault)
 		return
 	}
-	writeFault(w, call, d.fault)
+	if p.standIns != nil && p.standIns.serve(p, call, w, r) {
+		return
+	}
+	p.proxy.ServeHTTP(w, r)
 }
 
 // Call is an identified AWS API call.
@@ -429,19 +445,29 @@ func Identify(r *http.Request) (Call, error) {
 	return Call{API: service + ":" + r.Method + " " + path.Clean("/"+r.URL.Path), Service: service, Protocol: "rest"}, nil
 }
 
-// signingName extracts the service from
-// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ecs/aws4_request, ...".
-func signingName(auth string) string {
+// credentialScope splits the SigV4 credential of an Authorization header,
+// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ecs/aws4_request,
+// ...", into access key, date, region, service and terminator; nil when
+// there is none.
+func credentialScope(auth string) []string {
 	_, cred, ok := strings.Cut(auth, "Credential=")
 	if !ok {
-		return ""
+		return nil
 	}
 	cred, _, _ = strings.Cut(cred, ",")
 	parts := strings.Split(strings.TrimSpace(cred), "/")
 	if len(parts) < 5 {
-		return ""
+		return nil
 	}
-	return parts[3]
+	return parts
+}
+
+// signingName extracts the service from the credential scope.
+func signingName(auth string) string {
+	if parts := credentialScope(auth); parts != nil {
+		return parts[3]
+	}
+	return ""
 }
 
 // fault describes the error response of one kind.

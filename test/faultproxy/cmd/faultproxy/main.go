@@ -33,14 +33,15 @@ func main() {
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	seed := flag.Uint64("seed", 1, "seed of the fault decisions")
 	flag.Var(&rules, "rule", "fault rule API=ITEM,... (repeatable; see faultproxy.ParseRule)")
+	standIns := flag.Bool("stand-ins", false, "answer as AWS where moto does not: log group deletion protection, ECS defaultLogDriverMode")
 	flag.Parse()
-	if err := run(*upstream, *listen, *seed, rules); err != nil {
+	if err := run(*upstream, *listen, *seed, rules, *standIns); err != nil {
 		fmt.Fprintln(os.Stderr, "faultproxy:", err)
 		os.Exit(1)
 	}
 }
 
-func run(upstream, listen string, seed uint64, specs []string) error {
+func run(upstream, listen string, seed uint64, specs []string, standIns bool) error {
 	if upstream == "" {
 		return fmt.Errorf("-upstream is required")
 	}
@@ -48,7 +49,7 @@ func run(upstream, listen string, seed uint64, specs []string) error {
 	if err != nil {
 		return err
 	}
-	srv, err := faultproxy.Start(faultproxy.Config{Upstream: upstream, Seed: seed, Rules: rules}, listen)
+	srv, err := faultproxy.Start(faultproxy.Config{Upstream: upstream, Seed: seed, Rules: rules, StandIns: standIns}, listen)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,246 @@
+package faultproxy
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+)
+
+// Stand-ins: where moto 5.2.1 accepts what AWS refuses, or lacks what AWS
+// has, the proxy answers as AWS does (Config.StandIns). Each is documented
+// in docs/reliability.md and test/e2e/README.md.
+//
+//   - CloudWatch Logs deletion protection: moto ignores
+//     deletionProtectionEnabled on CreateLogGroup, has no
+//     PutLogGroupDeletionProtection, and deletes a protected group. The
+//     proxy remembers which groups are protected, answers
+//     PutLogGroupDeletionProtection itself, adds deletionProtectionEnabled
+//     to DescribeLogGroups, and refuses DeleteLogGroup on a protected group
+//     with AWS's ValidationException ("Protecting log groups from
+//     deletion", CloudWatch Logs User Guide).
+//   - ECS's defaultLogDriverMode account setting: moto refuses the name in
+//     ListAccountSettings (UnknownAccountSettingException) and stores it
+//     without effect. The proxy keeps it per account and region
+//     (PutAccountSettingDefault, PutAccountSetting, DeleteAccountSetting)
+//     and answers ListAccountSettings for it.
+
+// DeletionProtectionMessage is CloudWatch Logs' answer to DeleteLogGroup on
+// a protected group (a ValidationException).
+const DeletionProtectionMessage = "Cannot delete log group with deletion protection enabled. Disable deletion protection first."
+
+// settingLogDriverMode is the ECS account setting the proxy stands in for.
+const settingLogDriverMode = "defaultLogDriverMode"
+
+// standIns holds the state the proxy keeps in moto's place, per caller
+// scope (region and access key: moto maps access keys to accounts).
+type standIns struct {
+	mu        sync.Mutex
+	protected map[string]bool   // scope + "\x00" + log group name
+	modes     map[string]string // scope → defaultLogDriverMode
+}
+
+func newStandIns() *standIns {
+	return &standIns{protected: map[string]bool{}, modes: map[string]string{}}
+}
+
+// scope is the caller's region and access key from the SigV4 credential
+// scope.
+func scope(r *http.Request) string {
+	if parts := credentialScope(r.Header.Get("Authorization")); parts != nil {
+		return parts[2] + "/" + parts[0]
+	}
+	return ""
+}
+
+// serve answers call when a stand-in covers it, and reports whether it did;
+// otherwise the caller forwards the request.
+func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Request) bool {
+	switch call.API {
+	case "logs:CreateLogGroup", "logs:PutLogGroupDeletionProtection", "logs:DescribeLogGroups", "logs:DeleteLogGroup",
+		"ecs:ListAccountSettings", "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting", "ecs:DeleteAccountSetting":
+	default:
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return true
+	}
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	var in struct {
+		LogGroupName              string `json:"logGroupName"`
+		LogGroupIdentifier        string `json:"logGroupIdentifier"`
+		DeletionProtectionEnabled *bool  `json:"deletionProtectionEnabled"`
+		Name                      string `json:"name"`
+		Value                     string `json:"value"`
+	}
+	_ = json.Unmarshal(body, &in) // a malformed body is moto's to answer
+	sc := scope(r)
+	switch call.API {
+	case "logs:CreateLogGroup":
+		rec := forward(p, r)
+		if rec.Code == http.StatusOK && in.DeletionProtectionEnabled != nil && *in.DeletionProtectionEnabled {
+			s.setProtected(sc, in.LogGroupName, true)
+		}
+		copyResponse(w, rec, nil)
+	case "logs:PutLogGroupDeletionProtection":
+		if in.DeletionProtectionEnabled == nil || in.LogGroupIdentifier == "" {
+			writeError(w, call, http.StatusBadRequest, "InvalidParameterException", "logGroupIdentifier and deletionProtectionEnabled are required")
+			return true
+		}
+		s.setProtected(sc, groupName(in.LogGroupIdentifier), *in.DeletionProtectionEnabled)
+		w.Header().Set("Content-Type", call.ContentType)
+		w.WriteHeader(http.StatusOK)
+		w.Write([]byte("{}"))
+	case "logs:DescribeLogGroups":
+		rec := forward(p, r)
+		copyResponse(w, rec, func(out map[string]any) {
+			groups, _ := out["logGroups"].([]any)
+			for _, g := range groups {
+				if m, ok := g.(map[string]any); ok {
+					name, _ := m["logGroupName"].(string)
+					m["deletionProtectionEnabled"] = s.isProtected(sc, name)
+				}
+			}
+		})
+	case "logs:DeleteLogGroup":
+		if s.isProtected(sc, in.LogGroupName) {
+			writeError(w, call, http.StatusBadRequest, "ValidationException", DeletionProtectionMessage)
+			return true
+		}
+		rec := forward(p, r)
+		if rec.Code == http.StatusOK {
+			s.setProtected(sc, in.LogGroupName, false)
+		}
+		copyResponse(w, rec, nil)
+	case "ecs:ListAccountSettings":
+		if in.Name != settingLogDriverMode {
+			return forwardTo(p, w, r)
+		}
+		settings := []any{}
+		if v := s.mode(sc); v != "" {
+			settings = append(settings, map[string]any{"name": settingLogDriverMode, "value": v, "type": "user"})
+		}
+		writeJSON(w, call, map[string]any{"settings": settings})
+	case "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting":
+		if in.Name != settingLogDriverMode {
+			return forwardTo(p, w, r)
+		}
+		if in.Value != "blocking" && in.Value != "non-blocking" {
+			writeError(w, call, http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf("Invalid value %q for %s: blocking or non-blocking", in.Value, settingLogDriverMode))
+			return true
+		}
+		s.setMode(sc, in.Value)
+		writeJSON(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
+	case "ecs:DeleteAccountSetting":
+		if in.Name != settingLogDriverMode {
+			return forwardTo(p, w, r)
+		}
+		s.setMode(sc, "")
+		writeJSON(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
+	}
+	return true
+}
+
+// groupName is a log group's name from its name or ARN
+// ("arn:aws:logs:REGION:ACCOUNT:log-group:NAME", optionally ":*").
+func groupName(identifier string) string {
+	if _, name, ok := strings.Cut(identifier, ":log-group:"); ok {
+		return strings.TrimSuffix(name, ":*")
+	}
+	return identifier
+}
+
+func (s *standIns) reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.protected, s.modes = map[string]bool{}, map[string]string{}
+}
+
+func (s *standIns) setProtected(sc, name string, on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if on {
+		s.protected[sc+"\x00"+name] = true
+	} else {
+		delete(s.protected, sc+"\x00"+name)
+	}
+}
+
+func (s *standIns) isProtected(sc, name string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.protected[sc+"\x00"+name]
+}
+
+func (s *standIns) setMode(sc, v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if v == "" {
+		delete(s.modes, sc)
+	} else {
+		s.modes[sc] = v
+	}
+}
+
+func (s *standIns) mode(sc string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.modes[sc]
+}
+
+// forward sends r to the upstream and records the answer.
+func forward(p *Proxy, r *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	p.proxy.ServeHTTP(rec, r)
+	return rec
+}
+
+func forwardTo(p *Proxy, w http.ResponseWriter, r *http.Request) bool {
+	p.proxy.ServeHTTP(w, r)
+	return true
+}
+
+// copyResponse writes the recorded answer, a successful JSON body edited
+// by edit first.
+func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit func(map[string]any)) {
+	body := rec.Body.Bytes()
+	if edit != nil && rec.Code == http.StatusOK {
+		var out map[string]any
+		if json.Unmarshal(body, &out) == nil {
+			edit(out)
+			if b, err := json.Marshal(out); err == nil {
+				body = b
+			}
+		}
+	}
+	for k, vs := range rec.Header() {
+		if k == "Content-Length" {
+			continue
+		}
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	w.WriteHeader(rec.Code)
+	w.Write(body)
+}
+
+func writeJSON(w http.ResponseWriter, call Call, v any) {
+	w.Header().Set("Content-Type", call.ContentType)
+	w.WriteHeader(http.StatusOK)
+	json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, call Call, status int, code, message string) {
+	w.Header().Set("Content-Type", call.ContentType)
+	w.Header().Set("X-Amzn-ErrorType", code)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
+}

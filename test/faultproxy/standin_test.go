@@ -1,0 +1,126 @@
+package faultproxy_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
+)
+
+// Deletion protection as CloudWatch Logs enforces it, in front of a moto
+// that ignores it: moto alone deletes a protected group; through the
+// proxy's stand-in the deletion is refused with AWS's ValidationException
+// until the protection is lifted, and DescribeLogGroups reports it.
+func TestStandInDeletionProtection(t *testing.T) {
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{StandIns: true}})
+	ctx := context.Background()
+	logs := cloudwatchlogs.NewFromConfig(env.Config())
+	direct := cloudwatchlogs.NewFromConfig(env.Direct())
+
+	// moto's own answer, which AWS would not give.
+	if _, err := direct.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/moto/alone"), DeletionProtectionEnabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := direct.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/moto/alone")}); err != nil {
+		t.Fatalf("moto refused to delete a protected group (the stand-in may no longer be needed): %v", err)
+	}
+
+	if _, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/ecs/protected"), DeletionProtectionEnabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/ecs/plain")}); err != nil {
+		t.Fatal(err)
+	}
+	protection := func() map[string]bool {
+		out, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]bool{}
+		for _, g := range out.LogGroups {
+			m[aws.ToString(g.LogGroupName)] = aws.ToBool(g.DeletionProtectionEnabled)
+		}
+		return m
+	}
+	if got := protection(); !got["/ecs/protected"] || got["/ecs/plain"] || len(got) != 2 {
+		t.Fatalf("DescribeLogGroups protection %v", got)
+	}
+	_, err := logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/ecs/protected")})
+	var ae smithy.APIError
+	if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || ae.ErrorMessage() != faultproxy.DeletionProtectionMessage {
+		t.Fatalf("delete of a protected group: %v", err)
+	}
+	if _, err := logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+		LogGroupIdentifier: aws.String("arn:aws:logs:us-east-1:123456789012:log-group:/ecs/protected:*"), DeletionProtectionEnabled: aws.Bool(false),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := protection(); got["/ecs/protected"] {
+		t.Fatalf("protection not lifted: %v", got)
+	}
+	if _, err := logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/ecs/protected")}); err != nil {
+		t.Fatalf("delete after lifting: %v", err)
+	}
+	if got := protection(); len(got) != 1 {
+		t.Fatalf("groups left %v", got)
+	}
+	// Turned on again on an existing group, it holds again.
+	if _, err := logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+		LogGroupIdentifier: aws.String("/ecs/plain"), DeletionProtectionEnabled: aws.Bool(true),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String("/ecs/plain")}); !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" {
+		t.Fatalf("delete of a group protected later: %v", err)
+	}
+}
+
+// The defaultLogDriverMode account setting, which moto refuses to list:
+// through the stand-in it is kept per region and reported as effective.
+func TestStandInLogDriverMode(t *testing.T) {
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{StandIns: true}})
+	ctx := context.Background()
+	list := func(c *ecs.Client) (string, error) {
+		out, err := c.ListAccountSettings(ctx, &ecs.ListAccountSettingsInput{Name: ecstypes.SettingNameDefaultLogDriverMode, EffectiveSettings: true})
+		if err != nil {
+			return "", err
+		}
+		for _, s := range out.Settings {
+			return aws.ToString(s.Value), nil
+		}
+		return "", nil
+	}
+	if _, err := list(ecs.NewFromConfig(env.Direct())); err == nil {
+		t.Fatal("moto listed defaultLogDriverMode (the stand-in may no longer be needed)")
+	}
+	c := ecs.NewFromConfig(env.Config())
+	if v, err := list(c); err != nil || v != "" {
+		t.Fatalf("unset: %q, %v", v, err)
+	}
+	if _, err := c.PutAccountSettingDefault(ctx, &ecs.PutAccountSettingDefaultInput{Name: ecstypes.SettingNameDefaultLogDriverMode, Value: aws.String("blocking")}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := list(c); err != nil || v != "blocking" {
+		t.Fatalf("after PutAccountSettingDefault: %q, %v", v, err)
+	}
+	other := env.Config()
+	other.Region = "eu-west-1"
+	if v, err := list(ecs.NewFromConfig(other)); err != nil || v != "" {
+		t.Fatalf("another region: %q, %v", v, err)
+	}
+	if _, err := c.PutAccountSettingDefault(ctx, &ecs.PutAccountSettingDefaultInput{Name: ecstypes.SettingNameDefaultLogDriverMode, Value: aws.String("async")}); err == nil {
+		t.Fatal("an invalid value was accepted")
+	}
+	// Other settings still reach moto.
+	if _, err := c.ListAccountSettings(ctx, &ecs.ListAccountSettingsInput{Name: ecstypes.SettingNameContainerInsights}); err != nil {
+		t.Fatalf("containerInsights: %v", err)
+	}
+}
