@@ -46,11 +46,12 @@ const (
 )
 
 var outcomeEmoji = map[workflow.Outcome]string{
-	workflow.OutcomeRemediated: ":wrench:",
-	workflow.OutcomeReportOnly: ":mag:",
-	workflow.OutcomeBlocked:    ":no_entry:",
-	workflow.OutcomeNeedsHuman: ":raising_hand:",
-	workflow.OutcomeFailed:     ":x:",
+	workflow.OutcomeRemediated:      ":wrench:",
+	workflow.OutcomeLogGroupCreated: ":card_file_box:",
+	workflow.OutcomeReportOnly:      ":mag:",
+	workflow.OutcomeBlocked:         ":no_entry:",
+	workflow.OutcomeNeedsHuman:      ":raising_hand:",
+	workflow.OutcomeFailed:          ":x:",
 }
 
 func (v *view) chatTitle() string {
@@ -114,7 +115,15 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 		b.WriteString("\n")
 	}
 	for _, g := range v.logGroups {
-		fmt.Fprintf(&b, "Log group `%s` %s (retention %s)\n", code(g.Name), map[string]string{"created": "created", "existing": "already existed", "planned": "would be created if missing"}[g.Status], retentionText(g.RetentionDays))
+		status := map[string]string{"created": "created", "existing": "already existed", "planned": "would be created if missing"}[g.Status]
+		switch {
+		case g.Plan != "":
+			fmt.Fprintf(&b, "Log group `%s`: %s\n", code(g.Name), esc(g.Plan))
+			continue
+		case g.RetentionSet:
+			status = "already existed, retention set"
+		}
+		fmt.Fprintf(&b, "Log group `%s` %s (retention %s)\n", code(g.Name), status, retentionText(g.RetentionDays))
 	}
 	if v.outcome == workflow.OutcomeRemediated {
 		fmt.Fprintf(&b, "Services still use %s until redeployed.\n", esc(src))
@@ -146,7 +155,9 @@ func (v *view) nextSteps(esc func(string) string) []string {
 			steps = append(steps, "Fix the source ("+esc(originText(v.origin))+"): add the awslogs logConfiguration there so the next deploy does not regress (the email has the snippet).")
 		}
 	case workflow.OutcomeNeedsHuman:
-		steps = append(steps, "Confirm the FireLens router delivers to CloudWatch Logs and tag the task definition with the exemption tag, or switch the container to awslogs in the source.")
+		steps = append(steps, "Decide what ecslogfix may not ("+esc(v.humanWhy())+"): see the email's NEEDS A HUMAN and Detail.")
+	case workflow.OutcomeLogGroupCreated:
+		steps = append(steps, "Create the log groups where the task definition is defined (infrastructure as code), so the next account or region does not meet the same failure.")
 	case workflow.OutcomeFailed:
 		steps = append(steps, "Retry after fixing the cause: `ecslogfix fix --task-definition "+code(cmp.Or(v.sourceARN, v.family))+" --apply`")
 	}

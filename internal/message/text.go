@@ -62,12 +62,14 @@ func (v *view) summary() string {
 			s += " and its execution role"
 		}
 		return s + ". Running services keep using " + src + " until they are redeployed."
+	case workflow.OutcomeLogGroupCreated:
+		return fmt.Sprintf("Task definition revision %s %s is compliant on paper, but the log groups it writes to did not exist: a task started from it would fail (ResourceInitializationError) and log nothing. ecslogfix created them (see LOG GROUPS); no new revision was registered.", src, where)
 	case workflow.OutcomeReportOnly:
 		return notLogging + " Enforcement mode is \"report\": nothing was changed. Below is what ecslogfix would change."
 	case workflow.OutcomeBlocked:
 		return notLogging + " ecslogfix did not change it: the fix cannot be applied safely (see BLOCKERS). A human must act."
 	case workflow.OutcomeNeedsHuman:
-		return fmt.Sprintf("Task definition revision %s %s is not compliant, but only in ways ecslogfix never changes by itself (FireLens log routing). Nothing was changed: a human must decide.", src, where)
+		return fmt.Sprintf("Task definition revision %s %s is not compliant, but only in ways ecslogfix never changes by itself (%s). Nothing was changed: a human must decide.", src, where, v.humanWhy())
 	case workflow.OutcomeAlreadyCompliant:
 		return fmt.Sprintf("Task definition revision %s %s was compliant when ecslogfix re-read it. Nothing was changed.", src, where)
 	case workflow.OutcomeAlreadyRemediated:
@@ -181,15 +183,27 @@ func (v *view) text(lvl level) string {
 
 	if human := v.humanContainers(); len(human) > 0 && !quiet(v.outcome) {
 		section("NEEDS A HUMAN")
+		firelens, options := false, false
 		for _, c := range limit(human, lvl) {
 			w("- %s: %s\n", c.Name, reasonsText(c.Reasons))
+			if len(c.Keys) > 0 {
+				w("  option(s) to change: %s\n", strings.Join(c.Keys, ", "))
+			}
 			if lvl == levelFull && c.Before != nil {
 				w("  current: %s\n", settingsText(c.Before, "           "))
 			}
+			firelens = firelens || slices.Contains(c.Reasons, policy.ReasonFirelens) || slices.Contains(c.Reasons, policy.ReasonRouterNotAwslogs)
+			options = options || slices.Contains(c.Reasons, policy.ReasonUnknownOption) || slices.Contains(c.Reasons, policy.ReasonInvalidMode)
 		}
-		w("FireLens containers (awsfirelens) route logs through the log router; ecslogfix never rewrites that routing.\n")
-		w("Either confirm the router delivers to CloudWatch Logs and exempt the task definition with the policy's\n")
-		w("exemption tag (default ecslogfix:exempt=true), or switch the container to awslogs in the source.\n")
+		if firelens {
+			w("FireLens containers (awsfirelens) route logs through the log router; ecslogfix never rewrites that routing.\n")
+			w("Either confirm the router delivers to CloudWatch Logs and exempt the task definition with the policy's\n")
+			w("exemption tag (default ecslogfix:exempt=true), or switch the container to awslogs in the source.\n")
+		}
+		if options {
+			w("ecslogfix does not guess what a misspelt awslogs option or a refused delivery mode should be: correct the\n")
+			w("option(s) named above in the source (Docker refuses an unknown log option when the container starts).\n")
+		}
 	}
 
 	if len(v.logGroups) > 0 {
@@ -258,6 +272,8 @@ func (v *view) notes() []string {
 		n = append(n,
 			fmt.Sprintf("Services and scheduled tasks keep using %s until they are redeployed with %s (your deploy pipeline normally does this).", ref(v.family, v.sourceRev), ref(v.family, v.newRev)),
 			"If the task definition is managed by infrastructure as code, its next deploy reverts to a non-compliant revision unless the source is fixed (see FIX THE SOURCE).")
+	case workflow.OutcomeLogGroupCreated:
+		n = append(n, "Nothing created these log groups before: create them where the task definition is defined (infrastructure as code, with a retention), or a new account or region meets the same failure.")
 	case workflow.OutcomeReportOnly, workflow.OutcomeBlocked:
 		n = append(n, "Fixing the source (see FIX THE SOURCE) makes the next revision compliant without ecslogfix.")
 		for _, g := range v.logGroups {
@@ -292,6 +308,39 @@ func (v *view) humanContainers() []container {
 		}
 	}
 	return out
+}
+
+// humanWhy names, in a few words, what a human must decide for
+// NEEDS_HUMAN.
+func (v *view) humanWhy() string {
+	var why []string
+	add := func(s string) {
+		if !slices.Contains(why, s) {
+			why = append(why, s)
+		}
+	}
+	for _, c := range v.humanContainers() {
+		switch {
+		case slices.Contains(c.Reasons, policy.ReasonFirelens) || slices.Contains(c.Reasons, policy.ReasonRouterNotAwslogs):
+			add("FireLens log routing")
+		case slices.Contains(c.Reasons, policy.ReasonUnknownOption):
+			add("an awslogs option ECS does not document")
+		case slices.Contains(c.Reasons, policy.ReasonInvalidMode):
+			add("a log delivery mode the policy refuses")
+		default:
+			add("a log driver the policy reports")
+		}
+	}
+	for _, g := range v.logGroups {
+		if strings.Contains(g.Plan, "a human must create it") {
+			add("a missing log group outside the names ecslogfix may create")
+			break
+		}
+	}
+	if len(why) == 0 {
+		return "see Detail"
+	}
+	return strings.Join(why, "; ")
 }
 
 func (v *view) createdLogGroups() bool {

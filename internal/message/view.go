@@ -64,6 +64,7 @@ type container struct {
 	Name    string
 	Action  plan.Action
 	Reasons []policy.Reason
+	Keys    []string // the log options the reasons are about
 	Before  *Settings
 	After   *Settings
 }
@@ -78,8 +79,9 @@ type Settings struct {
 	SecretOptions []string          `json:"secretOptions,omitempty"` // names only
 }
 
-// LogGroupInfo is a log group ecslogfix created, found existing, or would
-// create (status created, existing or planned).
+// LogGroupInfo is a log group of the revision an execution acted on:
+// ecslogfix created it, found it existing, or (nothing was applied) plans
+// for it (status created, existing or planned).
 type LogGroupInfo struct {
 	Name               string `json:"name"`
 	Region             string `json:"region,omitempty"`
@@ -88,6 +90,14 @@ type LogGroupInfo struct {
 	KMSKeyARN          string `json:"kmsKeyArn,omitempty"`
 	Class              string `json:"class,omitempty"`
 	DeletionProtection bool   `json:"deletionProtection,omitempty"`
+	// RetentionSet: ecslogfix set an existing group's retention (the
+	// policy's existingGroupRetention); it was PreviousRetentionDays
+	// (0: never expired).
+	RetentionSet          bool  `json:"retentionSet,omitempty"`
+	PreviousRetentionDays int32 `json:"previousRetentionDays,omitempty"`
+	// Plan says, for a planned group, what was read of it and what
+	// applying the plan would do (plan.LogGroup.Summary).
+	Plan string `json:"plan,omitempty"`
 }
 
 // FailureInfo says which workflow state failed and why (sanitised).
@@ -178,6 +188,7 @@ func resultModel(req workflow.NotifyRequest) *view {
 			v.logGroups = append(v.logGroups, LogGroupInfo{
 				Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: "planned",
 				RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
+				Plan: clip(g.Summary(), capDetail),
 			})
 		}
 	}
@@ -200,7 +211,7 @@ func (v *view) addLogGroups(groups []workflow.LogGroupResult) {
 		v.logGroups = append(v.logGroups, LogGroupInfo{
 			Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: status,
 			RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
-			DeletionProtection: g.DeletionProtectionEnabled,
+			DeletionProtection: g.DeletionProtectionEnabled, RetentionSet: g.RetentionSet, PreviousRetentionDays: g.PreviousRetentionDays,
 		})
 	}
 }
@@ -283,14 +294,15 @@ func (v *view) backoutSteps() []plan.Step {
 		in.SourceARN = v.sourceARN
 	}
 	for _, g := range v.logGroups {
-		if g.Status == "created" {
-			in.CreatedLogGroups = append(in.CreatedLogGroups, g.Name)
-			if g.DeletionProtection {
-				in.DeletionProtected = append(in.DeletionProtected, g.Name)
-			}
+		bg := plan.BackoutGroup{Name: g.Name, Region: g.Region, DeletionProtected: g.DeletionProtection, PreviousRetentionDays: g.PreviousRetentionDays}
+		switch {
+		case g.Status == "created":
+			in.CreatedLogGroups = append(in.CreatedLogGroups, bg)
+		case g.Status == "existing" && g.RetentionSet:
+			in.RetentionSet = append(in.RetentionSet, bg)
 		}
 	}
-	if in.NewARN == "" && len(in.CreatedLogGroups) == 0 {
+	if in.NewARN == "" && len(in.CreatedLogGroups) == 0 && len(in.RetentionSet) == 0 {
 		return nil
 	}
 	var out []plan.Step
@@ -310,9 +322,22 @@ func cleanContainer(c plan.ContainerChange) container {
 		Name:    clip(c.Name, capName),
 		Action:  plan.Action(clip(string(c.Action), capName)),
 		Reasons: cleanReasons(c.Reasons),
+		Keys:    cleanKeys(c.Keys),
 		Before:  cleanSettings(c.Before),
 		After:   cleanSettings(c.After),
 	}
+}
+
+// cleanKeys keeps option names (never values), capped.
+func cleanKeys(ks []string) []string {
+	var out []string
+	for i, k := range ks {
+		if i == capOptions {
+			break
+		}
+		out = append(out, clip(k, capName))
+	}
+	return out
 }
 
 func cleanReasons(rs []policy.Reason) []policy.Reason {

@@ -146,12 +146,18 @@ func logGroupText(g LogGroupInfo) string {
 	if g.Region != "" {
 		fmt.Fprintf(&b, " (%s)", g.Region)
 	}
-	switch g.Status {
-	case "created":
+	switch {
+	case g.Status == "created":
 		b.WriteString(": created by ecslogfix")
-	case "existing":
+	case g.Status == "existing" && g.RetentionSet && g.PreviousRetentionDays == 0:
+		b.WriteString(": already existed and never expired; ecslogfix set its retention")
+	case g.Status == "existing" && g.RetentionSet:
+		fmt.Fprintf(&b, ": already existed; ecslogfix set its retention (it was %s)", retentionText(g.PreviousRetentionDays))
+	case g.Status == "existing":
 		b.WriteString(": already existed, left as it was")
-	case "planned":
+	case g.Status == "planned" && g.Plan != "":
+		return b.String() + ": " + g.Plan
+	case g.Status == "planned":
 		b.WriteString(": would be created if missing")
 	}
 	fmt.Fprintf(&b, "; retention %s", retentionText(g.RetentionDays))
@@ -185,9 +191,23 @@ func (v *view) headline() string {
 			return src + " → :" + strconv.Itoa(v.newRev)
 		}
 		return src + " remediated"
+	case workflow.OutcomeLogGroupCreated:
+		return src + " log group created"
 	case workflow.OutcomeFailed:
 		return src + " failed in " + v.failure.State
 	default:
 		return src
 	}
+}
+
+// GroupStatus says in a few words what became of one log group: what
+// `ecslogfix fix --apply` prints for each group of the revision, in the
+// notification's words.
+func GroupStatus(g workflow.LogGroupResult) string {
+	info := LogGroupInfo{Status: "existing", RetentionDays: g.RetentionDays, KMSKeyARN: g.KMSKeyARN, Class: g.Class,
+		DeletionProtection: g.DeletionProtectionEnabled, RetentionSet: g.RetentionSet, PreviousRetentionDays: g.PreviousRetentionDays}
+	if g.Created {
+		info.Status = "created"
+	}
+	return strings.TrimPrefix(logGroupText(info), ": ")
 }

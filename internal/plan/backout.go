@@ -1,8 +1,8 @@
 package plan
 
 import (
+	"cmp"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -18,6 +18,7 @@ const (
 	StepDeregister                StepKind = "DEREGISTER"                  // deregister the revision ecslogfix registered
 	StepDisableDeletionProtection StepKind = "DISABLE_DELETION_PROTECTION" // before deleting a protected log group
 	StepDeleteLogGroup            StepKind = "DELETE_LOG_GROUP"            // delete a log group ecslogfix created
+	StepRestoreRetention          StepKind = "RESTORE_RETENTION"           // give an existing group back the retention it had
 )
 
 // Step is one backout step as a value: its kind and the resource it
@@ -72,11 +73,23 @@ func (s Step) Bind(cluster, service string) Step {
 
 // BackoutInput says what was done, for Backout.
 type BackoutInput struct {
-	Region            string
-	NewARN            string   // the revision ecslogfix registered
-	SourceARN         string   // the revision it was built from
-	CreatedLogGroups  []string // log groups ecslogfix created (never pre-existing ones)
-	DeletionProtected []string // of those, the ones with deletion protection
+	Region           string
+	NewARN           string         // the revision ecslogfix registered
+	SourceARN        string         // the revision it was built from
+	CreatedLogGroups []BackoutGroup // log groups ecslogfix created (never pre-existing ones)
+	RetentionSet     []BackoutGroup // existing groups whose retention ecslogfix set
+}
+
+// BackoutGroup is a log group a remediation created or changed.
+type BackoutGroup struct {
+	Name   string
+	Region string // empty: BackoutInput.Region
+	// DeletionProtected: created with deletion protection, which must be
+	// lifted before the group can be deleted.
+	DeletionProtected bool
+	// PreviousRetentionDays is the retention it had before ecslogfix set
+	// one (0: it never expired).
+	PreviousRetentionDays int32
 }
 
 // Placeholders in backout commands the reader must fill in. They are not
@@ -120,20 +133,40 @@ func Backout(in BackoutInput) []Step {
 		})
 	}
 	for _, g := range in.CreatedLogGroups {
-		if slices.Contains(in.DeletionProtected, g) {
-			steps = append(steps, Step{
-				Kind: StepDisableDeletionProtection, LogGroup: g, Region: region, Optional: true,
-				Description: fmt.Sprintf("Turn off deletion protection on the log group %s ecslogfix created.", g),
-				Command:     fmt.Sprintf("aws logs put-log-group-deletion-protection --log-group-identifier %s --no-deletion-protection-enabled --region %s", Quote(g), regionArg(region)),
-			})
+		steps = append(steps, DeleteLogGroup(g.Name, cmp.Or(g.Region, region), g.DeletionProtected)...)
+	}
+	for _, g := range in.RetentionSet {
+		r := cmp.Or(g.Region, region)
+		s := Step{Kind: StepRestoreRetention, LogGroup: g.Name, Region: r, Optional: true}
+		if g.PreviousRetentionDays == 0 {
+			s.Description = fmt.Sprintf("Optional: let the log group %s never expire again, as before ecslogfix set its retention.", g.Name)
+			s.Command = fmt.Sprintf("aws logs delete-retention-policy --log-group-name %s --region %s", Quote(g.Name), regionArg(r))
+		} else {
+			s.Description = fmt.Sprintf("Optional: give the log group %s back its retention of %d days.", g.Name, g.PreviousRetentionDays)
+			s.Command = fmt.Sprintf("aws logs put-retention-policy --log-group-name %s --retention-in-days %d --region %s", Quote(g.Name), g.PreviousRetentionDays, regionArg(r))
 		}
-		steps = append(steps, Step{
-			Kind: StepDeleteLogGroup, LogGroup: g, Region: region, Optional: true,
-			Description: fmt.Sprintf("Optional: delete the log group %s ecslogfix created (its log events are lost).", g),
-			Command:     fmt.Sprintf("aws logs delete-log-group --log-group-name %s --region %s", Quote(g), regionArg(region)),
-		})
+		steps = append(steps, s)
 	}
 	return steps
+}
+
+// DeleteLogGroup is the optional steps that delete a log group ecslogfix
+// created: deletion protection lifted first when it is on (CloudWatch Logs
+// refuses to delete a protected group).
+func DeleteLogGroup(name, region string, protected bool) []Step {
+	var steps []Step
+	if protected {
+		steps = append(steps, Step{
+			Kind: StepDisableDeletionProtection, LogGroup: name, Region: region, Optional: true,
+			Description: fmt.Sprintf("Optional, before deleting it: turn off the deletion protection ecslogfix set on the log group %s.", name),
+			Command:     fmt.Sprintf("aws logs put-log-group-deletion-protection --log-group-identifier %s --no-deletion-protection-enabled --region %s", Quote(name), regionArg(region)),
+		})
+	}
+	return append(steps, Step{
+		Kind: StepDeleteLogGroup, LogGroup: name, Region: region, Optional: true,
+		Description: fmt.Sprintf("Optional: delete the log group %s ecslogfix created (its log events are lost).", name),
+		Command:     fmt.Sprintf("aws logs delete-log-group --log-group-name %s --region %s", Quote(name), regionArg(region)),
+	})
 }
 
 // moveService is the step that points one service at revision. The

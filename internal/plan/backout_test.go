@@ -8,11 +8,10 @@ import (
 
 func TestBackout(t *testing.T) {
 	got := Backout(BackoutInput{
-		Region:            "us-east-1",
-		NewARN:            "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15",
-		SourceARN:         "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",
-		CreatedLogGroups:  []string{"/ecs/orders-api", "/ecs/orders#api/it's"},
-		DeletionProtected: []string{"/ecs/orders#api/it's"},
+		Region:           "us-east-1",
+		NewARN:           "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15",
+		SourceARN:        "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",
+		CreatedLogGroups: []BackoutGroup{{Name: "/ecs/orders-api"}, {Name: "/ecs/orders#api/it's", DeletionProtected: true}},
 	})
 	want := []string{
 		"aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition orders-api:14 --region us-east-1",
@@ -93,7 +92,7 @@ func TestBackoutRegion(t *testing.T) {
 	}{
 		{"from new arn", BackoutInput{NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2"}, "aws ecs deregister-task-definition --task-definition arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2 --region eu-west-1"},
 		{"from source arn", BackoutInput{SourceARN: "arn:aws-cn:ecs:cn-north-1:111122223333:task-definition/a:1"}, "aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition a:1 --region cn-north-1"},
-		{"unknown region", BackoutInput{SourceARN: "a:1", CreatedLogGroups: []string{"/g"}}, "aws logs delete-log-group --log-group-name /g --region <REGION>"},
+		{"unknown region", BackoutInput{SourceARN: "a:1", CreatedLogGroups: []BackoutGroup{{Name: "/g"}}}, "aws logs delete-log-group --log-group-name /g --region <REGION>"},
 		{"region wins", BackoutInput{Region: "us-west-2", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2"}, "aws ecs deregister-task-definition --task-definition arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2 --region us-west-2"},
 	}
 	for _, tt := range tests {
@@ -132,5 +131,31 @@ func TestFamilyRevision(t *testing.T) {
 	}
 	if got := familyRevision("not-an-arn"); got != "not-an-arn" {
 		t.Fatal(got)
+	}
+}
+
+// A group in another region (central logging) is deleted there; a group
+// whose retention ecslogfix set gets its old one back.
+func TestBackoutGroupsOfTheirRegion(t *testing.T) {
+	got := Backout(BackoutInput{
+		Region:           "us-east-1",
+		CreatedLogGroups: []BackoutGroup{{Name: "/ecs/a", Region: "eu-west-1", DeletionProtected: true}},
+		RetentionSet:     []BackoutGroup{{Name: "/ecs/b"}, {Name: "/ecs/c", Region: "eu-west-1", PreviousRetentionDays: 30}},
+	})
+	want := []string{
+		"aws logs put-log-group-deletion-protection --log-group-identifier /ecs/a --no-deletion-protection-enabled --region eu-west-1",
+		"aws logs delete-log-group --log-group-name /ecs/a --region eu-west-1",
+		"aws logs delete-retention-policy --log-group-name /ecs/b --region us-east-1",
+		"aws logs put-retention-policy --log-group-name /ecs/c --retention-in-days 30 --region eu-west-1",
+	}
+	var cmds []string
+	for _, s := range got {
+		cmds = append(cmds, s.Command)
+		if !s.Optional || s.Description == "" {
+			t.Errorf("%s: optional %v, description %q", s.Kind, s.Optional, s.Description)
+		}
+	}
+	if !reflect.DeepEqual(cmds, want) || got[3].Kind != StepRestoreRetention || got[3].Resource() != "/ecs/c" {
+		t.Fatalf("commands:\n%s\nwant\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -47,6 +47,41 @@ func (p Plan) Diff() string {
 	return b.String()
 }
 
+// Summary says in a few words what was read of the group and what applying
+// the plan would do to it, for dry runs, reports and notifications.
+func (g LogGroup) Summary() string {
+	settings := fmt.Sprintf("retention %s", retentionText(g.RetentionDays))
+	if g.KMSKeyARN != "" {
+		settings += ", KMS key " + g.KMSKeyARN
+	}
+	if g.DeletionProtection {
+		settings += ", deletion protection"
+	}
+	o := g.Observed
+	switch {
+	case o == nil && g.OutsidePatterns:
+		return "not read; outside the policy's logGroupPatterns, so ecslogfix would not create it"
+	case o == nil:
+		return "would be created if missing (" + settings + ")"
+	case !o.Exists && g.Create:
+		return "missing: would be created (" + settings + ")"
+	case !o.Exists && g.DriverCreates:
+		return "missing: awslogs-create-group creates it when a task starts (it never expires)"
+	case !o.Exists:
+		return "missing, and outside the policy's logGroupPatterns: a human must create it"
+	case g.SetRetention > 0:
+		return fmt.Sprintf("exists (retention %s): its retention would be set to %s", retentionText(o.RetentionDays), retentionText(g.SetRetention))
+	}
+	return fmt.Sprintf("exists (retention %s)", retentionText(o.RetentionDays))
+}
+
+func retentionText(days int32) string {
+	if days == 0 {
+		return "never expires"
+	}
+	return fmt.Sprintf("%d days", days)
+}
+
 // writeLines merges two key-sorted line lists into unified-diff lines.
 func writeLines(b *strings.Builder, before, after []diffLine) {
 	if before == nil {

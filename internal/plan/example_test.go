@@ -42,7 +42,7 @@ func ExampleBackout() {
 		Region:           "us-east-1",
 		NewARN:           "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15",
 		SourceARN:        "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",
-		CreatedLogGroups: []string{"/ecs/orders-api"},
+		CreatedLogGroups: []plan.BackoutGroup{{Name: "/ecs/orders-api"}},
 	}) {
 		fmt.Println(s.Command)
 	}

@@ -230,3 +230,22 @@ func TestBuildGroupChanges(t *testing.T) {
 		}
 	}
 }
+
+func TestLogGroupSummary(t *testing.T) {
+	base := LogGroup{Name: "/ecs/a", Region: "us-east-1", RetentionDays: 365, DeletionProtection: true}
+	with := func(f func(*LogGroup)) LogGroup { g := base; f(&g); return g }
+	tests := map[string]LogGroup{
+		"would be created if missing (retention 365 days, deletion protection)":             base,
+		"not read; outside the policy's logGroupPatterns, so ecslogfix would not create it": with(func(g *LogGroup) { g.OutsidePatterns = true }),
+		"missing: would be created (retention 365 days, KMS key k, deletion protection)":    with(func(g *LogGroup) { g.Observed, g.Create, g.KMSKeyARN = &policy.GroupFact{}, true, "k" }),
+		"missing: awslogs-create-group creates it when a task starts (it never expires)":    with(func(g *LogGroup) { g.Observed, g.OutsidePatterns, g.DriverCreates = &policy.GroupFact{}, true, true }),
+		"missing, and outside the policy's logGroupPatterns: a human must create it":        with(func(g *LogGroup) { g.Observed, g.OutsidePatterns = &policy.GroupFact{}, true }),
+		"exists (retention never expires): its retention would be set to 365 days":          with(func(g *LogGroup) { g.Observed, g.SetRetention = &policy.GroupFact{Exists: true}, 365 }),
+		"exists (retention 30 days)": with(func(g *LogGroup) { g.Observed = &policy.GroupFact{Exists: true, RetentionDays: 30} }),
+	}
+	for want, g := range tests {
+		if got := g.Summary(); got != want {
+			t.Errorf("Summary = %q, want %q", got, want)
+		}
+	}
+}

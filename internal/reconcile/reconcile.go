@@ -16,6 +16,7 @@ package reconcile
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -151,7 +152,18 @@ func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
 	case pl.Exempt:
 		return end(d, workflow.OutcomeExempt, "the source revision carries the exemption tag"), nil
 	case remedy == plan.RemedyNone && len(created(pl, o.Created)) > 0:
-		return end(d, workflow.OutcomeLogGroupCreated, GroupsCreated(created(pl, o.Created))), nil
+		// The plan as it was before this execution created the groups: the
+		// notification says what was wrong (LOG_GROUP_MISSING).
+		made := created(pl, o.Created)
+		before := o.Facts
+		before.Groups = maps.Clone(o.Facts.Groups)
+		for _, g := range made {
+			before.Groups[g] = policy.GroupFact{}
+		}
+		if bp, err := plan.BuildWith(src.TaskDefinition, src.Tags, p, c, before); err == nil {
+			d.Plan = &bp
+		}
+		return end(d, workflow.OutcomeLogGroupCreated, GroupsCreated(made)), nil
 	case remedy == plan.RemedyNone:
 		return end(d, workflow.OutcomeAlreadyCompliant, "the source revision is compliant when re-read"), nil
 	case remedy == plan.RemedyBlocked:

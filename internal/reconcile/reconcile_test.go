@@ -253,6 +253,12 @@ func TestDecideLogGroups(t *testing.T) {
 			if d.Act != tc.act || d.Outcome != tc.outcome || !strings.Contains(d.Detail, tc.detail) {
 				t.Fatalf("Decide = act %v outcome %q (%s), want act %v outcome %q (%s)", d.Act, d.Outcome, d.Detail, tc.act, tc.outcome, tc.detail)
 			}
+			if tc.outcome == workflow.OutcomeLogGroupCreated && (d.Plan.Compliant || d.Plan.Findings()[0].Reasons[0] != policy.ReasonLogGroupMissing) {
+				t.Fatalf("LOG_GROUP_CREATED carries the plan as it was after: %+v", d.Plan)
+			}
+			if tc.outcome == workflow.OutcomeLogGroupCreated {
+				return
+			}
 			var create []string
 			for _, g := range d.Plan.LogGroups {
 				if g.Create {
