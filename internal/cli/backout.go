@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/spf13/cobra"
@@ -19,7 +18,9 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -39,6 +40,7 @@ type backoutLogs interface {
 	ListTagsForResource(ctx context.Context, in *cloudwatchlogs.ListTagsForResourceInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
 	DescribeLogStreams(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error)
 	DeleteLogGroup(ctx context.Context, in *cloudwatchlogs.DeleteLogGroupInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error)
+	PutLogGroupDeletionProtection(ctx context.Context, in *cloudwatchlogs.PutLogGroupDeletionProtectionInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogGroupDeletionProtectionOutput, error)
 }
 
 // backoutOptions is backout's command line.
@@ -230,7 +232,7 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN}
 	var kept []BackoutStep
 	if o.deleteLogGroup {
-		in.CreatedLogGroups, kept, err = b.deletableLogGroups(ctx, td, res.SourceARN)
+		in.CreatedLogGroups, kept, err = b.deletableLogGroups(ctx, td, res.Family, res.SourceARN)
 		if err != nil {
 			return BackoutResult{}, err
 		}
@@ -324,11 +326,15 @@ func (b *backout) exec(ctx context.Context, s plan.Step) error {
 		})
 	case plan.StepDeregister:
 		_, err = b.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
+	case plan.StepDisableDeletionProtection:
+		// Only on a group deletableLogGroups chose: ecslogfix's own,
+		// unused, empty; the next step deletes it.
+		_, err = b.logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+			LogGroupIdentifier: aws.String(s.LogGroup), DeletionProtectionEnabled: aws.Bool(false),
+		})
 	case plan.StepDeleteLogGroup:
 		_, err = b.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
 	default:
-		// Deletion protection is never turned off here: a group that has
-		// it is kept (see deletableLogGroups).
 		err = fmt.Errorf("backout does not run %s steps", s.Kind)
 	}
 	return err
@@ -377,61 +383,93 @@ func (b *backout) latestActive(ctx context.Context, family string) (string, erro
 	return best, nil
 }
 
-type logGroupRef struct{ name, region string }
-
-func awslogsGroups(td *types.TaskDefinition, defaultRegion string) []logGroupRef {
-	var refs []logGroupRef
-	for _, c := range td.ContainerDefinitions {
-		lc := c.LogConfiguration
-		if lc == nil || lc.LogDriver != types.LogDriverAwslogs || lc.Options["awslogs-group"] == "" {
-			continue
-		}
-		r := logGroupRef{name: lc.Options["awslogs-group"], region: cmp.Or(lc.Options["awslogs-region"], defaultRegion)}
-		if !slices.Contains(refs, r) {
-			refs = append(refs, r)
-		}
-	}
-	return refs
-}
-
 // deletableLogGroups returns the revision's log groups that ecslogfix
-// created and that may be deleted: the source revision does not use them,
-// they are in this region, not deletion-protected and hold no log
-// streams. Each other log group of the revision is a skipped step that
-// says why it is kept.
-func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, sourceARN string) ([]string, []BackoutStep, error) {
+// created and that may be deleted: no ACTIVE revision of the family but
+// the one backed out uses them, nor does the source revision (ACTIVE or
+// not: services move back to it), they are in this region and hold no log
+// streams. A protected one is deleted after its protection is lifted.
+// Each other log group of the revision is a skipped step that says why it
+// is kept — for a group still in use, by which revision.
+func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, family, sourceARN string) ([]plan.BackoutGroup, []BackoutStep, error) {
 	keep := func(name, why string) BackoutStep {
 		return BackoutStep{Step: plan.Step{Kind: plan.StepDeleteLogGroup, LogGroup: name, Region: b.region, Optional: true}, Status: StepSkipped, Reason: why}
 	}
-	src, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(sourceARN)})
+	groups := policy.Groups(td)
+	users, err := b.groupUsers(ctx, family, aws.ToString(td.TaskDefinitionArn), sourceARN, groups)
 	if err != nil {
-		return nil, []BackoutStep{keep("", "cannot read the source revision to see which groups it uses: "+firstLine(explain(err).Error()))}, nil
+		return nil, []BackoutStep{keep("", "cannot read the family's revisions to see which groups they use: "+firstLine(explain(err).Error()))}, nil
 	}
-	used := awslogsGroups(src.TaskDefinition, b.region)
-	var deletable []string
+	var deletable []plan.BackoutGroup
 	var kept []BackoutStep
-	for _, g := range awslogsGroups(td, b.region) {
-		if slices.Contains(used, g) {
-			kept = append(kept, keep(g.name, "the source revision uses it"))
+	for _, g := range groups {
+		if user, ok := users[g]; ok {
+			kept = append(kept, keep(g.Name, user+" still uses it"))
 			continue
 		}
-		if g.region != b.region {
-			k := keep(g.name, fmt.Sprintf("it is in %s; run backout with --region %s to check it", g.region, g.region))
-			k.Region = g.region
+		if g.Region != b.region {
+			k := keep(g.Name, fmt.Sprintf("it is in %s; run backout with --region %s to check it", g.Region, g.Region))
+			k.Region = g.Region
 			kept = append(kept, k)
 			continue
 		}
-		why, err := b.keepLogGroup(ctx, g.name)
+		why, protected, err := b.keepLogGroup(ctx, g.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("backout: log group %s: %w", g.name, explain(err))
+			return nil, nil, fmt.Errorf("backout: log group %s: %w", g.Name, explain(err))
 		}
 		if why != "" {
-			kept = append(kept, keep(g.name, why))
+			kept = append(kept, keep(g.Name, why))
 			continue
 		}
-		deletable = append(deletable, g.name)
+		deletable = append(deletable, plan.BackoutGroup{Name: g.Name, Region: g.Region, DeletionProtected: protected})
 	}
 	return deletable, kept, nil
+}
+
+// groupUsers finds, for each of groups, a revision other than self that
+// uses it: the source revision (services move back to it), else an ACTIVE
+// revision of the family, newest first. It stops reading once every group
+// has one.
+func (b *backout) groupUsers(ctx context.Context, family, self, sourceARN string, groups []policy.GroupRef) (map[policy.GroupRef]string, error) {
+	users := map[policy.GroupRef]string{}
+	note := func(arn, who string) error {
+		d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil {
+			return err
+		}
+		for _, g := range policy.Groups(d.TaskDefinition) {
+			if _, seen := users[g]; !seen && slices.Contains(groups, g) {
+				users[g] = who
+			}
+		}
+		return nil
+	}
+	if err := note(sourceARN, "the source revision "+sourceARN); err != nil {
+		return nil, err
+	}
+	var active []taskdef.ARN
+	p := ecs.NewListTaskDefinitionsPaginator(b.ecs, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, s := range page.TaskDefinitionArns {
+			if a, err := taskdef.ParseARN(s); err == nil && a.Family == family && s != self && s != sourceARN {
+				active = append(active, a)
+			}
+		}
+	}
+	// Newest first, whatever order the API returned.
+	slices.SortFunc(active, func(x, y taskdef.ARN) int { return cmp.Compare(y.Revision, x.Revision) })
+	for _, a := range active {
+		if len(users) == len(groups) {
+			break
+		}
+		if err := note(a.String(), "the ACTIVE revision "+a.String()); err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
 }
 
 // backoutTable renders backout's steps.
@@ -478,39 +516,31 @@ func stepAction(s plan.Step) string {
 	return string(s.Kind) + " " + s.Resource()
 }
 
-// keepLogGroup returns why the group must not be deleted, or "".
-func (b *backout) keepLogGroup(ctx context.Context, name string) (string, error) {
-	out, err := b.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(name)})
+// keepLogGroup returns why the group must not be deleted, or "", and
+// whether it has deletion protection (lifted before deleting it).
+func (b *backout) keepLogGroup(ctx context.Context, name string) (string, bool, error) {
+	f, err := loggroup.Find(ctx, b.logs, name, b.region)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
-	i := slices.IndexFunc(out.LogGroups, func(g cwltypes.LogGroup) bool { return aws.ToString(g.LogGroupName) == name })
-	if i < 0 {
-		return "it does not exist", nil
+	if !f.Exists {
+		return "it does not exist", false, nil
 	}
-	g := out.LogGroups[i]
-	if aws.ToBool(g.DeletionProtectionEnabled) {
-		return "deletion protection is enabled", nil
-	}
-	arn := strings.TrimSuffix(aws.ToString(g.Arn), ":*")
-	if arn == "" {
-		arn = aws.ToString(g.LogGroupArn)
-	}
-	tags, err := b.logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(arn)})
+	tags, err := b.logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(f.ARN)})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if tags.Tags[config.TagManaged] != "true" {
-		return "ecslogfix did not create it (no " + config.TagManaged + "=true tag)", nil
+		return "ecslogfix did not create it (no " + config.TagManaged + "=true tag)", false, nil
 	}
 	streams, err := b.logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(name), Limit: aws.Int32(1)})
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if len(streams.LogStreams) > 0 {
-		return "it holds log streams", nil
+		return "it holds log streams", false, nil
 	}
-	return "", nil
+	return "", f.Result.DeletionProtectionEnabled, nil
 }
 
 func tagValue(tags []types.Tag, key string) string {

@@ -32,20 +32,25 @@ const (
 // (no logging), services, and log groups. It records every call that
 // changes something, as the AWS CLI command that would make it.
 type fakeAWS struct {
-	services map[string]string // "cluster/service" → task definition
-	groups   map[string]bool   // log group → holds streams
-	status   types.TaskDefinitionStatus
-	fail     string // the first word of the command that fails, e.g. "deregister-task-definition"
-	calls    []string
+	services  map[string]string // "cluster/service" → task definition
+	groups    map[string]bool   // log group → holds streams
+	protected map[string]bool   // log group → deletion protection on
+	later     bool              // an ACTIVE orders-api:16 (ecslogfix's later fix) writes to /ecs/orders-api too
+	status    types.TaskDefinitionStatus
+	fail      string // the first word of the command that fails, e.g. "deregister-task-definition"
+	calls     []string
 }
 
 func newFakeAWS() *fakeAWS {
 	return &fakeAWS{
-		services: map[string]string{"prod/checkout": fakeNew, "prod/other": fakeSource, "staging/checkout": fakeNew},
-		groups:   map[string]bool{"/ecs/orders-api": false},
-		status:   types.TaskDefinitionStatusActive,
+		services:  map[string]string{"prod/checkout": fakeNew, "prod/other": fakeSource, "staging/checkout": fakeNew},
+		groups:    map[string]bool{"/ecs/orders-api": false},
+		protected: map[string]bool{},
+		status:    types.TaskDefinitionStatusActive,
 	}
 }
+
+const fakeLater = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:16"
 
 func (f *fakeAWS) change(cmd string) error {
 	f.calls = append(f.calls, cmd)
@@ -66,6 +71,11 @@ func (f *fakeAWS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTask
 			{Key: aws.String(config.TagSource), Value: aws.String("14")}, {Key: aws.String(config.TagManaged), Value: aws.String("true")}}}, nil
 	case fakeSource:
 		td.TaskDefinitionArn, td.Revision, td.Status = aws.String(fakeSource), 14, types.TaskDefinitionStatusActive
+		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td}, nil
+	case fakeLater:
+		td.TaskDefinitionArn, td.Revision, td.Status = aws.String(fakeLater), 16, types.TaskDefinitionStatusActive
+		td.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs,
+			Options: map[string]string{"awslogs-group": "/ecs/orders-api", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
 		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td}, nil
 	}
 	return nil, &smithy.GenericAPIError{Code: "ClientException", Message: "Unable to describe task definition."}
@@ -112,6 +122,9 @@ func (f *fakeAWS) ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsI
 	if f.status == types.TaskDefinitionStatusActive {
 		arns = append([]string{fakeNew}, arns...)
 	}
+	if f.later {
+		arns = append([]string{fakeLater}, arns...)
+	}
 	return &ecs.ListTaskDefinitionsOutput{TaskDefinitionArns: arns}, nil
 }
 
@@ -121,7 +134,17 @@ func (f *fakeAWS) DescribeLogGroups(_ context.Context, in *cloudwatchlogs.Descri
 		return &cloudwatchlogs.DescribeLogGroupsOutput{}, nil
 	}
 	arn := "arn:aws:logs:us-east-1:111122223333:log-group:" + name
-	return &cloudwatchlogs.DescribeLogGroupsOutput{LogGroups: []cwltypes.LogGroup{{LogGroupName: aws.String(name), Arn: aws.String(arn + ":*"), LogGroupArn: aws.String(arn)}}}, nil
+	return &cloudwatchlogs.DescribeLogGroupsOutput{LogGroups: []cwltypes.LogGroup{{LogGroupName: aws.String(name), Arn: aws.String(arn + ":*"), LogGroupArn: aws.String(arn),
+		DeletionProtectionEnabled: aws.Bool(f.protected[name])}}}, nil
+}
+
+func (f *fakeAWS) PutLogGroupDeletionProtection(_ context.Context, in *cloudwatchlogs.PutLogGroupDeletionProtectionInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogGroupDeletionProtectionOutput, error) {
+	name := aws.ToString(in.LogGroupIdentifier)
+	if err := f.change(fmt.Sprintf("aws logs put-log-group-deletion-protection --log-group-identifier %s --no-deletion-protection-enabled --region us-east-1", name)); err != nil {
+		return nil, err
+	}
+	f.protected[name] = aws.ToBool(in.DeletionProtectionEnabled)
+	return &cloudwatchlogs.PutLogGroupDeletionProtectionOutput{}, nil
 }
 
 func (f *fakeAWS) ListTagsForResource(context.Context, *cloudwatchlogs.ListTagsForResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error) {
@@ -139,6 +162,10 @@ func (f *fakeAWS) DescribeLogStreams(_ context.Context, in *cloudwatchlogs.Descr
 func (f *fakeAWS) DeleteLogGroup(_ context.Context, in *cloudwatchlogs.DeleteLogGroupInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DeleteLogGroupOutput, error) {
 	if err := f.change(fmt.Sprintf("aws logs delete-log-group --log-group-name %s --region us-east-1", aws.ToString(in.LogGroupName))); err != nil {
 		return nil, err
+	}
+	if f.protected[aws.ToString(in.LogGroupName)] {
+		// As CloudWatch Logs answers (docs/reliability.md, deletion protection).
+		return nil, &smithy.GenericAPIError{Code: "ValidationException", Message: "Cannot delete log group with deletion protection enabled. Disable deletion protection first."}
 	}
 	delete(f.groups, aws.ToString(in.LogGroupName))
 	return &cloudwatchlogs.DeleteLogGroupOutput{}, nil
@@ -295,9 +322,47 @@ func TestBackoutNeverRunsATemplate(t *testing.T) {
 	if err := b.exec(context.Background(), tmpl); err == nil || len(f.calls) > 0 {
 		t.Fatalf("exec of %s: %v, calls %v", tmpl.Command, err, f.calls)
 	}
-	unprotect := plan.Backout(plan.BackoutInput{Region: "us-east-1", CreatedLogGroups: []string{"/g"}, DeletionProtected: []string{"/g"}})[0]
-	if err := b.exec(context.Background(), unprotect); err == nil || len(f.calls) > 0 {
-		t.Fatalf("exec of %s: %v", unprotect.Command, err)
+}
+
+// TestBackoutLiftsDeletionProtection: the group ecslogfix created with
+// deletion protection is deleted after the protection is lifted — the
+// commands the notification prints for such a group, in its order.
+func TestBackoutLiftsDeletionProtection(t *testing.T) {
+	f := newFakeAWS()
+	f.protected["/ecs/orders-api"] = true
+	want := plan.DeleteLogGroup("/ecs/orders-api", "us-east-1", true)
+	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", deleteLogGroup: true, apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := f.calls[len(f.calls)-2:]
+	if got[0] != want[0].Command || got[1] != want[1].Command || len(f.groups) != 0 {
+		t.Fatalf("calls %v, want %s then %s; groups left %v", f.calls, want[0].Command, want[1].Command, f.groups)
+	}
+	if last := res.Steps[len(res.Steps)-1]; last.Kind != plan.StepDeleteLogGroup || last.Status != StepDone {
+		t.Fatalf("last step %+v", last)
+	}
+}
+
+// TestBackoutKeepsAGroupStillReferenced: a later ACTIVE revision of the
+// family (here ecslogfix's own later remediation) writes to the group, so
+// backout keeps it and names that revision.
+func TestBackoutKeepsAGroupStillReferenced(t *testing.T) {
+	f := newFakeAWS()
+	f.later = true
+	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", deleteLogGroup: true, apply: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range f.calls {
+		if strings.Contains(c, "delete-log-group") || strings.Contains(c, "deletion-protection") {
+			t.Fatalf("backout touched the group: %v", f.calls)
+		}
+	}
+	last := res.Steps[len(res.Steps)-1]
+	_, exists := f.groups["/ecs/orders-api"]
+	if last.Kind != plan.StepDeleteLogGroup || last.Status != StepSkipped || last.Reason != "the ACTIVE revision "+fakeLater+" still uses it" || !exists {
+		t.Fatalf("last step %+v, groups %v", last, f.groups)
 	}
 }
 
@@ -330,7 +395,9 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 	for _, s := range it.Backout {
 		printed = append(printed, s.Bind("prod", "web").Command)
 	}
-	if len(notified) != 3 || !slices.Equal(printed, notified) {
+	// Move the service, deregister, lift the deletion protection ecslogfix
+	// set (the stand-in enforces it as AWS does), delete the group.
+	if len(notified) != 4 || !strings.Contains(notified[2], "--no-deletion-protection-enabled") || !slices.Equal(printed, notified) {
 		t.Fatalf("fix printed\n%s\nthe notification says\n%s", strings.Join(printed, "\n"), strings.Join(notified, "\n"))
 	}
 

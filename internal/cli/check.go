@@ -33,6 +33,7 @@ type ContainerReport struct {
 	Name      string          `json:"name"`
 	Compliant bool            `json:"compliant"`
 	Reasons   []policy.Reason `json:"reasons"`
+	Keys      []string        `json:"keys,omitempty"` // the log options the reasons are about
 }
 
 // checkOptions is check's command line.

@@ -16,7 +16,9 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -62,6 +64,9 @@ type FixItem struct {
 // FixSummary counts what fix did.
 type FixSummary struct {
 	Checked, Compliant, Exempt, ToFix, Registered, Blocked, NeedsHuman, Unchanged, Errors int
+	// GroupsCreated counts the task definitions fixed by creating their
+	// missing log groups alone (LOG_GROUP_CREATED, no new revision).
+	GroupsCreated int
 	// Applied is set with --apply: the counts say what was done.
 	Applied bool
 }
@@ -177,7 +182,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if o.apply {
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
-	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}}
+	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory)}
 	put := func(it FixItem) error {
 		fx.sum.count(it)
 		if o.all && (it.Verdict == VerdictCompliant || it.Verdict == VerdictExempt) {
@@ -226,8 +231,8 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 // String is the one-line summary fix prints.
 func (s FixSummary) String() string {
 	if s.Applied {
-		return fmt.Sprintf("%d checked: %d compliant, %d exempt, %d registered, %d unchanged, %d blocked, %d need a human, %d errors",
-			s.Checked, s.Compliant, s.Exempt, s.Registered, s.Unchanged, s.Blocked, s.NeedsHuman, s.Errors)
+		return fmt.Sprintf("%d checked: %d compliant, %d exempt, %d registered, %d fixed by creating log groups, %d unchanged, %d blocked, %d need a human, %d errors",
+			s.Checked, s.Compliant, s.Exempt, s.Registered, s.GroupsCreated, s.Unchanged, s.Blocked, s.NeedsHuman, s.Errors)
 	}
 	return fmt.Sprintf("%d checked: %d compliant, %d exempt, %d to fix, %d blocked, %d need a human, %d errors (dry run: nothing changed; add --apply)",
 		s.Checked, s.Compliant, s.Exempt, s.ToFix, s.Blocked, s.NeedsHuman, s.Errors)
@@ -261,6 +266,9 @@ func (s *FixSummary) count(it FixItem) {
 	case it.Outcome == workflow.OutcomeRemediated:
 		s.ToFix++
 		s.Registered++
+	case it.Outcome == workflow.OutcomeLogGroupCreated:
+		s.ToFix++
+		s.GroupsCreated++
 	case it.Outcome != "":
 		// ALREADY_COMPLIANT, ALREADY_REMEDIATED, SUPERSEDED, INACTIVE, EXEMPT, REPORT_ONLY.
 		s.Unchanged++
@@ -275,6 +283,7 @@ type fixer struct {
 	apply  applier
 	region string
 	sum    FixSummary
+	obs    *loggroup.Observer // the run's: each log group is read once
 }
 
 // failed is the item of a task definition that could not be read.
@@ -283,13 +292,13 @@ func (f *fixer) failed(name string, err error) FixItem {
 }
 
 func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag) FixItem {
-	row, p := judge(f.region, td, tags, f.pol)
+	row, p := judge(ctx, f.obs, f.region, td, tags, f.pol)
 	it := FixItem{ScanRow: row}
 	if row.Error != "" || row.Verdict != VerdictNonCompliant {
 		return it
 	}
 	it.Plan = &p
-	if f.apply == nil || row.Action != ActionRegister {
+	if f.apply == nil || (row.Action != ActionRegister && row.Action != ActionCreateGroups) {
 		return it
 	}
 	res, err := f.remediate(ctx, row, p)
@@ -298,7 +307,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		return it
 	}
 	it.Outcome, it.Detail, it.NewARN, it.LogGroups = res.Outcome, res.Detail, res.NewARN, res.LogGroups
-	if res.Outcome == workflow.OutcomeRemediated {
+	if res.Outcome == workflow.OutcomeRemediated || res.Outcome == workflow.OutcomeLogGroupCreated {
 		if res.Target.Region == "" {
 			res.Target.Region = f.region
 		}
@@ -379,8 +388,13 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 	switch {
 	case it.Error != "":
 		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)
-	case it.Outcome == workflow.OutcomeRemediated:
-		fmt.Fprintf(w, "  registered %s\n", it.NewARN)
+	case it.Outcome == workflow.OutcomeRemediated || it.Outcome == workflow.OutcomeLogGroupCreated:
+		if it.Outcome == workflow.OutcomeRemediated {
+			fmt.Fprintf(w, "  registered %s\n", it.NewARN)
+		} else {
+			fmt.Fprintf(w, "  %s: %s\n", it.Outcome, escape.Text(it.Detail))
+		}
+		writeGroupResults(w, it.LogGroups)
 		if len(it.Backout) > 0 {
 			fmt.Fprintln(w, "  to back out:")
 			for _, s := range it.Backout {
@@ -388,7 +402,18 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 			}
 		}
 	case it.Outcome != "":
-		fmt.Fprintf(w, "  not registered: %s: %s\n", it.Outcome, it.Detail)
+		fmt.Fprintf(w, "  not registered: %s: %s\n", it.Outcome, escape.Text(it.Detail))
+		writeGroupResults(w, it.LogGroups)
+		if len(it.LogGroups) == 0 {
+			fmt.Fprintln(w, "  no log group was created")
+		}
+	}
+}
+
+// writeGroupResults says what became of each log group of the revision.
+func writeGroupResults(w io.Writer, groups []workflow.LogGroupResult) {
+	for _, g := range groups {
+		fmt.Fprintf(w, "  log group %s (%s): %s\n", escape.Text(g.Name), escape.Text(g.Region), message.GroupStatus(g))
 	}
 }
 

@@ -17,7 +17,7 @@ import (
 // TestMotoTranscripts pins scan, fix and backout output on a small account
 // (one family of each kind) in golden files; docs/cli.md shows them.
 func TestMotoTranscripts(t *testing.T) {
-	c, _ := needMoto(t)
+	c, logs := needMoto(t)
 	ctx := context.Background()
 	for i, kind := range kinds {
 		if kind == kindHistorical {
@@ -27,6 +27,7 @@ func TestMotoTranscripts(t *testing.T) {
 		if _, err := c.RegisterTaskDefinition(ctx, seedInput(kind, family)); err != nil {
 			t.Fatal(err)
 		}
+		seedGroup(t, logs, kind, family)
 	}
 	step := func(name string, code int, args ...string) result {
 		t.Helper()

@@ -24,25 +24,46 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if standIns != nil {
+		standIns.Close()
+	}
 	localaws.StopShared()
 	os.Exit(code)
 }
 
-// motoEnv points the AWS SDK of the program under test at moto, once.
-var motoEnv sync.Once
+// motoEnv points the AWS SDK of the program under test at moto, once,
+// through the fault proxy's stand-ins (no faults): CloudWatch Logs
+// deletion protection and ECS's defaultLogDriverMode as AWS has them
+// (test/faultproxy standin.go).
+var (
+	motoEnv  sync.Once
+	envOnce  sync.Once
+	standIns *faultproxy.Server
+)
 
 // needMoto resets the moto server the first test that needs it starts
 // (fuzz workers and offline tests never do) and returns clients on it, or
 // skips (fails when ECSLOGFIX_REQUIRE_TOOLS=1).
 func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 	t.Helper()
-	url := localaws.Shared(t).Endpoint
+	moto := localaws.Shared(t).Endpoint
 	motoEnv.Do(func() {
+		var err error
+		if standIns, err = faultproxy.Start(faultproxy.Config{Upstream: moto, StandIns: true}, ""); err != nil {
+			t.Fatalf("start the fault proxy's stand-ins: %v", err)
+		}
+	})
+	if standIns == nil {
+		t.Fatal("the fault proxy's stand-ins did not start")
+	}
+	url := standIns.URL
+	envOnce.Do(func() {
 		for k, v := range map[string]string{
 			"AWS_ENDPOINT_URL":            url,
 			"AWS_ACCESS_KEY_ID":           "test",
@@ -87,9 +108,10 @@ const (
 	kindFirelens   = "firelens"
 	kindBlocked    = "fargate-norole"
 	kindHistorical = "fixedlater" // old revision non-compliant, latest compliant
+	kindNoGroup    = "nogroup"    // compliant on paper, its log group missing
 )
 
-var kinds = []string{kindCompliant, kindAdd, kindComplete, kindReplace, kindExempt, kindFirelens, kindBlocked, kindHistorical}
+var kinds = []string{kindCompliant, kindAdd, kindComplete, kindReplace, kindExempt, kindFirelens, kindBlocked, kindHistorical, kindNoGroup}
 
 func str(s string) *string { return aws.String(s) }
 
@@ -118,7 +140,7 @@ func seedInput(kind, family string) *ecs.RegisterTaskDefinitionInput {
 		Volumes:     []types.Volume{{Name: str("scratch"), Host: &types.HostVolumeProperties{SourcePath: str("/tmp")}}},
 	}
 	switch kind {
-	case kindCompliant, kindHistorical:
+	case kindCompliant, kindHistorical, kindNoGroup:
 		app.LogConfiguration = awslogs(family, true)
 	case kindAdd:
 	case kindComplete:
@@ -147,18 +169,33 @@ func seedInput(kind, family string) *ecs.RegisterTaskDefinitionInput {
 	return in
 }
 
+// seedGroup creates the log group a family of kind writes to when it is
+// compliant in fact (the FireLens router's too): every other kind's group
+// is missing, as a new account's are.
+func seedGroup(t *testing.T, logs *cloudwatchlogs.Client, kind, family string) {
+	t.Helper()
+	switch kind {
+	case kindCompliant, kindHistorical, kindFirelens:
+		if _, err := logs.CreateLogGroup(context.Background(), &cloudwatchlogs.CreateLogGroupInput{LogGroupName: str("/ecs/" + family)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // violating reports whether the latest revision of kind is a violation.
 func violating(kind string) bool {
 	return kind != kindCompliant && kind != kindExempt && kind != kindHistorical
 }
 
-// fixable reports whether fix --apply registers a revision for kind.
+// fixable reports whether fix --apply registers a revision for kind
+// (nogroup is fixed by creating its group alone).
 func fixable(kind string) bool {
 	return kind == kindAdd || kind == kindComplete || kind == kindReplace
 }
 
-// seed registers n families, kinds in rotation, and returns family → kind.
-func seed(t *testing.T, c *ecs.Client, n int) map[string]string {
+// seed registers n families, kinds in rotation (with the log groups of
+// those compliant in fact), and returns family → kind.
+func seed(t *testing.T, c *ecs.Client, logs *cloudwatchlogs.Client, n int) map[string]string {
 	t.Helper()
 	ctx := context.Background()
 	fams := map[string]string{}
@@ -173,6 +210,7 @@ func seed(t *testing.T, c *ecs.Client, n int) map[string]string {
 		if _, err := c.RegisterTaskDefinition(ctx, seedInput(kind, family)); err != nil {
 			t.Fatal(err)
 		}
+		seedGroup(t, logs, kind, family)
 		fams[family] = kind
 	}
 	return fams
@@ -215,7 +253,7 @@ func TestMotoScanFixBackout(t *testing.T) {
 	c, logs := needMoto(t)
 	ctx := context.Background()
 	const n = 320
-	fams := seed(t, c, n)
+	fams := seed(t, c, logs, n)
 
 	// scan: exactly the violators.
 	begin := time.Now()
@@ -250,7 +288,7 @@ func TestMotoScanFixBackout(t *testing.T) {
 	t.Logf("scan: %d families in %v (%.0f families/s at --read-rate 1000); %s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), strings.TrimSpace(r.stderr))
 	for _, row := range rows {
 		wantAction := map[string]plan.Remedy{kindAdd: ActionRegister, kindComplete: ActionRegister, kindReplace: ActionRegister,
-			kindFirelens: ActionReport, kindBlocked: ActionBlocked, kindExempt: ActionNone}[fams[row.Family]]
+			kindFirelens: ActionReport, kindBlocked: ActionBlocked, kindExempt: ActionNone, kindNoGroup: ActionCreateGroups}[fams[row.Family]]
 		if row.Action != wantAction {
 			t.Errorf("%s: action %s, want %s", row.Family, row.Action, wantAction)
 		}
@@ -291,6 +329,23 @@ func TestMotoScanFixBackout(t *testing.T) {
 		checkLossless(t, c, pol, f, before[f], after[f])
 	}
 	if want := fmt.Sprintf("%d registered", fixed); !strings.Contains(r.stdout, want) {
+		t.Errorf("fix --apply summary lacks %q:\n%s", want, tail(r.stdout))
+	}
+	// Every fixed family's groups, and the missing group of each family
+	// compliant on paper, exist now; nothing else was created.
+	created := 0
+	for f, k := range fams {
+		if fixable(k) || k == kindNoGroup {
+			created++
+			if g, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: str("/ecs/" + f)}); err != nil || len(g.LogGroups) != 1 {
+				t.Errorf("%s (%s): log group /ecs/%s: %v", f, k, f, err)
+			}
+		}
+	}
+	if g := logGroupCount(t, logs); g != groupsBefore+created {
+		t.Errorf("fix --apply made %d log groups, want %d", g-groupsBefore, created)
+	}
+	if want := fmt.Sprintf("%d fixed by creating log groups", countKind(fams, kindNoGroup)); !strings.Contains(r.stdout, want) {
 		t.Errorf("fix --apply summary lacks %q:\n%s", want, tail(r.stdout))
 	}
 	if !strings.Contains(r.stdout, "aws ecs deregister-task-definition") {
@@ -390,6 +445,16 @@ func TestMotoScanFixBackout(t *testing.T) {
 	if r.code != ExitError || !strings.Contains(r.stdout+r.stderr, "task definition no-such-family not found in us-east-1") {
 		t.Errorf("unknown family: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
+}
+
+func countKind(fams map[string]string, kind string) int {
+	n := 0
+	for _, k := range fams {
+		if k == kind {
+			n++
+		}
+	}
+	return n
 }
 
 // checkLossless compares the source and the fixed revision: identical but

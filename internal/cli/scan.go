@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,21 +17,24 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // Row verdicts and actions as scan and fix print them: the plan's own
 // vocabulary (plan.Verdict, plan.Remedy), and ERROR for a family that could
 // not be described.
 const (
-	VerdictExempt               = plan.VerdictExempt
-	VerdictError   plan.Verdict = "ERROR"
-	ActionNone                  = plan.RemedyNone
-	ActionRegister              = plan.RemedyRegister
-	ActionBlocked               = plan.RemedyBlocked
-	ActionReport                = plan.RemedyReport
+	VerdictExempt                   = plan.VerdictExempt
+	VerdictError       plan.Verdict = "ERROR"
+	ActionNone                      = plan.RemedyNone
+	ActionRegister                  = plan.RemedyRegister
+	ActionBlocked                   = plan.RemedyBlocked
+	ActionReport                    = plan.RemedyReport
+	ActionCreateGroups              = plan.RemedyCreateGroups
 )
 
 // ScanRow is one family in scan's output. The JSON and CSV field names are
@@ -144,10 +148,14 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 	}
 	sum := ScanSummary{Regions: len(regions)}
 	start := time.Now()
+	var obs *loggroup.Observer // one for the run: each log group is read once
 	for _, region := range regions {
 		factory, err := o.f.clients(ctx, &o.f.globals, region, awsclient.Options{ReadRate: o.readRate})
 		if err != nil {
 			return sum, err
+		}
+		if obs == nil {
+			obs = loggroup.ObserverFrom(factory)
 		}
 		client, err := factory.ECS(awsclient.Scope{})
 		if err != nil {
@@ -163,7 +171,7 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 			if it.Err != nil && fatalAWS(it.Err) {
 				return it.Err
 			}
-			row := scanRow(factory.Region(), it, pol)
+			row := scanRow(ctx, obs, factory.Region(), it, pol)
 			sum.count(row.Verdict)
 			if row.Verdict == VerdictCompliant && !o.showCompliant {
 				return nil
@@ -234,26 +242,36 @@ func (s ScanSummary) String() string {
 }
 
 // scanRow evaluates one inventory item.
-func scanRow(region string, it inventory.Item, pol policy.Policy) ScanRow {
+func scanRow(ctx context.Context, obs *loggroup.Observer, region string, it inventory.Item, pol policy.Policy) ScanRow {
 	if it.Err != nil {
 		return ScanRow{Region: region, Family: it.Family, Verdict: VerdictError, Action: ActionNone, Error: firstLine(explain(it.Err).Error())}
 	}
-	row, _ := judge(region, it.TaskDefinition, it.Tags, pol)
+	row, _ := judge(ctx, obs, region, it.TaskDefinition, it.Tags, pol)
 	return row
 }
 
-// judge is the one evaluation path of scan and fix: plan.Build (which
-// evaluates the policy once), as a row and the plan.
-func judge(region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
+// judge is the one evaluation path of scan and fix: plan.BuildWith (which
+// evaluates the policy once) with the live facts obs reads — whether each
+// log group of the revision the plan leads to exists, the account's log
+// driver mode when the policy needs it — as a row and the plan.
+func judge(ctx context.Context, obs *loggroup.Observer, region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
 	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
-	p, err := plan.Build(td, tags, pol, contextOf(td, region))
-	if err != nil {
+	pc := contextOf(td, region)
+	p, err := obs.Plan(ctx, workflow.Target{Account: pc.Account, Region: pc.Region}, td, tags, pol, pc, true)
+	var observe *loggroup.ObserveError
+	switch {
+	case errors.As(err, &observe):
+		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("read the log groups of %s: %s", row.Family, firstLine(explain(err).Error()))
+		return row, p
+	case err != nil:
 		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("plan %s: %v", row.Family, err)
 		return row, p
 	}
 	row.Verdict, row.Action = p.Verdict(), p.Remedy()
-	for _, f := range p.Findings() {
-		row.Containers = append(row.Containers, ContainerReport{Name: f.Container, Compliant: false, Reasons: f.Reasons})
+	for _, c := range p.Containers {
+		if len(c.Reasons) > 0 {
+			row.Containers = append(row.Containers, ContainerReport{Name: c.Name, Compliant: false, Reasons: c.Reasons, Keys: c.Keys})
+		}
 	}
 	for _, b := range p.Blockers {
 		row.Blockers = append(row.Blockers, b.Code)
