@@ -111,14 +111,24 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 		return Ignored(IgnoreInactive, arn), nil
 	}
 	pol := s.Policy.WithDefaults()
-	p, err := s.plan(ctx, c, pol)
+	pc := plan.Context{Partition: s.partition(), Account: c.Target.Account, Region: c.Target.Region}
+	var p plan.Plan
+	var err error
+	if c.Observer != nil {
+		// With the live facts: a revision compliant on paper whose log
+		// groups are missing is a violation too (LOG_GROUP_MISSING).
+		p, err = c.Observer.Plan(ctx, c.Target, td, c.Tags, pol, pc, false)
+	} else {
+		p, err = plan.Build(td, c.Tags, pol, pc)
+	}
 	var invalid *policy.InputError
+	var observe *loggroup.ObserveError
 	switch {
 	case errors.As(err, &invalid):
 		// The problem only: the path names the raw document's fields.
 		log.Warn("ignored", "reason", IgnoreInvalidInput, "problem", invalid.Problem)
 		return Ignored(IgnoreInvalidInput, arn), nil
-	case errors.Is(err, errObserve):
+	case errors.As(err, &observe):
 		return Response{}, err
 	case err != nil:
 		log.Warn("ignored", "reason", IgnoreUnplannable, "error", err.Error())
@@ -154,42 +164,6 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 		in.LogGroups = []plan.LogGroup{}
 	}
 	return s.start(ctx, log.With("reasons", p.ReasonCodes()), in)
-}
-
-// errObserve marks an error of reading the live facts (AWS's, retried by
-// the caller), apart from the plan's refusals of the input.
-var errObserve = errors.New("observe")
-
-// plan plans the candidate with the live facts its verdict depends on: the
-// account's log driver mode when the policy requires a mode a container
-// leaves to it, and, for a revision compliant on its content, whether its
-// log groups exist (LOG_GROUP_MISSING). A non-compliant revision starts
-// its execution without reading its groups: the workflow reads them again
-// before it acts anyway.
-func (s *Starter) plan(ctx context.Context, c Candidate, pol policy.Policy) (plan.Plan, error) {
-	pc := plan.Context{Partition: s.partition(), Account: c.Target.Account, Region: c.Target.Region}
-	var f policy.Facts
-	if c.Observer != nil && pol.NeedsLogDriverMode(c.TaskDefinition) {
-		m, err := c.Observer.DriverMode(ctx, c.Target)
-		if err != nil {
-			return plan.Plan{}, fmt.Errorf("%w: %w", errObserve, err)
-		}
-		f.LogDriverMode = m
-	}
-	p, err := plan.BuildWith(c.TaskDefinition, c.Tags, pol, pc, f)
-	if err != nil || c.Observer == nil || p.Verdict() != plan.VerdictCompliant || len(p.LogGroups) == 0 {
-		return p, err
-	}
-	refs := make([]policy.GroupRef, len(p.LogGroups))
-	for i, g := range p.LogGroups {
-		refs[i] = g.Ref()
-	}
-	facts, err := c.Observer.Facts(ctx, c.Target, refs, false)
-	if err != nil {
-		return plan.Plan{}, fmt.Errorf("%w: %w", errObserve, err)
-	}
-	f.Groups = facts.Groups
-	return plan.BuildWith(c.TaskDefinition, c.Tags, pol, pc, f)
 }
 
 // start starts in's execution under its deterministic name.

@@ -10,6 +10,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -150,4 +151,44 @@ func (o *Observer) DriverMode(ctx context.Context, t workflow.Target) (string, e
 	o.reads++
 	o.mu.Unlock()
 	return m, nil
+}
+
+// ObserveError is an error of reading a live fact (AWS's), apart from the
+// plan's refusals of the input.
+type ObserveError struct{ Err error }
+
+func (e *ObserveError) Error() string { return e.Err.Error() }
+func (e *ObserveError) Unwrap() error { return e.Err }
+
+// Plan plans td (in target t) with the live facts its verdict depends on:
+// the account's log driver mode when the policy requires a mode a
+// container leaves to it, and whether the log groups of the revision the
+// plan leads to exist — every time when every is true (scan, fix: the
+// report names each missing group), else only for a revision compliant on
+// its content (detect, the sweep: a non-compliant one starts the workflow,
+// which reads them again before it acts). A failed read is an
+// *ObserveError; any other error is plan.BuildWith's refusal of the input.
+func (o *Observer) Plan(ctx context.Context, t workflow.Target, td *ecstypes.TaskDefinition, tags []ecstypes.Tag, pol policy.Policy, pc plan.Context, every bool) (plan.Plan, error) {
+	var f policy.Facts
+	if pol.NeedsLogDriverMode(td) {
+		m, err := o.DriverMode(ctx, t)
+		if err != nil {
+			return plan.Plan{}, &ObserveError{err}
+		}
+		f.LogDriverMode = m
+	}
+	p, err := plan.BuildWith(td, tags, pol, pc, f)
+	if err != nil || len(p.LogGroups) == 0 || (!every && p.Verdict() != plan.VerdictCompliant) {
+		return p, err
+	}
+	refs := make([]policy.GroupRef, len(p.LogGroups))
+	for i, g := range p.LogGroups {
+		refs[i] = g.Ref()
+	}
+	facts, err := o.Facts(ctx, t, refs, false)
+	if err != nil {
+		return plan.Plan{}, &ObserveError{err}
+	}
+	f.Groups = facts.Groups
+	return plan.BuildWith(td, tags, pol, pc, f)
 }
