@@ -202,7 +202,7 @@ func TestMemberTemplates(t *testing.T) {
 		t.Errorf("member trust %v", trust)
 	}
 	got := actionsOf(roleStatements(t, iam, "ecslogfix-member"))
-	wantActions := []string{"ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitionFamilies", "ecs:RegisterTaskDefinition", "ecs:TagResource",
+	wantActions := []string{"ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListAccountSettings", "ecs:ListTaskDefinitionFamilies", "ecs:RegisterTaskDefinition", "ecs:TagResource",
 		"iam:PassRole", "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"}
 	if !reflect.DeepEqual(keys(got), wantActions) {
 		t.Errorf("member role actions %v, want %v", keys(got), wantActions)

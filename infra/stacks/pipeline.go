@@ -29,14 +29,6 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// logGroupTemplate is the policy's template or the default one.
-func logGroupTemplate(pol policy.Policy) string {
-	if pol.LogGroupTemplate != "" {
-		return pol.LogGroupTemplate
-	}
-	return policy.Default().LogGroupTemplate
-}
-
 // RegisterEventPattern is the EventBridge pattern of successful
 // RegisterTaskDefinition calls (scalar detail fields only; failed calls,
 // which carry errorCode, are excluded).
@@ -121,30 +113,32 @@ func suppress(c any, id, reason string) {
 	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{{Id: jsii.String(id), Reason: jsii.String(reason)}}, jsii.Bool(true))
 }
 
-// logGroupPattern turns the policy's log group template into an IAM
-// resource pattern: every placeholder becomes "*".
-func logGroupPattern(template string) string {
-	var b strings.Builder
-	for i := 0; i < len(template); i++ {
-		if template[i] == '{' {
-			if j := strings.IndexByte(template[i:], '}'); j > 0 {
-				b.WriteByte('*')
-				i += j
-				continue
-			}
-		}
-		b.WriteByte(template[i])
-	}
-	return b.String()
-}
-
-// EnsureLogGroupActions, RegisterActions and DetectActions are the calls the
-// functions make on the task definition's account (directly in single
-// mode, through the member role in organization mode).
+// The calls the functions make on the task definition's account (directly
+// in single mode, through the member role in organization mode): reading
+// task definitions and the live facts every function judges with (the log
+// groups, the account's defaultLogDriverMode), and creating log groups.
 var (
-	ecsReadActions        = []string{"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitionFamilies"}
+	ecsReadActions        = []string{"ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitionFamilies", "ecs:ListAccountSettings"}
 	logGroupCreateActions = []string{"logs:CreateLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:ListTagsForResource"}
 )
+
+// logGroupResources are the IAM resources of the log groups ecslogfix may
+// create and change: one per pattern of the policy (policy.GroupPatterns),
+// whose "*" means in IAM what it means to policy.MatchPattern.
+func logGroupResources(pol policy.Policy, part, acct string) []string {
+	var out []string
+	for _, pat := range pol.GroupPatterns() {
+		out = append(out, arn("arn:", part, ":logs:*:", acct, ":log-group:", pat))
+	}
+	return out
+}
+
+// describeLogGroups reads every group a task definition names (wildcard
+// only in the Service Authorization Reference; AWS authorizes it against
+// log-group:*).
+func describeLogGroups(part, acct string) map[string]any {
+	return map[string]any{"Effect": "Allow", "Action": []string{"logs:DescribeLogGroups"}, "Resource": arn("arn:", part, ":logs:*:", acct, ":log-group:*")}
+}
 
 // remediateStatements are the remediate function's permissions in the
 // account that holds the task definitions, as policy statement JSON;
@@ -155,15 +149,19 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 	}
 	passRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
 	passRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+	create := map[string]any{"Effect": "Allow", "Action": logGroupCreateActions, "Resource": logGroupResources(pol, part, acct)}
 	return []map[string]any{
 		// ECS does not support resource-level permissions for Describe,
-		// Register and Deregister (AwsSolutions-IAM5 suppressed with that
-		// reason). Deregister withdraws a revision ecslogfix registered when
-		// newer content overtook it (never a user's revision).
-		allow([]string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition"}, "*"),
+		// Register, Deregister and ListAccountSettings (AwsSolutions-IAM5
+		// suppressed with that reason). Deregister withdraws a revision
+		// ecslogfix registered when newer content overtook it (never a
+		// user's revision).
+		allow([]string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListAccountSettings"}, "*"),
 		allow([]string{"ecs:TagResource"}, arn("arn:", part, ":ecs:*:", acct, ":task-definition/*")),
-		allow(logGroupCreateActions, arn("arn:", part, ":logs:*:", acct, ":log-group:", logGroupPattern(logGroupTemplate(pol)))),
-		allow([]string{"logs:DescribeLogGroups"}, arn("arn:", part, ":logs:*:", acct, ":log-group:*")),
+		// Only the names the policy allows (logGroupPatterns): a missing
+		// group outside them is NEEDS_HUMAN, never created.
+		create,
+		describeLogGroups(part, acct),
 		passRole,
 	}
 }
@@ -432,12 +430,12 @@ func roleWildcards(fn, mode string, vpc bool) string {
 	r := "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)"
 	switch fn {
 	case config.FunctionDetect, config.FunctionSweep:
-		r += "; ecs:DescribeTaskDefinition and ecs:ListTaskDefinitionFamilies support no resource-level permissions (Resource *);" +
+		r += "; ecs:DescribeTaskDefinition, ecs:ListTaskDefinitionFamilies and ecs:ListAccountSettings support no resource-level permissions (Resource *); logs:DescribeLogGroups needs log-group:*;" +
 			" states:DescribeExecution on the executions of ecslogfix's own state machine (execution:NAME:*; execution names are per revision)"
 	case config.FunctionRemediate:
 		if mode == config.ModeSingle {
-			r += "; ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition support no resource-level permissions (Resource *);" +
-				" ecs:TagResource is limited to task-definition/*; logs:CreateLogGroup/PutRetentionPolicy/TagResource to the policy's log group name pattern in any region (central logging);" +
+			r += "; ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:DeregisterTaskDefinition and ecs:ListAccountSettings support no resource-level permissions (Resource *);" +
+				" ecs:TagResource is limited to task-definition/*; logs:CreateLogGroup/PutRetentionPolicy/TagResource/ListTagsForResource to the policy's logGroupPatterns in any region (central logging);" +
 				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)"
 		}
 	}
@@ -517,6 +515,9 @@ func (p *pipeline) addFunctions() {
 			// ECS Describe/ListTaskDefinitionFamilies support no
 			// resource-level permissions.
 			statement(ecsReadActions, []string{"*"}, nil),
+			// A revision compliant on paper is judged on whether its log
+			// groups exist (the home account's; members' through the role).
+			awsiam.PolicyStatement_FromJson(describeLogGroups(partition(), account())),
 			statement([]string{"states:StartExecution"}, []string{smARN}, nil),
 			// Tell a failed earlier execution (start the next attempt) from
 			// a running or successful one (a duplicate).

@@ -417,7 +417,8 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 	want := map[string]map[string][]string{
 		n.FunctionRole("detect"): {
 			"logs:CreateLogStream": {logs("detect")}, "logs:PutLogEvents": {logs("detect")},
-			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"},
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"}, "ecs:ListAccountSettings": {"*"},
+			"logs:DescribeLogGroups":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
 			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
 			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
 			// The on-failure destination (CDK's grant for an SQS destination).
@@ -425,7 +426,8 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 		},
 		n.FunctionRole("sweep"): {
 			"logs:CreateLogStream": {logs("sweep")}, "logs:PutLogEvents": {logs("sweep")},
-			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"},
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"}, "ecs:ListAccountSettings": {"*"},
+			"logs:DescribeLogGroups":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
 			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
 			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
 			"lambda:InvokeFunction":    {"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ecslogfix-sweep"},
@@ -433,7 +435,7 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 		},
 		n.FunctionRole("remediate"): {
 			"logs:CreateLogStream": {logs("remediate")}, "logs:PutLogEvents": {logs("remediate")},
-			"ecs:DescribeTaskDefinition": {"*"}, "ecs:RegisterTaskDefinition": {"*"}, "ecs:DeregisterTaskDefinition": {"*"},
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:RegisterTaskDefinition": {"*"}, "ecs:DeregisterTaskDefinition": {"*"}, "ecs:ListAccountSettings": {"*"},
 			"ecs:TagResource":          {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task-definition/*"},
 			"logs:CreateLogGroup":      {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
 			"logs:ListTagsForResource": {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},

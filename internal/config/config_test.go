@@ -311,6 +311,28 @@ func TestLoadPolicyKeys(t *testing.T) {
 		p.LogGroupTemplate != policy.Default().LogGroupTemplate {
 		t.Fatalf("policy = %+v", p)
 	}
+	// The log-group lifecycle and delivery keys, as -c strings.
+	c, err = Load(lookupMap(map[string]any{
+		"ecslogfix:policy.logGroupPatterns":       "/ecs/*,/shared/*",
+		"ecslogfix:policy.existingGroupRetention": "enforce",
+		"ecslogfix:policy.allowShorten":           "true",
+		"ecslogfix:policy.deletionProtection":     "false",
+		"ecslogfix:policy.requiredMode":           "non-blocking",
+		"ecslogfix:policy.minBufferSize":          "25m",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p = c.Policy
+	if !reflect.DeepEqual(p.LogGroupPatterns, []string{"/ecs/*", "/shared/*"}) || p.ExistingGroupRetention != policy.RetentionEnforce || !p.AllowShorten ||
+		p.DeletionProtected() || p.RequiredMode != policy.ModeNonBlocking || p.MinBufferSize != "25m" {
+		t.Fatalf("policy = %+v", p)
+	}
+	for k, v := range map[string]any{"ecslogfix:policy.logGroupPatterns": "/app/*", "ecslogfix:policy.requiredMode": "sync", "ecslogfix:policy.allowShorten": "maybe"} {
+		if _, err := Load(lookupMap(map[string]any{k: v})); err == nil {
+			t.Errorf("%s=%v accepted", k, v)
+		}
+	}
 	// An invalid policy value is reported under the policy key.
 	_, err = Load(lookupMap(map[string]any{"ecslogfix:policy.retentionDays": 8.0}))
 	var ke *KeyError

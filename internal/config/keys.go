@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
 // Key documents one CDK context key: its name, type, default and meaning.
@@ -223,7 +224,7 @@ var policyFields = []policyField{
 	{"logGroupTemplate", "string", "/ecs/{family}", "Log group added to a container; placeholders `{family}`, `{account}`, `{region}`, `{container}`.", stringValue},
 	{"streamPrefix", "string", "ecs", "`awslogs-stream-prefix` added where missing.", stringValue},
 	{"logRegion", "string", "(the task definition's region)", "`awslogs-region` added, for central logging.", stringValue},
-	{"retentionDays", "integer", "365", "Retention of log groups ecslogfix creates.", intValue},
+	{"retentionDays", "integer", "365", "Retention of log groups ecslogfix creates, and the one `existingGroupRetention` sets on existing groups. 365 meets Control Tower's CT.CLOUDWATCH.PR.2.", intValue},
 	{"kmsKeyArn", "string", "", "KMS key ARN for log groups ecslogfix creates (its key policy must admit CloudWatch Logs).", stringValue},
 	{"logGroupClass", "string", "(STANDARD)", "`STANDARD` or `INFREQUENT_ACCESS` for created log groups.", stringValue},
 	{"mode", "string", "", "awslogs `mode` added where absent (`blocking` or `non-blocking`); an explicit mode is never changed.", stringValue},
@@ -232,6 +233,12 @@ var policyFields = []policyField{
 	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition; also accepted as `key=value`.", tagValue},
 	{"defaultExecutionRoleArn", "string", "(the created role, see createDefaultExecutionRole)", "Execution role set on Fargate/EXTERNAL definitions that have none.", stringValue},
 	{"logGroupTags", "object", "{}", "Tags added to created log groups; also accepted as `k=v,k2=v2`.", tagsValue},
+	{"logGroupPatterns", "list", "(the template's literal prefix and *: /ecs/*)", "Log group names ecslogfix may create and set retention on (`*` matches any characters, as in IAM). The remediate role's CloudWatch Logs permissions are scoped to exactly these; a missing group outside them is reported NEEDS_HUMAN, never created. Must admit every name `logGroupTemplate` yields.", listValue},
+	{"existingGroupRetention", "string", string(policy.RetentionSetIfNeverExpire), "What ecslogfix does to the retention of an existing group a revision it fixes writes to (within `logGroupPatterns`): `keep` (never touch), `setIfNeverExpire` (set `retentionDays` on a group that never expires, as `awslogs-create-group` and the console make them; leave any chosen retention) or `enforce` (set `retentionDays` on every group, never shortening one unless `allowShorten`).", stringValue},
+	{"allowShorten", "bool", "false", "With `existingGroupRetention` `enforce`: also lower a retention longer than `retentionDays` (events older than the new retention are deleted).", boolValue},
+	{"deletionProtection", "bool", "true", "Deletion protection on the log groups ecslogfix creates (CloudWatch Logs refuses to delete them until it is lifted; `ecslogfix backout` lifts it first).", boolValue},
+	{"requiredMode", "string", policy.ModeAny, "Delivery mode every awslogs container must have in effect: `any`, `blocking` or `non-blocking`. The effective mode is the container's `mode`, else the account's `defaultLogDriverMode` setting (read live), else `non-blocking` (AWS's default since 2025-06-25). The fix adds the required `mode` where a container has none; an explicit other mode is reported (INVALID_AWSLOGS_MODE).", stringValue},
+	{"minBufferSize", "string", "", "Smallest `max-buffer-size` (e.g. `25m`) of a container in non-blocking mode (ECS's default is 10m); the fix adds it where a container sets none.", stringValue},
 }
 
 // Markdown renders the configuration reference.
@@ -429,6 +436,8 @@ func listValue(v any) (any, error) {
 }
 
 func intValue(v any) (any, error) { return intOr(v, 0) }
+
+func boolValue(v any) (any, error) { return boolOr(v, false) }
 
 func tagValue(v any) (any, error) {
 	if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {

@@ -105,7 +105,7 @@ type Policy struct {
 	ExistingGroupRetention RetentionMode `json:"existingGroupRetention"`
 	// AllowShorten lets existingGroupRetention enforce lower a retention
 	// longer than RetentionDays. Default false.
-	AllowShorten bool `json:"allowShorten,omitempty"`
+	AllowShorten bool `json:"allowShorten"`
 	// DeletionProtection is set on the log groups ecslogfix creates
 	// (CloudWatch Logs then refuses to delete them until it is lifted;
 	// ecslogfix backout lifts it first). Default true.

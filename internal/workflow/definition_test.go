@@ -191,6 +191,56 @@ func TestContractEnforcePath(t *testing.T) {
 	}
 }
 
+// The LOG_GROUP_CREATED path: EnsureLogGroups creates the groups of a
+// source compliant but for them (the plan's groups in the input carry
+// what detect read), Register receives what it created and decides the
+// outcome, Notify receives that result whole, with its groups.
+func TestContractLogGroupCreatedPath(t *testing.T) {
+	m := load(t)
+	in := sampleInput(policy.Enforce)
+	in.Reasons = []ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}}
+	in.LogGroups = []plan.LogGroup{{Name: "/ecs/orders", Region: "us-east-1", RetentionDays: 365, DeletionProtection: true,
+		Observed: &policy.GroupFact{}, Create: true, Tags: map[string]string{"ecslogfix:managed": "true"}}}
+	doc := toDoc(t, in)
+	if next := choose(t, m, StateCheckMode, doc); next != StateEnsureLogGroups {
+		t.Fatalf("enforce goes to %s", next)
+	}
+	var ensureReq Request
+	decodeStrict(t, step(t, m, StateEnsureLogGroups, doc), &ensureReq)
+	if !reflect.DeepEqual(ensureReq.Input.Input, in) {
+		t.Fatalf("EnsureLogGroups received %+v", ensureReq.Input.Input)
+	}
+	ensured := Ensured{LogGroups: []LogGroupResult{{Name: "/ecs/orders", Region: "us-east-1", Created: true, RetentionDays: 365, Class: "STANDARD", DeletionProtectionEnabled: true}}}
+	result(t, m, StateEnsureLogGroups, doc, ensured)
+	var registerReq Request
+	decodeStrict(t, step(t, m, StateRegister, doc), &registerReq)
+	if registerReq.Input.Ensured == nil || !reflect.DeepEqual(*registerReq.Input.Ensured, ensured) {
+		t.Fatalf("Register received %+v", registerReq.Input.Ensured)
+	}
+	res := Result{Version: Version, Outcome: OutcomeLogGroupCreated, Target: in.Target, Family: "orders", SourceARN: in.TaskDefinitionARN,
+		Detail: "created /ecs/orders (us-east-1)", LogGroups: ensured.LogGroups}
+	result(t, m, StateRegister, doc, res)
+	var notifyReq NotifyRequest
+	decodeStrict(t, step(t, m, StateNotify, doc), &notifyReq)
+	if notifyReq.Result == nil || !reflect.DeepEqual(*notifyReq.Result, res) || notifyReq.Result.NewARN != "" {
+		t.Fatalf("Notify received %+v", notifyReq.Result)
+	}
+}
+
+// An execution that will not register (here: superseded when re-read)
+// gets an empty Ensured from EnsureLogGroups — nothing created — and
+// Register, reading again, reports why.
+func TestContractNothingEnsuredForAnExecutionThatWillNotRegister(t *testing.T) {
+	m := load(t)
+	doc := toDoc(t, sampleInput(policy.Enforce))
+	result(t, m, StateEnsureLogGroups, doc, Ensured{LogGroups: []LogGroupResult{}})
+	var req Request
+	decodeStrict(t, step(t, m, StateRegister, doc), &req)
+	if req.Input.Ensured == nil || req.Input.Ensured.LogGroups == nil || len(req.Input.Ensured.LogGroups) != 0 {
+		t.Fatalf("Register received %+v", req.Input.Ensured)
+	}
+}
+
 func TestContractReportPathSkipsEnsure(t *testing.T) {
 	m := load(t)
 	doc := toDoc(t, sampleInput(policy.Report))
