@@ -71,7 +71,7 @@ func startPipeline(t *testing.T, tools localaws.Tools) *pipeline {
 	}
 	t.Logf("synthesized in %s (once per test binary)", time.Since(start).Round(time.Millisecond))
 	ctx := testContext(t, 10*time.Minute)
-	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose()}
+	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose(), StandIns: true}
 	start = time.Now()
 	s, err := harness.StartStack(ctx, opts)
 	if err != nil {
@@ -255,33 +255,21 @@ func TestPipeline(t *testing.T) {
 
 			// Every log group the remediation pointed a container to
 			// exists, with a retention.
-			for i, cd := range newTD.ContainerDefinitions {
+			for _, cd := range newTD.ContainerDefinitions {
 				lc := cd.LogConfiguration
 				if lc == nil || lc.LogDriver != ecstypes.LogDriverAwslogs {
 					t.Errorf("container %s: log configuration %+v, want awslogs", aws.ToString(cd.Name), lc)
 					continue
 				}
-				group := lc.Options["awslogs-group"]
-				if i < len(oldTD.ContainerDefinitions) {
-					if old := oldTD.ContainerDefinitions[i].LogConfiguration; old != nil && old.LogDriver == ecstypes.LogDriverAwslogs && old.Options["awslogs-group"] == group {
-						continue // the user's own group, kept (it exists in AWS, not in moto)
-					}
-				}
-				out, err := p.logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String(group)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				found := false
-				for _, g := range out.LogGroups {
-					if aws.ToString(g.LogGroupName) == group {
-						found = true
-						if retention > 0 && aws.ToInt32(g.RetentionInDays) != int32(retention) {
-							t.Errorf("log group %s: retention %d days, want %d", group, aws.ToInt32(g.RetentionInDays), retention)
-						}
-					}
-				}
-				if !found {
-					t.Errorf("log group %s of container %s does not exist", group, aws.ToString(cd.Name))
+				// The user's own groups too, in their own region: ensured
+				// before the revision was registered.
+				group, region := lc.Options["awslogs-group"], lc.Options["awslogs-region"]
+				g := p.group(t, ctx, region, group)
+				switch {
+				case g == nil:
+					t.Errorf("log group %s (%s) of container %s does not exist", group, region, aws.ToString(cd.Name))
+				case retention > 0 && aws.ToInt32(g.RetentionInDays) != int32(retention):
+					t.Errorf("log group %s: retention %d days, want %d", group, aws.ToInt32(g.RetentionInDays), retention)
 				}
 			}
 
@@ -354,6 +342,10 @@ func TestPipeline(t *testing.T) {
 	})
 
 	t.Run("compliant-registration-starts-nothing", func(t *testing.T) {
+		// Compliant in fact: its log group exists.
+		if _, err := p.logs.CreateLogGroup(ctx, &cloudwatchlogs.CreateLogGroupInput{LogGroupName: aws.String("/ecs/payments-gateway")}); err != nil {
+			t.Fatal(err)
+		}
 		src := p.register(t, ctx, "td11-compliant-fargate.json", "e2e-compliant")
 		resp := p.deliver(t, ctx, src, "e2e00000-0000-4000-8000-000000000201", harness.IAMUser("jane.doe"))
 		if resp.Status != execution.StatusCompliant {
@@ -498,6 +490,8 @@ func TestPipeline(t *testing.T) {
 			t.Errorf("subscriber got %d messages, want one with outcome %s", len(subscribed), workflow.OutcomeReportOnly)
 		}
 	})
+
+	logGroupScenarios(t, ctx, p, seen, nextPublished)
 
 	t.Run("failure-notifies", func(t *testing.T) {
 		// Fault: the remediate function's name now reaches a function that

@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -44,6 +45,11 @@ type StackOptions struct {
 	Dir string
 	// Log receives every started process's output, line by line.
 	Log io.Writer
+	// StandIns puts the fault proxy's stand-ins (no faults) between the
+	// functions and moto, and the test's clients with them: CloudWatch Logs
+	// deletion protection and ECS's defaultLogDriverMode as AWS has them
+	// (test/faultproxy standin.go).
+	StandIns bool
 }
 
 // Stack is the synthesized stack running on loopback: moto holds its
@@ -52,7 +58,12 @@ type StackOptions struct {
 // are SQS "inbox" queues the harness pumps into the functions (moto's
 // EventBridge cannot invoke Lambda).
 type Stack struct {
-	Moto      *localaws.Moto
+	Moto *localaws.Moto
+	// Proxy is the fault proxy in front of moto with StackOptions.StandIns.
+	Proxy *faultproxy.Server
+	// Endpoint is where the functions' AWS calls go: Proxy, else moto.
+	Endpoint string
+	// Config is an SDK configuration for Endpoint.
 	Config    aws.Config
 	Template  *Template
 	Functions map[string]*localaws.Function // by function name
@@ -115,7 +126,14 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	if s.Moto, err = localaws.StartMoto(ctx, localaws.MotoOptions{Tools: opts.Tools, StepFunctions: true, Log: opts.Log}); err != nil {
 		return s, err
 	}
-	s.Config = s.Moto.Config()
+	s.Endpoint = s.Moto.Endpoint
+	if opts.StandIns {
+		if s.Proxy, err = faultproxy.Start(faultproxy.Config{Upstream: s.Moto.Endpoint, StandIns: true}, ""); err != nil {
+			return s, err
+		}
+		s.Endpoint = s.Proxy.URL
+	}
+	s.Config = localaws.Config(s.Endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
 	s.Lambda = lambda.NewFromConfig(s.Config)
 	t := opts.Template
@@ -234,7 +252,7 @@ func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
 	}
 	for i, r := range fns {
 		name := t.PhysicalName(r.LogicalID)
-		env := s.Moto.LambdaEnv()
+		env := localaws.LambdaEnv(s.Endpoint)
 		if e, ok := r.Properties["Environment"].(map[string]any); ok {
 			vars, err := t.Resolve(e["Variables"])
 			if err != nil {
@@ -537,6 +555,9 @@ func (s *Stack) Close() error {
 	var errs []error
 	for _, f := range s.Functions {
 		errs = append(errs, f.Close())
+	}
+	if s.Proxy != nil {
+		errs = append(errs, s.Proxy.Close())
 	}
 	if s.Moto != nil {
 		errs = append(errs, s.Moto.Close())
