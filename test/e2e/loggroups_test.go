@@ -39,98 +39,34 @@ type published func(t *testing.T) []localaws.Published
 // protection holds as in AWS.
 func logGroupScenarios(t *testing.T, ctx context.Context, p *pipeline, seen map[string]bool, next published) {
 	t.Run("complete-in-its-own-region-and-another", func(t *testing.T) {
-		family := "e2e-complete"
-		src := p.registerInput(t, ctx, ec2Task(family,
+		p.succeeds(t, ctx, ec2Task("e2e-complete",
 			awslogs("/ecs/e2e-complete-own", "us-east-1", ""),
-			awslogs("/ecs/e2e-complete-eu", "eu-west-1", "")))
-		e := p.deliverAndRun(t, ctx, src, "e2e00000-0000-4000-8000-000000000501", seen)
-		if e.Status != sfntypes.ExecutionStatusSucceeded {
-			t.Fatalf("execution %s\n%s", e.Status, p.history(ctx, aws.ToString(e.ExecutionArn)))
-		}
-		if revs := p.revisions(t, ctx, family); len(revs) != 2 {
-			t.Fatalf("revisions %v, want the source and its remediation", revs)
-		}
+			awslogs("/ecs/e2e-complete-eu", "eu-west-1", "")), "e2e00000-0000-4000-8000-000000000501", seen, 2)
 		for _, g := range []struct{ name, region string }{{"/ecs/e2e-complete-own", "us-east-1"}, {"/ecs/e2e-complete-eu", "eu-west-1"}} {
 			lg := p.group(t, ctx, g.region, g.name)
 			if lg == nil || aws.ToInt32(lg.RetentionInDays) != 365 || !aws.ToBool(lg.DeletionProtectionEnabled) {
 				t.Errorf("log group %s in %s: %+v", g.name, g.region, lg)
 			}
 		}
-		msgs := next(t)
-		if len(msgs) != 1 {
-			t.Fatalf("%d messages, want 1", len(msgs))
-		}
-		if subscribed, err := p.Notifications(ctx, ""); err != nil || len(subscribed) != 1 {
-			t.Fatalf("subscriber got %d messages (%v), want 1", len(subscribed), err)
-		}
-		email := msgs[0].Structured("email")
-		for _, want := range []string{"/ecs/e2e-complete-own (us-east-1): created by ecslogfix", "/ecs/e2e-complete-eu (eu-west-1): created by ecslogfix",
-			"--log-group-name /ecs/e2e-complete-eu --region eu-west-1", "--no-deletion-protection-enabled"} {
-			if !strings.Contains(email, want) {
-				t.Errorf("the email lacks %q:\n%s", want, email)
-			}
-		}
+		p.notifiedOnce(t, ctx, next, workflow.OutcomeRemediated, "/ecs/e2e-complete-own (us-east-1): created by ecslogfix", "/ecs/e2e-complete-eu (eu-west-1): created by ecslogfix",
+			"--log-group-name /ecs/e2e-complete-eu --region eu-west-1", "--no-deletion-protection-enabled")
 	})
 
 	t.Run("compliant-but-its-group-missing-gets-the-group-and-no-revision", func(t *testing.T) {
-		family := "e2e-missing-group"
-		src := p.registerInput(t, ctx, ec2Task(family, awslogs("/ecs/e2e-missing-group", "us-east-1", "ecs")))
-		e := p.deliverAndRun(t, ctx, src, "e2e00000-0000-4000-8000-000000000502", seen)
-		if e.Status != sfntypes.ExecutionStatusSucceeded {
-			t.Fatalf("execution %s\n%s", e.Status, p.history(ctx, aws.ToString(e.ExecutionArn)))
-		}
-		if revs := p.revisions(t, ctx, family); len(revs) != 1 {
-			t.Errorf("revisions %v, want only the source", revs)
-		}
+		p.succeeds(t, ctx, ec2Task("e2e-missing-group", awslogs("/ecs/e2e-missing-group", "us-east-1", "ecs")), "e2e00000-0000-4000-8000-000000000502", seen, 1)
 		if lg := p.group(t, ctx, "us-east-1", "/ecs/e2e-missing-group"); lg == nil || aws.ToInt32(lg.RetentionInDays) != 365 || !aws.ToBool(lg.DeletionProtectionEnabled) {
 			t.Errorf("log group %+v", lg)
 		}
-		msgs := next(t)
-		if len(msgs) != 1 {
-			t.Fatalf("%d messages, want 1", len(msgs))
-		}
-		subscribed, err := p.Notifications(ctx, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(subscribed) != 1 || subscribed[0].MessageAttributes["outcome"].Value != string(workflow.OutcomeLogGroupCreated) {
-			t.Fatalf("subscriber got %+v, want one %s", subscribed, workflow.OutcomeLogGroupCreated)
-		}
-		email := msgs[0].Structured("email")
-		for _, want := range []string{"LOG_GROUP_MISSING", "no new revision was registered", "aws logs put-log-group-deletion-protection --log-group-identifier /ecs/e2e-missing-group"} {
-			if !strings.Contains(email, want) {
-				t.Errorf("the email lacks %q:\n%s", want, email)
-			}
-		}
+		p.notifiedOnce(t, ctx, next, workflow.OutcomeLogGroupCreated, "LOG_GROUP_MISSING", "no new revision was registered",
+			"aws logs put-log-group-deletion-protection --log-group-identifier /ecs/e2e-missing-group")
 	})
 
 	t.Run("a-group-outside-the-allowed-names-needs-a-human", func(t *testing.T) {
-		family := "e2e-outside"
-		src := p.registerInput(t, ctx, ec2Task(family, awslogs("/shared/e2e-outside", "us-east-1", "")))
-		e := p.deliverAndRun(t, ctx, src, "e2e00000-0000-4000-8000-000000000503", seen)
-		if e.Status != sfntypes.ExecutionStatusSucceeded {
-			t.Fatalf("execution %s\n%s", e.Status, p.history(ctx, aws.ToString(e.ExecutionArn)))
-		}
-		if revs := p.revisions(t, ctx, family); len(revs) != 1 {
-			t.Errorf("revisions %v, want only the source", revs)
-		}
+		p.succeeds(t, ctx, ec2Task("e2e-outside", awslogs("/shared/e2e-outside", "us-east-1", "")), "e2e00000-0000-4000-8000-000000000503", seen, 1)
 		if lg := p.group(t, ctx, "us-east-1", "/shared/e2e-outside"); lg != nil {
 			t.Errorf("a group outside the patterns was created: %+v", lg)
 		}
-		msgs := next(t)
-		if len(msgs) != 1 {
-			t.Fatalf("%d messages, want 1", len(msgs))
-		}
-		subscribed, err := p.Notifications(ctx, "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(subscribed) != 1 || subscribed[0].MessageAttributes["outcome"].Value != string(workflow.OutcomeNeedsHuman) {
-			t.Fatalf("subscriber got %+v, want one %s", subscribed, workflow.OutcomeNeedsHuman)
-		}
-		if email := msgs[0].Structured("email"); !strings.Contains(email, "outside the log group names ecslogfix may create (logGroupPatterns /ecs/*)") {
-			t.Errorf("the email does not say why:\n%s", email)
-		}
+		p.notifiedOnce(t, ctx, next, workflow.OutcomeNeedsHuman, "outside the log group names ecslogfix may create (logGroupPatterns /ecs/*)")
 	})
 
 	t.Run("superseded-creates-no-group", func(t *testing.T) {
@@ -163,14 +99,8 @@ func logGroupScenarios(t *testing.T, ctx context.Context, p *pipeline, seen map[
 
 	t.Run("backout-keeps-a-referenced-group-then-lifts-protection-to-delete-it", func(t *testing.T) {
 		family := "e2e-backout"
-		src := p.registerInput(t, ctx, ec2Task(family, nil))
-		if e := p.deliverAndRun(t, ctx, src, "e2e00000-0000-4000-8000-000000000505", seen); e.Status != sfntypes.ExecutionStatusSucceeded {
-			t.Fatalf("execution %s", e.Status)
-		}
-		next(t)
-		if _, err := p.Notifications(ctx, ""); err != nil {
-			t.Fatal(err)
-		}
+		p.succeeds(t, ctx, ec2Task(family, nil), "e2e00000-0000-4000-8000-000000000505", seen, 2)
+		p.notifiedOnce(t, ctx, next, workflow.OutcomeRemediated)
 		ours, _ := p.describe(t, ctx, family+":2")
 		group := ours.ContainerDefinitions[0].LogConfiguration.Options["awslogs-group"]
 		// Someone registers a later revision from ecslogfix's: it writes to
@@ -222,6 +152,44 @@ func logGroupScenarios(t *testing.T, ctx context.Context, p *pipeline, seen map[
 			t.Error("the group is still there")
 		}
 	})
+}
+
+// succeeds registers in, delivers its event, expects the execution to
+// succeed and the family to end with revisions revisions.
+func (p *pipeline) succeeds(t *testing.T, ctx context.Context, in *ecs.RegisterTaskDefinitionInput, eventID string, seen map[string]bool, revisions int) *sfn.DescribeExecutionOutput {
+	t.Helper()
+	e := p.deliverAndRun(t, ctx, p.registerInput(t, ctx, in), eventID, seen)
+	if e.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("execution %s\n%s", e.Status, p.history(ctx, aws.ToString(e.ExecutionArn)))
+	}
+	if revs := p.revisions(t, ctx, aws.ToString(in.Family)); len(revs) != revisions {
+		t.Errorf("revisions %v, want %d", revs, revisions)
+	}
+	return e
+}
+
+// notifiedOnce expects exactly one notification since the last, with
+// outcome, whose email says every one of wants, and returns the email.
+func (p *pipeline) notifiedOnce(t *testing.T, ctx context.Context, next published, outcome workflow.Outcome, wants ...string) string {
+	t.Helper()
+	msgs := next(t)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages, want 1", len(msgs))
+	}
+	subscribed, err := p.Notifications(ctx, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(subscribed) != 1 || subscribed[0].MessageAttributes["outcome"].Value != string(outcome) {
+		t.Fatalf("subscriber got %+v, want one %s", subscribed, outcome)
+	}
+	email := msgs[0].Structured("email")
+	for _, want := range wants {
+		if !strings.Contains(email, want) {
+			t.Errorf("the email lacks %q:\n%s", want, email)
+		}
+	}
+	return email
 }
 
 // ec2Task is an EC2 task definition of family with one container per log
