@@ -122,7 +122,7 @@ func loadFixtures(t *testing.T) []*fixture {
 // stub is a loopback ECS and CloudWatch Logs: DescribeTaskDefinition
 // answers with the fixture of the family asked for, verbatim;
 // RegisterTaskDefinition records the body and answers with the next
-// revision; CloudWatch Logs accepts every group.
+// revision; CloudWatch Logs has every group and accepts every change.
 type stub struct {
 	t        *testing.T
 	fixtures map[string]*fixture // by family
@@ -169,6 +169,11 @@ func (s *stub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"taskDefinition":{"taskDefinitionArn":%q,"family":%q,"revision":%d,"status":"ACTIVE"}}`, next.String(), family, next.Revision)
 	case "CreateLogGroup", "PutRetentionPolicy":
 		_, _ = w.Write([]byte(`{}`))
+	case "DescribeLogGroups":
+		// Every group exists, with a retention: the replay is about the
+		// register bodies, not the groups.
+		name, _ := in["logGroupNamePrefix"].(string)
+		fmt.Fprintf(w, `{"logGroups":[{"logGroupName":%q,"retentionInDays":30,"logGroupArn":"arn:aws:logs:us-east-1:111122223333:log-group:%s"}]}`, name, name)
 	default:
 		s.t.Errorf("unexpected call %s", target)
 		w.WriteHeader(http.StatusBadRequest)
@@ -321,7 +326,7 @@ func replay(t *testing.T, fixtures []*fixture, want func(*fixture) workflow.Outc
 				t.Errorf("beyond a documented limit: %s", p)
 			}
 			// The new revision is compliant.
-			td := &types.TaskDefinition{Family: in.Family, ContainerDefinitions: in.ContainerDefinitions, RequiresCompatibilities: in.RequiresCompatibilities}
+			td := &types.TaskDefinition{Family: in.Family, ContainerDefinitions: in.ContainerDefinitions, RequiresCompatibilities: in.RequiresCompatibilities, ExecutionRoleArn: in.ExecutionRoleArn}
 			if ev := replayPolicy().Evaluate(td, nil); !ev.Compliant {
 				t.Errorf("the registered revision is not compliant: %+v", ev.Containers)
 			}
