@@ -140,3 +140,66 @@ func TestScanKeepsTheOtherRegions(t *testing.T) {
 		t.Errorf("stderr %q", r.stderr)
 	}
 }
+
+// An endpoint that answers {} to everything (a broken proxy, a stub) gets
+// one clear line from every command, never a panic.
+func TestEmptyResponses(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		io.WriteString(w, `{}`)
+	}))
+	defer srv.Close()
+	load := func(_ context.Context, _, region string) (aws.Config, error) {
+		return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), RetryMaxAttempts: 1,
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, nil
+	}
+	// {} to a list is an empty list: nothing to judge.
+	for _, args := range [][]string{{"scan"}, {"scan", "-o", "json"}, {"fix", "--all"}} {
+		if r := runWith(t, load, args...); r.code != ExitOK || strings.Contains(r.stderr, "panic") {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"fix", "--task-definition", "orders-api"},
+		{"fix", "--task-definition", "orders-api:3", "--apply"},
+		{"backout", "--task-definition", "orders-api:15"},
+		{"backout", "--task-definition", "orders-api:15", "--cluster", "prod", "--apply"},
+	} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			r := runWith(t, load, args...)
+			if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic") {
+				t.Fatalf("panicked:\n%s", r.stderr)
+			}
+			lines := strings.Split(strings.TrimSpace(r.stderr), "\n")
+			if r.code == ExitOK || !strings.HasPrefix(lines[len(lines)-1], "ecslogfix: ") {
+				t.Errorf("exit %d, stderr %q", r.code, r.stderr)
+			}
+		})
+	}
+}
+
+// A silent endpoint ends at --timeout with one line, not never.
+func TestTimeout(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	load := func(_ context.Context, _, region string) (aws.Config, error) {
+		return aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, nil
+	}
+	for _, args := range [][]string{{"scan", "--timeout", "200ms"}, {"fix", "--task-definition", "orders-api", "--timeout", "200ms"}} {
+		r := runWith(t, load, args...)
+		if r.code != ExitError || !strings.Contains(r.stderr, "--timeout 200ms reached") || strings.Count(strings.TrimSpace(r.stderr), "\n") > 2 {
+			t.Errorf("%v: exit %d, stderr %q", args, r.code, r.stderr)
+		}
+	}
+	if r := runWith(t, load, "scan", "--timeout", "-1s"); r.code != ExitError || !strings.Contains(r.stderr, "--timeout must not be negative") {
+		t.Errorf("negative timeout: exit %d, stderr %q", r.code, r.stderr)
+	}
+}

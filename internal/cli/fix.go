@@ -217,6 +217,8 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, factory.Region()))
 			case err != nil:
 				it = fx.failed(name, explain(err))
+			case d.TaskDefinition == nil:
+				it = fx.failed(name, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", name))
 			default:
 				it = fx.one(ctx, d.TaskDefinition, d.Tags)
 			}

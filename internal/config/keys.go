@@ -230,9 +230,9 @@ var policyFields = []policyField{
 	{"mode", "string", "", "awslogs `mode` added where absent (`blocking` or `non-blocking`); an explicit mode is never changed.", stringValue},
 	{"maxBufferSize", "string", "", "awslogs `max-buffer-size` added with `mode` non-blocking, e.g. `25m`.", stringValue},
 	{"otherDrivers", "string", "replace", "`replace` or `report` containers using a driver the policy does not allow (awsfirelens is always reported).", stringValue},
-	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition; also accepted as `key=value`.", tagValue},
+	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition. An object in cdk.json and in policy files; on the command line (`-c`) also `key=value`.", tagValue},
 	{"defaultExecutionRoleArn", "string", "(the created role, see createDefaultExecutionRole)", "Execution role set on Fargate/EXTERNAL definitions that have none.", stringValue},
-	{"logGroupTags", "object", "{}", "Tags added to created log groups; also accepted as `k=v,k2=v2`.", tagsValue},
+	{"logGroupTags", "object", "{}", "Tags added to created log groups. An object in cdk.json and in policy files; on the command line (`-c`) also `k=v,k2=v2`.", tagsValue},
 	{"logGroupPatterns", "list", "(the template's literal prefix and *: /ecs/*)", "Log group names ecslogfix may create and set retention on (`*` matches any characters, as in IAM). The remediate role's CloudWatch Logs permissions are scoped to exactly these; a missing group outside them is reported NEEDS_HUMAN, never created. Must admit every name `logGroupTemplate` yields.", listValue},
 	{"existingGroupRetention", "string", string(policy.RetentionSetIfNeverExpire), "What ecslogfix does to the retention of an existing group a revision it fixes writes to (within `logGroupPatterns`): `keep` (never touch), `setIfNeverExpire` (set `retentionDays` on a group that never expires, as `awslogs-create-group` and the console make them; leave any chosen retention) or `enforce` (set `retentionDays` on every group, never shortening one unless `allowShorten`).", stringValue},
 	{"allowShorten", "bool", "false", "With `existingGroupRetention` `enforce`: also lower a retention longer than `retentionDays` (events older than the new retention are deleted).", boolValue},
@@ -251,7 +251,7 @@ func Markdown() string {
 	b.WriteString("In `cdk.json` use JSON types; on the command line, lists are a JSON array or comma-separated\n")
 	b.WriteString("(`-c ecslogfix:regions=eu-west-1,eu-central-1`), numbers and booleans their plain text, objects JSON.\n")
 	b.WriteString("Unknown `ecslogfix:` keys are an error. The functions receive the resulting runtime configuration\n")
-	b.WriteString("as environment variables (`ECSLOGFIX_*`, see `internal/config/runtime.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
+	b.WriteString("as environment variables (`ECSLOGFIX_*`, one set per function, see `internal/config/env.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
 	b.WriteString("| Key | Type | Default | Description |\n|---|---|---|---|\n")
 	for _, k := range Keys {
 		def := k.Default

@@ -81,7 +81,7 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 		b.useGroups(td) // nothing to register: the source's groups
 		return pl, nil
 	}
-	if logRegion == "" {
+	if b.needsRegion && logRegion == "" {
 		pl.Blockers = append(pl.Blockers, Blocker{BlockInvalidInput, "no region known for awslogs-region: the context names none and the policy sets no logRegion"})
 	}
 
@@ -119,6 +119,9 @@ type builder struct {
 	plan      *Plan
 	changed   bool
 	added     []policy.GroupRef // groups the template gave
+	// needsRegion is set when a fixed container takes the region from
+	// the context or the policy (it names none of its own).
+	needsRegion bool
 }
 
 // fixable reports whether the fix can correct every reason of an awslogs
@@ -260,6 +263,7 @@ func (b *builder) checkKeyRegion(g LogGroup) {
 // fresh builds a new awslogs configuration. From a replaced driver's
 // options only the driver-independent mode and max-buffer-size are kept.
 func (b *builder) fresh(container string, old map[string]string) *types.LogConfiguration {
+	b.needsRegion = true
 	opts := map[string]string{
 		policy.OptGroup:        b.groupFor(container, b.logRegion),
 		policy.OptRegion:       b.logRegion,
@@ -281,6 +285,7 @@ func (b *builder) complete(container string, lc *types.LogConfiguration) *types.
 	opts := make(map[string]string, len(lc.Options)+3)
 	maps.Copy(opts, lc.Options)
 	if r := opts[policy.OptRegion]; policy.Blank(r) || !awsarn.ValidRegion(r) {
+		b.needsRegion = true
 		opts[policy.OptRegion] = b.logRegion
 	}
 	if g := opts[policy.OptGroup]; policy.Blank(g) || !policy.ValidLogGroupName(g) {
