@@ -100,9 +100,10 @@ finds filled in. With --apply it moves the services of the given clusters
 that run the revision back to the source revision (UpdateService),
 deregisters the revision (so the family's latest ACTIVE revision is the
 source again), and with --delete-log-group deletes each log group of the
-revision that ecslogfix created (tag ` + config.TagManaged + `), that the
-source revision does not use and that holds no log streams. Without --apply
-it prints what it would do.
+revision that ecslogfix created (tag ` + config.TagManaged + `), that no
+ACTIVE revision of the family uses (it names the one that does) and that
+holds no log streams, turning its deletion protection off first. Without
+--apply it prints what it would do.
 
 Exit status: 0 on success, 2 on errors or when the revision is not one
 ecslogfix registered.`,

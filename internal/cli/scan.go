@@ -87,7 +87,10 @@ REGISTER, BLOCKED, or REPORT for changes a human must make), then a summary.
 
 It only reads: ListTaskDefinitionFamilies and DescribeTaskDefinition, at
 --read-rate calls per second (default 10, half of ECS's shared read bucket),
-with adaptive retries on throttling.
+with adaptive retries on throttling; DescribeLogGroups once per distinct log
+group (a missing one is LOG_GROUP_MISSING, action CREATE_LOG_GROUPS when
+that is all); ListAccountSettings once per region when the policy sets
+requiredMode.
 
 Exit status: 0 when every family is compliant or exempt, 1 when any is not,
 2 on errors (including families that could not be described).`,
