@@ -26,6 +26,8 @@ type Action string
 const (
 	ActionEnsureLogGroup Action = "ensure-log-group"
 	ActionRegister       Action = "register"
+	ActionRollout        Action = "rollout" // find the source's consumers, move those the policy allows
+	ActionWatch          Action = "watch"   // watch the moved services' deployments, put back failed ones
 )
 
 // Trigger says what started a workflow execution.
@@ -175,6 +177,13 @@ type Result struct {
 	Trigger      Trigger          `json:"trigger,omitempty"`
 	EventID      string           `json:"eventId,omitempty"`
 	ExecutionARN string           `json:"executionArn,omitempty"`
+	// Rollout is what the Rollout and Watch states found and did with the
+	// source's consumers; nil until Rollout ran.
+	Rollout *Rollout `json:"rollout,omitempty"`
+	// RolloutError is what the Catch of Rollout or Watch caught
+	// (PathRolloutError): the revision stays registered, the notification
+	// says the rollout did not finish.
+	RolloutError *CaughtError `json:"rolloutError,omitempty"`
 }
 
 // Failure is what the state machine's Catch hands to notify when a step
@@ -202,6 +211,11 @@ const (
 	StateEnsureLogGroups       = "EnsureLogGroups"
 	StateRegister              = "Register"
 	StateNotify                = "Notify"
+	StateRolloutChoice         = "RolloutChoice" // Choice: a registered revision goes to Rollout
+	StateRollout               = "Rollout"
+	StateRolloutSettled        = "RolloutSettled" // Choice: Notify once nothing is left to watch
+	StateRolloutWait           = "RolloutWait"    // Wait: Rollout.WaitSeconds
+	StateWatch                 = "Watch"
 	StateEnsureLogGroupsFailed = "EnsureLogGroupsFailed" // Pass: records the failed state, then NotifyFailure
 	StateRegisterFailed        = "RegisterFailed"
 	StateNotifyFailed          = "NotifyFailed"
