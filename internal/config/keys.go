@@ -157,6 +157,16 @@ func buildKeys() []Key {
 				c.RegisterRate = f
 				return err
 			}},
+		Key{Name: ContextPrefix + "rolloutRate", Type: "number", Default: strconv.FormatFloat(DefaultRolloutRate, 'g', -1, 64),
+			Doc: "The rollout's writes per second (ECS UpdateService, EventBridge PutTargets, Scheduler UpdateSchedule), per attempt, shared by the remediate instances like `registerRate`. Each UpdateService starts a deployment that needs capacity for its new tasks: a low rate spreads a mass rollout out.",
+			apply: func(c *Config, v any) error {
+				f, err := floatOr(v, DefaultRolloutRate)
+				if err == nil && !awsclient.ValidRate(f) {
+					err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
+				}
+				c.RolloutRate = f
+				return err
+			}},
 		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
 			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
 			apply: func(c *Config, v any) error {
@@ -217,6 +227,10 @@ var policyFields = []policyField{
 	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition; also accepted as `key=value`.", tagValue},
 	{"defaultExecutionRoleArn", "string", "(the created role, see createDefaultExecutionRole)", "Execution role set on Fargate/EXTERNAL definitions that have none.", stringValue},
 	{"logGroupTags", "object", "{}", "Tags added to created log groups; also accepted as `k=v,k2=v2`.", tagsValue},
+	{"rollout", "string", "none", "Which consumers of a remediated revision ecslogfix moves to the new revision: `none` (only list them in the notification), `services` (ECS services with the ECS deployment controller) or `all` (also EventBridge rule targets and Scheduler schedules). A task definition's `ecslogfix:rollout` tag overrides it. CODE_DEPLOY and EXTERNAL services are never moved (the notification gives the command). The default moves nothing: a new revision reaches running tasks through your deploy process, as before.", stringValue},
+	{"deregisterSource", "string", "never", "`never`, or `afterRollout`: deregister the source revision once every consumer moved and its deployment completed. Backout then cannot point consumers back at it (ECS refuses an INACTIVE revision), so the default keeps it.", stringValue},
+	{"rolloutTimeoutMinutes", "integer", "30", "How long the workflow watches the services' deployments (1-1440); a deployment still running then is reported TIMED_OUT and left to ECS.", intValue},
+	{"rolloutPollSeconds", "integer", "30", "Seconds between two looks at the deployments (1-300).", intValue},
 }
 
 // Markdown renders the configuration reference.
