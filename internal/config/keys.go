@@ -148,25 +148,11 @@ func buildKeys() []Key {
 				return err
 			}},
 		Key{Name: ContextPrefix + "registerRate", Type: "number", Default: strconv.FormatFloat(DefaultRegisterRate, 'g', -1, 64),
-			Doc: "RegisterTaskDefinition calls per second ecslogfix makes (ECS allows 1/s sustained per account and region, shared with your pipelines), per attempt (SDK retries included): each remediate instance gets registerRate / remediateConcurrency, or the whole rate when no concurrency is reserved. The sweep starts executions at this rate too. The workflow's retries are sized for a burst of 300 executions at 0.5/s; a lower rate makes a burst of that size outlast them.",
-			apply: func(c *Config, v any) error {
-				f, err := floatOr(v, DefaultRegisterRate)
-				if err == nil && !awsclient.ValidRate(f) {
-					err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
-				}
-				c.RegisterRate = f
-				return err
-			}},
+			Doc:   "RegisterTaskDefinition calls per second ecslogfix makes (ECS allows 1/s sustained per account and region, shared with your pipelines), per attempt (SDK retries included): each remediate instance gets registerRate / remediateConcurrency, or the whole rate when no concurrency is reserved. The sweep starts executions at this rate too. The workflow's retries are sized for a burst of 300 executions at 0.5/s; a lower rate makes a burst of that size outlast them.",
+			apply: func(c *Config, v any) error { return setRate(&c.RegisterRate, v, DefaultRegisterRate) }},
 		Key{Name: ContextPrefix + "rolloutRate", Type: "number", Default: strconv.FormatFloat(DefaultRolloutRate, 'g', -1, 64),
-			Doc: "The rollout's writes per second (ECS UpdateService, EventBridge PutTargets, Scheduler UpdateSchedule), per attempt, shared by the remediate instances like `registerRate`. Each UpdateService starts a deployment that needs capacity for its new tasks: a low rate spreads a mass rollout out.",
-			apply: func(c *Config, v any) error {
-				f, err := floatOr(v, DefaultRolloutRate)
-				if err == nil && !awsclient.ValidRate(f) {
-					err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
-				}
-				c.RolloutRate = f
-				return err
-			}},
+			Doc:   "The rollout's writes per second (ECS UpdateService, EventBridge PutTargets, Scheduler UpdateSchedule), per attempt, shared by the remediate instances like `registerRate`. Each UpdateService starts a deployment that needs capacity for its new tasks: a low rate spreads a mass rollout out.",
+			apply: func(c *Config, v any) error { return setRate(&c.RolloutRate, v, DefaultRolloutRate) }},
 		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
 			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
 			apply: func(c *Config, v any) error {
@@ -303,6 +289,16 @@ func setList(dst *[]string, v any, valid func(string) bool, what string) error {
 		}
 	}
 	*dst = l
+	return err
+}
+
+// setRate sets *dst to the write rate v (default def), in (0, MaxRate].
+func setRate(dst *float64, v any, def float64) error {
+	f, err := floatOr(v, def)
+	if err == nil && !awsclient.ValidRate(f) {
+		err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
+	}
+	*dst = f
 	return err
 }
 

@@ -21,24 +21,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
-
-// ParseMode accepts none, services or all.
-func ParseMode(s string) (workflow.RolloutMode, error) {
-	switch m := workflow.RolloutMode(s); m {
-	case workflow.RolloutNone, workflow.RolloutServices, workflow.RolloutAll:
-		return m, nil
-	}
-	return "", fmt.Errorf("%q is not %s, %s or %s", s, workflow.RolloutNone, workflow.RolloutServices, workflow.RolloutAll)
-}
 
 // Mode is the rollout mode of one task definition: override (the CLI's
 // --rollout, or the execution input's) when set, else the revision's
 // ecslogfix:rollout tag, else the policy's mode (none when unset). A tag
 // whose value is not a mode moves nothing, and note says why.
-func Mode(policyMode, override workflow.RolloutMode, tags []types.Tag) (mode workflow.RolloutMode, note string) {
+func Mode(policyMode, override policy.RolloutMode, tags []types.Tag) (mode policy.RolloutMode, note string) {
 	if override != "" {
 		return override, ""
 	}
@@ -46,14 +38,14 @@ func Mode(policyMode, override workflow.RolloutMode, tags []types.Tag) (mode wor
 		if aws.ToString(t.Key) != taskdef.TagRollout {
 			continue
 		}
-		m, err := ParseMode(strings.TrimSpace(aws.ToString(t.Value)))
+		m, err := policy.ParseRollout(strings.TrimSpace(aws.ToString(t.Value)))
 		if err != nil {
-			return workflow.RolloutNone, fmt.Sprintf("the tag %s: %v: nothing was moved", taskdef.TagRollout, err)
+			return policy.RolloutNone, fmt.Sprintf("the tag %s: %v: nothing was moved", taskdef.TagRollout, err)
 		}
 		return m, ""
 	}
 	if policyMode == "" {
-		return workflow.RolloutNone, ""
+		return policy.RolloutNone, ""
 	}
 	return policyMode, ""
 }
@@ -64,7 +56,7 @@ type Observation struct {
 	// registered from it.
 	Source taskdef.ARN
 	NewARN string
-	Mode   workflow.RolloutMode
+	Mode   policy.RolloutMode
 	// Consumers are the consumers of Source's family in its account and
 	// region (internal/consumer); those on other revisions are ignored.
 	Consumers []workflow.Consumer
@@ -138,26 +130,26 @@ func Plan(o Observation) (r workflow.Rollout, move []int) {
 	return r, move
 }
 
-func moves(m workflow.RolloutMode, k workflow.ConsumerKind) bool {
+func moves(m policy.RolloutMode, k workflow.ConsumerKind) bool {
 	switch m {
-	case workflow.RolloutAll:
+	case policy.RolloutAll:
 		return true
-	case workflow.RolloutServices:
+	case policy.RolloutServices:
 		return k == workflow.KindService
 	}
 	return false
 }
 
-func notMoved(m workflow.RolloutMode, k workflow.ConsumerKind) string {
-	if m == workflow.RolloutServices {
+func notMoved(m policy.RolloutMode, k workflow.ConsumerKind) string {
+	if m == policy.RolloutServices {
 		return fmt.Sprintf("rollout mode %q moves services only; the %s keeps the source revision until you move it", m, kindText(k))
 	}
 	return fmt.Sprintf("rollout mode %q: the %s keeps the source revision until you move it", cmpMode(m), kindText(k))
 }
 
-func cmpMode(m workflow.RolloutMode) workflow.RolloutMode {
+func cmpMode(m policy.RolloutMode) policy.RolloutMode {
 	if m == "" {
-		return workflow.RolloutNone
+		return policy.RolloutNone
 	}
 	return m
 }

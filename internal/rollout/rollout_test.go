@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -26,29 +27,29 @@ func tag(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aw
 
 func TestMode(t *testing.T) {
 	for _, tc := range []struct {
-		name             string
-		policy, override workflow.RolloutMode
-		tags             []types.Tag
-		want             workflow.RolloutMode
-		note             string
+		name          string
+		pol, override policy.RolloutMode
+		tags          []types.Tag
+		want          policy.RolloutMode
+		note          string
 	}{
-		{"unset policy is none", "", "", nil, workflow.RolloutNone, ""},
-		{"policy", workflow.RolloutServices, "", nil, workflow.RolloutServices, ""},
-		{"tag wins over policy", workflow.RolloutNone, "", []types.Tag{tag(taskdef.TagRollout, "all")}, workflow.RolloutAll, ""},
-		{"tag may turn it off", workflow.RolloutAll, "", []types.Tag{tag(taskdef.TagRollout, " none ")}, workflow.RolloutNone, ""},
-		{"override wins over tag", workflow.RolloutNone, workflow.RolloutServices, []types.Tag{tag(taskdef.TagRollout, "all")}, workflow.RolloutServices, ""},
-		{"bad tag moves nothing, says why", workflow.RolloutAll, "", []types.Tag{tag(taskdef.TagRollout, "everything")}, workflow.RolloutNone, `the tag ecslogfix:rollout: "everything" is not none, services or all: nothing was moved`},
-		{"other tags ignored", workflow.RolloutServices, "", []types.Tag{tag("team", "all")}, workflow.RolloutServices, ""},
+		{"unset policy is none", "", "", nil, policy.RolloutNone, ""},
+		{"policy", policy.RolloutServices, "", nil, policy.RolloutServices, ""},
+		{"tag wins over policy", policy.RolloutNone, "", []types.Tag{tag(taskdef.TagRollout, "all")}, policy.RolloutAll, ""},
+		{"tag may turn it off", policy.RolloutAll, "", []types.Tag{tag(taskdef.TagRollout, " none ")}, policy.RolloutNone, ""},
+		{"override wins over tag", policy.RolloutNone, policy.RolloutServices, []types.Tag{tag(taskdef.TagRollout, "all")}, policy.RolloutServices, ""},
+		{"bad tag moves nothing, says why", policy.RolloutAll, "", []types.Tag{tag(taskdef.TagRollout, "everything")}, policy.RolloutNone, `the tag ecslogfix:rollout: "everything" is not none, services or all: nothing was moved`},
+		{"other tags ignored", policy.RolloutServices, "", []types.Tag{tag("team", "all")}, policy.RolloutServices, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, note := Mode(tc.policy, tc.override, tc.tags)
+			got, note := Mode(tc.pol, tc.override, tc.tags)
 			if got != tc.want || note != tc.note {
 				t.Errorf("Mode = %q, %q; want %q, %q", got, note, tc.want, tc.note)
 			}
 		})
 	}
-	if _, err := ParseMode("ALL"); err == nil {
-		t.Error("ParseMode accepts ALL: modes are lower-case")
+	if _, err := policy.ParseRollout("ALL"); err == nil {
+		t.Error("ParseRollout accepts ALL: modes are lower-case")
 	}
 }
 
@@ -72,27 +73,27 @@ func TestPlan(t *testing.T) {
 	src, _ := taskdef.ParseARN(srcARN)
 	type row struct {
 		name     string
-		mode     workflow.RolloutMode
+		mode     policy.RolloutMode
 		consumer workflow.Consumer
 		status   workflow.ConsumerStatus // "" = moved (in Move)
 		before   string
 		reason   string // a substring
 	}
 	rows := []row{
-		{"ECS service, none", workflow.RolloutNone, service("a", "ECS", srcARN), workflow.ConsumerNotMoved, srcARN, `rollout mode "none"`},
-		{"ECS service, services", workflow.RolloutServices, service("a", "ECS", srcARN), "", srcARN, ""},
-		{"ECS service, all", workflow.RolloutAll, service("a", "ECS", srcARN), "", srcARN, ""},
-		{"CODE_DEPLOY service, all", workflow.RolloutAll, service("cd", "CODE_DEPLOY", srcARN), workflow.ConsumerNeedsHuman, srcARN, "CODE_DEPLOY"},
-		{"CODE_DEPLOY service, none", workflow.RolloutNone, service("cd", "CODE_DEPLOY", srcARN), workflow.ConsumerNeedsHuman, srcARN, "CodeDeploy deployment"},
-		{"EXTERNAL service, services", workflow.RolloutServices, service("ext", "EXTERNAL", srcARN), workflow.ConsumerNeedsHuman, srcARN, "task set"},
-		{"rule target, services", workflow.RolloutServices, target("nightly", srcARN), workflow.ConsumerNotMoved, srcARN, "services only"},
-		{"rule target, all", workflow.RolloutAll, target("nightly", srcARN), "", srcARN, ""},
-		{"schedule, none", workflow.RolloutNone, schedule("hourly", srcARN), workflow.ConsumerNotMoved, srcARN, "Scheduler schedule"},
-		{"schedule, all", workflow.RolloutAll, schedule("hourly", srcARN), "", srcARN, ""},
-		{"rule target naming the family", workflow.RolloutAll, target("fam", famARN), workflow.ConsumerFollowsLatest, famARN, "latest ACTIVE"},
-		{"schedule naming the family", workflow.RolloutAll, schedule("fam", famARN), workflow.ConsumerFollowsLatest, famARN, "latest ACTIVE"},
-		{"service already on the new revision (earlier attempt)", workflow.RolloutServices, service("a", "ECS", newARN), workflow.ConsumerDeploying, srcARN, "earlier attempt"},
-		{"target already on the new revision", workflow.RolloutAll, target("nightly", newARN), workflow.ConsumerMoved, srcARN, "earlier attempt"},
+		{"ECS service, none", policy.RolloutNone, service("a", "ECS", srcARN), workflow.ConsumerNotMoved, srcARN, `rollout mode "none"`},
+		{"ECS service, services", policy.RolloutServices, service("a", "ECS", srcARN), "", srcARN, ""},
+		{"ECS service, all", policy.RolloutAll, service("a", "ECS", srcARN), "", srcARN, ""},
+		{"CODE_DEPLOY service, all", policy.RolloutAll, service("cd", "CODE_DEPLOY", srcARN), workflow.ConsumerNeedsHuman, srcARN, "CODE_DEPLOY"},
+		{"CODE_DEPLOY service, none", policy.RolloutNone, service("cd", "CODE_DEPLOY", srcARN), workflow.ConsumerNeedsHuman, srcARN, "CodeDeploy deployment"},
+		{"EXTERNAL service, services", policy.RolloutServices, service("ext", "EXTERNAL", srcARN), workflow.ConsumerNeedsHuman, srcARN, "task set"},
+		{"rule target, services", policy.RolloutServices, target("nightly", srcARN), workflow.ConsumerNotMoved, srcARN, "services only"},
+		{"rule target, all", policy.RolloutAll, target("nightly", srcARN), "", srcARN, ""},
+		{"schedule, none", policy.RolloutNone, schedule("hourly", srcARN), workflow.ConsumerNotMoved, srcARN, "Scheduler schedule"},
+		{"schedule, all", policy.RolloutAll, schedule("hourly", srcARN), "", srcARN, ""},
+		{"rule target naming the family", policy.RolloutAll, target("fam", famARN), workflow.ConsumerFollowsLatest, famARN, "latest ACTIVE"},
+		{"schedule naming the family", policy.RolloutAll, schedule("fam", famARN), workflow.ConsumerFollowsLatest, famARN, "latest ACTIVE"},
+		{"service already on the new revision (earlier attempt)", policy.RolloutServices, service("a", "ECS", newARN), workflow.ConsumerDeploying, srcARN, "earlier attempt"},
+		{"target already on the new revision", policy.RolloutAll, target("nightly", newARN), workflow.ConsumerMoved, srcARN, "earlier attempt"},
 	}
 	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
@@ -123,7 +124,7 @@ func TestPlan(t *testing.T) {
 func TestPlanFiltersOrdersAndCaps(t *testing.T) {
 	src, _ := taskdef.ParseARN(srcARN)
 	other := "arn:aws:ecs:us-east-1:111122223333:task-definition/payments:3"
-	r, move := Plan(Observation{Source: src, NewARN: newARN, Mode: workflow.RolloutAll, Consumers: []workflow.Consumer{
+	r, move := Plan(Observation{Source: src, NewARN: newARN, Mode: policy.RolloutAll, Consumers: []workflow.Consumer{
 		schedule("s", srcARN), service("b", "ECS", srcARN), service("old", "ECS", oldARN), service("pay", "ECS", other),
 		target("bad", "not an arn"), service("a", "ECS", srcARN),
 	}})
@@ -139,7 +140,7 @@ func TestPlanFiltersOrdersAndCaps(t *testing.T) {
 	for i := range workflow.MaxConsumers + 3 {
 		many = append(many, service(strings.Repeat("x", 1+i%7)+string(rune('a'+i%26))+string(rune('a'+i/26)), "ECS", srcARN))
 	}
-	r, move = Plan(Observation{Source: src, NewARN: newARN, Mode: workflow.RolloutServices, Consumers: many})
+	r, move = Plan(Observation{Source: src, NewARN: newARN, Mode: policy.RolloutServices, Consumers: many})
 	if len(r.Consumers) != workflow.MaxConsumers || r.Omitted != 3 || len(move) != workflow.MaxConsumers {
 		t.Fatalf("%d records, %d omitted, %d moves", len(r.Consumers), r.Omitted, len(move))
 	}
@@ -150,7 +151,9 @@ func deploying() workflow.ConsumerRollout {
 	return Moved(rec, newARN, "ecs-svc/2")
 }
 
-func svc(td string, ds ...Deployment) Service { return Service{Found: true, TaskDefinition: td, Deployments: ds} }
+func svc(td string, ds ...Deployment) Service {
+	return Service{Found: true, TaskDefinition: td, Deployments: ds}
+}
 
 func TestJudge(t *testing.T) {
 	primary := func(td, state, reason string) Deployment {

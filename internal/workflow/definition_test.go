@@ -226,7 +226,7 @@ func rolloutLoop(t *testing.T, m machine, doc map[string]any, in Input, register
 		Status: ConsumerDeploying, Before: in.TaskDefinitionARN, After: registered.NewARN, Deployment: "ecs-svc/1",
 	}
 	moving := registered
-	moving.Rollout = &Rollout{Mode: RolloutServices, Consumers: []ConsumerRollout{svc}, WaitSeconds: 30, Deadline: "2026-12-01T10:30:00Z"}
+	moving.Rollout = &Rollout{Mode: policy.RolloutServices, Consumers: []ConsumerRollout{svc}, WaitSeconds: 30, Deadline: "2026-12-01T10:30:00Z"}
 	result(t, m, StateRollout, doc, moving)
 	if m.States[StateRollout]["Next"] != StateRolloutSettled {
 		t.Fatalf("Rollout goes to %v", m.States[StateRollout]["Next"])
@@ -245,7 +245,7 @@ func rolloutLoop(t *testing.T, m machine, doc map[string]any, in Input, register
 	done := moving
 	moved := svc
 	moved.Status = ConsumerMoved
-	done.Rollout = &Rollout{Mode: RolloutServices, Consumers: []ConsumerRollout{moved}, Settled: true, Deadline: moving.Rollout.Deadline}
+	done.Rollout = &Rollout{Mode: policy.RolloutServices, Consumers: []ConsumerRollout{moved}, Settled: true, Deadline: moving.Rollout.Deadline}
 	result(t, m, StateWatch, doc, done)
 	if m.States[StateWatch]["Next"] != StateRolloutSettled {
 		t.Fatalf("Watch goes to %v", m.States[StateWatch]["Next"])
@@ -282,7 +282,7 @@ func TestContractRolloutFailureIsNotified(t *testing.T) {
 				NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:4"}
 			result(t, m, StateRegister, doc, res)
 			if task == StateWatch {
-				res.Rollout = &Rollout{Mode: RolloutAll, Consumers: []ConsumerRollout{}, WaitSeconds: 30}
+				res.Rollout = &Rollout{Mode: policy.RolloutAll, Consumers: []ConsumerRollout{}, WaitSeconds: 30}
 				result(t, m, StateRollout, doc, res)
 			}
 			catches := m.States[task]["Catch"].([]any)
@@ -334,7 +334,7 @@ func TestContractFailurePaths(t *testing.T) {
 			if task == StateNotify {
 				result(t, m, StateRegister, doc, Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN})
 				result(t, m, StateRollout, doc, Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN,
-					Rollout: &Rollout{Mode: RolloutNone, Consumers: []ConsumerRollout{}, Settled: true}})
+					Rollout: &Rollout{Mode: policy.RolloutNone, Consumers: []ConsumerRollout{}, Settled: true}})
 			}
 			catches := m.States[task]["Catch"].([]any)
 			if len(catches) != 1 {

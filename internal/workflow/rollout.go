@@ -1,21 +1,11 @@
 package workflow
 
+import "github.com/ecslogfix/ecslogfix/internal/policy"
+
 // The rollout part of the contract: what runs a task definition revision
 // (its consumers) and what the Rollout and Watch states did with each.
 // Like the rest of the contract it carries names and ARNs only: never a
 // rule target's Input, a schedule's input or any container override.
-
-// RolloutMode says which consumers of a remediated revision ecslogfix
-// moves to the new revision (policy rollout, or the task definition's
-// ecslogfix:rollout tag).
-type RolloutMode string
-
-// Rollout modes.
-const (
-	RolloutNone     RolloutMode = "none"     // move nothing; the notification lists the consumers found
-	RolloutServices RolloutMode = "services" // move ECS services
-	RolloutAll      RolloutMode = "all"      // move services, EventBridge rule targets and Scheduler schedules
-)
 
 // ConsumerKind names what kind of thing runs a task definition.
 type ConsumerKind string
@@ -115,8 +105,8 @@ type ConsumerRollout struct {
 
 // Rollout is what the Rollout and Watch states store in the Result.
 type Rollout struct {
-	Mode      RolloutMode       `json:"mode"`
-	Consumers []ConsumerRollout `json:"consumers"`
+	Mode      policy.RolloutMode `json:"mode"`
+	Consumers []ConsumerRollout  `json:"consumers"`
 	// Omitted counts consumers beyond MaxConsumers: found, not handled.
 	Omitted int `json:"omitted,omitempty"`
 	// Settled is true when nothing is left to watch (PathRolloutSettled).
