@@ -2,7 +2,9 @@
 // clients and an AWS emulator (moto) on 127.0.0.1 and injects the faults real
 // AWS produces: throttling, ECS's "Too many concurrent attempts" client
 // error, HTTP 500 and 503, connection resets and added latency, each at a
-// configurable rate per API.
+// configurable rate per API. It also answers like ECS where moto does not
+// (ecs.go): UpdateService refusals by deployment controller, and service
+// deployments that progress, complete, fail or roll back.
 //
 // An API is named "service:Operation" as in IAM, for example
 // "ecs:RegisterTaskDefinition", "logs:CreateLogGroup", "sns:Publish". The
@@ -135,6 +137,9 @@ type Config struct {
 	Rules []Rule
 	// Now is the clock used for the rate records; time.Now when nil.
 	Now func() time.Time
+	// ECS shapes the ECS deployment model (ecs.go): what real ECS answers
+	// to UpdateService and DescribeServices where moto does not.
+	ECS ECSConfig
 }
 
 // APIStats are the counters of one API (or the total over all APIs).
@@ -173,9 +178,12 @@ type apiState struct {
 
 // Proxy is the fault-injecting reverse proxy; it is an http.Handler.
 type Proxy struct {
-	seed  uint64
-	now   func() time.Time
-	proxy *httputil.ReverseProxy
+	seed     uint64
+	now      func() time.Time
+	proxy    *httputil.ReverseProxy
+	upstream *url.URL
+	client   *http.Client
+	ecs      *ecsModel
 
 	mu    sync.Mutex
 	rules []Rule
@@ -188,7 +196,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil || up.Scheme == "" || up.Host == "" {
 		return nil, fmt.Errorf("faultproxy: bad upstream %q", cfg.Upstream)
 	}
-	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}}
+	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}, upstream: up, ecs: newECSModel(cfg.ECS)}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -198,6 +206,7 @@ func New(cfg Config) (*Proxy, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.Proxy = nil
 	transport.MaxIdleConnsPerHost = 64
+	p.client = &http.Client{Transport: transport}
 	p.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(up)
@@ -354,7 +363,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if d.fault == None {
-		p.proxy.ServeHTTP(w, r)
+		if !p.serveECS(w, r, call) {
+			p.proxy.ServeHTTP(w, r)
+		}
 		return
 	}
 	writeFault(w, call, d.fault)
