@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
@@ -120,13 +121,13 @@ func clusterServices(ctx context.Context, c ECS, cluster, family string) ([]work
 		if err != nil {
 			return nil, fmt.Errorf("list services of %s: %w", cluster, err)
 		}
-		for batch := range slices.Chunk(page.ServiceArns, describeBatch) {
-			d, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
-			if err != nil {
-				return nil, fmt.Errorf("describe services of %s: %w", cluster, err)
-			}
-			for i := range d.Services {
-				if svc, ok := serviceConsumer(&d.Services[i], cluster, family); ok {
+		described, err := ServicesOf(ctx, c, cluster, page.ServiceArns)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range page.ServiceArns {
+			if s := described[a]; s != nil {
+				if svc, ok := serviceConsumer(s, cluster, family); ok {
 					out = append(out, svc)
 				}
 			}
@@ -137,6 +138,15 @@ func clusterServices(ctx context.Context, c ECS, cluster, family string) ([]work
 
 func serviceConsumer(s *ecstypes.Service, cluster, family string) (workflow.Consumer, bool) {
 	td := aws.ToString(s.TaskDefinition)
+	if td == "" {
+		// An EXTERNAL service names no revision itself: its primary task
+		// set does.
+		for _, ts := range s.TaskSets {
+			if aws.ToString(ts.Status) == "PRIMARY" {
+				td = aws.ToString(ts.TaskDefinition)
+			}
+		}
+	}
 	rev, ok := inFamily(td, family)
 	if !ok || aws.ToString(s.Status) != "ACTIVE" {
 		return workflow.Consumer{}, false
@@ -416,7 +426,7 @@ func moveSchedule(ctx context.Context, c Scheduler, con workflow.Consumer, from,
 	if cur := aws.ToString(g.Target.EcsParameters.TaskDefinitionArn); cur != from {
 		return &ErrChanged{Current: cur}
 	}
-	if _, err := c.UpdateSchedule(ctx, UpdateScheduleInput(g, to)); err != nil {
+	if _, err := c.UpdateSchedule(ctx, UpdateScheduleInput(g, to, time.Now())); err != nil {
 		return fmt.Errorf("update schedule %s: %w", con.Name, err)
 	}
 	return nil
@@ -424,8 +434,16 @@ func moveSchedule(ctx context.Context, c Scheduler, con workflow.Consumer, from,
 
 // UpdateScheduleInput is the UpdateSchedule request that keeps everything
 // GetSchedule returned (UpdateSchedule replaces the whole schedule: a
-// field left out is reset) and points the ECS target at td.
-func UpdateScheduleInput(g *scheduler.GetScheduleOutput, td string) *scheduler.UpdateScheduleInput {
+// field left out is reset) and points the ECS target at td. A StartDate
+// already passed is left out: EventBridge Scheduler refuses a recurring
+// schedule whose StartDate is more than 5 minutes in the past ("The
+// StartDate you specify cannot be earlier than 5 minutes ago"), and a start
+// date that has passed no longer holds anything back.
+func UpdateScheduleInput(g *scheduler.GetScheduleOutput, td string, now time.Time) *scheduler.UpdateScheduleInput {
+	start := g.StartDate
+	if start != nil && start.Before(now) {
+		start = nil
+	}
 	target := *g.Target
 	ecsp := *target.EcsParameters
 	ecsp.TaskDefinitionArn = aws.String(td)
@@ -439,10 +457,26 @@ func UpdateScheduleInput(g *scheduler.GetScheduleOutput, td string) *scheduler.U
 		Target:                     &target,
 		ActionAfterCompletion:      g.ActionAfterCompletion,
 		Description:                g.Description,
-		StartDate:                  g.StartDate,
+		StartDate:                  start,
 		EndDate:                    g.EndDate,
 		KmsKeyArn:                  g.KmsKeyArn,
 		State:                      g.State,
 	}
 }
 
+
+// ServicesOf reads services of one cluster by ARN, DescribeServices in
+// batches of 10; a service that does not exist is absent from the map.
+func ServicesOf(ctx context.Context, c ECS, cluster string, services []string) (map[string]*ecstypes.Service, error) {
+	out := map[string]*ecstypes.Service{}
+	for batch := range slices.Chunk(services, describeBatch) {
+		d, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
+		if err != nil {
+			return nil, fmt.Errorf("describe services of %s: %w", cluster, err)
+		}
+		for i := range d.Services {
+			out[aws.ToString(d.Services[i].ServiceArn)] = &d.Services[i]
+		}
+	}
+	return out, nil
+}

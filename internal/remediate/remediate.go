@@ -1,5 +1,6 @@
 // Package remediate is the remediate function (and the CLI's fix --apply):
-// it ensures log groups and registers compliant revisions. It observes
+// it ensures log groups, registers compliant revisions and rolls them out
+// to the services, rule targets and schedules that run the source. It observes
 // ECS just before it acts (DescribeTaskDefinition), lets
 // internal/reconcile decide, acts, and reports a workflow.Result. The
 // Result carries the redacted plan, never the changed task definition.
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -17,6 +19,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
@@ -40,6 +43,8 @@ type Logs = loggroup.Logs
 type Clients struct {
 	ECS  ECS
 	Logs Logs
+	// Consumers are what the Rollout and Watch steps observe and move.
+	Consumers consumer.Clients
 }
 
 // ClientsFor returns the clients for a target.
@@ -57,6 +62,8 @@ type Remediator struct {
 	Logger *slog.Logger
 	// Metrics receives EMF documents; nil writes none.
 	Metrics *metrics.Metrics
+	// Now is the clock of the rollout's watch budget; default time.Now.
+	Now func() time.Time
 }
 
 func (r *Remediator) logger() *slog.Logger {
@@ -74,7 +81,7 @@ func (r *Remediator) partition() string {
 }
 
 // Handle runs one remediate invocation: ensure-log-group returns
-// workflow.Ensured, register returns workflow.Result. The error, if any, is
+// workflow.Ensured; register, rollout and watch return workflow.Result. The error, if any, is
 // a workflow.ThrottledError, ConcurrentRevisionError or InvalidInputError
 // (outermost, so the Lambda runtime reports its type name), or another
 // error the state machine's Catch turns into a failure notification.
@@ -86,6 +93,10 @@ func (r *Remediator) Handle(ctx context.Context, req workflow.Request) (any, err
 		out, err = r.EnsureLogGroups(ctx, req.Input.Input)
 	case workflow.ActionRegister:
 		out, err = r.Register(ctx, req.Input)
+	case workflow.ActionRollout:
+		out, err = r.Rollout(ctx, req.Input)
+	case workflow.ActionWatch:
+		out, err = r.Watch(ctx, req.Input)
 	default:
 		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("unknown action %q", req.Action)}
 	}
@@ -336,7 +347,8 @@ func (r *Remediator) finish(log *slog.Logger, res workflow.Result, o workflow.Ou
 	return res
 }
 
-// ClientsFrom gives each target the factory's ECS and Logs clients.
+// ClientsFrom gives each target the factory's ECS, Logs, EventBridge and
+// Scheduler clients.
 func ClientsFrom(f *awsclient.Factory) ClientsFor {
 	return func(t workflow.Target) (Clients, error) {
 		s := awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN}
@@ -345,6 +357,14 @@ func ClientsFrom(f *awsclient.Factory) ClientsFor {
 			return Clients{}, err
 		}
 		l, err := f.Logs(s)
-		return Clients{ECS: e, Logs: l}, err
+		if err != nil {
+			return Clients{}, err
+		}
+		ev, err := f.Events(s)
+		if err != nil {
+			return Clients{}, err
+		}
+		sc, err := f.Scheduler(s)
+		return Clients{ECS: e, Logs: l, Consumers: consumer.Clients{ECS: e, Events: ev, Scheduler: sc}}, err
 	}
 }

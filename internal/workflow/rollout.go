@@ -118,6 +118,10 @@ type Rollout struct {
 	// SourceDeregistered is set when policy deregisterSource afterRollout
 	// deregistered the source revision after every consumer moved.
 	SourceDeregistered bool `json:"sourceDeregistered,omitempty"`
+	// Note is one human sentence about the rollout as a whole (a tag that
+	// is not a mode, a new revision no longer ACTIVE, a source that could
+	// not be deregistered).
+	Note string `json:"note,omitempty"`
 }
 
 // MaxConsumers bounds the consumers one execution records: the result

@@ -106,6 +106,9 @@ type Input struct {
 	LogGroups         []plan.LogGroup    `json:"logGroups"`
 	Principal         *Principal         `json:"principal,omitempty"`
 	Origin            *Origin            `json:"origin,omitempty"`
+	// Rollout, when set (ecslogfix fix --rollout), overrides the policy's
+	// rollout mode and the task definition's ecslogfix:rollout tag.
+	Rollout policy.RolloutMode `json:"rollout,omitempty"`
 }
 
 // State is the execution's state document as it flows through the
