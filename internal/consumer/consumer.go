@@ -464,7 +464,6 @@ func UpdateScheduleInput(g *scheduler.GetScheduleOutput, td string, now time.Tim
 	}
 }
 
-
 // ServicesOf reads services of one cluster by ARN, DescribeServices in
 // batches of 10; a service that does not exist is absent from the map.
 func ServicesOf(ctx context.Context, c ECS, cluster string, services []string) (map[string]*ecstypes.Service, error) {

@@ -116,7 +116,7 @@ func (w *consumerWorld) ruleTarget(bus, rule, td string) ebtypes.Target {
 		Input: aws.String(`{"containerOverrides":[{"name":"app","environment":[{"name":"MODE","value":"batch"}]}]}`),
 		EcsParameters: &ebtypes.EcsParameters{TaskDefinitionArn: aws.String(td), TaskCount: aws.Int32(1), LaunchType: ebtypes.LaunchTypeFargate,
 			NetworkConfiguration: &ebtypes.NetworkConfiguration{AwsvpcConfiguration: &ebtypes.AwsVpcConfiguration{Subnets: []string{"subnet-0123"}, AssignPublicIp: ebtypes.AssignPublicIpDisabled}},
-			PlatformVersion: aws.String("LATEST"), Group: aws.String("batch")},
+			PlatformVersion:      aws.String("LATEST"), Group: aws.String("batch")},
 	}
 	if _, err := w.events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), EventBusName: aws.String(bus), Targets: []ebtypes.Target{target}}); err != nil {
 		w.t.Fatal(err)

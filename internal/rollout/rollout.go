@@ -285,7 +285,7 @@ func Judge(rec workflow.ConsumerRollout, s Service, expired bool) Verdict {
 			rec.Status = workflow.ConsumerRolloutFailed
 			rec.Reason = "the deployment " + primary.ID + " failed"
 			if primary.Reason != "" {
-				rec.Reason += ": " + primary.Reason
+				rec.Reason += ": " + strings.TrimSuffix(primary.Reason, ".")
 			}
 			rec.Reason += "; ecslogfix put the service back on the source revision"
 			return Verdict{Record: rec, PutBack: true}
