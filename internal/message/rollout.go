@@ -120,6 +120,13 @@ func moved(c DocumentConsumer) plan.Moved {
 		Group: c.Group, Before: c.Before, After: c.After}
 }
 
+// MovedConsumers are the consumers of r's rollout record that backout
+// points back (see movedConsumers): what the notification lists and
+// `ecslogfix backout --execution` executes.
+func MovedConsumers(r workflow.Result) []plan.Moved {
+	return cleanRollout(r, r.Target.Region).movedConsumers()
+}
+
 // movedConsumers are the consumers backout must point back: those that
 // run (as far as the record goes) the new revision. A consumer someone
 // else moved on is theirs.
@@ -146,7 +153,7 @@ func (rv *rolloutView) summary() string {
 		switch c.Status {
 		case workflow.ConsumerRolloutFailed:
 			return RolloutFailed
-		case workflow.ConsumerNotMoved, workflow.ConsumerNeedsHuman, workflow.ConsumerDeploying, workflow.ConsumerTimedOut:
+		case workflow.ConsumerNotMoved, workflow.ConsumerNeedsHuman, workflow.ConsumerDeploying, workflow.ConsumerTimedOut, workflow.ConsumerToMove:
 			out = RolloutIncomplete
 		}
 	}
@@ -167,7 +174,7 @@ func (rv *rolloutView) counts() string {
 		status workflow.ConsumerStatus
 		text   string
 	}{
-		{workflow.ConsumerMoved, "moved"}, {workflow.ConsumerFollowsLatest, "follow the latest revision"},
+		{workflow.ConsumerMoved, "moved"}, {workflow.ConsumerToMove, "to move"}, {workflow.ConsumerFollowsLatest, "follow the latest revision"},
 		{workflow.ConsumerDeploying, "still deploying"}, {workflow.ConsumerTimedOut, "timed out"},
 		{workflow.ConsumerRolloutFailed, "failed and run the source again"}, {workflow.ConsumerNeedsHuman, "need a human"},
 		{workflow.ConsumerNotMoved, "not moved"}, {workflow.ConsumerSuperseded, "changed by someone else"},

@@ -75,7 +75,7 @@ type Observation struct {
 //     owner's release process); an EXTERNAL service: NEEDS_HUMAN (a new
 //     task set is the owner's tooling's job);
 //   - an ECS-controller service in mode services or all, a rule target or
-//     schedule in mode all: moved (Move lists it);
+//     schedule in mode all: TO_MOVE (Move lists it);
 //   - otherwise NOT_MOVED: the notification lists it.
 //
 // At most workflow.MaxConsumers are recorded (ordered by kind and ARN);
@@ -120,6 +120,7 @@ func Plan(o Observation) (r workflow.Rollout, move []int) {
 			rec.Status = workflow.ConsumerNeedsHuman
 			rec.Reason = "its deployment controller is EXTERNAL: a new task set with the new revision is your deployment tooling's job"
 		case moves(o.Mode, c.Kind):
+			rec.Status = workflow.ConsumerToMove
 			move = append(move, len(r.Consumers))
 		default:
 			rec.Status = workflow.ConsumerNotMoved
@@ -342,9 +343,6 @@ type Budget struct {
 // service is DEPLOYING (or the budget ended), else the wait before the
 // next Watch (Poll, at least one second, no later than the deadline).
 func Settle(r workflow.Rollout, b Budget, now time.Time) workflow.Rollout {
-	if r.Deadline == "" {
-		r.Deadline = now.Add(b.Timeout).UTC().Format(time.RFC3339)
-	}
 	r.Settled, r.WaitSeconds = true, 0
 	for _, c := range r.Consumers {
 		if c.Status == workflow.ConsumerDeploying {
@@ -353,6 +351,9 @@ func Settle(r workflow.Rollout, b Budget, now time.Time) workflow.Rollout {
 	}
 	if r.Settled {
 		return r
+	}
+	if r.Deadline == "" { // the first step that leaves something to watch
+		r.Deadline = now.Add(b.Timeout).UTC().Format(time.RFC3339)
 	}
 	wait := b.Poll
 	if deadline, err := time.Parse(time.RFC3339, r.Deadline); err == nil && deadline.Sub(now) < wait {

@@ -59,6 +59,9 @@ type ConsumerStatus string
 
 // Consumer statuses.
 const (
+	// ConsumerToMove: Plan decided to move it (a dry run shows this; the
+	// Rollout step replaces it with what the move did).
+	ConsumerToMove ConsumerStatus = "TO_MOVE"
 	// ConsumerMoved: it runs the new revision (a service's deployment
 	// completed; a target or schedule was updated).
 	ConsumerMoved ConsumerStatus = "MOVED"
@@ -111,8 +114,10 @@ type Rollout struct {
 	Omitted int `json:"omitted,omitempty"`
 	// Settled is true when nothing is left to watch (PathRolloutSettled).
 	Settled bool `json:"settled"`
-	// WaitSeconds is the wait before the next Watch (PathRolloutWait).
-	WaitSeconds int `json:"waitSeconds"`
+	// WaitSeconds is the wait before the next Watch (PathRolloutWait);
+	// at least 1 whenever Settled is false, the only time RolloutWait
+	// reads it.
+	WaitSeconds int `json:"waitSeconds,omitempty"`
 	// Deadline (RFC 3339) is when the watch budget ends.
 	Deadline string `json:"deadline,omitempty"`
 	// SourceDeregistered is set when policy deregisterSource afterRollout
