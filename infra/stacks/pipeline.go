@@ -155,7 +155,12 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 	}
 	passRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
 	passRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
-	return []map[string]any{
+	// PutTargets and UpdateSchedule resend the target's role, unchanged
+	// (consumer.Move): passing it requires iam:PassRole on it, for
+	// EventBridge or Scheduler only.
+	passTargetRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
+	passTargetRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": []string{"events.amazonaws.com", "scheduler.amazonaws.com"}}}
+	return append([]map[string]any{
 		// ECS does not support resource-level permissions for Describe,
 		// Register and Deregister (AwsSolutions-IAM5 suppressed with that
 		// reason). Deregister withdraws a revision ecslogfix registered when
@@ -165,6 +170,22 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 		allow(logGroupCreateActions, arn("arn:", part, ":logs:*:", acct, ":log-group:", logGroupPattern(logGroupTemplate(pol)))),
 		allow([]string{"logs:DescribeLogGroups"}, arn("arn:", part, ":logs:*:", acct, ":log-group:*")),
 		passRole,
+	}, rolloutStatements(part, acct, allow, passTargetRole)...)
+}
+
+// rolloutStatements are the Rollout and Watch steps' permissions
+// (internal/consumer: find and move what runs a revision). The list calls
+// support no resource-level permissions; the rest name the account's
+// services, rules and schedules.
+func rolloutStatements(part, acct string, allow func([]string, string) map[string]any, passTargetRole map[string]any) []map[string]any {
+	return []map[string]any{
+		allow([]string{"ecs:ListClusters", "ecs:ListServices"}, "*"),
+		allow([]string{"ecs:DescribeServices", "ecs:UpdateService"}, arn("arn:", part, ":ecs:*:", acct, ":service/*")),
+		allow([]string{"events:ListEventBuses", "events:ListRules"}, "*"),
+		allow([]string{"events:ListTargetsByRule", "events:PutTargets"}, arn("arn:", part, ":events:*:", acct, ":rule/*")),
+		allow([]string{"scheduler:ListSchedules"}, "*"),
+		allow([]string{"scheduler:GetSchedule", "scheduler:UpdateSchedule"}, arn("arn:", part, ":scheduler:*:", acct, ":schedule/*")),
+		passTargetRole,
 	}
 }
 
@@ -426,6 +447,11 @@ func toEnv(m map[string]string) *map[string]*string {
 	return &out
 }
 
+// rolloutWildcards explains the rollout's wildcards (rolloutStatements).
+const rolloutWildcards = "the rollout: ecs:ListClusters, ecs:ListServices, events:ListEventBuses, events:ListRules and scheduler:ListSchedules support no resource-level permissions (Resource *);" +
+	" ecs:DescribeServices/UpdateService are limited to the account's services (service/*), events:ListTargetsByRule/PutTargets to its rules (rule/*), scheduler:GetSchedule/UpdateSchedule to its schedules (schedule/*): the consumers of a task definition are not known in advance;" +
+	" iam:PassRole for the targets' own roles, which PutTargets and UpdateSchedule resend unchanged, only to events.amazonaws.com and scheduler.amazonaws.com"
+
 // roleWildcards explains the wildcards in fn's role (cdk-nag
 // AwsSolutions-IAM5 suppression reason).
 func roleWildcards(fn, mode string, vpc bool) string {
@@ -438,7 +464,8 @@ func roleWildcards(fn, mode string, vpc bool) string {
 		if mode == config.ModeSingle {
 			r += "; ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition and ecs:DeregisterTaskDefinition support no resource-level permissions (Resource *);" +
 				" ecs:TagResource is limited to task-definition/*; logs:CreateLogGroup/PutRetentionPolicy/TagResource to the policy's log group name pattern in any region (central logging);" +
-				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)"
+				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)" +
+				"; " + rolloutWildcards
 		}
 	}
 	if mode == config.ModeOrganization && fn != config.FunctionNotify {

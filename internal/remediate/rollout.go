@@ -90,26 +90,10 @@ func (r *Remediator) Rollout(ctx context.Context, st workflow.State) (workflow.R
 	}
 
 	// Decide, act.
-	ro, move := rollout.Plan(rollout.Observation{Source: a, NewARN: res.NewARN, Mode: mode, Consumers: consumers})
+	ro, _ = rollout.Plan(rollout.Observation{Source: a, NewARN: res.NewARN, Mode: mode, Consumers: consumers})
 	ro.Note = note
-	for _, i := range move {
-		rec := ro.Consumers[i]
-		dep, err := consumer.Move(ctx, c.Consumers, rec.Consumer, rec.Before, res.NewARN)
-		var changed *consumer.ErrChanged
-		switch {
-		case err == nil:
-			ro.Consumers[i] = rollout.Moved(rec, res.NewARN, dep)
-		case errors.As(err, &changed) && changed.Current == res.NewARN:
-			ro.Consumers[i] = rollout.Moved(rec, res.NewARN, dep)
-		case errors.As(err, &changed):
-			ro.Consumers[i] = rollout.Changed(rec, changed.Current)
-		case awserr.IsTransient(err):
-			// What moved so far is observed again by the retry.
-			return workflow.Result{}, workflow.Classify(err)
-		default:
-			ro.Consumers[i] = rollout.Refused(rec, err)
-		}
-		log.Info("rollout", "consumer", rec.ARN, "kind", string(rec.Kind), "status", string(ro.Consumers[i].Status), "reason", ro.Consumers[i].Reason)
+	if err := r.move(ctx, c.Consumers, &ro, res.NewARN, log); err != nil {
+		return workflow.Result{}, err
 	}
 	ro = rollout.Settle(ro, r.budget(), r.now())
 	if err := r.deregisterSource(ctx, c.ECS, a, &ro); err != nil {
@@ -119,9 +103,45 @@ func (r *Remediator) Rollout(ctx context.Context, st workflow.State) (workflow.R
 	return r.reportRollout(log, res), nil
 }
 
-// Watch looks at the deployments of the services Rollout moved, puts back
-// the ones whose deployment failed (rollout.Judge), and deregisters the
-// source when the policy says so and everything moved.
+// moveMargin is the time a step keeps for itself before its function's
+// deadline: a move waits for the rollout budget, then makes two calls.
+const moveMargin = 15 * time.Second
+
+// move moves the consumers that are TO_MOVE, while the invocation has
+// time: the rest stay TO_MOVE for the next Watch (a mass rollout paced at
+// the rollout rate can outlast one invocation).
+func (r *Remediator) move(ctx context.Context, c consumer.Clients, ro *workflow.Rollout, newARN string, log *slog.Logger) error {
+	for i, rec := range ro.Consumers {
+		if rec.Status != workflow.ConsumerToMove {
+			continue
+		}
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < moveMargin {
+			return nil
+		}
+		dep, err := consumer.Move(ctx, c, rec.Consumer, rec.Before, newARN)
+		var changed *consumer.ErrChanged
+		switch {
+		case err == nil:
+			ro.Consumers[i] = rollout.Moved(rec, newARN, dep)
+		case errors.As(err, &changed) && changed.Current == newARN:
+			ro.Consumers[i] = rollout.Moved(rec, newARN, dep)
+		case errors.As(err, &changed):
+			ro.Consumers[i] = rollout.Changed(rec, changed.Current)
+		case awserr.IsTransient(err):
+			// What moved so far is observed again by the retry.
+			return workflow.Classify(err)
+		default:
+			ro.Consumers[i] = rollout.Refused(rec, err)
+		}
+		log.Info("rollout", "consumer", rec.ARN, "kind", string(rec.Kind), "status", string(ro.Consumers[i].Status), "reason", ro.Consumers[i].Reason)
+	}
+	return nil
+}
+
+// Watch moves what Rollout had no time left for, looks at the deployments
+// of the services moved, puts back the ones whose deployment failed
+// (rollout.Judge), and deregisters the source when the policy says so and
+// everything moved.
 func (r *Remediator) Watch(ctx context.Context, st workflow.State) (workflow.Result, error) {
 	res, a, t, err := registered(st)
 	if err != nil {
@@ -136,6 +156,9 @@ func (r *Remediator) Watch(ctx context.Context, st workflow.State) (workflow.Res
 	c, err := r.Clients(t)
 	if err != nil {
 		return workflow.Result{}, fmt.Errorf("clients for %s/%s: %w", t.Account, t.Region, err)
+	}
+	if err := r.move(ctx, c.Consumers, &ro, res.NewARN, log); err != nil {
+		return workflow.Result{}, err
 	}
 	now := r.now()
 	expired := rollout.Expired(ro, now)
@@ -160,6 +183,9 @@ func (r *Remediator) Watch(ctx context.Context, st workflow.State) (workflow.Res
 
 	// Decide, act.
 	for i, rec := range ro.Consumers {
+		if expired {
+			ro.Consumers[i] = rollout.Unmoved(rec)
+		}
 		if rec.Status != workflow.ConsumerDeploying {
 			continue
 		}

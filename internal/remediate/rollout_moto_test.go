@@ -371,3 +371,44 @@ func TestRolloutNoneAndDeregisterSource(t *testing.T) {
 		})
 	}
 }
+
+// A Rollout invocation that runs out of time leaves its moves TO_MOVE and
+// the next Watch makes them: a mass rollout paced at the rollout rate
+// spans invocations instead of outlasting one.
+func TestRolloutMovesSpanInvocations(t *testing.T) {
+	w := newConsumerWorld(t, "eu-south-1", faultproxy.ECSConfig{})
+	w.service("web", ecstypes.DeploymentControllerTypeEcs, w.src)
+	pol := policy.Default()
+	pol.Rollout = policy.RolloutServices
+	r := &Remediator{Policy: pol, Clients: ClientsFrom(w.factory), Logger: (&awsfake.LogBuffer{}).Logger()}
+	ctx := context.Background()
+	a, _ := taskdef.ParseARN(w.src)
+	in := workflow.Input{Version: workflow.Version, TaskDefinitionARN: w.src, Target: workflow.Target{Account: a.Account, Region: w.region}, Enforcement: policy.Enforce}
+	ens, err := r.EnsureLogGroups(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := workflow.State{Input: in, Ensured: &ens}
+	res, err := r.Register(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Registered = &workflow.Registered{Result: res}
+	short, cancel := context.WithTimeout(ctx, moveMargin/2)
+	defer cancel()
+	res, err = r.Rollout(short, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := record(t, res.Rollout, "web"); rec.Status != workflow.ConsumerToMove || res.Rollout.Settled || res.Rollout.WaitSeconds != 1 || w.serviceTD("web") != w.src {
+		t.Fatalf("out of time: %+v (settled %v, wait %d)", rec, res.Rollout.Settled, res.Rollout.WaitSeconds)
+	}
+	st.Registered = &workflow.Registered{Result: res}
+	if res, err = r.Watch(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	// Moved, then its deployment judged in the same step (the proxy completes it at the first look).
+	if rec := record(t, res.Rollout, "web"); rec.Status != workflow.ConsumerMoved || w.serviceTD("web") != res.NewARN || !res.Rollout.Settled {
+		t.Fatalf("the next Watch: %+v on %s", rec, w.serviceTD("web"))
+	}
+}

@@ -299,6 +299,17 @@ func Judge(rec workflow.ConsumerRollout, s Service, expired bool) Verdict {
 	return Verdict{Record: rec}
 }
 
+// Unmoved records a consumer still TO_MOVE when the watch budget ended
+// (moves paced at the rollout rate did not all fit): NOT_MOVED.
+func Unmoved(rec workflow.ConsumerRollout) workflow.ConsumerRollout {
+	if rec.Status != workflow.ConsumerToMove {
+		return rec
+	}
+	rec.Status, rec.After = workflow.ConsumerNotMoved, rec.Before
+	rec.Reason = "the watch budget ended before its turn to move came (rolloutRate): it keeps the source revision until you move it"
+	return rec
+}
+
 // PutBack records a service pointed back at its source revision after its
 // deployment failed.
 func PutBack(rec workflow.ConsumerRollout) workflow.ConsumerRollout {
@@ -340,13 +351,18 @@ type Budget struct {
 }
 
 // Settle completes r after a Rollout or Watch step at now: settled when no
-// service is DEPLOYING (or the budget ended), else the wait before the
-// next Watch (Poll, at least one second, no later than the deadline).
+// service is DEPLOYING and nothing is left TO_MOVE, else the wait before
+// the next Watch (Poll, at least one second, no later than the deadline;
+// one second when moves are left: they wait for the rollout budget only).
 func Settle(r workflow.Rollout, b Budget, now time.Time) workflow.Rollout {
 	r.Settled, r.WaitSeconds = true, 0
+	toMove := false
 	for _, c := range r.Consumers {
-		if c.Status == workflow.ConsumerDeploying {
+		switch c.Status {
+		case workflow.ConsumerDeploying:
 			r.Settled = false
+		case workflow.ConsumerToMove:
+			r.Settled, toMove = false, true
 		}
 	}
 	if r.Settled {
@@ -358,6 +374,9 @@ func Settle(r workflow.Rollout, b Budget, now time.Time) workflow.Rollout {
 	wait := b.Poll
 	if deadline, err := time.Parse(time.RFC3339, r.Deadline); err == nil && deadline.Sub(now) < wait {
 		wait = deadline.Sub(now)
+	}
+	if toMove {
+		wait = time.Second
 	}
 	r.WaitSeconds = max(1, int(wait.Round(time.Second)/time.Second))
 	return r

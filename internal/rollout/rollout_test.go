@@ -242,6 +242,19 @@ func TestSettle(t *testing.T) {
 	if empty := Settle(workflow.Rollout{}, b, now); !empty.Settled {
 		t.Errorf("no consumers: %+v", empty)
 	}
+	// Moves left for the next step (the invocation ran out of time): the
+	// next Watch comes at once, they wait for the rollout budget only.
+	left := Settle(workflow.Rollout{Consumers: []workflow.ConsumerRollout{{Status: workflow.ConsumerToMove}, deploying()}}, b, now)
+	if left.Settled || left.WaitSeconds != 1 {
+		t.Errorf("moves left: %+v", left)
+	}
+	rec := workflow.ConsumerRollout{Consumer: service("a", "ECS", srcARN), Status: workflow.ConsumerToMove, Before: srcARN, After: srcARN}
+	if u := Unmoved(rec); u.Status != workflow.ConsumerNotMoved || u.After != srcARN || !strings.Contains(u.Reason, "watch budget") {
+		t.Errorf("Unmoved = %+v", u)
+	}
+	if u := Unmoved(deploying()); u.Status != workflow.ConsumerDeploying {
+		t.Errorf("Unmoved changed a deploying record: %+v", u)
+	}
 }
 
 func TestDeregisterSource(t *testing.T) {
