@@ -22,9 +22,12 @@ import (
 
 // The Rollout and Watch steps: observe the source's consumers
 // (internal/consumer), let internal/rollout decide, move, and report the
-// result with its rollout record. Both are safe to repeat: a transient
-// error is returned (the workflow retries the step) because the next
-// attempt observes what the earlier one moved.
+// result with its rollout record. A transient error before a step changed
+// anything is returned: the workflow retries the step, which observes
+// again. Once a step changed something it never fails: what is left
+// (moves, put-backs) stays in the record for the next Watch, so every
+// change is in the result the notification renders, whatever happens
+// after.
 
 func (r *Remediator) now() time.Time {
 	if r.Now != nil {
@@ -92,11 +95,12 @@ func (r *Remediator) Rollout(ctx context.Context, st workflow.State) (workflow.R
 	// Decide, act.
 	ro, _ = rollout.Plan(rollout.Observation{Source: a, NewARN: res.NewARN, Mode: mode, Consumers: consumers})
 	ro.Note = note
-	if err := r.move(ctx, c.Consumers, &ro, res.NewARN, log); err != nil {
+	var changed bool
+	if err := r.move(ctx, c.Consumers, &ro, res.NewARN, &changed, log); err != nil {
 		return workflow.Result{}, err
 	}
 	ro = rollout.Settle(ro, r.budget(), r.now())
-	if err := r.deregisterSource(ctx, c.ECS, a, &ro); err != nil {
+	if err := r.deregisterSource(ctx, c.ECS, a, &ro, changed); err != nil {
 		return workflow.Result{}, err
 	}
 	res.Rollout = &ro
@@ -110,7 +114,11 @@ const moveMargin = 15 * time.Second
 // move moves the consumers that are TO_MOVE, while the invocation has
 // time: the rest stay TO_MOVE for the next Watch (a mass rollout paced at
 // the rollout rate can outlast one invocation).
-func (r *Remediator) move(ctx context.Context, c consumer.Clients, ro *workflow.Rollout, newARN string, log *slog.Logger) error {
+//
+// changed says whether this step changed something already: after that, a
+// transient error stops the moves (the rest stay TO_MOVE) instead of
+// failing the step.
+func (r *Remediator) move(ctx context.Context, c consumer.Clients, ro *workflow.Rollout, newARN string, changed *bool, log *slog.Logger) error {
 	for i, rec := range ro.Consumers {
 		if rec.Status != workflow.ConsumerToMove {
 			continue
@@ -119,16 +127,18 @@ func (r *Remediator) move(ctx context.Context, c consumer.Clients, ro *workflow.
 			return nil
 		}
 		dep, err := consumer.Move(ctx, c, rec.Consumer, rec.Before, newARN)
-		var changed *consumer.ErrChanged
+		var moved *consumer.ErrChanged
 		switch {
 		case err == nil:
+			ro.Consumers[i], *changed = rollout.Moved(rec, newARN, dep), true
+		case errors.As(err, &moved) && moved.Current == newARN:
 			ro.Consumers[i] = rollout.Moved(rec, newARN, dep)
-		case errors.As(err, &changed) && changed.Current == newARN:
-			ro.Consumers[i] = rollout.Moved(rec, newARN, dep)
-		case errors.As(err, &changed):
-			ro.Consumers[i] = rollout.Changed(rec, changed.Current)
+		case errors.As(err, &moved):
+			ro.Consumers[i] = rollout.Changed(rec, moved.Current)
+		case awserr.IsTransient(err) && *changed:
+			log.Warn("rollout", "consumer", rec.ARN, "left", "for the next Watch", "error", err.Error())
+			return nil
 		case awserr.IsTransient(err):
-			// What moved so far is observed again by the retry.
 			return workflow.Classify(err)
 		default:
 			ro.Consumers[i] = rollout.Refused(rec, err)
@@ -157,7 +167,8 @@ func (r *Remediator) Watch(ctx context.Context, st workflow.State) (workflow.Res
 	if err != nil {
 		return workflow.Result{}, fmt.Errorf("clients for %s/%s: %w", t.Account, t.Region, err)
 	}
-	if err := r.move(ctx, c.Consumers, &ro, res.NewARN, log); err != nil {
+	var changed bool
+	if err := r.move(ctx, c.Consumers, &ro, res.NewARN, &changed, log); err != nil {
 		return workflow.Result{}, err
 	}
 	now := r.now()
@@ -173,6 +184,9 @@ func (r *Remediator) Watch(ctx context.Context, st workflow.State) (workflow.Res
 	seen := map[string]rollout.Service{}
 	for cluster, arns := range byCluster {
 		described, err := consumer.ServicesOf(ctx, c.Consumers.ECS, cluster, arns)
+		if err != nil && changed {
+			return r.reportRollout(log, withRollout(res, rollout.Settle(ro, r.budget(), now))), nil // judged next time
+		}
 		if err != nil {
 			return workflow.Result{}, workflow.Classify(err)
 		}
@@ -192,14 +206,18 @@ func (r *Remediator) Watch(ctx context.Context, st workflow.State) (workflow.Res
 		v := rollout.Judge(rec, seen[rec.ARN], expired)
 		if v.PutBack {
 			_, err := consumer.Move(ctx, c.Consumers, rec.Consumer, rec.After, rec.Before)
-			var changed *consumer.ErrChanged
+			var moved *consumer.ErrChanged
 			switch {
-			case err == nil, errors.As(err, &changed) && changed.Current == rec.Before:
+			case err == nil:
+				v.Record, changed = rollout.PutBack(v.Record), true
+			case errors.As(err, &moved) && moved.Current == rec.Before:
 				v.Record = rollout.PutBack(v.Record)
-			case errors.As(err, &changed):
-				v.Record = rollout.Changed(v.Record, changed.Current)
+			case errors.As(err, &moved):
+				v.Record = rollout.Changed(v.Record, moved.Current)
+			case awserr.IsTransient(err) && changed:
+				continue // still DEPLOYING: the next Watch judges it again and puts it back
 			case awserr.IsTransient(err):
-				return workflow.Result{}, workflow.Classify(err) // the next attempt judges it again
+				return workflow.Result{}, workflow.Classify(err) // the retry judges it again
 			default:
 				v.Record.Reason += "; putting it back failed: " + err.Error()
 			}
@@ -210,16 +228,22 @@ func (r *Remediator) Watch(ctx context.Context, st workflow.State) (workflow.Res
 		}
 	}
 	ro = rollout.Settle(ro, r.budget(), now)
-	if err := r.deregisterSource(ctx, c.ECS, a, &ro); err != nil {
+	if err := r.deregisterSource(ctx, c.ECS, a, &ro, changed); err != nil {
 		return workflow.Result{}, err
 	}
 	res.Rollout = &ro
 	return r.reportRollout(log, res), nil
 }
 
+func withRollout(res workflow.Result, ro workflow.Rollout) workflow.Result {
+	res.Rollout = &ro
+	return res
+}
+
 // deregisterSource deregisters the source revision when policy
 // deregisterSource afterRollout allows it now (rollout.DeregisterSource).
-func (r *Remediator) deregisterSource(ctx context.Context, c ECS, source taskdef.ARN, ro *workflow.Rollout) error {
+// A transient error fails the step only when it changed nothing else.
+func (r *Remediator) deregisterSource(ctx context.Context, c ECS, source taskdef.ARN, ro *workflow.Rollout, changed bool) error {
 	if !rollout.DeregisterSource(r.Policy.WithDefaults().DeregisterSource == policy.DeregisterAfterRollout, *ro) {
 		return nil
 	}
@@ -227,7 +251,7 @@ func (r *Remediator) deregisterSource(ctx context.Context, c ECS, source taskdef
 	switch {
 	case err == nil:
 		ro.SourceDeregistered = true
-	case awserr.IsTransient(err):
+	case awserr.IsTransient(err) && !changed:
 		return workflow.Classify(fmt.Errorf("deregister the source %s: %w", source, err))
 	default:
 		ro.Note = "the source revision could not be deregistered: " + err.Error()
