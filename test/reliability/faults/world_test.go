@@ -66,10 +66,12 @@ type worldOptions struct {
 	Rules        []faultproxy.Rule
 	Seed         uint64
 	RegisterRate float64 // per remediate instance
+	RolloutRate  float64 // per remediate instance (default awsclient's)
 	Remediators  int     // concurrent remediate instances (Lambda concurrency)
 	Notifiers    int     // notify emulators
 	TimeScale    float64 // Retry delays ×
 	Policy       policy.Policy
+	ECS          faultproxy.ECSConfig // the proxy's ECS deployment model
 }
 
 // world is the pipeline of one scenario: moto behind the fault proxy; the
@@ -95,6 +97,8 @@ type world struct {
 	notify  chan *harness.Function
 	notifs  []*harness.Function
 	logs    *syncbuf.Buffer
+
+	motoURL string
 
 	mu  sync.Mutex
 	dlq int // events whose detect invocations all failed
@@ -144,13 +148,14 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		t.Fatal(buildErr)
 	}
 	motoURL := faultproxy.StartMoto(t)
-	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: motoURL, Seed: opts.Seed, Rules: opts.Rules}, "")
+	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: motoURL, Seed: opts.Seed, Rules: opts.Rules, ECS: opts.ECS}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proxy.Close() })
 	w := &world{t: t, opts: opts, proxy: proxy, logs: &syncbuf.Buffer{}}
 	w.direct = awsConfig(t, motoURL)
+	w.motoURL = motoURL
 	faulted := awsConfig(t, proxy.URL)
 	w.ecs = ecs.NewFromConfig(w.direct)
 	w.sqs = sqs.NewFromConfig(w.direct)
@@ -189,7 +194,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		// One instance, one process: its own factory (and register limiter).
 		w.remeds <- &remediate.Remediator{
 			Policy:  opts.Policy,
-			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate})),
+			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate, RolloutRate: opts.RolloutRate})),
 			Logger:  logger.With("function", "remediate"),
 		}
 	}
