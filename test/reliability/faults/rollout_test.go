@@ -9,12 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/scheduler"
-	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -51,13 +46,10 @@ func TestRolloutUnderFaults(t *testing.T) {
 	w := newWorld(t, opts)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	ev := eventbridge.NewFromConfig(w.direct)
-	sc := scheduler.NewFromConfig(w.direct)
-	cl, err := w.ecs.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")})
+	cons, err := harness.NewConsumers(ctx, w.direct)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cluster := aws.ToString(cl.Cluster.ClusterArn)
 
 	newest := map[string]int32{}
 	sources := map[string]string{}
@@ -71,23 +63,14 @@ func TestRolloutUnderFaults(t *testing.T) {
 		src := aws.ToString(td.TaskDefinitionArn)
 		newest[fam], sources[fam] = td.Revision, src
 		for name, ctrl := range map[string]ecstypes.DeploymentControllerType{"web": "ECS", "api": "ECS", "bg": "CODE_DEPLOY"} {
-			if _, err := w.ecs.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String(fam + "-" + name),
-				TaskDefinition: aws.String(src), DesiredCount: aws.Int32(1), DeploymentController: &ecstypes.DeploymentController{Type: ctrl}}); err != nil {
+			if err := cons.Service(ctx, fam+"-"+name, src, ctrl); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if _, err := ev.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(fam + "-nightly"), ScheduleExpression: aws.String("rate(1 day)")}); err != nil {
+		if err := cons.RuleTarget(ctx, "default", fam+"-nightly", src); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := ev.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(fam + "-nightly"), Targets: []ebtypes.Target{{Id: aws.String("run"),
-			Arn: aws.String(cluster), RoleArn: aws.String("arn:aws:iam::" + account + ":role/events"), Input: aws.String(`{"containerOverrides":[]}`),
-			EcsParameters: &ebtypes.EcsParameters{TaskDefinitionArn: aws.String(src), TaskCount: aws.Int32(1)}}}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := sc.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(fam + "-report"), ScheduleExpression: aws.String("rate(1 day)"),
-			FlexibleTimeWindow: &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
-			Target: &schedtypes.Target{Arn: aws.String(cluster), RoleArn: aws.String("arn:aws:iam::" + account + ":role/scheduler"),
-				EcsParameters: &schedtypes.EcsParameters{TaskDefinitionArn: aws.String(src)}}}); err != nil {
+		if err := cons.Schedule(ctx, fam+"-report", src); err != nil {
 			t.Fatal(err)
 		}
 		events = append(events, eventFor(td, nextEventID(), harness.IAMUser("jane.doe")))
@@ -142,26 +125,12 @@ func TestRolloutUnderFaults(t *testing.T) {
 		}
 	}
 
-	runs := func(fam, kind, name string) string {
-		switch kind {
-		case "service":
-			out, err := w.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String("prod"), Services: []string{name}})
-			if err != nil || len(out.Services) != 1 {
-				t.Fatalf("describe %s: %v", name, err)
-			}
-			return aws.ToString(out.Services[0].TaskDefinition)
-		case "target":
-			out, err := ev.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name)})
-			if err != nil || len(out.Targets) != 1 {
-				t.Fatalf("targets of %s: %v", name, err)
-			}
-			return aws.ToString(out.Targets[0].EcsParameters.TaskDefinitionArn)
-		}
-		g, err := sc.GetSchedule(ctx, &scheduler.GetScheduleInput{Name: aws.String(name)})
+	runs := func(kind, name string) string {
+		td, err := cons.Runs(ctx, kind, "default", name)
 		if err != nil {
-			t.Fatalf("schedule %s: %v", name, err)
+			t.Fatal(err)
 		}
-		return aws.ToString(g.Target.EcsParameters.TaskDefinitionArn)
+		return td
 	}
 	counts := map[string]int{}
 	for fam, src := range sources {
@@ -176,9 +145,10 @@ func TestRolloutUnderFaults(t *testing.T) {
 			continue
 		}
 		for _, c := range []struct{ kind, name string }{
-			{"service", fam + "-web"}, {"service", fam + "-api"}, {"service", fam + "-bg"}, {"target", fam + "-nightly"}, {"schedule", fam + "-report"},
+			{harness.RunsService, fam + "-web"}, {harness.RunsService, fam + "-api"}, {harness.RunsService, fam + "-bg"},
+			{harness.RunsRuleTarget, fam + "-nightly"}, {harness.RunsSchedule, fam + "-report"},
 		} {
-			now := runs(fam, c.kind, c.name)
+			now := runs(c.kind, c.name)
 			rec, recorded := recs[c.name]
 			switch {
 			case now == nw:
