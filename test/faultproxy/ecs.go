@@ -74,9 +74,9 @@ type ECSUpdate struct {
 	Refused string
 }
 
+// deployment is one deployment of the model; the newest is PRIMARY.
 type deployment struct {
 	id, td, state, reason string
-	status                string // PRIMARY or ACTIVE
 	polls                 int
 	created               time.Time
 }
