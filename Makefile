@@ -28,7 +28,7 @@ LOCAL_SFN           := aws-local-stepfunctions@3.0.0
 NPM_INSTALL         := npm install --silent --no-audit --no-fund --save-exact
 # One stamp per pinned package: a new pin installs again.
 stamp                = $(TOOLS)/stamps/$(subst /,+,$(1))
-FUNCTIONS           := detect remediate notify sweep
+FUNCTIONS           := detect remediate notify sweep hook
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
 
@@ -71,7 +71,8 @@ check-host: ## fail loudly when a tool the tests need is missing
 	@command -v cfn-lint >/dev/null || { echo "cfn-lint is required: pip install cfn-lint"; exit 1; }
 
 .PHONY: build
-build: ## build each function's arm64 bootstrap into dist/<function>/
+build: ## build each function's arm64 bootstrap into dist/<function>/ and the CLI into dist/ecslogfix
+	@# The flags of localaws.BuildBootstrap and infra's bundler: TestBootstrapBuildsAgree keeps the three alike.
 	@for f in $(FUNCTIONS); do \
 	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o dist/$$f/bootstrap ./functions/$$f || exit 1; \
 	done

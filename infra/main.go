@@ -21,6 +21,13 @@ func main() {
 }
 
 func run() int {
+	// The machine's Node.js may be one the jsii runtime warns about in a
+	// large banner on every run (Node 20 reached end of life on
+	// 2026-04-30); the value names the major version it may stay quiet
+	// about. The CDK CLI path sets it in the Makefile too.
+	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
+		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	}
 	defer jsii.Close()
 	root, err := stacks.ModuleRoot(".")
 	if err != nil {

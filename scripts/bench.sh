@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# bench.sh — issue 7's benchmark table: every figure measured in this one
+# bench.sh — docs/performance.md's benchmark table: every figure measured in this one
 # run on this machine, printed as one markdown table.
 #
 #   scripts/bench.sh [bench flags...]     e.g. -starts 20 -functions detect
@@ -21,7 +21,7 @@
 #    reference and each function: cold start / warm / peak RSS under the RIE
 #    and the arm64 zip size.
 # Figures are printed, never judged by a test: the Verdict column compares
-# them with the issue's targets. Environment knobs: BENCH_OUT, BENCH_COUNT
+# them with docs/performance.md's targets. Environment knobs: BENCH_OUT, BENCH_COUNT
 # (6), BENCHTIME (1s), MICRO_PKGS, PIPELINE_PKGS, ECSLOGFIX_BENCH_FAMILIES
 # (2000), ECSLOGFIX_BENCH_E2E_RUNS (20).
 set -euo pipefail

@@ -9,22 +9,20 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/aws/jsii-runtime-go"
-
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 var tmpRoot string
 
 func TestMain(m *testing.M) {
-	os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 	dir, err := os.MkdirTemp("", "ecslogfix-infra-test-")
 	if err != nil {
 		panic(err)
 	}
 	tmpRoot = dir
-	code := m.Run()
-	jsii.Close()
+	code := cdkenv.Run(m.Run)
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -100,16 +98,13 @@ func requireTool(t *testing.T, name string, extra ...string) string {
 			return p
 		}
 	}
-	msg := name + " not found on PATH" + func() string {
+	msg := "not found on PATH" + func() string {
 		if len(extra) > 0 {
 			return " or at " + strings.Join(extra, ", ")
 		}
 		return ""
 	}() + " (run make tools)"
-	if os.Getenv("ECSLOGFIX_REQUIRE_TOOLS") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
+	localaws.RequireTool(t, &localaws.MissingToolError{Tool: name, Hint: msg})
 	return ""
 }
 

@@ -77,6 +77,7 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 	p.addRule("RegisterRule", bus, names.Rule("register"))
 	p.addSweep()
 	p.addAlarms()
+	addHubHook(stack, cfg, opts.Root)
 
 	sets, nagErrs, nagWarns, err := MemberSets(cfg)
 	if err != nil {
@@ -338,6 +339,7 @@ func NewMemberForwardStack(scope constructs.Construct, id string, cfg config.Con
 			},
 		}},
 	})
+	addMemberHook(stack, cfg, hubAccount, hubRegion)
 	addNag(stack)
 	return stack
 }
@@ -389,6 +391,7 @@ func NewMemberIAMStack(scope constructs.Construct, id string, cfg config.Config)
 			map[string]any{"Effect": "Allow", "Action": "events:PutEvents", "Resource": hubBusARN(names, hubAccount, hubRegion)},
 		)}},
 	})
+	addMemberHookRole(stack, cfg, hubAccount, hubRegion)
 	addNag(stack)
 	return stack
 }

@@ -55,6 +55,7 @@ func NewSingleStack(scope constructs.Construct, id string, cfg config.Config, op
 	p.addRule("RegisterRule", nil, p.names.Rule("register"))
 	p.addSweep()
 	p.addAlarms()
+	addSingleHook(stack, cfg, opts.Root)
 	addNag(stack)
 	return stack
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
 
@@ -200,5 +201,11 @@ func TestCheckSeveralFilesAndStdin(t *testing.T) {
 			}
 			golden(t, "check-multi/"+tc.name+".txt", transcript(tc.args, r))
 		})
+	}
+}
+
+func TestVerdictsAreChecks(t *testing.T) {
+	if VerdictCompliant != check.Compliant || VerdictNonCompliant != check.NonCompliant {
+		t.Error("cli and check spell the verdicts differently")
 	}
 }

@@ -53,7 +53,7 @@ func TestCommandLines(t *testing.T) {
 }
 
 // TestOutputEverywhere: every command takes the same -o, and refuses the
-// same wrong value the same way.
+// same wrong value the same way (check also writes SARIF and annotations).
 func TestOutputEverywhere(t *testing.T) {
 	for _, args := range [][]string{
 		{"check", "x.json"},
@@ -62,7 +62,11 @@ func TestOutputEverywhere(t *testing.T) {
 		{"backout", "--task-definition", "f:2"},
 	} {
 		r := runApp(t, "", append(args, "-o", "yaml")...)
-		want := `ecslogfix: invalid argument "yaml" for "-o, --output" flag: must be text, json or csv` + "\n" +
+		formats := "text, json or csv"
+		if args[0] == "check" {
+			formats = "text, json, csv, sarif or github"
+		}
+		want := `ecslogfix: invalid argument "yaml" for "-o, --output" flag: must be ` + formats + "\n" +
 			"Run 'ecslogfix " + args[0] + " --help' for usage.\n"
 		if r.code != ExitError || r.stderr != want {
 			t.Errorf("%v -o yaml: exit %d\n%s", args, r.code, r.stderr)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/message"
@@ -249,6 +250,8 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, factory.Region()))
 			case err != nil:
 				it = fx.failed(name, explain(err))
+			case d.TaskDefinition == nil:
+				it = fx.failed(name, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", name))
 			default:
 				it = fx.one(ctx, d.TaskDefinition, d.Tags)
 			}
@@ -484,7 +487,7 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 var fixTable = table[FixItem]{
 	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
 	row: func(it FixItem) []string {
-		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, it.Verdict, it.Action,
+		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
 			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
 	text: writeFixText,
@@ -509,7 +512,7 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 		return
 	}
 	fmt.Fprintf(w, "%s: %s %s\n", id, it.Verdict, it.Action)
-	writePlanText(w, it.Plan, "  ")
+	check.WritePlan(w, it.Plan, "  ")
 	if it.Outcome == "" {
 		writeRolloutText(w, it.Rollout)
 	}

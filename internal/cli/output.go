@@ -12,6 +12,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 )
 
 // Format is an output format: the -o flag, the same on every command.
@@ -117,7 +119,13 @@ func (p *printer[T]) print(v T) error {
 		_, err := fmt.Fprintf(p.out, "%s%s", sep, bytes.TrimSuffix(b.Bytes(), []byte("\n")))
 		return err
 	case FormatCSV:
-		return p.csv.Write(p.t.row(v))
+		// Every cell may quote the input or the account: escaped, and a
+		// leading formula character guarded (escape.CSV).
+		row := p.t.row(v)
+		for i := range row {
+			row[i] = escape.CSV(row[i])
+		}
+		return p.csv.Write(row)
 	}
 	p.t.text(p.w, v, p.n)
 	return nil
@@ -178,6 +186,12 @@ func stream[T any, S summary](f *factory, format Format, t table[T], run func(em
 	}
 	sum, err := run(p.print)
 	if err != nil {
+		// Close what was written (a JSON array stays valid, CSV and
+		// tables are flushed); the error is the last line. Without a
+		// result there is nothing to close: only the error is printed.
+		if p.n > 0 {
+			_ = p.finish("")
+		}
 		return err
 	}
 	if err := p.finish(sum.String()); err != nil {

@@ -24,7 +24,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // runVia runs the program against endpoint (the fault proxy in front of
@@ -51,7 +51,7 @@ func runVia(t *testing.T, endpoint string, waits *int, args ...string) result {
 func TestMotoFixRollout(t *testing.T) {
 	c, _ := needMoto(t)
 	ctx := context.Background()
-	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: motoserver.Shared(t, 30*time.Second),
+	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: localaws.Shared(t).Endpoint,
 		ECS: faultproxy.ECSConfig{Polls: 1, Fail: map[string]faultproxy.DeploymentFailure{"failing": {Reason: "tasks failed to start"}}}}, "")
 	if err != nil {
 		t.Fatal(err)

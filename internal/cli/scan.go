@@ -16,6 +16,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -23,18 +24,16 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// Row verdicts that scan adds to COMPLIANT and NON_COMPLIANT.
+// Row verdicts and actions as scan and fix print them: the plan's own
+// vocabulary (plan.Verdict, plan.Remedy), and ERROR for a family that could
+// not be described.
 const (
-	VerdictExempt = "EXEMPT" // not compliant, but the exemption tag is set
-	VerdictError  = "ERROR"  // the family could not be described
-)
-
-// Plan actions as scan and fix print them.
-const (
-	ActionNone     = "NONE"     // compliant or exempt
-	ActionRegister = "REGISTER" // fix would register a compliant revision
-	ActionBlocked  = "BLOCKED"  // the plan has blockers: a human must act
-	ActionReport   = "REPORT"   // not compliant, nothing ecslogfix may change (e.g. FireLens)
+	VerdictExempt               = plan.VerdictExempt
+	VerdictError   plan.Verdict = "ERROR"
+	ActionNone                  = plan.RemedyNone
+	ActionRegister              = plan.RemedyRegister
+	ActionBlocked               = plan.RemedyBlocked
+	ActionReport                = plan.RemedyReport
 )
 
 // ScanRow is one family in scan's output. The JSON and CSV field names are
@@ -44,8 +43,8 @@ type ScanRow struct {
 	Family            string            `json:"family"`
 	Revision          int32             `json:"revision,omitempty"`
 	TaskDefinitionARN string            `json:"taskDefinitionArn,omitempty"`
-	Verdict           string            `json:"verdict"`
-	Action            string            `json:"action"`
+	Verdict           plan.Verdict      `json:"verdict"`
+	Action            plan.Remedy       `json:"action"`
 	Containers        []ContainerReport `json:"containers,omitempty"` // the non-compliant ones
 	Blockers          []string          `json:"blockers,omitempty"`
 	Error             string            `json:"error,omitempty"`
@@ -63,6 +62,9 @@ type ScanSummary struct {
 	NonCompliant int
 	Exempt       int
 	Errors       int
+	// FailedRegions are the regions whose listing failed, with the
+	// reason (a row each too): what they hold is not in the output.
+	FailedRegions []string
 	// Exposed counts the consumers running a non-compliant revision
 	// (scan --consumers).
 	Exposed int
@@ -211,7 +213,17 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 			return emit(row)
 		})
 		if err != nil {
-			return sum, fmt.Errorf("scan %s: %w", factory.Region(), explain(err))
+			// The rows of the other regions stand; this region's gap is a
+			// row with the reason, and the exit status says so.
+			if ctx.Err() != nil {
+				return sum, ctx.Err()
+			}
+			reason := firstLine(explain(err).Error())
+			sum.FailedRegions = append(sum.FailedRegions, factory.Region()+": "+reason)
+			row := ScanRow{Region: factory.Region(), Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
+			if err := emit(row); err != nil {
+				return sum, err
+			}
 		}
 	}
 	sum.Elapsed = time.Since(start)
@@ -222,7 +234,7 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 }
 
 // count adds one row of verdict v.
-func (s *ScanSummary) count(v string) {
+func (s *ScanSummary) count(v plan.Verdict) {
 	s.Families++
 	switch v {
 	case VerdictCompliant:
@@ -239,6 +251,8 @@ func (s *ScanSummary) count(v string) {
 // exit is scan's exit status.
 func (s ScanSummary) exit() error {
 	switch {
+	case len(s.FailedRegions) > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
 	case s.NonCompliant > 0 || s.Exposed > 0:
@@ -253,12 +267,16 @@ func (s ScanSummary) String() string {
 	if secs := s.Elapsed.Seconds(); secs > 0 && s.Families > 0 {
 		rate = fmt.Sprintf(" (%.1f families/s)", float64(s.Families)/secs)
 	}
+	failed := ""
+	if n := len(s.FailedRegions); n > 0 {
+		failed = fmt.Sprintf(", %d region(s) not scanned", n)
+	}
 	exposed := ""
 	if s.consumers {
 		exposed = fmt.Sprintf("; %d consumers run a non-compliant revision", s.Exposed)
 	}
-	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s%s",
-		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, exposed, rate)
+	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s%s%s",
+		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, failed, exposed, rate)
 }
 
 // exposure finds, per family, the consumers that run a non-compliant
@@ -330,22 +348,18 @@ func scanRow(region string, it inventory.Item, pol policy.Policy) ScanRow {
 	return row
 }
 
-// judge is the one evaluation path of scan and fix: policy.Evaluate and
-// plan.Build, as a row and the plan.
+// judge is the one evaluation path of scan and fix: plan.Build (which
+// evaluates the policy once), as a row and the plan.
 func judge(region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
 	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
-	ev := pol.Evaluate(td, tags)
 	p, err := plan.Build(td, tags, pol, contextOf(td, region))
 	if err != nil {
 		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("plan %s: %v", row.Family, err)
 		return row, p
 	}
-	row.Verdict = rowVerdict(ev)
-	row.Action = action(ev, p)
-	for _, c := range ev.Containers {
-		if !c.Compliant {
-			row.Containers = append(row.Containers, ContainerReport{Name: c.Name, Compliant: false, Reasons: c.Reasons})
-		}
+	row.Verdict, row.Action = p.Verdict(), p.Remedy()
+	for _, f := range p.Findings() {
+		row.Containers = append(row.Containers, ContainerReport{Name: f.Container, Compliant: false, Reasons: f.Reasons})
 	}
 	for _, b := range p.Blockers {
 		row.Blockers = append(row.Blockers, b.Code)
@@ -359,28 +373,6 @@ func contextOf(td *types.TaskDefinition, region string) plan.Context {
 		return plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region}
 	}
 	return plan.Context{Partition: "aws", Region: region}
-}
-
-func rowVerdict(ev policy.Evaluation) string {
-	switch {
-	case ev.Compliant:
-		return VerdictCompliant
-	case ev.Exempt:
-		return VerdictExempt
-	}
-	return VerdictNonCompliant
-}
-
-func action(ev policy.Evaluation, p plan.Plan) string {
-	switch {
-	case ev.Compliant || ev.Exempt:
-		return ActionNone
-	case p.Blocked():
-		return ActionBlocked
-	case p.NeedsChange():
-		return ActionRegister
-	}
-	return ActionReport
 }
 
 // consumersString is the CSV form of consumers: KIND:ARN@REVISION, space
@@ -401,7 +393,7 @@ func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
 var scanTable = table[ScanRow]{
 	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error", "consumers"},
 	row: func(r ScanRow) []string {
-		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Verdict, r.Action,
+		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, string(r.Verdict), string(r.Action),
 			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error, consumersString(r.Consumers)}
 	},
 	header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",
@@ -416,6 +408,9 @@ var scanTable = table[ScanRow]{
 		if r.Error != "" {
 			detail = r.Error
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", r.Region, r.Family, revString(r.Revision), r.Verdict, r.Action, strings.TrimSpace(detail))
+		// Names and errors come from the account: escaped, so that a tab or
+		// a line break cannot shift a column or forge a row.
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", escape.Text(r.Region), escape.Text(r.Family), revString(r.Revision), r.Verdict, r.Action,
+			escape.Text(strings.TrimSpace(detail)))
 	},
 }

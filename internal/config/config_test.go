@@ -29,7 +29,7 @@ func TestLoadDefaults(t *testing.T) {
 	want := Config{
 		Mode: ModeSingle, Prefix: "ecslogfix", Policy: policy.Default(), SweepSchedule: "rate(1 day)", StackSetCallAs: "SELF",
 		CreateDefaultExecutionRole: true, LogRetentionDays: 365, RegisterRate: 0.5, RolloutRate: 0.5, RemediateConcurrency: 0,
-		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128, "sweep": 128},
+		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128, "sweep": 128}, HookFailureMode: HookWarn,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -107,6 +107,8 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ecslogfix:regions", map[string]any{"ecslogfix:regions": "[not json"}},
 		{"ecslogfix:allowedAccounts", map[string]any{"ecslogfix:allowedAccounts": "1234"}},
 		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "daily"}},
+		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "rate(banana)"}},
+		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "cron(0 3 * * *)"}},
 		{"ecslogfix:createDefaultExecutionRole", map[string]any{"ecslogfix:createDefaultExecutionRole": "yes please"}},
 		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": "8"}},
 		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": 1.5}},
@@ -409,5 +411,40 @@ func TestRegisterRatePerInstance(t *testing.T) {
 		if got := c.RolloutRatePerInstance(); got != tc.want {
 			t.Errorf("reserved %d: rollout %v per instance, want %v", tc.reserved, got, tc.want)
 		}
+	}
+}
+
+func TestHookKeys(t *testing.T) {
+	c, err := Load(func(k string) (any, bool) {
+		v, ok := map[string]any{"ecslogfix:hook": "true", "ecslogfix:hookFailureMode": "FAIL"}[k]
+		return v, ok
+	})
+	if err != nil || !c.Hook || c.HookFailureMode != HookFail {
+		t.Fatalf("%v %+v", err, c)
+	}
+	_, err = Load(func(k string) (any, bool) {
+		v, ok := map[string]any{"ecslogfix:hookFailureMode": "warn"}[k]
+		return v, ok
+	})
+	var ke *KeyError
+	if !errors.As(err, &ke) || ke.Key != "ecslogfix:hookFailureMode" {
+		t.Errorf("lower-case failure mode: %v", err)
+	}
+}
+
+func TestHookEnvRoundTrip(t *testing.T) {
+	p := policy.Default()
+	p.StreamPrefix = "svc"
+	env := HookEnv{Policy: p}.Environ()
+	if len(env) != 1 {
+		t.Errorf("hook environment %v: the policy only", env)
+	}
+	got, err := ReadHookEnv(lookupEnv(env))
+	if err != nil || got.Policy.StreamPrefix != "svc" {
+		t.Fatalf("%v %+v", err, got)
+	}
+	var ee *EnvError
+	if _, err := ReadHookEnv(lookupEnv(nil)); !errors.As(err, &ee) || ee.Var != EnvPolicy {
+		t.Errorf("no policy: %v", err)
 	}
 }

@@ -100,7 +100,21 @@ type Config struct {
 	// functions in a customer-managed VPC.
 	VPCSubnetIDs        []string
 	VPCSecurityGroupIDs []string
+	// Hook deploys the CloudFormation Lambda Hook that judges every
+	// AWS::ECS::TaskDefinition before CloudFormation or Cloud Control API
+	// creates or updates it (organization mode: in every member account
+	// and region, calling the hub's function).
+	Hook bool
+	// HookFailureMode is the hook's FailureMode: WARN (proceed with a
+	// warning) or FAIL (stop the operation).
+	HookFailureMode string
 }
+
+// Hook failure modes (AWS::CloudFormation::LambdaHook FailureMode).
+const (
+	HookWarn = "WARN"
+	HookFail = "FAIL"
+)
 
 // RegisterRatePerInstance is the share of RegisterRate each remediate
 // instance may use. With reserved concurrency N, each of the N instances

@@ -97,6 +97,12 @@ type NotifyEnv struct {
 	SlackWebhookARN string
 }
 
+// HookEnv is the CloudFormation Lambda Hook's environment: the policy
+// only (the hook makes no AWS calls).
+type HookEnv struct {
+	Policy policy.Policy
+}
+
 // Environ renders e as environment variables. Values may be CDK tokens:
 // they are only concatenated, never parsed.
 func (e DetectEnv) Environ() map[string]string {
@@ -139,6 +145,20 @@ func (e NotifyEnv) Environ() map[string]string {
 	w.set(EnvTopicARN, e.TopicARN)
 	w.set(EnvSlackWebhookARN, e.SlackWebhookARN)
 	return w
+}
+
+// Environ renders e as environment variables.
+func (e HookEnv) Environ() map[string]string {
+	w := environ{}
+	w.policy(e.Policy)
+	return w
+}
+
+// ReadHookEnv reads and validates the hook's environment.
+func ReadHookEnv(getenv func(string) string) (HookEnv, error) {
+	r := reader{get: getenv}
+	e := HookEnv{Policy: r.policy()}
+	return e, r.err
 }
 
 // ReadDetectEnv reads and validates detect's environment; getenv is

@@ -120,12 +120,10 @@ func buildKeys() []Key {
 				if err != nil {
 					return err
 				}
-				switch {
-				case s == "off":
+				if s == "off" {
 					s = ""
-				case (strings.HasPrefix(s, "rate(") || strings.HasPrefix(s, "cron(")) && strings.HasSuffix(s, ")"):
-				default:
-					return fmt.Errorf("%q is not rate(...), cron(...) or off", s)
+				} else if err := validSchedule(s); err != nil {
+					return err
 				}
 				c.SweepSchedule = s
 				return nil
@@ -161,6 +159,23 @@ func buildKeys() []Key {
 					err = fmt.Errorf("%d is not in [0, 50]", n)
 				}
 				c.RemediateConcurrency = n
+				return err
+			}},
+		Key{Name: ContextPrefix + "hook", Type: "bool", Default: "false",
+			Doc: "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
+			apply: func(c *Config, v any) error {
+				b, err := boolOr(v, false)
+				c.Hook = b
+				return err
+			}},
+		Key{Name: ContextPrefix + "hookFailureMode", Type: "string", Default: HookWarn,
+			Doc: "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, HookWarn)
+				if err == nil && s != HookWarn && s != HookFail {
+					err = fmt.Errorf("%q is not %s or %s", s, HookWarn, HookFail)
+				}
+				c.HookFailureMode = s
 				return err
 			}},
 	)
@@ -210,9 +225,9 @@ var policyFields = []policyField{
 	{"mode", "string", "", "awslogs `mode` added where absent (`blocking` or `non-blocking`); an explicit mode is never changed.", stringValue},
 	{"maxBufferSize", "string", "", "awslogs `max-buffer-size` added with `mode` non-blocking, e.g. `25m`.", stringValue},
 	{"otherDrivers", "string", "replace", "`replace` or `report` containers using a driver the policy does not allow (awsfirelens is always reported).", stringValue},
-	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition; also accepted as `key=value`.", tagValue},
+	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition. An object in cdk.json and in policy files; on the command line (`-c`) also `key=value`.", tagValue},
 	{"defaultExecutionRoleArn", "string", "(the created role, see createDefaultExecutionRole)", "Execution role set on Fargate/EXTERNAL definitions that have none.", stringValue},
-	{"logGroupTags", "object", "{}", "Tags added to created log groups; also accepted as `k=v,k2=v2`.", tagsValue},
+	{"logGroupTags", "object", "{}", "Tags added to created log groups. An object in cdk.json and in policy files; on the command line (`-c`) also `k=v,k2=v2`.", tagsValue},
 	{"rollout", "string", "none", "Which consumers of a remediated revision ecslogfix moves to the new revision: `none` (only list them in the notification), `services` (ECS services with the ECS deployment controller) or `all` (also EventBridge rule targets and Scheduler schedules). A task definition's `ecslogfix:rollout` tag overrides it. CODE_DEPLOY and EXTERNAL services are never moved (the notification gives the command). The default moves nothing: a new revision reaches running tasks through your deploy process, as before.", stringValue},
 	{"deregisterSource", "string", "never", "`never`, or `afterRollout`: deregister the source revision once every consumer moved and its deployment completed. Backout then cannot point consumers back at it (ECS refuses an INACTIVE revision), so the default keeps it.", stringValue},
 	{"rolloutTimeoutMinutes", "integer", "30", "How long the workflow watches the services' deployments (1-1440); a deployment still running then is reported TIMED_OUT and left to ECS.", intValue},
@@ -229,7 +244,7 @@ func Markdown() string {
 	b.WriteString("In `cdk.json` use JSON types; on the command line, lists are a JSON array or comma-separated\n")
 	b.WriteString("(`-c ecslogfix:regions=eu-west-1,eu-central-1`), numbers and booleans their plain text, objects JSON.\n")
 	b.WriteString("Unknown `ecslogfix:` keys are an error. The functions receive the resulting runtime configuration\n")
-	b.WriteString("as environment variables (`ECSLOGFIX_*`, see `internal/config/runtime.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
+	b.WriteString("as environment variables (`ECSLOGFIX_*`, one set per function, see `internal/config/env.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
 	b.WriteString("| Key | Type | Default | Description |\n|---|---|---|---|\n")
 	for _, k := range Keys {
 		def := k.Default

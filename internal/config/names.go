@@ -8,6 +8,10 @@ const (
 	FunctionSweep     = "sweep"
 )
 
+// FunctionHook is the CloudFormation Lambda Hook, deployed only when
+// ecslogfix:hook is set; it is not one of Functions, the pipeline's.
+const FunctionHook = "hook"
+
 // Functions lists the functions in build order.
 var Functions = []string{FunctionDetect, FunctionRemediate, FunctionNotify, FunctionSweep}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"strings"
 	"sync"
 	"testing"
 
@@ -361,5 +362,43 @@ func TestDetectorRetriesAfterAFailedExecution(t *testing.T) {
 	// Deterministic: another detect instance derives the same names.
 	if got := execution.NameAttempt(awsfake.Account, awsfake.Region, "orders-api", 14, 2); !names[got] {
 		t.Errorf("attempt 2's name %q is not what detect used", got)
+	}
+}
+
+// The loop guard compares accounts too: a role named like one of ours in
+// another account (any account can create one) is a user, and its
+// registration is acted on. Production-shaped ARNs: ours carry the hub's
+// account, never "*".
+func TestLoopGuardComparesTheAccount(t *testing.T) {
+	td01, tags01 := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
+	const other = "444455556666"
+	ev := awsfake.EditEvent(t, awsfake.Event(t, "e08-remediation-role-self.json"), func(m map[string]any) {
+		ui := m["detail"].(map[string]any)["userIdentity"].(map[string]any)
+		ui["arn"] = strings.ReplaceAll(ui["arn"].(string), awsfake.Account, other)
+		ui["accountId"] = other
+		si := ui["sessionContext"].(map[string]any)["sessionIssuer"].(map[string]any)
+		si["arn"] = strings.ReplaceAll(si["arn"].(string), awsfake.Account, other)
+		si["accountId"] = other
+	})
+	for name, tc := range map[string]struct {
+		own  string
+		want string
+	}{
+		"our role in our account is ours":               {"arn:aws:iam::" + awsfake.Account + ":role/ecs-log-remediation-exec", execution.StatusStarted},
+		"the same name in the caller's account is ours": {"arn:aws:iam::" + other + ":role/ecs-log-remediation-exec", execution.StatusIgnored},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e, s := awsfake.NewECS(), awsfake.NewSFN()
+			e.Put(awsfake.WithRevision(td01, "orders-api", 15), tags01) // the event's revision
+			d := newDetector(e, s, &awsfake.LogBuffer{})
+			d.OwnRoleARNs = []string{tc.own}
+			resp, err := d.Handle(context.Background(), ev)
+			if err != nil || resp.Status != tc.want {
+				t.Fatalf("%+v %v, want %s", resp, err, tc.want)
+			}
+			if tc.want == execution.StatusIgnored && resp.Reason != IgnoreOwnRole {
+				t.Fatalf("reason %s", resp.Reason)
+			}
+		})
 	}
 }

@@ -7,6 +7,7 @@ package inventory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -46,6 +47,10 @@ type Options struct {
 	PageSize int32
 }
 
+// ErrRepeatedToken is the error of a walk whose ListTaskDefinitionFamilies
+// answered a NextToken it had answered before.
+var ErrRepeatedToken = errors.New("list task definition families: repeated NextToken")
+
 // Item is one family's latest ACTIVE revision, or the error describing it.
 type Item struct {
 	Family         string
@@ -77,6 +82,7 @@ func Walk(ctx context.Context, c ECS, opt Options, fn func(Item) error) (Checkpo
 	if cp.Done < 0 {
 		cp.Done = 0
 	}
+	seen := map[string]bool{cp.NextToken: cp.NextToken != ""}
 	for {
 		if err := ctx.Err(); err != nil {
 			return cp, err
@@ -125,6 +131,12 @@ func Walk(ctx context.Context, c ECS, opt Options, fn func(Item) error) (Checkpo
 		if next == "" {
 			return Checkpoint{}, nil
 		}
+		if seen[next] {
+			// A token ECS already gave would list the same pages again,
+			// forever: stop with the checkpoint of the page just listed.
+			return cp, fmt.Errorf("%w: %q", ErrRepeatedToken, next)
+		}
+		seen[next] = true
 		cp = Checkpoint{NextToken: next}
 	}
 }

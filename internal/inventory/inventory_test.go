@@ -267,3 +267,27 @@ func TestWalkMemoryFlat(t *testing.T) {
 		t.Fatalf("heap grew by %d bytes during the walk", grow)
 	}
 }
+
+// loopingECS answers every list with a full page and the same NextToken.
+type loopingECS struct{ *fakeECS }
+
+func (l loopingECS) ListTaskDefinitionFamilies(ctx context.Context, in *ecs.ListTaskDefinitionFamiliesInput, o ...func(*ecs.Options)) (*ecs.ListTaskDefinitionFamiliesOutput, error) {
+	out, err := l.fakeECS.ListTaskDefinitionFamilies(ctx, &ecs.ListTaskDefinitionFamiliesInput{MaxResults: in.MaxResults}, o...)
+	if err == nil {
+		out.NextToken = aws.String("same")
+	}
+	return out, err
+}
+
+// A repeated NextToken ends the walk with an error, not a loop.
+func TestWalkStopsOnARepeatedToken(t *testing.T) {
+	f := loopingECS{newFake(10)}
+	n := 0
+	_, err := Walk(context.Background(), f, Options{PageSize: 5}, func(Item) error { n++; return nil })
+	if !errors.Is(err, ErrRepeatedToken) {
+		t.Fatalf("err = %v, want ErrRepeatedToken", err)
+	}
+	if f.lists != 2 || n != 10 {
+		t.Fatalf("%d lists, %d items; want 2 lists (the token repeats on the second) and 10 items", f.lists, n)
+	}
+}

@@ -11,20 +11,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// reasonWords explains each reason code in a few words.
-var reasonWords = map[policy.Reason]string{
-	policy.ReasonMissingLogConfiguration: "no logConfiguration at all: its output is lost",
-	policy.ReasonDriverNotAllowed:        "uses a log driver the policy does not allow",
-	policy.ReasonFirelens:                "logs through FireLens (awsfirelens), which ecslogfix never rewrites",
-	policy.ReasonMissingGroup:            "awslogs without an awslogs-group",
-	policy.ReasonInvalidGroup:            "awslogs-group is not a valid log group name",
-	policy.ReasonMissingRegion:           "awslogs without an awslogs-region",
-	policy.ReasonMissingStreamPrefix:     "awslogs without an awslogs-stream-prefix",
-	policy.ReasonRouterNotAwslogs:        "the FireLens router itself does not log through awslogs",
-}
-
 func reasonText(r policy.Reason) string {
-	if w, ok := reasonWords[r]; ok {
+	if w := r.Summary(); w != string(r) {
 		return w + " (" + string(r) + ")"
 	}
 	return string(r)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -12,7 +11,7 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/message"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // snsEnvelope is the standard (non-raw) SNS notification an SQS subscriber
@@ -30,7 +29,7 @@ type snsEnvelope struct {
 // (moto) to an SQS subscriber and checks what the subscriber gets: the
 // structured document under the sqs key, and the filter attributes.
 func TestComponentPublishToSQSThroughMoto(t *testing.T) {
-	cfg := motoserver.Config(motoserver.Private(t, 30*time.Second))
+	cfg := localaws.Start(t, localaws.Options{}).Config()
 	ctx := context.Background()
 	snsc, sqsc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 

@@ -115,7 +115,7 @@ func Parse(data []byte) (Policy, error) {
 	}
 	p := Default()
 	if err := yaml.UnmarshalStrict(data, &p); err != nil {
-		return Policy{}, fmt.Errorf("policy: %w", err)
+		return Policy{}, fmt.Errorf("policy: %s", oneLine(err))
 	}
 	if len(p.LogGroupTags) == 0 {
 		p.LogGroupTags = nil
@@ -125,6 +125,10 @@ func Parse(data []byte) (Policy, error) {
 	}
 	return p, nil
 }
+
+// oneLine joins the lines of a YAML decoding error ("unmarshal errors:"
+// then one indented line per problem), so that it prints as one line.
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
 
 // FieldError names the invalid policy field by its JSON name.
 type FieldError struct {
@@ -211,7 +215,7 @@ func logGroupChar(c byte) bool {
 func checkFieldNames(data []byte) error {
 	js, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
-		return fmt.Errorf("policy: %w", err)
+		return fmt.Errorf("policy: %s", oneLine(err))
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(js, &top); err != nil {

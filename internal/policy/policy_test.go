@@ -430,3 +430,23 @@ func BenchmarkEvaluate(b *testing.B) {
 		_ = p.Evaluate(td, tags)
 	}
 }
+
+func TestEveryReasonIsExplained(t *testing.T) {
+	for _, r := range Reasons() {
+		if r.Summary() == string(r) || r.Help() == "" {
+			t.Errorf("%s has no summary or help", r)
+		}
+	}
+	if got := Reason("X").Summary(); got != "X" {
+		t.Errorf("unknown reason summary %q", got)
+	}
+}
+
+func TestParseDuplicateKeyIsOneLine(t *testing.T) {
+	for _, in := range []string{"streamPrefix: a\nstreamPrefix: b\n", `{"streamPrefix": "a", "streamPrefix": "b"}`} {
+		_, err := Parse([]byte(in))
+		if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), `key "streamPrefix" already set in map`) {
+			t.Errorf("Parse(%q) = %q", in, err)
+		}
+	}
+}

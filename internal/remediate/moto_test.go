@@ -30,22 +30,22 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 const testStateMachine = "arn:aws:states:us-east-1:111122223333:stateMachine:ecslogfix-remediation"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	motoserver.StopShared()
+	localaws.StopShared()
 	os.Exit(code)
 }
 
 // motoEndpoint returns the URL of the moto server shared by the component
-// tests of this package. The machine may be busy: moto gets 90 s to start.
+// tests of this package.
 func motoEndpoint(t *testing.T) string {
 	t.Helper()
-	return motoserver.Shared(t, 90*time.Second)
+	return localaws.Shared(t).Endpoint
 }
 
 // callCounter counts SDK operations ("Service:Operation") at the Initialize
@@ -83,7 +83,7 @@ func total(m map[string]int) int {
 }
 
 func motoConfig(endpoint, region string) aws.Config {
-	cfg := motoserver.Config(endpoint)
+	cfg := localaws.Config(endpoint)
 	cfg.Region = region
 	return cfg
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 const (
@@ -35,7 +35,7 @@ const (
 // awsConfig talks to endpoint with dummy credentials; counter, when set,
 // counts every operation of every client made from it.
 func awsConfig(endpoint string, counter *APICounter) aws.Config {
-	cfg := motoserver.Config(endpoint)
+	cfg := localaws.Config(endpoint)
 	if counter != nil {
 		cfg.APIOptions = append(cfg.APIOptions, counter.Attach)
 	}
@@ -123,7 +123,7 @@ func (p phase) String() string {
 // handler is a main package.
 func TestBenchAPICalls(t *testing.T) {
 	RequireBench(t)
-	endpoint := motoserver.Private(t, 30*time.Second)
+	endpoint := localaws.Start(t, localaws.Options{}).Endpoint
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	root := moduleRoot(t)

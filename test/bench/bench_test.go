@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,19 +19,15 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // requireTool fails (ECSLOGFIX_REQUIRE_TOOLS=1) or skips when a tool is missing.
 func requireTool(t *testing.T, what string, err error) {
 	t.Helper()
-	if err == nil {
-		return
+	if err != nil {
+		localaws.RequireTool(t, &localaws.MissingToolError{Tool: what, Hint: err.Error()})
 	}
-	if os.Getenv("ECSLOGFIX_REQUIRE_TOOLS") == "1" {
-		t.Fatalf("%s is required: %v", what, err)
-	}
-	t.Skipf("%s not available: %v", what, err)
 }
 
 type noBackoff struct{}
@@ -55,7 +50,7 @@ func TestAPICounterSeparatesCallsFromAttempts(t *testing.T) {
 	defer proxy.Close()
 
 	counter := NewAPICounter()
-	cfg := motoserver.Config(proxy.URL)
+	cfg := localaws.Config(proxy.URL)
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) { o.Backoff = noBackoff{}; o.RateLimiter = ratelimit.None })
 	}
@@ -96,7 +91,7 @@ func TestAPICounterSeparatesCallsFromAttempts(t *testing.T) {
 
 func moduleRoot(t *testing.T) string {
 	t.Helper()
-	root, err := filepath.Abs("../..")
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,18 +99,10 @@ func moduleRoot(t *testing.T) string {
 }
 
 func TestMeasureLambdaHello(t *testing.T) {
-	root := moduleRoot(t)
-	rie := os.Getenv("ECSLOGFIX_RIE")
-	if rie == "" {
-		rie = filepath.Join(root, ".tools/bin/aws-lambda-rie")
-	}
-	_, err := os.Stat(rie)
-	requireTool(t, "aws-lambda-rie (make tools)", err)
+	rie, err := localaws.FindRIE()
+	localaws.RequireTool(t, err)
 	ctx := context.Background()
-	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	if err := Build(ctx, root, "./test/bench/testdata/hello", runtime.GOARCH, bootstrap); err != nil {
-		t.Fatal(err)
-	}
+	bootstrap := localaws.Bootstrap(t, "./test/bench/testdata/hello")
 	res, err := MeasureLambda(ctx, LambdaSpec{RIE: rie, Bootstrap: bootstrap, Event: []byte(`{"x":1}`), Starts: 2, Warm: 3})
 	if err != nil {
 		t.Fatal(err)
@@ -145,8 +132,8 @@ func TestMeasurePython(t *testing.T) {
 }
 
 func TestZipSizeArm64(t *testing.T) {
-	bootstrap := filepath.Join(t.TempDir(), "bootstrap")
-	if err := Build(context.Background(), moduleRoot(t), "./test/bench/testdata/hello", "arm64", bootstrap); err != nil {
+	bootstrap, err := localaws.BuildBootstrap(context.Background(), moduleRoot(t), "./test/bench/testdata/hello", "arm64", t.TempDir())
+	if err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(bootstrap)

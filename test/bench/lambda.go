@@ -1,4 +1,4 @@
-// Package bench measures what issue 7's budget is about: a Lambda
+// Package bench measures what docs/performance.md's budget is about: a Lambda
 // bootstrap's cold start, warm latency and peak memory under the AWS Lambda
 // Runtime Interface Emulator, the same figures for a Python boto3 baseline,
 // the size of an arm64 deployment zip, and the AWS API calls a piece of code
@@ -7,19 +7,14 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
-	"syscall"
+	"strings"
 	"time"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // LambdaSpec says what to measure under the RIE.
@@ -27,7 +22,7 @@ type LambdaSpec struct {
 	RIE       string   // path of aws-lambda-rie
 	Bootstrap string   // path of the function's bootstrap (built for this host)
 	Event     []byte   // the invoke payload; {} when empty
-	Env       []string // KEY=VALUE added to a minimal environment
+	Env       []string // KEY=VALUE added to the function's environment
 	Starts    int      // cold starts to measure (default 10)
 	Warm      int      // warm invokes per start (default 5)
 }
@@ -116,131 +111,41 @@ func truncate(s string, n int) string {
 	return s
 }
 
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// tailBuffer keeps the last 4 KiB written to it, for error messages. The
-// buffer is a field, not embedded: a promoted bytes.Buffer.ReadFrom would
-// let io.Copy (os/exec) bypass Write and keep everything.
-type tailBuffer struct{ b bytes.Buffer }
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.b.Write(p)
-	if t.b.Len() > 4096 {
-		t.b.Next(t.b.Len() - 4096)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) String() string { return t.b.String() }
-
-// StartLambda runs spec.Bootstrap once under the RIE on fresh loopback
-// ports and measures one cold start, spec.Warm warm invokes and the peak RSS.
+// StartLambda runs spec.Bootstrap once under the RIE (localaws.StartFunction)
+// and measures one cold start, spec.Warm warm invokes and the peak RSS.
 func StartLambda(ctx context.Context, spec LambdaSpec) (LambdaSample, error) {
 	spec = spec.withDefaults()
-	bootstrap, err := filepath.Abs(spec.Bootstrap)
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	// Dummy credentials and a closed loopback port: no AWS call leaves the
+	// machine.
+	env := localaws.LambdaEnv("http://127.0.0.1:9")
+	env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "128"
+	for _, kv := range spec.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: "bench", Bootstrap: spec.Bootstrap, Env: env, RIE: spec.RIE})
 	if err != nil {
 		return LambdaSample{}, err
 	}
-	var s LambdaSample
-	s.Cold, s.Warm, s.PeakRSS, s.Response, err = oneStart(ctx, spec, bootstrap)
-	return s, err
-}
-
-func oneStart(ctx context.Context, spec LambdaSpec, bootstrap string) (cold time.Duration, warm []time.Duration, rss int64, body string, err error) {
-	apiPort, err := freePort()
+	defer f.Close()
+	inv, err := f.Invoke(ctx, spec.Event)
 	if err != nil {
-		return
+		return LambdaSample{}, err
 	}
-	runtimePort, err := freePort()
-	if err != nil {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, spec.RIE,
-		"--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", apiPort),
-		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", runtimePort),
-		bootstrap)
-	cmd.Dir = filepath.Dir(bootstrap)
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC",
-		"AWS_REGION=us-east-1", "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_SESSION_TOKEN=test",
-		"AWS_EC2_METADATA_DISABLED=true",
-		"AWS_LAMBDA_FUNCTION_NAME=bench", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128",
-	}, spec.Env...)
-	var logs tailBuffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // kill the bootstrap with the RIE
-	defer func() {
-		if cmd.Process != nil {
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			cmd.Wait()
-		}
-		if err != nil {
-			err = fmt.Errorf("%w; RIE output: %s", err, logs.String())
-		}
-	}()
-	url := fmt.Sprintf("http://127.0.0.1:%d/2015-03-31/functions/function/invocations", apiPort)
-	client := &http.Client{Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 1}}
-	defer client.CloseIdleConnections()
-
-	start := time.Now()
-	if err = cmd.Start(); err != nil {
-		return
-	}
-	// Poll until the RIE accepts the connection; the first answered invoke
-	// ends the cold start.
-	for {
-		body, err = invoke(ctx, client, url, spec.Event)
-		if err == nil {
-			break
-		}
-		var op *net.OpError
-		if !errors.As(err, &op) || ctx.Err() != nil {
-			return
-		}
-		time.Sleep(500 * time.Microsecond)
-	}
-	cold = time.Since(start)
+	s := LambdaSample{Cold: time.Since(f.Started), Response: string(inv.Payload)}
 	for range spec.Warm {
-		t := time.Now()
-		if _, err = invoke(ctx, client, url, spec.Event); err != nil {
-			return
+		inv, err := f.Invoke(ctx, spec.Event)
+		if err != nil {
+			return s, err
 		}
-		warm = append(warm, time.Since(t))
+		s.Warm = append(s.Warm, inv.Duration)
 	}
-	pid, err := childPID(cmd.Process.Pid, filepath.Base(bootstrap))
+	pid, err := childPID(f.PID(), filepath.Base(spec.Bootstrap))
 	if err != nil {
-		return
+		return s, fmt.Errorf("%w; RIE output: %s", err, f.Logs())
 	}
-	rss, err = PeakRSS(pid)
-	return
-}
-
-func invoke(ctx context.Context, client *http.Client, url string, event []byte) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(event))
-	if err != nil {
-		return "", err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return "", err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return string(b), fmt.Errorf("invoke: HTTP %d: %s", resp.StatusCode, truncate(string(b), 200))
-	}
-	return string(b), nil
+	s.PeakRSS, err = PeakRSS(pid)
+	return s, err
 }

@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // pythonBaseline is what a Python peer (for example Cloud Custodian) pays
@@ -77,7 +79,7 @@ func ProbePython(ctx context.Context, python string) (PythonResult, error) {
 func StartPython(ctx context.Context, python string) (time.Duration, int64, error) {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, python, "-c", pythonBaseline)
+	cmd := localaws.Command(ctx, python, "-c", pythonBaseline)
 	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test",
 		"AWS_EC2_METADATA_DISABLED=true")
 	stdin, err := cmd.StdinPipe()

@@ -19,7 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // TestBenchRolloutAPICalls counts the AWS calls of the workflow's rollout
@@ -31,18 +31,13 @@ import (
 // Register are TestBenchAPICalls' row, unchanged.
 func TestBenchRolloutAPICalls(t *testing.T) {
 	RequireBench(t)
-	endpoint := motoserver.Private(t, 30*time.Second)
-	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: endpoint}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	root := moduleRoot(t)
-	setup := ecs.NewFromConfig(awsConfig(endpoint, nil))
+	setup := ecs.NewFromConfig(env.Direct())
 	counter := NewAPICounter()
-	factory := awsclient.New(awsConfig(proxy.URL, counter), awsclient.Options{RolloutRate: awsclient.MaxRate})
+	factory := awsclient.New(awsConfig(env.Endpoint, counter), awsclient.Options{RolloutRate: awsclient.MaxRate})
 	quiet := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if _, err := setup.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
 		t.Fatal(err)

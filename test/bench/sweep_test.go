@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -18,7 +17,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // EnvFamilies overrides the number of families TestBenchSweepScan seeds
@@ -38,7 +37,7 @@ type childRun struct {
 // runChild runs bin with args and env (added to a minimal environment) and
 // measures its wall time and peak RSS.
 func runChild(ctx context.Context, bin string, env []string, args ...string) (childRun, error) {
-	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd := localaws.Command(ctx, bin, args...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "TZ=UTC"}, env...)
 	var stdout bytes.Buffer
 	var stderr countingTail
@@ -89,13 +88,17 @@ func runChild(ctx context.Context, bin string, env []string, args ...string) (ch
 // countingTail counts what is written and keeps the last 4 KiB. (No
 // embedding: a promoted bytes.Buffer.ReadFrom would bypass Write.)
 type countingTail struct {
-	tail tailBuffer
+	tail bytes.Buffer
 	n    int64
 }
 
 func (c *countingTail) Write(p []byte) (int, error) {
 	c.n += int64(len(p))
-	return c.tail.Write(p)
+	c.tail.Write(p)
+	if c.tail.Len() > 4096 {
+		c.tail.Next(c.tail.Len() - 4096)
+	}
+	return len(p), nil
 }
 
 func (c *countingTail) String() string { return c.tail.String() }
@@ -104,7 +107,7 @@ func (c *countingTail) String() string { return c.tail.String() }
 func buildHost(t *testing.T, ctx context.Context, root, pkg string) string {
 	t.Helper()
 	out := filepath.Join(t.TempDir(), filepath.Base(pkg))
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd := localaws.Command(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -176,7 +179,7 @@ func TestBenchSweepScan(t *testing.T) {
 	RequireBench(t)
 	n := benchFamilies(t)
 	small := n / 4
-	endpoint := motoserver.Private(t, 30*time.Second)
+	endpoint := localaws.Start(t, localaws.Options{}).Endpoint
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	root := moduleRoot(t)

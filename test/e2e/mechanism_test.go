@@ -3,7 +3,6 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // mechanismDefinition exercises what the real workflow relies on: a
@@ -60,22 +60,18 @@ const mechanismDefinition = `{
 // error type names our functions return, several executions run in a row
 // (moto 5.2.1 defect #4), an unmapped function fails its Task.
 func TestMechanism(t *testing.T) {
-	tools := harness.RequireTools(t)
 	ctx := testContext(t, 3*time.Minute)
 
-	moto := startMoto(t, tools)
-	echo := startFunction(t, tools, harness.FunctionOptions{
-		Name: "echo", Bootstrap: build(t, tools, "./test/e2e/testdata/echo"), Env: moto.LambdaEnv(),
+	env := localaws.Start(t, localaws.Options{StepFunctions: true, Log: verbose()})
+	echo := localaws.NewFunction(t, localaws.FunctionOptions{
+		Name: "echo", Bootstrap: localaws.Bootstrap(t, "./test/localaws/testdata/echo"), Env: env.LambdaEnv(), Log: verbose(),
 	})
-	echoARN := fmt.Sprintf("arn:aws:lambda:%s:%s:function:echo", harness.Region, harness.Account)
-	if err := moto.MapFunction(echoARN, echo.URL); err != nil {
+	echoARN := fmt.Sprintf("arn:%s:lambda:%s:%s:function:echo", localaws.Partition, localaws.Region, localaws.Account)
+	if err := env.Moto.MapFunction(ctx, echoARN, echo.URL); err != nil {
 		t.Fatal(err)
 	}
 
-	cfg, err := moto.AWSConfig(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cfg := env.Config()
 	snsc, sqsc, sfnc := sns.NewFromConfig(cfg), sqs.NewFromConfig(cfg), sfn.NewFromConfig(cfg)
 	topic, err := snsc.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String("mechanism")})
 	if err != nil {
@@ -85,7 +81,7 @@ func TestMechanism(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	role := fmt.Sprintf("arn:aws:iam::%s:role/mechanism", harness.Account)
+	role := fmt.Sprintf("arn:%s:iam::%s:role/mechanism", localaws.Partition, localaws.Account)
 	newMachine := func(name, function string) string {
 		t.Helper()
 		out, err := sfnc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{
@@ -173,67 +169,6 @@ func TestMechanism(t *testing.T) {
 			}
 		})
 	}
-
-	t.Run("aws-sdk-integration", func(t *testing.T) { // moto 5.2.1 defects #1-#3
-		// (moto's JSONPath turns $.LogGroups[0].LogGroupName into a list, where
-		// AWS gives the string: the check reads the whole list instead.)
-		def := `{"StartAt":"Create","States":{
-		  "Create":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:cloudwatchlogs:createLogGroup",
-		    "Parameters":{"LogGroupName.$":"$.group"},"ResultPath":"$.created",
-		    "Catch":[{"ErrorEquals":["CloudWatchLogs.ResourceAlreadyExistsException"],"ResultPath":"$.error","Next":"Exists"}],
-		    "Next":"Describe"},
-		  "Exists":{"Type":"Pass","Result":true,"ResultPath":"$.existed","Next":"Describe"},
-		  "Describe":{"Type":"Task","Resource":"arn:aws:states:::aws-sdk:cloudwatchlogs:describeLogGroups",
-		    "Parameters":{"LogGroupNamePrefix.$":"$.group"},"ResultSelector":{"groups.$":"$.LogGroups"},"ResultPath":"$.described","End":true}}}`
-		sm, err := sfnc.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String("mechanism-sdk"), RoleArn: aws.String(role), Definition: aws.String(def)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, wantExisted := range []bool{false, true} {
-			out, err := sfnc.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: sm.StateMachineArn, Name: aws.String(fmt.Sprintf("sdk-%d", i)), Input: aws.String(`{"group":"/ecs/mechanism"}`)})
-			if err != nil {
-				t.Fatal(err)
-			}
-			desc, err := harness.WaitExecution(ctx, sfnc, aws.ToString(out.ExecutionArn))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if desc.Status != sfntypes.ExecutionStatusSucceeded {
-				hist, _ := harness.History(ctx, sfnc, aws.ToString(out.ExecutionArn))
-				t.Fatalf("run %d: %s\n%s", i, desc.Status, hist)
-			}
-			var got struct {
-				Existed   bool `json:"existed"`
-				Described struct {
-					Groups []struct {
-						LogGroupName string `json:"LogGroupName"`
-					} `json:"groups"`
-				} `json:"described"`
-			}
-			if err := json.Unmarshal([]byte(aws.ToString(desc.Output)), &got); err != nil {
-				t.Fatalf("%v: %s", err, aws.ToString(desc.Output))
-			}
-			if got.Existed != wantExisted || len(got.Described.Groups) != 1 || got.Described.Groups[0].LogGroupName != "/ecs/mechanism" {
-				t.Errorf("run %d: output %s, want existed=%v and the group described", i, aws.ToString(desc.Output), wantExisted)
-			}
-		}
-	})
-
-	t.Run("unnamed-execution", func(t *testing.T) { // moto 5.2.1 defect #5
-		out, err := sfnc.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(machine), Input: aws.String(`{"key":"unnamed"}`)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasSuffix(aws.ToString(out.ExecutionArn), ":None") {
-			t.Errorf("execution ARN %s ends in :None", aws.ToString(out.ExecutionArn))
-		}
-		if _, err := harness.WaitExecution(ctx, sfnc, aws.ToString(out.ExecutionArn)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := harness.Drain(ctx, sqsc, queueURL); err != nil {
-			t.Fatal(err)
-		}
-	})
 
 	t.Run("duplicate-name", func(t *testing.T) {
 		_, err := sfnc.StartExecution(ctx, &sfn.StartExecutionInput{

@@ -17,23 +17,20 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20") // the Makefile sets it too
-	}
-	code := m.Run()
-	jsii.Close()                     // stops the jsii node process when a test synthesized
+	code := cdkenv.Run(m.Run)
 	if synthDir != "" && code == 0 { // kept for inspection when a test failed
 		os.RemoveAll(synthDir)
 	}
@@ -45,7 +42,7 @@ var synthDir string
 
 // synthesized is the single-account stack, synthesized once per test binary.
 var synthesized = sync.OnceValues(func() (*synth.Stack, error) {
-	root, err := harness.RepoRoot()
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +62,7 @@ type pipeline struct {
 	root  string
 }
 
-func startPipeline(t *testing.T, tools harness.Tools) *pipeline {
+func startPipeline(t *testing.T, tools localaws.Tools) *pipeline {
 	t.Helper()
 	start := time.Now()
 	syn, err := synthesized()
@@ -74,10 +71,7 @@ func startPipeline(t *testing.T, tools harness.Tools) *pipeline {
 	}
 	t.Logf("synthesized in %s (once per test binary)", time.Since(start).Round(time.Millisecond))
 	ctx := testContext(t, 10*time.Minute)
-	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir()}
-	if v := verbose(); v != nil {
-		opts.Log = v
-	}
+	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose()}
 	start = time.Now()
 	s, err := harness.StartStack(ctx, opts)
 	if err != nil {
@@ -206,12 +200,12 @@ func (p *pipeline) revisions(t *testing.T, ctx context.Context, family string) [
 // real detect bootstrap, which starts the synthesized state machine in
 // moto, whose Tasks run the real remediate and notify bootstraps.
 func TestPipeline(t *testing.T) {
-	tools := harness.RequireTools(t)
+	tools := localaws.RequireTools(t)
 	p := startPipeline(t, tools)
 	ctx := testContext(t, 10*time.Minute)
 	seen := map[string]bool{}
 	var published int // messages published so far
-	nextPublished := func(t *testing.T) []harness.Published {
+	nextPublished := func(t *testing.T) []localaws.Published {
 		t.Helper()
 		all, err := p.Moto.Published(ctx)
 		if err != nil {
@@ -457,7 +451,7 @@ func TestPipeline(t *testing.T) {
 		}
 		in, err := json.Marshal(workflow.Input{
 			Version: workflow.Version, Trigger: workflow.TriggerCLI,
-			Target:            workflow.Target{Account: harness.Account, Region: p.Config.Region},
+			Target:            workflow.Target{Account: localaws.Account, Region: p.Config.Region},
 			TaskDefinitionARN: aws.ToString(src.TaskDefinitionArn), Family: aws.ToString(src.Family), Revision: src.Revision,
 			Enforcement: policy.Report,
 		})
@@ -508,16 +502,16 @@ func TestPipeline(t *testing.T) {
 	t.Run("failure-notifies", func(t *testing.T) {
 		// Fault: the remediate function's name now reaches a function that
 		// always fails with InvalidInputError (never retried).
-		fault := startFunction(t, tools, harness.FunctionOptions{
-			Name: "fault", Bootstrap: build(t, tools, "./test/e2e/testdata/echo"),
-			Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput},
+		fault := localaws.NewFunction(t, localaws.FunctionOptions{
+			Name: "fault", Bootstrap: localaws.Bootstrap(t, "./test/localaws/testdata/echo"),
+			Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: verbose(),
 		})
 		remediate := p.names.Function(config.FunctionRemediate)
-		if err := p.Moto.MapFunction(remediate, fault.URL); err != nil {
+		if err := p.Moto.MapFunction(ctx, remediate, fault.URL); err != nil {
 			t.Fatal(err)
 		}
 		defer func() {
-			if err := p.Moto.MapFunction(remediate, p.Functions[remediate].URL); err != nil {
+			if err := p.Moto.MapFunction(ctx, remediate, p.Functions[remediate].URL); err != nil {
 				t.Error(err)
 			}
 		}()

@@ -27,12 +27,13 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // rolloutSynth is the single stack with the rollout's settings,
 // synthesized once per test binary.
 var rolloutSynth = sync.OnceValues(func() (*synth.Stack, error) {
-	root, err := harness.RepoRoot()
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +61,7 @@ var rolloutSynth = sync.OnceValues(func() (*synth.Stack, error) {
 // move; then `ecslogfix backout --execution` restores every consumer to
 // its recorded revision.
 func TestRollout(t *testing.T) {
-	tools := harness.RequireTools(t)
+	tools := localaws.RequireTools(t)
 	syn, err := rolloutSynth()
 	if err != nil {
 		t.Fatalf("synthesize: %v", err)
@@ -71,10 +72,7 @@ func TestRollout(t *testing.T) {
 		}
 	})
 	ctx := testContext(t, 10*time.Minute)
-	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir()}
-	if v := verbose(); v != nil {
-		opts.Log = v
-	}
+	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose()}
 	s, err := harness.StartStack(ctx, opts)
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
@@ -101,8 +99,8 @@ func TestRollout(t *testing.T) {
 	remediateName := p.names.Function(config.FunctionRemediate)
 	env := functionEnv(t, syn.Template, remediateName, s.Moto.LambdaEnv())
 	env["AWS_ENDPOINT_URL"] = proxy.URL
-	viaProxy := startFunction(t, tools, harness.FunctionOptions{Name: remediateName, Bootstrap: build(t, tools, "./functions/remediate"), Env: env, Timeout: 120 * time.Second})
-	if err := s.Moto.MapFunction(remediateName, viaProxy.URL); err != nil {
+	viaProxy := localaws.NewFunction(t, localaws.FunctionOptions{Name: remediateName, Bootstrap: localaws.Bootstrap(t, "./functions/remediate"), Env: env, Timeout: 120 * time.Second, Log: verbose()})
+	if err := s.Moto.MapFunction(ctx, remediateName, viaProxy.URL); err != nil {
 		t.Fatal(err)
 	}
 

@@ -1,4 +1,4 @@
-package faultproxy
+package faultproxy_test
 
 import (
 	"context"
@@ -10,28 +10,28 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // ecsWorld is moto behind the proxy with a cluster, two revisions of
-// "web" and one service per deployment controller on web:1.
+// "web" and one service per deployment controller on web:1. (An external
+// test package: moto comes from test/localaws, which imports this one.)
 type ecsWorld struct {
-	srv        *Server
+	srv        *faultproxy.Server
 	proxied    *ecs.Client
 	direct     *ecs.Client
 	rev1, rev2 string
 	serviceARN map[string]string // by name
 }
 
-func newECSWorld(t *testing.T, cfg ECSConfig) *ecsWorld {
+func newECSWorld(t *testing.T, cfg faultproxy.ECSConfig) *ecsWorld {
 	t.Helper()
-	moto := StartMoto(t)
-	srv, err := Start(Config{Upstream: moto, ECS: cfg}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { srv.Close() })
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{ECS: cfg}})
+	once := func(c aws.Config) aws.Config { c.RetryMaxAttempts = 1; return c }
 	ctx := context.Background()
-	w := &ecsWorld{srv: srv, proxied: ecs.NewFromConfig(sdkConfig(srv.URL, 1)), direct: ecs.NewFromConfig(sdkConfig(moto, 1)), serviceARN: map[string]string{}}
+	w := &ecsWorld{srv: env.Proxy, proxied: ecs.NewFromConfig(once(env.Config())), direct: ecs.NewFromConfig(once(env.Direct())), serviceARN: map[string]string{}}
 	if _, err := w.direct.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
 		t.Fatal(err)
 	}
@@ -84,9 +84,9 @@ func rollout(s ecstypes.Service) string {
 // EXTERNAL services; through the proxy AWS's InvalidParameterException
 // comes back, nothing changes, and the request is recorded.
 func TestUpdateServiceRefusedByController(t *testing.T) {
-	w := newECSWorld(t, ECSConfig{})
+	w := newECSWorld(t, faultproxy.ECSConfig{})
 	ctx := context.Background()
-	for name, msg := range map[string]string{"svc-CODE_DEPLOY": CodeDeployUpdateMessage, "svc-EXTERNAL": ExternalUpdateMessage} {
+	for name, msg := range map[string]string{"svc-CODE_DEPLOY": faultproxy.CodeDeployUpdateMessage, "svc-EXTERNAL": faultproxy.ExternalUpdateMessage} {
 		_, err := w.update(ctx, name, w.rev2)
 		var ae smithy.APIError
 		if !errors.As(err, &ae) || ae.ErrorCode() != "InvalidParameterException" || ae.ErrorMessage() != msg {
@@ -112,7 +112,7 @@ func TestUpdateServiceRefusedByController(t *testing.T) {
 // A rolling deployment shows IN_PROGRESS for Polls answers, then
 // COMPLETED and alone.
 func TestDeploymentProgresses(t *testing.T) {
-	w := newECSWorld(t, ECSConfig{Polls: 2})
+	w := newECSWorld(t, faultproxy.ECSConfig{Polls: 2})
 	ctx := context.Background()
 	out, err := w.update(ctx, "svc-ECS", w.rev2)
 	if err != nil {
@@ -139,7 +139,7 @@ func TestDeploymentProgresses(t *testing.T) {
 func TestDeploymentFails(t *testing.T) {
 	ctx := context.Background()
 	t.Run("no rollback", func(t *testing.T) {
-		w := newECSWorld(t, ECSConfig{Fail: map[string]DeploymentFailure{"svc-ECS": {Reason: "tasks failed to start"}}})
+		w := newECSWorld(t, faultproxy.ECSConfig{Fail: map[string]faultproxy.DeploymentFailure{"svc-ECS": {Reason: "tasks failed to start"}}})
 		if _, err := w.update(ctx, "svc-ECS", w.rev2); err != nil {
 			t.Fatal(err)
 		}
@@ -156,14 +156,14 @@ func TestDeploymentFails(t *testing.T) {
 		}
 	})
 	t.Run("rollback", func(t *testing.T) {
-		w := newECSWorld(t, ECSConfig{Fail: map[string]DeploymentFailure{"svc-ECS": {Rollback: true}}})
+		w := newECSWorld(t, faultproxy.ECSConfig{Fail: map[string]faultproxy.DeploymentFailure{"svc-ECS": {Rollback: true}}})
 		if _, err := w.update(ctx, "svc-ECS", w.rev2); err != nil {
 			t.Fatal(err)
 		}
 		s := w.describe(t, ctx, w.proxied, "svc-ECS")
 		if aws.ToString(s.TaskDefinition) != w.rev1 || len(s.Deployments) != 2 ||
 			aws.ToString(s.Deployments[0].TaskDefinition) != w.rev1 || s.Deployments[1].RolloutState != ecstypes.DeploymentRolloutStateFailed ||
-			aws.ToString(s.Deployments[1].RolloutStateReason) != DefaultFailureReason {
+			aws.ToString(s.Deployments[1].RolloutStateReason) != faultproxy.DefaultFailureReason {
 			t.Fatalf("%s on %s", rollout(s), aws.ToString(s.TaskDefinition))
 		}
 		if got := aws.ToString(w.describe(t, ctx, w.direct, "svc-ECS").TaskDefinition); got != w.rev1 {

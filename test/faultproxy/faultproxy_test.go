@@ -15,13 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/smithy-go"
-
-	"github.com/ecslogfix/ecslogfix/test/motoserver"
 )
 
 const registerAPI = "ecs:RegisterTaskDefinition"
@@ -60,7 +59,8 @@ type noBackoff struct{}
 func (noBackoff) BackoffDelay(int, error) (time.Duration, error) { return 0, nil }
 
 func sdkConfig(endpoint string, maxAttempts int) aws.Config {
-	cfg := motoserver.Config(endpoint)
+	// localaws.Config's settings: localaws imports this package.
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("test", "test", ""), BaseEndpoint: aws.String(endpoint)}
 	cfg.Retryer = func() aws.Retryer {
 		return retry.NewStandard(func(o *retry.StandardOptions) {
 			o.MaxAttempts = maxAttempts

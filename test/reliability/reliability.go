@@ -1,17 +1,16 @@
-// Package reliability holds what issue 6's scenarios share: the result of a
-// scenario run, a recorder that appends results to the file named by
-// ECSLOGFIX_RELIABILITY_REPORT (so `make reliability` can print one table
-// over all packages), the table itself, and the rate-budget check applied to
-// a fault proxy's observed request rate.
+// Package reliability holds what the scenarios of docs/reliability.md
+// share: the result of a scenario run, a recorder that appends results to
+// the file named by ECSLOGFIX_RELIABILITY_REPORT (so `make reliability` can
+// print one table over all packages), the table itself, and the rate-budget
+// check applied to a fault proxy's observed request rate.
 //
 // A scenario test looks like:
 //
 //	func TestThirtyPercentFaults(t *testing.T) {
-//		moto := faultproxy.StartMoto(t)
-//		proxy, _ := faultproxy.Start(faultproxy.Config{Upstream: moto, Seed: 1, Rules: ...}, "")
-//		... drive the pipeline with AWS_ENDPOINT_URL=proxy.URL, assert the invariants ...
+//		env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{Seed: 1, Rules: ...}})
+//		... drive the pipeline with AWS_ENDPOINT_URL=env.Endpoint (the proxy), assert the invariants ...
 //		reliability.Record(t, reliability.Result{Scenario: "30 % faults, 100 registrations / 20 families",
-//			Runs: 1, Passed: passed(t), Registrations: n, Notifications: m, Faults: proxy.Stats().Total.FaultCount()})
+//			Runs: 1, Passed: passed(t), Registrations: n, Notifications: m, Faults: env.Proxy.Stats().Total.FaultCount()})
 //	}
 package reliability
 
@@ -114,7 +113,7 @@ func Summarize(results []Result) []Result {
 	return out
 }
 
-// Markdown renders summarized results as the issue's table.
+// Markdown renders summarized results as docs/reliability.md's table.
 func Markdown(results []Result) string {
 	var b strings.Builder
 	b.WriteString("| Scenario | Runs | Passed | Registrations | Notifications | Faults injected | Note |\n|---|---:|---:|---:|---:|---:|---|\n")

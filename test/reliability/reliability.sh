@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# reliability.sh — issue 6's report (`make reliability`): runs the
+# reliability.sh — the report of docs/reliability.md (`make reliability`): runs the
 # reliability and security scenarios (go test ./test/reliability/...), the
 # fuzz targets for FUZZTIME each (`make fuzz`) and the offline govulncheck
 # (scripts/vulncheck.sh --selftest ./...), records one row per scenario in

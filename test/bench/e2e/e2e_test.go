@@ -22,23 +22,17 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/test/bench"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-	}
-	code := m.Run()
-	jsii.Close() // stops the jsii node process when a test synthesized
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(cdkenv.Run(m.Run)) }
 
 // EnvRuns overrides the number of measured (warm) remediations (default 20).
 const EnvRuns = "ECSLOGFIX_BENCH_E2E_RUNS"
@@ -145,7 +139,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 		runs = v
 	}
-	tools := harness.RequireTools(t)
+	tools := localaws.RequireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	dir := t.TempDir()

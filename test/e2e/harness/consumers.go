@@ -11,6 +11,8 @@ import (
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	schedtypes "github.com/aws/aws-sdk-go-v2/service/scheduler/types"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // Consumers creates, in moto, what runs a task definition — ECS services,
@@ -63,7 +65,7 @@ func (c *Consumers) RuleTarget(ctx context.Context, bus, rule, td string) error 
 		return fmt.Errorf("put rule %s: %w", rule, err)
 	}
 	_, err := c.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(rule), EventBusName: aws.String(bus), Targets: []ebtypes.Target{{
-		Id: aws.String("run"), Arn: aws.String(c.Cluster), RoleArn: aws.String("arn:aws:iam::" + Account + ":role/events"),
+		Id: aws.String("run"), Arn: aws.String(c.Cluster), RoleArn: aws.String("arn:aws:iam::" + localaws.Account + ":role/events"),
 		Input:         aws.String(`{"containerOverrides":[]}`),
 		EcsParameters: &ebtypes.EcsParameters{TaskDefinitionArn: aws.String(td), TaskCount: aws.Int32(1)},
 	}}})
@@ -78,7 +80,7 @@ func (c *Consumers) RuleTarget(ctx context.Context, bus, rule, td string) error 
 func (c *Consumers) Schedule(ctx context.Context, name, td string) error {
 	_, err := c.Scheduler.CreateSchedule(ctx, &scheduler.CreateScheduleInput{Name: aws.String(name), ScheduleExpression: aws.String("rate(1 day)"),
 		FlexibleTimeWindow: &schedtypes.FlexibleTimeWindow{Mode: schedtypes.FlexibleTimeWindowModeOff},
-		Target: &schedtypes.Target{Arn: aws.String(c.Cluster), RoleArn: aws.String("arn:aws:iam::" + Account + ":role/scheduler"),
+		Target: &schedtypes.Target{Arn: aws.String(c.Cluster), RoleArn: aws.String("arn:aws:iam::" + localaws.Account + ":role/scheduler"),
 			EcsParameters: &schedtypes.EcsParameters{TaskDefinitionArn: aws.String(td)}}})
 	if err != nil {
 		return fmt.Errorf("create schedule %s: %w", name, err)

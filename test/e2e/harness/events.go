@@ -8,6 +8,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // CloudTrail event constants of a RegisterTaskDefinition call.
@@ -21,8 +23,8 @@ func IAMUser(name string) map[string]any {
 	return map[string]any{
 		"type":        "IAMUser",
 		"principalId": "AIDAE2EEXAMPLE" + shortHash(name),
-		"arn":         fmt.Sprintf("arn:%s:iam::%s:user/%s", Partition, Account, name),
-		"accountId":   Account,
+		"arn":         fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, localaws.Account, name),
+		"accountId":   localaws.Account,
 		"accessKeyId": "AKIAE2EEXAMPLE000000",
 		"userName":    name,
 	}
@@ -31,17 +33,17 @@ func IAMUser(name string) map[string]any {
 // AssumedRole is the userIdentity of a session of role roleName (e.g. our
 // remediate function's role).
 func AssumedRole(roleName, session string) map[string]any {
-	roleARN := fmt.Sprintf("arn:%s:iam::%s:role/%s", Partition, Account, roleName)
+	roleARN := fmt.Sprintf("arn:%s:iam::%s:role/%s", localaws.Partition, localaws.Account, roleName)
 	return map[string]any{
 		"type":        "AssumedRole",
 		"principalId": "AROAE2EEXAMPLE" + shortHash(roleName) + ":" + session,
-		"arn":         fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", Partition, Account, roleName, session),
-		"accountId":   Account,
+		"arn":         fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", localaws.Partition, localaws.Account, roleName, session),
+		"accountId":   localaws.Account,
 		"accessKeyId": "ASIAE2EEXAMPLE000000",
 		"sessionContext": map[string]any{
 			"sessionIssuer": map[string]any{
 				"type": "Role", "principalId": "AROAE2EEXAMPLE" + shortHash(roleName),
-				"arn": roleARN, "accountId": Account, "userName": roleName,
+				"arn": roleARN, "accountId": localaws.Account, "userName": roleName,
 			},
 			"attributes": map[string]any{"creationDate": "2026-11-12T09:42:42Z", "mfaAuthenticated": "false"},
 		},
@@ -84,7 +86,7 @@ func RegisterEventDetail(call RegisterCall) map[string]any {
 		"eventTime":         at.Format(time.RFC3339),
 		"eventSource":       "ecs.amazonaws.com",
 		"eventName":         "RegisterTaskDefinition",
-		"awsRegion":         Region,
+		"awsRegion":         localaws.Region,
 		"sourceIPAddress":   "198.51.100.23",
 		"userAgent":         ua,
 		"requestParameters": req,
@@ -104,9 +106,9 @@ func RegisterEventDetail(call RegisterCall) map[string]any {
 		"readOnly":           false,
 		"eventType":          "AwsApiCall",
 		"managementEvent":    true,
-		"recipientAccountId": Account,
+		"recipientAccountId": localaws.Account,
 		"eventCategory":      "Management",
-		"tlsDetails":         map[string]any{"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "ecs." + Region + ".amazonaws.com"},
+		"tlsDetails":         map[string]any{"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "ecs." + localaws.Region + ".amazonaws.com"},
 	}
 }
 

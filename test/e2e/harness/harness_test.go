@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 const testTemplate = `{
@@ -31,7 +33,7 @@ func TestTemplateResolve(t *testing.T) {
 		in   any
 		want any
 	}{
-		{"pseudo", map[string]any{"Ref": "AWS::AccountId"}, Account},
+		{"pseudo", map[string]any{"Ref": "AWS::AccountId"}, localaws.Account},
 		{"topic ref is its ARN", map[string]any{"Ref": "Topic1"}, "arn:aws:sns:us-east-1:123456789012:demo-notifications"},
 		{"function ref is its name", map[string]any{"Ref": "Fn1"}, "demo-detect"},
 		{"role arn", map[string]any{"Fn::GetAtt": []any{"Role1", "Arn"}}, "arn:aws:iam::123456789012:role/demo-remediate"},
@@ -63,27 +65,6 @@ func TestTemplateResolve(t *testing.T) {
 	} {
 		if got, err := tmpl.Resolve(bad); err == nil {
 			t.Errorf("Resolve(%v) = %v, want an error", bad, got)
-		}
-	}
-}
-
-func TestFunctionError(t *testing.T) {
-	tests := []struct {
-		body     string
-		typ, msg string
-		ok       bool
-	}{
-		{`{"errorMessage":"concurrent revision: x","errorType":"ConcurrentRevisionError"}`, "ConcurrentRevisionError", "concurrent revision: x", true},
-		{`{"errorMessage":"m","errorType":"T","stackTrace":[]}`, "T", "m", true},
-		{`{"errorMessage":"m","errorType":"T","status":"ok"}`, "", "", false}, // a payload that happens to carry the names
-		{`{"status":"started"}`, "", "", false},
-		{`"just a string"`, "", "", false},
-		{`not json`, "", "", false},
-	}
-	for _, tc := range tests {
-		typ, msg, ok := functionError([]byte(tc.body))
-		if typ != tc.typ || msg != tc.msg || ok != tc.ok {
-			t.Errorf("functionError(%s) = %q, %q, %v; want %q, %q, %v", tc.body, typ, msg, ok, tc.typ, tc.msg, tc.ok)
 		}
 	}
 }

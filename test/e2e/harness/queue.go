@@ -8,6 +8,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // Drain receives and deletes every message now in the queue and returns
@@ -84,5 +86,5 @@ func Subscribe(ctx context.Context, snsClient *sns.Client, sqsClient *sqs.Client
 
 // QueueARN is the ARN of a queue in the harness's account and region.
 func QueueARN(name string) string {
-	return fmt.Sprintf("arn:%s:sqs:%s:%s:%s", Partition, Region, Account, name)
+	return fmt.Sprintf("arn:%s:sqs:%s:%s:%s", localaws.Partition, localaws.Region, localaws.Account, name)
 }

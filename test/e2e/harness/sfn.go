@@ -11,6 +11,10 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 )
 
+// pollInterval is how often WaitExecution asks: moto runs a state in
+// milliseconds.
+const pollInterval = 20 * time.Millisecond
+
 // WaitExecution polls an execution until it is no longer RUNNING or ctx
 // ends, and returns its last description.
 func WaitExecution(ctx context.Context, client *sfn.Client, executionARN string) (*sfn.DescribeExecutionOutput, error) {

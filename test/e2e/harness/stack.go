@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -22,11 +23,14 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // StackOptions configure StartStack.
 type StackOptions struct {
-	Tools    Tools
+	// Tools needs Root and Python for moto, and RIE (see localaws.Tools).
+	Tools    localaws.Tools
 	Template *Template
 	// Packages maps each function name of the template to its main package
 	// relative to the repository root, e.g. "ecslogfix-detect" →
@@ -35,8 +39,8 @@ type StackOptions struct {
 	// Env overrides or adds environment variables per function name, e.g.
 	// to inject a fault.
 	Env map[string]map[string]string
-	// Dir is a working directory (bootstraps, the Lambda map); a temporary
-	// directory, removed by Close, when empty.
+	// Dir is a working directory (the bootstraps, in bin/<package>/); a
+	// temporary directory, removed by Close, when empty.
 	Dir string
 	// Log receives every started process's output, line by line.
 	Log io.Writer
@@ -48,10 +52,10 @@ type StackOptions struct {
 // are SQS "inbox" queues the harness pumps into the functions (moto's
 // EventBridge cannot invoke Lambda).
 type Stack struct {
-	Moto      *Moto
+	Moto      *localaws.Moto
 	Config    aws.Config
 	Template  *Template
-	Functions map[string]*Function // by function name
+	Functions map[string]*localaws.Function // by function name
 	// StateMachines maps logical IDs to state machine ARNs.
 	StateMachines map[string]string
 	// Topics maps logical IDs to topic ARNs; Subscribers maps the same IDs
@@ -88,13 +92,13 @@ type RuleTarget struct {
 type Delivery struct {
 	Target     RuleTarget
 	Event      json.RawMessage
-	Invocation *Invocation
+	Invocation *localaws.Invocation
 }
 
 // StartStack creates the template's resources in a new moto server and
 // starts every function. On error, whatever was started is stopped.
 func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
-	s = &Stack{Template: opts.Template, Functions: map[string]*Function{}, StateMachines: map[string]string{},
+	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
 		Topics: map[string]string{}, Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
 	if s.dir == "" {
 		if s.dir, err = os.MkdirTemp("", "ecslogfix-e2e-"); err != nil {
@@ -108,12 +112,10 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 			s = nil
 		}
 	}()
-	if s.Moto, err = StartMoto(ctx, MotoOptions{Tools: opts.Tools, Dir: s.dir, Log: opts.Log}); err != nil {
+	if s.Moto, err = localaws.StartMoto(ctx, localaws.MotoOptions{Tools: opts.Tools, StepFunctions: true, Log: opts.Log}); err != nil {
 		return s, err
 	}
-	if s.Config, err = s.Moto.AWSConfig(ctx); err != nil {
-		return s, err
-	}
+	s.Config = s.Moto.Config()
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
 	s.Lambda = lambda.NewFromConfig(s.Config)
 	t := opts.Template
@@ -219,9 +221,16 @@ func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
 		}
 		pkgs = append(pkgs, pkg)
 	}
-	bins, err := BuildBootstraps(ctx, opts.Tools, filepath.Join(s.dir, "bin"), pkgs...)
-	if err != nil {
-		return err
+	bins := map[string]string{}
+	for _, pkg := range pkgs {
+		if _, done := bins[pkg]; done {
+			continue
+		}
+		p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(s.dir, "bin", filepath.Base(pkg)))
+		if err != nil {
+			return err
+		}
+		bins[pkg] = p
 	}
 	for i, r := range fns {
 		name := t.PhysicalName(r.LogicalID)
@@ -250,36 +259,19 @@ func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
 		if sec, ok := r.Properties["Timeout"].(float64); ok && sec > 0 {
 			timeout = time.Duration(sec) * time.Second
 		}
-		f, err := StartFunction(ctx, opts.Tools, FunctionOptions{Name: name, Bootstrap: bins[pkgs[i]], Env: env, Timeout: timeout, Log: opts.Log})
+		f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkgs[i]], Env: env, Timeout: timeout, Log: opts.Log, RIE: opts.Tools.RIE})
 		if err != nil {
 			return err
 		}
 		s.Functions[name] = f
 		arn, _ := t.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
 		for _, key := range []string{name, arn} {
-			if err := s.Moto.MapFunction(key, f.URL); err != nil {
+			if err := s.Moto.MapFunction(ctx, key, f.URL); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// BuildBootstraps builds several Lambda main packages in one go build and
-// returns each package's binary path.
-func BuildBootstraps(ctx context.Context, tools Tools, outDir string, pkgs ...string) (map[string]string, error) {
-	out := map[string]string{}
-	for _, pkg := range pkgs {
-		if _, done := out[pkg]; done {
-			continue
-		}
-		p, err := BuildBootstrap(ctx, tools, pkg, filepath.Join(outDir, filepath.Base(pkg)))
-		if err != nil {
-			return nil, err
-		}
-		out[pkg] = p
-	}
-	return out, nil
 }
 
 func (s *Stack) createRules(ctx context.Context, t *Template) error {
@@ -417,7 +409,7 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 // launcher forwards to the function's emulator under the same per-emulator
 // lock as Step Functions' invokes (the emulator crashes on concurrent
 // invokes), and records its cold start.
-func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*Invocation, error) {
+func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
 	if _, ok := s.Functions[function]; !ok {
 		return nil, fmt.Errorf("no function %s in the stack", function)
 	}
@@ -426,13 +418,13 @@ func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*I
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w", function, err)
 	}
-	inv := &Invocation{Payload: out.Payload, Duration: time.Since(start)}
+	inv := &localaws.Invocation{Payload: out.Payload, Duration: time.Since(start)}
 	if _, seen := s.ColdStarts[function]; !seen {
 		inv.Cold = true
 		s.ColdStarts[function] = inv.Duration
 	}
 	if aws.ToString(out.FunctionError) != "" {
-		if t, m, ok := functionError(out.Payload); ok {
+		if t, m, ok := localaws.ParseFunctionError(out.Payload); ok {
 			inv.ErrorType, inv.ErrorMessage = t, m
 		} else {
 			inv.ErrorType = aws.ToString(out.FunctionError)
@@ -442,7 +434,7 @@ func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*I
 }
 
 // Invoke calls a function of the stack directly with payload.
-func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*Invocation, error) {
+func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
 	return s.invoke(ctx, function, payload)
 }
 

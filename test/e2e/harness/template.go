@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // Template is a synthesized CloudFormation template whose references
@@ -96,17 +98,17 @@ func (t *Template) PhysicalName(logicalID string) string {
 func (t *Template) ref(id string) (any, error) {
 	switch id {
 	case "AWS::Region":
-		return Region, nil
+		return localaws.Region, nil
 	case "AWS::AccountId":
-		return Account, nil
+		return localaws.Account, nil
 	case "AWS::Partition":
-		return Partition, nil
+		return localaws.Partition, nil
 	case "AWS::URLSuffix":
 		return "amazonaws.com", nil
 	case "AWS::StackName":
 		return t.StackName, nil
 	case "AWS::StackId":
-		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", Partition, Region, Account, t.StackName), nil
+		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, localaws.Region, localaws.Account, t.StackName), nil
 	case "AWS::NoValue":
 		return nil, nil
 	}
@@ -142,28 +144,28 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 	case "Arn", "TopicArn":
 		switch typ {
 		case "AWS::Lambda::Function":
-			return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", Partition, Region, Account, name), nil
+			return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		case "AWS::IAM::Role":
-			return fmt.Sprintf("arn:%s:iam::%s:role/%s", Partition, Account, name), nil
+			return fmt.Sprintf("arn:%s:iam::%s:role/%s", localaws.Partition, localaws.Account, name), nil
 		case "AWS::SNS::Topic":
-			return fmt.Sprintf("arn:%s:sns:%s:%s:%s", Partition, Region, Account, name), nil
+			return fmt.Sprintf("arn:%s:sns:%s:%s:%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		case "AWS::SQS::Queue":
 			return QueueARN(name), nil
 		case "AWS::StepFunctions::StateMachine":
-			return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", Partition, Region, Account, name), nil
+			return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		case "AWS::Logs::LogGroup":
-			return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", Partition, Region, Account, name), nil
+			return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		case "AWS::KMS::Key":
-			return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", Partition, Region, Account, name), nil
+			return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		case "AWS::Events::Rule":
-			return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", Partition, Region, Account, name), nil
+			return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		case "AWS::Events::EventBus":
-			return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", Partition, Region, Account, name), nil
+			return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		}
 	case "Name", "TopicName", "QueueName", "KeyId":
 		return name, nil
 	case "QueueUrl":
-		return fmt.Sprintf("http://sqs.%s.localhost:4566/%s/%s", Region, Account, name), nil
+		return fmt.Sprintf("http://sqs.%s.localhost:4566/%s/%s", localaws.Region, localaws.Account, name), nil
 	}
 	return nil, fmt.Errorf("Fn::GetAtt %s.%s (%s) is not supported by the harness", id, attr, typ)
 }

@@ -1,8 +1,8 @@
 // Package synth synthesizes ecslogfix's single-account stack in-process
 // (the CDK app's own code, infra/stacks) for the end-to-end harness: the
 // template with its references resolved to moto names, and which
-// repository package each function is built from. Callers must call
-// jsii.Close (github.com/aws/jsii-runtime-go) before exiting.
+// repository package each function is built from. Callers run inside
+// cdkenv.Run (test/cdkenv), which stops jsii's node process.
 package synth
 
 import (

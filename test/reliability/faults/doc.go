@@ -1,4 +1,4 @@
-// Package faults holds issue 6's pipeline scenarios that need many
+// Package faults holds the reliability scenarios that need many
 // executions: 30 % of AWS calls failing, races and loops, a burst of 200,
 // and hostile input. The pipeline is detect and remediate in-process
 // (internal/detect, internal/remediate), notify's bootstrap under the Lambda emulator, and

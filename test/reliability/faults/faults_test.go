@@ -20,6 +20,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 	"github.com/ecslogfix/ecslogfix/test/reliability/internal/sfnlocal"
 )
@@ -106,9 +107,9 @@ type settled struct {
 	outcomes      map[string]int
 }
 
-// checkSettled asserts the invariants of issue 6 over families, each of
-// which received user revisions (newest[family] is the newest user
-// revision number):
+// checkSettled asserts the invariants of docs/reliability.md over
+// families, each of which received user revisions (newest[family] is the
+// newest user revision number):
 //   - the family's latest ACTIVE revision is ecslogfix's remediation of the
 //     newest user revision: compliant, and lossless against it;
 //   - every remediated revision is lossless against its source, and no
@@ -458,7 +459,7 @@ func TestExhaustedRetriesNotify(t *testing.T) {
 // test policy, or the scenarios would prove nothing.
 func TestCorpusIsNonCompliant(t *testing.T) {
 	pol := testPolicy()
-	root, err := harness.RepoRoot()
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
 
@@ -169,7 +170,7 @@ func TestHostileInput(t *testing.T) {
 	}
 
 	t.Run("event/255-character family is remediated", func(t *testing.T) {
-		root, _ := harness.RepoRoot()
+		root, _ := localaws.RepoRoot()
 		in, err := harness.LoadTaskDefinition(root+"/testdata/taskdefs/td36-family-255-chars.json", "")
 		if err != nil {
 			t.Fatal(err)

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -15,8 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -35,13 +35,14 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability/internal/sfnlocal"
 	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
 
 const (
-	account  = harness.Account
-	region   = harness.Region
+	account  = localaws.Account
+	region   = localaws.Region
 	prefix   = "ecslogfix"
 	fnRemed  = prefix + "-remediate"
 	fnNotify = prefix + "-notify"
@@ -94,11 +95,9 @@ type world struct {
 	sfn     *localSFN
 	detect  *detect.Detector
 	remeds  chan *remediate.Remediator
-	notify  chan *harness.Function
-	notifs  []*harness.Function
+	notify  chan *localaws.Function
+	notifs  []*localaws.Function
 	logs    *syncbuf.Buffer
-
-	motoURL string
 
 	mu  sync.Mutex
 	dlq int // events whose detect invocations all failed
@@ -121,7 +120,6 @@ func TestMain(m *testing.M) {
 
 func newWorld(t *testing.T, opts worldOptions) *world {
 	t.Helper()
-	tools := harness.RequireTools(t)
 	if opts.RegisterRate == 0 {
 		opts.RegisterRate = config.DefaultRegisterRate
 	}
@@ -139,24 +137,23 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	}
 	ctx := context.Background()
 	buildOnce.Do(func() {
+		root, err := localaws.RepoRoot()
+		if err != nil {
+			buildErr = err
+			return
+		}
 		if buildDir, buildErr = os.MkdirTemp("", "ecslogfix-reliability-"); buildErr != nil {
 			return
 		}
-		notifyBin, buildErr = harness.BuildBootstrap(ctx, tools, "./functions/notify", filepath.Join(buildDir, "notify"))
+		notifyBin, buildErr = localaws.BuildBootstrap(ctx, root, "./functions/notify", runtime.GOARCH, filepath.Join(buildDir, "notify"))
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	motoURL := faultproxy.StartMoto(t)
-	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: motoURL, Seed: opts.Seed, Rules: opts.Rules, ECS: opts.ECS}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { proxy.Close() })
-	w := &world{t: t, opts: opts, proxy: proxy, logs: &syncbuf.Buffer{}}
-	w.direct = awsConfig(t, motoURL)
-	w.motoURL = motoURL
-	faulted := awsConfig(t, proxy.URL)
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{Seed: opts.Seed, Rules: opts.Rules, ECS: opts.ECS}})
+	w := &world{t: t, opts: opts, proxy: env.Proxy, logs: &syncbuf.Buffer{}}
+	w.direct = env.Direct()
+	faulted := env.Config()
 	w.ecs = ecs.NewFromConfig(w.direct)
 	w.sqs = sqs.NewFromConfig(w.direct)
 	snsClient := sns.NewFromConfig(w.direct)
@@ -198,45 +195,20 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 			Logger:  logger.With("function", "remediate"),
 		}
 	}
-	w.notify = make(chan *harness.Function, opts.Notifiers)
-	env := config.NotifyEnv{TopicARN: w.topic}.Environ()
-	for k, v := range map[string]string{
-		"AWS_ENDPOINT_URL": proxy.URL, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-		"AWS_REGION": region, "AWS_DEFAULT_REGION": region, "AWS_EC2_METADATA_DISABLED": "true",
-	} {
-		env[k] = v
-	}
-	for i := range opts.Notifiers {
-		f, err := harness.StartFunction(ctx, tools, harness.FunctionOptions{Name: fnNotify, Bootstrap: notifyBin, Env: env, Timeout: 60 * time.Second})
-		if err != nil {
-			t.Fatalf("start notify %d: %v", i, err)
-		}
-		t.Cleanup(func() { f.Close() })
+	w.notify = make(chan *localaws.Function, opts.Notifiers)
+	fnEnv := config.NotifyEnv{TopicARN: w.topic}.Environ()
+	maps.Copy(fnEnv, env.LambdaEnv())
+	for range opts.Notifiers {
+		f := localaws.NewFunction(t, localaws.FunctionOptions{Name: fnNotify, Bootstrap: notifyBin, Env: fnEnv, Timeout: 60 * time.Second})
 		w.notifs = append(w.notifs, f)
 		w.notify <- f
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("handler logs (tail):\n%s", tail(w.logs.String(), 8000))
-			for _, f := range w.notifs {
-				t.Logf("notify output (tail):\n%s", tail(f.Logs(), 4000))
-			}
 		}
 	})
 	return w
-}
-
-func awsConfig(t *testing.T, endpoint string) aws.Config {
-	t.Helper()
-	cfg, err := awsconfig.LoadDefaultConfig(context.Background(),
-		awsconfig.WithRegion(region),
-		awsconfig.WithBaseEndpoint(endpoint),
-		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("test", "test", "")),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
 }
 
 // invoke is the Lambda service as the state machine sees it.
@@ -381,7 +353,7 @@ func tail(s string, n int) string {
 // with release marking its content (an environment variable and the
 // image tag of the first container), directly in moto.
 func (w *world) userRevision(ctx context.Context, file, family string, release int) (*ecstypes.TaskDefinition, error) {
-	root, err := harness.RepoRoot()
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		return nil, err
 	}
@@ -539,7 +511,7 @@ func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) 
 // notify function's output, failure notifications included.
 func (w *world) noSecrets(t *testing.T, s settled) {
 	t.Helper()
-	root, err := harness.RepoRoot()
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
 
@@ -278,7 +279,7 @@ func roleARNTemplate(role string) any {
 
 func orgConfig(t *testing.T) config.Config {
 	t.Helper()
-	root, err := harness.RepoRoot()
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,24 +15,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
 
-func TestMain(m *testing.M) {
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-	}
-	code := m.Run()
-	jsii.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(cdkenv.Run(m.Run)) }
 
 // eventOnly are values only the CloudTrail event's plain-text request body
 // carries (CloudTrail records the request, environment values included).
@@ -122,7 +116,7 @@ func requestBody(t *testing.T, in *ecs.RegisterTaskDefinitionInput) map[string]a
 // in any line the bootstraps wrote.
 func TestSecretLeakage(t *testing.T) {
 	start := time.Now()
-	tools := harness.RequireTools(t)
+	tools := localaws.RequireTools(t)
 	root := tools.Root
 	dir := t.TempDir()
 	syn, err := synth.Single(root, filepath.Join(dir, "cdk"), nil)
@@ -228,17 +222,10 @@ func TestSecretLeakage(t *testing.T) {
 
 	// One execution that fails: the failure notification carries the
 	// execution input and the error's cause.
-	fault, err := harness.BuildBootstrap(ctx, tools, "./test/e2e/testdata/echo", filepath.Join(dir, "echo"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	fn, err := harness.StartFunction(ctx, tools, harness.FunctionOptions{Name: "fault", Bootstrap: fault, Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: out})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer fn.Close()
+	fn := localaws.NewFunction(t, localaws.FunctionOptions{Name: "fault", Bootstrap: localaws.Bootstrap(t, "./test/localaws/testdata/echo"),
+		Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: out})
 	remediate := names.Function(config.FunctionRemediate)
-	if err := s.Moto.MapFunction(remediate, fn.URL); err != nil {
+	if err := s.Moto.MapFunction(ctx, remediate, fn.URL); err != nil {
 		t.Fatal(err)
 	}
 	in, o := register(family{"td37-secrets-envfiles.json", "sec-failure"}, nil)
@@ -264,7 +251,7 @@ func TestSecretLeakage(t *testing.T) {
 	if failed != 1 {
 		t.Errorf("%d FAILED executions, want 1", failed)
 	}
-	if err := s.Moto.MapFunction(remediate, s.Functions[remediate].URL); err != nil {
+	if err := s.Moto.MapFunction(ctx, remediate, s.Functions[remediate].URL); err != nil {
 		t.Fatal(err)
 	}
 
@@ -360,10 +347,10 @@ func checkDefinition(t *testing.T, syn *synth.Stack) {
 			t.Fatal(err)
 		}
 		fnARN := func(fn string) string {
-			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", harness.Region, harness.Account, names.Function(fn))
+			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.Account, names.Function(fn))
 		}
 		for _, pair := range [][2]string{{names.Function(config.FunctionRemediate), names.Function(config.FunctionNotify)}, {fnARN(config.FunctionRemediate), fnARN(config.FunctionNotify)}} {
-			if err := json.Unmarshal([]byte(workflow.Definition(harness.Partition, pair[0], pair[1])), &want); err != nil {
+			if err := json.Unmarshal([]byte(workflow.Definition(localaws.Partition, pair[0], pair[1])), &want); err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(got) == fmt.Sprint(want) {

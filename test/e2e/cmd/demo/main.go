@@ -32,11 +32,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // scenario is one registration the demo makes.
@@ -61,35 +62,33 @@ func scenarios() []scenario {
 func main() {
 	verbose := flag.Bool("v", false, "stream the output of moto and the functions")
 	flag.Parse()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := run(ctx, *verbose)
-	stop()
-	jsii.Close()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "demo:", err)
-		os.Exit(1)
-	}
+	os.Exit(cdkenv.Run(func() int {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		if err := run(ctx, *verbose); err != nil {
+			fmt.Fprintln(os.Stderr, "demo:", err)
+			return 1
+		}
+		return 0
+	}))
 }
 
 func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 
 func run(ctx context.Context, verbose bool) error {
 	t0 := time.Now()
-	tools, err := harness.FindTools(ctx)
-	var missing *harness.MissingToolError
+	tools, err := localaws.FindTools(ctx)
+	var missing *localaws.MissingToolError
 	if errors.As(err, &missing) && missing.Tool == "aws-lambda-rie" {
-		if tools.RIE, err = harness.InstallRIE(ctx, tools.Root, func(f string, a ...any) { say(f, a...) }); err == nil {
-			tools, err = harness.FindTools(ctx)
+		if tools.RIE, err = localaws.InstallRIE(ctx, tools.Root, func(f string, a ...any) { say(f, a...) }); err == nil {
+			tools, err = localaws.FindTools(ctx)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, harness.PinnedMoto)
+		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, localaws.PinnedMoto)
 	}
-	if tools.MotoVersion != harness.PinnedMoto {
-		say("warning: moto %s found; the launcher is pinned to %s", tools.MotoVersion, harness.PinnedMoto)
-	}
-	if os.Getenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION") == "" {
-		os.Setenv("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+	if tools.MotoVersion != localaws.PinnedMoto {
+		say("warning: moto %s found; the launcher is pinned to %s", tools.MotoVersion, localaws.PinnedMoto)
 	}
 
 	work, err := os.MkdirTemp("", "ecslogfix-demo-")

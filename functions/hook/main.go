@@ -1,0 +1,36 @@
+// Command hook is the CloudFormation Lambda Hook: CloudFormation and Cloud
+// Control API call it before they create or update an
+// AWS::ECS::TaskDefinition, and it answers with the policy's verdict. The
+// logic lives in internal/hook; this adapter reads the environment (the
+// policy only: the hook makes no AWS calls) and starts the runtime.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/hook"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
+)
+
+func main() {
+	lambdarun.Main(config.FunctionHook, func(_ context.Context, log *slog.Logger) (*hook.Handler, error) {
+		return build(os.Getenv, log)
+	}, func(h *hook.Handler) {
+		// Lenient decoding: the request is CloudFormation's, which may
+		// grow fields.
+		lambda.Start(h.Handle)
+	})
+}
+
+func build(getenv func(string) string, log *slog.Logger) (*hook.Handler, error) {
+	env, err := config.ReadHookEnv(getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &hook.Handler{Policy: env.Policy, Logger: log}, nil
+}

@@ -1,0 +1,495 @@
+package source
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+)
+
+// TypeTaskDefinition is the CloudFormation resource type judged.
+const TypeTaskDefinition = "AWS::ECS::TaskDefinition"
+
+const typeLogGroup = "AWS::Logs::LogGroup"
+
+// The awslogs option keys the policy reads (policy.OptGroup and friends;
+// repeated here as slots so that this package does not judge).
+var optionSlots = map[string]Slot{
+	"awslogs-group":         SlotGroup,
+	"awslogs-region":        SlotRegion,
+	"awslogs-stream-prefix": SlotStreamPrefix,
+}
+
+// template reads every AWS::ECS::TaskDefinition of a CloudFormation
+// template.
+func template(root *document.Node) ([]Resource, error) {
+	resources := root.Get("Resources")
+	if resources == nil || resources.Kind == document.Null {
+		return nil, nil
+	}
+	if resources.Kind != document.Object {
+		return nil, errAt(resources, "Resources", "expected an object, got %s", resources.Kind)
+	}
+	t := &cfnTemplate{logGroups: map[string]bool{}}
+	for _, f := range resources.Fields {
+		if typ, _ := f.Value.Get("Type").Str(); typ == typeLogGroup {
+			t.logGroups[f.Key] = true
+		}
+	}
+	var out []Resource
+	for _, f := range resources.Fields {
+		typ, _ := f.Value.Get("Type").Str()
+		if typ != TypeTaskDefinition {
+			continue
+		}
+		path := "Resources." + f.Key
+		res, err := t.taskDefinition(f.Value.Get("Properties"), path+".Properties")
+		if err != nil {
+			return nil, err
+		}
+		// Unresolved fields are named within the resource's properties.
+		trim := func(un []Unresolved) {
+			for i := range un {
+				un[i].Field = strings.TrimPrefix(strings.TrimPrefix(un[i].Field, path+".Properties"), ".")
+			}
+		}
+		trim(res.Unresolved)
+		for i := range res.Containers {
+			trim(res.Containers[i].Unresolved)
+		}
+		res.Format = FormatCloudFormation
+		res.ID = f.Key
+		res.Line = f.KeyPos.Line
+		if p, ok := f.Value.Get("Metadata").Get("aws:cdk:path").Str(); ok {
+			res.ConstructPath = p
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+// Properties reads the resource properties of one AWS::ECS::TaskDefinition
+// as CloudFormation passes them to a Hook (resolved: no intrinsics are
+// expected, and any found is reported as unresolved). data is JSON.
+func Properties(data []byte) (Resource, error) {
+	root, err := document.ParseJSON(data)
+	if err != nil {
+		return Resource{}, withFile(err, "")
+	}
+	t := &cfnTemplate{logGroups: map[string]bool{}}
+	res, err := t.taskDefinition(root, "")
+	if err != nil {
+		return Resource{}, err
+	}
+	res.Format = FormatCloudFormation
+	res.Line = root.Pos.Line
+	return res, nil
+}
+
+type cfnTemplate struct {
+	logGroups map[string]bool // logical IDs of AWS::Logs::LogGroup resources
+}
+
+// get returns the property named key of obj. CloudFormation property names
+// are case-sensitive: a spelling that differs only in case is an error,
+// not an absent property.
+func get(obj *document.Node, path, key string) (*document.Node, error) {
+	if obj == nil || obj.Kind != document.Object {
+		return nil, nil
+	}
+	for _, f := range obj.Fields {
+		if f.Key == key {
+			return f.Value, nil
+		}
+		if strings.EqualFold(f.Key, key) {
+			return nil, errAt(f.Value, join(path, f.Key), "not a CloudFormation property: it is spelled %q", key)
+		}
+	}
+	return nil, nil
+}
+
+// absent reports whether n stands for no value (missing, null or
+// Ref AWS::NoValue).
+func absent(n *document.Node) bool {
+	if n == nil || n.Kind == document.Null {
+		return true
+	}
+	name, arg, ok := intrinsic(n)
+	return ok && name == "Ref" && arg.Kind == document.String && arg.Value == "AWS::NoValue"
+}
+
+// scalar returns the text of a literal scalar: CloudFormation takes
+// numbers and booleans for string properties.
+func scalar(n *document.Node, path string) (string, error) {
+	switch n.Kind {
+	case document.String, document.Number, document.Bool:
+		return n.Value, nil
+	}
+	return "", errAt(n, path, "expected a string, got %s", n.Kind)
+}
+
+func (t *cfnTemplate) taskDefinition(props *document.Node, path string) (Resource, error) {
+	res := Resource{TaskDefinition: &types.TaskDefinition{}}
+	if absent(props) {
+		return res, nil
+	}
+	if _, _, ok := intrinsic(props); ok {
+		res.Unresolved = append(res.Unresolved, unresolved(SlotContainers, path, props, ""))
+		return res, nil
+	}
+	if props.Kind != document.Object {
+		return res, errAt(props, path, "expected an object, got %s", props.Kind)
+	}
+	if fam, err := get(props, path, "Family"); err != nil {
+		return res, err
+	} else if !absent(fam) {
+		if _, _, ok := intrinsic(fam); !ok {
+			s, err := scalar(fam, join(path, "Family"))
+			if err != nil {
+				return res, err
+			}
+			res.TaskDefinition.Family = aws.String(s)
+		}
+	}
+	cds, err := get(props, path, "ContainerDefinitions")
+	if err != nil {
+		return res, err
+	}
+	cdPath := join(path, "ContainerDefinitions")
+	switch {
+	case absent(cds):
+	case isIntrinsic(cds):
+		res.Unresolved = append(res.Unresolved, unresolved(SlotContainers, cdPath, cds, ""))
+	case cds.Kind != document.Array:
+		return res, errAt(cds, cdPath, "expected an array, got %s", cds.Kind)
+	default:
+		for i, c := range cds.Items {
+			if absent(c) {
+				continue
+			}
+			def, pos, err := t.container(c, index(cdPath, i))
+			if err != nil {
+				return res, err
+			}
+			res.TaskDefinition.ContainerDefinitions = append(res.TaskDefinition.ContainerDefinitions, def)
+			res.Containers = append(res.Containers, pos)
+		}
+	}
+	tags, err := get(props, path, "Tags")
+	if err != nil {
+		return res, err
+	}
+	res.Tags, res.Unresolved, err = cfnTags(tags, join(path, "Tags"), res.Unresolved)
+	return res, err
+}
+
+func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerDefinition, Container, error) {
+	var def types.ContainerDefinition
+	pos := Container{Line: c.Pos.Line}
+	if isIntrinsic(c) {
+		pos.Unresolved = append(pos.Unresolved, unresolved(SlotContainer, path, c, ""))
+		return def, pos, nil
+	}
+	if c.Kind != document.Object {
+		return def, pos, errAt(c, path, "expected an object, got %s", c.Kind)
+	}
+	name, err := get(c, path, "Name")
+	if err != nil {
+		return def, pos, err
+	}
+	if !absent(name) {
+		if isIntrinsic(name) {
+			def.Name = aws.String(render(name))
+		} else if s, err := scalar(name, join(path, "Name")); err != nil {
+			return def, pos, err
+		} else {
+			def.Name = aws.String(s)
+		}
+	}
+	fl, err := get(c, path, "FirelensConfiguration")
+	if err != nil {
+		return def, pos, err
+	}
+	switch {
+	case absent(fl):
+	case isIntrinsic(fl):
+		pos.Unresolved = append(pos.Unresolved, unresolved(SlotFirelens, join(path, "FirelensConfiguration"), fl, ""))
+	case fl.Kind != document.Object:
+		return def, pos, errAt(fl, join(path, "FirelensConfiguration"), "expected an object, got %s", fl.Kind)
+	default:
+		def.FirelensConfiguration = &types.FirelensConfiguration{}
+		if typ, err := get(fl, join(path, "FirelensConfiguration"), "Type"); err != nil {
+			return def, pos, err
+		} else if !absent(typ) && !isIntrinsic(typ) {
+			s, err := scalar(typ, join(path, "FirelensConfiguration.Type"))
+			if err != nil {
+				return def, pos, err
+			}
+			def.FirelensConfiguration.Type = types.FirelensConfigurationType(s)
+		}
+	}
+	lc, err := get(c, path, "LogConfiguration")
+	if err != nil {
+		return def, pos, err
+	}
+	lcPath := join(path, "LogConfiguration")
+	switch {
+	case absent(lc):
+	case isIntrinsic(lc):
+		pos.Unresolved = append(pos.Unresolved, unresolved(SlotLogConfiguration, lcPath, lc, ""))
+	case lc.Kind != document.Object:
+		return def, pos, errAt(lc, lcPath, "expected an object, got %s", lc.Kind)
+	default:
+		def.LogConfiguration, err = t.logConfiguration(lc, lcPath, &pos)
+		if err != nil {
+			return def, pos, err
+		}
+	}
+	return def, pos, nil
+}
+
+func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Container) (*types.LogConfiguration, error) {
+	out := &types.LogConfiguration{}
+	driver, err := get(lc, path, "LogDriver")
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case absent(driver):
+	case isIntrinsic(driver):
+		pos.Unresolved = append(pos.Unresolved, unresolved(SlotLogDriver, join(path, "LogDriver"), driver, ""))
+	default:
+		s, err := scalar(driver, join(path, "LogDriver"))
+		if err != nil {
+			return nil, err
+		}
+		out.LogDriver = types.LogDriver(s)
+	}
+	opts, err := get(lc, path, "Options")
+	if err != nil {
+		return nil, err
+	}
+	optPath := join(path, "Options")
+	switch {
+	case absent(opts):
+		return out, nil
+	case isIntrinsic(opts):
+		pos.Unresolved = append(pos.Unresolved, unresolved(SlotOptions, optPath, opts, ""))
+		return out, nil
+	case opts.Kind != document.Object:
+		return nil, errAt(opts, optPath, "expected an object, got %s", opts.Kind)
+	}
+	out.Options = map[string]string{}
+	for _, f := range opts.Fields {
+		v := f.Value
+		if absent(v) {
+			continue
+		}
+		slot, judged := optionSlots[f.Key]
+		if !isIntrinsic(v) {
+			s, err := scalar(v, join(optPath, f.Key))
+			if err != nil {
+				return nil, err
+			}
+			out.Options[f.Key] = s
+			continue
+		}
+		if !judged {
+			continue // an option the policy does not read
+		}
+		if known, ok := t.knownValue(slot, v); ok {
+			out.Options[f.Key] = known
+			continue
+		}
+		pos.Unresolved = append(pos.Unresolved, unresolved(slot, join(optPath, f.Key), v, ""))
+	}
+	return out, nil
+}
+
+// Pseudo parameters whose value is never blank, with the longest value
+// each can take, built of characters valid in a log group name.
+var pseudoParameters = map[string]string{
+	"AWS::AccountId": "123456789012",
+	"AWS::Region":    strings.Repeat("r", 25),
+	"AWS::StackName": strings.Repeat("s", 128),
+	"AWS::URLSuffix": strings.Repeat("u", 25),
+	"AWS::Partition": strings.Repeat("p", 10),
+}
+
+// knownValue decides the intrinsics whose value is known well enough for
+// the slot's rule, returning a stand-in with the same verdict:
+//   - Ref to an AWS::Logs::LogGroup of this template returns the group's
+//     name, valid by construction (CloudWatch Logs refuses an invalid one);
+//   - Ref to a pseudo parameter, and Fn::Sub of literal text and pseudo
+//     parameters only, give a value whose every character is valid in a log
+//     group name; the stand-in has each parameter's longest value, so its
+//     length is the worst case. A leading ${AWS::Partition} could read
+//     "aws/…", which no log group may start with: that stays unresolved.
+func (t *cfnTemplate) knownValue(slot Slot, n *document.Node) (string, bool) {
+	name, arg, _ := intrinsic(n)
+	switch name {
+	case "Ref":
+		ref, ok := arg.Str()
+		if !ok {
+			return "", false
+		}
+		if t.logGroups[ref] && slot == SlotGroup {
+			return "/" + ref, true
+		}
+		if v, ok := pseudoParameters[ref]; ok {
+			return v, true
+		}
+	case "Fn::Sub":
+		tmpl, ok := arg.Str()
+		if !ok && arg.Kind == document.Array && len(arg.Items) == 2 && arg.Items[1].Kind == document.Object && len(arg.Items[1].Fields) == 0 {
+			tmpl, ok = arg.Items[0].Str()
+		}
+		if !ok || strings.HasPrefix(tmpl, "${AWS::Partition}") {
+			return "", false
+		}
+		return substitute(tmpl)
+	}
+	return "", false
+}
+
+// substitute expands ${AWS::…} pseudo parameters in an Fn::Sub template;
+// any other variable leaves it unknown.
+func substitute(tmpl string) (string, bool) {
+	var b strings.Builder
+	for {
+		i := strings.Index(tmpl, "${")
+		if i < 0 {
+			b.WriteString(tmpl)
+			return b.String(), true
+		}
+		if strings.HasPrefix(tmpl[i:], "${!") {
+			b.WriteString(tmpl[:i] + "${")
+			tmpl = tmpl[i+3:]
+			continue
+		}
+		end := strings.IndexByte(tmpl[i:], '}')
+		if end < 0 {
+			return "", false
+		}
+		v, ok := pseudoParameters[tmpl[i+2:i+end]]
+		if !ok {
+			return "", false
+		}
+		b.WriteString(tmpl[:i] + v)
+		tmpl = tmpl[i+end+1:]
+	}
+}
+
+func cfnTags(tags *document.Node, path string, un []Unresolved) ([]types.Tag, []Unresolved, error) {
+	switch {
+	case absent(tags):
+		return nil, un, nil
+	case isIntrinsic(tags):
+		return nil, append(un, unresolved(SlotTags, path, tags, "")), nil
+	case tags.Kind != document.Array:
+		return nil, un, errAt(tags, path, "expected an array, got %s", tags.Kind)
+	}
+	var out []types.Tag
+	for i, tag := range tags.Items {
+		p := index(path, i)
+		if isIntrinsic(tag) {
+			un = append(un, unresolved(SlotTags, p, tag, ""))
+			continue
+		}
+		key, err := get(tag, p, "Key")
+		if err != nil {
+			return nil, un, err
+		}
+		val, err := get(tag, p, "Value")
+		if err != nil {
+			return nil, un, err
+		}
+		if absent(key) || isIntrinsic(key) {
+			un = append(un, unresolved(SlotTags, join(p, "Key"), cmpNode(key, tag), ""))
+			continue
+		}
+		k, err := scalar(key, join(p, "Key"))
+		if err != nil {
+			return nil, un, err
+		}
+		if isIntrinsic(val) {
+			un = append(un, unresolved(SlotTags, join(p, "Value"), val, k))
+			continue
+		}
+		v := ""
+		if !absent(val) {
+			if v, err = scalar(val, join(p, "Value")); err != nil {
+				return nil, un, err
+			}
+		}
+		out = append(out, types.Tag{Key: aws.String(k), Value: aws.String(v)})
+	}
+	return out, un, nil
+}
+
+func cmpNode(a, b *document.Node) *document.Node {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func unresolved(slot Slot, path string, n *document.Node, key string) Unresolved {
+	return Unresolved{Slot: slot, Field: path, Line: n.Pos.Line, Expr: render(n), Key: key}
+}
+
+// shortForms are the YAML tags of CloudFormation's short intrinsic forms
+// whose long form is not "Fn::" + the tag.
+var shortForms = map[string]string{"!Ref": "Ref", "!Condition": "Condition"}
+
+// intrinsic returns the function and argument of an intrinsic function in
+// long form ({"Fn::Sub": …}, {"Ref": …}) or YAML short form (!Sub …).
+func intrinsic(n *document.Node) (string, *document.Node, bool) {
+	if n == nil {
+		return "", nil, false
+	}
+	if n.Tag != "" {
+		name, ok := shortForms[n.Tag]
+		if !ok {
+			name = "Fn::" + strings.TrimPrefix(n.Tag, "!")
+		}
+		arg := *n
+		arg.Tag = ""
+		return name, &arg, true
+	}
+	if n.Kind == document.Object && len(n.Fields) == 1 {
+		k := n.Fields[0].Key
+		if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
+			return k, n.Fields[0].Value, true
+		}
+	}
+	return "", nil, false
+}
+
+func isIntrinsic(n *document.Node) bool {
+	_, _, ok := intrinsic(n)
+	return ok
+}
+
+// render shows an intrinsic in short form, at most 80 characters.
+func render(n *document.Node) string {
+	name, arg, ok := intrinsic(n)
+	if !ok {
+		var b bytes.Buffer
+		writeNode(&b, n)
+		return escape.Clip(b.String(), 80)
+	}
+	short := "!" + strings.TrimPrefix(name, "Fn::")
+	var b bytes.Buffer
+	if s, ok := arg.Str(); ok && !slices.Contains([]string{"Fn::Sub", "Fn::Base64"}, name) {
+		b.WriteString(s)
+	} else {
+		writeNode(&b, arg)
+	}
+	return escape.Clip(short+" "+b.String(), 80)
+}

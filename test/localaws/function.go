@@ -1,0 +1,225 @@
+package localaws
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// How a Lambda bootstrap is built, for AWS (the Makefile's build target and
+// infra's bundler, arm64) and for the emulator here (the host's
+// architecture): a static Linux binary without the RPC runtime, without
+// paths or symbols. TestBootstrapBuildsAgree holds the three to one spelling.
+var (
+	bootstrapEnv   = []string{"GOOS=linux", "CGO_ENABLED=0"}
+	bootstrapFlags = []string{"-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w"}
+)
+
+// BuildBootstrap cross-compiles the Lambda main package pkg (relative to
+// the repository root, e.g. "./functions/detect") for linux/goarch as
+// dir/bootstrap and returns its path.
+func BuildBootstrap(ctx context.Context, root, pkg, goarch, dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	out := filepath.Join(dir, "bootstrap")
+	cmd := Command(ctx, "go", append(append([]string{"build"}, bootstrapFlags...), "-o", out, pkg)...)
+	cmd.Dir = root
+	cmd.Env = append(append(os.Environ(), bootstrapEnv...), "GOARCH="+goarch)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s (%s): %w\n%s", pkg, goarch, err, b)
+	}
+	return out, nil
+}
+
+// FunctionOptions configure StartFunction.
+type FunctionOptions struct {
+	Name      string            // AWS_LAMBDA_FUNCTION_NAME
+	Bootstrap string            // the built bootstrap
+	Env       map[string]string // the function's environment (see LambdaEnv)
+	Timeout   time.Duration     // the function timeout (default 60 s)
+	Log       io.Writer         // receives the emulator's and the function's output, each line prefixed "lambda NAME: "
+	// RIE is the emulator; FindRIE's when empty.
+	RIE string
+}
+
+// Function is one Lambda function's bootstrap running under the Runtime
+// Interface Emulator on loopback.
+type Function struct {
+	Name string
+	// URL is the emulator's invoke URL.
+	URL string
+	// Started is when the emulator was started: a cold start ends with the
+	// first invoke's answer.
+	Started time.Time
+
+	proc   *process
+	client *http.Client
+	// mu serializes invokes: the emulator crashes on concurrent ones (moto
+	// holds its own lock per URL for the invokes it forwards).
+	mu      sync.Mutex
+	invoked int
+}
+
+// StartFunction starts the emulator with the bootstrap and waits until it
+// accepts connections. The bootstrap itself starts on the first invoke (a
+// cold start, as in Lambda). Nothing of this process's environment is
+// passed on: only opts.Env and the Lambda runtime's own variables.
+func StartFunction(ctx context.Context, opts FunctionOptions) (*Function, error) {
+	rie := opts.RIE
+	if rie == "" {
+		var err error
+		if rie, err = FindRIE(); err != nil {
+			return nil, err
+		}
+	}
+	bootstrap, err := filepath.Abs(opts.Bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	env := map[string]string{
+		"PATH":                        "/usr/bin:/bin",
+		"TZ":                          "UTC",
+		"AWS_LAMBDA_FUNCTION_NAME":    opts.Name,
+		"AWS_LAMBDA_FUNCTION_TIMEOUT": strconv.Itoa(int(cmp.Or(opts.Timeout, 60*time.Second) / time.Second)),
+		"AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+		"LOG_LEVEL":                   "warn", // the emulator's own chatter
+	}
+	maps.Copy(env, opts.Env)
+	var lastErr error
+	for range 3 { // a free port can be taken before the emulator binds it
+		apiPort, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		runtimePort, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		if runtimePort == apiPort {
+			continue
+		}
+		api := "127.0.0.1:" + strconv.Itoa(apiPort)
+		started := time.Now()
+		p, err := startProcess("lambda "+opts.Name, filepath.Dir(bootstrap), env, opts.Log, rie,
+			"--runtime-interface-emulator-address", api,
+			"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(runtimePort),
+			bootstrap)
+		if err != nil {
+			return nil, err
+		}
+		// A fine poll: cold starts are measured from Started and last tens
+		// of milliseconds.
+		if lastErr = p.waitReady(ctx, 15*time.Second, 500*time.Microsecond, listening(api)); lastErr == nil {
+			return &Function{
+				Name:    opts.Name,
+				URL:     "http://" + api + "/2015-03-31/functions/function/invocations",
+				Started: started,
+				proc:    p,
+				client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
+			}, nil
+		}
+		_ = p.stop(time.Second)
+	}
+	return nil, lastErr
+}
+
+// Invocation is the outcome of one invoke.
+type Invocation struct {
+	Payload      []byte // the response, or the error document
+	ErrorType    string // set when the function returned an error
+	ErrorMessage string
+	Duration     time.Duration // request to response, as the caller saw it
+	Cold         bool          // the first invoke of this emulator (includes the bootstrap's start)
+}
+
+// FunctionError is a function's error return, as Lambda reports it.
+type FunctionError struct {
+	Function, Type, Message string
+}
+
+func (e *FunctionError) Error() string {
+	return fmt.Sprintf("%s returned %s: %s", e.Function, e.Type, e.Message)
+}
+
+// Err returns a *FunctionError when the function failed, else nil.
+func (i *Invocation) Err(function string) error {
+	if i.ErrorType == "" {
+		return nil
+	}
+	return &FunctionError{Function: function, Type: i.ErrorType, Message: i.ErrorMessage}
+}
+
+// Invoke calls the function with payload (JSON) and waits for its answer.
+// A function error is reported in the Invocation, not as the error, which
+// is kept for the emulator failing.
+func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(payload))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.logs())
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	inv := &Invocation{Payload: body, Duration: time.Since(start), Cold: f.invoked == 0}
+	f.invoked++
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: read: %w", f.Name, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("invoke %s: HTTP %d: %s\n%s", f.Name, resp.StatusCode, body, f.proc.logs())
+	}
+	inv.ErrorType, inv.ErrorMessage, _ = ParseFunctionError(body)
+	return inv, nil
+}
+
+// ParseFunctionError recognizes the document the emulator returns, with
+// HTTP 200 and no X-Amz-Function-Error header, when the handler returned an
+// error: exactly errorMessage and errorType (and optionally stackTrace and
+// cause). scripts/moto_server.py applies the same rule.
+func ParseFunctionError(body []byte) (typ, msg string, ok bool) {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil {
+		return "", "", false
+	}
+	for k := range doc {
+		switch k {
+		case "errorType", "errorMessage", "stackTrace", "cause":
+		default:
+			return "", "", false
+		}
+	}
+	if json.Unmarshal(doc["errorType"], &typ) != nil || json.Unmarshal(doc["errorMessage"], &msg) != nil || typ == "" {
+		return "", "", false
+	}
+	return typ, msg, true
+}
+
+// PID is the emulator's process ID (the bootstrap is its child).
+func (f *Function) PID() int { return f.proc.cmd.Process.Pid }
+
+// Logs returns the tail of the emulator's and the function's output.
+func (f *Function) Logs() string { return f.proc.logs() }
+
+// Close stops the emulator and the bootstrap. It may be called more than once.
+func (f *Function) Close() error {
+	f.client.CloseIdleConnections()
+	return f.proc.stop(2 * time.Second)
+}

@@ -1,0 +1,182 @@
+package localaws
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+)
+
+// Moto is a running scripts/moto_server.py.
+type Moto struct {
+	// Endpoint is the server's URL, e.g. http://127.0.0.1:40123.
+	Endpoint string
+	Version  string // moto's version, as the launcher reports it
+
+	proc   *process
+	client *http.Client
+}
+
+// MotoOptions configure StartMoto.
+type MotoOptions struct {
+	// Tools needs Root and Python; they are looked up when empty.
+	Tools Tools
+	// StepFunctions makes moto run state machines (its interpreter, with
+	// lambda:invoke reaching the functions given to MapFunction). Without
+	// it executions stay RUNNING, as in plain moto.
+	StepFunctions bool
+	// Log, when set, receives the server's output line by line.
+	Log io.Writer
+	// StartTimeout bounds the wait for readiness (default 90 s: the
+	// machine may be busy).
+	StartTimeout time.Duration
+}
+
+// StartMoto starts the pinned launcher on a free loopback port and waits
+// until it answers. It returns a *MissingToolError when python3 or moto is
+// not installed.
+func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
+	tools := opts.Tools
+	if tools.Root == "" || tools.Python == "" {
+		var err error
+		if tools, err = findMoto(ctx); err != nil {
+			return nil, err
+		}
+	}
+	timeout := cmp.Or(opts.StartTimeout, 90*time.Second)
+	env := map[string]string{
+		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
+		"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
+	}
+	for _, k := range []string{"PYENV_ROOT", "PYENV_VERSION", "PYTHONPATH", "VIRTUAL_ENV", "TMPDIR", "LANG"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env[k] = v
+		}
+	}
+	var lastErr error
+	for range 3 { // a free port can be taken before moto binds it
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		argv := []string{tools.Python, filepath.Join(tools.Root, "scripts", "moto_server.py"), "--host", "127.0.0.1", "--port", strconv.Itoa(port)}
+		if opts.StepFunctions {
+			argv = append(argv, "--execute-state-machines")
+		}
+		p, err := startProcess("moto", "", env, opts.Log, argv...)
+		if err != nil {
+			return nil, err
+		}
+		m := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), proc: p, client: &http.Client{Timeout: 30 * time.Second}}
+		if lastErr = p.waitReady(ctx, timeout, 20*time.Millisecond, m.launcherReady); lastErr == nil {
+			return m, nil
+		}
+		_ = p.stop(2 * time.Second)
+	}
+	return nil, lastErr
+}
+
+// launcherReady is true once the launcher's own endpoint answers: the
+// server listens and it is scripts/moto_server.py, not a stray moto.
+func (m *Moto) launcherReady(ctx context.Context) (bool, error) {
+	var id struct {
+		Moto string `json:"moto"`
+	}
+	if err := m.call(ctx, http.MethodGet, "/moto-api/ecslogfix", nil, &id); err != nil {
+		return false, nil
+	}
+	if id.Moto == "" {
+		return false, fmt.Errorf("%s is not scripts/moto_server.py", m.Endpoint)
+	}
+	m.Version = id.Moto
+	return true, nil
+}
+
+// call sends a request to one of moto's own endpoints and decodes the
+// answer into out (when not nil).
+func (m *Moto) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, m.Endpoint+path, body)
+	if err != nil {
+		return err
+	}
+	resp, err := m.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if out == nil {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return err
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// MapFunction routes Lambda invokes of nameOrARN (a function name or its
+// ARN), Step Functions' lambda:invoke included, to an emulator's invoke URL.
+func (m *Moto) MapFunction(ctx context.Context, nameOrARN, invokeURL string) error {
+	return m.call(ctx, http.MethodPost, "/moto-api/ecslogfix/lambda-map", map[string]string{nameOrARN: invokeURL}, nil)
+}
+
+// Published is one message as published to a topic.
+type Published struct {
+	TopicARN          string         `json:"topicArn"`
+	MessageID         string         `json:"messageId"`
+	Message           string         `json:"message"` // the whole document for MessageStructure=json
+	Subject           string         `json:"subject"`
+	MessageAttributes map[string]any `json:"messageAttributes"`
+}
+
+// Structured returns the protocol's message of a MessageStructure=json
+// publish (falling back to "default"), or the message itself.
+func (p Published) Structured(protocol string) string {
+	var doc map[string]string
+	if json.Unmarshal([]byte(p.Message), &doc) != nil {
+		return p.Message
+	}
+	if m, ok := doc[protocol]; ok {
+		return m
+	}
+	if m, ok := doc["default"]; ok {
+		return m
+	}
+	return p.Message
+}
+
+// Published lists every message published to any topic so far, in order:
+// the email text, which no SQS subscriber receives, included.
+func (m *Moto) Published(ctx context.Context) ([]Published, error) {
+	var out []Published
+	return out, m.call(ctx, http.MethodGet, "/moto-api/ecslogfix/sns-published", nil, &out)
+}
+
+// Config is an SDK configuration for this server (see Config).
+func (m *Moto) Config() aws.Config { return Config(m.Endpoint) }
+
+// LambdaEnv is the environment a function needs to reach this server.
+func (m *Moto) LambdaEnv() map[string]string { return LambdaEnv(m.Endpoint) }
+
+// Logs returns the tail of the server's output.
+func (m *Moto) Logs() string { return m.proc.logs() }
+
+// Close stops the server. It may be called more than once.
+func (m *Moto) Close() error { return m.proc.stop(3 * time.Second) }

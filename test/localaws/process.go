@@ -1,0 +1,212 @@
+package localaws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os/exec"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Command is exec.CommandContext for a child that must not outlive the
+// test binary: it runs in its own process group, the whole group is killed
+// when ctx ends, and on Linux the kernel kills it when the test binary dies.
+func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	return cmd
+}
+
+// process is a long-running child started with Command, so stopping it
+// also stops whatever it started (the emulator's bootstrap, moto's threads).
+type process struct {
+	name string
+	cmd  *exec.Cmd
+	out  *tailBuffer
+	done chan struct{}
+	err  error // the Wait result, set before done is closed
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// startProcess starts argv in dir with exactly env (nothing is inherited)
+// and copies its output to log (when not nil, each line prefixed with
+// "name: ") and to an in-memory tail.
+func startProcess(name, dir string, env map[string]string, log io.Writer, argv ...string) (*process, error) {
+	cmd := Command(context.Background(), argv[0], argv[1:]...)
+	cmd.Dir = dir
+	cmd.Env = environ(env)
+	out := &tailBuffer{max: 1 << 20}
+	var w io.Writer = out
+	if log != nil {
+		w = io.MultiWriter(out, &prefixWriter{prefix: name + ": ", w: log})
+	}
+	cmd.Stdout = w
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	p := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	return p, nil
+}
+
+func environ(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// exitError describes how the process ended (call after done is closed),
+// with the tail of its output.
+func (p *process) exitError() error {
+	if p.err == nil {
+		return fmt.Errorf("%s exited\n%s", p.name, p.logs())
+	}
+	return fmt.Errorf("%s exited: %w\n%s", p.name, p.err, p.logs())
+}
+
+// logs returns the tail of the process's output.
+func (p *process) logs() string { return p.out.String() }
+
+// waitReady calls ready every interval until it reports true, the process
+// exits, ready fails or timeout passes.
+func (p *process) waitReady(ctx context.Context, timeout, interval time.Duration, ready func(context.Context) (bool, error)) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		ok, err := ready(ctx)
+		switch {
+		case err != nil:
+			return fmt.Errorf("%s: %w\n%s", p.name, err, p.logs())
+		case ok:
+			return nil
+		}
+		select {
+		case <-p.done:
+			return p.exitError()
+		case <-ctx.Done():
+			return fmt.Errorf("%s not ready after %s: %w\n%s", p.name, timeout, ctx.Err(), p.logs())
+		case <-tick.C:
+		}
+	}
+}
+
+// listening is a readiness check: something accepts connections on addr.
+func listening(addr string) func(context.Context) (bool, error) {
+	var d net.Dialer
+	return func(ctx context.Context) (bool, error) {
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return false, nil
+		}
+		c.Close()
+		return true, nil
+	}
+}
+
+// stop sends SIGTERM to the process group, then SIGKILL after grace. It is
+// safe to call more than once.
+func (p *process) stop(grace time.Duration) error {
+	p.stopOnce.Do(func() {
+		select {
+		case <-p.done:
+			return
+		default:
+		}
+		pgid := p.cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(grace):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			select {
+			case <-p.done:
+			case <-time.After(5 * time.Second):
+				p.stopErr = fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.name, pgid)
+				return
+			}
+		}
+		// Whatever the group leader left behind.
+		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			p.stopErr = fmt.Errorf("kill %s group: %w", p.name, err)
+		}
+	})
+	return p.stopErr
+}
+
+// freePort asks the kernel for a free loopback port. Another process may
+// take it before the child binds it: callers try again on a failed start.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+	max int
+}
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if over := b.buf.Len() - b.max; over > 0 {
+		b.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// prefixWriter writes each line with a prefix; partial lines wait for their end.
+type prefixWriter struct {
+	mu      sync.Mutex
+	prefix  string
+	w       io.Writer
+	pending []byte
+}
+
+func (w *prefixWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending = append(w.pending, p...)
+	for {
+		i := bytes.IndexByte(w.pending, '\n')
+		if i < 0 {
+			break
+		}
+		line := append([]byte(w.prefix), w.pending[:i+1]...)
+		w.pending = w.pending[i+1:]
+		if _, err := w.w.Write(line); err != nil {
+			return len(p), err
+		}
+	}
+	return len(p), nil
+}

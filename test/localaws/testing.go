@@ -1,0 +1,138 @@
+package localaws
+
+import (
+	"context"
+	"io"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+)
+
+// shared is the server Shared starts once per test binary.
+var shared struct {
+	once sync.Once
+	moto *Moto
+	err  error
+}
+
+// Shared returns the moto server shared by the tests of this test binary
+// (Step Functions executions stay RUNNING), starting it on first use. Call
+// StopShared from TestMain after m.Run. Tests sharing it must keep out of
+// each other's way (distinct regions or names, or a Reset).
+func Shared(tb testing.TB) *Moto {
+	tb.Helper()
+	shared.once.Do(func() { shared.moto, shared.err = StartMoto(context.Background(), MotoOptions{}) })
+	RequireTool(tb, shared.err)
+	return shared.moto
+}
+
+// StopShared stops the server Shared started, if any.
+func StopShared() {
+	if shared.moto != nil {
+		_ = shared.moto.Close()
+	}
+}
+
+// Options say what Start runs for one test.
+type Options struct {
+	// StepFunctions makes moto run state machines (see MotoOptions).
+	StepFunctions bool
+	// Faults, when set, puts the fault proxy in front of moto (Start sets
+	// its Upstream): Endpoint and Config then go through it.
+	Faults *faultproxy.Config
+	// Log receives moto's output line by line.
+	Log io.Writer
+}
+
+// Env is a local AWS for one test.
+type Env struct {
+	Moto  *Moto
+	Proxy *faultproxy.Server // nil without Options.Faults
+	// Endpoint is where the code under test sends its AWS calls: the
+	// proxy when there is one, else moto.
+	Endpoint string
+}
+
+// Start starts moto (and the fault proxy) for tb alone, stopped at tb's
+// cleanup; when tb failed, the cleanup logs the tail of moto's output.
+func Start(tb testing.TB, opts Options) *Env {
+	tb.Helper()
+	m, err := StartMoto(context.Background(), MotoOptions{StepFunctions: opts.StepFunctions, Log: opts.Log})
+	RequireTool(tb, err)
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("moto output (tail):\n%s", tail(m.Logs(), 6000))
+		}
+		if err := m.Close(); err != nil {
+			tb.Errorf("stop moto: %v", err)
+		}
+	})
+	e := &Env{Moto: m, Endpoint: m.Endpoint}
+	if opts.Faults != nil {
+		cfg := *opts.Faults
+		cfg.Upstream = m.Endpoint
+		if e.Proxy, err = faultproxy.Start(cfg, ""); err != nil {
+			tb.Fatalf("start the fault proxy: %v", err)
+		}
+		tb.Cleanup(func() { e.Proxy.Close() })
+		e.Endpoint = e.Proxy.URL
+	}
+	return e
+}
+
+// Config is an SDK configuration for Endpoint.
+func (e *Env) Config() aws.Config { return Config(e.Endpoint) }
+
+// Direct is an SDK configuration for moto itself, past any fault proxy:
+// for a test's own set-up and checks.
+func (e *Env) Direct() aws.Config { return e.Moto.Config() }
+
+// LambdaEnv is the environment a function needs to reach Endpoint.
+func (e *Env) LambdaEnv() map[string]string { return LambdaEnv(e.Endpoint) }
+
+// NewFunction starts a function under the emulator for tb alone, stopped
+// at tb's cleanup; when tb failed, the cleanup logs the tail of its output.
+func NewFunction(tb testing.TB, opts FunctionOptions) *Function {
+	tb.Helper()
+	f, err := StartFunction(context.Background(), opts)
+	RequireTool(tb, err)
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			tb.Logf("%s output (tail):\n%s", opts.Name, tail(f.Logs(), 6000))
+		}
+		if err := f.Close(); err != nil {
+			tb.Errorf("stop %s: %v", opts.Name, err)
+		}
+	})
+	return f
+}
+
+// Bootstrap builds the Lambda main package pkg (see BuildBootstrap) for
+// this host's architecture, to run under the emulator, into a directory
+// of tb's.
+func Bootstrap(tb testing.TB, pkg string) string {
+	tb.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	p, err := BuildBootstrap(ctx, root, pkg, runtime.GOARCH, tb.TempDir())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}
