@@ -4,9 +4,9 @@
 // independent of moto's (which is LocalStack's). Every Task is stubbed: a
 // stub answers from the scenario's script for that state, in order (the
 // last answer repeats), the way lambda:invoke would — {"Payload": result}
-// or an error whose name Retry and Catch match. Retry waits are overridden
-// to 0 ms; the waits themselves are checked by the workflow's arithmetic
-// tests.
+// or an error whose name Retry and Catch match. Retry waits and Wait states
+// are overridden to 0 ms; the retry waits themselves are checked by the
+// workflow's arithmetic tests.
 //
 // Usage: ECSLOGFIX_NODE_MODULES=DIR node local-sfn-scenarios.cjs SCENARIOS.json
 //   {"definition": "<ASL JSON>", "context": {...}, "scenarios": [{"name", "input",
@@ -27,6 +27,7 @@ const { StateMachine } = createRequire(path.join(path.resolve(modules), 'noop.js
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const definition = JSON.parse(spec.definition);
 const tasks = Object.keys(definition.States).filter((s) => definition.States[s].Type === 'Task');
+const waits = Object.fromEntries(Object.keys(definition.States).filter((s) => definition.States[s].Type === 'Wait').map((s) => [s, 0]));
 // The definition's Resource is a service integration ARN; every Task is
 // stubbed, so the interpreter's Lambda-ARN check does not apply.
 const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
@@ -53,7 +54,7 @@ async function run(scenario) {
     };
   }
   const execution = machine.run(scenario.input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: noWait },
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: noWait, waitTimeOverrides: waits },
     context: spec.context,
   });
   const entered = [];

@@ -29,7 +29,7 @@ func build(ctx context.Context, log *slog.Logger) (*remediate.Remediator, error)
 	if err != nil {
 		return nil, err
 	}
-	f, err := awsclient.Load(ctx, awsclient.Options{RegisterRate: env.RegisterRate})
+	f, err := awsclient.Load(ctx, awsclient.Options{RegisterRate: env.RegisterRate, RolloutRate: env.RolloutRate})
 	if err != nil {
 		return nil, err
 	}

@@ -378,11 +378,24 @@ func TestSecondInterpreterEveryPath(t *testing.T) {
 			Family: "orders", Revision: 3, Enforcement: enf, Reasons: []workflow.ContainerReasons{}}
 	}
 	ensured := workflow.Ensured{LogGroups: []workflow.LogGroupResult{{Name: "/ecs/orders", Region: "us-east-1", Created: true, RetentionDays: 365}}}
-	result := workflow.Result{Version: workflow.Version, Outcome: workflow.OutcomeRemediated, Family: "orders",
+	registered := workflow.Result{Version: workflow.Version, Outcome: workflow.OutcomeRemediated, Family: "orders",
 		SourceARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:3", NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:4"}
+	// Rollout moves a service and leaves it deploying; Watch sees it done.
+	svc := workflow.ConsumerRollout{Consumer: workflow.Consumer{Kind: workflow.KindService, ARN: "arn:aws:ecs:us-east-1:111122223333:service/prod/orders",
+		Name: "orders", Cluster: "arn:aws:ecs:us-east-1:111122223333:cluster/prod", Controller: workflow.ControllerECS, TaskDefinition: registered.SourceARN, Revision: 3},
+		Status: workflow.ConsumerDeploying, Before: registered.SourceARN, After: registered.NewARN, Deployment: "ecs-svc/1"}
+	rolling := registered
+	rolling.Rollout = &workflow.Rollout{Mode: policy.RolloutServices, Consumers: []workflow.ConsumerRollout{svc}, WaitSeconds: 30, Deadline: "2026-12-01T10:30:00Z"}
+	result := rolling
+	moved := svc
+	moved.Status = workflow.ConsumerMoved
+	result.Rollout = &workflow.Rollout{Mode: policy.RolloutServices, Consumers: []workflow.ConsumerRollout{moved}, Settled: true, Deadline: "2026-12-01T10:30:00Z"}
 	ok := func(v any) []sfnAnswer { return []sfnAnswer{{OK: v}} }
-	happy := map[string][]sfnAnswer{workflow.StateEnsureLogGroups: ok(ensured), workflow.StateRegister: ok(result),
+	happy := map[string][]sfnAnswer{workflow.StateEnsureLogGroups: ok(ensured), workflow.StateRegister: ok(registered),
+		workflow.StateRollout: ok(rolling), workflow.StateWatch: ok(result),
 		workflow.StateNotify: ok(map[string]any{}), workflow.StateNotifyFailure: ok(map[string]any{})}
+	reportOnly := registered
+	reportOnly.Outcome, reportOnly.NewARN = workflow.OutcomeReportOnly, ""
 	with := func(state string, answers []sfnAnswer) map[string][]sfnAnswer {
 		m := maps.Clone(happy)
 		m[state] = answers
@@ -404,21 +417,29 @@ func TestSecondInterpreterEveryPath(t *testing.T) {
 		calls         map[string]int
 		failedState   string // NotifyFailure's failure.state
 		failedError   string
+		rolloutError  string // the error Notify's result carries (Rollout, Watch caught)
 	}
+	rollingPath := []string{workflow.StateCheckMode, workflow.StateEnsureLogGroups, workflow.StateRegister, workflow.StateRolloutChoice,
+		workflow.StateRollout, workflow.StateRolloutSettled, workflow.StateRolloutWait, workflow.StateWatch, workflow.StateRolloutSettled}
 	scenarios := []sfnScenario{
 		{Name: "enforce", Input: input(policy.Enforce), Script: happy},
-		{Name: "report", Input: input(policy.Report), Script: happy},
+		{Name: "report", Input: input(policy.Report), Script: with(workflow.StateRegister, ok(reportOnly))},
 	}
 	want := map[string]expect{
-		"enforce": {status: "SUCCEEDED", entered: []string{workflow.StateCheckMode, workflow.StateEnsureLogGroups, workflow.StateRegister, workflow.StateNotify, workflow.StateDone}},
-		"report":  {status: "SUCCEEDED", entered: []string{workflow.StateCheckMode, workflow.StateRegister, workflow.StateNotify, workflow.StateDone}},
+		"enforce": {status: "SUCCEEDED", entered: append(slices.Clone(rollingPath), workflow.StateNotify, workflow.StateDone)},
+		"report":  {status: "SUCCEEDED", entered: []string{workflow.StateCheckMode, workflow.StateRegister, workflow.StateRolloutChoice, workflow.StateNotify, workflow.StateDone}},
 	}
 	catchPath := func(state string) []string {
-		p := []string{workflow.StateCheckMode, workflow.StateEnsureLogGroups, workflow.StateRegister, workflow.StateNotify}
+		p := append(slices.Clone(rollingPath), workflow.StateNotify)
 		p = p[:slices.Index(p, state)+1]
+		if state == workflow.StateRollout || state == workflow.StateWatch {
+			// Caught into the result and notified: the revision stays.
+			return append(p, workflow.StateNotify, workflow.StateDone)
+		}
 		return append(p, state+"Failed", workflow.StateNotifyFailure, workflow.StateFailed)
 	}
-	for _, state := range []string{workflow.StateEnsureLogGroups, workflow.StateRegister, workflow.StateNotify, workflow.StateNotifyFailure} {
+	caughtIntoResult := func(state string) bool { return state == workflow.StateRollout || state == workflow.StateWatch }
+	for _, state := range []string{workflow.StateEnsureLogGroups, workflow.StateRegister, workflow.StateRollout, workflow.StateWatch, workflow.StateNotify, workflow.StateNotifyFailure} {
 		s := machine.States[state]
 		if s.Type != "Task" || len(s.Retry) != 3 {
 			t.Fatalf("%s: %s with %d retriers", state, s.Type, len(s.Retry))
@@ -442,6 +463,9 @@ func TestSecondInterpreterEveryPath(t *testing.T) {
 				name = state + " exhausts " + e
 				scenarios = append(scenarios, sfnScenario{Name: name, Input: input(policy.Enforce), Script: reach(state, []sfnAnswer{fail(e)})})
 				w = expect{status: "FAILED", error: "ecslogfix.Failed", entered: exhausted, calls: map[string]int{state: r.MaxAttempts + 1}, failedState: state, failedError: e}
+				if caughtIntoResult(state) {
+					w = expect{status: "SUCCEEDED", entered: exhausted, calls: map[string]int{state: r.MaxAttempts + 1, workflow.StateNotifyFailure: 0}, rolloutError: e}
+				}
 				if state == workflow.StateNotifyFailure {
 					// Nothing catches the failure notification's own failure.
 					w.error, w.failedState, w.failedError = e, workflow.StateRegister, workflow.ErrInvalidInput
@@ -453,6 +477,9 @@ func TestSecondInterpreterEveryPath(t *testing.T) {
 		name := state + " fails with " + workflow.ErrInvalidInput
 		scenarios = append(scenarios, sfnScenario{Name: name, Input: input(policy.Enforce), Script: reach(state, []sfnAnswer{fail(workflow.ErrInvalidInput)})})
 		w := expect{status: "FAILED", error: "ecslogfix.Failed", entered: catchPath(state), calls: map[string]int{state: 1}, failedState: state, failedError: workflow.ErrInvalidInput}
+		if caughtIntoResult(state) {
+			w = expect{status: "SUCCEEDED", entered: catchPath(state), calls: map[string]int{state: 1}, rolloutError: workflow.ErrInvalidInput}
+		}
 		if state == workflow.StateNotifyFailure {
 			w = expect{status: "FAILED", error: workflow.ErrInvalidInput, entered: exhausted, calls: map[string]int{state: 1}, failedState: workflow.StateRegister, failedError: workflow.ErrInvalidInput}
 		}
@@ -478,7 +505,7 @@ func TestSecondInterpreterEveryPath(t *testing.T) {
 		for _, c := range r.Calls {
 			var fn string
 			switch c.State {
-			case workflow.StateEnsureLogGroups, workflow.StateRegister:
+			case workflow.StateEnsureLogGroups, workflow.StateRegister, workflow.StateRollout, workflow.StateWatch:
 				fn = "ecslogfix-remediate"
 				var req workflow.Request
 				decodeStrictly(t, sc.Name+" "+c.State, c.Input.Payload, &req)
@@ -492,6 +519,13 @@ func TestSecondInterpreterEveryPath(t *testing.T) {
 			}
 			if c.Input.FunctionName != fn {
 				t.Errorf("%s: %s invokes %s", sc.Name, c.State, c.Input.FunctionName)
+			}
+		}
+		if w.rolloutError != "" {
+			var req workflow.NotifyRequest
+			decodeStrictly(t, sc.Name, r.payload(workflow.StateNotify), &req)
+			if res := req.Result; res == nil || res.RolloutError == nil || res.RolloutError.Error != w.rolloutError || res.NewARN != registered.NewARN || res.Outcome != workflow.OutcomeRemediated {
+				t.Errorf("%s: Notify received %+v, want the registered result with rollout error %s", sc.Name, req.Result, w.rolloutError)
 			}
 		}
 		if w.failedState != "" {
@@ -508,6 +542,11 @@ func TestSecondInterpreterEveryPath(t *testing.T) {
 	decodeStrictly(t, "enforce Register", runs["enforce"].payload(workflow.StateRegister), &reg)
 	if reg.Action != workflow.ActionRegister || reg.Input.Ensured == nil || !reflect.DeepEqual(*reg.Input.Ensured, ensured) {
 		t.Errorf("enforce: Register received %+v", reg)
+	}
+	var watch workflow.Request
+	decodeStrictly(t, "enforce Watch", runs["enforce"].payload(workflow.StateWatch), &watch)
+	if watch.Action != workflow.ActionWatch || watch.Input.Registered == nil || !reflect.DeepEqual(watch.Input.Registered.Result, rolling) {
+		t.Errorf("enforce: Watch received %+v", watch)
 	}
 	var note workflow.NotifyRequest
 	decodeStrictly(t, "enforce Notify", runs["enforce"].payload(workflow.StateNotify), &note)

@@ -376,7 +376,7 @@ func NewMemberIAMStack(scope constructs.Construct, id string, cfg config.Config)
 	// support no resource-level permissions; TagResource is limited to task
 	// definitions, log actions to the policy's log group names, PassRole to
 	// roles passed to ECS tasks (the task definitions' own roles).
-	suppress(member, "AwsSolutions-IAM5", "ECS Describe/Register/ListTaskDefinitionFamilies/ListAccountSettings support no resource-level permissions; ecs:TagResource is limited to task-definition/*, logs actions to the policy's logGroupPatterns (DescribeLogGroups needs log-group:*), iam:PassRole to roles passed to ecs-tasks.amazonaws.com (the task definitions' own roles, not known in advance).")
+	suppress(member, "AwsSolutions-IAM5", "ECS Describe/Register/ListTaskDefinitionFamilies/ListAccountSettings support no resource-level permissions; ecs:TagResource is limited to task-definition/*, logs actions to the policy's logGroupPatterns (DescribeLogGroups needs log-group:*), iam:PassRole to roles passed to ecs-tasks.amazonaws.com (the task definitions' own roles, not known in advance); "+rolloutWildcards+".")
 
 	awsiam.NewCfnRole(stack, jsii.String("ForwarderRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(names.MemberForwarderRole()),

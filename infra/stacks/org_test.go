@@ -202,8 +202,11 @@ func TestMemberTemplates(t *testing.T) {
 		t.Errorf("member trust %v", trust)
 	}
 	got := actionsOf(roleStatements(t, iam, "ecslogfix-member"))
-	wantActions := []string{"ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListAccountSettings", "ecs:ListTaskDefinitionFamilies", "ecs:RegisterTaskDefinition", "ecs:TagResource",
-		"iam:PassRole", "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource"}
+	wantActions := []string{"ecs:DeregisterTaskDefinition", "ecs:DescribeServices", "ecs:DescribeTaskDefinition", "ecs:ListAccountSettings", "ecs:ListClusters", "ecs:ListServices",
+		"ecs:ListTaskDefinitionFamilies", "ecs:RegisterTaskDefinition", "ecs:TagResource", "ecs:UpdateService",
+		"events:ListEventBuses", "events:ListRules", "events:ListTargetsByRule", "events:PutTargets",
+		"iam:PassRole", "logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:PutRetentionPolicy", "logs:TagResource",
+		"scheduler:GetSchedule", "scheduler:ListSchedules", "scheduler:UpdateSchedule"}
 	if !reflect.DeepEqual(keys(got), wantActions) {
 		t.Errorf("member role actions %v, want %v", keys(got), wantActions)
 	}

@@ -150,7 +150,12 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 	passRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
 	passRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
 	create := map[string]any{"Effect": "Allow", "Action": logGroupCreateActions, "Resource": logGroupResources(pol, part, acct)}
-	return []map[string]any{
+	// PutTargets and UpdateSchedule resend the target's role, unchanged
+	// (consumer.Move): passing it requires iam:PassRole on it, for
+	// EventBridge or Scheduler only.
+	passTargetRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
+	passTargetRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": []string{"events.amazonaws.com", "scheduler.amazonaws.com"}}}
+	return append([]map[string]any{
 		// ECS does not support resource-level permissions for Describe,
 		// Register, Deregister and ListAccountSettings (AwsSolutions-IAM5
 		// suppressed with that reason). Deregister withdraws a revision
@@ -163,6 +168,22 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 		create,
 		describeLogGroups(part, acct),
 		passRole,
+	}, rolloutStatements(part, acct, allow, passTargetRole)...)
+}
+
+// rolloutStatements are the Rollout and Watch steps' permissions
+// (internal/consumer: find and move what runs a revision). The list calls
+// support no resource-level permissions; the rest name the account's
+// services, rules and schedules.
+func rolloutStatements(part, acct string, allow func([]string, string) map[string]any, passTargetRole map[string]any) []map[string]any {
+	return []map[string]any{
+		allow([]string{"ecs:ListClusters", "ecs:ListServices"}, "*"),
+		allow([]string{"ecs:DescribeServices", "ecs:UpdateService"}, arn("arn:", part, ":ecs:*:", acct, ":service/*")),
+		allow([]string{"events:ListEventBuses", "events:ListRules"}, "*"),
+		allow([]string{"events:ListTargetsByRule", "events:PutTargets"}, arn("arn:", part, ":events:*:", acct, ":rule/*")),
+		allow([]string{"scheduler:ListSchedules"}, "*"),
+		allow([]string{"scheduler:GetSchedule", "scheduler:UpdateSchedule"}, arn("arn:", part, ":scheduler:*:", acct, ":schedule/*")),
+		passTargetRole,
 	}
 }
 
@@ -396,7 +417,7 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 		config.FunctionSweep: config.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 			MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
 			StartRate: p.cfg.RegisterRate}.Environ(),
-		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance()}.Environ(),
+		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
 		config.FunctionNotify:    config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN}.Environ(),
 	}
 }
@@ -424,6 +445,11 @@ func toEnv(m map[string]string) *map[string]*string {
 	return &out
 }
 
+// rolloutWildcards explains the rollout's wildcards (rolloutStatements).
+const rolloutWildcards = "the rollout: ecs:ListClusters, ecs:ListServices, events:ListEventBuses, events:ListRules and scheduler:ListSchedules support no resource-level permissions (Resource *);" +
+	" ecs:DescribeServices/UpdateService are limited to the account's services (service/*), events:ListTargetsByRule/PutTargets to its rules (rule/*), scheduler:GetSchedule/UpdateSchedule to its schedules (schedule/*): the consumers of a task definition are not known in advance;" +
+	" iam:PassRole for the targets' own roles, which PutTargets and UpdateSchedule resend unchanged, only to events.amazonaws.com and scheduler.amazonaws.com"
+
 // roleWildcards explains the wildcards in fn's role (cdk-nag
 // AwsSolutions-IAM5 suppression reason).
 func roleWildcards(fn, mode string, vpc bool) string {
@@ -436,7 +462,8 @@ func roleWildcards(fn, mode string, vpc bool) string {
 		if mode == config.ModeSingle {
 			r += "; ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:DeregisterTaskDefinition and ecs:ListAccountSettings support no resource-level permissions (Resource *);" +
 				" ecs:TagResource is limited to task-definition/*; logs:CreateLogGroup/PutRetentionPolicy/TagResource/ListTagsForResource to the policy's logGroupPatterns in any region (central logging);" +
-				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)"
+				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)" +
+				"; " + rolloutWildcards
 		}
 	}
 	if mode == config.ModeOrganization && fn != config.FunctionNotify {

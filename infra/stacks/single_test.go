@@ -301,7 +301,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	// The integration ARN takes the stack's partition: a literal
 	// arn:aws:states:::lambda:invoke fails every execution in aws-cn and
 	// aws-us-gov.
-	if raw := Flatten(s.Template.Resource(mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-remediation"))["Properties"].(map[string]any)["DefinitionString"]); strings.Count(raw, `"arn:${AWS::Partition}:states:::lambda:invoke"`) != 4 || strings.Contains(raw, "arn:aws:") {
+	if raw := Flatten(s.Template.Resource(mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-remediation"))["Properties"].(map[string]any)["DefinitionString"]); strings.Count(raw, `"arn:${AWS::Partition}:states:::lambda:invoke"`) != 6 || strings.Contains(raw, "arn:aws:") {
 		t.Errorf("the definition does not name the integration in the stack's partition:\n%s", raw)
 	}
 	if cn, err := s.Template.StateMachineDefinition("aws-cn"); err != nil || cn != workflow.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
@@ -310,7 +310,8 @@ func TestStateMachineDefinition(t *testing.T) {
 	d := mustJSON(t, def)
 	states := d["States"].(map[string]any)
 	wantStates := []string{workflow.StateCheckMode, workflow.StateDone, workflow.StateEnsureLogGroups, workflow.StateEnsureLogGroupsFailed,
-		workflow.StateFailed, workflow.StateNotify, workflow.StateNotifyFailed, workflow.StateNotifyFailure, workflow.StateRegister, workflow.StateRegisterFailed}
+		workflow.StateFailed, workflow.StateNotify, workflow.StateNotifyFailed, workflow.StateNotifyFailure, workflow.StateRegister, workflow.StateRegisterFailed,
+		workflow.StateRollout, workflow.StateRolloutChoice, workflow.StateRolloutSettled, workflow.StateRolloutWait, workflow.StateWatch}
 	if got := keys(states); !reflect.DeepEqual(got, wantStates) {
 		t.Fatalf("states %v", got)
 	}
@@ -336,6 +337,9 @@ func TestStateMachineDefinition(t *testing.T) {
 	catch := func(next string) string {
 		return `[{"ErrorEquals":["States.ALL"],"Next":"` + next + `","ResultPath":"$.error"}]`
 	}
+	// A rollout step's failure is caught into the registered result and
+	// notified: the revision is never turned into a FAILED execution.
+	rolloutCatch := `[{"ErrorEquals":["States.ALL"],"Next":"Notify","ResultPath":"$.registered.result.rolloutError"}]`
 	for _, tc := range []struct {
 		state, params, selector, resultPath, retry, catch, next string
 	}{
@@ -344,7 +348,13 @@ func TestStateMachineDefinition(t *testing.T) {
 			retries(`"ThrottledError"`), catch(workflow.StateEnsureLogGroupsFailed), workflow.StateRegister},
 		{workflow.StateRegister, `{"FunctionName":"ecslogfix-remediate","Payload":{"action":"register","input.$":"$"}}`,
 			`{"result.$":"$.Payload"}`, `"$.registered"`,
-			retries(`"ThrottledError","ConcurrentRevisionError"`), catch(workflow.StateRegisterFailed), workflow.StateNotify},
+			retries(`"ThrottledError","ConcurrentRevisionError"`), catch(workflow.StateRegisterFailed), workflow.StateRolloutChoice},
+		{workflow.StateRollout, `{"FunctionName":"ecslogfix-remediate","Payload":{"action":"rollout","input.$":"$"}}`,
+			`{"result.$":"$.Payload"}`, `"$.registered"`,
+			retries(`"ThrottledError"`), rolloutCatch, workflow.StateRolloutSettled},
+		{workflow.StateWatch, `{"FunctionName":"ecslogfix-remediate","Payload":{"action":"watch","input.$":"$"}}`,
+			`{"result.$":"$.Payload"}`, `"$.registered"`,
+			retries(`"ThrottledError"`), rolloutCatch, workflow.StateRolloutSettled},
 		{workflow.StateNotify, `{"FunctionName":"ecslogfix-notify","Payload":{"executionArn.$":"$$.Execution.Id","result.$":"$.registered.result"}}`,
 			`null`, `null`, retries(`"ThrottledError"`), catch(workflow.StateNotifyFailed), workflow.StateDone},
 		{workflow.StateNotifyFailure, `{"FunctionName":"ecslogfix-notify","Payload":{"executionArn.$":"$$.Execution.Id","failure":{"cause.$":"$.error.Cause","error.$":"$.error.Error","input.$":"$","state.$":"$.failedState"}}}`,
@@ -363,6 +373,15 @@ func TestStateMachineDefinition(t *testing.T) {
 		want := `{"Next":"NotifyFailure","Result":"` + task + `","ResultPath":"$.failedState","Type":"Pass"}`
 		if got := js(st(failed)); got != want {
 			t.Errorf("%s = %s, want %s", failed, got, want)
+		}
+	}
+	for name, want := range map[string]string{
+		workflow.StateRolloutChoice:  `{"Choices":[{"Next":"Rollout","StringEquals":"REMEDIATED","Variable":"$.registered.result.outcome"}],"Default":"Notify","Type":"Choice"}`,
+		workflow.StateRolloutSettled: `{"Choices":[{"BooleanEquals":true,"Next":"Notify","Variable":"$.registered.result.rollout.settled"}],"Default":"RolloutWait","Type":"Choice"}`,
+		workflow.StateRolloutWait:    `{"Next":"Watch","SecondsPath":"$.registered.result.rollout.waitSeconds","Type":"Wait"}`,
+	} {
+		if got := js(st(name)); got != want {
+			t.Errorf("%s = %s, want %s", name, got, want)
 		}
 	}
 	if st(workflow.StateDone)["Type"] != "Succeed" || st(workflow.StateFailed)["Type"] != "Fail" {
@@ -442,7 +461,18 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 			"logs:PutRetentionPolicy":  {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
 			"logs:TagResource":         {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
 			"logs:DescribeLogGroups":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
-			"iam:PassRole":             {"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"},
+			// The task definitions' roles, and the rollout's targets' roles.
+			"iam:PassRole": {"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"},
+			// The rollout (internal/consumer).
+			"ecs:ListClusters": {"*"}, "ecs:ListServices": {"*"},
+			"ecs:DescribeServices":  {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*"},
+			"ecs:UpdateService":     {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:service/*"},
+			"events:ListEventBuses": {"*"}, "events:ListRules": {"*"},
+			"events:ListTargetsByRule": {"arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/*"},
+			"events:PutTargets":        {"arn:${AWS::Partition}:events:*:${AWS::AccountId}:rule/*"},
+			"scheduler:ListSchedules":  {"*"},
+			"scheduler:GetSchedule":    {"arn:${AWS::Partition}:scheduler:*:${AWS::AccountId}:schedule/*"},
+			"scheduler:UpdateSchedule": {"arn:${AWS::Partition}:scheduler:*:${AWS::AccountId}:schedule/*"},
 		},
 		n.FunctionRole("notify"): {
 			"logs:CreateLogStream": {logs("notify")}, "logs:PutLogEvents": {logs("notify")},
@@ -460,12 +490,18 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 			t.Errorf("role %s grants\n%v\nwant\n%v", role, got, wantActions)
 		}
 	}
-	// iam:PassRole only to ECS tasks.
+	// iam:PassRole only to ECS tasks (the task definitions' roles) and to
+	// EventBridge and Scheduler (the rule targets' and schedules' roles,
+	// resent unchanged by the rollout).
+	var passConditions []string
 	for _, s := range roleStatements(t, tmpl, n.FunctionRole("remediate")) {
-		if slices.Contains(strs(s["Action"]), "iam:PassRole") &&
-			Flatten(s["Condition"]) != `{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}` {
-			t.Errorf("PassRole condition %v", s["Condition"])
+		if slices.Contains(strs(s["Action"]), "iam:PassRole") {
+			passConditions = append(passConditions, Flatten(s["Condition"]))
 		}
+	}
+	if want := []string{`{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}`,
+		`{"StringEquals":{"iam:PassedToService":["events.amazonaws.com","scheduler.amazonaws.com"]}}`}; !reflect.DeepEqual(passConditions, want) {
+		t.Errorf("PassRole conditions %v, want %v", passConditions, want)
 	}
 	assertNoStarActions(t, tmpl)
 }

@@ -3,8 +3,9 @@
 // of a scope (AssumeRole into a member account, cached per role), the
 // retry rules (the SDK's standard lists plus awserr's extras), a
 // per-attempt timeout, and client-side pacing of ECS's task-definition
-// buckets as middlewares placed after the SDK's retry loop, so that every
-// attempt — retries included — spends the budget.
+// buckets and of the rollout's writes (UpdateService, PutTargets,
+// UpdateSchedule) as middlewares placed after the SDK's retry loop, so
+// that every attempt — retries included — spends the budget.
 package awsclient
 
 import (
@@ -22,7 +23,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -38,9 +41,15 @@ import (
 // process takes at most half of it. RegisterTaskDefinition (and
 // Deregister, the same "modify" bucket) refills at 1/s per account and
 // region and is shared with every CI/CD pipeline of the account.
+//
+// The rollout's writes move what runs a task definition: UpdateService
+// starts a deployment (new tasks before old ones stop), so a burst of
+// them is a burst of capacity; they get a budget of their own, paced like
+// registrations.
 const (
 	DefaultReadRate     = 10.0
 	DefaultRegisterRate = 0.5
+	DefaultRolloutRate  = 0.5
 	// MaxRate bounds write and start rates: ECS's register bucket refills
 	// at 1/s, so more than 20/s is a configuration mistake.
 	MaxRate = 20.0
@@ -76,6 +85,10 @@ type Options struct {
 	// RegisterRate paces RegisterTaskDefinition and
 	// DeregisterTaskDefinition per second for the whole process.
 	RegisterRate float64
+	// RolloutRate paces the rollout's writes (ECS UpdateService,
+	// EventBridge PutTargets, Scheduler UpdateSchedule) per second for the
+	// whole process.
+	RolloutRate float64
 	// MaxAttempts of the SDK retryer.
 	MaxAttempts int
 	// AttemptTimeout bounds one HTTP attempt; negative disables it.
@@ -90,6 +103,7 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	o.ReadRate = cmp.Or(o.ReadRate, DefaultReadRate)
 	o.RegisterRate = cmp.Or(o.RegisterRate, DefaultRegisterRate)
+	o.RolloutRate = cmp.Or(o.RolloutRate, DefaultRolloutRate)
 	o.MaxAttempts = cmp.Or(o.MaxAttempts, DefaultMaxAttempts)
 	o.AttemptTimeout = cmp.Or(o.AttemptTimeout, DefaultAttemptTimeout)
 	o.SessionName = cmp.Or(o.SessionName, DefaultSessionName)
@@ -109,6 +123,7 @@ type Factory struct {
 	base     aws.Config
 	opt      Options
 	register *rate.Limiter
+	rollout  *rate.Limiter
 
 	mu     sync.Mutex
 	scopes map[Scope]*scoped
@@ -118,10 +133,12 @@ type Factory struct {
 // scoped holds what belongs to one scope: its configuration, its read
 // budget and its clients.
 type scoped struct {
-	cfg  aws.Config
-	read *rate.Limiter
-	ecs  *ecs.Client
-	logs *cloudwatchlogs.Client
+	cfg       aws.Config
+	read      *rate.Limiter
+	ecs       *ecs.Client
+	logs      *cloudwatchlogs.Client
+	events    *eventbridge.Client
+	scheduler *scheduler.Client
 }
 
 // New returns a Factory on base (as config.LoadDefaultConfig returns it,
@@ -132,6 +149,7 @@ func New(base aws.Config, opt Options) *Factory {
 		base:     base,
 		opt:      opt,
 		register: rate.NewLimiter(rate.Limit(opt.RegisterRate), 1),
+		rollout:  rate.NewLimiter(rate.Limit(opt.RolloutRate), 1),
 		scopes:   map[Scope]*scoped{},
 		creds:    map[string]aws.CredentialsProvider{},
 	}
@@ -167,6 +185,26 @@ func (f *Factory) Logs(s Scope) (*cloudwatchlogs.Client, error) {
 		return nil, err
 	}
 	return sc.logs, nil
+}
+
+// Events returns the EventBridge client of a scope, with the rollout's
+// pacing of PutTargets.
+func (f *Factory) Events(s Scope) (*eventbridge.Client, error) {
+	sc, err := f.scope(s)
+	if err != nil {
+		return nil, err
+	}
+	return sc.events, nil
+}
+
+// Scheduler returns the EventBridge Scheduler client of a scope, with the
+// rollout's pacing of UpdateSchedule.
+func (f *Factory) Scheduler(s Scope) (*scheduler.Client, error) {
+	sc, err := f.scope(s)
+	if err != nil {
+		return nil, err
+	}
+	return sc.scheduler, nil
 }
 
 // SFN returns a Step Functions client with the base credentials.
@@ -233,11 +271,23 @@ func (f *Factory) scope(s Scope) (*scoped, error) {
 			"DescribeTaskDefinition":     sc.read,
 			"ListTaskDefinitionFamilies": sc.read,
 			"ListTaskDefinitions":        sc.read,
-			"RegisterTaskDefinition":     f.register,
-			"DeregisterTaskDefinition":   f.register,
+			// The cluster-resource reads have buckets of their own at
+			// ECS; the scope's one read budget keeps them gentle too.
+			"ListClusters":             sc.read,
+			"ListServices":             sc.read,
+			"DescribeServices":         sc.read,
+			"RegisterTaskDefinition":   f.register,
+			"DeregisterTaskDefinition": f.register,
+			"UpdateService":            f.rollout,
 		}))
 	})
 	sc.logs = cloudwatchlogs.NewFromConfig(cfg)
+	sc.events = eventbridge.NewFromConfig(cfg, func(o *eventbridge.Options) {
+		o.APIOptions = append(o.APIOptions, pace(map[string]*rate.Limiter{"PutTargets": f.rollout}))
+	})
+	sc.scheduler = scheduler.NewFromConfig(cfg, func(o *scheduler.Options) {
+		o.APIOptions = append(o.APIOptions, pace(map[string]*rate.Limiter{"UpdateSchedule": f.rollout}))
+	})
 	f.scopes[s] = sc
 	return sc, nil
 }

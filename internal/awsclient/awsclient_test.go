@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 )
@@ -226,5 +227,54 @@ func TestCallerAccount(t *testing.T) {
 	acct, part, err := New(base, Options{}).CallerAccount(context.Background())
 	if err != nil || acct != "111122223333" || part != "aws-us-gov" {
 		t.Fatalf("%s %s %v", acct, part, err)
+	}
+}
+
+// The rollout's writes have one budget of their own, spent per attempt:
+// a throttled UpdateService's retry waits for it, PutTargets and
+// UpdateSchedule share it, and neither registrations nor reads wait on it.
+func TestRolloutWritesShareTheirOwnBudget(t *testing.T) {
+	srv := newECSServer(t, func(op string, w http.ResponseWriter) {
+		switch op {
+		case "UpdateService":
+			w.WriteHeader(http.StatusBadRequest)
+			_, _ = w.Write([]byte(`{"__type":"ThrottlingException","message":"Rate exceeded"}`))
+		case "PutTargets":
+			_, _ = w.Write([]byte(`{"FailedEntryCount":0,"FailedEntries":[]}`))
+		default:
+			ok(op, w)
+		}
+	})
+	// One token, then one an hour.
+	f := New(srv.base(), Options{RolloutRate: 1.0 / 3600, ReadRate: MaxRate, RegisterRate: MaxRate, MaxAttempts: 3})
+	c, err := f.ECS(Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Service: aws.String("s"), TaskDefinition: aws.String("x:2")}); err == nil {
+		t.Fatal("update succeeded against a server that only throttles")
+	}
+	if n := srv.count("UpdateService"); n != 1 {
+		t.Fatalf("%d UpdateService attempts with one token in the budget, want 1 (retries must wait for the limiter)", n)
+	}
+	ev, err := f.Events(Scope{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := ev.PutTargets(short, &eventbridge.PutTargetsInput{Rule: aws.String("r")}); err == nil || srv.count("PutTargets") != 0 {
+		t.Fatal("PutTargets was not held by the rollout budget")
+	}
+	if _, err := c.RegisterTaskDefinition(context.Background(), &ecs.RegisterTaskDefinitionInput{Family: aws.String("x"), ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("c")}}}); err != nil {
+		t.Fatalf("register held by the rollout budget: %v", err)
+	}
+	if _, err := c.DescribeServices(context.Background(), &ecs.DescribeServicesInput{Services: []string{"s"}}); err != nil {
+		t.Fatalf("describe held by the rollout budget: %v", err)
+	}
+	if _, err := f.Scheduler(Scope{Region: "eu-west-1"}); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,15 +14,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/spf13/cobra"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
+	"github.com/ecslogfix/ecslogfix/internal/consumer"
+	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // backoutECS is the part of the ECS API backout uses.
@@ -32,6 +39,13 @@ type backoutECS interface {
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
 	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
+	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+}
+
+// backoutSFN is the part of the Step Functions API backout --execution
+// reads the remediation's result with.
+type backoutSFN interface {
+	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 }
 
 // backoutLogs is the part of the CloudWatch Logs API backout uses.
@@ -51,6 +65,7 @@ type backoutOptions struct {
 	clusters       []string
 	deleteLogGroup bool
 	apply          bool
+	execution      string // --execution: the remediation whose rollout record says what moved
 	region         string // the one --region, if given
 }
 
@@ -91,7 +106,7 @@ const (
 func newCmdBackout(f *factory, runF func(*backoutOptions) error) *cobra.Command {
 	o := &backoutOptions{f: f}
 	cmd := &cobra.Command{
-		Use:   "backout --task-definition FAMILY:REV [--cluster C ...] [--delete-log-group] [--apply]",
+		Use:   "backout --task-definition FAMILY:REV [--execution ARN | --cluster C ...] [--delete-log-group] [--apply]",
 		Short: "Undo a revision ecslogfix registered (dry run by default)",
 		Long: `backout undoes one remediation: it refuses any revision ecslogfix did not
 register (no ` + config.TagSource + ` tag). It runs the steps the
@@ -105,17 +120,35 @@ ACTIVE revision of the family uses (it names the one that does) and that
 holds no log streams, turning its deletion protection off first. Without
 --apply it prints what it would do.
 
+With --execution (the remediation's Step Functions execution, named in its
+notification) backout reads the execution's rollout record and points
+exactly the consumers it moved — services, EventBridge rule targets,
+Scheduler schedules — back at the revision each ran before, changing
+nothing else, and only while they still run the new revision (one someone
+moved on since is left alone). When policy deregisterSource afterRollout
+deregistered the source, it first registers a copy of it, tagged with the
+policy's exemption tag (pass the pipeline's --policy), and points them at
+the copy: ECS refuses an INACTIVE revision.
+
 Exit status: 0 on success, 2 on errors or when the revision is not one
 ecslogfix registered.`,
 		Example: `  # What would be undone
   ecslogfix backout --task-definition orders-api:15 --cluster prod
 
   # Undo it, and delete the log group ecslogfix created if still empty
-  ecslogfix backout --task-definition orders-api:15 --cluster prod --delete-log-group --apply`,
+  ecslogfix backout --task-definition orders-api:15 --cluster prod --delete-log-group --apply
+
+  # Undo a remediation and its rollout, exactly as its notification lists
+  ecslogfix backout --task-definition orders-api:15 --execution arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:NAME --apply`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validRevision(o.taskDefinition); err != nil {
 				return usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
+			}
+			if o.execution != "" {
+				if a, err := awsarn.Parse(o.execution); err != nil || a.Service != "states" || !strings.HasPrefix(a.Resource, "execution:") {
+					return usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
+				}
 			}
 			region, err := f.oneRegion(cmd)
 			if err != nil {
@@ -134,7 +167,9 @@ ecslogfix registered.`,
 	fl.StringArrayVar(&o.clusters, "cluster", nil, "cluster whose services may run the revision (repeatable)")
 	fl.BoolVar(&o.deleteLogGroup, "delete-log-group", false, "also delete the log groups ecslogfix created for it, when empty")
 	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
+	fl.StringVar(&o.execution, "execution", "", "the remediation's execution ARN: move back exactly the consumers its rollout moved")
 	_ = cmd.MarkFlagRequired("task-definition") // the flag exists: no error
+	cmd.MarkFlagsMutuallyExclusive("execution", "cluster")
 	return cmd
 }
 
@@ -153,7 +188,12 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region()}
+	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory), sfn: factory.SFN()}
+	if o.execution != "" {
+		if b.exemption, err = o.f.loadPolicy(); err != nil {
+			return err
+		}
+	}
 	res, runErr := b.run(ctx, o)
 	if res.TaskDefinitionARN == "" {
 		return runErr
@@ -197,9 +237,14 @@ func validRevision(s string) error {
 }
 
 type backout struct {
-	ecs    backoutECS
-	logs   backoutLogs
-	region string
+	ecs       backoutECS
+	logs      backoutLogs
+	region    string
+	consumers *consumer.Clients
+	sfn       backoutSFN
+	// exemption is the policy whose exemption tag a copy of a deregistered
+	// source gets.
+	exemption policy.Policy
 }
 
 // run observes the revision, its services and log groups, takes the steps
@@ -234,6 +279,18 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply}
 
 	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN}
+	if o.execution != "" {
+		r, err := b.executionResult(ctx, o.execution)
+		if err != nil {
+			return BackoutResult{}, err
+		}
+		if r.NewARN != arn {
+			return BackoutResult{}, fmt.Errorf("backout: the execution %s registered %s, not %s", o.execution, cmp.Or(r.NewARN, "nothing"), arn)
+		}
+		in.Moved = message.MovedConsumers(r)
+		in.SourceDeregistered = r.Rollout != nil && r.Rollout.SourceDeregistered
+		in.ExecutionARN = o.execution
+	}
 	var kept []BackoutStep
 	if o.deleteLogGroup {
 		in.CreatedLogGroups, kept, err = b.deletableLogGroups(ctx, td, res.Family, res.SourceARN)
@@ -243,7 +300,7 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 	}
 	for _, s := range plan.Backout(in) {
 		switch {
-		case s.Kind == plan.StepMoveService:
+		case s.Kind == plan.StepMoveService && s.Conditional:
 			moves, err := b.moves(ctx, s, o.clusters, arn)
 			if err != nil {
 				return BackoutResult{}, err
@@ -293,7 +350,9 @@ func (b *backout) moves(ctx context.Context, s plan.Step, clusters []string, arn
 }
 
 // apply runs the planned steps in order. After a failure the rest are
-// skipped: each step assumes the ones before it ran.
+// skipped: each step assumes the ones before it ran. The copy a
+// REREGISTER_SOURCE step registers replaces the placeholder in the steps
+// after it.
 func (b *backout) apply(ctx context.Context, steps []BackoutStep) error {
 	var failed error
 	for i := range steps {
@@ -305,29 +364,91 @@ func (b *backout) apply(ctx context.Context, steps []BackoutStep) error {
 			s.Status, s.Reason = StepSkipped, "not run: an earlier step failed"
 			continue
 		}
-		if err := b.exec(ctx, s.Step); err != nil {
+		copyARN, err := b.exec(ctx, s.Step)
+		var skip *skipped
+		switch {
+		case errors.As(err, &skip):
+			s.Status, s.Reason = StepSkipped, skip.reason
+			continue
+		case err != nil:
 			err = explain(err)
 			s.Status, s.Reason = StepFailed, firstLine(err.Error())
 			failed = fmt.Errorf("backout: %s: %w", stepAction(s.Step), err)
 			continue
 		}
 		s.Status = StepDone
+		if copyARN != "" {
+			bindCopy(steps[i+1:], copyARN)
+		}
 	}
 	return failed
 }
 
-// exec makes the one AWS call a step's command stands for, with the
-// step's own arguments.
-func (b *backout) exec(ctx context.Context, s plan.Step) error {
+// skipped is a step exec found nothing to do for (the consumer runs
+// something else now).
+type skipped struct{ reason string }
+
+func (e *skipped) Error() string { return e.reason }
+
+// bindCopy fills the copy of the source into the steps that name it.
+func bindCopy(steps []BackoutStep, copyARN string) {
+	for i := range steps {
+		s := &steps[i].Step
+		if s.TaskDefinition != plan.PlaceholderCopy {
+			continue
+		}
+		value := copyARN
+		if s.Kind == plan.StepMoveService {
+			value = revOf(copyARN) // FAMILY:REV, as the other service steps
+		}
+		s.TaskDefinition = value
+		s.Command = strings.ReplaceAll(s.Command, plan.PlaceholderCopy, plan.Quote(value))
+		s.Description = strings.ReplaceAll(s.Description, plan.PlaceholderCopy, value)
+	}
+}
+
+// executionResult reads the registered result (with its rollout record)
+// from a finished remediation execution's output: the workflow's state,
+// whose registered.result Notify received.
+func (b *backout) executionResult(ctx context.Context, execution string) (workflow.Result, error) {
+	out, err := b.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(execution)})
+	if err != nil {
+		return workflow.Result{}, fmt.Errorf("backout: execution %s: %w", execution, explain(err))
+	}
+	if out.Status == sfntypes.ExecutionStatusRunning {
+		return workflow.Result{}, fmt.Errorf("backout: execution %s is still running (its rollout is being watched): run backout once it finished", execution)
+	}
+	var st struct {
+		Registered *struct {
+			Result workflow.Result `json:"result"`
+		} `json:"registered"`
+	}
+	if err := json.Unmarshal([]byte(aws.ToString(out.Output)), &st); err != nil || st.Registered == nil {
+		return workflow.Result{}, fmt.Errorf("backout: execution %s (%s) has no registered result in its output: nothing it registered to back out", execution, out.Status)
+	}
+	return st.Registered.Result, nil
+}
+
+// exec makes the AWS call a step's command stands for, with the step's
+// own arguments; a REREGISTER_SOURCE step returns the copy's ARN.
+func (b *backout) exec(ctx context.Context, s plan.Step) (string, error) {
 	if s.Conditional {
-		return fmt.Errorf("%s still names %s and %s", s.Kind, plan.PlaceholderCluster, plan.PlaceholderService)
+		return "", fmt.Errorf("%s still names %s and %s", s.Kind, plan.PlaceholderCluster, plan.PlaceholderService)
+	}
+	if s.TaskDefinition == plan.PlaceholderCopy {
+		return "", fmt.Errorf("%s still names %s", s.Kind, plan.PlaceholderCopy)
 	}
 	var err error
 	switch s.Kind {
-	case plan.StepMoveService:
+	case plan.StepMoveService, plan.StepMoveRuleTarget, plan.StepMoveSchedule:
+		if s.From != "" {
+			return "", b.moveBack(ctx, s)
+		}
 		_, err = b.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), TaskDefinition: aws.String(s.TaskDefinition),
 		})
+	case plan.StepReregisterSource:
+		return b.reregister(ctx, s.TaskDefinition)
 	case plan.StepDeregister:
 		_, err = b.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
 	case plan.StepDisableDeletionProtection:
@@ -341,7 +462,58 @@ func (b *backout) exec(ctx context.Context, s plan.Step) error {
 	default:
 		err = fmt.Errorf("backout does not run %s steps", s.Kind)
 	}
+	return "", err
+}
+
+// moveBack points a recorded consumer back, through consumer.Move: only
+// while it runs the new revision (s.From), changing nothing else.
+func (b *backout) moveBack(ctx context.Context, s plan.Step) error {
+	if b.consumers == nil {
+		return errors.New("no clients for the consumers")
+	}
+	con := workflow.Consumer{Cluster: s.Cluster, EventBus: s.EventBus, TargetID: s.TargetID, Group: s.Group}
+	switch s.Kind {
+	case plan.StepMoveService:
+		con.Kind, con.Name, con.ARN = workflow.KindService, s.Service, s.Service
+	case plan.StepMoveRuleTarget:
+		con.Kind, con.Name = workflow.KindRuleTarget, s.Rule
+	case plan.StepMoveSchedule:
+		con.Kind, con.Name = workflow.KindSchedule, s.Schedule
+	}
+	_, err := consumer.Move(ctx, *b.consumers, con, s.From, s.TaskDefinition)
+	var changed *consumer.ErrChanged
+	switch {
+	case errors.As(err, &changed) && changed.Current == "":
+		return &skipped{"it no longer exists"}
+	case errors.As(err, &changed) && (changed.Current == s.TaskDefinition || revOf(changed.Current) == s.TaskDefinition):
+		return &skipped{"it already runs " + s.TaskDefinition}
+	case errors.As(err, &changed):
+		return &skipped{"it now runs " + changed.Current + ", not the revision ecslogfix moved it to: left alone"}
+	}
 	return err
+}
+
+// reregister registers a copy of the deregistered source revision with
+// its tags and the policy's exemption tag (so ecslogfix does not fix the
+// copy again), and returns the copy's ARN.
+func (b *backout) reregister(ctx context.Context, source string) (string, error) {
+	d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(source), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	if err != nil {
+		return "", fmt.Errorf("describe the source %s: %w", source, err)
+	}
+	ex := b.exemption.WithDefaults().ExemptionTag
+	tags := slices.DeleteFunc(slices.Clone(d.Tags), func(t types.Tag) bool { return aws.ToString(t.Key) == ex.Key })
+	in, err := taskdef.RegisterInput(d.TaskDefinition, tags, types.Tag{Key: aws.String(ex.Key), Value: aws.String(ex.Value)})
+	if err != nil {
+		return "", err
+	}
+	out, err := b.ecs.RegisterTaskDefinition(ctx, in)
+	if err != nil {
+		return "", fmt.Errorf("register a copy of %s: %w", source, err)
+	}
+	return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
 }
 
 // servicesUsing lists the services of cluster whose task definition is arn.
@@ -507,6 +679,12 @@ func stepAction(s plan.Step) string {
 			return fmt.Sprintf("move services in cluster %s back to %s", s.Cluster, s.TaskDefinition)
 		}
 		return fmt.Sprintf("move service %s in cluster %s back to %s", s.Service, s.Cluster, s.TaskDefinition)
+	case plan.StepMoveRuleTarget:
+		return fmt.Sprintf("move target %s of rule %s (bus %s) back to %s", s.TargetID, s.Rule, s.EventBus, s.TaskDefinition)
+	case plan.StepMoveSchedule:
+		return fmt.Sprintf("move schedule %s/%s back to %s", s.Group, s.Schedule, s.TaskDefinition)
+	case plan.StepReregisterSource:
+		return "register a copy of the deregistered source " + s.TaskDefinition
 	case plan.StepDeregister:
 		return "deregister " + s.TaskDefinition
 	case plan.StepDisableDeletionProtection:

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
@@ -115,6 +118,12 @@ func (f *fakeAWS) UpdateService(_ context.Context, in *ecs.UpdateServiceInput, _
 	}
 	f.services[aws.ToString(in.Cluster)+"/"+aws.ToString(in.Service)] = aws.ToString(in.TaskDefinition)
 	return &ecs.UpdateServiceOutput{}, nil
+}
+
+// RegisterTaskDefinition is a REREGISTER_SOURCE step's call; these
+// backouts have none.
+func (f *fakeAWS) RegisterTaskDefinition(_ context.Context, in *ecs.RegisterTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error) {
+	return nil, f.change("aws ecs register-task-definition --family " + aws.ToString(in.Family))
 }
 
 func (f *fakeAWS) ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error) {
@@ -319,8 +328,14 @@ func TestBackoutNeverRunsATemplate(t *testing.T) {
 	f := newFakeAWS()
 	tmpl := plan.Backout(plan.BackoutInput{SourceARN: fakeSource, NewARN: fakeNew})[0]
 	b := &backout{ecs: f, logs: f, region: "us-east-1"}
-	if err := b.exec(context.Background(), tmpl); err == nil || len(f.calls) > 0 {
+	if _, err := b.exec(context.Background(), tmpl); err == nil || len(f.calls) > 0 {
 		t.Fatalf("exec of %s: %v, calls %v", tmpl.Command, err, f.calls)
+	}
+	// A move that still names the copy of a deregistered source.
+	copyStep := plan.Backout(plan.BackoutInput{Region: "us-east-1", SourceARN: fakeSource, NewARN: fakeNew, SourceDeregistered: true,
+		Moved: []plan.Moved{{Kind: plan.MovedService, Name: "checkout", Cluster: "prod", Before: fakeSource, After: fakeNew}}})[1]
+	if _, err := b.exec(context.Background(), copyStep); err == nil || len(f.calls) > 0 {
+		t.Fatalf("exec of %s: %v", copyStep.Command, err)
 	}
 }
 
@@ -429,5 +444,43 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 	g, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/orders")})
 	if err != nil || len(g.LogGroups) != 0 {
 		t.Errorf("log group left after backout: %v %v", err, g)
+	}
+}
+
+// fakeSFN answers DescribeExecution with one execution's status and output.
+type fakeSFN struct {
+	status sfntypes.ExecutionStatus
+	output string
+}
+
+func (f fakeSFN) DescribeExecution(context.Context, *sfn.DescribeExecutionInput, ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	return &sfn.DescribeExecutionOutput{Status: f.status, Output: aws.String(f.output)}, nil
+}
+
+// backout --execution refuses an execution that is still running, that
+// registered nothing, or that registered another revision.
+func TestBackoutExecutionMustMatch(t *testing.T) {
+	const exec = "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:x"
+	output := func(newARN string) string {
+		b, _ := json.Marshal(map[string]any{"registered": map[string]any{"result": workflow.Result{Outcome: workflow.OutcomeRemediated, NewARN: newARN, SourceARN: fakeSource}}})
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name string
+		sfn  fakeSFN
+		want string
+	}{
+		{"running", fakeSFN{sfntypes.ExecutionStatusRunning, ""}, "still running"},
+		{"failed before registering", fakeSFN{sfntypes.ExecutionStatusFailed, ""}, "no registered result"},
+		{"another revision", fakeSFN{sfntypes.ExecutionStatusSucceeded, output(strings.Replace(fakeNew, ":15", ":16", 1))}, "not " + fakeNew},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAWS()
+			b := &backout{ecs: f, logs: f, region: "us-east-1", sfn: tc.sfn}
+			_, err := b.run(context.Background(), &backoutOptions{taskDefinition: fakeNew, execution: exec, apply: true})
+			if err == nil || !strings.Contains(err.Error(), tc.want) || len(f.calls) > 0 {
+				t.Errorf("run: %v (calls %v), want an error with %q", err, f.calls, tc.want)
+			}
+		})
 	}
 }

@@ -45,6 +45,24 @@ type App struct {
 	LoadAWS func(ctx context.Context, profile, region string) (aws.Config, error)
 	// IsTerminal reports whether w is an interactive terminal (progress bar).
 	IsTerminal func(w io.Writer) bool
+	// Wait waits d (fix's pause between two looks at a rollout's
+	// deployments); nil waits on a timer.
+	Wait func(ctx context.Context, d time.Duration) error
+}
+
+// wait is Wait, or a timer that the context can cut short.
+func (a *App) wait(ctx context.Context, d time.Duration) error {
+	if a.Wait != nil {
+		return a.Wait(ctx, d)
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Run runs ecslogfix with args (without the program name) and returns the

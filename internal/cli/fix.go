@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -17,21 +19,25 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
+	"github.com/ecslogfix/ecslogfix/internal/rollout"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// applier is what fix --apply needs from the remediation package: the two
+// applier is what fix --apply needs from the remediation package: the
 // steps of the workflow, run in-process with exactly the pipeline's rules.
 type applier interface {
 	EnsureLogGroups(ctx context.Context, in workflow.Input) (workflow.Ensured, error)
 	Register(ctx context.Context, st workflow.State) (workflow.Result, error)
+	Rollout(ctx context.Context, st workflow.State) (workflow.Result, error)
+	Watch(ctx context.Context, st workflow.State) (workflow.Result, error)
 }
 
 // fixOptions is fix's command line.
@@ -44,6 +50,8 @@ type fixOptions struct {
 	apply           bool
 	rate            float64
 	readRate        float64
+	rollout         string // --rollout: none, services or all; "" = the policy's and the tag's
+	rolloutRate     float64
 	region          string // the one --region, if given
 }
 
@@ -58,7 +66,10 @@ type FixItem struct {
 	Detail    string                    `json:"detail,omitempty"`  // why that outcome
 	NewARN    string                    `json:"newArn,omitempty"`
 	LogGroups []workflow.LogGroupResult `json:"logGroups,omitempty"` // --apply: found or created
-	Backout   []plan.Step               `json:"backout,omitempty"`   // for a new revision: the notification's steps
+	// Rollout is what the workflow's Rollout and Watch steps found and
+	// did (--apply), or would do (a dry run: TO_MOVE), with the consumers.
+	Rollout *workflow.Rollout `json:"rollout,omitempty"`
+	Backout []plan.Step       `json:"backout,omitempty"` // for a new revision: the notification's steps
 }
 
 // FixSummary counts what fix did.
@@ -67,6 +78,8 @@ type FixSummary struct {
 	// GroupsCreated counts the task definitions fixed by creating their
 	// missing log groups alone (LOG_GROUP_CREATED, no new revision).
 	GroupsCreated int
+	// Moved and RolloutFailed count consumers of the new revisions.
+	Moved, RolloutFailed int
 	// Applied is set with --apply: the counts say what was done.
 	Applied bool
 }
@@ -88,7 +101,15 @@ means nothing is registered). RegisterTaskDefinition calls are limited to
 whole account, and your CI/CD pipelines need their share).
 
 For every new revision fix prints its ARN and the commands that back it
-out. Running services keep their revision until you deploy the new one.
+out. Then, like the workflow's Rollout step, it finds what runs the source
+revision (ECS services, EventBridge rule targets, Scheduler schedules) and
+moves what --rollout allows to the new revision: none (list them), services
+(ECS-controller services: UpdateService with only the task definition,
+then it watches the deployment and puts a failed one back) or all (also rule
+targets and schedules, changing only their task definition). Without
+--rollout the policy's rollout mode applies, overridden by a task
+definition's ecslogfix:rollout tag. CODE_DEPLOY and EXTERNAL services are
+never moved: fix prints the command. A dry run prints what would move.
 
 --task-definition takes a full ARN, FAMILY (its latest ACTIVE revision) or
 FAMILY:REV, and may be repeated. --all takes every ACTIVE family's latest
@@ -104,7 +125,10 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
   ecslogfix fix --task-definition orders-api:14 --apply
 
   # Fix every family of a team, one registration every 4 seconds
-  ecslogfix fix --all --family-prefix payments- --apply --rate 0.25`,
+  ecslogfix fix --all --family-prefix payments- --apply --rate 0.25
+
+  # Fix one family and roll the new revision out to its services
+  ecslogfix fix --task-definition orders-api --rollout services --apply`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !awsclient.ValidRate(o.rate) {
@@ -112,6 +136,14 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 			}
 			if !awsclient.ValidReadRate(o.readRate) {
 				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+			}
+			if !awsclient.ValidRate(o.rolloutRate) {
+				return usagef(cmd, "--rollout-rate must be more than 0 and at most %g updates per second", awsclient.MaxRate)
+			}
+			if cmd.Flags().Changed("rollout") {
+				if _, err := policy.ParseRollout(o.rollout); err != nil {
+					return usagef(cmd, "--rollout: %v", err)
+				}
 			}
 			for _, td := range o.taskDefinitions {
 				if err := validTarget(td); err != nil {
@@ -137,6 +169,8 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
 	fl.Float64Var(&o.rate, "rate", awsclient.DefaultRegisterRate, "RegisterTaskDefinition calls per second")
 	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second")
+	fl.StringVar(&o.rollout, "rollout", "", "move what runs the source to the new revision: none, services or all (default: the policy's, or the task definition's ecslogfix:rollout tag)")
+	fl.Float64Var(&o.rolloutRate, "rollout-rate", awsclient.DefaultRolloutRate, "UpdateService, PutTargets and UpdateSchedule calls per second")
 	cmd.MarkFlagsOneRequired("task-definition", "all")
 	cmd.MarkFlagsMutuallyExclusive("task-definition", "all")
 	// With the two rules above, this one says --family-prefix needs --all.
@@ -170,7 +204,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if err != nil {
 		return FixSummary{}, err
 	}
-	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate})
+	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate, RolloutRate: o.rolloutRate})
 	if err != nil {
 		return FixSummary{}, err
 	}
@@ -182,7 +216,11 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if o.apply {
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
-	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory)}
+	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
+		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait}
+	if !o.apply {
+		fx.preview = consumerClients(factory)
+	}
 	put := func(it FixItem) error {
 		fx.sum.count(it)
 		if o.all && (it.Verdict == VerdictCompliant || it.Verdict == VerdictExempt) {
@@ -233,8 +271,12 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 // String is the one-line summary fix prints.
 func (s FixSummary) String() string {
 	if s.Applied {
-		return fmt.Sprintf("%d checked: %d compliant, %d exempt, %d registered, %d fixed by creating log groups, %d unchanged, %d blocked, %d need a human, %d errors",
+		out := fmt.Sprintf("%d checked: %d compliant, %d exempt, %d registered, %d fixed by creating log groups, %d unchanged, %d blocked, %d need a human, %d errors",
 			s.Checked, s.Compliant, s.Exempt, s.Registered, s.GroupsCreated, s.Unchanged, s.Blocked, s.NeedsHuman, s.Errors)
+		if s.Moved > 0 || s.RolloutFailed > 0 {
+			out += fmt.Sprintf("; %d consumers moved, %d rollouts failed", s.Moved, s.RolloutFailed)
+		}
+		return out
 	}
 	return fmt.Sprintf("%d checked: %d compliant, %d exempt, %d to fix, %d blocked, %d need a human, %d errors (dry run: nothing changed; add --apply)",
 		s.Checked, s.Compliant, s.Exempt, s.ToFix, s.Blocked, s.NeedsHuman, s.Errors)
@@ -245,7 +287,7 @@ func (s FixSummary) exit() error {
 	switch {
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
-	case s.Blocked > 0 || s.NeedsHuman > 0 || (!s.Applied && s.ToFix > 0):
+	case s.Blocked > 0 || s.NeedsHuman > 0 || s.RolloutFailed > 0 || (!s.Applied && s.ToFix > 0):
 		return errViolations
 	}
 	return nil
@@ -268,6 +310,16 @@ func (s *FixSummary) count(it FixItem) {
 	case it.Outcome == workflow.OutcomeRemediated:
 		s.ToFix++
 		s.Registered++
+		if it.Rollout != nil && s.Applied {
+			for _, c := range it.Rollout.Consumers {
+				switch c.Status {
+				case workflow.ConsumerMoved:
+					s.Moved++
+				case workflow.ConsumerRolloutFailed, workflow.ConsumerTimedOut:
+					s.RolloutFailed++
+				}
+			}
+		}
 	case it.Outcome == workflow.OutcomeLogGroupCreated:
 		s.ToFix++
 		s.GroupsCreated++
@@ -286,6 +338,12 @@ type fixer struct {
 	region string
 	sum    FixSummary
 	obs    *loggroup.Observer // the run's: each log group is read once
+	// rollout is --rollout ("" = the policy's and the tag's).
+	rollout policy.RolloutMode
+	// preview, in a dry run with a rollout mode, lists the consumers.
+	preview *consumer.Clients
+	// wait waits between two Watch steps, as the workflow's RolloutWait.
+	wait func(ctx context.Context, d time.Duration) error
 }
 
 // failed is the item of a task definition that could not be read.
@@ -300,6 +358,14 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		return it
 	}
 	it.Plan = &p
+	if f.apply == nil && f.preview != nil && row.Action == ActionRegister && f.rolloutAsked(tags) {
+		ro, err := f.previewRollout(ctx, td, tags)
+		if err != nil {
+			it.Error = explain(err).Error()
+			return it
+		}
+		it.Rollout = ro
+	}
 	if f.apply == nil || (row.Action != ActionRegister && row.Action != ActionCreateGroups) {
 		return it
 	}
@@ -308,7 +374,10 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		it.Error = explain(err).Error()
 		return it
 	}
-	it.Outcome, it.Detail, it.NewARN, it.LogGroups = res.Outcome, res.Detail, res.NewARN, res.LogGroups
+	it.Outcome, it.Detail, it.NewARN, it.LogGroups, it.Rollout = res.Outcome, res.Detail, res.NewARN, res.LogGroups, res.Rollout
+	if res.RolloutError != nil {
+		it.Error = "rollout: " + res.RolloutError.Cause
+	}
 	if res.Outcome == workflow.OutcomeRemediated || res.Outcome == workflow.OutcomeLogGroupCreated {
 		if res.Target.Region == "" {
 			res.Target.Region = f.region
@@ -318,7 +387,11 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	return it
 }
 
-// remediate runs the workflow's two steps in-process.
+// remediate runs the workflow's steps in-process: EnsureLogGroups,
+// Register and, for a new revision, Rollout and Watch until the rollout
+// settles, waiting what RolloutWait would between two Watch steps. A
+// rollout step's error is kept in the result, as the workflow's Catch
+// keeps it: the revision stays registered.
 func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workflow.Result, error) {
 	in := workflow.Input{
 		Version:           workflow.Version,
@@ -331,6 +404,7 @@ func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workfl
 		Enforcement: policy.Enforce,
 		Reasons:     containerReasons(row.Containers),
 		LogGroups:   p.LogGroups,
+		Rollout:     f.rollout,
 	}
 	ensured, err := f.apply.EnsureLogGroups(ctx, in)
 	if err != nil {
@@ -343,7 +417,68 @@ func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workfl
 	if res.LogGroups == nil {
 		res.LogGroups = ensured.LogGroups
 	}
-	return res, nil
+	if res.Outcome != workflow.OutcomeRemediated {
+		return res, nil
+	}
+	st := workflow.State{Input: in, Ensured: &ensured}
+	step := f.apply.Rollout
+	for {
+		st.Registered = &workflow.Registered{Result: res}
+		next, err := step(ctx, st)
+		if err != nil {
+			res.RolloutError = &workflow.CaughtError{Error: "RolloutError", Cause: explain(err).Error()}
+			return res, nil
+		}
+		res = next
+		if res.Rollout == nil || res.Rollout.Settled {
+			return res, nil
+		}
+		if err := f.wait(ctx, time.Duration(res.Rollout.WaitSeconds)*time.Second); err != nil {
+			res.RolloutError = &workflow.CaughtError{Error: "RolloutError", Cause: err.Error()}
+			return res, nil
+		}
+		step = f.apply.Watch
+	}
+}
+
+// rolloutAsked reports whether a dry run shows the rollout of a task
+// definition: --rollout, the policy's mode or the ecslogfix:rollout tag
+// asks for one (listing consumers costs calls to ECS, EventBridge and
+// Scheduler; a plain dry run makes none).
+func (f *fixer) rolloutAsked(tags []types.Tag) bool {
+	if f.rollout != "" || f.pol.WithDefaults().Rollout != policy.RolloutNone {
+		return true
+	}
+	return slices.ContainsFunc(tags, func(t types.Tag) bool { return aws.ToString(t.Key) == taskdef.TagRollout })
+}
+
+// previewRollout is the dry run of the Rollout step: the consumers of
+// td's family and what rollout.Plan would do with each.
+func (f *fixer) previewRollout(ctx context.Context, td *types.TaskDefinition, tags []types.Tag) (*workflow.Rollout, error) {
+	src, err := taskdef.ParseARN(aws.ToString(td.TaskDefinitionArn))
+	if err != nil {
+		return nil, err
+	}
+	consumers, err := consumer.List(ctx, *f.preview, src.Family)
+	if err != nil {
+		return nil, err
+	}
+	mode, note := rollout.Mode(f.pol.WithDefaults().Rollout, f.rollout, tags)
+	ro, _ := rollout.Plan(rollout.Observation{Source: src, Mode: mode, Consumers: consumers})
+	ro.Note, ro.Settled = note, true
+	return &ro, nil
+}
+
+// consumerClients are the factory's clients for consumer.List and Move in
+// its own region.
+func consumerClients(factory *awsclient.Factory) *consumer.Clients {
+	e, errE := factory.ECS(awsclient.Scope{})
+	ev, errV := factory.Events(awsclient.Scope{})
+	sc, errS := factory.Scheduler(awsclient.Scope{})
+	if errE != nil || errV != nil || errS != nil { // the scope was made already: it has a region
+		return nil
+	}
+	return &consumer.Clients{ECS: e, Events: ev, Scheduler: sc}
 }
 
 func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
@@ -387,6 +522,9 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 	}
 	fmt.Fprintf(w, "%s: %s %s\n", id, it.Verdict, it.Action)
 	check.WritePlan(w, it.Plan, "  ")
+	if it.Outcome == "" {
+		writeRolloutText(w, it.Rollout)
+	}
 	switch {
 	case it.Error != "":
 		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)
@@ -397,6 +535,7 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 			fmt.Fprintf(w, "  %s: %s\n", it.Outcome, escape.Text(it.Detail))
 		}
 		writeGroupResults(w, it.LogGroups)
+		writeRolloutText(w, it.Rollout)
 		if len(it.Backout) > 0 {
 			fmt.Fprintln(w, "  to back out:")
 			for _, s := range it.Backout {
@@ -417,6 +556,34 @@ func writeGroupResults(w io.Writer, groups []workflow.LogGroupResult) {
 	for _, g := range groups {
 		fmt.Fprintf(w, "  log group %s (%s): %s\n", escape.Text(g.Name), escape.Text(g.Region), message.GroupStatus(g))
 	}
+}
+
+// writeRolloutText prints a rollout record: one line per consumer.
+func writeRolloutText(w io.Writer, ro *workflow.Rollout) {
+	if ro == nil || (len(ro.Consumers) == 0 && ro.Note == "" && ro.Mode == policy.RolloutNone) {
+		return
+	}
+	fmt.Fprintf(w, "  rollout (mode %s): %d consumer(s)\n", ro.Mode, len(ro.Consumers))
+	if ro.Note != "" {
+		fmt.Fprintf(w, "    note: %s\n", ro.Note)
+	}
+	for _, c := range ro.Consumers {
+		fmt.Fprintf(w, "    %s %s: %s (%s → %s)\n", c.Kind, c.ARN, c.Status, revOf(c.Before), revOf(c.After))
+		if c.Reason != "" {
+			fmt.Fprintf(w, "      %s\n", c.Reason)
+		}
+	}
+	if ro.SourceDeregistered {
+		fmt.Fprintln(w, "    the source revision was deregistered (deregisterSource afterRollout)")
+	}
+}
+
+// revOf is FAMILY:REV of a task definition ARN, or the ARN.
+func revOf(s string) string {
+	if a, err := taskdef.ParseRef(s); err == nil && a.Family != "" {
+		return a.FamilyRevision()
+	}
+	return s
 }
 
 // newApplier builds the remediate package's Remediator, the code the

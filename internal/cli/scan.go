@@ -9,12 +9,14 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
@@ -49,6 +51,10 @@ type ScanRow struct {
 	Containers        []ContainerReport `json:"containers,omitempty"` // the non-compliant ones
 	Blockers          []string          `json:"blockers,omitempty"`
 	Error             string            `json:"error,omitempty"`
+	// Consumers (scan --consumers) are the services, rule targets and
+	// schedules that run a non-compliant revision of the family: the
+	// latest, or an older one they still run.
+	Consumers []workflow.Consumer `json:"consumers,omitempty"`
 }
 
 // ScanSummary counts what a scan saw.
@@ -62,7 +68,12 @@ type ScanSummary struct {
 	// FailedRegions are the regions whose listing failed, with the
 	// reason (a row each too): what they hold is not in the output.
 	FailedRegions []string
-	Elapsed       time.Duration
+	// Exposed counts the consumers running a non-compliant revision
+	// (scan --consumers).
+	Exposed int
+	Elapsed time.Duration
+	// consumers is set with --consumers.
+	consumers bool
 }
 
 // scanOptions is scan's command line.
@@ -71,6 +82,7 @@ type scanOptions struct {
 	output        Format
 	familyPrefix  string
 	showCompliant bool
+	consumers     bool
 	readRate      float64
 }
 
@@ -92,6 +104,14 @@ group (a missing one is LOG_GROUP_MISSING, action CREATE_LOG_GROUPS when
 that is all); ListAccountSettings once per region when the policy sets
 requiredMode.
 
+With --consumers it also lists what runs each family — ECS services
+(ListClusters, ListServices, DescribeServices), EventBridge rule targets
+(ListEventBuses, ListRules, ListTargetsByRule) and Scheduler schedules
+(ListSchedules, GetSchedule) — and adds to each family the consumers that
+run a non-compliant revision (the latest, or an older one they still run):
+which running workloads do not log. A compliant family is listed when such
+consumers remain on an older revision, and they make the exit status 1.
+
 Exit status: 0 when every family is compliant or exempt, 1 when any is not,
 2 on errors (including families that could not be described).`,
 		Example: `  # Everything in the profile's region
@@ -101,7 +121,10 @@ Exit status: 0 when every family is compliant or exempt, 1 when any is not,
   ecslogfix scan --region us-east-1 --region eu-west-1 --family-prefix payments- --output csv > scan.csv
 
   # Every family, compliant ones too, as JSON
-  ecslogfix scan --show-compliant --output json | jq '.[] | select(.action == "BLOCKED")'`,
+  ecslogfix scan --show-compliant --output json | jq '.[] | select(.action == "BLOCKED")'
+
+  # Which running services and scheduled tasks do not log
+  ecslogfix scan --consumers --output json | jq '.[].consumers[]?'`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !awsclient.ValidReadRate(o.readRate) {
@@ -117,6 +140,7 @@ Exit status: 0 when every family is compliant or exempt, 1 when any is not,
 	fl := cmd.Flags()
 	fl.StringVar(&o.familyPrefix, "family-prefix", "", "only families whose name starts with this")
 	fl.BoolVar(&o.showCompliant, "show-compliant", false, "list compliant families too")
+	fl.BoolVar(&o.consumers, "consumers", false, "add the services, rule targets and schedules running a non-compliant revision")
 	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second, per region")
 	return cmd
 }
@@ -149,7 +173,7 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	sum := ScanSummary{Regions: len(regions)}
+	sum := ScanSummary{Regions: len(regions), consumers: o.consumers}
 	start := time.Now()
 	var obs *loggroup.Observer // one for the run: each log group is read once
 	for _, region := range regions {
@@ -167,6 +191,12 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 		if bar != nil {
 			bar.Describe("scanning " + factory.Region())
 		}
+		var exposure *exposure
+		if o.consumers {
+			if exposure, err = newExposure(ctx, factory, client, pol); err != nil {
+				return sum, fmt.Errorf("scan %s: %w", factory.Region(), explain(err))
+			}
+		}
 		_, err = inventory.Walk(ctx, client, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
 			if bar != nil {
 				_ = bar.Add(1)
@@ -175,8 +205,19 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 				return it.Err
 			}
 			row := scanRow(ctx, obs, factory.Region(), it, pol)
+			if exposure != nil && it.Err == nil {
+				cs, err := exposure.of(ctx, row, it.TaskDefinition)
+				if err != nil && fatalAWS(err) {
+					return err
+				}
+				if err != nil {
+					row.Error = firstLine(explain(err).Error())
+				}
+				row.Consumers = cs
+				sum.Exposed += len(cs)
+			}
 			sum.count(row.Verdict)
-			if row.Verdict == VerdictCompliant && !o.showCompliant {
+			if row.Verdict == VerdictCompliant && !o.showCompliant && len(row.Consumers) == 0 {
 				return nil
 			}
 			return emit(row)
@@ -224,7 +265,7 @@ func (s ScanSummary) exit() error {
 		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
-	case s.NonCompliant > 0:
+	case s.NonCompliant > 0 || s.Exposed > 0:
 		return errViolations
 	}
 	return nil
@@ -240,8 +281,72 @@ func (s ScanSummary) String() string {
 	if n := len(s.FailedRegions); n > 0 {
 		failed = fmt.Sprintf(", %d region(s) not scanned", n)
 	}
-	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s%s",
-		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, failed, rate)
+	exposed := ""
+	if s.consumers {
+		exposed = fmt.Sprintf("; %d consumers run a non-compliant revision", s.Exposed)
+	}
+	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s%s%s",
+		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, failed, exposed, rate)
+}
+
+// exposure finds, per family, the consumers that run a non-compliant
+// revision: the account-region's consumers are listed once, and each
+// older revision a consumer runs is read and judged once.
+type exposure struct {
+	ecs      scanECS
+	pol      policy.Policy
+	byFamily map[string][]workflow.Consumer
+	verdicts map[string]bool // revision ARN → non-compliant
+}
+
+// scanECS is the ECS API scan --consumers reads older revisions with.
+type scanECS interface {
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+}
+
+func newExposure(ctx context.Context, factory *awsclient.Factory, client scanECS, pol policy.Policy) (*exposure, error) {
+	cc := consumerClients(factory)
+	if cc == nil {
+		return nil, fmt.Errorf("no clients for %s", factory.Region())
+	}
+	all, err := consumer.List(ctx, *cc, "")
+	if err != nil {
+		return nil, err
+	}
+	e := &exposure{ecs: client, pol: pol, byFamily: map[string][]workflow.Consumer{}, verdicts: map[string]bool{}}
+	for _, c := range all {
+		if ref, err := taskdef.ParseRef(c.TaskDefinition); err == nil {
+			e.byFamily[ref.Family] = append(e.byFamily[ref.Family], c)
+		}
+	}
+	return e, nil
+}
+
+// of returns the consumers of row's family that run a non-compliant (and
+// not exempt) revision; latest is the revision the row judged.
+func (e *exposure) of(ctx context.Context, row ScanRow, latest *types.TaskDefinition) ([]workflow.Consumer, error) {
+	e.verdicts[row.TaskDefinitionARN] = row.Verdict == VerdictNonCompliant
+	var out []workflow.Consumer
+	for _, c := range e.byFamily[row.Family] {
+		arn := c.TaskDefinition
+		if c.Revision == 0 {
+			arn = aws.ToString(latest.TaskDefinitionArn) // it runs the latest ACTIVE revision
+		}
+		bad, ok := e.verdicts[arn]
+		if !ok {
+			d, err := e.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags}})
+			if err != nil {
+				return out, fmt.Errorf("describe %s (run by %s): %w", arn, c.ARN, err)
+			}
+			ev := e.pol.Evaluate(d.TaskDefinition, d.Tags)
+			bad = !ev.Compliant && !ev.Exempt
+			e.verdicts[arn] = bad
+		}
+		if bad {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // scanRow evaluates one inventory item.
@@ -290,22 +395,35 @@ func contextOf(td *types.TaskDefinition, region string) plan.Context {
 	return plan.Context{Partition: "aws", Region: region}
 }
 
+// consumersString is the CSV form of consumers: KIND:ARN@REVISION, space
+// separated (revision 0: the family's latest).
+func consumersString(cs []workflow.Consumer) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		parts = append(parts, fmt.Sprintf("%s:%s@%d", c.Kind, c.ARN, c.Revision))
+	}
+	return strings.Join(parts, " ")
+}
+
 // fatalAWS reports errors that will fail every call the same way, so
 // going on family by family is pointless.
 func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
 
 // scanTable renders scan's rows: text is a table.
 var scanTable = table[ScanRow]{
-	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error"},
+	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error", "consumers"},
 	row: func(r ScanRow) []string {
 		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, string(r.Verdict), string(r.Action),
-			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error}
+			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error, consumersString(r.Consumers)}
 	},
 	header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",
 	text: func(w io.Writer, r ScanRow, _ int) {
 		detail := reasonsString(r.Containers)
 		if len(r.Blockers) > 0 {
 			detail += " [" + strings.Join(r.Blockers, ",") + "]"
+		}
+		if n := len(r.Consumers); n > 0 {
+			detail += fmt.Sprintf(" (run by %d consumer(s) of non-compliant revisions)", n)
 		}
 		if r.Error != "" {
 			detail = r.Error

@@ -28,7 +28,7 @@ func TestLoadDefaults(t *testing.T) {
 	}
 	want := Config{
 		Mode: ModeSingle, Prefix: "ecslogfix", Policy: policy.Default(), SweepSchedule: "rate(1 day)", StackSetCallAs: "SELF",
-		CreateDefaultExecutionRole: true, LogRetentionDays: 365, RegisterRate: 0.5, RemediateConcurrency: 0,
+		CreateDefaultExecutionRole: true, LogRetentionDays: 365, RegisterRate: 0.5, RolloutRate: 0.5, RemediateConcurrency: 0,
 		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128, "sweep": 128}, HookFailureMode: HookWarn,
 	}
 	if !reflect.DeepEqual(c, want) {
@@ -43,14 +43,14 @@ func TestLoadStringAndTypedValues(t *testing.T) {
 			"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
 			"ecslogfix:targetOUs": "ou-ab12-abcdefgh, r-ab12", "ecslogfix:regions": `["eu-west-1","us-east-1"]`,
 			"ecslogfix:notificationEmails": "a@example.com,b@example.com", "ecslogfix:createDefaultExecutionRole": "false",
-			"ecslogfix:registerRate": "0.25", "ecslogfix:logRetentionDays": "30", "ecslogfix:memoryMB.remediate": "256",
+			"ecslogfix:registerRate": "0.25", "ecslogfix:rolloutRate": "0.2", "ecslogfix:logRetentionDays": "30", "ecslogfix:memoryMB.remediate": "256",
 			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": "111122223333", "ecslogfix:iamRegion": "us-east-1",
 		},
 		"typed": {
 			"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij",
 			"ecslogfix:targetOUs": []any{"ou-ab12-abcdefgh", "r-ab12"}, "ecslogfix:regions": []any{"eu-west-1", "us-east-1"},
 			"ecslogfix:notificationEmails": []any{"a@example.com", "b@example.com"}, "ecslogfix:createDefaultExecutionRole": false,
-			"ecslogfix:registerRate": 0.25, "ecslogfix:logRetentionDays": float64(30), "ecslogfix:memoryMB.remediate": float64(256),
+			"ecslogfix:registerRate": 0.25, "ecslogfix:rolloutRate": 0.2, "ecslogfix:logRetentionDays": float64(30), "ecslogfix:memoryMB.remediate": float64(256),
 			"ecslogfix:sweepSchedule": "off", "ecslogfix:allowedAccounts": []any{"111122223333"}, "ecslogfix:iamRegion": "us-east-1",
 		},
 	} {
@@ -63,7 +63,7 @@ func TestLoadStringAndTypedValues(t *testing.T) {
 				!reflect.DeepEqual(c.TargetOUs, []string{"ou-ab12-abcdefgh", "r-ab12"}) ||
 				!reflect.DeepEqual(c.Regions, []string{"eu-west-1", "us-east-1"}) ||
 				!reflect.DeepEqual(c.NotificationEmails, []string{"a@example.com", "b@example.com"}) ||
-				c.CreateDefaultExecutionRole || c.RegisterRate != 0.25 || c.LogRetentionDays != 30 ||
+				c.CreateDefaultExecutionRole || c.RegisterRate != 0.25 || c.RolloutRate != 0.2 || c.LogRetentionDays != 30 ||
 				c.MemoryMB["remediate"] != 256 || c.MemoryMB["detect"] != 128 || c.SweepSchedule != "" ||
 				!reflect.DeepEqual(c.AllowedAccounts, []string{"111122223333"}) || c.IAMRegion != "us-east-1" {
 				t.Fatalf("got %+v", c)
@@ -114,6 +114,12 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": 1.5}},
 		{"ecslogfix:registerRate", map[string]any{"ecslogfix:registerRate": "0"}},
 		{"ecslogfix:registerRate", map[string]any{"ecslogfix:registerRate": "fast"}},
+		{"ecslogfix:rolloutRate", map[string]any{"ecslogfix:rolloutRate": "21"}},
+		// A policy field's value is judged by policy.Validate on the whole
+		// policy: the error names the policy key and the field.
+		{"ecslogfix:policy", map[string]any{"ecslogfix:policy.rollout": "everything"}},
+		{"ecslogfix:policy", map[string]any{"ecslogfix:policy.deregisterSource": "always"}},
+		{"ecslogfix:policy", map[string]any{"ecslogfix:policy.rolloutPollSeconds": "0"}},
 		{"ecslogfix:memoryMB.detect", map[string]any{"ecslogfix:memoryMB.detect": "64"}},
 		{"ecslogfix:policy", map[string]any{"ecslogfix:policy": "[1]"}},
 		{"ecslogfix:policy.exemptionTag", map[string]any{"ecslogfix:policy.exemptionTag": "novalue"}},
@@ -238,7 +244,7 @@ func TestEnvironRoundTrip(t *testing.T) {
 	sw := SweepEnv{Mode: ModeOrganization, Policy: policy.Default(), StateMachineARN: sm, MemberRoleName: "ecslogfix-member",
 		AllowedAccounts: []string{"111122223333"}, Regions: []string{"eu-west-1", "eusc-de-east-1"}, StartRate: 0.25, ReadRate: 5}
 	roundTrip("sweep", sw, sw.Environ(), func(g func(string) string) (any, error) { return ReadSweepEnv(g) })
-	r := RemediateEnv{Policy: policy.Default(), RegisterRate: 0.25}
+	r := RemediateEnv{Policy: policy.Default(), RegisterRate: 0.25, RolloutRate: 0.1}
 	roundTrip("remediate", r, r.Environ(), func(g func(string) string) (any, error) { return ReadRemediateEnv(g) })
 	n := NotifyEnv{TopicARN: "arn:aws:sns:eu-west-1:111122223333:ecslogfix-notifications", SlackWebhookARN: "arn:aws:secretsmanager:eu-west-1:111122223333:secret:hook-AbCdEf"}
 	roundTrip("notify", n, n.Environ(), func(g func(string) string) (any, error) { return ReadNotifyEnv(g) })
@@ -261,6 +267,8 @@ func TestReadErrorsNameTheVariable(t *testing.T) {
 		{"remediate", EnvPolicy, map[string]string{EnvPolicy: `{"unknownField":1}`}},
 		{"remediate", EnvRegisterRate, map[string]string{EnvRegisterRate: "-1"}},
 		{"remediate", EnvRegisterRate, map[string]string{EnvRegisterRate: "21"}},
+		{"remediate", EnvRolloutRate, map[string]string{EnvRolloutRate: "0"}},
+		{"remediate", EnvPolicy, map[string]string{EnvPolicy: `{"rollout":"everything"}`}},
 		{"sweep", EnvStartRate, map[string]string{EnvStartRate: "fast"}},
 		{"sweep", EnvReadRate, map[string]string{EnvReadRate: "0"}},
 		{"detect", EnvAllowedAccounts, map[string]string{EnvAllowedAccounts: "12"}},
@@ -284,7 +292,7 @@ func TestReadErrorsNameTheVariable(t *testing.T) {
 		t.Errorf("a policy error keeps its field: %v", err)
 	}
 	r, err := ReadRemediateEnv(lookupEnv(base))
-	if err != nil || r.RegisterRate != DefaultRegisterRate || !reflect.DeepEqual(r.Policy, policy.Default()) {
+	if err != nil || r.RegisterRate != DefaultRegisterRate || r.RolloutRate != DefaultRolloutRate || !reflect.DeepEqual(r.Policy, policy.Default()) {
 		t.Fatalf("defaults: %+v, %v", r, err)
 	}
 	d, err := ReadDetectEnv(lookupEnv(base))
@@ -418,9 +426,12 @@ func TestRegisterRatePerInstance(t *testing.T) {
 		reserved int
 		want     float64
 	}{{0, 0.5}, {1, 0.5}, {2, 0.25}, {5, 0.1}} {
-		c := Config{RegisterRate: 0.5, RemediateConcurrency: tc.reserved}
+		c := Config{RegisterRate: 0.5, RolloutRate: 0.5, RemediateConcurrency: tc.reserved}
 		if got := c.RegisterRatePerInstance(); got != tc.want {
 			t.Errorf("reserved %d: %v per instance, want %v", tc.reserved, got, tc.want)
+		}
+		if got := c.RolloutRatePerInstance(); got != tc.want {
+			t.Errorf("reserved %d: rollout %v per instance, want %v", tc.reserved, got, tc.want)
 		}
 	}
 }

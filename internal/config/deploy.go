@@ -85,6 +85,9 @@ type Config struct {
 	// makes in all (per account and region at most): each of the
 	// RemediateConcurrency remediate instances gets an equal share.
 	RegisterRate float64
+	// RolloutRate is the rollout's writes (UpdateService, PutTargets,
+	// UpdateSchedule) per second in all, shared like RegisterRate.
+	RolloutRate float64
 	// RemediateConcurrency is the remediate function's reserved
 	// concurrency; 0 reserves none.
 	RemediateConcurrency int
@@ -119,11 +122,17 @@ const (
 // reservation the number of instances is not bounded: each gets the whole
 // rate, and ECS's own throttling (retried by the SDK and the workflow)
 // bounds a burst.
-func (c Config) RegisterRatePerInstance() float64 {
+func (c Config) RegisterRatePerInstance() float64 { return c.perInstance(c.RegisterRate) }
+
+// RolloutRatePerInstance is the share of RolloutRate each remediate
+// instance may use (see RegisterRatePerInstance).
+func (c Config) RolloutRatePerInstance() float64 { return c.perInstance(c.RolloutRate) }
+
+func (c Config) perInstance(r float64) float64 {
 	if c.RemediateConcurrency < 1 {
-		return c.RegisterRate
+		return r
 	}
-	return c.RegisterRate / float64(c.RemediateConcurrency)
+	return r / float64(c.RemediateConcurrency)
 }
 
 // Partition is the AWS partition of the configured regions ("" when none

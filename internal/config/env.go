@@ -27,6 +27,7 @@ const (
 	EnvStartRate       = "ECSLOGFIX_START_RATE"        // sweep: workflow executions started per second, in all
 	EnvReadRate        = "ECSLOGFIX_READ_RATE"         // sweep: ECS task-definition reads per second per account and region
 	EnvRegisterRate    = "ECSLOGFIX_REGISTER_RATE"     // remediate: RegisterTaskDefinition calls per second, per function instance
+	EnvRolloutRate     = "ECSLOGFIX_ROLLOUT_RATE"      // remediate: UpdateService, PutTargets and UpdateSchedule calls per second, per function instance
 	EnvSlackWebhookARN = "ECSLOGFIX_SLACK_WEBHOOK_SECRET_ARN"
 )
 
@@ -46,6 +47,10 @@ const (
 // is configured: half of ECS's sustained 1/s per account, leaving room for
 // the account's own pipelines.
 const DefaultRegisterRate = awsclient.DefaultRegisterRate
+
+// DefaultRolloutRate is the rollout's write rate in all when none is
+// configured.
+const DefaultRolloutRate = awsclient.DefaultRolloutRate
 
 // EnvError names the environment variable that is missing or invalid.
 type EnvError struct {
@@ -83,6 +88,7 @@ type SweepEnv struct {
 type RemediateEnv struct {
 	Policy       policy.Policy
 	RegisterRate float64 // per function instance
+	RolloutRate  float64 // per function instance
 }
 
 // NotifyEnv is the notify function's environment.
@@ -129,6 +135,7 @@ func (e RemediateEnv) Environ() map[string]string {
 	w := environ{}
 	w.policy(e.Policy)
 	w.rate(EnvRegisterRate, e.RegisterRate)
+	w.rate(EnvRolloutRate, e.RolloutRate)
 	return w
 }
 
@@ -190,7 +197,8 @@ func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 // ReadRemediateEnv reads and validates remediate's environment.
 func ReadRemediateEnv(getenv func(string) string) (RemediateEnv, error) {
 	r := reader{get: getenv}
-	e := RemediateEnv{Policy: r.policy(), RegisterRate: r.rate(EnvRegisterRate, DefaultRegisterRate)}
+	e := RemediateEnv{Policy: r.policy(), RegisterRate: r.rate(EnvRegisterRate, DefaultRegisterRate),
+		RolloutRate: r.rate(EnvRolloutRate, DefaultRolloutRate)}
 	return e, r.err
 }
 

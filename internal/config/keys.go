@@ -147,15 +147,11 @@ func buildKeys() []Key {
 				return err
 			}},
 		Key{Name: ContextPrefix + "registerRate", Type: "number", Default: strconv.FormatFloat(DefaultRegisterRate, 'g', -1, 64),
-			Doc: "RegisterTaskDefinition calls per second ecslogfix makes (ECS allows 1/s sustained per account and region, shared with your pipelines), per attempt (SDK retries included): each remediate instance gets registerRate / remediateConcurrency, or the whole rate when no concurrency is reserved. The sweep starts executions at this rate too. The workflow's retries are sized for a burst of 300 executions at 0.5/s; a lower rate makes a burst of that size outlast them.",
-			apply: func(c *Config, v any) error {
-				f, err := floatOr(v, DefaultRegisterRate)
-				if err == nil && !awsclient.ValidRate(f) {
-					err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
-				}
-				c.RegisterRate = f
-				return err
-			}},
+			Doc:   "RegisterTaskDefinition calls per second ecslogfix makes (ECS allows 1/s sustained per account and region, shared with your pipelines), per attempt (SDK retries included): each remediate instance gets registerRate / remediateConcurrency, or the whole rate when no concurrency is reserved. The sweep starts executions at this rate too. The workflow's retries are sized for a burst of 300 executions at 0.5/s; a lower rate makes a burst of that size outlast them.",
+			apply: func(c *Config, v any) error { return setRate(&c.RegisterRate, v, DefaultRegisterRate) }},
+		Key{Name: ContextPrefix + "rolloutRate", Type: "number", Default: strconv.FormatFloat(DefaultRolloutRate, 'g', -1, 64),
+			Doc:   "The rollout's writes per second (ECS UpdateService, EventBridge PutTargets, Scheduler UpdateSchedule), per attempt, shared by the remediate instances like `registerRate`. Each UpdateService starts a deployment that needs capacity for its new tasks: a low rate spreads a mass rollout out.",
+			apply: func(c *Config, v any) error { return setRate(&c.RolloutRate, v, DefaultRolloutRate) }},
 		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
 			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
 			apply: func(c *Config, v any) error {
@@ -239,6 +235,10 @@ var policyFields = []policyField{
 	{"deletionProtection", "bool", "true", "Deletion protection on the log groups ecslogfix creates (CloudWatch Logs refuses to delete them until it is lifted; `ecslogfix backout` lifts it first).", boolValue},
 	{"requiredMode", "string", policy.ModeAny, "Delivery mode every awslogs container must have in effect: `any`, `blocking` or `non-blocking`. The effective mode is the container's `mode`, else the account's `defaultLogDriverMode` setting (read live), else `non-blocking` (AWS's default since 2025-06-25). The fix adds the required `mode` where a container has none; an explicit other mode is reported (INVALID_AWSLOGS_MODE).", stringValue},
 	{"minBufferSize", "string", "", "Smallest `max-buffer-size` (e.g. `25m`) of a container in non-blocking mode (ECS's default is 10m); the fix adds it where a container sets none.", stringValue},
+	{"rollout", "string", "none", "Which consumers of a remediated revision ecslogfix moves to the new revision: `none` (only list them in the notification), `services` (ECS services with the ECS deployment controller) or `all` (also EventBridge rule targets and Scheduler schedules). A task definition's `ecslogfix:rollout` tag overrides it. CODE_DEPLOY and EXTERNAL services are never moved (the notification gives the command). The default moves nothing: a new revision reaches running tasks through your deploy process, as before.", stringValue},
+	{"deregisterSource", "string", "never", "`never`, or `afterRollout`: deregister the source revision once every consumer moved and its deployment completed. Backout then cannot point consumers back at it (ECS refuses an INACTIVE revision), so the default keeps it.", stringValue},
+	{"rolloutTimeoutMinutes", "integer", "30", "How long the workflow watches the services' deployments (1-1440); a deployment still running then is reported TIMED_OUT and left to ECS.", intValue},
+	{"rolloutPollSeconds", "integer", "30", "Seconds between two looks at the deployments (1-300).", intValue},
 }
 
 // Markdown renders the configuration reference.
@@ -311,6 +311,16 @@ func setList(dst *[]string, v any, valid func(string) bool, what string) error {
 		}
 	}
 	*dst = l
+	return err
+}
+
+// setRate sets *dst to the write rate v (default def), in (0, MaxRate].
+func setRate(dst *float64, v any, def float64) error {
+	f, err := floatOr(v, def)
+	if err == nil && !awsclient.ValidRate(f) {
+		err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
+	}
+	*dst = f
 	return err
 }
 

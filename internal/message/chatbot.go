@@ -125,7 +125,13 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 		}
 		fmt.Fprintf(&b, "Log group `%s` %s (retention %s)\n", code(g.Name), status, retentionText(g.RetentionDays))
 	}
-	if v.outcome == workflow.OutcomeRemediated {
+	switch {
+	case v.outcome == workflow.OutcomeRemediated && v.rollout != nil:
+		// The summary gives the rollout's counts.
+		if v.rollout.err != "" {
+			fmt.Fprintf(&b, "*Rollout did not finish:* `%s`\n", code(clip(v.rollout.err, 300)))
+		}
+	case v.outcome == workflow.OutcomeRemediated:
 		fmt.Fprintf(&b, "Services still use %s until redeployed.\n", esc(src))
 	}
 	if l := executionLink(v.execARN); l != "" {

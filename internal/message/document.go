@@ -32,6 +32,7 @@ type Document struct {
 	Blockers      []plan.Blocker      `json:"blockers,omitempty"`
 	LogGroups     []LogGroupInfo      `json:"logGroups,omitempty"`
 	ExecutionRole string              `json:"executionRoleArn,omitempty"`
+	Rollout       *DocumentRollout    `json:"rollout,omitempty"`
 	Backout       []BackoutStep       `json:"backout,omitempty"`
 	Failure       *FailureInfo        `json:"failure,omitempty"`
 	ExecutionARN  string              `json:"executionArn,omitempty"`
@@ -64,7 +65,7 @@ func (v *view) document(lvl level) Document {
 		SourceARN: v.sourceARN, NewARN: v.newARN, LatestARN: v.latestARN, Detail: v.detail,
 		Trigger: v.trigger, EventID: v.eventID, Principal: v.principal, Origin: v.origin,
 		Blockers: v.blockers, LogGroups: v.logGroups, ExecutionRole: v.execRole,
-		Backout: backoutSteps(v.backout), Failure: v.failure, ExecutionARN: v.execARN,
+		Rollout: v.rollout.document(), Backout: backoutSteps(v.backout), Failure: v.failure, ExecutionARN: v.execARN,
 		Truncated: lvl != levelFull || v.omitted > 0,
 	}
 	for _, c := range v.containers {
@@ -78,6 +79,9 @@ func (v *view) document(lvl level) Document {
 		d.Blockers = limit(v.blockers, lvl)
 		d.LogGroups = limit(v.logGroups, lvl)
 		d.Backout = backoutSteps(limit(v.backout, lvl))
+		if d.Rollout != nil {
+			d.Rollout.Consumers = limit(d.Rollout.Consumers, lvl)
+		}
 		d.Containers = nil
 		for _, c := range limit(v.containers, lvl) {
 			d.Containers = append(d.Containers, DocumentContainer{Name: c.Name, Action: c.Action})

@@ -130,12 +130,16 @@ func (n Notification) Size() int {
 }
 
 func (v *view) attributes() map[string]string {
-	return nonEmptyMap(map[string]string{
+	a := map[string]string{
 		AttrOutcome: string(v.outcome),
 		AttrAccount: v.account,
 		AttrRegion:  v.region,
 		AttrFamily:  v.family,
-	})
+	}
+	if v.rollout != nil {
+		a[AttrRollout] = v.rollout.summary()
+	}
+	return nonEmptyMap(a)
 }
 
 // subject is "[ecslogfix] OUTCOME family:rev → :new (region)", with the

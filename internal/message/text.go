@@ -61,6 +61,9 @@ func (v *view) summary() string {
 		if v.execRole != "" {
 			s += " and its execution role"
 		}
+		if v.rollout != nil {
+			return s + ". " + v.rolloutSummary()
+		}
 		return s + ". Running services keep using " + src + " until they are redeployed."
 	case workflow.OutcomeLogGroupCreated:
 		return fmt.Sprintf("Task definition revision %s %s is compliant on paper, but the log groups it writes to did not exist: a task started from it would fail (ResourceInitializationError) and log nothing. ecslogfix created them (see LOG GROUPS); no new revision was registered.", src, where)
@@ -93,6 +96,18 @@ func (v *view) summary() string {
 	default:
 		return fmt.Sprintf("ecslogfix finished with outcome %s for task definition revision %s %s.", v.outcome, src, where)
 	}
+}
+
+// rolloutSummary is the summary's last sentence when a rollout ran.
+func (v *view) rolloutSummary() string {
+	rv := v.rollout
+	switch {
+	case rv.err != "":
+		return "Rolling it out to what runs " + ref(v.family, v.sourceRev) + " did not finish (see ROLLOUT)."
+	case rv.mode == "none" || rv.mode == "":
+		return fmt.Sprintf("Nothing that runs %s was moved (rollout mode none): %s (see ROLLOUT).", ref(v.family, v.sourceRev), rv.counts())
+	}
+	return fmt.Sprintf("Rollout to what ran %s (mode %s): %s (see ROLLOUT).", ref(v.family, v.sourceRev), rv.mode, rv.counts())
 }
 
 // text renders the plain-text body used for email and default.
@@ -213,6 +228,11 @@ func (v *view) text(lvl level) string {
 		}
 	}
 
+	if v.rollout != nil {
+		section("ROLLOUT")
+		v.rolloutText(w, lvl)
+	}
+
 	if !quiet(v.outcome) {
 		section("BACK OUT")
 		switch {
@@ -222,6 +242,10 @@ func (v *view) text(lvl level) string {
 			}
 			if n := len(v.backout) - len(limit(v.backout, lvl)); n > 0 {
 				w("(%d more step(s) left out: see ecslogfix backout --task-definition %s)\n", n, ref(v.family, v.newRev))
+			}
+			if len(v.rollout.movedConsumers()) > 0 && v.execARN != "" {
+				w("ecslogfix backout runs these steps for exactly the consumers above (dry run without --apply):\n   ecslogfix backout --task-definition %s --execution %s --apply --region %s\n",
+					plan.Quote(ref(v.family, v.newRev)), plan.Quote(v.execARN), plan.Quote(cmp.Or(v.region, plan.PlaceholderRegion)))
 			}
 		case v.newARN == "" && !v.createdLogGroups():
 			w("Nothing was changed, so there is nothing to back out.\n")
@@ -269,9 +293,13 @@ func (v *view) notes() []string {
 	var n []string
 	switch v.outcome {
 	case workflow.OutcomeRemediated:
-		n = append(n,
-			fmt.Sprintf("Services and scheduled tasks keep using %s until they are redeployed with %s (your deploy pipeline normally does this).", ref(v.family, v.sourceRev), ref(v.family, v.newRev)),
-			"If the task definition is managed by infrastructure as code, its next deploy reverts to a non-compliant revision unless the source is fixed (see FIX THE SOURCE).")
+		switch {
+		case v.rollout == nil:
+			n = append(n, fmt.Sprintf("Services and scheduled tasks keep using %s until they are redeployed with %s (your deploy pipeline normally does this).", ref(v.family, v.sourceRev), ref(v.family, v.newRev)))
+		case v.rollout.summary() != RolloutComplete:
+			n = append(n, fmt.Sprintf("What still runs %s (see ROLLOUT) keeps it until it is redeployed with %s (your deploy pipeline normally does this).", ref(v.family, v.sourceRev), ref(v.family, v.newRev)))
+		}
+		n = append(n, "If the task definition is managed by infrastructure as code, its next deploy reverts to a non-compliant revision unless the source is fixed (see FIX THE SOURCE).")
 	case workflow.OutcomeLogGroupCreated:
 		n = append(n, "Nothing created these log groups before: create them where the task definition is defined (infrastructure as code, with a retention), or a new account or region meets the same failure.")
 	case workflow.OutcomeReportOnly, workflow.OutcomeBlocked:

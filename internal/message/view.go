@@ -55,6 +55,7 @@ type view struct {
 	logGroups   []LogGroupInfo
 	execRole    string
 	backout     []plan.Step
+	rollout     *rolloutView // nil: no rollout step ran
 	failure     *FailureInfo
 	execARN     string
 	omitted     int // list entries dropped by the caps
@@ -178,6 +179,7 @@ func resultModel(req workflow.NotifyRequest) *view {
 		}
 	}
 	v.fillRefs(explicitPartition)
+	v.rollout = cleanRollout(*r, v.region)
 	v.addLogGroups(r.LogGroups)
 	if len(r.LogGroups) == 0 && r.Plan != nil && v.outcome != workflow.OutcomeRemediated {
 		for i, g := range r.Plan.LogGroups {
@@ -292,6 +294,9 @@ func (v *view) backoutSteps() []plan.Step {
 	if v.newARN != "" {
 		// Only a registered revision can have been deployed to services.
 		in.SourceARN = v.sourceARN
+		in.Moved = v.rollout.movedConsumers()
+		in.SourceDeregistered = v.rollout != nil && v.rollout.sourceDeregistered
+		in.ExecutionARN = v.execARN
 	}
 	for _, g := range v.logGroups {
 		bg := plan.BackoutGroup{Name: g.Name, Region: g.Region, DeletionProtected: g.DeletionProtection, PreviousRetentionDays: g.PreviousRetentionDays}

@@ -28,6 +28,7 @@ const (
 	Outcomes     = "Outcomes"     // register outcomes, with dimension Outcome
 	Evaluated    = "Evaluated"    // revisions evaluated by the sweep
 	Errors       = "Errors"       // per-item failures the sweep skipped
+	Consumers    = "Consumers"    // consumers of remediated revisions, with dimension Status (MOVED, ROLLOUT_FAILED, ...)
 )
 
 // Metrics writes CloudWatch Embedded Metric Format (EMF) documents, one

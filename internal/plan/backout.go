@@ -2,6 +2,7 @@ package plan
 
 import (
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -15,6 +16,9 @@ type StepKind string
 // Step kinds, in the order Backout returns them.
 const (
 	StepMoveService               StepKind = "MOVE_SERVICE"                // point a service back at the source revision
+	StepMoveRuleTarget            StepKind = "MOVE_RULE_TARGET"            // point an EventBridge rule's ECS target back at it
+	StepMoveSchedule              StepKind = "MOVE_SCHEDULE"               // point a Scheduler schedule's ECS target back at it
+	StepReregisterSource          StepKind = "REREGISTER_SOURCE"           // the source was deregistered: register a copy to point them at
 	StepDeregister                StepKind = "DEREGISTER"                  // deregister the revision ecslogfix registered
 	StepDisableDeletionProtection StepKind = "DISABLE_DELETION_PROTECTION" // before deleting a protected log group
 	StepDeleteLogGroup            StepKind = "DELETE_LOG_GROUP"            // delete a log group ecslogfix created
@@ -35,7 +39,18 @@ type Step struct {
 	// back to (the source, as FAMILY:REV), or the one a DEREGISTER step
 	// deregisters (the new revision's ARN).
 	TaskDefinition string `json:"taskDefinition,omitempty"`
-	LogGroup       string `json:"logGroup,omitempty"`
+	// From is the revision a consumer must still run for a MOVE step to
+	// apply (the new revision's ARN): a consumer someone moved on since is
+	// left alone.
+	From string `json:"from,omitempty"`
+	// Rule, EventBus and TargetID name a MOVE_RULE_TARGET step's target;
+	// Schedule and Group a MOVE_SCHEDULE step's schedule.
+	Rule     string `json:"rule,omitempty"`
+	EventBus string `json:"eventBus,omitempty"`
+	TargetID string `json:"targetId,omitempty"`
+	Schedule string `json:"schedule,omitempty"`
+	Group    string `json:"group,omitempty"`
+	LogGroup string `json:"logGroup,omitempty"`
 	// Region is where the resource is; empty when unknown (the command then
 	// holds PlaceholderRegion).
 	Region string `json:"region,omitempty"`
@@ -57,8 +72,12 @@ func (s Step) Resource() string {
 			return s.Cluster
 		}
 		return s.Cluster + "/" + s.Service
-	case StepDeregister:
+	case StepDeregister, StepReregisterSource:
 		return s.TaskDefinition
+	case StepMoveRuleTarget:
+		return s.EventBus + "/" + s.Rule + "#" + s.TargetID
+	case StepMoveSchedule:
+		return s.Group + "/" + s.Schedule
 	}
 	return s.LogGroup
 }
@@ -78,6 +97,17 @@ type BackoutInput struct {
 	SourceARN        string         // the revision it was built from
 	CreatedLogGroups []BackoutGroup // log groups ecslogfix created (never pre-existing ones)
 	RetentionSet     []BackoutGroup // existing groups whose retention ecslogfix set
+	// Moved are the consumers the rollout moved to the new revision, with
+	// the revision each ran before; when there are any, backout points
+	// exactly these back instead of the conditional step for services.
+	Moved []Moved
+	// SourceDeregistered: policy deregisterSource afterRollout
+	// deregistered the source; ECS refuses to point anything at an INACTIVE
+	// revision, so backout first registers a copy of it.
+	SourceDeregistered bool
+	// ExecutionARN, when known, goes into the command that runs the whole
+	// backout (`ecslogfix backout --execution`).
+	ExecutionARN string
 }
 
 // BackoutGroup is a log group a remediation created or changed.
@@ -92,6 +122,26 @@ type BackoutGroup struct {
 	PreviousRetentionDays int32
 }
 
+// Moved is one consumer the rollout moved (workflow.ConsumerRollout, as
+// the backout needs it).
+type Moved struct {
+	Kind     string // SERVICE, RULE_TARGET, SCHEDULE (workflow.ConsumerKind)
+	Name     string // service, rule or schedule name
+	Cluster  string // a service's cluster (name or ARN)
+	EventBus string // a rule target's bus
+	TargetID string
+	Group    string // a schedule's group
+	Before   string // the revision it ran before (ARN)
+	After    string // the revision it was moved to (ARN)
+}
+
+// Consumer kinds of Moved.Kind (the workflow's ConsumerKind values).
+const (
+	MovedService    = "SERVICE"
+	MovedRuleTarget = "RULE_TARGET"
+	MovedSchedule   = "SCHEDULE"
+)
+
 // Placeholders in backout commands the reader must fill in. They are not
 // quoted on purpose: a command still holding one fails in the shell instead
 // of running against a wrong resource.
@@ -99,6 +149,13 @@ const (
 	PlaceholderCluster = "<CLUSTER>"
 	PlaceholderService = "<SERVICE>"
 	PlaceholderRegion  = "<REGION>"
+	// PlaceholderCopy stands for the copy of a deregistered source that
+	// REREGISTER_SOURCE registers: `ecslogfix backout` fills it in.
+	PlaceholderCopy = "<SOURCE_COPY>"
+	// PlaceholderApplication and PlaceholderDeploymentGroup name the
+	// CodeDeploy application and deployment group of a CODE_DEPLOY service.
+	PlaceholderApplication     = "<APPLICATION>"
+	PlaceholderDeploymentGroup = "<DEPLOYMENT_GROUP>"
 )
 
 // Backout returns the steps that undo a remediation, in the order to run
@@ -119,7 +176,10 @@ func Backout(in BackoutInput) []Step {
 		}
 	}
 	var steps []Step
-	if in.SourceARN != "" {
+	switch {
+	case len(in.Moved) > 0:
+		steps = append(steps, movedSteps(in, region)...)
+	case in.SourceARN != "":
 		s := moveService(PlaceholderCluster, PlaceholderService, familyRevision(in.SourceARN), region)
 		s.Conditional = true
 		s.Description = "For each service you moved to the new revision: point it back at the source revision (replace " + PlaceholderCluster + " and " + PlaceholderService + ")."
@@ -169,20 +229,132 @@ func DeleteLogGroup(name, region string, protected bool) []Step {
 	})
 }
 
+// movedSteps point each moved consumer back at the revision it ran
+// before (or, when the source was deregistered, at a copy of it that the
+// first step registers). Rule targets and schedules are replaced whole by
+// PutTargets and UpdateSchedule, so their commands re-read the target and
+// change only its task definition (jq), as `ecslogfix backout` does: the
+// target's Input, which may carry container overrides, never appears in
+// a command.
+func movedSteps(in BackoutInput, region string) []Step {
+	var steps []Step
+	if in.SourceDeregistered {
+		cmd := "ecslogfix backout --task-definition " + Quote(familyRevision(in.NewARN))
+		if in.ExecutionARN != "" {
+			cmd += " --execution " + Quote(in.ExecutionARN)
+		}
+		steps = append(steps, Step{
+			Kind: StepReregisterSource, TaskDefinition: in.SourceARN, Region: region,
+			Description: "The source revision was deregistered after the rollout (policy deregisterSource afterRollout), and ECS refuses to point anything at an INACTIVE revision: register a copy of it, tagged with the exemption tag so ecslogfix leaves it alone, and point the consumers below at the copy (" + PlaceholderCopy + "). ecslogfix backout does all of it.",
+			Command:     cmd + " --apply --region " + regionArg(region),
+		})
+	}
+	for _, m := range in.Moved {
+		to := m.Before
+		if in.SourceDeregistered {
+			to = PlaceholderCopy
+		}
+		if s := MoveStep(m, to, region); s.Kind != "" {
+			steps = append(steps, s)
+		}
+	}
+	return steps
+}
+
+// MoveStep is the step that points consumer m, which runs m.After, at the
+// revision to: a backout step (to is m.Before), or, for a consumer
+// ecslogfix did not move, how to move it to the new revision. The zero
+// Step for an unknown kind.
+func MoveStep(m Moved, to, region string) Step {
+	var s Step
+	switch m.Kind {
+	case MovedService:
+		s = moveService(m.Cluster, m.Name, familyRevision(to), region)
+		if to != m.Before {
+			s.Description = fmt.Sprintf("Point the service %s in cluster %s at the new revision %s.", m.Name, m.Cluster, familyRevision(to))
+		}
+	case MovedRuleTarget:
+		s = moveRuleTarget(m, to, region)
+	case MovedSchedule:
+		s = moveSchedule(m, to, region)
+	default:
+		return Step{}
+	}
+	s.From = m.After
+	return s
+}
+
+// Manual is a service ecslogfix never moves: its deployment controller
+// is CODE_DEPLOY or EXTERNAL.
+type Manual struct {
+	Controller       string // CODE_DEPLOY or EXTERNAL
+	Cluster, Service string
+	NewARN           string
+	Region           string
+	// Container and Port are the service's load balancer target, which a
+	// CodeDeploy AppSpec names.
+	Container string
+	Port      int32
+}
+
+// ManualRollout is the command that deploys the new revision to a
+// service ecslogfix does not move: a CodeDeploy deployment whose AppSpec
+// names the new revision and the service's load balancer container (the
+// application and deployment group are the owner's: placeholders), or a
+// new task set of an EXTERNAL service (its network and load balancer
+// settings come from the owner's tooling).
+func ManualRollout(m Manual) string {
+	r := regionArg(m.Region)
+	if m.Controller == "EXTERNAL" {
+		return fmt.Sprintf("aws ecs create-task-set --cluster %s --service %s --task-definition %s --region %s",
+			arg(m.Cluster), arg(m.Service), Quote(m.NewARN), r)
+	}
+	props := map[string]any{"TaskDefinition": m.NewARN}
+	if m.Container != "" {
+		props["LoadBalancerInfo"] = map[string]any{"ContainerName": m.Container, "ContainerPort": m.Port}
+	}
+	appspec, _ := json.Marshal(map[string]any{"version": json.Number("0.0"), "Resources": []any{map[string]any{"TargetService": map[string]any{"Type": "AWS::ECS::Service", "Properties": props}}}})
+	revision, _ := json.Marshal(map[string]any{"revisionType": "AppSpecContent", "appSpecContent": map[string]string{"content": string(appspec)}})
+	return fmt.Sprintf("aws deploy create-deployment --application-name %s --deployment-group-name %s --region %s --revision %s",
+		PlaceholderApplication, PlaceholderDeploymentGroup, r, Quote(string(revision)))
+}
+
+// arg quotes s unless it is a placeholder (see above).
+func arg(s string) string {
+	if strings.HasPrefix(s, "<") && strings.HasSuffix(s, ">") {
+		return s
+	}
+	return Quote(s)
+}
+
+func moveRuleTarget(m Moved, to, region string) Step {
+	r := regionArg(region)
+	return Step{
+		Kind: StepMoveRuleTarget, Rule: m.Name, EventBus: m.EventBus, TargetID: m.TargetID, TaskDefinition: to, Region: region,
+		Description: fmt.Sprintf("Point the ECS target %s of the EventBridge rule %s (bus %s) back at %s; the rest of the target is kept.", m.TargetID, m.Name, m.EventBus, familyRevision(to)),
+		Command: fmt.Sprintf("aws events list-targets-by-rule --rule %s --event-bus-name %s --region %s --output json | jq --arg id %s --arg td %s '[.Targets[] | select(.Id == $id) | .EcsParameters.TaskDefinitionArn = $td]' > ecslogfix-target.json && aws events put-targets --rule %s --event-bus-name %s --region %s --targets file://ecslogfix-target.json",
+			Quote(m.Name), Quote(m.EventBus), r, Quote(m.TargetID), arg(to), Quote(m.Name), Quote(m.EventBus), r),
+	}
+}
+
+func moveSchedule(m Moved, to, region string) Step {
+	r := regionArg(region)
+	return Step{
+		Kind: StepMoveSchedule, Schedule: m.Name, Group: m.Group, TaskDefinition: to, Region: region,
+		Description: fmt.Sprintf("Point the EventBridge Scheduler schedule %s (group %s) back at %s; the rest of the schedule is kept.", m.Name, m.Group, familyRevision(to)),
+		Command: fmt.Sprintf("aws scheduler get-schedule --name %s --group-name %s --region %s --output json | jq --arg td %s 'del(.Arn, .CreationDate, .LastModificationDate) | .Target.EcsParameters.TaskDefinitionArn = $td' > ecslogfix-schedule.json && aws scheduler update-schedule --region %s --cli-input-json file://ecslogfix-schedule.json",
+			Quote(m.Name), Quote(m.Group), r, arg(to), r),
+	}
+}
+
 // moveService is the step that points one service at revision. The
 // placeholders stay unquoted (see above); real names are quoted.
 func moveService(cluster, service, revision, region string) Step {
-	arg := func(s, placeholder string) string {
-		if s == placeholder {
-			return s
-		}
-		return Quote(s)
-	}
 	return Step{
 		Kind: StepMoveService, Cluster: cluster, Service: service, TaskDefinition: revision, Region: region,
 		Description: fmt.Sprintf("Point the service %s in cluster %s back at the source revision %s.", service, cluster, revision),
 		Command: fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --region %s",
-			arg(cluster, PlaceholderCluster), arg(service, PlaceholderService), Quote(revision), regionArg(region)),
+			arg(cluster), arg(service), arg(revision), regionArg(region)),
 	}
 }
 

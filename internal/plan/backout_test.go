@@ -159,3 +159,85 @@ func TestBackoutGroupsOfTheirRegion(t *testing.T) {
 		t.Fatalf("commands:\n%s\nwant\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// With a rollout record, backout points exactly the moved consumers back,
+// each with the revision it ran before, and needs no placeholder step.
+func TestBackoutMovedConsumers(t *testing.T) {
+	const (
+		src = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14"
+		nw  = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15"
+	)
+	in := BackoutInput{
+		Region: "us-east-1", NewARN: nw, SourceARN: src,
+		Moved: []Moved{
+			{Kind: MovedService, Name: "checkout", Cluster: "prod", Before: src, After: nw},
+			{Kind: MovedRuleTarget, Name: "nightly", EventBus: "default", TargetID: "run", Before: src, After: nw},
+			{Kind: MovedSchedule, Name: "report", Group: "ops", Before: src, After: nw},
+		},
+	}
+	got := Backout(in)
+	want := []string{
+		"aws ecs update-service --cluster prod --service checkout --task-definition orders-api:14 --region us-east-1",
+		"aws events list-targets-by-rule --rule nightly --event-bus-name default --region us-east-1 --output json | jq --arg id run --arg td " + src +
+			" '[.Targets[] | select(.Id == $id) | .EcsParameters.TaskDefinitionArn = $td]' > ecslogfix-target.json && aws events put-targets --rule nightly --event-bus-name default --region us-east-1 --targets file://ecslogfix-target.json",
+		"aws scheduler get-schedule --name report --group-name ops --region us-east-1 --output json | jq --arg td " + src +
+			" 'del(.Arn, .CreationDate, .LastModificationDate) | .Target.EcsParameters.TaskDefinitionArn = $td' > ecslogfix-schedule.json && aws scheduler update-schedule --region us-east-1 --cli-input-json file://ecslogfix-schedule.json",
+		"aws ecs deregister-task-definition --task-definition " + nw + " --region us-east-1",
+	}
+	var cmds []string
+	for _, s := range got {
+		cmds = append(cmds, s.Command)
+		if s.Conditional {
+			t.Errorf("conditional step %+v with a rollout record", s)
+		}
+	}
+	if !reflect.DeepEqual(cmds, want) {
+		t.Fatalf("commands:\n%s\nwant\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
+	}
+	kinds := []StepKind{StepMoveService, StepMoveRuleTarget, StepMoveSchedule, StepDeregister}
+	resources := []string{"prod/checkout", "default/nightly#run", "ops/report", nw}
+	for i, s := range got {
+		if s.Kind != kinds[i] || s.Resource() != resources[i] {
+			t.Errorf("step %d: %s %s, want %s %s", i, s.Kind, s.Resource(), kinds[i], resources[i])
+		}
+		if i < 3 && (s.From != nw || !strings.Contains(s.Description, "orders-api:14")) {
+			t.Errorf("step %d: from %q, description %q", i, s.From, s.Description)
+		}
+	}
+
+	// The source was deregistered: a copy is registered first, the moves
+	// name it by placeholder (unquoted: the printed command fails in the
+	// shell until ecslogfix backout fills it in).
+	in.SourceDeregistered, in.ExecutionARN = true, "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:x"
+	got = Backout(in)
+	if got[0].Kind != StepReregisterSource || got[0].TaskDefinition != src ||
+		got[0].Command != "ecslogfix backout --task-definition orders-api:15 --execution arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:x --apply --region us-east-1" {
+		t.Fatalf("first step %+v", got[0])
+	}
+	if got[1].Command != "aws ecs update-service --cluster prod --service checkout --task-definition "+PlaceholderCopy+" --region us-east-1" ||
+		got[1].TaskDefinition != PlaceholderCopy || !strings.Contains(got[2].Command, "--arg td "+PlaceholderCopy+" ") {
+		t.Errorf("moves after a deregistered source: %+v / %s", got[1], got[2].Command)
+	}
+}
+
+// What moves a consumer ecslogfix left alone: the same commands towards
+// the new revision; CodeDeploy and task sets for the other controllers.
+func TestMoveStepAndManualRollout(t *testing.T) {
+	const nw = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15"
+	s := MoveStep(Moved{Kind: MovedService, Name: "web", Cluster: "prod", Before: "x:14", After: "x:14"}, nw, "us-east-1")
+	if s.Command != "aws ecs update-service --cluster prod --service web --task-definition orders-api:15 --region us-east-1" ||
+		s.Description != "Point the service web in cluster prod at the new revision orders-api:15." {
+		t.Errorf("forward move %+v", s)
+	}
+	if (MoveStep(Moved{Kind: "TASK"}, nw, "")).Kind != "" {
+		t.Error("an unknown kind got a step")
+	}
+	cd := ManualRollout(Manual{Controller: "CODE_DEPLOY", Cluster: "prod", Service: "web", NewARN: nw, Region: "us-east-1", Container: "app", Port: 8080})
+	want := `aws deploy create-deployment --application-name <APPLICATION> --deployment-group-name <DEPLOYMENT_GROUP> --region us-east-1 --revision '{"appSpecContent":{"content":"{\"Resources\":[{\"TargetService\":{\"Properties\":{\"LoadBalancerInfo\":{\"ContainerName\":\"app\",\"ContainerPort\":8080},\"TaskDefinition\":\"` + nw + `\"},\"Type\":\"AWS::ECS::Service\"}}],\"version\":0.0}"},"revisionType":"AppSpecContent"}'`
+	if cd != want {
+		t.Errorf("CodeDeploy command\n%s\nwant\n%s", cd, want)
+	}
+	if ext := ManualRollout(Manual{Controller: "EXTERNAL", Cluster: "prod", Service: "web", NewARN: nw}); ext != "aws ecs create-task-set --cluster prod --service web --task-definition "+nw+" --region <REGION>" {
+		t.Errorf("EXTERNAL command %s", ext)
+	}
+}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -54,6 +55,12 @@ func Default() Policy {
 		ExistingGroupRetention: RetentionSetIfNeverExpire,
 		DeletionProtection:     boolPtr(true),
 		RequiredMode:           ModeAny,
+		Rollout:                RolloutNone,
+		DeregisterSource:       DeregisterNever,
+		// A service's rolling update replaces every task, each waiting
+		// for the load balancer's deregistration delay (300 s by default).
+		RolloutTimeoutMinutes: 30,
+		RolloutPollSeconds:    30,
 	}
 }
 
@@ -101,6 +108,10 @@ func (p Policy) WithDefaults() Policy {
 	if p.LogGroupPatterns != nil {
 		p.LogGroupPatterns = append([]string(nil), p.LogGroupPatterns...)
 	}
+	p.Rollout = cmp.Or(p.Rollout, d.Rollout)
+	p.DeregisterSource = cmp.Or(p.DeregisterSource, d.DeregisterSource)
+	p.RolloutTimeoutMinutes = cmp.Or(p.RolloutTimeoutMinutes, d.RolloutTimeoutMinutes)
+	p.RolloutPollSeconds = cmp.Or(p.RolloutPollSeconds, d.RolloutPollSeconds)
 	if p.LogGroupTags != nil {
 		m := make(map[string]string, len(p.LogGroupTags))
 		for k, v := range p.LogGroupTags {

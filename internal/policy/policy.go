@@ -4,6 +4,8 @@
 // AWS calls.
 package policy
 
+import "fmt"
+
 // Reason is a stable, machine-readable code for why a container is not
 // compliant. The strings are part of the public JSON and notification
 // format: never rename one.
@@ -119,6 +121,46 @@ type Policy struct {
 	// MinBufferSize, when set (e.g. "25m"), is the smallest max-buffer-size
 	// a container in non-blocking mode may have (ECS's default is 10m).
 	MinBufferSize string `json:"minBufferSize,omitempty"`
+	// Rollout says which consumers of a remediated revision ecslogfix
+	// moves to the new revision: none (default), services or all; a task
+	// definition's ecslogfix:rollout tag overrides it.
+	Rollout RolloutMode `json:"rollout"`
+	// DeregisterSource: never (default), or afterRollout: deregister the
+	// source revision once every consumer moved and its deployment
+	// completed.
+	DeregisterSource string `json:"deregisterSource"`
+	// RolloutTimeoutMinutes bounds the watch of the services'
+	// deployments. Default 30.
+	RolloutTimeoutMinutes int `json:"rolloutTimeoutMinutes"`
+	// RolloutPollSeconds is the wait between two looks at the
+	// deployments. Default 30.
+	RolloutPollSeconds int `json:"rolloutPollSeconds"`
+}
+
+// RolloutMode says which consumers of a remediated revision are moved.
+type RolloutMode string
+
+// Rollout modes.
+const (
+	RolloutNone     RolloutMode = "none"     // move nothing; the notification lists the consumers found
+	RolloutServices RolloutMode = "services" // move ECS services
+	RolloutAll      RolloutMode = "all"      // move services, EventBridge rule targets and Scheduler schedules
+)
+
+// DeregisterSource values.
+const (
+	DeregisterNever        = "never"
+	DeregisterAfterRollout = "afterRollout"
+)
+
+// ParseRollout accepts none, services or all: the one check of a rollout
+// mode for the policy, the ecslogfix:rollout tag and the CLI.
+func ParseRollout(s string) (RolloutMode, error) {
+	switch m := RolloutMode(s); m {
+	case RolloutNone, RolloutServices, RolloutAll:
+		return m, nil
+	}
+	return "", fmt.Errorf("%q is not %s, %s or %s", s, RolloutNone, RolloutServices, RolloutAll)
 }
 
 // ContainerFinding is the verdict on one container.

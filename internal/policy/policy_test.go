@@ -17,6 +17,7 @@ func TestDefaultIsSOPAndValid(t *testing.T) {
 		AllowedDrivers: []string{"awslogs"}, LogGroupTemplate: "/ecs/{family}", StreamPrefix: "ecs",
 		RetentionDays: 365, OtherDrivers: Replace, ExemptionTag: Tag{"ecslogfix:exempt", "true"}, Enforcement: Enforce,
 		ExistingGroupRetention: RetentionSetIfNeverExpire, DeletionProtection: boolPtr(true), RequiredMode: ModeAny,
+		Rollout: RolloutNone, DeregisterSource: DeregisterNever, RolloutTimeoutMinutes: 30, RolloutPollSeconds: 30,
 	}
 	if !reflect.DeepEqual(d, want) {
 		t.Fatalf("Default() = %+v, want %+v", d, want)
@@ -218,6 +219,18 @@ func TestValidate(t *testing.T) {
 		{"tag aws prefix", func(p *Policy) { p.LogGroupTags = map[string]string{"aws:owner": "v"} }, "logGroupTags"},
 		{"tag bad char", func(p *Policy) { p.LogGroupTags = map[string]string{"team": "a;b"} }, "logGroupTags"},
 		{"tag managed reserved", func(p *Policy) { p.LogGroupTags = map[string]string{"ecslogfix:managed": "false"} }, "logGroupTags"},
+		{"rollout services", func(p *Policy) { p.Rollout = RolloutServices }, ""},
+		{"rollout all", func(p *Policy) { p.Rollout = RolloutAll }, ""},
+		{"rollout bad", func(p *Policy) { p.Rollout = "everything" }, "rollout"},
+		{"rollout upper case", func(p *Policy) { p.Rollout = "ALL" }, "rollout"},
+		{"rollout empty", func(p *Policy) { p.Rollout = "" }, "rollout"},
+		{"deregister after rollout", func(p *Policy) { p.DeregisterSource = DeregisterAfterRollout }, ""},
+		{"deregister bad", func(p *Policy) { p.DeregisterSource = "always" }, "deregisterSource"},
+		{"rollout timeout 0", func(p *Policy) { p.RolloutTimeoutMinutes = 0 }, "rolloutTimeoutMinutes"},
+		{"rollout timeout a day", func(p *Policy) { p.RolloutTimeoutMinutes = 1440 }, ""},
+		{"rollout timeout over a day", func(p *Policy) { p.RolloutTimeoutMinutes = 1441 }, "rolloutTimeoutMinutes"},
+		{"rollout poll 0", func(p *Policy) { p.RolloutPollSeconds = 0 }, "rolloutPollSeconds"},
+		{"rollout poll 301", func(p *Policy) { p.RolloutPollSeconds = 301 }, "rolloutPollSeconds"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

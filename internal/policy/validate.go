@@ -100,6 +100,20 @@ func (p Policy) Validate() error {
 	if p.DefaultExecutionRoleARN != "" && !roleARNRE.MatchString(p.DefaultExecutionRoleARN) {
 		return &FieldError{"defaultExecutionRoleArn", "must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"}
 	}
+	if _, err := ParseRollout(string(p.Rollout)); err != nil {
+		return &FieldError{"rollout", err.Error()}
+	}
+	switch p.DeregisterSource {
+	case DeregisterNever, DeregisterAfterRollout:
+	default:
+		return &FieldError{"deregisterSource", fmt.Sprintf("%q must be %s or %s", p.DeregisterSource, DeregisterNever, DeregisterAfterRollout)}
+	}
+	if p.RolloutTimeoutMinutes < 1 || p.RolloutTimeoutMinutes > 1440 {
+		return &FieldError{"rolloutTimeoutMinutes", fmt.Sprintf("%d is not in [1, 1440]", p.RolloutTimeoutMinutes)}
+	}
+	if p.RolloutPollSeconds < 1 || p.RolloutPollSeconds > 300 {
+		return &FieldError{"rolloutPollSeconds", fmt.Sprintf("%d is not in [1, 300]", p.RolloutPollSeconds)}
+	}
 	if len(p.LogGroupTags) > MaxLogGroupTags {
 		return &FieldError{"logGroupTags", fmt.Sprintf("%d tags; at most %d (ecslogfix adds ecslogfix:managed)", len(p.LogGroupTags), MaxLogGroupTags)}
 	}

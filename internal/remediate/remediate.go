@@ -1,11 +1,12 @@
 // Package remediate is the remediate function (and the CLI's fix --apply):
-// it ensures log groups and registers compliant revisions. Each step
-// observes just before it acts — ECS (DescribeTaskDefinition) and the log
-// groups of the revision it would lead to (loggroup.Observer) — lets
-// internal/reconcile decide, acts, and reports. A group is created only
-// for a decision to register, or to create the groups of an otherwise
-// compliant source. The Result carries the redacted plan, never the
-// changed task definition.
+// it ensures log groups, registers compliant revisions and rolls them out
+// to the services, rule targets and schedules that run the source. Each
+// step observes just before it acts — ECS (DescribeTaskDefinition) and the
+// log groups of the revision it would lead to (loggroup.Observer) — lets
+// internal/reconcile decide, acts, and reports a workflow.Result. A group
+// is created only for a decision to register, or to create the groups of
+// an otherwise compliant source. The Result carries the redacted plan,
+// never the changed task definition.
 package remediate
 
 import (
@@ -15,6 +16,7 @@ import (
 	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -23,6 +25,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
@@ -47,6 +50,8 @@ type Logs = loggroup.Logs
 type Clients struct {
 	ECS  ECS
 	Logs Logs
+	// Consumers are what the Rollout and Watch steps observe and move.
+	Consumers consumer.Clients
 }
 
 // ClientsFor returns the clients for a target.
@@ -64,6 +69,8 @@ type Remediator struct {
 	Logger *slog.Logger
 	// Metrics receives EMF documents; nil writes none.
 	Metrics *metrics.Metrics
+	// Now is the clock of the rollout's watch budget; default time.Now.
+	Now func() time.Time
 }
 
 func (r *Remediator) logger() *slog.Logger {
@@ -81,7 +88,7 @@ func (r *Remediator) partition() string {
 }
 
 // Handle runs one remediate invocation: ensure-log-group returns
-// workflow.Ensured, register returns workflow.Result. The error, if any, is
+// workflow.Ensured; register, rollout and watch return workflow.Result. The error, if any, is
 // a workflow.ThrottledError, ConcurrentRevisionError or InvalidInputError
 // (outermost, so the Lambda runtime reports its type name), or another
 // error the state machine's Catch turns into a failure notification.
@@ -93,6 +100,10 @@ func (r *Remediator) Handle(ctx context.Context, req workflow.Request) (any, err
 		out, err = r.EnsureLogGroups(ctx, req.Input.Input)
 	case workflow.ActionRegister:
 		out, err = r.Register(ctx, req.Input)
+	case workflow.ActionRollout:
+		out, err = r.Rollout(ctx, req.Input)
+	case workflow.ActionWatch:
+		out, err = r.Watch(ctx, req.Input)
 	default:
 		return nil, &workflow.InvalidInputError{Err: fmt.Errorf("unknown action %q", req.Action)}
 	}
@@ -417,7 +428,8 @@ func (r *Remediator) finish(log *slog.Logger, res workflow.Result, o workflow.Ou
 	return res
 }
 
-// ClientsFrom gives each target the factory's ECS and Logs clients.
+// ClientsFrom gives each target the factory's ECS, Logs, EventBridge and
+// Scheduler clients.
 func ClientsFrom(f *awsclient.Factory) ClientsFor {
 	return func(t workflow.Target) (Clients, error) {
 		s := awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN}
@@ -426,6 +438,14 @@ func ClientsFrom(f *awsclient.Factory) ClientsFor {
 			return Clients{}, err
 		}
 		l, err := f.Logs(s)
-		return Clients{ECS: e, Logs: l}, err
+		if err != nil {
+			return Clients{}, err
+		}
+		ev, err := f.Events(s)
+		if err != nil {
+			return Clients{}, err
+		}
+		sc, err := f.Scheduler(s)
+		return Clients{ECS: e, Logs: l, Consumers: consumer.Clients{ECS: e, Events: ev, Scheduler: sc}}, err
 	}
 }

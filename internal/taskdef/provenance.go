@@ -18,6 +18,10 @@ const (
 	TagSourceRevision = "ecslogfix:source-revision"
 )
 
+// TagRollout, set by the owner on a task definition, overrides the
+// policy's rollout mode for it: none, services or all.
+const TagRollout = "ecslogfix:rollout"
+
 // ProvenanceTags are the tags ecslogfix adds to a revision it registers
 // from revision source of the same family.
 func ProvenanceTags(source int32) []types.Tag {

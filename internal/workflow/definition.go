@@ -17,12 +17,22 @@ const (
 	PathEnsured     = "$.ensured"     // State.Ensured: EnsureLogGroups' result
 	PathRegistered  = "$.registered"  // State.Registered: Register's result
 	PathResult      = "$.registered.result"
-	PathError       = "$.error" // State.Error: what a Catch caught
-	PathErrorName   = "$.error.Error"
-	PathErrorCause  = "$.error.Cause"
-	PathFailedState = "$.failedState" // State.FailedState: the Task that failed
-	PathExecutionID = "$$.Execution.Id"
-	PathPayload     = "$.Payload" // lambda:invoke's response: the function's result
+	PathOutcome     = "$.registered.result.outcome" // RolloutChoice: only a registered revision is rolled out
+	// PathRolloutSettled and PathRolloutWait are Result.Rollout's Settled
+	// and WaitSeconds, which Rollout and Watch return: the watch loop's
+	// exit and pace.
+	PathRolloutSettled = "$.registered.result.rollout.settled"
+	PathRolloutWait    = "$.registered.result.rollout.waitSeconds"
+	// PathRolloutError is where the Catch of Rollout and Watch stores the
+	// error (Result.RolloutError): the registered result stays, and Notify
+	// reports the rollout as unfinished instead of failing the execution.
+	PathRolloutError = "$.registered.result.rolloutError"
+	PathError        = "$.error" // State.Error: what a Catch caught
+	PathErrorName    = "$.error.Error"
+	PathErrorCause   = "$.error.Cause"
+	PathFailedState  = "$.failedState" // State.FailedState: the Task that failed
+	PathExecutionID  = "$$.Execution.Id"
+	PathPayload      = "$.Payload" // lambda:invoke's response: the function's result
 )
 
 // LambdaServiceErrors are the Lambda service errors the workflow retries on
@@ -149,7 +159,21 @@ func Definition(partition, remediateFunction, notifyFunction string) string {
 	register["ResultPath"] = PathRegistered
 	register["Retry"] = []any{queued(ErrThrottled, ErrConcurrentRevision), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
 	register["Catch"] = catchTo(StateRegisterFailed)
-	register["Next"] = StateNotify
+	register["Next"] = StateRolloutChoice
+
+	// Rollout and Watch replace the registered result with the same
+	// result plus its rollout record. A failure after their retries is
+	// caught into the result and notified: the registered revision never
+	// becomes FAILED because its consumers could not be moved.
+	rolloutTask := func(action Action) map[string]any {
+		t := invoke(partition, remediateFunction, map[string]any{"action": string(action), "input.$": PathState})
+		t["ResultSelector"] = map[string]any{"result.$": PathPayload}
+		t["ResultPath"] = PathRegistered
+		t["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
+		t["Catch"] = []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathRolloutError, "Next": StateNotify}}
+		t["Next"] = StateRolloutSettled
+		return t
+	}
 
 	notify := invoke(partition, notifyFunction, map[string]any{"result.$": PathResult, "executionArn.$": PathExecutionID})
 	// notify returns ThrottledError when SNS throttles or fails after the
@@ -175,7 +199,7 @@ func Definition(partition, remediateFunction, notifyFunction string) string {
 		return map[string]any{"Type": "Pass", "Result": state, "ResultPath": PathFailedState, "Next": StateNotifyFailure}
 	}
 	def := map[string]any{
-		"Comment":       "ecslogfix: ensure log groups, register a compliant revision, notify",
+		"Comment":       "ecslogfix: ensure log groups, register a compliant revision, roll it out to its consumers, notify",
 		"QueryLanguage": "JSONPath",
 		"StartAt":       StateCheckMode,
 		"States": map[string]any{
@@ -186,8 +210,25 @@ func Definition(partition, remediateFunction, notifyFunction string) string {
 				}},
 				"Default": StateEnsureLogGroups,
 			},
-			StateEnsureLogGroups:       ensure,
-			StateRegister:              register,
+			StateEnsureLogGroups: ensure,
+			StateRegister:        register,
+			StateRolloutChoice: map[string]any{
+				"Type": "Choice",
+				"Choices": []any{map[string]any{
+					"Variable": PathOutcome, "StringEquals": string(OutcomeRemediated), "Next": StateRollout,
+				}},
+				"Default": StateNotify,
+			},
+			StateRollout: rolloutTask(ActionRollout),
+			StateRolloutSettled: map[string]any{
+				"Type": "Choice",
+				"Choices": []any{map[string]any{
+					"Variable": PathRolloutSettled, "BooleanEquals": true, "Next": StateNotify,
+				}},
+				"Default": StateRolloutWait,
+			},
+			StateRolloutWait:           map[string]any{"Type": "Wait", "SecondsPath": PathRolloutWait, "Next": StateWatch},
+			StateWatch:                 rolloutTask(ActionWatch),
 			StateNotify:                notify,
 			StateEnsureLogGroupsFailed: failed(StateEnsureLogGroups),
 			StateRegisterFailed:        failed(StateRegister),

@@ -64,14 +64,25 @@ func parameters(t *testing.T, tmpl map[string]any, doc any) map[string]any {
 	return out
 }
 
-// setPath applies a ResultPath ("$.x") to doc.
+// setPath applies a ResultPath ("$.x" or "$.x.y...") to doc. Every
+// object on the way must exist: the definition only writes below what an
+// earlier state wrote.
 func setPath(t *testing.T, doc map[string]any, path string, v any) {
 	t.Helper()
-	key, ok := strings.CutPrefix(path, "$.")
-	if !ok || strings.Contains(key, ".") {
-		t.Fatalf("ResultPath %q: only top-level paths are used", path)
+	rest, ok := strings.CutPrefix(path, "$.")
+	if !ok {
+		t.Fatalf("ResultPath %q is not a JSONPath below $", path)
 	}
-	doc[key] = v
+	keys := strings.Split(rest, ".")
+	cur := doc
+	for _, k := range keys[:len(keys)-1] {
+		next, ok := cur[k].(map[string]any)
+		if !ok {
+			t.Fatalf("ResultPath %s: no object %q in the state", path, k)
+		}
+		cur = next
+	}
+	cur[keys[len(keys)-1]] = v
 }
 
 func toDoc(t *testing.T, v any) map[string]any {
@@ -180,6 +191,13 @@ func TestContractEnforcePath(t *testing.T) {
 	res := Result{Version: Version, Outcome: OutcomeRemediated, Target: in.Target, Family: "orders",
 		SourceARN: in.TaskDefinitionARN, NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:4", LogGroups: ensured.LogGroups}
 	result(t, m, StateRegister, doc, res)
+	if next := m.States[StateRegister]["Next"]; next != StateRolloutChoice {
+		t.Fatalf("Register goes to %v", next)
+	}
+	if next := choose(t, m, StateRolloutChoice, doc); next != StateRollout {
+		t.Fatalf("a registered revision goes to %s, want %s", next, StateRollout)
+	}
+	res = rolloutLoop(t, m, doc, in, res)
 
 	var notifyReq NotifyRequest
 	decodeStrict(t, step(t, m, StateNotify, doc), &notifyReq)
@@ -241,6 +259,103 @@ func TestContractNothingEnsuredForAnExecutionThatWillNotRegister(t *testing.T) {
 	}
 }
 
+// rolloutLoop runs Rollout, one turn of the watch loop and Watch again
+// until settled, checking what each Task receives; it returns the result
+// Notify must receive.
+func rolloutLoop(t *testing.T, m machine, doc map[string]any, in Input, registered Result) Result {
+	t.Helper()
+	var req Request
+	decodeStrict(t, step(t, m, StateRollout, doc), &req)
+	if req.Action != ActionRollout || !reflect.DeepEqual(req.Input.Input, in) || req.Input.Registered == nil ||
+		!reflect.DeepEqual(req.Input.Registered.Result, registered) {
+		t.Fatalf("Rollout received %+v", req)
+	}
+	svc := ConsumerRollout{
+		Consumer: Consumer{Kind: KindService, ARN: "arn:aws:ecs:us-east-1:111122223333:service/prod/orders", Name: "orders",
+			Cluster: "arn:aws:ecs:us-east-1:111122223333:cluster/prod", Controller: ControllerECS, TaskDefinition: in.TaskDefinitionARN, Revision: 3},
+		Status: ConsumerDeploying, Before: in.TaskDefinitionARN, After: registered.NewARN, Deployment: "ecs-svc/1",
+	}
+	moving := registered
+	moving.Rollout = &Rollout{Mode: policy.RolloutServices, Consumers: []ConsumerRollout{svc}, WaitSeconds: 30, Deadline: "2026-12-01T10:30:00Z"}
+	result(t, m, StateRollout, doc, moving)
+	if m.States[StateRollout]["Next"] != StateRolloutSettled {
+		t.Fatalf("Rollout goes to %v", m.States[StateRollout]["Next"])
+	}
+	if next := choose(t, m, StateRolloutSettled, doc); next != StateRolloutWait {
+		t.Fatalf("an unsettled rollout goes to %s, want %s", next, StateRolloutWait)
+	}
+	wait := m.States[StateRolloutWait]
+	if wait["Type"] != "Wait" || resolve(t, doc, wait["SecondsPath"].(string)) != float64(30) || wait["Next"] != StateWatch {
+		t.Fatalf("RolloutWait is %v", wait)
+	}
+	decodeStrict(t, step(t, m, StateWatch, doc), &req)
+	if req.Action != ActionWatch || req.Input.Registered == nil || !reflect.DeepEqual(req.Input.Registered.Result, moving) {
+		t.Fatalf("Watch received %+v", req)
+	}
+	done := moving
+	moved := svc
+	moved.Status = ConsumerMoved
+	done.Rollout = &Rollout{Mode: policy.RolloutServices, Consumers: []ConsumerRollout{moved}, Settled: true, Deadline: moving.Rollout.Deadline}
+	result(t, m, StateWatch, doc, done)
+	if m.States[StateWatch]["Next"] != StateRolloutSettled {
+		t.Fatalf("Watch goes to %v", m.States[StateWatch]["Next"])
+	}
+	if next := choose(t, m, StateRolloutSettled, doc); next != StateNotify {
+		t.Fatalf("a settled rollout goes to %s, want %s", next, StateNotify)
+	}
+	return done
+}
+
+// An outcome other than REMEDIATED registered nothing: nothing to roll
+// out, straight to Notify.
+func TestContractNothingRegisteredSkipsRollout(t *testing.T) {
+	m := load(t)
+	for _, o := range []Outcome{OutcomeReportOnly, OutcomeSuperseded, OutcomeAlreadyRemediated, OutcomeBlocked} {
+		doc := toDoc(t, sampleInput(policy.Enforce))
+		result(t, m, StateRegister, doc, Result{Version: Version, Outcome: o, Family: "orders"})
+		if next := choose(t, m, StateRolloutChoice, doc); next != StateNotify {
+			t.Errorf("%s goes to %s, want %s", o, next, StateNotify)
+		}
+	}
+}
+
+// A failure of Rollout or Watch after its retries is caught into the
+// registered result and notified as that result: the execution succeeds,
+// the revision stays, Notify decodes the error strictly.
+func TestContractRolloutFailureIsNotified(t *testing.T) {
+	m := load(t)
+	in := sampleInput(policy.Enforce)
+	for _, task := range []string{StateRollout, StateWatch} {
+		t.Run(task, func(t *testing.T) {
+			doc := toDoc(t, in)
+			res := Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN,
+				NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:4"}
+			result(t, m, StateRegister, doc, res)
+			if task == StateWatch {
+				res.Rollout = &Rollout{Mode: policy.RolloutAll, Consumers: []ConsumerRollout{}, WaitSeconds: 30}
+				result(t, m, StateRollout, doc, res)
+			}
+			catches := m.States[task]["Catch"].([]any)
+			if len(catches) != 1 {
+				t.Fatalf("%s has %d catchers", task, len(catches))
+			}
+			c := catches[0].(map[string]any)
+			if fmt.Sprint(c["ErrorEquals"]) != "[States.ALL]" || c["Next"] != StateNotify {
+				t.Fatalf("%s catches %v into %v", task, c["ErrorEquals"], c["Next"])
+			}
+			caught := CaughtError{Error: "ThrottledError", Cause: "throttled: rate exceeded"}
+			setPath(t, doc, c["ResultPath"].(string), map[string]any{"Error": caught.Error, "Cause": caught.Cause})
+			var req NotifyRequest
+			decodeStrict(t, step(t, m, StateNotify, doc), &req)
+			want := res
+			want.RolloutError = &caught
+			if req.Failure != nil || req.Result == nil || !reflect.DeepEqual(*req.Result, want) {
+				t.Fatalf("Notify received %+v, want the registered result with the rollout error", req)
+			}
+		})
+	}
+}
+
 func TestContractReportPathSkipsEnsure(t *testing.T) {
 	m := load(t)
 	doc := toDoc(t, sampleInput(policy.Report))
@@ -268,6 +383,8 @@ func TestContractFailurePaths(t *testing.T) {
 			}
 			if task == StateNotify {
 				result(t, m, StateRegister, doc, Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN})
+				result(t, m, StateRollout, doc, Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN,
+					Rollout: &Rollout{Mode: policy.RolloutNone, Consumers: []ConsumerRollout{}, Settled: true}})
 			}
 			catches := m.States[task]["Catch"].([]any)
 			if len(catches) != 1 {
@@ -312,7 +429,11 @@ func choose(t *testing.T, m machine, state string, doc map[string]any) string {
 	s := m.States[state]
 	for _, c := range s["Choices"].([]any) {
 		c := c.(map[string]any)
-		if resolve(t, doc, c["Variable"].(string)) == c["StringEquals"] {
+		v := resolve(t, doc, c["Variable"].(string))
+		if want, ok := c["StringEquals"]; ok && v == want {
+			return c["Next"].(string)
+		}
+		if want, ok := c["BooleanEquals"]; ok && v == want {
 			return c["Next"].(string)
 		}
 	}
@@ -338,7 +459,7 @@ func TestDefinitionRendersThePartition(t *testing.T) {
 				t.Errorf("%s: %s: Resource %v, want %s", part, name, s["Resource"], want)
 			}
 		}
-		if tasks != 4 {
+		if tasks != 6 {
 			t.Fatalf("%d tasks", tasks)
 		}
 	}
@@ -399,7 +520,7 @@ func TestRetryBudgetCoversTheBurst(t *testing.T) {
 			}
 		}
 	}
-	if n != 12 {
+	if n != 18 {
 		t.Fatalf("%d retriers", n)
 	}
 	if got := QueuedAttempts(); got != 34 {

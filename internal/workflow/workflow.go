@@ -26,6 +26,8 @@ type Action string
 const (
 	ActionEnsureLogGroup Action = "ensure-log-group"
 	ActionRegister       Action = "register"
+	ActionRollout        Action = "rollout" // find the source's consumers, move those the policy allows
+	ActionWatch          Action = "watch"   // watch the moved services' deployments, put back failed ones
 )
 
 // Trigger says what started a workflow execution.
@@ -105,6 +107,9 @@ type Input struct {
 	LogGroups         []plan.LogGroup    `json:"logGroups"`
 	Principal         *Principal         `json:"principal,omitempty"`
 	Origin            *Origin            `json:"origin,omitempty"`
+	// Rollout, when set (ecslogfix fix --rollout), overrides the policy's
+	// rollout mode and the task definition's ecslogfix:rollout tag.
+	Rollout policy.RolloutMode `json:"rollout,omitempty"`
 }
 
 // State is the execution's state document as it flows through the
@@ -181,6 +186,13 @@ type Result struct {
 	Trigger      Trigger          `json:"trigger,omitempty"`
 	EventID      string           `json:"eventId,omitempty"`
 	ExecutionARN string           `json:"executionArn,omitempty"`
+	// Rollout is what the Rollout and Watch states found and did with the
+	// source's consumers; nil until Rollout ran.
+	Rollout *Rollout `json:"rollout,omitempty"`
+	// RolloutError is what the Catch of Rollout or Watch caught
+	// (PathRolloutError): the revision stays registered, the notification
+	// says the rollout did not finish.
+	RolloutError *CaughtError `json:"rolloutError,omitempty"`
 }
 
 // Failure is what the state machine's Catch hands to notify when a step
@@ -208,6 +220,11 @@ const (
 	StateEnsureLogGroups       = "EnsureLogGroups"
 	StateRegister              = "Register"
 	StateNotify                = "Notify"
+	StateRolloutChoice         = "RolloutChoice" // Choice: a registered revision goes to Rollout
+	StateRollout               = "Rollout"
+	StateRolloutSettled        = "RolloutSettled" // Choice: Notify once nothing is left to watch
+	StateRolloutWait           = "RolloutWait"    // Wait: Rollout.WaitSeconds
+	StateWatch                 = "Watch"
 	StateEnsureLogGroupsFailed = "EnsureLogGroupsFailed" // Pass: records the failed state, then NotifyFailure
 	StateRegisterFailed        = "RegisterFailed"
 	StateNotifyFailed          = "NotifyFailed"

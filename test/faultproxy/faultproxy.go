@@ -2,7 +2,9 @@
 // clients and an AWS emulator (moto) on 127.0.0.1 and injects the faults real
 // AWS produces: throttling, ECS's "Too many concurrent attempts" client
 // error, HTTP 500 and 503, connection resets and added latency, each at a
-// configurable rate per API.
+// configurable rate per API. It also answers like ECS where moto does not
+// (ecs.go): UpdateService refusals by deployment controller, and service
+// deployments that progress, complete, fail or roll back.
 //
 // An API is named "service:Operation" as in IAM, for example
 // "ecs:RegisterTaskDefinition", "logs:CreateLogGroup", "sns:Publish". The
@@ -140,6 +142,9 @@ type Config struct {
 	// defaultLogDriverMode account setting. A call that draws a fault gets
 	// the fault first.
 	StandIns bool
+	// ECS shapes the ECS deployment model (ecs.go): what real ECS answers
+	// to UpdateService and DescribeServices where moto does not.
+	ECS ECSConfig
 }
 
 // APIStats are the counters of one API (or the total over all APIs).
@@ -178,9 +183,12 @@ type apiState struct {
 
 // Proxy is the fault-injecting reverse proxy; it is an http.Handler.
 type Proxy struct {
-	seed  uint64
-	now   func() time.Time
-	proxy *httputil.ReverseProxy
+	seed     uint64
+	now      func() time.Time
+	proxy    *httputil.ReverseProxy
+	upstream *url.URL
+	client   *http.Client
+	ecs      *ecsModel
 
 	mu    sync.Mutex
 	rules []Rule
@@ -195,7 +203,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil || up.Scheme == "" || up.Host == "" {
 		return nil, fmt.Errorf("faultproxy: bad upstream %q", cfg.Upstream)
 	}
-	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}}
+	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}, upstream: up, ecs: newECSModel(cfg.ECS)}
 	if cfg.StandIns {
 		p.standIns = newStandIns()
 	}
@@ -208,6 +216,7 @@ func New(cfg Config) (*Proxy, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.Proxy = nil
 	transport.MaxIdleConnsPerHost = 64
+	p.client = &http.Client{Transport: transport}
 	p.proxy = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(up)
@@ -371,6 +380,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.standIns != nil && p.standIns.serve(p, call, w, r) {
+		return
+	}
+	if p.serveECS(w, r, call) {
 		return
 	}
 	p.proxy.ServeHTTP(w, r)

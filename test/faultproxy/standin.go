@@ -127,7 +127,7 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		if v := s.mode(sc); v != "" {
 			settings = append(settings, map[string]any{"name": settingLogDriverMode, "value": v, "type": "user"})
 		}
-		writeJSON(w, call, map[string]any{"settings": settings})
+		writeValue(w, call, map[string]any{"settings": settings})
 	case "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting":
 		if in.Name != settingLogDriverMode {
 			return forwardTo(p, w, r)
@@ -137,13 +137,13 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 			return true
 		}
 		s.setMode(sc, in.Value)
-		writeJSON(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
+		writeValue(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
 	case "ecs:DeleteAccountSetting":
 		if in.Name != settingLogDriverMode {
 			return forwardTo(p, w, r)
 		}
 		s.setMode(sc, "")
-		writeJSON(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
+		writeValue(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
 	}
 	return true
 }
@@ -232,15 +232,8 @@ func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit fu
 	w.Write(body)
 }
 
-func writeJSON(w http.ResponseWriter, call Call, v any) {
-	w.Header().Set("Content-Type", call.ContentType)
-	w.WriteHeader(http.StatusOK)
-	json.NewEncoder(w).Encode(v)
-}
-
-func writeError(w http.ResponseWriter, call Call, status int, code, message string) {
-	w.Header().Set("Content-Type", call.ContentType)
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
+// writeValue answers 200 with v as the call's JSON.
+func writeValue(w http.ResponseWriter, call Call, v any) {
+	b, _ := json.Marshal(v)
+	writeJSON(w, call, http.StatusOK, b)
 }

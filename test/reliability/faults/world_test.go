@@ -67,10 +67,12 @@ type worldOptions struct {
 	Rules        []faultproxy.Rule
 	Seed         uint64
 	RegisterRate float64 // per remediate instance
+	RolloutRate  float64 // per remediate instance (default awsclient's)
 	Remediators  int     // concurrent remediate instances (Lambda concurrency)
 	Notifiers    int     // notify emulators
 	TimeScale    float64 // Retry delays ×
 	Policy       policy.Policy
+	ECS          faultproxy.ECSConfig // the proxy's ECS deployment model
 }
 
 // world is the pipeline of one scenario: moto behind the fault proxy; the
@@ -148,7 +150,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{Seed: opts.Seed, Rules: opts.Rules}})
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{Seed: opts.Seed, Rules: opts.Rules, ECS: opts.ECS}})
 	w := &world{t: t, opts: opts, proxy: env.Proxy, logs: &syncbuf.Buffer{}}
 	w.direct = env.Direct()
 	faulted := env.Config()
@@ -189,7 +191,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		// One instance, one process: its own factory (and register limiter).
 		w.remeds <- &remediate.Remediator{
 			Policy:  opts.Policy,
-			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate})),
+			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate, RolloutRate: opts.RolloutRate})),
 			Logger:  logger.With("function", "remediate"),
 		}
 	}

@@ -7,7 +7,8 @@
 // interprets: Choice (Variable + StringEquals/BooleanEquals, Default), Task
 // (Resource arn:aws:states:::lambda:invoke with Parameters FunctionName and
 // Payload, ResultSelector, ResultPath, Retry, Catch), Pass (Result,
-// ResultPath), Succeed and Fail. Paths are "$", "$.a.b" and "$$.Execution.Id"
+// ResultPath), Wait (Seconds or SecondsPath, scaled by Machine.TimeScale),
+// Succeed and Fail. Paths are "$", "$.a.b" and "$$.Execution.Id"
 // / "$$.Execution.Name". Retry follows AWS: per-retrier attempt counts,
 // IntervalSeconds·BackoffRate^n capped at MaxDelaySeconds, JitterStrategy
 // FULL draws uniformly in [0, delay); the delays are multiplied by
@@ -70,6 +71,8 @@ type state struct {
 	Catch          []catcher
 	Result         json.RawMessage
 	Error, Cause   string
+	Seconds        *float64
+	SecondsPath    string
 	Comment        string
 }
 
@@ -77,6 +80,7 @@ var allowed = map[string][]string{
 	"Choice":  {"Type", "Choices", "Default", "Comment"},
 	"Task":    {"Type", "Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Next", "End", "Comment"},
 	"Pass":    {"Type", "Result", "ResultPath", "Next", "End", "Comment"},
+	"Wait":    {"Type", "Seconds", "SecondsPath", "Next", "End", "Comment"},
 	"Succeed": {"Type", "Comment"},
 	"Fail":    {"Type", "Error", "Cause", "Comment"},
 }
@@ -87,7 +91,8 @@ type Machine struct {
 	states  map[string]*state
 	// Invoke runs the Lambda functions of Task states.
 	Invoke Invoker
-	// TimeScale multiplies every Retry delay (e.g. 0.01: 2 s → 20 ms).
+	// TimeScale multiplies every Retry delay and Wait (e.g. 0.01: 2 s →
+	// 20 ms).
 	TimeScale float64
 
 	mu  sync.Mutex
@@ -260,6 +265,20 @@ func (m *Machine) Run(ctx context.Context, arn, name, input string) *Execution {
 				ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", err.Error()
 				return ex
 			}
+		case "Wait":
+			secs, err := m.waitSeconds(s, doc, ctxObj)
+			if err != nil {
+				ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", err.Error()
+				return ex
+			}
+			t := time.NewTimer(time.Duration(secs * m.TimeScale * float64(time.Second)))
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				ex.Status, ex.Error, ex.Cause = "FAILED", "States.Timeout", ctx.Err().Error()
+				return ex
+			}
 		case "Task":
 			out, terr := m.task(ctx, ex, cur, s, doc, ctxObj)
 			if terr != nil {
@@ -294,6 +313,23 @@ func (m *Machine) Run(ctx context.Context, arn, name, input string) *Execution {
 		}
 		cur = s.Next
 	}
+}
+
+// waitSeconds is a Wait state's duration: Seconds, or the non-negative
+// number at SecondsPath (a missing path is States.Runtime, as in AWS).
+func (m *Machine) waitSeconds(s *state, doc, ctxObj any) (float64, error) {
+	if s.Seconds != nil {
+		return *s.Seconds, nil
+	}
+	v, err := path(s.SecondsPath, doc, ctxObj)
+	if err != nil {
+		return 0, err
+	}
+	n, ok := v.(float64)
+	if !ok || n < 0 || n != math.Trunc(n) {
+		return 0, fmt.Errorf("SecondsPath %s: %v is not a non-negative integer", s.SecondsPath, v)
+	}
+	return n, nil
 }
 
 // task runs a Task state with its retries; it returns the state's output.

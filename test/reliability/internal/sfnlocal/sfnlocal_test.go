@@ -94,3 +94,27 @@ func TestParseRefusesUnsupported(t *testing.T) {
 		}
 	}
 }
+
+// A Wait state waits SecondsPath (scaled), and a missing path fails the
+// execution with States.Runtime as in AWS.
+func TestWait(t *testing.T) {
+	const waitDef = `{"StartAt": "W", "States": {
+    "W": {"Type": "Wait", "SecondsPath": "$.wait", "Next": "Done"},
+    "Done": {"Type": "Succeed"}}}`
+	m, err := Parse(waitDef, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.TimeScale = 0.001
+	if ex := m.Run(context.Background(), "arn:x", "x", `{"wait":30}`); ex.Status != "SUCCEEDED" {
+		t.Errorf("wait 30 (scaled): %s %s", ex.Status, ex.Cause)
+	}
+	for _, in := range []string{`{}`, `{"wait":-1}`, `{"wait":"soon"}`} {
+		if ex := m.Run(context.Background(), "arn:x", "x", in); ex.Status != "FAILED" || ex.Error != "States.Runtime" {
+			t.Errorf("%s: %s %s", in, ex.Status, ex.Error)
+		}
+	}
+	if _, err := Parse(strings.Replace(waitDef, `"SecondsPath": "$.wait"`, `"Timestamp": "2026-12-01T00:00:00Z"`, 1), 1); err == nil {
+		t.Error("Timestamp accepted")
+	}
+}
