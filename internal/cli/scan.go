@@ -229,8 +229,9 @@ func scanRow(region string, it inventory.Item, pol policy.Policy) ScanRow {
 // plan.Build, as a row and the plan.
 func judge(region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
 	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
-	ev := pol.Evaluate(td, tags)
-	p, err := plan.Build(td, tags, pol, contextOf(td, region))
+	c := contextOf(td, region)
+	ev := pol.EvaluateFor(td, tags, policy.Subject{Account: c.Account, Region: c.Region, Family: row.Family, Today: c.Today})
+	p, err := plan.Build(td, tags, pol, c)
 	if err != nil {
 		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("plan %s: %v", row.Family, err)
 		return row, p
@@ -248,12 +249,14 @@ func judge(region string, td *types.TaskDefinition, tags []types.Tag, pol policy
 	return row, p
 }
 
-// contextOf is the plan context of td: its ARN's, else the region scanned.
+// contextOf is the plan context of td: its ARN's, else the region
+// scanned; exemptions are judged on today.
 func contextOf(td *types.TaskDefinition, region string) plan.Context {
+	today := time.Now()
 	if arn, err := taskdef.ParseARN(aws.ToString(td.TaskDefinitionArn)); err == nil {
-		return plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region}
+		return plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region, Today: today}
 	}
-	return plan.Context{Partition: "aws", Region: region}
+	return plan.Context{Partition: "aws", Region: region, Today: today}
 }
 
 func rowVerdict(ev policy.Evaluation) string {

@@ -37,13 +37,14 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 		Context:    c,
 		Containers: []ContainerChange{},
 	}
-	ev := p.Evaluate(td, tags)
+	ev := p.EvaluateFor(td, tags, policy.Subject{Account: c.Account, Region: c.Region, Family: family, Today: c.Today})
 	pl.Exempt = ev.Exempt
 	pl.Compliant = ev.Compliant
+	pl.Exemption, pl.ExemptionNotes = ev.Exemption, ev.ExemptionNotes
 	if ev.Exempt || ev.Compliant {
 		for i, f := range ev.Containers {
 			pl.Containers = append(pl.Containers, ContainerChange{
-				Name: f.Name, Reasons: f.Reasons, Action: ActionNone,
+				Name: f.Name, Reasons: f.Reasons, Exempt: f.Exempt, Action: ActionNone,
 				Before: Redact(td.ContainerDefinitions[i].LogConfiguration),
 			})
 		}
@@ -105,8 +106,8 @@ type builder struct {
 // container decides the action for one container and returns the new
 // logConfiguration (nil when the container is left untouched).
 func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFinding) (ContainerChange, *types.LogConfiguration) {
-	cc := ContainerChange{Name: f.Name, Reasons: f.Reasons, Action: ActionNone, Before: Redact(cd.LogConfiguration)}
-	if f.Compliant {
+	cc := ContainerChange{Name: f.Name, Reasons: f.Reasons, Exempt: f.Exempt, Action: ActionNone, Before: Redact(cd.LogConfiguration)}
+	if f.Compliant || f.Exempt {
 		return cc, nil
 	}
 	lc := cd.LogConfiguration

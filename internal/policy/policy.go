@@ -87,6 +87,9 @@ type Policy struct {
 	DefaultExecutionRoleARN string `json:"defaultExecutionRoleArn,omitempty"`
 	// LogGroupTags are added to log groups ecslogfix creates.
 	LogGroupTags map[string]string `json:"logGroupTags,omitempty"`
+	// Exemptions are the rules and the register of exemptions besides the
+	// exemption tag.
+	Exemptions Exemptions `json:"exemptions,omitzero"`
 }
 
 // ContainerFinding is the verdict on one container.
@@ -94,6 +97,10 @@ type ContainerFinding struct {
 	Name      string   `json:"name"`
 	Compliant bool     `json:"compliant"`
 	Reasons   []Reason `json:"reasons,omitempty"`
+	// Exempt is set when register entries cover every reason of the
+	// container: it is left as it is.
+	Exempt    bool       `json:"exempt,omitempty"`
+	Exemption *Exemption `json:"exemption,omitempty"`
 }
 
 // Evaluation is the verdict on one task definition.
@@ -101,4 +108,9 @@ type Evaluation struct {
 	Compliant  bool               `json:"compliant"`
 	Exempt     bool               `json:"exempt"`
 	Containers []ContainerFinding `json:"containers"`
+	// Exemption says why the task definition is exempt.
+	Exemption *Exemption `json:"exemption,omitempty"`
+	// ExemptionNotes are the exemptions that matched but do not apply
+	// (expired or malformed): a notification says so.
+	ExemptionNotes []ExemptionNote `json:"exemptionNotes,omitempty"`
 }

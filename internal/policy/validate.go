@@ -115,7 +115,7 @@ func (p Policy) Validate() error {
 			return &FieldError{"logGroupTags", "ecslogfix:managed is set by ecslogfix"}
 		}
 	}
-	return nil
+	return p.Exemptions.validate()
 }
 
 func (p Policy) validateDrivers() error {

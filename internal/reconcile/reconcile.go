@@ -158,7 +158,11 @@ func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
 	d.Plan = &pl
 	switch {
 	case pl.Exempt:
-		return end(d, workflow.OutcomeExempt, "the source revision carries the exemption tag"), nil
+		why := "the source revision carries the exemption tag"
+		if pl.Exemption != nil {
+			why = pl.Exemption.Sentence()
+		}
+		return end(d, workflow.OutcomeExempt, why), nil
 	case pl.Compliant:
 		return end(d, workflow.OutcomeAlreadyCompliant, "the source revision is compliant when re-read"), nil
 	case pl.Blocked():
