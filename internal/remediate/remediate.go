@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -171,6 +172,8 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		Origin:    in.Origin,
 		Trigger:   in.Trigger,
 		EventID:   in.EventID,
+		// The report measures registration to remediation from it.
+		RegisteredAt: in.RegisteredAt,
 	}
 	if st.Ensured != nil {
 		res.LogGroups = st.Ensured.LogGroups
@@ -192,7 +195,7 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		}
 	}
 	// Decide.
-	d, err := reconcile.Decide(obs, r.Policy, plan.Context{Partition: r.partition(), Account: t.Account, Region: t.Region})
+	d, err := reconcile.Decide(obs, r.Policy, plan.Context{Partition: r.partition(), Account: t.Account, Region: t.Region, Today: time.Now()})
 	var pe *reconcile.PlanError
 	switch {
 	case errors.As(err, &pe):

@@ -11,6 +11,8 @@
 package workflow
 
 import (
+	"time"
+
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
@@ -104,6 +106,10 @@ type Input struct {
 	LogGroups         []plan.LogGroup    `json:"logGroups"`
 	Principal         *Principal         `json:"principal,omitempty"`
 	Origin            *Origin            `json:"origin,omitempty"`
+	// RegisteredAt is when the source revision was registered, as far as
+	// known (the CloudTrail event's time, or ECS's registeredAt): the start
+	// of the registration-to-remediation time the report measures.
+	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
 }
 
 // State is the execution's state document as it flows through the
@@ -175,6 +181,7 @@ type Result struct {
 	Trigger      Trigger          `json:"trigger,omitempty"`
 	EventID      string           `json:"eventId,omitempty"`
 	ExecutionARN string           `json:"executionArn,omitempty"`
+	RegisteredAt *time.Time       `json:"registeredAt,omitempty"` // Input.RegisteredAt
 }
 
 // Failure is what the state machine's Catch hands to notify when a step
