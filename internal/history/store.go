@@ -97,8 +97,8 @@ func (l Location) Partition(account, region string, t time.Time) string {
 }
 
 // Record writes recs: one S3 object of JSON lines per partition, then the
-// state of each family, then the changes to Findings. A retry of the same
-// records writes the same keys and changes nothing more.
+// state of each family, each change passed to Findings first. A retry of
+// the same records writes the same keys and changes nothing more.
 func (s *Store) Record(ctx context.Context, recs ...Record) error {
 	loc := Location{Bucket: s.Bucket, Prefix: s.Prefix}
 	type group struct {
@@ -150,18 +150,10 @@ func (s *Store) Record(ctx context.Context, recs ...Record) error {
 	if s.DynamoDB == nil || s.Table == "" {
 		return nil
 	}
-	var changes []Change
 	for _, r := range recs {
-		c, changed, err := s.apply(ctx, r)
-		if err != nil {
+		if err := s.apply(ctx, r); err != nil {
 			return err
 		}
-		if changed {
-			changes = append(changes, c)
-		}
-	}
-	if s.Findings != nil && len(changes) > 0 {
-		return s.Findings.Publish(ctx, changes)
 	}
 	return nil
 }
@@ -174,23 +166,30 @@ func jsonTags(o *attributevalue.EncoderOptions) { o.TagKey = "json" }
 const maxStateAttempts = 5
 
 // apply moves one family's item to Next(item, r) with an optimistic
-// conditional write: the item must still be the one read.
-func (s *Store) apply(ctx context.Context, r Record) (Change, bool, error) {
+// conditional write: the item must still be the one read. A change is
+// published before the item is written, so that a failed publish is
+// retried with the whole record (the item still says "before").
+func (s *Store) apply(ctx context.Context, r Record) error {
 	if _, ok := StateOf(r.Decision); !ok || r.Family == "" {
-		return Change{}, false, nil
+		return nil
 	}
 	for range maxStateAttempts {
 		before, err := s.get(ctx, r.Account, r.Region, r.Family)
 		if err != nil {
-			return Change{}, false, err
+			return err
 		}
 		after, changed := Next(before, r)
 		if before != nil && after.RecordID == before.RecordID {
-			return Change{}, false, nil // this record written before, or a newer one stored
+			return nil // this record written before, or a newer one stored
+		}
+		if changed && s.Findings != nil {
+			if err := s.Findings.Publish(ctx, []Change{{Record: r, Before: before, After: after}}); err != nil {
+				return err
+			}
 		}
 		item, err := attributevalue.MarshalMapWithOptions(after, jsonTags)
 		if err != nil {
-			return Change{}, false, fmt.Errorf("history: %w", err)
+			return fmt.Errorf("history: %w", err)
 		}
 		item[KeyScope] = &ddbtypes.AttributeValueMemberS{Value: r.Account + "/" + r.Region}
 		in := &dynamodb.PutItemInput{TableName: aws.String(s.Table), Item: item}
@@ -208,11 +207,11 @@ func (s *Store) apply(ctx context.Context, r Record) (Change, bool, error) {
 		case errors.As(err, &cond):
 			continue // written meanwhile: read again
 		case err != nil:
-			return Change{}, false, fmt.Errorf("history: put state of %s/%s/%s: %w", r.Account, r.Region, r.Family, err)
+			return fmt.Errorf("history: put state of %s/%s/%s: %w", r.Account, r.Region, r.Family, err)
 		}
-		return Change{Record: r, Before: before, After: after}, changed, nil
+		return nil
 	}
-	return Change{}, false, fmt.Errorf("history: state of %s/%s/%s: still written by others after %d attempts", r.Account, r.Region, r.Family, maxStateAttempts)
+	return fmt.Errorf("history: state of %s/%s/%s: still written by others after %d attempts", r.Account, r.Region, r.Family, maxStateAttempts)
 }
 
 func (s *Store) get(ctx context.Context, account, region, family string) (*Item, error) {
