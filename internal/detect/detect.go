@@ -155,7 +155,7 @@ func (d *Detector) handle(ctx context.Context, raw []byte) (execution.Response, 
 		log.Info("ignored", "reason", IgnoreNotApplicable, "taskDefinition", ref)
 		return execution.Ignored(IgnoreNotApplicable, reg.TaskDefinitionARN), nil
 	}
-	return d.Starter.Consider(ctx, log, execution.Candidate{
+	c := execution.Candidate{
 		Target:         target,
 		TaskDefinition: out.TaskDefinition,
 		Tags:           out.Tags,
@@ -163,7 +163,11 @@ func (d *Detector) handle(ctx context.Context, raw []byte) (execution.Response, 
 		EventID:        reg.EventID,
 		Principal:      principalOf(reg.Principal),
 		Origin:         originOf(reg.Origin),
-	})
+	}
+	if !reg.EventTime.IsZero() {
+		c.RegisteredAt = &reg.EventTime
+	}
+	return d.Starter.Consider(ctx, log, c)
 }
 
 // own reports whether p is one of our roles: one of OwnRoleARNs (account
