@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -19,7 +20,9 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -30,6 +33,7 @@ type backoutECS interface {
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, optFns ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+	TagResource(ctx context.Context, in *ecs.TagResourceInput, optFns ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
 }
 
@@ -49,6 +53,8 @@ type backoutOptions struct {
 	clusters       []string
 	deleteLogGroup bool
 	apply          bool
+	exemptUntil    string // the day the source is exempt until; default today + the policy's backoutDays
+	history        historyFlags
 	region         string // the one --region, if given
 }
 
@@ -62,6 +68,7 @@ type BackoutResult struct {
 	Applied           bool
 	Steps             []BackoutStep
 	LatestARN         string // after --apply: the family's latest ACTIVE revision
+	ExemptUntil       string // the day the source is exempt until
 }
 
 // BackoutStep is one step and its status. Steps of plan.Backout carry
@@ -97,10 +104,14 @@ notification of the remediation lists, with the services and log groups it
 finds filled in. With --apply it moves the services of the given clusters
 that run the revision back to the source revision (UpdateService),
 deregisters the revision (so the family's latest ACTIVE revision is the
-source again), and with --delete-log-group deletes each log group of the
+source again), tags the source with the policy's end-date tag
+(ecslogfix:exempt-until) so that ecslogfix leaves it until --exempt-until
+(default: today plus the policy's exemptions.backoutDays, 30) and fixes it
+again after, and with --delete-log-group deletes each log group of the
 revision that ecslogfix created (tag ` + config.TagManaged + `), that the
 source revision does not use and that holds no log streams. Without --apply
-it prints what it would do.
+it prints what it would do. With --history the backout is recorded in the
+history (BACKED_OUT).
 
 Exit status: 0 on success, 2 on errors or when the revision is not one
 ecslogfix registered.`,
@@ -113,6 +124,15 @@ ecslogfix registered.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validRevision(o.taskDefinition); err != nil {
 				return usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
+			}
+			if err := o.history.check(cmd); err != nil {
+				return err
+			}
+			if o.exemptUntil != "" {
+				d, err := time.Parse(policy.DateLayout, o.exemptUntil)
+				if err != nil || d.Before(time.Now().UTC().Truncate(24*time.Hour)) {
+					return usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
+				}
 			}
 			region, err := f.oneRegion(cmd)
 			if err != nil {
@@ -131,6 +151,8 @@ ecslogfix registered.`,
 	fl.StringArrayVar(&o.clusters, "cluster", nil, "cluster whose services may run the revision (repeatable)")
 	fl.BoolVar(&o.deleteLogGroup, "delete-log-group", false, "also delete the log groups ecslogfix created for it, when empty")
 	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
+	fl.StringVar(&o.exemptUntil, "exempt-until", "", "the day (YYYY-MM-DD) until which ecslogfix leaves the source as it is (default: today + the policy's backoutDays)")
+	addHistoryFlags(cmd, &o.history)
 	_ = cmd.MarkFlagRequired("task-definition") // the flag exists: no error
 	return cmd
 }
@@ -150,10 +172,23 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region()}
+	pol, err := o.f.loadPolicy()
+	if err != nil {
+		return err
+	}
+	store, err := o.history.store(factory)
+	if err != nil {
+		return err
+	}
+	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), pol: pol, now: o.f.now}
 	res, runErr := b.run(ctx, o)
 	if res.TaskDefinitionARN == "" {
 		return runErr
+	}
+	if runErr == nil && res.Applied && store != nil {
+		if err := b.record(ctx, store, res, caller(ctx, factory)); err != nil {
+			runErr = fmt.Errorf("backout: done, but not recorded in the history: %w", explain(err))
+		}
 	}
 	p, err := newPrinter(o.f.Stdout, o.f.Stderr, o.output, backoutTable)
 	if err != nil {
@@ -197,6 +232,40 @@ type backout struct {
 	ecs    backoutECS
 	logs   backoutLogs
 	region string
+	pol    policy.Policy
+	now    func() time.Time // nil: time.Now
+}
+
+func (b *backout) clock() time.Time {
+	if b.now != nil {
+		return b.now()
+	}
+	return time.Now()
+}
+
+// exemptUntil is the day the backout exempts the source until.
+func (b *backout) exemptUntil(o *backoutOptions) string {
+	if o.exemptUntil != "" {
+		return o.exemptUntil
+	}
+	return policy.Day(b.clock().AddDate(0, 0, b.pol.Exemptions.Backout()))
+}
+
+// record writes the backout to the history: the source, the family's
+// latest again, with the reasons it is not compliant and its exemption.
+func (b *backout) record(ctx context.Context, store history.Recorder, res BackoutResult, actor string) error {
+	a, err := taskdef.ParseARN(res.SourceARN)
+	if err != nil {
+		return err
+	}
+	var findings []plan.Finding
+	if d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(res.SourceARN)}); err == nil {
+		if p, err := plan.Build(d.TaskDefinition, nil, b.pol, plan.Context{Partition: a.Partition, Account: a.Account, Region: a.Region}); err == nil {
+			findings = p.Findings()
+		}
+	}
+	return store.Record(ctx, history.BackedOut(a.Account, a.Region, res.Family, res.SourceARN, res.TaskDefinitionARN, res.ExemptUntil, findings,
+		history.Meta{Time: b.clock(), Actor: actor}))
 }
 
 // run observes the revision, its services and log groups, takes the steps
@@ -225,9 +294,9 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 		return BackoutResult{}, fmt.Errorf("backout: %w", err)
 	}
 	a.Revision = rev
-	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply}
+	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply, ExemptUntil: b.exemptUntil(o)}
 
-	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN}
+	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.pol.UntilKey(), ExemptUntil: res.ExemptUntil}
 	var kept []BackoutStep
 	if o.deleteLogGroup {
 		in.CreatedLogGroups, kept, err = b.deletableLogGroups(ctx, td, res.SourceARN)
@@ -245,6 +314,10 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 			res.Steps = append(res.Steps, moves...)
 		case s.Kind == plan.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
 			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "it is already " + string(td.Status)})
+		case s.Kind == plan.StepExemptUntil && td.Status != types.TaskDefinitionStatusActive:
+			// The exemption belongs to the deregistration: a backout that
+			// already happened set it then.
+			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "the revision is already " + string(td.Status) + ": backed out before"})
 		default:
 			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepPlanned})
 		}
@@ -324,6 +397,9 @@ func (b *backout) exec(ctx context.Context, s plan.Step) error {
 		})
 	case plan.StepDeregister:
 		_, err = b.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
+	case plan.StepExemptUntil:
+		_, err = b.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(s.TaskDefinition),
+			Tags: []types.Tag{{Key: aws.String(s.TagKey), Value: aws.String(s.Until)}}})
 	case plan.StepDeleteLogGroup:
 		_, err = b.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
 	default:
@@ -467,6 +543,8 @@ func stepAction(s plan.Step) string {
 		return fmt.Sprintf("move service %s in cluster %s back to %s", s.Service, s.Cluster, s.TaskDefinition)
 	case plan.StepDeregister:
 		return "deregister " + s.TaskDefinition
+	case plan.StepExemptUntil:
+		return fmt.Sprintf("exempt %s until %s (tag %s)", s.TaskDefinition, s.Until, s.TagKey)
 	case plan.StepDisableDeletionProtection:
 		return "turn off deletion protection of log group " + s.LogGroup
 	case plan.StepDeleteLogGroup:

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
@@ -43,6 +44,16 @@ type App struct {
 	LoadAWS func(ctx context.Context, profile, region string) (aws.Config, error)
 	// IsTerminal reports whether w is an interactive terminal (progress bar).
 	IsTerminal func(w io.Writer) bool
+	// Now is the clock (exemption days, the history's records); default
+	// time.Now.
+	Now func() time.Time
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
 }
 
 // Run runs ecslogfix with args (without the program name) and returns the
@@ -188,6 +199,7 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 		newCmdScan(f, nil),
 		newCmdFix(f, nil),
 		newCmdBackout(f, nil),
+		newCmdReport(f, nil),
 		a.versionCommand(),
 	)
 	return root

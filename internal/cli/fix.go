@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -16,6 +17,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
@@ -42,6 +44,7 @@ type fixOptions struct {
 	apply           bool
 	rate            float64
 	readRate        float64
+	history         historyFlags
 	region          string // the one --region, if given
 }
 
@@ -113,6 +116,9 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 					return usagef(cmd, "--task-definition %q: %v", td, err)
 				}
 			}
+			if err := o.history.check(cmd); err != nil {
+				return err
+			}
 			region, err := f.oneRegion(cmd)
 			if err != nil {
 				return err
@@ -132,6 +138,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
 	fl.Float64Var(&o.rate, "rate", awsclient.DefaultRegisterRate, "RegisterTaskDefinition calls per second")
 	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second")
+	addHistoryFlags(cmd, &o.history)
 	cmd.MarkFlagsOneRequired("task-definition", "all")
 	cmd.MarkFlagsMutuallyExclusive("task-definition", "all")
 	// With the two rules above, this one says --family-prefix needs --all.
@@ -177,7 +184,12 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if o.apply {
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
-	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}}
+	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, now: o.f.now}
+	if store, err := o.history.store(factory); err != nil {
+		return FixSummary{}, err
+	} else if store != nil {
+		fx.history, fx.actor = store, caller(ctx, factory)
+	}
 	put := func(it FixItem) error {
 		fx.sum.count(it)
 		if o.all && (it.Verdict == VerdictCompliant || it.Verdict == VerdictExempt) {
@@ -275,6 +287,29 @@ type fixer struct {
 	apply  applier
 	region string
 	sum    FixSummary
+	// history, when set, records each decision (--history), by actor.
+	history history.Recorder
+	actor   string
+	now     func() time.Time
+}
+
+// record writes an item's decision to the history: the remediation's
+// outcome with --apply, else the plan's verdict.
+func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workflow.Result) {
+	if f.history == nil || it.Error != "" {
+		return
+	}
+	now := f.now()
+	recs := []history.Record{history.FromPlan(p, history.Meta{Time: now, Trigger: string(workflow.TriggerCLI), Actor: f.actor})}
+	if res != nil {
+		recs = history.FromResult(*res, "", now)
+		for i := range recs {
+			recs[i].Actor = f.actor
+		}
+	}
+	if err := f.history.Record(ctx, recs...); err != nil {
+		it.Error = "not recorded in the history: " + explain(err).Error()
+	}
 }
 
 // failed is the item of a task definition that could not be read.
@@ -286,10 +321,12 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	row, p := judge(f.region, td, tags, f.pol)
 	it := FixItem{ScanRow: row}
 	if row.Error != "" || row.Verdict != VerdictNonCompliant {
+		f.record(ctx, &it, p, nil)
 		return it
 	}
 	it.Plan = &p
 	if f.apply == nil || row.Action != ActionRegister {
+		f.record(ctx, &it, p, nil)
 		return it
 	}
 	res, err := f.remediate(ctx, row, p)
@@ -297,6 +334,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		it.Error = explain(err).Error()
 		return it
 	}
+	defer f.record(ctx, &it, p, &res)
 	it.Outcome, it.Detail, it.NewARN, it.LogGroups = res.Outcome, res.Detail, res.NewARN, res.LogGroups
 	if res.Outcome == workflow.OutcomeRemediated {
 		if res.Target.Region == "" {

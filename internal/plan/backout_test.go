@@ -17,6 +17,7 @@ func TestBackout(t *testing.T) {
 	want := []string{
 		"aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition orders-api:14 --region us-east-1",
 		"aws ecs deregister-task-definition --task-definition arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15 --region us-east-1",
+		"aws ecs tag-resource --resource-arn arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14 --tags key=ecslogfix:exempt-until,value=<YYYY-MM-DD> --region us-east-1",
 		"aws logs delete-log-group --log-group-name /ecs/orders-api --region us-east-1",
 		`aws logs put-log-group-deletion-protection --log-group-identifier '/ecs/orders#api/it'\''s' --no-deletion-protection-enabled --region us-east-1`,
 		`aws logs delete-log-group --log-group-name '/ecs/orders#api/it'\''s' --region us-east-1`,
@@ -49,6 +50,7 @@ func TestBackout(t *testing.T) {
 	wantKinds := []typed{
 		{StepMoveService, "<CLUSTER>/<SERVICE>", true, false},
 		{StepDeregister, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15", false, false},
+		{StepExemptUntil, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14", false, false},
 		{StepDeleteLogGroup, "/ecs/orders-api", false, true},
 		{StepDisableDeletionProtection, "/ecs/orders#api/it's", false, true},
 		{StepDeleteLogGroup, "/ecs/orders#api/it's", false, true},
@@ -104,6 +106,18 @@ func TestBackoutRegion(t *testing.T) {
 	}
 	if steps := Backout(BackoutInput{}); len(steps) != 0 {
 		t.Fatalf("empty input gives %+v", steps)
+	}
+}
+
+// The date a backout chose is quoted in place of the placeholder, with the
+// policy's end-date tag key.
+func TestBackoutExemptUntil(t *testing.T) {
+	steps := Backout(BackoutInput{Region: "eu-west-1", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2",
+		SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:1", ExemptKey: "skip-until", ExemptUntil: "2027-01-31"})
+	s := steps[len(steps)-1]
+	if s.Kind != StepExemptUntil || s.Until != "2027-01-31" || s.TagKey != "skip-until" ||
+		s.Command != "aws ecs tag-resource --resource-arn arn:aws:ecs:eu-west-1:111122223333:task-definition/a:1 --tags key=skip-until,value=2027-01-31 --region eu-west-1" {
+		t.Errorf("step %+v", s)
 	}
 }
 
