@@ -37,7 +37,13 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator $(call stamp,$(ASL_SERVICE)) $(call stamp,$(CFN_GUARD)) $(call stamp,$(LOCAL_SFN)) check-host ## install the test tools into ./.tools (Go proxy, npm)
+tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator $(call stamp,$(ASL_SERVICE)) $(call stamp,$(CFN_GUARD)) $(call stamp,$(LOCAL_SFN)) chromium check-host ## install the test tools into ./.tools (Go proxy, npm) and Debian's chromium
+
+# The report's rendering test (internal/report) opens the HTML report in
+# Debian's chromium, headless; apt installs it (CI runs as root).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
 
 $(TOOLS_BIN)/aws-lambda-rie:
 	GOBIN=$(TOOLS_BIN) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)

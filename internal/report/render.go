@@ -186,7 +186,7 @@ body { font: 14px/1.45 -apple-system, "Segoe UI", "DejaVu Sans", Arial, sans-ser
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #bbb; }
 .meta { color: #555; } table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
 th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #ddd; vertical-align: top; } th { background: #f2f2f2; }
-td.n { text-align: right; font-variant-numeric: tabular-nums; } .tiles { display: flex; flex-wrap: wrap; gap: .6rem; }
+#coverage { font-size: 12px; } td.n { text-align: right; font-variant-numeric: tabular-nums; } .tiles { display: flex; flex-wrap: wrap; gap: .6rem; }
 .tile { border: 1px solid #ccc; border-radius: 4px; padding: .4rem .8rem; min-width: 8rem; } .tile b { display: block; font-size: 1.5rem; }
 .bad { color: #b71c1c; } svg text { font-size: 12px; fill: #1b1b1b; } .empty { color: #555; font-style: italic; }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } h2 { break-after: avoid; } table, svg { break-inside: avoid; } @page { size: A4; margin: 14mm; } }
