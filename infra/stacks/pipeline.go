@@ -255,12 +255,16 @@ func (p *pipeline) newKey() awskms.CfnKey {
 	for _, name := range p.ownLogGroupNames() {
 		ownLogGroups = append(ownLogGroups, arn("arn:", partition(), ":logs:", region(), ":", account(), ":log-group:", name))
 	}
+	statements := []any{}
+	if p.cfg.History {
+		statements = append(statements, p.historyKeyStatement())
+	}
 	key := awskms.NewCfnKey(p.stack, jsii.String("TopicKey"), &awskms.CfnKeyProps{
 		Description:       jsii.String("ecslogfix notification topic and ecslogfix's own log groups"),
 		EnableKeyRotation: jsii.Bool(true),
 		KeyPolicy: map[string]any{
 			"Version": "2012-10-17",
-			"Statement": []any{
+			"Statement": append([]any{
 				map[string]any{
 					"Sid": "KeyAdministration", "Effect": "Allow",
 					"Principal": map[string]any{"AWS": arn("arn:", partition(), ":iam::", account(), ":root")},
@@ -303,7 +307,7 @@ func (p *pipeline) newKey() awskms.CfnKey {
 					"Action":    []string{"kms:CreateGrant"}, "Resource": "*",
 					"Condition": map[string]any{"BoolIfExists": map[string]any{"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
 				},
-			},
+			}, statements...),
 		},
 	})
 	// Retained on stack deletion and replacement (messages and logs it
@@ -394,12 +398,13 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 	}
 	return map[string]map[string]string{
 		config.FunctionDetect: config.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
-			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts}.Environ(),
+			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv()}.Environ(),
 		config.FunctionSweep: config.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 			MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
-			StartRate: p.cfg.RegisterRate}.Environ(),
+			StartRate: p.cfg.RegisterRate, History: p.historyEnv()}.Environ(),
 		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance()}.Environ(),
-		config.FunctionNotify:    config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN}.Environ(),
+		config.FunctionNotify: config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
+			History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
 }
 
@@ -507,7 +512,7 @@ func (p *pipeline) addFunctions() {
 			})
 		}
 		// AwsSolutions-IAM5: see roleWildcards for each role's reason.
-		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode, len(p.cfg.VPCSubnetIDs) > 0))
+		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode, len(p.cfg.VPCSubnetIDs) > 0)+historyWildcards(p.cfg, fn))
 	}
 
 	// detect and sweep: read task definitions, start the workflow; the
@@ -544,10 +549,11 @@ func (p *pipeline) addFunctions() {
 	}
 	if p.cfg.Mode == config.ModeOrganization {
 		memberRole := awsarn.RoleARN(partition(), "*", p.names.MemberRole())
-		for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
+		for _, fn := range memberRoleUsers(p.cfg) {
 			p.roles[fn].AddToPolicy(statement([]string{"sts:AssumeRole"}, []string{memberRole}, nil))
 		}
 	}
+	p.addHistory()
 
 	smLogs := p.logGroup("StateMachineLogs", p.names.StateMachineLogGroup())
 	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
@@ -567,6 +573,16 @@ func (p *pipeline) addFunctions() {
 	// function's versions/aliases); Step Functions log delivery and X-Ray
 	// actions support no resource-level permissions.
 	suppress(p.sm, "AwsSolutions-IAM5", "lambda:InvokeFunction on our two functions' versions (ARN:*); CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups...) and X-Ray trace actions support only Resource \"*\".")
+}
+
+// memberRoleUsers are the functions that assume the member role: notify
+// too when it imports findings into member accounts.
+func memberRoleUsers(cfg config.Config) []string {
+	fns := []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate}
+	if cfg.History && cfg.SecurityHub != config.SecurityHubOff {
+		fns = append(fns, config.FunctionNotify)
+	}
+	return fns
 }
 
 // addRule routes matching events on bus (nil: the default bus) to detect,
