@@ -369,7 +369,7 @@ func NewMemberIAMStack(scope constructs.Construct, id string, cfg config.Config)
 		RoleName:    jsii.String(names.MemberRole()),
 		Description: jsii.String("Assumed by the ecslogfix hub's detect, sweep and remediate functions"),
 		AssumeRolePolicyDocument: policyDoc(map[string]any{
-			"Effect": "Allow",
+			"Effect":    "Allow",
 			"Principal": map[string]any{"AWS": trusted},
 			"Action":    "sts:AssumeRole",
 			"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID}},
