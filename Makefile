@@ -28,7 +28,7 @@ LOCAL_SFN           := aws-local-stepfunctions@3.0.0
 NPM_INSTALL         := npm install --silent --no-audit --no-fund --save-exact
 # One stamp per pinned package: a new pin installs again.
 stamp                = $(TOOLS)/stamps/$(subst /,+,$(1))
-FUNCTIONS           := detect remediate notify sweep hook
+FUNCTIONS           := detect remediate notify sweep hook report
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
 

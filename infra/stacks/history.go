@@ -5,6 +5,8 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 
@@ -139,6 +141,58 @@ func (p *pipeline) addHistory() {
 		p.roles[config.FunctionNotify].AddToPolicy(statement([]string{"securityhub:GetFindings", "securityhub:BatchUpdateFindings"},
 			[]string{arn("arn:", partition(), ":securityhub:*:", account(), ":hub/default")}, nil))
 	}
+	p.addReport()
+}
+
+// reportOn reports whether the stack has the monthly report function.
+func reportOn(cfg config.Config) bool { return cfg.History && cfg.ReportSchedule != "" }
+
+// reportTimeoutSeconds covers reading a month of records (eight at a time).
+const reportTimeoutSeconds = 900
+
+// addReport creates the report function and its schedule: it reads the
+// history's records, writes reports/ and publishes the digest.
+func (p *pipeline) addReport() {
+	if !reportOn(p.cfg) {
+		return
+	}
+	fn := config.FunctionReport
+	role := p.roles[fn]
+	lg := p.logGroup(functionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
+	role.AddToPolicy(statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
+	role.AddToPolicy(statement([]string{"s3:ListBucket"}, []string{p.historyBucketARN()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "v1/*"}}))
+	role.AddToPolicy(statement([]string{"s3:GetObject"}, []string{p.historyBucketARN() + "/v1/*"}, nil))
+	role.AddToPolicy(statement([]string{"s3:PutObject"}, []string{p.historyBucketARN() + "/" + config.DefaultReportPrefix + "/*"}, nil))
+	role.AddToPolicy(statement([]string{"sns:Publish"}, []string{*p.topic.TopicArn()}, nil))
+	suppress(role, "AwsSolutions-IAM5", "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*); s3:GetObject on the history's records (BUCKET/v1/*) and s3:PutObject on its reports (BUCKET/reports/*), one object each, not known in advance")
+	f := awslambda.NewFunction(p.stack, jsii.String(functionID(fn)), &awslambda.FunctionProps{
+		FunctionName:  jsii.String(p.names.Function(fn)),
+		Description:   jsii.String("ecslogfix monthly compliance report"),
+		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture:  awslambda.Architecture_ARM_64(),
+		Handler:       jsii.String("bootstrap"),
+		Code:          functionCode(p.root, fn),
+		MemorySize:    jsii.Number(float64(config.DefaultMemoryMB)),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(reportTimeoutSeconds)),
+		Role:          role,
+		LogGroup:      lg,
+		LoggingFormat: awslambda.LoggingFormat_JSON,
+		Environment: toEnv(config.ReportEnv{History: config.HistoryEnv{Bucket: historyBucketName(p.names)},
+			TopicARN: *p.topic.TopicArn(), ReportPrefix: config.DefaultReportPrefix}.Environ()),
+	})
+	if len(p.cfg.VPCSubnetIDs) > 0 {
+		role.AddToPolicy(statement(vpcActions, []string{"*"}, nil))
+		f.Node().DefaultChild().(awslambda.CfnFunction).SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{
+			SubnetIds: jsii.Strings(p.cfg.VPCSubnetIDs...), SecurityGroupIds: jsii.Strings(p.cfg.VPCSecurityGroupIDs...),
+		})
+	}
+	p.functions[fn] = f
+	rule := awsevents.NewRule(p.stack, jsii.String("ReportRule"), &awsevents.RuleProps{
+		RuleName:    jsii.String(p.names.Rule("report")),
+		Description: jsii.String("ecslogfix: the monthly compliance report"),
+		Schedule:    awsevents.Schedule_Expression(jsii.String(p.cfg.ReportSchedule)),
+	})
+	rule.AddTarget(p.target(fn, awsevents.RuleTargetInput_FromObject(map[string]any{})))
 }
 
 // securityHubProduct is the default product ARN of acct in every region.
@@ -146,19 +200,32 @@ func securityHubProduct(part, acct string) string {
 	return arn("arn:", part, ":securityhub:*:", acct, ":product/", acct, "/default")
 }
 
-// historyKeyStatement lets the writers encrypt history objects with the
-// stack's key, through S3 only.
-func (p *pipeline) historyKeyStatement() map[string]any {
+// historyKeyStatements let the writers (and the report, which also reads
+// and publishes to the encrypted topic) use the stack's key, through S3
+// (and SNS) only.
+func (p *pipeline) historyKeyStatements() []any {
 	var roles []string
 	for _, fn := range historyWriters {
 		roles = append(roles, *p.roles[fn].RoleArn())
 	}
-	return map[string]any{
-		"Sid": "HistoryWriters", "Effect": "Allow",
-		"Principal": map[string]any{"AWS": roles},
-		"Action":    []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*",
-		"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region() + "." + *awscdk.Aws_URL_SUFFIX()}},
+	via := func(svc ...string) map[string]any {
+		var vs []string
+		for _, s := range svc {
+			vs = append(vs, s+"."+region()+"."+*awscdk.Aws_URL_SUFFIX())
+		}
+		return map[string]any{"StringEquals": map[string]any{"kms:ViaService": vs}}
 	}
+	out := []any{map[string]any{
+		"Sid": "HistoryWriters", "Effect": "Allow", "Principal": map[string]any{"AWS": roles},
+		"Action": []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*", "Condition": via("s3"),
+	}}
+	if r, ok := p.roles[config.FunctionReport]; ok {
+		out = append(out, map[string]any{
+			"Sid": "Report", "Effect": "Allow", "Principal": map[string]any{"AWS": *r.RoleArn()},
+			"Action": []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*", "Condition": via("s3", "sns"),
+		})
+	}
+	return out
 }
 
 // historyWildcards explains the history's wildcards in fn's role (cdk-nag

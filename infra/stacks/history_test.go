@@ -78,8 +78,29 @@ func TestHistoryResources(t *testing.T) {
 	if _, ok := actionsOf(roleStatements(t, tmpl, "ecslogfix-remediate"))["s3:PutObject"]; ok {
 		t.Error("remediate writes the history")
 	}
-	if f := flat(tmpl.Resources("AWS::KMS::Key")); !strings.Contains(f, `"Sid":"HistoryWriters"`) || !strings.Contains(f, `"kms:ViaService":{"Fn::Join":["",["s3.`) {
+	if f := flat(tmpl.Resources("AWS::KMS::Key")); !strings.Contains(f, `"Sid":"HistoryWriters"`) || !strings.Contains(f, `"kms:ViaService":[{"Fn::Join":["",["s3.`) {
 		t.Errorf("the key does not admit the writers through S3: %s", f)
+	}
+	// The monthly report: reads the records, writes reports/, announces
+	// them; scheduled with the targets' DLQ and retries.
+	logs := "${" + mustID(t, tmpl, "AWS::Logs::LogGroup", "LogGroupName", "/aws/lambda/ecslogfix-report") + ".Arn}"
+	wantReport := map[string][]string{
+		"logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
+		"s3:ListBucket": {"arn:${AWS::Partition}:s3:::ecslogfix-history-${AWS::AccountId}-${AWS::Region}"}, "s3:GetObject": {bucket},
+		"s3:PutObject": {"arn:${AWS::Partition}:s3:::ecslogfix-history-${AWS::AccountId}-${AWS::Region}/reports/*"},
+		"sns:Publish":  {"${" + mustID(t, tmpl, "AWS::SNS::Topic", "TopicName", "ecslogfix-notifications") + "}"},
+	}
+	if got := actionsOf(roleStatements(t, tmpl, "ecslogfix-report")); !reflect.DeepEqual(got, wantReport) {
+		t.Errorf("report grants\n%v\nwant\n%v", got, wantReport)
+	}
+	var scheduled bool
+	for _, r := range tmpl.Resources("AWS::Events::Rule") {
+		if r["ScheduleExpression"] == config.DefaultReportSchedule && strings.Contains(flat(r["Targets"]), "ReportFunction") && strings.Contains(flat(r["Targets"]), "DeadLetterConfig") {
+			scheduled = true
+		}
+	}
+	if !scheduled {
+		t.Error("no monthly schedule of the report function")
 	}
 	assertNoStarActions(t, tmpl)
 	errs, _ := NagFindings(s.Stack)

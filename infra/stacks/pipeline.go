@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -173,7 +174,11 @@ func newPipeline(stack awscdk.Stack, cfg config.Config, root string) *pipeline {
 		roles: map[string]awsiam.Role{}, functions: map[string]awslambda.Function{}}
 	p.dlq = deadLetterQueue(stack, "TargetDLQ", "the dead-letter queue of the EventBridge rule targets")
 	p.detectFailures = deadLetterQueue(stack, "DetectFailures", "the on-failure destination of detect's asynchronous invocations")
-	for _, fn := range config.Functions {
+	fns := config.Functions
+	if reportOn(cfg) {
+		fns = append(slices.Clone(fns), config.FunctionReport)
+	}
+	for _, fn := range fns {
 		p.roles[fn] = awsiam.NewRole(stack, jsii.String(roleID(fn)), &awsiam.RoleProps{
 			RoleName:    jsii.String(p.names.FunctionRole(fn)),
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
@@ -257,7 +262,7 @@ func (p *pipeline) newKey() awskms.CfnKey {
 	}
 	statements := []any{}
 	if p.cfg.History {
-		statements = append(statements, p.historyKeyStatement())
+		statements = append(statements, p.historyKeyStatements()...)
 	}
 	key := awskms.NewCfnKey(p.stack, jsii.String("TopicKey"), &awskms.CfnKeyProps{
 		Description:       jsii.String("ecslogfix notification topic and ecslogfix's own log groups"),
@@ -323,6 +328,9 @@ func (p *pipeline) ownLogGroupNames() []string {
 	var out []string
 	for _, fn := range config.Functions {
 		out = append(out, p.names.FunctionLogGroup(fn))
+	}
+	if reportOn(p.cfg) {
+		out = append(out, p.names.FunctionLogGroup(config.FunctionReport))
 	}
 	return append(out, p.names.StateMachineLogGroup())
 }
