@@ -19,16 +19,17 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
-// Verdict is the judgement of one task definition or container.
-type Verdict string
+// Verdict is the judgement of one task definition or container: the
+// plan's vocabulary.
+type Verdict = plan.Verdict
 
 // Verdicts. UNRESOLVED: compliant for some values of what the input does
 // not know (an intrinsic function, a value known after apply), not for
 // others; it is never taken as compliant.
 const (
-	Compliant    Verdict = "COMPLIANT"
-	NonCompliant Verdict = "NON_COMPLIANT"
-	Unresolved   Verdict = "UNRESOLVED"
+	Compliant    = plan.VerdictCompliant
+	NonCompliant = plan.VerdictNonCompliant
+	Unresolved   = plan.VerdictUnresolved
 )
 
 // Report is the verdict on one task definition, or the error that kept a

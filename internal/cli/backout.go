@@ -284,6 +284,9 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 		return BackoutResult{}, fmt.Errorf("backout: %w", explain(err))
 	}
 	td := d.TaskDefinition
+	if td == nil {
+		return BackoutResult{}, fmt.Errorf("backout: DescribeTaskDefinition answered for %s without a task definition", o.taskDefinition)
+	}
 	arn := aws.ToString(td.TaskDefinitionArn)
 	rev, ours := taskdef.SourceRevision(d.Tags)
 	if !ours {

@@ -18,11 +18,10 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/source"
 )
 
-// Verdicts: untyped, so that they compare with scan's string verdicts and
-// check's typed ones alike (a test pins that they are check's).
+// Verdicts: the plan's (check's are the same type).
 const (
-	VerdictCompliant    = "COMPLIANT"
-	VerdictNonCompliant = "NON_COMPLIANT"
+	VerdictCompliant    = plan.VerdictCompliant
+	VerdictNonCompliant = plan.VerdictNonCompliant
 )
 
 // FileReport is check's JSON output for one task definition (or one file

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -73,7 +74,12 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // Run runs the program with args and returns the exit code. Errors are
 // printed as one "ecslogfix: …" line, never as a stack trace.
 func (a *App) Run(ctx context.Context, args []string) int {
-	root := a.rootCommand()
+	root, f := a.rootCommand()
+	defer func() {
+		if f.cancel != nil {
+			f.cancel()
+		}
+	}()
 	if args == nil {
 		args = []string{} // cobra reads os.Args when given nil
 	}
@@ -84,6 +90,11 @@ func (a *App) Run(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK
+	}
+	if f.timed != nil && errors.Is(f.timed.Err(), context.DeadlineExceeded) {
+		// Whatever failed first, the reason is the time limit.
+		fmt.Fprintf(a.Stderr, "ecslogfix: %v (the results printed so far stand)\n", context.Cause(f.timed))
+		return ExitError
 	}
 	var ex *exitError
 	if errors.As(err, &ex) {
@@ -144,6 +155,9 @@ type globals struct {
 	profile    string
 	regions    []string
 	policyFile string
+	// timeout bounds the whole command (0: none); every HTTP attempt is
+	// bounded anyway (awsclient.DefaultAttemptTimeout).
+	timeout time.Duration
 }
 
 // factory is what every command is built from: the program's environment
@@ -151,9 +165,12 @@ type globals struct {
 type factory struct {
 	*App
 	globals
+	// timed is --timeout's context and cancel, when set.
+	timed  context.Context
+	cancel context.CancelFunc
 }
 
-func (a *App) rootCommand() *cobra.Command {
+func (a *App) rootCommand() (*cobra.Command, *factory) {
 	f := &factory{App: a}
 	root := &cobra.Command{
 		Use:   "ecslogfix",
@@ -184,6 +201,15 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 			if err := cmd.ValidateFlagGroups(); err != nil {
 				return &usageError{cmd: cmd.CommandPath(), err: err}
 			}
+			if f.timeout < 0 {
+				return usagef(cmd, "--timeout must not be negative")
+			}
+			if f.timeout > 0 {
+				// The context ends the command's AWS calls; Run cancels it.
+				ctx, cancel := context.WithTimeoutCause(cmd.Context(), f.timeout, fmt.Errorf("--timeout %s reached", f.timeout))
+				f.timed, f.cancel = ctx, cancel
+				cmd.SetContext(ctx)
+			}
 			return nil
 		},
 	}
@@ -192,6 +218,7 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&f.profile, "profile", "", "AWS shared config profile (default: AWS_PROFILE or the default profile)")
+	pf.DurationVar(&f.timeout, "timeout", 0, "stop after this long, e.g. 10m (default: no limit; every AWS call attempt times out after "+awsclient.DefaultAttemptTimeout.String()+")")
 	pf.StringArrayVar(&f.regions, "region", nil, "AWS region (default: AWS_REGION or the profile's region); scan accepts it more than once")
 	pf.StringVar(&f.policyFile, "policy", "", "policy file (JSON or YAML); default: the built-in SOP policy")
 	root.AddCommand(
@@ -202,7 +229,7 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 		newCmdReport(f, nil),
 		a.versionCommand(),
 	)
-	return root
+	return root, f
 }
 
 // usageArgs makes the errors of a cobra positional-argument check usage

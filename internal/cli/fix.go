@@ -224,6 +224,8 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, factory.Region()))
 			case err != nil:
 				it = fx.failed(name, explain(err))
+			case d.TaskDefinition == nil:
+				it = fx.failed(name, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", name))
 			default:
 				it = fx.one(ctx, d.TaskDefinition, d.Tags)
 			}
@@ -388,7 +390,7 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 var fixTable = table[FixItem]{
 	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
 	row: func(it FixItem) []string {
-		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, it.Verdict, it.Action,
+		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
 			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
 	text: writeFixText,

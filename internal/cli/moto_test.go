@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
@@ -252,7 +253,7 @@ func TestMotoScanFixBackout(t *testing.T) {
 	}
 	t.Logf("scan: %d families in %v (%.0f families/s at --read-rate 1000); %s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), strings.TrimSpace(r.stderr))
 	for _, row := range rows {
-		wantAction := map[string]string{kindAdd: ActionRegister, kindComplete: ActionRegister, kindReplace: ActionRegister,
+		wantAction := map[string]plan.Remedy{kindAdd: ActionRegister, kindComplete: ActionRegister, kindReplace: ActionRegister,
 			kindFirelens: ActionReport, kindBlocked: ActionBlocked, kindExempt: ActionNone}[fams[row.Family]]
 		if row.Action != wantAction {
 			t.Errorf("%s: action %s, want %s", row.Family, row.Action, wantAction)

@@ -244,6 +244,12 @@ func stream[T any, S summary](f *factory, format Format, t table[T], run func(em
 	}
 	sum, err := run(p.print)
 	if err != nil {
+		// Close what was written (a JSON array stays valid, CSV and
+		// tables are flushed); the error is the last line. Without a
+		// result there is nothing to close: only the error is printed.
+		if p.n > 0 {
+			_ = p.finish("")
+		}
 		return err
 	}
 	if err := p.finish(sum.String()); err != nil {

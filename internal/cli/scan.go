@@ -21,18 +21,16 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
-// Row verdicts that scan adds to COMPLIANT and NON_COMPLIANT.
+// Row verdicts and actions as scan and fix print them: the plan's own
+// vocabulary (plan.Verdict, plan.Remedy), and ERROR for a family that could
+// not be described.
 const (
-	VerdictExempt = "EXEMPT" // not compliant, but the exemption tag is set
-	VerdictError  = "ERROR"  // the family could not be described
-)
-
-// Plan actions as scan and fix print them.
-const (
-	ActionNone     = "NONE"     // compliant or exempt
-	ActionRegister = "REGISTER" // fix would register a compliant revision
-	ActionBlocked  = "BLOCKED"  // the plan has blockers: a human must act
-	ActionReport   = "REPORT"   // not compliant, nothing ecslogfix may change (e.g. FireLens)
+	VerdictExempt               = plan.VerdictExempt
+	VerdictError   plan.Verdict = "ERROR"
+	ActionNone                  = plan.RemedyNone
+	ActionRegister              = plan.RemedyRegister
+	ActionBlocked               = plan.RemedyBlocked
+	ActionReport                = plan.RemedyReport
 )
 
 // ScanRow is one family in scan's output. The JSON and CSV field names are
@@ -42,8 +40,8 @@ type ScanRow struct {
 	Family            string            `json:"family"`
 	Revision          int32             `json:"revision,omitempty"`
 	TaskDefinitionARN string            `json:"taskDefinitionArn,omitempty"`
-	Verdict           string            `json:"verdict"`
-	Action            string            `json:"action"`
+	Verdict           plan.Verdict      `json:"verdict"`
+	Action            plan.Remedy       `json:"action"`
 	Containers        []ContainerReport `json:"containers,omitempty"` // the non-compliant ones
 	Blockers          []string          `json:"blockers,omitempty"`
 	Error             string            `json:"error,omitempty"`
@@ -57,7 +55,10 @@ type ScanSummary struct {
 	NonCompliant int
 	Exempt       int
 	Errors       int
-	Elapsed      time.Duration
+	// FailedRegions are the regions whose listing failed, with the
+	// reason (a row each too): what they hold is not in the output.
+	FailedRegions []string
+	Elapsed       time.Duration
 }
 
 // scanOptions is scan's command line.
@@ -170,7 +171,17 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 			return emit(row)
 		})
 		if err != nil {
-			return sum, fmt.Errorf("scan %s: %w", factory.Region(), explain(err))
+			// The rows of the other regions stand; this region's gap is a
+			// row with the reason, and the exit status says so.
+			if ctx.Err() != nil {
+				return sum, ctx.Err()
+			}
+			reason := firstLine(explain(err).Error())
+			sum.FailedRegions = append(sum.FailedRegions, factory.Region()+": "+reason)
+			row := ScanRow{Region: factory.Region(), Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
+			if err := emit(row); err != nil {
+				return sum, err
+			}
 		}
 	}
 	sum.Elapsed = time.Since(start)
@@ -181,7 +192,7 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 }
 
 // count adds one row of verdict v.
-func (s *ScanSummary) count(v string) {
+func (s *ScanSummary) count(v plan.Verdict) {
 	s.Families++
 	switch v {
 	case VerdictCompliant:
@@ -198,6 +209,8 @@ func (s *ScanSummary) count(v string) {
 // exit is scan's exit status.
 func (s ScanSummary) exit() error {
 	switch {
+	case len(s.FailedRegions) > 0:
+		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
 	case s.NonCompliant > 0:
@@ -212,8 +225,12 @@ func (s ScanSummary) String() string {
 	if secs := s.Elapsed.Seconds(); secs > 0 && s.Families > 0 {
 		rate = fmt.Sprintf(" (%.1f families/s)", float64(s.Families)/secs)
 	}
-	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s",
-		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, rate)
+	failed := ""
+	if n := len(s.FailedRegions); n > 0 {
+		failed = fmt.Sprintf(", %d region(s) not scanned", n)
+	}
+	return fmt.Sprintf("%d families in %d region(s): %d compliant, %d non-compliant, %d exempt, %d errors%s%s",
+		s.Families, s.Regions, s.Compliant, s.NonCompliant, s.Exempt, s.Errors, failed, rate)
 }
 
 // scanRow evaluates one inventory item.
@@ -225,23 +242,18 @@ func scanRow(region string, it inventory.Item, pol policy.Policy) ScanRow {
 	return row
 }
 
-// judge is the one evaluation path of scan and fix: policy.Evaluate and
-// plan.Build, as a row and the plan.
+// judge is the one evaluation path of scan and fix: plan.Build (which
+// evaluates the policy once), as a row and the plan.
 func judge(region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
 	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
-	c := contextOf(td, region)
-	ev := pol.EvaluateFor(td, tags, policy.Subject{Account: c.Account, Region: c.Region, Family: row.Family, Today: c.Today})
-	p, err := plan.Build(td, tags, pol, c)
+	p, err := plan.Build(td, tags, pol, contextOf(td, region))
 	if err != nil {
 		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("plan %s: %v", row.Family, err)
 		return row, p
 	}
-	row.Verdict = rowVerdict(ev)
-	row.Action = action(ev, p)
-	for _, c := range ev.Containers {
-		if !c.Compliant {
-			row.Containers = append(row.Containers, ContainerReport{Name: c.Name, Compliant: false, Reasons: c.Reasons})
-		}
+	row.Verdict, row.Action = p.Verdict(), p.Remedy()
+	for _, f := range p.Findings() {
+		row.Containers = append(row.Containers, ContainerReport{Name: f.Container, Compliant: false, Reasons: f.Reasons})
 	}
 	for _, b := range p.Blockers {
 		row.Blockers = append(row.Blockers, b.Code)
@@ -259,28 +271,6 @@ func contextOf(td *types.TaskDefinition, region string) plan.Context {
 	return plan.Context{Partition: "aws", Region: region, Today: today}
 }
 
-func rowVerdict(ev policy.Evaluation) string {
-	switch {
-	case ev.Compliant:
-		return VerdictCompliant
-	case ev.Exempt:
-		return VerdictExempt
-	}
-	return VerdictNonCompliant
-}
-
-func action(ev policy.Evaluation, p plan.Plan) string {
-	switch {
-	case ev.Compliant || ev.Exempt:
-		return ActionNone
-	case p.Blocked():
-		return ActionBlocked
-	case p.NeedsChange():
-		return ActionRegister
-	}
-	return ActionReport
-}
-
 // fatalAWS reports errors that will fail every call the same way, so
 // going on family by family is pointless.
 func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
@@ -289,7 +279,7 @@ func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
 var scanTable = table[ScanRow]{
 	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error"},
 	row: func(r ScanRow) []string {
-		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Verdict, r.Action,
+		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, string(r.Verdict), string(r.Action),
 			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error}
 	},
 	header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",

@@ -1,6 +1,7 @@
 package cloudtrail
 
 import (
+	"regexp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,11 +80,26 @@ func originFromUserAgent(ua string) (Origin, bool) {
 	for _, r := range uaRules {
 		for _, m := range r.markers {
 			if strings.Contains(lower, m) {
-				return Origin{Tool: r.tool, Detail: token(ua, lower, m)}, true
+				return Origin{Tool: r.tool, Detail: productToken(token(ua, lower, m), m)}, true
 			}
 		}
 	}
 	return Origin{}, false
+}
+
+// productRE is a user-agent product token as tools write it: a name of
+// letters, digits, - and _, then optionally /VERSION. No dots in the name,
+// no colon anywhere: nothing a mail or chat client turns into a link.
+var productRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,48}(/v?[0-9][0-9A-Za-z._+-]{0,24})?$`)
+
+// productToken keeps t only when it is a plain product token that starts
+// with the marker: any caller chooses its user agent, so a trusted message
+// may quote a tool's name and version, never free text.
+func productToken(t, marker string) string {
+	if !productRE.MatchString(t) || !strings.HasPrefix(strings.ToLower(t), strings.TrimSuffix(marker, "/")) {
+		return ""
+	}
+	return t
 }
 
 // token returns the whitespace-separated token of ua that contains marker

@@ -437,9 +437,17 @@ func TestOriginFromUserAgent(t *testing.T) {
 		"aws-sdk-go-v2/1.32.6 ua/2.1 os/linux lang/go#1.23.3 md/GOOS#linux":                                  {ToolSDK, "aws-sdk-go-v2/1.32.6"},
 		"aws-sdk-js/3.699.0 ua/2.1 os/linux#6.8.0 lang/js md/nodejs#20.18.0 api/ecs#3.699.0 aws-cdk/2.176.0": {ToolCDK, "aws-cdk/2.176.0"},
 		"aws-sdk-go/1.55.5 (go1.22.5; linux; amd64) copilot/v1.34.0":                                         {ToolCopilot, "copilot/v1.34.0"},
-		"Botocore/1.35.76 ua/2.0":             {ToolSDK, "Botocore/1.35.76"},
-		"aws-sdk-" + strings.Repeat("x", 200): {ToolSDK, "aws-sdk-" + strings.Repeat("x", 92)},
-		"\taws-cli/2.0\t":                     {ToolCLI, "aws-cli/2.0"},
+		"Botocore/1.35.76 ua/2.0": {ToolSDK, "Botocore/1.35.76"},
+		"\taws-cli/2.0\t":         {ToolCLI, "aws-cli/2.0"},
+		// Any caller chooses its user agent: a trusted message names the
+		// tool, and quotes only a plain product token (name/version).
+		"aws-sdk-" + strings.Repeat("x", 200):                  {ToolSDK, ""},
+		"terraform-https://evil.example/reset-password":        {ToolTerraform, ""},
+		"terraform.evil.example/1.0":                           {ToolTerraform, ""},
+		"aws-cli/2.0:phish":                                    {ToolCLI, ""},
+		"URGENT-rotate-keys-at-evil.example aws-sdk-go-v2/1.0": {ToolSDK, "aws-sdk-go-v2/1.0"},
+		"boto3/1.34.0<script>":                                 {ToolSDK, ""},
+		"pulumi\u202e/1.0":                                     {ToolPulumi, ""},
 	} {
 		got, ok := originFromUserAgent(ua)
 		if !ok || got != want {

@@ -275,9 +275,9 @@ var policyFields = []policyField{
 	{"mode", "string", "", "awslogs `mode` added where absent (`blocking` or `non-blocking`); an explicit mode is never changed.", stringValue},
 	{"maxBufferSize", "string", "", "awslogs `max-buffer-size` added with `mode` non-blocking, e.g. `25m`.", stringValue},
 	{"otherDrivers", "string", "replace", "`replace` or `report` containers using a driver the policy does not allow (awsfirelens is always reported).", stringValue},
-	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition; also accepted as `key=value`.", tagValue},
+	{"exemptionTag", "object", `{"key":"ecslogfix:exempt","value":"true"}`, "Tag that exempts a task definition. An object in cdk.json and in policy files; on the command line (`-c`) also `key=value`.", tagValue},
 	{"defaultExecutionRoleArn", "string", "(the created role, see createDefaultExecutionRole)", "Execution role set on Fargate/EXTERNAL definitions that have none.", stringValue},
-	{"logGroupTags", "object", "{}", "Tags added to created log groups; also accepted as `k=v,k2=v2`.", tagsValue},
+	{"logGroupTags", "object", "{}", "Tags added to created log groups. An object in cdk.json and in policy files; on the command line (`-c`) also `k=v,k2=v2`.", tagsValue},
 	{"exemptions", "object", "{}", "Exemptions besides the tag: `maxDays` (longest term, default 365), `requireExpiry` (the tag exempts only with an `ecslogfix:exempt-until=YYYY-MM-DD` end date), `backoutDays` (how long a backout exempts, default 30) and `register`, at most 12 entries of `scope` (`account`, `region`, `familyPrefix`, `container`, `reasonCode`; an account or a family prefix is required), `reason`, `approver`, `ticket`, `approved` and `expires` (YYYY-MM-DD). An expired entry stops exempting, and the next notification says so; the deployment refuses a malformed one.", objectValue},
 }
 
@@ -291,7 +291,7 @@ func Markdown() string {
 	b.WriteString("In `cdk.json` use JSON types; on the command line, lists are a JSON array or comma-separated\n")
 	b.WriteString("(`-c ecslogfix:regions=eu-west-1,eu-central-1`), numbers and booleans their plain text, objects JSON.\n")
 	b.WriteString("Unknown `ecslogfix:` keys are an error. The functions receive the resulting runtime configuration\n")
-	b.WriteString("as environment variables (`ECSLOGFIX_*`, see `internal/config/runtime.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
+	b.WriteString("as environment variables (`ECSLOGFIX_*`, one set per function, see `internal/config/env.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
 	b.WriteString("| Key | Type | Default | Description |\n|---|---|---|---|\n")
 	for _, k := range Keys {
 		def := k.Default

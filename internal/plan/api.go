@@ -66,7 +66,7 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 	if !b.changed {
 		return pl, nil // only REPORT actions: nothing to register
 	}
-	if logRegion == "" {
+	if b.needsRegion && logRegion == "" {
 		pl.Blockers = append(pl.Blockers, Blocker{BlockInvalidInput, "no region known for awslogs-region: the context names none and the policy sets no logRegion"})
 	}
 
@@ -101,6 +101,9 @@ type builder struct {
 	logRegion string
 	plan      *Plan
 	changed   bool
+	// needsRegion is set when a fixed container takes the region from
+	// the context or the policy (it names none of its own).
+	needsRegion bool
 }
 
 // container decides the action for one container and returns the new
@@ -167,6 +170,7 @@ func (b *builder) groupFor(container, region string) string {
 // fresh builds a new awslogs configuration. From a replaced driver's
 // options only the driver-independent mode and max-buffer-size are kept.
 func (b *builder) fresh(container string, old map[string]string) *types.LogConfiguration {
+	b.needsRegion = true
 	opts := map[string]string{
 		policy.OptGroup:        b.groupFor(container, b.logRegion),
 		policy.OptRegion:       b.logRegion,
@@ -187,6 +191,7 @@ func (b *builder) complete(container string, lc *types.LogConfiguration) *types.
 	opts := make(map[string]string, len(lc.Options)+3)
 	maps.Copy(opts, lc.Options)
 	if policy.Blank(opts[policy.OptRegion]) {
+		b.needsRegion = true
 		opts[policy.OptRegion] = b.logRegion
 	}
 	if g := opts[policy.OptGroup]; policy.Blank(g) || !policy.ValidLogGroupName(g) {

@@ -181,6 +181,14 @@ func TestBuildNoRegion(t *testing.T) {
 	if pl.Blocked() || pl.LogGroups[0].Region != "eu-west-1" {
 		t.Fatalf("plan = %+v", pl)
 	}
+	// Completing only the stream prefix of a container that names its
+	// group and region needs no region from anywhere.
+	td = newTD(ctr("app", awslogs("awslogs-group", "/ecs/app", "awslogs-region", "eu-west-1")))
+	td.TaskDefinitionArn = nil
+	pl = mustBuild(t, td, nil, policy.Policy{}, Context{})
+	if pl.Blocked() || !pl.NeedsChange() || pl.Containers[0].Action != ActionComplete {
+		t.Fatalf("a prefix-only COMPLETE without a region: %+v", pl)
+	}
 }
 
 func TestBuildLogGroupsDeduplicated(t *testing.T) {

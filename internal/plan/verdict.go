@@ -15,6 +15,10 @@ const (
 	VerdictCompliant    Verdict = "COMPLIANT"
 	VerdictNonCompliant Verdict = "NON_COMPLIANT"
 	VerdictExempt       Verdict = "EXEMPT" // not compliant, but the exemption tag is set
+	// VerdictUnresolved is check's verdict on a definition whose logging
+	// depends on a value known only at deploy time (a template's
+	// intrinsic, a plan's "known after apply"); Plan.Verdict never gives it.
+	VerdictUnresolved Verdict = "UNRESOLVED"
 )
 
 // Verdict returns the plan's verdict on its source.
