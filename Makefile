@@ -28,7 +28,7 @@ LOCAL_SFN           := aws-local-stepfunctions@3.0.0
 NPM_INSTALL         := npm install --silent --no-audit --no-fund --save-exact
 # One stamp per pinned package: a new pin installs again.
 stamp                = $(TOOLS)/stamps/$(subst /,+,$(1))
-FUNCTIONS           := detect remediate notify sweep hook
+FUNCTIONS           := detect remediate notify sweep hook report
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
 
@@ -37,7 +37,13 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator $(call stamp,$(ASL_SERVICE)) $(call stamp,$(CFN_GUARD)) $(call stamp,$(LOCAL_SFN)) check-host ## install the test tools into ./.tools (Go proxy, npm)
+tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator $(call stamp,$(ASL_SERVICE)) $(call stamp,$(CFN_GUARD)) $(call stamp,$(LOCAL_SFN)) chromium check-host ## install the test tools into ./.tools (Go proxy, npm) and Debian's chromium
+
+# The report's rendering test (internal/report) opens the HTML report in
+# Debian's chromium, headless; apt installs it (CI runs as root).
+.PHONY: chromium
+chromium:
+	@command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core; }
 
 $(TOOLS_BIN)/aws-lambda-rie:
 	GOBIN=$(TOOLS_BIN) go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)

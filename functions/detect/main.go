@@ -14,6 +14,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
@@ -44,8 +45,12 @@ func build(ctx context.Context, log *slog.Logger) (*detect.Detector, error) {
 			log.Warn("cannot read own account; every target will be reached through the member role", "error", err.Error())
 		}
 	}
+	history, err := evidence.Recorder(f, env.History, reach, log)
+	if err != nil {
+		return nil, err
+	}
 	return &detect.Detector{
-		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: env.StateMachineARN, Policy: env.Policy, Partition: reach.Partition},
+		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: env.StateMachineARN, Policy: env.Policy, Partition: reach.Partition, History: history},
 		ECS: func(t workflow.Target) (detect.ECS, error) {
 			return f.ECS(awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN})
 		},

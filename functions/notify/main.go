@@ -15,6 +15,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/evidence"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/notify"
 )
@@ -38,6 +40,16 @@ func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {
 		return nil, err
 	}
 	deps := notify.Deps{SNS: f.SNS(), Logger: log}
+	reach := execution.Reach{Organization: env.Mode == config.ModeOrganization, MemberRoleName: env.MemberRoleName}
+	if env.History.Findings {
+		// Findings of the hub's own account are imported without the role.
+		if reach.HomeAccount, reach.Partition, err = f.CallerAccount(ctx); err != nil {
+			return nil, err
+		}
+	}
+	if deps.History, err = evidence.Recorder(f, env.History, reach, log); err != nil {
+		return nil, err
+	}
 	if env.SlackWebhookARN != "" {
 		cfg, err := f.Config(awsclient.Scope{})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
@@ -43,9 +44,14 @@ func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
 	if reach.HomeAccount, reach.Partition, err = f.CallerAccount(ctx); err != nil {
 		return nil, err // the home account is the sweep's first target
 	}
+	history, err := evidence.Recorder(f, env.History, reach, log)
+	if err != nil {
+		return nil, err
+	}
 	return &sweep.Sweeper{
 		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: env.StateMachineARN, Policy: env.Policy, Partition: reach.Partition,
-			Limiter: rate.NewLimiter(rate.Limit(env.StartRate), 1)},
+			Limiter: rate.NewLimiter(rate.Limit(env.StartRate), 1), History: history},
+		History: history,
 		ECS: func(t workflow.Target) (inventory.ECS, error) {
 			return f.ECS(awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN})
 		},

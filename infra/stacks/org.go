@@ -90,7 +90,7 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 		// The member role trusts the hub's function roles, which must exist
 		// when member accounts create it.
 		if ms.Name == names.StackSetIAM() {
-			for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
+			for _, fn := range memberRoleUsers(cfg) {
 				set.Node().AddDependency(p.roles[fn])
 			}
 		}
@@ -357,16 +357,20 @@ func NewMemberIAMStack(scope constructs.Construct, id string, cfg config.Config)
 	for _, s := range remediateStatements(cfg.Policy, part, acct) {
 		perms = append(perms, s)
 	}
+	if cfg.History && cfg.SecurityHub != config.SecurityHubOff {
+		// Findings are imported by the account they are about.
+		perms = append(perms, map[string]any{"Effect": "Allow", "Action": []string{"securityhub:BatchImportFindings"}, "Resource": securityHubProduct(part, acct)})
+	}
+	var trusted []string
+	for _, fn := range memberRoleUsers(cfg) {
+		trusted = append(trusted, awsarn.RoleARN(part, hubAccount, names.FunctionRole(fn)))
+	}
 	member := awsiam.NewCfnRole(stack, jsii.String("MemberRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(names.MemberRole()),
 		Description: jsii.String("Assumed by the ecslogfix hub's detect, sweep and remediate functions"),
 		AssumeRolePolicyDocument: policyDoc(map[string]any{
-			"Effect": "Allow",
-			"Principal": map[string]any{"AWS": []string{
-				awsarn.RoleARN(part, hubAccount, names.FunctionRole(config.FunctionDetect)),
-				awsarn.RoleARN(part, hubAccount, names.FunctionRole(config.FunctionSweep)),
-				awsarn.RoleARN(part, hubAccount, names.FunctionRole(config.FunctionRemediate)),
-			}},
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": trusted},
 			"Action":    "sts:AssumeRole",
 			"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID}},
 		}),

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -192,7 +193,11 @@ func newPipeline(stack awscdk.Stack, cfg config.Config, root string) *pipeline {
 		roles: map[string]awsiam.Role{}, functions: map[string]awslambda.Function{}}
 	p.dlq = deadLetterQueue(stack, "TargetDLQ", "the dead-letter queue of the EventBridge rule targets")
 	p.detectFailures = deadLetterQueue(stack, "DetectFailures", "the on-failure destination of detect's asynchronous invocations")
-	for _, fn := range config.Functions {
+	fns := config.Functions
+	if reportOn(cfg) {
+		fns = append(slices.Clone(fns), config.FunctionReport)
+	}
+	for _, fn := range fns {
 		p.roles[fn] = awsiam.NewRole(stack, jsii.String(roleID(fn)), &awsiam.RoleProps{
 			RoleName:    jsii.String(p.names.FunctionRole(fn)),
 			AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
@@ -274,12 +279,16 @@ func (p *pipeline) newKey() awskms.CfnKey {
 	for _, name := range p.ownLogGroupNames() {
 		ownLogGroups = append(ownLogGroups, arn("arn:", partition(), ":logs:", region(), ":", account(), ":log-group:", name))
 	}
+	statements := []any{}
+	if p.cfg.History {
+		statements = append(statements, p.historyKeyStatements()...)
+	}
 	key := awskms.NewCfnKey(p.stack, jsii.String("TopicKey"), &awskms.CfnKeyProps{
 		Description:       jsii.String("ecslogfix notification topic and ecslogfix's own log groups"),
 		EnableKeyRotation: jsii.Bool(true),
 		KeyPolicy: map[string]any{
 			"Version": "2012-10-17",
-			"Statement": []any{
+			"Statement": append([]any{
 				map[string]any{
 					"Sid": "KeyAdministration", "Effect": "Allow",
 					"Principal": map[string]any{"AWS": arn("arn:", partition(), ":iam::", account(), ":root")},
@@ -322,7 +331,7 @@ func (p *pipeline) newKey() awskms.CfnKey {
 					"Action":    []string{"kms:CreateGrant"}, "Resource": "*",
 					"Condition": map[string]any{"BoolIfExists": map[string]any{"kms:GrantIsForAWSResource": "false", "aws:PrincipalIsAWSService": "false"}},
 				},
-			},
+			}, statements...),
 		},
 	})
 	// Retained on stack deletion and replacement (messages and logs it
@@ -338,6 +347,9 @@ func (p *pipeline) ownLogGroupNames() []string {
 	var out []string
 	for _, fn := range config.Functions {
 		out = append(out, p.names.FunctionLogGroup(fn))
+	}
+	if reportOn(p.cfg) {
+		out = append(out, p.names.FunctionLogGroup(config.FunctionReport))
 	}
 	return append(out, p.names.StateMachineLogGroup())
 }
@@ -413,12 +425,13 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 	}
 	return map[string]map[string]string{
 		config.FunctionDetect: config.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
-			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts}.Environ(),
+			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv()}.Environ(),
 		config.FunctionSweep: config.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 			MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
-			StartRate: p.cfg.RegisterRate}.Environ(),
+			StartRate: p.cfg.RegisterRate, History: p.historyEnv()}.Environ(),
 		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
-		config.FunctionNotify:    config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN}.Environ(),
+		config.FunctionNotify: config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
+			History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
 }
 
@@ -532,7 +545,7 @@ func (p *pipeline) addFunctions() {
 			})
 		}
 		// AwsSolutions-IAM5: see roleWildcards for each role's reason.
-		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode, len(p.cfg.VPCSubnetIDs) > 0))
+		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode, len(p.cfg.VPCSubnetIDs) > 0)+historyWildcards(p.cfg, fn))
 	}
 
 	// detect and sweep: read task definitions, start the workflow; the
@@ -572,10 +585,11 @@ func (p *pipeline) addFunctions() {
 	}
 	if p.cfg.Mode == config.ModeOrganization {
 		memberRole := awsarn.RoleARN(partition(), "*", p.names.MemberRole())
-		for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
+		for _, fn := range memberRoleUsers(p.cfg) {
 			p.roles[fn].AddToPolicy(statement([]string{"sts:AssumeRole"}, []string{memberRole}, nil))
 		}
 	}
+	p.addHistory()
 
 	smLogs := p.logGroup("StateMachineLogs", p.names.StateMachineLogGroup())
 	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
@@ -595,6 +609,16 @@ func (p *pipeline) addFunctions() {
 	// function's versions/aliases); Step Functions log delivery and X-Ray
 	// actions support no resource-level permissions.
 	suppress(p.sm, "AwsSolutions-IAM5", "lambda:InvokeFunction on our two functions' versions (ARN:*); CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups...) and X-Ray trace actions support only Resource \"*\".")
+}
+
+// memberRoleUsers are the functions that assume the member role: notify
+// too when it imports findings into member accounts.
+func memberRoleUsers(cfg config.Config) []string {
+	fns := []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate}
+	if cfg.History && cfg.SecurityHub != config.SecurityHubOff {
+		fns = append(fns, config.FunctionNotify)
+	}
+	return fns
 }
 
 // addRule routes matching events on bus (nil: the default bus) to detect,

@@ -111,7 +111,8 @@ func ErrorReport(name string, err error) Report {
 
 // Evaluate judges one task definition. Task definition files also get the
 // plan; for infrastructure as code the fix is a change to the source, so
-// there is none.
+// there is none. fallback is the context where the ARN names none; its
+// Today is the day exemptions are judged on.
 func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Report {
 	td := res.TaskDefinition
 	if td == nil {
@@ -137,7 +138,11 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 		r.Error = err.Error()
 		return r
 	}
-	ev := pol.Evaluate(td, res.Tags)
+	ctx := fallback
+	if arn, err := taskdef.ParseARN(r.TaskDefinitionARN); err == nil {
+		ctx = plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region, Today: fallback.Today}
+	}
+	ev := pol.EvaluateFor(td, res.Tags, policy.Subject{Account: ctx.Account, Region: ctx.Region, Family: r.Family, Today: ctx.Today}, policy.Facts{})
 	r.Exempt = ev.Exempt
 	r.Verdict = Compliant
 	r.Containers = make([]Container, 0, len(ev.Containers))
@@ -168,10 +173,6 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 		}
 	}
 	if res.Format.IsTaskDefinitionFile() {
-		ctx := fallback
-		if arn, err := taskdef.ParseARN(r.TaskDefinitionARN); err == nil {
-			ctx = plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region}
-		}
 		p, err := plan.Build(td, res.Tags, pol, ctx)
 		if err != nil {
 			r.Error = fmt.Sprintf("plan: %v", err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -25,6 +26,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -38,6 +40,7 @@ type backoutECS interface {
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, optFns ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
 	DescribeServices(ctx context.Context, in *ecs.DescribeServicesInput, optFns ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	UpdateService(ctx context.Context, in *ecs.UpdateServiceInput, optFns ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+	TagResource(ctx context.Context, in *ecs.TagResourceInput, optFns ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 	ListTaskDefinitions(ctx context.Context, in *ecs.ListTaskDefinitionsInput, optFns ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 }
@@ -66,6 +69,8 @@ type backoutOptions struct {
 	deleteLogGroup bool
 	apply          bool
 	execution      string // --execution: the remediation whose rollout record says what moved
+	exemptUntil    string // the day the source is exempt until; default today + the policy's backoutDays
+	history        historyFlags
 	region         string // the one --region, if given
 }
 
@@ -79,6 +84,7 @@ type BackoutResult struct {
 	Applied           bool
 	Steps             []BackoutStep
 	LatestARN         string // after --apply: the family's latest ACTIVE revision
+	ExemptUntil       string // the day the source is exempt until
 }
 
 // BackoutStep is one step and its status. Steps of plan.Backout carry
@@ -114,11 +120,15 @@ notification of the remediation lists, with the services and log groups it
 finds filled in. With --apply it moves the services of the given clusters
 that run the revision back to the source revision (UpdateService),
 deregisters the revision (so the family's latest ACTIVE revision is the
-source again), and with --delete-log-group deletes each log group of the
+source again), tags the source with the policy's end-date tag
+(ecslogfix:exempt-until) so that ecslogfix leaves it until --exempt-until
+(default: today plus the policy's exemptions.backoutDays, 30) and fixes it
+again after, and with --delete-log-group deletes each log group of the
 revision that ecslogfix created (tag ` + config.TagManaged + `), that no
 ACTIVE revision of the family uses (it names the one that does) and that
 holds no log streams, turning its deletion protection off first. Without
---apply it prints what it would do.
+--apply it prints what it would do. With --history the backout is recorded
+in the history (BACKED_OUT).
 
 With --execution (the remediation's Step Functions execution, named in its
 notification) backout reads the execution's rollout record and points
@@ -150,6 +160,15 @@ ecslogfix registered.`,
 					return usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
 				}
 			}
+			if err := o.history.check(cmd); err != nil {
+				return err
+			}
+			if o.exemptUntil != "" {
+				d, err := time.Parse(policy.DateLayout, o.exemptUntil)
+				if err != nil || d.Before(time.Now().UTC().Truncate(24*time.Hour)) {
+					return usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
+				}
+			}
 			region, err := f.oneRegion(cmd)
 			if err != nil {
 				return err
@@ -168,6 +187,8 @@ ecslogfix registered.`,
 	fl.BoolVar(&o.deleteLogGroup, "delete-log-group", false, "also delete the log groups ecslogfix created for it, when empty")
 	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
 	fl.StringVar(&o.execution, "execution", "", "the remediation's execution ARN: move back exactly the consumers its rollout moved")
+	fl.StringVar(&o.exemptUntil, "exempt-until", "", "the day (YYYY-MM-DD) until which ecslogfix leaves the source as it is (default: today + the policy's backoutDays)")
+	addHistoryFlags(cmd, &o.history)
 	_ = cmd.MarkFlagRequired("task-definition") // the flag exists: no error
 	cmd.MarkFlagsMutuallyExclusive("execution", "cluster")
 	return cmd
@@ -188,15 +209,23 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory), sfn: factory.SFN()}
-	if o.execution != "" {
-		if b.exemption, err = o.f.loadPolicy(); err != nil {
-			return err
-		}
+	pol, err := o.f.loadPolicy()
+	if err != nil {
+		return err
 	}
+	store, err := o.history.store(factory)
+	if err != nil {
+		return err
+	}
+	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory), sfn: factory.SFN(), pol: pol, now: o.f.now}
 	res, runErr := b.run(ctx, o)
 	if res.TaskDefinitionARN == "" {
 		return runErr
+	}
+	if runErr == nil && res.Applied && store != nil {
+		if err := b.record(ctx, store, res, caller(ctx, factory)); err != nil {
+			runErr = fmt.Errorf("backout: done, but not recorded in the history: %w", explain(err))
+		}
 	}
 	p, err := newPrinter(o.f.Stdout, o.f.Stderr, o.output, backoutTable)
 	if err != nil {
@@ -242,9 +271,42 @@ type backout struct {
 	region    string
 	consumers *consumer.Clients
 	sfn       backoutSFN
-	// exemption is the policy whose exemption tag a copy of a deregistered
-	// source gets.
-	exemption policy.Policy
+	// pol gives the end-date tag and its default term, and the exemption
+	// tag a copy of a deregistered source gets.
+	pol policy.Policy
+	now func() time.Time // nil: time.Now
+}
+
+func (b *backout) clock() time.Time {
+	if b.now != nil {
+		return b.now()
+	}
+	return time.Now()
+}
+
+// exemptUntil is the day the backout exempts the source until.
+func (b *backout) exemptUntil(o *backoutOptions) string {
+	if o.exemptUntil != "" {
+		return o.exemptUntil
+	}
+	return policy.Day(b.clock().AddDate(0, 0, b.pol.Exemptions.Backout()))
+}
+
+// record writes the backout to the history: the source, the family's
+// latest again, with the reasons it is not compliant and its exemption.
+func (b *backout) record(ctx context.Context, store history.Recorder, res BackoutResult, actor string) error {
+	a, err := taskdef.ParseARN(res.SourceARN)
+	if err != nil {
+		return err
+	}
+	var findings []plan.Finding
+	if d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(res.SourceARN)}); err == nil {
+		if p, err := plan.Build(d.TaskDefinition, nil, b.pol, plan.Context{Partition: a.Partition, Account: a.Account, Region: a.Region}); err == nil {
+			findings = p.Findings()
+		}
+	}
+	return store.Record(ctx, history.BackedOut(a.Account, a.Region, res.Family, res.SourceARN, res.TaskDefinitionARN, res.ExemptUntil, findings,
+		history.Meta{Time: b.clock(), Actor: actor}))
 }
 
 // run observes the revision, its services and log groups, takes the steps
@@ -276,9 +338,9 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 		return BackoutResult{}, fmt.Errorf("backout: %w", err)
 	}
 	a.Revision = rev
-	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply}
+	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply, ExemptUntil: b.exemptUntil(o)}
 
-	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN}
+	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.pol.UntilKey(), ExemptUntil: res.ExemptUntil}
 	if o.execution != "" {
 		r, err := b.executionResult(ctx, o.execution)
 		if err != nil {
@@ -308,6 +370,10 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 			res.Steps = append(res.Steps, moves...)
 		case s.Kind == plan.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
 			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "it is already " + string(td.Status)})
+		case s.Kind == plan.StepExemptUntil && td.Status != types.TaskDefinitionStatusActive:
+			// The exemption belongs to the deregistration: a backout that
+			// already happened set it then.
+			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "the revision is already " + string(td.Status) + ": backed out before"})
 		default:
 			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepPlanned})
 		}
@@ -457,6 +523,9 @@ func (b *backout) exec(ctx context.Context, s plan.Step) (string, error) {
 		_, err = b.logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
 			LogGroupIdentifier: aws.String(s.LogGroup), DeletionProtectionEnabled: aws.Bool(false),
 		})
+	case plan.StepExemptUntil:
+		_, err = b.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(s.TaskDefinition),
+			Tags: []types.Tag{{Key: aws.String(s.TagKey), Value: aws.String(s.Until)}}})
 	case plan.StepDeleteLogGroup:
 		_, err = b.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
 	default:
@@ -503,7 +572,7 @@ func (b *backout) reregister(ctx context.Context, source string) (string, error)
 	if err != nil {
 		return "", fmt.Errorf("describe the source %s: %w", source, err)
 	}
-	ex := b.exemption.WithDefaults().ExemptionTag
+	ex := b.pol.WithDefaults().ExemptionTag
 	tags := slices.DeleteFunc(slices.Clone(d.Tags), func(t types.Tag) bool { return aws.ToString(t.Key) == ex.Key })
 	in, err := taskdef.RegisterInput(d.TaskDefinition, tags, types.Tag{Key: aws.String(ex.Key), Value: aws.String(ex.Value)})
 	if err != nil {
@@ -687,6 +756,8 @@ func stepAction(s plan.Step) string {
 		return "register a copy of the deregistered source " + s.TaskDefinition
 	case plan.StepDeregister:
 		return "deregister " + s.TaskDefinition
+	case plan.StepExemptUntil:
+		return fmt.Sprintf("exempt %s until %s (tag %s)", s.TaskDefinition, s.Until, s.TagKey)
 	case plan.StepDisableDeletionProtection:
 		return "turn off deletion protection of log group " + s.LogGroup
 	case plan.StepDeleteLogGroup:

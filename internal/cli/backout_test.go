@@ -92,6 +92,11 @@ func (f *fakeAWS) DeregisterTaskDefinition(_ context.Context, in *ecs.Deregister
 	return &ecs.DeregisterTaskDefinitionOutput{}, nil
 }
 
+func (f *fakeAWS) TagResource(_ context.Context, in *ecs.TagResourceInput, _ ...func(*ecs.Options)) (*ecs.TagResourceOutput, error) {
+	t := in.Tags[0]
+	return &ecs.TagResourceOutput{}, f.change(fmt.Sprintf("aws ecs tag-resource --resource-arn %s --tags key=%s,value=%s --region us-east-1", aws.ToString(in.ResourceArn), aws.ToString(t.Key), aws.ToString(t.Value)))
+}
+
 func (f *fakeAWS) ListServices(_ context.Context, in *ecs.ListServicesInput, _ ...func(*ecs.Options)) (*ecs.ListServicesOutput, error) {
 	var arns []string
 	for k := range f.services {
@@ -180,9 +185,13 @@ func (f *fakeAWS) DeleteLogGroup(_ context.Context, in *cloudwatchlogs.DeleteLog
 	return &cloudwatchlogs.DeleteLogGroupOutput{}, nil
 }
 
+// fakeUntil is the day the fake backouts exempt the source until.
+const fakeUntil = "2099-01-31"
+
 func runFakeBackout(t *testing.T, f *fakeAWS, o backoutOptions) (BackoutResult, error) {
 	t.Helper()
 	b := &backout{ecs: f, logs: f, region: "us-east-1"}
+	o.exemptUntil = fakeUntil
 	return b.run(context.Background(), &o)
 }
 
@@ -217,7 +226,7 @@ func TestBackoutRunsTheNotifiedSteps(t *testing.T) {
 	var want []string
 	for _, c := range notifiedCommands(t) {
 		if !strings.Contains(c, plan.PlaceholderService) {
-			want = append(want, c)
+			want = append(want, strings.ReplaceAll(c, plan.PlaceholderDate, fakeUntil)) // the day backout chose
 			continue
 		}
 		for _, svc := range []string{"prod checkout", "staging checkout"} {
@@ -289,6 +298,7 @@ func TestBackoutSkips(t *testing.T) {
 		// Without --cluster the conditional step stays a template to fill in.
 		{plan.StepMoveService, StepSkipped, "no --cluster given: services running it were not looked for", true, true, true, "<CLUSTER>/<SERVICE>"},
 		{plan.StepDeregister, StepSkipped, "it is already INACTIVE", false, true, false, fakeNew},
+		{plan.StepExemptUntil, StepSkipped, "the revision is already INACTIVE: backed out before", false, true, false, fakeSource},
 		// Not a step of the plan: it carries no command to copy.
 		{plan.StepDeleteLogGroup, StepSkipped, "it holds log streams", false, false, false, "/ecs/orders-api"},
 	}
@@ -311,7 +321,7 @@ func TestBackoutStopsAtAFailure(t *testing.T) {
 	for _, s := range res.Steps {
 		statuses = append(statuses, s.Status)
 	}
-	if want := []StepStatus{StepDone, StepFailed, StepSkipped}; !slices.Equal(statuses, want) {
+	if want := []StepStatus{StepDone, StepFailed, StepSkipped, StepSkipped}; !slices.Equal(statuses, want) {
 		t.Fatalf("statuses %v, want %v", statuses, want)
 	}
 	if res.Steps[1].Reason != "api error ServerException: the service is unavailable" || res.Steps[2].Reason != "not run: an earlier step failed" {
@@ -410,9 +420,10 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 	for _, s := range it.Backout {
 		printed = append(printed, s.Bind("prod", "web").Command)
 	}
-	// Move the service, deregister, lift the deletion protection ecslogfix
-	// set (the stand-in enforces it as AWS does), delete the group.
-	if len(notified) != 4 || !strings.Contains(notified[2], "--no-deletion-protection-enabled") || !slices.Equal(printed, notified) {
+	// Move the service, deregister, exempt the source until a day, lift
+	// the deletion protection ecslogfix set (the stand-in enforces it as
+	// AWS does), delete the group.
+	if len(notified) != 5 || !strings.Contains(notified[3], "--no-deletion-protection-enabled") || !slices.Equal(printed, notified) {
 		t.Fatalf("fix printed\n%s\nthe notification says\n%s", strings.Join(printed, "\n"), strings.Join(notified, "\n"))
 	}
 
@@ -433,6 +444,9 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 		if s.Status == StepDone {
 			ran = append(ran, s.Command)
 		}
+	}
+	for i := range notified {
+		notified[i] = strings.ReplaceAll(notified[i], plan.PlaceholderDate, "2026-12-31") // motoNow + backoutDays
 	}
 	if !slices.Equal(ran, notified) {
 		t.Fatalf("backout ran\n%s\nthe notification says\n%s", strings.Join(ran, "\n"), strings.Join(notified, "\n"))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -179,7 +180,7 @@ func checkInputs(o *checkOptions) ([]FileReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	fallback := plan.Context{Partition: "aws", Account: o.account, Region: o.region}
+	fallback := plan.Context{Partition: "aws", Account: o.account, Region: o.region, Today: time.Now()}
 	reports := make([]FileReport, 0, len(o.files))
 	stdinUsed := false
 	for _, arg := range o.files {

@@ -48,6 +48,9 @@ type App struct {
 	// Wait waits d (fix's pause between two looks at a rollout's
 	// deployments); nil waits on a timer.
 	Wait func(ctx context.Context, d time.Duration) error
+	// Now is the clock (exemption days, the history's records); default
+	// time.Now.
+	Now func() time.Time
 }
 
 // wait is Wait, or a timer that the context can cut short.
@@ -63,6 +66,13 @@ func (a *App) wait(ctx context.Context, d time.Duration) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+func (a *App) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
 }
 
 // Run runs ecslogfix with args (without the program name) and returns the
@@ -234,6 +244,7 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 		newCmdScan(f, nil),
 		newCmdFix(f, nil),
 		newCmdBackout(f, nil),
+		newCmdReport(f, nil),
 		a.versionCommand(),
 	)
 	return root, f

@@ -20,6 +20,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/message"
@@ -52,6 +53,7 @@ type fixOptions struct {
 	readRate        float64
 	rollout         string // --rollout: none, services or all; "" = the policy's and the tag's
 	rolloutRate     float64
+	history         historyFlags
 	region          string // the one --region, if given
 }
 
@@ -150,6 +152,9 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 					return usagef(cmd, "--task-definition %q: %v", td, err)
 				}
 			}
+			if err := o.history.check(cmd); err != nil {
+				return err
+			}
 			region, err := f.oneRegion(cmd)
 			if err != nil {
 				return err
@@ -171,6 +176,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second")
 	fl.StringVar(&o.rollout, "rollout", "", "move what runs the source to the new revision: none, services or all (default: the policy's, or the task definition's ecslogfix:rollout tag)")
 	fl.Float64Var(&o.rolloutRate, "rollout-rate", awsclient.DefaultRolloutRate, "UpdateService, PutTargets and UpdateSchedule calls per second")
+	addHistoryFlags(cmd, &o.history)
 	cmd.MarkFlagsOneRequired("task-definition", "all")
 	cmd.MarkFlagsMutuallyExclusive("task-definition", "all")
 	// With the two rules above, this one says --family-prefix needs --all.
@@ -217,9 +223,14 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
 	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
-		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait}
+		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now}
 	if !o.apply {
 		fx.preview = consumerClients(factory)
+	}
+	if store, err := o.history.store(factory); err != nil {
+		return FixSummary{}, err
+	} else if store != nil {
+		fx.history, fx.actor = store, caller(ctx, factory)
 	}
 	put := func(it FixItem) error {
 		fx.sum.count(it)
@@ -344,6 +355,29 @@ type fixer struct {
 	preview *consumer.Clients
 	// wait waits between two Watch steps, as the workflow's RolloutWait.
 	wait func(ctx context.Context, d time.Duration) error
+	// history, when set, records each decision (--history), by actor.
+	history history.Recorder
+	actor   string
+	now     func() time.Time
+}
+
+// record writes an item's decision to the history: the remediation's
+// outcome with --apply, else the plan's verdict.
+func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workflow.Result) {
+	if f.history == nil || it.Error != "" {
+		return
+	}
+	now := f.now()
+	recs := []history.Record{history.FromPlan(p, history.Meta{Time: now, Trigger: string(workflow.TriggerCLI), Actor: f.actor})}
+	if res != nil {
+		recs = history.FromResult(*res, "", now)
+		for i := range recs {
+			recs[i].Actor = f.actor
+		}
+	}
+	if err := f.history.Record(ctx, recs...); err != nil {
+		it.Error = "not recorded in the history: " + explain(err).Error()
+	}
 }
 
 // failed is the item of a task definition that could not be read.
@@ -355,6 +389,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	row, p := judge(ctx, f.obs, f.region, td, tags, f.pol)
 	it := FixItem{ScanRow: row}
 	if row.Error != "" || row.Verdict != VerdictNonCompliant {
+		f.record(ctx, &it, p, nil)
 		return it
 	}
 	it.Plan = &p
@@ -367,6 +402,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		it.Rollout = ro
 	}
 	if f.apply == nil || (row.Action != ActionRegister && row.Action != ActionCreateGroups) {
+		f.record(ctx, &it, p, nil)
 		return it
 	}
 	res, err := f.remediate(ctx, row, p)
@@ -374,6 +410,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		it.Error = explain(err).Error()
 		return it
 	}
+	defer f.record(ctx, &it, p, &res)
 	it.Outcome, it.Detail, it.NewARN, it.LogGroups, it.Rollout = res.Outcome, res.Detail, res.NewARN, res.LogGroups, res.Rollout
 	if res.RolloutError != nil {
 		it.Error = "rollout: " + res.RolloutError.Cause

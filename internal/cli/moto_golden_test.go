@@ -80,7 +80,7 @@ func TestMotoTranscripts(t *testing.T) {
 
 	// On a terminal scan draws a progress bar on stderr; stdout is the same.
 	var out, errb bytes.Buffer
-	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS,
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS, Now: motoNow,
 		IsTerminal: func(io.Writer) bool { return true }}
 	if code := a.Run(ctx, []string{"scan", "--output", "csv"}); code != ExitViolation {
 		t.Errorf("scan on a terminal: exit %d: %s", code, errb.String())

@@ -28,6 +28,10 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
+// motoNow is the clock of the CLI in the moto tests: the day a backout
+// exempts the source until follows from it.
+func motoNow() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if standIns != nil {
@@ -92,7 +96,7 @@ func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 func runAWS(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS,
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS, Now: motoNow,
 		IsTerminal: func(io.Writer) bool { return false }}
 	code := a.Run(context.Background(), args)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}

@@ -24,6 +24,7 @@ const (
 	FormatText Format = "text" // for people; scan's is a table
 	FormatJSON Format = "json" // one array of results
 	FormatCSV  Format = "csv"  // a header row, then one row a result
+	FormatHTML Format = "html" // one self-contained page (report only)
 )
 
 // String, Set and Type make *Format a flag value, so a wrong -o is a usage
@@ -50,6 +51,63 @@ func (f *Format) Type() string { return "format" }
 func addOutputFlag(cmd *cobra.Command, f *Format) {
 	*f = FormatText
 	cmd.Flags().VarP(f, "output", "o", "output format: text, json or csv")
+}
+
+// documentFormat is -o of a command whose result is one document: the
+// formats of Format, and html.
+type documentFormat struct{ f *Format }
+
+func (d documentFormat) String() string { return string(*d.f) }
+func (d documentFormat) Type() string   { return "format" }
+func (d documentFormat) Set(s string) error {
+	if Format(s) == FormatHTML {
+		*d.f = FormatHTML
+		return nil
+	}
+	if err := d.f.Set(s); err != nil {
+		return errors.New("must be text, json, csv or html")
+	}
+	return nil
+}
+
+// addDocumentFlag adds -o/--output, with html, to cmd.
+func addDocumentFlag(cmd *cobra.Command, f *Format) {
+	*f = FormatText
+	cmd.Flags().VarP(documentFormat{f}, "output", "o", "output format: text, json, csv or html")
+}
+
+// document is a result rendered whole: JSON is the value itself, CSV its
+// rows (through the same escaping as every other CSV), text and HTML as it
+// writes them.
+type document interface {
+	Rows() [][]string
+	Text(w io.Writer) error
+	HTML(w io.Writer) error
+}
+
+// renderDocument writes d in format f to w.
+func renderDocument(w, errw io.Writer, f Format, columns []string, d document) error {
+	switch f {
+	case FormatJSON:
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
+		return enc.Encode(d)
+	case FormatCSV:
+		p, err := newPrinter(w, errw, f, table[[]string]{columns: columns, row: func(r []string) []string { return r }})
+		if err != nil {
+			return err
+		}
+		for _, r := range d.Rows() {
+			if err := p.print(r); err != nil {
+				return err
+			}
+		}
+		return p.finish("")
+	case FormatHTML:
+		return d.HTML(w)
+	}
+	return d.Text(w)
 }
 
 // table says how one kind of result is rendered: its CSV columns and row,

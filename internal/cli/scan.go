@@ -387,12 +387,14 @@ func judge(ctx context.Context, obs *loggroup.Observer, region string, td *types
 	return row, p
 }
 
-// contextOf is the plan context of td: its ARN's, else the region scanned.
+// contextOf is the plan context of td: its ARN's, else the region
+// scanned; exemptions are judged on today.
 func contextOf(td *types.TaskDefinition, region string) plan.Context {
+	today := time.Now()
 	if arn, err := taskdef.ParseARN(aws.ToString(td.TaskDefinitionArn)); err == nil {
-		return plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region}
+		return plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region, Today: today}
 	}
-	return plan.Context{Partition: "aws", Region: region}
+	return plan.Context{Partition: "aws", Region: region, Today: today}
 }
 
 // consumersString is the CSV form of consumers: KIND:ARN@REVISION, space

@@ -12,6 +12,7 @@ package cloudtrail
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The envelope values Parse requires.
@@ -133,6 +134,9 @@ type Registration struct {
 	Principal         Principal
 	Origin            Origin
 	UserAgent         string
+	// EventTime is when the call was made (zero when CloudTrail's
+	// eventTime is missing or not RFC 3339).
+	EventTime time.Time
 }
 
 // Failed reports whether the call failed.

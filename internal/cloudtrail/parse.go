@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
@@ -34,6 +35,7 @@ type detail struct {
 	RequestParameters            *requestParameters `json:"requestParameters"`
 	ResponseElements             *responseElements  `json:"responseElements"`
 	EventID                      string             `json:"eventID"`
+	EventTime                    string             `json:"eventTime"`
 	RecipientAccountID           string             `json:"recipientAccountId"`
 	SessionCredentialFromConsole flexBool           `json:"sessionCredentialFromConsole"`
 }
@@ -114,6 +116,11 @@ func Parse(data []byte) (Registration, error) {
 		Region:    env.Region,
 		UserAgent: d.UserAgent,
 		Principal: principal(d.UserIdentity),
+	}
+	// Only for the registration-to-remediation time: a time CloudTrail did
+	// not write in its format is left out, never guessed.
+	if t, err := time.Parse(time.RFC3339, d.EventTime); err == nil {
+		r.EventTime = t.UTC()
 	}
 	r.Origin = detectOrigin(d)
 	if d.ErrorCode != "" {

@@ -30,6 +30,7 @@ func TestLoadDefaults(t *testing.T) {
 		Mode: ModeSingle, Prefix: "ecslogfix", Policy: policy.Default(), SweepSchedule: "rate(1 day)", StackSetCallAs: "SELF",
 		CreateDefaultExecutionRole: true, LogRetentionDays: 365, RegisterRate: 0.5, RolloutRate: 0.5, RemediateConcurrency: 0,
 		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128, "sweep": 128}, HookFailureMode: HookWarn,
+		SecurityHub: SecurityHubOff, ReportSchedule: DefaultReportSchedule,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)

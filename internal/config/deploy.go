@@ -108,6 +108,43 @@ type Config struct {
 	// HookFailureMode is the hook's FailureMode: WARN (proceed with a
 	// warning) or FAIL (stop the operation).
 	HookFailureMode string
+	// History keeps every decision in an S3 bucket (Object Lock enabled)
+	// and the state per family in a DynamoDB table.
+	History bool
+	// HistoryObjectLockDays, when > 0, is the default retention of every
+	// history object in compliance mode: nobody can delete or overwrite a
+	// version for that long.
+	HistoryObjectLockDays int
+	// HistoryAccessLogBucket, when set, receives the bucket's server
+	// access logs (an existing log-archive bucket).
+	HistoryAccessLogBucket string
+	// SecurityHub is off, import (ecslogfix's findings in each account) or
+	// notes (also notes on AWS's ECS.9 findings, from the administrator).
+	SecurityHub string
+	// ReportSchedule runs the report function (monthly by default); ""
+	// disables it.
+	ReportSchedule string
+}
+
+// Security Hub settings.
+const (
+	SecurityHubOff    = "off"
+	SecurityHubImport = "import"
+	SecurityHubNotes  = "notes"
+)
+
+// DefaultReportSchedule runs the report at 06:00 UTC on the first of each
+// month, for the month before.
+const DefaultReportSchedule = "cron(0 6 1 * ? *)"
+
+// HistoryEnv is the history configuration the functions receive; bucket
+// and table are the stack's (tokens are fine).
+func (c Config) HistoryEnv(bucket, table string) HistoryEnv {
+	if !c.History {
+		return HistoryEnv{}
+	}
+	return HistoryEnv{Bucket: bucket, Table: table,
+		Findings: c.SecurityHub == SecurityHubImport || c.SecurityHub == SecurityHubNotes, Notes: c.SecurityHub == SecurityHubNotes}
 }
 
 // Hook failure modes (AWS::CloudFormation::LambdaHook FailureMode).
@@ -234,6 +271,7 @@ var (
 	prefixRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	secretRE  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
+	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	slackIDRE = regexp.MustCompile(`^[A-Z0-9]{1,255}$`)
 	subnetRE  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	sgRE      = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
@@ -268,7 +306,39 @@ func (c Config) validate() error {
 	if err := c.validateIAMRegion(); err != nil {
 		return err
 	}
+	if err := c.validateEvidence(); err != nil {
+		return err
+	}
 	return c.validateKMSKeyRegion()
+}
+
+// MaxPolicyBytes keeps the policy, which travels in each function's
+// environment, inside Lambda's 4 KB for all variables together with the
+// others.
+const MaxPolicyBytes = 2560
+
+// validateEvidence: findings and the report need the history, and the
+// deployment refuses a malformed exemption (at run time one only stops
+// exempting) and a policy too large for Lambda's environment.
+func (c Config) validateEvidence() error {
+	key := func(k string) string { return ContextPrefix + k }
+	if !c.History {
+		switch {
+		case c.SecurityHub != SecurityHubOff:
+			return &KeyError{key("securityHub"), "needs ecslogfix:history (findings follow the state the history keeps)"}
+		case c.HistoryObjectLockDays > 0:
+			return &KeyError{key("historyObjectLockDays"), "needs ecslogfix:history"}
+		case c.HistoryAccessLogBucket != "":
+			return &KeyError{key("historyAccessLogBucket"), "needs ecslogfix:history"}
+		}
+	}
+	if probs := c.Policy.Exemptions.Problems(); len(probs) > 0 {
+		return &KeyError{PolicyKey + ".exemptions", strings.Join(probs, "; ")}
+	}
+	if b, err := json.Marshal(c.Policy); err == nil && len(b) > MaxPolicyBytes {
+		return &KeyError{PolicyKey, fmt.Sprintf("the policy is %d bytes of JSON, more than %d: it travels in every function's environment, which Lambda limits to 4 KB in all (shorten the exemption register)", len(b), MaxPolicyBytes)}
+	}
+	return nil
 }
 
 // validatePartition refuses what cannot work in the regions' partition:

@@ -70,6 +70,7 @@ type DetectEnv struct {
 	OwnRoleARNs     []string
 	MemberRoleName  string // organization mode
 	AllowedAccounts []string
+	History         HistoryEnv // compliant and exempt decisions
 }
 
 // SweepEnv is the sweep function's environment.
@@ -80,8 +81,9 @@ type SweepEnv struct {
 	MemberRoleName  string // organization mode
 	AllowedAccounts []string
 	Regions         []string
-	StartRate       float64 // executions started per second, in all
-	ReadRate        float64 // ECS reads per second per account and region
+	StartRate       float64    // executions started per second, in all
+	ReadRate        float64    // ECS reads per second per account and region
+	History         HistoryEnv // compliant and exempt decisions, each target swept
 }
 
 // RemediateEnv is the remediate function's environment.
@@ -95,6 +97,11 @@ type RemediateEnv struct {
 type NotifyEnv struct {
 	TopicARN        string
 	SlackWebhookARN string
+	History         HistoryEnv // workflow outcomes
+	// Mode and MemberRoleName say how a member account is reached to
+	// import its findings (organization mode with findings).
+	Mode           string
+	MemberRoleName string
 }
 
 // HookEnv is the CloudFormation Lambda Hook's environment: the policy
@@ -113,6 +120,7 @@ func (e DetectEnv) Environ() map[string]string {
 	w.list(EnvOwnRoleARNs, e.OwnRoleARNs)
 	w.set(EnvMemberRoleName, e.MemberRoleName)
 	w.list(EnvAllowedAccounts, e.AllowedAccounts)
+	w.history(e.History)
 	return w
 }
 
@@ -127,6 +135,7 @@ func (e SweepEnv) Environ() map[string]string {
 	w.list(EnvRegions, e.Regions)
 	w.rate(EnvStartRate, e.StartRate)
 	w.rate(EnvReadRate, e.ReadRate)
+	w.history(e.History)
 	return w
 }
 
@@ -144,6 +153,11 @@ func (e NotifyEnv) Environ() map[string]string {
 	w := environ{}
 	w.set(EnvTopicARN, e.TopicARN)
 	w.set(EnvSlackWebhookARN, e.SlackWebhookARN)
+	w.history(e.History)
+	if e.History.Findings {
+		w.set(EnvMode, e.Mode)
+		w.set(EnvMemberRoleName, e.MemberRoleName)
+	}
 	return w
 }
 
@@ -172,6 +186,7 @@ func ReadDetectEnv(getenv func(string) string) (DetectEnv, error) {
 		OwnRoleARNs:     r.list(EnvOwnRoleARNs, func(s string) bool { _, ok := awsarn.ParseRole(s); return ok }, "an IAM role ARN"),
 		MemberRoleName:  r.str(EnvMemberRoleName),
 		AllowedAccounts: r.list(EnvAllowedAccounts, awsarn.ValidAccount, "a 12-digit account ID"),
+		History:         r.history(),
 	}
 	r.memberRole(e.Mode, e.MemberRoleName)
 	return e, r.err
@@ -189,6 +204,7 @@ func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 		Regions:         r.list(EnvRegions, awsarn.ValidRegion, "a region name"),
 		StartRate:       r.rate(EnvStartRate, DefaultRegisterRate),
 		ReadRate:        r.readRate(EnvReadRate, awsclient.DefaultReadRate),
+		History:         r.history(),
 	}
 	r.memberRole(e.Mode, e.MemberRoleName)
 	return e, r.err
@@ -205,7 +221,11 @@ func ReadRemediateEnv(getenv func(string) string) (RemediateEnv, error) {
 // ReadNotifyEnv reads and validates notify's environment.
 func ReadNotifyEnv(getenv func(string) string) (NotifyEnv, error) {
 	r := reader{get: getenv}
-	e := NotifyEnv{TopicARN: r.required(EnvTopicARN), SlackWebhookARN: r.str(EnvSlackWebhookARN)}
+	e := NotifyEnv{TopicARN: r.required(EnvTopicARN), SlackWebhookARN: r.str(EnvSlackWebhookARN), History: r.history()}
+	if e.History.Findings {
+		e.Mode, e.MemberRoleName = r.mode(), r.str(EnvMemberRoleName)
+		r.memberRole(e.Mode, e.MemberRoleName)
+	}
 	return e, r.err
 }
 

@@ -181,6 +181,52 @@ func buildKeys() []Key {
 			}},
 	)
 	keys = append(keys,
+		Key{Name: ContextPrefix + "history", Type: "bool", Default: "false",
+			Doc: "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
+			apply: func(c *Config, v any) error {
+				b, err := boolOr(v, false)
+				c.History = b
+				return err
+			}},
+		Key{Name: ContextPrefix + "historyObjectLockDays", Type: "integer", Default: "0",
+			Doc: "With `history`: the default Object Lock retention of every history object in compliance mode, in days (0: none). Nobody, not even the account root, can delete or overwrite a locked version before it ends, and it cannot be shortened.",
+			apply: func(c *Config, v any) error {
+				n, err := objectLockDays(v)
+				c.HistoryObjectLockDays = n
+				return err
+			}},
+		Key{Name: ContextPrefix + "historyAccessLogBucket", Type: "string", Default: "",
+			Doc: "With `history`: an existing bucket (e.g. the organization's log archive) that receives the history bucket's S3 server access logs; Control Tower's CT.S3.PR.2 requires it. The target bucket's policy must admit `logging.s3.amazonaws.com`.",
+			apply: func(c *Config, v any) error {
+				return setString(&c.HistoryAccessLogBucket, v, bucketRE.MatchString, "an S3 bucket name")
+			}},
+		Key{Name: ContextPrefix + "securityHub", Type: "string", Default: SecurityHubOff,
+			Doc: "With `history`: `import` publishes ecslogfix's own findings (ASFF, one per family and reason, PASSED and archived once fixed, SUPPRESSED while exempt) in the account each task definition lives in (through the member role in organization mode); `notes` also adds a note to AWS's ECS.9 findings of a remediated revision, from this account, which must be the Security Hub administrator. Security Hub must be enabled where findings go; where it is not, they are skipped with a warning.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, SecurityHubOff)
+				if err == nil && s != SecurityHubOff && s != SecurityHubImport && s != SecurityHubNotes {
+					err = fmt.Errorf("%q is not %s, %s or %s", s, SecurityHubOff, SecurityHubImport, SecurityHubNotes)
+				}
+				c.SecurityHub = s
+				return err
+			}},
+		Key{Name: ContextPrefix + "reportSchedule", Type: "string", Default: DefaultReportSchedule,
+			Doc: "With `history`: EventBridge schedule of the report function, which writes the previous month's compliance report (HTML, CSV, JSON) under `reports/` in the history bucket and announces it on the notification topic. `off` disables it.",
+			apply: func(c *Config, v any) error {
+				s, err := stringOr(v, DefaultReportSchedule)
+				if err != nil {
+					return err
+				}
+				if s == "off" {
+					s = ""
+				} else if err := validSchedule(s); err != nil {
+					return err
+				}
+				c.ReportSchedule = s
+				return nil
+			}},
+	)
+	keys = append(keys,
 		Key{Name: ContextPrefix + "vpcSubnetIds", Type: "list", Default: "[]",
 			Doc:   "Subnets (`subnet-...`) to run the functions in, with `vpcSecurityGroupIds` (both or neither); Control Tower's CT.LAMBDA.PR.3 requires it. The subnets need a route to the AWS APIs the functions call (a NAT gateway, or interface endpoints for ECS, CloudWatch Logs, Step Functions, SNS, STS, Lambda and, with a Slack webhook, Secrets Manager).",
 			apply: func(c *Config, v any) error { return setList(&c.VPCSubnetIDs, v, subnetRE.MatchString, "a subnet ID") }},
@@ -239,6 +285,7 @@ var policyFields = []policyField{
 	{"deregisterSource", "string", "never", "`never`, or `afterRollout`: deregister the source revision once every consumer moved and its deployment completed. Backout then cannot point consumers back at it (ECS refuses an INACTIVE revision), so the default keeps it.", stringValue},
 	{"rolloutTimeoutMinutes", "integer", "30", "How long the workflow watches the services' deployments (1-1440); a deployment still running then is reported TIMED_OUT and left to ECS.", intValue},
 	{"rolloutPollSeconds", "integer", "30", "Seconds between two looks at the deployments (1-300).", intValue},
+	{"exemptions", "object", "{}", "Exemptions besides the tag: `maxDays` (longest term, default 365), `requireExpiry` (the tag exempts only with an `ecslogfix:exempt-until=YYYY-MM-DD` end date), `backoutDays` (how long a backout exempts, default 30) and `register`, at most 12 entries of `scope` (`account`, `region`, `familyPrefix`, `container`, `reasonCode`; an account or a family prefix is required), `reason`, `approver`, `ticket`, `approved` and `expires` (YYYY-MM-DD). An expired entry stops exempting, and the next notification says so; the deployment refuses a malformed one.", objectValue},
 }
 
 // Markdown renders the configuration reference.
@@ -436,6 +483,8 @@ func asObject(v any) (map[string]any, error) {
 }
 
 func stringValue(v any) (any, error) { return asString(v) }
+
+func objectValue(v any) (any, error) { return asObject(v) }
 
 func listValue(v any) (any, error) {
 	l, err := asList(v)

@@ -12,6 +12,10 @@ const (
 // ecslogfix:hook is set; it is not one of Functions, the pipeline's.
 const FunctionHook = "hook"
 
+// FunctionReport writes the monthly compliance report, deployed only with
+// ecslogfix:history and a reportSchedule; it is not one of Functions.
+const FunctionReport = "report"
+
 // Functions lists the functions in build order.
 var Functions = []string{FunctionDetect, FunctionRemediate, FunctionNotify, FunctionSweep}
 

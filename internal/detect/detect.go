@@ -163,7 +163,7 @@ func (d *Detector) handle(ctx context.Context, raw []byte) (execution.Response, 
 	if d.Observe != nil {
 		obs = d.Observe()
 	}
-	return d.Starter.Consider(ctx, log, execution.Candidate{
+	c := execution.Candidate{
 		Target:         target,
 		TaskDefinition: out.TaskDefinition,
 		Tags:           out.Tags,
@@ -172,7 +172,11 @@ func (d *Detector) handle(ctx context.Context, raw []byte) (execution.Response, 
 		Principal:      principalOf(reg.Principal),
 		Origin:         originOf(reg.Origin),
 		Observer:       obs,
-	})
+	}
+	if !reg.EventTime.IsZero() {
+		c.RegisteredAt = &reg.EventTime
+	}
+	return d.Starter.Consider(ctx, log, c)
 }
 
 // own reports whether p is one of our roles: one of OwnRoleARNs (account

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -83,6 +85,10 @@ type Candidate struct {
 	// mode) of the run the candidate belongs to, each once for the run; nil
 	// judges on content alone.
 	Observer *loggroup.Observer
+	// SweepID names the sweep that found it; RegisteredAt is when it was
+	// registered, as far as known (for the history).
+	SweepID      string
+	RegisteredAt *time.Time
 }
 
 // Starter considers revisions and starts executions of one state machine.
@@ -95,6 +101,11 @@ type Starter struct {
 	// registers at most one revision, so a backlog drains at the rate
 	// registrations may happen).
 	Limiter *rate.Limiter
+	// History, when set, records the compliant and exempt decisions (the
+	// workflow's outcomes are notify's to record).
+	History history.Recorder
+	// Now is the clock exemptions are judged by; default time.Now.
+	Now func() time.Time
 }
 
 // Consider plans one revision once and, for a violation, starts its
@@ -111,7 +122,8 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 		return Ignored(IgnoreInactive, arn), nil
 	}
 	pol := s.Policy.WithDefaults()
-	pc := plan.Context{Partition: s.partition(), Account: c.Target.Account, Region: c.Target.Region}
+	now := s.now()
+	pc := plan.Context{Partition: s.partition(), Account: c.Target.Account, Region: c.Target.Region, Today: now}
 	var p plan.Plan
 	var err error
 	if c.Observer != nil {
@@ -137,14 +149,14 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 	switch p.Verdict() {
 	case plan.VerdictExempt:
 		log.Info("ignored", "reason", IgnoreExempt)
-		return Ignored(IgnoreExempt, arn), nil
+		return Ignored(IgnoreExempt, arn), s.record(ctx, p, c, now)
 	case plan.VerdictCompliant:
 		level := slog.LevelInfo
 		if c.Trigger == workflow.TriggerSweep {
 			level = slog.LevelDebug // one line per family would flood a sweep's log
 		}
 		log.Log(ctx, level, "compliant")
-		return Response{Status: StatusCompliant, TaskDefinitionARN: arn}, nil
+		return Response{Status: StatusCompliant, TaskDefinitionARN: arn}, s.record(ctx, p, c, now)
 	}
 	in := workflow.Input{
 		Version:           workflow.Version,
@@ -159,21 +171,64 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 		LogGroups:         p.LogGroups,
 		Principal:         c.Principal,
 		Origin:            c.Origin,
+		RegisteredAt:      c.RegisteredAt,
 	}
 	if in.LogGroups == nil {
 		in.LogGroups = []plan.LogGroup{}
 	}
-	return s.start(ctx, log.With("reasons", p.ReasonCodes()), in)
+	return s.start(ctx, log.With("reasons", p.ReasonCodes()), in, expiredTag(p))
 }
 
-// start starts in's execution under its deterministic name.
-func (s *Starter) start(ctx context.Context, log *slog.Logger, in workflow.Input) (Response, error) {
+// record writes the history record of a decision taken without the
+// workflow; its error makes the invocation fail, and its retry decides
+// again.
+func (s *Starter) record(ctx context.Context, p plan.Plan, c Candidate, now time.Time) error {
+	if s.History == nil {
+		return nil
+	}
+	m := history.Meta{Time: now, Trigger: string(c.Trigger), EventID: c.EventID, SweepID: c.SweepID, RegisteredAt: c.RegisteredAt}
+	if c.Principal != nil {
+		m.RegisteredBy = cmp.Or(c.Principal.RoleARN, c.Principal.ARN)
+	}
+	if err := s.History.Record(ctx, history.FromPlan(p, m)); err != nil {
+		return fmt.Errorf("record %s: %w", p.SourceARN, err)
+	}
+	return nil
+}
+
+// expiredTag is the end date of the revision's expired end-date tag, or "".
+// A backout exempts the source until such a date, after an execution for
+// the same revision succeeded: the names after it differ, so the revision
+// is fixed again once the date passed.
+func expiredTag(p plan.Plan) string {
+	for _, n := range p.ExemptionNotes {
+		if n.Source == policy.SourceTag && n.Expired {
+			return n.Until
+		}
+	}
+	return ""
+}
+
+func (s *Starter) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// start starts in's execution under its deterministic name; after is the
+// end of an expired exemption of the revision, which starts a new series
+// of names.
+func (s *Starter) start(ctx context.Context, log *slog.Logger, in workflow.Input, after string) (Response, error) {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return Response{}, fmt.Errorf("marshal execution input: %w", err)
 	}
 	for attempt := 1; ; attempt++ {
 		name := NameAttempt(in.Target.Account, in.Target.Region, in.Family, in.Revision, attempt)
+		if after != "" {
+			name = NameAfter(in.Target.Account, in.Target.Region, in.Family, in.Revision, attempt, after)
+		}
 		if s.Limiter != nil {
 			if err := s.Limiter.Wait(ctx); err != nil {
 				return Response{}, fmt.Errorf("%w: %w", ErrOutOfTime, err)

@@ -25,10 +25,24 @@ func Name(account, region, family string, revision int32) string {
 // execution) differ only in the hash, so they are as deterministic and as
 // short.
 func NameAttempt(account, region, family string, revision int32, attempt int) string {
+	return nameOf(account, region, family, revision, attempt, "")
+}
+
+// NameAfter is NameAttempt for a revision whose exemption ended on the day
+// after: a series of its own, so the revision is fixed again after a
+// backout exempted it, although an execution under Name succeeded.
+func NameAfter(account, region, family string, revision int32, attempt int, after string) string {
+	return nameOf(account, region, family, revision, attempt, after)
+}
+
+func nameOf(account, region, family string, revision int32, attempt int, after string) string {
 	rev := strconv.FormatInt(int64(revision), 10)
 	key := account + "/" + region + "/" + family + ":" + rev
 	if attempt > 1 {
 		key += "#" + strconv.Itoa(attempt)
+	}
+	if after != "" {
+		key += "~" + after
 	}
 	sum := sha256.Sum256([]byte(key))
 	hash := hex.EncodeToString(sum[:])[:16]

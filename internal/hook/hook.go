@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
@@ -141,7 +142,7 @@ func Decide(req Request, pol policy.Policy) Response {
 		return resp
 	}
 	res.ID = req.RequestData.TargetLogicalID
-	r := check.Evaluate(res, pol, plan.Context{})
+	r := check.Evaluate(res, pol, plan.Context{Today: time.Now()})
 	name := escape.Text(cmp.Or(res.ID, r.Family, "the task definition"))
 	if !r.Failing() {
 		resp.Message = name + ": every container logs as the policy requires"

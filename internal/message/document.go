@@ -13,31 +13,33 @@ const Schema = "ecslogfix.notification/v1"
 // Document is the structured notification for machines (the sqs and lambda
 // keys). It carries the same redacted content as the text.
 type Document struct {
-	Schema        string              `json:"schema"`
-	Outcome       workflow.Outcome    `json:"outcome"`
-	Summary       string              `json:"summary"`
-	Account       string              `json:"account,omitempty"`
-	Region        string              `json:"region,omitempty"`
-	Partition     string              `json:"partition,omitempty"`
-	Family        string              `json:"family,omitempty"`
-	SourceARN     string              `json:"sourceArn,omitempty"`
-	NewARN        string              `json:"newArn,omitempty"`
-	LatestARN     string              `json:"latestArn,omitempty"`
-	Detail        string              `json:"detail,omitempty"`
-	Trigger       string              `json:"trigger,omitempty"`
-	EventID       string              `json:"eventId,omitempty"`
-	Principal     *workflow.Principal `json:"principal,omitempty"`
-	Origin        *workflow.Origin    `json:"origin,omitempty"`
-	Containers    []DocumentContainer `json:"containers,omitempty"`
-	Blockers      []plan.Blocker      `json:"blockers,omitempty"`
-	LogGroups     []LogGroupInfo      `json:"logGroups,omitempty"`
-	ExecutionRole string              `json:"executionRoleArn,omitempty"`
-	Rollout       *DocumentRollout    `json:"rollout,omitempty"`
-	Backout       []BackoutStep       `json:"backout,omitempty"`
-	Failure       *FailureInfo        `json:"failure,omitempty"`
-	ExecutionARN  string              `json:"executionArn,omitempty"`
-	Links         map[string]string   `json:"links,omitempty"`
-	Truncated     bool                `json:"truncated,omitempty"`
+	Schema    string           `json:"schema"`
+	Outcome   workflow.Outcome `json:"outcome"`
+	Summary   string           `json:"summary"`
+	Account   string           `json:"account,omitempty"`
+	Region    string           `json:"region,omitempty"`
+	Partition string           `json:"partition,omitempty"`
+	Family    string           `json:"family,omitempty"`
+	SourceARN string           `json:"sourceArn,omitempty"`
+	NewARN    string           `json:"newArn,omitempty"`
+	LatestARN string           `json:"latestArn,omitempty"`
+	Detail    string           `json:"detail,omitempty"`
+	// ExemptionNotes name the exemptions that stopped applying.
+	ExemptionNotes []string            `json:"exemptionNotes,omitempty"`
+	Trigger        string              `json:"trigger,omitempty"`
+	EventID        string              `json:"eventId,omitempty"`
+	Principal      *workflow.Principal `json:"principal,omitempty"`
+	Origin         *workflow.Origin    `json:"origin,omitempty"`
+	Containers     []DocumentContainer `json:"containers,omitempty"`
+	Blockers       []plan.Blocker      `json:"blockers,omitempty"`
+	LogGroups      []LogGroupInfo      `json:"logGroups,omitempty"`
+	ExecutionRole  string              `json:"executionRoleArn,omitempty"`
+	Rollout        *DocumentRollout    `json:"rollout,omitempty"`
+	Backout        []BackoutStep       `json:"backout,omitempty"`
+	Failure        *FailureInfo        `json:"failure,omitempty"`
+	ExecutionARN   string              `json:"executionArn,omitempty"`
+	Links          map[string]string   `json:"links,omitempty"`
+	Truncated      bool                `json:"truncated,omitempty"`
 }
 
 // BackoutStep is one backout step as the document carries it: the sentence
@@ -62,7 +64,7 @@ func (v *view) document(lvl level) Document {
 	d := Document{
 		Schema: Schema, Outcome: v.outcome, Summary: v.summary(),
 		Account: v.account, Region: v.region, Partition: v.partition, Family: v.family,
-		SourceARN: v.sourceARN, NewARN: v.newARN, LatestARN: v.latestARN, Detail: v.detail,
+		SourceARN: v.sourceARN, NewARN: v.newARN, LatestARN: v.latestARN, Detail: v.detail, ExemptionNotes: v.exemptionNotes,
 		Trigger: v.trigger, EventID: v.eventID, Principal: v.principal, Origin: v.origin,
 		Blockers: v.blockers, LogGroups: v.logGroups, ExecutionRole: v.execRole,
 		Rollout: v.rollout.document(), Backout: backoutSteps(v.backout), Failure: v.failure, ExecutionARN: v.execARN,

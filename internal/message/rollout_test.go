@@ -27,20 +27,20 @@ func TestRolloutAttributeAndBackout(t *testing.T) {
 		kinds   []plan.StepKind
 	}{
 		{"all moved", &workflow.Rollout{Mode: "services", Settled: true, Consumers: []workflow.ConsumerRollout{moved("a"), moved("b")}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepMoveService, plan.StepDeregister}},
+			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
 		{"nothing found", &workflow.Rollout{Mode: "all", Settled: true, Consumers: []workflow.ConsumerRollout{}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepDeregister}},
+			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
 		{"source deregistered", &workflow.Rollout{Mode: "services", Settled: true, SourceDeregistered: true, Consumers: []workflow.ConsumerRollout{moved("a")}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepReregisterSource, plan.StepMoveService, plan.StepDeregister}},
+			nil, RolloutComplete, []plan.StepKind{plan.StepReregisterSource, plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
 		{"step failed before recording", nil, &workflow.CaughtError{Error: "ThrottledError", Cause: "throttled"},
-			RolloutFailed, []plan.StepKind{plan.StepMoveService, plan.StepDeregister}},
+			RolloutFailed, []plan.StepKind{plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
 		{"superseded by someone", &workflow.Rollout{Mode: "services", Settled: true, Consumers: []workflow.ConsumerRollout{
 			func() workflow.ConsumerRollout {
 				c := moved("a")
 				c.Status, c.After = workflow.ConsumerSuperseded, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:16"
 				return c
 			}()}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepDeregister}},
+			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := *base.Result

@@ -198,3 +198,12 @@ func valueEnd(s, quote string) int {
 		return i
 	}
 }
+
+// SafeCause is a failure's cause as every notification shows it (see
+// sanitizeCause): other records of an outcome, such as the history, use
+// this one redaction rule.
+func SafeCause(cause string) string { return sanitizeCause(cause) }
+
+// SafeText is free text from a result (a detail sentence) as notifications
+// show it: valid UTF-8, no control characters, at most capDetail runes.
+func SafeText(s string) string { return clip(s, capDetail) }

@@ -121,6 +121,9 @@ func (v *view) text(lvl level) string {
 	if v.detail != "" {
 		w("\nDetail: %s\n", v.detail)
 	}
+	for _, n := range v.exemptionNotes {
+		w("\nExemption ended: %s; ecslogfix acts on this revision again.\n", n)
+	}
 	if lvl != levelFull || v.omitted > 0 {
 		w("\nNOTE: %s\n", v.truncatedNote())
 	}

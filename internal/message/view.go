@@ -58,7 +58,10 @@ type view struct {
 	rollout     *rolloutView // nil: no rollout step ran
 	failure     *FailureInfo
 	execARN     string
-	omitted     int // list entries dropped by the caps
+	// exemptionNotes say which exemptions stopped applying (expired or
+	// malformed): the notification is how people learn it.
+	exemptionNotes []string
+	omitted        int // list entries dropped by the caps
 }
 
 type container struct {
@@ -163,6 +166,9 @@ func resultModel(req workflow.NotifyRequest) *view {
 			v.region = clip(p.Context.Region, capName)
 		}
 		v.execRole = clip(p.ExecutionRoleARN, capARN)
+		for _, n := range limit(p.ExemptionNotes, levelMinimal) {
+			v.exemptionNotes = append(v.exemptionNotes, clip(n.Sentence(), capDetail))
+		}
 		for i, c := range p.Containers {
 			if i == capList {
 				v.omitted += len(p.Containers) - capList

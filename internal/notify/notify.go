@@ -24,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -62,6 +63,11 @@ type Deps struct {
 	Secrets SecretReader // required with Config.SlackSecretARN
 	HTTP    HTTPDoer     // required with Config.SlackSecretARN
 	Logger  *slog.Logger
+	// History, when set, records the outcome before it is published (a
+	// retry of a failed publish writes the same record again).
+	History history.Recorder
+	// Now is the clock of the records; default time.Now.
+	Now func() time.Time
 }
 
 // Summary is what the function returns to the state machine: small, and
@@ -120,6 +126,10 @@ func (h *Handler) Handle(ctx context.Context, req workflow.NotifyRequest) (Summa
 		"region", n.Attributes[message.AttrRegion],
 	)
 	sum := Summary{Outcome: n.Outcome, Truncated: n.Truncated}
+	if err := h.record(ctx, req); err != nil {
+		log.ErrorContext(ctx, "outcome not recorded", "error", err.Error())
+		return Summary{}, workflow.Classify(err)
+	}
 	if message.Quiet(n.Outcome) && !h.cfg.PublishQuiet {
 		sum.Skipped = "quiet outcome: nothing for anyone to do"
 		log.InfoContext(ctx, "notification skipped", "reason", sum.Skipped)
@@ -158,6 +168,24 @@ func (h *Handler) Handle(ctx context.Context, req workflow.NotifyRequest) (Summa
 		}
 	}
 	return sum, nil
+}
+
+// record writes the outcome's history records.
+func (h *Handler) record(ctx context.Context, req workflow.NotifyRequest) error {
+	if h.deps.History == nil {
+		return nil
+	}
+	now := time.Now()
+	if h.deps.Now != nil {
+		now = h.deps.Now()
+	}
+	var recs []history.Record
+	if req.Failure != nil {
+		recs = []history.Record{history.FromFailure(*req.Failure, now)}
+	} else {
+		recs = history.FromResult(*req.Result, req.ExecutionARN, now)
+	}
+	return h.deps.History.Record(ctx, recs...)
 }
 
 // postSlack posts the Block Kit payload to the webhook. Its errors never

@@ -49,9 +49,10 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 		Context:    c,
 		Containers: []ContainerChange{},
 	}
-	ev := p.EvaluateWith(td, tags, f)
+	ev := p.EvaluateFor(td, tags, policy.Subject{Account: c.Account, Region: c.Region, Family: family, Today: c.Today}, f)
 	pl.Exempt = ev.Exempt
 	pl.Compliant = ev.Compliant
+	pl.Exemption, pl.ExemptionNotes = ev.Exemption, ev.ExemptionNotes
 	logRegion := p.LogRegion
 	if logRegion == "" {
 		logRegion = c.Region
@@ -60,7 +61,7 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 	if ev.Exempt || ev.Compliant {
 		for i, fd := range ev.Containers {
 			pl.Containers = append(pl.Containers, ContainerChange{
-				Name: fd.Name, Reasons: fd.Reasons, Keys: fd.Keys, Action: ActionNone,
+				Name: fd.Name, Reasons: fd.Reasons, Keys: fd.Keys, Exempt: fd.Exempt, Action: ActionNone,
 				Before: Redact(td.ContainerDefinitions[i].LogConfiguration),
 			})
 		}
@@ -154,8 +155,8 @@ func onlyLive(fd policy.ContainerFinding) bool {
 // container decides the action for one container and returns the new
 // logConfiguration (nil when the container is left untouched).
 func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFinding) (ContainerChange, *types.LogConfiguration) {
-	cc := ContainerChange{Name: f.Name, Reasons: f.Reasons, Keys: f.Keys, Action: ActionNone, Before: Redact(cd.LogConfiguration)}
-	if f.Compliant || onlyLive(f) {
+	cc := ContainerChange{Name: f.Name, Reasons: f.Reasons, Keys: f.Keys, Exempt: f.Exempt, Action: ActionNone, Before: Redact(cd.LogConfiguration)}
+	if f.Compliant || f.Exempt || onlyLive(f) {
 		return cc, nil
 	}
 	lc := cd.LogConfiguration

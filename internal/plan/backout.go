@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
 // StepKind says what a backout step changes. `ecslogfix backout` executes
@@ -20,6 +22,7 @@ const (
 	StepMoveSchedule              StepKind = "MOVE_SCHEDULE"               // point a Scheduler schedule's ECS target back at it
 	StepReregisterSource          StepKind = "REREGISTER_SOURCE"           // the source was deregistered: register a copy to point them at
 	StepDeregister                StepKind = "DEREGISTER"                  // deregister the revision ecslogfix registered
+	StepExemptUntil               StepKind = "EXEMPT_UNTIL"                // tag the source: exempt until a date, then fixed again
 	StepDisableDeletionProtection StepKind = "DISABLE_DELETION_PROTECTION" // before deleting a protected log group
 	StepDeleteLogGroup            StepKind = "DELETE_LOG_GROUP"            // delete a log group ecslogfix created
 	StepRestoreRetention          StepKind = "RESTORE_RETENTION"           // give an existing group back the retention it had
@@ -36,8 +39,9 @@ type Step struct {
 	Cluster string `json:"cluster,omitempty"`
 	Service string `json:"service,omitempty"`
 	// TaskDefinition is the revision a MOVE_SERVICE step moves the service
-	// back to (the source, as FAMILY:REV), or the one a DEREGISTER step
-	// deregisters (the new revision's ARN).
+	// back to (the source, as FAMILY:REV), the one a DEREGISTER step
+	// deregisters (the new revision's ARN), or the source an EXEMPT_UNTIL
+	// step tags (its ARN).
 	TaskDefinition string `json:"taskDefinition,omitempty"`
 	// From is the revision a consumer must still run for a MOVE step to
 	// apply (the new revision's ARN): a consumer someone moved on since is
@@ -50,6 +54,10 @@ type Step struct {
 	TargetID string `json:"targetId,omitempty"`
 	Schedule string `json:"schedule,omitempty"`
 	Group    string `json:"group,omitempty"`
+	// TagKey and Until are the end-date tag an EXEMPT_UNTIL step sets
+	// (Until is PlaceholderDate when the date is not chosen yet).
+	TagKey   string `json:"tagKey,omitempty"`
+	Until    string `json:"until,omitempty"`
 	LogGroup string `json:"logGroup,omitempty"`
 	// Region is where the resource is; empty when unknown (the command then
 	// holds PlaceholderRegion).
@@ -72,7 +80,7 @@ func (s Step) Resource() string {
 			return s.Cluster
 		}
 		return s.Cluster + "/" + s.Service
-	case StepDeregister, StepReregisterSource:
+	case StepDeregister, StepReregisterSource, StepExemptUntil:
 		return s.TaskDefinition
 	case StepMoveRuleTarget:
 		return s.EventBus + "/" + s.Rule + "#" + s.TargetID
@@ -108,6 +116,11 @@ type BackoutInput struct {
 	// ExecutionARN, when known, goes into the command that runs the whole
 	// backout (`ecslogfix backout --execution`).
 	ExecutionARN string
+	// ExemptKey and ExemptUntil are the end-date tag set on the source so
+	// that ecslogfix leaves it until then (policy.UntilKey; the date, or
+	// empty for PlaceholderDate).
+	ExemptKey   string
+	ExemptUntil string
 }
 
 // BackoutGroup is a log group a remediation created or changed.
@@ -156,11 +169,13 @@ const (
 	// CodeDeploy application and deployment group of a CODE_DEPLOY service.
 	PlaceholderApplication     = "<APPLICATION>"
 	PlaceholderDeploymentGroup = "<DEPLOYMENT_GROUP>"
+	PlaceholderDate            = "<YYYY-MM-DD>"
 )
 
 // Backout returns the steps that undo a remediation, in the order to run
 // them: move services back to the source revision (one conditional step,
-// for each service moved to the new one), deregister the new revision, then
+// for each service moved to the new one), deregister the new revision,
+// exempt the source until a date (else the sweep fixes it again), then
 // delete the log groups ecslogfix created (disabling deletion protection
 // first where it is on). Every argument is quoted for a POSIX shell.
 func Backout(in BackoutInput) []Step {
@@ -190,6 +205,23 @@ func Backout(in BackoutInput) []Step {
 			Kind: StepDeregister, TaskDefinition: in.NewARN, Region: region,
 			Description: "Deregister the revision ecslogfix registered.",
 			Command:     fmt.Sprintf("aws ecs deregister-task-definition --task-definition %s --region %s", Quote(in.NewARN), regionArg(region)),
+		})
+	}
+	if in.SourceARN != "" && in.NewARN != "" {
+		key := in.ExemptKey
+		if key == "" {
+			key = policy.Default().UntilKey()
+		}
+		until := in.ExemptUntil
+		if until == "" {
+			until = PlaceholderDate
+		}
+		steps = append(steps, Step{
+			Kind: StepExemptUntil, TaskDefinition: in.SourceARN, TagKey: key, Until: until, Region: region,
+			Description: fmt.Sprintf("Exempt the source revision until %s, so that ecslogfix fixes it again only then (without this tag it is fixed again at the next sweep).", until),
+			// The date stays unquoted while it is the placeholder (see
+			// above); a real one is quoted with the key.
+			Command: fmt.Sprintf("aws ecs tag-resource --resource-arn %s --tags key=%s,value=%s --region %s", Quote(in.SourceARN), Quote(key), dateArg(until), regionArg(region)),
 		})
 	}
 	for _, g := range in.CreatedLogGroups {
@@ -356,6 +388,13 @@ func moveService(cluster, service, revision, region string) Step {
 		Command: fmt.Sprintf("aws ecs update-service --cluster %s --service %s --task-definition %s --region %s",
 			arg(cluster), arg(service), arg(revision), regionArg(region)),
 	}
+}
+
+func dateArg(d string) string {
+	if d == PlaceholderDate {
+		return d
+	}
+	return Quote(d)
 }
 
 // regionArg is the --region argument: the region, or the placeholder when

@@ -16,6 +16,7 @@ func TestBackout(t *testing.T) {
 	want := []string{
 		"aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition orders-api:14 --region us-east-1",
 		"aws ecs deregister-task-definition --task-definition arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15 --region us-east-1",
+		"aws ecs tag-resource --resource-arn arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14 --tags key=ecslogfix:exempt-until,value=<YYYY-MM-DD> --region us-east-1",
 		"aws logs delete-log-group --log-group-name /ecs/orders-api --region us-east-1",
 		`aws logs put-log-group-deletion-protection --log-group-identifier '/ecs/orders#api/it'\''s' --no-deletion-protection-enabled --region us-east-1`,
 		`aws logs delete-log-group --log-group-name '/ecs/orders#api/it'\''s' --region us-east-1`,
@@ -48,6 +49,7 @@ func TestBackout(t *testing.T) {
 	wantKinds := []typed{
 		{StepMoveService, "<CLUSTER>/<SERVICE>", true, false},
 		{StepDeregister, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15", false, false},
+		{StepExemptUntil, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14", false, false},
 		{StepDeleteLogGroup, "/ecs/orders-api", false, true},
 		{StepDisableDeletionProtection, "/ecs/orders#api/it's", false, true},
 		{StepDeleteLogGroup, "/ecs/orders#api/it's", false, true},
@@ -103,6 +105,18 @@ func TestBackoutRegion(t *testing.T) {
 	}
 	if steps := Backout(BackoutInput{}); len(steps) != 0 {
 		t.Fatalf("empty input gives %+v", steps)
+	}
+}
+
+// The date a backout chose is quoted in place of the placeholder, with the
+// policy's end-date tag key.
+func TestBackoutExemptUntil(t *testing.T) {
+	steps := Backout(BackoutInput{Region: "eu-west-1", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2",
+		SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:1", ExemptKey: "skip-until", ExemptUntil: "2027-01-31"})
+	s := steps[len(steps)-1]
+	if s.Kind != StepExemptUntil || s.Until != "2027-01-31" || s.TagKey != "skip-until" ||
+		s.Command != "aws ecs tag-resource --resource-arn arn:aws:ecs:eu-west-1:111122223333:task-definition/a:1 --tags key=skip-until,value=2027-01-31 --region eu-west-1" {
+		t.Errorf("step %+v", s)
 	}
 }
 
@@ -183,6 +197,7 @@ func TestBackoutMovedConsumers(t *testing.T) {
 		"aws scheduler get-schedule --name report --group-name ops --region us-east-1 --output json | jq --arg td " + src +
 			" 'del(.Arn, .CreationDate, .LastModificationDate) | .Target.EcsParameters.TaskDefinitionArn = $td' > ecslogfix-schedule.json && aws scheduler update-schedule --region us-east-1 --cli-input-json file://ecslogfix-schedule.json",
 		"aws ecs deregister-task-definition --task-definition " + nw + " --region us-east-1",
+		"aws ecs tag-resource --resource-arn " + src + " --tags key=ecslogfix:exempt-until,value=<YYYY-MM-DD> --region us-east-1",
 	}
 	var cmds []string
 	for _, s := range got {
@@ -194,8 +209,8 @@ func TestBackoutMovedConsumers(t *testing.T) {
 	if !reflect.DeepEqual(cmds, want) {
 		t.Fatalf("commands:\n%s\nwant\n%s", strings.Join(cmds, "\n"), strings.Join(want, "\n"))
 	}
-	kinds := []StepKind{StepMoveService, StepMoveRuleTarget, StepMoveSchedule, StepDeregister}
-	resources := []string{"prod/checkout", "default/nightly#run", "ops/report", nw}
+	kinds := []StepKind{StepMoveService, StepMoveRuleTarget, StepMoveSchedule, StepDeregister, StepExemptUntil}
+	resources := []string{"prod/checkout", "default/nightly#run", "ops/report", nw, src}
 	for i, s := range got {
 		if s.Kind != kinds[i] || s.Resource() != resources[i] {
 			t.Errorf("step %d: %s %s, want %s %s", i, s.Kind, s.Resource(), kinds[i], resources[i])

@@ -68,7 +68,7 @@ func TestBuildOptionValues(t *testing.T) {
 				t.Fatalf("options = %v, want %v", pl.Changed.ContainerDefinitions[0].LogConfiguration.Options, tt.after)
 			}
 			if tt.after != nil {
-				if ev := p.EvaluateWith(pl.Changed, nil, tt.facts); !ev.Compliant {
+				if ev := p.EvaluateFor(pl.Changed, nil, policy.Subject{}, tt.facts); !ev.Compliant {
 					t.Fatalf("the fix is not compliant: %+v", ev.Containers)
 				}
 			}

@@ -5,6 +5,8 @@
 package plan
 
 import (
+	"time"
+
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -27,6 +29,9 @@ type Context struct {
 	Partition string `json:"partition"` // default "aws"
 	Account   string `json:"account"`
 	Region    string `json:"region"`
+	// Today is the day exemptions are judged on (policy.Subject); zero:
+	// only the exemption tag without an end date applies.
+	Today time.Time `json:"-"`
 }
 
 // LogSettings is a redacted view of a logConfiguration, safe to print: the
@@ -45,6 +50,8 @@ type ContainerChange struct {
 	// Keys names the log options the reasons are about (policy
 	// ContainerFinding.Keys): for REPORT, what a human must change.
 	Keys   []string     `json:"keys,omitempty"`
+	// Exempt: a register entry covers every reason; left as it is.
+	Exempt bool         `json:"exempt,omitempty"`
 	Action Action       `json:"action"`
 	Before *LogSettings `json:"before,omitempty"`
 	After  *LogSettings `json:"after,omitempty"`
@@ -103,14 +110,18 @@ const (
 
 // Plan is the fix for one task definition revision.
 type Plan struct {
-	SourceARN  string            `json:"sourceArn,omitempty"`
-	Family     string            `json:"family"`
-	Revision   int32             `json:"revision,omitempty"`
-	Context    Context           `json:"context"`
-	Exempt     bool              `json:"exempt,omitempty"`
-	Compliant  bool              `json:"compliant"` // nothing to do
-	Containers []ContainerChange `json:"containers"`
-	LogGroups  []LogGroup        `json:"logGroups,omitempty"`
+	SourceARN string  `json:"sourceArn,omitempty"`
+	Family    string  `json:"family"`
+	Revision  int32   `json:"revision,omitempty"`
+	Context   Context `json:"context"`
+	Exempt    bool    `json:"exempt,omitempty"`
+	// Exemption says why the plan is exempt; ExemptionNotes name the
+	// exemptions that matched but no longer apply (expired, malformed).
+	Exemption      *policy.Exemption      `json:"exemption,omitempty"`
+	ExemptionNotes []policy.ExemptionNote `json:"exemptionNotes,omitempty"`
+	Compliant      bool                   `json:"compliant"` // nothing to do
+	Containers     []ContainerChange      `json:"containers"`
+	LogGroups      []LogGroup             `json:"logGroups,omitempty"`
 	// ExecutionRoleARN is set when the plan adds the policy's default
 	// execution role.
 	ExecutionRoleARN string    `json:"executionRoleArn,omitempty"`

@@ -363,7 +363,7 @@ func TestBuildErrors(t *testing.T) {
 	}
 	// Context given explicitly wins over the ARN.
 	pl, err := Build(newTD(ctr("ok", complete())), nil, policy.Policy{}, Context{Partition: "aws-cn", Account: "1", Region: "cn-north-1"})
-	if err != nil || pl.Context != (Context{"aws-cn", "1", "cn-north-1"}) || !pl.Compliant {
+	if err != nil || pl.Context != (Context{Partition: "aws-cn", Account: "1", Region: "cn-north-1"}) || !pl.Compliant {
 		t.Fatalf("plan = %+v, %v", pl, err)
 	}
 }

@@ -109,11 +109,24 @@ type Finding struct {
 }
 
 // Findings lists the non-compliant containers, in order, with their
-// reasons (an exempt plan keeps its findings).
+// reasons (an exempt plan keeps its findings; in a plan that is not exempt,
+// the containers a register entry exempts are left out: see Exempted).
 func (p Plan) Findings() []Finding {
 	out := []Finding{}
 	for _, c := range p.Containers {
-		if len(c.Reasons) > 0 {
+		if len(c.Reasons) > 0 && (p.Exempt || !c.Exempt) {
+			out = append(out, Finding{Container: c.Name, Reasons: c.Reasons})
+		}
+	}
+	return out
+}
+
+// Exempted lists the findings an exemption covers: every finding of an
+// exempt plan, else those of the containers register entries exempt.
+func (p Plan) Exempted() []Finding {
+	out := []Finding{}
+	for _, c := range p.Containers {
+		if len(c.Reasons) > 0 && (p.Exempt || c.Exempt) {
 			out = append(out, Finding{Container: c.Name, Reasons: c.Reasons})
 		}
 	}

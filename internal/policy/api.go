@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -112,6 +114,7 @@ func (p Policy) WithDefaults() Policy {
 	p.DeregisterSource = cmp.Or(p.DeregisterSource, d.DeregisterSource)
 	p.RolloutTimeoutMinutes = cmp.Or(p.RolloutTimeoutMinutes, d.RolloutTimeoutMinutes)
 	p.RolloutPollSeconds = cmp.Or(p.RolloutPollSeconds, d.RolloutPollSeconds)
+	p.Exemptions.Register = slices.Clone(p.Exemptions.Register)
 	if p.LogGroupTags != nil {
 		m := make(map[string]string, len(p.LogGroupTags))
 		for k, v := range p.LogGroupTags {
@@ -248,25 +251,41 @@ func checkFieldNames(data []byte) error {
 	if err := json.Unmarshal(js, &top); err != nil {
 		return fmt.Errorf("policy: the document must be an object: %w", err)
 	}
-	known := map[string]bool{}
-	t := reflect.TypeFor[Policy]()
+	return checkNames("", top, reflect.TypeFor[Policy]())
+}
+
+// checkNames compares the members of one object with the JSON names of t's
+// fields, and recurses into nested objects and lists of objects.
+func checkNames(path string, obj map[string]json.RawMessage, t reflect.Type) error {
+	fields := map[string]reflect.Type{}
 	for i := 0; i < t.NumField(); i++ {
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		known[name] = true
+		fields[name] = t.Field(i).Type
 	}
-	for k, v := range top {
-		if !known[k] {
-			return fmt.Errorf("policy: unknown field %q", k)
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		v := obj[k]
+		ft, ok := fields[k]
+		if !ok {
+			return fmt.Errorf("policy: unknown field %q", path+k)
 		}
-		if k != "exemptionTag" {
+		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
+			var items []map[string]json.RawMessage
+			if json.Unmarshal(v, &items) == nil {
+				for i, item := range items {
+					if err := checkNames(fmt.Sprintf("%s%s[%d].", path, k, i), item, ft.Elem()); err != nil {
+						return err
+					}
+				}
+			}
 			continue
 		}
-		var tag map[string]json.RawMessage
-		if json.Unmarshal(v, &tag) == nil {
-			for tk := range tag {
-				if tk != "key" && tk != "value" {
-					return fmt.Errorf("policy: unknown field %q", "exemptionTag."+tk)
-				}
+		if ft.Kind() != reflect.Struct {
+			continue
+		}
+		var nested map[string]json.RawMessage
+		if json.Unmarshal(v, &nested) == nil {
+			if err := checkNames(path+k+".", nested, ft); err != nil {
+				return err
 			}
 		}
 	}

@@ -40,35 +40,67 @@ type GroupFact struct {
 	ARN                string `json:"arn,omitempty"` // without the ":*" suffix
 }
 
-// Evaluate judges td on its content alone (Facts{}); see EvaluateWith.
+// Evaluate judges td on its content alone: nothing observed (Facts{}) and
+// the exemptions judged without a day (the exemption tag applies, dated
+// exemptions do not). See EvaluateFor.
 func (p Policy) Evaluate(td *types.TaskDefinition, tags []types.Tag) Evaluation {
-	return p.EvaluateWith(td, tags, Facts{})
+	s := Subject{}
+	if td != nil {
+		s.Family = deref(td.Family)
+	}
+	return p.EvaluateFor(td, tags, s, Facts{})
 }
 
-// EvaluateWith judges every container of td, in order, with what the
-// shell observed. A container's reasons come in the order the Reason
+// EvaluateFor judges every container of td, in order, with what the shell
+// observed (f). A container's reasons come in the order the Reason
 // constants are declared. A task definition is compliant iff every
 // container is, so a nil or empty one has nothing to fix and is compliant
 // (CheckInput refuses those before a plan is made). Unset policy fields
 // take their defaults (WithDefaults). Exemption is reported, not applied:
-// an exempt task definition still gets its findings.
-func (p Policy) EvaluateWith(td *types.TaskDefinition, tags []types.Tag, f Facts) Evaluation {
-	ev := Evaluation{Compliant: true, Exempt: p.IsExempt(tags), Containers: []ContainerFinding{}}
-	if td == nil {
+// an exempt task definition still gets its findings. It is exempt on
+// s.Today by the exemption tag (and its end date), by a register entry of
+// its scope, or when register entries cover every reason of every
+// non-compliant container; exemptions that matched but do not apply are
+// noted.
+func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s Subject, f Facts) Evaluation {
+	ev := Evaluation{Compliant: true, Containers: []ContainerFinding{}}
+	if td != nil {
+		ev.Containers = make([]ContainerFinding, 0, len(td.ContainerDefinitions))
+		j := judge{p: p, facts: f, noRole: NeedsExecutionRole(td) && Blank(deref(td.ExecutionRoleArn))}
+		if len(j.p.AllowedDrivers) == 0 {
+			j.p.AllowedDrivers = Default().AllowedDrivers
+		}
+		for i := range td.ContainerDefinitions {
+			c := &td.ContainerDefinitions[i]
+			fd := j.container(c)
+			fd.Name = deref(c.Name)
+			fd.Compliant = len(fd.Reasons) == 0
+			ev.Compliant = ev.Compliant && fd.Compliant
+			ev.Containers = append(ev.Containers, fd)
+		}
+	}
+	jx := p.exemptions(tags, s, ev.Containers)
+	ev.ExemptionNotes = jx.notes
+	if jx.whole != nil {
+		ev.Exempt, ev.Exemption = true, jx.whole
 		return ev
 	}
-	ev.Containers = make([]ContainerFinding, 0, len(td.ContainerDefinitions))
-	j := judge{p: p, facts: f, noRole: NeedsExecutionRole(td) && Blank(deref(td.ExecutionRoleArn))}
-	if len(j.p.AllowedDrivers) == 0 {
-		j.p.AllowedDrivers = Default().AllowedDrivers
+	covered := len(jx.containers) > 0
+	for i := range ev.Containers {
+		f := &ev.Containers[i]
+		if ex, ok := jx.containers[i]; ok {
+			f.Exempt, f.Exemption = true, ex
+		} else if !f.Compliant {
+			covered = false
+		}
 	}
-	for i := range td.ContainerDefinitions {
-		c := &td.ContainerDefinitions[i]
-		fd := j.container(c)
-		fd.Name = deref(c.Name)
-		fd.Compliant = len(fd.Reasons) == 0
-		ev.Compliant = ev.Compliant && fd.Compliant
-		ev.Containers = append(ev.Containers, fd)
+	if covered && !ev.Compliant {
+		for _, f := range ev.Containers {
+			if f.Exempt {
+				ev.Exempt, ev.Exemption = true, f.Exemption
+				break
+			}
+		}
 	}
 	return ev
 }

@@ -73,7 +73,7 @@ func TestEvaluateLogsFlow(t *testing.T) {
 			if p.RequiredMode == "" {
 				p = Default()
 			}
-			f := p.EvaluateWith(td, nil, tt.facts).Containers[0]
+			f := p.EvaluateFor(td, nil, Subject{}, tt.facts).Containers[0]
 			if !reflect.DeepEqual(f.Reasons, tt.want) || !reflect.DeepEqual(f.Keys, tt.wantKeys) || f.Compliant != (len(tt.want) == 0) {
 				t.Fatalf("finding = %+v, want reasons %v keys %v", f, tt.want, tt.wantKeys)
 			}

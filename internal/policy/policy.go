@@ -135,6 +135,9 @@ type Policy struct {
 	// RolloutPollSeconds is the wait between two looks at the
 	// deployments. Default 30.
 	RolloutPollSeconds int `json:"rolloutPollSeconds"`
+	// Exemptions are the rules and the register of exemptions besides the
+	// exemption tag.
+	Exemptions Exemptions `json:"exemptions,omitzero"`
 }
 
 // RolloutMode says which consumers of a remediated revision are moved.
@@ -172,6 +175,10 @@ type ContainerFinding struct {
 	// about an option's value or name (an unknown key, an invalid region,
 	// prefix or mode), in order: what a human changes.
 	Keys []string `json:"keys,omitempty"`
+	// Exempt is set when register entries cover every reason of the
+	// container: it is left as it is.
+	Exempt    bool       `json:"exempt,omitempty"`
+	Exemption *Exemption `json:"exemption,omitempty"`
 }
 
 // Evaluation is the verdict on one task definition.
@@ -179,4 +186,9 @@ type Evaluation struct {
 	Compliant  bool               `json:"compliant"`
 	Exempt     bool               `json:"exempt"`
 	Containers []ContainerFinding `json:"containers"`
+	// Exemption says why the task definition is exempt.
+	Exemption *Exemption `json:"exemption,omitempty"`
+	// ExemptionNotes are the exemptions that matched but do not apply
+	// (expired or malformed): a notification says so.
+	ExemptionNotes []ExemptionNote `json:"exemptionNotes,omitempty"`
 }

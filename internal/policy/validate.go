@@ -130,7 +130,10 @@ func (p Policy) Validate() error {
 			return &FieldError{"logGroupTags", "ecslogfix:managed is set by ecslogfix"}
 		}
 	}
-	return p.validateLifecycle()
+	if err := p.validateLifecycle(); err != nil {
+		return err
+	}
+	return p.Exemptions.validate()
 }
 
 // validateDelivery checks requiredMode and minBufferSize against each

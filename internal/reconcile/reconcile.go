@@ -150,7 +150,11 @@ func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
 	remedy := pl.Remedy()
 	switch {
 	case pl.Exempt:
-		return end(d, workflow.OutcomeExempt, "the source revision carries the exemption tag"), nil
+		why := "the source revision carries the exemption tag"
+		if pl.Exemption != nil {
+			why = pl.Exemption.Sentence()
+		}
+		return end(d, workflow.OutcomeExempt, why), nil
 	case remedy == plan.RemedyNone && len(created(pl, o.Created)) > 0:
 		// The plan as it was before this execution created the groups: the
 		// notification says what was wrong (LOG_GROUP_MISSING).

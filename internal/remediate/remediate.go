@@ -187,7 +187,8 @@ func (r *Remediator) decide(ctx context.Context, c ECS, t workflow.Target, obs *
 			return reconcile.Decision{}, err
 		}
 	}
-	pc := plan.Context{Partition: r.partition(), Account: t.Account, Region: t.Region}
+	// Today judges dated exemptions (policy.Subject).
+	pc := plan.Context{Partition: r.partition(), Account: t.Account, Region: t.Region, Today: r.now()}
 	refs, mode, err := reconcile.GroupsToObserve(*obs, r.Policy, pc)
 	if err == nil && (len(refs) > 0 || mode) {
 		var f policy.Facts
@@ -273,6 +274,8 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		Origin:    in.Origin,
 		Trigger:   in.Trigger,
 		EventID:   in.EventID,
+		// The report measures registration to remediation from it.
+		RegisteredAt: in.RegisteredAt,
 	}
 	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy)}
 	var done []workflow.LogGroupResult

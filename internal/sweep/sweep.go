@@ -23,6 +23,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
@@ -101,6 +102,9 @@ type Sweeper struct {
 	// Invoker and FunctionName let the sweep continue itself.
 	Invoker      Invoker
 	FunctionName string
+	// History, when set, records each account and region swept (the
+	// decisions on families go through Starter.History).
+	History history.Recorder
 	// Margin before the deadline; default DefaultMargin.
 	Margin time.Duration
 	// Now is the clock; default time.Now.
@@ -219,6 +223,7 @@ func (s *Sweeper) Handle(ctx context.Context, req Request) (Report, error) {
 			tlog.Error("sweep target skipped", "error", err.Error())
 			continue
 		}
+		before := *rep
 		next, err := inventory.Walk(workCtx, c, inventory.Options{FamilyPrefix: req.FamilyPrefix, Checkpoint: walkCP}, func(it inventory.Item) error {
 			if outOfTime() {
 				return errStop
@@ -226,6 +231,15 @@ func (s *Sweeper) Handle(ctx context.Context, req Request) (Report, error) {
 			return s.item(workCtx, tlog, wt, it, rep, obs)
 		})
 		switch {
+		case err == nil && s.History != nil:
+			// The coverage the report shows: which sweep covered this
+			// account and region, and when.
+			swept := history.Swept{Evaluated: rep.Evaluated - before.Evaluated, Compliant: rep.Compliant - before.Compliant,
+				Violations: rep.Violations - before.Violations, Skipped: rep.Skipped - before.Skipped, Errors: rep.Errors - before.Errors}
+			if err := s.History.Record(ctx, history.SweptTarget(t.account, t.region, swept, history.Meta{Time: s.now(), SweepID: req.SweepID})); err != nil {
+				rep.Errors++
+				tlog.Error("sweep coverage not recorded", "error", err.Error())
+			}
 		case err == nil:
 		case ctx.Err() == nil && (errors.Is(err, errStop) || workCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
 			// Out of time (including a rate-limiter wait that would pass
@@ -267,6 +281,8 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 		Trigger:        workflow.TriggerSweep,
 		Principal:      PrincipalFromARN(aws.ToString(it.TaskDefinition.RegisteredBy)),
 		Observer:       obs,
+		SweepID:        rep.SweepID,
+		RegisteredAt:   it.TaskDefinition.RegisteredAt,
 	})
 	if err != nil {
 		if errors.Is(err, execution.ErrOutOfTime) || ctx.Err() != nil {

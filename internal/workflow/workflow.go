@@ -11,6 +11,8 @@
 package workflow
 
 import (
+	"time"
+
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
@@ -110,6 +112,10 @@ type Input struct {
 	// Rollout, when set (ecslogfix fix --rollout), overrides the policy's
 	// rollout mode and the task definition's ecslogfix:rollout tag.
 	Rollout policy.RolloutMode `json:"rollout,omitempty"`
+	// RegisteredAt is when the source revision was registered, as far as
+	// known (the CloudTrail event's time, or ECS's registeredAt): the start
+	// of the registration-to-remediation time the report measures.
+	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
 }
 
 // State is the execution's state document as it flows through the
@@ -193,6 +199,7 @@ type Result struct {
 	// (PathRolloutError): the revision stays registered, the notification
 	// says the rollout did not finish.
 	RolloutError *CaughtError `json:"rolloutError,omitempty"`
+	RegisteredAt *time.Time       `json:"registeredAt,omitempty"` // Input.RegisteredAt
 }
 
 // Failure is what the state machine's Catch hands to notify when a step

@@ -16,9 +16,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -79,6 +83,8 @@ type Stack struct {
 	Schedules []RuleTarget
 	// ColdStarts is each function's first-invoke duration, once invoked.
 	ColdStarts map[string]time.Duration
+	// Buckets and Tables are the S3 buckets and DynamoDB tables created.
+	Buckets, Tables []string
 
 	SFN    *sfn.Client
 	SNS    *sns.Client
@@ -146,6 +152,9 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	if err = s.createStateMachines(ctx, t); err != nil {
 		return s, err
 	}
+	if err = s.createHistory(ctx, t); err != nil {
+		return s, err
+	}
 	if err = s.startFunctions(ctx, opts); err != nil {
 		return s, err
 	}
@@ -184,6 +193,61 @@ func (s *Stack) createQueues(ctx context.Context, t *Template) error {
 		}
 	}
 	return nil
+}
+
+// createHistory creates the template's S3 buckets (Object Lock as the
+// template sets it; moto holds no KMS key, so the bucket's default
+// encryption is left out) and DynamoDB tables (keys as declared).
+func (s *Stack) createHistory(ctx context.Context, t *Template) error {
+	cfg := s.Config
+	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	for _, r := range t.Resources("AWS::S3::Bucket") {
+		name := t.PhysicalName(r.LogicalID)
+		lock, _ := r.Properties["ObjectLockEnabled"].(bool)
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(lock)}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+		if days, ok := lookup(r.Properties, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Days").(float64); ok {
+			mode, _ := lookup(r.Properties, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode").(string)
+			if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name),
+				ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
+					Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionMode(mode), Days: aws.Int32(int32(days))}}}}); err != nil {
+				return fmt.Errorf("object lock on %s: %w", name, err)
+			}
+		}
+		s.Buckets = append(s.Buckets, name)
+	}
+	ddb := dynamodb.NewFromConfig(cfg)
+	for _, r := range t.Resources("AWS::DynamoDB::Table") {
+		in := &dynamodb.CreateTableInput{TableName: aws.String(t.PhysicalName(r.LogicalID)), BillingMode: ddbtypes.BillingModePayPerRequest}
+		defs, _ := r.Properties["AttributeDefinitions"].([]any)
+		for _, d := range defs {
+			m := d.(map[string]any)
+			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(m["AttributeName"].(string)), AttributeType: ddbtypes.ScalarAttributeType(m["AttributeType"].(string))})
+		}
+		keys, _ := r.Properties["KeySchema"].([]any)
+		for _, k := range keys {
+			m := k.(map[string]any)
+			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(m["AttributeName"].(string)), KeyType: ddbtypes.KeyType(m["KeyType"].(string))})
+		}
+		if _, err := ddb.CreateTable(ctx, in); err != nil {
+			return fmt.Errorf("create table %s: %w", aws.ToString(in.TableName), err)
+		}
+		s.Tables = append(s.Tables, aws.ToString(in.TableName))
+	}
+	return nil
+}
+
+// lookup walks nested maps along path.
+func lookup(v any, path ...string) any {
+	for _, p := range path {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
 }
 
 func (s *Stack) createStateMachines(ctx context.Context, t *Template) error {

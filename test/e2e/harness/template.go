@@ -71,6 +71,8 @@ var nameProperty = map[string]string{
 	"AWS::Logs::LogGroup":              "LogGroupName",
 	"AWS::Events::Rule":                "Name",
 	"AWS::Events::EventBus":            "Name",
+	"AWS::S3::Bucket":                  "BucketName",
+	"AWS::DynamoDB::Table":             "TableName",
 }
 
 // PhysicalName is the name the harness gives a resource: its name
@@ -161,6 +163,10 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 			return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		case "AWS::Events::EventBus":
 			return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+		case "AWS::S3::Bucket":
+			return fmt.Sprintf("arn:%s:s3:::%s", localaws.Partition, name), nil
+		case "AWS::DynamoDB::Table":
+			return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
 		}
 	case "Name", "TopicName", "QueueName", "KeyId":
 		return name, nil

@@ -8,6 +8,7 @@ package synth
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/config"
@@ -50,7 +51,7 @@ func Single(root, outdir string, overrides map[string]any) (*Stack, error) {
 	}
 	names := cfg.Names()
 	pkgs := map[string]string{}
-	for _, fn := range config.Functions {
+	for _, fn := range slices.Concat(config.Functions, []string{config.FunctionReport}) {
 		pkgs[names.Function(fn)] = "./functions/" + fn
 	}
 	return &Stack{

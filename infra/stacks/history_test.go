@@ -1,0 +1,145 @@
+package stacks
+
+import (
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+)
+
+var evidenceSynth, evidenceHubSynth synthOnce
+
+func evidenceConfig(t *testing.T) config.Config {
+	return mustLoad(t, map[string]any{"ecslogfix:history": "true", "ecslogfix:historyObjectLockDays": "2557", "ecslogfix:securityHub": "notes"})
+}
+
+func evidence(t *testing.T) *Synthesized { return synth(t, &evidenceSynth, "evidence", evidenceConfig) }
+
+// The history's bucket and table: encrypted, TLS only, versioned, Object
+// Lock in compliance mode for the configured days, public access blocked,
+// retained; each writer may put records, read and write the state, and
+// import findings of its own account, nothing more.
+func TestHistoryResources(t *testing.T) {
+	s := evidence(t)
+	tmpl := s.Template
+	buckets := tmpl.Resources("AWS::S3::Bucket")
+	if len(buckets) != 1 {
+		t.Fatalf("%d buckets", len(buckets))
+	}
+	var bucketID string
+	for id, b := range buckets {
+		bucketID = id
+		for _, want := range []string{`"ObjectLockEnabled":true`, `"DefaultRetention":{"Days":2557,"Mode":"COMPLIANCE"}`, `"SSEAlgorithm":"aws:kms"`,
+			`"Status":"Enabled"`, `"BlockPublicAcls":true`, `"ObjectOwnership":"BucketOwnerEnforced"`, `"EventBridgeEnabled":true`} {
+			if !strings.Contains(flat(b), want) {
+				t.Errorf("bucket lacks %s: %s", want, flat(b))
+			}
+		}
+		r := tmpl.Resource(id)
+		if r["DeletionPolicy"] != "Retain" || r["UpdateReplacePolicy"] != "Retain" {
+			t.Errorf("bucket policies %v %v", r["DeletionPolicy"], r["UpdateReplacePolicy"])
+		}
+	}
+	for _, p := range tmpl.Resources("AWS::S3::BucketPolicy") {
+		if f := flat(p); !strings.Contains(f, `"aws:SecureTransport":"false"`) || !strings.Contains(f, `"Effect":"Deny"`) || !strings.Contains(f, bucketID) {
+			t.Errorf("bucket policy %s", f)
+		}
+	}
+	for id, p := range tmpl.Resources("AWS::DynamoDB::Table") {
+		if f := flat(p); !strings.Contains(f, `"PointInTimeRecoveryEnabled":true`) || !strings.Contains(f, `"SSEEnabled":true`) || p["TableName"] != "ecslogfix-state" {
+			t.Errorf("table %s", f)
+		}
+		if tmpl.Resource(id)["DeletionPolicy"] != "Retain" {
+			t.Error("table not retained")
+		}
+	}
+	bucket := "arn:${AWS::Partition}:s3:::ecslogfix-history-${AWS::AccountId}-${AWS::Region}/v1/*"
+	table := "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/ecslogfix-state"
+	product := "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default"
+	for _, fn := range historyWriters {
+		got := actionsOf(roleStatements(t, tmpl, "ecslogfix-"+fn))
+		for action, want := range map[string][]string{"s3:PutObject": {bucket}, "dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "securityhub:BatchImportFindings": {product}} {
+			if !reflect.DeepEqual(got[action], want) {
+				t.Errorf("%s: %s on %v, want %v", fn, action, got[action], want)
+			}
+		}
+		env, err := tmpl.FunctionEnvironment("ecslogfix-" + fn)
+		if err != nil || env[config.EnvHistoryBucket] != "ecslogfix-history-${AWS::AccountId}-${AWS::Region}" || env[config.EnvStateTable] != "ecslogfix-state" {
+			t.Errorf("%s env %v (%v)", fn, env, err)
+		}
+	}
+	notify := actionsOf(roleStatements(t, tmpl, "ecslogfix-notify"))
+	if hub := []string{"arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:hub/default"}; !reflect.DeepEqual(notify["securityhub:BatchUpdateFindings"], hub) || !reflect.DeepEqual(notify["securityhub:GetFindings"], hub) {
+		t.Errorf("notify's notes: %v %v", notify["securityhub:BatchUpdateFindings"], notify["securityhub:GetFindings"])
+	}
+	if _, ok := actionsOf(roleStatements(t, tmpl, "ecslogfix-remediate"))["s3:PutObject"]; ok {
+		t.Error("remediate writes the history")
+	}
+	if f := flat(tmpl.Resources("AWS::KMS::Key")); !strings.Contains(f, `"Sid":"HistoryWriters"`) || !strings.Contains(f, `"kms:ViaService":[{"Fn::Join":["",["s3.`) {
+		t.Errorf("the key does not admit the writers through S3: %s", f)
+	}
+	// The monthly report: reads the records, writes reports/, announces
+	// them; scheduled with the targets' DLQ and retries.
+	logs := "${" + mustID(t, tmpl, "AWS::Logs::LogGroup", "LogGroupName", "/aws/lambda/ecslogfix-report") + ".Arn}"
+	wantReport := map[string][]string{
+		"logs:CreateLogStream": {logs}, "logs:PutLogEvents": {logs},
+		"s3:ListBucket": {"arn:${AWS::Partition}:s3:::ecslogfix-history-${AWS::AccountId}-${AWS::Region}"}, "s3:GetObject": {bucket},
+		"s3:PutObject": {"arn:${AWS::Partition}:s3:::ecslogfix-history-${AWS::AccountId}-${AWS::Region}/reports/*"},
+		"sns:Publish":  {"${" + mustID(t, tmpl, "AWS::SNS::Topic", "TopicName", "ecslogfix-notifications") + "}"},
+	}
+	if got := actionsOf(roleStatements(t, tmpl, "ecslogfix-report")); !reflect.DeepEqual(got, wantReport) {
+		t.Errorf("report grants\n%v\nwant\n%v", got, wantReport)
+	}
+	var scheduled bool
+	for _, r := range tmpl.Resources("AWS::Events::Rule") {
+		if r["ScheduleExpression"] == config.DefaultReportSchedule && strings.Contains(flat(r["Targets"]), "ReportFunction") && strings.Contains(flat(r["Targets"]), "DeadLetterConfig") {
+			scheduled = true
+		}
+	}
+	if !scheduled {
+		t.Error("no monthly schedule of the report function")
+	}
+	assertNoStarActions(t, tmpl)
+	errs, _ := NagFindings(s.Stack)
+	for _, e := range errs {
+		t.Errorf("cdk-nag error: %s", e)
+	}
+	// Control Tower: the history passes the S3 and DynamoDB controls but
+	// server access logging, which ecslogfix:historyAccessLogBucket turns on.
+	status := guard(t, filepath.Join(s.Dir, *s.Stack.TemplateFile()))
+	if got := failed(status); !slices.Equal(got, []string{"CT.LAMBDA.PR.3", "CT.S3.PR.2"}) {
+		t.Errorf("controls failed %v", got)
+	}
+	for _, ctl := range []string{"CT.S3.PR.1", "CT.S3.PR.3", "CT.S3.PR.4", "CT.S3.PR.5", "CT.S3.PR.6", "CT.S3.PR.8", "CT.S3.PR.9", "CT.S3.PR.10", "CT.S3.PR.11", "CT.DYNAMODB.PR.1", "CT.DYNAMODB.PR.2"} {
+		if status[ctl] != "PASS" {
+			t.Errorf("%s is %s", ctl, status[ctl])
+		}
+	}
+}
+
+// In organization mode notify imports members' findings through the member
+// role, which trusts it and may import into its own account's product.
+func TestHubFindingsThroughTheMemberRole(t *testing.T) {
+	cfg := orgConfig(t)
+	cfg.History, cfg.SecurityHub = true, config.SecurityHubImport
+	s := synth(t, &evidenceHubSynth, "evidence-hub", func(*testing.T) config.Config { return cfg })
+	got := actionsOf(roleStatements(t, s.Template, "ecslogfix-notify"))
+	if !reflect.DeepEqual(got["sts:AssumeRole"], []string{"arn:${AWS::Partition}:iam::*:role/ecslogfix-member"}) {
+		t.Errorf("notify assumes %v", got["sts:AssumeRole"])
+	}
+	sets, _, _, err := MemberSets(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, set := range sets {
+		if set.Name != "ecslogfix-member-iam" {
+			continue
+		}
+		if !strings.Contains(set.TemplateBody, `"securityhub:BatchImportFindings"`) || !strings.Contains(set.TemplateBody, "role/ecslogfix-notify") {
+			t.Errorf("member role lacks the import or the notify trust")
+		}
+	}
+}
