@@ -49,7 +49,7 @@ type ContainerChange struct {
 	Reasons []policy.Reason `json:"reasons,omitempty"`
 	// Keys names the log options the reasons are about (policy
 	// ContainerFinding.Keys): for REPORT, what a human must change.
-	Keys   []string     `json:"keys,omitempty"`
+	Keys []string `json:"keys,omitempty"`
 	// Exempt: a register entry covers every reason; left as it is.
 	Exempt bool         `json:"exempt,omitempty"`
 	Action Action       `json:"action"`

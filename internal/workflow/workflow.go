@@ -199,7 +199,7 @@ type Result struct {
 	// (PathRolloutError): the revision stays registered, the notification
 	// says the rollout did not finish.
 	RolloutError *CaughtError `json:"rolloutError,omitempty"`
-	RegisteredAt *time.Time       `json:"registeredAt,omitempty"` // Input.RegisteredAt
+	RegisteredAt *time.Time   `json:"registeredAt,omitempty"` // Input.RegisteredAt
 }
 
 // Failure is what the state machine's Catch hands to notify when a step
