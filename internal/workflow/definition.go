@@ -199,6 +199,11 @@ func Definition(partition, remediateFunction, notifyFunction string) string {
 			},
 		},
 	}
+	return render(def)
+}
+
+// render writes a definition as compact JSON, without HTML escaping.
+func render(def map[string]any) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

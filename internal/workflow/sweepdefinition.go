@@ -1,7 +1,6 @@
 package workflow
 
 import (
-	"bytes"
 	"encoding/json"
 	"strconv"
 )
@@ -140,11 +139,5 @@ func SweepDefinition(partition, sweepFunction string, opt SweepOptions) string {
 			},
 		},
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(def); err != nil { // maps of strings and numbers only
-		panic(err)
-	}
-	return string(bytes.TrimSpace(b.Bytes()))
+	return render(def)
 }
