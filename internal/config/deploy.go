@@ -76,6 +76,12 @@ type Config struct {
 	AllowedAccounts []string
 	// SweepSchedule is an EventBridge schedule expression, or "" to disable.
 	SweepSchedule string
+	// SweepMaxConcurrency is how many account-regions the sweep's
+	// Distributed Map walks at once.
+	SweepMaxConcurrency int
+	// SweepToleratedFailurePercentage of the account-regions may fail to be
+	// walked before the sweep fails.
+	SweepToleratedFailurePercentage float64
 	// CreateDefaultExecutionRole creates an ECS task execution role that the
 	// policy's defaultExecutionRoleArn points to.
 	CreateDefaultExecutionRole bool

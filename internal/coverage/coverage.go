@@ -13,6 +13,8 @@ import (
 	"cmp"
 	"maps"
 	"slices"
+
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // Account states (Organizations' Account.State). Only ACTIVE accounts are
@@ -88,15 +90,8 @@ type Target struct {
 }
 
 // Gap is an account in scope (or one of its regions) that the member
-// stacks do not cover.
-type Gap struct {
-	Account  string `json:"account"`
-	Region   string `json:"region,omitempty"` // empty: every region (GapMemberRole)
-	Reason   string `json:"reason"`           // GapMemberRole, GapForwarding
-	StackSet string `json:"stackSet"`
-	Status   string `json:"status"`           // OUTDATED, INOPERABLE, MISSING
-	Detail   string `json:"detail,omitempty"` // CloudFormation's status reason
-}
+// stacks do not cover: the sweep's contract carries it as is.
+type Gap = workflow.CoverageGap
 
 // Coverage is the decision: the targets in a stable order (account, then
 // region) and the gaps.
