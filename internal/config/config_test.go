@@ -109,6 +109,7 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ecslogfix:allowedAccounts", map[string]any{"ecslogfix:allowedAccounts": "1234"}},
 		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "daily"}},
 		{"ecslogfix:sweepMaxConcurrency", map[string]any{"ecslogfix:sweepMaxConcurrency": "0"}},
+		{"ecslogfix:sweepAccessLogBucket", map[string]any{"ecslogfix:sweepAccessLogBucket": "Logs_Bucket"}},
 		{"ecslogfix:sweepMaxConcurrency", map[string]any{"ecslogfix:sweepMaxConcurrency": "10001"}},
 		{"ecslogfix:sweepToleratedFailurePercentage", map[string]any{"ecslogfix:sweepToleratedFailurePercentage": "101"}},
 		{"ecslogfix:sweepToleratedFailurePercentage", map[string]any{"ecslogfix:sweepToleratedFailurePercentage": "-1"}},

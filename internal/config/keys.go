@@ -151,6 +151,11 @@ func buildKeys() []Key {
 				c.SweepToleratedFailurePercentage = f
 				return err
 			}},
+		Key{Name: ContextPrefix + "sweepAccessLogBucket", Type: "string", Default: "",
+			Doc: "An S3 bucket of the stack's account and region (SSE-S3 encrypted: server access logs cannot be delivered to an SSE-KMS bucket) that receives the sweep bucket's server access logs. Unset, the sweep bucket logs no access and fails the Control Tower control CT.S3.PR.2 (infra/README.md, \"Governed organizations\").",
+			apply: func(c *Config, v any) error {
+				return setString(&c.SweepAccessLogBucket, v, bucketRE.MatchString, "an S3 bucket name")
+			}},
 		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
 			Doc: "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",
 			apply: func(c *Config, v any) error {
