@@ -23,6 +23,9 @@ known moto 5.2.1 defects (see test/e2e/README.md):
      non-executing backend does (forbidden characters, 80 characters).
   #8 (found here, not in the list) EventBridge → SQS targets received the
      event without its "account" field: the default envelope is restored.
+  #9 (found here) a Distributed Map's ItemReader with ReaderConfig InputType
+     JSONL (one JSON value per line, which Step Functions reads since 2025)
+     was refused (only CSV and JSON): JSONL is read line by line.
   #7 ``lambda:invoke`` (and plain Lambda ARNs as Task resources) went to
      moto's Docker-based Lambda: it is forwarded to a real function running
      under the Lambda Runtime Interface Emulator (RIE). The function name or
@@ -430,6 +433,40 @@ def patch_event_envelope() -> None:
     )
 
 
+def patch_jsonl_item_reader() -> None:
+    """#9: InputType JSONL for a Distributed Map's ItemReader."""
+    import enum
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader import item_reader_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_output_transformer import (
+        transformer_factory,
+        transformer_json,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.reader_config import input_type
+
+    values = {v.name: v.value for v in input_type.InputTypeValue}
+    values["JSONL"] = "JSONL"
+    extended = enum.Enum("InputTypeValue", values)
+    input_type.InputTypeValue = extended  # what InputType() validates against
+    transformer_factory.InputTypeValue = extended
+
+    class ResourceOutputTransformerJsonl(transformer_json.ResourceOutputTransformerJson):
+        def _eval_body(self, env) -> None:
+            reader_config = env.stack.pop()
+            resource_value = env.stack.pop()
+            items = [json.loads(line) for line in resource_value.splitlines() if line.strip()]
+            env.stack.append(items[: reader_config["MaxItemsValue"]])
+
+    original = transformer_factory.resource_output_transformer_for
+
+    def resource_output_transformer_for(input_type):
+        if input_type.input_type_value == extended.JSONL:
+            return ResourceOutputTransformerJsonl()
+        return original(input_type)
+
+    item_reader_decl.resource_output_transformer_for = resource_output_transformer_for
+
+
 def enable_execution() -> None:
     from moto.core.config import default_user_config
 
@@ -507,6 +544,7 @@ def main(argv: list[str] | None = None) -> None:
     patch_state_machine_copy()
     patch_event_envelope()
     patch_execution_name()
+    patch_jsonl_item_reader()
     timeout = float(os.environ.get(INVOKE_TIMEOUT_ENV, "120"))
     lambda_map = LambdaMap(args.lambda_map)
     invoker = make_invoker(lambda_map, timeout)

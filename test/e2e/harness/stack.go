@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -60,8 +61,11 @@ type Stack struct {
 	Subscribers map[string]string
 	// Targets are the Lambda targets of event-pattern rules.
 	Targets []RuleTarget
-	// Schedules are the Lambda targets of schedule rules (run with RunSchedule).
-	Schedules []RuleTarget
+	// Schedules are the Lambda targets of schedule rules (run with
+	// RunSchedule), StateSchedules their state machine targets (started
+	// with StartSchedule).
+	Schedules      []RuleTarget
+	StateSchedules []RuleTarget
 	// ColdStarts is each function's first-invoke duration, once invoked.
 	ColdStarts map[string]time.Duration
 
@@ -77,11 +81,12 @@ type Stack struct {
 
 // RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
 type RuleTarget struct {
-	Rule     string // the rule's name
-	TargetID string
-	Function string // the function's name
-	Input    string // the target's constant Input, if any
-	InboxURL string // event-pattern rules only
+	Rule         string // the rule's name
+	TargetID     string
+	Function     string // the function's name
+	StateMachine string // or the state machine's ARN
+	Input        string // the target's constant Input, if any
+	InboxURL     string // event-pattern rules only
 }
 
 // Delivery is one event the harness handed to a function.
@@ -123,6 +128,12 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	if err = s.createQueues(ctx, t); err != nil {
 		return s, err
 	}
+	if err = s.createBuckets(ctx, t); err != nil {
+		return s, err
+	}
+	if err = s.createEventBuses(ctx, t); err != nil {
+		return s, err
+	}
 	if err = s.createStateMachines(ctx, t); err != nil {
 		return s, err
 	}
@@ -161,6 +172,27 @@ func (s *Stack) createQueues(ctx context.Context, t *Template) error {
 		name := t.PhysicalName(r.LogicalID)
 		if _, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queueName(name))}); err != nil {
 			return fmt.Errorf("create queue %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) createBuckets(ctx context.Context, t *Template) error {
+	client := s3.NewFromConfig(s.Config)
+	for _, r := range t.Resources("AWS::S3::Bucket") {
+		name := t.PhysicalName(r.LogicalID)
+		if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name)}); err != nil {
+			return fmt.Errorf("create bucket %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Stack) createEventBuses(ctx context.Context, t *Template) error {
+	for _, r := range t.Resources("AWS::Events::EventBus") {
+		name := t.PhysicalName(r.LogicalID)
+		if _, err := s.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
+			return fmt.Errorf("create event bus %s: %w", name, err)
 		}
 	}
 	return nil
@@ -291,20 +323,25 @@ func (s *Stack) createRules(ctx context.Context, t *Template) error {
 		}
 		p := props.(map[string]any)
 		targets, _ := p["Targets"].([]any)
-		var lambdaTargets []RuleTarget
+		var lambdaTargets, stateTargets []RuleTarget
 		for _, tv := range targets {
 			tg, _ := tv.(map[string]any)
 			arn, _ := tg["Arn"].(string)
-			fn, ok := functionNameFromARN(arn)
-			if !ok {
-				continue // only Lambda targets are stood in for
-			}
 			id, _ := tg["Id"].(string)
 			input, _ := tg["Input"].(string)
+			if strings.Contains(arn, ":states:") && strings.Contains(arn, ":stateMachine:") {
+				stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: id, StateMachine: arn, Input: input})
+				continue
+			}
+			fn, ok := functionNameFromARN(arn)
+			if !ok {
+				continue // only Lambda and state machine targets are stood in for
+			}
 			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: id, Function: fn, Input: input})
 		}
 		if _, ok := p["ScheduleExpression"]; ok && p["EventPattern"] == nil {
 			s.Schedules = append(s.Schedules, lambdaTargets...)
+			s.StateSchedules = append(s.StateSchedules, stateTargets...)
 			continue
 		}
 		pattern, err := json.Marshal(p["EventPattern"])
@@ -466,6 +503,31 @@ func (s *Stack) RunSchedule(ctx context.Context, rule string) ([]Delivery, error
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no schedule rule %s with a Lambda target", rule)
+	}
+	return out, nil
+}
+
+// StartSchedule starts the state machine targets of the schedule rule
+// named rule with their constant input, as EventBridge would, under the
+// execution name given, and returns the executions' ARNs.
+func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string, error) {
+	var out []string
+	for _, tg := range s.StateSchedules {
+		if tg.Rule != rule {
+			continue
+		}
+		input := tg.Input
+		if input == "" {
+			input = "{}"
+		}
+		e, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(tg.StateMachine), Name: aws.String(name), Input: aws.String(input)})
+		if err != nil {
+			return out, fmt.Errorf("start %s: %w", tg.StateMachine, err)
+		}
+		out = append(out, aws.ToString(e.ExecutionArn))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no schedule rule %s with a state machine target", rule)
 	}
 	return out, nil
 }
