@@ -305,11 +305,14 @@ func (p *pipeline) newKey() awskms.CfnKey {
 				// (Control Tower control CT.CLOUDWATCH.PR.3). The statement
 				// is the one "Encrypt log data in CloudWatch Logs using AWS
 				// KMS" gives, limited to our groups by the encryption
-				// context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+				// context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html),
+				// less its kms:Describe*: DescribeKey carries no encryption
+				// context (the Service Authorization Reference lists no such
+				// key for it), so under this condition it is never granted.
 				map[string]any{
 					"Sid": "LogsEncrypt", "Effect": "Allow",
 					"Principal": map[string]any{"Service": "logs." + region() + "." + *awscdk.Aws_URL_SUFFIX()},
-					"Action":    []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"},
+					"Action":    []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"},
 					"Resource":  "*",
 					"Condition": map[string]any{"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": ownLogGroups}},
 				},

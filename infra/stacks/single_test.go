@@ -588,7 +588,7 @@ func TestTopicKMSAndSSL(t *testing.T) {
 			// The SNS developer guide's statement for AWS services
 			// publishing to an encrypted topic, as documented: no condition.
 			"AlarmsPublish": {"Allow", "kms:GenerateDataKey*", "kms:Decrypt", "cloudwatch.amazonaws.com"},
-			"LogsEncrypt": {"Allow", "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*",
+			"LogsEncrypt": {"Allow", "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
 				"logs.${AWS::Region}.${AWS::URLSuffix}"},
 			"GrantsOnlyForAWSResources": {"Deny", "kms:CreateGrant", "*"},
 			"SweepObjects":              {"Allow", "kms:GenerateDataKey", "kms:Decrypt", "${" + sweep + ".Arn}", "${" + sweepSM + ".Arn}"},

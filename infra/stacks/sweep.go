@@ -130,12 +130,12 @@ func (p *pipeline) addSweepStateMachine() {
 	role.AddToPolicy(statement([]string{"states:DescribeExecution", "states:StopExecution"},
 		[]string{arn("arn:", partition(), ":states:", region(), ":", account(), ":execution:", name, "/*")}, nil))
 	role.AddToPolicy(statement([]string{"s3:GetObject"}, []string{p.sweepObjects("sweeps/*/targets.jsonl")}, nil))
-	role.AddToPolicy(statement([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, []string{p.sweepObjects("sweeps/*/map/*")}, nil))
+	role.AddToPolicy(statement([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, []string{p.sweepObjects(workflow.SweepMapResultPrefix + "/*")}, nil))
 	p.sweepSM = awsstepfunctions.NewStateMachine(p.stack, jsii.String("SweepStateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(name),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.SweepDefinition(partition(), p.names.Function(config.FunctionSweep),
-			workflow.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
+			*p.bucket.BucketName(), workflow.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
 		Role:           role,
 		TracingEnabled: jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
@@ -145,5 +145,5 @@ func (p *pipeline) addSweepStateMachine() {
 		},
 	})
 	p.functions[config.FunctionSweep].GrantInvoke(role)
-	suppress(role, "AwsSolutions-IAM5", "lambda:InvokeFunction on the sweep function's versions (ARN:*); the Distributed Map's child executions (execution:NAME/*, named by Step Functions); the sweep's targets objects and the Map's result objects under the per-sweep prefixes (sweeps/*/targets.jsonl, sweeps/*/map/*); CloudWatch Logs delivery and X-Ray trace actions support only Resource \"*\".")
+	suppress(role, "AwsSolutions-IAM5", "lambda:InvokeFunction on the sweep function's versions (ARN:*); the Distributed Map's child executions (execution:NAME/*, named by Step Functions); the sweep's targets objects (sweeps/*/targets.jsonl: one prefix per sweep) and the Map's result objects (sweeps/map/*: Step Functions names them); CloudWatch Logs delivery and X-Ray trace actions support only Resource \"*\".")
 }

@@ -41,14 +41,13 @@ func statementsOfRole(tmpl Template, id string) []map[string]any {
 func TestSweepStateMachine(t *testing.T) {
 	for name, s := range map[string]*Synthesized{"single": single(t), "hub": hub(t)} {
 		tmpl := s.Template
-		def, err := tmpl.StateMachineDefinition("ecslogfix-sweep", "aws")
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := workflow.SweepDefinition("aws", "ecslogfix-sweep", workflow.SweepOptions{MaxConcurrency: workflow.DefaultSweepConcurrency,
-			ToleratedFailurePercentage: workflow.DefaultSweepToleratedFailurePercentage})
+		// Its tokens are the partition and the bucket's name.
+		sm := tmpl.Resource(mustID(t, tmpl, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-sweep"))
+		def := Flatten(sm["Properties"].(map[string]any)["DefinitionString"])
+		want := workflow.SweepDefinition("${AWS::Partition}", "ecslogfix-sweep", "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}",
+			workflow.SweepOptions{MaxConcurrency: workflow.DefaultSweepConcurrency, ToleratedFailurePercentage: workflow.DefaultSweepToleratedFailurePercentage})
 		if def != want {
-			t.Errorf("%s: the deployed sweep definition differs from SweepDefinition()", name)
+			t.Errorf("%s: the deployed sweep definition differs from SweepDefinition()\n%s\n%s", name, def, want)
 		}
 		role := sweepStateMachineRole(t, tmpl)
 		bucket := "${" + keys(tmpl.Resources("AWS::S3::Bucket"))[0] + ".Arn}"
@@ -65,9 +64,9 @@ func TestSweepStateMachine(t *testing.T) {
 			"states:DescribeExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-sweep/*"},
 			"states:StopExecution":        {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-sweep/*"},
 			"s3:GetObject":                {bucket + "/sweeps/*/targets.jsonl"},
-			"s3:PutObject":                {bucket + "/sweeps/*/map/*"},
-			"s3:AbortMultipartUpload":     {bucket + "/sweeps/*/map/*"},
-			"s3:ListMultipartUploadParts": {bucket + "/sweeps/*/map/*"},
+			"s3:PutObject":                {bucket + "/sweeps/map/*"},
+			"s3:AbortMultipartUpload":     {bucket + "/sweeps/map/*"},
+			"s3:ListMultipartUploadParts": {bucket + "/sweeps/map/*"},
 		}
 		if !reflect.DeepEqual(got, wantGrants) {
 			t.Errorf("%s: the sweep state machine's role grants\n%v\nwant\n%v", name, got, wantGrants)

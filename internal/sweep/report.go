@@ -84,13 +84,13 @@ type Result struct {
 
 // keys are the sweep's objects in the bucket.
 type keys struct {
-	prefix, targets, coverage, results, mapResults, report, summary string
+	prefix, targets, coverage, results, report, summary string
 }
 
 func keysOf(sweepID string) keys {
 	p := "sweeps/" + sweepID + "/"
 	return keys{prefix: p, targets: p + "targets.jsonl", coverage: p + "coverage.json", results: p + "results/",
-		mapResults: p + "map", report: p + "report.jsonl", summary: p + "summary.json"}
+		report: p + "report.jsonl", summary: p + "summary.json"}
 }
 
 // result is the key of one walk invocation's result; keys sort by target,

@@ -177,7 +177,7 @@ func (s *Sweeper) Inventory(ctx context.Context, sweepID string) (workflow.Sweep
 	}
 	log.Info("inventory", "targets", len(cov.Targets), "gaps", len(cov.Gaps), "accounts", len(obs.Accounts))
 	return workflow.SweepInventory{SweepID: sweepID, Bucket: s.Bucket, TargetsKey: keys.targets, CoverageKey: keys.coverage,
-		ResultPrefix: keys.mapResults, Targets: len(cov.Targets), Gaps: len(cov.Gaps)}, nil
+		Targets: len(cov.Targets), Gaps: len(cov.Gaps)}, nil
 }
 
 // errStop stops a walk before the Lambda deadline.

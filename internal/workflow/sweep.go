@@ -44,11 +44,8 @@ type SweepInventory struct {
 	// CoverageKey is the JSON object of the whole coverage (targets and
 	// gaps).
 	CoverageKey string `json:"coverageKey"`
-	// ResultPrefix is where the Map's ResultWriter writes its manifest
-	// (the walks write their own results, which the summary reads).
-	ResultPrefix string `json:"resultPrefix"`
-	Targets      int    `json:"targets"`
-	Gaps         int    `json:"gaps"`
+	Targets     int    `json:"targets"`
+	Gaps        int    `json:"gaps"`
 }
 
 // Walk is the state document of one child execution: the target and how

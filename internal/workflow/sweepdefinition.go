@@ -8,18 +8,21 @@ import (
 // JSONPaths of the sweep execution's state document (SweepState) and of
 // a child execution's (Walk).
 const (
-	PathSweepInventory    = "$.inventory"
-	PathSweepID           = "$.inventory.sweepId"
-	PathSweepBucket       = "$.inventory.bucket"
-	PathSweepTargetsKey   = "$.inventory.targetsKey"
-	PathSweepResultPrefix = "$.inventory.resultPrefix"
-	PathWalkError         = "$.walkError" // what the Map's Catch caught
-	PathSummary           = "$.summary"
-	PathDigest            = "$.digest"
-	PathWalkDone          = "$.done" // Walk.Done, in a child execution
-	PathExecutionName     = "$$.Execution.Name"
-	PathMapItemValue      = "$$.Map.Item.Value" // one line of the targets object
+	PathSweepInventory  = "$.inventory"
+	PathSweepID         = "$.inventory.sweepId"
+	PathSweepTargetsKey = "$.inventory.targetsKey"
+	PathWalkError       = "$.walkError" // what the Map's Catch caught
+	PathSummary         = "$.summary"
+	PathDigest          = "$.digest"
+	PathWalkDone        = "$.done" // Walk.Done, in a child execution
+	PathExecutionName   = "$$.Execution.Name"
+	PathMapItemValue    = "$$.Map.Item.Value" // one line of the targets object
 )
+
+// SweepMapResultPrefix is where the Map's ResultWriter writes (Step
+// Functions adds the map run's ID); the sweep's own objects are under
+// "sweeps/<sweep ID>/". Both are under the bucket's "sweeps/" lifecycle.
+const SweepMapResultPrefix = "sweeps/map"
 
 // Sweep defaults (ecslogfix:sweepMaxConcurrency,
 // ecslogfix:sweepToleratedFailurePercentage).
@@ -49,7 +52,8 @@ func percentage(p float64) json.Number {
 }
 
 // SweepDefinition renders the sweep state machine (Amazon States Language,
-// JSONPath) for the partition and the sweep function's name or ARN:
+// JSONPath) for the partition, the sweep function's name or ARN and the
+// sweep's bucket (each may be a CloudFormation token):
 //
 //	Inventory → Walk (Distributed Map over the targets object in S3; each
 //	child execution loops WalkTarget until its target's walk is done)
@@ -61,7 +65,7 @@ func percentage(p float64) json.Number {
 // sweep, outlasts the 5 minutes an EXPRESS child may run
 // (docs/performance.md, "The organization sweep"). Summarize runs whether or
 // not the Map failed, so every sweep has a summary.
-func SweepDefinition(partition, sweepFunction string, opt SweepOptions) string {
+func SweepDefinition(partition, sweepFunction, bucket string, opt SweepOptions) string {
 	retries := []any{queued(LambdaThrottled), retrier(ErrThrottled), retrier(LambdaServiceErrors...)}
 
 	inventory := invoke(partition, sweepFunction, map[string]any{"action": string(SweepActionInventory), "sweepId.$": PathExecutionName})
@@ -93,14 +97,17 @@ func SweepDefinition(partition, sweepFunction string, opt SweepOptions) string {
 		"ItemReader": map[string]any{
 			"Resource":     "arn:" + partition + ":states:::s3:getObject",
 			"ReaderConfig": map[string]any{"InputType": "JSONL"},
-			"Parameters":   map[string]any{"Bucket.$": PathSweepBucket, "Key.$": PathSweepTargetsKey},
+			"Parameters":   map[string]any{"Bucket": bucket, "Key.$": PathSweepTargetsKey},
 		},
 		"ItemSelector":               map[string]any{"sweepId.$": PathSweepID, "target.$": PathMapItemValue},
 		"MaxConcurrency":             opt.MaxConcurrency,
 		"ToleratedFailurePercentage": percentage(opt.ToleratedFailurePercentage),
+		// Static: moto 5.2.1 evaluates ResultWriter paths against the Map's
+		// output, not its input (docs/reliability.md, "moto's Distributed
+		// Map"); nothing here needs them dynamic.
 		"ResultWriter": map[string]any{
 			"Resource":   "arn:" + partition + ":states:::s3:putObject",
-			"Parameters": map[string]any{"Bucket.$": PathSweepBucket, "Prefix.$": PathSweepResultPrefix},
+			"Parameters": map[string]any{"Bucket": bucket, "Prefix": SweepMapResultPrefix},
 		},
 		"ResultPath": nil, // the children's results are in S3 (our own writes; ResultWriter's too)
 		"Catch":      []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathWalkError, "Next": StateSummarize}},

@@ -25,7 +25,7 @@ type sweepMachine struct {
 func loadSweep(t *testing.T, opt SweepOptions) sweepMachine {
 	t.Helper()
 	var m sweepMachine
-	if err := json.Unmarshal([]byte(SweepDefinition("aws", "fn-sweep", opt)), &m); err != nil {
+	if err := json.Unmarshal([]byte(SweepDefinition("aws", "fn-sweep", "ecslogfix-sweeps", opt)), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -87,7 +87,7 @@ func choice(t *testing.T, s map[string]any, doc map[string]any) string {
 
 func sampleInventory() SweepInventory {
 	return SweepInventory{SweepID: sweepName, Bucket: "ecslogfix-sweeps", TargetsKey: "sweeps/" + sweepName + "/targets.jsonl",
-		CoverageKey: "sweeps/" + sweepName + "/coverage.json", ResultPrefix: "sweeps/" + sweepName + "/results", Targets: 2, Gaps: 1}
+		CoverageKey: "sweeps/" + sweepName + "/coverage.json", Targets: 2, Gaps: 1}
 }
 
 // runSweep runs the definition to its end; walkFails makes the Map fail
@@ -118,7 +118,7 @@ func runSweep(t *testing.T, walkFails bool) (doc map[string]any, end string, sum
 		t.Errorf("ItemReader reads %v", got)
 	}
 	writer := walk["ResultWriter"].(map[string]any)
-	if got := parameters(t, writer["Parameters"].(map[string]any), doc); !reflect.DeepEqual(got, map[string]any{"Bucket": "ecslogfix-sweeps", "Prefix": sampleInventory().ResultPrefix}) {
+	if got := parameters(t, writer["Parameters"].(map[string]any), doc); !reflect.DeepEqual(got, map[string]any{"Bucket": "ecslogfix-sweeps", "Prefix": SweepMapResultPrefix}) {
 		t.Errorf("ResultWriter writes %v", got)
 	}
 	// Each item is one line of the targets object, as the sweep writes it.
@@ -255,12 +255,12 @@ func TestSweepContractSummarizesAFailedWalk(t *testing.T) {
 // The Map's settings come from the options; the percentage is written
 // with a decimal point (moto's parser refuses an integer; AWS takes both).
 func TestSweepMapSettings(t *testing.T) {
-	def := SweepDefinition("aws", "fn-sweep", SweepOptions{MaxConcurrency: 7, ToleratedFailurePercentage: 10})
+	def := SweepDefinition("aws", "fn-sweep", "b", SweepOptions{MaxConcurrency: 7, ToleratedFailurePercentage: 10})
 	if !strings.Contains(def, `"ToleratedFailurePercentage":10.0`) || !strings.Contains(def, `"MaxConcurrency":7`) {
 		t.Fatalf("map settings in %s", def)
 	}
 	for _, part := range []string{"aws", "aws-us-gov", "${AWS::Partition}"} {
-		def := SweepDefinition(part, "fn", SweepOptions{MaxConcurrency: 1})
+		def := SweepDefinition(part, "fn", "b", SweepOptions{MaxConcurrency: 1})
 		for _, res := range []string{"states:::lambda:invoke", "states:::s3:getObject", "states:::s3:putObject"} {
 			if !strings.Contains(def, `"arn:`+part+`:`+res+`"`) {
 				t.Errorf("%s: no arn:%s:%s", part, part, res)
