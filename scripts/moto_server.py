@@ -26,6 +26,10 @@ known moto 5.2.1 defects (see test/e2e/README.md):
   #9 (found here) a Distributed Map's ItemReader with ReaderConfig InputType
      JSONL (one JSON value per line, which Step Functions reads since 2025)
      was refused (only CSV and JSON): JSONL is read line by line.
+  #10 (found here) a rule whose target is another account's or region's
+     event bus put a new event there, with that account, region, id and
+     time: AWS delivers the event as it was (its source account and region),
+     which is what the receiving rules see.
   #7 ``lambda:invoke`` (and plain Lambda ARNs as Task resources) went to
      moto's Docker-based Lambda: it is forwarded to a real function running
      under the Lambda Runtime Interface Emulator (RIE). The function name or
@@ -433,6 +437,35 @@ def patch_event_envelope() -> None:
     )
 
 
+def patch_event_bus_targets() -> None:
+    """#10: an event-bus target receives the event itself."""
+    from moto.events import models
+
+    original = models.Rule.send_to_targets
+    lock = threading.Lock()
+
+    def send_to_targets(self, original_event, transform_input=True):
+        if not self.event_pattern.matches_event(original_event):
+            return
+        buses = [t for t in self.targets if ":event-bus/" in t["Arn"]]
+        others = [t for t in self.targets if ":event-bus/" not in t["Arn"]]
+        for target in buses:
+            arn = models.parse_arn(target["Arn"])
+            bus = models.events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(copy.deepcopy(original_event))
+        if others:
+            with lock:  # the rule's own targets, one delivery at a time
+                kept = self.targets
+                self.targets = others
+                try:
+                    original(self, original_event, transform_input)
+                finally:
+                    self.targets = kept
+
+    models.Rule.send_to_targets = send_to_targets
+
+
 def patch_jsonl_item_reader() -> None:
     """#9: InputType JSONL for a Distributed Map's ItemReader."""
     import enum
@@ -545,6 +578,7 @@ def main(argv: list[str] | None = None) -> None:
     patch_event_envelope()
     patch_execution_name()
     patch_jsonl_item_reader()
+    patch_event_bus_targets()
     timeout = float(os.environ.get(INVOKE_TIMEOUT_ENV, "120"))
     lambda_map = LambdaMap(args.lambda_map)
     invoker = make_invoker(lambda_map, timeout)

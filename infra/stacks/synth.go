@@ -46,13 +46,6 @@ func Synth(cfg config.Config, root, outdir string) (*Synthesized, error) {
 	return &Synthesized{Dir: outdir, Stack: stack, Template: t}, nil
 }
 
-// SynthSingle synthesizes the single-account stack of cfg (its Mode is
-// forced to single) into outdir.
-func SynthSingle(cfg config.Config, root, outdir string) (*Synthesized, error) {
-	cfg.Mode = config.ModeSingle
-	return Synth(cfg, root, outdir)
-}
-
 // Template is a CloudFormation template as parsed JSON.
 type Template map[string]any
 

@@ -39,6 +39,10 @@ type StackOptions struct {
 	// Dir is a working directory (bootstraps, the Lambda map); a temporary
 	// directory, removed by Close, when empty.
 	Dir string
+	// Moto, when set, is the server to create the stack in (already holding
+	// other accounts' resources, e.g. an organization); the stack stops it
+	// on Close. Otherwise StartStack starts one.
+	Moto *Moto
 	// Log receives every started process's output, line by line.
 	Log io.Writer
 }
@@ -113,8 +117,10 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 			s = nil
 		}
 	}()
-	if s.Moto, err = StartMoto(ctx, MotoOptions{Tools: opts.Tools, Dir: s.dir, Log: opts.Log}); err != nil {
-		return s, err
+	if s.Moto = opts.Moto; s.Moto == nil {
+		if s.Moto, err = StartMoto(ctx, MotoOptions{Tools: opts.Tools, Dir: s.dir, Log: opts.Log}); err != nil {
+			return s, err
+		}
 	}
 	if s.Config, err = s.Moto.AWSConfig(ctx); err != nil {
 		return s, err
