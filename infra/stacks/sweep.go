@@ -135,7 +135,7 @@ func (p *pipeline) addSweepStateMachine() {
 		StateMachineName: jsii.String(name),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
 		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.SweepDefinition(partition(), p.names.Function(config.FunctionSweep),
-			*p.bucket.BucketName(), workflow.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
+			p.names.Function(config.FunctionNotify), *p.bucket.BucketName(), workflow.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
 		Role:           role,
 		TracingEnabled: jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
@@ -145,5 +145,6 @@ func (p *pipeline) addSweepStateMachine() {
 		},
 	})
 	p.functions[config.FunctionSweep].GrantInvoke(role)
+	p.functions[config.FunctionNotify].GrantInvoke(role) // PublishDigest
 	suppress(role, "AwsSolutions-IAM5", "lambda:InvokeFunction on the sweep function's versions (ARN:*); the Distributed Map's child executions (execution:NAME/*, named by Step Functions); the sweep's targets objects (sweeps/*/targets.jsonl: one prefix per sweep) and the Map's result objects (sweeps/map/*: Step Functions names them); CloudWatch Logs delivery and X-Ray trace actions support only Resource \"*\".")
 }

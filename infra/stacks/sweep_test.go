@@ -44,7 +44,7 @@ func TestSweepStateMachine(t *testing.T) {
 		// Its tokens are the partition and the bucket's name.
 		sm := tmpl.Resource(mustID(t, tmpl, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-sweep"))
 		def := Flatten(sm["Properties"].(map[string]any)["DefinitionString"])
-		want := workflow.SweepDefinition("${AWS::Partition}", "ecslogfix-sweep", "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}",
+		want := workflow.SweepDefinition("${AWS::Partition}", "ecslogfix-sweep", "ecslogfix-notify", "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}",
 			workflow.SweepOptions{MaxConcurrency: workflow.DefaultSweepConcurrency, ToleratedFailurePercentage: workflow.DefaultSweepToleratedFailurePercentage})
 		if def != want {
 			t.Errorf("%s: the deployed sweep definition differs from SweepDefinition()\n%s\n%s", name, def, want)

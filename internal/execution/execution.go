@@ -162,6 +162,7 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 		Version:           workflow.Version,
 		Trigger:           c.Trigger,
 		EventID:           c.EventID,
+		SweepID:           c.SweepID,
 		Target:            c.Target,
 		TaskDefinitionARN: arn,
 		Family:            aws.ToString(td.Family),

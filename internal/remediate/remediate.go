@@ -274,6 +274,7 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		Origin:    in.Origin,
 		Trigger:   in.Trigger,
 		EventID:   in.EventID,
+		SweepID:   in.SweepID,
 		// The report measures registration to remediation from it.
 		RegisteredAt: in.RegisteredAt,
 	}

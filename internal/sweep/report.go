@@ -3,10 +3,12 @@ package sweep
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -191,6 +193,10 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 	sum.Duplicates, sum.Skipped, sum.Errors = total.Duplicates, total.Skipped, total.Errors
 	for _, t := range cov.Targets {
 		wt := workflow.Target{Account: t.Account, Region: t.Region}
+		if c := per[wt]; c != nil {
+			sum.Sections = append(sum.Sections, workflow.SweepSection{Account: wt.Account, Region: wt.Region, Evaluated: c.Evaluated,
+				Compliant: c.Compliant, Violations: c.Violations, Started: c.Started, Duplicates: c.Duplicates, Skipped: c.Skipped, Errors: c.Errors})
+		}
 		if walked[wt] {
 			sum.TargetsWalked++
 			if err := s.recordSwept(ctx, inv.SweepID, wt, per[wt]); err != nil {
@@ -203,6 +209,8 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 			sum.FailedTargets = append(sum.FailedTargets, wt)
 		}
 	}
+	sum.Sections, sum.SectionsOmitted = sections(sum.Sections)
+	sum.SummarizedAt = s.now().UTC()
 	if err := s.put(ctx, k.summary, appendJSONLine(nil, sum)); err != nil {
 		return workflow.SweepState{}, err
 	}
@@ -215,6 +223,20 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 		"started", sum.Started, "duplicates", sum.Duplicates, "compliant", sum.Compliant, "errors", sum.Errors)
 	st.Summary = &sum
 	return st, nil
+}
+
+// sections keeps at most workflow.MaxListed sections, those with the most
+// violations first (then in the inventory's order), and counts the rest.
+func sections(all []workflow.SweepSection) ([]workflow.SweepSection, int) {
+	out := slices.Clone(all)
+	slices.SortStableFunc(out, func(a, b workflow.SweepSection) int { return cmp.Compare(b.Violations, a.Violations) })
+	if out == nil {
+		out = []workflow.SweepSection{}
+	}
+	if len(out) <= workflow.MaxListed {
+		return out, 0
+	}
+	return out[:workflow.MaxListed], len(out) - workflow.MaxListed
 }
 
 // ReadReport reads a report object's lines (for tests and tools).

@@ -1,6 +1,11 @@
 package workflow
 
-import "github.com/ecslogfix/ecslogfix/internal/inventory"
+import (
+	"time"
+
+	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/policy"
+)
 
 // The data contract of the sweep state machine (SweepDefinition): an
 // inventory of account-regions written to S3, a Distributed Map whose
@@ -70,6 +75,9 @@ type SweepState struct {
 	WalkError *CaughtError   `json:"walkError,omitempty"` // PathWalkError: the Map failed (e.g. States.ExceedToleratedFailureThreshold)
 	Summary   *SweepSummary  `json:"summary,omitempty"`   // PathSummary
 	Digest    *DigestRequest `json:"digest,omitempty"`    // PathDigest
+	// DigestPublished is what the last PublishDigest returned
+	// (PathDigestPublished).
+	DigestPublished *DigestResult `json:"digestPublished,omitempty"`
 }
 
 // CoverageGap is an account in scope (or one of its regions) the member
@@ -119,6 +127,66 @@ type SweepSummary struct {
 
 	// WalkError is the Map's failure, when it failed.
 	WalkError *CaughtError `json:"walkError,omitempty"`
+
+	// SummarizedAt is when the summary was made: the digest waits for the
+	// executions the sweep started from then on, up to a bound.
+	SummarizedAt time.Time `json:"summarizedAt"`
+	// Sections are the account-regions walked with their tallies, at most
+	// MaxListed (those with violations first); SectionsOmitted counts the
+	// rest.
+	Sections        []SweepSection `json:"sections"`
+	SectionsOmitted int            `json:"sectionsOmitted,omitempty"`
+}
+
+// SweepSection is one account-region's tallies in a summary.
+type SweepSection struct {
+	Account    string `json:"account"`
+	Region     string `json:"region"`
+	Evaluated  int    `json:"evaluated"`
+	Compliant  int    `json:"compliant"`
+	Violations int    `json:"violations"`
+	Started    int    `json:"started"`
+	Duplicates int    `json:"duplicates"`
+	Skipped    int    `json:"skipped"`
+	Errors     int    `json:"errors"`
+}
+
+// SweepOutcome is the outcome of one execution a sweep started, as notify
+// writes it to the sweep's bucket (SweepOutcomeKey) instead of publishing
+// it: the digest reads them all. Names, revisions and reason codes only.
+type SweepOutcome struct {
+	Account      string          `json:"account"`
+	Region       string          `json:"region"`
+	Family       string          `json:"family"`
+	Outcome      Outcome         `json:"outcome"`
+	SourceARN    string          `json:"sourceArn"`
+	NewARN       string          `json:"newArn,omitempty"`
+	Reasons      []policy.Reason `json:"reasons,omitempty"`
+	Detail       string          `json:"detail,omitempty"` // one sentence (Result.Detail, or the failed state and error)
+	ExecutionARN string          `json:"executionArn,omitempty"`
+}
+
+// SweepOutcomesPrefix is where the outcomes of a sweep's executions are;
+// SweepOutcomeKey one execution's (one object per source revision, so a
+// retried notify writes the same object again).
+func SweepOutcomesPrefix(sweepID string) string { return "sweeps/" + sweepID + "/outcomes/" }
+
+// SweepOutcomeKey is the object of one execution's outcome.
+func SweepOutcomeKey(sweepID, account, region, family string) string {
+	return SweepOutcomesPrefix(sweepID) + account + "/" + region + "/" + family + ".json"
+}
+
+// SweepDigestKey is the marker of a sweep's published digest: a retried
+// PublishDigest finds it and does not publish again.
+func SweepDigestKey(sweepID string) string { return "sweeps/" + sweepID + "/digest.json" }
+
+// DigestResult is what PublishDigest returns: Pending while executions
+// the sweep started have no outcome yet (the state machine waits
+// RetryAfterSeconds and asks again), else Published.
+type DigestResult struct {
+	Pending           bool `json:"pending"`
+	RetryAfterSeconds int  `json:"retryAfterSeconds"`
+	Published         bool `json:"published"`
 }
 
 // DigestRequest is what the NotifyDigest state hands on: the summary and
@@ -138,7 +206,10 @@ const (
 	StateWalkMore      = "WalkMore"   // Choice: loop until the target's walk is done
 	StateTargetDone    = "TargetDone" // Succeed (child)
 	StateSummarize     = "Summarize"
-	StateNotifyDigest  = "NotifyDigest" // Pass today: the digest notification's Task replaces it
+	StateNotifyDigest  = "NotifyDigest"  // Pass: the digest's request (DigestRequest)
+	StatePublishDigest = "PublishDigest" // Task (notify): publish the digest once every outcome is in
+	StateDigestPending = "DigestPending" // Choice: wait while outcomes are missing
+	StateDigestWait    = "DigestWait"    // Wait: DigestResult.RetryAfterSeconds
 	StateCheckWalk     = "CheckWalk"
 	StateSweepDone     = "SweepDone"   // Succeed
 	StateSweepFailed   = "SweepFailed" // Fail: the Map failed; the summary says how

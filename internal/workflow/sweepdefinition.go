@@ -14,6 +14,9 @@ const (
 	PathWalkError       = "$.walkError" // what the Map's Catch caught
 	PathSummary         = "$.summary"
 	PathDigest          = "$.digest"
+	PathDigestPublished = "$.digestPublished"
+	PathDigestPending   = "$.digestPublished.pending"
+	PathDigestRetry     = "$.digestPublished.retryAfterSeconds"
 	PathWalkDone        = "$.done" // Walk.Done, in a child execution
 	PathExecutionName   = "$$.Execution.Name"
 	PathMapItemValue    = "$$.Map.Item.Value" // one line of the targets object
@@ -52,12 +55,18 @@ func percentage(p float64) json.Number {
 }
 
 // SweepDefinition renders the sweep state machine (Amazon States Language,
-// JSONPath) for the partition, the sweep function's name or ARN and the
-// sweep's bucket (each may be a CloudFormation token):
+// JSONPath) for the partition, the sweep and notify functions' names or
+// ARNs and the sweep's bucket (each may be a CloudFormation token):
 //
 //	Inventory → Walk (Distributed Map over the targets object in S3; each
 //	child execution loops WalkTarget until its target's walk is done)
-//	→ Summarize → NotifyDigest → CheckWalk → SweepDone | SweepFailed
+//	→ Summarize → NotifyDigest → PublishDigest (→ DigestPending → DigestWait
+//	→ PublishDigest while the started executions' outcomes are missing)
+//	→ CheckWalk → SweepDone | SweepFailed
+//
+// The executions a sweep starts do not publish one message each: notify
+// writes their outcomes to the bucket and PublishDigest publishes one
+// digest of them all (docs/notifications.md, "Sweep digests").
 //
 // The children are STANDARD executions: one walks a whole account-region at
 // that target's read budget and starts an execution per violation at the
@@ -65,7 +74,7 @@ func percentage(p float64) json.Number {
 // sweep, outlasts the 5 minutes an EXPRESS child may run
 // (docs/performance.md, "The organization sweep"). Summarize runs whether or
 // not the Map failed, so every sweep has a summary.
-func SweepDefinition(partition, sweepFunction, bucket string, opt SweepOptions) string {
+func SweepDefinition(partition, sweepFunction, notifyFunction, bucket string, opt SweepOptions) string {
 	retries := []any{queued(LambdaThrottled), retrier(ErrThrottled), retrier(LambdaServiceErrors...)}
 
 	inventory := invoke(partition, sweepFunction, map[string]any{"action": string(SweepActionInventory), "sweepId.$": PathExecutionName})
@@ -119,6 +128,17 @@ func SweepDefinition(partition, sweepFunction, bucket string, opt SweepOptions) 
 	summarize["Retry"] = retries
 	summarize["Next"] = StateNotifyDigest
 
+	publish := invoke(partition, notifyFunction, nil)
+	params := publish["Parameters"].(map[string]any)
+	delete(params, "Payload")
+	params["Payload.$"] = PathDigest // decodes as notify's NotifyRequest
+	publish["ResultSelector"] = map[string]any{
+		"pending.$": "$.Payload.pending", "retryAfterSeconds.$": "$.Payload.retryAfterSeconds", "published.$": "$.Payload.published",
+	}
+	publish["ResultPath"] = PathDigestPublished
+	publish["Retry"] = retries
+	publish["Next"] = StateDigestPending
+
 	def := map[string]any{
 		"Comment":       "ecslogfix: sweep every covered account-region, start remediations, summarize",
 		"QueryLanguage": "JSONPath",
@@ -129,11 +149,18 @@ func SweepDefinition(partition, sweepFunction, bucket string, opt SweepOptions) 
 			StateSummarize: summarize,
 			StateNotifyDigest: map[string]any{
 				"Type":       "Pass",
-				"Comment":    "The digest notification's request (DigestRequest); its Task (notify) replaces this Pass.",
+				"Comment":    "The digest notification's request (DigestRequest), which PublishDigest hands to notify.",
 				"Parameters": map[string]any{"summary.$": PathSummary, "executionArn.$": PathExecutionID},
 				"ResultPath": PathDigest,
-				"Next":       StateCheckWalk,
+				"Next":       StatePublishDigest,
 			},
+			StatePublishDigest: publish,
+			StateDigestPending: map[string]any{
+				"Type":    "Choice",
+				"Choices": []any{map[string]any{"Variable": PathDigestPending, "BooleanEquals": true, "Next": StateDigestWait}},
+				"Default": StateCheckWalk,
+			},
+			StateDigestWait: map[string]any{"Type": "Wait", "SecondsPath": PathDigestRetry, "Next": StatePublishDigest},
 			StateCheckWalk: map[string]any{
 				"Type":    "Choice",
 				"Choices": []any{map[string]any{"Variable": PathWalkError, "IsPresent": true, "Next": StateSweepFailed}},

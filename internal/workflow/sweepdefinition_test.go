@@ -25,7 +25,7 @@ type sweepMachine struct {
 func loadSweep(t *testing.T, opt SweepOptions) sweepMachine {
 	t.Helper()
 	var m sweepMachine
-	if err := json.Unmarshal([]byte(SweepDefinition("aws", "fn-sweep", "ecslogfix-sweeps", opt)), &m); err != nil {
+	if err := json.Unmarshal([]byte(SweepDefinition("aws", "fn-sweep", "fn-notify", "ecslogfix-sweeps", opt)), &m); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -73,8 +73,7 @@ func choice(t *testing.T, s map[string]any, doc map[string]any) string {
 	t.Helper()
 	for _, c := range s["Choices"].([]any) {
 		c := c.(map[string]any)
-		path := strings.TrimPrefix(c["Variable"].(string), "$.")
-		v, present := doc[path]
+		v, present := lookup(doc, c["Variable"].(string))
 		switch {
 		case c["IsPresent"] != nil && present == c["IsPresent"]:
 			return c["Next"].(string)
@@ -83,6 +82,21 @@ func choice(t *testing.T, s map[string]any, doc map[string]any) string {
 		}
 	}
 	return s["Default"].(string)
+}
+
+// lookup finds a "$.a.b" path in doc, if present.
+func lookup(doc map[string]any, path string) (any, bool) {
+	var v any = doc
+	for _, k := range strings.Split(strings.TrimPrefix(path, "$."), ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
 }
 
 func sampleInventory() SweepInventory {
@@ -162,11 +176,53 @@ func runSweep(t *testing.T, walkFails bool) (doc map[string]any, end string, sum
 	doc = output(t, sum, doc, summarized)
 
 	notify := m.States[StateNotifyDigest]
-	if notify["Type"] != "Pass" || notify["Next"] != StateCheckWalk {
+	if notify["Type"] != "Pass" || notify["Next"] != StatePublishDigest {
 		t.Fatalf("NotifyDigest %v", notify)
 	}
 	decodeStrict(t, parametersWith(t, notify["Parameters"].(map[string]any), doc, sweepContext), &digest)
 	setPath(t, doc, notify["ResultPath"].(string), toDoc(t, digest))
+
+	// PublishDigest hands the request to notify, which decodes it as a
+	// NotifyRequest of its own; while outcomes are missing it answers
+	// pending and the machine waits as long as notify says, then asks again.
+	state := StatePublishDigest
+	answers := []DigestResult{{Pending: true, RetryAfterSeconds: 30}, {Published: true}}
+	for steps := 0; state != StateCheckWalk; steps++ {
+		if steps > 10 {
+			t.Fatal("the digest loop does not end")
+		}
+		s := m.States[state]
+		switch state {
+		case StatePublishDigest:
+			if len(answers) == 0 {
+				t.Fatal("PublishDigest asked again after publishing")
+			}
+			p := parametersWith(t, s["Parameters"].(map[string]any), doc, sweepContext)
+			if p["FunctionName"] != "fn-notify" || s["Resource"] != "arn:aws:states:::lambda:invoke" {
+				t.Fatalf("PublishDigest invokes %v with %v", p["FunctionName"], s["Resource"])
+			}
+			var req NotifyRequest
+			decodeStrict(t, p["Payload"], &req)
+			if req.Summary == nil || !reflect.DeepEqual(*req.Summary, *summarized.Summary) || req.ExecutionARN != execID || req.Result != nil || req.Failure != nil {
+				t.Fatalf("notify receives %+v", req)
+			}
+			doc = output(t, s, doc, answers[0])
+			answers = answers[1:]
+			state = s["Next"].(string)
+		case StateDigestPending:
+			state = choice(t, s, doc)
+		case StateDigestWait:
+			if s["Type"] != "Wait" || resolve(t, doc, s["SecondsPath"].(string)) != 30.0 {
+				t.Fatalf("DigestWait %v waits %v", s, resolve(t, doc, s["SecondsPath"].(string)))
+			}
+			state = s["Next"].(string)
+		default:
+			t.Fatalf("the digest loop reaches %s", state)
+		}
+	}
+	if len(answers) != 0 {
+		t.Fatal("the digest was not published")
+	}
 
 	end = choice(t, m.States[StateCheckWalk], doc)
 	return doc, end, summarized, digest
@@ -229,7 +285,8 @@ func TestSweepContractSucceeds(t *testing.T) {
 	// Every field a state added is named in SweepState.
 	var final SweepState
 	decodeStrict(t, doc, &final)
-	if final.Summary == nil || final.Digest == nil || final.WalkError != nil || final.Inventory != sampleInventory() {
+	if final.Summary == nil || final.Digest == nil || final.WalkError != nil || final.Inventory != sampleInventory() ||
+		final.DigestPublished == nil || !final.DigestPublished.Published {
 		t.Fatalf("final state %+v", final)
 	}
 }
@@ -255,12 +312,12 @@ func TestSweepContractSummarizesAFailedWalk(t *testing.T) {
 // The Map's settings come from the options; the percentage is written
 // with a decimal point (moto's parser refuses an integer; AWS takes both).
 func TestSweepMapSettings(t *testing.T) {
-	def := SweepDefinition("aws", "fn-sweep", "b", SweepOptions{MaxConcurrency: 7, ToleratedFailurePercentage: 10})
+	def := SweepDefinition("aws", "fn-sweep", "fn-notify", "b", SweepOptions{MaxConcurrency: 7, ToleratedFailurePercentage: 10})
 	if !strings.Contains(def, `"ToleratedFailurePercentage":10.0`) || !strings.Contains(def, `"MaxConcurrency":7`) {
 		t.Fatalf("map settings in %s", def)
 	}
 	for _, part := range []string{"aws", "aws-us-gov", "${AWS::Partition}"} {
-		def := SweepDefinition(part, "fn", "b", SweepOptions{MaxConcurrency: 1})
+		def := SweepDefinition(part, "fn", "fn-notify", "b", SweepOptions{MaxConcurrency: 1})
 		for _, res := range []string{"states:::lambda:invoke", "states:::s3:getObject", "states:::s3:putObject"} {
 			if !strings.Contains(def, `"arn:`+part+`:`+res+`"`) {
 				t.Errorf("%s: no arn:%s:%s", part, part, res)

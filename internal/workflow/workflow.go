@@ -116,6 +116,10 @@ type Input struct {
 	// known (the CloudTrail event's time, or ECS's registeredAt): the start
 	// of the registration-to-remediation time the report measures.
 	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
+	// SweepID names the sweep that started the execution (Trigger sweep):
+	// its outcome goes into that sweep's digest instead of a message of
+	// its own.
+	SweepID string `json:"sweepId,omitempty"`
 }
 
 // State is the execution's state document as it flows through the
@@ -200,6 +204,7 @@ type Result struct {
 	// says the rollout did not finish.
 	RolloutError *CaughtError `json:"rolloutError,omitempty"`
 	RegisteredAt *time.Time   `json:"registeredAt,omitempty"` // Input.RegisteredAt
+	SweepID      string       `json:"sweepId,omitempty"`      // Input.SweepID
 }
 
 // Failure is what the state machine's Catch hands to notify when a step
@@ -212,12 +217,27 @@ type Failure struct {
 	ExecutionARN string `json:"executionArn"`
 }
 
-// NotifyRequest is the notify function's input: exactly one of Result and
-// Failure is set. For report-only executions Result carries the plan.
+// NotifyRequest is the notify function's input: exactly one of Result,
+// Failure and Summary is set. For report-only executions Result carries
+// the plan; Summary is a sweep's (the digest's request, DigestRequest).
 type NotifyRequest struct {
-	Result       *Result  `json:"result,omitempty"`
-	Failure      *Failure `json:"failure,omitempty"`
-	ExecutionARN string   `json:"executionArn,omitempty"`
+	Result       *Result       `json:"result,omitempty"`
+	Failure      *Failure      `json:"failure,omitempty"`
+	Summary      *SweepSummary `json:"summary,omitempty"`
+	ExecutionARN string        `json:"executionArn,omitempty"`
+}
+
+// SweepOf is the sweep that started the execution a Result or a Failure
+// is of ("" for an event's, the CLI's): its outcome belongs in that
+// sweep's digest.
+func (r NotifyRequest) SweepOf() string {
+	switch {
+	case r.Result != nil && r.Result.Trigger == TriggerSweep:
+		return r.Result.SweepID
+	case r.Failure != nil && r.Failure.Input.Trigger == TriggerSweep:
+		return r.Failure.Input.SweepID
+	}
+	return ""
 }
 
 // State names of the workflow. The CDK definition, the tests and the
