@@ -3,6 +3,7 @@ package message
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -187,7 +188,7 @@ func (v *view) chatbot(lvl level) Chatbot {
 			Title:       v.chatTitle(),
 			Description: v.chatDescription(lvl, plainText),
 			NextSteps:   v.nextSteps(plainText),
-			Keywords:    nonEmpty("ecs", "logging", "ecslogfix", string(v.outcome), v.region),
+			Keywords:    v.keywords(),
 		},
 		Metadata: ChatbotMetadata{
 			ThreadID:         clip("ecslogfix/"+v.account+"/"+v.region+"/"+v.family, capARN),
@@ -200,6 +201,24 @@ func (v *view) chatbot(lvl level) Chatbot {
 		},
 	}
 	return c
+}
+
+// capKeywords bounds the keywords: Chatbot shows them as tags.
+const capKeywords = 12
+
+// keywords tag the notification with its outcome, its region and the
+// source's reason codes (policy.Reason), so a channel can be searched by
+// the rule a family broke.
+func (v *view) keywords() []string {
+	out := nonEmpty("ecs", "logging", "ecslogfix", string(v.outcome), v.region)
+	for _, c := range v.containers {
+		for _, r := range c.Reasons {
+			if !slices.Contains(out, string(r)) {
+				out = append(out, string(r))
+			}
+		}
+	}
+	return out[:min(len(out), capKeywords)]
 }
 
 // plainText leaves text as it is: Chatbot converts client-markdown to each

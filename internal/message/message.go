@@ -163,3 +163,23 @@ func (v *view) subject() string {
 	}
 	return clip(s, maxSubjectRunes)
 }
+
+// Budget is what a rendered SNS message (with its subject and attributes)
+// may take: MaxMessageBytes less a margin.
+const Budget = MaxMessageBytes - margin
+
+// Clip makes s safe for every output, at most n runes (see clip).
+func Clip(s string, n int) string { return clip(s, n) }
+
+// ClipLines is Clip for text that keeps its line breaks.
+func ClipLines(s string, n int) string { return clipMultiline(s, n) }
+
+// JSON renders v compactly without HTML escaping, as every format here is.
+func JSON(v any) []byte { return marshal(v, "") }
+
+// ConsoleBase is the console origin of a partition and region ("" where
+// there is no public console).
+func ConsoleBase(partition, region string) string { return consoleBase(partition, region) }
+
+// ExecutionLink is the Step Functions console page of an execution.
+func ExecutionLink(executionARN string) string { return executionLink(executionARN) }

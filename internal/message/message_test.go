@@ -93,6 +93,9 @@ func checkInvariants(t testing.TB, n Notification) {
 	if n.Subject == "" || utf8.RuneCountInString(n.Subject) >= 100 || !utf8.ValidString(n.Subject) {
 		t.Errorf("subject %q: empty, invalid or >= 100 characters", n.Subject)
 	}
+	if err := ValidateChatbot(n.ChatbotJSON()); err != nil {
+		t.Errorf("%v\n%s", err, n.ChatbotJSON())
+	}
 	for _, r := range n.Subject {
 		if unicode.IsControl(r) {
 			t.Errorf("subject %q has a control character", n.Subject)
