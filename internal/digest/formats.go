@@ -110,21 +110,12 @@ func chatLines(doc Document, esc func(string) string, budget int) string {
 	fmt.Fprintf(&b, "Report: %s\n", esc(doc.Report.URI))
 	left := 0
 	for _, s := range doc.Sections {
-		var sec strings.Builder
-		fmt.Fprintf(&sec, "\n*%s / %s*: %s\n", esc(s.Account), esc(s.Region), esc(counted(s.Outcomes)))
-		for _, name := range lists {
-			for _, it := range s.Lists[name] {
-				fmt.Fprintf(&sec, "• %s: `%s`\n", listTitle[name], esc(strings.ReplaceAll(message.Clip(itemLine(it), capLine), "`", "'")))
-			}
-			if n := s.Omitted[name]; n > 0 {
-				fmt.Fprintf(&sec, "• %s: %d more in the report\n", listTitle[name], n)
-			}
-		}
-		if b.Len()+sec.Len() > budget-200 {
+		sec := "\n" + sectionLines(s, esc)
+		if b.Len()+len(sec) > budget-200 {
 			left++
 			continue
 		}
-		b.WriteString(sec.String())
+		b.WriteString(sec)
 	}
 	if left += doc.SectionsOmitted; left > 0 {
 		fmt.Fprintf(&b, "\n%d more account-region(s) in the report.\n", left)
@@ -133,6 +124,22 @@ func chatLines(doc Document, esc func(string) string, budget int) string {
 		fmt.Fprintf(&b, "Coverage gaps: %d (the email lists them).\n", t.CoverageGaps)
 	}
 	return strings.TrimSpace(b.String())
+}
+
+// sectionLines is one account-region as chat markdown: its counts, then
+// one line per listed family.
+func sectionLines(s Section, esc func(string) string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "*%s / %s*: %s\n", esc(s.Account), esc(s.Region), esc(counted(s.Outcomes)))
+	for _, name := range lists {
+		for _, it := range s.Lists[name] {
+			fmt.Fprintf(&b, "• %s: `%s`\n", listTitle[name], esc(strings.ReplaceAll(message.Clip(itemLine(it), capLine), "`", "'")))
+		}
+		if n := s.Omitted[name]; n > 0 {
+			fmt.Fprintf(&b, "• %s: %d more in the report\n", listTitle[name], n)
+		}
+	}
+	return b.String()
 }
 
 func chatbot(doc Document) message.Chatbot {
@@ -203,17 +210,7 @@ func slack(doc Document) message.Slack {
 			left++
 			continue
 		}
-		var sec strings.Builder
-		fmt.Fprintf(&sec, "*%s / %s*: %s\n", esc(s.Account), esc(s.Region), esc(counted(s.Outcomes)))
-		for _, name := range lists {
-			for _, it := range s.Lists[name] {
-				fmt.Fprintf(&sec, "• %s: `%s`\n", listTitle[name], esc(strings.ReplaceAll(message.Clip(itemLine(it), capLine), "`", "'")))
-			}
-			if n := s.Omitted[name]; n > 0 {
-				fmt.Fprintf(&sec, "• %s: %d more in the report\n", listTitle[name], n)
-			}
-		}
-		blocks = append(blocks, message.SlackBlock{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: message.ClipLines(sec.String(), capSlackSection)}})
+		blocks = append(blocks, message.SlackBlock{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: message.ClipLines(sectionLines(s, esc), capSlackSection)}})
 	}
 	ctx := fmt.Sprintf("%s · sweep %s", Outcome, doc.SweepID)
 	if left > 0 {
