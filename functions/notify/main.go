@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
@@ -58,5 +60,14 @@ func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {
 		deps.Secrets = secretsmanager.NewFromConfig(cfg)
 		deps.HTTP = &http.Client{Timeout: notify.SlackTimeout}
 	}
-	return notify.NewHandler(notify.Config{TopicARN: env.TopicARN, SlackSecretARN: env.SlackWebhookARN}, deps)
+	cfg := notify.Config{TopicARN: env.TopicARN, SlackSecretARN: env.SlackWebhookARN, SweepBucket: env.SweepBucket,
+		DigestPoll: time.Duration(env.DigestPollSeconds) * time.Second}
+	if cfg.SweepBucket != "" {
+		c, err := f.Config(awsclient.Scope{})
+		if err != nil {
+			return nil, err
+		}
+		deps.S3 = s3.NewFromConfig(c)
+	}
+	return notify.NewHandler(cfg, deps)
 }

@@ -345,11 +345,12 @@ func (p *pipeline) newKey() awskms.CfnKey {
 					"Condition": map[string]any{"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": ownLogGroups}},
 				},
 				// The sweep's objects in S3 (SSE-KMS with a bucket key): the
-				// sweep function and the sweep state machine's ItemReader and
-				// ResultWriter, through S3 only.
+				// sweep function, the sweep state machine's ItemReader and
+				// ResultWriter, and notify (the outcomes for the digest),
+				// through S3 only.
 				map[string]any{
 					"Sid": "SweepObjects", "Effect": "Allow",
-					"Principal": map[string]any{"AWS": []string{*p.roles[config.FunctionSweep].RoleArn(), *p.sweepSMRole.RoleArn()}},
+					"Principal": map[string]any{"AWS": []string{*p.roles[config.FunctionSweep].RoleArn(), *p.sweepSMRole.RoleArn(), *p.roles[config.FunctionNotify].RoleArn()}},
 					"Action":    []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*",
 					"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region() + "." + *awscdk.Aws_URL_SUFFIX()}},
 				},
@@ -460,7 +461,7 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 		config.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
 		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
 		config.FunctionNotify: config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
-			History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
+			SweepBucket: *p.bucket.BucketName(), History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
 }
 
@@ -619,6 +620,10 @@ func (p *pipeline) addFunctions() {
 	if p.cfg.SlackWebhookSecretARN != "" {
 		notify.AddToPolicy(statement([]string{"secretsmanager:GetSecretValue"}, []string{p.cfg.SlackWebhookSecretARN}, nil))
 	}
+	// notify: the outcomes of a sweep's executions and the digest marker
+	// (workflow.SweepOutcomeKey, SweepDigestKey), nothing else of the sweep.
+	notify.AddToPolicy(statement([]string{"s3:PutObject", "s3:GetObject"}, []string{p.sweepObjects("sweeps/*/outcomes/*"), p.sweepObjects("sweeps/*/digest.json")}, nil))
+	notify.AddToPolicy(statement([]string{"s3:ListBucket"}, []string{*p.bucket.BucketArn()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "sweeps/*/outcomes/*"}}))
 	if p.cfg.Mode == config.ModeOrganization {
 		// The member role of accounts of the organization only: a relayed
 		// event naming an account outside it cannot be acted on, allow-list

@@ -186,7 +186,7 @@ func TestCallsAreDerivedFromTheCode(t *testing.T) {
 	for fn, want := range map[string][]string{
 		config.FunctionDetect:    {"home sfn:DescribeExecution", "home sfn:StartExecution", "target ecs:DescribeTaskDefinition"},
 		config.FunctionRemediate: {"target cloudwatchlogs:CreateLogGroup", "target cloudwatchlogs:DescribeLogGroups", "target ecs:DescribeTaskDefinition"},
-		config.FunctionNotify:    {"home secretsmanager:GetSecretValue", "home sns:Publish"},
+		config.FunctionNotify:    {"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2"},
 		config.FunctionSweep:     {"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"},
 	} {
 		for _, w := range want {
@@ -439,6 +439,9 @@ func (w *world) call(t *testing.T, row string, p role, action, account, region s
 		}
 		if a.action == "s3:ListBucket" {
 			ctx["s3:prefix"] = "sweeps/0b1c2d3e-sweep/results/"
+			if strings.Contains(w.extra["ObjectName"], "/outcomes/") {
+				ctx["s3:prefix"] = workflow.SweepOutcomesPrefix("0b1c2d3e-sweep")
+			}
 		}
 		prefix := strings.Split(a.action, ":")[0]
 		names := w.names(account, region)
@@ -471,6 +474,11 @@ func (w *world) functions(t *testing.T) {
 	reach := execution.Reach{Organization: org, MemberRoleName: w.cfg.Names().MemberRole(), HomeAccount: w.stack.account, Partition: "aws"}
 	for _, fn := range config.Functions {
 		home := w.fnRole(t, fn)
+		w.extra = nil
+		if fn == config.FunctionNotify {
+			// notify's objects are a sweep's outcomes (workflow.SweepOutcomeKey).
+			w.extra = map[string]string{"ObjectName": workflow.SweepOutcomeKey("0b1c2d3e-sweep", simMemberAccount, simMemberRegion, "orders")}
+		}
 		for _, c := range callsOf(handlers[fn]) {
 			if !madeIn(c, w.cfg) {
 				continue

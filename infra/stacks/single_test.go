@@ -486,6 +486,10 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 			"logs:CreateLogStream": {logs("notify")}, "logs:PutLogEvents": {logs("notify")},
 			"sns:Publish":                   {"${" + mustID(t, tmpl, "AWS::SNS::Topic", "TopicName", n.Topic()) + "}"},
 			"secretsmanager:GetSecretValue": {cfg.SlackWebhookSecretARN},
+			// A sweep's outcomes and its digest marker only.
+			"s3:PutObject":  {bucket + "/sweeps/*/outcomes/*", bucket + "/sweeps/*/digest.json"},
+			"s3:GetObject":  {bucket + "/sweeps/*/outcomes/*", bucket + "/sweeps/*/digest.json"},
+			"s3:ListBucket": {bucket},
 		},
 		n.DefaultExecutionRole(): {
 			"logs:CreateLogStream": {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
@@ -512,9 +516,12 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 		"ecs:TagResource": `{"StringEquals":{"ecs:CreateAction":"RegisterTaskDefinition"}}`,
 		"s3:ListBucket":   `{"StringLike":{"s3:prefix":"sweeps/*"}}`,
 	}
-	for _, role := range []string{n.FunctionRole("remediate"), n.FunctionRole("sweep")} {
+	for _, role := range []string{n.FunctionRole("remediate"), n.FunctionRole("sweep"), n.FunctionRole("notify")} {
 		for _, s := range roleStatements(t, tmpl, role) {
 			for action, want := range conditions {
+				if role == n.FunctionRole("notify") && action == "s3:ListBucket" {
+					want = `{"StringLike":{"s3:prefix":"sweeps/*/outcomes/*"}}`
+				}
 				if slices.Contains(strs(s["Action"]), action) && Flatten(s["Condition"]) != want {
 					t.Errorf("%s: %s condition %v", role, action, s["Condition"])
 				}

@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,9 @@ const (
 	EnvRegisterRate    = "ECSLOGFIX_REGISTER_RATE"     // remediate: RegisterTaskDefinition calls per second, per function instance
 	EnvRolloutRate     = "ECSLOGFIX_ROLLOUT_RATE"      // remediate: UpdateService, PutTargets and UpdateSchedule calls per second, per function instance
 	EnvSlackWebhookARN = "ECSLOGFIX_SLACK_WEBHOOK_SECRET_ARN"
+	// EnvDigestPoll (notify) is how many seconds the sweep waits between
+	// asks for its digest while outcomes are missing (default: a minute).
+	EnvDigestPoll = "ECSLOGFIX_DIGEST_POLL_SECONDS"
 )
 
 // Tag keys ecslogfix writes.
@@ -108,7 +112,12 @@ type RemediateEnv struct {
 type NotifyEnv struct {
 	TopicARN        string
 	SlackWebhookARN string
-	History         HistoryEnv // workflow outcomes
+	// SweepBucket holds the outcomes of the executions a sweep started,
+	// for its digest (EnvSweepBucket).
+	SweepBucket string
+	// DigestPollSeconds: EnvDigestPoll (0: notify's default).
+	DigestPollSeconds int
+	History           HistoryEnv // workflow outcomes
 	// Mode and MemberRoleName say how a member account is reached to
 	// import its findings (organization mode with findings).
 	Mode           string
@@ -169,6 +178,10 @@ func (e NotifyEnv) Environ() map[string]string {
 	w := environ{}
 	w.set(EnvTopicARN, e.TopicARN)
 	w.set(EnvSlackWebhookARN, e.SlackWebhookARN)
+	w.set(EnvSweepBucket, e.SweepBucket)
+	if e.DigestPollSeconds > 0 {
+		w.set(EnvDigestPoll, strconv.Itoa(e.DigestPollSeconds))
+	}
 	w.history(e.History)
 	if e.History.Findings {
 		w.set(EnvMode, e.Mode)
@@ -254,7 +267,8 @@ func ReadRemediateEnv(getenv func(string) string) (RemediateEnv, error) {
 // ReadNotifyEnv reads and validates notify's environment.
 func ReadNotifyEnv(getenv func(string) string) (NotifyEnv, error) {
 	r := reader{get: getenv}
-	e := NotifyEnv{TopicARN: r.required(EnvTopicARN), SlackWebhookARN: r.str(EnvSlackWebhookARN), History: r.history()}
+	e := NotifyEnv{TopicARN: r.required(EnvTopicARN), SlackWebhookARN: r.str(EnvSlackWebhookARN), SweepBucket: r.str(EnvSweepBucket),
+		DigestPollSeconds: int(math.Ceil(r.number(EnvDigestPoll, 0, func(v float64) bool { return v > 0 && v <= 3600 }, 3600))), History: r.history()}
 	if e.History.Findings {
 		e.Mode, e.MemberRoleName = r.mode(), r.str(EnvMemberRoleName)
 		r.memberRole(e.Mode, e.MemberRoleName)

@@ -1,7 +1,10 @@
-// Package notify is the workflow's Notify and NotifyFailure step: it renders
-// one execution's result or failure (internal/message) and publishes it once
-// to the SNS topic, optionally also to a Slack webhook. functions/notify is
-// its Lambda adapter.
+// Package notify is the workflow's Notify and NotifyFailure step and the
+// sweep's PublishDigest: it renders one execution's result or failure
+// (internal/message) and publishes it once to the SNS topic, optionally
+// also to a Slack webhook; an execution a sweep started is not published
+// but written to the sweep's bucket, and the sweep's digest
+// (internal/digest) publishes them all at once. functions/notify is its
+// Lambda adapter.
 package notify
 
 import (
@@ -55,14 +58,35 @@ type Config struct {
 	// PublishQuiet also publishes outcomes that need nobody's action
 	// (message.Quiet); by default they are only logged.
 	PublishQuiet bool
+	// SweepBucket, when set, is the sweep's bucket: the outcomes of the
+	// executions a sweep started are written there for its digest instead
+	// of being published one by one.
+	SweepBucket string
+	// DigestPoll is how long the sweep waits before asking again while
+	// outcomes are missing (default DefaultDigestPoll); DigestSettle how
+	// long after the summary the digest waits for them at most (default
+	// DefaultDigestSettle), then counts the missing ones as still running.
+	DigestPoll   time.Duration
+	DigestSettle time.Duration
 }
+
+// Digest waits: executions start at the sweep's start rate and most end
+// within a minute; a rollout's watch may take longer (docs/notifications.md,
+// "Sweep digests").
+const (
+	DefaultDigestPoll   = time.Minute
+	DefaultDigestSettle = 2 * time.Hour
+)
 
 // Deps are the handler's clients.
 type Deps struct {
 	SNS     Publisher
 	Secrets SecretReader // required with Config.SlackSecretARN
 	HTTP    HTTPDoer     // required with Config.SlackSecretARN
-	Logger  *slog.Logger
+	// S3 holds the sweep's outcomes and digest marker (required with
+	// Config.SweepBucket).
+	S3     SweepObjects
+	Logger *slog.Logger
 	// History, when set, records the outcome before it is published (a
 	// retry of a failed publish writes the same record again).
 	History history.Recorder
@@ -71,14 +95,18 @@ type Deps struct {
 }
 
 // Summary is what the function returns to the state machine: small, and
-// never the message body.
+// never the message body. Pending, RetryAfterSeconds and Published are
+// always present: the sweep's PublishDigest selects them
+// (workflow.DigestResult).
 type Summary struct {
-	Outcome   workflow.Outcome `json:"outcome"`
-	Published bool             `json:"published"`
-	MessageID string           `json:"messageId,omitempty"`
-	Skipped   string           `json:"skipped,omitempty"` // why nothing was published
-	Slack     string           `json:"slack,omitempty"`   // sent | failed (only with a webhook)
-	Truncated bool             `json:"truncated,omitempty"`
+	Outcome           workflow.Outcome `json:"outcome"`
+	Pending           bool             `json:"pending"`
+	RetryAfterSeconds int              `json:"retryAfterSeconds"`
+	Published         bool             `json:"published"`
+	MessageID         string           `json:"messageId,omitempty"`
+	Skipped           string           `json:"skipped,omitempty"` // why nothing was published
+	Slack             string           `json:"slack,omitempty"`   // sent | failed (only with a webhook)
+	Truncated         bool             `json:"truncated,omitempty"`
 }
 
 // Handler renders one workflow.NotifyRequest and publishes it once to SNS
@@ -106,6 +134,11 @@ func NewHandler(cfg Config, deps Deps) (*Handler, error) {
 	if cfg.SlackSecretARN != "" && (deps.Secrets == nil || deps.HTTP == nil) {
 		return nil, errors.New("notify: a Slack webhook secret needs a Secrets Manager client and an HTTP client")
 	}
+	if cfg.SweepBucket != "" && deps.S3 == nil {
+		return nil, errors.New("notify: a sweep bucket needs an S3 client")
+	}
+	cfg.DigestPoll = cmp.Or(cfg.DigestPoll, DefaultDigestPoll)
+	cfg.DigestSettle = cmp.Or(cfg.DigestSettle, DefaultDigestSettle)
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -114,6 +147,12 @@ func NewHandler(cfg Config, deps Deps) (*Handler, error) {
 
 // Handle is the Lambda handler.
 func (h *Handler) Handle(ctx context.Context, req workflow.NotifyRequest) (Summary, error) {
+	if req.Summary != nil {
+		if req.Result != nil || req.Failure != nil {
+			return Summary{}, &workflow.InvalidInputError{Err: errors.New("a digest request carries an execution's result or failure")}
+		}
+		return h.digest(ctx, *req.Summary, req.ExecutionARN)
+	}
 	n, err := message.Render(req)
 	if err != nil {
 		h.deps.Logger.ErrorContext(ctx, "notification not rendered", "error", err.Error())
@@ -130,44 +169,70 @@ func (h *Handler) Handle(ctx context.Context, req workflow.NotifyRequest) (Summa
 		log.ErrorContext(ctx, "outcome not recorded", "error", err.Error())
 		return Summary{}, workflow.Classify(err)
 	}
+	if sweepID := req.SweepOf(); sweepID != "" && h.cfg.SweepBucket != "" {
+		// One digest per sweep, not one message per family: the outcome
+		// waits in the sweep's bucket for PublishDigest.
+		if err := h.putOutcome(ctx, sweepID, outcomeOf(req, n.Outcome)); err != nil {
+			log.ErrorContext(ctx, "sweep outcome not written", "error", err.Error())
+			return Summary{}, workflow.Classify(err)
+		}
+		sum.Skipped = "in the digest of sweep " + sweepID
+		log.InfoContext(ctx, "notification held for the sweep's digest", "sweepId", sweepID)
+		return sum, nil
+	}
 	if message.Quiet(n.Outcome) && !h.cfg.PublishQuiet {
 		sum.Skipped = "quiet outcome: nothing for anyone to do"
 		log.InfoContext(ctx, "notification skipped", "reason", sum.Skipped)
 		return sum, nil
 	}
 
-	attrs := make(map[string]snstypes.MessageAttributeValue, len(n.Attributes))
-	for k, v := range n.Attributes {
+	id, err := h.publish(ctx, n.Subject, n.SNSMessage(), n.Attributes)
+	if err != nil {
+		log.ErrorContext(ctx, "notification not published", "error", err.Error())
+		return Summary{}, err
+	}
+	sum.Published = true
+	sum.MessageID = id
+	log = log.With("messageId", sum.MessageID)
+	log.InfoContext(ctx, "notification published", "bytes", n.Size(), "truncated", n.Truncated)
+	sum.Slack = h.slack(ctx, log, n.SlackJSON())
+	return sum, nil
+}
+
+// publish publishes one message to the topic with MessageStructure=json
+// and its attributes, and returns its ID.
+func (h *Handler) publish(ctx context.Context, subject, msg string, attributes map[string]string) (string, error) {
+	attrs := make(map[string]snstypes.MessageAttributeValue, len(attributes))
+	for k, v := range attributes {
 		attrs[k] = snstypes.MessageAttributeValue{DataType: aws.String("String"), StringValue: aws.String(v)}
 	}
 	out, err := h.deps.SNS.Publish(ctx, &sns.PublishInput{
 		TopicArn:          aws.String(h.cfg.TopicARN),
-		Message:           aws.String(n.SNSMessage()),
+		Message:           aws.String(msg),
 		MessageStructure:  aws.String("json"),
-		Subject:           aws.String(n.Subject),
+		Subject:           aws.String(subject),
 		MessageAttributes: attrs,
 	})
 	if err != nil {
-		log.ErrorContext(ctx, "notification not published", "error", err.Error())
-		return Summary{}, workflow.Classify(fmt.Errorf("publish to %s: %w", h.cfg.TopicARN, err))
+		return "", workflow.Classify(fmt.Errorf("publish to %s: %w", h.cfg.TopicARN, err))
 	}
-	sum.Published = true
-	sum.MessageID = aws.ToString(out.MessageId)
-	log = log.With("messageId", sum.MessageID)
-	log.InfoContext(ctx, "notification published", "bytes", n.Size(), "truncated", n.Truncated)
+	return aws.ToString(out.MessageId), nil
+}
 
-	if h.cfg.SlackSecretARN != "" {
-		// SNS already has the message: a Slack failure is logged, never
-		// returned, so a retry cannot publish it twice.
-		if err := h.postSlack(ctx, n); err != nil {
-			sum.Slack = "failed"
-			log.ErrorContext(ctx, "slack webhook post failed", "error", err.Error())
-		} else {
-			sum.Slack = "sent"
-			log.InfoContext(ctx, "slack webhook posted")
-		}
+// slack posts a published message's Block Kit payload to the webhook,
+// when one is configured, and says how that went.
+func (h *Handler) slack(ctx context.Context, log *slog.Logger, payload []byte) string {
+	if h.cfg.SlackSecretARN == "" {
+		return ""
 	}
-	return sum, nil
+	// SNS already has the message: a Slack failure is logged, never
+	// returned, so a retry cannot publish it twice.
+	if err := h.postSlack(ctx, payload); err != nil {
+		log.ErrorContext(ctx, "slack webhook post failed", "error", err.Error())
+		return "failed"
+	}
+	log.InfoContext(ctx, "slack webhook posted")
+	return "sent"
 }
 
 // record writes the outcome's history records.
@@ -175,10 +240,7 @@ func (h *Handler) record(ctx context.Context, req workflow.NotifyRequest) error 
 	if h.deps.History == nil {
 		return nil
 	}
-	now := time.Now()
-	if h.deps.Now != nil {
-		now = h.deps.Now()
-	}
+	now := h.now()
 	var recs []history.Record
 	if req.Failure != nil {
 		recs = []history.Record{history.FromFailure(*req.Failure, now)}
@@ -190,14 +252,14 @@ func (h *Handler) record(ctx context.Context, req workflow.NotifyRequest) error 
 
 // postSlack posts the Block Kit payload to the webhook. Its errors never
 // contain the webhook URL.
-func (h *Handler) postSlack(ctx context.Context, n message.Notification) error {
+func (h *Handler) postSlack(ctx context.Context, payload []byte) error {
 	hook, err := h.webhookURL(ctx)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, SlackTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(n.SlackJSON()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook, bytes.NewReader(payload))
 	if err != nil {
 		return errors.New("slack: cannot build the request")
 	}

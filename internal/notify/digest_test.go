@@ -1,0 +1,149 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsfake"
+	"github.com/ecslogfix/ecslogfix/internal/digest"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+const sweepBucket = "ecslogfix-sweeps-111122223333"
+
+// bySweep makes a request of an execution the sweep sweepID started, of
+// the request's family with a suffix (one execution per family a sweep).
+func bySweep(req workflow.NotifyRequest, sweepID, suffix string) workflow.NotifyRequest {
+	if req.Result != nil {
+		r := *req.Result
+		r.Trigger, r.SweepID, r.Family = workflow.TriggerSweep, sweepID, r.Family+suffix
+		req.Result = &r
+	} else {
+		f := *req.Failure
+		f.Input.Trigger, f.Input.SweepID, f.Input.Family = workflow.TriggerSweep, sweepID, f.Input.Family+suffix
+		req.Failure = &f
+	}
+	return req
+}
+
+func sweepHandler(t *testing.T, now *time.Time) (*Handler, *fakeSNS, *awsfake.S3) {
+	t.Helper()
+	pub, store := &fakeSNS{}, awsfake.NewS3()
+	h, _ := newTestHandler(t, Config{SweepBucket: sweepBucket, DigestPoll: 20 * time.Second, DigestSettle: time.Hour},
+		Deps{SNS: pub, S3: store, Now: func() time.Time { return *now }})
+	return h, pub, store
+}
+
+// An execution a sweep started is not published: its outcome waits in the
+// sweep's bucket for the digest. An event's still is.
+func TestSweepExecutionsAreHeldForTheDigest(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	h, pub, store := sweepHandler(t, &now)
+	ctx := context.Background()
+	for _, name := range []string{"remediated", "failed", "already-remediated"} {
+		sum, err := h.Handle(ctx, bySweep(loadRequest(t, name), "sweep-1", "-"+name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum.Published || !strings.Contains(sum.Skipped, "sweep-1") {
+			t.Errorf("%s: %+v", name, sum)
+		}
+	}
+	if len(pub.calls) != 0 {
+		t.Fatalf("%d publishes for executions of a sweep", len(pub.calls))
+	}
+	keys := store.Keys(sweepBucket, workflow.SweepOutcomesPrefix("sweep-1"))
+	if len(keys) != 3 {
+		t.Fatalf("outcome objects %v", keys)
+	}
+	body, _ := store.Object(sweepBucket, workflow.SweepOutcomeKey("sweep-1", "111122223333", "us-east-1", "orders-api-remediated"))
+	var o workflow.SweepOutcome
+	if err := json.Unmarshal(body, &o); err != nil || o.Outcome != workflow.OutcomeRemediated || o.NewARN == "" || len(o.Reasons) == 0 {
+		t.Errorf("outcome %s (%v)", body, err)
+	}
+	if _, err := h.Handle(ctx, loadRequest(t, "remediated")); err != nil || len(pub.calls) != 1 {
+		t.Fatalf("an event's execution: %d publishes (%v)", len(pub.calls), err)
+	}
+}
+
+// The digest waits while outcomes are missing, publishes once when they are
+// all in, and a retried PublishDigest publishes nothing twice.
+func TestDigestWaitsThenPublishesOnce(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	h, pub, _ := sweepHandler(t, &now)
+	ctx := context.Background()
+	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-1", Bucket: sweepBucket, ReportKey: "sweeps/sweep-1/report.jsonl",
+		Targets: 1, TargetsWalked: 1, Evaluated: 3, Violations: 2, Started: 2, SummarizedAt: now,
+		Sections: []workflow.SweepSection{{Account: "111122223333", Region: "us-east-1", Evaluated: 3, Violations: 2, Started: 2}}}
+	digestReq := workflow.NotifyRequest{Summary: &sum, ExecutionARN: "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-sweep:sweep-1"}
+
+	if _, err := h.Handle(ctx, bySweep(loadRequest(t, "remediated"), "sweep-1", "")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.Handle(ctx, digestReq)
+	if err != nil || !got.Pending || got.RetryAfterSeconds != 20 || got.Published || len(pub.calls) != 0 {
+		t.Fatalf("one outcome of two: %+v (%v), %d publishes", got, err, len(pub.calls))
+	}
+	if _, err := h.Handle(ctx, bySweep(loadRequest(t, "failed"), "sweep-1", "-b")); err != nil {
+		t.Fatal(err)
+	}
+	got, err = h.Handle(ctx, digestReq)
+	if err != nil || got.Pending || !got.Published || got.Outcome != digest.Outcome || len(pub.calls) != 1 {
+		t.Fatalf("every outcome in: %+v (%v), %d publishes", got, err, len(pub.calls))
+	}
+	var msg map[string]string
+	if err := json.Unmarshal([]byte(*pub.calls[0].Message), &msg); err != nil {
+		t.Fatal(err)
+	}
+	var doc digest.Document
+	if err := json.Unmarshal([]byte(msg["sqs"]), &doc); err != nil || doc.Outcomes[workflow.OutcomeRemediated] != 1 || doc.Outcomes[workflow.OutcomeFailed] != 1 || doc.Totals.Pending != 0 {
+		t.Errorf("digest document %s (%v)", msg["sqs"], err)
+	}
+	if v := pub.calls[0].MessageAttributes["outcome"].StringValue; *v != string(digest.Outcome) {
+		t.Errorf("outcome attribute %s", *v)
+	}
+	again, err := h.Handle(ctx, digestReq)
+	if err != nil || !again.Published || again.Skipped != "published before" || len(pub.calls) != 1 {
+		t.Fatalf("a retried PublishDigest: %+v (%v), %d publishes", again, err, len(pub.calls))
+	}
+}
+
+// Past DigestSettle, the digest is published with the missing outcomes
+// counted as still running.
+func TestDigestStopsWaiting(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	h, pub, _ := sweepHandler(t, &now)
+	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-2", Bucket: sweepBucket, ReportKey: "sweeps/sweep-2/report.jsonl",
+		Targets: 1, TargetsWalked: 1, Started: 5, SummarizedAt: now}
+	now = now.Add(time.Hour + time.Second)
+	got, err := h.Handle(context.Background(), workflow.NotifyRequest{Summary: &sum})
+	if err != nil || !got.Published || len(pub.calls) != 1 || !strings.Contains(*pub.calls[0].Message, "Still running when this digest was sent: 5") {
+		t.Fatalf("%+v (%v)", got, err)
+	}
+}
+
+// A digest request for another bucket, or with a key-breaking ID, or mixed
+// with a result, is refused as invalid input (never retried).
+func TestDigestRefusesForeignRequests(t *testing.T) {
+	now := time.Now()
+	h, pub, _ := sweepHandler(t, &now)
+	res := loadRequest(t, "remediated").Result
+	for name, req := range map[string]workflow.NotifyRequest{
+		"bucket": {Summary: &workflow.SweepSummary{SweepID: "s", Bucket: "someone-elses"}},
+		"id":     {Summary: &workflow.SweepSummary{SweepID: "../x", Bucket: sweepBucket}},
+		"mixed":  {Summary: &workflow.SweepSummary{SweepID: "s", Bucket: sweepBucket}, Result: res},
+	} {
+		_, err := h.Handle(context.Background(), req)
+		var invalid *workflow.InvalidInputError
+		if !errors.As(err, &invalid) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if len(pub.calls) != 0 {
+		t.Errorf("%d publishes", len(pub.calls))
+	}
+}
