@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
@@ -61,13 +62,13 @@ func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {
 		deps.HTTP = &http.Client{Timeout: notify.SlackTimeout}
 	}
 	cfg := notify.Config{TopicARN: env.TopicARN, SlackSecretARN: env.SlackWebhookARN, SweepBucket: env.SweepBucket,
-		DigestPoll: time.Duration(env.DigestPollSeconds) * time.Second}
-	if cfg.SweepBucket != "" {
+		EventBus: env.EventBus, DigestPoll: time.Duration(env.DigestPollSeconds) * time.Second}
+	if cfg.SweepBucket != "" || cfg.EventBus != "" {
 		c, err := f.Config(awsclient.Scope{})
 		if err != nil {
 			return nil, err
 		}
-		deps.S3 = s3.NewFromConfig(c)
+		deps.S3, deps.Events = s3.NewFromConfig(c), eventbridge.NewFromConfig(c)
 	}
 	return notify.NewHandler(cfg, deps)
 }

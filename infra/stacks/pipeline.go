@@ -461,8 +461,20 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 		config.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
 		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
 		config.FunctionNotify: config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
-			SweepBucket: *p.bucket.BucketName(), History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
+			SweepBucket: *p.bucket.BucketName(), EventBus: p.eventBusARN(), History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
+}
+
+// eventBusARN is the bus notify puts the neutral event on: the account's
+// default bus, or in organization mode the hub's bus, where the
+// organization's events already are (docs/notifications.md, "The neutral
+// event").
+func (p *pipeline) eventBusARN() string {
+	bus := "default"
+	if p.cfg.Mode == config.ModeOrganization {
+		bus = p.names.EventBus()
+	}
+	return arn("arn:", partition(), ":events:", region(), ":", account(), ":event-bus/", bus)
 }
 
 // reservedConcurrency caps remediate at cfg.RemediateConcurrency when one
@@ -620,6 +632,8 @@ func (p *pipeline) addFunctions() {
 	if p.cfg.SlackWebhookSecretARN != "" {
 		notify.AddToPolicy(statement([]string{"secretsmanager:GetSecretValue"}, []string{p.cfg.SlackWebhookSecretARN}, nil))
 	}
+	// notify: the neutral event, on that one bus.
+	notify.AddToPolicy(statement([]string{"events:PutEvents"}, []string{p.eventBusARN()}, nil))
 	// notify: the outcomes of a sweep's executions and the digest marker
 	// (workflow.SweepOutcomeKey, SweepDigestKey), nothing else of the sweep.
 	notify.AddToPolicy(statement([]string{"s3:PutObject", "s3:GetObject"}, []string{p.sweepObjects("sweeps/*/outcomes/*"), p.sweepObjects("sweeps/*/digest.json")}, nil))

@@ -186,7 +186,7 @@ func TestCallsAreDerivedFromTheCode(t *testing.T) {
 	for fn, want := range map[string][]string{
 		config.FunctionDetect:    {"home sfn:DescribeExecution", "home sfn:StartExecution", "target ecs:DescribeTaskDefinition"},
 		config.FunctionRemediate: {"target cloudwatchlogs:CreateLogGroup", "target cloudwatchlogs:DescribeLogGroups", "target ecs:DescribeTaskDefinition"},
-		config.FunctionNotify:    {"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2"},
+		config.FunctionNotify:    {"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2", "home eventbridge:PutEvents"},
 		config.FunctionSweep:     {"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"},
 	} {
 		for _, w := range want {
@@ -478,6 +478,9 @@ func (w *world) functions(t *testing.T) {
 		if fn == config.FunctionNotify {
 			// notify's objects are a sweep's outcomes (workflow.SweepOutcomeKey).
 			w.extra = map[string]string{"ObjectName": workflow.SweepOutcomeKey("0b1c2d3e-sweep", simMemberAccount, simMemberRegion, "orders")}
+			if org {
+				w.extra["EventBusName"] = w.cfg.Names().EventBus() // the neutral event goes to the hub's bus
+			}
 		}
 		for _, c := range callsOf(handlers[fn]) {
 			if !madeIn(c, w.cfg) {

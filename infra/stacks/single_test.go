@@ -486,6 +486,8 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 			"logs:CreateLogStream": {logs("notify")}, "logs:PutLogEvents": {logs("notify")},
 			"sns:Publish":                   {"${" + mustID(t, tmpl, "AWS::SNS::Topic", "TopicName", n.Topic()) + "}"},
 			"secretsmanager:GetSecretValue": {cfg.SlackWebhookSecretARN},
+			// The neutral event, on the default bus only.
+			"events:PutEvents": {"arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"},
 			// A sweep's outcomes and its digest marker only.
 			"s3:PutObject":  {bucket + "/sweeps/*/outcomes/*", bucket + "/sweeps/*/digest.json"},
 			"s3:GetObject":  {bucket + "/sweeps/*/outcomes/*", bucket + "/sweeps/*/digest.json"},

@@ -38,6 +38,9 @@ const (
 	// EnvDigestPoll (notify) is how many seconds the sweep waits between
 	// asks for its digest while outcomes are missing (default: a minute).
 	EnvDigestPoll = "ECSLOGFIX_DIGEST_POLL_SECONDS"
+	// EnvEventBus (notify) is the bus every published notification is
+	// also put on as an event: the default bus, or the hub's.
+	EnvEventBus = "ECSLOGFIX_EVENT_BUS"
 )
 
 // Tag keys ecslogfix writes.
@@ -117,7 +120,9 @@ type NotifyEnv struct {
 	SweepBucket string
 	// DigestPollSeconds: EnvDigestPoll (0: notify's default).
 	DigestPollSeconds int
-	History           HistoryEnv // workflow outcomes
+	// EventBus: EnvEventBus (a bus name or ARN; empty: no events).
+	EventBus string
+	History  HistoryEnv // workflow outcomes
 	// Mode and MemberRoleName say how a member account is reached to
 	// import its findings (organization mode with findings).
 	Mode           string
@@ -179,6 +184,7 @@ func (e NotifyEnv) Environ() map[string]string {
 	w.set(EnvTopicARN, e.TopicARN)
 	w.set(EnvSlackWebhookARN, e.SlackWebhookARN)
 	w.set(EnvSweepBucket, e.SweepBucket)
+	w.set(EnvEventBus, e.EventBus)
 	if e.DigestPollSeconds > 0 {
 		w.set(EnvDigestPoll, strconv.Itoa(e.DigestPollSeconds))
 	}
@@ -267,7 +273,7 @@ func ReadRemediateEnv(getenv func(string) string) (RemediateEnv, error) {
 // ReadNotifyEnv reads and validates notify's environment.
 func ReadNotifyEnv(getenv func(string) string) (NotifyEnv, error) {
 	r := reader{get: getenv}
-	e := NotifyEnv{TopicARN: r.required(EnvTopicARN), SlackWebhookARN: r.str(EnvSlackWebhookARN), SweepBucket: r.str(EnvSweepBucket),
+	e := NotifyEnv{TopicARN: r.required(EnvTopicARN), SlackWebhookARN: r.str(EnvSlackWebhookARN), SweepBucket: r.str(EnvSweepBucket), EventBus: r.str(EnvEventBus),
 		DigestPollSeconds: int(math.Ceil(r.number(EnvDigestPoll, 0, func(v float64) bool { return v > 0 && v <= 3600 }, 3600))), History: r.history()}
 	if e.History.Findings {
 		e.Mode, e.MemberRoleName = r.mode(), r.str(EnvMemberRoleName)

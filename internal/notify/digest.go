@@ -175,6 +175,7 @@ func (h *Handler) digest(ctx context.Context, sum workflow.SweepSummary, executi
 		log.ErrorContext(ctx, "digest marker not written", "error", err.Error())
 	}
 	res.Slack = h.slack(ctx, log, message.JSON(n.Slack))
+	res.Event = h.putEvent(ctx, log, digest.Outcome, message.JSON(n.Document), nonEmpty(executionARN))
 	return res, nil
 }
 

@@ -68,6 +68,11 @@ type Config struct {
 	// DefaultDigestSettle), then counts the missing ones as still running.
 	DigestPoll   time.Duration
 	DigestSettle time.Duration
+	// EventBus, when set, is the bus (name or ARN) every published
+	// notification's document is also put on as an event (EventSource,
+	// EventDetailTypePrefix + outcome): the account's default bus, or in
+	// organization mode the hub's.
+	EventBus string
 }
 
 // Digest waits: executions start at the sweep's start rate and most end
@@ -86,6 +91,7 @@ type Deps struct {
 	// S3 holds the sweep's outcomes and digest marker (required with
 	// Config.SweepBucket).
 	S3     SweepObjects
+	Events Events // required with Config.EventBus
 	Logger *slog.Logger
 	// History, when set, records the outcome before it is published (a
 	// retry of a failed publish writes the same record again).
@@ -106,6 +112,7 @@ type Summary struct {
 	MessageID         string           `json:"messageId,omitempty"`
 	Skipped           string           `json:"skipped,omitempty"` // why nothing was published
 	Slack             string           `json:"slack,omitempty"`   // sent | failed (only with a webhook)
+	Event             string           `json:"event,omitempty"`   // sent | failed (only with an event bus)
 	Truncated         bool             `json:"truncated,omitempty"`
 }
 
@@ -133,6 +140,9 @@ func NewHandler(cfg Config, deps Deps) (*Handler, error) {
 	}
 	if cfg.SlackSecretARN != "" && (deps.Secrets == nil || deps.HTTP == nil) {
 		return nil, errors.New("notify: a Slack webhook secret needs a Secrets Manager client and an HTTP client")
+	}
+	if cfg.EventBus != "" && deps.Events == nil {
+		return nil, errors.New("notify: an event bus needs an EventBridge client")
 	}
 	if cfg.SweepBucket != "" && deps.S3 == nil {
 		return nil, errors.New("notify: a sweep bucket needs an S3 client")
@@ -196,7 +206,18 @@ func (h *Handler) Handle(ctx context.Context, req workflow.NotifyRequest) (Summa
 	log = log.With("messageId", sum.MessageID)
 	log.InfoContext(ctx, "notification published", "bytes", n.Size(), "truncated", n.Truncated)
 	sum.Slack = h.slack(ctx, log, n.SlackJSON())
+	sum.Event = h.putEvent(ctx, log, n.Outcome, n.DocumentJSON(), nonEmpty(n.Document.SourceARN, n.Document.NewARN, n.Document.ExecutionARN))
 	return sum, nil
+}
+
+func nonEmpty(ss ...string) []string {
+	out := []string{}
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // publish publishes one message to the topic with MessageStructure=json

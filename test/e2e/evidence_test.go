@@ -57,7 +57,8 @@ func TestEvidence(t *testing.T) {
 		t.Fatalf("synthesize: %v", err)
 	}
 	ctx := testContext(t, 10*time.Minute)
-	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose()})
+	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose(),
+		Env: digestPolledQuickly(syn.Config.Names())})
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
 	}

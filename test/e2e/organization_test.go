@@ -222,7 +222,8 @@ func TestOrganization(t *testing.T) {
 	}
 
 	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Moto: m,
-		Env: map[string]map[string]string{names.Function(config.FunctionSweep): {"AWS_ENDPOINT_URL_ECS": proxy.URL}}, Log: verbose()}
+		Env: map[string]map[string]string{names.Function(config.FunctionSweep): {"AWS_ENDPOINT_URL_ECS": proxy.URL},
+			names.Function(config.FunctionNotify): digestPolledQuickly(names)[names.Function(config.FunctionNotify)]}, Log: verbose()}
 	s, err := harness.StartStack(ctx, opts)
 	if err != nil {
 		t.Fatalf("start the hub stack: %v", err)

@@ -20,7 +20,9 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/digest"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
@@ -71,7 +73,8 @@ func startPipeline(t *testing.T, tools localaws.Tools) *pipeline {
 	}
 	t.Logf("synthesized in %s (once per test binary)", time.Since(start).Round(time.Millisecond))
 	ctx := testContext(t, 10*time.Minute)
-	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose(), StandIns: true}
+	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Log: verbose(), StandIns: true,
+		Env: digestPolledQuickly(syn.Config.Names())}
 	start = time.Now()
 	s, err := harness.StartStack(ctx, opts)
 	if err != nil {
@@ -88,6 +91,23 @@ func startPipeline(t *testing.T, tools localaws.Tools) *pipeline {
 	})
 	return &pipeline{Stack: s, names: syn.Config.Names(), cfg: syn.Config,
 		ecs: ecs.NewFromConfig(s.Config), logs: cloudwatchlogs.NewFromConfig(s.Config), root: tools.Root}
+}
+
+// digestPolledQuickly makes notify ask for the sweep's outcomes every
+// second instead of every minute (config.EnvDigestPoll), so a sweep's
+// digest follows its executions closely in the tests.
+func digestPolledQuickly(n config.Names) map[string]map[string]string {
+	return map[string]map[string]string{n.Function(config.FunctionNotify): {config.EnvDigestPoll: "1"}}
+}
+
+// attribute is a published message's string attribute.
+func attribute(m localaws.Published, name string) string {
+	a, _ := m.MessageAttributes[name].(map[string]any)
+	v, _ := a["StringValue"].(string) // as published (moto keeps the request's shape)
+	if v == "" {
+		v, _ = a["Value"].(string) // as SNS delivers it
+	}
+	return v
 }
 
 // register registers a corpus task definition under family and returns it.
@@ -396,12 +416,21 @@ func TestPipeline(t *testing.T) {
 		if revs := p.revisions(t, ctx, "e2e-sweep"); len(revs) != 2 {
 			t.Errorf("revisions %v after the sweep, want the source and its remediation", revs)
 		}
-		if msgs := nextPublished(t); len(msgs) != 1 {
-			t.Errorf("%d messages published after the sweep, want 1", len(msgs))
+		// One message: the sweep's digest; the execution it started
+		// publishes nothing of its own.
+		if msgs := nextPublished(t); len(msgs) != 1 || attribute(msgs[0], message.AttrOutcome) != string(digest.Outcome) {
+			t.Errorf("%d messages published after the sweep (%v), want the digest alone", len(msgs), msgs)
 		}
 		if _, err := p.Notifications(ctx, ""); err != nil {
 			t.Fatal(err)
 		}
+	})
+
+	t.Run("sweep-of-30-families-publishes-one-digest", func(t *testing.T) {
+		if p.cfg.SweepSchedule == "" {
+			t.Skip("the sweep is not scheduled in cdk.json")
+		}
+		p.sweepDigest(t, ctx, seen, nextPublished)
 	})
 
 	t.Run("burst-of-events-runs-concurrent-executions", func(t *testing.T) {

@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/digest"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/sweep"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+)
+
+// digestFamilies is how many non-compliant families the digest's sweep
+// finds (docs/notifications.md, "Sweep digests").
+const digestFamilies = 30
+
+// sweepDigest: a sweep over an account with 30 non-compliant families
+// starts 30 executions and publishes exactly one message, its digest,
+// whose counts match the per-family report it links to; an event-driven
+// registration in the same run still publishes its own message.
+func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[string]bool, nextPublished published) {
+	families := map[string]bool{}
+	for i := range digestFamilies {
+		f := fmt.Sprintf("e2e-digest-%02d", i)
+		p.register(t, ctx, "td01-fargate-no-logconfig.json", f)
+		families[f] = true
+	}
+	nextPublished(t) // what came before
+	arns, err := p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-digest-sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	sw, err := harness.WaitExecution(ctx, p.SFN, arns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, arns[0]))
+	}
+	var st workflow.SweepState
+	if err := json.Unmarshal([]byte(aws.ToString(sw.Output)), &st); err != nil || st.Summary == nil || st.DigestPublished == nil {
+		t.Fatalf("sweep output %s: %v", aws.ToString(sw.Output), err)
+	}
+	sum := st.Summary
+	t.Logf("sweep with its digest in %s: %+v", time.Since(start).Round(time.Millisecond), *sum)
+	if !st.DigestPublished.Published || st.DigestPublished.Pending {
+		t.Errorf("PublishDigest ended with %+v", *st.DigestPublished)
+	}
+
+	// 30 executions, one per family, every one finished before the digest.
+	execs := p.newExecutions(t, ctx, seen)
+	if len(execs) != digestFamilies || sum.Started != digestFamilies {
+		t.Fatalf("%d executions started (summary: %d), want %d", len(execs), sum.Started, digestFamilies)
+	}
+	for _, e := range execs {
+		if e.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Errorf("execution %s %s", aws.ToString(e.Name), e.Status)
+		}
+	}
+
+	// Exactly one message: the digest.
+	msgs := nextPublished(t)
+	if len(msgs) != 1 || attribute(msgs[0], message.AttrOutcome) != string(digest.Outcome) {
+		t.Fatalf("%d messages published by a sweep of %d families, want one digest: %v", len(msgs), digestFamilies, msgs)
+	}
+	var doc digest.Document
+	if err := json.Unmarshal([]byte(msgs[0].Structured("sqs")), &doc); err != nil {
+		t.Fatalf("digest document: %v\n%s", err, msgs[0].Structured("sqs"))
+	}
+	if doc.Schema != digest.Schema || doc.SweepID != "e2e-digest-sweep" || doc.Totals.Started != digestFamilies || doc.Totals.Pending != 0 ||
+		doc.Outcomes[workflow.OutcomeRemediated] != digestFamilies {
+		t.Errorf("digest totals %+v, outcomes %v", doc.Totals, doc.Outcomes)
+	}
+	listed := 0
+	for _, s := range doc.Sections {
+		listed += len(s.Lists[digest.ListRemediated]) + s.Omitted[digest.ListRemediated]
+	}
+	if listed != digestFamilies {
+		t.Errorf("the digest lists or counts %d remediated families, want %d", listed, digestFamilies)
+	}
+	if !strings.Contains(msgs[0].Structured("email"), doc.Report.URI) {
+		t.Errorf("the email does not link the report %s", doc.Report.URI)
+	}
+
+	// The per-family report exists and agrees with the digest.
+	out, err := s3.NewFromConfig(p.Config).GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(doc.Report.Bucket), Key: aws.String(doc.Report.Key)})
+	if err != nil {
+		t.Fatalf("the report %s: %v", doc.Report.URI, err)
+	}
+	defer out.Body.Close()
+	lines, err := sweep.ReadReport(out.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	started, compliant := 0, 0
+	for _, l := range lines {
+		switch l.Status {
+		case execution.StatusStarted:
+			started++
+			if !families[l.Family] {
+				t.Errorf("the report has an execution started for %s", l.Family)
+			}
+		case execution.StatusCompliant:
+			compliant++
+		}
+	}
+	if started != doc.Totals.Started || compliant != doc.Totals.Compliant || len(lines) < doc.Totals.Evaluated {
+		t.Errorf("report: %d lines, %d started, %d compliant; digest: %+v", len(lines), started, compliant, doc.Totals)
+	}
+
+	// An event-driven registration in the same run: its own message, now.
+	src := p.register(t, ctx, "td01-fargate-no-logconfig.json", "e2e-digest-event")
+	if resp := p.deliver(t, ctx, src, "e2e00000-0000-4000-8000-000000000930", harness.IAMUser("jane.doe")); resp.Status != execution.StatusStarted {
+		t.Fatalf("detect: %s %s", resp.Status, resp.Reason)
+	}
+	if execs := p.newExecutions(t, ctx, seen); len(execs) != 1 || execs[0].Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("event-driven executions %v", execs)
+	}
+	msgs = nextPublished(t)
+	if len(msgs) != 1 || attribute(msgs[0], message.AttrOutcome) != string(workflow.OutcomeRemediated) || attribute(msgs[0], message.AttrFamily) != "e2e-digest-event" {
+		t.Errorf("an event-driven remediation published %d messages %v, want its own", len(msgs), msgs)
+	}
+	if _, err := p.Notifications(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
+}
