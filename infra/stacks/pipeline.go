@@ -420,18 +420,49 @@ func (p *pipeline) newTopic() awssns.Topic {
 			// a channel member could ever do to reading CloudWatch.
 			GuardrailPolicies: &[]awsiam.IManagedPolicy{awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("CloudWatchReadOnlyAccess"))},
 		})
+	}
+	if p.cfg.TeamsTeamID != "" {
+		p.teamsChannel(topic)
+	}
+	if p.cfg.SlackWorkspaceID != "" || p.cfg.TeamsTeamID != "" {
 		// AWS Chatbot's regions are all in the commercial partition
 		// (https://docs.aws.amazon.com/chatbot/latest/adminguide/chatbot-regions.html).
-		// Config refuses Slack when the regions say otherwise; this refuses
-		// it where the stack's partition is known only at deploy time.
+		// Config refuses Slack and Teams when the regions say otherwise;
+		// this refuses them where the stack's partition is known only at
+		// deploy time.
 		awscdk.NewCfnRule(stack, jsii.String("ChatbotPartition"), &awscdk.CfnRuleProps{
 			Assertions: &[]*awscdk.CfnRuleAssertion{{
 				Assert:            awscdk.Fn_ConditionEquals(awscdk.Aws_PARTITION(), jsii.String("aws")),
-				AssertDescription: jsii.String("AWS Chatbot (Slack) exists only in the aws partition: unset ecslogfix:slackWorkspaceId and ecslogfix:slackChannelId here (email and the Slack webhook work everywhere)."),
+				AssertDescription: jsii.String("AWS Chatbot (Slack, Microsoft Teams) exists only in the aws partition: unset ecslogfix:slackWorkspaceId, ecslogfix:slackChannelId and the ecslogfix:teams* keys here (email and the Slack webhook work everywhere)."),
 			}},
 		})
 	}
 	return topic
+}
+
+// teamsChannel subscribes an AWS Chatbot Microsoft Teams channel to the
+// topic, like the Slack one: a channel role with no permissions of its own
+// and the CloudWatch read-only guardrail, so a channel member can never do
+// more than read CloudWatch. The tenant must have been authorized in the
+// Chatbot console once ("Tutorial: Get started with Microsoft Teams",
+// https://docs.aws.amazon.com/chatbot/latest/adminguide/teams-setup.html;
+// docs/notifications.md, "Microsoft Teams").
+func (p *pipeline) teamsChannel(topic awssns.Topic) {
+	role := awsiam.NewRole(p.stack, jsii.String("TeamsChannelRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("chatbot.amazonaws.com"), nil),
+		Description: jsii.String("AWS Chatbot's Microsoft Teams channel role: no permissions (the guardrail caps it to reading CloudWatch)"),
+	})
+	awschatbot.NewCfnMicrosoftTeamsChannelConfiguration(p.stack, jsii.String("Teams"), &awschatbot.CfnMicrosoftTeamsChannelConfigurationProps{
+		ConfigurationName: jsii.String(StackName(p.cfg)),
+		IamRoleArn:        role.RoleArn(),
+		TeamsTenantId:     jsii.String(p.cfg.TeamsTenantID),
+		TeamId:            jsii.String(p.cfg.TeamsTeamID),
+		TeamsChannelId:    jsii.String(p.cfg.TeamsChannelID),
+		SnsTopicArns:      jsii.Strings(*topic.TopicArn()),
+		LoggingLevel:      jsii.String("ERROR"),
+		GuardrailPolicies: jsii.Strings(*awsiam.ManagedPolicy_FromAwsManagedPolicyName(jsii.String("CloudWatchReadOnlyAccess")).ManagedPolicyArn()),
+		UserRoleRequired:  jsii.Bool(false),
+	})
 }
 
 // logGroup creates one of our own log groups with the configured retention,

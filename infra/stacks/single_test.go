@@ -643,7 +643,7 @@ func TestTopicKMSAndSSL(t *testing.T) {
 			"LogsEncrypt": {"Allow", "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
 				"logs.${AWS::Region}.${AWS::URLSuffix}"},
 			"GrantsOnlyForAWSResources": {"Deny", "kms:CreateGrant", "*"},
-			"SweepObjects":              {"Allow", "kms:GenerateDataKey", "kms:Decrypt", "${" + sweep + ".Arn}", "${" + sweepSM + ".Arn}"},
+			"SweepObjects":              {"Allow", "kms:GenerateDataKey", "kms:Decrypt", "${" + sweep + ".Arn}", "${" + sweepSM + ".Arn}", "${" + notify + ".Arn}"},
 		} {
 			if got := users[sid]; !reflect.DeepEqual(got, want) {
 				t.Errorf("key statement %s: %v, want %v", sid, got, want)

@@ -52,6 +52,7 @@ func TestSweepStateMachine(t *testing.T) {
 		role := sweepStateMachineRole(t, tmpl)
 		bucket := "${" + keys(tmpl.Resources("AWS::S3::Bucket"))[0] + ".Arn}"
 		fn := "${" + mustFn(t, tmpl, "ecslogfix-sweep") + ".Arn}"
+		notifyFn := "${" + mustFn(t, tmpl, "ecslogfix-notify") + ".Arn}"
 		got := actionsOf(statementsOfRole(tmpl, role))
 		for _, a := range []string{"logs:CreateLogDelivery", "logs:GetLogDelivery", "logs:UpdateLogDelivery", "logs:DeleteLogDelivery", "logs:ListLogDeliveries",
 			"logs:PutResourcePolicy", "logs:DescribeResourcePolicies", "logs:DescribeLogGroups", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
@@ -59,7 +60,8 @@ func TestSweepStateMachine(t *testing.T) {
 			delete(got, a) // CDK's log delivery and tracing grants, Resource "*"
 		}
 		wantGrants := map[string][]string{
-			"lambda:InvokeFunction":       {fn, fn + ":*"},
+			// Its Tasks: the sweep function, and notify (PublishDigest).
+			"lambda:InvokeFunction":       {fn, fn + ":*", notifyFn, notifyFn + ":*"},
 			"states:StartExecution":       {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-sweep"},
 			"states:DescribeExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-sweep/*"},
 			"states:StopExecution":        {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-sweep/*"},

@@ -59,6 +59,12 @@ type Config struct {
 	// channel subscribed to the topic; both or neither.
 	SlackWorkspaceID string
 	SlackChannelID   string
+	// TeamsTenantID, TeamsTeamID and TeamsChannelID configure an AWS
+	// Chatbot Microsoft Teams channel configuration subscribed to the
+	// topic (all three, or none).
+	TeamsTenantID  string
+	TeamsTeamID    string
+	TeamsChannelID string
 	// SlackWebhookSecretARN names a Secrets Manager secret holding a Slack
 	// incoming-webhook URL that notify posts to.
 	SlackWebhookSecretARN string
@@ -281,6 +287,11 @@ var (
 	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	secretRE  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
 	slackIDRE = regexp.MustCompile(`^[A-Z0-9]{1,255}$`)
+	// Microsoft Entra tenant and team IDs are GUIDs; a Teams channel ID is
+	// URL-encoded ("19%3a…%40thread.tacv2"), as AWS::Chatbot::
+	// MicrosoftTeamsChannelConfiguration's TeamsChannelId pattern requires.
+	guidRE         = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
+	teamsChannelRE = regexp.MustCompile(`^[A-Za-z0-9_=+/.,-]*%3[aA][A-Za-z0-9_=+/.,-]*%40[A-Za-z0-9_=+/.,-]*$`)
 	subnetRE  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	sgRE      = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 	// S3 general purpose bucket names ("Bucket naming rules",
@@ -307,6 +318,9 @@ func (c Config) validate() error {
 	}
 	if (c.SlackWorkspaceID == "") != (c.SlackChannelID == "") {
 		return &KeyError{key("slackChannelId"), "slackWorkspaceId and slackChannelId must be set together"}
+	}
+	if teams := []string{c.TeamsTenantID, c.TeamsTeamID, c.TeamsChannelID}; slices.Contains(teams, "") && slices.ContainsFunc(teams, func(s string) bool { return s != "" }) {
+		return &KeyError{key("teamsChannelId"), "teamsTenantId, teamsTeamId and teamsChannelId must be set together"}
 	}
 	if (len(c.VPCSubnetIDs) == 0) != (len(c.VPCSecurityGroupIDs) == 0) {
 		return &KeyError{key("vpcSecurityGroupIds"), "vpcSubnetIds and vpcSecurityGroupIds must be set together"}
@@ -369,6 +383,9 @@ func (c Config) validatePartition() error {
 	}
 	if part != "" && part != "aws" && c.SlackWorkspaceID != "" {
 		return &KeyError{ContextPrefix + "slackWorkspaceId", fmt.Sprintf("AWS Chatbot is not available in partition %s (regions %s)", part, strings.Join(c.Regions, ","))}
+	}
+	if part != "" && part != "aws" && c.TeamsTeamID != "" {
+		return &KeyError{ContextPrefix + "teamsTeamId", fmt.Sprintf("AWS Chatbot is not available in partition %s (regions %s)", part, strings.Join(c.Regions, ","))}
 	}
 	if part == "aws-cn" && c.Mode == ModeOrganization {
 		return &KeyError{ContextPrefix + "mode", "organization mode needs StackSets trusted access with AWS Organizations, which the China regions do not offer"}

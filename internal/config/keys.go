@@ -81,6 +81,21 @@ func buildKeys() []Key {
 			apply: func(c *Config, v any) error {
 				return setString(&c.SlackChannelID, v, slackIDRE.MatchString, slackIDWhat)
 			}},
+		Key{Name: ContextPrefix + "teamsTenantId", Type: "string", Default: "",
+			Doc: "Microsoft Teams tenant ID (a GUID); with `teamsTeamId` and `teamsChannelId` the stack creates an AWS Chatbot Microsoft Teams channel configuration subscribed to the topic. The tenant must be authorized in the Chatbot console once (docs/notifications.md, \"Microsoft Teams\").",
+			apply: func(c *Config, v any) error {
+				return setString(&c.TeamsTenantID, v, guidRE.MatchString, "a Microsoft Teams tenant ID (GUID)")
+			}},
+		Key{Name: ContextPrefix + "teamsTeamId", Type: "string", Default: "",
+			Doc: "Microsoft Teams team ID (a GUID, from the Chatbot console after the tenant's authorization; see `teamsTenantId`).",
+			apply: func(c *Config, v any) error {
+				return setString(&c.TeamsTeamID, v, guidRE.MatchString, "a Microsoft Teams team ID (GUID)")
+			}},
+		Key{Name: ContextPrefix + "teamsChannelId", Type: "string", Default: "",
+			Doc: "Microsoft Teams channel ID, URL-encoded as Teams copies it (`19%3a…%40thread.tacv2`; see `teamsTenantId`).",
+			apply: func(c *Config, v any) error {
+				return setString(&c.TeamsChannelID, v, teamsChannelRE.MatchString, "a URL-encoded Microsoft Teams channel ID (19%3a…%40thread.tacv2)")
+			}},
 		Key{Name: ContextPrefix + "slackWebhookSecretArn", Type: "string", Default: "",
 			Doc: "ARN of a Secrets Manager secret holding a Slack incoming-webhook URL; notify posts to it in addition to SNS. Only notify may read it.",
 			apply: func(c *Config, v any) error {
