@@ -292,8 +292,8 @@ var (
 	// MicrosoftTeamsChannelConfiguration's TeamsChannelId pattern requires.
 	guidRE         = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
 	teamsChannelRE = regexp.MustCompile(`^[A-Za-z0-9_=+/.,-]*%3[aA][A-Za-z0-9_=+/.,-]*%40[A-Za-z0-9_=+/.,-]*$`)
-	subnetRE  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
-	sgRE      = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+	subnetRE       = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
+	sgRE           = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
 	// S3 general purpose bucket names ("Bucket naming rules",
 	// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
 	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
