@@ -26,15 +26,20 @@ const digestFamilies = 30
 
 // sweepDigest: a sweep over an account with 30 non-compliant families
 // starts 30 executions and publishes exactly one message, its digest,
-// whose counts match the per-family report it links to; an event-driven
+// whose counts match the per-family report it links to; the next sweep
+// does not repeat the family needing a human; an event-driven
 // registration in the same run still publishes its own message.
 func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[string]bool, nextPublished published) {
+	// 29 ecslogfix fixes, and one FireLens family only its owner can fix.
 	families := map[string]bool{}
-	for i := range digestFamilies {
+	for i := range digestFamilies - 1 {
 		f := fmt.Sprintf("e2e-digest-%02d", i)
 		p.register(t, ctx, "td01-fargate-no-logconfig.json", f)
 		families[f] = true
 	}
+	const human = "e2e-digest-firelens"
+	p.register(t, ctx, "td07-firelens.json", human)
+	families[human] = true
 	nextPublished(t) // what came before
 	arns, err := p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-digest-sweep")
 	if err != nil {
@@ -79,15 +84,14 @@ func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[strin
 		t.Fatalf("digest document: %v\n%s", err, msgs[0].Structured("sqs"))
 	}
 	if doc.Schema != digest.Schema || doc.SweepID != "e2e-digest-sweep" || doc.Totals.Started != digestFamilies || doc.Totals.Pending != 0 ||
-		doc.Outcomes[workflow.OutcomeRemediated] != digestFamilies {
+		doc.Outcomes[workflow.OutcomeRemediated] != digestFamilies-1 || doc.Outcomes[workflow.OutcomeNeedsHuman] != 1 {
 		t.Errorf("digest totals %+v, outcomes %v", doc.Totals, doc.Outcomes)
 	}
-	listed := 0
-	for _, s := range doc.Sections {
-		listed += len(s.Lists[digest.ListRemediated]) + s.Omitted[digest.ListRemediated]
+	if listed := listedIn(doc, digest.ListRemediated); listed != digestFamilies-1 {
+		t.Errorf("the digest lists or counts %d remediated families, want %d", listed, digestFamilies-1)
 	}
-	if listed != digestFamilies {
-		t.Errorf("the digest lists or counts %d remediated families, want %d", listed, digestFamilies)
+	if listed := listedIn(doc, digest.ListNeedsHuman); listed != 1 || !strings.Contains(msgs[0].Structured("email"), human) {
+		t.Errorf("the digest lists %d families for a human, want %s", listed, human)
 	}
 	if !strings.Contains(msgs[0].Structured("email"), doc.Report.URI) {
 		t.Errorf("the email does not link the report %s", doc.Report.URI)
@@ -119,6 +123,31 @@ func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[strin
 		t.Errorf("report: %d lines, %d started, %d compliant; digest: %+v", len(lines), started, compliant, doc.Totals)
 	}
 
+	// The next sweep does not repeat what needs a human while it is
+	// unchanged: its revision's execution exists, so it is counted as
+	// already handled, and the digest lists nothing for a human.
+	arns, err = p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-digest-sweep-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw, err = harness.WaitExecution(ctx, p.SFN, arns[0]); err != nil || sw.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("second sweep %v %v", sw, err)
+	}
+	if execs := p.newExecutions(t, ctx, seen); len(execs) != 0 {
+		t.Errorf("the second sweep started %d executions", len(execs))
+	}
+	msgs = nextPublished(t)
+	if len(msgs) != 1 || attribute(msgs[0], message.AttrOutcome) != string(digest.Outcome) {
+		t.Fatalf("the second sweep published %d messages, want its digest", len(msgs))
+	}
+	var again digest.Document
+	if err := json.Unmarshal([]byte(msgs[0].Structured("sqs")), &again); err != nil {
+		t.Fatal(err)
+	}
+	if again.Totals.Started != 0 || again.Totals.Duplicates < 1 || listedIn(again, digest.ListNeedsHuman) != 0 || strings.Contains(msgs[0].Structured("email"), human) {
+		t.Errorf("the second digest repeats what is unchanged: totals %+v\n%s", again.Totals, msgs[0].Structured("email"))
+	}
+
 	// An event-driven registration in the same run: its own message, now.
 	src := p.register(t, ctx, "td01-fargate-no-logconfig.json", "e2e-digest-event")
 	if resp := p.deliver(t, ctx, src, "e2e00000-0000-4000-8000-000000000930", harness.IAMUser("jane.doe")); resp.Status != execution.StatusStarted {
@@ -134,4 +163,14 @@ func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[strin
 	if _, err := p.Notifications(ctx, ""); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// listedIn counts the families of one list in a digest, listed or counted
+// as left out by the cap.
+func listedIn(doc digest.Document, list string) int {
+	n := 0
+	for _, s := range doc.Sections {
+		n += len(s.Lists[list]) + s.Omitted[list]
+	}
+	return n
 }
