@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ func TestTeamsChannelConfiguration(t *testing.T) {
 	for _, p := range teams {
 		if p["TeamsTenantId"] != "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9" || p["TeamId"] != "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d" ||
 			p["TeamsChannelId"] != "19%3ab6ef35dc342d56ba5654e6fc6d25a071%40thread.tacv2" || p["ConfigurationName"] != "ecslogfix" ||
-			Flatten(p["SnsTopicArns"]) != `["`+topic+`"]` || p["LoggingLevel"] != "ERROR" || p["UserRoleRequired"] != false {
+			!slices.Equal(strs(p["SnsTopicArns"]), []string{topic}) || p["LoggingLevel"] != "ERROR" || p["UserRoleRequired"] != false {
 			t.Errorf("teams %s", Flatten(p))
 		}
 		if g := Flatten(p["GuardrailPolicies"]); !strings.Contains(g, ":iam::aws:policy/CloudWatchReadOnlyAccess") || strings.Count(g, "arn:") != 1 {
