@@ -162,6 +162,7 @@ func TestOversizedSweepFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	invariants(t, in, n)
+	t.Logf("%d outcomes in %d account-regions: %d bytes, %d sections shown", len(in.Outcomes), 400, n.Size(), len(n.Document.Sections))
 	if !n.Truncated || n.Document.SectionsOmitted == 0 || !strings.Contains(n.Text, "more account-region(s) in the report") {
 		t.Errorf("a capped digest does not say so: truncated %v, sections omitted %d", n.Truncated, n.Document.SectionsOmitted)
 	}
