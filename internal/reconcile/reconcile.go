@@ -315,6 +315,21 @@ type Overtake struct {
 	Detail  string
 }
 
+// JudgedAbove returns the revision above which Overtaken judges what came
+// between: the family's latest ACTIVE revision observed before registering
+// (latestARN), and never less than the source, because neither the source
+// nor older content can overtake it. The latest is not always observed
+// ACTIVE: a family read that answers a withdrawn revision (moto answers its
+// newest revision of any status, AWS the latest ACTIVE one;
+// docs/reliability.md) leaves latestARN empty.
+func JudgedAbove(source taskdef.ARN, latestARN string) int32 {
+	latest, err := taskdef.ParseARN(latestARN)
+	if err != nil || latest.Family != source.Family {
+		return source.Revision
+	}
+	return max(latest.Revision, source.Revision)
+}
+
 // Overtaken judges one revision between ours and the latest observed
 // before registering, newest first. Revision numbers only grow, so when
 // ours is latest+1 nobody registered in between and there is nothing to
@@ -325,6 +340,9 @@ type Overtake struct {
 func Overtaken(source taskdef.ARN, ours int32, between *Revision) Overtake {
 	if !between.Found() {
 		return Overtake{}
+	}
+	if between.number() <= source.Revision {
+		return Overtake{Settled: true} // the source itself, or older content: nothing newer came between
 	}
 	from, isOurs := between.SourceOf()
 	if isOurs && from < source.Revision {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -185,6 +186,8 @@ func TestOvertaken(t *testing.T) {
 		{"a fix of an older source: keep", rev(6, logged, 4), Overtake{Settled: true}, ""},
 		{"deregistered meanwhile: look further", inactive(rev(6, unlogged, 0)), Overtake{}, ""},
 		{"not found: look further", notFound, Overtake{}, ""},
+		{"the source itself: keep", rev(5, unlogged, 0), Overtake{Settled: true}, ""},
+		{"older user content: keep", rev(4, unlogged, 0), Overtake{Settled: true}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -196,6 +199,32 @@ func TestOvertaken(t *testing.T) {
 			}
 			if !strings.Contains(detail, tc.contains) {
 				t.Errorf("detail %q does not say %q", detail, tc.contains)
+			}
+		})
+	}
+}
+
+// What the post-register rule judges lies above the source and the latest
+// observed, whichever is newer; an unobserved latest leaves the source.
+func TestJudgedAbove(t *testing.T) {
+	arn := func(rev int) string {
+		return fmt.Sprintf("arn:aws:ecs:us-east-1:111122223333:task-definition/orders:%d", rev)
+	}
+	tests := []struct {
+		name   string
+		latest string
+		want   int32
+	}{
+		{"the source is the latest", arn(5), 5},
+		{"ours of older content above the source", arn(6), 6},
+		{"the latest not observed ACTIVE", "", 5},
+		{"an older latest (the source is newer)", arn(3), 5},
+		{"another family's ARN", "arn:aws:ecs:us-east-1:111122223333:task-definition/other:9", 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := JudgedAbove(source, tc.latest); got != tc.want {
+				t.Errorf("JudgedAbove(%s, %q) = %d, want %d", source, tc.latest, got, tc.want)
 			}
 		})
 	}

@@ -341,7 +341,7 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		return workflow.Result{}, &workflow.ThrottledError{Err: errors.New("register task definition: empty response")}
 	}
 	ours := out.TaskDefinition.Revision
-	if o, err := r.withdrawIfOvertaken(ctx, c.ECS, a, revisionOf(d.LatestARN), ours, &res); err != nil || o.Withdraw {
+	if o, err := r.withdrawIfOvertaken(ctx, c.ECS, a, reconcile.JudgedAbove(a, d.LatestARN), ours, &res); err != nil || o.Withdraw {
 		if err != nil {
 			return workflow.Result{}, err
 		}
@@ -356,11 +356,11 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 const maxOvertakeReads = 5
 
 // withdrawIfOvertaken reads, newest first, the revisions registered
-// between the latest observed before registering and ours, and deregisters
-// ours when reconcile.Overtaken says so. Revision numbers only grow, so
-// ours == latest+1 costs no read.
-func (r *Remediator) withdrawIfOvertaken(ctx context.Context, c ECS, a taskdef.ARN, latest, ours int32, res *workflow.Result) (reconcile.Overtake, error) {
-	for rev := ours - 1; rev > latest && rev >= ours-maxOvertakeReads; rev-- {
+// between above (reconcile.JudgedAbove) and ours, and deregisters ours when
+// reconcile.Overtaken says so. Revision numbers only grow, so ours ==
+// above+1 costs no read.
+func (r *Remediator) withdrawIfOvertaken(ctx context.Context, c ECS, a taskdef.ARN, above, ours int32, res *workflow.Result) (reconcile.Overtake, error) {
+	for rev := ours - 1; rev > above && rev >= ours-maxOvertakeReads; rev-- {
 		ref := a
 		ref.Revision = rev
 		between, err := describe(ctx, c, ref.String())
@@ -398,15 +398,6 @@ func describe(ctx context.Context, c ECS, ref string) (*reconcile.Revision, erro
 		return nil, workflow.Classify(fmt.Errorf("describe task definition %s: %w", ref, err))
 	}
 	return &reconcile.Revision{TaskDefinition: out.TaskDefinition, Tags: out.Tags}, nil
-}
-
-// revisionOf returns the revision of a task-definition ARN, or 0.
-func revisionOf(arn string) int32 {
-	a, err := taskdef.ParseARN(arn)
-	if err != nil {
-		return 0
-	}
-	return a.Revision
 }
 
 // cmpEnforcement is the execution's enforcement, else the policy's.
