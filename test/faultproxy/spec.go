@@ -14,6 +14,7 @@ import (
 // where API is "service:Operation", "service:*" or "*", and an ITEM is
 //
 //	throttle:RATE | concurrent:RATE | 500:RATE | 503:RATE | reset:RATE
+//	applied-500:RATE | applied-reset:RATE | applied-hang:RATE (after the call took effect)
 //	latency:DURATION[@RATE]          e.g. latency:200ms@0.3
 //	script:KIND[|KIND...]            e.g. script:throttle|none|concurrent
 //
