@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -223,7 +225,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
 	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
-		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now}
+		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now, token: runToken()}
 	if !o.apply {
 		fx.preview = consumerClients(factory)
 	}
@@ -359,6 +361,16 @@ type fixer struct {
 	history history.Recorder
 	actor   string
 	now     func() time.Time
+	// token names this run's remediations (workflow.Input.ExecutionToken):
+	// an SDK retry after a lost response recognises its own registration.
+	token string
+}
+
+// runToken is a fresh token for one fix run.
+func runToken() string {
+	b := make([]byte, 8)
+	rand.Read(b) // never fails (crypto/rand)
+	return "cli-" + hex.EncodeToString(b)
 }
 
 // record writes an item's decision to the history: the remediation's
@@ -442,6 +454,8 @@ func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workfl
 		Reasons:     containerReasons(row.Containers),
 		LogGroups:   p.LogGroups,
 		Rollout:     f.rollout,
+
+		ExecutionToken: f.token,
 	}
 	ensured, err := f.apply.EnsureLogGroups(ctx, in)
 	if err != nil {
