@@ -30,6 +30,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/rollout"
+	"github.com/ecslogfix/ecslogfix/internal/reconcile"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -398,6 +399,9 @@ func (f *fixer) failed(name string, err error) FixItem {
 }
 
 func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag) FixItem {
+	if td.Status != types.TaskDefinitionStatusActive {
+		return f.notActive(td, tags)
+	}
 	row, p := judge(ctx, f.obs, f.region, td, tags, f.pol)
 	it := FixItem{ScanRow: row}
 	if row.Error != "" || row.Verdict != VerdictNonCompliant {
@@ -434,6 +438,28 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		it.Backout = message.BackoutSteps(res)
 	}
 	return it
+}
+
+// notActive is the item of a revision that is not ACTIVE, decided by the
+// rule the apply's Register uses (reconcile.Decide: INACTIVE), so a dry run
+// and --apply agree: nothing to fix, nothing created.
+func (f *fixer) notActive(td *types.TaskDefinition, tags []types.Tag) FixItem {
+	arn := aws.ToString(td.TaskDefinitionArn)
+	a, err := taskdef.ParseARN(arn)
+	if err != nil {
+		return f.failed(arn, err)
+	}
+	d, err := reconcile.Decide(reconcile.Observation{Source: a, Latest: &reconcile.Revision{}, ByARN: &reconcile.Revision{TaskDefinition: td, Tags: tags}},
+		f.pol, plan.Context{Region: f.region})
+	if err != nil {
+		return f.failed(arn, err)
+	}
+	pl, err := plan.Build(td, tags, f.pol, plan.Context{Region: f.region})
+	if err != nil {
+		return f.failed(arn, err)
+	}
+	return FixItem{ScanRow: ScanRow{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: ActionNone},
+		Outcome: d.Outcome, Detail: d.Detail}
 }
 
 // remediate runs the workflow's steps in-process: EnsureLogGroups,
