@@ -28,9 +28,9 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/reconcile"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/rollout"
-	"github.com/ecslogfix/ecslogfix/internal/reconcile"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )

@@ -446,6 +446,7 @@ type notification struct {
 	outcome  string
 	document map[string]any
 	raw      string
+	message  string // the SNS message as published (a copy's is the same)
 }
 
 func (w *world) notifications(ctx context.Context) ([]notification, error) {
@@ -459,7 +460,7 @@ func (w *world) notifications(ctx context.Context) ([]notification, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := notification{outcome: e.MessageAttributes["outcome"].Value, raw: b}
+		n := notification{outcome: e.MessageAttributes["outcome"].Value, raw: b, message: e.Message}
 		if err := json.Unmarshal([]byte(e.Message), &n.document); err != nil {
 			return nil, fmt.Errorf("the sqs message is not the structured document: %w", err)
 		}
