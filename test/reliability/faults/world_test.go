@@ -190,7 +190,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	for range opts.Remediators {
 		// One instance, one process: its own factory (and register limiter).
 		w.remeds <- &remediate.Remediator{
-			Policy:  opts.Policy,
+			Policy: opts.Policy,
 			// A call that hangs (applied-hang) is given up after 5 s, not
 			// the default 20 s: the scenario's clock, not the product's.
 			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate, RolloutRate: opts.RolloutRate, AttemptTimeout: 5 * time.Second})),
