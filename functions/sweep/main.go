@@ -1,7 +1,6 @@
-// Command sweep is the scheduled sweep Lambda: every family's latest
-// revision in every covered account and region is considered, and the
-// workflow started for violations (internal/sweep). This adapter reads the
-// environment, makes the clients and starts the runtime.
+// Command sweep is the sweep Lambda, the Tasks of the sweep state machine:
+// inventory, walk one account-region, summarize (internal/sweep). This
+// adapter reads the environment, makes the clients and starts the runtime.
 package main
 
 import (
@@ -10,6 +9,9 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/time/rate"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
@@ -26,7 +28,7 @@ import (
 
 func main() {
 	lambdarun.Main(config.FunctionSweep, build, func(s *sweep.Sweeper) {
-		// Strict decoding: the input is our own (sweep.Request).
+		// Strict decoding: the input is our own (workflow.SweepRequest).
 		lambda.StartHandlerFunc(s.Handle, lambda.WithDisallowUnknownFields(true))
 	})
 }
@@ -42,27 +44,33 @@ func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
 	}
 	reach := execution.Reach{Organization: env.Mode == config.ModeOrganization, MemberRoleName: env.MemberRoleName}
 	if reach.HomeAccount, reach.Partition, err = f.CallerAccount(ctx); err != nil {
-		return nil, err // the home account is the sweep's first target
+		return nil, err // the home account is always a target
 	}
 	history, err := evidence.Recorder(f, env.History, reach, log)
 	if err != nil {
 		return nil, err
 	}
-	return &sweep.Sweeper{
+	cfg, err := f.Config(awsclient.Scope{})
+	if err != nil {
+		return nil, err
+	}
+	s := &sweep.Sweeper{
+		// The start rate is per walk: each child execution walks one
+		// account-region, whose registrations ECS budgets on their own.
 		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: env.StateMachineARN, Policy: env.Policy, Partition: reach.Partition,
 			Limiter: rate.NewLimiter(rate.Limit(env.StartRate), 1), History: history},
 		History: history,
 		ECS: func(t workflow.Target) (inventory.ECS, error) {
 			return f.ECS(awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN})
 		},
-		Reach:           reach,
-		Regions:         env.Regions,
-		AllowedAccounts: env.AllowedAccounts,
-		Region:          f.Region(),
-		Logger:          log,
-		Metrics:         &metrics.Metrics{W: os.Stdout},
-		Observe:         func() *loggroup.Observer { return loggroup.ObserverFrom(f) },
-		Invoker:         f.Lambda(),
-		FunctionName:    os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
-	}, nil
+		Reach: reach, S3: s3.NewFromConfig(cfg), Bucket: env.Bucket,
+		Regions: env.Regions, AllowedAccounts: env.AllowedAccounts, Region: f.Region(),
+		Logger: log, Metrics: &metrics.Metrics{W: os.Stdout},
+		Observe: func() *loggroup.Observer { return loggroup.ObserverFrom(f) },
+	}
+	if reach.Organization {
+		s.Organization = &sweep.Organization{Organizations: organizations.NewFromConfig(cfg), StackSets: cloudformation.NewFromConfig(cfg),
+			TargetOUs: env.TargetOUs, RoleStackSet: env.RoleStackSet, ForwardingStackSet: env.ForwardingStackSet, CallAs: env.StackSetCallAs}
+	}
+	return s, nil
 }

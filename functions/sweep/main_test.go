@@ -21,8 +21,11 @@ func TestBuildRefusesItsEnvironment(t *testing.T) {
 		{map[string]string{config.EnvPolicy: "{}"}, config.EnvStateMachineARN},
 		{map[string]string{config.EnvPolicy: "{}", config.EnvStateMachineARN: "arn:sm", config.EnvStartRate: "50"}, config.EnvStartRate},
 		{map[string]string{config.EnvPolicy: "{}", config.EnvStateMachineARN: "arn:sm", config.EnvMode: config.ModeOrganization}, config.EnvMemberRoleName},
+		{map[string]string{config.EnvPolicy: "{}", config.EnvStateMachineARN: "arn:sm"}, config.EnvSweepBucket},
+		{map[string]string{config.EnvPolicy: "{}", config.EnvStateMachineARN: "arn:sm", config.EnvSweepBucket: "b", config.EnvMode: config.ModeOrganization,
+			config.EnvMemberRoleName: "ecslogfix-member"}, config.EnvTargetOUs},
 	} {
-		for _, k := range []string{config.EnvPolicy, config.EnvStateMachineARN, config.EnvStartRate, config.EnvMode, config.EnvMemberRoleName} {
+		for _, k := range []string{config.EnvPolicy, config.EnvStateMachineARN, config.EnvStartRate, config.EnvMode, config.EnvMemberRoleName, config.EnvSweepBucket} {
 			t.Setenv(k, tc.env[k])
 		}
 		t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9") // never reached

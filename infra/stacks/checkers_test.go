@@ -43,10 +43,12 @@ func toolsDir(t *testing.T) string {
 // guardControlsToFail are the controls each template fails by default, on
 // purpose, each a documented choice (infra/README.md, "Governed
 // organizations"): CT.LAMBDA.PR.3 wants every function in a customer VPC,
-// which ecslogfix:vpcSubnetIds/vpcSecurityGroupIds turn on.
+// which ecslogfix:vpcSubnetIds/vpcSecurityGroupIds turn on; CT.S3.PR.2
+// wants the sweep bucket's server access logs, which need a bucket of the
+// account for them (ecslogfix:sweepAccessLogBucket).
 var guardControlsToFail = map[string][]string{
-	"single":                          {"CT.LAMBDA.PR.3"},
-	"hub":                             {"CT.LAMBDA.PR.3"},
+	"single":                          {"CT.LAMBDA.PR.3", "CT.S3.PR.2"},
+	"hub":                             {"CT.LAMBDA.PR.3", "CT.S3.PR.2"},
 	"ecslogfix-member":                nil,
 	"ecslogfix-member-iam":            nil,
 	"ecslogfix-member-execution-role": nil,
@@ -55,7 +57,9 @@ var guardControlsToFail = map[string][]string{
 // guardControlsToPass must be evaluated and pass on the stacks with
 // functions: the defaults a governed organization would otherwise block.
 var guardControlsToPass = []string{"CT.CLOUDWATCH.PR.1", "CT.CLOUDWATCH.PR.2", "CT.CLOUDWATCH.PR.3", "CT.CLOUDWATCH.PR.4",
-	"CT.KMS.PR.1", "CT.KMS.PR.3", "CT.LAMBDA.PR.2", "CT.SQS.PR.2", "CT.STEPFUNCTIONS.PR.1", "CT.STEPFUNCTIONS.PR.2", "CT.IAM.PR.1", "CT.IAM.PR.5"}
+	"CT.KMS.PR.1", "CT.KMS.PR.3", "CT.LAMBDA.PR.2", "CT.SQS.PR.2", "CT.STEPFUNCTIONS.PR.1", "CT.STEPFUNCTIONS.PR.2", "CT.IAM.PR.1", "CT.IAM.PR.5",
+	// The sweep bucket.
+	"CT.S3.PR.1", "CT.S3.PR.3", "CT.S3.PR.4", "CT.S3.PR.5", "CT.S3.PR.6", "CT.S3.PR.8", "CT.S3.PR.9", "CT.S3.PR.10", "CT.S3.PR.11"}
 
 var guardLine = regexp.MustCompile(`^(ct-[a-z0-9-]+)\.guard/\S+\s+(PASS|FAIL|SKIP)$`)
 
@@ -154,7 +158,7 @@ func TestControlTowerGuardCatchesRegressions(t *testing.T) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := failed(guard(t, path)); !slices.Equal(got, []string{"CT.CLOUDWATCH.PR.2", "CT.CLOUDWATCH.PR.3", "CT.LAMBDA.PR.3"}) {
+	if got := failed(guard(t, path)); !slices.Equal(got, []string{"CT.CLOUDWATCH.PR.2", "CT.CLOUDWATCH.PR.3", "CT.LAMBDA.PR.3", "CT.S3.PR.2"}) {
 		t.Errorf("broken template fails %v", got)
 	}
 }
@@ -210,7 +214,7 @@ func aslService(t *testing.T, defs ...string) [][]aslDiagnostic {
 // does catch retrier fields Step Functions would refuse (asl-validator
 // misses these).
 func TestASLLanguageService(t *testing.T) {
-	def, err := single(t).Template.StateMachineDefinition("aws")
+	def, err := single(t).Template.StateMachineDefinition("ecslogfix-remediation", "aws")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -356,7 +360,7 @@ func decodeStrictly(t *testing.T, what string, raw json.RawMessage, out any) {
 // Task, the failure notification and its own failure. What each Task
 // receives decodes strictly into its function's request type.
 func TestSecondInterpreterEveryPath(t *testing.T) {
-	def, err := single(t).Template.StateMachineDefinition("aws")
+	def, err := single(t).Template.StateMachineDefinition("ecslogfix-remediation", "aws")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -565,7 +569,7 @@ var tunedSynth synthOnce
 
 // tuned is the single stack with the choices a governed or large account
 // makes: functions in a VPC, reserved concurrency for remediate, a lower
-// register rate.
+// register rate, a bucket for the sweep bucket's access logs.
 func tuned(t *testing.T) *Synthesized {
 	return synth(t, &tunedSynth, "tuned", func(t *testing.T) config.Config {
 		return mustLoad(t, map[string]any{
@@ -574,12 +578,13 @@ func tuned(t *testing.T) *Synthesized {
 			"ecslogfix:remediateConcurrency": "2",
 			"ecslogfix:registerRate":         "0.25",
 			"ecslogfix:policy.kmsKeyArn":     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+			"ecslogfix:sweepAccessLogBucket": "acme-access-logs-eu-west-1",
 		})
 	})
 }
 
-// With the VPC keys set every function runs in the VPC and the stack
-// passes every Control Tower control; reserved concurrency is what was
+// With the VPC keys and an access-log bucket set every function runs in
+// the VPC and the stack passes every Control Tower control; reserved concurrency is what was
 // asked, each instance gets its share of the rate, and the synth warns
 // about the concurrency quota and the burst the rate no longer covers. A
 // policy key with no region configured makes the template refuse any other

@@ -81,8 +81,8 @@ func TestCheckerToolsArePinned(t *testing.T) {
 		return m[1], m[2]
 	}
 	tools := toolsDir(t)
-	for v, dir := range map[string]string{"ASL_SERVICE": "node_modules", "CFN_GUARD": "node_modules", "LOCAL_SFN": "node22/node_modules", "NODE22": "node22/node_modules"} {
-		name, version := pin(v)
+	installed := func(dir, name, version string) {
+		t.Helper()
 		path := filepath.Join(tools, dir, name, "package.json")
 		requireTool(t, name, path)
 		var pkg struct{ Version string }
@@ -93,5 +93,22 @@ func TestCheckerToolsArePinned(t *testing.T) {
 		if err != nil || pkg.Version != version {
 			t.Errorf("%s: installed %q (%v), the Makefile pins %s", name, pkg.Version, err, version)
 		}
+	}
+	for v, dir := range map[string]string{"ASL_SERVICE": "node_modules", "CFN_GUARD": "node_modules", "LOCAL_SFN": "node22/node_modules", "NODE22": "node22/node_modules"} {
+		name, version := pin(v)
+		installed(dir, name, version)
+	}
+	// The IAM simulator and its data: four pins on one line.
+	m := regexp.MustCompile(`(?m)^IAM_SIMULATE\s*:=\s*(.+)$`).FindStringSubmatch(mk)
+	if m == nil {
+		t.Fatal("Makefile has no IAM_SIMULATE")
+	}
+	pins := strings.Fields(m[1])
+	if len(pins) != 4 {
+		t.Fatalf("IAM_SIMULATE pins %v", pins)
+	}
+	for _, p := range pins {
+		i := strings.LastIndex(p, "@")
+		installed("node_modules", p[:i], p[i+1:])
 	}
 }

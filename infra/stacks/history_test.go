@@ -25,9 +25,15 @@ func evidence(t *testing.T) *Synthesized { return synth(t, &evidenceSynth, "evid
 func TestHistoryResources(t *testing.T) {
 	s := evidence(t)
 	tmpl := s.Template
-	buckets := tmpl.Resources("AWS::S3::Bucket")
-	if len(buckets) != 1 {
-		t.Fatalf("%d buckets", len(buckets))
+	// The history's bucket beside the sweep's (which has no default retention).
+	buckets := map[string]map[string]any{}
+	for id, b := range tmpl.Resources("AWS::S3::Bucket") {
+		if strings.Contains(flat(b), `"DefaultRetention"`) {
+			buckets[id] = b
+		}
+	}
+	if len(buckets) != 1 || len(tmpl.Resources("AWS::S3::Bucket")) != 2 {
+		t.Fatalf("%d history buckets of %d", len(buckets), len(tmpl.Resources("AWS::S3::Bucket")))
 	}
 	var bucketID string
 	for id, b := range buckets {
@@ -43,10 +49,19 @@ func TestHistoryResources(t *testing.T) {
 			t.Errorf("bucket policies %v %v", r["DeletionPolicy"], r["UpdateReplacePolicy"])
 		}
 	}
+	policies := 0
 	for _, p := range tmpl.Resources("AWS::S3::BucketPolicy") {
-		if f := flat(p); !strings.Contains(f, `"aws:SecureTransport":"false"`) || !strings.Contains(f, `"Effect":"Deny"`) || !strings.Contains(f, bucketID) {
+		f := flat(p)
+		if !strings.Contains(f, bucketID) {
+			continue
+		}
+		policies++
+		if !strings.Contains(f, `"aws:SecureTransport":"false"`) || !strings.Contains(f, `"Effect":"Deny"`) {
 			t.Errorf("bucket policy %s", f)
 		}
+	}
+	if policies != 1 {
+		t.Errorf("%d policies on the history bucket", policies)
 	}
 	for id, p := range tmpl.Resources("AWS::DynamoDB::Table") {
 		if f := flat(p); !strings.Contains(f, `"PointInTimeRecoveryEnabled":true`) || !strings.Contains(f, `"SSEEnabled":true`) || p["TableName"] != "ecslogfix-state" {
@@ -61,6 +76,8 @@ func TestHistoryResources(t *testing.T) {
 	product := "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default"
 	for _, fn := range historyWriters {
 		got := actionsOf(roleStatements(t, tmpl, "ecslogfix-"+fn))
+		// The sweep also writes its own objects in the sweep bucket.
+		got["s3:PutObject"] = slices.DeleteFunc(got["s3:PutObject"], func(r string) bool { return fn == config.FunctionSweep && strings.HasPrefix(r, "${SweepBucket") })
 		for action, want := range map[string][]string{"s3:PutObject": {bucket}, "dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "securityhub:BatchImportFindings": {product}} {
 			if !reflect.DeepEqual(got[action], want) {
 				t.Errorf("%s: %s on %v, want %v", fn, action, got[action], want)

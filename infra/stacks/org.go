@@ -376,11 +376,8 @@ func NewMemberIAMStack(scope constructs.Construct, id string, cfg config.Config)
 		}),
 		Policies: []any{&awsiam.CfnRole_PolicyProperty{PolicyName: jsii.String("ecslogfix"), PolicyDocument: policyDoc(perms...)}},
 	})
-	// AwsSolutions-IAM5: ECS Describe/Register/ListTaskDefinitionFamilies
-	// support no resource-level permissions; TagResource is limited to task
-	// definitions, log actions to the policy's log group names, PassRole to
-	// roles passed to ECS tasks (the task definitions' own roles).
-	suppress(member, "AwsSolutions-IAM5", "ECS Describe/Register/ListTaskDefinitionFamilies/ListAccountSettings support no resource-level permissions; ecs:TagResource is limited to task-definition/*, logs actions to the policy's logGroupPatterns (DescribeLogGroups needs log-group:*), iam:PassRole to roles passed to ecs-tasks.amazonaws.com (the task definitions' own roles, not known in advance); "+rolloutWildcards+".")
+	// AwsSolutions-IAM5: see the reason.
+	suppress(member, "AwsSolutions-IAM5", "ecs:DescribeTaskDefinition, DeregisterTaskDefinition, ListTaskDefinitionFamilies, ListAccountSettings and logs:DescribeLogGroups support no resource-level permissions (Resource *); ecs:RegisterTaskDefinition and ecs:TagResource (on creation only) are limited to this account's task-definition/*, logs actions to the policy's logGroupPatterns, iam:PassRole to roles passed to ecs-tasks.amazonaws.com (the task definitions' own roles, not known in advance); "+rolloutWildcards+".")
 
 	awsiam.NewCfnRole(stack, jsii.String("ForwarderRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(names.MemberForwarderRole()),

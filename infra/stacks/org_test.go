@@ -285,11 +285,17 @@ func TestHubNamesAndWarnings(t *testing.T) {
 	}
 }
 
+// The hub's detect, sweep and remediate assume the member role of accounts
+// of the organization only; remediate fixes the hub account's own task
+// definitions with the grants single mode has, on the hub account's
+// resources only; detect and sweep never register or pass a role.
 func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 	tmpl := hub(t).Template
 	member := "arn:${AWS::Partition}:iam::*:role/ecslogfix-member"
+	singleRemediate := actionsOf(roleStatements(t, single(t).Template, "ecslogfix-remediate"))
 	for _, fn := range config.Functions {
-		got := actionsOf(roleStatements(t, tmpl, "ecslogfix-"+fn))
+		stmts := roleStatements(t, tmpl, "ecslogfix-"+fn)
+		got := actionsOf(stmts)
 		if fn == config.FunctionNotify {
 			if _, ok := got["sts:AssumeRole"]; ok {
 				t.Error("notify may assume the member role")
@@ -299,9 +305,26 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 		if !reflect.DeepEqual(got["sts:AssumeRole"], []string{member}) {
 			t.Errorf("%s assumes %v", fn, got["sts:AssumeRole"])
 		}
-		for a := range got {
-			if strings.HasPrefix(a, "ecs:Register") || strings.HasPrefix(a, "iam:") {
-				t.Errorf("hub %s has %s directly", fn, a)
+		for _, s := range stmts {
+			if slices.Contains(strs(s["Action"]), "sts:AssumeRole") && Flatten(s["Condition"]) != `{"StringEquals":{"aws:ResourceOrgID":"o-abcdefghij"}}` {
+				t.Errorf("%s assumes the member role without aws:ResourceOrgID: %v", fn, s["Condition"])
+			}
+		}
+		for a, res := range got {
+			if !strings.HasPrefix(a, "ecs:Register") && !strings.HasPrefix(a, "iam:") && !strings.HasPrefix(a, "ecs:Deregister") {
+				continue
+			}
+			if fn != config.FunctionRemediate {
+				t.Errorf("hub %s has %s", fn, a)
+			} else if !reflect.DeepEqual(res, singleRemediate[a]) {
+				t.Errorf("hub remediate has %s on %v, want %v (the hub account's only)", a, res, singleRemediate[a])
+			}
+		}
+		if fn == config.FunctionRemediate {
+			for a, res := range singleRemediate {
+				if !strings.HasPrefix(a, "logs:CreateLogStream") && !strings.HasPrefix(a, "logs:PutLogEvents") && !reflect.DeepEqual(got[a], res) {
+					t.Errorf("hub remediate has %s on %v, want single mode's %v", a, got[a], res)
+				}
 			}
 		}
 		env, err := tmpl.FunctionEnvironment("ecslogfix-" + fn)
@@ -316,8 +339,22 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 			}
 		case config.FunctionSweep:
 			if env[config.EnvMode] != "organization" || env[config.EnvMemberRoleName] != "ecslogfix-member" ||
-				env[config.EnvRegions] != "eu-west-1,us-east-1" {
+				env[config.EnvRegions] != "eu-west-1,us-east-1" || env[config.EnvTargetOUs] != "ou-ab12-abcdefgh,ou-ab12-ijklmnop" ||
+				env[config.EnvStackSetCallAs] != "SELF" || env[config.EnvRoleStackSet] != "ecslogfix-member-iam" || env[config.EnvForwardStackSet] != "ecslogfix-member" {
 				t.Errorf("%s env %v", fn, env)
+			}
+			// Reading the organization: this organization's OUs and root,
+			// and the member StackSets this account holds (SELF).
+			want := map[string][]string{
+				"organizations:ListAccountsForParent":            {"arn:${AWS::Partition}:organizations::*:ou/o-abcdefghij/*", "arn:${AWS::Partition}:organizations::*:root/o-abcdefghij/*"},
+				"organizations:ListOrganizationalUnitsForParent": {"arn:${AWS::Partition}:organizations::*:ou/o-abcdefghij/*", "arn:${AWS::Partition}:organizations::*:root/o-abcdefghij/*"},
+				"cloudformation:ListStackInstances": {"arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/ecslogfix-member:*",
+					"arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/ecslogfix-member-iam:*"},
+			}
+			for a, res := range want {
+				if !reflect.DeepEqual(got[a], res) {
+					t.Errorf("sweep %s on %v, want %v", a, got[a], res)
+				}
 			}
 		}
 		// Fargate fixes in member accounts use the execution role the

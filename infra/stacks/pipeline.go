@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdadestinations"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
@@ -57,8 +58,9 @@ func registerEventPattern() *awsevents.EventPattern {
 	}
 }
 
-// Function timeouts (seconds). The sweep's covers one stretch of its walk;
-// it continues by invoking itself.
+// Function timeouts (seconds). The sweep's covers one stretch of one
+// account-region's walk (it returns its checkpoint sweep.DefaultMargin
+// before the deadline, and the sweep state machine invokes it again).
 var functionTimeout = map[string]float64{
 	config.FunctionDetect:    60,
 	config.FunctionSweep:     300,
@@ -86,8 +88,14 @@ type pipeline struct {
 	topic     awssns.Topic
 	dlq       awssqs.Queue // the EventBridge targets' dead-letter queue
 	// detectFailures receives detect's asynchronous invocations that failed
-	// after Lambda's retries (events, sweeps, sweep continuations).
+	// after Lambda's retries.
 	detectFailures awssqs.Queue
+	// The sweep: its state machine, the state machine's role (the key
+	// policy names it, so it exists before the state machine), and the
+	// bucket of its targets, results and reports.
+	sweepSM     awsstepfunctions.StateMachine
+	sweepSMRole awsiam.Role
+	bucket      awss3.Bucket
 }
 
 func arn(parts ...string) string { return strings.Join(parts, "") }
@@ -134,11 +142,12 @@ func logGroupResources(pol policy.Policy, part, acct string) []string {
 	return out
 }
 
-// describeLogGroups reads every group a task definition names (wildcard
-// only in the Service Authorization Reference; AWS authorizes it against
-// log-group:*).
-func describeLogGroups(part, acct string) map[string]any {
-	return map[string]any{"Effect": "Allow", "Action": []string{"logs:DescribeLogGroups"}, "Resource": arn("arn:", part, ":logs:*:", acct, ":log-group:*")}
+// describeLogGroups reads every group a task definition names. The
+// Service Authorization Reference lists logs:DescribeLogGroups with no
+// resource type: Resource "*" (AwsSolutions-IAM5 suppressed with that
+// reason).
+func describeLogGroups() map[string]any {
+	return map[string]any{"Effect": "Allow", "Action": []string{"logs:DescribeLogGroups"}, "Resource": "*"}
 }
 
 // remediateStatements are the remediate function's permissions in the
@@ -156,18 +165,27 @@ func remediateStatements(pol policy.Policy, part, acct string) []map[string]any 
 	// EventBridge or Scheduler only.
 	passTargetRole := allow([]string{"iam:PassRole"}, arn("arn:", part, ":iam::", acct, ":role/*"))
 	passTargetRole["Condition"] = map[string]any{"StringEquals": map[string]any{"iam:PassedToService": []string{"events.amazonaws.com", "scheduler.amazonaws.com"}}}
+	// Tags are set on the registered revision only as it is created
+	// (RegisterTaskDefinition with tags needs ecs:TagResource, with
+	// ecs:CreateAction, "Grant permission to tag resources on creation",
+	// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/supported-iam-actions-tagging.html).
+	tagOnCreate := allow([]string{"ecs:TagResource"}, arn("arn:", part, ":ecs:*:", acct, ":task-definition/*"))
+	tagOnCreate["Condition"] = map[string]any{"StringEquals": map[string]any{"ecs:CreateAction": "RegisterTaskDefinition"}}
 	return append([]map[string]any{
-		// ECS does not support resource-level permissions for Describe,
-		// Register, Deregister and ListAccountSettings (AwsSolutions-IAM5
-		// suppressed with that reason). Deregister withdraws a revision
-		// ecslogfix registered when newer content overtook it (never a
-		// user's revision).
-		allow([]string{"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListAccountSettings"}, "*"),
-		allow([]string{"ecs:TagResource"}, arn("arn:", part, ":ecs:*:", acct, ":task-definition/*")),
+		// The Service Authorization Reference lists DescribeTaskDefinition,
+		// DeregisterTaskDefinition and ListAccountSettings with no resource
+		// type (Resource "*"; AwsSolutions-IAM5 suppressed with that
+		// reason). Deregister withdraws a revision ecslogfix registered
+		// when newer content overtook it (never a user's revision).
+		allow([]string{"ecs:DescribeTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:ListAccountSettings"}, "*"),
+		// RegisterTaskDefinition takes the task-definition resource type:
+		// limited to this account's task definitions.
+		allow([]string{"ecs:RegisterTaskDefinition"}, arn("arn:", part, ":ecs:*:", acct, ":task-definition/*")),
+		tagOnCreate,
 		// Only the names the policy allows (logGroupPatterns): a missing
 		// group outside them is NEEDS_HUMAN, never created.
 		create,
-		describeLogGroups(part, acct),
+		describeLogGroups(),
 		passRole,
 	}, rolloutStatements(part, acct, allow, passTargetRole)...)
 }
@@ -204,8 +222,13 @@ func newPipeline(stack awscdk.Stack, cfg config.Config, root string) *pipeline {
 			Description: jsii.String("ecslogfix " + fn + " function"),
 		})
 	}
+	p.sweepSMRole = awsiam.NewRole(stack, jsii.String("SweepStateMachineRole"), &awsiam.RoleProps{
+		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("states.amazonaws.com"), nil),
+		Description: jsii.String("ecslogfix sweep state machine"),
+	})
 	p.key = p.newKey()
 	p.topic = p.newTopic()
+	p.bucket = p.newSweepBucket()
 	p.assertPolicyKeyRegion()
 	return p
 }
@@ -259,10 +282,6 @@ func (p *pipeline) roleARN(name string) string {
 	return awsarn.RoleARN(partition(), account(), name)
 }
 
-func (p *pipeline) functionARN(fn string) string {
-	return arn("arn:", partition(), ":lambda:", region(), ":", account(), ":function:", p.names.Function(fn))
-}
-
 // newKey creates the customer managed key of the notification topic and
 // of ecslogfix's own log groups. Its policy admits the notify role and
 // CloudWatch alarms as users of the topic, CloudWatch Logs for ecslogfix's
@@ -314,13 +333,25 @@ func (p *pipeline) newKey() awskms.CfnKey {
 				// (Control Tower control CT.CLOUDWATCH.PR.3). The statement
 				// is the one "Encrypt log data in CloudWatch Logs using AWS
 				// KMS" gives, limited to our groups by the encryption
-				// context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html).
+				// context (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html),
+				// less its kms:Describe*: DescribeKey carries no encryption
+				// context (the Service Authorization Reference lists no such
+				// key for it), so under this condition it is never granted.
 				map[string]any{
 					"Sid": "LogsEncrypt", "Effect": "Allow",
 					"Principal": map[string]any{"Service": "logs." + region() + "." + *awscdk.Aws_URL_SUFFIX()},
-					"Action":    []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"},
+					"Action":    []string{"kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*"},
 					"Resource":  "*",
 					"Condition": map[string]any{"ArnLike": map[string]any{"kms:EncryptionContext:aws:logs:arn": ownLogGroups}},
+				},
+				// The sweep's objects in S3 (SSE-KMS with a bucket key): the
+				// sweep function and the sweep state machine's ItemReader and
+				// ResultWriter, through S3 only.
+				map[string]any{
+					"Sid": "SweepObjects", "Effect": "Allow",
+					"Principal": map[string]any{"AWS": []string{*p.roles[config.FunctionSweep].RoleArn(), *p.sweepSMRole.RoleArn()}},
+					"Action":    []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*",
+					"Condition": map[string]any{"StringEquals": map[string]any{"kms:ViaService": "s3." + region() + "." + *awscdk.Aws_URL_SUFFIX()}},
 				},
 				// Only AWS services may create grants on this key, for AWS
 				// resources (Control Tower control CT.KMS.PR.3); no one
@@ -351,7 +382,7 @@ func (p *pipeline) ownLogGroupNames() []string {
 	if reportOn(p.cfg) {
 		out = append(out, p.names.FunctionLogGroup(config.FunctionReport))
 	}
-	return append(out, p.names.StateMachineLogGroup())
+	return append(out, p.names.StateMachineLogGroup(), p.names.SweepStateMachineLogGroup())
 }
 
 // newTopic creates the notification topic, encrypted with the stack's key,
@@ -426,9 +457,7 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 	return map[string]map[string]string{
 		config.FunctionDetect: config.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv()}.Environ(),
-		config.FunctionSweep: config.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
-			MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
-			StartRate: p.cfg.RegisterRate, History: p.historyEnv()}.Environ(),
+		config.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
 		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
 		config.FunctionNotify: config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
 			History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
@@ -469,18 +498,22 @@ func roleWildcards(fn, mode string, vpc bool) string {
 	r := "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)"
 	switch fn {
 	case config.FunctionDetect, config.FunctionSweep:
-		r += "; ecs:DescribeTaskDefinition, ecs:ListTaskDefinitionFamilies and ecs:ListAccountSettings support no resource-level permissions (Resource *); logs:DescribeLogGroups needs log-group:*;" +
+		r += "; ecs:DescribeTaskDefinition, ecs:ListTaskDefinitionFamilies, ecs:ListAccountSettings and logs:DescribeLogGroups support no resource-level permissions (Resource *);" +
 			" states:DescribeExecution on the executions of ecslogfix's own state machine (execution:NAME:*; execution names are per revision)"
-	case config.FunctionRemediate:
-		if mode == config.ModeSingle {
-			r += "; ecs:DescribeTaskDefinition, ecs:RegisterTaskDefinition, ecs:DeregisterTaskDefinition and ecs:ListAccountSettings support no resource-level permissions (Resource *);" +
-				" ecs:TagResource is limited to task-definition/*; logs:CreateLogGroup/PutRetentionPolicy/TagResource/ListTagsForResource to the policy's logGroupPatterns in any region (central logging);" +
-				" logs:DescribeLogGroups needs log-group:*; iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance)" +
-				"; " + rolloutWildcards
+		if fn == config.FunctionSweep {
+			r += "; its own objects in its bucket (sweeps/*: one prefix per sweep) and ListBucket limited to that prefix"
+			if mode == config.ModeOrganization {
+				r += "; organizations:ListAccountsForParent/ListOrganizationalUnitsForParent on the OUs and root of the organization (ou/o-ID/*, root/o-ID/*: the management account and the OU IDs below the targets are not known in advance);" +
+					" cloudformation:ListStackInstances on the two member StackSets (stackset/NAME:*: CloudFormation generates the StackSet ID)"
+			}
 		}
+	case config.FunctionRemediate:
+		r += "; ecs:DescribeTaskDefinition, ecs:DeregisterTaskDefinition, ecs:ListAccountSettings and logs:DescribeLogGroups support no resource-level permissions (Resource *);" +
+			" ecs:RegisterTaskDefinition and ecs:TagResource (on creation only) are limited to this account's task definitions (task-definition/*); logs:CreateLogGroup/PutRetentionPolicy/TagResource/ListTagsForResource to the policy's logGroupPatterns in any region (central logging);" +
+			" iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance); " + rolloutWildcards
 	}
 	if mode == config.ModeOrganization && fn != config.FunctionNotify {
-		r += "; sts:AssumeRole on the ecslogfix member role in any account of the organization (arn:...:iam::*:role/NAME; the member role's trust policy requires the organization)"
+		r += "; sts:AssumeRole on the ecslogfix member role in any account of the organization (arn:...:iam::*:role/NAME with aws:ResourceOrgID; the member role's trust policy requires the organization too)"
 	}
 	if vpc {
 		r += "; the EC2 network-interface actions Lambda needs to run a function in a VPC support no resource-level permissions for Describe* and are documented with Resource *"
@@ -511,12 +544,12 @@ func (p *pipeline) addFunctions() {
 			role.AddToPolicy(statement(vpcActions, []string{"*"}, nil))
 		}
 		var onFailure awslambda.IDestination
-		if fn == config.FunctionDetect || fn == config.FunctionSweep {
-			// EventBridge invokes detect, and the schedule and the sweep's
-			// own continuation invoke the sweep, asynchronously; after
-			// Lambda's two retries a failed event would be discarded (the
-			// targets' DLQ only sees delivery failures). It lands here
-			// instead, and an alarm says so.
+		if fn == config.FunctionDetect {
+			// EventBridge invokes detect asynchronously; after Lambda's two
+			// retries a failed event would be discarded (the targets' DLQ
+			// only sees delivery failures). It lands here instead, and an
+			// alarm says so. (The sweep state machine invokes the sweep
+			// synchronously and retries it itself.)
 			onFailure = awslambdadestinations.NewSqsDestination(p.detectFailures)
 		}
 		p.functions[fn] = awslambda.NewFunction(stack, jsii.String(functionID(fn)), &awslambda.FunctionProps{
@@ -548,8 +581,7 @@ func (p *pipeline) addFunctions() {
 		suppress(role, "AwsSolutions-IAM5", roleWildcards(fn, p.cfg.Mode, len(p.cfg.VPCSubnetIDs) > 0)+historyWildcards(p.cfg, fn))
 	}
 
-	// detect and sweep: read task definitions, start the workflow; the
-	// sweep also continues itself.
+	// detect and sweep: read task definitions, start the workflow.
 	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep} {
 		statements := []awsiam.PolicyStatement{
 			// ECS Describe/ListTaskDefinitionFamilies support no
@@ -557,25 +589,29 @@ func (p *pipeline) addFunctions() {
 			statement(ecsReadActions, []string{"*"}, nil),
 			// A revision compliant on paper is judged on whether its log
 			// groups exist (the home account's; members' through the role).
-			awsiam.PolicyStatement_FromJson(describeLogGroups(partition(), account())),
+			awsiam.PolicyStatement_FromJson(describeLogGroups()),
 			statement([]string{"states:StartExecution"}, []string{smARN}, nil),
 			// Tell a failed earlier execution (start the next attempt) from
 			// a running or successful one (a duplicate).
 			statement([]string{"states:DescribeExecution"}, []string{arn("arn:", partition(), ":states:", region(), ":", account(), ":execution:", smName, ":*")}, nil),
 		}
 		if fn == config.FunctionSweep {
-			statements = append(statements, statement([]string{"lambda:InvokeFunction"}, []string{p.functionARN(config.FunctionSweep)}, nil))
+			statements = append(statements, p.sweepStatements()...)
 		}
 		for _, s := range statements {
 			p.roles[fn].AddToPolicy(s)
 		}
 	}
-	// remediate: ensure log groups, register, tag, pass the task's roles.
+	// remediate: ensure log groups, register, tag, pass the task's roles,
+	// in this stack's own account. In organization mode that is the hub's:
+	// the hub account's task definitions are fixed with these grants (the
+	// function's own credentials, as execution.Reach targets the home
+	// account), member accounts' through the member role. Service-managed
+	// StackSets never deploy to the management account, where a SELF hub
+	// lives, so the hub could not carry the member role itself.
 	remediate := p.roles[config.FunctionRemediate]
-	if p.cfg.Mode == config.ModeSingle {
-		for _, s := range remediateStatements(p.cfg.Policy, partition(), account()) {
-			remediate.AddToPolicy(awsiam.PolicyStatement_FromJson(s))
-		}
+	for _, s := range remediateStatements(p.cfg.Policy, partition(), account()) {
+		remediate.AddToPolicy(awsiam.PolicyStatement_FromJson(s))
 	}
 	// notify: publish; the key policy admits this role for the topic key.
 	notify := p.roles[config.FunctionNotify]
@@ -584,9 +620,14 @@ func (p *pipeline) addFunctions() {
 		notify.AddToPolicy(statement([]string{"secretsmanager:GetSecretValue"}, []string{p.cfg.SlackWebhookSecretARN}, nil))
 	}
 	if p.cfg.Mode == config.ModeOrganization {
+		// The member role of accounts of the organization only: a relayed
+		// event naming an account outside it cannot be acted on, allow-list
+		// or none (aws:ResourceOrgID, "AWS global condition context keys",
+		// https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-resourceorgid).
 		memberRole := awsarn.RoleARN(partition(), "*", p.names.MemberRole())
+		inOrg := map[string]any{"StringEquals": map[string]any{"aws:ResourceOrgID": p.cfg.OrganizationID}}
 		for _, fn := range memberRoleUsers(p.cfg) {
-			p.roles[fn].AddToPolicy(statement([]string{"sts:AssumeRole"}, []string{memberRole}, nil))
+			p.roles[fn].AddToPolicy(statement([]string{"sts:AssumeRole"}, []string{memberRole}, inOrg))
 		}
 	}
 	p.addHistory()
@@ -609,6 +650,7 @@ func (p *pipeline) addFunctions() {
 	// function's versions/aliases); Step Functions log delivery and X-Ray
 	// actions support no resource-level permissions.
 	suppress(p.sm, "AwsSolutions-IAM5", "lambda:InvokeFunction on our two functions' versions (ARN:*); CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups...) and X-Ray trace actions support only Resource \"*\".")
+	p.addSweepStateMachine()
 }
 
 // memberRoleUsers are the functions that assume the member role: notify
@@ -645,7 +687,7 @@ func (p *pipeline) target(fn string, input awsevents.RuleTargetInput) awsevents.
 	})
 }
 
-// addSweep schedules the sweep function.
+// addSweep schedules the sweep state machine.
 func (p *pipeline) addSweep() {
 	if p.cfg.SweepSchedule == "" {
 		return
@@ -655,7 +697,12 @@ func (p *pipeline) addSweep() {
 		Description: jsii.String("ecslogfix: scheduled sweep of every family's latest revision"),
 		Schedule:    awsevents.Schedule_Expression(jsii.String(p.cfg.SweepSchedule)),
 	})
-	rule.AddTarget(p.target(config.FunctionSweep, awsevents.RuleTargetInput_FromObject(map[string]any{})))
+	rule.AddTarget(awseventstargets.NewSfnStateMachine(p.sweepSM, &awseventstargets.SfnStateMachineProps{
+		Input:           awsevents.RuleTargetInput_FromObject(map[string]any{}),
+		DeadLetterQueue: p.dlq,
+		RetryAttempts:   jsii.Number(targetRetryAttempts),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(targetMaxEventAge)),
+	}))
 }
 
 // addAlarms alarms on failed executions, DLQ depth and function errors, and
@@ -676,6 +723,16 @@ func (p *pipeline) addAlarms() {
 	}
 	alarm("ExecutionsFailedAlarm", "ecslogfix: remediation workflow executions failed",
 		p.sm.MetricFailed(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}))
+	alarm("SweepFailedAlarm", "ecslogfix: a sweep failed (its summary in the sweep bucket says which account-regions)",
+		p.sweepSM.MetricFailed(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}))
+	// The sweep's summary writes its coverage gaps: accounts in scope
+	// whose member stacks are missing, OUTDATED or INOPERABLE.
+	alarm("CoverageGapsAlarm", "ecslogfix: accounts in scope are not covered by the member stacks (the sweep's summary lists them)",
+		awscloudwatch.NewMetric(&awscloudwatch.MetricProps{
+			Namespace: jsii.String(metrics.Namespace), MetricName: jsii.String(metrics.CoverageGaps),
+			DimensionsMap: &map[string]*string{"Mode": jsii.String("sweep")}, Statistic: jsii.String("Maximum"),
+			Period: awscdk.Duration_Days(jsii.Number(1)),
+		}))
 	alarm("DLQDepthAlarm", "ecslogfix: events could not be delivered to detect (dead-letter queue not empty)",
 		p.dlq.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Maximum")}))
 	alarm("DetectFailuresAlarm", "ecslogfix: detect failed on an event or a sweep after Lambda's retries (on-failure queue not empty)",

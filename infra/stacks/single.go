@@ -4,11 +4,13 @@
 //
 // Where to read things in a synthesized template (for tests and the
 // end-to-end harness):
-//   - the state machine definition: the AWS::StepFunctions::StateMachine
-//     resource's Properties.DefinitionString, JSON whose only token is
-//     AWS::Partition (the Tasks name the functions by name);
-//     Template.StateMachineDefinition resolves it, and workflow.Definition
-//     renders the same string in Go;
+//   - the state machine definitions (the remediation workflow and the
+//     sweep): each AWS::StepFunctions::StateMachine resource's
+//     Properties.DefinitionString, JSON whose only token is AWS::Partition
+//     (the Tasks name the functions by name);
+//     Template.StateMachineDefinition resolves one by name, and
+//     workflow.Definition and workflow.SweepDefinition render the same
+//     strings in Go;
 //   - each function's environment: the AWS::Lambda::Function resource whose
 //     Properties.FunctionName is Names.Function(fn), at
 //     Properties.Environment.Variables (values may be Fn::Join/Ref objects

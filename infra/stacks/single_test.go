@@ -113,8 +113,11 @@ func TestEveryRuleTargetHasDLQAndRetryPolicy(t *testing.T) {
 				}
 				if props["ScheduleExpression"] != nil {
 					sweep = true
-					if props["ScheduleExpression"] != "rate(1 day)" || target["Input"] != `{}` || !strings.Contains(Flatten(target["Arn"]), "SweepFunction") {
-						t.Errorf("%s sweep rule: %v input %v", name, props["ScheduleExpression"], target["Input"])
+					// The schedule starts the sweep state machine, through a
+					// role that may start it.
+					sm := mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-sweep")
+					if props["ScheduleExpression"] != "rate(1 day)" || target["Input"] != `{}` || Flatten(target["Arn"]) != "${"+sm+"}" || target["RoleArn"] == nil {
+						t.Errorf("%s sweep rule: %v input %v target %v", name, props["ScheduleExpression"], target["Input"], target["Arn"])
 					}
 				}
 			}
@@ -148,14 +151,16 @@ func TestEveryRuleTargetHasDLQAndRetryPolicy(t *testing.T) {
 	}
 }
 
-// EventBridge invokes detect, and the schedule the sweep, asynchronously:
-// after Lambda's retries a failed event goes to the on-failure queue (the
-// targets' DLQ only sees delivery failures), which an alarm watches.
+// EventBridge invokes detect asynchronously: after Lambda's retries a
+// failed event goes to the on-failure queue (the targets' DLQ only sees
+// delivery failures), which an alarm watches. The sweep is invoked by its
+// state machine, synchronously, whose Retry and the sweep's failure alarm
+// take that part.
 func TestDetectFailuresAreKept(t *testing.T) {
 	tmpl := single(t).Template
 	configs := tmpl.Resources("AWS::Lambda::EventInvokeConfig")
-	if len(configs) != 2 {
-		t.Fatalf("%d event invoke configs, want detect's and the sweep's", len(configs))
+	if len(configs) != 1 {
+		t.Fatalf("%d event invoke configs, want detect's", len(configs))
 	}
 	queue := mustQueue(t, tmpl, "DetectFailures")
 	fns := map[string]bool{}
@@ -165,10 +170,8 @@ func TestDetectFailuresAreKept(t *testing.T) {
 			t.Errorf("event invoke config %v", p)
 		}
 	}
-	for _, fn := range []string{"ecslogfix-detect", "ecslogfix-sweep"} {
-		if !fns["${"+mustFn(t, tmpl, fn)+"}"] {
-			t.Errorf("%s has no on-failure destination: %v", fn, fns)
-		}
+	if !fns["${"+mustFn(t, tmpl, "ecslogfix-detect")+"}"] {
+		t.Errorf("detect has no on-failure destination: %v", fns)
 	}
 	var alarmed bool
 	for _, p := range tmpl.Resources("AWS::CloudWatch::Alarm") {
@@ -222,8 +225,8 @@ func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
 	// with the stack's key (CT.CLOUDWATCH.PR.3).
 	key := keys(s.Template.Resources("AWS::KMS::Key"))[0]
 	groups := s.Template.Resources("AWS::Logs::LogGroup")
-	if len(groups) != len(config.Functions)+1 {
-		t.Errorf("%d log groups, want one per function and the state machine's", len(groups))
+	if len(groups) != len(config.Functions)+2 {
+		t.Errorf("%d log groups, want one per function and each state machine's", len(groups))
 	}
 	for id, p := range groups {
 		if p["RetentionInDays"] != float64(365) || Flatten(p["KmsKeyId"]) != "${"+key+".Arn}" {
@@ -291,7 +294,7 @@ func TestFunctionEnvironments(t *testing.T) {
 
 func TestStateMachineDefinition(t *testing.T) {
 	s := single(t)
-	def, err := s.Template.StateMachineDefinition("aws")
+	def, err := s.Template.StateMachineDefinition("ecslogfix-remediation", "aws")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +307,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	if raw := Flatten(s.Template.Resource(mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-remediation"))["Properties"].(map[string]any)["DefinitionString"]); strings.Count(raw, `"arn:${AWS::Partition}:states:::lambda:invoke"`) != 6 || strings.Contains(raw, "arn:aws:") {
 		t.Errorf("the definition does not name the integration in the stack's partition:\n%s", raw)
 	}
-	if cn, err := s.Template.StateMachineDefinition("aws-cn"); err != nil || cn != workflow.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
+	if cn, err := s.Template.StateMachineDefinition("ecslogfix-remediation", "aws-cn"); err != nil || cn != workflow.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
 		t.Errorf("aws-cn rendering: %v", err)
 	}
 	d := mustJSON(t, def)
@@ -388,9 +391,10 @@ func TestStateMachineDefinition(t *testing.T) {
 		t.Error("Done/Failed types")
 	}
 
-	// Standard, X-Ray, logging ALL without execution data.
+	// Standard, X-Ray, logging ALL without execution data (both state
+	// machines).
 	for _, p := range s.Template.Resources("AWS::StepFunctions::StateMachine") {
-		if p["StateMachineType"] != "STANDARD" || p["StateMachineName"] != "ecslogfix-remediation" ||
+		if p["StateMachineType"] != "STANDARD" || (p["StateMachineName"] != "ecslogfix-remediation" && p["StateMachineName"] != "ecslogfix-sweep") ||
 			js(p["TracingConfiguration"]) != `{"Enabled":true}` {
 			t.Errorf("state machine %v %v %v", p["StateMachineType"], p["StateMachineName"], p["TracingConfiguration"])
 		}
@@ -404,7 +408,7 @@ func TestStateMachineDefinition(t *testing.T) {
 func TestASLValidator(t *testing.T) {
 	root, _ := ModuleRoot(".")
 	bin := requireTool(t, "asl-validator", filepath.Join(root, ".tools/node_modules/.bin/asl-validator"))
-	def, err := single(t).Template.StateMachineDefinition("aws")
+	def, err := single(t).Template.StateMachineDefinition("ecslogfix-remediation", "aws")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -433,11 +437,12 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 		return "${" + mustID(t, tmpl, "AWS::Logs::LogGroup", "LogGroupName", n.FunctionLogGroup(fn)) + ".Arn}"
 	}
 	failures := "${" + mustQueue(t, tmpl, "DetectFailures") + ".Arn}"
+	bucket := "${" + keys(tmpl.Resources("AWS::S3::Bucket"))[0] + ".Arn}"
 	want := map[string]map[string][]string{
 		n.FunctionRole("detect"): {
 			"logs:CreateLogStream": {logs("detect")}, "logs:PutLogEvents": {logs("detect")},
 			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"}, "ecs:ListAccountSettings": {"*"},
-			"logs:DescribeLogGroups":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
+			"logs:DescribeLogGroups":   {"*"},
 			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
 			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
 			// The on-failure destination (CDK's grant for an SQS destination).
@@ -446,21 +451,24 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 		n.FunctionRole("sweep"): {
 			"logs:CreateLogStream": {logs("sweep")}, "logs:PutLogEvents": {logs("sweep")},
 			"ecs:DescribeTaskDefinition": {"*"}, "ecs:ListTaskDefinitionFamilies": {"*"}, "ecs:ListAccountSettings": {"*"},
-			"logs:DescribeLogGroups":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
+			"logs:DescribeLogGroups":   {"*"},
 			"states:StartExecution":    {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation"},
 			"states:DescribeExecution": {"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:execution:ecslogfix-remediation:*"},
-			"lambda:InvokeFunction":    {"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:ecslogfix-sweep"},
-			"sqs:SendMessage":          {failures}, "sqs:GetQueueAttributes": {failures}, "sqs:GetQueueUrl": {failures},
+			// Its own objects; no lambda:InvokeFunction (Step Functions
+			// continues a walk) and no on-failure queue (invoked synchronously).
+			"s3:PutObject": {bucket + "/sweeps/*"}, "s3:GetObject": {bucket + "/sweeps/*"}, "s3:AbortMultipartUpload": {bucket + "/sweeps/*"},
+			"s3:ListBucket": {bucket},
 		},
 		n.FunctionRole("remediate"): {
 			"logs:CreateLogStream": {logs("remediate")}, "logs:PutLogEvents": {logs("remediate")},
-			"ecs:DescribeTaskDefinition": {"*"}, "ecs:RegisterTaskDefinition": {"*"}, "ecs:DeregisterTaskDefinition": {"*"}, "ecs:ListAccountSettings": {"*"},
-			"ecs:TagResource":          {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task-definition/*"},
-			"logs:CreateLogGroup":      {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
-			"logs:ListTagsForResource": {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
-			"logs:PutRetentionPolicy":  {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
-			"logs:TagResource":         {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
-			"logs:DescribeLogGroups":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"},
+			// Wildcard-only in the Service Authorization Reference.
+			"ecs:DescribeTaskDefinition": {"*"}, "ecs:DeregisterTaskDefinition": {"*"}, "ecs:ListAccountSettings": {"*"}, "logs:DescribeLogGroups": {"*"},
+			"ecs:RegisterTaskDefinition": {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task-definition/*"},
+			"ecs:TagResource":            {"arn:${AWS::Partition}:ecs:*:${AWS::AccountId}:task-definition/*"},
+			"logs:CreateLogGroup":        {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
+			"logs:ListTagsForResource":   {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
+			"logs:PutRetentionPolicy":    {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
+			"logs:TagResource":           {"arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:/ecs/*"},
 			// The task definitions' roles, and the rollout's targets' roles.
 			"iam:PassRole": {"arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*", "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/*"},
 			// The rollout (internal/consumer).
@@ -492,11 +500,25 @@ func TestIAMLeastPrivilegeSingle(t *testing.T) {
 	}
 	// iam:PassRole only to ECS tasks (the task definitions' roles) and to
 	// EventBridge and Scheduler (the rule targets' and schedules' roles,
-	// resent unchanged by the rollout).
+	// resent unchanged by the rollout); tags only as a revision is
+	// registered; the sweep lists its own prefix only.
 	var passConditions []string
 	for _, s := range roleStatements(t, tmpl, n.FunctionRole("remediate")) {
 		if slices.Contains(strs(s["Action"]), "iam:PassRole") {
 			passConditions = append(passConditions, Flatten(s["Condition"]))
+		}
+	}
+	conditions := map[string]string{
+		"ecs:TagResource": `{"StringEquals":{"ecs:CreateAction":"RegisterTaskDefinition"}}`,
+		"s3:ListBucket":   `{"StringLike":{"s3:prefix":"sweeps/*"}}`,
+	}
+	for _, role := range []string{n.FunctionRole("remediate"), n.FunctionRole("sweep")} {
+		for _, s := range roleStatements(t, tmpl, role) {
+			for action, want := range conditions {
+				if slices.Contains(strs(s["Action"]), action) && Flatten(s["Condition"]) != want {
+					t.Errorf("%s: %s condition %v", role, action, s["Condition"])
+				}
+			}
 		}
 	}
 	if want := []string{`{"StringEquals":{"iam:PassedToService":"ecs-tasks.amazonaws.com"}}`,
@@ -603,14 +625,16 @@ func TestTopicKMSAndSSL(t *testing.T) {
 			conds[s["Sid"].(string)] = flat(s["Condition"])
 		}
 		notify := mustID(t, tmpl, "AWS::IAM::Role", "RoleName", "ecslogfix-notify")
+		sweep, sweepSM := mustID(t, tmpl, "AWS::IAM::Role", "RoleName", "ecslogfix-sweep"), sweepStateMachineRole(t, tmpl)
 		for sid, want := range map[string][]string{
 			"NotifyPublishes": {"Allow", "kms:GenerateDataKey", "kms:Decrypt", "${" + notify + ".Arn}"},
 			// The SNS developer guide's statement for AWS services
 			// publishing to an encrypted topic, as documented: no condition.
 			"AlarmsPublish": {"Allow", "kms:GenerateDataKey*", "kms:Decrypt", "cloudwatch.amazonaws.com"},
-			"LogsEncrypt": {"Allow", "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*",
+			"LogsEncrypt": {"Allow", "kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*",
 				"logs.${AWS::Region}.${AWS::URLSuffix}"},
 			"GrantsOnlyForAWSResources": {"Deny", "kms:CreateGrant", "*"},
+			"SweepObjects":              {"Allow", "kms:GenerateDataKey", "kms:Decrypt", "${" + sweep + ".Arn}", "${" + sweepSM + ".Arn}"},
 		} {
 			if got := users[sid]; !reflect.DeepEqual(got, want) {
 				t.Errorf("key statement %s: %v, want %v", sid, got, want)
@@ -622,14 +646,17 @@ func TestTopicKMSAndSSL(t *testing.T) {
 				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/ecslogfix-remediate",` +
 				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/ecslogfix-notify",` +
 				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/ecslogfix-sweep",` +
-				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/vendedlogs/states/ecslogfix-remediation"]}}`,
+				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/vendedlogs/states/ecslogfix-remediation",` +
+				`"arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/vendedlogs/states/ecslogfix-sweep"]}}`,
 			"GrantsOnlyForAWSResources": `{"BoolIfExists":{"aws:PrincipalIsAWSService":"false","kms:GrantIsForAWSResource":"false"}}`,
+			// The sweep's objects, through S3 only.
+			"SweepObjects": `{"StringEquals":{"kms:ViaService":"s3.${AWS::Region}.${AWS::URLSuffix}"}}`,
 		} {
 			if conds[sid] != want {
 				t.Errorf("key statement %s condition %s, want %s", sid, conds[sid], want)
 			}
 		}
-		if len(users) != 5 {
+		if len(users) != 6 {
 			t.Errorf("key policy statements %v", keys(users))
 		}
 		// Kept on deletion and replacement; removed when the first
@@ -698,7 +725,9 @@ func TestAlarmsAndDashboard(t *testing.T) {
 		}
 		got[p["Namespace"].(string)+"/"+p["MetricName"].(string)]++
 	}
-	want := map[string]int{"AWS/States/ExecutionsFailed": 1, "AWS/SQS/ApproximateNumberOfMessagesVisible": 2, "AWS/Lambda/Errors": len(config.Functions), "math": 1}
+	// Failed executions of both state machines; the sweep's coverage gaps.
+	want := map[string]int{"AWS/States/ExecutionsFailed": 2, "AWS/SQS/ApproximateNumberOfMessagesVisible": 2, "AWS/Lambda/Errors": len(config.Functions), "math": 1,
+		metrics.Namespace + "/" + metrics.CoverageGaps: 1}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("alarms %v, want %v", got, want)
 	}
@@ -823,7 +852,7 @@ func TestOptionalResourcesOff(t *testing.T) {
 	if m := tmpl.Resource(id)["Properties"].(map[string]any)["MemorySize"]; m != float64(256) {
 		t.Errorf("remediate memory %v", m)
 	}
-	if def, _ := tmpl.StateMachineDefinition("aws"); def != workflow.Definition("aws", "acme-remediate", "acme-notify") {
+	if def, _ := tmpl.StateMachineDefinition("acme-remediation", "aws"); def != workflow.Definition("aws", "acme-remediate", "acme-notify") {
 		t.Error("definition does not use the prefix")
 	}
 	errs, _ := NagFindings(s.Stack)

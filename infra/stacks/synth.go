@@ -46,13 +46,6 @@ func Synth(cfg config.Config, root, outdir string) (*Synthesized, error) {
 	return &Synthesized{Dir: outdir, Stack: stack, Template: t}, nil
 }
 
-// SynthSingle synthesizes the single-account stack of cfg (its Mode is
-// forced to single) into outdir.
-func SynthSingle(cfg config.Config, root, outdir string) (*Synthesized, error) {
-	cfg.Mode = config.ModeSingle
-	return Synth(cfg, root, outdir)
-}
-
 // Template is a CloudFormation template as parsed JSON.
 type Template map[string]any
 
@@ -78,20 +71,24 @@ func (t Template) Resource(id string) map[string]any {
 	return m
 }
 
-// StateMachineDefinition returns the DefinitionString of the (only) state
-// machine as plain ASL JSON for partition: the definition names the
-// functions by name, so its only CloudFormation token is the stack's
-// AWS::Partition (in the lambda:invoke integration ARN), which is replaced
-// by partition. Any other token is an error.
-func (t Template) StateMachineDefinition(partition string) (string, error) {
+// StateMachineDefinition returns the DefinitionString of the state machine
+// named name (Names.StateMachine, Names.SweepStateMachine) as plain ASL
+// JSON for partition: the definitions name the functions by name, so their
+// only CloudFormation token is the stack's AWS::Partition (in the
+// integration ARNs), which is replaced by partition. Any other token is an
+// error.
+func (t Template) StateMachineDefinition(name, partition string) (string, error) {
 	for _, props := range t.Resources("AWS::StepFunctions::StateMachine") {
+		if props["StateMachineName"] != name {
+			continue
+		}
 		s := strings.ReplaceAll(Flatten(props["DefinitionString"]), "${AWS::Partition}", partition)
 		if i := strings.Index(s, "${"); i >= 0 {
 			return "", fmt.Errorf("DefinitionString has a token besides AWS::Partition: %.60s", s[i:])
 		}
 		return s, nil
 	}
-	return "", fmt.Errorf("no state machine in the template")
+	return "", fmt.Errorf("no state machine named %s in the template", name)
 }
 
 // FunctionLogicalID returns the logical ID of the function named name.

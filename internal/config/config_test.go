@@ -31,6 +31,7 @@ func TestLoadDefaults(t *testing.T) {
 		CreateDefaultExecutionRole: true, LogRetentionDays: 365, RegisterRate: 0.5, RolloutRate: 0.5, RemediateConcurrency: 0,
 		MemoryMB: map[string]int{"detect": 128, "remediate": 128, "notify": 128, "sweep": 128}, HookFailureMode: HookWarn,
 		SecurityHub: SecurityHubOff, ReportSchedule: DefaultReportSchedule,
+		SweepMaxConcurrency: 40, SweepToleratedFailurePercentage: 5,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("defaults:\n got %+v\nwant %+v", c, want)
@@ -110,6 +111,11 @@ func TestLoadErrorsNameTheKey(t *testing.T) {
 		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "daily"}},
 		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "rate(banana)"}},
 		{"ecslogfix:sweepSchedule", map[string]any{"ecslogfix:sweepSchedule": "cron(0 3 * * *)"}},
+		{"ecslogfix:sweepMaxConcurrency", map[string]any{"ecslogfix:sweepMaxConcurrency": "0"}},
+		{"ecslogfix:sweepAccessLogBucket", map[string]any{"ecslogfix:sweepAccessLogBucket": "Logs_Bucket"}},
+		{"ecslogfix:sweepMaxConcurrency", map[string]any{"ecslogfix:sweepMaxConcurrency": "10001"}},
+		{"ecslogfix:sweepToleratedFailurePercentage", map[string]any{"ecslogfix:sweepToleratedFailurePercentage": "101"}},
+		{"ecslogfix:sweepToleratedFailurePercentage", map[string]any{"ecslogfix:sweepToleratedFailurePercentage": "-1"}},
 		{"ecslogfix:createDefaultExecutionRole", map[string]any{"ecslogfix:createDefaultExecutionRole": "yes please"}},
 		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": "8"}},
 		{"ecslogfix:logRetentionDays", map[string]any{"ecslogfix:logRetentionDays": 1.5}},
@@ -199,8 +205,9 @@ func TestEachFunctionGetsOnlyItsVariables(t *testing.T) {
 	}{
 		"detect": {DetectEnv{Mode: ModeOrganization, StateMachineARN: "s", OwnRoleARNs: []string{"r"}, MemberRoleName: "m", AllowedAccounts: []string{"a"}}.Environ(),
 			[]string{EnvAllowedAccounts, EnvMemberRoleName, EnvMode, EnvOwnRoleARNs, EnvPolicy, EnvStateMachineARN}},
-		"sweep": {SweepEnv{Mode: ModeOrganization, StateMachineARN: "s", MemberRoleName: "m", AllowedAccounts: []string{"a"}, Regions: []string{"r"}, StartRate: 1, ReadRate: 2}.Environ(),
-			[]string{EnvAllowedAccounts, EnvMemberRoleName, EnvMode, EnvPolicy, EnvReadRate, EnvRegions, EnvStartRate, EnvStateMachineARN}},
+		"sweep": {SweepEnv{Mode: ModeOrganization, StateMachineARN: "s", MemberRoleName: "m", AllowedAccounts: []string{"a"}, Regions: []string{"r"}, StartRate: 1, ReadRate: 2,
+			Bucket: "b", TargetOUs: []string{"ou"}, StackSetCallAs: "SELF", RoleStackSet: "i", ForwardingStackSet: "f"}.Environ(),
+			[]string{EnvAllowedAccounts, EnvForwardStackSet, EnvMemberRoleName, EnvMode, EnvPolicy, EnvReadRate, EnvRegions, EnvRoleStackSet, EnvStackSetCallAs, EnvStartRate, EnvStateMachineARN, EnvSweepBucket, EnvTargetOUs}},
 		"remediate": {RemediateEnv{RegisterRate: 0.25}.Environ(), []string{EnvPolicy, EnvRegisterRate}},
 		"notify":    {NotifyEnv{TopicARN: "t", SlackWebhookARN: "s"}.Environ(), []string{EnvSlackWebhookARN, EnvTopicARN}},
 	} {
@@ -243,7 +250,9 @@ func TestEnvironRoundTrip(t *testing.T) {
 		MemberRoleName: "ecslogfix-member", AllowedAccounts: []string{"111122223333", "444455556666"}}
 	roundTrip("detect", d, d.Environ(), func(g func(string) string) (any, error) { return ReadDetectEnv(g) })
 	sw := SweepEnv{Mode: ModeOrganization, Policy: policy.Default(), StateMachineARN: sm, MemberRoleName: "ecslogfix-member",
-		AllowedAccounts: []string{"111122223333"}, Regions: []string{"eu-west-1", "eusc-de-east-1"}, StartRate: 0.25, ReadRate: 5}
+		AllowedAccounts: []string{"111122223333"}, Regions: []string{"eu-west-1", "eusc-de-east-1"}, StartRate: 0.25, ReadRate: 5,
+		Bucket: "ecslogfix-sweeps-abc", TargetOUs: []string{"ou-ab12-abcdefgh", "r-ab12"}, StackSetCallAs: "DELEGATED_ADMIN",
+		RoleStackSet: "ecslogfix-member-iam", ForwardingStackSet: "ecslogfix-member"}
 	roundTrip("sweep", sw, sw.Environ(), func(g func(string) string) (any, error) { return ReadSweepEnv(g) })
 	r := RemediateEnv{Policy: policy.Default(), RegisterRate: 0.25, RolloutRate: 0.1}
 	roundTrip("remediate", r, r.Environ(), func(g func(string) string) (any, error) { return ReadRemediateEnv(g) })
@@ -277,6 +286,12 @@ func TestReadErrorsNameTheVariable(t *testing.T) {
 		{"sweep", EnvRegions, map[string]string{EnvRegions: "eu-west-1,,Moon"}},
 		{"detect", EnvMemberRoleName, map[string]string{EnvMode: ModeOrganization}},
 		{"sweep", EnvMemberRoleName, map[string]string{EnvMode: ModeOrganization}},
+		{"sweep", EnvSweepBucket, map[string]string{}},
+		{"sweep", EnvTargetOUs, map[string]string{EnvMode: ModeOrganization, EnvMemberRoleName: "m", EnvSweepBucket: "b"}},
+		{"sweep", EnvTargetOUs, map[string]string{EnvSweepBucket: "b", EnvTargetOUs: "ou-x"}},
+		{"sweep", EnvRoleStackSet, map[string]string{EnvMode: ModeOrganization, EnvMemberRoleName: "m", EnvSweepBucket: "b", EnvTargetOUs: "r-ab12"}},
+		{"sweep", EnvForwardStackSet, map[string]string{EnvMode: ModeOrganization, EnvMemberRoleName: "m", EnvSweepBucket: "b", EnvTargetOUs: "r-ab12", EnvRoleStackSet: "i"}},
+		{"sweep", EnvStackSetCallAs, map[string]string{EnvSweepBucket: "b", EnvStackSetCallAs: "ADMIN"}},
 		{"detect", EnvStateMachineARN, map[string]string{EnvStateMachineARN: ""}},
 		{"notify", EnvTopicARN, map[string]string{EnvTopicARN: ""}},
 	} {

@@ -76,6 +76,15 @@ type Config struct {
 	AllowedAccounts []string
 	// SweepSchedule is an EventBridge schedule expression, or "" to disable.
 	SweepSchedule string
+	// SweepMaxConcurrency is how many account-regions the sweep's
+	// Distributed Map walks at once.
+	SweepMaxConcurrency int
+	// SweepToleratedFailurePercentage of the account-regions may fail to be
+	// walked before the sweep fails.
+	SweepToleratedFailurePercentage float64
+	// SweepAccessLogBucket, when set, receives the sweep bucket's server
+	// access logs (a bucket of the stack's account and region).
+	SweepAccessLogBucket string
 	// CreateDefaultExecutionRole creates an ECS task execution role that the
 	// policy's defaultExecutionRoleArn points to.
 	CreateDefaultExecutionRole bool
@@ -271,10 +280,12 @@ var (
 	prefixRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
 	secretRE  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
-	bucketRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	slackIDRE = regexp.MustCompile(`^[A-Z0-9]{1,255}$`)
 	subnetRE  = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
 	sgRE      = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
+	// S3 general purpose bucket names ("Bucket naming rules",
+	// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
+	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 	// CloudWatch Logs' allowed retention values (days).
 	retentionDays = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
 		120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true,

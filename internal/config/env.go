@@ -24,8 +24,13 @@ const (
 	EnvMemberRoleName  = "ECSLOGFIX_MEMBER_ROLE_NAME"  // detect, sweep in organization mode: the role assumed in member accounts
 	EnvAllowedAccounts = "ECSLOGFIX_ALLOWED_ACCOUNTS"  // detect, sweep: optional comma-separated allow-list
 	EnvRegions         = "ECSLOGFIX_REGIONS"           // sweep: comma-separated regions it covers
-	EnvStartRate       = "ECSLOGFIX_START_RATE"        // sweep: workflow executions started per second, in all
+	EnvStartRate       = "ECSLOGFIX_START_RATE"        // sweep: workflow executions started per second, per account-region walked
 	EnvReadRate        = "ECSLOGFIX_READ_RATE"         // sweep: ECS task-definition reads per second per account and region
+	EnvSweepBucket     = "ECSLOGFIX_SWEEP_BUCKET"      // sweep: the bucket of its targets, results and reports
+	EnvTargetOUs       = "ECSLOGFIX_TARGET_OUS"        // sweep in organization mode: the OUs (or root) whose accounts it covers
+	EnvStackSetCallAs  = "ECSLOGFIX_STACKSET_CALL_AS"  // sweep in organization mode: SELF or DELEGATED_ADMIN
+	EnvRoleStackSet    = "ECSLOGFIX_ROLE_STACKSET"     // sweep in organization mode: the member IAM StackSet
+	EnvForwardStackSet = "ECSLOGFIX_FORWARD_STACKSET"  // sweep in organization mode: the regional member StackSet
 	EnvRegisterRate    = "ECSLOGFIX_REGISTER_RATE"     // remediate: RegisterTaskDefinition calls per second, per function instance
 	EnvRolloutRate     = "ECSLOGFIX_ROLLOUT_RATE"      // remediate: UpdateService, PutTargets and UpdateSchedule calls per second, per function instance
 	EnvSlackWebhookARN = "ECSLOGFIX_SLACK_WEBHOOK_SECRET_ARN"
@@ -81,9 +86,15 @@ type SweepEnv struct {
 	MemberRoleName  string // organization mode
 	AllowedAccounts []string
 	Regions         []string
-	StartRate       float64    // executions started per second, in all
+	StartRate       float64    // executions started per second, per account-region walked
 	ReadRate        float64    // ECS reads per second per account and region
 	History         HistoryEnv // compliant and exempt decisions, each target swept
+	Bucket          string
+	// Organization mode: what the inventory reads.
+	TargetOUs          []string
+	StackSetCallAs     string
+	RoleStackSet       string
+	ForwardingStackSet string
 }
 
 // RemediateEnv is the remediate function's environment.
@@ -136,6 +147,11 @@ func (e SweepEnv) Environ() map[string]string {
 	w.rate(EnvStartRate, e.StartRate)
 	w.rate(EnvReadRate, e.ReadRate)
 	w.history(e.History)
+	w.set(EnvSweepBucket, e.Bucket)
+	w.list(EnvTargetOUs, e.TargetOUs)
+	w.set(EnvStackSetCallAs, e.StackSetCallAs)
+	w.set(EnvRoleStackSet, e.RoleStackSet)
+	w.set(EnvForwardStackSet, e.ForwardingStackSet)
 	return w
 }
 
@@ -207,6 +223,23 @@ func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 		History:         r.history(),
 	}
 	r.memberRole(e.Mode, e.MemberRoleName)
+	e.Bucket = r.required(EnvSweepBucket)
+	e.TargetOUs = r.list(EnvTargetOUs, awsarn.ValidOU, "an OU or root ID")
+	e.StackSetCallAs = r.str(EnvStackSetCallAs)
+	e.RoleStackSet, e.ForwardingStackSet = r.str(EnvRoleStackSet), r.str(EnvForwardStackSet)
+	if e.Mode == ModeOrganization {
+		for _, v := range []struct {
+			name string
+			set  bool
+		}{{EnvTargetOUs, len(e.TargetOUs) > 0}, {EnvRoleStackSet, e.RoleStackSet != ""}, {EnvForwardStackSet, e.ForwardingStackSet != ""}} {
+			if !v.set {
+				r.fail(v.name, "required in organization mode")
+			}
+		}
+	}
+	if c := e.StackSetCallAs; c != "" && c != "SELF" && c != "DELEGATED_ADMIN" {
+		r.fail(EnvStackSetCallAs, fmt.Sprintf("%q is not SELF or DELEGATED_ADMIN", c))
+	}
 	return e, r.err
 }
 

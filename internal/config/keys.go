@@ -10,6 +10,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // Key documents one CDK context key: its name, type, default and meaning.
@@ -128,6 +129,31 @@ func buildKeys() []Key {
 				}
 				c.SweepSchedule = s
 				return nil
+			}},
+		Key{Name: ContextPrefix + "sweepMaxConcurrency", Type: "integer", Default: strconv.Itoa(workflow.DefaultSweepConcurrency),
+			Doc: "How many account-regions the sweep walks at once (the Distributed Map's MaxConcurrency, 1 to 10000). ECS paces reads per account and region, so each walk keeps its own `readRate`; this bounds the concurrent sweep Lambdas and the starts of remediation executions across accounts.",
+			apply: func(c *Config, v any) error {
+				n, err := intOr(v, workflow.DefaultSweepConcurrency)
+				if err == nil && (n < 1 || n > 10000) {
+					err = fmt.Errorf("%d is not in [1, 10000]", n)
+				}
+				c.SweepMaxConcurrency = n
+				return err
+			}},
+		Key{Name: ContextPrefix + "sweepToleratedFailurePercentage", Type: "number", Default: strconv.FormatFloat(workflow.DefaultSweepToleratedFailurePercentage, 'g', -1, 64),
+			Doc: "Percentage (0 to 100) of the account-regions whose walk may fail (an account being closed, a role an SCP denies) before the sweep fails; the sweep's summary lists the failed ones either way.",
+			apply: func(c *Config, v any) error {
+				f, err := floatOr(v, workflow.DefaultSweepToleratedFailurePercentage)
+				if err == nil && (f < 0 || f > 100) {
+					err = fmt.Errorf("%g is not in [0, 100]", f)
+				}
+				c.SweepToleratedFailurePercentage = f
+				return err
+			}},
+		Key{Name: ContextPrefix + "sweepAccessLogBucket", Type: "string", Default: "",
+			Doc: "An S3 bucket of the stack's account and region (SSE-S3 encrypted: server access logs cannot be delivered to an SSE-KMS bucket) that receives the sweep bucket's server access logs. Unset, the sweep bucket logs no access and fails the Control Tower control CT.S3.PR.2 (infra/README.md, \"Governed organizations\").",
+			apply: func(c *Config, v any) error {
+				return setString(&c.SweepAccessLogBucket, v, bucketRE.MatchString, "an S3 bucket name")
 			}},
 		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
 			Doc: "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",

@@ -41,6 +41,14 @@ func (n Names) StateMachineLogGroup() string {
 	return "/aws/vendedlogs/states/" + n.StateMachine()
 }
 
+// SweepStateMachine is the sweep state machine's name.
+func (n Names) SweepStateMachine() string { return n.Prefix + "-sweep" }
+
+// SweepStateMachineLogGroup is the sweep state machine's log group.
+func (n Names) SweepStateMachineLogGroup() string {
+	return "/aws/vendedlogs/states/" + n.SweepStateMachine()
+}
+
 // FunctionLogGroup is fn's log group.
 func (n Names) FunctionLogGroup(fn string) string { return "/aws/lambda/" + n.Function(fn) }
 

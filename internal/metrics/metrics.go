@@ -29,6 +29,12 @@ const (
 	Evaluated    = "Evaluated"    // revisions evaluated by the sweep
 	Errors       = "Errors"       // per-item failures the sweep skipped
 	Consumers    = "Consumers"    // consumers of remediated revisions, with dimension Status (MOVED, ROLLOUT_FAILED, ...)
+	// CoverageGaps are the accounts (or account-regions) in scope that the
+	// member stacks do not cover, per sweep (internal/coverage).
+	CoverageGaps = "CoverageGaps"
+	// TargetsFailed are the account-regions a sweep could not walk to the
+	// end (their child execution failed).
+	TargetsFailed = "SweepTargetsFailed"
 )
 
 // Metrics writes CloudWatch Embedded Metric Format (EMF) documents, one

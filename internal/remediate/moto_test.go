@@ -37,6 +37,9 @@ import (
 
 const testStateMachine = "arn:aws:states:us-east-1:111122223333:stateMachine:ecslogfix-remediation"
 
+// motoAccount is the account moto answers for with dummy credentials.
+const motoAccount = "123456789012"
+
 func TestMain(m *testing.M) {
 	code := m.Run()
 	localaws.StopShared()
@@ -145,17 +148,29 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 	sw := &sweep.Sweeper{
 		Starter: &execution.Starter{SFN: s, StateMachineARN: testStateMachine, Policy: policy.Default()},
 		ECS:     func(t workflow.Target) (inventory.ECS, error) { return factory.ECS(awsclient.Scope{Region: t.Region}) },
+		Reach:   execution.Reach{HomeAccount: motoAccount},
+		S3:      awsfake.NewS3(),
+		Bucket:  "ecslogfix-sweeps",
 		Region:  region,
 		Logger:  (&awsfake.LogBuffer{}).Logger(),
 		Observe: func() *loggroup.Observer { return loggroup.ObserverFrom(factory) },
 	}
-	rep, err := sw.Handle(ctx, sweep.Request{})
+	inv, err := sw.Inventory(ctx, "component")
+	if err != nil {
+		t.Fatal(err)
+	}
+	counter.take()
+	walked, err := sw.Walk(ctx, workflow.Walk{SweepID: inv.SweepID, Target: workflow.Target{Account: motoAccount, Region: region}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	sweepCalls := counter.take()
+	st, err := sw.Summarize(ctx, workflow.SweepState{Inventory: inv})
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Every fixture starts one: the compliant one's group is missing.
-	if !rep.Done || rep.Evaluated != len(fixtures) || rep.Started != len(fixtures) {
+	if rep := st.Summary; !walked.Done || rep.Evaluated != len(fixtures) || rep.Started != len(fixtures) {
 		t.Fatalf("sweep %+v", rep)
 	}
 	if sweepCalls["CloudWatch Logs:DescribeLogGroups"] != 1 {

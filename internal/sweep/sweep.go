@@ -1,27 +1,29 @@
-// Package sweep is the sweep function: on a schedule it evaluates the
-// latest ACTIVE revision of every family in every covered account and
-// region, and starts the remediation workflow for violations with the same
-// deterministic execution names as events (execution.Starter), so meeting
-// a live event is harmless. When an invocation's time runs out it stops
-// after the last whole item and invokes the function again asynchronously
-// with a checkpoint, so the sweep resumes rather than starts over.
+// Package sweep is the sweep function, the Tasks of the sweep state
+// machine (workflow.SweepDefinition): inventory decides the account-regions
+// to walk (internal/coverage) and writes them to S3 for the Distributed
+// Map; walk evaluates the latest ACTIVE revision of every family in one
+// account-region at that target's read budget, as much as one invocation's
+// time allows, and starts the remediation workflow for violations with the
+// same deterministic execution names as events (execution.Starter), so
+// meeting a live event is harmless; summarize reduces every walk's result
+// into the sweep's summary and per-family report. Step Functions carries
+// the walk's checkpoint from one invocation to the next.
 package sweep
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/coverage"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -30,88 +32,62 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// DefaultMargin is the time an invocation keeps in reserve before its
-// Lambda deadline to stop cleanly and continue itself.
+// DefaultMargin is the time a walk invocation keeps in reserve before its
+// Lambda deadline to write its result and return its checkpoint.
 const DefaultMargin = 30 * time.Second
 
-// MaxInvocations bounds how many times one sweep continues itself, so a
-// bug can never make it invoke itself forever.
+// MaxInvocations bounds the walk invocations of one target, so a walk that
+// makes no progress cannot loop forever.
 const MaxInvocations = 1000
 
-// Request is the sweep function's input. The scheduled rule sends a
-// constant (usually {}); a continuation carries the sweep ID and the
-// checkpoint.
-type Request struct {
-	SweepID string `json:"sweepId,omitempty"`
-	// Regions overrides the configured regions (else the function's own).
-	Regions []string `json:"regions,omitempty"`
-	// FamilyPrefix restricts the sweep to families starting with it.
-	FamilyPrefix string     `json:"familyPrefix,omitempty"`
-	Checkpoint   Checkpoint `json:"checkpoint"`
-}
-
-// Checkpoint is where a sweep resumes: the target (account and region) it
-// was walking and the walk's own checkpoint there. The zero value starts
-// from the first target.
-type Checkpoint struct {
-	Account    string               `json:"account,omitempty"`
-	Region     string               `json:"region,omitempty"`
-	Walk       inventory.Checkpoint `json:"walk"`
-	Invocation int                  `json:"invocation,omitempty"` // invocations so far (continuations)
-}
-
-// Report is what one sweep invocation did.
-type Report struct {
-	SweepID    string `json:"sweepId"`
-	Evaluated  int    `json:"evaluated"`
-	Violations int    `json:"violations"`
-	Started    int    `json:"started"`
-	Duplicates int    `json:"duplicates"`
-	Compliant  int    `json:"compliant"`
-	Skipped    int    `json:"skipped"` // exempt, inactive, unplannable
-	Errors     int    `json:"errors"`
-	// Done is true when the sweep covered every target.
-	Done bool `json:"done"`
-	// Continued is true when this invocation ran out of time and invoked
-	// the function again with Checkpoint.
-	Continued  bool        `json:"continued"`
-	Checkpoint *Checkpoint `json:"checkpoint,omitempty"`
-}
-
-// Invoker invokes a Lambda function; the sweep continues itself with it.
-type Invoker interface {
-	Invoke(ctx context.Context, in *lambda.InvokeInput, optFns ...func(*lambda.Options)) (*lambda.InvokeOutput, error)
-}
-
-// ECSFor returns the ECS client (paced for reads) for a target.
+// ECSFor returns the ECS client (paced for reads per account and region)
+// for a target.
 type ECSFor func(t workflow.Target) (inventory.ECS, error)
+
+// Organization is how the inventory reads the organization: AWS
+// Organizations and the member StackSets (coverage.Observe).
+type Organization struct {
+	Organizations coverage.Organizations
+	StackSets     coverage.StackSets
+	// TargetOUs, RoleStackSet, ForwardingStackSet, CallAs: see
+	// coverage.Scope.
+	TargetOUs          []string
+	RoleStackSet       string
+	ForwardingStackSet string
+	CallAs             string
+}
 
 // Sweeper is the sweep function.
 type Sweeper struct {
 	Starter *execution.Starter
 	ECS     ECSFor
 	Reach   execution.Reach
-	// Regions to cover (else Region); AllowedAccounts to cover in
-	// organization mode (the allow-list is the only enumeration of member
-	// accounts; without one, only the home account).
+	// S3 and Bucket hold the sweep's objects (targets, results, report).
+	S3     S3
+	Bucket string
+	// Organization, in organization mode, is what the inventory reads; nil
+	// sweeps the home account only.
+	Organization *Organization
+	// Regions to cover (else Region); AllowedAccounts, when not empty, the
+	// only accounts covered.
 	Regions         []string
 	AllowedAccounts []string
-	Region          string // the function's own region
-	Logger          *slog.Logger
-	Metrics         *metrics.Metrics
-	// Invoker and FunctionName let the sweep continue itself.
-	Invoker      Invoker
-	FunctionName string
+	// FamilyPrefix restricts every walk to families starting with it (the
+	// benchmarks' subsets; the function sweeps every family).
+	FamilyPrefix string
+	Region       string // the function's own region
+	Logger       *slog.Logger
+	Metrics      *metrics.Metrics
 	// History, when set, records each account and region swept (the
 	// decisions on families go through Starter.History).
 	History history.Recorder
+	// Observe, when set, makes the observer of one walk invocation: the log
+	// groups and the account's log driver mode are read once for it.
+	Observe func() *loggroup.Observer
 	// Margin before the deadline; default DefaultMargin.
 	Margin time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
-	// Observe, when set, makes the observer of one invocation: the log
-	// groups (and log driver modes) families share are read once for it.
-	Observe func() *loggroup.Observer
 }
 
 func (s *Sweeper) logger() *slog.Logger {
@@ -128,52 +104,136 @@ func (s *Sweeper) now() time.Time {
 	return time.Now()
 }
 
-// errStop stops a walk before the Lambda deadline.
-var errStop = errors.New("sweep: out of time")
-
-// target is one account and region the sweep covers.
-type target struct{ account, region string }
-
-// targets lists the accounts × regions in a stable order.
-func (s *Sweeper) targets(req Request) []target {
-	regions := slices.Clone(req.Regions)
-	if len(regions) == 0 {
-		regions = slices.Clone(s.Regions)
+// Handle runs one action: inventory returns workflow.SweepInventory, walk
+// the next workflow.Walk, summarize the workflow.SweepState with its
+// summary. Errors are classified (workflow.Classify): a ThrottledError is
+// retried by the state machine, an InvalidInputError never.
+func (s *Sweeper) Handle(ctx context.Context, req workflow.SweepRequest) (any, error) {
+	var out any
+	var err error
+	switch {
+	case req.Action == workflow.SweepActionInventory && req.Walk == nil && req.Sweep == nil:
+		out, err = s.Inventory(ctx, req.SweepID)
+	case req.Action == workflow.SweepActionWalk && req.Walk != nil && req.Sweep == nil && req.SweepID == "":
+		out, err = s.Walk(ctx, *req.Walk)
+	case req.Action == workflow.SweepActionSummarize && req.Sweep != nil && req.Walk == nil && req.SweepID == "":
+		out, err = s.Summarize(ctx, *req.Sweep)
+	case !slices.Contains([]workflow.SweepAction{workflow.SweepActionInventory, workflow.SweepActionWalk, workflow.SweepActionSummarize}, req.Action):
+		err = &workflow.InvalidInputError{Err: fmt.Errorf("action: unknown %q", req.Action)}
+	default:
+		err = &workflow.InvalidInputError{Err: fmt.Errorf("action %s: the request must carry exactly the field of its action (sweepId, walk or sweep)", req.Action)}
 	}
+	if err != nil {
+		return nil, workflow.Classify(err)
+	}
+	return out, nil
+}
+
+// sweepIDRE: an execution name as Step Functions allows it, without the
+// characters that would make it a path in S3.
+var sweepIDRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
+
+func checkSweepID(id string) error {
+	if !sweepIDRE.MatchString(id) {
+		return &workflow.InvalidInputError{Err: fmt.Errorf("sweepId: %q is not 1 to 80 of [A-Za-z0-9_-]", id)}
+	}
+	return nil
+}
+
+func (s *Sweeper) regions() []string {
+	regions := slices.Clone(s.Regions)
 	if len(regions) == 0 && s.Region != "" {
 		regions = []string{s.Region}
 	}
-	accounts := []string{s.Reach.HomeAccount}
-	if s.Reach.Organization && len(s.AllowedAccounts) > 0 {
-		accounts = slices.Clone(s.AllowedAccounts)
-	}
-	slices.Sort(accounts)
-	slices.Sort(regions)
-	var out []target
-	for _, a := range slices.Compact(accounts) {
-		for _, r := range slices.Compact(regions) {
-			out = append(out, target{a, r})
-		}
-	}
-	return out
+	return regions
 }
 
-// Handle runs one sweep invocation. Per-family and per-target errors are
-// logged and counted; the sweep goes on.
-func (s *Sweeper) Handle(ctx context.Context, req Request) (Report, error) {
-	if req.SweepID == "" {
-		req.SweepID = s.now().UTC().Format("20060102T150405Z")
+// Inventory decides the sweep's targets and gaps (coverage.Decide over what
+// coverage.Observe read, or the home account alone) and writes them to S3:
+// the targets as JSONL for the Map's ItemReader, the whole coverage as
+// JSON for the summary.
+func (s *Sweeper) Inventory(ctx context.Context, sweepID string) (workflow.SweepInventory, error) {
+	if err := checkSweepID(sweepID); err != nil {
+		return workflow.SweepInventory{}, err
 	}
-	for _, r := range req.Regions {
-		if !awsarn.ValidRegion(r) {
-			return Report{}, &workflow.InvalidInputError{Err: fmt.Errorf("regions: %q is not a region name", r)}
+	log := s.logger().With("sweepId", sweepID)
+	obs := coverage.Observation{Hub: s.Reach.HomeAccount, Regions: s.regions(), Allowed: s.AllowedAccounts}
+	if o := s.Organization; o != nil {
+		var err error
+		obs, err = coverage.Observe(ctx, o.Organizations, o.StackSets, coverage.Scope{
+			Hub: s.Reach.HomeAccount, Regions: s.regions(), Allowed: s.AllowedAccounts, TargetOUs: o.TargetOUs,
+			RoleStackSet: o.RoleStackSet, ForwardingStackSet: o.ForwardingStackSet, CallAs: o.CallAs,
+		})
+		if err != nil {
+			return workflow.SweepInventory{}, fmt.Errorf("inventory: %w", err)
 		}
 	}
-	log := s.logger().With("sweepId", req.SweepID, "invocation", req.Checkpoint.Invocation)
-	rep := &Report{SweepID: req.SweepID}
-	if req.Checkpoint.Invocation >= MaxInvocations {
-		log.Error("sweep stopped: too many continuations", "max", MaxInvocations)
-		return *rep, nil
+	cov := coverage.Decide(obs)
+	keys := keysOf(sweepID)
+	var lines []byte
+	for _, t := range cov.Targets {
+		lines = appendJSONLine(lines, workflow.Target{Account: t.Account, Region: t.Region})
+	}
+	if err := s.put(ctx, keys.targets, lines); err != nil {
+		return workflow.SweepInventory{}, err
+	}
+	if err := s.put(ctx, keys.coverage, appendJSONLine(nil, cov)); err != nil {
+		return workflow.SweepInventory{}, err
+	}
+	for _, g := range cov.Gaps {
+		log.Warn("coverage gap", "account", g.Account, "region", g.Region, "reason", g.Reason, "stackSet", g.StackSet, "status", g.Status, "detail", g.Detail)
+	}
+	log.Info("inventory", "targets", len(cov.Targets), "gaps", len(cov.Gaps), "accounts", len(obs.Accounts))
+	return workflow.SweepInventory{SweepID: sweepID, Bucket: s.Bucket, TargetsKey: keys.targets, CoverageKey: keys.coverage,
+		Targets: len(cov.Targets), Gaps: len(cov.Gaps)}, nil
+}
+
+// errStop stops a walk before the Lambda deadline.
+var errStop = errors.New("sweep: out of time")
+
+// checkTarget refuses an item the inventory would not have written: a
+// malformed account or region, a region not configured, an account outside
+// the allow-list.
+func (s *Sweeper) checkTarget(t workflow.Target) error {
+	switch {
+	case !awsarn.ValidAccount(t.Account):
+		return &workflow.InvalidInputError{Err: fmt.Errorf("walk.target.account: %q is not a 12-digit account ID", t.Account)}
+	case !awsarn.ValidRegion(t.Region):
+		return &workflow.InvalidInputError{Err: fmt.Errorf("walk.target.region: %q is not a region name", t.Region)}
+	case !slices.Contains(s.regions(), t.Region):
+		return &workflow.InvalidInputError{Err: fmt.Errorf("walk.target.region: %s is not a region this sweep covers", t.Region)}
+	case len(s.AllowedAccounts) > 0 && !slices.Contains(s.AllowedAccounts, t.Account):
+		return &workflow.InvalidInputError{Err: fmt.Errorf("walk.target.account: %s is not in the allow-list", t.Account)}
+	case t.RoleARN != "":
+		return &workflow.InvalidInputError{Err: errors.New("walk.target.roleArn: the walk derives the role itself")}
+	}
+	return nil
+}
+
+// Walk evaluates one target's families from w's checkpoint until the walk
+// is done or the invocation's time runs out, writes this invocation's
+// result to S3, and returns where the next invocation resumes. A target
+// that cannot be walked (the role cannot be assumed, the list call is
+// refused) has its result written with the error, and fails: the
+// Distributed Map counts it against its tolerated failures.
+func (s *Sweeper) Walk(ctx context.Context, w workflow.Walk) (workflow.Walk, error) {
+	if err := checkSweepID(w.SweepID); err != nil {
+		return workflow.Walk{}, err
+	}
+	if err := s.checkTarget(w.Target); err != nil {
+		return workflow.Walk{}, err
+	}
+	if w.Done {
+		return w, nil
+	}
+	t := s.Reach.Target(w.Target.Account, w.Target.Region)
+	log := s.logger().With("sweepId", w.SweepID, "account", t.Account, "region", t.Region, "invocation", w.Invocation)
+	res := &Result{SweepID: w.SweepID, Target: w.Target, Invocation: w.Invocation, Families: []Family{}}
+	next := w
+	next.Invocation++
+	if w.Invocation >= MaxInvocations {
+		res.Error = fmt.Sprintf("stopped after %d invocations without finishing", MaxInvocations)
+		return workflow.Walk{}, s.fail(ctx, log, res, errors.New(res.Error))
 	}
 
 	margin := s.Margin
@@ -196,84 +256,71 @@ func (s *Sweeper) Handle(ctx context.Context, req Request) (Report, error) {
 	if s.Observe != nil {
 		obs = s.Observe()
 	}
-	targets := s.targets(req)
-	start := 0
-	cp := req.Checkpoint
-	if cp.Account != "" || cp.Region != "" {
-		start = slices.Index(targets, target{cp.Account, cp.Region})
-		if start < 0 {
-			log.Warn("sweep checkpoint target no longer configured; starting over", "account", cp.Account, "region", cp.Region)
-			start, cp.Walk = 0, inventory.Checkpoint{}
-		}
+	c, err := s.ECS(t)
+	if err != nil {
+		res.Error = err.Error()
+		return workflow.Walk{}, s.fail(ctx, log, res, fmt.Errorf("clients for %s/%s: %w", t.Account, t.Region, err))
 	}
-	for i := start; i < len(targets); i++ {
-		t := targets[i]
-		walkCP := inventory.Checkpoint{}
-		if i == start {
-			walkCP = cp.Walk
-		}
-		tlog := log.With("account", t.account, "region", t.region)
+	cp, err := inventory.Walk(workCtx, c, inventory.Options{FamilyPrefix: s.FamilyPrefix, Checkpoint: w.Checkpoint}, func(it inventory.Item) error {
 		if outOfTime() {
-			return s.continueSweep(ctx, tlog, req, rep, Checkpoint{Account: t.account, Region: t.region, Walk: walkCP})
+			return errStop
 		}
-		wt := s.Reach.Target(t.account, t.region)
-		c, err := s.ECS(wt)
-		if err != nil {
-			rep.Errors++
-			tlog.Error("sweep target skipped", "error", err.Error())
-			continue
-		}
-		before := *rep
-		next, err := inventory.Walk(workCtx, c, inventory.Options{FamilyPrefix: req.FamilyPrefix, Checkpoint: walkCP}, func(it inventory.Item) error {
-			if outOfTime() {
-				return errStop
-			}
-			return s.item(workCtx, tlog, wt, it, rep, obs)
-		})
-		switch {
-		case err == nil && s.History != nil:
-			// The coverage the report shows: which sweep covered this
-			// account and region, and when.
-			swept := history.Swept{Evaluated: rep.Evaluated - before.Evaluated, Compliant: rep.Compliant - before.Compliant,
-				Violations: rep.Violations - before.Violations, Skipped: rep.Skipped - before.Skipped, Errors: rep.Errors - before.Errors}
-			if err := s.History.Record(ctx, history.SweptTarget(t.account, t.region, swept, history.Meta{Time: s.now(), SweepID: req.SweepID})); err != nil {
-				rep.Errors++
-				tlog.Error("sweep coverage not recorded", "error", err.Error())
-			}
-		case err == nil:
-		case ctx.Err() == nil && (errors.Is(err, errStop) || workCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
-			// Out of time (including a rate-limiter wait that would pass
-			// the stop time): resume here in the next invocation.
-			return s.continueSweep(ctx, tlog, req, rep, Checkpoint{Account: t.account, Region: t.region, Walk: next})
-		case ctx.Err() != nil:
-			return Report{}, ctx.Err()
-		default:
-			rep.Errors++
-			tlog.Error("sweep target failed; continuing with the next", "error", err.Error())
-		}
+		return s.item(workCtx, log, t, it, res, w.SweepID, obs)
+	})
+	switch {
+	case err == nil:
+		next.Done, next.Checkpoint = true, inventory.Checkpoint{}
+	case ctx.Err() == nil && (errors.Is(err, errStop) || workCtx.Err() != nil || errors.Is(err, context.DeadlineExceeded)):
+		// Out of time (a rate-limiter wait that would pass the stop time
+		// included): the next invocation resumes here.
+		next.Checkpoint = cp
+	case ctx.Err() != nil:
+		return workflow.Walk{}, ctx.Err()
+	default:
+		res.Error = err.Error()
+		return workflow.Walk{}, s.fail(ctx, log, res, err)
 	}
-	rep.Done = true
-	log.Info("sweep done", "evaluated", rep.Evaluated, "violations", rep.Violations, "started", rep.Started,
-		"duplicates", rep.Duplicates, "compliant", rep.Compliant, "skipped", rep.Skipped, "errors", rep.Errors)
-	s.metrics(rep)
-	return *rep, nil
+	res.Done = next.Done
+	if err := s.put(ctx, keysOf(w.SweepID).result(w.Target, w.Invocation), appendJSONLine(nil, res)); err != nil {
+		return workflow.Walk{}, err
+	}
+	s.count(res.Counts)
+	log.Info("walked", "done", next.Done, "evaluated", res.Counts.Evaluated, "violations", res.Counts.Violations,
+		"started", res.Counts.Started, "duplicates", res.Counts.Duplicates, "compliant", res.Counts.Compliant,
+		"skipped", res.Counts.Skipped, "errors", res.Counts.Errors)
+	return next, nil
+}
+
+// fail writes the result of a walk that cannot go on and returns its error.
+func (s *Sweeper) fail(ctx context.Context, log *slog.Logger, res *Result, err error) error {
+	log.Error("walk failed", "error", err.Error())
+	s.count(res.Counts)
+	if perr := s.put(ctx, keysOf(res.SweepID).result(res.Target, res.Invocation), appendJSONLine(nil, res)); perr != nil {
+		return errors.Join(err, perr)
+	}
+	return fmt.Errorf("walk %s/%s: %w", res.Target.Account, res.Target.Region, err)
 }
 
 // item handles one family's latest ACTIVE revision.
-func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target, it inventory.Item, rep *Report, obs *loggroup.Observer) error {
+func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target, it inventory.Item, res *Result, sweepID string, obs *loggroup.Observer) error {
+	row := Family{Account: t.Account, Region: t.Region, Family: it.Family}
 	if it.Err != nil {
 		if ctx.Err() != nil {
 			return errStop
 		}
-		rep.Errors++
+		res.Counts.Errors++
+		row.Status, row.Detail = StatusError, it.Err.Error()
+		res.Families = append(res.Families, row)
 		log.Error("sweep family skipped", "family", it.Family, "error", it.Err.Error())
 		return nil
 	}
 	if it.TaskDefinition == nil {
-		rep.Skipped++
+		res.Counts.Skipped++
+		row.Status = execution.StatusIgnored
+		res.Families = append(res.Families, row)
 		return nil
 	}
-	rep.Evaluated++
+	row.Revision, row.TaskDefinitionARN = it.TaskDefinition.Revision, aws.ToString(it.TaskDefinition.TaskDefinitionArn)
 	resp, err := s.Starter.Consider(ctx, log, execution.Candidate{
 		Target:         t,
 		TaskDefinition: it.TaskDefinition,
@@ -281,71 +328,48 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 		Trigger:        workflow.TriggerSweep,
 		Principal:      PrincipalFromARN(aws.ToString(it.TaskDefinition.RegisteredBy)),
 		Observer:       obs,
-		SweepID:        rep.SweepID,
+		SweepID:        sweepID,
 		RegisteredAt:   it.TaskDefinition.RegisteredAt,
 	})
 	if err != nil {
 		if errors.Is(err, execution.ErrOutOfTime) || ctx.Err() != nil {
-			rep.Evaluated-- // delivered again on resume
-			return errStop
+			return errStop // delivered again on resume
 		}
-		rep.Errors++
-		rep.Violations++
+		res.Counts.Evaluated++
+		res.Counts.Errors++
+		res.Counts.Violations++
+		row.Status, row.Detail = StatusError, err.Error()
+		res.Families = append(res.Families, row)
 		log.Error("sweep start failed", "family", it.Family, "error", err.Error())
 		return nil
 	}
+	res.Counts.Evaluated++
+	row.Status, row.Reason, row.ExecutionName = resp.Status, resp.Reason, resp.ExecutionName
 	switch resp.Status {
 	case execution.StatusStarted:
-		rep.Violations++
-		rep.Started++
+		res.Counts.Violations++
+		res.Counts.Started++
 	case execution.StatusDuplicate:
-		rep.Violations++
-		rep.Duplicates++
+		res.Counts.Violations++
+		res.Counts.Duplicates++
 	case execution.StatusCompliant:
-		rep.Compliant++
+		res.Counts.Compliant++
 	default:
-		rep.Skipped++
+		res.Counts.Skipped++
 	}
+	res.Families = append(res.Families, row)
 	return nil
 }
 
-// continueSweep invokes the function again asynchronously with cp.
-func (s *Sweeper) continueSweep(ctx context.Context, log *slog.Logger, req Request, rep *Report, cp Checkpoint) (Report, error) {
-	cp.Invocation = req.Checkpoint.Invocation + 1
-	rep.Checkpoint = &cp
-	s.metrics(rep)
-	if s.Invoker == nil || s.FunctionName == "" {
-		log.Error("sweep out of time and cannot continue itself (no function name)", "checkpoint", cp)
-		return *rep, nil
-	}
-	next := req
-	next.Checkpoint = cp
-	payload, err := json.Marshal(next)
-	if err != nil {
-		return Report{}, fmt.Errorf("marshal sweep continuation: %w", err)
-	}
-	if _, err := s.Invoker.Invoke(ctx, &lambda.InvokeInput{
-		FunctionName:   aws.String(s.FunctionName),
-		InvocationType: lambdatypes.InvocationTypeEvent,
-		Payload:        payload,
-	}); err != nil {
-		// Returning the error makes Lambda retry this invocation, which
-		// resumes from the same checkpoint as the request it was given.
-		return Report{}, workflow.Classify(fmt.Errorf("continue sweep: %w", err))
-	}
-	rep.Continued = true
-	log.Info("sweep continued", "checkpoint", cp, "evaluated", rep.Evaluated, "started", rep.Started)
-	return *rep, nil
-}
-
-func (s *Sweeper) metrics(rep *Report) {
+// count writes one walk invocation's metrics (dimension Mode=sweep).
+func (s *Sweeper) count(c Counts) {
 	s.Metrics.Count(map[string]string{"Mode": "sweep"}, map[string]int{
-		metrics.Evaluated:  rep.Evaluated,
-		metrics.Detections: rep.Violations,
-		metrics.Started:    rep.Started,
-		metrics.Duplicates: rep.Duplicates,
-		metrics.Compliant:  rep.Compliant,
-		metrics.Errors:     rep.Errors,
+		metrics.Evaluated:  c.Evaluated,
+		metrics.Detections: c.Violations,
+		metrics.Started:    c.Started,
+		metrics.Duplicates: c.Duplicates,
+		metrics.Compliant:  c.Compliant,
+		metrics.Errors:     c.Errors,
 	})
 }
 

@@ -240,6 +240,11 @@ func Definition(partition, remediateFunction, notifyFunction string) string {
 			},
 		},
 	}
+	return render(def)
+}
+
+// render writes a definition as compact JSON, without HTML escaping.
+func render(def map[string]any) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)

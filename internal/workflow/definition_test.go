@@ -26,8 +26,18 @@ const execID = "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remedi
 // and "$$.Execution.Id".
 func resolve(t *testing.T, doc any, path string) any {
 	t.Helper()
+	return resolveWith(t, doc, nil, path)
+}
+
+// resolveWith is resolve with more context object paths ("$$.…") and their
+// values.
+func resolveWith(t *testing.T, doc any, context map[string]any, path string) any {
+	t.Helper()
 	if path == PathExecutionID {
 		return execID
+	}
+	if v, ok := context[path]; ok {
+		return v
 	}
 	if !strings.HasPrefix(path, "$") {
 		t.Fatalf("path %q is not a JSONPath", path)
@@ -48,14 +58,21 @@ func resolve(t *testing.T, doc any, path string) any {
 // parameters renders a Parameters/ResultSelector template against doc.
 func parameters(t *testing.T, tmpl map[string]any, doc any) map[string]any {
 	t.Helper()
+	return parametersWith(t, tmpl, doc, nil)
+}
+
+// parametersWith is parameters with more context object values (see
+// resolveWith).
+func parametersWith(t *testing.T, tmpl map[string]any, doc any, context map[string]any) map[string]any {
+	t.Helper()
 	out := map[string]any{}
 	for k, v := range tmpl {
 		switch {
 		case strings.HasSuffix(k, ".$"):
-			out[strings.TrimSuffix(k, ".$")] = resolve(t, doc, v.(string))
+			out[strings.TrimSuffix(k, ".$")] = resolveWith(t, doc, context, v.(string))
 		default:
 			if m, ok := v.(map[string]any); ok {
-				out[k] = parameters(t, m, doc)
+				out[k] = parametersWith(t, m, doc, context)
 			} else {
 				out[k] = v
 			}

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/awsfake"
 	detectfn "github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -296,15 +297,24 @@ func TestBenchAPICalls(t *testing.T) {
 	sw := &sweep.Sweeper{
 		Starter: &execution.Starter{SFN: factory.SFN(), StateMachineARN: smARN, Policy: pol},
 		ECS:     func(t workflow.Target) (inventory.ECS, error) { return factory.ECS(awsclient.Scope{Region: t.Region}) },
-		Region:  benchRegion, Logger: quiet,
+		Reach:   execution.Reach{HomeAccount: benchAccount},
+		S3:      awsfake.NewS3(), Bucket: "bench-sweeps", FamilyPrefix: "bench-api-shared-",
+		Region: benchRegion, Logger: quiet,
 		Observe: func() *loggroup.Observer { return loggroup.ObserverFrom(factory) },
 	}
+	inv, err := sw.Inventory(ctx, "bench-api")
+	if err != nil {
+		t.Fatal(err)
+	}
 	counter.Reset()
-	rep, err := sw.Handle(ctx, sweep.Request{FamilyPrefix: "bench-api-shared-"})
-	if err != nil || rep.Compliant != sharing {
-		t.Fatalf("sweep %+v, %v", rep, err)
+	if _, err := sw.Walk(ctx, workflow.Walk{SweepID: inv.SweepID, Target: workflow.Target{Account: benchAccount, Region: benchRegion}}); err != nil {
+		t.Fatal(err)
 	}
 	swept := snapshot("sweep")
+	st, err := sw.Summarize(ctx, workflow.SweepState{Inventory: inv})
+	if err != nil || st.Summary.Compliant != sharing {
+		t.Fatalf("sweep %+v, %v", st.Summary, err)
+	}
 	sweptLogs, _ := swept.total("CloudWatch Logs")
 	RecordRow(t, Row{
 		Measure: fmt.Sprintf("DescribeLogGroups in one sweep of %d compliant families writing to one log group (the run's observer)", sharing),

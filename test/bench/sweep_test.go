@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
-	"github.com/ecslogfix/ecslogfix/internal/sweep"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -189,6 +191,10 @@ func TestBenchSweepScan(t *testing.T) {
 	scanBin := buildHost(t, ctx, root, "./cmd/ecslogfix")
 	sweepBin := buildHost(t, ctx, root, "./test/bench/cmd/sweep")
 	smARN := createStateMachine(t, ctx, setup, "ecslogfix-sweep-bench")
+	const sweepBucket = "ecslogfix-sweep-bench"
+	if _, err := s3.NewFromConfig(setup).CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(sweepBucket)}); err != nil {
+		t.Fatal(err)
+	}
 
 	workers := 16
 	start := time.Now()
@@ -213,12 +219,12 @@ func TestBenchSweepScan(t *testing.T) {
 		return runChild(ctx, scanBin, env(endpoint), "scan", "--region", benchRegion, "--family-prefix", prefix,
 			"--read-rate", rate, "--output", "json")
 	}
-	runSweep := func(endpoint, prefix, rate string) (childRun, sweep.Report, error) {
-		r, err := runChild(ctx, sweepBin, env(endpoint), "-state-machine-arn", smARN, "-family-prefix", prefix,
+	runSweep := func(endpoint, prefix, rate string) (childRun, workflow.SweepSummary, error) {
+		r, err := runChild(ctx, sweepBin, env(endpoint), "-state-machine-arn", smARN, "-bucket", sweepBucket, "-family-prefix", prefix,
 			"-read-rate", rate, "-start-rate", unthrottled)
 		var out struct {
-			PeakRSS int64        `json:"peakRSSBytes"` // read by the sweep itself before it exits
-			Sweep   sweep.Report `json:"sweep"`
+			PeakRSS int64                 `json:"peakRSSBytes"` // read by the sweep itself before it exits
+			Sweep   workflow.SweepSummary `json:"sweep"`
 		}
 		if err == nil {
 			err = json.Unmarshal(r.Stdout, &out)
@@ -243,7 +249,7 @@ func TestBenchSweepScan(t *testing.T) {
 			if tool == "scan" {
 				r, err = scan(endpoint, s.prefix, unthrottled)
 			} else {
-				var rep sweep.Report
+				var rep workflow.SweepSummary
 				r, rep, err = runSweep(endpoint, s.prefix, unthrottled)
 				if err == nil && rep.Evaluated != s.families {
 					err = fmt.Errorf("sweep evaluated %d families, want %d: %+v", rep.Evaluated, s.families, rep)

@@ -140,8 +140,8 @@ func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskD
 	return resp
 }
 
-// newExecutions returns the executions not in seen (by ARN), all finished,
-// and adds them to seen.
+// newExecutions returns the remediation workflow's executions not in seen
+// (by ARN), all finished, and adds them to seen.
 func (p *pipeline) newExecutions(t *testing.T, ctx context.Context, seen map[string]bool) []*sfn.DescribeExecutionOutput {
 	t.Helper()
 	all, err := p.Executions(ctx)
@@ -151,6 +151,9 @@ func (p *pipeline) newExecutions(t *testing.T, ctx context.Context, seen map[str
 	var out []*sfn.DescribeExecutionOutput
 	for _, e := range all {
 		arn := aws.ToString(e.ExecutionArn)
+		if !strings.Contains(arn, ":execution:"+p.names.StateMachine()+":") {
+			continue // the sweep's
+		}
 		if !seen[arn] {
 			seen[arn] = true
 			out = append(out, e)
@@ -361,15 +364,27 @@ func TestPipeline(t *testing.T) {
 			t.Skip("the sweep is not scheduled in cdk.json")
 		}
 		src := p.register(t, ctx, "td08-awslogs-missing-prefix-ec2.json", "e2e-sweep")
-		deliveries, err := p.RunSchedule(ctx, p.names.Rule("sweep"))
+		// The schedule starts the sweep state machine: inventory, a
+		// Distributed Map over the one account-region, summarize.
+		arns, err := p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-sweep-1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, d := range deliveries {
-			if err := d.Invocation.Err(d.Target.Function); err != nil {
-				t.Fatalf("sweep: %v", err)
-			}
-			t.Logf("sweep: %s (%s)", d.Invocation.Payload, d.Invocation.Duration.Round(time.Millisecond))
+		start := time.Now()
+		sw, err := harness.WaitExecution(ctx, p.SFN, arns[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sw.Status != sfntypes.ExecutionStatusSucceeded {
+			t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, arns[0]))
+		}
+		var st workflow.SweepState
+		if err := json.Unmarshal([]byte(aws.ToString(sw.Output)), &st); err != nil || st.Summary == nil {
+			t.Fatalf("sweep output %s: %v", aws.ToString(sw.Output), err)
+		}
+		t.Logf("sweep in %s: %+v", time.Since(start).Round(time.Millisecond), *st.Summary)
+		if sum := st.Summary; sum.Targets != 1 || sum.TargetsWalked != 1 || sum.Started != 1 || sum.CoverageGaps != 0 || st.Digest == nil {
+			t.Errorf("sweep summary %+v", sum)
 		}
 		execs := p.newExecutions(t, ctx, seen)
 		if len(execs) != 1 {
@@ -434,12 +449,15 @@ func TestPipeline(t *testing.T) {
 		// that says so) takes the workflow's CheckMode branch straight to
 		// Register, which only plans; Notify publishes the plan.
 		src := p.register(t, ctx, "td01-fargate-no-logconfig.json", "e2e-report")
-		if len(p.StateMachines) != 1 {
-			t.Fatalf("%d state machines in the stack, want 1", len(p.StateMachines))
+		// Two state machines: the remediation workflow and the sweep.
+		if len(p.StateMachines) != 2 {
+			t.Fatalf("%d state machines in the stack, want 2", len(p.StateMachines))
 		}
 		var smARN string
 		for _, arn := range p.StateMachines {
-			smARN = arn
+			if strings.HasSuffix(arn, ":stateMachine:"+p.names.StateMachine()) {
+				smARN = arn
+			}
 		}
 		in, err := json.Marshal(workflow.Input{
 			Version: workflow.Version, Trigger: workflow.TriggerCLI,

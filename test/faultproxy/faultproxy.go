@@ -51,6 +51,9 @@ const (
 	InternalError      Kind = "500"        // HTTP 500 InternalFailure
 	Unavailable        Kind = "503"        // HTTP 503 ServiceUnavailable
 	Reset              Kind = "reset"      // the TCP connection is reset before any response
+	// Denied is HTTP 400 AccessDeniedException, as a service control policy
+	// answers (not retried by the SDK or the workflow).
+	Denied Kind = "denied"
 	// The ambiguous failures: the call is forwarded and takes effect, then
 	// its response is lost — an HTTP 500 InternalFailure, a connection
 	// reset, or no answer until the client gives up (its time-out). A
@@ -63,7 +66,7 @@ const (
 // Kinds lists the fault kinds in the fixed order used to draw them; a
 // Rule's rates are stacked in this order (new kinds go last, so a seed
 // draws the same faults for the older ones).
-var Kinds = []Kind{Throttle, ConcurrentRevision, InternalError, Unavailable, Reset, AppliedInternalError, AppliedReset, AppliedHang}
+var Kinds = []Kind{Throttle, ConcurrentRevision, InternalError, Unavailable, Reset, Denied, AppliedInternalError, AppliedReset, AppliedHang}
 
 // Applied reports whether the fault comes after the call took effect.
 func (k Kind) Applied() bool {
@@ -83,6 +86,8 @@ const ControlPrefix = "/__faultproxy/"
 type Rule struct {
 	// API is "service:Operation", "service:*" or "*".
 	API string
+	// Region, when set, limits the rule to requests signed for that region.
+	Region string
 	// Rates maps a fault kind to the probability of injecting it; the sum
 	// must not exceed 1.
 	Rates map[Kind]float64
@@ -96,7 +101,10 @@ type Rule struct {
 	LatencyRate float64
 }
 
-func (r Rule) matches(api string) bool {
+func (r Rule) matches(api, region string) bool {
+	if r.Region != "" && r.Region != region {
+		return false
+	}
 	if r.API == "*" || r.API == api {
 		return true
 	}
@@ -265,7 +273,10 @@ type decision struct {
 }
 
 // decide records one call of api and draws its fault.
-func (p *Proxy) decide(api string) decision {
+func (p *Proxy) decide(api string) decision { return p.decideIn(api, "") }
+
+// decideIn is decide for a call signed for region.
+func (p *Proxy) decideIn(api, region string) decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	a := p.apis[api]
@@ -285,7 +296,7 @@ func (p *Proxy) decide(api string) decision {
 	u, v := a.rng.Float64(), a.rng.Float64()
 	var d decision
 	for _, r := range p.rules {
-		if !r.matches(api) {
+		if !r.matches(api, region) {
 			continue
 		}
 		if a.scriptPos < len(r.Script) {
@@ -380,7 +391,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	d := p.decide(call.API)
+	d := p.decideIn(call.API, call.Region)
 	if d.latency > 0 {
 		t := time.NewTimer(d.latency)
 		select {
@@ -434,6 +445,7 @@ type Call struct {
 	// ContentType is the request's JSON content type (application/x-amz-json-1.0
 	// or -1.1), echoed on JSON faults.
 	ContentType string
+	Region      string // SigV4 signing region
 }
 
 // targetServices maps X-Amz-Target prefixes to signing names, used when a
@@ -450,6 +462,12 @@ var targetServices = map[string]string{
 // Identify names the API of r. It reads (and restores) a form-encoded body
 // to find the Action field.
 func Identify(r *http.Request) (Call, error) {
+	call, err := identify(r)
+	call.Region = signingRegion(r.Header.Get("Authorization"))
+	return call, err
+}
+
+func identify(r *http.Request) (Call, error) {
 	service := signingName(r.Header.Get("Authorization"))
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		prefix, op, ok := strings.Cut(target, ".")
@@ -520,6 +538,14 @@ func signingName(auth string) string {
 	return ""
 }
 
+// signingRegion extracts the region from the credential scope.
+func signingRegion(auth string) string {
+	if parts := credentialScope(auth); parts != nil {
+		return parts[2]
+	}
+	return ""
+}
+
 // fault describes the error response of one kind.
 type fault struct {
 	status  int
@@ -542,6 +568,8 @@ func faultFor(call Call, k Kind) fault {
 		return fault{http.StatusBadRequest, "ClientException", ConcurrentRevisionMessage}
 	case InternalError:
 		return fault{http.StatusInternalServerError, "InternalFailure", "We encountered an internal error. Please try again."}
+	case Denied:
+		return fault{http.StatusBadRequest, "AccessDeniedException", "User is not authorized to perform: " + call.API + " with an explicit deny in a service control policy"}
 	default: // Unavailable
 		return fault{http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"}
 	}

@@ -235,17 +235,17 @@ func TestIdentify(t *testing.T) {
 	}{
 		{name: "ecs json", target: "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
 			auth: strings.Replace(auth, "%s", "ecs", 1), ctype: "application/x-amz-json-1.1",
-			want: Call{"ecs:RegisterTaskDefinition", "ecs", "json", "application/x-amz-json-1.1"}},
+			want: Call{"ecs:RegisterTaskDefinition", "ecs", "json", "application/x-amz-json-1.1", "us-east-1"}},
 		{name: "logs unsigned", target: "Logs_20140328.CreateLogGroup",
-			want: Call{"logs:CreateLogGroup", "logs", "json", "application/x-amz-json-1.1"}},
+			want: Call{"logs:CreateLogGroup", "logs", "json", "application/x-amz-json-1.1", ""}},
 		{name: "sfn", target: "AWSStepFunctions.StartExecution", auth: strings.Replace(auth, "%s", "states", 1), ctype: "application/x-amz-json-1.0",
-			want: Call{"states:StartExecution", "states", "json", "application/x-amz-json-1.0"}},
+			want: Call{"states:StartExecution", "states", "json", "application/x-amz-json-1.0", "us-east-1"}},
 		{name: "sns query form", auth: strings.Replace(auth, "%s", "sns", 1), ctype: "application/x-www-form-urlencoded; charset=utf-8",
-			body: "Action=Publish&Version=2010-03-31&Message=hi", want: Call{"sns:Publish", "sns", "query", ""}},
+			body: "Action=Publish&Version=2010-03-31&Message=hi", want: Call{"sns:Publish", "sns", "query", "", "us-east-1"}},
 		{name: "sts query string", auth: strings.Replace(auth, "%s", "sts", 1), query: "?Action=GetCallerIdentity&Version=2011-06-15",
-			want: Call{"sts:GetCallerIdentity", "sts", "query", ""}},
+			want: Call{"sts:GetCallerIdentity", "sts", "query", "", "us-east-1"}},
 		{name: "rest", auth: strings.Replace(auth, "%s", "lambda", 1), query: "",
-			want: Call{"lambda:POST /", "lambda", "rest", ""}},
+			want: Call{"lambda:POST /", "lambda", "rest", "", "us-east-1"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -392,6 +392,30 @@ func TestControlEndpoints(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad rule: HTTP %d, want 400", resp.StatusCode)
+	}
+}
+
+// A rule for one region faults only the calls signed for it; denied answers
+// as a service control policy does.
+func TestRegionRuleAndDenied(t *testing.T) {
+	r, err := ParseRule("ecs:ListTaskDefinitionFamilies@eu-west-1=denied:1")
+	if err != nil || r.API != "ecs:ListTaskDefinitionFamilies" || r.Region != "eu-west-1" || r.Rates[Denied] != 1 {
+		t.Fatalf("ParseRule = %+v, %v", r, err)
+	}
+	p, err := New(Config{Upstream: "http://127.0.0.1:1", Rules: []Rule{r}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.decideIn("ecs:ListTaskDefinitionFamilies", "eu-west-1").fault; got != Denied {
+		t.Errorf("eu-west-1: %q", got)
+	}
+	if got := p.decideIn("ecs:ListTaskDefinitionFamilies", "us-east-1").fault; got != None {
+		t.Errorf("us-east-1: %q", got)
+	}
+	w := httptest.NewRecorder()
+	writeFault(w, Call{API: "ecs:ListTaskDefinitionFamilies", Service: "ecs", Protocol: "json", ContentType: "application/x-amz-json-1.1"}, Denied)
+	if w.Code != http.StatusBadRequest || w.Header().Get("X-Amzn-ErrorType") != "AccessDeniedException" || !strings.Contains(w.Body.String(), "explicit deny") {
+		t.Errorf("denied answer %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
 }
 

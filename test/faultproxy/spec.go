@@ -9,11 +9,12 @@ import (
 
 // ParseRule parses the command-line form of a Rule:
 //
-//	API=ITEM[,ITEM...]
+//	API[@REGION]=ITEM[,ITEM...]
 //
-// where API is "service:Operation", "service:*" or "*", and an ITEM is
+// where API is "service:Operation", "service:*" or "*", REGION limits the
+// rule to requests signed for that region, and an ITEM is
 //
-//	throttle:RATE | concurrent:RATE | 500:RATE | 503:RATE | reset:RATE
+//	throttle:RATE | concurrent:RATE | 500:RATE | 503:RATE | reset:RATE | denied:RATE
 //	applied-500:RATE | applied-reset:RATE | applied-hang:RATE (after the call took effect)
 //	latency:DURATION[@RATE]          e.g. latency:200ms@0.3
 //	script:KIND[|KIND...]            e.g. script:throttle|none|concurrent
@@ -24,7 +25,8 @@ func ParseRule(spec string) (Rule, error) {
 	if !ok || strings.TrimSpace(api) == "" {
 		return Rule{}, fmt.Errorf("faultproxy: rule %q: want API=ITEM[,ITEM]", spec)
 	}
-	r := Rule{API: strings.TrimSpace(api), Rates: map[Kind]float64{}}
+	api, region, _ := strings.Cut(strings.TrimSpace(api), "@")
+	r := Rule{API: api, Region: region, Rates: map[Kind]float64{}}
 	for _, item := range strings.Split(items, ",") {
 		item = strings.TrimSpace(item)
 		if item == "" {

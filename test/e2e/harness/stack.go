@@ -47,6 +47,10 @@ type StackOptions struct {
 	// Dir is a working directory (the bootstraps, in bin/<package>/); a
 	// temporary directory, removed by Close, when empty.
 	Dir string
+	// Moto, when set, is the server to create the stack in (already holding
+	// other accounts' resources, e.g. an organization); the stack stops it
+	// on Close. Otherwise StartStack starts one.
+	Moto *localaws.Moto
 	// Log receives every started process's output, line by line.
 	Log io.Writer
 	// StandIns puts the fault proxy's stand-ins (no faults) between the
@@ -79,8 +83,11 @@ type Stack struct {
 	Subscribers map[string]string
 	// Targets are the Lambda targets of event-pattern rules.
 	Targets []RuleTarget
-	// Schedules are the Lambda targets of schedule rules (run with RunSchedule).
-	Schedules []RuleTarget
+	// Schedules are the Lambda targets of schedule rules (run with
+	// RunSchedule), StateSchedules their state machine targets (started
+	// with StartSchedule).
+	Schedules      []RuleTarget
+	StateSchedules []RuleTarget
 	// ColdStarts is each function's first-invoke duration, once invoked.
 	ColdStarts map[string]time.Duration
 	// Buckets and Tables are the S3 buckets and DynamoDB tables created.
@@ -98,11 +105,12 @@ type Stack struct {
 
 // RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
 type RuleTarget struct {
-	Rule     string // the rule's name
-	TargetID string
-	Function string // the function's name
-	Input    string // the target's constant Input, if any
-	InboxURL string // event-pattern rules only
+	Rule         string // the rule's name
+	TargetID     string
+	Function     string // the function's name
+	StateMachine string // or the state machine's ARN
+	Input        string // the target's constant Input, if any
+	InboxURL     string // event-pattern rules only
 }
 
 // Delivery is one event the harness handed to a function.
@@ -129,8 +137,10 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 			s = nil
 		}
 	}()
-	if s.Moto, err = localaws.StartMoto(ctx, localaws.MotoOptions{Tools: opts.Tools, StepFunctions: true, Log: opts.Log}); err != nil {
-		return s, err
+	if s.Moto = opts.Moto; s.Moto == nil {
+		if s.Moto, err = localaws.StartMoto(ctx, localaws.MotoOptions{Tools: opts.Tools, StepFunctions: true, Log: opts.Log}); err != nil {
+			return s, err
+		}
 	}
 	s.Endpoint = s.Moto.Endpoint
 	if opts.StandIns {
@@ -149,10 +159,13 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	if err = s.createQueues(ctx, t); err != nil {
 		return s, err
 	}
-	if err = s.createStateMachines(ctx, t); err != nil {
+	if err = s.createHistory(ctx, t); err != nil {
 		return s, err
 	}
-	if err = s.createHistory(ctx, t); err != nil {
+	if err = s.createEventBuses(ctx, t); err != nil {
+		return s, err
+	}
+	if err = s.createStateMachines(ctx, t); err != nil {
 		return s, err
 	}
 	if err = s.startFunctions(ctx, opts); err != nil {
@@ -248,6 +261,16 @@ func lookup(v any, path ...string) any {
 		v = m[p]
 	}
 	return v
+}
+
+func (s *Stack) createEventBuses(ctx context.Context, t *Template) error {
+	for _, r := range t.Resources("AWS::Events::EventBus") {
+		name := t.PhysicalName(r.LogicalID)
+		if _, err := s.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
+			return fmt.Errorf("create event bus %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 func (s *Stack) createStateMachines(ctx context.Context, t *Template) error {
@@ -365,20 +388,25 @@ func (s *Stack) createRules(ctx context.Context, t *Template) error {
 		}
 		p := props.(map[string]any)
 		targets, _ := p["Targets"].([]any)
-		var lambdaTargets []RuleTarget
+		var lambdaTargets, stateTargets []RuleTarget
 		for _, tv := range targets {
 			tg, _ := tv.(map[string]any)
 			arn, _ := tg["Arn"].(string)
-			fn, ok := functionNameFromARN(arn)
-			if !ok {
-				continue // only Lambda targets are stood in for
-			}
 			id, _ := tg["Id"].(string)
 			input, _ := tg["Input"].(string)
+			if strings.Contains(arn, ":states:") && strings.Contains(arn, ":stateMachine:") {
+				stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: id, StateMachine: arn, Input: input})
+				continue
+			}
+			fn, ok := functionNameFromARN(arn)
+			if !ok {
+				continue // only Lambda and state machine targets are stood in for
+			}
 			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: id, Function: fn, Input: input})
 		}
 		if _, ok := p["ScheduleExpression"]; ok && p["EventPattern"] == nil {
 			s.Schedules = append(s.Schedules, lambdaTargets...)
+			s.StateSchedules = append(s.StateSchedules, stateTargets...)
 			continue
 		}
 		pattern, err := json.Marshal(p["EventPattern"])
@@ -540,6 +568,31 @@ func (s *Stack) RunSchedule(ctx context.Context, rule string) ([]Delivery, error
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("no schedule rule %s with a Lambda target", rule)
+	}
+	return out, nil
+}
+
+// StartSchedule starts the state machine targets of the schedule rule
+// named rule with their constant input, as EventBridge would, under the
+// execution name given, and returns the executions' ARNs.
+func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string, error) {
+	var out []string
+	for _, tg := range s.StateSchedules {
+		if tg.Rule != rule {
+			continue
+		}
+		input := tg.Input
+		if input == "" {
+			input = "{}"
+		}
+		e, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(tg.StateMachine), Name: aws.String(name), Input: aws.String(input)})
+		if err != nil {
+			return out, fmt.Errorf("start %s: %w", tg.StateMachine, err)
+		}
+		out = append(out, aws.ToString(e.ExecutionArn))
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no schedule rule %s with a state machine target", rule)
 	}
 	return out, nil
 }

@@ -16,8 +16,14 @@ import (
 // resolve to the names and ARNs the harness creates in moto.
 type Template struct {
 	StackName string
-	doc       map[string]any
-	resources map[string]map[string]any
+	// Account and Region the template is resolved in: the harness's
+	// (Account, Region) unless set otherwise (a member account's template).
+	Account, Region string
+	// Parameters are the values of the template's parameters; a parameter
+	// not given takes its default.
+	Parameters map[string]string
+	doc        map[string]any
+	resources  map[string]map[string]any
 }
 
 // ParseTemplate reads a template (JSON) for stack stackName.
@@ -31,7 +37,7 @@ func ParseTemplate(stackName string, data []byte) (*Template, error) {
 
 // NewTemplate wraps an already parsed template.
 func NewTemplate(stackName string, doc map[string]any) *Template {
-	t := &Template{StackName: stackName, doc: doc, resources: map[string]map[string]any{}}
+	t := &Template{StackName: stackName, Account: localaws.Account, Region: localaws.Region, doc: doc, resources: map[string]map[string]any{}}
 	res, _ := doc["Resources"].(map[string]any)
 	for id, r := range res {
 		if m, ok := r.(map[string]any); ok {
@@ -91,8 +97,12 @@ func (t *Template) PhysicalName(logicalID string) string {
 	}
 	sum := sha256.Sum256([]byte(t.StackName + "/" + logicalID))
 	name := t.StackName + "-" + logicalID + "-" + strings.ToUpper(hex.EncodeToString(sum[:])[:12])
-	if typ == "AWS::KMS::Key" {
+	switch typ {
+	case "AWS::KMS::Key":
 		return fmt.Sprintf("%x-%x-%x-%x-%x", sum[0:4], sum[4:6], sum[6:8], sum[8:10], sum[10:16])
+	case "AWS::S3::Bucket": // bucket names are lower case, at most 63 characters
+		name = strings.ToLower(name)
+		return name[max(0, len(name)-63):]
 	}
 	return name
 }
@@ -100,9 +110,9 @@ func (t *Template) PhysicalName(logicalID string) string {
 func (t *Template) ref(id string) (any, error) {
 	switch id {
 	case "AWS::Region":
-		return localaws.Region, nil
+		return t.Region, nil
 	case "AWS::AccountId":
-		return localaws.Account, nil
+		return t.Account, nil
 	case "AWS::Partition":
 		return localaws.Partition, nil
 	case "AWS::URLSuffix":
@@ -110,11 +120,14 @@ func (t *Template) ref(id string) (any, error) {
 	case "AWS::StackName":
 		return t.StackName, nil
 	case "AWS::StackId":
-		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, localaws.Region, localaws.Account, t.StackName), nil
+		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, t.Region, t.Account, t.StackName), nil
 	case "AWS::NoValue":
 		return nil, nil
 	}
 	params, _ := t.doc["Parameters"].(map[string]any)
+	if v, ok := t.Parameters[id]; ok && params[id] != nil {
+		return v, nil
+	}
 	if p, ok := params[id].(map[string]any); ok {
 		if d, ok := p["Default"]; ok {
 			return d, nil
@@ -146,32 +159,32 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 	case "Arn", "TopicArn":
 		switch typ {
 		case "AWS::Lambda::Function":
-			return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::IAM::Role":
-			return fmt.Sprintf("arn:%s:iam::%s:role/%s", localaws.Partition, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:iam::%s:role/%s", localaws.Partition, t.Account, name), nil
 		case "AWS::SNS::Topic":
-			return fmt.Sprintf("arn:%s:sns:%s:%s:%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:sns:%s:%s:%s", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::SQS::Queue":
-			return QueueARN(name), nil
+			return fmt.Sprintf("arn:%s:sqs:%s:%s:%s", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::StepFunctions::StateMachine":
-			return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::Logs::LogGroup":
-			return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::KMS::Key":
-			return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::Events::Rule":
-			return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::Events::EventBus":
-			return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", localaws.Partition, t.Region, t.Account, name), nil
 		case "AWS::S3::Bucket":
 			return fmt.Sprintf("arn:%s:s3:::%s", localaws.Partition, name), nil
 		case "AWS::DynamoDB::Table":
-			return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", localaws.Partition, localaws.Region, localaws.Account, name), nil
+			return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", localaws.Partition, t.Region, t.Account, name), nil
 		}
 	case "Name", "TopicName", "QueueName", "KeyId":
 		return name, nil
 	case "QueueUrl":
-		return fmt.Sprintf("http://sqs.%s.localhost:4566/%s/%s", localaws.Region, localaws.Account, name), nil
+		return fmt.Sprintf("http://sqs.%s.localhost:4566/%s/%s", t.Region, t.Account, name), nil
 	}
 	return nil, fmt.Errorf("Fn::GetAtt %s.%s (%s) is not supported by the harness", id, attr, typ)
 }

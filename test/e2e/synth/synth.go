@@ -29,6 +29,18 @@ type Stack struct {
 // with overrides applied (context keys, e.g. "ecslogfix:enforcement") into
 // outdir.
 func Single(root, outdir string, overrides map[string]any) (*Stack, error) {
+	return synthesize(root, outdir, overrides, config.ModeSingle)
+}
+
+// Hub synthesizes the organization mode hub stack (its member StackSets
+// included) from root/cdk.json's context with overrides applied, which
+// must name the organization, the target OUs, the regions and the IAM
+// region.
+func Hub(root, outdir string, overrides map[string]any) (*Stack, error) {
+	return synthesize(root, outdir, overrides, config.ModeOrganization)
+}
+
+func synthesize(root, outdir string, overrides map[string]any, mode string) (*Stack, error) {
 	ctx, err := stacks.CDKJSONContext(root)
 	if err != nil {
 		return nil, fmt.Errorf("read cdk.json: %w", err)
@@ -44,8 +56,8 @@ func Single(root, outdir string, overrides map[string]any) (*Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.Mode = config.ModeSingle
-	syn, err := stacks.SynthSingle(cfg, root, outdir)
+	cfg.Mode = mode
+	syn, err := stacks.Synth(cfg, root, outdir)
 	if err != nil {
 		return nil, fmt.Errorf("synthesize: %w", err)
 	}

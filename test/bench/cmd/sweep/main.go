@@ -1,12 +1,14 @@
-// Command sweep runs one scheduled sweep in-process, wired as the sweep
-// Lambda wires it (sweep.Sweeper on the awsclient factory, the default
-// policy), so the benchmark can read the sweep's peak RSS and pace in a
-// process of its own. It talks to AWS_ENDPOINT_URL (moto in the
-// benchmark), logs JSON to stderr and prints one JSON summary on stdout:
+// Command sweep runs one sweep of the home account in-process, wired as
+// the sweep Lambda wires it (sweep.Sweeper on the awsclient factory, the
+// default policy): inventory, the walk of its one account-region (every
+// invocation the state machine would make, in a row), summarize; so the
+// benchmark can read the sweep's peak RSS and pace in a process of its
+// own. It talks to AWS_ENDPOINT_URL (moto in the benchmark), logs JSON to
+// stderr and prints one JSON summary on stdout:
 //
-//	{"elapsedSeconds":…,"peakRSSBytes":…,"sweep":{…sweep.Report…}}
+//	{"elapsedSeconds":…,"peakRSSBytes":…,"sweep":{…workflow.SweepSummary…}}
 //
-//	go run ./test/bench/cmd/sweep -state-machine-arn ARN -family-prefix bench- -read-rate 1000
+//	go run ./test/bench/cmd/sweep -state-machine-arn ARN -bucket B -family-prefix bench- -read-rate 1000
 package main
 
 import (
@@ -16,9 +18,11 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"golang.org/x/time/rate"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
@@ -35,21 +39,22 @@ import (
 func main() {
 	var (
 		stateMachine = flag.String("state-machine-arn", "", "the workflow's state machine (required)")
+		bucket       = flag.String("bucket", "", "the sweep's bucket (required)")
 		account      = flag.String("account", "123456789012", "the home account")
 		prefix       = flag.String("family-prefix", "", "only families starting with this")
 		readRate     = flag.Float64("read-rate", awsclient.DefaultReadRate, "ECS list/describe calls per second")
 		startRate    = flag.Float64("start-rate", config.DefaultRegisterRate, "StartExecution calls per second")
 	)
 	flag.Parse()
-	if err := run(context.Background(), *stateMachine, *account, *prefix, *readRate, *startRate); err != nil {
+	if err := run(context.Background(), *stateMachine, *bucket, *account, *prefix, *readRate, *startRate); err != nil {
 		fmt.Fprintln(os.Stderr, "sweep:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, stateMachine, account, prefix string, readRate, startRate float64) error {
-	if stateMachine == "" {
-		return fmt.Errorf("-state-machine-arn is required")
+func run(ctx context.Context, stateMachine, bucket, account, prefix string, readRate, startRate float64) error {
+	if stateMachine == "" || bucket == "" {
+		return fmt.Errorf("-state-machine-arn and -bucket are required")
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", config.FunctionSweep)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
@@ -60,17 +65,32 @@ func run(ctx context.Context, stateMachine, account, prefix string, readRate, st
 	sw := &sweep.Sweeper{
 		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: stateMachine, Policy: policy.Default(),
 			Limiter: rate.NewLimiter(rate.Limit(startRate), 1)},
-		ECS:     func(t workflow.Target) (inventory.ECS, error) { return f.ECS(awsclient.Scope{Region: t.Region}) },
-		Reach:   execution.Reach{HomeAccount: account},
-		Region:  cfg.Region,
-		Logger:  log,
-		Metrics: &metrics.Metrics{W: os.Stderr},
+		ECS:          func(t workflow.Target) (inventory.ECS, error) { return f.ECS(awsclient.Scope{Region: t.Region}) },
+		Reach:        execution.Reach{HomeAccount: account},
+		S3:           s3.NewFromConfig(cfg),
+		Bucket:       bucket,
+		FamilyPrefix: prefix,
+		Region:       cfg.Region,
+		Logger:       log,
+		Metrics:      &metrics.Metrics{W: os.Stderr},
 	}
 	start := time.Now()
-	rep, err := sw.Handle(ctx, sweep.Request{FamilyPrefix: prefix})
+	id := "bench-" + strconv.FormatInt(start.UnixNano(), 36)
+	inv, err := sw.Inventory(ctx, id)
 	if err != nil {
 		return err
 	}
+	w := workflow.Walk{SweepID: id, Target: workflow.Target{Account: account, Region: cfg.Region}}
+	for !w.Done {
+		if w, err = sw.Walk(ctx, w); err != nil {
+			return err
+		}
+	}
+	st, err := sw.Summarize(ctx, workflow.SweepState{Inventory: inv})
+	if err != nil {
+		return err
+	}
+	rep := st.Summary
 	elapsed := time.Since(start)
 	peak, err := bench.PeakRSS(os.Getpid())
 	if err != nil {

@@ -1,0 +1,746 @@
+package stacks
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/hook"
+	"github.com/ecslogfix/ecslogfix/internal/notify"
+	"github.com/ecslogfix/ecslogfix/internal/remediate"
+	"github.com/ecslogfix/ecslogfix/internal/sweep"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
+)
+
+// The IAM simulation: every AWS call the functions can make, found in the
+// code rather than listed by hand, is evaluated against the synthesized
+// single, hub and member templates' policies (identity, trust, key, topic,
+// bucket and bus policies) by @cloud-copilot/iam-simulate, per role and
+// mode, with the decision each must get; and every statement of every
+// template is checked against the Service Authorization Reference
+// (scripts/iam-simulate.cjs). moto evaluates no IAM.
+
+// --- the calls, from the code ---
+
+// handlers are the functions' handler types: the calls are the methods of
+// every AWS SDK consumer interface reachable from them.
+var handlers = map[string]reflect.Type{
+	config.FunctionDetect:    reflect.TypeFor[detect.Detector](),
+	config.FunctionRemediate: reflect.TypeFor[remediate.Remediator](),
+	config.FunctionNotify:    reflect.TypeFor[notify.Handler](),
+	config.FunctionSweep:     reflect.TypeFor[sweep.Sweeper](),
+	config.FunctionHook:      reflect.TypeFor[hook.Handler](),
+}
+
+// sdkCall is one method of an SDK consumer interface: a call the function
+// makes, with its own credentials (home) or those of the account-region it
+// acts in (target: an interface returned by a func taking a
+// workflow.Target, e.g. detect.ECSFor).
+type sdkCall struct {
+	Service, Operation string // the SDK package (ecs, cloudwatchlogs, …) and method
+	Target             bool
+	Via                string // the interface, e.g. detect.ECS
+}
+
+const module = "github.com/ecslogfix/ecslogfix/"
+
+var targetType = reflect.TypeFor[workflow.Target]()
+
+// callsOf walks t's fields (our own structs), pointers, slices, maps and
+// funcs (their results) to every interface, and returns the methods shaped
+// like the SDK's (ctx, *service.XInput, ...func(*service.Options)).
+func callsOf(t reflect.Type) []sdkCall {
+	var out []sdkCall
+	seen := map[string]bool{}
+	var walk func(t reflect.Type, target bool)
+	walk = func(t reflect.Type, target bool) {
+		key := fmt.Sprint(t, target)
+		if seen[key] {
+			return
+		}
+		seen[key] = true
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Slice, reflect.Array, reflect.Map:
+			walk(t.Elem(), target)
+		case reflect.Struct:
+			if !strings.HasPrefix(t.PkgPath(), module) {
+				return
+			}
+			for i := range t.NumField() {
+				walk(t.Field(i).Type, target)
+			}
+		case reflect.Func:
+			tg := target
+			for i := range t.NumIn() {
+				tg = tg || t.In(i) == targetType
+			}
+			for i := range t.NumOut() {
+				walk(t.Out(i), tg)
+			}
+		case reflect.Interface:
+			for i := range t.NumMethod() {
+				m := t.Method(i)
+				if svc, ok := sdkService(m.Type); ok {
+					out = append(out, sdkCall{Service: svc, Operation: m.Name, Target: target, Via: t.String()})
+				}
+			}
+		}
+	}
+	walk(t, false)
+	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
+	return slices.CompactFunc(out, func(a, b sdkCall) bool {
+		return a.Service == b.Service && a.Operation == b.Operation && a.Target == b.Target
+	})
+}
+
+func sdkService(m reflect.Type) (string, bool) {
+	if m.NumIn() != 3 || !m.IsVariadic() || m.In(1).Kind() != reflect.Pointer {
+		return "", false
+	}
+	return strings.CutPrefix(m.In(1).Elem().PkgPath(), "github.com/aws/aws-sdk-go-v2/service/")
+}
+
+// iamPrefix is each SDK package's IAM service prefix.
+var iamPrefix = map[string]string{"ecs": "ecs", "cloudwatchlogs": "logs", "sfn": "states", "sns": "sns", "sts": "sts", "s3": "s3",
+	"organizations": "organizations", "cloudformation": "cloudformation", "secretsmanager": "secretsmanager", "lambda": "lambda",
+	"eventbridge": "events", "scheduler": "scheduler"}
+
+// iamActionOf: operations authorized under another action's name (the
+// Amazon S3 API Reference, "Permissions", of each operation).
+var iamActionOf = map[string]string{"s3:ListObjectsV2": "s3:ListBucket", "s3:CreateMultipartUpload": "s3:PutObject",
+	"s3:UploadPart": "s3:PutObject", "s3:CompleteMultipartUpload": "s3:PutObject"}
+
+// dependent are the further authorizations a call needs because of what
+// the request carries or where it goes: a revision registered with tags
+// and roles (ECS, "Grant permission to tag resources on creation"; "Amazon
+// ECS task execution IAM role": iam:PassRole), a log group created with
+// tags (CloudWatch Logs, logs:TagResource), objects of the SSE-KMS bucket
+// and a message to the KMS-encrypted topic (the key, through the service).
+type dependentAuth struct {
+	action  string
+	context map[string]string
+}
+
+func dependent(action string) []dependentAuth {
+	switch action {
+	case "ecs:RegisterTaskDefinition":
+		return []dependentAuth{{"ecs:TagResource", map[string]string{"ecs:CreateAction": "RegisterTaskDefinition"}},
+			{"iam:PassRole", map[string]string{"iam:PassedToService": "ecs-tasks.amazonaws.com"}}}
+	case "logs:CreateLogGroup":
+		return []dependentAuth{{"logs:TagResource", nil}}
+	case "s3:PutObject":
+		return []dependentAuth{{"kms:GenerateDataKey", map[string]string{"kms:ViaService": "s3.REGION.amazonaws.com"}},
+			{"kms:Decrypt", map[string]string{"kms:ViaService": "s3.REGION.amazonaws.com"}}}
+	case "s3:GetObject":
+		return []dependentAuth{{"kms:Decrypt", map[string]string{"kms:ViaService": "s3.REGION.amazonaws.com"}}}
+	case "sns:Publish":
+		return []dependentAuth{{"kms:GenerateDataKey", map[string]string{"kms:ViaService": "sns.REGION.amazonaws.com"}},
+			{"kms:Decrypt", map[string]string{"kms:ViaService": "sns.REGION.amazonaws.com"}}}
+	}
+	return nil
+}
+
+// madeIn says whether a call is made in a configuration: the sweep reads
+// the organization only in organization mode (functions/sweep sets
+// Sweeper.Organization there), notify reads the webhook secret only when
+// one is configured (functions/notify).
+func madeIn(c sdkCall, cfg config.Config) bool {
+	switch c.Service {
+	case "organizations", "cloudformation":
+		return cfg.Mode == config.ModeOrganization
+	case "secretsmanager":
+		return cfg.SlackWebhookSecretARN != ""
+	}
+	return true
+}
+
+// The code's calls are found: a new SDK call in any handler's graph shows
+// up here (and in the simulation, where it needs a grant).
+func TestCallsAreDerivedFromTheCode(t *testing.T) {
+	got := map[string][]string{}
+	for fn, h := range handlers {
+		for _, c := range callsOf(h) {
+			where := "home"
+			if c.Target {
+				where = "target"
+			}
+			got[fn] = append(got[fn], where+" "+c.Service+":"+c.Operation)
+		}
+	}
+	// The hook answers from the policy alone (functions/hook): no AWS call.
+	if len(got[config.FunctionHook]) != 0 {
+		t.Errorf("the hook makes AWS calls %v: give its role their grants and simulate them", got[config.FunctionHook])
+	}
+	for fn, want := range map[string][]string{
+		config.FunctionDetect:    {"home sfn:DescribeExecution", "home sfn:StartExecution", "target ecs:DescribeTaskDefinition"},
+		config.FunctionRemediate: {"target cloudwatchlogs:CreateLogGroup", "target cloudwatchlogs:DescribeLogGroups", "target ecs:DescribeTaskDefinition"},
+		config.FunctionNotify:    {"home secretsmanager:GetSecretValue", "home sns:Publish"},
+		config.FunctionSweep:     {"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"},
+	} {
+		for _, w := range want {
+			if !slices.Contains(got[fn], w) {
+				t.Errorf("%s: %s not found among %v", fn, w, got[fn])
+			}
+		}
+	}
+}
+
+// --- the world the simulation runs in ---
+
+const (
+	simSingleAccount = "111122223333"
+	simHubAccount    = "111111111111"
+	simMemberAccount = "222222222222"
+	simOutsider      = "444444444444"
+	simOrg           = "o-abcdefghij"
+	simOtherOrg      = "o-zzzzzzzzzz"
+	simHubRegion     = "us-east-1"
+	simMemberRegion  = "eu-west-1"
+)
+
+// resolved is a template resolved in an account and region.
+type resolved struct {
+	*harness.Template
+	account, region string
+}
+
+func resolve(t *testing.T, name string, tmpl Template, account, region string, params map[string]string) resolved {
+	t.Helper()
+	h := harness.NewTemplate(name, tmpl)
+	h.Account, h.Region, h.Parameters = account, region, params
+	return resolved{h, account, region}
+}
+
+func (r resolved) value(t *testing.T, v any) any {
+	t.Helper()
+	out, err := r.Resolve(v)
+	if err != nil {
+		t.Fatalf("resolve %v: %v", v, err)
+	}
+	return out
+}
+
+func (r resolved) str(t *testing.T, v any) string {
+	t.Helper()
+	s, ok := r.value(t, v).(string)
+	if !ok {
+		t.Fatalf("%v is not a string", v)
+	}
+	return s
+}
+
+// role is a role's ARN, identity policies and trust policy.
+type role struct {
+	arn      string
+	identity []any
+	trust    any
+}
+
+// roleByID reads the role with logical ID id.
+func (r resolved) roleByID(t *testing.T, id string) role {
+	t.Helper()
+	res := r.Resources("AWS::IAM::Role")
+	for _, x := range res {
+		if x.LogicalID != id {
+			continue
+		}
+		out := role{arn: r.str(t, map[string]any{"Fn::GetAtt": []any{id, "Arn"}}), trust: r.value(t, x.Properties["AssumeRolePolicyDocument"])}
+		pols, _ := x.Properties["Policies"].([]any)
+		for _, p := range pols {
+			out.identity = append(out.identity, r.value(t, p.(map[string]any)["PolicyDocument"]))
+		}
+		for _, p := range r.Resources("AWS::IAM::Policy") {
+			for _, ref := range p.Properties["Roles"].([]any) {
+				if m, ok := ref.(map[string]any); ok && m["Ref"] == id {
+					out.identity = append(out.identity, r.value(t, p.Properties["PolicyDocument"]))
+				}
+			}
+		}
+		return out
+	}
+	t.Fatalf("no role %s", id)
+	return role{}
+}
+
+func (r resolved) role(t *testing.T, name string) role {
+	t.Helper()
+	for _, x := range r.Resources("AWS::IAM::Role") {
+		if x.Properties["RoleName"] == name {
+			return r.roleByID(t, x.LogicalID)
+		}
+	}
+	t.Fatalf("no role named %s", name)
+	return role{}
+}
+
+// one returns the properties of the only resource of a type.
+func (r resolved) one(t *testing.T, typ string) (string, map[string]any) {
+	t.Helper()
+	res := r.Resources(typ)
+	if len(res) != 1 {
+		t.Fatalf("%d %s", len(res), typ)
+	}
+	return res[0].LogicalID, res[0].Properties
+}
+
+func policyOf(statement any) any {
+	return map[string]any{"Version": "2012-10-17", "Statement": []any{statement}}
+}
+
+// --- requests ---
+
+type simRequest struct {
+	ID              string            `json:"id"`
+	Principal       string            `json:"principal"`
+	Action          string            `json:"action"`
+	Resource        string            `json:"resource,omitempty"`
+	Names           map[string]string `json:"names,omitempty"`
+	ResourceAccount string            `json:"resourceAccount"`
+	Context         map[string]any    `json:"context"`
+	IdentityPolices []any             `json:"identityPolicies"`
+	ResourcePolicy  any               `json:"resourcePolicy,omitempty"`
+
+	want string // Allowed, ImplicitlyDenied, ExplicitlyDenied
+	row  string // the report's description
+}
+
+type simResult struct {
+	ID, Decision, Resource string
+	Errors                 any
+}
+
+type policyCheck struct {
+	Where  string `json:"where"`
+	Kind   string `json:"kind"` // identity, resource
+	Policy any    `json:"policy"`
+}
+
+func runSimulator(t *testing.T, reqs []simRequest, policies []policyCheck) (map[string]simResult, map[string][]string) {
+	t.Helper()
+	tools := toolsDir(t)
+	modules := filepath.Join(tools, "node_modules")
+	requireTool(t, "@cloud-copilot/iam-simulate", filepath.Join(modules, "@cloud-copilot", "iam-simulate", "package.json"))
+	node := requireTool(t, "node")
+	spec, err := json.Marshal(map[string]any{"requests": reqs, "policies": policies})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "simulation.json")
+	if err := os.WriteFile(path, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(filepath.Dir(tools), "scripts", "iam-simulate.cjs"), path)
+	cmd.Env = append(os.Environ(), "ECSLOGFIX_NODE_MODULES="+modules)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("iam-simulate: %v\n%s", err, stderr.String())
+	}
+	results, problems := map[string]simResult{}, map[string][]string{}
+	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+		var r struct {
+			simResult
+			Where    string
+			Problems []string
+		}
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("iam-simulate output %q: %v", line, err)
+		}
+		if r.Where != "" {
+			problems[r.Where] = r.Problems
+		} else {
+			results[r.ID] = r.simResult
+		}
+	}
+	if len(results) != len(reqs) || len(problems) != len(policies) {
+		t.Fatalf("iam-simulate answered %d requests of %d and %d policies of %d", len(results), len(reqs), len(problems), len(policies))
+	}
+	return results, problems
+}
+
+// names are the resource names a request's ARN is built from.
+func (w *world) names(account, region string) map[string]string {
+	n := map[string]string{"Partition": "aws", "Region": region, "Account": account,
+		"TaskDefinitionFamilyName": "orders", "TaskDefinitionRevisionNumber": "4", "LogGroupName": "/ecs/orders",
+		"StateMachineName": w.cfg.Names().StateMachine(), "ExecutionId": "orders-4-0123abcd",
+		"RoleNameWithPath": "orders-task", // a task definition's role, passed to ECS
+		"OrganizationId":   strings.TrimPrefix(simOrg, "o-"), "OrganizationalUnitId": "ab12-abcdefgh",
+		"StackSetName": w.cfg.Names().StackSet(), "Id": "6d7e1f2a-0000-4000-8000-000000000001",
+		// The rollout's consumers: a service, a rule target, a schedule.
+		"ClusterName": "prod", "ServiceName": "orders", "EventBusName": "default", "RuleName": "nightly",
+		"GroupName": "default", "ScheduleName": "report",
+	}
+	for _, m := range []map[string]string{w.base, w.extra} {
+		for k, v := range m {
+			n[k] = v
+		}
+	}
+	return n
+}
+
+// world is one mode's templates, and what the requests need from them.
+type world struct {
+	mode   string
+	cfg    config.Config
+	stack  resolved
+	member resolved // organization mode: the member IAM template in a member account
+	// base names the stack's resources (topic, key, bucket, secret); extra
+	// the resources of the requests being added.
+	base, extra map[string]string
+	// resource policies by IAM service prefix
+	resourcePolicies map[string]any
+	reqs             []simRequest
+}
+
+func (w *world) add(r simRequest) {
+	r.ID = fmt.Sprintf("%s-%d", w.mode, len(w.reqs))
+	if r.Context == nil {
+		r.Context = map[string]any{}
+	}
+	r.Context["aws:SecureTransport"] = "true"
+	w.reqs = append(w.reqs, r)
+}
+
+func orgContext(principalAccount string) map[string]any {
+	ctx := map[string]any{"aws:PrincipalAccount": principalAccount}
+	if principalAccount != simOutsider {
+		ctx["aws:PrincipalOrgID"] = simOrg
+	}
+	return ctx
+}
+
+// call adds the requests of one action (and its dependents) by principal
+// in account/region.
+func (w *world) call(t *testing.T, row string, p role, action, account, region string, org bool, want string) {
+	t.Helper()
+	auths := append([]dependentAuth{{action: action}}, dependent(action)...)
+	for _, a := range auths {
+		ctx := map[string]any{}
+		if org {
+			principalAccount := strings.Split(p.arn, ":")[4]
+			ctx = orgContext(principalAccount)
+			ctx["aws:ResourceOrgID"] = simOrg
+		}
+		for k, v := range a.context {
+			ctx[k] = strings.ReplaceAll(v, "REGION", region)
+		}
+		if a.action == "s3:ListBucket" {
+			ctx["s3:prefix"] = "sweeps/0b1c2d3e-sweep/results/"
+		}
+		prefix := strings.Split(a.action, ":")[0]
+		names := w.names(account, region)
+		if a.action == "sts:AssumeRole" {
+			names["RoleNameWithPath"] = w.cfg.Names().MemberRole()
+		}
+		if action == "ecs:RegisterTaskDefinition" {
+			// Tagged on creation: the revision, not a cluster or service.
+			delete(names, "ClusterName")
+			delete(names, "ServiceName")
+		}
+		r := simRequest{Principal: p.arn, Action: a.action, Names: names, ResourceAccount: account, Context: ctx,
+			IdentityPolices: p.identity, ResourcePolicy: w.resourcePolicies[prefix], want: want, row: row}
+		if a.action != action {
+			r.row = row + " (needs " + a.action + ")"
+		}
+		w.add(r)
+	}
+}
+
+func (w *world) fnRole(t *testing.T, fn string) role {
+	return w.stack.role(t, w.cfg.Names().FunctionRole(fn))
+}
+
+// functions adds every call of every function, in every account-region it
+// acts in: its own, and in organization mode a member account's through
+// the member role.
+func (w *world) functions(t *testing.T) {
+	org := w.cfg.Mode == config.ModeOrganization
+	reach := execution.Reach{Organization: org, MemberRoleName: w.cfg.Names().MemberRole(), HomeAccount: w.stack.account, Partition: "aws"}
+	for _, fn := range config.Functions {
+		home := w.fnRole(t, fn)
+		for _, c := range callsOf(handlers[fn]) {
+			if !madeIn(c, w.cfg) {
+				continue
+			}
+			prefix, ok := iamPrefix[c.Service]
+			if !ok {
+				t.Errorf("%s calls %s.%s: no IAM service prefix known for SDK package %s", fn, c.Via, c.Operation, c.Service)
+				continue
+			}
+			action := cmpOr(iamActionOf[prefix+":"+c.Operation], prefix+":"+c.Operation)
+			row := fmt.Sprintf("%s %s.%s", fn, c.Via, c.Operation)
+			if !c.Target {
+				w.call(t, row, home, action, w.stack.account, w.stack.region, org, "Allowed")
+				continue
+			}
+			accounts := []string{w.stack.account}
+			if org {
+				accounts = append(accounts, simMemberAccount)
+			}
+			for _, acct := range accounts {
+				tg := reach.Target(acct, simMemberRegion)
+				if tg.RoleARN == "" {
+					w.call(t, row+" in its own account", home, action, acct, simMemberRegion, org, "Allowed")
+					continue
+				}
+				// The factory assumes the member role, then calls with it.
+				trust := w.resourcePolicies["sts"]
+				w.resourcePolicies["sts"] = w.member.role(t, w.cfg.Names().MemberRole()).trust
+				w.call(t, row+" in a member account: assume the member role", home, "sts:AssumeRole", acct, simMemberRegion, true, "Allowed")
+				w.resourcePolicies["sts"] = trust
+				member := w.member.role(t, w.cfg.Names().MemberRole())
+				member.arn = tg.RoleARN
+				w.call(t, row+" in a member account, as the member role", member, action, acct, simMemberRegion, true, "Allowed")
+			}
+		}
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// stateMachines adds what each state machine's definition does with its
+// role: invoke the functions its Tasks name; for a Distributed Map, start
+// and stop its own child executions, read the ItemReader's object and
+// write the ResultWriter's.
+func (w *world) stateMachines(t *testing.T) {
+	for _, sm := range w.stack.Resources("AWS::StepFunctions::StateMachine") {
+		roleID := strings.TrimSuffix(strings.TrimPrefix(Flatten(sm.Properties["RoleArn"]), "${"), ".Arn}")
+		r := w.stack.roleByID(t, roleID)
+		name := w.stack.str(t, sm.Properties["StateMachineName"])
+		def := w.stack.str(t, sm.Properties["DefinitionString"])
+		var states func(m map[string]any)
+		states = func(m map[string]any) {
+			for sname, sv := range m {
+				s := sv.(map[string]any)
+				if params, ok := s["Parameters"].(map[string]any); ok && s["Type"] == "Task" {
+					fn, _ := params["FunctionName"].(string)
+					w.extra = map[string]string{"FunctionName": fn}
+					w.call(t, fmt.Sprintf("state machine %s: %s invokes %s", name, sname, fn), r, "lambda:InvokeFunction", w.stack.account, w.stack.region, false, "Allowed")
+				}
+				ip, ok := s["ItemProcessor"].(map[string]any)
+				if !ok {
+					continue
+				}
+				states(ip["States"].(map[string]any))
+				if ip["ProcessorConfig"].(map[string]any)["Mode"] == "DISTRIBUTED" {
+					w.extra = map[string]string{"StateMachineName": name}
+					w.call(t, fmt.Sprintf("state machine %s: %s starts its child executions", name, sname), r, "states:StartExecution", w.stack.account, w.stack.region, false, "Allowed")
+					w.extra = map[string]string{"StateMachineName": name + "/" + "0b1c2d3e", "ExecutionId": "9f8e7d6c"}
+					for _, a := range []string{"states:DescribeExecution", "states:StopExecution"} {
+						w.call(t, fmt.Sprintf("state machine %s: %s watches its child executions", name, sname), r, a, w.stack.account, w.stack.region, false, "Allowed")
+					}
+				}
+				reader := s["ItemReader"].(map[string]any)["Parameters"].(map[string]any)
+				w.extra = map[string]string{"BucketName": reader["Bucket"].(string), "ObjectName": "sweeps/0b1c2d3e-sweep/targets.jsonl"}
+				w.call(t, fmt.Sprintf("state machine %s: %s reads its items", name, sname), r, "s3:GetObject", w.stack.account, w.stack.region, false, "Allowed")
+				writer := s["ResultWriter"].(map[string]any)["Parameters"].(map[string]any)
+				w.extra = map[string]string{"BucketName": writer["Bucket"].(string), "ObjectName": writer["Prefix"].(string) + "/4d3c2b1a/manifest.json"}
+				w.call(t, fmt.Sprintf("state machine %s: %s writes its results", name, sname), r, "s3:PutObject", w.stack.account, w.stack.region, false, "Allowed")
+			}
+		}
+		var doc struct{ States map[string]any }
+		if err := json.Unmarshal([]byte(def), &doc); err != nil {
+			t.Fatal(err)
+		}
+		states(doc.States)
+		w.extra = nil
+	}
+	// Rules that start a state machine do so with their role.
+	for _, rule := range w.stack.Resources("AWS::Events::Rule") {
+		for _, tg := range rule.Properties["Targets"].([]any) {
+			tg := tg.(map[string]any)
+			arn := w.stack.str(t, tg["Arn"])
+			if !strings.Contains(arn, ":stateMachine:") {
+				continue
+			}
+			id := strings.TrimSuffix(strings.TrimPrefix(Flatten(tg["RoleArn"]), "${"), ".Arn}")
+			w.extra = map[string]string{"StateMachineName": arn[strings.LastIndex(arn, ":")+1:]}
+			w.call(t, "rule "+w.stack.str(t, rule.Properties["Name"])+" starts "+w.extra["StateMachineName"], w.stack.roleByID(t, id), "states:StartExecution", w.stack.account, w.stack.region, false, "Allowed")
+			w.extra = nil
+		}
+	}
+}
+
+// newWorld resolves a mode's templates and reads its resources' names and
+// resource policies.
+func newWorld(t *testing.T, mode string, s *Synthesized, cfg config.Config) *world {
+	t.Helper()
+	w := &world{mode: mode, cfg: cfg, resourcePolicies: map[string]any{}}
+	if cfg.Mode == config.ModeOrganization {
+		w.stack = resolve(t, "ecslogfix-hub", s.Template, simHubAccount, simHubRegion, nil)
+		_, tmpl := memberTemplateOf(t, cfg.Names().StackSetIAM())
+		w.member = resolve(t, "StackSet-ecslogfix-member-iam", tmpl, simMemberAccount, simMemberRegion,
+			map[string]string{ParamHubAccountID: simHubAccount, ParamHubRegion: simHubRegion})
+	} else {
+		w.stack = resolve(t, "ecslogfix", s.Template, simSingleAccount, simMemberRegion, nil)
+	}
+	topicID, _ := w.stack.one(t, "AWS::SNS::Topic")
+	keyID, key := w.stack.one(t, "AWS::KMS::Key")
+	bucketID, _ := w.stack.one(t, "AWS::S3::Bucket")
+	_, topicPolicy := w.stack.one(t, "AWS::SNS::TopicPolicy")
+	_, bucketPolicy := w.stack.one(t, "AWS::S3::BucketPolicy")
+	topicARN := w.stack.str(t, map[string]any{"Ref": topicID})
+	w.base = map[string]string{"TopicName": topicARN[strings.LastIndex(topicARN, ":")+1:], "KeyId": w.stack.PhysicalName(keyID),
+		"BucketName": w.stack.PhysicalName(bucketID), "ObjectName": "sweeps/0b1c2d3e-sweep/results/" + simMemberAccount + "/eu-west-1/00000.json"}
+	if cfg.SlackWebhookSecretARN != "" {
+		w.base["SecretId"] = cfg.SlackWebhookSecretARN[strings.LastIndex(cfg.SlackWebhookSecretARN, ":")+1:]
+	}
+	w.resourcePolicies["sns"] = w.stack.value(t, topicPolicy["PolicyDocument"])
+	w.resourcePolicies["kms"] = w.stack.value(t, key["KeyPolicy"])
+	w.resourcePolicies["s3"] = w.stack.value(t, bucketPolicy["PolicyDocument"])
+	if cfg.Mode == config.ModeOrganization {
+		_, bus := w.stack.one(t, "AWS::Events::EventBusPolicy")
+		w.resourcePolicies["events"] = policyOf(w.stack.value(t, bus["Statement"]))
+	}
+	return w
+}
+
+// TestIAMSimulation simulates, per mode and role, every call the code
+// makes (Allowed), and the requests that must be denied; the table is
+// logged. Every statement of every template passes the static checks.
+func TestIAMSimulation(t *testing.T) {
+	worlds := []*world{newWorld(t, "single", single(t), singleConfig(t)), newWorld(t, "hub", hub(t), orgConfig(t))}
+	for _, w := range worlds {
+		w.functions(t)
+		w.stateMachines(t)
+	}
+	hw := worlds[1]
+	remediateHub := hw.fnRole(t, config.FunctionRemediate)
+	member := hw.member.role(t, hw.cfg.Names().MemberRole())
+	member.arn = "arn:aws:iam::" + simMemberAccount + ":role/" + hw.cfg.Names().MemberRole()
+	memberTrust := member.trust
+	// Denied where it must be.
+	for _, p := range []struct {
+		name string
+		r    role
+		acct string
+	}{{"hub remediate", remediateHub, simHubAccount}, {"the member role", member, simMemberAccount}, {"single remediate", worlds[0].fnRole(t, config.FunctionRemediate), simSingleAccount}} {
+		w := hw
+		if p.acct == simSingleAccount {
+			w = worlds[0]
+		}
+		w.add(simRequest{Principal: p.r.arn, Action: "iam:PassRole", Names: w.names(p.acct, simMemberRegion), ResourceAccount: p.acct,
+			Context: map[string]any{"iam:PassedToService": "lambda.amazonaws.com"}, IdentityPolices: p.r.identity, want: "ImplicitlyDenied",
+			row: p.name + ": iam:PassRole of a task role to another service (Lambda)"})
+	}
+	// The hub's remediate role acts in a member account only through the
+	// member role: with its own credentials it is refused there.
+	hw.add(simRequest{Principal: remediateHub.arn, Action: "ecs:RegisterTaskDefinition", Names: hw.names(simMemberAccount, simMemberRegion), ResourceAccount: simMemberAccount,
+		Context: orgContext(simHubAccount), IdentityPolices: remediateHub.identity, want: "ImplicitlyDenied",
+		row: "hub remediate: ecs:RegisterTaskDefinition in a member account with its own credentials"})
+	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
+		r := hw.fnRole(t, fn)
+		// A member role in an account outside the organization (an event
+		// relayed for a non-member account): refused by aws:ResourceOrgID.
+		ctx := orgContext(simHubAccount)
+		ctx["aws:ResourceOrgID"] = simOtherOrg
+		rn := hw.names(simOutsider, simMemberRegion)
+		rn["RoleNameWithPath"] = hw.cfg.Names().MemberRole()
+		hw.add(simRequest{Principal: r.arn, Action: "sts:AssumeRole", Names: rn, ResourceAccount: simOutsider, Context: ctx,
+			IdentityPolices: r.identity, ResourcePolicy: memberTrust, want: "ImplicitlyDenied",
+			row: "hub " + fn + ": sts:AssumeRole of the member role in an account outside the organization"})
+		// The hub's role once its account is outside the organization: the
+		// member role's trust refuses it.
+		ctx = map[string]any{"aws:PrincipalAccount": simHubAccount, "aws:PrincipalOrgID": simOtherOrg, "aws:ResourceOrgID": simOrg}
+		rn = hw.names(simMemberAccount, simMemberRegion)
+		rn["RoleNameWithPath"] = hw.cfg.Names().MemberRole()
+		hw.add(simRequest{Principal: r.arn, Action: "sts:AssumeRole", Names: rn, ResourceAccount: simMemberAccount, Context: ctx,
+			IdentityPolices: r.identity, ResourcePolicy: memberTrust, want: "ImplicitlyDenied",
+			row: "hub " + fn + " from outside the organization: sts:AssumeRole of the member role"})
+	}
+	// The member accounts' rules put events on the hub bus with the
+	// forwarder role; nobody outside the organization may.
+	forwarder := hw.member.role(t, hw.cfg.Names().MemberForwarderRole())
+	hw.extra = map[string]string{"EventBusName": hw.cfg.Names().EventBus()}
+	hw.add(simRequest{Principal: forwarder.arn, Action: "events:PutEvents", Names: hw.names(simHubAccount, simHubRegion), ResourceAccount: simHubAccount,
+		Context: orgContext(simMemberAccount), IdentityPolices: forwarder.identity, ResourcePolicy: hw.resourcePolicies["events"], want: "Allowed",
+		row: "member forwarder: events:PutEvents on the hub bus"})
+	outsider := forwarder
+	outsider.arn = "arn:aws:iam::" + simOutsider + ":role/" + hw.cfg.Names().MemberForwarderRole()
+	hw.add(simRequest{Principal: outsider.arn, Action: "events:PutEvents", Names: hw.names(simHubAccount, simHubRegion), ResourceAccount: simHubAccount,
+		Context: orgContext(simOutsider), IdentityPolices: outsider.identity, ResourcePolicy: hw.resourcePolicies["events"], want: "ImplicitlyDenied",
+		row: "an account outside the organization: events:PutEvents on the hub bus"})
+	hw.extra = nil
+
+	// Every statement of every template, against the reference.
+	var policies []policyCheck
+	for _, w := range worlds {
+		policies = append(policies, w.policies(t, w.stack)...)
+	}
+	for name := range stackSets(t) {
+		_, tmpl := memberTemplateOf(t, name)
+		policies = append(policies, hw.policies(t, resolve(t, name, tmpl, simMemberAccount, simMemberRegion,
+			map[string]string{ParamHubAccountID: simHubAccount, ParamHubRegion: simHubRegion}))...)
+	}
+
+	var all []simRequest
+	for _, w := range worlds {
+		all = append(all, w.reqs...)
+	}
+	results, problems := runSimulator(t, all, policies)
+	var table strings.Builder
+	fmt.Fprintf(&table, "| mode | call (role, where) | action | resource | expected | decision |\n|---|---|---|---|---|---|\n")
+	for _, r := range all {
+		got := results[r.ID]
+		mode := strings.SplitN(r.ID, "-", 2)[0]
+		fmt.Fprintf(&table, "| %s | %s | %s | %s | %s | %s |\n", mode, r.row, r.Action, got.Resource, r.want, got.Decision)
+		if got.Decision != r.want {
+			t.Errorf("%s: %s %s on %s: %s, want %s %v", mode, r.row, r.Action, got.Resource, got.Decision, r.want, got.Errors)
+		}
+	}
+	t.Logf("IAM simulation, %d requests:\n%s", len(all), table.String())
+	for where, ps := range problems {
+		for _, p := range ps {
+			t.Errorf("%s: %s", where, p)
+		}
+	}
+	t.Logf("%d policies checked against the Service Authorization Reference", len(policies))
+}
+
+// policies lists every policy document of a template for the static
+// checks: roles' trust, inline and attached policies, key, topic, queue,
+// bucket and bus policies.
+func (w *world) policies(t *testing.T, r resolved) []policyCheck {
+	var out []policyCheck
+	add := func(where, kind string, doc any) {
+		out = append(out, policyCheck{Where: r.StackName + " " + where, Kind: kind, Policy: doc})
+	}
+	for _, x := range r.Resources("AWS::IAM::Role") {
+		add(x.LogicalID+" trust", "resource", r.value(t, x.Properties["AssumeRolePolicyDocument"]))
+		pols, _ := x.Properties["Policies"].([]any)
+		for i, p := range pols {
+			add(fmt.Sprintf("%s inline %d", x.LogicalID, i), "identity", r.value(t, p.(map[string]any)["PolicyDocument"]))
+		}
+	}
+	for _, x := range r.Resources("AWS::IAM::Policy") {
+		add(x.LogicalID, "identity", r.value(t, x.Properties["PolicyDocument"]))
+	}
+	for typ, field := range map[string]string{"AWS::SNS::TopicPolicy": "PolicyDocument", "AWS::SQS::QueuePolicy": "PolicyDocument",
+		"AWS::S3::BucketPolicy": "PolicyDocument", "AWS::KMS::Key": "KeyPolicy"} {
+		for _, x := range r.Resources(typ) {
+			add(x.LogicalID, "resource", r.value(t, x.Properties[field]))
+		}
+	}
+	for _, x := range r.Resources("AWS::Events::EventBusPolicy") {
+		add(x.LogicalID, "resource", policyOf(r.value(t, x.Properties["Statement"])))
+	}
+	return out
+}

