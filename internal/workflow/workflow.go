@@ -120,6 +120,11 @@ type Input struct {
 	// its outcome goes into that sweep's digest instead of a message of
 	// its own.
 	SweepID string `json:"sweepId,omitempty"`
+	// ExecutionToken names this remediation (the execution series' name):
+	// Register tags its revision with it (taskdef.TagExecution), so that a
+	// retry after a lost response — the SDK's, the state machine's, or the
+	// next execution of the series — reports that revision as its own.
+	ExecutionToken string `json:"executionToken,omitempty"`
 }
 
 // State is the execution's state document as it flows through the
