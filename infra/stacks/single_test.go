@@ -16,6 +16,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
 // roleStatements returns the Allow/Deny statements granted to the role
@@ -298,7 +299,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def != workflow.Definition("aws", "ecslogfix-remediate", "ecslogfix-notify") {
+	if def != asl.Definition("aws", "ecslogfix-remediate", "ecslogfix-notify") {
 		t.Fatal("deployed definition differs from Definition()")
 	}
 	// The integration ARN takes the stack's partition: a literal
@@ -307,7 +308,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	if raw := Flatten(s.Template.Resource(mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-remediation"))["Properties"].(map[string]any)["DefinitionString"]); strings.Count(raw, `"arn:${AWS::Partition}:states:::lambda:invoke"`) != 6 || strings.Contains(raw, "arn:aws:") {
 		t.Errorf("the definition does not name the integration in the stack's partition:\n%s", raw)
 	}
-	if cn, err := s.Template.StateMachineDefinition("ecslogfix-remediation", "aws-cn"); err != nil || cn != workflow.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
+	if cn, err := s.Template.StateMachineDefinition("ecslogfix-remediation", "aws-cn"); err != nil || cn != asl.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
 		t.Errorf("aws-cn rendering: %v", err)
 	}
 	d := mustJSON(t, def)
@@ -331,7 +332,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	retryN := func(attempts, errs string) string {
 		return `{"BackoffRate":2,"ErrorEquals":[` + errs + `],"IntervalSeconds":2,"JitterStrategy":"FULL","MaxAttempts":` + attempts + `,"MaxDelaySeconds":60}`
 	}
-	queued := strconv.Itoa(workflow.QueuedAttempts())
+	queued := strconv.Itoa(asl.QueuedAttempts())
 	// Every Task: our "wait for your turn" errors, then Lambda's throttle
 	// (both sized for the budgeted burst), then Lambda's service errors.
 	retries := func(errs string) string {
@@ -852,7 +853,7 @@ func TestOptionalResourcesOff(t *testing.T) {
 	if m := tmpl.Resource(id)["Properties"].(map[string]any)["MemorySize"]; m != float64(256) {
 		t.Errorf("remediate memory %v", m)
 	}
-	if def, _ := tmpl.StateMachineDefinition("acme-remediation", "aws"); def != workflow.Definition("aws", "acme-remediate", "acme-notify") {
+	if def, _ := tmpl.StateMachineDefinition("acme-remediation", "aws"); def != asl.Definition("aws", "acme-remediate", "acme-notify") {
 		t.Error("definition does not use the prefix")
 	}
 	errs, _ := NagFindings(s.Stack)

@@ -18,6 +18,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
@@ -57,7 +58,7 @@ var notifyRetriesThrottle = func() bool {
 			Retry []struct{ ErrorEquals []string }
 		}
 	}
-	if err := json.Unmarshal([]byte(workflow.Definition("aws", fnRemed, fnNotify)), &def); err != nil {
+	if err := json.Unmarshal([]byte(asl.Definition("aws", fnRemed, fnNotify)), &def); err != nil {
 		panic(err)
 	}
 	for _, r := range def.States[workflow.StateNotify].Retry {

@@ -33,6 +33,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
@@ -168,7 +169,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 
-	w.machine, err = sfnlocal.Parse(workflow.Definition("aws", fnRemed, fnNotify), opts.Seed+1)
+	w.machine, err = sfnlocal.Parse(asl.Definition("aws", fnRemed, fnNotify), opts.Seed+1)
 	if err != nil {
 		t.Fatal(err)
 	}
