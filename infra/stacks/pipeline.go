@@ -26,6 +26,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
@@ -455,11 +456,11 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 		own = append(own, awsarn.RoleARN(partition(), "*", memberRole))
 	}
 	return map[string]map[string]string{
-		config.FunctionDetect: config.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
+		config.FunctionDetect: fnenv.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv()}.Environ(),
 		config.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
-		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
-		config.FunctionNotify: config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
+		config.FunctionRemediate: fnenv.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
+		config.FunctionNotify: fnenv.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
 			History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
 }

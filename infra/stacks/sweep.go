@@ -9,6 +9,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
@@ -106,8 +107,8 @@ func (p *pipeline) sweepStatements() []awsiam.PolicyStatement {
 }
 
 // sweepEnv is the sweep function's environment.
-func (p *pipeline) sweepEnv(smARN, memberRole string) config.SweepEnv {
-	e := config.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
+func (p *pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
+	e := fnenv.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 		MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
 		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv()}
 	if p.cfg.Mode == config.ModeOrganization {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
@@ -76,8 +77,8 @@ func TestSweepStateMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env[config.EnvSweepBucket] != "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}" {
-			t.Errorf("%s: sweep bucket %q", name, env[config.EnvSweepBucket])
+		if env[fnenv.EnvSweepBucket] != "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}" {
+			t.Errorf("%s: sweep bucket %q", name, env[fnenv.EnvSweepBucket])
 		}
 	}
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -197,7 +198,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		}
 	}
 	w.notify = make(chan *localaws.Function, opts.Notifiers)
-	fnEnv := config.NotifyEnv{TopicARN: w.topic}.Environ()
+	fnEnv := fnenv.NotifyEnv{TopicARN: w.topic}.Environ()
 	maps.Copy(fnEnv, env.LambdaEnv())
 	for range opts.Notifiers {
 		f := localaws.NewFunction(t, localaws.FunctionOptions{Name: fnNotify, Bootstrap: notifyBin, Env: fnEnv, Timeout: 60 * time.Second})
