@@ -320,7 +320,7 @@ func counted(m map[workflow.Outcome]int) string {
 // headline is the one-sentence summary of the digest.
 func headline(doc Document) string {
 	o := doc.Outcomes
-	human := o[workflow.OutcomeBlocked] + o[workflow.OutcomeNeedsHuman] + o[workflow.OutcomeReportOnly] + o[workflow.OutcomeFailed]
+	human := o[workflow.OutcomeBlocked] + o[workflow.OutcomeNeedsHuman] + o[workflow.OutcomeReportOnly] + o[workflow.OutcomeFailed] + o[workflow.OutcomePartlyRemediated]
 	s := fmt.Sprintf("%d remediated, %d for a human in %d account-region(s)", o[workflow.OutcomeRemediated]+o[workflow.OutcomeLogGroupCreated], human, doc.Totals.Targets)
 	if doc.Totals.CoverageGaps > 0 {
 		s += fmt.Sprintf(", %d coverage gap(s)", doc.Totals.CoverageGaps)
@@ -345,7 +345,7 @@ func itemLine(it Item) string {
 	for _, r := range it.Reasons {
 		reasons = append(reasons, string(r))
 	}
-	if len(reasons) > 0 && it.Outcome != workflow.OutcomeRemediated {
+	if len(reasons) > 0 && it.Outcome != workflow.OutcomeRemediated && it.Outcome != workflow.OutcomeLogGroupCreated {
 		s += " (" + strings.Join(reasons, ", ") + ")"
 	}
 	if it.Detail != "" && it.Outcome != workflow.OutcomeRemediated {

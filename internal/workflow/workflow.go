@@ -49,6 +49,7 @@ type Outcome string
 // Outcomes.
 const (
 	OutcomeRemediated        Outcome = "REMEDIATED"         // a compliant revision was registered
+	OutcomePartlyRemediated  Outcome = "PARTLY_REMEDIATED"  // registered with what may be fixed; REPORT containers still need a human (not rolled out)
 	OutcomeLogGroupCreated   Outcome = "LOG_GROUP_CREATED"  // the only problem was missing log groups: created, no new revision
 	OutcomeReportOnly        Outcome = "REPORT_ONLY"        // enforcement mode "report": plan shown, nothing changed
 	OutcomeBlocked           Outcome = "BLOCKED"            // the plan cannot be applied safely; a human must act
@@ -134,18 +135,18 @@ type Input struct {
 // state may add is named here, so the functions can decode it strictly.
 type State struct {
 	Input
-	Ensured     *Ensured     `json:"ensured,omitempty"`     // PathEnsured
-	Registered  *Registered  `json:"registered,omitempty"`  // PathRegistered
-	FailedState string       `json:"failedState,omitempty"` // PathFailedState
-	Error       *CaughtError `json:"error,omitempty"`       // PathError
+	Ensured     *Ensured     `json:"ensured,omitempty"`     // asl.PathEnsured
+	Registered  *Registered  `json:"registered,omitempty"`  // asl.PathRegistered
+	FailedState string       `json:"failedState,omitempty"` // asl.PathFailedState
+	Error       *CaughtError `json:"error,omitempty"`       // asl.PathError
 }
 
-// Registered is what the Register state stores at PathRegistered.
+// Registered is what the Register state stores at asl.PathRegistered.
 type Registered struct {
 	Result Result `json:"result"`
 }
 
-// CaughtError is what a Catch stores at PathError: the error type name and
+// CaughtError is what a Catch stores at asl.PathError: the error type name and
 // its message, as Step Functions reports them.
 type CaughtError struct {
 	Error string `json:"Error"`
@@ -205,7 +206,7 @@ type Result struct {
 	// source's consumers; nil until Rollout ran.
 	Rollout *Rollout `json:"rollout,omitempty"`
 	// RolloutError is what the Catch of Rollout or Watch caught
-	// (PathRolloutError): the revision stays registered, the notification
+	// (asl.PathRolloutError): the revision stays registered, the notification
 	// says the rollout did not finish.
 	RolloutError *CaughtError `json:"rolloutError,omitempty"`
 	RegisteredAt *time.Time   `json:"registeredAt,omitempty"` // Input.RegisteredAt

@@ -19,6 +19,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/digest"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -94,10 +95,10 @@ func startPipeline(t *testing.T, tools localaws.Tools) *pipeline {
 }
 
 // digestPolledQuickly makes notify ask for the sweep's outcomes every
-// second instead of every minute (config.EnvDigestPoll), so a sweep's
+// second instead of every minute (fnenv.EnvDigestPoll), so a sweep's
 // digest follows its executions closely in the tests.
 func digestPolledQuickly(n config.Names) map[string]map[string]string {
-	return map[string]map[string]string{n.Function(config.FunctionNotify): {config.EnvDigestPoll: "1"}}
+	return map[string]map[string]string{n.Function(config.FunctionNotify): {fnenv.EnvDigestPoll: "1"}}
 }
 
 // attribute is a published message's string attribute.

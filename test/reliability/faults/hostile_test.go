@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
@@ -234,8 +234,8 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("policy %s: %v does not name %s", b.doc, err, b.field)
 			}
 			// A function configured with it refuses to start.
-			if _, err := config.ReadRemediateEnv(func(k string) string {
-				if k == config.EnvPolicy {
+			if _, err := fnenv.ReadRemediateEnv(func(k string) string {
+				if k == fnenv.EnvPolicy {
 					return b.doc
 				}
 				return ""
@@ -281,8 +281,8 @@ func TestHostileInput(t *testing.T) {
 
 	st := w.proxy.Stats()
 	reliability.Record(t, reliability.Result{
-		Scenario: "hostile input: spoofed events, malformed JSON, missing fields, oversized, 255/256-char families, bad templates and policies",
-		Runs:     len(cases) + 6, Passed: len(cases) + 6,
+		ID: "hostile-input", Scenario: "hostile input: spoofed events, malformed JSON, missing fields, oversized, 255/256-char families, bad templates and policies",
+		Runs: len(cases) + 6, Passed: len(cases) + 6,
 		Registrations: st.APIs["ecs:RegisterTaskDefinition"].Forwarded, Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("%d hostile events: typed cloudtrail errors, 0 StartExecution; 16 bad policies refused; 6 bad workflow inputs → InvalidInputError; the 255-character family is remediated", len(cases)+2),
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
@@ -308,7 +309,7 @@ func TestSecretLeakage(t *testing.T) {
 	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d executions); synth %s, total %s",
 		len(secrets), len(sources), len(subscribed), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	reliability.Record(t, reliability.Result{
-		Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
+		ID: "secret-leakage", Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
 		Registrations: len(families), Notifications: len(subscribed),
 		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d executions' input/output/history, all process output), %d leaks; one FAILED execution included",
 			delivered, len(secrets), len(sources), len(execs), leaks),
@@ -353,7 +354,7 @@ func checkDefinition(t *testing.T, syn *synth.Stack) {
 			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.Account, names.Function(fn))
 		}
 		for _, pair := range [][2]string{{names.Function(config.FunctionRemediate), names.Function(config.FunctionNotify)}, {fnARN(config.FunctionRemediate), fnARN(config.FunctionNotify)}} {
-			if err := json.Unmarshal([]byte(workflow.Definition(localaws.Partition, pair[0], pair[1])), &want); err != nil {
+			if err := json.Unmarshal([]byte(asl.Definition(localaws.Partition, pair[0], pair[1])), &want); err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(got) == fmt.Sprint(want) {
