@@ -217,7 +217,7 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory), sfn: factory.SFN(), pol: pol, now: o.f.now}
+	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory, awsclient.Scope{}), sfn: factory.SFN(), pol: pol, now: o.f.now}
 	res, runErr := b.run(ctx, o)
 	if res.TaskDefinitionARN == "" {
 		return runErr

@@ -79,7 +79,7 @@ func Run[R any](ctx context.Context, targets []Target, concurrency int, scan fun
 	for i := range done {
 		done[i] = make(chan struct{})
 	}
-	running := make(chan struct{}, concurrency)  // a token per scan in flight
+	running := make(chan struct{}, concurrency)   // a token per scan in flight
 	waiting := make(chan struct{}, 4*concurrency) // a token per result not yet emitted
 	wg.Add(1)
 	go func() {
