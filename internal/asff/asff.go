@@ -48,13 +48,18 @@ const (
 )
 
 // Severity is each reason's severity: output lost or a task that cannot
-// start is HIGH; logs that go elsewhere than the policy wants are MEDIUM;
-// incomplete awslogs settings and a router's own logs are LOW.
+// start is HIGH (no configuration, no or an invalid group, a group that
+// does not exist, awslogs on Fargate without the execution role, an option
+// Docker refuses at container start); logs that go elsewhere than the
+// policy wants, or to no valid region, are MEDIUM; incomplete or invalid
+// settings ECS defaults or tolerates, the delivery mode and a router's own
+// logs are LOW.
 func Severity(r policy.Reason) types.SeverityLabel {
 	switch r {
-	case policy.ReasonMissingLogConfiguration, policy.ReasonMissingGroup, policy.ReasonInvalidGroup:
+	case policy.ReasonMissingLogConfiguration, policy.ReasonMissingGroup, policy.ReasonInvalidGroup,
+		policy.ReasonLogGroupMissing, policy.ReasonExecutionRoleMissing, policy.ReasonUnknownOption:
 		return types.SeverityLabelHigh
-	case policy.ReasonDriverNotAllowed, policy.ReasonFirelens, policy.ReasonMissingRegion:
+	case policy.ReasonDriverNotAllowed, policy.ReasonFirelens, policy.ReasonMissingRegion, policy.ReasonInvalidRegion:
 		return types.SeverityLabelMedium
 	}
 	return types.SeverityLabelLow

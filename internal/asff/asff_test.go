@@ -101,12 +101,15 @@ func TestSeverityAndRemediationText(t *testing.T) {
 		missing: types.SeverityLabelHigh, policy.ReasonInvalidGroup: types.SeverityLabelHigh, policy.ReasonMissingGroup: types.SeverityLabelHigh,
 		firel: types.SeverityLabelMedium, policy.ReasonDriverNotAllowed: types.SeverityLabelMedium, policy.ReasonMissingRegion: types.SeverityLabelMedium,
 		prefix: types.SeverityLabelLow, policy.ReasonRouterNotAwslogs: types.SeverityLabelLow,
+		policy.ReasonLogGroupMissing: types.SeverityLabelHigh, policy.ReasonExecutionRoleMissing: types.SeverityLabelHigh,
+		policy.ReasonUnknownOption: types.SeverityLabelHigh, policy.ReasonInvalidRegion: types.SeverityLabelMedium,
+		policy.ReasonInvalidStreamPrefix: types.SeverityLabelLow, policy.ReasonInvalidMode: types.SeverityLabelLow,
 	} {
 		if got := Severity(r); got != want {
 			t.Errorf("%s: %s, want %s", r, got, want)
 		}
 	}
-	if len(policy.Reasons()) != 8 {
+	if len(policy.Reasons()) != 14 {
 		t.Fatalf("a reason was added: give it a severity")
 	}
 	after := item(history.StateNonCompliant, []policy.Reason{missing}, nil, "")
