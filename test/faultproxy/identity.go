@@ -30,7 +30,7 @@ type assumeRoleResponse struct {
 // is the reverse proxy's ModifyResponse, and leaves every response as it
 // is.
 func (ids *identities) learn(resp *http.Response) error {
-	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Header.Get("Content-Type"), "xml") {
+	if resp.StatusCode != http.StatusOK || resp.Request == nil || signingName(resp.Request.Header.Get("Authorization")) != "sts" {
 		return nil
 	}
 	body, err := io.ReadAll(resp.Body)
