@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +28,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/reconcile"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/rollout"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -223,7 +226,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
 	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
-		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now}
+		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now, token: runToken()}
 	if !o.apply {
 		fx.preview = consumerClients(factory, awsclient.Scope{})
 	}
@@ -359,6 +362,16 @@ type fixer struct {
 	history history.Recorder
 	actor   string
 	now     func() time.Time
+	// token names this run's remediations (workflow.Input.ExecutionToken):
+	// an SDK retry after a lost response recognises its own registration.
+	token string
+}
+
+// runToken is a fresh token for one fix run.
+func runToken() string {
+	b := make([]byte, 8)
+	rand.Read(b) // never fails (crypto/rand)
+	return "cli-" + hex.EncodeToString(b)
 }
 
 // record writes an item's decision to the history: the remediation's
@@ -386,6 +399,9 @@ func (f *fixer) failed(name string, err error) FixItem {
 }
 
 func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag) FixItem {
+	if td.Status != types.TaskDefinitionStatusActive {
+		return f.notActive(td, tags)
+	}
 	row, p := judge(ctx, f.obs, f.region, td, tags, f.pol)
 	it := FixItem{ScanRow: row}
 	if row.Error != "" || row.Verdict != VerdictNonCompliant {
@@ -424,6 +440,28 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	return it
 }
 
+// notActive is the item of a revision that is not ACTIVE, decided by the
+// rule the apply's Register uses (reconcile.Decide: INACTIVE), so a dry run
+// and --apply agree: nothing to fix, nothing created.
+func (f *fixer) notActive(td *types.TaskDefinition, tags []types.Tag) FixItem {
+	arn := aws.ToString(td.TaskDefinitionArn)
+	a, err := taskdef.ParseARN(arn)
+	if err != nil {
+		return f.failed(arn, err)
+	}
+	d, err := reconcile.Decide(reconcile.Observation{Source: a, Latest: &reconcile.Revision{}, ByARN: &reconcile.Revision{TaskDefinition: td, Tags: tags}},
+		f.pol, plan.Context{Region: f.region})
+	if err != nil {
+		return f.failed(arn, err)
+	}
+	pl, err := plan.Build(td, tags, f.pol, plan.Context{Region: f.region})
+	if err != nil {
+		return f.failed(arn, err)
+	}
+	return FixItem{ScanRow: ScanRow{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: ActionNone},
+		Outcome: d.Outcome, Detail: d.Detail}
+}
+
 // remediate runs the workflow's steps in-process: EnsureLogGroups,
 // Register and, for a new revision, Rollout and Watch until the rollout
 // settles, waiting what RolloutWait would between two Watch steps. A
@@ -442,6 +480,8 @@ func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workfl
 		Reasons:     containerReasons(row.Containers),
 		LogGroups:   p.LogGroups,
 		Rollout:     f.rollout,
+
+		ExecutionToken: f.token,
 	}
 	ensured, err := f.apply.EnsureLogGroups(ctx, in)
 	if err != nil {

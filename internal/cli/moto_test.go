@@ -540,3 +540,29 @@ func tail(s string) string {
 }
 
 var rateRE = regexp.MustCompile(`\(\d+(\.\d+)? families/s\)`)
+
+// A revision that is no longer ACTIVE: the dry run and --apply decide it
+// the same way (INACTIVE: nothing to fix, exit 0), and nothing is created.
+func TestMotoFixInactiveSourceDryRunAndApplyAgree(t *testing.T) {
+	c, logs := needMoto(t)
+	ctx := context.Background()
+	out, err := c.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String("inactive-source"),
+		ContainerDefinitions: []types.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(128)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+		t.Fatal(err)
+	}
+	groups := logGroupCount(t, logs)
+	for _, args := range [][]string{{"fix", "--task-definition", arn, "--output", "json"}, {"fix", "--task-definition", arn, "--apply", "--output", "json"}} {
+		r := runAWS(t, args...)
+		if r.code != 0 || !strings.Contains(r.stdout, `"outcome": "INACTIVE"`) {
+			t.Errorf("%v: exit %d, want 0 and INACTIVE\n%s\n%s", args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if g := logGroupCount(t, logs); g != groups {
+		t.Errorf("%d log groups created for an INACTIVE source", g-groups)
+	}
+}

@@ -220,6 +220,12 @@ func (s *Starter) now() time.Time {
 // end of an expired exemption of the revision, which starts a new series
 // of names.
 func (s *Starter) start(ctx context.Context, log *slog.Logger, in workflow.Input, after string) (Response, error) {
+	// Every attempt of the series shares the first attempt's name as its
+	// token: an attempt after a failed one owns what that one registered.
+	in.ExecutionToken = NameAttempt(in.Target.Account, in.Target.Region, in.Family, in.Revision, 1)
+	if after != "" {
+		in.ExecutionToken = NameAfter(in.Target.Account, in.Target.Region, in.Family, in.Revision, 1, after)
+	}
 	body, err := json.Marshal(in)
 	if err != nil {
 		return Response{}, fmt.Errorf("marshal execution input: %w", err)

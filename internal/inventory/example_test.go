@@ -24,7 +24,7 @@ func (threeFamilies) ListTaskDefinitionFamilies(_ context.Context, in *ecs.ListT
 }
 
 func (threeFamilies) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTaskDefinitionInput, _ ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
-	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: &types.TaskDefinition{Family: in.TaskDefinition, Revision: 7}}, nil
+	return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: &types.TaskDefinition{Family: in.TaskDefinition, Revision: 7, Status: types.TaskDefinitionStatusActive}}, nil
 }
 
 // A walk that runs out of time keeps its checkpoint; the next one resumes

@@ -65,7 +65,7 @@ type Item struct {
 
 // Walk streams the latest ACTIVE revision of every ACTIVE family
 // (ListTaskDefinitionFamilies with status ACTIVE, then DescribeTaskDefinition
-// of the family with its tags) to fn, one page of family names at a time,
+// of the family with its tags, skipped unless its status is ACTIVE) to fn, one page of family names at a time,
 // without accumulating: memory stays flat in the number of families.
 //
 // Walk stops when fn returns an error or ctx ends; it then returns that
@@ -119,6 +119,13 @@ func Walk(ctx context.Context, c ECS, opt Options, fn func(Item) error) (Checkpo
 				item.Err = fmt.Errorf("describe task definition %s: %w", family, err)
 			case d.TaskDefinition == nil:
 				item.Err = fmt.Errorf("describe task definition %s: empty response", family)
+			case d.TaskDefinition.Status != types.TaskDefinitionStatusActive:
+				// No ACTIVE revision to judge (the family was listed ACTIVE
+				// before its last revision was deregistered; moto answers
+				// a family read with its newest revision of any status):
+				// nothing to scan or fix, and no group to create for it.
+				cp = item.Checkpoint
+				continue
 			default:
 				item.TaskDefinition, item.Tags = d.TaskDefinition, d.Tags
 			}

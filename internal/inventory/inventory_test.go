@@ -18,6 +18,7 @@ import (
 type fakeECS struct {
 	families  []string
 	failOn    map[string]error // describe errors per family
+	inactive  map[string]bool  // families whose describe answers an INACTIVE revision
 	lists     int
 	describes int
 	gotPrefix string
@@ -63,10 +64,36 @@ func (f *fakeECS) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTa
 		return nil, err
 	}
 	return &ecs.DescribeTaskDefinitionOutput{
-		TaskDefinition: &types.TaskDefinition{Family: aws.String(fam), Revision: 3,
+		TaskDefinition: &types.TaskDefinition{Family: aws.String(fam), Revision: 3, Status: status(f.inactive[fam]),
 			TaskDefinitionArn: aws.String("arn:aws:ecs:us-east-1:111122223333:task-definition/" + fam + ":3")},
 		Tags: []types.Tag{{Key: aws.String("team"), Value: aws.String("a")}},
 	}, nil
+}
+
+func status(inactive bool) types.TaskDefinitionStatus {
+	if inactive {
+		return types.TaskDefinitionStatusInactive
+	}
+	return types.TaskDefinitionStatusActive
+}
+
+// What DescribeTaskDefinition answers is checked: a revision that is not
+// ACTIVE is never delivered (scan and fix --all would plan a fix, and
+// create a group, for a family with nothing to run), and the walk goes on.
+func TestWalkSkipsARevisionThatIsNotActive(t *testing.T) {
+	f := newFake(4)
+	f.inactive = map[string]bool{"fam-0001": true}
+	var seen []string
+	cp, err := Walk(context.Background(), f, Options{PageSize: 2}, func(it Item) error {
+		seen = append(seen, it.Family)
+		return nil
+	})
+	if err != nil || cp != (Checkpoint{}) {
+		t.Fatalf("Walk = %+v, %v", cp, err)
+	}
+	if want := []string{"fam-0000", "fam-0002", "fam-0003"}; !slices.Equal(seen, want) {
+		t.Fatalf("delivered %v, want %v", seen, want)
+	}
 }
 
 func TestWalkAllFamiliesInOrder(t *testing.T) {

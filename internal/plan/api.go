@@ -332,14 +332,19 @@ func (b *builder) addMode(opts map[string]string) {
 }
 
 // checkSize blocks the plan when the register request would exceed ECS's
-// limit, counting the tags the remediation adds.
+// limits, counting the tags the remediation adds (provenance and its
+// execution token, at the token's longest) exactly as Register adds them:
+// with no room for them the remediation cannot register, so the plan says
+// so instead of the apply (dry run and apply decide once).
 func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
-	in, err := taskdef.RegisterInput(changed, tags, taskdef.ProvenanceTags(changed.Revision)...)
+	own := append(taskdef.ProvenanceTags(changed.Revision), taskdef.ExecutionTag(strings.Repeat("x", taskdef.MaxExecutionToken))...)
+	in, err := taskdef.RegisterInput(changed, tags, own...)
 	var limit *taskdef.TagLimitError
 	if errors.As(err, &limit) {
-		// No room for ecslogfix's own tags: the remediation registers
-		// without them, so measure without them.
-		in, err = taskdef.RegisterInput(changed, tags)
+		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockInvalidInput, fmt.Sprintf(
+			"cannot build the register request: with ecslogfix's %d own tags the new revision would have %d tags, over ECS's limit of %d; remove tags from the source or exempt it",
+			len(own), limit.Count, taskdef.MaxTags)})
+		return
 	}
 	if err != nil {
 		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockInvalidInput, "cannot build the register request: " + err.Error()})

@@ -368,30 +368,41 @@ func TestBuildErrors(t *testing.T) {
 	}
 }
 
+// The remediation registers with ecslogfix's own tags (provenance and the
+// execution token) or not at all: the plan blocks exactly the sources that
+// leave no room for them, so a dry run predicts what the apply does.
 func TestBuildTagLimit(t *testing.T) {
-	// 50 user tags: no room for ecslogfix's own tags; the size is still measured.
-	var tags []types.Tag
-	for i := 0; i < taskdef.MaxTags; i++ {
-		tags = append(tags, types.Tag{Key: aws.String("k" + strings.Repeat("x", i)), Value: aws.String("v")})
-	}
-	pl := mustBuild(t, newTD(ctr("app", nil)), tags, policy.Policy{}, Context{})
-	if pl.Blocked() {
-		t.Fatalf("blockers = %+v", pl.Blockers)
-	}
-	// 51 user tags cannot be registered at all.
-	tags = append(tags, types.Tag{Key: aws.String("one-too-many"), Value: aws.String("v")})
-	pl = mustBuild(t, newTD(ctr("app", nil)), tags, policy.Policy{}, Context{})
-	if !pl.Blocked() || pl.Blockers[0].Code != BlockInvalidInput {
-		t.Fatalf("blockers = %+v", pl.Blockers)
+	own := len(taskdef.ProvenanceTags(1)) + len(taskdef.ExecutionTag("t"))
+	for _, n := range []int{taskdef.MaxTags - own, taskdef.MaxTags - own + 1, taskdef.MaxTags - 1, taskdef.MaxTags, taskdef.MaxTags + 1} {
+		var tags []types.Tag
+		for i := 0; i < n; i++ {
+			tags = append(tags, types.Tag{Key: aws.String("k" + strings.Repeat("x", i)), Value: aws.String("v")})
+		}
+		pl := mustBuild(t, newTD(ctr("app", nil)), tags, policy.Policy{}, Context{})
+		if fits := n+own <= taskdef.MaxTags; fits == pl.Blocked() {
+			t.Errorf("%d user tags: blocked %v (%+v), want %v", n, pl.Blocked(), pl.Blockers, !fits)
+			continue
+		}
+		if pl.Blocked() && (pl.Blockers[0].Code != BlockInvalidInput || !strings.Contains(pl.Blockers[0].Message, "over ECS's limit of 50")) {
+			t.Errorf("%d user tags: blockers = %+v", n, pl.Blockers)
+		}
+		if pl.Blocked() {
+			continue
+		}
+		// What the plan accepts, Register can build.
+		if _, err := taskdef.RegisterInput(pl.Changed, tags, append(taskdef.ProvenanceTags(1), taskdef.ExecutionTag(strings.Repeat("x", taskdef.MaxExecutionToken))...)...); err != nil {
+			t.Errorf("%d user tags: the plan registers, the request does not build: %v", n, err)
+		}
 	}
 }
 
-// requireSizer skips when internal/taskdef still has its contract stubs.
+// requireSizer fails when internal/taskdef cannot measure a request: a
+// size test that skipped would pass on a broken sizer.
 func requireSizer(t *testing.T) {
 	t.Helper()
 	in, err := taskdef.RegisterInput(newTD(ctr("app", nil)), nil)
 	if err != nil || taskdef.RequestSize(in) == 0 {
-		t.Skip("internal/taskdef RegisterInput/RequestSize not implemented yet")
+		t.Fatalf("internal/taskdef cannot measure a register request: size %d, %v", taskdef.RequestSize(in), err)
 	}
 }
 

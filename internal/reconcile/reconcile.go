@@ -49,6 +49,13 @@ func (r *Revision) arn() string   { return aws.ToString(r.TaskDefinition.TaskDef
 // and whether this revision is one.
 func (r *Revision) SourceOf() (int32, bool) { return taskdef.SourceRevision(r.Tags) }
 
+// registeredBy reports whether this remediation (token) registered the
+// revision: ecslogfix's fix of source carrying the token.
+func (r *Revision) registeredBy(source int32, token string) bool {
+	from, ours := r.SourceOf()
+	return ours && from == source && token != "" && taskdef.ExecutionToken(r.Tags) == token
+}
+
 // Observation is what the remediate shell read before deciding.
 type Observation struct {
 	// Source is the revision the execution is for.
@@ -67,6 +74,10 @@ type Observation struct {
 	Facts policy.Facts
 	// Created are the groups an earlier step of this execution created.
 	Created []policy.GroupRef
+	// Token names this remediation (workflow.Input.ExecutionToken); a
+	// revision carrying it is this remediation's own, registered by an
+	// attempt whose response was lost.
+	Token string
 }
 
 // NeedsSource reports whether Decide needs the source read by its exact
@@ -80,7 +91,9 @@ func NeedsSource(o Observation) bool {
 		return false
 	}
 	from, ours := o.Latest.SourceOf()
-	return ours && from < o.Source.Revision // ours of older content: the source is the newest user content
+	// Ours of older content: the source is the newest user content; this
+	// remediation's own revision: the source says what it fixed.
+	return ours && from < o.Source.Revision || o.Latest.registeredBy(o.Source.Revision, o.Token)
 }
 
 // Act is what the shell does after Decide.
@@ -106,6 +119,10 @@ type Decision struct {
 	// Source is the content the plan was built from (its tags are the tags
 	// the new revision keeps).
 	Source *Revision
+	// Registered is the revision an earlier attempt of this remediation
+	// registered, its response lost (Outcome REMEDIATED, Act ActNone): the
+	// shell reports it as its own and checks it was not overtaken.
+	Registered string
 }
 
 // ErrNotObserved is returned when Decide needs the source read by ARN and
@@ -121,6 +138,9 @@ func (e *PlanError) Unwrap() error { return e.Err }
 // Decide applies the rules (in this order):
 //
 //   - The family's latest ACTIVE revision is the source: fix it.
+//   - It is newer and this remediation's own revision (it carries
+//     Observation.Token; an earlier attempt's response was lost):
+//     REMEDIATED with that revision, nothing registered again.
 //   - It is newer and ecslogfix's remediation of this source:
 //     ALREADY_REMEDIATED; of a newer source, or anyone's newer revision:
 //     SUPERSEDED (its own event covers it); of an older source: the source
@@ -147,6 +167,9 @@ func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
 		return Decision{}, &PlanError{Err: err}
 	}
 	d.Plan = &pl
+	if d.Registered != "" {
+		return end(d, workflow.OutcomeRemediated, Recovered(o.Latest.arn(), o.Source)), nil
+	}
 	remedy := pl.Remedy()
 	switch {
 	case pl.Exempt:
@@ -200,6 +223,17 @@ func judged(o Observation) (Decision, *Revision, error) {
 		from, ours := o.Latest.SourceOf()
 		rev := o.Latest.number()
 		switch {
+		case o.Latest.registeredBy(o.Source.Revision, o.Token):
+			d.Registered = o.Latest.arn()
+			if o.ByARN == nil {
+				return Decision{}, nil, ErrNotObserved
+			}
+			if o.ByARN.Found() {
+				return d, o.ByARN, nil
+			}
+			// The source is gone since; the revision is still this
+			// remediation's.
+			return end(d, workflow.OutcomeRemediated, Recovered(o.Latest.arn(), o.Source)), nil, nil
 		case ours && from == o.Source.Revision:
 			return end(d, workflow.OutcomeAlreadyRemediated, fmt.Sprintf("%s:%d already is ecslogfix's remediation of this revision", o.Source.Family, rev)), nil, nil
 		case ours && from > o.Source.Revision:
@@ -229,8 +263,8 @@ func judged(o Observation) (Decision, *Revision, error) {
 // matters, or when the content is exempt, blocked or a human's job
 // whatever the groups.
 func GroupsToObserve(o Observation, p policy.Policy, c plan.Context) ([]policy.GroupRef, bool, error) {
-	_, src, err := judged(o)
-	if err != nil || src == nil {
+	d, src, err := judged(o)
+	if err != nil || src == nil || d.Registered != "" {
 		return nil, false, err
 	}
 	mode := p.NeedsLogDriverMode(src.TaskDefinition)
@@ -298,6 +332,18 @@ func Unbuildable(d Decision, err error) Decision {
 	return end(d, workflow.OutcomeBlocked, "cannot build the register request: "+err.Error())
 }
 
+// Recovered is the sentence of a remediation whose registration's response
+// was lost: its revision is found and reported.
+func Recovered(arn string, source taskdef.ARN) string {
+	return fmt.Sprintf("registered %s from %s:%d (found by its execution tag: an earlier attempt's response was lost)", arn, source.Family, source.Revision)
+}
+
+// Duplicates is the sentence added when this remediation withdrew its own
+// earlier registrations, whose responses were lost.
+func Duplicates(arns []string) string {
+	return fmt.Sprintf("; its earlier registration %s (response lost, retried) was deregistered", strings.Join(arns, ", "))
+}
+
 // Registered is the sentence of a remediation that stays.
 func Registered(family string, ours, source int32) string {
 	return fmt.Sprintf("registered %s:%d from %s:%d", family, ours, family, source)
@@ -311,20 +357,46 @@ type Overtake struct {
 	// Settled is true when this revision decides (keep or withdraw); false
 	// means look at the next older one.
 	Settled bool
+	// Own is true when the revision is this remediation's earlier
+	// registration (its response lost, the call retried): a duplicate to
+	// withdraw whatever is decided; look at the next older one.
+	Own     bool
 	Outcome workflow.Outcome // when Withdraw
 	Detail  string
+}
+
+// JudgedAbove returns the revision above which Overtaken judges what came
+// between: the family's latest ACTIVE revision observed before registering
+// (latestARN), and never less than the source, because neither the source
+// nor older content can overtake it. The latest is not always observed
+// ACTIVE: a family read that answers a withdrawn revision (moto answers its
+// newest revision of any status, AWS the latest ACTIVE one;
+// docs/reliability.md) leaves latestARN empty.
+func JudgedAbove(source taskdef.ARN, latestARN string) int32 {
+	latest, err := taskdef.ParseARN(latestARN)
+	if err != nil || latest.Family != source.Family {
+		return source.Revision
+	}
+	return max(latest.Revision, source.Revision)
 }
 
 // Overtaken judges one revision between ours and the latest observed
 // before registering, newest first. Revision numbers only grow, so when
 // ours is latest+1 nobody registered in between and there is nothing to
-// judge. Newer user content, or ecslogfix's fix of this or a newer source,
+// judge. This remediation's own earlier registration (token) is a duplicate
+// (Own). Newer user content, or ecslogfix's fix of this or a newer source,
 // means ours must not stay on top (SUPERSEDED, or ALREADY_REMEDIATED for a
 // duplicate of this fix); ecslogfix's fix of an older source leaves ours in
 // place; a revision that is not ACTIVE (or not found) does not count.
-func Overtaken(source taskdef.ARN, ours int32, between *Revision) Overtake {
+func Overtaken(source taskdef.ARN, ours int32, token string, between *Revision) Overtake {
 	if !between.Found() {
 		return Overtake{}
+	}
+	if between.number() <= source.Revision {
+		return Overtake{Settled: true} // the source itself, or older content: nothing newer came between
+	}
+	if between.registeredBy(source.Revision, token) {
+		return Overtake{Own: true}
 	}
 	from, isOurs := between.SourceOf()
 	if isOurs && from < source.Revision {

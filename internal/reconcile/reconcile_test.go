@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strconv"
 	"strings"
@@ -69,6 +70,10 @@ var (
 	source   = taskdef.ARN{Partition: "aws", Region: "us-east-1", Account: "111122223333", Family: family, Revision: 5}
 	ctx      = plan.Context{Partition: "aws", Account: "111122223333", Region: "us-east-1"}
 	exempt   = types.Tag{Key: aws.String("ecslogfix:exempt"), Value: aws.String("true")}
+	// token names the remediation deciding; mine marks its registrations.
+	token  = "orders-5-0123456789abcdef"
+	mine   = taskdef.ExecutionTag(token)[0]
+	theirs = taskdef.ExecutionTag("orders-5-fedcba9876543210")[0]
 )
 
 // One table for the whole decision: what was observed → what to do.
@@ -84,6 +89,7 @@ func TestDecide(t *testing.T) {
 		detail      string // a substring of the sentence
 		latestARN   int32  // revision of Decision.LatestARN, 0 = none
 		planFrom    int32  // revision the plan was built from, 0 = no plan
+		registered  int32  // revision of Decision.Registered, 0 = none
 	}{
 		{name: "the source is the latest: fix it", latest: rev(5, unlogged, 0),
 			act: ActRegister, latestARN: 5, planFrom: 5},
@@ -98,6 +104,12 @@ func TestDecide(t *testing.T) {
 		{name: "only FireLens: a human must act", latest: rev(5, routed, 0),
 			outcome: workflow.OutcomeNeedsHuman, detail: "a human must act", latestARN: 5, planFrom: 5},
 		{name: "ours of this source is on top: a duplicate", latest: rev(6, logged, 5),
+			outcome: workflow.OutcomeAlreadyRemediated, detail: "orders:6 already is ecslogfix's remediation", latestARN: 6},
+		{name: "this remediation's own revision is on top (response lost): report it", latest: rev(6, logged, 5, mine), byARN: rev(5, unlogged, 0), needsSource: true,
+			outcome: workflow.OutcomeRemediated, detail: "registered arn:aws:ecs:us-east-1:111122223333:task-definition/orders:6 from orders:5 (found by its execution tag", latestARN: 6, planFrom: 5, registered: 6},
+		{name: "this remediation's own revision, the source gone since", latest: rev(6, logged, 5, mine), byARN: notFound, needsSource: true,
+			outcome: workflow.OutcomeRemediated, detail: "found by its execution tag", latestARN: 6, registered: 6},
+		{name: "another remediation's fix of this source is on top", latest: rev(6, logged, 5, theirs),
 			outcome: workflow.OutcomeAlreadyRemediated, detail: "orders:6 already is ecslogfix's remediation", latestARN: 6},
 		{name: "ours of a newer source is on top", latest: rev(8, logged, 7),
 			outcome: workflow.OutcomeSuperseded, detail: "remediation of the newer revision 7", latestARN: 8},
@@ -116,7 +128,7 @@ func TestDecide(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o := Observation{Source: source, Latest: tc.latest, Enforcement: tc.enforcement}
+			o := Observation{Source: source, Latest: tc.latest, Enforcement: tc.enforcement, Token: token}
 			if got := NeedsSource(o); got != tc.needsSource {
 				t.Fatalf("NeedsSource = %v, want %v", got, tc.needsSource)
 			}
@@ -138,6 +150,9 @@ func TestDecide(t *testing.T) {
 			if d.LatestARN != wantLatest {
 				t.Errorf("LatestARN = %q, want %q", d.LatestARN, wantLatest)
 			}
+			if want := revARN(tc.registered); d.Registered != want {
+				t.Errorf("Registered = %q, want %q", d.Registered, want)
+			}
 			switch {
 			case tc.planFrom == 0 && d.Plan != nil:
 				t.Errorf("a plan was built although the decision needed none")
@@ -149,6 +164,13 @@ func TestDecide(t *testing.T) {
 			}
 		})
 	}
+}
+
+func revARN(n int32) string {
+	if n == 0 {
+		return ""
+	}
+	return "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:" + strconv.Itoa(int(n))
 }
 
 func TestDecideErrors(t *testing.T) {
@@ -185,10 +207,14 @@ func TestOvertaken(t *testing.T) {
 		{"a fix of an older source: keep", rev(6, logged, 4), Overtake{Settled: true}, ""},
 		{"deregistered meanwhile: look further", inactive(rev(6, unlogged, 0)), Overtake{}, ""},
 		{"not found: look further", notFound, Overtake{}, ""},
+		{"the source itself: keep", rev(5, unlogged, 0), Overtake{Settled: true}, ""},
+		{"this remediation's own earlier registration: a duplicate, look further", rev(6, logged, 5, mine), Overtake{Own: true}, ""},
+		{"another remediation's fix of this source: withdraw", rev(6, logged, 5, theirs), Overtake{Settled: true, Withdraw: true, Outcome: workflow.OutcomeAlreadyRemediated}, "by another execution"},
+		{"older user content: keep", rev(4, unlogged, 0), Overtake{Settled: true}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			got := Overtaken(source, ours, tc.between)
+			got := Overtaken(source, ours, token, tc.between)
 			detail := got.Detail
 			got.Detail = ""
 			if got != tc.want {
@@ -196,6 +222,32 @@ func TestOvertaken(t *testing.T) {
 			}
 			if !strings.Contains(detail, tc.contains) {
 				t.Errorf("detail %q does not say %q", detail, tc.contains)
+			}
+		})
+	}
+}
+
+// What the post-register rule judges lies above the source and the latest
+// observed, whichever is newer; an unobserved latest leaves the source.
+func TestJudgedAbove(t *testing.T) {
+	arn := func(rev int) string {
+		return fmt.Sprintf("arn:aws:ecs:us-east-1:111122223333:task-definition/orders:%d", rev)
+	}
+	tests := []struct {
+		name   string
+		latest string
+		want   int32
+	}{
+		{"the source is the latest", arn(5), 5},
+		{"ours of older content above the source", arn(6), 6},
+		{"the latest not observed ACTIVE", "", 5},
+		{"an older latest (the source is newer)", arn(3), 5},
+		{"another family's ARN", "arn:aws:ecs:us-east-1:111122223333:task-definition/other:9", 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := JudgedAbove(source, tc.latest); got != tc.want {
+				t.Errorf("JudgedAbove(%s, %q) = %d, want %d", source, tc.latest, got, tc.want)
 			}
 		})
 	}

@@ -278,14 +278,24 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 				}
 			}
 
-			// A second Register (a retry, a duplicate) registers nothing.
+			// A second Register registers nothing: a retry of this one
+			// reports its revision, another execution's is a duplicate.
 			again, err := r.Register(ctx, workflow.State{Input: in})
 			if err != nil {
 				t.Fatal(err)
 			}
 			againCalls := counter.take()
-			if again.Outcome != workflow.OutcomeAlreadyRemediated || againCalls["ECS:RegisterTaskDefinition"] != 0 {
-				t.Fatalf("second register: %s, calls %v", again.Outcome, againCalls)
+			if again.Outcome != workflow.OutcomeRemediated || again.NewARN != res.NewARN || againCalls["ECS:RegisterTaskDefinition"] != 0 {
+				t.Fatalf("a retry of the register: %s %s, calls %v; want REMEDIATED %s, nothing registered", again.Outcome, again.NewARN, againCalls, res.NewARN)
+			}
+			other := in
+			other.ExecutionToken += "-another"
+			dup, err := r.Register(ctx, workflow.State{Input: other})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if dupCalls := counter.take(); dup.Outcome != workflow.OutcomeAlreadyRemediated || dupCalls["ECS:RegisterTaskDefinition"] != 0 {
+				t.Fatalf("another execution's register: %s, calls %v", dup.Outcome, dupCalls)
 			}
 			awsfake.CheckNoSecretsJSON(t, res)
 		})

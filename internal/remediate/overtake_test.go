@@ -2,6 +2,8 @@ package remediate
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -98,5 +100,44 @@ func TestRegisterNeverLeavesOlderContentOnTop(t *testing.T) {
 				t.Errorf("LatestARN %s, family's latest ACTIVE is %s", res.LatestARN, aws.ToString(latest.TD.TaskDefinitionArn))
 			}
 		})
+	}
+}
+
+// newestOfAnyStatus answers a family read with the family's newest
+// revision whatever its status, as moto 5.2.1 does (AWS answers the latest
+// ACTIVE one): after another execution withdrew its fix, the family's
+// latest is not observed ACTIVE.
+type newestOfAnyStatus struct{ *awsfake.ECS }
+
+func (n newestOfAnyStatus) DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error) {
+	if ref := aws.ToString(in.TaskDefinition); !strings.Contains(ref, ":") {
+		revs := n.Families[ref]
+		in = &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(fmt.Sprintf("%s:%d", ref, len(revs))), Include: in.Include}
+	}
+	return n.ECS.DescribeTaskDefinition(ctx, in, optFns...)
+}
+
+// The revisions the post-register rule judges lie above the source: the
+// source itself, or older content, never overtakes it — even when the
+// family's latest was not observed ACTIVE (a fix another execution
+// withdrew is the family's newest revision).
+func TestRegisterNeverWithdrawsForTheSourceItself(t *testing.T) {
+	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json") // orders-api:14, non-compliant
+	const family = "orders-api"
+	f, l := awsfake.NewECS(), awsfake.NewLogs()
+	f.Put(awsfake.WithRevision(td, family, 13), tags)
+	f.Put(awsfake.WithRevision(td, family, 14), tags)
+	f.Put(awsfake.WithRevision(td, family, 15), ourTags(family, 13)) // a fix of 13, withdrawn
+	f.Families[family][14].TD.Status = types.TaskDefinitionStatusInactive
+	r := &Remediator{Policy: policy.Default(), Clients: static(newestOfAnyStatus{f}, l)}
+	res, err := r.Register(context.Background(), workflow.State{Input: inputFor(awsfake.WithRevision(td, family, 14))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != workflow.OutcomeRemediated {
+		t.Fatalf("outcome %s (%s), want %s", res.Outcome, res.Detail, workflow.OutcomeRemediated)
+	}
+	if revs := f.Families[family]; len(revs) != 16 || revs[15].TD.Status != types.TaskDefinitionStatusActive {
+		t.Errorf("our revision 16 is not the family's ACTIVE latest (%d revisions)", len(revs))
 	}
 }

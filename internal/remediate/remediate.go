@@ -162,7 +162,7 @@ func (r *Remediator) EnsureLogGroups(ctx context.Context, in workflow.Input) (wo
 	if err != nil {
 		return workflow.Ensured{}, fmt.Errorf("clients for %s/%s: %w", t.Account, t.Region, err)
 	}
-	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy)}
+	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy), Token: in.ExecutionToken}
 	d, err := r.decide(ctx, c.ECS, t, &obs, in.TaskDefinitionARN)
 	if err != nil {
 		return workflow.Ensured{}, err
@@ -277,7 +277,7 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		// The report measures registration to remediation from it.
 		RegisteredAt: in.RegisteredAt,
 	}
-	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy)}
+	obs := reconcile.Observation{Source: a, Enforcement: cmpEnforcement(in.Enforcement, r.Policy), Token: in.ExecutionToken}
 	var done []workflow.LogGroupResult
 	if st.Ensured != nil {
 		done = st.Ensured.LogGroups
@@ -308,6 +308,11 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		redacted.Changed = nil
 		res.Plan = &redacted
 	}
+	if d.Registered != "" {
+		// An earlier attempt registered it and lost the response (or timed
+		// out): report it, unless newer content overtook it meanwhile.
+		return r.keepIfNotOvertaken(ctx, log, c.ECS, a, in.ExecutionToken, a.Revision, revisionOf(d.Registered), d.Registered, d.Detail, res)
+	}
 	if d.Act == reconcile.ActNone {
 		return r.finish(log, res, d.Outcome, d.Detail), nil
 	}
@@ -328,7 +333,7 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		return r.finish(log, res, workflow.OutcomeLogGroupCreated, reconcile.GroupsCreated(made)), nil
 	}
 	src := d.Source.TaskDefinition
-	reg, err := taskdef.RegisterInput(d.Plan.Changed, d.Source.Tags, taskdef.ProvenanceTags(src.Revision)...)
+	reg, err := taskdef.RegisterInput(d.Plan.Changed, d.Source.Tags, append(taskdef.ProvenanceTags(src.Revision), taskdef.ExecutionTag(in.ExecutionToken)...)...)
 	if err != nil {
 		d = reconcile.Unbuildable(d, err)
 		return r.finish(log, res, d.Outcome, d.Detail), nil
@@ -341,47 +346,77 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		return workflow.Result{}, &workflow.ThrottledError{Err: errors.New("register task definition: empty response")}
 	}
 	ours := out.TaskDefinition.Revision
-	if o, err := r.withdrawIfOvertaken(ctx, c.ECS, a, revisionOf(d.LatestARN), ours, &res); err != nil || o.Withdraw {
-		if err != nil {
-			return workflow.Result{}, err
-		}
+	return r.keepIfNotOvertaken(ctx, log, c.ECS, a, in.ExecutionToken, reconcile.JudgedAbove(a, d.LatestARN), ours,
+		aws.ToString(out.TaskDefinition.TaskDefinitionArn), reconcile.Registered(a.Family, ours, src.Revision), res)
+}
+
+// keepIfNotOvertaken finishes a registration of ours (arn): withdrawn if
+// newer content overtook it (withdrawIfOvertaken), else REMEDIATED with
+// detail, and this remediation's own earlier duplicates deregistered.
+func (r *Remediator) keepIfNotOvertaken(ctx context.Context, log *slog.Logger, c ECS, a taskdef.ARN, token string, above, ours int32, arn, detail string, res workflow.Result) (workflow.Result, error) {
+	o, dups, err := r.withdrawIfOvertaken(ctx, c, a, token, above, ours, &res)
+	switch {
+	case err != nil:
+		return workflow.Result{}, err
+	case o.Withdraw:
 		return r.finish(log, res, o.Outcome, o.Detail), nil
+	case len(dups) > 0:
+		detail += reconcile.Duplicates(dups)
 	}
-	res.NewARN = aws.ToString(out.TaskDefinition.TaskDefinitionArn)
-	res.LatestARN = res.NewARN // the family's latest ACTIVE revision is now ours
-	return r.finish(log, res, workflow.OutcomeRemediated, reconcile.Registered(a.Family, ours, src.Revision)), nil
+	res.NewARN = arn
+	res.LatestARN = arn // the family's latest ACTIVE revision is now ours
+	return r.finish(log, res, workflow.OutcomeRemediated, detail), nil
 }
 
 // maxOvertakeReads bounds the revisions withdrawIfOvertaken reads.
 const maxOvertakeReads = 5
 
 // withdrawIfOvertaken reads, newest first, the revisions registered
-// between the latest observed before registering and ours, and deregisters
-// ours when reconcile.Overtaken says so. Revision numbers only grow, so
-// ours == latest+1 costs no read.
-func (r *Remediator) withdrawIfOvertaken(ctx context.Context, c ECS, a taskdef.ARN, latest, ours int32, res *workflow.Result) (reconcile.Overtake, error) {
-	for rev := ours - 1; rev > latest && rev >= ours-maxOvertakeReads; rev-- {
+// between above (reconcile.JudgedAbove) and ours, and deregisters ours when
+// reconcile.Overtaken says so, with this remediation's own earlier
+// registrations found on the way (duplicates of a retried call whose
+// response was lost; deregistered either way, returned when ours stays).
+// Revision numbers only grow, so ours == above+1 costs no read.
+func (r *Remediator) withdrawIfOvertaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, ours int32, res *workflow.Result) (reconcile.Overtake, []string, error) {
+	var own []string
+	var o reconcile.Overtake
+	var latest string
+	for rev := ours - 1; rev > above && rev >= ours-maxOvertakeReads && !o.Settled; rev-- {
 		ref := a
 		ref.Revision = rev
 		between, err := describe(ctx, c, ref.String())
 		if err != nil {
-			return reconcile.Overtake{}, err
+			return reconcile.Overtake{}, nil, err
 		}
-		o := reconcile.Overtaken(a, ours, between)
-		if !o.Settled {
-			continue
+		if o = reconcile.Overtaken(a, ours, token, between); o.Own {
+			own = append(own, ref.String())
 		}
-		if o.Withdraw {
-			mine := a
-			mine.Revision = ours
-			if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(mine.String())}); err != nil {
-				return reconcile.Overtake{}, workflow.Classify(fmt.Errorf("withdraw %s: %w", mine.String(), err))
-			}
-			res.LatestARN = ref.String()
-		}
-		return o, nil
+		latest = ref.String()
 	}
-	return reconcile.Overtake{}, nil
+	withdraw := own
+	if o.Withdraw {
+		mine := a
+		mine.Revision = ours
+		withdraw = append(withdraw, mine.String())
+	}
+	for _, arn := range withdraw {
+		if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+			return reconcile.Overtake{}, nil, workflow.Classify(fmt.Errorf("withdraw %s: %w", arn, err))
+		}
+	}
+	if o.Withdraw {
+		res.LatestARN = latest
+	}
+	return o, own, nil
+}
+
+// revisionOf returns the revision of a task-definition ARN, or 0.
+func revisionOf(arn string) int32 {
+	a, err := taskdef.ParseARN(arn)
+	if err != nil {
+		return 0
+	}
+	return a.Revision
 }
 
 // describe reads ref (a family or an exact revision) with its tags. A
@@ -398,15 +433,6 @@ func describe(ctx context.Context, c ECS, ref string) (*reconcile.Revision, erro
 		return nil, workflow.Classify(fmt.Errorf("describe task definition %s: %w", ref, err))
 	}
 	return &reconcile.Revision{TaskDefinition: out.TaskDefinition, Tags: out.Tags}, nil
-}
-
-// revisionOf returns the revision of a task-definition ARN, or 0.
-func revisionOf(arn string) int32 {
-	a, err := taskdef.ParseARN(arn)
-	if err != nil {
-		return 0
-	}
-	return a.Revision
 }
 
 // cmpEnforcement is the execution's enforcement, else the policy's.

@@ -269,7 +269,7 @@ func assertSameExceptLogging(t *testing.T, before *types.TaskDefinition, beforeT
 		}
 		var keep []types.Tag
 		for _, tg := range tags {
-			if k := aws.ToString(tg.Key); k != config.TagSource && k != config.TagManaged {
+			if k := aws.ToString(tg.Key); k != config.TagSource && k != config.TagManaged && k != taskdef.TagExecution {
 				keep = append(keep, tg)
 			}
 		}

@@ -16,7 +16,15 @@ const (
 	// number: "family:rev" would not fit a tag value for a 255-character
 	// family.
 	TagSourceRevision = "ecslogfix:source-revision"
+	// TagExecution, on a revision ecslogfix registered, holds the token of
+	// the remediation that registered it (the execution series' name, or
+	// one CLI run's), so that a retry after a lost response recognises its
+	// own revision (docs/reliability.md, "lost responses").
+	TagExecution = "ecslogfix:execution"
 )
+
+// MaxExecutionToken is the longest token: a Step Functions execution name.
+const MaxExecutionToken = 80
 
 // TagRollout, set by the owner on a task definition, overrides the
 // policy's rollout mode for it: none, services or all.
@@ -29,6 +37,25 @@ func ProvenanceTags(source int32) []types.Tag {
 		{Key: aws.String(TagSourceRevision), Value: aws.String(strconv.FormatInt(int64(source), 10))},
 		{Key: aws.String(TagManaged), Value: aws.String("true")},
 	}
+}
+
+// ExecutionTag is the tag that names the remediation registering a
+// revision; none for an empty token.
+func ExecutionTag(token string) []types.Tag {
+	if token == "" {
+		return nil
+	}
+	return []types.Tag{{Key: aws.String(TagExecution), Value: aws.String(token)}}
+}
+
+// ExecutionToken returns the TagExecution value of these tags, or "".
+func ExecutionToken(tags []types.Tag) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == TagExecution {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
 }
 
 // SourceRevision returns the revision a task definition with these tags was

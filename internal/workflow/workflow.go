@@ -116,6 +116,11 @@ type Input struct {
 	// known (the CloudTrail event's time, or ECS's registeredAt): the start
 	// of the registration-to-remediation time the report measures.
 	RegisteredAt *time.Time `json:"registeredAt,omitempty"`
+	// ExecutionToken names this remediation (the execution series' name):
+	// Register tags its revision with it (taskdef.TagExecution), so that a
+	// retry after a lost response — the SDK's, the state machine's, or the
+	// next execution of the series — reports that revision as its own.
+	ExecutionToken string `json:"executionToken,omitempty"`
 }
 
 // State is the execution's state document as it flows through the

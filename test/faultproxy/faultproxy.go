@@ -31,6 +31,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
 	"path"
@@ -53,11 +54,24 @@ const (
 	// Denied is HTTP 400 AccessDeniedException, as a service control policy
 	// answers (not retried by the SDK or the workflow).
 	Denied Kind = "denied"
+	// The ambiguous failures: the call is forwarded and takes effect, then
+	// its response is lost — an HTTP 500 InternalFailure, a connection
+	// reset, or no answer until the client gives up (its time-out). A
+	// client that retries has already changed the world once.
+	AppliedInternalError Kind = "applied-500"
+	AppliedReset         Kind = "applied-reset"
+	AppliedHang          Kind = "applied-hang"
 )
 
 // Kinds lists the fault kinds in the fixed order used to draw them; a
-// Rule's rates are stacked in this order.
-var Kinds = []Kind{Throttle, ConcurrentRevision, InternalError, Unavailable, Reset, Denied}
+// Rule's rates are stacked in this order (new kinds go last, so a seed
+// draws the same faults for the older ones).
+var Kinds = []Kind{Throttle, ConcurrentRevision, InternalError, Unavailable, Reset, Denied, AppliedInternalError, AppliedReset, AppliedHang}
+
+// Applied reports whether the fault comes after the call took effect.
+func (k Kind) Applied() bool {
+	return k == AppliedInternalError || k == AppliedReset || k == AppliedHang
+}
 
 // ConcurrentRevisionMessage is the message of ECS's ClientException for
 // overlapping registrations to one family.
@@ -319,9 +333,10 @@ func (p *Proxy) decideFor(api string, c facts) decision {
 		}
 		break
 	}
-	if d.fault == None {
+	if d.fault == None || d.fault.Applied() {
 		a.stats.Forwarded++
-	} else {
+	}
+	if d.fault != None {
 		a.stats.Faults[d.fault]++
 	}
 	return d
@@ -401,10 +416,19 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if d.fault != None {
+	switch {
+	case d.fault.Applied():
+		p.applyThenFail(w, r, call, d.fault)
+	case d.fault != None:
 		writeFault(w, call, d.fault)
-		return
+	default:
+		p.pass(w, r, call)
 	}
+}
+
+// pass answers r as the upstream does, through the stand-ins and the ECS
+// model.
+func (p *Proxy) pass(w http.ResponseWriter, r *http.Request, call Call) {
 	if p.standIns != nil && p.standIns.serve(p, call, w, r) {
 		return
 	}
@@ -412,6 +436,20 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.proxy.ServeHTTP(w, r)
+}
+
+// applyThenFail lets r take effect, drops the response and fails as k
+// says: the client cannot tell whether its call was applied.
+func (p *Proxy) applyThenFail(w http.ResponseWriter, r *http.Request, call Call, k Kind) {
+	p.pass(httptest.NewRecorder(), r.WithContext(context.WithoutCancel(r.Context())), call)
+	switch k {
+	case AppliedReset:
+		resetConnection(w)
+	case AppliedHang:
+		<-r.Context().Done() // the client's time-out, or its connection closed
+	default:
+		writeFault(w, call, InternalError)
+	}
 }
 
 // Call is an identified AWS API call.

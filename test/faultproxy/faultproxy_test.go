@@ -453,6 +453,52 @@ func TestMotoAPIPassesThrough(t *testing.T) {
 	}
 }
 
+// The applied faults reach the upstream, then fail: the client sees a 500,
+// a reset or silence until its own time-out, and its retry is a second
+// call that also takes effect.
+func TestAppliedFaultsTakeEffectThenFail(t *testing.T) {
+	tests := []struct {
+		kind      Kind
+		timeout   time.Duration // the client's per-call time-out
+		wantCalls int64         // calls the upstream saw after one retry
+	}{
+		{AppliedInternalError, 0, 2},
+		{AppliedReset, 0, 2},
+		{AppliedHang, 200 * time.Millisecond, 2},
+	}
+	for _, tt := range tests {
+		t.Run(string(tt.kind), func(t *testing.T) {
+			srv, backend := startProxy(t, Rule{API: registerAPI, Script: []Kind{tt.kind}})
+			c := ecs.NewFromConfig(sdkConfig(srv.URL, 1))
+			ctx := context.Background()
+			if tt.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.timeout)
+				defer cancel()
+			}
+			if err := register(ctx, c); err == nil {
+				t.Fatal("the first call succeeded, want its response lost")
+			}
+			if n := backend.calls.Load(); n != 1 {
+				t.Errorf("the upstream saw %d calls after the faulted one, want 1 (it took effect)", n)
+			}
+			if err := register(context.Background(), c); err != nil {
+				t.Fatalf("the retry: %v", err)
+			}
+			if n := backend.calls.Load(); n != tt.wantCalls {
+				t.Errorf("the upstream saw %d calls, want %d", n, tt.wantCalls)
+			}
+			st := srv.Stats().APIs[registerAPI]
+			if st.Requests != 2 || st.Forwarded != 2 || st.Faults[tt.kind] != 1 {
+				t.Errorf("stats = %+v, want 2 requests, both forwarded, 1 %s fault", st, tt.kind)
+			}
+		})
+	}
+	if r, err := ParseRule("ecs:RegisterTaskDefinition=applied-500:0.1,applied-reset:0.05,applied-hang:0.01"); err != nil || r.Rates[AppliedHang] != 0.01 {
+		t.Errorf("ParseRule of the applied faults: %+v %v", r, err)
+	}
+}
+
 // A rule for one role denies only AssumeRole of that role, as STS answers;
 // a rule for one account faults only the calls made with the credentials
 // AssumeRole returned for that account's roles.

@@ -15,6 +15,7 @@ import (
 // rule to requests signed for that region, and an ITEM is
 //
 //	throttle:RATE | concurrent:RATE | 500:RATE | 503:RATE | reset:RATE | denied:RATE
+//	applied-500:RATE | applied-reset:RATE | applied-hang:RATE (after the call took effect)
 //	latency:DURATION[@RATE]          e.g. latency:200ms@0.3
 //	script:KIND[|KIND...]            e.g. script:throttle|none|concurrent
 //

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -62,7 +63,8 @@ func scope(r *http.Request) string {
 func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Request) bool {
 	switch call.API {
 	case "logs:CreateLogGroup", "logs:PutLogGroupDeletionProtection", "logs:DescribeLogGroups", "logs:DeleteLogGroup",
-		"ecs:ListAccountSettings", "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting", "ecs:DeleteAccountSetting":
+		"ecs:ListAccountSettings", "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting", "ecs:DeleteAccountSetting",
+		"ecs:DescribeTaskDefinition":
 	default:
 		return false
 	}
@@ -79,6 +81,7 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		DeletionProtectionEnabled *bool  `json:"deletionProtectionEnabled"`
 		Name                      string `json:"name"`
 		Value                     string `json:"value"`
+		TaskDefinition            string `json:"taskDefinition"`
 	}
 	_ = json.Unmarshal(body, &in) // a malformed body is moto's to answer
 	sc := scope(r)
@@ -138,6 +141,8 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		}
 		s.setMode(sc, in.Value)
 		writeValue(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
+	case "ecs:DescribeTaskDefinition":
+		latestActive(p, call, w, r, body, in.TaskDefinition)
 	case "ecs:DeleteAccountSetting":
 		if in.Name != settingLogDriverMode {
 			return forwardTo(p, w, r)
@@ -146,6 +151,55 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		writeValue(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
 	}
 	return true
+}
+
+// latestActive answers DescribeTaskDefinition of a family (no revision)
+// as ECS does, with the family's latest ACTIVE revision ("If a revision
+// isn't specified, the latest ACTIVE revision is used", ECS API reference);
+// moto 5.2.1 answers the newest revision of any status. Other references
+// go to moto unchanged.
+func latestActive(p *Proxy, call Call, w http.ResponseWriter, r *http.Request, body []byte, ref string) {
+	family := ref[strings.LastIndex(ref, "/")+1:]
+	rec := forward(p, r)
+	var out struct {
+		TaskDefinition struct {
+			Status string `json:"status"`
+		} `json:"taskDefinition"`
+	}
+	if strings.Contains(family, ":") || rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.TaskDefinition.Status == "ACTIVE" {
+		copyResponse(w, rec, nil)
+		return
+	}
+	list, _ := json.Marshal(map[string]any{"familyPrefix": family, "status": "ACTIVE"})
+	code, b, err := p.upstreamCall(r, "ListTaskDefinitions", list)
+	var arns struct {
+		TaskDefinitionArns []string `json:"taskDefinitionArns"`
+	}
+	if err != nil || code != http.StatusOK || json.Unmarshal(b, &arns) != nil {
+		writeError(w, call, http.StatusInternalServerError, "ServerException", "stand-in: list the family's ACTIVE revisions failed")
+		return
+	}
+	best, rev := "", 0
+	for _, a := range arns.TaskDefinitionArns {
+		f, n, _ := strings.Cut(a[strings.LastIndex(a, "/")+1:], ":")
+		if k, err := strconv.Atoi(n); err == nil && f == family && k > rev {
+			best, rev = a, k
+		}
+	}
+	if best == "" {
+		writeError(w, call, http.StatusBadRequest, "ClientException", "Unable to describe task definition.")
+		return
+	}
+	var req map[string]any
+	_ = json.Unmarshal(body, &req)
+	req["taskDefinition"] = best
+	again, _ := json.Marshal(req)
+	code, b, err = p.upstreamCall(r, "DescribeTaskDefinition", again)
+	if err != nil {
+		writeError(w, call, http.StatusInternalServerError, "ServerException", "stand-in: describe "+best+" failed")
+		return
+	}
+	writeJSON(w, call, code, b)
 }
 
 // groupName is a log group's name from its name or ARN

@@ -124,3 +124,41 @@ func TestStandInLogDriverMode(t *testing.T) {
 		t.Fatalf("containerInsights: %v", err)
 	}
 }
+
+// A family read answers the latest ACTIVE revision, as ECS does; moto
+// answers the newest of any status. A family with no ACTIVE revision is
+// ECS's ClientException.
+func TestStandInFamilyReadIsTheLatestActive(t *testing.T) {
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{StandIns: true}})
+	ctx := context.Background()
+	c, direct := ecs.NewFromConfig(env.Config()), ecs.NewFromConfig(env.Direct())
+	reg := func(family string) string {
+		out, err := direct.RegisterTaskDefinition(ctx, &ecs.RegisterTaskDefinitionInput{Family: aws.String(family),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(128)}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+	}
+	deregister := func(arn string) {
+		if _, err := direct.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := reg("web")
+	reg("web-other") // a family whose name the first one prefixes
+	deregister(reg("web"))
+	if out, err := direct.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web")}); err != nil || out.TaskDefinition.Status == ecstypes.TaskDefinitionStatusActive {
+		t.Fatalf("moto answered %+v, %v: the stand-in may no longer be needed", out, err)
+	}
+	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web"), Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+	if err != nil || aws.ToString(out.TaskDefinition.TaskDefinitionArn) != first || out.TaskDefinition.Status != ecstypes.TaskDefinitionStatusActive {
+		t.Fatalf("family read through the stand-in: %+v, %v; want %s ACTIVE", out, err, first)
+	}
+	deregister(first)
+	_, err = c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("web")})
+	var ce *ecstypes.ClientException
+	if !errors.As(err, &ce) {
+		t.Fatalf("a family without an ACTIVE revision: %v, want ClientException", err)
+	}
+}

@@ -2,9 +2,7 @@ package faults
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,37 +34,35 @@ var corpus = []string{
 	"td08-awslogs-missing-prefix-ec2.json",
 }
 
-// thirtyPercent fails 30 % of every AWS call the functions make.
+// thirtyPercent fails 30 % of every AWS call the functions make. The
+// calls that change something (RegisterTaskDefinition, CreateLogGroup,
+// UpdateService, SNS Publish) also fail after taking effect (applied-*):
+// the response lost to a 500, a reset or silence past the client's
+// time-out, so a retry changes the world a second time.
 var thirtyPercent = []faultproxy.Rule{
 	{API: "ecs:RegisterTaskDefinition", Rates: map[faultproxy.Kind]float64{
-		faultproxy.Throttle: 0.10, faultproxy.ConcurrentRevision: 0.10, faultproxy.InternalError: 0.05, faultproxy.Reset: 0.05},
+		faultproxy.Throttle: 0.08, faultproxy.ConcurrentRevision: 0.08, faultproxy.InternalError: 0.04, faultproxy.Reset: 0.03,
+		faultproxy.AppliedInternalError: 0.03, faultproxy.AppliedReset: 0.03, faultproxy.AppliedHang: 0.01},
 		Latency: 20 * time.Millisecond, LatencyRate: 0.2},
+	appliedToo("logs:CreateLogGroup"), appliedToo("ecs:UpdateService"), appliedToo("sns:Publish"),
 	{API: "*", Rates: map[faultproxy.Kind]float64{
 		faultproxy.Throttle: 0.12, faultproxy.Unavailable: 0.08, faultproxy.InternalError: 0.05, faultproxy.Reset: 0.05},
 		Latency: 20 * time.Millisecond, LatencyRate: 0.1},
 }
 
-// notifyRetriesThrottle reports whether the synthesized definition's
-// Notify state retries ThrottledError (SNS throttling after the SDK's
-// retries). Until it does, a throttled publish ends an execution that
-// remediated in a failure notice instead of its REMEDIATED notification;
-// the scenario then reports these instead of failing.
-var notifyRetriesThrottle = func() bool {
-	var def struct {
-		States map[string]struct {
-			Retry []struct{ ErrorEquals []string }
-		}
-	}
-	if err := json.Unmarshal([]byte(workflow.Definition("aws", fnRemed, fnNotify)), &def); err != nil {
-		panic(err)
-	}
-	for _, r := range def.States[workflow.StateNotify].Retry {
-		if slices.Contains(r.ErrorEquals, workflow.ErrThrottled) || slices.Contains(r.ErrorEquals, "States.ALL") {
-			return true
-		}
-	}
-	return false
-}()
+// appliedToo is the 30 % mix of a call that changes something: the faults
+// before it takes effect, and 7 % after.
+func appliedToo(api string) faultproxy.Rule {
+	return faultproxy.Rule{API: api, Rates: map[faultproxy.Kind]float64{
+		faultproxy.Throttle: 0.10, faultproxy.Unavailable: 0.06, faultproxy.InternalError: 0.04, faultproxy.Reset: 0.03,
+		faultproxy.AppliedInternalError: 0.03, faultproxy.AppliedReset: 0.03, faultproxy.AppliedHang: 0.01},
+		Latency: 20 * time.Millisecond, LatencyRate: 0.1}
+}
+
+// appliedFaults counts the faults of api that came after it took effect.
+func appliedFaults(st faultproxy.APIStats) int {
+	return st.Faults[faultproxy.AppliedInternalError] + st.Faults[faultproxy.AppliedReset] + st.Faults[faultproxy.AppliedHang]
+}
 
 // passed is 1 unless the test has failed.
 func passed(t testing.TB) int {
@@ -103,8 +99,11 @@ type settled struct {
 	executions    []*sfnlocal.Execution
 	notifications []notification
 	registrations int // remediated revisions found in ECS
-	lostNotices   int // outcomes whose own notification was replaced by a failure notice
-	outcomes      map[string]int
+	// copies are deliveries of a notification already delivered: an SNS
+	// Publish retried after its response was lost (SNS delivers at least
+	// once; the copies are identical, so a subscriber can drop them).
+	copies   int
+	outcomes map[string]int
 }
 
 // checkSettled asserts the invariants of docs/reliability.md over
@@ -208,9 +207,34 @@ func (w *world) checkSettled(t *testing.T, ctx context.Context, newest map[strin
 		t.Fatal(err)
 	}
 	byExec := map[string][]notification{}
+	seen := map[string]bool{}
 	for _, n := range s.notifications {
+		if seen[n.message] {
+			s.copies++
+			continue
+		}
+		seen[n.message] = true
 		arn, _ := n.document["executionArn"].(string)
 		byExec[arn] = append(byExec[arn], n)
+	}
+	// Exactly one notification per execution that notifies: its outcome's,
+	// or its failure notice; never both, never two different ones.
+	for _, ex := range s.executions {
+		o := workflow.Outcome(outcomeOf(ex))
+		want := 1
+		if ex.Status != "FAILED" && message.Quiet(o) {
+			want = 0
+		}
+		if ns := byExec[ex.ARN]; len(ns) != want {
+			var got []string
+			for _, n := range ns {
+				got = append(got, n.outcome)
+			}
+			t.Errorf("execution %s (%s %s): %d distinct notifications %v, want %d", ex.Name, ex.Status, o, len(ns), got, want)
+		}
+	}
+	if lost := appliedFaults(w.proxy.Stats().APIs["sns:Publish"]); s.copies > lost {
+		t.Errorf("%d copies of notifications delivered, but only %d SNS Publish responses were lost: a notification was published twice", s.copies, lost)
 	}
 	for _, ex := range s.executions {
 		o := workflow.Outcome(outcomeOf(ex))
@@ -225,13 +249,7 @@ func (w *world) checkSettled(t *testing.T, ctx context.Context, newest map[strin
 				// The step succeeded (e.g. REMEDIATED) but its notification,
 				// which carries the new revision and the backout commands,
 				// was replaced by a failure notice.
-				s.lostNotices++
-				msg := fmt.Sprintf("execution %s: %s, but its %s notification was not published (%s)", ex.Name, o, o, historyLine(ex))
-				if notifyRetriesThrottle {
-					t.Error(msg)
-				} else {
-					t.Log("KNOWN (definition: Notify has no Retry on ThrottledError): " + msg)
-				}
+				t.Errorf("execution %s: %s, but its %s notification was not published (%s)", ex.Name, o, o, historyLine(ex))
 			}
 		case !message.Quiet(o):
 			if !hasOutcome(byExec[ex.ARN], o) {
@@ -329,7 +347,15 @@ func TestThirtyPercentFaults(t *testing.T) {
 		}
 	}
 	wg.Wait()
+	if started != families*rounds || deliveries != families*rounds {
+		t.Errorf("%d events delivered, %d executions started; want every one of the %d started", deliveries, started, families*rounds)
+	}
 	s := w.checkSettled(t, ctx, newest)
+	for _, api := range []string{"ecs:RegisterTaskDefinition", "logs:CreateLogGroup", "sns:Publish"} {
+		if appliedFaults(w.proxy.Stats().APIs[api]) == 0 {
+			t.Errorf("%s never failed after taking effect: the scenario did not test a lost response", api)
+		}
+	}
 
 	// Our own registrations' events start nothing.
 	before := w.sfn.startCalls()
@@ -369,9 +395,20 @@ func TestThirtyPercentFaults(t *testing.T) {
 	reliability.Record(t, reliability.Result{
 		Scenario: "100 registrations / 20 families, 30 % of AWS calls failing", Runs: 1, Passed: passed(t),
 		Registrations: reg.Forwarded, Notifications: len(s.notifications), Faults: st.Total.FaultCount(),
-		Note: fmt.Sprintf("%.1f %% of %d AWS requests faulted; %d executions (%s); %d Step Functions retries; %d REMEDIATED notices replaced by a failure notice; RegisterTaskDefinition max %d/1 s, %d/10 s (budget %g/s, burst %d); %.0f s",
-			100*float64(st.Total.FaultCount())/float64(max(total, 1)), total, len(s.executions), outcomeSummary(s.outcomes), retries, s.lostNotices, reg.MaxPer1s, reg.MaxPer10s, reliabilityBudget(opts).Rate, reliabilityBudget(opts).Burst, time.Since(start).Seconds()),
+		Note: fmt.Sprintf("%.1f %% of %d AWS requests faulted (%s after taking effect); %d executions (%s); %d Step Functions retries; exactly one notification per execution, %d SNS copies of %d lost Publish responses; RegisterTaskDefinition max %d/1 s, %d/10 s (budget %g/s, burst %d); %.0f s",
+			100*float64(st.Total.FaultCount())/float64(max(total, 1)), total, appliedSummary(st), len(s.executions), outcomeSummary(s.outcomes), retries, s.copies, appliedFaults(st.APIs["sns:Publish"]), reg.MaxPer1s, reg.MaxPer10s, reliabilityBudget(opts).Rate, reliabilityBudget(opts).Burst, time.Since(start).Seconds()),
 	})
+}
+
+// appliedSummary lists the faults after taking effect per API.
+func appliedSummary(st faultproxy.Stats) string {
+	m := map[string]int{}
+	for api, a := range st.APIs {
+		if n := appliedFaults(a); n > 0 {
+			m[api] = n
+		}
+	}
+	return outcomeSummary(m)
 }
 
 func outcomeSummary(m map[string]int) string {

@@ -190,8 +190,10 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	for range opts.Remediators {
 		// One instance, one process: its own factory (and register limiter).
 		w.remeds <- &remediate.Remediator{
-			Policy:  opts.Policy,
-			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate, RolloutRate: opts.RolloutRate})),
+			Policy: opts.Policy,
+			// A call that hangs (applied-hang) is given up after 5 s, not
+			// the default 20 s: the scenario's clock, not the product's.
+			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate, RolloutRate: opts.RolloutRate, AttemptTimeout: 5 * time.Second})),
 			Logger:  logger.With("function", "remediate"),
 		}
 	}
@@ -446,6 +448,7 @@ type notification struct {
 	outcome  string
 	document map[string]any
 	raw      string
+	message  string // the SNS message as published (a copy's is the same)
 }
 
 func (w *world) notifications(ctx context.Context) ([]notification, error) {
@@ -459,7 +462,7 @@ func (w *world) notifications(ctx context.Context) ([]notification, error) {
 		if err != nil {
 			return nil, err
 		}
-		n := notification{outcome: e.MessageAttributes["outcome"].Value, raw: b}
+		n := notification{outcome: e.MessageAttributes["outcome"].Value, raw: b, message: e.Message}
 		if err := json.Unmarshal([]byte(e.Message), &n.document); err != nil {
 			return nil, fmt.Errorf("the sqs message is not the structured document: %w", err)
 		}
