@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -30,7 +31,7 @@ func main() {
 }
 
 func build(ctx context.Context, log *slog.Logger) (*detect.Detector, error) {
-	env, err := config.ReadDetectEnv(os.Getenv)
+	env, err := fnenv.ReadDetectEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

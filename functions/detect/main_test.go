@@ -7,12 +7,12 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
 
 func setenv(t *testing.T, env map[string]string) {
 	t.Helper()
-	for _, k := range []string{config.EnvPolicy, config.EnvStateMachineARN, config.EnvMode, config.EnvMemberRoleName, config.EnvOwnRoleARNs} {
+	for _, k := range []string{fnenv.EnvPolicy, fnenv.EnvStateMachineARN, fnenv.EnvMode, fnenv.EnvMemberRoleName, fnenv.EnvOwnRoleARNs} {
 		t.Setenv(k, "")
 	}
 	base := map[string]string{
@@ -35,22 +35,22 @@ func setenv(t *testing.T, env map[string]string) {
 func TestBuild(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	t.Run("missing policy", func(t *testing.T) {
-		setenv(t, map[string]string{config.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x"})
-		var ee *config.EnvError
-		if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != config.EnvPolicy {
+		setenv(t, map[string]string{fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x"})
+		var ee *fnenv.EnvError
+		if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != fnenv.EnvPolicy {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("missing state machine", func(t *testing.T) {
-		setenv(t, map[string]string{config.EnvPolicy: "{}"})
-		var ee *config.EnvError
-		if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != config.EnvStateMachineARN {
+		setenv(t, map[string]string{fnenv.EnvPolicy: "{}"})
+		var ee *fnenv.EnvError
+		if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != fnenv.EnvStateMachineARN {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("complete", func(t *testing.T) {
-		setenv(t, map[string]string{config.EnvPolicy: "{}", config.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x",
-			config.EnvOwnRoleARNs: "arn:aws:iam::111122223333:role/ecslogfix-remediate"})
+		setenv(t, map[string]string{fnenv.EnvPolicy: "{}", fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x",
+			fnenv.EnvOwnRoleARNs: "arn:aws:iam::111122223333:role/ecslogfix-remediate"})
 		d, err := build(context.Background(), log)
 		if err != nil {
 			t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/hook"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 )
@@ -28,7 +29,7 @@ func main() {
 }
 
 func build(getenv func(string) string, log *slog.Logger) (*hook.Handler, error) {
-	env, err := config.ReadHookEnv(getenv)
+	env, err := fnenv.ReadHookEnv(getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -11,19 +11,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/hook"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestBuild(t *testing.T) {
 	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	var ee *config.EnvError
-	if _, err := build(func(string) string { return "" }, log); !errors.As(err, &ee) || ee.Var != config.EnvPolicy {
+	var ee *fnenv.EnvError
+	if _, err := build(func(string) string { return "" }, log); !errors.As(err, &ee) || ee.Var != fnenv.EnvPolicy {
 		t.Fatalf("no policy: %v", err)
 	}
 	h, err := build(func(k string) string {
-		if k == config.EnvPolicy {
+		if k == fnenv.EnvPolicy {
 			return `{"streamPrefix": "svc"}`
 		}
 		return ""
@@ -43,7 +43,7 @@ func TestUnderTheEmulator(t *testing.T) {
 	fn := localaws.NewFunction(t, localaws.FunctionOptions{
 		Name:      "ecslogfix-hook",
 		Bootstrap: localaws.Bootstrap(t, "./functions/hook"),
-		Env:       map[string]string{config.EnvPolicy: "{}"},
+		Env:       map[string]string{fnenv.EnvPolicy: "{}"},
 		Timeout:   30 * time.Second, // Hooks wait up to 30 seconds for the function
 	})
 	testdata := filepath.Join("..", "..", "internal", "hook", "testdata")

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
@@ -29,7 +30,7 @@ func main() {
 }
 
 func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {
-	env, err := config.ReadNotifyEnv(os.Getenv)
+	env, err := fnenv.ReadNotifyEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

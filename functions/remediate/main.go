@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
@@ -25,7 +26,7 @@ func main() {
 }
 
 func build(ctx context.Context, log *slog.Logger) (*remediate.Remediator, error) {
-	env, err := config.ReadRemediateEnv(os.Getenv)
+	env, err := fnenv.ReadRemediateEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

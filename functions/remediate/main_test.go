@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
 
 func TestBuild(t *testing.T) {
@@ -15,16 +15,16 @@ func TestBuild(t *testing.T) {
 	for k, v := range map[string]string{
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
 		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-		config.EnvRegisterRate: "",
+		fnenv.EnvRegisterRate: "",
 	} {
 		t.Setenv(k, v)
 	}
-	t.Setenv(config.EnvPolicy, "")
-	var ee *config.EnvError
-	if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != config.EnvPolicy {
+	t.Setenv(fnenv.EnvPolicy, "")
+	var ee *fnenv.EnvError
+	if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != fnenv.EnvPolicy {
 		t.Fatalf("missing policy: %v", err)
 	}
-	t.Setenv(config.EnvPolicy, `{"retentionDays":30}`)
+	t.Setenv(fnenv.EnvPolicy, `{"retentionDays":30}`)
 	r, err := build(context.Background(), log)
 	if err != nil {
 		t.Fatal(err)

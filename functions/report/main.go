@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/report"
@@ -28,7 +29,7 @@ func main() {
 }
 
 func build(ctx context.Context, log *slog.Logger) (*report.Job, error) {
-	env, err := config.ReadReportEnv(os.Getenv)
+	env, err := fnenv.ReadReportEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

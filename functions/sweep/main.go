@@ -16,6 +16,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -34,7 +35,7 @@ func main() {
 }
 
 func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
-	env, err := config.ReadSweepEnv(os.Getenv)
+	env, err := fnenv.ReadSweepEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}

@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -618,8 +619,8 @@ func TestTunedStack(t *testing.T) {
 		}
 	}
 	env, err := s.Template.FunctionEnvironment("ecslogfix-remediate")
-	if err != nil || env[config.EnvRegisterRate] != "0.125" {
-		t.Errorf("remediate register rate %q (%v), want 0.25/2", env[config.EnvRegisterRate], err)
+	if err != nil || env[fnenv.EnvRegisterRate] != "0.125" {
+		t.Errorf("remediate register rate %q (%v), want 0.25/2", env[fnenv.EnvRegisterRate], err)
 	}
 	warns := strings.Join(Warnings(s.Stack), "\n")
 	for _, want := range []string{"reserves 2 concurrent executions", "registerRate 0.25 is below the 0.5/s", "about 150 would drain"} {

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 )
 
@@ -162,7 +163,7 @@ func (p *pipeline) addReport() {
 	role.AddToPolicy(statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
 	role.AddToPolicy(statement([]string{"s3:ListBucket"}, []string{p.historyBucketARN()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "v1/*"}}))
 	role.AddToPolicy(statement([]string{"s3:GetObject"}, []string{p.historyBucketARN() + "/v1/*"}, nil))
-	role.AddToPolicy(statement([]string{"s3:PutObject"}, []string{p.historyBucketARN() + "/" + config.DefaultReportPrefix + "/*"}, nil))
+	role.AddToPolicy(statement([]string{"s3:PutObject"}, []string{p.historyBucketARN() + "/" + fnenv.DefaultReportPrefix + "/*"}, nil))
 	role.AddToPolicy(statement([]string{"sns:Publish"}, []string{*p.topic.TopicArn()}, nil))
 	suppress(role, "AwsSolutions-IAM5", "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*); s3:GetObject on the history's records (BUCKET/v1/*) and s3:PutObject on its reports (BUCKET/reports/*), one object each, not known in advance")
 	f := awslambda.NewFunction(p.stack, jsii.String(functionID(fn)), &awslambda.FunctionProps{
@@ -177,8 +178,8 @@ func (p *pipeline) addReport() {
 		Role:          role,
 		LogGroup:      lg,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Environment: toEnv(config.ReportEnv{History: config.HistoryEnv{Bucket: historyBucketName(p.names)},
-			TopicARN: *p.topic.TopicArn(), ReportPrefix: config.DefaultReportPrefix}.Environ()),
+		Environment: toEnv(fnenv.ReportEnv{History: config.HistoryEnv{Bucket: historyBucketName(p.names)},
+			TopicARN: *p.topic.TopicArn(), ReportPrefix: fnenv.DefaultReportPrefix}.Environ()),
 	})
 	if len(p.cfg.VPCSubnetIDs) > 0 {
 		role.AddToPolicy(statement(vpcActions, []string{"*"}, nil))

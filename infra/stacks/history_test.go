@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
 
 var evidenceSynth, evidenceHubSynth synthOnce
@@ -84,7 +85,7 @@ func TestHistoryResources(t *testing.T) {
 			}
 		}
 		env, err := tmpl.FunctionEnvironment("ecslogfix-" + fn)
-		if err != nil || env[config.EnvHistoryBucket] != "ecslogfix-history-${AWS::AccountId}-${AWS::Region}" || env[config.EnvStateTable] != "ecslogfix-state" {
+		if err != nil || env[fnenv.EnvHistoryBucket] != "ecslogfix-history-${AWS::AccountId}-${AWS::Region}" || env[fnenv.EnvStateTable] != "ecslogfix-state" {
 			t.Errorf("%s env %v (%v)", fn, env, err)
 		}
 	}

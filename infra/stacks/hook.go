@@ -13,6 +13,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 )
 
@@ -79,7 +80,7 @@ func addHookFunction(stack awscdk.Stack, cfg config.Config, root string) awslamb
 		Role:          role,
 		LogGroup:      lg,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Environment:   toEnv(config.HookEnv{Policy: cfg.Policy}.Environ()),
+		Environment:   toEnv(fnenv.HookEnv{Policy: cfg.Policy}.Environ()),
 	})
 }
 

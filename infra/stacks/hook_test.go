@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
 
 var singleHookSynth, hubHookSynth synthOnce
@@ -106,7 +107,7 @@ func TestSingleStackHook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(env) != 1 || env[config.EnvPolicy] == "" {
+	if len(env) != 1 || env[fnenv.EnvPolicy] == "" {
 		t.Errorf("hook environment %v", env)
 	}
 	id := mustFn(t, tmpl, "ecslogfix-hook")

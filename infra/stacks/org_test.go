@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
 
 // stackSets returns the hub's StackSets by name.
@@ -333,14 +334,14 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 		}
 		switch fn {
 		case config.FunctionDetect:
-			if env[config.EnvMode] != "organization" || env[config.EnvMemberRoleName] != "ecslogfix-member" ||
-				env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate,"+member {
+			if env[fnenv.EnvMode] != "organization" || env[fnenv.EnvMemberRoleName] != "ecslogfix-member" ||
+				env[fnenv.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate,"+member {
 				t.Errorf("%s env %v", fn, env)
 			}
 		case config.FunctionSweep:
-			if env[config.EnvMode] != "organization" || env[config.EnvMemberRoleName] != "ecslogfix-member" ||
-				env[config.EnvRegions] != "eu-west-1,us-east-1" || env[config.EnvTargetOUs] != "ou-ab12-abcdefgh,ou-ab12-ijklmnop" ||
-				env[config.EnvStackSetCallAs] != "SELF" || env[config.EnvRoleStackSet] != "ecslogfix-member-iam" || env[config.EnvForwardStackSet] != "ecslogfix-member" {
+			if env[fnenv.EnvMode] != "organization" || env[fnenv.EnvMemberRoleName] != "ecslogfix-member" ||
+				env[fnenv.EnvRegions] != "eu-west-1,us-east-1" || env[fnenv.EnvTargetOUs] != "ou-ab12-abcdefgh,ou-ab12-ijklmnop" ||
+				env[fnenv.EnvStackSetCallAs] != "SELF" || env[fnenv.EnvRoleStackSet] != "ecslogfix-member-iam" || env[fnenv.EnvForwardStackSet] != "ecslogfix-member" {
 				t.Errorf("%s env %v", fn, env)
 			}
 			// Reading the organization: this organization's OUs and root,
@@ -359,8 +360,8 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 		}
 		// Fargate fixes in member accounts use the execution role the
 		// member execution-role StackSet creates there.
-		if want := `"defaultExecutionRoleArn":"arn:${AWS::Partition}:iam::{account}:role/ecslogfix-task-execution"`; !strings.Contains(env[config.EnvPolicy], want) {
-			t.Errorf("%s policy %s lacks %s", fn, env[config.EnvPolicy], want)
+		if want := `"defaultExecutionRoleArn":"arn:${AWS::Partition}:iam::{account}:role/ecslogfix-task-execution"`; !strings.Contains(env[fnenv.EnvPolicy], want) {
+			t.Errorf("%s policy %s lacks %s", fn, env[fnenv.EnvPolicy], want)
 		}
 	}
 	assertNoStarActions(t, tmpl)

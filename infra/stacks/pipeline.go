@@ -26,9 +26,10 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
 // RegisterEventPattern is the EventBridge pattern of successful
@@ -455,11 +456,11 @@ func (p *pipeline) environ(smARN string) map[string]map[string]string {
 		own = append(own, awsarn.RoleARN(partition(), "*", memberRole))
 	}
 	return map[string]map[string]string{
-		config.FunctionDetect: config.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
+		config.FunctionDetect: fnenv.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv()}.Environ(),
 		config.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
-		config.FunctionRemediate: config.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
-		config.FunctionNotify: config.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
+		config.FunctionRemediate: fnenv.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
+		config.FunctionNotify: fnenv.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
 			History: p.historyEnv(), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
 }
@@ -532,9 +533,9 @@ func (p *pipeline) addFunctions() {
 	if p.cfg.RemediateConcurrency > 0 {
 		warn(stack, fmt.Sprintf("remediate reserves %d concurrent executions: Lambda refuses the deployment unless the account's concurrency quota leaves its minimum unreserved (new accounts often have a quota of 10, which admits no reservation); check `aws lambda get-account-settings` first", p.cfg.RemediateConcurrency))
 	}
-	if p.cfg.RegisterRate < workflow.BudgetRegisterRate {
+	if p.cfg.RegisterRate < asl.BudgetRegisterRate {
 		warn(stack, fmt.Sprintf("registerRate %g is below the %g/s the workflow's retries are sized for: a burst of %d executions outlasts them (about %d would drain in time)",
-			p.cfg.RegisterRate, workflow.BudgetRegisterRate, workflow.BudgetBurst, int(float64(workflow.BudgetBurst)*p.cfg.RegisterRate/workflow.BudgetRegisterRate)))
+			p.cfg.RegisterRate, asl.BudgetRegisterRate, asl.BudgetBurst, int(float64(asl.BudgetBurst)*p.cfg.RegisterRate/asl.BudgetRegisterRate)))
 	}
 	for _, fn := range config.Functions {
 		lg := p.logGroup(functionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
@@ -636,7 +637,7 @@ func (p *pipeline) addFunctions() {
 	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(smName),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.Definition(partition(), p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.Definition(partition(), p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
 		TracingEnabled:   jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          smLogs,

@@ -9,7 +9,7 @@
 //     Properties.DefinitionString, JSON whose only token is AWS::Partition
 //     (the Tasks name the functions by name);
 //     Template.StateMachineDefinition resolves one by name, and
-//     workflow.Definition and workflow.SweepDefinition render the same
+//     asl.Definition and asl.SweepDefinition render the same
 //     strings in Go;
 //   - each function's environment: the AWS::Lambda::Function resource whose
 //     Properties.FunctionName is Names.Function(fn), at

@@ -14,8 +14,10 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
 // roleStatements returns the Allow/Deny statements granted to the role
@@ -249,25 +251,25 @@ func TestFunctionEnvironments(t *testing.T) {
 		// remediate instance while no concurrency is reserved.
 		switch fn {
 		case config.FunctionDetect:
-			if env[config.EnvMode] != "single" || env[config.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
+			if env[fnenv.EnvMode] != "single" || env[fnenv.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
 				t.Errorf("%s env: %v", fn, env)
 			}
 		case config.FunctionSweep:
-			if env[config.EnvMode] != "single" || env[config.EnvStartRate] != "0.5" {
+			if env[fnenv.EnvMode] != "single" || env[fnenv.EnvStartRate] != "0.5" {
 				t.Errorf("%s env: %v", fn, env)
 			}
 		case config.FunctionRemediate:
-			if env[config.EnvRegisterRate] != "0.5" {
+			if env[fnenv.EnvRegisterRate] != "0.5" {
 				t.Errorf("%s env: %v", fn, env)
 			}
 		case config.FunctionNotify:
-			if _, ok := env[config.EnvPolicy]; ok {
+			if _, ok := env[fnenv.EnvPolicy]; ok {
 				t.Errorf("notify has the policy, which it does not read: %v", env)
 			}
 			continue
 		}
 		var pol map[string]any
-		if err := json.Unmarshal([]byte(env[config.EnvPolicy]), &pol); err != nil {
+		if err := json.Unmarshal([]byte(env[fnenv.EnvPolicy]), &pol); err != nil {
 			t.Fatalf("%s: policy is not JSON: %v", fn, err)
 		}
 		if pol["defaultExecutionRoleArn"] != "${DefaultExecutionRole.Arn}" || pol["logGroupTemplate"] != "/ecs/{family}" {
@@ -275,18 +277,18 @@ func TestFunctionEnvironments(t *testing.T) {
 		}
 	}
 	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep} {
-		if got := envs[fn][config.EnvStateMachineARN]; got != "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation" {
+		if got := envs[fn][fnenv.EnvStateMachineARN]; got != "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation" {
 			t.Errorf("%s state machine ARN %q", fn, got)
 		}
 	}
-	if got := envs["notify"][config.EnvTopicARN]; !strings.HasPrefix(got, "${Topic") {
+	if got := envs["notify"][fnenv.EnvTopicARN]; !strings.HasPrefix(got, "${Topic") {
 		t.Errorf("notify topic ARN %q", got)
 	}
-	if got := envs["notify"][config.EnvSlackWebhookARN]; got != singleConfig(t).SlackWebhookSecretARN {
+	if got := envs["notify"][fnenv.EnvSlackWebhookARN]; got != singleConfig(t).SlackWebhookSecretARN {
 		t.Errorf("notify webhook %q", got)
 	}
 	for _, fn := range []string{"remediate", "notify"} {
-		if _, ok := envs[fn][config.EnvStateMachineARN]; ok {
+		if _, ok := envs[fn][fnenv.EnvStateMachineARN]; ok {
 			t.Errorf("%s has the state machine ARN", fn)
 		}
 	}
@@ -298,7 +300,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def != workflow.Definition("aws", "ecslogfix-remediate", "ecslogfix-notify") {
+	if def != asl.Definition("aws", "ecslogfix-remediate", "ecslogfix-notify") {
 		t.Fatal("deployed definition differs from Definition()")
 	}
 	// The integration ARN takes the stack's partition: a literal
@@ -307,7 +309,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	if raw := Flatten(s.Template.Resource(mustID(t, s.Template, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-remediation"))["Properties"].(map[string]any)["DefinitionString"]); strings.Count(raw, `"arn:${AWS::Partition}:states:::lambda:invoke"`) != 6 || strings.Contains(raw, "arn:aws:") {
 		t.Errorf("the definition does not name the integration in the stack's partition:\n%s", raw)
 	}
-	if cn, err := s.Template.StateMachineDefinition("ecslogfix-remediation", "aws-cn"); err != nil || cn != workflow.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
+	if cn, err := s.Template.StateMachineDefinition("ecslogfix-remediation", "aws-cn"); err != nil || cn != asl.Definition("aws-cn", "ecslogfix-remediate", "ecslogfix-notify") {
 		t.Errorf("aws-cn rendering: %v", err)
 	}
 	d := mustJSON(t, def)
@@ -331,7 +333,7 @@ func TestStateMachineDefinition(t *testing.T) {
 	retryN := func(attempts, errs string) string {
 		return `{"BackoffRate":2,"ErrorEquals":[` + errs + `],"IntervalSeconds":2,"JitterStrategy":"FULL","MaxAttempts":` + attempts + `,"MaxDelaySeconds":60}`
 	}
-	queued := strconv.Itoa(workflow.QueuedAttempts())
+	queued := strconv.Itoa(asl.QueuedAttempts())
 	// Every Task: our "wait for your turn" errors, then Lambda's throttle
 	// (both sized for the budgeted burst), then Lambda's service errors.
 	retries := func(errs string) string {
@@ -845,14 +847,14 @@ func TestOptionalResourcesOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(env[config.EnvPolicy], "defaultExecutionRoleArn") || env[config.EnvSlackWebhookARN] != "" {
+	if strings.Contains(env[fnenv.EnvPolicy], "defaultExecutionRoleArn") || env[fnenv.EnvSlackWebhookARN] != "" {
 		t.Errorf("notify env %v", env)
 	}
 	id := mustFn(t, tmpl, "acme-remediate")
 	if m := tmpl.Resource(id)["Properties"].(map[string]any)["MemorySize"]; m != float64(256) {
 		t.Errorf("remediate memory %v", m)
 	}
-	if def, _ := tmpl.StateMachineDefinition("acme-remediation", "aws"); def != workflow.Definition("aws", "acme-remediate", "acme-notify") {
+	if def, _ := tmpl.StateMachineDefinition("acme-remediation", "aws"); def != asl.Definition("aws", "acme-remediate", "acme-notify") {
 		t.Error("definition does not use the prefix")
 	}
 	errs, _ := NagFindings(s.Stack)

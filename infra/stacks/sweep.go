@@ -9,10 +9,11 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
-	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
-// The sweep: a state machine (workflow.SweepDefinition) whose Distributed
+// The sweep: a state machine (asl.SweepDefinition) whose Distributed
 // Map walks every account-region the inventory covers, and its bucket.
 // Single-account mode runs the same state machine over the stack's own
 // account and regions.
@@ -106,8 +107,8 @@ func (p *pipeline) sweepStatements() []awsiam.PolicyStatement {
 }
 
 // sweepEnv is the sweep function's environment.
-func (p *pipeline) sweepEnv(smARN, memberRole string) config.SweepEnv {
-	e := config.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
+func (p *pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
+	e := fnenv.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 		MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
 		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv()}
 	if p.cfg.Mode == config.ModeOrganization {
@@ -130,12 +131,12 @@ func (p *pipeline) addSweepStateMachine() {
 	role.AddToPolicy(statement([]string{"states:DescribeExecution", "states:StopExecution"},
 		[]string{arn("arn:", partition(), ":states:", region(), ":", account(), ":execution:", name, "/*")}, nil))
 	role.AddToPolicy(statement([]string{"s3:GetObject"}, []string{p.sweepObjects("sweeps/*/targets.jsonl")}, nil))
-	role.AddToPolicy(statement([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, []string{p.sweepObjects(workflow.SweepMapResultPrefix + "/*")}, nil))
+	role.AddToPolicy(statement([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, []string{p.sweepObjects(asl.SweepMapResultPrefix + "/*")}, nil))
 	p.sweepSM = awsstepfunctions.NewStateMachine(p.stack, jsii.String("SweepStateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(name),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(workflow.SweepDefinition(partition(), p.names.Function(config.FunctionSweep),
-			*p.bucket.BucketName(), workflow.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
+		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.SweepDefinition(partition(), p.names.Function(config.FunctionSweep),
+			*p.bucket.BucketName(), asl.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
 		Role:           role,
 		TracingEnabled: jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{

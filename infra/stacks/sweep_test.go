@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
 // sweepStateMachineRole is the logical ID of the sweep state machine's role.
@@ -35,7 +37,7 @@ func statementsOfRole(tmpl Template, id string) []map[string]any {
 	return out
 }
 
-// The sweep state machine is the one workflow.SweepDefinition renders,
+// The sweep state machine is the one asl.SweepDefinition renders,
 // with the configured Map settings; its role may do what the definition
 // does and no more.
 func TestSweepStateMachine(t *testing.T) {
@@ -44,8 +46,8 @@ func TestSweepStateMachine(t *testing.T) {
 		// Its tokens are the partition and the bucket's name.
 		sm := tmpl.Resource(mustID(t, tmpl, "AWS::StepFunctions::StateMachine", "StateMachineName", "ecslogfix-sweep"))
 		def := Flatten(sm["Properties"].(map[string]any)["DefinitionString"])
-		want := workflow.SweepDefinition("${AWS::Partition}", "ecslogfix-sweep", "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}",
-			workflow.SweepOptions{MaxConcurrency: workflow.DefaultSweepConcurrency, ToleratedFailurePercentage: workflow.DefaultSweepToleratedFailurePercentage})
+		want := asl.SweepDefinition("${AWS::Partition}", "ecslogfix-sweep", "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}",
+			asl.SweepOptions{MaxConcurrency: workflow.DefaultSweepConcurrency, ToleratedFailurePercentage: workflow.DefaultSweepToleratedFailurePercentage})
 		if def != want {
 			t.Errorf("%s: the deployed sweep definition differs from SweepDefinition()\n%s\n%s", name, def, want)
 		}
@@ -75,8 +77,8 @@ func TestSweepStateMachine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if env[config.EnvSweepBucket] != "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}" {
-			t.Errorf("%s: sweep bucket %q", name, env[config.EnvSweepBucket])
+		if env[fnenv.EnvSweepBucket] != "${"+keys(tmpl.Resources("AWS::S3::Bucket"))[0]+"}" {
+			t.Errorf("%s: sweep bucket %q", name, env[fnenv.EnvSweepBucket])
 		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -437,5 +438,57 @@ func UnknownKeys(keys []string) []string {
 		}
 	}
 	sort.Strings(out)
+	return out
+}
+
+// Deployment modes.
+const (
+	ModeSingle       = "single"
+	ModeOrganization = "organization"
+)
+
+// DefaultRegisterRate is the RegisterTaskDefinition rate in all when none
+// is configured: half of ECS's sustained 1/s per account, leaving room for
+// the account's own pipelines.
+const DefaultRegisterRate = awsclient.DefaultRegisterRate
+
+// DefaultRolloutRate is the rollout's write rate in all when none is
+// configured.
+const DefaultRolloutRate = awsclient.DefaultRolloutRate
+
+// HistoryEnv is where the history is written and what goes to Security
+// Hub; the zero value writes none.
+type HistoryEnv struct {
+	Bucket, Prefix, Table string
+	// Findings imports Security Hub findings of state changes; Notes also
+	// notes AWS's ECS.9 findings (the function runs in the Security Hub
+	// administrator account).
+	Findings, Notes bool
+}
+
+// On reports whether a history is configured.
+func (h HistoryEnv) On() bool { return h.Bucket != "" }
+
+// MaxObjectLockDays bounds historyObjectLockDays: S3 Object Lock retention
+// is at most 100 years; ten are plenty for any audit.
+const MaxObjectLockDays = 3653
+
+func objectLockDays(v any) (int, error) {
+	n, err := intOr(v, 0)
+	if err == nil && (n < 0 || n > MaxObjectLockDays) {
+		err = fmt.Errorf("%d is not in [0, %d]", n, MaxObjectLockDays)
+	}
+	return n, err
+}
+
+// SplitList splits a comma-separated list, trimming blanks and dropping
+// empty items.
+func SplitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
 	return out
 }

@@ -324,7 +324,7 @@ func Markdown() string {
 	b.WriteString("In `cdk.json` use JSON types; on the command line, lists are a JSON array or comma-separated\n")
 	b.WriteString("(`-c ecslogfix:regions=eu-west-1,eu-central-1`), numbers and booleans their plain text, objects JSON.\n")
 	b.WriteString("Unknown `ecslogfix:` keys are an error. The functions receive the resulting runtime configuration\n")
-	b.WriteString("as environment variables (`ECSLOGFIX_*`, one set per function, see `internal/config/env.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
+	b.WriteString("as environment variables (`ECSLOGFIX_*`, one set per function, see `internal/config/fnenv/env.go`); the policy travels as JSON in `ECSLOGFIX_POLICY`.\n\n")
 	b.WriteString("| Key | Type | Default | Description |\n|---|---|---|---|\n")
 	for _, k := range Keys {
 		def := k.Default
@@ -477,7 +477,7 @@ func asList(v any) ([]string, error) {
 			}
 			return asList(arr)
 		}
-		return splitList(s), nil
+		return SplitList(s), nil
 	}
 	return nil, fmt.Errorf("want a list, got %T", v)
 }
@@ -538,7 +538,7 @@ func tagValue(v any) (any, error) {
 func tagsValue(v any) (any, error) {
 	if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
 		m := map[string]any{}
-		for _, kv := range splitList(s) {
+		for _, kv := range SplitList(s) {
 			k, val, found := strings.Cut(kv, "=")
 			if !found || k == "" {
 				return nil, fmt.Errorf("%q is not key=value", kv)

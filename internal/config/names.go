@@ -1,5 +1,7 @@
 package config
 
+import "github.com/ecslogfix/ecslogfix/internal/taskdef"
+
 // Function names as the repository spells them (functions/<name>).
 const (
 	FunctionDetect    = "detect"
@@ -84,3 +86,9 @@ func (n Names) StackSetExecutionRole() string { return n.Prefix + "-member-execu
 // Rule is the name of the EventBridge rule for what ("register", "sweep",
 // "forward").
 func (n Names) Rule(what string) string { return n.Prefix + "-" + what }
+
+// Tag keys ecslogfix writes.
+const (
+	TagSource  = taskdef.TagSourceRevision // on a registered revision: the revision number it was built from
+	TagManaged = taskdef.TagManaged        // on created log groups and registered revisions: "true"
+)

@@ -1,5 +1,5 @@
 // Package sweep is the sweep function, the Tasks of the sweep state
-// machine (workflow.SweepDefinition): inventory decides the account-regions
+// machine (asl.SweepDefinition): inventory decides the account-regions
 // to walk (internal/coverage) and writes them to S3 for the Distributed
 // Map; walk evaluates the latest ACTIVE revision of every family in one
 // account-region at that target's read budget, as much as one invocation's

@@ -112,9 +112,9 @@ type Rollout struct {
 	Consumers []ConsumerRollout  `json:"consumers"`
 	// Omitted counts consumers beyond MaxConsumers: found, not handled.
 	Omitted int `json:"omitted,omitempty"`
-	// Settled is true when nothing is left to watch (PathRolloutSettled).
+	// Settled is true when nothing is left to watch (asl.PathRolloutSettled).
 	Settled bool `json:"settled"`
-	// WaitSeconds is the wait before the next Watch (PathRolloutWait);
+	// WaitSeconds is the wait before the next Watch (asl.PathRolloutWait);
 	// at least 1 whenever Settled is false, the only time RolloutWait
 	// reads it.
 	WaitSeconds int `json:"waitSeconds,omitempty"`

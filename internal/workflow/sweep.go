@@ -2,7 +2,7 @@ package workflow
 
 import "github.com/ecslogfix/ecslogfix/internal/inventory"
 
-// The data contract of the sweep state machine (SweepDefinition): an
+// The data contract of the sweep state machine (asl.SweepDefinition): an
 // inventory of account-regions written to S3, a Distributed Map whose
 // child executions walk one account-region each, and a summary. Like the
 // remediation contract, nothing here carries task definition content: the
@@ -34,7 +34,7 @@ type SweepRequest struct {
 }
 
 // SweepInventory is what the inventory action returns; the state document
-// holds it at PathSweepInventory.
+// holds it at asl.PathSweepInventory.
 type SweepInventory struct {
 	SweepID string `json:"sweepId"`
 	Bucket  string `json:"bucket"`
@@ -60,16 +60,16 @@ type Walk struct {
 	// Invocation counts the walk invocations of this target so far; each
 	// writes its own result object.
 	Invocation int  `json:"invocation"`
-	Done       bool `json:"done"` // PathWalkDone
+	Done       bool `json:"done"` // asl.PathWalkDone
 }
 
 // SweepState is the sweep execution's state document: what each state
 // adds at its path. Summarize receives it whole.
 type SweepState struct {
-	Inventory SweepInventory `json:"inventory"`           // PathSweepInventory
-	WalkError *CaughtError   `json:"walkError,omitempty"` // PathWalkError: the Map failed (e.g. States.ExceedToleratedFailureThreshold)
-	Summary   *SweepSummary  `json:"summary,omitempty"`   // PathSummary
-	Digest    *DigestRequest `json:"digest,omitempty"`    // PathDigest
+	Inventory SweepInventory `json:"inventory"`           // asl.PathSweepInventory
+	WalkError *CaughtError   `json:"walkError,omitempty"` // asl.PathWalkError: the Map failed (e.g. States.ExceedToleratedFailureThreshold)
+	Summary   *SweepSummary  `json:"summary,omitempty"`   // asl.PathSummary
+	Digest    *DigestRequest `json:"digest,omitempty"`    // asl.PathDigest
 }
 
 // CoverageGap is an account in scope (or one of its regions) the member
@@ -143,4 +143,18 @@ const (
 	StateSweepDone     = "SweepDone"   // Succeed
 	StateSweepFailed   = "SweepFailed" // Fail: the Map failed; the summary says how
 	ErrSweepWalkFailed = "ecslogfix.WalkFailed"
+)
+
+// Sweep defaults (ecslogfix:sweepMaxConcurrency,
+// ecslogfix:sweepToleratedFailurePercentage).
+const (
+	// DefaultSweepConcurrency child executions walk at once. ECS paces
+	// reads per account and region, so walks of different targets do not
+	// compete; the bound is for Lambda's concurrency and the hub's
+	// StartExecution rate (docs/performance.md, "The organization sweep").
+	DefaultSweepConcurrency = 40
+	// DefaultSweepToleratedFailurePercentage of the targets may fail (an
+	// account being closed, a role an SCP denies) before the Map fails the
+	// sweep; the summary lists them either way.
+	DefaultSweepToleratedFailurePercentage = 5.0
 )

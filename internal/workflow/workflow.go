@@ -130,18 +130,18 @@ type Input struct {
 // state may add is named here, so the functions can decode it strictly.
 type State struct {
 	Input
-	Ensured     *Ensured     `json:"ensured,omitempty"`     // PathEnsured
-	Registered  *Registered  `json:"registered,omitempty"`  // PathRegistered
-	FailedState string       `json:"failedState,omitempty"` // PathFailedState
-	Error       *CaughtError `json:"error,omitempty"`       // PathError
+	Ensured     *Ensured     `json:"ensured,omitempty"`     // asl.PathEnsured
+	Registered  *Registered  `json:"registered,omitempty"`  // asl.PathRegistered
+	FailedState string       `json:"failedState,omitempty"` // asl.PathFailedState
+	Error       *CaughtError `json:"error,omitempty"`       // asl.PathError
 }
 
-// Registered is what the Register state stores at PathRegistered.
+// Registered is what the Register state stores at asl.PathRegistered.
 type Registered struct {
 	Result Result `json:"result"`
 }
 
-// CaughtError is what a Catch stores at PathError: the error type name and
+// CaughtError is what a Catch stores at asl.PathError: the error type name and
 // its message, as Step Functions reports them.
 type CaughtError struct {
 	Error string `json:"Error"`
@@ -201,7 +201,7 @@ type Result struct {
 	// source's consumers; nil until Rollout ran.
 	Rollout *Rollout `json:"rollout,omitempty"`
 	// RolloutError is what the Catch of Rollout or Watch caught
-	// (PathRolloutError): the revision stays registered, the notification
+	// (asl.PathRolloutError): the revision stays registered, the notification
 	// says the rollout did not finish.
 	RolloutError *CaughtError `json:"rolloutError,omitempty"`
 	RegisteredAt *time.Time   `json:"registeredAt,omitempty"` // Input.RegisteredAt

@@ -26,6 +26,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
@@ -166,7 +167,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	// remediate paces RegisterTaskDefinition per instance (registerRate,
 	// 0.5/s in cdk.json): back-to-back runs would measure that wait, not
 	// the pipeline. Raise it to the maximum for this benchmark.
-	env[names.Function(config.FunctionRemediate)][config.EnvRegisterRate] = "20"
+	env[names.Function(config.FunctionRemediate)][fnenv.EnvRegisterRate] = "20"
 	logs := &functionLogs{bytes: map[string]int64{}, durations: map[string][]time.Duration{}}
 	stackDir := filepath.Join(dir, "stack")
 	if err := os.MkdirAll(stackDir, 0o755); err != nil {

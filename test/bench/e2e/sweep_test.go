@@ -21,6 +21,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -123,9 +124,9 @@ func TestBenchOrganizationSweep(t *testing.T) {
 	logs := &functionLogs{bytes: map[string]int64{}, durations: map[string][]time.Duration{}}
 	stackDir := filepath.Join(dir, "stack")
 	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: stackDir, Moto: m, Log: logs,
-		Env: map[string]map[string]string{sweepFn: {"AWS_ENDPOINT_URL": wire.URL, config.EnvStateMachineARN: aws.ToString(out.StateMachineArn),
+		Env: map[string]map[string]string{sweepFn: {"AWS_ENDPOINT_URL": wire.URL, fnenv.EnvStateMachineARN: aws.ToString(out.StateMachineArn),
 			// The benchmark measures the code: the fastest rates the function accepts.
-			config.EnvReadRate: "1000", config.EnvStartRate: "20"}}})
+			fnenv.EnvReadRate: "1000", fnenv.EnvStartRate: "20"}}})
 	if err != nil {
 		t.Fatalf("start the hub stack: %v", err)
 	}

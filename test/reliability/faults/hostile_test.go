@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
@@ -234,8 +234,8 @@ func TestHostileInput(t *testing.T) {
 				t.Errorf("policy %s: %v does not name %s", b.doc, err, b.field)
 			}
 			// A function configured with it refuses to start.
-			if _, err := config.ReadRemediateEnv(func(k string) string {
-				if k == config.EnvPolicy {
+			if _, err := fnenv.ReadRemediateEnv(func(k string) string {
+				if k == fnenv.EnvPolicy {
 					return b.doc
 				}
 				return ""

@@ -27,12 +27,14 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
@@ -168,7 +170,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 
 	logger := slog.New(slog.NewJSONHandler(w.logs, nil))
 
-	w.machine, err = sfnlocal.Parse(workflow.Definition("aws", fnRemed, fnNotify), opts.Seed+1)
+	w.machine, err = sfnlocal.Parse(asl.Definition("aws", fnRemed, fnNotify), opts.Seed+1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +200,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 		}
 	}
 	w.notify = make(chan *localaws.Function, opts.Notifiers)
-	fnEnv := config.NotifyEnv{TopicARN: w.topic}.Environ()
+	fnEnv := fnenv.NotifyEnv{TopicARN: w.topic}.Environ()
 	maps.Copy(fnEnv, env.LambdaEnv())
 	for range opts.Notifiers {
 		f := localaws.NewFunction(t, localaws.FunctionOptions{Name: fnNotify, Bootstrap: notifyBin, Env: fnEnv, Timeout: 60 * time.Second})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
@@ -353,7 +354,7 @@ func checkDefinition(t *testing.T, syn *synth.Stack) {
 			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.Account, names.Function(fn))
 		}
 		for _, pair := range [][2]string{{names.Function(config.FunctionRemediate), names.Function(config.FunctionNotify)}, {fnARN(config.FunctionRemediate), fnARN(config.FunctionNotify)}} {
-			if err := json.Unmarshal([]byte(workflow.Definition(localaws.Partition, pair[0], pair[1])), &want); err != nil {
+			if err := json.Unmarshal([]byte(asl.Definition(localaws.Partition, pair[0], pair[1])), &want); err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(got) == fmt.Sprint(want) {

@@ -1,9 +1,11 @@
-package config
+package fnenv
 
 import (
 	"fmt"
 
 	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/config"
 )
 
 // Environment variables of the history and the findings (detect, sweep,
@@ -21,20 +23,7 @@ const (
 	FindingsNotes  = "notes"  // also note AWS's ECS.9 findings from the administrator account
 )
 
-// HistoryEnv is where the history is written and what goes to Security
-// Hub; the zero value writes none.
-type HistoryEnv struct {
-	Bucket, Prefix, Table string
-	// Findings imports Security Hub findings of state changes; Notes also
-	// notes AWS's ECS.9 findings (the function runs in the Security Hub
-	// administrator account).
-	Findings, Notes bool
-}
-
-// On reports whether a history is configured.
-func (h HistoryEnv) On() bool { return h.Bucket != "" }
-
-func (w environ) history(h HistoryEnv) {
+func (w environ) history(h config.HistoryEnv) {
 	w.set(EnvHistoryBucket, h.Bucket)
 	w.set(EnvHistoryPrefix, h.Prefix)
 	w.set(EnvStateTable, h.Table)
@@ -46,9 +35,9 @@ func (w environ) history(h HistoryEnv) {
 	}
 }
 
-func (r *reader) history() HistoryEnv {
-	h := HistoryEnv{Bucket: r.str(EnvHistoryBucket), Prefix: strings.Trim(r.str(EnvHistoryPrefix), "/"), Table: r.str(EnvStateTable)}
-	for _, f := range splitList(r.get(EnvFindings)) {
+func (r *reader) history() config.HistoryEnv {
+	h := config.HistoryEnv{Bucket: r.str(EnvHistoryBucket), Prefix: strings.Trim(r.str(EnvHistoryPrefix), "/"), Table: r.str(EnvStateTable)}
+	for _, f := range config.SplitList(r.get(EnvFindings)) {
 		switch f {
 		case FindingsImport:
 			h.Findings = true
@@ -71,7 +60,7 @@ func (r *reader) history() HistoryEnv {
 
 // ReportEnv is the report function's environment.
 type ReportEnv struct {
-	History  HistoryEnv
+	History  config.HistoryEnv
 	TopicARN string // the digest goes to the notification topic
 	// ReportPrefix is where reports are written in the history bucket.
 	ReportPrefix string
@@ -103,16 +92,4 @@ func ReadReportEnv(getenv func(string) string) (ReportEnv, error) {
 		r.fail(EnvHistoryBucket, "not set: the report reads the history")
 	}
 	return e, r.err
-}
-
-// MaxObjectLockDays bounds historyObjectLockDays: S3 Object Lock retention
-// is at most 100 years; ten are plenty for any audit.
-const MaxObjectLockDays = 3653
-
-func objectLockDays(v any) (int, error) {
-	n, err := intOr(v, 0)
-	if err == nil && (n < 0 || n > MaxObjectLockDays) {
-		err = fmt.Errorf("%d is not in [0, %d]", n, MaxObjectLockDays)
-	}
-	return n, err
 }

@@ -1,4 +1,9 @@
-package workflow
+// Package asl renders the state machine definitions (Amazon States
+// Language, JSONPath) over the workflow contract: the remediation
+// (Definition) and the organization sweep (SweepDefinition), their JSONPaths
+// as named constants and the retriers sized for the burst budget. The
+// contract tests walk each definition against the workflow types.
+package asl
 
 import (
 	"bytes"
@@ -6,6 +11,7 @@ import (
 	"math"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // JSONPaths of the execution's state document (State). Each Task reads
@@ -147,31 +153,31 @@ func invoke(partition, function string, payload map[string]any) map[string]any {
 // or ARNs. It is the one definition the stack deploys and the end-to-end
 // tests run.
 func Definition(partition, remediateFunction, notifyFunction string) string {
-	ensure := invoke(partition, remediateFunction, map[string]any{"action": string(ActionEnsureLogGroup), "input.$": PathState})
+	ensure := invoke(partition, remediateFunction, map[string]any{"action": string(workflow.ActionEnsureLogGroup), "input.$": PathState})
 	ensure["ResultSelector"] = map[string]any{"logGroups.$": PathPayload + ".logGroups"}
 	ensure["ResultPath"] = PathEnsured
-	ensure["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
-	ensure["Catch"] = catchTo(StateEnsureLogGroupsFailed)
-	ensure["Next"] = StateRegister
+	ensure["Retry"] = []any{queued(workflow.ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
+	ensure["Catch"] = catchTo(workflow.StateEnsureLogGroupsFailed)
+	ensure["Next"] = workflow.StateRegister
 
-	register := invoke(partition, remediateFunction, map[string]any{"action": string(ActionRegister), "input.$": PathState})
+	register := invoke(partition, remediateFunction, map[string]any{"action": string(workflow.ActionRegister), "input.$": PathState})
 	register["ResultSelector"] = map[string]any{"result.$": PathPayload}
 	register["ResultPath"] = PathRegistered
-	register["Retry"] = []any{queued(ErrThrottled, ErrConcurrentRevision), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
-	register["Catch"] = catchTo(StateRegisterFailed)
-	register["Next"] = StateRolloutChoice
+	register["Retry"] = []any{queued(workflow.ErrThrottled, workflow.ErrConcurrentRevision), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
+	register["Catch"] = catchTo(workflow.StateRegisterFailed)
+	register["Next"] = workflow.StateRolloutChoice
 
 	// Rollout and Watch replace the registered result with the same
 	// result plus its rollout record. A failure after their retries is
 	// caught into the result and notified: the registered revision never
 	// becomes FAILED because its consumers could not be moved.
-	rolloutTask := func(action Action) map[string]any {
+	rolloutTask := func(action workflow.Action) map[string]any {
 		t := invoke(partition, remediateFunction, map[string]any{"action": string(action), "input.$": PathState})
 		t["ResultSelector"] = map[string]any{"result.$": PathPayload}
 		t["ResultPath"] = PathRegistered
-		t["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
-		t["Catch"] = []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathRolloutError, "Next": StateNotify}}
-		t["Next"] = StateRolloutSettled
+		t["Retry"] = []any{queued(workflow.ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
+		t["Catch"] = []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathRolloutError, "Next": workflow.StateNotify}}
+		t["Next"] = workflow.StateRolloutSettled
 		return t
 	}
 
@@ -179,10 +185,10 @@ func Definition(partition, remediateFunction, notifyFunction string) string {
 	// notify returns ThrottledError when SNS throttles or fails after the
 	// SDK's retries: retried here, or the remediation's notice (with its
 	// backout steps) would be replaced by a failure notice.
-	notify["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
-	notify["Catch"] = catchTo(StateNotifyFailed)
+	notify["Retry"] = []any{queued(workflow.ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
+	notify["Catch"] = catchTo(workflow.StateNotifyFailed)
 	notify["ResultPath"] = nil
-	notify["Next"] = StateDone
+	notify["Next"] = workflow.StateDone
 
 	notifyFailure := invoke(partition, notifyFunction, map[string]any{
 		"failure": map[string]any{
@@ -190,52 +196,52 @@ func Definition(partition, remediateFunction, notifyFunction string) string {
 		},
 		"executionArn.$": PathExecutionID,
 	})
-	notifyFailure["Retry"] = []any{queued(ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
+	notifyFailure["Retry"] = []any{queued(workflow.ErrThrottled), queued(LambdaThrottled), retrier(LambdaServiceErrors...)}
 	notifyFailure["ResultPath"] = nil
-	notifyFailure["Next"] = StateFailed
+	notifyFailure["Next"] = workflow.StateFailed
 
 	failed := func(state string) map[string]any {
 		// Result is the name of the Task state that failed.
-		return map[string]any{"Type": "Pass", "Result": state, "ResultPath": PathFailedState, "Next": StateNotifyFailure}
+		return map[string]any{"Type": "Pass", "Result": state, "ResultPath": PathFailedState, "Next": workflow.StateNotifyFailure}
 	}
 	def := map[string]any{
 		"Comment":       "ecslogfix: ensure log groups, register a compliant revision, roll it out to its consumers, notify",
 		"QueryLanguage": "JSONPath",
-		"StartAt":       StateCheckMode,
+		"StartAt":       workflow.StateCheckMode,
 		"States": map[string]any{
-			StateCheckMode: map[string]any{
+			workflow.StateCheckMode: map[string]any{
 				"Type": "Choice",
 				"Choices": []any{map[string]any{
-					"Variable": PathEnforcement, "StringEquals": string(policy.Report), "Next": StateRegister,
+					"Variable": PathEnforcement, "StringEquals": string(policy.Report), "Next": workflow.StateRegister,
 				}},
-				"Default": StateEnsureLogGroups,
+				"Default": workflow.StateEnsureLogGroups,
 			},
-			StateEnsureLogGroups: ensure,
-			StateRegister:        register,
-			StateRolloutChoice: map[string]any{
+			workflow.StateEnsureLogGroups: ensure,
+			workflow.StateRegister:        register,
+			workflow.StateRolloutChoice: map[string]any{
 				"Type": "Choice",
 				"Choices": []any{map[string]any{
-					"Variable": PathOutcome, "StringEquals": string(OutcomeRemediated), "Next": StateRollout,
+					"Variable": PathOutcome, "StringEquals": string(workflow.OutcomeRemediated), "Next": workflow.StateRollout,
 				}},
-				"Default": StateNotify,
+				"Default": workflow.StateNotify,
 			},
-			StateRollout: rolloutTask(ActionRollout),
-			StateRolloutSettled: map[string]any{
+			workflow.StateRollout: rolloutTask(workflow.ActionRollout),
+			workflow.StateRolloutSettled: map[string]any{
 				"Type": "Choice",
 				"Choices": []any{map[string]any{
-					"Variable": PathRolloutSettled, "BooleanEquals": true, "Next": StateNotify,
+					"Variable": PathRolloutSettled, "BooleanEquals": true, "Next": workflow.StateNotify,
 				}},
-				"Default": StateRolloutWait,
+				"Default": workflow.StateRolloutWait,
 			},
-			StateRolloutWait:           map[string]any{"Type": "Wait", "SecondsPath": PathRolloutWait, "Next": StateWatch},
-			StateWatch:                 rolloutTask(ActionWatch),
-			StateNotify:                notify,
-			StateEnsureLogGroupsFailed: failed(StateEnsureLogGroups),
-			StateRegisterFailed:        failed(StateRegister),
-			StateNotifyFailed:          failed(StateNotify),
-			StateNotifyFailure:         notifyFailure,
-			StateDone:                  map[string]any{"Type": "Succeed"},
-			StateFailed: map[string]any{
+			workflow.StateRolloutWait:           map[string]any{"Type": "Wait", "SecondsPath": PathRolloutWait, "Next": workflow.StateWatch},
+			workflow.StateWatch:                 rolloutTask(workflow.ActionWatch),
+			workflow.StateNotify:                notify,
+			workflow.StateEnsureLogGroupsFailed: failed(workflow.StateEnsureLogGroups),
+			workflow.StateRegisterFailed:        failed(workflow.StateRegister),
+			workflow.StateNotifyFailed:          failed(workflow.StateNotify),
+			workflow.StateNotifyFailure:         notifyFailure,
+			workflow.StateDone:                  map[string]any{"Type": "Succeed"},
+			workflow.StateFailed: map[string]any{
 				"Type": "Fail", "Error": "ecslogfix.Failed", "Cause": "a step failed after its retries; see the failure notification",
 			},
 		},

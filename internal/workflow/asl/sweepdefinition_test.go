@@ -1,4 +1,4 @@
-package workflow
+package asl
 
 import (
 	"encoding/json"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // The sweep's contract test, as definition_test.go is the remediation's:
@@ -85,34 +86,34 @@ func choice(t *testing.T, s map[string]any, doc map[string]any) string {
 	return s["Default"].(string)
 }
 
-func sampleInventory() SweepInventory {
-	return SweepInventory{SweepID: sweepName, Bucket: "ecslogfix-sweeps", TargetsKey: "sweeps/" + sweepName + "/targets.jsonl",
+func sampleInventory() workflow.SweepInventory {
+	return workflow.SweepInventory{SweepID: sweepName, Bucket: "ecslogfix-sweeps", TargetsKey: "sweeps/" + sweepName + "/targets.jsonl",
 		CoverageKey: "sweeps/" + sweepName + "/coverage.json", Targets: 2, Gaps: 1}
 }
 
 // runSweep runs the definition to its end; walkFails makes the Map fail
 // (its Catch) after the children ran.
-func runSweep(t *testing.T, walkFails bool) (doc map[string]any, end string, summarized SweepState, digest DigestRequest) {
+func runSweep(t *testing.T, walkFails bool) (doc map[string]any, end string, summarized workflow.SweepState, digest workflow.DigestRequest) {
 	t.Helper()
 	m := loadSweep(t, SweepOptions{MaxConcurrency: 40, ToleratedFailurePercentage: 5})
-	if m.StartAt != StateInventory {
+	if m.StartAt != workflow.StateInventory {
 		t.Fatalf("starts at %s", m.StartAt)
 	}
 	// The schedule's input is not kept.
 	doc = map[string]any{"from": "the schedule"}
 
-	inv := m.States[StateInventory]
-	var req SweepRequest
+	inv := m.States[workflow.StateInventory]
+	var req workflow.SweepRequest
 	decodeStrict(t, payload(t, inv, doc, sweepContext), &req)
-	if req.Action != SweepActionInventory || req.SweepID != sweepName || req.Walk != nil || req.Sweep != nil {
+	if req.Action != workflow.SweepActionInventory || req.SweepID != sweepName || req.Walk != nil || req.Sweep != nil {
 		t.Fatalf("Inventory received %+v", req)
 	}
 	doc = output(t, inv, doc, sampleInventory())
-	if inv["Next"] != StateWalk {
+	if inv["Next"] != workflow.StateWalk {
 		t.Fatalf("Inventory leads to %v", inv["Next"])
 	}
 
-	walk := m.States[StateWalk]
+	walk := m.States[workflow.StateWalk]
 	reader := walk["ItemReader"].(map[string]any)
 	if got := parameters(t, reader["Parameters"].(map[string]any), doc); !reflect.DeepEqual(got, map[string]any{"Bucket": "ecslogfix-sweeps", "Key": sampleInventory().TargetsKey}) {
 		t.Errorf("ItemReader reads %v", got)
@@ -122,15 +123,15 @@ func runSweep(t *testing.T, walkFails bool) (doc map[string]any, end string, sum
 		t.Errorf("ResultWriter writes %v", got)
 	}
 	// Each item is one line of the targets object, as the sweep writes it.
-	for _, target := range []Target{{Account: "222222222222", Region: "eu-west-1"}, {Account: "111111111111", Region: "us-east-1"}} {
+	for _, target := range []workflow.Target{{Account: "222222222222", Region: "eu-west-1"}, {Account: "111111111111", Region: "us-east-1"}} {
 		line, _ := json.Marshal(target)
 		var item any
 		if err := json.Unmarshal(line, &item); err != nil {
 			t.Fatal(err)
 		}
-		var child Walk
+		var child workflow.Walk
 		decodeStrict(t, parametersWith(t, walk["ItemSelector"].(map[string]any), doc, map[string]any{PathMapItemValue: item}), &child)
-		if child != (Walk{SweepID: sweepName, Target: target}) {
+		if child != (workflow.Walk{SweepID: sweepName, Target: target}) {
 			t.Fatalf("a child starts with %+v", child)
 		}
 		runChild(t, walk["ItemProcessor"].(map[string]any), toDoc(t, child), child)
@@ -146,35 +147,35 @@ func runSweep(t *testing.T, walkFails bool) (doc map[string]any, end string, sum
 	} else if walk["ResultPath"] != nil {
 		t.Fatalf("the Map keeps its output at %v", walk["ResultPath"])
 	}
-	if next != StateSummarize {
+	if next != workflow.StateSummarize {
 		t.Fatalf("the Map leads to %s", next)
 	}
 
-	sum := m.States[StateSummarize]
+	sum := m.States[workflow.StateSummarize]
 	decodeStrict(t, payload(t, sum, doc, sweepContext), &req)
-	if req.Action != SweepActionSummarize || req.Sweep == nil || req.Sweep.Inventory != sampleInventory() || (req.Sweep.WalkError != nil) != walkFails {
+	if req.Action != workflow.SweepActionSummarize || req.Sweep == nil || req.Sweep.Inventory != sampleInventory() || (req.Sweep.WalkError != nil) != walkFails {
 		t.Fatalf("Summarize received %+v", req)
 	}
 	summarized = *req.Sweep
-	summarized.Summary = &SweepSummary{Version: Version, SweepID: sweepName, Bucket: "ecslogfix-sweeps", Targets: 2, TargetsWalked: 2,
-		FailedTargets: []Target{}, Evaluated: 7, Violations: 2, Started: 2, CoverageGaps: 1,
-		Gaps: []CoverageGap{{Account: "333333333333", Reason: "member-role", StackSet: "ecslogfix-member-iam", Status: "MISSING"}}, WalkError: req.Sweep.WalkError}
+	summarized.Summary = &workflow.SweepSummary{Version: workflow.Version, SweepID: sweepName, Bucket: "ecslogfix-sweeps", Targets: 2, TargetsWalked: 2,
+		FailedTargets: []workflow.Target{}, Evaluated: 7, Violations: 2, Started: 2, CoverageGaps: 1,
+		Gaps: []workflow.CoverageGap{{Account: "333333333333", Reason: "member-role", StackSet: "ecslogfix-member-iam", Status: "MISSING"}}, WalkError: req.Sweep.WalkError}
 	doc = output(t, sum, doc, summarized)
 
-	notify := m.States[StateNotifyDigest]
-	if notify["Type"] != "Pass" || notify["Next"] != StateCheckWalk {
+	notify := m.States[workflow.StateNotifyDigest]
+	if notify["Type"] != "Pass" || notify["Next"] != workflow.StateCheckWalk {
 		t.Fatalf("NotifyDigest %v", notify)
 	}
 	decodeStrict(t, parametersWith(t, notify["Parameters"].(map[string]any), doc, sweepContext), &digest)
 	setPath(t, doc, notify["ResultPath"].(string), toDoc(t, digest))
 
-	end = choice(t, m.States[StateCheckWalk], doc)
+	end = choice(t, m.States[workflow.StateCheckWalk], doc)
 	return doc, end, summarized, digest
 }
 
 // runChild loops a child execution until its walk is done: each
 // WalkTarget receives the Walk the previous one returned.
-func runChild(t *testing.T, processor map[string]any, doc map[string]any, first Walk) {
+func runChild(t *testing.T, processor map[string]any, doc map[string]any, first workflow.Walk) {
 	t.Helper()
 	if cfg := processor["ProcessorConfig"].(map[string]any); cfg["Mode"] != "DISTRIBUTED" || cfg["ExecutionType"] != "STANDARD" {
 		t.Fatalf("children run as %v", cfg)
@@ -189,9 +190,9 @@ func runChild(t *testing.T, processor map[string]any, doc map[string]any, first 
 		s := states[state].(map[string]any)
 		switch s["Type"] {
 		case "Task":
-			var req SweepRequest
+			var req workflow.SweepRequest
 			decodeStrict(t, payload(t, s, doc, sweepContext), &req)
-			if req.Action != SweepActionWalk || req.Walk == nil || *req.Walk != want {
+			if req.Action != workflow.SweepActionWalk || req.Walk == nil || *req.Walk != want {
 				t.Fatalf("WalkTarget received %+v, want %+v", req.Walk, want)
 			}
 			// Three invocations: two cut off, the third done.
@@ -206,7 +207,7 @@ func runChild(t *testing.T, processor map[string]any, doc map[string]any, first 
 			if !want.Done || want.Invocation != 3 {
 				t.Fatalf("the child ended after %d invocations", want.Invocation)
 			}
-			var last Walk
+			var last workflow.Walk
 			decodeStrict(t, doc, &last)
 			if last != want {
 				t.Fatalf("the child ends with %+v", last)
@@ -220,14 +221,14 @@ func runChild(t *testing.T, processor map[string]any, doc map[string]any, first 
 
 func TestSweepContractSucceeds(t *testing.T) {
 	doc, end, summarized, digest := runSweep(t, false)
-	if end != StateSweepDone || loadSweep(t, SweepOptions{}).States[end]["Type"] != "Succeed" {
+	if end != workflow.StateSweepDone || loadSweep(t, SweepOptions{}).States[end]["Type"] != "Succeed" {
 		t.Fatalf("ends in %s", end)
 	}
-	if !reflect.DeepEqual(digest, DigestRequest{Summary: *summarized.Summary, ExecutionARN: execID}) {
+	if !reflect.DeepEqual(digest, workflow.DigestRequest{Summary: *summarized.Summary, ExecutionARN: execID}) {
 		t.Fatalf("the digest receives %+v", digest)
 	}
 	// Every field a state added is named in SweepState.
-	var final SweepState
+	var final workflow.SweepState
 	decodeStrict(t, doc, &final)
 	if final.Summary == nil || final.Digest == nil || final.WalkError != nil || final.Inventory != sampleInventory() {
 		t.Fatalf("final state %+v", final)
@@ -239,16 +240,16 @@ func TestSweepContractSucceeds(t *testing.T) {
 // execution.
 func TestSweepContractSummarizesAFailedWalk(t *testing.T) {
 	doc, end, summarized, digest := runSweep(t, true)
-	if end != StateSweepFailed {
+	if end != workflow.StateSweepFailed {
 		t.Fatalf("ends in %s", end)
 	}
-	if s := loadSweep(t, SweepOptions{}).States[end]; s["Type"] != "Fail" || s["Error"] != ErrSweepWalkFailed {
+	if s := loadSweep(t, SweepOptions{}).States[end]; s["Type"] != "Fail" || s["Error"] != workflow.ErrSweepWalkFailed {
 		t.Fatalf("%s is %v", end, s)
 	}
 	if digest.Summary.WalkError == nil || digest.Summary.WalkError.Error != "States.ExceedToleratedFailureThreshold" || summarized.WalkError == nil {
 		t.Fatalf("the digest does not say the walk failed: %+v", digest.Summary)
 	}
-	var final SweepState
+	var final workflow.SweepState
 	decodeStrict(t, doc, &final)
 }
 

@@ -1,4 +1,9 @@
-package config
+// Package fnenv is the functions' environment contract: one type per
+// function (DetectEnv, SweepEnv, RemediateEnv, NotifyEnv, HookEnv,
+// ReportEnv), the variable names the infrastructure sets and the functions
+// read, and the one writer (Environ) and reader (Read*Env) of each. The
+// deployment configuration it is derived from is internal/config's.
+package fnenv
 
 import (
 	"encoding/json"
@@ -8,8 +13,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
-	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // Environment variable names the infrastructure sets on the functions and
@@ -36,27 +41,6 @@ const (
 	EnvSlackWebhookARN = "ECSLOGFIX_SLACK_WEBHOOK_SECRET_ARN"
 )
 
-// Tag keys ecslogfix writes.
-const (
-	TagSource  = taskdef.TagSourceRevision // on a registered revision: the revision number it was built from
-	TagManaged = taskdef.TagManaged        // on created log groups and registered revisions: "true"
-)
-
-// Deployment modes.
-const (
-	ModeSingle       = "single"
-	ModeOrganization = "organization"
-)
-
-// DefaultRegisterRate is the RegisterTaskDefinition rate in all when none
-// is configured: half of ECS's sustained 1/s per account, leaving room for
-// the account's own pipelines.
-const DefaultRegisterRate = awsclient.DefaultRegisterRate
-
-// DefaultRolloutRate is the rollout's write rate in all when none is
-// configured.
-const DefaultRolloutRate = awsclient.DefaultRolloutRate
-
 // EnvError names the environment variable that is missing or invalid.
 type EnvError struct {
 	Var     string
@@ -75,7 +59,7 @@ type DetectEnv struct {
 	OwnRoleARNs     []string
 	MemberRoleName  string // organization mode
 	AllowedAccounts []string
-	History         HistoryEnv // compliant and exempt decisions
+	History         config.HistoryEnv // compliant and exempt decisions
 }
 
 // SweepEnv is the sweep function's environment.
@@ -86,9 +70,9 @@ type SweepEnv struct {
 	MemberRoleName  string // organization mode
 	AllowedAccounts []string
 	Regions         []string
-	StartRate       float64    // executions started per second, per account-region walked
-	ReadRate        float64    // ECS reads per second per account and region
-	History         HistoryEnv // compliant and exempt decisions, each target swept
+	StartRate       float64           // executions started per second, per account-region walked
+	ReadRate        float64           // ECS reads per second per account and region
+	History         config.HistoryEnv // compliant and exempt decisions, each target swept
 	Bucket          string
 	// Organization mode: what the inventory reads.
 	TargetOUs          []string
@@ -108,7 +92,7 @@ type RemediateEnv struct {
 type NotifyEnv struct {
 	TopicARN        string
 	SlackWebhookARN string
-	History         HistoryEnv // workflow outcomes
+	History         config.HistoryEnv // workflow outcomes
 	// Mode and MemberRoleName say how a member account is reached to
 	// import its findings (organization mode with findings).
 	Mode           string
@@ -218,7 +202,7 @@ func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 		MemberRoleName:  r.str(EnvMemberRoleName),
 		AllowedAccounts: r.list(EnvAllowedAccounts, awsarn.ValidAccount, "a 12-digit account ID"),
 		Regions:         r.list(EnvRegions, awsarn.ValidRegion, "a region name"),
-		StartRate:       r.rate(EnvStartRate, DefaultRegisterRate),
+		StartRate:       r.rate(EnvStartRate, config.DefaultRegisterRate),
 		ReadRate:        r.readRate(EnvReadRate, awsclient.DefaultReadRate),
 		History:         r.history(),
 	}
@@ -227,7 +211,7 @@ func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 	e.TargetOUs = r.list(EnvTargetOUs, awsarn.ValidOU, "an OU or root ID")
 	e.StackSetCallAs = r.str(EnvStackSetCallAs)
 	e.RoleStackSet, e.ForwardingStackSet = r.str(EnvRoleStackSet), r.str(EnvForwardStackSet)
-	if e.Mode == ModeOrganization {
+	if e.Mode == config.ModeOrganization {
 		for _, v := range []struct {
 			name string
 			set  bool
@@ -246,8 +230,8 @@ func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 // ReadRemediateEnv reads and validates remediate's environment.
 func ReadRemediateEnv(getenv func(string) string) (RemediateEnv, error) {
 	r := reader{get: getenv}
-	e := RemediateEnv{Policy: r.policy(), RegisterRate: r.rate(EnvRegisterRate, DefaultRegisterRate),
-		RolloutRate: r.rate(EnvRolloutRate, DefaultRolloutRate)}
+	e := RemediateEnv{Policy: r.policy(), RegisterRate: r.rate(EnvRegisterRate, config.DefaultRegisterRate),
+		RolloutRate: r.rate(EnvRolloutRate, config.DefaultRolloutRate)}
 	return e, r.err
 }
 
@@ -314,7 +298,7 @@ func (r *reader) required(name string) string {
 // items, and checks each item.
 func (r *reader) list(name string, valid func(string) bool, what string) []string {
 	var out []string
-	for _, item := range splitList(r.get(name)) {
+	for _, item := range config.SplitList(r.get(name)) {
 		if !valid(item) {
 			r.fail(name, fmt.Sprintf("%q is not %s", item, what))
 		}
@@ -346,11 +330,11 @@ func (r *reader) number(name string, def float64, valid func(float64) bool, maxi
 func (r *reader) mode() string {
 	switch m := r.str(EnvMode); m {
 	case "":
-		return ModeSingle
-	case ModeSingle, ModeOrganization:
+		return config.ModeSingle
+	case config.ModeSingle, config.ModeOrganization:
 		return m
 	default:
-		r.fail(EnvMode, fmt.Sprintf("%q is not %q or %q", m, ModeSingle, ModeOrganization))
+		r.fail(EnvMode, fmt.Sprintf("%q is not %q or %q", m, config.ModeSingle, config.ModeOrganization))
 		return ""
 	}
 }
@@ -371,19 +355,7 @@ func (r *reader) policy() policy.Policy {
 }
 
 func (r *reader) memberRole(mode, role string) {
-	if mode == ModeOrganization && role == "" {
+	if mode == config.ModeOrganization && role == "" {
 		r.fail(EnvMemberRoleName, "required in organization mode")
 	}
-}
-
-// splitList splits a comma-separated list, trimming blanks and dropping
-// empty items.
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }

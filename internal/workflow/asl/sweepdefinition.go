@@ -1,8 +1,10 @@
-package workflow
+package asl
 
 import (
 	"encoding/json"
 	"strconv"
+
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // JSONPaths of the sweep execution's state document (SweepState) and of
@@ -23,20 +25,6 @@ const (
 // Functions adds the map run's ID); the sweep's own objects are under
 // "sweeps/<sweep ID>/". Both are under the bucket's "sweeps/" lifecycle.
 const SweepMapResultPrefix = "sweeps/map"
-
-// Sweep defaults (ecslogfix:sweepMaxConcurrency,
-// ecslogfix:sweepToleratedFailurePercentage).
-const (
-	// DefaultSweepConcurrency child executions walk at once. ECS paces
-	// reads per account and region, so walks of different targets do not
-	// compete; the bound is for Lambda's concurrency and the hub's
-	// StartExecution rate (docs/performance.md, "The organization sweep").
-	DefaultSweepConcurrency = 40
-	// DefaultSweepToleratedFailurePercentage of the targets may fail (an
-	// account being closed, a role an SCP denies) before the Map fails the
-	// sweep; the summary lists them either way.
-	DefaultSweepToleratedFailurePercentage = 5.0
-)
 
 // SweepOptions shape the Distributed Map.
 type SweepOptions struct {
@@ -66,32 +54,32 @@ func percentage(p float64) json.Number {
 // (docs/performance.md, "The organization sweep"). Summarize runs whether or
 // not the Map failed, so every sweep has a summary.
 func SweepDefinition(partition, sweepFunction, bucket string, opt SweepOptions) string {
-	retries := []any{queued(LambdaThrottled), retrier(ErrThrottled), retrier(LambdaServiceErrors...)}
+	retries := []any{queued(LambdaThrottled), retrier(workflow.ErrThrottled), retrier(LambdaServiceErrors...)}
 
-	inventory := invoke(partition, sweepFunction, map[string]any{"action": string(SweepActionInventory), "sweepId.$": PathExecutionName})
+	inventory := invoke(partition, sweepFunction, map[string]any{"action": string(workflow.SweepActionInventory), "sweepId.$": PathExecutionName})
 	inventory["ResultSelector"] = map[string]any{"inventory.$": PathPayload}
 	inventory["ResultPath"] = PathState // the execution's input is not kept
 	inventory["Retry"] = retries
-	inventory["Next"] = StateWalk
+	inventory["Next"] = workflow.StateWalk
 
-	walkTarget := invoke(partition, sweepFunction, map[string]any{"action": string(SweepActionWalk), "walk.$": PathState})
+	walkTarget := invoke(partition, sweepFunction, map[string]any{"action": string(workflow.SweepActionWalk), "walk.$": PathState})
 	walkTarget["OutputPath"] = PathPayload // the next Walk replaces the child's state
 	walkTarget["Retry"] = retries
-	walkTarget["Next"] = StateWalkMore
+	walkTarget["Next"] = workflow.StateWalkMore
 
 	walk := map[string]any{
 		"Type": "Map",
 		"ItemProcessor": map[string]any{
 			"ProcessorConfig": map[string]any{"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
-			"StartAt":         StateWalkTarget,
+			"StartAt":         workflow.StateWalkTarget,
 			"States": map[string]any{
-				StateWalkTarget: walkTarget,
-				StateWalkMore: map[string]any{
+				workflow.StateWalkTarget: walkTarget,
+				workflow.StateWalkMore: map[string]any{
 					"Type":    "Choice",
-					"Choices": []any{map[string]any{"Variable": PathWalkDone, "BooleanEquals": true, "Next": StateTargetDone}},
-					"Default": StateWalkTarget,
+					"Choices": []any{map[string]any{"Variable": PathWalkDone, "BooleanEquals": true, "Next": workflow.StateTargetDone}},
+					"Default": workflow.StateWalkTarget,
 				},
-				StateTargetDone: map[string]any{"Type": "Succeed"},
+				workflow.StateTargetDone: map[string]any{"Type": "Succeed"},
 			},
 		},
 		"ItemReader": map[string]any{
@@ -110,38 +98,38 @@ func SweepDefinition(partition, sweepFunction, bucket string, opt SweepOptions) 
 			"Parameters": map[string]any{"Bucket": bucket, "Prefix": SweepMapResultPrefix},
 		},
 		"ResultPath": nil, // the children's results are in S3 (our own writes; ResultWriter's too)
-		"Catch":      []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathWalkError, "Next": StateSummarize}},
-		"Next":       StateSummarize,
+		"Catch":      []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathWalkError, "Next": workflow.StateSummarize}},
+		"Next":       workflow.StateSummarize,
 	}
 
-	summarize := invoke(partition, sweepFunction, map[string]any{"action": string(SweepActionSummarize), "sweep.$": PathState})
+	summarize := invoke(partition, sweepFunction, map[string]any{"action": string(workflow.SweepActionSummarize), "sweep.$": PathState})
 	summarize["OutputPath"] = PathPayload // the state with its summary
 	summarize["Retry"] = retries
-	summarize["Next"] = StateNotifyDigest
+	summarize["Next"] = workflow.StateNotifyDigest
 
 	def := map[string]any{
 		"Comment":       "ecslogfix: sweep every covered account-region, start remediations, summarize",
 		"QueryLanguage": "JSONPath",
-		"StartAt":       StateInventory,
+		"StartAt":       workflow.StateInventory,
 		"States": map[string]any{
-			StateInventory: inventory,
-			StateWalk:      walk,
-			StateSummarize: summarize,
-			StateNotifyDigest: map[string]any{
+			workflow.StateInventory: inventory,
+			workflow.StateWalk:      walk,
+			workflow.StateSummarize: summarize,
+			workflow.StateNotifyDigest: map[string]any{
 				"Type":       "Pass",
 				"Comment":    "The digest notification's request (DigestRequest); its Task (notify) replaces this Pass.",
 				"Parameters": map[string]any{"summary.$": PathSummary, "executionArn.$": PathExecutionID},
 				"ResultPath": PathDigest,
-				"Next":       StateCheckWalk,
+				"Next":       workflow.StateCheckWalk,
 			},
-			StateCheckWalk: map[string]any{
+			workflow.StateCheckWalk: map[string]any{
 				"Type":    "Choice",
-				"Choices": []any{map[string]any{"Variable": PathWalkError, "IsPresent": true, "Next": StateSweepFailed}},
-				"Default": StateSweepDone,
+				"Choices": []any{map[string]any{"Variable": PathWalkError, "IsPresent": true, "Next": workflow.StateSweepFailed}},
+				"Default": workflow.StateSweepDone,
 			},
-			StateSweepDone: map[string]any{"Type": "Succeed"},
-			StateSweepFailed: map[string]any{
-				"Type": "Fail", "Error": ErrSweepWalkFailed,
+			workflow.StateSweepDone: map[string]any{"Type": "Succeed"},
+			workflow.StateSweepFailed: map[string]any{
+				"Type": "Fail", "Error": workflow.ErrSweepWalkFailed,
 				"Cause": "more targets failed than the Map tolerates; the summary lists them",
 			},
 		},

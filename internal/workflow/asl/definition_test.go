@@ -1,4 +1,4 @@
-package workflow
+package asl
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // The contract test: walk the definition as Step Functions would for each
@@ -144,16 +145,16 @@ func load(t *testing.T) machine {
 	return m
 }
 
-func sampleInput(enf policy.Enforcement) Input {
-	return Input{
-		Version: Version, Trigger: TriggerEvent, EventID: "e-1",
-		Target:            Target{Account: "111122223333", Region: "us-east-1"},
+func sampleInput(enf policy.Enforcement) workflow.Input {
+	return workflow.Input{
+		Version: workflow.Version, Trigger: workflow.TriggerEvent, EventID: "e-1",
+		Target:            workflow.Target{Account: "111122223333", Region: "us-east-1"},
 		TaskDefinitionARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:3",
 		Family:            "orders", Revision: 3, Enforcement: enf,
-		Reasons:   []ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}},
+		Reasons:   []workflow.ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}},
 		LogGroups: []plan.LogGroup{{Name: "/ecs/orders", Region: "us-east-1", RetentionDays: 365}},
-		Principal: &Principal{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/dev"},
-		Origin:    &Origin{Tool: "cli"},
+		Principal: &workflow.Principal{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/dev"},
+		Origin:    &workflow.Origin{Tool: "cli"},
 	}
 }
 
@@ -187,41 +188,41 @@ func TestContractEnforcePath(t *testing.T) {
 	m := load(t)
 	in := sampleInput(policy.Enforce)
 	doc := toDoc(t, in)
-	if next := choose(t, m, StateCheckMode, doc); next != StateEnsureLogGroups {
+	if next := choose(t, m, workflow.StateCheckMode, doc); next != workflow.StateEnsureLogGroups {
 		t.Fatalf("enforce goes to %s", next)
 	}
 
-	var ensureReq Request
-	decodeStrict(t, step(t, m, StateEnsureLogGroups, doc), &ensureReq)
-	if ensureReq.Action != ActionEnsureLogGroup || !reflect.DeepEqual(ensureReq.Input.Input, in) || ensureReq.Input.Ensured != nil {
+	var ensureReq workflow.Request
+	decodeStrict(t, step(t, m, workflow.StateEnsureLogGroups, doc), &ensureReq)
+	if ensureReq.Action != workflow.ActionEnsureLogGroup || !reflect.DeepEqual(ensureReq.Input.Input, in) || ensureReq.Input.Ensured != nil {
 		t.Fatalf("EnsureLogGroups received %+v", ensureReq)
 	}
-	ensured := Ensured{LogGroups: []LogGroupResult{{Name: "/ecs/orders", Region: "us-east-1", Created: true, RetentionDays: 365}}}
-	result(t, m, StateEnsureLogGroups, doc, ensured)
+	ensured := workflow.Ensured{LogGroups: []workflow.LogGroupResult{{Name: "/ecs/orders", Region: "us-east-1", Created: true, RetentionDays: 365}}}
+	result(t, m, workflow.StateEnsureLogGroups, doc, ensured)
 
-	var registerReq Request
-	decodeStrict(t, step(t, m, StateRegister, doc), &registerReq)
-	if registerReq.Action != ActionRegister || !reflect.DeepEqual(registerReq.Input.Input, in) ||
+	var registerReq workflow.Request
+	decodeStrict(t, step(t, m, workflow.StateRegister, doc), &registerReq)
+	if registerReq.Action != workflow.ActionRegister || !reflect.DeepEqual(registerReq.Input.Input, in) ||
 		registerReq.Input.Ensured == nil || !reflect.DeepEqual(*registerReq.Input.Ensured, ensured) {
 		t.Fatalf("Register received %+v", registerReq)
 	}
-	res := Result{Version: Version, Outcome: OutcomeRemediated, Target: in.Target, Family: "orders",
+	res := workflow.Result{Version: workflow.Version, Outcome: workflow.OutcomeRemediated, Target: in.Target, Family: "orders",
 		SourceARN: in.TaskDefinitionARN, NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:4", LogGroups: ensured.LogGroups}
-	result(t, m, StateRegister, doc, res)
-	if next := m.States[StateRegister]["Next"]; next != StateRolloutChoice {
+	result(t, m, workflow.StateRegister, doc, res)
+	if next := m.States[workflow.StateRegister]["Next"]; next != workflow.StateRolloutChoice {
 		t.Fatalf("Register goes to %v", next)
 	}
-	if next := choose(t, m, StateRolloutChoice, doc); next != StateRollout {
-		t.Fatalf("a registered revision goes to %s, want %s", next, StateRollout)
+	if next := choose(t, m, workflow.StateRolloutChoice, doc); next != workflow.StateRollout {
+		t.Fatalf("a registered revision goes to %s, want %s", next, workflow.StateRollout)
 	}
 	res = rolloutLoop(t, m, doc, in, res)
 
-	var notifyReq NotifyRequest
-	decodeStrict(t, step(t, m, StateNotify, doc), &notifyReq)
+	var notifyReq workflow.NotifyRequest
+	decodeStrict(t, step(t, m, workflow.StateNotify, doc), &notifyReq)
 	if notifyReq.Failure != nil || notifyReq.Result == nil || !reflect.DeepEqual(*notifyReq.Result, res) || notifyReq.ExecutionARN != execID {
 		t.Fatalf("Notify received %+v", notifyReq)
 	}
-	if m.States[StateNotify]["Next"] != StateDone || m.States[StateDone]["Type"] != "Succeed" {
+	if m.States[workflow.StateNotify]["Next"] != workflow.StateDone || m.States[workflow.StateDone]["Type"] != "Succeed" {
 		t.Fatal("Notify must end the execution successfully")
 	}
 }
@@ -233,30 +234,30 @@ func TestContractEnforcePath(t *testing.T) {
 func TestContractLogGroupCreatedPath(t *testing.T) {
 	m := load(t)
 	in := sampleInput(policy.Enforce)
-	in.Reasons = []ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}}
+	in.Reasons = []workflow.ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}}
 	in.LogGroups = []plan.LogGroup{{Name: "/ecs/orders", Region: "us-east-1", RetentionDays: 365, DeletionProtection: true,
 		Observed: &policy.GroupFact{}, Create: true, Tags: map[string]string{"ecslogfix:managed": "true"}}}
 	doc := toDoc(t, in)
-	if next := choose(t, m, StateCheckMode, doc); next != StateEnsureLogGroups {
+	if next := choose(t, m, workflow.StateCheckMode, doc); next != workflow.StateEnsureLogGroups {
 		t.Fatalf("enforce goes to %s", next)
 	}
-	var ensureReq Request
-	decodeStrict(t, step(t, m, StateEnsureLogGroups, doc), &ensureReq)
+	var ensureReq workflow.Request
+	decodeStrict(t, step(t, m, workflow.StateEnsureLogGroups, doc), &ensureReq)
 	if !reflect.DeepEqual(ensureReq.Input.Input, in) {
 		t.Fatalf("EnsureLogGroups received %+v", ensureReq.Input.Input)
 	}
-	ensured := Ensured{LogGroups: []LogGroupResult{{Name: "/ecs/orders", Region: "us-east-1", Created: true, RetentionDays: 365, Class: "STANDARD", DeletionProtectionEnabled: true}}}
-	result(t, m, StateEnsureLogGroups, doc, ensured)
-	var registerReq Request
-	decodeStrict(t, step(t, m, StateRegister, doc), &registerReq)
+	ensured := workflow.Ensured{LogGroups: []workflow.LogGroupResult{{Name: "/ecs/orders", Region: "us-east-1", Created: true, RetentionDays: 365, Class: "STANDARD", DeletionProtectionEnabled: true}}}
+	result(t, m, workflow.StateEnsureLogGroups, doc, ensured)
+	var registerReq workflow.Request
+	decodeStrict(t, step(t, m, workflow.StateRegister, doc), &registerReq)
 	if registerReq.Input.Ensured == nil || !reflect.DeepEqual(*registerReq.Input.Ensured, ensured) {
 		t.Fatalf("Register received %+v", registerReq.Input.Ensured)
 	}
-	res := Result{Version: Version, Outcome: OutcomeLogGroupCreated, Target: in.Target, Family: "orders", SourceARN: in.TaskDefinitionARN,
+	res := workflow.Result{Version: workflow.Version, Outcome: workflow.OutcomeLogGroupCreated, Target: in.Target, Family: "orders", SourceARN: in.TaskDefinitionARN,
 		Detail: "created /ecs/orders (us-east-1)", LogGroups: ensured.LogGroups}
-	result(t, m, StateRegister, doc, res)
-	var notifyReq NotifyRequest
-	decodeStrict(t, step(t, m, StateNotify, doc), &notifyReq)
+	result(t, m, workflow.StateRegister, doc, res)
+	var notifyReq workflow.NotifyRequest
+	decodeStrict(t, step(t, m, workflow.StateNotify, doc), &notifyReq)
 	if notifyReq.Result == nil || !reflect.DeepEqual(*notifyReq.Result, res) || notifyReq.Result.NewARN != "" {
 		t.Fatalf("Notify received %+v", notifyReq.Result)
 	}
@@ -268,9 +269,9 @@ func TestContractLogGroupCreatedPath(t *testing.T) {
 func TestContractNothingEnsuredForAnExecutionThatWillNotRegister(t *testing.T) {
 	m := load(t)
 	doc := toDoc(t, sampleInput(policy.Enforce))
-	result(t, m, StateEnsureLogGroups, doc, Ensured{LogGroups: []LogGroupResult{}})
-	var req Request
-	decodeStrict(t, step(t, m, StateRegister, doc), &req)
+	result(t, m, workflow.StateEnsureLogGroups, doc, workflow.Ensured{LogGroups: []workflow.LogGroupResult{}})
+	var req workflow.Request
+	decodeStrict(t, step(t, m, workflow.StateRegister, doc), &req)
 	if req.Input.Ensured == nil || req.Input.Ensured.LogGroups == nil || len(req.Input.Ensured.LogGroups) != 0 {
 		t.Fatalf("Register received %+v", req.Input.Ensured)
 	}
@@ -279,46 +280,46 @@ func TestContractNothingEnsuredForAnExecutionThatWillNotRegister(t *testing.T) {
 // rolloutLoop runs Rollout, one turn of the watch loop and Watch again
 // until settled, checking what each Task receives; it returns the result
 // Notify must receive.
-func rolloutLoop(t *testing.T, m machine, doc map[string]any, in Input, registered Result) Result {
+func rolloutLoop(t *testing.T, m machine, doc map[string]any, in workflow.Input, registered workflow.Result) workflow.Result {
 	t.Helper()
-	var req Request
-	decodeStrict(t, step(t, m, StateRollout, doc), &req)
-	if req.Action != ActionRollout || !reflect.DeepEqual(req.Input.Input, in) || req.Input.Registered == nil ||
+	var req workflow.Request
+	decodeStrict(t, step(t, m, workflow.StateRollout, doc), &req)
+	if req.Action != workflow.ActionRollout || !reflect.DeepEqual(req.Input.Input, in) || req.Input.Registered == nil ||
 		!reflect.DeepEqual(req.Input.Registered.Result, registered) {
 		t.Fatalf("Rollout received %+v", req)
 	}
-	svc := ConsumerRollout{
-		Consumer: Consumer{Kind: KindService, ARN: "arn:aws:ecs:us-east-1:111122223333:service/prod/orders", Name: "orders",
-			Cluster: "arn:aws:ecs:us-east-1:111122223333:cluster/prod", Controller: ControllerECS, TaskDefinition: in.TaskDefinitionARN, Revision: 3},
-		Status: ConsumerDeploying, Before: in.TaskDefinitionARN, After: registered.NewARN, Deployment: "ecs-svc/1",
+	svc := workflow.ConsumerRollout{
+		Consumer: workflow.Consumer{Kind: workflow.KindService, ARN: "arn:aws:ecs:us-east-1:111122223333:service/prod/orders", Name: "orders",
+			Cluster: "arn:aws:ecs:us-east-1:111122223333:cluster/prod", Controller: workflow.ControllerECS, TaskDefinition: in.TaskDefinitionARN, Revision: 3},
+		Status: workflow.ConsumerDeploying, Before: in.TaskDefinitionARN, After: registered.NewARN, Deployment: "ecs-svc/1",
 	}
 	moving := registered
-	moving.Rollout = &Rollout{Mode: policy.RolloutServices, Consumers: []ConsumerRollout{svc}, WaitSeconds: 30, Deadline: "2026-12-01T10:30:00Z"}
-	result(t, m, StateRollout, doc, moving)
-	if m.States[StateRollout]["Next"] != StateRolloutSettled {
-		t.Fatalf("Rollout goes to %v", m.States[StateRollout]["Next"])
+	moving.Rollout = &workflow.Rollout{Mode: policy.RolloutServices, Consumers: []workflow.ConsumerRollout{svc}, WaitSeconds: 30, Deadline: "2026-12-01T10:30:00Z"}
+	result(t, m, workflow.StateRollout, doc, moving)
+	if m.States[workflow.StateRollout]["Next"] != workflow.StateRolloutSettled {
+		t.Fatalf("Rollout goes to %v", m.States[workflow.StateRollout]["Next"])
 	}
-	if next := choose(t, m, StateRolloutSettled, doc); next != StateRolloutWait {
-		t.Fatalf("an unsettled rollout goes to %s, want %s", next, StateRolloutWait)
+	if next := choose(t, m, workflow.StateRolloutSettled, doc); next != workflow.StateRolloutWait {
+		t.Fatalf("an unsettled rollout goes to %s, want %s", next, workflow.StateRolloutWait)
 	}
-	wait := m.States[StateRolloutWait]
-	if wait["Type"] != "Wait" || resolve(t, doc, wait["SecondsPath"].(string)) != float64(30) || wait["Next"] != StateWatch {
+	wait := m.States[workflow.StateRolloutWait]
+	if wait["Type"] != "Wait" || resolve(t, doc, wait["SecondsPath"].(string)) != float64(30) || wait["Next"] != workflow.StateWatch {
 		t.Fatalf("RolloutWait is %v", wait)
 	}
-	decodeStrict(t, step(t, m, StateWatch, doc), &req)
-	if req.Action != ActionWatch || req.Input.Registered == nil || !reflect.DeepEqual(req.Input.Registered.Result, moving) {
+	decodeStrict(t, step(t, m, workflow.StateWatch, doc), &req)
+	if req.Action != workflow.ActionWatch || req.Input.Registered == nil || !reflect.DeepEqual(req.Input.Registered.Result, moving) {
 		t.Fatalf("Watch received %+v", req)
 	}
 	done := moving
 	moved := svc
-	moved.Status = ConsumerMoved
-	done.Rollout = &Rollout{Mode: policy.RolloutServices, Consumers: []ConsumerRollout{moved}, Settled: true, Deadline: moving.Rollout.Deadline}
-	result(t, m, StateWatch, doc, done)
-	if m.States[StateWatch]["Next"] != StateRolloutSettled {
-		t.Fatalf("Watch goes to %v", m.States[StateWatch]["Next"])
+	moved.Status = workflow.ConsumerMoved
+	done.Rollout = &workflow.Rollout{Mode: policy.RolloutServices, Consumers: []workflow.ConsumerRollout{moved}, Settled: true, Deadline: moving.Rollout.Deadline}
+	result(t, m, workflow.StateWatch, doc, done)
+	if m.States[workflow.StateWatch]["Next"] != workflow.StateRolloutSettled {
+		t.Fatalf("Watch goes to %v", m.States[workflow.StateWatch]["Next"])
 	}
-	if next := choose(t, m, StateRolloutSettled, doc); next != StateNotify {
-		t.Fatalf("a settled rollout goes to %s, want %s", next, StateNotify)
+	if next := choose(t, m, workflow.StateRolloutSettled, doc); next != workflow.StateNotify {
+		t.Fatalf("a settled rollout goes to %s, want %s", next, workflow.StateNotify)
 	}
 	return done
 }
@@ -327,11 +328,11 @@ func rolloutLoop(t *testing.T, m machine, doc map[string]any, in Input, register
 // out, straight to Notify.
 func TestContractNothingRegisteredSkipsRollout(t *testing.T) {
 	m := load(t)
-	for _, o := range []Outcome{OutcomeReportOnly, OutcomeSuperseded, OutcomeAlreadyRemediated, OutcomeBlocked} {
+	for _, o := range []workflow.Outcome{workflow.OutcomeReportOnly, workflow.OutcomeSuperseded, workflow.OutcomeAlreadyRemediated, workflow.OutcomeBlocked} {
 		doc := toDoc(t, sampleInput(policy.Enforce))
-		result(t, m, StateRegister, doc, Result{Version: Version, Outcome: o, Family: "orders"})
-		if next := choose(t, m, StateRolloutChoice, doc); next != StateNotify {
-			t.Errorf("%s goes to %s, want %s", o, next, StateNotify)
+		result(t, m, workflow.StateRegister, doc, workflow.Result{Version: workflow.Version, Outcome: o, Family: "orders"})
+		if next := choose(t, m, workflow.StateRolloutChoice, doc); next != workflow.StateNotify {
+			t.Errorf("%s goes to %s, want %s", o, next, workflow.StateNotify)
 		}
 	}
 }
@@ -342,28 +343,28 @@ func TestContractNothingRegisteredSkipsRollout(t *testing.T) {
 func TestContractRolloutFailureIsNotified(t *testing.T) {
 	m := load(t)
 	in := sampleInput(policy.Enforce)
-	for _, task := range []string{StateRollout, StateWatch} {
+	for _, task := range []string{workflow.StateRollout, workflow.StateWatch} {
 		t.Run(task, func(t *testing.T) {
 			doc := toDoc(t, in)
-			res := Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN,
+			res := workflow.Result{Version: workflow.Version, Outcome: workflow.OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN,
 				NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:4"}
-			result(t, m, StateRegister, doc, res)
-			if task == StateWatch {
-				res.Rollout = &Rollout{Mode: policy.RolloutAll, Consumers: []ConsumerRollout{}, WaitSeconds: 30}
-				result(t, m, StateRollout, doc, res)
+			result(t, m, workflow.StateRegister, doc, res)
+			if task == workflow.StateWatch {
+				res.Rollout = &workflow.Rollout{Mode: policy.RolloutAll, Consumers: []workflow.ConsumerRollout{}, WaitSeconds: 30}
+				result(t, m, workflow.StateRollout, doc, res)
 			}
 			catches := m.States[task]["Catch"].([]any)
 			if len(catches) != 1 {
 				t.Fatalf("%s has %d catchers", task, len(catches))
 			}
 			c := catches[0].(map[string]any)
-			if fmt.Sprint(c["ErrorEquals"]) != "[States.ALL]" || c["Next"] != StateNotify {
+			if fmt.Sprint(c["ErrorEquals"]) != "[States.ALL]" || c["Next"] != workflow.StateNotify {
 				t.Fatalf("%s catches %v into %v", task, c["ErrorEquals"], c["Next"])
 			}
-			caught := CaughtError{Error: "ThrottledError", Cause: "throttled: rate exceeded"}
+			caught := workflow.CaughtError{Error: "ThrottledError", Cause: "throttled: rate exceeded"}
 			setPath(t, doc, c["ResultPath"].(string), map[string]any{"Error": caught.Error, "Cause": caught.Cause})
-			var req NotifyRequest
-			decodeStrict(t, step(t, m, StateNotify, doc), &req)
+			var req workflow.NotifyRequest
+			decodeStrict(t, step(t, m, workflow.StateNotify, doc), &req)
 			want := res
 			want.RolloutError = &caught
 			if req.Failure != nil || req.Result == nil || !reflect.DeepEqual(*req.Result, want) {
@@ -376,11 +377,11 @@ func TestContractRolloutFailureIsNotified(t *testing.T) {
 func TestContractReportPathSkipsEnsure(t *testing.T) {
 	m := load(t)
 	doc := toDoc(t, sampleInput(policy.Report))
-	if next := choose(t, m, StateCheckMode, doc); next != StateRegister {
+	if next := choose(t, m, workflow.StateCheckMode, doc); next != workflow.StateRegister {
 		t.Fatalf("report goes to %s, want Register (nothing is created)", next)
 	}
-	var req Request
-	decodeStrict(t, step(t, m, StateRegister, doc), &req)
+	var req workflow.Request
+	decodeStrict(t, step(t, m, workflow.StateRegister, doc), &req)
 	if req.Input.Ensured != nil || req.Input.Enforcement != policy.Report {
 		t.Fatalf("Register received %+v", req)
 	}
@@ -392,16 +393,16 @@ func TestContractReportPathSkipsEnsure(t *testing.T) {
 func TestContractFailurePaths(t *testing.T) {
 	m := load(t)
 	in := sampleInput(policy.Enforce)
-	for _, task := range []string{StateEnsureLogGroups, StateRegister, StateNotify} {
+	for _, task := range []string{workflow.StateEnsureLogGroups, workflow.StateRegister, workflow.StateNotify} {
 		t.Run(task, func(t *testing.T) {
 			doc := toDoc(t, in)
-			if task != StateEnsureLogGroups {
-				result(t, m, StateEnsureLogGroups, doc, Ensured{LogGroups: []LogGroupResult{}})
+			if task != workflow.StateEnsureLogGroups {
+				result(t, m, workflow.StateEnsureLogGroups, doc, workflow.Ensured{LogGroups: []workflow.LogGroupResult{}})
 			}
-			if task == StateNotify {
-				result(t, m, StateRegister, doc, Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN})
-				result(t, m, StateRollout, doc, Result{Version: Version, Outcome: OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN,
-					Rollout: &Rollout{Mode: policy.RolloutNone, Consumers: []ConsumerRollout{}, Settled: true}})
+			if task == workflow.StateNotify {
+				result(t, m, workflow.StateRegister, doc, workflow.Result{Version: workflow.Version, Outcome: workflow.OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN})
+				result(t, m, workflow.StateRollout, doc, workflow.Result{Version: workflow.Version, Outcome: workflow.OutcomeRemediated, Family: "orders", SourceARN: in.TaskDefinitionARN,
+					Rollout: &workflow.Rollout{Mode: policy.RolloutNone, Consumers: []workflow.ConsumerRollout{}, Settled: true}})
 			}
 			catches := m.States[task]["Catch"].([]any)
 			if len(catches) != 1 {
@@ -413,19 +414,19 @@ func TestContractFailurePaths(t *testing.T) {
 			}
 			setPath(t, doc, c["ResultPath"].(string), map[string]any{"Error": "ThrottledError", "Cause": "throttled: rate exceeded"})
 			pass := m.States[c["Next"].(string)]
-			if pass["Type"] != "Pass" || pass["Result"] != task || pass["Next"] != StateNotifyFailure {
+			if pass["Type"] != "Pass" || pass["Result"] != task || pass["Next"] != workflow.StateNotifyFailure {
 				t.Fatalf("%s's catch leads to %v", task, pass)
 			}
 			setPath(t, doc, pass["ResultPath"].(string), pass["Result"])
 
-			var req NotifyRequest
-			decodeStrict(t, step(t, m, StateNotifyFailure, doc), &req)
+			var req workflow.NotifyRequest
+			decodeStrict(t, step(t, m, workflow.StateNotifyFailure, doc), &req)
 			f := req.Failure
 			if req.Result != nil || f == nil || f.State != task || f.Error != "ThrottledError" || f.Cause != "throttled: rate exceeded" ||
 				req.ExecutionARN != execID || !reflect.DeepEqual(f.Input.Input, in) {
 				t.Fatalf("NotifyFailure received %+v", req)
 			}
-			if m.States[StateNotifyFailure]["Next"] != StateFailed || m.States[StateFailed]["Type"] != "Fail" {
+			if m.States[workflow.StateNotifyFailure]["Next"] != workflow.StateFailed || m.States[workflow.StateFailed]["Type"] != "Fail" {
 				t.Fatal("NotifyFailure must end the execution as failed")
 			}
 		})
@@ -435,7 +436,7 @@ func TestContractFailurePaths(t *testing.T) {
 // The input always carries "enforcement", even when empty: CheckMode's
 // Variable would otherwise be a missing path (States.Runtime).
 func TestInputAlwaysCarriesEnforcement(t *testing.T) {
-	doc := toDoc(t, Input{})
+	doc := toDoc(t, workflow.Input{})
 	if _, ok := doc[strings.TrimPrefix(PathEnforcement, "$.")]; !ok {
 		t.Fatalf("an empty Input marshals without %s: %v", PathEnforcement, doc)
 	}
@@ -502,7 +503,7 @@ func TestRetryBudgetCoversTheBurst(t *testing.T) {
 	if drain != 600 {
 		t.Fatalf("drain time %v s", drain)
 	}
-	queuedErr := map[string]bool{ErrThrottled: true, ErrConcurrentRevision: true, LambdaThrottled: true}
+	queuedErr := map[string]bool{workflow.ErrThrottled: true, workflow.ErrConcurrentRevision: true, LambdaThrottled: true}
 	var def struct {
 		States map[string]struct{ Retry []retrierOf }
 	}
