@@ -72,6 +72,7 @@ type backoutOptions struct {
 	exemptUntil    string // the day the source is exempt until; default today + the policy's backoutDays
 	history        historyFlags
 	region         string // the one --region, if given
+	prefix         string // --prefix: the deployment's resource name prefix
 }
 
 // BackoutResult is what backout found and did: the steps of plan.Backout
@@ -85,6 +86,7 @@ type BackoutResult struct {
 	Steps             []BackoutStep
 	LatestARN         string // after --apply: the family's latest ACTIVE revision
 	ExemptUntil       string // the day the source is exempt until
+	Warning           string // what backout could not look for, e.g. the services without --cluster
 }
 
 // BackoutStep is one step and its status. Steps of plan.Backout carry
@@ -115,7 +117,10 @@ func newCmdBackout(f *factory, runF func(*backoutOptions) error) *cobra.Command 
 		Use:   "backout --task-definition FAMILY:REV [--execution ARN | --cluster C ...] [--delete-log-group] [--apply]",
 		Short: "Undo a revision ecslogfix registered (dry run by default)",
 		Long: `backout undoes one remediation: it refuses any revision ecslogfix did not
-register (no ` + config.TagSource + ` tag). It runs the steps the
+register: one without all of ecslogfix's tags (` + config.TagSource + ` naming an
+older revision, ` + config.TagManaged + `=true, ` + taskdef.TagExecution + `), or that ECS says
+another principal registered (registeredBy: neither the --prefix deployment's
+remediate or member role nor the caller). It runs the steps the
 notification of the remediation lists, with the services and log groups it
 finds filled in. With --apply it moves the services of the given clusters
 that run the revision back to the source revision (UpdateService),
@@ -129,6 +134,9 @@ ACTIVE revision of the family uses (it names the one that does) and that
 holds no log streams, turning its deletion protection off first. Without
 --apply it prints what it would do. With --history the backout is recorded
 in the history (BACKED_OUT).
+
+Without --cluster or --execution it reads the rollout record of the
+remediation the revision names (` + taskdef.TagExecution + `), and warns when there is none.
 
 With --execution (the remediation's Step Functions execution, named in its
 notification) backout reads the execution's rollout record and points
@@ -186,6 +194,7 @@ ecslogfix registered.`,
 	fl.StringArrayVar(&o.clusters, "cluster", nil, "cluster whose services may run the revision (repeatable)")
 	fl.BoolVar(&o.deleteLogGroup, "delete-log-group", false, "also delete the log groups ecslogfix created for it, when empty")
 	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
+	fl.StringVar(&o.prefix, "prefix", config.DefaultPrefix, "the deployment's resource name prefix (ecslogfix:prefix): its remediate and member roles are the registrants backout trusts")
 	fl.StringVar(&o.execution, "execution", "", "the remediation's execution ARN: move back exactly the consumers its rollout moved")
 	fl.StringVar(&o.exemptUntil, "exempt-until", "", "the day (YYYY-MM-DD) until which ecslogfix leaves the source as it is (default: today + the policy's backoutDays)")
 	addHistoryFlags(cmd, &o.history)
@@ -217,13 +226,14 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory, awsclient.Scope{}), sfn: factory.SFN(), pol: pol, now: o.f.now}
+	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory, awsclient.Scope{}), sfn: factory.SFN(), pol: pol, now: o.f.now,
+		names: config.Names{Prefix: o.prefix}, caller: caller(ctx, factory)}
 	res, runErr := b.run(ctx, o)
 	if res.TaskDefinitionARN == "" {
 		return runErr
 	}
 	if runErr == nil && res.Applied && store != nil {
-		if err := b.record(ctx, store, res, caller(ctx, factory)); err != nil {
+		if err := b.record(ctx, store, res, b.caller); err != nil {
 			runErr = fmt.Errorf("backout: done, but not recorded in the history: %w", explain(err))
 		}
 	}
@@ -232,6 +242,9 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 		return err
 	}
 	p.note("%s was registered by ecslogfix from %s", res.TaskDefinitionARN, res.SourceARN)
+	if res.Warning != "" {
+		p.note("warning: %s", res.Warning)
+	}
 	for _, s := range res.Steps {
 		if err := p.print(s); err != nil {
 			return err
@@ -275,6 +288,59 @@ type backout struct {
 	// tag a copy of a deregistered source gets.
 	pol policy.Policy
 	now func() time.Time // nil: time.Now
+	// names are the deployment's resource names: its remediate and member
+	// roles are principals backout trusts to have registered a revision.
+	names config.Names
+	// caller is the principal running backout: a revision it registered
+	// itself (ecslogfix fix --apply) is trusted too.
+	caller string
+}
+
+// trustRegistrant accepts the principal ECS reports as the revision's
+// registrant (registeredBy, "DescribeTaskDefinition", ECS API reference)
+// when it is the deployment's remediate or member role, or the principal
+// running backout (a CLI fix). ECS does not always report it (nor does an
+// emulator): then the tags and revision order alone decide.
+func (b *backout) trustRegistrant(registeredBy string) error {
+	if registeredBy == "" {
+		return nil
+	}
+	if r, ok := awsarn.ParseRole(registeredBy); ok &&
+		(r.Name == b.names.FunctionRole(config.FunctionRemediate) || r.Name == b.names.MemberRole()) {
+		return nil
+	}
+	if b.caller != "" && samePrincipal(registeredBy, b.caller) {
+		return nil
+	}
+	return fmt.Errorf("registered by %s, neither ecslogfix's %s or %s role nor the caller", registeredBy,
+		b.names.FunctionRole(config.FunctionRemediate), b.names.MemberRole())
+}
+
+// samePrincipal compares two principal ARNs, an assumed role by its role
+// (sessions differ between runs).
+func samePrincipal(x, y string) bool {
+	rx, okx := awsarn.ParseRole(x)
+	ry, oky := awsarn.ParseRole(y)
+	if okx && oky {
+		return rx.ARN() == ry.ARN()
+	}
+	return x == y
+}
+
+// recordedExecution returns the ARN of the remediation execution token
+// names (the series' first attempt: workflow.Input.ExecutionToken) and its
+// result when it registered arn, else "". Later attempts of a series are
+// not looked for.
+func (b *backout) recordedExecution(ctx context.Context, rev taskdef.ARN, token, arn string) (string, workflow.Result) {
+	if token == "" || b.sfn == nil || b.names.Prefix == "" {
+		return "", workflow.Result{}
+	}
+	execution := fmt.Sprintf("arn:%s:states:%s:%s:execution:%s:%s", rev.Partition, rev.Region, rev.Account, b.names.StateMachine(), token)
+	r, err := b.executionResult(ctx, execution)
+	if err != nil || r.NewARN != arn {
+		return "", workflow.Result{}
+	}
+	return execution, r
 }
 
 func (b *backout) clock() time.Time {
@@ -329,9 +395,12 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 		return BackoutResult{}, fmt.Errorf("backout: DescribeTaskDefinition answered for %s without a task definition", o.taskDefinition)
 	}
 	arn := aws.ToString(td.TaskDefinitionArn)
-	rev, ours := taskdef.SourceRevision(d.Tags)
-	if !ours {
-		return BackoutResult{}, fmt.Errorf("backout: %s was not registered by ecslogfix (no valid %s tag): refusing to touch it", arn, config.TagSource)
+	rev, err := taskdef.Provenance(td, d.Tags)
+	if err != nil {
+		return BackoutResult{}, fmt.Errorf("backout: %s was not registered by ecslogfix (%v): refusing to touch it", arn, err)
+	}
+	if err := b.trustRegistrant(aws.ToString(td.RegisteredBy)); err != nil {
+		return BackoutResult{}, fmt.Errorf("backout: %s was not registered by ecslogfix (%v): refusing to touch it", arn, err)
 	}
 	a, err := taskdef.ParseARN(arn)
 	if err != nil {
@@ -341,17 +410,26 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply, ExemptUntil: b.exemptUntil(o)}
 
 	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.pol.UntilKey(), ExemptUntil: res.ExemptUntil}
-	if o.execution != "" {
-		r, err := b.executionResult(ctx, o.execution)
-		if err != nil {
+	execution, r := o.execution, workflow.Result{}
+	if execution == "" && len(o.clusters) == 0 {
+		// The revision names the remediation that registered it: its
+		// execution's rollout record says which consumers it moved.
+		execution, r = b.recordedExecution(ctx, a, taskdef.ExecutionToken(d.Tags), arn)
+		if execution == "" {
+			res.Warning = "no --cluster or --execution given and no rollout record of " + arn + " found: services running it were not looked for"
+		}
+	} else if execution != "" {
+		if r, err = b.executionResult(ctx, execution); err != nil {
 			return BackoutResult{}, err
 		}
+	}
+	if execution != "" {
 		if r.NewARN != arn {
-			return BackoutResult{}, fmt.Errorf("backout: the execution %s registered %s, not %s", o.execution, cmp.Or(r.NewARN, "nothing"), arn)
+			return BackoutResult{}, fmt.Errorf("backout: the execution %s registered %s, not %s", execution, cmp.Or(r.NewARN, "nothing"), arn)
 		}
 		in.Moved = message.MovedConsumers(r)
 		in.SourceDeregistered = r.Rollout != nil && r.Rollout.SourceDeregistered
-		in.ExecutionARN = o.execution
+		in.ExecutionARN = execution
 	}
 	var kept []BackoutStep
 	if o.deleteLogGroup {
@@ -794,13 +872,4 @@ func (b *backout) keepLogGroup(ctx context.Context, name string) (string, bool, 
 		return "it holds log streams", false, nil
 	}
 	return "", f.Result.DeletionProtectionEnabled, nil
-}
-
-func tagValue(tags []types.Tag, key string) string {
-	for _, t := range tags {
-		if aws.ToString(t.Key) == key {
-			return aws.ToString(t.Value)
-		}
-	}
-	return ""
 }

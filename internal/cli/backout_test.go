@@ -22,6 +22,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -35,13 +36,15 @@ const (
 // (no logging), services, and log groups. It records every call that
 // changes something, as the AWS CLI command that would make it.
 type fakeAWS struct {
-	services  map[string]string // "cluster/service" → task definition
-	groups    map[string]bool   // log group → holds streams
-	protected map[string]bool   // log group → deletion protection on
-	later     bool              // an ACTIVE orders-api:16 (ecslogfix's later fix) writes to /ecs/orders-api too
-	status    types.TaskDefinitionStatus
-	fail      string // the first word of the command that fails, e.g. "deregister-task-definition"
-	calls     []string
+	services   map[string]string // "cluster/service" → task definition
+	groups     map[string]bool   // log group → holds streams
+	protected  map[string]bool   // log group → deletion protection on
+	later      bool              // an ACTIVE orders-api:16 (ecslogfix's later fix) writes to /ecs/orders-api too
+	status     types.TaskDefinitionStatus
+	fail       string      // the first word of the command that fails, e.g. "deregister-task-definition"
+	tags       []types.Tag // orders-api:15's tags; nil: ecslogfix's
+	registrant string      // orders-api:15's registeredBy; "": not reported
+	calls      []string
 }
 
 func newFakeAWS() *fakeAWS {
@@ -51,6 +54,13 @@ func newFakeAWS() *fakeAWS {
 		protected: map[string]bool{},
 		status:    types.TaskDefinitionStatusActive,
 	}
+}
+
+// ecslogfixTags are the tags ecslogfix writes on a revision built from
+// source.
+func ecslogfixTags(source string) []types.Tag {
+	return []types.Tag{{Key: aws.String(config.TagSource), Value: aws.String(source)}, {Key: aws.String(config.TagManaged), Value: aws.String("true")},
+		{Key: aws.String(taskdef.TagExecution), Value: aws.String("fix-run")}}
 }
 
 const fakeLater = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:16"
@@ -70,8 +80,11 @@ func (f *fakeAWS) DescribeTaskDefinition(_ context.Context, in *ecs.DescribeTask
 		td.TaskDefinitionArn, td.Revision, td.Status = aws.String(fakeNew), 15, f.status
 		td.ContainerDefinitions[0].LogConfiguration = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs,
 			Options: map[string]string{"awslogs-group": "/ecs/orders-api", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
-		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td, Tags: []types.Tag{
-			{Key: aws.String(config.TagSource), Value: aws.String("14")}, {Key: aws.String(config.TagManaged), Value: aws.String("true")}}}, nil
+		td.RegisteredBy = aws.String(f.registrant)
+		if f.tags != nil {
+			return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td, Tags: f.tags}, nil
+		}
+		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td, Tags: ecslogfixTags("14")}, nil
 	case fakeSource:
 		td.TaskDefinitionArn, td.Revision, td.Status = aws.String(fakeSource), 14, types.TaskDefinitionStatusActive
 		return &ecs.DescribeTaskDefinitionOutput{TaskDefinition: td}, nil
@@ -494,6 +507,115 @@ func TestBackoutExecutionMustMatch(t *testing.T) {
 			_, err := b.run(context.Background(), &backoutOptions{taskDefinition: fakeNew, execution: exec, apply: true})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || len(f.calls) > 0 {
 				t.Errorf("run: %v (calls %v), want an error with %q", err, f.calls, tc.want)
+			}
+		})
+	}
+}
+
+// TestBackoutRefusesARevisionItCannotProveIsEcslogfixs: a tag anyone can
+// set is not proof. Backout wants all of ecslogfix's tags, a source older
+// than the revision, and — where ECS reports it — a registrant that is the
+// deployment's remediate or member role or the caller itself.
+func TestBackoutRefusesARevisionItCannotProveIsEcslogfixs(t *testing.T) {
+	only := func(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
+	const caller = "arn:aws:sts::111122223333:assumed-role/admin/alice"
+	for _, tc := range []struct {
+		name       string
+		tags       []types.Tag
+		registrant string
+		refused    string // "" accepted
+	}{
+		{name: "ecslogfix's tags, registrant not reported", tags: ecslogfixTags("14")},
+		{name: "registered by the remediate role", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/ecslogfix-remediate/s1"},
+		{name: "registered by the member role", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/ecslogfix-member/s1"},
+		{name: "registered by the caller in another session", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/admin/bob"},
+		{name: "only the source tag, set by hand", tags: []types.Tag{only(config.TagSource, "14")}, refused: "no ecslogfix:managed=true tag"},
+		{name: "no execution token", tags: []types.Tag{only(config.TagSource, "14"), only(config.TagManaged, "true")}, refused: "no ecslogfix:execution tag"},
+		{name: "source not older than the revision", tags: ecslogfixTags("15"), refused: "names revision 15, not older than itself"},
+		{name: "source newer than the revision", tags: ecslogfixTags("99"), refused: "names revision 99"},
+		{name: "registered by another principal", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/deployer/ci", refused: "registered by arn:aws:sts::111122223333:assumed-role/deployer/ci"},
+		{name: "a role named like ecslogfix's under another prefix", tags: ecslogfixTags("14"), registrant: "arn:aws:iam::111122223333:role/other-remediate", refused: "registered by"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAWS()
+			f.tags, f.registrant = tc.tags, tc.registrant
+			b := &backout{ecs: f, logs: f, region: "us-east-1", names: config.Names{Prefix: config.DefaultPrefix}, caller: caller}
+			_, err := b.run(context.Background(), &backoutOptions{taskDefinition: "orders-api:15", clusters: []string{"prod"}, apply: true, exemptUntil: fakeUntil})
+			if tc.refused == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "refusing to touch it") || !strings.Contains(err.Error(), tc.refused) {
+				t.Fatalf("err = %v, want a refusal saying %q", err, tc.refused)
+			}
+			if len(f.calls) != 0 {
+				t.Errorf("changed something: %q", f.calls)
+			}
+		})
+	}
+}
+
+// recordingSFN answers DescribeExecution for one execution ARN and records
+// what was asked.
+type recordingSFN struct {
+	arn, output string
+	asked       []string
+}
+
+func (f *recordingSFN) DescribeExecution(_ context.Context, in *sfn.DescribeExecutionInput, _ ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error) {
+	f.asked = append(f.asked, aws.ToString(in.ExecutionArn))
+	if aws.ToString(in.ExecutionArn) != f.arn {
+		return nil, &smithy.GenericAPIError{Code: "ExecutionDoesNotExist", Message: "Execution Does Not Exist"}
+	}
+	return &sfn.DescribeExecutionOutput{Status: sfntypes.ExecutionStatusSucceeded, Output: aws.String(f.output)}, nil
+}
+
+// TestBackoutWithoutClusterReadsTheRolloutRecord: without --cluster or
+// --execution, backout reads the execution the revision's token names and
+// moves back what its rollout record says; with no record it warns that
+// services were not looked for.
+func TestBackoutWithoutClusterReadsTheRolloutRecord(t *testing.T) {
+	const exec = "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:fix-run"
+	out, _ := json.Marshal(map[string]any{"registered": map[string]any{"result": workflow.Result{
+		Outcome: workflow.OutcomeRemediated, NewARN: fakeNew, SourceARN: fakeSource,
+		Target: workflow.Target{Account: "111122223333", Region: "us-east-1"},
+		Rollout: &workflow.Rollout{Consumers: []workflow.ConsumerRollout{{
+			Consumer: workflow.Consumer{Kind: workflow.KindService, Name: "checkout", ARN: "checkout", Cluster: "prod", TaskDefinition: fakeSource},
+			Before:   fakeSource, After: fakeNew, Status: workflow.ConsumerMoved}}},
+	}}})
+	for _, tc := range []struct {
+		name    string
+		arn     string
+		warning bool
+	}{{"recorded", exec, false}, {"no record", exec + "-other", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFakeAWS()
+			s := &recordingSFN{arn: tc.arn, output: string(out)}
+			b := &backout{ecs: f, logs: f, region: "us-east-1", sfn: s, names: config.Names{Prefix: config.DefaultPrefix}}
+			res, err := b.run(context.Background(), &backoutOptions{taskDefinition: "orders-api:15", exemptUntil: fakeUntil})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(s.asked, []string{exec}) {
+				t.Errorf("asked for %q, want the token's execution %s", s.asked, exec)
+			}
+			if got := res.Warning != ""; got != tc.warning {
+				t.Errorf("warning %q, want one: %v", res.Warning, tc.warning)
+			}
+			var moves []string
+			for _, st := range res.Steps {
+				if st.Kind == plan.StepMoveService {
+					moves = append(moves, string(st.Status)+" "+st.Cluster+"/"+st.Service)
+				}
+			}
+			want := []string{"PLANNED prod/checkout"}
+			if tc.warning {
+				want = []string{"SKIPPED " + plan.PlaceholderCluster + "/" + plan.PlaceholderService}
+			}
+			if !slices.Equal(moves, want) {
+				t.Errorf("service steps %q, want %q", moves, want)
 			}
 		})
 	}

@@ -321,6 +321,12 @@ func (s *FixSummary) count(it FixItem) {
 		s.Blocked++
 	case it.Action == ActionReport || it.Outcome == workflow.OutcomeNeedsHuman:
 		s.NeedsHuman++
+	case it.Outcome == workflow.OutcomePartlyRemediated:
+		// Registered, and still needing a human: counted as both, so
+		// the summary says so and fix exits 1.
+		s.ToFix++
+		s.Registered++
+		s.NeedsHuman++
 	case it.Outcome == workflow.OutcomeRemediated:
 		s.ToFix++
 		s.Registered++
@@ -431,7 +437,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	if res.RolloutError != nil {
 		it.Error = "rollout: " + res.RolloutError.Cause
 	}
-	if res.Outcome == workflow.OutcomeRemediated || res.Outcome == workflow.OutcomeLogGroupCreated {
+	if res.Outcome == workflow.OutcomeRemediated || res.Outcome == workflow.OutcomePartlyRemediated || res.Outcome == workflow.OutcomeLogGroupCreated {
 		if res.Target.Region == "" {
 			res.Target.Region = f.region
 		}
@@ -605,10 +611,13 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 	switch {
 	case it.Error != "":
 		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)
-	case it.Outcome == workflow.OutcomeRemediated || it.Outcome == workflow.OutcomeLogGroupCreated:
-		if it.Outcome == workflow.OutcomeRemediated {
+	case it.Outcome == workflow.OutcomeRemediated || it.Outcome == workflow.OutcomePartlyRemediated || it.Outcome == workflow.OutcomeLogGroupCreated:
+		switch it.Outcome {
+		case workflow.OutcomeRemediated:
 			fmt.Fprintf(w, "  registered %s\n", it.NewARN)
-		} else {
+		case workflow.OutcomePartlyRemediated:
+			fmt.Fprintf(w, "  registered %s, NOT compliant: %s\n", it.NewARN, escape.Text(it.Detail))
+		default:
 			fmt.Fprintf(w, "  %s: %s\n", it.Outcome, escape.Text(it.Detail))
 		}
 		writeGroupResults(w, it.LogGroups)

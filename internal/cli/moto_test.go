@@ -486,11 +486,11 @@ func checkLossless(t *testing.T, c *ecs.Client, pol policy.Policy, family, srcAR
 	if ev := pol.Evaluate(fixed, fixedTags); !ev.Compliant {
 		t.Errorf("%s: fixed revision not compliant: %+v", family, ev)
 	}
-	if v := tagValue(fixedTags, config.TagSource); v != fmt.Sprint(src.Revision) {
+	if v := taskdef.TagValue(fixedTags, config.TagSource); v != fmt.Sprint(src.Revision) {
 		t.Errorf("%s: %s=%q", family, config.TagSource, v)
 	}
 	for _, tg := range srcTags {
-		if tagValue(fixedTags, aws.ToString(tg.Key)) != aws.ToString(tg.Value) {
+		if taskdef.TagValue(fixedTags, aws.ToString(tg.Key)) != aws.ToString(tg.Value) {
 			t.Errorf("%s: tag %s lost", family, aws.ToString(tg.Key))
 		}
 	}

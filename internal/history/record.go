@@ -246,7 +246,7 @@ func decisionOf(o workflow.Outcome) Decision {
 		return DecisionReportOnly
 	case workflow.OutcomeBlocked:
 		return DecisionBlocked
-	case workflow.OutcomeNeedsHuman:
+	case workflow.OutcomeNeedsHuman, workflow.OutcomePartlyRemediated:
 		return DecisionNeedsHuman
 	case workflow.OutcomeAlreadyCompliant:
 		return DecisionCompliant

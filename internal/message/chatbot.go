@@ -46,12 +46,13 @@ const (
 )
 
 var outcomeEmoji = map[workflow.Outcome]string{
-	workflow.OutcomeRemediated:      ":wrench:",
-	workflow.OutcomeLogGroupCreated: ":card_file_box:",
-	workflow.OutcomeReportOnly:      ":mag:",
-	workflow.OutcomeBlocked:         ":no_entry:",
-	workflow.OutcomeNeedsHuman:      ":raising_hand:",
-	workflow.OutcomeFailed:          ":x:",
+	workflow.OutcomeRemediated:       ":wrench:",
+	workflow.OutcomeLogGroupCreated:  ":card_file_box:",
+	workflow.OutcomeReportOnly:       ":mag:",
+	workflow.OutcomeBlocked:          ":no_entry:",
+	workflow.OutcomeNeedsHuman:       ":raising_hand:",
+	workflow.OutcomePartlyRemediated: ":raising_hand:",
+	workflow.OutcomeFailed:           ":x:",
 }
 
 func (v *view) chatTitle() string {

@@ -65,6 +65,8 @@ func (v *view) summary() string {
 			return s + ". " + v.rolloutSummary()
 		}
 		return s + ". Running services keep using " + src + " until they are redeployed."
+	case workflow.OutcomePartlyRemediated:
+		return notLogging + " ecslogfix registered " + ref(v.family, v.newRev) + " with every container it may change fixed, but it is not compliant: the containers under NEEDS A HUMAN still need a human. It was not rolled out."
 	case workflow.OutcomeLogGroupCreated:
 		return fmt.Sprintf("Task definition revision %s %s is compliant on paper, but the log groups it writes to did not exist: a task started from it would fail (ResourceInitializationError) and log nothing. ecslogfix created them (see LOG GROUPS); no new revision was registered.", src, where)
 	case workflow.OutcomeReportOnly:

@@ -186,7 +186,7 @@ func ref(family string, rev int) string {
 func (v *view) headline() string {
 	src := ref(v.family, v.sourceRev)
 	switch v.outcome {
-	case workflow.OutcomeRemediated:
+	case workflow.OutcomeRemediated, workflow.OutcomePartlyRemediated:
 		if v.newRev > 0 {
 			return src + " → :" + strconv.Itoa(v.newRev)
 		}

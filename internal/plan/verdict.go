@@ -61,6 +61,19 @@ func (p Plan) Remedy() Remedy {
 	return RemedyReport
 }
 
+// Unfixed names the containers the plan leaves for a human (REPORT, not
+// exempt), in order: a revision it registers is not compliant while any
+// is left.
+func (p Plan) Unfixed() []string {
+	var out []string
+	for _, c := range p.Containers {
+		if c.Action == ActionReport && !c.Exempt {
+			out = append(out, c.Name)
+		}
+	}
+	return out
+}
+
 // Uncreatable lists the groups the plan's revision needs that were
 // observed missing and that ecslogfix may not create (outside the
 // policy's logGroupPatterns), unless the driver creates them: registering

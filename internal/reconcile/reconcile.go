@@ -168,7 +168,8 @@ func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
 	}
 	d.Plan = &pl
 	if d.Registered != "" {
-		return end(d, workflow.OutcomeRemediated, Recovered(o.Latest.arn(), o.Source)), nil
+		o, why := Kept(&pl, Recovered(o.Latest.arn(), o.Source))
+		return end(d, o, why), nil
 	}
 	remedy := pl.Remedy()
 	switch {
@@ -336,6 +337,20 @@ func Unbuildable(d Decision, err error) Decision {
 // was lost: its revision is found and reported.
 func Recovered(arn string, source taskdef.ARN) string {
 	return fmt.Sprintf("registered %s from %s:%d (found by its execution tag: an earlier attempt's response was lost)", arn, source.Family, source.Revision)
+}
+
+// Kept is the outcome of keeping a revision registered from pl, and its
+// detail: REMEDIATED, or PARTLY_REMEDIATED with the containers still
+// needing a human named after detail (a registration never makes those
+// compliant, so calling it REMEDIATED would be untrue).
+func Kept(pl *plan.Plan, detail string) (workflow.Outcome, string) {
+	if pl == nil {
+		return workflow.OutcomeRemediated, detail
+	}
+	if left := pl.Unfixed(); len(left) > 0 {
+		return workflow.OutcomePartlyRemediated, fmt.Sprintf("%s; still not compliant: a human must change %s", detail, strings.Join(left, ", "))
+	}
+	return workflow.OutcomeRemediated, detail
 }
 
 // Duplicates is the sentence added when this remediation withdrew its own

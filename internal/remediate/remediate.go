@@ -365,7 +365,8 @@ func (r *Remediator) keepIfNotOvertaken(ctx context.Context, log *slog.Logger, c
 	}
 	res.NewARN = arn
 	res.LatestARN = arn // the family's latest ACTIVE revision is now ours
-	return r.finish(log, res, workflow.OutcomeRemediated, detail), nil
+	outcome, detail := reconcile.Kept(res.Plan, detail)
+	return r.finish(log, res, outcome, detail), nil
 }
 
 // maxOvertakeReads bounds the revisions withdrawIfOvertaken reads.
@@ -450,6 +451,8 @@ func (r *Remediator) finish(log *slog.Logger, res workflow.Result, o workflow.Ou
 	switch o {
 	case workflow.OutcomeRemediated, workflow.OutcomeLogGroupCreated:
 		counts[metrics.Remediations] = 1
+	case workflow.OutcomePartlyRemediated:
+		counts[metrics.Remediations], counts[metrics.Blocked] = 1, 1
 	case workflow.OutcomeBlocked, workflow.OutcomeNeedsHuman:
 		counts[metrics.Blocked] = 1
 	}

@@ -1,6 +1,7 @@
 package taskdef
 
 import (
+	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -72,4 +73,35 @@ func SourceRevision(tags []types.Tag) (int32, bool) {
 		return int32(n), true
 	}
 	return 0, false
+}
+
+// Provenance checks that a revision carries the whole of what ecslogfix
+// writes on a revision it registers (ProvenanceTags and ExecutionTag) and
+// that it is newer than the source it names, as a revision built from its
+// source always is; it returns that source revision. A tag alone proves
+// nothing — anyone may tag their own revision — so backout also checks
+// the registering principal where ECS reports it (docs/cli.md, backout).
+func Provenance(td *types.TaskDefinition, tags []types.Tag) (int32, error) {
+	source, ok := SourceRevision(tags)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("no valid %s tag", TagSourceRevision)
+	case TagValue(tags, TagManaged) != "true":
+		return 0, fmt.Errorf("no %s=true tag", TagManaged)
+	case ExecutionToken(tags) == "":
+		return 0, fmt.Errorf("no %s tag", TagExecution)
+	case td == nil || td.Revision <= source:
+		return 0, fmt.Errorf("its %s tag names revision %d, not older than itself", TagSourceRevision, source)
+	}
+	return source, nil
+}
+
+// TagValue returns the value of key among tags, or "".
+func TagValue(tags []types.Tag, key string) string {
+	for _, t := range tags {
+		if aws.ToString(t.Key) == key {
+			return aws.ToString(t.Value)
+		}
+	}
+	return ""
 }

@@ -49,6 +49,7 @@ type Outcome string
 // Outcomes.
 const (
 	OutcomeRemediated        Outcome = "REMEDIATED"         // a compliant revision was registered
+	OutcomePartlyRemediated  Outcome = "PARTLY_REMEDIATED"  // registered with what may be fixed; REPORT containers still need a human (not rolled out)
 	OutcomeLogGroupCreated   Outcome = "LOG_GROUP_CREATED"  // the only problem was missing log groups: created, no new revision
 	OutcomeReportOnly        Outcome = "REPORT_ONLY"        // enforcement mode "report": plan shown, nothing changed
 	OutcomeBlocked           Outcome = "BLOCKED"            // the plan cannot be applied safely; a human must act

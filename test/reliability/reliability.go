@@ -30,8 +30,19 @@ import (
 // EnvReport names the JSON-lines file Record appends to.
 const EnvReport = "ECSLOGFIX_RELIABILITY_REPORT"
 
+// Scenarios are the IDs of every row `make reliability` must produce: the
+// scenarios' Record calls and reliability.sh's fuzz and govulncheck rows. A
+// report that lacks one does not pass (Missing): a scenario that failed
+// before it recorded, or was left out by a -run pattern, leaves no row.
+var Scenarios = []string{
+	"interleaved", "rollout-faults", "hostile-input", "races-and-loops", "burst", "retries-spent",
+	"thirty-percent", "exhausted-retries", "cross-account", "secret-leakage", "fuzz", "govulncheck",
+}
+
 // Result is the outcome of one scenario run (or of Runs runs summed).
 type Result struct {
+	// ID is the scenario's stable name, one of Scenarios.
+	ID            string `json:"id"`
 	Scenario      string `json:"scenario"`
 	Runs          int    `json:"runs"`
 	Passed        int    `json:"passed"`
@@ -42,8 +53,10 @@ type Result struct {
 }
 
 // Record appends r to the report file when EnvReport is set; it is a no-op
-// otherwise, so scenarios run as plain tests too. Record a run after its
-// assertions: a failed test records Passed = 0 whatever r says.
+// otherwise, so scenarios run as plain tests too. The row is written when
+// the test ends (tb.Cleanup), so every assertion counts, those after
+// Record included: a test that failed by then records Passed = 0 whatever
+// r says.
 func Record(tb testing.TB, r Result) {
 	tb.Helper()
 	path := os.Getenv(EnvReport)
@@ -53,22 +66,41 @@ func Record(tb testing.TB, r Result) {
 	if r.Runs == 0 {
 		r.Runs = 1
 	}
-	if tb.Failed() {
-		r.Passed = 0
-	}
+	tb.Cleanup(func() {
+		if tb.Failed() {
+			r.Passed = 0
+		}
+		if err := appendResult(path, r); err != nil {
+			tb.Errorf("reliability report: %v", err)
+		}
+	})
+}
+
+// appendResult writes r as one line of the report file.
+func appendResult(path string, r Result) error {
 	b, err := json.Marshal(r)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
 	// One O_APPEND write per line: lines from parallel test binaries do not interleave.
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		tb.Fatalf("reliability report: %v", err)
+		return err
 	}
 	defer f.Close()
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		tb.Fatalf("reliability report: %v", err)
+	_, err = f.Write(append(b, '\n'))
+	return err
+}
+
+// Missing lists the Scenarios no result has a row for, in order.
+func Missing(results []Result) []string {
+	var out []string
+	for _, id := range Scenarios {
+		if !slices.ContainsFunc(results, func(r Result) bool { return r.ID == id }) {
+			out = append(out, id)
+		}
 	}
+	return out
 }
 
 // ReadResults reads a report file's lines.
@@ -97,7 +129,7 @@ func Summarize(results []Result) []Result {
 		i, ok := index[r.Scenario]
 		if !ok {
 			index[r.Scenario] = len(out)
-			out = append(out, Result{Scenario: r.Scenario})
+			out = append(out, Result{ID: r.ID, Scenario: r.Scenario})
 			i = len(out) - 1
 		}
 		s := &out[i]
@@ -125,8 +157,12 @@ func Markdown(results []Result) string {
 	return b.String()
 }
 
-// AllPassed reports whether every run of every scenario passed.
+// AllPassed reports whether every run of every scenario passed and every
+// one of Scenarios ran.
 func AllPassed(results []Result) bool {
+	if len(Missing(results)) > 0 {
+		return false
+	}
 	for _, r := range results {
 		if r.Passed != r.Runs {
 			return false

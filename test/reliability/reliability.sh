@@ -18,10 +18,11 @@ export ECSLOGFIX_RELIABILITY_REPORT=$REPORT ECSLOGFIX_REQUIRE_TOOLS=1
 mkdir -p "$(dirname "$REPORT")" && rm -f "$REPORT"
 status=0
 
-# row SCENARIO PASSED NOTE: append one result line (the recorder's format).
+# row ID SCENARIO PASSED NOTE: append one result line (the recorder's format;
+# ID is one of reliability.Scenarios).
 row() {
-  python3 -c 'import json,sys; print(json.dumps({"scenario":sys.argv[1],"runs":1,"passed":int(sys.argv[2]),"registrations":0,"notifications":0,"faults":0,"note":sys.argv[3]}))' \
-    "$1" "$2" "$3" >>"$REPORT"
+  python3 -c 'import json,sys; print(json.dumps({"id":sys.argv[1],"scenario":sys.argv[2],"runs":1,"passed":int(sys.argv[3]),"registrations":0,"notifications":0,"faults":0,"note":sys.argv[4]}))' \
+    "$1" "$2" "$3" "$4" >>"$REPORT"
 }
 
 start=$(date +%s)
@@ -34,9 +35,9 @@ if [[ ${SKIP_FUZZ:-} != 1 ]]; then
   targets=$(grep -rh --include='*_test.go' '^func Fuzz' internal cmd functions 2>/dev/null | wc -l)
   echo "== fuzz: $targets targets × ${FUZZTIME:-10s}" >&2
   if make --no-print-directory fuzz FUZZTIME="${FUZZTIME:-10s}" >&2; then
-    row "fuzz targets (make fuzz)" 1 "$targets targets × ${FUZZTIME:-10s}, seed corpora under testdata/fuzz; no crasher ($(( $(date +%s) - start )) s)"
+    row fuzz "fuzz targets (make fuzz)" 1 "$targets targets × ${FUZZTIME:-10s}, seed corpora under testdata/fuzz; no crasher ($(( $(date +%s) - start )) s)"
   else
-    row "fuzz targets (make fuzz)" 0 "a target failed: see the output above; the crasher is in the package's testdata/fuzz/"
+    row fuzz "fuzz targets (make fuzz)" 0 "a target failed: see the output above; the crasher is in the package's testdata/fuzz/"
     status=1
   fi
 fi
@@ -53,10 +54,10 @@ if [[ ${SKIP_VULNCHECK:-} != 1 ]]; then
   printf '%s\n' "$out" | tail -40 >&2
   took=$(( $(date +%s) - start ))
   case $rc in
-    0) row "govulncheck ./... (offline vulnerability database)" 1 "self-test found GO-2021-0113; no reachable vulnerability with $gover (GOTOOLCHAIN=$tc) ($took s)" ;;
+    0) row govulncheck "govulncheck ./... (offline vulnerability database)" 1 "self-test found GO-2021-0113; no reachable vulnerability with $gover (GOTOOLCHAIN=$tc) ($took s)" ;;
     3) ids=$(printf '%s\n' "$out" | grep -o 'GO-[0-9]\{4\}-[0-9]\{4,\}' | grep -v GO-2021-0113 | sort -u | tr '\n' ' ')
-       row "govulncheck ./... (offline vulnerability database)" 0 "reachable vulnerabilities with $gover (GOTOOLCHAIN=$tc): ${ids}($took s)"; status=1 ;;
-    *) row "govulncheck ./... (offline vulnerability database)" 0 "vulncheck.sh failed with status $rc ($took s)"; status=1 ;;
+       row govulncheck "govulncheck ./... (offline vulnerability database)" 0 "reachable vulnerabilities with $gover (GOTOOLCHAIN=$tc): ${ids}($took s)"; status=1 ;;
+    *) row govulncheck "govulncheck ./... (offline vulnerability database)" 0 "vulncheck.sh failed with status $rc ($took s)"; status=1 ;;
   esac
 fi
 

@@ -393,7 +393,7 @@ func TestThirtyPercentFaults(t *testing.T) {
 	}
 	t.Logf("state machine retries: %d; settled in %s", retries, time.Since(start).Round(time.Millisecond))
 	reliability.Record(t, reliability.Result{
-		Scenario: "100 registrations / 20 families, 30 % of AWS calls failing", Runs: 1, Passed: passed(t),
+		ID: "thirty-percent", Scenario: "100 registrations / 20 families, 30 % of AWS calls failing", Runs: 1, Passed: passed(t),
 		Registrations: reg.Forwarded, Notifications: len(s.notifications), Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("%.1f %% of %d AWS requests faulted (%s after taking effect); %d executions (%s); %d Step Functions retries; exactly one notification per execution, %d SNS copies of %d lost Publish responses; RegisterTaskDefinition max %d/1 s, %d/10 s (budget %g/s, burst %d); %.0f s",
 			100*float64(st.Total.FaultCount())/float64(max(total, 1)), total, appliedSummary(st), len(s.executions), outcomeSummary(s.outcomes), retries, s.copies, appliedFaults(st.APIs["sns:Publish"]), reg.MaxPer1s, reg.MaxPer10s, reliabilityBudget(opts).Rate, reliabilityBudget(opts).Burst, time.Since(start).Seconds()),
@@ -486,7 +486,7 @@ func TestExhaustedRetriesNotify(t *testing.T) {
 	}
 	st := w.proxy.Stats()
 	reliability.Record(t, reliability.Result{
-		Scenario: "exhausted retries: every CreateLogGroup fails (10 executions)", Runs: 1, Passed: 1,
+		ID: "exhausted-retries", Scenario: "exhausted retries: every CreateLogGroup fails (10 executions)", Runs: 1, Passed: 1,
 		Registrations: st.APIs["ecs:RegisterTaskDefinition"].Forwarded, Notifications: len(ns), Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("%d executions FAILED, %d failure notifications", len(execs), len(failedNotified)),
 	})

@@ -281,8 +281,8 @@ func TestHostileInput(t *testing.T) {
 
 	st := w.proxy.Stats()
 	reliability.Record(t, reliability.Result{
-		Scenario: "hostile input: spoofed events, malformed JSON, missing fields, oversized, 255/256-char families, bad templates and policies",
-		Runs:     len(cases) + 6, Passed: len(cases) + 6,
+		ID: "hostile-input", Scenario: "hostile input: spoofed events, malformed JSON, missing fields, oversized, 255/256-char families, bad templates and policies",
+		Runs: len(cases) + 6, Passed: len(cases) + 6,
 		Registrations: st.APIs["ecs:RegisterTaskDefinition"].Forwarded, Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("%d hostile events: typed cloudtrail errors, 0 StartExecution; 16 bad policies refused; 6 bad workflow inputs → InvalidInputError; the 255-character family is remediated", len(cases)+2),
 	})

@@ -106,7 +106,7 @@ func TestConcurrentExecutionsOfOneFamily(t *testing.T) {
 	t.Logf("A: %s %s; B: %s %s; latest %d is %s", ra.r.Outcome, ra.r.NewARN, rb.Outcome, rb.NewARN, latest.td.Revision, describeSource(latest))
 	ok := latest.source == r2.Revision
 	reliability.Record(t, reliability.Result{
-		Scenario: "two executions of one family interleaved (stale re-read, then register)", Runs: 1, Passed: map[bool]int{true: 1}[ok],
+		ID: "interleaved", Scenario: "two executions of one family interleaved (stale re-read, then register)", Runs: 1, Passed: map[bool]int{true: 1}[ok],
 		Registrations: w.proxy.Stats().APIs["ecs:RegisterTaskDefinition"].Forwarded,
 		Note:          fmt.Sprintf("A (rev 1) held between re-read and register while B remediated rev 2: latest is rev %d = %s", latest.td.Revision, describeSource(latest)),
 	})

@@ -187,7 +187,7 @@ func TestRacesAndLoops(t *testing.T) {
 	w.registerRateOK(t)
 	st := w.proxy.Stats()
 	reliability.Record(t, reliability.Result{
-		Scenario: "races and loops: stale event, quick double registration, duplicate delivery, out of order, own event", Runs: cases, Passed: cases,
+		ID: "races-and-loops", Scenario: "races and loops: stale event, quick double registration, duplicate delivery, out of order, own event", Runs: cases, Passed: cases,
 		Registrations: st.APIs["ecs:RegisterTaskDefinition"].Forwarded, Notifications: len(s.notifications), Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("%d executions (%s)", len(s.executions), outcomeSummary(s.outcomes)),
 	})
@@ -255,7 +255,7 @@ func TestBurstOf200(t *testing.T) {
 	t.Logf("200 registrations in %s; settled in %s; outcomes %v; RegisterTaskDefinition max %d/1s %d/10s", registered.Round(time.Millisecond),
 		time.Since(start).Round(time.Millisecond), s.outcomes, reg.MaxPer1s, reg.MaxPer10s)
 	reliability.Record(t, reliability.Result{
-		Scenario: "burst of 200 registrations in one minute", Runs: 1, Passed: passed(t),
+		ID: "burst", Scenario: "burst of 200 registrations in one minute", Runs: 1, Passed: passed(t),
 		Registrations: reg.Forwarded, Notifications: len(s.notifications), Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("registered in %.0f s, settled in %.0f s; %s; RegisterTaskDefinition max %d/1 s, %d/10 s (budget %g/s, burst %d)",
 			registered.Seconds(), time.Since(start).Seconds(), outcomeSummary(s.outcomes), reg.MaxPer1s, reg.MaxPer10s, reliabilityBudget(opts).Rate, reliabilityBudget(opts).Burst),
@@ -312,7 +312,7 @@ func TestWorkflowRetryRecovers(t *testing.T) {
 	}
 	st := w.proxy.Stats()
 	reliability.Record(t, reliability.Result{
-		Scenario: "SDK retries spent: the state machine's Retry recovers; SNS Throttled retried by notify", Runs: 1, Passed: 1,
+		ID: "retries-spent", Scenario: "SDK retries spent: the state machine's Retry recovers; SNS Throttled retried by notify", Runs: 1, Passed: 1,
 		Registrations: st.APIs["ecs:RegisterTaskDefinition"].Forwarded, Notifications: len(s.notifications), Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("%d state machine retries: %v", ex.Retries, retried),
 	})

@@ -211,7 +211,7 @@ func TestRolloutUnderFaults(t *testing.T) {
 	t.Logf("consumers: %v; %d executions (%s); proxy: %d requests, %d faults %v; moves forwarded %d",
 		counts, len(s.executions), outcomeSummary(s.outcomes), total, st.Total.FaultCount(), st.Total.Faults, moves)
 	reliability.Record(t, reliability.Result{
-		Scenario: fmt.Sprintf("rollout (mode all) of %d families × 5 consumers, 30 %% of AWS calls failing", families), Runs: 1, Passed: passed(t),
+		ID: "rollout-faults", Scenario: fmt.Sprintf("rollout (mode all) of %d families × 5 consumers, 30 %% of AWS calls failing", families), Runs: 1, Passed: passed(t),
 		Registrations: st.APIs["ecs:RegisterTaskDefinition"].Forwarded, Notifications: len(s.notifications), Faults: st.Total.FaultCount(),
 		Note: fmt.Sprintf("%.1f %% of %d AWS requests faulted; consumers %s; %d moves and put-backs forwarded; no consumer left off its notification's record; 0 UpdateService with a task definition to CODE_DEPLOY; %.0f s",
 			100*float64(st.Total.FaultCount())/float64(max(total, 1)), total, countSummary(counts), moves, time.Since(start).Seconds()),

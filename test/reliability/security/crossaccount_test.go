@@ -241,7 +241,7 @@ func TestCrossAccount(t *testing.T) {
 	})
 
 	reliability.Record(t, reliability.Result{
-		Scenario: "cross-account: events claiming a foreign account refused; member role trusts only the hub's roles", Runs: runs, Passed: runs,
+		ID: "cross-account", Scenario: "cross-account: events claiming a foreign account refused; member role trusts only the hub's roles", Runs: runs, Passed: runs,
 		Note: "organization mode with an allow-list: outsider and spoofed-envelope events start nothing and assume no role; member template trust checked (detect + remediate roles, aws:PrincipalOrgID)",
 	})
 }

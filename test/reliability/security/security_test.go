@@ -309,7 +309,7 @@ func TestSecretLeakage(t *testing.T) {
 	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d executions); synth %s, total %s",
 		len(secrets), len(sources), len(subscribed), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	reliability.Record(t, reliability.Result{
-		Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
+		ID: "secret-leakage", Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
 		Registrations: len(families), Notifications: len(subscribed),
 		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d executions' input/output/history, all process output), %d leaks; one FAILED execution included",
 			delivered, len(secrets), len(sources), len(execs), leaks),

@@ -1,6 +1,6 @@
 // Command reliability-report prints the table of a reliability run from the
 // JSON-lines file the scenarios recorded (reliability.EnvReport) and exits 1
-// unless every run of every scenario passed.
+// unless every scenario (reliability.Scenarios) ran and every run passed.
 //
 //	reliability-report .reliability/results.jsonl
 package main
@@ -8,6 +8,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
@@ -30,6 +31,10 @@ func main() {
 	}
 	sum := reliability.Summarize(results)
 	fmt.Print(reliability.Markdown(sum))
+	if missing := reliability.Missing(sum); len(missing) > 0 {
+		fmt.Fprintf(os.Stderr, "reliability-report: %d of %d scenarios have no row (failed before recording, or not run): %s\n",
+			len(missing), len(reliability.Scenarios), strings.Join(missing, ", "))
+	}
 	if !reliability.AllPassed(sum) {
 		fmt.Fprintln(os.Stderr, "reliability-report: not every scenario passed (or none ran)")
 		os.Exit(1)

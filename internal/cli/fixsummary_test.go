@@ -1,0 +1,26 @@
+package cli
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// TestFixApplyOfAPartialFixExitsOne: a revision registered with a
+// container still needing a human (PARTLY_REMEDIATED) is counted as
+// registered and as needing a human, so the summary says so and
+// fix --apply exits 1, as for any other violation left.
+func TestFixApplyOfAPartialFixExitsOne(t *testing.T) {
+	s := FixSummary{Applied: true}
+	s.count(FixItem{ScanRow: ScanRow{Verdict: "NON_COMPLIANT", Action: "REGISTER"}, Outcome: workflow.OutcomePartlyRemediated,
+		NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/search-indexer:23"})
+	if !strings.Contains(s.String(), "1 registered") || !strings.Contains(s.String(), "1 need a human") {
+		t.Errorf("summary %q, want 1 registered and 1 need a human", s)
+	}
+	var e *exitError
+	if err := s.exit(); !errors.As(err, &e) || e.code != ExitViolation {
+		t.Errorf("exit = %v, want exit status %d", err, ExitViolation)
+	}
+}
