@@ -15,7 +15,8 @@
 #    fast) and ECSLOGFIX_BENCH_ROWS=$BENCH_OUT/rows.jsonl, and records its
 #    figures (API calls per remediation and per compliant event, sweep and
 #    scan over 2,000 families, observed request rate, end-to-end latency, the
-#    organization sweep over 50 account-regions × 40 families,
+#    organization sweep over 50 account-regions × 40 families, scan
+#    --organization over 20 account-regions at --concurrency 8 vs 1,
 #    per-function duration/CPU/RSS/log bytes) with bench.RecordRow; those
 #    rows join the table. Their test log is kept in $BENCH_OUT/pipeline.log.
 # 3. test/bench/cmd/bench: Python boto3 baseline, then for the harness

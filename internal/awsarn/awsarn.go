@@ -75,6 +75,9 @@ var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 	orgIDRE   = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
 	ouIDRE    = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
+	// IAM role names: 1 to 64 letters, digits and +=,.@_-
+	// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html).
+	roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 )
 
 // ValidAccount reports whether s is a 12-digit account ID.
@@ -86,6 +89,9 @@ func ValidOrganization(s string) bool { return orgIDRE.MatchString(s) }
 // ValidOU reports whether s is an organizational unit ID (ou-…) or a root
 // ID (r-…).
 func ValidOU(s string) bool { return ouIDRE.MatchString(s) }
+
+// ValidRoleName reports whether s is an IAM role name (without a path).
+func ValidRoleName(s string) bool { return roleNameRE.MatchString(s) }
 
 // Parse parses an ARN with the SDK's parser and checks its partition, and
 // its account and region when present.

@@ -1,6 +1,9 @@
 package awsarn
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPartition(t *testing.T) {
 	for region, want := range map[string]string{
@@ -37,6 +40,16 @@ func TestIDs(t *testing.T) {
 	}
 	if !ValidOU("ou-ab12-cdefgh34") || !ValidOU("r-ab12") || ValidOU("ou-") {
 		t.Error("ValidOU")
+	}
+	for _, ok := range []string{"ecslogfix-member", "OrganizationAccountAccessRole", "a+b=c,d.e@f_g", strings.Repeat("r", 64)} {
+		if !ValidRoleName(ok) {
+			t.Errorf("ValidRoleName(%q) = false", ok)
+		}
+	}
+	for _, bad := range []string{"", "path/role", "arn:aws:iam::111122223333:role/x", "rôle", "a b", "x\n", strings.Repeat("r", 65)} {
+		if ValidRoleName(bad) {
+			t.Errorf("ValidRoleName(%q) = true", bad)
+		}
 	}
 }
 

@@ -226,7 +226,7 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory), sfn: factory.SFN(), pol: pol, now: o.f.now,
+	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory, awsclient.Scope{}), sfn: factory.SFN(), pol: pol, now: o.f.now,
 		names: config.Names{Prefix: o.prefix}, caller: caller(ctx, factory)}
 	res, runErr := b.run(ctx, o)
 	if res.TaskDefinitionARN == "" {

@@ -228,7 +228,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
 		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now, token: runToken()}
 	if !o.apply {
-		fx.preview = consumerClients(factory)
+		fx.preview = consumerClients(factory, awsclient.Scope{})
 	}
 	if store, err := o.history.store(factory); err != nil {
 		return FixSummary{}, err
@@ -553,11 +553,11 @@ func (f *fixer) previewRollout(ctx context.Context, td *types.TaskDefinition, ta
 }
 
 // consumerClients are the factory's clients for consumer.List and Move in
-// its own region.
-func consumerClients(factory *awsclient.Factory) *consumer.Clients {
-	e, errE := factory.ECS(awsclient.Scope{})
-	ev, errV := factory.Events(awsclient.Scope{})
-	sc, errS := factory.Scheduler(awsclient.Scope{})
+// scope (the zero Scope: the factory's own region and credentials).
+func consumerClients(factory *awsclient.Factory, scope awsclient.Scope) *consumer.Clients {
+	e, errE := factory.ECS(scope)
+	ev, errV := factory.Events(scope)
+	sc, errS := factory.Scheduler(scope)
 	if errE != nil || errV != nil || errS != nil { // the scope was made already: it has a region
 		return nil
 	}

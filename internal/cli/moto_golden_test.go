@@ -32,14 +32,8 @@ func TestMotoTranscripts(t *testing.T) {
 	step := func(name string, code int, args ...string) result {
 		t.Helper()
 		begin := time.Now()
-		r := runAWS(t, args...)
+		r := goldenRun(t, name, code, args...)
 		t.Logf("%s: %v", name, time.Since(begin).Round(time.Millisecond))
-		if r.code != code {
-			t.Errorf("%s: exit %d, want %d\n%s%s", name, r.code, code, r.stdout, r.stderr)
-		}
-		r.stdout = rateRE.ReplaceAllString(r.stdout, "(N families/s)")
-		r.stderr = rateRE.ReplaceAllString(r.stderr, "(N families/s)")
-		golden(t, "aws/"+name+".txt", transcript(args, r))
 		return r
 	}
 	step("scan-table", 1, "scan")
@@ -88,6 +82,21 @@ func TestMotoTranscripts(t *testing.T) {
 	if !strings.Contains(errb.String(), "scanning us-east-1") || !strings.HasPrefix(out.String(), "region,family,") {
 		t.Errorf("scan on a terminal:\nstdout %q\nstderr %q", out.String(), errb.String())
 	}
+}
+
+// goldenRun runs the program against moto, checks its exit code and pins
+// its transcript (the rate of the summary masked) in
+// testdata/golden/aws/NAME.txt.
+func goldenRun(t *testing.T, name string, code int, args ...string) result {
+	t.Helper()
+	r := runAWS(t, args...)
+	if r.code != code {
+		t.Errorf("%s: exit %d, want %d\n%s%s", name, r.code, code, r.stdout, r.stderr)
+	}
+	r.stdout = rateRE.ReplaceAllString(r.stdout, "(N families/s)")
+	r.stderr = rateRE.ReplaceAllString(r.stderr, "(N families/s)")
+	golden(t, "aws/"+name+".txt", transcript(args, r))
+	return r
 }
 
 // TestMotoProfile shows --profile selecting credentials and region from

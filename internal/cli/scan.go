@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -42,6 +43,9 @@ const (
 // ScanRow is one family in scan's output. The JSON and CSV field names are
 // part of the documented, stable output.
 type ScanRow struct {
+	// Account and AccountName are set by scan --organization.
+	Account           string            `json:"account,omitempty"`
+	AccountName       string            `json:"accountName,omitempty"`
 	Region            string            `json:"region"`
 	Family            string            `json:"family"`
 	Revision          int32             `json:"revision,omitempty"`
@@ -65,6 +69,9 @@ type ScanSummary struct {
 	NonCompliant int
 	Exempt       int
 	Errors       int
+	// Blocked counts the non-compliant families fix cannot register
+	// (action BLOCKED).
+	Blocked int
 	// FailedRegions are the regions whose listing failed, with the
 	// reason (a row each too): what they hold is not in the output.
 	FailedRegions []string
@@ -84,6 +91,7 @@ type scanOptions struct {
 	showCompliant bool
 	consumers     bool
 	readRate      float64
+	org           orgOptions
 }
 
 // newCmdScan builds scan; runF, when set, runs instead of runScan.
@@ -112,8 +120,20 @@ run a non-compliant revision (the latest, or an older one they still run):
 which running workloads do not log. A compliant family is listed when such
 consumers remain on an older revision, and they make the exit status 1.
 
+With --organization it scans every ACTIVE account of the AWS Organization
+(or those under each --ou, recursively) in every --region, --concurrency
+account-regions at a time, each at its own --read-rate. Run it from the
+management account or a delegated administrator (organizations:ListRoots,
+ListAccountsForParent, ListOrganizationalUnitsForParent); it assumes --role
+in every other account (default: ecslogfix's member role, which trusts only
+the hub's functions; OrganizationAccountAccessRole is the common
+alternative; docs/cli.md gives a read-only role's policy). Rows and the
+summary name each account; an account whose role cannot be assumed and a
+region that is denied are rows with the reason, and exit status 2.
+
 Exit status: 0 when every family is compliant or exempt, 1 when any is not,
-2 on errors (including families that could not be described).`,
+2 on errors (including families that could not be described, and accounts
+or regions not reachable).`,
 		Example: `  # Everything in the profile's region
   ecslogfix scan
 
@@ -124,14 +144,23 @@ Exit status: 0 when every family is compliant or exempt, 1 when any is not,
   ecslogfix scan --show-compliant --output json | jq '.[] | select(.action == "BLOCKED")'
 
   # Which running services and scheduled tasks do not log
-  ecslogfix scan --consumers --output json | jq '.[].consumers[]?'`,
+  ecslogfix scan --consumers --output json | jq '.[].consumers[]?'
+
+  # Every account of the organization, two regions, 8 account-regions at a time
+  ecslogfix scan --organization --role OrganizationAccountAccessRole --region us-east-1 --region eu-west-1 --concurrency 8`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !awsclient.ValidReadRate(o.readRate) {
 				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
 			}
+			if err := o.org.validate(cmd); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(o)
+			}
+			if o.org.enabled {
+				return runScanOrganization(cmd.Context(), o)
 			}
 			return runScan(cmd.Context(), o)
 		},
@@ -142,6 +171,7 @@ Exit status: 0 when every family is compliant or exempt, 1 when any is not,
 	fl.BoolVar(&o.showCompliant, "show-compliant", false, "list compliant families too")
 	fl.BoolVar(&o.consumers, "consumers", false, "add the services, rule targets and schedules running a non-compliant revision")
 	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second, per region")
+	addOrgFlags(cmd, &o.org)
 	return cmd
 }
 
@@ -161,18 +191,7 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 	if len(regions) == 0 {
 		regions = []string{""} // the profile's or environment's region
 	}
-	var bar *progressbar.ProgressBar
-	if o.f.IsTerminal(o.f.Stderr) {
-		bar = progressbar.NewOptions(-1,
-			progressbar.OptionSetWriter(o.f.Stderr),
-			progressbar.OptionSetDescription("scanning"),
-			progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(),
-			progressbar.OptionSetItsString("families"),
-			progressbar.OptionSpinnerType(14),
-			progressbar.OptionClearOnFinish(),
-		)
-	}
+	bar := o.f.progress(-1, "scanning", "families")
 	sum := ScanSummary{Regions: len(regions), consumers: o.consumers}
 	start := time.Now()
 	var obs *loggroup.Observer // one for the run: each log group is read once
@@ -184,54 +203,22 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 		if obs == nil {
 			obs = loggroup.ObserverFrom(factory)
 		}
-		client, err := factory.ECS(awsclient.Scope{})
-		if err != nil {
-			return sum, err
-		}
 		if bar != nil {
 			bar.Describe("scanning " + factory.Region())
 		}
-		var exposure *exposure
-		if o.consumers {
-			if exposure, err = newExposure(ctx, factory, client, pol); err != nil {
-				return sum, fmt.Errorf("scan %s: %w", factory.Region(), explain(err))
-			}
-		}
-		_, err = inventory.Walk(ctx, client, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
+		onFamily := func() {
 			if bar != nil {
 				_ = bar.Add(1)
 			}
-			if it.Err != nil && fatalAWS(it.Err) {
-				return it.Err
-			}
-			row := scanRow(ctx, obs, factory.Region(), it, pol)
-			if exposure != nil && it.Err == nil {
-				cs, err := exposure.of(ctx, row, it.TaskDefinition)
-				if err != nil && fatalAWS(err) {
-					return err
-				}
-				if err != nil {
-					row.Error = firstLine(explain(err).Error())
-				}
-				row.Consumers = cs
-				sum.Exposed += len(cs)
-			}
-			sum.count(row.Verdict)
-			if row.Verdict == VerdictCompliant && !o.showCompliant && len(row.Consumers) == 0 {
-				return nil
-			}
-			return emit(row)
-		})
+		}
+		err = scanRegion(ctx, o, factory, awsclient.Scope{}, pol, obs, onFamily, emit, &sum)
 		if err != nil {
 			// The rows of the other regions stand; this region's gap is a
 			// row with the reason, and the exit status says so.
 			if ctx.Err() != nil {
 				return sum, ctx.Err()
 			}
-			reason := firstLine(explain(err).Error())
-			sum.FailedRegions = append(sum.FailedRegions, factory.Region()+": "+reason)
-			row := ScanRow{Region: factory.Region(), Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
-			if err := emit(row); err != nil {
+			if err := emit(sum.failed(factory.Region(), err)); err != nil {
 				return sum, err
 			}
 		}
@@ -243,10 +230,87 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 	return sum, nil
 }
 
-// count adds one row of verdict v.
-func (s *ScanSummary) count(v plan.Verdict) {
+// progress is the progress bar on stderr when it is a terminal (nil
+// otherwise): of total items (-1: unknown, a spinner with the count), with
+// the count, the rate and, when total is known, the time left.
+func (f *factory) progress(total int, description, items string) *progressbar.ProgressBar {
+	if !f.IsTerminal(f.Stderr) {
+		return nil
+	}
+	opts := []progressbar.Option{
+		progressbar.OptionSetWriter(f.Stderr),
+		progressbar.OptionSetDescription(description),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(items),
+		progressbar.OptionClearOnFinish(),
+	}
+	if total < 0 {
+		opts = append(opts, progressbar.OptionSpinnerType(14))
+	} else {
+		opts = append(opts, progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
+	}
+	return progressbar.NewOptions(total, opts...)
+}
+
+// scanRegion judges every family of one account-region — scope's, on
+// factory's clients — and hands each row to emit (compliant ones only with
+// --show-compliant) as it comes; onFamily is called for each family seen.
+// A failed listing is returned: the caller makes it a row (sum.failed).
+func scanRegion(ctx context.Context, o *scanOptions, factory *awsclient.Factory, scope awsclient.Scope, pol policy.Policy, obs *loggroup.Observer,
+	onFamily func(), emit func(ScanRow) error, sum *ScanSummary) error {
+	region := cmp.Or(scope.Region, factory.Region())
+	client, err := factory.ECS(scope)
+	if err != nil {
+		return err
+	}
+	var exposure *exposure
+	if o.consumers {
+		if exposure, err = newExposure(ctx, factory, scope, client, pol); err != nil {
+			return fmt.Errorf("list the consumers: %w", err)
+		}
+	}
+	_, err = inventory.Walk(ctx, client, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
+		onFamily()
+		if it.Err != nil && fatalAWS(it.Err) {
+			return it.Err
+		}
+		row := scanRow(ctx, obs, scope.RoleARN, region, it, pol)
+		if exposure != nil && it.Err == nil {
+			cs, err := exposure.of(ctx, row, it.TaskDefinition)
+			if err != nil && fatalAWS(err) {
+				return err
+			}
+			if err != nil {
+				row.Error = firstLine(explain(err).Error())
+			}
+			row.Consumers = cs
+			sum.Exposed += len(cs)
+		}
+		sum.count(row)
+		if row.Verdict == VerdictCompliant && !o.showCompliant && len(row.Consumers) == 0 {
+			return nil
+		}
+		return emit(row)
+	})
+	return err
+}
+
+// failed records that region was not scanned because of err, and returns
+// the row that says so.
+func (s *ScanSummary) failed(region string, err error) ScanRow {
+	reason := firstLine(explain(err).Error())
+	s.FailedRegions = append(s.FailedRegions, region+": "+reason)
+	return ScanRow{Region: region, Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
+}
+
+// count adds one row.
+func (s *ScanSummary) count(row ScanRow) {
 	s.Families++
-	switch v {
+	if row.Action == ActionBlocked {
+		s.Blocked++
+	}
+	switch row.Verdict {
 	case VerdictCompliant:
 		s.Compliant++
 	case VerdictNonCompliant:
@@ -304,10 +368,10 @@ type scanECS interface {
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 }
 
-func newExposure(ctx context.Context, factory *awsclient.Factory, client scanECS, pol policy.Policy) (*exposure, error) {
-	cc := consumerClients(factory)
+func newExposure(ctx context.Context, factory *awsclient.Factory, scope awsclient.Scope, client scanECS, pol policy.Policy) (*exposure, error) {
+	cc := consumerClients(factory, scope)
 	if cc == nil {
-		return nil, fmt.Errorf("no clients for %s", factory.Region())
+		return nil, fmt.Errorf("no clients for %s", cmp.Or(scope.Region, factory.Region()))
 	}
 	all, err := consumer.List(ctx, *cc, "")
 	if err != nil {
@@ -349,12 +413,13 @@ func (e *exposure) of(ctx context.Context, row ScanRow, latest *types.TaskDefini
 	return out, nil
 }
 
-// scanRow evaluates one inventory item.
-func scanRow(ctx context.Context, obs *loggroup.Observer, region string, it inventory.Item, pol policy.Policy) ScanRow {
+// scanRow evaluates one inventory item of region, read through role
+// (empty: the caller's credentials).
+func scanRow(ctx context.Context, obs *loggroup.Observer, role, region string, it inventory.Item, pol policy.Policy) ScanRow {
 	if it.Err != nil {
 		return ScanRow{Region: region, Family: it.Family, Verdict: VerdictError, Action: ActionNone, Error: firstLine(explain(it.Err).Error())}
 	}
-	row, _ := judge(ctx, obs, region, it.TaskDefinition, it.Tags, pol)
+	row, _ := judgeAs(ctx, obs, role, region, it.TaskDefinition, it.Tags, pol)
 	return row
 }
 
@@ -363,9 +428,15 @@ func scanRow(ctx context.Context, obs *loggroup.Observer, region string, it inve
 // log group of the revision the plan leads to exists, the account's log
 // driver mode when the policy needs it — as a row and the plan.
 func judge(ctx context.Context, obs *loggroup.Observer, region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
+	return judgeAs(ctx, obs, "", region, td, tags, pol)
+}
+
+// judgeAs is judge with the live facts read through role (empty: the
+// caller's credentials), as scan --organization reads a member account.
+func judgeAs(ctx context.Context, obs *loggroup.Observer, role, region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
 	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
 	pc := contextOf(td, region)
-	p, err := obs.Plan(ctx, workflow.Target{Account: pc.Account, Region: pc.Region}, td, tags, pol, pc, true)
+	p, err := obs.Plan(ctx, workflow.Target{Account: pc.Account, Region: pc.Region, RoleARN: role}, td, tags, pol, pc, true)
 	var observe *loggroup.ObserveError
 	switch {
 	case errors.As(err, &observe):

@@ -48,6 +48,8 @@ const (
 type Account struct {
 	ID    string `json:"id"`
 	State string `json:"state"` // ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED
+	// Name is the account's name in the organization (for people only).
+	Name string `json:"name,omitempty"`
 }
 
 // Instance is one stack instance of a member StackSet.

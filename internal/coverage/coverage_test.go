@@ -35,7 +35,7 @@ func base() Observation {
 	return Observation{
 		Hub: hub, Regions: []string{"us-east-1", "eu-west-1"},
 		RoleStackSet: "ecslogfix-member-iam", ForwardingStackSet: "ecslogfix-member",
-		Accounts: []Account{{a, StateActive}, {b, StateActive}},
+		Accounts: []Account{{ID: a, State: StateActive}, {ID: b, State: StateActive}},
 		Roles:    concat(current(a, "eu-west-1"), current(b, "eu-west-1")),
 		Forwarding: concat(current(a, "eu-west-1", "us-east-1"),
 			current(b, "eu-west-1", "us-east-1")),
@@ -70,7 +70,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "an account without a member-role instance is a gap and is not walked",
 			edit: func(o *Observation) {
-				o.Accounts = append(o.Accounts, Account{c, StateActive})
+				o.Accounts = append(o.Accounts, Account{ID: c, State: StateActive})
 			},
 			targets: targets(hub, "eu-west-1", hub, "us-east-1", a, "eu-west-1", a, "us-east-1", b, "eu-west-1", b, "us-east-1"),
 			gaps:    []Gap{{Account: c, Reason: GapMemberRole, StackSet: "ecslogfix-member-iam", Status: StatusMissing}},
@@ -101,7 +101,7 @@ func TestDecide(t *testing.T) {
 		{
 			name: "suspended, closed and pending accounts are out of scope, not gaps",
 			edit: func(o *Observation) {
-				o.Accounts = append(o.Accounts, Account{c, "SUSPENDED"}, Account{d, "PENDING_CLOSURE"}, Account{"666666666666", "CLOSED"})
+				o.Accounts = append(o.Accounts, Account{ID: c, State: "SUSPENDED"}, Account{ID: d, State: "PENDING_CLOSURE"}, Account{ID: "666666666666", State: "CLOSED"})
 			},
 			targets: targets(hub, "eu-west-1", hub, "us-east-1", a, "eu-west-1", a, "us-east-1", b, "eu-west-1", b, "us-east-1"),
 		},
@@ -109,21 +109,21 @@ func TestDecide(t *testing.T) {
 			name: "the allow-list limits the scope, the hub included",
 			edit: func(o *Observation) {
 				o.Allowed = []string{b}
-				o.Accounts = append(o.Accounts, Account{c, StateActive})
+				o.Accounts = append(o.Accounts, Account{ID: c, State: StateActive})
 			},
 			targets: targets(b, "eu-west-1", b, "us-east-1"),
 		},
 		{
 			name: "the hub under a target OU is walked once, with its own credentials, never a gap",
 			edit: func(o *Observation) {
-				o.Accounts = append(o.Accounts, Account{hub, StateActive})
+				o.Accounts = append(o.Accounts, Account{ID: hub, State: StateActive})
 			},
 			targets: targets(hub, "eu-west-1", hub, "us-east-1", a, "eu-west-1", a, "us-east-1", b, "eu-west-1", b, "us-east-1"),
 		},
 		{
 			name: "an account under two target OUs is one account",
 			edit: func(o *Observation) {
-				o.Accounts = append(o.Accounts, Account{a, StateActive})
+				o.Accounts = append(o.Accounts, Account{ID: a, State: StateActive})
 				o.Regions = append(o.Regions, "eu-west-1")
 			},
 			targets: targets(hub, "eu-west-1", hub, "us-east-1", a, "eu-west-1", a, "us-east-1", b, "eu-west-1", b, "us-east-1"),
@@ -166,7 +166,7 @@ func TestDecide(t *testing.T) {
 // The decision does not depend on the order AWS lists things in.
 func TestDecideIsOrderIndependent(t *testing.T) {
 	o := base()
-	o.Accounts = append(o.Accounts, Account{c, StateActive}, Account{d, StateActive})
+	o.Accounts = append(o.Accounts, Account{ID: c, State: StateActive}, Account{ID: d, State: StateActive})
 	o.Roles = append(o.Roles, Instance{Account: d, Region: "eu-west-1", Status: StatusOutdated})
 	o.Forwarding = append(o.Forwarding, Instance{Account: a, Region: "ap-south-1", Status: StatusCurrent})
 	want, _ := json.Marshal(Decide(o))

@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
-	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
@@ -26,42 +25,14 @@ func TestObserveMoto(t *testing.T) {
 	cfg := localaws.Start(t, localaws.Options{}).Config()
 	org, cfn := organizations.NewFromConfig(cfg), cloudformation.NewFromConfig(cfg)
 
-	created, err := org.CreateOrganization(ctx, &organizations.CreateOrganizationInput{FeatureSet: orgtypes.OrganizationFeatureSetAll})
-	if err != nil {
-		t.Fatal(err)
-	}
-	mgmt := aws.ToString(created.Organization.MasterAccountId)
-	roots, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := aws.ToString(roots.Roots[0].Id)
-	ou := func(parent, name string) string {
-		out, err := org.CreateOrganizationalUnit(ctx, &organizations.CreateOrganizationalUnitInput{ParentId: aws.String(parent), Name: aws.String(name)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return aws.ToString(out.OrganizationalUnit.Id)
-	}
-	account := func(name, parent string) string {
-		out, err := org.CreateAccount(ctx, &organizations.CreateAccountInput{AccountName: aws.String(name), Email: aws.String(name + "@example.com")})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := aws.ToString(out.CreateAccountStatus.AccountId)
-		if _, err := org.MoveAccount(ctx, &organizations.MoveAccountInput{AccountId: aws.String(id), SourceParentId: aws.String(root), DestinationParentId: aws.String(parent)}); err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-	workloads := ou(root, "workloads")
-	prod := ou(workloads, "prod")
-	sandbox := ou(root, "sandbox")
-	web, api, closed := account("web", workloads), account("api", prod), account("closed", workloads)
-	account("outside", sandbox)
-	if _, err := org.CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(closed)}); err != nil {
-		t.Fatal(err)
-	}
+	o := localaws.NewOrganization(t, cfg)
+	mgmt, root := o.Management, o.Root
+	workloads := o.OU(root, "workloads")
+	prod := o.OU(workloads, "prod")
+	sandbox := o.OU(root, "sandbox")
+	web, api, closed := o.Account("web", workloads), o.Account("api", prod), o.Account("closed", workloads)
+	o.Account("outside", sandbox)
+	o.Close(closed)
 	regions := []string{"eu-west-1", "us-east-1"}
 	for name, r := range map[string][]string{"ecslogfix-member": regions, "ecslogfix-member-iam": {"eu-west-1"}} {
 		if _, err := cfn.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{StackSetName: aws.String(name), PermissionModel: cfntypes.PermissionModelsServiceManaged,
@@ -74,15 +45,15 @@ func TestObserveMoto(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	late := account("late", prod) // joined after the instances were created
+	late := o.Account("late", prod) // joined after the instances were created
 
-	o, err := Observe(ctx, org, cfn, Scope{Hub: mgmt, Regions: regions, TargetOUs: []string{workloads},
+	obs, err := Observe(ctx, org, cfn, Scope{Hub: mgmt, Regions: regions, TargetOUs: []string{workloads},
 		RoleStackSet: "ecslogfix-member-iam", ForwardingStackSet: "ecslogfix-member", CallAs: "SELF"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var ids []string
-	for _, a := range o.Accounts {
+	for _, a := range obs.Accounts {
 		ids = append(ids, a.ID)
 	}
 	slices.Sort(ids)
@@ -91,7 +62,7 @@ func TestObserveMoto(t *testing.T) {
 	if !reflect.DeepEqual(ids, want) {
 		t.Fatalf("accounts under the target OU %v, want %v", ids, want)
 	}
-	cov := Decide(o)
+	cov := Decide(obs)
 	wantTargets := []Target{}
 	for _, acct := range []string{mgmt, web, api} {
 		for _, r := range regions {

@@ -2,6 +2,7 @@ package coverage
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,8 +12,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 )
 
-// Organizations is the part of the AWS Organizations API Observe uses. The
-// management account and a delegated administrator may call it
+// Organizations is the part of the AWS Organizations API Observe and
+// Accounts use. The management account and a delegated administrator may
+// call it
 // (https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListAccountsForParent.html).
 type Organizations interface {
 	ListAccountsForParent(ctx context.Context, in *organizations.ListAccountsForParentInput, optFns ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
@@ -47,7 +49,7 @@ func Observe(ctx context.Context, org Organizations, cfn StackSets, s Scope) (Ob
 	o := Observation{Hub: s.Hub, Regions: s.Regions, Allowed: s.Allowed,
 		RoleStackSet: s.RoleStackSet, ForwardingStackSet: s.ForwardingStackSet}
 	var err error
-	if o.Accounts, err = accountsUnder(ctx, org, s.TargetOUs); err != nil {
+	if o.Accounts, err = Accounts(ctx, org, s.TargetOUs); err != nil {
 		return Observation{}, err
 	}
 	if o.Roles, err = instances(ctx, cfn, s.RoleStackSet, s.CallAs); err != nil {
@@ -59,9 +61,12 @@ func Observe(ctx context.Context, org Organizations, cfn StackSets, s Scope) (Ob
 	return o, nil
 }
 
-// accountsUnder lists the accounts of every OU under the parents, breadth
-// first; an OU reached twice (a target under another target) is read once.
-func accountsUnder(ctx context.Context, org Organizations, parents []string) ([]Account, error) {
+// Accounts lists the accounts of the parents (OUs, or the root r-…) and of
+// every OU under them, breadth first, every page; an OU reached twice (a
+// target under another target) is read once. It is the one listing of the
+// organization: the sweep's (Observe) and `ecslogfix scan
+// --organization`'s. Every state is listed; only ACTIVE ones are in scope.
+func Accounts(ctx context.Context, org Organizations, parents []string) ([]Account, error) {
 	var out []Account
 	seen := map[string]bool{}
 	queue := append([]string(nil), parents...)
@@ -79,7 +84,7 @@ func accountsUnder(ctx context.Context, org Organizations, parents []string) ([]
 				return nil, fmt.Errorf("list accounts of %s: %w", parent, err)
 			}
 			for _, a := range page.Accounts {
-				out = append(out, Account{ID: aws.ToString(a.Id), State: state(a.State, string(a.Status))})
+				out = append(out, Account{ID: aws.ToString(a.Id), Name: aws.ToString(a.Name), State: state(a.State, string(a.Status))})
 			}
 		}
 		ous := organizations.NewListOrganizationalUnitsForParentPaginator(org, &organizations.ListOrganizationalUnitsForParentInput{ParentId: aws.String(parent)})
@@ -94,6 +99,25 @@ func accountsUnder(ctx context.Context, org Organizations, parents []string) ([]
 		}
 	}
 	return out, nil
+}
+
+// Roots is the part of the AWS Organizations API Root uses.
+type Roots interface {
+	ListRoots(ctx context.Context, in *organizations.ListRootsInput, optFns ...func(*organizations.Options)) (*organizations.ListRootsOutput, error)
+}
+
+// Root returns the organization's root (r-…): the parent of every account
+// and OU. An organization has exactly one
+// (https://docs.aws.amazon.com/organizations/latest/APIReference/API_ListRoots.html).
+func Root(ctx context.Context, org Roots) (string, error) {
+	out, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
+	if err != nil {
+		return "", fmt.Errorf("list the organization's roots: %w", err)
+	}
+	if len(out.Roots) == 0 {
+		return "", errors.New("list the organization's roots: none returned")
+	}
+	return aws.ToString(out.Roots[0].Id), nil
 }
 
 // state is the account's State, or its older Status where State is not

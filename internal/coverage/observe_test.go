@@ -5,6 +5,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -99,7 +100,7 @@ func TestObserveWalksTheTreeEveryPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantAccounts := []Account{{a, "ACTIVE"}, {b, "SUSPENDED"}, {c, "ACTIVE"}, {d, ""}, {"666666666666", "PENDING_CLOSURE"}}
+	wantAccounts := []Account{{ID: a, State: "ACTIVE"}, {ID: b, State: "SUSPENDED"}, {ID: c, State: "ACTIVE"}, {ID: d, State: ""}, {ID: "666666666666", State: "PENDING_CLOSURE"}}
 	if !reflect.DeepEqual(o.Accounts, wantAccounts) {
 		t.Errorf("accounts %v, want %v", o.Accounts, wantAccounts)
 	}
@@ -130,5 +131,37 @@ func TestObserveFailsOnAFailedListing(t *testing.T) {
 	_, err := Observe(context.Background(), org, &fakeStackSets{}, Scope{TargetOUs: []string{"r-aaaa"}})
 	if err == nil || err.Error() != "list accounts of ou-aaaa-11111111: AccessDeniedException: not the management account" {
 		t.Fatalf("got %v", err)
+	}
+}
+
+type fakeRoots struct {
+	roots []orgtypes.Root
+	err   error
+}
+
+func (f fakeRoots) ListRoots(context.Context, *organizations.ListRootsInput, ...func(*organizations.Options)) (*organizations.ListRootsOutput, error) {
+	return &organizations.ListRootsOutput{Roots: f.roots}, f.err
+}
+
+func TestRoot(t *testing.T) {
+	if got, err := Root(context.Background(), fakeRoots{roots: []orgtypes.Root{{Id: aws.String("r-ab12")}}}); err != nil || got != "r-ab12" {
+		t.Errorf("Root = %q, %v; want r-ab12", got, err)
+	}
+	if _, err := Root(context.Background(), fakeRoots{}); err == nil || !strings.Contains(err.Error(), "none returned") {
+		t.Errorf("no root: %v", err)
+	}
+	denied := errors.New("AccessDeniedException: not the management account")
+	if _, err := Root(context.Background(), fakeRoots{err: denied}); !errors.Is(err, denied) {
+		t.Errorf("denied: %v, want it wrapped", err)
+	}
+}
+
+// Accounts carries each account's name, for the scan's rows.
+func TestAccountsNames(t *testing.T) {
+	org := &fakeOrg{calls: map[string]int{}, accounts: map[string][]orgtypes.Account{
+		"r-ab12": {{Id: aws.String("111122223333"), Name: aws.String("payments"), State: orgtypes.AccountStateActive}}}}
+	got, err := Accounts(context.Background(), org, []string{"r-ab12"})
+	if err != nil || !reflect.DeepEqual(got, []Account{{ID: "111122223333", Name: "payments", State: StateActive}}) {
+		t.Errorf("Accounts = %+v, %v", got, err)
 	}
 }

@@ -88,6 +88,13 @@ type Rule struct {
 	API string
 	// Region, when set, limits the rule to requests signed for that region.
 	Region string
+	// Role, when set, limits the rule to sts:AssumeRole calls for that role
+	// ARN: a role whose trust policy does not admit the caller.
+	Role string
+	// Account, when set, limits the rule to calls signed with credentials
+	// that sts:AssumeRole returned through this proxy for a role of that
+	// account (identity.go): a service control policy on one account.
+	Account string
 	// Rates maps a fault kind to the probability of injecting it; the sum
 	// must not exceed 1.
 	Rates map[Kind]float64
@@ -101,8 +108,8 @@ type Rule struct {
 	LatencyRate float64
 }
 
-func (r Rule) matches(api, region string) bool {
-	if r.Region != "" && r.Region != region {
+func (r Rule) matches(api string, c facts) bool {
+	if r.Region != "" && r.Region != c.region || r.Role != "" && r.Role != c.role || r.Account != "" && r.Account != c.account {
 		return false
 	}
 	if r.API == "*" || r.API == api {
@@ -216,7 +223,8 @@ type Proxy struct {
 	rules []Rule
 	apis  map[string]*apiState
 
-	standIns *standIns // nil without Config.StandIns
+	standIns   *standIns // nil without Config.StandIns
+	identities identities
 }
 
 // New returns a Proxy forwarding to cfg.Upstream.
@@ -244,7 +252,8 @@ func New(cfg Config) (*Proxy, error) {
 			pr.SetURL(up)
 			pr.Out.Host = pr.In.Host // keep the host the client signed
 		},
-		Transport: transport,
+		Transport:      transport,
+		ModifyResponse: p.identities.learn,
 	}
 	return p, nil
 }
@@ -276,7 +285,13 @@ type decision struct {
 func (p *Proxy) decide(api string) decision { return p.decideIn(api, "") }
 
 // decideIn is decide for a call signed for region.
-func (p *Proxy) decideIn(api, region string) decision {
+func (p *Proxy) decideIn(api, region string) decision { return p.decideFor(api, facts{region: region}) }
+
+// facts are what a rule matches of a call besides its API.
+type facts struct{ region, role, account string }
+
+// decideFor is decide for a call with those facts.
+func (p *Proxy) decideFor(api string, c facts) decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	a := p.apis[api]
@@ -296,7 +311,7 @@ func (p *Proxy) decideIn(api, region string) decision {
 	u, v := a.rng.Float64(), a.rng.Float64()
 	var d decision
 	for _, r := range p.rules {
-		if !r.matches(api, region) {
+		if !r.matches(api, c) {
 			continue
 		}
 		if a.scriptPos < len(r.Script) {
@@ -391,7 +406,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	d := p.decideIn(call.API, call.Region)
+	d := p.decideFor(call.API, facts{region: call.Region, role: call.RoleARN, account: p.identities.account(call.AccessKey)})
 	if d.latency > 0 {
 		t := time.NewTimer(d.latency)
 		select {
@@ -446,6 +461,8 @@ type Call struct {
 	// or -1.1), echoed on JSON faults.
 	ContentType string
 	Region      string // SigV4 signing region
+	AccessKey   string // SigV4 access key ID
+	RoleARN     string // sts:AssumeRole's RoleArn
 }
 
 // targetServices maps X-Amz-Target prefixes to signing names, used when a
@@ -464,6 +481,9 @@ var targetServices = map[string]string{
 func Identify(r *http.Request) (Call, error) {
 	call, err := identify(r)
 	call.Region = signingRegion(r.Header.Get("Authorization"))
+	if parts := credentialScope(r.Header.Get("Authorization")); parts != nil {
+		call.AccessKey = parts[0]
+	}
 	return call, err
 }
 
@@ -486,7 +506,7 @@ func identify(r *http.Request) (Call, error) {
 		}
 		return Call{API: service + ":" + op, Service: service, Protocol: "json", ContentType: ctype}, nil
 	}
-	action := r.URL.Query().Get("Action")
+	action, role := r.URL.Query().Get("Action"), r.URL.Query().Get("RoleArn")
 	if action == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		body, err := io.ReadAll(r.Body)
 		if err != nil {
@@ -498,13 +518,13 @@ func identify(r *http.Request) (Call, error) {
 		if err != nil {
 			return Call{}, fmt.Errorf("faultproxy: parse form: %w", err)
 		}
-		action = form.Get("Action")
+		action, role = form.Get("Action"), form.Get("RoleArn")
 	}
 	if action != "" {
 		if service == "" {
 			service = "unknown"
 		}
-		return Call{API: service + ":" + action, Service: service, Protocol: "query"}, nil
+		return Call{API: service + ":" + action, Service: service, Protocol: "query", RoleARN: role}, nil
 	}
 	// REST protocols (Lambda, S3): name the call by method and path.
 	if service == "" {
@@ -569,6 +589,12 @@ func faultFor(call Call, k Kind) fault {
 	case InternalError:
 		return fault{http.StatusInternalServerError, "InternalFailure", "We encountered an internal error. Please try again."}
 	case Denied:
+		if call.API == "sts:AssumeRole" {
+			// STS's answer to a role whose trust policy does not admit the
+			// caller: HTTP 403 AccessDenied
+			// (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html).
+			return fault{http.StatusForbidden, "AccessDenied", "User is not authorized to perform: sts:AssumeRole on resource: " + call.RoleARN}
+		}
 		return fault{http.StatusBadRequest, "AccessDeniedException", "User is not authorized to perform: " + call.API + " with an explicit deny in a service control policy"}
 	default: // Unavailable
 		return fault{http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -235,17 +237,20 @@ func TestIdentify(t *testing.T) {
 	}{
 		{name: "ecs json", target: "AmazonEC2ContainerServiceV20141113.RegisterTaskDefinition",
 			auth: strings.Replace(auth, "%s", "ecs", 1), ctype: "application/x-amz-json-1.1",
-			want: Call{"ecs:RegisterTaskDefinition", "ecs", "json", "application/x-amz-json-1.1", "us-east-1"}},
+			want: Call{"ecs:RegisterTaskDefinition", "ecs", "json", "application/x-amz-json-1.1", "us-east-1", "test", ""}},
 		{name: "logs unsigned", target: "Logs_20140328.CreateLogGroup",
-			want: Call{"logs:CreateLogGroup", "logs", "json", "application/x-amz-json-1.1", ""}},
+			want: Call{"logs:CreateLogGroup", "logs", "json", "application/x-amz-json-1.1", "", "", ""}},
 		{name: "sfn", target: "AWSStepFunctions.StartExecution", auth: strings.Replace(auth, "%s", "states", 1), ctype: "application/x-amz-json-1.0",
-			want: Call{"states:StartExecution", "states", "json", "application/x-amz-json-1.0", "us-east-1"}},
+			want: Call{"states:StartExecution", "states", "json", "application/x-amz-json-1.0", "us-east-1", "test", ""}},
 		{name: "sns query form", auth: strings.Replace(auth, "%s", "sns", 1), ctype: "application/x-www-form-urlencoded; charset=utf-8",
-			body: "Action=Publish&Version=2010-03-31&Message=hi", want: Call{"sns:Publish", "sns", "query", "", "us-east-1"}},
+			body: "Action=Publish&Version=2010-03-31&Message=hi", want: Call{"sns:Publish", "sns", "query", "", "us-east-1", "test", ""}},
 		{name: "sts query string", auth: strings.Replace(auth, "%s", "sts", 1), query: "?Action=GetCallerIdentity&Version=2011-06-15",
-			want: Call{"sts:GetCallerIdentity", "sts", "query", "", "us-east-1"}},
+			want: Call{"sts:GetCallerIdentity", "sts", "query", "", "us-east-1", "test", ""}},
+		{name: "sts assume role", auth: strings.Replace(auth, "%s", "sts", 1), ctype: "application/x-www-form-urlencoded",
+			body: "Action=AssumeRole&RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fecslogfix-member&RoleSessionName=s",
+			want: Call{"sts:AssumeRole", "sts", "query", "", "us-east-1", "test", "arn:aws:iam::111122223333:role/ecslogfix-member"}},
 		{name: "rest", auth: strings.Replace(auth, "%s", "lambda", 1), query: "",
-			want: Call{"lambda:POST /", "lambda", "rest", "", "us-east-1"}},
+			want: Call{"lambda:POST /", "lambda", "rest", "", "us-east-1", "test", ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -491,5 +496,63 @@ func TestAppliedFaultsTakeEffectThenFail(t *testing.T) {
 	}
 	if r, err := ParseRule("ecs:RegisterTaskDefinition=applied-500:0.1,applied-reset:0.05,applied-hang:0.01"); err != nil || r.Rates[AppliedHang] != 0.01 {
 		t.Errorf("ParseRule of the applied faults: %+v %v", r, err)
+	}
+}
+
+// A rule for one role denies only AssumeRole of that role, as STS answers;
+// a rule for one account faults only the calls made with the credentials
+// AssumeRole returned for that account's roles.
+func TestRoleAndAccountRules(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("Action") == "AssumeRole" {
+			role := r.FormValue("RoleArn")
+			account := strings.Split(role, ":")[4]
+			w.Header().Set("Content-Type", "text/xml")
+			fmt.Fprintf(w, `<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA%s</AccessKeyId></Credentials>`+
+				`<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/r/s</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>`, account, account)
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprint(w, `{}`)
+	}))
+	defer upstream.Close()
+	const denied, other = "arn:aws:iam::111122223333:role/ecslogfix-member", "arn:aws:iam::444455556666:role/ecslogfix-member"
+	p, err := New(Config{Upstream: upstream.URL, Rules: []Rule{
+		{API: "sts:AssumeRole", Role: denied, Rates: map[Kind]float64{Denied: 1}},
+		{API: "ecs:*", Account: "444455556666", Region: "eu-west-1", Rates: map[Kind]float64{Denied: 1}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call := func(key, service, region, target, body string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "http://x/", strings.NewReader(body))
+		r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+key+"/20261201/"+region+"/"+service+"/aws4_request, SignedHeaders=host, Signature=x")
+		if target != "" {
+			r.Header.Set("X-Amz-Target", target)
+			r.Header.Set("Content-Type", "application/x-amz-json-1.1")
+		} else {
+			r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		}
+		w := httptest.NewRecorder()
+		p.ServeHTTP(w, r)
+		return w
+	}
+	assume := func(role string) *httptest.ResponseRecorder {
+		return call("test", "sts", "us-east-1", "", "Action=AssumeRole&RoleSessionName=s&RoleArn="+url.QueryEscape(role))
+	}
+	if w := assume(denied); w.Code != http.StatusForbidden || !strings.Contains(w.Body.String(), "<Code>AccessDenied</Code>") || !strings.Contains(w.Body.String(), denied) {
+		t.Errorf("AssumeRole of the denied role: %d %s", w.Code, w.Body.String())
+	}
+	if w := assume(other); w.Code != http.StatusOK {
+		t.Fatalf("AssumeRole of the other role: %d %s", w.Code, w.Body.String())
+	}
+	const list = "AmazonEC2ContainerServiceV20141113.ListTaskDefinitionFamilies"
+	if w := call("ASIA444455556666", "ecs", "eu-west-1", list, "{}"); w.Code != http.StatusBadRequest || w.Header().Get("X-Amzn-ErrorType") != "AccessDeniedException" {
+		t.Errorf("the account's eu-west-1: %d %s", w.Code, w.Body.String())
+	}
+	for _, c := range []struct{ key, region string }{{"ASIA444455556666", "us-east-1"}, {"test", "eu-west-1"}, {"ASIAUNKNOWN", "eu-west-1"}} {
+		if w := call(c.key, "ecs", c.region, list, "{}"); w.Code != http.StatusOK {
+			t.Errorf("%s in %s: %d %s, want forwarded", c.key, c.region, w.Code, w.Body.String())
+		}
 	}
 }
