@@ -31,10 +31,11 @@ var burstSizes = []int{100, 200, PromisedBurst, 400}
 
 // burstScale is the scenario's clock: every rate is divided by it and every
 // Retry delay and the arrival window multiplied by it, so a minute of
-// arrivals takes 3 s and a 600 s drain 30 s. The handlers' own time is not
-// scaled: a 10 ms call counts as 200 ms, the pessimistic side of a warm
-// Lambda's duration.
-const burstScale = 0.05
+// arrivals takes 15 s and a 600 s drain 150 s. The clock must stay slow
+// enough for the host to keep up with the budget: at 0.05 on a loaded
+// 2-core machine the handlers (against moto) paced the run, Lambda's
+// capacity was never reached and a 6-attempt throttle retrier passed too.
+const burstScale = 0.25
 
 // deployedBurst is the deployed register budget: the default registerRate,
 // shared by a reserved concurrency of two remediate instances (each gets
@@ -134,7 +135,10 @@ func TestBurstAtDeployedBudget(t *testing.T) {
 	}
 	var notes []string
 	for _, p := range curve {
-		notes = append(notes, fmt.Sprintf("%d → %d failed (%d throttled invokes, drained in %.0f s)", p.Size, p.Failed, p.Throttled, p.Drained.Seconds()))
+		// The bound is the drain at the budget: a drain much longer than it
+		// means the host, not Lambda's capacity, paced the run.
+		notes = append(notes, fmt.Sprintf("%d → %d failed (%d throttled invokes; drained in %.0f s, the budget's bound %.0f s)",
+			p.Size, p.Failed, p.Throttled, p.Drained.Seconds(), float64(p.Size)/cfg.RegisterRate))
 	}
 	t.Logf("failed executions per burst: %s", strings.Join(notes, "; "))
 	reliability.Record(t, reliability.Result{
