@@ -30,6 +30,10 @@ row() {
     "$1" "$2" "$3" "$4" >>"$REPORT"
 }
 
+# The commit measured is the one the run starts on (a commit made during the
+# run would otherwise be named); -dirty when the tree has changes.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] || commit=$commit-dirty
 start=$(date +%s)
 echo "== scenarios: go test ./test/reliability/..." >&2
 go test -count=1 -timeout 60m ${RELIABILITY_RUN:+-run "$RELIABILITY_RUN"} ./test/reliability/... >&2 || status=1
@@ -69,7 +73,7 @@ fi
 echo >&2
 doc=()
 if [[ -z ${RELIABILITY_RUN:-} && ${SKIP_FUZZ:-} != 1 && ${SKIP_VULNCHECK:-} != 1 ]]; then
-  doc=(-doc docs/reliability.md -commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" -toolchain "$(go env GOVERSION)")
+  doc=(-doc docs/reliability.md -commit "$commit" -toolchain "$(go env GOVERSION)")
 fi
 go run ./test/reliability/cmd/reliability-report "${doc[@]}" "$REPORT" || status=1
 exit $status
