@@ -13,6 +13,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // RetentionValues are the retention periods (days) CloudWatch Logs'
@@ -239,11 +240,11 @@ func (p Policy) validateTemplate() error {
 
 func validateTag(field, key, value string) error {
 	switch {
-	case key == "" || utf8.RuneCountInString(key) > 128:
-		return &FieldError{field, fmt.Sprintf("tag key %q must be 1-128 characters", key)}
-	case utf8.RuneCountInString(value) > 256:
-		return &FieldError{field, fmt.Sprintf("tag %q: value must be at most 256 characters", key)}
-	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+	case key == "" || utf8.RuneCountInString(key) > taskdef.MaxTagKeyLength:
+		return &FieldError{field, fmt.Sprintf("tag key %q must be 1-%d characters", key, taskdef.MaxTagKeyLength)}
+	case utf8.RuneCountInString(value) > taskdef.MaxTagValueLength:
+		return &FieldError{field, fmt.Sprintf("tag %q: value must be at most %d characters", key, taskdef.MaxTagValueLength)}
+	case taskdef.IsReservedTagKey(key):
 		return &FieldError{field, fmt.Sprintf("tag key %q: the aws: prefix is reserved", key)}
 	case !utf8.ValidString(key) || !utf8.ValidString(value) || !tagCharsRE.MatchString(key) || !tagCharsRE.MatchString(value):
 		return &FieldError{field, fmt.Sprintf("tag %q: only letters, digits, spaces and _.:/=+-@ are allowed", key)}
