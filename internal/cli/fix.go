@@ -20,6 +20,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/history"
@@ -47,7 +49,7 @@ type applier interface {
 // fixOptions is fix's command line.
 type fixOptions struct {
 	f               *factory
-	output          Format
+	output          output.Format
 	taskDefinitions []string
 	all             bool
 	familyPrefix    string
@@ -169,7 +171,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 			return runFix(cmd.Context(), o)
 		},
 	}
-	addOutputFlag(cmd, &o.output)
+	output.AddFlag(cmd, &o.output)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&o.taskDefinitions, "task-definition", nil, "task definition ARN, FAMILY or FAMILY:REV (repeatable)")
 	fl.BoolVar(&o.all, "all", false, "every ACTIVE family's latest revision")
@@ -202,7 +204,7 @@ func validTarget(s string) error {
 
 // runFix prints fix's items as they come, then the summary.
 func runFix(ctx context.Context, o *fixOptions) error {
-	return stream(o.f, o.output, fixTable, func(emit func(FixItem) error) (FixSummary, error) { return fix(ctx, o, emit) })
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, fixTable, func(emit func(FixItem) error) (FixSummary, error) { return fix(ctx, o, emit) })
 }
 
 // fix plans (and with --apply, fixes) each task definition and hands each
@@ -248,13 +250,13 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 				if fatalAWS(it.Err) {
 					return it.Err
 				}
-				return put(fx.failed(it.Family, explain(it.Err)))
+				return put(fx.failed(it.Family, explain.AWS(it.Err)))
 			}
 			// Walk delivers each family's latest ACTIVE revision.
 			return put(fx.one(ctx, it.TaskDefinition, it.Tags, nil))
 		})
 		if err != nil {
-			return fx.sum, fmt.Errorf("fix: %w", explain(err))
+			return fx.sum, fmt.Errorf("fix: %w", explain.AWS(err))
 		}
 	} else {
 		for _, name := range o.taskDefinitions {
@@ -262,9 +264,9 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 			var it FixItem
 			switch {
 			case err != nil && fatalAWS(err):
-				return fx.sum, fmt.Errorf("fix: %w", explain(err))
+				return fx.sum, fmt.Errorf("fix: %w", explain.AWS(err))
 			case err != nil:
-				it = fx.failed(name, explain(err))
+				it = fx.failed(name, explain.AWS(err))
 			case src.TaskDefinition == nil:
 				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, factory.Region()))
 			default:
@@ -293,7 +295,7 @@ func (s FixSummary) String() string {
 }
 
 // exit is fix's exit status.
-func (s FixSummary) exit() error {
+func (s FixSummary) Exit() error {
 	switch {
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
@@ -391,7 +393,7 @@ func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workf
 		}
 	}
 	if err := f.history.Record(ctx, recs...); err != nil {
-		it.Error = "not recorded in the history: " + explain(err).Error()
+		it.Error = "not recorded in the history: " + explain.AWS(err).Error()
 	}
 }
 
@@ -416,7 +418,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	if f.apply == nil && f.preview != nil && row.Action == ActionRegister && f.rolloutAsked(tags) {
 		ro, err := f.previewRollout(ctx, td, tags)
 		if err != nil {
-			it.Error = explain(err).Error()
+			it.Error = explain.AWS(err).Error()
 			return it
 		}
 		it.Rollout = ro
@@ -427,7 +429,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	}
 	res, err := f.remediate(ctx, row, p)
 	if err != nil {
-		it.Error = explain(err).Error()
+		it.Error = explain.AWS(err).Error()
 		return it
 	}
 	defer f.record(ctx, &it, p, &res)
@@ -563,7 +565,7 @@ func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workfl
 		st.Registered = &workflow.Registered{Result: res}
 		next, err := step(ctx, st)
 		if err != nil {
-			res.RolloutError = &workflow.CaughtError{Error: "RolloutError", Cause: explain(err).Error()}
+			res.RolloutError = &workflow.CaughtError{Error: "RolloutError", Cause: explain.AWS(err).Error()}
 			return res, nil
 		}
 		res = next
@@ -630,13 +632,13 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 
 // fixTable renders fix's items; CSV has scan's columns and what applying
 // did.
-var fixTable = table[FixItem]{
-	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
-	row: func(it FixItem) []string {
+var fixTable = output.Table[FixItem]{
+	Columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
+	Row: func(it FixItem) []string {
 		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
 			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
-	text: writeFixText,
+	Text: writeFixText,
 }
 
 // writeFixText prints an item: its verdict and plan, then what applying it
