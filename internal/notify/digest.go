@@ -241,6 +241,27 @@ func (h *Handler) digest(ctx context.Context, sum workflow.SweepSummary, executi
 	return res, nil
 }
 
+// digestFailure publishes the notice of a digest PublishDigest could not
+// publish after its retries: the summary and the error, nothing read from
+// the sweep's bucket (what failed may be that).
+func (h *Handler) digestFailure(ctx context.Context, sum workflow.SweepSummary, executionARN string, failed workflow.CaughtError) (Summary, error) {
+	log := h.deps.Logger.With("outcome", string(digest.Outcome), "sweepId", sum.SweepID)
+	n, err := digest.Render(digest.Input{Summary: sum, ExecutionARN: executionARN, DigestError: &failed})
+	if err != nil {
+		return Summary{}, &workflow.InvalidInputError{Err: err}
+	}
+	id, err := h.publish(ctx, n.Subject, n.SNSMessage(), n.Attributes)
+	if err != nil {
+		log.ErrorContext(ctx, "digest failure notice not published", "error", err.Error())
+		return Summary{}, err
+	}
+	log.InfoContext(ctx, "digest failure notice published", "messageId", id, "error", n.Document.DigestError.Error)
+	res := Summary{Outcome: digest.Outcome, Published: true, MessageID: id, Truncated: n.Truncated}
+	res.Slack = h.slack(ctx, log, message.JSON(n.Slack))
+	res.Event = h.putEvent(ctx, log, digest.Outcome, message.JSON(n.Document), nonEmpty(executionARN))
+	return res, nil
+}
+
 func (h *Handler) now() time.Time {
 	if h.deps.Now != nil {
 		return h.deps.Now()

@@ -253,3 +253,29 @@ func TestDigestClaimIsGivenUpOrTakenOver(t *testing.T) {
 		t.Fatalf("a stale claim: %+v (%v), %d publishes", got, err, len(pub.calls))
 	}
 }
+
+// The notice of a digest PublishDigest could not publish is published
+// without reading the sweep's bucket; a digest error without a summary is
+// invalid input.
+func TestDigestFailureNotice(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	h, pub, store := sweepHandler(t, &now)
+	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-6", Bucket: sweepBucket, ReportKey: "sweeps/sweep-6/report.jsonl",
+		Targets: 1, TargetsWalked: 1, Started: 3, SummarizedAt: now}
+	caught := &workflow.CaughtError{Error: "ecslogfix.ThrottledError", Cause: "publish: Rate exceeded"}
+	got, err := h.Handle(context.Background(), workflow.NotifyRequest{Summary: &sum, DigestError: caught})
+	if err != nil || !got.Published || len(pub.calls) != 1 || len(store.Calls) != 0 {
+		t.Fatalf("%+v (%v), %d publishes, S3 calls %v", got, err, len(pub.calls), store.Calls)
+	}
+	if s := *pub.calls[0].Subject; !strings.HasPrefix(s, "[ecslogfix] Sweep digest not published") {
+		t.Errorf("subject %q", s)
+	}
+	if !strings.Contains(*pub.calls[0].Message, "publish: Rate exceeded") {
+		t.Errorf("message %s", *pub.calls[0].Message)
+	}
+	_, err = h.Handle(context.Background(), workflow.NotifyRequest{Result: loadRequest(t, "remediated").Result, DigestError: caught})
+	var invalid *workflow.InvalidInputError
+	if !errors.As(err, &invalid) {
+		t.Errorf("a digest error with a result: %v", err)
+	}
+}
