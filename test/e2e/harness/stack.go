@@ -20,7 +20,6 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -88,7 +87,8 @@ type Stack struct {
 	// with StartSchedule).
 	Schedules      []RuleTarget
 	StateSchedules []RuleTarget
-	// ColdStarts is each function's first-invoke duration, once invoked.
+	// ColdStarts is the cold start (its emulator's first invoke) of each
+	// function whose first invoke the harness made.
 	ColdStarts map[string]time.Duration
 	// Buckets and Tables are the S3 buckets and DynamoDB tables created.
 	Buckets, Tables []string
@@ -97,7 +97,6 @@ type Stack struct {
 	SNS    *sns.Client
 	SQS    *sqs.Client
 	Events *eventbridge.Client
-	Lambda *lambda.Client // moto's Lambda API: Invoke reaches the emulators
 
 	dir     string
 	ownsDir bool
@@ -151,7 +150,6 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	s.Config = localaws.Config(s.Endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
-	s.Lambda = lambda.NewFromConfig(s.Config)
 	t := opts.Template
 	if err = s.createTopics(ctx, t); err != nil {
 		return s, err
@@ -515,30 +513,19 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	return out, nil
 }
 
-// invoke calls a function through moto's Lambda Invoke API, which the
-// launcher forwards to the function's emulator under the same per-emulator
-// lock as Step Functions' invokes (the emulator crashes on concurrent
-// invokes), and records its cold start.
+// invoke calls a function under its emulator, one invoke at a time with
+// Step Functions' (localaws.Function), and records its cold start.
 func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
-	if _, ok := s.Functions[function]; !ok {
+	f, ok := s.Functions[function]
+	if !ok {
 		return nil, fmt.Errorf("no function %s in the stack", function)
 	}
-	start := time.Now()
-	out, err := s.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(function), Payload: payload})
+	inv, err := f.Invoke(ctx, payload)
 	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w", function, err)
+		return nil, err
 	}
-	inv := &localaws.Invocation{Payload: out.Payload, Duration: time.Since(start)}
-	if _, seen := s.ColdStarts[function]; !seen {
-		inv.Cold = true
+	if inv.Cold {
 		s.ColdStarts[function] = inv.Duration
-	}
-	if aws.ToString(out.FunctionError) != "" {
-		if t, m, ok := localaws.ParseFunctionError(out.Payload); ok {
-			inv.ErrorType, inv.ErrorMessage = t, m
-		} else {
-			inv.ErrorType = aws.ToString(out.FunctionError)
-		}
 	}
 	return inv, nil
 }
