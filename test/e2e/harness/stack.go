@@ -82,10 +82,8 @@ type Stack struct {
 	Subscribers map[string]string
 	// Targets are the Lambda targets of event-pattern rules.
 	Targets []RuleTarget
-	// Schedules are the Lambda targets of schedule rules (run with
-	// RunSchedule), StateSchedules their state machine targets (started
-	// with StartSchedule).
-	Schedules      []RuleTarget
+	// StateSchedules are the state machine targets of schedule rules
+	// (started with StartSchedule).
 	StateSchedules []RuleTarget
 	// ColdStarts is the cold start (its emulator's first invoke) of each
 	// function whose first invoke the harness made.
@@ -403,7 +401,9 @@ func (s *Stack) createRules(ctx context.Context, t *Template) error {
 			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: id, Function: fn, Input: input})
 		}
 		if _, ok := p["ScheduleExpression"]; ok && p["EventPattern"] == nil {
-			s.Schedules = append(s.Schedules, lambdaTargets...)
+			if len(lambdaTargets) > 0 {
+				return fmt.Errorf("schedule rule %s has a Lambda target: the harness starts only state machine targets of schedules", name)
+			}
 			s.StateSchedules = append(s.StateSchedules, stateTargets...)
 			continue
 		}
@@ -533,30 +533,6 @@ func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*l
 // Invoke calls a function of the stack directly with payload.
 func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
 	return s.invoke(ctx, function, payload)
-}
-
-// RunSchedule invokes the targets of the schedule rule named rule with
-// their constant input, as EventBridge Scheduler would.
-func (s *Stack) RunSchedule(ctx context.Context, rule string) ([]Delivery, error) {
-	var out []Delivery
-	for _, tg := range s.Schedules {
-		if tg.Rule != rule {
-			continue
-		}
-		payload := tg.Input
-		if payload == "" {
-			payload = "{}"
-		}
-		inv, err := s.invoke(ctx, tg.Function, []byte(payload))
-		if err != nil {
-			return out, err
-		}
-		out = append(out, Delivery{Target: tg, Event: json.RawMessage(payload), Invocation: inv})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no schedule rule %s with a Lambda target", rule)
-	}
-	return out, nil
 }
 
 // StartSchedule starts the state machine targets of the schedule rule
