@@ -22,6 +22,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/history"
@@ -75,7 +76,7 @@ type backoutOptions struct {
 	prefix         string // --prefix: the deployment's resource name prefix
 }
 
-// BackoutResult is what backout found and did: the steps of plan.Backout
+// BackoutResult is what backout found and did: the steps of backout.Steps
 // for the revision, each with what became of it.
 type BackoutResult struct {
 	Region            string
@@ -89,12 +90,12 @@ type BackoutResult struct {
 	Warning           string // what backout could not look for, e.g. the services without --cluster
 }
 
-// BackoutStep is one step and its status. Steps of plan.Backout carry
-// their command; a skipped one that plan.Backout has no step for (a log
+// BackoutStep is one step and its status. Steps of backout.Steps carry
+// their command; a skipped one that backout.Steps has no step for (a log
 // group ecslogfix did not create) carries none. The JSON field names are
 // part of the documented, stable output.
 type BackoutStep struct {
-	plan.Step
+	backoutsteps.Step
 	Status StepStatus `json:"status"`
 	Reason string     `json:"reason,omitempty"` // why it was skipped or failed
 }
@@ -376,7 +377,7 @@ func (b *backout) record(ctx context.Context, store history.Recorder, res Backou
 }
 
 // run observes the revision, its services and log groups, takes the steps
-// plan.Backout gives for what it found, and with --apply runs them in
+// backout.Steps gives for what it found, and with --apply runs them in
 // order, stopping at the first that fails. The result is filled in as far
 // as backout got; an error before the revision was read leaves it empty.
 func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, error) {
@@ -409,7 +410,7 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 	a.Revision = rev
 	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply, ExemptUntil: b.exemptUntil(o)}
 
-	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.pol.UntilKey(), ExemptUntil: res.ExemptUntil}
+	in := backoutsteps.Input{Region: b.region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.pol.UntilKey(), ExemptUntil: res.ExemptUntil}
 	execution, r := o.execution, workflow.Result{}
 	if execution == "" && len(o.clusters) == 0 {
 		// The revision names the remediation that registered it: its
@@ -438,17 +439,17 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 			return BackoutResult{}, err
 		}
 	}
-	for _, s := range plan.Backout(in) {
+	for _, s := range backoutsteps.Steps(in) {
 		switch {
-		case s.Kind == plan.StepMoveService && s.Conditional:
+		case s.Kind == backoutsteps.StepMoveService && s.Conditional:
 			moves, err := b.moves(ctx, s, o.clusters, arn)
 			if err != nil {
 				return BackoutResult{}, err
 			}
 			res.Steps = append(res.Steps, moves...)
-		case s.Kind == plan.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
+		case s.Kind == backoutsteps.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
 			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "it is already " + string(td.Status)})
-		case s.Kind == plan.StepExemptUntil && td.Status != types.TaskDefinitionStatusActive:
+		case s.Kind == backoutsteps.StepExemptUntil && td.Status != types.TaskDefinitionStatusActive:
 			// The exemption belongs to the deregistration: a backout that
 			// already happened set it then.
 			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "the revision is already " + string(td.Status) + ": backed out before"})
@@ -472,7 +473,7 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 // moves binds the conditional step to each service of clusters that runs
 // arn. Without clusters the step stays as it is, skipped: the reader can
 // fill it in.
-func (b *backout) moves(ctx context.Context, s plan.Step, clusters []string, arn string) ([]BackoutStep, error) {
+func (b *backout) moves(ctx context.Context, s backoutsteps.Step, clusters []string, arn string) ([]BackoutStep, error) {
 	if len(clusters) == 0 {
 		return []BackoutStep{{Step: s, Status: StepSkipped, Reason: "no --cluster given: services running it were not looked for"}}, nil
 	}
@@ -483,7 +484,7 @@ func (b *backout) moves(ctx context.Context, s plan.Step, clusters []string, arn
 			return nil, fmt.Errorf("backout: cluster %s: %w", cluster, explain(err))
 		}
 		if len(services) == 0 {
-			none := plan.Step{Kind: plan.StepMoveService, Cluster: cluster, TaskDefinition: s.TaskDefinition, Region: s.Region}
+			none := backoutsteps.Step{Kind: backoutsteps.StepMoveService, Cluster: cluster, TaskDefinition: s.TaskDefinition, Region: s.Region}
 			out = append(out, BackoutStep{Step: none, Status: StepSkipped, Reason: "no service runs " + arn})
 		}
 		for _, svc := range services {
@@ -538,16 +539,16 @@ func (e *skipped) Error() string { return e.reason }
 func bindCopy(steps []BackoutStep, copyARN string) {
 	for i := range steps {
 		s := &steps[i].Step
-		if s.TaskDefinition != plan.PlaceholderCopy {
+		if s.TaskDefinition != backoutsteps.PlaceholderCopy {
 			continue
 		}
 		value := copyARN
-		if s.Kind == plan.StepMoveService {
+		if s.Kind == backoutsteps.StepMoveService {
 			value = revOf(copyARN) // FAMILY:REV, as the other service steps
 		}
 		s.TaskDefinition = value
-		s.Command = strings.ReplaceAll(s.Command, plan.PlaceholderCopy, plan.Quote(value))
-		s.Description = strings.ReplaceAll(s.Description, plan.PlaceholderCopy, value)
+		s.Command = strings.ReplaceAll(s.Command, backoutsteps.PlaceholderCopy, backoutsteps.Quote(value))
+		s.Description = strings.ReplaceAll(s.Description, backoutsteps.PlaceholderCopy, value)
 	}
 }
 
@@ -575,36 +576,36 @@ func (b *backout) executionResult(ctx context.Context, execution string) (workfl
 
 // exec makes the AWS call a step's command stands for, with the step's
 // own arguments; a REREGISTER_SOURCE step returns the copy's ARN.
-func (b *backout) exec(ctx context.Context, s plan.Step) (string, error) {
+func (b *backout) exec(ctx context.Context, s backoutsteps.Step) (string, error) {
 	if s.Conditional {
-		return "", fmt.Errorf("%s still names %s and %s", s.Kind, plan.PlaceholderCluster, plan.PlaceholderService)
+		return "", fmt.Errorf("%s still names %s and %s", s.Kind, backoutsteps.PlaceholderCluster, backoutsteps.PlaceholderService)
 	}
-	if s.TaskDefinition == plan.PlaceholderCopy {
-		return "", fmt.Errorf("%s still names %s", s.Kind, plan.PlaceholderCopy)
+	if s.TaskDefinition == backoutsteps.PlaceholderCopy {
+		return "", fmt.Errorf("%s still names %s", s.Kind, backoutsteps.PlaceholderCopy)
 	}
 	var err error
 	switch s.Kind {
-	case plan.StepMoveService, plan.StepMoveRuleTarget, plan.StepMoveSchedule:
+	case backoutsteps.StepMoveService, backoutsteps.StepMoveRuleTarget, backoutsteps.StepMoveSchedule:
 		if s.From != "" {
 			return "", b.moveBack(ctx, s)
 		}
 		_, err = b.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), TaskDefinition: aws.String(s.TaskDefinition),
 		})
-	case plan.StepReregisterSource:
+	case backoutsteps.StepReregisterSource:
 		return b.reregister(ctx, s.TaskDefinition)
-	case plan.StepDeregister:
+	case backoutsteps.StepDeregister:
 		_, err = b.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
-	case plan.StepDisableDeletionProtection:
+	case backoutsteps.StepDisableDeletionProtection:
 		// Only on a group deletableLogGroups chose: ecslogfix's own,
 		// unused, empty; the next step deletes it.
 		_, err = b.logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
 			LogGroupIdentifier: aws.String(s.LogGroup), DeletionProtectionEnabled: aws.Bool(false),
 		})
-	case plan.StepExemptUntil:
+	case backoutsteps.StepExemptUntil:
 		_, err = b.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(s.TaskDefinition),
 			Tags: []types.Tag{{Key: aws.String(s.TagKey), Value: aws.String(s.Until)}}})
-	case plan.StepDeleteLogGroup:
+	case backoutsteps.StepDeleteLogGroup:
 		_, err = b.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
 	default:
 		err = fmt.Errorf("backout does not run %s steps", s.Kind)
@@ -614,17 +615,17 @@ func (b *backout) exec(ctx context.Context, s plan.Step) (string, error) {
 
 // moveBack points a recorded consumer back, through consumer.Move: only
 // while it runs the new revision (s.From), changing nothing else.
-func (b *backout) moveBack(ctx context.Context, s plan.Step) error {
+func (b *backout) moveBack(ctx context.Context, s backoutsteps.Step) error {
 	if b.consumers == nil {
 		return errors.New("no clients for the consumers")
 	}
 	con := workflow.Consumer{Cluster: s.Cluster, EventBus: s.EventBus, TargetID: s.TargetID, Group: s.Group}
 	switch s.Kind {
-	case plan.StepMoveService:
+	case backoutsteps.StepMoveService:
 		con.Kind, con.Name, con.ARN = workflow.KindService, s.Service, s.Service
-	case plan.StepMoveRuleTarget:
+	case backoutsteps.StepMoveRuleTarget:
 		con.Kind, con.Name = workflow.KindRuleTarget, s.Rule
-	case plan.StepMoveSchedule:
+	case backoutsteps.StepMoveSchedule:
 		con.Kind, con.Name = workflow.KindSchedule, s.Schedule
 	}
 	_, err := consumer.Move(ctx, *b.consumers, con, s.From, s.TaskDefinition)
@@ -713,16 +714,16 @@ func (b *backout) latestActive(ctx context.Context, family string) (string, erro
 // streams. A protected one is deleted after its protection is lifted.
 // Each other log group of the revision is a skipped step that says why it
 // is kept — for a group still in use, by which revision.
-func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, family, sourceARN string) ([]plan.BackoutGroup, []BackoutStep, error) {
+func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, family, sourceARN string) ([]backoutsteps.Group, []BackoutStep, error) {
 	keep := func(name, why string) BackoutStep {
-		return BackoutStep{Step: plan.Step{Kind: plan.StepDeleteLogGroup, LogGroup: name, Region: b.region, Optional: true}, Status: StepSkipped, Reason: why}
+		return BackoutStep{Step: backoutsteps.Step{Kind: backoutsteps.StepDeleteLogGroup, LogGroup: name, Region: b.region, Optional: true}, Status: StepSkipped, Reason: why}
 	}
 	groups := policy.Groups(td)
 	users, err := b.groupUsers(ctx, family, aws.ToString(td.TaskDefinitionArn), sourceARN, groups)
 	if err != nil {
 		return nil, []BackoutStep{keep("", "cannot read the family's revisions to see which groups they use: "+firstLine(explain(err).Error()))}, nil
 	}
-	var deletable []plan.BackoutGroup
+	var deletable []backoutsteps.Group
 	var kept []BackoutStep
 	for _, g := range groups {
 		if user, ok := users[g]; ok {
@@ -743,7 +744,7 @@ func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefiniti
 			kept = append(kept, keep(g.Name, why))
 			continue
 		}
-		deletable = append(deletable, plan.BackoutGroup{Name: g.Name, Region: g.Region, DeletionProtected: protected})
+		deletable = append(deletable, backoutsteps.Group{Name: g.Name, Region: g.Region, DeletionProtected: protected})
 	}
 	return deletable, kept, nil
 }
@@ -816,9 +817,9 @@ var backoutTable = table[BackoutStep]{
 }
 
 // stepAction says what a step does, for backout's text and errors.
-func stepAction(s plan.Step) string {
+func stepAction(s backoutsteps.Step) string {
 	switch s.Kind {
-	case plan.StepMoveService:
+	case backoutsteps.StepMoveService:
 		switch {
 		case s.Conditional:
 			return "move services back to " + s.TaskDefinition
@@ -826,19 +827,19 @@ func stepAction(s plan.Step) string {
 			return fmt.Sprintf("move services in cluster %s back to %s", s.Cluster, s.TaskDefinition)
 		}
 		return fmt.Sprintf("move service %s in cluster %s back to %s", s.Service, s.Cluster, s.TaskDefinition)
-	case plan.StepMoveRuleTarget:
+	case backoutsteps.StepMoveRuleTarget:
 		return fmt.Sprintf("move target %s of rule %s (bus %s) back to %s", s.TargetID, s.Rule, s.EventBus, s.TaskDefinition)
-	case plan.StepMoveSchedule:
+	case backoutsteps.StepMoveSchedule:
 		return fmt.Sprintf("move schedule %s/%s back to %s", s.Group, s.Schedule, s.TaskDefinition)
-	case plan.StepReregisterSource:
+	case backoutsteps.StepReregisterSource:
 		return "register a copy of the deregistered source " + s.TaskDefinition
-	case plan.StepDeregister:
+	case backoutsteps.StepDeregister:
 		return "deregister " + s.TaskDefinition
-	case plan.StepExemptUntil:
+	case backoutsteps.StepExemptUntil:
 		return fmt.Sprintf("exempt %s until %s (tag %s)", s.TaskDefinition, s.Until, s.TagKey)
-	case plan.StepDisableDeletionProtection:
+	case backoutsteps.StepDisableDeletionProtection:
 		return "turn off deletion protection of log group " + s.LogGroup
-	case plan.StepDeleteLogGroup:
+	case backoutsteps.StepDeleteLogGroup:
 		if s.LogGroup == "" {
 			return "delete the revision's log groups"
 		}

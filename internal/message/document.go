@@ -1,6 +1,7 @@
 package message
 
 import (
+	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -43,7 +44,7 @@ type Document struct {
 }
 
 // BackoutStep is one backout step as the document carries it: the sentence
-// and the exact command, in the order to run them (plan.Step, without the
+// and the exact command, in the order to run them (backout.Step, without the
 // fields `ecslogfix backout` executes it by).
 type BackoutStep struct {
 	Description string `json:"description"`
@@ -105,7 +106,7 @@ func (v *view) document(lvl level) Document {
 	return d
 }
 
-func backoutSteps(steps []plan.Step) []BackoutStep {
+func backoutSteps(steps []backout.Step) []BackoutStep {
 	var out []BackoutStep
 	for _, s := range steps {
 		out = append(out, BackoutStep{Description: s.Description, Command: s.Command})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -95,9 +95,9 @@ func cleanRollout(r workflow.Result, region string) *rolloutView {
 		}
 		switch dc.Status {
 		case workflow.ConsumerNotMoved:
-			dc.Command = clip(plan.MoveStep(moved(dc), r.NewARN, region).Command, capCommand)
+			dc.Command = clip(backout.MoveStep(moved(dc), r.NewARN, region).Command, capCommand)
 		case workflow.ConsumerNeedsHuman:
-			dc.Command = clip(plan.ManualRollout(plan.Manual{
+			dc.Command = clip(backout.ManualRollout(backout.Manual{
 				Controller: c.Controller, Cluster: clusterName(c.Cluster), Service: c.Name, NewARN: r.NewARN, Region: region,
 				Container: c.LoadBalancerContainer, Port: c.LoadBalancerPort,
 			}), capCommand)
@@ -115,26 +115,26 @@ func clusterName(s string) string {
 	return s
 }
 
-func moved(c DocumentConsumer) plan.Moved {
-	return plan.Moved{Kind: string(c.Kind), Name: c.Name, Cluster: c.Cluster, EventBus: c.EventBus, TargetID: c.TargetID,
+func moved(c DocumentConsumer) backout.Moved {
+	return backout.Moved{Kind: string(c.Kind), Name: c.Name, Cluster: c.Cluster, EventBus: c.EventBus, TargetID: c.TargetID,
 		Group: c.Group, Before: c.Before, After: c.After}
 }
 
 // MovedConsumers are the consumers of r's rollout record that backout
 // points back (see movedConsumers): what the notification lists and
 // `ecslogfix backout --execution` executes.
-func MovedConsumers(r workflow.Result) []plan.Moved {
+func MovedConsumers(r workflow.Result) []backout.Moved {
 	return cleanRollout(r, r.Target.Region).movedConsumers()
 }
 
 // movedConsumers are the consumers backout must point back: those that
 // run (as far as the record goes) the new revision. A consumer someone
 // else moved on is theirs.
-func (rv *rolloutView) movedConsumers() []plan.Moved {
+func (rv *rolloutView) movedConsumers() []backout.Moved {
 	if rv == nil {
 		return nil
 	}
-	var out []plan.Moved
+	var out []backout.Moved
 	for _, c := range rv.consumers {
 		if c.After != c.Before && c.Status != workflow.ConsumerSuperseded {
 			out = append(out, moved(c))

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -250,7 +251,7 @@ func (v *view) text(lvl level) string {
 			}
 			if len(v.rollout.movedConsumers()) > 0 && v.execARN != "" {
 				w("ecslogfix backout runs these steps for exactly the consumers above (dry run without --apply):\n   ecslogfix backout --task-definition %s --execution %s --apply --region %s\n",
-					plan.Quote(ref(v.family, v.newRev)), plan.Quote(v.execARN), plan.Quote(cmp.Or(v.region, plan.PlaceholderRegion)))
+					backout.Quote(ref(v.family, v.newRev)), backout.Quote(v.execARN), backout.Quote(cmp.Or(v.region, backout.PlaceholderRegion)))
 			}
 		case v.newARN == "" && !v.createdLogGroups():
 			w("Nothing was changed, so there is nothing to back out.\n")

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -54,7 +55,7 @@ type view struct {
 	blockers    []plan.Blocker
 	logGroups   []LogGroupInfo
 	execRole    string
-	backout     []plan.Step
+	backout     []backout.Step
 	rollout     *rolloutView // nil: no rollout step ran
 	failure     *FailureInfo
 	execARN     string
@@ -289,14 +290,14 @@ func (v *view) fillRefs(explicitPartition string) {
 
 // BackoutSteps are the backout steps a notification of r lists, as values:
 // what `ecslogfix fix --apply` prints, so that the two cannot disagree.
-func BackoutSteps(r workflow.Result) []plan.Step {
+func BackoutSteps(r workflow.Result) []backout.Step {
 	return resultModel(workflow.NotifyRequest{Result: &r}).backout
 }
 
 // backoutSteps asks the plan package for the exact steps that undo what
 // this execution changed: the new revision and the log groups it created.
-func (v *view) backoutSteps() []plan.Step {
-	in := plan.BackoutInput{Region: v.region, NewARN: v.newARN}
+func (v *view) backoutSteps() []backout.Step {
+	in := backout.Input{Region: v.region, NewARN: v.newARN}
 	if v.newARN != "" {
 		// Only a registered revision can have been deployed to services.
 		in.SourceARN = v.sourceARN
@@ -305,7 +306,7 @@ func (v *view) backoutSteps() []plan.Step {
 		in.ExecutionARN = v.execARN
 	}
 	for _, g := range v.logGroups {
-		bg := plan.BackoutGroup{Name: g.Name, Region: g.Region, DeletionProtected: g.DeletionProtection, PreviousRetentionDays: g.PreviousRetentionDays}
+		bg := backout.Group{Name: g.Name, Region: g.Region, DeletionProtected: g.DeletionProtection, PreviousRetentionDays: g.PreviousRetentionDays}
 		switch {
 		case g.Status == "created":
 			in.CreatedLogGroups = append(in.CreatedLogGroups, bg)
@@ -316,8 +317,8 @@ func (v *view) backoutSteps() []plan.Step {
 	if in.NewARN == "" && len(in.CreatedLogGroups) == 0 && len(in.RetentionSet) == 0 {
 		return nil
 	}
-	var out []plan.Step
-	for i, s := range plan.Backout(in) {
+	var out []backout.Step
+	for i, s := range backout.Steps(in) {
 		if i == capList {
 			v.omitted += 1
 			break
