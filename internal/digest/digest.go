@@ -19,6 +19,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -204,7 +205,7 @@ func build(in Input) []Section {
 			continue // quiet outcomes are counted only
 		}
 		s.Lists[l] = append(s.Lists[l], Item{Family: o.Family, Revision: revision(o.SourceARN), NewRevision: revision(o.NewARN), NewARN: o.NewARN,
-			Outcome: o.Outcome, Reasons: o.Reasons, Detail: message.Clip(o.Detail, 300)})
+			Outcome: o.Outcome, Reasons: o.Reasons, Detail: escape.Line(o.Detail, 300)})
 	}
 	out := make([]Section, 0, len(order))
 	for _, k := range order {
@@ -329,7 +330,7 @@ func headline(doc Document) string {
 }
 
 func subject(doc Document) string {
-	return message.Clip("[ecslogfix] Sweep digest: "+doc.Summary, 99)
+	return escape.Line("[ecslogfix] Sweep digest: "+doc.Summary, 99)
 }
 
 // itemLine is one family as text: "family:3 → :4" or "family:3: REASON…".
@@ -363,7 +364,7 @@ func gapLine(g workflow.CoverageGap) string {
 	if g.Detail != "" {
 		s += ": " + g.Detail
 	}
-	return message.Clip(s, 300)
+	return escape.Line(s, 300)
 }
 
 // Size is what SNS counts against its limit.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -37,7 +38,7 @@ func text(doc Document) string {
 		fmt.Fprintf(&b, "Still running when this digest was sent: %d execution(s); the report lists them as started.\n", t.Pending)
 	}
 	if doc.WalkError != nil {
-		fmt.Fprintf(&b, "The walk failed: %s: %s\n", doc.WalkError.Error, message.Clip(doc.WalkError.Cause, capLine))
+		fmt.Fprintf(&b, "The walk failed: %s: %s\n", doc.WalkError.Error, escape.Line(doc.WalkError.Cause, capLine))
 	}
 	fmt.Fprintf(&b, "\nFull per-family report: %s\n", doc.Report.URI)
 	if doc.Report.Link != "" {
@@ -133,7 +134,7 @@ func sectionLines(s Section, esc func(string) string) string {
 	fmt.Fprintf(&b, "*%s / %s*: %s\n", esc(s.Account), esc(s.Region), esc(counted(s.Outcomes)))
 	for _, name := range lists {
 		for _, it := range s.Lists[name] {
-			fmt.Fprintf(&b, "• %s: `%s`\n", listTitle[name], esc(strings.ReplaceAll(message.Clip(itemLine(it), capLine), "`", "'")))
+			fmt.Fprintf(&b, "• %s: `%s`\n", listTitle[name], esc(strings.ReplaceAll(escape.Line(itemLine(it), capLine), "`", "'")))
 		}
 		if n := s.Omitted[name]; n > 0 {
 			fmt.Fprintf(&b, "• %s: %d more in the report\n", listTitle[name], n)
@@ -171,17 +172,17 @@ func chatbot(doc Document) message.Chatbot {
 		related = append(related, "arn:"+partitionOf(doc.ExecutionARN)+":s3:::"+doc.Report.Bucket+"/"+doc.Report.Key)
 	}
 	return message.Chatbot{
-		Version: "1.0", Source: "custom", ID: message.Clip("sweep/"+doc.SweepID, 128),
+		Version: "1.0", Source: "custom", ID: escape.Line("sweep/"+doc.SweepID, 128),
 		Content: message.ChatbotContent{
 			TextType:    "client-markdown",
-			Title:       message.Clip(":bar_chart: ecslogfix sweep digest: "+doc.Summary, 250),
-			Description: message.ClipLines(chatLines(doc, func(s string) string { return s }, capChatDescription), capChatDescription),
+			Title:       escape.Line(":bar_chart: ecslogfix sweep digest: "+doc.Summary, 250),
+			Description: escape.Lines(chatLines(doc, func(s string) string { return s }, capChatDescription), capChatDescription),
 			NextSteps:   next,
 			Keywords:    keywords,
 		},
 		Metadata: message.ChatbotMetadata{
 			ThreadID:         ThreadID,
-			Summary:          message.Clip(doc.Summary, 250),
+			Summary:          escape.Line(doc.Summary, 250),
 			EventType:        "ecslogfix." + string(Outcome),
 			RelatedResources: related,
 			AdditionalContext: map[string]string{
@@ -197,10 +198,10 @@ func chatbot(doc Document) message.Chatbot {
 // block per account-region (while the blocks last).
 func slack(doc Document) message.Slack {
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
-	title := message.Clip("ecslogfix sweep digest: "+doc.Summary, capSlackHeader)
+	title := escape.Line("ecslogfix sweep digest: "+doc.Summary, capSlackHeader)
 	blocks := []message.SlackBlock{
 		{Type: "header", Text: &message.SlackText{Type: "plain_text", Text: title}},
-		{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: message.ClipLines(chatLines(Document{
+		{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: escape.Lines(chatLines(Document{
 			Summary: doc.Summary, Totals: doc.Totals, Outcomes: doc.Outcomes, Report: doc.Report,
 		}, esc, capSlackSection), capSlackSection)}},
 	}
@@ -210,7 +211,7 @@ func slack(doc Document) message.Slack {
 			left++
 			continue
 		}
-		blocks = append(blocks, message.SlackBlock{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: message.ClipLines(sectionLines(s, esc), capSlackSection)}})
+		blocks = append(blocks, message.SlackBlock{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: escape.Lines(sectionLines(s, esc), capSlackSection)}})
 	}
 	ctx := fmt.Sprintf("%s · sweep %s", Outcome, doc.SweepID)
 	if left > 0 {
@@ -219,7 +220,7 @@ func slack(doc Document) message.Slack {
 	if doc.Totals.CoverageGaps > 0 {
 		ctx += fmt.Sprintf(" · %d coverage gap(s)", doc.Totals.CoverageGaps)
 	}
-	blocks = append(blocks, message.SlackBlock{Type: "context", Elements: []message.SlackText{{Type: "mrkdwn", Text: message.Clip(esc(ctx), capSlackSection)}}})
+	blocks = append(blocks, message.SlackBlock{Type: "context", Elements: []message.SlackText{{Type: "mrkdwn", Text: escape.Line(esc(ctx), capSlackSection)}}})
 	return message.Slack{Text: title, Blocks: blocks}
 }
 

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -65,7 +67,7 @@ func (v *view) chatTitle() string {
 	if v.region != "" {
 		region = " (" + v.region + ")"
 	}
-	return clip(emoji+" ecslogfix "+string(v.outcome)+": "+v.headline()+region, capChatTitle)
+	return escape.Line(emoji+" ecslogfix "+string(v.outcome)+": "+v.headline()+region, capChatTitle)
 }
 
 // chatDescription is the markdown body shared by Chatbot and Slack.
@@ -86,7 +88,7 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 	if v.failure != nil {
 		fmt.Fprintf(&b, "*Failed state:* `%s`  *Error:* `%s`\n", code(v.failure.State), code(v.failure.Error))
 		if v.failure.Cause != "" && lvl == levelFull {
-			fmt.Fprintf(&b, "*Cause:* `%s`\n", code(clip(v.failure.Cause, 500)))
+			fmt.Fprintf(&b, "*Cause:* `%s`\n", code(escape.Line(v.failure.Cause, 500)))
 		}
 	}
 	if !quiet(v.outcome) {
@@ -131,7 +133,7 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 	case v.outcome == workflow.OutcomeRemediated && v.rollout != nil:
 		// The summary gives the rollout's counts.
 		if v.rollout.err != "" {
-			fmt.Fprintf(&b, "*Rollout did not finish:* `%s`\n", code(clip(v.rollout.err, 300)))
+			fmt.Fprintf(&b, "*Rollout did not finish:* `%s`\n", code(escape.Line(v.rollout.err, 300)))
 		}
 	case v.outcome == workflow.OutcomeRemediated:
 		fmt.Fprintf(&b, "Services still use %s until redeployed.\n", esc(src))
@@ -142,7 +144,7 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 	if lvl != levelFull || v.omitted > 0 {
 		b.WriteString("_Some detail was left out to fit the message size limit._\n")
 	}
-	return clipMultiline(strings.TrimSpace(b.String()), capChatDescription)
+	return escape.Lines(strings.TrimSpace(b.String()), capChatDescription)
 }
 
 // nextSteps are the actions for the reader, as chat lines.
@@ -173,7 +175,7 @@ func (v *view) nextSteps(esc func(string) string) []string {
 		steps = steps[:capChatSteps]
 	}
 	for i := range steps {
-		steps[i] = clip(steps[i], capChatStep)
+		steps[i] = escape.Line(steps[i], capChatStep)
 	}
 	return steps
 }
@@ -183,7 +185,7 @@ func (v *view) chatbot(lvl level) Chatbot {
 	c := Chatbot{
 		Version: "1.0",
 		Source:  "custom",
-		ID:      clip(ref(v.family, v.sourceRev)+"/"+string(v.outcome), capName),
+		ID:      escape.Line(ref(v.family, v.sourceRev)+"/"+string(v.outcome), capName),
 		Content: ChatbotContent{
 			TextType:    "client-markdown",
 			Title:       v.chatTitle(),
@@ -192,8 +194,8 @@ func (v *view) chatbot(lvl level) Chatbot {
 			Keywords:    v.keywords(),
 		},
 		Metadata: ChatbotMetadata{
-			ThreadID:         clip("ecslogfix/"+v.account+"/"+v.region+"/"+v.family, capARN),
-			Summary:          clip(string(v.outcome)+" "+v.headline(), capChatTitle),
+			ThreadID:         escape.Line("ecslogfix/"+v.account+"/"+v.region+"/"+v.family, capARN),
+			Summary:          escape.Line(string(v.outcome)+" "+v.headline(), capChatTitle),
 			EventType:        "ecslogfix." + string(v.outcome),
 			RelatedResources: nonEmpty(v.sourceARN, v.newARN, v.execARN),
 			AdditionalContext: nonEmptyMap(map[string]string{

@@ -14,6 +14,8 @@ import (
 	"fmt"
 	"unicode/utf8"
 
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -152,27 +154,30 @@ func (v *view) subject() string {
 		if v.region != "" {
 			s += " (" + v.region + ")"
 		}
-		return clip(s, 1<<20)
+		return escape.Line(s, 1<<20)
 	}
 	s := build(v.family)
 	if excess := utf8.RuneCountInString(s) - maxSubjectRunes; excess > 0 {
 		keep := utf8.RuneCountInString(v.family) - excess - 1
 		if keep > 0 {
-			s = build(truncRunes(v.family, keep) + "…")
+			s = build(escape.Clip(v.family, keep+1))
 		}
 	}
-	return clip(s, maxSubjectRunes)
+	return escape.Line(s, maxSubjectRunes)
 }
 
 // Budget is what a rendered SNS message (with its subject and attributes)
 // may take: MaxMessageBytes less a margin.
 const Budget = MaxMessageBytes - margin
 
-// Clip makes s safe for every output, at most n runes (see clip).
-func Clip(s string, n int) string { return clip(s, n) }
+// SafeCause is a failure's cause as every notification shows it
+// (escape.Cause): other records of an outcome, such as the history, use
+// this one redaction rule.
+func SafeCause(cause string) string { return escape.Cause(cause, capCause) }
 
-// ClipLines is Clip for text that keeps its line breaks.
-func ClipLines(s string, n int) string { return clipMultiline(s, n) }
+// SafeText is free text from a result (a detail sentence) as notifications
+// show it: escape.Line, at most capDetail runes.
+func SafeText(s string) string { return escape.Line(s, capDetail) }
 
 // JSON renders v compactly without HTML escaping, as every format here is.
 func JSON(v any) []byte { return marshal(v, "") }

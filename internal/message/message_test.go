@@ -330,23 +330,6 @@ func TestPrivacyNoPlantedSecretInAnyOutput(t *testing.T) {
 	}
 }
 
-func TestSanitizeCause(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{`{"errorType":"ThrottledError","errorMessage":"throttled: Rate exceeded","stackTrace":[]}`, "ThrottledError: throttled: Rate exceeded"},
-		{`bad {"value":"x","name":"y"}`, `bad {"value":"[redacted]","name":"y"}`},
-		{`bad {\"Value\":\"x\\\"y\",\"name\":\"n\"}`, `bad {\"Value\":"[redacted]",\"name\":\"n\"}`},
-		{`truncated {"environment":[{"name":"A","value":"B"`, `truncated {"environment":"[redacted]" …`},
-		{`key AKIAIOSFODNN7EXAMPLE and token=abc123`, `key [redacted] and token=[redacted]`},
-		{"line1\n\x00line2", "line1\nline2"},
-		{strings.Repeat("a", 5000), strings.Repeat("a", capCause-1) + "…"},
-	}
-	for _, c := range cases {
-		if got := sanitizeCause(c.in); got != c.want {
-			t.Errorf("sanitizeCause(%q)\n got %q\nwant %q", c.in, got, c.want)
-		}
-	}
-}
-
 func FuzzRender(f *testing.F) {
 	for _, name := range requestNames(f) {
 		data, err := os.ReadFile(filepath.Join("testdata", "requests", name+".json"))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+
 	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -73,31 +75,31 @@ func cleanRollout(r workflow.Result, region string) *rolloutView {
 	}
 	rv := &rolloutView{}
 	if r.RolloutError != nil {
-		rv.err = cmp.Or(sanitizeCause(r.RolloutError.Cause), clip(r.RolloutError.Error, capError), "unknown error")
+		rv.err = cmp.Or(escape.Cause(r.RolloutError.Cause, capCause), escape.Line(r.RolloutError.Error, capError), "unknown error")
 	}
 	ro := r.Rollout
 	if ro == nil {
 		return rv
 	}
-	rv.mode, rv.settled, rv.sourceDeregistered = clip(string(ro.Mode), capName), ro.Settled, ro.SourceDeregistered
-	rv.note, rv.omitted = clip(ro.Note, capDetail), ro.Omitted
+	rv.mode, rv.settled, rv.sourceDeregistered = escape.Line(string(ro.Mode), capName), ro.Settled, ro.SourceDeregistered
+	rv.note, rv.omitted = escape.Line(ro.Note, capDetail), ro.Omitted
 	for i, c := range ro.Consumers {
 		if i == capList {
 			rv.omitted += len(ro.Consumers) - capList
 			break
 		}
 		dc := DocumentConsumer{
-			Kind: workflow.ConsumerKind(clip(string(c.Kind), capName)), ARN: clip(c.ARN, capARN), Name: clip(c.Name, capName),
-			Cluster: clip(clusterName(c.Cluster), capName), Controller: clip(c.Controller, capName),
-			EventBus: clip(c.EventBus, capName), TargetID: clip(c.TargetID, capName), Group: clip(c.Group, capName),
-			Status: workflow.ConsumerStatus(clip(string(c.Status), capName)), Before: clip(c.Before, capARN), After: clip(c.After, capARN),
-			Reason: clip(c.Reason, capDetail),
+			Kind: workflow.ConsumerKind(escape.Line(string(c.Kind), capName)), ARN: escape.Line(c.ARN, capARN), Name: escape.Line(c.Name, capName),
+			Cluster: escape.Line(clusterName(c.Cluster), capName), Controller: escape.Line(c.Controller, capName),
+			EventBus: escape.Line(c.EventBus, capName), TargetID: escape.Line(c.TargetID, capName), Group: escape.Line(c.Group, capName),
+			Status: workflow.ConsumerStatus(escape.Line(string(c.Status), capName)), Before: escape.Line(c.Before, capARN), After: escape.Line(c.After, capARN),
+			Reason: escape.Line(c.Reason, capDetail),
 		}
 		switch dc.Status {
 		case workflow.ConsumerNotMoved:
-			dc.Command = clip(backout.MoveStep(moved(dc), r.NewARN, region).Command, capCommand)
+			dc.Command = escape.Line(backout.MoveStep(moved(dc), r.NewARN, region).Command, capCommand)
 		case workflow.ConsumerNeedsHuman:
-			dc.Command = clip(backout.ManualRollout(backout.Manual{
+			dc.Command = escape.Line(backout.ManualRollout(backout.Manual{
 				Controller: c.Controller, Cluster: clusterName(c.Cluster), Service: c.Name, NewARN: r.NewARN, Region: region,
 				Container: c.LoadBalancerContainer, Port: c.LoadBalancerPort,
 			}), capCommand)

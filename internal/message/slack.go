@@ -1,6 +1,10 @@
 package message
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+)
 
 // Slack is a Slack incoming-webhook payload with Block Kit blocks.
 type Slack struct {
@@ -30,15 +34,15 @@ const (
 // slack renders the webhook payload from the same content as Chatbot.
 func (v *view) slack(lvl level) Slack {
 	blocks := []SlackBlock{
-		{Type: "header", Text: &SlackText{Type: "plain_text", Text: clip(v.chatTitle(), capSlackHeader)}},
-		{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: clipMultiline(v.chatDescription(lvl, mdEscape), capSlackSection)}},
+		{Type: "header", Text: &SlackText{Type: "plain_text", Text: escape.Line(v.chatTitle(), capSlackHeader)}},
+		{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: escape.Lines(v.chatDescription(lvl, mdEscape), capSlackSection)}},
 	}
 	if next := v.nextSteps(mdEscape); len(next) > 0 {
 		steps := "*Next steps*\n• " + strings.Join(next, "\n• ")
 		blocks = append(blocks, SlackBlock{Type: "divider"},
-			SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: clipMultiline(steps, capSlackSection)}})
+			SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: escape.Lines(steps, capSlackSection)}})
 	}
 	ctx := strings.Join(nonEmpty(string(v.outcome), v.account, v.region, v.family), " · ")
-	blocks = append(blocks, SlackBlock{Type: "context", Elements: []SlackText{{Type: "mrkdwn", Text: clip(mdEscape(ctx), capSlackSection)}}})
-	return Slack{Text: clip(v.subject(), capSlackHeader), Blocks: blocks}
+	blocks = append(blocks, SlackBlock{Type: "context", Elements: []SlackText{{Type: "mrkdwn", Text: escape.Line(mdEscape(ctx), capSlackSection)}}})
+	return Slack{Text: escape.Line(v.subject(), capSlackHeader), Blocks: blocks}
 }

@@ -12,9 +12,25 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/backout"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// Length caps applied to every string taken from a request before any
+// rendering, so that the worst case of each format is bounded.
+const (
+	capName    = 255  // family, container, log group class, tool names
+	capARN     = 1024 // ARNs and log group names (real ones are shorter)
+	capValue   = 512  // one awslogs option value
+	capDetail  = 1000 // free text from the remediate function
+	capCause   = 1000 // Failure.Cause after sanitising
+	capError   = 200  // Failure.Error (an error type name)
+	capCommand = 2048 // one backout command
+	capList    = 50   // entries of any list (containers, log groups, blockers, steps)
+	capOptions = 30   // options of one logConfiguration
+	capReasons = 20   // reasons of one container
 )
 
 // awslogsOptions are the documented awslogs option keys whose values are
@@ -134,41 +150,41 @@ func newView(req workflow.NotifyRequest) (*view, error) {
 func resultModel(req workflow.NotifyRequest) *view {
 	r := req.Result
 	v := &view{
-		outcome:   workflow.Outcome(clip(string(r.Outcome), capName)),
-		account:   clip(r.Target.Account, capName),
-		region:    clip(r.Target.Region, capName),
-		family:    clip(r.Family, capName),
-		sourceARN: clip(r.SourceARN, capARN),
-		newARN:    clip(r.NewARN, capARN),
-		latestARN: clip(r.LatestARN, capARN),
-		detail:    clip(r.Detail, capDetail),
-		trigger:   clip(string(r.Trigger), capName),
-		eventID:   clip(r.EventID, capName),
+		outcome:   workflow.Outcome(escape.Line(string(r.Outcome), capName)),
+		account:   escape.Line(r.Target.Account, capName),
+		region:    escape.Line(r.Target.Region, capName),
+		family:    escape.Line(r.Family, capName),
+		sourceARN: escape.Line(r.SourceARN, capARN),
+		newARN:    escape.Line(r.NewARN, capARN),
+		latestARN: escape.Line(r.LatestARN, capARN),
+		detail:    escape.Line(r.Detail, capDetail),
+		trigger:   escape.Line(string(r.Trigger), capName),
+		eventID:   escape.Line(r.EventID, capName),
 		principal: cleanPrincipal(r.Principal),
 		origin:    cleanOrigin(r.Origin),
-		execARN:   clip(cmp.Or(req.ExecutionARN, r.ExecutionARN), capARN),
+		execARN:   escape.Line(cmp.Or(req.ExecutionARN, r.ExecutionARN), capARN),
 	}
 	if v.outcome == "" {
 		v.outcome = "UNKNOWN"
 	}
 	var explicitPartition string
 	if p := r.Plan; p != nil {
-		explicitPartition = clip(p.Context.Partition, capName)
+		explicitPartition = escape.Line(p.Context.Partition, capName)
 		if v.family == "" {
-			v.family = clip(p.Family, capName)
+			v.family = escape.Line(p.Family, capName)
 		}
 		if v.sourceARN == "" {
-			v.sourceARN = clip(p.SourceARN, capARN)
+			v.sourceARN = escape.Line(p.SourceARN, capARN)
 		}
 		if v.account == "" {
-			v.account = clip(p.Context.Account, capName)
+			v.account = escape.Line(p.Context.Account, capName)
 		}
 		if v.region == "" {
-			v.region = clip(p.Context.Region, capName)
+			v.region = escape.Line(p.Context.Region, capName)
 		}
-		v.execRole = clip(p.ExecutionRoleARN, capARN)
+		v.execRole = escape.Line(p.ExecutionRoleARN, capARN)
 		for _, n := range limit(p.ExemptionNotes, levelMinimal) {
-			v.exemptionNotes = append(v.exemptionNotes, clip(n.Sentence(), capDetail))
+			v.exemptionNotes = append(v.exemptionNotes, escape.Line(n.Sentence(), capDetail))
 		}
 		for i, c := range p.Containers {
 			if i == capList {
@@ -182,7 +198,7 @@ func resultModel(req workflow.NotifyRequest) *view {
 				v.omitted += len(p.Blockers) - capList
 				break
 			}
-			v.blockers = append(v.blockers, plan.Blocker{Code: clip(b.Code, capName), Message: clip(b.Message, capDetail)})
+			v.blockers = append(v.blockers, plan.Blocker{Code: escape.Line(b.Code, capName), Message: escape.Line(b.Message, capDetail)})
 		}
 	}
 	v.fillRefs(explicitPartition)
@@ -195,9 +211,9 @@ func resultModel(req workflow.NotifyRequest) *view {
 				break
 			}
 			v.logGroups = append(v.logGroups, LogGroupInfo{
-				Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: "planned",
-				RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
-				Plan: clip(g.Summary(), capDetail),
+				Name: escape.Line(g.Name, capARN), Region: escape.Line(g.Region, capName), Status: "planned",
+				RetentionDays: g.RetentionDays, KMSKeyARN: escape.Line(g.KMSKeyARN, capARN), Class: escape.Line(g.Class, capName),
+				Plan: escape.Line(g.Summary(), capDetail),
 			})
 		}
 	}
@@ -218,8 +234,8 @@ func (v *view) addLogGroups(groups []workflow.LogGroupResult) {
 			status = "created"
 		}
 		v.logGroups = append(v.logGroups, LogGroupInfo{
-			Name: clip(g.Name, capARN), Region: clip(g.Region, capName), Status: status,
-			RetentionDays: g.RetentionDays, KMSKeyARN: clip(g.KMSKeyARN, capARN), Class: clip(g.Class, capName),
+			Name: escape.Line(g.Name, capARN), Region: escape.Line(g.Region, capName), Status: status,
+			RetentionDays: g.RetentionDays, KMSKeyARN: escape.Line(g.KMSKeyARN, capARN), Class: escape.Line(g.Class, capName),
 			DeletionProtection: g.DeletionProtectionEnabled, RetentionSet: g.RetentionSet, PreviousRetentionDays: g.PreviousRetentionDays,
 		})
 	}
@@ -230,20 +246,20 @@ func failureModel(req workflow.NotifyRequest) *view {
 	in := f.Input
 	v := &view{
 		outcome:     workflow.OutcomeFailed,
-		account:     clip(in.Target.Account, capName),
-		region:      clip(in.Target.Region, capName),
-		family:      clip(in.Family, capName),
-		sourceARN:   clip(in.TaskDefinitionARN, capARN),
-		trigger:     clip(string(in.Trigger), capName),
-		eventID:     clip(in.EventID, capName),
-		enforcement: clip(string(in.Enforcement), capName),
+		account:     escape.Line(in.Target.Account, capName),
+		region:      escape.Line(in.Target.Region, capName),
+		family:      escape.Line(in.Family, capName),
+		sourceARN:   escape.Line(in.TaskDefinitionARN, capARN),
+		trigger:     escape.Line(string(in.Trigger), capName),
+		eventID:     escape.Line(in.EventID, capName),
+		enforcement: escape.Line(string(in.Enforcement), capName),
 		principal:   cleanPrincipal(in.Principal),
 		origin:      cleanOrigin(in.Origin),
-		execARN:     clip(cmp.Or(req.ExecutionARN, f.ExecutionARN), capARN),
+		execARN:     escape.Line(cmp.Or(req.ExecutionARN, f.ExecutionARN), capARN),
 		failure: &FailureInfo{
-			State: clip(f.State, capName),
-			Error: clip(f.Error, capError),
-			Cause: sanitizeCause(f.Cause),
+			State: escape.Line(f.State, capName),
+			Error: escape.Line(f.Error, capError),
+			Cause: escape.Cause(f.Cause, capCause),
 		},
 	}
 	v.failure.State = failedState(v.failure.State)
@@ -258,7 +274,7 @@ func failureModel(req workflow.NotifyRequest) *view {
 			v.omitted += len(in.Reasons) - capList
 			break
 		}
-		v.containers = append(v.containers, container{Name: clip(c.Container, capName), Reasons: cleanReasons(c.Reasons)})
+		v.containers = append(v.containers, container{Name: escape.Line(c.Container, capName), Reasons: cleanReasons(c.Reasons)})
 	}
 	if in.Ensured != nil {
 		v.addLogGroups(in.Ensured.LogGroups)
@@ -273,7 +289,7 @@ func failureModel(req workflow.NotifyRequest) *view {
 func (v *view) fillRefs(explicitPartition string) {
 	if fam, rev := taskDefRef(v.sourceARN); fam != "" {
 		if v.family == "" {
-			v.family = clip(fam, capName)
+			v.family = escape.Line(fam, capName)
 		}
 		if rev > 0 {
 			v.sourceRev = rev
@@ -323,7 +339,7 @@ func (v *view) backoutSteps() []backout.Step {
 			v.omitted += 1
 			break
 		}
-		s.Description, s.Command = clip(s.Description, capDetail), clip(s.Command, capCommand)
+		s.Description, s.Command = escape.Line(s.Description, capDetail), escape.Line(s.Command, capCommand)
 		out = append(out, s)
 	}
 	return out
@@ -331,8 +347,8 @@ func (v *view) backoutSteps() []backout.Step {
 
 func cleanContainer(c plan.ContainerChange) container {
 	return container{
-		Name:    clip(c.Name, capName),
-		Action:  plan.Action(clip(string(c.Action), capName)),
+		Name:    escape.Line(c.Name, capName),
+		Action:  plan.Action(escape.Line(string(c.Action), capName)),
 		Reasons: cleanReasons(c.Reasons),
 		Keys:    cleanKeys(c.Keys),
 		Before:  cleanSettings(c.Before),
@@ -347,7 +363,7 @@ func cleanKeys(ks []string) []string {
 		if i == capOptions {
 			break
 		}
-		out = append(out, clip(k, capName))
+		out = append(out, escape.Line(k, capName))
 	}
 	return out
 }
@@ -358,7 +374,7 @@ func cleanReasons(rs []policy.Reason) []policy.Reason {
 		if i == capReasons {
 			break
 		}
-		out = append(out, policy.Reason(clip(string(r), capName)))
+		out = append(out, policy.Reason(escape.Line(string(r), capName)))
 	}
 	return out
 }
@@ -369,19 +385,19 @@ func cleanSettings(ls *plan.LogSettings) *Settings {
 	if ls == nil {
 		return nil
 	}
-	s := &Settings{Driver: clip(ls.Driver, capName)}
+	s := &Settings{Driver: escape.Line(ls.Driver, capName)}
 	keys := slices.Sorted(maps.Keys(ls.Options))
 	for i, k := range keys {
 		if i == capOptions {
 			s.OtherOptions = append(s.OtherOptions, "… "+strconv.Itoa(len(keys)-capOptions)+" more")
 			break
 		}
-		name := clip(k, capName)
+		name := escape.Line(k, capName)
 		if ls.Driver == "awslogs" && awslogsOptions[k] {
 			if s.Options == nil {
 				s.Options = map[string]string{}
 			}
-			s.Options[name] = clip(ls.Options[k], capValue)
+			s.Options[name] = escape.Line(ls.Options[k], capValue)
 			continue
 		}
 		s.OtherOptions = append(s.OtherOptions, name)
@@ -390,7 +406,7 @@ func cleanSettings(ls *plan.LogSettings) *Settings {
 		if i == capOptions {
 			break
 		}
-		s.SecretOptions = append(s.SecretOptions, clip(n, capName))
+		s.SecretOptions = append(s.SecretOptions, escape.Line(n, capName))
 	}
 	sort.Strings(s.SecretOptions)
 	return s
@@ -401,11 +417,11 @@ func cleanPrincipal(p *workflow.Principal) *workflow.Principal {
 		return nil
 	}
 	return &workflow.Principal{
-		Type:      clip(p.Type, capName),
-		ARN:       clip(p.ARN, capARN),
-		RoleARN:   clip(p.RoleARN, capARN),
-		UserName:  clip(p.UserName, capName),
-		InvokedBy: clip(p.InvokedBy, capName),
+		Type:      escape.Line(p.Type, capName),
+		ARN:       escape.Line(p.ARN, capARN),
+		RoleARN:   escape.Line(p.RoleARN, capARN),
+		UserName:  escape.Line(p.UserName, capName),
+		InvokedBy: escape.Line(p.InvokedBy, capName),
 	}
 }
 
@@ -413,7 +429,7 @@ func cleanOrigin(o *workflow.Origin) *workflow.Origin {
 	if o == nil {
 		return nil
 	}
-	return &workflow.Origin{Tool: clip(o.Tool, capName), Detail: clip(o.Detail, capName)}
+	return &workflow.Origin{Tool: escape.Line(o.Tool, capName), Detail: escape.Line(o.Detail, capName)}
 }
 
 // failedState names the Task state that failed: the workflow's Catch goes
