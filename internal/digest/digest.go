@@ -17,6 +17,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
+
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/ecslogfix/ecslogfix/internal/escape"
@@ -296,11 +298,7 @@ func report(sum workflow.SweepSummary, executionARN string) Report {
 	if err != nil || sum.Bucket == "" {
 		return r
 	}
-	// The S3 console is global; the commercial partition's is the one
-	// with a documented object URL.
-	if base := message.ConsoleBase(a.Partition, a.Region); base != "" && a.Partition == "aws" {
-		r.Link = "https://s3.console.aws.amazon.com/s3/object/" + sum.Bucket + "?region=" + a.Region + "&prefix=" + sum.ReportKey
-	}
+	r.Link = console.S3Object(a.Partition, a.Region, sum.Bucket, sum.ReportKey)
 	return r
 }
 

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
+
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/ecslogfix/ecslogfix/internal/escape"
@@ -86,7 +88,7 @@ func text(doc Document) string {
 		}
 	}
 	b.WriteString("\nBlocked and needs-a-human families appear once: a later sweep counts them as already handled until their revision changes.\n")
-	if l := message.ExecutionLink(doc.ExecutionARN); l != "" {
+	if l := console.Execution(doc.ExecutionARN); l != "" {
 		fmt.Fprintf(&b, "Sweep execution: %s\n", l)
 	}
 	if doc.Truncated {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
+
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -113,7 +115,7 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 	}
 	if v.newARN != "" {
 		fmt.Fprintf(&b, "New compliant revision: *%s*", esc(ref(v.family, v.newRev)))
-		if l := taskDefinitionLink(v.partition, v.region, v.family, v.newRev); l != "" {
+		if l := console.TaskDefinition(v.partition, v.region, v.family, v.newRev); l != "" {
 			b.WriteString(" " + l)
 		}
 		b.WriteString("\n")
@@ -138,7 +140,7 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 	case v.outcome == workflow.OutcomeRemediated:
 		fmt.Fprintf(&b, "Services still use %s until redeployed.\n", esc(src))
 	}
-	if l := executionLink(v.execARN); l != "" {
+	if l := console.Execution(v.execARN); l != "" {
 		fmt.Fprintf(&b, "Execution: %s\n", l)
 	}
 	if lvl != levelFull || v.omitted > 0 {

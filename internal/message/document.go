@@ -2,6 +2,7 @@ package message
 
 import (
 	"github.com/ecslogfix/ecslogfix/internal/backout"
+	"github.com/ecslogfix/ecslogfix/internal/console"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -91,13 +92,13 @@ func (v *view) document(lvl level) Document {
 		}
 	}
 	links := map[string]string{}
-	if l := taskDefinitionLink(v.partition, v.region, v.family, v.sourceRev); l != "" && v.sourceARN != "" {
+	if l := console.TaskDefinition(v.partition, v.region, v.family, v.sourceRev); l != "" && v.sourceARN != "" {
 		links["source"] = l
 	}
-	if l := taskDefinitionLink(v.partition, v.region, v.family, v.newRev); l != "" && v.newARN != "" {
+	if l := console.TaskDefinition(v.partition, v.region, v.family, v.newRev); l != "" && v.newARN != "" {
 		links["newRevision"] = l
 	}
-	if l := executionLink(v.execARN); l != "" {
+	if l := console.Execution(v.execARN); l != "" {
 		links["execution"] = l
 	}
 	if len(links) > 0 {

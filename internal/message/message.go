@@ -181,10 +181,3 @@ func SafeText(s string) string { return escape.Line(s, capDetail) }
 
 // JSON renders v compactly without HTML escaping, as every format here is.
 func JSON(v any) []byte { return marshal(v, "") }
-
-// ConsoleBase is the console origin of a partition and region ("" where
-// there is no public console).
-func ConsoleBase(partition, region string) string { return consoleBase(partition, region) }
-
-// ExecutionLink is the Step Functions console page of an execution.
-func ExecutionLink(executionARN string) string { return executionLink(executionARN) }

@@ -185,25 +185,6 @@ func TestSubjectIsShortenedForLongFamilies(t *testing.T) {
 	}
 }
 
-func TestConsoleLinksArePartitionAware(t *testing.T) {
-	cases := []struct{ partition, region, want string }{
-		{"aws", "us-east-1", "https://us-east-1.console.aws.amazon.com/ecs/v2/task-definitions/app/3?region=us-east-1"},
-		{"aws-cn", "cn-north-1", "https://cn-north-1.console.amazonaws.cn/ecs/v2/task-definitions/app/3?region=cn-north-1"},
-		{"aws-us-gov", "us-gov-west-1", "https://us-gov-west-1.console.amazonaws-us-gov.com/ecs/v2/task-definitions/app/3?region=us-gov-west-1"},
-		{"aws-iso", "us-iso-east-1", ""},
-		{"aws", "us-east-1\nevil", ""},
-	}
-	for _, c := range cases {
-		if got := taskDefinitionLink(c.partition, c.region, "app", 3); got != c.want {
-			t.Errorf("%s %q: %q, want %q", c.partition, c.region, got, c.want)
-		}
-	}
-	exec := "arn:aws:states:eu-west-1:111122223333:execution:sm:name-1"
-	if got, want := executionLink(exec), "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/"+exec; got != want {
-		t.Errorf("execution link %q, want %q", got, want)
-	}
-}
-
 // hugeRequest is a remediation whose full rendering is far above SNS's limit.
 func hugeRequest() workflow.NotifyRequest {
 	req := workflow.NotifyRequest{ExecutionARN: "arn:aws:states:us-east-1:111122223333:execution:sm:big"}

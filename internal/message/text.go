@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
+
 	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -137,13 +139,13 @@ func (v *view) text(lvl level) string {
 	w("Region:         %s\n", cmp.Or(v.region, "unknown"))
 	if v.sourceARN != "" {
 		w("Source:         %s\n", v.sourceARN)
-		if link := taskDefinitionLink(v.partition, v.region, v.family, v.sourceRev); link != "" {
+		if link := console.TaskDefinition(v.partition, v.region, v.family, v.sourceRev); link != "" {
 			w("                %s\n", link)
 		}
 	}
 	if v.newARN != "" {
 		w("New revision:   %s\n", v.newARN)
-		if link := taskDefinitionLink(v.partition, v.region, v.family, v.newRev); link != "" {
+		if link := console.TaskDefinition(v.partition, v.region, v.family, v.newRev); link != "" {
 			w("                %s\n", link)
 		}
 	}
@@ -286,7 +288,7 @@ func (v *view) text(lvl level) string {
 	if v.execARN != "" {
 		section("EXECUTION")
 		w("%s\n", v.execARN)
-		if link := executionLink(v.execARN); link != "" {
+		if link := console.Execution(v.execARN); link != "" {
 			w("%s\n", link)
 		}
 	}

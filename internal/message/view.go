@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
@@ -447,4 +448,25 @@ func failedState(s string) string {
 		return "unknown state"
 	}
 	return s
+}
+
+// taskDefRef returns the family and revision of a task definition ARN
+// (arn:…:task-definition/family:rev); rev is 0 when absent.
+func taskDefRef(s string) (family string, rev int) {
+	// The SDK's parser is lenient on purpose here: a message renders what
+	// it was given, validated or not.
+	a, err := arn.Parse(s)
+	ref, ok := strings.CutPrefix(a.Resource, "task-definition/")
+	if err != nil || !ok {
+		return "", 0
+	}
+	i := strings.LastIndexByte(ref, ':')
+	if i < 0 {
+		return ref, 0
+	}
+	n, err := strconv.Atoi(ref[i+1:])
+	if err != nil || n < 0 {
+		return ref, 0
+	}
+	return ref[:i], n
 }
