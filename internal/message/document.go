@@ -62,43 +62,43 @@ type DocumentContainer struct {
 }
 
 // document renders the structured document at a detail level.
-func (v *view) document(lvl level) Document {
+func (v *Notice) document(lvl Level) Document {
 	d := Document{
-		Schema: Schema, Outcome: v.outcome, Summary: v.summary(),
-		Account: v.account, Region: v.region, Partition: v.partition, Family: v.family,
-		SourceARN: v.sourceARN, NewARN: v.newARN, LatestARN: v.latestARN, Detail: v.detail, ExemptionNotes: v.exemptionNotes,
-		Trigger: v.trigger, EventID: v.eventID, Principal: v.principal, Origin: v.origin,
-		Blockers: v.blockers, LogGroups: v.logGroups, ExecutionRole: v.execRole,
-		Rollout: v.rollout.document(), Backout: backoutSteps(v.backout), Failure: v.failure, ExecutionARN: v.execARN,
-		Truncated: lvl != levelFull || v.omitted > 0,
+		Schema: Schema, Outcome: v.Outcome, Summary: v.Summary(),
+		Account: v.Account, Region: v.Region, Partition: v.Partition, Family: v.Family,
+		SourceARN: v.SourceARN, NewARN: v.NewARN, LatestARN: v.LatestARN, Detail: v.Detail, ExemptionNotes: v.ExemptionNotes,
+		Trigger: v.Trigger, EventID: v.EventID, Principal: v.Principal, Origin: v.Origin,
+		Blockers: v.Blockers, LogGroups: v.LogGroups, ExecutionRole: v.ExecutionRole,
+		Rollout: v.Rollout.document(), Backout: backoutSteps(v.Backout), Failure: v.Failure, ExecutionARN: v.ExecutionARN,
+		Truncated: lvl != Full || v.Omitted > 0,
 	}
-	for _, c := range v.containers {
+	for _, c := range v.Containers {
 		dc := DocumentContainer{Name: c.Name, Action: c.Action, Reasons: c.Reasons}
-		if lvl == levelFull {
+		if lvl == Full {
 			dc.Before, dc.After = c.Before, c.After
 		}
 		d.Containers = append(d.Containers, dc)
 	}
-	if lvl == levelMinimal {
-		d.Blockers = limit(v.blockers, lvl)
-		d.LogGroups = limit(v.logGroups, lvl)
-		d.Backout = backoutSteps(limit(v.backout, lvl))
+	if lvl == Minimal {
+		d.Blockers = Limit(v.Blockers, lvl)
+		d.LogGroups = Limit(v.LogGroups, lvl)
+		d.Backout = backoutSteps(Limit(v.Backout, lvl))
 		if d.Rollout != nil {
-			d.Rollout.Consumers = limit(d.Rollout.Consumers, lvl)
+			d.Rollout.Consumers = Limit(d.Rollout.Consumers, lvl)
 		}
 		d.Containers = nil
-		for _, c := range limit(v.containers, lvl) {
+		for _, c := range Limit(v.Containers, lvl) {
 			d.Containers = append(d.Containers, DocumentContainer{Name: c.Name, Action: c.Action})
 		}
 	}
 	links := map[string]string{}
-	if l := console.TaskDefinition(v.partition, v.region, v.family, v.sourceRev); l != "" && v.sourceARN != "" {
+	if l := console.TaskDefinition(v.Partition, v.Region, v.Family, v.SourceRev); l != "" && v.SourceARN != "" {
 		links["source"] = l
 	}
-	if l := console.TaskDefinition(v.partition, v.region, v.family, v.newRev); l != "" && v.newARN != "" {
+	if l := console.TaskDefinition(v.Partition, v.Region, v.Family, v.NewRev); l != "" && v.NewARN != "" {
 		links["newRevision"] = l
 	}
-	if l := console.Execution(v.execARN); l != "" {
+	if l := console.Execution(v.ExecutionARN); l != "" {
 		links["execution"] = l
 	}
 	if len(links) > 0 {

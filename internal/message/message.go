@@ -67,25 +67,25 @@ func Render(req workflow.NotifyRequest) (Notification, error) {
 		return Notification{}, err
 	}
 	var n Notification
-	for _, lvl := range []level{levelFull, levelCompact, levelMinimal} {
+	for _, lvl := range []Level{Full, Compact, Minimal} {
 		n = v.render(lvl)
 		if n.Size() <= MaxMessageBytes-margin {
 			return n, nil
 		}
 	}
-	return n, fmt.Errorf("message: %s for %s is %d bytes even at minimal detail", n.Outcome, v.family, n.Size())
+	return n, fmt.Errorf("message: %s for %s is %d bytes even at minimal detail", n.Outcome, v.Family, n.Size())
 }
 
-func (v *view) render(lvl level) Notification {
+func (v *Notice) render(lvl Level) Notification {
 	n := Notification{
-		Outcome:    v.outcome,
+		Outcome:    v.Outcome,
 		Subject:    v.subject(),
 		Text:       v.text(lvl),
 		Chatbot:    v.chatbot(lvl),
 		Document:   v.document(lvl),
 		Slack:      v.slack(lvl),
 		Attributes: v.attributes(),
-		Truncated:  lvl != levelFull || v.omitted > 0,
+		Truncated:  lvl != Full || v.Omitted > 0,
 	}
 	n.message = n.buildMessage()
 	return n
@@ -131,36 +131,36 @@ func (n Notification) Size() int {
 	return size
 }
 
-func (v *view) attributes() map[string]string {
+func (v *Notice) attributes() map[string]string {
 	a := map[string]string{
-		AttrOutcome: string(v.outcome),
-		AttrAccount: v.account,
-		AttrRegion:  v.region,
-		AttrFamily:  v.family,
+		AttrOutcome: string(v.Outcome),
+		AttrAccount: v.Account,
+		AttrRegion:  v.Region,
+		AttrFamily:  v.Family,
 	}
-	if v.rollout != nil {
-		a[AttrRollout] = v.rollout.summary()
+	if v.Rollout != nil {
+		a[AttrRollout] = v.Rollout.Summary()
 	}
 	return nonEmptyMap(a)
 }
 
 // subject is "[ecslogfix] OUTCOME family:rev → :new (region)", with the
 // family shortened when the whole would reach 100 characters.
-func (v *view) subject() string {
+func (v *Notice) subject() string {
 	build := func(family string) string {
 		w := *v
-		w.family = family
-		s := "[ecslogfix] " + string(v.outcome) + " " + w.headline()
-		if v.region != "" {
-			s += " (" + v.region + ")"
+		w.Family = family
+		s := "[ecslogfix] " + string(v.Outcome) + " " + w.Headline()
+		if v.Region != "" {
+			s += " (" + v.Region + ")"
 		}
 		return escape.Line(s, 1<<20)
 	}
-	s := build(v.family)
+	s := build(v.Family)
 	if excess := utf8.RuneCountInString(s) - maxSubjectRunes; excess > 0 {
-		keep := utf8.RuneCountInString(v.family) - excess - 1
+		keep := utf8.RuneCountInString(v.Family) - excess - 1
 		if keep > 0 {
-			s = build(escape.Clip(v.family, keep+1))
+			s = build(escape.Clip(v.Family, keep+1))
 		}
 	}
 	return escape.Line(s, maxSubjectRunes)
@@ -173,11 +173,11 @@ const Budget = MaxMessageBytes - margin
 // SafeCause is a failure's cause as every notification shows it
 // (escape.Cause): other records of an outcome, such as the history, use
 // this one redaction rule.
-func SafeCause(cause string) string { return escape.Cause(cause, capCause) }
+func SafeCause(cause string) string { return escape.Cause(cause, MaxCause) }
 
 // SafeText is free text from a result (a detail sentence) as notifications
-// show it: escape.Line, at most capDetail runes.
-func SafeText(s string) string { return escape.Line(s, capDetail) }
+// show it: escape.Line, at most MaxDetail runes.
+func SafeText(s string) string { return escape.Line(s, MaxDetail) }
 
 // JSON renders v compactly without HTML escaping, as every format here is.
 func JSON(v any) []byte { return marshal(v, "") }

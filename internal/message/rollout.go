@@ -11,23 +11,23 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// rolloutView is what a notification shows of the rollout: each consumer
+// Rollout is what a notification shows of the rollout: each consumer
 // by name and ARN, its status and revisions, and the command that moves
 // one ecslogfix left alone. Never a target's Input or overrides (the
 // result carries none).
-type rolloutView struct {
-	mode               string
-	consumers          []DocumentConsumer
-	omitted            int
-	settled            bool
-	sourceDeregistered bool
-	note               string
-	err                string // the rollout step's error, sanitised
+type Rollout struct {
+	Mode               string
+	Consumers          []Consumer
+	Omitted            int
+	Settled            bool
+	SourceDeregistered bool
+	Note               string
+	Err                string // the rollout step's error, sanitised
 }
 
-// DocumentConsumer is one consumer of the source revision and what the
+// Consumer is one consumer of the source revision and what the
 // rollout did with it.
-type DocumentConsumer struct {
+type Consumer struct {
 	Kind       workflow.ConsumerKind   `json:"kind"`
 	ARN        string                  `json:"arn"`
 	Name       string                  `json:"name"`
@@ -52,7 +52,7 @@ type DocumentRollout struct {
 	SourceDeregistered bool               `json:"sourceDeregistered,omitempty"`
 	Note               string             `json:"note,omitempty"`
 	Error              string             `json:"error,omitempty"`
-	Consumers          []DocumentConsumer `json:"consumers"`
+	Consumers          []Consumer `json:"consumers"`
 	Omitted            int                `json:"omitted,omitempty"`
 }
 
@@ -69,31 +69,31 @@ const (
 	RolloutFailed     = string(workflow.ConsumerRolloutFailed)
 )
 
-func cleanRollout(r workflow.Result, region string) *rolloutView {
+func cleanRollout(r workflow.Result, region string) *Rollout {
 	if r.Rollout == nil && r.RolloutError == nil {
 		return nil
 	}
-	rv := &rolloutView{}
+	rv := &Rollout{}
 	if r.RolloutError != nil {
-		rv.err = cmp.Or(escape.Cause(r.RolloutError.Cause, capCause), escape.Line(r.RolloutError.Error, capError), "unknown error")
+		rv.Err = cmp.Or(escape.Cause(r.RolloutError.Cause, MaxCause), escape.Line(r.RolloutError.Error, capError), "unknown error")
 	}
 	ro := r.Rollout
 	if ro == nil {
 		return rv
 	}
-	rv.mode, rv.settled, rv.sourceDeregistered = escape.Line(string(ro.Mode), capName), ro.Settled, ro.SourceDeregistered
-	rv.note, rv.omitted = escape.Line(ro.Note, capDetail), ro.Omitted
+	rv.Mode, rv.Settled, rv.SourceDeregistered = escape.Line(string(ro.Mode), MaxName), ro.Settled, ro.SourceDeregistered
+	rv.Note, rv.Omitted = escape.Line(ro.Note, MaxDetail), ro.Omitted
 	for i, c := range ro.Consumers {
 		if i == capList {
-			rv.omitted += len(ro.Consumers) - capList
+			rv.Omitted += len(ro.Consumers) - capList
 			break
 		}
-		dc := DocumentConsumer{
-			Kind: workflow.ConsumerKind(escape.Line(string(c.Kind), capName)), ARN: escape.Line(c.ARN, capARN), Name: escape.Line(c.Name, capName),
-			Cluster: escape.Line(clusterName(c.Cluster), capName), Controller: escape.Line(c.Controller, capName),
-			EventBus: escape.Line(c.EventBus, capName), TargetID: escape.Line(c.TargetID, capName), Group: escape.Line(c.Group, capName),
-			Status: workflow.ConsumerStatus(escape.Line(string(c.Status), capName)), Before: escape.Line(c.Before, capARN), After: escape.Line(c.After, capARN),
-			Reason: escape.Line(c.Reason, capDetail),
+		dc := Consumer{
+			Kind: workflow.ConsumerKind(escape.Line(string(c.Kind), MaxName)), ARN: escape.Line(c.ARN, MaxARN), Name: escape.Line(c.Name, MaxName),
+			Cluster: escape.Line(clusterName(c.Cluster), MaxName), Controller: escape.Line(c.Controller, MaxName),
+			EventBus: escape.Line(c.EventBus, MaxName), TargetID: escape.Line(c.TargetID, MaxName), Group: escape.Line(c.Group, MaxName),
+			Status: workflow.ConsumerStatus(escape.Line(string(c.Status), MaxName)), Before: escape.Line(c.Before, MaxARN), After: escape.Line(c.After, MaxARN),
+			Reason: escape.Line(c.Reason, MaxDetail),
 		}
 		switch dc.Status {
 		case workflow.ConsumerNotMoved:
@@ -104,7 +104,7 @@ func cleanRollout(r workflow.Result, region string) *rolloutView {
 				Container: c.LoadBalancerContainer, Port: c.LoadBalancerPort,
 			}), capCommand)
 		}
-		rv.consumers = append(rv.consumers, dc)
+		rv.Consumers = append(rv.Consumers, dc)
 	}
 	return rv
 }
@@ -117,7 +117,7 @@ func clusterName(s string) string {
 	return s
 }
 
-func moved(c DocumentConsumer) backout.Moved {
+func moved(c Consumer) backout.Moved {
 	return backout.Moved{Kind: string(c.Kind), Name: c.Name, Cluster: c.Cluster, EventBus: c.EventBus, TargetID: c.TargetID,
 		Group: c.Group, Before: c.Before, After: c.After}
 }
@@ -126,18 +126,18 @@ func moved(c DocumentConsumer) backout.Moved {
 // points back (see movedConsumers): what the notification lists and
 // `ecslogfix backout --execution` executes.
 func MovedConsumers(r workflow.Result) []backout.Moved {
-	return cleanRollout(r, r.Target.Region).movedConsumers()
+	return cleanRollout(r, r.Target.Region).MovedConsumers()
 }
 
 // movedConsumers are the consumers backout must point back: those that
 // run (as far as the record goes) the new revision. A consumer someone
 // else moved on is theirs.
-func (rv *rolloutView) movedConsumers() []backout.Moved {
+func (rv *Rollout) MovedConsumers() []backout.Moved {
 	if rv == nil {
 		return nil
 	}
 	var out []backout.Moved
-	for _, c := range rv.consumers {
+	for _, c := range rv.Consumers {
 		if c.After != c.Before && c.Status != workflow.ConsumerSuperseded {
 			out = append(out, moved(c))
 		}
@@ -146,12 +146,12 @@ func (rv *rolloutView) movedConsumers() []backout.Moved {
 }
 
 // summary is AttrRollout's value.
-func (rv *rolloutView) summary() string {
-	if rv.err != "" {
+func (rv *Rollout) Summary() string {
+	if rv.Err != "" {
 		return RolloutFailed
 	}
 	out := RolloutComplete
-	for _, c := range rv.consumers {
+	for _, c := range rv.Consumers {
 		switch c.Status {
 		case workflow.ConsumerRolloutFailed:
 			return RolloutFailed
@@ -159,16 +159,16 @@ func (rv *rolloutView) summary() string {
 			out = RolloutIncomplete
 		}
 	}
-	if rv.omitted > 0 {
+	if rv.Omitted > 0 {
 		out = RolloutIncomplete
 	}
 	return out
 }
 
 // counts says how many consumers are in each status, in a fixed order.
-func (rv *rolloutView) counts() string {
+func (rv *Rollout) Counts() string {
 	n := map[workflow.ConsumerStatus]int{}
-	for _, c := range rv.consumers {
+	for _, c := range rv.Consumers {
 		n[c.Status]++
 	}
 	var parts []string
@@ -185,8 +185,8 @@ func (rv *rolloutView) counts() string {
 			parts = append(parts, fmt.Sprintf("%d %s", n[s.status], s.text))
 		}
 	}
-	if rv.omitted > 0 {
-		parts = append(parts, fmt.Sprintf("%d more not handled", rv.omitted))
+	if rv.Omitted > 0 {
+		parts = append(parts, fmt.Sprintf("%d more not handled", rv.Omitted))
 	}
 	if len(parts) == 0 {
 		return "no consumer found"
@@ -196,7 +196,7 @@ func (rv *rolloutView) counts() string {
 
 // consumerName names a consumer for a person: cluster/service, bus/rule
 // (target ID), group/schedule.
-func consumerName(c DocumentConsumer) string {
+func consumerName(c Consumer) string {
 	switch c.Kind {
 	case workflow.KindService:
 		return "service " + c.Cluster + "/" + c.Name
@@ -209,40 +209,40 @@ func consumerName(c DocumentConsumer) string {
 }
 
 // rolloutText is the ROLLOUT section of the text body.
-func (v *view) rolloutText(w func(string, ...any), lvl level) {
-	rv := v.rollout
-	if rv.mode != "" {
-		w("Mode: %s. %s.\n", rv.mode, capitalize(rv.counts()))
+func (v *Notice) rolloutText(w func(string, ...any), lvl Level) {
+	rv := v.Rollout
+	if rv.Mode != "" {
+		w("Mode: %s. %s.\n", rv.Mode, capitalize(rv.Counts()))
 	}
-	if rv.err != "" {
-		w("The rollout did not finish: %s\nWhat it recorded before is below; the new revision stays registered.\n", rv.err)
+	if rv.Err != "" {
+		w("The rollout did not finish: %s\nWhat it recorded before is below; the new revision stays registered.\n", rv.Err)
 	}
-	if rv.note != "" {
-		w("Note: %s\n", rv.note)
+	if rv.Note != "" {
+		w("Note: %s\n", rv.Note)
 	}
-	if rv.sourceDeregistered {
+	if rv.SourceDeregistered {
 		w("The source revision was deregistered after every consumer moved (policy deregisterSource afterRollout).\n")
 	}
-	for _, c := range limit(rv.consumers, lvl) {
+	for _, c := range Limit(rv.Consumers, lvl) {
 		w("- %s: %s, %s → %s\n", consumerName(c), c.Status, revText(c.Before), revText(c.After))
-		if c.Reason != "" && lvl != levelMinimal {
+		if c.Reason != "" && lvl != Minimal {
 			w("  %s\n", c.Reason)
 		}
-		if c.Command != "" && lvl == levelFull {
+		if c.Command != "" && lvl == Full {
 			w("  To move it: %s\n", c.Command)
 		}
 	}
-	if n := len(rv.consumers) - len(limit(rv.consumers, lvl)); n > 0 {
+	if n := len(rv.Consumers) - len(Limit(rv.Consumers, lvl)); n > 0 {
 		w("(%d more consumer(s) left out)\n", n)
 	}
 }
 
 // revText is family:rev of a task definition ARN, or the ARN.
 func revText(arn string) string {
-	if fam, rev := taskDefRef(arn); fam != "" && rev > 0 {
-		return ref(fam, rev)
+	if fam, rev := TaskDefRef(arn); fam != "" && rev > 0 {
+		return Ref(fam, rev)
 	}
-	if fam, _ := taskDefRef(arn); fam != "" {
+	if fam, _ := TaskDefRef(arn); fam != "" {
 		return fam + " (latest)"
 	}
 	return arn
@@ -255,10 +255,10 @@ func capitalize(s string) string {
 	return strings.ToUpper(s[:1]) + s[1:]
 }
 
-func (rv *rolloutView) document() *DocumentRollout {
+func (rv *Rollout) document() *DocumentRollout {
 	if rv == nil {
 		return nil
 	}
-	return &DocumentRollout{Mode: rv.mode, Settled: rv.settled, SourceDeregistered: rv.sourceDeregistered, Note: rv.note,
-		Error: rv.err, Consumers: append([]DocumentConsumer{}, rv.consumers...), Omitted: rv.omitted}
+	return &DocumentRollout{Mode: rv.Mode, Settled: rv.Settled, SourceDeregistered: rv.SourceDeregistered, Note: rv.Note,
+		Error: rv.Err, Consumers: append([]Consumer{}, rv.Consumers...), Omitted: rv.Omitted}
 }

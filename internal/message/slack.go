@@ -32,7 +32,7 @@ const (
 )
 
 // slack renders the webhook payload from the same content as Chatbot.
-func (v *view) slack(lvl level) Slack {
+func (v *Notice) slack(lvl Level) Slack {
 	blocks := []SlackBlock{
 		{Type: "header", Text: &SlackText{Type: "plain_text", Text: escape.Line(v.chatTitle(), capSlackHeader)}},
 		{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: escape.Lines(v.chatDescription(lvl, mdEscape), capSlackSection)}},
@@ -42,7 +42,7 @@ func (v *view) slack(lvl level) Slack {
 		blocks = append(blocks, SlackBlock{Type: "divider"},
 			SlackBlock{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: escape.Lines(steps, capSlackSection)}})
 	}
-	ctx := strings.Join(nonEmpty(string(v.outcome), v.account, v.region, v.family), " · ")
+	ctx := strings.Join(nonEmpty(string(v.Outcome), v.Account, v.Region, v.Family), " · ")
 	blocks = append(blocks, SlackBlock{Type: "context", Elements: []SlackText{{Type: "mrkdwn", Text: escape.Line(mdEscape(ctx), capSlackSection)}}})
 	return Slack{Text: escape.Line(v.subject(), capSlackHeader), Blocks: blocks}
 }

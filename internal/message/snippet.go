@@ -8,20 +8,20 @@ import (
 	"strings"
 )
 
-// snippetGroup is one logConfiguration to add to the source, and the
+// SnippetGroup is one logConfiguration to add to the source, and the
 // containers it belongs to.
-type snippetGroup struct {
+type SnippetGroup struct {
 	Containers []string
 	After      *Settings
 }
 
 // snippetGroups groups the changed containers by identical target
 // settings, in container order.
-func (v *view) snippetGroups() []snippetGroup {
-	var groups []snippetGroup
+func (v *Notice) SnippetGroups() []SnippetGroup {
+	var groups []SnippetGroup
 	index := map[string]int{}
-	for _, c := range v.containers {
-		if !changes(c.Action) || c.After == nil {
+	for _, c := range v.Containers {
+		if !Changes(c.Action) || c.After == nil {
 			continue
 		}
 		key, _ := json.Marshal(c.After)
@@ -30,22 +30,22 @@ func (v *view) snippetGroups() []snippetGroup {
 			continue
 		}
 		index[string(key)] = len(groups)
-		groups = append(groups, snippetGroup{Containers: []string{c.Name}, After: c.After})
+		groups = append(groups, SnippetGroup{Containers: []string{c.Name}, After: c.After})
 	}
 	return groups
 }
 
 // sourceWhere says where in the source the snippet goes.
-func (v *view) sourceWhere() string {
+func (v *Notice) sourceWhere() string {
 	tool := ""
-	if v.origin != nil {
-		tool = strings.ToLower(v.origin.Tool)
+	if v.Origin != nil {
+		tool = strings.ToLower(v.Origin.Tool)
 	}
 	switch tool {
 	case "cloudformation":
 		where := "the container's entry in ContainerDefinitions of the AWS::ECS::TaskDefinition resource"
-		if v.origin.Detail != "" {
-			where += " in stack " + v.origin.Detail
+		if v.Origin.Detail != "" {
+			where += " in stack " + v.Origin.Detail
 		}
 		return where + " (CloudFormation YAML)"
 	case "cdk":
@@ -60,10 +60,10 @@ func (v *view) sourceWhere() string {
 }
 
 // snippet renders one logConfiguration in the shape the origin tool uses.
-func (v *view) snippet(s *Settings) string {
+func (v *Notice) snippet(s *Settings) string {
 	tool := ""
-	if v.origin != nil {
-		tool = strings.ToLower(v.origin.Tool)
+	if v.Origin != nil {
+		tool = strings.ToLower(v.Origin.Tool)
 	}
 	keys := slices.Sorted(maps.Keys(s.Options))
 	var b strings.Builder

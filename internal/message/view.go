@@ -22,11 +22,11 @@ import (
 // Length caps applied to every string taken from a request before any
 // rendering, so that the worst case of each format is bounded.
 const (
-	capName    = 255  // family, container, log group class, tool names
-	capARN     = 1024 // ARNs and log group names (real ones are shorter)
+	MaxName    = 255  // family, container, log group class, tool names
+	MaxARN     = 1024 // ARNs and log group names (real ones are shorter)
 	capValue   = 512  // one awslogs option value
-	capDetail  = 1000 // free text from the remediate function
-	capCause   = 1000 // Failure.Cause after sanitising
+	MaxDetail  = 1000 // free text from the remediate function
+	MaxCause   = 1000 // Failure.Cause after sanitising
 	capError   = 200  // Failure.Error (an error type name)
 	capCommand = 2048 // one backout command
 	capList    = 50   // entries of any list (containers, log groups, blockers, steps)
@@ -51,38 +51,38 @@ var awslogsOptions = map[string]bool{
 
 // view is the sanitised, size-capped model every format renders from. It
 // holds only what a notification may show.
-type view struct {
-	outcome     workflow.Outcome
-	account     string
-	region      string
-	partition   string
-	family      string
-	sourceARN   string
-	sourceRev   int
-	newARN      string
-	newRev      int
-	latestARN   string
-	detail      string
-	trigger     string
-	eventID     string
-	enforcement string
-	principal   *workflow.Principal
-	origin      *workflow.Origin
-	containers  []container
-	blockers    []plan.Blocker
-	logGroups   []LogGroupInfo
-	execRole    string
-	backout     []backout.Step
-	rollout     *rolloutView // nil: no rollout step ran
-	failure     *FailureInfo
-	execARN     string
+type Notice struct {
+	Outcome     workflow.Outcome
+	Account     string
+	Region      string
+	Partition   string
+	Family      string
+	SourceARN   string
+	SourceRev   int
+	NewARN      string
+	NewRev      int
+	LatestARN   string
+	Detail      string
+	Trigger     string
+	EventID     string
+	Enforcement string
+	Principal   *workflow.Principal
+	Origin      *workflow.Origin
+	Containers  []Container
+	Blockers    []plan.Blocker
+	LogGroups   []LogGroupInfo
+	ExecutionRole    string
+	Backout     []backout.Step
+	Rollout     *Rollout // nil: no rollout step ran
+	Failure     *FailureInfo
+	ExecutionARN     string
 	// exemptionNotes say which exemptions stopped applying (expired or
 	// malformed): the notification is how people learn it.
-	exemptionNotes []string
-	omitted        int // list entries dropped by the caps
+	ExemptionNotes []string
+	Omitted        int // list entries dropped by the caps
 }
 
-type container struct {
+type Container struct {
 	Name    string
 	Action  plan.Action
 	Reasons []policy.Reason
@@ -135,7 +135,7 @@ var errNoContent = errors.New("message: notify request has neither result nor fa
 // errBoth is returned for a request with both Result and Failure.
 var errBoth = errors.New("message: notify request has both result and failure")
 
-func newView(req workflow.NotifyRequest) (*view, error) {
+func newView(req workflow.NotifyRequest) (*Notice, error) {
 	switch {
 	case req.Result == nil && req.Failure == nil:
 		return nil, errNoContent
@@ -148,181 +148,181 @@ func newView(req workflow.NotifyRequest) (*view, error) {
 	}
 }
 
-func resultModel(req workflow.NotifyRequest) *view {
+func resultModel(req workflow.NotifyRequest) *Notice {
 	r := req.Result
-	v := &view{
-		outcome:   workflow.Outcome(escape.Line(string(r.Outcome), capName)),
-		account:   escape.Line(r.Target.Account, capName),
-		region:    escape.Line(r.Target.Region, capName),
-		family:    escape.Line(r.Family, capName),
-		sourceARN: escape.Line(r.SourceARN, capARN),
-		newARN:    escape.Line(r.NewARN, capARN),
-		latestARN: escape.Line(r.LatestARN, capARN),
-		detail:    escape.Line(r.Detail, capDetail),
-		trigger:   escape.Line(string(r.Trigger), capName),
-		eventID:   escape.Line(r.EventID, capName),
-		principal: cleanPrincipal(r.Principal),
-		origin:    cleanOrigin(r.Origin),
-		execARN:   escape.Line(cmp.Or(req.ExecutionARN, r.ExecutionARN), capARN),
+	v := &Notice{
+		Outcome:   workflow.Outcome(escape.Line(string(r.Outcome), MaxName)),
+		Account:   escape.Line(r.Target.Account, MaxName),
+		Region:    escape.Line(r.Target.Region, MaxName),
+		Family:    escape.Line(r.Family, MaxName),
+		SourceARN: escape.Line(r.SourceARN, MaxARN),
+		NewARN:    escape.Line(r.NewARN, MaxARN),
+		LatestARN: escape.Line(r.LatestARN, MaxARN),
+		Detail:    escape.Line(r.Detail, MaxDetail),
+		Trigger:   escape.Line(string(r.Trigger), MaxName),
+		EventID:   escape.Line(r.EventID, MaxName),
+		Principal: cleanPrincipal(r.Principal),
+		Origin:    cleanOrigin(r.Origin),
+		ExecutionARN:   escape.Line(cmp.Or(req.ExecutionARN, r.ExecutionARN), MaxARN),
 	}
-	if v.outcome == "" {
-		v.outcome = "UNKNOWN"
+	if v.Outcome == "" {
+		v.Outcome = "UNKNOWN"
 	}
 	var explicitPartition string
 	if p := r.Plan; p != nil {
-		explicitPartition = escape.Line(p.Context.Partition, capName)
-		if v.family == "" {
-			v.family = escape.Line(p.Family, capName)
+		explicitPartition = escape.Line(p.Context.Partition, MaxName)
+		if v.Family == "" {
+			v.Family = escape.Line(p.Family, MaxName)
 		}
-		if v.sourceARN == "" {
-			v.sourceARN = escape.Line(p.SourceARN, capARN)
+		if v.SourceARN == "" {
+			v.SourceARN = escape.Line(p.SourceARN, MaxARN)
 		}
-		if v.account == "" {
-			v.account = escape.Line(p.Context.Account, capName)
+		if v.Account == "" {
+			v.Account = escape.Line(p.Context.Account, MaxName)
 		}
-		if v.region == "" {
-			v.region = escape.Line(p.Context.Region, capName)
+		if v.Region == "" {
+			v.Region = escape.Line(p.Context.Region, MaxName)
 		}
-		v.execRole = escape.Line(p.ExecutionRoleARN, capARN)
-		for _, n := range limit(p.ExemptionNotes, levelMinimal) {
-			v.exemptionNotes = append(v.exemptionNotes, escape.Line(n.Sentence(), capDetail))
+		v.ExecutionRole = escape.Line(p.ExecutionRoleARN, MaxARN)
+		for _, n := range Limit(p.ExemptionNotes, Minimal) {
+			v.ExemptionNotes = append(v.ExemptionNotes, escape.Line(n.Sentence(), MaxDetail))
 		}
 		for i, c := range p.Containers {
 			if i == capList {
-				v.omitted += len(p.Containers) - capList
+				v.Omitted += len(p.Containers) - capList
 				break
 			}
-			v.containers = append(v.containers, cleanContainer(c))
+			v.Containers = append(v.Containers, cleanContainer(c))
 		}
 		for i, b := range p.Blockers {
 			if i == capList {
-				v.omitted += len(p.Blockers) - capList
+				v.Omitted += len(p.Blockers) - capList
 				break
 			}
-			v.blockers = append(v.blockers, plan.Blocker{Code: escape.Line(b.Code, capName), Message: escape.Line(b.Message, capDetail)})
+			v.Blockers = append(v.Blockers, plan.Blocker{Code: escape.Line(b.Code, MaxName), Message: escape.Line(b.Message, MaxDetail)})
 		}
 	}
 	v.fillRefs(explicitPartition)
-	v.rollout = cleanRollout(*r, v.region)
+	v.Rollout = cleanRollout(*r, v.Region)
 	v.addLogGroups(r.LogGroups)
-	if len(r.LogGroups) == 0 && r.Plan != nil && v.outcome != workflow.OutcomeRemediated {
+	if len(r.LogGroups) == 0 && r.Plan != nil && v.Outcome != workflow.OutcomeRemediated {
 		for i, g := range r.Plan.LogGroups {
 			if i == capList {
-				v.omitted += len(r.Plan.LogGroups) - capList
+				v.Omitted += len(r.Plan.LogGroups) - capList
 				break
 			}
-			v.logGroups = append(v.logGroups, LogGroupInfo{
-				Name: escape.Line(g.Name, capARN), Region: escape.Line(g.Region, capName), Status: "planned",
-				RetentionDays: g.RetentionDays, KMSKeyARN: escape.Line(g.KMSKeyARN, capARN), Class: escape.Line(g.Class, capName),
-				Plan: escape.Line(g.Summary(), capDetail),
+			v.LogGroups = append(v.LogGroups, LogGroupInfo{
+				Name: escape.Line(g.Name, MaxARN), Region: escape.Line(g.Region, MaxName), Status: "planned",
+				RetentionDays: g.RetentionDays, KMSKeyARN: escape.Line(g.KMSKeyARN, MaxARN), Class: escape.Line(g.Class, MaxName),
+				Plan: escape.Line(g.Summary(), MaxDetail),
 			})
 		}
 	}
-	v.backout = v.backoutSteps()
+	v.Backout = v.backoutSteps()
 	return v
 }
 
 // addLogGroups adds the log groups EnsureLogGroups reported, at most
 // capList of them (the rest are counted as omitted).
-func (v *view) addLogGroups(groups []workflow.LogGroupResult) {
+func (v *Notice) addLogGroups(groups []workflow.LogGroupResult) {
 	for i, g := range groups {
 		if i == capList {
-			v.omitted += len(groups) - capList
+			v.Omitted += len(groups) - capList
 			break
 		}
 		status := "existing"
 		if g.Created {
 			status = "created"
 		}
-		v.logGroups = append(v.logGroups, LogGroupInfo{
-			Name: escape.Line(g.Name, capARN), Region: escape.Line(g.Region, capName), Status: status,
-			RetentionDays: g.RetentionDays, KMSKeyARN: escape.Line(g.KMSKeyARN, capARN), Class: escape.Line(g.Class, capName),
+		v.LogGroups = append(v.LogGroups, LogGroupInfo{
+			Name: escape.Line(g.Name, MaxARN), Region: escape.Line(g.Region, MaxName), Status: status,
+			RetentionDays: g.RetentionDays, KMSKeyARN: escape.Line(g.KMSKeyARN, MaxARN), Class: escape.Line(g.Class, MaxName),
 			DeletionProtection: g.DeletionProtectionEnabled, RetentionSet: g.RetentionSet, PreviousRetentionDays: g.PreviousRetentionDays,
 		})
 	}
 }
 
-func failureModel(req workflow.NotifyRequest) *view {
+func failureModel(req workflow.NotifyRequest) *Notice {
 	f := req.Failure
 	in := f.Input
-	v := &view{
-		outcome:     workflow.OutcomeFailed,
-		account:     escape.Line(in.Target.Account, capName),
-		region:      escape.Line(in.Target.Region, capName),
-		family:      escape.Line(in.Family, capName),
-		sourceARN:   escape.Line(in.TaskDefinitionARN, capARN),
-		trigger:     escape.Line(string(in.Trigger), capName),
-		eventID:     escape.Line(in.EventID, capName),
-		enforcement: escape.Line(string(in.Enforcement), capName),
-		principal:   cleanPrincipal(in.Principal),
-		origin:      cleanOrigin(in.Origin),
-		execARN:     escape.Line(cmp.Or(req.ExecutionARN, f.ExecutionARN), capARN),
-		failure: &FailureInfo{
-			State: escape.Line(f.State, capName),
+	v := &Notice{
+		Outcome:     workflow.OutcomeFailed,
+		Account:     escape.Line(in.Target.Account, MaxName),
+		Region:      escape.Line(in.Target.Region, MaxName),
+		Family:      escape.Line(in.Family, MaxName),
+		SourceARN:   escape.Line(in.TaskDefinitionARN, MaxARN),
+		Trigger:     escape.Line(string(in.Trigger), MaxName),
+		EventID:     escape.Line(in.EventID, MaxName),
+		Enforcement: escape.Line(string(in.Enforcement), MaxName),
+		Principal:   cleanPrincipal(in.Principal),
+		Origin:      cleanOrigin(in.Origin),
+		ExecutionARN:     escape.Line(cmp.Or(req.ExecutionARN, f.ExecutionARN), MaxARN),
+		Failure: &FailureInfo{
+			State: escape.Line(f.State, MaxName),
 			Error: escape.Line(f.Error, capError),
-			Cause: escape.Cause(f.Cause, capCause),
+			Cause: escape.Cause(f.Cause, MaxCause),
 		},
 	}
-	v.failure.State = failedState(v.failure.State)
-	if v.failure.Error == "" {
-		v.failure.Error = "unknown error"
+	v.Failure.State = failedState(v.Failure.State)
+	if v.Failure.Error == "" {
+		v.Failure.Error = "unknown error"
 	}
-	if v.sourceRev == 0 && in.Revision > 0 {
-		v.sourceRev = int(in.Revision)
+	if v.SourceRev == 0 && in.Revision > 0 {
+		v.SourceRev = int(in.Revision)
 	}
 	for i, c := range in.Reasons {
 		if i == capList {
-			v.omitted += len(in.Reasons) - capList
+			v.Omitted += len(in.Reasons) - capList
 			break
 		}
-		v.containers = append(v.containers, container{Name: escape.Line(c.Container, capName), Reasons: cleanReasons(c.Reasons)})
+		v.Containers = append(v.Containers, Container{Name: escape.Line(c.Container, MaxName), Reasons: cleanReasons(c.Reasons)})
 	}
 	if in.Ensured != nil {
 		v.addLogGroups(in.Ensured.LogGroups)
 	}
 	v.fillRefs("")
-	v.backout = v.backoutSteps()
+	v.Backout = v.backoutSteps()
 	return v
 }
 
 // fillRefs derives family, revisions, account, region and partition from
 // the ARNs where the request left them out.
-func (v *view) fillRefs(explicitPartition string) {
-	if fam, rev := taskDefRef(v.sourceARN); fam != "" {
-		if v.family == "" {
-			v.family = escape.Line(fam, capName)
+func (v *Notice) fillRefs(explicitPartition string) {
+	if fam, rev := TaskDefRef(v.SourceARN); fam != "" {
+		if v.Family == "" {
+			v.Family = escape.Line(fam, MaxName)
 		}
 		if rev > 0 {
-			v.sourceRev = rev
+			v.SourceRev = rev
 		}
 	}
-	if _, rev := taskDefRef(v.newARN); rev > 0 {
-		v.newRev = rev
+	if _, rev := TaskDefRef(v.NewARN); rev > 0 {
+		v.NewRev = rev
 	}
-	src, _ := arn.Parse(v.sourceARN)
-	v.account = cmp.Or(v.account, src.AccountID)
-	v.region = cmp.Or(v.region, src.Region)
-	v.partition = cmp.Or(explicitPartition, src.Partition, awsarn.PartitionOr(v.region, "aws"))
+	src, _ := arn.Parse(v.SourceARN)
+	v.Account = cmp.Or(v.Account, src.AccountID)
+	v.Region = cmp.Or(v.Region, src.Region)
+	v.Partition = cmp.Or(explicitPartition, src.Partition, awsarn.PartitionOr(v.Region, "aws"))
 }
 
 // BackoutSteps are the backout steps a notification of r lists, as values:
 // what `ecslogfix fix --apply` prints, so that the two cannot disagree.
 func BackoutSteps(r workflow.Result) []backout.Step {
-	return resultModel(workflow.NotifyRequest{Result: &r}).backout
+	return resultModel(workflow.NotifyRequest{Result: &r}).Backout
 }
 
 // backoutSteps asks the plan package for the exact steps that undo what
 // this execution changed: the new revision and the log groups it created.
-func (v *view) backoutSteps() []backout.Step {
-	in := backout.Input{Region: v.region, NewARN: v.newARN}
-	if v.newARN != "" {
+func (v *Notice) backoutSteps() []backout.Step {
+	in := backout.Input{Region: v.Region, NewARN: v.NewARN}
+	if v.NewARN != "" {
 		// Only a registered revision can have been deployed to services.
-		in.SourceARN = v.sourceARN
-		in.Moved = v.rollout.movedConsumers()
-		in.SourceDeregistered = v.rollout != nil && v.rollout.sourceDeregistered
-		in.ExecutionARN = v.execARN
+		in.SourceARN = v.SourceARN
+		in.Moved = v.Rollout.MovedConsumers()
+		in.SourceDeregistered = v.Rollout != nil && v.Rollout.SourceDeregistered
+		in.ExecutionARN = v.ExecutionARN
 	}
-	for _, g := range v.logGroups {
+	for _, g := range v.LogGroups {
 		bg := backout.Group{Name: g.Name, Region: g.Region, DeletionProtected: g.DeletionProtection, PreviousRetentionDays: g.PreviousRetentionDays}
 		switch {
 		case g.Status == "created":
@@ -337,19 +337,19 @@ func (v *view) backoutSteps() []backout.Step {
 	var out []backout.Step
 	for i, s := range backout.Steps(in) {
 		if i == capList {
-			v.omitted += 1
+			v.Omitted += 1
 			break
 		}
-		s.Description, s.Command = escape.Line(s.Description, capDetail), escape.Line(s.Command, capCommand)
+		s.Description, s.Command = escape.Line(s.Description, MaxDetail), escape.Line(s.Command, capCommand)
 		out = append(out, s)
 	}
 	return out
 }
 
-func cleanContainer(c plan.ContainerChange) container {
-	return container{
-		Name:    escape.Line(c.Name, capName),
-		Action:  plan.Action(escape.Line(string(c.Action), capName)),
+func cleanContainer(c plan.ContainerChange) Container {
+	return Container{
+		Name:    escape.Line(c.Name, MaxName),
+		Action:  plan.Action(escape.Line(string(c.Action), MaxName)),
 		Reasons: cleanReasons(c.Reasons),
 		Keys:    cleanKeys(c.Keys),
 		Before:  cleanSettings(c.Before),
@@ -364,7 +364,7 @@ func cleanKeys(ks []string) []string {
 		if i == capOptions {
 			break
 		}
-		out = append(out, escape.Line(k, capName))
+		out = append(out, escape.Line(k, MaxName))
 	}
 	return out
 }
@@ -375,7 +375,7 @@ func cleanReasons(rs []policy.Reason) []policy.Reason {
 		if i == capReasons {
 			break
 		}
-		out = append(out, policy.Reason(escape.Line(string(r), capName)))
+		out = append(out, policy.Reason(escape.Line(string(r), MaxName)))
 	}
 	return out
 }
@@ -386,14 +386,14 @@ func cleanSettings(ls *plan.LogSettings) *Settings {
 	if ls == nil {
 		return nil
 	}
-	s := &Settings{Driver: escape.Line(ls.Driver, capName)}
+	s := &Settings{Driver: escape.Line(ls.Driver, MaxName)}
 	keys := slices.Sorted(maps.Keys(ls.Options))
 	for i, k := range keys {
 		if i == capOptions {
 			s.OtherOptions = append(s.OtherOptions, "… "+strconv.Itoa(len(keys)-capOptions)+" more")
 			break
 		}
-		name := escape.Line(k, capName)
+		name := escape.Line(k, MaxName)
 		if ls.Driver == "awslogs" && awslogsOptions[k] {
 			if s.Options == nil {
 				s.Options = map[string]string{}
@@ -407,7 +407,7 @@ func cleanSettings(ls *plan.LogSettings) *Settings {
 		if i == capOptions {
 			break
 		}
-		s.SecretOptions = append(s.SecretOptions, escape.Line(n, capName))
+		s.SecretOptions = append(s.SecretOptions, escape.Line(n, MaxName))
 	}
 	sort.Strings(s.SecretOptions)
 	return s
@@ -418,11 +418,11 @@ func cleanPrincipal(p *workflow.Principal) *workflow.Principal {
 		return nil
 	}
 	return &workflow.Principal{
-		Type:      escape.Line(p.Type, capName),
-		ARN:       escape.Line(p.ARN, capARN),
-		RoleARN:   escape.Line(p.RoleARN, capARN),
-		UserName:  escape.Line(p.UserName, capName),
-		InvokedBy: escape.Line(p.InvokedBy, capName),
+		Type:      escape.Line(p.Type, MaxName),
+		ARN:       escape.Line(p.ARN, MaxARN),
+		RoleARN:   escape.Line(p.RoleARN, MaxARN),
+		UserName:  escape.Line(p.UserName, MaxName),
+		InvokedBy: escape.Line(p.InvokedBy, MaxName),
 	}
 }
 
@@ -430,7 +430,7 @@ func cleanOrigin(o *workflow.Origin) *workflow.Origin {
 	if o == nil {
 		return nil
 	}
-	return &workflow.Origin{Tool: escape.Line(o.Tool, capName), Detail: escape.Line(o.Detail, capName)}
+	return &workflow.Origin{Tool: escape.Line(o.Tool, MaxName), Detail: escape.Line(o.Detail, MaxName)}
 }
 
 // failedState names the Task state that failed: the workflow's Catch goes
@@ -452,7 +452,7 @@ func failedState(s string) string {
 
 // taskDefRef returns the family and revision of a task definition ARN
 // (arn:…:task-definition/family:rev); rev is 0 when absent.
-func taskDefRef(s string) (family string, rev int) {
+func TaskDefRef(s string) (family string, rev int) {
 	// The SDK's parser is lenient on purpose here: a message renders what
 	// it was given, validated or not.
 	a, err := arn.Parse(s)

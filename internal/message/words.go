@@ -18,7 +18,7 @@ func reasonText(r policy.Reason) string {
 	return string(r)
 }
 
-func reasonsText(rs []policy.Reason) string {
+func ReasonsText(rs []policy.Reason) string {
 	if len(rs) == 0 {
 		return "not compliant"
 	}
@@ -38,7 +38,7 @@ var actionWords = map[plan.Action]string{
 	plan.ActionReport:   "not changed: a human must act",
 }
 
-func actionText(a plan.Action) string {
+func ActionText(a plan.Action) string {
 	if w, ok := actionWords[a]; ok {
 		return w
 	}
@@ -46,12 +46,12 @@ func actionText(a plan.Action) string {
 }
 
 // changes reports whether the action rewrites the container's logging.
-func changes(a plan.Action) bool {
+func Changes(a plan.Action) bool {
 	return a == plan.ActionAdd || a == plan.ActionComplete || a == plan.ActionReplace
 }
 
 // originText names the tool a revision came from.
-func originText(o *workflow.Origin) string {
+func OriginText(o *workflow.Origin) string {
 	if o == nil {
 		return "unknown tool"
 	}
@@ -133,14 +133,14 @@ var blockerAdvice = map[string]string{
 	plan.BlockKMSKeyRegion:    "KMS keys are regional: set the ecslogfix policy's logRegion to the key's region (central logging), or deploy a policy whose kmsKeyArn is a key of the task definition's region.",
 }
 
-func retentionText(days int32) string {
+func RetentionText(days int32) string {
 	if days <= 0 {
 		return "never expires"
 	}
 	return strconv.Itoa(int(days)) + " days"
 }
 
-func logGroupText(g LogGroupInfo) string {
+func LogGroupText(g LogGroupInfo) string {
 	var b strings.Builder
 	b.WriteString(g.Name)
 	if g.Region != "" {
@@ -152,7 +152,7 @@ func logGroupText(g LogGroupInfo) string {
 	case g.Status == "existing" && g.RetentionSet && g.PreviousRetentionDays == 0:
 		b.WriteString(": already existed and never expired; ecslogfix set its retention")
 	case g.Status == "existing" && g.RetentionSet:
-		fmt.Fprintf(&b, ": already existed; ecslogfix set its retention (it was %s)", retentionText(g.PreviousRetentionDays))
+		fmt.Fprintf(&b, ": already existed; ecslogfix set its retention (it was %s)", RetentionText(g.PreviousRetentionDays))
 	case g.Status == "existing":
 		b.WriteString(": already existed, left as it was")
 	case g.Status == "planned" && g.Plan != "":
@@ -160,7 +160,7 @@ func logGroupText(g LogGroupInfo) string {
 	case g.Status == "planned":
 		b.WriteString(": would be created if missing")
 	}
-	fmt.Fprintf(&b, "; retention %s", retentionText(g.RetentionDays))
+	fmt.Fprintf(&b, "; retention %s", RetentionText(g.RetentionDays))
 	if g.KMSKeyARN != "" {
 		b.WriteString("; KMS key " + g.KMSKeyARN)
 	} else {
@@ -174,7 +174,7 @@ func logGroupText(g LogGroupInfo) string {
 }
 
 // ref renders family:rev, or family alone.
-func ref(family string, rev int) string {
+func Ref(family string, rev int) string {
 	if rev <= 0 {
 		return family
 	}
@@ -183,18 +183,18 @@ func ref(family string, rev int) string {
 
 // headline is the one-line summary shared by the subject, titles and the
 // structured document.
-func (v *view) headline() string {
-	src := ref(v.family, v.sourceRev)
-	switch v.outcome {
+func (v *Notice) Headline() string {
+	src := Ref(v.Family, v.SourceRev)
+	switch v.Outcome {
 	case workflow.OutcomeRemediated, workflow.OutcomePartlyRemediated:
-		if v.newRev > 0 {
-			return src + " → :" + strconv.Itoa(v.newRev)
+		if v.NewRev > 0 {
+			return src + " → :" + strconv.Itoa(v.NewRev)
 		}
 		return src + " remediated"
 	case workflow.OutcomeLogGroupCreated:
 		return src + " log group created"
 	case workflow.OutcomeFailed:
-		return src + " failed in " + v.failure.State
+		return src + " failed in " + v.Failure.State
 	default:
 		return src
 	}
@@ -209,5 +209,5 @@ func GroupStatus(g workflow.LogGroupResult) string {
 	if g.Created {
 		info.Status = "created"
 	}
-	return strings.TrimPrefix(logGroupText(info), ": ")
+	return strings.TrimPrefix(LogGroupText(info), ": ")
 }
