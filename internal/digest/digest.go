@@ -23,6 +23,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -153,8 +154,8 @@ type Document struct {
 type Notification struct {
 	Subject    string
 	Text       string
-	Chatbot    message.Chatbot
-	Slack      message.Slack
+	Chatbot    chat.Chatbot
+	Slack      chat.Slack
 	Document   Document
 	Attributes map[string]string
 	Truncated  bool

@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/ecslogfix/ecslogfix/internal/escape"
-	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -145,7 +145,7 @@ func sectionLines(s Section, esc func(string) string) string {
 	return b.String()
 }
 
-func chatbot(doc Document) message.Chatbot {
+func chatbot(doc Document) chat.Chatbot {
 	o := doc.Outcomes
 	keywords := []string{"ecslogfix", "sweep"}
 	for _, s := range doc.Sections {
@@ -173,16 +173,16 @@ func chatbot(doc Document) message.Chatbot {
 	if doc.Report.Bucket != "" {
 		related = append(related, "arn:"+partitionOf(doc.ExecutionARN)+":s3:::"+doc.Report.Bucket+"/"+doc.Report.Key)
 	}
-	return message.Chatbot{
+	return chat.Chatbot{
 		Version: "1.0", Source: "custom", ID: escape.Line("sweep/"+doc.SweepID, 128),
-		Content: message.ChatbotContent{
+		Content: chat.ChatbotContent{
 			TextType:    "client-markdown",
 			Title:       escape.Line(":bar_chart: ecslogfix sweep digest: "+doc.Summary, 250),
 			Description: escape.Lines(chatLines(doc, func(s string) string { return s }, capChatDescription), capChatDescription),
 			NextSteps:   next,
 			Keywords:    keywords,
 		},
-		Metadata: message.ChatbotMetadata{
+		Metadata: chat.ChatbotMetadata{
 			ThreadID:         ThreadID,
 			Summary:          escape.Line(doc.Summary, 250),
 			EventType:        "ecslogfix." + string(Outcome),
@@ -198,12 +198,12 @@ func chatbot(doc Document) message.Chatbot {
 
 // slack renders the webhook payload: a header, the totals, one section
 // block per account-region (while the blocks last).
-func slack(doc Document) message.Slack {
+func slack(doc Document) chat.Slack {
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
 	title := escape.Line("ecslogfix sweep digest: "+doc.Summary, capSlackHeader)
-	blocks := []message.SlackBlock{
-		{Type: "header", Text: &message.SlackText{Type: "plain_text", Text: title}},
-		{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: escape.Lines(chatLines(Document{
+	blocks := []chat.SlackBlock{
+		{Type: "header", Text: &chat.SlackText{Type: "plain_text", Text: title}},
+		{Type: "section", Text: &chat.SlackText{Type: "mrkdwn", Text: escape.Lines(chatLines(Document{
 			Summary: doc.Summary, Totals: doc.Totals, Outcomes: doc.Outcomes, Report: doc.Report,
 		}, esc, capSlackSection), capSlackSection)}},
 	}
@@ -213,7 +213,7 @@ func slack(doc Document) message.Slack {
 			left++
 			continue
 		}
-		blocks = append(blocks, message.SlackBlock{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: escape.Lines(sectionLines(s, esc), capSlackSection)}})
+		blocks = append(blocks, chat.SlackBlock{Type: "section", Text: &chat.SlackText{Type: "mrkdwn", Text: escape.Lines(sectionLines(s, esc), capSlackSection)}})
 	}
 	ctx := fmt.Sprintf("%s · sweep %s", Outcome, doc.SweepID)
 	if left > 0 {
@@ -222,8 +222,8 @@ func slack(doc Document) message.Slack {
 	if doc.Totals.CoverageGaps > 0 {
 		ctx += fmt.Sprintf(" · %d coverage gap(s)", doc.Totals.CoverageGaps)
 	}
-	blocks = append(blocks, message.SlackBlock{Type: "context", Elements: []message.SlackText{{Type: "mrkdwn", Text: escape.Line(esc(ctx), capSlackSection)}}})
-	return message.Slack{Text: title, Blocks: blocks}
+	blocks = append(blocks, chat.SlackBlock{Type: "context", Elements: []chat.SlackText{{Type: "mrkdwn", Text: escape.Line(esc(ctx), capSlackSection)}}})
+	return chat.Slack{Text: title, Blocks: blocks}
 }
 
 // partitionOf is an ARN's partition ("aws" when it is no ARN).

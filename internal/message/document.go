@@ -3,14 +3,35 @@ package message
 import (
 	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/console"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// Schema names the structured notification document's format. Bump the
-// version on any incompatible change.
-const Schema = "ecslogfix.notification/v1"
+// DocumentRollout is the structured document's rollout block.
+type DocumentRollout struct {
+	Mode               string            `json:"mode"`
+	Settled            bool              `json:"settled"`
+	SourceDeregistered bool              `json:"sourceDeregistered,omitempty"`
+	Note               string            `json:"note,omitempty"`
+	Error              string            `json:"error,omitempty"`
+	Consumers          []notice.Consumer `json:"consumers"`
+	Omitted            int               `json:"omitted,omitempty"`
+}
+
+func documentRollout(rv *notice.Rollout) *DocumentRollout {
+	if rv == nil {
+		return nil
+	}
+	return &DocumentRollout{Mode: rv.Mode, Settled: rv.Settled, SourceDeregistered: rv.SourceDeregistered, Note: rv.Note,
+		Error: rv.Err, Consumers: append([]notice.Consumer{}, rv.Consumers...), Omitted: rv.Omitted}
+}
+
+// Schema names the structured notification document's format
+// (notice.Schema, which the text's signature names too).
+const Schema = notice.Schema
 
 // Document is the structured notification for machines (the sqs and lambda
 // keys). It carries the same redacted content as the text.
@@ -27,21 +48,21 @@ type Document struct {
 	LatestARN string           `json:"latestArn,omitempty"`
 	Detail    string           `json:"detail,omitempty"`
 	// ExemptionNotes name the exemptions that stopped applying.
-	ExemptionNotes []string            `json:"exemptionNotes,omitempty"`
-	Trigger        string              `json:"trigger,omitempty"`
-	EventID        string              `json:"eventId,omitempty"`
-	Principal      *workflow.Principal `json:"principal,omitempty"`
-	Origin         *workflow.Origin    `json:"origin,omitempty"`
-	Containers     []DocumentContainer `json:"containers,omitempty"`
-	Blockers       []plan.Blocker      `json:"blockers,omitempty"`
-	LogGroups      []LogGroupInfo      `json:"logGroups,omitempty"`
-	ExecutionRole  string              `json:"executionRoleArn,omitempty"`
-	Rollout        *DocumentRollout    `json:"rollout,omitempty"`
-	Backout        []BackoutStep       `json:"backout,omitempty"`
-	Failure        *FailureInfo        `json:"failure,omitempty"`
-	ExecutionARN   string              `json:"executionArn,omitempty"`
-	Links          map[string]string   `json:"links,omitempty"`
-	Truncated      bool                `json:"truncated,omitempty"`
+	ExemptionNotes []string              `json:"exemptionNotes,omitempty"`
+	Trigger        string                `json:"trigger,omitempty"`
+	EventID        string                `json:"eventId,omitempty"`
+	Principal      *workflow.Principal   `json:"principal,omitempty"`
+	Origin         *workflow.Origin      `json:"origin,omitempty"`
+	Containers     []DocumentContainer   `json:"containers,omitempty"`
+	Blockers       []plan.Blocker        `json:"blockers,omitempty"`
+	LogGroups      []notice.LogGroupInfo `json:"logGroups,omitempty"`
+	ExecutionRole  string                `json:"executionRoleArn,omitempty"`
+	Rollout        *DocumentRollout      `json:"rollout,omitempty"`
+	Backout        []BackoutStep         `json:"backout,omitempty"`
+	Failure        *notice.FailureInfo   `json:"failure,omitempty"`
+	ExecutionARN   string                `json:"executionArn,omitempty"`
+	Links          map[string]string     `json:"links,omitempty"`
+	Truncated      bool                  `json:"truncated,omitempty"`
 }
 
 // BackoutStep is one backout step as the document carries it: the sentence
@@ -54,40 +75,40 @@ type BackoutStep struct {
 
 // DocumentContainer is one container's findings and change.
 type DocumentContainer struct {
-	Name    string          `json:"name"`
-	Action  plan.Action     `json:"action,omitempty"`
-	Reasons []policy.Reason `json:"reasons,omitempty"`
-	Before  *Settings       `json:"before,omitempty"`
-	After   *Settings       `json:"after,omitempty"`
+	Name    string           `json:"name"`
+	Action  plan.Action      `json:"action,omitempty"`
+	Reasons []policy.Reason  `json:"reasons,omitempty"`
+	Before  *notice.Settings `json:"before,omitempty"`
+	After   *notice.Settings `json:"after,omitempty"`
 }
 
 // document renders the structured document at a detail level.
-func (v *Notice) document(lvl Level) Document {
+func document(v *notice.Notice, lvl notice.Level) Document {
 	d := Document{
-		Schema: Schema, Outcome: v.Outcome, Summary: v.Summary(),
+		Schema: Schema, Outcome: v.Outcome, Summary: words.Summary(v),
 		Account: v.Account, Region: v.Region, Partition: v.Partition, Family: v.Family,
 		SourceARN: v.SourceARN, NewARN: v.NewARN, LatestARN: v.LatestARN, Detail: v.Detail, ExemptionNotes: v.ExemptionNotes,
 		Trigger: v.Trigger, EventID: v.EventID, Principal: v.Principal, Origin: v.Origin,
 		Blockers: v.Blockers, LogGroups: v.LogGroups, ExecutionRole: v.ExecutionRole,
-		Rollout: v.Rollout.document(), Backout: backoutSteps(v.Backout), Failure: v.Failure, ExecutionARN: v.ExecutionARN,
-		Truncated: lvl != Full || v.Omitted > 0,
+		Rollout: documentRollout(v.Rollout), Backout: backoutSteps(v.Backout), Failure: v.Failure, ExecutionARN: v.ExecutionARN,
+		Truncated: lvl != notice.Full || v.Omitted > 0,
 	}
 	for _, c := range v.Containers {
 		dc := DocumentContainer{Name: c.Name, Action: c.Action, Reasons: c.Reasons}
-		if lvl == Full {
+		if lvl == notice.Full {
 			dc.Before, dc.After = c.Before, c.After
 		}
 		d.Containers = append(d.Containers, dc)
 	}
-	if lvl == Minimal {
-		d.Blockers = Limit(v.Blockers, lvl)
-		d.LogGroups = Limit(v.LogGroups, lvl)
-		d.Backout = backoutSteps(Limit(v.Backout, lvl))
+	if lvl == notice.Minimal {
+		d.Blockers = notice.Limit(v.Blockers, lvl)
+		d.LogGroups = notice.Limit(v.LogGroups, lvl)
+		d.Backout = backoutSteps(notice.Limit(v.Backout, lvl))
 		if d.Rollout != nil {
-			d.Rollout.Consumers = Limit(d.Rollout.Consumers, lvl)
+			d.Rollout.Consumers = notice.Limit(d.Rollout.Consumers, lvl)
 		}
 		d.Containers = nil
-		for _, c := range Limit(v.Containers, lvl) {
+		for _, c := range notice.Limit(v.Containers, lvl) {
 			d.Containers = append(d.Containers, DocumentContainer{Name: c.Name, Action: c.Action})
 		}
 	}

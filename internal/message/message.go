@@ -8,24 +8,66 @@
 // redacted plan: option values other than documented awslogs options are
 // never shown, a failure's cause is sanitised and truncated, and an
 // execution input is reduced to ARNs, names and reason codes.
+//
+// Render reduces the request to a notice (internal/message/notice), then
+// renders it with the shared words (internal/message/words) as the text
+// (internal/message/email), the chat payloads (internal/message/chat) and,
+// here, the structured document, the attributes and the SNS envelope.
 package message
 
 import (
 	"fmt"
-	"unicode/utf8"
+	"maps"
+	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
+
+	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
-
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
+	"github.com/ecslogfix/ecslogfix/internal/message/email"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
+
+// BackoutSteps are the backout steps a notification of r lists, as values:
+// what `ecslogfix fix --apply` prints, so that the two cannot disagree.
+func BackoutSteps(r workflow.Result) []backout.Step {
+	n, _ := notice.New(workflow.NotifyRequest{Result: &r}) // fails only without a result
+	return n.Backout
+}
+
+// AttrRollout is the SNS attribute that sums a rollout up: COMPLETE (every
+// consumer ecslogfix may move runs the new revision), INCOMPLETE (some
+// consumers still run the source: not moved, a human must move them, or
+// still deploying) or ROLLOUT_FAILED (a move failed, or the step did).
+const AttrRollout = "rollout"
+
+// MovedConsumers are the consumers of r's rollout record that backout
+// points back (notice.Rollout.MovedConsumers): what the notification lists
+// and `ecslogfix backout --execution` executes.
+func MovedConsumers(r workflow.Result) []backout.Moved {
+	n, _ := notice.New(workflow.NotifyRequest{Result: &r}) // fails only without a result
+	return n.Rollout.MovedConsumers()
+}
+
+// GroupStatus says in a few words what became of one log group: what
+// `ecslogfix fix --apply` prints for each group of the revision, in the
+// notification's words.
+func GroupStatus(g workflow.LogGroupResult) string {
+	info := notice.LogGroupInfo{Status: "existing", RetentionDays: g.RetentionDays, KMSKeyARN: g.KMSKeyARN, Class: g.Class,
+		DeletionProtection: g.DeletionProtectionEnabled, RetentionSet: g.RetentionSet, PreviousRetentionDays: g.PreviousRetentionDays}
+	if g.Created {
+		info.Status = "created"
+	}
+	return strings.TrimPrefix(words.LogGroupText(info), ": ")
+}
 
 // SNS limits.
 const (
 	// MaxMessageBytes is SNS's default maximum message size (message plus
 	// attributes), 256 KiB.
 	MaxMessageBytes = 262144
-	// maxSubjectRunes keeps the subject "less than 100 characters".
-	maxSubjectRunes = 99
 	// margin keeps the rendered message clear of the limit (request
 	// encoding differences, attribute metadata).
 	margin = 2048
@@ -44,9 +86,9 @@ type Notification struct {
 	Outcome    workflow.Outcome
 	Subject    string            // < 100 characters, no control characters
 	Text       string            // plain text: the email and default keys
-	Chatbot    Chatbot           // the https key (AWS Chatbot custom notification)
+	Chatbot    chat.Chatbot      // the https key (AWS Chatbot custom notification)
 	Document   Document          // the sqs and lambda keys
-	Slack      Slack             // optional Slack incoming-webhook payload
+	Slack      chat.Slack        // optional Slack incoming-webhook payload
 	Attributes map[string]string // SNS message attributes, all of type String
 	// Truncated is set when detail was left out to fit SNS's size limit.
 	Truncated bool
@@ -56,19 +98,19 @@ type Notification struct {
 // Quiet reports whether an outcome needs nobody's action: the source was
 // compliant, already fixed, superseded, deregistered or exempt. The notify
 // function logs these instead of publishing them.
-func Quiet(o workflow.Outcome) bool { return quiet(o) }
+func Quiet(o workflow.Outcome) bool { return notice.Quiet(o) }
 
 // Render renders req in every format, lowering the detail until the SNS
 // message fits MaxMessageBytes. It fails only for a request with neither
 // or both of Result and Failure.
 func Render(req workflow.NotifyRequest) (Notification, error) {
-	v, err := newView(req)
+	v, err := notice.New(req)
 	if err != nil {
 		return Notification{}, err
 	}
 	var n Notification
-	for _, lvl := range []Level{Full, Compact, Minimal} {
-		n = v.render(lvl)
+	for _, lvl := range []notice.Level{notice.Full, notice.Compact, notice.Minimal} {
+		n = render(v, lvl)
 		if n.Size() <= MaxMessageBytes-margin {
 			return n, nil
 		}
@@ -76,16 +118,16 @@ func Render(req workflow.NotifyRequest) (Notification, error) {
 	return n, fmt.Errorf("message: %s for %s is %d bytes even at minimal detail", n.Outcome, v.Family, n.Size())
 }
 
-func (v *Notice) render(lvl Level) Notification {
+func render(v *notice.Notice, lvl notice.Level) Notification {
 	n := Notification{
 		Outcome:    v.Outcome,
-		Subject:    v.subject(),
-		Text:       v.text(lvl),
-		Chatbot:    v.chatbot(lvl),
-		Document:   v.document(lvl),
-		Slack:      v.slack(lvl),
-		Attributes: v.attributes(),
-		Truncated:  lvl != Full || v.Omitted > 0,
+		Subject:    words.Subject(v),
+		Text:       email.Text(v, lvl),
+		Chatbot:    chat.RenderChatbot(v, lvl),
+		Document:   document(v, lvl),
+		Slack:      chat.RenderSlack(v, lvl),
+		Attributes: attributes(v),
+		Truncated:  lvl != notice.Full || v.Omitted > 0,
 	}
 	n.message = n.buildMessage()
 	return n
@@ -102,24 +144,24 @@ func (n Notification) SNSMessage() string {
 }
 
 func (n Notification) buildMessage() string {
-	doc := string(marshal(n.Document, ""))
-	return string(marshal(map[string]string{
+	doc := string(JSON(n.Document))
+	return string(JSON(map[string]string{
 		"default": n.Text,
 		"email":   n.Text,
-		"https":   string(marshal(n.Chatbot, "")),
+		"https":   string(JSON(n.Chatbot)),
 		"sqs":     doc,
 		"lambda":  doc,
-	}, ""))
+	}))
 }
 
 // ChatbotJSON is the Chatbot custom notification as JSON.
-func (n Notification) ChatbotJSON() []byte { return marshal(n.Chatbot, "") }
+func (n Notification) ChatbotJSON() []byte { return JSON(n.Chatbot) }
 
 // DocumentJSON is the structured document as JSON.
-func (n Notification) DocumentJSON() []byte { return marshal(n.Document, "") }
+func (n Notification) DocumentJSON() []byte { return JSON(n.Document) }
 
 // SlackJSON is the Slack incoming-webhook payload as JSON.
-func (n Notification) SlackJSON() []byte { return marshal(n.Slack, "") }
+func (n Notification) SlackJSON() []byte { return JSON(n.Slack) }
 
 // Size is what SNS counts against its limit: the message, the subject and
 // every attribute's name, type and value.
@@ -131,7 +173,7 @@ func (n Notification) Size() int {
 	return size
 }
 
-func (v *Notice) attributes() map[string]string {
+func attributes(v *notice.Notice) map[string]string {
 	a := map[string]string{
 		AttrOutcome: string(v.Outcome),
 		AttrAccount: v.Account,
@@ -141,29 +183,8 @@ func (v *Notice) attributes() map[string]string {
 	if v.Rollout != nil {
 		a[AttrRollout] = v.Rollout.Summary()
 	}
-	return nonEmptyMap(a)
-}
-
-// subject is "[ecslogfix] OUTCOME family:rev → :new (region)", with the
-// family shortened when the whole would reach 100 characters.
-func (v *Notice) subject() string {
-	build := func(family string) string {
-		w := *v
-		w.Family = family
-		s := "[ecslogfix] " + string(v.Outcome) + " " + w.Headline()
-		if v.Region != "" {
-			s += " (" + v.Region + ")"
-		}
-		return escape.Line(s, 1<<20)
-	}
-	s := build(v.Family)
-	if excess := utf8.RuneCountInString(s) - maxSubjectRunes; excess > 0 {
-		keep := utf8.RuneCountInString(v.Family) - excess - 1
-		if keep > 0 {
-			s = build(escape.Clip(v.Family, keep+1))
-		}
-	}
-	return escape.Line(s, maxSubjectRunes)
+	maps.DeleteFunc(a, func(_, v string) bool { return v == "" })
+	return a
 }
 
 // Budget is what a rendered SNS message (with its subject and attributes)
@@ -173,11 +194,11 @@ const Budget = MaxMessageBytes - margin
 // SafeCause is a failure's cause as every notification shows it
 // (escape.Cause): other records of an outcome, such as the history, use
 // this one redaction rule.
-func SafeCause(cause string) string { return escape.Cause(cause, MaxCause) }
+func SafeCause(cause string) string { return escape.Cause(cause, notice.MaxCause) }
 
 // SafeText is free text from a result (a detail sentence) as notifications
 // show it: escape.Line, at most MaxDetail runes.
-func SafeText(s string) string { return escape.Line(s, MaxDetail) }
+func SafeText(s string) string { return escape.Line(s, notice.MaxDetail) }
 
 // JSON renders v compactly without HTML escaping, as every format here is.
-func JSON(v any) []byte { return marshal(v, "") }
+func JSON(v any) []byte { return notice.JSON(v, "") }

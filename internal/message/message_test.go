@@ -3,7 +3,6 @@ package message
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -93,7 +94,7 @@ func checkInvariants(t testing.TB, n Notification) {
 	if n.Subject == "" || utf8.RuneCountInString(n.Subject) >= 100 || !utf8.ValidString(n.Subject) {
 		t.Errorf("subject %q: empty, invalid or >= 100 characters", n.Subject)
 	}
-	if err := ValidateChatbot(n.ChatbotJSON()); err != nil {
+	if err := chat.ValidateChatbot(n.ChatbotJSON()); err != nil {
 		t.Errorf("%v\n%s", err, n.ChatbotJSON())
 	}
 	for _, r := range n.Subject {
@@ -124,7 +125,7 @@ func checkInvariants(t testing.TB, n Notification) {
 	if env["default"] != n.Text || env["email"] != n.Text {
 		t.Error("default/email differ from the text")
 	}
-	var cb Chatbot
+	var cb chat.Chatbot
 	if err := json.Unmarshal([]byte(env["https"]), &cb); err != nil {
 		t.Fatalf("https key is not JSON: %v", err)
 	}
@@ -147,12 +148,12 @@ func checkInvariants(t testing.TB, n Notification) {
 }
 
 func TestRenderRejectsEmptyAndDoubleRequests(t *testing.T) {
-	if _, err := Render(workflow.NotifyRequest{}); !errors.Is(err, errNoContent) {
-		t.Errorf("empty request: %v", err)
-	}
 	both := workflow.NotifyRequest{Result: &workflow.Result{}, Failure: &workflow.Failure{}}
-	if _, err := Render(both); !errors.Is(err, errBoth) {
-		t.Errorf("both: %v", err)
+	for _, req := range []workflow.NotifyRequest{{}, both} {
+		_, want := notice.New(req)
+		if _, err := Render(req); want == nil || err != want {
+			t.Errorf("%+v: %v, want notice.New's error %v", req, err, want)
+		}
 	}
 }
 
@@ -326,7 +327,7 @@ func FuzzRender(f *testing.F) {
 		}
 		n, err := Render(req)
 		if err != nil {
-			if !errors.Is(err, errNoContent) && !errors.Is(err, errBoth) {
+			if _, refused := notice.New(req); err != refused {
 				t.Fatalf("unexpected error: %v", err)
 			}
 			return

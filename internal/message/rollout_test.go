@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/backout"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -27,20 +28,20 @@ func TestRolloutAttributeAndBackout(t *testing.T) {
 		kinds   []backout.StepKind
 	}{
 		{"all moved", &workflow.Rollout{Mode: "services", Settled: true, Consumers: []workflow.ConsumerRollout{moved("a"), moved("b")}},
-			nil, RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"nothing found", &workflow.Rollout{Mode: "all", Settled: true, Consumers: []workflow.ConsumerRollout{}},
-			nil, RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"source deregistered", &workflow.Rollout{Mode: "services", Settled: true, SourceDeregistered: true, Consumers: []workflow.ConsumerRollout{moved("a")}},
-			nil, RolloutComplete, []backout.StepKind{backout.StepReregisterSource, backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepReregisterSource, backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"step failed before recording", nil, &workflow.CaughtError{Error: "ThrottledError", Cause: "throttled"},
-			RolloutFailed, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
+			notice.RolloutFailed, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"superseded by someone", &workflow.Rollout{Mode: "services", Settled: true, Consumers: []workflow.ConsumerRollout{
 			func() workflow.ConsumerRollout {
 				c := moved("a")
 				c.Status, c.After = workflow.ConsumerSuperseded, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:16"
 				return c
 			}()}},
-			nil, RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := *base.Result

@@ -1,4 +1,9 @@
-package message
+// Package chat renders a notice for chat: the Amazon Q Developer in chat
+// applications (AWS Chatbot) custom notification and the Slack Block Kit
+// webhook payload, their types and documented limits, and the check of a
+// Chatbot payload against its documented schema (a payload Chatbot cannot
+// parse is dropped without an error).
+package chat
 
 import (
 	"cmp"
@@ -6,12 +11,22 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
+
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+
 	"github.com/ecslogfix/ecslogfix/internal/console"
-
 	"github.com/ecslogfix/ecslogfix/internal/escape"
-
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
+
+// shortPrincipal is the principal's name alone, for titles.
+func shortPrincipal(p *workflow.Principal) string {
+	if p == nil {
+		return ""
+	}
+	return cmp.Or(p.UserName, p.InvokedBy, p.ARN)
+}
 
 // Chatbot is an Amazon Q Developer in chat applications (AWS Chatbot)
 // custom notification. Chatbot silently drops messages that do not match
@@ -60,7 +75,7 @@ var outcomeEmoji = map[workflow.Outcome]string{
 	workflow.OutcomeFailed:           ":x:",
 }
 
-func (v *Notice) chatTitle() string {
+func (v post) chatTitle() string {
 	emoji, ok := outcomeEmoji[v.Outcome]
 	if !ok {
 		emoji = ":information_source:"
@@ -69,42 +84,42 @@ func (v *Notice) chatTitle() string {
 	if v.Region != "" {
 		region = " (" + v.Region + ")"
 	}
-	return escape.Line(emoji+" ecslogfix "+string(v.Outcome)+": "+v.Headline()+region, capChatTitle)
+	return escape.Line(emoji+" ecslogfix "+string(v.Outcome)+": "+words.Headline(v.Notice)+region, capChatTitle)
 }
 
 // chatDescription is the markdown body shared by Chatbot and Slack.
 //
 // esc escapes free text for the target client; code spans go through
 // codeSpan.
-func (v *Notice) chatDescription(lvl Level, esc func(string) string) string {
+func (v post) chatDescription(lvl notice.Level, esc func(string) string) string {
 	code := func(s string) string { return esc(strings.ReplaceAll(s, "`", "'")) }
 	var b strings.Builder
-	src := Ref(v.Family, v.SourceRev)
-	fmt.Fprintf(&b, "%s\n", esc(v.Summary()))
+	src := words.Ref(v.Family, v.SourceRev)
+	fmt.Fprintf(&b, "%s\n", esc(words.Summary(v.Notice)))
 	if who := shortPrincipal(v.Principal); who != "" || v.Origin != nil {
-		fmt.Fprintf(&b, "Registered by `%s` through %s.\n", code(cmp.Or(who, "unknown")), esc(OriginText(v.Origin)))
+		fmt.Fprintf(&b, "Registered by `%s` through %s.\n", code(cmp.Or(who, "unknown")), esc(words.OriginText(v.Origin)))
 	}
 	if v.Detail != "" {
 		fmt.Fprintf(&b, "%s\n", esc(v.Detail))
 	}
 	if v.Failure != nil {
 		fmt.Fprintf(&b, "*Failed state:* `%s`  *Error:* `%s`\n", code(v.Failure.State), code(v.Failure.Error))
-		if v.Failure.Cause != "" && lvl == Full {
+		if v.Failure.Cause != "" && lvl == notice.Full {
 			fmt.Fprintf(&b, "*Cause:* `%s`\n", code(escape.Line(v.Failure.Cause, 500)))
 		}
 	}
-	if !quiet(v.Outcome) {
+	if !notice.Quiet(v.Outcome) {
 		for _, c := range v.Containers {
 			if len(c.Reasons) == 0 {
 				continue
 			}
-			line := "• `" + code(c.Name) + "`: " + esc(ReasonsText(c.Reasons))
-			if Changes(c.Action) {
+			line := "• `" + code(c.Name) + "`: " + esc(words.ReasonsText(c.Reasons))
+			if words.Changes(c.Action) {
 				switch v.Outcome {
 				case workflow.OutcomeRemediated:
-					line += " → " + ActionText(c.Action)
+					line += " → " + words.ActionText(c.Action)
 				case workflow.OutcomeReportOnly:
-					line += " → would be: " + ActionText(c.Action)
+					line += " → would be: " + words.ActionText(c.Action)
 				}
 			}
 			b.WriteString(line + "\n")
@@ -114,7 +129,7 @@ func (v *Notice) chatDescription(lvl Level, esc func(string) string) string {
 		fmt.Fprintf(&b, ":no_entry: *%s*: %s\n", esc(bl.Code), esc(bl.Message))
 	}
 	if v.NewARN != "" {
-		fmt.Fprintf(&b, "New compliant revision: *%s*", esc(Ref(v.Family, v.NewRev)))
+		fmt.Fprintf(&b, "New compliant revision: *%s*", esc(words.Ref(v.Family, v.NewRev)))
 		if l := console.TaskDefinition(v.Partition, v.Region, v.Family, v.NewRev); l != "" {
 			b.WriteString(" " + l)
 		}
@@ -129,7 +144,7 @@ func (v *Notice) chatDescription(lvl Level, esc func(string) string) string {
 		case g.RetentionSet:
 			status = "already existed, retention set"
 		}
-		fmt.Fprintf(&b, "Log group `%s` %s (retention %s)\n", code(g.Name), status, RetentionText(g.RetentionDays))
+		fmt.Fprintf(&b, "Log group `%s` %s (retention %s)\n", code(g.Name), status, words.RetentionText(g.RetentionDays))
 	}
 	switch {
 	case v.Outcome == workflow.OutcomeRemediated && v.Rollout != nil:
@@ -143,31 +158,31 @@ func (v *Notice) chatDescription(lvl Level, esc func(string) string) string {
 	if l := console.Execution(v.ExecutionARN); l != "" {
 		fmt.Fprintf(&b, "Execution: %s\n", l)
 	}
-	if lvl != Full || v.Omitted > 0 {
+	if lvl != notice.Full || v.Omitted > 0 {
 		b.WriteString("_Some detail was left out to fit the message size limit._\n")
 	}
 	return escape.Lines(strings.TrimSpace(b.String()), capChatDescription)
 }
 
 // nextSteps are the actions for the reader, as chat lines.
-func (v *Notice) nextSteps(esc func(string) string) []string {
+func (v post) nextSteps(esc func(string) string) []string {
 	code := func(s string) string { return esc(strings.ReplaceAll(s, "`", "'")) }
 	var steps []string
 	for _, s := range v.Backout {
 		steps = append(steps, "Backout: "+esc(s.Description)+" `"+code(s.Command)+"`")
 	}
 	for _, bl := range v.Blockers {
-		if advice, ok := blockerAdvice[bl.Code]; ok {
+		if advice, ok := words.BlockerAdvice(bl.Code); ok {
 			steps = append(steps, esc(advice))
 		}
 	}
 	switch v.Outcome {
 	case workflow.OutcomeRemediated, workflow.OutcomeReportOnly, workflow.OutcomeBlocked:
-		if len(v.SnippetGroups()) > 0 {
-			steps = append(steps, "Fix the source ("+esc(OriginText(v.Origin))+"): add the awslogs logConfiguration there so the next deploy does not regress (the email has the snippet).")
+		if len(words.SnippetGroups(v.Notice)) > 0 {
+			steps = append(steps, "Fix the source ("+esc(words.OriginText(v.Origin))+"): add the awslogs logConfiguration there so the next deploy does not regress (the email has the snippet).")
 		}
 	case workflow.OutcomeNeedsHuman:
-		steps = append(steps, "Decide what ecslogfix may not ("+esc(v.HumanWhy())+"): see the email's NEEDS A HUMAN and Detail.")
+		steps = append(steps, "Decide what ecslogfix may not ("+esc(words.HumanWhy(v.Notice))+"): see the email's NEEDS A HUMAN and Detail.")
 	case workflow.OutcomeLogGroupCreated:
 		steps = append(steps, "Create the log groups where the task definition is defined (infrastructure as code), so the next account or region does not meet the same failure.")
 	case workflow.OutcomeFailed:
@@ -183,11 +198,11 @@ func (v *Notice) nextSteps(esc func(string) string) []string {
 }
 
 // chatbot renders the custom notification.
-func (v *Notice) chatbot(lvl Level) Chatbot {
+func (v post) chatbot(lvl notice.Level) Chatbot {
 	c := Chatbot{
 		Version: "1.0",
 		Source:  "custom",
-		ID:      escape.Line(Ref(v.Family, v.SourceRev)+"/"+string(v.Outcome), MaxName),
+		ID:      escape.Line(words.Ref(v.Family, v.SourceRev)+"/"+string(v.Outcome), notice.MaxName),
 		Content: ChatbotContent{
 			TextType:    "client-markdown",
 			Title:       v.chatTitle(),
@@ -196,8 +211,8 @@ func (v *Notice) chatbot(lvl Level) Chatbot {
 			Keywords:    v.keywords(),
 		},
 		Metadata: ChatbotMetadata{
-			ThreadID:         escape.Line("ecslogfix/"+v.Account+"/"+v.Region+"/"+v.Family, MaxARN),
-			Summary:          escape.Line(string(v.Outcome)+" "+v.Headline(), capChatTitle),
+			ThreadID:         escape.Line("ecslogfix/"+v.Account+"/"+v.Region+"/"+v.Family, notice.MaxARN),
+			Summary:          escape.Line(string(v.Outcome)+" "+words.Headline(v.Notice), capChatTitle),
 			EventType:        "ecslogfix." + string(v.Outcome),
 			RelatedResources: nonEmpty(v.SourceARN, v.NewARN, v.ExecutionARN),
 			AdditionalContext: nonEmptyMap(map[string]string{
@@ -214,7 +229,7 @@ const capKeywords = 12
 // keywords tag the notification with its outcome, its region and the
 // source's reason codes (policy.Reason), so a channel can be searched by
 // the rule a family broke.
-func (v *Notice) keywords() []string {
+func (v post) keywords() []string {
 	out := nonEmpty("ecs", "logging", "ecslogfix", string(v.Outcome), v.Region)
 	for _, c := range v.Containers {
 		for _, r := range c.Reasons {
@@ -253,3 +268,9 @@ func nonEmptyMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// post renders one notice for a chat client.
+type post struct{ *notice.Notice }
+
+// RenderChatbot is the Chatbot custom notification of n at a detail level.
+func RenderChatbot(n *notice.Notice, lvl notice.Level) Chatbot { return post{n}.chatbot(lvl) }

@@ -1,13 +1,12 @@
-package message
+package notice
 
 import (
 	"cmp"
 	"fmt"
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/escape"
-
 	"github.com/ecslogfix/ecslogfix/internal/backout"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -45,24 +44,7 @@ type Consumer struct {
 	Command string `json:"command,omitempty"`
 }
 
-// DocumentRollout is the structured document's rollout block.
-type DocumentRollout struct {
-	Mode               string             `json:"mode"`
-	Settled            bool               `json:"settled"`
-	SourceDeregistered bool               `json:"sourceDeregistered,omitempty"`
-	Note               string             `json:"note,omitempty"`
-	Error              string             `json:"error,omitempty"`
-	Consumers          []Consumer `json:"consumers"`
-	Omitted            int                `json:"omitted,omitempty"`
-}
-
-// AttrRollout is the SNS attribute that sums a rollout up: COMPLETE (every
-// consumer ecslogfix may move runs the new revision), INCOMPLETE (some
-// consumers still run the source: not moved, a human must move them, or
-// still deploying) or ROLLOUT_FAILED (a move failed, or the step did).
-const AttrRollout = "rollout"
-
-// Rollout summaries (AttrRollout values).
+// Rollout summaries (the values of message.AttrRollout).
 const (
 	RolloutComplete   = "COMPLETE"
 	RolloutIncomplete = "INCOMPLETE"
@@ -122,14 +104,7 @@ func moved(c Consumer) backout.Moved {
 		Group: c.Group, Before: c.Before, After: c.After}
 }
 
-// MovedConsumers are the consumers of r's rollout record that backout
-// points back (see movedConsumers): what the notification lists and
-// `ecslogfix backout --execution` executes.
-func MovedConsumers(r workflow.Result) []backout.Moved {
-	return cleanRollout(r, r.Target.Region).MovedConsumers()
-}
-
-// movedConsumers are the consumers backout must point back: those that
+// MovedConsumers are the consumers backout must point back: those that
 // run (as far as the record goes) the new revision. A consumer someone
 // else moved on is theirs.
 func (rv *Rollout) MovedConsumers() []backout.Moved {
@@ -145,7 +120,7 @@ func (rv *Rollout) MovedConsumers() []backout.Moved {
 	return out
 }
 
-// summary is AttrRollout's value.
+// Summary is the rollout attribute's value (message.AttrRollout).
 func (rv *Rollout) Summary() string {
 	if rv.Err != "" {
 		return RolloutFailed
@@ -165,7 +140,7 @@ func (rv *Rollout) Summary() string {
 	return out
 }
 
-// counts says how many consumers are in each status, in a fixed order.
+// Counts says how many consumers are in each status, in a fixed order.
 func (rv *Rollout) Counts() string {
 	n := map[workflow.ConsumerStatus]int{}
 	for _, c := range rv.Consumers {
@@ -192,73 +167,4 @@ func (rv *Rollout) Counts() string {
 		return "no consumer found"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// consumerName names a consumer for a person: cluster/service, bus/rule
-// (target ID), group/schedule.
-func consumerName(c Consumer) string {
-	switch c.Kind {
-	case workflow.KindService:
-		return "service " + c.Cluster + "/" + c.Name
-	case workflow.KindRuleTarget:
-		return "rule target " + c.EventBus + "/" + c.Name + " (" + c.TargetID + ")"
-	case workflow.KindSchedule:
-		return "schedule " + c.Group + "/" + c.Name
-	}
-	return strings.ToLower(string(c.Kind)) + " " + c.Name
-}
-
-// rolloutText is the ROLLOUT section of the text body.
-func (v *Notice) rolloutText(w func(string, ...any), lvl Level) {
-	rv := v.Rollout
-	if rv.Mode != "" {
-		w("Mode: %s. %s.\n", rv.Mode, capitalize(rv.Counts()))
-	}
-	if rv.Err != "" {
-		w("The rollout did not finish: %s\nWhat it recorded before is below; the new revision stays registered.\n", rv.Err)
-	}
-	if rv.Note != "" {
-		w("Note: %s\n", rv.Note)
-	}
-	if rv.SourceDeregistered {
-		w("The source revision was deregistered after every consumer moved (policy deregisterSource afterRollout).\n")
-	}
-	for _, c := range Limit(rv.Consumers, lvl) {
-		w("- %s: %s, %s → %s\n", consumerName(c), c.Status, revText(c.Before), revText(c.After))
-		if c.Reason != "" && lvl != Minimal {
-			w("  %s\n", c.Reason)
-		}
-		if c.Command != "" && lvl == Full {
-			w("  To move it: %s\n", c.Command)
-		}
-	}
-	if n := len(rv.Consumers) - len(Limit(rv.Consumers, lvl)); n > 0 {
-		w("(%d more consumer(s) left out)\n", n)
-	}
-}
-
-// revText is family:rev of a task definition ARN, or the ARN.
-func revText(arn string) string {
-	if fam, rev := TaskDefRef(arn); fam != "" && rev > 0 {
-		return Ref(fam, rev)
-	}
-	if fam, _ := TaskDefRef(arn); fam != "" {
-		return fam + " (latest)"
-	}
-	return arn
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
-}
-
-func (rv *Rollout) document() *DocumentRollout {
-	if rv == nil {
-		return nil
-	}
-	return &DocumentRollout{Mode: rv.Mode, Settled: rv.Settled, SourceDeregistered: rv.SourceDeregistered, Note: rv.Note,
-		Error: rv.Err, Consumers: append([]Consumer{}, rv.Consumers...), Omitted: rv.Omitted}
 }

@@ -1,7 +1,16 @@
-package message
+// Package notice is what a notification may say about one workflow
+// execution, before any format renders it: the request reduced to ARNs,
+// names, reason codes, redacted log settings and backout steps, every string
+// made safe (escape.Line) and capped, every list bounded. The email body
+// (internal/message/email), the chat payloads (internal/message/chat) and
+// the structured document (internal/message) all render from one Notice,
+// with the words they share (Summary, Headline, ...). Pure: no AWS calls.
+package notice
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"maps"
 	"slices"
@@ -49,33 +58,33 @@ var awslogsOptions = map[string]bool{
 	"max-buffer-size":           true,
 }
 
-// view is the sanitised, size-capped model every format renders from. It
+// Notice is the sanitised, size-capped model every format renders from. It
 // holds only what a notification may show.
 type Notice struct {
-	Outcome     workflow.Outcome
-	Account     string
-	Region      string
-	Partition   string
-	Family      string
-	SourceARN   string
-	SourceRev   int
-	NewARN      string
-	NewRev      int
-	LatestARN   string
-	Detail      string
-	Trigger     string
-	EventID     string
-	Enforcement string
-	Principal   *workflow.Principal
-	Origin      *workflow.Origin
-	Containers  []Container
-	Blockers    []plan.Blocker
-	LogGroups   []LogGroupInfo
-	ExecutionRole    string
-	Backout     []backout.Step
-	Rollout     *Rollout // nil: no rollout step ran
-	Failure     *FailureInfo
-	ExecutionARN     string
+	Outcome       workflow.Outcome
+	Account       string
+	Region        string
+	Partition     string
+	Family        string
+	SourceARN     string
+	SourceRev     int
+	NewARN        string
+	NewRev        int
+	LatestARN     string
+	Detail        string
+	Trigger       string
+	EventID       string
+	Enforcement   string
+	Principal     *workflow.Principal
+	Origin        *workflow.Origin
+	Containers    []Container
+	Blockers      []plan.Blocker
+	LogGroups     []LogGroupInfo
+	ExecutionRole string
+	Backout       []backout.Step
+	Rollout       *Rollout // nil: no rollout step ran
+	Failure       *FailureInfo
+	ExecutionARN  string
 	// exemptionNotes say which exemptions stopped applying (expired or
 	// malformed): the notification is how people learn it.
 	ExemptionNotes []string
@@ -135,7 +144,9 @@ var errNoContent = errors.New("message: notify request has neither result nor fa
 // errBoth is returned for a request with both Result and Failure.
 var errBoth = errors.New("message: notify request has both result and failure")
 
-func newView(req workflow.NotifyRequest) (*Notice, error) {
+// New reduces req to what a notification may show. It fails only for a
+// request with neither or both of Result and Failure.
+func New(req workflow.NotifyRequest) (*Notice, error) {
 	switch {
 	case req.Result == nil && req.Failure == nil:
 		return nil, errNoContent
@@ -151,19 +162,19 @@ func newView(req workflow.NotifyRequest) (*Notice, error) {
 func resultModel(req workflow.NotifyRequest) *Notice {
 	r := req.Result
 	v := &Notice{
-		Outcome:   workflow.Outcome(escape.Line(string(r.Outcome), MaxName)),
-		Account:   escape.Line(r.Target.Account, MaxName),
-		Region:    escape.Line(r.Target.Region, MaxName),
-		Family:    escape.Line(r.Family, MaxName),
-		SourceARN: escape.Line(r.SourceARN, MaxARN),
-		NewARN:    escape.Line(r.NewARN, MaxARN),
-		LatestARN: escape.Line(r.LatestARN, MaxARN),
-		Detail:    escape.Line(r.Detail, MaxDetail),
-		Trigger:   escape.Line(string(r.Trigger), MaxName),
-		EventID:   escape.Line(r.EventID, MaxName),
-		Principal: cleanPrincipal(r.Principal),
-		Origin:    cleanOrigin(r.Origin),
-		ExecutionARN:   escape.Line(cmp.Or(req.ExecutionARN, r.ExecutionARN), MaxARN),
+		Outcome:      workflow.Outcome(escape.Line(string(r.Outcome), MaxName)),
+		Account:      escape.Line(r.Target.Account, MaxName),
+		Region:       escape.Line(r.Target.Region, MaxName),
+		Family:       escape.Line(r.Family, MaxName),
+		SourceARN:    escape.Line(r.SourceARN, MaxARN),
+		NewARN:       escape.Line(r.NewARN, MaxARN),
+		LatestARN:    escape.Line(r.LatestARN, MaxARN),
+		Detail:       escape.Line(r.Detail, MaxDetail),
+		Trigger:      escape.Line(string(r.Trigger), MaxName),
+		EventID:      escape.Line(r.EventID, MaxName),
+		Principal:    cleanPrincipal(r.Principal),
+		Origin:       cleanOrigin(r.Origin),
+		ExecutionARN: escape.Line(cmp.Or(req.ExecutionARN, r.ExecutionARN), MaxARN),
 	}
 	if v.Outcome == "" {
 		v.Outcome = "UNKNOWN"
@@ -246,17 +257,17 @@ func failureModel(req workflow.NotifyRequest) *Notice {
 	f := req.Failure
 	in := f.Input
 	v := &Notice{
-		Outcome:     workflow.OutcomeFailed,
-		Account:     escape.Line(in.Target.Account, MaxName),
-		Region:      escape.Line(in.Target.Region, MaxName),
-		Family:      escape.Line(in.Family, MaxName),
-		SourceARN:   escape.Line(in.TaskDefinitionARN, MaxARN),
-		Trigger:     escape.Line(string(in.Trigger), MaxName),
-		EventID:     escape.Line(in.EventID, MaxName),
-		Enforcement: escape.Line(string(in.Enforcement), MaxName),
-		Principal:   cleanPrincipal(in.Principal),
-		Origin:      cleanOrigin(in.Origin),
-		ExecutionARN:     escape.Line(cmp.Or(req.ExecutionARN, f.ExecutionARN), MaxARN),
+		Outcome:      workflow.OutcomeFailed,
+		Account:      escape.Line(in.Target.Account, MaxName),
+		Region:       escape.Line(in.Target.Region, MaxName),
+		Family:       escape.Line(in.Family, MaxName),
+		SourceARN:    escape.Line(in.TaskDefinitionARN, MaxARN),
+		Trigger:      escape.Line(string(in.Trigger), MaxName),
+		EventID:      escape.Line(in.EventID, MaxName),
+		Enforcement:  escape.Line(string(in.Enforcement), MaxName),
+		Principal:    cleanPrincipal(in.Principal),
+		Origin:       cleanOrigin(in.Origin),
+		ExecutionARN: escape.Line(cmp.Or(req.ExecutionARN, f.ExecutionARN), MaxARN),
 		Failure: &FailureInfo{
 			State: escape.Line(f.State, MaxName),
 			Error: escape.Line(f.Error, capError),
@@ -303,12 +314,6 @@ func (v *Notice) fillRefs(explicitPartition string) {
 	v.Account = cmp.Or(v.Account, src.AccountID)
 	v.Region = cmp.Or(v.Region, src.Region)
 	v.Partition = cmp.Or(explicitPartition, src.Partition, awsarn.PartitionOr(v.Region, "aws"))
-}
-
-// BackoutSteps are the backout steps a notification of r lists, as values:
-// what `ecslogfix fix --apply` prints, so that the two cannot disagree.
-func BackoutSteps(r workflow.Result) []backout.Step {
-	return resultModel(workflow.NotifyRequest{Result: &r}).Backout
 }
 
 // backoutSteps asks the plan package for the exact steps that undo what
@@ -450,7 +455,7 @@ func failedState(s string) string {
 	return s
 }
 
-// taskDefRef returns the family and revision of a task definition ARN
+// TaskDefRef returns the family and revision of a task definition ARN
 // (arn:…:task-definition/family:rev); rev is 0 when absent.
 func TaskDefRef(s string) (family string, rev int) {
 	// The SDK's parser is lenient on purpose here: a message renders what
@@ -470,3 +475,54 @@ func TaskDefRef(s string) (family string, rev int) {
 	}
 	return ref[:i], n
 }
+
+// Level is how much detail a rendering carries; Render lowers it until the
+// message fits SNS's size limit.
+type Level int
+
+const (
+	Full    Level = iota // everything
+	Compact              // plan without option tables, one source snippet
+	Minimal              // summary, backout and links only
+)
+
+// capMinimal is how many entries of each list the minimal level keeps.
+const capMinimal = 5
+
+// Limit returns at most the number of entries lvl keeps.
+func Limit[T any](xs []T, lvl Level) []T {
+	if lvl == Minimal && len(xs) > capMinimal {
+		return xs[:capMinimal]
+	}
+	return xs
+}
+
+// Quiet reports whether the outcome needs no action from anyone.
+func Quiet(o workflow.Outcome) bool {
+	switch o {
+	case workflow.OutcomeAlreadyCompliant, workflow.OutcomeAlreadyRemediated,
+		workflow.OutcomeSuperseded, workflow.OutcomeInactive, workflow.OutcomeExempt:
+		return true
+	}
+	return false
+}
+
+// JSON is json.Marshal without HTML escaping (the output is read by people
+// and by JSON parsers, never embedded in HTML), optionally indented: every
+// JSON format of a notification is written by it.
+func JSON(v any, indent string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if indent != "" {
+		enc.SetIndent("", indent)
+	}
+	if err := enc.Encode(v); err != nil {
+		return []byte("null")
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+}
+
+// Schema names the structured notification document's format. Bump the
+// version on any incompatible change.
+const Schema = "ecslogfix.notification/v1"

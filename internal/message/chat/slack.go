@@ -1,7 +1,11 @@
-package message
+package chat
 
 import (
 	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
+
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 )
@@ -32,7 +36,7 @@ const (
 )
 
 // slack renders the webhook payload from the same content as Chatbot.
-func (v *Notice) slack(lvl Level) Slack {
+func (v post) slack(lvl notice.Level) Slack {
 	blocks := []SlackBlock{
 		{Type: "header", Text: &SlackText{Type: "plain_text", Text: escape.Line(v.chatTitle(), capSlackHeader)}},
 		{Type: "section", Text: &SlackText{Type: "mrkdwn", Text: escape.Lines(v.chatDescription(lvl, mdEscape), capSlackSection)}},
@@ -44,5 +48,8 @@ func (v *Notice) slack(lvl Level) Slack {
 	}
 	ctx := strings.Join(nonEmpty(string(v.Outcome), v.Account, v.Region, v.Family), " · ")
 	blocks = append(blocks, SlackBlock{Type: "context", Elements: []SlackText{{Type: "mrkdwn", Text: escape.Line(mdEscape(ctx), capSlackSection)}}})
-	return Slack{Text: escape.Line(v.subject(), capSlackHeader), Blocks: blocks}
+	return Slack{Text: escape.Line(words.Subject(v.Notice), capSlackHeader), Blocks: blocks}
 }
+
+// RenderSlack is the Slack webhook payload of n at a detail level.
+func RenderSlack(n *notice.Notice, lvl notice.Level) Slack { return post{n}.slack(lvl) }
