@@ -17,10 +17,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/console"
-
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/message/chat"

@@ -5,10 +5,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/console"
-
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"

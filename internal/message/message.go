@@ -20,13 +20,12 @@ import (
 	"maps"
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/message/words"
-
 	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/message/email"
 	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 

@@ -11,12 +11,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/message/words"
-
-	"github.com/ecslogfix/ecslogfix/internal/message/notice"
-
 	"github.com/ecslogfix/ecslogfix/internal/console"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 

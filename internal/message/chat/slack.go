@@ -3,11 +3,9 @@ package chat
 import (
 	"strings"
 
-	"github.com/ecslogfix/ecslogfix/internal/message/words"
-
-	"github.com/ecslogfix/ecslogfix/internal/message/notice"
-
 	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 )
 
 // Slack is a Slack incoming-webhook payload with Block Kit blocks.

@@ -10,12 +10,10 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ecslogfix/ecslogfix/internal/message/words"
-
-	"github.com/ecslogfix/ecslogfix/internal/message/notice"
-
 	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/console"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"

@@ -14,9 +14,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/ecslogfix/ecslogfix/internal/message/notice"
-
 	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
