@@ -11,9 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
 	"github.com/ecslogfix/ecslogfix/internal/message"
-	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -41,7 +42,7 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 	}
 	var notified, printed []string
 	for _, s := range n.Document.Backout {
-		notified = append(notified, strings.NewReplacer(plan.PlaceholderCluster, "prod", plan.PlaceholderService, "web").Replace(s.Command))
+		notified = append(notified, strings.NewReplacer(backoutsteps.PlaceholderCluster, "prod", backoutsteps.PlaceholderService, "web").Replace(s.Command))
 	}
 	for _, s := range it.Backout {
 		printed = append(printed, s.Bind("prod", "web").Command)
@@ -72,7 +73,7 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 		}
 	}
 	for i := range notified {
-		notified[i] = strings.ReplaceAll(notified[i], plan.PlaceholderDate, "2026-12-31") // motoNow + backoutDays
+		notified[i] = strings.ReplaceAll(notified[i], backoutsteps.PlaceholderDate, "2026-12-31") // motoNow + backoutDays
 	}
 	if !slices.Equal(ran, notified) {
 		t.Fatalf("backout ran\n%s\nthe notification says\n%s", strings.Join(ran, "\n"), strings.Join(notified, "\n"))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
@@ -75,8 +76,8 @@ type FixItem struct {
 	LogGroups []workflow.LogGroupResult `json:"logGroups,omitempty"` // --apply: found or created
 	// Rollout is what the workflow's Rollout and Watch steps found and
 	// did (--apply), or would do (a dry run: TO_MOVE), with the consumers.
-	Rollout *workflow.Rollout `json:"rollout,omitempty"`
-	Backout []plan.Step       `json:"backout,omitempty"` // for a new revision: the notification's steps
+	Rollout *workflow.Rollout   `json:"rollout,omitempty"`
+	Backout []backoutsteps.Step `json:"backout,omitempty"` // for a new revision: the notification's steps
 }
 
 // FixSummary counts what fix did.

@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
-	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
@@ -141,7 +141,7 @@ func TestMotoFixRollout(t *testing.T) {
 	if refused := proxy.Refused(); len(refused) != 0 {
 		t.Errorf("UpdateService with a task definition reached a CODE_DEPLOY service: %+v", refused)
 	}
-	if len(it.Backout) == 0 || it.Backout[0].Kind != plan.StepMoveService || it.Backout[0].Service != "web" || it.Backout[0].Conditional {
+	if len(it.Backout) == 0 || it.Backout[0].Kind != backoutsteps.StepMoveService || it.Backout[0].Service != "web" || it.Backout[0].Conditional {
 		t.Errorf("backout steps %+v, want web's exact move first", it.Backout)
 	}
 
@@ -173,7 +173,7 @@ func TestMotoFixRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range steps {
-		if s.Kind == plan.StepMoveService && (s.Service != "web" || s.Status != backout.StepDone) {
+		if s.Kind == backoutsteps.StepMoveService && (s.Service != "web" || s.Status != backout.StepDone) {
 			t.Errorf("backout step %+v: only web was moved by the rollout", s)
 		}
 	}

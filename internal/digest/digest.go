@@ -19,7 +19,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -156,8 +159,8 @@ type Document struct {
 type Notification struct {
 	Subject    string
 	Text       string
-	Chatbot    message.Chatbot
-	Slack      message.Slack
+	Chatbot    chat.Chatbot
+	Slack      chat.Slack
 	Document   Document
 	Attributes map[string]string
 	Truncated  bool
@@ -210,7 +213,7 @@ func build(in Input) []Section {
 			continue // quiet outcomes are counted only
 		}
 		s.Lists[l] = append(s.Lists[l], Item{Family: o.Family, Revision: revision(o.SourceARN), NewRevision: revision(o.NewARN), NewARN: o.NewARN,
-			Outcome: o.Outcome, Reasons: o.Reasons, Detail: message.Clip(o.Detail, 300)})
+			Outcome: o.Outcome, Reasons: o.Reasons, Detail: escape.Line(o.Detail, 300)})
 	}
 	out := make([]Section, 0, len(order))
 	for _, k := range order {
@@ -268,7 +271,7 @@ func document(in Input, all []Section, l level) Document {
 	}
 	if e := in.DigestError; e != nil {
 		// The outcomes were not read: none counts as pending.
-		doc.DigestError = &workflow.CaughtError{Error: message.Clip(message.SafeText(e.Error), capLine), Cause: message.Clip(message.SafeText(e.Cause), capLine)}
+		doc.DigestError = &workflow.CaughtError{Error: escape.Line(e.Error, capLine), Cause: escape.Cause(e.Cause, capLine)}
 		doc.Totals.Pending = 0
 	}
 	for _, o := range in.Outcomes {
@@ -306,11 +309,7 @@ func report(sum workflow.SweepSummary, executionARN string) Report {
 	if err != nil || sum.Bucket == "" {
 		return r
 	}
-	// The S3 console is global; the commercial partition's is the one
-	// with a documented object URL.
-	if base := message.ConsoleBase(a.Partition, a.Region); base != "" && a.Partition == "aws" {
-		r.Link = "https://s3.console.aws.amazon.com/s3/object/" + sum.Bucket + "?region=" + a.Region + "&prefix=" + sum.ReportKey
-	}
+	r.Link = console.S3Object(a.Partition, a.Region, sum.Bucket, sum.ReportKey)
 	return r
 }
 
@@ -341,9 +340,9 @@ func headline(doc Document) string {
 
 func subject(doc Document) string {
 	if doc.DigestError != nil {
-		return message.Clip("[ecslogfix] Sweep digest not published: "+doc.Summary, 99)
+		return escape.Line("[ecslogfix] Sweep digest not published: "+doc.Summary, 99)
 	}
-	return message.Clip("[ecslogfix] Sweep digest: "+doc.Summary, 99)
+	return escape.Line("[ecslogfix] Sweep digest: "+doc.Summary, 99)
 }
 
 // itemLine is one family as text: "family:3 → :4" or "family:3: REASON…".
@@ -377,7 +376,7 @@ func gapLine(g workflow.CoverageGap) string {
 	if g.Detail != "" {
 		s += ": " + g.Detail
 	}
-	return message.Clip(s, 300)
+	return escape.Line(s, 300)
 }
 
 // Size is what SNS counts against its limit.

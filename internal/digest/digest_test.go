@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
@@ -92,7 +93,7 @@ func invariants(t *testing.T, in Input, n Notification) {
 	if n.Size() > message.Budget {
 		t.Errorf("%d bytes, over the budget of %d", n.Size(), message.Budget)
 	}
-	if err := message.ValidateChatbot(message.JSON(n.Chatbot)); err != nil {
+	if err := chat.ValidateChatbot(message.JSON(n.Chatbot)); err != nil {
 		t.Errorf("%v\n%s", err, message.JSON(n.Chatbot))
 	}
 	if utf8.RuneCountInString(n.Subject) >= 100 || n.Subject == "" {

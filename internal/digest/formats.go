@@ -7,7 +7,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
-	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/console"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -37,7 +39,7 @@ func text(doc Document) string {
 		fmt.Fprintf(&b, "Still running when this digest was sent: %d execution(s); the report lists them as started.\n", t.Pending)
 	}
 	if doc.WalkError != nil {
-		fmt.Fprintf(&b, "The walk failed: %s: %s\n", doc.WalkError.Error, message.Clip(doc.WalkError.Cause, capLine))
+		fmt.Fprintf(&b, "The walk failed: %s: %s\n", doc.WalkError.Error, escape.Line(doc.WalkError.Cause, capLine))
 	}
 	if e := doc.DigestError; e != nil {
 		fmt.Fprintf(&b, "The digest of this sweep was not published: %s: %s\nThe executions' outcomes are under s3://%s/%s.\n",
@@ -89,7 +91,7 @@ func text(doc Document) string {
 		}
 	}
 	b.WriteString("\nBlocked and needs-a-human families appear once: a later sweep counts them as already handled until their revision changes.\n")
-	if l := message.ExecutionLink(doc.ExecutionARN); l != "" {
+	if l := console.Execution(doc.ExecutionARN); l != "" {
 		fmt.Fprintf(&b, "Sweep execution: %s\n", l)
 	}
 	if doc.Truncated {
@@ -137,7 +139,7 @@ func sectionLines(s Section, esc func(string) string) string {
 	fmt.Fprintf(&b, "*%s / %s*: %s\n", esc(s.Account), esc(s.Region), esc(counted(s.Outcomes)))
 	for _, name := range lists {
 		for _, it := range s.Lists[name] {
-			fmt.Fprintf(&b, "• %s: `%s`\n", listTitle[name], esc(strings.ReplaceAll(message.Clip(itemLine(it), capLine), "`", "'")))
+			fmt.Fprintf(&b, "• %s: `%s`\n", listTitle[name], esc(strings.ReplaceAll(escape.Line(itemLine(it), capLine), "`", "'")))
 		}
 		if n := s.Omitted[name]; n > 0 {
 			fmt.Fprintf(&b, "• %s: %d more in the report\n", listTitle[name], n)
@@ -146,7 +148,7 @@ func sectionLines(s Section, esc func(string) string) string {
 	return b.String()
 }
 
-func chatbot(doc Document) message.Chatbot {
+func chatbot(doc Document) chat.Chatbot {
 	o := doc.Outcomes
 	keywords := []string{"ecslogfix", "sweep"}
 	for _, s := range doc.Sections {
@@ -174,18 +176,18 @@ func chatbot(doc Document) message.Chatbot {
 	if doc.Report.Bucket != "" {
 		related = append(related, "arn:"+partitionOf(doc.ExecutionARN)+":s3:::"+doc.Report.Bucket+"/"+doc.Report.Key)
 	}
-	return message.Chatbot{
-		Version: "1.0", Source: "custom", ID: message.Clip("sweep/"+doc.SweepID, 128),
-		Content: message.ChatbotContent{
+	return chat.Chatbot{
+		Version: "1.0", Source: "custom", ID: escape.Line("sweep/"+doc.SweepID, 128),
+		Content: chat.ChatbotContent{
 			TextType:    "client-markdown",
-			Title:       message.Clip(":bar_chart: ecslogfix sweep digest: "+doc.Summary, 250),
-			Description: message.ClipLines(chatLines(doc, func(s string) string { return s }, capChatDescription), capChatDescription),
+			Title:       escape.Line(":bar_chart: ecslogfix sweep digest: "+doc.Summary, 250),
+			Description: escape.Lines(chatLines(doc, func(s string) string { return s }, capChatDescription), capChatDescription),
 			NextSteps:   next,
 			Keywords:    keywords,
 		},
-		Metadata: message.ChatbotMetadata{
+		Metadata: chat.ChatbotMetadata{
 			ThreadID:         ThreadID,
-			Summary:          message.Clip(doc.Summary, 250),
+			Summary:          escape.Line(doc.Summary, 250),
 			EventType:        "ecslogfix." + string(Outcome),
 			RelatedResources: related,
 			AdditionalContext: map[string]string{
@@ -199,12 +201,12 @@ func chatbot(doc Document) message.Chatbot {
 
 // slack renders the webhook payload: a header, the totals, one section
 // block per account-region (while the blocks last).
-func slack(doc Document) message.Slack {
+func slack(doc Document) chat.Slack {
 	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
-	title := message.Clip("ecslogfix sweep digest: "+doc.Summary, capSlackHeader)
-	blocks := []message.SlackBlock{
-		{Type: "header", Text: &message.SlackText{Type: "plain_text", Text: title}},
-		{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: message.ClipLines(chatLines(Document{
+	title := escape.Line("ecslogfix sweep digest: "+doc.Summary, capSlackHeader)
+	blocks := []chat.SlackBlock{
+		{Type: "header", Text: &chat.SlackText{Type: "plain_text", Text: title}},
+		{Type: "section", Text: &chat.SlackText{Type: "mrkdwn", Text: escape.Lines(chatLines(Document{
 			Summary: doc.Summary, Totals: doc.Totals, Outcomes: doc.Outcomes, Report: doc.Report,
 		}, esc, capSlackSection), capSlackSection)}},
 	}
@@ -214,7 +216,7 @@ func slack(doc Document) message.Slack {
 			left++
 			continue
 		}
-		blocks = append(blocks, message.SlackBlock{Type: "section", Text: &message.SlackText{Type: "mrkdwn", Text: message.ClipLines(sectionLines(s, esc), capSlackSection)}})
+		blocks = append(blocks, chat.SlackBlock{Type: "section", Text: &chat.SlackText{Type: "mrkdwn", Text: escape.Lines(sectionLines(s, esc), capSlackSection)}})
 	}
 	ctx := fmt.Sprintf("%s · sweep %s", Outcome, doc.SweepID)
 	if left > 0 {
@@ -223,8 +225,8 @@ func slack(doc Document) message.Slack {
 	if doc.Totals.CoverageGaps > 0 {
 		ctx += fmt.Sprintf(" · %d coverage gap(s)", doc.Totals.CoverageGaps)
 	}
-	blocks = append(blocks, message.SlackBlock{Type: "context", Elements: []message.SlackText{{Type: "mrkdwn", Text: message.Clip(esc(ctx), capSlackSection)}}})
-	return message.Slack{Text: title, Blocks: blocks}
+	blocks = append(blocks, chat.SlackBlock{Type: "context", Elements: []chat.SlackText{{Type: "mrkdwn", Text: escape.Line(esc(ctx), capSlackSection)}}})
+	return chat.Slack{Text: title, Blocks: blocks}
 }
 
 // partitionOf is an ARN's partition ("aws" when it is no ARN).

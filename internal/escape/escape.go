@@ -4,6 +4,11 @@
 // review is written by whoever opened the pull request; printed raw, a
 // container name could move the cursor, forge a "COMPLIANT" line, or issue
 // a workflow command (::add-mask::, ::error::) in the CI log.
+//
+// Notifications and their records take the same input through Line and
+// Lines (plain text, invisible characters dropped instead of shown) and
+// Cause (an error cause with its secrets redacted); all of them cut with
+// Clip.
 package escape
 
 import (

@@ -1,14 +1,37 @@
 package message
 
 import (
+	"github.com/ecslogfix/ecslogfix/internal/backout"
+	"github.com/ecslogfix/ecslogfix/internal/console"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// Schema names the structured notification document's format. Bump the
-// version on any incompatible change.
-const Schema = "ecslogfix.notification/v1"
+// DocumentRollout is the structured document's rollout block.
+type DocumentRollout struct {
+	Mode               string            `json:"mode"`
+	Settled            bool              `json:"settled"`
+	SourceDeregistered bool              `json:"sourceDeregistered,omitempty"`
+	Note               string            `json:"note,omitempty"`
+	Error              string            `json:"error,omitempty"`
+	Consumers          []notice.Consumer `json:"consumers"`
+	Omitted            int               `json:"omitted,omitempty"`
+}
+
+func documentRollout(rv *notice.Rollout) *DocumentRollout {
+	if rv == nil {
+		return nil
+	}
+	return &DocumentRollout{Mode: rv.Mode, Settled: rv.Settled, SourceDeregistered: rv.SourceDeregistered, Note: rv.Note,
+		Error: rv.Err, Consumers: append([]notice.Consumer{}, rv.Consumers...), Omitted: rv.Omitted}
+}
+
+// Schema names the structured notification document's format
+// (notice.Schema, which the text's signature names too).
+const Schema = notice.Schema
 
 // Document is the structured notification for machines (the sqs and lambda
 // keys). It carries the same redacted content as the text.
@@ -25,25 +48,25 @@ type Document struct {
 	LatestARN string           `json:"latestArn,omitempty"`
 	Detail    string           `json:"detail,omitempty"`
 	// ExemptionNotes name the exemptions that stopped applying.
-	ExemptionNotes []string            `json:"exemptionNotes,omitempty"`
-	Trigger        string              `json:"trigger,omitempty"`
-	EventID        string              `json:"eventId,omitempty"`
-	Principal      *workflow.Principal `json:"principal,omitempty"`
-	Origin         *workflow.Origin    `json:"origin,omitempty"`
-	Containers     []DocumentContainer `json:"containers,omitempty"`
-	Blockers       []plan.Blocker      `json:"blockers,omitempty"`
-	LogGroups      []LogGroupInfo      `json:"logGroups,omitempty"`
-	ExecutionRole  string              `json:"executionRoleArn,omitempty"`
-	Rollout        *DocumentRollout    `json:"rollout,omitempty"`
-	Backout        []BackoutStep       `json:"backout,omitempty"`
-	Failure        *FailureInfo        `json:"failure,omitempty"`
-	ExecutionARN   string              `json:"executionArn,omitempty"`
-	Links          map[string]string   `json:"links,omitempty"`
-	Truncated      bool                `json:"truncated,omitempty"`
+	ExemptionNotes []string              `json:"exemptionNotes,omitempty"`
+	Trigger        string                `json:"trigger,omitempty"`
+	EventID        string                `json:"eventId,omitempty"`
+	Principal      *workflow.Principal   `json:"principal,omitempty"`
+	Origin         *workflow.Origin      `json:"origin,omitempty"`
+	Containers     []DocumentContainer   `json:"containers,omitempty"`
+	Blockers       []plan.Blocker        `json:"blockers,omitempty"`
+	LogGroups      []notice.LogGroupInfo `json:"logGroups,omitempty"`
+	ExecutionRole  string                `json:"executionRoleArn,omitempty"`
+	Rollout        *DocumentRollout      `json:"rollout,omitempty"`
+	Backout        []BackoutStep         `json:"backout,omitempty"`
+	Failure        *notice.FailureInfo   `json:"failure,omitempty"`
+	ExecutionARN   string                `json:"executionArn,omitempty"`
+	Links          map[string]string     `json:"links,omitempty"`
+	Truncated      bool                  `json:"truncated,omitempty"`
 }
 
 // BackoutStep is one backout step as the document carries it: the sentence
-// and the exact command, in the order to run them (plan.Step, without the
+// and the exact command, in the order to run them (backout.Step, without the
 // fields `ecslogfix backout` executes it by).
 type BackoutStep struct {
 	Description string `json:"description"`
@@ -52,51 +75,51 @@ type BackoutStep struct {
 
 // DocumentContainer is one container's findings and change.
 type DocumentContainer struct {
-	Name    string          `json:"name"`
-	Action  plan.Action     `json:"action,omitempty"`
-	Reasons []policy.Reason `json:"reasons,omitempty"`
-	Before  *Settings       `json:"before,omitempty"`
-	After   *Settings       `json:"after,omitempty"`
+	Name    string           `json:"name"`
+	Action  plan.Action      `json:"action,omitempty"`
+	Reasons []policy.Reason  `json:"reasons,omitempty"`
+	Before  *notice.Settings `json:"before,omitempty"`
+	After   *notice.Settings `json:"after,omitempty"`
 }
 
 // document renders the structured document at a detail level.
-func (v *view) document(lvl level) Document {
+func document(v *notice.Notice, lvl notice.Level) Document {
 	d := Document{
-		Schema: Schema, Outcome: v.outcome, Summary: v.summary(),
-		Account: v.account, Region: v.region, Partition: v.partition, Family: v.family,
-		SourceARN: v.sourceARN, NewARN: v.newARN, LatestARN: v.latestARN, Detail: v.detail, ExemptionNotes: v.exemptionNotes,
-		Trigger: v.trigger, EventID: v.eventID, Principal: v.principal, Origin: v.origin,
-		Blockers: v.blockers, LogGroups: v.logGroups, ExecutionRole: v.execRole,
-		Rollout: v.rollout.document(), Backout: backoutSteps(v.backout), Failure: v.failure, ExecutionARN: v.execARN,
-		Truncated: lvl != levelFull || v.omitted > 0,
+		Schema: Schema, Outcome: v.Outcome, Summary: words.Summary(v),
+		Account: v.Account, Region: v.Region, Partition: v.Partition, Family: v.Family,
+		SourceARN: v.SourceARN, NewARN: v.NewARN, LatestARN: v.LatestARN, Detail: v.Detail, ExemptionNotes: v.ExemptionNotes,
+		Trigger: v.Trigger, EventID: v.EventID, Principal: v.Principal, Origin: v.Origin,
+		Blockers: v.Blockers, LogGroups: v.LogGroups, ExecutionRole: v.ExecutionRole,
+		Rollout: documentRollout(v.Rollout), Backout: backoutSteps(v.Backout), Failure: v.Failure, ExecutionARN: v.ExecutionARN,
+		Truncated: lvl != notice.Full || v.Omitted > 0,
 	}
-	for _, c := range v.containers {
+	for _, c := range v.Containers {
 		dc := DocumentContainer{Name: c.Name, Action: c.Action, Reasons: c.Reasons}
-		if lvl == levelFull {
+		if lvl == notice.Full {
 			dc.Before, dc.After = c.Before, c.After
 		}
 		d.Containers = append(d.Containers, dc)
 	}
-	if lvl == levelMinimal {
-		d.Blockers = limit(v.blockers, lvl)
-		d.LogGroups = limit(v.logGroups, lvl)
-		d.Backout = backoutSteps(limit(v.backout, lvl))
+	if lvl == notice.Minimal {
+		d.Blockers = notice.Limit(v.Blockers, lvl)
+		d.LogGroups = notice.Limit(v.LogGroups, lvl)
+		d.Backout = backoutSteps(notice.Limit(v.Backout, lvl))
 		if d.Rollout != nil {
-			d.Rollout.Consumers = limit(d.Rollout.Consumers, lvl)
+			d.Rollout.Consumers = notice.Limit(d.Rollout.Consumers, lvl)
 		}
 		d.Containers = nil
-		for _, c := range limit(v.containers, lvl) {
+		for _, c := range notice.Limit(v.Containers, lvl) {
 			d.Containers = append(d.Containers, DocumentContainer{Name: c.Name, Action: c.Action})
 		}
 	}
 	links := map[string]string{}
-	if l := taskDefinitionLink(v.partition, v.region, v.family, v.sourceRev); l != "" && v.sourceARN != "" {
+	if l := console.TaskDefinition(v.Partition, v.Region, v.Family, v.SourceRev); l != "" && v.SourceARN != "" {
 		links["source"] = l
 	}
-	if l := taskDefinitionLink(v.partition, v.region, v.family, v.newRev); l != "" && v.newARN != "" {
+	if l := console.TaskDefinition(v.Partition, v.Region, v.Family, v.NewRev); l != "" && v.NewARN != "" {
 		links["newRevision"] = l
 	}
-	if l := executionLink(v.execARN); l != "" {
+	if l := console.Execution(v.ExecutionARN); l != "" {
 		links["execution"] = l
 	}
 	if len(links) > 0 {
@@ -105,7 +128,7 @@ func (v *view) document(lvl level) Document {
 	return d
 }
 
-func backoutSteps(steps []plan.Step) []BackoutStep {
+func backoutSteps(steps []backout.Step) []BackoutStep {
 	var out []BackoutStep
 	for _, s := range steps {
 		out = append(out, BackoutStep{Description: s.Description, Command: s.Command})

@@ -8,22 +8,65 @@
 // redacted plan: option values other than documented awslogs options are
 // never shown, a failure's cause is sanitised and truncated, and an
 // execution input is reduced to ARNs, names and reason codes.
+//
+// Render reduces the request to a notice (internal/message/notice), then
+// renders it with the shared words (internal/message/words) as the text
+// (internal/message/email), the chat payloads (internal/message/chat) and,
+// here, the structured document, the attributes and the SNS envelope.
 package message
 
 import (
 	"fmt"
-	"unicode/utf8"
+	"maps"
+	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/backout"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
+	"github.com/ecslogfix/ecslogfix/internal/message/email"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
+
+// BackoutSteps are the backout steps a notification of r lists, as values:
+// what `ecslogfix fix --apply` prints, so that the two cannot disagree.
+func BackoutSteps(r workflow.Result) []backout.Step {
+	n, _ := notice.New(workflow.NotifyRequest{Result: &r}) // fails only without a result
+	return n.Backout
+}
+
+// AttrRollout is the SNS attribute that sums a rollout up: COMPLETE (every
+// consumer ecslogfix may move runs the new revision), INCOMPLETE (some
+// consumers still run the source: not moved, a human must move them, or
+// still deploying) or ROLLOUT_FAILED (a move failed, or the step did).
+const AttrRollout = "rollout"
+
+// MovedConsumers are the consumers of r's rollout record that backout
+// points back (notice.Rollout.MovedConsumers): what the notification lists
+// and `ecslogfix backout --execution` executes.
+func MovedConsumers(r workflow.Result) []backout.Moved {
+	n, _ := notice.New(workflow.NotifyRequest{Result: &r}) // fails only without a result
+	return n.Rollout.MovedConsumers()
+}
+
+// GroupStatus says in a few words what became of one log group: what
+// `ecslogfix fix --apply` prints for each group of the revision, in the
+// notification's words.
+func GroupStatus(g workflow.LogGroupResult) string {
+	info := notice.LogGroupInfo{Status: "existing", RetentionDays: g.RetentionDays, KMSKeyARN: g.KMSKeyARN, Class: g.Class,
+		DeletionProtection: g.DeletionProtectionEnabled, RetentionSet: g.RetentionSet, PreviousRetentionDays: g.PreviousRetentionDays}
+	if g.Created {
+		info.Status = "created"
+	}
+	return strings.TrimPrefix(words.LogGroupText(info), ": ")
+}
 
 // SNS limits.
 const (
 	// MaxMessageBytes is SNS's default maximum message size (message plus
 	// attributes), 256 KiB.
 	MaxMessageBytes = 262144
-	// maxSubjectRunes keeps the subject "less than 100 characters".
-	maxSubjectRunes = 99
 	// margin keeps the rendered message clear of the limit (request
 	// encoding differences, attribute metadata).
 	margin = 2048
@@ -42,9 +85,9 @@ type Notification struct {
 	Outcome    workflow.Outcome
 	Subject    string            // < 100 characters, no control characters
 	Text       string            // plain text: the email and default keys
-	Chatbot    Chatbot           // the https key (AWS Chatbot custom notification)
+	Chatbot    chat.Chatbot      // the https key (AWS Chatbot custom notification)
 	Document   Document          // the sqs and lambda keys
-	Slack      Slack             // optional Slack incoming-webhook payload
+	Slack      chat.Slack        // optional Slack incoming-webhook payload
 	Attributes map[string]string // SNS message attributes, all of type String
 	// Truncated is set when detail was left out to fit SNS's size limit.
 	Truncated bool
@@ -54,36 +97,36 @@ type Notification struct {
 // Quiet reports whether an outcome needs nobody's action: the source was
 // compliant, already fixed, superseded, deregistered or exempt. The notify
 // function logs these instead of publishing them.
-func Quiet(o workflow.Outcome) bool { return quiet(o) }
+func Quiet(o workflow.Outcome) bool { return notice.Quiet(o) }
 
 // Render renders req in every format, lowering the detail until the SNS
 // message fits MaxMessageBytes. It fails only for a request with neither
 // or both of Result and Failure.
 func Render(req workflow.NotifyRequest) (Notification, error) {
-	v, err := newView(req)
+	v, err := notice.New(req)
 	if err != nil {
 		return Notification{}, err
 	}
 	var n Notification
-	for _, lvl := range []level{levelFull, levelCompact, levelMinimal} {
-		n = v.render(lvl)
+	for _, lvl := range []notice.Level{notice.Full, notice.Compact, notice.Minimal} {
+		n = render(v, lvl)
 		if n.Size() <= MaxMessageBytes-margin {
 			return n, nil
 		}
 	}
-	return n, fmt.Errorf("message: %s for %s is %d bytes even at minimal detail", n.Outcome, v.family, n.Size())
+	return n, fmt.Errorf("message: %s for %s is %d bytes even at minimal detail", n.Outcome, v.Family, n.Size())
 }
 
-func (v *view) render(lvl level) Notification {
+func render(v *notice.Notice, lvl notice.Level) Notification {
 	n := Notification{
-		Outcome:    v.outcome,
-		Subject:    v.subject(),
-		Text:       v.text(lvl),
-		Chatbot:    v.chatbot(lvl),
-		Document:   v.document(lvl),
-		Slack:      v.slack(lvl),
-		Attributes: v.attributes(),
-		Truncated:  lvl != levelFull || v.omitted > 0,
+		Outcome:    v.Outcome,
+		Subject:    words.Subject(v),
+		Text:       email.Text(v, lvl),
+		Chatbot:    chat.RenderChatbot(v, lvl),
+		Document:   document(v, lvl),
+		Slack:      chat.RenderSlack(v, lvl),
+		Attributes: attributes(v),
+		Truncated:  lvl != notice.Full || v.Omitted > 0,
 	}
 	n.message = n.buildMessage()
 	return n
@@ -100,24 +143,24 @@ func (n Notification) SNSMessage() string {
 }
 
 func (n Notification) buildMessage() string {
-	doc := string(marshal(n.Document, ""))
-	return string(marshal(map[string]string{
+	doc := string(JSON(n.Document))
+	return string(JSON(map[string]string{
 		"default": n.Text,
 		"email":   n.Text,
-		"https":   string(marshal(n.Chatbot, "")),
+		"https":   string(JSON(n.Chatbot)),
 		"sqs":     doc,
 		"lambda":  doc,
-	}, ""))
+	}))
 }
 
 // ChatbotJSON is the Chatbot custom notification as JSON.
-func (n Notification) ChatbotJSON() []byte { return marshal(n.Chatbot, "") }
+func (n Notification) ChatbotJSON() []byte { return JSON(n.Chatbot) }
 
 // DocumentJSON is the structured document as JSON.
-func (n Notification) DocumentJSON() []byte { return marshal(n.Document, "") }
+func (n Notification) DocumentJSON() []byte { return JSON(n.Document) }
 
 // SlackJSON is the Slack incoming-webhook payload as JSON.
-func (n Notification) SlackJSON() []byte { return marshal(n.Slack, "") }
+func (n Notification) SlackJSON() []byte { return JSON(n.Slack) }
 
 // Size is what SNS counts against its limit: the message, the subject and
 // every attribute's name, type and value.
@@ -129,57 +172,32 @@ func (n Notification) Size() int {
 	return size
 }
 
-func (v *view) attributes() map[string]string {
+func attributes(v *notice.Notice) map[string]string {
 	a := map[string]string{
-		AttrOutcome: string(v.outcome),
-		AttrAccount: v.account,
-		AttrRegion:  v.region,
-		AttrFamily:  v.family,
+		AttrOutcome: string(v.Outcome),
+		AttrAccount: v.Account,
+		AttrRegion:  v.Region,
+		AttrFamily:  v.Family,
 	}
-	if v.rollout != nil {
-		a[AttrRollout] = v.rollout.summary()
+	if v.Rollout != nil {
+		a[AttrRollout] = v.Rollout.Summary()
 	}
-	return nonEmptyMap(a)
-}
-
-// subject is "[ecslogfix] OUTCOME family:rev → :new (region)", with the
-// family shortened when the whole would reach 100 characters.
-func (v *view) subject() string {
-	build := func(family string) string {
-		w := *v
-		w.family = family
-		s := "[ecslogfix] " + string(v.outcome) + " " + w.headline()
-		if v.region != "" {
-			s += " (" + v.region + ")"
-		}
-		return clip(s, 1<<20)
-	}
-	s := build(v.family)
-	if excess := utf8.RuneCountInString(s) - maxSubjectRunes; excess > 0 {
-		keep := utf8.RuneCountInString(v.family) - excess - 1
-		if keep > 0 {
-			s = build(truncRunes(v.family, keep) + "…")
-		}
-	}
-	return clip(s, maxSubjectRunes)
+	maps.DeleteFunc(a, func(_, v string) bool { return v == "" })
+	return a
 }
 
 // Budget is what a rendered SNS message (with its subject and attributes)
 // may take: MaxMessageBytes less a margin.
 const Budget = MaxMessageBytes - margin
 
-// Clip makes s safe for every output, at most n runes (see clip).
-func Clip(s string, n int) string { return clip(s, n) }
+// SafeCause is a failure's cause as every notification shows it
+// (escape.Cause): other records of an outcome, such as the history, use
+// this one redaction rule.
+func SafeCause(cause string) string { return escape.Cause(cause, notice.MaxCause) }
 
-// ClipLines is Clip for text that keeps its line breaks.
-func ClipLines(s string, n int) string { return clipMultiline(s, n) }
+// SafeText is free text from a result (a detail sentence) as notifications
+// show it: escape.Line, at most MaxDetail runes.
+func SafeText(s string) string { return escape.Line(s, notice.MaxDetail) }
 
 // JSON renders v compactly without HTML escaping, as every format here is.
-func JSON(v any) []byte { return marshal(v, "") }
-
-// ConsoleBase is the console origin of a partition and region ("" where
-// there is no public console).
-func ConsoleBase(partition, region string) string { return consoleBase(partition, region) }
-
-// ExecutionLink is the Step Functions console page of an execution.
-func ExecutionLink(executionARN string) string { return executionLink(executionARN) }
+func JSON(v any) []byte { return notice.JSON(v, "") }

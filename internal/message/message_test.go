@@ -3,7 +3,6 @@ package message
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +12,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -93,7 +94,7 @@ func checkInvariants(t testing.TB, n Notification) {
 	if n.Subject == "" || utf8.RuneCountInString(n.Subject) >= 100 || !utf8.ValidString(n.Subject) {
 		t.Errorf("subject %q: empty, invalid or >= 100 characters", n.Subject)
 	}
-	if err := ValidateChatbot(n.ChatbotJSON()); err != nil {
+	if err := chat.ValidateChatbot(n.ChatbotJSON()); err != nil {
 		t.Errorf("%v\n%s", err, n.ChatbotJSON())
 	}
 	for _, r := range n.Subject {
@@ -124,7 +125,7 @@ func checkInvariants(t testing.TB, n Notification) {
 	if env["default"] != n.Text || env["email"] != n.Text {
 		t.Error("default/email differ from the text")
 	}
-	var cb Chatbot
+	var cb chat.Chatbot
 	if err := json.Unmarshal([]byte(env["https"]), &cb); err != nil {
 		t.Fatalf("https key is not JSON: %v", err)
 	}
@@ -147,12 +148,12 @@ func checkInvariants(t testing.TB, n Notification) {
 }
 
 func TestRenderRejectsEmptyAndDoubleRequests(t *testing.T) {
-	if _, err := Render(workflow.NotifyRequest{}); !errors.Is(err, errNoContent) {
-		t.Errorf("empty request: %v", err)
-	}
 	both := workflow.NotifyRequest{Result: &workflow.Result{}, Failure: &workflow.Failure{}}
-	if _, err := Render(both); !errors.Is(err, errBoth) {
-		t.Errorf("both: %v", err)
+	for _, req := range []workflow.NotifyRequest{{}, both} {
+		_, want := notice.New(req)
+		if _, err := Render(req); want == nil || err != want {
+			t.Errorf("%+v: %v, want notice.New's error %v", req, err, want)
+		}
 	}
 }
 
@@ -182,25 +183,6 @@ func TestSubjectIsShortenedForLongFamilies(t *testing.T) {
 	checkInvariants(t, n)
 	if !strings.HasPrefix(n.Subject, "[ecslogfix] REMEDIATED very-long") || !strings.HasSuffix(n.Subject, ":14 → :15 (us-east-1)") {
 		t.Errorf("subject %q lost its outcome or revisions", n.Subject)
-	}
-}
-
-func TestConsoleLinksArePartitionAware(t *testing.T) {
-	cases := []struct{ partition, region, want string }{
-		{"aws", "us-east-1", "https://us-east-1.console.aws.amazon.com/ecs/v2/task-definitions/app/3?region=us-east-1"},
-		{"aws-cn", "cn-north-1", "https://cn-north-1.console.amazonaws.cn/ecs/v2/task-definitions/app/3?region=cn-north-1"},
-		{"aws-us-gov", "us-gov-west-1", "https://us-gov-west-1.console.amazonaws-us-gov.com/ecs/v2/task-definitions/app/3?region=us-gov-west-1"},
-		{"aws-iso", "us-iso-east-1", ""},
-		{"aws", "us-east-1\nevil", ""},
-	}
-	for _, c := range cases {
-		if got := taskDefinitionLink(c.partition, c.region, "app", 3); got != c.want {
-			t.Errorf("%s %q: %q, want %q", c.partition, c.region, got, c.want)
-		}
-	}
-	exec := "arn:aws:states:eu-west-1:111122223333:execution:sm:name-1"
-	if got, want := executionLink(exec), "https://eu-west-1.console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/"+exec; got != want {
-		t.Errorf("execution link %q, want %q", got, want)
 	}
 }
 
@@ -330,23 +312,6 @@ func TestPrivacyNoPlantedSecretInAnyOutput(t *testing.T) {
 	}
 }
 
-func TestSanitizeCause(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{`{"errorType":"ThrottledError","errorMessage":"throttled: Rate exceeded","stackTrace":[]}`, "ThrottledError: throttled: Rate exceeded"},
-		{`bad {"value":"x","name":"y"}`, `bad {"value":"[redacted]","name":"y"}`},
-		{`bad {\"Value\":\"x\\\"y\",\"name\":\"n\"}`, `bad {\"Value\":"[redacted]",\"name\":\"n\"}`},
-		{`truncated {"environment":[{"name":"A","value":"B"`, `truncated {"environment":"[redacted]" …`},
-		{`key AKIAIOSFODNN7EXAMPLE and token=abc123`, `key [redacted] and token=[redacted]`},
-		{"line1\n\x00line2", "line1\nline2"},
-		{strings.Repeat("a", 5000), strings.Repeat("a", capCause-1) + "…"},
-	}
-	for _, c := range cases {
-		if got := sanitizeCause(c.in); got != c.want {
-			t.Errorf("sanitizeCause(%q)\n got %q\nwant %q", c.in, got, c.want)
-		}
-	}
-}
-
 func FuzzRender(f *testing.F) {
 	for _, name := range requestNames(f) {
 		data, err := os.ReadFile(filepath.Join("testdata", "requests", name+".json"))
@@ -362,7 +327,7 @@ func FuzzRender(f *testing.F) {
 		}
 		n, err := Render(req)
 		if err != nil {
-			if !errors.Is(err, errNoContent) && !errors.Is(err, errBoth) {
+			if _, refused := notice.New(req); err != refused {
 				t.Fatalf("unexpected error: %v", err)
 			}
 			return

@@ -4,7 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecslogfix/ecslogfix/internal/plan"
+	"github.com/ecslogfix/ecslogfix/internal/backout"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -24,23 +25,23 @@ func TestRolloutAttributeAndBackout(t *testing.T) {
 		rollout *workflow.Rollout
 		err     *workflow.CaughtError
 		attr    string
-		kinds   []plan.StepKind
+		kinds   []backout.StepKind
 	}{
 		{"all moved", &workflow.Rollout{Mode: "services", Settled: true, Consumers: []workflow.ConsumerRollout{moved("a"), moved("b")}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"nothing found", &workflow.Rollout{Mode: "all", Settled: true, Consumers: []workflow.ConsumerRollout{}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"source deregistered", &workflow.Rollout{Mode: "services", Settled: true, SourceDeregistered: true, Consumers: []workflow.ConsumerRollout{moved("a")}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepReregisterSource, plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepReregisterSource, backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"step failed before recording", nil, &workflow.CaughtError{Error: "ThrottledError", Cause: "throttled"},
-			RolloutFailed, []plan.StepKind{plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
+			notice.RolloutFailed, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 		{"superseded by someone", &workflow.Rollout{Mode: "services", Settled: true, Consumers: []workflow.ConsumerRollout{
 			func() workflow.ConsumerRollout {
 				c := moved("a")
 				c.Status, c.After = workflow.ConsumerSuperseded, "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:16"
 				return c
 			}()}},
-			nil, RolloutComplete, []plan.StepKind{plan.StepMoveService, plan.StepDeregister, plan.StepExemptUntil}},
+			nil, notice.RolloutComplete, []backout.StepKind{backout.StepMoveService, backout.StepDeregister, backout.StepExemptUntil}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := *base.Result
@@ -53,14 +54,14 @@ func TestRolloutAttributeAndBackout(t *testing.T) {
 				t.Errorf("attribute %s = %q, want %q", AttrRollout, got, tc.attr)
 			}
 			steps := BackoutSteps(r)
-			var kinds []plan.StepKind
+			var kinds []backout.StepKind
 			for _, s := range steps {
 				kinds = append(kinds, s.Kind)
 			}
 			if strings.Join(strs(kinds), " ") != strings.Join(strs(tc.kinds), " ") {
 				t.Errorf("backout %v, want %v", kinds, tc.kinds)
 			}
-			if steps[0].Kind == plan.StepMoveService && tc.rollout != nil && len(tc.rollout.Consumers) > 0 && tc.rollout.Consumers[0].Status == workflow.ConsumerMoved &&
+			if steps[0].Kind == backout.StepMoveService && tc.rollout != nil && len(tc.rollout.Consumers) > 0 && tc.rollout.Consumers[0].Status == workflow.ConsumerMoved &&
 				(steps[0].Conditional || steps[0].Service != "a" || steps[0].Cluster != "prod" || steps[0].From != nw) {
 				t.Errorf("first move %+v", steps[0])
 			}
@@ -71,7 +72,7 @@ func TestRolloutAttributeAndBackout(t *testing.T) {
 	}
 }
 
-func strs(ks []plan.StepKind) []string {
+func strs(ks []backout.StepKind) []string {
 	var out []string
 	for _, k := range ks {
 		out = append(out, string(k))

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -212,7 +213,7 @@ func TestSlackWebhook(t *testing.T) {
 	if len(client.reqs) != 2 || client.reqs[0].URL.String() != hook || client.reqs[0].Method != http.MethodPost {
 		t.Fatalf("webhook requests: %v", client.reqs)
 	}
-	var payload message.Slack
+	var payload chat.Slack
 	if err := json.Unmarshal(client.bodies[0], &payload); err != nil || len(payload.Blocks) == 0 || payload.Text == "" {
 		t.Errorf("payload %s: %v", client.bodies[0], err)
 	}

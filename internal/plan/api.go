@@ -86,7 +86,7 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 		pl.Blockers = append(pl.Blockers, Blocker{BlockInvalidInput, "no region known for awslogs-region: the context names none and the policy sets no logRegion"})
 	}
 
-	changed := deepCopy(td)
+	changed := taskdef.Copy(td)
 	for i, lc := range fixed {
 		if lc != nil {
 			changed.ContainerDefinitions[i].LogConfiguration = lc
@@ -299,7 +299,7 @@ func (b *builder) complete(container string, lc *types.LogConfiguration) *types.
 	b.addMode(opts)
 	out := &types.LogConfiguration{LogDriver: lc.LogDriver, Options: opts}
 	if lc.SecretOptions != nil {
-		out.SecretOptions = *deepCopy(&lc.SecretOptions)
+		out.SecretOptions = *taskdef.Copy(&lc.SecretOptions)
 	}
 	return out
 }

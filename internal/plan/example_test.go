@@ -36,19 +36,3 @@ func ExampleBuild() {
 	// +options.awslogs-region: us-east-1
 	// +options.awslogs-stream-prefix: ecs
 }
-
-func ExampleBackout() {
-	for _, s := range plan.Backout(plan.BackoutInput{
-		Region:           "us-east-1",
-		NewARN:           "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15",
-		SourceARN:        "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",
-		CreatedLogGroups: []plan.BackoutGroup{{Name: "/ecs/orders-api"}},
-	}) {
-		fmt.Println(s.Command)
-	}
-	// Output:
-	// aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition orders-api:14 --region us-east-1
-	// aws ecs deregister-task-definition --task-definition arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15 --region us-east-1
-	// aws ecs tag-resource --resource-arn arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14 --tags key=ecslogfix:exempt-until,value=<YYYY-MM-DD> --region us-east-1
-	// aws logs delete-log-group --log-group-name /ecs/orders-api --region us-east-1
-}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // FuzzBuildPlan feeds task definitions (describe-task-definition output, or
@@ -31,8 +32,8 @@ func FuzzBuildPlan(f *testing.F) {
 			p.LogGroupTemplate = "/ecs/{family}/{container}"
 		}
 		td, tags := d.TaskDefinition, d.Tags
-		pristine := deepCopy(td)
-		pristineTags := *deepCopy(&tags)
+		pristine := taskdef.Copy(td)
+		pristineTags := *taskdef.Copy(&tags)
 		pl, err := Build(td, tags, p, Context{})
 		if err != nil {
 			return

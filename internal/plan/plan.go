@@ -1,7 +1,8 @@
 // Package plan computes the fix for a non-compliant task definition as a
-// value: what changes per container, which log groups must exist, what
-// blocks the fix, and how to back it out. Pure: no AWS calls. Dry run is
-// printing a Plan; applying it is the remediation package's job.
+// value: what changes per container, which log groups must exist and what
+// blocks the fix (how to back it out is internal/backout's). Pure: no AWS
+// calls. Dry run is printing a Plan; applying it is the remediation
+// package's job.
 package plan
 
 import (

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
 
@@ -220,8 +221,8 @@ var documentedKeys = map[string]struct{}{
 
 func mustBuild(t testing.TB, td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Context) Plan {
 	t.Helper()
-	pristine := deepCopy(td)
-	pristineTags := *deepCopy(&tags)
+	pristine := taskdef.Copy(td)
+	pristineTags := *taskdef.Copy(&tags)
 	pl, err := Build(td, tags, p, c)
 	if err != nil {
 		t.Fatalf("Build: %v", err)

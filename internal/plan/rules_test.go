@@ -507,37 +507,6 @@ func TestPlanJSONOmitsChanged(t *testing.T) {
 	}
 }
 
-func TestDeepCopy(t *testing.T) {
-	td, _ := loadFixture(t, "td13-ec2-bridge-kitchen-sink")
-	cp := deepCopy(td)
-	if !reflect.DeepEqual(td, cp) {
-		t.Fatal("copy differs")
-	}
-	cp.ContainerDefinitions[0].LogConfiguration.Options["awslogs-group"] = "changed"
-	cp.ContainerDefinitions[0].Links[0] = "changed"
-	*cp.Family = "changed"
-	if reflect.DeepEqual(td, cp) || *td.Family == "changed" || td.ContainerDefinitions[0].Links[0] == "changed" || td.ContainerDefinitions[0].LogConfiguration.Options["awslogs-group"] == "changed" {
-		t.Fatal("copy shares memory with the source")
-	}
-	if deepCopy[types.TaskDefinition](nil) != nil {
-		t.Fatal("deepCopy(nil) != nil")
-	}
-	type inner struct{ A []int }
-	type withIface struct {
-		I   any
-		Arr [2]*int
-		N   any
-	}
-	one := 1
-	src := &withIface{I: &inner{A: []int{1}}, Arr: [2]*int{&one, nil}}
-	dst := deepCopy(src)
-	dst.I.(*inner).A[0] = 2
-	*dst.Arr[0] = 3
-	if src.I.(*inner).A[0] != 1 || one != 1 {
-		t.Fatal("interface or array contents shared")
-	}
-}
-
 // In organization mode the policy names the member accounts' execution role
 // with {account}; the plan expands it for the account it fixes, and blocks
 // when the account is unknown rather than registering a placeholder.

@@ -11,7 +11,6 @@ package taskdef
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strings"
 	"unicode/utf8"
 
@@ -122,8 +121,7 @@ func RegisterInput(td *types.TaskDefinition, tags []types.Tag, extra ...types.Ta
 	}
 	// One generic deep copy of everything referenced from td, so that no
 	// pointer, slice or map is shared with the caller's value.
-	cp := deepCopy(reflect.ValueOf(in))
-	return cp.Interface().(*ecs.RegisterTaskDefinitionInput), nil
+	return Copy(in), nil
 }
 
 // networkModeDefault is what ECS's documentation calls the network mode of
@@ -178,57 +176,4 @@ func mergeTags(tags, extra []types.Tag) ([]types.Tag, error) {
 		return nil, nil
 	}
 	return out, nil
-}
-
-// deepCopy returns a copy of v that shares no pointer, slice or map with it.
-// SDK types hold only pointers, slices, maps, structs and scalars; unexported
-// fields (empty serde markers) are copied by value.
-func deepCopy(v reflect.Value) reflect.Value {
-	switch v.Kind() {
-	case reflect.Pointer:
-		if v.IsNil() {
-			return v
-		}
-		p := reflect.New(v.Type().Elem())
-		p.Elem().Set(deepCopy(v.Elem()))
-		return p
-	case reflect.Slice:
-		if v.IsNil() {
-			return v
-		}
-		s := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
-		for i := range v.Len() {
-			s.Index(i).Set(deepCopy(v.Index(i)))
-		}
-		return s
-	case reflect.Map:
-		if v.IsNil() {
-			return v
-		}
-		m := reflect.MakeMapWithSize(v.Type(), v.Len())
-		it := v.MapRange()
-		for it.Next() {
-			m.SetMapIndex(it.Key(), deepCopy(it.Value()))
-		}
-		return m
-	case reflect.Struct:
-		s := reflect.New(v.Type()).Elem()
-		s.Set(v)
-		for i := range v.NumField() {
-			if s.Field(i).CanSet() {
-				s.Field(i).Set(deepCopy(v.Field(i)))
-			}
-		}
-		return s
-	case reflect.Interface:
-		if v.IsNil() {
-			return v
-		}
-		c := deepCopy(v.Elem())
-		i := reflect.New(v.Type()).Elem()
-		i.Set(c)
-		return i
-	default:
-		return v
-	}
 }

@@ -227,7 +227,7 @@ func TestRegisterInputCopiesEveryField(t *testing.T) {
 		t.Fatalf("fill left %s zero", p)
 	}
 	before := fmt.Sprintf("%#v", td)
-	snapshot := deepCopy(reflect.ValueOf(td)).Interface().(types.TaskDefinition)
+	snapshot := *Copy(&td)
 
 	in, err := RegisterInput(&td, nil)
 	if err != nil {
@@ -383,15 +383,15 @@ func TestIsReservedTagKey(t *testing.T) {
 	}
 }
 
-func TestDeepCopyInterface(t *testing.T) {
+func TestCopyInterface(t *testing.T) {
 	type holder struct{ V any }
 	src := holder{V: &types.Tag{Key: aws.String("k")}}
-	cp := deepCopy(reflect.ValueOf(src)).Interface().(holder)
+	cp := *Copy(&src)
 	if cp.V.(*types.Tag) == src.V.(*types.Tag) || aws.ToString(cp.V.(*types.Tag).Key) != "k" {
 		t.Error("interface value not deep-copied")
 	}
 	var nilIface holder
-	if deepCopy(reflect.ValueOf(nilIface)).Interface().(holder).V != nil {
+	if Copy(&nilIface).V != nil {
 		t.Error("nil interface not preserved")
 	}
 }

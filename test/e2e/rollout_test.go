@@ -22,6 +22,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/message"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -197,7 +198,7 @@ func TestRollout(t *testing.T) {
 		t.Fatalf("%d notifications, want 1", len(subscribed))
 	}
 	n := subscribed[0]
-	if n.MessageAttributes["outcome"].Value != string(workflow.OutcomeRemediated) || n.MessageAttributes[message.AttrRollout].Value != message.RolloutFailed {
+	if n.MessageAttributes["outcome"].Value != string(workflow.OutcomeRemediated) || n.MessageAttributes[message.AttrRollout].Value != notice.RolloutFailed {
 		t.Errorf("attributes %+v", n.MessageAttributes)
 	}
 	var doc message.Document

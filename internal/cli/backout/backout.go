@@ -1,7 +1,7 @@
 // Package backout is the backout executor: it reads a revision ecslogfix
 // registered, checks that ecslogfix did register it (all its provenance
 // tags, a source older than itself, a trusted registrant), takes the
-// plan.Step values plan.Backout gives for what it found — the steps the
+// backoutsteps.Step values backoutsteps.Steps gives for what it found — the steps the
 // notification of the same remediation lists — and with Apply runs them
 // against AWS in order.
 package backout
@@ -25,6 +25,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
@@ -64,7 +65,7 @@ type Logs interface {
 	PutLogGroupDeletionProtection(ctx context.Context, in *cloudwatchlogs.PutLogGroupDeletionProtectionInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogGroupDeletionProtectionOutput, error)
 }
 
-// Result is what backout found and did: the steps of plan.Backout
+// Result is what backout found and did: the steps of backoutsteps.Steps
 // for the revision, each with what became of it.
 type Result struct {
 	Region            string
@@ -78,12 +79,12 @@ type Result struct {
 	Warning           string // what backout could not look for, e.g. the services without --cluster
 }
 
-// Step is one step and its status. Steps of plan.Backout carry
-// their command; a skipped one that plan.Backout has no step for (a log
+// Step is one step and its status. Steps of backoutsteps.Steps carry
+// their command; a skipped one that backoutsteps.Steps has no step for (a log
 // group ecslogfix did not create) carries none. The JSON field names are
 // part of the documented, stable output.
 type Step struct {
-	plan.Step
+	backoutsteps.Step
 	Status StepStatus `json:"status"`
 	Reason string     `json:"reason,omitempty"` // why it was skipped or failed
 }
@@ -212,7 +213,7 @@ func (b *Executor) Record(ctx context.Context, store history.Recorder, res Resul
 }
 
 // run observes the revision, its services and log groups, takes the steps
-// plan.Backout gives for what it found, and with --apply runs them in
+// backoutsteps.Steps gives for what it found, and with --apply runs them in
 // order, stopping at the first that fails. The result is filled in as far
 // as backout got; an error before the revision was read leaves it empty.
 func (b *Executor) Run(ctx context.Context, req Request) (Result, error) {
@@ -245,7 +246,7 @@ func (b *Executor) Run(ctx context.Context, req Request) (Result, error) {
 	a.Revision = rev
 	res := Result{Region: b.Region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: req.Apply, ExemptUntil: b.exemptUntil(req)}
 
-	in := plan.BackoutInput{Region: b.Region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.Policy.UntilKey(), ExemptUntil: res.ExemptUntil}
+	in := backoutsteps.Input{Region: b.Region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.Policy.UntilKey(), ExemptUntil: res.ExemptUntil}
 	execution, r := req.Execution, workflow.Result{}
 	if execution == "" && len(req.Clusters) == 0 {
 		// The revision names the remediation that registered it: its
@@ -274,17 +275,17 @@ func (b *Executor) Run(ctx context.Context, req Request) (Result, error) {
 			return Result{}, err
 		}
 	}
-	for _, s := range plan.Backout(in) {
+	for _, s := range backoutsteps.Steps(in) {
 		switch {
-		case s.Kind == plan.StepMoveService && s.Conditional:
+		case s.Kind == backoutsteps.StepMoveService && s.Conditional:
 			moves, err := b.moves(ctx, s, req.Clusters, arn)
 			if err != nil {
 				return Result{}, err
 			}
 			res.Steps = append(res.Steps, moves...)
-		case s.Kind == plan.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
+		case s.Kind == backoutsteps.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
 			res.Steps = append(res.Steps, Step{Step: s, Status: StepSkipped, Reason: "it is already " + string(td.Status)})
-		case s.Kind == plan.StepExemptUntil && td.Status != types.TaskDefinitionStatusActive:
+		case s.Kind == backoutsteps.StepExemptUntil && td.Status != types.TaskDefinitionStatusActive:
 			// The exemption belongs to the deregistration: a backout that
 			// already happened set it then.
 			res.Steps = append(res.Steps, Step{Step: s, Status: StepSkipped, Reason: "the revision is already " + string(td.Status) + ": backed out before"})
@@ -308,7 +309,7 @@ func (b *Executor) Run(ctx context.Context, req Request) (Result, error) {
 // moves binds the conditional step to each service of clusters that runs
 // arn. Without clusters the step stays as it is, skipped: the reader can
 // fill it in.
-func (b *Executor) moves(ctx context.Context, s plan.Step, clusters []string, arn string) ([]Step, error) {
+func (b *Executor) moves(ctx context.Context, s backoutsteps.Step, clusters []string, arn string) ([]Step, error) {
 	if len(clusters) == 0 {
 		return []Step{{Step: s, Status: StepSkipped, Reason: "no --cluster given: services running it were not looked for"}}, nil
 	}
@@ -319,7 +320,7 @@ func (b *Executor) moves(ctx context.Context, s plan.Step, clusters []string, ar
 			return nil, fmt.Errorf("backout: cluster %s: %w", cluster, explain.AWS(err))
 		}
 		if len(services) == 0 {
-			none := plan.Step{Kind: plan.StepMoveService, Cluster: cluster, TaskDefinition: s.TaskDefinition, Region: s.Region}
+			none := backoutsteps.Step{Kind: backoutsteps.StepMoveService, Cluster: cluster, TaskDefinition: s.TaskDefinition, Region: s.Region}
 			out = append(out, Step{Step: none, Status: StepSkipped, Reason: "no service runs " + arn})
 		}
 		for _, svc := range services {
@@ -374,16 +375,16 @@ func (e *skipped) Error() string { return e.reason }
 func bindCopy(steps []Step, copyARN string) {
 	for i := range steps {
 		s := &steps[i].Step
-		if s.TaskDefinition != plan.PlaceholderCopy {
+		if s.TaskDefinition != backoutsteps.PlaceholderCopy {
 			continue
 		}
 		value := copyARN
-		if s.Kind == plan.StepMoveService {
+		if s.Kind == backoutsteps.StepMoveService {
 			value = familyRevision(copyARN) // FAMILY:REV, as the other service steps
 		}
 		s.TaskDefinition = value
-		s.Command = strings.ReplaceAll(s.Command, plan.PlaceholderCopy, plan.Quote(value))
-		s.Description = strings.ReplaceAll(s.Description, plan.PlaceholderCopy, value)
+		s.Command = strings.ReplaceAll(s.Command, backoutsteps.PlaceholderCopy, backoutsteps.Quote(value))
+		s.Description = strings.ReplaceAll(s.Description, backoutsteps.PlaceholderCopy, value)
 	}
 }
 
@@ -411,36 +412,36 @@ func (b *Executor) executionResult(ctx context.Context, execution string) (workf
 
 // exec makes the AWS call a step's command stands for, with the step's
 // own arguments; a REREGISTER_SOURCE step returns the copy's ARN.
-func (b *Executor) exec(ctx context.Context, s plan.Step) (string, error) {
+func (b *Executor) exec(ctx context.Context, s backoutsteps.Step) (string, error) {
 	if s.Conditional {
-		return "", fmt.Errorf("%s still names %s and %s", s.Kind, plan.PlaceholderCluster, plan.PlaceholderService)
+		return "", fmt.Errorf("%s still names %s and %s", s.Kind, backoutsteps.PlaceholderCluster, backoutsteps.PlaceholderService)
 	}
-	if s.TaskDefinition == plan.PlaceholderCopy {
-		return "", fmt.Errorf("%s still names %s", s.Kind, plan.PlaceholderCopy)
+	if s.TaskDefinition == backoutsteps.PlaceholderCopy {
+		return "", fmt.Errorf("%s still names %s", s.Kind, backoutsteps.PlaceholderCopy)
 	}
 	var err error
 	switch s.Kind {
-	case plan.StepMoveService, plan.StepMoveRuleTarget, plan.StepMoveSchedule:
+	case backoutsteps.StepMoveService, backoutsteps.StepMoveRuleTarget, backoutsteps.StepMoveSchedule:
 		if s.From != "" {
 			return "", b.moveBack(ctx, s)
 		}
 		_, err = b.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), TaskDefinition: aws.String(s.TaskDefinition),
 		})
-	case plan.StepReregisterSource:
+	case backoutsteps.StepReregisterSource:
 		return b.reregister(ctx, s.TaskDefinition)
-	case plan.StepDeregister:
+	case backoutsteps.StepDeregister:
 		_, err = b.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
-	case plan.StepDisableDeletionProtection:
+	case backoutsteps.StepDisableDeletionProtection:
 		// Only on a group deletableLogGroups chose: ecslogfix's own,
 		// unused, empty; the next step deletes it.
 		_, err = b.Logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
 			LogGroupIdentifier: aws.String(s.LogGroup), DeletionProtectionEnabled: aws.Bool(false),
 		})
-	case plan.StepExemptUntil:
+	case backoutsteps.StepExemptUntil:
 		_, err = b.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(s.TaskDefinition),
 			Tags: []types.Tag{{Key: aws.String(s.TagKey), Value: aws.String(s.Until)}}})
-	case plan.StepDeleteLogGroup:
+	case backoutsteps.StepDeleteLogGroup:
 		_, err = b.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
 	default:
 		err = fmt.Errorf("backout does not run %s steps", s.Kind)
@@ -450,17 +451,17 @@ func (b *Executor) exec(ctx context.Context, s plan.Step) (string, error) {
 
 // moveBack points a recorded consumer back, through consumer.Move: only
 // while it runs the new revision (s.From), changing nothing else.
-func (b *Executor) moveBack(ctx context.Context, s plan.Step) error {
+func (b *Executor) moveBack(ctx context.Context, s backoutsteps.Step) error {
 	if b.Consumers == nil {
 		return errors.New("no clients for the consumers")
 	}
 	con := workflow.Consumer{Cluster: s.Cluster, EventBus: s.EventBus, TargetID: s.TargetID, Group: s.Group}
 	switch s.Kind {
-	case plan.StepMoveService:
+	case backoutsteps.StepMoveService:
 		con.Kind, con.Name, con.ARN = workflow.KindService, s.Service, s.Service
-	case plan.StepMoveRuleTarget:
+	case backoutsteps.StepMoveRuleTarget:
 		con.Kind, con.Name = workflow.KindRuleTarget, s.Rule
-	case plan.StepMoveSchedule:
+	case backoutsteps.StepMoveSchedule:
 		con.Kind, con.Name = workflow.KindSchedule, s.Schedule
 	}
 	_, err := consumer.Move(ctx, *b.Consumers, con, s.From, s.TaskDefinition)
@@ -549,16 +550,16 @@ func (b *Executor) latestActive(ctx context.Context, family string) (string, err
 // streams. A protected one is deleted after its protection is lifted.
 // Each other log group of the revision is a skipped step that says why it
 // is kept — for a group still in use, by which revision.
-func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, family, sourceARN string) ([]plan.BackoutGroup, []Step, error) {
+func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, family, sourceARN string) ([]backoutsteps.Group, []Step, error) {
 	keep := func(name, why string) Step {
-		return Step{Step: plan.Step{Kind: plan.StepDeleteLogGroup, LogGroup: name, Region: b.Region, Optional: true}, Status: StepSkipped, Reason: why}
+		return Step{Step: backoutsteps.Step{Kind: backoutsteps.StepDeleteLogGroup, LogGroup: name, Region: b.Region, Optional: true}, Status: StepSkipped, Reason: why}
 	}
 	groups := policy.Groups(td)
 	users, err := b.groupUsers(ctx, family, aws.ToString(td.TaskDefinitionArn), sourceARN, groups)
 	if err != nil {
 		return nil, []Step{keep("", "cannot read the family's revisions to see which groups they use: "+explain.FirstLine(explain.AWS(err).Error()))}, nil
 	}
-	var deletable []plan.BackoutGroup
+	var deletable []backoutsteps.Group
 	var kept []Step
 	for _, g := range groups {
 		if user, ok := users[g]; ok {
@@ -579,7 +580,7 @@ func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinit
 			kept = append(kept, keep(g.Name, why))
 			continue
 		}
-		deletable = append(deletable, plan.BackoutGroup{Name: g.Name, Region: g.Region, DeletionProtected: protected})
+		deletable = append(deletable, backoutsteps.Group{Name: g.Name, Region: g.Region, DeletionProtected: protected})
 	}
 	return deletable, kept, nil
 }
@@ -632,9 +633,9 @@ func (b *Executor) groupUsers(ctx context.Context, family, self, sourceARN strin
 }
 
 // stepAction says what a step does, for backout's text and errors.
-func Action(s plan.Step) string {
+func Action(s backoutsteps.Step) string {
 	switch s.Kind {
-	case plan.StepMoveService:
+	case backoutsteps.StepMoveService:
 		switch {
 		case s.Conditional:
 			return "move services back to " + s.TaskDefinition
@@ -642,19 +643,19 @@ func Action(s plan.Step) string {
 			return fmt.Sprintf("move services in cluster %s back to %s", s.Cluster, s.TaskDefinition)
 		}
 		return fmt.Sprintf("move service %s in cluster %s back to %s", s.Service, s.Cluster, s.TaskDefinition)
-	case plan.StepMoveRuleTarget:
+	case backoutsteps.StepMoveRuleTarget:
 		return fmt.Sprintf("move target %s of rule %s (bus %s) back to %s", s.TargetID, s.Rule, s.EventBus, s.TaskDefinition)
-	case plan.StepMoveSchedule:
+	case backoutsteps.StepMoveSchedule:
 		return fmt.Sprintf("move schedule %s/%s back to %s", s.Group, s.Schedule, s.TaskDefinition)
-	case plan.StepReregisterSource:
+	case backoutsteps.StepReregisterSource:
 		return "register a copy of the deregistered source " + s.TaskDefinition
-	case plan.StepDeregister:
+	case backoutsteps.StepDeregister:
 		return "deregister " + s.TaskDefinition
-	case plan.StepExemptUntil:
+	case backoutsteps.StepExemptUntil:
 		return fmt.Sprintf("exempt %s until %s (tag %s)", s.TaskDefinition, s.Until, s.TagKey)
-	case plan.StepDisableDeletionProtection:
+	case backoutsteps.StepDisableDeletionProtection:
 		return "turn off deletion protection of log group " + s.LogGroup
-	case plan.StepDeleteLogGroup:
+	case backoutsteps.StepDeleteLogGroup:
 		if s.LogGroup == "" {
 			return "delete the revision's log groups"
 		}

@@ -9,19 +9,18 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/service/sfn"
-	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	cwltypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sfn"
+	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 	"github.com/aws/smithy-go"
 
+	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/message"
-	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -238,13 +237,13 @@ func notifiedCommands(t *testing.T) []string {
 func TestBackoutRunsTheNotifiedSteps(t *testing.T) {
 	var want []string
 	for _, c := range notifiedCommands(t) {
-		if !strings.Contains(c, plan.PlaceholderService) {
-			want = append(want, strings.ReplaceAll(c, plan.PlaceholderDate, fakeUntil)) // the day backout chose
+		if !strings.Contains(c, backoutsteps.PlaceholderService) {
+			want = append(want, strings.ReplaceAll(c, backoutsteps.PlaceholderDate, fakeUntil)) // the day backout chose
 			continue
 		}
 		for _, svc := range []string{"prod checkout", "staging checkout"} {
 			cluster, service, _ := strings.Cut(svc, " ")
-			want = append(want, strings.NewReplacer(plan.PlaceholderCluster, cluster, plan.PlaceholderService, service).Replace(c))
+			want = append(want, strings.NewReplacer(backoutsteps.PlaceholderCluster, cluster, backoutsteps.PlaceholderService, service).Replace(c))
 		}
 	}
 	f := newFakeAWS()
@@ -295,7 +294,7 @@ func TestBackoutSkips(t *testing.T) {
 		t.Errorf("backout changed %v", f.calls)
 	}
 	type got struct {
-		kind          plan.StepKind
+		kind          backoutsteps.StepKind
 		status        StepStatus
 		reason        string
 		placeholders  bool
@@ -305,15 +304,15 @@ func TestBackoutSkips(t *testing.T) {
 	}
 	var steps []got
 	for _, s := range res.Steps {
-		steps = append(steps, got{s.Kind, s.Status, s.Reason, strings.Contains(s.Command, plan.PlaceholderCluster), s.Command != "", s.Conditional, s.Resource()})
+		steps = append(steps, got{s.Kind, s.Status, s.Reason, strings.Contains(s.Command, backoutsteps.PlaceholderCluster), s.Command != "", s.Conditional, s.Resource()})
 	}
 	want := []got{
 		// Without --cluster the conditional step stays a template to fill in.
-		{plan.StepMoveService, StepSkipped, "no --cluster given: services running it were not looked for", true, true, true, "<CLUSTER>/<SERVICE>"},
-		{plan.StepDeregister, StepSkipped, "it is already INACTIVE", false, true, false, fakeNew},
-		{plan.StepExemptUntil, StepSkipped, "the revision is already INACTIVE: backed out before", false, true, false, fakeSource},
+		{backoutsteps.StepMoveService, StepSkipped, "no --cluster given: services running it were not looked for", true, true, true, "<CLUSTER>/<SERVICE>"},
+		{backoutsteps.StepDeregister, StepSkipped, "it is already INACTIVE", false, true, false, fakeNew},
+		{backoutsteps.StepExemptUntil, StepSkipped, "the revision is already INACTIVE: backed out before", false, true, false, fakeSource},
 		// Not a step of the plan: it carries no command to copy.
-		{plan.StepDeleteLogGroup, StepSkipped, "it holds log streams", false, false, false, "/ecs/orders-api"},
+		{backoutsteps.StepDeleteLogGroup, StepSkipped, "it holds log streams", false, false, false, "/ecs/orders-api"},
 	}
 	if !slices.Equal(steps, want) {
 		t.Fatalf("steps\n%+v\nwant\n%+v", steps, want)
@@ -349,14 +348,14 @@ func TestBackoutStopsAtAFailure(t *testing.T) {
 // refused, whatever asks for it.
 func TestBackoutNeverRunsATemplate(t *testing.T) {
 	f := newFakeAWS()
-	tmpl := plan.Backout(plan.BackoutInput{SourceARN: fakeSource, NewARN: fakeNew})[0]
+	tmpl := backoutsteps.Steps(backoutsteps.Input{SourceARN: fakeSource, NewARN: fakeNew})[0]
 	b := &Executor{ECS: f, Logs: f, Region: "us-east-1"}
 	if _, err := b.exec(context.Background(), tmpl); err == nil || len(f.calls) > 0 {
 		t.Fatalf("exec of %s: %v, calls %v", tmpl.Command, err, f.calls)
 	}
 	// A move that still names the copy of a deregistered source.
-	copyStep := plan.Backout(plan.BackoutInput{Region: "us-east-1", SourceARN: fakeSource, NewARN: fakeNew, SourceDeregistered: true,
-		Moved: []plan.Moved{{Kind: plan.MovedService, Name: "checkout", Cluster: "prod", Before: fakeSource, After: fakeNew}}})[1]
+	copyStep := backoutsteps.Steps(backoutsteps.Input{Region: "us-east-1", SourceARN: fakeSource, NewARN: fakeNew, SourceDeregistered: true,
+		Moved: []backoutsteps.Moved{{Kind: backoutsteps.MovedService, Name: "checkout", Cluster: "prod", Before: fakeSource, After: fakeNew}}})[1]
 	if _, err := b.exec(context.Background(), copyStep); err == nil || len(f.calls) > 0 {
 		t.Fatalf("exec of %s: %v", copyStep.Command, err)
 	}
@@ -368,7 +367,7 @@ func TestBackoutNeverRunsATemplate(t *testing.T) {
 func TestBackoutLiftsDeletionProtection(t *testing.T) {
 	f := newFakeAWS()
 	f.protected["/ecs/orders-api"] = true
-	want := plan.DeleteLogGroup("/ecs/orders-api", "us-east-1", true)
+	want := backoutsteps.DeleteLogGroup("/ecs/orders-api", "us-east-1", true)
 	res, err := runFakeBackout(t, f, Request{TaskDefinition: "orders-api:15", DeleteLogGroup: true, Apply: true})
 	if err != nil {
 		t.Fatal(err)
@@ -377,7 +376,7 @@ func TestBackoutLiftsDeletionProtection(t *testing.T) {
 	if got[0] != want[0].Command || got[1] != want[1].Command || len(f.groups) != 0 {
 		t.Fatalf("calls %v, want %s then %s; groups left %v", f.calls, want[0].Command, want[1].Command, f.groups)
 	}
-	if last := res.Steps[len(res.Steps)-1]; last.Kind != plan.StepDeleteLogGroup || last.Status != StepDone {
+	if last := res.Steps[len(res.Steps)-1]; last.Kind != backoutsteps.StepDeleteLogGroup || last.Status != StepDone {
 		t.Fatalf("last step %+v", last)
 	}
 }
@@ -399,7 +398,7 @@ func TestBackoutKeepsAGroupStillReferenced(t *testing.T) {
 	}
 	last := res.Steps[len(res.Steps)-1]
 	_, exists := f.groups["/ecs/orders-api"]
-	if last.Kind != plan.StepDeleteLogGroup || last.Status != StepSkipped || last.Reason != "the ACTIVE revision "+fakeLater+" still uses it" || !exists {
+	if last.Kind != backoutsteps.StepDeleteLogGroup || last.Status != StepSkipped || last.Reason != "the ACTIVE revision "+fakeLater+" still uses it" || !exists {
 		t.Fatalf("last step %+v, groups %v", last, f.groups)
 	}
 }
@@ -536,13 +535,13 @@ func TestBackoutWithoutClusterReadsTheRolloutRecord(t *testing.T) {
 			}
 			var moves []string
 			for _, st := range res.Steps {
-				if st.Kind == plan.StepMoveService {
+				if st.Kind == backoutsteps.StepMoveService {
 					moves = append(moves, string(st.Status)+" "+st.Cluster+"/"+st.Service)
 				}
 			}
 			want := []string{"PLANNED prod/checkout"}
 			if tc.warning {
-				want = []string{"SKIPPED " + plan.PlaceholderCluster + "/" + plan.PlaceholderService}
+				want = []string{"SKIPPED " + backoutsteps.PlaceholderCluster + "/" + backoutsteps.PlaceholderService}
 			}
 			if !slices.Equal(moves, want) {
 				t.Errorf("service steps %q, want %q", moves, want)

@@ -1,4 +1,4 @@
-package plan
+package backout
 
 import (
 	"reflect"
@@ -7,11 +7,11 @@ import (
 )
 
 func TestBackout(t *testing.T) {
-	got := Backout(BackoutInput{
+	got := Steps(Input{
 		Region:           "us-east-1",
 		NewARN:           "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15",
 		SourceARN:        "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",
-		CreatedLogGroups: []BackoutGroup{{Name: "/ecs/orders-api"}, {Name: "/ecs/orders#api/it's", DeletionProtected: true}},
+		CreatedLogGroups: []Group{{Name: "/ecs/orders-api"}, {Name: "/ecs/orders#api/it's", DeletionProtected: true}},
 	})
 	want := []string{
 		"aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition orders-api:14 --region us-east-1",
@@ -62,7 +62,7 @@ func TestBackout(t *testing.T) {
 // TestBind fills in the service of the conditional step: the command is
 // the template's with the names in place of the placeholders.
 func TestBind(t *testing.T) {
-	steps := Backout(BackoutInput{
+	steps := Steps(Input{
 		NewARN:    "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15",
 		SourceARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14",
 	})
@@ -89,21 +89,21 @@ func TestBind(t *testing.T) {
 func TestBackoutRegion(t *testing.T) {
 	tests := []struct {
 		name string
-		in   BackoutInput
+		in   Input
 		want string // last command
 	}{
-		{"from new arn", BackoutInput{NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2"}, "aws ecs deregister-task-definition --task-definition arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2 --region eu-west-1"},
-		{"from source arn", BackoutInput{SourceARN: "arn:aws-cn:ecs:cn-north-1:111122223333:task-definition/a:1"}, "aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition a:1 --region cn-north-1"},
-		{"unknown region", BackoutInput{SourceARN: "a:1", CreatedLogGroups: []BackoutGroup{{Name: "/g"}}}, "aws logs delete-log-group --log-group-name /g --region <REGION>"},
-		{"region wins", BackoutInput{Region: "us-west-2", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2"}, "aws ecs deregister-task-definition --task-definition arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2 --region us-west-2"},
+		{"from new arn", Input{NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2"}, "aws ecs deregister-task-definition --task-definition arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2 --region eu-west-1"},
+		{"from source arn", Input{SourceARN: "arn:aws-cn:ecs:cn-north-1:111122223333:task-definition/a:1"}, "aws ecs update-service --cluster <CLUSTER> --service <SERVICE> --task-definition a:1 --region cn-north-1"},
+		{"unknown region", Input{SourceARN: "a:1", CreatedLogGroups: []Group{{Name: "/g"}}}, "aws logs delete-log-group --log-group-name /g --region <REGION>"},
+		{"region wins", Input{Region: "us-west-2", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2"}, "aws ecs deregister-task-definition --task-definition arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2 --region us-west-2"},
 	}
 	for _, tt := range tests {
-		steps := Backout(tt.in)
+		steps := Steps(tt.in)
 		if len(steps) == 0 || steps[len(steps)-1].Command != tt.want {
 			t.Errorf("%s: steps = %+v", tt.name, steps)
 		}
 	}
-	if steps := Backout(BackoutInput{}); len(steps) != 0 {
+	if steps := Steps(Input{}); len(steps) != 0 {
 		t.Fatalf("empty input gives %+v", steps)
 	}
 }
@@ -111,7 +111,7 @@ func TestBackoutRegion(t *testing.T) {
 // The date a backout chose is quoted in place of the placeholder, with the
 // policy's end-date tag key.
 func TestBackoutExemptUntil(t *testing.T) {
-	steps := Backout(BackoutInput{Region: "eu-west-1", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2",
+	steps := Steps(Input{Region: "eu-west-1", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:2",
 		SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/a:1", ExemptKey: "skip-until", ExemptUntil: "2027-01-31"})
 	s := steps[len(steps)-1]
 	if s.Kind != StepExemptUntil || s.Until != "2027-01-31" || s.TagKey != "skip-until" ||
@@ -151,10 +151,10 @@ func TestFamilyRevision(t *testing.T) {
 // A group in another region (central logging) is deleted there; a group
 // whose retention ecslogfix set gets its old one back.
 func TestBackoutGroupsOfTheirRegion(t *testing.T) {
-	got := Backout(BackoutInput{
+	got := Steps(Input{
 		Region:           "us-east-1",
-		CreatedLogGroups: []BackoutGroup{{Name: "/ecs/a", Region: "eu-west-1", DeletionProtected: true}},
-		RetentionSet:     []BackoutGroup{{Name: "/ecs/b"}, {Name: "/ecs/c", Region: "eu-west-1", PreviousRetentionDays: 30}},
+		CreatedLogGroups: []Group{{Name: "/ecs/a", Region: "eu-west-1", DeletionProtected: true}},
+		RetentionSet:     []Group{{Name: "/ecs/b"}, {Name: "/ecs/c", Region: "eu-west-1", PreviousRetentionDays: 30}},
 	})
 	want := []string{
 		"aws logs put-log-group-deletion-protection --log-group-identifier /ecs/a --no-deletion-protection-enabled --region eu-west-1",
@@ -181,7 +181,7 @@ func TestBackoutMovedConsumers(t *testing.T) {
 		src = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:14"
 		nw  = "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:15"
 	)
-	in := BackoutInput{
+	in := Input{
 		Region: "us-east-1", NewARN: nw, SourceARN: src,
 		Moved: []Moved{
 			{Kind: MovedService, Name: "checkout", Cluster: "prod", Before: src, After: nw},
@@ -189,7 +189,7 @@ func TestBackoutMovedConsumers(t *testing.T) {
 			{Kind: MovedSchedule, Name: "report", Group: "ops", Before: src, After: nw},
 		},
 	}
-	got := Backout(in)
+	got := Steps(in)
 	want := []string{
 		"aws ecs update-service --cluster prod --service checkout --task-definition orders-api:14 --region us-east-1",
 		"aws events list-targets-by-rule --rule nightly --event-bus-name default --region us-east-1 --output json | jq --arg id run --arg td " + src +
@@ -224,7 +224,7 @@ func TestBackoutMovedConsumers(t *testing.T) {
 	// name it by placeholder (unquoted: the printed command fails in the
 	// shell until ecslogfix backout fills it in).
 	in.SourceDeregistered, in.ExecutionARN = true, "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:x"
-	got = Backout(in)
+	got = Steps(in)
 	if got[0].Kind != StepReregisterSource || got[0].TaskDefinition != src ||
 		got[0].Command != "ecslogfix backout --task-definition orders-api:15 --execution arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:x --apply --region us-east-1" {
 		t.Fatalf("first step %+v", got[0])

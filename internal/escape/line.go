@@ -1,32 +1,20 @@
-package message
+package escape
 
 import (
 	"encoding/json"
 	"regexp"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
-// Length caps applied to every string taken from a request before any
-// rendering, so that the worst case of each format is bounded.
-const (
-	capName    = 255  // family, container, log group class, tool names
-	capARN     = 1024 // ARNs and log group names (real ones are shorter)
-	capValue   = 512  // one awslogs option value
-	capDetail  = 1000 // free text from the remediate function
-	capCause   = 1000 // Failure.Cause after sanitising
-	capError   = 200  // Failure.Error (an error type name)
-	capCommand = 2048 // one backout command
-	capList    = 50   // entries of any list (containers, log groups, blockers, steps)
-	capOptions = 30   // options of one logConfiguration
-	capReasons = 20   // reasons of one container
-)
-
-// clip makes s safe for every output: valid UTF-8, no control characters
-// (each run of them becomes one space), surrounding space trimmed, at most
-// n runes (an ellipsis marks a cut).
-func clip(s string, n int) string {
+// Line returns s as one line of plain text for a notification or a record
+// of one: valid UTF-8, no control characters (each run of them, and of line
+// and paragraph separators and byte order marks, becomes one space),
+// surrounding space trimmed, at most n runes (Clip). Unlike Text, which
+// shows each invisible character as an escape for a terminal or a CI log,
+// Line drops them: people read a notification in a mail client or a chat,
+// where an escape is noise and the line structure is the renderer's.
+func Line(s string, n int) string {
 	s = strings.ToValidUTF8(s, "\uFFFD")
 	var b strings.Builder
 	space := false
@@ -44,41 +32,20 @@ func clip(s string, n int) string {
 		b.WriteRune(r)
 		count++
 	}
-	out := strings.TrimSpace(b.String())
-	if utf8.RuneCountInString(out) > n {
-		out = truncRunes(out, n-1) + "…"
-	}
-	return out
+	return Clip(strings.TrimSpace(b.String()), n)
 }
 
-// clipMultiline is clip for text that keeps its line breaks (a cause).
-func clipMultiline(s string, n int) string {
+// Lines is Line for text that keeps its line breaks (a cause, a chat
+// message): each line as Line, empty ones dropped, at most n runes in all.
+func Lines(s string, n int) string {
 	lines := strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
 	kept := make([]string, 0, len(lines))
 	for _, l := range lines {
-		if l = clip(l, n); l != "" {
+		if l = Line(l, n); l != "" {
 			kept = append(kept, l)
 		}
 	}
-	out := strings.Join(kept, "\n")
-	if utf8.RuneCountInString(out) > n {
-		out = truncRunes(out, n-1) + "…"
-	}
-	return out
-}
-
-func truncRunes(s string, n int) string {
-	if n <= 0 {
-		return ""
-	}
-	i := 0
-	for pos := range s {
-		if i == n {
-			return s[:pos]
-		}
-		i++
-	}
-	return s
+	return Clip(strings.Join(kept, "\n"), n)
 }
 
 // sensitiveKeys name JSON members whose values must never be forwarded from
@@ -103,12 +70,13 @@ var (
 	hookURLRE    = regexp.MustCompile(`(?i)https://hooks\.slack\.com/\S+`)
 )
 
-// sanitizeCause turns a Step Functions error cause into text that is safe to
+// Cause turns a Step Functions error cause into text that is safe to
 // publish: a Lambda error document is reduced to its type and message (no
-// stack trace); the values of sensitive JSON members, access key IDs and
-// secret-looking key=value pairs are replaced with [redacted]; the result
-// is at most capCause runes.
-func sanitizeCause(cause string) string {
+// stack trace); the values of sensitive JSON members, access key IDs,
+// secret-looking key=value pairs and Slack webhook URLs are replaced with
+// [redacted]; the result is Lines of at most n runes. Notifications and the
+// history both use it: one redaction rule for every record of an outcome.
+func Cause(cause string, n int) string {
 	cause = strings.ToValidUTF8(cause, "\uFFFD")
 	var lambdaErr struct {
 		ErrorType    string `json:"errorType"`
@@ -124,7 +92,7 @@ func sanitizeCause(cause string) string {
 	cause = accessKeyRE.ReplaceAllString(cause, "[redacted]")
 	cause = secretLikeRE.ReplaceAllString(cause, "$1$2[redacted]")
 	cause = hookURLRE.ReplaceAllString(cause, "[redacted]")
-	return clipMultiline(cause, capCause)
+	return Lines(cause, n)
 }
 
 // redactJSONMembers replaces the value of every sensitive member in s,
@@ -198,12 +166,3 @@ func valueEnd(s, quote string) int {
 		return i
 	}
 }
-
-// SafeCause is a failure's cause as every notification shows it (see
-// sanitizeCause): other records of an outcome, such as the history, use
-// this one redaction rule.
-func SafeCause(cause string) string { return sanitizeCause(cause) }
-
-// SafeText is free text from a result (a detail sentence) as notifications
-// show it: valid UTF-8, no control characters, at most capDetail runes.
-func SafeText(s string) string { return clip(s, capDetail) }

@@ -1,4 +1,9 @@
-package message
+// Package chat renders a notice for chat: the Amazon Q Developer in chat
+// applications (AWS Chatbot) custom notification and the Slack Block Kit
+// webhook payload, their types and documented limits, and the check of a
+// Chatbot payload against its documented schema (a payload Chatbot cannot
+// parse is dropped without an error).
+package chat
 
 import (
 	"cmp"
@@ -6,8 +11,20 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ecslogfix/ecslogfix/internal/console"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
+	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
+
+// shortPrincipal is the principal's name alone, for titles.
+func shortPrincipal(p *workflow.Principal) string {
+	if p == nil {
+		return ""
+	}
+	return cmp.Or(p.UserName, p.InvokedBy, p.ARN)
+}
 
 // Chatbot is an Amazon Q Developer in chat applications (AWS Chatbot)
 // custom notification. Chatbot silently drops messages that do not match
@@ -56,67 +73,67 @@ var outcomeEmoji = map[workflow.Outcome]string{
 	workflow.OutcomeFailed:           ":x:",
 }
 
-func (v *view) chatTitle() string {
-	emoji, ok := outcomeEmoji[v.outcome]
+func (v post) chatTitle() string {
+	emoji, ok := outcomeEmoji[v.Outcome]
 	if !ok {
 		emoji = ":information_source:"
 	}
 	region := ""
-	if v.region != "" {
-		region = " (" + v.region + ")"
+	if v.Region != "" {
+		region = " (" + v.Region + ")"
 	}
-	return clip(emoji+" ecslogfix "+string(v.outcome)+": "+v.headline()+region, capChatTitle)
+	return escape.Line(emoji+" ecslogfix "+string(v.Outcome)+": "+words.Headline(v.Notice)+region, capChatTitle)
 }
 
 // chatDescription is the markdown body shared by Chatbot and Slack.
 //
 // esc escapes free text for the target client; code spans go through
 // codeSpan.
-func (v *view) chatDescription(lvl level, esc func(string) string) string {
+func (v post) chatDescription(lvl notice.Level, esc func(string) string) string {
 	code := func(s string) string { return esc(strings.ReplaceAll(s, "`", "'")) }
 	var b strings.Builder
-	src := ref(v.family, v.sourceRev)
-	fmt.Fprintf(&b, "%s\n", esc(v.summary()))
-	if who := shortPrincipal(v.principal); who != "" || v.origin != nil {
-		fmt.Fprintf(&b, "Registered by `%s` through %s.\n", code(cmp.Or(who, "unknown")), esc(originText(v.origin)))
+	src := words.Ref(v.Family, v.SourceRev)
+	fmt.Fprintf(&b, "%s\n", esc(words.Summary(v.Notice)))
+	if who := shortPrincipal(v.Principal); who != "" || v.Origin != nil {
+		fmt.Fprintf(&b, "Registered by `%s` through %s.\n", code(cmp.Or(who, "unknown")), esc(words.OriginText(v.Origin)))
 	}
-	if v.detail != "" {
-		fmt.Fprintf(&b, "%s\n", esc(v.detail))
+	if v.Detail != "" {
+		fmt.Fprintf(&b, "%s\n", esc(v.Detail))
 	}
-	if v.failure != nil {
-		fmt.Fprintf(&b, "*Failed state:* `%s`  *Error:* `%s`\n", code(v.failure.State), code(v.failure.Error))
-		if v.failure.Cause != "" && lvl == levelFull {
-			fmt.Fprintf(&b, "*Cause:* `%s`\n", code(clip(v.failure.Cause, 500)))
+	if v.Failure != nil {
+		fmt.Fprintf(&b, "*Failed state:* `%s`  *Error:* `%s`\n", code(v.Failure.State), code(v.Failure.Error))
+		if v.Failure.Cause != "" && lvl == notice.Full {
+			fmt.Fprintf(&b, "*Cause:* `%s`\n", code(escape.Line(v.Failure.Cause, 500)))
 		}
 	}
-	if !quiet(v.outcome) {
-		for _, c := range v.containers {
+	if !notice.Quiet(v.Outcome) {
+		for _, c := range v.Containers {
 			if len(c.Reasons) == 0 {
 				continue
 			}
-			line := "• `" + code(c.Name) + "`: " + esc(reasonsText(c.Reasons))
-			if changes(c.Action) {
-				switch v.outcome {
+			line := "• `" + code(c.Name) + "`: " + esc(words.ReasonsText(c.Reasons))
+			if words.Changes(c.Action) {
+				switch v.Outcome {
 				case workflow.OutcomeRemediated:
-					line += " → " + actionText(c.Action)
+					line += " → " + words.ActionText(c.Action)
 				case workflow.OutcomeReportOnly:
-					line += " → would be: " + actionText(c.Action)
+					line += " → would be: " + words.ActionText(c.Action)
 				}
 			}
 			b.WriteString(line + "\n")
 		}
 	}
-	for _, bl := range v.blockers {
+	for _, bl := range v.Blockers {
 		fmt.Fprintf(&b, ":no_entry: *%s*: %s\n", esc(bl.Code), esc(bl.Message))
 	}
-	if v.newARN != "" {
-		fmt.Fprintf(&b, "New compliant revision: *%s*", esc(ref(v.family, v.newRev)))
-		if l := taskDefinitionLink(v.partition, v.region, v.family, v.newRev); l != "" {
+	if v.NewARN != "" {
+		fmt.Fprintf(&b, "New compliant revision: *%s*", esc(words.Ref(v.Family, v.NewRev)))
+		if l := console.TaskDefinition(v.Partition, v.Region, v.Family, v.NewRev); l != "" {
 			b.WriteString(" " + l)
 		}
 		b.WriteString("\n")
 	}
-	for _, g := range v.logGroups {
+	for _, g := range v.LogGroups {
 		status := map[string]string{"created": "created", "existing": "already existed", "planned": "would be created if missing"}[g.Status]
 		switch {
 		case g.Plan != "":
@@ -125,65 +142,65 @@ func (v *view) chatDescription(lvl level, esc func(string) string) string {
 		case g.RetentionSet:
 			status = "already existed, retention set"
 		}
-		fmt.Fprintf(&b, "Log group `%s` %s (retention %s)\n", code(g.Name), status, retentionText(g.RetentionDays))
+		fmt.Fprintf(&b, "Log group `%s` %s (retention %s)\n", code(g.Name), status, words.RetentionText(g.RetentionDays))
 	}
 	switch {
-	case v.outcome == workflow.OutcomeRemediated && v.rollout != nil:
+	case v.Outcome == workflow.OutcomeRemediated && v.Rollout != nil:
 		// The summary gives the rollout's counts.
-		if v.rollout.err != "" {
-			fmt.Fprintf(&b, "*Rollout did not finish:* `%s`\n", code(clip(v.rollout.err, 300)))
+		if v.Rollout.Err != "" {
+			fmt.Fprintf(&b, "*Rollout did not finish:* `%s`\n", code(escape.Line(v.Rollout.Err, 300)))
 		}
-	case v.outcome == workflow.OutcomeRemediated:
+	case v.Outcome == workflow.OutcomeRemediated:
 		fmt.Fprintf(&b, "Services still use %s until redeployed.\n", esc(src))
 	}
-	if l := executionLink(v.execARN); l != "" {
+	if l := console.Execution(v.ExecutionARN); l != "" {
 		fmt.Fprintf(&b, "Execution: %s\n", l)
 	}
-	if lvl != levelFull || v.omitted > 0 {
+	if lvl != notice.Full || v.Omitted > 0 {
 		b.WriteString("_Some detail was left out to fit the message size limit._\n")
 	}
-	return clipMultiline(strings.TrimSpace(b.String()), capChatDescription)
+	return escape.Lines(strings.TrimSpace(b.String()), capChatDescription)
 }
 
 // nextSteps are the actions for the reader, as chat lines.
-func (v *view) nextSteps(esc func(string) string) []string {
+func (v post) nextSteps(esc func(string) string) []string {
 	code := func(s string) string { return esc(strings.ReplaceAll(s, "`", "'")) }
 	var steps []string
-	for _, s := range v.backout {
+	for _, s := range v.Backout {
 		steps = append(steps, "Backout: "+esc(s.Description)+" `"+code(s.Command)+"`")
 	}
-	for _, bl := range v.blockers {
-		if advice, ok := blockerAdvice[bl.Code]; ok {
+	for _, bl := range v.Blockers {
+		if advice, ok := words.BlockerAdvice(bl.Code); ok {
 			steps = append(steps, esc(advice))
 		}
 	}
-	switch v.outcome {
+	switch v.Outcome {
 	case workflow.OutcomeRemediated, workflow.OutcomeReportOnly, workflow.OutcomeBlocked:
-		if len(v.snippetGroups()) > 0 {
-			steps = append(steps, "Fix the source ("+esc(originText(v.origin))+"): add the awslogs logConfiguration there so the next deploy does not regress (the email has the snippet).")
+		if len(words.SnippetGroups(v.Notice)) > 0 {
+			steps = append(steps, "Fix the source ("+esc(words.OriginText(v.Origin))+"): add the awslogs logConfiguration there so the next deploy does not regress (the email has the snippet).")
 		}
 	case workflow.OutcomeNeedsHuman:
-		steps = append(steps, "Decide what ecslogfix may not ("+esc(v.humanWhy())+"): see the email's NEEDS A HUMAN and Detail.")
+		steps = append(steps, "Decide what ecslogfix may not ("+esc(words.HumanWhy(v.Notice))+"): see the email's NEEDS A HUMAN and Detail.")
 	case workflow.OutcomeLogGroupCreated:
 		steps = append(steps, "Create the log groups where the task definition is defined (infrastructure as code), so the next account or region does not meet the same failure.")
 	case workflow.OutcomeFailed:
-		steps = append(steps, "Retry after fixing the cause: `ecslogfix fix --task-definition "+code(cmp.Or(v.sourceARN, v.family))+" --apply`")
+		steps = append(steps, "Retry after fixing the cause: `ecslogfix fix --task-definition "+code(cmp.Or(v.SourceARN, v.Family))+" --apply`")
 	}
 	if len(steps) > capChatSteps {
 		steps = steps[:capChatSteps]
 	}
 	for i := range steps {
-		steps[i] = clip(steps[i], capChatStep)
+		steps[i] = escape.Line(steps[i], capChatStep)
 	}
 	return steps
 }
 
 // chatbot renders the custom notification.
-func (v *view) chatbot(lvl level) Chatbot {
+func (v post) chatbot(lvl notice.Level) Chatbot {
 	c := Chatbot{
 		Version: "1.0",
 		Source:  "custom",
-		ID:      clip(ref(v.family, v.sourceRev)+"/"+string(v.outcome), capName),
+		ID:      escape.Line(words.Ref(v.Family, v.SourceRev)+"/"+string(v.Outcome), notice.MaxName),
 		Content: ChatbotContent{
 			TextType:    "client-markdown",
 			Title:       v.chatTitle(),
@@ -192,12 +209,12 @@ func (v *view) chatbot(lvl level) Chatbot {
 			Keywords:    v.keywords(),
 		},
 		Metadata: ChatbotMetadata{
-			ThreadID:         clip("ecslogfix/"+v.account+"/"+v.region+"/"+v.family, capARN),
-			Summary:          clip(string(v.outcome)+" "+v.headline(), capChatTitle),
-			EventType:        "ecslogfix." + string(v.outcome),
-			RelatedResources: nonEmpty(v.sourceARN, v.newARN, v.execARN),
+			ThreadID:         escape.Line("ecslogfix/"+v.Account+"/"+v.Region+"/"+v.Family, notice.MaxARN),
+			Summary:          escape.Line(string(v.Outcome)+" "+words.Headline(v.Notice), capChatTitle),
+			EventType:        "ecslogfix." + string(v.Outcome),
+			RelatedResources: nonEmpty(v.SourceARN, v.NewARN, v.ExecutionARN),
 			AdditionalContext: nonEmptyMap(map[string]string{
-				"outcome": string(v.outcome), "account": v.account, "region": v.region, "family": v.family,
+				"outcome": string(v.Outcome), "account": v.Account, "region": v.Region, "family": v.Family,
 			}),
 		},
 	}
@@ -210,9 +227,9 @@ const capKeywords = 12
 // keywords tag the notification with its outcome, its region and the
 // source's reason codes (policy.Reason), so a channel can be searched by
 // the rule a family broke.
-func (v *view) keywords() []string {
-	out := nonEmpty("ecs", "logging", "ecslogfix", string(v.outcome), v.region)
-	for _, c := range v.containers {
+func (v post) keywords() []string {
+	out := nonEmpty("ecs", "logging", "ecslogfix", string(v.Outcome), v.Region)
+	for _, c := range v.Containers {
 		for _, r := range c.Reasons {
 			if !slices.Contains(out, string(r)) {
 				out = append(out, string(r))
@@ -249,3 +266,9 @@ func nonEmptyMap(m map[string]string) map[string]string {
 	}
 	return m
 }
+
+// post renders one notice for a chat client.
+type post struct{ *notice.Notice }
+
+// RenderChatbot is the Chatbot custom notification of n at a detail level.
+func RenderChatbot(n *notice.Notice, lvl notice.Level) Chatbot { return post{n}.chatbot(lvl) }

@@ -1,4 +1,8 @@
-package message
+// Package console makes the links to the AWS Management Console pages a
+// notification points people at: a task definition revision, a Step
+// Functions execution, an S3 object. Each is partition-aware and empty
+// where there is no public console (the ISO partitions, unknown regions).
+package console
 
 import (
 	"net/url"
@@ -10,30 +14,9 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 )
 
-// taskDefRef returns the family and revision of a task definition ARN
-// (arn:…:task-definition/family:rev); rev is 0 when absent.
-func taskDefRef(s string) (family string, rev int) {
-	// The SDK's parser is lenient on purpose here: a message renders what
-	// it was given, validated or not.
-	a, err := arn.Parse(s)
-	ref, ok := strings.CutPrefix(a.Resource, "task-definition/")
-	if err != nil || !ok {
-		return "", 0
-	}
-	i := strings.LastIndexByte(ref, ':')
-	if i < 0 {
-		return ref, 0
-	}
-	n, err := strconv.Atoi(ref[i+1:])
-	if err != nil || n < 0 {
-		return ref, 0
-	}
-	return ref[:i], n
-}
-
-// consoleBase returns the console origin of a partition and region, or ""
-// for partitions without a public console (ISO regions, unknown ones).
-func consoleBase(partition, region string) string {
+// Base returns the console origin of a partition and region, or "" for
+// partitions without a public console (ISO regions, unknown ones).
+func Base(partition, region string) string {
 	if !awsarn.ValidRegion(region) {
 		return ""
 	}
@@ -49,22 +32,22 @@ func consoleBase(partition, region string) string {
 	}
 }
 
-// taskDefinitionLink is the ECS console page of one revision.
-func taskDefinitionLink(partition, region, family string, rev int) string {
-	base := consoleBase(partition, region)
+// TaskDefinition is the ECS console page of one revision.
+func TaskDefinition(partition, region, family string, rev int) string {
+	base := Base(partition, region)
 	if base == "" || family == "" || rev <= 0 {
 		return ""
 	}
 	return base + "/ecs/v2/task-definitions/" + url.PathEscape(family) + "/" + strconv.Itoa(rev) + "?region=" + region
 }
 
-// executionLink is the Step Functions console page of one execution.
-func executionLink(executionARN string) string {
+// Execution is the Step Functions console page of one execution.
+func Execution(executionARN string) string {
 	a, err := arn.Parse(executionARN)
 	if err != nil || a.Service != "states" || !strings.HasPrefix(a.Resource, "execution:") {
 		return ""
 	}
-	base := consoleBase(a.Partition, a.Region)
+	base := Base(a.Partition, a.Region)
 	if base == "" {
 		return ""
 	}
@@ -83,4 +66,14 @@ func urlSafe(s string) bool {
 		}
 	}
 	return true
+}
+
+// S3Object is the S3 console page of one object. The S3 console is global;
+// the commercial partition's is the one with a documented object URL, so
+// it is "" in any other.
+func S3Object(partition, region, bucket, key string) string {
+	if partition != "aws" || Base(partition, region) == "" {
+		return ""
+	}
+	return "https://s3.console.aws.amazon.com/s3/object/" + bucket + "?region=" + region + "&prefix=" + key
 }

@@ -1,51 +1,24 @@
-package message
+package email
 
 import (
-	"bytes"
-	"encoding/json"
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 )
 
-// snippetGroup is one logConfiguration to add to the source, and the
-// containers it belongs to.
-type snippetGroup struct {
-	Containers []string
-	After      *Settings
-}
-
-// snippetGroups groups the changed containers by identical target
-// settings, in container order.
-func (v *view) snippetGroups() []snippetGroup {
-	var groups []snippetGroup
-	index := map[string]int{}
-	for _, c := range v.containers {
-		if !changes(c.Action) || c.After == nil {
-			continue
-		}
-		key, _ := json.Marshal(c.After)
-		if i, ok := index[string(key)]; ok {
-			groups[i].Containers = append(groups[i].Containers, c.Name)
-			continue
-		}
-		index[string(key)] = len(groups)
-		groups = append(groups, snippetGroup{Containers: []string{c.Name}, After: c.After})
-	}
-	return groups
-}
-
 // sourceWhere says where in the source the snippet goes.
-func (v *view) sourceWhere() string {
+func (v mail) sourceWhere() string {
 	tool := ""
-	if v.origin != nil {
-		tool = strings.ToLower(v.origin.Tool)
+	if v.Origin != nil {
+		tool = strings.ToLower(v.Origin.Tool)
 	}
 	switch tool {
 	case "cloudformation":
 		where := "the container's entry in ContainerDefinitions of the AWS::ECS::TaskDefinition resource"
-		if v.origin.Detail != "" {
-			where += " in stack " + v.origin.Detail
+		if v.Origin.Detail != "" {
+			where += " in stack " + v.Origin.Detail
 		}
 		return where + " (CloudFormation YAML)"
 	case "cdk":
@@ -60,10 +33,10 @@ func (v *view) sourceWhere() string {
 }
 
 // snippet renders one logConfiguration in the shape the origin tool uses.
-func (v *view) snippet(s *Settings) string {
+func (v mail) snippet(s *notice.Settings) string {
 	tool := ""
-	if v.origin != nil {
-		tool = strings.ToLower(v.origin.Tool)
+	if v.Origin != nil {
+		tool = strings.ToLower(v.Origin.Tool)
 	}
 	keys := slices.Sorted(maps.Keys(s.Options))
 	var b strings.Builder
@@ -117,7 +90,7 @@ func (v *view) snippet(s *Settings) string {
 		if len(keys) > 0 {
 			doc["options"] = s.Options
 		}
-		j := marshal(map[string]any{"logConfiguration": doc}, "  ")
+		j := notice.JSON(map[string]any{"logConfiguration": doc}, "  ")
 		// Drop the outer braces: the member goes inside a container.
 		lines := strings.Split(string(j), "\n")
 		for _, l := range lines[1 : len(lines)-1] {
@@ -130,22 +103,7 @@ func (v *view) snippet(s *Settings) string {
 // quote renders s as a JSON string, which is also a valid YAML and
 // TypeScript string literal.
 func quote(s string) string {
-	return string(marshal(s, ""))
-}
-
-// marshal is json.Marshal without HTML escaping (the output is read by
-// people and by JSON parsers, never embedded in HTML), optionally indented.
-func marshal(v any, indent string) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if indent != "" {
-		enc.SetIndent("", indent)
-	}
-	if err := enc.Encode(v); err != nil {
-		return []byte("null")
-	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	return string(notice.JSON(s, ""))
 }
 
 // hclQuote renders s as an HCL string literal (JSON escaping plus HCL's

@@ -1,14 +1,14 @@
-package plan
+package taskdef
 
 import "reflect"
 
-// deepCopy returns a deep copy of *v: pointers, slices and maps reachable
-// through exported fields are duplicated, so changing the copy never
-// changes v. Struct values are first copied whole (keeping unexported
+// Copy returns a deep copy of *v: pointers, slices, maps and arrays
+// reachable through exported fields are duplicated, so changing the copy
+// never changes v (the plan's fixed revision, the register request). Struct values are first copied whole (keeping unexported
 // fields such as time.Time's), then their exported fields are copied
 // deeply. nil stays nil and empty stays empty, so the copy is
 // reflect.DeepEqual to v.
-func deepCopy[T any](v *T) *T {
+func Copy[T any](v *T) *T {
 	if v == nil {
 		return nil
 	}

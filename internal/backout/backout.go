@@ -1,4 +1,10 @@
-package plan
+// Package backout holds the steps that undo a remediation as values: each
+// step's kind and the resource it changes, from which its sentence and its
+// exact AWS CLI command are made. A notification prints them and
+// `ecslogfix backout` executes them, so the two cannot disagree. The same
+// steps say how to move a consumer ecslogfix left alone to the new
+// revision. Pure: no AWS calls.
+package backout
 
 import (
 	"cmp"
@@ -15,7 +21,7 @@ import (
 // a step by its kind; a notification prints its sentence and command.
 type StepKind string
 
-// Step kinds, in the order Backout returns them.
+// Step kinds, in the order Steps returns them.
 const (
 	StepMoveService               StepKind = "MOVE_SERVICE"                // point a service back at the source revision
 	StepMoveRuleTarget            StepKind = "MOVE_RULE_TARGET"            // point an EventBridge rule's ECS target back at it
@@ -98,13 +104,13 @@ func (s Step) Bind(cluster, service string) Step {
 	return moveService(cluster, service, s.TaskDefinition, s.Region)
 }
 
-// BackoutInput says what was done, for Backout.
-type BackoutInput struct {
+// Input says what was done, for Steps.
+type Input struct {
 	Region           string
-	NewARN           string         // the revision ecslogfix registered
-	SourceARN        string         // the revision it was built from
-	CreatedLogGroups []BackoutGroup // log groups ecslogfix created (never pre-existing ones)
-	RetentionSet     []BackoutGroup // existing groups whose retention ecslogfix set
+	NewARN           string  // the revision ecslogfix registered
+	SourceARN        string  // the revision it was built from
+	CreatedLogGroups []Group // log groups ecslogfix created (never pre-existing ones)
+	RetentionSet     []Group // existing groups whose retention ecslogfix set
 	// Moved are the consumers the rollout moved to the new revision, with
 	// the revision each ran before; when there are any, backout points
 	// exactly these back instead of the conditional step for services.
@@ -123,10 +129,10 @@ type BackoutInput struct {
 	ExemptUntil string
 }
 
-// BackoutGroup is a log group a remediation created or changed.
-type BackoutGroup struct {
+// Group is a log group a remediation created or changed.
+type Group struct {
 	Name   string
-	Region string // empty: BackoutInput.Region
+	Region string // empty: Input.Region
 	// DeletionProtected: created with deletion protection, which must be
 	// lifted before the group can be deleted.
 	DeletionProtected bool
@@ -172,13 +178,13 @@ const (
 	PlaceholderDate            = "<YYYY-MM-DD>"
 )
 
-// Backout returns the steps that undo a remediation, in the order to run
+// Steps returns the steps that undo a remediation, in the order to run
 // them: move services back to the source revision (one conditional step,
 // for each service moved to the new one), deregister the new revision,
 // exempt the source until a date (else the sweep fixes it again), then
 // delete the log groups ecslogfix created (disabling deletion protection
 // first where it is on). Every argument is quoted for a POSIX shell.
-func Backout(in BackoutInput) []Step {
+func Steps(in Input) []Step {
 	region := in.Region
 	for _, a := range []string{in.NewARN, in.SourceARN} {
 		if region != "" {
@@ -268,7 +274,7 @@ func DeleteLogGroup(name, region string, protected bool) []Step {
 // change only its task definition (jq), as `ecslogfix backout` does: the
 // target's Input, which may carry container overrides, never appears in
 // a command.
-func movedSteps(in BackoutInput, region string) []Step {
+func movedSteps(in Input, region string) []Step {
 	var steps []Step
 	if in.SourceDeregistered {
 		cmd := "ecslogfix backout --task-definition " + Quote(familyRevision(in.NewARN))
