@@ -38,9 +38,14 @@ func (p *pipeline) stateTableARN() string {
 	return arn("arn:", partition(), ":dynamodb:", region(), ":", account(), ":table/", stateTableName(p.names))
 }
 
-// historyEnv is what the writers' environment says about the history.
-func (p *pipeline) historyEnv() config.HistoryEnv {
-	return p.cfg.HistoryEnv(historyBucketName(p.names), stateTableName(p.names))
+// historyEnv is what writer fn's environment says about the history. Only
+// notify notes AWS's findings (asff.Note: of a remediation or a backout,
+// which detect and the sweep never record), so only its environment asks
+// for notes, and only its role may add them.
+func (p *pipeline) historyEnv(fn string) config.HistoryEnv {
+	h := p.cfg.HistoryEnv(historyBucketName(p.names), stateTableName(p.names))
+	h.Notes = h.Notes && fn == config.FunctionNotify
+	return h
 }
 
 // addHistory creates the bucket (KMS-encrypted with the stack's key, TLS

@@ -110,7 +110,7 @@ func (p *pipeline) sweepStatements() []awsiam.PolicyStatement {
 func (p *pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
 	e := fnenv.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 		MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
-		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv()}
+		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv(config.FunctionSweep)}
 	if p.cfg.Mode == config.ModeOrganization {
 		e.TargetOUs, e.StackSetCallAs = p.cfg.TargetOUs, p.cfg.StackSetCallAs
 		e.RoleStackSet, e.ForwardingStackSet = p.names.StackSetIAM(), p.names.StackSet()
