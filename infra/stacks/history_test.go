@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
@@ -77,7 +78,7 @@ func TestHistoryResources(t *testing.T) {
 	bucket := "arn:${AWS::Partition}:s3:::ecslogfix-history-${AWS::AccountId}-${AWS::Region}/v1/*"
 	table := "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/ecslogfix-state"
 	product := "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default"
-	for _, fn := range historyWriters {
+	for _, fn := range grants.HistoryWriters {
 		got := actionsOf(roleStatements(t, tmpl, "ecslogfix-"+fn))
 		// The sweep also writes its own objects in the sweep bucket, notify
 		// a sweep's outcomes there (both asserted exactly in single_test.go).

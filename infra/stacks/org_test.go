@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
+	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
@@ -186,7 +187,7 @@ func TestMemberTemplates(t *testing.T) {
 	}
 	for _, p := range fwd.Resources("AWS::Events::Rule") {
 		got, _ := json.Marshal(p["EventPattern"])
-		want, _ := json.Marshal(RegisterEventPattern())
+		want, _ := json.Marshal(pipeline.RegisterEventPattern())
 		if string(got) != string(want) {
 			t.Errorf("forward pattern %s", got)
 		}

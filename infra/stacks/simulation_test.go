@@ -21,6 +21,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/asff"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
@@ -367,8 +368,8 @@ func TestCallsAreDerivedFromTheCode(t *testing.T) {
 			}
 		}
 	}
-	if slices.Sort(writers); !slices.Equal(writers, slices.Sorted(slices.Values(historyWriters))) {
-		t.Errorf("the history writers are %v, the stack grants %v", writers, historyWriters)
+	if slices.Sort(writers); !slices.Equal(writers, slices.Sorted(slices.Values(grants.HistoryWriters))) {
+		t.Errorf("the history writers are %v, the stack grants %v", writers, grants.HistoryWriters)
 	}
 }
 
