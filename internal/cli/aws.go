@@ -10,7 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
-	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 )
 
 // maxAttempts bounds the SDK's adaptive retries on throttling and 5xx: a
@@ -57,7 +57,7 @@ func (a *App) awsConfig(ctx context.Context, g *globals, region string) (aws.Con
 		return aws.Config{}, errNoCredentials
 	}
 	if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
-		return aws.Config{}, fmt.Errorf("%w: %v", errNoCredentials, firstLine(err.Error()))
+		return aws.Config{}, fmt.Errorf("%w: %v", errNoCredentials, explain.FirstLine(err.Error()))
 	}
 	return cfg, nil
 }
@@ -74,28 +74,3 @@ func (a *App) clients(ctx context.Context, g *globals, region string, opt awscli
 }
 
 var errNoCredentials = errors.New("no AWS credentials: set AWS_PROFILE or pass --profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
-
-// explain turns an AWS error into one line a user can act on.
-func explain(err error) error {
-	if err == nil {
-		return nil
-	}
-	switch awserr.AuthOf(err) {
-	case awserr.AuthDenied:
-		return fmt.Errorf("access denied: %s", firstLine(awserr.Message(err)))
-	case awserr.AuthInvalid:
-		return fmt.Errorf("the AWS credentials are not valid (%s): check AWS_PROFILE / --profile", awserr.Code(err))
-	case awserr.AuthExpired:
-		return errors.New("the AWS credentials have expired: refresh them (e.g. aws sso login)")
-	case awserr.AuthRegionOptOut:
-		return fmt.Errorf("the region is not enabled for this account (%s)", awserr.Code(err))
-	}
-	return err
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
-}

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -41,7 +42,7 @@ type ContainerReport struct {
 type checkOptions struct {
 	f       *factory
 	files   []string
-	output  Format
+	output  output.Format
 	account string
 	region  string // --region, else AWS_REGION or AWS_DEFAULT_REGION
 }
@@ -109,7 +110,7 @@ a task definition file has no ARN (default region: AWS_REGION).`,
 			return runCheck(o)
 		},
 	}
-	o.output = FormatText
+	o.output = output.FormatText
 	cmd.Flags().VarP((*checkFormat)(&o.output), "output", "o", "output format: text, json, csv, sarif or github")
 	cmd.Flags().StringVar(&o.account, "account", "", "AWS account ID for the log group name when the file has no ARN")
 	return cmd
@@ -117,24 +118,24 @@ a task definition file has no ARN (default region: AWS_REGION).`,
 
 // Formats only check writes.
 const (
-	FormatSARIF  Format = "sarif"  // SARIF 2.1.0, for code scanning
-	FormatGitHub Format = "github" // GitHub Actions workflow-command annotations
+	FormatSARIF  output.Format = "sarif"  // SARIF 2.1.0, for code scanning
+	FormatGitHub output.Format = "github" // GitHub Actions workflow-command annotations
 )
 
-// checkFormat is check's -o, a Format that may also be SARIF or GitHub
+// checkFormat is check's -o, a output.Format that may also be SARIF or GitHub
 // annotations.
-type checkFormat Format
+type checkFormat output.Format
 
 func (f *checkFormat) String() string { return string(*f) }
 func (f *checkFormat) Type() string   { return "format" }
 
 // Set accepts the shared formats, sarif and github.
 func (f *checkFormat) Set(s string) error {
-	if v := Format(s); v == FormatSARIF || v == FormatGitHub {
+	if v := output.Format(s); v == FormatSARIF || v == FormatGitHub {
 		*f = checkFormat(v)
 		return nil
 	}
-	var base Format
+	var base output.Format
 	if err := base.Set(s); err != nil {
 		return errors.New("must be text, json, csv, sarif or github")
 	}
@@ -155,16 +156,16 @@ func runCheck(o *checkOptions) error {
 	case FormatGitHub:
 		err = check.WriteGitHub(o.f.Stdout, reports)
 	default:
-		var p *printer[FileReport]
-		if p, err = newPrinter(o.f.Stdout, o.f.Stderr, o.output, checkTable); err != nil {
+		var p *output.Printer[FileReport]
+		if p, err = output.NewPrinter(o.f.Stdout, o.f.Stderr, o.output, checkTable); err != nil {
 			return err
 		}
 		for _, r := range reports {
-			if err := p.print(r); err != nil {
+			if err := p.Print(r); err != nil {
 				return err
 			}
 		}
-		err = p.finish("")
+		err = p.Finish("")
 	}
 	if err != nil {
 		return err
@@ -223,10 +224,10 @@ func checkExit(reports []FileReport) error {
 
 // checkTable renders check's reports; the CSV has scan's columns where
 // they mean the same, then the location of infrastructure as code.
-var checkTable = table[FileReport]{
-	columns: []string{"file", "family", "revision", "taskDefinitionArn", "status", "verdict", "exempt", "reasons", "blockers", "error",
+var checkTable = output.Table[FileReport]{
+	Columns: []string{"file", "family", "revision", "taskDefinitionArn", "status", "verdict", "exempt", "reasons", "blockers", "error",
 		"format", "line", "resource"},
-	row: func(r FileReport) []string {
+	Row: func(r FileReport) []string {
 		exempt, blockers, line := "", "", ""
 		if r.Error == "" {
 			exempt = strconv.FormatBool(r.Exempt)
@@ -240,7 +241,7 @@ var checkTable = table[FileReport]{
 		return []string{r.File, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Status, string(r.Verdict), exempt,
 			checkReasons(r.Containers), blockers, r.Error, string(r.Format), line, r.Resource}
 	},
-	text: func(w io.Writer, r FileReport, n int) {
+	Text: func(w io.Writer, r FileReport, n int) {
 		if n > 0 {
 			fmt.Fprintln(w)
 		}

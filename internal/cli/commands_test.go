@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/spf13/cobra"
 )
 
@@ -31,23 +32,23 @@ func parse[O any](t *testing.T, newCmd func(*factory, func(*O) error) *cobra.Com
 
 func TestCommandLines(t *testing.T) {
 	c := parse(t, newCmdCheck, "-o", "csv", "--account", "444455556666", "a.json", "-")
-	if c.output != FormatCSV || c.account != "444455556666" || c.region != "us-east-1" || !slices.Equal(c.files, []string{"a.json", "-"}) {
+	if c.output != output.FormatCSV || c.account != "444455556666" || c.region != "us-east-1" || !slices.Equal(c.files, []string{"a.json", "-"}) {
 		t.Errorf("check: %+v", c)
 	}
 	s := parse(t, newCmdScan, "--output", "table", "--family-prefix", "pay", "--show-compliant", "--read-rate", "5")
-	if s.output != FormatText || s.familyPrefix != "pay" || !s.showCompliant || s.readRate != 5 {
+	if s.output != output.FormatText || s.familyPrefix != "pay" || !s.showCompliant || s.readRate != 5 {
 		t.Errorf("scan: %+v", s)
 	}
 	x := parse(t, newCmdFix, "--task-definition", "a", "--task-definition", "b:2", "--apply", "--rate", "1", "-o", "json")
-	if x.output != FormatJSON || !slices.Equal(x.taskDefinitions, []string{"a", "b:2"}) || !x.apply || x.rate != 1 || x.all {
+	if x.output != output.FormatJSON || !slices.Equal(x.taskDefinitions, []string{"a", "b:2"}) || !x.apply || x.rate != 1 || x.all {
 		t.Errorf("fix: %+v", x)
 	}
 	x = parse(t, newCmdFix, "--all", "--family-prefix", "pay")
-	if !x.all || x.familyPrefix != "pay" || x.apply || x.output != FormatText || x.readRate != 10 {
+	if !x.all || x.familyPrefix != "pay" || x.apply || x.output != output.FormatText || x.readRate != 10 {
 		t.Errorf("fix --all: %+v", x)
 	}
 	b := parse(t, newCmdBackout, "--task-definition", "f:2", "--cluster", "a", "--cluster", "b", "--delete-log-group", "-o", "csv")
-	if b.output != FormatCSV || b.taskDefinition != "f:2" || !slices.Equal(b.clusters, []string{"a", "b"}) || !b.deleteLogGroup || b.apply {
+	if b.output != output.FormatCSV || b.taskDefinition != "f:2" || !slices.Equal(b.clusters, []string{"a", "b"}) || !b.deleteLogGroup || b.apply {
 		t.Errorf("backout: %+v", b)
 	}
 }
@@ -78,12 +79,12 @@ func TestOutputEverywhere(t *testing.T) {
 // array, whatever the type.
 func TestPrinterJSON(t *testing.T) {
 	var out, errw bytes.Buffer
-	p, err := newPrinter(&out, &errw, FormatJSON, scanTable)
+	p, err := output.NewPrinter(&out, &errw, output.FormatJSON, scanTable)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p.note("for people")
-	if err := p.finish("summary"); err != nil {
+	p.Note("for people")
+	if err := p.Finish("summary"); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "[]\n" || errw.String() != "for people\nsummary\n" {

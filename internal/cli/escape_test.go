@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -21,16 +22,16 @@ const hostile = "=cmd|x\x1b[2K\r\napp COMPLIANT\n::error::forged\u202e"
 func TestScanTextAndCSVEscapeEveryField(t *testing.T) {
 	row := ScanRow{Region: hostile, Family: hostile, TaskDefinitionARN: hostile, Verdict: VerdictNonCompliant, Action: "REGISTER",
 		Containers: []ContainerReport{{Name: hostile, Reasons: []policy.Reason{policy.ReasonMissingGroup}}}, Blockers: []string{hostile}, Error: hostile}
-	for _, format := range []Format{FormatText, FormatCSV} {
+	for _, format := range []output.Format{output.FormatText, output.FormatCSV} {
 		var out, errw bytes.Buffer
-		p, err := newPrinter(&out, &errw, format, scanTable)
+		p, err := output.NewPrinter(&out, &errw, format, scanTable)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := p.print(row); err != nil {
+		if err := p.Print(row); err != nil {
 			t.Fatal(err)
 		}
-		if err := p.finish(""); err != nil {
+		if err := p.Finish(""); err != nil {
 			t.Fatal(err)
 		}
 		for _, r := range out.String() {
@@ -41,7 +42,7 @@ func TestScanTextAndCSVEscapeEveryField(t *testing.T) {
 		if lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n"); len(lines) != 2 {
 			t.Errorf("%s: %d lines, want a header and one row:\n%s", format, len(lines), out.String())
 		}
-		if format == FormatCSV {
+		if format == output.FormatCSV {
 			recs, err := csv.NewReader(strings.NewReader(out.String())).ReadAll()
 			if err != nil || len(recs) != 2 {
 				t.Fatalf("csv: %v %d records", err, len(recs))

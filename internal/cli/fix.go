@@ -20,6 +20,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/history"
@@ -47,7 +49,7 @@ type applier interface {
 // fixOptions is fix's command line.
 type fixOptions struct {
 	f               *factory
-	output          Format
+	output          output.Format
 	taskDefinitions []string
 	all             bool
 	familyPrefix    string
@@ -169,7 +171,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 			return runFix(cmd.Context(), o)
 		},
 	}
-	addOutputFlag(cmd, &o.output)
+	output.AddFlag(cmd, &o.output)
 	fl := cmd.Flags()
 	fl.StringArrayVar(&o.taskDefinitions, "task-definition", nil, "task definition ARN, FAMILY or FAMILY:REV (repeatable)")
 	fl.BoolVar(&o.all, "all", false, "every ACTIVE family's latest revision")
@@ -202,7 +204,7 @@ func validTarget(s string) error {
 
 // runFix prints fix's items as they come, then the summary.
 func runFix(ctx context.Context, o *fixOptions) error {
-	return stream(o.f, o.output, fixTable, func(emit func(FixItem) error) (FixSummary, error) { return fix(ctx, o, emit) })
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, fixTable, func(emit func(FixItem) error) (FixSummary, error) { return fix(ctx, o, emit) })
 }
 
 // fix plans (and with --apply, fixes) each task definition and hands each
@@ -248,31 +250,27 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 				if fatalAWS(it.Err) {
 					return it.Err
 				}
-				return put(fx.failed(it.Family, explain(it.Err)))
+				return put(fx.failed(it.Family, explain.AWS(it.Err)))
 			}
-			return put(fx.one(ctx, it.TaskDefinition, it.Tags))
+			// Walk delivers each family's latest ACTIVE revision.
+			return put(fx.one(ctx, it.TaskDefinition, it.Tags, nil))
 		})
 		if err != nil {
-			return fx.sum, fmt.Errorf("fix: %w", explain(err))
+			return fx.sum, fmt.Errorf("fix: %w", explain.AWS(err))
 		}
 	} else {
 		for _, name := range o.taskDefinitions {
-			d, err := ecsClient.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-				TaskDefinition: aws.String(name),
-				Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
-			})
+			src, latest, err := named(ctx, ecsClient, name)
 			var it FixItem
 			switch {
 			case err != nil && fatalAWS(err):
-				return fx.sum, fmt.Errorf("fix: %w", explain(err))
-			case err != nil && awserr.IsTaskDefinitionNotFound(err):
-				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, factory.Region()))
+				return fx.sum, fmt.Errorf("fix: %w", explain.AWS(err))
 			case err != nil:
-				it = fx.failed(name, explain(err))
-			case d.TaskDefinition == nil:
-				it = fx.failed(name, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", name))
+				it = fx.failed(name, explain.AWS(err))
+			case src.TaskDefinition == nil:
+				it = fx.failed(name, fmt.Errorf("task definition %s not found in %s", name, factory.Region()))
 			default:
-				it = fx.one(ctx, d.TaskDefinition, d.Tags)
+				it = fx.one(ctx, src.TaskDefinition, src.Tags, latest)
 			}
 			if err := put(it); err != nil {
 				return fx.sum, err
@@ -297,7 +295,7 @@ func (s FixSummary) String() string {
 }
 
 // exit is fix's exit status.
-func (s FixSummary) exit() error {
+func (s FixSummary) Exit() error {
 	switch {
 	case s.Errors > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
@@ -395,7 +393,7 @@ func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workf
 		}
 	}
 	if err := f.history.Record(ctx, recs...); err != nil {
-		it.Error = "not recorded in the history: " + explain(err).Error()
+		it.Error = "not recorded in the history: " + explain.AWS(err).Error()
 	}
 }
 
@@ -404,9 +402,11 @@ func (f *fixer) failed(name string, err error) FixItem {
 	return FixItem{ScanRow: ScanRow{Region: f.region, Family: name, Verdict: VerdictError, Action: ActionNone, Error: err.Error()}}
 }
 
-func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag) FixItem {
-	if td.Status != types.TaskDefinitionStatusActive {
-		return f.notActive(td, tags)
+// one plans (and with --apply, fixes) td; latest is its family's latest
+// ACTIVE revision as read, nil when td is that read.
+func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) FixItem {
+	if it, ok := f.ended(ctx, td, tags, latest); ok {
+		return it
 	}
 	row, p := judge(ctx, f.obs, f.region, td, tags, f.pol)
 	it := FixItem{ScanRow: row}
@@ -418,7 +418,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	if f.apply == nil && f.preview != nil && row.Action == ActionRegister && f.rolloutAsked(tags) {
 		ro, err := f.previewRollout(ctx, td, tags)
 		if err != nil {
-			it.Error = explain(err).Error()
+			it.Error = explain.AWS(err).Error()
 			return it
 		}
 		it.Rollout = ro
@@ -429,7 +429,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	}
 	res, err := f.remediate(ctx, row, p)
 	if err != nil {
-		it.Error = explain(err).Error()
+		it.Error = explain.AWS(err).Error()
 		return it
 	}
 	defer f.record(ctx, &it, p, &res)
@@ -446,26 +446,82 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	return it
 }
 
-// notActive is the item of a revision that is not ACTIVE, decided by the
-// rule the apply's Register uses (reconcile.Decide: INACTIVE), so a dry run
-// and --apply agree: nothing to fix, nothing created.
-func (f *fixer) notActive(td *types.TaskDefinition, tags []types.Tag) FixItem {
+// ended is the item of a revision on which the rule Register applies —
+// reconcile.Content, the first half of reconcile.Decide, on what Register
+// reads: the family's latest ACTIVE revision and the revision itself —
+// ends before its content matters: SUPERSEDED by a newer revision,
+// ALREADY_REMEDIATED by ecslogfix's fix of it, or INACTIVE. The dry run and
+// --apply both answer that outcome, so they agree, and neither registers
+// or creates anything. ok is false when the content decides (judge it).
+func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) (FixItem, bool) {
 	arn := aws.ToString(td.TaskDefinitionArn)
 	a, err := taskdef.ParseARN(arn)
 	if err != nil {
-		return f.failed(arn, err)
+		return f.failed(arn, err), true
 	}
-	d, err := reconcile.Decide(reconcile.Observation{Source: a, Latest: &reconcile.Revision{}, ByARN: &reconcile.Revision{TaskDefinition: td, Tags: tags}},
-		f.pol, plan.Context{Region: f.region})
+	source := &reconcile.Revision{TaskDefinition: td, Tags: tags}
+	if latest == nil {
+		latest = source
+	}
+	d, content, err := reconcile.Content(reconcile.Observation{Source: a, Latest: latest, ByARN: source, Enforcement: policy.Enforce, Token: f.token})
 	if err != nil {
-		return f.failed(arn, err)
+		return f.failed(arn, err), true
 	}
-	pl, err := plan.Build(td, tags, f.pol, plan.Context{Region: f.region})
+	if content != nil || d.Registered != "" {
+		return FixItem{}, false
+	}
+	pc := plan.Context{Partition: a.Partition, Account: a.Account, Region: a.Region, Today: f.now()}
+	pl, err := plan.Build(td, tags, f.pol, pc)
 	if err != nil {
-		return f.failed(arn, err)
+		return f.failed(arn, err), true
 	}
-	return FixItem{ScanRow: ScanRow{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: ActionNone},
+	it := FixItem{ScanRow: ScanRow{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: ActionNone},
 		Outcome: d.Outcome, Detail: d.Detail}
+	if f.apply == nil {
+		f.record(ctx, &it, pl, nil)
+		return it, true
+	}
+	res := workflow.Result{Version: workflow.Version, Target: workflow.Target{Account: a.Account, Region: a.Region}, Family: a.Family, SourceARN: arn,
+		Trigger: workflow.TriggerCLI, LatestARN: d.LatestARN, Outcome: d.Outcome, Detail: d.Detail}
+	f.record(ctx, &it, pl, &res)
+	return it, true
+}
+
+// named reads the revision a --task-definition names and, when the name
+// is exact (an ARN or FAMILY:REV), its family's latest ACTIVE revision,
+// which Register reads before it decides; latest is nil when name is the
+// family, whose read is its latest.
+func named(ctx context.Context, c scanECS, name string) (src, latest *reconcile.Revision, err error) {
+	if src, err = describe(ctx, c, name); err != nil || src.TaskDefinition == nil || !strings.Contains(name, ":") { // an ARN has colons too
+		return src, nil, err
+	}
+	a, err := taskdef.ParseARN(aws.ToString(src.TaskDefinition.TaskDefinitionArn))
+	if err != nil {
+		return src, nil, nil // a bad ARN is the item's error (fixer.ended)
+	}
+	if latest, err = describe(ctx, c, a.Family); err != nil {
+		return nil, nil, fmt.Errorf("the latest revision of %s: %w", a.Family, err)
+	}
+	return src, latest, nil
+}
+
+// describe reads ref (a family or an exact revision) with its tags. A
+// revision ECS does not find is a Revision without a task definition; an
+// answer without one is an error.
+func describe(ctx context.Context, c scanECS, ref string) (*reconcile.Revision, error) {
+	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(ref),
+		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
+	})
+	switch {
+	case err != nil && awserr.IsTaskDefinitionNotFound(err):
+		return &reconcile.Revision{}, nil
+	case err != nil:
+		return nil, err
+	case out.TaskDefinition == nil:
+		return nil, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", ref)
+	}
+	return &reconcile.Revision{TaskDefinition: out.TaskDefinition, Tags: out.Tags}, nil
 }
 
 // remediate runs the workflow's steps in-process: EnsureLogGroups,
@@ -509,7 +565,7 @@ func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workfl
 		st.Registered = &workflow.Registered{Result: res}
 		next, err := step(ctx, st)
 		if err != nil {
-			res.RolloutError = &workflow.CaughtError{Error: "RolloutError", Cause: explain(err).Error()}
+			res.RolloutError = &workflow.CaughtError{Error: "RolloutError", Cause: explain.AWS(err).Error()}
 			return res, nil
 		}
 		res = next
@@ -576,13 +632,13 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 
 // fixTable renders fix's items; CSV has scan's columns and what applying
 // did.
-var fixTable = table[FixItem]{
-	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
-	row: func(it FixItem) []string {
+var fixTable = output.Table[FixItem]{
+	Columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
+	Row: func(it FixItem) []string {
 		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
 			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
-	text: writeFixText,
+	Text: writeFixText,
 }
 
 // writeFixText prints an item: its verdict and plan, then what applying it

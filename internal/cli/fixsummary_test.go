@@ -20,7 +20,7 @@ func TestFixApplyOfAPartialFixExitsOne(t *testing.T) {
 		t.Errorf("summary %q, want 1 registered and 1 need a human", s)
 	}
 	var e *exitError
-	if err := s.exit(); !errors.As(err, &e) || e.code != ExitViolation {
+	if err := s.Exit(); !errors.As(err, &e) || e.code != ExitViolation {
 		t.Errorf("exit = %v, want exit status %d", err, ExitViolation)
 	}
 }

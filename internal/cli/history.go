@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 )
 
@@ -90,7 +91,7 @@ func readHistory(ctx context.Context, f *factory, region, where string, p histor
 	}
 	recs, err := history.ReadS3(ctx, s3.NewFromConfig(cfg), loc, p)
 	if err != nil {
-		return nil, explain(err)
+		return nil, explain.AWS(err)
 	}
 	return recs, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -152,10 +153,10 @@ func TestRealWorldLive(t *testing.T) {
 			}
 			if err != nil {
 				refused++
-				if msg := firstLine(err.Error()); msg == "" || stackTrace.MatchString(msg) {
+				if msg := explain.FirstLine(err.Error()); msg == "" || stackTrace.MatchString(msg) {
 					t.Errorf("not one clear line: %q", err)
 				}
-				t.Logf("not registrable: %s", firstLine(err.Error()))
+				t.Logf("not registrable: %s", explain.FirstLine(err.Error()))
 				return
 			}
 			live++

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/report"
 )
@@ -16,7 +17,7 @@ import (
 // reportOptions is report's command line.
 type reportOptions struct {
 	f        *factory
-	output   Format
+	output   output.Format
 	history  string
 	month    string
 	from, to string
@@ -66,7 +67,7 @@ errors.`,
 			return runReport(cmd, o)
 		},
 	}
-	addDocumentFlag(cmd, &o.output)
+	output.AddDocumentFlag(cmd, &o.output)
 	fl := cmd.Flags()
 	fl.StringVar(&o.history, "history", "", "the history: s3://BUCKET[/PREFIX] or a directory holding a copy of it")
 	fl.StringVar(&o.month, "month", "", "the month to report, YYYY-MM (default: the whole history)")
@@ -123,7 +124,7 @@ func runReport(cmd *cobra.Command, o *reportOptions) error {
 		}
 		w = file
 	}
-	err = renderDocument(w, o.f.Stderr, o.output, report.Columns, r)
+	err = output.RenderDocument(w, o.f.Stderr, o.output, report.Columns, r)
 	if file != nil {
 		err = cmp.Or(err, file.Close())
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -167,12 +168,12 @@ func TestMotoFixRollout(t *testing.T) {
 	if moves != 1 {
 		t.Errorf("backout sent %d updates of web to ro-web:1, want 1: %+v", moves, proxy.ECSUpdates())
 	}
-	var steps []BackoutStep
+	var steps []backout.Step
 	if err := json.Unmarshal([]byte(r.stdout), &steps); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range steps {
-		if s.Kind == plan.StepMoveService && (s.Service != "web" || s.Status != StepDone) {
+		if s.Kind == plan.StepMoveService && (s.Service != "web" || s.Status != backout.StepDone) {
 			t.Errorf("backout step %+v: only web was moved by the rollout", s)
 		}
 	}
@@ -183,7 +184,7 @@ func TestMotoFixRollout(t *testing.T) {
 		t.Fatalf("backout again: exit %d %v\n%s", r.code, err, r.stderr)
 	}
 	for _, s := range steps {
-		if s.Status != StepSkipped || s.Reason == "" {
+		if s.Status != backout.StepSkipped || s.Reason == "" {
 			t.Errorf("backout again: %s %s %q", s.Kind, s.Status, s.Reason)
 		}
 	}

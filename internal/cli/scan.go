@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -86,7 +89,7 @@ type ScanSummary struct {
 // scanOptions is scan's command line.
 type scanOptions struct {
 	f             *factory
-	output        Format
+	output        output.Format
 	familyPrefix  string
 	showCompliant bool
 	consumers     bool
@@ -165,7 +168,7 @@ or regions not reachable).`,
 			return runScan(cmd.Context(), o)
 		},
 	}
-	addOutputFlag(cmd, &o.output)
+	output.AddFlag(cmd, &o.output)
 	fl := cmd.Flags()
 	fl.StringVar(&o.familyPrefix, "family-prefix", "", "only families whose name starts with this")
 	fl.BoolVar(&o.showCompliant, "show-compliant", false, "list compliant families too")
@@ -177,7 +180,7 @@ or regions not reachable).`,
 
 // runScan prints scan's rows as they come, then the summary.
 func runScan(ctx context.Context, o *scanOptions) error {
-	return stream(o.f, o.output, scanTable, func(emit func(ScanRow) error) (ScanSummary, error) { return scan(ctx, o, emit) })
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, scanTable, func(emit func(ScanRow) error) (ScanSummary, error) { return scan(ctx, o, emit) })
 }
 
 // scan judges every family of every region and hands each row to emit
@@ -282,7 +285,7 @@ func scanRegion(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 				return err
 			}
 			if err != nil {
-				row.Error = firstLine(explain(err).Error())
+				row.Error = explain.FirstLine(explain.AWS(err).Error())
 			}
 			row.Consumers = cs
 			sum.Exposed += len(cs)
@@ -299,7 +302,7 @@ func scanRegion(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 // failed records that region was not scanned because of err, and returns
 // the row that says so.
 func (s *ScanSummary) failed(region string, err error) ScanRow {
-	reason := firstLine(explain(err).Error())
+	reason := explain.FirstLine(explain.AWS(err).Error())
 	s.FailedRegions = append(s.FailedRegions, region+": "+reason)
 	return ScanRow{Region: region, Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
 }
@@ -323,7 +326,7 @@ func (s *ScanSummary) count(row ScanRow) {
 }
 
 // exit is scan's exit status.
-func (s ScanSummary) exit() error {
+func (s ScanSummary) Exit() error {
 	switch {
 	case len(s.FailedRegions) > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
@@ -417,7 +420,7 @@ func (e *exposure) of(ctx context.Context, row ScanRow, latest *types.TaskDefini
 // (empty: the caller's credentials).
 func scanRow(ctx context.Context, obs *loggroup.Observer, role, region string, it inventory.Item, pol policy.Policy) ScanRow {
 	if it.Err != nil {
-		return ScanRow{Region: region, Family: it.Family, Verdict: VerdictError, Action: ActionNone, Error: firstLine(explain(it.Err).Error())}
+		return ScanRow{Region: region, Family: it.Family, Verdict: VerdictError, Action: ActionNone, Error: explain.FirstLine(explain.AWS(it.Err).Error())}
 	}
 	row, _ := judgeAs(ctx, obs, role, region, it.TaskDefinition, it.Tags, pol)
 	return row
@@ -440,7 +443,7 @@ func judgeAs(ctx context.Context, obs *loggroup.Observer, role, region string, t
 	var observe *loggroup.ObserveError
 	switch {
 	case errors.As(err, &observe):
-		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("read the log groups of %s: %s", row.Family, firstLine(explain(err).Error()))
+		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("read the log groups of %s: %s", row.Family, explain.FirstLine(explain.AWS(err).Error()))
 		return row, p
 	case err != nil:
 		row.Verdict, row.Action, row.Error = VerdictError, ActionNone, fmt.Sprintf("plan %s: %v", row.Family, err)
@@ -483,14 +486,14 @@ func consumersString(cs []workflow.Consumer) string {
 func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
 
 // scanTable renders scan's rows: text is a table.
-var scanTable = table[ScanRow]{
-	columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error", "consumers"},
-	row: func(r ScanRow) []string {
+var scanTable = output.Table[ScanRow]{
+	Columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error", "consumers"},
+	Row: func(r ScanRow) []string {
 		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, string(r.Verdict), string(r.Action),
 			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error, consumersString(r.Consumers)}
 	},
-	header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",
-	text: func(w io.Writer, r ScanRow, _ int) {
+	Header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",
+	Text: func(w io.Writer, r ScanRow, _ int) {
 		detail := reasonsString(r.Containers)
 		if len(r.Blockers) > 0 {
 			detail += " [" + strings.Join(r.Blockers, ",") + "]"
@@ -506,4 +509,29 @@ var scanTable = table[ScanRow]{
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", escape.Text(r.Region), escape.Text(r.Family), revString(r.Revision), r.Verdict, r.Action,
 			escape.Text(strings.TrimSpace(detail)))
 	},
+}
+
+// revString is a revision as a CSV or table cell: empty when unknown.
+func revString(r int32) string {
+	if r == 0 {
+		return ""
+	}
+	return strconv.Itoa(int(r))
+}
+
+// reasonsString renders "container: CODE,CODE; other: CODE" for the
+// containers that are not compliant.
+func reasonsString(cs []ContainerReport) string {
+	parts := make([]string, 0, len(cs))
+	for _, c := range cs {
+		if c.Compliant {
+			continue
+		}
+		codes := make([]string, len(c.Reasons))
+		for i, r := range c.Reasons {
+			codes[i] = string(r)
+		}
+		parts = append(parts, c.Name+": "+strings.Join(codes, ","))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
+	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/coverage"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
@@ -68,7 +70,7 @@ func (o *orgOptions) validate(cmd *cobra.Command) error {
 // runScanOrganization prints the rows of every account-region, then the
 // per-account summary.
 func runScanOrganization(ctx context.Context, o *scanOptions) error {
-	return stream(o.f, o.output, orgTable, func(emit func(ScanRow) error) (*orgSummary, error) { return scanOrganization(ctx, o, emit) })
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, orgTable, func(emit func(ScanRow) error) (*orgSummary, error) { return scanOrganization(ctx, o, emit) })
 }
 
 // scanOrganization lists the organization's ACTIVE accounts (under --ou, or
@@ -95,7 +97,7 @@ func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) er
 	}
 	caller, partition, err := factory.CallerAccount(ctx)
 	if err != nil {
-		return nil, explain(err)
+		return nil, explain.AWS(err)
 	}
 	cfg, err := factory.Config(awsclient.Scope{})
 	if err != nil {
@@ -106,13 +108,13 @@ func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) er
 	if len(parents) == 0 {
 		root, err := coverage.Root(ctx, org)
 		if err != nil {
-			return nil, fmt.Errorf("%w (run from the management account or a delegated administrator)", explain(err))
+			return nil, fmt.Errorf("%w (run from the management account or a delegated administrator)", explain.AWS(err))
 		}
 		parents = []string{root}
 	}
 	accounts, err := coverage.Accounts(ctx, org, parents)
 	if err != nil {
-		return nil, fmt.Errorf("list the organization's accounts: %w (run from the management account or a delegated administrator)", explain(err))
+		return nil, fmt.Errorf("list the organization's accounts: %w (run from the management account or a delegated administrator)", explain.AWS(err))
 	}
 	targets := orgscan.Targets(accounts, regions, caller, partition, o.org.role)
 	sum := &orgSummary{regions: len(slices.Compact(slices.Sorted(slices.Values(regions)))), targets: len(targets), consumers: o.consumers}
@@ -166,7 +168,7 @@ func scanTarget(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 		if err != nil {
 			r.unreachable = true
 			r.rows = []ScanRow{{Region: t.Region, Verdict: VerdictError, Action: ActionNone,
-				Error: fmt.Sprintf("account not reachable: cannot assume %s: %s", t.RoleARN, firstLine(explain(err).Error()))}}
+				Error: fmt.Sprintf("account not reachable: cannot assume %s: %s", t.RoleARN, explain.FirstLine(explain.AWS(err).Error()))}}
 			return r
 		}
 	}
@@ -248,7 +250,7 @@ func (s *orgSummary) String() string {
 // exit is the organization scan's exit status: 2 when an account-region
 // was not reachable or a family could not be described, 1 when a family
 // is not compliant, else 0.
-func (s *orgSummary) exit() error {
+func (s *orgSummary) Exit() error {
 	switch {
 	case s.unreachable > 0:
 		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d of %d account-regions not reachable (their rows say why)", s.unreachable, s.targets)}
@@ -261,12 +263,12 @@ func (s *orgSummary) exit() error {
 }
 
 // orgTable renders scan --organization's rows: scan's, after the account.
-var orgTable = table[ScanRow]{
-	columns: append([]string{"account", "accountName"}, scanTable.columns...),
-	row:     func(r ScanRow) []string { return append([]string{r.Account, r.AccountName}, scanTable.row(r)...) },
-	header:  "ACCOUNT\tNAME\t" + scanTable.header,
-	text: func(w io.Writer, r ScanRow, n int) {
+var orgTable = output.Table[ScanRow]{
+	Columns: append([]string{"account", "accountName"}, scanTable.Columns...),
+	Row:     func(r ScanRow) []string { return append([]string{r.Account, r.AccountName}, scanTable.Row(r)...) },
+	Header:  "ACCOUNT\tNAME\t" + scanTable.Header,
+	Text: func(w io.Writer, r ScanRow, n int) {
 		fmt.Fprintf(w, "%s\t%s\t", escape.Text(r.Account), escape.Text(cmp.Or(r.AccountName, "-")))
-		scanTable.text(w, r, n)
+		scanTable.Text(w, r, n)
 	},
 }

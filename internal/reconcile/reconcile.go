@@ -156,7 +156,7 @@ func (e *PlanError) Unwrap() error { return e.Err }
 //     (ActCreateGroups); else make every group of the new revision exist
 //     and register it (ActRegister).
 func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
-	d, src, err := judged(o)
+	d, src, err := Content(o)
 	if err != nil || src == nil {
 		return d, err
 	}
@@ -210,9 +210,13 @@ func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
 	return d, nil
 }
 
-// judged picks the revision whose content is judged, or ends the
-// decision.
-func judged(o Observation) (Decision, *Revision, error) {
+// Content is the first half of Decide: the revision whose content Decide
+// judges (the family's latest ACTIVE revision when it is the source, else
+// the source read by ARN), or, when the decision ends before the content
+// matters (SUPERSEDED, ALREADY_REMEDIATED, INACTIVE, or this remediation's
+// own revision whose source is gone), that decision and no revision. fix's
+// dry run asks it, so that it ends where the apply's Register would.
+func Content(o Observation) (Decision, *Revision, error) {
 	d := Decision{}
 	if o.Latest.Found() {
 		d.LatestARN = o.Latest.arn()
@@ -264,7 +268,7 @@ func judged(o Observation) (Decision, *Revision, error) {
 // matters, or when the content is exempt, blocked or a human's job
 // whatever the groups.
 func GroupsToObserve(o Observation, p policy.Policy, c plan.Context) ([]policy.GroupRef, bool, error) {
-	d, src, err := judged(o)
+	d, src, err := Content(o)
 	if err != nil || src == nil || d.Registered != "" {
 		return nil, false, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli"
+	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -110,12 +111,12 @@ func logGroupScenarios(t *testing.T, ctx context.Context, p *pipeline, seen map[
 		laterARN := strings.Replace(aws.ToString(ours.TaskDefinitionArn), ":2", ":3", 1)
 
 		out := p.cli(t, ctx, "backout", "--task-definition", family+":2", "--delete-log-group", "--apply", "-o", "json")
-		var steps []cli.BackoutStep
+		var steps []backout.Step
 		if err := json.Unmarshal([]byte(out), &steps); err != nil {
 			t.Fatalf("backout output: %v\n%s", err, out)
 		}
 		last := steps[len(steps)-1]
-		if last.Status != cli.StepSkipped || last.Reason != "the ACTIVE revision "+laterARN+" still uses it" {
+		if last.Status != backout.StepSkipped || last.Reason != "the ACTIVE revision "+laterARN+" still uses it" {
 			t.Fatalf("backout with %s still using %s: %+v", laterARN, group, steps)
 		}
 		if p.group(t, ctx, "us-east-1", group) == nil {
@@ -137,7 +138,7 @@ func logGroupScenarios(t *testing.T, ctx context.Context, p *pipeline, seen map[
 		}
 		var done []string
 		for _, s := range steps {
-			if s.Status == cli.StepDone {
+			if s.Status == backout.StepDone {
 				done = append(done, s.Command)
 			}
 		}

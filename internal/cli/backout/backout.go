@@ -1,4 +1,10 @@
-package cli
+// Package backout is the backout executor: it reads a revision ecslogfix
+// registered, checks that ecslogfix did register it (all its provenance
+// tags, a source older than itself, a trusted registrant), takes the
+// plan.Step values plan.Backout gives for what it found — the steps the
+// notification of the same remediation lists — and with Apply runs them
+// against AWS in order.
+package backout
 
 import (
 	"cmp"
@@ -6,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"time"
@@ -17,11 +22,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
-	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
-	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/history"
@@ -33,8 +37,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-// backoutECS is the part of the ECS API backout uses.
-type backoutECS interface {
+// ECS is the part of the ECS API backout uses.
+type ECS interface {
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error)
 	ListServices(ctx context.Context, in *ecs.ListServicesInput, optFns ...func(*ecs.Options)) (*ecs.ListServicesOutput, error)
@@ -45,14 +49,14 @@ type backoutECS interface {
 	RegisterTaskDefinition(ctx context.Context, in *ecs.RegisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 }
 
-// backoutSFN is the part of the Step Functions API backout --execution
+// SFN is the part of the Step Functions API backout --execution
 // reads the remediation's result with.
-type backoutSFN interface {
+type SFN interface {
 	DescribeExecution(ctx context.Context, in *sfn.DescribeExecutionInput, optFns ...func(*sfn.Options)) (*sfn.DescribeExecutionOutput, error)
 }
 
-// backoutLogs is the part of the CloudWatch Logs API backout uses.
-type backoutLogs interface {
+// Logs is the part of the CloudWatch Logs API backout uses.
+type Logs interface {
 	DescribeLogGroups(ctx context.Context, in *cloudwatchlogs.DescribeLogGroupsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogGroupsOutput, error)
 	ListTagsForResource(ctx context.Context, in *cloudwatchlogs.ListTagsForResourceInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error)
 	DescribeLogStreams(ctx context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error)
@@ -60,40 +64,25 @@ type backoutLogs interface {
 	PutLogGroupDeletionProtection(ctx context.Context, in *cloudwatchlogs.PutLogGroupDeletionProtectionInput, optFns ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.PutLogGroupDeletionProtectionOutput, error)
 }
 
-// backoutOptions is backout's command line.
-type backoutOptions struct {
-	f              *factory
-	output         Format
-	taskDefinition string
-	clusters       []string
-	deleteLogGroup bool
-	apply          bool
-	execution      string // --execution: the remediation whose rollout record says what moved
-	exemptUntil    string // the day the source is exempt until; default today + the policy's backoutDays
-	history        historyFlags
-	region         string // the one --region, if given
-	prefix         string // --prefix: the deployment's resource name prefix
-}
-
-// BackoutResult is what backout found and did: the steps of plan.Backout
+// Result is what backout found and did: the steps of plan.Backout
 // for the revision, each with what became of it.
-type BackoutResult struct {
+type Result struct {
 	Region            string
 	Family            string
 	TaskDefinitionARN string // the revision ecslogfix registered
 	SourceARN         string // the revision it was built from
 	Applied           bool
-	Steps             []BackoutStep
+	Steps             []Step
 	LatestARN         string // after --apply: the family's latest ACTIVE revision
 	ExemptUntil       string // the day the source is exempt until
 	Warning           string // what backout could not look for, e.g. the services without --cluster
 }
 
-// BackoutStep is one step and its status. Steps of plan.Backout carry
+// Step is one step and its status. Steps of plan.Backout carry
 // their command; a skipped one that plan.Backout has no step for (a log
 // group ecslogfix did not create) carries none. The JSON field names are
 // part of the documented, stable output.
-type BackoutStep struct {
+type Step struct {
 	plan.Step
 	Status StepStatus `json:"status"`
 	Reason string     `json:"reason,omitempty"` // why it was skipped or failed
@@ -110,190 +99,37 @@ const (
 	StepFailed  StepStatus = "FAILED"
 )
 
-// newCmdBackout builds backout; runF, when set, runs instead of runBackout.
-func newCmdBackout(f *factory, runF func(*backoutOptions) error) *cobra.Command {
-	o := &backoutOptions{f: f}
-	cmd := &cobra.Command{
-		Use:   "backout --task-definition FAMILY:REV [--execution ARN | --cluster C ...] [--delete-log-group] [--apply]",
-		Short: "Undo a revision ecslogfix registered (dry run by default)",
-		Long: `backout undoes one remediation: it refuses any revision ecslogfix did not
-register: one without all of ecslogfix's tags (` + config.TagSource + ` naming an
-older revision, ` + config.TagManaged + `=true, ` + taskdef.TagExecution + `), or that ECS says
-another principal registered (registeredBy: neither the --prefix deployment's
-remediate or member role nor the caller). It runs the steps the
-notification of the remediation lists, with the services and log groups it
-finds filled in. With --apply it moves the services of the given clusters
-that run the revision back to the source revision (UpdateService),
-deregisters the revision (so the family's latest ACTIVE revision is the
-source again), tags the source with the policy's end-date tag
-(ecslogfix:exempt-until) so that ecslogfix leaves it until --exempt-until
-(default: today plus the policy's exemptions.backoutDays, 30) and fixes it
-again after, and with --delete-log-group deletes each log group of the
-revision that ecslogfix created (tag ` + config.TagManaged + `), that no
-ACTIVE revision of the family uses (it names the one that does) and that
-holds no log streams, turning its deletion protection off first. Without
---apply it prints what it would do. With --history the backout is recorded
-in the history (BACKED_OUT).
-
-Without --cluster or --execution it reads the rollout record of the
-remediation the revision names (` + taskdef.TagExecution + `), and warns when there is none.
-
-With --execution (the remediation's Step Functions execution, named in its
-notification) backout reads the execution's rollout record and points
-exactly the consumers it moved — services, EventBridge rule targets,
-Scheduler schedules — back at the revision each ran before, changing
-nothing else, and only while they still run the new revision (one someone
-moved on since is left alone). When policy deregisterSource afterRollout
-deregistered the source, it first registers a copy of it, tagged with the
-policy's exemption tag (pass the pipeline's --policy), and points them at
-the copy: ECS refuses an INACTIVE revision.
-
-Exit status: 0 on success, 2 on errors or when the revision is not one
-ecslogfix registered.`,
-		Example: `  # What would be undone
-  ecslogfix backout --task-definition orders-api:15 --cluster prod
-
-  # Undo it, and delete the log group ecslogfix created if still empty
-  ecslogfix backout --task-definition orders-api:15 --cluster prod --delete-log-group --apply
-
-  # Undo a remediation and its rollout, exactly as its notification lists
-  ecslogfix backout --task-definition orders-api:15 --execution arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:NAME --apply`,
-		Args: usageArgs(cobra.NoArgs),
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := validRevision(o.taskDefinition); err != nil {
-				return usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
-			}
-			if o.execution != "" {
-				if a, err := awsarn.Parse(o.execution); err != nil || a.Service != "states" || !strings.HasPrefix(a.Resource, "execution:") {
-					return usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
-				}
-			}
-			if err := o.history.check(cmd); err != nil {
-				return err
-			}
-			if o.exemptUntil != "" {
-				d, err := time.Parse(policy.DateLayout, o.exemptUntil)
-				if err != nil || d.Before(time.Now().UTC().Truncate(24*time.Hour)) {
-					return usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
-				}
-			}
-			region, err := f.oneRegion(cmd)
-			if err != nil {
-				return err
-			}
-			o.region = region
-			if runF != nil {
-				return runF(o)
-			}
-			return runBackout(cmd.Context(), o)
-		},
-	}
-	addOutputFlag(cmd, &o.output)
-	fl := cmd.Flags()
-	fl.StringVar(&o.taskDefinition, "task-definition", "", "the revision ecslogfix registered: FAMILY:REV or its ARN")
-	fl.StringArrayVar(&o.clusters, "cluster", nil, "cluster whose services may run the revision (repeatable)")
-	fl.BoolVar(&o.deleteLogGroup, "delete-log-group", false, "also delete the log groups ecslogfix created for it, when empty")
-	fl.BoolVar(&o.apply, "apply", false, "make the changes (default: dry run)")
-	fl.StringVar(&o.prefix, "prefix", config.DefaultPrefix, "the deployment's resource name prefix (ecslogfix:prefix): its remediate and member roles are the registrants backout trusts")
-	fl.StringVar(&o.execution, "execution", "", "the remediation's execution ARN: move back exactly the consumers its rollout moved")
-	fl.StringVar(&o.exemptUntil, "exempt-until", "", "the day (YYYY-MM-DD) until which ecslogfix leaves the source as it is (default: today + the policy's backoutDays)")
-	addHistoryFlags(cmd, &o.history)
-	_ = cmd.MarkFlagRequired("task-definition") // the flag exists: no error
-	cmd.MarkFlagsMutuallyExclusive("execution", "cluster")
-	return cmd
-}
-
-// runBackout runs backout on the AWS clients and prints what it did, also
-// when a step failed.
-func runBackout(ctx context.Context, o *backoutOptions) error {
-	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{})
-	if err != nil {
-		return err
-	}
-	ecsClient, err := factory.ECS(awsclient.Scope{})
-	if err != nil {
-		return err
-	}
-	logsClient, err := factory.Logs(awsclient.Scope{})
-	if err != nil {
-		return err
-	}
-	pol, err := o.f.loadPolicy()
-	if err != nil {
-		return err
-	}
-	store, err := o.history.store(factory)
-	if err != nil {
-		return err
-	}
-	b := &backout{ecs: ecsClient, logs: logsClient, region: factory.Region(), consumers: consumerClients(factory, awsclient.Scope{}), sfn: factory.SFN(), pol: pol, now: o.f.now,
-		names: config.Names{Prefix: o.prefix}, caller: caller(ctx, factory)}
-	res, runErr := b.run(ctx, o)
-	if res.TaskDefinitionARN == "" {
-		return runErr
-	}
-	if runErr == nil && res.Applied && store != nil {
-		if err := b.record(ctx, store, res, b.caller); err != nil {
-			runErr = fmt.Errorf("backout: done, but not recorded in the history: %w", explain(err))
-		}
-	}
-	p, err := newPrinter(o.f.Stdout, o.f.Stderr, o.output, backoutTable)
-	if err != nil {
-		return err
-	}
-	p.note("%s was registered by ecslogfix from %s", res.TaskDefinitionARN, res.SourceARN)
-	if res.Warning != "" {
-		p.note("warning: %s", res.Warning)
-	}
-	for _, s := range res.Steps {
-		if err := p.print(s); err != nil {
-			return err
-		}
-	}
-	footer := "dry run: nothing changed; add --apply"
-	switch {
-	case runErr != nil:
-		footer = ""
-	case res.Applied && res.LatestARN != "":
-		footer = fmt.Sprintf("latest ACTIVE revision of %s: %s", res.Family, res.LatestARN)
-	case res.Applied:
-		footer = ""
-	}
-	if err := p.finish(footer); err != nil {
-		return err
-	}
-	return runErr
-}
-
-// validRevision accepts FAMILY:REV or a task definition ARN (which always
-// names a revision).
-func validRevision(s string) error {
-	if strings.HasPrefix(s, "arn:") {
-		_, err := taskdef.ParseARN(s)
-		return err
-	}
-	if !strings.Contains(s, ":") {
-		return errors.New("name the revision: FAMILY:REV")
-	}
-	return validTarget(s)
-}
-
-type backout struct {
-	ecs       backoutECS
-	logs      backoutLogs
-	region    string
-	consumers *consumer.Clients
-	sfn       backoutSFN
-	// pol gives the end-date tag and its default term, and the exemption
-	// tag a copy of a deregistered source gets.
-	pol policy.Policy
-	now func() time.Time // nil: time.Now
-	// names are the deployment's resource names: its remediate and member
+// Executor runs backouts on one account-region's clients.
+type Executor struct {
+	ECS    ECS
+	Logs   Logs
+	Region string
+	// Consumers move rule targets and schedules back; nil: those steps
+	// fail.
+	Consumers *consumer.Clients
+	// SFN reads a remediation execution's result (--execution, or the one
+	// the revision's execution tag names); nil: none is read.
+	SFN SFN
+	// Policy gives the end-date tag and its default term, and the
+	// exemption tag a copy of a deregistered source gets.
+	Policy policy.Policy
+	Now    func() time.Time // nil: time.Now
+	// Names are the deployment's resource names: its remediate and member
 	// roles are principals backout trusts to have registered a revision.
-	names config.Names
-	// caller is the principal running backout: a revision it registered
+	Names config.Names
+	// Caller is the principal running backout: a revision it registered
 	// itself (ecslogfix fix --apply) is trusted too.
-	caller string
+	Caller string
+}
+
+// Request is one backout, as the command line asks for it.
+type Request struct {
+	TaskDefinition string   // the revision ecslogfix registered: FAMILY:REV or its ARN
+	Clusters       []string // the clusters whose services running it move back
+	DeleteLogGroup bool     // also delete the groups ecslogfix created for it, when empty and unused
+	Apply          bool     // run the steps (default: plan them)
+	Execution      string   // the remediation whose rollout record says what moved
+	ExemptUntil    string   // the day the source is exempt until; "": today + the policy's backoutDays
 }
 
 // trustRegistrant accepts the principal ECS reports as the revision's
@@ -301,19 +137,19 @@ type backout struct {
 // when it is the deployment's remediate or member role, or the principal
 // running backout (a CLI fix). ECS does not always report it (nor does an
 // emulator): then the tags and revision order alone decide.
-func (b *backout) trustRegistrant(registeredBy string) error {
+func (b *Executor) trustRegistrant(registeredBy string) error {
 	if registeredBy == "" {
 		return nil
 	}
 	if r, ok := awsarn.ParseRole(registeredBy); ok &&
-		(r.Name == b.names.FunctionRole(config.FunctionRemediate) || r.Name == b.names.MemberRole()) {
+		(r.Name == b.Names.FunctionRole(config.FunctionRemediate) || r.Name == b.Names.MemberRole()) {
 		return nil
 	}
-	if b.caller != "" && samePrincipal(registeredBy, b.caller) {
+	if b.Caller != "" && samePrincipal(registeredBy, b.Caller) {
 		return nil
 	}
 	return fmt.Errorf("registered by %s, neither ecslogfix's %s or %s role nor the caller", registeredBy,
-		b.names.FunctionRole(config.FunctionRemediate), b.names.MemberRole())
+		b.Names.FunctionRole(config.FunctionRemediate), b.Names.MemberRole())
 }
 
 // samePrincipal compares two principal ARNs, an assumed role by its role
@@ -331,11 +167,11 @@ func samePrincipal(x, y string) bool {
 // names (the series' first attempt: workflow.Input.ExecutionToken) and its
 // result when it registered arn, else "". Later attempts of a series are
 // not looked for.
-func (b *backout) recordedExecution(ctx context.Context, rev taskdef.ARN, token, arn string) (string, workflow.Result) {
-	if token == "" || b.sfn == nil || b.names.Prefix == "" {
+func (b *Executor) recordedExecution(ctx context.Context, rev taskdef.ARN, token, arn string) (string, workflow.Result) {
+	if token == "" || b.SFN == nil || b.Names.Prefix == "" {
 		return "", workflow.Result{}
 	}
-	execution := fmt.Sprintf("arn:%s:states:%s:%s:execution:%s:%s", rev.Partition, rev.Region, rev.Account, b.names.StateMachine(), token)
+	execution := fmt.Sprintf("arn:%s:states:%s:%s:execution:%s:%s", rev.Partition, rev.Region, rev.Account, b.Names.StateMachine(), token)
 	r, err := b.executionResult(ctx, execution)
 	if err != nil || r.NewARN != arn {
 		return "", workflow.Result{}
@@ -343,31 +179,31 @@ func (b *backout) recordedExecution(ctx context.Context, rev taskdef.ARN, token,
 	return execution, r
 }
 
-func (b *backout) clock() time.Time {
-	if b.now != nil {
-		return b.now()
+func (b *Executor) clock() time.Time {
+	if b.Now != nil {
+		return b.Now()
 	}
 	return time.Now()
 }
 
 // exemptUntil is the day the backout exempts the source until.
-func (b *backout) exemptUntil(o *backoutOptions) string {
-	if o.exemptUntil != "" {
-		return o.exemptUntil
+func (b *Executor) exemptUntil(req Request) string {
+	if req.ExemptUntil != "" {
+		return req.ExemptUntil
 	}
-	return policy.Day(b.clock().AddDate(0, 0, b.pol.Exemptions.Backout()))
+	return policy.Day(b.clock().AddDate(0, 0, b.Policy.Exemptions.Backout()))
 }
 
 // record writes the backout to the history: the source, the family's
 // latest again, with the reasons it is not compliant and its exemption.
-func (b *backout) record(ctx context.Context, store history.Recorder, res BackoutResult, actor string) error {
+func (b *Executor) Record(ctx context.Context, store history.Recorder, res Result, actor string) error {
 	a, err := taskdef.ParseARN(res.SourceARN)
 	if err != nil {
 		return err
 	}
 	var findings []plan.Finding
-	if d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(res.SourceARN)}); err == nil {
-		if p, err := plan.Build(d.TaskDefinition, nil, b.pol, plan.Context{Partition: a.Partition, Account: a.Account, Region: a.Region}); err == nil {
+	if d, err := b.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(res.SourceARN)}); err == nil {
+		if p, err := plan.Build(d.TaskDefinition, nil, b.Policy, plan.Context{Partition: a.Partition, Account: a.Account, Region: a.Region}); err == nil {
 			findings = p.Findings()
 		}
 	}
@@ -379,39 +215,39 @@ func (b *backout) record(ctx context.Context, store history.Recorder, res Backou
 // plan.Backout gives for what it found, and with --apply runs them in
 // order, stopping at the first that fails. The result is filled in as far
 // as backout got; an error before the revision was read leaves it empty.
-func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, error) {
-	d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(o.taskDefinition),
+func (b *Executor) Run(ctx context.Context, req Request) (Result, error) {
+	d, err := b.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+		TaskDefinition: aws.String(req.TaskDefinition),
 		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 	})
 	if err != nil {
 		if awserr.IsTaskDefinitionNotFound(err) {
-			return BackoutResult{}, fmt.Errorf("backout: task definition %s not found in %s", o.taskDefinition, b.region)
+			return Result{}, fmt.Errorf("backout: task definition %s not found in %s", req.TaskDefinition, b.Region)
 		}
-		return BackoutResult{}, fmt.Errorf("backout: %w", explain(err))
+		return Result{}, fmt.Errorf("backout: %w", explain.AWS(err))
 	}
 	td := d.TaskDefinition
 	if td == nil {
-		return BackoutResult{}, fmt.Errorf("backout: DescribeTaskDefinition answered for %s without a task definition", o.taskDefinition)
+		return Result{}, fmt.Errorf("backout: DescribeTaskDefinition answered for %s without a task definition", req.TaskDefinition)
 	}
 	arn := aws.ToString(td.TaskDefinitionArn)
 	rev, err := taskdef.Provenance(td, d.Tags)
 	if err != nil {
-		return BackoutResult{}, fmt.Errorf("backout: %s was not registered by ecslogfix (%v): refusing to touch it", arn, err)
+		return Result{}, fmt.Errorf("backout: %s was not registered by ecslogfix (%v): refusing to touch it", arn, err)
 	}
 	if err := b.trustRegistrant(aws.ToString(td.RegisteredBy)); err != nil {
-		return BackoutResult{}, fmt.Errorf("backout: %s was not registered by ecslogfix (%v): refusing to touch it", arn, err)
+		return Result{}, fmt.Errorf("backout: %s was not registered by ecslogfix (%v): refusing to touch it", arn, err)
 	}
 	a, err := taskdef.ParseARN(arn)
 	if err != nil {
-		return BackoutResult{}, fmt.Errorf("backout: %w", err)
+		return Result{}, fmt.Errorf("backout: %w", err)
 	}
 	a.Revision = rev
-	res := BackoutResult{Region: b.region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: o.apply, ExemptUntil: b.exemptUntil(o)}
+	res := Result{Region: b.Region, Family: aws.ToString(td.Family), TaskDefinitionARN: arn, SourceARN: a.String(), Applied: req.Apply, ExemptUntil: b.exemptUntil(req)}
 
-	in := plan.BackoutInput{Region: b.region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.pol.UntilKey(), ExemptUntil: res.ExemptUntil}
-	execution, r := o.execution, workflow.Result{}
-	if execution == "" && len(o.clusters) == 0 {
+	in := plan.BackoutInput{Region: b.Region, NewARN: arn, SourceARN: res.SourceARN, ExemptKey: b.Policy.UntilKey(), ExemptUntil: res.ExemptUntil}
+	execution, r := req.Execution, workflow.Result{}
+	if execution == "" && len(req.Clusters) == 0 {
 		// The revision names the remediation that registered it: its
 		// execution's rollout record says which consumers it moved.
 		execution, r = b.recordedExecution(ctx, a, taskdef.ExecutionToken(d.Tags), arn)
@@ -420,44 +256,44 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 		}
 	} else if execution != "" {
 		if r, err = b.executionResult(ctx, execution); err != nil {
-			return BackoutResult{}, err
+			return Result{}, err
 		}
 	}
 	if execution != "" {
 		if r.NewARN != arn {
-			return BackoutResult{}, fmt.Errorf("backout: the execution %s registered %s, not %s", execution, cmp.Or(r.NewARN, "nothing"), arn)
+			return Result{}, fmt.Errorf("backout: the execution %s registered %s, not %s", execution, cmp.Or(r.NewARN, "nothing"), arn)
 		}
 		in.Moved = message.MovedConsumers(r)
 		in.SourceDeregistered = r.Rollout != nil && r.Rollout.SourceDeregistered
 		in.ExecutionARN = execution
 	}
-	var kept []BackoutStep
-	if o.deleteLogGroup {
+	var kept []Step
+	if req.DeleteLogGroup {
 		in.CreatedLogGroups, kept, err = b.deletableLogGroups(ctx, td, res.Family, res.SourceARN)
 		if err != nil {
-			return BackoutResult{}, err
+			return Result{}, err
 		}
 	}
 	for _, s := range plan.Backout(in) {
 		switch {
 		case s.Kind == plan.StepMoveService && s.Conditional:
-			moves, err := b.moves(ctx, s, o.clusters, arn)
+			moves, err := b.moves(ctx, s, req.Clusters, arn)
 			if err != nil {
-				return BackoutResult{}, err
+				return Result{}, err
 			}
 			res.Steps = append(res.Steps, moves...)
 		case s.Kind == plan.StepDeregister && td.Status != types.TaskDefinitionStatusActive:
-			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "it is already " + string(td.Status)})
+			res.Steps = append(res.Steps, Step{Step: s, Status: StepSkipped, Reason: "it is already " + string(td.Status)})
 		case s.Kind == plan.StepExemptUntil && td.Status != types.TaskDefinitionStatusActive:
 			// The exemption belongs to the deregistration: a backout that
 			// already happened set it then.
-			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepSkipped, Reason: "the revision is already " + string(td.Status) + ": backed out before"})
+			res.Steps = append(res.Steps, Step{Step: s, Status: StepSkipped, Reason: "the revision is already " + string(td.Status) + ": backed out before"})
 		default:
-			res.Steps = append(res.Steps, BackoutStep{Step: s, Status: StepPlanned})
+			res.Steps = append(res.Steps, Step{Step: s, Status: StepPlanned})
 		}
 	}
 	res.Steps = append(res.Steps, kept...)
-	if !o.apply {
+	if !req.Apply {
 		return res, nil
 	}
 	if err := b.apply(ctx, res.Steps); err != nil {
@@ -472,22 +308,22 @@ func (b *backout) run(ctx context.Context, o *backoutOptions) (BackoutResult, er
 // moves binds the conditional step to each service of clusters that runs
 // arn. Without clusters the step stays as it is, skipped: the reader can
 // fill it in.
-func (b *backout) moves(ctx context.Context, s plan.Step, clusters []string, arn string) ([]BackoutStep, error) {
+func (b *Executor) moves(ctx context.Context, s plan.Step, clusters []string, arn string) ([]Step, error) {
 	if len(clusters) == 0 {
-		return []BackoutStep{{Step: s, Status: StepSkipped, Reason: "no --cluster given: services running it were not looked for"}}, nil
+		return []Step{{Step: s, Status: StepSkipped, Reason: "no --cluster given: services running it were not looked for"}}, nil
 	}
-	var out []BackoutStep
+	var out []Step
 	for _, cluster := range clusters {
 		services, err := b.servicesUsing(ctx, cluster, arn)
 		if err != nil {
-			return nil, fmt.Errorf("backout: cluster %s: %w", cluster, explain(err))
+			return nil, fmt.Errorf("backout: cluster %s: %w", cluster, explain.AWS(err))
 		}
 		if len(services) == 0 {
 			none := plan.Step{Kind: plan.StepMoveService, Cluster: cluster, TaskDefinition: s.TaskDefinition, Region: s.Region}
-			out = append(out, BackoutStep{Step: none, Status: StepSkipped, Reason: "no service runs " + arn})
+			out = append(out, Step{Step: none, Status: StepSkipped, Reason: "no service runs " + arn})
 		}
 		for _, svc := range services {
-			out = append(out, BackoutStep{Step: s.Bind(cluster, svc), Status: StepPlanned})
+			out = append(out, Step{Step: s.Bind(cluster, svc), Status: StepPlanned})
 		}
 	}
 	return out, nil
@@ -497,7 +333,7 @@ func (b *backout) moves(ctx context.Context, s plan.Step, clusters []string, arn
 // skipped: each step assumes the ones before it ran. The copy a
 // REREGISTER_SOURCE step registers replaces the placeholder in the steps
 // after it.
-func (b *backout) apply(ctx context.Context, steps []BackoutStep) error {
+func (b *Executor) apply(ctx context.Context, steps []Step) error {
 	var failed error
 	for i := range steps {
 		s := &steps[i]
@@ -515,9 +351,9 @@ func (b *backout) apply(ctx context.Context, steps []BackoutStep) error {
 			s.Status, s.Reason = StepSkipped, skip.reason
 			continue
 		case err != nil:
-			err = explain(err)
-			s.Status, s.Reason = StepFailed, firstLine(err.Error())
-			failed = fmt.Errorf("backout: %s: %w", stepAction(s.Step), err)
+			err = explain.AWS(err)
+			s.Status, s.Reason = StepFailed, explain.FirstLine(err.Error())
+			failed = fmt.Errorf("backout: %s: %w", Action(s.Step), err)
 			continue
 		}
 		s.Status = StepDone
@@ -535,7 +371,7 @@ type skipped struct{ reason string }
 func (e *skipped) Error() string { return e.reason }
 
 // bindCopy fills the copy of the source into the steps that name it.
-func bindCopy(steps []BackoutStep, copyARN string) {
+func bindCopy(steps []Step, copyARN string) {
 	for i := range steps {
 		s := &steps[i].Step
 		if s.TaskDefinition != plan.PlaceholderCopy {
@@ -543,7 +379,7 @@ func bindCopy(steps []BackoutStep, copyARN string) {
 		}
 		value := copyARN
 		if s.Kind == plan.StepMoveService {
-			value = revOf(copyARN) // FAMILY:REV, as the other service steps
+			value = familyRevision(copyARN) // FAMILY:REV, as the other service steps
 		}
 		s.TaskDefinition = value
 		s.Command = strings.ReplaceAll(s.Command, plan.PlaceholderCopy, plan.Quote(value))
@@ -554,10 +390,10 @@ func bindCopy(steps []BackoutStep, copyARN string) {
 // executionResult reads the registered result (with its rollout record)
 // from a finished remediation execution's output: the workflow's state,
 // whose registered.result Notify received.
-func (b *backout) executionResult(ctx context.Context, execution string) (workflow.Result, error) {
-	out, err := b.sfn.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(execution)})
+func (b *Executor) executionResult(ctx context.Context, execution string) (workflow.Result, error) {
+	out, err := b.SFN.DescribeExecution(ctx, &sfn.DescribeExecutionInput{ExecutionArn: aws.String(execution)})
 	if err != nil {
-		return workflow.Result{}, fmt.Errorf("backout: execution %s: %w", execution, explain(err))
+		return workflow.Result{}, fmt.Errorf("backout: execution %s: %w", execution, explain.AWS(err))
 	}
 	if out.Status == sfntypes.ExecutionStatusRunning {
 		return workflow.Result{}, fmt.Errorf("backout: execution %s is still running (its rollout is being watched): run backout once it finished", execution)
@@ -575,7 +411,7 @@ func (b *backout) executionResult(ctx context.Context, execution string) (workfl
 
 // exec makes the AWS call a step's command stands for, with the step's
 // own arguments; a REREGISTER_SOURCE step returns the copy's ARN.
-func (b *backout) exec(ctx context.Context, s plan.Step) (string, error) {
+func (b *Executor) exec(ctx context.Context, s plan.Step) (string, error) {
 	if s.Conditional {
 		return "", fmt.Errorf("%s still names %s and %s", s.Kind, plan.PlaceholderCluster, plan.PlaceholderService)
 	}
@@ -588,24 +424,24 @@ func (b *backout) exec(ctx context.Context, s plan.Step) (string, error) {
 		if s.From != "" {
 			return "", b.moveBack(ctx, s)
 		}
-		_, err = b.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{
+		_, err = b.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{
 			Cluster: aws.String(s.Cluster), Service: aws.String(s.Service), TaskDefinition: aws.String(s.TaskDefinition),
 		})
 	case plan.StepReregisterSource:
 		return b.reregister(ctx, s.TaskDefinition)
 	case plan.StepDeregister:
-		_, err = b.ecs.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
+		_, err = b.ECS.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(s.TaskDefinition)})
 	case plan.StepDisableDeletionProtection:
 		// Only on a group deletableLogGroups chose: ecslogfix's own,
 		// unused, empty; the next step deletes it.
-		_, err = b.logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
+		_, err = b.Logs.PutLogGroupDeletionProtection(ctx, &cloudwatchlogs.PutLogGroupDeletionProtectionInput{
 			LogGroupIdentifier: aws.String(s.LogGroup), DeletionProtectionEnabled: aws.Bool(false),
 		})
 	case plan.StepExemptUntil:
-		_, err = b.ecs.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(s.TaskDefinition),
+		_, err = b.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: aws.String(s.TaskDefinition),
 			Tags: []types.Tag{{Key: aws.String(s.TagKey), Value: aws.String(s.Until)}}})
 	case plan.StepDeleteLogGroup:
-		_, err = b.logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
+		_, err = b.Logs.DeleteLogGroup(ctx, &cloudwatchlogs.DeleteLogGroupInput{LogGroupName: aws.String(s.LogGroup)})
 	default:
 		err = fmt.Errorf("backout does not run %s steps", s.Kind)
 	}
@@ -614,8 +450,8 @@ func (b *backout) exec(ctx context.Context, s plan.Step) (string, error) {
 
 // moveBack points a recorded consumer back, through consumer.Move: only
 // while it runs the new revision (s.From), changing nothing else.
-func (b *backout) moveBack(ctx context.Context, s plan.Step) error {
-	if b.consumers == nil {
+func (b *Executor) moveBack(ctx context.Context, s plan.Step) error {
+	if b.Consumers == nil {
 		return errors.New("no clients for the consumers")
 	}
 	con := workflow.Consumer{Cluster: s.Cluster, EventBus: s.EventBus, TargetID: s.TargetID, Group: s.Group}
@@ -627,12 +463,12 @@ func (b *backout) moveBack(ctx context.Context, s plan.Step) error {
 	case plan.StepMoveSchedule:
 		con.Kind, con.Name = workflow.KindSchedule, s.Schedule
 	}
-	_, err := consumer.Move(ctx, *b.consumers, con, s.From, s.TaskDefinition)
+	_, err := consumer.Move(ctx, *b.Consumers, con, s.From, s.TaskDefinition)
 	var changed *consumer.ErrChanged
 	switch {
 	case errors.As(err, &changed) && changed.Current == "":
 		return &skipped{"it no longer exists"}
-	case errors.As(err, &changed) && (changed.Current == s.TaskDefinition || revOf(changed.Current) == s.TaskDefinition):
+	case errors.As(err, &changed) && (changed.Current == s.TaskDefinition || familyRevision(changed.Current) == s.TaskDefinition):
 		return &skipped{"it already runs " + s.TaskDefinition}
 	case errors.As(err, &changed):
 		return &skipped{"it now runs " + changed.Current + ", not the revision ecslogfix moved it to: left alone"}
@@ -643,20 +479,20 @@ func (b *backout) moveBack(ctx context.Context, s plan.Step) error {
 // reregister registers a copy of the deregistered source revision with
 // its tags and the policy's exemption tag (so ecslogfix does not fix the
 // copy again), and returns the copy's ARN.
-func (b *backout) reregister(ctx context.Context, source string) (string, error) {
-	d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
+func (b *Executor) reregister(ctx context.Context, source string) (string, error) {
+	d, err := b.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(source), Include: []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
 	})
 	if err != nil {
 		return "", fmt.Errorf("describe the source %s: %w", source, err)
 	}
-	ex := b.pol.WithDefaults().ExemptionTag
+	ex := b.Policy.WithDefaults().ExemptionTag
 	tags := slices.DeleteFunc(slices.Clone(d.Tags), func(t types.Tag) bool { return aws.ToString(t.Key) == ex.Key })
 	in, err := taskdef.RegisterInput(d.TaskDefinition, tags, types.Tag{Key: aws.String(ex.Key), Value: aws.String(ex.Value)})
 	if err != nil {
 		return "", err
 	}
-	out, err := b.ecs.RegisterTaskDefinition(ctx, in)
+	out, err := b.ECS.RegisterTaskDefinition(ctx, in)
 	if err != nil {
 		return "", fmt.Errorf("register a copy of %s: %w", source, err)
 	}
@@ -664,16 +500,16 @@ func (b *backout) reregister(ctx context.Context, source string) (string, error)
 }
 
 // servicesUsing lists the services of cluster whose task definition is arn.
-func (b *backout) servicesUsing(ctx context.Context, cluster, arn string) ([]string, error) {
+func (b *Executor) servicesUsing(ctx context.Context, cluster, arn string) ([]string, error) {
 	var using []string
-	p := ecs.NewListServicesPaginator(b.ecs, &ecs.ListServicesInput{Cluster: aws.String(cluster)})
+	p := ecs.NewListServicesPaginator(b.ECS, &ecs.ListServicesInput{Cluster: aws.String(cluster)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
 			return nil, err
 		}
 		for batch := range slices.Chunk(page.ServiceArns, 10) {
-			d, err := b.ecs.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
+			d, err := b.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
 			if err != nil {
 				return nil, err
 			}
@@ -688,8 +524,8 @@ func (b *backout) servicesUsing(ctx context.Context, cluster, arn string) ([]str
 }
 
 // latestActive returns the ARN of family's highest ACTIVE revision, or "".
-func (b *backout) latestActive(ctx context.Context, family string) (string, error) {
-	out, err := b.ecs.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{
+func (b *Executor) latestActive(ctx context.Context, family string) (string, error) {
+	out, err := b.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{
 		FamilyPrefix: aws.String(family), // the exact family for this API
 		Status:       types.TaskDefinitionStatusActive,
 		Sort:         types.SortOrderDesc,
@@ -713,23 +549,23 @@ func (b *backout) latestActive(ctx context.Context, family string) (string, erro
 // streams. A protected one is deleted after its protection is lifted.
 // Each other log group of the revision is a skipped step that says why it
 // is kept — for a group still in use, by which revision.
-func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, family, sourceARN string) ([]plan.BackoutGroup, []BackoutStep, error) {
-	keep := func(name, why string) BackoutStep {
-		return BackoutStep{Step: plan.Step{Kind: plan.StepDeleteLogGroup, LogGroup: name, Region: b.region, Optional: true}, Status: StepSkipped, Reason: why}
+func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinition, family, sourceARN string) ([]plan.BackoutGroup, []Step, error) {
+	keep := func(name, why string) Step {
+		return Step{Step: plan.Step{Kind: plan.StepDeleteLogGroup, LogGroup: name, Region: b.Region, Optional: true}, Status: StepSkipped, Reason: why}
 	}
 	groups := policy.Groups(td)
 	users, err := b.groupUsers(ctx, family, aws.ToString(td.TaskDefinitionArn), sourceARN, groups)
 	if err != nil {
-		return nil, []BackoutStep{keep("", "cannot read the family's revisions to see which groups they use: "+firstLine(explain(err).Error()))}, nil
+		return nil, []Step{keep("", "cannot read the family's revisions to see which groups they use: "+explain.FirstLine(explain.AWS(err).Error()))}, nil
 	}
 	var deletable []plan.BackoutGroup
-	var kept []BackoutStep
+	var kept []Step
 	for _, g := range groups {
 		if user, ok := users[g]; ok {
 			kept = append(kept, keep(g.Name, user+" still uses it"))
 			continue
 		}
-		if g.Region != b.region {
+		if g.Region != b.Region {
 			k := keep(g.Name, fmt.Sprintf("it is in %s; run backout with --region %s to check it", g.Region, g.Region))
 			k.Region = g.Region
 			kept = append(kept, k)
@@ -737,7 +573,7 @@ func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefiniti
 		}
 		why, protected, err := b.keepLogGroup(ctx, g.Name)
 		if err != nil {
-			return nil, nil, fmt.Errorf("backout: log group %s: %w", g.Name, explain(err))
+			return nil, nil, fmt.Errorf("backout: log group %s: %w", g.Name, explain.AWS(err))
 		}
 		if why != "" {
 			kept = append(kept, keep(g.Name, why))
@@ -752,10 +588,10 @@ func (b *backout) deletableLogGroups(ctx context.Context, td *types.TaskDefiniti
 // uses it: the source revision (services move back to it), else an ACTIVE
 // revision of the family, newest first. It stops reading once every group
 // has one.
-func (b *backout) groupUsers(ctx context.Context, family, self, sourceARN string, groups []policy.GroupRef) (map[policy.GroupRef]string, error) {
+func (b *Executor) groupUsers(ctx context.Context, family, self, sourceARN string, groups []policy.GroupRef) (map[policy.GroupRef]string, error) {
 	users := map[policy.GroupRef]string{}
 	note := func(arn, who string) error {
-		d, err := b.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		d, err := b.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 		if err != nil {
 			return err
 		}
@@ -770,7 +606,7 @@ func (b *backout) groupUsers(ctx context.Context, family, self, sourceARN string
 		return nil, err
 	}
 	var active []taskdef.ARN
-	p := ecs.NewListTaskDefinitionsPaginator(b.ecs, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc})
+	p := ecs.NewListTaskDefinitionsPaginator(b.ECS, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family), Status: types.TaskDefinitionStatusActive, Sort: types.SortOrderDesc})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
@@ -795,28 +631,8 @@ func (b *backout) groupUsers(ctx context.Context, family, self, sourceARN string
 	return users, nil
 }
 
-// backoutTable renders backout's steps.
-var backoutTable = table[BackoutStep]{
-	columns: []string{"kind", "resource", "region", "status", "reason", "command"},
-	row: func(s BackoutStep) []string {
-		return []string{string(s.Kind), s.Resource(), s.Region, string(s.Status), s.Reason, s.Command}
-	},
-	text: func(w io.Writer, s BackoutStep, _ int) {
-		switch s.Status {
-		case StepPlanned:
-			fmt.Fprintf(w, "would %s\n  %s\n", stepAction(s.Step), s.Command)
-		case StepDone:
-			fmt.Fprintf(w, "done: %s\n  %s\n", stepAction(s.Step), s.Command)
-		case StepFailed:
-			fmt.Fprintf(w, "failed: %s: %s\n  %s\n", stepAction(s.Step), s.Reason, s.Command)
-		default:
-			fmt.Fprintf(w, "skipped: %s: %s\n", stepAction(s.Step), s.Reason)
-		}
-	},
-}
-
 // stepAction says what a step does, for backout's text and errors.
-func stepAction(s plan.Step) string {
+func Action(s plan.Step) string {
 	switch s.Kind {
 	case plan.StepMoveService:
 		switch {
@@ -849,22 +665,22 @@ func stepAction(s plan.Step) string {
 
 // keepLogGroup returns why the group must not be deleted, or "", and
 // whether it has deletion protection (lifted before deleting it).
-func (b *backout) keepLogGroup(ctx context.Context, name string) (string, bool, error) {
-	f, err := loggroup.Find(ctx, b.logs, name, b.region)
+func (b *Executor) keepLogGroup(ctx context.Context, name string) (string, bool, error) {
+	f, err := loggroup.Find(ctx, b.Logs, name, b.Region)
 	if err != nil {
 		return "", false, err
 	}
 	if !f.Exists {
 		return "it does not exist", false, nil
 	}
-	tags, err := b.logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(f.ARN)})
+	tags, err := b.Logs.ListTagsForResource(ctx, &cloudwatchlogs.ListTagsForResourceInput{ResourceArn: aws.String(f.ARN)})
 	if err != nil {
 		return "", false, err
 	}
 	if tags.Tags[config.TagManaged] != "true" {
 		return "ecslogfix did not create it (no " + config.TagManaged + "=true tag)", false, nil
 	}
-	streams, err := b.logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(name), Limit: aws.Int32(1)})
+	streams, err := b.Logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(name), Limit: aws.Int32(1)})
 	if err != nil {
 		return "", false, err
 	}
@@ -872,4 +688,12 @@ func (b *backout) keepLogGroup(ctx context.Context, name string) (string, bool, 
 		return "it holds log streams", false, nil
 	}
 	return "", f.Result.DeletionProtectionEnabled, nil
+}
+
+// familyRevision is FAMILY:REV of a task definition ARN, or the ARN.
+func familyRevision(s string) string {
+	if a, err := taskdef.ParseRef(s); err == nil && a.Family != "" {
+		return a.FamilyRevision()
+	}
+	return s
 }

@@ -1,4 +1,8 @@
-package cli
+// Package output is the one renderer of the command line's results: the
+// -o text|json|csv flag every command has (html for a document), results
+// written as they come (JSON as one array, CSV as a header and a row each,
+// text as each command's table says) and the summary after them.
+package output
 
 import (
 	"bytes"
@@ -7,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
-	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -47,8 +49,8 @@ func (f *Format) Set(s string) error {
 // Type names the value in --help.
 func (f *Format) Type() string { return "format" }
 
-// addOutputFlag adds -o/--output to cmd.
-func addOutputFlag(cmd *cobra.Command, f *Format) {
+// AddFlag adds -o/--output to cmd.
+func AddFlag(cmd *cobra.Command, f *Format) {
 	*f = FormatText
 	cmd.Flags().VarP(f, "output", "o", "output format: text, json or csv")
 }
@@ -70,23 +72,23 @@ func (d documentFormat) Set(s string) error {
 	return nil
 }
 
-// addDocumentFlag adds -o/--output, with html, to cmd.
-func addDocumentFlag(cmd *cobra.Command, f *Format) {
+// AddDocumentFlag adds -o/--output, with html, to cmd.
+func AddDocumentFlag(cmd *cobra.Command, f *Format) {
 	*f = FormatText
 	cmd.Flags().VarP(documentFormat{f}, "output", "o", "output format: text, json, csv or html")
 }
 
-// document is a result rendered whole: JSON is the value itself, CSV its
+// Document is a result rendered whole: JSON is the value itself, CSV its
 // rows (through the same escaping as every other CSV), text and HTML as it
 // writes them.
-type document interface {
+type Document interface {
 	Rows() [][]string
 	Text(w io.Writer) error
 	HTML(w io.Writer) error
 }
 
-// renderDocument writes d in format f to w.
-func renderDocument(w, errw io.Writer, f Format, columns []string, d document) error {
+// RenderDocument writes d in format f to w.
+func RenderDocument(w, errw io.Writer, f Format, columns []string, d Document) error {
 	switch f {
 	case FormatJSON:
 		enc := json.NewEncoder(w)
@@ -94,70 +96,70 @@ func renderDocument(w, errw io.Writer, f Format, columns []string, d document) e
 		enc.SetEscapeHTML(false)
 		return enc.Encode(d)
 	case FormatCSV:
-		p, err := newPrinter(w, errw, f, table[[]string]{columns: columns, row: func(r []string) []string { return r }})
+		p, err := NewPrinter(w, errw, f, Table[[]string]{Columns: columns, Row: func(r []string) []string { return r }})
 		if err != nil {
 			return err
 		}
 		for _, r := range d.Rows() {
-			if err := p.print(r); err != nil {
+			if err := p.Print(r); err != nil {
 				return err
 			}
 		}
-		return p.finish("")
+		return p.Finish("")
 	case FormatHTML:
 		return d.HTML(w)
 	}
 	return d.Text(w)
 }
 
-// table says how one kind of result is rendered: its CSV columns and row,
+// Table says how one kind of result is rendered: its CSV columns and row,
 // and its text form. JSON needs nothing: it is the result's own encoding,
 // whose field names are the documented interface.
-type table[T any] struct {
-	columns []string
-	row     func(T) []string
-	// text writes one result; n counts the results written before it.
-	text func(w io.Writer, v T, n int)
-	// header, when set, heads the text output, whose tab-separated
+type Table[T any] struct {
+	Columns []string
+	Row     func(T) []string
+	// Text writes one result; n counts the results written before it.
+	Text func(w io.Writer, v T, n int)
+	// Header, when set, heads the text output, whose tab-separated
 	// columns are then aligned.
-	header string
+	Header string
 }
 
-// printer is the one renderer of every command's results. It writes them
+// Printer is the one renderer of every command's results. It writes them
 // as they come, so memory does not grow with their number: JSON as one
 // array, CSV as a header and a row each, text as the table says. Lines for
 // people (notes, the summary) go to stdout with text and to stderr with
 // JSON and CSV, so that stdout is only data.
-type printer[T any] struct {
+type Printer[T any] struct {
 	format    Format
 	out, errw io.Writer
-	t         table[T]
+	t         Table[T]
 	w         io.Writer // out, or the aligning writer over it
 	csv       *csv.Writer
 	tab       *tabwriter.Writer
 	n         int
 }
 
-func newPrinter[T any](out, errw io.Writer, f Format, t table[T]) (*printer[T], error) {
-	p := &printer[T]{format: f, out: out, errw: errw, t: t, w: out}
+func NewPrinter[T any](out, errw io.Writer, f Format, t Table[T]) (*Printer[T], error) {
+	p := &Printer[T]{format: f, out: out, errw: errw, t: t, w: out}
 	switch f {
 	case FormatCSV:
 		p.csv = csv.NewWriter(out)
-		if err := p.csv.Write(t.columns); err != nil {
+		if err := p.csv.Write(t.Columns); err != nil {
 			return nil, err
 		}
 	case FormatText:
-		if t.header != "" {
+		if t.Header != "" {
 			p.tab = tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 			p.w = p.tab
-			fmt.Fprintln(p.tab, t.header)
+			fmt.Fprintln(p.tab, t.Header)
 		}
 	}
 	return p, nil
 }
 
-// print writes one result.
-func (p *printer[T]) print(v T) error {
+// Print writes one result.
+func (p *Printer[T]) Print(v T) error {
 	defer func() { p.n++ }()
 	switch p.format {
 	case FormatJSON:
@@ -179,18 +181,18 @@ func (p *printer[T]) print(v T) error {
 	case FormatCSV:
 		// Every cell may quote the input or the account: escaped, and a
 		// leading formula character guarded (escape.CSV).
-		row := p.t.row(v)
+		row := p.t.Row(v)
 		for i := range row {
 			row[i] = escape.CSV(row[i])
 		}
 		return p.csv.Write(row)
 	}
-	p.t.text(p.w, v, p.n)
+	p.t.Text(p.w, v, p.n)
 	return nil
 }
 
-// note writes a line for people among the results.
-func (p *printer[T]) note(format string, args ...any) {
+// Note writes a line for people among the results.
+func (p *Printer[T]) Note(format string, args ...any) {
 	w := p.w
 	if p.format != FormatText {
 		w = p.errw
@@ -198,9 +200,9 @@ func (p *printer[T]) note(format string, args ...any) {
 	fmt.Fprintf(w, format+"\n", args...)
 }
 
-// finish ends the output and writes summary (if any) after it: with text
+// Finish ends the output and writes summary (if any) after it: with text
 // after a blank line.
-func (p *printer[T]) finish(summary string) error {
+func (p *Printer[T]) Finish(summary string) error {
 	var err error
 	switch p.format {
 	case FormatJSON:
@@ -228,57 +230,32 @@ func (p *printer[T]) finish(summary string) error {
 	return err
 }
 
-// summary is what a streaming command counts: its line for people and
+// Summary is what a streaming command counts: its line for people and
 // the exit status it ends with.
-type summary interface {
+type Summary interface {
 	String() string
-	exit() error
+	Exit() error
 }
 
-// stream runs a command whose results are printed as run produces them,
+// Stream runs a command whose results are printed as run produces them,
 // then its summary, and ends with the summary's exit status.
-func stream[T any, S summary](f *factory, format Format, t table[T], run func(emit func(T) error) (S, error)) error {
-	p, err := newPrinter(f.Stdout, f.Stderr, format, t)
+func Stream[T any, S Summary](stdout, stderr io.Writer, format Format, t Table[T], run func(emit func(T) error) (S, error)) error {
+	p, err := NewPrinter(stdout, stderr, format, t)
 	if err != nil {
 		return err
 	}
-	sum, err := run(p.print)
+	sum, err := run(p.Print)
 	if err != nil {
 		// Close what was written (a JSON array stays valid, CSV and
 		// tables are flushed); the error is the last line. Without a
 		// result there is nothing to close: only the error is printed.
 		if p.n > 0 {
-			_ = p.finish("")
+			_ = p.Finish("")
 		}
 		return err
 	}
-	if err := p.finish(sum.String()); err != nil {
+	if err := p.Finish(sum.String()); err != nil {
 		return err
 	}
-	return sum.exit()
-}
-
-// revString is a revision as a CSV or table cell: empty when unknown.
-func revString(r int32) string {
-	if r == 0 {
-		return ""
-	}
-	return strconv.Itoa(int(r))
-}
-
-// reasonsString renders "container: CODE,CODE; other: CODE" for the
-// containers that are not compliant.
-func reasonsString(cs []ContainerReport) string {
-	parts := make([]string, 0, len(cs))
-	for _, c := range cs {
-		if c.Compliant {
-			continue
-		}
-		codes := make([]string, len(c.Reasons))
-		for i, r := range c.Reasons {
-			codes[i] = string(r)
-		}
-		parts = append(parts, c.Name+": "+strings.Join(codes, ","))
-	}
-	return strings.Join(parts, "; ")
+	return sum.Exit()
 }

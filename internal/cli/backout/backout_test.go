@@ -1,4 +1,4 @@
-package cli
+package backout
 
 import (
 	"context"
@@ -201,11 +201,11 @@ func (f *fakeAWS) DeleteLogGroup(_ context.Context, in *cloudwatchlogs.DeleteLog
 // fakeUntil is the day the fake backouts exempt the source until.
 const fakeUntil = "2099-01-31"
 
-func runFakeBackout(t *testing.T, f *fakeAWS, o backoutOptions) (BackoutResult, error) {
+func runFakeBackout(t *testing.T, f *fakeAWS, o Request) (Result, error) {
 	t.Helper()
-	b := &backout{ecs: f, logs: f, region: "us-east-1"}
-	o.exemptUntil = fakeUntil
-	return b.run(context.Background(), &o)
+	b := &Executor{ECS: f, Logs: f, Region: "us-east-1"}
+	o.ExemptUntil = fakeUntil
+	return b.Run(context.Background(), o)
 }
 
 // notifiedCommands are the backout commands the notification of the
@@ -248,7 +248,7 @@ func TestBackoutRunsTheNotifiedSteps(t *testing.T) {
 		}
 	}
 	f := newFakeAWS()
-	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", clusters: []string{"prod", "staging"}, deleteLogGroup: true, apply: true})
+	res, err := runFakeBackout(t, f, Request{TaskDefinition: "orders-api:15", Clusters: []string{"prod", "staging"}, DeleteLogGroup: true, Apply: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestBackoutRunsTheNotifiedSteps(t *testing.T) {
 
 	// A dry run plans the same steps and calls nothing.
 	f = newFakeAWS()
-	dry, err := runFakeBackout(t, f, backoutOptions{taskDefinition: fakeNew, clusters: []string{"prod", "staging"}, deleteLogGroup: true})
+	dry, err := runFakeBackout(t, f, Request{TaskDefinition: fakeNew, Clusters: []string{"prod", "staging"}, DeleteLogGroup: true})
 	if err != nil || len(f.calls) > 0 {
 		t.Fatalf("dry run: %v, calls %v", err, f.calls)
 	}
@@ -287,7 +287,7 @@ func TestBackoutSkips(t *testing.T) {
 	f := newFakeAWS()
 	f.status = types.TaskDefinitionStatusInactive
 	f.groups["/ecs/orders-api"] = true // holds log streams
-	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", deleteLogGroup: true, apply: true})
+	res, err := runFakeBackout(t, f, Request{TaskDefinition: "orders-api:15", DeleteLogGroup: true, Apply: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,7 +325,7 @@ func TestBackoutSkips(t *testing.T) {
 func TestBackoutStopsAtAFailure(t *testing.T) {
 	f := newFakeAWS()
 	f.fail = "deregister-task-definition"
-	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", clusters: []string{"prod"}, deleteLogGroup: true, apply: true})
+	res, err := runFakeBackout(t, f, Request{TaskDefinition: "orders-api:15", Clusters: []string{"prod"}, DeleteLogGroup: true, Apply: true})
 	var ae smithy.APIError
 	if err == nil || !errors.As(err, &ae) || err.Error() != "backout: deregister "+fakeNew+": api error ServerException: the service is unavailable\nretry later" {
 		t.Fatalf("error %q", err)
@@ -350,7 +350,7 @@ func TestBackoutStopsAtAFailure(t *testing.T) {
 func TestBackoutNeverRunsATemplate(t *testing.T) {
 	f := newFakeAWS()
 	tmpl := plan.Backout(plan.BackoutInput{SourceARN: fakeSource, NewARN: fakeNew})[0]
-	b := &backout{ecs: f, logs: f, region: "us-east-1"}
+	b := &Executor{ECS: f, Logs: f, Region: "us-east-1"}
 	if _, err := b.exec(context.Background(), tmpl); err == nil || len(f.calls) > 0 {
 		t.Fatalf("exec of %s: %v, calls %v", tmpl.Command, err, f.calls)
 	}
@@ -369,7 +369,7 @@ func TestBackoutLiftsDeletionProtection(t *testing.T) {
 	f := newFakeAWS()
 	f.protected["/ecs/orders-api"] = true
 	want := plan.DeleteLogGroup("/ecs/orders-api", "us-east-1", true)
-	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", deleteLogGroup: true, apply: true})
+	res, err := runFakeBackout(t, f, Request{TaskDefinition: "orders-api:15", DeleteLogGroup: true, Apply: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestBackoutLiftsDeletionProtection(t *testing.T) {
 func TestBackoutKeepsAGroupStillReferenced(t *testing.T) {
 	f := newFakeAWS()
 	f.later = true
-	res, err := runFakeBackout(t, f, backoutOptions{taskDefinition: "orders-api:15", deleteLogGroup: true, apply: true})
+	res, err := runFakeBackout(t, f, Request{TaskDefinition: "orders-api:15", DeleteLogGroup: true, Apply: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,76 +401,6 @@ func TestBackoutKeepsAGroupStillReferenced(t *testing.T) {
 	_, exists := f.groups["/ecs/orders-api"]
 	if last.Kind != plan.StepDeleteLogGroup || last.Status != StepSkipped || last.Reason != "the ACTIVE revision "+fakeLater+" still uses it" || !exists {
 		t.Fatalf("last step %+v, groups %v", last, f.groups)
-	}
-}
-
-// TestMotoBackoutRunsTheNotifiedSteps: on moto, the steps `fix --apply`
-// prints are the notification's for its result, and `backout --apply`
-// runs exactly those, with the service filled in, and undoes the fix.
-func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
-	c, logs := needMoto(t)
-	ctx := context.Background()
-	if _, err := c.RegisterTaskDefinition(ctx, seedInput(kindAdd, "orders")); err != nil {
-		t.Fatal(err)
-	}
-	r := runAWS(t, "fix", "--task-definition", "orders", "--apply", "-o", "json")
-	var items []FixItem
-	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || r.code != ExitOK || len(items) != 1 {
-		t.Fatalf("fix: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
-	}
-	it := items[0]
-	n, err := message.Render(workflow.NotifyRequest{Result: &workflow.Result{
-		Version: workflow.Version, Outcome: it.Outcome, Target: workflow.Target{Account: "123456789012", Region: it.Region},
-		Family: it.Family, SourceARN: it.TaskDefinitionARN, NewARN: it.NewARN, Plan: it.Plan, LogGroups: it.LogGroups,
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var notified, printed []string
-	for _, s := range n.Document.Backout {
-		notified = append(notified, strings.NewReplacer(plan.PlaceholderCluster, "prod", plan.PlaceholderService, "web").Replace(s.Command))
-	}
-	for _, s := range it.Backout {
-		printed = append(printed, s.Bind("prod", "web").Command)
-	}
-	// Move the service, deregister, exempt the source until a day, lift
-	// the deletion protection ecslogfix set (the stand-in enforces it as
-	// AWS does), delete the group.
-	if len(notified) != 5 || !strings.Contains(notified[3], "--no-deletion-protection-enabled") || !slices.Equal(printed, notified) {
-		t.Fatalf("fix printed\n%s\nthe notification says\n%s", strings.Join(printed, "\n"), strings.Join(notified, "\n"))
-	}
-
-	if _, err := c.CreateCluster(ctx, &ecs.CreateClusterInput{ClusterName: aws.String("prod")}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.CreateService(ctx, &ecs.CreateServiceInput{Cluster: aws.String("prod"), ServiceName: aws.String("web"),
-		TaskDefinition: aws.String(it.NewARN), DesiredCount: aws.Int32(0)}); err != nil {
-		t.Fatal(err)
-	}
-	r = runAWS(t, "backout", "--task-definition", it.NewARN, "--cluster", "prod", "--delete-log-group", "--apply", "-o", "json")
-	var steps []BackoutStep
-	if err := json.Unmarshal([]byte(r.stdout), &steps); err != nil || r.code != ExitOK {
-		t.Fatalf("backout: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
-	}
-	var ran []string
-	for _, s := range steps {
-		if s.Status == StepDone {
-			ran = append(ran, s.Command)
-		}
-	}
-	for i := range notified {
-		notified[i] = strings.ReplaceAll(notified[i], plan.PlaceholderDate, "2026-12-31") // motoNow + backoutDays
-	}
-	if !slices.Equal(ran, notified) {
-		t.Fatalf("backout ran\n%s\nthe notification says\n%s", strings.Join(ran, "\n"), strings.Join(notified, "\n"))
-	}
-	d, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(it.NewARN)})
-	if err != nil || d.TaskDefinition.Status != types.TaskDefinitionStatusInactive {
-		t.Errorf("%s after backout: %v", it.NewARN, err)
-	}
-	g, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/orders")})
-	if err != nil || len(g.LogGroups) != 0 {
-		t.Errorf("log group left after backout: %v %v", err, g)
 	}
 }
 
@@ -503,8 +433,8 @@ func TestBackoutExecutionMustMatch(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAWS()
-			b := &backout{ecs: f, logs: f, region: "us-east-1", sfn: tc.sfn}
-			_, err := b.run(context.Background(), &backoutOptions{taskDefinition: fakeNew, execution: exec, apply: true})
+			b := &Executor{ECS: f, Logs: f, Region: "us-east-1", SFN: tc.sfn}
+			_, err := b.Run(context.Background(), Request{TaskDefinition: fakeNew, Execution: exec, Apply: true})
 			if err == nil || !strings.Contains(err.Error(), tc.want) || len(f.calls) > 0 {
 				t.Errorf("run: %v (calls %v), want an error with %q", err, f.calls, tc.want)
 			}
@@ -539,8 +469,8 @@ func TestBackoutRefusesARevisionItCannotProveIsEcslogfixs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAWS()
 			f.tags, f.registrant = tc.tags, tc.registrant
-			b := &backout{ecs: f, logs: f, region: "us-east-1", names: config.Names{Prefix: config.DefaultPrefix}, caller: caller}
-			_, err := b.run(context.Background(), &backoutOptions{taskDefinition: "orders-api:15", clusters: []string{"prod"}, apply: true, exemptUntil: fakeUntil})
+			b := &Executor{ECS: f, Logs: f, Region: "us-east-1", Names: config.Names{Prefix: config.DefaultPrefix}, Caller: caller}
+			_, err := b.Run(context.Background(), Request{TaskDefinition: "orders-api:15", Clusters: []string{"prod"}, Apply: true, ExemptUntil: fakeUntil})
 			if tc.refused == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -593,8 +523,8 @@ func TestBackoutWithoutClusterReadsTheRolloutRecord(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAWS()
 			s := &recordingSFN{arn: tc.arn, output: string(out)}
-			b := &backout{ecs: f, logs: f, region: "us-east-1", sfn: s, names: config.Names{Prefix: config.DefaultPrefix}}
-			res, err := b.run(context.Background(), &backoutOptions{taskDefinition: "orders-api:15", exemptUntil: fakeUntil})
+			b := &Executor{ECS: f, Logs: f, Region: "us-east-1", SFN: s, Names: config.Names{Prefix: config.DefaultPrefix}}
+			res, err := b.Run(context.Background(), Request{TaskDefinition: "orders-api:15", ExemptUntil: fakeUntil})
 			if err != nil {
 				t.Fatal(err)
 			}
