@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -613,7 +614,7 @@ func TestTunedStack(t *testing.T) {
 			t.Errorf("%s: reserved %v", fn, p["ReservedConcurrentExecutions"])
 		}
 		got := actionsOf(roleStatements(t, s.Template, "ecslogfix-"+fn))
-		for _, a := range vpcActions {
+		for _, a := range grants.VPCActions {
 			if !reflect.DeepEqual(got[a], []string{"*"}) {
 				t.Errorf("%s: %s on %v", fn, a, got[a])
 			}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
@@ -17,14 +18,16 @@ func evidenceConfig(t *testing.T) config.Config {
 	return mustLoad(t, map[string]any{"ecslogfix:history": "true", "ecslogfix:historyObjectLockDays": "2557", "ecslogfix:securityHub": "notes"})
 }
 
-func evidence(t *testing.T) *Synthesized { return synth(t, &evidenceSynth, "evidence", evidenceConfig) }
+func evidenceSingle(t *testing.T) *Synthesized {
+	return synth(t, &evidenceSynth, "evidence", evidenceConfig)
+}
 
 // The history's bucket and table: encrypted, TLS only, versioned, Object
 // Lock in compliance mode for the configured days, public access blocked,
 // retained; each writer may put records, read and write the state, and
 // import findings of its own account, nothing more.
 func TestHistoryResources(t *testing.T) {
-	s := evidence(t)
+	s := evidenceSingle(t)
 	tmpl := s.Template
 	// The history's bucket beside the sweep's (which has no default retention).
 	buckets := map[string]map[string]any{}
@@ -75,7 +78,7 @@ func TestHistoryResources(t *testing.T) {
 	bucket := "arn:${AWS::Partition}:s3:::ecslogfix-history-${AWS::AccountId}-${AWS::Region}/v1/*"
 	table := "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/ecslogfix-state"
 	product := "arn:${AWS::Partition}:securityhub:*:${AWS::AccountId}:product/${AWS::AccountId}/default"
-	for _, fn := range historyWriters {
+	for _, fn := range grants.HistoryWriters {
 		got := actionsOf(roleStatements(t, tmpl, "ecslogfix-"+fn))
 		// The sweep also writes its own objects in the sweep bucket, notify
 		// a sweep's outcomes there (both asserted exactly in single_test.go).
@@ -88,7 +91,12 @@ func TestHistoryResources(t *testing.T) {
 			}
 		}
 		env, err := tmpl.FunctionEnvironment("ecslogfix-" + fn)
-		if err != nil || env[fnenv.EnvHistoryBucket] != "ecslogfix-history-${AWS::AccountId}-${AWS::Region}" || env[fnenv.EnvStateTable] != "ecslogfix-state" {
+		// Only notify notes AWS's findings (and only its role may).
+		findings := fnenv.FindingsImport
+		if fn == config.FunctionNotify {
+			findings += "," + fnenv.FindingsNotes
+		}
+		if err != nil || env[fnenv.EnvHistoryBucket] != "ecslogfix-history-${AWS::AccountId}-${AWS::Region}" || env[fnenv.EnvStateTable] != "ecslogfix-state" || env[fnenv.EnvFindings] != findings {
 			t.Errorf("%s env %v (%v)", fn, env, err)
 		}
 	}
@@ -141,12 +149,22 @@ func TestHistoryResources(t *testing.T) {
 	}
 }
 
+// evidenceHubConfig is the hub with the history and the import of findings.
+func evidenceHubConfig(t *testing.T) config.Config {
+	cfg := orgConfig(t)
+	cfg.History, cfg.SecurityHub = true, config.SecurityHubImport
+	return cfg
+}
+
+func evidenceHub(t *testing.T) *Synthesized {
+	return synth(t, &evidenceHubSynth, "evidence-hub", evidenceHubConfig)
+}
+
 // In organization mode notify imports members' findings through the member
 // role, which trusts it and may import into its own account's product.
 func TestHubFindingsThroughTheMemberRole(t *testing.T) {
-	cfg := orgConfig(t)
-	cfg.History, cfg.SecurityHub = true, config.SecurityHubImport
-	s := synth(t, &evidenceHubSynth, "evidence-hub", func(*testing.T) config.Config { return cfg })
+	cfg := evidenceHubConfig(t)
+	s := evidenceHub(t)
 	got := actionsOf(roleStatements(t, s.Template, "ecslogfix-notify"))
 	if !reflect.DeepEqual(got["sts:AssumeRole"], []string{"arn:${AWS::Partition}:iam::*:role/ecslogfix-member"}) {
 		t.Errorf("notify assumes %v", got["sts:AssumeRole"])

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/infra/lambdahook"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
@@ -111,7 +112,7 @@ func TestSingleStackHook(t *testing.T) {
 		t.Errorf("hook environment %v", env)
 	}
 	id := mustFn(t, tmpl, "ecslogfix-hook")
-	if to := tmpl.Resource(id)["Properties"].(map[string]any)["Timeout"]; to != float64(hookTimeoutSeconds) {
+	if to := tmpl.Resource(id)["Properties"].(map[string]any)["Timeout"]; to != float64(lambdahook.TimeoutSeconds) {
 		t.Errorf("timeout %v", to)
 	}
 	dir, err := s.AssetDir("ecslogfix-hook")

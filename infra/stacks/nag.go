@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 	"github.com/aws/aws-cdk-go/awscdk/v2/cxapi"
 	"github.com/aws/jsii-runtime-go"
+	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 )
 
 // NagFindings returns stack's unsuppressed cdk-nag AwsSolutions errors and
@@ -37,5 +38,5 @@ func formatMessages(msgs *[]*cxapi.SynthesisMessage) []string {
 // (quotas and names a deployer must check), as "path: message" lines.
 func Warnings(stack awscdk.Stack) []string {
 	ann := assertions.Annotations_FromStack(stack)
-	return formatMessages(ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("^"+warnPrefix))))
+	return formatMessages(ann.FindWarning(jsii.String("*"), assertions.Match_StringLikeRegexp(jsii.String("^"+pipeline.WarnPrefix))))
 }

@@ -14,6 +14,9 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ecslogfix/ecslogfix/infra/grants"
+	"github.com/ecslogfix/ecslogfix/infra/lambdahook"
+	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -43,9 +46,9 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 	if cfg.CreateDefaultExecutionRole && cfg.Policy.DefaultExecutionRoleARN == "" {
 		cfg.Policy.DefaultExecutionRoleARN = "arn:" + *awscdk.Aws_PARTITION() + ":iam::" + policy.AccountPlaceholder + ":role/" + cfg.Names().DefaultExecutionRole()
 	}
-	p := newPipeline(stack, cfg, opts.Root)
-	p.addFunctions()
-	names := p.names
+	p := pipeline.New(stack, cfg, opts.Root)
+	p.AddFunctions()
+	names := cfg.Names()
 	// StackSets cannot use trusted access with AWS Organizations in the
 	// China regions (StackSets prerequisites,
 	// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-prereqs.html).
@@ -59,7 +62,7 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 	})
 	// The hub's role names equal a single-mode stack's of the same prefix:
 	// both cannot live in one account.
-	warn(stack, fmt.Sprintf("IAM role names (%s, %s, %s) and the regional names of the functions, topic and state machine are those a single-mode stack with prefix %q uses: "+
+	pipeline.Warn(stack, fmt.Sprintf("IAM role names (%s, %s, %s) and the regional names of the functions, topic and state machine are those a single-mode stack with prefix %q uses: "+
 		"remove a single-mode pilot from the hub account first, or give the hub another ecslogfix:prefix (infra/README.md, \"Migrating from a single-mode pilot\")",
 		names.FunctionRole(config.FunctionDetect), names.FunctionRole(config.FunctionRemediate), names.FunctionRole(config.FunctionNotify), cfg.Prefix))
 
@@ -74,10 +77,10 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 		Resources:  jsii.Strings(*bus.EventBusArn()),
 		Conditions: &map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID}},
 	}))
-	p.addRule("RegisterRule", bus, names.Rule("register"))
-	p.addSweep()
-	p.addAlarms()
-	addHubHook(stack, cfg, opts.Root)
+	p.AddRule("RegisterRule", bus, names.Rule("register"))
+	p.AddSweep()
+	p.AddAlarms()
+	lambdahook.AddHub(stack, cfg, opts.Root)
 
 	sets, nagErrs, nagWarns, err := MemberSets(cfg)
 	if err != nil {
@@ -90,8 +93,8 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 		// The member role trusts the hub's function roles, which must exist
 		// when member accounts create it.
 		if ms.Name == names.StackSetIAM() {
-			for _, fn := range memberRoleUsers(cfg) {
-				set.Node().AddDependency(p.roles[fn])
+			for _, fn := range grants.MemberRoleUsers(cfg) {
+				set.Node().AddDependency(p.Role(fn))
 			}
 		}
 		if ms.Name == names.StackSet() {
@@ -281,12 +284,8 @@ func hubParameters(stack awscdk.Stack) (hubAccount, hubRegion string) {
 	return hubAccount, hubRegion
 }
 
-func policyDoc(statements ...any) map[string]any {
-	return map[string]any{"Version": "2012-10-17", "Statement": statements}
-}
-
 func hubBusARN(names config.Names, hubAccount, hubRegion string) string {
-	return arn("arn:", partition(), ":events:", hubRegion, ":", hubAccount, ":event-bus/", names.EventBus())
+	return grants.ARN("arn:", grants.Partition(), ":events:", hubRegion, ":", hubAccount, ":event-bus/", names.EventBus())
 }
 
 // NewMemberForwardStack defines the regional member stack: a rule
@@ -297,7 +296,7 @@ func NewMemberForwardStack(scope constructs.Construct, id string, cfg config.Con
 	stack := newMemberStackBase(scope, id, "ecslogfix member: forwards RegisterTaskDefinition events to the hub (deployed by the hub's StackSet)")
 	names := cfg.Names()
 	hubAccount, hubRegion := hubParameters(stack)
-	part, acct := partition(), account()
+	part, acct := grants.Partition(), grants.Account()
 
 	dlq := awssqs.NewCfnQueue(stack, jsii.String("ForwardDLQ"), &awssqs.CfnQueueProps{
 		SqsManagedSseEnabled:   jsii.Bool(true),
@@ -305,12 +304,12 @@ func NewMemberForwardStack(scope constructs.Construct, id string, cfg config.Con
 		RedriveAllowPolicy:     map[string]any{"redrivePermission": "allowAll"},
 	})
 	// AwsSolutions-SQS3: this queue is the forwarding rule's dead-letter queue.
-	suppress(dlq, "AwsSolutions-SQS3", "This queue is the dead-letter queue of the forwarding rule's target.")
+	grants.Suppress(dlq, "AwsSolutions-SQS3", "This queue is the dead-letter queue of the forwarding rule's target.")
 	ruleName := names.Rule("forward")
-	ruleARN := arn("arn:", part, ":events:", region(), ":", acct, ":rule/", ruleName)
+	ruleARN := grants.ARN("arn:", part, ":events:", grants.Region(), ":", acct, ":rule/", ruleName)
 	awssqs.NewCfnQueuePolicy(stack, jsii.String("ForwardDLQPolicy"), &awssqs.CfnQueuePolicyProps{
 		Queues: jsii.Strings(*dlq.Ref()),
-		PolicyDocument: policyDoc(
+		PolicyDocument: grants.PolicyDoc(
 			map[string]any{
 				"Sid": "EnforceSSL", "Effect": "Deny", "Principal": map[string]any{"AWS": "*"}, "Action": "sqs:*",
 				"Resource":  *dlq.AttrArn(),
@@ -326,7 +325,7 @@ func NewMemberForwardStack(scope constructs.Construct, id string, cfg config.Con
 	awsevents.NewCfnRule(stack, jsii.String("ForwardRule"), &awsevents.CfnRuleProps{
 		Name:         jsii.String(ruleName),
 		Description:  jsii.String("ecslogfix: forward successful RegisterTaskDefinition calls to the hub"),
-		EventPattern: RegisterEventPattern(),
+		EventPattern: pipeline.RegisterEventPattern(),
 		State:        jsii.String("ENABLED"),
 		Targets: []any{&awsevents.CfnRule_TargetProperty{
 			Id:               jsii.String("hub"),
@@ -334,12 +333,12 @@ func NewMemberForwardStack(scope constructs.Construct, id string, cfg config.Con
 			RoleArn:          jsii.String(awsarn.RoleARN(part, acct, names.MemberForwarderRole())),
 			DeadLetterConfig: &awsevents.CfnRule_DeadLetterConfigProperty{Arn: dlq.AttrArn()},
 			RetryPolicy: &awsevents.CfnRule_RetryPolicyProperty{
-				MaximumRetryAttempts:     jsii.Number(targetRetryAttempts),
-				MaximumEventAgeInSeconds: jsii.Number(targetMaxEventAge * 3600),
+				MaximumRetryAttempts:     jsii.Number(pipeline.TargetRetryAttempts),
+				MaximumEventAgeInSeconds: jsii.Number(pipeline.TargetMaxEventAge * 3600),
 			},
 		}},
 	})
-	addMemberHook(stack, cfg, hubAccount, hubRegion)
+	lambdahook.AddMember(stack, cfg, hubAccount, hubRegion)
 	addNag(stack)
 	return stack
 }
@@ -351,48 +350,48 @@ func NewMemberIAMStack(scope constructs.Construct, id string, cfg config.Config)
 	stack := newMemberStackBase(scope, id, "ecslogfix member IAM roles (deployed by the hub's StackSet to one region)")
 	names := cfg.Names()
 	hubAccount, hubRegion := hubParameters(stack)
-	part, acct := partition(), account()
+	part, acct := grants.Partition(), grants.Account()
 	var perms []any
-	perms = append(perms, map[string]any{"Effect": "Allow", "Action": ecsReadActions, "Resource": "*"})
-	for _, s := range remediateStatements(cfg.Policy, part, acct) {
+	perms = append(perms, map[string]any{"Effect": "Allow", "Action": grants.ECSReadActions, "Resource": "*"})
+	for _, s := range grants.RemediateStatements(cfg.Policy, part, acct) {
 		perms = append(perms, s)
 	}
 	if cfg.History && cfg.SecurityHub != config.SecurityHubOff {
 		// Findings are imported by the account they are about.
-		perms = append(perms, map[string]any{"Effect": "Allow", "Action": []string{"securityhub:BatchImportFindings"}, "Resource": securityHubProduct(part, acct)})
+		perms = append(perms, map[string]any{"Effect": "Allow", "Action": []string{"securityhub:BatchImportFindings"}, "Resource": grants.SecurityHubProduct(part, acct)})
 	}
 	var trusted []string
-	for _, fn := range memberRoleUsers(cfg) {
+	for _, fn := range grants.MemberRoleUsers(cfg) {
 		trusted = append(trusted, awsarn.RoleARN(part, hubAccount, names.FunctionRole(fn)))
 	}
 	member := awsiam.NewCfnRole(stack, jsii.String("MemberRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(names.MemberRole()),
 		Description: jsii.String("Assumed by the ecslogfix hub's detect, sweep and remediate functions"),
-		AssumeRolePolicyDocument: policyDoc(map[string]any{
+		AssumeRolePolicyDocument: grants.PolicyDoc(map[string]any{
 			"Effect":    "Allow",
 			"Principal": map[string]any{"AWS": trusted},
 			"Action":    "sts:AssumeRole",
 			"Condition": map[string]any{"StringEquals": map[string]any{"aws:PrincipalOrgID": cfg.OrganizationID}},
 		}),
-		Policies: []any{&awsiam.CfnRole_PolicyProperty{PolicyName: jsii.String("ecslogfix"), PolicyDocument: policyDoc(perms...)}},
+		Policies: []any{&awsiam.CfnRole_PolicyProperty{PolicyName: jsii.String("ecslogfix"), PolicyDocument: grants.PolicyDoc(perms...)}},
 	})
 	// AwsSolutions-IAM5: see the reason.
-	suppress(member, "AwsSolutions-IAM5", "ecs:DescribeTaskDefinition, DeregisterTaskDefinition, ListTaskDefinitionFamilies, ListAccountSettings and logs:DescribeLogGroups support no resource-level permissions (Resource *); ecs:RegisterTaskDefinition and ecs:TagResource (on creation only) are limited to this account's task-definition/*, logs actions to the policy's logGroupPatterns, iam:PassRole to roles passed to ecs-tasks.amazonaws.com (the task definitions' own roles, not known in advance); "+rolloutWildcards+".")
+	grants.Suppress(member, "AwsSolutions-IAM5", "ecs:DescribeTaskDefinition, DeregisterTaskDefinition, ListTaskDefinitionFamilies, ListAccountSettings and logs:DescribeLogGroups support no resource-level permissions (Resource *); ecs:RegisterTaskDefinition and ecs:TagResource (on creation only) are limited to this account's task-definition/*, logs actions to the policy's logGroupPatterns, iam:PassRole to roles passed to ecs-tasks.amazonaws.com (the task definitions' own roles, not known in advance); "+grants.RolloutWildcards+".")
 
 	awsiam.NewCfnRole(stack, jsii.String("ForwarderRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(names.MemberForwarderRole()),
 		Description: jsii.String("Lets this account's ecslogfix rules put events on the hub bus"),
-		AssumeRolePolicyDocument: policyDoc(map[string]any{
+		AssumeRolePolicyDocument: grants.PolicyDoc(map[string]any{
 			"Effect":    "Allow",
 			"Principal": map[string]any{"Service": "events.amazonaws.com"},
 			"Action":    "sts:AssumeRole",
 			"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": acct}},
 		}),
-		Policies: []any{&awsiam.CfnRole_PolicyProperty{PolicyName: jsii.String("put-events"), PolicyDocument: policyDoc(
+		Policies: []any{&awsiam.CfnRole_PolicyProperty{PolicyName: jsii.String("put-events"), PolicyDocument: grants.PolicyDoc(
 			map[string]any{"Effect": "Allow", "Action": "events:PutEvents", "Resource": hubBusARN(names, hubAccount, hubRegion)},
 		)}},
 	})
-	addMemberHookRole(stack, cfg, hubAccount, hubRegion)
+	lambdahook.AddMemberRole(stack, cfg, hubAccount, hubRegion)
 	addNag(stack)
 	return stack
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
+	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 )
@@ -18,8 +19,14 @@ import (
 // stackSets returns the hub's StackSets by name.
 func stackSets(t *testing.T) map[string]map[string]any {
 	t.Helper()
+	return stackSetsOf(t, hub(t))
+}
+
+// stackSetsOf returns the StackSets of a hub stack by name.
+func stackSetsOf(t *testing.T, s *Synthesized) map[string]map[string]any {
+	t.Helper()
 	out := map[string]map[string]any{}
-	for _, p := range hub(t).Template.Resources("AWS::CloudFormation::StackSet") {
+	for _, p := range s.Template.Resources("AWS::CloudFormation::StackSet") {
 		out[p["StackSetName"].(string)] = p
 	}
 	if got := keys(out); !reflect.DeepEqual(got, []string{"ecslogfix-member", "ecslogfix-member-execution-role", "ecslogfix-member-iam"}) {
@@ -31,7 +38,14 @@ func stackSets(t *testing.T) map[string]map[string]any {
 // memberTemplateOf returns the TemplateBody of the StackSet name.
 func memberTemplateOf(t *testing.T, name string) (string, Template) {
 	t.Helper()
-	body, ok := stackSets(t)[name]["TemplateBody"].(string)
+	return memberTemplateIn(t, hub(t), name)
+}
+
+// memberTemplateIn returns the TemplateBody of the StackSet name of a hub
+// stack.
+func memberTemplateIn(t *testing.T, s *Synthesized, name string) (string, Template) {
+	t.Helper()
+	body, ok := stackSetsOf(t, s)[name]["TemplateBody"].(string)
 	if !ok {
 		t.Fatalf("%s: TemplateBody is not a literal string", name)
 	}
@@ -173,7 +187,7 @@ func TestMemberTemplates(t *testing.T) {
 	}
 	for _, p := range fwd.Resources("AWS::Events::Rule") {
 		got, _ := json.Marshal(p["EventPattern"])
-		want, _ := json.Marshal(RegisterEventPattern())
+		want, _ := json.Marshal(pipeline.RegisterEventPattern())
 		if string(got) != string(want) {
 			t.Errorf("forward pattern %s", got)
 		}

@@ -2,8 +2,10 @@ package stacks
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +14,21 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ecslogfix/ecslogfix/infra/grants"
+	"github.com/ecslogfix/ecslogfix/internal/asff"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
+	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/hook"
 	"github.com/ecslogfix/ecslogfix/internal/notify"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
@@ -44,10 +57,22 @@ var handlers = map[string]reflect.Type{
 	config.FunctionHook:      reflect.TypeFor[hook.Handler](),
 }
 
+// implementations are the production types behind the interfaces the
+// handlers take that are no SDK client themselves, so that the walk goes
+// on into what they call: the adapters build the history writer with
+// evidence.Store (its result type), whose Findings publisher is an
+// *asff.Publisher (internal/evidence). TestCallsAreDerivedFromTheCode
+// checks each implements its interface.
+var implementations = map[reflect.Type][]reflect.Type{
+	reflect.TypeFor[history.Recorder]():  {reflect.TypeOf(evidence.Store).Out(0)},
+	reflect.TypeFor[history.Publisher](): {reflect.TypeFor[*asff.Publisher]()},
+}
+
 // sdkCall is one method of an SDK consumer interface: a call the function
 // makes, with its own credentials (home) or those of the account-region it
 // acts in (target: an interface returned by a func taking a
-// workflow.Target, e.g. detect.ECSFor).
+// workflow.Target, e.g. detect.ECSFor, or an account and a region, e.g.
+// asff.Publisher.Import).
 type sdkCall struct {
 	Service, Operation string // the SDK package (ecs, cloudwatchlogs, …) and method
 	Target             bool
@@ -59,8 +84,9 @@ const module = "github.com/ecslogfix/ecslogfix/"
 var targetType = reflect.TypeFor[workflow.Target]()
 
 // callsOf walks t's fields (our own structs), pointers, slices, maps and
-// funcs (their results) to every interface, and returns the methods shaped
-// like the SDK's (ctx, *service.XInput, ...func(*service.Options)).
+// funcs (their results) to every interface and its implementations, and
+// returns the methods shaped like the SDK's (ctx, *service.XInput,
+// ...func(*service.Options)).
 func callsOf(t reflect.Type) []sdkCall {
 	var out []sdkCall
 	seen := map[string]bool{}
@@ -82,7 +108,7 @@ func callsOf(t reflect.Type) []sdkCall {
 				walk(t.Field(i).Type, target)
 			}
 		case reflect.Func:
-			tg := target
+			tg := target || t.NumIn() == 2 && t.In(0).Kind() == reflect.String && t.In(1).Kind() == reflect.String
 			for i := range t.NumIn() {
 				tg = tg || t.In(i) == targetType
 			}
@@ -96,13 +122,17 @@ func callsOf(t reflect.Type) []sdkCall {
 					out = append(out, sdkCall{Service: svc, Operation: m.Name, Target: target, Via: t.String()})
 				}
 			}
+			for _, impl := range implementations[t] {
+				walk(impl, target)
+			}
 		}
 	}
 	walk(t, false)
 	sort.Slice(out, func(i, j int) bool { return fmt.Sprint(out[i]) < fmt.Sprint(out[j]) })
-	return slices.CompactFunc(out, func(a, b sdkCall) bool {
-		return a.Service == b.Service && a.Operation == b.Operation && a.Target == b.Target
-	})
+	// One call per interface: the same operation on two interfaces goes to
+	// two resources (notify's PutObject of a sweep's outcome and of a
+	// history record).
+	return slices.Compact(out)
 }
 
 func sdkService(m reflect.Type) (string, bool) {
@@ -115,7 +145,7 @@ func sdkService(m reflect.Type) (string, bool) {
 // iamPrefix is each SDK package's IAM service prefix.
 var iamPrefix = map[string]string{"ecs": "ecs", "cloudwatchlogs": "logs", "sfn": "states", "sns": "sns", "sts": "sts", "s3": "s3",
 	"organizations": "organizations", "cloudformation": "cloudformation", "secretsmanager": "secretsmanager", "lambda": "lambda",
-	"eventbridge": "events", "scheduler": "scheduler"}
+	"eventbridge": "events", "scheduler": "scheduler", "dynamodb": "dynamodb", "securityhub": "securityhub"}
 
 // iamActionOf: operations authorized under another action's name (the
 // Amazon S3 API Reference, "Permissions", of each operation).
@@ -152,18 +182,140 @@ func dependent(action string) []dependentAuth {
 	return nil
 }
 
-// madeIn says whether a call is made in a configuration: the sweep reads
-// the organization only in organization mode (functions/sweep sets
+// madeIn says whether fn makes a call in its world: the sweep reads the
+// organization only in organization mode (functions/sweep sets
 // Sweeper.Organization there), notify reads the webhook secret only when
-// one is configured (functions/notify).
-func madeIn(c sdkCall, cfg config.Config) bool {
+// one is configured (functions/notify), and the history writer writes
+// what the function's environment in the template configures
+// (internal/evidence: the table, findings, notes).
+func (w *world) madeIn(t *testing.T, fn string, c sdkCall) bool {
+	h := w.historyOf(t, fn)
+	switch c.Via {
+	case viaOf[history.S3]():
+		return h.On()
+	case viaOf[history.DynamoDB]():
+		return h.Table != ""
+	case viaOf[asff.Importer]():
+		return h.Findings
+	case viaOf[asff.Annotator]():
+		return h.Notes
+	}
 	switch c.Service {
 	case "organizations", "cloudformation":
-		return cfg.Mode == config.ModeOrganization
+		return w.cfg.Mode == config.ModeOrganization
 	case "secretsmanager":
-		return cfg.SlackWebhookSecretARN != ""
+		return w.cfg.SlackWebhookSecretARN != ""
 	}
 	return true
+}
+
+func viaOf[T any]() string { return reflect.TypeFor[T]().String() }
+
+// historyEnvs read a history writer's settings from its environment with
+// the function's own reader.
+var historyEnvs = map[string]func(getenv func(string) string) (config.HistoryEnv, error){
+	config.FunctionDetect: func(g func(string) string) (config.HistoryEnv, error) {
+		e, err := fnenv.ReadDetectEnv(g)
+		return e.History, err
+	},
+	config.FunctionSweep: func(g func(string) string) (config.HistoryEnv, error) {
+		e, err := fnenv.ReadSweepEnv(g)
+		return e.History, err
+	},
+	config.FunctionNotify: func(g func(string) string) (config.HistoryEnv, error) {
+		e, err := fnenv.ReadNotifyEnv(g)
+		return e.History, err
+	},
+}
+
+// historyOf is what fn's environment in the template, resolved in the
+// world's account and region, says about the history.
+func (w *world) historyOf(t *testing.T, fn string) config.HistoryEnv {
+	t.Helper()
+	read, ok := historyEnvs[fn]
+	if !ok {
+		return config.HistoryEnv{}
+	}
+	env := w.stack.environment(t, w.cfg.Names().Function(fn))
+	h, err := read(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("%s's environment: %v", fn, err)
+	}
+	return h
+}
+
+// storeWrites is what the history store writes for one decision about a
+// family of account/region, recorded from the store itself: the object,
+// the item read and the item written.
+type storeWrites struct {
+	object *s3.PutObjectInput
+	read   *dynamodb.GetItemInput
+	item   *dynamodb.PutItemInput
+}
+
+func (r *storeWrites) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+	r.object = in
+	return &s3.PutObjectOutput{}, nil
+}
+
+func (r *storeWrites) GetItem(_ context.Context, in *dynamodb.GetItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	r.read = in
+	return &dynamodb.GetItemOutput{}, nil
+}
+
+func (r *storeWrites) PutItem(_ context.Context, in *dynamodb.PutItemInput, _ ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	r.item = in
+	return &dynamodb.PutItemOutput{}, nil
+}
+
+func recordOnce(t *testing.T, h config.HistoryEnv, account, region string) *storeWrites {
+	t.Helper()
+	w := &storeWrites{}
+	s := &history.Store{S3: w, Bucket: h.Bucket, Prefix: h.Prefix, DynamoDB: w, Table: h.Table}
+	if err := s.Record(context.Background(), history.Record{Schema: history.Schema, ID: "0b1c2d3e4f5a6b7c8d9e",
+		Time: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC), Decision: history.DecisionCompliant,
+		Account: account, Region: region, Family: "orders", Revision: 4}); err != nil {
+		t.Fatal(err)
+	}
+	if w.object == nil || (h.Table != "" && (w.read == nil || w.item == nil)) {
+		t.Fatalf("the store wrote %+v", w)
+	}
+	return w
+}
+
+// historyRequest gives the names and request context of a history call:
+// the object and the item the store writes for a decision about a family
+// of a member account (in the hub's bucket and table, with its own
+// credentials), the default product of the account a finding is imported
+// into (securityhub:TargetAccount: the finding's AwsAccountId), the hub of
+// the record's region for notes. ok is false for other calls.
+func (w *world) historyRequest(t *testing.T, fn string, c sdkCall, account string) (names map[string]string, ctx map[string]any, ok bool) {
+	h := w.historyOf(t, fn)
+	switch c.Via {
+	case viaOf[history.S3](), viaOf[history.DynamoDB]():
+		rec := recordOnce(t, h, simMemberAccount, simMemberRegion)
+		if c.Service == "s3" {
+			return map[string]string{"BucketName": *rec.object.Bucket, "ObjectName": *rec.object.Key},
+				map[string]any{"s3:ResourceAccount": w.stack.account}, true
+		}
+		in := rec.read.Key
+		ctx := map[string]any{}
+		if c.Operation == "PutItem" {
+			in = rec.item.Item
+			ctx["dynamodb:Attributes"] = slices.Sorted(maps.Keys(rec.item.Item))
+		}
+		scope, _ := in[history.KeyScope].(*ddbtypes.AttributeValueMemberS)
+		if scope == nil {
+			t.Fatalf("the store's %s has no %s", c.Operation, history.KeyScope)
+		}
+		ctx["dynamodb:LeadingKeys"] = []string{scope.Value}
+		return map[string]string{"TableName": cmpOr(aws.ToString(rec.read.TableName), h.Table)}, ctx, true
+	case viaOf[asff.Importer]():
+		return map[string]string{"Company": account, "ProductId": "default"}, map[string]any{"securityhub:TargetAccount": account}, true
+	case viaOf[asff.Annotator]():
+		return nil, nil, true
+	}
+	return nil, nil, false
 }
 
 // The code's calls are found: a new SDK call in any handler's graph shows
@@ -183,17 +335,41 @@ func TestCallsAreDerivedFromTheCode(t *testing.T) {
 	if len(got[config.FunctionHook]) != 0 {
 		t.Errorf("the hook makes AWS calls %v: give its role their grants and simulate them", got[config.FunctionHook])
 	}
+	// The history writer's calls, behind history.Recorder.
+	writes := []string{"home s3:PutObject", "home dynamodb:GetItem", "home dynamodb:PutItem", "target securityhub:BatchImportFindings"}
 	for fn, want := range map[string][]string{
-		config.FunctionDetect:    {"home sfn:DescribeExecution", "home sfn:StartExecution", "target ecs:DescribeTaskDefinition"},
+		config.FunctionDetect:    append([]string{"home sfn:DescribeExecution", "home sfn:StartExecution", "target ecs:DescribeTaskDefinition"}, writes...),
 		config.FunctionRemediate: {"target cloudwatchlogs:CreateLogGroup", "target cloudwatchlogs:DescribeLogGroups", "target ecs:DescribeTaskDefinition"},
-		config.FunctionNotify:    {"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2", "home eventbridge:PutEvents"},
-		config.FunctionSweep:     {"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"},
+		config.FunctionNotify: append([]string{"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2", "home eventbridge:PutEvents",
+			"home securityhub:GetFindings", "home securityhub:BatchUpdateFindings"}, writes...),
+		config.FunctionSweep: append([]string{"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"}, writes...),
 	} {
 		for _, w := range want {
 			if !slices.Contains(got[fn], w) {
 				t.Errorf("%s: %s not found among %v", fn, w, got[fn])
 			}
 		}
+	}
+	for iface, impls := range implementations {
+		for _, impl := range impls {
+			if !impl.Implements(iface) {
+				t.Errorf("%v does not implement %v", impl, iface)
+			}
+		}
+	}
+	// The functions that write the history are the ones the stack grants
+	// it to, and each has a reader of its history settings.
+	var writers []string
+	for fn, h := range handlers {
+		if slices.ContainsFunc(callsOf(h), func(c sdkCall) bool { return c.Via == viaOf[history.S3]() }) {
+			writers = append(writers, fn)
+			if historyEnvs[fn] == nil {
+				t.Errorf("%s writes the history: read its settings in historyEnvs", fn)
+			}
+		}
+	}
+	if slices.Sort(writers); !slices.Equal(writers, slices.Sorted(slices.Values(grants.HistoryWriters))) {
+		t.Errorf("the history writers are %v, the stack grants %v", writers, grants.HistoryWriters)
 	}
 }
 
@@ -239,6 +415,25 @@ func (r resolved) str(t *testing.T, v any) string {
 		t.Fatalf("%v is not a string", v)
 	}
 	return s
+}
+
+// environment is the resolved environment of the function named name.
+func (r resolved) environment(t *testing.T, name string) map[string]string {
+	t.Helper()
+	for _, f := range r.Resources("AWS::Lambda::Function") {
+		if f.Properties["FunctionName"] != name {
+			continue
+		}
+		env, _ := f.Properties["Environment"].(map[string]any)
+		vars, _ := env["Variables"].(map[string]any)
+		out := map[string]string{}
+		for k, v := range vars {
+			out[k] = r.str(t, v)
+		}
+		return out
+	}
+	t.Fatalf("no function named %s", name)
+	return nil
 }
 
 // role is a role's ARN, identity policies and trust policy.
@@ -398,10 +593,13 @@ type world struct {
 	stack  resolved
 	member resolved // organization mode: the member IAM template in a member account
 	// base names the stack's resources (topic, key, bucket, secret); extra
-	// the resources of the requests being added.
+	// the resources of the requests being added, context their request
+	// context (the action's own, not its dependents').
 	base, extra map[string]string
-	// resource policies by IAM service prefix
+	context     map[string]any
+	// resource policies by IAM service prefix, bucket policies by bucket
 	resourcePolicies map[string]any
+	bucketPolicies   map[string]any
 	reqs             []simRequest
 }
 
@@ -437,6 +635,9 @@ func (w *world) call(t *testing.T, row string, p role, action, account, region s
 		for k, v := range a.context {
 			ctx[k] = strings.ReplaceAll(v, "REGION", region)
 		}
+		if a.action == action {
+			maps.Copy(ctx, w.context)
+		}
 		if a.action == "s3:ListBucket" {
 			ctx["s3:prefix"] = "sweeps/0b1c2d3e-sweep/results/"
 			if strings.Contains(w.extra["ObjectName"], "/outcomes/") {
@@ -453,8 +654,12 @@ func (w *world) call(t *testing.T, row string, p role, action, account, region s
 			delete(names, "ClusterName")
 			delete(names, "ServiceName")
 		}
+		resourcePolicy := w.resourcePolicies[prefix]
+		if prefix == "s3" {
+			resourcePolicy = w.bucketPolicies[names["BucketName"]]
+		}
 		r := simRequest{Principal: p.arn, Action: a.action, Names: names, ResourceAccount: account, Context: ctx,
-			IdentityPolices: p.identity, ResourcePolicy: w.resourcePolicies[prefix], want: want, row: row}
+			IdentityPolices: p.identity, ResourcePolicy: resourcePolicy, want: want, row: row}
 		if a.action != action {
 			r.row = row + " (needs " + a.action + ")"
 		}
@@ -482,8 +687,9 @@ func (w *world) functions(t *testing.T) {
 				w.extra["EventBusName"] = w.cfg.Names().EventBus() // the neutral event goes to the hub's bus
 			}
 		}
+		fnExtra := w.extra
 		for _, c := range callsOf(handlers[fn]) {
-			if !madeIn(c, w.cfg) {
+			if !w.madeIn(t, fn, c) {
 				continue
 			}
 			prefix, ok := iamPrefix[c.Service]
@@ -493,8 +699,21 @@ func (w *world) functions(t *testing.T) {
 			}
 			action := cmpOr(iamActionOf[prefix+":"+c.Operation], prefix+":"+c.Operation)
 			row := fmt.Sprintf("%s %s.%s", fn, c.Via, c.Operation)
+			// The history writer's requests in the account the store writes
+			// in, or the finding is imported into.
+			request := func(account string) {
+				w.extra, w.context = fnExtra, nil
+				if names, ctx, ok := w.historyRequest(t, fn, c, account); ok {
+					w.extra, w.context = names, ctx
+				}
+			}
 			if !c.Target {
-				w.call(t, row, home, action, w.stack.account, w.stack.region, org, "Allowed")
+				request(w.stack.account)
+				region := w.stack.region
+				if c.Via == viaOf[asff.Annotator]() {
+					region = simMemberRegion // notes are added in the record's region
+				}
+				w.call(t, row, home, action, w.stack.account, region, org, "Allowed")
 				continue
 			}
 			accounts := []string{w.stack.account}
@@ -502,6 +721,7 @@ func (w *world) functions(t *testing.T) {
 				accounts = append(accounts, simMemberAccount)
 			}
 			for _, acct := range accounts {
+				request(acct)
 				tg := reach.Target(acct, simMemberRegion)
 				if tg.RoleARN == "" {
 					w.call(t, row+" in its own account", home, action, acct, simMemberRegion, org, "Allowed")
@@ -518,6 +738,7 @@ func (w *world) functions(t *testing.T) {
 			}
 		}
 	}
+	w.extra, w.context = nil, nil
 }
 
 func cmpOr(a, b string) string {
@@ -594,10 +815,10 @@ func (w *world) stateMachines(t *testing.T) {
 // resource policies.
 func newWorld(t *testing.T, mode string, s *Synthesized, cfg config.Config) *world {
 	t.Helper()
-	w := &world{mode: mode, cfg: cfg, resourcePolicies: map[string]any{}}
+	w := &world{mode: mode, cfg: cfg, resourcePolicies: map[string]any{}, bucketPolicies: map[string]any{}}
 	if cfg.Mode == config.ModeOrganization {
 		w.stack = resolve(t, "ecslogfix-hub", s.Template, simHubAccount, simHubRegion, nil)
-		_, tmpl := memberTemplateOf(t, cfg.Names().StackSetIAM())
+		_, tmpl := memberTemplateIn(t, s, cfg.Names().StackSetIAM())
 		w.member = resolve(t, "StackSet-ecslogfix-member-iam", tmpl, simMemberAccount, simMemberRegion,
 			map[string]string{ParamHubAccountID: simHubAccount, ParamHubRegion: simHubRegion})
 	} else {
@@ -605,18 +826,24 @@ func newWorld(t *testing.T, mode string, s *Synthesized, cfg config.Config) *wor
 	}
 	topicID, _ := w.stack.one(t, "AWS::SNS::Topic")
 	keyID, key := w.stack.one(t, "AWS::KMS::Key")
-	bucketID, _ := w.stack.one(t, "AWS::S3::Bucket")
 	_, topicPolicy := w.stack.one(t, "AWS::SNS::TopicPolicy")
-	_, bucketPolicy := w.stack.one(t, "AWS::S3::BucketPolicy")
+	for _, p := range w.stack.Resources("AWS::S3::BucketPolicy") {
+		w.bucketPolicies[w.stack.str(t, p.Properties["Bucket"])] = w.stack.value(t, p.Properties["PolicyDocument"])
+	}
+	// The sweep's bucket is the one the sweep's environment names (the
+	// history's, when there is one, is named by the history calls).
+	sweepBucket := w.stack.environment(t, cfg.Names().Function(config.FunctionSweep))[fnenv.EnvSweepBucket]
+	if _, ok := w.bucketPolicies[sweepBucket]; !ok {
+		t.Fatalf("no bucket policy of the sweep's bucket %s", sweepBucket)
+	}
 	topicARN := w.stack.str(t, map[string]any{"Ref": topicID})
 	w.base = map[string]string{"TopicName": topicARN[strings.LastIndex(topicARN, ":")+1:], "KeyId": w.stack.PhysicalName(keyID),
-		"BucketName": w.stack.PhysicalName(bucketID), "ObjectName": "sweeps/0b1c2d3e-sweep/results/" + simMemberAccount + "/eu-west-1/00000.json"}
+		"BucketName": sweepBucket, "ObjectName": "sweeps/0b1c2d3e-sweep/results/" + simMemberAccount + "/eu-west-1/00000.json"}
 	if cfg.SlackWebhookSecretARN != "" {
 		w.base["SecretId"] = cfg.SlackWebhookSecretARN[strings.LastIndex(cfg.SlackWebhookSecretARN, ":")+1:]
 	}
 	w.resourcePolicies["sns"] = w.stack.value(t, topicPolicy["PolicyDocument"])
 	w.resourcePolicies["kms"] = w.stack.value(t, key["KeyPolicy"])
-	w.resourcePolicies["s3"] = w.stack.value(t, bucketPolicy["PolicyDocument"])
 	if cfg.Mode == config.ModeOrganization {
 		_, bus := w.stack.one(t, "AWS::Events::EventBusPolicy")
 		w.resourcePolicies["events"] = policyOf(w.stack.value(t, bus["Statement"]))
@@ -628,7 +855,11 @@ func newWorld(t *testing.T, mode string, s *Synthesized, cfg config.Config) *wor
 // makes (Allowed), and the requests that must be denied; the table is
 // logged. Every statement of every template passes the static checks.
 func TestIAMSimulation(t *testing.T) {
-	worlds := []*world{newWorld(t, "single", single(t), singleConfig(t)), newWorld(t, "hub", hub(t), orgConfig(t))}
+	// The evidence worlds: the history, Object Lock and findings with
+	// notes in a single account; the history and findings imported through
+	// the member role in an organization.
+	worlds := []*world{newWorld(t, "single", single(t), singleConfig(t)), newWorld(t, "hub", hub(t), orgConfig(t)),
+		newWorld(t, "evidence", evidenceSingle(t), evidenceConfig(t)), newWorld(t, "evidencehub", evidenceHub(t), evidenceHubConfig(t))}
 	for _, w := range worlds {
 		w.functions(t)
 		w.stateMachines(t)
@@ -696,10 +927,12 @@ func TestIAMSimulation(t *testing.T) {
 	for _, w := range worlds {
 		policies = append(policies, w.policies(t, w.stack)...)
 	}
-	for name := range stackSets(t) {
-		_, tmpl := memberTemplateOf(t, name)
-		policies = append(policies, hw.policies(t, resolve(t, name, tmpl, simMemberAccount, simMemberRegion,
-			map[string]string{ParamHubAccountID: simHubAccount, ParamHubRegion: simHubRegion}))...)
+	for w, s := range map[*world]*Synthesized{hw: hub(t), worlds[3]: evidenceHub(t)} {
+		for name := range stackSetsOf(t, s) {
+			_, tmpl := memberTemplateIn(t, s, name)
+			policies = append(policies, w.policies(t, resolve(t, name, tmpl, simMemberAccount, simMemberRegion,
+				map[string]string{ParamHubAccountID: simHubAccount, ParamHubRegion: simHubRegion}))...)
+		}
 	}
 
 	var all []simRequest
@@ -732,7 +965,7 @@ func TestIAMSimulation(t *testing.T) {
 func (w *world) policies(t *testing.T, r resolved) []policyCheck {
 	var out []policyCheck
 	add := func(where, kind string, doc any) {
-		out = append(out, policyCheck{Where: r.StackName + " " + where, Kind: kind, Policy: doc})
+		out = append(out, policyCheck{Where: w.mode + " " + r.StackName + " " + where, Kind: kind, Policy: doc})
 	}
 	for _, x := range r.Resources("AWS::IAM::Role") {
 		add(x.LogicalID+" trust", "resource", r.value(t, x.Properties["AssumeRolePolicyDocument"]))

@@ -26,6 +26,9 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"github.com/ecslogfix/ecslogfix/infra/grants"
+	"github.com/ecslogfix/ecslogfix/infra/lambdahook"
+	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 )
 
@@ -52,12 +55,12 @@ func NewSingleStack(scope constructs.Construct, id string, cfg config.Config, op
 		role := newDefaultExecutionRole(stack, cfg.Names())
 		cfg.Policy.DefaultExecutionRoleARN = *role.AttrArn()
 	}
-	p := newPipeline(stack, cfg, opts.Root)
-	p.addFunctions()
-	p.addRule("RegisterRule", nil, p.names.Rule("register"))
-	p.addSweep()
-	p.addAlarms()
-	addSingleHook(stack, cfg, opts.Root)
+	p := pipeline.New(stack, cfg, opts.Root)
+	p.AddFunctions()
+	p.AddRule("RegisterRule", nil, cfg.Names().Rule("register"))
+	p.AddSweep()
+	p.AddAlarms()
+	lambdahook.AddSingle(stack, cfg, opts.Root)
 	addNag(stack)
 	return stack
 }
@@ -65,45 +68,6 @@ func NewSingleStack(scope constructs.Construct, id string, cfg config.Config, op
 // addNag runs cdk-nag's AWS Solutions checks on stack.
 func addNag(stack awscdk.Stack) {
 	awscdk.Aspects_Of(stack).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
-}
-
-// warnPrefix starts the synth warnings ecslogfix adds itself (Warnings
-// returns them; the app prints them).
-const warnPrefix = "ecslogfix: "
-
-// warn adds a synth warning a deployer must read.
-func warn(scope constructs.Construct, msg string) {
-	awscdk.Annotations_Of(scope).AddWarning(jsii.String(warnPrefix + msg))
-}
-
-// executionRoleLogsStatement lets ECS write container logs to any log group
-// of the account in any region: task definitions keep their own (compliant)
-// log groups, and central logging may use another region.
-func executionRoleLogsStatement(part, acct string) map[string]any {
-	return map[string]any{
-		"Effect":   "Allow",
-		"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
-		"Resource": arn("arn:", part, ":logs:*:", acct, ":log-group:*"),
-	}
-}
-
-// executionRoleTrust is the default execution role's trust policy, exactly
-// as the ECS documentation gives it for a task execution role ("Amazon ECS
-// task execution IAM role",
-// https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task_execution_IAM_role.html).
-// The aws:SourceAccount/aws:SourceArn conditions ECS documents for *task*
-// roles are not documented for the execution role: if ECS did not supply
-// them when it assumes the role, every task of a revision ecslogfix fixed
-// would fail to start.
-func executionRoleTrust() map[string]any {
-	return map[string]any{
-		"Version": "2012-10-17",
-		"Statement": []any{map[string]any{
-			"Effect":    "Allow",
-			"Principal": map[string]any{"Service": "ecs-tasks.amazonaws.com"},
-			"Action":    "sts:AssumeRole",
-		}},
-	}
 }
 
 // newDefaultExecutionRole creates the ECS task execution role set on
@@ -116,18 +80,18 @@ func newDefaultExecutionRole(stack awscdk.Stack, names config.Names) awsiam.CfnR
 	role := awsiam.NewCfnRole(stack, jsii.String("DefaultExecutionRole"), &awsiam.CfnRoleProps{
 		RoleName:                 jsii.String(names.DefaultExecutionRole()),
 		Description:              jsii.String("ecslogfix default ECS task execution role (CloudWatch Logs only); kept when ecslogfix is removed"),
-		AssumeRolePolicyDocument: executionRoleTrust(),
+		AssumeRolePolicyDocument: grants.ExecutionRoleTrust(),
 		Policies: []any{&awsiam.CfnRole_PolicyProperty{
 			PolicyName: jsii.String("logs"),
 			PolicyDocument: map[string]any{
 				"Version":   "2012-10-17",
-				"Statement": []any{executionRoleLogsStatement(partition(), account())},
+				"Statement": []any{grants.ExecutionRoleLogsStatement(grants.Partition(), grants.Account())},
 			},
 		}},
 	})
 	role.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 	// AwsSolutions-IAM5: containers log to log groups the task definition
 	// names, which are not known in advance (existing groups are kept).
-	suppress(role, "AwsSolutions-IAM5", "An execution role writes container logs to the log groups its task definitions name, which are not known in advance (log-group:* in this account).")
+	grants.Suppress(role, "AwsSolutions-IAM5", "An execution role writes container logs to the log groups its task definitions name, which are not known in advance (log-group:* in this account).")
 	return role
 }

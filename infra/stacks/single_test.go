@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
@@ -88,9 +89,9 @@ func TestRegisterRulePatternOnDefaultBus(t *testing.T) {
 		if string(got) != want {
 			t.Errorf("pattern\n got %s\nwant %s", got, want)
 		}
-		wantPattern, _ := json.Marshal(RegisterEventPattern())
+		wantPattern, _ := json.Marshal(pipeline.RegisterEventPattern())
 		if string(wantPattern) != want {
-			t.Errorf("RegisterEventPattern() = %s", wantPattern)
+			t.Errorf("pipeline.RegisterEventPattern() = %s", wantPattern)
 		}
 	}
 	if !found {
@@ -110,7 +111,7 @@ func TestEveryRuleTargetHasDLQAndRetryPolicy(t *testing.T) {
 					t.Errorf("%s %s: target without DeadLetterConfig", name, id)
 				}
 				rp, _ := target["RetryPolicy"].(map[string]any)
-				if rp["MaximumRetryAttempts"] != float64(targetRetryAttempts) || rp["MaximumEventAgeInSeconds"] != float64(targetMaxEventAge*3600) {
+				if rp["MaximumRetryAttempts"] != float64(pipeline.TargetRetryAttempts) || rp["MaximumEventAgeInSeconds"] != float64(pipeline.TargetMaxEventAge*3600) {
 					t.Errorf("%s %s: retry policy %v", name, id, rp)
 				}
 				if props["ScheduleExpression"] != nil {
@@ -207,7 +208,7 @@ func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
 		}
 		p := s.Template.Resource(id)["Properties"].(map[string]any)
 		if p["Runtime"] != "provided.al2023" || Flatten(p["Architectures"]) != "arm64" || p["Handler"] != "bootstrap" ||
-			p["MemorySize"] != float64(128) || p["Timeout"] != functionTimeout[fn] {
+			p["MemorySize"] != float64(128) || p["Timeout"] != pipeline.FunctionTimeout[fn] {
 			t.Errorf("%s: runtime %v arch %v handler %v memory %v timeout %v", fn, p["Runtime"], p["Architectures"], p["Handler"], p["MemorySize"], p["Timeout"])
 		}
 		if p["TracingConfig"] != nil {

@@ -254,9 +254,9 @@ func TestBootstrapBuildsAgree(t *testing.T) {
 		t.Errorf("the Makefile builds bootstraps with %q, want %q first", strings.TrimSpace(args), want)
 	}
 
-	// infra/stacks/bundling.go: exec.Command("go", "build", flags..., "-o", …)
+	// infra/assets/bundling.go: exec.Command("go", "build", flags..., "-o", …)
 	// with Env appending GOOS=linux, GOARCH=arm64, CGO_ENABLED=0.
-	file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "infra", "stacks", "bundling.go"), nil, 0)
+	file, err := parser.ParseFile(token.NewFileSet(), filepath.Join(root, "infra", "assets", "bundling.go"), nil, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,6 @@
-package stacks
+package pipeline
 
 import (
-	"slices"
-
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsevents"
@@ -10,6 +8,8 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ecslogfix/ecslogfix/infra/assets"
+	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/history"
@@ -22,25 +22,27 @@ import (
 // historyBucketName is the bucket's name: bucket names are global, so it
 // carries the account and region.
 func historyBucketName(n config.Names) string {
-	return n.Prefix + "-history-" + account() + "-" + region()
+	return n.Prefix + "-history-" + grants.Account() + "-" + grants.Region()
 }
 
 func stateTableName(n config.Names) string { return n.Prefix + "-state" }
 
-// historyWriters are the functions that record decisions.
-var historyWriters = []string{config.FunctionDetect, config.FunctionSweep, config.FunctionNotify}
-
-func (p *pipeline) historyBucketARN() string {
-	return arn("arn:", partition(), ":s3:::", historyBucketName(p.names))
+func (p *Pipeline) historyBucketARN() string {
+	return grants.ARN("arn:", grants.Partition(), ":s3:::", historyBucketName(p.names))
 }
 
-func (p *pipeline) stateTableARN() string {
-	return arn("arn:", partition(), ":dynamodb:", region(), ":", account(), ":table/", stateTableName(p.names))
+func (p *Pipeline) stateTableARN() string {
+	return grants.ARN("arn:", grants.Partition(), ":dynamodb:", grants.Region(), ":", grants.Account(), ":table/", stateTableName(p.names))
 }
 
-// historyEnv is what the writers' environment says about the history.
-func (p *pipeline) historyEnv() config.HistoryEnv {
-	return p.cfg.HistoryEnv(historyBucketName(p.names), stateTableName(p.names))
+// historyEnv is what writer fn's environment says about the history. Only
+// notify notes AWS's findings (asff.Note: of a remediation or a backout,
+// which detect and the sweep never record), so only its environment asks
+// for notes, and only its role may add them.
+func (p *Pipeline) historyEnv(fn string) config.HistoryEnv {
+	h := p.cfg.HistoryEnv(historyBucketName(p.names), stateTableName(p.names))
+	h.Notes = h.Notes && fn == config.FunctionNotify
+	return h
 }
 
 // addHistory creates the bucket (KMS-encrypted with the stack's key, TLS
@@ -49,7 +51,7 @@ func (p *pipeline) historyEnv() config.HistoryEnv {
 // EventBridge, incomplete uploads cleaned up) and the table (on demand,
 // point-in-time recovery, encrypted), and grants each writer exactly what
 // the store calls.
-func (p *pipeline) addHistory() {
+func (p *Pipeline) addHistory() {
 	if !p.cfg.History {
 		return
 	}
@@ -98,7 +100,7 @@ func (p *pipeline) addHistory() {
 	if p.cfg.HistoryAccessLogBucket == "" {
 		// AwsSolutions-S1: object-level access is also in CloudTrail data
 		// events where the organization records them.
-		suppress(bucket, "AwsSolutions-S1", "Server access logs go to the bucket named by ecslogfix:historyAccessLogBucket (an existing log archive) when it is set; ecslogfix does not create a log bucket of its own, which would itself need one.")
+		grants.Suppress(bucket, "AwsSolutions-S1", "Server access logs go to the bucket named by ecslogfix:historyAccessLogBucket (an existing log archive) when it is set; ecslogfix does not create a log bucket of its own, which would itself need one.")
 	}
 	awss3.NewCfnBucketPolicy(p.stack, jsii.String("HistoryBucketPolicy"), &awss3.CfnBucketPolicyProps{
 		Bucket: bucket.Ref(),
@@ -128,19 +130,19 @@ func (p *pipeline) addHistory() {
 	})
 	table.ApplyRemovalPolicy(awscdk.RemovalPolicy_RETAIN, &awscdk.RemovalPolicyOptions{ApplyToUpdateReplacePolicy: jsii.Bool(true)})
 
-	for _, fn := range historyWriters {
+	for _, fn := range grants.HistoryWriters {
 		role := p.roles[fn]
-		role.AddToPolicy(statement([]string{"s3:PutObject"}, []string{p.historyBucketARN() + "/v1/*"}, nil))
-		role.AddToPolicy(statement([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{p.stateTableARN()}, nil))
+		role.AddToPolicy(grants.Statement([]string{"s3:PutObject"}, []string{p.historyBucketARN() + "/v1/*"}, nil))
+		role.AddToPolicy(grants.Statement([]string{"dynamodb:GetItem", "dynamodb:PutItem"}, []string{p.stateTableARN()}, nil))
 		if p.cfg.SecurityHub != config.SecurityHubOff {
 			// The default product of the account the finding is about: the
 			// hub's own here, a member's through the member role.
-			role.AddToPolicy(statement([]string{"securityhub:BatchImportFindings"}, []string{securityHubProduct(partition(), account())}, nil))
+			role.AddToPolicy(grants.Statement([]string{"securityhub:BatchImportFindings"}, []string{grants.SecurityHubProduct(grants.Partition(), grants.Account())}, nil))
 		}
 	}
 	if p.cfg.SecurityHub == config.SecurityHubNotes {
-		p.roles[config.FunctionNotify].AddToPolicy(statement([]string{"securityhub:GetFindings", "securityhub:BatchUpdateFindings"},
-			[]string{arn("arn:", partition(), ":securityhub:*:", account(), ":hub/default")}, nil))
+		p.roles[config.FunctionNotify].AddToPolicy(grants.Statement([]string{"securityhub:GetFindings", "securityhub:BatchUpdateFindings"},
+			[]string{grants.ARN("arn:", grants.Partition(), ":securityhub:*:", grants.Account(), ":hub/default")}, nil))
 	}
 	p.addReport()
 }
@@ -153,36 +155,36 @@ const reportTimeoutSeconds = 900
 
 // addReport creates the report function and its schedule: it reads the
 // history's records, writes reports/ and publishes the digest.
-func (p *pipeline) addReport() {
+func (p *Pipeline) addReport() {
 	if !reportOn(p.cfg) {
 		return
 	}
 	fn := config.FunctionReport
 	role := p.roles[fn]
-	lg := p.logGroup(functionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
-	role.AddToPolicy(statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
-	role.AddToPolicy(statement([]string{"s3:ListBucket"}, []string{p.historyBucketARN()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "v1/*"}}))
-	role.AddToPolicy(statement([]string{"s3:GetObject"}, []string{p.historyBucketARN() + "/v1/*"}, nil))
-	role.AddToPolicy(statement([]string{"s3:PutObject"}, []string{p.historyBucketARN() + "/" + fnenv.DefaultReportPrefix + "/*"}, nil))
-	role.AddToPolicy(statement([]string{"sns:Publish"}, []string{*p.topic.TopicArn()}, nil))
-	suppress(role, "AwsSolutions-IAM5", "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*); s3:GetObject on the history's records (BUCKET/v1/*) and s3:PutObject on its reports (BUCKET/reports/*), one object each, not known in advance")
-	f := awslambda.NewFunction(p.stack, jsii.String(functionID(fn)), &awslambda.FunctionProps{
+	lg := p.logGroup(FunctionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
+	role.AddToPolicy(grants.Statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
+	role.AddToPolicy(grants.Statement([]string{"s3:ListBucket"}, []string{p.historyBucketARN()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "v1/*"}}))
+	role.AddToPolicy(grants.Statement([]string{"s3:GetObject"}, []string{p.historyBucketARN() + "/v1/*"}, nil))
+	role.AddToPolicy(grants.Statement([]string{"s3:PutObject"}, []string{p.historyBucketARN() + "/" + fnenv.DefaultReportPrefix + "/*"}, nil))
+	role.AddToPolicy(grants.Statement([]string{"sns:Publish"}, []string{*p.topic.TopicArn()}, nil))
+	grants.Suppress(role, "AwsSolutions-IAM5", "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*); s3:GetObject on the history's records (BUCKET/v1/*) and s3:PutObject on its reports (BUCKET/reports/*), one object each, not known in advance")
+	f := awslambda.NewFunction(p.stack, jsii.String(FunctionID(fn)), &awslambda.FunctionProps{
 		FunctionName:  jsii.String(p.names.Function(fn)),
 		Description:   jsii.String("ecslogfix monthly compliance report"),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
 		Handler:       jsii.String("bootstrap"),
-		Code:          functionCode(p.root, fn),
+		Code:          assets.FunctionCode(p.root, fn),
 		MemorySize:    jsii.Number(float64(config.DefaultMemoryMB)),
 		Timeout:       awscdk.Duration_Seconds(jsii.Number(reportTimeoutSeconds)),
 		Role:          role,
 		LogGroup:      lg,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Environment: toEnv(fnenv.ReportEnv{History: config.HistoryEnv{Bucket: historyBucketName(p.names)},
+		Environment: ToEnv(fnenv.ReportEnv{History: config.HistoryEnv{Bucket: historyBucketName(p.names)},
 			TopicARN: *p.topic.TopicArn(), ReportPrefix: fnenv.DefaultReportPrefix}.Environ()),
 	})
 	if len(p.cfg.VPCSubnetIDs) > 0 {
-		role.AddToPolicy(statement(vpcActions, []string{"*"}, nil))
+		role.AddToPolicy(grants.Statement(grants.VPCActions, []string{"*"}, nil))
 		f.Node().DefaultChild().(awslambda.CfnFunction).SetVpcConfig(&awslambda.CfnFunction_VpcConfigProperty{
 			SubnetIds: jsii.Strings(p.cfg.VPCSubnetIDs...), SecurityGroupIds: jsii.Strings(p.cfg.VPCSecurityGroupIDs...),
 		})
@@ -196,51 +198,16 @@ func (p *pipeline) addReport() {
 	rule.AddTarget(p.target(fn, awsevents.RuleTargetInput_FromObject(map[string]any{})))
 }
 
-// securityHubProduct is the default product ARN of acct in every region.
-func securityHubProduct(part, acct string) string {
-	return arn("arn:", part, ":securityhub:*:", acct, ":product/", acct, "/default")
-}
-
-// historyKeyStatements let the writers (and the report, which also reads
-// and publishes to the encrypted topic) use the stack's key, through S3
-// (and SNS) only.
-func (p *pipeline) historyKeyStatements() []any {
-	var roles []string
-	for _, fn := range historyWriters {
-		roles = append(roles, *p.roles[fn].RoleArn())
+// historyKeyStatements are the key policy's statements of the history's
+// writers and the report (grants.HistoryKeyStatements).
+func (p *Pipeline) historyKeyStatements() []any {
+	var writers []string
+	for _, fn := range grants.HistoryWriters {
+		writers = append(writers, *p.roles[fn].RoleArn())
 	}
-	via := func(svc ...string) map[string]any {
-		var vs []string
-		for _, s := range svc {
-			vs = append(vs, s+"."+region()+"."+*awscdk.Aws_URL_SUFFIX())
-		}
-		return map[string]any{"StringEquals": map[string]any{"kms:ViaService": vs}}
-	}
-	out := []any{map[string]any{
-		"Sid": "HistoryWriters", "Effect": "Allow", "Principal": map[string]any{"AWS": roles},
-		"Action": []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*", "Condition": via("s3"),
-	}}
+	report := ""
 	if r, ok := p.roles[config.FunctionReport]; ok {
-		out = append(out, map[string]any{
-			"Sid": "Report", "Effect": "Allow", "Principal": map[string]any{"AWS": *r.RoleArn()},
-			"Action": []string{"kms:GenerateDataKey", "kms:Decrypt"}, "Resource": "*", "Condition": via("s3", "sns"),
-		})
+		report = *r.RoleArn()
 	}
-	return out
-}
-
-// historyWildcards explains the history's wildcards in fn's role (cdk-nag
-// AwsSolutions-IAM5 suppression reason).
-func historyWildcards(cfg config.Config, fn string) string {
-	if !cfg.History || !slices.Contains(historyWriters, fn) {
-		return ""
-	}
-	r := "; s3:PutObject on the history's record keys (BUCKET/v1/*: one object per decision, under account, region and day partitions)"
-	if cfg.SecurityHub != config.SecurityHubOff {
-		r += "; securityhub:BatchImportFindings on this account's default product in any region (product/ACCOUNT/default: findings are imported in the task definition's region)"
-	}
-	if cfg.SecurityHub == config.SecurityHubNotes && fn == config.FunctionNotify {
-		r += "; securityhub:GetFindings and BatchUpdateFindings on this account's hub in any region (hub/default)"
-	}
-	return r
+	return grants.HistoryKeyStatements(writers, report)
 }

@@ -1,4 +1,4 @@
-package stacks
+package grants
 
 import (
 	"reflect"
@@ -22,10 +22,10 @@ func TestRemediateLogPermissionsFollowThePatterns(t *testing.T) {
 		{policy.Policy{LogGroupPatterns: []string{"/ecs/*", "/shared/ledger"}}, []string{"arn:aws:logs:*:111122223333:log-group:/ecs/*", "arn:aws:logs:*:111122223333:log-group:/shared/ledger"}},
 	} {
 		var create, describe []string
-		for _, s := range remediateStatements(tc.pol, "aws", "111122223333") {
+		for _, s := range RemediateStatements(tc.pol, "aws", "111122223333") {
 			actions, _ := s["Action"].([]string)
 			switch {
-			case reflect.DeepEqual(actions, logGroupCreateActions):
+			case reflect.DeepEqual(actions, LogGroupCreateActions):
 				create = s["Resource"].([]string)
 			case reflect.DeepEqual(actions, []string{"logs:DescribeLogGroups"}):
 				describe = []string{s["Resource"].(string)}

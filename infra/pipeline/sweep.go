@@ -1,4 +1,4 @@
-package stacks
+package pipeline
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -8,6 +8,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
@@ -31,7 +32,7 @@ const sweepObjectDays = 90
 // the Control Tower proactive controls for S3 (CT.S3.PR.1, 3, 4, 5, 6, 8,
 // 9, 10, 11); CT.S3.PR.2 (server access logging) passes when
 // ecslogfix:sweepAccessLogBucket names a bucket for the logs.
-func (p *pipeline) newSweepBucket() awss3.Bucket {
+func (p *Pipeline) newSweepBucket() awss3.Bucket {
 	props := &awss3.BucketProps{
 		Encryption:        awss3.BucketEncryption_KMS,
 		EncryptionKey:     awskms.Key_FromKeyArn(p.stack, jsii.String("SweepBucketKeyRef"), p.key.AttrArn()),
@@ -65,23 +66,23 @@ func (p *pipeline) newSweepBucket() awss3.Bucket {
 	})
 	if p.cfg.SweepAccessLogBucket == "" {
 		// AwsSolutions-S1: a documented choice (CT.S3.PR.2 likewise).
-		suppress(b, "AwsSolutions-S1", "Server access logs need a bucket of this account and region with SSE-S3 (S3 cannot deliver them to this SSE-KMS bucket): set ecslogfix:sweepAccessLogBucket to one. Only ecslogfix's roles write here; CloudTrail records the bucket's management events.")
+		grants.Suppress(b, "AwsSolutions-S1", "Server access logs need a bucket of this account and region with SSE-S3 (S3 cannot deliver them to this SSE-KMS bucket): set ecslogfix:sweepAccessLogBucket to one. Only ecslogfix's roles write here; CloudTrail records the bucket's management events.")
 	}
 	return b
 }
 
 // sweepObjects is the ARN of the sweep's objects (keys under prefix).
-func (p *pipeline) sweepObjects(prefix string) string {
+func (p *Pipeline) sweepObjects(prefix string) string {
 	return *p.bucket.BucketArn() + "/" + prefix
 }
 
 // sweepStatements are the sweep function's grants beyond detect's: its
 // objects in the bucket, and in organization mode reading the
 // organization and the member StackSets' instances.
-func (p *pipeline) sweepStatements() []awsiam.PolicyStatement {
+func (p *Pipeline) sweepStatements() []awsiam.PolicyStatement {
 	out := []awsiam.PolicyStatement{
-		statement([]string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}, []string{p.sweepObjects("sweeps/*")}, nil),
-		statement([]string{"s3:ListBucket"}, []string{*p.bucket.BucketArn()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "sweeps/*"}}),
+		grants.Statement([]string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}, []string{p.sweepObjects("sweeps/*")}, nil),
+		grants.Statement([]string{"s3:ListBucket"}, []string{*p.bucket.BucketArn()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "sweeps/*"}}),
 	}
 	if p.cfg.Mode != config.ModeOrganization {
 		return out
@@ -89,28 +90,28 @@ func (p *pipeline) sweepStatements() []awsiam.PolicyStatement {
 	org := p.cfg.OrganizationID
 	// The OUs and the root of this organization, in its management account
 	// (which a delegated administrator does not know in advance).
-	out = append(out, statement([]string{"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"},
-		[]string{arn("arn:", partition(), ":organizations::*:ou/", org, "/*"), arn("arn:", partition(), ":organizations::*:root/", org, "/*")}, nil))
+	out = append(out, grants.Statement([]string{"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"},
+		[]string{grants.ARN("arn:", grants.Partition(), ":organizations::*:ou/", org, "/*"), grants.ARN("arn:", grants.Partition(), ":organizations::*:root/", org, "/*")}, nil))
 	// The member StackSets live in this account when it is the management
 	// account (SELF); a delegated administrator's live in the management
 	// account ("Register a delegated administrator",
 	// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html).
-	owner := account()
+	owner := grants.Account()
 	if p.cfg.StackSetCallAs == "DELEGATED_ADMIN" {
 		owner = "*"
 	}
 	var sets []string
 	for _, name := range []string{p.names.StackSet(), p.names.StackSetIAM()} {
-		sets = append(sets, arn("arn:", partition(), ":cloudformation:", region(), ":", owner, ":stackset/", name, ":*"))
+		sets = append(sets, grants.ARN("arn:", grants.Partition(), ":cloudformation:", grants.Region(), ":", owner, ":stackset/", name, ":*"))
 	}
-	return append(out, statement([]string{"cloudformation:ListStackInstances"}, sets, nil))
+	return append(out, grants.Statement([]string{"cloudformation:ListStackInstances"}, sets, nil))
 }
 
 // sweepEnv is the sweep function's environment.
-func (p *pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
+func (p *Pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
 	e := fnenv.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 		MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
-		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv()}
+		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv(config.FunctionSweep)}
 	if p.cfg.Mode == config.ModeOrganization {
 		e.TargetOUs, e.StackSetCallAs = p.cfg.TargetOUs, p.cfg.StackSetCallAs
 		e.RoleStackSet, e.ForwardingStackSet = p.names.StackSetIAM(), p.names.StackSet()
@@ -121,21 +122,21 @@ func (p *pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
 // addSweepStateMachine creates the sweep state machine with its role's
 // grants: invoke the sweep function, run the Distributed Map's child
 // executions, read the targets object and write the Map's results.
-func (p *pipeline) addSweepStateMachine() {
+func (p *Pipeline) addSweepStateMachine() {
 	name := p.names.SweepStateMachine()
-	smARN := arn("arn:", partition(), ":states:", region(), ":", account(), ":stateMachine:", name)
+	smARN := grants.ARN("arn:", grants.Partition(), ":states:", grants.Region(), ":", grants.Account(), ":stateMachine:", name)
 	role := p.sweepSMRole
 	// Distributed Map child executions ("IAM policies for using Distributed
 	// Map states", https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html).
-	role.AddToPolicy(statement([]string{"states:StartExecution"}, []string{smARN}, nil))
-	role.AddToPolicy(statement([]string{"states:DescribeExecution", "states:StopExecution"},
-		[]string{arn("arn:", partition(), ":states:", region(), ":", account(), ":execution:", name, "/*")}, nil))
-	role.AddToPolicy(statement([]string{"s3:GetObject"}, []string{p.sweepObjects("sweeps/*/targets.jsonl")}, nil))
-	role.AddToPolicy(statement([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, []string{p.sweepObjects(asl.SweepMapResultPrefix + "/*")}, nil))
+	role.AddToPolicy(grants.Statement([]string{"states:StartExecution"}, []string{smARN}, nil))
+	role.AddToPolicy(grants.Statement([]string{"states:DescribeExecution", "states:StopExecution"},
+		[]string{grants.ARN("arn:", grants.Partition(), ":states:", grants.Region(), ":", grants.Account(), ":execution:", name, "/*")}, nil))
+	role.AddToPolicy(grants.Statement([]string{"s3:GetObject"}, []string{p.sweepObjects("sweeps/*/targets.jsonl")}, nil))
+	role.AddToPolicy(grants.Statement([]string{"s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"}, []string{p.sweepObjects(asl.SweepMapResultPrefix + "/*")}, nil))
 	p.sweepSM = awsstepfunctions.NewStateMachine(p.stack, jsii.String("SweepStateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(name),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.SweepDefinition(partition(), p.names.Function(config.FunctionSweep),
+		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.SweepDefinition(grants.Partition(), p.names.Function(config.FunctionSweep),
 			p.names.Function(config.FunctionNotify), *p.bucket.BucketName(), asl.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
 		Role:           role,
 		TracingEnabled: jsii.Bool(true),
@@ -147,5 +148,5 @@ func (p *pipeline) addSweepStateMachine() {
 	})
 	p.functions[config.FunctionSweep].GrantInvoke(role)
 	p.functions[config.FunctionNotify].GrantInvoke(role) // PublishDigest
-	suppress(role, "AwsSolutions-IAM5", "lambda:InvokeFunction on the sweep function's versions (ARN:*); the Distributed Map's child executions (execution:NAME/*, named by Step Functions); the sweep's targets objects (sweeps/*/targets.jsonl: one prefix per sweep) and the Map's result objects (sweeps/map/*: Step Functions names them); CloudWatch Logs delivery and X-Ray trace actions support only Resource \"*\".")
+	grants.Suppress(role, "AwsSolutions-IAM5", "lambda:InvokeFunction on the sweep function's versions (ARN:*); the Distributed Map's child executions (execution:NAME/*, named by Step Functions); the sweep's targets objects (sweeps/*/targets.jsonl: one prefix per sweep) and the Map's result objects (sweeps/map/*: Step Functions names them); CloudWatch Logs delivery and X-Ray trace actions support only Resource \"*\".")
 }

@@ -1,4 +1,6 @@
-package stacks
+// Package assets builds the functions' Lambda code: each functions/<name>
+// cross-compiled on the host into an arm64 "bootstrap" (no Docker).
+package assets
 
 import (
 	"fmt"
@@ -34,10 +36,10 @@ func (b *goBundler) TryBundle(outputDir *string, _ *awscdk.BundlingOptions) *boo
 	return jsii.Bool(true)
 }
 
-// functionCode is the Lambda code of functions/<name>, built by goBundler.
+// FunctionCode is the Lambda code of functions/<name>, built by goBundler.
 // The asset hash is that of the output, so the source tree (which holds
 // cdk.out) is never fingerprinted or copied.
-func functionCode(root, name string) awslambda.Code {
+func FunctionCode(root, name string) awslambda.Code {
 	return awslambda.Code_FromAsset(jsii.String(filepath.Join(root, "functions", name)), &awss3assets.AssetOptions{
 		AssetHashType: awscdk.AssetHashType_OUTPUT,
 		Bundling: &awscdk.BundlingOptions{
@@ -46,20 +48,4 @@ func functionCode(root, name string) awslambda.Code {
 			Local: &goBundler{root: root, pkg: "./functions/" + name},
 		},
 	})
-}
-
-// ModuleRoot walks up from dir to the directory holding go.mod.
-func ModuleRoot(dir string) (string, error) {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return "", err
-	}
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-	}
 }

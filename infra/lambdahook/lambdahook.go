@@ -1,4 +1,6 @@
-package stacks
+// Package lambdahook defines the CloudFormation Lambda Hook
+// (ecslogfix:hook) of the single, hub and member stacks.
+package lambdahook
 
 import (
 	"strings"
@@ -11,6 +13,9 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/jsii-runtime-go"
 
+	"github.com/ecslogfix/ecslogfix/infra/assets"
+	"github.com/ecslogfix/ecslogfix/infra/grants"
+	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
@@ -25,8 +30,8 @@ import (
 // cannot carry assets, activates a hook in every member account and
 // region that calls it.
 
-// hookTimeoutSeconds stays under the 30 seconds Hooks wait for a Lambda.
-const hookTimeoutSeconds = 25
+// TimeoutSeconds stays under the 30 seconds Hooks wait for a Lambda.
+const TimeoutSeconds = 25
 
 // hookAlias is the hook's type name, Org::Service::Hook, from the resource
 // prefix (letters and digits only, as the alias requires).
@@ -52,35 +57,35 @@ func hookRoleName(n config.Names) string { return n.Prefix + "-hook-invoke" }
 func addHookFunction(stack awscdk.Stack, cfg config.Config, root string) awslambda.Function {
 	names := cfg.Names()
 	fn := config.FunctionHook
-	lg := awslogs.NewLogGroup(stack, jsii.String(functionID(fn)+"Logs"), &awslogs.LogGroupProps{
+	lg := awslogs.NewLogGroup(stack, jsii.String(pipeline.FunctionID(fn)+"Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(names.FunctionLogGroup(fn)),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
 	})
 	lg.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(jsii.Number(float64(cfg.LogRetentionDays)))
-	role := awsiam.NewRole(stack, jsii.String(roleID(fn)), &awsiam.RoleProps{
+	role := awsiam.NewRole(stack, jsii.String(pipeline.RoleID(fn)), &awsiam.RoleProps{
 		RoleName:    jsii.String(names.FunctionRole(fn)),
 		AssumedBy:   awsiam.NewServicePrincipal(jsii.String("lambda.amazonaws.com"), nil),
 		Description: jsii.String("ecslogfix " + fn + " function"),
 	})
-	role.AddToPolicy(statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
-	suppress(role, "AwsSolutions-IAM5", "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)")
+	role.AddToPolicy(grants.Statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
+	grants.Suppress(role, "AwsSolutions-IAM5", "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)")
 	memory := cfg.MemoryMB[fn]
 	if memory == 0 {
 		memory = config.DefaultMemoryMB
 	}
-	return awslambda.NewFunction(stack, jsii.String(functionID(fn)), &awslambda.FunctionProps{
+	return awslambda.NewFunction(stack, jsii.String(pipeline.FunctionID(fn)), &awslambda.FunctionProps{
 		FunctionName:  jsii.String(names.Function(fn)),
 		Description:   jsii.String("ecslogfix CloudFormation Lambda Hook for AWS::ECS::TaskDefinition"),
 		Runtime:       awslambda.Runtime_PROVIDED_AL2023(),
 		Architecture:  awslambda.Architecture_ARM_64(),
 		Handler:       jsii.String("bootstrap"),
-		Code:          functionCode(root, fn),
+		Code:          assets.FunctionCode(root, fn),
 		MemorySize:    jsii.Number(float64(memory)),
-		Timeout:       awscdk.Duration_Seconds(jsii.Number(hookTimeoutSeconds)),
+		Timeout:       awscdk.Duration_Seconds(jsii.Number(TimeoutSeconds)),
 		Role:          role,
 		LogGroup:      lg,
 		LoggingFormat: awslambda.LoggingFormat_JSON,
-		Environment:   toEnv(fnenv.HookEnv{Policy: cfg.Policy}.Environ()),
+		Environment:   pipeline.ToEnv(fnenv.HookEnv{Policy: cfg.Policy}.Environ()),
 	})
 }
 
@@ -96,7 +101,7 @@ func newHookRole(stack awscdk.Stack, names config.Names, functionARN string) aws
 				"Effect":    "Allow",
 				"Principal": map[string]any{"Service": "hooks.cloudformation.amazonaws.com"},
 				"Action":    "sts:AssumeRole",
-				"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": account()}},
+				"Condition": map[string]any{"StringEquals": map[string]any{"aws:SourceAccount": grants.Account()}},
 			}},
 		},
 		Policies: []any{&awsiam.CfnRole_PolicyProperty{
@@ -131,8 +136,8 @@ func newLambdaHook(stack awscdk.Stack, cfg config.Config, functionARN, roleARN s
 	})
 }
 
-// addSingleHook adds the hook to the single-account stack when enabled.
-func addSingleHook(stack awscdk.Stack, cfg config.Config, root string) {
+// AddSingle adds the hook to the single-account stack when enabled.
+func AddSingle(stack awscdk.Stack, cfg config.Config, root string) {
 	if !cfg.Hook {
 		return
 	}
@@ -141,9 +146,9 @@ func addSingleHook(stack awscdk.Stack, cfg config.Config, root string) {
 	newLambdaHook(stack, cfg, *fn.FunctionArn(), *role.AttrArn())
 }
 
-// addHubHook adds the hook function to the hub when enabled: the member
+// AddHub adds the hook function to the hub when enabled: the member
 // accounts' hooks invoke it, within the organization only.
-func addHubHook(stack awscdk.Stack, cfg config.Config, root string) {
+func AddHub(stack awscdk.Stack, cfg config.Config, root string) {
 	if !cfg.Hook {
 		return
 	}
@@ -156,24 +161,24 @@ func addHubHook(stack awscdk.Stack, cfg config.Config, root string) {
 	})
 }
 
-// addMemberHook activates the hook in a member account and region, calling
+// AddMember activates the hook in a member account and region, calling
 // the hub's function, with the invoke role the member IAM stack creates
-// (IAM is global: addMemberHookRole, in the IAM region only).
-func addMemberHook(stack awscdk.Stack, cfg config.Config, hubAccount, hubRegion string) {
+// (IAM is global: AddMemberRole, in the IAM region only).
+func AddMember(stack awscdk.Stack, cfg config.Config, hubAccount, hubRegion string) {
 	if !cfg.Hook {
 		return
 	}
 	names := cfg.Names()
-	fnARN := arn("arn:", partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(config.FunctionHook))
-	newLambdaHook(stack, cfg, fnARN, awsarn.RoleARN(partition(), account(), hookRoleName(names)))
+	fnARN := grants.ARN("arn:", grants.Partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(config.FunctionHook))
+	newLambdaHook(stack, cfg, fnARN, awsarn.RoleARN(grants.Partition(), grants.Account(), hookRoleName(names)))
 }
 
-// addMemberHookRole creates the hook's invoke role in the member IAM stack.
-func addMemberHookRole(stack awscdk.Stack, cfg config.Config, hubAccount, hubRegion string) {
+// AddMemberRole creates the hook's invoke role in the member IAM stack.
+func AddMemberRole(stack awscdk.Stack, cfg config.Config, hubAccount, hubRegion string) {
 	if !cfg.Hook {
 		return
 	}
 	names := cfg.Names()
-	fnARN := arn("arn:", partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(config.FunctionHook))
+	fnARN := grants.ARN("arn:", grants.Partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(config.FunctionHook))
 	newHookRole(stack, names, fnARN)
 }
