@@ -11,6 +11,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
@@ -21,7 +22,7 @@ import (
 
 // backoutOptions is backout's command line.
 type backoutOptions struct {
-	f              *factory
+	f              *command.Factory
 	output         output.Format
 	taskDefinition string
 	clusters       []string
@@ -35,7 +36,7 @@ type backoutOptions struct {
 }
 
 // newCmdBackout builds backout; runF, when set, runs instead of runBackout.
-func newCmdBackout(f *factory, runF func(*backoutOptions) error) *cobra.Command {
+func newCmdBackout(f *command.Factory, runF func(*backoutOptions) error) *cobra.Command {
 	o := &backoutOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "backout --task-definition FAMILY:REV [--execution ARN | --cluster C ...] [--delete-log-group] [--apply]",
@@ -82,14 +83,14 @@ ecslogfix registered.`,
 
   # Undo a remediation and its rollout, exactly as its notification lists
   ecslogfix backout --task-definition orders-api:15 --execution arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:NAME --apply`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validRevision(o.taskDefinition); err != nil {
-				return usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
+				return command.Usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
 			}
 			if o.execution != "" {
 				if a, err := awsarn.Parse(o.execution); err != nil || a.Service != "states" || !strings.HasPrefix(a.Resource, "execution:") {
-					return usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
+					return command.Usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
 				}
 			}
 			if err := o.history.check(cmd); err != nil {
@@ -98,10 +99,10 @@ ecslogfix registered.`,
 			if o.exemptUntil != "" {
 				d, err := time.Parse(policy.DateLayout, o.exemptUntil)
 				if err != nil || d.Before(time.Now().UTC().Truncate(24*time.Hour)) {
-					return usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
+					return command.Usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
 				}
 			}
-			region, err := f.oneRegion(cmd)
+			region, err := f.OneRegion(cmd)
 			if err != nil {
 				return err
 			}
@@ -130,7 +131,7 @@ ecslogfix registered.`,
 // runBackout runs backout on the AWS clients and prints what it did, also
 // when a step failed.
 func runBackout(ctx context.Context, o *backoutOptions) error {
-	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{})
+	factory, err := o.f.Clients(ctx, o.region, awsclient.Options{})
 	if err != nil {
 		return err
 	}
@@ -142,7 +143,7 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	pol, err := o.f.loadPolicy()
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return err
 	}
@@ -150,7 +151,7 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	b := &backout.Executor{ECS: ecsClient, Logs: logsClient, Region: factory.Region(), Consumers: consumerClients(factory, awsclient.Scope{}), SFN: factory.SFN(), Policy: pol, Now: o.f.now,
+	b := &backout.Executor{ECS: ecsClient, Logs: logsClient, Region: factory.Region(), Consumers: command.ConsumerClients(factory, awsclient.Scope{}), SFN: factory.SFN(), Policy: pol, Now: o.f.Clock,
 		Names: config.Names{Prefix: o.prefix}, Caller: caller(ctx, factory)}
 	res, runErr := b.Run(ctx, backout.Request{TaskDefinition: o.taskDefinition, Clusters: o.clusters, DeleteLogGroup: o.deleteLogGroup, Apply: o.apply,
 		Execution: o.execution, ExemptUntil: o.exemptUntil})

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
@@ -40,7 +41,7 @@ type ContainerReport struct {
 
 // checkOptions is check's command line.
 type checkOptions struct {
-	f       *factory
+	f       *command.Factory
 	files   []string
 	output  output.Format
 	account string
@@ -49,7 +50,7 @@ type checkOptions struct {
 
 // newCmdCheck builds check; runF, when set, runs instead of runCheck, so
 // tests can see what the command line parsed to.
-func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
+func newCmdCheck(f *command.Factory, runF func(*checkOptions) error) *cobra.Command {
 	o := &checkOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "check [flags] FILE|DIR...",
@@ -96,10 +97,10 @@ a task definition file has no ARN (default region: AWS_REGION).`,
   # From a running account, with a custom policy
   aws ecs describe-task-definition --task-definition orders-api --include TAGS \
     | ecslogfix check --policy policy.yaml -`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args: command.UsageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			o.files = files
-			region, err := f.oneRegion(cmd)
+			region, err := f.OneRegion(cmd)
 			if err != nil {
 				return err
 			}
@@ -177,7 +178,7 @@ func runCheck(o *checkOptions) error {
 // and the one judge (internal/check): a report per task definition, in
 // argument order; an input that cannot be read is a report with Error set.
 func checkInputs(o *checkOptions) ([]FileReport, error) {
-	pol, err := o.f.loadPolicy()
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return nil, err
 	}
@@ -215,9 +216,9 @@ func checkExit(reports []FileReport) error {
 	switch {
 	case len(problems) > 0:
 		// The messages quote the input: escaped, on one line.
-		return &exitError{code: ExitError, err: fmt.Errorf("check: %s", escape.Text(strings.Join(problems, "; ")))}
+		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("check: %s", escape.Text(strings.Join(problems, "; ")))}
 	case violation:
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }

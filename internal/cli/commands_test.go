@@ -6,16 +6,17 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/spf13/cobra"
 )
 
 // parse runs a command built with newCmdX on args with runF in place of
 // its run function, and returns the options runF was given.
-func parse[O any](t *testing.T, newCmd func(*factory, func(*O) error) *cobra.Command, args ...string) *O {
+func parse[O any](t *testing.T, newCmd func(*command.Factory, func(*O) error) *cobra.Command, args ...string) *O {
 	t.Helper()
 	a, _, _ := offlineApp(t, "")
-	f := &factory{App: a}
+	f := &command.Factory{Env: command.Env(*a)}
 	var got *O
 	cmd := newCmd(f, func(o *O) error { got = o; return nil })
 	cmd.SetArgs(args)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 )
 
 // runWith runs the program with cfg as the AWS configuration.
@@ -38,7 +39,7 @@ func TestMissingCredentials(t *testing.T) {
 		{"fix", "--all", "--region", "us-east-1"},
 		{"backout", "--task-definition", "orders-api:15", "--region", "us-east-1"},
 	} {
-		r := runWith(t, loadAWS, args...)
+		r := runWith(t, command.LoadAWS, args...)
 		if args[0] == "scan" {
 			golden(t, "errors/no-credentials.txt", transcript(args, r))
 		}
@@ -48,7 +49,7 @@ func TestMissingCredentials(t *testing.T) {
 	}
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
-	r := runWith(t, loadAWS, "scan")
+	r := runWith(t, command.LoadAWS, "scan")
 	if r.code != ExitError || !strings.Contains(r.stderr, "no AWS region: pass --region or set AWS_REGION") {
 		t.Errorf("no region: exit %d, stderr %q", r.code, r.stderr)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
@@ -48,7 +49,7 @@ type applier interface {
 
 // fixOptions is fix's command line.
 type fixOptions struct {
-	f               *factory
+	f               *command.Factory
 	output          output.Format
 	taskDefinitions []string
 	all             bool
@@ -92,7 +93,7 @@ type FixSummary struct {
 }
 
 // newCmdFix builds fix; runF, when set, runs instead of runFix.
-func newCmdFix(f *factory, runF func(*fixOptions) error) *cobra.Command {
+func newCmdFix(f *command.Factory, runF func(*fixOptions) error) *cobra.Command {
 	o := &fixOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "fix (--task-definition ARN|FAMILY[:REV] ... | --all [--family-prefix P]) [--apply]",
@@ -136,31 +137,31 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 
   # Fix one family and roll the new revision out to its services
   ecslogfix fix --task-definition orders-api --rollout services --apply`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !awsclient.ValidRate(o.rate) {
-				return usagef(cmd, "--rate must be more than 0 and at most %g registrations per second", awsclient.MaxRate)
+				return command.Usagef(cmd, "--rate must be more than 0 and at most %g registrations per second", awsclient.MaxRate)
 			}
 			if !awsclient.ValidReadRate(o.readRate) {
-				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+				return command.Usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
 			}
 			if !awsclient.ValidRate(o.rolloutRate) {
-				return usagef(cmd, "--rollout-rate must be more than 0 and at most %g updates per second", awsclient.MaxRate)
+				return command.Usagef(cmd, "--rollout-rate must be more than 0 and at most %g updates per second", awsclient.MaxRate)
 			}
 			if cmd.Flags().Changed("rollout") {
 				if _, err := policy.ParseRollout(o.rollout); err != nil {
-					return usagef(cmd, "--rollout: %v", err)
+					return command.Usagef(cmd, "--rollout: %v", err)
 				}
 			}
 			for _, td := range o.taskDefinitions {
 				if err := validTarget(td); err != nil {
-					return usagef(cmd, "--task-definition %q: %v", td, err)
+					return command.Usagef(cmd, "--task-definition %q: %v", td, err)
 				}
 			}
 			if err := o.history.check(cmd); err != nil {
 				return err
 			}
-			region, err := f.oneRegion(cmd)
+			region, err := f.OneRegion(cmd)
 			if err != nil {
 				return err
 			}
@@ -211,11 +212,11 @@ func runFix(ctx context.Context, o *fixOptions) error {
 // item to emit as it comes; with --all, compliant and exempt families are
 // only counted.
 func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSummary, error) {
-	pol, err := o.f.loadPolicy()
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return FixSummary{}, err
 	}
-	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate, RolloutRate: o.rolloutRate})
+	factory, err := o.f.Clients(ctx, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate, RolloutRate: o.rolloutRate})
 	if err != nil {
 		return FixSummary{}, err
 	}
@@ -228,9 +229,9 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
 	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
-		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now, token: runToken()}
+		rollout: policy.RolloutMode(o.rollout), wait: o.f.Pause, now: o.f.Clock, token: runToken()}
 	if !o.apply {
-		fx.preview = consumerClients(factory, awsclient.Scope{})
+		fx.preview = command.ConsumerClients(factory, awsclient.Scope{})
 	}
 	if store, err := o.history.store(factory); err != nil {
 		return FixSummary{}, err
@@ -298,9 +299,9 @@ func (s FixSummary) String() string {
 func (s FixSummary) Exit() error {
 	switch {
 	case s.Errors > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
+		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
 	case s.Blocked > 0 || s.NeedsHuman > 0 || s.RolloutFailed > 0 || (!s.Applied && s.ToFix > 0):
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }
@@ -606,18 +607,6 @@ func (f *fixer) previewRollout(ctx context.Context, td *types.TaskDefinition, ta
 	ro, _ := rollout.Plan(rollout.Observation{Source: src, Mode: mode, Consumers: consumers})
 	ro.Note, ro.Settled = note, true
 	return &ro, nil
-}
-
-// consumerClients are the factory's clients for consumer.List and Move in
-// scope (the zero Scope: the factory's own region and credentials).
-func consumerClients(factory *awsclient.Factory, scope awsclient.Scope) *consumer.Clients {
-	e, errE := factory.ECS(scope)
-	ev, errV := factory.Events(scope)
-	sc, errS := factory.Scheduler(scope)
-	if errE != nil || errV != nil || errS != nil { // the scope was made already: it has a region
-		return nil
-	}
-	return &consumer.Clients{ECS: e, Events: ev, Scheduler: sc}
 }
 
 func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {

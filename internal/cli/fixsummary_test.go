@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -19,8 +20,8 @@ func TestFixApplyOfAPartialFixExitsOne(t *testing.T) {
 	if !strings.Contains(s.String(), "1 registered") || !strings.Contains(s.String(), "1 need a human") {
 		t.Errorf("summary %q, want 1 registered and 1 need a human", s)
 	}
-	var e *exitError
-	if err := s.Exit(); !errors.As(err, &e) || e.code != ExitViolation {
+	var e *command.ExitStatus
+	if err := s.Exit(); !errors.As(err, &e) || e.Code != ExitViolation {
 		t.Errorf("exit = %v, want exit status %d", err, ExitViolation)
 	}
 }

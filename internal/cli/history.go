@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 )
@@ -34,13 +35,13 @@ func addHistoryFlags(cmd *cobra.Command, h *historyFlags) {
 func (h *historyFlags) check(cmd *cobra.Command) error {
 	if h.location == "" {
 		if h.table != "" {
-			return usagef(cmd, "--state-table needs --history")
+			return command.Usagef(cmd, "--state-table needs --history")
 		}
 		return nil
 	}
 	loc, err := history.ParseLocation(h.location)
 	if err != nil {
-		return usagef(cmd, "--history: %v", err)
+		return command.Usagef(cmd, "--history: %v", err)
 	}
 	h.loc = loc
 	return nil
@@ -73,7 +74,7 @@ func caller(ctx context.Context, f *awsclient.Factory) string {
 
 // readHistory reads the records of p from an s3:// location or a local
 // copy of one.
-func readHistory(ctx context.Context, f *factory, region, where string, p history.Period) ([]history.Record, error) {
+func readHistory(ctx context.Context, f *command.Factory, region, where string, p history.Period) ([]history.Record, error) {
 	if st, err := os.Stat(where); err == nil && st.IsDir() {
 		return history.ReadDir(where, p)
 	}
@@ -81,7 +82,7 @@ func readHistory(ctx context.Context, f *factory, region, where string, p histor
 	if err != nil {
 		return nil, fmt.Errorf("%w (or a directory holding a copy of one)", err)
 	}
-	factory, err := f.clients(ctx, &f.globals, region, awsclient.Options{})
+	factory, err := f.Clients(ctx, region, awsclient.Options{})
 	if err != nil {
 		return nil, err
 	}

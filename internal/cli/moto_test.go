@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -85,7 +86,7 @@ func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	cfg, err := loadAWS(context.Background(), "", "us-east-1")
+	cfg, err := command.LoadAWS(context.Background(), "", "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +97,7 @@ func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 func runAWS(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS, Now: motoNow,
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: command.LoadAWS, Now: motoNow,
 		IsTerminal: func(io.Writer) bool { return false }}
 	code := a.Run(context.Background(), args)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}

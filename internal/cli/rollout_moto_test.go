@@ -21,6 +21,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -35,7 +36,7 @@ func runVia(t *testing.T, endpoint string, waits *int, args ...string) result {
 	var out, errb bytes.Buffer
 	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, IsTerminal: func(io.Writer) bool { return false },
 		LoadAWS: func(ctx context.Context, profile, region string) (aws.Config, error) {
-			cfg, err := loadAWS(ctx, profile, region)
+			cfg, err := command.LoadAWS(ctx, profile, region)
 			cfg.BaseEndpoint = aws.String(endpoint)
 			return cfg, err
 		},
@@ -73,7 +74,7 @@ func TestMotoFixRollout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := loadAWS(ctx, "", "us-east-1")
+	cfg, err := command.LoadAWS(ctx, "", "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
@@ -88,7 +88,7 @@ type ScanSummary struct {
 
 // scanOptions is scan's command line.
 type scanOptions struct {
-	f             *factory
+	f             *command.Factory
 	output        output.Format
 	familyPrefix  string
 	showCompliant bool
@@ -98,7 +98,7 @@ type scanOptions struct {
 }
 
 // newCmdScan builds scan; runF, when set, runs instead of runScan.
-func newCmdScan(f *factory, runF func(*scanOptions) error) *cobra.Command {
+func newCmdScan(f *command.Factory, runF func(*scanOptions) error) *cobra.Command {
 	o := &scanOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "scan [flags]",
@@ -151,10 +151,10 @@ or regions not reachable).`,
 
   # Every account of the organization, two regions, 8 account-regions at a time
   ecslogfix scan --organization --role OrganizationAccountAccessRole --region us-east-1 --region eu-west-1 --concurrency 8`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !awsclient.ValidReadRate(o.readRate) {
-				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+				return command.Usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
 			}
 			if err := o.org.validate(cmd); err != nil {
 				return err
@@ -186,20 +186,20 @@ func runScan(ctx context.Context, o *scanOptions) error {
 // scan judges every family of every region and hands each row to emit
 // (compliant ones only with --show-compliant), as it comes.
 func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSummary, error) {
-	pol, err := o.f.loadPolicy()
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return ScanSummary{}, err
 	}
-	regions := o.f.regions
+	regions := o.f.Regions
 	if len(regions) == 0 {
 		regions = []string{""} // the profile's or environment's region
 	}
-	bar := o.f.progress(-1, "scanning", "families")
+	bar := o.f.Progress(-1, "scanning", "families")
 	sum := ScanSummary{Regions: len(regions), consumers: o.consumers}
 	start := time.Now()
 	var obs *loggroup.Observer // one for the run: each log group is read once
 	for _, region := range regions {
-		factory, err := o.f.clients(ctx, &o.f.globals, region, awsclient.Options{ReadRate: o.readRate})
+		factory, err := o.f.Clients(ctx, region, awsclient.Options{ReadRate: o.readRate})
 		if err != nil {
 			return sum, err
 		}
@@ -231,29 +231,6 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 		_ = bar.Finish()
 	}
 	return sum, nil
-}
-
-// progress is the progress bar on stderr when it is a terminal (nil
-// otherwise): of total items (-1: unknown, a spinner with the count), with
-// the count, the rate and, when total is known, the time left.
-func (f *factory) progress(total int, description, items string) *progressbar.ProgressBar {
-	if !f.IsTerminal(f.Stderr) {
-		return nil
-	}
-	opts := []progressbar.Option{
-		progressbar.OptionSetWriter(f.Stderr),
-		progressbar.OptionSetDescription(description),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(items),
-		progressbar.OptionClearOnFinish(),
-	}
-	if total < 0 {
-		opts = append(opts, progressbar.OptionSpinnerType(14))
-	} else {
-		opts = append(opts, progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
-	}
-	return progressbar.NewOptions(total, opts...)
 }
 
 // scanRegion judges every family of one account-region — scope's, on
@@ -329,11 +306,11 @@ func (s *ScanSummary) count(row ScanRow) {
 func (s ScanSummary) Exit() error {
 	switch {
 	case len(s.FailedRegions) > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
+		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
 	case s.Errors > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
+		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
 	case s.NonCompliant > 0 || s.Exposed > 0:
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }
@@ -372,7 +349,7 @@ type scanECS interface {
 }
 
 func newExposure(ctx context.Context, factory *awsclient.Factory, scope awsclient.Scope, client scanECS, pol policy.Policy) (*exposure, error) {
-	cc := consumerClients(factory, scope)
+	cc := command.ConsumerClients(factory, scope)
 	if cc == nil {
 		return nil, fmt.Errorf("no clients for %s", cmp.Or(scope.Region, factory.Region()))
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
@@ -48,21 +49,21 @@ func (o *orgOptions) validate(cmd *cobra.Command) error {
 	if !o.enabled {
 		for _, name := range []string{"role", "ou", "concurrency"} {
 			if cmd.Flags().Changed(name) {
-				return usagef(cmd, "--%s needs --organization", name)
+				return command.Usagef(cmd, "--%s needs --organization", name)
 			}
 		}
 		return nil
 	}
 	if !awsarn.ValidRoleName(o.role) {
-		return usagef(cmd, "--role must be an IAM role name (1 to 64 letters, digits and +=,.@_-), not %q", o.role)
+		return command.Usagef(cmd, "--role must be an IAM role name (1 to 64 letters, digits and +=,.@_-), not %q", o.role)
 	}
 	for _, ou := range o.ous {
 		if !awsarn.ValidOU(ou) {
-			return usagef(cmd, "--ou must be an organizational unit ID (ou-…) or the root ID (r-…), not %q", ou)
+			return command.Usagef(cmd, "--ou must be an organizational unit ID (ou-…) or the root ID (r-…), not %q", ou)
 		}
 	}
 	if o.concurrency < 1 || o.concurrency > orgscan.MaxConcurrency {
-		return usagef(cmd, "--concurrency must be from 1 to %d", orgscan.MaxConcurrency)
+		return command.Usagef(cmd, "--concurrency must be from 1 to %d", orgscan.MaxConcurrency)
 	}
 	return nil
 }
@@ -79,19 +80,19 @@ func runScanOrganization(ctx context.Context, o *scanOptions) error {
 // its own --read-rate (the factory paces each scope). The rows come out in
 // account, then region order, whatever the timing.
 func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (*orgSummary, error) {
-	pol, err := o.f.loadPolicy()
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return nil, err
 	}
 	var base string
-	if len(o.f.regions) > 0 {
-		base = o.f.regions[0]
+	if len(o.f.Regions) > 0 {
+		base = o.f.Regions[0]
 	}
-	factory, err := o.f.clients(ctx, &o.f.globals, base, awsclient.Options{ReadRate: o.readRate})
+	factory, err := o.f.Clients(ctx, base, awsclient.Options{ReadRate: o.readRate})
 	if err != nil {
 		return nil, err
 	}
-	regions := o.f.regions
+	regions := o.f.Regions
 	if len(regions) == 0 {
 		regions = []string{factory.Region()}
 	}
@@ -118,7 +119,7 @@ func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) er
 	}
 	targets := orgscan.Targets(accounts, regions, caller, partition, o.org.role)
 	sum := &orgSummary{regions: len(slices.Compact(slices.Sorted(slices.Values(regions)))), targets: len(targets), consumers: o.consumers}
-	bar := o.f.progress(len(targets), "scanning", "account-regions")
+	bar := o.f.Progress(len(targets), "scanning", "account-regions")
 	obs := loggroup.ObserverFrom(factory) // one for the run: each log group is read once
 	start := time.Now()
 	err = orgscan.Run(ctx, targets, o.org.concurrency, func(ctx context.Context, t orgscan.Target) targetResult {
@@ -253,11 +254,11 @@ func (s *orgSummary) String() string {
 func (s *orgSummary) Exit() error {
 	switch {
 	case s.unreachable > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d of %d account-regions not reachable (their rows say why)", s.unreachable, s.targets)}
+		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("scan incomplete: %d of %d account-regions not reachable (their rows say why)", s.unreachable, s.targets)}
 	case s.total.Errors > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.total.Errors)}
+		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("scan incomplete: %d families could not be described", s.total.Errors)}
 	case s.total.NonCompliant > 0 || s.total.Exposed > 0:
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }
