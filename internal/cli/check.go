@@ -14,30 +14,16 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/check"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/source"
-)
-
-// Verdicts: the plan's (check's are the same type).
-const (
-	VerdictCompliant    = plan.VerdictCompliant
-	VerdictNonCompliant = plan.VerdictNonCompliant
 )
 
 // FileReport is check's JSON output for one task definition (or one file
 // that could not be read). The field names are part of the documented,
 // stable output.
 type FileReport = check.Report
-
-// ContainerReport is the verdict on one container in scan and fix.
-type ContainerReport struct {
-	Name      string          `json:"name"`
-	Compliant bool            `json:"compliant"`
-	Reasons   []policy.Reason `json:"reasons"`
-	Keys      []string        `json:"keys,omitempty"` // the log options the reasons are about
-}
 
 // checkOptions is check's command line.
 type checkOptions struct {
@@ -239,7 +225,7 @@ var checkTable = output.Table[FileReport]{
 		if r.Line > 0 {
 			line = strconv.Itoa(r.Line)
 		}
-		return []string{r.File, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Status, string(r.Verdict), exempt,
+		return []string{r.File, r.Family, scan.RevString(r.Revision), r.TaskDefinitionARN, r.Status, string(r.Verdict), exempt,
 			checkReasons(r.Containers), blockers, r.Error, string(r.Format), line, r.Resource}
 	},
 	Text: func(w io.Writer, r FileReport, n int) {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 )
 
 // Exit codes (docs/cli.md, "Exit status").
@@ -137,7 +138,7 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 	pf.StringVar(&f.PolicyFile, "policy", "", "policy file (JSON or YAML); default: the built-in SOP policy")
 	root.AddCommand(
 		newCmdCheck(f, nil),
-		newCmdScan(f, nil),
+		scan.NewCmd(f, nil),
 		newCmdFix(f, nil),
 		newCmdBackout(f, nil),
 		newCmdReport(f, nil),

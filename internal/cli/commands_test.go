@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/spf13/cobra"
 )
 
@@ -35,10 +36,6 @@ func TestCommandLines(t *testing.T) {
 	c := parse(t, newCmdCheck, "-o", "csv", "--account", "444455556666", "a.json", "-")
 	if c.output != output.FormatCSV || c.account != "444455556666" || c.region != "us-east-1" || !slices.Equal(c.files, []string{"a.json", "-"}) {
 		t.Errorf("check: %+v", c)
-	}
-	s := parse(t, newCmdScan, "--output", "table", "--family-prefix", "pay", "--show-compliant", "--read-rate", "5")
-	if s.output != output.FormatText || s.familyPrefix != "pay" || !s.showCompliant || s.readRate != 5 {
-		t.Errorf("scan: %+v", s)
 	}
 	x := parse(t, newCmdFix, "--task-definition", "a", "--task-definition", "b:2", "--apply", "--rate", "1", "-o", "json")
 	if x.output != output.FormatJSON || !slices.Equal(x.taskDefinitions, []string{"a", "b:2"}) || !x.apply || x.rate != 1 || x.all {
@@ -80,7 +77,7 @@ func TestOutputEverywhere(t *testing.T) {
 // array, whatever the type.
 func TestPrinterJSON(t *testing.T) {
 	var out, errw bytes.Buffer
-	p, err := output.NewPrinter(&out, &errw, output.FormatJSON, scanTable)
+	p, err := output.NewPrinter(&out, &errw, output.FormatJSON, scan.Table)
 	if err != nil {
 		t.Fatal(err)
 	}

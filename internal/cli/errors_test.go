@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 )
 
 // runWith runs the program with cfg as the AWS configuration.
@@ -129,12 +130,12 @@ func TestScanKeepsTheOtherRegions(t *testing.T) {
 			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, nil
 	}
 	r := runWith(t, load, "scan", "--region", "us-east-1", "--region", "eu-west-1", "-o", "json")
-	var rows []ScanRow
+	var rows []scan.Row
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
 	}
-	if r.code != ExitError || len(rows) != 2 || rows[0].Family != "web" || rows[0].Verdict != VerdictNonCompliant ||
-		rows[1].Region != "eu-west-1" || rows[1].Verdict != VerdictError || !strings.Contains(rows[1].Error, "explicit deny") {
+	if r.code != ExitError || len(rows) != 2 || rows[0].Family != "web" || rows[0].Verdict != scan.VerdictNonCompliant ||
+		rows[1].Region != "eu-west-1" || rows[1].Verdict != scan.VerdictError || !strings.Contains(rows[1].Error, "explicit deny") {
 		t.Fatalf("exit %d, rows %+v", r.code, rows)
 	}
 	if !strings.Contains(r.stderr, "not scanned: eu-west-1: access denied: explicit deny") || !strings.Contains(r.stderr, "1 region(s) not scanned") {

@@ -23,6 +23,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/history"
@@ -68,7 +69,7 @@ type fixOptions struct {
 // registering did and how to back it out. The JSON field names are part of
 // the documented, stable output.
 type FixItem struct {
-	ScanRow
+	scan.Row
 	Plan      *plan.Plan                `json:"plan,omitempty"`    // not compliant: the fix
 	Outcome   workflow.Outcome          `json:"outcome,omitempty"` // --apply: what the Register step decided
 	Detail    string                    `json:"detail,omitempty"`  // why that outcome
@@ -240,7 +241,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	}
 	put := func(it FixItem) error {
 		fx.sum.count(it)
-		if o.all && (it.Verdict == VerdictCompliant || it.Verdict == VerdictExempt) {
+		if o.all && (it.Verdict == scan.VerdictCompliant || it.Verdict == scan.VerdictExempt) {
 			return nil
 		}
 		return emit(it)
@@ -248,7 +249,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if o.all {
 		_, err = inventory.Walk(ctx, ecsClient, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
 			if it.Err != nil {
-				if fatalAWS(it.Err) {
+				if scan.FatalAWS(it.Err) {
 					return it.Err
 				}
 				return put(fx.failed(it.Family, explain.AWS(it.Err)))
@@ -264,7 +265,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 			src, latest, err := named(ctx, ecsClient, name)
 			var it FixItem
 			switch {
-			case err != nil && fatalAWS(err):
+			case err != nil && scan.FatalAWS(err):
 				return fx.sum, fmt.Errorf("fix: %w", explain.AWS(err))
 			case err != nil:
 				it = fx.failed(name, explain.AWS(err))
@@ -312,13 +313,13 @@ func (s *FixSummary) count(it FixItem) {
 	switch {
 	case it.Error != "":
 		s.Errors++
-	case it.Verdict == VerdictCompliant:
+	case it.Verdict == scan.VerdictCompliant:
 		s.Compliant++
-	case it.Verdict == VerdictExempt:
+	case it.Verdict == scan.VerdictExempt:
 		s.Exempt++
-	case it.Action == ActionBlocked || it.Outcome == workflow.OutcomeBlocked:
+	case it.Action == scan.ActionBlocked || it.Outcome == workflow.OutcomeBlocked:
 		s.Blocked++
-	case it.Action == ActionReport || it.Outcome == workflow.OutcomeNeedsHuman:
+	case it.Action == scan.ActionReport || it.Outcome == workflow.OutcomeNeedsHuman:
 		s.NeedsHuman++
 	case it.Outcome == workflow.OutcomePartlyRemediated:
 		// Registered, and still needing a human: counted as both, so
@@ -400,7 +401,7 @@ func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workf
 
 // failed is the item of a task definition that could not be read.
 func (f *fixer) failed(name string, err error) FixItem {
-	return FixItem{ScanRow: ScanRow{Region: f.region, Family: name, Verdict: VerdictError, Action: ActionNone, Error: err.Error()}}
+	return FixItem{Row: scan.Row{Region: f.region, Family: name, Verdict: scan.VerdictError, Action: scan.ActionNone, Error: err.Error()}}
 }
 
 // one plans (and with --apply, fixes) td; latest is its family's latest
@@ -409,14 +410,14 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 	if it, ok := f.ended(ctx, td, tags, latest); ok {
 		return it
 	}
-	row, p := judge(ctx, f.obs, f.region, td, tags, f.pol)
-	it := FixItem{ScanRow: row}
-	if row.Error != "" || row.Verdict != VerdictNonCompliant {
+	row, p := scan.Judge(ctx, f.obs, f.region, td, tags, f.pol)
+	it := FixItem{Row: row}
+	if row.Error != "" || row.Verdict != scan.VerdictNonCompliant {
 		f.record(ctx, &it, p, nil)
 		return it
 	}
 	it.Plan = &p
-	if f.apply == nil && f.preview != nil && row.Action == ActionRegister && f.rolloutAsked(tags) {
+	if f.apply == nil && f.preview != nil && row.Action == scan.ActionRegister && f.rolloutAsked(tags) {
 		ro, err := f.previewRollout(ctx, td, tags)
 		if err != nil {
 			it.Error = explain.AWS(err).Error()
@@ -424,7 +425,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		}
 		it.Rollout = ro
 	}
-	if f.apply == nil || (row.Action != ActionRegister && row.Action != ActionCreateGroups) {
+	if f.apply == nil || (row.Action != scan.ActionRegister && row.Action != scan.ActionCreateGroups) {
 		f.record(ctx, &it, p, nil)
 		return it
 	}
@@ -476,7 +477,7 @@ func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []type
 	if err != nil {
 		return f.failed(arn, err), true
 	}
-	it := FixItem{ScanRow: ScanRow{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: ActionNone},
+	it := FixItem{Row: scan.Row{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: scan.ActionNone},
 		Outcome: d.Outcome, Detail: d.Detail}
 	if f.apply == nil {
 		f.record(ctx, &it, pl, nil)
@@ -492,7 +493,7 @@ func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []type
 // is exact (an ARN or FAMILY:REV), its family's latest ACTIVE revision,
 // which Register reads before it decides; latest is nil when name is the
 // family, whose read is its latest.
-func named(ctx context.Context, c scanECS, name string) (src, latest *reconcile.Revision, err error) {
+func named(ctx context.Context, c scan.ECS, name string) (src, latest *reconcile.Revision, err error) {
 	if src, err = describe(ctx, c, name); err != nil || src.TaskDefinition == nil || !strings.Contains(name, ":") { // an ARN has colons too
 		return src, nil, err
 	}
@@ -509,7 +510,7 @@ func named(ctx context.Context, c scanECS, name string) (src, latest *reconcile.
 // describe reads ref (a family or an exact revision) with its tags. A
 // revision ECS does not find is a Revision without a task definition; an
 // answer without one is an error.
-func describe(ctx context.Context, c scanECS, ref string) (*reconcile.Revision, error) {
+func describe(ctx context.Context, c scan.ECS, ref string) (*reconcile.Revision, error) {
 	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(ref),
 		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
@@ -530,7 +531,7 @@ func describe(ctx context.Context, c scanECS, ref string) (*reconcile.Revision, 
 // settles, waiting what RolloutWait would between two Watch steps. A
 // rollout step's error is kept in the result, as the workflow's Catch
 // keeps it: the revision stays registered.
-func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workflow.Result, error) {
+func (f *fixer) remediate(ctx context.Context, row scan.Row, p plan.Plan) (workflow.Result, error) {
 	in := workflow.Input{
 		Version:           workflow.Version,
 		Trigger:           workflow.TriggerCLI,
@@ -609,7 +610,7 @@ func (f *fixer) previewRollout(ctx context.Context, td *types.TaskDefinition, ta
 	return &ro, nil
 }
 
-func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
+func containerReasons(cs []scan.ContainerReport) []workflow.ContainerReasons {
 	var out []workflow.ContainerReasons
 	for _, c := range cs {
 		if !c.Compliant {
@@ -624,8 +625,8 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 var fixTable = output.Table[FixItem]{
 	Columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
 	Row: func(it FixItem) []string {
-		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
-			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
+		return []string{it.Region, it.Family, scan.RevString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
+			scan.ReasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
 	Text: writeFixText,
 }
@@ -641,10 +642,10 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 	case it.Plan == nil && it.Error != "":
 		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)
 		return
-	case it.Verdict == VerdictCompliant:
+	case it.Verdict == scan.VerdictCompliant:
 		fmt.Fprintf(w, "%s: compliant\n", id)
 		return
-	case it.Verdict == VerdictExempt:
+	case it.Verdict == scan.VerdictExempt:
 		fmt.Fprintf(w, "%s: exempt\n", id)
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -15,7 +16,7 @@ import (
 // fix --apply exits 1, as for any other violation left.
 func TestFixApplyOfAPartialFixExitsOne(t *testing.T) {
 	s := FixSummary{Applied: true}
-	s.count(FixItem{ScanRow: ScanRow{Verdict: "NON_COMPLIANT", Action: "REGISTER"}, Outcome: workflow.OutcomePartlyRemediated,
+	s.count(FixItem{Row: scan.Row{Verdict: "NON_COMPLIANT", Action: "REGISTER"}, Outcome: workflow.OutcomePartlyRemediated,
 		NewARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/search-indexer:23"})
 	if !strings.Contains(s.String(), "1 registered") || !strings.Contains(s.String(), "1 need a human") {
 		t.Errorf("summary %q, want 1 registered and 1 need a human", s)

@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -267,16 +268,16 @@ func TestMotoScanFixBackout(t *testing.T) {
 	if r.code != ExitViolation {
 		t.Fatalf("scan exit %d\n%s", r.code, r.stderr)
 	}
-	var rows []ScanRow
+	var rows []scan.Row
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("scan json: %v\n%s", err, r.stdout)
 	}
 	var got, want []string
 	for _, row := range rows {
-		if row.Verdict == VerdictNonCompliant {
+		if row.Verdict == scan.VerdictNonCompliant {
 			got = append(got, row.Family)
 		}
-		if row.Verdict == VerdictError {
+		if row.Verdict == scan.VerdictError {
 			t.Errorf("scan error row %+v", row)
 		}
 	}
@@ -292,8 +293,8 @@ func TestMotoScanFixBackout(t *testing.T) {
 	}
 	t.Logf("scan: %d families in %v (%.0f families/s at --read-rate 1000); %s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), strings.TrimSpace(r.stderr))
 	for _, row := range rows {
-		wantAction := map[string]plan.Remedy{kindAdd: ActionRegister, kindComplete: ActionRegister, kindReplace: ActionRegister,
-			kindFirelens: ActionReport, kindBlocked: ActionBlocked, kindExempt: ActionNone, kindNoGroup: ActionCreateGroups}[fams[row.Family]]
+		wantAction := map[string]plan.Remedy{kindAdd: scan.ActionRegister, kindComplete: scan.ActionRegister, kindReplace: scan.ActionRegister,
+			kindFirelens: scan.ActionReport, kindBlocked: scan.ActionBlocked, kindExempt: scan.ActionNone, kindNoGroup: scan.ActionCreateGroups}[fams[row.Family]]
 		if row.Action != wantAction {
 			t.Errorf("%s: action %s, want %s", row.Family, row.Action, wantAction)
 		}

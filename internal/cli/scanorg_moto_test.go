@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
@@ -117,7 +118,7 @@ func TestMotoScanOrganization(t *testing.T) {
 	if r.code != ExitError {
 		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	var rows []ScanRow
+	var rows []scan.Row
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}

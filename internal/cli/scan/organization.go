@@ -1,4 +1,4 @@
-package cli
+package scan
 
 import (
 	"cmp"
@@ -68,10 +68,10 @@ func (o *orgOptions) validate(cmd *cobra.Command) error {
 	return nil
 }
 
-// runScanOrganization prints the rows of every account-region, then the
+// runOrganization prints the rows of every account-region, then the
 // per-account summary.
-func runScanOrganization(ctx context.Context, o *scanOptions) error {
-	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, orgTable, func(emit func(ScanRow) error) (*orgSummary, error) { return scanOrganization(ctx, o, emit) })
+func runOrganization(ctx context.Context, o *Options) error {
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, orgTable, func(emit func(Row) error) (*orgSummary, error) { return scanOrganization(ctx, o, emit) })
 }
 
 // scanOrganization lists the organization's ACTIVE accounts (under --ou, or
@@ -79,7 +79,7 @@ func runScanOrganization(ctx context.Context, o *scanOptions) error {
 // through --role (the caller's own account with its own credentials) at
 // its own --read-rate (the factory paces each scope). The rows come out in
 // account, then region order, whatever the timing.
-func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (*orgSummary, error) {
+func scanOrganization(ctx context.Context, o *Options, emit func(Row) error) (*orgSummary, error) {
 	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return nil, err
@@ -147,15 +147,15 @@ func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) er
 // targetResult is what one account-region gave: its rows, their counts,
 // and why it was not (or not wholly) scanned.
 type targetResult struct {
-	rows        []ScanRow
-	sum         ScanSummary
+	rows        []Row
+	sum         Summary
 	unreachable bool
 }
 
 // scanTarget scans one account-region. An account whose role cannot be
 // assumed and a region whose listing is denied are a row each, with the
 // reason.
-func scanTarget(ctx context.Context, o *scanOptions, factory *awsclient.Factory, pol policy.Policy, obs *loggroup.Observer, t orgscan.Target) targetResult {
+func scanTarget(ctx context.Context, o *Options, factory *awsclient.Factory, pol policy.Policy, obs *loggroup.Observer, t orgscan.Target) targetResult {
 	var r targetResult
 	scope := awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN}
 	if t.RoleARN != "" {
@@ -168,12 +168,12 @@ func scanTarget(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 		}
 		if err != nil {
 			r.unreachable = true
-			r.rows = []ScanRow{{Region: t.Region, Verdict: VerdictError, Action: ActionNone,
+			r.rows = []Row{{Region: t.Region, Verdict: VerdictError, Action: ActionNone,
 				Error: fmt.Sprintf("account not reachable: cannot assume %s: %s", t.RoleARN, explain.FirstLine(explain.AWS(err).Error()))}}
 			return r
 		}
 	}
-	emit := func(row ScanRow) error { r.rows = append(r.rows, row); return nil }
+	emit := func(row Row) error { r.rows = append(r.rows, row); return nil }
 	if err := scanRegion(ctx, o, factory, scope, pol, obs, func() {}, emit, &r.sum); err != nil {
 		r.unreachable = true
 		r.rows = append(r.rows, r.sum.failed(t.Region, err))
@@ -184,7 +184,7 @@ func scanTarget(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 // orgSummary counts an organization scan, per account and in all.
 type orgSummary struct {
 	accounts    []accountSummary // in account order
-	total       ScanSummary
+	total       Summary
 	regions     int
 	targets     int
 	unreachable int // account-regions not (wholly) scanned
@@ -194,7 +194,7 @@ type orgSummary struct {
 // accountSummary is one account's line of the summary.
 type accountSummary struct {
 	account, name string
-	ScanSummary
+	Summary
 	notReachable int
 }
 
@@ -213,7 +213,7 @@ func (s *orgSummary) add(t orgscan.Target, r targetResult) {
 }
 
 // merge adds o's counts to s.
-func (s *ScanSummary) merge(o ScanSummary) {
+func (s *Summary) merge(o Summary) {
 	s.Families += o.Families
 	s.Compliant += o.Compliant
 	s.NonCompliant += o.NonCompliant
@@ -248,15 +248,15 @@ func (s *orgSummary) String() string {
 	return b.String()
 }
 
-// exit is the organization scan's exit status: 2 when an account-region
+// Exit is the organization scan's exit status: 2 when an account-region
 // was not reachable or a family could not be described, 1 when a family
 // is not compliant, else 0.
 func (s *orgSummary) Exit() error {
 	switch {
 	case s.unreachable > 0:
-		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("scan incomplete: %d of %d account-regions not reachable (their rows say why)", s.unreachable, s.targets)}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("scan incomplete: %d of %d account-regions not reachable (their rows say why)", s.unreachable, s.targets)}
 	case s.total.Errors > 0:
-		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("scan incomplete: %d families could not be described", s.total.Errors)}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("scan incomplete: %d families could not be described", s.total.Errors)}
 	case s.total.NonCompliant > 0 || s.total.Exposed > 0:
 		return command.ErrViolations
 	}
@@ -264,12 +264,12 @@ func (s *orgSummary) Exit() error {
 }
 
 // orgTable renders scan --organization's rows: scan's, after the account.
-var orgTable = output.Table[ScanRow]{
-	Columns: append([]string{"account", "accountName"}, scanTable.Columns...),
-	Row:     func(r ScanRow) []string { return append([]string{r.Account, r.AccountName}, scanTable.Row(r)...) },
-	Header:  "ACCOUNT\tNAME\t" + scanTable.Header,
-	Text: func(w io.Writer, r ScanRow, n int) {
+var orgTable = output.Table[Row]{
+	Columns: append([]string{"account", "accountName"}, Table.Columns...),
+	Row:     func(r Row) []string { return append([]string{r.Account, r.AccountName}, Table.Row(r)...) },
+	Header:  "ACCOUNT\tNAME\t" + Table.Header,
+	Text: func(w io.Writer, r Row, n int) {
 		fmt.Fprintf(w, "%s\t%s\t", escape.Text(r.Account), escape.Text(cmp.Or(r.AccountName, "-")))
-		scanTable.Text(w, r, n)
+		Table.Text(w, r, n)
 	},
 }
