@@ -13,13 +13,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
-	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
@@ -493,37 +492,18 @@ func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []type
 // is exact (an ARN or FAMILY:REV), its family's latest ACTIVE revision,
 // which Register reads before it decides; latest is nil when name is the
 // family, whose read is its latest.
-func named(ctx context.Context, c scan.ECS, name string) (src, latest *reconcile.Revision, err error) {
-	if src, err = describe(ctx, c, name); err != nil || src.TaskDefinition == nil || !strings.Contains(name, ":") { // an ARN has colons too
+func named(ctx context.Context, c remediate.Describer, name string) (src, latest *reconcile.Revision, err error) {
+	if src, err = remediate.Describe(ctx, c, name); err != nil || src.TaskDefinition == nil || !strings.Contains(name, ":") { // an ARN has colons too
 		return src, nil, err
 	}
 	a, err := taskdef.ParseARN(aws.ToString(src.TaskDefinition.TaskDefinitionArn))
 	if err != nil {
 		return src, nil, nil // a bad ARN is the item's error (fixer.ended)
 	}
-	if latest, err = describe(ctx, c, a.Family); err != nil {
+	if latest, err = remediate.Describe(ctx, c, a.Family); err != nil {
 		return nil, nil, fmt.Errorf("the latest revision of %s: %w", a.Family, err)
 	}
 	return src, latest, nil
-}
-
-// describe reads ref (a family or an exact revision) with its tags. A
-// revision ECS does not find is a Revision without a task definition; an
-// answer without one is an error.
-func describe(ctx context.Context, c scan.ECS, ref string) (*reconcile.Revision, error) {
-	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(ref),
-		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
-	})
-	switch {
-	case err != nil && awserr.IsTaskDefinitionNotFound(err):
-		return &reconcile.Revision{}, nil
-	case err != nil:
-		return nil, err
-	case out.TaskDefinition == nil:
-		return nil, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", ref)
-	}
-	return &reconcile.Revision{TaskDefinition: out.TaskDefinition, Tags: out.Tags}, nil
 }
 
 // remediate runs the workflow's steps in-process: EnsureLogGroups,
@@ -700,7 +680,7 @@ func writeRolloutText(w io.Writer, ro *workflow.Rollout) {
 		fmt.Fprintf(w, "    note: %s\n", ro.Note)
 	}
 	for _, c := range ro.Consumers {
-		fmt.Fprintf(w, "    %s %s: %s (%s → %s)\n", c.Kind, c.ARN, c.Status, revOf(c.Before), revOf(c.After))
+		fmt.Fprintf(w, "    %s %s: %s (%s → %s)\n", c.Kind, c.ARN, c.Status, backout.FamilyRevision(c.Before), backout.FamilyRevision(c.After))
 		if c.Reason != "" {
 			fmt.Fprintf(w, "      %s\n", c.Reason)
 		}
@@ -708,14 +688,6 @@ func writeRolloutText(w io.Writer, ro *workflow.Rollout) {
 	if ro.SourceDeregistered {
 		fmt.Fprintln(w, "    the source revision was deregistered (deregisterSource afterRollout)")
 	}
-}
-
-// revOf is FAMILY:REV of a task definition ARN, or the ARN.
-func revOf(s string) string {
-	if a, err := taskdef.ParseRef(s); err == nil && a.Family != "" {
-		return a.FamilyRevision()
-	}
-	return s
 }
 
 // newApplier builds the remediate package's Remediator, the code the
