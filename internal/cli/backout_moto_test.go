@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -27,7 +28,7 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runAWS(t, "fix", "--task-definition", "orders", "--apply", "-o", "json")
-	var items []FixItem
+	var items []fix.Item
 	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || r.code != ExitOK || len(items) != 1 {
 		t.Fatalf("fix: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}

@@ -30,7 +30,7 @@ type backoutOptions struct {
 	apply          bool
 	execution      string // --execution: the remediation whose rollout record says what moved
 	exemptUntil    string // the day the source is exempt until; default today + the policy's backoutDays
-	history        historyFlags
+	history        command.HistoryFlags
 	region         string // the one --region, if given
 	prefix         string // --prefix: the deployment's resource name prefix
 }
@@ -93,7 +93,7 @@ ecslogfix registered.`,
 					return command.Usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
 				}
 			}
-			if err := o.history.check(cmd); err != nil {
+			if err := o.history.Check(cmd); err != nil {
 				return err
 			}
 			if o.exemptUntil != "" {
@@ -122,7 +122,7 @@ ecslogfix registered.`,
 	fl.StringVar(&o.prefix, "prefix", config.DefaultPrefix, "the deployment's resource name prefix (ecslogfix:prefix): its remediate and member roles are the registrants backout trusts")
 	fl.StringVar(&o.execution, "execution", "", "the remediation's execution ARN: move back exactly the consumers its rollout moved")
 	fl.StringVar(&o.exemptUntil, "exempt-until", "", "the day (YYYY-MM-DD) until which ecslogfix leaves the source as it is (default: today + the policy's backoutDays)")
-	addHistoryFlags(cmd, &o.history)
+	command.AddHistoryFlags(cmd, &o.history)
 	_ = cmd.MarkFlagRequired("task-definition") // the flag exists: no error
 	cmd.MarkFlagsMutuallyExclusive("execution", "cluster")
 	return cmd
@@ -147,12 +147,12 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := o.history.store(factory)
+	store, err := o.history.Store(factory)
 	if err != nil {
 		return err
 	}
 	b := &backout.Executor{ECS: ecsClient, Logs: logsClient, Region: factory.Region(), Consumers: command.ConsumerClients(factory, awsclient.Scope{}), SFN: factory.SFN(), Policy: pol, Now: o.f.Clock,
-		Names: config.Names{Prefix: o.prefix}, Caller: caller(ctx, factory)}
+		Names: config.Names{Prefix: o.prefix}, Caller: command.Caller(ctx, factory)}
 	res, runErr := b.Run(ctx, backout.Request{TaskDefinition: o.taskDefinition, Clusters: o.clusters, DeleteLogGroup: o.deleteLogGroup, Apply: o.apply,
 		Execution: o.execution, ExemptUntil: o.exemptUntil})
 	if res.TaskDefinitionARN == "" {
@@ -201,7 +201,7 @@ func validRevision(s string) error {
 	if !strings.Contains(s, ":") {
 		return errors.New("name the revision: FAMILY:REV")
 	}
-	return validTarget(s)
+	return command.ValidTarget(s)
 }
 
 // backoutTable renders backout's steps.

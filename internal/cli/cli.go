@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
 	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 )
 
@@ -139,7 +140,7 @@ AWS_PROFILE, AWS_REGION), environment credentials, and AWS_ENDPOINT_URL.`,
 	root.AddCommand(
 		newCmdCheck(f, nil),
 		scan.NewCmd(f, nil),
-		newCmdFix(f, nil),
+		fix.NewCmd(f, nil),
 		newCmdBackout(f, nil),
 		newCmdReport(f, nil),
 		a.versionCommand(),

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
 	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -114,7 +115,7 @@ func TestMotoFixDryRunPredictsApply(t *testing.T) {
 			run := func(args ...string) fixRun {
 				t.Helper()
 				r := runAWS(t, append([]string{"fix", "--task-definition", target, "--output", "json"}, args...)...)
-				var items []FixItem
+				var items []fix.Item
 				if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || len(items) != 1 || items[0].Error != "" {
 					t.Fatalf("fix %s %v: exit %d, %v\n%s%s", target, args, r.code, err, r.stdout, r.stderr)
 				}

@@ -2,14 +2,18 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/report"
@@ -139,4 +143,29 @@ func runReport(cmd *cobra.Command, o *reportOptions) error {
 		return command.ErrViolations
 	}
 	return nil
+}
+
+// readHistory reads the records of p from an s3:// location or a local
+// copy of one.
+func readHistory(ctx context.Context, f *command.Factory, region, where string, p history.Period) ([]history.Record, error) {
+	if st, err := os.Stat(where); err == nil && st.IsDir() {
+		return history.ReadDir(where, p)
+	}
+	loc, err := history.ParseLocation(where)
+	if err != nil {
+		return nil, fmt.Errorf("%w (or a directory holding a copy of one)", err)
+	}
+	factory, err := f.Clients(ctx, region, awsclient.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := factory.Config(awsclient.Scope{})
+	if err != nil {
+		return nil, err
+	}
+	recs, err := history.ReadS3(ctx, s3.NewFromConfig(cfg), loc, p)
+	if err != nil {
+		return nil, explain.AWS(err)
+	}
+	return recs, nil
 }

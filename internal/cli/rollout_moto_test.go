@@ -22,6 +22,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -93,9 +94,9 @@ func TestMotoFixRollout(t *testing.T) {
 		}
 		return aws.ToString(out.Services[0].TaskDefinition)
 	}
-	decode := func(r result) FixItem {
+	decode := func(r result) fix.Item {
 		t.Helper()
-		var items []FixItem
+		var items []fix.Item
 		if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || len(items) != 1 {
 			t.Fatalf("fix printed %v\n%s%s", err, r.stdout, r.stderr)
 		}

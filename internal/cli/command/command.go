@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -16,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // Exit codes.
@@ -215,4 +217,17 @@ func (f *Factory) Progress(total int, description, items string) *progressbar.Pr
 		opts = append(opts, progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
 	}
 	return progressbar.NewOptions(total, opts...)
+}
+
+// ValidTarget checks a --task-definition value: an ARN, FAMILY or FAMILY:REV.
+func ValidTarget(s string) error {
+	if strings.HasPrefix(s, "arn:") {
+		_, err := taskdef.ParseARN(s)
+		return err
+	}
+	family, rev, found := strings.Cut(s, ":")
+	if found && (rev == "" || strings.Trim(rev, "0123456789") != "" || rev[0] == '0') {
+		return errors.New("the revision must be a positive number")
+	}
+	return taskdef.ValidFamily(family)
 }

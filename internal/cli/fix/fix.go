@@ -1,10 +1,13 @@
-package cli
+// Package fix is the fix command: it plans each task definition and, with
+// --apply, runs the remediation workflow's steps in-process with the
+// pipeline's rules, then prints the items, the rollout and the backout
+// steps (docs/cli.md, "fix").
+package fix
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -47,8 +50,8 @@ type applier interface {
 	Watch(ctx context.Context, st workflow.State) (workflow.Result, error)
 }
 
-// fixOptions is fix's command line.
-type fixOptions struct {
+// Options is fix's command line.
+type Options struct {
 	f               *command.Factory
 	output          output.Format
 	taskDefinitions []string
@@ -59,15 +62,15 @@ type fixOptions struct {
 	readRate        float64
 	rollout         string // --rollout: none, services or all; "" = the policy's and the tag's
 	rolloutRate     float64
-	history         historyFlags
+	history         command.HistoryFlags
 	region          string // the one --region, if given
 }
 
-// FixItem is what fix found and did for one task definition: scan's row
+// Item is what fix found and did for one task definition: scan's row
 // (the same fields, the same meaning), the plan, and with --apply what
 // registering did and how to back it out. The JSON field names are part of
 // the documented, stable output.
-type FixItem struct {
+type Item struct {
 	scan.Row
 	Plan      *plan.Plan                `json:"plan,omitempty"`    // not compliant: the fix
 	Outcome   workflow.Outcome          `json:"outcome,omitempty"` // --apply: what the Register step decided
@@ -80,8 +83,8 @@ type FixItem struct {
 	Backout []plan.Step       `json:"backout,omitempty"` // for a new revision: the notification's steps
 }
 
-// FixSummary counts what fix did.
-type FixSummary struct {
+// Summary counts what fix did.
+type Summary struct {
 	Checked, Compliant, Exempt, ToFix, Registered, Blocked, NeedsHuman, Unchanged, Errors int
 	// GroupsCreated counts the task definitions fixed by creating their
 	// missing log groups alone (LOG_GROUP_CREATED, no new revision).
@@ -92,9 +95,9 @@ type FixSummary struct {
 	Applied bool
 }
 
-// newCmdFix builds fix; runF, when set, runs instead of runFix.
-func newCmdFix(f *command.Factory, runF func(*fixOptions) error) *cobra.Command {
-	o := &fixOptions{f: f}
+// NewCmd builds fix; runF, when set, runs instead of run.
+func NewCmd(f *command.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "fix (--task-definition ARN|FAMILY[:REV] ... | --all [--family-prefix P]) [--apply]",
 		Short: "Register compliant revisions of non-compliant task definitions (dry run by default)",
@@ -154,11 +157,11 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 				}
 			}
 			for _, td := range o.taskDefinitions {
-				if err := validTarget(td); err != nil {
+				if err := command.ValidTarget(td); err != nil {
 					return command.Usagef(cmd, "--task-definition %q: %v", td, err)
 				}
 			}
-			if err := o.history.check(cmd); err != nil {
+			if err := o.history.Check(cmd); err != nil {
 				return err
 			}
 			region, err := f.OneRegion(cmd)
@@ -169,7 +172,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 			if runF != nil {
 				return runF(o)
 			}
-			return runFix(cmd.Context(), o)
+			return run(cmd.Context(), o)
 		},
 	}
 	output.AddFlag(cmd, &o.output)
@@ -182,7 +185,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second")
 	fl.StringVar(&o.rollout, "rollout", "", "move what runs the source to the new revision: none, services or all (default: the policy's, or the task definition's ecslogfix:rollout tag)")
 	fl.Float64Var(&o.rolloutRate, "rollout-rate", awsclient.DefaultRolloutRate, "UpdateService, PutTargets and UpdateSchedule calls per second")
-	addHistoryFlags(cmd, &o.history)
+	command.AddHistoryFlags(cmd, &o.history)
 	cmd.MarkFlagsOneRequired("task-definition", "all")
 	cmd.MarkFlagsMutuallyExclusive("task-definition", "all")
 	// With the two rules above, this one says --family-prefix needs --all.
@@ -190,55 +193,42 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	return cmd
 }
 
-// validTarget checks a --task-definition value: an ARN, FAMILY or FAMILY:REV.
-func validTarget(s string) error {
-	if strings.HasPrefix(s, "arn:") {
-		_, err := taskdef.ParseARN(s)
-		return err
-	}
-	family, rev, found := strings.Cut(s, ":")
-	if found && (rev == "" || strings.Trim(rev, "0123456789") != "" || rev[0] == '0') {
-		return errors.New("the revision must be a positive number")
-	}
-	return taskdef.ValidFamily(family)
-}
-
-// runFix prints fix's items as they come, then the summary.
-func runFix(ctx context.Context, o *fixOptions) error {
-	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, fixTable, func(emit func(FixItem) error) (FixSummary, error) { return fix(ctx, o, emit) })
+// run prints fix's items as they come, then the summary.
+func run(ctx context.Context, o *Options) error {
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, fixTable, func(emit func(Item) error) (Summary, error) { return fix(ctx, o, emit) })
 }
 
 // fix plans (and with --apply, fixes) each task definition and hands each
 // item to emit as it comes; with --all, compliant and exempt families are
 // only counted.
-func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSummary, error) {
+func fix(ctx context.Context, o *Options, emit func(Item) error) (Summary, error) {
 	pol, err := o.f.LoadPolicy()
 	if err != nil {
-		return FixSummary{}, err
+		return Summary{}, err
 	}
 	factory, err := o.f.Clients(ctx, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate, RolloutRate: o.rolloutRate})
 	if err != nil {
-		return FixSummary{}, err
+		return Summary{}, err
 	}
 	ecsClient, err := factory.ECS(awsclient.Scope{})
 	if err != nil {
-		return FixSummary{}, err
+		return Summary{}, err
 	}
 	var ap applier
 	if o.apply {
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
-	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
+	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: Summary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
 		rollout: policy.RolloutMode(o.rollout), wait: o.f.Pause, now: o.f.Clock, token: runToken()}
 	if !o.apply {
 		fx.preview = command.ConsumerClients(factory, awsclient.Scope{})
 	}
-	if store, err := o.history.store(factory); err != nil {
-		return FixSummary{}, err
+	if store, err := o.history.Store(factory); err != nil {
+		return Summary{}, err
 	} else if store != nil {
-		fx.history, fx.actor = store, caller(ctx, factory)
+		fx.history, fx.actor = store, command.Caller(ctx, factory)
 	}
-	put := func(it FixItem) error {
+	put := func(it Item) error {
 		fx.sum.count(it)
 		if o.all && (it.Verdict == scan.VerdictCompliant || it.Verdict == scan.VerdictExempt) {
 			return nil
@@ -262,7 +252,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	} else {
 		for _, name := range o.taskDefinitions {
 			src, latest, err := named(ctx, ecsClient, name)
-			var it FixItem
+			var it Item
 			switch {
 			case err != nil && scan.FatalAWS(err):
 				return fx.sum, fmt.Errorf("fix: %w", explain.AWS(err))
@@ -282,7 +272,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 }
 
 // String is the one-line summary fix prints.
-func (s FixSummary) String() string {
+func (s Summary) String() string {
 	if s.Applied {
 		out := fmt.Sprintf("%d checked: %d compliant, %d exempt, %d registered, %d fixed by creating log groups, %d unchanged, %d blocked, %d need a human, %d errors",
 			s.Checked, s.Compliant, s.Exempt, s.Registered, s.GroupsCreated, s.Unchanged, s.Blocked, s.NeedsHuman, s.Errors)
@@ -296,10 +286,10 @@ func (s FixSummary) String() string {
 }
 
 // exit is fix's exit status.
-func (s FixSummary) Exit() error {
+func (s Summary) Exit() error {
 	switch {
 	case s.Errors > 0:
-		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
 	case s.Blocked > 0 || s.NeedsHuman > 0 || s.RolloutFailed > 0 || (!s.Applied && s.ToFix > 0):
 		return command.ErrViolations
 	}
@@ -307,7 +297,7 @@ func (s FixSummary) Exit() error {
 }
 
 // count adds one item.
-func (s *FixSummary) count(it FixItem) {
+func (s *Summary) count(it Item) {
 	s.Checked++
 	switch {
 	case it.Error != "":
@@ -355,7 +345,7 @@ type fixer struct {
 	pol    policy.Policy
 	apply  applier
 	region string
-	sum    FixSummary
+	sum    Summary
 	obs    *loggroup.Observer // the run's: each log group is read once
 	// rollout is --rollout ("" = the policy's and the tag's).
 	rollout policy.RolloutMode
@@ -381,7 +371,7 @@ func runToken() string {
 
 // record writes an item's decision to the history: the remediation's
 // outcome with --apply, else the plan's verdict.
-func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workflow.Result) {
+func (f *fixer) record(ctx context.Context, it *Item, p plan.Plan, res *workflow.Result) {
 	if f.history == nil || it.Error != "" {
 		return
 	}
@@ -399,18 +389,18 @@ func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workf
 }
 
 // failed is the item of a task definition that could not be read.
-func (f *fixer) failed(name string, err error) FixItem {
-	return FixItem{Row: scan.Row{Region: f.region, Family: name, Verdict: scan.VerdictError, Action: scan.ActionNone, Error: err.Error()}}
+func (f *fixer) failed(name string, err error) Item {
+	return Item{Row: scan.Row{Region: f.region, Family: name, Verdict: scan.VerdictError, Action: scan.ActionNone, Error: err.Error()}}
 }
 
 // one plans (and with --apply, fixes) td; latest is its family's latest
 // ACTIVE revision as read, nil when td is that read.
-func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) FixItem {
+func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) Item {
 	if it, ok := f.ended(ctx, td, tags, latest); ok {
 		return it
 	}
 	row, p := scan.Judge(ctx, f.obs, f.region, td, tags, f.pol)
-	it := FixItem{Row: row}
+	it := Item{Row: row}
 	if row.Error != "" || row.Verdict != scan.VerdictNonCompliant {
 		f.record(ctx, &it, p, nil)
 		return it
@@ -454,7 +444,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 // ALREADY_REMEDIATED by ecslogfix's fix of it, or INACTIVE. The dry run and
 // --apply both answer that outcome, so they agree, and neither registers
 // or creates anything. ok is false when the content decides (judge it).
-func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) (FixItem, bool) {
+func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) (Item, bool) {
 	arn := aws.ToString(td.TaskDefinitionArn)
 	a, err := taskdef.ParseARN(arn)
 	if err != nil {
@@ -469,14 +459,14 @@ func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []type
 		return f.failed(arn, err), true
 	}
 	if content != nil || d.Registered != "" {
-		return FixItem{}, false
+		return Item{}, false
 	}
 	pc := plan.Context{Partition: a.Partition, Account: a.Account, Region: a.Region, Today: f.now()}
 	pl, err := plan.Build(td, tags, f.pol, pc)
 	if err != nil {
 		return f.failed(arn, err), true
 	}
-	it := FixItem{Row: scan.Row{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: scan.ActionNone},
+	it := Item{Row: scan.Row{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: scan.ActionNone},
 		Outcome: d.Outcome, Detail: d.Detail}
 	if f.apply == nil {
 		f.record(ctx, &it, pl, nil)
@@ -602,9 +592,9 @@ func containerReasons(cs []scan.ContainerReport) []workflow.ContainerReasons {
 
 // fixTable renders fix's items; CSV has scan's columns and what applying
 // did.
-var fixTable = output.Table[FixItem]{
+var fixTable = output.Table[Item]{
 	Columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
-	Row: func(it FixItem) []string {
+	Row: func(it Item) []string {
 		return []string{it.Region, it.Family, scan.RevString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
 			scan.ReasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
@@ -613,7 +603,7 @@ var fixTable = output.Table[FixItem]{
 
 // writeFixText prints an item: its verdict and plan, then what applying it
 // did and, for a new revision, how to undo it.
-func writeFixText(w io.Writer, it FixItem, _ int) {
+func writeFixText(w io.Writer, it Item, _ int) {
 	id := it.Family
 	if it.Revision != 0 {
 		id = fmt.Sprintf("%s:%d", it.Family, it.Revision)
