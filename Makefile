@@ -39,6 +39,12 @@ stamp                = $(TOOLS)/stamps/$(subst /,+,$(1))
 FUNCTIONS           := detect remediate notify sweep hook report
 CORE_PKGS           := ./internal/policy/... ./internal/plan/... ./internal/taskdef/... ./internal/cloudtrail/... ./internal/message/... ./internal/workflow/... ./internal/config/...
 FUZZTIME            ?= 10s
+# The packages that run goroutines (pacing limiters, the sweep's and the
+# inventory's workers, notify's fan-out, the history writer, the fault proxy,
+# the shared buffer, the reliability interpreter) and one reliability scenario
+# with concurrent deliveries: `make test` runs them under the race detector.
+RACE_PKGS           := ./internal/awsclient/... ./internal/asff/... ./internal/awsfake/... ./internal/detect/... ./internal/execution/... ./internal/history/... ./internal/inventory/... ./internal/loggroup/... ./internal/metrics/... ./internal/notify/... ./internal/orgscan/... ./internal/remediate/... ./internal/sweep/... ./internal/taskdef/... ./test/faultproxy/... ./test/syncbuf/... ./test/reliability/internal/...
+RACE_SCENARIO       := TestRacesAndLoops
 
 .PHONY: help
 help: ## list the targets
@@ -99,7 +105,12 @@ build: ## build each function's arm64 bootstrap into dist/<function>/ and the CL
 .PHONY: test
 test: tools ## run every test: unit, golden, fuzz seeds, component (moto), infra (synth, cdk-nag, cfn-lint, cfn-guard, both ASL validators, a second ASL interpreter), ECS replay, end to end, reliability
 	ECSLOGFIX_REQUIRE_TOOLS=1 go test -count=1 -timeout 45m ./...
-	@$(MAKE) --no-print-directory cover fuzz
+	@$(MAKE) --no-print-directory race cover fuzz
+
+.PHONY: race
+race: ## the concurrent packages and one reliability scenario under the race detector (part of make test)
+	ECSLOGFIX_REQUIRE_TOOLS=1 go test -race -count=1 -timeout 30m $(RACE_PKGS)
+	ECSLOGFIX_REQUIRE_TOOLS=1 go test -race -count=1 -timeout 20m -run '^$(RACE_SCENARIO)$$' ./test/reliability/faults/
 
 .PHONY: ci
 ci: test lint vulncheck ## what CI (.ci/run) runs: make test, make lint, make vulncheck

@@ -4,26 +4,11 @@
     python3 scripts/moto_server.py --port PORT [--host 127.0.0.1] [--execute-state-machines]
 
 It runs moto.server with MOTO_PORT=PORT (the Step Functions interpreter calls its own server
-there) and patches the moto 5.2.1 defects the product's state machine meets (numbered as in
-test/e2e/README.md):
-  #4 a second StartExecution failed (HTTP 500, "cannot pickle '_thread.RLock'"): the copy of
-     the state machine per execution shares its backend and leaves out earlier executions.
-  #5 the executing backend skips AWS's check of execution names: restored.
-  #7 Lambda invokes (the Invoke API, and lambda:invoke Tasks without a boto3 client and a
-     request to this server each) reach the emulator mapped by POST
-     /moto-api/ecslogfix/lambda-map {"name or ARN": "RIE invoke URL"}, one at a time per
-     URL (the RIE crashes on concurrent invokes); the RIE's HTTP 200 {"errorType",
-     "errorMessage"} is FunctionError "Unhandled", so Retry/Catch see our error names; a
-     failing emulator is ServiceException, an unmapped function ResourceNotFoundException.
-  #8 EventBridge targets got the event without "account": the whole envelope, as in AWS.
-  #9 a Distributed Map's ItemReader refused ReaderConfig InputType JSONL: read line by line.
-  #10 a rule whose target is another account's or region's event bus put a new event there:
-     AWS delivers the event as it was (its source account and region).
-Not patched, as the product's definition (lambda:invoke Tasks, Choice, Pass, Succeed, Fail,
-Retry/Catch, JSONPath) does not meet them: #1-#3 (aws-sdk integrations), #5's unnamed
-executions (detect names them all), #6 (JSONata). GET /moto-api/ecslogfix reports moto's
-version (the readiness check); GET /moto-api/ecslogfix/sns-published lists every published
-message whole (the email text no SQS subscriber sees). Another moto version prints a warning.
+there) and patches only the moto 5.2.1 defects that the product's own state machines and rules
+meet, numbered as in test/e2e/README.md (which says what each fixes and what is left unpatched).
+POST /moto-api/ecslogfix/lambda-map {"name or ARN": "invoke URL"} says where lambda:invoke Tasks
+go; GET /moto-api/ecslogfix reports moto's version (the readiness check). Another moto version
+prints a warning.
 """
 
 import argparse
@@ -35,85 +20,26 @@ import sys
 import threading
 import urllib.error
 import urllib.request
-from urllib.parse import unquote
 
 PINNED_MOTO = "5.2.1"
 INVOKE_TIMEOUT = 900  # seconds: Lambda's longest function timeout
 JSON = {"Content-Type": "application/json"}
 
-functions: dict[str, str] = {}  # function name or ARN → RIE invoke URL
-url_locks: dict[str, threading.Lock] = {}
-guard = threading.Lock()
+functions: dict[str, str] = {}  # function name or ARN → invoke URL (POST /moto-api/ecslogfix/lambda-map)
 
 
-def lookup(function: str) -> str | None:
-    """A name, or an ARN with or without a qualifier."""
-    parts = function.split(":")
-    with guard:
-        return functions.get(function) or functions.get(":".join(parts[:7])) or functions.get(parts[6] if len(parts) > 6 else "")
+def patch_events() -> None:
+    from moto.events import models, utils
 
-
-def answer(status: int, body, **headers) -> tuple[int, dict, bytes | str]:
-    """A response as moto's handlers return it: it takes the status from the headers."""
-    return status, {**JSON, "status": str(status), **headers}, body
-
-
-def error(status: int, code: str, message: str):
-    return answer(status, json.dumps({"Type": "User", "Message": message}), **{"x-amzn-ErrorType": code})
-
-
-def invoke(url: str, payload: bytes):
-    """POSTs payload to the RIE at url; returns the Lambda Invoke API's answer."""
-    with guard:
-        lock = url_locks.setdefault(url, threading.Lock())
-    request = urllib.request.Request(url, data=payload, method="POST", headers=JSON)
-    try:
-        with lock, urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as response:
-            body = response.read()
-    except (urllib.error.URLError, OSError) as err:
-        return error(500, "ServiceException", f"runtime interface emulator at {url}: {err}")
-    headers = {"X-Amz-Executed-Version": "$LATEST"}
-    try:
-        doc = json.loads(body)
-    except ValueError:
-        doc = None
-    if isinstance(doc, dict) and {"errorType", "errorMessage"} <= set(doc) <= {"errorType", "errorMessage", "stackTrace", "cause"}:
-        headers["X-Amz-Function-Error"] = "Unhandled"
-    return answer(200, body, **headers)
-
-
-def patch_delivery() -> None:
-    from moto.awslambda import responses
-    from moto.events import utils
-
-    def invoke_api(self):  # 7
-        function = unquote(self.path.rsplit("/", 2)[-2])
-        url = lookup(function)
-        if url is None:  # as AWS answers for a function that does not exist
-            return error(404, "ResourceNotFoundException", f"Function not found: {function}")
-        body = (self.body if isinstance(self.body, bytes) else (self.body or "").encode()) or b"{}"
-        kind = self.headers.get("X-Amz-Invocation-Type") or "RequestResponse"
-        if kind == "Event":
-            threading.Thread(target=invoke, args=(url, body), daemon=True).start()
-            return answer(202, "")
-        return invoke(url, body)
-
-    responses.LambdaResponse.invoke = invoke_api
     utils.EventTemplateParser.DEFAULT_EVENT_INPUT_TEMPLATE = (  # 8
         '{"version": "0", "id": "<id>", "detail-type": "<detail-type>", "source": "<source>", '
         '"account": "<account>", "time": <time>, "region": "<region>", "resources": <resources>, '
         '"detail": <detail>}'
     )
-
-
-def patch_event_bus_targets() -> None:
-    """#10: an event-bus target receives the event itself."""
-    from moto.events import models
-
     original = models.Rule.send_to_targets
     lock = threading.Lock()
 
-    def send_to_targets(self, original_event, transform_input=True):
+    def send_to_targets(self, original_event, transform_input=True):  # 10: a target bus gets the event itself
         if not self.event_pattern.matches_event(original_event):
             return
         buses = [t for t in self.targets if ":event-bus/" in t["Arn"]]
@@ -175,18 +101,32 @@ def patch_step_functions() -> None:
     from moto.stepfunctions.parser import models as parser_models
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils as leu
 
-    original = leu._invoke_lambda_function
+    def fail(status: int, code: str, message: str) -> ClientError:
+        meta = {"HTTPStatusCode": status, "RequestId": ""}
+        return ClientError({"Error": {"Code": code, "Message": message}, "ResponseMetadata": meta}, "Invoke")
 
     def invoke_task(parameters, region, state_credentials):  # 7
-        url = lookup(str(parameters.get("FunctionName", "")))
-        if url is None:
-            return original(parameters, region, state_credentials)
-        status, headers, body = invoke(url, parameters.get("Payload") or b"{}")
-        if status != 200:
-            meta = {"HTTPStatusCode": status, "RequestId": ""}
-            raise ClientError({"Error": {"Code": headers["x-amzn-ErrorType"], "Message": body}, "ResponseMetadata": meta}, "Invoke")
+        function = str(parameters.get("FunctionName", ""))
+        parts = function.split(":")  # a name, or an ARN with or without a qualifier
+        url = functions.get(function) or functions.get(":".join(parts[:7])) or functions.get(parts[6] if len(parts) > 6 else "")
+        if url is None:  # as AWS answers for a function that does not exist
+            raise fail(404, "ResourceNotFoundException", f"Function not found: {function}")
+        request = urllib.request.Request(url, data=parameters.get("Payload") or b"{}", method="POST", headers=JSON)
+        try:
+            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as response:
+                body = response.read()
+        except (urllib.error.URLError, OSError) as err:
+            raise fail(500, "ServiceException", f"{function} at {url}: {err}")
         out = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": leu._from_payload(io.BytesIO(body))}
-        return out | ({"FunctionError": headers["X-Amz-Function-Error"]} if "X-Amz-Function-Error" in headers else {})
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            doc = None
+        # The emulator answers a function error with HTTP 200 and this document only; Lambda adds
+        # FunctionError, so that Retry and Catch see the error's type.
+        if isinstance(doc, dict) and {"errorType", "errorMessage"} <= set(doc) <= {"errorType", "errorMessage", "stackTrace", "cause"}:
+            out["FunctionError"] = "Unhandled"
+        return out
 
     leu._invoke_lambda_function = invoke_task
 
@@ -218,24 +158,11 @@ def add_endpoints(version: str) -> None:
 
     def lambda_map(request, full_url, headers):
         mapping = json.loads(request.get_data() or b"{}")
-        with guard:
-            functions.update({k: v for k, v in mapping.items() if isinstance(k, str) and isinstance(v, str)})
-            return 200, JSON, json.dumps(functions)
-
-    def published(request, full_url, headers):
-        from moto.sns import sns_backends
-
-        out = [
-            {"topicArn": arn, "messageId": mid, "message": msg, "subject": subject, "messageAttributes": attrs or {}}
-            for backend in (b for regions in sns_backends.values() for b in regions.values())
-            for arn, topic in backend.topics.items()
-            for mid, msg, subject, attrs, _ in topic.sent_notifications
-        ]
-        return 200, JSON, json.dumps(out, default=str)
+        functions.update({k: v for k, v in mapping.items() if isinstance(k, str) and isinstance(v, str)})
+        return 200, JSON, json.dumps(functions)
 
     urls.url_paths["{0}/moto-api/ecslogfix$"] = launcher
     urls.url_paths["{0}/moto-api/ecslogfix/lambda-map$"] = lambda_map
-    urls.url_paths["{0}/moto-api/ecslogfix/sns-published$"] = published
 
 
 def main() -> None:
@@ -255,8 +182,7 @@ def main() -> None:
         print(f"moto_server.py: WARNING: moto {version} found, this launcher is pinned to {PINNED_MOTO}", file=sys.stderr)
     default_user_config["stepfunctions"] = {"execute_state_machine": args.execute_state_machines}
     add_endpoints(version)
-    patch_delivery()
-    patch_event_bus_targets()
+    patch_events()
     if args.execute_state_machines:  # importing the interpreter takes a second: only when it runs
         patch_step_functions()
         patch_jsonl_item_reader()

@@ -21,6 +21,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
 // Independent checkers run on every synthesized template and on the
@@ -634,5 +635,75 @@ func TestTunedStack(t *testing.T) {
 	errs, _ := NagFindings(s.Stack)
 	for _, e := range errs {
 		t.Errorf("cdk-nag error: %s", e)
+	}
+}
+
+// The sweep's digest steps executed by the second interpreter, from
+// NotifyDigest on (the Distributed Map before them reads S3, which the
+// stubbed interpreter has not): a published digest ends the sweep; a
+// PublishDigest that exhausts its throttle retrier, or fails with an error
+// it never retries, is caught, NotifyDigestFailure receives the summary
+// and the error, and the sweep fails.
+func TestSecondInterpreterDigestFailure(t *testing.T) {
+	var machine map[string]any
+	if err := json.Unmarshal([]byte(asl.SweepDefinition("aws", "fn-sweep", "fn-notify", "ecslogfix-sweeps", asl.SweepOptions{MaxConcurrency: 4})), &machine); err != nil {
+		t.Fatal(err)
+	}
+	states := machine["States"].(map[string]any)
+	for _, s := range []string{workflow.StateInventory, workflow.StateWalk, workflow.StateSummarize} {
+		delete(states, s)
+	}
+	machine["StartAt"] = workflow.StateNotifyDigest
+	def, err := json.Marshal(machine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var throttleAttempts int
+	for _, r := range states[workflow.StatePublishDigest].(map[string]any)["Retry"].([]any) {
+		r := r.(map[string]any)
+		if slices.Contains(r["ErrorEquals"].([]any), any(workflow.ErrThrottled)) {
+			throttleAttempts = int(r["MaxAttempts"].(float64))
+		}
+	}
+	if throttleAttempts == 0 {
+		t.Fatal("PublishDigest does not retry ThrottledError")
+	}
+	summary := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-1", Bucket: "ecslogfix-sweeps", Targets: 1, TargetsWalked: 1,
+		FailedTargets: []workflow.Target{}, Gaps: []workflow.CoverageGap{}}
+	input := workflow.SweepState{Inventory: workflow.SweepInventory{SweepID: "sweep-1", Bucket: "ecslogfix-sweeps"}, Summary: &summary}
+	published := []sfnAnswer{{OK: workflow.DigestResult{Published: true}}}
+	throttled := sfnAnswer{Error: workflow.ErrThrottled, Cause: "publish: Rate exceeded"}
+	scenarios := []sfnScenario{
+		{Name: "published", Input: input, Script: map[string][]sfnAnswer{workflow.StatePublishDigest: published}},
+		{Name: "throttled past the retries", Input: input, Script: map[string][]sfnAnswer{workflow.StatePublishDigest: {throttled}}},
+		{Name: "invalid", Input: input, Script: map[string][]sfnAnswer{workflow.StatePublishDigest: {{Error: workflow.ErrInvalidInput, Cause: "digest: too large"}}}},
+	}
+	runs := localSFN(t, string(def), scenarios)
+	if r := runs["published"]; r.Status != "SUCCEEDED" || r.calls(workflow.StateNotifyDigestFailure) != 0 {
+		t.Errorf("published: %s %s, entered %v", r.Status, r.Error, r.Entered)
+	}
+	for name, want := range map[string]struct {
+		attempts int
+		caught   workflow.CaughtError
+	}{
+		"throttled past the retries": {throttleAttempts + 1, workflow.CaughtError{Error: workflow.ErrThrottled, Cause: "publish: Rate exceeded"}},
+		"invalid":                    {1, workflow.CaughtError{Error: workflow.ErrInvalidInput, Cause: "digest: too large"}},
+	} {
+		r := runs[name]
+		if r.Status != "FAILED" || r.Error != workflow.ErrSweepDigestFailed || r.calls(workflow.StatePublishDigest) != want.attempts || r.calls(workflow.StateNotifyDigestFailure) != 1 {
+			t.Errorf("%s: %s %s, entered %v, %d PublishDigest calls", name, r.Status, r.Error, r.Entered, r.calls(workflow.StatePublishDigest))
+			continue
+		}
+		for _, c := range r.Calls {
+			if c.State != workflow.StateNotifyDigestFailure {
+				continue
+			}
+			var req workflow.NotifyRequest
+			decodeStrictly(t, name, c.Input.Payload, &req)
+			if c.Input.FunctionName != "fn-notify" || req.Summary == nil || req.Summary.SweepID != "sweep-1" || req.DigestError == nil || *req.DigestError != want.caught ||
+				req.ExecutionARN != sfnExecutionID {
+				t.Errorf("%s: NotifyDigestFailure receives %s", name, c.Input.Payload)
+			}
+		}
 	}
 }

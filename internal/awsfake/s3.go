@@ -13,17 +13,21 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
 )
 
 // S3 is an in-memory S3 of one or more buckets: objects, listing by prefix
 // (ListObjectsV2, one key per page so paginators are exercised) and
 // multipart uploads, which it holds to S3's 5 MiB minimum for every part
-// but the last. It records every call.
+// but the last, and conditional writes (PutObject's If-None-Match "*" and
+// If-Match, against the ETags it returns). It records every call.
 type S3 struct {
 	mu      sync.Mutex
 	Objects map[string][]byte // "bucket/key"
 	Calls   []string
 	uploads map[string]map[int32][]byte
+	etags   map[string]string // "bucket/key" → the ETag of its last write
+	writes  int
 	// Errs, keyed by operation name, are returned (and consumed) in order.
 	Errs map[string][]error
 }
@@ -33,7 +37,7 @@ const MinPartSize = 5 << 20
 
 // NewS3 returns an empty S3.
 func NewS3() *S3 {
-	return &S3{Objects: map[string][]byte{}, uploads: map[string]map[int32][]byte{}, Errs: map[string][]error{}}
+	return &S3{Objects: map[string][]byte{}, uploads: map[string]map[int32][]byte{}, etags: map[string]string{}, Errs: map[string][]error{}}
 }
 
 // FailNext makes the next call of op return err.
@@ -88,8 +92,26 @@ func (f *S3) PutObject(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.O
 	if err != nil {
 		return nil, err
 	}
-	f.Objects[aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)] = b
-	return &s3.PutObjectOutput{}, nil
+	k := aws.ToString(in.Bucket) + "/" + aws.ToString(in.Key)
+	_, exists := f.Objects[k]
+	switch {
+	case aws.ToString(in.IfNoneMatch) == "*" && exists:
+		return nil, preconditionFailed("If-None-Match")
+	case in.IfMatch != nil && !exists:
+		return nil, &s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")}
+	case in.IfMatch != nil && strings.Trim(*in.IfMatch, `"`) != strings.Trim(f.etags[k], `"`):
+		return nil, preconditionFailed("If-Match")
+	}
+	f.Objects[k] = b
+	f.writes++
+	f.etags[k] = fmt.Sprintf(`"%d"`, f.writes)
+	return &s3.PutObjectOutput{ETag: aws.String(f.etags[k])}, nil
+}
+
+// preconditionFailed is S3's answer to a conditional write whose condition
+// does not hold (HTTP 412).
+func preconditionFailed(condition string) error {
+	return &smithy.GenericAPIError{Code: "PreconditionFailed", Message: "At least one of the pre-conditions you specified did not hold: " + condition}
 }
 
 func (f *S3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
@@ -102,7 +124,8 @@ func (f *S3) GetObject(_ context.Context, in *s3.GetObjectInput, _ ...func(*s3.O
 	if !ok {
 		return nil, &s3types.NoSuchKey{Message: aws.String("The specified key does not exist.")}
 	}
-	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(b)), ContentLength: aws.Int64(int64(len(b)))}, nil
+	return &s3.GetObjectOutput{Body: io.NopCloser(bytes.NewReader(b)), ContentLength: aws.Int64(int64(len(b))),
+		ETag: aws.String(f.etags[aws.ToString(in.Bucket)+"/"+aws.ToString(in.Key)])}, nil
 }
 
 func (f *S3) ListObjectsV2(_ context.Context, in *s3.ListObjectsV2Input, _ ...func(*s3.Options)) (*s3.ListObjectsV2Output, error) {

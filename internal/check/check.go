@@ -17,6 +17,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/source"
+	"github.com/ecslogfix/ecslogfix/internal/source/cloudformation"
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -134,7 +136,7 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 	// in a task definition file, none at all (a template may leave the
 	// list out or to an unresolved value; ECS refuses it at deploy).
 	if err := policy.CheckInput(td); err != nil && (len(td.ContainerDefinitions) > 0 || res.Format.IsTaskDefinitionFile()) &&
-		!slices.ContainsFunc(res.Unresolved, func(u source.Unresolved) bool { return u.Slot == source.SlotContainers }) {
+		!slices.ContainsFunc(res.Unresolved, func(u source.Unresolved) bool { return u.Slot == taskdoc.SlotContainers }) {
 		r.Error = err.Error()
 		return r
 	}
@@ -165,10 +167,10 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 	}
 	for _, u := range res.Unresolved {
 		switch {
-		case u.Slot == source.SlotContainers:
+		case u.Slot == taskdoc.SlotContainers:
 			r.Unresolved = append(r.Unresolved, value(u, pol))
 			r.Verdict = worse(r.Verdict, Unresolved)
-		case u.Slot == source.SlotTags && !r.Exempt && (u.Key == "" || u.Key == exemptionKey(pol)):
+		case u.Slot == taskdoc.SlotTags && !r.Exempt && (u.Key == "" || u.Key == exemptionKey(pol)):
 			r.Unresolved = append(r.Unresolved, value(u, pol))
 		}
 	}
@@ -236,7 +238,7 @@ func reasons(def types.ContainerDefinition, pol policy.Policy) []policy.Reason {
 const (
 	validGroup   = "/unresolved"
 	nonBlank     = "unresolved" // a valid stream prefix
-	validRegion  = source.RegionStandIn
+	validRegion  = cloudformation.RegionStandIn
 	notAllowedLD = ""
 )
 
@@ -268,40 +270,40 @@ func variant(def types.ContainerDefinition, un []source.Unresolved, pol policy.P
 	}
 	for _, u := range un {
 		switch u.Slot {
-		case source.SlotContainer, source.SlotLogConfiguration:
+		case taskdoc.SlotContainer, taskdoc.SlotLogConfiguration:
 			if best {
 				out.LogConfiguration = goodLC()
-				if u.Slot == source.SlotContainer {
+				if u.Slot == taskdoc.SlotContainer {
 					out.FirelensConfiguration = nil
 				}
 			} else {
 				out.LogConfiguration = nil
 			}
-		case source.SlotLogDriver:
+		case taskdoc.SlotLogDriver:
 			if best {
 				ensureLC().LogDriver = types.LogDriver(driver)
 			} else {
 				ensureLC().LogDriver = notAllowedLD
 			}
-		case source.SlotOptions:
+		case taskdoc.SlotOptions:
 			lc := ensureLC()
 			if best {
 				lc.Options = goodLC().Options
 			} else {
 				lc.Options = map[string]string{}
 			}
-		case source.SlotGroup, source.SlotRegion, source.SlotStreamPrefix:
+		case taskdoc.SlotGroup, taskdoc.SlotRegion, taskdoc.SlotStreamPrefix:
 			lc := ensureLC()
 			if !best {
 				delete(lc.Options, string(u.Slot))
-			} else if u.Slot == source.SlotGroup {
+			} else if u.Slot == taskdoc.SlotGroup {
 				lc.Options[string(u.Slot)] = validGroup
-			} else if u.Slot == source.SlotRegion {
+			} else if u.Slot == taskdoc.SlotRegion {
 				lc.Options[string(u.Slot)] = validRegion
 			} else {
 				lc.Options[string(u.Slot)] = nonBlank
 			}
-		case source.SlotFirelens:
+		case taskdoc.SlotFirelens:
 			if best {
 				out.FirelensConfiguration = nil
 			} else {
@@ -320,25 +322,25 @@ func value(u source.Unresolved, pol policy.Policy) Value {
 func compliantWhen(u source.Unresolved, pol policy.Policy) string {
 	logging := loggingText(pol)
 	switch u.Slot {
-	case source.SlotContainers:
+	case taskdoc.SlotContainers:
 		return "compliant when every container definition it resolves to has " + logging
-	case source.SlotContainer:
+	case taskdoc.SlotContainer:
 		return "compliant when it resolves to a container definition with " + logging
-	case source.SlotLogConfiguration:
+	case taskdoc.SlotLogConfiguration:
 		return "compliant when it resolves to " + logging
-	case source.SlotLogDriver:
+	case taskdoc.SlotLogDriver:
 		return "compliant when it resolves to " + driversText(pol)
-	case source.SlotOptions:
+	case taskdoc.SlotOptions:
 		return "compliant when it resolves to options with awslogs-group (a valid log group name), awslogs-region and awslogs-stream-prefix"
-	case source.SlotGroup:
+	case taskdoc.SlotGroup:
 		return `compliant when it resolves to a valid log group name (1 to 512 of A-Z a-z 0-9 . - _ / #, not starting with "aws/")`
-	case source.SlotRegion:
+	case taskdoc.SlotRegion:
 		return "compliant when it resolves to a region name (e.g. us-east-1)"
-	case source.SlotStreamPrefix:
+	case taskdoc.SlotStreamPrefix:
 		return "compliant when it resolves to a non-blank prefix without ':', '*' or white space"
-	case source.SlotFirelens:
+	case taskdoc.SlotFirelens:
 		return "compliant when it resolves to none, or when this container logs through awslogs (a FireLens router must)"
-	case source.SlotTags:
+	case taskdoc.SlotTags:
 		t := pol.WithDefaults().ExemptionTag
 		return fmt.Sprintf("exempt only when it resolves to the tag %s=%s", t.Key, t.Value)
 	}

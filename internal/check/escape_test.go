@@ -10,6 +10,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/source"
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 )
 
 // hostile is what a pull request author can put in every string: terminal
@@ -40,7 +41,7 @@ func hostileReports(t *testing.T) []Report {
 		out = append(out, FileReports(f, pol, ctx)...)
 	}
 	out = append(out, Report{File: hostile, Line: 2, Error: hostile},
-		Report{File: hostile, Format: source.FormatCDK, Resource: hostile, Stack: hostile, Family: hostile, Verdict: Unresolved,
+		Report{File: hostile, Format: taskdoc.FormatCDK, Resource: hostile, Stack: hostile, Family: hostile, Verdict: Unresolved,
 			Unresolved: []Value{{Field: hostile, Line: 1, Expr: hostile, CompliantWhen: "x"}}})
 	return out
 }

@@ -340,3 +340,19 @@ func TestHookKeys(t *testing.T) {
 		t.Errorf("lower-case failure mode: %v", err)
 	}
 }
+
+// The regions setting takes every region the policy takes: one validator
+// (awsarn), the sovereign-cloud and two-digit forms included.
+func TestRegionsTakeEveryPartitionsShape(t *testing.T) {
+	for _, r := range []string{"eusc-de-east-1", "ap-southeast-10"} {
+		c, err := Load(func(k string) (any, bool) {
+			if k == ContextPrefix+"regions" {
+				return r, true
+			}
+			return nil, false
+		})
+		if err != nil || len(c.Regions) != 1 || c.Regions[0] != r {
+			t.Errorf("regions %s: %+v, %v", r, c.Regions, err)
+		}
+	}
+}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -239,7 +240,7 @@ func Load(lookup func(key string) (any, bool)) (Config, error) {
 func (c *Config) loadPolicy(lookup func(string) (any, bool)) error {
 	doc := map[string]any{}
 	if v, ok := lookup(PolicyKey); ok && v != nil {
-		m, err := asObject(v)
+		m, err := contextvalue.Object(v)
 		if err != nil {
 			return &KeyError{PolicyKey, err.Error()}
 		}
@@ -258,7 +259,7 @@ func (c *Config) loadPolicy(lookup func(string) (any, bool)) error {
 		doc[f.name] = val
 	}
 	if v, ok := lookup(ContextPrefix + "enforcement"); ok && v != nil {
-		s, err := asString(v)
+		s, err := contextvalue.String(v)
 		if err != nil {
 			return &KeyError{ContextPrefix + "enforcement", err.Error()}
 		}
@@ -283,26 +284,7 @@ func (c *Config) loadPolicy(lookup func(string) (any, bool)) error {
 	return nil
 }
 
-var (
-	prefixRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
-	emailRE   = regexp.MustCompile(`^[^@\s,]+@[^@\s,]+\.[^@\s,]+$`)
-	secretRE  = regexp.MustCompile(`^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$`)
-	slackIDRE = regexp.MustCompile(`^[A-Z0-9]{1,255}$`)
-	// Microsoft Entra tenant and team IDs are GUIDs; a Teams channel ID is
-	// URL-encoded ("19%3a…%40thread.tacv2"), as AWS::Chatbot::
-	// MicrosoftTeamsChannelConfiguration's TeamsChannelId pattern requires.
-	guidRE         = regexp.MustCompile(`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`)
-	teamsChannelRE = regexp.MustCompile(`^[A-Za-z0-9_=+/.,-]*%3[aA][A-Za-z0-9_=+/.,-]*%40[A-Za-z0-9_=+/.,-]*$`)
-	subnetRE       = regexp.MustCompile(`^subnet-[0-9a-f]{8,17}$`)
-	sgRE           = regexp.MustCompile(`^sg-[0-9a-f]{8,17}$`)
-	// S3 general purpose bucket names ("Bucket naming rules",
-	// https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html).
-	bucketRE = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
-	// CloudWatch Logs' allowed retention values (days).
-	retentionDays = map[int]bool{1: true, 3: true, 5: true, 7: true, 14: true, 30: true, 60: true, 90: true,
-		120: true, 150: true, 180: true, 365: true, 400: true, 545: true, 731: true, 1096: true, 1827: true,
-		2192: true, 2557: true, 2922: true, 3288: true, 3653: true}
-)
+var prefixRE = regexp.MustCompile(`^[a-z][a-z0-9-]{0,19}$`)
 
 func (c Config) validate() error {
 	key := func(k string) string { return ContextPrefix + k }
@@ -491,21 +473,9 @@ func (h HistoryEnv) On() bool { return h.Bucket != "" }
 const MaxObjectLockDays = 3653
 
 func objectLockDays(v any) (int, error) {
-	n, err := intOr(v, 0)
+	n, err := contextvalue.Int(v, 0)
 	if err == nil && (n < 0 || n > MaxObjectLockDays) {
 		err = fmt.Errorf("%d is not in [0, %d]", n, MaxObjectLockDays)
 	}
 	return n, err
-}
-
-// SplitList splits a comma-separated list, trimming blanks and dropping
-// empty items.
-func SplitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
 }

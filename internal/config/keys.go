@@ -1,14 +1,14 @@
 package config
 
 import (
-	"encoding/json"
 	"fmt"
-	"math"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -34,7 +34,7 @@ func buildKeys() []Key {
 		{Name: ContextPrefix + "mode", Type: "string", Default: ModeSingle,
 			Doc: "Deployment mode: `single` (one account: rule on the default bus, functions, workflow) or `organization` (hub stack plus a service-managed StackSet of member stacks).",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, ModeSingle)
+				s, err := contextvalue.StringOr(v, ModeSingle)
 				if err != nil {
 					return err
 				}
@@ -47,7 +47,7 @@ func buildKeys() []Key {
 		{Name: ContextPrefix + "prefix", Type: "string", Default: DefaultPrefix,
 			Doc: "Resource name prefix: functions, roles, the state machine, the topic, the hub bus and the member role are named `<prefix>-...`. Lower-case letters, digits and hyphens, at most 20 characters.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, DefaultPrefix)
+				s, err := contextvalue.StringOr(v, DefaultPrefix)
 				if err != nil {
 					return err
 				}
@@ -69,37 +69,37 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "notificationEmails", Type: "list", Default: "[]",
 			Doc: "Email addresses subscribed to the notification topic (each must confirm the subscription).",
 			apply: func(c *Config, v any) error {
-				return setList(&c.NotificationEmails, v, emailRE.MatchString, "an email address")
+				return setList(&c.NotificationEmails, v, contextvalue.ValidEmail, "an email address")
 			}},
 		Key{Name: ContextPrefix + "slackWorkspaceId", Type: "string", Default: "",
 			Doc: "AWS Chatbot Slack workspace (team) ID; with `slackChannelId` the stack creates a Chatbot Slack channel configuration subscribed to the topic. The workspace must be authorized in the Chatbot console once.",
 			apply: func(c *Config, v any) error {
-				return setString(&c.SlackWorkspaceID, v, slackIDRE.MatchString, slackIDWhat)
+				return setString(&c.SlackWorkspaceID, v, contextvalue.ValidSlackID, slackIDWhat)
 			}},
 		Key{Name: ContextPrefix + "slackChannelId", Type: "string", Default: "",
 			Doc: "Slack channel ID for AWS Chatbot (see `slackWorkspaceId`).",
 			apply: func(c *Config, v any) error {
-				return setString(&c.SlackChannelID, v, slackIDRE.MatchString, slackIDWhat)
+				return setString(&c.SlackChannelID, v, contextvalue.ValidSlackID, slackIDWhat)
 			}},
 		Key{Name: ContextPrefix + "teamsTenantId", Type: "string", Default: "",
 			Doc: "Microsoft Teams tenant ID (a GUID); with `teamsTeamId` and `teamsChannelId` the stack creates an AWS Chatbot Microsoft Teams channel configuration subscribed to the topic. The tenant must be authorized in the Chatbot console once (docs/notifications.md, \"Microsoft Teams\").",
 			apply: func(c *Config, v any) error {
-				return setString(&c.TeamsTenantID, v, guidRE.MatchString, "a Microsoft Teams tenant ID (GUID)")
+				return setString(&c.TeamsTenantID, v, contextvalue.ValidGUID, "a Microsoft Teams tenant ID (GUID)")
 			}},
 		Key{Name: ContextPrefix + "teamsTeamId", Type: "string", Default: "",
 			Doc: "Microsoft Teams team ID (a GUID, from the Chatbot console after the tenant's authorization; see `teamsTenantId`).",
 			apply: func(c *Config, v any) error {
-				return setString(&c.TeamsTeamID, v, guidRE.MatchString, "a Microsoft Teams team ID (GUID)")
+				return setString(&c.TeamsTeamID, v, contextvalue.ValidGUID, "a Microsoft Teams team ID (GUID)")
 			}},
 		Key{Name: ContextPrefix + "teamsChannelId", Type: "string", Default: "",
 			Doc: "Microsoft Teams channel ID, URL-encoded as Teams copies it (`19%3a…%40thread.tacv2`; see `teamsTenantId`).",
 			apply: func(c *Config, v any) error {
-				return setString(&c.TeamsChannelID, v, teamsChannelRE.MatchString, "a URL-encoded Microsoft Teams channel ID (19%3a…%40thread.tacv2)")
+				return setString(&c.TeamsChannelID, v, contextvalue.ValidTeamsChannel, "a URL-encoded Microsoft Teams channel ID (19%3a…%40thread.tacv2)")
 			}},
 		Key{Name: ContextPrefix + "slackWebhookSecretArn", Type: "string", Default: "",
 			Doc: "ARN of a Secrets Manager secret holding a Slack incoming-webhook URL; notify posts to it in addition to SNS. Only notify may read it.",
 			apply: func(c *Config, v any) error {
-				return setString(&c.SlackWebhookSecretARN, v, secretRE.MatchString, "a Secrets Manager secret ARN")
+				return setString(&c.SlackWebhookSecretARN, v, contextvalue.ValidSecretARN, "a Secrets Manager secret ARN")
 			}},
 		Key{Name: ContextPrefix + "organizationId", Type: "string", Default: "",
 			Doc: "AWS Organizations ID (`o-...`). Required in organization mode: the hub bus admits only this organization, and the member role trusts the hub only within it.",
@@ -112,7 +112,7 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "stackSetCallAs", Type: "string", Default: "SELF",
 			Doc: "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, "SELF")
+				s, err := contextvalue.StringOr(v, "SELF")
 				if err == nil && s != "SELF" && s != "DELEGATED_ADMIN" {
 					err = fmt.Errorf("%q is not SELF or DELEGATED_ADMIN", s)
 				}
@@ -133,13 +133,13 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "sweepSchedule", Type: "string", Default: DefaultSweepSchedule,
 			Doc: "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, DefaultSweepSchedule)
+				s, err := contextvalue.StringOr(v, DefaultSweepSchedule)
 				if err != nil {
 					return err
 				}
 				if s == "off" {
 					s = ""
-				} else if err := validSchedule(s); err != nil {
+				} else if err := contextvalue.ValidSchedule(s); err != nil {
 					return err
 				}
 				c.SweepSchedule = s
@@ -148,7 +148,7 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "sweepMaxConcurrency", Type: "integer", Default: strconv.Itoa(workflow.DefaultSweepConcurrency),
 			Doc: "How many account-regions the sweep walks at once (the Distributed Map's MaxConcurrency, 1 to 10000). ECS paces reads per account and region, so each walk keeps its own `readRate`; this bounds the concurrent sweep Lambdas and the starts of remediation executions across accounts.",
 			apply: func(c *Config, v any) error {
-				n, err := intOr(v, workflow.DefaultSweepConcurrency)
+				n, err := contextvalue.Int(v, workflow.DefaultSweepConcurrency)
 				if err == nil && (n < 1 || n > 10000) {
 					err = fmt.Errorf("%d is not in [1, 10000]", n)
 				}
@@ -158,7 +158,7 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "sweepToleratedFailurePercentage", Type: "number", Default: strconv.FormatFloat(workflow.DefaultSweepToleratedFailurePercentage, 'g', -1, 64),
 			Doc: "Percentage (0 to 100) of the account-regions whose walk may fail (an account being closed, a role an SCP denies) before the sweep fails; the sweep's summary lists the failed ones either way.",
 			apply: func(c *Config, v any) error {
-				f, err := floatOr(v, workflow.DefaultSweepToleratedFailurePercentage)
+				f, err := contextvalue.Float(v, workflow.DefaultSweepToleratedFailurePercentage)
 				if err == nil && (f < 0 || f > 100) {
 					err = fmt.Errorf("%g is not in [0, 100]", f)
 				}
@@ -168,20 +168,20 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "sweepAccessLogBucket", Type: "string", Default: "",
 			Doc: "An S3 bucket of the stack's account and region (SSE-S3 encrypted: server access logs cannot be delivered to an SSE-KMS bucket) that receives the sweep bucket's server access logs. Unset, the sweep bucket logs no access and fails the Control Tower control CT.S3.PR.2 (infra/README.md, \"Governed organizations\").",
 			apply: func(c *Config, v any) error {
-				return setString(&c.SweepAccessLogBucket, v, bucketRE.MatchString, "an S3 bucket name")
+				return setString(&c.SweepAccessLogBucket, v, contextvalue.ValidBucket, "an S3 bucket name")
 			}},
 		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
 			Doc: "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",
 			apply: func(c *Config, v any) error {
-				b, err := boolOr(v, true)
+				b, err := contextvalue.Bool(v, true)
 				c.CreateDefaultExecutionRole = b
 				return err
 			}},
 		Key{Name: ContextPrefix + "logRetentionDays", Type: "integer", Default: strconv.Itoa(DefaultLogRetentionDays),
 			Doc: "Retention (days) of ecslogfix's own log groups (functions, state machine); a CloudWatch Logs retention value. Below 365 the stack fails the Control Tower control CT.CLOUDWATCH.PR.2.",
 			apply: func(c *Config, v any) error {
-				n, err := intOr(v, DefaultLogRetentionDays)
-				if err == nil && !retentionDays[n] {
+				n, err := contextvalue.Int(v, DefaultLogRetentionDays)
+				if err == nil && !slices.Contains(policy.RetentionValues(), int32(n)) {
 					err = fmt.Errorf("%d is not a CloudWatch Logs retention value", n)
 				}
 				c.LogRetentionDays = n
@@ -196,7 +196,7 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
 			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
 			apply: func(c *Config, v any) error {
-				n, err := intOr(v, DefaultRemediateConcurrency)
+				n, err := contextvalue.Int(v, DefaultRemediateConcurrency)
 				if err == nil && (n < 0 || n > 50) {
 					err = fmt.Errorf("%d is not in [0, 50]", n)
 				}
@@ -206,14 +206,14 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "hook", Type: "bool", Default: "false",
 			Doc: "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
 			apply: func(c *Config, v any) error {
-				b, err := boolOr(v, false)
+				b, err := contextvalue.Bool(v, false)
 				c.Hook = b
 				return err
 			}},
 		Key{Name: ContextPrefix + "hookFailureMode", Type: "string", Default: HookWarn,
 			Doc: "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, HookWarn)
+				s, err := contextvalue.StringOr(v, HookWarn)
 				if err == nil && s != HookWarn && s != HookFail {
 					err = fmt.Errorf("%q is not %s or %s", s, HookWarn, HookFail)
 				}
@@ -225,7 +225,7 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "history", Type: "bool", Default: "false",
 			Doc: "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
 			apply: func(c *Config, v any) error {
-				b, err := boolOr(v, false)
+				b, err := contextvalue.Bool(v, false)
 				c.History = b
 				return err
 			}},
@@ -239,12 +239,12 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "historyAccessLogBucket", Type: "string", Default: "",
 			Doc: "With `history`: an existing bucket (e.g. the organization's log archive) that receives the history bucket's S3 server access logs; Control Tower's CT.S3.PR.2 requires it. The target bucket's policy must admit `logging.s3.amazonaws.com`.",
 			apply: func(c *Config, v any) error {
-				return setString(&c.HistoryAccessLogBucket, v, bucketRE.MatchString, "an S3 bucket name")
+				return setString(&c.HistoryAccessLogBucket, v, contextvalue.ValidBucket, "an S3 bucket name")
 			}},
 		Key{Name: ContextPrefix + "securityHub", Type: "string", Default: SecurityHubOff,
 			Doc: "With `history`: `import` publishes ecslogfix's own findings (ASFF, one per family and reason, PASSED and archived once fixed, SUPPRESSED while exempt) in the account each task definition lives in (through the member role in organization mode); `notes` also adds a note to AWS's ECS.9 findings of a remediated revision, from this account, which must be the Security Hub administrator. Security Hub must be enabled where findings go; where it is not, they are skipped with a warning.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, SecurityHubOff)
+				s, err := contextvalue.StringOr(v, SecurityHubOff)
 				if err == nil && s != SecurityHubOff && s != SecurityHubImport && s != SecurityHubNotes {
 					err = fmt.Errorf("%q is not %s, %s or %s", s, SecurityHubOff, SecurityHubImport, SecurityHubNotes)
 				}
@@ -254,13 +254,13 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "reportSchedule", Type: "string", Default: DefaultReportSchedule,
 			Doc: "With `history`: EventBridge schedule of the report function, which writes the previous month's compliance report (HTML, CSV, JSON) under `reports/` in the history bucket and announces it on the notification topic. `off` disables it.",
 			apply: func(c *Config, v any) error {
-				s, err := stringOr(v, DefaultReportSchedule)
+				s, err := contextvalue.StringOr(v, DefaultReportSchedule)
 				if err != nil {
 					return err
 				}
 				if s == "off" {
 					s = ""
-				} else if err := validSchedule(s); err != nil {
+				} else if err := contextvalue.ValidSchedule(s); err != nil {
 					return err
 				}
 				c.ReportSchedule = s
@@ -269,12 +269,14 @@ func buildKeys() []Key {
 	)
 	keys = append(keys,
 		Key{Name: ContextPrefix + "vpcSubnetIds", Type: "list", Default: "[]",
-			Doc:   "Subnets (`subnet-...`) to run the functions in, with `vpcSecurityGroupIds` (both or neither); Control Tower's CT.LAMBDA.PR.3 requires it. The subnets need a route to the AWS APIs the functions call (a NAT gateway, or interface endpoints for ECS, CloudWatch Logs, Step Functions, SNS, STS, Lambda and, with a Slack webhook, Secrets Manager).",
-			apply: func(c *Config, v any) error { return setList(&c.VPCSubnetIDs, v, subnetRE.MatchString, "a subnet ID") }},
+			Doc: "Subnets (`subnet-...`) to run the functions in, with `vpcSecurityGroupIds` (both or neither); Control Tower's CT.LAMBDA.PR.3 requires it. The subnets need a route to the AWS APIs the functions call (a NAT gateway, or interface endpoints for ECS, CloudWatch Logs, Step Functions, SNS, STS, Lambda and, with a Slack webhook, Secrets Manager).",
+			apply: func(c *Config, v any) error {
+				return setList(&c.VPCSubnetIDs, v, contextvalue.ValidSubnet, "a subnet ID")
+			}},
 		Key{Name: ContextPrefix + "vpcSecurityGroupIds", Type: "list", Default: "[]",
 			Doc: "Security groups (`sg-...`) of the functions in the VPC (see `vpcSubnetIds`); they need outbound HTTPS only.",
 			apply: func(c *Config, v any) error {
-				return setList(&c.VPCSecurityGroupIDs, v, sgRE.MatchString, "a security group ID")
+				return setList(&c.VPCSecurityGroupIDs, v, contextvalue.ValidSecurityGroup, "a security group ID")
 			}},
 	)
 	for _, fn := range Functions {
@@ -282,7 +284,7 @@ func buildKeys() []Key {
 		keys = append(keys, Key{Name: ContextPrefix + "memoryMB." + fn, Type: "integer", Default: strconv.Itoa(DefaultMemoryMB),
 			Doc: "Memory size (MB) of the " + fn + " function.",
 			apply: func(c *Config, v any) error {
-				n, err := intOr(v, DefaultMemoryMB)
+				n, err := contextvalue.Int(v, DefaultMemoryMB)
 				if err == nil && (n < 128 || n > 10240) {
 					err = fmt.Errorf("%d is not in [128, 10240]", n)
 				}
@@ -351,37 +353,14 @@ func Markdown() string {
 	return b.String()
 }
 
-// --- value conversion: typed JSON from cdk.json or strings from -c ---
-
-func asString(v any) (string, error) {
-	switch t := v.(type) {
-	case string:
-		return strings.TrimSpace(t), nil
-	case float64:
-		return strconv.FormatFloat(t, 'f', -1, 64), nil
-	case bool:
-		return strconv.FormatBool(t), nil
-	}
-	return "", fmt.Errorf("want a string, got %T", v)
-}
-
-func stringOr(v any, def string) (string, error) {
-	if v == nil {
-		return def, nil
-	}
-	s, err := asString(v)
-	if err == nil && s == "" {
-		s = def
-	}
-	return s, err
-}
+// --- the policy fields' value parsers (contextvalue) ---
 
 const slackIDWhat = "a Slack ID (upper-case letters and digits)"
 
 // setString sets *dst to the optional string v (default empty); a
 // non-empty value must be valid, else the error says it is not what.
 func setString(dst *string, v any, valid func(string) bool, what string) error {
-	s, err := stringOr(v, "")
+	s, err := contextvalue.StringOr(v, "")
 	if err == nil && s != "" && !valid(s) {
 		err = fmt.Errorf("%q is not %s", s, what)
 	}
@@ -392,7 +371,7 @@ func setString(dst *string, v any, valid func(string) bool, what string) error {
 // setList sets *dst to the list v when every element is valid; the error
 // names the first that is not what.
 func setList(dst *[]string, v any, valid func(string) bool, what string) error {
-	l, err := asList(v)
+	l, err := contextvalue.List(v)
 	for _, e := range l {
 		if !valid(e) {
 			return fmt.Errorf("%q is not %s", e, what)
@@ -404,7 +383,7 @@ func setList(dst *[]string, v any, valid func(string) bool, what string) error {
 
 // setRate sets *dst to the write rate v (default def), in (0, MaxRate].
 func setRate(dst *float64, v any, def float64) error {
-	f, err := floatOr(v, def)
+	f, err := contextvalue.Float(v, def)
 	if err == nil && !awsclient.ValidRate(f) {
 		err = fmt.Errorf("%g is not in (0, %g]", f, awsclient.MaxRate)
 	}
@@ -412,155 +391,22 @@ func setRate(dst *float64, v any, def float64) error {
 	return err
 }
 
-func boolOr(v any, def bool) (bool, error) {
-	switch t := v.(type) {
-	case nil:
-		return def, nil
-	case bool:
-		return t, nil
-	case string:
-		if strings.TrimSpace(t) == "" {
-			return def, nil
-		}
-		b, err := strconv.ParseBool(strings.TrimSpace(t))
-		if err != nil {
-			return def, fmt.Errorf("%q is not true or false", t)
-		}
-		return b, nil
-	}
-	return def, fmt.Errorf("want a boolean, got %T", v)
-}
+func stringValue(v any) (any, error) { return contextvalue.String(v) }
 
-func floatOr(v any, def float64) (float64, error) {
-	switch t := v.(type) {
-	case nil:
-		return def, nil
-	case float64:
-		return t, nil
-	case int:
-		return float64(t), nil
-	case string:
-		if strings.TrimSpace(t) == "" {
-			return def, nil
-		}
-		f, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
-			return def, fmt.Errorf("%q is not a number", t)
-		}
-		return f, nil
-	}
-	return def, fmt.Errorf("want a number, got %T", v)
-}
-
-func intOr(v any, def int) (int, error) {
-	f, err := floatOr(v, float64(def))
-	if err != nil {
-		return def, err
-	}
-	if f != math.Trunc(f) || math.Abs(f) > 1<<31 {
-		return def, fmt.Errorf("%v is not an integer", v)
-	}
-	return int(f), nil
-}
-
-// asList accepts a JSON array (typed or as a string) or a comma-separated
-// string. nil is the empty list.
-func asList(v any) ([]string, error) {
-	switch t := v.(type) {
-	case nil:
-		return nil, nil
-	case []any:
-		out := make([]string, 0, len(t))
-		for i, e := range t {
-			s, ok := e.(string)
-			if !ok {
-				return nil, fmt.Errorf("item %d: want a string, got %T", i, e)
-			}
-			if s = strings.TrimSpace(s); s != "" {
-				out = append(out, s)
-			}
-		}
-		return out, nil
-	case []string:
-		return asList(toAnySlice(t))
-	case string:
-		s := strings.TrimSpace(t)
-		if strings.HasPrefix(s, "[") {
-			var arr []any
-			if err := json.Unmarshal([]byte(s), &arr); err != nil {
-				return nil, fmt.Errorf("not a JSON array: %v", err)
-			}
-			return asList(arr)
-		}
-		return SplitList(s), nil
-	}
-	return nil, fmt.Errorf("want a list, got %T", v)
-}
-
-func toAnySlice(s []string) []any {
-	out := make([]any, len(s))
-	for i, e := range s {
-		out[i] = e
-	}
-	return out
-}
-
-// asObject accepts a JSON object, typed or as a string.
-func asObject(v any) (map[string]any, error) {
-	switch t := v.(type) {
-	case map[string]any:
-		return t, nil
-	case string:
-		if strings.TrimSpace(t) == "" {
-			return map[string]any{}, nil
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(t), &m); err != nil {
-			return nil, fmt.Errorf("not a JSON object: %v", err)
-		}
-		return m, nil
-	}
-	return nil, fmt.Errorf("want a JSON object, got %T", v)
-}
-
-func stringValue(v any) (any, error) { return asString(v) }
-
-func objectValue(v any) (any, error) { return asObject(v) }
+func objectValue(v any) (any, error) { return contextvalue.Object(v) }
 
 func listValue(v any) (any, error) {
-	l, err := asList(v)
+	l, err := contextvalue.List(v)
 	if l == nil {
 		l = []string{}
 	}
 	return l, err
 }
 
-func intValue(v any) (any, error) { return intOr(v, 0) }
+func intValue(v any) (any, error) { return contextvalue.Int(v, 0) }
 
-func boolValue(v any) (any, error) { return boolOr(v, false) }
+func boolValue(v any) (any, error) { return contextvalue.Bool(v, false) }
 
-func tagValue(v any) (any, error) {
-	if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
-		k, val, found := strings.Cut(strings.TrimSpace(s), "=")
-		if !found || k == "" {
-			return nil, fmt.Errorf("%q is not key=value", s)
-		}
-		return map[string]any{"key": k, "value": val}, nil
-	}
-	return asObject(v)
-}
+func tagValue(v any) (any, error) { return contextvalue.Tag(v) }
 
-func tagsValue(v any) (any, error) {
-	if s, ok := v.(string); ok && !strings.HasPrefix(strings.TrimSpace(s), "{") {
-		m := map[string]any{}
-		for _, kv := range SplitList(s) {
-			k, val, found := strings.Cut(kv, "=")
-			if !found || k == "" {
-				return nil, fmt.Errorf("%q is not key=value", kv)
-			}
-			m[k] = val
-		}
-		return m, nil
-	}
-	return asObject(v)
-}
+func tagsValue(v any) (any, error) { return contextvalue.Tags(v) }

@@ -46,6 +46,10 @@ type Input struct {
 	Outcomes []workflow.SweepOutcome
 	// ExecutionARN is the sweep's execution.
 	ExecutionARN string
+	// DigestError, when set, is why the digest could not be published
+	// (PublishDigest failed after its retries): the notification is then a
+	// notice of that failure, of the summary only (Outcomes are not read).
+	DigestError *workflow.CaughtError
 }
 
 // Lists of a section, in the order they are shown.
@@ -143,7 +147,9 @@ type Document struct {
 	GapsOmitted     int                    `json:"gapsOmitted,omitempty"`
 	FailedTargets   []workflow.Target      `json:"failedTargets"`
 	WalkError       *workflow.CaughtError  `json:"walkError,omitempty"`
-	Truncated       bool                   `json:"truncated,omitempty"`
+	// DigestError is set on the notice of a digest that was not published.
+	DigestError *workflow.CaughtError `json:"digestError,omitempty"`
+	Truncated   bool                  `json:"truncated,omitempty"`
 }
 
 // Notification is the digest in every format.
@@ -260,6 +266,11 @@ func document(in Input, all []Section, l level) Document {
 	if doc.FailedTargets == nil {
 		doc.FailedTargets = []workflow.Target{}
 	}
+	if e := in.DigestError; e != nil {
+		// The outcomes were not read: none counts as pending.
+		doc.DigestError = &workflow.CaughtError{Error: message.Clip(message.SafeText(e.Error), capLine), Cause: message.Clip(message.SafeText(e.Cause), capLine)}
+		doc.Totals.Pending = 0
+	}
 	for _, o := range in.Outcomes {
 		doc.Outcomes[o.Outcome]++
 	}
@@ -329,6 +340,9 @@ func headline(doc Document) string {
 }
 
 func subject(doc Document) string {
+	if doc.DigestError != nil {
+		return message.Clip("[ecslogfix] Sweep digest not published: "+doc.Summary, 99)
+	}
 	return message.Clip("[ecslogfix] Sweep digest: "+doc.Summary, 99)
 }
 

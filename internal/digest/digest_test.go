@@ -183,3 +183,26 @@ func TestPendingExecutionsAreCounted(t *testing.T) {
 		t.Errorf("pending %d\n%s", n.Document.Totals.Pending, n.Text)
 	}
 }
+
+// The notice of a digest that was not published names the error, counts
+// nothing as pending (the outcomes were not read) and says where they are.
+func TestRenderDigestFailure(t *testing.T) {
+	in := load(t, "sweep")
+	in.Outcomes = nil
+	in.DigestError = &workflow.CaughtError{Error: "ecslogfix.ThrottledError", Cause: "sns: Publish: Rate exceeded"}
+	n, err := Render(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(n.Subject, "[ecslogfix] Sweep digest not published: ") || n.Attributes[message.AttrOutcome] != string(Outcome) {
+		t.Errorf("subject %q, attributes %v", n.Subject, n.Attributes)
+	}
+	want := "The digest of this sweep was not published: ecslogfix.ThrottledError: sns: Publish: Rate exceeded\nThe executions' outcomes are under s3://" +
+		in.Summary.Bucket + "/" + workflow.SweepOutcomesPrefix(in.Summary.SweepID) + "."
+	if !strings.Contains(n.Text, want) || strings.Contains(n.Text, "Still running") {
+		t.Errorf("text:\n%s", n.Text)
+	}
+	if d := n.Document.DigestError; d == nil || *d != *in.DigestError || n.Document.Totals.Pending != 0 {
+		t.Errorf("document %+v", n.Document)
+	}
+}

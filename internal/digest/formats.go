@@ -39,6 +39,10 @@ func text(doc Document) string {
 	if doc.WalkError != nil {
 		fmt.Fprintf(&b, "The walk failed: %s: %s\n", doc.WalkError.Error, message.Clip(doc.WalkError.Cause, capLine))
 	}
+	if e := doc.DigestError; e != nil {
+		fmt.Fprintf(&b, "The digest of this sweep was not published: %s: %s\nThe executions' outcomes are under s3://%s/%s.\n",
+			e.Error, e.Cause, doc.Report.Bucket, workflow.SweepOutcomesPrefix(doc.SweepID))
+	}
 	fmt.Fprintf(&b, "\nFull per-family report: %s\n", doc.Report.URI)
 	if doc.Report.Link != "" {
 		fmt.Fprintf(&b, "  %s\n", doc.Report.Link)

@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
 	"github.com/ecslogfix/ecslogfix/internal/digest"
@@ -145,5 +149,133 @@ func TestDigestRefusesForeignRequests(t *testing.T) {
 	}
 	if len(pub.calls) != 0 {
 		t.Errorf("%d publishes", len(pub.calls))
+	}
+}
+
+// markerBarrier holds every read of the digest marker until n senders
+// have read it, so each decides on the same state before any writes.
+type markerBarrier struct {
+	*awsfake.S3
+	key     string
+	arrived sync.WaitGroup
+}
+
+func (b *markerBarrier) GetObject(ctx context.Context, in *s3.GetObjectInput, opts ...func(*s3.Options)) (*s3.GetObjectOutput, error) {
+	out, err := b.S3.GetObject(ctx, in, opts...)
+	if aws.ToString(in.Key) == b.key {
+		b.arrived.Done()
+		b.arrived.Wait()
+	}
+	return out, err
+}
+
+// Two concurrent senders of one sweep's digest (two notify instances, both
+// past the marker check) publish exactly one digest: the marker is claimed
+// by a conditional write before the publish.
+func TestConcurrentDigestSendersPublishOnce(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	store, pub := awsfake.NewS3(), &fakeSNS{}
+	shared := &markerBarrier{S3: store, key: workflow.SweepDigestKey("sweep-3")}
+	shared.arrived.Add(2)
+	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-3", Bucket: sweepBucket, ReportKey: "sweeps/sweep-3/report.jsonl",
+		Targets: 1, TargetsWalked: 1, SummarizedAt: now}
+	req := workflow.NotifyRequest{Summary: &sum, ExecutionARN: "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-sweep:sweep-3"}
+	results := make([]Summary, 2)
+	errs := make([]error, 2)
+	var done sync.WaitGroup
+	for i := range 2 {
+		h, _ := newTestHandler(t, Config{SweepBucket: sweepBucket, DigestPoll: 20 * time.Second, DigestSettle: time.Hour},
+			Deps{SNS: pub, S3: shared, Now: func() time.Time { return now }})
+		done.Add(1)
+		go func() {
+			defer done.Done()
+			results[i], errs[i] = h.Handle(context.Background(), req)
+		}()
+	}
+	done.Wait()
+	if len(pub.calls) != 1 {
+		t.Fatalf("%d digests published by two concurrent senders: %+v (%v)", len(pub.calls), results, errs)
+	}
+	published, waiting := 0, 0
+	for i, r := range results {
+		switch {
+		case errs[i] != nil:
+			t.Errorf("sender %d: %v", i, errs[i])
+		case r.Published && !r.Pending:
+			published++
+		case r.Pending && r.RetryAfterSeconds == 20:
+			waiting++
+		}
+	}
+	if published != 1 || waiting != 1 {
+		t.Fatalf("one publishes, one waits: %+v", results)
+	}
+	// The waiting sender asks again and finds the digest published.
+	h, _ := newTestHandler(t, Config{SweepBucket: sweepBucket}, Deps{SNS: pub, S3: store, Now: func() time.Time { return now }})
+	again, err := h.Handle(context.Background(), req)
+	if err != nil || again.Skipped != "published before" || len(pub.calls) != 1 {
+		t.Fatalf("the waiting sender's next ask: %+v (%v), %d publishes", again, err, len(pub.calls))
+	}
+}
+
+// A failed publish gives its claim up, so the retry publishes at once; a
+// claim older than DigestClaimHold (its sender died) is taken over.
+func TestDigestClaimIsGivenUpOrTakenOver(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	h, pub, store := sweepHandler(t, &now)
+	ctx := context.Background()
+	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-4", Bucket: sweepBucket, ReportKey: "sweeps/sweep-4/report.jsonl",
+		Targets: 1, TargetsWalked: 1, SummarizedAt: now}
+	req := workflow.NotifyRequest{Summary: &sum}
+	pub.err = errors.New("InternalError")
+	if _, err := h.Handle(ctx, req); err == nil {
+		t.Fatal("a failed publish reported no error")
+	}
+	pub.err = nil
+	got, err := h.Handle(ctx, req)
+	if err != nil || !got.Published || got.Pending || len(pub.calls) != 2 {
+		t.Fatalf("the retry after a failed publish: %+v (%v), %d publishes", got, err, len(pub.calls))
+	}
+
+	stale := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-5", Bucket: sweepBucket, ReportKey: "sweeps/sweep-5/report.jsonl",
+		Targets: 1, TargetsWalked: 1, SummarizedAt: now}
+	if _, err := store.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sweepBucket), Key: aws.String(workflow.SweepDigestKey("sweep-5")),
+		Body: strings.NewReader(`{"messageId":"","outcomes":0,"time":"2026-12-01T06:00:00Z"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = h.Handle(ctx, workflow.NotifyRequest{Summary: &stale})
+	if err != nil || !got.Pending || len(pub.calls) != 2 {
+		t.Fatalf("a fresh claim of another sender: %+v (%v), %d publishes", got, err, len(pub.calls))
+	}
+	now = now.Add(DigestClaimHold + time.Second)
+	got, err = h.Handle(ctx, workflow.NotifyRequest{Summary: &stale})
+	if err != nil || !got.Published || len(pub.calls) != 3 {
+		t.Fatalf("a stale claim: %+v (%v), %d publishes", got, err, len(pub.calls))
+	}
+}
+
+// The notice of a digest PublishDigest could not publish is published
+// without reading the sweep's bucket; a digest error without a summary is
+// invalid input.
+func TestDigestFailureNotice(t *testing.T) {
+	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
+	h, pub, store := sweepHandler(t, &now)
+	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-6", Bucket: sweepBucket, ReportKey: "sweeps/sweep-6/report.jsonl",
+		Targets: 1, TargetsWalked: 1, Started: 3, SummarizedAt: now}
+	caught := &workflow.CaughtError{Error: "ecslogfix.ThrottledError", Cause: "publish: Rate exceeded"}
+	got, err := h.Handle(context.Background(), workflow.NotifyRequest{Summary: &sum, DigestError: caught})
+	if err != nil || !got.Published || len(pub.calls) != 1 || len(store.Calls) != 0 {
+		t.Fatalf("%+v (%v), %d publishes, S3 calls %v", got, err, len(pub.calls), store.Calls)
+	}
+	if s := *pub.calls[0].Subject; !strings.HasPrefix(s, "[ecslogfix] Sweep digest not published") {
+		t.Errorf("subject %q", s)
+	}
+	if !strings.Contains(*pub.calls[0].Message, "publish: Rate exceeded") {
+		t.Errorf("message %s", *pub.calls[0].Message)
+	}
+	_, err = h.Handle(context.Background(), workflow.NotifyRequest{Result: loadRequest(t, "remediated").Result, DigestError: caught})
+	var invalid *workflow.InvalidInputError
+	if !errors.As(err, &invalid) {
+		t.Errorf("a digest error with a result: %v", err)
 	}
 }

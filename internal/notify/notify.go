@@ -161,7 +161,13 @@ func (h *Handler) Handle(ctx context.Context, req workflow.NotifyRequest) (Summa
 		if req.Result != nil || req.Failure != nil {
 			return Summary{}, &workflow.InvalidInputError{Err: errors.New("a digest request carries an execution's result or failure")}
 		}
+		if req.DigestError != nil {
+			return h.digestFailure(ctx, *req.Summary, req.ExecutionARN, *req.DigestError)
+		}
 		return h.digest(ctx, *req.Summary, req.ExecutionARN)
+	}
+	if req.DigestError != nil {
+		return Summary{}, &workflow.InvalidInputError{Err: errors.New("a digest error without the sweep's summary")}
 	}
 	n, err := message.Render(req)
 	if err != nil {

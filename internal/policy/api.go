@@ -15,31 +15,6 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// Documented awslogs option keys (SDK types.LogConfiguration.Options).
-const (
-	OptGroup            = "awslogs-group"
-	OptRegion           = "awslogs-region"
-	OptStreamPrefix     = "awslogs-stream-prefix"
-	OptCreateGroup      = "awslogs-create-group"
-	OptDatetimeFormat   = "awslogs-datetime-format"
-	OptMultilinePattern = "awslogs-multiline-pattern"
-	OptMode             = "mode"
-	OptMaxBufferSize    = "max-buffer-size"
-)
-
-// DriverAwslogs and DriverAwsfirelens are the two log drivers the policy
-// treats specially.
-const (
-	DriverAwslogs     = string(types.LogDriverAwslogs)
-	DriverAwsfirelens = string(types.LogDriverAwsfirelens)
-)
-
-// Log driver modes (the "mode" option).
-const (
-	ModeBlocking    = "blocking"
-	ModeNonBlocking = "non-blocking"
-)
-
 // Default returns the SOP's policy: awslogs only, log group "/ecs/{family}",
 // stream prefix "ecs", 365 days retention (also set on referenced groups
 // that never expire), deletion protection on created groups, either
@@ -195,48 +170,17 @@ func (p Policy) LogGroupName(family, container, account, region string) string {
 // IsExempt reports whether tags carry the exemption tag (the default one when
 // unset): the key must match exactly, the value ignoring case and
 // surrounding spaces.
-func (p Policy) IsExempt(tags []types.Tag) bool {
-	want := p.ExemptionTag
-	if want.Key == "" {
-		want = Default().ExemptionTag
-	}
-	for _, t := range tags {
-		if t.Key == nil || *t.Key != want.Key {
-			continue
-		}
-		v := ""
-		if t.Value != nil {
-			v = *t.Value
-		}
-		if strings.EqualFold(strings.TrimSpace(v), strings.TrimSpace(want.Value)) {
-			return true
-		}
-	}
-	return false
-}
+func (p Policy) IsExempt(tags []types.Tag) bool { return p.exemptionTag().Carried(tags) }
 
-// ValidLogGroupName reports whether name is a valid CloudWatch Logs group
-// name: 1–512 of [.\-_/#A-Za-z0-9], not starting with "aws/".
-func ValidLogGroupName(name string) bool {
-	if len(name) == 0 || len(name) > 512 || strings.HasPrefix(name, "aws/") {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		if !logGroupChar(name[i]) {
-			return false
-		}
-	}
-	return true
-}
+// UntilKey is the key of the end-date tag.
+func (p Policy) UntilKey() string { return p.exemptionTag().UntilKey() }
 
-func logGroupChar(c byte) bool {
-	switch {
-	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
-		return true
-	case c == '.', c == '-', c == '_', c == '/', c == '#':
-		return true
+// exemptionTag is ExemptionTag, or the default one when unset.
+func (p Policy) exemptionTag() Tag {
+	if p.ExemptionTag.Key == "" {
+		return Default().ExemptionTag
 	}
-	return false
+	return p.ExemptionTag
 }
 
 // checkFieldNames rejects field names that differ from the JSON names in

@@ -2,43 +2,12 @@ package policy
 
 import (
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
-
-// GroupRef names a log group in a region of the task definition's
-// account (awslogs writes to its own account only).
-type GroupRef struct {
-	Name   string `json:"name"`
-	Region string `json:"region"`
-}
-
-// Facts are what a shell observed in AWS that a rule needs. The zero Facts
-// means nothing was observed (check, offline): LOG_GROUP_MISSING is not
-// judged, and a container without a mode option is judged on AWS's
-// default mode.
-type Facts struct {
-	// LogDriverMode is the account's defaultLogDriverMode setting in the
-	// task definition's region; "" when unset or not read.
-	LogDriverMode string
-	// Groups holds what was read about each group observed. A group that
-	// is not in the map was not observed.
-	Groups map[GroupRef]GroupFact
-}
-
-// GroupFact is what DescribeLogGroups said about one group.
-type GroupFact struct {
-	Exists             bool   `json:"exists"`
-	RetentionDays      int32  `json:"retentionDays,omitempty"` // 0: never expires
-	KMSKeyARN          string `json:"kmsKeyArn,omitempty"`
-	Class              string `json:"class,omitempty"`
-	DeletionProtection bool   `json:"deletionProtection,omitempty"`
-	ARN                string `json:"arn,omitempty"` // without the ":*" suffix
-}
 
 // Evaluate judges td on its content alone: nothing observed (Facts{}) and
 // the exemptions judged without a day (the exemption tag applies, dated
@@ -79,16 +48,20 @@ func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s Subjec
 			ev.Containers = append(ev.Containers, fd)
 		}
 	}
-	jx := p.exemptions(tags, s, ev.Containers)
-	ev.ExemptionNotes = jx.notes
-	if jx.whole != nil {
-		ev.Exempt, ev.Exemption = true, jx.whole
+	findings := make([]exemption.Finding, len(ev.Containers))
+	for i, c := range ev.Containers {
+		findings[i] = exemption.Finding{Name: c.Name, Reasons: c.Reasons}
+	}
+	jx := p.Exemptions.Judge(p.exemptionTag(), tags, s, findings)
+	ev.ExemptionNotes = jx.Notes
+	if jx.Whole != nil {
+		ev.Exempt, ev.Exemption = true, jx.Whole
 		return ev
 	}
-	covered := len(jx.containers) > 0
+	covered := len(jx.Containers) > 0
 	for i := range ev.Containers {
 		f := &ev.Containers[i]
-		if ex, ok := jx.containers[i]; ok {
+		if ex, ok := jx.Containers[i]; ok {
 			f.Exempt, f.Exemption = true, ex
 		} else if !f.Compliant {
 			covered = false
@@ -163,7 +136,7 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 	case !slices.Contains(j.p.AllowedDrivers, string(lc.LogDriver)):
 		fd.Reasons = append(fd.Reasons, ReasonDriverNotAllowed)
 	case string(lc.LogDriver) == DriverAwslogs:
-		fd = j.awslogs(lc.Options)
+		fd.Reasons, fd.Keys = awslogs.Check(lc.Options, awslogs.Requirement{Mode: j.p.RequiredMode, MinBufferSize: j.p.MinBufferSize}, j.facts)
 	}
 	if IsRouter(c) && (lc == nil || string(lc.LogDriver) != DriverAwslogs) {
 		fd.Reasons = append(fd.Reasons, ReasonRouterNotAwslogs)
@@ -179,153 +152,9 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 // and valid, region and stream prefix present, non-blank and valid, mode
 // and max-buffer-size valid, and no undocumented awslogs key.
 func AwslogsReasons(opts map[string]string) []Reason {
-	return judge{p: Default()}.awslogs(opts).Reasons
+	reasons, _ := awslogs.Check(opts, awslogs.Requirement{Mode: ModeAny}, awslogs.Facts{})
+	return reasons
 }
-
-func (j judge) awslogs(opts map[string]string) ContainerFinding {
-	var fd ContainerFinding
-	add := func(r Reason, key string) {
-		fd.Reasons = append(fd.Reasons, r)
-		if key != "" && !slices.Contains(fd.Keys, key) {
-			fd.Keys = append(fd.Keys, key)
-		}
-	}
-	group := opts[OptGroup]
-	switch {
-	case Blank(group):
-		add(ReasonMissingGroup, "")
-	case !ValidLogGroupName(group):
-		add(ReasonInvalidGroup, OptGroup)
-	}
-	region := opts[OptRegion]
-	switch {
-	case Blank(region):
-		add(ReasonMissingRegion, "")
-	case !awsarn.ValidRegion(region):
-		add(ReasonInvalidRegion, OptRegion)
-	}
-	switch prefix := opts[OptStreamPrefix]; {
-	case Blank(prefix):
-		add(ReasonMissingStreamPrefix, "")
-	case !ValidStreamPrefix(prefix):
-		add(ReasonInvalidStreamPrefix, OptStreamPrefix)
-	}
-	if key := j.modeProblem(opts); key != "" {
-		add(ReasonInvalidMode, key)
-	}
-	for _, k := range UnknownOptions(opts) {
-		if !slices.Contains(fd.Reasons, ReasonUnknownOption) {
-			fd.Reasons = append(fd.Reasons, ReasonUnknownOption)
-		}
-		fd.Keys = append(fd.Keys, k)
-	}
-	if ValidLogGroupName(group) && awsarn.ValidRegion(region) && !CreatesGroup(opts) {
-		if g, seen := j.facts.Groups[GroupRef{group, region}]; seen && !g.Exists {
-			add(ReasonLogGroupMissing, "")
-		}
-	}
-	return fd
-}
-
-// modeProblem returns the option key at fault when the container's
-// delivery mode is invalid or not what the policy requires, else "".
-// Invalid values are judged whatever the policy; the requirement on the
-// effective mode (EffectiveMode) only when the policy sets one.
-func (j judge) modeProblem(opts map[string]string) string {
-	mode, explicit := opts[OptMode]
-	explicit = explicit && !Blank(mode)
-	if explicit && mode != ModeBlocking && mode != ModeNonBlocking {
-		return OptMode
-	}
-	size, sized := opts[OptMaxBufferSize]
-	sized = sized && !Blank(size)
-	if sized {
-		if _, ok := ParseBufferSize(size); !ok {
-			return OptMaxBufferSize
-		}
-	}
-	effective := EffectiveMode(opts, j.facts.LogDriverMode)
-	if req := j.p.RequiredMode; req != "" && req != ModeAny && effective != req {
-		return OptMode
-	}
-	if j.p.MinBufferSize != "" && effective == ModeNonBlocking {
-		min, _ := ParseBufferSize(j.p.MinBufferSize)
-		if !sized {
-			size = DefaultMaxBufferSize
-		}
-		if n, _ := ParseBufferSize(size); n < min {
-			return OptMaxBufferSize
-		}
-	}
-	return ""
-}
-
-// EffectiveMode is the delivery mode a container's logs get: its mode
-// option, else the account's defaultLogDriverMode setting, else
-// non-blocking, ECS's default since 2025-06-25 (SDK
-// types.LogConfiguration.Options, "mode").
-func EffectiveMode(opts map[string]string, accountMode string) string {
-	if m := opts[OptMode]; m == ModeBlocking || m == ModeNonBlocking {
-		return m
-	}
-	if accountMode == ModeBlocking || accountMode == ModeNonBlocking {
-		return accountMode
-	}
-	return ModeNonBlocking
-}
-
-// UnknownOptions returns, sorted, the keys of an awslogs configuration
-// that look like awslogs options — "awslogs-" followed by anything, or
-// mode or max-buffer-size in any case — but are not one ECS documents
-// (SDK types.LogConfiguration.Options). Keys match case-sensitively, as
-// Docker does when it rejects an unknown log option at container start.
-func UnknownOptions(opts map[string]string) []string {
-	var out []string
-	for k := range opts {
-		if slices.Contains(awslogsKeys, k) {
-			continue
-		}
-		lower := strings.ToLower(k)
-		if strings.HasPrefix(lower, "awslogs-") || lower == OptMode || lower == OptMaxBufferSize {
-			out = append(out, k)
-		}
-	}
-	slices.Sort(out)
-	return out
-}
-
-// CreatesGroup reports whether awslogs-create-group is true: the driver
-// then creates a missing group itself (parsed as Docker parses it,
-// strconv.ParseBool).
-func CreatesGroup(opts map[string]string) bool {
-	b, err := strconv.ParseBool(strings.TrimSpace(opts[OptCreateGroup]))
-	return err == nil && b
-}
-
-// Groups returns the distinct log groups the awslogs containers of td
-// write to, in order: what a shell observes for LOG_GROUP_MISSING. Only
-// valid names in valid regions are listed.
-func Groups(td *types.TaskDefinition) []GroupRef {
-	var out []GroupRef
-	if td == nil {
-		return out
-	}
-	for _, c := range td.ContainerDefinitions {
-		lc := c.LogConfiguration
-		if lc == nil || string(lc.LogDriver) != DriverAwslogs {
-			continue
-		}
-		g := GroupRef{Name: lc.Options[OptGroup], Region: lc.Options[OptRegion]}
-		if ValidLogGroupName(g.Name) && awsarn.ValidRegion(g.Region) && !slices.Contains(out, g) {
-			out = append(out, g)
-		}
-	}
-	return out
-}
-
-// Blank reports whether an option value is empty or only white space: such
-// a value counts as missing.
-func Blank(s string) bool { return strings.TrimSpace(s) == "" }
 
 func deref(s *string) string {
 	if s == nil {

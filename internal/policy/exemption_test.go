@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 func tag(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
@@ -143,7 +144,7 @@ func TestExemptionsParseAndValidate(t *testing.T) {
 	if probs := p.Exemptions.Problems(); len(probs) != 0 {
 		t.Errorf("problems %v", probs)
 	}
-	if d := Default().Exemptions; d.Max() != DefaultMaxExemptionDays || d.Backout() != DefaultBackoutDays {
+	if d := Default().Exemptions; d.Max() != exemption.DefaultMaxExemptionDays || d.Backout() != exemption.DefaultBackoutDays {
 		t.Errorf("defaults %d %d", d.Max(), d.Backout())
 	}
 	for _, tt := range []struct{ in, want string }{

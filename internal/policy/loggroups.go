@@ -2,56 +2,10 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
-
-// awslogsKeys are the option keys ECS documents for awslogs (SDK
-// types.LogConfiguration.Options): the only ones UnknownOptions accepts.
-var awslogsKeys = []string{OptGroup, OptRegion, OptStreamPrefix, OptCreateGroup, OptDatetimeFormat, OptMultilinePattern, OptMode, OptMaxBufferSize}
-
-// ModeAny is the RequiredMode that accepts either delivery mode.
-const ModeAny = "any"
-
-// DefaultMaxBufferSize is max-buffer-size when a container sets none (SDK
-// types.LogConfiguration.Options: "Default value: 10m").
-const DefaultMaxBufferSize = "10m"
-
-// maxStreamPrefix keeps "prefix/container/task-id" within the 512-character
-// log stream name limit for a 255-character container name.
-const maxStreamPrefix = 512 - 255 - 32 - 2
-
-// ValidStreamPrefix is the one rule for an awslogs-stream-prefix, the
-// policy's own and a container's: non-blank, at most maxStreamPrefix
-// characters, and none of ':', '*' or white space, which CloudWatch Logs
-// refuses in a log stream name.
-func ValidStreamPrefix(s string) bool {
-	return !Blank(s) && len(s) <= maxStreamPrefix && !strings.ContainsAny(s, ":* \t\r\n")
-}
-
-// bufferSizeRE is Docker's size grammar (go-units RAMInBytes, which the
-// awslogs driver uses for max-buffer-size): a number, then an optional
-// unit k, m, g, t or p (any case) with an optional "i" and "b".
-var bufferSizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
-
-// ParseBufferSize returns the bytes a max-buffer-size value stands for
-// (binary units, as Docker counts them), and false when it is not a size
-// or is zero.
-func ParseBufferSize(s string) (int64, bool) {
-	m := bufferSizeRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
-		return 0, false
-	}
-	n, err := strconv.ParseFloat(m[1], 64)
-	if err != nil || n <= 0 {
-		return 0, false
-	}
-	mult := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[strings.ToLower(m[2])]
-	return int64(n * mult), true
-}
 
 // RetentionMode says what ecslogfix does to the retention of a log group
 // that already exists.
@@ -121,30 +75,6 @@ func (p Policy) MayCreate(name string) bool {
 		}
 	}
 	return false
-}
-
-// MatchPattern matches name against pattern, where "*" stands for any
-// characters ("/" included) and everything else for itself: the meaning
-// "*" has in an IAM resource ARN, so the patterns the policy allows and
-// the resources the remediate role may touch are the same names.
-func MatchPattern(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	if len(parts) == 1 {
-		return pattern == name
-	}
-	if !strings.HasPrefix(name, parts[0]) {
-		return false
-	}
-	rest := name[len(parts[0]):]
-	last := parts[len(parts)-1]
-	for _, mid := range parts[1 : len(parts)-1] {
-		i := strings.Index(rest, mid)
-		if i < 0 {
-			return false
-		}
-		rest = rest[i+len(mid):]
-	}
-	return len(rest) >= len(last) && strings.HasSuffix(rest, last)
 }
 
 // validPattern reports whether s is a log group name pattern: log group

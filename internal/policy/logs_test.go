@@ -20,9 +20,9 @@ func TestEvaluateLogsFlow(t *testing.T) {
 	nonBlocking.MinBufferSize = "25m"
 	minOnly := Default()
 	minOnly.MinBufferSize = "25m"
-	missing := Facts{Groups: map[GroupRef]GroupFact{{"/ecs/x", "us-east-1"}: {}}}
-	exists := Facts{Groups: map[GroupRef]GroupFact{{"/ecs/x", "us-east-1"}: {Exists: true}}}
-	otherRegion := Facts{Groups: map[GroupRef]GroupFact{{"/ecs/x", "eu-west-1"}: {}}}
+	missing := Facts{Groups: map[GroupRef]GroupFact{{Name: "/ecs/x", Region: "us-east-1"}: {}}}
+	exists := Facts{Groups: map[GroupRef]GroupFact{{Name: "/ecs/x", Region: "us-east-1"}: {Exists: true}}}
+	otherRegion := Facts{Groups: map[GroupRef]GroupFact{{Name: "/ecs/x", Region: "eu-west-1"}: {}}}
 	tests := []struct {
 		name     string
 		p        Policy
@@ -261,7 +261,7 @@ func TestGroups(t *testing.T) {
 		{Name: aws.String("f"), LogConfiguration: lc("splunk", "awslogs-group", "/ecs/y", "awslogs-region", "us-east-1")},
 		{Name: aws.String("g")},
 	}}
-	want := []GroupRef{{"/ecs/x", "us-east-1"}, {"/ecs/x", "eu-west-1"}}
+	want := []GroupRef{{Name: "/ecs/x", Region: "us-east-1"}, {Name: "/ecs/x", Region: "eu-west-1"}}
 	if got := Groups(td); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Groups = %v, want %v", got, want)
 	}

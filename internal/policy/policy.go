@@ -6,29 +6,6 @@ package policy
 
 import "fmt"
 
-// Reason is a stable, machine-readable code for why a container is not
-// compliant. The strings are part of the public JSON and notification
-// format: never rename one.
-type Reason string
-
-// Reason codes.
-const (
-	ReasonMissingLogConfiguration Reason = "MISSING_LOG_CONFIGURATION" // no logConfiguration at all
-	ReasonDriverNotAllowed        Reason = "DRIVER_NOT_ALLOWED"        // a driver the policy does not allow
-	ReasonFirelens                Reason = "FIRELENS_NOT_AWSLOGS"      // awsfirelens: never rewritten, needs a human
-	ReasonMissingGroup            Reason = "MISSING_AWSLOGS_GROUP"     // awslogs-group absent or blank
-	ReasonInvalidGroup            Reason = "INVALID_AWSLOGS_GROUP"     // awslogs-group not a valid log group name
-	ReasonMissingRegion           Reason = "MISSING_AWSLOGS_REGION"    // awslogs-region absent or blank
-	ReasonInvalidRegion           Reason = "INVALID_AWSLOGS_REGION"    // awslogs-region not a region of a known partition
-	ReasonMissingStreamPrefix     Reason = "MISSING_AWSLOGS_STREAM_PREFIX"
-	ReasonInvalidStreamPrefix     Reason = "INVALID_AWSLOGS_STREAM_PREFIX" // fails the rule the policy's own streamPrefix follows
-	ReasonInvalidMode             Reason = "INVALID_AWSLOGS_MODE"          // mode or max-buffer-size invalid, or the effective mode not what the policy requires
-	ReasonUnknownOption           Reason = "UNKNOWN_AWSLOGS_OPTION"        // an awslogs-*, mode or max-buffer-size key ECS does not document
-	ReasonLogGroupMissing         Reason = "LOG_GROUP_MISSING"             // live fact: the group does not exist in its region (and awslogs-create-group is not true)
-	ReasonRouterNotAwslogs        Reason = "FIRELENS_ROUTER_NOT_AWSLOGS"   // the FireLens router itself does not log through awslogs
-	ReasonExecutionRoleMissing    Reason = "EXECUTION_ROLE_MISSING"        // awslogs (or the fix's) where Fargate or ECS Anywhere needs executionRoleArn, and there is none
-)
-
 // AccountPlaceholder may stand for the account in DefaultExecutionRoleARN.
 const AccountPlaceholder = "{account}"
 
@@ -50,12 +27,6 @@ const (
 	Replace      OtherDrivers = "replace"
 	ReportDriver OtherDrivers = "report"
 )
-
-// Tag is one key=value tag.
-type Tag struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
-}
 
 // Policy is the one description of compliant logging, shared by the
 // Lambdas, the CLI and the infrastructure.

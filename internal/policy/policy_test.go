@@ -9,13 +9,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 )
 
 func TestDefaultIsSOPAndValid(t *testing.T) {
 	d := Default()
 	want := Policy{
 		AllowedDrivers: []string{"awslogs"}, LogGroupTemplate: "/ecs/{family}", StreamPrefix: "ecs",
-		RetentionDays: 365, OtherDrivers: Replace, ExemptionTag: Tag{"ecslogfix:exempt", "true"}, Enforcement: Enforce,
+		RetentionDays: 365, OtherDrivers: Replace, ExemptionTag: Tag{Key: "ecslogfix:exempt", Value: "true"}, Enforcement: Enforce,
 		ExistingGroupRetention: RetentionSetIfNeverExpire, DeletionProtection: boolPtr(true), RequiredMode: ModeAny,
 		Rollout: RolloutNone, DeregisterSource: DeregisterNever, RolloutTimeoutMinutes: 30, RolloutPollSeconds: 30,
 	}
@@ -31,7 +32,7 @@ func TestDefaultIsSOPAndValid(t *testing.T) {
 }
 
 func TestWithDefaultsCopies(t *testing.T) {
-	p := Policy{AllowedDrivers: []string{"awslogs", "splunk"}, LogGroupTags: map[string]string{"team": "a"}, ExemptionTag: Tag{"skip", "yes"}}
+	p := Policy{AllowedDrivers: []string{"awslogs", "splunk"}, LogGroupTags: map[string]string{"team": "a"}, ExemptionTag: Tag{Key: "skip", Value: "yes"}}
 	q := p.WithDefaults()
 	q.AllowedDrivers[0] = "x"
 	q.LogGroupTags["team"] = "b"
@@ -64,7 +65,7 @@ func TestParse(t *testing.T) {
 			p.KMSKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 			p.LogGroupClass = "INFREQUENT_ACCESS"
 			p.OtherDrivers = ReportDriver
-			p.ExemptionTag = Tag{"no-logfix", "true"}
+			p.ExemptionTag = Tag{Key: "no-logfix", Value: "true"}
 			p.Enforcement = Report
 			p.DefaultExecutionRoleARN = "arn:aws:iam::111122223333:role/ecsTaskExecutionRole"
 			p.LogGroupTags = map[string]string{"team": "platform", "cost center": "42"}
@@ -150,7 +151,7 @@ func TestValidate(t *testing.T) {
 		{"stream prefix blank", func(p *Policy) { p.StreamPrefix = "  " }, "streamPrefix"},
 		{"stream prefix colon", func(p *Policy) { p.StreamPrefix = "a:b" }, "streamPrefix"},
 		{"stream prefix star", func(p *Policy) { p.StreamPrefix = "a*" }, "streamPrefix"},
-		{"stream prefix long", func(p *Policy) { p.StreamPrefix = strings.Repeat("p", maxStreamPrefix+1) }, "streamPrefix"},
+		{"stream prefix long", func(p *Policy) { p.StreamPrefix = strings.Repeat("p", awslogs.MaxStreamPrefix+1) }, "streamPrefix"},
 		{"log region ok", func(p *Policy) { p.LogRegion = "us-gov-west-1" }, ""},
 		{"log region eusc", func(p *Policy) { p.LogRegion = "eusc-de-east-1" }, ""},
 		{"log region bad", func(p *Policy) { p.LogRegion = "US-EAST-1" }, "logRegion"},
@@ -304,8 +305,8 @@ func TestIsExempt(t *testing.T) {
 		{"value false", Default(), []types.Tag{tag("ecslogfix:exempt", "false")}, false},
 		{"key case differs", Default(), []types.Tag{tag("EcsLogFix:Exempt", "true")}, false},
 		{"nil key and value", Default(), []types.Tag{{}, {Key: aws.String("ecslogfix:exempt")}}, false},
-		{"custom tag", Policy{ExemptionTag: Tag{"logging", "external"}}, []types.Tag{tag("logging", "external")}, true},
-		{"custom empty value", Policy{ExemptionTag: Tag{"nolog", ""}}, []types.Tag{{Key: aws.String("nolog")}}, true},
+		{"custom tag", Policy{ExemptionTag: Tag{Key: "logging", Value: "external"}}, []types.Tag{tag("logging", "external")}, true},
+		{"custom empty value", Policy{ExemptionTag: Tag{Key: "nolog", Value: ""}}, []types.Tag{{Key: aws.String("nolog")}}, true},
 		{"zero policy uses default", Policy{}, []types.Tag{tag("ecslogfix:exempt", "true")}, true},
 	}
 	for _, tt := range tests {

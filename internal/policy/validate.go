@@ -11,6 +11,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // RetentionValues are the retention periods (days) CloudWatch Logs'
@@ -52,7 +55,7 @@ func (p Policy) Validate() error {
 		return err
 	}
 	if !ValidStreamPrefix(p.StreamPrefix) {
-		return &FieldError{"streamPrefix", fmt.Sprintf("must be 1-%d characters without ':', '*' or spaces", maxStreamPrefix)}
+		return &FieldError{"streamPrefix", fmt.Sprintf("must be 1-%d characters without ':', '*' or spaces", awslogs.MaxStreamPrefix)}
 	}
 	if p.LogRegion != "" && !awsarn.ValidRegion(p.LogRegion) {
 		return &FieldError{"logRegion", fmt.Sprintf("%q is not a region of a known partition (e.g. us-east-1)", p.LogRegion)}
@@ -133,7 +136,7 @@ func (p Policy) Validate() error {
 	if err := p.validateLifecycle(); err != nil {
 		return err
 	}
-	return p.Exemptions.validate()
+	return validateExemptions(p.Exemptions)
 }
 
 // validateDelivery checks requiredMode and minBufferSize against each
@@ -237,14 +240,28 @@ func (p Policy) validateTemplate() error {
 
 func validateTag(field, key, value string) error {
 	switch {
-	case key == "" || utf8.RuneCountInString(key) > 128:
-		return &FieldError{field, fmt.Sprintf("tag key %q must be 1-128 characters", key)}
-	case utf8.RuneCountInString(value) > 256:
-		return &FieldError{field, fmt.Sprintf("tag %q: value must be at most 256 characters", key)}
-	case strings.HasPrefix(strings.ToLower(key), "aws:"):
+	case key == "" || utf8.RuneCountInString(key) > taskdef.MaxTagKeyLength:
+		return &FieldError{field, fmt.Sprintf("tag key %q must be 1-%d characters", key, taskdef.MaxTagKeyLength)}
+	case utf8.RuneCountInString(value) > taskdef.MaxTagValueLength:
+		return &FieldError{field, fmt.Sprintf("tag %q: value must be at most %d characters", key, taskdef.MaxTagValueLength)}
+	case taskdef.IsReservedTagKey(key):
 		return &FieldError{field, fmt.Sprintf("tag key %q: the aws: prefix is reserved", key)}
 	case !utf8.ValidString(key) || !utf8.ValidString(value) || !tagCharsRE.MatchString(key) || !tagCharsRE.MatchString(value):
 		return &FieldError{field, fmt.Sprintf("tag %q: only letters, digits, spaces and _.:/=+-@ are allowed", key)}
+	}
+	return nil
+}
+
+// validateExemptions checks the exemption rules' bounds (the register's
+// entries are checked by Exemptions.Problems).
+func validateExemptions(e Exemptions) error {
+	switch {
+	case e.MaxDays < 0 || e.MaxDays > exemption.MaxExemptionDays:
+		return &FieldError{"exemptions.maxDays", fmt.Sprintf("%d is not in [1, %d]", e.MaxDays, exemption.MaxExemptionDays)}
+	case e.BackoutDays < 0 || e.Backout() > e.Max():
+		return &FieldError{"exemptions.backoutDays", fmt.Sprintf("%d is not in [1, maxDays %d]", e.Backout(), e.Max())}
+	case len(e.Register) > exemption.MaxRegister:
+		return &FieldError{"exemptions.register", fmt.Sprintf("%d entries; at most %d (the policy travels in each function's environment, which Lambda limits to 4 KB): narrow scopes with familyPrefix, or tag the task definitions with %s", len(e.Register), exemption.MaxRegister, "ecslogfix:exempt-until")}
 	}
 	return nil
 }

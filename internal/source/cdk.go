@@ -1,12 +1,15 @@
 package source
 
 import (
+	"cmp"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/source/cloudformation"
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 )
 
 // Artifact types of a CDK cloud assembly manifest.
@@ -29,7 +32,7 @@ type assemblyReader struct {
 func (a *assemblyReader) manifest(root *document.Node, name string) ([]Resource, error) {
 	arts := root.Get("artifacts")
 	if arts == nil || arts.Kind != document.Object {
-		return nil, errAt(root, "artifacts", "a CDK cloud assembly manifest needs an artifacts object")
+		return nil, taskdoc.ErrAt(root, "artifacts", "a CDK cloud assembly manifest needs an artifacts object")
 	}
 	var out []Resource
 	for _, f := range arts.Fields {
@@ -49,7 +52,7 @@ func (a *assemblyReader) manifest(root *document.Node, name string) ([]Resource,
 			out = append(out, res...)
 		case artifactAssembly:
 			if a.depth >= maxAssemblyDepth {
-				return nil, errAt(f.Value, "artifacts."+f.Key, "cloud assemblies nested more than %d deep", maxAssemblyDepth)
+				return nil, taskdoc.ErrAt(f.Value, "artifacts."+f.Key, "cloud assemblies nested more than %d deep", maxAssemblyDepth)
 			}
 			dir, err := a.local(props, path, "directoryName")
 			if err != nil {
@@ -57,12 +60,12 @@ func (a *assemblyReader) manifest(root *document.Node, name string) ([]Resource,
 			}
 			data, err := readFile(filepath.Join(dir, "manifest.json"))
 			if err != nil {
-				return nil, withFile(err, filepath.Join(dir, "manifest.json"))
+				return nil, taskdoc.WithFile(err, filepath.Join(dir, "manifest.json"))
 			}
 			inner := &assemblyReader{dir: dir, depth: a.depth + 1}
 			res, err := read(filepath.Join(dir, "manifest.json"), data, inner)
 			if err != nil {
-				return nil, withFile(err, filepath.Join(dir, "manifest.json"))
+				return nil, taskdoc.WithFile(err, filepath.Join(dir, "manifest.json"))
 			}
 			out = append(out, res...)
 		}
@@ -88,10 +91,10 @@ func (a *assemblyReader) local(props *document.Node, path, key string) (string, 
 	v := props.Get(key)
 	s, ok := v.Str()
 	if !ok || s == "" {
-		return "", errAt(cmpNode(v, props), join(path, key), "expected a file name")
+		return "", taskdoc.ErrAt(cmp.Or(v, props), taskdoc.Join(path, key), "expected a file name")
 	}
 	if !filepath.IsLocal(filepath.FromSlash(s)) {
-		return "", errAt(v, join(path, key), "%q is outside the cloud assembly", s)
+		return "", taskdoc.ErrAt(v, taskdoc.Join(path, key), "%q is outside the cloud assembly", s)
 	}
 	return filepath.Join(a.dir, filepath.FromSlash(s)), nil
 }
@@ -99,19 +102,19 @@ func (a *assemblyReader) local(props *document.Node, path, key string) (string, 
 func (a *assemblyReader) template(file, stack string) ([]Resource, error) {
 	data, err := readFile(file)
 	if err != nil {
-		return nil, withFile(err, file)
+		return nil, taskdoc.WithFile(err, file)
 	}
 	root, err := document.Parse(data)
 	if err != nil {
-		return nil, withFile(err, file)
+		return nil, taskdoc.WithFile(err, file)
 	}
-	res, err := template(root)
+	res, err := cloudformation.Template(root)
 	if err != nil {
-		return nil, withFile(err, file)
+		return nil, taskdoc.WithFile(err, file)
 	}
 	for i := range res {
 		res[i].File = file
-		res[i].Format = FormatCDK
+		res[i].Format = taskdoc.FormatCDK
 		res[i].Stack = stack
 	}
 	return res, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 )
 
 // kind is what a document was recognised as.
@@ -25,13 +26,13 @@ const (
 // that the user knows what to extract from it).
 func NotRecognised(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && e.unrecognised
+	return errors.As(err, &e) && e.Unrecognised()
 }
 
 // recognise decides what root is from its top-level keys.
 func recognise(root *document.Node) (kind, error) {
 	if root.Kind != document.Object {
-		return kindUnknown, notRecognised(root, notObject(root))
+		return kindUnknown, taskdoc.Unrecognised(root, notObject(root))
 	}
 	has := func(keys ...string) bool {
 		for _, k := range keys {
@@ -51,13 +52,7 @@ func recognise(root *document.Node) (kind, error) {
 	case has("format_version") && (has("planned_values") || has("resource_changes")):
 		return kindTerraformPlan, nil
 	}
-	return kindUnknown, notRecognised(root, lookalike(root))
-}
-
-func notRecognised(n *document.Node, msg string) error {
-	e := errAt(n, "", "%s", msg)
-	e.unrecognised = true
-	return e
+	return kindUnknown, taskdoc.Unrecognised(root, lookalike(root))
 }
 
 func notObject(n *document.Node) string {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/source/cloudformation"
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 )
 
 // File is what one input holds: its task definitions, or why it could not
@@ -25,7 +27,7 @@ type File struct {
 // A CDK cloud assembly manifest needs its directory: use ReadPath.
 func Read(name string, data []byte) File {
 	res, err := read(name, data, nil)
-	return File{Name: name, Resources: res, Err: withFile(err, name)}
+	return File{Name: name, Resources: res, Err: taskdoc.WithFile(err, name)}
 }
 
 // ReadReader is Read from a stream, with the size cap applied while
@@ -33,18 +35,18 @@ func Read(name string, data []byte) File {
 func ReadReader(name string, r io.Reader) File {
 	data, err := readCapped(r)
 	if err != nil {
-		return File{Name: name, Err: withFile(err, name)}
+		return File{Name: name, Err: taskdoc.WithFile(err, name)}
 	}
 	return Read(name, data)
 }
 
 func readCapped(r io.Reader) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, MaxBytes+1))
+	data, err := io.ReadAll(io.LimitReader(r, taskdoc.MaxBytes+1))
 	if err != nil {
 		return nil, &Error{Msg: fmt.Sprintf("read: %v", err)}
 	}
-	if len(data) > MaxBytes {
-		return nil, &Error{Msg: fmt.Sprintf("larger than the %d MiB limit per file", MaxBytes>>20)}
+	if len(data) > taskdoc.MaxBytes {
+		return nil, &Error{Msg: fmt.Sprintf("larger than the %d MiB limit per file", taskdoc.MaxBytes>>20)}
 	}
 	return data, nil
 }
@@ -84,16 +86,16 @@ func read(name string, data []byte, assembly *assemblyReader) ([]Resource, error
 	switch k {
 	case kindTaskDefinition:
 		var r Resource
-		if r, err = taskDefinitionDoc(root); err == nil {
+		if r, err = taskdoc.ReadTaskDefinition(root); err == nil {
 			out = []Resource{r}
 		}
 	case kindCloudFormation:
-		out, err = template(root)
+		out, err = cloudformation.Template(root)
 	case kindTerraformPlan:
 		out, err = plan(root)
 	case kindCDKManifest:
 		if assembly == nil {
-			return nil, errAt(root, "", "a CDK cloud assembly manifest: give its directory or the manifest.json file itself")
+			return nil, taskdoc.ErrAt(root, "", "a CDK cloud assembly manifest: give its directory or the manifest.json file itself")
 		}
 		return assembly.manifest(root, name)
 	}
@@ -163,14 +165,14 @@ func ReadPath(path string, stdin io.Reader) []File {
 func readPathFile(path string) File {
 	data, err := readFile(path)
 	if err != nil {
-		return File{Name: path, Err: withFile(err, path)}
+		return File{Name: path, Err: taskdoc.WithFile(err, path)}
 	}
 	var a *assemblyReader
 	if filepath.Base(path) == "manifest.json" {
 		a = &assemblyReader{dir: filepath.Dir(path)}
 	}
 	res, err := read(path, data, a)
-	return File{Name: path, Resources: res, Err: withFile(err, path)}
+	return File{Name: path, Resources: res, Err: taskdoc.WithFile(err, path)}
 }
 
 func readAssemblyDir(dir string) File {

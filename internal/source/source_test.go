@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
 
@@ -65,10 +66,10 @@ func TestReadFormats(t *testing.T) {
 
 func TestReadTaskDefinitionShapes(t *testing.T) {
 	for in, want := range map[string]Format{
-		`{"taskDefinition": {"family": "a", "revision": 3, "containerDefinitions": []}, "tags": [], "ResponseMetadata": {"RequestId": "x"}}`:        FormatDescribe,
-		`{"family": "a", "revision": 3, "taskDefinitionArn": "arn:aws:ecs:us-east-1:111122223333:task-definition/a:3", "containerDefinitions": []}`: FormatTaskDef,
-		`{"family": "a", "containerDefinitions": [], "tags": [{"key": "k", "value": "v"}]}`:                                                         FormatRegister,
-		"family: a\ncontainerDefinitions: []\n": FormatRegister,
+		`{"taskDefinition": {"family": "a", "revision": 3, "containerDefinitions": []}, "tags": [], "ResponseMetadata": {"RequestId": "x"}}`:        taskdoc.FormatDescribe,
+		`{"family": "a", "revision": 3, "taskDefinitionArn": "arn:aws:ecs:us-east-1:111122223333:task-definition/a:3", "containerDefinitions": []}`: taskdoc.FormatTaskDef,
+		`{"family": "a", "containerDefinitions": [], "tags": [{"key": "k", "value": "v"}]}`:                                                         taskdoc.FormatRegister,
+		"family: a\ncontainerDefinitions: []\n": taskdoc.FormatRegister,
 	} {
 		f := Read("x", []byte(in))
 		if f.Err != nil || len(f.Resources) != 1 || f.Resources[0].Format != want {
@@ -210,7 +211,7 @@ func TestReadPathAssemblyStaysInside(t *testing.T) {
 }
 
 func TestReadSizeCap(t *testing.T) {
-	big := strings.NewReader(`{"family":"` + strings.Repeat("x", MaxBytes) + `"}`)
+	big := strings.NewReader(`{"family":"` + strings.Repeat("x", taskdoc.MaxBytes) + `"}`)
 	f := ReadReader("-", big)
 	if f.Err == nil || !strings.Contains(f.Err.Error(), "larger than the 8 MiB limit per file") {
 		t.Errorf("%v", f.Err)
@@ -232,9 +233,9 @@ func TestProperties(t *testing.T) {
 // or localised text (CloudTrail); no verdict depends on them.
 func TestReadTimestampsInAnyFormat(t *testing.T) {
 	for file, form := range map[string]Format{
-		"bare-epoch-time.json":         FormatTaskDef,
-		"describe-localised-time.json": FormatDescribe,
-		"register-cli-input.json":      FormatRegister,
+		"bare-epoch-time.json":         taskdoc.FormatTaskDef,
+		"describe-localised-time.json": taskdoc.FormatDescribe,
+		"register-cli-input.json":      taskdoc.FormatRegister,
 	} {
 		f := ReadPath(filepath.Join("testdata", "taskdefs", file), nil)[0]
 		if f.Err != nil || f.Resources[0].Format != form || aws.ToString(f.Resources[0].TaskDefinition.Family) == "" {

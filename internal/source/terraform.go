@@ -4,10 +4,10 @@ import (
 	"sort"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 )
 
 // TypeTerraformTaskDefinition is the Terraform resource type judged.
@@ -28,13 +28,13 @@ func plan(root *document.Node) ([]Resource, error) {
 			if !isTaskDefinitionResource(rc) {
 				continue
 			}
-			path := index("resource_changes", i) + ".change"
+			path := taskdoc.Index("resource_changes", i) + ".change"
 			change := rc.Get("change")
 			after := change.Get("after")
 			if after == nil || after.Kind != document.Object {
 				continue
 			}
-			res, err := terraformResource(rc, after, change.Get("after_unknown"), join(path, "after"))
+			res, err := terraformResource(rc, after, change.Get("after_unknown"), taskdoc.Join(path, "after"))
 			if err != nil {
 				return nil, err
 			}
@@ -57,7 +57,7 @@ func plan(root *document.Node) ([]Resource, error) {
 				if values == nil || values.Kind != document.Object {
 					continue
 				}
-				res, err := terraformResource(r, values, nil, index(join(path, "resources"), i)+".values")
+				res, err := terraformResource(r, values, nil, taskdoc.Index(taskdoc.Join(path, "resources"), i)+".values")
 				if err != nil {
 					return err
 				}
@@ -67,7 +67,7 @@ func plan(root *document.Node) ([]Resource, error) {
 		}
 		if cms := mod.Get("child_modules"); cms != nil && cms.Kind == document.Array {
 			for i, cm := range cms.Items {
-				if err := walk(cm, index(join(path, "child_modules"), i)); err != nil {
+				if err := walk(cm, taskdoc.Index(taskdoc.Join(path, "child_modules"), i)); err != nil {
 					return err
 				}
 			}
@@ -98,11 +98,11 @@ func unknown(afterUnknown *document.Node, key string) bool {
 // (afterUnknown nil) a value known only after apply is simply absent.
 func terraformResource(r, values, afterUnknown *document.Node, path string) (Resource, error) {
 	addr, _ := r.Get("address").Str()
-	res := Resource{Format: FormatTerraform, ID: addr, Line: r.Pos.Line, TaskDefinition: &types.TaskDefinition{}}
+	res := Resource{Format: taskdoc.FormatTerraform, ID: addr, Line: r.Pos.Line, TaskDefinition: &types.TaskDefinition{}}
 	if fam, ok := values.Get("family").Str(); ok {
 		res.TaskDefinition.Family = aws.String(fam)
 	}
-	cdPath := join(path, "container_definitions")
+	cdPath := taskdoc.Join(path, "container_definitions")
 	cd := values.Get("container_definitions")
 	switch {
 	case unknown(afterUnknown, "container_definitions") || (afterUnknown == nil && cd == nil):
@@ -110,14 +110,14 @@ func terraformResource(r, values, afterUnknown *document.Node, path string) (Res
 		if cd != nil {
 			line = cd.Pos.Line
 		}
-		res.Unresolved = append(res.Unresolved, Unresolved{Slot: SlotContainers, Field: "container_definitions", Line: line, Expr: knownAfterApply})
+		res.Unresolved = append(res.Unresolved, Unresolved{Slot: taskdoc.SlotContainers, Field: "container_definitions", Line: line, Expr: knownAfterApply})
 	case cd == nil || cd.Kind == document.Null:
 	default:
 		s, ok := cd.Str()
 		if !ok {
-			return res, errAt(cd, cdPath, "expected a JSON string, got %s", cd.Kind)
+			return res, taskdoc.ErrAt(cd, cdPath, "expected a JSON string, got %s", cd.Kind)
 		}
-		defs, err := containerDefinitions(s)
+		defs, err := taskdoc.ContainerDefinitions(s)
 		if err != nil {
 			return res, &Error{Pos: cd.Pos, Path: cdPath, Msg: "in its JSON: " + err.Error()}
 		}
@@ -127,7 +127,7 @@ func terraformResource(r, values, afterUnknown *document.Node, path string) (Res
 		}
 	}
 	if unknown(afterUnknown, "tags") {
-		res.Unresolved = append(res.Unresolved, Unresolved{Slot: SlotTags, Field: "tags", Line: r.Pos.Line, Expr: knownAfterApply})
+		res.Unresolved = append(res.Unresolved, Unresolved{Slot: taskdoc.SlotTags, Field: "tags", Line: r.Pos.Line, Expr: knownAfterApply})
 	}
 	tags := values.Get("tags")
 	if tags != nil && tags.Kind == document.Object {
@@ -135,10 +135,10 @@ func terraformResource(r, values, afterUnknown *document.Node, path string) (Res
 		sort.Strings(keys)
 		for _, k := range keys {
 			if au := afterUnknown.Get("tags"); unknown(au, k) {
-				res.Unresolved = append(res.Unresolved, Unresolved{Slot: SlotTags, Field: "tags." + k, Line: r.Pos.Line, Expr: knownAfterApply, Key: k})
+				res.Unresolved = append(res.Unresolved, Unresolved{Slot: taskdoc.SlotTags, Field: "tags." + k, Line: r.Pos.Line, Expr: knownAfterApply, Key: k})
 				continue
 			}
-			v, err := scalar(tags.Get(k), join(join(path, "tags"), k))
+			v, err := taskdoc.Scalar(tags.Get(k), taskdoc.Join(taskdoc.Join(path, "tags"), k))
 			if err != nil {
 				return res, err
 			}
@@ -146,24 +146,4 @@ func terraformResource(r, values, afterUnknown *document.Node, path string) (Res
 		}
 	}
 	return res, nil
-}
-
-// containerDefinitions decodes Terraform's container_definitions: a JSON
-// list of ECS container definitions, with the API's names and types.
-func containerDefinitions(s string) ([]types.ContainerDefinition, error) {
-	list, err := document.ParseJSON([]byte(s))
-	if err != nil {
-		return nil, err
-	}
-	w := &ecsWriter{}
-	w.buf.WriteString(`{"taskDefinition":{"containerDefinitions":`)
-	if err := w.value(list, schemas.TaskDefinition.Member("containerDefinitions"), ""); err != nil {
-		return nil, err
-	}
-	w.buf.WriteString(`}}`)
-	td, _, err := decodeDescribe(w.buf.Bytes())
-	if err != nil {
-		return nil, err
-	}
-	return td.ContainerDefinitions, nil
 }

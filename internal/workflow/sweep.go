@@ -78,6 +78,9 @@ type SweepState struct {
 	// DigestPublished is what the last PublishDigest returned
 	// (asl.PathDigestPublished).
 	DigestPublished *DigestResult `json:"digestPublished,omitempty"`
+	// DigestError is what PublishDigest's Catch caught after its retries
+	// (asl.PathDigestError): NotifyDigestFailure publishes a notice of it.
+	DigestError *CaughtError `json:"digestError,omitempty"`
 }
 
 // CoverageGap is an account in scope (or one of its regions) the member
@@ -210,10 +213,15 @@ const (
 	StatePublishDigest = "PublishDigest" // Task (notify): publish the digest once every outcome is in
 	StateDigestPending = "DigestPending" // Choice: wait while outcomes are missing
 	StateDigestWait    = "DigestWait"    // Wait: DigestResult.RetryAfterSeconds
-	StateCheckWalk     = "CheckWalk"
-	StateSweepDone     = "SweepDone"   // Succeed
-	StateSweepFailed   = "SweepFailed" // Fail: the Map failed; the summary says how
-	ErrSweepWalkFailed = "ecslogfix.WalkFailed"
+	// StateNotifyDigestFailure (Task, notify) publishes a notice that the
+	// digest was not, then StateDigestFailed (Fail) fails the sweep.
+	StateNotifyDigestFailure = "NotifyDigestFailure"
+	StateDigestFailed        = "DigestFailed"
+	ErrSweepDigestFailed     = "ecslogfix.DigestFailed"
+	StateCheckWalk           = "CheckWalk"
+	StateSweepDone           = "SweepDone"   // Succeed
+	StateSweepFailed         = "SweepFailed" // Fail: the Map failed; the summary says how
+	ErrSweepWalkFailed       = "ecslogfix.WalkFailed"
 )
 
 // Sweep defaults (ecslogfix:sweepMaxConcurrency,

@@ -227,10 +227,14 @@ type Failure struct {
 // Failure and Summary is set. For report-only executions Result carries
 // the plan; Summary is a sweep's (the digest's request, DigestRequest).
 type NotifyRequest struct {
-	Result       *Result       `json:"result,omitempty"`
-	Failure      *Failure      `json:"failure,omitempty"`
-	Summary      *SweepSummary `json:"summary,omitempty"`
-	ExecutionARN string        `json:"executionArn,omitempty"`
+	Result  *Result       `json:"result,omitempty"`
+	Failure *Failure      `json:"failure,omitempty"`
+	Summary *SweepSummary `json:"summary,omitempty"`
+	// DigestError, only with Summary, is the error PublishDigest failed
+	// with after its retries: notify publishes a notice of the failure
+	// instead of the digest.
+	DigestError  *CaughtError `json:"digestError,omitempty"`
+	ExecutionARN string       `json:"executionArn,omitempty"`
 }
 
 // SweepOf is the sweep that started the execution a Result or a Failure

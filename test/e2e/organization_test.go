@@ -43,7 +43,7 @@ const (
 
 // org is the organization the test built in moto.
 type org struct {
-	*harness.Organization
+	*localaws.Organization
 	workloads, prod, other string // OU IDs: prod under workloads; other (sandbox) beside it
 	a, b, c                string // member accounts: a in prod, b in sandbox, c in workloads (joined late)
 	base                   aws.Config
@@ -68,15 +68,17 @@ func must[T any](t *testing.T) func(T, error) T {
 	}
 }
 
-func buildOrganization(t *testing.T, ctx context.Context, m *localaws.Moto) *org {
+func buildOrganization(t *testing.T, m *localaws.Moto) *org {
 	t.Helper()
 	base := m.Config()
-	o := &org{Organization: must[*harness.Organization](t)(harness.NewOrganization(ctx, base)), base: base}
-	id := must[string](t)
-	o.workloads = id(o.OU(ctx, o.Root, "workloads"))
-	o.prod = id(o.OU(ctx, o.workloads, "prod"))
-	o.other = id(o.OU(ctx, o.Root, "sandbox"))
-	o.a, o.b = id(o.Account(ctx, "team-a", o.prod)), id(o.Account(ctx, "team-b", o.other))
+	o := &org{Organization: localaws.NewOrganization(t, base), base: base}
+	if o.Management != localaws.Account {
+		t.Fatalf("the management account is %s, want moto's default %s", o.Management, localaws.Account)
+	}
+	o.workloads = o.OU(o.Root, "workloads")
+	o.prod = o.OU(o.workloads, "prod")
+	o.other = o.OU(o.Root, "sandbox")
+	o.a, o.b = o.Account("team-a", o.prod), o.Account("team-b", o.other)
 	return o
 }
 
@@ -171,7 +173,7 @@ func TestOrganization(t *testing.T) {
 	// AWS where the test says so.
 	env := localaws.Start(t, localaws.Options{StepFunctions: true, Faults: &faultproxy.Config{}, Log: verbose()})
 	m, proxy := env.Moto, env.Proxy
-	o := buildOrganization(t, ctx, m)
+	o := buildOrganization(t, m)
 
 	start := time.Now()
 	dir, err := os.MkdirTemp("", "ecslogfix-e2e-hub-")
@@ -200,7 +202,7 @@ func TestOrganization(t *testing.T) {
 	sets := must[[]string](t)(harness.DeployStackSets(ctx, o.base, syn.Template))
 	// An account that joins a target OU after the instances were created:
 	// auto-deployment did not reach it (moto does not model it).
-	o.c = must[string](t)(o.Account(ctx, "team-c", o.workloads))
+	o.c = o.Account("team-c", o.workloads)
 	slices.Sort(sets)
 	if !slices.Equal(sets, []string{names.StackSet(), names.StackSetExecutionRole(), names.StackSetIAM()}) {
 		t.Fatalf("StackSets %v", sets)

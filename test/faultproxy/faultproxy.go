@@ -168,7 +168,8 @@ type Config struct {
 	Now func() time.Time
 	// StandIns makes the proxy answer as AWS does where moto does not
 	// (standin.go): CloudWatch Logs deletion protection, ECS's
-	// defaultLogDriverMode account setting. A call that draws a fault gets
+	// defaultLogDriverMode account setting, a family read's latest ACTIVE
+	// revision, a revision's registeredBy. A call that draws a fault gets
 	// the fault first.
 	StandIns bool
 	// ECS shapes the ECS deployment model (ecs.go): what real ECS answers

@@ -10,13 +10,14 @@ import (
 )
 
 // identities maps the access keys of credentials that sts:AssumeRole
-// returned through the proxy to the account of the role, so that a Rule
-// can target one account's calls (Rule.Account) as a service control
-// policy on it would. Static keys (the emulator's default account) map to
-// nothing.
+// returned through the proxy to the assumed role: its account, so that a
+// Rule can target one account's calls (Rule.Account) as a service control
+// policy on it would, and its session ARN, the principal ECS reports as a
+// revision's registeredBy (standin.go). Static keys (the emulator's default
+// account) map to nothing.
 type identities struct {
 	mu   sync.Mutex
-	keys map[string]string // access key ID → account
+	keys map[string]string // access key ID → arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION
 }
 
 // assumeRoleResponse is the part of STS's AssumeRole response read here
@@ -40,11 +41,7 @@ func (ids *identities) learn(resp *http.Response) error {
 		return err
 	}
 	var out assumeRoleResponse
-	if xml.Unmarshal(body, &out) != nil || out.AccessKeyID == "" {
-		return nil
-	}
-	parts := strings.SplitN(out.Arn, ":", 6)
-	if len(parts) < 6 {
+	if xml.Unmarshal(body, &out) != nil || out.AccessKeyID == "" || len(strings.SplitN(out.Arn, ":", 6)) < 6 {
 		return nil
 	}
 	ids.mu.Lock()
@@ -52,12 +49,21 @@ func (ids *identities) learn(resp *http.Response) error {
 	if ids.keys == nil {
 		ids.keys = map[string]string{}
 	}
-	ids.keys[out.AccessKeyID] = parts[4]
+	ids.keys[out.AccessKeyID] = out.Arn
 	return nil
 }
 
 // account is the account of key's credentials, or "" when unknown.
 func (ids *identities) account(key string) string {
+	if parts := strings.SplitN(ids.principal(key), ":", 6); len(parts) == 6 {
+		return parts[4]
+	}
+	return ""
+}
+
+// principal is the assumed-role session ARN of key's credentials, or ""
+// when unknown.
+func (ids *identities) principal(key string) string {
 	ids.mu.Lock()
 	defer ids.mu.Unlock()
 	return ids.keys[key]

@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"bytes"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
@@ -29,6 +30,15 @@ import (
 //     without effect. The proxy keeps it per account and region
 //     (PutAccountSettingDefault, PutAccountSetting, DeleteAccountSetting)
 //     and answers ListAccountSettings for it.
+//   - ECS's registeredBy: moto drops it. ECS reports the principal that
+//     registered a revision ("DescribeTaskDefinition", ECS API reference:
+//     registeredBy) on RegisterTaskDefinition, DescribeTaskDefinition and
+//     DeregisterTaskDefinition. The proxy maps the SigV4 access key of each
+//     RegisterTaskDefinition it forwards to its principal (the assumed-role
+//     session of credentials AssumeRole returned through the proxy,
+//     identity.go, else moto's own GetCallerIdentity for the key) and adds
+//     it to the revision in those answers. A revision registered past the
+//     proxy has none, as when ECS does not report it.
 
 // DeletionProtectionMessage is CloudWatch Logs' answer to DeleteLogGroup on
 // a protected group (a ValidationException).
@@ -43,10 +53,13 @@ type standIns struct {
 	mu        sync.Mutex
 	protected map[string]bool   // scope + "\x00" + log group name
 	modes     map[string]string // scope → defaultLogDriverMode
+	// registrants maps a task definition revision's ARN to the
+	// principal that registered it through the proxy.
+	registrants map[string]string
 }
 
 func newStandIns() *standIns {
-	return &standIns{protected: map[string]bool{}, modes: map[string]string{}}
+	return &standIns{protected: map[string]bool{}, modes: map[string]string{}, registrants: map[string]string{}}
 }
 
 // scope is the caller's region and access key from the SigV4 credential
@@ -64,7 +77,7 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 	switch call.API {
 	case "logs:CreateLogGroup", "logs:PutLogGroupDeletionProtection", "logs:DescribeLogGroups", "logs:DeleteLogGroup",
 		"ecs:ListAccountSettings", "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting", "ecs:DeleteAccountSetting",
-		"ecs:DescribeTaskDefinition":
+		"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition":
 	default:
 		return false
 	}
@@ -142,7 +155,20 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		s.setMode(sc, in.Value)
 		writeValue(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
 	case "ecs:DescribeTaskDefinition":
-		latestActive(p, call, w, r, body, in.TaskDefinition)
+		latestActive(p, call, w, r, body, in.TaskDefinition, s.addRegistrant)
+	case "ecs:RegisterTaskDefinition":
+		rec := forward(p, r)
+		copyResponse(w, rec, func(out map[string]any) {
+			td, _ := out["taskDefinition"].(map[string]any)
+			if arn, _ := td["taskDefinitionArn"].(string); arn != "" {
+				if by := p.principal(r, call.AccessKey); by != "" {
+					s.setRegistrant(arn, by)
+				}
+			}
+			s.addRegistrant(out)
+		})
+	case "ecs:DeregisterTaskDefinition":
+		copyResponse(w, forward(p, r), s.addRegistrant)
 	case "ecs:DeleteAccountSetting":
 		if in.Name != settingLogDriverMode {
 			return forwardTo(p, w, r)
@@ -157,8 +183,8 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 // as ECS does, with the family's latest ACTIVE revision ("If a revision
 // isn't specified, the latest ACTIVE revision is used", ECS API reference);
 // moto 5.2.1 answers the newest revision of any status. Other references
-// go to moto unchanged.
-func latestActive(p *Proxy, call Call, w http.ResponseWriter, r *http.Request, body []byte, ref string) {
+// go to moto unchanged. Either answer is edited by edit.
+func latestActive(p *Proxy, call Call, w http.ResponseWriter, r *http.Request, body []byte, ref string, edit func(map[string]any)) {
 	family := ref[strings.LastIndex(ref, "/")+1:]
 	rec := forward(p, r)
 	var out struct {
@@ -167,7 +193,7 @@ func latestActive(p *Proxy, call Call, w http.ResponseWriter, r *http.Request, b
 		} `json:"taskDefinition"`
 	}
 	if strings.Contains(family, ":") || rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.TaskDefinition.Status == "ACTIVE" {
-		copyResponse(w, rec, nil)
+		copyResponse(w, rec, edit)
 		return
 	}
 	list, _ := json.Marshal(map[string]any{"familyPrefix": family, "status": "ACTIVE"})
@@ -199,7 +225,70 @@ func latestActive(p *Proxy, call Call, w http.ResponseWriter, r *http.Request, b
 		writeError(w, call, http.StatusInternalServerError, "ServerException", "stand-in: describe "+best+" failed")
 		return
 	}
+	var answer map[string]any
+	if code == http.StatusOK && json.Unmarshal(b, &answer) == nil {
+		edit(answer)
+		b, _ = json.Marshal(answer)
+	}
 	writeJSON(w, call, code, b)
+}
+
+// addRegistrant adds registeredBy to the task definition of an ECS
+// answer when the proxy saw who registered it.
+func (s *standIns) addRegistrant(out map[string]any) {
+	td, _ := out["taskDefinition"].(map[string]any)
+	arn, _ := td["taskDefinitionArn"].(string)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if by := s.registrants[arn]; by != "" {
+		td["registeredBy"] = by
+	}
+}
+
+func (s *standIns) setRegistrant(arn, by string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.registrants[arn] = by
+}
+
+// principal is the ARN of the caller whose access key signed r: an
+// assumed-role session the proxy saw created, else what moto's
+// GetCallerIdentity answers for the key (moto does not check signatures,
+// so r's credential scope, re-scoped to STS, is enough); "" when neither
+// says.
+func (p *Proxy) principal(r *http.Request, key string) string {
+	if by := p.identities.principal(key); by != "" {
+		return by
+	}
+	auth := r.Header.Get("Authorization")
+	parts := credentialScope(auth)
+	if parts == nil {
+		return ""
+	}
+	scope := strings.Join(parts[:5], "/")
+	parts[3] = "sts"
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream.String()+"/",
+		strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+	if err != nil {
+		return ""
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", strings.Replace(auth, scope, strings.Join(parts[:5], "/"), 1))
+	if tok := r.Header.Get("X-Amz-Security-Token"); tok != "" {
+		req.Header.Set("X-Amz-Security-Token", tok)
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var out struct {
+		Arn string `xml:"GetCallerIdentityResult>Arn"`
+	}
+	if resp.StatusCode != http.StatusOK || xml.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out) != nil {
+		return ""
+	}
+	return out.Arn
 }
 
 // groupName is a log group's name from its name or ARN
@@ -214,7 +303,7 @@ func groupName(identifier string) string {
 func (s *standIns) reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.protected, s.modes = map[string]bool{}, map[string]string{}
+	s.protected, s.modes, s.registrants = map[string]bool{}, map[string]string{}, map[string]string{}
 }
 
 func (s *standIns) setProtected(sc, name string, on bool) {

@@ -6,9 +6,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
@@ -160,5 +162,77 @@ func TestStandInFamilyReadIsTheLatestActive(t *testing.T) {
 	var ce *ecstypes.ClientException
 	if !errors.As(err, &ce) {
 		t.Fatalf("a family without an ACTIVE revision: %v, want ClientException", err)
+	}
+}
+
+// registeredBy as ECS reports it: the principal whose credentials
+// registered the revision. moto drops it; through the stand-in a revision
+// registered with moto's static credentials is moto's caller, one
+// registered with credentials AssumeRole returned through the proxy is that
+// role's session, on Register, Describe and Deregister alike. A revision
+// registered past the proxy has none.
+func TestStandInRegisteredBy(t *testing.T) {
+	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{StandIns: true}})
+	ctx := context.Background()
+	in := func(family string) *ecs.RegisterTaskDefinitionInput {
+		return &ecs.RegisterTaskDefinitionInput{Family: aws.String(family),
+			ContainerDefinitions: []ecstypes.ContainerDefinition{{Name: aws.String("app"), Image: aws.String("nginx"), Memory: aws.Int32(128)}}}
+	}
+	direct := ecs.NewFromConfig(env.Direct())
+	out, err := direct.RegisterTaskDefinition(ctx, in("past"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if by := out.TaskDefinition.RegisteredBy; by != nil {
+		t.Fatalf("moto reported registeredBy %q (the stand-in may no longer be needed)", *by)
+	}
+	id, err := sts.NewFromConfig(env.Config()).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	role, err := sts.NewFromConfig(env.Config()).AssumeRole(ctx, &sts.AssumeRoleInput{
+		RoleArn: aws.String("arn:aws:iam::123456789012:role/deployer"), RoleSessionName: aws.String("ci-42")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assumed := env.Config()
+	assumed.Credentials = credentials.NewStaticCredentialsProvider(aws.ToString(role.Credentials.AccessKeyId),
+		aws.ToString(role.Credentials.SecretAccessKey), aws.ToString(role.Credentials.SessionToken))
+	const session = "arn:aws:sts::123456789012:assumed-role/deployer/ci-42"
+	if caller := aws.ToString(id.Arn); caller == session || caller == "" {
+		t.Fatalf("moto's caller %q cannot be told from the assumed role", caller)
+	}
+
+	c := ecs.NewFromConfig(env.Config())
+	for _, tc := range []struct {
+		family string
+		cfg    aws.Config
+		want   string
+	}{
+		{"static", env.Config(), aws.ToString(id.Arn)},
+		{"assumed", assumed, session},
+	} {
+		out, err := ecs.NewFromConfig(tc.cfg).RegisterTaskDefinition(ctx, in(tc.family))
+		if err != nil {
+			t.Fatal(err)
+		}
+		arn := aws.ToString(out.TaskDefinition.TaskDefinitionArn)
+		if by := aws.ToString(out.TaskDefinition.RegisteredBy); by != tc.want {
+			t.Errorf("%s: RegisterTaskDefinition registeredBy %q, want %q", tc.family, by, tc.want)
+		}
+		for _, ref := range []string{arn, tc.family} {
+			d, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref)})
+			if err != nil || aws.ToString(d.TaskDefinition.RegisteredBy) != tc.want {
+				t.Errorf("%s: DescribeTaskDefinition %s: %+v, %v; want registeredBy %q", tc.family, ref, d, err, tc.want)
+			}
+		}
+		dr, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)})
+		if err != nil || aws.ToString(dr.TaskDefinition.RegisteredBy) != tc.want {
+			t.Errorf("%s: DeregisterTaskDefinition: %v; want registeredBy %q", tc.family, err, tc.want)
+		}
+	}
+	d, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String("past")})
+	if err != nil || d.TaskDefinition.RegisteredBy != nil {
+		t.Errorf("a revision registered past the proxy: %+v, %v; want no registeredBy", d, err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,7 +58,9 @@ type FunctionOptions struct {
 // Interface Emulator on loopback.
 type Function struct {
 	Name string
-	// URL is the emulator's invoke URL.
+	// URL is the function's invoke URL for other processes (moto's
+	// lambda:invoke Tasks): a loopback front that passes each invoke on to
+	// the emulator under the same lock as Invoke.
 	URL string
 	// Started is when the emulator was started: a cold start ends with the
 	// first invoke's answer.
@@ -65,8 +68,10 @@ type Function struct {
 
 	proc   *process
 	client *http.Client
-	// mu serializes invokes: the emulator crashes on concurrent ones (moto
-	// holds its own lock per URL for the invokes it forwards).
+	rie    string // the emulator's own invoke URL
+	front  *http.Server
+	// mu serializes invokes, Invoke's and the front's: the emulator
+	// crashes on concurrent ones.
 	mu      sync.Mutex
 	invoked int
 }
@@ -121,13 +126,16 @@ func StartFunction(ctx context.Context, opts FunctionOptions) (*Function, error)
 		// A fine poll: cold starts are measured from Started and last tens
 		// of milliseconds.
 		if lastErr = p.waitReady(ctx, 15*time.Second, 500*time.Microsecond, listening(api)); lastErr == nil {
-			return &Function{
+			f := &Function{
 				Name:    opts.Name,
-				URL:     "http://" + api + "/2015-03-31/functions/function/invocations",
 				Started: started,
 				proc:    p,
 				client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
-			}, nil
+				rie:     "http://" + api + invokePath,
+			}
+			if lastErr = f.serveFront(); lastErr == nil {
+				return f, nil
+			}
 		}
 		_ = p.stop(time.Second)
 	}
@@ -160,40 +168,77 @@ func (i *Invocation) Err(function string) error {
 	return &FunctionError{Function: function, Type: i.ErrorType, Message: i.ErrorMessage}
 }
 
+// invokePath is the emulator's invoke path, as Lambda's Invoke API has it.
+const invokePath = "/2015-03-31/functions/function/invocations"
+
 // Invoke calls the function with payload (JSON) and waits for its answer.
 // A function error is reported in the Invocation, not as the error, which
 // is kept for the emulator failing.
 func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.URL, bytes.NewReader(payload))
-	if err != nil {
-		return nil, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	start := time.Now()
-	resp, err := f.client.Do(req)
+	status, body, inv, err := f.invoke(ctx, payload)
 	if err != nil {
 		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.logs())
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	inv := &Invocation{Payload: body, Duration: time.Since(start), Cold: f.invoked == 0}
-	f.invoked++
-	if err != nil {
-		return nil, fmt.Errorf("invoke %s: read: %w", f.Name, err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("invoke %s: HTTP %d: %s\n%s", f.Name, resp.StatusCode, body, f.proc.logs())
+	if status != http.StatusOK {
+		return nil, fmt.Errorf("invoke %s: HTTP %d: %s\n%s", f.Name, status, body, f.proc.logs())
 	}
 	inv.ErrorType, inv.ErrorMessage, _ = ParseFunctionError(body)
 	return inv, nil
 }
 
+// invoke posts payload to the emulator, one invoke at a time.
+func (f *Function) invoke(ctx context.Context, payload []byte) (int, []byte, *Invocation, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.rie, bytes.NewReader(payload))
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	start := time.Now()
+	resp, err := f.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	inv := &Invocation{Payload: body, Duration: time.Since(start), Cold: f.invoked == 0}
+	f.invoked++
+	return resp.StatusCode, body, inv, err
+}
+
+// serveFront starts the loopback front at URL: it answers each POST as
+// the emulator does, through invoke.
+func (f *Function) serveFront() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	f.URL = "http://" + ln.Addr().String() + invokePath
+	f.front = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		payload, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		status, body, _, err := f.invoke(r.Context(), payload)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		w.Write(body)
+	})}
+	go f.front.Serve(ln)
+	return nil
+}
+
 // ParseFunctionError recognizes the document the emulator returns, with
 // HTTP 200 and no X-Amz-Function-Error header, when the handler returned an
 // error: exactly errorMessage and errorType (and optionally stackTrace and
-// cause). scripts/moto_server.py applies the same rule.
+// cause). scripts/moto_server.py applies the same rule to lambda:invoke
+// Tasks.
 func ParseFunctionError(body []byte) (typ, msg string, ok bool) {
 	var doc map[string]json.RawMessage
 	if json.Unmarshal(body, &doc) != nil {
@@ -218,8 +263,10 @@ func (f *Function) PID() int { return f.proc.cmd.Process.Pid }
 // Logs returns the tail of the emulator's and the function's output.
 func (f *Function) Logs() string { return f.proc.logs() }
 
-// Close stops the emulator and the bootstrap. It may be called more than once.
+// Close stops the front, the emulator and the bootstrap. It may be called
+// more than once.
 func (f *Function) Close() error {
+	f.front.Close()
 	f.client.CloseIdleConnections()
 	return f.proc.stop(2 * time.Second)
 }

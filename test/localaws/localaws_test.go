@@ -4,15 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,8 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -77,50 +78,64 @@ func TestSharedIsOne(t *testing.T) {
 	}
 }
 
-// Lambda's Invoke API reaches a mapped function under the emulator: its
-// answer, a function error as Lambda reports it (X-Amz-Function-Error,
-// the error document), an Event invoke; an unmapped function is not found.
-func TestMappedFunctionInvoke(t *testing.T) {
-	env := Start(t, Options{})
-	bin := Bootstrap(t, "./test/localaws/testdata/echo")
-	echo := NewFunction(t, FunctionOptions{Name: "echo", Bootstrap: bin, Env: env.LambdaEnv()})
-	failing := NewFunction(t, FunctionOptions{Name: "failing", Bootstrap: bin, Env: map[string]string{"ECHO_FAIL": workflow.ErrThrottled}})
+// The function's URL (where moto's lambda:invoke Tasks go) and Invoke
+// share one emulator, which crashes on concurrent invokes: invokes made
+// through both at once are each answered, one at a time, as the attempt
+// count of one key shows.
+func TestFunctionURLAndInvokeTakeTurns(t *testing.T) {
+	f := NewFunction(t, FunctionOptions{Name: "echo", Bootstrap: Bootstrap(t, "./test/localaws/testdata/echo")})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	echoARN := "arn:" + Partition + ":lambda:" + Region + ":" + Account + ":function:echo"
-	for name, url := range map[string]string{echoARN: echo.URL, "failing": failing.URL} {
-		if err := env.Moto.MapFunction(ctx, name, url); err != nil {
-			t.Fatal(err)
-		}
+	const n = 8
+	attempts := make(chan int, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			var got struct {
+				Function string `json:"function"`
+				Attempt  int    `json:"attempt"`
+			}
+			var body []byte
+			if i%2 == 0 {
+				inv, err := f.Invoke(ctx, []byte(`{"key":"k"}`))
+				if err != nil {
+					errs <- err
+					return
+				}
+				body = inv.Payload
+			} else {
+				resp, err := http.Post(f.URL, "application/json", strings.NewReader(`{"key":"k"}`))
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer resp.Body.Close()
+				if body, err = io.ReadAll(resp.Body); err != nil || resp.StatusCode != http.StatusOK {
+					errs <- fmt.Errorf("POST %s: HTTP %d, %v", f.URL, resp.StatusCode, err)
+					return
+				}
+			}
+			if err := json.Unmarshal(body, &got); err != nil || got.Function != "echo" {
+				errs <- fmt.Errorf("answer %s, %v", body, err)
+				return
+			}
+			attempts <- got.Attempt
+		})
 	}
-	c := lambda.NewFromConfig(env.Config())
-	for _, fn := range []string{echoARN, echoARN + ":$LATEST"} { // a qualifier is ignored
-		out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(fn), Payload: []byte(`{"key":"k"}`)})
-		if err != nil {
-			t.Fatalf("invoke %s: %v", fn, err)
-		}
-		var got struct {
-			Function string `json:"function"`
-			Attempt  int    `json:"attempt"`
-		}
-		if err := json.Unmarshal(out.Payload, &got); err != nil || got.Function != "echo" || out.FunctionError != nil {
-			t.Errorf("invoke %s: %s (function error %v), want echo's answer", fn, out.Payload, aws.ToString(out.FunctionError))
-		}
+	wg.Wait()
+	close(errs)
+	close(attempts)
+	for err := range errs {
+		t.Error(err)
 	}
-	failingARN := strings.Replace(echoARN, ":echo", ":failing", 1) // an ARN finds its name's entry
-	out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(failingARN), Payload: []byte(`{"key":"k"}`)})
-	if err != nil {
-		t.Fatal(err)
+	var seen []int
+	for a := range attempts {
+		seen = append(seen, a)
 	}
-	if typ, _, ok := ParseFunctionError(out.Payload); aws.ToString(out.FunctionError) != "Unhandled" || !ok || typ != workflow.ErrThrottled {
-		t.Errorf("failing: FunctionError %q, payload %s; want Unhandled and %s", aws.ToString(out.FunctionError), out.Payload, workflow.ErrThrottled)
-	}
-	if out, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(echoARN), InvocationType: lambdatypes.InvocationTypeEvent, Payload: []byte(`{"key":"e"}`)}); err != nil || out.StatusCode != http.StatusAccepted {
-		t.Errorf("event invoke: %v, %v; want 202", out, err)
-	}
-	var notFound *lambdatypes.ResourceNotFoundException
-	if _, err := c.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("nowhere")}); !errors.As(err, &notFound) {
-		t.Errorf("unmapped function: err = %v, want ResourceNotFoundException", err)
+	slices.Sort(seen)
+	if want := []int{1, 2, 3, 4, 5, 6, 7, 8}; !slices.Equal(seen, want) {
+		t.Errorf("attempts %v, want %v", seen, want)
 	}
 }
 

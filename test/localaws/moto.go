@@ -162,11 +162,38 @@ func (p Published) Structured(protocol string) string {
 	return p.Message
 }
 
-// Published lists every message published to any topic so far, in order:
-// the email text, which no SQS subscriber receives, included.
+// Published lists every message published to any topic so far, in order
+// per topic: the email text, which no SQS subscriber receives, included.
+// It reads moto's own model dump (GET /moto-api/data.json), where each
+// topic keeps what was sent to it as [id, message, subject, attributes, …].
 func (m *Moto) Published(ctx context.Context) ([]Published, error) {
+	var data struct {
+		SNS struct {
+			Topic []struct {
+				ARN  string              `json:"arn"`
+				Sent [][]json.RawMessage `json:"sent_notifications"`
+			} `json:"Topic"`
+		} `json:"sns"`
+	}
+	if err := m.call(ctx, http.MethodGet, "/moto-api/data.json", nil, &data); err != nil {
+		return nil, err
+	}
 	var out []Published
-	return out, m.call(ctx, http.MethodGet, "/moto-api/ecslogfix/sns-published", nil, &out)
+	for _, topic := range data.SNS.Topic {
+		for _, sent := range topic.Sent {
+			p := Published{TopicARN: topic.ARN}
+			if len(sent) < 4 {
+				return nil, fmt.Errorf("moto's sent notification of %s has %d fields, want 4 or more", topic.ARN, len(sent))
+			}
+			for i, v := range []any{&p.MessageID, &p.Message, &p.Subject, &p.MessageAttributes} {
+				if err := json.Unmarshal(sent[i], v); err != nil {
+					return nil, fmt.Errorf("moto's sent notification of %s, field %d: %w", topic.ARN, i, err)
+				}
+			}
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }
 
 // Config is an SDK configuration for this server (see Config).

@@ -7,6 +7,11 @@
 # the table (test/reliability/cmd/reliability-report). Every step runs even
 # when an earlier one failed; the exit status is 1 unless all passed.
 #
+# A full run (no RELIABILITY_RUN, SKIP_FUZZ or SKIP_VULNCHECK) also writes
+# the table, with the commit and toolchain measured, into docs/reliability.md's
+# generated block; the burst scenario measures its whole failure curve
+# (ECSLOGFIX_BURST_CURVE=1).
+#
 # Environment: FUZZTIME (default 10s), SKIP_FUZZ=1, SKIP_VULNCHECK=1,
 # RELIABILITY_RUN (a go test -run pattern for the scenarios).
 set -uo pipefail
@@ -14,7 +19,7 @@ set -uo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT" || exit 2
 REPORT=${ECSLOGFIX_RELIABILITY_REPORT:-$ROOT/dist/reliability.jsonl}
-export ECSLOGFIX_RELIABILITY_REPORT=$REPORT ECSLOGFIX_REQUIRE_TOOLS=1
+export ECSLOGFIX_RELIABILITY_REPORT=$REPORT ECSLOGFIX_REQUIRE_TOOLS=1 ECSLOGFIX_BURST_CURVE=1
 mkdir -p "$(dirname "$REPORT")" && rm -f "$REPORT"
 status=0
 
@@ -25,9 +30,13 @@ row() {
     "$1" "$2" "$3" "$4" >>"$REPORT"
 }
 
+# The commit measured is the one the run starts on (a commit made during the
+# run would otherwise be named); -dirty when the tree has changes.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+[[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] || commit=$commit-dirty
 start=$(date +%s)
 echo "== scenarios: go test ./test/reliability/..." >&2
-go test -count=1 -timeout 20m ${RELIABILITY_RUN:+-run "$RELIABILITY_RUN"} ./test/reliability/... >&2 || status=1
+go test -count=1 -timeout 60m ${RELIABILITY_RUN:+-run "$RELIABILITY_RUN"} ./test/reliability/... >&2 || status=1
 echo "== scenarios took $(( $(date +%s) - start )) s" >&2
 
 if [[ ${SKIP_FUZZ:-} != 1 ]]; then
@@ -62,5 +71,9 @@ if [[ ${SKIP_VULNCHECK:-} != 1 ]]; then
 fi
 
 echo >&2
-go run ./test/reliability/cmd/reliability-report "$REPORT" || status=1
+doc=()
+if [[ -z ${RELIABILITY_RUN:-} && ${SKIP_FUZZ:-} != 1 && ${SKIP_VULNCHECK:-} != 1 ]]; then
+  doc=(-doc docs/reliability.md -commit "$commit" -toolchain "$(go env GOVERSION)")
+fi
+go run ./test/reliability/cmd/reliability-report "${doc[@]}" "$REPORT" || status=1
 exit $status

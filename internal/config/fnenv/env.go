@@ -15,6 +15,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -318,7 +319,7 @@ func (r *reader) required(name string) string {
 // items, and checks each item.
 func (r *reader) list(name string, valid func(string) bool, what string) []string {
 	var out []string
-	for _, item := range config.SplitList(r.get(name)) {
+	for _, item := range contextvalue.SplitList(r.get(name)) {
 		if !valid(item) {
 			r.fail(name, fmt.Sprintf("%q is not %s", item, what))
 		}

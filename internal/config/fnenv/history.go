@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
 )
 
 // Environment variables of the history and the findings (detect, sweep,
@@ -37,7 +38,7 @@ func (w environ) history(h config.HistoryEnv) {
 
 func (r *reader) history() config.HistoryEnv {
 	h := config.HistoryEnv{Bucket: r.str(EnvHistoryBucket), Prefix: strings.Trim(r.str(EnvHistoryPrefix), "/"), Table: r.str(EnvStateTable)}
-	for _, f := range config.SplitList(r.get(EnvFindings)) {
+	for _, f := range contextvalue.SplitList(r.get(EnvFindings)) {
 		switch f {
 		case FindingsImport:
 			h.Findings = true

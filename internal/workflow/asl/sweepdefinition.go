@@ -19,7 +19,8 @@ const (
 	PathDigestPublished = "$.digestPublished"
 	PathDigestPending   = "$.digestPublished.pending"
 	PathDigestRetry     = "$.digestPublished.retryAfterSeconds"
-	PathWalkDone        = "$.done" // Walk.Done, in a child execution
+	PathDigestError     = "$.digestError" // what PublishDigest's Catch caught
+	PathWalkDone        = "$.done"        // Walk.Done, in a child execution
 	PathExecutionName   = "$$.Execution.Name"
 	PathMapItemValue    = "$$.Map.Item.Value" // one line of the targets object
 )
@@ -50,7 +51,8 @@ func percentage(p float64) json.Number {
 //	child execution loops WalkTarget until its target's walk is done)
 //	→ Summarize → NotifyDigest → PublishDigest (→ DigestPending → DigestWait
 //	→ PublishDigest while the started executions' outcomes are missing)
-//	→ CheckWalk → SweepDone | SweepFailed
+//	→ CheckWalk → SweepDone | SweepFailed; a PublishDigest that fails after
+//	its retries → NotifyDigestFailure → DigestFailed
 //
 // The executions a sweep starts do not publish one message each: notify
 // writes their outcomes to the bucket and PublishDigest publishes one
@@ -125,7 +127,18 @@ func SweepDefinition(partition, sweepFunction, notifyFunction, bucket string, op
 	}
 	publish["ResultPath"] = PathDigestPublished
 	publish["Retry"] = retries
+	// A digest that cannot be published after the retries is still told:
+	// a notice of the failure, then the sweep fails (docs/notifications.md,
+	// "Sweep digests").
+	publish["Catch"] = []any{map[string]any{"ErrorEquals": []string{"States.ALL"}, "ResultPath": PathDigestError, "Next": workflow.StateNotifyDigestFailure}}
 	publish["Next"] = workflow.StateDigestPending
+
+	publishFailure := invoke(partition, notifyFunction, map[string]any{
+		"summary.$": PathSummary, "executionArn.$": PathExecutionID, "digestError.$": PathDigestError,
+	})
+	publishFailure["Retry"] = retries
+	publishFailure["ResultPath"] = nil
+	publishFailure["Next"] = workflow.StateDigestFailed
 
 	def := map[string]any{
 		"Comment":       "ecslogfix: sweep every covered account-region, start remediations, summarize",
@@ -148,7 +161,12 @@ func SweepDefinition(partition, sweepFunction, notifyFunction, bucket string, op
 				"Choices": []any{map[string]any{"Variable": PathDigestPending, "BooleanEquals": true, "Next": workflow.StateDigestWait}},
 				"Default": workflow.StateCheckWalk,
 			},
-			workflow.StateDigestWait: map[string]any{"Type": "Wait", "SecondsPath": PathDigestRetry, "Next": workflow.StatePublishDigest},
+			workflow.StateDigestWait:          map[string]any{"Type": "Wait", "SecondsPath": PathDigestRetry, "Next": workflow.StatePublishDigest},
+			workflow.StateNotifyDigestFailure: publishFailure,
+			workflow.StateDigestFailed: map[string]any{
+				"Type": "Fail", "Error": workflow.ErrSweepDigestFailed,
+				"Cause": "the digest was not published after its retries; see the failure notice",
+			},
 			workflow.StateCheckWalk: map[string]any{
 				"Type":    "Choice",
 				"Choices": []any{map[string]any{"Variable": PathWalkError, "IsPresent": true, "Next": workflow.StateSweepFailed}},

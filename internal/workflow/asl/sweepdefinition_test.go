@@ -329,3 +329,51 @@ func TestSweepMapSettings(t *testing.T) {
 		}
 	}
 }
+
+// A PublishDigest that fails after its retries is caught: notify receives
+// the summary and the error (a workflow.NotifyRequest it decodes strictly)
+// and publishes a notice of the failure, then the sweep fails.
+func TestSweepContractNotifiesAFailedDigest(t *testing.T) {
+	m := loadSweep(t, SweepOptions{MaxConcurrency: 40, ToleratedFailurePercentage: 5})
+	summary := workflow.SweepSummary{Version: workflow.Version, SweepID: sweepName, Bucket: "ecslogfix-sweeps", Targets: 2, TargetsWalked: 2,
+		FailedTargets: []workflow.Target{}, Gaps: []workflow.CoverageGap{}}
+	doc := toDoc(t, workflow.SweepState{Inventory: sampleInventory(), Summary: &summary,
+		Digest: &workflow.DigestRequest{Summary: summary, ExecutionARN: execID}})
+
+	publish := m.States[workflow.StatePublishDigest]
+	catches, _ := publish["Catch"].([]any)
+	if len(catches) != 1 {
+		t.Fatalf("PublishDigest catches %v", publish["Catch"])
+	}
+	c := catches[0].(map[string]any)
+	if !reflect.DeepEqual(c["ErrorEquals"], []any{"States.ALL"}) || c["Next"] != workflow.StateNotifyDigestFailure {
+		t.Fatalf("PublishDigest's Catch %v", c)
+	}
+	caught := workflow.CaughtError{Error: "ecslogfix.InvalidInput", Cause: "digest: sweep is too large"}
+	setPath(t, doc, c["ResultPath"].(string), toDoc(t, caught))
+
+	notice := m.States[workflow.StateNotifyDigestFailure]
+	p := parametersWith(t, notice["Parameters"].(map[string]any), doc, sweepContext)
+	if p["FunctionName"] != "fn-notify" || notice["Resource"] != "arn:aws:states:::lambda:invoke" {
+		t.Fatalf("NotifyDigestFailure invokes %v with %v", p["FunctionName"], notice["Resource"])
+	}
+	var req workflow.NotifyRequest
+	decodeStrict(t, p["Payload"], &req)
+	if req.Summary == nil || !reflect.DeepEqual(*req.Summary, summary) || req.DigestError == nil || *req.DigestError != caught ||
+		req.ExecutionARN != execID || req.Result != nil || req.Failure != nil {
+		t.Fatalf("notify receives %+v", req)
+	}
+	if notice["Retry"] == nil || notice["Catch"] != nil {
+		t.Errorf("NotifyDigestFailure retries %v, catches %v", notice["Retry"], notice["Catch"])
+	}
+	doc = output(t, notice, doc, workflow.DigestResult{Published: true})
+	var final workflow.SweepState
+	decodeStrict(t, doc, &final)
+	if final.DigestError == nil || *final.DigestError != caught {
+		t.Fatalf("final state %+v", final)
+	}
+	end := m.States[notice["Next"].(string)]
+	if end["Type"] != "Fail" || end["Error"] != workflow.ErrSweepDigestFailed {
+		t.Fatalf("after the notice: %v", end)
+	}
+}

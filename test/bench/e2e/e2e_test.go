@@ -400,7 +400,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		Value:   fmt.Sprintf("%s; first (cold) run %s", summary(lat), bench.Millis(cold)),
 	})
 	bench.RecordRow(t, bench.Row{
-		Measure: fmt.Sprintf("… of which: detect invoke through moto's Lambda API / execution start → stop in moto, medians of %d", lat.N),
+		Measure: fmt.Sprintf("… of which: detect invoke under its emulator / execution start → stop in moto, medians of %d", lat.N),
 		Subject: "pipeline",
 		Value:   fmt.Sprintf("detect %s; execution %s", bench.Millis(bench.Summarize(detects).Median), summary(bench.Summarize(executions))),
 	})

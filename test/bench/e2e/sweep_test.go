@@ -72,21 +72,11 @@ func TestBenchOrganizationSweep(t *testing.T) {
 	m := localaws.Start(t, localaws.Options{StepFunctions: true}).Moto
 	base := m.Config()
 	start := time.Now()
-	org, err := harness.NewOrganization(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ou, err := org.OU(ctx, org.Root, "workloads")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := []string{localaws.Account}
+	org := localaws.NewOrganization(t, base)
+	ou := org.OU(org.Root, "workloads")
+	ids := []string{org.Management}
 	for i := 1; i < accounts; i++ {
-		id, err := org.Account(ctx, fmt.Sprintf("bench-%03d", i), ou)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, id)
+		ids = append(ids, org.Account(fmt.Sprintf("bench-%03d", i), ou))
 	}
 	organized := time.Since(start)
 	synthStart := time.Now()
@@ -249,7 +239,7 @@ func shortAPI(api string) string {
 
 // seed registers families in every account-region: every fifth from
 // td01 (no log configuration), the others td11 (compliant), 16 at a time.
-func seed(t *testing.T, ctx context.Context, org *harness.Organization, root string, accounts, regions []string, families int) {
+func seed(t *testing.T, ctx context.Context, org *localaws.Organization, root string, accounts, regions []string, families int) {
 	t.Helper()
 	bad, err := harness.LoadTaskDefinition(filepath.Join(root, "testdata", "taskdefs", "td01-fargate-no-logconfig.json"), "x")
 	if err != nil {

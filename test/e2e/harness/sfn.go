@@ -39,27 +39,21 @@ func WaitExecution(ctx context.Context, client *sfn.Client, executionARN string)
 // History renders an execution's events, one line each, for failure
 // messages and the demo.
 func History(ctx context.Context, client *sfn.Client, executionARN string) (string, error) {
+	events, err := HistoryEvents(ctx, client, executionARN)
 	var b strings.Builder
-	p := sfn.NewGetExecutionHistoryPaginator(client, &sfn.GetExecutionHistoryInput{ExecutionArn: aws.String(executionARN)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return b.String(), err
+	for _, e := range events {
+		fmt.Fprintf(&b, "%3d %-28s", e.Id, e.Type)
+		switch {
+		case e.StateEnteredEventDetails != nil:
+			fmt.Fprintf(&b, " %s", aws.ToString(e.StateEnteredEventDetails.Name))
+		case e.TaskFailedEventDetails != nil:
+			fmt.Fprintf(&b, " %s: %s", aws.ToString(e.TaskFailedEventDetails.Error), aws.ToString(e.TaskFailedEventDetails.Cause))
+		case e.ExecutionFailedEventDetails != nil:
+			fmt.Fprintf(&b, " %s: %s", aws.ToString(e.ExecutionFailedEventDetails.Error), aws.ToString(e.ExecutionFailedEventDetails.Cause))
 		}
-		for _, e := range page.Events {
-			fmt.Fprintf(&b, "%3d %-28s", e.Id, e.Type)
-			switch {
-			case e.StateEnteredEventDetails != nil:
-				fmt.Fprintf(&b, " %s", aws.ToString(e.StateEnteredEventDetails.Name))
-			case e.TaskFailedEventDetails != nil:
-				fmt.Fprintf(&b, " %s: %s", aws.ToString(e.TaskFailedEventDetails.Error), aws.ToString(e.TaskFailedEventDetails.Cause))
-			case e.ExecutionFailedEventDetails != nil:
-				fmt.Fprintf(&b, " %s: %s", aws.ToString(e.ExecutionFailedEventDetails.Error), aws.ToString(e.ExecutionFailedEventDetails.Cause))
-			}
-			b.WriteByte('\n')
-		}
+		b.WriteByte('\n')
 	}
-	return b.String(), nil
+	return b.String(), err
 }
 
 // HistoryEvents returns an execution's whole event history.

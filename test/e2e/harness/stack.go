@@ -20,7 +20,6 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -83,12 +82,11 @@ type Stack struct {
 	Subscribers map[string]string
 	// Targets are the Lambda targets of event-pattern rules.
 	Targets []RuleTarget
-	// Schedules are the Lambda targets of schedule rules (run with
-	// RunSchedule), StateSchedules their state machine targets (started
-	// with StartSchedule).
-	Schedules      []RuleTarget
+	// StateSchedules are the state machine targets of schedule rules
+	// (started with StartSchedule).
 	StateSchedules []RuleTarget
-	// ColdStarts is each function's first-invoke duration, once invoked.
+	// ColdStarts is the cold start (its emulator's first invoke) of each
+	// function whose first invoke the harness made.
 	ColdStarts map[string]time.Duration
 	// Buckets and Tables are the S3 buckets and DynamoDB tables created.
 	Buckets, Tables []string
@@ -97,7 +95,6 @@ type Stack struct {
 	SNS    *sns.Client
 	SQS    *sqs.Client
 	Events *eventbridge.Client
-	Lambda *lambda.Client // moto's Lambda API: Invoke reaches the emulators
 
 	dir     string
 	ownsDir bool
@@ -151,7 +148,6 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	s.Config = localaws.Config(s.Endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
-	s.Lambda = lambda.NewFromConfig(s.Config)
 	t := opts.Template
 	if err = s.createTopics(ctx, t); err != nil {
 		return s, err
@@ -405,7 +401,9 @@ func (s *Stack) createRules(ctx context.Context, t *Template) error {
 			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: id, Function: fn, Input: input})
 		}
 		if _, ok := p["ScheduleExpression"]; ok && p["EventPattern"] == nil {
-			s.Schedules = append(s.Schedules, lambdaTargets...)
+			if len(lambdaTargets) > 0 {
+				return fmt.Errorf("schedule rule %s has a Lambda target: the harness starts only state machine targets of schedules", name)
+			}
 			s.StateSchedules = append(s.StateSchedules, stateTargets...)
 			continue
 		}
@@ -515,30 +513,19 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	return out, nil
 }
 
-// invoke calls a function through moto's Lambda Invoke API, which the
-// launcher forwards to the function's emulator under the same per-emulator
-// lock as Step Functions' invokes (the emulator crashes on concurrent
-// invokes), and records its cold start.
+// invoke calls a function under its emulator, one invoke at a time with
+// Step Functions' (localaws.Function), and records its cold start.
 func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
-	if _, ok := s.Functions[function]; !ok {
+	f, ok := s.Functions[function]
+	if !ok {
 		return nil, fmt.Errorf("no function %s in the stack", function)
 	}
-	start := time.Now()
-	out, err := s.Lambda.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String(function), Payload: payload})
+	inv, err := f.Invoke(ctx, payload)
 	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w", function, err)
+		return nil, err
 	}
-	inv := &localaws.Invocation{Payload: out.Payload, Duration: time.Since(start)}
-	if _, seen := s.ColdStarts[function]; !seen {
-		inv.Cold = true
+	if inv.Cold {
 		s.ColdStarts[function] = inv.Duration
-	}
-	if aws.ToString(out.FunctionError) != "" {
-		if t, m, ok := localaws.ParseFunctionError(out.Payload); ok {
-			inv.ErrorType, inv.ErrorMessage = t, m
-		} else {
-			inv.ErrorType = aws.ToString(out.FunctionError)
-		}
 	}
 	return inv, nil
 }
@@ -546,30 +533,6 @@ func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*l
 // Invoke calls a function of the stack directly with payload.
 func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
 	return s.invoke(ctx, function, payload)
-}
-
-// RunSchedule invokes the targets of the schedule rule named rule with
-// their constant input, as EventBridge Scheduler would.
-func (s *Stack) RunSchedule(ctx context.Context, rule string) ([]Delivery, error) {
-	var out []Delivery
-	for _, tg := range s.Schedules {
-		if tg.Rule != rule {
-			continue
-		}
-		payload := tg.Input
-		if payload == "" {
-			payload = "{}"
-		}
-		inv, err := s.invoke(ctx, tg.Function, []byte(payload))
-		if err != nil {
-			return out, err
-		}
-		out = append(out, Delivery{Target: tg, Event: json.RawMessage(payload), Invocation: inv})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no schedule rule %s with a Lambda target", rule)
-	}
-	return out, nil
 }
 
 // StartSchedule starts the state machine targets of the schedule rule

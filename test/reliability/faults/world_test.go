@@ -70,11 +70,20 @@ type worldOptions struct {
 	Seed         uint64
 	RegisterRate float64 // per remediate instance
 	RolloutRate  float64 // per remediate instance (default awsclient's)
+	ReadRate     float64 // ECS reads per second, per client factory (default awsclient's)
 	Remediators  int     // concurrent remediate instances (Lambda concurrency)
 	Notifiers    int     // notify emulators
 	TimeScale    float64 // Retry delays ×
 	Policy       policy.Policy
 	ECS          faultproxy.ECSConfig // the proxy's ECS deployment model
+	// AttemptTimeout of the remediate instances' calls (default 5 s, see
+	// newWorld).
+	AttemptTimeout time.Duration
+	// Capacity, when set, decides which remediate instance takes an
+	// invoke; when none is free the invoke fails at once with Lambda's
+	// TooManyRequestsException, as Lambda answers at a function's
+	// reserved concurrency, instead of waiting for an instance.
+	Capacity capacity
 }
 
 // world is the pipeline of one scenario: moto behind the fault proxy; the
@@ -97,6 +106,7 @@ type world struct {
 	sfn     *localSFN
 	detect  *detect.Detector
 	remeds  chan *remediate.Remediator
+	fleet   []*remediate.Remediator // the same instances, by index (Capacity)
 	notify  chan *localaws.Function
 	notifs  []*localaws.Function
 	logs    *syncbuf.Buffer
@@ -133,6 +143,9 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	}
 	if opts.TimeScale == 0 {
 		opts.TimeScale = 0.05
+	}
+	if opts.AttemptTimeout == 0 {
+		opts.AttemptTimeout = 5 * time.Second
 	}
 	if reflect.ValueOf(opts.Policy).IsZero() {
 		opts.Policy = testPolicy()
@@ -179,7 +192,7 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	w.sfn = &localSFN{machine: w.machine, stateMachine: smARN, byName: map[string]*sfnlocal.Execution{}}
 	t.Cleanup(func() { w.sfn.wg.Wait() })
 
-	detectClients := awsclient.New(faulted, awsclient.Options{})
+	detectClients := awsclient.New(faulted, awsclient.Options{ReadRate: opts.ReadRate})
 	w.detect = &detect.Detector{
 		Starter: &execution.Starter{SFN: w.sfn, StateMachineARN: smARN, Policy: opts.Policy},
 		ECS: func(t workflow.Target) (detect.ECS, error) {
@@ -191,13 +204,14 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 	w.remeds = make(chan *remediate.Remediator, opts.Remediators)
 	for range opts.Remediators {
 		// One instance, one process: its own factory (and register limiter).
-		w.remeds <- &remediate.Remediator{
+		w.fleet = append(w.fleet, &remediate.Remediator{
 			Policy: opts.Policy,
 			// A call that hangs (applied-hang) is given up after 5 s, not
 			// the default 20 s: the scenario's clock, not the product's.
-			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate, RolloutRate: opts.RolloutRate, AttemptTimeout: 5 * time.Second})),
+			Clients: remediate.ClientsFrom(awsclient.New(faulted, awsclient.Options{RegisterRate: opts.RegisterRate, RolloutRate: opts.RolloutRate, ReadRate: opts.ReadRate, AttemptTimeout: opts.AttemptTimeout})),
 			Logger:  logger.With("function", "remediate"),
-		}
+		})
+		w.remeds <- w.fleet[len(w.fleet)-1]
 	}
 	w.notify = make(chan *localaws.Function, opts.Notifiers)
 	fnEnv := fnenv.NotifyEnv{TopicARN: w.topic}.Environ()
@@ -219,11 +233,20 @@ func newWorld(t *testing.T, opts worldOptions) *world {
 func (w *world) invoke(ctx context.Context, function string, payload []byte) ([]byte, string, string, error) {
 	switch function {
 	case fnRemed:
-		r := <-w.remeds
-		defer func() { w.remeds <- r }()
 		var req workflow.Request
 		if err := json.Unmarshal(payload, &req); err != nil {
 			return nil, "UnmarshalTypeError", err.Error(), nil
+		}
+		var r *remediate.Remediator
+		if w.opts.Capacity == nil {
+			r = <-w.remeds
+			defer func() { w.remeds <- r }()
+		} else {
+			i, ok := w.opts.Capacity.admit(req.Action)
+			if !ok {
+				return nil, lambdaTooManyRequests, "Rate Exceeded.", nil
+			}
+			r = w.fleet[i]
 		}
 		out, err := r.Handle(ctx, req)
 		if err != nil {
@@ -241,6 +264,19 @@ func (w *world) invoke(ctx context.Context, function string, payload []byte) ([]
 		return inv.Payload, inv.ErrorType, inv.ErrorMessage, nil
 	}
 	return nil, "", "", fmt.Errorf("no function %s", function)
+}
+
+// lambdaTooManyRequests is the error lambda:invoke fails with while the
+// function is at its concurrency limit ("Handling errors in Step Functions
+// workflows": Lambda.TooManyRequestsException). It is spelled out here
+// rather than taken from internal/workflow/asl, so a misnamed retrier fails
+// the scenario.
+const lambdaTooManyRequests = "Lambda.TooManyRequestsException"
+
+// capacity is Lambda's view of remediate's instances: admit returns the
+// instance that takes an invoke of action, or false when every one is busy.
+type capacity interface {
+	admit(action workflow.Action) (instance int, ok bool)
 }
 
 // lambdaErrorType is the errorType the Go Lambda runtime reports: the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -29,11 +30,73 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(cdkenv.Run(m.Run)) }
 
-// eventOnly are values only the CloudTrail event's plain-text request body
-// carries (CloudTrail records the request, environment values included).
+// eventOnly are values only the CloudTrail event carries (CloudTrail
+// records the request in plain text, environment values included): in the
+// fields the parser reads, camelCase as CloudTrail writes them (the
+// request's tags, the user agent), and in the container definitions it
+// does not read (camelCase and PascalCase).
 var eventOnly = []string{
 	"FAKE-event-body-only-c0ffee-1",
 	"sk_live_FAKE-event-body-only-c0ffee-2",
+	"FAKE-event-camel-environment-c0ffee-3", // requestParameters.containerDefinitions[0].environment
+	"FAKE-event-request-tag-value-c0ffee-4", // requestParameters.tags[].value (parsed)
+	"FAKE-event-user-agent-token-c0ffee-5",  // userAgent (parsed: the origin)
+}
+
+// userAgent is the registrant's user agent: a tool the origin rule
+// recognises, then a secret-looking token.
+const userAgent = "aws-cli/2.22.35 md/command#ecs.register-task-definition " + "FAKE-event-user-agent-token-c0ffee-5"
+
+// Planted in every registered task definition: a secret-looking tag value
+// and, in the first container, a log option and a secret option of a
+// non-awslogs driver. Their names are shown (allowed, must appear); their
+// values never.
+const (
+	tagKey          = "deploy-token"
+	tagSecret       = "FAKE-taskdef-tag-value-c0ffee-6"
+	optionKey       = "x-fake-allowed-option-key"
+	optionSecret    = "FAKE-option-value-c0ffee-7"
+	secretOptName   = "FAKE_ALLOWED_SECRET_OPTION_NAME"
+	secretOptSecret = "arn:aws:ssm:us-east-1:123456789012:parameter/FAKE-secret-option-c0ffee-8"
+)
+
+// allowed are planted names every notification of a remediated family
+// with a non-awslogs first container shows.
+var allowed = []string{optionKey, secretOptName}
+
+// plant adds the planted fields to in.
+func plant(in *ecs.RegisterTaskDefinitionInput) {
+	in.Tags = append(in.Tags, ecstypes.Tag{Key: aws.String(tagKey), Value: aws.String(tagSecret)})
+	c := &in.ContainerDefinitions[0]
+	if c.LogConfiguration == nil || c.LogConfiguration.LogDriver == ecstypes.LogDriverAwslogs {
+		return
+	}
+	lc := c.LogConfiguration
+	if lc.Options == nil {
+		lc.Options = map[string]string{}
+	}
+	lc.Options[optionKey] = optionSecret
+	lc.SecretOptions = append(lc.SecretOptions, ecstypes.Secret{Name: aws.String(secretOptName), ValueFrom: aws.String(secretOptSecret)})
+}
+
+// camel renders v with every object key's first letter lowercased, as
+// CloudTrail writes request parameters.
+func camel(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			out[strings.ToLower(k[:1])+k[1:]] = camel(e)
+		}
+		return out
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			out[i] = camel(e)
+		}
+		return out
+	}
+	return v
 }
 
 // secretsOf lists the values of in that must never travel: environment
@@ -51,6 +114,11 @@ func secretsOf(in *ecs.RegisterTaskDefinitionInput) []string {
 	add := func(v string) {
 		if len(v) >= 8 && !public[v] {
 			out = append(out, v)
+		}
+	}
+	for _, tg := range in.Tags {
+		if aws.ToString(tg.Key) == tagKey {
+			add(aws.ToString(tg.Value))
 		}
 	}
 	for _, c := range in.ContainerDefinitions {
@@ -96,13 +164,23 @@ func requestBody(t *testing.T, in *ecs.RegisterTaskDefinitionInput) map[string]a
 	}
 	// CloudTrail's request parameters are camelCase; keep both forms.
 	m["family"] = aws.ToString(in.Family)
-	m["containerDefinitions"] = m["ContainerDefinitions"]
 	m["x-plain-text-note"] = eventOnly[0]
-	if cds, ok := m["containerDefinitions"].([]any); ok && len(cds) > 0 {
+	if cds, ok := m["ContainerDefinitions"].([]any); ok && len(cds) > 0 {
 		cd := cds[0].(map[string]any)
 		env, _ := cd["Environment"].([]any)
 		cd["Environment"] = append(env, map[string]any{"Name": "EVENT_ONLY", "Value": eventOnly[1]})
 	}
+	m["containerDefinitions"] = camel(m["ContainerDefinitions"])
+	if cds, ok := m["containerDefinitions"].([]any); ok && len(cds) > 0 {
+		cd := cds[0].(map[string]any)
+		env, _ := cd["environment"].([]any)
+		cd["environment"] = append(env, map[string]any{"name": "EVENT_ONLY_CAMEL", "value": eventOnly[2]})
+	}
+	tags := []any{map[string]any{"key": "ci-request-token", "value": eventOnly[3]}}
+	for _, tg := range in.Tags {
+		tags = append(tags, map[string]any{"key": aws.ToString(tg.Key), "value": aws.ToString(tg.Value)})
+	}
+	m["tags"] = tags
 	return m
 }
 
@@ -158,6 +236,7 @@ func TestSecretLeakage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		plant(in)
 		if mutate != nil {
 			mutate(in)
 		}
@@ -184,7 +263,7 @@ func TestSecretLeakage(t *testing.T) {
 		td := o.TaskDefinition
 		call := harness.RegisterCall{
 			EventID: fmt.Sprintf("5ec00000-0000-4000-8000-%012d", i+1), TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
-			Family: f.name, Revision: td.Revision, Identity: harness.IAMUser("jane.doe"), Request: requestBody(t, in),
+			Family: f.name, Revision: td.Revision, Identity: harness.IAMUser("jane.doe"), UserAgent: userAgent, Request: requestBody(t, in),
 		}
 		if err := s.PutRegisterEvent(ctx, call); err != nil {
 			t.Fatal(err)
@@ -198,8 +277,10 @@ func TestSecretLeakage(t *testing.T) {
 	// Positive control: the secrets did enter the pipeline (detect
 	// received the plain-text bodies).
 	for _, d := range deliveries {
-		if !strings.Contains(string(d.Event), eventOnly[0]) {
-			t.Errorf("the delivered event lacks the plain-text body value %q: the test proves nothing", eventOnly[0])
+		for _, v := range eventOnly {
+			if !strings.Contains(string(d.Event), v) {
+				t.Errorf("the delivered event lacks the event-only value %q: the test proves nothing", v)
+			}
 		}
 	}
 	for _, d := range deliveries {
@@ -305,6 +386,22 @@ func TestSecretLeakage(t *testing.T) {
 	}
 	if len(secrets) < 15 {
 		t.Errorf("only %d secret-looking values checked: the corpus changed?", len(secrets))
+	}
+	for _, v := range []string{tagSecret, optionSecret, secretOptSecret} {
+		if !slices.Contains(secrets, v) {
+			t.Errorf("planted value %q is not among the values checked", v)
+		}
+	}
+	// Positive control: the planted names reach the notifications, so
+	// the fields carrying the values next to them do too.
+	for _, name := range allowed {
+		found := false
+		for _, p := range published {
+			found = found || strings.Contains(p.Structured("email"), name)
+		}
+		if !found {
+			t.Errorf("the planted name %q appears in no email: the planted fields reach no notification", name)
+		}
 	}
 	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d executions); synth %s, total %s",
 		len(secrets), len(sources), len(subscribed), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))

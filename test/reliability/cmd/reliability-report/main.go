@@ -1,24 +1,33 @@
 // Command reliability-report prints the table of a reliability run from the
 // JSON-lines file the scenarios recorded (reliability.EnvReport) and exits 1
 // unless every scenario (reliability.Scenarios) ran and every run passed.
+// With -doc it also writes the table, with the commit and toolchain it was
+// measured on, into the generated block of that file (docs/reliability.md).
 //
-//	reliability-report .reliability/results.jsonl
+//	reliability-report [-doc docs/reliability.md -commit C -toolchain T] dist/reliability.jsonl
 package main
 
 import (
+	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
+	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
 
 func main() {
-	if len(os.Args) != 2 {
-		fmt.Fprintln(os.Stderr, "usage: reliability-report RESULTS.jsonl")
+	doc := flag.String("doc", "", "write the table into this file's generated block")
+	commit := flag.String("commit", "unknown", "the commit measured (with -doc)")
+	toolchain := flag.String("toolchain", runtime.Version(), "the Go toolchain measured (with -doc)")
+	flag.Parse()
+	if flag.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "usage: reliability-report [-doc FILE -commit C -toolchain T] RESULTS.jsonl")
 		os.Exit(2)
 	}
-	f, err := os.Open(os.Args[1])
+	f, err := os.Open(flag.Arg(0))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reliability-report:", err)
 		os.Exit(1)
@@ -31,6 +40,14 @@ func main() {
 	}
 	sum := reliability.Summarize(results)
 	fmt.Print(reliability.Markdown(sum))
+	if *doc != "" {
+		p := reliability.Provenance{Commit: *commit, Toolchain: *toolchain,
+			Platform: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()), Date: time.Now()}
+		if err := writeDoc(*doc, reliability.Block(p, sum)); err != nil {
+			fmt.Fprintln(os.Stderr, "reliability-report:", err)
+			os.Exit(1)
+		}
+	}
 	if missing := reliability.Missing(sum); len(missing) > 0 {
 		fmt.Fprintf(os.Stderr, "reliability-report: %d of %d scenarios have no row (failed before recording, or not run): %s\n",
 			len(missing), len(reliability.Scenarios), strings.Join(missing, ", "))
@@ -39,4 +56,16 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reliability-report: not every scenario passed (or none ran)")
 		os.Exit(1)
 	}
+}
+
+func writeDoc(path, block string) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	out, err := reliability.ReplaceBlock(string(b), block)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
 }

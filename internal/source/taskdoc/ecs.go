@@ -1,4 +1,4 @@
-package source
+package taskdoc
 
 import (
 	"bytes"
@@ -62,20 +62,20 @@ func member(s *smithy.Schema, n *document.Node, path, key string) (*smithy.Schem
 	}
 	for name := range s.Members() {
 		if strings.EqualFold(name, key) {
-			return nil, errAt(n, join(path, key), "not an ECS field: the API spells it %q", name)
+			return nil, ErrAt(n, Join(path, key), "not an ECS field: the API spells it %q", name)
 		}
 	}
 	return nil, nil
 }
 
-func join(path, key string) string {
+func Join(path, key string) string {
 	if path == "" {
 		return key
 	}
 	return path + "." + key
 }
 
-func index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
+func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
 // skipped reports whether a value is left out of the canonical document:
 // null means absent in the ECS API, and no verdict depends on timestamps,
@@ -104,7 +104,7 @@ func (w *ecsWriter) object(n *document.Node, s *smithy.Schema, path, skip string
 // (nil: left out).
 func (w *ecsWriter) members(n *document.Node, path string, schemaOf func(document.Field) (*smithy.Schema, error)) error {
 	if n.Kind != document.Object {
-		return errAt(n, path, "expected an object, got %s", n.Kind)
+		return ErrAt(n, path, "expected an object, got %s", n.Kind)
 	}
 	w.buf.WriteByte('{')
 	first := true
@@ -122,7 +122,7 @@ func (w *ecsWriter) members(n *document.Node, path string, schemaOf func(documen
 		first = false
 		writeString(&w.buf, f.Key)
 		w.buf.WriteByte(':')
-		if err := w.value(f.Value, m, join(path, f.Key)); err != nil {
+		if err := w.value(f.Value, m, Join(path, f.Key)); err != nil {
 			return err
 		}
 	}
@@ -136,18 +136,18 @@ func (w *ecsWriter) value(n *document.Node, s *smithy.Schema, path string) error
 		return w.object(n, s, path, "")
 	case smithy.ShapeTypeList, smithy.ShapeTypeSet:
 		if n.Kind != document.Array {
-			return errAt(n, path, "expected an array, got %s", n.Kind)
+			return ErrAt(n, path, "expected an array, got %s", n.Kind)
 		}
 		item := s.ListMember()
 		w.buf.WriteByte('[')
 		for i, it := range n.Items {
 			if it.Kind == document.Null {
-				return errAt(it, index(path, i), "null in a list")
+				return ErrAt(it, Index(path, i), "null in a list")
 			}
 			if i > 0 {
 				w.buf.WriteByte(',')
 			}
-			if err := w.value(it, item, index(path, i)); err != nil {
+			if err := w.value(it, item, Index(path, i)); err != nil {
 				return err
 			}
 		}
@@ -163,13 +163,13 @@ func (w *ecsWriter) value(n *document.Node, s *smithy.Schema, path string) error
 		})
 	case smithy.ShapeTypeString, smithy.ShapeTypeEnum, smithy.ShapeTypeBlob:
 		if n.Kind != document.String && !(n.Plain && n.Kind != document.Null) {
-			return errAt(n, path, "expected a string, got %s", n.Kind)
+			return ErrAt(n, path, "expected a string, got %s", n.Kind)
 		}
 		writeString(&w.buf, n.Value)
 		return nil
 	case smithy.ShapeTypeBoolean:
 		if n.Kind != document.Bool {
-			return errAt(n, path, "expected true or false, got %s", n.Kind)
+			return ErrAt(n, path, "expected true or false, got %s", n.Kind)
 		}
 		w.buf.WriteString(n.Value)
 		return nil
@@ -179,33 +179,33 @@ func (w *ecsWriter) value(n *document.Node, s *smithy.Schema, path string) error
 		return w.integer(n, path, 64)
 	case smithy.ShapeTypeFloat, smithy.ShapeTypeDouble, smithy.ShapeTypeBigDecimal:
 		if n.Kind != document.Number {
-			return errAt(n, path, "expected a number, got %s", n.Kind)
+			return ErrAt(n, path, "expected a number, got %s", n.Kind)
 		}
 		if _, err := strconv.ParseFloat(n.Value, 64); err != nil {
-			return errAt(n, path, "number %s is out of range", n.Value)
+			return ErrAt(n, path, "number %s is out of range", n.Value)
 		}
 		w.buf.WriteString(n.Value)
 		return nil
 	case smithy.ShapeTypeDocument:
-		writeNode(&w.buf, n)
+		WriteJSON(&w.buf, n)
 		return nil
 	}
-	return errAt(n, path, "unsupported field type")
+	return ErrAt(n, path, "unsupported field type")
 }
 
 func (w *ecsWriter) integer(n *document.Node, path string, bits int) error {
 	if n.Kind != document.Number {
-		return errAt(n, path, "expected an integer, got %s", n.Kind)
+		return ErrAt(n, path, "expected an integer, got %s", n.Kind)
 	}
 	if _, err := strconv.ParseInt(n.Value, 10, bits); err != nil {
-		return errAt(n, path, "expected an integer of at most %d bits, got %s", bits, n.Value)
+		return ErrAt(n, path, "expected an integer of at most %d bits, got %s", bits, n.Value)
 	}
 	w.buf.WriteString(n.Value)
 	return nil
 }
 
-// writeNode writes n as JSON.
-func writeNode(b *bytes.Buffer, n *document.Node) {
+// WriteJSON writes n as canonical JSON.
+func WriteJSON(b *bytes.Buffer, n *document.Node) {
 	switch n.Kind {
 	case document.Null:
 		b.WriteString("null")
@@ -221,7 +221,7 @@ func writeNode(b *bytes.Buffer, n *document.Node) {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			writeNode(b, it)
+			WriteJSON(b, it)
 		}
 		b.WriteByte(']')
 	case document.Object:
@@ -232,7 +232,7 @@ func writeNode(b *bytes.Buffer, n *document.Node) {
 			}
 			writeString(b, f.Key)
 			b.WriteByte(':')
-			writeNode(b, f.Value)
+			WriteJSON(b, f.Value)
 		}
 		b.WriteByte('}')
 	}
@@ -275,4 +275,24 @@ func writeString(b *bytes.Buffer, s string) {
 		i++
 	}
 	b.WriteByte('"')
+}
+
+// ContainerDefinitions decodes a JSON string holding a list (Terraform's
+// container_definitions): a list of ECS container definitions, with the API's names and types.
+func ContainerDefinitions(s string) ([]types.ContainerDefinition, error) {
+	list, err := document.ParseJSON([]byte(s))
+	if err != nil {
+		return nil, err
+	}
+	w := &ecsWriter{}
+	w.buf.WriteString(`{"taskDefinition":{"containerDefinitions":`)
+	if err := w.value(list, schemas.TaskDefinition.Member("containerDefinitions"), ""); err != nil {
+		return nil, err
+	}
+	w.buf.WriteString(`}}`)
+	td, _, err := decodeDescribe(w.buf.Bytes())
+	if err != nil {
+		return nil, err
+	}
+	return td.ContainerDefinitions, nil
 }

@@ -1,7 +1,8 @@
-package source
+package cloudformation
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"strings"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
 )
 
 // TypeTaskDefinition is the CloudFormation resource type judged.
@@ -19,21 +21,21 @@ const typeLogGroup = "AWS::Logs::LogGroup"
 
 // The awslogs option keys the policy reads (policy.OptGroup and friends;
 // repeated here as slots so that this package does not judge).
-var optionSlots = map[string]Slot{
-	"awslogs-group":         SlotGroup,
-	"awslogs-region":        SlotRegion,
-	"awslogs-stream-prefix": SlotStreamPrefix,
+var optionSlots = map[string]taskdoc.Slot{
+	"awslogs-group":         taskdoc.SlotGroup,
+	"awslogs-region":        taskdoc.SlotRegion,
+	"awslogs-stream-prefix": taskdoc.SlotStreamPrefix,
 }
 
 // template reads every AWS::ECS::TaskDefinition of a CloudFormation
 // template.
-func template(root *document.Node) ([]Resource, error) {
+func Template(root *document.Node) ([]taskdoc.Resource, error) {
 	resources := root.Get("Resources")
 	if resources == nil || resources.Kind == document.Null {
 		return nil, nil
 	}
 	if resources.Kind != document.Object {
-		return nil, errAt(resources, "Resources", "expected an object, got %s", resources.Kind)
+		return nil, taskdoc.ErrAt(resources, "Resources", "expected an object, got %s", resources.Kind)
 	}
 	t := &cfnTemplate{logGroups: map[string]bool{}}
 	for _, f := range resources.Fields {
@@ -41,7 +43,7 @@ func template(root *document.Node) ([]Resource, error) {
 			t.logGroups[f.Key] = true
 		}
 	}
-	var out []Resource
+	var out []taskdoc.Resource
 	for _, f := range resources.Fields {
 		typ, _ := f.Value.Get("Type").Str()
 		if typ != TypeTaskDefinition {
@@ -53,7 +55,7 @@ func template(root *document.Node) ([]Resource, error) {
 			return nil, err
 		}
 		// Unresolved fields are named within the resource's properties.
-		trim := func(un []Unresolved) {
+		trim := func(un []taskdoc.Unresolved) {
 			for i := range un {
 				un[i].Field = strings.TrimPrefix(strings.TrimPrefix(un[i].Field, path+".Properties"), ".")
 			}
@@ -62,7 +64,7 @@ func template(root *document.Node) ([]Resource, error) {
 		for i := range res.Containers {
 			trim(res.Containers[i].Unresolved)
 		}
-		res.Format = FormatCloudFormation
+		res.Format = taskdoc.FormatCloudFormation
 		res.ID = f.Key
 		res.Line = f.KeyPos.Line
 		if p, ok := f.Value.Get("Metadata").Get("aws:cdk:path").Str(); ok {
@@ -76,17 +78,17 @@ func template(root *document.Node) ([]Resource, error) {
 // Properties reads the resource properties of one AWS::ECS::TaskDefinition
 // as CloudFormation passes them to a Hook (resolved: no intrinsics are
 // expected, and any found is reported as unresolved). data is JSON.
-func Properties(data []byte) (Resource, error) {
+func Properties(data []byte) (taskdoc.Resource, error) {
 	root, err := document.ParseJSON(data)
 	if err != nil {
-		return Resource{}, withFile(err, "")
+		return taskdoc.Resource{}, taskdoc.WithFile(err, "")
 	}
 	t := &cfnTemplate{logGroups: map[string]bool{}}
 	res, err := t.taskDefinition(root, "")
 	if err != nil {
-		return Resource{}, err
+		return taskdoc.Resource{}, err
 	}
-	res.Format = FormatCloudFormation
+	res.Format = taskdoc.FormatCloudFormation
 	res.Line = root.Pos.Line
 	return res, nil
 }
@@ -107,7 +109,7 @@ func get(obj *document.Node, path, key string) (*document.Node, error) {
 			return f.Value, nil
 		}
 		if strings.EqualFold(f.Key, key) {
-			return nil, errAt(f.Value, join(path, f.Key), "not a CloudFormation property: it is spelled %q", key)
+			return nil, taskdoc.ErrAt(f.Value, taskdoc.Join(path, f.Key), "not a CloudFormation property: it is spelled %q", key)
 		}
 	}
 	return nil, nil
@@ -123,33 +125,23 @@ func absent(n *document.Node) bool {
 	return ok && name == "Ref" && arg.Kind == document.String && arg.Value == "AWS::NoValue"
 }
 
-// scalar returns the text of a literal scalar: CloudFormation takes
-// numbers and booleans for string properties.
-func scalar(n *document.Node, path string) (string, error) {
-	switch n.Kind {
-	case document.String, document.Number, document.Bool:
-		return n.Value, nil
-	}
-	return "", errAt(n, path, "expected a string, got %s", n.Kind)
-}
-
-func (t *cfnTemplate) taskDefinition(props *document.Node, path string) (Resource, error) {
-	res := Resource{TaskDefinition: &types.TaskDefinition{}}
+func (t *cfnTemplate) taskDefinition(props *document.Node, path string) (taskdoc.Resource, error) {
+	res := taskdoc.Resource{TaskDefinition: &types.TaskDefinition{}}
 	if absent(props) {
 		return res, nil
 	}
 	if _, _, ok := intrinsic(props); ok {
-		res.Unresolved = append(res.Unresolved, unresolved(SlotContainers, path, props, ""))
+		res.Unresolved = append(res.Unresolved, unresolved(taskdoc.SlotContainers, path, props, ""))
 		return res, nil
 	}
 	if props.Kind != document.Object {
-		return res, errAt(props, path, "expected an object, got %s", props.Kind)
+		return res, taskdoc.ErrAt(props, path, "expected an object, got %s", props.Kind)
 	}
 	if fam, err := get(props, path, "Family"); err != nil {
 		return res, err
 	} else if !absent(fam) {
 		if _, _, ok := intrinsic(fam); !ok {
-			s, err := scalar(fam, join(path, "Family"))
+			s, err := taskdoc.Scalar(fam, taskdoc.Join(path, "Family"))
 			if err != nil {
 				return res, err
 			}
@@ -160,19 +152,19 @@ func (t *cfnTemplate) taskDefinition(props *document.Node, path string) (Resourc
 	if err != nil {
 		return res, err
 	}
-	cdPath := join(path, "ContainerDefinitions")
+	cdPath := taskdoc.Join(path, "ContainerDefinitions")
 	switch {
 	case absent(cds):
 	case isIntrinsic(cds):
-		res.Unresolved = append(res.Unresolved, unresolved(SlotContainers, cdPath, cds, ""))
+		res.Unresolved = append(res.Unresolved, unresolved(taskdoc.SlotContainers, cdPath, cds, ""))
 	case cds.Kind != document.Array:
-		return res, errAt(cds, cdPath, "expected an array, got %s", cds.Kind)
+		return res, taskdoc.ErrAt(cds, cdPath, "expected an array, got %s", cds.Kind)
 	default:
 		for i, c := range cds.Items {
 			if absent(c) {
 				continue
 			}
-			def, pos, err := t.container(c, index(cdPath, i))
+			def, pos, err := t.container(c, taskdoc.Index(cdPath, i))
 			if err != nil {
 				return res, err
 			}
@@ -184,19 +176,19 @@ func (t *cfnTemplate) taskDefinition(props *document.Node, path string) (Resourc
 	if err != nil {
 		return res, err
 	}
-	res.Tags, res.Unresolved, err = cfnTags(tags, join(path, "Tags"), res.Unresolved)
+	res.Tags, res.Unresolved, err = cfnTags(tags, taskdoc.Join(path, "Tags"), res.Unresolved)
 	return res, err
 }
 
-func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerDefinition, Container, error) {
+func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerDefinition, taskdoc.Container, error) {
 	var def types.ContainerDefinition
-	pos := Container{Line: c.Pos.Line}
+	pos := taskdoc.Container{Line: c.Pos.Line}
 	if isIntrinsic(c) {
-		pos.Unresolved = append(pos.Unresolved, unresolved(SlotContainer, path, c, ""))
+		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotContainer, path, c, ""))
 		return def, pos, nil
 	}
 	if c.Kind != document.Object {
-		return def, pos, errAt(c, path, "expected an object, got %s", c.Kind)
+		return def, pos, taskdoc.ErrAt(c, path, "expected an object, got %s", c.Kind)
 	}
 	name, err := get(c, path, "Name")
 	if err != nil {
@@ -205,7 +197,7 @@ func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerD
 	if !absent(name) {
 		if isIntrinsic(name) {
 			def.Name = aws.String(render(name))
-		} else if s, err := scalar(name, join(path, "Name")); err != nil {
+		} else if s, err := taskdoc.Scalar(name, taskdoc.Join(path, "Name")); err != nil {
 			return def, pos, err
 		} else {
 			def.Name = aws.String(s)
@@ -218,15 +210,15 @@ func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerD
 	switch {
 	case absent(fl):
 	case isIntrinsic(fl):
-		pos.Unresolved = append(pos.Unresolved, unresolved(SlotFirelens, join(path, "FirelensConfiguration"), fl, ""))
+		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotFirelens, taskdoc.Join(path, "FirelensConfiguration"), fl, ""))
 	case fl.Kind != document.Object:
-		return def, pos, errAt(fl, join(path, "FirelensConfiguration"), "expected an object, got %s", fl.Kind)
+		return def, pos, taskdoc.ErrAt(fl, taskdoc.Join(path, "FirelensConfiguration"), "expected an object, got %s", fl.Kind)
 	default:
 		def.FirelensConfiguration = &types.FirelensConfiguration{}
-		if typ, err := get(fl, join(path, "FirelensConfiguration"), "Type"); err != nil {
+		if typ, err := get(fl, taskdoc.Join(path, "FirelensConfiguration"), "Type"); err != nil {
 			return def, pos, err
 		} else if !absent(typ) && !isIntrinsic(typ) {
-			s, err := scalar(typ, join(path, "FirelensConfiguration.Type"))
+			s, err := taskdoc.Scalar(typ, taskdoc.Join(path, "FirelensConfiguration.Type"))
 			if err != nil {
 				return def, pos, err
 			}
@@ -237,13 +229,13 @@ func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerD
 	if err != nil {
 		return def, pos, err
 	}
-	lcPath := join(path, "LogConfiguration")
+	lcPath := taskdoc.Join(path, "LogConfiguration")
 	switch {
 	case absent(lc):
 	case isIntrinsic(lc):
-		pos.Unresolved = append(pos.Unresolved, unresolved(SlotLogConfiguration, lcPath, lc, ""))
+		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotLogConfiguration, lcPath, lc, ""))
 	case lc.Kind != document.Object:
-		return def, pos, errAt(lc, lcPath, "expected an object, got %s", lc.Kind)
+		return def, pos, taskdoc.ErrAt(lc, lcPath, "expected an object, got %s", lc.Kind)
 	default:
 		def.LogConfiguration, err = t.logConfiguration(lc, lcPath, &pos)
 		if err != nil {
@@ -253,7 +245,7 @@ func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerD
 	return def, pos, nil
 }
 
-func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Container) (*types.LogConfiguration, error) {
+func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *taskdoc.Container) (*types.LogConfiguration, error) {
 	out := &types.LogConfiguration{}
 	driver, err := get(lc, path, "LogDriver")
 	if err != nil {
@@ -262,9 +254,9 @@ func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Cont
 	switch {
 	case absent(driver):
 	case isIntrinsic(driver):
-		pos.Unresolved = append(pos.Unresolved, unresolved(SlotLogDriver, join(path, "LogDriver"), driver, ""))
+		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotLogDriver, taskdoc.Join(path, "LogDriver"), driver, ""))
 	default:
-		s, err := scalar(driver, join(path, "LogDriver"))
+		s, err := taskdoc.Scalar(driver, taskdoc.Join(path, "LogDriver"))
 		if err != nil {
 			return nil, err
 		}
@@ -274,15 +266,15 @@ func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Cont
 	if err != nil {
 		return nil, err
 	}
-	optPath := join(path, "Options")
+	optPath := taskdoc.Join(path, "Options")
 	switch {
 	case absent(opts):
 		return out, nil
 	case isIntrinsic(opts):
-		pos.Unresolved = append(pos.Unresolved, unresolved(SlotOptions, optPath, opts, ""))
+		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotOptions, optPath, opts, ""))
 		return out, nil
 	case opts.Kind != document.Object:
-		return nil, errAt(opts, optPath, "expected an object, got %s", opts.Kind)
+		return nil, taskdoc.ErrAt(opts, optPath, "expected an object, got %s", opts.Kind)
 	}
 	out.Options = map[string]string{}
 	for _, f := range opts.Fields {
@@ -292,7 +284,7 @@ func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Cont
 		}
 		slot, judged := optionSlots[f.Key]
 		if !isIntrinsic(v) {
-			s, err := scalar(v, join(optPath, f.Key))
+			s, err := taskdoc.Scalar(v, taskdoc.Join(optPath, f.Key))
 			if err != nil {
 				return nil, err
 			}
@@ -311,7 +303,7 @@ func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *Cont
 			out.Options[f.Key] = known
 			continue
 		}
-		pos.Unresolved = append(pos.Unresolved, unresolved(slot, join(optPath, f.Key), v, ""))
+		pos.Unresolved = append(pos.Unresolved, unresolved(slot, taskdoc.Join(optPath, f.Key), v, ""))
 	}
 	return out, nil
 }
@@ -341,9 +333,9 @@ var pseudoParameters = map[string]string{
 //   - in the region slot, only the stack's own region (Ref AWS::Region,
 //     Fn::Sub "${AWS::Region}") is known to be a region name: its stand-in
 //     is a region of the commercial partition.
-func (t *cfnTemplate) knownValue(slot Slot, n *document.Node) (string, bool) {
+func (t *cfnTemplate) knownValue(slot taskdoc.Slot, n *document.Node) (string, bool) {
 	name, arg, _ := intrinsic(n)
-	if slot == SlotRegion {
+	if slot == taskdoc.SlotRegion {
 		ref, _ := arg.Str()
 		if (name == "Ref" && ref == "AWS::Region") || (name == "Fn::Sub" && ref == "${AWS::Region}") {
 			return RegionStandIn, true
@@ -356,7 +348,7 @@ func (t *cfnTemplate) knownValue(slot Slot, n *document.Node) (string, bool) {
 		if !ok {
 			return "", false
 		}
-		if t.logGroups[ref] && slot == SlotGroup {
+		if t.logGroups[ref] && slot == taskdoc.SlotGroup {
 			return "/" + ref, true
 		}
 		if v, ok := pseudoParameters[ref]; ok {
@@ -403,20 +395,20 @@ func substitute(tmpl string) (string, bool) {
 	}
 }
 
-func cfnTags(tags *document.Node, path string, un []Unresolved) ([]types.Tag, []Unresolved, error) {
+func cfnTags(tags *document.Node, path string, un []taskdoc.Unresolved) ([]types.Tag, []taskdoc.Unresolved, error) {
 	switch {
 	case absent(tags):
 		return nil, un, nil
 	case isIntrinsic(tags):
-		return nil, append(un, unresolved(SlotTags, path, tags, "")), nil
+		return nil, append(un, unresolved(taskdoc.SlotTags, path, tags, "")), nil
 	case tags.Kind != document.Array:
-		return nil, un, errAt(tags, path, "expected an array, got %s", tags.Kind)
+		return nil, un, taskdoc.ErrAt(tags, path, "expected an array, got %s", tags.Kind)
 	}
 	var out []types.Tag
 	for i, tag := range tags.Items {
-		p := index(path, i)
+		p := taskdoc.Index(path, i)
 		if isIntrinsic(tag) {
-			un = append(un, unresolved(SlotTags, p, tag, ""))
+			un = append(un, unresolved(taskdoc.SlotTags, p, tag, ""))
 			continue
 		}
 		key, err := get(tag, p, "Key")
@@ -428,20 +420,20 @@ func cfnTags(tags *document.Node, path string, un []Unresolved) ([]types.Tag, []
 			return nil, un, err
 		}
 		if absent(key) || isIntrinsic(key) {
-			un = append(un, unresolved(SlotTags, join(p, "Key"), cmpNode(key, tag), ""))
+			un = append(un, unresolved(taskdoc.SlotTags, taskdoc.Join(p, "Key"), cmp.Or(key, tag), ""))
 			continue
 		}
-		k, err := scalar(key, join(p, "Key"))
+		k, err := taskdoc.Scalar(key, taskdoc.Join(p, "Key"))
 		if err != nil {
 			return nil, un, err
 		}
 		if isIntrinsic(val) {
-			un = append(un, unresolved(SlotTags, join(p, "Value"), val, k))
+			un = append(un, unresolved(taskdoc.SlotTags, taskdoc.Join(p, "Value"), val, k))
 			continue
 		}
 		v := ""
 		if !absent(val) {
-			if v, err = scalar(val, join(p, "Value")); err != nil {
+			if v, err = taskdoc.Scalar(val, taskdoc.Join(p, "Value")); err != nil {
 				return nil, un, err
 			}
 		}
@@ -450,15 +442,8 @@ func cfnTags(tags *document.Node, path string, un []Unresolved) ([]types.Tag, []
 	return out, un, nil
 }
 
-func cmpNode(a, b *document.Node) *document.Node {
-	if a != nil {
-		return a
-	}
-	return b
-}
-
-func unresolved(slot Slot, path string, n *document.Node, key string) Unresolved {
-	return Unresolved{Slot: slot, Field: path, Line: n.Pos.Line, Expr: render(n), Key: key}
+func unresolved(slot taskdoc.Slot, path string, n *document.Node, key string) taskdoc.Unresolved {
+	return taskdoc.Unresolved{Slot: slot, Field: path, Line: n.Pos.Line, Expr: render(n), Key: key}
 }
 
 // shortForms are the YAML tags of CloudFormation's short intrinsic forms
@@ -499,7 +484,7 @@ func render(n *document.Node) string {
 	name, arg, ok := intrinsic(n)
 	if !ok {
 		var b bytes.Buffer
-		writeNode(&b, n)
+		taskdoc.WriteJSON(&b, n)
 		return escape.Clip(b.String(), 80)
 	}
 	short := "!" + strings.TrimPrefix(name, "Fn::")
@@ -507,7 +492,7 @@ func render(n *document.Node) string {
 	if s, ok := arg.Str(); ok && !slices.Contains([]string{"Fn::Sub", "Fn::Base64"}, name) {
 		b.WriteString(s)
 	} else {
-		writeNode(&b, arg)
+		taskdoc.WriteJSON(&b, arg)
 	}
 	return escape.Clip(short+" "+b.String(), 80)
 }

@@ -1,26 +1,9 @@
-// Package source reads the task definitions that a file, a CDK cloud
-// assembly or a CloudFormation Hook request holds, and says where each
-// container is: the one input layer of `ecslogfix check` and of the
-// CloudFormation Hook. Formats are recognised by content, never by file
-// name:
-//
-//   - describe-task-definition output ({"taskDefinition": …, "tags": …}),
-//     a bare task definition, or a register-task-definition input, in JSON
-//     or YAML (the AWS CLI's --cli-input-yaml): field names and types as in
-//     the ECS API, decoded by the AWS SDK's own deserializer;
-//   - a CloudFormation template, JSON or YAML, long or short intrinsic
-//     forms: every AWS::ECS::TaskDefinition;
-//   - a CDK cloud assembly (a cdk.out directory or its manifest.json):
-//     every stack template, nested assemblies (stages) included;
-//   - a Terraform plan (`terraform show -json PLANFILE`): every
-//     aws_ecs_task_definition in resource_changes and planned_values, its
-//     container_definitions decoded from the JSON string.
-//
-// A value the file cannot know (a CloudFormation intrinsic, Terraform's
-// "known after apply") is never guessed: it is reported as Unresolved, with
-// the slot of the policy it fills, for the caller to judge. Every string is
-// the file's own: escape it before printing. Pure apart from reading files.
-package source
+// Package taskdoc holds what the readers of package source find (a
+// Resource per task definition, where each container is, the values a file
+// cannot know, and the one-line Error), and reads the ECS task definition
+// documents themselves with the AWS SDK's schemas and deserializer. The IaC
+// readers (CloudFormation, CDK assemblies, Terraform plans) build on it.
+package taskdoc
 
 import (
 	"errors"
@@ -125,6 +108,18 @@ type Error struct {
 	unrecognised bool
 }
 
+// Unrecognised returns an *Error at n saying that the document is none of
+// the formats read (msg names what it looks like instead).
+func Unrecognised(n *document.Node, msg string) *Error {
+	e := ErrAt(n, "", "%s", msg)
+	e.unrecognised = true
+	return e
+}
+
+// Unrecognised reports whether e is about a document that is none of the
+// formats read.
+func (e *Error) Unrecognised() bool { return e.unrecognised }
+
 func (e *Error) Error() string {
 	s := e.Msg
 	if e.Path != "" {
@@ -136,7 +131,8 @@ func (e *Error) Error() string {
 	return s
 }
 
-func errAt(n *document.Node, path, format string, args ...any) *Error {
+// ErrAt returns an *Error at n's position and the JSON path path.
+func ErrAt(n *document.Node, path, format string, args ...any) *Error {
 	e := &Error{Path: path, Msg: fmt.Sprintf(format, args...)}
 	if n != nil {
 		e.Pos = n.Pos
@@ -144,9 +140,9 @@ func errAt(n *document.Node, path, format string, args ...any) *Error {
 	return e
 }
 
-// withFile sets the file of err when it has none; other errors become an
+// WithFile sets the file of err when it has none; other errors become an
 // *Error.
-func withFile(err error, file string) error {
+func WithFile(err error, file string) error {
 	if err == nil {
 		return nil
 	}
@@ -164,4 +160,14 @@ func withFile(err error, file string) error {
 		return &Error{File: file, Pos: de.Pos, Msg: de.Msg}
 	}
 	return &Error{File: file, Msg: err.Error()}
+}
+
+// Scalar returns the text of a literal scalar: CloudFormation and
+// Terraform plans may hold numbers and booleans where ECS takes strings.
+func Scalar(n *document.Node, path string) (string, error) {
+	switch n.Kind {
+	case document.String, document.Number, document.Bool:
+		return n.Value, nil
+	}
+	return "", ErrAt(n, path, "expected a string, got %s", n.Kind)
 }

@@ -1,4 +1,4 @@
-package config
+package contextvalue
 
 import (
 	"fmt"
@@ -20,8 +20,8 @@ var (
 	cronFieldRE = regexp.MustCompile(`^[0-9A-Za-z*?,/#L W-]+$`)
 )
 
-// validSchedule checks an EventBridge schedule expression.
-func validSchedule(s string) error {
+// ValidSchedule checks an EventBridge schedule expression.
+func ValidSchedule(s string) error {
 	if m := rateRE.FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		switch {

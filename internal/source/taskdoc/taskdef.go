@@ -1,4 +1,4 @@
-package source
+package taskdoc
 
 import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/schemas"
@@ -9,7 +9,7 @@ import (
 // taskDefinitionDoc reads one of the three task definition documents:
 // describe-task-definition output when root has "taskDefinition", else a
 // task definition whose "tags" (a register input's) sit beside its fields.
-func taskDefinitionDoc(root *document.Node) (Resource, error) {
+func ReadTaskDefinition(root *document.Node) (Resource, error) {
 	w := &ecsWriter{}
 	res := Resource{Format: FormatTaskDef}
 	td := root
@@ -17,7 +17,7 @@ func taskDefinitionDoc(root *document.Node) (Resource, error) {
 	if f, ok := root.Field("taskDefinition"); ok {
 		res.Format = FormatDescribe
 		if f.Value.Kind == document.Null {
-			return Resource{}, errAt(f.Value, "taskDefinition", "null: the output holds no task definition")
+			return Resource{}, ErrAt(f.Value, "taskDefinition", "null: the output holds no task definition")
 		}
 		td, path = f.Value, "taskDefinition"
 		// boto3 adds ResponseMetadata to every response; like any member
@@ -46,11 +46,11 @@ func taskDefinitionDoc(root *document.Node) (Resource, error) {
 	if err != nil {
 		// The walk above checked every kind the deserializer reads, so
 		// this is a defect here, not in the input; say so plainly.
-		return Resource{}, errAt(td, path, "the ECS deserializer refused the document: %v", err)
+		return Resource{}, ErrAt(td, path, "the ECS deserializer refused the document: %v", err)
 	}
 	for i, tag := range tags {
 		if tag.Key == nil {
-			return Resource{}, errAt(root.Get("tags"), index(join(path, "tags"), i), `no "key"`)
+			return Resource{}, ErrAt(root.Get("tags"), Index(Join(path, "tags"), i), `no "key"`)
 		}
 	}
 	if res.Format == FormatTaskDef && def.TaskDefinitionArn == nil && def.Revision == 0 {
@@ -69,18 +69,18 @@ func taskDefinitionDoc(root *document.Node) (Resource, error) {
 // has.
 func requireTaskDefinitionFields(td *document.Node, path string) error {
 	if td.Kind != document.Object {
-		return errAt(td, path, "expected an object, got %s", td.Kind)
+		return ErrAt(td, path, "expected an object, got %s", td.Kind)
 	}
 	fam, ok := td.Field("family")
 	switch {
 	case !ok || fam.Value.Kind == document.Null:
-		return errAt(td, path, `task definition with no "family"`)
+		return ErrAt(td, path, `task definition with no "family"`)
 	case fam.Value.Kind == document.String && fam.Value.Value == "":
-		return errAt(fam.Value, join(path, "family"), "empty")
+		return ErrAt(fam.Value, Join(path, "family"), "empty")
 	}
 	cds := td.Get("containerDefinitions")
 	if cds == nil || cds.Kind == document.Null {
-		return errAt(td, path, `task definition with no "containerDefinitions"`)
+		return ErrAt(td, path, `task definition with no "containerDefinitions"`)
 	}
 	return nil
 }

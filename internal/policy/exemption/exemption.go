@@ -1,4 +1,9 @@
-package policy
+// Package exemption decides whether, and why, a task definition (or some
+// of its containers) is exempt from the logging policy on a given day: the
+// exemption tag and its end date, and the policy's register of approved
+// exemptions. An exemption that is expired or malformed does not exempt
+// (fail open), and says so. Pure: no AWS calls.
+package exemption
 
 import (
 	"cmp"
@@ -10,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // Exemption defaults and bounds.
@@ -33,9 +39,32 @@ const (
 	DateLayout = "2006-01-02"
 )
 
+// Tag is one key=value tag.
+type Tag struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+// UntilKey is the key of the end-date tag that goes with t.
+func (t Tag) UntilKey() string { return t.Key + UntilSuffix }
+
+// Carried reports whether tags carry t: the key must match exactly, the
+// value ignoring case and surrounding spaces.
+func (t Tag) Carried(tags []types.Tag) bool {
+	for _, tg := range tags {
+		if tg.Key == nil || *tg.Key != t.Key {
+			continue
+		}
+		if strings.EqualFold(strings.TrimSpace(deref(tg.Value)), strings.TrimSpace(t.Value)) {
+			return true
+		}
+	}
+	return false
+}
+
 // Exemptions is the policy's exemption rules and register. An exemption
 // that is expired or malformed does not exempt (fail open): ecslogfix acts
-// as if it were not there, and says so (Evaluation.ExemptionNotes).
+// as if it were not there, and says so (Judgement.Notes).
 type Exemptions struct {
 	// MaxDays is the longest an exemption may run: a register entry from
 	// approved to expires, an end-date tag from today. Default 365.
@@ -58,8 +87,8 @@ type Scope struct {
 	FamilyPrefix string `json:"familyPrefix,omitempty"`
 	// Container and ReasonCode narrow the entry to findings: only the
 	// containers (all of whose reasons are covered) are left as they are.
-	Container  string `json:"container,omitempty"`
-	ReasonCode Reason `json:"reasonCode,omitempty"`
+	Container  string      `json:"container,omitempty"`
+	ReasonCode reason.Code `json:"reasonCode,omitempty"`
 }
 
 // RegisterEntry is one approved exemption.
@@ -104,9 +133,9 @@ func (e Exemption) Sentence() string {
 	return s + ", with no end date"
 }
 
-// ExemptionNote is an exemption that matched but does not apply: it
+// Note is an exemption that matched but does not apply: it
 // expired, or it is malformed.
-type ExemptionNote struct {
+type Note struct {
 	Source  string `json:"source"`
 	Ticket  string `json:"ticket,omitempty"`
 	Until   string `json:"until,omitempty"`
@@ -115,7 +144,7 @@ type ExemptionNote struct {
 }
 
 // Sentence says what happened to the exemption.
-func (n ExemptionNote) Sentence() string {
+func (n Note) Sentence() string {
 	what := "the exemption tag"
 	if n.Source == SourceRegister {
 		what = "register entry " + n.Ticket
@@ -130,15 +159,6 @@ type Subject struct {
 	// Today is the day of the decision; zero means unknown, and then no
 	// dated exemption applies.
 	Today time.Time
-}
-
-// UntilKey is the key of the end-date tag.
-func (p Policy) UntilKey() string {
-	key := p.ExemptionTag.Key
-	if key == "" {
-		key = Default().ExemptionTag.Key
-	}
-	return key + UntilSuffix
 }
 
 // Max is the longest term of an exemption.
@@ -157,64 +177,71 @@ func parseDay(s string) (time.Time, bool) {
 
 func days(from, to time.Time) int { return int(to.Sub(from).Hours() / 24) }
 
-// judgement is what the exemption rules decided for one task definition.
-type judgement struct {
-	whole      *Exemption         // the whole task definition is exempt
-	containers map[int]*Exemption // container index → the entry covering all its reasons
-	notes      []ExemptionNote
+// Finding is what the rules read of one container's verdict: its name and
+// its reasons (none: compliant).
+type Finding struct {
+	Name    string
+	Reasons []reason.Code
 }
 
-// exemptions is the one place that decides whether, and why, a task
-// definition (or some of its containers) is exempt on s.Today: the tag,
-// its end date, and the register.
-func (p Policy) exemptions(tags []types.Tag, s Subject, findings []ContainerFinding) judgement {
-	var j judgement
-	j.whole = p.tagExemption(tags, s, &j.notes)
+// Judgement is what the exemption rules decided for one task definition.
+type Judgement struct {
+	Whole      *Exemption         // the whole task definition is exempt
+	Containers map[int]*Exemption // finding index → the entry covering all its reasons
+	Notes      []Note
+}
+
+// Judge is the one place that decides whether, and why, a task definition
+// with tags (or some of its containers, findings) is exempt on s.Today:
+// the exemption tag, its end date, and the register.
+func (e Exemptions) Judge(tag Tag, tags []types.Tag, s Subject, findings []Finding) Judgement {
+	var j Judgement
+	j.Whole = e.tagExemption(tag, tags, s, &j.Notes)
 	today := s.Today
 	if !today.IsZero() {
 		today = today.UTC().Truncate(24 * time.Hour)
 	}
-	for i := range p.Exemptions.Register {
-		e := &p.Exemptions.Register[i]
-		if !e.Scope.matches(s) {
+	for i := range e.Register {
+		r := &e.Register[i]
+		if !r.Scope.matches(s) {
 			continue
 		}
-		note := ExemptionNote{Source: SourceRegister, Ticket: e.Ticket, Until: e.Expires}
-		if problem := e.Malformed(p.Exemptions.Max()); problem != "" {
+		note := Note{Source: SourceRegister, Ticket: r.Ticket, Until: r.Expires}
+		if problem := r.Malformed(e.Max()); problem != "" {
 			note.Problem = problem
-			j.notes = append(j.notes, note)
+			j.Notes = append(j.Notes, note)
 			continue
 		}
-		approved, _ := parseDay(e.Approved)
-		expires, _ := parseDay(e.Expires)
+		approved, _ := parseDay(r.Approved)
+		expires, _ := parseDay(r.Expires)
 		switch {
 		case today.IsZero():
 			note.Problem = "the day of the decision is not known"
 		case today.Before(approved):
-			note.Problem = "approved " + e.Approved + ", a day still to come"
+			note.Problem = "approved " + r.Approved + ", a day still to come"
 		case today.After(expires):
-			note.Expired, note.Problem = true, "expired on "+e.Expires
+			note.Expired, note.Problem = true, "expired on "+r.Expires
 		}
 		if note.Problem != "" {
-			j.notes = append(j.notes, note)
+			j.Notes = append(j.Notes, note)
 			continue
 		}
-		ex := &Exemption{Source: SourceRegister, Until: e.Expires, Reason: e.Reason, Approver: e.Approver, Ticket: e.Ticket, Scope: &e.Scope}
-		if e.Scope.Container == "" && e.Scope.ReasonCode == "" {
-			if j.whole == nil {
-				j.whole = ex
+		ex := &Exemption{Source: SourceRegister, Until: r.Expires, Reason: r.Reason, Approver: r.Approver, Ticket: r.Ticket, Scope: &r.Scope}
+		if r.Scope.Container == "" && r.Scope.ReasonCode == "" {
+			if j.Whole == nil {
+				j.Whole = ex
 			}
 			continue
 		}
 		for ci, f := range findings {
-			if f.Compliant || (e.Scope.Container != "" && f.Name != e.Scope.Container) {
+			if len(f.Reasons) == 0 || (r.Scope.Container != "" && f.Name != r.Scope.Container) {
 				continue
 			}
-			if j.containers == nil {
-				j.containers = map[int]*Exemption{}
+			if j.Containers == nil {
+				j.Containers = map[int]*Exemption{}
 			}
-			if _, done := j.containers[ci]; !done && p.covers(f, s) {
-				j.containers[ci] = ex
+			if _, done := j.Containers[ci]; !done && e.covers(f, s) {
+				j.Containers[ci] = ex
 			}
 		}
 	}
@@ -222,11 +249,11 @@ func (p Policy) exemptions(tags []types.Tag, s Subject, findings []ContainerFind
 }
 
 // covers reports whether valid register entries cover every reason of f.
-func (p Policy) covers(f ContainerFinding, s Subject) bool {
+func (e Exemptions) covers(f Finding, s Subject) bool {
 	for _, r := range f.Reasons {
-		ok := slices.ContainsFunc(p.Exemptions.Register, func(e RegisterEntry) bool {
-			return e.Scope.matches(s) && (e.Scope.Container == "" || e.Scope.Container == f.Name) &&
-				(e.Scope.ReasonCode == "" || e.Scope.ReasonCode == r) && e.validOn(s.Today, p.Exemptions.Max())
+		ok := slices.ContainsFunc(e.Register, func(re RegisterEntry) bool {
+			return re.Scope.matches(s) && (re.Scope.Container == "" || re.Scope.Container == f.Name) &&
+				(re.Scope.ReasonCode == "" || re.Scope.ReasonCode == r) && re.validOn(s.Today, e.Max())
 		})
 		if !ok {
 			return false
@@ -246,31 +273,31 @@ func (e RegisterEntry) validOn(today time.Time, maxDays int) bool {
 }
 
 // tagExemption judges the exemption tag and its end date.
-func (p Policy) tagExemption(tags []types.Tag, s Subject, notes *[]ExemptionNote) *Exemption {
-	until, dated := tagValue(tags, p.UntilKey())
+func (e Exemptions) tagExemption(tag Tag, tags []types.Tag, s Subject, notes *[]Note) *Exemption {
+	until, dated := tagValue(tags, tag.UntilKey())
 	switch {
 	case dated:
-		note := ExemptionNote{Source: SourceTag, Until: strings.TrimSpace(until)}
+		note := Note{Source: SourceTag, Until: strings.TrimSpace(until)}
 		d, ok := parseDay(until)
 		today := s.Today.UTC().Truncate(24 * time.Hour)
 		switch {
 		case !ok:
-			note.Problem = fmt.Sprintf("%s=%q is not a date (YYYY-MM-DD)", p.UntilKey(), until)
+			note.Problem = fmt.Sprintf("%s=%q is not a date (YYYY-MM-DD)", tag.UntilKey(), until)
 		case s.Today.IsZero():
 			note.Problem = "the day of the decision is not known"
 		case today.After(d):
 			note.Expired, note.Problem = true, "expired on "+Day(d)
-		case days(today, d) > p.Exemptions.Max():
-			note.Problem = fmt.Sprintf("ends %s, more than the policy's %d days from today", Day(d), p.Exemptions.Max())
+		case days(today, d) > e.Max():
+			note.Problem = fmt.Sprintf("ends %s, more than the policy's %d days from today", Day(d), e.Max())
 		default:
 			return &Exemption{Source: SourceTag, Until: Day(d)}
 		}
 		*notes = append(*notes, note)
 		return nil
-	case p.IsExempt(tags) && p.Exemptions.RequireExpiry:
-		*notes = append(*notes, ExemptionNote{Source: SourceTag, Problem: "it has no " + p.UntilKey() + " end date, which the policy requires"})
+	case tag.Carried(tags) && e.RequireExpiry:
+		*notes = append(*notes, Note{Source: SourceTag, Problem: "it has no " + tag.UntilKey() + " end date, which the policy requires"})
 		return nil
-	case p.IsExempt(tags):
+	case tag.Carried(tags):
 		return &Exemption{Source: SourceTag}
 	}
 	return nil
@@ -305,7 +332,7 @@ func (e RegisterEntry) Malformed(maxDays int) string {
 		return fmt.Sprintf("scope.account %q is not a 12-digit account ID", sc.Account)
 	case sc.Region != "" && !awsarn.ValidRegion(sc.Region):
 		return fmt.Sprintf("scope.region %q is not a region", sc.Region)
-	case sc.ReasonCode != "" && !slices.Contains(Reasons(), sc.ReasonCode):
+	case sc.ReasonCode != "" && !slices.Contains(reason.All(), sc.ReasonCode):
 		return fmt.Sprintf("scope.reasonCode %q is not a reason code", sc.ReasonCode)
 	case strings.TrimSpace(e.Reason) == "":
 		return "it gives no reason"
@@ -344,14 +371,9 @@ func (e Exemptions) Problems() []string {
 	return out
 }
 
-func (e Exemptions) validate() error {
-	switch {
-	case e.MaxDays < 0 || e.MaxDays > MaxExemptionDays:
-		return &FieldError{"exemptions.maxDays", fmt.Sprintf("%d is not in [1, %d]", e.MaxDays, MaxExemptionDays)}
-	case e.BackoutDays < 0 || e.Backout() > e.Max():
-		return &FieldError{"exemptions.backoutDays", fmt.Sprintf("%d is not in [1, maxDays %d]", e.Backout(), e.Max())}
-	case len(e.Register) > MaxRegister:
-		return &FieldError{"exemptions.register", fmt.Sprintf("%d entries; at most %d (the policy travels in each function's environment, which Lambda limits to 4 KB): narrow scopes with familyPrefix, or tag the task definitions with %s", len(e.Register), MaxRegister, "ecslogfix:exempt-until")}
+func deref(s *string) string {
+	if s == nil {
+		return ""
 	}
-	return nil
+	return *s
 }
