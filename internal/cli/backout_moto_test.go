@@ -14,6 +14,7 @@ import (
 
 	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -28,7 +29,7 @@ func TestMotoBackoutRunsTheNotifiedSteps(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := runAWS(t, "fix", "--task-definition", "orders", "--apply", "-o", "json")
-	var items []FixItem
+	var items []fix.Item
 	if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || r.code != ExitOK || len(items) != 1 {
 		t.Fatalf("fix: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
@@ -21,7 +22,7 @@ import (
 
 // backoutOptions is backout's command line.
 type backoutOptions struct {
-	f              *factory
+	f              *command.Factory
 	output         output.Format
 	taskDefinition string
 	clusters       []string
@@ -29,13 +30,13 @@ type backoutOptions struct {
 	apply          bool
 	execution      string // --execution: the remediation whose rollout record says what moved
 	exemptUntil    string // the day the source is exempt until; default today + the policy's backoutDays
-	history        historyFlags
+	history        command.HistoryFlags
 	region         string // the one --region, if given
 	prefix         string // --prefix: the deployment's resource name prefix
 }
 
 // newCmdBackout builds backout; runF, when set, runs instead of runBackout.
-func newCmdBackout(f *factory, runF func(*backoutOptions) error) *cobra.Command {
+func newCmdBackout(f *command.Factory, runF func(*backoutOptions) error) *cobra.Command {
 	o := &backoutOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "backout --task-definition FAMILY:REV [--execution ARN | --cluster C ...] [--delete-log-group] [--apply]",
@@ -82,26 +83,26 @@ ecslogfix registered.`,
 
   # Undo a remediation and its rollout, exactly as its notification lists
   ecslogfix backout --task-definition orders-api:15 --execution arn:aws:states:us-east-1:111122223333:execution:ecslogfix-remediation:NAME --apply`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := validRevision(o.taskDefinition); err != nil {
-				return usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
+				return command.Usagef(cmd, "--task-definition %q: %v", o.taskDefinition, err)
 			}
 			if o.execution != "" {
 				if a, err := awsarn.Parse(o.execution); err != nil || a.Service != "states" || !strings.HasPrefix(a.Resource, "execution:") {
-					return usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
+					return command.Usagef(cmd, "--execution %q: not a Step Functions execution ARN", o.execution)
 				}
 			}
-			if err := o.history.check(cmd); err != nil {
+			if err := o.history.Check(cmd); err != nil {
 				return err
 			}
 			if o.exemptUntil != "" {
 				d, err := time.Parse(policy.DateLayout, o.exemptUntil)
 				if err != nil || d.Before(time.Now().UTC().Truncate(24*time.Hour)) {
-					return usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
+					return command.Usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
 				}
 			}
-			region, err := f.oneRegion(cmd)
+			region, err := f.OneRegion(cmd)
 			if err != nil {
 				return err
 			}
@@ -121,7 +122,7 @@ ecslogfix registered.`,
 	fl.StringVar(&o.prefix, "prefix", config.DefaultPrefix, "the deployment's resource name prefix (ecslogfix:prefix): its remediate and member roles are the registrants backout trusts")
 	fl.StringVar(&o.execution, "execution", "", "the remediation's execution ARN: move back exactly the consumers its rollout moved")
 	fl.StringVar(&o.exemptUntil, "exempt-until", "", "the day (YYYY-MM-DD) until which ecslogfix leaves the source as it is (default: today + the policy's backoutDays)")
-	addHistoryFlags(cmd, &o.history)
+	command.AddHistoryFlags(cmd, &o.history)
 	_ = cmd.MarkFlagRequired("task-definition") // the flag exists: no error
 	cmd.MarkFlagsMutuallyExclusive("execution", "cluster")
 	return cmd
@@ -130,7 +131,7 @@ ecslogfix registered.`,
 // runBackout runs backout on the AWS clients and prints what it did, also
 // when a step failed.
 func runBackout(ctx context.Context, o *backoutOptions) error {
-	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{})
+	factory, err := o.f.Clients(ctx, o.region, awsclient.Options{})
 	if err != nil {
 		return err
 	}
@@ -142,16 +143,16 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 	if err != nil {
 		return err
 	}
-	pol, err := o.f.loadPolicy()
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return err
 	}
-	store, err := o.history.store(factory)
+	store, err := o.history.Store(factory)
 	if err != nil {
 		return err
 	}
-	b := &backout.Executor{ECS: ecsClient, Logs: logsClient, Region: factory.Region(), Consumers: consumerClients(factory, awsclient.Scope{}), SFN: factory.SFN(), Policy: pol, Now: o.f.now,
-		Names: config.Names{Prefix: o.prefix}, Caller: caller(ctx, factory)}
+	b := &backout.Executor{ECS: ecsClient, Logs: logsClient, Region: factory.Region(), Consumers: command.ConsumerClients(factory, awsclient.Scope{}), SFN: factory.SFN(), Policy: pol, Now: o.f.Clock,
+		Names: config.Names{Prefix: o.prefix}, Caller: command.Caller(ctx, factory)}
 	res, runErr := b.Run(ctx, backout.Request{TaskDefinition: o.taskDefinition, Clusters: o.clusters, DeleteLogGroup: o.deleteLogGroup, Apply: o.apply,
 		Execution: o.execution, ExemptUntil: o.exemptUntil})
 	if res.TaskDefinitionARN == "" {
@@ -200,7 +201,7 @@ func validRevision(s string) error {
 	if !strings.Contains(s, ":") {
 		return errors.New("name the revision: FAMILY:REV")
 	}
-	return validTarget(s)
+	return command.ValidTarget(s)
 }
 
 // backoutTable renders backout's steps.

@@ -12,17 +12,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/source"
-)
-
-// Verdicts: the plan's (check's are the same type).
-const (
-	VerdictCompliant    = plan.VerdictCompliant
-	VerdictNonCompliant = plan.VerdictNonCompliant
 )
 
 // FileReport is check's JSON output for one task definition (or one file
@@ -30,17 +25,9 @@ const (
 // stable output.
 type FileReport = check.Report
 
-// ContainerReport is the verdict on one container in scan and fix.
-type ContainerReport struct {
-	Name      string          `json:"name"`
-	Compliant bool            `json:"compliant"`
-	Reasons   []policy.Reason `json:"reasons"`
-	Keys      []string        `json:"keys,omitempty"` // the log options the reasons are about
-}
-
 // checkOptions is check's command line.
 type checkOptions struct {
-	f       *factory
+	f       *command.Factory
 	files   []string
 	output  output.Format
 	account string
@@ -49,7 +36,7 @@ type checkOptions struct {
 
 // newCmdCheck builds check; runF, when set, runs instead of runCheck, so
 // tests can see what the command line parsed to.
-func newCmdCheck(f *factory, runF func(*checkOptions) error) *cobra.Command {
+func newCmdCheck(f *command.Factory, runF func(*checkOptions) error) *cobra.Command {
 	o := &checkOptions{f: f}
 	cmd := &cobra.Command{
 		Use:   "check [flags] FILE|DIR...",
@@ -96,10 +83,10 @@ a task definition file has no ARN (default region: AWS_REGION).`,
   # From a running account, with a custom policy
   aws ecs describe-task-definition --task-definition orders-api --include TAGS \
     | ecslogfix check --policy policy.yaml -`,
-		Args: usageArgs(cobra.MinimumNArgs(1)),
+		Args: command.UsageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, files []string) error {
 			o.files = files
-			region, err := f.oneRegion(cmd)
+			region, err := f.OneRegion(cmd)
 			if err != nil {
 				return err
 			}
@@ -177,7 +164,7 @@ func runCheck(o *checkOptions) error {
 // and the one judge (internal/check): a report per task definition, in
 // argument order; an input that cannot be read is a report with Error set.
 func checkInputs(o *checkOptions) ([]FileReport, error) {
-	pol, err := o.f.loadPolicy()
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return nil, err
 	}
@@ -215,9 +202,9 @@ func checkExit(reports []FileReport) error {
 	switch {
 	case len(problems) > 0:
 		// The messages quote the input: escaped, on one line.
-		return &exitError{code: ExitError, err: fmt.Errorf("check: %s", escape.Text(strings.Join(problems, "; ")))}
+		return &command.ExitStatus{Code: ExitError, Err: fmt.Errorf("check: %s", escape.Text(strings.Join(problems, "; ")))}
 	case violation:
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }
@@ -238,7 +225,7 @@ var checkTable = output.Table[FileReport]{
 		if r.Line > 0 {
 			line = strconv.Itoa(r.Line)
 		}
-		return []string{r.File, r.Family, revString(r.Revision), r.TaskDefinitionARN, r.Status, string(r.Verdict), exempt,
+		return []string{r.File, r.Family, scan.RevString(r.Revision), r.TaskDefinitionARN, r.Status, string(r.Verdict), exempt,
 			checkReasons(r.Containers), blockers, r.Error, string(r.Format), line, r.Resource}
 	},
 	Text: func(w io.Writer, r FileReport, n int) {

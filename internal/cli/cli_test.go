@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
 
@@ -169,7 +170,7 @@ func TestCheckCorpus(t *testing.T) {
 				if !strings.Contains(text.stderr, f+": ") {
 					t.Errorf("error message does not name the file: %q", text.stderr)
 				}
-			case r.Verdict == VerdictNonCompliant && !r.Exempt:
+			case r.Verdict == scan.VerdictNonCompliant && !r.Exempt:
 				want = ExitViolation
 			}
 			if js.code != want {
@@ -209,7 +210,7 @@ func TestCheckSeveralFilesAndStdin(t *testing.T) {
 }
 
 func TestVerdictsAreChecks(t *testing.T) {
-	if VerdictCompliant != check.Compliant || VerdictNonCompliant != check.NonCompliant {
+	if scan.VerdictCompliant != check.Compliant || scan.VerdictNonCompliant != check.NonCompliant {
 		t.Error("cli and check spell the verdicts differently")
 	}
 }

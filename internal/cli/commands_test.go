@@ -2,50 +2,29 @@ package cli
 
 import (
 	"bytes"
-	"io"
 	"slices"
 	"testing"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command/commandtest"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/spf13/cobra"
 )
 
-// parse runs a command built with newCmdX on args with runF in place of
-// its run function, and returns the options runF was given.
-func parse[O any](t *testing.T, newCmd func(*factory, func(*O) error) *cobra.Command, args ...string) *O {
+// parse runs a command built with newCmdX on args in the offline
+// environment, with runF in place of its run function, and returns the
+// options runF was given.
+func parse[O any](t *testing.T, newCmd func(*command.Factory, func(*O) error) *cobra.Command, args ...string) *O {
 	t.Helper()
 	a, _, _ := offlineApp(t, "")
-	f := &factory{App: a}
-	var got *O
-	cmd := newCmd(f, func(o *O) error { got = o; return nil })
-	cmd.SetArgs(args)
-	cmd.SetOut(io.Discard)
-	cmd.SetErr(io.Discard)
-	if err := cmd.Execute(); err != nil {
-		t.Fatalf("%v: %v", args, err)
-	}
-	if got == nil {
-		t.Fatalf("%v: runF not called", args)
-	}
-	return got
+	return commandtest.Parse(t, &command.Factory{Env: command.Env(*a)}, newCmd, args...)
 }
 
 func TestCommandLines(t *testing.T) {
 	c := parse(t, newCmdCheck, "-o", "csv", "--account", "444455556666", "a.json", "-")
 	if c.output != output.FormatCSV || c.account != "444455556666" || c.region != "us-east-1" || !slices.Equal(c.files, []string{"a.json", "-"}) {
 		t.Errorf("check: %+v", c)
-	}
-	s := parse(t, newCmdScan, "--output", "table", "--family-prefix", "pay", "--show-compliant", "--read-rate", "5")
-	if s.output != output.FormatText || s.familyPrefix != "pay" || !s.showCompliant || s.readRate != 5 {
-		t.Errorf("scan: %+v", s)
-	}
-	x := parse(t, newCmdFix, "--task-definition", "a", "--task-definition", "b:2", "--apply", "--rate", "1", "-o", "json")
-	if x.output != output.FormatJSON || !slices.Equal(x.taskDefinitions, []string{"a", "b:2"}) || !x.apply || x.rate != 1 || x.all {
-		t.Errorf("fix: %+v", x)
-	}
-	x = parse(t, newCmdFix, "--all", "--family-prefix", "pay")
-	if !x.all || x.familyPrefix != "pay" || x.apply || x.output != output.FormatText || x.readRate != 10 {
-		t.Errorf("fix --all: %+v", x)
 	}
 	b := parse(t, newCmdBackout, "--task-definition", "f:2", "--cluster", "a", "--cluster", "b", "--delete-log-group", "-o", "csv")
 	if b.output != output.FormatCSV || b.taskDefinition != "f:2" || !slices.Equal(b.clusters, []string{"a", "b"}) || !b.deleteLogGroup || b.apply {
@@ -79,7 +58,7 @@ func TestOutputEverywhere(t *testing.T) {
 // array, whatever the type.
 func TestPrinterJSON(t *testing.T) {
 	var out, errw bytes.Buffer
-	p, err := output.NewPrinter(&out, &errw, output.FormatJSON, scanTable)
+	p, err := output.NewPrinter(&out, &errw, output.FormatJSON, scan.Table)
 	if err != nil {
 		t.Fatal(err)
 	}

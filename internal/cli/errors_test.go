@@ -13,6 +13,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 )
 
 // runWith runs the program with cfg as the AWS configuration.
@@ -38,7 +40,7 @@ func TestMissingCredentials(t *testing.T) {
 		{"fix", "--all", "--region", "us-east-1"},
 		{"backout", "--task-definition", "orders-api:15", "--region", "us-east-1"},
 	} {
-		r := runWith(t, loadAWS, args...)
+		r := runWith(t, command.LoadAWS, args...)
 		if args[0] == "scan" {
 			golden(t, "errors/no-credentials.txt", transcript(args, r))
 		}
@@ -48,7 +50,7 @@ func TestMissingCredentials(t *testing.T) {
 	}
 	t.Setenv("AWS_REGION", "")
 	t.Setenv("AWS_DEFAULT_REGION", "")
-	r := runWith(t, loadAWS, "scan")
+	r := runWith(t, command.LoadAWS, "scan")
 	if r.code != ExitError || !strings.Contains(r.stderr, "no AWS region: pass --region or set AWS_REGION") {
 		t.Errorf("no region: exit %d, stderr %q", r.code, r.stderr)
 	}
@@ -128,12 +130,12 @@ func TestScanKeepsTheOtherRegions(t *testing.T) {
 			Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", "")}, nil
 	}
 	r := runWith(t, load, "scan", "--region", "us-east-1", "--region", "eu-west-1", "-o", "json")
-	var rows []ScanRow
+	var rows []scan.Row
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("stdout is not one JSON document: %v\n%s", err, r.stdout)
 	}
-	if r.code != ExitError || len(rows) != 2 || rows[0].Family != "web" || rows[0].Verdict != VerdictNonCompliant ||
-		rows[1].Region != "eu-west-1" || rows[1].Verdict != VerdictError || !strings.Contains(rows[1].Error, "explicit deny") {
+	if r.code != ExitError || len(rows) != 2 || rows[0].Family != "web" || rows[0].Verdict != scan.VerdictNonCompliant ||
+		rows[1].Region != "eu-west-1" || rows[1].Verdict != scan.VerdictError || !strings.Contains(rows[1].Error, "explicit deny") {
 		t.Fatalf("exit %d, rows %+v", r.code, rows)
 	}
 	if !strings.Contains(r.stderr, "not scanned: eu-west-1: access denied: explicit deny") || !strings.Contains(r.stderr, "1 region(s) not scanned") {

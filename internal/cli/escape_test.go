@@ -8,6 +8,7 @@ import (
 	"unicode"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -20,11 +21,11 @@ const hostile = "=cmd|x\x1b[2K\r\napp COMPLIANT\n::error::forged\u202e"
 // every string field, as a table and as CSV (the printer every command
 // shares).
 func TestScanTextAndCSVEscapeEveryField(t *testing.T) {
-	row := ScanRow{Region: hostile, Family: hostile, TaskDefinitionARN: hostile, Verdict: VerdictNonCompliant, Action: "REGISTER",
-		Containers: []ContainerReport{{Name: hostile, Reasons: []policy.Reason{policy.ReasonMissingGroup}}}, Blockers: []string{hostile}, Error: hostile}
+	row := scan.Row{Region: hostile, Family: hostile, TaskDefinitionARN: hostile, Verdict: scan.VerdictNonCompliant, Action: "REGISTER",
+		Containers: []scan.ContainerReport{{Name: hostile, Reasons: []policy.Reason{policy.ReasonMissingGroup}}}, Blockers: []string{hostile}, Error: hostile}
 	for _, format := range []output.Format{output.FormatText, output.FormatCSV} {
 		var out, errw bytes.Buffer
-		p, err := output.NewPrinter(&out, &errw, format, scanTable)
+		p, err := output.NewPrinter(&out, &errw, format, scan.Table)
 		if err != nil {
 			t.Fatal(err)
 		}

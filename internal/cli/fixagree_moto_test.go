@@ -9,6 +9,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -53,26 +55,26 @@ func TestMotoFixDryRunPredictsApply(t *testing.T) {
 			older := register(seedInput(kindAdd, "agree-newer-user"))
 			register(seedInput(kindComplete, "agree-newer-user"))
 			return older
-		}, fixRun{ActionNone, workflow.OutcomeSuperseded, 0}, fixRun{ActionNone, workflow.OutcomeSuperseded, 0}},
+		}, fixRun{scan.ActionNone, workflow.OutcomeSuperseded, 0}, fixRun{scan.ActionNone, workflow.OutcomeSuperseded, 0}},
 		{"older ACTIVE, newer ecslogfix remediation of it", func() string {
 			older := register(seedInput(kindAdd, "agree-remediated"))
 			if r := runAWS(t, "fix", "--task-definition", "agree-remediated", "--apply"); r.code != ExitOK {
 				t.Fatalf("remediate the source: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
 			return older
-		}, fixRun{ActionNone, workflow.OutcomeAlreadyRemediated, 0}, fixRun{ActionNone, workflow.OutcomeAlreadyRemediated, 0}},
+		}, fixRun{scan.ActionNone, workflow.OutcomeAlreadyRemediated, 0}, fixRun{scan.ActionNone, workflow.OutcomeAlreadyRemediated, 0}},
 		{"older ACTIVE, newer user revision, FAMILY:REV", func() string {
 			register(seedInput(kindAdd, "agree-by-rev"))
 			register(seedInput(kindAdd, "agree-by-rev"))
 			return "agree-by-rev:1"
-		}, fixRun{ActionNone, workflow.OutcomeSuperseded, 0}, fixRun{ActionNone, workflow.OutcomeSuperseded, 0}},
+		}, fixRun{scan.ActionNone, workflow.OutcomeSuperseded, 0}, fixRun{scan.ActionNone, workflow.OutcomeSuperseded, 0}},
 		{"INACTIVE", func() string {
 			arn := register(seedInput(kindAdd, "agree-inactive"))
 			if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
 				t.Fatal(err)
 			}
 			return arn
-		}, fixRun{ActionNone, workflow.OutcomeInactive, 0}, fixRun{ActionNone, workflow.OutcomeInactive, 0}},
+		}, fixRun{scan.ActionNone, workflow.OutcomeInactive, 0}, fixRun{scan.ActionNone, workflow.OutcomeInactive, 0}},
 		{"INACTIVE, a newer user revision", func() string {
 			arn := register(seedInput(kindAdd, "agree-inactive-newer"))
 			register(seedInput(kindAdd, "agree-inactive-newer"))
@@ -80,24 +82,24 @@ func TestMotoFixDryRunPredictsApply(t *testing.T) {
 				t.Fatal(err)
 			}
 			return arn
-		}, fixRun{ActionNone, workflow.OutcomeSuperseded, 0}, fixRun{ActionNone, workflow.OutcomeSuperseded, 0}},
+		}, fixRun{scan.ActionNone, workflow.OutcomeSuperseded, 0}, fixRun{scan.ActionNone, workflow.OutcomeSuperseded, 0}},
 		{"49 user tags: ECS's tag limit", func() string {
 			return register(many)
-		}, fixRun{ActionBlocked, "", 1}, fixRun{ActionBlocked, "", 1}},
+		}, fixRun{scan.ActionBlocked, "", 1}, fixRun{scan.ActionBlocked, "", 1}},
 		{"exempt", func() string {
 			return register(seedInput(kindExempt, "agree-exempt"))
-		}, fixRun{ActionNone, "", 0}, fixRun{ActionNone, "", 0}},
+		}, fixRun{scan.ActionNone, "", 0}, fixRun{scan.ActionNone, "", 0}},
 		{"compliant", func() string {
 			arn := register(seedInput(kindCompliant, "agree-compliant"))
 			seedGroup(t, logs, kindCompliant, "agree-compliant")
 			return arn
-		}, fixRun{ActionNone, "", 0}, fixRun{ActionNone, "", 0}},
+		}, fixRun{scan.ActionNone, "", 0}, fixRun{scan.ActionNone, "", 0}},
 		{"compliant, its log group missing", func() string {
 			return register(seedInput(kindNoGroup, "agree-nogroup"))
-		}, fixRun{ActionCreateGroups, "", 1}, fixRun{ActionCreateGroups, workflow.OutcomeLogGroupCreated, 0}},
+		}, fixRun{scan.ActionCreateGroups, "", 1}, fixRun{scan.ActionCreateGroups, workflow.OutcomeLogGroupCreated, 0}},
 		{"fixable", func() string {
 			return register(seedInput(kindAdd, "agree-fixable"))
-		}, fixRun{ActionRegister, "", 1}, fixRun{ActionRegister, workflow.OutcomeRemediated, 0}},
+		}, fixRun{scan.ActionRegister, "", 1}, fixRun{scan.ActionRegister, workflow.OutcomeRemediated, 0}},
 		{"fixable, older ACTIVE under ecslogfix's fix of an older one", func() string {
 			register(seedInput(kindAdd, "agree-under-ours"))
 			src := register(seedInput(kindAdd, "agree-under-ours"))
@@ -105,7 +107,7 @@ func TestMotoFixDryRunPredictsApply(t *testing.T) {
 			in.Tags = append(in.Tags, tag("ecslogfix:source-revision", "1"), tag("ecslogfix:managed", "true"))
 			register(in)
 			return src
-		}, fixRun{ActionRegister, "", 1}, fixRun{ActionRegister, workflow.OutcomeRemediated, 0}},
+		}, fixRun{scan.ActionRegister, "", 1}, fixRun{scan.ActionRegister, workflow.OutcomeRemediated, 0}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -113,7 +115,7 @@ func TestMotoFixDryRunPredictsApply(t *testing.T) {
 			run := func(args ...string) fixRun {
 				t.Helper()
 				r := runAWS(t, append([]string{"fix", "--task-definition", target, "--output", "json"}, args...)...)
-				var items []FixItem
+				var items []fix.Item
 				if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || len(items) != 1 || items[0].Error != "" {
 					t.Fatalf("fix %s %v: exit %d, %v\n%s%s", target, args, r.code, err, r.stdout, r.stderr)
 				}
@@ -124,7 +126,7 @@ func TestMotoFixDryRunPredictsApply(t *testing.T) {
 			if dry != tc.dry || apply != tc.apply {
 				t.Errorf("fix %s:\ndry run %+v, want %+v\napply   %+v, want %+v", target, dry, tc.dry, apply, tc.apply)
 			}
-			switch acts := dry.action == ActionRegister || dry.action == ActionCreateGroups; {
+			switch acts := dry.action == scan.ActionRegister || dry.action == scan.ActionCreateGroups; {
 			case dry.action != apply.action:
 				t.Errorf("the dry run's action %s, the apply's %s", dry.action, apply.action)
 			case dry.outcome != "" && (dry.outcome != apply.outcome || dry.code != apply.code):

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
@@ -37,23 +38,23 @@ func TestMotoRequiredModeReadsTheAccountSetting(t *testing.T) {
 		}
 		seedGroup(t, logs, kindCompliant, f)
 	}
-	scan := func() map[string]ScanRow {
+	scanRows := func() map[string]scan.Row {
 		t.Helper()
 		r := runAWS(t, "scan", "--policy", pol, "--show-compliant", "--output", "json")
 		if r.code != 0 && r.code != 1 {
 			t.Fatalf("scan exit %d: %s", r.code, r.stderr)
 		}
-		var rows []ScanRow
+		var rows []scan.Row
 		if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 			t.Fatalf("scan json: %v\n%s", err, r.stdout)
 		}
-		out := map[string]ScanRow{}
+		out := map[string]scan.Row{}
 		for _, row := range rows {
 			out[row.Family] = row
 		}
 		return out
 	}
-	modeReason := func(row ScanRow) bool {
+	modeReason := func(row scan.Row) bool {
 		for _, ct := range row.Containers {
 			if slices.Contains(ct.Reasons, policy.ReasonInvalidMode) {
 				return true
@@ -63,11 +64,11 @@ func TestMotoRequiredModeReadsTheAccountSetting(t *testing.T) {
 	}
 
 	// No account setting: AWS's default, non-blocking, is in effect.
-	rows := scan()
-	if r := rows["ok-mode"]; r.Verdict != plan.VerdictNonCompliant || r.Action != ActionRegister || !modeReason(r) {
+	rows := scanRows()
+	if r := rows["ok-mode"]; r.Verdict != plan.VerdictNonCompliant || r.Action != scan.ActionRegister || !modeReason(r) {
 		t.Fatalf("no mode, no account setting: %+v, want NON_COMPLIANT REGISTER with %s", r, policy.ReasonInvalidMode)
 	}
-	if r := rows["ok-nonblocking"]; r.Verdict != plan.VerdictNonCompliant || r.Action != ActionReport || !modeReason(r) {
+	if r := rows["ok-nonblocking"]; r.Verdict != plan.VerdictNonCompliant || r.Action != scan.ActionReport || !modeReason(r) {
 		t.Fatalf("an explicit other mode: %+v, want NON_COMPLIANT REPORT with %s", r, policy.ReasonInvalidMode)
 	}
 
@@ -77,7 +78,7 @@ func TestMotoRequiredModeReadsTheAccountSetting(t *testing.T) {
 		Name: types.SettingNameDefaultLogDriverMode, Value: aws.String("blocking")}); err != nil {
 		t.Fatal(err)
 	}
-	rows = scan()
+	rows = scanRows()
 	if r := rows["ok-mode"]; r.Verdict != plan.VerdictCompliant {
 		t.Fatalf("no mode, account default blocking: %+v, want COMPLIANT", r)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 )
 
 // TestMotoTranscripts pins scan, fix and backout output on a small account
@@ -74,7 +75,7 @@ func TestMotoTranscripts(t *testing.T) {
 
 	// On a terminal scan draws a progress bar on stderr; stdout is the same.
 	var out, errb bytes.Buffer
-	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS, Now: motoNow,
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: command.LoadAWS, Now: motoNow,
 		IsTerminal: func(io.Writer) bool { return true }}
 	if code := a.Run(ctx, []string{"scan", "--output", "csv"}); code != ExitViolation {
 		t.Errorf("scan on a terminal: exit %d: %s", code, errb.String())

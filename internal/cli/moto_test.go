@@ -20,6 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -85,7 +87,7 @@ func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	cfg, err := loadAWS(context.Background(), "", "us-east-1")
+	cfg, err := command.LoadAWS(context.Background(), "", "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +98,7 @@ func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 func runAWS(t *testing.T, args ...string) result {
 	t.Helper()
 	var out, errb bytes.Buffer
-	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS, Now: motoNow,
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: command.LoadAWS, Now: motoNow,
 		IsTerminal: func(io.Writer) bool { return false }}
 	code := a.Run(context.Background(), args)
 	return result{code: code, stdout: out.String(), stderr: errb.String()}
@@ -266,16 +268,16 @@ func TestMotoScanFixBackout(t *testing.T) {
 	if r.code != ExitViolation {
 		t.Fatalf("scan exit %d\n%s", r.code, r.stderr)
 	}
-	var rows []ScanRow
+	var rows []scan.Row
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("scan json: %v\n%s", err, r.stdout)
 	}
 	var got, want []string
 	for _, row := range rows {
-		if row.Verdict == VerdictNonCompliant {
+		if row.Verdict == scan.VerdictNonCompliant {
 			got = append(got, row.Family)
 		}
-		if row.Verdict == VerdictError {
+		if row.Verdict == scan.VerdictError {
 			t.Errorf("scan error row %+v", row)
 		}
 	}
@@ -291,8 +293,8 @@ func TestMotoScanFixBackout(t *testing.T) {
 	}
 	t.Logf("scan: %d families in %v (%.0f families/s at --read-rate 1000); %s", n, elapsed.Round(time.Millisecond), float64(n)/elapsed.Seconds(), strings.TrimSpace(r.stderr))
 	for _, row := range rows {
-		wantAction := map[string]plan.Remedy{kindAdd: ActionRegister, kindComplete: ActionRegister, kindReplace: ActionRegister,
-			kindFirelens: ActionReport, kindBlocked: ActionBlocked, kindExempt: ActionNone, kindNoGroup: ActionCreateGroups}[fams[row.Family]]
+		wantAction := map[string]plan.Remedy{kindAdd: scan.ActionRegister, kindComplete: scan.ActionRegister, kindReplace: scan.ActionRegister,
+			kindFirelens: scan.ActionReport, kindBlocked: scan.ActionBlocked, kindExempt: scan.ActionNone, kindNoGroup: scan.ActionCreateGroups}[fams[row.Family]]
 		if row.Action != wantAction {
 			t.Errorf("%s: action %s, want %s", row.Family, row.Action, wantAction)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -161,7 +162,7 @@ func TestRealWorldLive(t *testing.T) {
 			}
 			live++
 			r := runAWS(t, "fix", "--task-definition", family, "-o", "json")
-			var items []FixItem
+			var items []fix.Item
 			if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || len(items) != 1 {
 				t.Fatalf("fix: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
 			}

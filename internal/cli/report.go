@@ -2,13 +2,18 @@ package cli
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"io"
 	"os"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/spf13/cobra"
 
+	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/report"
@@ -16,7 +21,7 @@ import (
 
 // reportOptions is report's command line.
 type reportOptions struct {
-	f        *factory
+	f        *command.Factory
 	output   output.Format
 	history  string
 	month    string
@@ -28,7 +33,7 @@ type reportOptions struct {
 }
 
 // newCmdReport builds report; runF, when set, runs instead of runReport.
-func newCmdReport(f *factory, runF func(*reportOptions) error) *cobra.Command {
+func newCmdReport(f *command.Factory, runF func(*reportOptions) error) *cobra.Command {
 	o := &reportOptions{f: f, now: time.Now}
 	cmd := &cobra.Command{
 		Use:   "report --history s3://BUCKET[/PREFIX]|DIR [--month YYYY-MM | --from YYYY-MM-DD --to YYYY-MM-DD] [-o html] [--out FILE]",
@@ -49,14 +54,14 @@ errors.`,
 
   # Every family's state from a local copy, for a spreadsheet
   ecslogfix report --history ./history-copy -o csv`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p, err := reportPeriod(o.month, o.from, o.to)
 			if err != nil {
-				return usagef(cmd, "%v", err)
+				return command.Usagef(cmd, "%v", err)
 			}
 			o.period = p
-			region, err := f.oneRegion(cmd)
+			region, err := f.OneRegion(cmd)
 			if err != nil {
 				return err
 			}
@@ -135,7 +140,32 @@ func runReport(cmd *cobra.Command, o *reportOptions) error {
 		fmt.Fprintf(o.f.Stderr, "report: %d decisions, %d families, %d not compliant: %s\n", r.Records, len(r.Families), len(r.NonCompliant), o.out)
 	}
 	if len(r.NonCompliant) > 0 {
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
+}
+
+// readHistory reads the records of p from an s3:// location or a local
+// copy of one.
+func readHistory(ctx context.Context, f *command.Factory, region, where string, p history.Period) ([]history.Record, error) {
+	if st, err := os.Stat(where); err == nil && st.IsDir() {
+		return history.ReadDir(where, p)
+	}
+	loc, err := history.ParseLocation(where)
+	if err != nil {
+		return nil, fmt.Errorf("%w (or a directory holding a copy of one)", err)
+	}
+	factory, err := f.Clients(ctx, region, awsclient.Options{})
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := factory.Config(awsclient.Scope{})
+	if err != nil {
+		return nil, err
+	}
+	recs, err := history.ReadS3(ctx, s3.NewFromConfig(cfg), loc, p)
+	if err != nil {
+		return nil, explain.AWS(err)
+	}
+	return recs, nil
 }

@@ -22,6 +22,8 @@ import (
 
 	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
@@ -35,7 +37,7 @@ func runVia(t *testing.T, endpoint string, waits *int, args ...string) result {
 	var out, errb bytes.Buffer
 	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, IsTerminal: func(io.Writer) bool { return false },
 		LoadAWS: func(ctx context.Context, profile, region string) (aws.Config, error) {
-			cfg, err := loadAWS(ctx, profile, region)
+			cfg, err := command.LoadAWS(ctx, profile, region)
 			cfg.BaseEndpoint = aws.String(endpoint)
 			return cfg, err
 		},
@@ -73,7 +75,7 @@ func TestMotoFixRollout(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	cfg, err := loadAWS(ctx, "", "us-east-1")
+	cfg, err := command.LoadAWS(ctx, "", "us-east-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,9 +94,9 @@ func TestMotoFixRollout(t *testing.T) {
 		}
 		return aws.ToString(out.Services[0].TaskDefinition)
 	}
-	decode := func(r result) FixItem {
+	decode := func(r result) fix.Item {
 		t.Helper()
-		var items []FixItem
+		var items []fix.Item
 		if err := json.Unmarshal([]byte(r.stdout), &items); err != nil || len(items) != 1 {
 			t.Fatalf("fix printed %v\n%s%s", err, r.stdout, r.stderr)
 		}
@@ -156,7 +158,7 @@ func TestMotoFixRollout(t *testing.T) {
 	}
 	// moto keeps the reference as UpdateService was given it (FAMILY:REV,
 	// as the notification's command gives it); AWS answers with the ARN.
-	if revOf(serviceTD("web")) != "ro-web:1" || serviceTD("failing") != srcARN {
+	if backout.FamilyRevision(serviceTD("web")) != "ro-web:1" || serviceTD("failing") != srcARN {
 		t.Errorf("after backout: web %s, failing %s", serviceTD("web"), serviceTD("failing"))
 	}
 	var moves int

@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
@@ -116,7 +118,7 @@ func TestMotoScanOrganization(t *testing.T) {
 	if r.code != ExitError {
 		t.Fatalf("exit %d, want 2\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	var rows []ScanRow
+	var rows []scan.Row
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("%v\n%s", err, r.stdout)
 	}
@@ -174,7 +176,7 @@ func TestMotoScanOrganization(t *testing.T) {
 	// On a terminal a progress bar over the account-regions (count and
 	// time left) is drawn on stderr; stdout is the same.
 	var out, errb bytes.Buffer
-	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: loadAWS, Now: motoNow,
+	a := &App{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb, Getenv: os.Getenv, LoadAWS: command.LoadAWS, Now: motoNow,
 		IsTerminal: func(io.Writer) bool { return true }}
 	if code := a.Run(context.Background(), append(args, "--concurrency", "8")); code != ExitError || out.String() != r.stdout {
 		t.Errorf("on a terminal: exit %d, stdout differs: %v", code, out.String() != r.stdout)

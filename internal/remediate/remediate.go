@@ -421,9 +421,27 @@ func revisionOf(arn string) int32 {
 	return a.Revision
 }
 
-// describe reads ref (a family or an exact revision) with its tags. A
-// revision ECS cannot describe is a Revision without a task definition.
+// describe is Describe with the error classified for the workflow's
+// retries and Catch.
 func describe(ctx context.Context, c ECS, ref string) (*reconcile.Revision, error) {
+	rev, err := Describe(ctx, c, ref)
+	if err != nil {
+		return nil, workflow.Classify(fmt.Errorf("describe task definition %s: %w", ref, err))
+	}
+	return rev, nil
+}
+
+// Describer is the ECS API Describe reads with.
+type Describer interface {
+	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+}
+
+// Describe reads ref (a family or an exact revision) with its tags, as
+// the remediation and the CLI's fix read it. A revision ECS does not find
+// is a Revision without a task definition; an answer without one (which
+// ECS does not give) is an error, never read as "not found". The AWS
+// error is returned as it is.
+func Describe(ctx context.Context, c Describer, ref string) (*reconcile.Revision, error) {
 	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
 		TaskDefinition: aws.String(ref),
 		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
@@ -432,7 +450,9 @@ func describe(ctx context.Context, c ECS, ref string) (*reconcile.Revision, erro
 	case err != nil && awserr.IsTaskDefinitionNotFound(err):
 		return &reconcile.Revision{}, nil
 	case err != nil:
-		return nil, workflow.Classify(fmt.Errorf("describe task definition %s: %w", ref, err))
+		return nil, err
+	case out.TaskDefinition == nil:
+		return nil, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", ref)
 	}
 	return &reconcile.Revision{TaskDefinition: out.TaskDefinition, Tags: out.Tags}, nil
 }

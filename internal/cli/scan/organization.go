@@ -1,4 +1,4 @@
-package cli
+package scan
 
 import (
 	"cmp"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
@@ -48,29 +49,29 @@ func (o *orgOptions) validate(cmd *cobra.Command) error {
 	if !o.enabled {
 		for _, name := range []string{"role", "ou", "concurrency"} {
 			if cmd.Flags().Changed(name) {
-				return usagef(cmd, "--%s needs --organization", name)
+				return command.Usagef(cmd, "--%s needs --organization", name)
 			}
 		}
 		return nil
 	}
 	if !awsarn.ValidRoleName(o.role) {
-		return usagef(cmd, "--role must be an IAM role name (1 to 64 letters, digits and +=,.@_-), not %q", o.role)
+		return command.Usagef(cmd, "--role must be an IAM role name (1 to 64 letters, digits and +=,.@_-), not %q", o.role)
 	}
 	for _, ou := range o.ous {
 		if !awsarn.ValidOU(ou) {
-			return usagef(cmd, "--ou must be an organizational unit ID (ou-…) or the root ID (r-…), not %q", ou)
+			return command.Usagef(cmd, "--ou must be an organizational unit ID (ou-…) or the root ID (r-…), not %q", ou)
 		}
 	}
 	if o.concurrency < 1 || o.concurrency > orgscan.MaxConcurrency {
-		return usagef(cmd, "--concurrency must be from 1 to %d", orgscan.MaxConcurrency)
+		return command.Usagef(cmd, "--concurrency must be from 1 to %d", orgscan.MaxConcurrency)
 	}
 	return nil
 }
 
-// runScanOrganization prints the rows of every account-region, then the
+// runOrganization prints the rows of every account-region, then the
 // per-account summary.
-func runScanOrganization(ctx context.Context, o *scanOptions) error {
-	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, orgTable, func(emit func(ScanRow) error) (*orgSummary, error) { return scanOrganization(ctx, o, emit) })
+func runOrganization(ctx context.Context, o *Options) error {
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, orgTable, func(emit func(Row) error) (*orgSummary, error) { return scanOrganization(ctx, o, emit) })
 }
 
 // scanOrganization lists the organization's ACTIVE accounts (under --ou, or
@@ -78,20 +79,20 @@ func runScanOrganization(ctx context.Context, o *scanOptions) error {
 // through --role (the caller's own account with its own credentials) at
 // its own --read-rate (the factory paces each scope). The rows come out in
 // account, then region order, whatever the timing.
-func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (*orgSummary, error) {
-	pol, err := o.f.loadPolicy()
+func scanOrganization(ctx context.Context, o *Options, emit func(Row) error) (*orgSummary, error) {
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
 		return nil, err
 	}
 	var base string
-	if len(o.f.regions) > 0 {
-		base = o.f.regions[0]
+	if len(o.f.Regions) > 0 {
+		base = o.f.Regions[0]
 	}
-	factory, err := o.f.clients(ctx, &o.f.globals, base, awsclient.Options{ReadRate: o.readRate})
+	factory, err := o.f.Clients(ctx, base, awsclient.Options{ReadRate: o.readRate})
 	if err != nil {
 		return nil, err
 	}
-	regions := o.f.regions
+	regions := o.f.Regions
 	if len(regions) == 0 {
 		regions = []string{factory.Region()}
 	}
@@ -118,7 +119,7 @@ func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) er
 	}
 	targets := orgscan.Targets(accounts, regions, caller, partition, o.org.role)
 	sum := &orgSummary{regions: len(slices.Compact(slices.Sorted(slices.Values(regions)))), targets: len(targets), consumers: o.consumers}
-	bar := o.f.progress(len(targets), "scanning", "account-regions")
+	bar := o.f.Progress(len(targets), "scanning", "account-regions")
 	obs := loggroup.ObserverFrom(factory) // one for the run: each log group is read once
 	start := time.Now()
 	err = orgscan.Run(ctx, targets, o.org.concurrency, func(ctx context.Context, t orgscan.Target) targetResult {
@@ -146,15 +147,15 @@ func scanOrganization(ctx context.Context, o *scanOptions, emit func(ScanRow) er
 // targetResult is what one account-region gave: its rows, their counts,
 // and why it was not (or not wholly) scanned.
 type targetResult struct {
-	rows        []ScanRow
-	sum         ScanSummary
+	rows        []Row
+	sum         Summary
 	unreachable bool
 }
 
 // scanTarget scans one account-region. An account whose role cannot be
 // assumed and a region whose listing is denied are a row each, with the
 // reason.
-func scanTarget(ctx context.Context, o *scanOptions, factory *awsclient.Factory, pol policy.Policy, obs *loggroup.Observer, t orgscan.Target) targetResult {
+func scanTarget(ctx context.Context, o *Options, factory *awsclient.Factory, pol policy.Policy, obs *loggroup.Observer, t orgscan.Target) targetResult {
 	var r targetResult
 	scope := awsclient.Scope{Region: t.Region, RoleARN: t.RoleARN}
 	if t.RoleARN != "" {
@@ -167,12 +168,12 @@ func scanTarget(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 		}
 		if err != nil {
 			r.unreachable = true
-			r.rows = []ScanRow{{Region: t.Region, Verdict: VerdictError, Action: ActionNone,
+			r.rows = []Row{{Region: t.Region, Verdict: VerdictError, Action: ActionNone,
 				Error: fmt.Sprintf("account not reachable: cannot assume %s: %s", t.RoleARN, explain.FirstLine(explain.AWS(err).Error()))}}
 			return r
 		}
 	}
-	emit := func(row ScanRow) error { r.rows = append(r.rows, row); return nil }
+	emit := func(row Row) error { r.rows = append(r.rows, row); return nil }
 	if err := scanRegion(ctx, o, factory, scope, pol, obs, func() {}, emit, &r.sum); err != nil {
 		r.unreachable = true
 		r.rows = append(r.rows, r.sum.failed(t.Region, err))
@@ -183,7 +184,7 @@ func scanTarget(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 // orgSummary counts an organization scan, per account and in all.
 type orgSummary struct {
 	accounts    []accountSummary // in account order
-	total       ScanSummary
+	total       Summary
 	regions     int
 	targets     int
 	unreachable int // account-regions not (wholly) scanned
@@ -193,7 +194,7 @@ type orgSummary struct {
 // accountSummary is one account's line of the summary.
 type accountSummary struct {
 	account, name string
-	ScanSummary
+	Summary
 	notReachable int
 }
 
@@ -212,7 +213,7 @@ func (s *orgSummary) add(t orgscan.Target, r targetResult) {
 }
 
 // merge adds o's counts to s.
-func (s *ScanSummary) merge(o ScanSummary) {
+func (s *Summary) merge(o Summary) {
 	s.Families += o.Families
 	s.Compliant += o.Compliant
 	s.NonCompliant += o.NonCompliant
@@ -247,28 +248,28 @@ func (s *orgSummary) String() string {
 	return b.String()
 }
 
-// exit is the organization scan's exit status: 2 when an account-region
+// Exit is the organization scan's exit status: 2 when an account-region
 // was not reachable or a family could not be described, 1 when a family
 // is not compliant, else 0.
 func (s *orgSummary) Exit() error {
 	switch {
 	case s.unreachable > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d of %d account-regions not reachable (their rows say why)", s.unreachable, s.targets)}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("scan incomplete: %d of %d account-regions not reachable (their rows say why)", s.unreachable, s.targets)}
 	case s.total.Errors > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.total.Errors)}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("scan incomplete: %d families could not be described", s.total.Errors)}
 	case s.total.NonCompliant > 0 || s.total.Exposed > 0:
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }
 
 // orgTable renders scan --organization's rows: scan's, after the account.
-var orgTable = output.Table[ScanRow]{
-	Columns: append([]string{"account", "accountName"}, scanTable.Columns...),
-	Row:     func(r ScanRow) []string { return append([]string{r.Account, r.AccountName}, scanTable.Row(r)...) },
-	Header:  "ACCOUNT\tNAME\t" + scanTable.Header,
-	Text: func(w io.Writer, r ScanRow, n int) {
+var orgTable = output.Table[Row]{
+	Columns: append([]string{"account", "accountName"}, Table.Columns...),
+	Row:     func(r Row) []string { return append([]string{r.Account, r.AccountName}, Table.Row(r)...) },
+	Header:  "ACCOUNT\tNAME\t" + Table.Header,
+	Text: func(w io.Writer, r Row, n int) {
 		fmt.Fprintf(w, "%s\t%s\t", escape.Text(r.Account), escape.Text(cmp.Or(r.AccountName, "-")))
-		scanTable.Text(w, r, n)
+		Table.Text(w, r, n)
 	},
 }

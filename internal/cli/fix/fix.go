@@ -1,10 +1,13 @@
-package cli
+// Package fix is the fix command: it plans each task definition and, with
+// --apply, runs the remediation workflow's steps in-process with the
+// pipeline's rules, then prints the items, the rollout and the backout
+// steps (docs/cli.md, "fix").
+package fix
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,16 +16,17 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
-	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/check"
+	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
+	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/history"
@@ -47,9 +51,9 @@ type applier interface {
 	Watch(ctx context.Context, st workflow.State) (workflow.Result, error)
 }
 
-// fixOptions is fix's command line.
-type fixOptions struct {
-	f               *factory
+// Options is fix's command line.
+type Options struct {
+	f               *command.Factory
 	output          output.Format
 	taskDefinitions []string
 	all             bool
@@ -59,16 +63,16 @@ type fixOptions struct {
 	readRate        float64
 	rollout         string // --rollout: none, services or all; "" = the policy's and the tag's
 	rolloutRate     float64
-	history         historyFlags
+	history         command.HistoryFlags
 	region          string // the one --region, if given
 }
 
-// FixItem is what fix found and did for one task definition: scan's row
+// Item is what fix found and did for one task definition: scan's row
 // (the same fields, the same meaning), the plan, and with --apply what
 // registering did and how to back it out. The JSON field names are part of
 // the documented, stable output.
-type FixItem struct {
-	ScanRow
+type Item struct {
+	scan.Row
 	Plan      *plan.Plan                `json:"plan,omitempty"`    // not compliant: the fix
 	Outcome   workflow.Outcome          `json:"outcome,omitempty"` // --apply: what the Register step decided
 	Detail    string                    `json:"detail,omitempty"`  // why that outcome
@@ -80,8 +84,8 @@ type FixItem struct {
 	Backout []backoutsteps.Step `json:"backout,omitempty"` // for a new revision: the notification's steps
 }
 
-// FixSummary counts what fix did.
-type FixSummary struct {
+// Summary counts what fix did.
+type Summary struct {
 	Checked, Compliant, Exempt, ToFix, Registered, Blocked, NeedsHuman, Unchanged, Errors int
 	// GroupsCreated counts the task definitions fixed by creating their
 	// missing log groups alone (LOG_GROUP_CREATED, no new revision).
@@ -92,9 +96,9 @@ type FixSummary struct {
 	Applied bool
 }
 
-// newCmdFix builds fix; runF, when set, runs instead of runFix.
-func newCmdFix(f *factory, runF func(*fixOptions) error) *cobra.Command {
-	o := &fixOptions{f: f}
+// NewCmd builds fix; runF, when set, runs instead of run.
+func NewCmd(f *command.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "fix (--task-definition ARN|FAMILY[:REV] ... | --all [--family-prefix P]) [--apply]",
 		Short: "Register compliant revisions of non-compliant task definitions (dry run by default)",
@@ -137,31 +141,31 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 
   # Fix one family and roll the new revision out to its services
   ecslogfix fix --task-definition orders-api --rollout services --apply`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !awsclient.ValidRate(o.rate) {
-				return usagef(cmd, "--rate must be more than 0 and at most %g registrations per second", awsclient.MaxRate)
+				return command.Usagef(cmd, "--rate must be more than 0 and at most %g registrations per second", awsclient.MaxRate)
 			}
 			if !awsclient.ValidReadRate(o.readRate) {
-				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+				return command.Usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
 			}
 			if !awsclient.ValidRate(o.rolloutRate) {
-				return usagef(cmd, "--rollout-rate must be more than 0 and at most %g updates per second", awsclient.MaxRate)
+				return command.Usagef(cmd, "--rollout-rate must be more than 0 and at most %g updates per second", awsclient.MaxRate)
 			}
 			if cmd.Flags().Changed("rollout") {
 				if _, err := policy.ParseRollout(o.rollout); err != nil {
-					return usagef(cmd, "--rollout: %v", err)
+					return command.Usagef(cmd, "--rollout: %v", err)
 				}
 			}
 			for _, td := range o.taskDefinitions {
-				if err := validTarget(td); err != nil {
-					return usagef(cmd, "--task-definition %q: %v", td, err)
+				if err := command.ValidTarget(td); err != nil {
+					return command.Usagef(cmd, "--task-definition %q: %v", td, err)
 				}
 			}
-			if err := o.history.check(cmd); err != nil {
+			if err := o.history.Check(cmd); err != nil {
 				return err
 			}
-			region, err := f.oneRegion(cmd)
+			region, err := f.OneRegion(cmd)
 			if err != nil {
 				return err
 			}
@@ -169,7 +173,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 			if runF != nil {
 				return runF(o)
 			}
-			return runFix(cmd.Context(), o)
+			return run(cmd.Context(), o)
 		},
 	}
 	output.AddFlag(cmd, &o.output)
@@ -182,7 +186,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	fl.Float64Var(&o.readRate, "read-rate", awsclient.DefaultReadRate, "ECS read calls per second")
 	fl.StringVar(&o.rollout, "rollout", "", "move what runs the source to the new revision: none, services or all (default: the policy's, or the task definition's ecslogfix:rollout tag)")
 	fl.Float64Var(&o.rolloutRate, "rollout-rate", awsclient.DefaultRolloutRate, "UpdateService, PutTargets and UpdateSchedule calls per second")
-	addHistoryFlags(cmd, &o.history)
+	command.AddHistoryFlags(cmd, &o.history)
 	cmd.MarkFlagsOneRequired("task-definition", "all")
 	cmd.MarkFlagsMutuallyExclusive("task-definition", "all")
 	// With the two rules above, this one says --family-prefix needs --all.
@@ -190,57 +194,44 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 	return cmd
 }
 
-// validTarget checks a --task-definition value: an ARN, FAMILY or FAMILY:REV.
-func validTarget(s string) error {
-	if strings.HasPrefix(s, "arn:") {
-		_, err := taskdef.ParseARN(s)
-		return err
-	}
-	family, rev, found := strings.Cut(s, ":")
-	if found && (rev == "" || strings.Trim(rev, "0123456789") != "" || rev[0] == '0') {
-		return errors.New("the revision must be a positive number")
-	}
-	return taskdef.ValidFamily(family)
-}
-
-// runFix prints fix's items as they come, then the summary.
-func runFix(ctx context.Context, o *fixOptions) error {
-	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, fixTable, func(emit func(FixItem) error) (FixSummary, error) { return fix(ctx, o, emit) })
+// run prints fix's items as they come, then the summary.
+func run(ctx context.Context, o *Options) error {
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, fixTable, func(emit func(Item) error) (Summary, error) { return fix(ctx, o, emit) })
 }
 
 // fix plans (and with --apply, fixes) each task definition and hands each
 // item to emit as it comes; with --all, compliant and exempt families are
 // only counted.
-func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSummary, error) {
-	pol, err := o.f.loadPolicy()
+func fix(ctx context.Context, o *Options, emit func(Item) error) (Summary, error) {
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
-		return FixSummary{}, err
+		return Summary{}, err
 	}
-	factory, err := o.f.clients(ctx, &o.f.globals, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate, RolloutRate: o.rolloutRate})
+	factory, err := o.f.Clients(ctx, o.region, awsclient.Options{ReadRate: o.readRate, RegisterRate: o.rate, RolloutRate: o.rolloutRate})
 	if err != nil {
-		return FixSummary{}, err
+		return Summary{}, err
 	}
 	ecsClient, err := factory.ECS(awsclient.Scope{})
 	if err != nil {
-		return FixSummary{}, err
+		return Summary{}, err
 	}
 	var ap applier
 	if o.apply {
 		ap = newApplier(factory, pol, o.f.Stderr)
 	}
-	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: FixSummary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
-		rollout: policy.RolloutMode(o.rollout), wait: o.f.wait, now: o.f.now, token: runToken()}
+	fx := &fixer{pol: pol, apply: ap, region: factory.Region(), sum: Summary{Applied: o.apply}, obs: loggroup.ObserverFrom(factory),
+		rollout: policy.RolloutMode(o.rollout), wait: o.f.Pause, now: o.f.Clock, token: runToken()}
 	if !o.apply {
-		fx.preview = consumerClients(factory, awsclient.Scope{})
+		fx.preview = command.ConsumerClients(factory, awsclient.Scope{})
 	}
-	if store, err := o.history.store(factory); err != nil {
-		return FixSummary{}, err
+	if store, err := o.history.Store(factory); err != nil {
+		return Summary{}, err
 	} else if store != nil {
-		fx.history, fx.actor = store, caller(ctx, factory)
+		fx.history, fx.actor = store, command.Caller(ctx, factory)
 	}
-	put := func(it FixItem) error {
+	put := func(it Item) error {
 		fx.sum.count(it)
-		if o.all && (it.Verdict == VerdictCompliant || it.Verdict == VerdictExempt) {
+		if o.all && (it.Verdict == scan.VerdictCompliant || it.Verdict == scan.VerdictExempt) {
 			return nil
 		}
 		return emit(it)
@@ -248,7 +239,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	if o.all {
 		_, err = inventory.Walk(ctx, ecsClient, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
 			if it.Err != nil {
-				if fatalAWS(it.Err) {
+				if scan.FatalAWS(it.Err) {
 					return it.Err
 				}
 				return put(fx.failed(it.Family, explain.AWS(it.Err)))
@@ -262,9 +253,9 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 	} else {
 		for _, name := range o.taskDefinitions {
 			src, latest, err := named(ctx, ecsClient, name)
-			var it FixItem
+			var it Item
 			switch {
-			case err != nil && fatalAWS(err):
+			case err != nil && scan.FatalAWS(err):
 				return fx.sum, fmt.Errorf("fix: %w", explain.AWS(err))
 			case err != nil:
 				it = fx.failed(name, explain.AWS(err))
@@ -282,7 +273,7 @@ func fix(ctx context.Context, o *fixOptions, emit func(FixItem) error) (FixSumma
 }
 
 // String is the one-line summary fix prints.
-func (s FixSummary) String() string {
+func (s Summary) String() string {
 	if s.Applied {
 		out := fmt.Sprintf("%d checked: %d compliant, %d exempt, %d registered, %d fixed by creating log groups, %d unchanged, %d blocked, %d need a human, %d errors",
 			s.Checked, s.Compliant, s.Exempt, s.Registered, s.GroupsCreated, s.Unchanged, s.Blocked, s.NeedsHuman, s.Errors)
@@ -296,29 +287,29 @@ func (s FixSummary) String() string {
 }
 
 // exit is fix's exit status.
-func (s FixSummary) Exit() error {
+func (s Summary) Exit() error {
 	switch {
 	case s.Errors > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("fix: %d of %d task definitions failed", s.Errors, s.Checked)}
 	case s.Blocked > 0 || s.NeedsHuman > 0 || s.RolloutFailed > 0 || (!s.Applied && s.ToFix > 0):
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }
 
 // count adds one item.
-func (s *FixSummary) count(it FixItem) {
+func (s *Summary) count(it Item) {
 	s.Checked++
 	switch {
 	case it.Error != "":
 		s.Errors++
-	case it.Verdict == VerdictCompliant:
+	case it.Verdict == scan.VerdictCompliant:
 		s.Compliant++
-	case it.Verdict == VerdictExempt:
+	case it.Verdict == scan.VerdictExempt:
 		s.Exempt++
-	case it.Action == ActionBlocked || it.Outcome == workflow.OutcomeBlocked:
+	case it.Action == scan.ActionBlocked || it.Outcome == workflow.OutcomeBlocked:
 		s.Blocked++
-	case it.Action == ActionReport || it.Outcome == workflow.OutcomeNeedsHuman:
+	case it.Action == scan.ActionReport || it.Outcome == workflow.OutcomeNeedsHuman:
 		s.NeedsHuman++
 	case it.Outcome == workflow.OutcomePartlyRemediated:
 		// Registered, and still needing a human: counted as both, so
@@ -355,7 +346,7 @@ type fixer struct {
 	pol    policy.Policy
 	apply  applier
 	region string
-	sum    FixSummary
+	sum    Summary
 	obs    *loggroup.Observer // the run's: each log group is read once
 	// rollout is --rollout ("" = the policy's and the tag's).
 	rollout policy.RolloutMode
@@ -381,7 +372,7 @@ func runToken() string {
 
 // record writes an item's decision to the history: the remediation's
 // outcome with --apply, else the plan's verdict.
-func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workflow.Result) {
+func (f *fixer) record(ctx context.Context, it *Item, p plan.Plan, res *workflow.Result) {
 	if f.history == nil || it.Error != "" {
 		return
 	}
@@ -399,24 +390,24 @@ func (f *fixer) record(ctx context.Context, it *FixItem, p plan.Plan, res *workf
 }
 
 // failed is the item of a task definition that could not be read.
-func (f *fixer) failed(name string, err error) FixItem {
-	return FixItem{ScanRow: ScanRow{Region: f.region, Family: name, Verdict: VerdictError, Action: ActionNone, Error: err.Error()}}
+func (f *fixer) failed(name string, err error) Item {
+	return Item{Row: scan.Row{Region: f.region, Family: name, Verdict: scan.VerdictError, Action: scan.ActionNone, Error: err.Error()}}
 }
 
 // one plans (and with --apply, fixes) td; latest is its family's latest
 // ACTIVE revision as read, nil when td is that read.
-func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) FixItem {
+func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) Item {
 	if it, ok := f.ended(ctx, td, tags, latest); ok {
 		return it
 	}
-	row, p := judge(ctx, f.obs, f.region, td, tags, f.pol)
-	it := FixItem{ScanRow: row}
-	if row.Error != "" || row.Verdict != VerdictNonCompliant {
+	row, p := scan.Judge(ctx, f.obs, f.region, td, tags, f.pol)
+	it := Item{Row: row}
+	if row.Error != "" || row.Verdict != scan.VerdictNonCompliant {
 		f.record(ctx, &it, p, nil)
 		return it
 	}
 	it.Plan = &p
-	if f.apply == nil && f.preview != nil && row.Action == ActionRegister && f.rolloutAsked(tags) {
+	if f.apply == nil && f.preview != nil && row.Action == scan.ActionRegister && f.rolloutAsked(tags) {
 		ro, err := f.previewRollout(ctx, td, tags)
 		if err != nil {
 			it.Error = explain.AWS(err).Error()
@@ -424,7 +415,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 		}
 		it.Rollout = ro
 	}
-	if f.apply == nil || (row.Action != ActionRegister && row.Action != ActionCreateGroups) {
+	if f.apply == nil || (row.Action != scan.ActionRegister && row.Action != scan.ActionCreateGroups) {
 		f.record(ctx, &it, p, nil)
 		return it
 	}
@@ -454,7 +445,7 @@ func (f *fixer) one(ctx context.Context, td *types.TaskDefinition, tags []types.
 // ALREADY_REMEDIATED by ecslogfix's fix of it, or INACTIVE. The dry run and
 // --apply both answer that outcome, so they agree, and neither registers
 // or creates anything. ok is false when the content decides (judge it).
-func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) (FixItem, bool) {
+func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []types.Tag, latest *reconcile.Revision) (Item, bool) {
 	arn := aws.ToString(td.TaskDefinitionArn)
 	a, err := taskdef.ParseARN(arn)
 	if err != nil {
@@ -469,14 +460,14 @@ func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []type
 		return f.failed(arn, err), true
 	}
 	if content != nil || d.Registered != "" {
-		return FixItem{}, false
+		return Item{}, false
 	}
 	pc := plan.Context{Partition: a.Partition, Account: a.Account, Region: a.Region, Today: f.now()}
 	pl, err := plan.Build(td, tags, f.pol, pc)
 	if err != nil {
 		return f.failed(arn, err), true
 	}
-	it := FixItem{ScanRow: ScanRow{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: ActionNone},
+	it := Item{Row: scan.Row{Region: f.region, Family: a.Family, Revision: a.Revision, TaskDefinitionARN: arn, Verdict: pl.Verdict(), Action: scan.ActionNone},
 		Outcome: d.Outcome, Detail: d.Detail}
 	if f.apply == nil {
 		f.record(ctx, &it, pl, nil)
@@ -492,37 +483,18 @@ func (f *fixer) ended(ctx context.Context, td *types.TaskDefinition, tags []type
 // is exact (an ARN or FAMILY:REV), its family's latest ACTIVE revision,
 // which Register reads before it decides; latest is nil when name is the
 // family, whose read is its latest.
-func named(ctx context.Context, c scanECS, name string) (src, latest *reconcile.Revision, err error) {
-	if src, err = describe(ctx, c, name); err != nil || src.TaskDefinition == nil || !strings.Contains(name, ":") { // an ARN has colons too
+func named(ctx context.Context, c remediate.Describer, name string) (src, latest *reconcile.Revision, err error) {
+	if src, err = remediate.Describe(ctx, c, name); err != nil || src.TaskDefinition == nil || !strings.Contains(name, ":") { // an ARN has colons too
 		return src, nil, err
 	}
 	a, err := taskdef.ParseARN(aws.ToString(src.TaskDefinition.TaskDefinitionArn))
 	if err != nil {
 		return src, nil, nil // a bad ARN is the item's error (fixer.ended)
 	}
-	if latest, err = describe(ctx, c, a.Family); err != nil {
+	if latest, err = remediate.Describe(ctx, c, a.Family); err != nil {
 		return nil, nil, fmt.Errorf("the latest revision of %s: %w", a.Family, err)
 	}
 	return src, latest, nil
-}
-
-// describe reads ref (a family or an exact revision) with its tags. A
-// revision ECS does not find is a Revision without a task definition; an
-// answer without one is an error.
-func describe(ctx context.Context, c scanECS, ref string) (*reconcile.Revision, error) {
-	out, err := c.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{
-		TaskDefinition: aws.String(ref),
-		Include:        []types.TaskDefinitionField{types.TaskDefinitionFieldTags},
-	})
-	switch {
-	case err != nil && awserr.IsTaskDefinitionNotFound(err):
-		return &reconcile.Revision{}, nil
-	case err != nil:
-		return nil, err
-	case out.TaskDefinition == nil:
-		return nil, fmt.Errorf("DescribeTaskDefinition answered for %s without a task definition", ref)
-	}
-	return &reconcile.Revision{TaskDefinition: out.TaskDefinition, Tags: out.Tags}, nil
 }
 
 // remediate runs the workflow's steps in-process: EnsureLogGroups,
@@ -530,7 +502,7 @@ func describe(ctx context.Context, c scanECS, ref string) (*reconcile.Revision, 
 // settles, waiting what RolloutWait would between two Watch steps. A
 // rollout step's error is kept in the result, as the workflow's Catch
 // keeps it: the revision stays registered.
-func (f *fixer) remediate(ctx context.Context, row ScanRow, p plan.Plan) (workflow.Result, error) {
+func (f *fixer) remediate(ctx context.Context, row scan.Row, p plan.Plan) (workflow.Result, error) {
 	in := workflow.Input{
 		Version:           workflow.Version,
 		Trigger:           workflow.TriggerCLI,
@@ -609,19 +581,7 @@ func (f *fixer) previewRollout(ctx context.Context, td *types.TaskDefinition, ta
 	return &ro, nil
 }
 
-// consumerClients are the factory's clients for consumer.List and Move in
-// scope (the zero Scope: the factory's own region and credentials).
-func consumerClients(factory *awsclient.Factory, scope awsclient.Scope) *consumer.Clients {
-	e, errE := factory.ECS(scope)
-	ev, errV := factory.Events(scope)
-	sc, errS := factory.Scheduler(scope)
-	if errE != nil || errV != nil || errS != nil { // the scope was made already: it has a region
-		return nil
-	}
-	return &consumer.Clients{ECS: e, Events: ev, Scheduler: sc}
-}
-
-func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
+func containerReasons(cs []scan.ContainerReport) []workflow.ContainerReasons {
 	var out []workflow.ContainerReasons
 	for _, c := range cs {
 		if !c.Compliant {
@@ -633,18 +593,18 @@ func containerReasons(cs []ContainerReport) []workflow.ContainerReasons {
 
 // fixTable renders fix's items; CSV has scan's columns and what applying
 // did.
-var fixTable = output.Table[FixItem]{
+var fixTable = output.Table[Item]{
 	Columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "outcome", "newArn", "error"},
-	Row: func(it FixItem) []string {
-		return []string{it.Region, it.Family, revString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
-			reasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
+	Row: func(it Item) []string {
+		return []string{it.Region, it.Family, scan.RevString(it.Revision), it.TaskDefinitionARN, string(it.Verdict), string(it.Action),
+			scan.ReasonsString(it.Containers), strings.Join(it.Blockers, " "), string(it.Outcome), it.NewARN, it.Error}
 	},
 	Text: writeFixText,
 }
 
 // writeFixText prints an item: its verdict and plan, then what applying it
 // did and, for a new revision, how to undo it.
-func writeFixText(w io.Writer, it FixItem, _ int) {
+func writeFixText(w io.Writer, it Item, _ int) {
 	id := it.Family
 	if it.Revision != 0 {
 		id = fmt.Sprintf("%s:%d", it.Family, it.Revision)
@@ -653,10 +613,10 @@ func writeFixText(w io.Writer, it FixItem, _ int) {
 	case it.Plan == nil && it.Error != "":
 		fmt.Fprintf(w, "%s: ERROR %s\n", id, it.Error)
 		return
-	case it.Verdict == VerdictCompliant:
+	case it.Verdict == scan.VerdictCompliant:
 		fmt.Fprintf(w, "%s: compliant\n", id)
 		return
-	case it.Verdict == VerdictExempt:
+	case it.Verdict == scan.VerdictExempt:
 		fmt.Fprintf(w, "%s: exempt\n", id)
 		return
 	}
@@ -711,7 +671,7 @@ func writeRolloutText(w io.Writer, ro *workflow.Rollout) {
 		fmt.Fprintf(w, "    note: %s\n", ro.Note)
 	}
 	for _, c := range ro.Consumers {
-		fmt.Fprintf(w, "    %s %s: %s (%s → %s)\n", c.Kind, c.ARN, c.Status, revOf(c.Before), revOf(c.After))
+		fmt.Fprintf(w, "    %s %s: %s (%s → %s)\n", c.Kind, c.ARN, c.Status, backout.FamilyRevision(c.Before), backout.FamilyRevision(c.After))
 		if c.Reason != "" {
 			fmt.Fprintf(w, "      %s\n", c.Reason)
 		}
@@ -719,14 +679,6 @@ func writeRolloutText(w io.Writer, ro *workflow.Rollout) {
 	if ro.SourceDeregistered {
 		fmt.Fprintln(w, "    the source revision was deregistered (deregisterSource afterRollout)")
 	}
-}
-
-// revOf is FAMILY:REV of a task definition ARN, or the ARN.
-func revOf(s string) string {
-	if a, err := taskdef.ParseRef(s); err == nil && a.Family != "" {
-		return a.FamilyRevision()
-	}
-	return s
 }
 
 // newApplier builds the remediate package's Remediator, the code the

@@ -1,4 +1,4 @@
-package cli
+package command
 
 import (
 	"context"
@@ -11,16 +11,17 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
+	"github.com/ecslogfix/ecslogfix/internal/consumer"
 )
 
 // maxAttempts bounds the SDK's adaptive retries on throttling and 5xx: a
 // person waits for the CLI, so it tries harder than a function.
 const maxAttempts = 10
 
-// loadAWS loads the SDK configuration the standard way (environment,
+// LoadAWS loads the SDK configuration the standard way (environment,
 // shared config and credentials files, AWS_ENDPOINT_URL, IMDS). Retries,
 // timeouts and pacing are the client factory's (awsclient).
-func loadAWS(ctx context.Context, profile, region string) (aws.Config, error) {
+func LoadAWS(ctx context.Context, profile, region string) (aws.Config, error) {
 	var opts []func(*config.LoadOptions) error
 	if profile != "" {
 		opts = append(opts, config.WithSharedConfigProfile(profile))
@@ -45,8 +46,8 @@ func loadAWS(ctx context.Context, profile, region string) (aws.Config, error) {
 
 // awsConfig loads the configuration for region and fails early, with a
 // clear message, when there is no region or no credentials.
-func (a *App) awsConfig(ctx context.Context, g *globals, region string) (aws.Config, error) {
-	cfg, err := a.LoadAWS(ctx, g.profile, region)
+func (f *Factory) awsConfig(ctx context.Context, region string) (aws.Config, error) {
+	cfg, err := f.LoadAWS(ctx, f.Profile, region)
 	if err != nil {
 		return aws.Config{}, err
 	}
@@ -62,10 +63,10 @@ func (a *App) awsConfig(ctx context.Context, g *globals, region string) (aws.Con
 	return cfg, nil
 }
 
-// clients loads the configuration for region and returns the one client
+// Clients loads the configuration for region and returns the one client
 // factory every command uses, with the given read and register rates.
-func (a *App) clients(ctx context.Context, g *globals, region string, opt awsclient.Options) (*awsclient.Factory, error) {
-	cfg, err := a.awsConfig(ctx, g, region)
+func (f *Factory) Clients(ctx context.Context, region string, opt awsclient.Options) (*awsclient.Factory, error) {
+	cfg, err := f.awsConfig(ctx, region)
 	if err != nil {
 		return nil, err
 	}
@@ -74,3 +75,15 @@ func (a *App) clients(ctx context.Context, g *globals, region string, opt awscli
 }
 
 var errNoCredentials = errors.New("no AWS credentials: set AWS_PROFILE or pass --profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+// ConsumerClients are the factory's clients for consumer.List and Move in
+// scope (the zero Scope: the factory's own region and credentials).
+func ConsumerClients(factory *awsclient.Factory, scope awsclient.Scope) *consumer.Clients {
+	e, errE := factory.ECS(scope)
+	ev, errV := factory.Events(scope)
+	sc, errS := factory.Scheduler(scope)
+	if errE != nil || errV != nil || errS != nil { // the scope was made already: it has a region
+		return nil
+	}
+	return &consumer.Clients{ECS: e, Events: ev, Scheduler: sc}
+}

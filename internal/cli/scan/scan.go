@@ -1,4 +1,8 @@
-package cli
+// Package scan is the scan command: it judges the latest ACTIVE revision
+// of every task definition family of each region, or of every account of
+// the organization (docs/cli.md, "scan"), and holds the one evaluation
+// path (Judge) fix uses too.
+package scan
 
 import (
 	"cmp"
@@ -13,11 +17,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
+	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
@@ -31,21 +35,31 @@ import (
 )
 
 // Row verdicts and actions as scan and fix print them: the plan's own
-// vocabulary (plan.Verdict, plan.Remedy), and ERROR for a family that could
-// not be described.
+// vocabulary (plan.Verdict, plan.Remedy; check's verdicts are the same
+// type), and ERROR for a family that could not be described.
 const (
-	VerdictExempt                   = plan.VerdictExempt
-	VerdictError       plan.Verdict = "ERROR"
-	ActionNone                      = plan.RemedyNone
-	ActionRegister                  = plan.RemedyRegister
-	ActionBlocked                   = plan.RemedyBlocked
-	ActionReport                    = plan.RemedyReport
-	ActionCreateGroups              = plan.RemedyCreateGroups
+	VerdictCompliant                 = plan.VerdictCompliant
+	VerdictNonCompliant              = plan.VerdictNonCompliant
+	VerdictExempt                    = plan.VerdictExempt
+	VerdictError        plan.Verdict = "ERROR"
+	ActionNone                       = plan.RemedyNone
+	ActionRegister                   = plan.RemedyRegister
+	ActionBlocked                    = plan.RemedyBlocked
+	ActionReport                     = plan.RemedyReport
+	ActionCreateGroups               = plan.RemedyCreateGroups
 )
 
-// ScanRow is one family in scan's output. The JSON and CSV field names are
+// ContainerReport is the verdict on one container in scan and fix.
+type ContainerReport struct {
+	Name      string          `json:"name"`
+	Compliant bool            `json:"compliant"`
+	Reasons   []policy.Reason `json:"reasons"`
+	Keys      []string        `json:"keys,omitempty"` // the log options the reasons are about
+}
+
+// Row is one family in scan's output. The JSON and CSV field names are
 // part of the documented, stable output.
-type ScanRow struct {
+type Row struct {
 	// Account and AccountName are set by scan --organization.
 	Account           string            `json:"account,omitempty"`
 	AccountName       string            `json:"accountName,omitempty"`
@@ -64,8 +78,8 @@ type ScanRow struct {
 	Consumers []workflow.Consumer `json:"consumers,omitempty"`
 }
 
-// ScanSummary counts what a scan saw.
-type ScanSummary struct {
+// Summary counts what a scan saw.
+type Summary struct {
 	Regions      int
 	Families     int
 	Compliant    int
@@ -86,9 +100,9 @@ type ScanSummary struct {
 	consumers bool
 }
 
-// scanOptions is scan's command line.
-type scanOptions struct {
-	f             *factory
+// Options is scan's command line.
+type Options struct {
+	f             *command.Factory
 	output        output.Format
 	familyPrefix  string
 	showCompliant bool
@@ -97,9 +111,9 @@ type scanOptions struct {
 	org           orgOptions
 }
 
-// newCmdScan builds scan; runF, when set, runs instead of runScan.
-func newCmdScan(f *factory, runF func(*scanOptions) error) *cobra.Command {
-	o := &scanOptions{f: f}
+// NewCmd builds scan; runF, when set, runs instead of run.
+func NewCmd(f *command.Factory, runF func(*Options) error) *cobra.Command {
+	o := &Options{f: f}
 	cmd := &cobra.Command{
 		Use:   "scan [flags]",
 		Short: "Evaluate the latest ACTIVE revision of every task definition family (read-only)",
@@ -151,10 +165,10 @@ or regions not reachable).`,
 
   # Every account of the organization, two regions, 8 account-regions at a time
   ecslogfix scan --organization --role OrganizationAccountAccessRole --region us-east-1 --region eu-west-1 --concurrency 8`,
-		Args: usageArgs(cobra.NoArgs),
+		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !awsclient.ValidReadRate(o.readRate) {
-				return usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+				return command.Usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
 			}
 			if err := o.org.validate(cmd); err != nil {
 				return err
@@ -163,9 +177,9 @@ or regions not reachable).`,
 				return runF(o)
 			}
 			if o.org.enabled {
-				return runScanOrganization(cmd.Context(), o)
+				return runOrganization(cmd.Context(), o)
 			}
-			return runScan(cmd.Context(), o)
+			return run(cmd.Context(), o)
 		},
 	}
 	output.AddFlag(cmd, &o.output)
@@ -178,28 +192,28 @@ or regions not reachable).`,
 	return cmd
 }
 
-// runScan prints scan's rows as they come, then the summary.
-func runScan(ctx context.Context, o *scanOptions) error {
-	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, scanTable, func(emit func(ScanRow) error) (ScanSummary, error) { return scan(ctx, o, emit) })
+// run prints scan's rows as they come, then the summary.
+func run(ctx context.Context, o *Options) error {
+	return output.Stream(o.f.Stdout, o.f.Stderr, o.output, Table, func(emit func(Row) error) (Summary, error) { return scan(ctx, o, emit) })
 }
 
 // scan judges every family of every region and hands each row to emit
 // (compliant ones only with --show-compliant), as it comes.
-func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSummary, error) {
-	pol, err := o.f.loadPolicy()
+func scan(ctx context.Context, o *Options, emit func(Row) error) (Summary, error) {
+	pol, err := o.f.LoadPolicy()
 	if err != nil {
-		return ScanSummary{}, err
+		return Summary{}, err
 	}
-	regions := o.f.regions
+	regions := o.f.Regions
 	if len(regions) == 0 {
 		regions = []string{""} // the profile's or environment's region
 	}
-	bar := o.f.progress(-1, "scanning", "families")
-	sum := ScanSummary{Regions: len(regions), consumers: o.consumers}
+	bar := o.f.Progress(-1, "scanning", "families")
+	sum := Summary{Regions: len(regions), consumers: o.consumers}
 	start := time.Now()
 	var obs *loggroup.Observer // one for the run: each log group is read once
 	for _, region := range regions {
-		factory, err := o.f.clients(ctx, &o.f.globals, region, awsclient.Options{ReadRate: o.readRate})
+		factory, err := o.f.Clients(ctx, region, awsclient.Options{ReadRate: o.readRate})
 		if err != nil {
 			return sum, err
 		}
@@ -233,35 +247,12 @@ func scan(ctx context.Context, o *scanOptions, emit func(ScanRow) error) (ScanSu
 	return sum, nil
 }
 
-// progress is the progress bar on stderr when it is a terminal (nil
-// otherwise): of total items (-1: unknown, a spinner with the count), with
-// the count, the rate and, when total is known, the time left.
-func (f *factory) progress(total int, description, items string) *progressbar.ProgressBar {
-	if !f.IsTerminal(f.Stderr) {
-		return nil
-	}
-	opts := []progressbar.Option{
-		progressbar.OptionSetWriter(f.Stderr),
-		progressbar.OptionSetDescription(description),
-		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(items),
-		progressbar.OptionClearOnFinish(),
-	}
-	if total < 0 {
-		opts = append(opts, progressbar.OptionSpinnerType(14))
-	} else {
-		opts = append(opts, progressbar.OptionSetPredictTime(true), progressbar.OptionFullWidth())
-	}
-	return progressbar.NewOptions(total, opts...)
-}
-
 // scanRegion judges every family of one account-region — scope's, on
 // factory's clients — and hands each row to emit (compliant ones only with
 // --show-compliant) as it comes; onFamily is called for each family seen.
 // A failed listing is returned: the caller makes it a row (sum.failed).
-func scanRegion(ctx context.Context, o *scanOptions, factory *awsclient.Factory, scope awsclient.Scope, pol policy.Policy, obs *loggroup.Observer,
-	onFamily func(), emit func(ScanRow) error, sum *ScanSummary) error {
+func scanRegion(ctx context.Context, o *Options, factory *awsclient.Factory, scope awsclient.Scope, pol policy.Policy, obs *loggroup.Observer,
+	onFamily func(), emit func(Row) error, sum *Summary) error {
 	region := cmp.Or(scope.Region, factory.Region())
 	client, err := factory.ECS(scope)
 	if err != nil {
@@ -275,13 +266,13 @@ func scanRegion(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 	}
 	_, err = inventory.Walk(ctx, client, inventory.Options{FamilyPrefix: o.familyPrefix}, func(it inventory.Item) error {
 		onFamily()
-		if it.Err != nil && fatalAWS(it.Err) {
+		if it.Err != nil && FatalAWS(it.Err) {
 			return it.Err
 		}
 		row := scanRow(ctx, obs, scope.RoleARN, region, it, pol)
 		if exposure != nil && it.Err == nil {
 			cs, err := exposure.of(ctx, row, it.TaskDefinition)
-			if err != nil && fatalAWS(err) {
+			if err != nil && FatalAWS(err) {
 				return err
 			}
 			if err != nil {
@@ -301,14 +292,14 @@ func scanRegion(ctx context.Context, o *scanOptions, factory *awsclient.Factory,
 
 // failed records that region was not scanned because of err, and returns
 // the row that says so.
-func (s *ScanSummary) failed(region string, err error) ScanRow {
+func (s *Summary) failed(region string, err error) Row {
 	reason := explain.FirstLine(explain.AWS(err).Error())
 	s.FailedRegions = append(s.FailedRegions, region+": "+reason)
-	return ScanRow{Region: region, Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
+	return Row{Region: region, Verdict: VerdictError, Action: ActionNone, Error: "region not scanned: " + reason}
 }
 
 // count adds one row.
-func (s *ScanSummary) count(row ScanRow) {
+func (s *Summary) count(row Row) {
 	s.Families++
 	if row.Action == ActionBlocked {
 		s.Blocked++
@@ -325,21 +316,21 @@ func (s *ScanSummary) count(row ScanRow) {
 	}
 }
 
-// exit is scan's exit status.
-func (s ScanSummary) Exit() error {
+// Exit is scan's exit status.
+func (s Summary) Exit() error {
 	switch {
 	case len(s.FailedRegions) > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("scan incomplete, not scanned: %s", strings.Join(s.FailedRegions, "; "))}
 	case s.Errors > 0:
-		return &exitError{code: ExitError, err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
+		return &command.ExitStatus{Code: command.ExitError, Err: fmt.Errorf("scan incomplete: %d families could not be described", s.Errors)}
 	case s.NonCompliant > 0 || s.Exposed > 0:
-		return errViolations
+		return command.ErrViolations
 	}
 	return nil
 }
 
 // String is the one-line summary scan prints.
-func (s ScanSummary) String() string {
+func (s Summary) String() string {
 	rate := ""
 	if secs := s.Elapsed.Seconds(); secs > 0 && s.Families > 0 {
 		rate = fmt.Sprintf(" (%.1f families/s)", float64(s.Families)/secs)
@@ -360,19 +351,19 @@ func (s ScanSummary) String() string {
 // revision: the account-region's consumers are listed once, and each
 // older revision a consumer runs is read and judged once.
 type exposure struct {
-	ecs      scanECS
+	ecs      ECS
 	pol      policy.Policy
 	byFamily map[string][]workflow.Consumer
 	verdicts map[string]bool // revision ARN → non-compliant
 }
 
-// scanECS is the ECS API scan --consumers reads older revisions with.
-type scanECS interface {
+// ECS is the ECS API scan --consumers reads older revisions with.
+type ECS interface {
 	DescribeTaskDefinition(ctx context.Context, in *ecs.DescribeTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 }
 
-func newExposure(ctx context.Context, factory *awsclient.Factory, scope awsclient.Scope, client scanECS, pol policy.Policy) (*exposure, error) {
-	cc := consumerClients(factory, scope)
+func newExposure(ctx context.Context, factory *awsclient.Factory, scope awsclient.Scope, client ECS, pol policy.Policy) (*exposure, error) {
+	cc := command.ConsumerClients(factory, scope)
 	if cc == nil {
 		return nil, fmt.Errorf("no clients for %s", cmp.Or(scope.Region, factory.Region()))
 	}
@@ -391,7 +382,7 @@ func newExposure(ctx context.Context, factory *awsclient.Factory, scope awsclien
 
 // of returns the consumers of row's family that run a non-compliant (and
 // not exempt) revision; latest is the revision the row judged.
-func (e *exposure) of(ctx context.Context, row ScanRow, latest *types.TaskDefinition) ([]workflow.Consumer, error) {
+func (e *exposure) of(ctx context.Context, row Row, latest *types.TaskDefinition) ([]workflow.Consumer, error) {
 	e.verdicts[row.TaskDefinitionARN] = row.Verdict == VerdictNonCompliant
 	var out []workflow.Consumer
 	for _, c := range e.byFamily[row.Family] {
@@ -418,26 +409,26 @@ func (e *exposure) of(ctx context.Context, row ScanRow, latest *types.TaskDefini
 
 // scanRow evaluates one inventory item of region, read through role
 // (empty: the caller's credentials).
-func scanRow(ctx context.Context, obs *loggroup.Observer, role, region string, it inventory.Item, pol policy.Policy) ScanRow {
+func scanRow(ctx context.Context, obs *loggroup.Observer, role, region string, it inventory.Item, pol policy.Policy) Row {
 	if it.Err != nil {
-		return ScanRow{Region: region, Family: it.Family, Verdict: VerdictError, Action: ActionNone, Error: explain.FirstLine(explain.AWS(it.Err).Error())}
+		return Row{Region: region, Family: it.Family, Verdict: VerdictError, Action: ActionNone, Error: explain.FirstLine(explain.AWS(it.Err).Error())}
 	}
 	row, _ := judgeAs(ctx, obs, role, region, it.TaskDefinition, it.Tags, pol)
 	return row
 }
 
-// judge is the one evaluation path of scan and fix: plan.BuildWith (which
+// Judge is the one evaluation path of scan and fix: plan.BuildWith (which
 // evaluates the policy once) with the live facts obs reads — whether each
 // log group of the revision the plan leads to exists, the account's log
 // driver mode when the policy needs it — as a row and the plan.
-func judge(ctx context.Context, obs *loggroup.Observer, region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
+func Judge(ctx context.Context, obs *loggroup.Observer, region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (Row, plan.Plan) {
 	return judgeAs(ctx, obs, "", region, td, tags, pol)
 }
 
-// judgeAs is judge with the live facts read through role (empty: the
+// judgeAs is Judge with the live facts read through role (empty: the
 // caller's credentials), as scan --organization reads a member account.
-func judgeAs(ctx context.Context, obs *loggroup.Observer, role, region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (ScanRow, plan.Plan) {
-	row := ScanRow{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
+func judgeAs(ctx context.Context, obs *loggroup.Observer, role, region string, td *types.TaskDefinition, tags []types.Tag, pol policy.Policy) (Row, plan.Plan) {
+	row := Row{Region: region, Family: aws.ToString(td.Family), Revision: td.Revision, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn)}
 	pc := contextOf(td, region)
 	p, err := obs.Plan(ctx, workflow.Target{Account: pc.Account, Region: pc.Region, RoleARN: role}, td, tags, pol, pc, true)
 	var observe *loggroup.ObserveError
@@ -481,20 +472,20 @@ func consumersString(cs []workflow.Consumer) string {
 	return strings.Join(parts, " ")
 }
 
-// fatalAWS reports errors that will fail every call the same way, so
+// FatalAWS reports errors that will fail every call the same way, so
 // going on family by family is pointless.
-func fatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
+func FatalAWS(err error) bool { return awserr.AuthOf(err) != awserr.AuthNone }
 
-// scanTable renders scan's rows: text is a table.
-var scanTable = output.Table[ScanRow]{
+// Table renders scan's rows: text is a table.
+var Table = output.Table[Row]{
 	Columns: []string{"region", "family", "revision", "taskDefinitionArn", "verdict", "action", "reasons", "blockers", "error", "consumers"},
-	Row: func(r ScanRow) []string {
-		return []string{r.Region, r.Family, revString(r.Revision), r.TaskDefinitionARN, string(r.Verdict), string(r.Action),
-			reasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error, consumersString(r.Consumers)}
+	Row: func(r Row) []string {
+		return []string{r.Region, r.Family, RevString(r.Revision), r.TaskDefinitionARN, string(r.Verdict), string(r.Action),
+			ReasonsString(r.Containers), strings.Join(r.Blockers, " "), r.Error, consumersString(r.Consumers)}
 	},
 	Header: "REGION\tFAMILY\tREV\tVERDICT\tACTION\tREASONS",
-	Text: func(w io.Writer, r ScanRow, _ int) {
-		detail := reasonsString(r.Containers)
+	Text: func(w io.Writer, r Row, _ int) {
+		detail := ReasonsString(r.Containers)
 		if len(r.Blockers) > 0 {
 			detail += " [" + strings.Join(r.Blockers, ",") + "]"
 		}
@@ -506,22 +497,22 @@ var scanTable = output.Table[ScanRow]{
 		}
 		// Names and errors come from the account: escaped, so that a tab or
 		// a line break cannot shift a column or forge a row.
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", escape.Text(r.Region), escape.Text(r.Family), revString(r.Revision), r.Verdict, r.Action,
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", escape.Text(r.Region), escape.Text(r.Family), RevString(r.Revision), r.Verdict, r.Action,
 			escape.Text(strings.TrimSpace(detail)))
 	},
 }
 
-// revString is a revision as a CSV or table cell: empty when unknown.
-func revString(r int32) string {
+// RevString is a revision as a CSV or table cell: empty when unknown.
+func RevString(r int32) string {
 	if r == 0 {
 		return ""
 	}
 	return strconv.Itoa(int(r))
 }
 
-// reasonsString renders "container: CODE,CODE; other: CODE" for the
+// ReasonsString renders "container: CODE,CODE; other: CODE" for the
 // containers that are not compliant.
-func reasonsString(cs []ContainerReport) string {
+func ReasonsString(cs []ContainerReport) string {
 	parts := make([]string, 0, len(cs))
 	for _, c := range cs {
 		if c.Compliant {
