@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // StepKind says what a backout step changes. `ecslogfix backout` executes
@@ -201,7 +202,7 @@ func Steps(in Input) []Step {
 	case len(in.Moved) > 0:
 		steps = append(steps, movedSteps(in, region)...)
 	case in.SourceARN != "":
-		s := moveService(PlaceholderCluster, PlaceholderService, familyRevision(in.SourceARN), region)
+		s := moveService(PlaceholderCluster, PlaceholderService, FamilyRevision(in.SourceARN), region)
 		s.Conditional = true
 		s.Description = "For each service you moved to the new revision: point it back at the source revision (replace " + PlaceholderCluster + " and " + PlaceholderService + ")."
 		steps = append(steps, s)
@@ -277,7 +278,7 @@ func DeleteLogGroup(name, region string, protected bool) []Step {
 func movedSteps(in Input, region string) []Step {
 	var steps []Step
 	if in.SourceDeregistered {
-		cmd := "ecslogfix backout --task-definition " + Quote(familyRevision(in.NewARN))
+		cmd := "ecslogfix backout --task-definition " + Quote(FamilyRevision(in.NewARN))
 		if in.ExecutionARN != "" {
 			cmd += " --execution " + Quote(in.ExecutionARN)
 		}
@@ -307,9 +308,9 @@ func MoveStep(m Moved, to, region string) Step {
 	var s Step
 	switch m.Kind {
 	case MovedService:
-		s = moveService(m.Cluster, m.Name, familyRevision(to), region)
+		s = moveService(m.Cluster, m.Name, FamilyRevision(to), region)
 		if to != m.Before {
-			s.Description = fmt.Sprintf("Point the service %s in cluster %s at the new revision %s.", m.Name, m.Cluster, familyRevision(to))
+			s.Description = fmt.Sprintf("Point the service %s in cluster %s at the new revision %s.", m.Name, m.Cluster, FamilyRevision(to))
 		}
 	case MovedRuleTarget:
 		s = moveRuleTarget(m, to, region)
@@ -369,7 +370,7 @@ func moveRuleTarget(m Moved, to, region string) Step {
 	r := regionArg(region)
 	return Step{
 		Kind: StepMoveRuleTarget, Rule: m.Name, EventBus: m.EventBus, TargetID: m.TargetID, TaskDefinition: to, Region: region,
-		Description: fmt.Sprintf("Point the ECS target %s of the EventBridge rule %s (bus %s) back at %s; the rest of the target is kept.", m.TargetID, m.Name, m.EventBus, familyRevision(to)),
+		Description: fmt.Sprintf("Point the ECS target %s of the EventBridge rule %s (bus %s) back at %s; the rest of the target is kept.", m.TargetID, m.Name, m.EventBus, FamilyRevision(to)),
 		Command: fmt.Sprintf("aws events list-targets-by-rule --rule %s --event-bus-name %s --region %s --output json | jq --arg id %s --arg td %s '[.Targets[] | select(.Id == $id) | .EcsParameters.TaskDefinitionArn = $td]' > ecslogfix-target.json && aws events put-targets --rule %s --event-bus-name %s --region %s --targets file://ecslogfix-target.json",
 			Quote(m.Name), Quote(m.EventBus), r, Quote(m.TargetID), arg(to), Quote(m.Name), Quote(m.EventBus), r),
 	}
@@ -379,7 +380,7 @@ func moveSchedule(m Moved, to, region string) Step {
 	r := regionArg(region)
 	return Step{
 		Kind: StepMoveSchedule, Schedule: m.Name, Group: m.Group, TaskDefinition: to, Region: region,
-		Description: fmt.Sprintf("Point the EventBridge Scheduler schedule %s (group %s) back at %s; the rest of the schedule is kept.", m.Name, m.Group, familyRevision(to)),
+		Description: fmt.Sprintf("Point the EventBridge Scheduler schedule %s (group %s) back at %s; the rest of the schedule is kept.", m.Name, m.Group, FamilyRevision(to)),
 		Command: fmt.Sprintf("aws scheduler get-schedule --name %s --group-name %s --region %s --output json | jq --arg td %s 'del(.Arn, .CreationDate, .LastModificationDate) | .Target.EcsParameters.TaskDefinitionArn = $td' > ecslogfix-schedule.json && aws scheduler update-schedule --region %s --cli-input-json file://ecslogfix-schedule.json",
 			Quote(m.Name), Quote(m.Group), r, arg(to), r),
 	}
@@ -412,13 +413,11 @@ func regionArg(region string) string {
 	return Quote(region)
 }
 
-// familyRevision returns "family:revision" from a task definition ARN, or s
-// itself when it is not one.
-func familyRevision(s string) string {
-	if a, err := arn.Parse(s); err == nil {
-		if ref, ok := strings.CutPrefix(a.Resource, "task-definition/"); ok {
-			return ref
-		}
+// FamilyRevision is FAMILY:REV of a task definition ARN, or s itself when
+// it is not one.
+func FamilyRevision(s string) string {
+	if a, err := taskdef.ParseRef(s); err == nil && a.Family != "" {
+		return a.FamilyRevision()
 	}
 	return s
 }

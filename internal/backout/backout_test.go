@@ -140,10 +140,10 @@ func TestQuote(t *testing.T) {
 }
 
 func TestFamilyRevision(t *testing.T) {
-	if got := familyRevision("arn:aws:ecs:us-east-1:111122223333:task-definition/web:7"); got != "web:7" {
+	if got := FamilyRevision("arn:aws:ecs:us-east-1:111122223333:task-definition/web:7"); got != "web:7" {
 		t.Fatal(got)
 	}
-	if got := familyRevision("not-an-arn"); got != "not-an-arn" {
+	if got := FamilyRevision("not-an-arn"); got != "not-an-arn" {
 		t.Fatal(got)
 	}
 }

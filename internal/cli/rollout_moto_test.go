@@ -158,7 +158,7 @@ func TestMotoFixRollout(t *testing.T) {
 	}
 	// moto keeps the reference as UpdateService was given it (FAMILY:REV,
 	// as the notification's command gives it); AWS answers with the ARN.
-	if backout.FamilyRevision(serviceTD("web")) != "ro-web:1" || serviceTD("failing") != srcARN {
+	if backoutsteps.FamilyRevision(serviceTD("web")) != "ro-web:1" || serviceTD("failing") != srcARN {
 		t.Errorf("after backout: web %s, failing %s", serviceTD("web"), serviceTD("failing"))
 	}
 	var moves int

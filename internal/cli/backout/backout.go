@@ -380,7 +380,7 @@ func bindCopy(steps []Step, copyARN string) {
 		}
 		value := copyARN
 		if s.Kind == backoutsteps.StepMoveService {
-			value = FamilyRevision(copyARN) // FAMILY:REV, as the other service steps
+			value = backoutsteps.FamilyRevision(copyARN) // FAMILY:REV, as the other service steps
 		}
 		s.TaskDefinition = value
 		s.Command = strings.ReplaceAll(s.Command, backoutsteps.PlaceholderCopy, backoutsteps.Quote(value))
@@ -469,7 +469,7 @@ func (b *Executor) moveBack(ctx context.Context, s backoutsteps.Step) error {
 	switch {
 	case errors.As(err, &changed) && changed.Current == "":
 		return &skipped{"it no longer exists"}
-	case errors.As(err, &changed) && (changed.Current == s.TaskDefinition || FamilyRevision(changed.Current) == s.TaskDefinition):
+	case errors.As(err, &changed) && (changed.Current == s.TaskDefinition || backoutsteps.FamilyRevision(changed.Current) == s.TaskDefinition):
 		return &skipped{"it already runs " + s.TaskDefinition}
 	case errors.As(err, &changed):
 		return &skipped{"it now runs " + changed.Current + ", not the revision ecslogfix moved it to: left alone"}
@@ -689,12 +689,4 @@ func (b *Executor) keepLogGroup(ctx context.Context, name string) (string, bool,
 		return "it holds log streams", false, nil
 	}
 	return "", f.Result.DeletionProtectionEnabled, nil
-}
-
-// FamilyRevision is FAMILY:REV of a task definition ARN, or the ARN.
-func FamilyRevision(s string) string {
-	if a, err := taskdef.ParseRef(s); err == nil && a.Family != "" {
-		return a.FamilyRevision()
-	}
-	return s
 }

@@ -22,7 +22,6 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/check"
-	"github.com/ecslogfix/ecslogfix/internal/cli/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
@@ -671,7 +670,7 @@ func writeRolloutText(w io.Writer, ro *workflow.Rollout) {
 		fmt.Fprintf(w, "    note: %s\n", ro.Note)
 	}
 	for _, c := range ro.Consumers {
-		fmt.Fprintf(w, "    %s %s: %s (%s → %s)\n", c.Kind, c.ARN, c.Status, backout.FamilyRevision(c.Before), backout.FamilyRevision(c.After))
+		fmt.Fprintf(w, "    %s %s: %s (%s → %s)\n", c.Kind, c.ARN, c.Status, backoutsteps.FamilyRevision(c.Before), backoutsteps.FamilyRevision(c.After))
 		if c.Reason != "" {
 			fmt.Fprintf(w, "      %s\n", c.Reason)
 		}
