@@ -14,37 +14,20 @@ import (
 // option: other drivers' options may hold tokens or URLs with credentials.
 const Redacted = "(redacted)"
 
-// awslogsKeys are the documented awslogs options whose values are shown.
-var awslogsKeys = map[string]bool{
-	policy.OptGroup:            true,
-	policy.OptRegion:           true,
-	policy.OptStreamPrefix:     true,
-	policy.OptCreateGroup:      true,
-	policy.OptDatetimeFormat:   true,
-	policy.OptMultilinePattern: true,
-}
-
-// driverIndependentKeys are the documented options of every log driver.
-var driverIndependentKeys = map[string]bool{
-	policy.OptMode:          true,
-	policy.OptMaxBufferSize: true,
-}
-
 // Redact returns the printable view of lc (nil for nil): the driver, the
-// values of documented options (the awslogs-* ones only under awslogs; mode
-// and max-buffer-size under any driver), "(redacted)" for every other
-// option value, and only the names of secret options.
+// values of the options policy.ShownOption allows (documented awslogs options
+// under the awslogs driver only), "(redacted)" for every other option
+// value, and only the names of secret options.
 func Redact(lc *types.LogConfiguration) *LogSettings {
 	if lc == nil {
 		return nil
 	}
 	s := &LogSettings{Driver: string(lc.LogDriver)}
-	awslogs := string(lc.LogDriver) == policy.DriverAwslogs
 	for k, v := range lc.Options {
 		if s.Options == nil {
 			s.Options = make(map[string]string, len(lc.Options))
 		}
-		if driverIndependentKeys[k] || (awslogs && awslogsKeys[k]) {
+		if policy.ShownOption(string(lc.LogDriver), k) {
 			s.Options[k] = v
 		} else {
 			s.Options[k] = Redacted

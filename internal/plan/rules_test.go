@@ -453,7 +453,7 @@ func TestRedact(t *testing.T) {
 		t.Fatalf("Redact = %+v", got)
 	}
 	got = Redact(&types.LogConfiguration{LogDriver: types.LogDriverFluentd, Options: opts("awslogs-group", "sneaky", "mode", "blocking", "fluentd-address", "tcp://h")})
-	want = &LogSettings{Driver: "fluentd", Options: opts("awslogs-group", Redacted, "mode", "blocking", "fluentd-address", Redacted)}
+	want = &LogSettings{Driver: "fluentd", Options: opts("awslogs-group", Redacted, "mode", Redacted, "fluentd-address", Redacted)}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("Redact = %+v", got)
 	}

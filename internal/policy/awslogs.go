@@ -57,3 +57,6 @@ func CreatesGroup(opts map[string]string) bool { return awslogs.CreatesGroup(opt
 
 // Groups is awslogs.Groups.
 func Groups(td *types.TaskDefinition) []GroupRef { return awslogs.Groups(td) }
+
+// ShownOption is awslogs.ShownOption.
+func ShownOption(driver, key string) bool { return awslogs.ShownOption(driver, key) }

@@ -43,21 +43,6 @@ const (
 	capReasons = 20   // reasons of one container
 )
 
-// awslogsOptions are the documented awslogs option keys whose values are
-// safe to print. The value of any other option is never rendered, only its
-// name, even if a plan carried it (defence in depth: a splunk token or a
-// FireLens plugin credential may sit in another driver's options).
-var awslogsOptions = map[string]bool{
-	"awslogs-group":             true,
-	"awslogs-region":            true,
-	"awslogs-stream-prefix":     true,
-	"awslogs-create-group":      true,
-	"awslogs-datetime-format":   true,
-	"awslogs-multiline-pattern": true,
-	"mode":                      true,
-	"max-buffer-size":           true,
-}
-
 // Notice is the sanitised, size-capped model every format renders from. It
 // holds only what a notification may show.
 type Notice struct {
@@ -385,8 +370,9 @@ func cleanReasons(rs []policy.Reason) []policy.Reason {
 	return out
 }
 
-// cleanSettings keeps the driver, the values of documented awslogs options
-// (only when the driver is awslogs) and the names of everything else.
+// cleanSettings keeps the driver, the values of the options policy.ShownOption
+// allows and the names of everything else. The plan already redacted other
+// values; this is defence in depth for a plan from elsewhere.
 func cleanSettings(ls *plan.LogSettings) *Settings {
 	if ls == nil {
 		return nil
@@ -399,7 +385,7 @@ func cleanSettings(ls *plan.LogSettings) *Settings {
 			break
 		}
 		name := escape.Line(k, MaxName)
-		if ls.Driver == "awslogs" && awslogsOptions[k] {
+		if policy.ShownOption(ls.Driver, k) {
 			if s.Options == nil {
 				s.Options = map[string]string{}
 			}

@@ -44,6 +44,15 @@ const (
 // types.LogConfiguration.Options): the only ones UnknownOptions accepts.
 var awslogsKeys = []string{OptGroup, OptRegion, OptStreamPrefix, OptCreateGroup, OptDatetimeFormat, OptMultilinePattern, OptMode, OptMaxBufferSize}
 
+// ShownOption reports whether the value of option key under driver may be
+// printed: only documented awslogs options of an awslogs configuration.
+// Every other driver's option values may hold tokens or URLs with
+// credentials (a splunk token, a FireLens plugin credential), so plans and
+// notifications show only their names or "(redacted)".
+func ShownOption(driver, key string) bool {
+	return driver == DriverAwslogs && slices.Contains(awslogsKeys, key)
+}
+
 // ModeAny is the RequiredMode that accepts either delivery mode.
 const ModeAny = "any"
 
