@@ -135,7 +135,7 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 	// Not a verdict but an input error: two containers of one name, or,
 	// in a task definition file, none at all (a template may leave the
 	// list out or to an unresolved value; ECS refuses it at deploy).
-	if err := policy.CheckInput(td); err != nil && (len(td.ContainerDefinitions) > 0 || res.Format.IsTaskDefinitionFile()) &&
+	if err := taskdef.CheckInput(td); err != nil && (len(td.ContainerDefinitions) > 0 || res.Format.IsTaskDefinitionFile()) &&
 		!slices.ContainsFunc(res.Unresolved, func(u source.Unresolved) bool { return u.Slot == taskdoc.SlotContainers }) {
 		r.Error = err.Error()
 		return r

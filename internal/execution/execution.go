@@ -26,6 +26,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -49,7 +50,7 @@ const (
 	IgnoreInactive     = "inactive"      // the revision is no longer ACTIVE
 	IgnoreExempt       = "exempt"        // the exemption tag is set
 	IgnoreUnplannable  = "unplannable"   // plan.Build refused the task definition
-	IgnoreInvalidInput = "invalid-input" // not a task definition ECS could hold (policy.CheckInput): no containers, duplicate names
+	IgnoreInvalidInput = "invalid-input" // not a task definition ECS could hold (taskdef.CheckInput): no containers, duplicate names
 )
 
 // Response is what considering one revision gave. It carries no task
@@ -133,7 +134,7 @@ func (s *Starter) Consider(ctx context.Context, log *slog.Logger, c Candidate) (
 	} else {
 		p, err = plan.Build(td, c.Tags, pol, pc)
 	}
-	var invalid *policy.InputError
+	var invalid *taskdef.InputError
 	var observe *loggroup.ObserveError
 	switch {
 	case errors.As(err, &invalid):

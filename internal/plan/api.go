@@ -24,7 +24,7 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 // BuildWith computes the plan for td under p with what the shell observed
 // (the account's log driver mode, which log groups exist). Unset policy
 // fields take their defaults. It returns an error only for input it cannot
-// reason about (nil td, no family, policy.CheckInput); everything else is
+// reason about (nil td, no family, taskdef.CheckInput); everything else is
 // a Blocker. td and tags are never modified; Plan.Changed is a deep copy
 // in which only the fixed containers (and, when the policy supplies one,
 // executionRoleArn) differ.
@@ -36,7 +36,7 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 	if family == "" {
 		return Plan{}, errors.New("plan: task definition has no family")
 	}
-	if err := policy.CheckInput(td); err != nil {
+	if err := taskdef.CheckInput(td); err != nil {
 		return Plan{}, err
 	}
 	p = p.WithDefaults()

@@ -354,11 +354,11 @@ func TestBuildErrors(t *testing.T) {
 			t.Fatalf("family %v accepted", f)
 		}
 	}
-	// No container, or two of one name, cannot be judged: policy.CheckInput.
+	// No container, or two of one name, cannot be judged: taskdef.CheckInput.
 	for _, td := range []*types.TaskDefinition{newTD(), newTD(ctr("app", nil), ctr("app", complete()))} {
-		var ie *policy.InputError
+		var ie *taskdef.InputError
 		if _, err := Build(td, nil, policy.Policy{}, Context{}); !errors.As(err, &ie) {
-			t.Fatalf("containers %v: err = %v, want a policy.InputError", td.ContainerDefinitions, err)
+			t.Fatalf("containers %v: err = %v, want a taskdef.InputError", td.ContainerDefinitions, err)
 		}
 	}
 	// Context given explicitly wins over the ARN.

@@ -3,15 +3,14 @@ package policy
 import (
 	"bytes"
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
 	"reflect"
 	"slices"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/ecslogfix/ecslogfix/internal/document"
 	"sigs.k8s.io/yaml"
 )
 
@@ -191,47 +190,8 @@ func checkFieldNames(data []byte) error {
 	if err != nil {
 		return fmt.Errorf("policy: %s", oneLine(err))
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(js, &top); err != nil {
-		return fmt.Errorf("policy: the document must be an object: %w", err)
-	}
-	return checkNames("", top, reflect.TypeFor[Policy]())
-}
-
-// checkNames compares the members of one object with the JSON names of t's
-// fields, and recurses into nested objects and lists of objects.
-func checkNames(path string, obj map[string]json.RawMessage, t reflect.Type) error {
-	fields := map[string]reflect.Type{}
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		fields[name] = t.Field(i).Type
-	}
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		v := obj[k]
-		ft, ok := fields[k]
-		if !ok {
-			return fmt.Errorf("policy: unknown field %q", path+k)
-		}
-		if ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct {
-			var items []map[string]json.RawMessage
-			if json.Unmarshal(v, &items) == nil {
-				for i, item := range items {
-					if err := checkNames(fmt.Sprintf("%s%s[%d].", path, k, i), item, ft.Elem()); err != nil {
-						return err
-					}
-				}
-			}
-			continue
-		}
-		if ft.Kind() != reflect.Struct {
-			continue
-		}
-		var nested map[string]json.RawMessage
-		if json.Unmarshal(v, &nested) == nil {
-			if err := checkNames(path+k+".", nested, ft); err != nil {
-				return err
-			}
-		}
+	if err := document.CheckFieldNames(js, reflect.TypeFor[Policy]()); err != nil {
+		return fmt.Errorf("policy: %w", err)
 	}
 	return nil
 }

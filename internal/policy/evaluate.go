@@ -7,6 +7,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // Evaluate judges td on its content alone: nothing observed (Facts{}) and
@@ -24,7 +25,7 @@ func (p Policy) Evaluate(td *types.TaskDefinition, tags []types.Tag) Evaluation 
 // observed (f). A container's reasons come in the order the Reason
 // constants are declared. A task definition is compliant iff every
 // container is, so a nil or empty one has nothing to fix and is compliant
-// (CheckInput refuses those before a plan is made). Unset policy fields
+// (taskdef.CheckInput refuses those before a plan is made). Unset policy fields
 // take their defaults (WithDefaults). Exemption is reported, not applied:
 // an exempt task definition still gets its findings. It is exempt on
 // s.Today by the exemption tag (and its end date), by a register entry of
@@ -35,7 +36,7 @@ func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s Subjec
 	ev := Evaluation{Compliant: true, Containers: []ContainerFinding{}}
 	if td != nil {
 		ev.Containers = make([]ContainerFinding, 0, len(td.ContainerDefinitions))
-		j := judge{p: p, facts: f, noRole: NeedsExecutionRole(td) && Blank(deref(td.ExecutionRoleArn))}
+		j := judge{p: p, facts: f, noRole: taskdef.NeedsExecutionRole(td) && Blank(deref(td.ExecutionRoleArn))}
 		if len(j.p.AllowedDrivers) == 0 {
 			j.p.AllowedDrivers = Default().AllowedDrivers
 		}
@@ -78,29 +79,6 @@ func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s Subjec
 	return ev
 }
 
-// IsRouter reports whether c is a FireLens log router (it has a
-// firelensConfiguration).
-func IsRouter(c *types.ContainerDefinition) bool { return c != nil && c.FirelensConfiguration != nil }
-
-// NeedsExecutionRole reports whether td may run on Fargate or ECS Anywhere
-// (EXTERNAL), where awslogs needs the task's execution role: "Fargate
-// requires task definition to have execution role ARN to support log
-// driver awslogs", and ECS Anywhere's guide asks for one to send logs
-// (docs/ecs-facts: awslogs driver, permissions).
-func NeedsExecutionRole(td *types.TaskDefinition) bool {
-	if td == nil {
-		return false
-	}
-	for _, cs := range [][]types.Compatibility{td.RequiresCompatibilities, td.Compatibilities} {
-		for _, c := range cs {
-			if c == types.CompatibilityFargate || c == types.CompatibilityExternal {
-				return true
-			}
-		}
-	}
-	return false
-}
-
 type judge struct {
 	p      Policy
 	facts  Facts
@@ -138,7 +116,7 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 	case string(lc.LogDriver) == DriverAwslogs:
 		fd.Reasons, fd.Keys = awslogs.Check(lc.Options, awslogs.Requirement{Mode: j.p.RequiredMode, MinBufferSize: j.p.MinBufferSize}, j.facts)
 	}
-	if IsRouter(c) && (lc == nil || string(lc.LogDriver) != DriverAwslogs) {
+	if taskdef.IsRouter(c) && (lc == nil || string(lc.LogDriver) != DriverAwslogs) {
 		fd.Reasons = append(fd.Reasons, ReasonRouterNotAwslogs)
 	}
 	if j.noRole && j.writesAwslogs(lc) {

@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -81,37 +80,6 @@ func (p Policy) MayCreate(name string) bool {
 // name characters and "*", 1-512 long, not starting with "aws/".
 func validPattern(s string) bool {
 	return s != "" && ValidLogGroupName(strings.ReplaceAll(s, "*", "x"))
-}
-
-// InputError is a task definition ecslogfix cannot judge: not a verdict
-// but a problem with the input, naming its JSON path.
-type InputError struct {
-	Path    string // e.g. containerDefinitions[2].name
-	Problem string
-}
-
-func (e *InputError) Error() string { return e.Path + ": " + e.Problem }
-
-// CheckInput refuses a task definition whose containers cannot be judged
-// one by one: none at all (ECS requires at least one), or two with the
-// same name (findings, plans and notifications name containers, and ECS
-// refuses duplicates).
-func CheckInput(td *types.TaskDefinition) error {
-	if td == nil || len(td.ContainerDefinitions) == 0 {
-		return &InputError{Path: "containerDefinitions", Problem: "null or empty: a task definition has at least one container"}
-	}
-	first := map[string]int{}
-	for i, c := range td.ContainerDefinitions {
-		name := deref(c.Name)
-		if name == "" {
-			continue
-		}
-		if j, dup := first[name]; dup {
-			return &InputError{Path: fmt.Sprintf("containerDefinitions[%d].name", i), Problem: fmt.Sprintf("%q is also the name of container %d; container names must be unique", name, j)}
-		}
-		first[name] = i
-	}
-	return nil
 }
 
 // NeedsLogDriverMode reports whether judging td needs the account's
