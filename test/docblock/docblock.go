@@ -118,3 +118,17 @@ func CheckShape(block, header string, cells int) ([]string, error) {
 	}
 	return rows, nil
 }
+
+// CheckFile is CheckShape on the block between m's markers in the file at
+// path: a generator's shape test of its committed block.
+func (m Markers) CheckFile(path, header string, cells int) ([]string, error) {
+	doc, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	block, err := m.Committed(string(doc))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return CheckShape(block, header, cells)
+}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ecslogfix/ecslogfix/test/docblock"
 )
 
 func TestRecordAndSummarize(t *testing.T) {
@@ -174,15 +172,7 @@ func TestScenariosMatchTheRecordCalls(t *testing.T) {
 // writes: its provenance line, Markdown's header, seven cells per row and
 // one row per scenario. Timing values and notes are not compared.
 func TestCommittedTableShape(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "reliability.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	block, err := Doc.Committed(string(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rows, err := docblock.CheckShape(block, Markdown(nil), 7)
+	rows, err := Doc.CheckFile(filepath.Join("..", "..", "docs", "reliability.md"), Markdown(nil), 7)
 	if err != nil {
 		t.Fatalf("%v\nregenerate with make reliability", err)
 	}
