@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-lambda-go/lambda/messages"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -611,11 +612,7 @@ func TestHandleReturnsRetryableTypesOutermost(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			e, l := awsfake.NewECS(), awsfake.NewLogs()
-			e.Put(td, tags)
-			e.FailNext("RegisterTaskDefinition", tc.err)
-			r := &Remediator{Policy: policy.Default(), Clients: static(e, l)}
-			_, err := r.Handle(context.Background(), workflow.Request{Action: workflow.ActionRegister, Input: workflow.State{Input: inputFor(td)}})
+			err := registerFailing(td, tags, tc.err)
 			if awsfake.ErrorType(err) != tc.want {
 				t.Fatalf("errorType %q (%v), want %q", awsfake.ErrorType(err), err, tc.want)
 			}
@@ -623,7 +620,55 @@ func TestHandleReturnsRetryableTypesOutermost(t *testing.T) {
 	}
 }
 
+// registerFailing is Handle's error for a register of td whose
+// RegisterTaskDefinition fails with err.
+func registerFailing(td *types.TaskDefinition, tags []types.Tag, err error) error {
+	e, l := awsfake.NewECS(), awsfake.NewLogs()
+	e.Put(td, tags)
+	e.FailNext("RegisterTaskDefinition", err)
+	r := &Remediator{Policy: policy.Default(), Clients: static(e, l)}
+	_, got := r.Handle(context.Background(), workflow.Request{Action: workflow.ActionRegister, Input: workflow.State{Input: inputFor(td)}})
+	return got
+}
+
 // static serves the same clients for every target.
 func static(e ECS, l Logs) ClientsFor {
 	return func(workflow.Target) (Clients, error) { return Clients{ECS: e, Logs: l}, nil }
+}
+
+// An AWS error message can quote the request: the error Handle returns
+// (the execution history's cause, the runtime's log line) is sanitised with
+// escape.Cause and keeps the type the state machine matches.
+func TestHandleSanitisesErrorText(t *testing.T) {
+	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
+	const secret = "FAKE-quoted-by-aws-c0ffee"
+	tests := []struct {
+		name string
+		err  error
+		want string // the errorType the runtime reports
+	}{
+		{"throttled", &types.ServerException{Message: aws.String("Internal error, token=" + secret)}, workflow.ErrThrottled},
+		{"other", &types.ClientException{Message: aws.String("Invalid setting for container 'app': token=" + secret)}, "wrapError"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			err := registerFailing(td, tags, tc.err)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			typ := awsfake.ErrorType(err)
+			if ir, ok := err.(messages.InvokeResponse_Error); ok {
+				typ = ir.Type
+			}
+			if typ != tc.want {
+				t.Errorf("errorType %q (%v), want %q", typ, err, tc.want)
+			}
+			if strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "token=[redacted]") {
+				t.Errorf("error text not sanitised: %v", err)
+			}
+			if _, ok := err.(messages.InvokeResponse_Error); !ok && !errors.As(err, new(*types.ServerException)) {
+				t.Errorf("the sanitised %T lost its cause", err)
+			}
+		})
+	}
 }

@@ -1,7 +1,8 @@
 // Package faultproxy is an HTTP reverse proxy that sits between AWS SDK
 // clients and an AWS emulator (moto) on 127.0.0.1 and injects the faults real
 // AWS produces: throttling, ECS's "Too many concurrent attempts" client
-// error, HTTP 500 and 503, connection resets and added latency, each at a
+// error, HTTP 500 and 503, connection resets, a ClientException with a
+// given message and added latency, each at a
 // configurable rate per API. It also answers like ECS where moto does not
 // (ecs.go): UpdateService refusals by deployment controller, and service
 // deployments that progress, complete, fail or roll back.
@@ -61,12 +62,16 @@ const (
 	AppliedInternalError Kind = "applied-500"
 	AppliedReset         Kind = "applied-reset"
 	AppliedHang          Kind = "applied-hang"
+	// ClientError is HTTP 400 ClientException (the JSON protocols' error
+	// shape) with the matching Rule's Message: an AWS error whose message
+	// quotes what the caller sent.
+	ClientError Kind = "client-error"
 )
 
 // Kinds lists the fault kinds in the fixed order used to draw them; a
 // Rule's rates are stacked in this order (new kinds go last, so a seed
 // draws the same faults for the older ones).
-var Kinds = []Kind{Throttle, ConcurrentRevision, InternalError, Unavailable, Reset, Denied, AppliedInternalError, AppliedReset, AppliedHang}
+var Kinds = []Kind{Throttle, ConcurrentRevision, InternalError, Unavailable, Reset, Denied, AppliedInternalError, AppliedReset, AppliedHang, ClientError}
 
 // Applied reports whether the fault comes after the call took effect.
 func (k Kind) Applied() bool {
@@ -106,6 +111,8 @@ type Rule struct {
 	// probability LatencyRate (every call when LatencyRate is 0).
 	Latency     time.Duration
 	LatencyRate float64
+	// Message is the message of the ClientError faults the rule injects.
+	Message string
 }
 
 func (r Rule) matches(api string, c facts) bool {
@@ -280,6 +287,7 @@ func (p *Proxy) SetRules(rules []Rule) error {
 type decision struct {
 	fault   Kind
 	latency time.Duration
+	message string // the rule's Message
 }
 
 // decide records one call of api and draws its fault.
@@ -328,6 +336,7 @@ func (p *Proxy) decideFor(api string, c facts) decision {
 				}
 			}
 		}
+		d.message = r.Message
 		if r.Latency > 0 && (r.LatencyRate == 0 || v < r.LatencyRate) {
 			d.latency = r.Latency
 			a.stats.Delayed++
@@ -421,7 +430,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case d.fault.Applied():
 		p.applyThenFail(w, r, call, d.fault)
 	case d.fault != None:
-		writeFault(w, call, d.fault)
+		writeFault(w, call, d.fault, d.message)
 	default:
 		p.pass(w, r, call)
 	}
@@ -449,7 +458,7 @@ func (p *Proxy) applyThenFail(w http.ResponseWriter, r *http.Request, call Call,
 	case AppliedHang:
 		<-r.Context().Done() // the client's time-out, or its connection closed
 	default:
-		writeFault(w, call, InternalError)
+		writeFault(w, call, InternalError, "")
 	}
 }
 
@@ -574,8 +583,10 @@ type fault struct {
 	message string
 }
 
-func faultFor(call Call, k Kind) fault {
+func faultFor(call Call, k Kind, message string) fault {
 	switch k {
+	case ClientError:
+		return fault{http.StatusBadRequest, "ClientException", message}
 	case Throttle:
 		code := "ThrottlingException"
 		if call.Protocol == "query" {
@@ -602,12 +613,12 @@ func faultFor(call Call, k Kind) fault {
 	}
 }
 
-func writeFault(w http.ResponseWriter, call Call, k Kind) {
+func writeFault(w http.ResponseWriter, call Call, k Kind, message string) {
 	if k == Reset {
 		resetConnection(w)
 		return
 	}
-	f := faultFor(call, k)
+	f := faultFor(call, k, message)
 	requestID := fmt.Sprintf("faultproxy-%s-%d", k, time.Now().UnixNano())
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	if call.Protocol == "query" {

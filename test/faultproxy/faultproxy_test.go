@@ -93,10 +93,11 @@ func TestSDKSeesTypedErrors(t *testing.T) {
 		{ConcurrentRevision, "ClientException", ConcurrentRevisionMessage},
 		{InternalError, "InternalFailure", ""},
 		{Unavailable, "ServiceUnavailable", ""},
+		{ClientError, "ClientException", "Invalid setting for container 'app': token=FAKE-quoted-value"},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
-			srv, backend := startProxy(t, Rule{API: registerAPI, Script: []Kind{tt.kind}})
+			srv, backend := startProxy(t, Rule{API: registerAPI, Script: []Kind{tt.kind}, Message: tt.message})
 			err := register(context.Background(), ecs.NewFromConfig(sdkConfig(srv.URL, 1)))
 			var apiErr smithy.APIError
 			if !errors.As(err, &apiErr) {
@@ -108,7 +109,7 @@ func TestSDKSeesTypedErrors(t *testing.T) {
 			if tt.message != "" && apiErr.ErrorMessage() != tt.message {
 				t.Errorf("message = %q, want %q", apiErr.ErrorMessage(), tt.message)
 			}
-			if tt.kind == ConcurrentRevision {
+			if tt.kind == ConcurrentRevision || tt.kind == ClientError {
 				var ce *ecstypes.ClientException
 				if !errors.As(err, &ce) {
 					t.Errorf("err = %T, want *types.ClientException", err)
@@ -418,7 +419,7 @@ func TestRegionRuleAndDenied(t *testing.T) {
 		t.Errorf("us-east-1: %q", got)
 	}
 	w := httptest.NewRecorder()
-	writeFault(w, Call{API: "ecs:ListTaskDefinitionFamilies", Service: "ecs", Protocol: "json", ContentType: "application/x-amz-json-1.1"}, Denied)
+	writeFault(w, Call{API: "ecs:ListTaskDefinitionFamilies", Service: "ecs", Protocol: "json", ContentType: "application/x-amz-json-1.1"}, Denied, "")
 	if w.Code != http.StatusBadRequest || w.Header().Get("X-Amzn-ErrorType") != "AccessDeniedException" || !strings.Contains(w.Body.String(), "explicit deny") {
 		t.Errorf("denied answer %d %v %s", w.Code, w.Header(), w.Body.String())
 	}

@@ -16,6 +16,7 @@ import (
 //
 //	throttle:RATE | concurrent:RATE | 500:RATE | 503:RATE | reset:RATE | denied:RATE
 //	applied-500:RATE | applied-reset:RATE | applied-hang:RATE (after the call took effect)
+//	client-error:RATE                (its message is Rule.Message, set in Go)
 //	latency:DURATION[@RATE]          e.g. latency:200ms@0.3
 //	script:KIND[|KIND...]            e.g. script:throttle|none|concurrent
 //

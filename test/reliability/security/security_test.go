@@ -18,11 +18,11 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
-	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 	"github.com/ecslogfix/ecslogfix/test/syncbuf"
@@ -58,6 +58,16 @@ const (
 	optionSecret    = "FAKE-option-value-c0ffee-7"
 	secretOptName   = "FAKE_ALLOWED_SECRET_OPTION_NAME"
 	secretOptSecret = "arn:aws:ssm:us-east-1:123456789012:parameter/FAKE-secret-option-c0ffee-8"
+)
+
+// awsMessageSecret is quoted by the AWS error that fails the last
+// execution's RegisterTaskDefinition (an AWS error message can quote the
+// request); awsMessageShown is the rest of that message, which reaches the
+// execution history.
+const (
+	awsMessageSecret = "FAKE-aws-error-message-c0ffee-9"
+	awsMessageShown  = "Invalid setting for container 'app'"
+	awsMessage       = awsMessageShown + ": token=" + awsMessageSecret + " is not valid."
 )
 
 // allowed are planted names every notification of a remediated family
@@ -206,7 +216,7 @@ func TestSecretLeakage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	out := &syncbuf.Buffer{}
-	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: mkdir(t, filepath.Join(dir, "stack")), Log: out})
+	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: mkdir(t, filepath.Join(dir, "stack")), Log: out, StandIns: true})
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
 	}
@@ -216,7 +226,6 @@ func TestSecretLeakage(t *testing.T) {
 		}
 		s.Close()
 	}()
-	names := syn.Config.Names()
 
 	// The definition moto runs is the one the in-process scenarios
 	// interpret (test/reliability/faults).
@@ -302,15 +311,15 @@ func TestSecretLeakage(t *testing.T) {
 		}
 	}
 
-	// One execution that fails: the failure notification carries the
-	// execution input and the error's cause.
-	fn := localaws.NewFunction(t, localaws.FunctionOptions{Name: "fault", Bootstrap: localaws.Bootstrap(t, "./test/localaws/testdata/echo"),
-		Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: out})
-	remediate := names.Function(config.FunctionRemediate)
-	if err := s.Moto.MapFunction(ctx, remediate, fn.URL); err != nil {
+	// One execution that fails: the real remediate function's
+	// RegisterTaskDefinition gets an AWS error whose message quotes a
+	// secret; the failure notification carries the execution input and the
+	// error's cause.
+	in, o := register(family{"td37-secrets-envfiles.json", "sec-failure"}, nil)
+	secrets = append(secrets, awsMessageSecret)
+	if err := s.Proxy.SetRules([]faultproxy.Rule{{API: "ecs:RegisterTaskDefinition", Rates: map[faultproxy.Kind]float64{faultproxy.ClientError: 1}, Message: awsMessage}}); err != nil {
 		t.Fatal(err)
 	}
-	in, o := register(family{"td37-secrets-envfiles.json", "sec-failure"}, nil)
 	if err := s.PutRegisterEvent(ctx, harness.RegisterCall{
 		EventID: "5ec00000-0000-4000-8000-000000000099", TaskDefinitionARN: aws.ToString(o.TaskDefinition.TaskDefinitionArn),
 		Family: "sec-failure", Revision: o.TaskDefinition.Revision, Identity: harness.IAMUser("jane.doe"), Request: requestBody(t, in),
@@ -333,9 +342,15 @@ func TestSecretLeakage(t *testing.T) {
 	if failed != 1 {
 		t.Errorf("%d FAILED executions, want 1", failed)
 	}
-	if err := s.Moto.MapFunction(ctx, remediate, s.Functions[remediate].URL); err != nil {
+	if err := s.Proxy.SetRules(nil); err != nil {
 		t.Fatal(err)
 	}
+	// Positive control: the AWS error was answered, and its message
+	// reached the failed execution's history (without the secret).
+	if n := s.Proxy.Stats().APIs["ecs:RegisterTaskDefinition"].Faults[faultproxy.ClientError]; n == 0 {
+		t.Error("no RegisterTaskDefinition got the AWS error: the failure path proves nothing")
+	}
+	shown := false
 
 	// Everything that left the functions.
 	sources := map[string]string{}
@@ -368,6 +383,10 @@ func TestSecretLeakage(t *testing.T) {
 		}
 		h, _ := json.Marshal(events)
 		sources["execution "+aws.ToString(e.Name)+" input/output/history"] = aws.ToString(e.Input) + aws.ToString(e.Output) + string(h)
+		shown = shown || strings.Contains(string(h), awsMessageShown)
+	}
+	if !shown {
+		t.Errorf("no execution history shows the AWS error's message %q: the planted secret reached nothing", awsMessageShown)
 	}
 	sources["the processes' output (every line the bootstraps, the emulators and moto wrote)"] = out.String()
 	for name, f := range s.Functions {
@@ -408,7 +427,7 @@ func TestSecretLeakage(t *testing.T) {
 	reliability.Record(t, reliability.Result{
 		ID: "secret-leakage", Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
 		Registrations: len(families), Notifications: len(subscribed),
-		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d executions' input/output/history, all process output), %d leaks; one FAILED execution included",
+		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d executions' input/output/history, all process output), %d leaks; one FAILED execution included (the real remediate, an AWS error message quoting a secret)",
 			delivered, len(secrets), len(sources), len(execs), leaks),
 	})
 }

@@ -1,0 +1,47 @@
+package remediate
+
+import (
+	"reflect"
+
+	"github.com/aws/aws-lambda-go/lambda/messages"
+
+	"github.com/ecslogfix/ecslogfix/internal/escape"
+	"github.com/ecslogfix/ecslogfix/internal/workflow"
+)
+
+// maxErrorText bounds the text of an error the function returns: Step
+// Functions keeps at most 32,768 characters of a task failure's cause.
+const maxErrorText = 32768
+
+// publicError is err as it leaves the function. The Lambda runtime reports
+// an error's type name as errorType, which the state machine's Retry and
+// Catch match, and its text as errorMessage, which becomes the failed
+// task's cause in the execution history and the runtime's log line. An AWS
+// error message can quote the request, so the text is sanitised with
+// escape.Cause, the redaction rule of every record of an outcome; the type
+// stays (the workflow's error types keep wrapping their cause).
+func publicError(err error) error {
+	switch e := err.(type) {
+	case nil:
+		return nil
+	case *workflow.ThrottledError:
+		return &workflow.ThrottledError{Err: redactedError{e.Err}}
+	case *workflow.ConcurrentRevisionError:
+		return &workflow.ConcurrentRevisionError{Err: redactedError{e.Err}}
+	case *workflow.InvalidInputError:
+		return &workflow.InvalidInputError{Err: redactedError{e.Err}}
+	}
+	// Any other error: the runtime sends an InvokeResponse_Error as it
+	// is, so it names the type the runtime would have named.
+	t := reflect.TypeOf(err)
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return messages.InvokeResponse_Error{Type: t.Name(), Message: redactedError{err}.Error()}
+}
+
+// redactedError is err with its text sanitised by escape.Cause.
+type redactedError struct{ err error }
+
+func (e redactedError) Error() string { return escape.Cause(e.err.Error(), maxErrorText) }
+func (e redactedError) Unwrap() error { return e.err }
