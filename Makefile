@@ -134,7 +134,7 @@ deploy-ci: ## cdk deploy without the interactive approval, for CI (review `npx a
 	npx --yes aws-cdk@2 deploy --require-approval never $(CDK_ARGS)
 
 .PHONY: bench
-bench: tools ## the performance table (cold start vs Python, zip sizes, API calls, sweep scale, latency) into dist/bench
+bench: tools ## the performance table (cold start vs Python, zip sizes, API calls, sweep scale, latency) into dist/bench and docs/performance.md
 	scripts/bench.sh
 
 .PHONY: vulncheck

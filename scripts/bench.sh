@@ -27,7 +27,16 @@
 # (6), BENCHTIME (1s), MICRO_PKGS, PIPELINE_PKGS, ECSLOGFIX_BENCH_FAMILIES
 # (2000), ECSLOGFIX_BENCH_E2E_RUNS (20), ECSLOGFIX_BENCH_ORG_TARGETS (50) and
 # ECSLOGFIX_BENCH_ORG_FAMILIES (40) for the organization sweep.
+# A full run (no flags, none of the knobs above but BENCH_OUT) also writes
+# the table, led by the commit, toolchain, platform and date measured, into
+# docs/performance.md's generated block (test/docblock).
 set -euo pipefail
+
+full=1
+if (($#)) || [[ -n ${BENCH_COUNT:-}${BENCHTIME:-}${MICRO_PKGS:-}${PIPELINE_PKGS:-}${ECSLOGFIX_BENCH_FAMILIES:-} ]] ||
+  [[ -n ${ECSLOGFIX_BENCH_E2E_RUNS:-}${ECSLOGFIX_BENCH_ORG_TARGETS:-}${ECSLOGFIX_BENCH_ORG_FAMILIES:-} ]]; then
+  full=0
+fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BENCH_OUT=${BENCH_OUT:-$ROOT/dist/bench}
@@ -42,6 +51,8 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=${JSII_SILENCE_WARNING_END_
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 cd "$ROOT"
 mkdir -p "$BENCH_OUT"
+# The commit measured is the one the run starts on.
+commit=$(scripts/measured-commit.sh)
 SECONDS=0
 phase() { echo "bench: [${SECONDS}s] $*" >&2; }
 
@@ -49,7 +60,8 @@ phase() { echo "bench: [${SECONDS}s] $*" >&2; }
 [[ -x $BENCHSTAT ]] || GOBIN=$ROOT/.tools/bin go install "$BENCHSTAT_MODULE"
 command -v python3 >/dev/null || { echo "bench: python3 with boto3 is required (baseline)" >&2; exit 1; }
 
-args=(-root "$ROOT" -rie "$RIE" -json "$BENCH_OUT/table.json")
+args=(-root "$ROOT" -rie "$RIE" -json "$BENCH_OUT/table.json" -commit "$commit" -toolchain "$(go env GOVERSION)")
+if ((full)); then args+=(-doc docs/performance.md); fi
 
 pkgs=()
 for p in $MICRO_PKGS; do

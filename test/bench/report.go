@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecslogfix/ecslogfix/test/docblock"
 )
 
 // Row is one figure of the benchmark table. Other benchmarks (API calls per
@@ -24,6 +26,17 @@ type Row struct {
 	Target  string `json:"target,omitempty"` // the budget, when there is one
 	Verdict string `json:"verdict,omitempty"`
 }
+
+// Doc marks the generated table in docs/performance.md ("Latest run"):
+// `make bench` replaces what is between its markers (test/bench/cmd/bench
+// -doc), and TestCommittedTableShape checks the committed block against
+// Markdown's shape.
+var Doc = docblock.MarkersFor("make bench")
+
+// Functions are the functions under functions/ that test/bench/cmd/bench
+// measures unless -functions names others: docs/performance.md's table has
+// a cold start and a zip size row for each.
+func Functions() []string { return []string{"detect", "remediate", "notify"} }
 
 // Verdict renders whether a target was met.
 func Verdict(met bool) string {

@@ -30,10 +30,8 @@ row() {
     "$1" "$2" "$3" "$4" >>"$REPORT"
 }
 
-# The commit measured is the one the run starts on (a commit made during the
-# run would otherwise be named); -dirty when the tree has changes.
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-[[ -z $(git status --porcelain --untracked-files=no 2>/dev/null) ]] || commit=$commit-dirty
+# The commit measured is the one the run starts on.
+commit=$(scripts/measured-commit.sh)
 start=$(date +%s)
 echo "== scenarios: go test ./test/reliability/..." >&2
 go test -count=1 -timeout 60m ${RELIABILITY_RUN:+-run "$RELIABILITY_RUN"} ./test/reliability/... >&2 || status=1

@@ -2,9 +2,12 @@
 // start, warm invoke latency and peak RSS under the Lambda Runtime Interface
 // Emulator, a Python boto3 baseline, and each function's arm64 zip size, and
 // prints them as one markdown table (with rows from other benchmarks
-// appended: -gobench, -rows).
+// appended: -gobench, -rows), led by the provenance line of test/docblock.
+// With -doc it also writes them into that file's generated block
+// (docs/performance.md; scripts/bench.sh passes it on a full run).
 //
 //	go run ./test/bench/cmd/bench -functions detect,remediate,notify
+//	go run ./test/bench/cmd/bench -doc docs/performance.md -commit C -toolchain T
 //
 // A function whose directory lacks main.go gets "n/a (not built)"; one that
 // does not build gets "build failed". Per-function events come from
@@ -27,6 +30,7 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/bench"
+	"github.com/ecslogfix/ecslogfix/test/docblock"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -36,6 +40,8 @@ type options struct {
 	starts, warm, pyRuns int
 	goBench, rowsFile    string
 	jsonOut              string
+	doc, commit          string
+	toolchain            string
 }
 
 func main() {
@@ -44,13 +50,16 @@ func main() {
 	flag.StringVar(&o.root, "root", ".", "module root")
 	flag.StringVar(&o.rie, "rie", "", "aws-lambda-rie (default ROOT/.tools/bin/aws-lambda-rie)")
 	flag.StringVar(&o.python, "python", "python3", "python with boto3, for the baseline")
-	flag.StringVar(&fns, "functions", "detect,remediate,notify", "functions under ROOT/functions to measure")
+	flag.StringVar(&fns, "functions", strings.Join(bench.Functions(), ","), "functions under ROOT/functions to measure")
 	flag.IntVar(&o.starts, "starts", 20, "cold starts per function (median; docs/performance.md asks for ≥ 10)")
 	flag.IntVar(&o.warm, "warm", 10, "warm invokes per start")
 	flag.IntVar(&o.pyRuns, "python-starts", 20, "Python baseline starts (median)")
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
 	flag.StringVar(&o.rowsFile, "rows", "", "file of JSON-lines rows from other benchmarks to add")
 	flag.StringVar(&o.jsonOut, "json", "", "also write all rows as JSON to this file")
+	flag.StringVar(&o.doc, "doc", "", "write the table into this file's generated block (docs/performance.md)")
+	flag.StringVar(&o.commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
+	flag.StringVar(&o.toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
 	flag.Parse()
 	for _, f := range strings.Split(fns, ",") {
 		if f = strings.TrimSpace(f); f != "" {
@@ -239,11 +248,17 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		rows = append(rows, more...)
 	}
 
-	load, _ := os.ReadFile("/proc/loadavg")
-	fmt.Fprintf(w, "Measured %s on %s/%s, %d CPUs, %s, load average %s.\n\n",
-		time.Now().UTC().Format(time.RFC3339), runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(),
-		strings.Join(strings.Fields(string(load))[:3], " "))
-	fmt.Fprint(w, bench.Markdown(rows))
+	p := docblock.Provenance{Commit: o.commit, Toolchain: o.toolchain, Platform: docblock.Host(), Date: time.Now()}
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		p.Note = "load average " + strings.Join(strings.Fields(string(load))[:3], " ")
+	}
+	block := docblock.Block(p, bench.Markdown(rows))
+	fmt.Fprint(w, block)
+	if o.doc != "" {
+		if err := bench.Doc.WriteFile(o.doc, block); err != nil {
+			return err
+		}
+	}
 	if o.jsonOut != "" {
 		b, err := json.MarshalIndent(rows, "", "  ")
 		if err != nil {

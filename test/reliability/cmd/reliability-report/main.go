@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecslogfix/ecslogfix/test/docblock"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
 
@@ -41,9 +42,8 @@ func main() {
 	sum := reliability.Summarize(results)
 	fmt.Print(reliability.Markdown(sum))
 	if *doc != "" {
-		p := reliability.Provenance{Commit: *commit, Toolchain: *toolchain,
-			Platform: fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU()), Date: time.Now()}
-		if err := writeDoc(*doc, reliability.Block(p, sum)); err != nil {
+		p := docblock.Provenance{Commit: *commit, Toolchain: *toolchain, Platform: docblock.Host(), Date: time.Now()}
+		if err := reliability.Doc.WriteFile(*doc, docblock.Block(p, reliability.Markdown(sum))); err != nil {
 			fmt.Fprintln(os.Stderr, "reliability-report:", err)
 			os.Exit(1)
 		}
@@ -56,16 +56,4 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reliability-report: not every scenario passed (or none ran)")
 		os.Exit(1)
 	}
-}
-
-func writeDoc(path, block string) error {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	out, err := reliability.ReplaceBlock(string(b), block)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(out), 0o644)
 }
