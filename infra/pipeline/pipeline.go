@@ -354,20 +354,9 @@ func (p *Pipeline) AddFunctions() {
 
 	// detect and sweep: read task definitions, start the workflow.
 	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep} {
-		statements := []awsiam.PolicyStatement{
-			// ECS Describe/ListTaskDefinitionFamilies support no
-			// resource-level permissions.
-			grants.Statement(grants.ECSReadActions, []string{"*"}, nil),
-			// A revision compliant on paper is judged on whether its log
-			// groups exist (the home account's; members' through the role).
-			awsiam.PolicyStatement_FromJson(grants.DescribeLogGroups()),
-			grants.Statement([]string{"states:StartExecution"}, []string{smARN}, nil),
-			// Tell a failed earlier execution (start the next attempt) from
-			// a running or successful one (a duplicate).
-			grants.Statement([]string{"states:DescribeExecution"}, []string{grants.ARN("arn:", grants.Partition(), ":states:", grants.Region(), ":", grants.Account(), ":execution:", smName, ":*")}, nil),
-		}
+		statements := grants.ReadAndStartStatements(smARN, smName)
 		if fn == config.FunctionSweep {
-			statements = append(statements, p.sweepStatements()...)
+			statements = append(statements, grants.SweepStatements(p.cfg, *p.bucket.BucketArn())...)
 		}
 		for _, s := range statements {
 			p.roles[fn].AddToPolicy(s)
@@ -384,18 +373,9 @@ func (p *Pipeline) AddFunctions() {
 	for _, s := range grants.RemediateStatements(p.cfg.Policy, grants.Partition(), grants.Account()) {
 		remediate.AddToPolicy(awsiam.PolicyStatement_FromJson(s))
 	}
-	// notify: publish; the key policy admits this role for the topic key.
-	notify := p.roles[config.FunctionNotify]
-	notify.AddToPolicy(grants.Statement([]string{"sns:Publish"}, []string{*p.topic.TopicArn()}, nil))
-	if p.cfg.SlackWebhookSecretARN != "" {
-		notify.AddToPolicy(grants.Statement([]string{"secretsmanager:GetSecretValue"}, []string{p.cfg.SlackWebhookSecretARN}, nil))
+	for _, s := range grants.NotifyStatements(p.cfg, *p.topic.TopicArn(), p.eventBusARN(), *p.bucket.BucketArn()) {
+		p.roles[config.FunctionNotify].AddToPolicy(s)
 	}
-	// notify: the neutral event, on that one bus.
-	notify.AddToPolicy(grants.Statement([]string{"events:PutEvents"}, []string{p.eventBusARN()}, nil))
-	// notify: the outcomes of a sweep's executions and the digest marker
-	// (workflow.SweepOutcomeKey, SweepDigestKey), nothing else of the sweep.
-	notify.AddToPolicy(grants.Statement([]string{"s3:PutObject", "s3:GetObject"}, []string{p.sweepObjects("sweeps/*/outcomes/*"), p.sweepObjects("sweeps/*/digest.json")}, nil))
-	notify.AddToPolicy(grants.Statement([]string{"s3:ListBucket"}, []string{*p.bucket.BucketArn()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "sweeps/*/outcomes/*"}}))
 	if p.cfg.Mode == config.ModeOrganization {
 		// The member role of accounts of the organization only: a relayed
 		// event naming an account outside it cannot be acted on, allow-list

@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awskms"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsstepfunctions"
@@ -74,37 +73,6 @@ func (p *Pipeline) newSweepBucket() awss3.Bucket {
 // sweepObjects is the ARN of the sweep's objects (keys under prefix).
 func (p *Pipeline) sweepObjects(prefix string) string {
 	return *p.bucket.BucketArn() + "/" + prefix
-}
-
-// sweepStatements are the sweep function's grants beyond detect's: its
-// objects in the bucket, and in organization mode reading the
-// organization and the member StackSets' instances.
-func (p *Pipeline) sweepStatements() []awsiam.PolicyStatement {
-	out := []awsiam.PolicyStatement{
-		grants.Statement([]string{"s3:PutObject", "s3:GetObject", "s3:AbortMultipartUpload"}, []string{p.sweepObjects("sweeps/*")}, nil),
-		grants.Statement([]string{"s3:ListBucket"}, []string{*p.bucket.BucketArn()}, map[string]any{"StringLike": map[string]any{"s3:prefix": "sweeps/*"}}),
-	}
-	if p.cfg.Mode != config.ModeOrganization {
-		return out
-	}
-	org := p.cfg.OrganizationID
-	// The OUs and the root of this organization, in its management account
-	// (which a delegated administrator does not know in advance).
-	out = append(out, grants.Statement([]string{"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent"},
-		[]string{grants.ARN("arn:", grants.Partition(), ":organizations::*:ou/", org, "/*"), grants.ARN("arn:", grants.Partition(), ":organizations::*:root/", org, "/*")}, nil))
-	// The member StackSets live in this account when it is the management
-	// account (SELF); a delegated administrator's live in the management
-	// account ("Register a delegated administrator",
-	// https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/stacksets-orgs-delegated-admin.html).
-	owner := grants.Account()
-	if p.cfg.StackSetCallAs == "DELEGATED_ADMIN" {
-		owner = "*"
-	}
-	var sets []string
-	for _, name := range []string{p.names.StackSet(), p.names.StackSetIAM()} {
-		sets = append(sets, grants.ARN("arn:", grants.Partition(), ":cloudformation:", grants.Region(), ":", owner, ":stackset/", name, ":*"))
-	}
-	return append(out, grants.Statement([]string{"cloudformation:ListStackInstances"}, sets, nil))
 }
 
 // sweepEnv is the sweep function's environment.

@@ -32,6 +32,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/hook"
 	"github.com/ecslogfix/ecslogfix/internal/notify"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
+	"github.com/ecslogfix/ecslogfix/internal/report"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -55,6 +56,7 @@ var handlers = map[string]reflect.Type{
 	config.FunctionNotify:    reflect.TypeFor[notify.Handler](),
 	config.FunctionSweep:     reflect.TypeFor[sweep.Sweeper](),
 	config.FunctionHook:      reflect.TypeFor[hook.Handler](),
+	config.FunctionReport:    reflect.TypeFor[report.Job](),
 }
 
 // implementations are the production types behind the interfaces the
@@ -314,6 +316,9 @@ func (w *world) historyRequest(t *testing.T, fn string, c sdkCall, account strin
 		return map[string]string{"Company": account, "ProductId": "default"}, map[string]any{"securityhub:TargetAccount": account}, true
 	case viaOf[asff.Annotator]():
 		return nil, nil, true
+	case viaOf[report.S3]():
+		names, ctx := w.reportRequest(t, c)
+		return names, ctx, true
 	}
 	return nil, nil, false
 }
@@ -342,7 +347,8 @@ func TestCallsAreDerivedFromTheCode(t *testing.T) {
 		config.FunctionRemediate: {"target cloudwatchlogs:CreateLogGroup", "target cloudwatchlogs:DescribeLogGroups", "target ecs:DescribeTaskDefinition"},
 		config.FunctionNotify: append([]string{"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2", "home eventbridge:PutEvents",
 			"home securityhub:GetFindings", "home securityhub:BatchUpdateFindings"}, writes...),
-		config.FunctionSweep: append([]string{"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"}, writes...),
+		config.FunctionSweep:  append([]string{"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"}, writes...),
+		config.FunctionReport: {"home s3:ListObjectsV2", "home s3:GetObject", "home s3:PutObject", "home sns:Publish"},
 	} {
 		for _, w := range want {
 			if !slices.Contains(got[fn], w) {
@@ -434,6 +440,11 @@ func (r resolved) environment(t *testing.T, name string) map[string]string {
 	}
 	t.Fatalf("no function named %s", name)
 	return nil
+}
+
+// hasFunction says whether the template has a function named name.
+func (r resolved) hasFunction(name string) bool {
+	return slices.ContainsFunc(r.Resources("AWS::Lambda::Function"), func(f harness.Resource) bool { return f.Properties["FunctionName"] == name })
 }
 
 // role is a role's ARN, identity policies and trust policy.
@@ -638,7 +649,7 @@ func (w *world) call(t *testing.T, row string, p role, action, account, region s
 		if a.action == action {
 			maps.Copy(ctx, w.context)
 		}
-		if a.action == "s3:ListBucket" {
+		if _, set := ctx["s3:prefix"]; a.action == "s3:ListBucket" && !set {
 			ctx["s3:prefix"] = "sweeps/0b1c2d3e-sweep/results/"
 			if strings.Contains(w.extra["ObjectName"], "/outcomes/") {
 				ctx["s3:prefix"] = workflow.SweepOutcomesPrefix("0b1c2d3e-sweep")
@@ -677,7 +688,11 @@ func (w *world) fnRole(t *testing.T, fn string) role {
 func (w *world) functions(t *testing.T) {
 	org := w.cfg.Mode == config.ModeOrganization
 	reach := execution.Reach{Organization: org, MemberRoleName: w.cfg.Names().MemberRole(), HomeAccount: w.stack.account, Partition: "aws"}
-	for _, fn := range config.Functions {
+	fns := config.Functions
+	if w.stack.hasFunction(w.cfg.Names().Function(config.FunctionReport)) {
+		fns = append(slices.Clone(fns), config.FunctionReport)
+	}
+	for _, fn := range fns {
 		home := w.fnRole(t, fn)
 		w.extra = nil
 		if fn == config.FunctionNotify {
@@ -863,6 +878,13 @@ func TestIAMSimulation(t *testing.T) {
 	for _, w := range worlds {
 		w.functions(t)
 		w.stateMachines(t)
+	}
+	// The evidence worlds have the report function (the history's
+	// default reportSchedule): its calls are simulated too.
+	for _, w := range worlds[2:] {
+		if !slices.ContainsFunc(w.reqs, func(r simRequest) bool { return strings.HasPrefix(r.row, config.FunctionReport+" ") }) {
+			t.Errorf("%s: no call of the report function simulated", w.mode)
+		}
 	}
 	hw := worlds[1]
 	remediateHub := hw.fnRole(t, config.FunctionRemediate)
