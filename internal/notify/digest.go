@@ -135,7 +135,7 @@ type digestMarker struct {
 
 // DigestClaimHold is how long a sender's claim on a sweep's digest holds
 // before another sender may take it over: longer than the notify
-// function's time-out (30 s, infra/stacks/pipeline.go), so a claim older than this belongs to a sender that
+// function's time-out (30 s, infra/pipeline/pipeline.go), so a claim older than this belongs to a sender that
 // died between its claim and its publish.
 const DigestClaimHold = 5 * time.Minute
 
