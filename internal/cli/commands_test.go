@@ -5,11 +5,12 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/spf13/cobra"
+
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/command/commandtest"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
-	"github.com/spf13/cobra"
 )
 
 // parse runs a command built with newCmdX on args in the offline

@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 )
 

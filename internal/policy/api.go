@@ -10,8 +10,9 @@ import (
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/ecslogfix/ecslogfix/internal/document"
 	"sigs.k8s.io/yaml"
+
+	"github.com/ecslogfix/ecslogfix/internal/document"
 )
 
 // Default returns the SOP's policy: awslogs only, log group "/ecs/{family}",

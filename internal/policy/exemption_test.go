@@ -7,6 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
