@@ -19,7 +19,7 @@ import (
 )
 
 // Text returns s with every character that is not plain printable text
-// shown as a Go-style escape (\n, \r, \t, \x1b, \u202e): control
+// shown as a Go-style escape (\n, \r, \t, \x1b, \u202e, \U000e0027): control
 // characters, invisible formatting characters (bidirectional overrides,
 // zero-width spaces, the byte order mark), line and paragraph separators,
 // and bytes that are not UTF-8. Printable text in any script is kept as it
@@ -53,9 +53,17 @@ func Text(s string) string {
 			b.WriteString(`\x`)
 			b.WriteString(hex2(byte(r)))
 		case unsafe(r):
-			b.WriteString(`\u`)
-			b.WriteString(strings.Repeat("0", 4-len(strconv.FormatInt(int64(r), 16))))
-			b.WriteString(strconv.FormatInt(int64(r), 16))
+			// Go's own spelling: \u and four digits in the Basic
+			// Multilingual Plane, \U and eight beyond it (the tag
+			// characters U+E0000–U+E007F are invisible formatting too).
+			hex := strconv.FormatInt(int64(r), 16)
+			width, prefix := 4, `\u`
+			if r > 0xffff {
+				width, prefix = 8, `\U`
+			}
+			b.WriteString(prefix)
+			b.WriteString(strings.Repeat("0", width-len(hex)))
+			b.WriteString(hex)
 		default:
 			b.WriteString(s[i : i+size])
 		}

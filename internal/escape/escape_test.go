@@ -13,6 +13,7 @@ func TestText(t *testing.T) {
 		"\x1b[2J\x1b[31mred":       `\x1b[2J\x1b[31mred`,
 		"x\u202eevil\u200b\ufeff":  `x\u202eevil\u200b\ufeff`,
 		"line\u2028sep":            `line\u2028sep`,
+		"tag\U000e0027char":        `tag\U000e0027char`,
 		"\x7f\u0085":               `\x7f\x85`,
 		"bad\xe9utf8":              `bad\xe9utf8`,
 		"::error::pwned":           `:\x3aerror::pwned`,
