@@ -54,7 +54,7 @@ var (
 
 // LogGroupResources are the IAM resources of the log groups ecslogfix may
 // create and change: one per pattern of the policy (policy.GroupPatterns),
-// whose "*" means in IAM what it means to policy.MatchPattern.
+// whose "*" means in IAM what it means to awslogs.MatchPattern.
 func LogGroupResources(pol policy.Policy, part, acct string) []string {
 	var out []string
 	for _, pat := range pol.GroupPatterns() {

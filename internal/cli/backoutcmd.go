@@ -17,7 +17,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -98,7 +98,7 @@ ecslogfix registered.`,
 				return err
 			}
 			if o.exemptUntil != "" {
-				d, err := time.Parse(policy.DateLayout, o.exemptUntil)
+				d, err := time.Parse(exemption.DateLayout, o.exemptUntil)
 				if err != nil || d.Before(time.Now().UTC().Truncate(24*time.Hour)) {
 					return command.Usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
 				}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/configuration.md")
@@ -202,7 +204,7 @@ func TestLoadPolicyKeys(t *testing.T) {
 	}
 	p := c.Policy
 	if !c.PolicySet || p.RetentionDays != 90 || p.StreamPrefix != "app" || !reflect.DeepEqual(p.AllowedDrivers, []string{"awslogs", "splunk"}) ||
-		p.ExemptionTag != (policy.Tag{Key: "skip", Value: "yes"}) || p.LogGroupTags["cost"] != "42" || p.Enforcement != policy.Report ||
+		p.ExemptionTag != (exemption.Tag{Key: "skip", Value: "yes"}) || p.LogGroupTags["cost"] != "42" || p.Enforcement != policy.Report ||
 		p.LogGroupTemplate != policy.Default().LogGroupTemplate {
 		t.Fatalf("policy = %+v", p)
 	}
@@ -220,7 +222,7 @@ func TestLoadPolicyKeys(t *testing.T) {
 	}
 	p = c.Policy
 	if !reflect.DeepEqual(p.LogGroupPatterns, []string{"/ecs/*", "/shared/*"}) || p.ExistingGroupRetention != policy.RetentionEnforce || !p.AllowShorten ||
-		p.DeletionProtected() || p.RequiredMode != policy.ModeNonBlocking || p.MinBufferSize != "25m" {
+		p.DeletionProtected() || p.RequiredMode != awslogs.ModeNonBlocking || p.MinBufferSize != "25m" {
 		t.Fatalf("policy = %+v", p)
 	}
 	for k, v := range map[string]any{"ecslogfix:policy.logGroupPatterns": "/app/*", "ecslogfix:policy.requiredMode": "sync", "ecslogfix:policy.allowShorten": "maybe"} {

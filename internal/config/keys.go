@@ -10,6 +10,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -322,7 +323,7 @@ var policyFields = []policyField{
 	{"existingGroupRetention", "string", string(policy.RetentionSetIfNeverExpire), "What ecslogfix does to the retention of an existing group a revision it fixes writes to (within `logGroupPatterns`): `keep` (never touch), `setIfNeverExpire` (set `retentionDays` on a group that never expires, as `awslogs-create-group` and the console make them; leave any chosen retention) or `enforce` (set `retentionDays` on every group, never shortening one unless `allowShorten`).", stringValue},
 	{"allowShorten", "bool", "false", "With `existingGroupRetention` `enforce`: also lower a retention longer than `retentionDays` (events older than the new retention are deleted).", boolValue},
 	{"deletionProtection", "bool", "true", "Deletion protection on the log groups ecslogfix creates (CloudWatch Logs refuses to delete them until it is lifted; `ecslogfix backout` lifts it first).", boolValue},
-	{"requiredMode", "string", policy.ModeAny, "Delivery mode every awslogs container must have in effect: `any`, `blocking` or `non-blocking`. The effective mode is the container's `mode`, else the account's `defaultLogDriverMode` setting (read live), else `non-blocking` (AWS's default since 2025-06-25). The fix adds the required `mode` where a container has none; an explicit other mode is reported (INVALID_AWSLOGS_MODE).", stringValue},
+	{"requiredMode", "string", awslogs.ModeAny, "Delivery mode every awslogs container must have in effect: `any`, `blocking` or `non-blocking`. The effective mode is the container's `mode`, else the account's `defaultLogDriverMode` setting (read live), else `non-blocking` (AWS's default since 2025-06-25). The fix adds the required `mode` where a container has none; an explicit other mode is reported (INVALID_AWSLOGS_MODE).", stringValue},
 	{"minBufferSize", "string", "", "Smallest `max-buffer-size` (e.g. `25m`) of a container in non-blocking mode (ECS's default is 10m); the fix adds it where a container sets none.", stringValue},
 	{"rollout", "string", "none", "Which consumers of a remediated revision ecslogfix moves to the new revision: `none` (only list them in the notification), `services` (ECS services with the ECS deployment controller) or `all` (also EventBridge rule targets and Scheduler schedules). A task definition's `ecslogfix:rollout` tag overrides it. CODE_DEPLOY and EXTERNAL services are never moved (the notification gives the command). The default moves nothing: a new revision reaches running tasks through your deploy process, as before.", stringValue},
 	{"deregisterSource", "string", "never", "`never`, or `afterRollout`: deregister the source revision once every consumer moved and its deployment completed. Backout then cannot point consumers back at it (ECS refuses an INACTIVE revision), so the default keeps it.", stringValue},

@@ -7,7 +7,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 )
 
 // Redacted replaces the value of an option that is not a documented awslogs
@@ -15,7 +15,7 @@ import (
 const Redacted = "(redacted)"
 
 // Redact returns the printable view of lc (nil for nil): the driver, the
-// values of the options policy.ShownOption allows (documented awslogs options
+// values of the options awslogs.ShownOption allows (documented awslogs options
 // under the awslogs driver only), "(redacted)" for every other option
 // value, and only the names of secret options.
 func Redact(lc *types.LogConfiguration) *LogSettings {
@@ -27,7 +27,7 @@ func Redact(lc *types.LogConfiguration) *LogSettings {
 		if s.Options == nil {
 			s.Options = make(map[string]string, len(lc.Options))
 		}
-		if policy.ShownOption(string(lc.LogDriver), k) {
+		if awslogs.ShownOption(string(lc.LogDriver), k) {
 			s.Options[k] = v
 		} else {
 			s.Options[k] = Redacted

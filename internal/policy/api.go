@@ -13,6 +13,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // Default returns the SOP's policy: awslogs only, log group "/ecs/{family}",
@@ -22,16 +24,16 @@ import (
 // ecslogfix:exempt=true, enforcement on.
 func Default() Policy {
 	return Policy{
-		AllowedDrivers:         []string{DriverAwslogs},
+		AllowedDrivers:         []string{awslogs.DriverAwslogs},
 		LogGroupTemplate:       "/ecs/{family}",
 		StreamPrefix:           "ecs",
 		RetentionDays:          365,
 		OtherDrivers:           Replace,
-		ExemptionTag:           Tag{Key: "ecslogfix:exempt", Value: "true"},
+		ExemptionTag:           exemption.Tag{Key: "ecslogfix:exempt", Value: "true"},
 		Enforcement:            Enforce,
 		ExistingGroupRetention: RetentionSetIfNeverExpire,
 		DeletionProtection:     boolPtr(true),
-		RequiredMode:           ModeAny,
+		RequiredMode:           awslogs.ModeAny,
 		Rollout:                RolloutNone,
 		DeregisterSource:       DeregisterNever,
 		// A service's rolling update replaces every task, each waiting
@@ -176,7 +178,7 @@ func (p Policy) IsExempt(tags []types.Tag) bool { return p.exemptionTag().Carrie
 func (p Policy) UntilKey() string { return p.exemptionTag().UntilKey() }
 
 // exemptionTag is ExemptionTag, or the default one when unset.
-func (p Policy) exemptionTag() Tag {
+func (p Policy) exemptionTag() exemption.Tag {
 	if p.ExemptionTag.Key == "" {
 		return Default().ExemptionTag
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -218,13 +219,13 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 			// Every log group of the new revision exists in its own region
 			// before it is registered — template groups and the user's alike.
 			got := describeTD(t, raw, res.NewARN)
-			uses := policy.Groups(got.TaskDefinition)
+			uses := awslogs.Groups(got.TaskDefinition)
 			if len(ens.LogGroups) != len(uses) || !reflect.DeepEqual(res.LogGroups, ens.LogGroups) {
 				t.Fatalf("ensured %+v, the revision uses %v", ens.LogGroups, uses)
 			}
 			created := 0
 			for i, lg := range ens.LogGroups {
-				if uses[i] != (policy.GroupRef{Name: lg.Name, Region: lg.Region}) {
+				if uses[i] != (awslogs.GroupRef{Name: lg.Name, Region: lg.Region}) {
 					t.Fatalf("ensured %s (%s), the revision's group %d is %v", lg.Name, lg.Region, i, uses[i])
 				}
 				group := describeGroupIn(t, endpoint, lg.Region, lg.Name)

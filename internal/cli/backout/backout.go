@@ -34,6 +34,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -192,7 +194,7 @@ func (b *Executor) exemptUntil(req Request) string {
 	if req.ExemptUntil != "" {
 		return req.ExemptUntil
 	}
-	return policy.Day(b.clock().AddDate(0, 0, b.Policy.Exemptions.Backout()))
+	return exemption.Day(b.clock().AddDate(0, 0, b.Policy.Exemptions.Backout()))
 }
 
 // record writes the backout to the history: the source, the family's
@@ -554,7 +556,7 @@ func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinit
 	keep := func(name, why string) Step {
 		return Step{Step: backoutsteps.Step{Kind: backoutsteps.StepDeleteLogGroup, LogGroup: name, Region: b.Region, Optional: true}, Status: StepSkipped, Reason: why}
 	}
-	groups := policy.Groups(td)
+	groups := awslogs.Groups(td)
 	users, err := b.groupUsers(ctx, family, aws.ToString(td.TaskDefinitionArn), sourceARN, groups)
 	if err != nil {
 		return nil, []Step{keep("", "cannot read the family's revisions to see which groups they use: "+explain.FirstLine(explain.AWS(err).Error()))}, nil
@@ -589,14 +591,14 @@ func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinit
 // uses it: the source revision (services move back to it), else an ACTIVE
 // revision of the family, newest first. It stops reading once every group
 // has one.
-func (b *Executor) groupUsers(ctx context.Context, family, self, sourceARN string, groups []policy.GroupRef) (map[policy.GroupRef]string, error) {
-	users := map[policy.GroupRef]string{}
+func (b *Executor) groupUsers(ctx context.Context, family, self, sourceARN string, groups []awslogs.GroupRef) (map[awslogs.GroupRef]string, error) {
+	users := map[awslogs.GroupRef]string{}
 	note := func(arn, who string) error {
 		d, err := b.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 		if err != nil {
 			return err
 		}
-		for _, g := range policy.Groups(d.TaskDefinition) {
+		for _, g := range awslogs.Groups(d.TaskDefinition) {
 			if _, seen := users[g]; !seen && slices.Contains(groups, g) {
 				users[g] = who
 			}
