@@ -3,6 +3,7 @@ package policy
 import (
 	"slices"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
@@ -16,7 +17,7 @@ import (
 func (p Policy) Evaluate(td *types.TaskDefinition, tags []types.Tag) Evaluation {
 	s := exemption.Subject{}
 	if td != nil {
-		s.Family = deref(td.Family)
+		s.Family = aws.ToString(td.Family)
 	}
 	return p.EvaluateFor(td, tags, s, awslogs.Facts{})
 }
@@ -36,14 +37,14 @@ func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s exempt
 	ev := Evaluation{Compliant: true, Containers: []ContainerFinding{}}
 	if td != nil {
 		ev.Containers = make([]ContainerFinding, 0, len(td.ContainerDefinitions))
-		j := judge{p: p, facts: f, noRole: taskdef.NeedsExecutionRole(td) && awslogs.Blank(deref(td.ExecutionRoleArn))}
+		j := judge{p: p, facts: f, noRole: taskdef.NeedsExecutionRole(td) && awslogs.Blank(aws.ToString(td.ExecutionRoleArn))}
 		if len(j.p.AllowedDrivers) == 0 {
 			j.p.AllowedDrivers = Default().AllowedDrivers
 		}
 		for i := range td.ContainerDefinitions {
 			c := &td.ContainerDefinitions[i]
 			fd := j.container(c)
-			fd.Name = deref(c.Name)
+			fd.Name = aws.ToString(c.Name)
 			fd.Compliant = len(fd.Reasons) == 0
 			ev.Compliant = ev.Compliant && fd.Compliant
 			ev.Containers = append(ev.Containers, fd)
@@ -132,11 +133,4 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 func AwslogsReasons(opts map[string]string) []Reason {
 	reasons, _ := awslogs.Check(opts, awslogs.Requirement{Mode: awslogs.ModeAny}, awslogs.Facts{})
 	return reasons
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -58,10 +59,7 @@ func (p Policy) GroupPatterns() []string {
 	if len(p.LogGroupPatterns) > 0 {
 		return append([]string(nil), p.LogGroupPatterns...)
 	}
-	t := p.LogGroupTemplate
-	if t == "" {
-		t = Default().LogGroupTemplate
-	}
+	t := cmp.Or(p.LogGroupTemplate, Default().LogGroupTemplate)
 	if i := strings.IndexByte(t, '{'); i >= 0 {
 		return []string{t[:i] + "*"}
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
-	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -136,7 +135,10 @@ func (p Policy) Validate() error {
 	if err := p.validateLifecycle(); err != nil {
 		return err
 	}
-	return validateExemptions(p.Exemptions)
+	if field, problem := p.Exemptions.OutOfBounds(); field != "" {
+		return &FieldError{"exemptions." + field, problem}
+	}
+	return nil
 }
 
 // validateDelivery checks requiredMode and minBufferSize against each
@@ -248,20 +250,6 @@ func validateTag(field, key, value string) error {
 		return &FieldError{field, fmt.Sprintf("tag key %q: the aws: prefix is reserved", key)}
 	case !utf8.ValidString(key) || !utf8.ValidString(value) || !tagCharsRE.MatchString(key) || !tagCharsRE.MatchString(value):
 		return &FieldError{field, fmt.Sprintf("tag %q: only letters, digits, spaces and _.:/=+-@ are allowed", key)}
-	}
-	return nil
-}
-
-// validateExemptions checks the exemption rules' bounds (the register's
-// entries are checked by Exemptions.Problems).
-func validateExemptions(e exemption.Exemptions) error {
-	switch {
-	case e.MaxDays < 0 || e.MaxDays > exemption.MaxExemptionDays:
-		return &FieldError{"exemptions.maxDays", fmt.Sprintf("%d is not in [1, %d]", e.MaxDays, exemption.MaxExemptionDays)}
-	case e.BackoutDays < 0 || e.Backout() > e.Max():
-		return &FieldError{"exemptions.backoutDays", fmt.Sprintf("%d is not in [1, maxDays %d]", e.Backout(), e.Max())}
-	case len(e.Register) > exemption.MaxRegister:
-		return &FieldError{"exemptions.register", fmt.Sprintf("%d entries; at most %d (the policy travels in each function's environment, which Lambda limits to 4 KB): narrow scopes with familyPrefix, or tag the task definitions with %s", len(e.Register), exemption.MaxRegister, "ecslogfix:exempt-until")}
 	}
 	return nil
 }
