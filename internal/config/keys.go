@@ -9,6 +9,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -280,7 +281,7 @@ func buildKeys() []Key {
 				return setList(&c.VPCSecurityGroupIDs, v, contextvalue.ValidSecurityGroup, "a security group ID")
 			}},
 	)
-	for _, fn := range Functions {
+	for _, fn := range naming.Functions() {
 		fn := fn
 		keys = append(keys, Key{Name: ContextPrefix + "memoryMB." + fn, Type: "integer", Default: strconv.Itoa(DefaultMemoryMB),
 			Doc: "Memory size (MB) of the " + fn + " function.",

@@ -23,7 +23,6 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -247,7 +246,7 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if tags.Tags[config.TagManaged] != "true" {
+				if tags.Tags[taskdef.TagManaged] != "true" {
 					t.Errorf("log group tags %v", tags.Tags)
 				}
 			}
@@ -262,10 +261,10 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 			if ev := policy.Default().Evaluate(got.TaskDefinition, got.Tags); !ev.Compliant {
 				t.Errorf("new revision not compliant: %+v", ev)
 			}
-			if v, _ := awsfake.TagValue(got.Tags, config.TagSource); v != strconv.FormatInt(int64(in.Revision), 10) {
+			if v, _ := awsfake.TagValue(got.Tags, taskdef.TagSourceRevision); v != strconv.FormatInt(int64(in.Revision), 10) {
 				t.Errorf("source tag %q", v)
 			}
-			if v, _ := awsfake.TagValue(got.Tags, config.TagManaged); v != "true" {
+			if v, _ := awsfake.TagValue(got.Tags, taskdef.TagManaged); v != "true" {
 				t.Errorf("managed tag %q", v)
 			}
 			srcTags := withoutAWSTags(src.Tags)

@@ -27,7 +27,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
@@ -119,7 +119,7 @@ type Executor struct {
 	Now    func() time.Time // nil: time.Now
 	// Names are the deployment's resource names: its remediate and member
 	// roles are principals backout trusts to have registered a revision.
-	Names config.Names
+	Names naming.Names
 	// Caller is the principal running backout: a revision it registered
 	// itself (ecslogfix fix --apply) is trusted too.
 	Caller string
@@ -145,14 +145,14 @@ func (b *Executor) trustRegistrant(registeredBy string) error {
 		return nil
 	}
 	if r, ok := awsarn.ParseRole(registeredBy); ok &&
-		(r.Name == b.Names.FunctionRole(config.FunctionRemediate) || r.Name == b.Names.MemberRole()) {
+		(r.Name == b.Names.FunctionRole(naming.FunctionRemediate) || r.Name == b.Names.MemberRole()) {
 		return nil
 	}
 	if b.Caller != "" && samePrincipal(registeredBy, b.Caller) {
 		return nil
 	}
 	return fmt.Errorf("registered by %s, neither ecslogfix's %s or %s role nor the caller", registeredBy,
-		b.Names.FunctionRole(config.FunctionRemediate), b.Names.MemberRole())
+		b.Names.FunctionRole(naming.FunctionRemediate), b.Names.MemberRole())
 }
 
 // samePrincipal compares two principal ARNs, an assumed role by its role
@@ -680,8 +680,8 @@ func (b *Executor) keepLogGroup(ctx context.Context, name string) (string, bool,
 	if err != nil {
 		return "", false, err
 	}
-	if tags.Tags[config.TagManaged] != "true" {
-		return "ecslogfix did not create it (no " + config.TagManaged + "=true tag)", false, nil
+	if tags.Tags[taskdef.TagManaged] != "true" {
+		return "ecslogfix did not create it (no " + taskdef.TagManaged + "=true tag)", false, nil
 	}
 	streams, err := b.Logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(name), Limit: aws.Int32(1)})
 	if err != nil {
