@@ -113,12 +113,8 @@ func buildKeys() []Key {
 			apply: func(c *Config, v any) error { return setList(&c.TargetOUs, v, awsarn.ValidOU, "an OU or root ID") }},
 		Key{Name: ContextPrefix + "stackSetCallAs", Type: "string", Default: "SELF",
 			Doc: "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, "SELF")
-				if err == nil && s != "SELF" && s != "DELEGATED_ADMIN" {
-					err = fmt.Errorf("%q is not SELF or DELEGATED_ADMIN", s)
-				}
-				c.StackSetCallAs = s
+			apply: func(c *Config, v any) (err error) {
+				c.StackSetCallAs, err = oneOf(v, "SELF", "SELF", "DELEGATED_ADMIN")
 				return err
 			}},
 		Key{Name: ContextPrefix + "regions", Type: "list", Default: "[] (the stack's region)",
@@ -134,27 +130,14 @@ func buildKeys() []Key {
 			}},
 		Key{Name: ContextPrefix + "sweepSchedule", Type: "string", Default: DefaultSweepSchedule,
 			Doc: "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, DefaultSweepSchedule)
-				if err != nil {
-					return err
-				}
-				if s == "off" {
-					s = ""
-				} else if err := contextvalue.ValidSchedule(s); err != nil {
-					return err
-				}
-				c.SweepSchedule = s
-				return nil
+			apply: func(c *Config, v any) (err error) {
+				c.SweepSchedule, err = schedule(v, DefaultSweepSchedule)
+				return err
 			}},
 		Key{Name: ContextPrefix + "sweepMaxConcurrency", Type: "integer", Default: strconv.Itoa(workflow.DefaultSweepConcurrency),
 			Doc: "How many account-regions the sweep walks at once (the Distributed Map's MaxConcurrency, 1 to 10000). ECS paces reads per account and region, so each walk keeps its own `readRate`; this bounds the concurrent sweep Lambdas and the starts of remediation executions across accounts.",
-			apply: func(c *Config, v any) error {
-				n, err := contextvalue.Int(v, workflow.DefaultSweepConcurrency)
-				if err == nil && (n < 1 || n > 10000) {
-					err = fmt.Errorf("%d is not in [1, 10000]", n)
-				}
-				c.SweepMaxConcurrency = n
+			apply: func(c *Config, v any) (err error) {
+				c.SweepMaxConcurrency, err = intIn(v, workflow.DefaultSweepConcurrency, 1, 10000)
 				return err
 			}},
 		Key{Name: ContextPrefix + "sweepToleratedFailurePercentage", Type: "number", Default: strconv.FormatFloat(workflow.DefaultSweepToleratedFailurePercentage, 'g', -1, 64),
@@ -174,9 +157,8 @@ func buildKeys() []Key {
 			}},
 		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
 			Doc: "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",
-			apply: func(c *Config, v any) error {
-				b, err := contextvalue.Bool(v, true)
-				c.CreateDefaultExecutionRole = b
+			apply: func(c *Config, v any) (err error) {
+				c.CreateDefaultExecutionRole, err = contextvalue.Bool(v, true)
 				return err
 			}},
 		Key{Name: ContextPrefix + "logRetentionDays", Type: "integer", Default: strconv.Itoa(DefaultLogRetentionDays),
@@ -197,47 +179,27 @@ func buildKeys() []Key {
 			apply: func(c *Config, v any) error { return setRate(&c.RolloutRate, v, DefaultRolloutRate) }},
 		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
 			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
-			apply: func(c *Config, v any) error {
-				n, err := contextvalue.Int(v, DefaultRemediateConcurrency)
-				if err == nil && (n < 0 || n > 50) {
-					err = fmt.Errorf("%d is not in [0, 50]", n)
-				}
-				c.RemediateConcurrency = n
+			apply: func(c *Config, v any) (err error) {
+				c.RemediateConcurrency, err = intIn(v, DefaultRemediateConcurrency, 0, 50)
 				return err
 			}},
 		Key{Name: ContextPrefix + "hook", Type: "bool", Default: "false",
-			Doc: "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
-			apply: func(c *Config, v any) error {
-				b, err := contextvalue.Bool(v, false)
-				c.Hook = b
-				return err
-			}},
+			Doc:   "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
+			apply: func(c *Config, v any) (err error) { c.Hook, err = contextvalue.Bool(v, false); return err }},
 		Key{Name: ContextPrefix + "hookFailureMode", Type: "string", Default: HookWarn,
 			Doc: "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, HookWarn)
-				if err == nil && s != HookWarn && s != HookFail {
-					err = fmt.Errorf("%q is not %s or %s", s, HookWarn, HookFail)
-				}
-				c.HookFailureMode = s
+			apply: func(c *Config, v any) (err error) {
+				c.HookFailureMode, err = oneOf(v, HookWarn, HookWarn, HookFail)
 				return err
 			}},
 	)
 	keys = append(keys,
 		Key{Name: ContextPrefix + "history", Type: "bool", Default: "false",
-			Doc: "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
-			apply: func(c *Config, v any) error {
-				b, err := contextvalue.Bool(v, false)
-				c.History = b
-				return err
-			}},
+			Doc:   "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
+			apply: func(c *Config, v any) (err error) { c.History, err = contextvalue.Bool(v, false); return err }},
 		Key{Name: ContextPrefix + "historyObjectLockDays", Type: "integer", Default: "0",
-			Doc: "With `history`: the default Object Lock retention of every history object in compliance mode, in days (0: none). Nobody, not even the account root, can delete or overwrite a locked version before it ends, and it cannot be shortened.",
-			apply: func(c *Config, v any) error {
-				n, err := objectLockDays(v)
-				c.HistoryObjectLockDays = n
-				return err
-			}},
+			Doc:   "With `history`: the default Object Lock retention of every history object in compliance mode, in days (0: none). Nobody, not even the account root, can delete or overwrite a locked version before it ends, and it cannot be shortened.",
+			apply: func(c *Config, v any) (err error) { c.HistoryObjectLockDays, err = objectLockDays(v); return err }},
 		Key{Name: ContextPrefix + "historyAccessLogBucket", Type: "string", Default: "",
 			Doc: "With `history`: an existing bucket (e.g. the organization's log archive) that receives the history bucket's S3 server access logs; Control Tower's CT.S3.PR.2 requires it. The target bucket's policy must admit `logging.s3.amazonaws.com`.",
 			apply: func(c *Config, v any) error {
@@ -245,28 +207,15 @@ func buildKeys() []Key {
 			}},
 		Key{Name: ContextPrefix + "securityHub", Type: "string", Default: SecurityHubOff,
 			Doc: "With `history`: `import` publishes ecslogfix's own findings (ASFF, one per family and reason, PASSED and archived once fixed, SUPPRESSED while exempt) in the account each task definition lives in (through the member role in organization mode); `notes` also adds a note to AWS's ECS.9 findings of a remediated revision, from this account, which must be the Security Hub administrator. Security Hub must be enabled where findings go; where it is not, they are skipped with a warning.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, SecurityHubOff)
-				if err == nil && s != SecurityHubOff && s != SecurityHubImport && s != SecurityHubNotes {
-					err = fmt.Errorf("%q is not %s, %s or %s", s, SecurityHubOff, SecurityHubImport, SecurityHubNotes)
-				}
-				c.SecurityHub = s
+			apply: func(c *Config, v any) (err error) {
+				c.SecurityHub, err = oneOf(v, SecurityHubOff, SecurityHubOff, SecurityHubImport, SecurityHubNotes)
 				return err
 			}},
 		Key{Name: ContextPrefix + "reportSchedule", Type: "string", Default: DefaultReportSchedule,
 			Doc: "With `history`: EventBridge schedule of the report function, which writes the previous month's compliance report (HTML, CSV, JSON) under `reports/` in the history bucket and announces it on the notification topic. `off` disables it.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, DefaultReportSchedule)
-				if err != nil {
-					return err
-				}
-				if s == "off" {
-					s = ""
-				} else if err := contextvalue.ValidSchedule(s); err != nil {
-					return err
-				}
-				c.ReportSchedule = s
-				return nil
+			apply: func(c *Config, v any) (err error) {
+				c.ReportSchedule, err = schedule(v, DefaultReportSchedule)
+				return err
 			}},
 	)
 	keys = append(keys,
@@ -282,14 +231,10 @@ func buildKeys() []Key {
 			}},
 	)
 	for _, fn := range naming.Functions() {
-		fn := fn
 		keys = append(keys, Key{Name: ContextPrefix + "memoryMB." + fn, Type: "integer", Default: strconv.Itoa(DefaultMemoryMB),
 			Doc: "Memory size (MB) of the " + fn + " function.",
 			apply: func(c *Config, v any) error {
-				n, err := contextvalue.Int(v, DefaultMemoryMB)
-				if err == nil && (n < 128 || n > 10240) {
-					err = fmt.Errorf("%d is not in [128, 10240]", n)
-				}
+				n, err := intIn(v, DefaultMemoryMB, 128, 10240)
 				if c.MemoryMB == nil {
 					c.MemoryMB = map[string]int{}
 				}
@@ -381,6 +326,34 @@ func setList(dst *[]string, v any, valid func(string) bool, what string) error {
 	}
 	*dst = l
 	return err
+}
+
+// oneOf returns the string v (default def) when it is one of allowed.
+func oneOf(v any, def string, allowed ...string) (string, error) {
+	s, err := contextvalue.StringOr(v, def)
+	if err == nil && !slices.Contains(allowed, s) {
+		last := len(allowed) - 1
+		err = fmt.Errorf("%q is not %s or %s", s, strings.Join(allowed[:last], ", "), allowed[last])
+	}
+	return s, err
+}
+
+// intIn returns the integer v (default def) when it is in [lo, hi].
+func intIn(v any, def, lo, hi int) (int, error) {
+	n, err := contextvalue.Int(v, def)
+	if err == nil && (n < lo || n > hi) {
+		err = fmt.Errorf("%d is not in [%d, %d]", n, lo, hi)
+	}
+	return n, err
+}
+
+// schedule returns the schedule expression v (default def), or "" for off.
+func schedule(v any, def string) (string, error) {
+	s, err := contextvalue.StringOr(v, def)
+	if err != nil || s == "off" {
+		return "", err
+	}
+	return s, contextvalue.ValidSchedule(s)
 }
 
 // setRate sets *dst to the write rate v (default def), in (0, MaxRate].
