@@ -1,12 +1,14 @@
 package plan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -34,7 +36,7 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 	if td == nil {
 		return Plan{}, errors.New("plan: nil task definition")
 	}
-	family := strings.TrimSpace(deref(td.Family))
+	family := strings.TrimSpace(aws.ToString(td.Family))
 	if family == "" {
 		return Plan{}, errors.New("plan: task definition has no family")
 	}
@@ -42,10 +44,10 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 		return Plan{}, err
 	}
 	p = p.WithDefaults()
-	c = fillContext(c, deref(td.TaskDefinitionArn))
+	c = fillContext(c, aws.ToString(td.TaskDefinitionArn))
 
 	pl := Plan{
-		SourceARN:  deref(td.TaskDefinitionArn),
+		SourceARN:  aws.ToString(td.TaskDefinitionArn),
 		Family:     family,
 		Revision:   td.Revision,
 		Context:    c,
@@ -55,10 +57,7 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 	pl.Exempt = ev.Exempt
 	pl.Compliant = ev.Compliant
 	pl.Exemption, pl.ExemptionNotes = ev.Exemption, ev.ExemptionNotes
-	logRegion := p.LogRegion
-	if logRegion == "" {
-		logRegion = c.Region
-	}
+	logRegion := cmp.Or(p.LogRegion, c.Region)
 	b := builder{p: p, c: c, f: f, family: family, logRegion: logRegion, plan: &pl}
 	if ev.Exempt || ev.Compliant {
 		for i, fd := range ev.Containers {
@@ -167,18 +166,14 @@ func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFin
 	case lc == nil:
 		cc.Action = ActionAdd
 		out = b.fresh(f.Name, nil)
-	case string(lc.LogDriver) == awslogs.DriverAwsfirelens:
-		cc.Action = ActionReport
-		return cc, nil
-	case string(lc.LogDriver) == awslogs.DriverAwslogs && !fixable(lc, f):
+	case string(lc.LogDriver) == awslogs.DriverAwsfirelens, // FireLens, awslogs only a human can fix, or a driver the policy reports
+		string(lc.LogDriver) == awslogs.DriverAwslogs && !fixable(lc, f),
+		string(lc.LogDriver) != awslogs.DriverAwslogs && b.p.OtherDrivers == policy.ReportDriver:
 		cc.Action = ActionReport
 		return cc, nil
 	case string(lc.LogDriver) == awslogs.DriverAwslogs:
 		cc.Action = ActionComplete
 		out = b.complete(f.Name, lc)
-	case b.p.OtherDrivers == policy.ReportDriver:
-		cc.Action = ActionReport
-		return cc, nil
 	default:
 		cc.Action = ActionReplace
 		out = b.fresh(f.Name, lc.Options)
@@ -362,27 +357,12 @@ func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
 // or region from the task definition ARN.
 func fillContext(c Context, arn string) Context {
 	if a, err := taskdef.ParseARN(arn); err == nil {
-		if c.Partition == "" {
-			c.Partition = a.Partition
-		}
-		if c.Account == "" {
-			c.Account = a.Account
-		}
-		if c.Region == "" {
-			c.Region = a.Region
-		}
+		c.Partition = cmp.Or(c.Partition, a.Partition)
+		c.Account = cmp.Or(c.Account, a.Account)
+		c.Region = cmp.Or(c.Region, a.Region)
 	}
-	if c.Partition == "" {
-		c.Partition = "aws"
-	}
+	c.Partition = cmp.Or(c.Partition, "aws")
 	return c
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // Blocked reports whether the plan has blockers.

@@ -1,10 +1,13 @@
 package plan
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
@@ -34,7 +37,7 @@ func Redact(lc *types.LogConfiguration) *LogSettings {
 		}
 	}
 	for _, so := range lc.SecretOptions {
-		s.SecretOptions = append(s.SecretOptions, deref(so.Name))
+		s.SecretOptions = append(s.SecretOptions, aws.ToString(so.Name))
 	}
 	return s
 }
@@ -45,12 +48,10 @@ func (s *LogSettings) lines() []diffLine {
 		return nil
 	}
 	out := []diffLine{{"logDriver", s.Driver}}
-	for _, k := range sortedKeys(s.Options) {
+	for _, k := range slices.Sorted(maps.Keys(s.Options)) {
 		out = append(out, diffLine{"options." + k, s.Options[k]})
 	}
-	names := append([]string(nil), s.SecretOptions...)
-	sortStrings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(slices.Values(s.SecretOptions)) {
 		out = append(out, diffLine{"secretOptions." + n, "(secret)"})
 	}
 	return out
