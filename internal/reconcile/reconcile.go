@@ -358,9 +358,38 @@ func Kept(pl *plan.Plan, detail string) (workflow.Outcome, string) {
 }
 
 // Duplicates is the sentence added when this remediation withdrew its own
-// earlier registrations, whose responses were lost.
-func Duplicates(arns []string) string {
-	return fmt.Sprintf("; its earlier registration %s (response lost, retried) was deregistered", strings.Join(arns, ", "))
+// duplicate registrations (KeepFirst).
+func Duplicates(arns []taskdef.ARN) string {
+	names := make([]string, len(arns))
+	for i, a := range arns {
+		names[i] = a.String()
+	}
+	return fmt.Sprintf("; its duplicate registration %s (another attempt of this remediation, whose response was lost or which committed late) was deregistered", strings.Join(names, ", "))
+}
+
+// KeepFirst chooses which of this remediation's registrations of one
+// source stays — ours and its own found between the latest observed and
+// ours (Overtake.Own) — when nothing overtook them: the lowest revision,
+// the first ECS committed. Revision numbers only grow, so a registration
+// that commits later (the SDK's retry after a lost response, an attempt
+// that timed out but still commits, another invocation of the same
+// execution) is numbered above it and cannot change the choice: every
+// attempt that looks keeps the same revision, and whichever attempt's
+// result the workflow takes names it (docs/reliability.md). The others
+// are duplicates, to deregister.
+func KeepFirst(ours taskdef.ARN, own []taskdef.ARN) (keep taskdef.ARN, duplicates []taskdef.ARN) {
+	keep = ours
+	for _, a := range own {
+		if a.Revision < keep.Revision {
+			keep = a
+		}
+	}
+	for _, a := range append([]taskdef.ARN{ours}, own...) {
+		if a != keep {
+			duplicates = append(duplicates, a)
+		}
+	}
+	return keep, duplicates
 }
 
 // Registered is the sentence of a remediation that stays.
