@@ -146,6 +146,18 @@ type lateCommit struct {
 	*awsfake.ECS
 	calls  int
 	script registerScript
+	// lostDeregister, when not 0, is the DeregisterTaskDefinition call (from
+	// 1) that takes effect and loses its response.
+	lostDeregister, deregisters int
+}
+
+func (l *lateCommit) DeregisterTaskDefinition(ctx context.Context, in *ecs.DeregisterTaskDefinitionInput, optFns ...func(*ecs.Options)) (*ecs.DeregisterTaskDefinitionOutput, error) {
+	l.deregisters++
+	out, err := l.ECS.DeregisterTaskDefinition(ctx, in, optFns...)
+	if err == nil && l.deregisters == l.lostDeregister {
+		return nil, errTimedOut
+	}
+	return out, err
 }
 
 // commitFunc registers one held request.
@@ -220,8 +232,9 @@ func TestLateCommitOrderingsKeepOneRemediation(t *testing.T) {
 		// script is the lateCommit script; w is the world it runs in.
 		script func(t *testing.T, w *world) registerScript
 		// then runs after the first attempt returned.
-		then       func(t *testing.T, w *world)
-		superseded bool // newer content overtook the remediation
+		then           func(t *testing.T, w *world)
+		lostDeregister int  // the withdraw that loses its response
+		superseded     bool // newer content overtook the remediation
 	}{
 		{name: "SDK retry: the lost attempt commits first",
 			script: func(*testing.T, *world) registerScript { return lostFirst(true) }},
@@ -301,12 +314,29 @@ func TestLateCommitOrderingsKeepOneRemediation(t *testing.T) {
 				}
 			},
 			superseded: true},
+		{name: "SDK retry: the duplicate's withdraw loses its response, the workflow retries the step",
+			script:         func(*testing.T, *world) registerScript { return lostFirst(true) },
+			lostDeregister: 1,
+			then:           func(t *testing.T, w *world) { attempt(t, w) }},
+		{name: "newer user content in between: the first withdraw loses its response, the workflow retries the step",
+			script: func(t *testing.T, w *world) registerScript {
+				return func(n int, commit commitFunc) (*ecs.RegisterTaskDefinitionOutput, error) {
+					if n == 1 {
+						land(t, commit)
+						w.f.Put(awsfake.WithRevision(td, family, 16), tags)
+					}
+					return commit()
+				}
+			},
+			lostDeregister: 1,
+			then:           func(t *testing.T, w *world) { attempt(t, w) },
+			superseded:     true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			w := &world{f: awsfake.NewECS()}
 			w.f.Put(td, tags)
-			w.e = &lateCommit{ECS: w.f}
+			w.e = &lateCommit{ECS: w.f, lostDeregister: tc.lostDeregister}
 			w.e.script = tc.script(t, w)
 			w.r = &Remediator{Policy: policy.Default(), Clients: static(w.e, awsfake.NewLogs())}
 			attempt(t, w)

@@ -366,6 +366,9 @@ func (r *Remediator) keepIfNotOvertaken(ctx context.Context, log *slog.Logger, c
 	}
 	kept, withdraw := reconcile.KeepFirst(mine, own)
 	if o.Withdraw {
+		// Ours last: until it goes, the family's latest is this
+		// remediation's own, so a retry of the step after a withdraw that
+		// failed looks below it again and finds what is left.
 		withdraw = append(own, mine)
 	}
 	for _, w := range withdraw {
