@@ -405,9 +405,10 @@ type Overtake struct {
 	// Settled is true when this revision decides (keep or withdraw); false
 	// means look at the next older one.
 	Settled bool
-	// Own is true when the revision is this remediation's earlier
-	// registration (its response lost, the call retried): a duplicate to
-	// withdraw whatever is decided; look at the next older one.
+	// Own is true when the revision is another registration of this
+	// remediation (an attempt whose response was lost, or a racing one):
+	// withdrawn with ours when newer content overtook them, else KeepFirst
+	// chooses which stays; look at the next older one.
 	Own     bool
 	Outcome workflow.Outcome // when Withdraw
 	Detail  string
@@ -431,8 +432,7 @@ func JudgedAbove(source taskdef.ARN, latestARN string) int32 {
 // Overtaken judges one revision between ours and the latest observed
 // before registering, newest first. Revision numbers only grow, so when
 // ours is latest+1 nobody registered in between and there is nothing to
-// judge. This remediation's own earlier registration (token) is a duplicate
-// (Own). Newer user content, or ecslogfix's fix of this or a newer source,
+// judge. Another registration of this remediation (token) is Own. Newer user content, or ecslogfix's fix of this or a newer source,
 // means ours must not stay on top (SUPERSEDED, or ALREADY_REMEDIATED for a
 // duplicate of this fix); ecslogfix's fix of an older source leaves ours in
 // place; a revision that is not ACTIVE (or not found) does not count.
