@@ -414,6 +414,18 @@ type Overtake struct {
 	Detail  string
 }
 
+// KeepsOwnBelow reports whether o, the verdict of the revision that
+// withdrew ours, leaves this remediation's registrations found below that
+// revision (ownBelow) to KeepFirst instead of withdrawing them with ours:
+// when that revision is another execution's fix of the same source
+// (ALREADY_REMEDIATED), this remediation's own below it was committed
+// first, and the other execution, finding it below its own, withdraws its
+// own — withdrawing both would leave the source unremediated. Newer
+// content (SUPERSEDED) overtakes them all.
+func KeepsOwnBelow(o Overtake, ownBelow bool) bool {
+	return o.Withdraw && ownBelow && o.Outcome == workflow.OutcomeAlreadyRemediated
+}
+
 // JudgedAbove returns the revision above which Overtaken judges what came
 // between: the family's latest ACTIVE revision observed before registering
 // (latestARN), and never less than the source, because neither the source

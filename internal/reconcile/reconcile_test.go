@@ -265,6 +265,31 @@ func TestKeepFirst(t *testing.T) {
 	}
 }
 
+// Only another execution's fix of the same source leaves this
+// remediation's earlier registrations below it in place; newer content
+// overtakes them with ours.
+func TestKeepsOwnBelow(t *testing.T) {
+	theirFix := Overtaken(source, 7, token, rev(6, logged, 5, theirs))
+	newer := Overtaken(source, 7, token, rev(6, unlogged, 0))
+	olderFix := Overtaken(source, 7, token, rev(6, logged, 4))
+	tests := []struct {
+		name     string
+		o        Overtake
+		ownBelow bool
+		want     bool
+	}{
+		{"another execution's fix, ours below it", theirFix, true, true},
+		{"another execution's fix, nothing of ours below", theirFix, false, false},
+		{"newer content, ours below it", newer, true, false},
+		{"a fix of older content keeps ours anyway", olderFix, true, false},
+	}
+	for _, tc := range tests {
+		if got := KeepsOwnBelow(tc.o, tc.ownBelow); got != tc.want {
+			t.Errorf("%s: KeepsOwnBelow(%+v, %v) = %v, want %v", tc.name, tc.o, tc.ownBelow, got, tc.want)
+		}
+	}
+}
+
 // What the post-register rule judges lies above the source and the latest
 // observed, whichever is newer; an unobserved latest leaves the source.
 func TestJudgedAbove(t *testing.T) {

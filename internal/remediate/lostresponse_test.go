@@ -81,6 +81,44 @@ func TestRegisterRecognisesItsOwnRevisionAfterALostResponse(t *testing.T) {
 	})
 }
 
+// Another execution of the same source registers between this one's lost
+// registration and the SDK's retry: this one's first registration was
+// committed first and stays, reported REMEDIATED; the retry's is withdrawn,
+// and the other execution's fix is left to it (it finds this one's below
+// its own and withdraws its own: TestOvertaken's "another remediation's
+// fix of this source" row). Withdrawing both of this one's would leave
+// the source unremediated once the other withdrew its own.
+func TestAnotherFixBetweenALostRegistrationAndItsRetry(t *testing.T) {
+	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json") // orders-api:14
+	const family = "orders-api"
+	in := inputFor(td)
+	in.ExecutionToken = "orders-api-14-0123456789abcdef"
+	f := awsfake.NewECS()
+	f.Put(td, tags)
+	e := &lateCommit{ECS: f, script: func(n int, commit commitFunc) (*ecs.RegisterTaskDefinitionOutput, error) {
+		if n == 1 {
+			if _, err := commit(); err != nil { // 15, its response lost
+				return nil, err
+			}
+			theirs := append(taskdef.ProvenanceTags(td.Revision), taskdef.ExecutionTag("orders-api-14-fedcba9876543210")...)
+			f.Put(awsfake.WithRevision(td, family, 16), theirs)
+		}
+		return commit() // 17, the SDK's retry
+	}}
+	r := &Remediator{Policy: policy.Default(), Clients: static(e, awsfake.NewLogs())}
+	res, err := r.Register(context.Background(), workflow.State{Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := f.ARN(family, 15)
+	if res.Outcome != workflow.OutcomeRemediated || res.NewARN != first || res.Plan == nil {
+		t.Fatalf("outcome %s NewARN %q (%s), want REMEDIATED %s with its plan", res.Outcome, res.NewARN, res.Detail, first)
+	}
+	if revs := f.Families[family]; revs[14].TD.Status != types.TaskDefinitionStatusActive || revs[16].TD.Status != types.TaskDefinitionStatusInactive {
+		t.Errorf("revision 15 %s, 17 %s; want the first registration kept, the retry's withdrawn", revs[14].TD.Status, revs[16].TD.Status)
+	}
+}
+
 // The same through the real SDK client and moto: the fault proxy applies
 // the first RegisterTaskDefinition, then answers HTTP 500; the SDK retries
 // and registers again.

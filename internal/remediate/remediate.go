@@ -360,9 +360,12 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 func (r *Remediator) keepIfNotOvertaken(ctx context.Context, log *slog.Logger, c ECS, a taskdef.ARN, token string, above, ours int32, said func(kept taskdef.ARN) string, res workflow.Result) (workflow.Result, error) {
 	mine := a
 	mine.Revision = ours
-	o, own, overtaker, err := overtaken(ctx, c, a, token, above, ours)
+	o, own, below, overtaker, err := overtaken(ctx, c, a, token, above, ours)
 	if err != nil {
 		return workflow.Result{}, err
+	}
+	if reconcile.KeepsOwnBelow(o, below) {
+		o = reconcile.Overtake{}
 	}
 	kept, withdraw := reconcile.KeepFirst(mine, own)
 	if o.Withdraw {
@@ -396,33 +399,31 @@ const maxOvertakeReads = 5
 // overtaken reads, newest first, the revisions registered between above
 // (reconcile.JudgedAbove) and ours, and returns what reconcile.Overtaken
 // says of them, this remediation's own registrations found on the way
-// (duplicates of a retried or racing call; Overtake.Own) and the revision
-// that settled it. The reads stop at a revision that keeps ours; after one
-// that withdraws it they go on, for this remediation's own registrations
-// below, which newer content overtook too. Revision numbers only grow, so
-// ours == above+1 costs no read.
-func overtaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, ours int32) (reconcile.Overtake, []taskdef.ARN, string, error) {
-	var own []taskdef.ARN
-	var o reconcile.Overtake
-	var overtaker string
+// (duplicates of a retried or racing call; Overtake.Own), whether some lie
+// below the revision that settled it, and that revision. The reads stop at
+// a revision that keeps ours; after one that withdraws it they go on, for
+// this remediation's own registrations below (reconcile.KeepsOwnBelow).
+// Revision numbers only grow, so ours == above+1 costs no read.
+func overtaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, ours int32) (o reconcile.Overtake, own []taskdef.ARN, below bool, overtaker string, err error) {
 	for rev := ours - 1; rev > above && rev >= ours-maxOvertakeReads; rev-- {
 		ref := a
 		ref.Revision = rev
 		between, err := describe(ctx, c, ref.String())
 		if err != nil {
-			return reconcile.Overtake{}, nil, "", err
+			return reconcile.Overtake{}, nil, false, "", err
 		}
 		switch v := reconcile.Overtaken(a, ours, token, between); {
 		case v.Own:
 			own = append(own, ref)
+			below = below || o.Settled
 		case o.Settled: // overtaken already: only this remediation's own count below
 		case v.Settled && !v.Withdraw:
-			return v, own, "", nil
+			return v, own, false, "", nil
 		case v.Settled:
 			o, overtaker = v, ref.String()
 		}
 	}
-	return o, own, overtaker, nil
+	return o, own, below, overtaker, nil
 }
 
 // revisionOf returns the revision of a task-definition ARN, or 0.
