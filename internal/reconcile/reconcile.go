@@ -415,15 +415,35 @@ type Overtake struct {
 }
 
 // KeepsOwnBelow reports whether o, the verdict of the revision that
-// withdrew ours, leaves this remediation's registrations found below that
-// revision (ownBelow) to KeepFirst instead of withdrawing them with ours:
-// when that revision is another execution's fix of the same source
-// (ALREADY_REMEDIATED), this remediation's own below it was committed
-// first, and the other execution, finding it below its own, withdraws its
-// own — withdrawing both would leave the source unremediated. Newer
-// content (SUPERSEDED) overtakes them all.
-func KeepsOwnBelow(o Overtake, ownBelow bool) bool {
-	return o.Withdraw && ownBelow && o.Outcome == workflow.OutcomeAlreadyRemediated
+// withdrew ours, leaves this remediation's registrations below that
+// revision to KeepFirst instead of withdrawing them with ours; below are
+// the verdicts of the revisions read below it, newest first. Newer
+// content (SUPERSEDED) overtakes them all. Another execution's fix of the
+// same source (ALREADY_REMEDIATED) does not when this remediation's own
+// lowest registration is below every other fix of the source: that one
+// was committed first, and the other executions, finding it below their
+// own, withdraw theirs — withdrawing it too would leave the source
+// unremediated.
+func KeepsOwnBelow(o Overtake, below []Overtake) bool {
+	if !otherFix(o) {
+		return false
+	}
+	first := false // whether the lowest fix of the source so far is this remediation's
+	for _, b := range below {
+		switch {
+		case b.Own:
+			first = true
+		case otherFix(b):
+			first = false
+		}
+	}
+	return first
+}
+
+// otherFix reports whether a verdict is that of another execution's fix of
+// the same source.
+func otherFix(o Overtake) bool {
+	return o.Withdraw && o.Outcome == workflow.OutcomeAlreadyRemediated
 }
 
 // JudgedAbove returns the revision above which Overtaken judges what came

@@ -269,23 +269,26 @@ func TestKeepFirst(t *testing.T) {
 // remediation's earlier registrations below it in place; newer content
 // overtakes them with ours.
 func TestKeepsOwnBelow(t *testing.T) {
-	theirFix := Overtaken(source, 7, token, rev(6, logged, 5, theirs))
-	newer := Overtaken(source, 7, token, rev(6, unlogged, 0))
-	olderFix := Overtaken(source, 7, token, rev(6, logged, 4))
+	theirFix := Overtaken(source, 9, token, rev(8, logged, 5, theirs))
+	ownFix := Overtaken(source, 9, token, rev(7, logged, 5, mine))
+	newer := Overtaken(source, 9, token, rev(8, unlogged, 0))
+	olderFix := Overtaken(source, 9, token, rev(8, logged, 4))
 	tests := []struct {
-		name     string
-		o        Overtake
-		ownBelow bool
-		want     bool
+		name  string
+		o     Overtake
+		below []Overtake
+		want  bool
 	}{
-		{"another execution's fix, ours below it", theirFix, true, true},
-		{"another execution's fix, nothing of ours below", theirFix, false, false},
-		{"newer content, ours below it", newer, true, false},
-		{"a fix of older content keeps ours anyway", olderFix, true, false},
+		{"another execution's fix, ours below it", theirFix, []Overtake{ownFix}, true},
+		{"another execution's fix, nothing of ours below", theirFix, nil, false},
+		{"another execution's fix, ours below it, and a third fix lower still", theirFix, []Overtake{ownFix, theirFix}, false},
+		{"another execution's fix, ours below it, below that another's, below that ours", theirFix, []Overtake{ownFix, theirFix, {}, ownFix}, true},
+		{"newer content, ours below it", newer, []Overtake{ownFix}, false},
+		{"a fix of older content keeps ours anyway", olderFix, []Overtake{ownFix}, false},
 	}
 	for _, tc := range tests {
-		if got := KeepsOwnBelow(tc.o, tc.ownBelow); got != tc.want {
-			t.Errorf("%s: KeepsOwnBelow(%+v, %v) = %v, want %v", tc.name, tc.o, tc.ownBelow, got, tc.want)
+		if got := KeepsOwnBelow(tc.o, tc.below); got != tc.want {
+			t.Errorf("%s: KeepsOwnBelow = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

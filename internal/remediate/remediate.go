@@ -399,26 +399,30 @@ const maxOvertakeReads = 5
 // overtaken reads, newest first, the revisions registered between above
 // (reconcile.JudgedAbove) and ours, and returns what reconcile.Overtaken
 // says of them, this remediation's own registrations found on the way
-// (duplicates of a retried or racing call; Overtake.Own), whether some lie
-// below the revision that settled it, and that revision. The reads stop at
-// a revision that keeps ours; after one that withdraws it they go on, for
-// this remediation's own registrations below (reconcile.KeepsOwnBelow).
+// (duplicates of a retried or racing call; Overtake.Own), the verdicts of
+// the revisions below the one that settled it, and that revision. The
+// reads stop at a revision that keeps ours; after one that withdraws it
+// they go on, for this remediation's own registrations below
+// (reconcile.KeepsOwnBelow).
 // Revision numbers only grow, so ours == above+1 costs no read.
-func overtaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, ours int32) (o reconcile.Overtake, own []taskdef.ARN, below bool, overtaker string, err error) {
+func overtaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, ours int32) (o reconcile.Overtake, own []taskdef.ARN, below []reconcile.Overtake, overtaker string, err error) {
 	for rev := ours - 1; rev > above && rev >= ours-maxOvertakeReads; rev-- {
 		ref := a
 		ref.Revision = rev
 		between, err := describe(ctx, c, ref.String())
 		if err != nil {
-			return reconcile.Overtake{}, nil, false, "", err
+			return reconcile.Overtake{}, nil, nil, "", err
 		}
-		switch v := reconcile.Overtaken(a, ours, token, between); {
+		v := reconcile.Overtaken(a, ours, token, between)
+		if o.Settled {
+			below = append(below, v) // overtaken already (reconcile.KeepsOwnBelow)
+		}
+		switch {
 		case v.Own:
 			own = append(own, ref)
-			below = below || o.Settled
-		case o.Settled: // overtaken already: only this remediation's own count below
+		case o.Settled:
 		case v.Settled && !v.Withdraw:
-			return v, own, false, "", nil
+			return v, own, nil, "", nil
 		case v.Settled:
 			o, overtaker = v, ref.String()
 		}
