@@ -312,7 +312,10 @@ const envFaultSeed = "ECSLOGFIX_FAULT_SEED"
 // the remediations of the previous rounds), with 30 % of the functions'
 // AWS calls failing.
 //
-// envFaultSeed (a number) replaces its fault seed, 6, to draw other faults.
+// envFaultSeed (a number) replaces its fault seed, 6, to draw other faults;
+// a seed whose draw gives an API no fault after taking effect fails the
+// scenario, which then did not test that lost response (seed 8 gives
+// logs:CreateLogGroup none).
 func TestThirtyPercentFaults(t *testing.T) {
 	start := time.Now()
 	seed := uint64(6)
