@@ -81,8 +81,8 @@ func TestDigestWaitsThenPublishesOnce(t *testing.T) {
 	h, pub, _ := sweepHandler(t, &now)
 	ctx := context.Background()
 	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-1", Bucket: sweepBucket, ReportKey: "sweeps/sweep-1/report.jsonl",
-		Targets: 1, TargetsWalked: 1, Evaluated: 3, Violations: 2, Started: 2, SummarizedAt: now,
-		Sections: []workflow.SweepSection{{Account: "111122223333", Region: "us-east-1", Evaluated: 3, Violations: 2, Started: 2}}}
+		Targets: 1, TargetsWalked: 1, SweepCounts: workflow.SweepCounts{Evaluated: 3, Violations: 2, Started: 2}, SummarizedAt: now,
+		Sections: []workflow.SweepSection{{Account: "111122223333", Region: "us-east-1", SweepCounts: workflow.SweepCounts{Evaluated: 3, Violations: 2, Started: 2}}}}
 	digestReq := workflow.NotifyRequest{Summary: &sum, ExecutionARN: "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-sweep:sweep-1"}
 
 	if _, err := h.Handle(ctx, bySweep(loadRequest(t, "remediated"), "sweep-1", "")); err != nil {
@@ -122,7 +122,7 @@ func TestDigestStopsWaiting(t *testing.T) {
 	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 	h, pub, _ := sweepHandler(t, &now)
 	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-2", Bucket: sweepBucket, ReportKey: "sweeps/sweep-2/report.jsonl",
-		Targets: 1, TargetsWalked: 1, Started: 5, SummarizedAt: now}
+		Targets: 1, TargetsWalked: 1, SweepCounts: workflow.SweepCounts{Started: 5}, SummarizedAt: now}
 	now = now.Add(time.Hour + time.Second)
 	got, err := h.Handle(context.Background(), workflow.NotifyRequest{Summary: &sum})
 	if err != nil || !got.Published || len(pub.calls) != 1 || !strings.Contains(*pub.calls[0].Message, "Still running when this digest was sent: 5") {
@@ -261,7 +261,7 @@ func TestDigestFailureNotice(t *testing.T) {
 	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 	h, pub, store := sweepHandler(t, &now)
 	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-6", Bucket: sweepBucket, ReportKey: "sweeps/sweep-6/report.jsonl",
-		Targets: 1, TargetsWalked: 1, Started: 3, SummarizedAt: now}
+		Targets: 1, TargetsWalked: 1, SweepCounts: workflow.SweepCounts{Started: 3}, SummarizedAt: now}
 	caught := &workflow.CaughtError{Error: "ecslogfix.ThrottledError", Cause: "publish: Rate exceeded"}
 	got, err := h.Handle(context.Background(), workflow.NotifyRequest{Summary: &sum, DigestError: caught})
 	if err != nil || !got.Published || len(pub.calls) != 1 || len(store.Calls) != 0 {
