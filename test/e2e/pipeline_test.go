@@ -387,23 +387,10 @@ func TestPipeline(t *testing.T) {
 		src := p.register(t, ctx, "td08-awslogs-missing-prefix-ec2.json", "e2e-sweep")
 		// The schedule starts the sweep state machine: inventory, a
 		// Distributed Map over the one account-region, summarize.
-		arns, err := p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-sweep-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		sw, err := harness.WaitExecution(ctx, p.SFN, arns[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		sw, st := runSweep(t, ctx, p.Stack, p.names.Rule("sweep"), "e2e-sweep-1")
 		if sw.Status != sfntypes.ExecutionStatusSucceeded {
-			t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, arns[0]))
+			t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, aws.ToString(sw.ExecutionArn)))
 		}
-		var st workflow.SweepState
-		if err := json.Unmarshal([]byte(aws.ToString(sw.Output)), &st); err != nil || st.Summary == nil {
-			t.Fatalf("sweep output %s: %v", aws.ToString(sw.Output), err)
-		}
-		t.Logf("sweep in %s: %+v", time.Since(start).Round(time.Millisecond), *st.Summary)
 		if sum := st.Summary; sum.Targets != 1 || sum.TargetsWalked != 1 || sum.Started != 1 || sum.CoverageGaps != 0 || st.Digest == nil {
 			t.Errorf("sweep summary %+v", sum)
 		}
