@@ -23,9 +23,9 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
-// envCount is the whole number in the environment variable name, at
+// envInt is the whole number in the environment variable name, at
 // least least, or def when it is not set.
-func envCount(t *testing.T, name string, def, least int) int {
+func envInt(t *testing.T, name string, def, least int) int {
 	t.Helper()
 	s := os.Getenv(name)
 	if s == "" {

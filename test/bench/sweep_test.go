@@ -167,7 +167,7 @@ feed:
 // configured limit).
 func TestBenchSweepScan(t *testing.T) {
 	RequireBench(t)
-	n := envCount(t, EnvFamilies, 2000, 8)
+	n := envInt(t, EnvFamilies, 2000, 8)
 	small := n / 4
 	endpoint := localaws.Start(t, localaws.Options{}).Endpoint
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

@@ -134,14 +134,7 @@ func summary(s bench.Summary) string {
 // log bytes per invocation and (with /proc) CPU time and peak RSS.
 func TestBenchEndToEnd(t *testing.T) {
 	bench.RequireBench(t)
-	runs := 20
-	if s := os.Getenv(EnvRuns); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			t.Fatalf("%s=%q: want a positive number", EnvRuns, s)
-		}
-		runs = v
-	}
+	runs := envInt(t, EnvRuns, 20, 1)
 	tools := localaws.RequireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
