@@ -165,22 +165,7 @@ func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskD
 // (by ARN), all finished, and adds them to seen.
 func (p *pipeline) newExecutions(t *testing.T, ctx context.Context, seen map[string]bool) []*sfn.DescribeExecutionOutput {
 	t.Helper()
-	all, err := p.Executions(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*sfn.DescribeExecutionOutput
-	for _, e := range all {
-		arn := aws.ToString(e.ExecutionArn)
-		if !strings.Contains(arn, ":execution:"+p.names.StateMachine()+":") {
-			continue // the sweep's
-		}
-		if !seen[arn] {
-			seen[arn] = true
-			out = append(out, e)
-		}
-	}
-	return out
+	return remediations(t, ctx, p.Stack, p.names.StateMachine(), seen)
 }
 
 func (p *pipeline) history(ctx context.Context, arn string) string {
