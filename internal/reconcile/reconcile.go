@@ -464,10 +464,11 @@ func JudgedAbove(source taskdef.ARN, latestARN string) int32 {
 // Overtaken judges one revision between ours and the latest observed
 // before registering, newest first. Revision numbers only grow, so when
 // ours is latest+1 nobody registered in between and there is nothing to
-// judge. Another registration of this remediation (token) is Own. Newer user content, or ecslogfix's fix of this or a newer source,
-// means ours must not stay on top (SUPERSEDED, or ALREADY_REMEDIATED for a
-// duplicate of this fix); ecslogfix's fix of an older source leaves ours in
-// place; a revision that is not ACTIVE (or not found) does not count.
+// judge. Another registration of this remediation (token) is Own. Newer
+// user content, or ecslogfix's fix of this or a newer source, means ours
+// must not stay on top (SUPERSEDED, or ALREADY_REMEDIATED for a duplicate
+// of this fix); ecslogfix's fix of an older source leaves ours in place; a
+// revision that is not ACTIVE (or not found) does not count.
 func Overtaken(source taskdef.ARN, ours int32, token string, between *Revision) Overtake {
 	if !between.Found() {
 		return Overtake{}
