@@ -420,7 +420,7 @@ func overtaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, o
 		switch {
 		case v.Own:
 			own = append(own, ref)
-		case o.Settled: // below the overtaker only this remediation's own are kept
+		case o.Settled: // below the overtaker, only this remediation's own are collected
 		case v.Settled && !v.Withdraw:
 			return v, own, nil, "", nil
 		case v.Settled:
