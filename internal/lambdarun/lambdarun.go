@@ -14,7 +14,7 @@ import (
 // error is logged and ends the process with status 1 (Lambda then reports
 // an init error, and the invocation is retried).
 func Main[H any](function string, build func(context.Context, *slog.Logger) (H, error), start func(H)) {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("function", function)
+	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{ReplaceAttr: publicLogAttr})).With("function", function)
 	h, err := build(context.Background(), log)
 	if err != nil {
 		log.Error("startup failed", "error", err.Error())
