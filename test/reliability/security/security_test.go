@@ -20,6 +20,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -82,6 +83,9 @@ const (
 	notifyMessageSecret = "FAKE-notify-error-message-c0ffee-12"
 	notifyMessageShown  = "Invalid parameter: MessageAttributes"
 	notifyMessage       = notifyMessageShown + ": token=" + notifyMessageSecret + " is not valid."
+	sweepMessageSecret  = "FAKE-sweep-error-message-c0ffee-13"
+	sweepMessageShown   = "Unable to read the family's latest revision"
+	sweepMessage        = sweepMessageShown + ": token=" + sweepMessageSecret + " is not valid."
 )
 
 // allowed are planted names every notification of a remediated family
@@ -213,8 +217,8 @@ func requestBody(t *testing.T, in *ecs.RegisterTaskDefinitionInput) map[string]a
 // credentials, secrets and secretOptions), announced by CloudTrail events
 // whose request bodies carry them in plain text, through detect → the
 // synthesized workflow on moto → notify, plus one execution that fails in
-// remediate and one whose detect and notify meet AWS errors quoting
-// secrets. No such value may appear in any notification format (the SNS
+// remediate, one whose detect and notify meet AWS errors quoting secrets,
+// and a sweep whose read of a family meets one. No such value may appear in any notification format (the SNS
 // message whole, each protocol's format — the https one is what AWS
 // Chatbot posts to Slack and Microsoft Teams — and as the SQS subscriber
 // receives it), in any body posted to the Slack webhook, in any history
@@ -244,7 +248,10 @@ func TestSecretLeakage(t *testing.T) {
 	out := &syncbuf.Buffer{}
 	names := syn.Config.Names()
 	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: mkdir(t, filepath.Join(dir, "stack")), Log: out, StandIns: true,
-		Env: map[string]map[string]string{names.Function(config.FunctionNotify): {"SSL_CERT_FILE": slack.CertFile(t, dir)}}})
+		Env: map[string]map[string]string{names.Function(config.FunctionNotify): {
+			"SSL_CERT_FILE":     slack.CertFile(t, dir),
+			fnenv.EnvDigestPoll: "1", // the sweep's digest asks again for missing outcomes after 1 s
+		}}})
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
 	}
@@ -448,6 +455,37 @@ func TestSecretLeakage(t *testing.T) {
 	if len(execs) != len(families)+2 || failed != 2 {
 		t.Errorf("%d executions, %d FAILED; want %d, 2 (the AWS error failed Notify, and NotifyFailure ends FAILED)", len(execs), failed, len(families)+2)
 	}
+
+	// Error text on the sweep's path: the walk's first read of a family's
+	// latest revision (DescribeTaskDefinition) gets an AWS error quoting a
+	// secret; that family is an error of the walk's result, and the
+	// sweep's digest, which notify publishes, lists it.
+	secrets = append(secrets, sweepMessageSecret)
+	before := s.Proxy.Stats().APIs["ecs:DescribeTaskDefinition"].Faults[faultproxy.ClientError]
+	if err := s.Proxy.SetRules([]faultproxy.Rule{{API: "ecs:DescribeTaskDefinition", Script: []faultproxy.Kind{faultproxy.ClientError}, Message: sweepMessage}}); err != nil {
+		t.Fatal(err)
+	}
+	arns, err := s.StartSchedule(ctx, names.Rule("sweep"), "sec-sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := harness.WaitExecution(ctx, s.SFN, arns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Status != sfntypes.ExecutionStatusSucceeded {
+		h, _ := harness.History(ctx, s.SFN, arns[0])
+		t.Errorf("sweep: %s\n%s", sw.Status, h)
+	}
+	if execs, err = s.Executions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Proxy.SetRules(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Proxy.Stats().APIs["ecs:DescribeTaskDefinition"].Faults[faultproxy.ClientError] - before; n != 1 {
+		t.Errorf("the sweep's DescribeTaskDefinition got the AWS error %d times, want 1", n)
+	}
 	shown := false
 	notifyShown := false
 
@@ -500,6 +538,15 @@ func TestSecretLeakage(t *testing.T) {
 	records := historyRecords(ctx, t, s)
 	maps.Copy(sources, records)
 	checkHistory(t, records, registered)
+	// Positive control: the sweep's per-family report keeps the rest of
+	// its AWS error's message.
+	sweepShown := false
+	for where, text := range records {
+		sweepShown = sweepShown || strings.Contains(where, "/sweeps/sec-sweep/report.jsonl") && strings.Contains(text, sweepMessageShown)
+	}
+	if !sweepShown {
+		t.Errorf("the sweep's report does not show its AWS error's message %q: the planted secret reached nothing", sweepMessageShown)
+	}
 	outputs := cliOutputs(ctx, t, s.Config, registered)
 	maps.Copy(sources, outputs)
 	checkReaches(t, sources, awsMessageShown, notifyMessageShown)
@@ -543,7 +590,7 @@ func TestSecretLeakage(t *testing.T) {
 	reliability.Record(t, reliability.Result{
 		ID: "secret-leakage", Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
 		Registrations: len(registered), Notifications: len(subscribed),
-		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d Slack webhook bodies, %d history records, %d CLI outputs (scan, fix, backout; text, json, csv; stdout and stderr), %d executions' input/output/history, detect's answers, all process output), %d leaks; AWS errors quoting a secret in remediate (a FAILED execution), detect and notify",
+		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d Slack webhook bodies, %d history records, %d CLI outputs (scan, fix, backout; text, json, csv; stdout and stderr), %d executions' input/output/history, detect's answers, all process output), %d leaks; AWS errors quoting a secret in remediate (a FAILED execution), detect, notify and the sweep",
 			delivered, len(secrets), len(sources), len(bodies), len(records), len(outputs), len(execs), leaks),
 	})
 }
