@@ -1,7 +1,9 @@
 // Package lambdarun is how every ecslogfix function starts: JSON logs on
 // stdout with the function's name (log/slog, stable keys), the adapter's
 // build step (environment → clients → handler), and a failed build ending
-// the process with one log line instead of serving a broken handler.
+// the process with one log line instead of serving a broken handler. What
+// leaves a function as text — its returned error (Public) and every log
+// line's error attribute — is sanitised here with escape.Cause.
 package lambdarun
 
 import (
