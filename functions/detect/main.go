@@ -27,7 +27,7 @@ import (
 func main() {
 	lambdarun.Main(naming.FunctionDetect, build, func(d *detect.Detector) {
 		// Lenient decoding: the event is AWS's, and it grows fields.
-		lambda.Start(func(ctx context.Context, raw json.RawMessage) (execution.Response, error) { return d.Handle(ctx, raw) })
+		lambda.Start(lambdarun.Public(func(ctx context.Context, raw json.RawMessage) (execution.Response, error) { return d.Handle(ctx, raw) }))
 	})
 }
 

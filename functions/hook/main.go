@@ -24,7 +24,7 @@ func main() {
 	}, func(h *hook.Handler) {
 		// Lenient decoding: the request is CloudFormation's, which may
 		// grow fields.
-		lambda.Start(h.Handle)
+		lambda.Start(lambdarun.Public(h.Handle))
 	})
 }
 

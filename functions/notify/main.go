@@ -29,7 +29,7 @@ import (
 func main() {
 	lambdarun.Main(naming.FunctionNotify, build, func(h *notify.Handler) {
 		// Strict decoding: the input is our own contract (workflow.NotifyRequest).
-		lambda.StartHandlerFunc(h.Handle, lambda.WithDisallowUnknownFields(true))
+		lambda.StartHandlerFunc(lambdarun.Public(h.Handle), lambda.WithDisallowUnknownFields(true))
 	})
 }
 

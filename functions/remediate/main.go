@@ -21,7 +21,7 @@ import (
 func main() {
 	lambdarun.Main(naming.FunctionRemediate, build, func(r *remediate.Remediator) {
 		// Strict decoding: the input is our own contract (workflow.Request).
-		lambda.StartHandlerFunc(r.Handle, lambda.WithDisallowUnknownFields(true))
+		lambda.StartHandlerFunc(lambdarun.Public(r.Handle), lambda.WithDisallowUnknownFields(true))
 	})
 }
 

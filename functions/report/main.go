@@ -24,7 +24,7 @@ import (
 func main() {
 	lambdarun.Main(naming.FunctionReport, build, func(j *report.Job) {
 		// Strict decoding: the input is our own (report.JobRequest).
-		lambda.StartHandlerFunc(j.Handle, lambda.WithDisallowUnknownFields(true))
+		lambda.StartHandlerFunc(lambdarun.Public(j.Handle), lambda.WithDisallowUnknownFields(true))
 	})
 }
 

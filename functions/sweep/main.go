@@ -31,7 +31,7 @@ import (
 func main() {
 	lambdarun.Main(naming.FunctionSweep, build, func(s *sweep.Sweeper) {
 		// Strict decoding: the input is our own (workflow.SweepRequest).
-		lambda.StartHandlerFunc(s.Handle, lambda.WithDisallowUnknownFields(true))
+		lambda.StartHandlerFunc(lambdarun.Public(s.Handle), lambda.WithDisallowUnknownFields(true))
 	})
 }
 

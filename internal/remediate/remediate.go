@@ -92,8 +92,8 @@ func (r *Remediator) partition() string {
 // workflow.Ensured; register, rollout and watch return workflow.Result. The error, if any, is
 // a workflow.ThrottledError, ConcurrentRevisionError or InvalidInputError
 // (outermost, so the Lambda runtime reports its type name), or another
-// error the state machine's Catch turns into a failure notification; its
-// text is sanitised as publicError says.
+// error the state machine's Catch turns into a failure notification. The
+// adapter serves it through lambdarun.Public, which sanitises the text.
 func (r *Remediator) Handle(ctx context.Context, req workflow.Request) (any, error) {
 	var out any
 	var err error
@@ -110,7 +110,7 @@ func (r *Remediator) Handle(ctx context.Context, req workflow.Request) (any, err
 		err = &workflow.InvalidInputError{Err: fmt.Errorf("unknown action %q", req.Action)}
 	}
 	if err != nil {
-		return nil, publicError(workflow.Classify(err))
+		return nil, workflow.Classify(err)
 	}
 	return out, nil
 }

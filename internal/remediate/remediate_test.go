@@ -17,6 +17,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -635,9 +636,10 @@ func static(e ECS, l Logs) ClientsFor {
 	return func(workflow.Target) (Clients, error) { return Clients{ECS: e, Logs: l}, nil }
 }
 
-// An AWS error message can quote the request: the error Handle returns
-// (the execution history's cause, the runtime's log line) is sanitised with
-// escape.Cause and keeps the type the state machine matches.
+// An AWS error message can quote the request: the error Handle returns, as
+// it leaves the function (lambdarun.Public, which the adapter serves Handle
+// through: the execution history's cause, the runtime's log line), is
+// sanitised with escape.Cause and keeps the type the state machine matches.
 func TestHandleSanitisesErrorText(t *testing.T) {
 	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
 	const secret = "FAKE-quoted-by-aws-c0ffee"
@@ -651,7 +653,7 @@ func TestHandleSanitisesErrorText(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			err := registerFailing(td, tags, tc.err)
+			err := lambdarun.PublicError(registerFailing(td, tags, tc.err))
 			if err == nil {
 				t.Fatal("no error")
 			}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/coverage"
+	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -258,7 +259,7 @@ func (s *Sweeper) Walk(ctx context.Context, w workflow.Walk) (workflow.Walk, err
 	}
 	c, err := s.ECS(t)
 	if err != nil {
-		res.Error = err.Error()
+		res.Error = errorText(err)
 		return workflow.Walk{}, s.fail(ctx, log, res, fmt.Errorf("clients for %s/%s: %w", t.Account, t.Region, err))
 	}
 	cp, err := inventory.Walk(workCtx, c, inventory.Options{FamilyPrefix: s.FamilyPrefix, Checkpoint: w.Checkpoint}, func(it inventory.Item) error {
@@ -277,7 +278,7 @@ func (s *Sweeper) Walk(ctx context.Context, w workflow.Walk) (workflow.Walk, err
 	case ctx.Err() != nil:
 		return workflow.Walk{}, ctx.Err()
 	default:
-		res.Error = err.Error()
+		res.Error = errorText(err)
 		return workflow.Walk{}, s.fail(ctx, log, res, err)
 	}
 	res.Done = next.Done
@@ -290,6 +291,16 @@ func (s *Sweeper) Walk(ctx context.Context, w workflow.Walk) (workflow.Walk, err
 		"skipped", res.Counts.Skipped, "errors", res.Counts.Errors)
 	return next, nil
 }
+
+// maxErrorText bounds an error's text in the walk's result and the report:
+// far above any AWS error message, so a line stays a line.
+const maxErrorText = 4096
+
+// errorText is an error's text as the walk's result and the per-family
+// report keep it: an AWS error message can quote the request, so it is
+// sanitised with escape.Cause, the redaction rule of every record of an
+// outcome.
+func errorText(err error) string { return escape.Cause(err.Error(), maxErrorText) }
 
 // fail writes the result of a walk that cannot go on and returns its error.
 func (s *Sweeper) fail(ctx context.Context, log *slog.Logger, res *Result, err error) error {
@@ -309,7 +320,7 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 			return errStop
 		}
 		res.Counts.Errors++
-		row.Status, row.Detail = StatusError, it.Err.Error()
+		row.Status, row.Detail = StatusError, errorText(it.Err)
 		res.Families = append(res.Families, row)
 		log.Error("sweep family skipped", "family", it.Family, "error", it.Err.Error())
 		return nil
@@ -338,7 +349,7 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 		res.Counts.Evaluated++
 		res.Counts.Errors++
 		res.Counts.Violations++
-		row.Status, row.Detail = StatusError, err.Error()
+		row.Status, row.Detail = StatusError, errorText(err)
 		res.Families = append(res.Families, row)
 		log.Error("sweep start failed", "family", it.Family, "error", err.Error())
 		return nil

@@ -428,6 +428,31 @@ func TestSweepSkipsFailedFamilies(t *testing.T) {
 	}
 }
 
+// An AWS error message can quote the request: the walk's result and the
+// report keep the error's text sanitised (escape.Cause), its code and the
+// rest of its message shown.
+func TestSweepReportSanitisesErrorText(t *testing.T) {
+	const secret = "FAKE-quoted-by-aws-c0ffee"
+	e, s := awsfake.NewECS(), awsfake.NewSFN()
+	seedMixed(t, e, 3)
+	e.FailNext("DescribeTaskDefinition", &smithy.GenericAPIError{Code: "ClientException", Message: "Invalid request: token=" + secret + " is not valid."})
+	d := newSweeper(e, s, &awsfake.LogBuffer{})
+	st, _ := run(t, d, "sweep-1", nil)
+	f := report(t, d, st.Summary)[0]
+	if f.Status != StatusError || strings.Contains(f.Detail, secret) || !strings.Contains(f.Detail, "ClientException: Invalid request: token=[redacted] is not valid.") {
+		t.Fatalf("report line %+v", f)
+	}
+	keys := d.S3.(*awsfake.S3).Keys(bucket, "sweeps/sweep-1/results/")
+	for _, k := range keys {
+		if b, _ := d.S3.(*awsfake.S3).Object(bucket, k); strings.Contains(string(b), secret) {
+			t.Errorf("the walk's result %s: %s", k, b)
+		}
+	}
+	if len(keys) == 0 {
+		t.Error("no walk result written")
+	}
+}
+
 // slowBudget answers as the paced client does when the read budget's next
 // token comes after the context's deadline (awsclient reports that as the
 // deadline).

@@ -30,6 +30,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -248,7 +249,8 @@ func (w *world) invoke(ctx context.Context, function string, payload []byte) ([]
 			}
 			r = w.fleet[i]
 		}
-		out, err := r.Handle(ctx, req)
+		// As the adapter serves it (functions/remediate).
+		out, err := lambdarun.Public(r.Handle)(ctx, req)
 		if err != nil {
 			return nil, lambdaErrorType(err), err.Error(), nil
 		}

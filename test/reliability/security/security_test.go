@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,8 +16,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
@@ -68,6 +71,21 @@ const (
 	awsMessageSecret = "FAKE-aws-error-message-c0ffee-9"
 	awsMessageShown  = "Invalid setting for container 'app'"
 	awsMessage       = awsMessageShown + ": token=" + awsMessageSecret + " is not valid."
+)
+
+// The AWS errors of the detect and notify paths: detect's re-read of the
+// revision (DescribeTaskDefinition) and notify's Publish each get one
+// whose message quotes a secret; the rest of each message is shown.
+const (
+	detectMessageSecret = "FAKE-detect-error-message-c0ffee-11"
+	detectMessageShown  = "Unable to read the task definition"
+	detectMessage       = detectMessageShown + ": token=" + detectMessageSecret + " is not valid."
+	notifyMessageSecret = "FAKE-notify-error-message-c0ffee-12"
+	notifyMessageShown  = "Invalid parameter: MessageAttributes"
+	notifyMessage       = notifyMessageShown + ": token=" + notifyMessageSecret + " is not valid."
+	sweepMessageSecret  = "FAKE-sweep-error-message-c0ffee-13"
+	sweepMessageShown   = "Unable to read the family's latest revision"
+	sweepMessage        = sweepMessageShown + ": token=" + sweepMessageSecret + " is not valid."
 )
 
 // allowed are planted names every notification of a remediated family
@@ -198,17 +216,29 @@ func requestBody(t *testing.T, in *ecs.RegisterTaskDefinitionInput) map[string]a
 // (testdata/taskdefs td37 and td03, and a td13 variant with repository
 // credentials, secrets and secretOptions), announced by CloudTrail events
 // whose request bodies carry them in plain text, through detect → the
-// synthesized workflow on moto → notify, plus one execution that fails.
-// No such value may appear in any notification format (the SNS message
-// whole, and as the SQS subscriber receives it), in any execution's
-// input, output or history (DescribeExecution, GetExecutionHistory), or
-// in any line the bootstraps wrote.
+// synthesized workflow on moto → notify, plus one execution that fails in
+// remediate, one whose detect and notify meet AWS errors quoting secrets,
+// and a sweep whose read of a family meets one. No such value may appear in any notification format (the SNS
+// message whole, each protocol's format — the https one is what AWS
+// Chatbot posts to Slack and Microsoft Teams — and as the SQS subscriber
+// receives it), in any body posted to the Slack webhook, in any history
+// record (every S3 object version, every DynamoDB item), in any
+// execution's input, output or history (DescribeExecution,
+// GetExecutionHistory), in detect's answers, in any line the bootstraps
+// wrote, or in the output of the CLI's scan, fix and backout (dry runs,
+// every output format) run against the same world.
 func TestSecretLeakage(t *testing.T) {
 	start := time.Now()
 	tools := localaws.RequireTools(t)
 	root := tools.Root
 	dir := t.TempDir()
-	syn, err := synth.Single(root, filepath.Join(dir, "cdk"), nil)
+	// The history store and a Slack webhook, whose URL a Secrets Manager
+	// secret holds: notify posts every published notification to the
+	// loopback receiver.
+	slack := startSlack(t)
+	syn, err := synth.Single(root, filepath.Join(dir, "cdk"), map[string]any{
+		"ecslogfix:history": true, "ecslogfix:slackWebhookSecretArn": slackSecretARN,
+	})
 	if err != nil {
 		t.Fatalf("synthesize: %v", err)
 	}
@@ -216,7 +246,12 @@ func TestSecretLeakage(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	out := &syncbuf.Buffer{}
-	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: mkdir(t, filepath.Join(dir, "stack")), Log: out, StandIns: true})
+	names := syn.Config.Names()
+	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: mkdir(t, filepath.Join(dir, "stack")), Log: out, StandIns: true,
+		Env: map[string]map[string]string{names.Function(naming.FunctionNotify): {
+			"SSL_CERT_FILE":     slack.CertFile(t, dir),
+			fnenv.EnvDigestPoll: "1", // the sweep's digest asks again for missing outcomes after 1 s
+		}}})
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
 	}
@@ -232,6 +267,13 @@ func TestSecretLeakage(t *testing.T) {
 	checkDefinition(t, syn)
 
 	ecsClient := ecs.NewFromConfig(s.Config)
+	// notify reads the secret at its first post (moto resolves the partial
+	// ARN the configuration names, as Secrets Manager does).
+	if _, err := secretsmanager.NewFromConfig(s.Config).CreateSecret(ctx, &secretsmanager.CreateSecretInput{
+		Name: aws.String(slackSecretName), SecretString: aws.String(slack.URL()),
+	}); err != nil {
+		t.Fatal(err)
+	}
 	type family struct{ file, name string }
 	families := []family{
 		{"td37-secrets-envfiles.json", "sec-secrets-envfiles"},
@@ -240,6 +282,8 @@ func TestSecretLeakage(t *testing.T) {
 	}
 	var secrets []string
 	secrets = append(secrets, eventOnly...)
+	secrets = append(secrets, slackHook)
+	var registered []*ecstypes.TaskDefinition // the canary-bearing revisions
 	register := func(f family, mutate func(*ecs.RegisterTaskDefinitionInput)) (*ecs.RegisterTaskDefinitionInput, *ecs.RegisterTaskDefinitionOutput) {
 		in, err := harness.LoadTaskDefinition(filepath.Join(root, "testdata", "taskdefs", f.file), f.name)
 		if err != nil {
@@ -254,6 +298,7 @@ func TestSecretLeakage(t *testing.T) {
 		if err != nil {
 			t.Fatalf("register %s: %v", f.file, err)
 		}
+		registered = append(registered, o.TaskDefinition)
 		return in, o
 	}
 	withCredentials := func(in *ecs.RegisterTaskDefinitionInput) {
@@ -350,10 +395,101 @@ func TestSecretLeakage(t *testing.T) {
 	if n := s.Proxy.Stats().APIs["ecs:RegisterTaskDefinition"].Faults[faultproxy.ClientError]; n == 0 {
 		t.Error("no RegisterTaskDefinition got the AWS error: the failure path proves nothing")
 	}
+
+	// Error text on the detect and notify paths: the next
+	// DescribeTaskDefinition (detect's re-read of the revision) and the
+	// next Publish (the remediated family's notice) get an AWS error
+	// quoting a secret. Detect's invocation fails, and the event is
+	// delivered again, as Lambda retries an asynchronous invocation;
+	// Notify's error is caught, and NotifyFailure publishes the failure.
+	sources := map[string]string{}
+	in, o = register(family{"td03-splunk.json", "sec-error-text"}, nil)
+	secrets = append(secrets, detectMessageSecret, notifyMessageSecret)
+	if err := s.Proxy.SetRules([]faultproxy.Rule{
+		{API: "ecs:DescribeTaskDefinition", Script: []faultproxy.Kind{faultproxy.ClientError}, Message: detectMessage},
+		{API: "sns:Publish", Script: []faultproxy.Kind{faultproxy.ClientError}, Message: notifyMessage},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	errorCall := harness.RegisterCall{
+		EventID: "5ec00000-0000-4000-8000-000000000098", TaskDefinitionARN: aws.ToString(o.TaskDefinition.TaskDefinitionArn),
+		Family: "sec-error-text", Revision: o.TaskDefinition.Revision, Identity: harness.IAMUser("jane.doe"), UserAgent: userAgent, Request: requestBody(t, in),
+	}
+	for attempt := 1; attempt <= 2; attempt++ {
+		if err := s.PutRegisterEvent(ctx, errorCall); err != nil {
+			t.Fatal(err)
+		}
+		if deliveries, err = s.Pump(ctx); err != nil || len(deliveries) != 1 {
+			t.Fatalf("pump: %d %v", len(deliveries), err)
+		}
+		delivered++
+		inv := deliveries[0].Invocation
+		sources[fmt.Sprintf("detect's answer to delivery %d of sec-error-text (what Lambda records of an asynchronous invocation)", attempt)] = inv.ErrorType + " " + inv.ErrorMessage + " " + string(inv.Payload)
+		err := inv.Err(deliveries[0].Target.Function)
+		switch {
+		case attempt == 1 && err == nil:
+			t.Error("detect did not fail on the AWS error: the detect error path proves nothing")
+		case attempt == 1 && !strings.Contains(inv.ErrorMessage, detectMessageShown):
+			t.Errorf("detect's error lacks the AWS error's message %q: %s", detectMessageShown, inv.ErrorMessage)
+		case attempt == 2 && err != nil:
+			t.Errorf("detect, delivered again: %v", err)
+		}
+	}
+	if execs, err = s.Executions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Proxy.SetRules(nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, api := range []string{"ecs:DescribeTaskDefinition", "sns:Publish"} {
+		if n := s.Proxy.Stats().APIs[api].Faults[faultproxy.ClientError]; n != 1 {
+			t.Errorf("%s got the AWS error %d times, want 1", api, n)
+		}
+	}
+	failed = 0
+	for _, e := range execs {
+		if e.Status == sfntypes.ExecutionStatusFailed {
+			failed++
+		}
+	}
+	if len(execs) != len(families)+2 || failed != 2 {
+		t.Errorf("%d executions, %d FAILED; want %d, 2 (the AWS error failed Notify, and NotifyFailure ends FAILED)", len(execs), failed, len(families)+2)
+	}
+
+	// Error text on the sweep's path: the walk's first read of a family's
+	// latest revision (DescribeTaskDefinition) gets an AWS error quoting a
+	// secret; that family is an error of the walk's result, and the
+	// sweep's digest, which notify publishes, lists it.
+	secrets = append(secrets, sweepMessageSecret)
+	before := s.Proxy.Stats().APIs["ecs:DescribeTaskDefinition"].Faults[faultproxy.ClientError]
+	if err := s.Proxy.SetRules([]faultproxy.Rule{{API: "ecs:DescribeTaskDefinition", Script: []faultproxy.Kind{faultproxy.ClientError}, Message: sweepMessage}}); err != nil {
+		t.Fatal(err)
+	}
+	arns, err := s.StartSchedule(ctx, names.Rule("sweep"), "sec-sweep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := harness.WaitExecution(ctx, s.SFN, arns[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Status != sfntypes.ExecutionStatusSucceeded {
+		h, _ := harness.History(ctx, s.SFN, arns[0])
+		t.Errorf("sweep: %s\n%s", sw.Status, h)
+	}
+	if execs, err = s.Executions(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Proxy.SetRules(nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Proxy.Stats().APIs["ecs:DescribeTaskDefinition"].Faults[faultproxy.ClientError] - before; n != 1 {
+		t.Errorf("the sweep's DescribeTaskDefinition got the AWS error %d times, want 1", n)
+	}
 	shown := false
+	notifyShown := false
 
 	// Everything that left the functions.
-	sources := map[string]string{}
 	published, err := s.Moto.Published(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -384,10 +520,37 @@ func TestSecretLeakage(t *testing.T) {
 		h, _ := json.Marshal(events)
 		sources["execution "+aws.ToString(e.Name)+" input/output/history"] = aws.ToString(e.Input) + aws.ToString(e.Output) + string(h)
 		shown = shown || strings.Contains(string(h), awsMessageShown)
+		notifyShown = notifyShown || strings.Contains(string(h), notifyMessageShown)
 	}
 	if !shown {
 		t.Errorf("no execution history shows the AWS error's message %q: the planted secret reached nothing", awsMessageShown)
 	}
+	if !notifyShown {
+		t.Errorf("no execution history shows notify's AWS error's message %q: the planted secret reached nothing", notifyMessageShown)
+	}
+	bodies := slack.Bodies()
+	for i, b := range bodies {
+		sources[fmt.Sprintf("Slack webhook body %d", i)] = b
+	}
+	if len(bodies) != len(published) {
+		t.Errorf("the Slack webhook received %d bodies, want one per published notification (%d)", len(bodies), len(published))
+	}
+	records := historyRecords(ctx, t, s)
+	maps.Copy(sources, records)
+	checkHistory(t, records, registered)
+	// Positive control: the sweep's per-family report keeps the rest of
+	// its AWS error's message.
+	sweepShown := false
+	for where, text := range records {
+		sweepShown = sweepShown || strings.Contains(where, "/sweeps/sec-sweep/report.jsonl") && strings.Contains(text, sweepMessageShown)
+	}
+	if !sweepShown {
+		t.Errorf("the sweep's report does not show its AWS error's message %q: the planted secret reached nothing", sweepMessageShown)
+	}
+	outputs := cliOutputs(ctx, t, s.Config, registered)
+	maps.Copy(sources, outputs)
+	checkReaches(t, sources, awsMessageShown, notifyMessageShown)
+	checkChatbot(t, sources)
 	sources["the processes' output (every line the bootstraps, the emulators and moto wrote)"] = out.String()
 	for name, f := range s.Functions {
 		sources["log tail of "+name] = f.Logs()
@@ -422,13 +585,13 @@ func TestSecretLeakage(t *testing.T) {
 			t.Errorf("the planted name %q appears in no email: the planted fields reach no notification", name)
 		}
 	}
-	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d executions); synth %s, total %s",
-		len(secrets), len(sources), len(subscribed), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d Slack bodies, %d history records, %d CLI outputs, %d executions); synth %s, total %s",
+		len(secrets), len(sources), len(subscribed), len(bodies), len(records), len(outputs), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	reliability.Record(t, reliability.Result{
 		ID: "secret-leakage", Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
-		Registrations: len(families), Notifications: len(subscribed),
-		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d executions' input/output/history, all process output), %d leaks; one FAILED execution included (the real remediate, an AWS error message quoting a secret)",
-			delivered, len(secrets), len(sources), len(execs), leaks),
+		Registrations: len(registered), Notifications: len(subscribed),
+		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d Slack webhook bodies, %d history records, %d CLI outputs (scan, fix, backout; text, json, csv; stdout and stderr), %d executions' input/output/history, detect's answers, all process output), %d leaks; AWS errors quoting a secret in remediate (a FAILED execution), detect, notify and the sweep",
+			delivered, len(secrets), len(sources), len(bodies), len(records), len(outputs), len(execs), leaks),
 	})
 }
 

@@ -1,6 +1,8 @@
-package remediate
+package lambdarun
 
 import (
+	"context"
+	"log/slog"
 	"reflect"
 
 	"github.com/aws/aws-lambda-go/lambda/messages"
@@ -13,14 +15,23 @@ import (
 // Functions keeps at most 32,768 characters of a task failure's cause.
 const maxErrorText = 32768
 
-// publicError is err as it leaves the function. The Lambda runtime reports
+// Public wraps a handler so that its error leaves the function as
+// PublicError says. Every adapter serves its handler through it.
+func Public[In, Out any](h func(context.Context, In) (Out, error)) func(context.Context, In) (Out, error) {
+	return func(ctx context.Context, in In) (Out, error) {
+		out, err := h(ctx, in)
+		return out, PublicError(err)
+	}
+}
+
+// PublicError is err as it leaves the function. The Lambda runtime reports
 // an error's type name as errorType, which the state machine's Retry and
 // Catch match, and its text as errorMessage, which becomes the failed
 // task's cause in the execution history and the runtime's log line. An AWS
 // error message can quote the request, so the text is sanitised with
 // escape.Cause, the redaction rule of every record of an outcome; the type
 // stays (the workflow's error types keep wrapping their cause).
-func publicError(err error) error {
+func PublicError(err error) error {
 	switch e := err.(type) {
 	case nil:
 		return nil
@@ -30,6 +41,10 @@ func publicError(err error) error {
 		return &workflow.ConcurrentRevisionError{Err: redactedError{e.Err}}
 	case *workflow.InvalidInputError:
 		return &workflow.InvalidInputError{Err: redactedError{e.Err}}
+	case messages.InvokeResponse_Error:
+		// Already as the runtime reports it: keep its type.
+		e.Message = escape.Cause(e.Message, maxErrorText)
+		return e
 	}
 	// Any other error: the runtime sends an InvokeResponse_Error as it
 	// is, so it names the type the runtime would have named.
@@ -45,3 +60,16 @@ type redactedError struct{ err error }
 
 func (e redactedError) Error() string { return escape.Cause(e.err.Error(), maxErrorText) }
 func (e redactedError) Unwrap() error { return e.err }
+
+// publicLogAttr sanitises the error attribute of every log line with
+// escape.Cause, for the same reason: a logged AWS error message can quote
+// the request, and the runtime's log lines go to CloudWatch Logs.
+func publicLogAttr(_ []string, a slog.Attr) slog.Attr {
+	if a.Key == logKeyError {
+		a.Value = slog.StringValue(escape.Cause(a.Value.String(), maxErrorText))
+	}
+	return a
+}
+
+// logKeyError is the key every function logs an error under.
+const logKeyError = "error"
