@@ -18,7 +18,9 @@
 // same fault whatever the interleaving with other APIs. The proxy counts
 // requests, forwarded requests and faults per API, and records arrival times
 // so tests can check the observed request rate (the most calls in any
-// sliding window) against a rate budget.
+// sliding window) against a rate budget. With no rules it is a recorder:
+// the benchmarks count and pace the AWS requests of a real bootstrap or CLI
+// binary on it (Stats.Since, PaceSince).
 package faultproxy
 
 import (
@@ -36,6 +38,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -372,6 +375,53 @@ func (p *Proxy) Stats() Stats {
 		s.Total.Delayed += st.Delayed
 	}
 	return s
+}
+
+// Since counts the requests per API that reached the proxy after before
+// was taken (a Stats of the same proxy; the zero Stats counts them all).
+func (s Stats) Since(before Stats) map[string]int {
+	out := map[string]int{}
+	for api, a := range s.APIs {
+		if n := a.Requests - before.APIs[api].Requests; n > 0 {
+			out[api] = n
+		}
+	}
+	return out
+}
+
+// Pace is how fast a sequence of calls arrived.
+type Pace struct {
+	N int
+	// Mean is (N−1) ÷ (last − first arrival): the sustained rate per second.
+	Mean float64
+	// MaxPer1s and MaxPer10s are the most calls in any sliding window of 1 s
+	// and 10 s.
+	MaxPer1s, MaxPer10s int
+}
+
+// PaceSince measures the calls of the APIs named, taken together, that
+// arrived at or after since.
+func (p *Proxy) PaceSince(since time.Time, apis ...string) Pace {
+	p.mu.Lock()
+	var ts []time.Time
+	for _, api := range apis {
+		if a := p.apis[api]; a != nil {
+			for _, at := range a.arrivals {
+				if !at.Before(since) {
+					ts = append(ts, at)
+				}
+			}
+		}
+	}
+	p.mu.Unlock()
+	slices.SortFunc(ts, time.Time.Compare)
+	pace := Pace{N: len(ts), MaxPer1s: maxInWindow(ts, time.Second), MaxPer10s: maxInWindow(ts, 10*time.Second)}
+	if len(ts) > 1 {
+		if span := ts[len(ts)-1].Sub(ts[0]); span > 0 {
+			pace.Mean = float64(len(ts)-1) / span.Seconds()
+		}
+	}
+	return pace
 }
 
 // MaxInWindow returns the most calls of api that arrived within any sliding
