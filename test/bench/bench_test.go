@@ -19,6 +19,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -184,7 +185,7 @@ PASS
 	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
 		t.Fatalf("rows = %+v\nwant %+v", rows, want)
 	}
-	more, err := ReadRows(strings.NewReader(`{"measure":"API calls per remediation","subject":"pipeline","value":"4 + 1 SNS","target":"≤ 5 + 1","verdict":"met"}` + "\n\n"))
+	more, err := jsonlines.Read[Row](strings.NewReader(`{"measure":"API calls per remediation","subject":"pipeline","value":"4 + 1 SNS","target":"≤ 5 + 1","verdict":"met"}` + "\n\n"))
 	if err != nil || len(more) != 1 {
 		t.Fatalf("ReadRows = %v, %v", more, err)
 	}
@@ -194,7 +195,7 @@ PASS
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}
 	}
-	if _, err := ReadRows(strings.NewReader("{bad")); err == nil {
+	if _, err := jsonlines.Read[Row](strings.NewReader("{bad")); err == nil {
 		t.Error("ReadRows: want an error on bad JSON")
 	}
 }
@@ -209,7 +210,7 @@ func TestRecordRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := ReadRows(f)
+	rows, err := jsonlines.Read[Row](f)
 	if err != nil || len(rows) != 2 || rows[1].Value != "0.4 s" {
 		t.Fatalf("rows = %+v, %v", rows, err)
 	}

@@ -31,6 +31,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/docblock"
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -241,7 +242,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		rows = append(rows, more...)
 	}
 	if o.rowsFile != "" {
-		more, err := readWith(o.rowsFile, bench.ReadRows)
+		more, err := readWith(o.rowsFile, jsonlines.Read[bench.Row])
 		if err != nil {
 			return err
 		}
