@@ -99,15 +99,20 @@ func moduleRoot(t *testing.T) string {
 	return root
 }
 
-func TestMeasureLambdaHello(t *testing.T) {
+func TestStartLambdaHello(t *testing.T) {
 	rie, err := localaws.FindRIE()
 	localaws.RequireTool(t, err)
 	ctx := context.Background()
 	bootstrap := localaws.Bootstrap(t, "./test/bench/testdata/hello")
-	res, err := MeasureLambda(ctx, LambdaSpec{RIE: rie, Bootstrap: bootstrap, Event: []byte(`{"x":1}`), Starts: 2, Warm: 3})
-	if err != nil {
-		t.Fatal(err)
+	var samples []LambdaSample
+	for range 2 {
+		s, err := StartLambda(ctx, LambdaSpec{RIE: rie, Bootstrap: bootstrap, Event: []byte(`{"x":1}`), Warm: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples = append(samples, s)
 	}
+	res := Aggregate(samples)
 	t.Logf("cold %v warm %v rss %d response %s", res.Cold, res.Warm, res.PeakRSS, res.Response)
 	if res.Cold.N != 2 || res.Warm.N != 6 || res.Cold.Median <= 0 || res.Warm.Median <= 0 {
 		t.Errorf("samples: cold %+v warm %+v", res.Cold, res.Warm)
@@ -120,15 +125,20 @@ func TestMeasureLambdaHello(t *testing.T) {
 	}
 }
 
-func TestMeasurePython(t *testing.T) {
+func TestStartPython(t *testing.T) {
 	requireTool(t, "python3 with boto3", exec.Command("python3", "-c", "import boto3").Run())
-	res, err := MeasurePython(context.Background(), "python3", 1)
+	ctx := context.Background()
+	res, err := ProbePython(ctx, "python3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: ready %v rss %d", res.Version, res.Ready.Median, res.PeakRSS)
-	if res.Ready.N != 1 || res.Ready.Median <= 0 || res.PeakRSS < 1<<20 || !strings.Contains(res.Version, "boto3") {
-		t.Errorf("result %+v", res)
+	ready, peak, err := StartPython(ctx, res.Interpreter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s (%s): ready %v rss %d", res.Version, res.Interpreter, ready, peak)
+	if ready <= 0 || peak < 1<<20 || !strings.Contains(res.Version, "boto3") || res.Interpreter == "" {
+		t.Errorf("probe %+v: ready %v, peak RSS %d", res, ready, peak)
 	}
 }
 
