@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -448,14 +449,15 @@ func (s *Stack) createRules(ctx context.Context, t *Template) error {
 	return nil
 }
 
-var arnFunction = regexp.MustCompile(`^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)`)
-
-func functionNameFromARN(arn string) (string, bool) {
-	m := arnFunction.FindStringSubmatch(arn)
-	if m == nil {
+// functionNameFromARN is the function's name in a Lambda function ARN,
+// qualified (version, alias) or not.
+func functionNameFromARN(s string) (string, bool) {
+	a, err := arn.Parse(s)
+	name, ok := strings.CutPrefix(a.Resource, "function:")
+	if name, _, _ = strings.Cut(name, ":"); err != nil || a.Service != "lambda" || !ok || name == "" {
 		return "", false
 	}
-	return m[1], true
+	return name, true
 }
 
 var badQueueChars = regexp.MustCompile(`[^A-Za-z0-9_-]`)
