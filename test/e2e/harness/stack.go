@@ -149,27 +149,15 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	s.Config = localaws.Config(s.Endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
-	t := opts.Template
-	if err = s.createTopics(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createQueues(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createHistory(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createEventBuses(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createStateMachines(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.startFunctions(ctx, opts); err != nil {
-		return s, err
-	}
-	if err = s.createRules(ctx, t); err != nil {
-		return s, err
+	startFunctions := func(ctx context.Context, _ *Template) error { return s.startFunctions(ctx, opts) }
+	// In this order: the functions' environment names the topics, queues,
+	// buckets, tables and state machines; the rules target the functions.
+	for _, create := range []func(context.Context, *Template) error{
+		s.createTopics, s.createQueues, s.createHistory, s.createEventBuses, s.createStateMachines, startFunctions, s.createRules,
+	} {
+		if err = create(ctx, opts.Template); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
