@@ -1,15 +1,18 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -492,7 +495,7 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 			return out, err
 		}
 		for _, b := range bodies {
-			inv, err := s.invoke(ctx, tg.Function, []byte(b))
+			inv, err := s.Invoke(ctx, tg.Function, []byte(b))
 			if err != nil {
 				return out, err
 			}
@@ -502,9 +505,10 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	return out, nil
 }
 
-// invoke calls a function under its emulator, one invoke at a time with
-// Step Functions' (localaws.Function), and records its cold start.
-func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
+// Invoke calls a function of the stack with payload under its emulator,
+// one invoke at a time with Step Functions' (localaws.Function), and
+// records its cold start.
+func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
 	f, ok := s.Functions[function]
 	if !ok {
 		return nil, fmt.Errorf("no function %s in the stack", function)
@@ -519,11 +523,6 @@ func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*l
 	return inv, nil
 }
 
-// Invoke calls a function of the stack directly with payload.
-func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
-	return s.invoke(ctx, function, payload)
-}
-
 // StartSchedule starts the state machine targets of the schedule rule
 // named rule with their constant input, as EventBridge would, under the
 // execution name given, and returns the executions' ARNs.
@@ -533,11 +532,7 @@ func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string,
 		if tg.Rule != rule {
 			continue
 		}
-		input := tg.Input
-		if input == "" {
-			input = "{}"
-		}
-		e, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(tg.StateMachine), Name: aws.String(name), Input: aws.String(input)})
+		e, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(tg.StateMachine), Name: aws.String(name), Input: aws.String(cmp.Or(tg.Input, "{}"))})
 		if err != nil {
 			return out, fmt.Errorf("start %s: %w", tg.StateMachine, err)
 		}
@@ -553,12 +548,7 @@ func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string,
 // first, waiting until none is RUNNING (or ctx ends).
 func (s *Stack) Executions(ctx context.Context) ([]*sfn.DescribeExecutionOutput, error) {
 	var all []*sfn.DescribeExecutionOutput
-	ids := make([]string, 0, len(s.StateMachines))
-	for id := range s.StateMachines {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(s.StateMachines)) {
 		p := sfn.NewListExecutionsPaginator(s.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(s.StateMachines[id])})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
@@ -604,12 +594,7 @@ func (s *Stack) Notifications(ctx context.Context, topicID string) ([]SNSEnvelop
 // Logs returns the output of every process, function by function.
 func (s *Stack) Logs() string {
 	var b strings.Builder
-	names := make([]string, 0, len(s.Functions))
-	for n := range s.Functions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(s.Functions)) {
 		fmt.Fprintf(&b, "==== %s\n%s\n", n, s.Functions[n].Logs())
 	}
 	if s.Moto != nil {
