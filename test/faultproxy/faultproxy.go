@@ -157,14 +157,7 @@ func (r Rule) validate() error {
 	return nil
 }
 
-func knownKind(k Kind) bool {
-	for _, c := range Kinds {
-		if c == k {
-			return true
-		}
-	}
-	return false
-}
+func knownKind(k Kind) bool { return slices.Contains(Kinds, k) }
 
 // Config configures a Proxy.
 type Config struct {
@@ -293,16 +286,10 @@ type decision struct {
 	message string // the rule's Message
 }
 
-// decide records one call of api and draws its fault.
-func (p *Proxy) decide(api string) decision { return p.decideIn(api, "") }
-
-// decideIn is decide for a call signed for region.
-func (p *Proxy) decideIn(api, region string) decision { return p.decideFor(api, facts{region: region}) }
-
 // facts are what a rule matches of a call besides its API.
 type facts struct{ region, role, account string }
 
-// decideFor is decide for a call with those facts.
+// decideFor records one call of api, with those facts, and draws its fault.
 func (p *Proxy) decideFor(api string, c facts) decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -540,9 +527,8 @@ var targetServices = map[string]string{
 // to find the Action field.
 func Identify(r *http.Request) (Call, error) {
 	call, err := identify(r)
-	call.Region = signingRegion(r.Header.Get("Authorization"))
 	if parts := credentialScope(r.Header.Get("Authorization")); parts != nil {
-		call.AccessKey = parts[0]
+		call.AccessKey, call.Region = parts[0], parts[2]
 	}
 	return call, err
 }
@@ -614,14 +600,6 @@ func credentialScope(auth string) []string {
 func signingName(auth string) string {
 	if parts := credentialScope(auth); parts != nil {
 		return parts[3]
-	}
-	return ""
-}
-
-// signingRegion extracts the region from the credential scope.
-func signingRegion(auth string) string {
-	if parts := credentialScope(auth); parts != nil {
-		return parts[2]
 	}
 	return ""
 }

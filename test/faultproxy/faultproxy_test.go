@@ -27,6 +27,12 @@ import (
 
 const registerAPI = "ecs:RegisterTaskDefinition"
 
+// decide records one call of api and draws its fault.
+func (p *Proxy) decide(api string) decision { return p.decideIn(api, "") }
+
+// decideIn is decide for a call signed for region.
+func (p *Proxy) decideIn(api, region string) decision { return p.decideFor(api, facts{region: region}) }
+
 // fakeAWS answers ECS RegisterTaskDefinition and SNS Publish like AWS does
 // and counts the calls that reach it.
 type fakeAWS struct{ calls atomic.Int64 }
