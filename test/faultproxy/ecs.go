@@ -226,20 +226,19 @@ func (p *Proxy) updateService(w http.ResponseWriter, r *http.Request, call Call)
 		}
 		if c := controllerOf(before); before != nil && c != "ECS" {
 			u.Refused = c
-			p.ecs.mu.Lock()
-			p.ecs.updates = append(p.ecs.updates, u)
-			p.ecs.mu.Unlock()
-			msg := CodeDeployUpdateMessage
-			if c == "EXTERNAL" {
-				msg = ExternalUpdateMessage
-			}
-			writeError(w, call, http.StatusBadRequest, "InvalidParameterException", msg)
-			return
 		}
 	}
 	p.ecs.mu.Lock()
 	p.ecs.updates = append(p.ecs.updates, u)
 	p.ecs.mu.Unlock()
+	if u.Refused != "" {
+		msg := CodeDeployUpdateMessage
+		if u.Refused == "EXTERNAL" {
+			msg = ExternalUpdateMessage
+		}
+		writeError(w, call, http.StatusBadRequest, "InvalidParameterException", msg)
+		return
+	}
 	status, out, err := p.upstreamCall(r, "UpdateService", body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
