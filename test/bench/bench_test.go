@@ -167,8 +167,8 @@ func TestSummarize(t *testing.T) {
 	if s != (Summary{N: 4, Median: 4 * ms, Min: 1 * ms, Max: 9 * ms}) {
 		t.Errorf("Summarize = %+v", s)
 	}
-	if MedianInt64([]int64{3, 1, 2}) != 2 || MedianInt64(nil) != 0 {
-		t.Error("MedianInt64")
+	if Median([]int64{3, 1, 2}) != 2 || Median([]float64{4, 1}) != 2.5 || Median[int64](nil) != 0 {
+		t.Error("Median")
 	}
 }
 

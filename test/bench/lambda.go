@@ -75,7 +75,7 @@ func Aggregate(samples []LambdaSample) LambdaResult {
 			res.FunctionError = fe.ErrorType
 		}
 	}
-	res.Cold, res.Warm, res.PeakRSS = Summarize(cold), Summarize(warm), MedianInt64(rss)
+	res.Cold, res.Warm, res.PeakRSS = Summarize(cold), Summarize(warm), Median(rss)
 	return res
 }
 

@@ -6,7 +6,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -108,14 +107,9 @@ func ParseGoBench(r io.Reader) ([]Row, error) {
 		for _, u := range b.units {
 			vs := b.values[u]
 			n = max(n, len(vs))
-			slices.Sort(vs)
-			m := vs[len(vs)/2]
-			if len(vs)%2 == 0 {
-				m = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
-			}
 			// One decimal at most: the mean of two medians must not print
 			// as 551.9000000000001.
-			parts = append(parts, strconv.FormatFloat(math.Round(m*10)/10, 'f', -1, 64)+" "+u)
+			parts = append(parts, strconv.FormatFloat(math.Round(Median(vs)*10)/10, 'f', -1, 64)+" "+u)
 		}
 		measure := "go bench " + b.name
 		if n > 1 {

@@ -184,7 +184,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			}
 		}
 	}
-	py.Ready, py.PeakRSS = bench.Summarize(pyReady), bench.MedianInt64(pyRSS)
+	py.Ready, py.PeakRSS = bench.Summarize(pyReady), bench.Median(pyRSS)
 
 	budget := py.Ready.Median / 8
 	rows = append(rows,
