@@ -313,27 +313,12 @@ func localSFN(t *testing.T, def string, scenarios []sfnScenario) map[string]sfnR
 	modules := filepath.Join(tools, "node22", "node_modules")
 	node := requireTool(t, "node (22, for aws-local-stepfunctions)", filepath.Join(modules, ".bin", "node"))
 	requireTool(t, "aws-local-stepfunctions", filepath.Join(modules, "aws-local-stepfunctions", "package.json"))
-	spec, err := json.Marshal(map[string]any{
+	lines := runNodeScript(t, node, modules, "local-sfn-scenarios", map[string]any{
 		"definition": def, "scenarios": scenarios,
 		"context": map[string]any{"Execution": map[string]any{"Id": sfnExecutionID}},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "scenarios.json")
-	if err := os.WriteFile(path, spec, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join(filepath.Dir(tools), "scripts", "local-sfn-scenarios.cjs"), path)
-	cmd.Env = append(os.Environ(), "ECSLOGFIX_NODE_MODULES="+modules)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("local-sfn-scenarios: %v\n%s", err, stderr.String())
-	}
 	runs := map[string]sfnRun{}
-	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+	for _, line := range lines {
 		var r sfnRun
 		if err := json.Unmarshal(line, &r); err != nil {
 			t.Fatalf("local-sfn-scenarios output %q: %v", line, err)

@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -106,6 +107,30 @@ func requireTool(t *testing.T, name string, extra ...string) string {
 	}() + " (run make tools)"
 	localaws.RequireTool(t, &localaws.MissingToolError{Tool: name, Hint: msg})
 	return ""
+}
+
+// runNodeScript runs scripts/SCRIPT.cjs on node, with modules as its
+// node_modules and spec, as JSON, in the file it reads, and returns the
+// lines it writes (one JSON value each).
+func runNodeScript(t *testing.T, node, modules, script string, spec any) [][]byte {
+	t.Helper()
+	data, err := json.Marshal(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), script+".json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join(filepath.Dir(toolsDir(t)), "scripts", script+".cjs"), path)
+	cmd.Env = append(os.Environ(), "ECSLOGFIX_NODE_MODULES="+modules)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, stderr.String())
+	}
+	return bytes.Split(bytes.TrimSpace(out), []byte("\n"))
 }
 
 // statements returns the statements of a policy document value.

@@ -1,13 +1,10 @@
 package stacks
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -539,24 +536,9 @@ func runSimulator(t *testing.T, reqs []simRequest, policies []policyCheck) (map[
 	modules := filepath.Join(tools, "node_modules")
 	requireTool(t, "@cloud-copilot/iam-simulate", filepath.Join(modules, "@cloud-copilot", "iam-simulate", "package.json"))
 	node := requireTool(t, "node")
-	spec, err := json.Marshal(map[string]any{"requests": reqs, "policies": policies})
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "simulation.json")
-	if err := os.WriteFile(path, spec, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(node, filepath.Join(filepath.Dir(tools), "scripts", "iam-simulate.cjs"), path)
-	cmd.Env = append(os.Environ(), "ECSLOGFIX_NODE_MODULES="+modules)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("iam-simulate: %v\n%s", err, stderr.String())
-	}
+	lines := runNodeScript(t, node, modules, "iam-simulate", map[string]any{"requests": reqs, "policies": policies})
 	results, problems := map[string]simResult{}, map[string][]string{}
-	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
+	for _, line := range lines {
 		var r struct {
 			simResult
 			Where    string

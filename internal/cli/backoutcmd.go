@@ -103,15 +103,7 @@ ecslogfix registered.`,
 					return command.Usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
 				}
 			}
-			region, err := f.OneRegion(cmd)
-			if err != nil {
-				return err
-			}
-			o.region = region
-			if runF != nil {
-				return runF(o)
-			}
-			return runBackout(cmd.Context(), o)
+			return command.RunInRegion(cmd, &f.Globals, &o.region, o, runF, func(o *backoutOptions) error { return runBackout(cmd.Context(), o) })
 		},
 	}
 	output.AddFlag(cmd, &o.output)

@@ -61,15 +61,7 @@ errors.`,
 				return command.Usagef(cmd, "%v", err)
 			}
 			o.period = p
-			region, err := f.OneRegion(cmd)
-			if err != nil {
-				return err
-			}
-			o.region = region
-			if runF != nil {
-				return runF(o)
-			}
-			return runReport(cmd, o)
+			return command.RunInRegion(cmd, &f.Globals, &o.region, o, runF, func(o *reportOptions) error { return runReport(cmd, o) })
 		},
 	}
 	output.AddDocumentFlag(cmd, &o.output)

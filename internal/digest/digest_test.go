@@ -141,7 +141,7 @@ func TestGolden(t *testing.T) {
 	for name, in := range map[string]Input{
 		"sweep":        load(t, "sweep"),
 		"sweep-capped": large(30, 12, "The container uses a log driver the policy does not allow ecslogfix to replace."),
-		"sweep-empty":  {Summary: workflow.SweepSummary{Version: workflow.Version, SweepID: "quiet-sweep", Bucket: "b", ReportKey: "sweeps/quiet-sweep/report.jsonl", Targets: 1, TargetsWalked: 1, Evaluated: 40, Compliant: 40}},
+		"sweep-empty":  {Summary: workflow.SweepSummary{Version: workflow.Version, SweepID: "quiet-sweep", Bucket: "b", ReportKey: "sweeps/quiet-sweep/report.jsonl", Targets: 1, TargetsWalked: 1, SweepCounts: workflow.SweepCounts{Evaluated: 40, Compliant: 40}}},
 	} {
 		t.Run(name, func(t *testing.T) {
 			n, err := Render(in)

@@ -34,6 +34,13 @@ func bySweep(req workflow.NotifyRequest, sweepID, suffix string) workflow.Notify
 	return req
 }
 
+// walkedSummary is the summary of sweep sweepID, made at now, of one
+// account-region walked to the end, where it started started executions.
+func walkedSummary(sweepID string, started int, now time.Time) workflow.SweepSummary {
+	return workflow.SweepSummary{Version: workflow.Version, SweepID: sweepID, Bucket: sweepBucket, ReportKey: "sweeps/" + sweepID + "/report.jsonl",
+		Targets: 1, TargetsWalked: 1, SweepCounts: workflow.SweepCounts{Started: started}, SummarizedAt: now}
+}
+
 func sweepHandler(t *testing.T, now *time.Time) (*Handler, *fakeSNS, *awsfake.S3) {
 	t.Helper()
 	pub, store := &fakeSNS{}, awsfake.NewS3()
@@ -80,9 +87,9 @@ func TestDigestWaitsThenPublishesOnce(t *testing.T) {
 	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 	h, pub, _ := sweepHandler(t, &now)
 	ctx := context.Background()
-	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-1", Bucket: sweepBucket, ReportKey: "sweeps/sweep-1/report.jsonl",
-		Targets: 1, TargetsWalked: 1, Evaluated: 3, Violations: 2, Started: 2, SummarizedAt: now,
-		Sections: []workflow.SweepSection{{Account: "111122223333", Region: "us-east-1", Evaluated: 3, Violations: 2, Started: 2}}}
+	sum := walkedSummary("sweep-1", 2, now)
+	sum.Evaluated, sum.Violations = 3, 2
+	sum.Sections = []workflow.SweepSection{{Account: "111122223333", Region: "us-east-1", SweepCounts: sum.SweepCounts}}
 	digestReq := workflow.NotifyRequest{Summary: &sum, ExecutionARN: "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-sweep:sweep-1"}
 
 	if _, err := h.Handle(ctx, bySweep(loadRequest(t, "remediated"), "sweep-1", "")); err != nil {
@@ -121,8 +128,7 @@ func TestDigestWaitsThenPublishesOnce(t *testing.T) {
 func TestDigestStopsWaiting(t *testing.T) {
 	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 	h, pub, _ := sweepHandler(t, &now)
-	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-2", Bucket: sweepBucket, ReportKey: "sweeps/sweep-2/report.jsonl",
-		Targets: 1, TargetsWalked: 1, Started: 5, SummarizedAt: now}
+	sum := walkedSummary("sweep-2", 5, now)
 	now = now.Add(time.Hour + time.Second)
 	got, err := h.Handle(context.Background(), workflow.NotifyRequest{Summary: &sum})
 	if err != nil || !got.Published || len(pub.calls) != 1 || !strings.Contains(*pub.calls[0].Message, "Still running when this digest was sent: 5") {
@@ -177,8 +183,7 @@ func TestConcurrentDigestSendersPublishOnce(t *testing.T) {
 	store, pub := awsfake.NewS3(), &fakeSNS{}
 	shared := &markerBarrier{S3: store, key: workflow.SweepDigestKey("sweep-3")}
 	shared.arrived.Add(2)
-	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-3", Bucket: sweepBucket, ReportKey: "sweeps/sweep-3/report.jsonl",
-		Targets: 1, TargetsWalked: 1, SummarizedAt: now}
+	sum := walkedSummary("sweep-3", 0, now)
 	req := workflow.NotifyRequest{Summary: &sum, ExecutionARN: "arn:aws:states:us-east-1:111122223333:execution:ecslogfix-sweep:sweep-3"}
 	results := make([]Summary, 2)
 	errs := make([]error, 2)
@@ -224,8 +229,7 @@ func TestDigestClaimIsGivenUpOrTakenOver(t *testing.T) {
 	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 	h, pub, store := sweepHandler(t, &now)
 	ctx := context.Background()
-	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-4", Bucket: sweepBucket, ReportKey: "sweeps/sweep-4/report.jsonl",
-		Targets: 1, TargetsWalked: 1, SummarizedAt: now}
+	sum := walkedSummary("sweep-4", 0, now)
 	req := workflow.NotifyRequest{Summary: &sum}
 	pub.err = errors.New("InternalError")
 	if _, err := h.Handle(ctx, req); err == nil {
@@ -237,8 +241,7 @@ func TestDigestClaimIsGivenUpOrTakenOver(t *testing.T) {
 		t.Fatalf("the retry after a failed publish: %+v (%v), %d publishes", got, err, len(pub.calls))
 	}
 
-	stale := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-5", Bucket: sweepBucket, ReportKey: "sweeps/sweep-5/report.jsonl",
-		Targets: 1, TargetsWalked: 1, SummarizedAt: now}
+	stale := walkedSummary("sweep-5", 0, now)
 	if _, err := store.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(sweepBucket), Key: aws.String(workflow.SweepDigestKey("sweep-5")),
 		Body: strings.NewReader(`{"messageId":"","outcomes":0,"time":"2026-12-01T06:00:00Z"}`)}); err != nil {
 		t.Fatal(err)
@@ -260,8 +263,7 @@ func TestDigestClaimIsGivenUpOrTakenOver(t *testing.T) {
 func TestDigestFailureNotice(t *testing.T) {
 	now := time.Date(2026, 12, 1, 6, 0, 0, 0, time.UTC)
 	h, pub, store := sweepHandler(t, &now)
-	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "sweep-6", Bucket: sweepBucket, ReportKey: "sweeps/sweep-6/report.jsonl",
-		Targets: 1, TargetsWalked: 1, Started: 3, SummarizedAt: now}
+	sum := walkedSummary("sweep-6", 3, now)
 	caught := &workflow.CaughtError{Error: "ecslogfix.ThrottledError", Cause: "publish: Rate exceeded"}
 	got, err := h.Handle(context.Background(), workflow.NotifyRequest{Summary: &sum, DigestError: caught})
 	if err != nil || !got.Published || len(pub.calls) != 1 || len(store.Calls) != 0 {

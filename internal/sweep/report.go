@@ -35,27 +35,6 @@ type S3 interface {
 // Statuses of a family in the report besides execution's.
 const StatusError = "error" // it could not be read or its execution not started
 
-// Counts are a walk's (or the sweep's) tallies.
-type Counts struct {
-	Evaluated  int `json:"evaluated"`
-	Compliant  int `json:"compliant"`
-	Violations int `json:"violations"`
-	Started    int `json:"started"`
-	Duplicates int `json:"duplicates"`
-	Skipped    int `json:"skipped"`
-	Errors     int `json:"errors"`
-}
-
-func (c *Counts) add(o Counts) {
-	c.Evaluated += o.Evaluated
-	c.Compliant += o.Compliant
-	c.Violations += o.Violations
-	c.Started += o.Started
-	c.Duplicates += o.Duplicates
-	c.Skipped += o.Skipped
-	c.Errors += o.Errors
-}
-
 // Family is one line of the per-family report: names, revision, status and
 // reason only (no task definition content).
 type Family struct {
@@ -76,13 +55,13 @@ type Family struct {
 // result, which the summary reads (the Map's ResultWriter is not relied
 // on: docs/reliability.md, "moto's Distributed Map").
 type Result struct {
-	SweepID    string          `json:"sweepId"`
-	Target     workflow.Target `json:"target"`
-	Invocation int             `json:"invocation"`
-	Done       bool            `json:"done"`
-	Error      string          `json:"error,omitempty"`
-	Counts     Counts          `json:"counts"`
-	Families   []Family        `json:"families"`
+	SweepID    string               `json:"sweepId"`
+	Target     workflow.Target      `json:"target"`
+	Invocation int                  `json:"invocation"`
+	Done       bool                 `json:"done"`
+	Error      string               `json:"error,omitempty"`
+	Counts     workflow.SweepCounts `json:"counts"`
+	Families   []Family             `json:"families"`
 }
 
 // keys are the sweep's objects in the bucket.
@@ -154,9 +133,9 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 	sum.Gaps = append(sum.Gaps, cov.Gaps[:min(len(cov.Gaps), workflow.MaxListed)]...)
 
 	report := &reportWriter{s3: s.S3, bucket: s.Bucket, key: k.report, partSize: MinPartSize}
-	var total Counts
+	var total workflow.SweepCounts
 	walked := map[workflow.Target]bool{}
-	per := map[workflow.Target]*Counts{}
+	per := map[workflow.Target]*workflow.SweepCounts{}
 	p := s3.NewListObjectsV2Paginator(s.S3, &s3.ListObjectsV2Input{Bucket: aws.String(s.Bucket), Prefix: aws.String(k.results)})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
@@ -170,11 +149,11 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 				report.abort(ctx)
 				return workflow.SweepState{}, err
 			}
-			total.add(r.Counts)
+			total.Add(r.Counts)
 			if per[r.Target] == nil {
-				per[r.Target] = &Counts{}
+				per[r.Target] = &workflow.SweepCounts{}
 			}
-			per[r.Target].add(r.Counts)
+			per[r.Target].Add(r.Counts)
 			if r.Done {
 				walked[r.Target] = true
 			}
@@ -189,13 +168,11 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 	if err := report.close(ctx); err != nil {
 		return workflow.SweepState{}, err
 	}
-	sum.Evaluated, sum.Compliant, sum.Violations, sum.Started = total.Evaluated, total.Compliant, total.Violations, total.Started
-	sum.Duplicates, sum.Skipped, sum.Errors = total.Duplicates, total.Skipped, total.Errors
+	sum.SweepCounts = total
 	for _, t := range cov.Targets {
 		wt := workflow.Target{Account: t.Account, Region: t.Region}
 		if c := per[wt]; c != nil {
-			sum.Sections = append(sum.Sections, workflow.SweepSection{Account: wt.Account, Region: wt.Region, Evaluated: c.Evaluated,
-				Compliant: c.Compliant, Violations: c.Violations, Started: c.Started, Duplicates: c.Duplicates, Skipped: c.Skipped, Errors: c.Errors})
+			sum.Sections = append(sum.Sections, workflow.SweepSection{Account: wt.Account, Region: wt.Region, SweepCounts: *c})
 		}
 		if walked[wt] {
 			sum.TargetsWalked++
@@ -336,7 +313,7 @@ func (w *reportWriter) abort(ctx context.Context) {
 // recordSwept writes to the history which sweep covered an account and
 // region, when, and what it found there (the report's coverage): once
 // per target walked to the end, from all its invocations' results.
-func (s *Sweeper) recordSwept(ctx context.Context, sweepID string, t workflow.Target, c *Counts) error {
+func (s *Sweeper) recordSwept(ctx context.Context, sweepID string, t workflow.Target, c *workflow.SweepCounts) error {
 	if s.History == nil || c == nil {
 		return nil
 	}

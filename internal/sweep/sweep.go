@@ -362,7 +362,7 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 }
 
 // count writes one walk invocation's metrics (dimension Mode=sweep).
-func (s *Sweeper) count(c Counts) {
+func (s *Sweeper) count(c workflow.SweepCounts) {
 	s.Metrics.Count(map[string]string{"Mode": "sweep"}, map[string]int{
 		metrics.Evaluated:  c.Evaluated,
 		metrics.Detections: c.Violations,

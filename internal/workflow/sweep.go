@@ -117,13 +117,7 @@ type SweepSummary struct {
 	TargetsFailed int      `json:"targetsFailed"`
 	FailedTargets []Target `json:"failedTargets"` // at most MaxListed
 
-	Evaluated  int `json:"evaluated"`
-	Compliant  int `json:"compliant"`
-	Violations int `json:"violations"`
-	Started    int `json:"started"`
-	Duplicates int `json:"duplicates"`
-	Skipped    int `json:"skipped"` // exempt, inactive, unplannable
-	Errors     int `json:"errors"`  // families that could not be read or started
+	SweepCounts
 
 	CoverageGaps int           `json:"coverageGaps"`
 	Gaps         []CoverageGap `json:"gaps"` // at most MaxListed
@@ -141,17 +135,34 @@ type SweepSummary struct {
 	SectionsOmitted int            `json:"sectionsOmitted,omitempty"`
 }
 
+// SweepCounts are a sweep's tallies of families: one walk invocation's,
+// one account-region's or the whole sweep's.
+type SweepCounts struct {
+	Evaluated  int `json:"evaluated"`
+	Compliant  int `json:"compliant"`
+	Violations int `json:"violations"`
+	Started    int `json:"started"`
+	Duplicates int `json:"duplicates"`
+	Skipped    int `json:"skipped"` // exempt, inactive, unplannable
+	Errors     int `json:"errors"`  // families that could not be read or started
+}
+
+// Add adds o's tallies to c's.
+func (c *SweepCounts) Add(o SweepCounts) {
+	c.Evaluated += o.Evaluated
+	c.Compliant += o.Compliant
+	c.Violations += o.Violations
+	c.Started += o.Started
+	c.Duplicates += o.Duplicates
+	c.Skipped += o.Skipped
+	c.Errors += o.Errors
+}
+
 // SweepSection is one account-region's tallies in a summary.
 type SweepSection struct {
-	Account    string `json:"account"`
-	Region     string `json:"region"`
-	Evaluated  int    `json:"evaluated"`
-	Compliant  int    `json:"compliant"`
-	Violations int    `json:"violations"`
-	Started    int    `json:"started"`
-	Duplicates int    `json:"duplicates"`
-	Skipped    int    `json:"skipped"`
-	Errors     int    `json:"errors"`
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	SweepCounts
 }
 
 // SweepOutcome is the outcome of one execution a sweep started, as notify

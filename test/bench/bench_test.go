@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,21 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
+
+// envInt is the whole number in the environment variable name, at
+// least least, or def when it is not set.
+func envInt(t *testing.T, name string, def, least int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < least {
+		t.Fatalf("%s=%q: want a whole number ≥ %d", name, s, least)
+	}
+	return v
+}
 
 // requireTool fails (ECSLOGFIX_REQUIRE_TOOLS=1) or skips when a tool is missing.
 func requireTool(t *testing.T, what string, err error) {
@@ -197,7 +213,7 @@ PASS
 	}
 	more, err := jsonlines.Read[Row](strings.NewReader(`{"measure":"API calls per remediation","subject":"pipeline","value":"4 + 1 SNS","target":"≤ 5 + 1","verdict":"met"}` + "\n\n"))
 	if err != nil || len(more) != 1 {
-		t.Fatalf("ReadRows = %v, %v", more, err)
+		t.Fatalf("jsonlines.Read = %v, %v", more, err)
 	}
 	md := Markdown(append(rows, more...))
 	for _, s := range []string{"| Measure | Subject | Value | Target | Verdict |", "| go bench Build | plan | 22000 ns/op, 8000 B/op, 90 allocs/op |  |  |", "| API calls per remediation | pipeline | 4 + 1 SNS | ≤ 5 + 1 | met |"} {
@@ -206,7 +222,7 @@ PASS
 		}
 	}
 	if _, err := jsonlines.Read[Row](strings.NewReader("{bad")); err == nil {
-		t.Error("ReadRows: want an error on bad JSON")
+		t.Error("jsonlines.Read: want an error on bad JSON")
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,14 +83,7 @@ func writeCheckTree(t *testing.T, dir string, n int) int64 {
 // second of the CLI process's wall time, and its peak RSS.
 func TestBenchCheckThroughput(t *testing.T) {
 	RequireBench(t)
-	n := 2000
-	if s := os.Getenv(EnvCheckFiles); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 4 {
-			t.Fatalf("%s=%q: want a number of files >= 4", EnvCheckFiles, s)
-		}
-		n = v
-	}
+	n := envInt(t, EnvCheckFiles, 2000, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bin := buildHost(t, ctx, moduleRoot(t), "./cmd/ecslogfix")

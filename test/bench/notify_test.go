@@ -85,7 +85,7 @@ func TestBenchPublishes(t *testing.T) {
 		}
 	}
 	sum := workflow.SweepSummary{Version: workflow.Version, SweepID: "bench-sweep", Bucket: bucket, ReportKey: "sweeps/bench-sweep/report.jsonl",
-		Targets: 1, TargetsWalked: 1, Evaluated: digestFamilies, Violations: digestFamilies, Started: digestFamilies, SummarizedAt: time.Now()}
+		Targets: 1, TargetsWalked: 1, SweepCounts: workflow.SweepCounts{Evaluated: digestFamilies, Violations: digestFamilies, Started: digestFamilies}, SummarizedAt: time.Now()}
 	res, err := h.Handle(ctx, workflow.NotifyRequest{Summary: &sum})
 	if err != nil || !res.Published {
 		t.Fatalf("digest %+v %v", res, err)

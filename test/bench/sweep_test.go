@@ -159,18 +159,6 @@ feed:
 	return err
 }
 
-func benchFamilies(t *testing.T) int {
-	n := 2000
-	if s := os.Getenv(EnvFamilies); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 8 {
-			t.Fatalf("%s=%q: want a number ≥ 8", EnvFamilies, s)
-		}
-		n = v
-	}
-	return n
-}
-
 // TestBenchSweepScan seeds moto with N families (default 2,000: a small
 // set "bench-a-" of N/4 and the rest "bench-b-"), then in child processes
 // runs the CLI's scan and the scheduled sweep (test/bench/cmd/sweep, wired
@@ -180,7 +168,7 @@ func benchFamilies(t *testing.T) int {
 // (observed request rate against the configured limit).
 func TestBenchSweepScan(t *testing.T) {
 	RequireBench(t)
-	n := benchFamilies(t)
+	n := envInt(t, EnvFamilies, 2000, 8)
 	small := n / 4
 	endpoint := localaws.Start(t, localaws.Options{}).Endpoint
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

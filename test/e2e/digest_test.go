@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -41,24 +40,14 @@ func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[strin
 	p.register(t, ctx, "td07-firelens.json", human)
 	families[human] = true
 	nextPublished(t) // what came before
-	arns, err := p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-digest-sweep")
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	sw, err := harness.WaitExecution(ctx, p.SFN, arns[0])
-	if err != nil {
-		t.Fatal(err)
-	}
+	sw, st := runSweep(t, ctx, p.Stack, p.names.Rule("sweep"), "e2e-digest-sweep")
 	if sw.Status != sfntypes.ExecutionStatusSucceeded {
-		t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, arns[0]))
+		t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, aws.ToString(sw.ExecutionArn)))
 	}
-	var st workflow.SweepState
-	if err := json.Unmarshal([]byte(aws.ToString(sw.Output)), &st); err != nil || st.Summary == nil || st.DigestPublished == nil {
-		t.Fatalf("sweep output %s: %v", aws.ToString(sw.Output), err)
+	if st.DigestPublished == nil {
+		t.Fatalf("sweep output %s: no digest published", aws.ToString(sw.Output))
 	}
 	sum := st.Summary
-	t.Logf("sweep with its digest in %s: %+v", time.Since(start).Round(time.Millisecond), *sum)
 	if !st.DigestPublished.Published || st.DigestPublished.Pending {
 		t.Errorf("PublishDigest ended with %+v", *st.DigestPublished)
 	}
@@ -126,12 +115,8 @@ func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[strin
 	// The next sweep does not repeat what needs a human while it is
 	// unchanged: its revision's execution exists, so it is counted as
 	// already handled, and the digest lists nothing for a human.
-	arns, err = p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-digest-sweep-2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sw, err = harness.WaitExecution(ctx, p.SFN, arns[0]); err != nil || sw.Status != sfntypes.ExecutionStatusSucceeded {
-		t.Fatalf("second sweep %v %v", sw, err)
+	if sw, _ = runSweep(t, ctx, p.Stack, p.names.Rule("sweep"), "e2e-digest-sweep-2"); sw.Status != sfntypes.ExecutionStatusSucceeded {
+		t.Fatalf("second sweep %s\n%s", sw.Status, p.history(ctx, aws.ToString(sw.ExecutionArn)))
 	}
 	if execs := p.newExecutions(t, ctx, seen); len(execs) != 0 {
 		t.Errorf("the second sweep started %d executions", len(execs))

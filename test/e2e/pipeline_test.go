@@ -165,22 +165,7 @@ func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskD
 // (by ARN), all finished, and adds them to seen.
 func (p *pipeline) newExecutions(t *testing.T, ctx context.Context, seen map[string]bool) []*sfn.DescribeExecutionOutput {
 	t.Helper()
-	all, err := p.Executions(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*sfn.DescribeExecutionOutput
-	for _, e := range all {
-		arn := aws.ToString(e.ExecutionArn)
-		if !strings.Contains(arn, ":execution:"+p.names.StateMachine()+":") {
-			continue // the sweep's
-		}
-		if !seen[arn] {
-			seen[arn] = true
-			out = append(out, e)
-		}
-	}
-	return out
+	return remediations(t, ctx, p.Stack, p.names.StateMachine(), seen)
 }
 
 func (p *pipeline) history(ctx context.Context, arn string) string {
@@ -387,23 +372,10 @@ func TestPipeline(t *testing.T) {
 		src := p.register(t, ctx, "td08-awslogs-missing-prefix-ec2.json", "e2e-sweep")
 		// The schedule starts the sweep state machine: inventory, a
 		// Distributed Map over the one account-region, summarize.
-		arns, err := p.StartSchedule(ctx, p.names.Rule("sweep"), "e2e-sweep-1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		sw, err := harness.WaitExecution(ctx, p.SFN, arns[0])
-		if err != nil {
-			t.Fatal(err)
-		}
+		sw, st := runSweep(t, ctx, p.Stack, p.names.Rule("sweep"), "e2e-sweep-1")
 		if sw.Status != sfntypes.ExecutionStatusSucceeded {
-			t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, arns[0]))
+			t.Fatalf("sweep %s\n%s", sw.Status, p.history(ctx, aws.ToString(sw.ExecutionArn)))
 		}
-		var st workflow.SweepState
-		if err := json.Unmarshal([]byte(aws.ToString(sw.Output)), &st); err != nil || st.Summary == nil {
-			t.Fatalf("sweep output %s: %v", aws.ToString(sw.Output), err)
-		}
-		t.Logf("sweep in %s: %+v", time.Since(start).Round(time.Millisecond), *st.Summary)
 		if sum := st.Summary; sum.Targets != 1 || sum.TargetsWalked != 1 || sum.Started != 1 || sum.CoverageGaps != 0 || st.Digest == nil {
 			t.Errorf("sweep summary %+v", sum)
 		}

@@ -88,7 +88,8 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		TaskDefinition            string `json:"taskDefinition"`
 	}
 	_ = json.Unmarshal(body, &in) // a malformed body is moto's to answer
-	sc := call.Region + "/" + call.AccessKey // the caller's scope, from its SigV4 credential
+	// The caller's scope: its SigV4 credential's region and access key.
+	sc := call.Region + "/" + call.AccessKey
 	switch call.API {
 	case "logs:CreateLogGroup":
 		rec := forward(p, r)

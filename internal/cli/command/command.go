@@ -156,6 +156,21 @@ func (g *Globals) OneRegion(cmd *cobra.Command) (string, error) {
 	return "", Usagef(cmd, "--region can be given only once for %s", cmd.Name())
 }
 
+// RunInRegion ends the RunE of a command that works in one region: it sets
+// *region from --region, then hands o to runF, the tests' stand-in, when
+// set, else to run.
+func RunInRegion[O any](cmd *cobra.Command, g *Globals, region *string, o O, runF, run func(O) error) error {
+	r, err := g.OneRegion(cmd)
+	if err != nil {
+		return err
+	}
+	*region = r
+	if runF != nil {
+		return runF(o)
+	}
+	return run(o)
+}
+
 // Factory is what every command is built from: the program's environment
 // and the flags every command shares.
 type Factory struct {

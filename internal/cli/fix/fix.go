@@ -164,15 +164,7 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 			if err := o.history.Check(cmd); err != nil {
 				return err
 			}
-			region, err := f.OneRegion(cmd)
-			if err != nil {
-				return err
-			}
-			o.region = region
-			if runF != nil {
-				return runF(o)
-			}
-			return run(cmd.Context(), o)
+			return command.RunInRegion(cmd, &f.Globals, &o.region, o, runF, func(o *Options) error { return run(cmd.Context(), o) })
 		},
 	}
 	output.AddFlag(cmd, &o.output)

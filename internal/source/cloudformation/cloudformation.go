@@ -115,6 +115,36 @@ func get(obj *document.Node, path, key string) (*document.Node, error) {
 	return nil, nil
 }
 
+// property returns the property key of obj and its path when it holds a
+// value of kind: an absent one is nil, an intrinsic is appended to un as
+// unresolved in slot (and nil returned), a value of another kind is an
+// error.
+func property(obj *document.Node, path, key string, kind document.Kind, slot taskdoc.Slot, un *[]taskdoc.Unresolved) (*document.Node, string, error) {
+	n, err := get(obj, path, key)
+	if err != nil {
+		return nil, "", err
+	}
+	p := taskdoc.Join(path, key)
+	switch {
+	case absent(n):
+		return nil, p, nil
+	case isIntrinsic(n):
+		*un = append(*un, unresolved(slot, p, n, ""))
+		return nil, p, nil
+	case n.Kind != kind:
+		return nil, p, taskdoc.ErrAt(n, p, "expected %s, got %s", kind, n.Kind)
+	}
+	return n, p, nil
+}
+
+// itemsOf is the items of an array property, none when it is nil.
+func itemsOf(n *document.Node) []*document.Node {
+	if n == nil {
+		return nil
+	}
+	return n.Items
+}
+
 // absent reports whether n stands for no value (missing, null or
 // Ref AWS::NoValue).
 func absent(n *document.Node) bool {
@@ -148,35 +178,26 @@ func (t *cfnTemplate) taskDefinition(props *document.Node, path string) (taskdoc
 			res.TaskDefinition.Family = aws.String(s)
 		}
 	}
-	cds, err := get(props, path, "ContainerDefinitions")
+	cds, cdPath, err := property(props, path, "ContainerDefinitions", document.Array, taskdoc.SlotContainers, &res.Unresolved)
 	if err != nil {
 		return res, err
 	}
-	cdPath := taskdoc.Join(path, "ContainerDefinitions")
-	switch {
-	case absent(cds):
-	case isIntrinsic(cds):
-		res.Unresolved = append(res.Unresolved, unresolved(taskdoc.SlotContainers, cdPath, cds, ""))
-	case cds.Kind != document.Array:
-		return res, taskdoc.ErrAt(cds, cdPath, "expected an array, got %s", cds.Kind)
-	default:
-		for i, c := range cds.Items {
-			if absent(c) {
-				continue
-			}
-			def, pos, err := t.container(c, taskdoc.Index(cdPath, i))
-			if err != nil {
-				return res, err
-			}
-			res.TaskDefinition.ContainerDefinitions = append(res.TaskDefinition.ContainerDefinitions, def)
-			res.Containers = append(res.Containers, pos)
+	for i, c := range itemsOf(cds) {
+		if absent(c) {
+			continue
 		}
+		def, pos, err := t.container(c, taskdoc.Index(cdPath, i))
+		if err != nil {
+			return res, err
+		}
+		res.TaskDefinition.ContainerDefinitions = append(res.TaskDefinition.ContainerDefinitions, def)
+		res.Containers = append(res.Containers, pos)
 	}
-	tags, err := get(props, path, "Tags")
+	tags, tagsPath, err := property(props, path, "Tags", document.Array, taskdoc.SlotTags, &res.Unresolved)
 	if err != nil {
 		return res, err
 	}
-	res.Tags, res.Unresolved, err = cfnTags(tags, taskdoc.Join(path, "Tags"), res.Unresolved)
+	res.Tags, res.Unresolved, err = cfnTags(tags, tagsPath, res.Unresolved)
 	return res, err
 }
 
@@ -203,19 +224,13 @@ func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerD
 			def.Name = aws.String(s)
 		}
 	}
-	fl, err := get(c, path, "FirelensConfiguration")
+	fl, flPath, err := property(c, path, "FirelensConfiguration", document.Object, taskdoc.SlotFirelens, &pos.Unresolved)
 	if err != nil {
 		return def, pos, err
 	}
-	switch {
-	case absent(fl):
-	case isIntrinsic(fl):
-		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotFirelens, taskdoc.Join(path, "FirelensConfiguration"), fl, ""))
-	case fl.Kind != document.Object:
-		return def, pos, taskdoc.ErrAt(fl, taskdoc.Join(path, "FirelensConfiguration"), "expected an object, got %s", fl.Kind)
-	default:
+	if fl != nil {
 		def.FirelensConfiguration = &types.FirelensConfiguration{}
-		if typ, err := get(fl, taskdoc.Join(path, "FirelensConfiguration"), "Type"); err != nil {
+		if typ, err := get(fl, flPath, "Type"); err != nil {
 			return def, pos, err
 		} else if !absent(typ) && !isIntrinsic(typ) {
 			s, err := taskdoc.Scalar(typ, taskdoc.Join(path, "FirelensConfiguration.Type"))
@@ -225,24 +240,12 @@ func (t *cfnTemplate) container(c *document.Node, path string) (types.ContainerD
 			def.FirelensConfiguration.Type = types.FirelensConfigurationType(s)
 		}
 	}
-	lc, err := get(c, path, "LogConfiguration")
-	if err != nil {
+	lc, lcPath, err := property(c, path, "LogConfiguration", document.Object, taskdoc.SlotLogConfiguration, &pos.Unresolved)
+	if err != nil || lc == nil {
 		return def, pos, err
 	}
-	lcPath := taskdoc.Join(path, "LogConfiguration")
-	switch {
-	case absent(lc):
-	case isIntrinsic(lc):
-		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotLogConfiguration, lcPath, lc, ""))
-	case lc.Kind != document.Object:
-		return def, pos, taskdoc.ErrAt(lc, lcPath, "expected an object, got %s", lc.Kind)
-	default:
-		def.LogConfiguration, err = t.logConfiguration(lc, lcPath, &pos)
-		if err != nil {
-			return def, pos, err
-		}
-	}
-	return def, pos, nil
+	def.LogConfiguration, err = t.logConfiguration(lc, lcPath, &pos)
+	return def, pos, err
 }
 
 func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *taskdoc.Container) (*types.LogConfiguration, error) {
@@ -262,19 +265,12 @@ func (t *cfnTemplate) logConfiguration(lc *document.Node, path string, pos *task
 		}
 		out.LogDriver = types.LogDriver(s)
 	}
-	opts, err := get(lc, path, "Options")
+	opts, optPath, err := property(lc, path, "Options", document.Object, taskdoc.SlotOptions, &pos.Unresolved)
 	if err != nil {
 		return nil, err
 	}
-	optPath := taskdoc.Join(path, "Options")
-	switch {
-	case absent(opts):
+	if opts == nil {
 		return out, nil
-	case isIntrinsic(opts):
-		pos.Unresolved = append(pos.Unresolved, unresolved(taskdoc.SlotOptions, optPath, opts, ""))
-		return out, nil
-	case opts.Kind != document.Object:
-		return nil, taskdoc.ErrAt(opts, optPath, "expected an object, got %s", opts.Kind)
 	}
 	out.Options = map[string]string{}
 	for _, f := range opts.Fields {
@@ -395,17 +391,10 @@ func substitute(tmpl string) (string, bool) {
 	}
 }
 
+// cfnTags reads the Tags property, an array (or nil: see property).
 func cfnTags(tags *document.Node, path string, un []taskdoc.Unresolved) ([]types.Tag, []taskdoc.Unresolved, error) {
-	switch {
-	case absent(tags):
-		return nil, un, nil
-	case isIntrinsic(tags):
-		return nil, append(un, unresolved(taskdoc.SlotTags, path, tags, "")), nil
-	case tags.Kind != document.Array:
-		return nil, un, taskdoc.ErrAt(tags, path, "expected an array, got %s", tags.Kind)
-	}
 	var out []types.Tag
-	for i, tag := range tags.Items {
+	for i, tag := range itemsOf(tags) {
 		p := taskdoc.Index(path, i)
 		if isIntrinsic(tag) {
 			un = append(un, unresolved(taskdoc.SlotTags, p, tag, ""))

@@ -172,7 +172,7 @@ func runSweep(t *testing.T, walkFails bool) (doc map[string]any, end string, sum
 	}
 	summarized = *req.Sweep
 	summarized.Summary = &workflow.SweepSummary{Version: workflow.Version, SweepID: sweepName, Bucket: "ecslogfix-sweeps", Targets: 2, TargetsWalked: 2,
-		FailedTargets: []workflow.Target{}, Evaluated: 7, Violations: 2, Started: 2, CoverageGaps: 1,
+		FailedTargets: []workflow.Target{}, SweepCounts: workflow.SweepCounts{Evaluated: 7, Violations: 2, Started: 2}, CoverageGaps: 1,
 		Gaps: []workflow.CoverageGap{{Account: "333333333333", Reason: "member-role", StackSet: "ecslogfix-member-iam", Status: "MISSING"}}, WalkError: req.Sweep.WalkError}
 	doc = output(t, sum, doc, summarized)
 

@@ -135,14 +135,7 @@ func summary(s bench.Summary) string {
 // log bytes per invocation and (with /proc) CPU time and peak RSS.
 func TestBenchEndToEnd(t *testing.T) {
 	bench.RequireBench(t)
-	runs := 20
-	if s := os.Getenv(EnvRuns); s != "" {
-		v, err := strconv.Atoi(s)
-		if err != nil || v < 1 {
-			t.Fatalf("%s=%q: want a positive number", EnvRuns, s)
-		}
-		runs = v
-	}
+	runs := envInt(t, EnvRuns, 20, 1)
 	tools := localaws.RequireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
@@ -206,6 +199,27 @@ func TestBenchEndToEnd(t *testing.T) {
 		queue = u
 	}
 	ecsClient := ecs.NewFromConfig(s.Config)
+	// register registers in as family and puts the event of that
+	// registration (eventID) on the bus; it returns the recorder's counts and the
+	// time from just before the event, and what the bus delivered.
+	register := func(in *ecs.RegisterTaskDefinitionInput, family, eventID string) (faultproxy.Stats, time.Time, []harness.Delivery) {
+		in.Family = aws.String(family)
+		reg, err := ecsClient.RegisterTaskDefinition(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		td := reg.TaskDefinition
+		mark, t0 := recorder.Stats(), time.Now()
+		if err := s.PutRegisterEvent(ctx, harness.RegisterCall{EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
+			Family: family, Revision: td.Revision, Identity: harness.IAMUser("jane.doe")}); err != nil {
+			t.Fatal(err)
+		}
+		deliveries, err := s.Pump(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mark, t0, deliveries
+	}
 	fns := []string{config.FunctionDetect, config.FunctionRemediate, config.FunctionNotify}
 	exe := func(fn string) string { return filepath.Join(stackDir, "bin", fn, "bootstrap") }
 	cpuOf := func(fn string) time.Duration {
@@ -232,24 +246,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	defer tick.Stop()
 	for i := 0; i <= runs; i++ {
 		family := fmt.Sprintf("bench-e2e-%02d", i)
-		in.Family = aws.String(family)
-		reg, err := ecsClient.RegisterTaskDefinition(ctx, in)
-		if err != nil {
-			t.Fatal(err)
-		}
-		td := reg.TaskDefinition
-		mark := recorder.Stats()
-		t0 := time.Now()
-		if err := s.PutRegisterEvent(ctx, harness.RegisterCall{
-			EventID: fmt.Sprintf("bench000-0000-4000-8000-%012d", i), TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
-			Family: family, Revision: td.Revision, Identity: harness.IAMUser("jane.doe"),
-		}); err != nil {
-			t.Fatal(err)
-		}
-		deliveries, err := s.Pump(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mark, t0, deliveries := register(in, family, fmt.Sprintf("bench000-0000-4000-8000-%012d", i))
 		if len(deliveries) != 1 || deliveries[0].Target.Function != names.Function(config.FunctionDetect) {
 			t.Fatalf("run %d: %d deliveries, want 1 to detect", i, len(deliveries))
 		}
@@ -323,24 +320,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	const compliantRuns = 10
 	okCalls := map[string][]int{} // API → calls in each compliant event
 	for i := range compliantRuns {
-		family := fmt.Sprintf("bench-e2e-ok-%02d", i)
-		ok.Family = aws.String(family)
-		reg, err := ecsClient.RegisterTaskDefinition(ctx, ok)
-		if err != nil {
-			t.Fatal(err)
-		}
-		td := reg.TaskDefinition
-		mark := recorder.Stats()
-		if err := s.PutRegisterEvent(ctx, harness.RegisterCall{
-			EventID: fmt.Sprintf("bench000-0000-4000-9000-%012d", i), TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
-			Family: family, Revision: td.Revision, Identity: harness.IAMUser("jane.doe"),
-		}); err != nil {
-			t.Fatal(err)
-		}
-		deliveries, err := s.Pump(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		mark, _, deliveries := register(ok, fmt.Sprintf("bench-e2e-ok-%02d", i), fmt.Sprintf("bench000-0000-4000-9000-%012d", i))
 		var resp execution.Response
 		if len(deliveries) != 1 || json.Unmarshal(deliveries[0].Invocation.Payload, &resp) != nil || resp.Status != execution.StatusCompliant {
 			t.Fatalf("compliant run %d: %d deliveries, detect answered %+v", i, len(deliveries), resp)
