@@ -358,9 +358,38 @@ func Kept(pl *plan.Plan, detail string) (workflow.Outcome, string) {
 }
 
 // Duplicates is the sentence added when this remediation withdrew its own
-// earlier registrations, whose responses were lost.
-func Duplicates(arns []string) string {
-	return fmt.Sprintf("; its earlier registration %s (response lost, retried) was deregistered", strings.Join(arns, ", "))
+// duplicate registrations (KeepFirst).
+func Duplicates(arns []taskdef.ARN) string {
+	names := make([]string, len(arns))
+	for i, a := range arns {
+		names[i] = a.String()
+	}
+	return fmt.Sprintf("; its duplicate registration %s (another attempt of this remediation, whose response was lost or which committed late) was deregistered", strings.Join(names, ", "))
+}
+
+// KeepFirst chooses which of this remediation's registrations of one
+// source stays — ours and its own found between the latest observed and
+// ours (Overtake.Own) — when nothing overtook them: the lowest revision,
+// the first ECS committed. Revision numbers only grow, so a registration
+// that commits later (the SDK's retry after a lost response, an attempt
+// that timed out but still commits, another invocation of the same
+// execution) is numbered above it and cannot change the choice: every
+// attempt that looks keeps the same revision, and whichever attempt's
+// result the workflow takes names it (docs/reliability.md). The others
+// are duplicates, to deregister.
+func KeepFirst(ours taskdef.ARN, own []taskdef.ARN) (keep taskdef.ARN, duplicates []taskdef.ARN) {
+	keep = ours
+	for _, a := range own {
+		if a.Revision < keep.Revision {
+			keep = a
+		}
+	}
+	for _, a := range append([]taskdef.ARN{ours}, own...) {
+		if a != keep {
+			duplicates = append(duplicates, a)
+		}
+	}
+	return keep, duplicates
 }
 
 // Registered is the sentence of a remediation that stays.
@@ -376,12 +405,45 @@ type Overtake struct {
 	// Settled is true when this revision decides (keep or withdraw); false
 	// means look at the next older one.
 	Settled bool
-	// Own is true when the revision is this remediation's earlier
-	// registration (its response lost, the call retried): a duplicate to
-	// withdraw whatever is decided; look at the next older one.
+	// Own is true when the revision is another registration of this
+	// remediation (an attempt whose response was lost, or a racing one):
+	// withdrawn with ours when newer content overtook them, else KeepFirst
+	// chooses which stays; look at the next older one.
 	Own     bool
 	Outcome workflow.Outcome // when Withdraw
 	Detail  string
+}
+
+// KeepsOwnBelow reports whether o, the verdict of the revision that
+// withdrew ours, leaves this remediation's registrations below that
+// revision to KeepFirst instead of withdrawing them with ours; below are
+// the verdicts of the revisions read below it, newest first. Newer
+// content (SUPERSEDED) overtakes them all. Another execution's fix of the
+// same source (ALREADY_REMEDIATED) does not when this remediation's own
+// lowest registration is below every other fix of the source: that one
+// was committed first, and the other executions, finding it below their
+// own, withdraw theirs — withdrawing it too would leave the source
+// unremediated.
+func KeepsOwnBelow(o Overtake, below []Overtake) bool {
+	if !otherFix(o) {
+		return false
+	}
+	first := false // whether the lowest fix of the source so far is this remediation's
+	for _, b := range below {
+		switch {
+		case b.Own:
+			first = true
+		case otherFix(b):
+			first = false
+		}
+	}
+	return first
+}
+
+// otherFix reports whether a verdict is that of another execution's fix of
+// the same source.
+func otherFix(o Overtake) bool {
+	return o.Withdraw && o.Outcome == workflow.OutcomeAlreadyRemediated
 }
 
 // JudgedAbove returns the revision above which Overtaken judges what came
@@ -402,11 +464,11 @@ func JudgedAbove(source taskdef.ARN, latestARN string) int32 {
 // Overtaken judges one revision between ours and the latest observed
 // before registering, newest first. Revision numbers only grow, so when
 // ours is latest+1 nobody registered in between and there is nothing to
-// judge. This remediation's own earlier registration (token) is a duplicate
-// (Own). Newer user content, or ecslogfix's fix of this or a newer source,
-// means ours must not stay on top (SUPERSEDED, or ALREADY_REMEDIATED for a
-// duplicate of this fix); ecslogfix's fix of an older source leaves ours in
-// place; a revision that is not ACTIVE (or not found) does not count.
+// judge. Another registration of this remediation (token) is Own. Newer
+// user content, or ecslogfix's fix of this or a newer source, means ours
+// must not stay on top (SUPERSEDED, or ALREADY_REMEDIATED for a duplicate
+// of this fix); ecslogfix's fix of an older source leaves ours in place; a
+// revision that is not ACTIVE (or not found) does not count.
 func Overtaken(source taskdef.ARN, ours int32, token string, between *Revision) Overtake {
 	if !between.Found() {
 		return Overtake{}

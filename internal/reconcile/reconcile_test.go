@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -224,6 +225,71 @@ func TestOvertaken(t *testing.T) {
 				t.Errorf("detail %q does not say %q", detail, tc.contains)
 			}
 		})
+	}
+}
+
+// Of this remediation's registrations of one source, the first committed
+// (the lowest revision) stays, whichever attempt asks and in whatever
+// order its own were found: a registration that commits later is always
+// numbered above it.
+func TestKeepFirst(t *testing.T) {
+	at := func(revs ...int32) []taskdef.ARN {
+		out := make([]taskdef.ARN, len(revs))
+		for i, r := range revs {
+			out[i] = source
+			out[i].Revision = r
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		ours     int32
+		own      []int32
+		keep     int32
+		withdraw []int32
+	}{
+		{"no other registration: ours stays", 6, nil, 6, nil},
+		{"an earlier one (the SDK's retry after a lost response): it stays", 7, []int32{6}, 6, []int32{7}},
+		{"several, newest first: the lowest stays", 9, []int32{8, 6, 7}, 6, []int32{9, 8, 7}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			keep, withdraw := KeepFirst(at(tc.ours)[0], at(tc.own...))
+			if keep != at(tc.keep)[0] || !slices.Equal(withdraw, at(tc.withdraw...)) {
+				t.Fatalf("KeepFirst(%d, %v) = %d, %v; want %d, %v", tc.ours, tc.own, keep.Revision, withdraw, tc.keep, tc.withdraw)
+			}
+			if d := Duplicates(withdraw); len(withdraw) > 0 && !strings.Contains(d, at(tc.withdraw...)[0].String()) {
+				t.Errorf("Duplicates(%v) = %q does not name %s", withdraw, d, at(tc.withdraw...)[0])
+			}
+		})
+	}
+}
+
+// Only another execution's fix of the same source leaves this
+// remediation's earlier registrations below it in place; newer content
+// overtakes them with ours.
+func TestKeepsOwnBelow(t *testing.T) {
+	theirFix := Overtaken(source, 9, token, rev(8, logged, 5, theirs))
+	ownFix := Overtaken(source, 9, token, rev(7, logged, 5, mine))
+	newer := Overtaken(source, 9, token, rev(8, unlogged, 0))
+	olderFix := Overtaken(source, 9, token, rev(8, logged, 4))
+	tests := []struct {
+		name  string
+		o     Overtake
+		below []Overtake
+		want  bool
+	}{
+		{"another execution's fix, ours below it", theirFix, []Overtake{ownFix}, true},
+		{"another execution's fix, nothing of ours below", theirFix, nil, false},
+		{"another execution's fix, ours below it, and a third fix lower still", theirFix, []Overtake{ownFix, theirFix}, false},
+		{"another execution's fix, ours below it, below that another's, below that ours", theirFix, []Overtake{ownFix, theirFix, {}, ownFix}, true},
+		{"newer content, ours below it", newer, []Overtake{ownFix}, false},
+		{"a fix of older content keeps ours anyway", olderFix, []Overtake{ownFix}, false},
+	}
+	for _, tc := range tests {
+		if got := KeepsOwnBelow(tc.o, tc.below); got != tc.want {
+			t.Errorf("%s: KeepsOwnBelow = %v, want %v", tc.name, got, tc.want)
+		}
 	}
 }
 

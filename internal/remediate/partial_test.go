@@ -22,9 +22,7 @@ import (
 // new revision, and the container left for a human named — never
 // REMEDIATED (which would be rolled out and reported resolved).
 func TestRegisterPartialFixIsNotRemediated(t *testing.T) {
-	td, tags := awsfake.TaskDefinition(t, "td07-firelens.json")
-	td.ContainerDefinitions = append(slices.Clone(td.ContainerDefinitions),
-		types.ContainerDefinition{Name: aws.String("metrics"), Image: aws.String("busybox"), Essential: aws.Bool(false)})
+	td, tags := partlyFixable(t)
 	e, l := awsfake.NewECS(), awsfake.NewLogs()
 	e.Put(td, tags)
 	r := &Remediator{Policy: policy.Default(), Clients: static(e, l)}
@@ -54,5 +52,39 @@ func TestRegisterPartialFixIsNotRemediated(t *testing.T) {
 	}
 	if _, err := taskdef.Provenance(nd.TaskDefinition, nd.Tags); err != nil {
 		t.Errorf("provenance of the new revision: %v", err)
+	}
+}
+
+// partlyFixable is td07 (an awsfirelens container, indexer, left for a
+// human) with a container ecslogfix may fix.
+func partlyFixable(t *testing.T) (*types.TaskDefinition, []types.Tag) {
+	td, tags := awsfake.TaskDefinition(t, "td07-firelens.json")
+	td.ContainerDefinitions = append(slices.Clone(td.ContainerDefinitions),
+		types.ContainerDefinition{Name: aws.String("metrics"), Image: aws.String("busybox"), Essential: aws.Bool(false)})
+	return td, tags
+}
+
+// A partial fix whose registration's response was lost: the next attempt
+// finds its revision and reports it PARTLY_REMEDIATED, saying once what a
+// human must change.
+func TestRecoveredPartialFixSaysOnceWhatIsLeft(t *testing.T) {
+	td, tags := partlyFixable(t)
+	e := awsfake.NewECS()
+	e.Put(td, tags)
+	r := &Remediator{Policy: policy.Default(), Clients: static(&lateCommit{ECS: e, script: lostFirst(false)}, awsfake.NewLogs())}
+	in := inputFor(td)
+	in.ExecutionToken = "series-1"
+	if _, err := r.Register(context.Background(), workflow.State{Input: in}); err == nil {
+		t.Fatal("the first attempt succeeded, want its response lost")
+	}
+	res, err := r.Register(context.Background(), workflow.State{Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != workflow.OutcomePartlyRemediated || res.NewARN != e.ARN(aws.ToString(td.Family), td.Revision+1) {
+		t.Fatalf("outcome %s NewARN %q (%s), want PARTLY_REMEDIATED with the revision the first attempt registered", res.Outcome, res.NewARN, res.Detail)
+	}
+	if n := strings.Count(res.Detail, "a human must change indexer"); n != 1 {
+		t.Errorf("detail %q says %d times what is left for a human, want once", res.Detail, n)
 	}
 }

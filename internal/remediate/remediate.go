@@ -313,7 +313,8 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 	if d.Registered != "" {
 		// An earlier attempt registered it and lost the response (or timed
 		// out): report it, unless newer content overtook it meanwhile.
-		return r.keepIfNotOvertaken(ctx, log, c.ECS, a, in.ExecutionToken, a.Revision, revisionOf(d.Registered), d.Registered, d.Detail, res)
+		recovered := func(kept taskdef.ARN) string { return reconcile.Recovered(kept.String(), a) }
+		return r.keepIfNotOvertaken(ctx, log, c.ECS, a, in.ExecutionToken, a.Revision, revisionOf(d.Registered), recovered, res)
 	}
 	if d.Act == reconcile.ActNone {
 		return r.finish(log, res, d.Outcome, d.Detail), nil
@@ -347,70 +348,86 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 	if out.TaskDefinition == nil {
 		return workflow.Result{}, &workflow.ThrottledError{Err: errors.New("register task definition: empty response")}
 	}
-	ours := out.TaskDefinition.Revision
-	return r.keepIfNotOvertaken(ctx, log, c.ECS, a, in.ExecutionToken, reconcile.JudgedAbove(a, d.LatestARN), ours,
-		aws.ToString(out.TaskDefinition.TaskDefinitionArn), reconcile.Registered(a.Family, ours, src.Revision), res)
+	registered := func(kept taskdef.ARN) string { return reconcile.Registered(a.Family, kept.Revision, src.Revision) }
+	return r.keepIfNotOvertaken(ctx, log, c.ECS, a, in.ExecutionToken, reconcile.JudgedAbove(a, d.LatestARN), out.TaskDefinition.Revision, registered, res)
 }
 
-// keepIfNotOvertaken finishes a registration of ours (arn): withdrawn if
-// newer content overtook it (withdrawIfOvertaken), else REMEDIATED with
-// detail, and this remediation's own earlier duplicates deregistered.
-func (r *Remediator) keepIfNotOvertaken(ctx context.Context, log *slog.Logger, c ECS, a taskdef.ARN, token string, above, ours int32, arn, detail string, res workflow.Result) (workflow.Result, error) {
-	o, dups, err := r.withdrawIfOvertaken(ctx, c, a, token, above, ours, &res)
-	switch {
-	case err != nil:
+// keepIfNotOvertaken finishes a registration of this remediation (ours,
+// of a's family): withdrawn, with this remediation's duplicates, if newer
+// content overtook it (overtaken); else the first of its registrations
+// stays (reconcile.KeepFirst), REMEDIATED with the sentence said makes of
+// it, and the others are deregistered.
+func (r *Remediator) keepIfNotOvertaken(ctx context.Context, log *slog.Logger, c ECS, a taskdef.ARN, token string, above, ours int32, said func(kept taskdef.ARN) string, res workflow.Result) (workflow.Result, error) {
+	mine := a
+	mine.Revision = ours
+	o, own, below, overtaker, err := overtaken(ctx, c, a, token, above, ours)
+	if err != nil {
 		return workflow.Result{}, err
-	case o.Withdraw:
-		return r.finish(log, res, o.Outcome, o.Detail), nil
-	case len(dups) > 0:
-		detail += reconcile.Duplicates(dups)
 	}
-	res.NewARN = arn
-	res.LatestARN = arn // the family's latest ACTIVE revision is now ours
+	if reconcile.KeepsOwnBelow(o, below) {
+		o = reconcile.Overtake{}
+	}
+	kept, withdraw := reconcile.KeepFirst(mine, own)
+	if o.Withdraw {
+		// Ours last: until it goes, the family's latest is this
+		// remediation's own, so a retry of the step after a withdraw that
+		// failed looks below it again and finds what is left.
+		withdraw = append(own, mine)
+	}
+	for _, w := range withdraw {
+		if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(w.String())}); err != nil {
+			return workflow.Result{}, workflow.Classify(fmt.Errorf("withdraw %s: %w", w, err))
+		}
+	}
+	if o.Withdraw {
+		res.LatestARN = overtaker
+		return r.finish(log, res, o.Outcome, o.Detail), nil
+	}
+	detail := said(kept)
+	if len(withdraw) > 0 {
+		detail += reconcile.Duplicates(withdraw)
+	}
+	res.NewARN = kept.String()
+	res.LatestARN = res.NewARN // the family's latest ACTIVE revision is now the kept one
 	outcome, detail := reconcile.Kept(res.Plan, detail)
 	return r.finish(log, res, outcome, detail), nil
 }
 
-// maxOvertakeReads bounds the revisions withdrawIfOvertaken reads.
+// maxOvertakeReads bounds the revisions overtaken reads.
 const maxOvertakeReads = 5
 
-// withdrawIfOvertaken reads, newest first, the revisions registered
-// between above (reconcile.JudgedAbove) and ours, and deregisters ours when
-// reconcile.Overtaken says so, with this remediation's own earlier
-// registrations found on the way (duplicates of a retried call whose
-// response was lost; deregistered either way, returned when ours stays).
+// overtaken reads, newest first, the revisions registered between above
+// (reconcile.JudgedAbove) and ours, and returns what reconcile.Overtaken
+// says of them, this remediation's own registrations found on the way
+// (duplicates of a retried or racing call; Overtake.Own), the verdicts of
+// the revisions below the one that settled it, and that revision. The
+// reads stop at a revision that keeps ours; after one that withdraws it
+// they go on, for this remediation's own registrations below
+// (reconcile.KeepsOwnBelow).
 // Revision numbers only grow, so ours == above+1 costs no read.
-func (r *Remediator) withdrawIfOvertaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, ours int32, res *workflow.Result) (reconcile.Overtake, []string, error) {
-	var own []string
-	var o reconcile.Overtake
-	var latest string
-	for rev := ours - 1; rev > above && rev >= ours-maxOvertakeReads && !o.Settled; rev-- {
+func overtaken(ctx context.Context, c ECS, a taskdef.ARN, token string, above, ours int32) (o reconcile.Overtake, own []taskdef.ARN, below []reconcile.Overtake, overtaker string, err error) {
+	for rev := ours - 1; rev > above && rev >= ours-maxOvertakeReads; rev-- {
 		ref := a
 		ref.Revision = rev
 		between, err := describe(ctx, c, ref.String())
 		if err != nil {
-			return reconcile.Overtake{}, nil, err
+			return reconcile.Overtake{}, nil, nil, "", err
 		}
-		if o = reconcile.Overtaken(a, ours, token, between); o.Own {
-			own = append(own, ref.String())
+		v := reconcile.Overtaken(a, ours, token, between)
+		if o.Settled {
+			below = append(below, v) // overtaken already (reconcile.KeepsOwnBelow)
 		}
-		latest = ref.String()
-	}
-	withdraw := own
-	if o.Withdraw {
-		mine := a
-		mine.Revision = ours
-		withdraw = append(withdraw, mine.String())
-	}
-	for _, arn := range withdraw {
-		if _, err := c.DeregisterTaskDefinition(ctx, &ecs.DeregisterTaskDefinitionInput{TaskDefinition: aws.String(arn)}); err != nil {
-			return reconcile.Overtake{}, nil, workflow.Classify(fmt.Errorf("withdraw %s: %w", arn, err))
+		switch {
+		case v.Own:
+			own = append(own, ref)
+		case o.Settled: // below the overtaker, only this remediation's own are collected
+		case v.Settled && !v.Withdraw:
+			return v, own, nil, "", nil
+		case v.Settled:
+			o, overtaker = v, ref.String()
 		}
 	}
-	if o.Withdraw {
-		res.LatestARN = latest
-	}
-	return o, own, nil
+	return o, own, below, overtaker, nil
 }
 
 // revisionOf returns the revision of a task-definition ARN, or 0.
