@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
@@ -28,7 +28,7 @@ import (
 func TestBackoutChecksTheRegisteringPrincipal(t *testing.T) {
 	env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{StandIns: true}})
 	ctx := context.Background()
-	names := config.Names{Prefix: "ecslogfix"}
+	names := naming.Names{Prefix: "ecslogfix"}
 	// as is the environment of the program run with credentials of role,
 	// assumed through the proxy; the caller's own (moto's static
 	// credentials) when role is "".
@@ -54,7 +54,7 @@ func TestBackoutChecksTheRegisteringPrincipal(t *testing.T) {
 		stderr           string
 	}{
 		{"another-principal", "deployer", 2, "registered by arn:aws:sts::" + localaws.Account + ":assumed-role/deployer/session-deployer, neither ecslogfix's"},
-		{"remediate-role", names.FunctionRole(config.FunctionRemediate), 0, ""},
+		{"remediate-role", names.FunctionRole(naming.FunctionRemediate), 0, ""},
 		{"member-role", names.MemberRole(), 0, ""},
 		{"caller", "", 0, ""},
 	} {

@@ -14,6 +14,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -24,7 +25,7 @@ import (
 )
 
 func main() {
-	lambdarun.Main(config.FunctionDetect, build, func(d *detect.Detector) {
+	lambdarun.Main(naming.FunctionDetect, build, func(d *detect.Detector) {
 		// Lenient decoding: the event is AWS's, and it grows fields.
 		lambda.Start(func(ctx context.Context, raw json.RawMessage) (execution.Response, error) { return d.Handle(ctx, raw) })
 	})

@@ -12,14 +12,14 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/hook"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 )
 
 func main() {
-	lambdarun.Main(config.FunctionHook, func(_ context.Context, log *slog.Logger) (*hook.Handler, error) {
+	lambdarun.Main(naming.FunctionHook, func(_ context.Context, log *slog.Logger) (*hook.Handler, error) {
 		return build(os.Getenv, log)
 	}, func(h *hook.Handler) {
 		// Lenient decoding: the request is CloudFormation's, which may

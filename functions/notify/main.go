@@ -19,6 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
@@ -26,7 +27,7 @@ import (
 )
 
 func main() {
-	lambdarun.Main(config.FunctionNotify, build, func(h *notify.Handler) {
+	lambdarun.Main(naming.FunctionNotify, build, func(h *notify.Handler) {
 		// Strict decoding: the input is our own contract (workflow.NotifyRequest).
 		lambda.StartHandlerFunc(h.Handle, lambda.WithDisallowUnknownFields(true))
 	})

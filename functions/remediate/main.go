@@ -11,15 +11,15 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 )
 
 func main() {
-	lambdarun.Main(config.FunctionRemediate, build, func(r *remediate.Remediator) {
+	lambdarun.Main(naming.FunctionRemediate, build, func(r *remediate.Remediator) {
 		// Strict decoding: the input is our own contract (workflow.Request).
 		lambda.StartHandlerFunc(r.Handle, lambda.WithDisallowUnknownFields(true))
 	})

@@ -14,15 +14,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 	"github.com/ecslogfix/ecslogfix/internal/report"
 )
 
 func main() {
-	lambdarun.Main(config.FunctionReport, build, func(j *report.Job) {
+	lambdarun.Main(naming.FunctionReport, build, func(j *report.Job) {
 		// Strict decoding: the input is our own (report.JobRequest).
 		lambda.StartHandlerFunc(j.Handle, lambda.WithDisallowUnknownFields(true))
 	})

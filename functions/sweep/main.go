@@ -17,6 +17,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -28,7 +29,7 @@ import (
 )
 
 func main() {
-	lambdarun.Main(config.FunctionSweep, build, func(s *sweep.Sweeper) {
+	lambdarun.Main(naming.FunctionSweep, build, func(s *sweep.Sweeper) {
 		// Strict decoding: the input is our own (workflow.SweepRequest).
 		lambda.StartHandlerFunc(s.Handle, lambda.WithDisallowUnknownFields(true))
 	})

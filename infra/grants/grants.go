@@ -14,6 +14,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -54,7 +55,7 @@ var (
 
 // LogGroupResources are the IAM resources of the log groups ecslogfix may
 // create and change: one per pattern of the policy (policy.GroupPatterns),
-// whose "*" means in IAM what it means to policy.MatchPattern.
+// whose "*" means in IAM what it means to awslogs.MatchPattern.
 func LogGroupResources(pol policy.Policy, part, acct string) []string {
 	var out []string
 	for _, pat := range pol.GroupPatterns() {
@@ -143,22 +144,22 @@ const RolloutWildcards = "the rollout: ecs:ListClusters, ecs:ListServices, event
 func RoleWildcards(fn, mode string, vpc bool) string {
 	r := "logs:CreateLogStream/PutLogEvents on the log streams of the function's own log group (log-group:NAME:*)"
 	switch fn {
-	case config.FunctionDetect, config.FunctionSweep:
+	case naming.FunctionDetect, naming.FunctionSweep:
 		r += "; ecs:DescribeTaskDefinition, ecs:ListTaskDefinitionFamilies, ecs:ListAccountSettings and logs:DescribeLogGroups support no resource-level permissions (Resource *);" +
 			" states:DescribeExecution on the executions of ecslogfix's own state machine (execution:NAME:*; execution names are per revision)"
-		if fn == config.FunctionSweep {
+		if fn == naming.FunctionSweep {
 			r += "; its own objects in its bucket (sweeps/*: one prefix per sweep) and ListBucket limited to that prefix"
 			if mode == config.ModeOrganization {
 				r += "; organizations:ListAccountsForParent/ListOrganizationalUnitsForParent on the OUs and root of the organization (ou/o-ID/*, root/o-ID/*: the management account and the OU IDs below the targets are not known in advance);" +
 					" cloudformation:ListStackInstances on the two member StackSets (stackset/NAME:*: CloudFormation generates the StackSet ID)"
 			}
 		}
-	case config.FunctionRemediate:
+	case naming.FunctionRemediate:
 		r += "; ecs:DescribeTaskDefinition, ecs:DeregisterTaskDefinition, ecs:ListAccountSettings and logs:DescribeLogGroups support no resource-level permissions (Resource *);" +
 			" ecs:RegisterTaskDefinition and ecs:TagResource (on creation only) are limited to this account's task definitions (task-definition/*); logs:CreateLogGroup/PutRetentionPolicy/TagResource/ListTagsForResource to the policy's logGroupPatterns in any region (central logging);" +
 			" iam:PassRole is limited to roles passed to ecs-tasks.amazonaws.com (the task definitions' own execution and task roles, not known in advance); " + RolloutWildcards
 	}
-	if mode == config.ModeOrganization && fn != config.FunctionNotify {
+	if mode == config.ModeOrganization && fn != naming.FunctionNotify {
 		r += "; sts:AssumeRole on the ecslogfix member role in any account of the organization (arn:...:iam::*:role/NAME with aws:ResourceOrgID; the member role's trust policy requires the organization too)"
 	}
 	if vpc {
@@ -170,15 +171,15 @@ func RoleWildcards(fn, mode string, vpc bool) string {
 // MemberRoleUsers are the functions that assume the member role: notify
 // too when it imports findings into member accounts.
 func MemberRoleUsers(cfg config.Config) []string {
-	fns := []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate}
+	fns := []string{naming.FunctionDetect, naming.FunctionSweep, naming.FunctionRemediate}
 	if cfg.History && cfg.SecurityHub != config.SecurityHubOff {
-		fns = append(fns, config.FunctionNotify)
+		fns = append(fns, naming.FunctionNotify)
 	}
 	return fns
 }
 
 // HistoryWriters are the functions that record decisions.
-var HistoryWriters = []string{config.FunctionDetect, config.FunctionSweep, config.FunctionNotify}
+var HistoryWriters = []string{naming.FunctionDetect, naming.FunctionSweep, naming.FunctionNotify}
 
 // SecurityHubProduct is the default product ARN of acct in every region.
 func SecurityHubProduct(part, acct string) string {
@@ -195,7 +196,7 @@ func HistoryWildcards(cfg config.Config, fn string) string {
 	if cfg.SecurityHub != config.SecurityHubOff {
 		r += "; securityhub:BatchImportFindings on this account's default product in any region (product/ACCOUNT/default: findings are imported in the task definition's region)"
 	}
-	if cfg.SecurityHub == config.SecurityHubNotes && fn == config.FunctionNotify {
+	if cfg.SecurityHub == config.SecurityHubNotes && fn == naming.FunctionNotify {
 		r += "; securityhub:GetFindings and BatchUpdateFindings on this account's hub in any region (hub/default)"
 	}
 	return r

@@ -10,7 +10,7 @@ import (
 // The remediate role may create, tag and set the retention of exactly the
 // log groups the policy allows (logGroupPatterns, by default the
 // template's prefix): one resource per pattern, with the meaning "*" has in
-// policy.MatchPattern. Reading any group stays allowed: it is how a
+// awslogs.MatchPattern. Reading any group stays allowed: it is how a
 // missing one outside the patterns is told apart and reported.
 func TestRemediateLogPermissionsFollowThePatterns(t *testing.T) {
 	for _, tc := range []struct {

@@ -19,6 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 )
 
@@ -49,14 +50,14 @@ func hookAlias(prefix string) string {
 	return strings.ToUpper(s[:1]) + s[1:] + "::ECS::TaskDefinitionLogging"
 }
 
-func hookRoleName(n config.Names) string { return n.Prefix + "-hook-invoke" }
+func hookRoleName(n naming.Names) string { return n.Prefix + "-hook-invoke" }
 
 // addHookFunction creates the hook's Lambda function with its own log
 // group; the environment carries the policy only (the hook makes no AWS
 // calls).
 func addHookFunction(stack awscdk.Stack, cfg config.Config, root string) awslambda.Function {
 	names := cfg.Names()
-	fn := config.FunctionHook
+	fn := naming.FunctionHook
 	lg := awslogs.NewLogGroup(stack, jsii.String(pipeline.FunctionID(fn)+"Logs"), &awslogs.LogGroupProps{
 		LogGroupName:  jsii.String(names.FunctionLogGroup(fn)),
 		RemovalPolicy: awscdk.RemovalPolicy_DESTROY,
@@ -91,7 +92,7 @@ func addHookFunction(stack awscdk.Stack, cfg config.Config, root string) awslamb
 
 // newHookRole is the role CloudFormation Hooks assume to invoke the
 // function: this account's hooks only.
-func newHookRole(stack awscdk.Stack, names config.Names, functionARN string) awsiam.CfnRole {
+func newHookRole(stack awscdk.Stack, names naming.Names, functionARN string) awsiam.CfnRole {
 	return awsiam.NewCfnRole(stack, jsii.String("HookInvokeRole"), &awsiam.CfnRoleProps{
 		RoleName:    jsii.String(hookRoleName(names)),
 		Description: jsii.String("Assumed by CloudFormation Hooks to invoke the ecslogfix hook function"),
@@ -169,7 +170,7 @@ func AddMember(stack awscdk.Stack, cfg config.Config, hubAccount, hubRegion stri
 		return
 	}
 	names := cfg.Names()
-	fnARN := grants.ARN("arn:", grants.Partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(config.FunctionHook))
+	fnARN := grants.ARN("arn:", grants.Partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(naming.FunctionHook))
 	newLambdaHook(stack, cfg, fnARN, awsarn.RoleARN(grants.Partition(), grants.Account(), hookRoleName(names)))
 }
 
@@ -179,6 +180,6 @@ func AddMemberRole(stack awscdk.Stack, cfg config.Config, hubAccount, hubRegion 
 		return
 	}
 	names := cfg.Names()
-	fnARN := grants.ARN("arn:", grants.Partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(config.FunctionHook))
+	fnARN := grants.ARN("arn:", grants.Partition(), ":lambda:", hubRegion, ":", hubAccount, ":function:", names.Function(naming.FunctionHook))
 	newHookRole(stack, names, fnARN)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 )
 
@@ -21,11 +22,11 @@ import (
 
 // historyBucketName is the bucket's name: bucket names are global, so it
 // carries the account and region.
-func historyBucketName(n config.Names) string {
+func historyBucketName(n naming.Names) string {
 	return n.Prefix + "-history-" + grants.Account() + "-" + grants.Region()
 }
 
-func stateTableName(n config.Names) string { return n.Prefix + "-state" }
+func stateTableName(n naming.Names) string { return n.Prefix + "-state" }
 
 func (p *Pipeline) historyBucketARN() string {
 	return grants.ARN("arn:", grants.Partition(), ":s3:::", historyBucketName(p.names))
@@ -41,7 +42,7 @@ func (p *Pipeline) stateTableARN() string {
 // for notes, and only its role may add them.
 func (p *Pipeline) historyEnv(fn string) config.HistoryEnv {
 	h := p.cfg.HistoryEnv(historyBucketName(p.names), stateTableName(p.names))
-	h.Notes = h.Notes && fn == config.FunctionNotify
+	h.Notes = h.Notes && fn == naming.FunctionNotify
 	return h
 }
 
@@ -141,7 +142,7 @@ func (p *Pipeline) addHistory() {
 		}
 	}
 	if p.cfg.SecurityHub == config.SecurityHubNotes {
-		p.roles[config.FunctionNotify].AddToPolicy(grants.Statement([]string{"securityhub:GetFindings", "securityhub:BatchUpdateFindings"},
+		p.roles[naming.FunctionNotify].AddToPolicy(grants.Statement([]string{"securityhub:GetFindings", "securityhub:BatchUpdateFindings"},
 			[]string{grants.ARN("arn:", grants.Partition(), ":securityhub:*:", grants.Account(), ":hub/default")}, nil))
 	}
 	p.addReport()
@@ -159,7 +160,7 @@ func (p *Pipeline) addReport() {
 	if !reportOn(p.cfg) {
 		return
 	}
-	fn := config.FunctionReport
+	fn := naming.FunctionReport
 	role := p.roles[fn]
 	lg := p.logGroup(FunctionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
 	role.AddToPolicy(grants.Statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
@@ -206,7 +207,7 @@ func (p *Pipeline) historyKeyStatements() []any {
 		writers = append(writers, *p.roles[fn].RoleArn())
 	}
 	report := ""
-	if r, ok := p.roles[config.FunctionReport]; ok {
+	if r, ok := p.roles[naming.FunctionReport]; ok {
 		report = *r.RoleArn()
 	}
 	return grants.HistoryKeyStatements(writers, report)

@@ -33,6 +33,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
@@ -68,10 +69,10 @@ func registerEventPattern() *awsevents.EventPattern {
 // account-region's walk (it returns its checkpoint sweep.DefaultMargin
 // before the deadline, and the sweep state machine invokes it again).
 var FunctionTimeout = map[string]float64{
-	config.FunctionDetect:    60,
-	config.FunctionSweep:     300,
-	config.FunctionRemediate: 120,
-	config.FunctionNotify:    30,
+	naming.FunctionDetect:    60,
+	naming.FunctionSweep:     300,
+	naming.FunctionRemediate: 120,
+	naming.FunctionNotify:    30,
 }
 
 // Event target retry policy.
@@ -84,7 +85,7 @@ const (
 type Pipeline struct {
 	stack awscdk.Stack
 	cfg   config.Config
-	names config.Names
+	names naming.Names
 	root  string
 
 	roles     map[string]awsiam.Role
@@ -116,9 +117,9 @@ func New(stack awscdk.Stack, cfg config.Config, root string) *Pipeline {
 		roles: map[string]awsiam.Role{}, functions: map[string]awslambda.Function{}}
 	p.dlq = deadLetterQueue(stack, "TargetDLQ", "the dead-letter queue of the EventBridge rule targets")
 	p.detectFailures = deadLetterQueue(stack, "DetectFailures", "the on-failure destination of detect's asynchronous invocations")
-	fns := config.Functions
+	fns := naming.Functions()
 	if reportOn(cfg) {
-		fns = append(slices.Clone(fns), config.FunctionReport)
+		fns = append(slices.Clone(fns), naming.FunctionReport)
 	}
 	for _, fn := range fns {
 		p.roles[fn] = awsiam.NewRole(stack, jsii.String(RoleID(fn)), &awsiam.RoleProps{
@@ -206,8 +207,8 @@ func (p *Pipeline) newKey() awskms.CfnKey {
 		Description:       jsii.String("ecslogfix notification topic and ecslogfix's own log groups"),
 		EnableKeyRotation: jsii.Bool(true),
 		KeyPolicy: grants.KeyPolicy(grants.KeyUsers{
-			Notify:       *p.roles[config.FunctionNotify].RoleArn(),
-			SweepObjects: []string{*p.roles[config.FunctionSweep].RoleArn(), *p.sweepSMRole.RoleArn(), *p.roles[config.FunctionNotify].RoleArn()},
+			Notify:       *p.roles[naming.FunctionNotify].RoleArn(),
+			SweepObjects: []string{*p.roles[naming.FunctionSweep].RoleArn(), *p.sweepSMRole.RoleArn(), *p.roles[naming.FunctionNotify].RoleArn()},
 			OwnLogGroups: ownLogGroups,
 		}, extra...),
 	})
@@ -222,11 +223,11 @@ func (p *Pipeline) newKey() awskms.CfnKey {
 // ownLogGroupNames are the log groups the stack creates for itself.
 func (p *Pipeline) ownLogGroupNames() []string {
 	var out []string
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		out = append(out, p.names.FunctionLogGroup(fn))
 	}
 	if reportOn(p.cfg) {
-		out = append(out, p.names.FunctionLogGroup(config.FunctionReport))
+		out = append(out, p.names.FunctionLogGroup(naming.FunctionReport))
 	}
 	return append(out, p.names.StateMachineLogGroup(), p.names.SweepStateMachineLogGroup())
 }
@@ -246,19 +247,19 @@ func (p *Pipeline) logGroup(id, name string) awslogs.LogGroup {
 
 // environ is each function's environment: only the variables it reads.
 func (p *Pipeline) environ(smARN string) map[string]map[string]string {
-	own := []string{p.roleARN(p.names.FunctionRole(config.FunctionRemediate))}
+	own := []string{p.roleARN(p.names.FunctionRole(naming.FunctionRemediate))}
 	memberRole := ""
 	if p.cfg.Mode == config.ModeOrganization {
 		memberRole = p.names.MemberRole()
 		own = append(own, awsarn.RoleARN(grants.Partition(), "*", memberRole))
 	}
 	return map[string]map[string]string{
-		config.FunctionDetect: fnenv.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
-			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv(config.FunctionDetect)}.Environ(),
-		config.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
-		config.FunctionRemediate: fnenv.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
-		config.FunctionNotify: fnenv.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
-			SweepBucket: *p.bucket.BucketName(), EventBus: p.eventBusARN(), History: p.historyEnv(config.FunctionNotify), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
+		naming.FunctionDetect: fnenv.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
+			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv(naming.FunctionDetect)}.Environ(),
+		naming.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
+		naming.FunctionRemediate: fnenv.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
+		naming.FunctionNotify: fnenv.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
+			SweepBucket: *p.bucket.BucketName(), EventBus: p.eventBusARN(), History: p.historyEnv(naming.FunctionNotify), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
 }
 
@@ -277,7 +278,7 @@ func (p *Pipeline) eventBusARN() string {
 // reservedConcurrency caps remediate at cfg.RemediateConcurrency when one
 // is configured; nothing else is capped.
 func reservedConcurrency(cfg config.Config, fn string) *float64 {
-	if fn != config.FunctionRemediate || cfg.RemediateConcurrency < 1 {
+	if fn != naming.FunctionRemediate || cfg.RemediateConcurrency < 1 {
 		return nil
 	}
 	return jsii.Number(float64(cfg.RemediateConcurrency))
@@ -307,7 +308,7 @@ func (p *Pipeline) AddFunctions() {
 		Warn(stack, fmt.Sprintf("registerRate %g is below the %g/s the workflow's retries are sized for: a burst of %d executions outlasts them (about %d would drain in time)",
 			p.cfg.RegisterRate, asl.BudgetRegisterRate, asl.BudgetBurst, int(float64(asl.BudgetBurst)*p.cfg.RegisterRate/asl.BudgetRegisterRate)))
 	}
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		lg := p.logGroup(FunctionID(fn)+"Logs", p.names.FunctionLogGroup(fn))
 		role := p.roles[fn]
 		role.AddToPolicy(grants.Statement([]string{"logs:CreateLogStream", "logs:PutLogEvents"}, []string{*lg.LogGroupArn()}, nil))
@@ -315,7 +316,7 @@ func (p *Pipeline) AddFunctions() {
 			role.AddToPolicy(grants.Statement(grants.VPCActions, []string{"*"}, nil))
 		}
 		var onFailure awslambda.IDestination
-		if fn == config.FunctionDetect {
+		if fn == naming.FunctionDetect {
 			// EventBridge invokes detect asynchronously; after Lambda's two
 			// retries a failed event would be discarded (the targets' DLQ
 			// only sees delivery failures). It lands here instead, and an
@@ -353,9 +354,9 @@ func (p *Pipeline) AddFunctions() {
 	}
 
 	// detect and sweep: read task definitions, start the workflow.
-	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep} {
+	for _, fn := range []string{naming.FunctionDetect, naming.FunctionSweep} {
 		statements := grants.ReadAndStartStatements(smARN, smName)
-		if fn == config.FunctionSweep {
+		if fn == naming.FunctionSweep {
 			statements = append(statements, grants.SweepStatements(p.cfg, *p.bucket.BucketArn())...)
 		}
 		for _, s := range statements {
@@ -369,12 +370,12 @@ func (p *Pipeline) AddFunctions() {
 	// account), member accounts' through the member role. Service-managed
 	// StackSets never deploy to the management account, where a SELF hub
 	// lives, so the hub could not carry the member role itself.
-	remediate := p.roles[config.FunctionRemediate]
+	remediate := p.roles[naming.FunctionRemediate]
 	for _, s := range grants.RemediateStatements(p.cfg.Policy, grants.Partition(), grants.Account()) {
 		remediate.AddToPolicy(awsiam.PolicyStatement_FromJson(s))
 	}
 	for _, s := range grants.NotifyStatements(p.cfg, *p.topic.TopicArn(), p.eventBusARN(), *p.bucket.BucketArn()) {
-		p.roles[config.FunctionNotify].AddToPolicy(s)
+		p.roles[naming.FunctionNotify].AddToPolicy(s)
 	}
 	if p.cfg.Mode == config.ModeOrganization {
 		// The member role of accounts of the organization only: a relayed
@@ -393,7 +394,7 @@ func (p *Pipeline) AddFunctions() {
 	p.sm = awsstepfunctions.NewStateMachine(stack, jsii.String("StateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(smName),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.Definition(grants.Partition(), p.names.Function(config.FunctionRemediate), p.names.Function(config.FunctionNotify)))),
+		DefinitionBody:   awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.Definition(grants.Partition(), p.names.Function(naming.FunctionRemediate), p.names.Function(naming.FunctionNotify)))),
 		TracingEnabled:   jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
 			Destination:          smLogs,
@@ -401,8 +402,8 @@ func (p *Pipeline) AddFunctions() {
 			IncludeExecutionData: jsii.Bool(false), // privacy: no inputs/outputs in logs
 		},
 	})
-	p.functions[config.FunctionRemediate].GrantInvoke(p.sm)
-	p.functions[config.FunctionNotify].GrantInvoke(p.sm)
+	p.functions[naming.FunctionRemediate].GrantInvoke(p.sm)
+	p.functions[naming.FunctionNotify].GrantInvoke(p.sm)
 	// AwsSolutions-IAM5: CDK grants lambda:InvokeFunction on "ARN:*" (the
 	// function's versions/aliases); Step Functions log delivery and X-Ray
 	// actions support no resource-level permissions.
@@ -419,7 +420,7 @@ func (p *Pipeline) AddRule(id string, bus awsevents.IEventBus, name string) awse
 		EventBus:     bus,
 		EventPattern: registerEventPattern(),
 	})
-	rule.AddTarget(p.target(config.FunctionDetect, nil))
+	rule.AddTarget(p.target(naming.FunctionDetect, nil))
 	return rule
 }
 
@@ -507,7 +508,7 @@ func (p *Pipeline) AddAlarms() {
 				}),
 			},
 		}))
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		alarm(FunctionID(fn)+"ErrorsAlarm", "ecslogfix: "+fn+" function errors",
 			p.functions[fn].MetricErrors(&awscloudwatch.MetricOptions{Period: five, Statistic: jsii.String("Sum")}))
 	}

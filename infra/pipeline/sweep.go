@@ -10,6 +10,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
 
@@ -79,7 +80,7 @@ func (p *Pipeline) sweepObjects(prefix string) string {
 func (p *Pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
 	e := fnenv.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
 		MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
-		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv(config.FunctionSweep)}
+		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv(naming.FunctionSweep)}
 	if p.cfg.Mode == config.ModeOrganization {
 		e.TargetOUs, e.StackSetCallAs = p.cfg.TargetOUs, p.cfg.StackSetCallAs
 		e.RoleStackSet, e.ForwardingStackSet = p.names.StackSetIAM(), p.names.StackSet()
@@ -104,8 +105,8 @@ func (p *Pipeline) addSweepStateMachine() {
 	p.sweepSM = awsstepfunctions.NewStateMachine(p.stack, jsii.String("SweepStateMachine"), &awsstepfunctions.StateMachineProps{
 		StateMachineName: jsii.String(name),
 		StateMachineType: awsstepfunctions.StateMachineType_STANDARD,
-		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.SweepDefinition(grants.Partition(), p.names.Function(config.FunctionSweep),
-			p.names.Function(config.FunctionNotify), *p.bucket.BucketName(), asl.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
+		DefinitionBody: awsstepfunctions.DefinitionBody_FromString(jsii.String(asl.SweepDefinition(grants.Partition(), p.names.Function(naming.FunctionSweep),
+			p.names.Function(naming.FunctionNotify), *p.bucket.BucketName(), asl.SweepOptions{MaxConcurrency: p.cfg.SweepMaxConcurrency, ToleratedFailurePercentage: p.cfg.SweepToleratedFailurePercentage}))),
 		Role:           role,
 		TracingEnabled: jsii.Bool(true),
 		Logs: &awsstepfunctions.LogOptions{
@@ -114,7 +115,7 @@ func (p *Pipeline) addSweepStateMachine() {
 			IncludeExecutionData: jsii.Bool(false), // privacy: no inputs/outputs in logs
 		},
 	})
-	p.functions[config.FunctionSweep].GrantInvoke(role)
-	p.functions[config.FunctionNotify].GrantInvoke(role) // PublishDigest
+	p.functions[naming.FunctionSweep].GrantInvoke(role)
+	p.functions[naming.FunctionNotify].GrantInvoke(role) // PublishDigest
 	grants.Suppress(role, "AwsSolutions-IAM5", "lambda:InvokeFunction on the sweep function's versions (ARN:*); the Distributed Map's child executions (execution:NAME/*, named by Step Functions); the sweep's targets objects (sweeps/*/targets.jsonl: one prefix per sweep) and the Map's result objects (sweeps/map/*: Step Functions names them); CloudWatch Logs delivery and X-Ray trace actions support only Resource \"*\".")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
@@ -586,13 +587,13 @@ func TestTunedStack(t *testing.T) {
 	if _, ok := single(t).Template["Rules"].(map[string]any)["PolicyKeyRegion"]; ok {
 		t.Error("PolicyKeyRegion without a policy key")
 	}
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		p := s.Template.Resource(mustFn(t, s.Template, "ecslogfix-"+fn))["Properties"].(map[string]any)
 		if flat(p["VpcConfig"]) != `{"SecurityGroupIds":["sg-0123456789abcdef0"],"SubnetIds":["subnet-0123456789abcdef0","subnet-0fedcba9876543210"]}` {
 			t.Errorf("%s: VPC %v", fn, flat(p["VpcConfig"]))
 		}
 		want := any(nil)
-		if fn == config.FunctionRemediate {
+		if fn == naming.FunctionRemediate {
 			want = float64(2)
 		}
 		if p["ReservedConcurrentExecutions"] != want {

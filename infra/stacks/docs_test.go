@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 )
 
 func readRepoFile(t *testing.T, rel string) string {
@@ -42,8 +43,8 @@ func TestDocsAgreeWithTheStack(t *testing.T) {
 	}
 	perf := readRepoFile(t, "docs/performance.md")
 	m := regexp.MustCompile(`One sweep invocation \(the sweep function's (\d+) s timeout\)`).FindStringSubmatch(perf)
-	if m == nil || m[1] != "300" || pipeline.FunctionTimeout[config.FunctionSweep] != 300 {
-		t.Errorf("docs/performance.md's sweep invocation %v, the sweep's timeout %v s", m, pipeline.FunctionTimeout[config.FunctionSweep])
+	if m == nil || m[1] != "300" || pipeline.FunctionTimeout[naming.FunctionSweep] != 300 {
+		t.Errorf("docs/performance.md's sweep invocation %v, the sweep's timeout %v s", m, pipeline.FunctionTimeout[naming.FunctionSweep])
 	}
 	if strings.Contains(perf, "sweep invocation of 15 minutes") {
 		t.Error("docs/performance.md still says a sweep invocation lasts 15 minutes")

@@ -10,6 +10,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/grants"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 )
 
 var evidenceSynth, evidenceHubSynth synthOnce
@@ -83,7 +84,7 @@ func TestHistoryResources(t *testing.T) {
 		// The sweep also writes its own objects in the sweep bucket, notify
 		// a sweep's outcomes there (both asserted exactly in single_test.go).
 		got["s3:PutObject"] = slices.DeleteFunc(got["s3:PutObject"], func(r string) bool {
-			return (fn == config.FunctionSweep || fn == config.FunctionNotify) && strings.HasPrefix(r, "${SweepBucket")
+			return (fn == naming.FunctionSweep || fn == naming.FunctionNotify) && strings.HasPrefix(r, "${SweepBucket")
 		})
 		for action, want := range map[string][]string{"s3:PutObject": {bucket}, "dynamodb:GetItem": {table}, "dynamodb:PutItem": {table}, "securityhub:BatchImportFindings": {product}} {
 			if !reflect.DeepEqual(got[action], want) {
@@ -93,7 +94,7 @@ func TestHistoryResources(t *testing.T) {
 		env, err := tmpl.FunctionEnvironment("ecslogfix-" + fn)
 		// Only notify notes AWS's findings (and only its role may).
 		findings := fnenv.FindingsImport
-		if fn == config.FunctionNotify {
+		if fn == naming.FunctionNotify {
 			findings += "," + fnenv.FindingsNotes
 		}
 		if err != nil || env[fnenv.EnvHistoryBucket] != "ecslogfix-history-${AWS::AccountId}-${AWS::Region}" || env[fnenv.EnvStateTable] != "ecslogfix-state" || env[fnenv.EnvFindings] != findings {

@@ -19,6 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -64,7 +65,7 @@ func NewHubStack(scope constructs.Construct, id string, cfg config.Config, opts 
 	// both cannot live in one account.
 	pipeline.Warn(stack, fmt.Sprintf("IAM role names (%s, %s, %s) and the regional names of the functions, topic and state machine are those a single-mode stack with prefix %q uses: "+
 		"remove a single-mode pilot from the hub account first, or give the hub another ecslogfix:prefix (infra/README.md, \"Migrating from a single-mode pilot\")",
-		names.FunctionRole(config.FunctionDetect), names.FunctionRole(config.FunctionRemediate), names.FunctionRole(config.FunctionNotify), cfg.Prefix))
+		names.FunctionRole(naming.FunctionDetect), names.FunctionRole(naming.FunctionRemediate), names.FunctionRole(naming.FunctionNotify), cfg.Prefix))
 
 	bus := awsevents.NewEventBus(stack, jsii.String("HubBus"), &awsevents.EventBusProps{
 		EventBusName: jsii.String(names.EventBus()),
@@ -252,7 +253,7 @@ func newMemberStackSet(stack awscdk.Stack, cfg config.Config, ms MemberSet) awsc
 }
 
 // stackSetID is the logical ID of a member StackSet.
-func stackSetID(name string, n config.Names) string {
+func stackSetID(name string, n naming.Names) string {
 	switch name {
 	case n.StackSetIAM():
 		return "MemberIAMStackSet"
@@ -284,7 +285,7 @@ func hubParameters(stack awscdk.Stack) (hubAccount, hubRegion string) {
 	return hubAccount, hubRegion
 }
 
-func hubBusARN(names config.Names, hubAccount, hubRegion string) string {
+func hubBusARN(names naming.Names, hubAccount, hubRegion string) string {
 	return grants.ARN("arn:", grants.Partition(), ":events:", hubRegion, ":", hubAccount, ":event-bus/", names.EventBus())
 }
 

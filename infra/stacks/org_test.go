@@ -14,6 +14,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 )
 
 // stackSets returns the hub's StackSets by name.
@@ -308,10 +309,10 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 	tmpl := hub(t).Template
 	member := "arn:${AWS::Partition}:iam::*:role/ecslogfix-member"
 	singleRemediate := actionsOf(roleStatements(t, single(t).Template, "ecslogfix-remediate"))
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		stmts := roleStatements(t, tmpl, "ecslogfix-"+fn)
 		got := actionsOf(stmts)
-		if fn == config.FunctionNotify {
+		if fn == naming.FunctionNotify {
 			if _, ok := got["sts:AssumeRole"]; ok {
 				t.Error("notify may assume the member role")
 			}
@@ -329,13 +330,13 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 			if !strings.HasPrefix(a, "ecs:Register") && !strings.HasPrefix(a, "iam:") && !strings.HasPrefix(a, "ecs:Deregister") {
 				continue
 			}
-			if fn != config.FunctionRemediate {
+			if fn != naming.FunctionRemediate {
 				t.Errorf("hub %s has %s", fn, a)
 			} else if !reflect.DeepEqual(res, singleRemediate[a]) {
 				t.Errorf("hub remediate has %s on %v, want %v (the hub account's only)", a, res, singleRemediate[a])
 			}
 		}
-		if fn == config.FunctionRemediate {
+		if fn == naming.FunctionRemediate {
 			for a, res := range singleRemediate {
 				if !strings.HasPrefix(a, "logs:CreateLogStream") && !strings.HasPrefix(a, "logs:PutLogEvents") && !reflect.DeepEqual(got[a], res) {
 					t.Errorf("hub remediate has %s on %v, want single mode's %v", a, got[a], res)
@@ -347,12 +348,12 @@ func TestHubFunctionsAssumeMemberRole(t *testing.T) {
 			t.Fatal(err)
 		}
 		switch fn {
-		case config.FunctionDetect:
+		case naming.FunctionDetect:
 			if env[fnenv.EnvMode] != "organization" || env[fnenv.EnvMemberRoleName] != "ecslogfix-member" ||
 				env[fnenv.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate,"+member {
 				t.Errorf("%s env %v", fn, env)
 			}
-		case config.FunctionSweep:
+		case naming.FunctionSweep:
 			if env[fnenv.EnvMode] != "organization" || env[fnenv.EnvMemberRoleName] != "ecslogfix-member" ||
 				env[fnenv.EnvRegions] != "eu-west-1,us-east-1" || env[fnenv.EnvTargetOUs] != "ou-ab12-abcdefgh,ou-ab12-ijklmnop" ||
 				env[fnenv.EnvStackSetCallAs] != "SELF" || env[fnenv.EnvRoleStackSet] != "ecslogfix-member-iam" || env[fnenv.EnvForwardStackSet] != "ecslogfix-member" {

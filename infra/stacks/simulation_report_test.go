@@ -12,8 +12,8 @@ import (
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/report"
 )
@@ -56,7 +56,7 @@ func (r *reportCalls) Publish(context.Context, *sns.PublishInput, ...func(*sns.O
 // clients over a record the history store wrote in the same bucket.
 func (w *world) reportRequest(t *testing.T, c sdkCall) (map[string]string, map[string]any) {
 	t.Helper()
-	env := w.stack.environment(t, w.cfg.Names().Function(config.FunctionReport))
+	env := w.stack.environment(t, w.cfg.Names().Function(naming.FunctionReport))
 	e, err := fnenv.ReadReportEnv(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("report's environment: %v", err)

@@ -22,6 +22,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/asff"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/evidence"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -48,12 +49,12 @@ import (
 // handlers are the functions' handler types: the calls are the methods of
 // every AWS SDK consumer interface reachable from them.
 var handlers = map[string]reflect.Type{
-	config.FunctionDetect:    reflect.TypeFor[detect.Detector](),
-	config.FunctionRemediate: reflect.TypeFor[remediate.Remediator](),
-	config.FunctionNotify:    reflect.TypeFor[notify.Handler](),
-	config.FunctionSweep:     reflect.TypeFor[sweep.Sweeper](),
-	config.FunctionHook:      reflect.TypeFor[hook.Handler](),
-	config.FunctionReport:    reflect.TypeFor[report.Job](),
+	naming.FunctionDetect:    reflect.TypeFor[detect.Detector](),
+	naming.FunctionRemediate: reflect.TypeFor[remediate.Remediator](),
+	naming.FunctionNotify:    reflect.TypeFor[notify.Handler](),
+	naming.FunctionSweep:     reflect.TypeFor[sweep.Sweeper](),
+	naming.FunctionHook:      reflect.TypeFor[hook.Handler](),
+	naming.FunctionReport:    reflect.TypeFor[report.Job](),
 }
 
 // implementations are the production types behind the interfaces the
@@ -213,15 +214,15 @@ func viaOf[T any]() string { return reflect.TypeFor[T]().String() }
 // historyEnvs read a history writer's settings from its environment with
 // the function's own reader.
 var historyEnvs = map[string]func(getenv func(string) string) (config.HistoryEnv, error){
-	config.FunctionDetect: func(g func(string) string) (config.HistoryEnv, error) {
+	naming.FunctionDetect: func(g func(string) string) (config.HistoryEnv, error) {
 		e, err := fnenv.ReadDetectEnv(g)
 		return e.History, err
 	},
-	config.FunctionSweep: func(g func(string) string) (config.HistoryEnv, error) {
+	naming.FunctionSweep: func(g func(string) string) (config.HistoryEnv, error) {
 		e, err := fnenv.ReadSweepEnv(g)
 		return e.History, err
 	},
-	config.FunctionNotify: func(g func(string) string) (config.HistoryEnv, error) {
+	naming.FunctionNotify: func(g func(string) string) (config.HistoryEnv, error) {
 		e, err := fnenv.ReadNotifyEnv(g)
 		return e.History, err
 	},
@@ -334,18 +335,18 @@ func TestCallsAreDerivedFromTheCode(t *testing.T) {
 		}
 	}
 	// The hook answers from the policy alone (functions/hook): no AWS call.
-	if len(got[config.FunctionHook]) != 0 {
-		t.Errorf("the hook makes AWS calls %v: give its role their grants and simulate them", got[config.FunctionHook])
+	if len(got[naming.FunctionHook]) != 0 {
+		t.Errorf("the hook makes AWS calls %v: give its role their grants and simulate them", got[naming.FunctionHook])
 	}
 	// The history writer's calls, behind history.Recorder.
 	writes := []string{"home s3:PutObject", "home dynamodb:GetItem", "home dynamodb:PutItem", "target securityhub:BatchImportFindings"}
 	for fn, want := range map[string][]string{
-		config.FunctionDetect:    append([]string{"home sfn:DescribeExecution", "home sfn:StartExecution", "target ecs:DescribeTaskDefinition"}, writes...),
-		config.FunctionRemediate: {"target cloudwatchlogs:CreateLogGroup", "target cloudwatchlogs:DescribeLogGroups", "target ecs:DescribeTaskDefinition"},
-		config.FunctionNotify: append([]string{"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2", "home eventbridge:PutEvents",
+		naming.FunctionDetect:    append([]string{"home sfn:DescribeExecution", "home sfn:StartExecution", "target ecs:DescribeTaskDefinition"}, writes...),
+		naming.FunctionRemediate: {"target cloudwatchlogs:CreateLogGroup", "target cloudwatchlogs:DescribeLogGroups", "target ecs:DescribeTaskDefinition"},
+		naming.FunctionNotify: append([]string{"home secretsmanager:GetSecretValue", "home sns:Publish", "home s3:PutObject", "home s3:GetObject", "home s3:ListObjectsV2", "home eventbridge:PutEvents",
 			"home securityhub:GetFindings", "home securityhub:BatchUpdateFindings"}, writes...),
-		config.FunctionSweep:  append([]string{"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"}, writes...),
-		config.FunctionReport: {"home s3:ListObjectsV2", "home s3:GetObject", "home s3:PutObject", "home sns:Publish"},
+		naming.FunctionSweep:  append([]string{"home s3:GetObject", "home sfn:StartExecution", "target ecs:ListTaskDefinitionFamilies"}, writes...),
+		naming.FunctionReport: {"home s3:ListObjectsV2", "home s3:GetObject", "home s3:PutObject", "home sns:Publish"},
 	} {
 		for _, w := range want {
 			if !slices.Contains(got[fn], w) {
@@ -670,14 +671,14 @@ func (w *world) fnRole(t *testing.T, fn string) role {
 func (w *world) functions(t *testing.T) {
 	org := w.cfg.Mode == config.ModeOrganization
 	reach := execution.Reach{Organization: org, MemberRoleName: w.cfg.Names().MemberRole(), HomeAccount: w.stack.account, Partition: "aws"}
-	fns := config.Functions
-	if w.stack.hasFunction(w.cfg.Names().Function(config.FunctionReport)) {
-		fns = append(slices.Clone(fns), config.FunctionReport)
+	fns := naming.Functions()
+	if w.stack.hasFunction(w.cfg.Names().Function(naming.FunctionReport)) {
+		fns = append(slices.Clone(fns), naming.FunctionReport)
 	}
 	for _, fn := range fns {
 		home := w.fnRole(t, fn)
 		w.extra = nil
-		if fn == config.FunctionNotify {
+		if fn == naming.FunctionNotify {
 			// notify's objects are a sweep's outcomes (workflow.SweepOutcomeKey).
 			w.extra = map[string]string{"ObjectName": workflow.SweepOutcomeKey("0b1c2d3e-sweep", simMemberAccount, simMemberRegion, "orders")}
 			if org {
@@ -829,7 +830,7 @@ func newWorld(t *testing.T, mode string, s *Synthesized, cfg config.Config) *wor
 	}
 	// The sweep's bucket is the one the sweep's environment names (the
 	// history's, when there is one, is named by the history calls).
-	sweepBucket := w.stack.environment(t, cfg.Names().Function(config.FunctionSweep))[fnenv.EnvSweepBucket]
+	sweepBucket := w.stack.environment(t, cfg.Names().Function(naming.FunctionSweep))[fnenv.EnvSweepBucket]
 	if _, ok := w.bucketPolicies[sweepBucket]; !ok {
 		t.Fatalf("no bucket policy of the sweep's bucket %s", sweepBucket)
 	}
@@ -864,12 +865,12 @@ func TestIAMSimulation(t *testing.T) {
 	// The evidence worlds have the report function (the history's
 	// default reportSchedule): its calls are simulated too.
 	for _, w := range worlds[2:] {
-		if !slices.ContainsFunc(w.reqs, func(r simRequest) bool { return strings.HasPrefix(r.row, config.FunctionReport+" ") }) {
+		if !slices.ContainsFunc(w.reqs, func(r simRequest) bool { return strings.HasPrefix(r.row, naming.FunctionReport+" ") }) {
 			t.Errorf("%s: no call of the report function simulated", w.mode)
 		}
 	}
 	hw := worlds[1]
-	remediateHub := hw.fnRole(t, config.FunctionRemediate)
+	remediateHub := hw.fnRole(t, naming.FunctionRemediate)
 	member := hw.member.role(t, hw.cfg.Names().MemberRole())
 	member.arn = "arn:aws:iam::" + simMemberAccount + ":role/" + hw.cfg.Names().MemberRole()
 	memberTrust := member.trust
@@ -878,7 +879,7 @@ func TestIAMSimulation(t *testing.T) {
 		name string
 		r    role
 		acct string
-	}{{"hub remediate", remediateHub, simHubAccount}, {"the member role", member, simMemberAccount}, {"single remediate", worlds[0].fnRole(t, config.FunctionRemediate), simSingleAccount}} {
+	}{{"hub remediate", remediateHub, simHubAccount}, {"the member role", member, simMemberAccount}, {"single remediate", worlds[0].fnRole(t, naming.FunctionRemediate), simSingleAccount}} {
 		w := hw
 		if p.acct == simSingleAccount {
 			w = worlds[0]
@@ -892,7 +893,7 @@ func TestIAMSimulation(t *testing.T) {
 	hw.add(simRequest{Principal: remediateHub.arn, Action: "ecs:RegisterTaskDefinition", Names: hw.names(simMemberAccount, simMemberRegion), ResourceAccount: simMemberAccount,
 		Context: orgContext(simHubAccount), IdentityPolices: remediateHub.identity, want: "ImplicitlyDenied",
 		row: "hub remediate: ecs:RegisterTaskDefinition in a member account with its own credentials"})
-	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep, config.FunctionRemediate} {
+	for _, fn := range []string{naming.FunctionDetect, naming.FunctionSweep, naming.FunctionRemediate} {
 		r := hw.fnRole(t, fn)
 		// A member role in an account outside the organization (an event
 		// relayed for a non-member account): refused by aws:ResourceOrgID.

@@ -30,6 +30,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/lambdahook"
 	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 )
 
 // Options are the settings of a stack that do not come from the
@@ -76,7 +77,7 @@ func addNag(stack awscdk.Stack) {
 // could not start without it), so it is retained when its stack is
 // deleted or replaced; infra/README.md ("Uninstall") says how to find the
 // revisions that use it before deleting it, and how a reinstall adopts it.
-func newDefaultExecutionRole(stack awscdk.Stack, names config.Names) awsiam.CfnRole {
+func newDefaultExecutionRole(stack awscdk.Stack, names naming.Names) awsiam.CfnRole {
 	role := awsiam.NewCfnRole(stack, jsii.String("DefaultExecutionRole"), &awsiam.CfnRoleProps{
 		RoleName:                 jsii.String(names.DefaultExecutionRole()),
 		Description:              jsii.String("ecslogfix default ECS task execution role (CloudWatch Logs only); kept when ecslogfix is removed"),

@@ -16,6 +16,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/pipeline"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
@@ -201,7 +202,7 @@ func mustQueue(t *testing.T, tmpl Template, prefix string) string {
 func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
 	s := single(t)
 	names := singleConfig(t).Names()
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		id, err := s.Template.FunctionLogicalID(names.Function(fn))
 		if err != nil {
 			t.Fatal(err)
@@ -228,7 +229,7 @@ func TestFunctionsRuntimeArchitectureHandler(t *testing.T) {
 	// with the stack's key (CT.CLOUDWATCH.PR.3).
 	key := keys(s.Template.Resources("AWS::KMS::Key"))[0]
 	groups := s.Template.Resources("AWS::Logs::LogGroup")
-	if len(groups) != len(config.Functions)+2 {
+	if len(groups) != len(naming.Functions())+2 {
 		t.Errorf("%d log groups, want one per function and each state machine's", len(groups))
 	}
 	for id, p := range groups {
@@ -242,7 +243,7 @@ func TestFunctionEnvironments(t *testing.T) {
 	s := single(t)
 	names := singleConfig(t).Names()
 	envs := map[string]map[string]string{}
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		env, err := s.Template.FunctionEnvironment(names.Function(fn))
 		if err != nil {
 			t.Fatal(err)
@@ -251,19 +252,19 @@ func TestFunctionEnvironments(t *testing.T) {
 		// The whole budget (0.5/s) for the sweep's starts, and for each
 		// remediate instance while no concurrency is reserved.
 		switch fn {
-		case config.FunctionDetect:
+		case naming.FunctionDetect:
 			if env[fnenv.EnvMode] != "single" || env[fnenv.EnvOwnRoleARNs] != "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/ecslogfix-remediate" {
 				t.Errorf("%s env: %v", fn, env)
 			}
-		case config.FunctionSweep:
+		case naming.FunctionSweep:
 			if env[fnenv.EnvMode] != "single" || env[fnenv.EnvStartRate] != "0.5" {
 				t.Errorf("%s env: %v", fn, env)
 			}
-		case config.FunctionRemediate:
+		case naming.FunctionRemediate:
 			if env[fnenv.EnvRegisterRate] != "0.5" {
 				t.Errorf("%s env: %v", fn, env)
 			}
-		case config.FunctionNotify:
+		case naming.FunctionNotify:
 			if _, ok := env[fnenv.EnvPolicy]; ok {
 				t.Errorf("notify has the policy, which it does not read: %v", env)
 			}
@@ -277,7 +278,7 @@ func TestFunctionEnvironments(t *testing.T) {
 			t.Errorf("%s: policy %v", fn, pol)
 		}
 	}
-	for _, fn := range []string{config.FunctionDetect, config.FunctionSweep} {
+	for _, fn := range []string{naming.FunctionDetect, naming.FunctionSweep} {
 		if got := envs[fn][fnenv.EnvStateMachineARN]; got != "arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:ecslogfix-remediation" {
 			t.Errorf("%s state machine ARN %q", fn, got)
 		}
@@ -738,7 +739,7 @@ func TestAlarmsAndDashboard(t *testing.T) {
 		got[p["Namespace"].(string)+"/"+p["MetricName"].(string)]++
 	}
 	// Failed executions of both state machines; the sweep's coverage gaps.
-	want := map[string]int{"AWS/States/ExecutionsFailed": 2, "AWS/SQS/ApproximateNumberOfMessagesVisible": 2, "AWS/Lambda/Errors": len(config.Functions), "math": 1,
+	want := map[string]int{"AWS/States/ExecutionsFailed": 2, "AWS/SQS/ApproximateNumberOfMessagesVisible": 2, "AWS/Lambda/Errors": len(naming.Functions()), "math": 1,
 		metrics.Namespace + "/" + metrics.CoverageGaps: 1}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("alarms %v, want %v", got, want)
@@ -809,7 +810,7 @@ func TestCfnLint(t *testing.T) {
 
 func TestAssetsAreArm64(t *testing.T) {
 	s := single(t)
-	for _, fn := range config.Functions {
+	for _, fn := range naming.Functions() {
 		dir, err := s.AssetDir("ecslogfix-" + fn)
 		if err != nil {
 			t.Fatal(err)

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 )
@@ -127,7 +127,7 @@ func TestSweepBucket(t *testing.T) {
 	if !tls {
 		t.Error("the bucket policy does not refuse plain HTTP")
 	}
-	if n := len(tmpl.Resources("AWS::Lambda::Function")); n != len(config.Functions) {
+	if n := len(tmpl.Resources("AWS::Lambda::Function")); n != len(naming.Functions()) {
 		t.Errorf("%d functions: a construct added one", n)
 	}
 	// With an access-log bucket the sweep bucket logs to it (CT.S3.PR.2).

@@ -27,6 +27,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // SchemaVersion is the ASFF version ecslogfix writes.
@@ -73,7 +74,7 @@ func ID(account, region, family string, r policy.Reason) string {
 // ExemptionID is the ID of the SUPPRESSED finding of one reason under one
 // exemption (by: "tag", or the register entry's ticket).
 func ExemptionID(account, region, family string, r policy.Reason, by string) string {
-	return ID(account, region, family, r) + "/exemption/" + cmp.Or(by, policy.SourceTag)
+	return ID(account, region, family, r) + "/exemption/" + cmp.Or(by, exemption.SourceTag)
 }
 
 // ProductARN is the default product of an account, under which it
@@ -108,7 +109,7 @@ func Findings(c history.Change, partition string, now time.Time) []types.AwsSecu
 		}
 	}
 	for _, r := range a.Exempted {
-		out = append(out, exemption(c, partition, now, r, a.ExemptBy, types.RecordStateActive, types.ComplianceStatusFailed))
+		out = append(out, exemptionFinding(c, partition, now, r, a.ExemptBy, types.RecordStateActive, types.ComplianceStatusFailed))
 	}
 	for _, r := range b.Exempted {
 		if slices.Contains(a.Exempted, r) && a.ExemptBy == b.ExemptBy {
@@ -118,7 +119,7 @@ func Findings(c history.Change, partition string, now time.Time) []types.AwsSecu
 		if slices.Contains(a.Reasons, r) || slices.Contains(a.Exempted, r) {
 			status = types.ComplianceStatusFailed // reopened, or exempt by another entry
 		}
-		out = append(out, exemption(c, partition, now, r, b.ExemptBy, types.RecordStateArchived, status))
+		out = append(out, exemptionFinding(c, partition, now, r, b.ExemptBy, types.RecordStateArchived, status))
 	}
 	return out
 }
@@ -154,21 +155,21 @@ func violation(c history.Change, partition string, now time.Time, r policy.Reaso
 	return f
 }
 
-func exemption(c history.Change, partition string, now time.Time, r policy.Reason, by string, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
+func exemptionFinding(c history.Change, partition string, now time.Time, r policy.Reason, by string, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
 	a := c.After
 	f := base(c, partition, now, r, rs, cs)
 	f.Id = aws.String(ExemptionID(a.Account, a.Region, a.Family, r, by))
 	f.Title = aws.String(clip("Exempt: "+*f.Title, maxTitle))
 	f.Workflow = &types.Workflow{Status: types.WorkflowStatusSuppressed}
 	why := "exempt by the exemption tag"
-	if e := c.Record.Exemption; e != nil && e.Source == policy.SourceRegister {
+	if e := c.Record.Exemption; e != nil && e.Source == exemption.SourceRegister {
 		why = fmt.Sprintf("exempt by register entry %s, approved by %s: %s", e.Ticket, e.Approver, e.Reason)
 	}
 	if rs == types.RecordStateActive && a.ExemptUntil != "" {
 		why += ", until " + a.ExemptUntil
 	}
 	if rs == types.RecordStateArchived {
-		why = "the exemption " + cmp.Or(by, policy.SourceTag) + " no longer applies"
+		why = "the exemption " + cmp.Or(by, exemption.SourceTag) + " no longer applies"
 	}
 	f.Description = aws.String(clip(fmt.Sprintf("%s: %s. Not fixed: %s.", containers(c.Record, r), r.Summary(), why), maxDescription))
 	return f

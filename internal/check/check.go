@@ -16,6 +16,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 	"github.com/ecslogfix/ecslogfix/internal/source/cloudformation"
 	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
@@ -144,7 +146,7 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 	if arn, err := taskdef.ParseARN(r.TaskDefinitionARN); err == nil {
 		ctx = plan.Context{Partition: arn.Partition, Account: arn.Account, Region: arn.Region, Today: fallback.Today}
 	}
-	ev := pol.EvaluateFor(td, res.Tags, policy.Subject{Account: ctx.Account, Region: ctx.Region, Family: r.Family, Today: ctx.Today}, policy.Facts{})
+	ev := pol.EvaluateFor(td, res.Tags, exemption.Subject{Account: ctx.Account, Region: ctx.Region, Family: r.Family, Today: ctx.Today}, awslogs.Facts{})
 	r.Exempt = ev.Exempt
 	r.Verdict = Compliant
 	r.Containers = make([]Container, 0, len(ev.Containers))
@@ -205,7 +207,7 @@ func exemptionKey(pol policy.Policy) string {
 // otherwise the verdict waits for the values (UNRESOLVED).
 func judgeUnresolved(c Container, def types.ContainerDefinition, un []source.Unresolved, pol policy.Policy) Container {
 	worst := reasons(variant(def, un, pol, false, ""), pol)
-	best := reasons(variant(def, un, pol, true, policy.DriverAwslogs), pol)
+	best := reasons(variant(def, un, pol, true, awslogs.DriverAwslogs), pol)
 	for _, d := range pol.WithDefaults().AllowedDrivers {
 		if len(best) == 0 {
 			break
@@ -256,7 +258,7 @@ func variant(def types.ContainerDefinition, un []source.Unresolved, pol policy.P
 	}
 	goodLC := func() *types.LogConfiguration {
 		return &types.LogConfiguration{LogDriver: types.LogDriver(driver), Options: map[string]string{
-			policy.OptGroup: validGroup, policy.OptRegion: validRegion, policy.OptStreamPrefix: nonBlank,
+			awslogs.OptGroup: validGroup, awslogs.OptRegion: validRegion, awslogs.OptStreamPrefix: nonBlank,
 		}}
 	}
 	ensureLC := func() *types.LogConfiguration {
@@ -352,7 +354,7 @@ func loggingText(pol policy.Policy) string {
 	s := "a logConfiguration with logDriver awslogs and the options awslogs-group, awslogs-region and awslogs-stream-prefix"
 	var others []string
 	for _, d := range pol.WithDefaults().AllowedDrivers {
-		if d != policy.DriverAwslogs {
+		if d != awslogs.DriverAwslogs {
 			others = append(others, d)
 		}
 	}
@@ -366,7 +368,7 @@ func driversText(pol policy.Policy) string {
 	ds := pol.WithDefaults().AllowedDrivers
 	s := strings.Join(ds, " or ")
 	for _, d := range ds {
-		if d == policy.DriverAwslogs {
+		if d == awslogs.DriverAwslogs {
 			return s + " (awslogs with awslogs-group, awslogs-region and awslogs-stream-prefix)"
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -122,7 +123,7 @@ func TestUnresolvedDriverTakesAnyAllowedDriver(t *testing.T) {
 	if r.Verdict != NonCompliant { // awslogs without options: certain reasons
 		t.Errorf("default policy: %s", r.Verdict)
 	}
-	pol.AllowedDrivers = []string{policy.DriverAwslogs, "splunk"}
+	pol.AllowedDrivers = []string{awslogs.DriverAwslogs, "splunk"}
 	r = FileReports(source.Read("t.json", []byte(in)), pol, plan.Context{})[0]
 	if r.Verdict != Unresolved || !strings.Contains(r.Containers[0].Unresolved[0].CompliantWhen, "awslogs or splunk") {
 		t.Errorf("splunk allowed: %s %+v", r.Verdict, r.Containers[0].Unresolved)

@@ -17,7 +17,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -43,8 +44,8 @@ func newCmdBackout(f *command.Factory, runF func(*backoutOptions) error) *cobra.
 		Use:   "backout --task-definition FAMILY:REV [--execution ARN | --cluster C ...] [--delete-log-group] [--apply]",
 		Short: "Undo a revision ecslogfix registered (dry run by default)",
 		Long: `backout undoes one remediation: it refuses any revision ecslogfix did not
-register: one without all of ecslogfix's tags (` + config.TagSource + ` naming an
-older revision, ` + config.TagManaged + `=true, ` + taskdef.TagExecution + `), or that ECS says
+register: one without all of ecslogfix's tags (` + taskdef.TagSourceRevision + ` naming an
+older revision, ` + taskdef.TagManaged + `=true, ` + taskdef.TagExecution + `), or that ECS says
 another principal registered (registeredBy: neither the --prefix deployment's
 remediate or member role nor the caller). It runs the steps the
 notification of the remediation lists, with the services and log groups it
@@ -55,7 +56,7 @@ source again), tags the source with the policy's end-date tag
 (ecslogfix:exempt-until) so that ecslogfix leaves it until --exempt-until
 (default: today plus the policy's exemptions.backoutDays, 30) and fixes it
 again after, and with --delete-log-group deletes each log group of the
-revision that ecslogfix created (tag ` + config.TagManaged + `), that no
+revision that ecslogfix created (tag ` + taskdef.TagManaged + `), that no
 ACTIVE revision of the family uses (it names the one that does) and that
 holds no log streams, turning its deletion protection off first. Without
 --apply it prints what it would do. With --history the backout is recorded
@@ -98,7 +99,7 @@ ecslogfix registered.`,
 				return err
 			}
 			if o.exemptUntil != "" {
-				d, err := time.Parse(policy.DateLayout, o.exemptUntil)
+				d, err := time.Parse(exemption.DateLayout, o.exemptUntil)
 				if err != nil || d.Before(time.Now().UTC().Truncate(24*time.Hour)) {
 					return command.Usagef(cmd, "--exempt-until %q: a day to come, YYYY-MM-DD", o.exemptUntil)
 				}
@@ -145,7 +146,7 @@ func runBackout(ctx context.Context, o *backoutOptions) error {
 		return err
 	}
 	b := &backout.Executor{ECS: ecsClient, Logs: logsClient, Region: factory.Region(), Consumers: command.ConsumerClients(factory, awsclient.Scope{}), SFN: factory.SFN(), Policy: pol, Now: o.f.Clock,
-		Names: config.Names{Prefix: o.prefix}, Caller: command.Caller(ctx, factory)}
+		Names: naming.Names{Prefix: o.prefix}, Caller: command.Caller(ctx, factory)}
 	res, runErr := b.Run(ctx, backout.Request{TaskDefinition: o.taskDefinition, Clusters: o.clusters, DeleteLogGroup: o.deleteLogGroup, Apply: o.apply,
 		Execution: o.execution, ExemptUntil: o.exemptUntil})
 	if res.TaskDefinitionARN == "" {

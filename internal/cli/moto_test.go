@@ -22,7 +22,6 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/command"
 	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -488,8 +487,8 @@ func checkLossless(t *testing.T, c *ecs.Client, pol policy.Policy, family, srcAR
 	if ev := pol.Evaluate(fixed, fixedTags); !ev.Compliant {
 		t.Errorf("%s: fixed revision not compliant: %+v", family, ev)
 	}
-	if v := taskdef.TagValue(fixedTags, config.TagSource); v != fmt.Sprint(src.Revision) {
-		t.Errorf("%s: %s=%q", family, config.TagSource, v)
+	if v := taskdef.TagValue(fixedTags, taskdef.TagSourceRevision); v != fmt.Sprint(src.Revision) {
+		t.Errorf("%s: %s=%q", family, taskdef.TagSourceRevision, v)
 	}
 	for _, tg := range srcTags {
 		if taskdef.TagValue(fixedTags, aws.ToString(tg.Key)) != aws.ToString(tg.Value) {

@@ -10,7 +10,10 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 var update = flag.Bool("update", false, "rewrite docs/configuration.md")
@@ -170,8 +173,8 @@ func TestUnknownKeys(t *testing.T) {
 
 func TestNamesDeriveFromPrefix(t *testing.T) {
 	n := Config{Prefix: "acme"}.Names()
-	got := []string{n.Function(FunctionDetect), n.FunctionRole(FunctionNotify), n.StateMachine(), n.MemberRole(),
-		n.EventBus(), n.Topic(), n.DefaultExecutionRole(), n.StackSet(), n.FunctionLogGroup(FunctionRemediate),
+	got := []string{n.Function(naming.FunctionDetect), n.FunctionRole(naming.FunctionNotify), n.StateMachine(), n.MemberRole(),
+		n.EventBus(), n.Topic(), n.DefaultExecutionRole(), n.StackSet(), n.FunctionLogGroup(naming.FunctionRemediate),
 		n.StateMachineLogGroup(), awsarn.RoleARN("aws", "111122223333", n.MemberRole())}
 	want := []string{"acme-detect", "acme-notify", "acme-remediation", "acme-member", "acme-hub", "acme-notifications",
 		"acme-task-execution", "acme-member", "/aws/lambda/acme-remediate", "/aws/vendedlogs/states/acme-remediation",
@@ -180,8 +183,8 @@ func TestNamesDeriveFromPrefix(t *testing.T) {
 		t.Fatalf("got %v\nwant %v", got, want)
 	}
 	// IAM role names are at most 64 characters: check the longest prefix.
-	long := Names{Prefix: strings.Repeat("a", 20)}
-	for _, r := range []string{long.FunctionRole(FunctionRemediate), long.MemberRole(), long.MemberForwarderRole(), long.DefaultExecutionRole()} {
+	long := naming.Names{Prefix: strings.Repeat("a", 20)}
+	for _, r := range []string{long.FunctionRole(naming.FunctionRemediate), long.MemberRole(), long.MemberForwarderRole(), long.DefaultExecutionRole()} {
 		if len(r) > 64 {
 			t.Errorf("role name %q longer than 64", r)
 		}
@@ -202,7 +205,7 @@ func TestLoadPolicyKeys(t *testing.T) {
 	}
 	p := c.Policy
 	if !c.PolicySet || p.RetentionDays != 90 || p.StreamPrefix != "app" || !reflect.DeepEqual(p.AllowedDrivers, []string{"awslogs", "splunk"}) ||
-		p.ExemptionTag != (policy.Tag{Key: "skip", Value: "yes"}) || p.LogGroupTags["cost"] != "42" || p.Enforcement != policy.Report ||
+		p.ExemptionTag != (exemption.Tag{Key: "skip", Value: "yes"}) || p.LogGroupTags["cost"] != "42" || p.Enforcement != policy.Report ||
 		p.LogGroupTemplate != policy.Default().LogGroupTemplate {
 		t.Fatalf("policy = %+v", p)
 	}
@@ -220,7 +223,7 @@ func TestLoadPolicyKeys(t *testing.T) {
 	}
 	p = c.Policy
 	if !reflect.DeepEqual(p.LogGroupPatterns, []string{"/ecs/*", "/shared/*"}) || p.ExistingGroupRetention != policy.RetentionEnforce || !p.AllowShorten ||
-		p.DeletionProtected() || p.RequiredMode != policy.ModeNonBlocking || p.MinBufferSize != "25m" {
+		p.DeletionProtected() || p.RequiredMode != awslogs.ModeNonBlocking || p.MinBufferSize != "25m" {
 		t.Fatalf("policy = %+v", p)
 	}
 	for k, v := range map[string]any{"ecslogfix:policy.logGroupPatterns": "/app/*", "ecslogfix:policy.requiredMode": "sync", "ecslogfix:policy.allowShorten": "maybe"} {

@@ -13,6 +13,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 )
 
@@ -199,7 +200,7 @@ func (c Config) Partition() string {
 }
 
 // Names returns the resource names derived from c.Prefix.
-func (c Config) Names() Names { return Names{Prefix: c.Prefix} }
+func (c Config) Names() naming.Names { return naming.Names{Prefix: c.Prefix} }
 
 // KeyError names the context key whose value is invalid.
 type KeyError struct {

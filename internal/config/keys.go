@@ -9,7 +9,9 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config/contextvalue"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -66,93 +68,46 @@ func buildKeys() []Key {
 		keys = append(keys, Key{Name: PolicyKey + "." + f.name, Type: f.typ, Default: f.def, Doc: f.doc})
 	}
 	keys = append(keys,
-		Key{Name: ContextPrefix + "notificationEmails", Type: "list", Default: "[]",
-			Doc: "Email addresses subscribed to the notification topic (each must confirm the subscription).",
-			apply: func(c *Config, v any) error {
-				return setList(&c.NotificationEmails, v, contextvalue.ValidEmail, "an email address")
-			}},
-		Key{Name: ContextPrefix + "slackWorkspaceId", Type: "string", Default: "",
-			Doc: "AWS Chatbot Slack workspace (team) ID; with `slackChannelId` the stack creates a Chatbot Slack channel configuration subscribed to the topic. The workspace must be authorized in the Chatbot console once.",
-			apply: func(c *Config, v any) error {
-				return setString(&c.SlackWorkspaceID, v, contextvalue.ValidSlackID, slackIDWhat)
-			}},
-		Key{Name: ContextPrefix + "slackChannelId", Type: "string", Default: "",
-			Doc: "Slack channel ID for AWS Chatbot (see `slackWorkspaceId`).",
-			apply: func(c *Config, v any) error {
-				return setString(&c.SlackChannelID, v, contextvalue.ValidSlackID, slackIDWhat)
-			}},
-		Key{Name: ContextPrefix + "teamsTenantId", Type: "string", Default: "",
-			Doc: "Microsoft Teams tenant ID (a GUID); with `teamsTeamId` and `teamsChannelId` the stack creates an AWS Chatbot Microsoft Teams channel configuration subscribed to the topic. The tenant must be authorized in the Chatbot console once (docs/notifications.md, \"Microsoft Teams\").",
-			apply: func(c *Config, v any) error {
-				return setString(&c.TeamsTenantID, v, contextvalue.ValidGUID, "a Microsoft Teams tenant ID (GUID)")
-			}},
-		Key{Name: ContextPrefix + "teamsTeamId", Type: "string", Default: "",
-			Doc: "Microsoft Teams team ID (a GUID, from the Chatbot console after the tenant's authorization; see `teamsTenantId`).",
-			apply: func(c *Config, v any) error {
-				return setString(&c.TeamsTeamID, v, contextvalue.ValidGUID, "a Microsoft Teams team ID (GUID)")
-			}},
-		Key{Name: ContextPrefix + "teamsChannelId", Type: "string", Default: "",
-			Doc: "Microsoft Teams channel ID, URL-encoded as Teams copies it (`19%3a…%40thread.tacv2`; see `teamsTenantId`).",
-			apply: func(c *Config, v any) error {
-				return setString(&c.TeamsChannelID, v, contextvalue.ValidTeamsChannel, "a URL-encoded Microsoft Teams channel ID (19%3a…%40thread.tacv2)")
-			}},
-		Key{Name: ContextPrefix + "slackWebhookSecretArn", Type: "string", Default: "",
-			Doc: "ARN of a Secrets Manager secret holding a Slack incoming-webhook URL; notify posts to it in addition to SNS. Only notify may read it.",
-			apply: func(c *Config, v any) error {
-				return setString(&c.SlackWebhookSecretARN, v, contextvalue.ValidSecretARN, "a Secrets Manager secret ARN")
-			}},
-		Key{Name: ContextPrefix + "organizationId", Type: "string", Default: "",
-			Doc: "AWS Organizations ID (`o-...`). Required in organization mode: the hub bus admits only this organization, and the member role trusts the hub only within it.",
-			apply: func(c *Config, v any) error {
-				return setString(&c.OrganizationID, v, awsarn.ValidOrganization, "an organization ID (o-...)")
-			}},
-		Key{Name: ContextPrefix + "targetOUs", Type: "list", Default: "[]",
-			Doc:   "Organization mode: the OUs (`ou-...`, or the root `r-...`) whose accounts receive the member stack; accounts joining them later are covered automatically.",
-			apply: func(c *Config, v any) error { return setList(&c.TargetOUs, v, awsarn.ValidOU, "an OU or root ID") }},
+		listKey("notificationEmails", "[]", "Email addresses subscribed to the notification topic (each must confirm the subscription).",
+			func(c *Config) *[]string { return &c.NotificationEmails }, contextvalue.ValidEmail, "an email address"),
+		stringKey("slackWorkspaceId", "AWS Chatbot Slack workspace (team) ID; with `slackChannelId` the stack creates a Chatbot Slack channel configuration subscribed to the topic. The workspace must be authorized in the Chatbot console once.",
+			func(c *Config) *string { return &c.SlackWorkspaceID }, contextvalue.ValidSlackID, slackIDWhat),
+		stringKey("slackChannelId", "Slack channel ID for AWS Chatbot (see `slackWorkspaceId`).",
+			func(c *Config) *string { return &c.SlackChannelID }, contextvalue.ValidSlackID, slackIDWhat),
+		stringKey("teamsTenantId", "Microsoft Teams tenant ID (a GUID); with `teamsTeamId` and `teamsChannelId` the stack creates an AWS Chatbot Microsoft Teams channel configuration subscribed to the topic. The tenant must be authorized in the Chatbot console once (docs/notifications.md, \"Microsoft Teams\").",
+			func(c *Config) *string { return &c.TeamsTenantID }, contextvalue.ValidGUID, "a Microsoft Teams tenant ID (GUID)"),
+		stringKey("teamsTeamId", "Microsoft Teams team ID (a GUID, from the Chatbot console after the tenant's authorization; see `teamsTenantId`).",
+			func(c *Config) *string { return &c.TeamsTeamID }, contextvalue.ValidGUID, "a Microsoft Teams team ID (GUID)"),
+		stringKey("teamsChannelId", "Microsoft Teams channel ID, URL-encoded as Teams copies it (`19%3a…%40thread.tacv2`; see `teamsTenantId`).",
+			func(c *Config) *string { return &c.TeamsChannelID }, contextvalue.ValidTeamsChannel, "a URL-encoded Microsoft Teams channel ID (19%3a…%40thread.tacv2)"),
+		stringKey("slackWebhookSecretArn", "ARN of a Secrets Manager secret holding a Slack incoming-webhook URL; notify posts to it in addition to SNS. Only notify may read it.",
+			func(c *Config) *string { return &c.SlackWebhookSecretARN }, contextvalue.ValidSecretARN, "a Secrets Manager secret ARN"),
+		stringKey("organizationId", "AWS Organizations ID (`o-...`). Required in organization mode: the hub bus admits only this organization, and the member role trusts the hub only within it.",
+			func(c *Config) *string { return &c.OrganizationID }, awsarn.ValidOrganization, "an organization ID (o-...)"),
+		listKey("targetOUs", "[]", "Organization mode: the OUs (`ou-...`, or the root `r-...`) whose accounts receive the member stack; accounts joining them later are covered automatically.",
+			func(c *Config) *[]string { return &c.TargetOUs }, awsarn.ValidOU, "an OU or root ID"),
 		Key{Name: ContextPrefix + "stackSetCallAs", Type: "string", Default: "SELF",
 			Doc: "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, "SELF")
-				if err == nil && s != "SELF" && s != "DELEGATED_ADMIN" {
-					err = fmt.Errorf("%q is not SELF or DELEGATED_ADMIN", s)
-				}
-				c.StackSetCallAs = s
+			apply: func(c *Config, v any) (err error) {
+				c.StackSetCallAs, err = oneOf(v, "SELF", "SELF", "DELEGATED_ADMIN")
 				return err
 			}},
-		Key{Name: ContextPrefix + "regions", Type: "list", Default: "[] (the stack's region)",
-			Doc:   "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. All in one partition.",
-			apply: func(c *Config, v any) error { return setList(&c.Regions, v, awsarn.ValidRegion, "a region name") }},
-		Key{Name: ContextPrefix + "iamRegion", Type: "string", Default: "",
-			Doc:   "Organization mode (required): the one region, among `regions`, whose member stacks hold the member accounts' IAM roles (IAM is global). Set it once and never change it: moving it deletes and recreates the roles in every member account.",
-			apply: func(c *Config, v any) error { return setString(&c.IAMRegion, v, awsarn.ValidRegion, "a region name") }},
-		Key{Name: ContextPrefix + "allowedAccounts", Type: "list", Default: "[] (every account)",
-			Doc: "Optional allow-list of 12-digit account IDs ecslogfix acts in; events from other accounts are ignored.",
-			apply: func(c *Config, v any) error {
-				return setList(&c.AllowedAccounts, v, awsarn.ValidAccount, "a 12-digit account ID")
-			}},
+		listKey("regions", "[] (the stack's region)", "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. All in one partition.",
+			func(c *Config) *[]string { return &c.Regions }, awsarn.ValidRegion, "a region name"),
+		stringKey("iamRegion", "Organization mode (required): the one region, among `regions`, whose member stacks hold the member accounts' IAM roles (IAM is global). Set it once and never change it: moving it deletes and recreates the roles in every member account.",
+			func(c *Config) *string { return &c.IAMRegion }, awsarn.ValidRegion, "a region name"),
+		listKey("allowedAccounts", "[] (every account)", "Optional allow-list of 12-digit account IDs ecslogfix acts in; events from other accounts are ignored.",
+			func(c *Config) *[]string { return &c.AllowedAccounts }, awsarn.ValidAccount, "a 12-digit account ID"),
 		Key{Name: ContextPrefix + "sweepSchedule", Type: "string", Default: DefaultSweepSchedule,
 			Doc: "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, DefaultSweepSchedule)
-				if err != nil {
-					return err
-				}
-				if s == "off" {
-					s = ""
-				} else if err := contextvalue.ValidSchedule(s); err != nil {
-					return err
-				}
-				c.SweepSchedule = s
-				return nil
+			apply: func(c *Config, v any) (err error) {
+				c.SweepSchedule, err = schedule(v, DefaultSweepSchedule)
+				return err
 			}},
 		Key{Name: ContextPrefix + "sweepMaxConcurrency", Type: "integer", Default: strconv.Itoa(workflow.DefaultSweepConcurrency),
 			Doc: "How many account-regions the sweep walks at once (the Distributed Map's MaxConcurrency, 1 to 10000). ECS paces reads per account and region, so each walk keeps its own `readRate`; this bounds the concurrent sweep Lambdas and the starts of remediation executions across accounts.",
-			apply: func(c *Config, v any) error {
-				n, err := contextvalue.Int(v, workflow.DefaultSweepConcurrency)
-				if err == nil && (n < 1 || n > 10000) {
-					err = fmt.Errorf("%d is not in [1, 10000]", n)
-				}
-				c.SweepMaxConcurrency = n
+			apply: func(c *Config, v any) (err error) {
+				c.SweepMaxConcurrency, err = intIn(v, workflow.DefaultSweepConcurrency, 1, 10000)
 				return err
 			}},
 		Key{Name: ContextPrefix + "sweepToleratedFailurePercentage", Type: "number", Default: strconv.FormatFloat(workflow.DefaultSweepToleratedFailurePercentage, 'g', -1, 64),
@@ -165,16 +120,12 @@ func buildKeys() []Key {
 				c.SweepToleratedFailurePercentage = f
 				return err
 			}},
-		Key{Name: ContextPrefix + "sweepAccessLogBucket", Type: "string", Default: "",
-			Doc: "An S3 bucket of the stack's account and region (SSE-S3 encrypted: server access logs cannot be delivered to an SSE-KMS bucket) that receives the sweep bucket's server access logs. Unset, the sweep bucket logs no access and fails the Control Tower control CT.S3.PR.2 (infra/README.md, \"Governed organizations\").",
-			apply: func(c *Config, v any) error {
-				return setString(&c.SweepAccessLogBucket, v, contextvalue.ValidBucket, "an S3 bucket name")
-			}},
+		stringKey("sweepAccessLogBucket", "An S3 bucket of the stack's account and region (SSE-S3 encrypted: server access logs cannot be delivered to an SSE-KMS bucket) that receives the sweep bucket's server access logs. Unset, the sweep bucket logs no access and fails the Control Tower control CT.S3.PR.2 (infra/README.md, \"Governed organizations\").",
+			func(c *Config) *string { return &c.SweepAccessLogBucket }, contextvalue.ValidBucket, "an S3 bucket name"),
 		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
 			Doc: "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",
-			apply: func(c *Config, v any) error {
-				b, err := contextvalue.Bool(v, true)
-				c.CreateDefaultExecutionRole = b
+			apply: func(c *Config, v any) (err error) {
+				c.CreateDefaultExecutionRole, err = contextvalue.Bool(v, true)
 				return err
 			}},
 		Key{Name: ContextPrefix + "logRetentionDays", Type: "integer", Default: strconv.Itoa(DefaultLogRetentionDays),
@@ -195,99 +146,53 @@ func buildKeys() []Key {
 			apply: func(c *Config, v any) error { return setRate(&c.RolloutRate, v, DefaultRolloutRate) }},
 		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
 			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
-			apply: func(c *Config, v any) error {
-				n, err := contextvalue.Int(v, DefaultRemediateConcurrency)
-				if err == nil && (n < 0 || n > 50) {
-					err = fmt.Errorf("%d is not in [0, 50]", n)
-				}
-				c.RemediateConcurrency = n
+			apply: func(c *Config, v any) (err error) {
+				c.RemediateConcurrency, err = intIn(v, DefaultRemediateConcurrency, 0, 50)
 				return err
 			}},
 		Key{Name: ContextPrefix + "hook", Type: "bool", Default: "false",
-			Doc: "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
-			apply: func(c *Config, v any) error {
-				b, err := contextvalue.Bool(v, false)
-				c.Hook = b
-				return err
-			}},
+			Doc:   "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
+			apply: func(c *Config, v any) (err error) { c.Hook, err = contextvalue.Bool(v, false); return err }},
 		Key{Name: ContextPrefix + "hookFailureMode", Type: "string", Default: HookWarn,
 			Doc: "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, HookWarn)
-				if err == nil && s != HookWarn && s != HookFail {
-					err = fmt.Errorf("%q is not %s or %s", s, HookWarn, HookFail)
-				}
-				c.HookFailureMode = s
+			apply: func(c *Config, v any) (err error) {
+				c.HookFailureMode, err = oneOf(v, HookWarn, HookWarn, HookFail)
 				return err
 			}},
 	)
 	keys = append(keys,
 		Key{Name: ContextPrefix + "history", Type: "bool", Default: "false",
-			Doc: "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
-			apply: func(c *Config, v any) error {
-				b, err := contextvalue.Bool(v, false)
-				c.History = b
-				return err
-			}},
+			Doc:   "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
+			apply: func(c *Config, v any) (err error) { c.History, err = contextvalue.Bool(v, false); return err }},
 		Key{Name: ContextPrefix + "historyObjectLockDays", Type: "integer", Default: "0",
-			Doc: "With `history`: the default Object Lock retention of every history object in compliance mode, in days (0: none). Nobody, not even the account root, can delete or overwrite a locked version before it ends, and it cannot be shortened.",
-			apply: func(c *Config, v any) error {
-				n, err := objectLockDays(v)
-				c.HistoryObjectLockDays = n
-				return err
-			}},
-		Key{Name: ContextPrefix + "historyAccessLogBucket", Type: "string", Default: "",
-			Doc: "With `history`: an existing bucket (e.g. the organization's log archive) that receives the history bucket's S3 server access logs; Control Tower's CT.S3.PR.2 requires it. The target bucket's policy must admit `logging.s3.amazonaws.com`.",
-			apply: func(c *Config, v any) error {
-				return setString(&c.HistoryAccessLogBucket, v, contextvalue.ValidBucket, "an S3 bucket name")
-			}},
+			Doc:   "With `history`: the default Object Lock retention of every history object in compliance mode, in days (0: none). Nobody, not even the account root, can delete or overwrite a locked version before it ends, and it cannot be shortened.",
+			apply: func(c *Config, v any) (err error) { c.HistoryObjectLockDays, err = objectLockDays(v); return err }},
+		stringKey("historyAccessLogBucket", "With `history`: an existing bucket (e.g. the organization's log archive) that receives the history bucket's S3 server access logs; Control Tower's CT.S3.PR.2 requires it. The target bucket's policy must admit `logging.s3.amazonaws.com`.",
+			func(c *Config) *string { return &c.HistoryAccessLogBucket }, contextvalue.ValidBucket, "an S3 bucket name"),
 		Key{Name: ContextPrefix + "securityHub", Type: "string", Default: SecurityHubOff,
 			Doc: "With `history`: `import` publishes ecslogfix's own findings (ASFF, one per family and reason, PASSED and archived once fixed, SUPPRESSED while exempt) in the account each task definition lives in (through the member role in organization mode); `notes` also adds a note to AWS's ECS.9 findings of a remediated revision, from this account, which must be the Security Hub administrator. Security Hub must be enabled where findings go; where it is not, they are skipped with a warning.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, SecurityHubOff)
-				if err == nil && s != SecurityHubOff && s != SecurityHubImport && s != SecurityHubNotes {
-					err = fmt.Errorf("%q is not %s, %s or %s", s, SecurityHubOff, SecurityHubImport, SecurityHubNotes)
-				}
-				c.SecurityHub = s
+			apply: func(c *Config, v any) (err error) {
+				c.SecurityHub, err = oneOf(v, SecurityHubOff, SecurityHubOff, SecurityHubImport, SecurityHubNotes)
 				return err
 			}},
 		Key{Name: ContextPrefix + "reportSchedule", Type: "string", Default: DefaultReportSchedule,
 			Doc: "With `history`: EventBridge schedule of the report function, which writes the previous month's compliance report (HTML, CSV, JSON) under `reports/` in the history bucket and announces it on the notification topic. `off` disables it.",
-			apply: func(c *Config, v any) error {
-				s, err := contextvalue.StringOr(v, DefaultReportSchedule)
-				if err != nil {
-					return err
-				}
-				if s == "off" {
-					s = ""
-				} else if err := contextvalue.ValidSchedule(s); err != nil {
-					return err
-				}
-				c.ReportSchedule = s
-				return nil
+			apply: func(c *Config, v any) (err error) {
+				c.ReportSchedule, err = schedule(v, DefaultReportSchedule)
+				return err
 			}},
 	)
 	keys = append(keys,
-		Key{Name: ContextPrefix + "vpcSubnetIds", Type: "list", Default: "[]",
-			Doc: "Subnets (`subnet-...`) to run the functions in, with `vpcSecurityGroupIds` (both or neither); Control Tower's CT.LAMBDA.PR.3 requires it. The subnets need a route to the AWS APIs the functions call (a NAT gateway, or interface endpoints for ECS, CloudWatch Logs, Step Functions, SNS, STS, Lambda and, with a Slack webhook, Secrets Manager).",
-			apply: func(c *Config, v any) error {
-				return setList(&c.VPCSubnetIDs, v, contextvalue.ValidSubnet, "a subnet ID")
-			}},
-		Key{Name: ContextPrefix + "vpcSecurityGroupIds", Type: "list", Default: "[]",
-			Doc: "Security groups (`sg-...`) of the functions in the VPC (see `vpcSubnetIds`); they need outbound HTTPS only.",
-			apply: func(c *Config, v any) error {
-				return setList(&c.VPCSecurityGroupIDs, v, contextvalue.ValidSecurityGroup, "a security group ID")
-			}},
+		listKey("vpcSubnetIds", "[]", "Subnets (`subnet-...`) to run the functions in, with `vpcSecurityGroupIds` (both or neither); Control Tower's CT.LAMBDA.PR.3 requires it. The subnets need a route to the AWS APIs the functions call (a NAT gateway, or interface endpoints for ECS, CloudWatch Logs, Step Functions, SNS, STS, Lambda and, with a Slack webhook, Secrets Manager).",
+			func(c *Config) *[]string { return &c.VPCSubnetIDs }, contextvalue.ValidSubnet, "a subnet ID"),
+		listKey("vpcSecurityGroupIds", "[]", "Security groups (`sg-...`) of the functions in the VPC (see `vpcSubnetIds`); they need outbound HTTPS only.",
+			func(c *Config) *[]string { return &c.VPCSecurityGroupIDs }, contextvalue.ValidSecurityGroup, "a security group ID"),
 	)
-	for _, fn := range Functions {
-		fn := fn
+	for _, fn := range naming.Functions() {
 		keys = append(keys, Key{Name: ContextPrefix + "memoryMB." + fn, Type: "integer", Default: strconv.Itoa(DefaultMemoryMB),
 			Doc: "Memory size (MB) of the " + fn + " function.",
 			apply: func(c *Config, v any) error {
-				n, err := contextvalue.Int(v, DefaultMemoryMB)
-				if err == nil && (n < 128 || n > 10240) {
-					err = fmt.Errorf("%d is not in [128, 10240]", n)
-				}
+				n, err := intIn(v, DefaultMemoryMB, 128, 10240)
 				if c.MemoryMB == nil {
 					c.MemoryMB = map[string]int{}
 				}
@@ -322,7 +227,7 @@ var policyFields = []policyField{
 	{"existingGroupRetention", "string", string(policy.RetentionSetIfNeverExpire), "What ecslogfix does to the retention of an existing group a revision it fixes writes to (within `logGroupPatterns`): `keep` (never touch), `setIfNeverExpire` (set `retentionDays` on a group that never expires, as `awslogs-create-group` and the console make them; leave any chosen retention) or `enforce` (set `retentionDays` on every group, never shortening one unless `allowShorten`).", stringValue},
 	{"allowShorten", "bool", "false", "With `existingGroupRetention` `enforce`: also lower a retention longer than `retentionDays` (events older than the new retention are deleted).", boolValue},
 	{"deletionProtection", "bool", "true", "Deletion protection on the log groups ecslogfix creates (CloudWatch Logs refuses to delete them until it is lifted; `ecslogfix backout` lifts it first).", boolValue},
-	{"requiredMode", "string", policy.ModeAny, "Delivery mode every awslogs container must have in effect: `any`, `blocking` or `non-blocking`. The effective mode is the container's `mode`, else the account's `defaultLogDriverMode` setting (read live), else `non-blocking` (AWS's default since 2025-06-25). The fix adds the required `mode` where a container has none; an explicit other mode is reported (INVALID_AWSLOGS_MODE).", stringValue},
+	{"requiredMode", "string", awslogs.ModeAny, "Delivery mode every awslogs container must have in effect: `any`, `blocking` or `non-blocking`. The effective mode is the container's `mode`, else the account's `defaultLogDriverMode` setting (read live), else `non-blocking` (AWS's default since 2025-06-25). The fix adds the required `mode` where a container has none; an explicit other mode is reported (INVALID_AWSLOGS_MODE).", stringValue},
 	{"minBufferSize", "string", "", "Smallest `max-buffer-size` (e.g. `25m`) of a container in non-blocking mode (ECS's default is 10m); the fix adds it where a container sets none.", stringValue},
 	{"rollout", "string", "none", "Which consumers of a remediated revision ecslogfix moves to the new revision: `none` (only list them in the notification), `services` (ECS services with the ECS deployment controller) or `all` (also EventBridge rule targets and Scheduler schedules). A task definition's `ecslogfix:rollout` tag overrides it. CODE_DEPLOY and EXTERNAL services are never moved (the notification gives the command). The default moves nothing: a new revision reaches running tasks through your deploy process, as before.", stringValue},
 	{"deregisterSource", "string", "never", "`never`, or `afterRollout`: deregister the source revision once every consumer moved and its deployment completed. Backout then cannot point consumers back at it (ECS refuses an INACTIVE revision), so the default keeps it.", stringValue},
@@ -357,6 +262,19 @@ func Markdown() string {
 
 const slackIDWhat = "a Slack ID (upper-case letters and digits)"
 
+// stringKey is a string key without a default: unset, or valid (what
+// names a valid value in the error).
+func stringKey(name, doc string, field func(*Config) *string, valid func(string) bool, what string) Key {
+	return Key{Name: ContextPrefix + name, Type: "string", Doc: doc,
+		apply: func(c *Config, v any) error { return setString(field(c), v, valid, what) }}
+}
+
+// listKey is a list key whose every item must be valid.
+func listKey(name, def, doc string, field func(*Config) *[]string, valid func(string) bool, what string) Key {
+	return Key{Name: ContextPrefix + name, Type: "list", Default: def, Doc: doc,
+		apply: func(c *Config, v any) error { return setList(field(c), v, valid, what) }}
+}
+
 // setString sets *dst to the optional string v (default empty); a
 // non-empty value must be valid, else the error says it is not what.
 func setString(dst *string, v any, valid func(string) bool, what string) error {
@@ -379,6 +297,34 @@ func setList(dst *[]string, v any, valid func(string) bool, what string) error {
 	}
 	*dst = l
 	return err
+}
+
+// oneOf returns the string v (default def) when it is one of allowed.
+func oneOf(v any, def string, allowed ...string) (string, error) {
+	s, err := contextvalue.StringOr(v, def)
+	if err == nil && !slices.Contains(allowed, s) {
+		last := len(allowed) - 1
+		err = fmt.Errorf("%q is not %s or %s", s, strings.Join(allowed[:last], ", "), allowed[last])
+	}
+	return s, err
+}
+
+// intIn returns the integer v (default def) when it is in [lo, hi].
+func intIn(v any, def, lo, hi int) (int, error) {
+	n, err := contextvalue.Int(v, def)
+	if err == nil && (n < lo || n > hi) {
+		err = fmt.Errorf("%d is not in [%d, %d]", n, lo, hi)
+	}
+	return n, err
+}
+
+// schedule returns the schedule expression v (default def), or "" for off.
+func schedule(v any, def string) (string, error) {
+	s, err := contextvalue.StringOr(v, def)
+	if err != nil || s == "off" {
+		return "", err
+	}
+	return s, contextvalue.ValidSchedule(s)
 }
 
 // setRate sets *dst to the write rate v (default def), in (0, MaxRate].

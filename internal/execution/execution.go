@@ -26,6 +26,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -204,7 +205,7 @@ func (s *Starter) record(ctx context.Context, p plan.Plan, c Candidate, now time
 // is fixed again once the date passed.
 func expiredTag(p plan.Plan) string {
 	for _, n := range p.ExemptionNotes {
-		if n.Source == policy.SourceTag && n.Expired {
+		if n.Source == exemption.SourceTag && n.Expired {
 			return n.Until
 		}
 	}

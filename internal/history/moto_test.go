@@ -16,6 +16,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/history/historytest"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -57,7 +58,7 @@ func TestStoreInMoto(t *testing.T) {
 	missing := plan.Finding{Container: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}
 	p := plan.Plan{Family: "orders-api", Revision: 3, SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:3",
 		Context: plan.Context{Account: "111122223333", Region: "eu-west-1"}, Exempt: true,
-		Exemption:  &policy.Exemption{Source: policy.SourceTag, Until: "2026-12-31"},
+		Exemption:  &exemption.Exemption{Source: exemption.SourceTag, Until: "2026-12-31"},
 		Containers: []plan.ContainerChange{{Name: "app", Reasons: missing.Reasons, Action: plan.ActionNone}}}
 	exempt := history.FromPlan(p, history.Meta{Time: day, Trigger: "sweep", SweepID: "20261201T080000Z"})
 	swept := history.SweptTarget("111122223333", "eu-west-1", history.Swept{Evaluated: 1, Skipped: 1}, history.Meta{Time: day.Add(time.Minute), SweepID: "20261201T080000Z"})

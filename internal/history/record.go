@@ -22,7 +22,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -82,10 +82,10 @@ type Record struct {
 	Detail       string     `json:"detail,omitempty"`
 	// Findings are the open reasons per container; Exempted the ones an
 	// exemption covers.
-	Findings       []plan.Finding         `json:"findings,omitempty"`
-	Exempted       []plan.Finding         `json:"exempted,omitempty"`
-	Exemption      *policy.Exemption      `json:"exemption,omitempty"`
-	ExemptionNotes []policy.ExemptionNote `json:"exemptionNotes,omitempty"`
+	Findings       []plan.Finding       `json:"findings,omitempty"`
+	Exempted       []plan.Finding       `json:"exempted,omitempty"`
+	Exemption      *exemption.Exemption `json:"exemption,omitempty"`
+	ExemptionNotes []exemption.Note     `json:"exemptionNotes,omitempty"`
 	// Fixes are the logging settings that make each container compliant
 	// (the plan's, redacted): the remediation text of a finding.
 	Fixes    []Fix                    `json:"fixes,omitempty"`
@@ -224,7 +224,7 @@ func BackedOut(account, region, family, sourceARN, withdrawnARN, until string, f
 	r := Record{
 		Decision: DecisionBackedOut, Account: account, Region: region, Family: family, Revision: revisionOf(sourceARN),
 		TaskDefinitionARN: sourceARN, NewARN: withdrawnARN, Exempted: findings,
-		Exemption: &policy.Exemption{Source: policy.SourceTag, Until: until, Reason: "backed out", Approver: m.Actor},
+		Exemption: &exemption.Exemption{Source: exemption.SourceTag, Until: until, Reason: "backed out", Approver: m.Actor},
 		Detail:    "the remediation " + withdrawnARN + " was backed out; the family is exempt until " + until,
 	}
 	m.Trigger = TriggerBackout

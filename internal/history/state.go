@@ -6,6 +6,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // State is a family's standing after its latest decision.
@@ -101,7 +102,7 @@ func Next(before *Item, rec Record) (Item, bool) {
 	}
 	if e := rec.Exemption; e != nil && (state == StateExempt || state == StateBackedOut) {
 		it.ExemptUntil, it.ExemptBy = e.Until, e.Source
-		if e.Source == policy.SourceRegister {
+		if e.Source == exemption.SourceRegister {
 			it.ExemptBy = e.Ticket
 		}
 	}

@@ -1,7 +1,7 @@
 // Package loggroup reads and changes the CloudWatch Logs groups task
 // definitions write to. Find reads one group (exact name); an Observer
 // reads, once per distinct group of a run, the live facts the rules and
-// the decision need (policy.Facts), and the account's log driver mode;
+// the decision need (awslogs.Facts), and the account's log driver mode;
 // Apply carries out what the plan says of one group: create it with the
 // policy's retention, KMS key, class, tags and deletion protection, or set
 // the retention the policy's lifecycle asks of an existing one. Nothing
@@ -21,7 +21,7 @@ import (
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -50,12 +50,12 @@ type Found struct {
 }
 
 // Fact is what the rules and the plan need of it.
-func (f Found) Fact() policy.GroupFact {
+func (f Found) Fact() awslogs.GroupFact {
 	if !f.Exists {
-		return policy.GroupFact{}
+		return awslogs.GroupFact{}
 	}
 	r := f.Result
-	return policy.GroupFact{Exists: true, RetentionDays: r.RetentionDays, KMSKeyARN: r.KMSKeyARN, Class: r.Class, DeletionProtection: r.DeletionProtectionEnabled, ARN: f.ARN}
+	return awslogs.GroupFact{Exists: true, RetentionDays: r.RetentionDays, KMSKeyARN: r.KMSKeyARN, Class: r.Class, DeletionProtection: r.DeletionProtectionEnabled, ARN: f.ARN}
 }
 
 // Find reads one group. DescribeLogGroups matches by prefix, so only the
@@ -101,7 +101,7 @@ func Find(ctx context.Context, logs Reader, name, region string) (Found, error) 
 // ecslogfix's own from an attempt whose retention step failed, and gets
 // its retention.
 func Apply(ctx context.Context, logs Logs, log *slog.Logger, g plan.LogGroup) (workflow.LogGroupResult, error) {
-	if !policy.ValidLogGroupName(g.Name) {
+	if !awslogs.ValidLogGroupName(g.Name) {
 		return workflow.LogGroupResult{}, &workflow.InvalidInputError{Err: fmt.Errorf("log group name %q is not valid", g.Name)}
 	}
 	log = log.With("region", g.Region, "logGroup", g.Name)

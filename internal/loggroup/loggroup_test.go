@@ -14,7 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -28,13 +28,13 @@ func TestFindIsExactMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Exists || got.Result.RetentionDays != 0 || got.ARN != "" || got.Fact() != (policy.GroupFact{}) {
+	if got.Exists || got.Result.RetentionDays != 0 || got.ARN != "" || got.Fact() != (awslogs.GroupFact{}) {
 		t.Fatalf("matched a prefix: %+v", got)
 	}
 	l.Groups["/ecs/a"] = &logtypes.LogGroup{LogGroupName: aws.String("/ecs/a"), RetentionInDays: aws.Int32(7), LogGroupClass: logtypes.LogGroupClassStandard,
 		DeletionProtectionEnabled: aws.Bool(true), Arn: aws.String("arn:aws:logs:us-east-1:111122223333:log-group:/ecs/a:*")}
 	got, err = Find(context.Background(), l, "/ecs/a", awsfake.Region)
-	want := policy.GroupFact{Exists: true, RetentionDays: 7, Class: "STANDARD", DeletionProtection: true, ARN: "arn:aws:logs:us-east-1:111122223333:log-group:/ecs/a"}
+	want := awslogs.GroupFact{Exists: true, RetentionDays: 7, Class: "STANDARD", DeletionProtection: true, ARN: "arn:aws:logs:us-east-1:111122223333:log-group:/ecs/a"}
 	if err != nil || !got.Exists || got.ARN != "arn:aws:logs:us-east-1:111122223333:log-group:/ecs/a" || got.Fact() != want {
 		t.Fatalf("Find = %+v, %v", got, err)
 	}
@@ -49,7 +49,7 @@ func group(name string) plan.LogGroup {
 func TestApplyCreates(t *testing.T) {
 	l := awsfake.NewLogs()
 	g := group("/ecs/a")
-	g.Observed, g.Create = &policy.GroupFact{}, true
+	g.Observed, g.Create = &awslogs.GroupFact{}, true
 	res, err := Apply(context.Background(), l, quiet, g)
 	want := workflow.LogGroupResult{Name: "/ecs/a", Region: awsfake.Region, Created: true, RetentionDays: 365, Class: "STANDARD", DeletionProtectionEnabled: true}
 	if err != nil || res != want {
@@ -69,16 +69,16 @@ func TestApplyCreates(t *testing.T) {
 func TestApplyExisting(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
-		observed  policy.GroupFact
+		observed  awslogs.GroupFact
 		set       int32
 		wantCalls []string
 		want      workflow.LogGroupResult
 	}{
-		{"left alone", policy.GroupFact{Exists: true, RetentionDays: 30, KMSKeyARN: "k", Class: "STANDARD"}, 0, nil,
+		{"left alone", awslogs.GroupFact{Exists: true, RetentionDays: 30, KMSKeyARN: "k", Class: "STANDARD"}, 0, nil,
 			workflow.LogGroupResult{Name: "/ecs/a", Region: awsfake.Region, RetentionDays: 30, KMSKeyARN: "k", Class: "STANDARD"}},
-		{"never-expiring gets the retention", policy.GroupFact{Exists: true}, 365, []string{"PutRetentionPolicy"},
+		{"never-expiring gets the retention", awslogs.GroupFact{Exists: true}, 365, []string{"PutRetentionPolicy"},
 			workflow.LogGroupResult{Name: "/ecs/a", Region: awsfake.Region, RetentionDays: 365, RetentionSet: true}},
-		{"raised", policy.GroupFact{Exists: true, RetentionDays: 7}, 365, []string{"PutRetentionPolicy"},
+		{"raised", awslogs.GroupFact{Exists: true, RetentionDays: 7}, 365, []string{"PutRetentionPolicy"},
 			workflow.LogGroupResult{Name: "/ecs/a", Region: awsfake.Region, RetentionDays: 365, RetentionSet: true, PreviousRetentionDays: 7}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestApplyCreatedMeanwhile(t *testing.T) {
 			l.Tags["/ecs/a"] = map[string]string{"ecslogfix:managed": "true"}
 		}
 		g := group("/ecs/a")
-		g.Observed, g.Create = &policy.GroupFact{}, true
+		g.Observed, g.Create = &awslogs.GroupFact{}, true
 		res, err := Apply(context.Background(), l, quiet, g)
 		if err != nil || res.Created != ours || (ours && res.RetentionDays != 365) || (!ours && res.RetentionDays != 0) {
 			t.Fatalf("ours %v: Apply = %+v, %v (calls %v)", ours, res, err, l.Calls)
@@ -159,13 +159,13 @@ func TestObserverReadsOnce(t *testing.T) {
 		return logs[t.Region], nil
 	}, func(workflow.Target) (Settings, error) { return st, nil })
 	a := workflow.Target{Account: "111122223333", Region: "us-east-1", RoleARN: "arn:aws:iam::111122223333:role/member"}
-	refs := []policy.GroupRef{{Name: "/ecs/a", Region: "us-east-1"}, {Name: "/ecs/a", Region: "eu-west-1"}}
+	refs := []awslogs.GroupRef{{Name: "/ecs/a", Region: "us-east-1"}, {Name: "/ecs/a", Region: "eu-west-1"}}
 	for range 3 {
 		f, err := o.Facts(context.Background(), a, refs, true)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := policy.Facts{LogDriverMode: "blocking", Groups: map[policy.GroupRef]policy.GroupFact{refs[0]: {Exists: true, RetentionDays: 30}, refs[1]: {}}}
+		want := awslogs.Facts{LogDriverMode: "blocking", Groups: map[awslogs.GroupRef]awslogs.GroupFact{refs[0]: {Exists: true, RetentionDays: 30}, refs[1]: {}}}
 		if !reflect.DeepEqual(f, want) {
 			t.Fatalf("Facts = %+v", f)
 		}
@@ -204,7 +204,7 @@ func TestApplyResumesOurGroup(t *testing.T) {
 			l.Tags["/ecs/a"] = map[string]string{"ecslogfix:managed": "true"}
 		}
 		g := group("/ecs/a")
-		g.Observed = &policy.GroupFact{Exists: true, ARN: arn} // the lifecycle keeps it: no SetRetention
+		g.Observed = &awslogs.GroupFact{Exists: true, ARN: arn} // the lifecycle keeps it: no SetRetention
 		res, err := Apply(context.Background(), l, quiet, g)
 		if err != nil || res.Created != ours || (ours && aws.ToInt32(l.Groups["/ecs/a"].RetentionInDays) != 365) || (!ours && l.Groups["/ecs/a"].RetentionInDays != nil) {
 			t.Fatalf("ours %v: Apply = %+v, %v", ours, res, err)

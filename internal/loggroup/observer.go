@@ -12,6 +12,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -73,7 +74,7 @@ func (o *Observer) Reads() int {
 }
 
 // Group reads one group of t's account in ref's region, or remembers it.
-func (o *Observer) Group(ctx context.Context, t workflow.Target, ref policy.GroupRef) (Found, error) {
+func (o *Observer) Group(ctx context.Context, t workflow.Target, ref awslogs.GroupRef) (Found, error) {
 	k := groupKey{t.Account, ref.Region, ref.Name}
 	o.mu.Lock()
 	f, ok := o.groups[k]
@@ -99,19 +100,19 @@ func (o *Observer) Group(ctx context.Context, t workflow.Target, ref policy.Grou
 // Facts observes refs in t's account and, when mode is true, the account's
 // defaultLogDriverMode in t's region: what policy.EvaluateWith and
 // plan.BuildWith take.
-func (o *Observer) Facts(ctx context.Context, t workflow.Target, refs []policy.GroupRef, mode bool) (policy.Facts, error) {
-	f := policy.Facts{Groups: make(map[policy.GroupRef]policy.GroupFact, len(refs))}
+func (o *Observer) Facts(ctx context.Context, t workflow.Target, refs []awslogs.GroupRef, mode bool) (awslogs.Facts, error) {
+	f := awslogs.Facts{Groups: make(map[awslogs.GroupRef]awslogs.GroupFact, len(refs))}
 	for _, ref := range refs {
 		g, err := o.Group(ctx, t, ref)
 		if err != nil {
-			return policy.Facts{}, err
+			return awslogs.Facts{}, err
 		}
 		f.Groups[ref] = g.Fact()
 	}
 	if mode {
 		m, err := o.DriverMode(ctx, t)
 		if err != nil {
-			return policy.Facts{}, err
+			return awslogs.Facts{}, err
 		}
 		f.LogDriverMode = m
 	}
@@ -169,7 +170,7 @@ func (e *ObserveError) Unwrap() error { return e.Err }
 // which reads them again before it acts). A failed read is an
 // *ObserveError; any other error is plan.BuildWith's refusal of the input.
 func (o *Observer) Plan(ctx context.Context, t workflow.Target, td *ecstypes.TaskDefinition, tags []ecstypes.Tag, pol policy.Policy, pc plan.Context, every bool) (plan.Plan, error) {
-	var f policy.Facts
+	var f awslogs.Facts
 	if pol.NeedsLogDriverMode(td) {
 		m, err := o.DriverMode(ctx, t)
 		if err != nil {
@@ -181,7 +182,7 @@ func (o *Observer) Plan(ctx context.Context, t workflow.Target, td *ecstypes.Tas
 	if err != nil || len(p.LogGroups) == 0 || (!every && p.Verdict() != plan.VerdictCompliant) {
 		return p, err
 	}
-	refs := make([]policy.GroupRef, len(p.LogGroups))
+	refs := make([]awslogs.GroupRef, len(p.LogGroups))
 	for i, g := range p.LogGroups {
 		refs[i] = g.Ref()
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -14,7 +14,7 @@ import (
 func TestExpiredExemptionIsSaid(t *testing.T) {
 	res := workflow.Result{Outcome: workflow.OutcomeRemediated, Family: "orders-api", Target: workflow.Target{Account: "111122223333", Region: "eu-west-1"},
 		SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:3", NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:4",
-		Plan: &plan.Plan{Family: "orders-api", ExemptionNotes: []policy.ExemptionNote{{Source: policy.SourceRegister, Ticket: "SEC-1", Until: "2026-11-30", Expired: true, Problem: "expired on 2026-11-30"}}}}
+		Plan: &plan.Plan{Family: "orders-api", ExemptionNotes: []exemption.Note{{Source: exemption.SourceRegister, Ticket: "SEC-1", Until: "2026-11-30", Expired: true, Problem: "expired on 2026-11-30"}}}}
 	n, err := Render(workflow.NotifyRequest{Result: &res})
 	if err != nil {
 		t.Fatal(err)

@@ -1,24 +1,28 @@
 package plan
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
 // Build computes the plan for td (as DescribeTaskDefinition returned it,
 // with its tags) under p, on its content alone: BuildWith without facts.
 func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Context) (Plan, error) {
-	return BuildWith(td, tags, p, c, policy.Facts{})
+	return BuildWith(td, tags, p, c, awslogs.Facts{})
 }
 
 // BuildWith computes the plan for td under p with what the shell observed
@@ -28,11 +32,11 @@ func Build(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Contex
 // a Blocker. td and tags are never modified; Plan.Changed is a deep copy
 // in which only the fixed containers (and, when the policy supplies one,
 // executionRoleArn) differ.
-func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Context, f policy.Facts) (Plan, error) {
+func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Context, f awslogs.Facts) (Plan, error) {
 	if td == nil {
 		return Plan{}, errors.New("plan: nil task definition")
 	}
-	family := strings.TrimSpace(deref(td.Family))
+	family := strings.TrimSpace(aws.ToString(td.Family))
 	if family == "" {
 		return Plan{}, errors.New("plan: task definition has no family")
 	}
@@ -40,23 +44,20 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 		return Plan{}, err
 	}
 	p = p.WithDefaults()
-	c = fillContext(c, deref(td.TaskDefinitionArn))
+	c = fillContext(c, aws.ToString(td.TaskDefinitionArn))
 
 	pl := Plan{
-		SourceARN:  deref(td.TaskDefinitionArn),
+		SourceARN:  aws.ToString(td.TaskDefinitionArn),
 		Family:     family,
 		Revision:   td.Revision,
 		Context:    c,
 		Containers: []ContainerChange{},
 	}
-	ev := p.EvaluateFor(td, tags, policy.Subject{Account: c.Account, Region: c.Region, Family: family, Today: c.Today}, f)
+	ev := p.EvaluateFor(td, tags, exemption.Subject{Account: c.Account, Region: c.Region, Family: family, Today: c.Today}, f)
 	pl.Exempt = ev.Exempt
 	pl.Compliant = ev.Compliant
 	pl.Exemption, pl.ExemptionNotes = ev.Exemption, ev.ExemptionNotes
-	logRegion := p.LogRegion
-	if logRegion == "" {
-		logRegion = c.Region
-	}
+	logRegion := cmp.Or(p.LogRegion, c.Region)
 	b := builder{p: p, c: c, f: f, family: family, logRegion: logRegion, plan: &pl}
 	if ev.Exempt || ev.Compliant {
 		for i, fd := range ev.Containers {
@@ -114,12 +115,12 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 type builder struct {
 	p         policy.Policy
 	c         Context
-	f         policy.Facts
+	f         awslogs.Facts
 	family    string
 	logRegion string
 	plan      *Plan
 	changed   bool
-	added     []policy.GroupRef // groups the template gave
+	added     []awslogs.GroupRef // groups the template gave
 	// needsRegion is set when a fixed container takes the region from
 	// the context or the policy (it names none of its own).
 	needsRegion bool
@@ -133,7 +134,7 @@ func fixable(lc *types.LogConfiguration, fd policy.ContainerFinding) bool {
 		return false
 	}
 	for _, k := range fd.Keys {
-		if (k == policy.OptMode || k == policy.OptMaxBufferSize) && !policy.Blank(lc.Options[k]) {
+		if (k == awslogs.OptMode || k == awslogs.OptMaxBufferSize) && !awslogs.Blank(lc.Options[k]) {
 			return false
 		}
 	}
@@ -165,18 +166,14 @@ func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFin
 	case lc == nil:
 		cc.Action = ActionAdd
 		out = b.fresh(f.Name, nil)
-	case string(lc.LogDriver) == policy.DriverAwsfirelens:
+	case string(lc.LogDriver) == awslogs.DriverAwsfirelens, // FireLens, awslogs only a human can fix, or a driver the policy reports
+		string(lc.LogDriver) == awslogs.DriverAwslogs && !fixable(lc, f),
+		string(lc.LogDriver) != awslogs.DriverAwslogs && b.p.OtherDrivers == policy.ReportDriver:
 		cc.Action = ActionReport
 		return cc, nil
-	case string(lc.LogDriver) == policy.DriverAwslogs && !fixable(lc, f):
-		cc.Action = ActionReport
-		return cc, nil
-	case string(lc.LogDriver) == policy.DriverAwslogs:
+	case string(lc.LogDriver) == awslogs.DriverAwslogs:
 		cc.Action = ActionComplete
 		out = b.complete(f.Name, lc)
-	case b.p.OtherDrivers == policy.ReportDriver:
-		cc.Action = ActionReport
-		return cc, nil
 	default:
 		cc.Action = ActionReplace
 		out = b.fresh(f.Name, lc.Options)
@@ -190,12 +187,12 @@ func (b *builder) container(cd *types.ContainerDefinition, f policy.ContainerFin
 // when the name is invalid.
 func (b *builder) groupFor(container, region string) string {
 	name := b.p.LogGroupName(b.family, container, b.c.Account, b.c.Region)
-	if !policy.ValidLogGroupName(name) {
+	if !awslogs.ValidLogGroupName(name) {
 		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockInvalidGroup,
 			fmt.Sprintf("container %q: log group template %q gives %q, which is not a valid log group name", container, b.p.LogGroupTemplate, name)})
 		return name
 	}
-	if g := (policy.GroupRef{Name: name, Region: region}); !slices.Contains(b.added, g) {
+	if g := (awslogs.GroupRef{Name: name, Region: region}); !slices.Contains(b.added, g) {
 		b.added = append(b.added, g)
 	}
 	return name
@@ -206,17 +203,17 @@ func (b *builder) groupFor(container, region string) string {
 // the template gave, or one observed missing, is one ecslogfix creates:
 // its KMS key must be of its region.
 func (b *builder) useGroups(td *types.TaskDefinition) {
-	driverCreates := map[policy.GroupRef]bool{}
+	driverCreates := map[awslogs.GroupRef]bool{}
 	for _, c := range td.ContainerDefinitions {
 		lc := c.LogConfiguration
-		if lc == nil || string(lc.LogDriver) != policy.DriverAwslogs {
+		if lc == nil || string(lc.LogDriver) != awslogs.DriverAwslogs {
 			continue
 		}
-		g := policy.GroupRef{Name: lc.Options[policy.OptGroup], Region: lc.Options[policy.OptRegion]}
+		g := awslogs.GroupRef{Name: lc.Options[awslogs.OptGroup], Region: lc.Options[awslogs.OptRegion]}
 		creates, seen := driverCreates[g]
-		driverCreates[g] = policy.CreatesGroup(lc.Options) && (creates || !seen)
+		driverCreates[g] = awslogs.CreatesGroup(lc.Options) && (creates || !seen)
 	}
-	for _, g := range policy.Groups(td) {
+	for _, g := range awslogs.Groups(td) {
 		lg := b.logGroup(g)
 		lg.DriverCreates = driverCreates[g]
 		if fact, seen := b.f.Groups[g]; seen {
@@ -238,7 +235,7 @@ func (b *builder) useGroups(td *types.TaskDefinition) {
 }
 
 // logGroup is g with the settings the policy creates groups with.
-func (b *builder) logGroup(g policy.GroupRef) LogGroup {
+func (b *builder) logGroup(g awslogs.GroupRef) LogGroup {
 	tags := make(map[string]string, len(b.p.LogGroupTags)+1)
 	maps.Copy(tags, b.p.LogGroupTags)
 	tags[taskdef.TagManaged] = "true"
@@ -266,12 +263,12 @@ func (b *builder) checkKeyRegion(g LogGroup) {
 func (b *builder) fresh(container string, old map[string]string) *types.LogConfiguration {
 	b.needsRegion = true
 	opts := map[string]string{
-		policy.OptGroup:        b.groupFor(container, b.logRegion),
-		policy.OptRegion:       b.logRegion,
-		policy.OptStreamPrefix: b.p.StreamPrefix,
+		awslogs.OptGroup:        b.groupFor(container, b.logRegion),
+		awslogs.OptRegion:       b.logRegion,
+		awslogs.OptStreamPrefix: b.p.StreamPrefix,
 	}
-	for _, k := range []string{policy.OptMode, policy.OptMaxBufferSize} {
-		if v, ok := old[k]; ok && !policy.Blank(v) {
+	for _, k := range []string{awslogs.OptMode, awslogs.OptMaxBufferSize} {
+		if v, ok := old[k]; ok && !awslogs.Blank(v) {
 			opts[k] = v
 		}
 	}
@@ -285,16 +282,16 @@ func (b *builder) fresh(container string, old map[string]string) *types.LogConfi
 func (b *builder) complete(container string, lc *types.LogConfiguration) *types.LogConfiguration {
 	opts := make(map[string]string, len(lc.Options)+3)
 	maps.Copy(opts, lc.Options)
-	if r := opts[policy.OptRegion]; policy.Blank(r) || !awsarn.ValidRegion(r) {
+	if r := opts[awslogs.OptRegion]; awslogs.Blank(r) || !awsarn.ValidRegion(r) {
 		b.needsRegion = true
-		opts[policy.OptRegion] = b.logRegion
+		opts[awslogs.OptRegion] = b.logRegion
 	}
-	if g := opts[policy.OptGroup]; policy.Blank(g) || !policy.ValidLogGroupName(g) {
+	if g := opts[awslogs.OptGroup]; awslogs.Blank(g) || !awslogs.ValidLogGroupName(g) {
 		// The group is ensured where the container sends its logs.
-		opts[policy.OptGroup] = b.groupFor(container, opts[policy.OptRegion])
+		opts[awslogs.OptGroup] = b.groupFor(container, opts[awslogs.OptRegion])
 	}
-	if !policy.ValidStreamPrefix(opts[policy.OptStreamPrefix]) {
-		opts[policy.OptStreamPrefix] = b.p.StreamPrefix
+	if !awslogs.ValidStreamPrefix(opts[awslogs.OptStreamPrefix]) {
+		opts[awslogs.OptStreamPrefix] = b.p.StreamPrefix
 	}
 	b.addMode(opts)
 	out := &types.LogConfiguration{LogDriver: lc.LogDriver, Options: opts}
@@ -309,24 +306,24 @@ func (b *builder) complete(container string, lc *types.LogConfiguration) *types.
 // mode is non-blocking (the policy's, else at least its minimum when the
 // default is below it).
 func (b *builder) addMode(opts map[string]string) {
-	if policy.Blank(opts[policy.OptMode]) {
+	if awslogs.Blank(opts[awslogs.OptMode]) {
 		switch req := b.p.RequiredMode; {
 		case b.p.Mode != "":
-			opts[policy.OptMode] = b.p.Mode
-		case req != policy.ModeAny && policy.EffectiveMode(opts, b.f.LogDriverMode) != req:
-			opts[policy.OptMode] = req
+			opts[awslogs.OptMode] = b.p.Mode
+		case req != awslogs.ModeAny && awslogs.EffectiveMode(opts, b.f.LogDriverMode) != req:
+			opts[awslogs.OptMode] = req
 		}
 	}
-	if !policy.Blank(opts[policy.OptMaxBufferSize]) || policy.EffectiveMode(opts, b.f.LogDriverMode) != policy.ModeNonBlocking {
+	if !awslogs.Blank(opts[awslogs.OptMaxBufferSize]) || awslogs.EffectiveMode(opts, b.f.LogDriverMode) != awslogs.ModeNonBlocking {
 		return
 	}
 	switch {
-	case b.p.MaxBufferSize != "" && opts[policy.OptMode] == policy.ModeNonBlocking:
-		opts[policy.OptMaxBufferSize] = b.p.MaxBufferSize
+	case b.p.MaxBufferSize != "" && opts[awslogs.OptMode] == awslogs.ModeNonBlocking:
+		opts[awslogs.OptMaxBufferSize] = b.p.MaxBufferSize
 	case b.p.MinBufferSize != "":
-		def, _ := policy.ParseBufferSize(policy.DefaultMaxBufferSize)
-		if min, _ := policy.ParseBufferSize(b.p.MinBufferSize); def < min {
-			opts[policy.OptMaxBufferSize] = b.p.MinBufferSize
+		def, _ := awslogs.ParseBufferSize(awslogs.DefaultMaxBufferSize)
+		if min, _ := awslogs.ParseBufferSize(b.p.MinBufferSize); def < min {
+			opts[awslogs.OptMaxBufferSize] = b.p.MinBufferSize
 		}
 	}
 }
@@ -360,27 +357,12 @@ func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
 // or region from the task definition ARN.
 func fillContext(c Context, arn string) Context {
 	if a, err := taskdef.ParseARN(arn); err == nil {
-		if c.Partition == "" {
-			c.Partition = a.Partition
-		}
-		if c.Account == "" {
-			c.Account = a.Account
-		}
-		if c.Region == "" {
-			c.Region = a.Region
-		}
+		c.Partition = cmp.Or(c.Partition, a.Partition)
+		c.Account = cmp.Or(c.Account, a.Account)
+		c.Region = cmp.Or(c.Region, a.Region)
 	}
-	if c.Partition == "" {
-		c.Partition = "aws"
-	}
+	c.Partition = cmp.Or(c.Partition, "aws")
 	return c
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }
 
 // Blocked reports whether the plan has blockers.

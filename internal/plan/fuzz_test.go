@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -27,7 +28,7 @@ func FuzzBuildPlan(f *testing.F) {
 		p := policy.Default()
 		if report {
 			p.OtherDrivers = policy.ReportDriver
-			p.Mode = policy.ModeNonBlocking
+			p.Mode = awslogs.ModeNonBlocking
 			p.MaxBufferSize = "25m"
 			p.LogGroupTemplate = "/ecs/{family}/{container}"
 		}

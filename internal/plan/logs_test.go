@@ -9,20 +9,22 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // What the fix corrects of the new static rules, and what it leaves to a
 // human with the key named.
 func TestBuildOptionValues(t *testing.T) {
 	blocking := policy.Default()
-	blocking.RequiredMode = policy.ModeBlocking
+	blocking.RequiredMode = awslogs.ModeBlocking
 	bigBuffer := policy.Default()
-	bigBuffer.RequiredMode = policy.ModeNonBlocking
+	bigBuffer.RequiredMode = awslogs.ModeNonBlocking
 	bigBuffer.MinBufferSize = "25m"
 	tests := []struct {
 		name   string
 		p      policy.Policy
-		facts  policy.Facts
+		facts  awslogs.Facts
 		lc     *types.LogConfiguration
 		action Action
 		keys   []string
@@ -33,16 +35,16 @@ func TestBuildOptionValues(t *testing.T) {
 		{name: "invalid prefix replaced", lc: complete("awslogs-stream-prefix", "svc:*"), action: ActionComplete, keys: []string{"awslogs-stream-prefix"},
 			after: opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs")},
 		{name: "misspelt key needs a human", lc: complete("awslogs-Stream-Prefix", "x"), action: ActionReport, keys: []string{"awslogs-Stream-Prefix"}},
-		{name: "misspelt key and a fixable one: still a human", lc: awslogs("awslogs-group", "/ecs/app", "awslogs-Region", "us-east-1", "awslogs-stream-prefix", "p"), action: ActionReport, keys: []string{"awslogs-Region"}},
+		{name: "misspelt key and a fixable one: still a human", lc: awslogsConfig("awslogs-group", "/ecs/app", "awslogs-Region", "us-east-1", "awslogs-stream-prefix", "p"), action: ActionReport, keys: []string{"awslogs-Region"}},
 		{name: "invalid mode needs a human", lc: complete("mode", "sync"), action: ActionReport, keys: []string{"mode"}},
 		{name: "explicit mode the policy refuses needs a human", p: blocking, lc: complete("mode", "non-blocking"), action: ActionReport, keys: []string{"mode"}},
 		{name: "required mode added", p: blocking, lc: complete(), action: ActionComplete, keys: []string{"mode"},
 			after: opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "app", "mode", "blocking")},
-		{name: "account setting satisfies the required mode", p: blocking, facts: policy.Facts{LogDriverMode: policy.ModeBlocking}, lc: complete(), action: ActionNone},
+		{name: "account setting satisfies the required mode", p: blocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: complete(), action: ActionNone},
 		{name: "minimum buffer added", p: bigBuffer, lc: complete(), action: ActionComplete, keys: []string{"max-buffer-size"},
 			after: opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "app", "max-buffer-size", "25m")},
 		{name: "explicit small buffer needs a human", p: bigBuffer, lc: complete("max-buffer-size", "1m"), action: ActionReport, keys: []string{"max-buffer-size"}},
-		{name: "required mode added with the missing prefix", p: blocking, lc: awslogs("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1"), action: ActionComplete, keys: []string{"mode"},
+		{name: "required mode added with the missing prefix", p: blocking, lc: awslogsConfig("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1"), action: ActionComplete, keys: []string{"mode"},
 			after: opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "blocking")},
 		{name: "new awslogs gets the required mode", p: blocking, action: ActionAdd,
 			after: opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "blocking")},
@@ -68,7 +70,7 @@ func TestBuildOptionValues(t *testing.T) {
 				t.Fatalf("options = %v, want %v", pl.Changed.ContainerDefinitions[0].LogConfiguration.Options, tt.after)
 			}
 			if tt.after != nil {
-				if ev := p.EvaluateFor(pl.Changed, nil, policy.Subject{}, tt.facts); !ev.Compliant {
+				if ev := p.EvaluateFor(pl.Changed, nil, exemption.Subject{}, tt.facts); !ev.Compliant {
 					t.Fatalf("the fix is not compliant: %+v", ev.Containers)
 				}
 			}
@@ -83,41 +85,41 @@ func TestBuildOptionValues(t *testing.T) {
 // the plan create it (no revision) when that is all, or a human's job when
 // ecslogfix may not create it.
 func TestBuildWithGroupFacts(t *testing.T) {
-	missing := func(refs ...policy.GroupRef) policy.Facts {
-		f := policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{}}
+	missing := func(refs ...awslogs.GroupRef) awslogs.Facts {
+		f := awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{}}
 		for _, r := range refs {
-			f.Groups[r] = policy.GroupFact{}
+			f.Groups[r] = awslogs.GroupFact{}
 		}
 		return f
 	}
-	own := policy.GroupRef{Name: "/ecs/app", Region: "us-east-1"}
-	custom := policy.GroupRef{Name: "/custom/app", Region: "eu-west-1"}
-	customLC := awslogs("awslogs-group", custom.Name, "awslogs-region", custom.Region, "awslogs-stream-prefix", "p")
+	own := awslogs.GroupRef{Name: "/ecs/app", Region: "us-east-1"}
+	custom := awslogs.GroupRef{Name: "/custom/app", Region: "eu-west-1"}
+	customLC := awslogsConfig("awslogs-group", custom.Name, "awslogs-region", custom.Region, "awslogs-stream-prefix", "p")
 	tests := []struct {
 		name        string
 		p           policy.Policy
 		containers  []types.ContainerDefinition
-		facts       policy.Facts
+		facts       awslogs.Facts
 		remedy      Remedy
-		missing     []policy.GroupRef
-		uncreatable []policy.GroupRef
+		missing     []awslogs.GroupRef
+		uncreatable []awslogs.GroupRef
 	}{
 		{name: "compliant, groups exist", containers: []types.ContainerDefinition{ctr("app", complete())},
-			facts: policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{own: {Exists: true}}}, remedy: RemedyNone},
+			facts: awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{own: {Exists: true}}}, remedy: RemedyNone},
 		{name: "compliant, group missing: create it", containers: []types.ContainerDefinition{ctr("app", complete())},
-			facts: missing(own), remedy: RemedyCreateGroups, missing: []policy.GroupRef{own}},
+			facts: missing(own), remedy: RemedyCreateGroups, missing: []awslogs.GroupRef{own}},
 		{name: "compliant, group outside the patterns missing: a human", containers: []types.ContainerDefinition{ctr("app", complete()), ctr("b", customLC)},
-			facts: missing(custom), remedy: RemedyReport, missing: []policy.GroupRef{custom}, uncreatable: []policy.GroupRef{custom}},
+			facts: missing(custom), remedy: RemedyReport, missing: []awslogs.GroupRef{custom}, uncreatable: []awslogs.GroupRef{custom}},
 		{name: "the patterns admit it", p: policy.Policy{LogGroupPatterns: []string{"/ecs/*", "/custom/*"}}, containers: []types.ContainerDefinition{ctr("b", customLC)},
-			facts: missing(custom), remedy: RemedyCreateGroups, missing: []policy.GroupRef{custom}},
-		{name: "the driver creates it", containers: []types.ContainerDefinition{ctr("b", awslogs("awslogs-group", custom.Name, "awslogs-region", custom.Region, "awslogs-stream-prefix", "p", "awslogs-create-group", "true"))},
-			facts: missing(custom), remedy: RemedyNone, missing: []policy.GroupRef{custom}},
-		{name: "a fix whose kept group is missing: register, the group is created", containers: []types.ContainerDefinition{ctr("app", awslogs("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1"))},
-			facts: missing(own), remedy: RemedyRegister, missing: []policy.GroupRef{own}},
-		{name: "a fix whose kept group may not be created: a human", containers: []types.ContainerDefinition{ctr("app", nil), ctr("b", awslogs("awslogs-group", custom.Name, "awslogs-region", custom.Region))},
-			facts: missing(custom), remedy: RemedyReport, missing: []policy.GroupRef{custom}, uncreatable: []policy.GroupRef{custom}},
+			facts: missing(custom), remedy: RemedyCreateGroups, missing: []awslogs.GroupRef{custom}},
+		{name: "the driver creates it", containers: []types.ContainerDefinition{ctr("b", awslogsConfig("awslogs-group", custom.Name, "awslogs-region", custom.Region, "awslogs-stream-prefix", "p", "awslogs-create-group", "true"))},
+			facts: missing(custom), remedy: RemedyNone, missing: []awslogs.GroupRef{custom}},
+		{name: "a fix whose kept group is missing: register, the group is created", containers: []types.ContainerDefinition{ctr("app", awslogsConfig("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1"))},
+			facts: missing(own), remedy: RemedyRegister, missing: []awslogs.GroupRef{own}},
+		{name: "a fix whose kept group may not be created: a human", containers: []types.ContainerDefinition{ctr("app", nil), ctr("b", awslogsConfig("awslogs-group", custom.Name, "awslogs-region", custom.Region))},
+			facts: missing(custom), remedy: RemedyReport, missing: []awslogs.GroupRef{custom}, uncreatable: []awslogs.GroupRef{custom}},
 		{name: "a missing group and FireLens: a human", containers: []types.ContainerDefinition{ctr("app", complete()), ctr("fl", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens})},
-			facts: missing(own), remedy: RemedyReport, missing: []policy.GroupRef{own}},
+			facts: missing(own), remedy: RemedyReport, missing: []awslogs.GroupRef{own}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -125,8 +127,8 @@ func TestBuildWithGroupFacts(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			refs := func(gs []LogGroup) []policy.GroupRef {
-				var out []policy.GroupRef
+			refs := func(gs []LogGroup) []awslogs.GroupRef {
+				var out []awslogs.GroupRef
 				for _, g := range gs {
 					out = append(out, g.Ref())
 				}
@@ -152,13 +154,13 @@ func TestBuildWithGroupFacts(t *testing.T) {
 // must be of the group's region, like a template group's.
 func TestBuildKMSKeyForMissingUserGroup(t *testing.T) {
 	key := "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	td := newTD(ctr("app", awslogs("awslogs-group", "/ecs/other", "awslogs-region", "eu-west-1", "awslogs-stream-prefix", "p")))
+	td := newTD(ctr("app", awslogsConfig("awslogs-group", "/ecs/other", "awslogs-region", "eu-west-1", "awslogs-stream-prefix", "p")))
 	p := policy.Policy{KMSKeyARN: key}
 	for _, tc := range []struct {
 		exists  bool
 		blocked bool
 	}{{true, false}, {false, true}} {
-		f := policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{{Name: "/ecs/other", Region: "eu-west-1"}: {Exists: tc.exists}}}
+		f := awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{{Name: "/ecs/other", Region: "eu-west-1"}: {Exists: tc.exists}}}
 		pl, err := BuildWith(td, nil, p, Context{}, f)
 		if err != nil {
 			t.Fatal(err)
@@ -174,7 +176,7 @@ func TestBuildKMSKeyForMissingUserGroup(t *testing.T) {
 func TestBuildRoleAndMissingGroup(t *testing.T) {
 	td := newTD(ctr("app", complete()))
 	td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityFargate}
-	f := policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{{Name: "/ecs/app", Region: "us-east-1"}: {}}}
+	f := awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{{Name: "/ecs/app", Region: "us-east-1"}: {}}}
 	pl, err := BuildWith(td, nil, policy.Policy{DefaultExecutionRoleARN: "arn:aws:iam::111122223333:role/exec"}, Context{}, f)
 	if err != nil {
 		t.Fatal(err)
@@ -191,14 +193,14 @@ func TestBuildRoleAndMissingGroup(t *testing.T) {
 // nothing outside the patterns and nothing it did not observe.
 func TestBuildGroupChanges(t *testing.T) {
 	td := newTD(
-		ctr("a", awslogs("awslogs-group", "/ecs/never", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
-		ctr("b", awslogs("awslogs-group", "/ecs/short", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
-		ctr("c", awslogs("awslogs-group", "/ecs/gone", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
-		ctr("d", awslogs("awslogs-group", "/team/never", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
-		ctr("e", awslogs("awslogs-group", "/ecs/unseen", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
+		ctr("a", awslogsConfig("awslogs-group", "/ecs/never", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
+		ctr("b", awslogsConfig("awslogs-group", "/ecs/short", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
+		ctr("c", awslogsConfig("awslogs-group", "/ecs/gone", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
+		ctr("d", awslogsConfig("awslogs-group", "/team/never", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
+		ctr("e", awslogsConfig("awslogs-group", "/ecs/unseen", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
 		ctr("f", nil),
 	)
-	f := policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{
+	f := awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{
 		{Name: "/ecs/never", Region: "us-east-1"}:  {Exists: true},
 		{Name: "/ecs/short", Region: "us-east-1"}:  {Exists: true, RetentionDays: 7},
 		{Name: "/ecs/gone", Region: "us-east-1"}:   {},
@@ -237,11 +239,11 @@ func TestLogGroupSummary(t *testing.T) {
 	tests := map[string]LogGroup{
 		"would be created if missing (retention 365 days, deletion protection)":             base,
 		"not read; outside the policy's logGroupPatterns, so ecslogfix would not create it": with(func(g *LogGroup) { g.OutsidePatterns = true }),
-		"missing: would be created (retention 365 days, KMS key k, deletion protection)":    with(func(g *LogGroup) { g.Observed, g.Create, g.KMSKeyARN = &policy.GroupFact{}, true, "k" }),
-		"missing: awslogs-create-group creates it when a task starts (it never expires)":    with(func(g *LogGroup) { g.Observed, g.OutsidePatterns, g.DriverCreates = &policy.GroupFact{}, true, true }),
-		"missing, and outside the policy's logGroupPatterns: a human must create it":        with(func(g *LogGroup) { g.Observed, g.OutsidePatterns = &policy.GroupFact{}, true }),
-		"exists (retention never expires): its retention would be set to 365 days":          with(func(g *LogGroup) { g.Observed, g.SetRetention = &policy.GroupFact{Exists: true}, 365 }),
-		"exists (retention 30 days)": with(func(g *LogGroup) { g.Observed = &policy.GroupFact{Exists: true, RetentionDays: 30} }),
+		"missing: would be created (retention 365 days, KMS key k, deletion protection)":    with(func(g *LogGroup) { g.Observed, g.Create, g.KMSKeyARN = &awslogs.GroupFact{}, true, "k" }),
+		"missing: awslogs-create-group creates it when a task starts (it never expires)":    with(func(g *LogGroup) { g.Observed, g.OutsidePatterns, g.DriverCreates = &awslogs.GroupFact{}, true, true }),
+		"missing, and outside the policy's logGroupPatterns: a human must create it":        with(func(g *LogGroup) { g.Observed, g.OutsidePatterns = &awslogs.GroupFact{}, true }),
+		"exists (retention never expires): its retention would be set to 365 days":          with(func(g *LogGroup) { g.Observed, g.SetRetention = &awslogs.GroupFact{Exists: true}, 365 }),
+		"exists (retention 30 days)": with(func(g *LogGroup) { g.Observed = &awslogs.GroupFact{Exists: true, RetentionDays: 30} }),
 	}
 	for want, g := range tests {
 		if got := g.Summary(); got != want {

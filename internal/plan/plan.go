@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // Action says what the plan does to one container's logging.
@@ -30,7 +32,7 @@ type Context struct {
 	Partition string `json:"partition"` // default "aws"
 	Account   string `json:"account"`
 	Region    string `json:"region"`
-	// Today is the day exemptions are judged on (policy.Subject); zero:
+	// Today is the day exemptions are judged on (exemption.Subject); zero:
 	// only the exemption tag without an end date applies.
 	Today time.Time `json:"-"`
 }
@@ -72,7 +74,7 @@ type LogGroup struct {
 	DeletionProtection bool              `json:"deletionProtection,omitempty"`
 	// Observed is what the shell read (BuildWith's facts); nil when the
 	// group was not observed.
-	Observed *policy.GroupFact `json:"observed,omitempty"`
+	Observed *awslogs.GroupFact `json:"observed,omitempty"`
 	// Create: observed missing, and ecslogfix may create it. Applying the
 	// plan creates it (with the settings above) before anything else.
 	Create bool `json:"create,omitempty"`
@@ -92,7 +94,7 @@ type LogGroup struct {
 func (g LogGroup) Missing() bool { return g.Observed != nil && !g.Observed.Exists }
 
 // Ref names the group.
-func (g LogGroup) Ref() policy.GroupRef { return policy.GroupRef{Name: g.Name, Region: g.Region} }
+func (g LogGroup) Ref() awslogs.GroupRef { return awslogs.GroupRef{Name: g.Name, Region: g.Region} }
 
 // Blocker is a reason the plan must not be applied.
 type Blocker struct {
@@ -118,11 +120,11 @@ type Plan struct {
 	Exempt    bool    `json:"exempt,omitempty"`
 	// Exemption says why the plan is exempt; ExemptionNotes name the
 	// exemptions that matched but no longer apply (expired, malformed).
-	Exemption      *policy.Exemption      `json:"exemption,omitempty"`
-	ExemptionNotes []policy.ExemptionNote `json:"exemptionNotes,omitempty"`
-	Compliant      bool                   `json:"compliant"` // nothing to do
-	Containers     []ContainerChange      `json:"containers"`
-	LogGroups      []LogGroup             `json:"logGroups,omitempty"`
+	Exemption      *exemption.Exemption `json:"exemption,omitempty"`
+	ExemptionNotes []exemption.Note     `json:"exemptionNotes,omitempty"`
+	Compliant      bool                 `json:"compliant"` // nothing to do
+	Containers     []ContainerChange    `json:"containers"`
+	LogGroups      []LogGroup           `json:"logGroups,omitempty"`
 	// ExecutionRoleARN is set when the plan adds the policy's default
 	// execution role.
 	ExecutionRoleARN string    `json:"executionRoleArn,omitempty"`

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -126,8 +127,8 @@ func checkInvariants(t testing.TB, td *types.TaskDefinition, tags []types.Tag, p
 			for k, v := range optionsOf(src.LogConfiguration) {
 				// Only a missing or invalid value is replaced: a group the
 				// template gives, a region, a stream prefix.
-				invalid := k == policy.OptGroup || (k == policy.OptRegion && !awsarn.ValidRegion(v)) || (k == policy.OptStreamPrefix && !policy.ValidStreamPrefix(v))
-				if src.LogConfiguration.LogDriver == types.LogDriverAwslogs && !policy.Blank(v) && !invalid && dst.LogConfiguration.Options[k] != v {
+				invalid := k == awslogs.OptGroup || (k == awslogs.OptRegion && !awsarn.ValidRegion(v)) || (k == awslogs.OptStreamPrefix && !awslogs.ValidStreamPrefix(v))
+				if src.LogConfiguration.LogDriver == types.LogDriverAwslogs && !awslogs.Blank(v) && !invalid && dst.LogConfiguration.Options[k] != v {
 					t.Fatalf("container %s: option %s changed", c.Name, k)
 				}
 			}
@@ -155,11 +156,11 @@ func checkInvariants(t testing.TB, td *types.TaskDefinition, tags []types.Tag, p
 	// redacted, secret options are names only, known secrets never appear.
 	for _, c := range pl.Containers {
 		for _, ls := range []*LogSettings{c.Before, c.After} {
-			if ls == nil || ls.Driver == policy.DriverAwslogs {
+			if ls == nil || ls.Driver == awslogs.DriverAwslogs {
 				continue
 			}
 			for k, v := range ls.Options {
-				if k != policy.OptMode && k != policy.OptMaxBufferSize && v != Redacted {
+				if k != awslogs.OptMode && k != awslogs.OptMaxBufferSize && v != Redacted {
 					t.Fatalf("container %s: %s option %s not redacted", c.Name, ls.Driver, k)
 				}
 			}

@@ -1,13 +1,16 @@
 package plan
 
 import (
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 )
 
 // Redacted replaces the value of an option that is not a documented awslogs
@@ -15,7 +18,7 @@ import (
 const Redacted = "(redacted)"
 
 // Redact returns the printable view of lc (nil for nil): the driver, the
-// values of the options policy.ShownOption allows (documented awslogs options
+// values of the options awslogs.ShownOption allows (documented awslogs options
 // under the awslogs driver only), "(redacted)" for every other option
 // value, and only the names of secret options.
 func Redact(lc *types.LogConfiguration) *LogSettings {
@@ -27,14 +30,14 @@ func Redact(lc *types.LogConfiguration) *LogSettings {
 		if s.Options == nil {
 			s.Options = make(map[string]string, len(lc.Options))
 		}
-		if policy.ShownOption(string(lc.LogDriver), k) {
+		if awslogs.ShownOption(string(lc.LogDriver), k) {
 			s.Options[k] = v
 		} else {
 			s.Options[k] = Redacted
 		}
 	}
 	for _, so := range lc.SecretOptions {
-		s.SecretOptions = append(s.SecretOptions, deref(so.Name))
+		s.SecretOptions = append(s.SecretOptions, aws.ToString(so.Name))
 	}
 	return s
 }
@@ -45,12 +48,10 @@ func (s *LogSettings) lines() []diffLine {
 		return nil
 	}
 	out := []diffLine{{"logDriver", s.Driver}}
-	for _, k := range sortedKeys(s.Options) {
+	for _, k := range slices.Sorted(maps.Keys(s.Options)) {
 		out = append(out, diffLine{"options." + k, s.Options[k]})
 	}
-	names := append([]string(nil), s.SecretOptions...)
-	sortStrings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(slices.Values(s.SecretOptions)) {
 		out = append(out, diffLine{"secretOptions." + n, "(secret)"})
 	}
 	return out

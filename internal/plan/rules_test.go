@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -22,12 +23,12 @@ func opts(kv ...string) map[string]string {
 	return m
 }
 
-func awslogs(kv ...string) *types.LogConfiguration {
+func awslogsConfig(kv ...string) *types.LogConfiguration {
 	return &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: opts(kv...)}
 }
 
 func complete(kv ...string) *types.LogConfiguration {
-	return awslogs(append([]string{"awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "app"}, kv...)...)
+	return awslogsConfig(append([]string{"awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "app"}, kv...)...)
 }
 
 func newTD(containers ...types.ContainerDefinition) *types.TaskDefinition {
@@ -73,31 +74,31 @@ func TestBuildFixRules(t *testing.T) {
 		{name: "add blocking mode no buffer", p: policy.Policy{Mode: "blocking", MaxBufferSize: "25m"}, c: ctr("app", nil), action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "blocking"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
-		{name: "complete prefix keeps everything else", c: ctr("app", awslogs("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true")),
+		{name: "complete prefix keeps everything else", c: ctr("app", awslogsConfig("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
 			after:     opts("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/custom/g", Region: "eu-west-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}, DriverCreates: true}}},
-		{name: "complete region keeps multiline", c: ctr("app", awslogs("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[")),
+		{name: "complete region keeps multiline", c: ctr("app", awslogsConfig("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingRegion},
 			after:     opts("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[", "awslogs-region", "us-east-1"),
 			logGroups: []LogGroup{{Name: "/custom/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
-		{name: "complete group into existing region", c: ctr("app", awslogs("awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p")),
+		{name: "complete group into existing region", c: ctr("app", awslogsConfig("awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingGroup},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "ap-south-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
-		{name: "complete blank values", c: ctr("app", awslogs("awslogs-group", " ", "awslogs-region", "", "awslogs-stream-prefix", "\t")),
+		{name: "complete blank values", c: ctr("app", awslogsConfig("awslogs-group", " ", "awslogs-region", "", "awslogs-stream-prefix", "\t")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingGroup, policy.ReasonMissingRegion, policy.ReasonMissingStreamPrefix},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
-		{name: "complete invalid group replaced", c: ctr("app", awslogs("awslogs-group", "aws/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
+		{name: "complete invalid group replaced", c: ctr("app", awslogsConfig("awslogs-group", "aws/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonInvalidGroup},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
-		{name: "complete keeps explicit mode, adds no buffer to blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking")),
+		{name: "complete keeps explicit mode, adds no buffer to blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogsConfig("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
 			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
-		{name: "complete adds buffer to explicit non-blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking")),
+		{name: "complete adds buffer to explicit non-blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogsConfig("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking")),
 			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
 			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking", "max-buffer-size", "25m", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
@@ -216,7 +217,7 @@ func TestBuildNoRegion(t *testing.T) {
 	}
 	// Completing only the stream prefix of a container that names its
 	// group and region needs no region from anywhere.
-	td = newTD(ctr("app", awslogs("awslogs-group", "/ecs/app", "awslogs-region", "eu-west-1")))
+	td = newTD(ctr("app", awslogsConfig("awslogs-group", "/ecs/app", "awslogs-region", "eu-west-1")))
 	td.TaskDefinitionArn = nil
 	pl = mustBuild(t, td, nil, policy.Policy{}, Context{})
 	if pl.Blocked() || !pl.NeedsChange() || pl.Containers[0].Action != ActionComplete {
@@ -225,7 +226,7 @@ func TestBuildNoRegion(t *testing.T) {
 }
 
 func TestBuildLogGroupsDeduplicated(t *testing.T) {
-	td := newTD(ctr("a", nil), ctr("b", nil), ctr("c", awslogs("awslogs-region", "us-west-2")), ctr("d", &types.LogConfiguration{LogDriver: types.LogDriverGelf}))
+	td := newTD(ctr("a", nil), ctr("b", nil), ctr("c", awslogsConfig("awslogs-region", "us-west-2")), ctr("d", &types.LogConfiguration{LogDriver: types.LogDriverGelf}))
 	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
 	if len(pl.LogGroups) != 2 || pl.LogGroups[0].Region != "us-east-1" || pl.LogGroups[1].Region != "us-west-2" {
 		t.Fatalf("logGroups = %+v", pl.LogGroups)
@@ -248,7 +249,7 @@ func TestBuildLogGroupsDeduplicated(t *testing.T) {
 // group in the key's region, or an existing awslogs group, does not.
 func TestBuildKMSKeyOfAnotherRegion(t *testing.T) {
 	key := "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-	td := newTD(ctr("app", nil), ctr("side", awslogs("awslogs-region", "eu-west-1")))
+	td := newTD(ctr("app", nil), ctr("side", awslogsConfig("awslogs-region", "eu-west-1")))
 	pl := mustBuild(t, td, nil, policy.Policy{KMSKeyARN: key}, Context{Account: "111122223333", Region: "us-east-1"})
 	if len(pl.Blockers) != 1 || pl.Blockers[0].Code != BlockKMSKeyRegion || pl.NeedsChange() ||
 		!strings.Contains(pl.Blockers[0].Message, "us-east-1") || !strings.Contains(pl.Blockers[0].Message, "eu-west-1") {
@@ -337,7 +338,7 @@ func TestBuildOnlyReportsRegistersNothing(t *testing.T) {
 	td := newTD(ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens}), ctr("ok", complete()))
 	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
 	if pl.Compliant || pl.Changed != nil || pl.NeedsChange() || pl.Blocked() || pl.Remedy() != RemedyReport ||
-		len(pl.LogGroups) != 1 || pl.LogGroups[0].Ref() != (policy.GroupRef{Name: "/ecs/app", Region: "us-east-1"}) {
+		len(pl.LogGroups) != 1 || pl.LogGroups[0].Ref() != (awslogs.GroupRef{Name: "/ecs/app", Region: "us-east-1"}) {
 		t.Fatalf("plan = %+v", pl) // the source's groups: the compliant neighbour's
 	}
 	if !strings.Contains(pl.Diff(), "@@ REPORT FIRELENS_NOT_AWSLOGS unchanged: a human must act @@") {
@@ -463,7 +464,7 @@ func TestRedact(t *testing.T) {
 }
 
 func TestDiffExecutionRoleAndQuoting(t *testing.T) {
-	td := newTD(ctr("app", awslogs("awslogs-group", "/g", "awslogs-region", "us-east-1", "awslogs-datetime-format", "line1\nline2")))
+	td := newTD(ctr("app", awslogsConfig("awslogs-group", "/g", "awslogs-region", "us-east-1", "awslogs-datetime-format", "line1\nline2")))
 	td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityFargate}
 	td.Revision = 0
 	pl := mustBuild(t, td, nil, policy.Policy{DefaultExecutionRoleARN: "arn:aws:iam::111122223333:role/exec"}, Context{})

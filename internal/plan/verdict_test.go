@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 )
 
 func TestVerdictAndStep(t *testing.T) {
@@ -23,11 +24,11 @@ func TestVerdictAndStep(t *testing.T) {
 		"register":           {Plan{Changed: &types.TaskDefinition{}}, VerdictNonCompliant, RemedyRegister},
 		"report only":        {Plan{Containers: []ContainerChange{{Name: "a", Reasons: reasons, Action: ActionReport}}}, VerdictNonCompliant, RemedyReport},
 		"create groups": {Plan{Containers: []ContainerChange{{Name: "a", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}},
-			LogGroups: []LogGroup{{Name: "/ecs/a", Observed: &policy.GroupFact{}}}}, VerdictNonCompliant, RemedyCreateGroups},
+			LogGroups: []LogGroup{{Name: "/ecs/a", Observed: &awslogs.GroupFact{}}}}, VerdictNonCompliant, RemedyCreateGroups},
 		"group it may not create": {Plan{Containers: []ContainerChange{{Name: "a", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}},
-			LogGroups: []LogGroup{{Name: "/x/a", Observed: &policy.GroupFact{}, OutsidePatterns: true}}}, VerdictNonCompliant, RemedyReport},
-		"register, a group it may not create": {Plan{Changed: &types.TaskDefinition{}, LogGroups: []LogGroup{{Name: "/x/a", Observed: &policy.GroupFact{}, OutsidePatterns: true}}}, VerdictNonCompliant, RemedyReport},
-		"register, the driver creates it":     {Plan{Changed: &types.TaskDefinition{}, LogGroups: []LogGroup{{Name: "/x/a", Observed: &policy.GroupFact{}, OutsidePatterns: true, DriverCreates: true}}}, VerdictNonCompliant, RemedyRegister},
+			LogGroups: []LogGroup{{Name: "/x/a", Observed: &awslogs.GroupFact{}, OutsidePatterns: true}}}, VerdictNonCompliant, RemedyReport},
+		"register, a group it may not create": {Plan{Changed: &types.TaskDefinition{}, LogGroups: []LogGroup{{Name: "/x/a", Observed: &awslogs.GroupFact{}, OutsidePatterns: true}}}, VerdictNonCompliant, RemedyReport},
+		"register, the driver creates it":     {Plan{Changed: &types.TaskDefinition{}, LogGroups: []LogGroup{{Name: "/x/a", Observed: &awslogs.GroupFact{}, OutsidePatterns: true, DriverCreates: true}}}, VerdictNonCompliant, RemedyRegister},
 	} {
 		if got := tc.p.Verdict(); got != tc.verdict {
 			t.Errorf("%s: Verdict = %s, want %s", name, got, tc.verdict)

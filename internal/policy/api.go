@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -13,6 +14,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/ecslogfix/ecslogfix/internal/document"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // Default returns the SOP's policy: awslogs only, log group "/ecs/{family}",
@@ -22,16 +25,16 @@ import (
 // ecslogfix:exempt=true, enforcement on.
 func Default() Policy {
 	return Policy{
-		AllowedDrivers:         []string{DriverAwslogs},
+		AllowedDrivers:         []string{awslogs.DriverAwslogs},
 		LogGroupTemplate:       "/ecs/{family}",
 		StreamPrefix:           "ecs",
 		RetentionDays:          365,
 		OtherDrivers:           Replace,
-		ExemptionTag:           Tag{Key: "ecslogfix:exempt", Value: "true"},
+		ExemptionTag:           exemption.Tag{Key: "ecslogfix:exempt", Value: "true"},
 		Enforcement:            Enforce,
 		ExistingGroupRetention: RetentionSetIfNeverExpire,
 		DeletionProtection:     boolPtr(true),
-		RequiredMode:           ModeAny,
+		RequiredMode:           awslogs.ModeAny,
 		Rollout:                RolloutNone,
 		DeregisterSource:       DeregisterNever,
 		// A service's rolling update replaces every task, each waiting
@@ -53,35 +56,21 @@ func (p Policy) WithDefaults() Policy {
 	} else {
 		p.AllowedDrivers = append([]string(nil), p.AllowedDrivers...)
 	}
-	if p.LogGroupTemplate == "" {
-		p.LogGroupTemplate = d.LogGroupTemplate
-	}
-	if p.StreamPrefix == "" {
-		p.StreamPrefix = d.StreamPrefix
-	}
-	if p.RetentionDays == 0 {
-		p.RetentionDays = d.RetentionDays
-	}
-	if p.OtherDrivers == "" {
-		p.OtherDrivers = d.OtherDrivers
-	}
+	p.LogGroupTemplate = cmp.Or(p.LogGroupTemplate, d.LogGroupTemplate)
+	p.StreamPrefix = cmp.Or(p.StreamPrefix, d.StreamPrefix)
+	p.RetentionDays = cmp.Or(p.RetentionDays, d.RetentionDays)
+	p.OtherDrivers = cmp.Or(p.OtherDrivers, d.OtherDrivers)
 	if p.ExemptionTag.Key == "" {
 		p.ExemptionTag = d.ExemptionTag
 	}
-	if p.Enforcement == "" {
-		p.Enforcement = d.Enforcement
-	}
-	if p.ExistingGroupRetention == "" {
-		p.ExistingGroupRetention = d.ExistingGroupRetention
-	}
+	p.Enforcement = cmp.Or(p.Enforcement, d.Enforcement)
+	p.ExistingGroupRetention = cmp.Or(p.ExistingGroupRetention, d.ExistingGroupRetention)
 	if p.DeletionProtection == nil {
 		p.DeletionProtection = d.DeletionProtection
 	} else {
 		p.DeletionProtection = boolPtr(*p.DeletionProtection)
 	}
-	if p.RequiredMode == "" {
-		p.RequiredMode = d.RequiredMode
-	}
+	p.RequiredMode = cmp.Or(p.RequiredMode, d.RequiredMode)
 	if p.LogGroupPatterns != nil {
 		p.LogGroupPatterns = append([]string(nil), p.LogGroupPatterns...)
 	}
@@ -90,13 +79,7 @@ func (p Policy) WithDefaults() Policy {
 	p.RolloutTimeoutMinutes = cmp.Or(p.RolloutTimeoutMinutes, d.RolloutTimeoutMinutes)
 	p.RolloutPollSeconds = cmp.Or(p.RolloutPollSeconds, d.RolloutPollSeconds)
 	p.Exemptions.Register = slices.Clone(p.Exemptions.Register)
-	if p.LogGroupTags != nil {
-		m := make(map[string]string, len(p.LogGroupTags))
-		for k, v := range p.LogGroupTags {
-			m[k] = v
-		}
-		p.LogGroupTags = m
-	}
+	p.LogGroupTags = maps.Clone(p.LogGroupTags)
 	return p
 }
 
@@ -155,16 +138,12 @@ const (
 // region is the task definition's region. The result is not validated:
 // check it with ValidLogGroupName.
 func (p Policy) LogGroupName(family, container, account, region string) string {
-	t := p.LogGroupTemplate
-	if t == "" {
-		t = Default().LogGroupTemplate
-	}
 	return strings.NewReplacer(
 		PlaceholderFamily, family,
 		PlaceholderContainer, container,
 		PlaceholderAccount, account,
 		PlaceholderRegion, region,
-	).Replace(t)
+	).Replace(cmp.Or(p.LogGroupTemplate, Default().LogGroupTemplate))
 }
 
 // IsExempt reports whether tags carry the exemption tag (the default one when
@@ -176,7 +155,7 @@ func (p Policy) IsExempt(tags []types.Tag) bool { return p.exemptionTag().Carrie
 func (p Policy) UntilKey() string { return p.exemptionTag().UntilKey() }
 
 // exemptionTag is ExemptionTag, or the default one when unset.
-func (p Policy) exemptionTag() Tag {
+func (p Policy) exemptionTag() exemption.Tag {
 	if p.ExemptionTag.Key == "" {
 		return Default().ExemptionTag
 	}

@@ -3,6 +3,7 @@ package policy
 import (
 	"slices"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
@@ -14,11 +15,11 @@ import (
 // the exemptions judged without a day (the exemption tag applies, dated
 // exemptions do not). See EvaluateFor.
 func (p Policy) Evaluate(td *types.TaskDefinition, tags []types.Tag) Evaluation {
-	s := Subject{}
+	s := exemption.Subject{}
 	if td != nil {
-		s.Family = deref(td.Family)
+		s.Family = aws.ToString(td.Family)
 	}
-	return p.EvaluateFor(td, tags, s, Facts{})
+	return p.EvaluateFor(td, tags, s, awslogs.Facts{})
 }
 
 // EvaluateFor judges every container of td, in order, with what the shell
@@ -32,18 +33,18 @@ func (p Policy) Evaluate(td *types.TaskDefinition, tags []types.Tag) Evaluation 
 // its scope, or when register entries cover every reason of every
 // non-compliant container; exemptions that matched but do not apply are
 // noted.
-func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s Subject, f Facts) Evaluation {
+func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s exemption.Subject, f awslogs.Facts) Evaluation {
 	ev := Evaluation{Compliant: true, Containers: []ContainerFinding{}}
 	if td != nil {
 		ev.Containers = make([]ContainerFinding, 0, len(td.ContainerDefinitions))
-		j := judge{p: p, facts: f, noRole: taskdef.NeedsExecutionRole(td) && Blank(deref(td.ExecutionRoleArn))}
+		j := judge{p: p, facts: f, noRole: taskdef.NeedsExecutionRole(td) && awslogs.Blank(aws.ToString(td.ExecutionRoleArn))}
 		if len(j.p.AllowedDrivers) == 0 {
 			j.p.AllowedDrivers = Default().AllowedDrivers
 		}
 		for i := range td.ContainerDefinitions {
 			c := &td.ContainerDefinitions[i]
 			fd := j.container(c)
-			fd.Name = deref(c.Name)
+			fd.Name = aws.ToString(c.Name)
 			fd.Compliant = len(fd.Reasons) == 0
 			ev.Compliant = ev.Compliant && fd.Compliant
 			ev.Containers = append(ev.Containers, fd)
@@ -81,7 +82,7 @@ func (p Policy) EvaluateFor(td *types.TaskDefinition, tags []types.Tag, s Subjec
 
 type judge struct {
 	p      Policy
-	facts  Facts
+	facts  awslogs.Facts
 	noRole bool // the definition needs an execution role and has none
 }
 
@@ -91,9 +92,9 @@ func (j judge) writesAwslogs(lc *types.LogConfiguration) bool {
 	switch {
 	case lc == nil:
 		return true
-	case string(lc.LogDriver) == DriverAwslogs:
+	case string(lc.LogDriver) == awslogs.DriverAwslogs:
 		return true
-	case string(lc.LogDriver) == DriverAwsfirelens:
+	case string(lc.LogDriver) == awslogs.DriverAwsfirelens:
 		return false
 	case slices.Contains(j.p.AllowedDrivers, string(lc.LogDriver)):
 		return false
@@ -107,16 +108,16 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 	switch {
 	case lc == nil:
 		fd.Reasons = append(fd.Reasons, ReasonMissingLogConfiguration)
-	case string(lc.LogDriver) == DriverAwsfirelens:
-		if !slices.Contains(j.p.AllowedDrivers, DriverAwsfirelens) {
+	case string(lc.LogDriver) == awslogs.DriverAwsfirelens:
+		if !slices.Contains(j.p.AllowedDrivers, awslogs.DriverAwsfirelens) {
 			fd.Reasons = append(fd.Reasons, ReasonFirelens)
 		}
 	case !slices.Contains(j.p.AllowedDrivers, string(lc.LogDriver)):
 		fd.Reasons = append(fd.Reasons, ReasonDriverNotAllowed)
-	case string(lc.LogDriver) == DriverAwslogs:
+	case string(lc.LogDriver) == awslogs.DriverAwslogs:
 		fd.Reasons, fd.Keys = awslogs.Check(lc.Options, awslogs.Requirement{Mode: j.p.RequiredMode, MinBufferSize: j.p.MinBufferSize}, j.facts)
 	}
-	if taskdef.IsRouter(c) && (lc == nil || string(lc.LogDriver) != DriverAwslogs) {
+	if taskdef.IsRouter(c) && (lc == nil || string(lc.LogDriver) != awslogs.DriverAwslogs) {
 		fd.Reasons = append(fd.Reasons, ReasonRouterNotAwslogs)
 	}
 	if j.noRole && j.writesAwslogs(lc) {
@@ -130,13 +131,6 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 // and valid, region and stream prefix present, non-blank and valid, mode
 // and max-buffer-size valid, and no undocumented awslogs key.
 func AwslogsReasons(opts map[string]string) []Reason {
-	reasons, _ := awslogs.Check(opts, awslogs.Requirement{Mode: ModeAny}, awslogs.Facts{})
+	reasons, _ := awslogs.Check(opts, awslogs.Requirement{Mode: awslogs.ModeAny}, awslogs.Facts{})
 	return reasons
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -1,9 +1,12 @@
 package policy
 
 import (
+	"cmp"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 )
 
 // RetentionMode says what ecslogfix does to the retention of a log group
@@ -56,10 +59,7 @@ func (p Policy) GroupPatterns() []string {
 	if len(p.LogGroupPatterns) > 0 {
 		return append([]string(nil), p.LogGroupPatterns...)
 	}
-	t := p.LogGroupTemplate
-	if t == "" {
-		t = Default().LogGroupTemplate
-	}
+	t := cmp.Or(p.LogGroupTemplate, Default().LogGroupTemplate)
 	if i := strings.IndexByte(t, '{'); i >= 0 {
 		return []string{t[:i] + "*"}
 	}
@@ -69,7 +69,7 @@ func (p Policy) GroupPatterns() []string {
 // MayCreate reports whether name matches one of GroupPatterns.
 func (p Policy) MayCreate(name string) bool {
 	for _, pat := range p.GroupPatterns() {
-		if MatchPattern(pat, name) {
+		if awslogs.MatchPattern(pat, name) {
 			return true
 		}
 	}
@@ -79,7 +79,7 @@ func (p Policy) MayCreate(name string) bool {
 // validPattern reports whether s is a log group name pattern: log group
 // name characters and "*", 1-512 long, not starting with "aws/".
 func validPattern(s string) bool {
-	return s != "" && ValidLogGroupName(strings.ReplaceAll(s, "*", "x"))
+	return s != "" && awslogs.ValidLogGroupName(strings.ReplaceAll(s, "*", "x"))
 }
 
 // NeedsLogDriverMode reports whether judging td needs the account's
@@ -87,15 +87,15 @@ func validPattern(s string) bool {
 // minimum buffer) and an awslogs container sets no valid mode of its own.
 func (p Policy) NeedsLogDriverMode(td *types.TaskDefinition) bool {
 	p = p.WithDefaults()
-	if (p.RequiredMode == ModeAny && p.MinBufferSize == "") || td == nil {
+	if (p.RequiredMode == awslogs.ModeAny && p.MinBufferSize == "") || td == nil {
 		return false
 	}
 	for _, c := range td.ContainerDefinitions {
 		lc := c.LogConfiguration
-		if lc == nil || string(lc.LogDriver) != DriverAwslogs {
+		if lc == nil || string(lc.LogDriver) != awslogs.DriverAwslogs {
 			continue
 		}
-		if m := lc.Options[OptMode]; m != ModeBlocking && m != ModeNonBlocking {
+		if m := lc.Options[awslogs.OptMode]; m != awslogs.ModeBlocking && m != awslogs.ModeNonBlocking {
 			return true
 		}
 	}

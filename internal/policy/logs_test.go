@@ -6,63 +6,66 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // The rules that make logs flow in fact: option values, unknown keys, the
 // delivery mode, the execution role and, with facts, missing groups.
 func TestEvaluateLogsFlow(t *testing.T) {
 	blocking := Default()
-	blocking.RequiredMode = ModeBlocking
+	blocking.RequiredMode = awslogs.ModeBlocking
 	nonBlocking := Default()
-	nonBlocking.RequiredMode = ModeNonBlocking
+	nonBlocking.RequiredMode = awslogs.ModeNonBlocking
 	nonBlocking.MinBufferSize = "25m"
 	minOnly := Default()
 	minOnly.MinBufferSize = "25m"
-	missing := Facts{Groups: map[GroupRef]GroupFact{{Name: "/ecs/x", Region: "us-east-1"}: {}}}
-	exists := Facts{Groups: map[GroupRef]GroupFact{{Name: "/ecs/x", Region: "us-east-1"}: {Exists: true}}}
-	otherRegion := Facts{Groups: map[GroupRef]GroupFact{{Name: "/ecs/x", Region: "eu-west-1"}: {}}}
+	missing := awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{{Name: "/ecs/x", Region: "us-east-1"}: {}}}
+	exists := awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{{Name: "/ecs/x", Region: "us-east-1"}: {Exists: true}}}
+	otherRegion := awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{{Name: "/ecs/x", Region: "eu-west-1"}: {}}}
 	tests := []struct {
 		name     string
 		p        Policy
-		facts    Facts
+		facts    awslogs.Facts
 		lc       *types.LogConfiguration
 		want     []Reason
 		wantKeys []string
 	}{
-		{name: "region placeholder", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "region", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{OptRegion}},
-		{name: "region template", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "<aws_region>", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{OptRegion}},
-		{name: "region words", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "not a region", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{OptRegion}},
+		{name: "region placeholder", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "region", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
+		{name: "region template", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "<aws_region>", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
+		{name: "region words", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "not a region", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
 		{name: "region eusc", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "eusc-de-east-1", "awslogs-stream-prefix", "ecs")},
 		{name: "region two digits", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "ap-southeast-10", "awslogs-stream-prefix", "ecs")},
-		{name: "prefix colon", lc: full("awslogs-stream-prefix", "a:b"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{OptStreamPrefix}},
-		{name: "prefix star", lc: full("awslogs-stream-prefix", "app*"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{OptStreamPrefix}},
-		{name: "prefix space", lc: full("awslogs-stream-prefix", "my app"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{OptStreamPrefix}},
+		{name: "prefix colon", lc: full("awslogs-stream-prefix", "a:b"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
+		{name: "prefix star", lc: full("awslogs-stream-prefix", "app*"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
+		{name: "prefix space", lc: full("awslogs-stream-prefix", "my app"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
 		{name: "misspelt group key", lc: full("awslogs-Group", "/ecs/y"), want: []Reason{ReasonUnknownOption}, wantKeys: []string{"awslogs-Group"}},
 		{name: "misspelt group key only", lc: lc("awslogs", "awslogs-Group", "/ecs/x", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonMissingGroup, ReasonUnknownOption}, wantKeys: []string{"awslogs-Group"}},
 		{name: "unknown awslogs key", lc: full("awslogs-endpoint", "https://x", "AWSLOGS-REGION", "us-east-1"), want: []Reason{ReasonUnknownOption}, wantKeys: []string{"AWSLOGS-REGION", "awslogs-endpoint"}},
 		{name: "mode key case", lc: full("Mode", "blocking", "MAX-BUFFER-SIZE", "4m"), want: []Reason{ReasonUnknownOption}, wantKeys: []string{"MAX-BUFFER-SIZE", "Mode"}},
 		{name: "other keys are not awslogs options", lc: full("tag", "{{.Name}}")},
-		{name: "mode invalid", lc: full("mode", "async"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMode}},
-		{name: "mode case", lc: full("mode", "Blocking"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMode}},
-		{name: "buffer invalid", lc: full("mode", "non-blocking", "max-buffer-size", "lots"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMaxBufferSize}},
+		{name: "mode invalid", lc: full("mode", "async"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "mode case", lc: full("mode", "Blocking"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "buffer invalid", lc: full("mode", "non-blocking", "max-buffer-size", "lots"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
 		{name: "buffer Docker form", lc: full("mode", "non-blocking", "max-buffer-size", "25 MB")},
 		{name: "blank mode is absent", lc: full("mode", " ")},
-		{name: "blocking required, default non-blocking", p: blocking, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMode}},
-		{name: "blocking required, account blocking", p: blocking, facts: Facts{LogDriverMode: ModeBlocking}, lc: full()},
-		{name: "blocking required, explicit non-blocking", p: blocking, facts: Facts{LogDriverMode: ModeBlocking}, lc: full("mode", "non-blocking"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMode}},
+		{name: "blocking required, default non-blocking", p: blocking, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "blocking required, account blocking", p: blocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full()},
+		{name: "blocking required, explicit non-blocking", p: blocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full("mode", "non-blocking"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
 		{name: "blocking required, explicit blocking", p: blocking, lc: full("mode", "blocking")},
-		{name: "non-blocking required, account blocking", p: nonBlocking, facts: Facts{LogDriverMode: ModeBlocking}, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMode}},
-		{name: "non-blocking required, default buffer below minimum", p: nonBlocking, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMaxBufferSize}},
+		{name: "non-blocking required, account blocking", p: nonBlocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "non-blocking required, default buffer below minimum", p: nonBlocking, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
 		{name: "non-blocking required, buffer enough", p: nonBlocking, lc: full("max-buffer-size", "32m")},
 		{name: "minimum buffer, blocking container", p: minOnly, lc: full("mode", "blocking")},
-		{name: "minimum buffer, small buffer", p: minOnly, lc: full("mode", "non-blocking", "max-buffer-size", "1m"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{OptMaxBufferSize}},
+		{name: "minimum buffer, small buffer", p: minOnly, lc: full("mode", "non-blocking", "max-buffer-size", "1m"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
 		{name: "group missing", facts: missing, lc: full(), want: []Reason{ReasonLogGroupMissing}},
 		{name: "group exists", facts: exists, lc: full()},
 		{name: "group not observed", facts: otherRegion, lc: full()},
 		{name: "group missing, driver creates it", facts: missing, lc: full("awslogs-create-group", "true")},
 		{name: "group missing, create-group false", facts: missing, lc: full("awslogs-create-group", "false"), want: []Reason{ReasonLogGroupMissing}},
 		{name: "group missing, create-group TRUE", facts: missing, lc: full("awslogs-create-group", "TRUE")},
-		{name: "group missing and more", facts: missing, lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1", "mode", "x"), want: []Reason{ReasonMissingStreamPrefix, ReasonInvalidMode, ReasonLogGroupMissing}, wantKeys: []string{OptMode}},
+		{name: "group missing and more", facts: missing, lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1", "mode", "x"), want: []Reason{ReasonMissingStreamPrefix, ReasonInvalidMode, ReasonLogGroupMissing}, wantKeys: []string{awslogs.OptMode}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,7 +74,7 @@ func TestEvaluateLogsFlow(t *testing.T) {
 			if p.RequiredMode == "" {
 				p = Default()
 			}
-			f := p.EvaluateFor(td, nil, Subject{}, tt.facts).Containers[0]
+			f := p.EvaluateFor(td, nil, exemption.Subject{}, tt.facts).Containers[0]
 			if !reflect.DeepEqual(f.Reasons, tt.want) || !reflect.DeepEqual(f.Keys, tt.wantKeys) || f.Compliant != (len(tt.want) == 0) {
 				t.Fatalf("finding = %+v, want reasons %v keys %v", f, tt.want, tt.wantKeys)
 			}
@@ -195,7 +198,7 @@ func TestMatchPattern(t *testing.T) {
 		{"exact", "exact2", false},
 	}
 	for _, tt := range tests {
-		if got := MatchPattern(tt.pattern, tt.name); got != tt.want {
+		if got := awslogs.MatchPattern(tt.pattern, tt.name); got != tt.want {
 			t.Errorf("MatchPattern(%q, %q) = %v, want %v", tt.pattern, tt.name, got, tt.want)
 		}
 	}
@@ -204,7 +207,7 @@ func TestMatchPattern(t *testing.T) {
 func TestParseBufferSize(t *testing.T) {
 	tests := map[string]int64{"10m": 10 << 20, "25 MB": 25 << 20, "4k": 4 << 10, "1g": 1 << 30, "1.5m": 3 << 19, "512": 512, "2MiB": 2 << 20, "": -1, "0m": -1, "lots": -1, "-1m": -1, "1x": -1}
 	for in, want := range tests {
-		n, ok := ParseBufferSize(in)
+		n, ok := awslogs.ParseBufferSize(in)
 		if ok != (want >= 0) || (ok && n != want) {
 			t.Errorf("ParseBufferSize(%q) = %d, %v; want %d", in, n, ok, want)
 		}
@@ -221,11 +224,11 @@ func TestGroups(t *testing.T) {
 		{Name: aws.String("f"), LogConfiguration: lc("splunk", "awslogs-group", "/ecs/y", "awslogs-region", "us-east-1")},
 		{Name: aws.String("g")},
 	}}
-	want := []GroupRef{{Name: "/ecs/x", Region: "us-east-1"}, {Name: "/ecs/x", Region: "eu-west-1"}}
-	if got := Groups(td); !reflect.DeepEqual(got, want) {
+	want := []awslogs.GroupRef{{Name: "/ecs/x", Region: "us-east-1"}, {Name: "/ecs/x", Region: "eu-west-1"}}
+	if got := awslogs.Groups(td); !reflect.DeepEqual(got, want) {
 		t.Fatalf("Groups = %v, want %v", got, want)
 	}
-	if got := Groups(nil); len(got) != 0 {
+	if got := awslogs.Groups(nil); len(got) != 0 {
 		t.Fatalf("Groups(nil) = %v", got)
 	}
 }
@@ -238,7 +241,7 @@ func TestNeedsLogDriverMode(t *testing.T) {
 		}
 		return out
 	}
-	blocking := Policy{RequiredMode: ModeBlocking}
+	blocking := Policy{RequiredMode: awslogs.ModeBlocking}
 	tests := []struct {
 		name string
 		p    Policy

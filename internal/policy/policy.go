@@ -4,7 +4,11 @@
 // AWS calls.
 package policy
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+)
 
 // AccountPlaceholder may stand for the account in DefaultExecutionRoleARN.
 const AccountPlaceholder = "{account}"
@@ -56,7 +60,7 @@ type Policy struct {
 	// OtherDrivers: replace (default, per the SOP) or report.
 	OtherDrivers OtherDrivers `json:"otherDrivers"`
 	// ExemptionTag exempts a task definition. Default ecslogfix:exempt=true.
-	ExemptionTag Tag `json:"exemptionTag"`
+	ExemptionTag exemption.Tag `json:"exemptionTag"`
 	// Enforcement: enforce (default) or report.
 	Enforcement Enforcement `json:"enforcement"`
 	// DefaultExecutionRoleARN is set on Fargate/EXTERNAL task definitions
@@ -108,7 +112,7 @@ type Policy struct {
 	RolloutPollSeconds int `json:"rolloutPollSeconds"`
 	// Exemptions are the rules and the register of exemptions besides the
 	// exemption tag.
-	Exemptions Exemptions `json:"exemptions,omitzero"`
+	Exemptions exemption.Exemptions `json:"exemptions,omitzero"`
 }
 
 // RolloutMode says which consumers of a remediated revision are moved.
@@ -148,8 +152,8 @@ type ContainerFinding struct {
 	Keys []string `json:"keys,omitempty"`
 	// Exempt is set when register entries cover every reason of the
 	// container: it is left as it is.
-	Exempt    bool       `json:"exempt,omitempty"`
-	Exemption *Exemption `json:"exemption,omitempty"`
+	Exempt    bool                 `json:"exempt,omitempty"`
+	Exemption *exemption.Exemption `json:"exemption,omitempty"`
 }
 
 // Evaluation is the verdict on one task definition.
@@ -158,8 +162,8 @@ type Evaluation struct {
 	Exempt     bool               `json:"exempt"`
 	Containers []ContainerFinding `json:"containers"`
 	// Exemption says why the task definition is exempt.
-	Exemption *Exemption `json:"exemption,omitempty"`
+	Exemption *exemption.Exemption `json:"exemption,omitempty"`
 	// ExemptionNotes are the exemptions that matched but do not apply
 	// (expired or malformed): a notification says so.
-	ExemptionNotes []ExemptionNote `json:"exemptionNotes,omitempty"`
+	ExemptionNotes []exemption.Note `json:"exemptionNotes,omitempty"`
 }

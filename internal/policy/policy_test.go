@@ -11,14 +11,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 func TestDefaultIsSOPAndValid(t *testing.T) {
 	d := Default()
 	want := Policy{
 		AllowedDrivers: []string{"awslogs"}, LogGroupTemplate: "/ecs/{family}", StreamPrefix: "ecs",
-		RetentionDays: 365, OtherDrivers: Replace, ExemptionTag: Tag{Key: "ecslogfix:exempt", Value: "true"}, Enforcement: Enforce,
-		ExistingGroupRetention: RetentionSetIfNeverExpire, DeletionProtection: boolPtr(true), RequiredMode: ModeAny,
+		RetentionDays: 365, OtherDrivers: Replace, ExemptionTag: exemption.Tag{Key: "ecslogfix:exempt", Value: "true"}, Enforcement: Enforce,
+		ExistingGroupRetention: RetentionSetIfNeverExpire, DeletionProtection: boolPtr(true), RequiredMode: awslogs.ModeAny,
 		Rollout: RolloutNone, DeregisterSource: DeregisterNever, RolloutTimeoutMinutes: 30, RolloutPollSeconds: 30,
 	}
 	if !reflect.DeepEqual(d, want) {
@@ -33,7 +34,7 @@ func TestDefaultIsSOPAndValid(t *testing.T) {
 }
 
 func TestWithDefaultsCopies(t *testing.T) {
-	p := Policy{AllowedDrivers: []string{"awslogs", "splunk"}, LogGroupTags: map[string]string{"team": "a"}, ExemptionTag: Tag{Key: "skip", Value: "yes"}}
+	p := Policy{AllowedDrivers: []string{"awslogs", "splunk"}, LogGroupTags: map[string]string{"team": "a"}, ExemptionTag: exemption.Tag{Key: "skip", Value: "yes"}}
 	q := p.WithDefaults()
 	q.AllowedDrivers[0] = "x"
 	q.LogGroupTags["team"] = "b"
@@ -66,7 +67,7 @@ func TestParse(t *testing.T) {
 			p.KMSKeyARN = "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 			p.LogGroupClass = "INFREQUENT_ACCESS"
 			p.OtherDrivers = ReportDriver
-			p.ExemptionTag = Tag{Key: "no-logfix", Value: "true"}
+			p.ExemptionTag = exemption.Tag{Key: "no-logfix", Value: "true"}
 			p.Enforcement = Report
 			p.DefaultExecutionRoleARN = "arn:aws:iam::111122223333:role/ecsTaskExecutionRole"
 			p.LogGroupTags = map[string]string{"team": "platform", "cost center": "42"}
@@ -85,7 +86,7 @@ func TestParse(t *testing.T) {
 			p.ExistingGroupRetention = RetentionEnforce
 			p.AllowShorten = true
 			p.DeletionProtection = boolPtr(false)
-			p.RequiredMode = ModeNonBlocking
+			p.RequiredMode = awslogs.ModeNonBlocking
 			p.MinBufferSize = "25m"
 		}},
 		{name: "null deletion protection keeps default", in: `{"deletionProtection":null,"logGroupPatterns":[]}`, want: func(*Policy) {}},
@@ -174,16 +175,16 @@ func TestValidate(t *testing.T) {
 		{"buffer with blocking", func(p *Policy) { p.Mode = "blocking"; p.MaxBufferSize = "25m" }, "maxBufferSize"},
 		{"buffer bad", func(p *Policy) { p.Mode = "non-blocking"; p.MaxBufferSize = "25 MB" }, "maxBufferSize"},
 		{"buffer zero", func(p *Policy) { p.Mode = "non-blocking"; p.MaxBufferSize = "0m" }, "maxBufferSize"},
-		{"required mode blocking", func(p *Policy) { p.RequiredMode = ModeBlocking }, ""},
+		{"required mode blocking", func(p *Policy) { p.RequiredMode = awslogs.ModeBlocking }, ""},
 		{"required mode empty", func(p *Policy) { p.RequiredMode = "" }, "requiredMode"},
 		{"required mode bad", func(p *Policy) { p.RequiredMode = "Blocking" }, "requiredMode"},
-		{"mode contradicts required mode", func(p *Policy) { p.RequiredMode = ModeBlocking; p.Mode = ModeNonBlocking }, "mode"},
-		{"mode agrees with required mode", func(p *Policy) { p.RequiredMode = ModeBlocking; p.Mode = ModeBlocking }, ""},
+		{"mode contradicts required mode", func(p *Policy) { p.RequiredMode = awslogs.ModeBlocking; p.Mode = awslogs.ModeNonBlocking }, "mode"},
+		{"mode agrees with required mode", func(p *Policy) { p.RequiredMode = awslogs.ModeBlocking; p.Mode = awslogs.ModeBlocking }, ""},
 		{"min buffer", func(p *Policy) { p.MinBufferSize = "25m" }, ""},
 		{"min buffer bad", func(p *Policy) { p.MinBufferSize = "25 MB" }, "minBufferSize"},
-		{"min buffer with blocking", func(p *Policy) { p.RequiredMode = ModeBlocking; p.MinBufferSize = "4m" }, "minBufferSize"},
-		{"added buffer below minimum", func(p *Policy) { p.Mode = ModeNonBlocking; p.MaxBufferSize = "4m"; p.MinBufferSize = "8m" }, "maxBufferSize"},
-		{"added buffer at minimum", func(p *Policy) { p.Mode = ModeNonBlocking; p.MaxBufferSize = "8192k"; p.MinBufferSize = "8m" }, ""},
+		{"min buffer with blocking", func(p *Policy) { p.RequiredMode = awslogs.ModeBlocking; p.MinBufferSize = "4m" }, "minBufferSize"},
+		{"added buffer below minimum", func(p *Policy) { p.Mode = awslogs.ModeNonBlocking; p.MaxBufferSize = "4m"; p.MinBufferSize = "8m" }, "maxBufferSize"},
+		{"added buffer at minimum", func(p *Policy) { p.Mode = awslogs.ModeNonBlocking; p.MaxBufferSize = "8192k"; p.MinBufferSize = "8m" }, ""},
 		{"patterns", func(p *Policy) { p.LogGroupPatterns = []string{"/ecs/*", "/app/*/logs"} }, ""},
 		{"pattern bad char", func(p *Policy) { p.LogGroupPatterns = []string{"/ecs/?"} }, "logGroupPatterns"},
 		{"pattern aws prefix", func(p *Policy) { p.LogGroupPatterns = []string{"aws/*"} }, "logGroupPatterns"},
@@ -276,7 +277,7 @@ func TestValidLogGroupName(t *testing.T) {
 		{"/ecs/{family}", false},
 	}
 	for _, tt := range tests {
-		if got := ValidLogGroupName(tt.name); got != tt.ok {
+		if got := awslogs.ValidLogGroupName(tt.name); got != tt.ok {
 			t.Errorf("ValidLogGroupName(%q) = %v, want %v", tt.name, got, tt.ok)
 		}
 	}
@@ -306,8 +307,8 @@ func TestIsExempt(t *testing.T) {
 		{"value false", Default(), []types.Tag{tag("ecslogfix:exempt", "false")}, false},
 		{"key case differs", Default(), []types.Tag{tag("EcsLogFix:Exempt", "true")}, false},
 		{"nil key and value", Default(), []types.Tag{{}, {Key: aws.String("ecslogfix:exempt")}}, false},
-		{"custom tag", Policy{ExemptionTag: Tag{Key: "logging", Value: "external"}}, []types.Tag{tag("logging", "external")}, true},
-		{"custom empty value", Policy{ExemptionTag: Tag{Key: "nolog", Value: ""}}, []types.Tag{{Key: aws.String("nolog")}}, true},
+		{"custom tag", Policy{ExemptionTag: exemption.Tag{Key: "logging", Value: "external"}}, []types.Tag{tag("logging", "external")}, true},
+		{"custom empty value", Policy{ExemptionTag: exemption.Tag{Key: "nolog", Value: ""}}, []types.Tag{{Key: aws.String("nolog")}}, true},
 		{"zero policy uses default", Policy{}, []types.Tag{tag("ecslogfix:exempt", "true")}, true},
 	}
 	for _, tt := range tests {

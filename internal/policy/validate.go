@@ -12,7 +12,6 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
-	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -54,7 +53,7 @@ func (p Policy) Validate() error {
 	if err := p.validateTemplate(); err != nil {
 		return err
 	}
-	if !ValidStreamPrefix(p.StreamPrefix) {
+	if !awslogs.ValidStreamPrefix(p.StreamPrefix) {
 		return &FieldError{"streamPrefix", fmt.Sprintf("must be 1-%d characters without ':', '*' or spaces", awslogs.MaxStreamPrefix)}
 	}
 	if p.LogRegion != "" && !awsarn.ValidRegion(p.LogRegion) {
@@ -72,15 +71,15 @@ func (p Policy) Validate() error {
 		return &FieldError{"logGroupClass", fmt.Sprintf("%q must be %s or %s", p.LogGroupClass, ClassStandard, ClassInfrequentAccess)}
 	}
 	switch p.Mode {
-	case "", ModeBlocking, ModeNonBlocking:
+	case "", awslogs.ModeBlocking, awslogs.ModeNonBlocking:
 	default:
-		return &FieldError{"mode", fmt.Sprintf("%q must be %s or %s", p.Mode, ModeBlocking, ModeNonBlocking)}
+		return &FieldError{"mode", fmt.Sprintf("%q must be %s or %s", p.Mode, awslogs.ModeBlocking, awslogs.ModeNonBlocking)}
 	}
 	if p.MaxBufferSize != "" {
 		if !canonicalSizeRE.MatchString(p.MaxBufferSize) {
 			return &FieldError{"maxBufferSize", fmt.Sprintf("%q must be a size such as 25m (number, then k, m or g)", p.MaxBufferSize)}
 		}
-		if p.Mode != ModeNonBlocking {
+		if p.Mode != awslogs.ModeNonBlocking {
 			return &FieldError{"maxBufferSize", "is only allowed with mode non-blocking"}
 		}
 	}
@@ -136,18 +135,21 @@ func (p Policy) Validate() error {
 	if err := p.validateLifecycle(); err != nil {
 		return err
 	}
-	return validateExemptions(p.Exemptions)
+	if field, problem := p.Exemptions.OutOfBounds(); field != "" {
+		return &FieldError{"exemptions." + field, problem}
+	}
+	return nil
 }
 
 // validateDelivery checks requiredMode and minBufferSize against each
 // other and against the mode ecslogfix adds.
 func (p Policy) validateDelivery() error {
 	switch p.RequiredMode {
-	case ModeAny, ModeBlocking, ModeNonBlocking:
+	case awslogs.ModeAny, awslogs.ModeBlocking, awslogs.ModeNonBlocking:
 	default:
-		return &FieldError{"requiredMode", fmt.Sprintf("%q must be %s, %s or %s", p.RequiredMode, ModeAny, ModeBlocking, ModeNonBlocking)}
+		return &FieldError{"requiredMode", fmt.Sprintf("%q must be %s, %s or %s", p.RequiredMode, awslogs.ModeAny, awslogs.ModeBlocking, awslogs.ModeNonBlocking)}
 	}
-	if p.Mode != "" && p.RequiredMode != ModeAny && p.Mode != p.RequiredMode {
+	if p.Mode != "" && p.RequiredMode != awslogs.ModeAny && p.Mode != p.RequiredMode {
 		return &FieldError{"mode", fmt.Sprintf("%q contradicts requiredMode %q: the fix would add a mode the policy refuses", p.Mode, p.RequiredMode)}
 	}
 	if p.MinBufferSize == "" {
@@ -156,12 +158,12 @@ func (p Policy) validateDelivery() error {
 	if !canonicalSizeRE.MatchString(p.MinBufferSize) {
 		return &FieldError{"minBufferSize", fmt.Sprintf("%q must be a size such as 25m (number, then k, m or g)", p.MinBufferSize)}
 	}
-	if p.RequiredMode == ModeBlocking {
+	if p.RequiredMode == awslogs.ModeBlocking {
 		return &FieldError{"minBufferSize", "applies to non-blocking mode only, and requiredMode is blocking"}
 	}
 	if p.MaxBufferSize != "" {
-		have, _ := ParseBufferSize(p.MaxBufferSize)
-		min, _ := ParseBufferSize(p.MinBufferSize)
+		have, _ := awslogs.ParseBufferSize(p.MaxBufferSize)
+		min, _ := awslogs.ParseBufferSize(p.MinBufferSize)
 		if have < min {
 			return &FieldError{"maxBufferSize", fmt.Sprintf("%s is below minBufferSize %s: the fix would add a buffer the policy refuses", p.MaxBufferSize, p.MinBufferSize)}
 		}
@@ -210,7 +212,7 @@ func (p Policy) validateDrivers() error {
 		}
 		seen[d] = true
 	}
-	if !seen[DriverAwslogs] {
+	if !seen[awslogs.DriverAwslogs] {
 		return &FieldError{"allowedDrivers", "must include awslogs (the fix writes awslogs)"}
 	}
 	return nil
@@ -232,7 +234,7 @@ func (p Policy) validateTemplate() error {
 	// region name. Container names are checked per plan: the plan is
 	// blocked (INVALID_LOG_GROUP) when a real name overflows.
 	name := p.LogGroupName(worstFamily, "container", "111122223333", "ap-southeast-7")
-	if !ValidLogGroupName(name) {
+	if !awslogs.ValidLogGroupName(name) {
 		return &FieldError{"logGroupTemplate", fmt.Sprintf("%q does not always expand to a valid log group name (1-512 of [.-_/#A-Za-z0-9], not starting with aws/, even with a 255-character family)", t)}
 	}
 	return nil
@@ -248,20 +250,6 @@ func validateTag(field, key, value string) error {
 		return &FieldError{field, fmt.Sprintf("tag key %q: the aws: prefix is reserved", key)}
 	case !utf8.ValidString(key) || !utf8.ValidString(value) || !tagCharsRE.MatchString(key) || !tagCharsRE.MatchString(value):
 		return &FieldError{field, fmt.Sprintf("tag %q: only letters, digits, spaces and _.:/=+-@ are allowed", key)}
-	}
-	return nil
-}
-
-// validateExemptions checks the exemption rules' bounds (the register's
-// entries are checked by Exemptions.Problems).
-func validateExemptions(e Exemptions) error {
-	switch {
-	case e.MaxDays < 0 || e.MaxDays > exemption.MaxExemptionDays:
-		return &FieldError{"exemptions.maxDays", fmt.Sprintf("%d is not in [1, %d]", e.MaxDays, exemption.MaxExemptionDays)}
-	case e.BackoutDays < 0 || e.Backout() > e.Max():
-		return &FieldError{"exemptions.backoutDays", fmt.Sprintf("%d is not in [1, maxDays %d]", e.Backout(), e.Max())}
-	case len(e.Register) > exemption.MaxRegister:
-		return &FieldError{"exemptions.register", fmt.Sprintf("%d entries; at most %d (the policy travels in each function's environment, which Lambda limits to 4 KB): narrow scopes with familyPrefix, or tag the task definitions with %s", len(e.Register), exemption.MaxRegister, "ecslogfix:exempt-until")}
 	}
 	return nil
 }

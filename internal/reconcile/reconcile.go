@@ -25,6 +25,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -71,9 +72,9 @@ type Observation struct {
 	// Facts are the log groups (and the account's log driver mode) as read
 	// for this decision, or as an earlier step of this execution left them;
 	// GroupsToObserve says what they must cover.
-	Facts policy.Facts
+	Facts awslogs.Facts
 	// Created are the groups an earlier step of this execution created.
-	Created []policy.GroupRef
+	Created []awslogs.GroupRef
 	// Token names this remediation (workflow.Input.ExecutionToken); a
 	// revision carrying it is this remediation's own, registered by an
 	// attempt whose response was lost.
@@ -186,7 +187,7 @@ func Decide(o Observation, p policy.Policy, c plan.Context) (Decision, error) {
 		before := o.Facts
 		before.Groups = maps.Clone(o.Facts.Groups)
 		for _, g := range made {
-			before.Groups[g] = policy.GroupFact{}
+			before.Groups[g] = awslogs.GroupFact{}
 		}
 		if bp, err := plan.BuildWith(src.TaskDefinition, src.Tags, p, c, before); err == nil {
 			d.Plan = &bp
@@ -267,7 +268,7 @@ func Content(o Observation) (Decision, *Revision, error) {
 // once per run). No groups when the decision ends before the content
 // matters, or when the content is exempt, blocked or a human's job
 // whatever the groups.
-func GroupsToObserve(o Observation, p policy.Policy, c plan.Context) ([]policy.GroupRef, bool, error) {
+func GroupsToObserve(o Observation, p policy.Policy, c plan.Context) ([]awslogs.GroupRef, bool, error) {
 	d, src, err := Content(o)
 	if err != nil || src == nil || d.Registered != "" {
 		return nil, false, err
@@ -285,7 +286,7 @@ func GroupsToObserve(o Observation, p policy.Policy, c plan.Context) ([]policy.G
 		// refused mode the fix would add could still make it fixable.
 		return nil, false, nil
 	}
-	var refs []policy.GroupRef
+	var refs []awslogs.GroupRef
 	for _, g := range pl.LogGroups {
 		if _, seen := o.Facts.Groups[g.Ref()]; !seen {
 			refs = append(refs, g.Ref())
@@ -296,8 +297,8 @@ func GroupsToObserve(o Observation, p policy.Policy, c plan.Context) ([]policy.G
 
 // created lists the plan's groups an earlier step of this execution
 // created.
-func created(pl plan.Plan, refs []policy.GroupRef) []policy.GroupRef {
-	var out []policy.GroupRef
+func created(pl plan.Plan, refs []awslogs.GroupRef) []awslogs.GroupRef {
+	var out []awslogs.GroupRef
 	for _, g := range pl.LogGroups {
 		if slices.Contains(refs, g.Ref()) {
 			out = append(out, g.Ref())
@@ -307,7 +308,7 @@ func created(pl plan.Plan, refs []policy.GroupRef) []policy.GroupRef {
 }
 
 // GroupsCreated is the sentence of LOG_GROUP_CREATED.
-func GroupsCreated(refs []policy.GroupRef) string {
+func GroupsCreated(refs []awslogs.GroupRef) string {
 	names := make([]string, len(refs))
 	for i, r := range refs {
 		names[i] = fmt.Sprintf("%s (%s)", r.Name, r.Region)

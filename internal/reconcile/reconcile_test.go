@@ -14,6 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -21,7 +22,7 @@ import (
 const family = "orders"
 
 var (
-	awslogs = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
+	awslogsConfig = &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: map[string]string{
 		"awslogs-group": "/ecs/orders", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
 	firelens = &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens, Options: map[string]string{"Name": "datadog"}}
 )
@@ -48,7 +49,7 @@ func rev(n int32, c content, from int32, extra ...types.Tag) *Revision {
 	}
 	switch c {
 	case logged:
-		td.ContainerDefinitions[0].LogConfiguration = awslogs
+		td.ContainerDefinitions[0].LogConfiguration = awslogsConfig
 	case routed:
 		td.ContainerDefinitions[0].LogConfiguration = firelens
 	case noRole:
@@ -323,9 +324,9 @@ func TestJudgedAbove(t *testing.T) {
 // creating the groups (no revision), LOG_GROUP_CREATED once this execution
 // created them, and NEEDS_HUMAN for a group ecslogfix may not create.
 func TestDecideLogGroups(t *testing.T) {
-	own := policy.GroupRef{Name: "/ecs/orders", Region: "us-east-1"}
-	facts := func(exists bool) policy.Facts {
-		return policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{own: {Exists: exists}}}
+	own := awslogs.GroupRef{Name: "/ecs/orders", Region: "us-east-1"}
+	facts := func(exists bool) awslogs.Facts {
+		return awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{own: {Exists: exists}}}
 	}
 	outside := policy.Default()
 	outside.LogGroupTemplate, outside.LogGroupPatterns = "/ecs/other-{family}", []string{"/ecs/other-*"}
@@ -333,8 +334,8 @@ func TestDecideLogGroups(t *testing.T) {
 		name        string
 		p           policy.Policy
 		latest      *Revision
-		facts       policy.Facts
-		created     []policy.GroupRef
+		facts       awslogs.Facts
+		created     []awslogs.GroupRef
 		enforcement policy.Enforcement
 		act         Act
 		outcome     workflow.Outcome
@@ -345,7 +346,7 @@ func TestDecideLogGroups(t *testing.T) {
 			outcome: workflow.OutcomeAlreadyCompliant, detail: "compliant when re-read"},
 		{name: "compliant, group missing: create it, no revision", latest: rev(5, logged, 0), facts: facts(false),
 			act: ActCreateGroups, create: []string{"/ecs/orders"}},
-		{name: "created by this execution: LOG_GROUP_CREATED", latest: rev(5, logged, 0), facts: facts(true), created: []policy.GroupRef{own},
+		{name: "created by this execution: LOG_GROUP_CREATED", latest: rev(5, logged, 0), facts: facts(true), created: []awslogs.GroupRef{own},
 			outcome: workflow.OutcomeLogGroupCreated, detail: "created /ecs/orders (us-east-1); no new revision"},
 		{name: "missing, report mode", latest: rev(5, logged, 0), facts: facts(false), enforcement: policy.Report,
 			outcome: workflow.OutcomeReportOnly, detail: "report mode", create: []string{"/ecs/orders"}}, // what it would do
@@ -394,26 +395,26 @@ func TestDecideLogGroups(t *testing.T) {
 // before the content matters; the groups of the revision the act leads
 // to, less those already known.
 func TestGroupsToObserve(t *testing.T) {
-	own := policy.GroupRef{Name: "/ecs/orders", Region: "us-east-1"}
+	own := awslogs.GroupRef{Name: "/ecs/orders", Region: "us-east-1"}
 	blocking := policy.Default()
-	blocking.RequiredMode = policy.ModeBlocking
+	blocking.RequiredMode = awslogs.ModeBlocking
 	tests := []struct {
 		name  string
 		p     policy.Policy
 		o     Observation
-		want  []policy.GroupRef
+		want  []awslogs.GroupRef
 		mode  bool
 		errIs error
 	}{
 		{name: "superseded", o: Observation{Source: source, Latest: rev(6, unlogged, 0)}},
 		{name: "needs the source read", o: Observation{Source: source, Latest: notFound}, errIs: ErrNotObserved},
-		{name: "compliant: its groups", o: Observation{Source: source, Latest: rev(5, logged, 0)}, want: []policy.GroupRef{own}},
-		{name: "a fix: the new revision's groups", o: Observation{Source: source, Latest: rev(5, unlogged, 0)}, want: []policy.GroupRef{own}},
-		{name: "already known", o: Observation{Source: source, Latest: rev(5, unlogged, 0), Facts: policy.Facts{Groups: map[policy.GroupRef]policy.GroupFact{own: {Exists: true}}}}},
+		{name: "compliant: its groups", o: Observation{Source: source, Latest: rev(5, logged, 0)}, want: []awslogs.GroupRef{own}},
+		{name: "a fix: the new revision's groups", o: Observation{Source: source, Latest: rev(5, unlogged, 0)}, want: []awslogs.GroupRef{own}},
+		{name: "already known", o: Observation{Source: source, Latest: rev(5, unlogged, 0), Facts: awslogs.Facts{Groups: map[awslogs.GroupRef]awslogs.GroupFact{own: {Exists: true}}}}},
 		{name: "exempt", o: Observation{Source: source, Latest: rev(5, unlogged, 0, exempt)}},
 		{name: "blocked", o: Observation{Source: source, Latest: rev(5, noRole, 0)}},
 		{name: "FireLens only", o: Observation{Source: source, Latest: rev(5, routed, 0)}},
-		{name: "a required mode: groups and the account setting", p: blocking, o: Observation{Source: source, Latest: rev(5, logged, 0)}, want: []policy.GroupRef{own}, mode: true},
+		{name: "a required mode: groups and the account setting", p: blocking, o: Observation{Source: source, Latest: rev(5, logged, 0)}, want: []awslogs.GroupRef{own}, mode: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,12 +23,12 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -218,13 +218,13 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 			// Every log group of the new revision exists in its own region
 			// before it is registered — template groups and the user's alike.
 			got := describeTD(t, raw, res.NewARN)
-			uses := policy.Groups(got.TaskDefinition)
+			uses := awslogs.Groups(got.TaskDefinition)
 			if len(ens.LogGroups) != len(uses) || !reflect.DeepEqual(res.LogGroups, ens.LogGroups) {
 				t.Fatalf("ensured %+v, the revision uses %v", ens.LogGroups, uses)
 			}
 			created := 0
 			for i, lg := range ens.LogGroups {
-				if uses[i] != (policy.GroupRef{Name: lg.Name, Region: lg.Region}) {
+				if uses[i] != (awslogs.GroupRef{Name: lg.Name, Region: lg.Region}) {
 					t.Fatalf("ensured %s (%s), the revision's group %d is %v", lg.Name, lg.Region, i, uses[i])
 				}
 				group := describeGroupIn(t, endpoint, lg.Region, lg.Name)
@@ -246,7 +246,7 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if tags.Tags[config.TagManaged] != "true" {
+				if tags.Tags[taskdef.TagManaged] != "true" {
 					t.Errorf("log group tags %v", tags.Tags)
 				}
 			}
@@ -261,10 +261,10 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 			if ev := policy.Default().Evaluate(got.TaskDefinition, got.Tags); !ev.Compliant {
 				t.Errorf("new revision not compliant: %+v", ev)
 			}
-			if v, _ := awsfake.TagValue(got.Tags, config.TagSource); v != strconv.FormatInt(int64(in.Revision), 10) {
+			if v, _ := awsfake.TagValue(got.Tags, taskdef.TagSourceRevision); v != strconv.FormatInt(int64(in.Revision), 10) {
 				t.Errorf("source tag %q", v)
 			}
-			if v, _ := awsfake.TagValue(got.Tags, config.TagManaged); v != "true" {
+			if v, _ := awsfake.TagValue(got.Tags, taskdef.TagManaged); v != "true" {
 				t.Errorf("managed tag %q", v)
 			}
 			srcTags := withoutAWSTags(src.Tags)

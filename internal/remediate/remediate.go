@@ -30,6 +30,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/reconcile"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -137,7 +138,7 @@ func checkInput(in workflow.Input) (taskdef.ARN, workflow.Target, error) {
 	// The groups detect planned are only what it saw (each step reads
 	// them again), but a contract that names an impossible one is broken.
 	for i, g := range in.LogGroups {
-		if !policy.ValidLogGroupName(g.Name) || (g.Region != "" && !awsarn.ValidRegion(g.Region)) {
+		if !awslogs.ValidLogGroupName(g.Name) || (g.Region != "" && !awsarn.ValidRegion(g.Region)) {
 			return a, workflow.Target{}, &workflow.InvalidInputError{Err: fmt.Errorf("logGroups[%d]: %q in %q is not a log group of a region", i, g.Name, g.Region)}
 		}
 	}
@@ -188,14 +189,14 @@ func (r *Remediator) decide(ctx context.Context, c ECS, t workflow.Target, obs *
 			return reconcile.Decision{}, err
 		}
 	}
-	// Today judges dated exemptions (policy.Subject).
+	// Today judges dated exemptions (exemption.Subject).
 	pc := plan.Context{Partition: r.partition(), Account: t.Account, Region: t.Region, Today: r.now()}
 	refs, mode, err := reconcile.GroupsToObserve(*obs, r.Policy, pc)
 	if err == nil && (len(refs) > 0 || mode) {
-		var f policy.Facts
+		var f awslogs.Facts
 		f, err = r.observer().Facts(ctx, t, refs, mode)
 		if obs.Facts.Groups == nil {
-			obs.Facts.Groups = map[policy.GroupRef]policy.GroupFact{}
+			obs.Facts.Groups = map[awslogs.GroupRef]awslogs.GroupFact{}
 		}
 		maps.Copy(obs.Facts.Groups, f.Groups)
 		obs.Facts.LogDriverMode = f.LogDriverMode
@@ -284,10 +285,10 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 	if st.Ensured != nil {
 		done = st.Ensured.LogGroups
 		res.LogGroups = done
-		obs.Facts.Groups = map[policy.GroupRef]policy.GroupFact{}
+		obs.Facts.Groups = map[awslogs.GroupRef]awslogs.GroupFact{}
 		for _, g := range done {
-			ref := policy.GroupRef{Name: g.Name, Region: g.Region}
-			obs.Facts.Groups[ref] = policy.GroupFact{Exists: true, RetentionDays: g.RetentionDays, KMSKeyARN: g.KMSKeyARN, Class: g.Class, DeletionProtection: g.DeletionProtectionEnabled}
+			ref := awslogs.GroupRef{Name: g.Name, Region: g.Region}
+			obs.Facts.Groups[ref] = awslogs.GroupFact{Exists: true, RetentionDays: g.RetentionDays, KMSKeyARN: g.KMSKeyARN, Class: g.Class, DeletionProtection: g.DeletionProtectionEnabled}
 			if g.Created {
 				obs.Created = append(obs.Created, ref)
 			}
@@ -327,10 +328,10 @@ func (r *Remediator) Register(ctx context.Context, st workflow.State) (workflow.
 		return workflow.Result{}, err
 	}
 	if d.Act == reconcile.ActCreateGroups {
-		var made []policy.GroupRef
+		var made []awslogs.GroupRef
 		for _, g := range res.LogGroups {
 			if g.Created {
-				made = append(made, policy.GroupRef{Name: g.Name, Region: g.Region})
+				made = append(made, awslogs.GroupRef{Name: g.Name, Region: g.Region})
 			}
 		}
 		return r.finish(log, res, workflow.OutcomeLogGroupCreated, reconcile.GroupsCreated(made)), nil

@@ -17,7 +17,6 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
@@ -35,7 +34,7 @@ func inputFor(td *types.TaskDefinition) workflow.Input {
 		Family:            aws.ToString(td.Family),
 		Revision:          td.Revision,
 		Enforcement:       policy.Enforce,
-		LogGroups:         []plan.LogGroup{{Name: "/ecs/" + aws.ToString(td.Family), Region: awsfake.Region, RetentionDays: 365, Tags: map[string]string{config.TagManaged: "true"}}},
+		LogGroups:         []plan.LogGroup{{Name: "/ecs/" + aws.ToString(td.Family), Region: awsfake.Region, RetentionDays: 365, Tags: map[string]string{taskdef.TagManaged: "true"}}},
 	}
 }
 
@@ -231,10 +230,10 @@ func TestRegisterRules(t *testing.T) {
 					t.Fatalf("NewARN = %s, want %s", res.NewARN, want)
 				}
 				newRev := e.Families[family][tc.wantNewRev-1]
-				if v, _ := awsfake.TagValue(newRev.Tags, config.TagSource); v != itoa(tc.wantFrom) {
+				if v, _ := awsfake.TagValue(newRev.Tags, taskdef.TagSourceRevision); v != itoa(tc.wantFrom) {
 					t.Errorf("source tag = %q, want %q", v, itoa(tc.wantFrom))
 				}
-				if v, _ := awsfake.TagValue(newRev.Tags, config.TagManaged); v != "true" {
+				if v, _ := awsfake.TagValue(newRev.Tags, taskdef.TagManaged); v != "true" {
 					t.Errorf("managed tag = %q", v)
 				}
 				if ev := policy.Default().Evaluate(&newRev.TD, newRev.Tags); !ev.Compliant {
@@ -288,7 +287,7 @@ func assertSameExceptLogging(t *testing.T, before *types.TaskDefinition, beforeT
 	}
 	var keep []types.Tag
 	for _, tg := range afterTags {
-		if k := aws.ToString(tg.Key); k != config.TagSource && k != config.TagManaged && k != taskdef.TagExecution {
+		if k := aws.ToString(tg.Key); k != taskdef.TagSourceRevision && k != taskdef.TagManaged && k != taskdef.TagExecution {
 			keep = append(keep, tg)
 		}
 	}
@@ -419,7 +418,7 @@ func TestEnsureLogGroups(t *testing.T) {
 		if aws.ToInt32(g.RetentionInDays) != 365 || aws.ToString(g.KmsKeyId) == "" || g.LogGroupClass != "INFREQUENT_ACCESS" {
 			t.Fatalf("group %+v", g)
 		}
-		if l.Tags["/ecs/orders-api"][config.TagManaged] != "true" || l.Tags["/ecs/orders-api"]["Team"] != "platform" {
+		if l.Tags["/ecs/orders-api"][taskdef.TagManaged] != "true" || l.Tags["/ecs/orders-api"]["Team"] != "platform" {
 			t.Fatalf("tags %v", l.Tags["/ecs/orders-api"])
 		}
 		if !aws.ToBool(g.DeletionProtectionEnabled) {

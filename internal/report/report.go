@@ -15,6 +15,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 )
 
 // Schema names the report's JSON format.
@@ -181,7 +182,7 @@ func Build(recs []history.Record, p history.Period, now time.Time) Report {
 		case it.State == history.StateNonCompliant:
 			r.NonCompliant = append(r.NonCompliant, f)
 		case it.State == history.StateExempt || it.State == history.StateBackedOut:
-			e := Exemption{Account: it.Account, Region: it.Region, Family: it.Family, Until: it.ExemptUntil, Source: policy.SourceTag}
+			e := Exemption{Account: it.Account, Region: it.Region, Family: it.Family, Until: it.ExemptUntil, Source: exemption.SourceTag}
 			if ex := recOf[k].Exemption; ex != nil {
 				e.Source, e.Ticket, e.Approver, e.Reason = ex.Source, ex.Ticket, ex.Approver, ex.Reason
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -33,7 +34,7 @@ func Sample() []history.Record {
 		SourceARN: arn("billing", 1), Plan: &plan.Plan{Family: "billing", Containers: []plan.ContainerChange{{Name: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}}}},
 		"arn:aws:states:x:1:execution:sm:b", day.Add(time.Minute))...)
 	ex := plan.Plan{Family: "legacy", Revision: 2, SourceARN: arn("legacy", 2), Context: plan.Context{Account: "111122223333", Region: "eu-west-1"}, Exempt: true,
-		Exemption:  &policy.Exemption{Source: policy.SourceRegister, Until: "2027-01-31", Ticket: "RISK-7", Approver: "ciso@example.com", Reason: "FireLens to the SIEM"},
+		Exemption:  &exemption.Exemption{Source: exemption.SourceRegister, Until: "2027-01-31", Ticket: "RISK-7", Approver: "ciso@example.com", Reason: "FireLens to the SIEM"},
 		Containers: []plan.ContainerChange{{Name: "app", Reasons: []policy.Reason{policy.ReasonFirelens}}}}
 	recs = append(recs, history.FromPlan(ex, history.Meta{Time: day.Add(2 * time.Minute), SweepID: "S1", Trigger: "sweep"}))
 	ok := plan.Plan{Family: "web", Revision: 1, SourceARN: arn("web", 1), Context: plan.Context{Account: "111122223333", Region: "eu-west-1"}, Compliant: true}

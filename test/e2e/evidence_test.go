@@ -24,6 +24,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/report"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
@@ -130,7 +131,7 @@ func TestEvidence(t *testing.T) {
 	if _, r := deliver(t, "td11-compliant-fargate.json", "ev-compliant", id+"02"); r.Status != execution.StatusCompliant {
 		t.Fatalf("ev-compliant: %+v", r)
 	}
-	until := policy.Day(time.Now().AddDate(0, 0, 30))
+	until := exemption.Day(time.Now().AddDate(0, 0, 30))
 	if _, r := deliver(t, "td01-fargate-no-logconfig.json", "ev-exempt", id+"03", tag("ecslogfix:exempt-until", until)); r.Reason != execution.IgnoreExempt {
 		t.Fatalf("ev-exempt: %+v", r)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/coverage"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
@@ -224,8 +224,8 @@ func TestOrganization(t *testing.T) {
 	}
 
 	opts := harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: t.TempDir(), Moto: m,
-		Env: map[string]map[string]string{names.Function(config.FunctionSweep): {"AWS_ENDPOINT_URL_ECS": proxy.URL},
-			names.Function(config.FunctionNotify): digestPolledQuickly(names)[names.Function(config.FunctionNotify)]}, Log: verbose()}
+		Env: map[string]map[string]string{names.Function(naming.FunctionSweep): {"AWS_ENDPOINT_URL_ECS": proxy.URL},
+			names.Function(naming.FunctionNotify): digestPolledQuickly(names)[names.Function(naming.FunctionNotify)]}, Log: verbose()}
 	s, err := harness.StartStack(ctx, opts)
 	if err != nil {
 		t.Fatalf("start the hub stack: %v", err)
@@ -254,7 +254,7 @@ func TestOrganization(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(deliveries) != 1 || deliveries[0].Target.Function != names.Function(config.FunctionDetect) {
+		if len(deliveries) != 1 || deliveries[0].Target.Function != names.Function(naming.FunctionDetect) {
 			t.Fatalf("the hub bus delivered %d events: %+v", len(deliveries), deliveries)
 		}
 		var resp execution.Response

@@ -20,11 +20,13 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/digest"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -58,7 +60,7 @@ var synthesized = sync.OnceValues(func() (*synth.Stack, error) {
 // pipeline is a running stack and the clients the assertions use.
 type pipeline struct {
 	*harness.Stack
-	names config.Names
+	names naming.Names
 	cfg   config.Config
 	ecs   *ecs.Client
 	logs  *cloudwatchlogs.Client
@@ -97,8 +99,8 @@ func startPipeline(t *testing.T, tools localaws.Tools) *pipeline {
 // digestPolledQuickly makes notify ask for the sweep's outcomes every
 // second instead of every minute (fnenv.EnvDigestPoll), so a sweep's
 // digest follows its executions closely in the tests.
-func digestPolledQuickly(n config.Names) map[string]map[string]string {
-	return map[string]map[string]string{n.Function(config.FunctionNotify): {fnenv.EnvDigestPoll: "1"}}
+func digestPolledQuickly(n naming.Names) map[string]map[string]string {
+	return map[string]map[string]string{n.Function(naming.FunctionNotify): {fnenv.EnvDigestPoll: "1"}}
 }
 
 // attribute is a published message's string attribute.
@@ -144,7 +146,7 @@ func (p *pipeline) deliver(t *testing.T, ctx context.Context, td *ecstypes.TaskD
 		t.Fatalf("the register rule delivered %d events to its targets, want 1", len(deliveries))
 	}
 	d := deliveries[0]
-	if d.Target.Function != p.names.Function(config.FunctionDetect) {
+	if d.Target.Function != p.names.Function(naming.FunctionDetect) {
 		t.Fatalf("the rule's target is %s, want detect", d.Target.Function)
 	}
 	if err := d.Invocation.Err(d.Target.Function); err != nil {
@@ -260,7 +262,7 @@ func TestPipeline(t *testing.T) {
 			oldTD, oldTags := p.describe(t, ctx, srcARN)
 			remediated[c.family] = newTD
 			assertLossless(t, oldTD, oldTags, newTD, newTags)
-			assertTag(t, newTags, config.TagSource, fmt.Sprint(src.Revision)) // the revision it was built from
+			assertTag(t, newTags, taskdef.TagSourceRevision, fmt.Sprint(src.Revision)) // the revision it was built from
 
 			// Every log group the remediation pointed a container to
 			// exists, with a retention.
@@ -337,7 +339,7 @@ func TestPipeline(t *testing.T) {
 		if ours == nil {
 			t.Skip("the remediation of " + family + " did not happen")
 		}
-		role := p.names.FunctionRole(config.FunctionRemediate)
+		role := p.names.FunctionRole(naming.FunctionRemediate)
 		resp := p.deliver(t, ctx, ours, "e2e00000-0000-4000-8000-000000000101", harness.AssumedRole(role, "ecslogfix-remediate"))
 		if resp.Status != execution.StatusIgnored || resp.Reason != detect.IgnoreOwnRole {
 			t.Errorf("detect on our own registration: %s %s, want %s %s", resp.Status, resp.Reason, execution.StatusIgnored, detect.IgnoreOwnRole)
@@ -520,7 +522,7 @@ func TestPipeline(t *testing.T) {
 			Name: "fault", Bootstrap: localaws.Bootstrap(t, "./test/localaws/testdata/echo"),
 			Env: map[string]string{"ECHO_FAIL": workflow.ErrInvalidInput}, Log: verbose(),
 		})
-		remediate := p.names.Function(config.FunctionRemediate)
+		remediate := p.names.Function(naming.FunctionRemediate)
 		if err := p.Moto.MapFunction(ctx, remediate, fault.URL); err != nil {
 			t.Fatal(err)
 		}

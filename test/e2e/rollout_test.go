@@ -19,7 +19,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli"
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/message/notice"
@@ -97,7 +97,7 @@ func TestRollout(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proxy.Close() })
-	remediateName := p.names.Function(config.FunctionRemediate)
+	remediateName := p.names.Function(naming.FunctionRemediate)
 	env := functionEnv(t, syn.Template, remediateName, s.Moto.LambdaEnv())
 	env["AWS_ENDPOINT_URL"] = proxy.URL
 	viaProxy := localaws.NewFunction(t, localaws.FunctionOptions{Name: remediateName, Bootstrap: localaws.Bootstrap(t, "./functions/remediate"), Env: env, Timeout: 120 * time.Second, Log: verbose()})

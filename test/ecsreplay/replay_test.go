@@ -39,6 +39,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/remediate"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -511,7 +512,7 @@ func limitViolations(in *ecs.RegisterTaskDefinitionInput, body []byte) []string 
 		if !nameRE.MatchString(aws.ToString(c.Name)) {
 			out = append(out, fmt.Sprintf("container name %q", aws.ToString(c.Name)))
 		}
-		if lc := c.LogConfiguration; lc != nil && lc.LogDriver == "awslogs" && !policy.ValidLogGroupName(lc.Options["awslogs-group"]) {
+		if lc := c.LogConfiguration; lc != nil && lc.LogDriver == "awslogs" && !awslogs.ValidLogGroupName(lc.Options["awslogs-group"]) {
 			out = append(out, fmt.Sprintf("container %s: awslogs-group %q", aws.ToString(c.Name), lc.Options["awslogs-group"]))
 		}
 	}

@@ -27,13 +27,15 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/consumer"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -117,7 +119,7 @@ type Executor struct {
 	Now    func() time.Time // nil: time.Now
 	// Names are the deployment's resource names: its remediate and member
 	// roles are principals backout trusts to have registered a revision.
-	Names config.Names
+	Names naming.Names
 	// Caller is the principal running backout: a revision it registered
 	// itself (ecslogfix fix --apply) is trusted too.
 	Caller string
@@ -143,14 +145,14 @@ func (b *Executor) trustRegistrant(registeredBy string) error {
 		return nil
 	}
 	if r, ok := awsarn.ParseRole(registeredBy); ok &&
-		(r.Name == b.Names.FunctionRole(config.FunctionRemediate) || r.Name == b.Names.MemberRole()) {
+		(r.Name == b.Names.FunctionRole(naming.FunctionRemediate) || r.Name == b.Names.MemberRole()) {
 		return nil
 	}
 	if b.Caller != "" && samePrincipal(registeredBy, b.Caller) {
 		return nil
 	}
 	return fmt.Errorf("registered by %s, neither ecslogfix's %s or %s role nor the caller", registeredBy,
-		b.Names.FunctionRole(config.FunctionRemediate), b.Names.MemberRole())
+		b.Names.FunctionRole(naming.FunctionRemediate), b.Names.MemberRole())
 }
 
 // samePrincipal compares two principal ARNs, an assumed role by its role
@@ -192,7 +194,7 @@ func (b *Executor) exemptUntil(req Request) string {
 	if req.ExemptUntil != "" {
 		return req.ExemptUntil
 	}
-	return policy.Day(b.clock().AddDate(0, 0, b.Policy.Exemptions.Backout()))
+	return exemption.Day(b.clock().AddDate(0, 0, b.Policy.Exemptions.Backout()))
 }
 
 // record writes the backout to the history: the source, the family's
@@ -554,7 +556,7 @@ func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinit
 	keep := func(name, why string) Step {
 		return Step{Step: backoutsteps.Step{Kind: backoutsteps.StepDeleteLogGroup, LogGroup: name, Region: b.Region, Optional: true}, Status: StepSkipped, Reason: why}
 	}
-	groups := policy.Groups(td)
+	groups := awslogs.Groups(td)
 	users, err := b.groupUsers(ctx, family, aws.ToString(td.TaskDefinitionArn), sourceARN, groups)
 	if err != nil {
 		return nil, []Step{keep("", "cannot read the family's revisions to see which groups they use: "+explain.FirstLine(explain.AWS(err).Error()))}, nil
@@ -589,14 +591,14 @@ func (b *Executor) deletableLogGroups(ctx context.Context, td *types.TaskDefinit
 // uses it: the source revision (services move back to it), else an ACTIVE
 // revision of the family, newest first. It stops reading once every group
 // has one.
-func (b *Executor) groupUsers(ctx context.Context, family, self, sourceARN string, groups []policy.GroupRef) (map[policy.GroupRef]string, error) {
-	users := map[policy.GroupRef]string{}
+func (b *Executor) groupUsers(ctx context.Context, family, self, sourceARN string, groups []awslogs.GroupRef) (map[awslogs.GroupRef]string, error) {
+	users := map[awslogs.GroupRef]string{}
 	note := func(arn, who string) error {
 		d, err := b.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn)})
 		if err != nil {
 			return err
 		}
-		for _, g := range policy.Groups(d.TaskDefinition) {
+		for _, g := range awslogs.Groups(d.TaskDefinition) {
 			if _, seen := users[g]; !seen && slices.Contains(groups, g) {
 				users[g] = who
 			}
@@ -678,8 +680,8 @@ func (b *Executor) keepLogGroup(ctx context.Context, name string) (string, bool,
 	if err != nil {
 		return "", false, err
 	}
-	if tags.Tags[config.TagManaged] != "true" {
-		return "ecslogfix did not create it (no " + config.TagManaged + "=true tag)", false, nil
+	if tags.Tags[taskdef.TagManaged] != "true" {
+		return "ecslogfix did not create it (no " + taskdef.TagManaged + "=true tag)", false, nil
 	}
 	streams, err := b.Logs.DescribeLogStreams(ctx, &cloudwatchlogs.DescribeLogStreamsInput{LogGroupName: aws.String(name), Limit: aws.Int32(1)})
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 
 	backoutsteps "github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -58,7 +59,7 @@ func newFakeAWS() *fakeAWS {
 // ecslogfixTags are the tags ecslogfix writes on a revision built from
 // source.
 func ecslogfixTags(source string) []types.Tag {
-	return []types.Tag{{Key: aws.String(config.TagSource), Value: aws.String(source)}, {Key: aws.String(config.TagManaged), Value: aws.String("true")},
+	return []types.Tag{{Key: aws.String(taskdef.TagSourceRevision), Value: aws.String(source)}, {Key: aws.String(taskdef.TagManaged), Value: aws.String("true")},
 		{Key: aws.String(taskdef.TagExecution), Value: aws.String("fix-run")}}
 }
 
@@ -174,7 +175,7 @@ func (f *fakeAWS) PutLogGroupDeletionProtection(_ context.Context, in *cloudwatc
 }
 
 func (f *fakeAWS) ListTagsForResource(context.Context, *cloudwatchlogs.ListTagsForResourceInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.ListTagsForResourceOutput, error) {
-	return &cloudwatchlogs.ListTagsForResourceOutput{Tags: map[string]string{config.TagManaged: "true"}}, nil
+	return &cloudwatchlogs.ListTagsForResourceOutput{Tags: map[string]string{taskdef.TagManaged: "true"}}, nil
 }
 
 func (f *fakeAWS) DescribeLogStreams(_ context.Context, in *cloudwatchlogs.DescribeLogStreamsInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.DescribeLogStreamsOutput, error) {
@@ -458,8 +459,8 @@ func TestBackoutRefusesARevisionItCannotProveIsEcslogfixs(t *testing.T) {
 		{name: "registered by the remediate role", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/ecslogfix-remediate/s1"},
 		{name: "registered by the member role", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/ecslogfix-member/s1"},
 		{name: "registered by the caller in another session", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/admin/bob"},
-		{name: "only the source tag, set by hand", tags: []types.Tag{only(config.TagSource, "14")}, refused: "no ecslogfix:managed=true tag"},
-		{name: "no execution token", tags: []types.Tag{only(config.TagSource, "14"), only(config.TagManaged, "true")}, refused: "no ecslogfix:execution tag"},
+		{name: "only the source tag, set by hand", tags: []types.Tag{only(taskdef.TagSourceRevision, "14")}, refused: "no ecslogfix:managed=true tag"},
+		{name: "no execution token", tags: []types.Tag{only(taskdef.TagSourceRevision, "14"), only(taskdef.TagManaged, "true")}, refused: "no ecslogfix:execution tag"},
 		{name: "source not older than the revision", tags: ecslogfixTags("15"), refused: "names revision 15, not older than itself"},
 		{name: "source newer than the revision", tags: ecslogfixTags("99"), refused: "names revision 99"},
 		{name: "registered by another principal", tags: ecslogfixTags("14"), registrant: "arn:aws:sts::111122223333:assumed-role/deployer/ci", refused: "registered by arn:aws:sts::111122223333:assumed-role/deployer/ci"},
@@ -468,7 +469,7 @@ func TestBackoutRefusesARevisionItCannotProveIsEcslogfixs(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAWS()
 			f.tags, f.registrant = tc.tags, tc.registrant
-			b := &Executor{ECS: f, Logs: f, Region: "us-east-1", Names: config.Names{Prefix: config.DefaultPrefix}, Caller: caller}
+			b := &Executor{ECS: f, Logs: f, Region: "us-east-1", Names: naming.Names{Prefix: config.DefaultPrefix}, Caller: caller}
 			_, err := b.Run(context.Background(), Request{TaskDefinition: "orders-api:15", Clusters: []string{"prod"}, Apply: true, ExemptUntil: fakeUntil})
 			if tc.refused == "" {
 				if err != nil {
@@ -522,7 +523,7 @@ func TestBackoutWithoutClusterReadsTheRolloutRecord(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAWS()
 			s := &recordingSFN{arn: tc.arn, output: string(out)}
-			b := &Executor{ECS: f, Logs: f, Region: "us-east-1", SFN: s, Names: config.Names{Prefix: config.DefaultPrefix}}
+			b := &Executor{ECS: f, Logs: f, Region: "us-east-1", SFN: s, Names: naming.Names{Prefix: config.DefaultPrefix}}
 			res, err := b.Run(context.Background(), Request{TaskDefinition: "orders-api:15", ExemptUntil: fakeUntil})
 			if err != nil {
 				t.Fatal(err)

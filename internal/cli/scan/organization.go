@@ -19,6 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/coverage"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
@@ -38,7 +39,7 @@ type orgOptions struct {
 func addOrgFlags(cmd *cobra.Command, o *orgOptions) {
 	fl := cmd.Flags()
 	fl.BoolVar(&o.enabled, "organization", false, "scan every ACTIVE account of the AWS Organization (run from the management account or a delegated administrator)")
-	fl.StringVar(&o.role, "role", config.Names{Prefix: config.DefaultPrefix}.MemberRole(),
+	fl.StringVar(&o.role, "role", naming.Names{Prefix: config.DefaultPrefix}.MemberRole(),
 		"with --organization: the IAM role assumed in each account (e.g. OrganizationAccountAccessRole)")
 	fl.StringArrayVar(&o.ous, "ou", nil, "with --organization: only the accounts under this OU (ou-… or the root r-…), recursively; repeatable")
 	fl.IntVar(&o.concurrency, "concurrency", orgscan.DefaultConcurrency, "with --organization: account-regions scanned at once")

@@ -205,7 +205,7 @@ func ReadDetectEnv(getenv func(string) string) (DetectEnv, error) {
 		StateMachineARN: r.required(EnvStateMachineARN),
 		OwnRoleARNs:     r.list(EnvOwnRoleARNs, func(s string) bool { _, ok := awsarn.ParseRole(s); return ok }, "an IAM role ARN"),
 		MemberRoleName:  r.str(EnvMemberRoleName),
-		AllowedAccounts: r.list(EnvAllowedAccounts, awsarn.ValidAccount, "a 12-digit account ID"),
+		AllowedAccounts: r.allowedAccounts(),
 		History:         r.history(),
 	}
 	r.memberRole(e.Mode, e.MemberRoleName)
@@ -220,7 +220,7 @@ func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 		Policy:          r.policy(),
 		StateMachineARN: r.required(EnvStateMachineARN),
 		MemberRoleName:  r.str(EnvMemberRoleName),
-		AllowedAccounts: r.list(EnvAllowedAccounts, awsarn.ValidAccount, "a 12-digit account ID"),
+		AllowedAccounts: r.allowedAccounts(),
 		Regions:         r.list(EnvRegions, awsarn.ValidRegion, "a region name"),
 		StartRate:       r.rate(EnvStartRate, config.DefaultRegisterRate),
 		ReadRate:        r.readRate(EnvReadRate, awsclient.DefaultReadRate),
@@ -326,6 +326,11 @@ func (r *reader) list(name string, valid func(string) bool, what string) []strin
 		out = append(out, item)
 	}
 	return out
+}
+
+// allowedAccounts reads the optional allow-list of detect and the sweep.
+func (r *reader) allowedAccounts() []string {
+	return r.list(EnvAllowedAccounts, awsarn.ValidAccount, "a 12-digit account ID")
 }
 
 func (r *reader) rate(name string, def float64) float64 {

@@ -25,6 +25,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -370,7 +371,7 @@ func cleanReasons(rs []policy.Reason) []policy.Reason {
 	return out
 }
 
-// cleanSettings keeps the driver, the values of the options policy.ShownOption
+// cleanSettings keeps the driver, the values of the options awslogs.ShownOption
 // allows and the names of everything else. The plan already redacted other
 // values; this is defence in depth for a plan from elsewhere.
 func cleanSettings(ls *plan.LogSettings) *Settings {
@@ -385,7 +386,7 @@ func cleanSettings(ls *plan.LogSettings) *Settings {
 			break
 		}
 		name := escape.Line(k, MaxName)
-		if policy.ShownOption(ls.Driver, k) {
+		if awslogs.ShownOption(ls.Driver, k) {
 			if s.Options == nil {
 				s.Options = map[string]string{}
 			}

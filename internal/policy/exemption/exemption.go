@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
@@ -55,7 +56,7 @@ func (t Tag) Carried(tags []types.Tag) bool {
 		if tg.Key == nil || *tg.Key != t.Key {
 			continue
 		}
-		if strings.EqualFold(strings.TrimSpace(deref(tg.Value)), strings.TrimSpace(t.Value)) {
+		if strings.EqualFold(strings.TrimSpace(aws.ToString(tg.Value)), strings.TrimSpace(t.Value)) {
 			return true
 		}
 	}
@@ -306,7 +307,7 @@ func (e Exemptions) tagExemption(tag Tag, tags []types.Tag, s Subject, notes *[]
 func tagValue(tags []types.Tag, key string) (string, bool) {
 	for _, t := range tags {
 		if t.Key != nil && *t.Key == key {
-			return deref(t.Value), true
+			return aws.ToString(t.Value), true
 		}
 	}
 	return "", false
@@ -358,6 +359,21 @@ func (e RegisterEntry) Malformed(maxDays int) string {
 	return ""
 }
 
+// OutOfBounds names the first of the rules' bounds e exceeds (the field
+// under "exemptions") and says why, or returns "" when none is; the
+// register's entries are checked by Problems.
+func (e Exemptions) OutOfBounds() (field, problem string) {
+	switch {
+	case e.MaxDays < 0 || e.MaxDays > MaxExemptionDays:
+		return "maxDays", fmt.Sprintf("%d is not in [1, %d]", e.MaxDays, MaxExemptionDays)
+	case e.BackoutDays < 0 || e.Backout() > e.Max():
+		return "backoutDays", fmt.Sprintf("%d is not in [1, maxDays %d]", e.Backout(), e.Max())
+	case len(e.Register) > MaxRegister:
+		return "register", fmt.Sprintf("%d entries; at most %d (the policy travels in each function's environment, which Lambda limits to 4 KB): narrow scopes with familyPrefix, or tag the task definitions with %s", len(e.Register), MaxRegister, "ecslogfix:exempt-until")
+	}
+	return "", ""
+}
+
 // Problems lists the register entries that are malformed, as "register[i]
 // (TICKET): problem": the deployment refuses them, though at run time they
 // only stop exempting.
@@ -369,11 +385,4 @@ func (e Exemptions) Problems() []string {
 		}
 	}
 	return out
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -19,7 +19,7 @@ const TypeTaskDefinition = "AWS::ECS::TaskDefinition"
 
 const typeLogGroup = "AWS::Logs::LogGroup"
 
-// The awslogs option keys the policy reads (policy.OptGroup and friends;
+// The awslogs option keys the policy reads (awslogs.OptGroup and friends;
 // repeated here as slots so that this package does not judge).
 var optionSlots = map[string]taskdoc.Slot{
 	"awslogs-group":         taskdoc.SlotGroup,

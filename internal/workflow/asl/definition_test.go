@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -236,7 +237,7 @@ func TestContractLogGroupCreatedPath(t *testing.T) {
 	in := sampleInput(policy.Enforce)
 	in.Reasons = []workflow.ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}}
 	in.LogGroups = []plan.LogGroup{{Name: "/ecs/orders", Region: "us-east-1", RetentionDays: 365, DeletionProtection: true,
-		Observed: &policy.GroupFact{}, Create: true, Tags: map[string]string{"ecslogfix:managed": "true"}}}
+		Observed: &awslogs.GroupFact{}, Create: true, Tags: map[string]string{"ecslogfix:managed": "true"}}}
 	doc := toDoc(t, in)
 	if next := choose(t, m, workflow.StateCheckMode, doc); next != workflow.StateEnsureLogGroups {
 		t.Fatalf("enforce goes to %s", next)

@@ -25,8 +25,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
@@ -175,7 +175,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	// remediate paces RegisterTaskDefinition per instance (registerRate,
 	// 0.5/s in cdk.json): back-to-back runs would measure that wait, not
 	// the pipeline. Raise it to the maximum for this benchmark.
-	env[names.Function(config.FunctionRemediate)][fnenv.EnvRegisterRate] = "20"
+	env[names.Function(naming.FunctionRemediate)][fnenv.EnvRegisterRate] = "20"
 	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages,
 		Env: env, Dir: stackDir, Moto: m, Log: logs})
 	if err != nil {
@@ -220,7 +220,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		}
 		return mark, t0, deliveries
 	}
-	fns := []string{config.FunctionDetect, config.FunctionRemediate, config.FunctionNotify}
+	fns := []string{naming.FunctionDetect, naming.FunctionRemediate, naming.FunctionNotify}
 	exe := func(fn string) string { return filepath.Join(stackDir, "bin", fn, "bootstrap") }
 	cpuOf := func(fn string) time.Duration {
 		pid, err := bootstrapPID(exe(fn))
@@ -247,7 +247,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	for i := 0; i <= runs; i++ {
 		family := fmt.Sprintf("bench-e2e-%02d", i)
 		mark, t0, deliveries := register(in, family, fmt.Sprintf("bench000-0000-4000-8000-%012d", i))
-		if len(deliveries) != 1 || deliveries[0].Target.Function != names.Function(config.FunctionDetect) {
+		if len(deliveries) != 1 || deliveries[0].Target.Function != names.Function(naming.FunctionDetect) {
 			t.Fatalf("run %d: %d deliveries, want 1 to detect", i, len(deliveries))
 		}
 		d := deliveries[0]
@@ -307,8 +307,8 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 
 	// Compliant events: detect only.
-	detect := names.Function(config.FunctionDetect)
-	before := logs.snapshot(detect, cpuOf(config.FunctionDetect))
+	detect := names.Function(naming.FunctionDetect)
+	before := logs.snapshot(detect, cpuOf(naming.FunctionDetect))
 	ok, err := harness.LoadTaskDefinition(filepath.Join(tools.Root, "testdata", "taskdefs", "td11-compliant-fargate.json"), "")
 	if err != nil {
 		t.Fatal(err)
@@ -348,7 +348,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		Target:  "1 call + at most 1 Logs read per distinct group (1)",
 		Verdict: bench.Verdict(okECS == 1 && okLogs <= 1),
 	})
-	after := logs.snapshot(detect, cpuOf(config.FunctionDetect))
+	after := logs.snapshot(detect, cpuOf(naming.FunctionDetect))
 	logs.mu.Lock()
 	okDurs := slices.Clone(logs.durations[detect][before.invocations:after.invocations])
 	logs.mu.Unlock()
@@ -443,7 +443,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		durs := slices.Clone(logs.durations[name][f.invocations:])
 		logs.mu.Unlock()
 		warmCPU := (last.cpu - f.cpu) / time.Duration(max(warmN, 1))
-		if fn == config.FunctionDetect { // the compliant events ran after the remediations
+		if fn == naming.FunctionDetect { // the compliant events ran after the remediations
 			last, durs = before, durs[:before.invocations-f.invocations]
 			warmN = before.invocations - f.invocations
 			warmCPU = (last.cpu - f.cpu) / time.Duration(max(warmN, 1))

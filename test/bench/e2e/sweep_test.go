@@ -20,8 +20,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -111,7 +111,7 @@ func TestBenchOrganizationSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer recorder.Close()
-	sweepFn := names.Function(config.FunctionSweep)
+	sweepFn := names.Function(naming.FunctionSweep)
 	logs := &functionLogs{bytes: map[string]int64{}, durations: map[string][]time.Duration{}}
 	stackDir := filepath.Join(dir, "stack")
 	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: stackDir, Moto: m, Log: logs,

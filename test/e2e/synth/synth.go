@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 )
 
@@ -63,7 +64,7 @@ func synthesize(root, outdir string, overrides map[string]any, mode string) (*St
 	}
 	names := cfg.Names()
 	pkgs := map[string]string{}
-	for _, fn := range slices.Concat(config.Functions, []string{config.FunctionReport}) {
+	for _, fn := range slices.Concat(naming.Functions(), []string{naming.FunctionReport}) {
 		pkgs[names.Function(fn)] = "./functions/" + fn
 	}
 	return &Stack{

@@ -21,6 +21,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -219,9 +220,9 @@ func TestCrossAccount(t *testing.T) {
 				found = true
 				got := principals(principal["AWS"])
 				want := []string{
-					flatten(roleARNTemplate(names.FunctionRole(config.FunctionDetect))),
-					flatten(roleARNTemplate(names.FunctionRole(config.FunctionSweep))),
-					flatten(roleARNTemplate(names.FunctionRole(config.FunctionRemediate))),
+					flatten(roleARNTemplate(names.FunctionRole(naming.FunctionDetect))),
+					flatten(roleARNTemplate(names.FunctionRole(naming.FunctionSweep))),
+					flatten(roleARNTemplate(names.FunctionRole(naming.FunctionRemediate))),
 				}
 				sort.Strings(want)
 				if !slices.Equal(got, want) {

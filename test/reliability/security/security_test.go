@@ -17,7 +17,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -469,7 +469,7 @@ func checkDefinition(t *testing.T, syn *synth.Stack) {
 		fnARN := func(fn string) string {
 			return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", localaws.Region, localaws.Account, names.Function(fn))
 		}
-		for _, pair := range [][2]string{{names.Function(config.FunctionRemediate), names.Function(config.FunctionNotify)}, {fnARN(config.FunctionRemediate), fnARN(config.FunctionNotify)}} {
+		for _, pair := range [][2]string{{names.Function(naming.FunctionRemediate), names.Function(naming.FunctionNotify)}, {fnARN(naming.FunctionRemediate), fnARN(naming.FunctionNotify)}} {
 			if err := json.Unmarshal([]byte(asl.Definition(localaws.Partition, pair[0], pair[1])), &want); err != nil {
 				t.Fatal(err)
 			}

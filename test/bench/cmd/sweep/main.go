@@ -27,6 +27,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
@@ -56,7 +57,7 @@ func run(ctx context.Context, stateMachine, bucket, account, prefix string, read
 	if stateMachine == "" || bucket == "" {
 		return fmt.Errorf("-state-machine-arn and -bucket are required")
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", config.FunctionSweep)
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil)).With("function", naming.FunctionSweep)
 	cfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return err

@@ -33,7 +33,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/config"
+	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
@@ -123,7 +123,7 @@ func run(ctx context.Context, verbose bool) error {
 		}
 	}()
 	names := syn.Config.Names()
-	say("    state machine %s, topic %s, rule %s → %s", names.StateMachine(), names.Topic(), names.Rule("register"), names.Function(config.FunctionDetect))
+	say("    state machine %s, topic %s, rule %s → %s", names.StateMachine(), names.Topic(), names.Rule("register"), names.Function(naming.FunctionDetect))
 	say("    ready after %s", time.Since(t0).Round(100*time.Millisecond))
 
 	ecsc := ecs.NewFromConfig(stack.Config)

@@ -1,6 +1,6 @@
-package config
-
-import "github.com/ecslogfix/ecslogfix/internal/taskdef"
+// Package naming holds the names of ecslogfix's functions, as the
+// repository spells them, and the physical names of its resources (Names).
+package naming
 
 // Function names as the repository spells them (functions/<name>).
 const (
@@ -18,8 +18,10 @@ const FunctionHook = "hook"
 // ecslogfix:history and a reportSchedule; it is not one of Functions.
 const FunctionReport = "report"
 
-// Functions lists the functions in build order.
-var Functions = []string{FunctionDetect, FunctionRemediate, FunctionNotify, FunctionSweep}
+// Functions lists the pipeline's functions in build order.
+func Functions() []string {
+	return []string{FunctionDetect, FunctionRemediate, FunctionNotify, FunctionSweep}
+}
 
 // Names derives the physical names of ecslogfix's resources from the
 // resource name prefix, so the infrastructure, the functions and the CLI
@@ -86,9 +88,3 @@ func (n Names) StackSetExecutionRole() string { return n.Prefix + "-member-execu
 // Rule is the name of the EventBridge rule for what ("register", "sweep",
 // "forward").
 func (n Names) Rule(what string) string { return n.Prefix + "-" + what }
-
-// Tag keys ecslogfix writes.
-const (
-	TagSource  = taskdef.TagSourceRevision // on a registered revision: the revision number it was built from
-	TagManaged = taskdef.TagManaged        // on created log groups and registered revisions: "true"
-)
