@@ -20,6 +20,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -114,15 +115,20 @@ func moduleRoot(t *testing.T) string {
 	return root
 }
 
-func TestMeasureLambdaHello(t *testing.T) {
+func TestStartLambdaHello(t *testing.T) {
 	rie, err := localaws.FindRIE()
 	localaws.RequireTool(t, err)
 	ctx := context.Background()
 	bootstrap := localaws.Bootstrap(t, "./test/bench/testdata/hello")
-	res, err := MeasureLambda(ctx, LambdaSpec{RIE: rie, Bootstrap: bootstrap, Event: []byte(`{"x":1}`), Starts: 2, Warm: 3})
-	if err != nil {
-		t.Fatal(err)
+	var samples []LambdaSample
+	for range 2 {
+		s, err := StartLambda(ctx, LambdaSpec{RIE: rie, Bootstrap: bootstrap, Event: []byte(`{"x":1}`), Warm: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		samples = append(samples, s)
 	}
+	res := Aggregate(samples)
 	t.Logf("cold %v warm %v rss %d response %s", res.Cold, res.Warm, res.PeakRSS, res.Response)
 	if res.Cold.N != 2 || res.Warm.N != 6 || res.Cold.Median <= 0 || res.Warm.Median <= 0 {
 		t.Errorf("samples: cold %+v warm %+v", res.Cold, res.Warm)
@@ -135,15 +141,20 @@ func TestMeasureLambdaHello(t *testing.T) {
 	}
 }
 
-func TestMeasurePython(t *testing.T) {
+func TestStartPython(t *testing.T) {
 	requireTool(t, "python3 with boto3", exec.Command("python3", "-c", "import boto3").Run())
-	res, err := MeasurePython(context.Background(), "python3", 1)
+	ctx := context.Background()
+	res, err := ProbePython(ctx, "python3")
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%s: ready %v rss %d", res.Version, res.Ready.Median, res.PeakRSS)
-	if res.Ready.N != 1 || res.Ready.Median <= 0 || res.PeakRSS < 1<<20 || !strings.Contains(res.Version, "boto3") {
-		t.Errorf("result %+v", res)
+	ready, peak, err := StartPython(ctx, res.Interpreter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s (%s): ready %v rss %d", res.Version, res.Interpreter, ready, peak)
+	if ready <= 0 || peak < 1<<20 || !strings.Contains(res.Version, "boto3") || res.Interpreter == "" {
+		t.Errorf("probe %+v: ready %v, peak RSS %d", res, ready, peak)
 	}
 }
 
@@ -172,8 +183,8 @@ func TestSummarize(t *testing.T) {
 	if s != (Summary{N: 4, Median: 4 * ms, Min: 1 * ms, Max: 9 * ms}) {
 		t.Errorf("Summarize = %+v", s)
 	}
-	if MedianInt64([]int64{3, 1, 2}) != 2 || MedianInt64(nil) != 0 {
-		t.Error("MedianInt64")
+	if Median([]int64{3, 1, 2}) != 2 || Median([]float64{4, 1}) != 2.5 || Median[int64](nil) != 0 {
+		t.Error("Median")
 	}
 }
 
@@ -200,9 +211,9 @@ PASS
 	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
 		t.Fatalf("rows = %+v\nwant %+v", rows, want)
 	}
-	more, err := ReadRows(strings.NewReader(`{"measure":"API calls per remediation","subject":"pipeline","value":"4 + 1 SNS","target":"≤ 5 + 1","verdict":"met"}` + "\n\n"))
+	more, err := jsonlines.Read[Row](strings.NewReader(`{"measure":"API calls per remediation","subject":"pipeline","value":"4 + 1 SNS","target":"≤ 5 + 1","verdict":"met"}` + "\n\n"))
 	if err != nil || len(more) != 1 {
-		t.Fatalf("ReadRows = %v, %v", more, err)
+		t.Fatalf("jsonlines.Read = %v, %v", more, err)
 	}
 	md := Markdown(append(rows, more...))
 	for _, s := range []string{"| Measure | Subject | Value | Target | Verdict |", "| go bench Build | plan | 22000 ns/op, 8000 B/op, 90 allocs/op |  |  |", "| API calls per remediation | pipeline | 4 + 1 SNS | ≤ 5 + 1 | met |"} {
@@ -210,8 +221,8 @@ PASS
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}
 	}
-	if _, err := ReadRows(strings.NewReader("{bad")); err == nil {
-		t.Error("ReadRows: want an error on bad JSON")
+	if _, err := jsonlines.Read[Row](strings.NewReader("{bad")); err == nil {
+		t.Error("jsonlines.Read: want an error on bad JSON")
 	}
 }
 
@@ -225,7 +236,7 @@ func TestRecordRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := ReadRows(f)
+	rows, err := jsonlines.Read[Row](f)
 	if err != nil || len(rows) != 2 || rows[1].Value != "0.4 s" {
 		t.Fatalf("rows = %+v, %v", rows, err)
 	}

@@ -128,7 +128,7 @@ func TestBenchCheckThroughput(t *testing.T) {
 			n, mib, len(reports), runs),
 		Subject: "ecslogfix check (CLI binary)",
 		Value: fmt.Sprintf("%.0f files/s, %.1f MiB/s (%.2f s; min %.2f s, max %.2f s); peak RSS %s",
-			float64(n)/med.Seconds(), mib/med.Seconds(), med.Seconds(), elapsed[0].Seconds(), elapsed[runs-1].Seconds(), MiB(MedianInt64(rss))),
+			float64(n)/med.Seconds(), mib/med.Seconds(), med.Seconds(), elapsed[0].Seconds(), elapsed[runs-1].Seconds(), MiB(Median(rss))),
 	})
 	t.Logf("verdicts %v", verdicts)
 }

@@ -23,7 +23,6 @@ type LambdaSpec struct {
 	Bootstrap string   // path of the function's bootstrap (built for this host)
 	Event     []byte   // the invoke payload; {} when empty
 	Env       []string // KEY=VALUE added to the function's environment
-	Starts    int      // cold starts to measure (default 10)
 	Warm      int      // warm invokes per start (default 5)
 }
 
@@ -47,33 +46,7 @@ type LambdaSample struct {
 	Response string          // the first response body
 }
 
-// MeasureLambda starts spec.Bootstrap under the RIE spec.Starts times (after
-// one discarded warm-up start), each on fresh loopback ports: it times the
-// first invoke from process start, then spec.Warm more invokes, and reads
-// the bootstrap's peak RSS. To compare subjects on a busy machine, prefer
-// interleaving StartLambda calls (as cmd/bench does) and Aggregate.
-func MeasureLambda(ctx context.Context, spec LambdaSpec) (LambdaResult, error) {
-	spec = spec.withDefaults()
-	// One discarded start first, so the page cache holds the binaries for
-	// every measured start (the Python baseline gets the same from its probe).
-	if _, err := StartLambda(ctx, spec); err != nil {
-		return LambdaResult{}, fmt.Errorf("warm-up start: %w", err)
-	}
-	var samples []LambdaSample
-	for i := range spec.Starts {
-		s, err := StartLambda(ctx, spec)
-		if err != nil {
-			return LambdaResult{}, fmt.Errorf("start %d: %w", i+1, err)
-		}
-		samples = append(samples, s)
-	}
-	return Aggregate(samples), nil
-}
-
 func (spec LambdaSpec) withDefaults() LambdaSpec {
-	if spec.Starts <= 0 {
-		spec.Starts = 10
-	}
 	if spec.Warm <= 0 {
 		spec.Warm = 5
 	}
@@ -83,7 +56,9 @@ func (spec LambdaSpec) withDefaults() LambdaSpec {
 	return spec
 }
 
-// Aggregate summarizes samples: cold and pooled warm distributions, the
+// Aggregate summarizes the samples of interleaved StartLambda calls (as
+// cmd/bench makes them, so load from other processes falls on every
+// subject alike): cold and pooled warm distributions, the
 // median peak RSS, and the last sample's response.
 func Aggregate(samples []LambdaSample) LambdaResult {
 	var res LambdaResult
@@ -100,7 +75,7 @@ func Aggregate(samples []LambdaSample) LambdaResult {
 			res.FunctionError = fe.ErrorType
 		}
 	}
-	res.Cold, res.Warm, res.PeakRSS = Summarize(cold), Summarize(warm), MedianInt64(rss)
+	res.Cold, res.Warm, res.PeakRSS = Summarize(cold), Summarize(warm), Median(rss)
 	return res
 }
 

@@ -66,27 +66,21 @@ type Summary struct {
 	Max    time.Duration
 }
 
-// Summarize sorts a copy of ds and summarizes it.
+// Summarize summarizes ds.
 func Summarize(ds []time.Duration) Summary {
 	if len(ds) == 0 {
 		return Summary{}
 	}
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	m := s[len(s)/2]
-	if len(s)%2 == 0 {
-		m = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return Summary{N: len(s), Median: m, Min: s[0], Max: s[len(s)-1]}
+	return Summary{N: len(ds), Median: Median(ds), Min: slices.Min(ds), Max: slices.Max(ds)}
 }
 
-// MedianInt64 returns the median of xs (0 when empty).
-func MedianInt64(xs []int64) int64 {
+// Median returns the median of xs, the mean of the middle two for an even
+// count (0 when empty).
+func Median[T ~int64 | ~float64](xs []T) T {
 	if len(xs) == 0 {
 		return 0
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
+	s := slices.Sorted(slices.Values(xs))
 	if len(s)%2 == 0 {
 		return (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}

@@ -25,33 +25,12 @@ sys.stdin.read()
 
 // PythonResult holds the baseline's figures.
 type PythonResult struct {
-	Interpreter string  // the resolved python executable (no pyenv shim)
-	Version     string  // e.g. "Python 3.11.9, boto3 1.43.0"
-	Ready       Summary // process start → "ready" (boto3 imported, ECS client created)
-	PeakRSS     int64   // median VmHWM, bytes
-}
-
-// MeasurePython runs the boto3 baseline starts times with the python
-// executable (default python3) and reports time to ready and peak RSS.
-func MeasurePython(ctx context.Context, python string, starts int) (PythonResult, error) {
-	if starts <= 0 {
-		starts = 10
-	}
-	res, err := ProbePython(ctx, python)
-	if err != nil {
-		return PythonResult{}, err
-	}
-	var ready []time.Duration
-	var rss []int64
-	for i := range starts {
-		d, peak, err := StartPython(ctx, res.Interpreter)
-		if err != nil {
-			return PythonResult{}, fmt.Errorf("python start %d: %w", i+1, err)
-		}
-		ready, rss = append(ready, d), append(rss, peak)
-	}
-	res.Ready, res.PeakRSS = Summarize(ready), MedianInt64(rss)
-	return res, nil
+	Interpreter string // the resolved python executable (no pyenv shim)
+	Version     string // e.g. "Python 3.11.9, boto3 1.43.0"
+	// Ready (process start → "ready": boto3 imported, ECS client created)
+	// and PeakRSS (median VmHWM, bytes) summarize StartPython's runs.
+	Ready   Summary
+	PeakRSS int64
 }
 
 // ProbePython checks that python (default python3) imports boto3 (which

@@ -2,23 +2,22 @@ package bench
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/docblock"
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 )
 
 // Row is one figure of the benchmark table. Other benchmarks (API calls per
 // remediation, sweep scale, end-to-end latency) contribute rows as JSON
-// lines, so `make bench` prints all figures in one table.
+// lines (test/jsonlines), so `make bench` prints all figures in one table.
 type Row struct {
 	Measure string `json:"measure"`          // what is measured, e.g. "cold start, median of 10 (min–max)"
 	Subject string `json:"subject"`          // detect, remediate, notify, python baseline, ...
@@ -55,25 +54,6 @@ func Markdown(rows []Row) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", esc(r.Measure), esc(r.Subject), esc(r.Value), esc(r.Target), esc(r.Verdict))
 	}
 	return b.String()
-}
-
-// ReadRows reads JSON-lines rows (blank lines ignored).
-func ReadRows(r io.Reader) ([]Row, error) {
-	var rows []Row
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var row Row
-		if err := json.Unmarshal([]byte(line), &row); err != nil {
-			return nil, fmt.Errorf("row %d: %w", n, err)
-		}
-		rows = append(rows, row)
-	}
-	return rows, sc.Err()
 }
 
 // ParseGoBench turns `go test -bench -benchmem` output into rows, one per
@@ -127,14 +107,9 @@ func ParseGoBench(r io.Reader) ([]Row, error) {
 		for _, u := range b.units {
 			vs := b.values[u]
 			n = max(n, len(vs))
-			slices.Sort(vs)
-			m := vs[len(vs)/2]
-			if len(vs)%2 == 0 {
-				m = (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
-			}
 			// One decimal at most: the mean of two medians must not print
 			// as 551.9000000000001.
-			parts = append(parts, strconv.FormatFloat(math.Round(m*10)/10, 'f', -1, 64)+" "+u)
+			parts = append(parts, strconv.FormatFloat(math.Round(Median(vs)*10)/10, 'f', -1, 64)+" "+u)
 		}
 		measure := "go bench " + b.name
 		if n > 1 {
@@ -167,16 +142,7 @@ func RecordRow(tb testing.TB, row Row) {
 	if path == "" {
 		return
 	}
-	b, err := json.Marshal(row)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		tb.Fatalf("bench rows: %v", err)
-	}
-	defer f.Close()
-	if _, err := f.Write(append(b, '\n')); err != nil {
+	if err := jsonlines.Append(path, row); err != nil {
 		tb.Fatalf("bench rows: %v", err)
 	}
 }

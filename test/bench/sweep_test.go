@@ -19,6 +19,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -163,8 +164,8 @@ feed:
 // runs the CLI's scan and the scheduled sweep (test/bench/cmd/sweep, wired
 // as the sweep function) over N/4 and N families at the fastest read rate
 // (families per second, peak RSS), and both at --read-rate 10 over 100
-// families through a recording proxy (observed request rate against the
-// configured limit).
+// families through the fault proxy without faults, which records arrivals
+// (observed request rate against the configured limit).
 func TestBenchSweepScan(t *testing.T) {
 	RequireBench(t)
 	n := envInt(t, EnvFamilies, 2000, 8)
@@ -269,12 +270,12 @@ func TestBenchSweepScan(t *testing.T) {
 	}
 
 	// Observed request rate against the configured limit: 100 families at
-	// 10 reads/s, through a proxy that records arrivals.
-	wire, err := StartWire(endpoint)
+	// 10 reads/s, through the fault proxy (no rules: it only records).
+	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: endpoint}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer wire.Close()
+	defer recorder.Close()
 	const limit = 10.0
 	prefix, families := "bench-a-00", min(100, small)
 	if small < 100 {
@@ -282,18 +283,17 @@ func TestBenchSweepScan(t *testing.T) {
 	}
 	reads := []string{"ecs:ListTaskDefinitionFamilies", "ecs:DescribeTaskDefinition"}
 	for _, tool := range []string{"scan", "sweep"} {
-		mark := wire.Mark()
+		since := time.Now()
 		var err error
 		if tool == "scan" {
-			_, err = scan(wire.URL, prefix, "10")
+			_, err = scan(recorder.URL, prefix, "10")
 		} else {
-			_, _, err = runSweep(wire.URL, prefix, "10")
+			_, _, err = runSweep(recorder.URL, prefix, "10")
 		}
 		if err != nil {
 			t.Fatalf("%s at 10/s: %v", tool, err)
 		}
-		calls := Filter(wire.Since(mark), reads...)
-		r := Rate(calls)
+		r := recorder.PaceSince(since, reads...)
 		t.Logf("%s at %v/s: %d reads, mean %.2f/s, max %d in 1 s, %d in 10 s", tool, limit, r.N, r.Mean, r.MaxPer1s, r.MaxPer10s)
 		dev := r.Mean/limit - 1
 		RecordRow(t, Row{

@@ -6,9 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
-	"sort"
 	"sync"
 	"time"
 )
@@ -213,11 +213,8 @@ func (p *Proxy) updateService(w http.ResponseWriter, r *http.Request, call Call)
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	u := ECSUpdate{Cluster: str(req, "cluster"), Service: str(req, "service"), TaskDefinition: str(req, "taskDefinition")}
-	for k := range req {
-		u.Fields = append(u.Fields, k)
-	}
-	sort.Strings(u.Fields)
+	u := ECSUpdate{Cluster: str(req, "cluster"), Service: str(req, "service"), TaskDefinition: str(req, "taskDefinition"),
+		Fields: slices.Sorted(maps.Keys(req))}
 	var before map[string]any
 	if u.TaskDefinition != "" {
 		if before, err = p.describeOne(r, u.Cluster, u.Service); err != nil {
@@ -226,20 +223,19 @@ func (p *Proxy) updateService(w http.ResponseWriter, r *http.Request, call Call)
 		}
 		if c := controllerOf(before); before != nil && c != "ECS" {
 			u.Refused = c
-			p.ecs.mu.Lock()
-			p.ecs.updates = append(p.ecs.updates, u)
-			p.ecs.mu.Unlock()
-			msg := CodeDeployUpdateMessage
-			if c == "EXTERNAL" {
-				msg = ExternalUpdateMessage
-			}
-			writeError(w, call, http.StatusBadRequest, "InvalidParameterException", msg)
-			return
 		}
 	}
 	p.ecs.mu.Lock()
 	p.ecs.updates = append(p.ecs.updates, u)
 	p.ecs.mu.Unlock()
+	if u.Refused != "" {
+		msg := CodeDeployUpdateMessage
+		if u.Refused == "EXTERNAL" {
+			msg = ExternalUpdateMessage
+		}
+		writeError(w, call, http.StatusBadRequest, "InvalidParameterException", msg)
+		return
+	}
 	status, out, err := p.upstreamCall(r, "UpdateService", body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)

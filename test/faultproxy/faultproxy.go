@@ -18,7 +18,9 @@
 // same fault whatever the interleaving with other APIs. The proxy counts
 // requests, forwarded requests and faults per API, and records arrival times
 // so tests can check the observed request rate (the most calls in any
-// sliding window) against a rate budget.
+// sliding window) against a rate budget. With no rules it is a recorder:
+// the benchmarks count and pace the AWS requests of a real bootstrap or CLI
+// binary on it (Stats.Since, PaceSince).
 package faultproxy
 
 import (
@@ -36,6 +38,7 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -154,14 +157,7 @@ func (r Rule) validate() error {
 	return nil
 }
 
-func knownKind(k Kind) bool {
-	for _, c := range Kinds {
-		if c == k {
-			return true
-		}
-	}
-	return false
-}
+func knownKind(k Kind) bool { return slices.Contains(Kinds, k) }
 
 // Config configures a Proxy.
 type Config struct {
@@ -290,16 +286,10 @@ type decision struct {
 	message string // the rule's Message
 }
 
-// decide records one call of api and draws its fault.
-func (p *Proxy) decide(api string) decision { return p.decideIn(api, "") }
-
-// decideIn is decide for a call signed for region.
-func (p *Proxy) decideIn(api, region string) decision { return p.decideFor(api, facts{region: region}) }
-
 // facts are what a rule matches of a call besides its API.
 type facts struct{ region, role, account string }
 
-// decideFor is decide for a call with those facts.
+// decideFor records one call of api, with those facts, and draws its fault.
 func (p *Proxy) decideFor(api string, c facts) decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -372,6 +362,53 @@ func (p *Proxy) Stats() Stats {
 		s.Total.Delayed += st.Delayed
 	}
 	return s
+}
+
+// Since counts the requests per API that reached the proxy after before
+// was taken (a Stats of the same proxy; the zero Stats counts them all).
+func (s Stats) Since(before Stats) map[string]int {
+	out := map[string]int{}
+	for api, a := range s.APIs {
+		if n := a.Requests - before.APIs[api].Requests; n > 0 {
+			out[api] = n
+		}
+	}
+	return out
+}
+
+// Pace is how fast a sequence of calls arrived.
+type Pace struct {
+	N int
+	// Mean is (N−1) ÷ (last − first arrival): the sustained rate per second.
+	Mean float64
+	// MaxPer1s and MaxPer10s are the most calls in any sliding window of 1 s
+	// and 10 s.
+	MaxPer1s, MaxPer10s int
+}
+
+// PaceSince measures the calls of the APIs named, taken together, that
+// arrived at or after since.
+func (p *Proxy) PaceSince(since time.Time, apis ...string) Pace {
+	p.mu.Lock()
+	var ts []time.Time
+	for _, api := range apis {
+		if a := p.apis[api]; a != nil {
+			for _, at := range a.arrivals {
+				if !at.Before(since) {
+					ts = append(ts, at)
+				}
+			}
+		}
+	}
+	p.mu.Unlock()
+	slices.SortFunc(ts, time.Time.Compare)
+	pace := Pace{N: len(ts), MaxPer1s: maxInWindow(ts, time.Second), MaxPer10s: maxInWindow(ts, 10*time.Second)}
+	if len(ts) > 1 {
+		if span := ts[len(ts)-1].Sub(ts[0]); span > 0 {
+			pace.Mean = float64(len(ts)-1) / span.Seconds()
+		}
+	}
+	return pace
 }
 
 // MaxInWindow returns the most calls of api that arrived within any sliding
@@ -490,9 +527,8 @@ var targetServices = map[string]string{
 // to find the Action field.
 func Identify(r *http.Request) (Call, error) {
 	call, err := identify(r)
-	call.Region = signingRegion(r.Header.Get("Authorization"))
 	if parts := credentialScope(r.Header.Get("Authorization")); parts != nil {
-		call.AccessKey = parts[0]
+		call.AccessKey, call.Region = parts[0], parts[2]
 	}
 	return call, err
 }
@@ -564,14 +600,6 @@ func credentialScope(auth string) []string {
 func signingName(auth string) string {
 	if parts := credentialScope(auth); parts != nil {
 		return parts[3]
-	}
-	return ""
-}
-
-// signingRegion extracts the region from the credential scope.
-func signingRegion(auth string) string {
-	if parts := credentialScope(auth); parts != nil {
-		return parts[2]
 	}
 	return ""
 }

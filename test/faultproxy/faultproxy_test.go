@@ -27,6 +27,12 @@ import (
 
 const registerAPI = "ecs:RegisterTaskDefinition"
 
+// decide records one call of api and draws its fault.
+func (p *Proxy) decide(api string) decision { return p.decideIn(api, "") }
+
+// decideIn is decide for a call signed for region.
+func (p *Proxy) decideIn(api, region string) decision { return p.decideFor(api, facts{region: region}) }
+
 // fakeAWS answers ECS RegisterTaskDefinition and SNS Publish like AWS does
 // and counts the calls that reach it.
 type fakeAWS struct{ calls atomic.Int64 }
@@ -327,13 +333,20 @@ func TestScriptThenRates(t *testing.T) {
 	}
 }
 
-func TestMaxInWindow(t *testing.T) {
-	base := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
-	var now time.Time
-	p, err := New(Config{Upstream: "http://127.0.0.1:1", Now: func() time.Time { return now }})
+// clockedProxy is a Proxy (not serving) whose clock is *now.
+func clockedProxy(t *testing.T, now *time.Time) *Proxy {
+	t.Helper()
+	p, err := New(Config{Upstream: "http://127.0.0.1:1", Now: func() time.Time { return *now }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestMaxInWindow(t *testing.T) {
+	base := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	var now time.Time
+	p := clockedProxy(t, &now)
 	// 3 calls in the first 0.5 s, then 1 per second for 10 s, then a burst of 5 in 0.9 s.
 	offsets := []time.Duration{0, 200 * time.Millisecond, 500 * time.Millisecond}
 	for i := 1; i <= 10; i++ {
@@ -357,6 +370,47 @@ func TestMaxInWindow(t *testing.T) {
 	}
 	if got := p.MaxInWindow("ecs:Nothing", time.Second); got != 0 {
 		t.Errorf("unknown API window = %d, want 0", got)
+	}
+}
+
+func TestPaceSince(t *testing.T) {
+	t0 := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
+	now := t0.Add(-time.Second)
+	p := clockedProxy(t, &now)
+	p.decide(registerAPI) // before since: not counted
+	// 10 per second for 2 s, two APIs alternating.
+	for i := range 21 {
+		now = t0.Add(time.Duration(i) * 100 * time.Millisecond)
+		p.decide([]string{"ecs:ListTaskDefinitionFamilies", registerAPI}[i%2])
+	}
+	p.decide("ecs:DescribeTaskDefinition") // another API: not counted
+	r := p.PaceSince(t0, "ecs:ListTaskDefinitionFamilies", registerAPI)
+	if r.N != 21 || r.Mean < 9.99 || r.Mean > 10.01 || r.MaxPer1s != 10 || r.MaxPer10s != 21 {
+		t.Errorf("PaceSince = %+v", r)
+	}
+	if r := p.PaceSince(now, "ecs:DescribeTaskDefinition"); r.N != 1 || r.Mean != 0 {
+		t.Errorf("pace of one call = %+v", r)
+	}
+}
+
+func TestStatsSinceCountsRequestsAfterASnapshot(t *testing.T) {
+	srv, backend := startProxy(t)
+	c := ecs.NewFromConfig(sdkConfig(srv.URL, 1))
+	ctx := context.Background()
+	if err := register(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	mark := srv.Stats()
+	for range 2 {
+		if err := register(ctx, c); err != nil {
+			t.Fatalf("through the proxy: %v", err)
+		}
+	}
+	if got := srv.Stats().Since(mark); len(got) != 1 || got[registerAPI] != 2 {
+		t.Errorf("Since = %v, want %s: 2", got, registerAPI)
+	}
+	if got := srv.Stats().Since(Stats{}); got[registerAPI] != 3 || backend.calls.Load() != 3 {
+		t.Errorf("Since(Stats{}) = %v, backend %d; want 3 forwarded", got, backend.calls.Load())
 	}
 }
 

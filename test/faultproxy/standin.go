@@ -62,15 +62,6 @@ func newStandIns() *standIns {
 	return &standIns{protected: map[string]bool{}, modes: map[string]string{}, registrants: map[string]string{}}
 }
 
-// scope is the caller's region and access key from the SigV4 credential
-// scope.
-func scope(r *http.Request) string {
-	if parts := credentialScope(r.Header.Get("Authorization")); parts != nil {
-		return parts[2] + "/" + parts[0]
-	}
-	return ""
-}
-
 // serve answers call when a stand-in covers it, and reports whether it did;
 // otherwise the caller forwards the request.
 func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Request) bool {
@@ -97,7 +88,8 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		TaskDefinition            string `json:"taskDefinition"`
 	}
 	_ = json.Unmarshal(body, &in) // a malformed body is moto's to answer
-	sc := scope(r)
+	// The caller's scope: its SigV4 credential's region and access key.
+	sc := call.Region + "/" + call.AccessKey
 	switch call.API {
 	case "logs:CreateLogGroup":
 		rec := forward(p, r)

@@ -15,11 +15,8 @@
 package reliability
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"slices"
 	"strings"
@@ -27,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/docblock"
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 )
 
 // EnvReport names the JSON-lines file Record appends to.
@@ -72,26 +70,10 @@ func Record(tb testing.TB, r Result) {
 		if tb.Failed() {
 			r.Passed = 0
 		}
-		if err := appendResult(path, r); err != nil {
+		if err := jsonlines.Append(path, r); err != nil {
 			tb.Errorf("reliability report: %v", err)
 		}
 	})
-}
-
-// appendResult writes r as one line of the report file.
-func appendResult(path string, r Result) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	// One O_APPEND write per line: lines from parallel test binaries do not interleave.
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	_, err = f.Write(append(b, '\n'))
-	return err
 }
 
 // Missing lists the Scenarios no result has a row for, in order.
@@ -103,24 +85,6 @@ func Missing(results []Result) []string {
 		}
 	}
 	return out
-}
-
-// ReadResults reads a report file's lines.
-func ReadResults(r io.Reader) ([]Result, error) {
-	var out []Result
-	sc := bufio.NewScanner(r)
-	for n := 1; sc.Scan(); n++ {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var res Result
-		if err := json.Unmarshal([]byte(line), &res); err != nil {
-			return nil, fmt.Errorf("line %d: %w", n, err)
-		}
-		out = append(out, res)
-	}
-	return out, sc.Err()
 }
 
 // Summarize sums the results per scenario, in order of first appearance.

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 )
 
 func TestRecordAndSummarize(t *testing.T) {
@@ -24,7 +26,7 @@ func TestRecordAndSummarize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	results, err := ReadResults(f)
+	results, err := jsonlines.Read[Result](f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,7 +131,7 @@ func TestRecordCountsAssertionsAfterIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rs, err := ReadResults(f)
+	rs, err := jsonlines.Read[Result](f)
 	if err != nil || len(rs) != 1 || rs[0].Passed != 0 {
 		t.Fatalf("rows %+v (%v), want one with Passed 0", rs, err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -129,7 +130,7 @@ func summary(s bench.Summary) string {
 // the emulator) and times 1 + N remediations (the first is the cold one):
 // from putting the CloudTrail event on the bus until the notification is
 // in the SQS queue subscribed to the topic. The functions reach moto
-// through a recording proxy, which counts each function's AWS requests per
+// through the fault proxy without faults, which counts each function's AWS requests per
 // remediation on the wire; their output gives the billed durations, the
 // log bytes per invocation and (with /proc) CPU time and peak RSS.
 func TestBenchEndToEnd(t *testing.T) {
@@ -148,27 +149,35 @@ func TestBenchEndToEnd(t *testing.T) {
 	t.Logf("synthesized in %s", time.Since(start).Round(time.Millisecond))
 	names := syn.Config.Names()
 
-	wire, err := bench.StartWire("")
+	stackDir := filepath.Join(dir, "stack")
+	if err := os.MkdirAll(stackDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	logs := &functionLogs{bytes: map[string]int64{}, durations: map[string][]time.Duration{}}
+	start = time.Now()
+	// moto first, so that the recorder (the fault proxy without faults)
+	// stands between it and the functions only: the harness's own calls
+	// are not counted.
+	m, err := localaws.StartMoto(ctx, localaws.MotoOptions{Tools: tools, StepFunctions: true, Log: logs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer wire.Close()
+	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint}, "")
+	if err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	defer recorder.Close()
 	env := map[string]map[string]string{}
 	for fn := range syn.Packages {
-		env[fn] = map[string]string{"AWS_ENDPOINT_URL": wire.URL}
+		env[fn] = map[string]string{"AWS_ENDPOINT_URL": recorder.URL}
 	}
 	// remediate paces RegisterTaskDefinition per instance (registerRate,
 	// 0.5/s in cdk.json): back-to-back runs would measure that wait, not
 	// the pipeline. Raise it to the maximum for this benchmark.
 	env[names.Function(naming.FunctionRemediate)][fnenv.EnvRegisterRate] = "20"
-	logs := &functionLogs{bytes: map[string]int64{}, durations: map[string][]time.Duration{}}
-	stackDir := filepath.Join(dir, "stack")
-	if err := os.MkdirAll(stackDir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	start = time.Now()
 	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages,
-		Env: env, Dir: stackDir, Log: logs})
+		Env: env, Dir: stackDir, Moto: m, Log: logs})
 	if err != nil {
 		t.Fatalf("start the stack: %v", err)
 	}
@@ -182,9 +191,6 @@ func TestBenchEndToEnd(t *testing.T) {
 			t.Errorf("stop the stack: %v", err)
 		}
 	}()
-	if err := wire.SetUpstream(s.Moto.Endpoint); err != nil {
-		t.Fatal(err)
-	}
 	if len(s.Subscribers) != 1 {
 		t.Fatalf("want one SQS subscriber (one topic), have %v", s.Subscribers)
 	}
@@ -194,16 +200,16 @@ func TestBenchEndToEnd(t *testing.T) {
 	}
 	ecsClient := ecs.NewFromConfig(s.Config)
 	// register registers in as family and puts the event of that
-	// registration (eventID) on the bus; it returns the wire's mark and the
+	// registration (eventID) on the bus; it returns the recorder's counts and the
 	// time from just before the event, and what the bus delivered.
-	register := func(in *ecs.RegisterTaskDefinitionInput, family, eventID string) (int, time.Time, []harness.Delivery) {
+	register := func(in *ecs.RegisterTaskDefinitionInput, family, eventID string) (faultproxy.Stats, time.Time, []harness.Delivery) {
 		in.Family = aws.String(family)
 		reg, err := ecsClient.RegisterTaskDefinition(ctx, in)
 		if err != nil {
 			t.Fatal(err)
 		}
 		td := reg.TaskDefinition
-		mark, t0 := wire.Mark(), time.Now()
+		mark, t0 := recorder.Stats(), time.Now()
 		if err := s.PutRegisterEvent(ctx, harness.RegisterCall{EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn),
 			Family: family, Revision: td.Revision, Identity: harness.IAMUser("jane.doe")}); err != nil {
 			t.Fatal(err)
@@ -277,7 +283,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		if e.Status != sfntypes.ExecutionStatusSucceeded {
 			t.Fatalf("run %d: execution %s", i, e.Status)
 		}
-		calls := bench.CountAPIs(wire.Since(mark))
+		calls := recorder.Stats().Since(mark)
 		for api := range calls {
 			if _, ok := perRun[api]; !ok {
 				perRun[api] = make([]int, i) // APIs not seen before: 0 in earlier runs
@@ -319,7 +325,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		if len(deliveries) != 1 || json.Unmarshal(deliveries[0].Invocation.Payload, &resp) != nil || resp.Status != execution.StatusCompliant {
 			t.Fatalf("compliant run %d: %d deliveries, detect answered %+v", i, len(deliveries), resp)
 		}
-		for api, n := range bench.CountAPIs(wire.Since(mark)) {
+		for api, n := range recorder.Stats().Since(mark) {
 			okCalls[api] = append(okCalls[api], n)
 		}
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
+	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -105,16 +106,16 @@ func TestBenchOrganizationSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wire, err := bench.StartWire(m.Endpoint)
+	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer wire.Close()
+	defer recorder.Close()
 	sweepFn := names.Function(naming.FunctionSweep)
 	logs := &functionLogs{bytes: map[string]int64{}, durations: map[string][]time.Duration{}}
 	stackDir := filepath.Join(dir, "stack")
 	s, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: stackDir, Moto: m, Log: logs,
-		Env: map[string]map[string]string{sweepFn: {"AWS_ENDPOINT_URL": wire.URL, fnenv.EnvStateMachineARN: aws.ToString(out.StateMachineArn),
+		Env: map[string]map[string]string{sweepFn: {"AWS_ENDPOINT_URL": recorder.URL, fnenv.EnvStateMachineARN: aws.ToString(out.StateMachineArn),
 			// The benchmark measures the code: the fastest rates the function accepts.
 			fnenv.EnvReadRate: "1000", fnenv.EnvStartRate: "20"}}})
 	if err != nil {
@@ -128,7 +129,7 @@ func TestBenchOrganizationSweep(t *testing.T) {
 		s.Close()
 	}()
 
-	mark := wire.Mark()
+	mark := recorder.Stats()
 	start = time.Now()
 	arns, err := s.StartSchedule(ctx, names.Rule("sweep"), "bench-sweep")
 	if err != nil {
@@ -154,7 +155,7 @@ func TestBenchOrganizationSweep(t *testing.T) {
 	// The sweep function's AWS requests on the wire.
 	byAPI := map[string]int{}
 	n := 0
-	for api, c := range bench.CountAPIs(wire.Since(mark)) {
+	for api, c := range recorder.Stats().Since(mark) {
 		n += c
 		byAPI[shortAPI(api)] += c
 	}

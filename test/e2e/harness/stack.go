@@ -1,21 +1,25 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -148,27 +152,15 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	s.Config = localaws.Config(s.Endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
-	t := opts.Template
-	if err = s.createTopics(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createQueues(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createHistory(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createEventBuses(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.createStateMachines(ctx, t); err != nil {
-		return s, err
-	}
-	if err = s.startFunctions(ctx, opts); err != nil {
-		return s, err
-	}
-	if err = s.createRules(ctx, t); err != nil {
-		return s, err
+	startFunctions := func(ctx context.Context, _ *Template) error { return s.startFunctions(ctx, opts) }
+	// In this order: the functions' environment names the topics, queues,
+	// buckets, tables and state machines; the rules target the functions.
+	for _, create := range []func(context.Context, *Template) error{
+		s.createTopics, s.createQueues, s.createHistory, s.createEventBuses, s.createStateMachines, startFunctions, s.createRules,
+	} {
+		if err = create(ctx, opts.Template); err != nil {
+			return s, err
+		}
 	}
 	return s, nil
 }
@@ -448,14 +440,15 @@ func (s *Stack) createRules(ctx context.Context, t *Template) error {
 	return nil
 }
 
-var arnFunction = regexp.MustCompile(`^arn:[^:]+:lambda:[^:]*:[^:]*:function:([^:]+)`)
-
-func functionNameFromARN(arn string) (string, bool) {
-	m := arnFunction.FindStringSubmatch(arn)
-	if m == nil {
+// functionNameFromARN is the function's name in a Lambda function ARN,
+// qualified (version, alias) or not.
+func functionNameFromARN(s string) (string, bool) {
+	a, err := arn.Parse(s)
+	name, ok := strings.CutPrefix(a.Resource, "function:")
+	if name, _, _ = strings.Cut(name, ":"); err != nil || a.Service != "lambda" || !ok || name == "" {
 		return "", false
 	}
-	return m[1], true
+	return name, true
 }
 
 var badQueueChars = regexp.MustCompile(`[^A-Za-z0-9_-]`)
@@ -502,7 +495,7 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 			return out, err
 		}
 		for _, b := range bodies {
-			inv, err := s.invoke(ctx, tg.Function, []byte(b))
+			inv, err := s.Invoke(ctx, tg.Function, []byte(b))
 			if err != nil {
 				return out, err
 			}
@@ -512,9 +505,10 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	return out, nil
 }
 
-// invoke calls a function under its emulator, one invoke at a time with
-// Step Functions' (localaws.Function), and records its cold start.
-func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
+// Invoke calls a function of the stack with payload under its emulator,
+// one invoke at a time with Step Functions' (localaws.Function), and
+// records its cold start.
+func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
 	f, ok := s.Functions[function]
 	if !ok {
 		return nil, fmt.Errorf("no function %s in the stack", function)
@@ -529,11 +523,6 @@ func (s *Stack) invoke(ctx context.Context, function string, payload []byte) (*l
 	return inv, nil
 }
 
-// Invoke calls a function of the stack directly with payload.
-func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
-	return s.invoke(ctx, function, payload)
-}
-
 // StartSchedule starts the state machine targets of the schedule rule
 // named rule with their constant input, as EventBridge would, under the
 // execution name given, and returns the executions' ARNs.
@@ -543,11 +532,7 @@ func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string,
 		if tg.Rule != rule {
 			continue
 		}
-		input := tg.Input
-		if input == "" {
-			input = "{}"
-		}
-		e, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(tg.StateMachine), Name: aws.String(name), Input: aws.String(input)})
+		e, err := s.SFN.StartExecution(ctx, &sfn.StartExecutionInput{StateMachineArn: aws.String(tg.StateMachine), Name: aws.String(name), Input: aws.String(cmp.Or(tg.Input, "{}"))})
 		if err != nil {
 			return out, fmt.Errorf("start %s: %w", tg.StateMachine, err)
 		}
@@ -563,12 +548,7 @@ func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string,
 // first, waiting until none is RUNNING (or ctx ends).
 func (s *Stack) Executions(ctx context.Context) ([]*sfn.DescribeExecutionOutput, error) {
 	var all []*sfn.DescribeExecutionOutput
-	ids := make([]string, 0, len(s.StateMachines))
-	for id := range s.StateMachines {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(s.StateMachines)) {
 		p := sfn.NewListExecutionsPaginator(s.SFN, &sfn.ListExecutionsInput{StateMachineArn: aws.String(s.StateMachines[id])})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
@@ -614,12 +594,7 @@ func (s *Stack) Notifications(ctx context.Context, topicID string) ([]SNSEnvelop
 // Logs returns the output of every process, function by function.
 func (s *Stack) Logs() string {
 	var b strings.Builder
-	names := make([]string, 0, len(s.Functions))
-	for n := range s.Functions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(s.Functions)) {
 		fmt.Fprintf(&b, "==== %s\n%s\n", n, s.Functions[n].Logs())
 	}
 	if s.Moto != nil {

@@ -247,7 +247,15 @@ func (t *Template) ResolveString(v any) (string, error) {
 	return s, nil
 }
 
+// arity is the length of the argument list of the intrinsics that take a
+// fixed one.
+var arity = map[string]int{"Fn::Join": 2, "Fn::Select": 2, "Fn::Split": 2, "Fn::If": 3, "Fn::Equals": 2}
+
 func (t *Template) intrinsic(fn string, arg any) (any, error) {
+	a, _ := arg.([]any)
+	if n, ok := arity[fn]; ok && len(a) != n {
+		return nil, fmt.Errorf("%s: %v", fn, arg)
+	}
 	switch fn {
 	case "Ref":
 		id, _ := arg.(string)
@@ -265,10 +273,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		}
 		return t.getAtt(id, attr)
 	case "Fn::Join":
-		a, _ := arg.([]any)
-		if len(a) != 2 {
-			return nil, fmt.Errorf("Fn::Join: %v", arg)
-		}
 		sep, _ := a[0].(string)
 		parts, err := t.Resolve(a[1])
 		if err != nil {
@@ -324,10 +328,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		})
 		return strings.ReplaceAll(out, "${!", "${"), subErr
 	case "Fn::Select":
-		a, _ := arg.([]any)
-		if len(a) != 2 {
-			return nil, fmt.Errorf("Fn::Select: %v", arg)
-		}
 		idx, err := t.Resolve(a[0])
 		if err != nil {
 			return nil, err
@@ -349,10 +349,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		}
 		return l[i], nil
 	case "Fn::Split":
-		a, _ := arg.([]any)
-		if len(a) != 2 {
-			return nil, fmt.Errorf("Fn::Split: %v", arg)
-		}
 		sep, _ := a[0].(string)
 		s, err := t.ResolveString(a[1])
 		if err != nil {
@@ -364,10 +360,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		}
 		return out, nil
 	case "Fn::If":
-		a, _ := arg.([]any)
-		if len(a) != 3 {
-			return nil, fmt.Errorf("Fn::If: %v", arg)
-		}
 		name, _ := a[0].(string)
 		ok, err := t.condition(name)
 		if err != nil {
@@ -381,10 +373,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		name, _ := arg.(string)
 		return t.condition(name)
 	case "Fn::Equals":
-		a, _ := arg.([]any)
-		if len(a) != 2 {
-			return nil, fmt.Errorf("Fn::Equals: %v", arg)
-		}
 		l, err := t.Resolve(a[0])
 		if err != nil {
 			return nil, err
@@ -395,7 +383,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		}
 		return fmt.Sprint(l) == fmt.Sprint(r), nil
 	case "Fn::Not", "Fn::And", "Fn::Or":
-		a, _ := arg.([]any)
 		vals := make([]bool, len(a))
 		for i, e := range a {
 			r, err := t.Resolve(e)

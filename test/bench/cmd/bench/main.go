@@ -29,8 +29,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/docblock"
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -182,7 +184,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			}
 		}
 	}
-	py.Ready, py.PeakRSS = bench.Summarize(pyReady), bench.MedianInt64(pyRSS)
+	py.Ready, py.PeakRSS = bench.Summarize(pyReady), bench.Median(pyRSS)
 
 	budget := py.Ready.Median / 8
 	rows = append(rows,
@@ -241,7 +243,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		rows = append(rows, more...)
 	}
 	if o.rowsFile != "" {
-		more, err := readWith(o.rowsFile, bench.ReadRows)
+		more, err := readWith(o.rowsFile, jsonlines.Read[bench.Row])
 		if err != nil {
 			return err
 		}
@@ -293,13 +295,13 @@ func readWith(path string, parse func(io.Reader) ([]bench.Row, error)) ([]bench.
 var defaultEnv = []string{
 	"AWS_ENDPOINT_URL=http://127.0.0.1:9",
 	"AWS_MAX_ATTEMPTS=1",
-	"ECSLOGFIX_MODE=single",
-	"ECSLOGFIX_STATE_MACHINE_ARN=arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",
-	"ECSLOGFIX_TOPIC_ARN=arn:aws:sns:us-east-1:123456789012:ecslogfix",
-	"ECSLOGFIX_OWN_ROLE_ARNS=arn:aws:iam::123456789012:role/ecslogfix-remediate",
-	"ECSLOGFIX_REGIONS=us-east-1",
-	"ECSLOGFIX_REGISTER_RATE=1",
-	"ECSLOGFIX_POLICY={}",
+	fnenv.EnvMode + "=single",
+	fnenv.EnvStateMachineARN + "=arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",
+	fnenv.EnvTopicARN + "=arn:aws:sns:us-east-1:123456789012:ecslogfix",
+	fnenv.EnvOwnRoleARNs + "=arn:aws:iam::123456789012:role/ecslogfix-remediate",
+	fnenv.EnvRegions + "=us-east-1",
+	fnenv.EnvRegisterRate + "=1",
+	fnenv.EnvPolicy + "={}",
 }
 
 // testdata returns the event and environment for a function:

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/docblock"
+	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
 
@@ -33,7 +34,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reliability-report:", err)
 		os.Exit(1)
 	}
-	results, err := reliability.ReadResults(f)
+	results, err := jsonlines.Read[reliability.Result](f)
 	f.Close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reliability-report:", err)

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -522,22 +523,13 @@ func applyResultPath(rp *string, doc, result any) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("ResultPath %s on a non-object", *rp)
 	}
-	out := make(map[string]any, len(top)+1)
-	for k, v := range top {
-		out[k] = v
-	}
+	out := maps.Clone(top)
 	segs := strings.Split(rest, ".")
 	cur := out
 	for _, seg := range segs[:len(segs)-1] {
 		next, ok := cur[seg].(map[string]any)
-		if !ok {
+		if next = maps.Clone(next); !ok || next == nil {
 			next = map[string]any{}
-		} else {
-			cp := make(map[string]any, len(next))
-			for k, v := range next {
-				cp[k] = v
-			}
-			next = cp
 		}
 		cur[seg] = next
 		cur = next
