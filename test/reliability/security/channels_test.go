@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/securityhub"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli"
 	"github.com/ecslogfix/ecslogfix/internal/message/chat"
@@ -268,4 +269,31 @@ func checkChatbot(t *testing.T, sources map[string]string) {
 	if n == 0 {
 		t.Error("no Chatbot format read")
 	}
+}
+
+// securityHubFindings returns every finding ecslogfix imported into
+// Security Hub (moto keeps them and answers GetFindings with all of them,
+// its filters ignored), each as the JSON a reader of Security Hub sees, by
+// ID. A run that imported none fails: the channel would be read in vain.
+func securityHubFindings(ctx context.Context, t *testing.T, s *harness.Stack) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	p := securityhub.NewGetFindingsPaginator(securityhub.NewFromConfig(s.Config), &securityhub.GetFindingsInput{})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatalf("get findings: %v", err)
+		}
+		for _, f := range page.Findings {
+			b, err := json.Marshal(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out["Security Hub finding "+aws.ToString(f.Id)] = string(b)
+		}
+	}
+	if len(out) == 0 {
+		t.Errorf("Security Hub holds no finding of ecslogfix's: the findings channel was not exercised")
+	}
+	return out
 }

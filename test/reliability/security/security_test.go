@@ -223,7 +223,7 @@ func requestBody(t *testing.T, in *ecs.RegisterTaskDefinitionInput) map[string]a
 // Chatbot posts to Slack and Microsoft Teams — and as the SQS subscriber
 // receives it), in any body posted to the Slack webhook, in any history
 // record (every S3 object version, every DynamoDB item), in any
-// execution's input, output or history (DescribeExecution,
+// Security Hub finding ecslogfix imported, in any execution's input, output or history (DescribeExecution,
 // GetExecutionHistory), in detect's answers, in any line the bootstraps
 // wrote, or in the output of the CLI's scan, fix and backout (dry runs,
 // every output format) run against the same world.
@@ -232,12 +232,12 @@ func TestSecretLeakage(t *testing.T) {
 	tools := localaws.RequireTools(t)
 	root := tools.Root
 	dir := t.TempDir()
-	// The history store and a Slack webhook, whose URL a Secrets Manager
-	// secret holds: notify posts every published notification to the
-	// loopback receiver.
+	// The history store, Security Hub findings and a Slack webhook, whose
+	// URL a Secrets Manager secret holds: notify posts every published
+	// notification to the loopback receiver.
 	slack := startSlack(t)
 	syn, err := synth.Single(root, filepath.Join(dir, "cdk"), map[string]any{
-		"ecslogfix:history": true, "ecslogfix:slackWebhookSecretArn": slackSecretARN,
+		"ecslogfix:history": true, "ecslogfix:securityHub": "import", "ecslogfix:slackWebhookSecretArn": slackSecretARN,
 	})
 	if err != nil {
 		t.Fatalf("synthesize: %v", err)
@@ -547,6 +547,8 @@ func TestSecretLeakage(t *testing.T) {
 	if !sweepShown {
 		t.Errorf("the sweep's report does not show its AWS error's message %q: the planted secret reached nothing", sweepMessageShown)
 	}
+	findings := securityHubFindings(ctx, t, s)
+	maps.Copy(sources, findings)
 	outputs := cliOutputs(ctx, t, s.Config, registered)
 	maps.Copy(sources, outputs)
 	checkReaches(t, sources, awsMessageShown, notifyMessageShown)
@@ -585,13 +587,13 @@ func TestSecretLeakage(t *testing.T) {
 			t.Errorf("the planted name %q appears in no email: the planted fields reach no notification", name)
 		}
 	}
-	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d Slack bodies, %d history records, %d CLI outputs, %d executions); synth %s, total %s",
-		len(secrets), len(sources), len(subscribed), len(bodies), len(records), len(outputs), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	t.Logf("%d secret-looking values checked in %d sources (%d notifications, %d Slack bodies, %d history records, %d Security Hub findings, %d CLI outputs, %d executions); synth %s, total %s",
+		len(secrets), len(sources), len(subscribed), len(bodies), len(records), len(findings), len(outputs), len(execs), synthTime.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
 	reliability.Record(t, reliability.Result{
 		ID: "secret-leakage", Scenario: "secret leakage: env values, secrets, secretOptions, repositoryCredentials, raw CloudTrail bodies", Runs: 1, Passed: 1,
 		Registrations: len(registered), Notifications: len(subscribed),
-		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d Slack webhook bodies, %d history records, %d CLI outputs (scan, fix, backout; text, json, csv; stdout and stderr), %d executions' input/output/history, detect's answers, all process output), %d leaks; AWS errors quoting a secret in remediate (a FAILED execution), detect, notify and the sweep",
-			delivered, len(secrets), len(sources), len(bodies), len(records), len(outputs), len(execs), leaks),
+		Note: fmt.Sprintf("full local pipeline (synthesized stack, moto Step Functions, bootstraps under the emulator); %d events; %d values × %d sources (every notification format, %d Slack webhook bodies, %d history records, %d Security Hub findings, %d CLI outputs (scan, fix, backout; text, json, csv; stdout and stderr), %d executions' input/output/history, detect's answers, all process output), %d leaks; AWS errors quoting a secret in remediate (a FAILED execution), detect, notify and the sweep",
+			delivered, len(secrets), len(sources), len(bodies), len(records), len(findings), len(outputs), len(execs), leaks),
 	})
 }
 
