@@ -26,8 +26,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // SchemaVersion is the ASFF version ecslogfix writes.
@@ -55,25 +55,25 @@ const (
 // policy wants, or to no valid region, are MEDIUM; incomplete or invalid
 // settings ECS defaults or tolerates, the delivery mode and a router's own
 // logs are LOW.
-func Severity(r policy.Reason) types.SeverityLabel {
+func Severity(r reason.Code) types.SeverityLabel {
 	switch r {
-	case policy.ReasonMissingLogConfiguration, policy.ReasonMissingGroup, policy.ReasonInvalidGroup,
-		policy.ReasonLogGroupMissing, policy.ReasonExecutionRoleMissing, policy.ReasonUnknownOption:
+	case reason.MissingLogConfiguration, reason.MissingGroup, reason.InvalidGroup,
+		reason.LogGroupMissing, reason.ExecutionRoleMissing, reason.UnknownOption:
 		return types.SeverityLabelHigh
-	case policy.ReasonDriverNotAllowed, policy.ReasonFirelens, policy.ReasonMissingRegion, policy.ReasonInvalidRegion:
+	case reason.DriverNotAllowed, reason.Firelens, reason.MissingRegion, reason.InvalidRegion:
 		return types.SeverityLabelMedium
 	}
 	return types.SeverityLabelLow
 }
 
 // ID is the stable finding ID of one reason of one family.
-func ID(account, region, family string, r policy.Reason) string {
+func ID(account, region, family string, r reason.Code) string {
 	return "ecslogfix/v1/" + account + "/" + region + "/" + family + "/" + string(r)
 }
 
 // ExemptionID is the ID of the SUPPRESSED finding of one reason under one
 // exemption (by: "tag", or the register entry's ticket).
-func ExemptionID(account, region, family string, r policy.Reason, by string) string {
+func ExemptionID(account, region, family string, r reason.Code, by string) string {
 	return ID(account, region, family, r) + "/exemption/" + cmp.Or(by, exemption.SourceTag)
 }
 
@@ -124,7 +124,7 @@ func Findings(c history.Change, partition string, now time.Time) []types.AwsSecu
 	return out
 }
 
-func union(a, b []policy.Reason) []policy.Reason {
+func union(a, b []reason.Code) []reason.Code {
 	out := slices.Clone(a)
 	for _, r := range b {
 		if !slices.Contains(out, r) {
@@ -134,7 +134,7 @@ func union(a, b []policy.Reason) []policy.Reason {
 	return out
 }
 
-func violation(c history.Change, partition string, now time.Time, r policy.Reason, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
+func violation(c history.Change, partition string, now time.Time, r reason.Code, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
 	a := c.After
 	f := base(c, partition, now, r, rs, cs)
 	f.Id = aws.String(ID(a.Account, a.Region, a.Family, r))
@@ -155,7 +155,7 @@ func violation(c history.Change, partition string, now time.Time, r policy.Reaso
 	return f
 }
 
-func exemptionFinding(c history.Change, partition string, now time.Time, r policy.Reason, by string, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
+func exemptionFinding(c history.Change, partition string, now time.Time, r reason.Code, by string, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
 	a := c.After
 	f := base(c, partition, now, r, rs, cs)
 	f.Id = aws.String(ExemptionID(a.Account, a.Region, a.Family, r, by))
@@ -175,7 +175,7 @@ func exemptionFinding(c history.Change, partition string, now time.Time, r polic
 	return f
 }
 
-func base(c history.Change, partition string, now time.Time, r policy.Reason, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
+func base(c history.Change, partition string, now time.Time, r reason.Code, rs types.RecordState, cs types.ComplianceStatus) types.AwsSecurityFinding {
 	a := c.After
 	created := a.ChangedAt
 	if a.Since != nil {
@@ -216,7 +216,7 @@ func base(c history.Change, partition string, now time.Time, r policy.Reason, rs
 
 // recommendation is the reason's help and, where the plan has it, the
 // exact settings that fix each affected container.
-func recommendation(c history.Change, r policy.Reason) string {
+func recommendation(c history.Change, r reason.Code) string {
 	text := r.Help()
 	for _, fx := range c.After.Fixes {
 		if fx.After == nil || !slices.ContainsFunc(c.Record.Findings, func(f plan.Finding) bool { return f.Container == fx.Container && slices.Contains(f.Reasons, r) }) {
@@ -236,7 +236,7 @@ func recommendation(c history.Change, r policy.Reason) string {
 	return text
 }
 
-func containers(rec history.Record, r policy.Reason) string {
+func containers(rec history.Record, r reason.Code) string {
 	var names []string
 	for _, f := range append(slices.Clone(rec.Findings), rec.Exempted...) {
 		if slices.Contains(f.Reasons, r) && !slices.Contains(names, f.Container) {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 var now = time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
@@ -25,16 +25,16 @@ const (
 	src  = "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:3"
 )
 
-func item(state history.State, open, exempt []policy.Reason, by string) *history.Item {
+func item(state history.State, open, exempt []reason.Code, by string) *history.Item {
 	since := now.Add(-time.Hour)
 	return &history.Item{Account: acct, Region: reg, Family: "orders-api", State: state, Revision: 3, TaskDefinitionARN: src,
 		Reasons: open, Exempted: exempt, ExemptBy: by, ExemptUntil: map[bool]string{true: "2026-12-31"}[by != ""], ChangedAt: since, Since: &since}
 }
 
 var (
-	missing = policy.ReasonMissingLogConfiguration
-	prefix  = policy.ReasonMissingStreamPrefix
-	firel   = policy.ReasonFirelens
+	missing = reason.MissingLogConfiguration
+	prefix  = reason.MissingStreamPrefix
+	firel   = reason.Firelens
 )
 
 type want struct {
@@ -45,31 +45,31 @@ type want struct {
 }
 
 func TestFindingsPerTransition(t *testing.T) {
-	id := func(r policy.Reason) string { return ID(acct, reg, "orders-api", r) }
-	exid := func(r policy.Reason, by string) string { return ExemptionID(acct, reg, "orders-api", r, by) }
-	rec := history.Record{TaskDefinitionARN: src, Findings: []plan.Finding{{Container: "app", Reasons: []policy.Reason{missing, prefix}}},
-		Exempted: []plan.Finding{{Container: "router", Reasons: []policy.Reason{firel}}}}
+	id := func(r reason.Code) string { return ID(acct, reg, "orders-api", r) }
+	exid := func(r reason.Code, by string) string { return ExemptionID(acct, reg, "orders-api", r, by) }
+	rec := history.Record{TaskDefinitionARN: src, Findings: []plan.Finding{{Container: "app", Reasons: []reason.Code{missing, prefix}}},
+		Exempted: []plan.Finding{{Container: "router", Reasons: []reason.Code{firel}}}}
 	tests := []struct {
 		name          string
 		before, after *history.Item
 		want          []want
 	}{
-		{"first seen open", nil, item(history.StateNonCompliant, []policy.Reason{missing, prefix}, nil, ""), []want{
+		{"first seen open", nil, item(history.StateNonCompliant, []reason.Code{missing, prefix}, nil, ""), []want{
 			{id(missing), types.RecordStateActive, types.ComplianceStatusFailed, types.WorkflowStatusNew},
 			{id(prefix), types.RecordStateActive, types.ComplianceStatusFailed, types.WorkflowStatusNew}}},
 		{"first seen compliant", nil, item(history.StateCompliant, nil, nil, ""), nil},
-		{"fixed", item(history.StateNonCompliant, []policy.Reason{missing}, nil, ""), item(history.StateRemediated, nil, nil, ""), []want{
+		{"fixed", item(history.StateNonCompliant, []reason.Code{missing}, nil, ""), item(history.StateRemediated, nil, nil, ""), []want{
 			{id(missing), types.RecordStateArchived, types.ComplianceStatusPassed, types.WorkflowStatusResolved}}},
-		{"one reason fixed", item(history.StateNonCompliant, []policy.Reason{missing, prefix}, nil, ""), item(history.StateNonCompliant, []policy.Reason{missing}, nil, ""), []want{
+		{"one reason fixed", item(history.StateNonCompliant, []reason.Code{missing, prefix}, nil, ""), item(history.StateNonCompliant, []reason.Code{missing}, nil, ""), []want{
 			{id(missing), types.RecordStateActive, types.ComplianceStatusFailed, types.WorkflowStatusNew},
 			{id(prefix), types.RecordStateArchived, types.ComplianceStatusPassed, types.WorkflowStatusResolved}}},
-		{"exempted", item(history.StateNonCompliant, []policy.Reason{firel}, nil, ""), item(history.StateExempt, nil, []policy.Reason{firel}, "RISK-7"), []want{
+		{"exempted", item(history.StateNonCompliant, []reason.Code{firel}, nil, ""), item(history.StateExempt, nil, []reason.Code{firel}, "RISK-7"), []want{
 			{id(firel), types.RecordStateArchived, types.ComplianceStatusFailed, types.WorkflowStatusResolved},
 			{exid(firel, "RISK-7"), types.RecordStateActive, types.ComplianceStatusFailed, types.WorkflowStatusSuppressed}}},
-		{"exemption expired", item(history.StateExempt, nil, []policy.Reason{firel}, "RISK-7"), item(history.StateNonCompliant, []policy.Reason{firel}, nil, ""), []want{
+		{"exemption expired", item(history.StateExempt, nil, []reason.Code{firel}, "RISK-7"), item(history.StateNonCompliant, []reason.Code{firel}, nil, ""), []want{
 			{id(firel), types.RecordStateActive, types.ComplianceStatusFailed, types.WorkflowStatusNew},
 			{exid(firel, "RISK-7"), types.RecordStateArchived, types.ComplianceStatusFailed, types.WorkflowStatusSuppressed}}},
-		{"exempt, then fixed", item(history.StateExempt, nil, []policy.Reason{firel}, "tag"), item(history.StateCompliant, nil, nil, ""), []want{
+		{"exempt, then fixed", item(history.StateExempt, nil, []reason.Code{firel}, "tag"), item(history.StateCompliant, nil, nil, ""), []want{
 			{id(firel), types.RecordStateArchived, types.ComplianceStatusPassed, types.WorkflowStatusResolved},
 			{exid(firel, "tag"), types.RecordStateArchived, types.ComplianceStatusPassed, types.WorkflowStatusSuppressed}}},
 	}
@@ -97,25 +97,25 @@ func TestFindingsPerTransition(t *testing.T) {
 }
 
 func TestSeverityAndRemediationText(t *testing.T) {
-	for r, want := range map[policy.Reason]types.SeverityLabel{
-		missing: types.SeverityLabelHigh, policy.ReasonInvalidGroup: types.SeverityLabelHigh, policy.ReasonMissingGroup: types.SeverityLabelHigh,
-		firel: types.SeverityLabelMedium, policy.ReasonDriverNotAllowed: types.SeverityLabelMedium, policy.ReasonMissingRegion: types.SeverityLabelMedium,
-		prefix: types.SeverityLabelLow, policy.ReasonRouterNotAwslogs: types.SeverityLabelLow,
-		policy.ReasonLogGroupMissing: types.SeverityLabelHigh, policy.ReasonExecutionRoleMissing: types.SeverityLabelHigh,
-		policy.ReasonUnknownOption: types.SeverityLabelHigh, policy.ReasonInvalidRegion: types.SeverityLabelMedium,
-		policy.ReasonInvalidStreamPrefix: types.SeverityLabelLow, policy.ReasonInvalidMode: types.SeverityLabelLow,
+	for r, want := range map[reason.Code]types.SeverityLabel{
+		missing: types.SeverityLabelHigh, reason.InvalidGroup: types.SeverityLabelHigh, reason.MissingGroup: types.SeverityLabelHigh,
+		firel: types.SeverityLabelMedium, reason.DriverNotAllowed: types.SeverityLabelMedium, reason.MissingRegion: types.SeverityLabelMedium,
+		prefix: types.SeverityLabelLow, reason.RouterNotAwslogs: types.SeverityLabelLow,
+		reason.LogGroupMissing: types.SeverityLabelHigh, reason.ExecutionRoleMissing: types.SeverityLabelHigh,
+		reason.UnknownOption: types.SeverityLabelHigh, reason.InvalidRegion: types.SeverityLabelMedium,
+		reason.InvalidStreamPrefix: types.SeverityLabelLow, reason.InvalidMode: types.SeverityLabelLow,
 	} {
 		if got := Severity(r); got != want {
 			t.Errorf("%s: %s, want %s", r, got, want)
 		}
 	}
-	if len(policy.Reasons()) != 14 {
+	if len(reason.All()) != 14 {
 		t.Fatalf("a reason was added: give it a severity")
 	}
-	after := item(history.StateNonCompliant, []policy.Reason{missing}, nil, "")
+	after := item(history.StateNonCompliant, []reason.Code{missing}, nil, "")
 	after.Fixes = []history.Fix{{Container: "app", After: &plan.LogSettings{Driver: "awslogs", Options: map[string]string{"awslogs-group": "/ecs/orders-api", "awslogs-region": reg, "awslogs-stream-prefix": "ecs"}}}}
 	rec := history.Record{TaskDefinitionARN: src, Decision: history.DecisionBlocked, Detail: "the fix cannot be applied safely: no role",
-		Findings: []plan.Finding{{Container: "app", Reasons: []policy.Reason{missing}}}}
+		Findings: []plan.Finding{{Container: "app", Reasons: []reason.Code{missing}}}}
 	f := Findings(history.Change{Record: rec, After: *after}, "aws", now)[0]
 	text := *f.Remediation.Recommendation.Text
 	if !strings.Contains(text, "Fix for container app: logDriver awslogs, awslogs-group=/ecs/orders-api, awslogs-region=eu-west-1, awslogs-stream-prefix=ecs.") {
@@ -149,7 +149,7 @@ func (c *capture) Do(r *http.Request) (*http.Response, error) {
 func TestFindingsPassTheSDKsValidation(t *testing.T) {
 	c := &capture{}
 	client := securityhub.New(securityhub.Options{Region: reg, HTTPClient: c, Credentials: credentials.NewStaticCredentialsProvider("a", "b", "")})
-	after := item(history.StateExempt, []policy.Reason{missing}, []policy.Reason{firel}, "RISK-7")
+	after := item(history.StateExempt, []reason.Code{missing}, []reason.Code{firel}, "RISK-7")
 	fs := Findings(history.Change{Record: history.Record{TaskDefinitionARN: src}, After: *after}, "aws", now)
 	if _, err := client.BatchImportFindings(context.Background(), &securityhub.BatchImportFindingsInput{Findings: fs}); err != nil {
 		t.Fatalf("the SDK refused the documents: %v", err)

@@ -19,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/securityhub/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/history"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
@@ -188,7 +188,7 @@ func TestNoteOnECS9AgainstTheContract(t *testing.T) {
 	}
 	rec := history.Record{Decision: history.DecisionRemediated, Outcome: workflow.OutcomeRemediated, Account: acct, Region: reg, Family: "orders-api",
 		TaskDefinitionARN: src, NewARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:4", Time: now}
-	c := history.Change{Record: rec, Before: item(history.StateNonCompliant, []policy.Reason{missing}, nil, ""), After: *item(history.StateRemediated, nil, nil, "")}
+	c := history.Change{Record: rec, Before: item(history.StateNonCompliant, []reason.Code{missing}, nil, ""), After: *item(history.StateRemediated, nil, nil, "")}
 	if err := p.Publish(context.Background(), []history.Change{c}); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestImportInMoto(t *testing.T) {
 	p := &Publisher{Import: func(account, region string) (Importer, error) { return client, nil }, Now: func() time.Time { return now }}
 	account := localaws.Account
 	open := history.Item{Account: account, Region: reg, Family: "moto-family", State: history.StateNonCompliant, TaskDefinitionARN: src,
-		Reasons: []policy.Reason{missing}, ChangedAt: now}
+		Reasons: []reason.Code{missing}, ChangedAt: now}
 	if err := p.Publish(ctx, []history.Change{{Record: history.Record{TaskDefinitionARN: src, Decision: history.DecisionBlocked}, After: open}}); err != nil {
 		t.Fatal(err)
 	}

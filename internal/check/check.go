@@ -18,6 +18,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 	"github.com/ecslogfix/ecslogfix/internal/source/cloudformation"
 	"github.com/ecslogfix/ecslogfix/internal/source/taskdoc"
@@ -61,11 +62,11 @@ type Report struct {
 
 // Container is the verdict on one container.
 type Container struct {
-	Name      string          `json:"name"`
-	Line      int             `json:"line,omitempty"`
-	Compliant bool            `json:"compliant"`
-	Verdict   Verdict         `json:"verdict"`
-	Reasons   []policy.Reason `json:"reasons"` // the reasons that hold whatever the unresolved values are
+	Name      string        `json:"name"`
+	Line      int           `json:"line,omitempty"`
+	Compliant bool          `json:"compliant"`
+	Verdict   Verdict       `json:"verdict"`
+	Reasons   []reason.Code `json:"reasons"` // the reasons that hold whatever the unresolved values are
 	// Keys names the log options the reasons are about (an unknown key, an
 	// invalid region, stream prefix or mode): what to change.
 	Keys []string `json:"keys,omitempty"`
@@ -159,7 +160,7 @@ func Evaluate(res source.Resource, pol policy.Policy, fallback plan.Context) Rep
 			}
 		}
 		if c.Reasons == nil {
-			c.Reasons = []policy.Reason{}
+			c.Reasons = []reason.Code{}
 		}
 		if !c.Compliant && c.Verdict == Compliant {
 			c.Verdict = NonCompliant
@@ -231,7 +232,7 @@ func judgeUnresolved(c Container, def types.ContainerDefinition, un []source.Unr
 	return c
 }
 
-func reasons(def types.ContainerDefinition, pol policy.Policy) []policy.Reason {
+func reasons(def types.ContainerDefinition, pol policy.Policy) []reason.Code {
 	ev := pol.Evaluate(&types.TaskDefinition{ContainerDefinitions: []types.ContainerDefinition{def}}, nil)
 	return ev.Containers[0].Reasons
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -111,7 +112,7 @@ func TestUnresolvedIsJudgedBothWays(t *testing.T) {
 		}
 	}
 	r := tmpl("{awslogs-group: !Ref G, awslogs-region: us-east-1}")[0]
-	if c := r.Containers[0]; len(c.Reasons) != 1 || c.Reasons[0] != policy.ReasonMissingStreamPrefix || len(c.Unresolved) != 1 {
+	if c := r.Containers[0]; len(c.Reasons) != 1 || c.Reasons[0] != reason.MissingStreamPrefix || len(c.Unresolved) != 1 {
 		t.Errorf("certain reasons %+v", c)
 	}
 }
@@ -168,13 +169,13 @@ func TestInputErrorsAndNewRules(t *testing.T) {
 	r := read("rules.json", `{"family":"f","requiresCompatibilities":["FARGATE"],"containerDefinitions":[
 		{"name":"a","logConfiguration":{"logDriver":"awslogs","options":{"awslogs-group":"/ecs/f","awslogs-region":"<aws_region>","awslogs-stream-prefix":"a:b","awslogs-endpoint":"x","mode":"sync"}}}]}`)
 	c := r.Containers[0]
-	want := []policy.Reason{policy.ReasonInvalidRegion, policy.ReasonInvalidStreamPrefix, policy.ReasonInvalidMode, policy.ReasonUnknownOption, policy.ReasonExecutionRoleMissing}
+	want := []reason.Code{reason.InvalidRegion, reason.InvalidStreamPrefix, reason.InvalidMode, reason.UnknownOption, reason.ExecutionRoleMissing}
 	if r.Verdict != NonCompliant || !equalReasons(c.Reasons, want) || strings.Join(c.Keys, " ") != "awslogs-region awslogs-stream-prefix mode awslogs-endpoint" {
 		t.Errorf("new rules: %+v", c)
 	}
 }
 
-func equalReasons(a, b []policy.Reason) bool {
+func equalReasons(a, b []reason.Code) bool {
 	if len(a) != len(b) {
 		return false
 	}

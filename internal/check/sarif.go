@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/internal/escape"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // SARIF 2.1.0 (OASIS), as GitHub code scanning reads it: one rule per
@@ -126,7 +126,7 @@ type sarifSuppression struct {
 // rules is every rule, in a stable order: the reason codes, then ours.
 func rules() []sarifRule {
 	var out []sarifRule
-	for _, r := range policy.Reasons() {
+	for _, r := range reason.All() {
 		out = append(out, rule(string(r), r.Summary(), r.Help(), "error"))
 	}
 	out = append(out,
@@ -222,7 +222,7 @@ func what(r Report) string {
 	return escape.Text(s)
 }
 
-func findingMessage(r Report, c Container, reason policy.Reason) string {
+func findingMessage(r Report, c Container, reason reason.Code) string {
 	return fmt.Sprintf("Container %s in %s: %s (%s). %s", quoted(c.Name), what(r), reason.Summary(), reason, reason.Help())
 }
 

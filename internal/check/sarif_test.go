@@ -9,7 +9,7 @@ import (
 
 	"github.com/owenrumney/go-sarif/v3/pkg/report/v210/sarif"
 
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // validateSARIF checks a log against the SARIF 2.1.0 JSON schema that the
@@ -70,7 +70,7 @@ func TestSARIFValidatesAgainstTheSchema(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := log.Runs[0]
-	if len(run.Tool.Driver.Rules) != len(policy.Reasons())+2 || run.Invocations[0].ExecutionSuccessful {
+	if len(run.Tool.Driver.Rules) != len(reason.All())+2 || run.Invocations[0].ExecutionSuccessful {
 		t.Errorf("rules %d, invocation %+v", len(run.Tool.Driver.Rules), run.Invocations)
 	}
 	for _, r := range run.Tool.Driver.Rules {
@@ -89,7 +89,7 @@ func TestSARIFValidatesAgainstTheSchema(t *testing.T) {
 			t.Errorf("location %+v", loc)
 		}
 	}
-	if byRule[string(policy.ReasonMissingLogConfiguration)] == 0 || byRule[RuleUnresolved] == 0 || byRule[RuleInputError] != 2 {
+	if byRule[string(reason.MissingLogConfiguration)] == 0 || byRule[RuleUnresolved] == 0 || byRule[RuleInputError] != 2 {
 		t.Errorf("results by rule %v", byRule)
 	}
 	if !strings.Contains(buf.String(), `"uri": "testdata/cfn-services.yaml"`) || !strings.Contains(buf.String(), `"startLine": 37`) {

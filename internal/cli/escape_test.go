@@ -9,7 +9,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/output"
 	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // hostile is what a registrant can put in names, option values and error
@@ -22,7 +22,7 @@ const hostile = "=cmd|x\x1b[2K\r\napp COMPLIANT\n::error::forged\u202e"
 // shares).
 func TestScanTextAndCSVEscapeEveryField(t *testing.T) {
 	row := scan.Row{Region: hostile, Family: hostile, TaskDefinitionARN: hostile, Verdict: scan.VerdictNonCompliant, Action: "REGISTER",
-		Containers: []scan.ContainerReport{{Name: hostile, Reasons: []policy.Reason{policy.ReasonMissingGroup}}}, Blockers: []string{hostile}, Error: hostile}
+		Containers: []scan.ContainerReport{{Name: hostile, Reasons: []reason.Code{reason.MissingGroup}}}, Blockers: []string{hostile}, Error: hostile}
 	for _, format := range []output.Format{output.FormatText, output.FormatCSV} {
 		var out, errw bytes.Buffer
 		p, err := output.NewPrinter(&out, &errw, format, scan.Table)

@@ -14,7 +14,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/scan"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // The delivery mode is judged on the effective one (policy
@@ -56,7 +56,7 @@ func TestMotoRequiredModeReadsTheAccountSetting(t *testing.T) {
 	}
 	modeReason := func(row scan.Row) bool {
 		for _, ct := range row.Containers {
-			if slices.Contains(ct.Reasons, policy.ReasonInvalidMode) {
+			if slices.Contains(ct.Reasons, reason.InvalidMode) {
 				return true
 			}
 		}
@@ -66,10 +66,10 @@ func TestMotoRequiredModeReadsTheAccountSetting(t *testing.T) {
 	// No account setting: AWS's default, non-blocking, is in effect.
 	rows := scanRows()
 	if r := rows["ok-mode"]; r.Verdict != plan.VerdictNonCompliant || r.Action != scan.ActionRegister || !modeReason(r) {
-		t.Fatalf("no mode, no account setting: %+v, want NON_COMPLIANT REGISTER with %s", r, policy.ReasonInvalidMode)
+		t.Fatalf("no mode, no account setting: %+v, want NON_COMPLIANT REGISTER with %s", r, reason.InvalidMode)
 	}
 	if r := rows["ok-nonblocking"]; r.Verdict != plan.VerdictNonCompliant || r.Action != scan.ActionReport || !modeReason(r) {
-		t.Fatalf("an explicit other mode: %+v, want NON_COMPLIANT REPORT with %s", r, policy.ReasonInvalidMode)
+		t.Fatalf("an explicit other mode: %+v, want NON_COMPLIANT REPORT with %s", r, reason.InvalidMode)
 	}
 
 	// The account's default makes a container without a mode compliant;
@@ -83,6 +83,6 @@ func TestMotoRequiredModeReadsTheAccountSetting(t *testing.T) {
 		t.Fatalf("no mode, account default blocking: %+v, want COMPLIANT", r)
 	}
 	if r := rows["ok-nonblocking"]; r.Verdict != plan.VerdictNonCompliant || !modeReason(r) {
-		t.Fatalf("mode non-blocking, account default blocking: %+v, want NON_COMPLIANT with %s", r, policy.ReasonInvalidMode)
+		t.Fatalf("mode non-blocking, account default blocking: %+v, want NON_COMPLIANT with %s", r, reason.InvalidMode)
 	}
 }

@@ -15,7 +15,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
 	"github.com/ecslogfix/ecslogfix/internal/cli/fix"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/source"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
@@ -51,7 +51,7 @@ func TestRealWorldFiles(t *testing.T) {
 					if rep.Verdict == "" || rep.Error != "" {
 						t.Errorf("no verdict: %+v", rep)
 					}
-					var rs [][]policy.Reason
+					var rs [][]reason.Code
 					for _, c := range rep.Containers {
 						rs = append(rs, c.Reasons)
 					}
@@ -99,9 +99,9 @@ func realWorldFiles(t *testing.T) (string, []string) {
 }
 
 // count adds a verdict and each distinct reason code of its containers.
-func count(tally map[string]int, verdict string, reasons ...[]policy.Reason) {
+func count(tally map[string]int, verdict string, reasons ...[]reason.Code) {
 	tally[verdict]++
-	seen := map[policy.Reason]bool{}
+	seen := map[reason.Code]bool{}
 	for _, rs := range reasons {
 		for _, r := range rs {
 			if !seen[r] {
@@ -171,7 +171,7 @@ func TestRealWorldLive(t *testing.T) {
 			case r.code == ExitError && it.Error != "" && strings.Count(r.stderr, "\n") == 1:
 				count(tally, "ERROR")
 			case (r.code == ExitOK || r.code == ExitViolation) && it.Error == "" && it.Verdict != "" && it.Action != "":
-				var rs [][]policy.Reason
+				var rs [][]reason.Code
 				for _, c := range it.Containers {
 					rs = append(rs, c.Reasons)
 				}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // writeHistory writes records as the store lays them out under dir.
@@ -36,7 +36,7 @@ func TestReportFromADirectory(t *testing.T) {
 	ok := history.FromPlan(plan.Plan{Family: "web", Revision: 1, SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/web:1", Context: ctx, Compliant: true},
 		history.Meta{Time: day, EventID: "e1"})
 	bad := history.FromPlan(plan.Plan{Family: "batch", Revision: 2, SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/batch:2", Context: ctx,
-		Containers: []plan.ContainerChange{{Name: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}}}, history.Meta{Time: day.Add(time.Hour)})
+		Containers: []plan.ContainerChange{{Name: "app", Reasons: []reason.Code{reason.MissingLogConfiguration}}}}, history.Meta{Time: day.Add(time.Hour)})
 	later := history.FromPlan(plan.Plan{Family: "later", Revision: 1, SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/later:1", Context: ctx, Compliant: true},
 		history.Meta{Time: day.AddDate(0, 1, 0), EventID: "e3"})
 	writeHistory(t, dir, ok, bad, later)

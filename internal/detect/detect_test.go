@@ -19,6 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -70,9 +71,9 @@ func TestDetectorEvents(t *testing.T) {
 		wantReason  string
 		wantARN     string // the revision an execution was started for
 		describes   int
-		groups      []string      // log groups that exist
-		reads       int           // DescribeLogGroups calls
-		wantReason2 policy.Reason // a reason the execution input must carry
+		groups      []string    // log groups that exist
+		reads       int         // DescribeLogGroups calls
+		wantReason2 reason.Code // a reason the execution input must carry
 	}{
 		{
 			name: "non-compliant registration starts the workflow", event: e01,
@@ -96,7 +97,7 @@ func TestDetectorEvents(t *testing.T) {
 			name: "compliant on paper, its group missing: the workflow starts", event: awsfake.Event(t, "e16-compliant-registration.json"),
 			seed:       func(e *awsfake.ECS) { e.Put(td11, tags11) },
 			wantStatus: execution.StatusStarted, wantARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/payments-gateway:311", describes: 1, reads: 1,
-			wantReason2: policy.ReasonLogGroupMissing,
+			wantReason2: reason.LogGroupMissing,
 		},
 		{
 			name: "duplicate container names: invalid input, nothing started", event: e01,

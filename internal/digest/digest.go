@@ -23,7 +23,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/message/chat"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -88,7 +88,7 @@ type Item struct {
 	NewRevision int              `json:"newRevision,omitempty"` // ecslogfix's compliant one
 	NewARN      string           `json:"newArn,omitempty"`
 	Outcome     workflow.Outcome `json:"outcome"`
-	Reasons     []policy.Reason  `json:"reasons,omitempty"`
+	Reasons     []reason.Code    `json:"reasons,omitempty"`
 	Detail      string           `json:"detail,omitempty"`
 }
 

@@ -13,7 +13,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/message"
 	"github.com/ecslogfix/ecslogfix/internal/message/chat"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -53,7 +53,7 @@ func large(sections, perSection int, detail string) Input {
 			family := fmt.Sprintf("service-%04d", i)
 			src := fmt.Sprintf("arn:aws:ecs:eu-west-1:%s:task-definition/%s:3", account, family)
 			out := workflow.SweepOutcome{Account: account, Region: "eu-west-1", Family: family, Outcome: o, SourceARN: src,
-				Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}
+				Reasons: []reason.Code{reason.MissingLogConfiguration}}
 			if o == workflow.OutcomeRemediated {
 				out.NewARN = strings.TrimSuffix(src, ":3") + ":4"
 			} else {

@@ -15,8 +15,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/history/historytest"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -55,7 +55,7 @@ func TestStoreInMoto(t *testing.T) {
 	store := &history.Store{S3: s3c, Bucket: bucket, Prefix: "org", DynamoDB: ddb, Table: table, Findings: pub}
 
 	day := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
-	missing := plan.Finding{Container: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}
+	missing := plan.Finding{Container: "app", Reasons: []reason.Code{reason.MissingLogConfiguration}}
 	p := plan.Plan{Family: "orders-api", Revision: 3, SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:3",
 		Context: plan.Context{Account: "111122223333", Region: "eu-west-1"}, Exempt: true,
 		Exemption:  &exemption.Exemption{Source: exemption.SourceTag, Until: "2026-12-31"},

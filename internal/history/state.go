@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // State is a family's standing after its latest decision.
@@ -55,8 +55,8 @@ type Item struct {
 	Revision          int32  `json:"revision"`
 	TaskDefinitionARN string `json:"taskDefinitionArn"`
 	// Reasons are the open reason codes; Exempted the exempt ones.
-	Reasons  []policy.Reason `json:"reasons,omitempty"`
-	Exempted []policy.Reason `json:"exempted,omitempty"`
+	Reasons  []reason.Code `json:"reasons,omitempty"`
+	Exempted []reason.Code `json:"exempted,omitempty"`
 	// ExemptUntil and ExemptBy describe the exemption ("" until: none
 	// set); ExemptBy is "tag" or the register entry's ticket.
 	ExemptUntil string `json:"exemptUntil,omitempty"`
@@ -124,8 +124,8 @@ func Next(before *Item, rec Record) (Item, bool) {
 
 // codes lists the distinct reason codes of findings, in order of first
 // appearance.
-func codes(fs []plan.Finding) []policy.Reason {
-	var out []policy.Reason
+func codes(fs []plan.Finding) []reason.Code {
+	var out []reason.Code
 	for _, f := range fs {
 		for _, r := range f.Reasons {
 			if !slices.Contains(out, r) {

@@ -7,13 +7,13 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-func rec(d Decision, rev int32, at time.Duration, reasons ...policy.Reason) Record {
+func rec(d Decision, rev int32, at time.Duration, reasons ...reason.Code) Record {
 	r := Record{Decision: d, Account: "111122223333", Region: "eu-west-1", Family: "orders-api", Revision: rev,
 		TaskDefinitionARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:" + itoa(rev)}
 	if len(reasons) > 0 {
@@ -25,7 +25,7 @@ func rec(d Decision, rev int32, at time.Duration, reasons ...policy.Reason) Reco
 func itoa(n int32) string { b, _ := json.Marshal(n); return string(b) }
 
 func TestNext(t *testing.T) {
-	missing := policy.ReasonMissingLogConfiguration
+	missing := reason.MissingLogConfiguration
 	// A family's life: registered without logging, blocked, fixed, read
 	// again by the sweep, backed out, exempt, then compliant again.
 	steps := []struct {
@@ -48,7 +48,7 @@ func TestNext(t *testing.T) {
 		{"log group created changes nothing", rec(DecisionLogGroupCreated, 3, 4*time.Hour), StateRemediated, false, false, 4},
 		{"backed out", func() Record {
 			return BackedOut("111122223333", "eu-west-1", "orders-api", "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:3",
-				"arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:4", "2027-01-01", []plan.Finding{{Container: "app", Reasons: []policy.Reason{missing}}}, Meta{Time: t0.Add(5 * time.Hour), Actor: "arn:aws:iam::111122223333:user/jane"})
+				"arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:4", "2027-01-01", []plan.Finding{{Container: "app", Reasons: []reason.Code{missing}}}, Meta{Time: t0.Add(5 * time.Hour), Actor: "arn:aws:iam::111122223333:user/jane"})
 		}(), StateBackedOut, true, false, 3},
 		{"compliant registration", rec(DecisionCompliant, 5, 6*time.Hour), StateCompliant, true, false, 5},
 	}
@@ -82,7 +82,7 @@ func TestRecordIDsAreStableAndRedacted(t *testing.T) {
 	res := workflow.Result{
 		Outcome: workflow.OutcomeBlocked, Target: workflow.Target{Account: "111122223333", Region: "eu-west-1"}, Family: "orders-api",
 		SourceARN: "arn:aws:ecs:eu-west-1:111122223333:task-definition/orders-api:7", Detail: "line one\nline\x00two",
-		Plan: &plan.Plan{Family: "orders-api", Containers: []plan.ContainerChange{{Name: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}, Action: plan.ActionAdd,
+		Plan: &plan.Plan{Family: "orders-api", Containers: []plan.ContainerChange{{Name: "app", Reasons: []reason.Code{reason.MissingLogConfiguration}, Action: plan.ActionAdd,
 			After: &plan.LogSettings{Driver: "awslogs", Options: map[string]string{"awslogs-group": "/ecs/orders-api"}}}},
 			Blockers: []plan.Blocker{{Code: plan.BlockNoExecutionRole, Message: "no role"}}},
 		LogGroups: []workflow.LogGroupResult{{Name: "/ecs/orders-api", Region: "eu-west-1", Created: true}},

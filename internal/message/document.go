@@ -6,7 +6,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -77,7 +77,7 @@ type BackoutStep struct {
 type DocumentContainer struct {
 	Name    string           `json:"name"`
 	Action  plan.Action      `json:"action,omitempty"`
-	Reasons []policy.Reason  `json:"reasons,omitempty"`
+	Reasons []reason.Code    `json:"reasons,omitempty"`
 	Before  *notice.Settings `json:"before,omitempty"`
 	After   *notice.Settings `json:"after,omitempty"`
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/message/chat"
 	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -190,9 +190,9 @@ func TestSubjectIsShortenedForLongFamilies(t *testing.T) {
 func hugeRequest() workflow.NotifyRequest {
 	req := workflow.NotifyRequest{ExecutionARN: "arn:aws:states:us-east-1:111122223333:execution:sm:big"}
 	p := &plan.Plan{Family: "big", Context: plan.Context{Partition: "aws", Account: "111122223333", Region: "us-east-1"}}
-	var longReasons []policy.Reason
+	var longReasons []reason.Code
 	for i := range 30 {
-		longReasons = append(longReasons, policy.Reason(fmt.Sprintf("R%02d_%s", i, strings.Repeat("X", 400))))
+		longReasons = append(longReasons, reason.Code(fmt.Sprintf("R%02d_%s", i, strings.Repeat("X", 400))))
 	}
 	for i := range 400 {
 		opts := map[string]string{}
@@ -203,7 +203,7 @@ func hugeRequest() workflow.NotifyRequest {
 		opts["awslogs-multiline-pattern"] = strings.Repeat("^\\[", 300)
 		p.Containers = append(p.Containers, plan.ContainerChange{
 			Name: fmt.Sprintf("c%03d-%s", i, strings.Repeat("n", 200)), Action: plan.ActionComplete,
-			Reasons: append([]policy.Reason{policy.ReasonMissingStreamPrefix, policy.ReasonMissingRegion}, longReasons...),
+			Reasons: append([]reason.Code{reason.MissingStreamPrefix, reason.MissingRegion}, longReasons...),
 			Before:  &plan.LogSettings{Driver: "awslogs", Options: opts},
 			After:   &plan.LogSettings{Driver: "awslogs", Options: opts},
 		})
@@ -266,9 +266,9 @@ func plantedRequests() []workflow.NotifyRequest {
 	after := &plan.LogSettings{Driver: "awslogs", Options: map[string]string{"awslogs-group": "/ecs/a", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs", "splunk-token": secret + "-after"}}
 	p := &plan.Plan{Family: "a", Context: plan.Context{Region: "us-east-1", Account: "111122223333"},
 		Containers: []plan.ContainerChange{
-			{Name: "s", Action: plan.ActionReplace, Reasons: []policy.Reason{policy.ReasonDriverNotAllowed}, Before: before, After: after},
-			{Name: "w", Action: plan.ActionComplete, Reasons: []policy.Reason{policy.ReasonMissingRegion}, Before: awsBefore, After: after},
-			{Name: "f", Action: plan.ActionReport, Reasons: []policy.Reason{policy.ReasonFirelens}, Before: firelens},
+			{Name: "s", Action: plan.ActionReplace, Reasons: []reason.Code{reason.DriverNotAllowed}, Before: before, After: after},
+			{Name: "w", Action: plan.ActionComplete, Reasons: []reason.Code{reason.MissingRegion}, Before: awsBefore, After: after},
+			{Name: "f", Action: plan.ActionReport, Reasons: []reason.Code{reason.Firelens}, Before: firelens},
 		},
 		LogGroups: []plan.LogGroup{{Name: "/ecs/a", Tags: map[string]string{"owner": secret + "-tag"}}},
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -20,8 +20,8 @@ func TestPartialFixIsNotCalledCompliant(t *testing.T) {
 		Target: workflow.Target{Account: "111122223333", Region: "us-east-1"}, Family: "search-indexer",
 		SourceARN: src, NewARN: nw,
 		Plan: &plan.Plan{Family: "search-indexer", Revision: 22, Containers: []plan.ContainerChange{
-			{Name: "indexer", Action: plan.ActionReport, Reasons: []policy.Reason{policy.ReasonFirelens}},
-			{Name: "metrics", Action: plan.ActionAdd, Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}},
+			{Name: "indexer", Action: plan.ActionReport, Reasons: []reason.Code{reason.Firelens}},
+			{Name: "metrics", Action: plan.ActionAdd, Reasons: []reason.Code{reason.MissingLogConfiguration}},
 		}},
 	}})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/awserr"
 	"github.com/ecslogfix/ecslogfix/internal/digest"
 	"github.com/ecslogfix/ecslogfix/internal/message"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -37,7 +37,7 @@ func outcomeOf(req workflow.NotifyRequest, o workflow.Outcome) workflow.SweepOut
 			SourceARN: r.SourceARN, NewARN: r.NewARN, Detail: message.SafeText(r.Detail), ExecutionARN: req.ExecutionARN}
 		if r.Plan != nil {
 			for _, c := range r.Plan.ReasonCodes() {
-				out.Reasons = append(out.Reasons, policy.Reason(c))
+				out.Reasons = append(out.Reasons, reason.Code(c))
 			}
 		}
 		return out

@@ -16,6 +16,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -77,7 +78,7 @@ func BuildWith(td *types.TaskDefinition, tags []types.Tag, p policy.Policy, c Co
 		cc, lc := b.container(cd, fd)
 		pl.Containers = append(pl.Containers, cc)
 		fixed = append(fixed, lc)
-		role = role || slices.Contains(fd.Reasons, policy.ReasonExecutionRoleMissing)
+		role = role || slices.Contains(fd.Reasons, reason.ExecutionRoleMissing)
 	}
 	if !b.changed && !role {
 		b.useGroups(td) // nothing to register: the source's groups
@@ -130,7 +131,7 @@ type builder struct {
 // container by adding or replacing option values: an unknown key, or an
 // explicit mode or max-buffer-size the policy refuses, needs a human.
 func fixable(lc *types.LogConfiguration, fd policy.ContainerFinding) bool {
-	if slices.Contains(fd.Reasons, policy.ReasonUnknownOption) {
+	if slices.Contains(fd.Reasons, reason.UnknownOption) {
 		return false
 	}
 	for _, k := range fd.Keys {
@@ -146,7 +147,7 @@ func fixable(lc *types.LogConfiguration, fd policy.ContainerFinding) bool {
 // task's missing execution role (set on the task).
 func onlyLive(fd policy.ContainerFinding) bool {
 	for _, r := range fd.Reasons {
-		if r != policy.ReasonLogGroupMissing && r != policy.ReasonExecutionRoleMissing {
+		if r != reason.LogGroupMissing && r != reason.ExecutionRoleMissing {
 			return false
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // What the fix corrects of the new static rules, and what it leaves to a
@@ -138,7 +139,7 @@ func TestBuildWithGroupFacts(t *testing.T) {
 				t.Fatalf("remedy %s, missing %v, uncreatable %v; want %s %v %v", pl.Remedy(), refs(pl.Missing()), refs(pl.Uncreatable()), tt.remedy, tt.missing, tt.uncreatable)
 			}
 			for _, c := range pl.Containers {
-				onlyMissing := reflect.DeepEqual(c.Reasons, []policy.Reason{policy.ReasonLogGroupMissing})
+				onlyMissing := reflect.DeepEqual(c.Reasons, []reason.Code{reason.LogGroupMissing})
 				if onlyMissing && (c.Action != ActionNone || c.After != nil) {
 					t.Fatalf("container %s rewritten for a missing group: %s", c.Name, c.Action)
 				}
@@ -181,7 +182,7 @@ func TestBuildRoleAndMissingGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []policy.Reason{policy.ReasonLogGroupMissing, policy.ReasonExecutionRoleMissing}
+	want := []reason.Code{reason.LogGroupMissing, reason.ExecutionRoleMissing}
 	if pl.Remedy() != RemedyRegister || !reflect.DeepEqual(pl.Containers[0].Reasons, want) || pl.Containers[0].Action != ActionNone ||
 		aws.ToString(pl.Changed.ExecutionRoleArn) == "" || len(pl.Missing()) != 1 {
 		t.Fatalf("plan = %+v", pl)

@@ -10,9 +10,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // Action says what the plan does to one container's logging.
@@ -48,8 +48,8 @@ type LogSettings struct {
 
 // ContainerChange is the plan for one container.
 type ContainerChange struct {
-	Name    string          `json:"name"`
-	Reasons []policy.Reason `json:"reasons,omitempty"`
+	Name    string        `json:"name"`
+	Reasons []reason.Code `json:"reasons,omitempty"`
 	// Keys names the log options the reasons are about (policy
 	// ContainerFinding.Keys): for REPORT, what a human must change.
 	Keys []string `json:"keys,omitempty"`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -53,85 +54,85 @@ func TestBuildFixRules(t *testing.T) {
 		ctx       Context
 		c         types.ContainerDefinition
 		action    Action
-		reasons   []policy.Reason
+		reasons   []reason.Code
 		after     map[string]string // expected options after; nil = no change
 		secrets   []types.Secret
 		logGroups []LogGroup
 		blockers  []string
 	}{
 		{name: "compliant untouched", c: ctr("app", complete("mode", "blocking")), action: ActionNone},
-		{name: "missing configuration added", c: ctr("app", nil), action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration},
+		{name: "missing configuration added", c: ctr("app", nil), action: ActionAdd, reasons: []reason.Code{reason.MissingLogConfiguration},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "add uses context region over arn", ctx: Context{Region: "us-west-2", Account: "222233334444"}, p: policy.Policy{LogGroupTemplate: "/{account}/{region}/{family}"}, c: ctr("app", nil), action: ActionAdd,
-			reasons:   []policy.Reason{policy.ReasonMissingLogConfiguration},
+			reasons:   []reason.Code{reason.MissingLogConfiguration},
 			after:     opts("awslogs-group", "/222233334444/us-west-2/app", "awslogs-region", "us-west-2", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/222233334444/us-west-2/app", Region: "us-west-2", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "add central region mode buffer", p: policy.Policy{LogRegion: "eu-west-1", Mode: "non-blocking", MaxBufferSize: "25m", StreamPrefix: "svc", RetentionDays: 30, KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:key/k", LogGroupClass: "STANDARD", LogGroupTags: map[string]string{"team": "x"}},
-			c: ctr("app", nil), action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration},
+			c: ctr("app", nil), action: ActionAdd, reasons: []reason.Code{reason.MissingLogConfiguration},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "eu-west-1", "awslogs-stream-prefix", "svc", "mode", "non-blocking", "max-buffer-size", "25m"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "eu-west-1", RetentionDays: 30, KMSKeyARN: "arn:aws:kms:eu-west-1:111122223333:key/k", Class: "STANDARD", Tags: map[string]string{"ecslogfix:managed": "true", "team": "x"}}}},
-		{name: "add blocking mode no buffer", p: policy.Policy{Mode: "blocking", MaxBufferSize: "25m"}, c: ctr("app", nil), action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration},
+		{name: "add blocking mode no buffer", p: policy.Policy{Mode: "blocking", MaxBufferSize: "25m"}, c: ctr("app", nil), action: ActionAdd, reasons: []reason.Code{reason.MissingLogConfiguration},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "blocking"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete prefix keeps everything else", c: ctr("app", awslogsConfig("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true")),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			action: ActionComplete, reasons: []reason.Code{reason.MissingStreamPrefix},
 			after:     opts("awslogs-group", "/custom/g", "awslogs-region", "eu-west-1", "awslogs-datetime-format", "%Y", "mode", "non-blocking", "max-buffer-size", "5m", "awslogs-create-group", "true", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/custom/g", Region: "eu-west-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}, DriverCreates: true}}},
 		{name: "complete region keeps multiline", c: ctr("app", awslogsConfig("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[")),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingRegion},
+			action: ActionComplete, reasons: []reason.Code{reason.MissingRegion},
 			after:     opts("awslogs-group", "/custom/g", "awslogs-stream-prefix", "p", "awslogs-multiline-pattern", "^\\[", "awslogs-region", "us-east-1"),
 			logGroups: []LogGroup{{Name: "/custom/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete group into existing region", c: ctr("app", awslogsConfig("awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p")),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingGroup},
+			action: ActionComplete, reasons: []reason.Code{reason.MissingGroup},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "ap-south-1", "awslogs-stream-prefix", "p"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "ap-south-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete blank values", c: ctr("app", awslogsConfig("awslogs-group", " ", "awslogs-region", "", "awslogs-stream-prefix", "\t")),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingGroup, policy.ReasonMissingRegion, policy.ReasonMissingStreamPrefix},
+			action: ActionComplete, reasons: []reason.Code{reason.MissingGroup, reason.MissingRegion, reason.MissingStreamPrefix},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete invalid group replaced", c: ctr("app", awslogsConfig("awslogs-group", "aws/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p")),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonInvalidGroup},
+			action: ActionComplete, reasons: []reason.Code{reason.InvalidGroup},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "p"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete keeps explicit mode, adds no buffer to blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogsConfig("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking")),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			action: ActionComplete, reasons: []reason.Code{reason.MissingStreamPrefix},
 			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "blocking", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete adds buffer to explicit non-blocking", p: policy.Policy{Mode: "non-blocking", MaxBufferSize: "25m"}, c: ctr("app", awslogsConfig("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking")),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			action: ActionComplete, reasons: []reason.Code{reason.MissingStreamPrefix},
 			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "mode", "non-blocking", "max-buffer-size", "25m", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "complete keeps awslogs secret options", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwslogs, Options: opts("awslogs-group", "/g", "awslogs-region", "us-east-1"), SecretOptions: []types.Secret{{Name: aws.String("x"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter/x")}}}),
-			action: ActionComplete, reasons: []policy.Reason{policy.ReasonMissingStreamPrefix},
+			action: ActionComplete, reasons: []reason.Code{reason.MissingStreamPrefix},
 			after:     opts("awslogs-group", "/g", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
 			secrets:   []types.Secret{{Name: aws.String("x"), ValueFrom: aws.String("arn:aws:ssm:us-east-1:111122223333:parameter/x")}},
 			logGroups: []LogGroup{{Name: "/g", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "splunk replaced, secrets dropped, mode kept", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverSplunk, Options: opts("splunk-url", "https://s", "mode", "non-blocking", "max-buffer-size", "2m"), SecretOptions: []types.Secret{{Name: aws.String("splunk-token"), ValueFrom: aws.String("arn:x")}}}),
-			action: ActionReplace, reasons: []policy.Reason{policy.ReasonDriverNotAllowed},
+			action: ActionReplace, reasons: []reason.Code{reason.DriverNotAllowed},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs", "mode", "non-blocking", "max-buffer-size", "2m"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "json-file reported by policy", p: policy.Policy{OtherDrivers: policy.ReportDriver}, c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverJsonFile}),
-			action: ActionReport, reasons: []policy.Reason{policy.ReasonDriverNotAllowed}},
+			action: ActionReport, reasons: []reason.Code{reason.DriverNotAllowed}},
 		{name: "allowed other driver untouched", p: policy.Policy{AllowedDrivers: []string{"awslogs", "syslog"}}, c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverSyslog}), action: ActionNone},
 		{name: "firelens reported", c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens, Options: opts("Name", "cloudwatch_logs")}),
-			action: ActionReport, reasons: []policy.Reason{policy.ReasonFirelens}},
+			action: ActionReport, reasons: []reason.Code{reason.Firelens}},
 		{name: "firelens never replaced", p: policy.Policy{OtherDrivers: policy.Replace}, c: ctr("app", &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens}),
-			action: ActionReport, reasons: []policy.Reason{policy.ReasonFirelens}},
+			action: ActionReport, reasons: []reason.Code{reason.Firelens}},
 		{name: "router without logging gets awslogs", c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router},
-			action: ActionAdd, reasons: []policy.Reason{policy.ReasonMissingLogConfiguration, policy.ReasonRouterNotAwslogs},
+			action: ActionAdd, reasons: []reason.Code{reason.MissingLogConfiguration, reason.RouterNotAwslogs},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "router on allowed splunk replaced", p: policy.Policy{AllowedDrivers: []string{"awslogs", "splunk"}}, c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router, LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverSplunk}},
-			action: ActionReplace, reasons: []policy.Reason{policy.ReasonRouterNotAwslogs},
+			action: ActionReplace, reasons: []reason.Code{reason.RouterNotAwslogs},
 			after:     opts("awslogs-group", "/ecs/app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
 			logGroups: []LogGroup{{Name: "/ecs/app", Region: "us-east-1", RetentionDays: 365, Tags: map[string]string{"ecslogfix:managed": "true"}}}},
 		{name: "router on splunk reported by policy", p: policy.Policy{OtherDrivers: policy.ReportDriver}, c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router, LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverSplunk}},
-			action: ActionReport, reasons: []policy.Reason{policy.ReasonDriverNotAllowed, policy.ReasonRouterNotAwslogs}},
+			action: ActionReport, reasons: []reason.Code{reason.DriverNotAllowed, reason.RouterNotAwslogs}},
 		{name: "router on awsfirelens reported", c: types.ContainerDefinition{Name: aws.String("log_router"), FirelensConfiguration: router, LogConfiguration: &types.LogConfiguration{LogDriver: types.LogDriverAwsfirelens}},
-			action: ActionReport, reasons: []policy.Reason{policy.ReasonFirelens, policy.ReasonRouterNotAwslogs}},
+			action: ActionReport, reasons: []reason.Code{reason.Firelens, reason.RouterNotAwslogs}},
 		{name: "invalid template result blocks", p: policy.Policy{LogGroupTemplate: "/ecs/{container}"}, c: ctr("my app", nil), action: ActionAdd,
-			reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}, after: opts("awslogs-group", "/ecs/my app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
+			reasons: []reason.Code{reason.MissingLogConfiguration}, after: opts("awslogs-group", "/ecs/my app", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"),
 			blockers: []string{BlockInvalidGroup}},
 	}
 	for _, tt := range tests {
@@ -308,7 +309,7 @@ func TestBuildExecutionRole(t *testing.T) {
 	td.RequiresCompatibilities = []types.Compatibility{types.CompatibilityFargate}
 	pl := mustBuild(t, td, nil, policy.Policy{}, Context{})
 	if pl.Compliant || pl.NeedsChange() || len(pl.Blockers) != 1 || pl.Blockers[0].Code != BlockNoExecutionRole ||
-		!reflect.DeepEqual(pl.Containers[0].Reasons, []policy.Reason{policy.ReasonExecutionRoleMissing}) || pl.Containers[0].Action != ActionNone {
+		!reflect.DeepEqual(pl.Containers[0].Reasons, []reason.Code{reason.ExecutionRoleMissing}) || pl.Containers[0].Action != ActionNone {
 		t.Fatalf("role-less plan = %+v", pl)
 	}
 	pl = mustBuild(t, td, nil, policy.Policy{DefaultExecutionRoleARN: role}, Context{})

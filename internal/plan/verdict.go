@@ -1,6 +1,8 @@
 package plan
 
-import "github.com/ecslogfix/ecslogfix/internal/policy"
+import (
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
+)
 
 // The one vocabulary before anything is applied: a plan's verdict on its
 // source, the remedy applying it takes, and the reasons per container. The
@@ -106,7 +108,7 @@ func (p Plan) onlyMissingGroups() bool {
 	found := false
 	for _, c := range p.Containers {
 		for _, r := range c.Reasons {
-			if r != policy.ReasonLogGroupMissing {
+			if r != reason.LogGroupMissing {
 				return false
 			}
 			found = true
@@ -117,8 +119,8 @@ func (p Plan) onlyMissingGroups() bool {
 
 // Finding names the reasons one container is not compliant.
 type Finding struct {
-	Container string          `json:"container"`
-	Reasons   []policy.Reason `json:"reasons"`
+	Container string        `json:"container"`
+	Reasons   []reason.Code `json:"reasons"`
 }
 
 // Findings lists the non-compliant containers, in order, with their
@@ -150,7 +152,7 @@ func (p Plan) Exempted() []Finding {
 // first appearance (for log lines and metrics).
 func (p Plan) ReasonCodes() []string {
 	var out []string
-	seen := map[policy.Reason]bool{}
+	seen := map[reason.Code]bool{}
 	for _, c := range p.Containers {
 		for _, r := range c.Reasons {
 			if !seen[r] {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
 
@@ -107,21 +108,21 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 	lc := c.LogConfiguration
 	switch {
 	case lc == nil:
-		fd.Reasons = append(fd.Reasons, ReasonMissingLogConfiguration)
+		fd.Reasons = append(fd.Reasons, reason.MissingLogConfiguration)
 	case string(lc.LogDriver) == awslogs.DriverAwsfirelens:
 		if !slices.Contains(j.p.AllowedDrivers, awslogs.DriverAwsfirelens) {
-			fd.Reasons = append(fd.Reasons, ReasonFirelens)
+			fd.Reasons = append(fd.Reasons, reason.Firelens)
 		}
 	case !slices.Contains(j.p.AllowedDrivers, string(lc.LogDriver)):
-		fd.Reasons = append(fd.Reasons, ReasonDriverNotAllowed)
+		fd.Reasons = append(fd.Reasons, reason.DriverNotAllowed)
 	case string(lc.LogDriver) == awslogs.DriverAwslogs:
 		fd.Reasons, fd.Keys = awslogs.Check(lc.Options, awslogs.Requirement{Mode: j.p.RequiredMode, MinBufferSize: j.p.MinBufferSize}, j.facts)
 	}
 	if taskdef.IsRouter(c) && (lc == nil || string(lc.LogDriver) != awslogs.DriverAwslogs) {
-		fd.Reasons = append(fd.Reasons, ReasonRouterNotAwslogs)
+		fd.Reasons = append(fd.Reasons, reason.RouterNotAwslogs)
 	}
 	if j.noRole && j.writesAwslogs(lc) {
-		fd.Reasons = append(fd.Reasons, ReasonExecutionRoleMissing)
+		fd.Reasons = append(fd.Reasons, reason.ExecutionRoleMissing)
 	}
 	return fd
 }
@@ -130,7 +131,7 @@ func (j judge) container(c *types.ContainerDefinition) ContainerFinding {
 // their own (no facts, the default policy): the group present, non-blank
 // and valid, region and stream prefix present, non-blank and valid, mode
 // and max-buffer-size valid, and no undocumented awslogs key.
-func AwslogsReasons(opts map[string]string) []Reason {
+func AwslogsReasons(opts map[string]string) []reason.Code {
 	reasons, _ := awslogs.Check(opts, awslogs.Requirement{Mode: awslogs.ModeAny}, awslogs.Facts{})
 	return reasons
 }

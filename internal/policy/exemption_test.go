@@ -10,6 +10,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 func tag(k, v string) types.Tag { return types.Tag{Key: aws.String(k), Value: aws.String(v)} }
@@ -79,10 +80,10 @@ func TestExemptionDecision(t *testing.T) {
 		{name: "register empty scope never matches", p: Policy{Exemptions: exemption.Exemptions{Register: []exemption.RegisterEntry{entry(exemption.Scope{Region: "eu-west-1"}, "2026-11-01", "2026-12-31")}}}, s: subject},
 		{name: "register one container", p: Policy{Exemptions: exemption.Exemptions{Register: []exemption.RegisterEntry{entry(exemption.Scope{FamilyPrefix: "orders-", Container: "side"}, "2026-11-01", "2026-12-31")}}}, s: subject, partial: []bool{false, true}},
 		{name: "register both containers by reason", p: Policy{Exemptions: exemption.Exemptions{Register: []exemption.RegisterEntry{
-			entry(exemption.Scope{FamilyPrefix: "orders-", ReasonCode: ReasonMissingLogConfiguration}, "2026-11-01", "2026-12-31"),
-			entry(exemption.Scope{FamilyPrefix: "orders-", Container: "side", ReasonCode: ReasonDriverNotAllowed}, "2026-11-01", "2026-12-31"),
+			entry(exemption.Scope{FamilyPrefix: "orders-", ReasonCode: reason.MissingLogConfiguration}, "2026-11-01", "2026-12-31"),
+			entry(exemption.Scope{FamilyPrefix: "orders-", Container: "side", ReasonCode: reason.DriverNotAllowed}, "2026-11-01", "2026-12-31"),
 		}}}, s: subject, exempt: true, source: exemption.SourceRegister, partial: []bool{true, true}},
-		{name: "register reason not covering", p: Policy{Exemptions: exemption.Exemptions{Register: []exemption.RegisterEntry{entry(exemption.Scope{FamilyPrefix: "orders-", Container: "side", ReasonCode: ReasonFirelens}, "2026-11-01", "2026-12-31")}}}, s: subject, partial: []bool{false, false}},
+		{name: "register reason not covering", p: Policy{Exemptions: exemption.Exemptions{Register: []exemption.RegisterEntry{entry(exemption.Scope{FamilyPrefix: "orders-", Container: "side", ReasonCode: reason.Firelens}, "2026-11-01", "2026-12-31")}}}, s: subject, partial: []bool{false, false}},
 		{name: "expired tag, valid entry", p: Policy{Exemptions: exemption.Exemptions{Register: []exemption.RegisterEntry{entry(family, "2026-11-01", "2026-12-31")}}}, tags: []types.Tag{tag("ecslogfix:exempt-until", "2026-11-01")}, s: subject, exempt: true, source: exemption.SourceRegister, notes: []string{"expired on 2026-11-01"}, expired: true},
 	}
 	for _, tt := range tests {
@@ -144,7 +145,7 @@ func TestExemptionsParseAndValidate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Exemptions.Max() != 90 || p.Exemptions.Backout() != 14 || len(p.Exemptions.Register) != 1 || p.Exemptions.Register[0].Scope.ReasonCode != ReasonFirelens {
+	if p.Exemptions.Max() != 90 || p.Exemptions.Backout() != 14 || len(p.Exemptions.Register) != 1 || p.Exemptions.Register[0].Scope.ReasonCode != reason.Firelens {
 		t.Fatalf("parsed %+v", p.Exemptions)
 	}
 	if probs := p.Exemptions.Problems(); len(probs) != 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // The rules that make logs flow in fact: option values, unknown keys, the
@@ -29,43 +30,43 @@ func TestEvaluateLogsFlow(t *testing.T) {
 		p        Policy
 		facts    awslogs.Facts
 		lc       *types.LogConfiguration
-		want     []Reason
+		want     []reason.Code
 		wantKeys []string
 	}{
-		{name: "region placeholder", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "region", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
-		{name: "region template", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "<aws_region>", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
-		{name: "region words", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "not a region", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
+		{name: "region placeholder", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "region", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.InvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
+		{name: "region template", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "<aws_region>", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.InvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
+		{name: "region words", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "not a region", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.InvalidRegion}, wantKeys: []string{awslogs.OptRegion}},
 		{name: "region eusc", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "eusc-de-east-1", "awslogs-stream-prefix", "ecs")},
 		{name: "region two digits", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "ap-southeast-10", "awslogs-stream-prefix", "ecs")},
-		{name: "prefix colon", lc: full("awslogs-stream-prefix", "a:b"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
-		{name: "prefix star", lc: full("awslogs-stream-prefix", "app*"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
-		{name: "prefix space", lc: full("awslogs-stream-prefix", "my app"), want: []Reason{ReasonInvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
-		{name: "misspelt group key", lc: full("awslogs-Group", "/ecs/y"), want: []Reason{ReasonUnknownOption}, wantKeys: []string{"awslogs-Group"}},
-		{name: "misspelt group key only", lc: lc("awslogs", "awslogs-Group", "/ecs/x", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonMissingGroup, ReasonUnknownOption}, wantKeys: []string{"awslogs-Group"}},
-		{name: "unknown awslogs key", lc: full("awslogs-endpoint", "https://x", "AWSLOGS-REGION", "us-east-1"), want: []Reason{ReasonUnknownOption}, wantKeys: []string{"AWSLOGS-REGION", "awslogs-endpoint"}},
-		{name: "mode key case", lc: full("Mode", "blocking", "MAX-BUFFER-SIZE", "4m"), want: []Reason{ReasonUnknownOption}, wantKeys: []string{"MAX-BUFFER-SIZE", "Mode"}},
+		{name: "prefix colon", lc: full("awslogs-stream-prefix", "a:b"), want: []reason.Code{reason.InvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
+		{name: "prefix star", lc: full("awslogs-stream-prefix", "app*"), want: []reason.Code{reason.InvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
+		{name: "prefix space", lc: full("awslogs-stream-prefix", "my app"), want: []reason.Code{reason.InvalidStreamPrefix}, wantKeys: []string{awslogs.OptStreamPrefix}},
+		{name: "misspelt group key", lc: full("awslogs-Group", "/ecs/y"), want: []reason.Code{reason.UnknownOption}, wantKeys: []string{"awslogs-Group"}},
+		{name: "misspelt group key only", lc: lc("awslogs", "awslogs-Group", "/ecs/x", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.MissingGroup, reason.UnknownOption}, wantKeys: []string{"awslogs-Group"}},
+		{name: "unknown awslogs key", lc: full("awslogs-endpoint", "https://x", "AWSLOGS-REGION", "us-east-1"), want: []reason.Code{reason.UnknownOption}, wantKeys: []string{"AWSLOGS-REGION", "awslogs-endpoint"}},
+		{name: "mode key case", lc: full("Mode", "blocking", "MAX-BUFFER-SIZE", "4m"), want: []reason.Code{reason.UnknownOption}, wantKeys: []string{"MAX-BUFFER-SIZE", "Mode"}},
 		{name: "other keys are not awslogs options", lc: full("tag", "{{.Name}}")},
-		{name: "mode invalid", lc: full("mode", "async"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
-		{name: "mode case", lc: full("mode", "Blocking"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
-		{name: "buffer invalid", lc: full("mode", "non-blocking", "max-buffer-size", "lots"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
+		{name: "mode invalid", lc: full("mode", "async"), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "mode case", lc: full("mode", "Blocking"), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "buffer invalid", lc: full("mode", "non-blocking", "max-buffer-size", "lots"), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
 		{name: "buffer Docker form", lc: full("mode", "non-blocking", "max-buffer-size", "25 MB")},
 		{name: "blank mode is absent", lc: full("mode", " ")},
-		{name: "blocking required, default non-blocking", p: blocking, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "blocking required, default non-blocking", p: blocking, lc: full(), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMode}},
 		{name: "blocking required, account blocking", p: blocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full()},
-		{name: "blocking required, explicit non-blocking", p: blocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full("mode", "non-blocking"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "blocking required, explicit non-blocking", p: blocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full("mode", "non-blocking"), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMode}},
 		{name: "blocking required, explicit blocking", p: blocking, lc: full("mode", "blocking")},
-		{name: "non-blocking required, account blocking", p: nonBlocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMode}},
-		{name: "non-blocking required, default buffer below minimum", p: nonBlocking, lc: full(), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
+		{name: "non-blocking required, account blocking", p: nonBlocking, facts: awslogs.Facts{LogDriverMode: awslogs.ModeBlocking}, lc: full(), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMode}},
+		{name: "non-blocking required, default buffer below minimum", p: nonBlocking, lc: full(), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
 		{name: "non-blocking required, buffer enough", p: nonBlocking, lc: full("max-buffer-size", "32m")},
 		{name: "minimum buffer, blocking container", p: minOnly, lc: full("mode", "blocking")},
-		{name: "minimum buffer, small buffer", p: minOnly, lc: full("mode", "non-blocking", "max-buffer-size", "1m"), want: []Reason{ReasonInvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
-		{name: "group missing", facts: missing, lc: full(), want: []Reason{ReasonLogGroupMissing}},
+		{name: "minimum buffer, small buffer", p: minOnly, lc: full("mode", "non-blocking", "max-buffer-size", "1m"), want: []reason.Code{reason.InvalidMode}, wantKeys: []string{awslogs.OptMaxBufferSize}},
+		{name: "group missing", facts: missing, lc: full(), want: []reason.Code{reason.LogGroupMissing}},
 		{name: "group exists", facts: exists, lc: full()},
 		{name: "group not observed", facts: otherRegion, lc: full()},
 		{name: "group missing, driver creates it", facts: missing, lc: full("awslogs-create-group", "true")},
-		{name: "group missing, create-group false", facts: missing, lc: full("awslogs-create-group", "false"), want: []Reason{ReasonLogGroupMissing}},
+		{name: "group missing, create-group false", facts: missing, lc: full("awslogs-create-group", "false"), want: []reason.Code{reason.LogGroupMissing}},
 		{name: "group missing, create-group TRUE", facts: missing, lc: full("awslogs-create-group", "TRUE")},
-		{name: "group missing and more", facts: missing, lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1", "mode", "x"), want: []Reason{ReasonMissingStreamPrefix, ReasonInvalidMode, ReasonLogGroupMissing}, wantKeys: []string{awslogs.OptMode}},
+		{name: "group missing and more", facts: missing, lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1", "mode", "x"), want: []reason.Code{reason.MissingStreamPrefix, reason.InvalidMode, reason.LogGroupMissing}, wantKeys: []string{awslogs.OptMode}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -95,18 +96,18 @@ func TestEvaluateExecutionRole(t *testing.T) {
 		computed []types.Compatibility
 		role     string
 		lc       *types.LogConfiguration
-		want     []Reason
+		want     []reason.Code
 	}{
-		{name: "fargate awslogs without role", requires: fargate, lc: full(), want: []Reason{ReasonExecutionRoleMissing}},
+		{name: "fargate awslogs without role", requires: fargate, lc: full(), want: []reason.Code{reason.ExecutionRoleMissing}},
 		{name: "fargate awslogs with role", requires: fargate, role: "arn:aws:iam::111122223333:role/exec", lc: full()},
-		{name: "fargate blank role", requires: fargate, role: " ", lc: full(), want: []Reason{ReasonExecutionRoleMissing}},
-		{name: "anywhere awslogs without role", requires: external, lc: full(), want: []Reason{ReasonExecutionRoleMissing}},
+		{name: "fargate blank role", requires: fargate, role: " ", lc: full(), want: []reason.Code{reason.ExecutionRoleMissing}},
+		{name: "anywhere awslogs without role", requires: external, lc: full(), want: []reason.Code{reason.ExecutionRoleMissing}},
 		{name: "ec2 awslogs without role", requires: ec2, lc: full()},
-		{name: "ec2, Fargate-compatible", requires: ec2, computed: []types.Compatibility{types.CompatibilityEc2, types.CompatibilityFargate}, lc: full(), want: []Reason{ReasonExecutionRoleMissing}},
-		{name: "fargate, the fix adds awslogs", requires: fargate, want: []Reason{ReasonMissingLogConfiguration, ReasonExecutionRoleMissing}},
-		{name: "fargate, the fix replaces splunk", requires: fargate, lc: lc("splunk"), want: []Reason{ReasonDriverNotAllowed, ReasonExecutionRoleMissing}},
-		{name: "fargate, splunk reported", p: report, requires: fargate, lc: lc("splunk"), want: []Reason{ReasonDriverNotAllowed}},
-		{name: "fargate, firelens", requires: fargate, lc: lc("awsfirelens"), want: []Reason{ReasonFirelens}},
+		{name: "ec2, Fargate-compatible", requires: ec2, computed: []types.Compatibility{types.CompatibilityEc2, types.CompatibilityFargate}, lc: full(), want: []reason.Code{reason.ExecutionRoleMissing}},
+		{name: "fargate, the fix adds awslogs", requires: fargate, want: []reason.Code{reason.MissingLogConfiguration, reason.ExecutionRoleMissing}},
+		{name: "fargate, the fix replaces splunk", requires: fargate, lc: lc("splunk"), want: []reason.Code{reason.DriverNotAllowed, reason.ExecutionRoleMissing}},
+		{name: "fargate, splunk reported", p: report, requires: fargate, lc: lc("splunk"), want: []reason.Code{reason.DriverNotAllowed}},
+		{name: "fargate, firelens", requires: fargate, lc: lc("awsfirelens"), want: []reason.Code{reason.Firelens}},
 		{name: "fargate, splunk allowed", p: Policy{AllowedDrivers: []string{"awslogs", "splunk"}}, requires: fargate, lc: lc("splunk")},
 	}
 	for _, tt := range tests {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // AccountPlaceholder may stand for the account in DefaultExecutionRoleARN.
@@ -143,9 +144,9 @@ func ParseRollout(s string) (RolloutMode, error) {
 
 // ContainerFinding is the verdict on one container.
 type ContainerFinding struct {
-	Name      string   `json:"name"`
-	Compliant bool     `json:"compliant"`
-	Reasons   []Reason `json:"reasons,omitempty"`
+	Name      string        `json:"name"`
+	Compliant bool          `json:"compliant"`
+	Reasons   []reason.Code `json:"reasons,omitempty"`
 	// Keys names the log options the reasons are about when a reason is
 	// about an option's value or name (an unknown key, an invalid region,
 	// prefix or mode), in order: what a human changes.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 func TestDefaultIsSOPAndValid(t *testing.T) {
@@ -338,33 +339,33 @@ func TestEvaluateContainer(t *testing.T) {
 		p       Policy
 		lc      *types.LogConfiguration
 		firelen *types.FirelensConfiguration
-		want    []Reason
+		want    []reason.Code
 	}{
 		{name: "compliant", lc: full()},
 		{name: "compliant with extras", lc: full("mode", "non-blocking", "max-buffer-size", "25m", "awslogs-create-group", "true")},
-		{name: "missing configuration", want: []Reason{ReasonMissingLogConfiguration}},
-		{name: "splunk", lc: lc("splunk", "splunk-url", "https://x"), want: []Reason{ReasonDriverNotAllowed}},
-		{name: "empty driver", lc: lc(""), want: []Reason{ReasonDriverNotAllowed}},
+		{name: "missing configuration", want: []reason.Code{reason.MissingLogConfiguration}},
+		{name: "splunk", lc: lc("splunk", "splunk-url", "https://x"), want: []reason.Code{reason.DriverNotAllowed}},
+		{name: "empty driver", lc: lc(""), want: []reason.Code{reason.DriverNotAllowed}},
 		{name: "splunk allowed", p: Policy{AllowedDrivers: []string{"awslogs", "splunk"}}, lc: lc("splunk")},
-		{name: "awslogs not allowed by unvalidated policy", p: Policy{AllowedDrivers: []string{"splunk"}}, lc: full(), want: []Reason{ReasonDriverNotAllowed}},
-		{name: "firelens", lc: lc("awsfirelens", "Name", "cloudwatch_logs"), want: []Reason{ReasonFirelens}},
+		{name: "awslogs not allowed by unvalidated policy", p: Policy{AllowedDrivers: []string{"splunk"}}, lc: full(), want: []reason.Code{reason.DriverNotAllowed}},
+		{name: "firelens", lc: lc("awsfirelens", "Name", "cloudwatch_logs"), want: []reason.Code{reason.Firelens}},
 		{name: "firelens allowed", p: Policy{AllowedDrivers: []string{"awslogs", "awsfirelens"}}, lc: lc("awsfirelens")},
-		{name: "awslogs no options", lc: lc("awslogs"), want: []Reason{ReasonMissingGroup, ReasonMissingRegion, ReasonMissingStreamPrefix}},
-		{name: "awslogs nil options", lc: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs}, want: []Reason{ReasonMissingGroup, ReasonMissingRegion, ReasonMissingStreamPrefix}},
-		{name: "missing group", lc: lc("awslogs", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonMissingGroup}},
-		{name: "blank group", lc: lc("awslogs", "awslogs-group", " \t", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonMissingGroup}},
-		{name: "invalid group", lc: lc("awslogs", "awslogs-group", "aws/ecs", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidGroup}},
-		{name: "invalid group space", lc: lc("awslogs", "awslogs-group", " /ecs/x", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonInvalidGroup}},
-		{name: "missing region", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonMissingRegion}},
-		{name: "blank region", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "", "awslogs-stream-prefix", "ecs"), want: []Reason{ReasonMissingRegion}},
-		{name: "missing prefix", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1"), want: []Reason{ReasonMissingStreamPrefix}},
-		{name: "blank prefix", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "\n"), want: []Reason{ReasonMissingStreamPrefix}},
+		{name: "awslogs no options", lc: lc("awslogs"), want: []reason.Code{reason.MissingGroup, reason.MissingRegion, reason.MissingStreamPrefix}},
+		{name: "awslogs nil options", lc: &types.LogConfiguration{LogDriver: types.LogDriverAwslogs}, want: []reason.Code{reason.MissingGroup, reason.MissingRegion, reason.MissingStreamPrefix}},
+		{name: "missing group", lc: lc("awslogs", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.MissingGroup}},
+		{name: "blank group", lc: lc("awslogs", "awslogs-group", " \t", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.MissingGroup}},
+		{name: "invalid group", lc: lc("awslogs", "awslogs-group", "aws/ecs", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.InvalidGroup}},
+		{name: "invalid group space", lc: lc("awslogs", "awslogs-group", " /ecs/x", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.InvalidGroup}},
+		{name: "missing region", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.MissingRegion}},
+		{name: "blank region", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "", "awslogs-stream-prefix", "ecs"), want: []reason.Code{reason.MissingRegion}},
+		{name: "missing prefix", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1"), want: []reason.Code{reason.MissingStreamPrefix}},
+		{name: "blank prefix", lc: lc("awslogs", "awslogs-group", "/ecs/x", "awslogs-region", "us-east-1", "awslogs-stream-prefix", "\n"), want: []reason.Code{reason.MissingStreamPrefix}},
 		{name: "router awslogs", lc: full(), firelen: router},
-		{name: "router awslogs incomplete", lc: lc("awslogs", "awslogs-group", "/ecs/x"), firelen: router, want: []Reason{ReasonMissingRegion, ReasonMissingStreamPrefix}},
-		{name: "router without configuration", firelen: router, want: []Reason{ReasonMissingLogConfiguration, ReasonRouterNotAwslogs}},
-		{name: "router splunk", lc: lc("splunk"), firelen: router, want: []Reason{ReasonDriverNotAllowed, ReasonRouterNotAwslogs}},
-		{name: "router splunk allowed", p: Policy{AllowedDrivers: []string{"awslogs", "splunk"}}, lc: lc("splunk"), firelen: router, want: []Reason{ReasonRouterNotAwslogs}},
-		{name: "router firelens", lc: lc("awsfirelens"), firelen: router, want: []Reason{ReasonFirelens, ReasonRouterNotAwslogs}},
+		{name: "router awslogs incomplete", lc: lc("awslogs", "awslogs-group", "/ecs/x"), firelen: router, want: []reason.Code{reason.MissingRegion, reason.MissingStreamPrefix}},
+		{name: "router without configuration", firelen: router, want: []reason.Code{reason.MissingLogConfiguration, reason.RouterNotAwslogs}},
+		{name: "router splunk", lc: lc("splunk"), firelen: router, want: []reason.Code{reason.DriverNotAllowed, reason.RouterNotAwslogs}},
+		{name: "router splunk allowed", p: Policy{AllowedDrivers: []string{"awslogs", "splunk"}}, lc: lc("splunk"), firelen: router, want: []reason.Code{reason.RouterNotAwslogs}},
+		{name: "router firelens", lc: lc("awsfirelens"), firelen: router, want: []reason.Code{reason.Firelens, reason.RouterNotAwslogs}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -407,9 +408,9 @@ func TestEvaluateTaskDefinition(t *testing.T) {
 }
 
 func TestReasonStringsAreStable(t *testing.T) {
-	got := []Reason{ReasonMissingLogConfiguration, ReasonDriverNotAllowed, ReasonFirelens, ReasonMissingGroup, ReasonInvalidGroup, ReasonMissingRegion, ReasonMissingStreamPrefix, ReasonRouterNotAwslogs,
-		ReasonExecutionRoleMissing, ReasonInvalidRegion, ReasonInvalidStreamPrefix, ReasonInvalidMode, ReasonUnknownOption, ReasonLogGroupMissing}
-	want := []Reason{"MISSING_LOG_CONFIGURATION", "DRIVER_NOT_ALLOWED", "FIRELENS_NOT_AWSLOGS", "MISSING_AWSLOGS_GROUP", "INVALID_AWSLOGS_GROUP", "MISSING_AWSLOGS_REGION", "MISSING_AWSLOGS_STREAM_PREFIX", "FIRELENS_ROUTER_NOT_AWSLOGS",
+	got := []reason.Code{reason.MissingLogConfiguration, reason.DriverNotAllowed, reason.Firelens, reason.MissingGroup, reason.InvalidGroup, reason.MissingRegion, reason.MissingStreamPrefix, reason.RouterNotAwslogs,
+		reason.ExecutionRoleMissing, reason.InvalidRegion, reason.InvalidStreamPrefix, reason.InvalidMode, reason.UnknownOption, reason.LogGroupMissing}
+	want := []reason.Code{"MISSING_LOG_CONFIGURATION", "DRIVER_NOT_ALLOWED", "FIRELENS_NOT_AWSLOGS", "MISSING_AWSLOGS_GROUP", "INVALID_AWSLOGS_GROUP", "MISSING_AWSLOGS_REGION", "MISSING_AWSLOGS_STREAM_PREFIX", "FIRELENS_ROUTER_NOT_AWSLOGS",
 		"EXECUTION_ROLE_MISSING", "INVALID_AWSLOGS_REGION", "INVALID_AWSLOGS_STREAM_PREFIX", "INVALID_AWSLOGS_MODE", "UNKNOWN_AWSLOGS_OPTION", "LOG_GROUP_MISSING"}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("reason codes changed: %v", got)
@@ -467,12 +468,12 @@ func BenchmarkEvaluate(b *testing.B) {
 }
 
 func TestEveryReasonIsExplained(t *testing.T) {
-	for _, r := range Reasons() {
+	for _, r := range reason.All() {
 		if r.Summary() == string(r) || r.Help() == "" {
 			t.Errorf("%s has no summary or help", r)
 		}
 	}
-	if got := Reason("X").Summary(); got != "X" {
+	if got := reason.Code("X").Summary(); got != "X" {
 		t.Errorf("unknown reason summary %q", got)
 	}
 }

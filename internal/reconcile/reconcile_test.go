@@ -15,6 +15,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -372,7 +373,7 @@ func TestDecideLogGroups(t *testing.T) {
 			if d.Act != tc.act || d.Outcome != tc.outcome || !strings.Contains(d.Detail, tc.detail) {
 				t.Fatalf("Decide = act %v outcome %q (%s), want act %v outcome %q (%s)", d.Act, d.Outcome, d.Detail, tc.act, tc.outcome, tc.detail)
 			}
-			if tc.outcome == workflow.OutcomeLogGroupCreated && (d.Plan.Compliant || d.Plan.Findings()[0].Reasons[0] != policy.ReasonLogGroupMissing) {
+			if tc.outcome == workflow.OutcomeLogGroupCreated && (d.Plan.Compliant || d.Plan.Findings()[0].Reasons[0] != reason.LogGroupMissing) {
 				t.Fatalf("LOG_GROUP_CREATED carries the plan as it was after: %+v", d.Plan)
 			}
 			if tc.outcome == workflow.OutcomeLogGroupCreated {

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/internal/history"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // Schema names the report's JSON format.
@@ -93,7 +93,7 @@ type Family struct {
 	State        history.State    `json:"state"`
 	Decision     history.Decision `json:"decision"`
 	Revision     int32            `json:"revision,omitempty"`
-	Reasons      []policy.Reason  `json:"reasons,omitempty"`
+	Reasons      []reason.Code    `json:"reasons,omitempty"`
 	Since        *time.Time       `json:"since,omitempty"`
 	LastDecision time.Time        `json:"lastDecision"`
 	ExemptUntil  string           `json:"exemptUntil,omitempty"`

@@ -9,8 +9,8 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -31,11 +31,11 @@ func Sample() []history.Record {
 		SourceARN: arn("orders-api", 3), NewARN: arn("orders-api", 4), RegisteredAt: &reg,
 		LogGroups: []workflow.LogGroupResult{{Name: "/ecs/orders-api", Region: "eu-west-1", Created: true}}}, "arn:aws:states:x:1:execution:sm:a", day)...)
 	recs = append(recs, history.FromResult(workflow.Result{Outcome: workflow.OutcomeBlocked, Target: target, Family: "billing",
-		SourceARN: arn("billing", 1), Plan: &plan.Plan{Family: "billing", Containers: []plan.ContainerChange{{Name: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}}}},
+		SourceARN: arn("billing", 1), Plan: &plan.Plan{Family: "billing", Containers: []plan.ContainerChange{{Name: "app", Reasons: []reason.Code{reason.MissingLogConfiguration}}}}},
 		"arn:aws:states:x:1:execution:sm:b", day.Add(time.Minute))...)
 	ex := plan.Plan{Family: "legacy", Revision: 2, SourceARN: arn("legacy", 2), Context: plan.Context{Account: "111122223333", Region: "eu-west-1"}, Exempt: true,
 		Exemption:  &exemption.Exemption{Source: exemption.SourceRegister, Until: "2027-01-31", Ticket: "RISK-7", Approver: "ciso@example.com", Reason: "FireLens to the SIEM"},
-		Containers: []plan.ContainerChange{{Name: "app", Reasons: []policy.Reason{policy.ReasonFirelens}}}}
+		Containers: []plan.ContainerChange{{Name: "app", Reasons: []reason.Code{reason.Firelens}}}}
 	recs = append(recs, history.FromPlan(ex, history.Meta{Time: day.Add(2 * time.Minute), SweepID: "S1", Trigger: "sweep"}))
 	ok := plan.Plan{Family: "web", Revision: 1, SourceARN: arn("web", 1), Context: plan.Context{Account: "111122223333", Region: "eu-west-1"}, Compliant: true}
 	recs = append(recs, history.FromPlan(ok, history.Meta{Time: day.Add(3 * time.Minute), SweepID: "S1", Trigger: "sweep"}))
@@ -58,7 +58,7 @@ func TestBuild(t *testing.T) {
 	if len(r.Exemptions) != 1 || r.Exemptions[0].Ticket != "RISK-7" || r.Exemptions[0].Until != "2027-01-31" {
 		t.Errorf("exemptions %+v", r.Exemptions)
 	}
-	if len(r.NonCompliant) != 1 || r.NonCompliant[0].Family != "billing" || r.NonCompliant[0].Reasons[0] != policy.ReasonMissingLogConfiguration {
+	if len(r.NonCompliant) != 1 || r.NonCompliant[0].Family != "billing" || r.NonCompliant[0].Reasons[0] != reason.MissingLogConfiguration {
 		t.Errorf("non-compliant %+v", r.NonCompliant)
 	}
 	if r.Decisions[history.DecisionLogGroupCreated] != 1 || r.Decisions[history.DecisionCompliant] != 2 {

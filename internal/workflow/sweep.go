@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 )
 
 // The data contract of the sweep state machine (asl.SweepDefinition): an
@@ -169,15 +169,15 @@ type SweepSection struct {
 // writes it to the sweep's bucket (SweepOutcomeKey) instead of publishing
 // it: the digest reads them all. Names, revisions and reason codes only.
 type SweepOutcome struct {
-	Account      string          `json:"account"`
-	Region       string          `json:"region"`
-	Family       string          `json:"family"`
-	Outcome      Outcome         `json:"outcome"`
-	SourceARN    string          `json:"sourceArn"`
-	NewARN       string          `json:"newArn,omitempty"`
-	Reasons      []policy.Reason `json:"reasons,omitempty"`
-	Detail       string          `json:"detail,omitempty"` // one sentence (Result.Detail, or the failed state and error)
-	ExecutionARN string          `json:"executionArn,omitempty"`
+	Account      string        `json:"account"`
+	Region       string        `json:"region"`
+	Family       string        `json:"family"`
+	Outcome      Outcome       `json:"outcome"`
+	SourceARN    string        `json:"sourceArn"`
+	NewARN       string        `json:"newArn,omitempty"`
+	Reasons      []reason.Code `json:"reasons,omitempty"`
+	Detail       string        `json:"detail,omitempty"` // one sentence (Result.Detail, or the failed state and error)
+	ExecutionARN string        `json:"executionArn,omitempty"`
 }
 
 // SweepOutcomesPrefix is where the outcomes of a sweep's executions are;

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,21 +22,6 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
-
-// envInt is the whole number in the environment variable name, at
-// least least, or def when it is not set.
-func envInt(t *testing.T, name string, def, least int) int {
-	t.Helper()
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < least {
-		t.Fatalf("%s=%q: want a whole number ≥ %d", name, s, least)
-	}
-	return v
-}
 
 // requireTool fails (ECSLOGFIX_REQUIRE_TOOLS=1) or skips when a tool is missing.
 func requireTool(t *testing.T, what string, err error) {

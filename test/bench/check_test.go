@@ -83,7 +83,7 @@ func writeCheckTree(t *testing.T, dir string, n int) int64 {
 // second of the CLI process's wall time, and its peak RSS.
 func TestBenchCheckThroughput(t *testing.T) {
 	RequireBench(t)
-	n := envInt(t, EnvCheckFiles, 2000, 4)
+	n := EnvInt(t, EnvCheckFiles, 2000, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	bin := buildHost(t, ctx, moduleRoot(t), "./cmd/ecslogfix")

@@ -159,3 +159,18 @@ func RequireBench(tb testing.TB) {
 		tb.Skipf("pipeline benchmark: runs under scripts/bench.sh (set %s=1)", EnvBench)
 	}
 }
+
+// EnvInt is a benchmark's size from the environment variable name: a
+// whole number of at least least, or def when it is not set.
+func EnvInt(tb testing.TB, name string, def, least int) int {
+	tb.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil || v < least {
+		tb.Fatalf("%s=%q: want a whole number ≥ %d", name, s, least)
+	}
+	return v
+}

@@ -168,7 +168,7 @@ feed:
 // (observed request rate against the configured limit).
 func TestBenchSweepScan(t *testing.T) {
 	RequireBench(t)
-	n := envInt(t, EnvFamilies, 2000, 8)
+	n := EnvInt(t, EnvFamilies, 2000, 8)
 	small := n / 4
 	endpoint := localaws.Start(t, localaws.Options{}).Endpoint
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)

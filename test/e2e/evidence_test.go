@@ -23,8 +23,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/asff"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/history"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/report"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
 	"github.com/ecslogfix/ecslogfix/test/e2e/synth"
@@ -150,7 +150,7 @@ func TestEvidence(t *testing.T) {
 		t.Fatalf("ev-firelens: %+v", r)
 	}
 	sh := securityhub.NewFromConfig(s.Config)
-	findingOf := func(family string, reason policy.Reason) *shtypes.AwsSecurityFinding {
+	findingOf := func(family string, reason reason.Code) *shtypes.AwsSecurityFinding {
 		out, err := sh.GetFindings(ctx, &securityhub.GetFindingsInput{MaxResults: aws.Int32(100)})
 		if err != nil {
 			t.Fatal(err)
@@ -163,7 +163,7 @@ func TestEvidence(t *testing.T) {
 		}
 		return nil
 	}
-	f := findingOf("ev-firelens", policy.ReasonFirelens)
+	f := findingOf("ev-firelens", reason.Firelens)
 	if f == nil || f.RecordState != shtypes.RecordStateActive || f.Compliance.Status != shtypes.ComplianceStatusFailed || aws.ToString(f.Resources[0].Id) != aws.ToString(firelens.TaskDefinitionArn) {
 		t.Fatalf("the FireLens family's finding: %+v", f)
 	}
@@ -171,7 +171,7 @@ func TestEvidence(t *testing.T) {
 	if _, r := deliver(t, "td11-compliant-fargate.json", "ev-firelens", id+"06"); r.Status != execution.StatusCompliant {
 		t.Fatalf("ev-firelens fixed: %+v", r)
 	}
-	if f := findingOf("ev-firelens", policy.ReasonFirelens); f == nil || f.RecordState != shtypes.RecordStateArchived || f.Compliance.Status != shtypes.ComplianceStatusPassed {
+	if f := findingOf("ev-firelens", reason.Firelens); f == nil || f.RecordState != shtypes.RecordStateArchived || f.Compliance.Status != shtypes.ComplianceStatusPassed {
 		t.Fatalf("after the fix the finding is %+v, want ARCHIVED and PASSED", f)
 	}
 

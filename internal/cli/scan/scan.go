@@ -30,6 +30,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/loggroup"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
@@ -51,10 +52,10 @@ const (
 
 // ContainerReport is the verdict on one container in scan and fix.
 type ContainerReport struct {
-	Name      string          `json:"name"`
-	Compliant bool            `json:"compliant"`
-	Reasons   []policy.Reason `json:"reasons"`
-	Keys      []string        `json:"keys,omitempty"` // the log options the reasons are about
+	Name      string        `json:"name"`
+	Compliant bool          `json:"compliant"`
+	Reasons   []reason.Code `json:"reasons"`
+	Keys      []string      `json:"keys,omitempty"` // the log options the reasons are about
 }
 
 // Row is one family in scan's output. The JSON and CSV field names are

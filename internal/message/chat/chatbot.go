@@ -225,7 +225,7 @@ func (v post) chatbot(lvl notice.Level) Chatbot {
 const capKeywords = 12
 
 // keywords tag the notification with its outcome, its region and the
-// source's reason codes (policy.Reason), so a channel can be searched by
+// source's reason codes (reason.Code), so a channel can be searched by
 // the rule a family broke.
 func (v post) keywords() []string {
 	out := nonEmpty("ecs", "logging", "ecslogfix", string(v.Outcome), v.Region)

@@ -15,7 +15,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/message/words"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -213,8 +213,8 @@ func (v mail) text(lvl notice.Level) string {
 			if lvl == notice.Full && c.Before != nil {
 				w("  current: %s\n", settingsText(c.Before, "           "))
 			}
-			firelens = firelens || slices.Contains(c.Reasons, policy.ReasonFirelens) || slices.Contains(c.Reasons, policy.ReasonRouterNotAwslogs)
-			options = options || slices.Contains(c.Reasons, policy.ReasonUnknownOption) || slices.Contains(c.Reasons, policy.ReasonInvalidMode)
+			firelens = firelens || slices.Contains(c.Reasons, reason.Firelens) || slices.Contains(c.Reasons, reason.RouterNotAwslogs)
+			options = options || slices.Contains(c.Reasons, reason.UnknownOption) || slices.Contains(c.Reasons, reason.InvalidMode)
 		}
 		if firelens {
 			w("FireLens containers (awsfirelens) route logs through the log router; ecslogfix never rewrites that routing.\n")

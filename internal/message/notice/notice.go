@@ -24,8 +24,8 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/backout"
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -80,7 +80,7 @@ type Notice struct {
 type Container struct {
 	Name    string
 	Action  plan.Action
-	Reasons []policy.Reason
+	Reasons []reason.Code
 	Keys    []string // the log options the reasons are about
 	Before  *Settings
 	After   *Settings
@@ -360,13 +360,13 @@ func cleanKeys(ks []string) []string {
 	return out
 }
 
-func cleanReasons(rs []policy.Reason) []policy.Reason {
-	var out []policy.Reason
+func cleanReasons(rs []reason.Code) []reason.Code {
+	var out []reason.Code
 	for i, r := range rs {
 		if i == capReasons {
 			break
 		}
-		out = append(out, policy.Reason(escape.Line(string(r), MaxName)))
+		out = append(out, reason.Code(escape.Line(string(r), MaxName)))
 	}
 	return out
 }

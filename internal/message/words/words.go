@@ -17,11 +17,11 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/escape"
 	"github.com/ecslogfix/ecslogfix/internal/message/notice"
 	"github.com/ecslogfix/ecslogfix/internal/plan"
-	"github.com/ecslogfix/ecslogfix/internal/policy"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
-func reasonText(r policy.Reason) string {
+func reasonText(r reason.Code) string {
 	if w := r.Summary(); w != string(r) {
 		return w + " (" + string(r) + ")"
 	}
@@ -29,7 +29,7 @@ func reasonText(r policy.Reason) string {
 }
 
 // ReasonsText names reason codes with their summaries, "; "-separated.
-func ReasonsText(rs []policy.Reason) string {
+func ReasonsText(rs []reason.Code) string {
 	if len(rs) == 0 {
 		return "not compliant"
 	}
@@ -251,7 +251,7 @@ func rolloutSummary(v *notice.Notice) string {
 func HumanContainers(v *notice.Notice) []notice.Container {
 	var out []notice.Container
 	for _, c := range v.Containers {
-		if c.Action == plan.ActionReport || slices.Contains(c.Reasons, policy.ReasonFirelens) || slices.Contains(c.Reasons, policy.ReasonRouterNotAwslogs) {
+		if c.Action == plan.ActionReport || slices.Contains(c.Reasons, reason.Firelens) || slices.Contains(c.Reasons, reason.RouterNotAwslogs) {
 			out = append(out, c)
 		}
 	}
@@ -269,11 +269,11 @@ func HumanWhy(v *notice.Notice) string {
 	}
 	for _, c := range HumanContainers(v) {
 		switch {
-		case slices.Contains(c.Reasons, policy.ReasonFirelens) || slices.Contains(c.Reasons, policy.ReasonRouterNotAwslogs):
+		case slices.Contains(c.Reasons, reason.Firelens) || slices.Contains(c.Reasons, reason.RouterNotAwslogs):
 			add("FireLens log routing")
-		case slices.Contains(c.Reasons, policy.ReasonUnknownOption):
+		case slices.Contains(c.Reasons, reason.UnknownOption):
 			add("an awslogs option ECS does not document")
-		case slices.Contains(c.Reasons, policy.ReasonInvalidMode):
+		case slices.Contains(c.Reasons, reason.InvalidMode):
 			add("a log delivery mode the policy refuses")
 		default:
 			add("a log driver the policy reports")

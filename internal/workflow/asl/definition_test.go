@@ -13,6 +13,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/plan"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
 	"github.com/ecslogfix/ecslogfix/internal/policy/awslogs"
+	"github.com/ecslogfix/ecslogfix/internal/policy/reason"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
@@ -152,7 +153,7 @@ func sampleInput(enf policy.Enforcement) workflow.Input {
 		Target:            workflow.Target{Account: "111122223333", Region: "us-east-1"},
 		TaskDefinitionARN: "arn:aws:ecs:us-east-1:111122223333:task-definition/orders:3",
 		Family:            "orders", Revision: 3, Enforcement: enf,
-		Reasons:   []workflow.ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonMissingLogConfiguration}}},
+		Reasons:   []workflow.ContainerReasons{{Container: "app", Reasons: []reason.Code{reason.MissingLogConfiguration}}},
 		LogGroups: []plan.LogGroup{{Name: "/ecs/orders", Region: "us-east-1", RetentionDays: 365}},
 		Principal: &workflow.Principal{Type: "IAMUser", ARN: "arn:aws:iam::111122223333:user/dev"},
 		Origin:    &workflow.Origin{Tool: "cli"},
@@ -235,7 +236,7 @@ func TestContractEnforcePath(t *testing.T) {
 func TestContractLogGroupCreatedPath(t *testing.T) {
 	m := load(t)
 	in := sampleInput(policy.Enforce)
-	in.Reasons = []workflow.ContainerReasons{{Container: "app", Reasons: []policy.Reason{policy.ReasonLogGroupMissing}}}
+	in.Reasons = []workflow.ContainerReasons{{Container: "app", Reasons: []reason.Code{reason.LogGroupMissing}}}
 	in.LogGroups = []plan.LogGroup{{Name: "/ecs/orders", Region: "us-east-1", RetentionDays: 365, DeletionProtection: true,
 		Observed: &awslogs.GroupFact{}, Create: true, Tags: map[string]string{"ecslogfix:managed": "true"}}}
 	doc := toDoc(t, in)

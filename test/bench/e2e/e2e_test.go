@@ -135,7 +135,7 @@ func summary(s bench.Summary) string {
 // log bytes per invocation and (with /proc) CPU time and peak RSS.
 func TestBenchEndToEnd(t *testing.T) {
 	bench.RequireBench(t)
-	runs := envInt(t, EnvRuns, 20, 1)
+	runs := bench.EnvInt(t, EnvRuns, 20, 1)
 	tools := localaws.RequireTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()

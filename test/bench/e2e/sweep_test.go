@@ -4,11 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -38,18 +36,6 @@ const (
 	EnvOrgFamilies = "ECSLOGFIX_BENCH_ORG_FAMILIES" // default 40
 )
 
-func envInt(t *testing.T, name string, def, least int) int {
-	s := os.Getenv(name)
-	if s == "" {
-		return def
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < least {
-		t.Fatalf("%s=%q: want a number ≥ %d", name, s, least)
-	}
-	return v
-}
-
 // TestBenchOrganizationSweep runs the hub stack's sweep state machine in
 // moto over an organization of N account-regions × M families (every
 // fifth non-compliant): inventory from Organizations and the member
@@ -61,9 +47,9 @@ func envInt(t *testing.T, name string, def, least int) int {
 // transitions; docs/performance.md extrapolates from them.
 func TestBenchOrganizationSweep(t *testing.T) {
 	bench.RequireBench(t)
-	targets := envInt(t, EnvOrgTargets, 50, 4)
+	targets := bench.EnvInt(t, EnvOrgTargets, 50, 4)
 	targets -= targets % 2
-	families := envInt(t, EnvOrgFamilies, 40, 5)
+	families := bench.EnvInt(t, EnvOrgFamilies, 40, 5)
 	accounts := targets / 2 // the hub and accounts-1 members
 	regions := []string{localaws.Region, "eu-west-1"}
 	tools := localaws.RequireTools(t)
