@@ -9,8 +9,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
@@ -25,9 +23,10 @@ import (
 )
 
 func main() {
-	lambdarun.Main(naming.FunctionDetect, build, func(d *detect.Detector) {
-		// Lenient decoding: the event is AWS's, and it grows fields.
-		lambda.Start(lambdarun.Public(func(ctx context.Context, raw json.RawMessage) (execution.Response, error) { return d.Handle(ctx, raw) }))
+	// Lenient: the event is AWS's, and it grows fields; Handle parses the
+	// raw event itself (internal/cloudtrail).
+	lambdarun.Lenient(naming.FunctionDetect, build, func(d *detect.Detector, ctx context.Context, raw json.RawMessage) (execution.Response, error) {
+		return d.Handle(ctx, raw)
 	})
 }
 

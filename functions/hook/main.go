@@ -10,8 +10,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/hook"
@@ -19,13 +17,10 @@ import (
 )
 
 func main() {
-	lambdarun.Main(naming.FunctionHook, func(_ context.Context, log *slog.Logger) (*hook.Handler, error) {
+	// Lenient: the request is CloudFormation's, which may grow fields.
+	lambdarun.Lenient(naming.FunctionHook, func(_ context.Context, log *slog.Logger) (*hook.Handler, error) {
 		return build(os.Getenv, log)
-	}, func(h *hook.Handler) {
-		// Lenient decoding: the request is CloudFormation's, which may
-		// grow fields.
-		lambda.Start(lambdarun.Public(h.Handle))
-	})
+	}, (*hook.Handler).Handle)
 }
 
 func build(getenv func(string) string, log *slog.Logger) (*hook.Handler, error) {

@@ -11,7 +11,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -27,10 +26,8 @@ import (
 )
 
 func main() {
-	lambdarun.Main(naming.FunctionNotify, build, func(h *notify.Handler) {
-		// Strict decoding: the input is our own contract (workflow.NotifyRequest).
-		lambda.StartHandlerFunc(lambdarun.Public(h.Handle), lambda.WithDisallowUnknownFields(true))
-	})
+	// Strict: the input is our own contract (workflow.NotifyRequest).
+	lambdarun.Strict(naming.FunctionNotify, build, (*notify.Handler).Handle)
 }
 
 func build(ctx context.Context, log *slog.Logger) (*notify.Handler, error) {

@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
@@ -19,10 +17,8 @@ import (
 )
 
 func main() {
-	lambdarun.Main(naming.FunctionRemediate, build, func(r *remediate.Remediator) {
-		// Strict decoding: the input is our own contract (workflow.Request).
-		lambda.StartHandlerFunc(lambdarun.Public(r.Handle), lambda.WithDisallowUnknownFields(true))
-	})
+	// Strict: the input is our own contract (workflow.Request).
+	lambdarun.Strict(naming.FunctionRemediate, build, (*remediate.Remediator).Handle)
 }
 
 func build(ctx context.Context, log *slog.Logger) (*remediate.Remediator, error) {

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
@@ -22,10 +21,8 @@ import (
 )
 
 func main() {
-	lambdarun.Main(naming.FunctionReport, build, func(j *report.Job) {
-		// Strict decoding: the input is our own (report.JobRequest).
-		lambda.StartHandlerFunc(lambdarun.Public(j.Handle), lambda.WithDisallowUnknownFields(true))
-	})
+	// Strict: the input is our own contract (report.JobRequest).
+	lambdarun.Strict(naming.FunctionReport, build, (*report.Job).Handle)
 }
 
 func build(ctx context.Context, log *slog.Logger) (*report.Job, error) {

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -29,10 +28,8 @@ import (
 )
 
 func main() {
-	lambdarun.Main(naming.FunctionSweep, build, func(s *sweep.Sweeper) {
-		// Strict decoding: the input is our own (workflow.SweepRequest).
-		lambda.StartHandlerFunc(lambdarun.Public(s.Handle), lambda.WithDisallowUnknownFields(true))
-	})
+	// Strict: the input is our own contract (workflow.SweepRequest).
+	lambdarun.Strict(naming.FunctionSweep, build, (*sweep.Sweeper).Handle)
 }
 
 func build(ctx context.Context, log *slog.Logger) (*sweep.Sweeper, error) {
