@@ -2,56 +2,43 @@ package main
 
 import (
 	"context"
-	"errors"
-	"io"
-	"log/slog"
+	"maps"
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun/lambdaruntest"
 )
 
+const stateMachine = "arn:aws:states:us-east-1:111122223333:stateMachine:x"
+
+// setenv is detect's environment for a test: every variable it reads
+// unset but those in env.
 func setenv(t *testing.T, env map[string]string) {
 	t.Helper()
-	for _, k := range []string{fnenv.EnvPolicy, fnenv.EnvStateMachineARN, fnenv.EnvMode, fnenv.EnvMemberRoleName, fnenv.EnvOwnRoleARNs} {
-		t.Setenv(k, "")
-	}
-	base := map[string]string{
-		"AWS_REGION":                  "us-east-1",
-		"AWS_ACCESS_KEY_ID":           "test",
-		"AWS_SECRET_ACCESS_KEY":       "test",
-		"AWS_ENDPOINT_URL":            "http://127.0.0.1:9", // never called at startup in single mode
-		"AWS_LAMBDA_FUNCTION_NAME":    "ecslogfix-detect",
-		"AWS_CONFIG_FILE":             "/dev/null",
-		"AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
-	}
-	for k, v := range base {
-		t.Setenv(k, v)
-	}
-	for k, v := range env {
-		t.Setenv(k, v)
-	}
+	all := map[string]string{fnenv.EnvPolicy: "", fnenv.EnvStateMachineARN: "", fnenv.EnvMode: "", fnenv.EnvMemberRoleName: "",
+		fnenv.EnvOwnRoleARNs: "", "AWS_LAMBDA_FUNCTION_NAME": "ecslogfix-detect"}
+	maps.Copy(all, env)
+	lambdaruntest.Env(t, all)
 }
 
 func TestBuild(t *testing.T) {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	t.Run("missing policy", func(t *testing.T) {
-		setenv(t, map[string]string{fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x"})
-		var ee *fnenv.EnvError
-		if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != fnenv.EnvPolicy {
-			t.Fatalf("got %v", err)
-		}
-	})
-	t.Run("missing state machine", func(t *testing.T) {
-		setenv(t, map[string]string{fnenv.EnvPolicy: "{}"})
-		var ee *fnenv.EnvError
-		if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != fnenv.EnvStateMachineARN {
-			t.Fatalf("got %v", err)
-		}
-	})
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{fnenv.EnvStateMachineARN: stateMachine}, fnenv.EnvPolicy},
+		{map[string]string{fnenv.EnvPolicy: "{}"}, fnenv.EnvStateMachineARN},
+	} {
+		t.Run("missing "+tc.want, func(t *testing.T) {
+			setenv(t, tc.env)
+			_, err := build(context.Background(), lambdaruntest.Logger())
+			lambdaruntest.WantEnvError(t, err, tc.want)
+		})
+	}
 	t.Run("complete", func(t *testing.T) {
-		setenv(t, map[string]string{fnenv.EnvPolicy: "{}", fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:111122223333:stateMachine:x",
+		setenv(t, map[string]string{fnenv.EnvPolicy: "{}", fnenv.EnvStateMachineARN: stateMachine,
 			fnenv.EnvOwnRoleARNs: "arn:aws:iam::111122223333:role/ecslogfix-remediate"})
-		d, err := build(context.Background(), log)
+		d, err := build(context.Background(), lambdaruntest.Logger())
 		if err != nil {
 			t.Fatal(err)
 		}

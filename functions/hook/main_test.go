@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,15 +10,14 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/hook"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun/lambdaruntest"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func TestBuild(t *testing.T) {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
-	var ee *fnenv.EnvError
-	if _, err := build(func(string) string { return "" }, log); !errors.As(err, &ee) || ee.Var != fnenv.EnvPolicy {
-		t.Fatalf("no policy: %v", err)
-	}
+	log := lambdaruntest.Logger()
+	_, err := build(func(string) string { return "" }, log)
+	lambdaruntest.WantEnvError(t, err, fnenv.EnvPolicy)
 	h, err := build(func(k string) string {
 		if k == fnenv.EnvPolicy {
 			return `{"streamPrefix": "svc"}`

@@ -2,18 +2,15 @@ package main
 
 import (
 	"context"
-	"errors"
-	"io"
-	"log/slog"
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun/lambdaruntest"
 )
 
 // A missing or invalid variable stops the function before any AWS call.
 func TestBuildRefusesItsEnvironment(t *testing.T) {
-	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
 	for _, tc := range []struct {
 		env  map[string]string
 		want string
@@ -26,13 +23,14 @@ func TestBuildRefusesItsEnvironment(t *testing.T) {
 		{map[string]string{fnenv.EnvPolicy: "{}", fnenv.EnvStateMachineARN: "arn:sm", fnenv.EnvSweepBucket: "b", fnenv.EnvMode: config.ModeOrganization,
 			fnenv.EnvMemberRoleName: "ecslogfix-member"}, fnenv.EnvTargetOUs},
 	} {
-		for _, k := range []string{fnenv.EnvPolicy, fnenv.EnvStateMachineARN, fnenv.EnvStartRate, fnenv.EnvMode, fnenv.EnvMemberRoleName, fnenv.EnvSweepBucket} {
-			t.Setenv(k, tc.env[k])
-		}
-		t.Setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9") // never reached
-		var ee *fnenv.EnvError
-		if _, err := build(context.Background(), log); !errors.As(err, &ee) || ee.Var != tc.want {
-			t.Errorf("%v: got %v, want an error naming %s", tc.env, err, tc.want)
-		}
+		t.Run(tc.want, func(t *testing.T) {
+			env := map[string]string{}
+			for _, k := range []string{fnenv.EnvPolicy, fnenv.EnvStateMachineARN, fnenv.EnvStartRate, fnenv.EnvMode, fnenv.EnvMemberRoleName, fnenv.EnvSweepBucket} {
+				env[k] = tc.env[k]
+			}
+			lambdaruntest.Env(t, env)
+			_, err := build(context.Background(), lambdaruntest.Logger())
+			lambdaruntest.WantEnvError(t, err, tc.want)
+		})
 	}
 }
