@@ -254,13 +254,19 @@ func (p *Pipeline) environ(smARN string) map[string]map[string]string {
 		own = append(own, awsarn.RoleARN(grants.Partition(), "*", memberRole))
 	}
 	return map[string]map[string]string{
-		naming.FunctionDetect: fnenv.DetectEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
-			OwnRoleARNs: own, MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv(naming.FunctionDetect)}.Environ(),
+		naming.FunctionDetect:    fnenv.DetectEnv{StarterEnv: p.starterEnv(naming.FunctionDetect, smARN, memberRole), OwnRoleARNs: own}.Environ(),
 		naming.FunctionSweep:     p.sweepEnv(smARN, memberRole).Environ(),
 		naming.FunctionRemediate: fnenv.RemediateEnv{Policy: p.cfg.Policy, RegisterRate: p.cfg.RegisterRatePerInstance(), RolloutRate: p.cfg.RolloutRatePerInstance()}.Environ(),
 		naming.FunctionNotify: fnenv.NotifyEnv{TopicARN: *p.topic.TopicArn(), SlackWebhookARN: p.cfg.SlackWebhookSecretARN,
 			SweepBucket: *p.bucket.BucketName(), EventBus: p.eventBusARN(), History: p.historyEnv(naming.FunctionNotify), Mode: p.cfg.Mode, MemberRoleName: memberRole}.Environ(),
 	}
+}
+
+// starterEnv is what function, detect or the sweep, reads to start
+// remediation executions of the state machine smARN.
+func (p *Pipeline) starterEnv(function, smARN, memberRole string) fnenv.StarterEnv {
+	return fnenv.StarterEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN, MemberRoleName: memberRole,
+		AllowedAccounts: p.cfg.AllowedAccounts, History: p.historyEnv(function)}
 }
 
 // eventBusARN is the bus notify puts the neutral event on: the account's

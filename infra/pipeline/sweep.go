@@ -78,9 +78,8 @@ func (p *Pipeline) sweepObjects(prefix string) string {
 
 // sweepEnv is the sweep function's environment.
 func (p *Pipeline) sweepEnv(smARN, memberRole string) fnenv.SweepEnv {
-	e := fnenv.SweepEnv{Mode: p.cfg.Mode, Policy: p.cfg.Policy, StateMachineARN: smARN,
-		MemberRoleName: memberRole, AllowedAccounts: p.cfg.AllowedAccounts, Regions: p.cfg.Regions,
-		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName(), History: p.historyEnv(naming.FunctionSweep)}
+	e := fnenv.SweepEnv{StarterEnv: p.starterEnv(naming.FunctionSweep, smARN, memberRole), Regions: p.cfg.Regions,
+		StartRate: p.cfg.RegisterRate, Bucket: *p.bucket.BucketName()}
 	if p.cfg.Mode == config.ModeOrganization {
 		e.TargetOUs, e.StackSetCallAs = p.cfg.TargetOUs, p.cfg.StackSetCallAs
 		e.RoleStackSet, e.ForwardingStackSet = p.names.StackSetIAM(), p.names.StackSet()

@@ -59,29 +59,32 @@ type EnvError struct {
 func (e *EnvError) Error() string { return "config: " + e.Var + ": " + e.Problem }
 func (e *EnvError) Unwrap() error { return e.Err }
 
-// DetectEnv is the detect function's environment.
-type DetectEnv struct {
+// StarterEnv is what the two functions that start remediation
+// executions (detect and the sweep) both read: how they reach a target
+// account, the policy they plan with, the state machine they start, the
+// accounts they act in and the history of their decisions.
+type StarterEnv struct {
 	Mode            string
 	Policy          policy.Policy
 	StateMachineARN string
-	OwnRoleARNs     []string
 	MemberRoleName  string // organization mode
 	AllowedAccounts []string
-	History         config.HistoryEnv // compliant and exempt decisions
+	History         config.HistoryEnv // compliant and exempt decisions (the sweep: also each target swept)
+}
+
+// DetectEnv is the detect function's environment.
+type DetectEnv struct {
+	StarterEnv
+	OwnRoleARNs []string
 }
 
 // SweepEnv is the sweep function's environment.
 type SweepEnv struct {
-	Mode            string
-	Policy          policy.Policy
-	StateMachineARN string
-	MemberRoleName  string // organization mode
-	AllowedAccounts []string
-	Regions         []string
-	StartRate       float64           // executions started per second, per account-region walked
-	ReadRate        float64           // ECS reads per second per account and region
-	History         config.HistoryEnv // compliant and exempt decisions, each target swept
-	Bucket          string
+	StarterEnv
+	Regions   []string
+	StartRate float64 // executions started per second, per account-region walked
+	ReadRate  float64 // ECS reads per second per account and region
+	Bucket    string
 	// Organization mode: what the inventory reads.
 	TargetOUs          []string
 	StackSetCallAs     string
@@ -120,32 +123,46 @@ type HookEnv struct {
 	Policy policy.Policy
 }
 
-// Environ renders e as environment variables. Values may be CDK tokens:
+// environ renders e as environment variables. Values may be CDK tokens:
 // they are only concatenated, never parsed.
-func (e DetectEnv) Environ() map[string]string {
+func (e StarterEnv) environ() environ {
 	w := environ{}
 	w.policy(e.Policy)
 	w.set(EnvMode, e.Mode)
 	w.set(EnvStateMachineARN, e.StateMachineARN)
-	w.list(EnvOwnRoleARNs, e.OwnRoleARNs)
 	w.set(EnvMemberRoleName, e.MemberRoleName)
 	w.list(EnvAllowedAccounts, e.AllowedAccounts)
 	w.history(e.History)
 	return w
 }
 
+// readStarter reads and validates what StarterEnv holds.
+func (r *reader) readStarter() StarterEnv {
+	e := StarterEnv{
+		Mode:            r.mode(),
+		Policy:          r.policy(),
+		StateMachineARN: r.required(EnvStateMachineARN),
+		MemberRoleName:  r.str(EnvMemberRoleName),
+		AllowedAccounts: r.allowedAccounts(),
+		History:         r.history(),
+	}
+	r.memberRole(e.Mode, e.MemberRoleName)
+	return e
+}
+
+// Environ renders e as environment variables.
+func (e DetectEnv) Environ() map[string]string {
+	w := e.StarterEnv.environ()
+	w.list(EnvOwnRoleARNs, e.OwnRoleARNs)
+	return w
+}
+
 // Environ renders e as environment variables.
 func (e SweepEnv) Environ() map[string]string {
-	w := environ{}
-	w.policy(e.Policy)
-	w.set(EnvMode, e.Mode)
-	w.set(EnvStateMachineARN, e.StateMachineARN)
-	w.set(EnvMemberRoleName, e.MemberRoleName)
-	w.list(EnvAllowedAccounts, e.AllowedAccounts)
+	w := e.StarterEnv.environ()
 	w.list(EnvRegions, e.Regions)
 	w.rate(EnvStartRate, e.StartRate)
 	w.rate(EnvReadRate, e.ReadRate)
-	w.history(e.History)
 	w.set(EnvSweepBucket, e.Bucket)
 	w.list(EnvTargetOUs, e.TargetOUs)
 	w.set(EnvStackSetCallAs, e.StackSetCallAs)
@@ -199,16 +216,8 @@ func ReadHookEnv(getenv func(string) string) (HookEnv, error) {
 // os.Getenv in production.
 func ReadDetectEnv(getenv func(string) string) (DetectEnv, error) {
 	r := reader{get: getenv}
-	e := DetectEnv{
-		Mode:            r.mode(),
-		Policy:          r.policy(),
-		StateMachineARN: r.required(EnvStateMachineARN),
-		OwnRoleARNs:     r.list(EnvOwnRoleARNs, func(s string) bool { _, ok := awsarn.ParseRole(s); return ok }, "an IAM role ARN"),
-		MemberRoleName:  r.str(EnvMemberRoleName),
-		AllowedAccounts: r.allowedAccounts(),
-		History:         r.history(),
-	}
-	r.memberRole(e.Mode, e.MemberRoleName)
+	e := DetectEnv{StarterEnv: r.readStarter(),
+		OwnRoleARNs: r.list(EnvOwnRoleARNs, func(s string) bool { _, ok := awsarn.ParseRole(s); return ok }, "an IAM role ARN")}
 	return e, r.err
 }
 
@@ -216,17 +225,11 @@ func ReadDetectEnv(getenv func(string) string) (DetectEnv, error) {
 func ReadSweepEnv(getenv func(string) string) (SweepEnv, error) {
 	r := reader{get: getenv}
 	e := SweepEnv{
-		Mode:            r.mode(),
-		Policy:          r.policy(),
-		StateMachineARN: r.required(EnvStateMachineARN),
-		MemberRoleName:  r.str(EnvMemberRoleName),
-		AllowedAccounts: r.allowedAccounts(),
-		Regions:         r.list(EnvRegions, awsarn.ValidRegion, "a region name"),
-		StartRate:       r.rate(EnvStartRate, config.DefaultRegisterRate),
-		ReadRate:        r.readRate(EnvReadRate, awsclient.DefaultReadRate),
-		History:         r.history(),
+		StarterEnv: r.readStarter(),
+		Regions:    r.list(EnvRegions, awsarn.ValidRegion, "a region name"),
+		StartRate:  r.rate(EnvStartRate, config.DefaultRegisterRate),
+		ReadRate:   r.readRate(EnvReadRate, awsclient.DefaultReadRate),
 	}
-	r.memberRole(e.Mode, e.MemberRoleName)
 	e.Bucket = r.required(EnvSweepBucket)
 	e.TargetOUs = r.list(EnvTargetOUs, awsarn.ValidOU, "an OU or root ID")
 	e.StackSetCallAs = r.str(EnvStackSetCallAs)

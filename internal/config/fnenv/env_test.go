@@ -12,7 +12,7 @@ import (
 )
 
 func TestEnvironOmitsEmptyValues(t *testing.T) {
-	env := DetectEnv{Mode: config.ModeSingle, StateMachineARN: "arn:sm", OwnRoleARNs: []string{"arn:a", "arn:b"}}.Environ()
+	env := DetectEnv{StarterEnv: StarterEnv{Mode: config.ModeSingle, StateMachineARN: "arn:sm"}, OwnRoleARNs: []string{"arn:a", "arn:b"}}.Environ()
 	if env[EnvMode] != "single" || env[EnvStateMachineARN] != "arn:sm" || env[EnvOwnRoleARNs] != "arn:a,arn:b" || env[EnvPolicy] == "" {
 		t.Fatalf("env = %v", env)
 	}
@@ -29,9 +29,9 @@ func TestEachFunctionGetsOnlyItsVariables(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		"detect": {DetectEnv{Mode: config.ModeOrganization, StateMachineARN: "s", OwnRoleARNs: []string{"r"}, MemberRoleName: "m", AllowedAccounts: []string{"a"}}.Environ(),
+		"detect": {DetectEnv{StarterEnv: StarterEnv{Mode: config.ModeOrganization, StateMachineARN: "s", MemberRoleName: "m", AllowedAccounts: []string{"a"}}, OwnRoleARNs: []string{"r"}}.Environ(),
 			[]string{EnvAllowedAccounts, EnvMemberRoleName, EnvMode, EnvOwnRoleARNs, EnvPolicy, EnvStateMachineARN}},
-		"sweep": {SweepEnv{Mode: config.ModeOrganization, StateMachineARN: "s", MemberRoleName: "m", AllowedAccounts: []string{"a"}, Regions: []string{"r"}, StartRate: 1, ReadRate: 2,
+		"sweep": {SweepEnv{StarterEnv: StarterEnv{Mode: config.ModeOrganization, StateMachineARN: "s", MemberRoleName: "m", AllowedAccounts: []string{"a"}}, Regions: []string{"r"}, StartRate: 1, ReadRate: 2,
 			Bucket: "b", TargetOUs: []string{"ou"}, StackSetCallAs: "SELF", RoleStackSet: "i", ForwardingStackSet: "f"}.Environ(),
 			[]string{EnvAllowedAccounts, EnvForwardStackSet, EnvMemberRoleName, EnvMode, EnvPolicy, EnvReadRate, EnvRegions, EnvRoleStackSet, EnvStackSetCallAs, EnvStartRate, EnvStateMachineARN, EnvSweepBucket, EnvTargetOUs}},
 		"remediate": {RemediateEnv{RegisterRate: 0.25}.Environ(), []string{EnvPolicy, EnvRegisterRate}},
@@ -71,12 +71,12 @@ func TestEnvironRoundTrip(t *testing.T) {
 			t.Fatalf("%s round trip:\n got %+v\nwant %+v", name, got, in)
 		}
 	}
-	d := DetectEnv{Mode: config.ModeOrganization, Policy: policy.Default(), StateMachineARN: sm,
-		OwnRoleARNs:    []string{"arn:aws:iam::111122223333:role/ecslogfix-remediate", "arn:aws:iam::*:role/ecslogfix-member"},
-		MemberRoleName: "ecslogfix-member", AllowedAccounts: []string{"111122223333", "444455556666"}}
+	d := DetectEnv{StarterEnv: StarterEnv{Mode: config.ModeOrganization, Policy: policy.Default(), StateMachineARN: sm,
+		MemberRoleName: "ecslogfix-member", AllowedAccounts: []string{"111122223333", "444455556666"}},
+		OwnRoleARNs: []string{"arn:aws:iam::111122223333:role/ecslogfix-remediate", "arn:aws:iam::*:role/ecslogfix-member"}}
 	roundTrip("detect", d, d.Environ(), func(g func(string) string) (any, error) { return ReadDetectEnv(g) })
-	sw := SweepEnv{Mode: config.ModeOrganization, Policy: policy.Default(), StateMachineARN: sm, MemberRoleName: "ecslogfix-member",
-		AllowedAccounts: []string{"111122223333"}, Regions: []string{"eu-west-1", "eusc-de-east-1"}, StartRate: 0.25, ReadRate: 5,
+	sw := SweepEnv{StarterEnv: StarterEnv{Mode: config.ModeOrganization, Policy: policy.Default(), StateMachineARN: sm, MemberRoleName: "ecslogfix-member",
+		AllowedAccounts: []string{"111122223333"}}, Regions: []string{"eu-west-1", "eusc-de-east-1"}, StartRate: 0.25, ReadRate: 5,
 		Bucket: "ecslogfix-sweeps-abc", TargetOUs: []string{"ou-ab12-abcdefgh", "r-ab12"}, StackSetCallAs: "DELEGATED_ADMIN",
 		RoleStackSet: "ecslogfix-member-iam", ForwardingStackSet: "ecslogfix-member"}
 	roundTrip("sweep", sw, sw.Environ(), func(g func(string) string) (any, error) { return ReadSweepEnv(g) })
