@@ -3,6 +3,7 @@ package stacks
 import (
 	"bytes"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,14 +41,25 @@ func singleConfig(t *testing.T) config.Config {
 }
 
 func orgConfig(t *testing.T) config.Config {
-	return mustLoad(t, map[string]any{
-		"ecslogfix:mode":               "organization",
-		"ecslogfix:organizationId":     "o-abcdefghij",
+	return mustLoad(t, orgCDKContext(map[string]any{
 		"ecslogfix:targetOUs":          "ou-ab12-abcdefgh,ou-ab12-ijklmnop",
-		"ecslogfix:regions":            "eu-west-1,us-east-1",
-		"ecslogfix:iamRegion":          "eu-west-1",
 		"ecslogfix:notificationEmails": "ops@example.com",
-	})
+	}))
+}
+
+// orgCDKContext is the CDK context of the tests' organization
+// deployments (one organization, one target OU, two regions, the IAM
+// region) with more on top.
+func orgCDKContext(more map[string]any) map[string]any {
+	ctx := map[string]any{
+		"ecslogfix:mode":           "organization",
+		"ecslogfix:organizationId": "o-abcdefghij",
+		"ecslogfix:targetOUs":      "ou-ab12-abcdefgh",
+		"ecslogfix:regions":        "eu-west-1,us-east-1",
+		"ecslogfix:iamRegion":      "eu-west-1",
+	}
+	maps.Copy(ctx, more)
+	return ctx
 }
 
 func mustLoad(t *testing.T, ctx map[string]any) config.Config {

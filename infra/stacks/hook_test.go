@@ -23,14 +23,7 @@ func singleHook(t *testing.T) *Synthesized {
 }
 
 func hubHookConfig(t *testing.T) config.Config {
-	return mustLoad(t, map[string]any{
-		"ecslogfix:mode":           "organization",
-		"ecslogfix:organizationId": "o-abcdefghij",
-		"ecslogfix:targetOUs":      "ou-ab12-abcdefgh",
-		"ecslogfix:regions":        "eu-west-1,us-east-1",
-		"ecslogfix:iamRegion":      "eu-west-1",
-		"ecslogfix:hook":           "true",
-	})
+	return mustLoad(t, orgCDKContext(map[string]any{"ecslogfix:hook": "true"}))
 }
 
 func hubHook(t *testing.T) *Synthesized {

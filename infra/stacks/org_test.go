@@ -146,10 +146,7 @@ func TestIAMRegionDoesNotFollowTheRegionOrder(t *testing.T) {
 		}
 	}
 	// Removing the IAM region would delete the roles everywhere: refused.
-	ctx := map[string]any{
-		"ecslogfix:mode": "organization", "ecslogfix:organizationId": "o-abcdefghij", "ecslogfix:targetOUs": "ou-ab12-abcdefgh",
-		"ecslogfix:regions": "us-east-1", "ecslogfix:iamRegion": "eu-west-1",
-	}
+	ctx := orgCDKContext(map[string]any{"ecslogfix:regions": "us-east-1"})
 	if _, err := config.Load(func(k string) (any, bool) { v, ok := ctx[k]; return v, ok }); err == nil || !strings.Contains(err.Error(), "ecslogfix:iamRegion") {
 		t.Errorf("removing the IAM region: %v", err)
 	}
