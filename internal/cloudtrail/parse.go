@@ -2,6 +2,7 @@ package cloudtrail
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"strconv"
 	"strings"
@@ -153,33 +154,21 @@ func malformed(err error) *Error {
 }
 
 func checkEnvelope(env *envelope) error {
-	switch {
-	case env.DetailType == nil || *env.DetailType == "":
-		return newError(KindMissingField, "detail-type", "absent")
-	case *env.DetailType != DetailType:
-		return newError(KindNotCloudTrail, "detail-type", "%s is not %q", quote(*env.DetailType), DetailType)
-	case env.Source == nil || *env.Source == "":
-		return newError(KindMissingField, "source", "absent")
-	case *env.Source != Source:
-		if isAWSServiceSource(*env.Source) {
-			return newError(KindWrongEvent, "source", "%s is another service's event", quote(*env.Source))
-		}
-		return newError(KindSpoofed, "source", "%s is not %q", quote(*env.Source), Source)
-	case env.Detail == nil:
+	if err := fixed("detail-type", env.DetailType, DetailType, KindNotCloudTrail); err != nil {
+		return err
+	}
+	if s := env.Source; s != nil && *s != Source && isAWSServiceSource(*s) {
+		return newError(KindWrongEvent, "source", "%s is another service's event", quote(*s))
+	}
+	if err := fixed("source", env.Source, Source, KindSpoofed); err != nil {
+		return err
+	}
+	if env.Detail == nil {
 		return newError(KindMissingField, "detail", "absent")
 	}
 	d := env.Detail
-	switch {
-	case d.EventSource == nil || *d.EventSource == "":
-		return newError(KindMissingField, "detail.eventSource", "absent")
-	case *d.EventSource != EventSource:
-		return newError(KindSpoofed, "detail.eventSource", "%s is not %q", quote(*d.EventSource), EventSource)
-	case d.EventName == nil || *d.EventName == "":
-		return newError(KindMissingField, "detail.eventName", "absent")
-	case *d.EventName != EventName:
-		return newError(KindWrongEvent, "detail.eventName", "%s is not %q", quote(*d.EventName), EventName)
-	}
-	if err := checkVersion(d.EventVersion); err != nil {
+	if err := cmp.Or(fixed("detail.eventSource", d.EventSource, EventSource, KindSpoofed),
+		fixed("detail.eventName", d.EventName, EventName, KindWrongEvent), checkVersion(d.EventVersion)); err != nil {
 		return err
 	}
 	switch {
@@ -205,6 +194,18 @@ func checkEnvelope(env *envelope) error {
 
 // isAWSServiceSource reports whether s looks like a genuine AWS service
 // source "aws.<service>" (one lowercase word, no further dots).
+// fixed checks a field that must be present and hold the one value want:
+// absent or empty is KindMissingField, any other value is kind.
+func fixed(field string, v *string, want, kind string) error {
+	switch {
+	case v == nil || *v == "":
+		return newError(KindMissingField, field, "absent")
+	case *v != want:
+		return newError(kind, field, "%s is not %q", quote(*v), want)
+	}
+	return nil
+}
+
 func isAWSServiceSource(s string) bool {
 	svc, ok := strings.CutPrefix(s, "aws.")
 	if !ok || svc == "" {
