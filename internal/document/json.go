@@ -184,13 +184,10 @@ func (p *jsonParser) number(pos Pos) (*Node, error) {
 	if p.data[p.i] == '-' {
 		p.i++
 	}
-	if p.i < len(p.data) && p.data[p.i] == '0' {
-		p.i++
-	} else if p.digits() == 0 {
+	if !p.eat('0') && p.digits() == 0 {
 		return nil, p.syntax(p.i, "a digit")
 	}
-	if p.i < len(p.data) && p.data[p.i] == '.' {
-		p.i++
+	if p.eat('.') {
 		if p.digits() == 0 {
 			return nil, p.syntax(p.i, "a digit")
 		}
@@ -307,71 +304,78 @@ func (p *jsonParser) hex4(at int) (rune, bool) {
 
 func (p *jsonParser) array(pos Pos, depth int) (*Node, error) {
 	n := &Node{Kind: Array, Pos: pos}
-	p.space()
-	if p.i < len(p.data) && p.data[p.i] == ']' {
-		p.i++
-		return n, nil
-	}
-	for {
-		p.space()
+	err := p.elements(']', "',' or ']' after an array element", func() error {
 		item, err := p.value(depth)
-		if err != nil {
-			return nil, err
-		}
 		n.Items = append(n.Items, item)
-		p.space()
-		if p.i < len(p.data) && p.data[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.i < len(p.data) && p.data[p.i] == ']' {
-			p.i++
-			return n, nil
-		}
-		return nil, p.syntax(p.i, "',' or ']' after an array element")
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
+	return n, nil
 }
 
 func (p *jsonParser) object(pos Pos, depth int) (*Node, error) {
 	n := &Node{Kind: Object, Pos: pos}
-	p.space()
-	if p.i < len(p.data) && p.data[p.i] == '}' {
-		p.i++
-		return n, nil
-	}
 	seen := keySet{}
-	for {
-		p.space()
+	err := p.elements('}', "',' or '}' after an object member", func() error {
 		if p.i >= len(p.data) || p.data[p.i] != '"' {
-			return nil, p.syntax(p.i, "a quoted object key")
+			return p.syntax(p.i, "a quoted object key")
 		}
 		f := Field{KeyPos: p.lines.pos(p.i)}
 		var err error
 		if f.Key, err = p.str(); err != nil {
-			return nil, err
+			return err
 		}
 		if err := seen.add(f); err != nil {
-			return nil, err
+			return err
 		}
 		p.space()
-		if p.i >= len(p.data) || p.data[p.i] != ':' {
-			return nil, p.syntax(p.i, "':' after an object key")
+		if !p.eat(':') {
+			return p.syntax(p.i, "':' after an object key")
 		}
-		p.i++
 		p.space()
 		if f.Value, err = p.value(depth); err != nil {
-			return nil, err
+			return err
 		}
 		n.Fields = append(n.Fields, f)
-		p.space()
-		if p.i < len(p.data) && p.data[p.i] == ',' {
-			p.i++
-			continue
-		}
-		if p.i < len(p.data) && p.data[p.i] == '}' {
-			p.i++
-			return n, nil
-		}
-		return nil, p.syntax(p.i, "',' or '}' after an object member")
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return n, nil
+}
+
+// elements parses what follows the opening byte of an array or an object:
+// nothing up to close, or elements (each read by element, with the white
+// space around it skipped) separated by ',' up to close; anything else
+// after an element is a syntax error that names want.
+func (p *jsonParser) elements(close byte, want string, element func() error) error {
+	p.space()
+	if p.eat(close) {
+		return nil
+	}
+	for {
+		p.space()
+		if err := element(); err != nil {
+			return err
+		}
+		p.space()
+		switch {
+		case p.eat(close):
+			return nil
+		case !p.eat(','):
+			return p.syntax(p.i, want)
+		}
+	}
+}
+
+// eat skips c if it is the next byte, and says whether it was.
+func (p *jsonParser) eat(c byte) bool {
+	if p.i < len(p.data) && p.data[p.i] == c {
+		p.i++
+		return true
+	}
+	return false
 }
