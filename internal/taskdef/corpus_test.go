@@ -33,6 +33,17 @@ type corpusEntry struct {
 	tags []types.Tag
 }
 
+// input is the entry's register request. Every corpus entry has one: td45
+// has 50 tags, fine alone; only extras can overflow.
+func (c corpusEntry) input(tb testing.TB) *ecs.RegisterTaskDefinitionInput {
+	tb.Helper()
+	in, err := RegisterInput(c.td, c.tags)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return in
+}
+
 func loadCorpus(tb testing.TB) []corpusEntry {
 	tb.Helper()
 	files, err := filepath.Glob(filepath.Join(corpusDir, "*.json"))
@@ -120,10 +131,7 @@ func canonical(t *testing.T, b []byte) []byte {
 func TestRequestJSONMatchesClient(t *testing.T) {
 	for _, c := range loadCorpus(t) {
 		t.Run(c.name, func(t *testing.T) {
-			in, err := RegisterInput(c.td, c.tags)
-			if err != nil {
-				t.Fatal(err)
-			}
+			in := c.input(t)
 			got, err := RequestJSON(in)
 			if err != nil {
 				t.Fatal(err)
@@ -150,12 +158,7 @@ func TestGolden(t *testing.T) {
 	var sizes strings.Builder
 	for _, c := range loadCorpus(t) {
 		t.Run(c.name, func(t *testing.T) {
-			in, err := RegisterInput(c.td, c.tags)
-			if err != nil {
-				// td45 has 50 tags: fine alone; only extras can overflow.
-				t.Fatal(err)
-			}
-			body, err := RequestJSON(in)
+			body, err := RequestJSON(c.input(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,11 +211,7 @@ func TestRoundTrip(t *testing.T) {
 			if len(tags) > 0 {
 				want["tags"] = tags
 			}
-			in, err := RegisterInput(c.td, c.tags)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := decodeAny(t, sentBody(t, in))
+			got := decodeAny(t, sentBody(t, c.input(t)))
 			if !reflect.DeepEqual(got, any(want)) {
 				gb, _ := json.MarshalIndent(got, "", " ")
 				wb, _ := json.MarshalIndent(want, "", " ")
@@ -317,11 +316,7 @@ func BenchmarkRegisterInput(b *testing.B) {
 
 func BenchmarkRequestSize(b *testing.B) {
 	for _, name := range []string{"td13-ec2-bridge-kitchen-sink", "td42-near-64k"} {
-		c := findCorpus(b, name)
-		in, err := RegisterInput(c.td, c.tags)
-		if err != nil {
-			b.Fatal(err)
-		}
+		in := findCorpus(b, name).input(b)
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -336,11 +331,7 @@ func BenchmarkRequestSize(b *testing.B) {
 // BenchmarkClientRegister measures the full client path (capture
 // transport), for comparison with RequestSize.
 func BenchmarkClientRegister(b *testing.B) {
-	c := findCorpus(b, "td13-ec2-bridge-kitchen-sink")
-	in, err := RegisterInput(c.td, c.tags)
-	if err != nil {
-		b.Fatal(err)
-	}
+	in := findCorpus(b, "td13-ec2-bridge-kitchen-sink").input(b)
 	tr := &captureTransport{}
 	client := newCaptureClient(tr)
 	b.ReportAllocs()
