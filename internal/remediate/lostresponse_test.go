@@ -30,10 +30,24 @@ func TestRegisterRecognisesItsOwnRevisionAfterALostResponse(t *testing.T) {
 	arn := func(rev int) string {
 		return "arn:aws:ecs:us-east-1:111122223333:task-definition/orders-api:" + itoa(int32(rev))
 	}
-	t.Run("the SDK retried: the retry's duplicate is withdrawn, the first registration stays", func(t *testing.T) {
-		f, l := awsfake.NewECS(), awsfake.NewLogs()
+	// lost is a remediator over an ECS holding the source whose first
+	// registration's response is lost (retried: the SDK retries it).
+	lost := func(retried bool) (*awsfake.ECS, *Remediator) {
+		f := awsfake.NewECS()
 		f.Put(td, tags)
-		r := &Remediator{Policy: policy.Default(), Clients: static(&lateCommit{ECS: f, script: lostFirst(true)}, l)}
+		return f, &Remediator{Policy: policy.Default(), Clients: static(&lateCommit{ECS: f, script: lostFirst(retried)}, awsfake.NewLogs())}
+	}
+	// failedAttempt is the attempt whose response is lost, not retried.
+	failedAttempt := func(t *testing.T) (*awsfake.ECS, *Remediator) {
+		t.Helper()
+		f, r := lost(false)
+		if _, err := r.Register(context.Background(), workflow.State{Input: in}); err == nil {
+			t.Fatal("the first attempt succeeded, want its response lost")
+		}
+		return f, r
+	}
+	t.Run("the SDK retried: the retry's duplicate is withdrawn, the first registration stays", func(t *testing.T) {
+		f, r := lost(true)
 		res, err := r.Register(context.Background(), workflow.State{Input: in})
 		if err != nil {
 			t.Fatal(err)
@@ -49,12 +63,7 @@ func TestRegisterRecognisesItsOwnRevisionAfterALostResponse(t *testing.T) {
 		}
 	})
 	t.Run("the Lambda failed after registering: the next attempt reports it", func(t *testing.T) {
-		f, l := awsfake.NewECS(), awsfake.NewLogs()
-		f.Put(td, tags)
-		r := &Remediator{Policy: policy.Default(), Clients: static(&lateCommit{ECS: f, script: lostFirst(false)}, l)}
-		if _, err := r.Register(context.Background(), workflow.State{Input: in}); err == nil {
-			t.Fatal("the first attempt succeeded, want its response lost")
-		}
+		f, r := failedAttempt(t)
 		res, err := r.Register(context.Background(), workflow.State{Input: in})
 		if err != nil {
 			t.Fatal(err)
@@ -67,12 +76,7 @@ func TestRegisterRecognisesItsOwnRevisionAfterALostResponse(t *testing.T) {
 		}
 	})
 	t.Run("another remediation's fix stays another's", func(t *testing.T) {
-		f, l := awsfake.NewECS(), awsfake.NewLogs()
-		f.Put(td, tags)
-		r := &Remediator{Policy: policy.Default(), Clients: static(&lateCommit{ECS: f, script: lostFirst(false)}, l)}
-		if _, err := r.Register(context.Background(), workflow.State{Input: in}); err == nil {
-			t.Fatal("the first attempt succeeded, want its response lost")
-		}
+		_, r := failedAttempt(t)
 		other := in
 		other.ExecutionToken = "orders-api-14-fedcba9876543210"
 		if res, err := r.Register(context.Background(), workflow.State{Input: other}); err != nil || res.Outcome != workflow.OutcomeAlreadyRemediated {
@@ -129,16 +133,9 @@ func TestMotoLostRegisterResponseIsRemediated(t *testing.T) {
 	ctx := context.Background()
 	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
 	direct := ecs.NewFromConfig(env.Direct())
-	reg, err := taskdef.RegisterInput(td, tags)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, err := direct.RegisterTaskDefinition(ctx, reg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	in := inputFor(src.TaskDefinition)
-	in.TaskDefinitionARN = aws.ToString(src.TaskDefinition.TaskDefinitionArn)
+	src := seed(ctx, t, direct, td, tags)
+	in := inputFor(src)
+	in.TaskDefinitionARN = aws.ToString(src.TaskDefinitionArn)
 	in.Target.Account = "123456789012" // moto's account
 	in.ExecutionToken = "lost-response-1"
 	r := &Remediator{Policy: policy.Default(), Clients: ClientsFrom(awsclient.New(env.Config(), awsclient.Options{RegisterRate: 20}))}
@@ -157,7 +154,7 @@ func TestMotoLostRegisterResponseIsRemediated(t *testing.T) {
 		t.Fatalf("outcome %s NewARN %q (%s), want REMEDIATED with the kept revision", res.Outcome, res.NewARN, res.Detail)
 	}
 	active := 0
-	list, err := direct.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: src.TaskDefinition.Family, Status: types.TaskDefinitionStatusActive})
+	list, err := direct.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: src.Family, Status: types.TaskDefinitionStatusActive})
 	if err != nil {
 		t.Fatal(err)
 	}

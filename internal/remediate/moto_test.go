@@ -119,10 +119,7 @@ func TestComponentRemediateAgainstMoto(t *testing.T) {
 	}
 	for _, name := range fixtures {
 		td, tags := awsfake.TaskDefinition(t, name)
-		in, err := taskdef.RegisterInput(td, tags)
-		if err != nil {
-			t.Fatal(err)
-		}
+		in := registerInput(t, td, tags)
 		// Keep the reserved aws: tags CloudFormation sets (moto accepts
 		// them): the remediation must drop them.
 		for _, tg := range tags {
@@ -360,15 +357,7 @@ func TestComponentDetectAgainstMoto(t *testing.T) {
 	raw := ecs.NewFromConfig(cfg)
 
 	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
-	in, err := taskdef.RegisterInput(td, tags)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg, err := raw.RegisterTaskDefinition(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := aws.ToString(reg.TaskDefinition.TaskDefinitionArn)
+	arn := aws.ToString(seed(ctx, t, raw, td, tags).TaskDefinitionArn)
 	account := strings.Split(arn, ":")[4] // moto's account
 	// The event as EventBridge delivers it, moved to moto's account,
 	// region and revision.
@@ -446,4 +435,25 @@ func TestComponentDetectAgainstMoto(t *testing.T) {
 	if len(s.Order) != 1 {
 		t.Fatalf("%d executions started", len(s.Order))
 	}
+}
+
+// registerInput is the register request of td with tags.
+func registerInput(t *testing.T, td *types.TaskDefinition, tags []types.Tag) *ecs.RegisterTaskDefinitionInput {
+	t.Helper()
+	in, err := taskdef.RegisterInput(td, tags)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+// seed registers td with tags through c, as a user would, and returns the
+// revision ECS registered.
+func seed(ctx context.Context, t *testing.T, c *ecs.Client, td *types.TaskDefinition, tags []types.Tag) *types.TaskDefinition {
+	t.Helper()
+	out, err := c.RegisterTaskDefinition(ctx, registerInput(t, td, tags))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.TaskDefinition
 }

@@ -63,10 +63,7 @@ func newConsumerWorld(t *testing.T, region string, cfg faultproxy.ECSConfig) *co
 	ctx := context.Background()
 	td, tags := awsfake.TaskDefinition(t, "td01-fargate-no-logconfig.json")
 	td.Family = aws.String(w.family)
-	in, err := taskdef.RegisterInput(td, tags)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in := registerInput(t, td, tags)
 	for i := range 2 {
 		out, err := w.ecs.RegisterTaskDefinition(ctx, in)
 		if err != nil {
