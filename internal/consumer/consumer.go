@@ -60,8 +60,8 @@ type Clients struct {
 	Scheduler Scheduler
 }
 
-// describeBatch is DescribeServices' limit of services per call.
-const describeBatch = 10
+// DescribeServicesLimit is DescribeServices' limit of services per call.
+const DescribeServicesLimit = 10
 
 // List returns every consumer in the account and region whose task
 // definition is in family (every family when family is empty): services,
@@ -468,7 +468,7 @@ func UpdateScheduleInput(g *scheduler.GetScheduleOutput, td string, now time.Tim
 // batches of 10; a service that does not exist is absent from the map.
 func ServicesOf(ctx context.Context, c ECS, cluster string, services []string) (map[string]*ecstypes.Service, error) {
 	out := map[string]*ecstypes.Service{}
-	for batch := range slices.Chunk(services, describeBatch) {
+	for batch := range slices.Chunk(services, DescribeServicesLimit) {
 		d, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
 		if err != nil {
 			return nil, fmt.Errorf("describe services of %s: %w", cluster, err)

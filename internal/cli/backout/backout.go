@@ -511,7 +511,7 @@ func (b *Executor) servicesUsing(ctx context.Context, cluster, arn string) ([]st
 		if err != nil {
 			return nil, err
 		}
-		for batch := range slices.Chunk(page.ServiceArns, 10) {
+		for batch := range slices.Chunk(page.ServiceArns, consumer.DescribeServicesLimit) {
 			d, err := b.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(cluster), Services: batch})
 			if err != nil {
 				return nil, err
