@@ -40,13 +40,10 @@ const (
 // ECS is an in-memory ECS with task definition families, revisions,
 // status and tags. It records every call.
 type ECS struct {
-	mu       sync.Mutex
+	recorder
 	Account  string
 	Region   string
 	Families map[string][]*Revision // index = revision-1; nil = never registered
-	Calls    []string
-	// Errs, keyed by operation name, are returned (and consumed) in order.
-	Errs map[string][]error
 	// LogDriverMode is the account's defaultLogDriverMode setting ("" unset).
 	LogDriverMode string
 }
@@ -59,7 +56,7 @@ type Revision struct {
 
 // NewECS returns an empty ECS answering for Account and Region.
 func NewECS() *ECS {
-	return &ECS{Account: Account, Region: Region, Families: map[string][]*Revision{}, Errs: map[string][]error{}}
+	return &ECS{recorder: recorder{Errs: map[string][]error{}}, Account: Account, Region: Region, Families: map[string][]*Revision{}}
 }
 
 // ARN is the ARN of family:rev in this fake.
@@ -91,22 +88,25 @@ func (f *ECS) SetStatus(family string, rev int32, s types.TaskDefinitionStatus) 
 	f.Families[family][rev-1].TD.Status = s
 }
 
-func (f *ECS) FailNext(op string, err error) {
+// recorder is what the ECS, Logs and S3 fakes share: their lock, the
+// calls they were made, in order, and the errors scripted for the next
+// calls of an operation.
+type recorder struct {
+	mu    sync.Mutex
+	Calls []string
+	// Errs, keyed by operation name, are returned (and consumed) in order.
+	Errs map[string][]error
+}
+
+// FailNext makes the next call of op return err.
+func (f *recorder) FailNext(op string, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.Errs[op] = append(f.Errs[op], err)
 }
 
-func (f *ECS) record(op string) error {
-	f.Calls = append(f.Calls, op)
-	if q := f.Errs[op]; len(q) > 0 {
-		f.Errs[op] = q[1:]
-		return q[0]
-	}
-	return nil
-}
-
-func (f *ECS) Count(op string) int {
+// Count is how many times op was called.
+func (f *recorder) Count(op string) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	n := 0
@@ -116,6 +116,17 @@ func (f *ECS) Count(op string) int {
 		}
 	}
 	return n
+}
+
+// record notes a call of op and returns the error scripted for it, if
+// any; the caller holds mu.
+func (f *recorder) record(op string) error {
+	f.Calls = append(f.Calls, op)
+	if q := f.Errs[op]; len(q) > 0 {
+		f.Errs[op] = q[1:]
+		return q[0]
+	}
+	return nil
 }
 
 func (f *ECS) Latest(family string) *Revision {
@@ -259,25 +270,14 @@ func CloneTD(td *types.TaskDefinition) *types.TaskDefinition {
 
 // Logs is an in-memory CloudWatch Logs.
 type Logs struct {
-	mu     sync.Mutex
+	recorder
 	Groups map[string]*logtypes.LogGroup
 	Tags   map[string]map[string]string
-	Calls  []string
-	Errs   map[string][]error
 }
 
 // NewLogs returns an empty Logs.
 func NewLogs() *Logs {
-	return &Logs{Groups: map[string]*logtypes.LogGroup{}, Tags: map[string]map[string]string{}, Errs: map[string][]error{}}
-}
-
-func (f *Logs) record(op string) error {
-	f.Calls = append(f.Calls, op)
-	if q := f.Errs[op]; len(q) > 0 {
-		f.Errs[op] = q[1:]
-		return q[0]
-	}
-	return nil
+	return &Logs{recorder: recorder{Errs: map[string][]error{}}, Groups: map[string]*logtypes.LogGroup{}, Tags: map[string]map[string]string{}}
 }
 
 func (f *Logs) CreateLogGroup(_ context.Context, in *cloudwatchlogs.CreateLogGroupInput, _ ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.CreateLogGroupOutput, error) {

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -22,14 +21,11 @@ import (
 // but the last, and conditional writes (PutObject's If-None-Match "*" and
 // If-Match, against the ETags it returns). It records every call.
 type S3 struct {
-	mu      sync.Mutex
+	recorder
 	Objects map[string][]byte // "bucket/key"
-	Calls   []string
 	uploads map[string]map[int32][]byte
 	etags   map[string]string // "bucket/key" → the ETag of its last write
 	writes  int
-	// Errs, keyed by operation name, are returned (and consumed) in order.
-	Errs map[string][]error
 }
 
 // MinPartSize is S3's minimum size of a multipart upload part but the last.
@@ -37,23 +33,7 @@ const MinPartSize = 5 << 20
 
 // NewS3 returns an empty S3.
 func NewS3() *S3 {
-	return &S3{Objects: map[string][]byte{}, uploads: map[string]map[int32][]byte{}, etags: map[string]string{}, Errs: map[string][]error{}}
-}
-
-// FailNext makes the next call of op return err.
-func (f *S3) FailNext(op string, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.Errs[op] = append(f.Errs[op], err)
-}
-
-func (f *S3) record(op string) error {
-	f.Calls = append(f.Calls, op)
-	if errs := f.Errs[op]; len(errs) > 0 {
-		f.Errs[op] = errs[1:]
-		return errs[0]
-	}
-	return nil
+	return &S3{recorder: recorder{Errs: map[string][]error{}}, Objects: map[string][]byte{}, uploads: map[string]map[int32][]byte{}, etags: map[string]string{}}
 }
 
 // Object returns an object's content.
