@@ -11,6 +11,8 @@ import (
 
 // A missing or invalid variable stops the function before any AWS call.
 func TestBuildRefusesItsEnvironment(t *testing.T) {
+	// Each case sets these, unset when it does not name them.
+	vars := []string{fnenv.EnvPolicy, fnenv.EnvStateMachineARN, fnenv.EnvStartRate, fnenv.EnvMode, fnenv.EnvMemberRoleName, fnenv.EnvSweepBucket}
 	for _, tc := range []struct {
 		env  map[string]string
 		want string
@@ -25,7 +27,7 @@ func TestBuildRefusesItsEnvironment(t *testing.T) {
 	} {
 		t.Run(tc.want, func(t *testing.T) {
 			env := map[string]string{}
-			for _, k := range []string{fnenv.EnvPolicy, fnenv.EnvStateMachineARN, fnenv.EnvStartRate, fnenv.EnvMode, fnenv.EnvMemberRoleName, fnenv.EnvSweepBucket} {
+			for _, k := range vars {
 				env[k] = tc.env[k]
 			}
 			lambdaruntest.Env(t, env)
