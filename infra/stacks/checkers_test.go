@@ -18,7 +18,6 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/infra/grants"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/policy"
@@ -560,15 +559,13 @@ var tunedSynth synthOnce
 // makes: functions in a VPC, reserved concurrency for remediate, a lower
 // register rate, a bucket for the sweep bucket's access logs.
 func tuned(t *testing.T) *Synthesized {
-	return synth(t, &tunedSynth, "tuned", func(t *testing.T) config.Config {
-		return mustLoad(t, map[string]any{
-			"ecslogfix:vpcSubnetIds":         "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
-			"ecslogfix:vpcSecurityGroupIds":  "sg-0123456789abcdef0",
-			"ecslogfix:remediateConcurrency": "2",
-			"ecslogfix:registerRate":         "0.25",
-			"ecslogfix:policy.kmsKeyArn":     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
-			"ecslogfix:sweepAccessLogBucket": "acme-access-logs-eu-west-1",
-		})
+	return synthContext(t, &tunedSynth, "tuned", map[string]any{
+		"ecslogfix:vpcSubnetIds":         "subnet-0123456789abcdef0,subnet-0fedcba9876543210",
+		"ecslogfix:vpcSecurityGroupIds":  "sg-0123456789abcdef0",
+		"ecslogfix:remediateConcurrency": "2",
+		"ecslogfix:registerRate":         "0.25",
+		"ecslogfix:policy.kmsKeyArn":     "arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+		"ecslogfix:sweepAccessLogBucket": "acme-access-logs-eu-west-1",
 	})
 }
 

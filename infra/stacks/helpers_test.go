@@ -79,6 +79,12 @@ type synthOnce struct {
 
 var singleSynth, hubSynth synthOnce
 
+// synthContext is synth of the configuration the CDK context ctx gives.
+func synthContext(t *testing.T, o *synthOnce, name string, ctx map[string]any) *Synthesized {
+	t.Helper()
+	return synth(t, o, name, func(t *testing.T) config.Config { return mustLoad(t, ctx) })
+}
+
 func synth(t *testing.T, o *synthOnce, name string, cfg func(*testing.T) config.Config) *Synthesized {
 	t.Helper()
 	o.once.Do(func() {

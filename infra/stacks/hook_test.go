@@ -17,9 +17,7 @@ import (
 var singleHookSynth, hubHookSynth synthOnce
 
 func singleHook(t *testing.T) *Synthesized {
-	return synth(t, &singleHookSynth, "single-hook", func(t *testing.T) config.Config {
-		return mustLoad(t, map[string]any{"ecslogfix:hook": "true", "ecslogfix:hookFailureMode": "FAIL"})
-	})
+	return synthContext(t, &singleHookSynth, "single-hook", map[string]any{"ecslogfix:hook": "true", "ecslogfix:hookFailureMode": "FAIL"})
 }
 
 func hubHookConfig(t *testing.T) config.Config {

@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/infra/pipeline"
-	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
@@ -830,13 +829,11 @@ var minimalSynth synthOnce
 
 // Optional resources are absent when not configured.
 func TestOptionalResourcesOff(t *testing.T) {
-	s := synth(t, &minimalSynth, "minimal", func(t *testing.T) config.Config {
-		return mustLoad(t, map[string]any{
-			"ecslogfix:createDefaultExecutionRole": "false",
-			"ecslogfix:sweepSchedule":              "off",
-			"ecslogfix:prefix":                     "acme",
-			"ecslogfix:memoryMB.remediate":         "256",
-		})
+	s := synthContext(t, &minimalSynth, "minimal", map[string]any{
+		"ecslogfix:createDefaultExecutionRole": "false",
+		"ecslogfix:sweepSchedule":              "off",
+		"ecslogfix:prefix":                     "acme",
+		"ecslogfix:memoryMB.remediate":         "256",
 	})
 	tmpl := s.Template
 	for _, typ := range []string{"AWS::Chatbot::SlackChannelConfiguration", "AWS::SNS::Subscription"} {

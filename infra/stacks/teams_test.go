@@ -4,8 +4,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/ecslogfix/ecslogfix/internal/config"
 )
 
 var teamsSynth synthOnce
@@ -16,12 +14,10 @@ var teamsSynth synthOnce
 // its own, the CloudWatch read-only guardrail, the aws partition only, and
 // cdk-nag clean.
 func TestTeamsChannelConfiguration(t *testing.T) {
-	s := synth(t, &teamsSynth, "teams", func(t *testing.T) config.Config {
-		return mustLoad(t, map[string]any{
-			"ecslogfix:teamsTenantId":  "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
-			"ecslogfix:teamsTeamId":    "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d",
-			"ecslogfix:teamsChannelId": "19%3ab6ef35dc342d56ba5654e6fc6d25a071%40thread.tacv2",
-		})
+	s := synthContext(t, &teamsSynth, "teams", map[string]any{
+		"ecslogfix:teamsTenantId":  "0f1e2d3c-4b5a-6978-8695-a4b3c2d1e0f9",
+		"ecslogfix:teamsTeamId":    "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d",
+		"ecslogfix:teamsChannelId": "19%3ab6ef35dc342d56ba5654e6fc6d25a071%40thread.tacv2",
 	})
 	tmpl := s.Template
 	teams := tmpl.Resources("AWS::Chatbot::MicrosoftTeamsChannelConfiguration")
