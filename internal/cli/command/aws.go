@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/spf13/cobra"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/cli/explain"
@@ -75,6 +76,15 @@ func (f *Factory) Clients(ctx context.Context, region string, opt awsclient.Opti
 }
 
 var errNoCredentials = errors.New("no AWS credentials: set AWS_PROFILE or pass --profile, or set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+
+// CheckReadRate is the usage error of a --read-rate flag outside the
+// range awsclient.ValidReadRate accepts, or nil.
+func CheckReadRate(cmd *cobra.Command, rate float64) error {
+	if !awsclient.ValidReadRate(rate) {
+		return Usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+	}
+	return nil
+}
 
 // ConsumerClients are the factory's clients for consumer.List and Move in
 // scope (the zero Scope: the factory's own region and credentials).

@@ -145,8 +145,8 @@ fixed), 1 when something is non-compliant (dry run) or could not be fixed
 			if !awsclient.ValidRate(o.rate) {
 				return command.Usagef(cmd, "--rate must be more than 0 and at most %g registrations per second", awsclient.MaxRate)
 			}
-			if !awsclient.ValidReadRate(o.readRate) {
-				return command.Usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+			if err := command.CheckReadRate(cmd, o.readRate); err != nil {
+				return err
 			}
 			if !awsclient.ValidRate(o.rolloutRate) {
 				return command.Usagef(cmd, "--rollout-rate must be more than 0 and at most %g updates per second", awsclient.MaxRate)

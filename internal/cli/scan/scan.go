@@ -168,8 +168,8 @@ or regions not reachable).`,
   ecslogfix scan --organization --role OrganizationAccountAccessRole --region us-east-1 --region eu-west-1 --concurrency 8`,
 		Args: command.UsageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if !awsclient.ValidReadRate(o.readRate) {
-				return command.Usagef(cmd, "--read-rate must be more than 0 and at most %g reads per second", awsclient.MaxReadRate)
+			if err := command.CheckReadRate(cmd, o.readRate); err != nil {
+				return err
 			}
 			if err := o.org.validate(cmd); err != nil {
 				return err
