@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
@@ -9,15 +8,8 @@ import (
 )
 
 func TestBuild(t *testing.T) {
-	lambdaruntest.Env(t, map[string]string{fnenv.EnvRegisterRate: "", fnenv.EnvPolicy: ""})
-	_, err := build(context.Background(), lambdaruntest.Logger())
-	lambdaruntest.WantEnvError(t, err, fnenv.EnvPolicy)
-
-	t.Setenv(fnenv.EnvPolicy, `{"retentionDays":30}`)
-	r, err := build(context.Background(), lambdaruntest.Logger())
-	if err != nil {
-		t.Fatal(err)
-	}
+	lambdaruntest.Env(t, map[string]string{fnenv.EnvRegisterRate: ""})
+	r := lambdaruntest.Requires(t, build, fnenv.EnvPolicy, `{"retentionDays":30}`)
 	if r.Policy.RetentionDays != 30 || r.Clients == nil {
 		t.Fatalf("remediator %+v", r)
 	}

@@ -4,11 +4,13 @@
 package lambdaruntest
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"testing"
 
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
+	"github.com/ecslogfix/ecslogfix/internal/lambdarun"
 )
 
 // Env sets, for the test, the environment of a build step offline: a
@@ -43,4 +45,20 @@ func WantEnvError(t testing.TB, err error, name string) {
 	if !errors.As(err, &ee) || ee.Var != name {
 		t.Errorf("build: %v, want an error naming %s", err, name)
 	}
+}
+
+// Requires checks that build refuses its environment while the variable
+// name is unset, naming it, and returns what build makes once it is set to
+// value.
+func Requires[H any](t testing.TB, build lambdarun.Build[H], name, value string) H {
+	t.Helper()
+	t.Setenv(name, "")
+	_, err := build(context.Background(), Logger())
+	WantEnvError(t, err, name)
+	t.Setenv(name, value)
+	h, err := build(context.Background(), Logger())
+	if err != nil {
+		t.Fatalf("build with %s set: %v", name, err)
+	}
+	return h
 }
