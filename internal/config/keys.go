@@ -86,30 +86,18 @@ func buildKeys() []Key {
 			func(c *Config) *string { return &c.OrganizationID }, awsarn.ValidOrganization, "an organization ID (o-...)"),
 		listKey("targetOUs", "[]", "Organization mode: the OUs (`ou-...`, or the root `r-...`) whose accounts receive the member stack; accounts joining them later are covered automatically.",
 			func(c *Config) *[]string { return &c.TargetOUs }, awsarn.ValidOU, "an OU or root ID"),
-		Key{Name: ContextPrefix + "stackSetCallAs", Type: "string", Default: "SELF",
-			Doc: "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
-			apply: func(c *Config, v any) (err error) {
-				c.StackSetCallAs, err = oneOf(v, "SELF", "SELF", "DELEGATED_ADMIN")
-				return err
-			}},
+		oneOfKey("stackSetCallAs", "Organization mode: `SELF` when the hub stack is deployed in the management account, `DELEGATED_ADMIN` when the hub account is a delegated administrator for CloudFormation StackSets.",
+			func(c *Config) *string { return &c.StackSetCallAs }, "SELF", "SELF", "DELEGATED_ADMIN"),
 		listKey("regions", "[] (the stack's region)", "Regions covered: where the member StackSet deploys (organization mode; required) and what the sweep scans. All in one partition.",
 			func(c *Config) *[]string { return &c.Regions }, awsarn.ValidRegion, "a region name"),
 		stringKey("iamRegion", "Organization mode (required): the one region, among `regions`, whose member stacks hold the member accounts' IAM roles (IAM is global). Set it once and never change it: moving it deletes and recreates the roles in every member account.",
 			func(c *Config) *string { return &c.IAMRegion }, awsarn.ValidRegion, "a region name"),
 		listKey("allowedAccounts", "[] (every account)", "Optional allow-list of 12-digit account IDs ecslogfix acts in; events from other accounts are ignored.",
 			func(c *Config) *[]string { return &c.AllowedAccounts }, awsarn.ValidAccount, "a 12-digit account ID"),
-		Key{Name: ContextPrefix + "sweepSchedule", Type: "string", Default: DefaultSweepSchedule,
-			Doc: "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",
-			apply: func(c *Config, v any) (err error) {
-				c.SweepSchedule, err = schedule(v, DefaultSweepSchedule)
-				return err
-			}},
-		Key{Name: ContextPrefix + "sweepMaxConcurrency", Type: "integer", Default: strconv.Itoa(workflow.DefaultSweepConcurrency),
-			Doc: "How many account-regions the sweep walks at once (the Distributed Map's MaxConcurrency, 1 to 10000). ECS paces reads per account and region, so each walk keeps its own `readRate`; this bounds the concurrent sweep Lambdas and the starts of remediation executions across accounts.",
-			apply: func(c *Config, v any) (err error) {
-				c.SweepMaxConcurrency, err = intIn(v, workflow.DefaultSweepConcurrency, 1, 10000)
-				return err
-			}},
+		scheduleKey("sweepSchedule", DefaultSweepSchedule, "EventBridge schedule expression (`rate(...)` or `cron(...)`) of the sweep that re-checks every family's latest revision (CloudTrail delivery is best effort). `off` disables it.",
+			func(c *Config) *string { return &c.SweepSchedule }),
+		intKey("sweepMaxConcurrency", workflow.DefaultSweepConcurrency, 1, 10000, "How many account-regions the sweep walks at once (the Distributed Map's MaxConcurrency, 1 to 10000). ECS paces reads per account and region, so each walk keeps its own `readRate`; this bounds the concurrent sweep Lambdas and the starts of remediation executions across accounts.",
+			func(c *Config) *int { return &c.SweepMaxConcurrency }),
 		Key{Name: ContextPrefix + "sweepToleratedFailurePercentage", Type: "number", Default: strconv.FormatFloat(workflow.DefaultSweepToleratedFailurePercentage, 'g', -1, 64),
 			Doc: "Percentage (0 to 100) of the account-regions whose walk may fail (an account being closed, a role an SCP denies) before the sweep fails; the sweep's summary lists the failed ones either way.",
 			apply: func(c *Config, v any) error {
@@ -122,12 +110,8 @@ func buildKeys() []Key {
 			}},
 		stringKey("sweepAccessLogBucket", "An S3 bucket of the stack's account and region (SSE-S3 encrypted: server access logs cannot be delivered to an SSE-KMS bucket) that receives the sweep bucket's server access logs. Unset, the sweep bucket logs no access and fails the Control Tower control CT.S3.PR.2 (infra/README.md, \"Governed organizations\").",
 			func(c *Config) *string { return &c.SweepAccessLogBucket }, contextvalue.ValidBucket, "an S3 bucket name"),
-		Key{Name: ContextPrefix + "createDefaultExecutionRole", Type: "bool", Default: "true",
-			Doc: "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",
-			apply: func(c *Config, v any) (err error) {
-				c.CreateDefaultExecutionRole, err = contextvalue.Bool(v, true)
-				return err
-			}},
+		boolKey("createDefaultExecutionRole", true, "Create an ECS task execution role that may write to CloudWatch Logs (nothing else: no ECR pull, no secrets) and point the policy's `defaultExecutionRoleArn` at it, so Fargate and ECS Anywhere definitions without one can be fixed. The role is retained when ecslogfix is removed: revisions it fixed still name it. Ignored when the policy sets `defaultExecutionRoleArn`.",
+			func(c *Config) *bool { return &c.CreateDefaultExecutionRole }),
 		Key{Name: ContextPrefix + "logRetentionDays", Type: "integer", Default: strconv.Itoa(DefaultLogRetentionDays),
 			Doc: "Retention (days) of ecslogfix's own log groups (functions, state machine); a CloudWatch Logs retention value. Below 365 the stack fails the Control Tower control CT.CLOUDWATCH.PR.2.",
 			apply: func(c *Config, v any) error {
@@ -144,43 +128,25 @@ func buildKeys() []Key {
 		Key{Name: ContextPrefix + "rolloutRate", Type: "number", Default: strconv.FormatFloat(DefaultRolloutRate, 'g', -1, 64),
 			Doc:   "The rollout's writes per second (ECS UpdateService, EventBridge PutTargets, Scheduler UpdateSchedule), per attempt, shared by the remediate instances like `registerRate`. Each UpdateService starts a deployment that needs capacity for its new tasks: a low rate spreads a mass rollout out.",
 			apply: func(c *Config, v any) error { return setRate(&c.RolloutRate, v, DefaultRolloutRate) }},
-		Key{Name: ContextPrefix + "remediateConcurrency", Type: "integer", Default: strconv.Itoa(DefaultRemediateConcurrency),
-			Doc: "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
-			apply: func(c *Config, v any) (err error) {
-				c.RemediateConcurrency, err = intIn(v, DefaultRemediateConcurrency, 0, 50)
-				return err
-			}},
-		Key{Name: ContextPrefix + "hook", Type: "bool", Default: "false",
-			Doc:   "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
-			apply: func(c *Config, v any) (err error) { c.Hook, err = contextvalue.Bool(v, false); return err }},
-		Key{Name: ContextPrefix + "hookFailureMode", Type: "string", Default: HookWarn,
-			Doc: "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
-			apply: func(c *Config, v any) (err error) {
-				c.HookFailureMode, err = oneOf(v, HookWarn, HookWarn, HookFail)
-				return err
-			}},
+		intKey("remediateConcurrency", DefaultRemediateConcurrency, 0, 50, "Reserved concurrency of the remediate function; 0 (the default) reserves none. With N > 0 each instance registers at registerRate / N, so all of them stay within registerRate, and executions beyond N wait in the workflow's retry (Lambda.TooManyRequestsException). Lambda refuses a reservation that leaves the account less than its minimum unreserved concurrency: check the account's concurrency quota first (new accounts often have 10, which admits no reservation).",
+			func(c *Config) *int { return &c.RemediateConcurrency }),
+		boolKey("hook", false, "Deploy the CloudFormation Lambda Hook: before CloudFormation or Cloud Control API creates or updates an `AWS::ECS::TaskDefinition`, the hook judges it with the policy, as `ecslogfix check` does. Organization mode: the hub deploys the function and every member account and region gets the hook, which calls it.",
+			func(c *Config) *bool { return &c.Hook }),
+		oneOfKey("hookFailureMode", "The hook's `FailureMode`: `WARN` lets a non-compliant task definition deploy with a warning in the stack events; `FAIL` stops the operation.",
+			func(c *Config) *string { return &c.HookFailureMode }, HookWarn, HookWarn, HookFail),
 	)
 	keys = append(keys,
-		Key{Name: ContextPrefix + "history", Type: "bool", Default: "false",
-			Doc:   "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
-			apply: func(c *Config, v any) (err error) { c.History, err = contextvalue.Bool(v, false); return err }},
+		boolKey("history", false, "Keep evidence: every decision as a JSON line in an S3 bucket (`v1/account=…/region=…/date=…/`, KMS-encrypted, TLS only, versioned, Object Lock enabled, retained when the stack is deleted; Athena DDL in docs/history.md), the current state per (account, region, family) in a DynamoDB table, and a monthly report (`reportSchedule`). `ecslogfix report` reads it.",
+			func(c *Config) *bool { return &c.History }),
 		Key{Name: ContextPrefix + "historyObjectLockDays", Type: "integer", Default: "0",
 			Doc:   "With `history`: the default Object Lock retention of every history object in compliance mode, in days (0: none). Nobody, not even the account root, can delete or overwrite a locked version before it ends, and it cannot be shortened.",
 			apply: func(c *Config, v any) (err error) { c.HistoryObjectLockDays, err = objectLockDays(v); return err }},
 		stringKey("historyAccessLogBucket", "With `history`: an existing bucket (e.g. the organization's log archive) that receives the history bucket's S3 server access logs; Control Tower's CT.S3.PR.2 requires it. The target bucket's policy must admit `logging.s3.amazonaws.com`.",
 			func(c *Config) *string { return &c.HistoryAccessLogBucket }, contextvalue.ValidBucket, "an S3 bucket name"),
-		Key{Name: ContextPrefix + "securityHub", Type: "string", Default: SecurityHubOff,
-			Doc: "With `history`: `import` publishes ecslogfix's own findings (ASFF, one per family and reason, PASSED and archived once fixed, SUPPRESSED while exempt) in the account each task definition lives in (through the member role in organization mode); `notes` also adds a note to AWS's ECS.9 findings of a remediated revision, from this account, which must be the Security Hub administrator. Security Hub must be enabled where findings go; where it is not, they are skipped with a warning.",
-			apply: func(c *Config, v any) (err error) {
-				c.SecurityHub, err = oneOf(v, SecurityHubOff, SecurityHubOff, SecurityHubImport, SecurityHubNotes)
-				return err
-			}},
-		Key{Name: ContextPrefix + "reportSchedule", Type: "string", Default: DefaultReportSchedule,
-			Doc: "With `history`: EventBridge schedule of the report function, which writes the previous month's compliance report (HTML, CSV, JSON) under `reports/` in the history bucket and announces it on the notification topic. `off` disables it.",
-			apply: func(c *Config, v any) (err error) {
-				c.ReportSchedule, err = schedule(v, DefaultReportSchedule)
-				return err
-			}},
+		oneOfKey("securityHub", "With `history`: `import` publishes ecslogfix's own findings (ASFF, one per family and reason, PASSED and archived once fixed, SUPPRESSED while exempt) in the account each task definition lives in (through the member role in organization mode); `notes` also adds a note to AWS's ECS.9 findings of a remediated revision, from this account, which must be the Security Hub administrator. Security Hub must be enabled where findings go; where it is not, they are skipped with a warning.",
+			func(c *Config) *string { return &c.SecurityHub }, SecurityHubOff, SecurityHubOff, SecurityHubImport, SecurityHubNotes),
+		scheduleKey("reportSchedule", DefaultReportSchedule, "With `history`: EventBridge schedule of the report function, which writes the previous month's compliance report (HTML, CSV, JSON) under `reports/` in the history bucket and announces it on the notification topic. `off` disables it.",
+			func(c *Config) *string { return &c.ReportSchedule }),
 	)
 	keys = append(keys,
 		listKey("vpcSubnetIds", "[]", "Subnets (`subnet-...`) to run the functions in, with `vpcSecurityGroupIds` (both or neither); Control Tower's CT.LAMBDA.PR.3 requires it. The subnets need a route to the AWS APIs the functions call (a NAT gateway, or interface endpoints for ECS, CloudWatch Logs, Step Functions, SNS, STS, Lambda and, with a Slack webhook, Secrets Manager).",
@@ -273,6 +239,34 @@ func stringKey(name, doc string, field func(*Config) *string, valid func(string)
 func listKey(name, def, doc string, field func(*Config) *[]string, valid func(string) bool, what string) Key {
 	return Key{Name: ContextPrefix + name, Type: "list", Default: def, Doc: doc,
 		apply: func(c *Config, v any) error { return setList(field(c), v, valid, what) }}
+}
+
+// valueKey is a key of type typ, documented default def, whose value
+// parse reads (applying the default) into the field of Config field names.
+func valueKey[T any](name, typ, def, doc string, field func(*Config) *T, parse func(v any) (T, error)) Key {
+	return Key{Name: ContextPrefix + name, Type: typ, Default: def, Doc: doc,
+		apply: func(c *Config, v any) (err error) { *field(c), err = parse(v); return err }}
+}
+
+// boolKey is a boolean key with the default def.
+func boolKey(name string, def bool, doc string, field func(*Config) *bool) Key {
+	return valueKey(name, "bool", strconv.FormatBool(def), doc, field, func(v any) (bool, error) { return contextvalue.Bool(v, def) })
+}
+
+// intKey is an integer key with the default def, in [lo, hi].
+func intKey(name string, def, lo, hi int, doc string, field func(*Config) *int) Key {
+	return valueKey(name, "integer", strconv.Itoa(def), doc, field, func(v any) (int, error) { return intIn(v, def, lo, hi) })
+}
+
+// oneOfKey is a string key with the default def that must be one of
+// allowed.
+func oneOfKey(name, doc string, field func(*Config) *string, def string, allowed ...string) Key {
+	return valueKey(name, "string", def, doc, field, func(v any) (string, error) { return oneOf(v, def, allowed...) })
+}
+
+// scheduleKey is a schedule expression key with the default def, or off.
+func scheduleKey(name, def, doc string, field func(*Config) *string) Key {
+	return valueKey(name, "string", def, doc, field, func(v any) (string, error) { return schedule(v, def) })
 }
 
 // setString sets *dst to the optional string v (default empty); a
