@@ -31,18 +31,33 @@ func validateSARIF(data []byte) error {
 	return rep.Validate()
 }
 
-func TestValidateSARIFRefusesInvalidLogs(t *testing.T) {
+// writeSARIF writes reports as SARIF with WriteSARIF, checks the log
+// against the schema (validateSARIF) and returns it, decoded and as text.
+func writeSARIF(t *testing.T, reports []Report, version string) (sarifLog, string) {
+	t.Helper()
 	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, reportsOf(t, "cfn-services.yaml"), "v1"); err != nil {
+	if err := WriteSARIF(&buf, reports, version); err != nil {
 		t.Fatal(err)
 	}
+	if err := validateSARIF(buf.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	var log sarifLog
+	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
+		t.Fatal(err)
+	}
+	return log, buf.String()
+}
+
+func TestValidateSARIFRefusesInvalidLogs(t *testing.T) {
+	_, valid := writeSARIF(t, reportsOf(t, "cfn-services.yaml"), "v1")
 	for name, bad := range map[string]string{
-		"level":         strings.Replace(buf.String(), `"level": "error"`, `"level": "fatal"`, 1),
-		"unknown field": strings.Replace(buf.String(), `"ruleId"`, `"rule": "x", "ruleId"`, 1),
-		"start line":    strings.Replace(buf.String(), `"startLine": 37`, `"startLine": 0`, 1),
-		"version":       strings.Replace(buf.String(), `"version": "2.1.0"`, `"version": "2.0.0"`, 1),
+		"level":         strings.Replace(valid, `"level": "error"`, `"level": "fatal"`, 1),
+		"unknown field": strings.Replace(valid, `"ruleId"`, `"rule": "x", "ruleId"`, 1),
+		"start line":    strings.Replace(valid, `"startLine": 37`, `"startLine": 0`, 1),
+		"version":       strings.Replace(valid, `"version": "2.1.0"`, `"version": "2.0.0"`, 1),
 	} {
-		if bad == buf.String() {
+		if bad == valid {
 			t.Fatalf("%s: the mutation did not apply", name)
 		}
 		if err := validateSARIF([]byte(bad)); err == nil {
@@ -57,18 +72,7 @@ func TestSARIFValidatesAgainstTheSchema(t *testing.T) {
 		all = append(all, reportsOf(t, name)...)
 	}
 	all = append(all, Report{File: "broken.json", Line: 3, Error: "line 3, column 7: invalid JSON"}, Report{File: "-", Error: "no such file"})
-	var buf bytes.Buffer
-	if err := WriteSARIF(&buf, all, "v1.2.3"); err != nil {
-		t.Fatal(err)
-	}
-	if err := validateSARIF(buf.Bytes()); err != nil {
-		t.Fatal(err)
-	}
-
-	var log sarifLog
-	if err := json.Unmarshal(buf.Bytes(), &log); err != nil {
-		t.Fatal(err)
-	}
+	log, text := writeSARIF(t, all, "v1.2.3")
 	run := log.Runs[0]
 	if len(run.Tool.Driver.Rules) != len(reason.All())+2 || run.Invocations[0].ExecutionSuccessful {
 		t.Errorf("rules %d, invocation %+v", len(run.Tool.Driver.Rules), run.Invocations)
@@ -92,8 +96,8 @@ func TestSARIFValidatesAgainstTheSchema(t *testing.T) {
 	if byRule[string(reason.MissingLogConfiguration)] == 0 || byRule[RuleUnresolved] == 0 || byRule[RuleInputError] != 2 {
 		t.Errorf("results by rule %v", byRule)
 	}
-	if !strings.Contains(buf.String(), `"uri": "testdata/cfn-services.yaml"`) || !strings.Contains(buf.String(), `"startLine": 37`) {
-		t.Errorf("locations missing from\n%s", buf.String())
+	if !strings.Contains(text, `"uri": "testdata/cfn-services.yaml"`) || !strings.Contains(text, `"startLine": 37`) {
+		t.Errorf("locations missing from\n%s", text)
 	}
 }
 
