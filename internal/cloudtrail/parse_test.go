@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/awsfake"
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 	"github.com/ecslogfix/ecslogfix/test/goldenfile"
 )
@@ -184,27 +185,10 @@ func writeSeed(t *testing.T, ev event) {
 	}
 }
 
-// base returns the e01 event as a generic JSON tree for mutation tests.
-func base(t *testing.T) map[string]any {
+// e01 is the e01 event as mutate leaves it, for mutation tests.
+func e01(t *testing.T, mutate func(m map[string]any)) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(eventsDir, "e01-iamuser-cli-fargate.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
-	return m
-}
-
-func enc(t *testing.T, m map[string]any) []byte {
-	t.Helper()
-	b, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
+	return awsfake.EditEvent(t, awsfake.Event(t, "e01-iamuser-cli-fargate.json"), mutate)
 }
 
 func detailOf(m map[string]any) map[string]any { return m["detail"].(map[string]any) }
@@ -350,9 +334,7 @@ func TestParseMutations(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			m := base(t)
-			tc.mutate(m)
-			r, err := Parse(enc(t, m))
+			r, err := Parse(e01(t, tc.mutate))
 			if tc.kind == "" {
 				if err != nil {
 					t.Fatalf("Parse: %v", err)
@@ -413,17 +395,15 @@ func TestParseRawInputs(t *testing.T) {
 // TestErrorsDoNotLeakBodies: no secret-looking value of the corpus appears
 // in an error message.
 func TestErrorsDoNotLeakBodies(t *testing.T) {
-	m := base(t)
-	detailOf(m)["eventSource"] = "sk_live_FAKE" + strings.Repeat("x", 200)
-	_, err := Parse(enc(t, m))
+	_, err := Parse(e01(t, func(m map[string]any) { detailOf(m)["eventSource"] = "sk_live_FAKE" + strings.Repeat("x", 200) }))
 	if err == nil || strings.Contains(err.Error(), strings.Repeat("x", 70)) {
 		t.Errorf("error not truncated: %v", err)
 	}
-	m = base(t)
-	env := detailOf(m)["requestParameters"].(map[string]any)["containerDefinitions"].([]any)[0].(map[string]any)["environment"].([]any)
-	env[0].(map[string]any)["value"] = "sk_live_FAKE123"
-	detailOf(m)["eventID"] = 5
-	_, err = Parse(enc(t, m))
+	_, err = Parse(e01(t, func(m map[string]any) {
+		env := detailOf(m)["requestParameters"].(map[string]any)["containerDefinitions"].([]any)[0].(map[string]any)["environment"].([]any)
+		env[0].(map[string]any)["value"] = "sk_live_FAKE123"
+		detailOf(m)["eventID"] = 5
+	}))
 	if err == nil || strings.Contains(err.Error(), "sk_live") {
 		t.Errorf("err = %v", err)
 	}
