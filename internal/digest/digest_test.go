@@ -31,9 +31,7 @@ func load(t *testing.T, name string) Input {
 		Outcomes     []workflow.SweepOutcome `json:"outcomes"`
 		ExecutionARN string                  `json:"executionArn"`
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := workflow.Decode(bytes.NewReader(data), &f); err != nil {
 		t.Fatal(err)
 	}
 	return Input{Summary: f.Summary, Outcomes: f.Outcomes, ExecutionARN: f.ExecutionARN}

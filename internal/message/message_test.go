@@ -30,9 +30,7 @@ func loadRequest(t testing.TB, name string) workflow.NotifyRequest {
 		t.Fatal(err)
 	}
 	var req workflow.NotifyRequest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := workflow.Decode(bytes.NewReader(data), &req); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
 	return req

@@ -130,9 +130,7 @@ func handle[Out any](t *testing.T, s *Sweeper, ctx context.Context, req workflow
 		t.Fatal(err)
 	}
 	var decoded workflow.SweepRequest
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&decoded); err != nil {
+	if err := workflow.Decode(bytes.NewReader(body), &decoded); err != nil {
 		t.Fatalf("request %s: %v", body, err)
 	}
 	v, err := s.Handle(ctx, decoded)

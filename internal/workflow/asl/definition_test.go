@@ -126,9 +126,7 @@ func decodeStrict(t *testing.T, v any, out any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
+	if err := workflow.Decode(bytes.NewReader(b), out); err != nil {
 		t.Fatalf("decode %T strictly: %v\n%s", out, err, b)
 	}
 }
