@@ -23,10 +23,6 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 	cfn := cloudformation.NewFromConfig(base)
 	var names []string
 	for _, r := range tmpl.Resources("AWS::CloudFormation::StackSet") {
-		v, err := tmpl.Resolve(r.Properties)
-		if err != nil {
-			return names, fmt.Errorf("StackSet %s: %w", r.LogicalID, err)
-		}
 		var p struct {
 			StackSetName, TemplateBody, PermissionModel string
 			Capabilities                                []cfntypes.Capability
@@ -36,9 +32,8 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 				Regions           []string
 			}
 		}
-		b, _ := json.Marshal(v)
-		if err := json.Unmarshal(b, &p); err != nil {
-			return names, fmt.Errorf("StackSet %s: %w", r.LogicalID, err)
+		if err := tmpl.Decode(r, &p); err != nil {
+			return names, fmt.Errorf("StackSet %w", err)
 		}
 		if _, err := cfn.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{StackSetName: aws.String(p.StackSetName), TemplateBody: aws.String(p.TemplateBody),
 			PermissionModel: cfntypes.PermissionModels(p.PermissionModel), Capabilities: p.Capabilities, Parameters: p.Parameters}); err != nil {

@@ -230,6 +230,24 @@ func (t *Template) Resolve(v any) (any, error) {
 	return v, nil
 }
 
+// Decode resolves r's properties and decodes them into out, a struct
+// whose fields are named as the properties it needs (often an SDK type:
+// CloudFormation spells most properties as the API does).
+func (t *Template) Decode(r Resource, out any) error {
+	v, err := t.Resolve(r.Properties)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.LogicalID, err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s: %w", r.LogicalID, err)
+	}
+	return nil
+}
+
 // ResolveString resolves v and requires a string.
 func (t *Template) ResolveString(v any) (string, error) {
 	r, err := t.Resolve(v)
