@@ -72,7 +72,7 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 		if opts.StepFunctions {
 			argv = append(argv, "--execute-state-machines")
 		}
-		p, err := startProcess("moto", "", env, opts.Log, argv...)
+		p, err := startProcess("moto", "", env, opts.Log, 3*time.Second, argv...)
 		if err != nil {
 			return nil, err
 		}
@@ -80,7 +80,7 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 		if lastErr = p.waitReady(ctx, timeout, 20*time.Millisecond, m.launcherReady); lastErr == nil {
 			return m, nil
 		}
-		_ = p.stop(2 * time.Second)
+		p.close()
 	}
 	return nil, lastErr
 }
@@ -206,4 +206,7 @@ func (m *Moto) LambdaEnv() map[string]string { return LambdaEnv(m.Endpoint) }
 func (m *Moto) Logs() string { return m.proc.logs() }
 
 // Close stops the server. It may be called more than once.
-func (m *Moto) Close() error { return m.proc.stop(3 * time.Second) }
+func (m *Moto) Close() error {
+	m.proc.close()
+	return nil
+}
