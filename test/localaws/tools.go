@@ -31,7 +31,6 @@ type Tools struct {
 	Python      string // python3 with moto[server] importable
 	MotoVersion string
 	RIE         string // aws-lambda-rie
-	Go          string // the go command, to build bootstraps
 }
 
 // MissingToolError says which tool is missing and how to get it.
@@ -51,7 +50,7 @@ func FindTools(ctx context.Context) (Tools, error) {
 	if err != nil {
 		return t, err
 	}
-	if t.Go, err = exec.LookPath("go"); err != nil {
+	if _, err := exec.LookPath("go"); err != nil { // to build bootstraps
 		return t, &MissingToolError{Tool: "go", Hint: "install Go (see go.mod)"}
 	}
 	t.RIE, err = FindRIE()
