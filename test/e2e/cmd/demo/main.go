@@ -211,27 +211,22 @@ func showChange(ctx context.Context, ecsc *ecs.Client, logs *cloudwatchlogs.Clie
 		return nil
 	}
 	newARN := arns[len(arns)-1]
-	include := []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}
-	oldOut, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: src.TaskDefinitionArn, Include: include})
-	if err != nil {
-		return err
-	}
-	newOut, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(newARN), Include: include})
-	if err != nil {
-		return err
-	}
 	say("new revision %s", newARN)
-	before, err := harness.Comparable(oldOut.TaskDefinition, oldOut.Tags)
-	if err != nil {
-		return err
+	var described [2]*ecs.DescribeTaskDefinitionOutput
+	var flat [2]map[string]any
+	for i, arn := range []*string{src.TaskDefinitionArn, aws.String(newARN)} {
+		if described[i], err = ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: arn,
+			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}}); err != nil {
+			return err
+		}
+		if flat[i], err = harness.Comparable(described[i].TaskDefinition, described[i].Tags); err != nil {
+			return err
+		}
 	}
-	after, err := harness.Comparable(newOut.TaskDefinition, newOut.Tags)
-	if err != nil {
-		return err
-	}
+	newTD := described[1].TaskDefinition
 	say("what changed (everything else is identical):")
-	for _, d := range harness.Diff(before, after) {
-		say("  %s", describeDiff(d, newOut.TaskDefinition))
+	for _, d := range harness.Diff(flat[0], flat[1]) {
+		say("  %s", describeDiff(d, newTD))
 	}
 	groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
 	if err != nil {
