@@ -80,9 +80,8 @@ type Stack struct {
 	Functions map[string]*localaws.Function // by function name
 	// StateMachines maps logical IDs to state machine ARNs.
 	StateMachines map[string]string
-	// Topics maps logical IDs to topic ARNs; Subscribers maps the same IDs
-	// to the URL of an SQS queue subscribed to the topic (protocol sqs).
-	Topics      map[string]string
+	// Subscribers maps topics' logical IDs to the URL of an SQS queue
+	// subscribed to the topic (protocol sqs).
 	Subscribers map[string]string
 	// Targets are the Lambda targets of event-pattern rules.
 	Targets []RuleTarget
@@ -125,7 +124,7 @@ type Delivery struct {
 // starts every function. On error, whatever was started is stopped.
 func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
-		Topics: map[string]string{}, Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
+		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
 	if s.dir == "" {
 		if s.dir, err = os.MkdirTemp("", "ecslogfix-e2e-"); err != nil {
 			return nil, err
@@ -176,7 +175,6 @@ func (s *Stack) createTopics(ctx context.Context, t *Template) error {
 		if want, _ := t.ResolveString(map[string]any{"Ref": r.LogicalID}); want != arn {
 			return fmt.Errorf("topic %s: moto ARN %s, resolver says %s", r.LogicalID, arn, want)
 		}
-		s.Topics[r.LogicalID] = arn
 		url, err := Subscribe(ctx, s.SNS, s.SQS, arn, queueName(name+"-subscriber"))
 		if err != nil {
 			return err
