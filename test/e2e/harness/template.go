@@ -109,21 +109,11 @@ func (t *Template) PhysicalName(logicalID string) string {
 }
 
 func (t *Template) ref(id string) (any, error) {
-	switch id {
-	case "AWS::Region":
-		return t.Region, nil
-	case "AWS::AccountId":
-		return t.Account, nil
-	case "AWS::Partition":
-		return localaws.Partition, nil
-	case "AWS::URLSuffix":
-		return "amazonaws.com", nil
-	case "AWS::StackName":
-		return t.StackName, nil
-	case "AWS::StackId":
-		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, t.Region, t.Account, t.StackName), nil
-	case "AWS::NoValue":
-		return nil, nil
+	pseudo := map[string]any{"AWS::Region": t.Region, "AWS::AccountId": t.Account, "AWS::Partition": localaws.Partition,
+		"AWS::URLSuffix": "amazonaws.com", "AWS::StackName": t.StackName, "AWS::NoValue": nil,
+		"AWS::StackId": fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, t.Region, t.Account, t.StackName)}
+	if v, ok := pseudo[id]; ok {
+		return v, nil
 	}
 	params, _ := t.doc["Parameters"].(map[string]any)
 	if v, ok := t.Parameters[id]; ok && params[id] != nil {
@@ -139,14 +129,13 @@ func (t *Template) ref(id string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("reference to unknown %s", id)
 	}
-	name := t.PhysicalName(id)
 	switch r["Type"] {
 	case "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine":
 		return t.getAtt(id, "Arn")
 	case "AWS::SQS::Queue":
 		return t.getAtt(id, "QueueUrl")
 	}
-	return name, nil
+	return t.PhysicalName(id), nil
 }
 
 func (t *Template) getAtt(id, attr string) (any, error) {
