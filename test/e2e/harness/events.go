@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -68,14 +69,8 @@ type RegisterCall struct {
 // RegisterEventDetail renders the CloudTrail record EventBridge delivers
 // as the event's detail for call.
 func RegisterEventDetail(call RegisterCall) map[string]any {
-	at := call.Time
-	if at.IsZero() {
-		at = time.Now().UTC()
-	}
-	ua := call.UserAgent
-	if ua == "" {
-		ua = "aws-cli/2.22.35 md/command#ecs.register-task-definition"
-	}
+	at := cmp.Or(call.Time, time.Now().UTC())
+	ua := cmp.Or(call.UserAgent, "aws-cli/2.22.35 md/command#ecs.register-task-definition")
 	req := call.Request
 	if req == nil {
 		req = map[string]any{"family": call.Family}
