@@ -2,9 +2,7 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -54,11 +52,7 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 // account's default bus receives it from CloudTrail (the caller an IAM user
 // of the account).
 func MemberRegisterEvent(call RegisterCall, account, region, user string) ebtypes.PutEventsRequestEntry {
-	call.Identity = IAMUser(user)
+	call.Account, call.Region, call.Identity = account, region, IAMUser(user)
 	call.Identity["accountId"], call.Identity["arn"] = account, fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, account, user)
-	d := RegisterEventDetail(call)
-	d["recipientAccountId"], d["awsRegion"] = account, region
-	b, _ := json.Marshal(d)
-	return ebtypes.PutEventsRequestEntry{Source: aws.String(SourceECS), DetailType: aws.String(DetailTypeCloudTrail),
-		Detail: aws.String(string(b)), Time: aws.Time(time.Now().UTC()), Resources: []string{}}
+	return RegisterEvent(call)
 }

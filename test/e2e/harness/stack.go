@@ -402,28 +402,6 @@ func queueName(s string) string {
 	return s
 }
 
-// PutEvent puts one event on the default bus (moto does not refuse the
-// reserved aws.* sources that AWS refuses to custom callers) and fails on
-// a failed entry.
-func (s *Stack) PutEvent(ctx context.Context, source, detailType string, detail any) error {
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	out, err := s.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		Source: aws.String(source), DetailType: aws.String(detailType), Detail: aws.String(string(b)),
-		Time: aws.Time(time.Now().UTC()), Resources: []string{},
-	}}})
-	if err != nil {
-		return fmt.Errorf("put events: %w", err)
-	}
-	if out.FailedEntryCount > 0 {
-		e := out.Entries[0]
-		return fmt.Errorf("put events: %s: %s", aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage))
-	}
-	return nil
-}
-
 // Pump hands every event waiting in the rules' inboxes to the target
 // functions, one at a time (as the emulator requires), and returns what
 // each answered. A function error is in the Delivery, not the error.
