@@ -7,7 +7,7 @@
 // them and prints what happened: the change, the new revisions, the email
 // text with its backout steps. Then it stops everything it started.
 //
-//	go run ./test/e2e/cmd/demo [-v] [-keep]
+//	go run ./test/e2e/cmd/demo [-v]
 //
 // It needs python3 with moto[server] 5.2.1 and installs the emulator into
 // .tools/bin with `go install` when it is missing.
@@ -102,14 +102,9 @@ func run(ctx context.Context, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	logFile, err := os.Create(filepath.Join(work, "processes.log"))
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	var procLog io.Writer = logFile
+	var procLog io.Writer // moto's and the functions' output, streamed with -v
 	if verbose {
-		procLog = io.MultiWriter(logFile, os.Stderr)
+		procLog = os.Stderr
 	}
 	say("==> starting it on 127.0.0.1: moto %s (scripts/moto_server.py), detect, remediate and notify under the Runtime Interface Emulator …", tools.MotoVersion)
 	stack, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: work, Log: procLog})
