@@ -94,7 +94,7 @@ func findMoto(ctx context.Context) (Tools, error) {
 // (where `make tools` installs it), else PATH.
 func FindRIE() (string, error) {
 	if p := os.Getenv("ECSLOGFIX_RIE"); p != "" {
-		if isExecutable(p) {
+		if _, err := exec.LookPath(p); err == nil { // as exec will find it: a bare name in PATH
 			return p, nil
 		}
 		return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "ECSLOGFIX_RIE=" + p + " is not an executable file"}
@@ -103,11 +103,10 @@ func FindRIE() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if p := filepath.Join(root, ".tools", "bin", "aws-lambda-rie"); isExecutable(p) {
-		return p, nil
-	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p, nil
+	for _, p := range []string{filepath.Join(root, ".tools", "bin", "aws-lambda-rie"), "aws-lambda-rie"} {
+		if p, err := exec.LookPath(p); err == nil {
+			return p, nil
+		}
 	}
 	return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "run `make tools` (GOBIN=.tools/bin go install " + RIEModule + ")"}
 }
@@ -125,11 +124,6 @@ func InstallRIE(ctx context.Context, root string, log func(format string, args .
 		return "", fmt.Errorf("go install %s: %w\n%s", RIEModule, err, out.String())
 	}
 	return filepath.Join(gobin, "aws-lambda-rie"), nil
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
 }
 
 // RepoRoot walks up from the working directory to the directory holding
