@@ -14,11 +14,6 @@ import (
 	"time"
 )
 
-// RIEModule is the Runtime Interface Emulator the project pins (the tagged
-// releases are not served by the Go module proxy). Keep it equal to the
-// Makefile's RIE_VERSION.
-const RIEModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
-
 // PinnedMoto is the moto version scripts/moto_server.py is written for.
 const PinnedMoto = "5.2.1"
 
@@ -108,22 +103,7 @@ func FindRIE() (string, error) {
 			return p, nil
 		}
 	}
-	return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "run `make tools` (GOBIN=.tools/bin go install " + RIEModule + ")"}
-}
-
-// InstallRIE installs the pinned emulator into <root>/.tools/bin with
-// `go install` (the module proxy serves it) and returns its path.
-func InstallRIE(ctx context.Context, root string, log func(format string, args ...any)) (string, error) {
-	gobin := filepath.Join(root, ".tools", "bin")
-	log("installing the Lambda Runtime Interface Emulator: go install %s", RIEModule)
-	cmd := exec.CommandContext(ctx, "go", "install", RIEModule)
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go install %s: %w\n%s", RIEModule, err, out.String())
-	}
-	return filepath.Join(gobin, "aws-lambda-rie"), nil
+	return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "run `make tools` (the Makefile pins it: RIE_VERSION)"}
 }
 
 // RepoRoot walks up from the working directory to the directory holding

@@ -9,14 +9,13 @@
 //
 //	go run ./test/e2e/cmd/demo [-v]
 //
-// It needs python3 with moto[server] 5.2.1 and installs the emulator into
-// .tools/bin with `go install` when it is missing.
+// It needs python3 with moto[server] 5.2.1 and the emulator, which `make
+// demo` installs into .tools/bin first (the Makefile pins it).
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,12 +77,6 @@ func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 func run(ctx context.Context, verbose bool) error {
 	t0 := time.Now()
 	tools, err := localaws.FindTools(ctx)
-	var missing *localaws.MissingToolError
-	if errors.As(err, &missing) && missing.Tool == "aws-lambda-rie" {
-		if tools.RIE, err = localaws.InstallRIE(ctx, tools.Root, func(f string, a ...any) { say(f, a...) }); err == nil {
-			tools, err = localaws.FindTools(ctx)
-		}
-	}
 	if err != nil {
 		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, localaws.PinnedMoto)
 	}
