@@ -37,7 +37,7 @@ type process struct {
 
 // startProcess starts argv in dir with exactly env (nothing is inherited)
 // and copies its output to log (when not nil, each line prefixed with
-// "name: ") and to an in-memory tail. Close gives it grace to exit after
+// "name: ") and to an in-memory tail. close gives it grace to exit after
 // SIGTERM.
 func startProcess(name, dir string, env map[string]string, log io.Writer, grace time.Duration, argv ...string) (*process, error) {
 	ctx, stop := context.WithCancel(context.Background())
