@@ -23,12 +23,15 @@ const (
 )
 
 // IAMUser is the userIdentity of an IAM user calling through the CLI.
-func IAMUser(name string) map[string]any {
+func IAMUser(name string) map[string]any { return accountUser(localaws.Account, name) }
+
+// accountUser is IAMUser for a user of account.
+func accountUser(account, name string) map[string]any {
 	return map[string]any{
 		"type":        "IAMUser",
 		"principalId": "AIDAE2EEXAMPLE" + shortHash(name),
-		"arn":         fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, localaws.Account, name),
-		"accountId":   localaws.Account,
+		"arn":         fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, account, name),
+		"accountId":   account,
 		"accessKeyId": "AKIAE2EEXAMPLE000000",
 		"userName":    name,
 	}

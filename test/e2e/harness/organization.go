@@ -8,8 +8,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-
-	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // DeployStackSets creates the template's AWS::CloudFormation::StackSet
@@ -52,7 +50,6 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 // account's default bus receives it from CloudTrail (the caller an IAM user
 // of the account).
 func MemberRegisterEvent(call RegisterCall, account, region, user string) ebtypes.PutEventsRequestEntry {
-	call.Account, call.Region, call.Identity = account, region, IAMUser(user)
-	call.Identity["accountId"], call.Identity["arn"] = account, fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, account, user)
+	call.Account, call.Region, call.Identity = account, region, accountUser(account, user)
 	return RegisterEvent(call)
 }
