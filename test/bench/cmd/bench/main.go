@@ -11,12 +11,10 @@
 //
 // A function whose directory lacks main.go gets "n/a (not built)"; one that
 // does not build gets "build failed". Per-function events come from
-// test/bench/testdata/events/<name>.json and extra environment from
-// test/bench/testdata/env/<name>.env (KEY=VALUE lines), when present.
+// test/bench/testdata/events/<name>.json, when present.
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -105,7 +103,6 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	defer os.RemoveAll(work)
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
-	var rows []bench.Row
 	py, err := bench.ProbePython(ctx, o.python)
 	if err != nil {
 		return err
@@ -141,11 +138,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 				return err
 			}
 		}
-		event, env, err := testdata(root, s.env)
-		if err != nil {
-			return err
+		event, err := os.ReadFile(filepath.Join(root, "test/bench/testdata/events", s.env+".json"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err // absent: StartLambda sends {}
 		}
-		s.spec = bench.LambdaSpec{RIE: o.rie, Bootstrap: native, Event: event, Env: env, Warm: o.warm}
+		s.spec = bench.LambdaSpec{RIE: o.rie, Bootstrap: native, Event: event, Env: defaultEnv, Warm: o.warm}
 		active = append(active, s)
 	}
 
@@ -184,14 +181,13 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			}
 		}
 	}
-	py.Ready, py.PeakRSS = bench.Summarize(pyReady), bench.Median(pyRSS)
-
-	budget := py.Ready.Median / 8
-	rows = append(rows,
-		bench.Row{Measure: fmt.Sprintf("Python baseline: start → boto3 imported + ECS client, median of %d (min–max)", py.Ready.N),
-			Subject: py.Version, Value: summary(py.Ready)},
-		bench.Row{Measure: "Python baseline: peak RSS (VmHWM)", Subject: py.Version, Value: bench.MiB(py.PeakRSS)},
-	)
+	ready := bench.Summarize(pyReady)
+	budget := ready.Median / 8
+	rows := []bench.Row{
+		{Measure: fmt.Sprintf("Python baseline: start → boto3 imported + ECS client, median of %d (min–max)", ready.N),
+			Subject: py.Version, Value: ready.Millis()},
+		{Measure: "Python baseline: peak RSS (VmHWM)", Subject: py.Version, Value: bench.MiB(bench.Median(pyRSS))},
+	}
 	var floor time.Duration
 	for _, s := range subjects {
 		switch {
@@ -206,19 +202,19 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		coldMeasure := fmt.Sprintf("cold start (%s) under RIE: process start → first response, median of %d (min–max)", runtime.GOARCH, res.Cold.N)
 		if s.floor {
 			floor = res.Cold.Median
-			rows = append(rows, bench.Row{Measure: coldMeasure, Subject: s.name, Value: summary(res.Cold)})
+			rows = append(rows, bench.Row{Measure: coldMeasure, Subject: s.name, Value: res.Cold.Millis()})
 			continue
 		}
-		ratio := float64(res.Cold.Median) / float64(py.Ready.Median)
+		ratio := float64(res.Cold.Median) / float64(ready.Median)
 		rows = append(rows,
-			bench.Row{Measure: coldMeasure, Subject: s.name, Value: summary(res.Cold),
+			bench.Row{Measure: coldMeasure, Subject: s.name, Value: res.Cold.Millis(),
 				Target: "≤ Python/8 = " + bench.Millis(budget), Verdict: bench.Verdict(res.Cold.Median <= budget)},
 			bench.Row{Measure: "cold start ÷ Python baseline", Subject: s.name,
 				Value: fmt.Sprintf("%.3f (%.1f× faster)", ratio, 1/ratio), Target: "≤ 0.125", Verdict: bench.Verdict(ratio <= 0.125)},
 		)
 		if floor > 0 {
 			above := res.Cold.Median - floor
-			r := float64(above) / float64(py.Ready.Median)
+			r := float64(above) / float64(ready.Median)
 			rows = append(rows, bench.Row{Measure: "≈ cold start above the RIE floor (median − floor) ÷ Python", Subject: s.name,
 				Value: fmt.Sprintf("%s → %.3f", bench.Millis(above), r), Target: "≤ 0.125", Verdict: bench.Verdict(r <= 0.125)})
 		}
@@ -227,7 +223,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			answer = "function error " + res.FunctionError
 		}
 		rows = append(rows,
-			bench.Row{Measure: fmt.Sprintf("warm invoke round trip, median of %d (min–max)", res.Warm.N), Subject: s.name, Value: summary(res.Warm)},
+			bench.Row{Measure: fmt.Sprintf("warm invoke round trip, median of %d (min–max)", res.Warm.N), Subject: s.name, Value: res.Warm.Millis()},
 			bench.Row{Measure: "peak RSS of the bootstrap (VmHWM), median over starts", Subject: s.name, Value: bench.MiB(res.PeakRSS)},
 			bench.Row{Measure: "arm64 zip (bootstrap, deflate -9)", Subject: s.name,
 				Value: fmt.Sprintf("%d B (%s)", s.zip, bench.MiB(s.zip)), Target: "≤ 6 MiB", Verdict: bench.Verdict(s.zip <= 6<<20)},
@@ -235,19 +231,23 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		)
 	}
 
-	if o.goBench != "" {
-		more, err := readWith(o.goBench, bench.ParseGoBench)
+	for _, more := range []struct {
+		path  string
+		parse func(io.Reader) ([]bench.Row, error)
+	}{{o.goBench, bench.ParseGoBench}, {o.rowsFile, jsonlines.Read[bench.Row]}} {
+		if more.path == "" {
+			continue
+		}
+		f, err := os.Open(more.path)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, more...)
-	}
-	if o.rowsFile != "" {
-		more, err := readWith(o.rowsFile, jsonlines.Read[bench.Row])
+		added, err := more.parse(f)
+		f.Close()
 		if err != nil {
 			return err
 		}
-		rows = append(rows, more...)
+		rows = append(rows, added...)
 	}
 
 	p := docblock.Provenance{Commit: o.commit, Toolchain: o.toolchain, Platform: docblock.Host(), Date: time.Now()}
@@ -271,66 +271,22 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	return nil
 }
 
-func summary(s bench.Summary) string {
-	return fmt.Sprintf("%s (%s–%s)", bench.Millis(s.Median), bench.Millis(s.Min), bench.Millis(s.Max))
-}
-
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
 }
 
-func readWith(path string, parse func(io.Reader) ([]bench.Row, error)) ([]bench.Row, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return parse(f)
-}
-
 // defaultEnv is a plausible single-account configuration. AWS calls go to
 // a closed loopback port with one attempt, so nothing leaves the machine
 // and no retry back-off inflates the figures.
-var defaultEnv = []string{
-	"AWS_ENDPOINT_URL=http://127.0.0.1:9",
-	"AWS_MAX_ATTEMPTS=1",
-	fnenv.EnvMode + "=single",
-	fnenv.EnvStateMachineARN + "=arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",
-	fnenv.EnvTopicARN + "=arn:aws:sns:us-east-1:123456789012:ecslogfix",
-	fnenv.EnvOwnRoleARNs + "=arn:aws:iam::123456789012:role/ecslogfix-remediate",
-	fnenv.EnvRegions + "=us-east-1",
-	fnenv.EnvRegisterRate + "=1",
-	fnenv.EnvPolicy + "={}",
-}
-
-// testdata returns the event and environment for a function:
-// test/bench/testdata/events/NAME.json ({} when absent) and defaultEnv plus
-// test/bench/testdata/env/NAME.env.
-func testdata(root, name string) ([]byte, []string, error) {
-	dir := filepath.Join(root, "test/bench/testdata")
-	event, err := os.ReadFile(filepath.Join(dir, "events", name+".json"))
-	if errors.Is(err, os.ErrNotExist) {
-		event, err = []byte("{}"), nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	env := append([]string(nil), defaultEnv...)
-	f, err := os.Open(filepath.Join(dir, "env", name+".env"))
-	if errors.Is(err, os.ErrNotExist) {
-		return event, env, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line != "" && !strings.HasPrefix(line, "#") {
-			env = append(env, line)
-		}
-	}
-	return event, env, sc.Err()
+var defaultEnv = map[string]string{
+	"AWS_ENDPOINT_URL":       "http://127.0.0.1:9",
+	"AWS_MAX_ATTEMPTS":       "1",
+	fnenv.EnvMode:            "single",
+	fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",
+	fnenv.EnvTopicARN:        "arn:aws:sns:us-east-1:123456789012:ecslogfix",
+	fnenv.EnvOwnRoleARNs:     "arn:aws:iam::123456789012:role/ecslogfix-remediate",
+	fnenv.EnvRegions:         "us-east-1",
+	fnenv.EnvRegisterRate:    "1",
+	fnenv.EnvPolicy:          "{}",
 }
