@@ -181,8 +181,6 @@ type Execution struct {
 	Cause     string
 	History   []Event
 	Retries   int // Retry attempts taken, all states
-	Start     time.Time
-	Stop      time.Time
 }
 
 // taskError is a failed Task's Error and Cause.
@@ -190,8 +188,7 @@ type taskError struct{ name, cause string }
 
 // Run executes the machine on input and returns when it stops.
 func (m *Machine) Run(ctx context.Context, arn, name, input string) *Execution {
-	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "RUNNING", Start: time.Now()}
-	defer func() { ex.Stop = time.Now() }()
+	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "RUNNING"}
 	var doc any
 	fail := func(name, cause string) *Execution {
 		ex.Status, ex.Error, ex.Cause = "FAILED", name, cause
@@ -418,16 +415,8 @@ func resolve(tmpl any, doc, ctxObj any) (any, error) {
 			out[k] = r
 		}
 		return out, nil
-	case []any:
-		out := make([]any, len(t))
-		for i, v := range t {
-			r, err := resolve(v, doc, ctxObj)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
+	case []any: // asl.Definition's templates hold none
+		return nil, errors.New("arrays in a Parameters or ResultSelector template are not supported")
 	}
 	return tmpl, nil
 }
