@@ -90,13 +90,10 @@ func Missing(results []Result) []string {
 // Summarize sums the results per scenario, in order of first appearance.
 func Summarize(results []Result) []Result {
 	var out []Result
-	index := map[string]int{}
 	for _, r := range results {
-		i, ok := index[r.Scenario]
-		if !ok {
-			index[r.Scenario] = len(out)
-			out = append(out, Result{ID: r.ID, Scenario: r.Scenario})
-			i = len(out) - 1
+		i := slices.IndexFunc(out, func(s Result) bool { return s.Scenario == r.Scenario })
+		if i < 0 {
+			i, out = len(out), append(out, Result{ID: r.ID, Scenario: r.Scenario})
 		}
 		s := &out[i]
 		s.Runs += r.Runs

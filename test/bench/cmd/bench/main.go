@@ -15,6 +15,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,11 +62,7 @@ func main() {
 	flag.StringVar(&o.commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
 	flag.StringVar(&o.toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
 	flag.Parse()
-	for _, f := range strings.Split(fns, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			o.functions = append(o.functions, f)
-		}
-	}
+	o.functions = strings.FieldsFunc(fns, func(r rune) bool { return r == ',' || r == ' ' })
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -75,8 +72,7 @@ func main() {
 // subject is one Lambda to measure.
 type subject struct {
 	name    string // row subject
-	pkg     string // package path relative to the root
-	env     string // testdata name for events/env
+	pkg     string // package path relative to the root; its base names its event
 	floor   bool   // the null runtime: its cold start is the RIE + process floor
 	skip    string // why it is not measured
 	spec    bench.LambdaSpec
@@ -90,8 +86,9 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.rie == "" {
-		o.rie = filepath.Join(root, ".tools/bin/aws-lambda-rie")
+	// Absolute: the emulator runs in each bootstrap's directory.
+	if o.rie, err = filepath.Abs(cmp.Or(o.rie, filepath.Join(root, ".tools/bin/aws-lambda-rie"))); err != nil {
+		return err
 	}
 	if _, err := os.Stat(o.rie); err != nil {
 		return fmt.Errorf("aws-lambda-rie not found (make tools): %w", err)
@@ -111,11 +108,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	// Build every subject first, so the measurements below share one
 	// stretch of time.
 	subjects := []*subject{
-		{name: "null runtime (RIE + process floor)", pkg: "./test/bench/testdata/null", env: "null", floor: true},
-		{name: "hello (harness reference)", pkg: "./test/bench/testdata/hello", env: "hello"},
+		{name: "null runtime (RIE + process floor)", pkg: "./test/bench/testdata/null", floor: true},
+		{name: "hello (harness reference)", pkg: "./test/bench/testdata/hello"},
 	}
 	for _, f := range o.functions {
-		subjects = append(subjects, &subject{name: f, pkg: "./functions/" + f, env: f})
+		subjects = append(subjects, &subject{name: f, pkg: "./functions/" + f})
 	}
 	var active []*subject
 	for _, s := range subjects {
@@ -124,13 +121,14 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			continue
 		}
 		logf("%s: building", s.name)
-		native, err := localaws.BuildBootstrap(ctx, root, s.pkg, runtime.GOARCH, filepath.Join(work, s.env, runtime.GOARCH))
+		base := filepath.Base(s.pkg)
+		native, err := localaws.BuildBootstrap(ctx, root, s.pkg, runtime.GOARCH, filepath.Join(work, base, runtime.GOARCH))
 		if err != nil {
 			s.skip = "build failed: " + firstLine(err)
 			continue
 		}
 		if !s.floor {
-			arm, err := localaws.BuildBootstrap(ctx, root, s.pkg, "arm64", filepath.Join(work, s.env, "arm64"))
+			arm, err := localaws.BuildBootstrap(ctx, root, s.pkg, "arm64", filepath.Join(work, base, "arm64"))
 			if err != nil {
 				return err
 			}
@@ -138,7 +136,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 				return err
 			}
 		}
-		event, err := os.ReadFile(filepath.Join(root, "test/bench/testdata/events", s.env+".json"))
+		event, err := os.ReadFile(filepath.Join(root, "test/bench/testdata/events", base+".json"))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err // absent: StartLambda sends {}
 		}
