@@ -2,16 +2,8 @@
 // share: the result of a scenario run, a recorder that appends results to
 // the file named by ECSLOGFIX_RELIABILITY_REPORT (so `make reliability` can
 // print one table over all packages), the table itself, and the rate-budget
-// check applied to a fault proxy's observed request rate.
-//
-// A scenario test looks like:
-//
-//	func TestThirtyPercentFaults(t *testing.T) {
-//		env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{Seed: 1, Rules: ...}})
-//		... drive the pipeline with AWS_ENDPOINT_URL=env.Endpoint (the proxy), assert the invariants ...
-//		reliability.Record(t, reliability.Result{Scenario: "30 % faults, 100 registrations / 20 families",
-//			Runs: 1, Passed: passed(t), Registrations: n, Notifications: m, Faults: env.Proxy.Stats().Total.FaultCount()})
-//	}
+// check applied to a fault proxy's observed request rate. The scenarios in
+// test/reliability/faults and test/reliability/security record through it.
 package reliability
 
 import (
