@@ -118,14 +118,24 @@ func (p *Proxy) Refused() []ECSUpdate {
 	return out
 }
 
-// serveECS answers UpdateService and DescribeServices with the model; it
+// serve answers UpdateService and DescribeServices with the model; it
 // reports false for any other call.
-func (p *Proxy) serveECS(w http.ResponseWriter, r *http.Request, call Call) bool {
-	switch call.API {
+func (m *ecsModel) serve(x *exchange) bool {
+	switch x.call.API {
 	case "ecs:UpdateService":
-		p.updateService(w, r, call)
+		m.updateService(x)
 	case "ecs:DescribeServices":
-		p.describeServices(w, r, call)
+		x.forward(func(out map[string]any) {
+			services, _ := out["services"].([]any)
+			for _, s := range services {
+				if svc, ok := s.(map[string]any); ok {
+					if back := m.advance(svc); back != "" {
+						m.rollBack(x, svc, back)
+					}
+					m.rewrite(svc)
+				}
+			}
+		})
 	default:
 		return false
 	}
@@ -153,21 +163,6 @@ func (p *Proxy) upstreamCall(r *http.Request, op string, body []byte) (int, []by
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, b, err
-}
-
-func writeJSON(w http.ResponseWriter, call Call, status int, body []byte) {
-	w.Header().Set("Content-Type", call.ContentType)
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
-// writeError answers an AWS JSON-protocol error, as the service would.
-func writeError(w http.ResponseWriter, call Call, status int, code, message string) {
-	w.Header().Set("Content-Type", call.ContentType)
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.Header().Set("X-Amzn-RequestId", fmt.Sprintf("faultproxy-%d", time.Now().UnixNano()))
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
 }
 
 // describeOne reads one service from the upstream (nil when it is not
@@ -202,56 +197,39 @@ func controllerOf(svc map[string]any) string {
 	return "ECS"
 }
 
-func (p *Proxy) updateService(w http.ResponseWriter, r *http.Request, call Call) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
+func (m *ecsModel) updateService(x *exchange) {
 	var req map[string]any
-	if err := json.Unmarshal(body, &req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
+	x.decode(&req)
 	u := ECSUpdate{Cluster: str(req, "cluster"), Service: str(req, "service"), TaskDefinition: str(req, "taskDefinition"),
 		Fields: slices.Sorted(maps.Keys(req))}
 	var before map[string]any
 	if u.TaskDefinition != "" {
-		if before, err = p.describeOne(r, u.Cluster, u.Service); err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
+		var err error
+		if before, err = x.p.describeOne(x.r, u.Cluster, u.Service); err != nil {
+			http.Error(x.w, err.Error(), http.StatusBadGateway)
 			return
 		}
 		if c := controllerOf(before); before != nil && c != "ECS" {
 			u.Refused = c
 		}
 	}
-	p.ecs.mu.Lock()
-	p.ecs.updates = append(p.ecs.updates, u)
-	p.ecs.mu.Unlock()
+	m.mu.Lock()
+	m.updates = append(m.updates, u)
+	m.mu.Unlock()
 	if u.Refused != "" {
 		msg := CodeDeployUpdateMessage
 		if u.Refused == "EXTERNAL" {
 			msg = ExternalUpdateMessage
 		}
-		writeError(w, call, http.StatusBadRequest, "InvalidParameterException", msg)
+		x.fail(http.StatusBadRequest, "InvalidParameterException", msg)
 		return
 	}
-	status, out, err := p.upstreamCall(r, "UpdateService", body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	if status == http.StatusOK && before != nil && u.TaskDefinition != str(before, "taskDefinition") {
-		var resp struct {
-			Service map[string]any `json:"service"`
+	x.forward(func(out map[string]any) {
+		if svc, _ := out["service"].(map[string]any); svc != nil && before != nil && u.TaskDefinition != str(before, "taskDefinition") {
+			m.startDeployment(before, svc)
+			m.rewrite(svc)
 		}
-		if json.Unmarshal(out, &resp) == nil && resp.Service != nil {
-			p.ecs.startDeployment(before, resp.Service)
-			p.ecs.rewrite(resp.Service)
-			out, _ = json.Marshal(resp)
-		}
-	}
-	writeJSON(w, call, status, out)
+	})
 }
 
 // startDeployment records a deployment of svc's new revision; the
@@ -281,35 +259,6 @@ func firstDeploymentID(svc map[string]any) string {
 		}
 	}
 	return "ecs-svc/faultproxy-initial"
-}
-
-func (p *Proxy) describeServices(w http.ResponseWriter, r *http.Request, call Call) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	status, out, err := p.upstreamCall(r, "DescribeServices", body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	if status == http.StatusOK {
-		var resp map[string]any
-		if json.Unmarshal(out, &resp) == nil {
-			services, _ := resp["services"].([]any)
-			for _, s := range services {
-				if svc, ok := s.(map[string]any); ok {
-					if back := p.ecs.advance(svc); back != "" {
-						p.rollBack(r, svc, back)
-					}
-					p.ecs.rewrite(svc)
-				}
-			}
-			out, _ = json.Marshal(resp)
-		}
-	}
-	writeJSON(w, call, status, out)
 }
 
 // advance moves svc's newest deployment on by one answer; it returns the
@@ -346,9 +295,9 @@ func (m *ecsModel) advance(svc map[string]any) string {
 
 // rollBack points the service back at td upstream, as ECS's circuit
 // breaker does, and in the answer being written.
-func (p *Proxy) rollBack(r *http.Request, svc map[string]any, td string) {
+func (m *ecsModel) rollBack(x *exchange, svc map[string]any, td string) {
 	b, _ := json.Marshal(map[string]any{"cluster": str(svc, "clusterArn"), "service": str(svc, "serviceArn"), "taskDefinition": td})
-	if status, _, err := p.upstreamCall(r, "UpdateService", b); err == nil && status == http.StatusOK {
+	if status, _, err := x.p.upstreamCall(x.r, "UpdateService", b); err == nil && status == http.StatusOK {
 		svc["taskDefinition"] = td
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -476,13 +477,81 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // pass answers r as the upstream does, through the stand-ins and the ECS
 // model.
 func (p *Proxy) pass(w http.ResponseWriter, r *http.Request, call Call) {
-	if p.standIns != nil && p.standIns.serve(p, call, w, r) {
-		return
+	x := &exchange{p: p, call: call, w: w, r: r}
+	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) {
+		p.proxy.ServeHTTP(w, r)
 	}
-	if p.serveECS(w, r, call) {
-		return
+}
+
+// exchange is one call the proxy answers itself, in whole or in part,
+// where moto does not answer as AWS does (ecs.go, standin.go).
+type exchange struct {
+	p    *Proxy
+	call Call
+	w    http.ResponseWriter
+	r    *http.Request
+}
+
+// peekBody reads r's body and leaves it readable again.
+func peekBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, err
+}
+
+// decode reads the request's JSON body into v; a malformed body is the
+// upstream's to answer.
+func (x *exchange) decode(v any) {
+	if body, err := peekBody(x.r); err == nil {
+		_ = json.Unmarshal(body, v)
 	}
-	p.proxy.ServeHTTP(w, r)
+}
+
+// setBody replaces the request's body with v as JSON.
+func (x *exchange) setBody(v any) {
+	b, _ := json.Marshal(v)
+	x.r.Body, x.r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+}
+
+// record passes the request on to the upstream and returns its answer,
+// not yet written.
+func (x *exchange) record() *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	x.p.proxy.ServeHTTP(rec, x.r)
+	return rec
+}
+
+// relay writes rec, a successful answer edited by edit first: edit gets the
+// body's JSON object (nil when it is none) before anything is written.
+func (x *exchange) relay(rec *httptest.ResponseRecorder, edit func(map[string]any)) {
+	body := rec.Body.Bytes()
+	if edit != nil && rec.Code == http.StatusOK {
+		var out map[string]any
+		_ = json.Unmarshal(body, &out)
+		edit(out)
+		if out != nil {
+			body, _ = json.Marshal(out)
+		}
+	}
+	maps.Copy(x.w.Header(), rec.Header())
+	x.w.Header().Del("Content-Length")
+	x.w.WriteHeader(rec.Code)
+	x.w.Write(body)
+}
+
+// forward relays the upstream's answer, edited by edit (see relay).
+func (x *exchange) forward(edit func(map[string]any)) { x.relay(x.record(), edit) }
+
+// fail answers the error f as the service does.
+func (x *exchange) fail(status int, code, message string) {
+	writeError(x.w, x.call, fault{status, code, message})
+}
+
+// answer answers HTTP 200 with v as the call's JSON.
+func (x *exchange) answer(v any) {
+	x.w.Header().Set("Content-Type", x.call.ContentType)
+	json.NewEncoder(x.w).Encode(v)
 }
 
 // applyThenFail lets r take effect, drops the response and fails as k
@@ -554,12 +623,10 @@ func identify(r *http.Request) (Call, error) {
 	}
 	action, role := r.URL.Query().Get("Action"), r.URL.Query().Get("RoleArn")
 	if action == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		body, err := io.ReadAll(r.Body)
+		body, err := peekBody(r)
 		if err != nil {
 			return Call{}, fmt.Errorf("faultproxy: read body: %w", err)
 		}
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(body))
 		form, err := url.ParseQuery(string(body))
 		if err != nil {
 			return Call{}, fmt.Errorf("faultproxy: parse form: %w", err)
@@ -604,7 +671,7 @@ func signingName(auth string) string {
 	return ""
 }
 
-// fault describes the error response of one kind.
+// fault is an AWS error answer.
 type fault struct {
 	status  int
 	code    string
@@ -646,8 +713,13 @@ func writeFault(w http.ResponseWriter, call Call, k Kind, message string) {
 		resetConnection(w)
 		return
 	}
-	f := faultFor(call, k, message)
-	requestID := fmt.Sprintf("faultproxy-%s-%d", k, time.Now().UnixNano())
+	writeError(w, call, faultFor(call, k, message))
+}
+
+// writeError answers f in the call's protocol: an XML ErrorResponse (query)
+// or a JSON __type and message.
+func writeError(w http.ResponseWriter, call Call, f fault) {
+	requestID := fmt.Sprintf("faultproxy-%d", time.Now().UnixNano())
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	if call.Protocol == "query" {
 		w.Header().Set("Content-Type", "text/xml")

@@ -1,13 +1,11 @@
 package faultproxy
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,23 +60,16 @@ func newStandIns() *standIns {
 	return &standIns{protected: map[string]bool{}, modes: map[string]string{}, registrants: map[string]string{}}
 }
 
-// serve answers call when a stand-in covers it, and reports whether it did;
-// otherwise the caller forwards the request.
-func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Request) bool {
-	switch call.API {
+// serve answers the call when a stand-in covers it, and reports whether it
+// did; otherwise the caller forwards the request.
+func (s *standIns) serve(x *exchange) bool {
+	switch x.call.API {
 	case "logs:CreateLogGroup", "logs:PutLogGroupDeletionProtection", "logs:DescribeLogGroups", "logs:DeleteLogGroup",
 		"ecs:ListAccountSettings", "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting", "ecs:DeleteAccountSetting",
 		"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition":
 	default:
 		return false
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return true
-	}
-	r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
 	var in struct {
 		LogGroupName              string `json:"logGroupName"`
 		LogGroupIdentifier        string `json:"logGroupIdentifier"`
@@ -87,86 +78,71 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 		Value                     string `json:"value"`
 		TaskDefinition            string `json:"taskDefinition"`
 	}
-	_ = json.Unmarshal(body, &in) // a malformed body is moto's to answer
+	x.decode(&in)
+	if strings.Contains(x.call.API, "AccountSetting") && in.Name != settingLogDriverMode {
+		return false // another setting: moto's
+	}
 	// The caller's scope: its SigV4 credential's region and access key.
-	sc := call.Region + "/" + call.AccessKey
-	switch call.API {
+	sc := x.call.Region + "/" + x.call.AccessKey
+	switch x.call.API {
 	case "logs:CreateLogGroup":
-		rec := forward(p, r)
-		if rec.Code == http.StatusOK && in.DeletionProtectionEnabled != nil && *in.DeletionProtectionEnabled {
-			s.setProtected(sc, in.LogGroupName, true)
-		}
-		copyResponse(w, rec, nil)
+		x.forward(func(map[string]any) {
+			if in.DeletionProtectionEnabled != nil && *in.DeletionProtectionEnabled {
+				s.setProtected(sc, in.LogGroupName, true)
+			}
+		})
 	case "logs:PutLogGroupDeletionProtection":
 		if in.DeletionProtectionEnabled == nil || in.LogGroupIdentifier == "" {
-			writeError(w, call, http.StatusBadRequest, "InvalidParameterException", "logGroupIdentifier and deletionProtectionEnabled are required")
-			return true
+			x.fail(http.StatusBadRequest, "InvalidParameterException", "logGroupIdentifier and deletionProtectionEnabled are required")
+			break
 		}
 		s.setProtected(sc, groupName(in.LogGroupIdentifier), *in.DeletionProtectionEnabled)
-		w.Header().Set("Content-Type", call.ContentType)
-		w.WriteHeader(http.StatusOK)
-		w.Write([]byte("{}"))
+		x.answer(struct{}{})
 	case "logs:DescribeLogGroups":
-		rec := forward(p, r)
-		copyResponse(w, rec, func(out map[string]any) {
+		x.forward(func(out map[string]any) {
 			groups, _ := out["logGroups"].([]any)
 			for _, g := range groups {
 				if m, ok := g.(map[string]any); ok {
-					name, _ := m["logGroupName"].(string)
-					m["deletionProtectionEnabled"] = s.isProtected(sc, name)
+					m["deletionProtectionEnabled"] = s.isProtected(sc, str(m, "logGroupName"))
 				}
 			}
 		})
 	case "logs:DeleteLogGroup":
 		if s.isProtected(sc, in.LogGroupName) {
-			writeError(w, call, http.StatusBadRequest, "ValidationException", DeletionProtectionMessage)
-			return true
+			x.fail(http.StatusBadRequest, "ValidationException", DeletionProtectionMessage)
+			break
 		}
-		rec := forward(p, r)
-		if rec.Code == http.StatusOK {
-			s.setProtected(sc, in.LogGroupName, false)
-		}
-		copyResponse(w, rec, nil)
+		x.forward(func(map[string]any) { s.setProtected(sc, in.LogGroupName, false) })
 	case "ecs:ListAccountSettings":
-		if in.Name != settingLogDriverMode {
-			return forwardTo(p, w, r)
-		}
 		settings := []any{}
 		if v := s.mode(sc); v != "" {
 			settings = append(settings, map[string]any{"name": settingLogDriverMode, "value": v, "type": "user"})
 		}
-		writeValue(w, call, map[string]any{"settings": settings})
+		x.answer(map[string]any{"settings": settings})
 	case "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting":
-		if in.Name != settingLogDriverMode {
-			return forwardTo(p, w, r)
-		}
 		if in.Value != "blocking" && in.Value != "non-blocking" {
-			writeError(w, call, http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf("Invalid value %q for %s: blocking or non-blocking", in.Value, settingLogDriverMode))
-			return true
+			x.fail(http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf("Invalid value %q for %s: blocking or non-blocking", in.Value, settingLogDriverMode))
+			break
 		}
 		s.setMode(sc, in.Value)
-		writeValue(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
+		x.answer(map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
+	case "ecs:DeleteAccountSetting":
+		s.setMode(sc, "")
+		x.answer(map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
 	case "ecs:DescribeTaskDefinition":
-		latestActive(p, call, w, r, body, in.TaskDefinition, s.addRegistrant)
+		s.latestActive(x, in.TaskDefinition)
 	case "ecs:RegisterTaskDefinition":
-		rec := forward(p, r)
-		copyResponse(w, rec, func(out map[string]any) {
+		x.forward(func(out map[string]any) {
 			td, _ := out["taskDefinition"].(map[string]any)
-			if arn, _ := td["taskDefinitionArn"].(string); arn != "" {
-				if by := p.principal(r, call.AccessKey); by != "" {
+			if arn := str(td, "taskDefinitionArn"); arn != "" {
+				if by := x.p.principal(x.r, x.call.AccessKey); by != "" {
 					s.setRegistrant(arn, by)
 				}
 			}
 			s.addRegistrant(out)
 		})
 	case "ecs:DeregisterTaskDefinition":
-		copyResponse(w, forward(p, r), s.addRegistrant)
-	case "ecs:DeleteAccountSetting":
-		if in.Name != settingLogDriverMode {
-			return forwardTo(p, w, r)
-		}
-		s.setMode(sc, "")
-		writeValue(w, call, map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
+		x.forward(s.addRegistrant)
 	}
 	return true
 }
@@ -175,26 +151,28 @@ func (s *standIns) serve(p *Proxy, call Call, w http.ResponseWriter, r *http.Req
 // as ECS does, with the family's latest ACTIVE revision ("If a revision
 // isn't specified, the latest ACTIVE revision is used", ECS API reference);
 // moto 5.2.1 answers the newest revision of any status. Other references
-// go to moto unchanged. Either answer is edited by edit.
-func latestActive(p *Proxy, call Call, w http.ResponseWriter, r *http.Request, body []byte, ref string, edit func(map[string]any)) {
+// go to moto unchanged. Either answer gets its registrant.
+func (s *standIns) latestActive(x *exchange, ref string) {
 	family := ref[strings.LastIndex(ref, "/")+1:]
-	rec := forward(p, r)
+	var req map[string]any
+	x.decode(&req)
+	rec := x.record()
 	var out struct {
 		TaskDefinition struct {
 			Status string `json:"status"`
 		} `json:"taskDefinition"`
 	}
 	if strings.Contains(family, ":") || rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.TaskDefinition.Status == "ACTIVE" {
-		copyResponse(w, rec, edit)
+		x.relay(rec, s.addRegistrant)
 		return
 	}
 	list, _ := json.Marshal(map[string]any{"familyPrefix": family, "status": "ACTIVE"})
-	code, b, err := p.upstreamCall(r, "ListTaskDefinitions", list)
+	code, b, err := x.p.upstreamCall(x.r, "ListTaskDefinitions", list)
 	var arns struct {
 		TaskDefinitionArns []string `json:"taskDefinitionArns"`
 	}
 	if err != nil || code != http.StatusOK || json.Unmarshal(b, &arns) != nil {
-		writeError(w, call, http.StatusInternalServerError, "ServerException", "stand-in: list the family's ACTIVE revisions failed")
+		x.fail(http.StatusInternalServerError, "ServerException", "stand-in: list the family's ACTIVE revisions failed")
 		return
 	}
 	best, rev := "", 0
@@ -205,24 +183,12 @@ func latestActive(p *Proxy, call Call, w http.ResponseWriter, r *http.Request, b
 		}
 	}
 	if best == "" {
-		writeError(w, call, http.StatusBadRequest, "ClientException", "Unable to describe task definition.")
+		x.fail(http.StatusBadRequest, "ClientException", "Unable to describe task definition.")
 		return
 	}
-	var req map[string]any
-	_ = json.Unmarshal(body, &req)
 	req["taskDefinition"] = best
-	again, _ := json.Marshal(req)
-	code, b, err = p.upstreamCall(r, "DescribeTaskDefinition", again)
-	if err != nil {
-		writeError(w, call, http.StatusInternalServerError, "ServerException", "stand-in: describe "+best+" failed")
-		return
-	}
-	var answer map[string]any
-	if code == http.StatusOK && json.Unmarshal(b, &answer) == nil {
-		edit(answer)
-		b, _ = json.Marshal(answer)
-	}
-	writeJSON(w, call, code, b)
+	x.setBody(req)
+	x.forward(s.addRegistrant)
 }
 
 // addRegistrant adds registeredBy to the task definition of an ECS
@@ -328,47 +294,4 @@ func (s *standIns) mode(sc string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.modes[sc]
-}
-
-// forward sends r to the upstream and records the answer.
-func forward(p *Proxy, r *http.Request) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	p.proxy.ServeHTTP(rec, r)
-	return rec
-}
-
-func forwardTo(p *Proxy, w http.ResponseWriter, r *http.Request) bool {
-	p.proxy.ServeHTTP(w, r)
-	return true
-}
-
-// copyResponse writes the recorded answer, a successful JSON body edited
-// by edit first.
-func copyResponse(w http.ResponseWriter, rec *httptest.ResponseRecorder, edit func(map[string]any)) {
-	body := rec.Body.Bytes()
-	if edit != nil && rec.Code == http.StatusOK {
-		var out map[string]any
-		if json.Unmarshal(body, &out) == nil {
-			edit(out)
-			if b, err := json.Marshal(out); err == nil {
-				body = b
-			}
-		}
-	}
-	for k, vs := range rec.Header() {
-		if k == "Content-Length" {
-			continue
-		}
-		for _, v := range vs {
-			w.Header().Add(k, v)
-		}
-	}
-	w.WriteHeader(rec.Code)
-	w.Write(body)
-}
-
-// writeValue answers 200 with v as the call's JSON.
-func writeValue(w http.ResponseWriter, call Call, v any) {
-	b, _ := json.Marshal(v)
-	writeJSON(w, call, http.StatusOK, b)
 }
