@@ -1,11 +1,12 @@
 package faultproxy
 
 import (
-	"bytes"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"cmp"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
@@ -142,75 +143,30 @@ func (m *ecsModel) serve(x *exchange) bool {
 	return true
 }
 
-// upstreamCall makes an ECS call to the upstream with the request's
-// headers (moto takes the account from the credential) and returns the
-// status and body.
-func (p *Proxy) upstreamCall(r *http.Request, op string, body []byte) (int, []byte, error) {
-	u := *p.upstream
-	u.Path = r.URL.Path
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header = r.Header.Clone()
-	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
-	req.Header.Del("Content-Length")
-	req.Host = r.Host
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-// describeOne reads one service from the upstream (nil when it is not
-// there).
-func (p *Proxy) describeOne(r *http.Request, cluster, service string) (map[string]any, error) {
-	req := map[string]any{"services": []string{service}}
-	if cluster != "" {
-		req["cluster"] = cluster
-	}
-	b, _ := json.Marshal(req)
-	status, body, err := p.upstreamCall(r, "DescribeServices", b)
-	if err != nil || status != http.StatusOK {
-		return nil, fmt.Errorf("describe %s: HTTP %d %v", service, status, err)
-	}
-	var out struct {
-		Services []map[string]any `json:"services"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil || len(out.Services) == 0 {
-		return nil, err
-	}
-	return out.Services[0], nil
-}
-
+// str is m's string member k ("" when it is none).
 func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
-
-func controllerOf(svc map[string]any) string {
-	if dc, ok := svc["deploymentController"].(map[string]any); ok {
-		if t := str(dc, "type"); t != "" {
-			return t
-		}
-	}
-	return "ECS"
-}
 
 func (m *ecsModel) updateService(x *exchange) {
 	var req map[string]any
 	x.decode(&req)
 	u := ECSUpdate{Cluster: str(req, "cluster"), Service: str(req, "service"), TaskDefinition: str(req, "taskDefinition"),
 		Fields: slices.Sorted(maps.Keys(req))}
-	var before map[string]any
+	var before *ecstypes.Service // the service as moto has it
 	if u.TaskDefinition != "" {
-		var err error
-		if before, err = x.p.describeOne(x.r, u.Cluster, u.Service); err != nil {
+		in := &ecs.DescribeServicesInput{Services: []string{u.Service}}
+		if u.Cluster != "" {
+			in.Cluster = &u.Cluster
+		}
+		out, err := ecs.NewFromConfig(x.aws()).DescribeServices(x.r.Context(), in)
+		if err != nil {
 			http.Error(x.w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		if c := controllerOf(before); before != nil && c != "ECS" {
-			u.Refused = c
+		if len(out.Services) > 0 {
+			before = &out.Services[0]
+			if dc := before.DeploymentController; dc != nil && dc.Type != ecstypes.DeploymentControllerTypeEcs {
+				u.Refused = string(dc.Type)
+			}
 		}
 	}
 	m.mu.Lock()
@@ -225,7 +181,7 @@ func (m *ecsModel) updateService(x *exchange) {
 		return
 	}
 	x.forward(func(out map[string]any) {
-		if svc, _ := out["service"].(map[string]any); svc != nil && before != nil && u.TaskDefinition != str(before, "taskDefinition") {
+		if svc, _ := out["service"].(map[string]any); svc != nil && before != nil && u.TaskDefinition != aws.ToString(before.TaskDefinition) {
 			m.startDeployment(before, svc)
 			m.rewrite(svc)
 		}
@@ -234,13 +190,17 @@ func (m *ecsModel) updateService(x *exchange) {
 
 // startDeployment records a deployment of svc's new revision; the
 // deployment before it is the previous revision's, completed.
-func (m *ecsModel) startDeployment(before, svc map[string]any) {
+func (m *ecsModel) startDeployment(before *ecstypes.Service, svc map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	arn := str(svc, "serviceArn")
 	ds := m.services[arn]
 	if len(ds) == 0 {
-		ds = []*deployment{{id: firstDeploymentID(before), td: str(before, "taskDefinition"), state: "COMPLETED", created: time.Now()}}
+		id := "ecs-svc/faultproxy-initial"
+		if len(before.Deployments) > 0 {
+			id = cmp.Or(aws.ToString(before.Deployments[0].Id), id)
+		}
+		ds = []*deployment{{id: id, td: aws.ToString(before.TaskDefinition), state: "COMPLETED", created: time.Now()}}
 	}
 	for _, d := range ds {
 		if d.state == "IN_PROGRESS" {
@@ -250,15 +210,6 @@ func (m *ecsModel) startDeployment(before, svc map[string]any) {
 	m.seq++
 	ds = append([]*deployment{{id: fmt.Sprintf("ecs-svc/faultproxy%07d", m.seq), td: str(svc, "taskDefinition"), state: "IN_PROGRESS", created: time.Now()}}, ds...)
 	m.services[arn] = ds
-}
-
-func firstDeploymentID(svc map[string]any) string {
-	if ds, ok := svc["deployments"].([]any); ok && len(ds) > 0 {
-		if d, ok := ds[0].(map[string]any); ok && str(d, "id") != "" {
-			return str(d, "id")
-		}
-	}
-	return "ecs-svc/faultproxy-initial"
 }
 
 // advance moves svc's newest deployment on by one answer; it returns the
@@ -296,8 +247,8 @@ func (m *ecsModel) advance(svc map[string]any) string {
 // rollBack points the service back at td upstream, as ECS's circuit
 // breaker does, and in the answer being written.
 func (m *ecsModel) rollBack(x *exchange, svc map[string]any, td string) {
-	b, _ := json.Marshal(map[string]any{"cluster": str(svc, "clusterArn"), "service": str(svc, "serviceArn"), "taskDefinition": td})
-	if status, _, err := x.p.upstreamCall(x.r, "UpdateService", b); err == nil && status == http.StatusOK {
+	if _, err := ecs.NewFromConfig(x.aws()).UpdateService(x.r.Context(), &ecs.UpdateServiceInput{
+		Cluster: aws.String(str(svc, "clusterArn")), Service: aws.String(str(svc, "serviceArn")), TaskDefinition: &td}); err == nil {
 		svc["taskDefinition"] = td
 	}
 }

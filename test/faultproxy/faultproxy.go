@@ -43,6 +43,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // Kind is a fault the proxy can inject.
@@ -546,6 +549,14 @@ func (x *exchange) forward(edit func(map[string]any)) { x.relay(x.record(), edit
 // fail answers the error f as the service does.
 func (x *exchange) fail(status int, code, message string) {
 	writeError(x.w, x.call, fault{status, code, message})
+}
+
+// aws is the SDK configuration of the calls the proxy makes to the
+// upstream on the caller's behalf: its region and access key, which moto
+// maps to an account (moto checks no signature).
+func (x *exchange) aws() aws.Config {
+	return aws.Config{Region: x.call.Region, BaseEndpoint: aws.String(x.p.upstream.String()), HTTPClient: x.p.client,
+		Credentials: credentials.NewStaticCredentialsProvider(x.call.AccessKey, "faultproxy", x.r.Header.Get("X-Amz-Security-Token"))}
 }
 
 // answer answers HTTP 200 with v as the call's JSON.

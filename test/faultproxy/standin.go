@@ -1,12 +1,16 @@
 package faultproxy
 
 import (
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+
+	"github.com/ecslogfix/ecslogfix/internal/taskdef"
+
 	"encoding/json"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 )
@@ -76,7 +80,6 @@ func (s *standIns) serve(x *exchange) bool {
 		DeletionProtectionEnabled *bool  `json:"deletionProtectionEnabled"`
 		Name                      string `json:"name"`
 		Value                     string `json:"value"`
-		TaskDefinition            string `json:"taskDefinition"`
 	}
 	x.decode(&in)
 	if strings.Contains(x.call.API, "AccountSetting") && in.Name != settingLogDriverMode {
@@ -130,12 +133,12 @@ func (s *standIns) serve(x *exchange) bool {
 		s.setMode(sc, "")
 		x.answer(map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
 	case "ecs:DescribeTaskDefinition":
-		s.latestActive(x, in.TaskDefinition)
+		s.latestActive(x)
 	case "ecs:RegisterTaskDefinition":
 		x.forward(func(out map[string]any) {
 			td, _ := out["taskDefinition"].(map[string]any)
 			if arn := str(td, "taskDefinitionArn"); arn != "" {
-				if by := x.p.principal(x.r, x.call.AccessKey); by != "" {
+				if by := x.principal(); by != "" {
 					s.setRegistrant(arn, by)
 				}
 			}
@@ -152,9 +155,11 @@ func (s *standIns) serve(x *exchange) bool {
 // isn't specified, the latest ACTIVE revision is used", ECS API reference);
 // moto 5.2.1 answers the newest revision of any status. Other references
 // go to moto unchanged. Either answer gets its registrant.
-func (s *standIns) latestActive(x *exchange, ref string) {
-	family := ref[strings.LastIndex(ref, "/")+1:]
-	var req map[string]any
+func (s *standIns) latestActive(x *exchange) {
+	var req struct {
+		TaskDefinition string   `json:"taskDefinition"`
+		Include        []string `json:"include,omitempty"`
+	}
 	x.decode(&req)
 	rec := x.record()
 	var out struct {
@@ -162,31 +167,27 @@ func (s *standIns) latestActive(x *exchange, ref string) {
 			Status string `json:"status"`
 		} `json:"taskDefinition"`
 	}
-	if strings.Contains(family, ":") || rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.TaskDefinition.Status == "ACTIVE" {
+	family, err := taskdef.ParseRef(req.TaskDefinition)
+	if err != nil || family.Revision != 0 || rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.TaskDefinition.Status == "ACTIVE" {
 		x.relay(rec, s.addRegistrant)
 		return
 	}
-	list, _ := json.Marshal(map[string]any{"familyPrefix": family, "status": "ACTIVE"})
-	code, b, err := x.p.upstreamCall(x.r, "ListTaskDefinitions", list)
-	var arns struct {
-		TaskDefinitionArns []string `json:"taskDefinitionArns"`
-	}
-	if err != nil || code != http.StatusOK || json.Unmarshal(b, &arns) != nil {
-		x.fail(http.StatusInternalServerError, "ServerException", "stand-in: list the family's ACTIVE revisions failed")
+	list, err := ecs.NewFromConfig(x.aws()).ListTaskDefinitions(x.r.Context(), &ecs.ListTaskDefinitionsInput{
+		FamilyPrefix: &family.Family, Status: ecstypes.TaskDefinitionStatusActive})
+	if err != nil {
+		x.fail(http.StatusInternalServerError, "ServerException", "stand-in: list the family's ACTIVE revisions: "+err.Error())
 		return
 	}
-	best, rev := "", 0
-	for _, a := range arns.TaskDefinitionArns {
-		f, n, _ := strings.Cut(a[strings.LastIndex(a, "/")+1:], ":")
-		if k, err := strconv.Atoi(n); err == nil && f == family && k > rev {
-			best, rev = a, k
+	var latest taskdef.ARN
+	for _, a := range list.TaskDefinitionArns {
+		if td, err := taskdef.ParseARN(a); err == nil && td.Family == family.Family && td.Revision > latest.Revision {
+			latest, req.TaskDefinition = td, a
 		}
 	}
-	if best == "" {
+	if latest.Revision == 0 {
 		x.fail(http.StatusBadRequest, "ClientException", "Unable to describe task definition.")
 		return
 	}
-	req["taskDefinition"] = best
 	x.setBody(req)
 	x.forward(s.addRegistrant)
 }
@@ -209,44 +210,18 @@ func (s *standIns) setRegistrant(arn, by string) {
 	s.registrants[arn] = by
 }
 
-// principal is the ARN of the caller whose access key signed r: an
-// assumed-role session the proxy saw created, else what moto's
-// GetCallerIdentity answers for the key (moto does not check signatures,
-// so r's credential scope, re-scoped to STS, is enough); "" when neither
-// says.
-func (p *Proxy) principal(r *http.Request, key string) string {
-	if by := p.identities.principal(key); by != "" {
+// principal is the ARN of the caller: an assumed-role session the proxy
+// saw created, else what moto's GetCallerIdentity answers for the access
+// key; "" when neither says.
+func (x *exchange) principal() string {
+	if by := x.p.identities.principal(x.call.AccessKey); by != "" {
 		return by
 	}
-	auth := r.Header.Get("Authorization")
-	parts := credentialScope(auth)
-	if parts == nil {
-		return ""
-	}
-	scope := strings.Join(parts[:5], "/")
-	parts[3] = "sts"
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, p.upstream.String()+"/",
-		strings.NewReader("Action=GetCallerIdentity&Version=2011-06-15"))
+	out, err := sts.NewFromConfig(x.aws()).GetCallerIdentity(x.r.Context(), &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return ""
 	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", strings.Replace(auth, scope, strings.Join(parts[:5], "/"), 1))
-	if tok := r.Header.Get("X-Amz-Security-Token"); tok != "" {
-		req.Header.Set("X-Amz-Security-Token", tok)
-	}
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	var out struct {
-		Arn string `xml:"GetCallerIdentityResult>Arn"`
-	}
-	if resp.StatusCode != http.StatusOK || xml.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&out) != nil {
-		return ""
-	}
-	return out.Arn
+	return aws.ToString(out.Arn)
 }
 
 // groupName is a log group's name from its name or ARN
