@@ -243,7 +243,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}, upstream: up, ecs: newECSModel(cfg.ECS)}
 	if cfg.StandIns {
-		p.standIns = newStandIns()
+		p.standIns = &standIns{}
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -260,8 +260,7 @@ func New(cfg Config) (*Proxy, error) {
 			pr.SetURL(up)
 			pr.Out.Host = pr.In.Host // keep the host the client signed
 		},
-		Transport:      transport,
-		ModifyResponse: p.identities.learn,
+		Transport: transport,
 	}
 	return p, nil
 }
@@ -477,17 +476,18 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pass answers r as the upstream does, through the stand-ins and the ECS
-// model.
+// pass answers r as the upstream does, through the stand-ins, the ECS
+// model and the identities.
 func (p *Proxy) pass(w http.ResponseWriter, r *http.Request, call Call) {
 	x := &exchange{p: p, call: call, w: w, r: r}
-	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) {
+	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) && !p.identities.serve(x) {
 		p.proxy.ServeHTTP(w, r)
 	}
 }
 
 // exchange is one call the proxy answers itself, in whole or in part,
-// where moto does not answer as AWS does (ecs.go, standin.go).
+// where moto does not answer as AWS does (ecs.go, standin.go) or where it
+// learns from the answer (identity.go).
 type exchange struct {
 	p    *Proxy
 	call Call

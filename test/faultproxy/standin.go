@@ -52,16 +52,18 @@ const settingLogDriverMode = "defaultLogDriverMode"
 // standIns holds the state the proxy keeps in moto's place, per caller
 // scope (region and access key: moto maps access keys to accounts).
 type standIns struct {
-	mu        sync.Mutex
-	protected map[string]bool   // scope + "\x00" + log group name
-	modes     map[string]string // scope → defaultLogDriverMode
+	protected sync.Map // scope + "\x00" + log group name → true
+	modes     sync.Map // scope → defaultLogDriverMode
 	// registrants maps a task definition revision's ARN to the
 	// principal that registered it through the proxy.
-	registrants map[string]string
+	registrants sync.Map
 }
 
-func newStandIns() *standIns {
-	return &standIns{protected: map[string]bool{}, modes: map[string]string{}, registrants: map[string]string{}}
+// reset forgets everything, as a moto reset does.
+func (s *standIns) reset() {
+	s.protected.Clear()
+	s.modes.Clear()
+	s.registrants.Clear()
 }
 
 // serve answers the call when a stand-in covers it, and reports whether it
@@ -87,11 +89,12 @@ func (s *standIns) serve(x *exchange) bool {
 	}
 	// The caller's scope: its SigV4 credential's region and access key.
 	sc := x.call.Region + "/" + x.call.AccessKey
+	group := sc + "\x00" + in.LogGroupName
 	switch x.call.API {
 	case "logs:CreateLogGroup":
 		x.forward(func(map[string]any) {
-			if in.DeletionProtectionEnabled != nil && *in.DeletionProtectionEnabled {
-				s.setProtected(sc, in.LogGroupName, true)
+			if aws.ToBool(in.DeletionProtectionEnabled) {
+				s.protected.Store(group, true)
 			}
 		})
 	case "logs:PutLogGroupDeletionProtection":
@@ -99,26 +102,30 @@ func (s *standIns) serve(x *exchange) bool {
 			x.fail(http.StatusBadRequest, "InvalidParameterException", "logGroupIdentifier and deletionProtectionEnabled are required")
 			break
 		}
-		s.setProtected(sc, groupName(in.LogGroupIdentifier), *in.DeletionProtectionEnabled)
+		if group = sc + "\x00" + groupName(in.LogGroupIdentifier); *in.DeletionProtectionEnabled {
+			s.protected.Store(group, true)
+		} else {
+			s.protected.Delete(group)
+		}
 		x.answer(struct{}{})
 	case "logs:DescribeLogGroups":
 		x.forward(func(out map[string]any) {
 			groups, _ := out["logGroups"].([]any)
 			for _, g := range groups {
 				if m, ok := g.(map[string]any); ok {
-					m["deletionProtectionEnabled"] = s.isProtected(sc, str(m, "logGroupName"))
+					_, m["deletionProtectionEnabled"] = s.protected.Load(sc + "\x00" + str(m, "logGroupName"))
 				}
 			}
 		})
 	case "logs:DeleteLogGroup":
-		if s.isProtected(sc, in.LogGroupName) {
+		if _, on := s.protected.Load(group); on {
 			x.fail(http.StatusBadRequest, "ValidationException", DeletionProtectionMessage)
 			break
 		}
-		x.forward(func(map[string]any) { s.setProtected(sc, in.LogGroupName, false) })
+		x.forward(func(map[string]any) { s.protected.Delete(group) })
 	case "ecs:ListAccountSettings":
 		settings := []any{}
-		if v := s.mode(sc); v != "" {
+		if v, ok := s.modes.Load(sc); ok {
 			settings = append(settings, map[string]any{"name": settingLogDriverMode, "value": v, "type": "user"})
 		}
 		x.answer(map[string]any{"settings": settings})
@@ -127,10 +134,10 @@ func (s *standIns) serve(x *exchange) bool {
 			x.fail(http.StatusBadRequest, "InvalidParameterException", fmt.Sprintf("Invalid value %q for %s: blocking or non-blocking", in.Value, settingLogDriverMode))
 			break
 		}
-		s.setMode(sc, in.Value)
+		s.modes.Store(sc, in.Value)
 		x.answer(map[string]any{"setting": map[string]any{"name": settingLogDriverMode, "value": in.Value, "type": "user"}})
 	case "ecs:DeleteAccountSetting":
-		s.setMode(sc, "")
+		s.modes.Delete(sc)
 		x.answer(map[string]any{"setting": map[string]any{"name": settingLogDriverMode}})
 	case "ecs:DescribeTaskDefinition":
 		s.latestActive(x)
@@ -139,7 +146,7 @@ func (s *standIns) serve(x *exchange) bool {
 			td, _ := out["taskDefinition"].(map[string]any)
 			if arn := str(td, "taskDefinitionArn"); arn != "" {
 				if by := x.principal(); by != "" {
-					s.setRegistrant(arn, by)
+					s.registrants.Store(arn, by)
 				}
 			}
 			s.addRegistrant(out)
@@ -196,18 +203,9 @@ func (s *standIns) latestActive(x *exchange) {
 // answer when the proxy saw who registered it.
 func (s *standIns) addRegistrant(out map[string]any) {
 	td, _ := out["taskDefinition"].(map[string]any)
-	arn, _ := td["taskDefinitionArn"].(string)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if by := s.registrants[arn]; by != "" {
+	if by, ok := s.registrants.Load(str(td, "taskDefinitionArn")); ok {
 		td["registeredBy"] = by
 	}
-}
-
-func (s *standIns) setRegistrant(arn, by string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.registrants[arn] = by
 }
 
 // principal is the ARN of the caller: an assumed-role session the proxy
@@ -231,42 +229,4 @@ func groupName(identifier string) string {
 		return strings.TrimSuffix(name, ":*")
 	}
 	return identifier
-}
-
-func (s *standIns) reset() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.protected, s.modes, s.registrants = map[string]bool{}, map[string]string{}, map[string]string{}
-}
-
-func (s *standIns) setProtected(sc, name string, on bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if on {
-		s.protected[sc+"\x00"+name] = true
-	} else {
-		delete(s.protected, sc+"\x00"+name)
-	}
-}
-
-func (s *standIns) isProtected(sc, name string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.protected[sc+"\x00"+name]
-}
-
-func (s *standIns) setMode(sc, v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if v == "" {
-		delete(s.modes, sc)
-	} else {
-		s.modes[sc] = v
-	}
-}
-
-func (s *standIns) mode(sc string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.modes[sc]
 }
