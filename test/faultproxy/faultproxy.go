@@ -25,6 +25,7 @@ package faultproxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -606,80 +607,45 @@ var targetServices = map[string]string{
 // Identify names the API of r. It reads (and restores) a form-encoded body
 // to find the Action field.
 func Identify(r *http.Request) (Call, error) {
-	call, err := identify(r)
-	if parts := credentialScope(r.Header.Get("Authorization")); parts != nil {
-		call.AccessKey, call.Region = parts[0], parts[2]
+	var call Call
+	// The SigV4 credential scope: "AWS4-HMAC-SHA256
+	// Credential=AKID/20260101/us-east-1/ecs/aws4_request, ...".
+	if _, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential="); ok {
+		cred, _, _ = strings.Cut(cred, ",")
+		if scope := strings.Split(strings.TrimSpace(cred), "/"); len(scope) >= 5 {
+			call.AccessKey, call.Region, call.Service = scope[0], scope[2], scope[3]
+		}
 	}
-	return call, err
-}
-
-func identify(r *http.Request) (Call, error) {
-	service := signingName(r.Header.Get("Authorization"))
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		prefix, op, ok := strings.Cut(target, ".")
 		if !ok || op == "" {
 			return Call{}, fmt.Errorf("faultproxy: bad X-Amz-Target %q", target)
 		}
-		if service == "" {
-			service = targetServices[prefix]
+		call.Service = cmp.Or(call.Service, targetServices[prefix], strings.ToLower(prefix))
+		call.API, call.Protocol, call.ContentType = call.Service+":"+op, "json", r.Header.Get("Content-Type")
+		if !strings.HasPrefix(call.ContentType, "application/x-amz-json") {
+			call.ContentType = "application/x-amz-json-1.1"
 		}
-		if service == "" {
-			service = strings.ToLower(prefix)
-		}
-		ctype := r.Header.Get("Content-Type")
-		if !strings.HasPrefix(ctype, "application/x-amz-json") {
-			ctype = "application/x-amz-json-1.1"
-		}
-		return Call{API: service + ":" + op, Service: service, Protocol: "json", ContentType: ctype}, nil
+		return call, nil
 	}
-	action, role := r.URL.Query().Get("Action"), r.URL.Query().Get("RoleArn")
-	if action == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+	form := r.URL.Query()
+	if form.Get("Action") == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
 		body, err := peekBody(r)
 		if err != nil {
 			return Call{}, fmt.Errorf("faultproxy: read body: %w", err)
 		}
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
+		if form, err = url.ParseQuery(string(body)); err != nil {
 			return Call{}, fmt.Errorf("faultproxy: parse form: %w", err)
 		}
-		action, role = form.Get("Action"), form.Get("RoleArn")
 	}
-	if action != "" {
-		if service == "" {
-			service = "unknown"
-		}
-		return Call{API: service + ":" + action, Service: service, Protocol: "query", RoleARN: role}, nil
+	call.Service = cmp.Or(call.Service, "unknown")
+	if action := form.Get("Action"); action != "" {
+		call.API, call.Protocol, call.RoleARN = call.Service+":"+action, "query", form.Get("RoleArn")
+		return call, nil
 	}
 	// REST protocols (Lambda, S3): name the call by method and path.
-	if service == "" {
-		service = "unknown"
-	}
-	return Call{API: service + ":" + r.Method + " " + path.Clean("/"+r.URL.Path), Service: service, Protocol: "rest"}, nil
-}
-
-// credentialScope splits the SigV4 credential of an Authorization header,
-// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ecs/aws4_request,
-// ...", into access key, date, region, service and terminator; nil when
-// there is none.
-func credentialScope(auth string) []string {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return nil
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) < 5 {
-		return nil
-	}
-	return parts
-}
-
-// signingName extracts the service from the credential scope.
-func signingName(auth string) string {
-	if parts := credentialScope(auth); parts != nil {
-		return parts[3]
-	}
-	return ""
+	call.API, call.Protocol = call.Service+":"+r.Method+" "+path.Clean("/"+r.URL.Path), "rest"
+	return call, nil
 }
 
 // fault is an AWS error answer.
