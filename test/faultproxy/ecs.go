@@ -1,10 +1,6 @@
 package faultproxy
 
 import (
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-
 	"cmp"
 	"fmt"
 	"maps"
@@ -12,6 +8,10 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // What ECS does that moto 5.2.1 does not, answered here
@@ -75,30 +75,24 @@ type ECSUpdate struct {
 	Refused string
 }
 
-// deployment is one deployment of the model; the newest is PRIMARY.
+// deployment is one deployment of the model.
 type deployment struct {
 	id, td, state, reason string
 	polls                 int
 	created               time.Time
 }
 
+// rollout is what the model shows of a service's deployments: the newest
+// (PRIMARY) and the one before it.
+type rollout struct{ primary, previous deployment }
+
 // ecsModel holds the deployments of the services updated through the proxy.
 type ecsModel struct {
 	mu       sync.Mutex
 	cfg      ECSConfig
-	services map[string][]*deployment // service ARN → deployments, newest first
+	services map[string]*rollout // by service ARN
 	updates  []ECSUpdate
 	seq      int
-}
-
-// SetECS replaces the ECS model's configuration (deployments already
-// started keep their course, except for Fail, which applies to the next
-// deployment of each named service).
-func (p *Proxy) SetECS(cfg ECSConfig) {
-	fresh := newECSModel(cfg)
-	p.ecs.mu.Lock()
-	defer p.ecs.mu.Unlock()
-	p.ecs.cfg = fresh.cfg
 }
 
 // ECSUpdates returns the UpdateService requests seen so far.
@@ -110,13 +104,7 @@ func (p *Proxy) ECSUpdates() []ECSUpdate {
 
 // Refused returns the UpdateService requests answered with AWS's refusal.
 func (p *Proxy) Refused() []ECSUpdate {
-	var out []ECSUpdate
-	for _, u := range p.ECSUpdates() {
-		if u.Refused != "" {
-			out = append(out, u)
-		}
-	}
-	return out
+	return slices.DeleteFunc(p.ECSUpdates(), func(u ECSUpdate) bool { return u.Refused == "" })
 }
 
 // serve answers UpdateService and DescribeServices with the model; it
@@ -188,28 +176,30 @@ func (m *ecsModel) updateService(x *exchange) {
 	})
 }
 
-// startDeployment records a deployment of svc's new revision; the
-// deployment before it is the previous revision's, completed.
+// startDeployment records a deployment of svc's new revision; the one
+// before it is the previous revision's, completed.
 func (m *ecsModel) startDeployment(before *ecstypes.Service, svc map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	arn := str(svc, "serviceArn")
-	ds := m.services[arn]
-	if len(ds) == 0 {
-		id := "ecs-svc/faultproxy-initial"
+	ro := m.services[str(svc, "serviceArn")]
+	if ro == nil {
+		ro = &rollout{primary: deployment{id: "ecs-svc/faultproxy-initial", td: aws.ToString(before.TaskDefinition), state: "COMPLETED", created: time.Now()}}
 		if len(before.Deployments) > 0 {
-			id = cmp.Or(aws.ToString(before.Deployments[0].Id), id)
+			ro.primary.id = cmp.Or(aws.ToString(before.Deployments[0].Id), ro.primary.id)
 		}
-		ds = []*deployment{{id: id, td: aws.ToString(before.TaskDefinition), state: "COMPLETED", created: time.Now()}}
+		m.services[str(svc, "serviceArn")] = ro
 	}
-	for _, d := range ds {
-		if d.state == "IN_PROGRESS" {
-			d.state = "COMPLETED" // superseded by the new one; its tasks are replaced too
-		}
+	ro.previous = ro.primary
+	if ro.previous.state == "IN_PROGRESS" {
+		ro.previous.state = "COMPLETED" // superseded by the new one; its tasks are replaced too
 	}
+	ro.primary = m.newDeployment(str(svc, "taskDefinition"), "IN_PROGRESS")
+}
+
+// newDeployment is a deployment of td, starting in state.
+func (m *ecsModel) newDeployment(td, state string) deployment {
 	m.seq++
-	ds = append([]*deployment{{id: fmt.Sprintf("ecs-svc/faultproxy%07d", m.seq), td: str(svc, "taskDefinition"), state: "IN_PROGRESS", created: time.Now()}}, ds...)
-	m.services[arn] = ds
+	return deployment{id: fmt.Sprintf("ecs-svc/faultproxy%07d", m.seq), td: td, state: state, created: time.Now()}
 }
 
 // advance moves svc's newest deployment on by one answer; it returns the
@@ -218,30 +208,27 @@ func (m *ecsModel) startDeployment(before *ecstypes.Service, svc map[string]any)
 func (m *ecsModel) advance(svc map[string]any) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ds := m.services[str(svc, "serviceArn")]
-	if len(ds) == 0 || ds[0].state != "IN_PROGRESS" {
+	ro := m.services[str(svc, "serviceArn")]
+	if ro == nil || ro.primary.state != "IN_PROGRESS" {
 		return ""
 	}
-	d := ds[0]
-	d.polls++
-	if d.polls <= m.cfg.Polls {
+	ro.primary.polls++
+	if ro.primary.polls <= m.cfg.Polls {
 		return ""
 	}
 	name := str(svc, "serviceName")
 	f, fails := m.cfg.Fail[name]
 	if !fails {
-		d.state = "COMPLETED"
+		ro.primary.state = "COMPLETED"
 		return ""
 	}
 	delete(m.cfg.Fail, name) // once: the put-back deployment completes
-	d.state, d.reason = "FAILED", cmp.Or(f.Reason, DefaultFailureReason)
-	if !f.Rollback || len(ds) < 2 {
+	ro.primary.state, ro.primary.reason = "FAILED", cmp.Or(f.Reason, DefaultFailureReason)
+	if !f.Rollback {
 		return ""
 	}
-	m.seq++
-	prev := ds[1].td
-	m.services[str(svc, "serviceArn")] = append([]*deployment{{id: fmt.Sprintf("ecs-svc/faultproxy%07d", m.seq), td: prev, state: "COMPLETED", created: time.Now()}}, ds...)
-	return prev
+	ro.previous, ro.primary = ro.primary, m.newDeployment(ro.previous.td, "COMPLETED")
+	return ro.primary.td
 }
 
 // rollBack points the service back at td upstream, as ECS's circuit
@@ -254,20 +241,21 @@ func (m *ecsModel) rollBack(x *exchange, svc map[string]any, td string) {
 }
 
 // rewrite replaces svc's deployments with the model's: the newest is
-// PRIMARY; a completed newest one is alone (the old tasks are gone), an
-// unfinished one is listed with the deployment before it.
+// PRIMARY; a completed newest one is alone (the old tasks are gone) unless
+// the one before it failed, an unfinished one is listed with the one
+// before it.
 func (m *ecsModel) rewrite(svc map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ds := m.services[str(svc, "serviceArn")]
-	if len(ds) == 0 {
+	ro := m.services[str(svc, "serviceArn")]
+	if ro == nil {
 		return
 	}
-	desired, _ := svc["desiredCount"].(float64)
-	shown := ds[:1]
-	if ds[0].state != "COMPLETED" || (len(ds) > 1 && ds[1].state == "FAILED") {
-		shown = ds[:min(2, len(ds))]
+	shown := []deployment{ro.primary}
+	if ro.primary.state != "COMPLETED" || ro.previous.state == "FAILED" {
+		shown = append(shown, ro.previous)
 	}
+	desired, _ := svc["desiredCount"].(float64)
 	var out []any
 	for i, d := range shown {
 		status := "ACTIVE"
@@ -289,12 +277,4 @@ func (m *ecsModel) rewrite(svc map[string]any) {
 		out = append(out, dep)
 	}
 	svc["deployments"] = out
-}
-
-func newECSModel(cfg ECSConfig) *ecsModel {
-	m := &ecsModel{services: map[string][]*deployment{}, cfg: ECSConfig{Polls: cfg.Polls, Fail: map[string]DeploymentFailure{}}}
-	for k, v := range cfg.Fail {
-		m.cfg.Fail[k] = v
-	}
-	return m
 }

@@ -242,7 +242,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil || up.Scheme == "" || up.Host == "" {
 		return nil, fmt.Errorf("faultproxy: bad upstream %q", cfg.Upstream)
 	}
-	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}, upstream: up, ecs: newECSModel(cfg.ECS)}
+	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}, upstream: up, ecs: &ecsModel{cfg: ECSConfig{Polls: cfg.ECS.Polls, Fail: maps.Clone(cfg.ECS.Fail)}, services: map[string]*rollout{}}}
 	if cfg.StandIns {
 		p.standIns = &standIns{}
 	}

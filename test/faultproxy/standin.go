@@ -1,18 +1,18 @@
 package faultproxy
 
 import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
-
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"strings"
-	"sync"
 )
 
 // Stand-ins: where moto 5.2.1 accepts what AWS refuses, or lacks what AWS
