@@ -123,15 +123,17 @@ type Rule struct {
 	Message string
 }
 
-func (r Rule) matches(api string, c facts) bool {
-	if r.Region != "" && r.Region != c.region || r.Role != "" && r.Role != c.role || r.Account != "" && r.Account != c.account {
+// matches reports whether r applies to call, made with credentials of
+// account ("" when unknown).
+func (r Rule) matches(call Call, account string) bool {
+	if r.Region != "" && r.Region != call.Region || r.Role != "" && r.Role != call.RoleARN || r.Account != "" && r.Account != account {
 		return false
 	}
-	if r.API == "*" || r.API == api {
+	if r.API == "*" || r.API == call.API {
 		return true
 	}
 	svc, ok := strings.CutSuffix(r.API, ":*")
-	return ok && strings.HasPrefix(api, svc+":")
+	return ok && strings.HasPrefix(call.API, svc+":")
 }
 
 func (r Rule) validate() error {
@@ -290,22 +292,20 @@ type decision struct {
 	message string // the rule's Message
 }
 
-// facts are what a rule matches of a call besides its API.
-type facts struct{ region, role, account string }
-
-// decideFor records one call of api, with those facts, and draws its fault.
-func (p *Proxy) decideFor(api string, c facts) decision {
+// decideFor records one call, made with credentials of account, and draws
+// its fault.
+func (p *Proxy) decideFor(call Call, account string) decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a := p.apis[api]
+	a := p.apis[call.API]
 	if a == nil {
 		h := fnv.New64a()
-		h.Write([]byte(api))
+		h.Write([]byte(call.API))
 		a = &apiState{
 			rng:   rand.New(rand.NewPCG(p.seed, h.Sum64())),
 			stats: APIStats{Faults: map[Kind]int{}},
 		}
-		p.apis[api] = a
+		p.apis[call.API] = a
 	}
 	a.stats.Requests++
 	a.arrivals = append(a.arrivals, p.now())
@@ -313,10 +313,8 @@ func (p *Proxy) decideFor(api string, c facts) decision {
 	// call count whatever the rules.
 	u, v := a.rng.Float64(), a.rng.Float64()
 	var d decision
-	for _, r := range p.rules {
-		if !r.matches(api, c) {
-			continue
-		}
+	if i := slices.IndexFunc(p.rules, func(r Rule) bool { return r.matches(call, account) }); i >= 0 {
+		r := p.rules[i]
 		if a.scriptPos < len(r.Script) {
 			d.fault = r.Script[a.scriptPos]
 			a.scriptPos++
@@ -335,7 +333,6 @@ func (p *Proxy) decideFor(api string, c facts) decision {
 			d.latency = r.Latency
 			a.stats.Delayed++
 		}
-		break
 	}
 	if d.fault == None || d.fault.Applied() {
 		a.stats.Forwarded++
@@ -353,9 +350,8 @@ func (p *Proxy) Stats() Stats {
 	s := Stats{APIs: map[string]APIStats{}, Total: APIStats{Faults: map[Kind]int{}}}
 	for name, a := range p.apis {
 		st := a.stats
-		st.Faults = map[Kind]int{}
-		for k, v := range a.stats.Faults {
-			st.Faults[k] = v
+		st.Faults = maps.Clone(a.stats.Faults)
+		for k, v := range st.Faults {
 			s.Total.Faults[k] += v
 		}
 		st.MaxPer1s = maxInWindow(a.arrivals, time.Second)
@@ -393,19 +389,7 @@ type Pace struct {
 // PaceSince measures the calls of the APIs named, taken together, that
 // arrived at or after since.
 func (p *Proxy) PaceSince(since time.Time, apis ...string) Pace {
-	p.mu.Lock()
-	var ts []time.Time
-	for _, api := range apis {
-		if a := p.apis[api]; a != nil {
-			for _, at := range a.arrivals {
-				if !at.Before(since) {
-					ts = append(ts, at)
-				}
-			}
-		}
-	}
-	p.mu.Unlock()
-	slices.SortFunc(ts, time.Time.Compare)
+	ts := p.arrivals(since, apis...)
 	pace := Pace{N: len(ts), MaxPer1s: maxInWindow(ts, time.Second), MaxPer10s: maxInWindow(ts, 10*time.Second)}
 	if len(ts) > 1 {
 		if span := ts[len(ts)-1].Sub(ts[0]); span > 0 {
@@ -418,13 +402,23 @@ func (p *Proxy) PaceSince(since time.Time, apis ...string) Pace {
 // MaxInWindow returns the most calls of api that arrived within any sliding
 // window of length d (a half-open interval [t, t+d)).
 func (p *Proxy) MaxInWindow(api string, d time.Duration) int {
+	return maxInWindow(p.arrivals(time.Time{}, api), d)
+}
+
+// arrivals are the arrival times of the calls of apis at or after since, in
+// order.
+func (p *Proxy) arrivals(since time.Time, apis ...string) []time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a := p.apis[api]
-	if a == nil {
-		return 0
+	var ts []time.Time
+	for _, api := range apis {
+		if a := p.apis[api]; a != nil {
+			i, _ := slices.BinarySearchFunc(a.arrivals, since, time.Time.Compare)
+			ts = append(ts, a.arrivals[i:]...)
+		}
 	}
-	return maxInWindow(a.arrivals, d)
+	slices.SortFunc(ts, time.Time.Compare)
+	return ts
 }
 
 // maxInWindow expects ts in arrival (non-decreasing) order.
@@ -457,13 +451,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	d := p.decideFor(call.API, facts{region: call.Region, role: call.RoleARN, account: p.identities.account(call.AccessKey)})
+	d := p.decideFor(call, p.identities.account(call.AccessKey))
 	if d.latency > 0 {
-		t := time.NewTimer(d.latency)
 		select {
-		case <-t.C:
+		case <-time.After(d.latency):
 		case <-r.Context().Done():
-			t.Stop()
 			return
 		}
 	}
@@ -773,7 +765,6 @@ type Server struct {
 	// AWS_ENDPOINT_URL.
 	URL string
 	srv *http.Server
-	ln  net.Listener
 }
 
 // Start starts a Proxy for cfg on addr (127.0.0.1:0 when empty).
@@ -789,8 +780,7 @@ func Start(cfg Config, addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
-	s := &Server{Proxy: p, URL: "http://" + ln.Addr().String(), ln: ln,
-		srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
+	s := &Server{Proxy: p, URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
 	go s.srv.Serve(ln)
 	return s, nil
 }
