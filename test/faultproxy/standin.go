@@ -1,7 +1,6 @@
 package faultproxy
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,31 +15,22 @@ import (
 )
 
 // Stand-ins: where moto 5.2.1 accepts what AWS refuses, or lacks what AWS
-// has, the proxy answers as AWS does (Config.StandIns). Each is documented
-// in docs/reliability.md and test/e2e/README.md.
+// has, the proxy answers as AWS does (Config.StandIns). The table in
+// docs/reliability.md ("Stand-ins") gives each one's AWS source and tests.
 //
-//   - CloudWatch Logs deletion protection: moto ignores
-//     deletionProtectionEnabled on CreateLogGroup, has no
-//     PutLogGroupDeletionProtection, and deletes a protected group. The
-//     proxy remembers which groups are protected, answers
+//   - CloudWatch Logs deletion protection: moto ignores it and deletes a
+//     protected group. The proxy keeps which groups are protected, answers
 //     PutLogGroupDeletionProtection itself, adds deletionProtectionEnabled
 //     to DescribeLogGroups, and refuses DeleteLogGroup on a protected group
-//     with AWS's ValidationException ("Protecting log groups from
-//     deletion", CloudWatch Logs User Guide).
+//     with AWS's ValidationException.
 //   - ECS's defaultLogDriverMode account setting: moto refuses the name in
-//     ListAccountSettings (UnknownAccountSettingException) and stores it
-//     without effect. The proxy keeps it per account and region
-//     (PutAccountSettingDefault, PutAccountSetting, DeleteAccountSetting)
-//     and answers ListAccountSettings for it.
-//   - ECS's registeredBy: moto drops it. ECS reports the principal that
-//     registered a revision ("DescribeTaskDefinition", ECS API reference:
-//     registeredBy) on RegisterTaskDefinition, DescribeTaskDefinition and
-//     DeregisterTaskDefinition. The proxy maps the SigV4 access key of each
-//     RegisterTaskDefinition it forwards to its principal (the assumed-role
-//     session of credentials AssumeRole returned through the proxy,
-//     identity.go, else moto's own GetCallerIdentity for the key) and adds
-//     it to the revision in those answers. A revision registered past the
-//     proxy has none, as when ECS does not report it.
+//     ListAccountSettings and stores it without effect. The proxy keeps it
+//     per region and access key.
+//   - ECS's registeredBy: moto drops it. The proxy adds to a revision's
+//     answers the principal whose access key registered it through the
+//     proxy (identity.go, else moto's GetCallerIdentity for the key); a
+//     revision registered past the proxy has none.
+//   - A family read answers the latest ACTIVE revision (latestActive).
 
 // DeletionProtectionMessage is CloudWatch Logs' answer to DeleteLogGroup on
 // a protected group (a ValidationException).
@@ -69,13 +59,6 @@ func (s *standIns) reset() {
 // serve answers the call when a stand-in covers it, and reports whether it
 // did; otherwise the caller forwards the request.
 func (s *standIns) serve(x *exchange) bool {
-	switch x.call.API {
-	case "logs:CreateLogGroup", "logs:PutLogGroupDeletionProtection", "logs:DescribeLogGroups", "logs:DeleteLogGroup",
-		"ecs:ListAccountSettings", "ecs:PutAccountSettingDefault", "ecs:PutAccountSetting", "ecs:DeleteAccountSetting",
-		"ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition":
-	default:
-		return false
-	}
 	var in struct {
 		LogGroupName              string `json:"logGroupName"`
 		LogGroupIdentifier        string `json:"logGroupIdentifier"`
@@ -153,49 +136,43 @@ func (s *standIns) serve(x *exchange) bool {
 		})
 	case "ecs:DeregisterTaskDefinition":
 		x.forward(s.addRegistrant)
+	default:
+		return false
 	}
 	return true
 }
 
 // latestActive answers DescribeTaskDefinition of a family (no revision)
 // as ECS does, with the family's latest ACTIVE revision ("If a revision
-// isn't specified, the latest ACTIVE revision is used", ECS API reference);
-// moto 5.2.1 answers the newest revision of any status. Other references
-// go to moto unchanged. Either answer gets its registrant.
+// isn't specified, the latest ACTIVE revision is used", ECS API reference)
+// or ECS's ClientException when there is none; moto 5.2.1 answers the
+// newest revision of any status. Other references go to moto unchanged.
+// Either answer gets its registrant.
 func (s *standIns) latestActive(x *exchange) {
 	var req struct {
 		TaskDefinition string   `json:"taskDefinition"`
 		Include        []string `json:"include,omitempty"`
 	}
 	x.decode(&req)
-	rec := x.record()
-	var out struct {
-		TaskDefinition struct {
-			Status string `json:"status"`
-		} `json:"taskDefinition"`
-	}
-	family, err := taskdef.ParseRef(req.TaskDefinition)
-	if err != nil || family.Revision != 0 || rec.Code != http.StatusOK || json.Unmarshal(rec.Body.Bytes(), &out) != nil || out.TaskDefinition.Status == "ACTIVE" {
-		x.relay(rec, s.addRegistrant)
-		return
-	}
-	list, err := ecs.NewFromConfig(x.aws()).ListTaskDefinitions(x.r.Context(), &ecs.ListTaskDefinitionsInput{
-		FamilyPrefix: &family.Family, Status: ecstypes.TaskDefinitionStatusActive})
-	if err != nil {
-		x.fail(http.StatusInternalServerError, "ServerException", "stand-in: list the family's ACTIVE revisions: "+err.Error())
-		return
-	}
-	var latest taskdef.ARN
-	for _, a := range list.TaskDefinitionArns {
-		if td, err := taskdef.ParseARN(a); err == nil && td.Family == family.Family && td.Revision > latest.Revision {
-			latest, req.TaskDefinition = td, a
+	if family, err := taskdef.ParseRef(req.TaskDefinition); err == nil && family.Revision == 0 {
+		list, err := ecs.NewFromConfig(x.aws()).ListTaskDefinitions(x.r.Context(), &ecs.ListTaskDefinitionsInput{
+			FamilyPrefix: &family.Family, Status: ecstypes.TaskDefinitionStatusActive})
+		if err != nil {
+			x.fail(http.StatusInternalServerError, "ServerException", "stand-in: list the family's ACTIVE revisions: "+err.Error())
+			return
 		}
+		var latest taskdef.ARN
+		for _, a := range list.TaskDefinitionArns {
+			if td, err := taskdef.ParseARN(a); err == nil && td.Family == family.Family && td.Revision > latest.Revision {
+				latest, req.TaskDefinition = td, a
+			}
+		}
+		if latest.Revision == 0 {
+			x.fail(http.StatusBadRequest, "ClientException", "Unable to describe task definition.")
+			return
+		}
+		x.setBody(req)
 	}
-	if latest.Revision == 0 {
-		x.fail(http.StatusBadRequest, "ClientException", "Unable to describe task definition.")
-		return
-	}
-	x.setBody(req)
 	x.forward(s.addRegistrant)
 }
 
