@@ -773,10 +773,7 @@ func Start(cfg Config, addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", cmp.Or(addr, "127.0.0.1:0"))
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
