@@ -14,24 +14,15 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// What ECS does that moto 5.2.1 does not, answered here
-// (docs/reliability.md; offline-testing.md "moto's gaps"):
-//
-//   - UpdateService with a taskDefinition on a service whose deployment
-//     controller is CODE_DEPLOY or EXTERNAL is refused with
-//     InvalidParameterException (moto accepts it). Every such request is
-//     recorded, so a test can assert it was never sent.
-//   - UpdateService with a new taskDefinition on an ECS-controller service
-//     starts a rolling deployment: DescribeServices then shows a PRIMARY
-//     deployment of the new revision, IN_PROGRESS for the first
-//     ECSConfig.Polls answers, then COMPLETED — or FAILED for a service
-//     ECSConfig.Fail names, where the circuit breaker's rollback
-//     (DeploymentFailure.Rollback) points the service back at its previous
-//     revision as ECS does. moto keeps its one creation-time deployment and
-//     never reports progress.
-//
-// Other ECS calls, and these two for services the proxy has not seen
-// updated, pass through unchanged.
+// What ECS does that moto 5.2.1 does not, answered here (docs/reliability.md
+// has the details; offline-testing.md "moto's gaps"): UpdateService with a
+// taskDefinition is refused with InvalidParameterException on a CODE_DEPLOY
+// or EXTERNAL service (moto accepts it), and every UpdateService is
+// recorded, so a test can assert what was sent. On an ECS-controller
+// service a new revision starts a rolling deployment that DescribeServices
+// shows IN_PROGRESS, then COMPLETED, or FAILED and rolled back as ECSConfig
+// says; moto keeps its one creation-time deployment. Other ECS calls, and
+// these two for services the proxy has not seen updated, pass through.
 
 // AWS's messages for UpdateService with a taskDefinition on a service
 // whose controller is not ECS. The CODE_DEPLOY text is quoted in the
