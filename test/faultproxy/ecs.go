@@ -242,30 +242,28 @@ func (m *ecsModel) rewrite(svc map[string]any) {
 	if ro == nil {
 		return
 	}
-	shown := []deployment{ro.primary}
-	if ro.primary.state != "COMPLETED" || ro.previous.state == "FAILED" {
-		shown = append(shown, ro.previous)
-	}
 	desired, _ := svc["desiredCount"].(float64)
-	var out []any
-	for i, d := range shown {
-		status := "ACTIVE"
-		if i == 0 {
-			status = "PRIMARY"
-		}
-		running := desired
-		if d.state != "COMPLETED" {
-			running = 0
-		}
-		dep := map[string]any{
-			"id": d.id, "status": status, "taskDefinition": d.td, "rolloutState": d.state,
-			"desiredCount": desired, "runningCount": running, "pendingCount": desired - running,
-			"createdAt": float64(d.created.Unix()), "updatedAt": float64(time.Now().Unix()),
-		}
-		if d.reason != "" {
-			dep["rolloutStateReason"] = d.reason
-		}
-		out = append(out, dep)
+	out := []any{ro.primary.answer("PRIMARY", desired)}
+	if ro.primary.state != "COMPLETED" || ro.previous.state == "FAILED" {
+		out = append(out, ro.previous.answer("ACTIVE", desired))
 	}
 	svc["deployments"] = out
+}
+
+// answer is d as DescribeServices lists it, with status, in a service of
+// desired tasks: a deployment that has not completed runs none of them.
+func (d deployment) answer(status string, desired float64) map[string]any {
+	running := desired
+	if d.state != "COMPLETED" {
+		running = 0
+	}
+	dep := map[string]any{
+		"id": d.id, "status": status, "taskDefinition": d.td, "rolloutState": d.state,
+		"desiredCount": desired, "runningCount": running, "pendingCount": desired - running,
+		"createdAt": float64(d.created.Unix()), "updatedAt": float64(time.Now().Unix()),
+	}
+	if d.reason != "" {
+		dep["rolloutStateReason"] = d.reason
+	}
+	return dep
 }

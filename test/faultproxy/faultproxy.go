@@ -740,11 +740,11 @@ func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Rules []string `json:"rules"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+		var rules []Rule
+		err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body)
+		if err == nil {
+			rules, err = ParseRules(body.Rules)
 		}
-		rules, err := ParseRules(body.Rules)
 		if err == nil {
 			err = p.SetRules(rules)
 		}
