@@ -1,11 +1,8 @@
 // Package faultproxy is an HTTP reverse proxy that sits between AWS SDK
 // clients and an AWS emulator (moto) on 127.0.0.1 and injects the faults real
-// AWS produces: throttling, ECS's "Too many concurrent attempts" client
-// error, HTTP 500 and 503, connection resets, a ClientException with a
-// given message and added latency, each at a
-// configurable rate per API. It also answers like ECS where moto does not
-// (ecs.go): UpdateService refusals by deployment controller, and service
-// deployments that progress, complete, fail or roll back.
+// AWS produces (Kind), each at a configurable rate per API. It also answers
+// as AWS does where moto does not: ECS's UpdateService refusals and service
+// deployments (ecs.go), and the stand-ins (standin.go).
 //
 // An API is named "service:Operation" as in IAM, for example
 // "ecs:RegisterTaskDefinition", "logs:CreateLogGroup", "sns:Publish". The
@@ -177,10 +174,8 @@ type Config struct {
 	// Now is the clock used for the rate records; time.Now when nil.
 	Now func() time.Time
 	// StandIns makes the proxy answer as AWS does where moto does not
-	// (standin.go): CloudWatch Logs deletion protection, ECS's
-	// defaultLogDriverMode account setting, a family read's latest ACTIVE
-	// revision, a revision's registeredBy. A call that draws a fault gets
-	// the fault first.
+	// (standin.go lists them). A call that draws a fault gets the fault
+	// first.
 	StandIns bool
 	// ECS shapes the ECS deployment model (ecs.go): what real ECS answers
 	// to UpdateService and DescribeServices where moto does not.
