@@ -139,7 +139,7 @@ func (r Rule) validate() error {
 	}
 	sum := 0.0
 	for k, v := range r.Rates {
-		if !knownKind(k) {
+		if !slices.Contains(Kinds, k) {
 			return fmt.Errorf("faultproxy: rule %s: unknown fault %q", r.API, k)
 		}
 		if v < 0 || v > 1 {
@@ -151,7 +151,7 @@ func (r Rule) validate() error {
 		return fmt.Errorf("faultproxy: rule %s: fault rates add up to %v > 1", r.API, sum)
 	}
 	for _, k := range r.Script {
-		if k != None && !knownKind(k) {
+		if k != None && !slices.Contains(Kinds, k) {
 			return fmt.Errorf("faultproxy: rule %s: unknown fault %q in script", r.API, k)
 		}
 	}
@@ -160,8 +160,6 @@ func (r Rule) validate() error {
 	}
 	return nil
 }
-
-func knownKind(k Kind) bool { return slices.Contains(Kinds, k) }
 
 // Config configures a Proxy.
 type Config struct {
@@ -491,12 +489,11 @@ func peekBody(r *http.Request) ([]byte, error) {
 	return body, err
 }
 
-// decode reads the request's JSON body into v; a malformed body is the
-// upstream's to answer.
+// decode reads the request's JSON body into v; a malformed (or cut) body
+// is the upstream's to answer.
 func (x *exchange) decode(v any) {
-	if body, err := peekBody(x.r); err == nil {
-		_ = json.Unmarshal(body, v)
-	}
+	body, _ := peekBody(x.r)
+	_ = json.Unmarshal(body, v)
 }
 
 // setBody replaces the request's body with v as JSON.
