@@ -10,6 +10,8 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -116,7 +118,7 @@ func StartFunction(ctx context.Context, opts FunctionOptions) (*Function, error)
 		}
 		api := "127.0.0.1:" + strconv.Itoa(apiPort)
 		started := time.Now()
-		p, err := startProcess("lambda "+opts.Name, filepath.Dir(bootstrap), env, opts.Log, rie,
+		p, err := startProcess("lambda "+opts.Name, filepath.Dir(bootstrap), env, opts.Log, 2*time.Second, rie,
 			"--runtime-interface-emulator-address", api,
 			"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(runtimePort),
 			bootstrap)
@@ -133,11 +135,11 @@ func StartFunction(ctx context.Context, opts FunctionOptions) (*Function, error)
 				client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
 				rie:     "http://" + api + invokePath,
 			}
-			if lastErr = f.serveFront(); lastErr == nil {
+			if lastErr = f.serveFront(&url.URL{Scheme: "http", Host: api}); lastErr == nil {
 				return f, nil
 			}
 		}
-		_ = p.stop(time.Second)
+		p.close()
 	}
 	return nil, lastErr
 }
@@ -171,64 +173,51 @@ func (i *Invocation) Err(function string) error {
 // invokePath is the emulator's invoke path, as Lambda's Invoke API has it.
 const invokePath = "/2015-03-31/functions/function/invocations"
 
-// Invoke calls the function with payload (JSON) and waits for its answer.
-// A function error is reported in the Invocation, not as the error, which
-// is kept for the emulator failing.
+// Invoke calls the function with payload (JSON) and waits for its answer,
+// one invoke at a time. A function error is reported in the Invocation,
+// not as the error, which is kept for the emulator failing.
 func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, error) {
-	status, body, inv, err := f.invoke(ctx, payload)
-	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.logs())
-	}
-	if status != http.StatusOK {
-		return nil, fmt.Errorf("invoke %s: HTTP %d: %s\n%s", f.Name, status, body, f.proc.logs())
-	}
-	inv.ErrorType, inv.ErrorMessage, _ = ParseFunctionError(body)
-	return inv, nil
-}
-
-// invoke posts payload to the emulator, one invoke at a time.
-func (f *Function) invoke(ctx context.Context, payload []byte) (int, []byte, *Invocation, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.rie, bytes.NewReader(payload))
 	if err != nil {
-		return 0, nil, nil, err
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	start := time.Now()
 	resp, err := f.client.Do(req)
-	if err != nil {
-		return 0, nil, nil, err
+	var body []byte
+	if err == nil {
+		f.invoked++
+		body, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("HTTP %d: %s", resp.StatusCode, body)
+		}
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	inv := &Invocation{Payload: body, Duration: time.Since(start), Cold: f.invoked == 0}
-	f.invoked++
-	return resp.StatusCode, body, inv, err
+	if err != nil {
+		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.logs())
+	}
+	inv := &Invocation{Payload: body, Duration: time.Since(start), Cold: f.invoked == 1}
+	inv.ErrorType, inv.ErrorMessage, _ = ParseFunctionError(body)
+	return inv, nil
 }
 
-// serveFront starts the loopback front at URL: it answers each POST as
-// the emulator does, through invoke.
-func (f *Function) serveFront() error {
+// serveFront starts the loopback front at URL: a reverse proxy to the
+// emulator, under the same lock as Invoke.
+func (f *Function) serveFront(rie *url.URL) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
 	f.URL = "http://" + ln.Addr().String() + invokePath
+	proxy := httputil.NewSingleHostReverseProxy(rie)
+	proxy.Transport = f.client.Transport
 	f.front = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		payload, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		status, body, _, err := f.invoke(r.Context(), payload)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		w.Write(body)
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		f.invoked++
+		proxy.ServeHTTP(w, r)
 	})}
 	go f.front.Serve(ln)
 	return nil
@@ -268,5 +257,6 @@ func (f *Function) Logs() string { return f.proc.logs() }
 func (f *Function) Close() error {
 	f.front.Close()
 	f.client.CloseIdleConnections()
-	return f.proc.stop(2 * time.Second)
+	f.proc.close()
+	return nil
 }

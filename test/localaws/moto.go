@@ -2,7 +2,6 @@ package localaws
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -36,10 +35,10 @@ type MotoOptions struct {
 	StepFunctions bool
 	// Log, when set, receives the server's output line by line.
 	Log io.Writer
-	// StartTimeout bounds the wait for readiness (default 90 s: the
-	// machine may be busy).
-	StartTimeout time.Duration
 }
+
+// motoStartTimeout bounds the wait for readiness: the machine may be busy.
+const motoStartTimeout = 90 * time.Second
 
 // StartMoto starts the pinned launcher on a free loopback port and waits
 // until it answers. It returns a *MissingToolError when python3 or moto is
@@ -52,7 +51,6 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 			return nil, err
 		}
 	}
-	timeout := cmp.Or(opts.StartTimeout, 90*time.Second)
 	env := map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
 		"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1",
@@ -72,15 +70,15 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 		if opts.StepFunctions {
 			argv = append(argv, "--execute-state-machines")
 		}
-		p, err := startProcess("moto", "", env, opts.Log, argv...)
+		p, err := startProcess("moto", "", env, opts.Log, 3*time.Second, argv...)
 		if err != nil {
 			return nil, err
 		}
 		m := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), proc: p, client: &http.Client{Timeout: 30 * time.Second}}
-		if lastErr = p.waitReady(ctx, timeout, 20*time.Millisecond, m.launcherReady); lastErr == nil {
+		if lastErr = p.waitReady(ctx, motoStartTimeout, 20*time.Millisecond, m.launcherReady); lastErr == nil {
 			return m, nil
 		}
-		_ = p.stop(2 * time.Second)
+		p.close()
 	}
 	return nil, lastErr
 }
@@ -206,4 +204,7 @@ func (m *Moto) LambdaEnv() map[string]string { return LambdaEnv(m.Endpoint) }
 func (m *Moto) Logs() string { return m.proc.logs() }
 
 // Close stops the server. It may be called more than once.
-func (m *Moto) Close() error { return m.proc.stop(3 * time.Second) }
+func (m *Moto) Close() error {
+	m.proc.close()
+	return nil
+}

@@ -3,12 +3,10 @@ package localaws
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os/exec"
-	"sort"
 	"sync"
 	"syscall"
 	"time"
@@ -30,20 +28,27 @@ type process struct {
 	name string
 	cmd  *exec.Cmd
 	out  *tailBuffer
+	// stop cancels the command's context: SIGTERM to the process group,
+	// SIGKILL after the grace period (exec.Cmd's WaitDelay).
+	stop context.CancelFunc
 	done chan struct{}
 	err  error // the Wait result, set before done is closed
-
-	stopOnce sync.Once
-	stopErr  error
 }
 
 // startProcess starts argv in dir with exactly env (nothing is inherited)
 // and copies its output to log (when not nil, each line prefixed with
-// "name: ") and to an in-memory tail.
-func startProcess(name, dir string, env map[string]string, log io.Writer, argv ...string) (*process, error) {
-	cmd := Command(context.Background(), argv[0], argv[1:]...)
+// "name: ") and to an in-memory tail. close gives it grace to exit after
+// SIGTERM.
+func startProcess(name, dir string, env map[string]string, log io.Writer, grace time.Duration, argv ...string) (*process, error) {
+	ctx, stop := context.WithCancel(context.Background())
+	cmd := Command(ctx, argv[0], argv[1:]...)
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+	cmd.WaitDelay = grace
 	cmd.Dir = dir
-	cmd.Env = environ(env)
+	cmd.Env = make([]string, 0, len(env)) // not nil: nil inherits this process's
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	out := &tailBuffer{max: 1 << 20}
 	var w io.Writer = out
 	if log != nil {
@@ -52,23 +57,24 @@ func startProcess(name, dir string, env map[string]string, log io.Writer, argv .
 	cmd.Stdout = w
 	cmd.Stderr = w
 	if err := cmd.Start(); err != nil {
+		stop()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, out: out, done: make(chan struct{})}
+	p := &process{name: name, cmd: cmd, out: out, stop: stop, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
+		// Whatever the group leader left behind.
+		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		close(p.done)
 	}()
 	return p, nil
 }
 
-func environ(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k, v := range m {
-		out = append(out, k+"="+v)
-	}
-	sort.Strings(out)
-	return out
+// close stops the process (see process.stop) and waits until it and its
+// group are gone. It is safe to call more than once.
+func (p *process) close() {
+	p.stop()
+	<-p.done
 }
 
 // exitError describes how the process ended (call after done is closed),
@@ -119,36 +125,6 @@ func listening(addr string) func(context.Context) (bool, error) {
 		c.Close()
 		return true, nil
 	}
-}
-
-// stop sends SIGTERM to the process group, then SIGKILL after grace. It is
-// safe to call more than once.
-func (p *process) stop(grace time.Duration) error {
-	p.stopOnce.Do(func() {
-		select {
-		case <-p.done:
-			return
-		default:
-		}
-		pgid := p.cmd.Process.Pid
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-p.done:
-		case <-time.After(grace):
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			select {
-			case <-p.done:
-			case <-time.After(5 * time.Second):
-				p.stopErr = fmt.Errorf("%s (pid %d) did not exit after SIGKILL", p.name, pgid)
-				return
-			}
-		}
-		// Whatever the group leader left behind.
-		if err := syscall.Kill(-pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			p.stopErr = fmt.Errorf("kill %s group: %w", p.name, err)
-		}
-	})
-	return p.stopErr
 }
 
 // freePort asks the kernel for a free loopback port. Another process may

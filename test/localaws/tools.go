@@ -14,11 +14,6 @@ import (
 	"time"
 )
 
-// RIEModule is the Runtime Interface Emulator the project pins (the tagged
-// releases are not served by the Go module proxy). Keep it equal to the
-// Makefile's RIE_VERSION.
-const RIEModule = "github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d"
-
 // PinnedMoto is the moto version scripts/moto_server.py is written for.
 const PinnedMoto = "5.2.1"
 
@@ -31,7 +26,6 @@ type Tools struct {
 	Python      string // python3 with moto[server] importable
 	MotoVersion string
 	RIE         string // aws-lambda-rie
-	Go          string // the go command, to build bootstraps
 }
 
 // MissingToolError says which tool is missing and how to get it.
@@ -51,7 +45,7 @@ func FindTools(ctx context.Context) (Tools, error) {
 	if err != nil {
 		return t, err
 	}
-	if t.Go, err = exec.LookPath("go"); err != nil {
+	if _, err := exec.LookPath("go"); err != nil { // to build bootstraps
 		return t, &MissingToolError{Tool: "go", Hint: "install Go (see go.mod)"}
 	}
 	t.RIE, err = FindRIE()
@@ -95,7 +89,7 @@ func findMoto(ctx context.Context) (Tools, error) {
 // (where `make tools` installs it), else PATH.
 func FindRIE() (string, error) {
 	if p := os.Getenv("ECSLOGFIX_RIE"); p != "" {
-		if isExecutable(p) {
+		if _, err := exec.LookPath(p); err == nil { // as exec will find it: a bare name in PATH
 			return p, nil
 		}
 		return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "ECSLOGFIX_RIE=" + p + " is not an executable file"}
@@ -104,33 +98,12 @@ func FindRIE() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if p := filepath.Join(root, ".tools", "bin", "aws-lambda-rie"); isExecutable(p) {
-		return p, nil
+	for _, p := range []string{filepath.Join(root, ".tools", "bin", "aws-lambda-rie"), "aws-lambda-rie"} {
+		if p, err := exec.LookPath(p); err == nil {
+			return p, nil
+		}
 	}
-	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
-		return p, nil
-	}
-	return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "run `make tools` (GOBIN=.tools/bin go install " + RIEModule + ")"}
-}
-
-// InstallRIE installs the pinned emulator into <root>/.tools/bin with
-// `go install` (the module proxy serves it) and returns its path.
-func InstallRIE(ctx context.Context, root string, log func(format string, args ...any)) (string, error) {
-	gobin := filepath.Join(root, ".tools", "bin")
-	log("installing the Lambda Runtime Interface Emulator: go install %s", RIEModule)
-	cmd := exec.CommandContext(ctx, "go", "install", RIEModule)
-	cmd.Env = append(os.Environ(), "GOBIN="+gobin)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go install %s: %w\n%s", RIEModule, err, out.String())
-	}
-	return filepath.Join(gobin, "aws-lambda-rie"), nil
-}
-
-func isExecutable(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+	return "", &MissingToolError{Tool: "aws-lambda-rie", Hint: "run `make tools` (the Makefile pins it: RIE_VERSION)"}
 }
 
 // RepoRoot walks up from the working directory to the directory holding

@@ -1,13 +1,17 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
@@ -19,12 +23,15 @@ const (
 )
 
 // IAMUser is the userIdentity of an IAM user calling through the CLI.
-func IAMUser(name string) map[string]any {
+func IAMUser(name string) map[string]any { return accountUser(localaws.Account, name) }
+
+// accountUser is IAMUser for a user of account.
+func accountUser(account, name string) map[string]any {
 	return map[string]any{
 		"type":        "IAMUser",
 		"principalId": "AIDAE2EEXAMPLE" + shortHash(name),
-		"arn":         fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, localaws.Account, name),
-		"accountId":   localaws.Account,
+		"arn":         fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, account, name),
+		"accountId":   account,
 		"accessKeyId": "AKIAE2EEXAMPLE000000",
 		"userName":    name,
 	}
@@ -63,19 +70,16 @@ type RegisterCall struct {
 	Request map[string]any
 	// Time defaults to now.
 	Time time.Time
+	// Account and Region the call was made in (localaws's by default).
+	Account, Region string
 }
 
 // RegisterEventDetail renders the CloudTrail record EventBridge delivers
 // as the event's detail for call.
 func RegisterEventDetail(call RegisterCall) map[string]any {
-	at := call.Time
-	if at.IsZero() {
-		at = time.Now().UTC()
-	}
-	ua := call.UserAgent
-	if ua == "" {
-		ua = "aws-cli/2.22.35 md/command#ecs.register-task-definition"
-	}
+	at := cmp.Or(call.Time, time.Now().UTC())
+	ua := cmp.Or(call.UserAgent, "aws-cli/2.22.35 md/command#ecs.register-task-definition")
+	account, region := cmp.Or(call.Account, localaws.Account), cmp.Or(call.Region, localaws.Region)
 	req := call.Request
 	if req == nil {
 		req = map[string]any{"family": call.Family}
@@ -86,7 +90,7 @@ func RegisterEventDetail(call RegisterCall) map[string]any {
 		"eventTime":         at.Format(time.RFC3339),
 		"eventSource":       "ecs.amazonaws.com",
 		"eventName":         "RegisterTaskDefinition",
-		"awsRegion":         localaws.Region,
+		"awsRegion":         region,
 		"sourceIPAddress":   "198.51.100.23",
 		"userAgent":         ua,
 		"requestParameters": req,
@@ -106,16 +110,33 @@ func RegisterEventDetail(call RegisterCall) map[string]any {
 		"readOnly":           false,
 		"eventType":          "AwsApiCall",
 		"managementEvent":    true,
-		"recipientAccountId": localaws.Account,
+		"recipientAccountId": account,
 		"eventCategory":      "Management",
-		"tlsDetails":         map[string]any{"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "ecs." + localaws.Region + ".amazonaws.com"},
+		"tlsDetails":         map[string]any{"tlsVersion": "TLSv1.3", "cipherSuite": "TLS_AES_128_GCM_SHA256", "clientProvidedHostHeader": "ecs." + region + ".amazonaws.com"},
 	}
 }
 
-// PutRegisterEvent puts the CloudTrail event of call on the default bus,
-// as CloudTrail would deliver it.
+// RegisterEvent is the event of call as CloudTrail delivers it to the
+// default bus of the call's account.
+func RegisterEvent(call RegisterCall) ebtypes.PutEventsRequestEntry {
+	b, _ := json.Marshal(RegisterEventDetail(call)) // plain values: it cannot fail
+	return ebtypes.PutEventsRequestEntry{Source: aws.String(SourceECS), DetailType: aws.String(DetailTypeCloudTrail),
+		Detail: aws.String(string(b)), Time: aws.Time(time.Now().UTC()), Resources: []string{}}
+}
+
+// PutRegisterEvent puts the CloudTrail event of call on the default bus
+// (moto does not refuse the reserved aws.* sources that AWS refuses to
+// custom callers) and fails on a failed entry.
 func (s *Stack) PutRegisterEvent(ctx context.Context, call RegisterCall) error {
-	return s.PutEvent(ctx, SourceECS, DetailTypeCloudTrail, RegisterEventDetail(call))
+	out, err := s.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{RegisterEvent(call)}})
+	if err != nil {
+		return fmt.Errorf("put events: %w", err)
+	}
+	if out.FailedEntryCount > 0 {
+		e := out.Entries[0]
+		return fmt.Errorf("put events: %s: %s", aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage))
+	}
+	return nil
 }
 
 func shortHash(s string) string {

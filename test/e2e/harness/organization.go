@@ -2,16 +2,12 @@ package harness
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-
-	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 // DeployStackSets creates the template's AWS::CloudFormation::StackSet
@@ -23,10 +19,6 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 	cfn := cloudformation.NewFromConfig(base)
 	var names []string
 	for _, r := range tmpl.Resources("AWS::CloudFormation::StackSet") {
-		v, err := tmpl.Resolve(r.Properties)
-		if err != nil {
-			return names, fmt.Errorf("StackSet %s: %w", r.LogicalID, err)
-		}
 		var p struct {
 			StackSetName, TemplateBody, PermissionModel string
 			Capabilities                                []cfntypes.Capability
@@ -36,9 +28,8 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 				Regions           []string
 			}
 		}
-		b, _ := json.Marshal(v)
-		if err := json.Unmarshal(b, &p); err != nil {
-			return names, fmt.Errorf("StackSet %s: %w", r.LogicalID, err)
+		if err := tmpl.Decode(r, &p); err != nil {
+			return names, fmt.Errorf("StackSet %w", err)
 		}
 		if _, err := cfn.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{StackSetName: aws.String(p.StackSetName), TemplateBody: aws.String(p.TemplateBody),
 			PermissionModel: cfntypes.PermissionModels(p.PermissionModel), Capabilities: p.Capabilities, Parameters: p.Parameters}); err != nil {
@@ -59,11 +50,6 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 // account's default bus receives it from CloudTrail (the caller an IAM user
 // of the account).
 func MemberRegisterEvent(call RegisterCall, account, region, user string) ebtypes.PutEventsRequestEntry {
-	call.Identity = IAMUser(user)
-	call.Identity["accountId"], call.Identity["arn"] = account, fmt.Sprintf("arn:%s:iam::%s:user/%s", localaws.Partition, account, user)
-	d := RegisterEventDetail(call)
-	d["recipientAccountId"], d["awsRegion"] = account, region
-	b, _ := json.Marshal(d)
-	return ebtypes.PutEventsRequestEntry{Source: aws.String(SourceECS), DetailType: aws.String(DetailTypeCloudTrail),
-		Detail: aws.String(string(b)), Time: aws.Time(time.Now().UTC()), Resources: []string{}}
+	call.Account, call.Region, call.Identity = account, region, accountUser(account, user)
+	return RegisterEvent(call)
 }

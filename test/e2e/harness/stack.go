@@ -80,9 +80,8 @@ type Stack struct {
 	Functions map[string]*localaws.Function // by function name
 	// StateMachines maps logical IDs to state machine ARNs.
 	StateMachines map[string]string
-	// Topics maps logical IDs to topic ARNs; Subscribers maps the same IDs
-	// to the URL of an SQS queue subscribed to the topic (protocol sqs).
-	Topics      map[string]string
+	// Subscribers maps topics' logical IDs to the URL of an SQS queue
+	// subscribed to the topic (protocol sqs).
 	Subscribers map[string]string
 	// Targets are the Lambda targets of event-pattern rules.
 	Targets []RuleTarget
@@ -125,7 +124,7 @@ type Delivery struct {
 // starts every function. On error, whatever was started is stopped.
 func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
-		Topics: map[string]string{}, Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
+		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
 	if s.dir == "" {
 		if s.dir, err = os.MkdirTemp("", "ecslogfix-e2e-"); err != nil {
 			return nil, err
@@ -176,7 +175,6 @@ func (s *Stack) createTopics(ctx context.Context, t *Template) error {
 		if want, _ := t.ResolveString(map[string]any{"Ref": r.LogicalID}); want != arn {
 			return fmt.Errorf("topic %s: moto ARN %s, resolver says %s", r.LogicalID, arn, want)
 		}
-		s.Topics[r.LogicalID] = arn
 		url, err := Subscribe(ctx, s.SNS, s.SQS, arn, queueName(name+"-subscriber"))
 		if err != nil {
 			return err
@@ -200,55 +198,43 @@ func (s *Stack) createQueues(ctx context.Context, t *Template) error {
 // template sets it; moto holds no KMS key, so the bucket's default
 // encryption is left out) and DynamoDB tables (keys as declared).
 func (s *Stack) createHistory(ctx context.Context, t *Template) error {
-	cfg := s.Config
-	s3c := s3.NewFromConfig(cfg, func(o *s3.Options) { o.UsePathStyle = true })
+	s3c := s3.NewFromConfig(s.Config, func(o *s3.Options) { o.UsePathStyle = true })
 	for _, r := range t.Resources("AWS::S3::Bucket") {
 		name := t.PhysicalName(r.LogicalID)
-		lock, _ := r.Properties["ObjectLockEnabled"].(bool)
-		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(lock)}); err != nil {
+		var p struct {
+			ObjectLockEnabled       bool
+			ObjectLockConfiguration *s3types.ObjectLockConfiguration
+		}
+		if err := t.Decode(r, &p); err != nil {
+			return err
+		}
+		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(p.ObjectLockEnabled)}); err != nil {
 			return fmt.Errorf("create bucket %s: %w", name, err)
 		}
-		if days, ok := lookup(r.Properties, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Days").(float64); ok {
-			mode, _ := lookup(r.Properties, "ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode").(string)
-			if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name),
-				ObjectLockConfiguration: &s3types.ObjectLockConfiguration{ObjectLockEnabled: s3types.ObjectLockEnabledEnabled,
-					Rule: &s3types.ObjectLockRule{DefaultRetention: &s3types.DefaultRetention{Mode: s3types.ObjectLockRetentionMode(mode), Days: aws.Int32(int32(days))}}}}); err != nil {
+		if c := p.ObjectLockConfiguration; c != nil && c.Rule != nil {
+			if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name), ObjectLockConfiguration: c}); err != nil {
 				return fmt.Errorf("object lock on %s: %w", name, err)
 			}
 		}
 		s.Buckets = append(s.Buckets, name)
 	}
-	ddb := dynamodb.NewFromConfig(cfg)
+	ddb := dynamodb.NewFromConfig(s.Config)
 	for _, r := range t.Resources("AWS::DynamoDB::Table") {
-		in := &dynamodb.CreateTableInput{TableName: aws.String(t.PhysicalName(r.LogicalID)), BillingMode: ddbtypes.BillingModePayPerRequest}
-		defs, _ := r.Properties["AttributeDefinitions"].([]any)
-		for _, d := range defs {
-			m := d.(map[string]any)
-			in.AttributeDefinitions = append(in.AttributeDefinitions, ddbtypes.AttributeDefinition{AttributeName: aws.String(m["AttributeName"].(string)), AttributeType: ddbtypes.ScalarAttributeType(m["AttributeType"].(string))})
+		var p struct {
+			AttributeDefinitions []ddbtypes.AttributeDefinition
+			KeySchema            []ddbtypes.KeySchemaElement
 		}
-		keys, _ := r.Properties["KeySchema"].([]any)
-		for _, k := range keys {
-			m := k.(map[string]any)
-			in.KeySchema = append(in.KeySchema, ddbtypes.KeySchemaElement{AttributeName: aws.String(m["AttributeName"].(string)), KeyType: ddbtypes.KeyType(m["KeyType"].(string))})
+		if err := t.Decode(r, &p); err != nil {
+			return err
 		}
+		in := &dynamodb.CreateTableInput{TableName: aws.String(t.PhysicalName(r.LogicalID)), BillingMode: ddbtypes.BillingModePayPerRequest,
+			AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema}
 		if _, err := ddb.CreateTable(ctx, in); err != nil {
 			return fmt.Errorf("create table %s: %w", aws.ToString(in.TableName), err)
 		}
 		s.Tables = append(s.Tables, aws.ToString(in.TableName))
 	}
 	return nil
-}
-
-// lookup walks nested maps along path.
-func lookup(v any, path ...string) any {
-	for _, p := range path {
-		m, ok := v.(map[string]any)
-		if !ok {
-			return nil
-		}
-		v = m[p]
-	}
-	return v
 }
 
 func (s *Stack) createEventBuses(ctx context.Context, t *Template) error {
@@ -263,20 +249,20 @@ func (s *Stack) createEventBuses(ctx context.Context, t *Template) error {
 
 func (s *Stack) createStateMachines(ctx context.Context, t *Template) error {
 	for _, r := range t.Resources("AWS::StepFunctions::StateMachine") {
-		def, err := s.definition(t, r)
-		if err != nil {
-			return fmt.Errorf("state machine %s: %w", r.LogicalID, err)
+		var p struct {
+			RoleArn, StateMachineType, DefinitionString string
+			Definition                                  json.RawMessage // inline, instead of DefinitionString
 		}
-		role, err := t.ResolveString(r.Properties["RoleArn"])
-		if err != nil {
-			return fmt.Errorf("state machine %s RoleArn: %w", r.LogicalID, err)
+		if err := t.Decode(r, &p); err != nil {
+			return fmt.Errorf("state machine %w", err)
+		}
+		def := cmp.Or(p.DefinitionString, string(p.Definition))
+		if def == "" {
+			return fmt.Errorf("state machine %s: no DefinitionString or Definition", r.LogicalID)
 		}
 		name := t.PhysicalName(r.LogicalID)
-		in := &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def), RoleArn: aws.String(role)}
-		if typ, _ := r.Properties["StateMachineType"].(string); typ != "" {
-			in.Type = sfntypes.StateMachineType(typ)
-		}
-		out, err := s.SFN.CreateStateMachine(ctx, in)
+		out, err := s.SFN.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def),
+			RoleArn: aws.String(p.RoleArn), Type: sfntypes.StateMachineType(p.StateMachineType)})
 		if err != nil {
 			return fmt.Errorf("create state machine %s: %w", name, err)
 		}
@@ -285,74 +271,37 @@ func (s *Stack) createStateMachines(ctx context.Context, t *Template) error {
 	return nil
 }
 
-// definition resolves a state machine's DefinitionString (a string, or
-// Fn::Join/Fn::Sub around references) or inline Definition.
-func (s *Stack) definition(t *Template, r Resource) (string, error) {
-	if v, ok := r.Properties["DefinitionString"]; ok {
-		return t.ResolveString(v)
-	}
-	if v, ok := r.Properties["Definition"]; ok {
-		resolved, err := t.Resolve(v)
-		if err != nil {
-			return "", err
-		}
-		b, err := json.Marshal(resolved)
-		return string(b), err
-	}
-	return "", errors.New("no DefinitionString or Definition")
-}
-
 func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
 	t := opts.Template
-	fns := t.Resources("AWS::Lambda::Function")
-	pkgs := make([]string, 0, len(fns))
-	for _, r := range fns {
+	bins := map[string]string{} // by package
+	for _, r := range t.Resources("AWS::Lambda::Function") {
 		name := t.PhysicalName(r.LogicalID)
 		pkg, ok := opts.Packages[name]
 		if !ok {
 			return fmt.Errorf("function %s (%s): no package given in StackOptions.Packages", name, r.LogicalID)
 		}
-		pkgs = append(pkgs, pkg)
-	}
-	bins := map[string]string{}
-	for _, pkg := range pkgs {
-		if _, done := bins[pkg]; done {
-			continue
-		}
-		p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(s.dir, "bin", filepath.Base(pkg)))
-		if err != nil {
-			return err
-		}
-		bins[pkg] = p
-	}
-	for i, r := range fns {
-		name := t.PhysicalName(r.LogicalID)
-		env := localaws.LambdaEnv(s.Endpoint)
-		if e, ok := r.Properties["Environment"].(map[string]any); ok {
-			vars, err := t.Resolve(e["Variables"])
+		if _, done := bins[pkg]; !done {
+			p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(s.dir, "bin", filepath.Base(pkg)))
 			if err != nil {
-				return fmt.Errorf("function %s environment: %w", name, err)
+				return err
 			}
-			m, _ := vars.(map[string]any)
-			for k, v := range m {
-				sv, ok := v.(string)
-				if !ok {
-					return fmt.Errorf("function %s environment %s resolved to %T", name, k, v)
-				}
-				env[k] = sv
-			}
+			bins[pkg] = p
 		}
-		for k, v := range opts.Env[name] {
-			env[k] = v
+		var p struct {
+			Environment         struct{ Variables map[string]string }
+			MemorySize, Timeout int
 		}
-		if mem, ok := r.Properties["MemorySize"].(float64); ok {
-			env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(int(mem))
+		if err := t.Decode(r, &p); err != nil {
+			return fmt.Errorf("function %s: %w", name, err)
 		}
-		timeout := 60 * time.Second
-		if sec, ok := r.Properties["Timeout"].(float64); ok && sec > 0 {
-			timeout = time.Duration(sec) * time.Second
+		env := localaws.LambdaEnv(s.Endpoint)
+		maps.Copy(env, p.Environment.Variables)
+		maps.Copy(env, opts.Env[name])
+		if p.MemorySize > 0 {
+			env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(p.MemorySize)
 		}
-		f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkgs[i]], Env: env, Timeout: timeout, Log: opts.Log, RIE: opts.Tools.RIE})
+		f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkg], Env: env,
+			Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log, RIE: opts.Tools.RIE})
 		if err != nil {
 			return err
 		}
@@ -370,44 +319,35 @@ func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
 func (s *Stack) createRules(ctx context.Context, t *Template) error {
 	for _, r := range t.Resources("AWS::Events::Rule") {
 		name := t.PhysicalName(r.LogicalID)
-		props, err := t.Resolve(r.Properties)
-		if err != nil {
-			return fmt.Errorf("rule %s: %w", name, err)
+		var p struct {
+			EventPattern                            json.RawMessage
+			ScheduleExpression, State, EventBusName string
+			Targets                                 []struct{ Arn, Id, Input string }
 		}
-		p := props.(map[string]any)
-		targets, _ := p["Targets"].([]any)
+		if err := t.Decode(r, &p); err != nil {
+			return fmt.Errorf("rule %w", err)
+		}
 		var lambdaTargets, stateTargets []RuleTarget
-		for _, tv := range targets {
-			tg, _ := tv.(map[string]any)
-			arn, _ := tg["Arn"].(string)
-			id, _ := tg["Id"].(string)
-			input, _ := tg["Input"].(string)
-			if strings.Contains(arn, ":states:") && strings.Contains(arn, ":stateMachine:") {
-				stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: id, StateMachine: arn, Input: input})
+		for _, tg := range p.Targets {
+			if strings.Contains(tg.Arn, ":states:") && strings.Contains(tg.Arn, ":stateMachine:") {
+				stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: tg.Id, StateMachine: tg.Arn, Input: tg.Input})
 				continue
 			}
-			fn, ok := functionNameFromARN(arn)
+			fn, ok := functionNameFromARN(tg.Arn)
 			if !ok {
 				continue // only Lambda and state machine targets are stood in for
 			}
-			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: id, Function: fn, Input: input})
+			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: tg.Id, Function: fn, Input: tg.Input})
 		}
-		if _, ok := p["ScheduleExpression"]; ok && p["EventPattern"] == nil {
+		if p.ScheduleExpression != "" && p.EventPattern == nil {
 			// A schedule's Lambda target (the report function) is not
 			// run by the harness: the tests that need it invoke it.
 			s.StateSchedules = append(s.StateSchedules, stateTargets...)
 			continue
 		}
-		pattern, err := json.Marshal(p["EventPattern"])
-		if err != nil {
-			return err
-		}
-		in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(pattern))}
-		if st, _ := p["State"].(string); st != "" {
-			in.State = ebtypes.RuleState(st)
-		}
-		if bus, _ := p["EventBusName"].(string); bus != "" {
-			in.EventBusName = aws.String(bus)
+		in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)), State: ebtypes.RuleState(p.State)}
+		if p.EventBusName != "" {
+			in.EventBusName = aws.String(p.EventBusName)
 		}
 		if _, err := s.Events.PutRule(ctx, in); err != nil {
 			return fmt.Errorf("put rule %s: %w", name, err)
@@ -460,28 +400,6 @@ func queueName(s string) string {
 		s = s[len(s)-80:]
 	}
 	return s
-}
-
-// PutEvent puts one event on the default bus (moto does not refuse the
-// reserved aws.* sources that AWS refuses to custom callers) and fails on
-// a failed entry.
-func (s *Stack) PutEvent(ctx context.Context, source, detailType string, detail any) error {
-	b, err := json.Marshal(detail)
-	if err != nil {
-		return err
-	}
-	out, err := s.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
-		Source: aws.String(source), DetailType: aws.String(detailType), Detail: aws.String(string(b)),
-		Time: aws.Time(time.Now().UTC()), Resources: []string{},
-	}}})
-	if err != nil {
-		return fmt.Errorf("put events: %w", err)
-	}
-	if out.FailedEntryCount > 0 {
-		e := out.Entries[0]
-		return fmt.Errorf("put events: %s: %s", aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage))
-	}
-	return nil
 }
 
 // Pump hands every event waiting in the rules' inboxes to the target

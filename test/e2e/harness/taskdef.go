@@ -3,8 +3,10 @@ package harness
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 
@@ -61,15 +63,11 @@ func Comparable(td *ecstypes.TaskDefinition, tags []ecstypes.Tag, dropTagPrefixe
 		delete(m, k)
 	}
 	t := map[string]any{}
-tags:
 	for _, tag := range tags {
 		k := aws.ToString(tag.Key)
-		for _, p := range dropTagPrefixes {
-			if strings.HasPrefix(strings.ToLower(k), strings.ToLower(p)) {
-				continue tags
-			}
+		if !slices.ContainsFunc(dropTagPrefixes, func(p string) bool { return strings.HasPrefix(strings.ToLower(k), strings.ToLower(p)) }) {
+			t[k] = aws.ToString(tag.Value)
 		}
-		t[k] = aws.ToString(tag.Value)
 	}
 	m["Tags"] = t
 	return m, nil
@@ -100,13 +98,8 @@ func diff(path string, a, b any, out *[]Difference) {
 	am, aok := a.(map[string]any)
 	bm, bok := b.(map[string]any)
 	if aok && bok {
-		keys := map[string]bool{}
-		for k := range am {
-			keys[k] = true
-		}
-		for k := range bm {
-			keys[k] = true
-		}
+		keys := maps.Clone(am) // and bm's: the union of the keys
+		maps.Copy(keys, bm)
 		for k := range keys {
 			p := k
 			if path != "" {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -108,21 +109,11 @@ func (t *Template) PhysicalName(logicalID string) string {
 }
 
 func (t *Template) ref(id string) (any, error) {
-	switch id {
-	case "AWS::Region":
-		return t.Region, nil
-	case "AWS::AccountId":
-		return t.Account, nil
-	case "AWS::Partition":
-		return localaws.Partition, nil
-	case "AWS::URLSuffix":
-		return "amazonaws.com", nil
-	case "AWS::StackName":
-		return t.StackName, nil
-	case "AWS::StackId":
-		return fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, t.Region, t.Account, t.StackName), nil
-	case "AWS::NoValue":
-		return nil, nil
+	pseudo := map[string]any{"AWS::Region": t.Region, "AWS::AccountId": t.Account, "AWS::Partition": localaws.Partition,
+		"AWS::URLSuffix": "amazonaws.com", "AWS::StackName": t.StackName, "AWS::NoValue": nil,
+		"AWS::StackId": fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, t.Region, t.Account, t.StackName)}
+	if v, ok := pseudo[id]; ok {
+		return v, nil
 	}
 	params, _ := t.doc["Parameters"].(map[string]any)
 	if v, ok := t.Parameters[id]; ok && params[id] != nil {
@@ -138,14 +129,13 @@ func (t *Template) ref(id string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("reference to unknown %s", id)
 	}
-	name := t.PhysicalName(id)
 	switch r["Type"] {
 	case "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine":
 		return t.getAtt(id, "Arn")
 	case "AWS::SQS::Queue":
 		return t.getAtt(id, "QueueUrl")
 	}
-	return name, nil
+	return t.PhysicalName(id), nil
 }
 
 func (t *Template) getAtt(id, attr string) (any, error) {
@@ -157,29 +147,8 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 	typ, _ := r["Type"].(string)
 	switch attr {
 	case "Arn", "TopicArn":
-		switch typ {
-		case "AWS::Lambda::Function":
-			return fmt.Sprintf("arn:%s:lambda:%s:%s:function:%s", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::IAM::Role":
-			return fmt.Sprintf("arn:%s:iam::%s:role/%s", localaws.Partition, t.Account, name), nil
-		case "AWS::SNS::Topic":
-			return fmt.Sprintf("arn:%s:sns:%s:%s:%s", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::SQS::Queue":
-			return fmt.Sprintf("arn:%s:sqs:%s:%s:%s", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::StepFunctions::StateMachine":
-			return fmt.Sprintf("arn:%s:states:%s:%s:stateMachine:%s", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::Logs::LogGroup":
-			return fmt.Sprintf("arn:%s:logs:%s:%s:log-group:%s:*", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::KMS::Key":
-			return fmt.Sprintf("arn:%s:kms:%s:%s:key/%s", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::Events::Rule":
-			return fmt.Sprintf("arn:%s:events:%s:%s:rule/%s", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::Events::EventBus":
-			return fmt.Sprintf("arn:%s:events:%s:%s:event-bus/%s", localaws.Partition, t.Region, t.Account, name), nil
-		case "AWS::S3::Bucket":
-			return fmt.Sprintf("arn:%s:s3:::%s", localaws.Partition, name), nil
-		case "AWS::DynamoDB::Table":
-			return fmt.Sprintf("arn:%s:dynamodb:%s:%s:table/%s", localaws.Partition, t.Region, t.Account, name), nil
+		if f, ok := arnFormat[typ]; ok {
+			return fmt.Sprintf(f, localaws.Partition, t.Region, t.Account, name), nil
 		}
 	case "Name", "TopicName", "QueueName", "KeyId":
 		return name, nil
@@ -187,6 +156,22 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 		return fmt.Sprintf("http://sqs.%s.localhost:4566/%s/%s", t.Region, t.Account, name), nil
 	}
 	return nil, fmt.Errorf("Fn::GetAtt %s.%s (%s) is not supported by the harness", id, attr, typ)
+}
+
+// arnFormat is each type's ARN, of partition, region, account and
+// physical name (explicit argument indexes: global services skip some).
+var arnFormat = map[string]string{
+	"AWS::Lambda::Function":            "arn:%[1]s:lambda:%[2]s:%[3]s:function:%[4]s",
+	"AWS::IAM::Role":                   "arn:%[1]s:iam::%[3]s:role/%[4]s",
+	"AWS::SNS::Topic":                  "arn:%[1]s:sns:%[2]s:%[3]s:%[4]s",
+	"AWS::SQS::Queue":                  "arn:%[1]s:sqs:%[2]s:%[3]s:%[4]s",
+	"AWS::StepFunctions::StateMachine": "arn:%[1]s:states:%[2]s:%[3]s:stateMachine:%[4]s",
+	"AWS::Logs::LogGroup":              "arn:%[1]s:logs:%[2]s:%[3]s:log-group:%[4]s:*",
+	"AWS::KMS::Key":                    "arn:%[1]s:kms:%[2]s:%[3]s:key/%[4]s",
+	"AWS::Events::Rule":                "arn:%[1]s:events:%[2]s:%[3]s:rule/%[4]s",
+	"AWS::Events::EventBus":            "arn:%[1]s:events:%[2]s:%[3]s:event-bus/%[4]s",
+	"AWS::S3::Bucket":                  "arn:%[1]s:s3:::%[4]s",
+	"AWS::DynamoDB::Table":             "arn:%[1]s:dynamodb:%[2]s:%[3]s:table/%[4]s",
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
@@ -234,6 +219,24 @@ func (t *Template) Resolve(v any) (any, error) {
 	return v, nil
 }
 
+// Decode resolves r's properties and decodes them into out, a struct
+// whose fields are named as the properties it needs (often an SDK type:
+// CloudFormation spells most properties as the API does).
+func (t *Template) Decode(r Resource, out any) error {
+	v, err := t.Resolve(r.Properties)
+	if err != nil {
+		return fmt.Errorf("%s: %w", r.LogicalID, err)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		return fmt.Errorf("%s: %w", r.LogicalID, err)
+	}
+	return nil
+}
+
 // ResolveString resolves v and requires a string.
 func (t *Template) ResolveString(v any) (string, error) {
 	r, err := t.Resolve(v)
@@ -252,6 +255,12 @@ func (t *Template) ResolveString(v any) (string, error) {
 var arity = map[string]int{"Fn::Join": 2, "Fn::Select": 2, "Fn::Split": 2, "Fn::If": 3, "Fn::Equals": 2}
 
 func (t *Template) intrinsic(fn string, arg any) (any, error) {
+	if fn != "Fn::If" { // Fn::If evaluates only the branch its condition takes
+		var err error
+		if arg, err = t.Resolve(arg); err != nil {
+			return nil, err
+		}
+	}
 	a, _ := arg.([]any)
 	if n, ok := arity[fn]; ok && len(a) != n {
 		return nil, fmt.Errorf("%s: %v", fn, arg)
@@ -274,11 +283,7 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		return t.getAtt(id, attr)
 	case "Fn::Join":
 		sep, _ := a[0].(string)
-		parts, err := t.Resolve(a[1])
-		if err != nil {
-			return nil, err
-		}
-		list, _ := parts.([]any)
+		list, _ := a[1].([]any)
 		ss := make([]string, len(list))
 		for i, p := range list {
 			s, ok := p.(string)
@@ -289,24 +294,14 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		}
 		return strings.Join(ss, sep), nil
 	case "Fn::Sub":
-		var tmpl string
-		vars := map[string]any{}
-		switch a := arg.(type) {
-		case string:
-			tmpl = a
-		case []any:
+		tmpl, isString := arg.(string)
+		var vars map[string]any
+		if !isString {
 			if len(a) != 2 {
 				return nil, fmt.Errorf("Fn::Sub: %v", arg)
 			}
 			tmpl, _ = a[0].(string)
-			m, _ := a[1].(map[string]any)
-			for k, e := range m {
-				r, err := t.Resolve(e)
-				if err != nil {
-					return nil, err
-				}
-				vars[k] = r
-			}
+			vars, _ = a[1].(map[string]any)
 		}
 		var subErr error
 		out := subVar.ReplaceAllStringFunc(tmpl, func(m string) string {
@@ -328,31 +323,23 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		})
 		return strings.ReplaceAll(out, "${!", "${"), subErr
 	case "Fn::Select":
-		idx, err := t.Resolve(a[0])
-		if err != nil {
-			return nil, err
-		}
-		list, err := t.Resolve(a[1])
-		if err != nil {
-			return nil, err
-		}
 		var i int
-		switch n := idx.(type) {
+		switch n := a[0].(type) {
 		case float64:
 			i = int(n)
 		case string:
 			fmt.Sscan(n, &i)
 		}
-		l, _ := list.([]any)
+		l, _ := a[1].([]any)
 		if i < 0 || i >= len(l) {
 			return nil, fmt.Errorf("Fn::Select index %d of %d", i, len(l))
 		}
 		return l[i], nil
 	case "Fn::Split":
 		sep, _ := a[0].(string)
-		s, err := t.ResolveString(a[1])
-		if err != nil {
-			return nil, err
+		s, ok := a[1].(string)
+		if !ok {
+			return nil, fmt.Errorf("Fn::Split of %T", a[1])
 		}
 		var out []any
 		for _, p := range strings.Split(s, sep) {
@@ -373,42 +360,19 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		name, _ := arg.(string)
 		return t.condition(name)
 	case "Fn::Equals":
-		l, err := t.Resolve(a[0])
-		if err != nil {
-			return nil, err
-		}
-		r, err := t.Resolve(a[1])
-		if err != nil {
-			return nil, err
-		}
-		return fmt.Sprint(l) == fmt.Sprint(r), nil
+		return fmt.Sprint(a[0]) == fmt.Sprint(a[1]), nil
 	case "Fn::Not", "Fn::And", "Fn::Or":
 		vals := make([]bool, len(a))
-		for i, e := range a {
-			r, err := t.Resolve(e)
-			if err != nil {
-				return nil, err
-			}
+		for i, r := range a {
 			vals[i], _ = r.(bool)
 		}
 		switch fn {
 		case "Fn::Not":
 			return len(vals) == 1 && !vals[0], nil
 		case "Fn::And":
-			for _, b := range vals {
-				if !b {
-					return false, nil
-				}
-			}
-			return true, nil
-		default:
-			for _, b := range vals {
-				if b {
-					return true, nil
-				}
-			}
-			return false, nil
+			return !slices.Contains(vals, false), nil
 		}
+		return slices.Contains(vals, true), nil
 	}
 	return nil, fmt.Errorf("%s is not supported by the harness", fn)
 }

@@ -7,16 +7,15 @@
 // them and prints what happened: the change, the new revisions, the email
 // text with its backout steps. Then it stops everything it started.
 //
-//	go run ./test/e2e/cmd/demo [-v] [-keep]
+//	go run ./test/e2e/cmd/demo [-v]
 //
-// It needs python3 with moto[server] 5.2.1 and installs the emulator into
-// .tools/bin with `go install` when it is missing.
+// It needs python3 with moto[server] 5.2.1 and the emulator, which `make
+// demo` installs into .tools/bin first (the Makefile pins it).
 package main
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,12 +77,6 @@ func say(format string, args ...any) { fmt.Printf(format+"\n", args...) }
 func run(ctx context.Context, verbose bool) error {
 	t0 := time.Now()
 	tools, err := localaws.FindTools(ctx)
-	var missing *localaws.MissingToolError
-	if errors.As(err, &missing) && missing.Tool == "aws-lambda-rie" {
-		if tools.RIE, err = localaws.InstallRIE(ctx, tools.Root, func(f string, a ...any) { say(f, a...) }); err == nil {
-			tools, err = localaws.FindTools(ctx)
-		}
-	}
 	if err != nil {
 		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, localaws.PinnedMoto)
 	}
@@ -102,14 +95,9 @@ func run(ctx context.Context, verbose bool) error {
 	if err != nil {
 		return err
 	}
-	logFile, err := os.Create(filepath.Join(work, "processes.log"))
-	if err != nil {
-		return err
-	}
-	defer logFile.Close()
-	var procLog io.Writer = logFile
+	var procLog io.Writer // moto's and the functions' output, streamed with -v
 	if verbose {
-		procLog = io.MultiWriter(logFile, os.Stderr)
+		procLog = os.Stderr
 	}
 	say("==> starting it on 127.0.0.1: moto %s (scripts/moto_server.py), detect, remediate and notify under the Runtime Interface Emulator …", tools.MotoVersion)
 	stack, err := harness.StartStack(ctx, harness.StackOptions{Tools: tools, Template: syn.Template, Packages: syn.Packages, Dir: work, Log: procLog})
@@ -211,27 +199,22 @@ func showChange(ctx context.Context, ecsc *ecs.Client, logs *cloudwatchlogs.Clie
 		return nil
 	}
 	newARN := arns[len(arns)-1]
-	include := []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}
-	oldOut, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: src.TaskDefinitionArn, Include: include})
-	if err != nil {
-		return err
-	}
-	newOut, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(newARN), Include: include})
-	if err != nil {
-		return err
-	}
 	say("new revision %s", newARN)
-	before, err := harness.Comparable(oldOut.TaskDefinition, oldOut.Tags)
-	if err != nil {
-		return err
+	var described [2]*ecs.DescribeTaskDefinitionOutput
+	var flat [2]map[string]any
+	for i, arn := range []*string{src.TaskDefinitionArn, aws.String(newARN)} {
+		if described[i], err = ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: arn,
+			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}}); err != nil {
+			return err
+		}
+		if flat[i], err = harness.Comparable(described[i].TaskDefinition, described[i].Tags); err != nil {
+			return err
+		}
 	}
-	after, err := harness.Comparable(newOut.TaskDefinition, newOut.Tags)
-	if err != nil {
-		return err
-	}
+	newTD := described[1].TaskDefinition
 	say("what changed (everything else is identical):")
-	for _, d := range harness.Diff(before, after) {
-		say("  %s", describeDiff(d, newOut.TaskDefinition))
+	for _, d := range harness.Diff(flat[0], flat[1]) {
+		say("  %s", describeDiff(d, newTD))
 	}
 	groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
 	if err != nil {
