@@ -1,35 +1,18 @@
 #!/usr/bin/env bash
-# bench.sh — docs/performance.md's benchmark table: every figure measured in this one
-# run on this machine, printed as one markdown table.
+# bench.sh — docs/performance.md's benchmark table (`make bench`): every figure
+# measured in this one run on this machine, printed as one markdown table.
 #
 #   scripts/bench.sh [bench flags...]     e.g. -starts 20 -functions detect
 #
-# 1. Go micro-benchmarks (policy evaluation, plan building) when the
-#    packages define any: raw output kept in $BENCH_OUT/gobench.txt
-#    (benchstat-comparable; the previous run's is kept as gobench.prev.txt),
-#    summarized as rows and by benchstat (pinned, installed into
-#    .tools/bin from the Go module proxy) below the table.
-# 2. Pipeline benchmarks: every `func TestBench...` in $PIPELINE_PKGS
-#    (default ./test/bench/...) runs, one package at a time, with
-#    ECSLOGFIX_BENCH=1 (they skip without it, so `go test ./...` stays
-#    fast) and ECSLOGFIX_BENCH_ROWS=$BENCH_OUT/rows.jsonl, and records its
-#    figures (API calls per remediation and per compliant event, sweep and
-#    scan over 2,000 families, observed request rate, end-to-end latency, the
-#    organization sweep over 50 account-regions × 40 families, scan
-#    --organization over 20 account-regions at --concurrency 8 vs 1,
-#    per-function duration/CPU/RSS/log bytes) with bench.RecordRow; those
-#    rows join the table. Their test log is kept in $BENCH_OUT/pipeline.log.
-# 3. test/bench/cmd/bench: Python boto3 baseline, then for the harness
-#    reference and each function: cold start / warm / peak RSS under the RIE
-#    and the arm64 zip size.
-# Figures are printed, never judged by a test: the Verdict column compares
-# them with docs/performance.md's targets. Environment knobs: BENCH_OUT, BENCH_COUNT
-# (6), BENCHTIME (1s), MICRO_PKGS, PIPELINE_PKGS, ECSLOGFIX_BENCH_FAMILIES
-# (2000), ECSLOGFIX_BENCH_E2E_RUNS (20), ECSLOGFIX_BENCH_ORG_TARGETS (50) and
-# ECSLOGFIX_BENCH_ORG_FAMILIES (40) for the organization sweep.
-# A full run (no flags, none of the knobs above but BENCH_OUT) also writes
-# the table, led by the commit, toolchain, platform and date measured, into
-# docs/performance.md's generated block (test/docblock).
+# Steps, in order: the Go micro-benchmarks (MICRO_PKGS, summarized by the
+# pinned benchstat), the pipeline benchmarks (`func TestBench...` in
+# PIPELINE_PKGS, gated by ECSLOGFIX_BENCH=1, recording rows with
+# bench.RecordRow), then test/bench/cmd/bench (Python baseline, cold starts,
+# warm invokes, RSS, zip sizes), which prints all rows as one table.
+# docs/performance.md ("Running it") lists the outputs in $BENCH_OUT and the
+# knobs. Figures are printed, never judged by a test. A full run (no flags,
+# no knob but BENCH_OUT) also writes the table into docs/performance.md's
+# generated block (test/docblock).
 set -euo pipefail
 
 full=1

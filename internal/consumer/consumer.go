@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -65,21 +66,30 @@ const describeBatch = 10
 
 // List returns every consumer in the account and region whose task
 // definition is in family (every family when family is empty): services,
-// rule targets and schedules, in that order.
+// rule targets and schedules, in that order. The three listings read
+// three services, so they run at the same time: the step waits for the
+// longest, not for the sum. Each keeps its own pacing (awsclient paces
+// the ECS reads per scope). When more than one fails, the error is the
+// first in that order, whatever finished first.
 func List(ctx context.Context, c Clients, family string) ([]workflow.Consumer, error) {
-	services, err := Services(ctx, c.ECS, family)
-	if err != nil {
-		return nil, err
+	listings := []func() ([]workflow.Consumer, error){
+		func() ([]workflow.Consumer, error) { return Services(ctx, c.ECS, family) },
+		func() ([]workflow.Consumer, error) { return RuleTargets(ctx, c.Events, family) },
+		func() ([]workflow.Consumer, error) { return Schedules(ctx, c.Scheduler, family) },
 	}
-	targets, err := RuleTargets(ctx, c.Events, family)
-	if err != nil {
-		return nil, err
+	found := make([][]workflow.Consumer, len(listings))
+	errs := make([]error, len(listings))
+	var wg sync.WaitGroup
+	for i, list := range listings {
+		wg.Go(func() { found[i], errs[i] = list() })
 	}
-	schedules, err := Schedules(ctx, c.Scheduler, family)
-	if err != nil {
-		return nil, err
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
 	}
-	return slices.Concat(services, targets, schedules), nil
+	return slices.Concat(found...), nil
 }
 
 // inFamily reports whether td (a task definition ARN, with or without a

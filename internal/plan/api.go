@@ -336,7 +336,7 @@ func (b *builder) addMode(opts map[string]string) {
 // so instead of the apply (dry run and apply decide once).
 func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
 	own := append(taskdef.ProvenanceTags(changed.Revision), taskdef.ExecutionTag(strings.Repeat("x", taskdef.MaxExecutionToken))...)
-	in, err := taskdef.RegisterInput(changed, tags, own...)
+	n, err := taskdef.RegisterSize(changed, tags, own...)
 	var limit *taskdef.TagLimitError
 	if errors.As(err, &limit) {
 		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockInvalidInput, fmt.Sprintf(
@@ -348,7 +348,7 @@ func (b *builder) checkSize(changed *types.TaskDefinition, tags []types.Tag) {
 		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockInvalidInput, "cannot build the register request: " + err.Error()})
 		return
 	}
-	if n := taskdef.RequestSize(in); n > taskdef.MaxRegisterBytes {
+	if n > taskdef.MaxRegisterBytes {
 		b.plan.Blockers = append(b.plan.Blockers, Blocker{BlockTooLarge,
 			fmt.Sprintf("the fixed task definition's register request is %d bytes, over ECS's limit of %d", n, taskdef.MaxRegisterBytes)})
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -248,6 +249,34 @@ func TestNear64K(t *testing.T) {
 		"awslogs-group": "/ecs/storefront-monolith", "awslogs-region": "us-east-1", "awslogs-stream-prefix": "ecs"}}
 	if n := RequestSize(in); n <= MaxRegisterBytes {
 		t.Errorf("with awslogs added, size = %d, want > %d", n, MaxRegisterBytes)
+	}
+}
+
+// TestRegisterSize: RegisterSize is RequestSize of RegisterInput, with its
+// errors, for every corpus task definition with and without extra tags
+// (one over the limit for td45's 50), and leaves the input as it was.
+func TestRegisterSize(t *testing.T) {
+	extras := [][]types.Tag{nil, append(ProvenanceTags(7), ExecutionTag(strings.Repeat("x", MaxExecutionToken))...), {{Key: aws.String("aws:x")}}}
+	for _, c := range loadCorpus(t) {
+		for i, extra := range extras {
+			t.Run(fmt.Sprintf("%s/%d", c.name, i), func(t *testing.T) {
+				before := Copy(c.td)
+				in, wantErr := RegisterInput(c.td, c.tags, extra...)
+				n, err := RegisterSize(c.td, c.tags, extra...)
+				if !reflect.DeepEqual(err, wantErr) {
+					t.Fatalf("RegisterSize error %v, RegisterInput's %v", err, wantErr)
+				}
+				if wantErr == nil && n != RequestSize(in) {
+					t.Errorf("RegisterSize = %d, RequestSize(RegisterInput) = %d", n, RequestSize(in))
+				}
+				if !reflect.DeepEqual(c.td, before) {
+					t.Error("RegisterSize changed the task definition")
+				}
+			})
+		}
+	}
+	if _, err := RegisterSize(nil, nil); !errors.Is(err, ErrNilTaskDefinition) {
+		t.Errorf("RegisterSize(nil) error = %v", err)
 	}
 }
 

@@ -90,6 +90,29 @@ func IsReservedTagKey(key string) bool {
 // tag's value in place. A result over MaxTags is a *TagLimitError; an extra
 // tag ECS would reject (empty or aws: key, too long) is an *InvalidTagError.
 func RegisterInput(td *types.TaskDefinition, tags []types.Tag, extra ...types.Tag) (*ecs.RegisterTaskDefinitionInput, error) {
+	in, err := registerInput(td, tags, extra)
+	if err != nil {
+		return nil, err
+	}
+	// One generic deep copy of everything referenced from td, so that no
+	// pointer, slice or map is shared with the caller's value.
+	return Copy(in), nil
+}
+
+// RegisterSize is RequestSize(RegisterInput(td, tags, extra...)), with
+// RegisterInput's errors, without its deep copy: measuring the request
+// changes nothing, so it may share td's memory. The plan measures every
+// fixed revision it builds with it.
+func RegisterSize(td *types.TaskDefinition, tags []types.Tag, extra ...types.Tag) (int, error) {
+	in, err := registerInput(td, tags, extra)
+	if err != nil {
+		return 0, err
+	}
+	return RequestSize(in), nil
+}
+
+// registerInput is RegisterInput's request, sharing td's memory.
+func registerInput(td *types.TaskDefinition, tags, extra []types.Tag) (*ecs.RegisterTaskDefinitionInput, error) {
 	if td == nil {
 		return nil, ErrNilTaskDefinition
 	}
@@ -97,7 +120,7 @@ func RegisterInput(td *types.TaskDefinition, tags []types.Tag, extra ...types.Ta
 	if err != nil {
 		return nil, err
 	}
-	in := &ecs.RegisterTaskDefinitionInput{
+	return &ecs.RegisterTaskDefinitionInput{
 		ContainerDefinitions: td.ContainerDefinitions,
 		Family:               td.Family,
 		Cpu:                  td.Cpu,
@@ -118,10 +141,7 @@ func RegisterInput(td *types.TaskDefinition, tags []types.Tag, extra ...types.Ta
 		TrustedExecutionConfiguration: td.TrustedExecutionConfiguration,
 		Volumes:                       td.Volumes,
 		Tags:                          merged,
-	}
-	// One generic deep copy of everything referenced from td, so that no
-	// pointer, slice or map is shared with the caller's value.
-	return Copy(in), nil
+	}, nil
 }
 
 // networkModeDefault is what ECS's documentation calls the network mode of

@@ -8,10 +8,8 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"strings"
+	"maps"
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/localaws"
@@ -19,11 +17,11 @@ import (
 
 // LambdaSpec says what to measure under the RIE.
 type LambdaSpec struct {
-	RIE       string   // path of aws-lambda-rie
-	Bootstrap string   // path of the function's bootstrap (built for this host)
-	Event     []byte   // the invoke payload; {} when empty
-	Env       []string // KEY=VALUE added to the function's environment
-	Warm      int      // warm invokes per start (default 5)
+	RIE       string            // path of aws-lambda-rie
+	Bootstrap string            // path of the function's bootstrap (built for this host)
+	Event     []byte            // the invoke payload; {} when empty
+	Env       map[string]string // added to the function's environment
+	Warm      int               // warm invokes per start (default 5)
 }
 
 // LambdaResult holds the figures of one bootstrap.
@@ -67,13 +65,7 @@ func Aggregate(samples []LambdaSample) LambdaResult {
 	for _, s := range samples {
 		cold, warm, rss = append(cold, s.Cold), append(warm, s.Warm...), append(rss, s.PeakRSS)
 		res.Response = truncate(s.Response, 200)
-		var fe struct {
-			ErrorType string `json:"errorType"`
-		}
-		res.FunctionError = ""
-		if json.Unmarshal([]byte(s.Response), &fe) == nil {
-			res.FunctionError = fe.ErrorType
-		}
+		res.FunctionError, _, _ = localaws.ParseFunctionError([]byte(s.Response))
 	}
 	res.Cold, res.Warm, res.PeakRSS = Summarize(cold), Summarize(warm), Median(rss)
 	return res
@@ -96,10 +88,7 @@ func StartLambda(ctx context.Context, spec LambdaSpec) (LambdaSample, error) {
 	// machine.
 	env := localaws.LambdaEnv("http://127.0.0.1:9")
 	env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "128"
-	for _, kv := range spec.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
+	maps.Copy(env, spec.Env)
 	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: "bench", Bootstrap: spec.Bootstrap, Env: env, RIE: spec.RIE})
 	if err != nil {
 		return LambdaSample{}, err
@@ -117,7 +106,7 @@ func StartLambda(ctx context.Context, spec LambdaSpec) (LambdaSample, error) {
 		}
 		s.Warm = append(s.Warm, inv.Duration)
 	}
-	pid, err := childPID(f.PID(), filepath.Base(spec.Bootstrap))
+	pid, err := ProcessOf(spec.Bootstrap)
 	if err != nil {
 		return s, fmt.Errorf("%w; RIE output: %s", err, f.Logs())
 	}

@@ -31,31 +31,20 @@ func PeakRSS(pid int) (int64, error) {
 	return 0, fmt.Errorf("no VmHWM in /proc/%d/status", pid)
 }
 
-// childPID returns the pid of the child of ppid whose executable is named
-// name (the bootstrap under the RIE).
-func childPID(ppid int, name string) (int, error) {
-	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
-	for _, s := range stats {
-		b, err := os.ReadFile(s)
-		if err != nil {
-			continue // the process ended meanwhile
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		line := string(b)
-		open, close := strings.IndexByte(line, '('), strings.LastIndexByte(line, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		fields := strings.Fields(line[close+1:])
-		if len(fields) < 2 || fields[1] != strconv.Itoa(ppid) {
-			continue
-		}
-		comm := line[open+1 : close]
-		if strings.HasPrefix(name, comm) { // comm is truncated to 15 bytes
-			return strconv.Atoi(strings.Fields(line)[0])
+// ProcessOf returns the pid of the process running the executable at exe
+// (a bootstrap, under the RIE or moto's Lambda stand-in).
+func ProcessOf(exe string) (int, error) {
+	exe, err := filepath.EvalSymlinks(exe)
+	if err != nil {
+		return 0, err
+	}
+	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
+	for _, e := range exes {
+		if target, err := os.Readlink(e); err == nil && target == exe {
+			return strconv.Atoi(strings.Split(e, "/")[2])
 		}
 	}
-	return 0, fmt.Errorf("no child %q of pid %d", name, ppid)
+	return 0, fmt.Errorf("no process runs %s", exe)
 }
 
 // Summary is the distribution of a sample of durations.
@@ -72,6 +61,11 @@ func Summarize(ds []time.Duration) Summary {
 		return Summary{}
 	}
 	return Summary{N: len(ds), Median: Median(ds), Min: slices.Min(ds), Max: slices.Max(ds)}
+}
+
+// Millis renders s as "median (min–max)" in milliseconds.
+func (s Summary) Millis() string {
+	return fmt.Sprintf("%s (%s–%s)", Millis(s.Median), Millis(s.Min), Millis(s.Max))
 }
 
 // Median returns the median of xs, the mean of the middle two for an even

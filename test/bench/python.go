@@ -23,24 +23,16 @@ sys.stdout.flush()
 sys.stdin.read()
 `
 
-// PythonResult holds the baseline's figures.
+// PythonResult is the interpreter the baseline runs with.
 type PythonResult struct {
 	Interpreter string // the resolved python executable (no pyenv shim)
 	Version     string // e.g. "Python 3.11.9, boto3 1.43.0"
-	// Ready (process start → "ready": boto3 imported, ECS client created)
-	// and PeakRSS (median VmHWM, bytes) summarize StartPython's runs.
-	Ready   Summary
-	PeakRSS int64
 }
 
-// ProbePython checks that python (default python3) imports boto3 (which
-// also warms its bytecode cache) and resolves the real interpreter, so a
-// pyenv shim's start-up is not counted. Ready and PeakRSS are left empty.
+// ProbePython checks that python imports boto3 (which also warms its
+// bytecode cache) and resolves the real interpreter, so a pyenv shim's
+// start-up is not counted.
 func ProbePython(ctx context.Context, python string) (PythonResult, error) {
-	if python == "" {
-		python = "python3"
-	}
-	// Resolve the real interpreter so a pyenv shim's start-up is not counted.
 	out, err := exec.CommandContext(ctx, python, "-c",
 		"import sys, boto3; print(sys.executable); print('Python %d.%d.%d, boto3 %s' % (sys.version_info[:3] + (boto3.__version__,)))").Output()
 	if err != nil {

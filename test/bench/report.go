@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"os"
+	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -66,13 +68,12 @@ func ParseGoBench(r io.Reader) ([]Row, error) {
 		values    map[string][]float64
 	}
 	var order []*bench
-	index := map[string]*bench{}
 	pkg := ""
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		f := strings.Fields(sc.Text())
 		if len(f) >= 2 && f[0] == "pkg:" {
-			pkg = f[1][strings.LastIndexByte(f[1], '/')+1:]
+			pkg = path.Base(f[1])
 			continue
 		}
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
@@ -82,12 +83,11 @@ func ParseGoBench(r io.Reader) ([]Row, error) {
 		if i := strings.LastIndexByte(name, '-'); i > 0 {
 			name = name[:i] // drop the -GOMAXPROCS suffix
 		}
-		b := index[pkg+"/"+name]
-		if b == nil {
-			b = &bench{pkg: pkg, name: name, values: map[string][]float64{}}
-			index[pkg+"/"+name] = b
-			order = append(order, b)
+		i := slices.IndexFunc(order, func(b *bench) bool { return b.pkg == pkg && b.name == name })
+		if i < 0 {
+			i, order = len(order), append(order, &bench{pkg: pkg, name: name, values: map[string][]float64{}})
 		}
+		b := order[i]
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
 			if err != nil {

@@ -2,16 +2,8 @@
 // share: the result of a scenario run, a recorder that appends results to
 // the file named by ECSLOGFIX_RELIABILITY_REPORT (so `make reliability` can
 // print one table over all packages), the table itself, and the rate-budget
-// check applied to a fault proxy's observed request rate.
-//
-// A scenario test looks like:
-//
-//	func TestThirtyPercentFaults(t *testing.T) {
-//		env := localaws.Start(t, localaws.Options{Faults: &faultproxy.Config{Seed: 1, Rules: ...}})
-//		... drive the pipeline with AWS_ENDPOINT_URL=env.Endpoint (the proxy), assert the invariants ...
-//		reliability.Record(t, reliability.Result{Scenario: "30 % faults, 100 registrations / 20 families",
-//			Runs: 1, Passed: passed(t), Registrations: n, Notifications: m, Faults: env.Proxy.Stats().Total.FaultCount()})
-//	}
+// check applied to a fault proxy's observed request rate. The scenarios in
+// test/reliability/faults and test/reliability/security record through it.
 package reliability
 
 import (
@@ -90,13 +82,10 @@ func Missing(results []Result) []string {
 // Summarize sums the results per scenario, in order of first appearance.
 func Summarize(results []Result) []Result {
 	var out []Result
-	index := map[string]int{}
 	for _, r := range results {
-		i, ok := index[r.Scenario]
-		if !ok {
-			index[r.Scenario] = len(out)
-			out = append(out, Result{ID: r.ID, Scenario: r.Scenario})
-			i = len(out) - 1
+		i := slices.IndexFunc(out, func(s Result) bool { return s.Scenario == r.Scenario })
+		if i < 0 {
+			i, out = len(out), append(out, Result{ID: r.ID, Scenario: r.Scenario})
 		}
 		s := &out[i]
 		s.Runs += r.Runs

@@ -88,17 +88,6 @@ func (l *functionLogs) snapshot(fn string, bootstrapCPU time.Duration) snapshot 
 	return snapshot{invocations: len(l.durations[fn]), logBytes: l.bytes[fn], cpu: bootstrapCPU}
 }
 
-// bootstrapPID finds the running process whose executable is exe.
-func bootstrapPID(exe string) (int, error) {
-	exes, _ := filepath.Glob("/proc/[0-9]*/exe")
-	for _, e := range exes {
-		if target, err := os.Readlink(e); err == nil && target == exe {
-			return strconv.Atoi(strings.Split(e, "/")[2])
-		}
-	}
-	return 0, fmt.Errorf("no process runs %s", exe)
-}
-
 // cpuTime is the CPU time a process's threads ran (sum of the first field
 // of /proc/PID/task/*/schedstat, in nanoseconds).
 func cpuTime(pid int) (time.Duration, error) {
@@ -119,10 +108,6 @@ func cpuTime(pid int) (time.Duration, error) {
 		}
 	}
 	return time.Duration(total), nil
-}
-
-func summary(s bench.Summary) string {
-	return fmt.Sprintf("%s (%s–%s)", bench.Millis(s.Median), bench.Millis(s.Min), bench.Millis(s.Max))
 }
 
 // TestBenchEndToEnd runs the synthesized single-account stack on the e2e
@@ -223,7 +208,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	fns := []string{naming.FunctionDetect, naming.FunctionRemediate, naming.FunctionNotify}
 	exe := func(fn string) string { return filepath.Join(stackDir, "bin", fn, "bootstrap") }
 	cpuOf := func(fn string) time.Duration {
-		pid, err := bootstrapPID(exe(fn))
+		pid, err := bench.ProcessOf(exe(fn))
 		if err != nil {
 			t.Fatalf("%s: %v", fn, err)
 		}
@@ -357,7 +342,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	bench.RecordRow(t, bench.Row{
 		Measure: fmt.Sprintf("detect on a compliant event: billed duration (RIE REPORT) of %d warm invocations, median (min–max); CPU per invocation; log bytes per invocation", okN),
 		Subject: "detect",
-		Value: fmt.Sprintf("%s; CPU %s; %d B/invocation", summary(bench.Summarize(okDurs)), bench.Millis(okCPU),
+		Value: fmt.Sprintf("%s; CPU %s; %d B/invocation", bench.Summarize(okDurs).Millis(), bench.Millis(okCPU),
 			(after.logBytes-before.logBytes)/int64(max(okN, 1))),
 	})
 	recommend := func(fn string, wall, cpu, coldCPU time.Duration, rss int64) {
@@ -383,12 +368,12 @@ func TestBenchEndToEnd(t *testing.T) {
 	bench.RecordRow(t, bench.Row{
 		Measure: fmt.Sprintf("end-to-end latency: event put on the bus → notification in the subscribed SQS queue, median of %d warm (min–max)", lat.N),
 		Subject: "pipeline (harness: moto + Step Functions + 3 bootstraps under RIE; registerRate raised to 20/s)",
-		Value:   fmt.Sprintf("%s; first (cold) run %s", summary(lat), bench.Millis(cold)),
+		Value:   fmt.Sprintf("%s; first (cold) run %s", lat.Millis(), bench.Millis(cold)),
 	})
 	bench.RecordRow(t, bench.Row{
 		Measure: fmt.Sprintf("… of which: detect invoke under its emulator / execution start → stop in moto, medians of %d", lat.N),
 		Subject: "pipeline",
-		Value:   fmt.Sprintf("detect %s; execution %s", bench.Millis(bench.Summarize(detects).Median), summary(bench.Summarize(executions))),
+		Value:   fmt.Sprintf("detect %s; execution %s", bench.Millis(bench.Summarize(detects).Median), bench.Summarize(executions).Millis()),
 	})
 
 	// Requests per remediation on the wire (every run must agree).
@@ -432,7 +417,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	// Per function: billed duration, init, CPU, peak RSS, log bytes.
 	for _, fn := range fns {
 		name := names.Function(fn)
-		pid, err := bootstrapPID(exe(fn))
+		pid, err := bench.ProcessOf(exe(fn))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -457,7 +442,7 @@ func TestBenchEndToEnd(t *testing.T) {
 		bench.RecordRow(t, bench.Row{
 			Measure: fmt.Sprintf("%s during remediations: billed duration (RIE REPORT) of %d warm invocations, median (min–max); CPU per warm invocation / first invocation incl. init; peak RSS after %d remediations; log bytes per invocation", fn, warmN, runs+1),
 			Subject: fn,
-			Value: fmt.Sprintf("%s; CPU %s / %s; RSS %s; %d B/invocation", summary(dur),
+			Value: fmt.Sprintf("%s; CPU %s / %s; RSS %s; %d B/invocation", dur.Millis(),
 				bench.Millis(warmCPU), bench.Millis(coldCPU), bench.MiB(rss), (last.logBytes-f.logBytes)/int64(max(warmN, 1))),
 		})
 		recommend(fn, dur.Median, warmCPU, coldCPU, rss)

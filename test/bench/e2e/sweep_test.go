@@ -188,7 +188,7 @@ func TestBenchOrganizationSweep(t *testing.T) {
 	}
 	walks := slices.Clone(durs[1 : len(durs)-1])
 	slices.Sort(walks)
-	pid, err := bootstrapPID(filepath.Join(stackDir, "bin", filepath.Base(syn.Packages[sweepFn]), "bootstrap"))
+	pid, err := bench.ProcessOf(filepath.Join(stackDir, "bin", filepath.Base(syn.Packages[sweepFn]), "bootstrap"))
 	var rss int64
 	if err == nil {
 		rss, err = bench.PeakRSS(pid)

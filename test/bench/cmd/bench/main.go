@@ -11,12 +11,11 @@
 //
 // A function whose directory lacks main.go gets "n/a (not built)"; one that
 // does not build gets "build failed". Per-function events come from
-// test/bench/testdata/events/<name>.json and extra environment from
-// test/bench/testdata/env/<name>.env (KEY=VALUE lines), when present.
+// test/bench/testdata/events/<name>.json, when present.
 package main
 
 import (
-	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -63,11 +62,7 @@ func main() {
 	flag.StringVar(&o.commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
 	flag.StringVar(&o.toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
 	flag.Parse()
-	for _, f := range strings.Split(fns, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			o.functions = append(o.functions, f)
-		}
-	}
+	o.functions = strings.FieldsFunc(fns, func(r rune) bool { return r == ',' || r == ' ' })
 	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -77,8 +72,7 @@ func main() {
 // subject is one Lambda to measure.
 type subject struct {
 	name    string // row subject
-	pkg     string // package path relative to the root
-	env     string // testdata name for events/env
+	pkg     string // package path relative to the root; its base names its event
 	floor   bool   // the null runtime: its cold start is the RIE + process floor
 	skip    string // why it is not measured
 	spec    bench.LambdaSpec
@@ -92,8 +86,9 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.rie == "" {
-		o.rie = filepath.Join(root, ".tools/bin/aws-lambda-rie")
+	// Absolute: the emulator runs in each bootstrap's directory.
+	if o.rie, err = filepath.Abs(cmp.Or(o.rie, filepath.Join(root, ".tools/bin/aws-lambda-rie"))); err != nil {
+		return err
 	}
 	if _, err := os.Stat(o.rie); err != nil {
 		return fmt.Errorf("aws-lambda-rie not found (make tools): %w", err)
@@ -105,7 +100,6 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	defer os.RemoveAll(work)
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
-	var rows []bench.Row
 	py, err := bench.ProbePython(ctx, o.python)
 	if err != nil {
 		return err
@@ -114,11 +108,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	// Build every subject first, so the measurements below share one
 	// stretch of time.
 	subjects := []*subject{
-		{name: "null runtime (RIE + process floor)", pkg: "./test/bench/testdata/null", env: "null", floor: true},
-		{name: "hello (harness reference)", pkg: "./test/bench/testdata/hello", env: "hello"},
+		{name: "null runtime (RIE + process floor)", pkg: "./test/bench/testdata/null", floor: true},
+		{name: "hello (harness reference)", pkg: "./test/bench/testdata/hello"},
 	}
 	for _, f := range o.functions {
-		subjects = append(subjects, &subject{name: f, pkg: "./functions/" + f, env: f})
+		subjects = append(subjects, &subject{name: f, pkg: "./functions/" + f})
 	}
 	var active []*subject
 	for _, s := range subjects {
@@ -127,13 +121,14 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			continue
 		}
 		logf("%s: building", s.name)
-		native, err := localaws.BuildBootstrap(ctx, root, s.pkg, runtime.GOARCH, filepath.Join(work, s.env, runtime.GOARCH))
+		base := filepath.Base(s.pkg)
+		native, err := localaws.BuildBootstrap(ctx, root, s.pkg, runtime.GOARCH, filepath.Join(work, base, runtime.GOARCH))
 		if err != nil {
 			s.skip = "build failed: " + firstLine(err)
 			continue
 		}
 		if !s.floor {
-			arm, err := localaws.BuildBootstrap(ctx, root, s.pkg, "arm64", filepath.Join(work, s.env, "arm64"))
+			arm, err := localaws.BuildBootstrap(ctx, root, s.pkg, "arm64", filepath.Join(work, base, "arm64"))
 			if err != nil {
 				return err
 			}
@@ -141,11 +136,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 				return err
 			}
 		}
-		event, env, err := testdata(root, s.env)
-		if err != nil {
-			return err
+		event, err := os.ReadFile(filepath.Join(root, "test/bench/testdata/events", base+".json"))
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err // absent: StartLambda sends {}
 		}
-		s.spec = bench.LambdaSpec{RIE: o.rie, Bootstrap: native, Event: event, Env: env, Warm: o.warm}
+		s.spec = bench.LambdaSpec{RIE: o.rie, Bootstrap: native, Event: event, Env: defaultEnv, Warm: o.warm}
 		active = append(active, s)
 	}
 
@@ -184,14 +179,13 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			}
 		}
 	}
-	py.Ready, py.PeakRSS = bench.Summarize(pyReady), bench.Median(pyRSS)
-
-	budget := py.Ready.Median / 8
-	rows = append(rows,
-		bench.Row{Measure: fmt.Sprintf("Python baseline: start → boto3 imported + ECS client, median of %d (min–max)", py.Ready.N),
-			Subject: py.Version, Value: summary(py.Ready)},
-		bench.Row{Measure: "Python baseline: peak RSS (VmHWM)", Subject: py.Version, Value: bench.MiB(py.PeakRSS)},
-	)
+	ready := bench.Summarize(pyReady)
+	budget := ready.Median / 8
+	rows := []bench.Row{
+		{Measure: fmt.Sprintf("Python baseline: start → boto3 imported + ECS client, median of %d (min–max)", ready.N),
+			Subject: py.Version, Value: ready.Millis()},
+		{Measure: "Python baseline: peak RSS (VmHWM)", Subject: py.Version, Value: bench.MiB(bench.Median(pyRSS))},
+	}
 	var floor time.Duration
 	for _, s := range subjects {
 		switch {
@@ -206,19 +200,19 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		coldMeasure := fmt.Sprintf("cold start (%s) under RIE: process start → first response, median of %d (min–max)", runtime.GOARCH, res.Cold.N)
 		if s.floor {
 			floor = res.Cold.Median
-			rows = append(rows, bench.Row{Measure: coldMeasure, Subject: s.name, Value: summary(res.Cold)})
+			rows = append(rows, bench.Row{Measure: coldMeasure, Subject: s.name, Value: res.Cold.Millis()})
 			continue
 		}
-		ratio := float64(res.Cold.Median) / float64(py.Ready.Median)
+		ratio := float64(res.Cold.Median) / float64(ready.Median)
 		rows = append(rows,
-			bench.Row{Measure: coldMeasure, Subject: s.name, Value: summary(res.Cold),
+			bench.Row{Measure: coldMeasure, Subject: s.name, Value: res.Cold.Millis(),
 				Target: "≤ Python/8 = " + bench.Millis(budget), Verdict: bench.Verdict(res.Cold.Median <= budget)},
 			bench.Row{Measure: "cold start ÷ Python baseline", Subject: s.name,
 				Value: fmt.Sprintf("%.3f (%.1f× faster)", ratio, 1/ratio), Target: "≤ 0.125", Verdict: bench.Verdict(ratio <= 0.125)},
 		)
 		if floor > 0 {
 			above := res.Cold.Median - floor
-			r := float64(above) / float64(py.Ready.Median)
+			r := float64(above) / float64(ready.Median)
 			rows = append(rows, bench.Row{Measure: "≈ cold start above the RIE floor (median − floor) ÷ Python", Subject: s.name,
 				Value: fmt.Sprintf("%s → %.3f", bench.Millis(above), r), Target: "≤ 0.125", Verdict: bench.Verdict(r <= 0.125)})
 		}
@@ -227,7 +221,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			answer = "function error " + res.FunctionError
 		}
 		rows = append(rows,
-			bench.Row{Measure: fmt.Sprintf("warm invoke round trip, median of %d (min–max)", res.Warm.N), Subject: s.name, Value: summary(res.Warm)},
+			bench.Row{Measure: fmt.Sprintf("warm invoke round trip, median of %d (min–max)", res.Warm.N), Subject: s.name, Value: res.Warm.Millis()},
 			bench.Row{Measure: "peak RSS of the bootstrap (VmHWM), median over starts", Subject: s.name, Value: bench.MiB(res.PeakRSS)},
 			bench.Row{Measure: "arm64 zip (bootstrap, deflate -9)", Subject: s.name,
 				Value: fmt.Sprintf("%d B (%s)", s.zip, bench.MiB(s.zip)), Target: "≤ 6 MiB", Verdict: bench.Verdict(s.zip <= 6<<20)},
@@ -235,19 +229,23 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		)
 	}
 
-	if o.goBench != "" {
-		more, err := readWith(o.goBench, bench.ParseGoBench)
+	for _, more := range []struct {
+		path  string
+		parse func(io.Reader) ([]bench.Row, error)
+	}{{o.goBench, bench.ParseGoBench}, {o.rowsFile, jsonlines.Read[bench.Row]}} {
+		if more.path == "" {
+			continue
+		}
+		f, err := os.Open(more.path)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, more...)
-	}
-	if o.rowsFile != "" {
-		more, err := readWith(o.rowsFile, jsonlines.Read[bench.Row])
+		added, err := more.parse(f)
+		f.Close()
 		if err != nil {
 			return err
 		}
-		rows = append(rows, more...)
+		rows = append(rows, added...)
 	}
 
 	p := docblock.Provenance{Commit: o.commit, Toolchain: o.toolchain, Platform: docblock.Host(), Date: time.Now()}
@@ -271,66 +269,22 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	return nil
 }
 
-func summary(s bench.Summary) string {
-	return fmt.Sprintf("%s (%s–%s)", bench.Millis(s.Median), bench.Millis(s.Min), bench.Millis(s.Max))
-}
-
 func firstLine(err error) string {
 	s, _, _ := strings.Cut(err.Error(), "\n")
 	return s
 }
 
-func readWith(path string, parse func(io.Reader) ([]bench.Row, error)) ([]bench.Row, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return parse(f)
-}
-
 // defaultEnv is a plausible single-account configuration. AWS calls go to
 // a closed loopback port with one attempt, so nothing leaves the machine
 // and no retry back-off inflates the figures.
-var defaultEnv = []string{
-	"AWS_ENDPOINT_URL=http://127.0.0.1:9",
-	"AWS_MAX_ATTEMPTS=1",
-	fnenv.EnvMode + "=single",
-	fnenv.EnvStateMachineARN + "=arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",
-	fnenv.EnvTopicARN + "=arn:aws:sns:us-east-1:123456789012:ecslogfix",
-	fnenv.EnvOwnRoleARNs + "=arn:aws:iam::123456789012:role/ecslogfix-remediate",
-	fnenv.EnvRegions + "=us-east-1",
-	fnenv.EnvRegisterRate + "=1",
-	fnenv.EnvPolicy + "={}",
-}
-
-// testdata returns the event and environment for a function:
-// test/bench/testdata/events/NAME.json ({} when absent) and defaultEnv plus
-// test/bench/testdata/env/NAME.env.
-func testdata(root, name string) ([]byte, []string, error) {
-	dir := filepath.Join(root, "test/bench/testdata")
-	event, err := os.ReadFile(filepath.Join(dir, "events", name+".json"))
-	if errors.Is(err, os.ErrNotExist) {
-		event, err = []byte("{}"), nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	env := append([]string(nil), defaultEnv...)
-	f, err := os.Open(filepath.Join(dir, "env", name+".env"))
-	if errors.Is(err, os.ErrNotExist) {
-		return event, env, nil
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line != "" && !strings.HasPrefix(line, "#") {
-			env = append(env, line)
-		}
-	}
-	return event, env, sc.Err()
+var defaultEnv = map[string]string{
+	"AWS_ENDPOINT_URL":       "http://127.0.0.1:9",
+	"AWS_MAX_ATTEMPTS":       "1",
+	fnenv.EnvMode:            "single",
+	fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",
+	fnenv.EnvTopicARN:        "arn:aws:sns:us-east-1:123456789012:ecslogfix",
+	fnenv.EnvOwnRoleARNs:     "arn:aws:iam::123456789012:role/ecslogfix-remediate",
+	fnenv.EnvRegions:         "us-east-1",
+	fnenv.EnvRegisterRate:    "1",
+	fnenv.EnvPolicy:          "{}",
 }

@@ -7,7 +7,7 @@
 // interprets: Choice (Variable + StringEquals/BooleanEquals, Default), Task
 // (Resource arn:aws:states:::lambda:invoke with Parameters FunctionName and
 // Payload, ResultSelector, ResultPath, Retry, Catch), Pass (Result,
-// ResultPath), Wait (Seconds or SecondsPath, scaled by Machine.TimeScale),
+// ResultPath), Wait (SecondsPath, scaled by Machine.TimeScale),
 // Succeed and Fail. Paths are "$", "$.a.b" and "$$.Execution.Id"
 // / "$$.Execution.Name". Retry follows AWS: per-retrier attempt counts,
 // IntervalSeconds·BackoffRate^n capped at MaxDelaySeconds, JitterStrategy
@@ -18,6 +18,7 @@
 package sfnlocal
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -37,11 +38,13 @@ import (
 type Invoker func(ctx context.Context, function string, payload []byte) (out []byte, errType, errMsg string, err error)
 
 type retrier struct {
-	ErrorEquals     []string
-	IntervalSeconds *float64
+	ErrorEquals []string
+	// Zero is not a valid IntervalSeconds, BackoffRate or MaxDelaySeconds
+	// in AWS: zero means absent. MaxAttempts 0 (no retry) is valid.
+	IntervalSeconds float64
 	MaxAttempts     *int
-	BackoffRate     *float64
-	MaxDelaySeconds *float64
+	BackoffRate     float64
+	MaxDelaySeconds float64
 	JitterStrategy  string
 }
 
@@ -72,7 +75,6 @@ type state struct {
 	Catch          []catcher
 	Result         json.RawMessage
 	Error, Cause   string
-	Seconds        *float64
 	SecondsPath    string
 	Comment        string
 }
@@ -81,7 +83,7 @@ var allowed = map[string][]string{
 	"Choice":  {"Type", "Choices", "Default", "Comment"},
 	"Task":    {"Type", "Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Next", "End", "Comment"},
 	"Pass":    {"Type", "Result", "ResultPath", "Next", "End", "Comment"},
-	"Wait":    {"Type", "Seconds", "SecondsPath", "Next", "End", "Comment"},
+	"Wait":    {"Type", "SecondsPath", "Next", "End", "Comment"},
 	"Succeed": {"Type", "Comment"},
 	"Fail":    {"Type", "Error", "Cause", "Comment"},
 }
@@ -137,16 +139,8 @@ func Parse(definition string, seed uint64) (*Machine, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, fmt.Errorf("sfnlocal: state %s: %w", name, err)
 		}
-		if rp, ok := fields["ResultPath"]; ok {
-			var p *string
-			if err := json.Unmarshal(rp, &p); err != nil {
-				return nil, fmt.Errorf("sfnlocal: state %s: ResultPath: %w", name, err)
-			}
-			if p == nil {
-				empty := ""
-				p = &empty
-			}
-			s.ResultPath = p
+		if string(fields["ResultPath"]) == "null" {
+			s.ResultPath = new(string) // discard the result
 		}
 		if typ == "Task" && s.Resource != "arn:aws:states:::lambda:invoke" {
 			return nil, fmt.Errorf("sfnlocal: state %s: resource %s is not supported", name, s.Resource)
@@ -187,8 +181,6 @@ type Execution struct {
 	Cause     string
 	History   []Event
 	Retries   int // Retry attempts taken, all states
-	Start     time.Time
-	Stop      time.Time
 }
 
 // taskError is a failed Task's Error and Cause.
@@ -196,60 +188,51 @@ type taskError struct{ name, cause string }
 
 // Run executes the machine on input and returns when it stops.
 func (m *Machine) Run(ctx context.Context, arn, name, input string) *Execution {
-	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "RUNNING", Start: time.Now()}
-	defer func() { ex.Stop = time.Now() }()
+	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "RUNNING"}
 	var doc any
-	if err := json.Unmarshal([]byte(input), &doc); err != nil {
-		ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", "input is not JSON: "+err.Error()
+	fail := func(name, cause string) *Execution {
+		ex.Status, ex.Error, ex.Cause = "FAILED", name, cause
 		return ex
+	}
+	succeed := func() *Execution {
+		b, _ := json.Marshal(doc)
+		ex.Status, ex.Output = "SUCCEEDED", string(b)
+		return ex
+	}
+	if err := json.Unmarshal([]byte(input), &doc); err != nil {
+		return fail("States.Runtime", "input is not JSON: "+err.Error())
 	}
 	ctxObj := map[string]any{"Execution": map[string]any{"Id": arn, "Name": name, "Input": doc}}
 	cur := m.startAt
 	for steps := 0; ; steps++ {
 		if steps > 1000 {
-			ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", "more than 1000 transitions"
-			return ex
+			return fail("States.Runtime", "more than 1000 transitions")
 		}
 		s := m.states[cur]
 		if s == nil {
-			ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", "no state "+cur
-			return ex
+			return fail("States.Runtime", "no state "+cur)
 		}
 		ex.History = append(ex.History, Event{Type: "StateEntered", State: cur})
 		switch s.Type {
 		case "Succeed":
-			ex.Status = "SUCCEEDED"
-			b, _ := json.Marshal(doc)
-			ex.Output = string(b)
 			ex.History = append(ex.History, Event{Type: "ExecutionSucceeded"})
-			return ex
+			return succeed()
 		case "Fail":
-			ex.Status, ex.Error, ex.Cause = "FAILED", s.Error, s.Cause
 			ex.History = append(ex.History, Event{Type: "ExecutionFailed", Error: s.Error})
-			return ex
+			return fail(s.Error, s.Cause)
 		case "Choice":
 			next := s.Default
 			for _, c := range s.Choices {
+				// A value of another type never equals: comparing
+				// interfaces of different dynamic types is false.
 				v, err := path(c.Variable, doc, ctxObj)
-				if err != nil {
-					continue
-				}
-				if c.StringEquals != nil {
-					if sv, ok := v.(string); ok && sv == *c.StringEquals {
-						next = c.Next
-						break
-					}
-				}
-				if c.BooleanEquals != nil {
-					if bv, ok := v.(bool); ok && bv == *c.BooleanEquals {
-						next = c.Next
-						break
-					}
+				if err == nil && (c.StringEquals != nil && v == any(*c.StringEquals) || c.BooleanEquals != nil && v == any(*c.BooleanEquals)) {
+					next = c.Next
+					break
 				}
 			}
 			if next == "" {
-				ex.Status, ex.Error, ex.Cause = "FAILED", "States.NoChoiceMatched", cur
-				return ex
+				return fail("States.NoChoiceMatched", cur)
 			}
 			cur = next
 			continue
@@ -257,71 +240,53 @@ func (m *Machine) Run(ctx context.Context, arn, name, input string) *Execution {
 			var result any = doc
 			if len(s.Result) > 0 {
 				if err := json.Unmarshal(s.Result, &result); err != nil {
-					ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", err.Error()
-					return ex
+					return fail("States.Runtime", err.Error())
 				}
 			}
 			var err error
 			if doc, err = applyResultPath(s.ResultPath, doc, result); err != nil {
-				ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", err.Error()
-				return ex
+				return fail("States.Runtime", err.Error())
 			}
 		case "Wait":
-			secs, err := m.waitSeconds(s, doc, ctxObj)
+			secs, err := waitSeconds(s, doc, ctxObj)
 			if err != nil {
-				ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", err.Error()
-				return ex
+				return fail("States.Runtime", err.Error())
 			}
 			t := time.NewTimer(time.Duration(secs * m.TimeScale * float64(time.Second)))
 			select {
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				ex.Status, ex.Error, ex.Cause = "FAILED", "States.Timeout", ctx.Err().Error()
-				return ex
+				return fail("States.Timeout", ctx.Err().Error())
 			}
 		case "Task":
 			out, terr := m.task(ctx, ex, cur, s, doc, ctxObj)
 			if terr != nil {
 				ex.History = append(ex.History, Event{Type: "TaskFailed", State: cur, Error: terr.name})
-				caught := false
-				for _, c := range s.Catch {
-					if matches(c.ErrorEquals, terr.name) {
-						var err error
-						doc, err = applyResultPath(c.ResultPath, doc, map[string]any{"Error": terr.name, "Cause": terr.cause})
-						if err != nil {
-							ex.Status, ex.Error, ex.Cause = "FAILED", "States.Runtime", err.Error()
-							return ex
-						}
-						cur, caught = c.Next, true
-						break
-					}
-				}
-				if !caught {
-					ex.Status, ex.Error, ex.Cause = "FAILED", terr.name, terr.cause
+				i := slices.IndexFunc(s.Catch, func(c catcher) bool { return matches(c.ErrorEquals, terr.name) })
+				if i < 0 {
 					ex.History = append(ex.History, Event{Type: "ExecutionFailed", Error: terr.name})
-					return ex
+					return fail(terr.name, terr.cause)
 				}
+				var err error
+				if doc, err = applyResultPath(s.Catch[i].ResultPath, doc, map[string]any{"Error": terr.name, "Cause": terr.cause}); err != nil {
+					return fail("States.Runtime", err.Error())
+				}
+				cur = s.Catch[i].Next
 				continue
 			}
 			doc = out
 		}
 		if s.End || s.Next == "" {
-			ex.Status = "SUCCEEDED"
-			b, _ := json.Marshal(doc)
-			ex.Output = string(b)
-			return ex
+			return succeed()
 		}
 		cur = s.Next
 	}
 }
 
-// waitSeconds is a Wait state's duration: Seconds, or the non-negative
-// number at SecondsPath (a missing path is States.Runtime, as in AWS).
-func (m *Machine) waitSeconds(s *state, doc, ctxObj any) (float64, error) {
-	if s.Seconds != nil {
-		return *s.Seconds, nil
-	}
+// waitSeconds is a Wait state's duration: the non-negative integer at
+// SecondsPath (a missing path is States.Runtime, as in AWS).
+func waitSeconds(s *state, doc, ctxObj any) (float64, error) {
 	v, err := path(s.SecondsPath, doc, ctxObj)
 	if err != nil {
 		return 0, err
@@ -403,16 +368,9 @@ func (m *Machine) task(ctx context.Context, ex *Execution, name string, s *state
 }
 
 func (m *Machine) delay(r retrier, attempt int) time.Duration {
-	interval, backoff := 1.0, 2.0
-	if r.IntervalSeconds != nil {
-		interval = *r.IntervalSeconds
-	}
-	if r.BackoffRate != nil {
-		backoff = *r.BackoffRate
-	}
-	d := interval * math.Pow(backoff, float64(attempt))
-	if r.MaxDelaySeconds != nil && d > *r.MaxDelaySeconds {
-		d = *r.MaxDelaySeconds
+	d := cmp.Or(r.IntervalSeconds, 1) * math.Pow(cmp.Or(r.BackoffRate, 2), float64(attempt))
+	if r.MaxDelaySeconds > 0 {
+		d = min(d, r.MaxDelaySeconds)
 	}
 	if r.JitterStrategy == "FULL" {
 		m.mu.Lock()
@@ -457,16 +415,8 @@ func resolve(tmpl any, doc, ctxObj any) (any, error) {
 			out[k] = r
 		}
 		return out, nil
-	case []any:
-		out := make([]any, len(t))
-		for i, v := range t {
-			r, err := resolve(v, doc, ctxObj)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = r
-		}
-		return out, nil
+	case []any: // asl.Definition's templates hold none
+		return nil, errors.New("arrays in a Parameters or ResultSelector template are not supported")
 	}
 	return tmpl, nil
 }
@@ -480,8 +430,6 @@ func path(p string, doc, ctxObj any) (any, error) {
 	switch {
 	case p == "$":
 		return doc, nil
-	case p == "$$":
-		return ctxObj, nil
 	case strings.HasPrefix(p, "$$."):
 		root, rest = ctxObj, p[3:]
 	case strings.HasPrefix(p, "$."):
