@@ -1,36 +1,28 @@
 package faultproxy
 
 import (
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// What ECS does that moto 5.2.1 does not, answered here
-// (docs/reliability.md; offline-testing.md "moto's gaps"):
-//
-//   - UpdateService with a taskDefinition on a service whose deployment
-//     controller is CODE_DEPLOY or EXTERNAL is refused with
-//     InvalidParameterException (moto accepts it). Every such request is
-//     recorded, so a test can assert it was never sent.
-//   - UpdateService with a new taskDefinition on an ECS-controller service
-//     starts a rolling deployment: DescribeServices then shows a PRIMARY
-//     deployment of the new revision, IN_PROGRESS for the first
-//     ECSConfig.Polls answers, then COMPLETED — or FAILED for a service
-//     ECSConfig.Fail names, where the circuit breaker's rollback
-//     (DeploymentFailure.Rollback) points the service back at its previous
-//     revision as ECS does. moto keeps its one creation-time deployment and
-//     never reports progress.
-//
-// Other ECS calls, and these two for services the proxy has not seen
-// updated, pass through unchanged.
+// What ECS does that moto 5.2.1 does not, answered here (docs/reliability.md
+// has the details; offline-testing.md "moto's gaps"): UpdateService with a
+// taskDefinition is refused with InvalidParameterException on a CODE_DEPLOY
+// or EXTERNAL service (moto accepts it), and every UpdateService is
+// recorded, so a test can assert what was sent. On an ECS-controller
+// service a new revision starts a rolling deployment that DescribeServices
+// shows IN_PROGRESS, then COMPLETED, or FAILED and rolled back as ECSConfig
+// says; moto keeps its one creation-time deployment. Other ECS calls, and
+// these two for services the proxy has not seen updated, pass through.
 
 // AWS's messages for UpdateService with a taskDefinition on a service
 // whose controller is not ECS. The CODE_DEPLOY text is quoted in the
@@ -74,30 +66,24 @@ type ECSUpdate struct {
 	Refused string
 }
 
-// deployment is one deployment of the model; the newest is PRIMARY.
+// deployment is one deployment of the model.
 type deployment struct {
 	id, td, state, reason string
 	polls                 int
 	created               time.Time
 }
 
+// rollout is what the model shows of a service's deployments: the newest
+// (PRIMARY) and the one before it.
+type rollout struct{ primary, previous deployment }
+
 // ecsModel holds the deployments of the services updated through the proxy.
 type ecsModel struct {
 	mu       sync.Mutex
 	cfg      ECSConfig
-	services map[string][]*deployment // service ARN → deployments, newest first
+	services map[string]*rollout // by service ARN
 	updates  []ECSUpdate
 	seq      int
-}
-
-// SetECS replaces the ECS model's configuration (deployments already
-// started keep their course, except for Fail, which applies to the next
-// deployment of each named service).
-func (p *Proxy) SetECS(cfg ECSConfig) {
-	fresh := newECSModel(cfg)
-	p.ecs.mu.Lock()
-	defer p.ecs.mu.Unlock()
-	p.ecs.cfg = fresh.cfg
 }
 
 // ECSUpdates returns the UpdateService requests seen so far.
@@ -109,207 +95,102 @@ func (p *Proxy) ECSUpdates() []ECSUpdate {
 
 // Refused returns the UpdateService requests answered with AWS's refusal.
 func (p *Proxy) Refused() []ECSUpdate {
-	var out []ECSUpdate
-	for _, u := range p.ECSUpdates() {
-		if u.Refused != "" {
-			out = append(out, u)
-		}
-	}
-	return out
+	return slices.DeleteFunc(p.ECSUpdates(), func(u ECSUpdate) bool { return u.Refused == "" })
 }
 
-// serveECS answers UpdateService and DescribeServices with the model; it
+// serve answers UpdateService and DescribeServices with the model; it
 // reports false for any other call.
-func (p *Proxy) serveECS(w http.ResponseWriter, r *http.Request, call Call) bool {
-	switch call.API {
+func (m *ecsModel) serve(x *exchange) bool {
+	switch x.call.API {
 	case "ecs:UpdateService":
-		p.updateService(w, r, call)
+		m.updateService(x)
 	case "ecs:DescribeServices":
-		p.describeServices(w, r, call)
+		x.forward(func(out map[string]any) {
+			services, _ := out["services"].([]any)
+			for _, s := range services {
+				if svc, ok := s.(map[string]any); ok {
+					if back := m.advance(svc); back != "" {
+						m.rollBack(x, svc, back)
+					}
+					m.rewrite(svc)
+				}
+			}
+		})
 	default:
 		return false
 	}
 	return true
 }
 
-// upstreamCall makes an ECS call to the upstream with the request's
-// headers (moto takes the account from the credential) and returns the
-// status and body.
-func (p *Proxy) upstreamCall(r *http.Request, op string, body []byte) (int, []byte, error) {
-	u := *p.upstream
-	u.Path = r.URL.Path
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, u.String(), bytes.NewReader(body))
-	if err != nil {
-		return 0, nil, err
-	}
-	req.Header = r.Header.Clone()
-	req.Header.Set("X-Amz-Target", "AmazonEC2ContainerServiceV20141113."+op)
-	req.Header.Del("Content-Length")
-	req.Host = r.Host
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return resp.StatusCode, b, err
-}
-
-func writeJSON(w http.ResponseWriter, call Call, status int, body []byte) {
-	w.Header().Set("Content-Type", call.ContentType)
-	w.WriteHeader(status)
-	w.Write(body)
-}
-
-// writeError answers an AWS JSON-protocol error, as the service would.
-func writeError(w http.ResponseWriter, call Call, status int, code, message string) {
-	w.Header().Set("Content-Type", call.ContentType)
-	w.Header().Set("X-Amzn-ErrorType", code)
-	w.Header().Set("X-Amzn-RequestId", fmt.Sprintf("faultproxy-%d", time.Now().UnixNano()))
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]string{"__type": code, "message": message})
-}
-
-// describeOne reads one service from the upstream (nil when it is not
-// there).
-func (p *Proxy) describeOne(r *http.Request, cluster, service string) (map[string]any, error) {
-	req := map[string]any{"services": []string{service}}
-	if cluster != "" {
-		req["cluster"] = cluster
-	}
-	b, _ := json.Marshal(req)
-	status, body, err := p.upstreamCall(r, "DescribeServices", b)
-	if err != nil || status != http.StatusOK {
-		return nil, fmt.Errorf("describe %s: HTTP %d %v", service, status, err)
-	}
-	var out struct {
-		Services []map[string]any `json:"services"`
-	}
-	if err := json.Unmarshal(body, &out); err != nil || len(out.Services) == 0 {
-		return nil, err
-	}
-	return out.Services[0], nil
-}
-
+// str is m's string member k ("" when it is none).
 func str(m map[string]any, k string) string { s, _ := m[k].(string); return s }
 
-func controllerOf(svc map[string]any) string {
-	if dc, ok := svc["deploymentController"].(map[string]any); ok {
-		if t := str(dc, "type"); t != "" {
-			return t
-		}
-	}
-	return "ECS"
-}
-
-func (p *Proxy) updateService(w http.ResponseWriter, r *http.Request, call Call) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
+func (m *ecsModel) updateService(x *exchange) {
 	var req map[string]any
-	if err := json.Unmarshal(body, &req); err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
+	x.decode(&req)
 	u := ECSUpdate{Cluster: str(req, "cluster"), Service: str(req, "service"), TaskDefinition: str(req, "taskDefinition"),
 		Fields: slices.Sorted(maps.Keys(req))}
-	var before map[string]any
+	var before *ecstypes.Service // the service as moto has it
 	if u.TaskDefinition != "" {
-		if before, err = p.describeOne(r, u.Cluster, u.Service); err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
+		in := &ecs.DescribeServicesInput{Services: []string{u.Service}}
+		if u.Cluster != "" {
+			in.Cluster = &u.Cluster
+		}
+		out, err := ecs.NewFromConfig(x.aws()).DescribeServices(x.r.Context(), in)
+		if err != nil {
+			http.Error(x.w, err.Error(), http.StatusBadGateway)
 			return
 		}
-		if c := controllerOf(before); before != nil && c != "ECS" {
-			u.Refused = c
+		if len(out.Services) > 0 {
+			before = &out.Services[0]
+			if dc := before.DeploymentController; dc != nil && dc.Type != ecstypes.DeploymentControllerTypeEcs {
+				u.Refused = string(dc.Type)
+			}
 		}
 	}
-	p.ecs.mu.Lock()
-	p.ecs.updates = append(p.ecs.updates, u)
-	p.ecs.mu.Unlock()
+	m.mu.Lock()
+	m.updates = append(m.updates, u)
+	m.mu.Unlock()
 	if u.Refused != "" {
 		msg := CodeDeployUpdateMessage
 		if u.Refused == "EXTERNAL" {
 			msg = ExternalUpdateMessage
 		}
-		writeError(w, call, http.StatusBadRequest, "InvalidParameterException", msg)
+		x.fail(http.StatusBadRequest, "InvalidParameterException", msg)
 		return
 	}
-	status, out, err := p.upstreamCall(r, "UpdateService", body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	if status == http.StatusOK && before != nil && u.TaskDefinition != str(before, "taskDefinition") {
-		var resp struct {
-			Service map[string]any `json:"service"`
+	x.forward(func(out map[string]any) {
+		if svc, _ := out["service"].(map[string]any); svc != nil && before != nil && u.TaskDefinition != aws.ToString(before.TaskDefinition) {
+			m.startDeployment(before, svc)
+			m.rewrite(svc)
 		}
-		if json.Unmarshal(out, &resp) == nil && resp.Service != nil {
-			p.ecs.startDeployment(before, resp.Service)
-			p.ecs.rewrite(resp.Service)
-			out, _ = json.Marshal(resp)
-		}
-	}
-	writeJSON(w, call, status, out)
+	})
 }
 
-// startDeployment records a deployment of svc's new revision; the
-// deployment before it is the previous revision's, completed.
-func (m *ecsModel) startDeployment(before, svc map[string]any) {
+// startDeployment records a deployment of svc's new revision; the one
+// before it is the previous revision's, completed.
+func (m *ecsModel) startDeployment(before *ecstypes.Service, svc map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	arn := str(svc, "serviceArn")
-	ds := m.services[arn]
-	if len(ds) == 0 {
-		ds = []*deployment{{id: firstDeploymentID(before), td: str(before, "taskDefinition"), state: "COMPLETED", created: time.Now()}}
-	}
-	for _, d := range ds {
-		if d.state == "IN_PROGRESS" {
-			d.state = "COMPLETED" // superseded by the new one; its tasks are replaced too
+	ro := m.services[str(svc, "serviceArn")]
+	if ro == nil {
+		ro = &rollout{primary: deployment{id: "ecs-svc/faultproxy-initial", td: aws.ToString(before.TaskDefinition), state: "COMPLETED", created: time.Now()}}
+		if len(before.Deployments) > 0 {
+			ro.primary.id = cmp.Or(aws.ToString(before.Deployments[0].Id), ro.primary.id)
 		}
+		m.services[str(svc, "serviceArn")] = ro
 	}
+	ro.previous = ro.primary
+	if ro.previous.state == "IN_PROGRESS" {
+		ro.previous.state = "COMPLETED" // superseded by the new one; its tasks are replaced too
+	}
+	ro.primary = m.newDeployment(str(svc, "taskDefinition"), "IN_PROGRESS")
+}
+
+// newDeployment is a deployment of td, starting in state.
+func (m *ecsModel) newDeployment(td, state string) deployment {
 	m.seq++
-	ds = append([]*deployment{{id: fmt.Sprintf("ecs-svc/faultproxy%07d", m.seq), td: str(svc, "taskDefinition"), state: "IN_PROGRESS", created: time.Now()}}, ds...)
-	m.services[arn] = ds
-}
-
-func firstDeploymentID(svc map[string]any) string {
-	if ds, ok := svc["deployments"].([]any); ok && len(ds) > 0 {
-		if d, ok := ds[0].(map[string]any); ok && str(d, "id") != "" {
-			return str(d, "id")
-		}
-	}
-	return "ecs-svc/faultproxy-initial"
-}
-
-func (p *Proxy) describeServices(w http.ResponseWriter, r *http.Request, call Call) {
-	body, err := io.ReadAll(r.Body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	status, out, err := p.upstreamCall(r, "DescribeServices", body)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	if status == http.StatusOK {
-		var resp map[string]any
-		if json.Unmarshal(out, &resp) == nil {
-			services, _ := resp["services"].([]any)
-			for _, s := range services {
-				if svc, ok := s.(map[string]any); ok {
-					if back := p.ecs.advance(svc); back != "" {
-						p.rollBack(r, svc, back)
-					}
-					p.ecs.rewrite(svc)
-				}
-			}
-			out, _ = json.Marshal(resp)
-		}
-	}
-	writeJSON(w, call, status, out)
+	return deployment{id: fmt.Sprintf("ecs-svc/faultproxy%07d", m.seq), td: td, state: state, created: time.Now()}
 }
 
 // advance moves svc's newest deployment on by one answer; it returns the
@@ -318,83 +199,71 @@ func (p *Proxy) describeServices(w http.ResponseWriter, r *http.Request, call Ca
 func (m *ecsModel) advance(svc map[string]any) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ds := m.services[str(svc, "serviceArn")]
-	if len(ds) == 0 || ds[0].state != "IN_PROGRESS" {
+	ro := m.services[str(svc, "serviceArn")]
+	if ro == nil || ro.primary.state != "IN_PROGRESS" {
 		return ""
 	}
-	d := ds[0]
-	d.polls++
-	if d.polls <= m.cfg.Polls {
+	ro.primary.polls++
+	if ro.primary.polls <= m.cfg.Polls {
 		return ""
 	}
 	name := str(svc, "serviceName")
 	f, fails := m.cfg.Fail[name]
 	if !fails {
-		d.state = "COMPLETED"
+		ro.primary.state = "COMPLETED"
 		return ""
 	}
 	delete(m.cfg.Fail, name) // once: the put-back deployment completes
-	d.state, d.reason = "FAILED", cmp.Or(f.Reason, DefaultFailureReason)
-	if !f.Rollback || len(ds) < 2 {
+	ro.primary.state, ro.primary.reason = "FAILED", cmp.Or(f.Reason, DefaultFailureReason)
+	if !f.Rollback {
 		return ""
 	}
-	m.seq++
-	prev := ds[1].td
-	m.services[str(svc, "serviceArn")] = append([]*deployment{{id: fmt.Sprintf("ecs-svc/faultproxy%07d", m.seq), td: prev, state: "COMPLETED", created: time.Now()}}, ds...)
-	return prev
+	ro.previous, ro.primary = ro.primary, m.newDeployment(ro.previous.td, "COMPLETED")
+	return ro.primary.td
 }
 
 // rollBack points the service back at td upstream, as ECS's circuit
 // breaker does, and in the answer being written.
-func (p *Proxy) rollBack(r *http.Request, svc map[string]any, td string) {
-	b, _ := json.Marshal(map[string]any{"cluster": str(svc, "clusterArn"), "service": str(svc, "serviceArn"), "taskDefinition": td})
-	if status, _, err := p.upstreamCall(r, "UpdateService", b); err == nil && status == http.StatusOK {
+func (m *ecsModel) rollBack(x *exchange, svc map[string]any, td string) {
+	if _, err := ecs.NewFromConfig(x.aws()).UpdateService(x.r.Context(), &ecs.UpdateServiceInput{
+		Cluster: aws.String(str(svc, "clusterArn")), Service: aws.String(str(svc, "serviceArn")), TaskDefinition: &td}); err == nil {
 		svc["taskDefinition"] = td
 	}
 }
 
 // rewrite replaces svc's deployments with the model's: the newest is
-// PRIMARY; a completed newest one is alone (the old tasks are gone), an
-// unfinished one is listed with the deployment before it.
+// PRIMARY; a completed newest one is alone (the old tasks are gone) unless
+// the one before it failed, an unfinished one is listed with the one
+// before it.
 func (m *ecsModel) rewrite(svc map[string]any) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	ds := m.services[str(svc, "serviceArn")]
-	if len(ds) == 0 {
+	ro := m.services[str(svc, "serviceArn")]
+	if ro == nil {
 		return
 	}
 	desired, _ := svc["desiredCount"].(float64)
-	shown := ds[:1]
-	if ds[0].state != "COMPLETED" || (len(ds) > 1 && ds[1].state == "FAILED") {
-		shown = ds[:min(2, len(ds))]
-	}
-	var out []any
-	for i, d := range shown {
-		status := "ACTIVE"
-		if i == 0 {
-			status = "PRIMARY"
-		}
-		running := desired
-		if d.state != "COMPLETED" {
-			running = 0
-		}
-		dep := map[string]any{
-			"id": d.id, "status": status, "taskDefinition": d.td, "rolloutState": d.state,
-			"desiredCount": desired, "runningCount": running, "pendingCount": desired - running,
-			"createdAt": float64(d.created.Unix()), "updatedAt": float64(time.Now().Unix()),
-		}
-		if d.reason != "" {
-			dep["rolloutStateReason"] = d.reason
-		}
-		out = append(out, dep)
+	out := []any{ro.primary.answer("PRIMARY", desired)}
+	if ro.primary.state != "COMPLETED" || ro.previous.state == "FAILED" {
+		out = append(out, ro.previous.answer("ACTIVE", desired))
 	}
 	svc["deployments"] = out
 }
 
-func newECSModel(cfg ECSConfig) *ecsModel {
-	m := &ecsModel{services: map[string][]*deployment{}, cfg: ECSConfig{Polls: cfg.Polls, Fail: map[string]DeploymentFailure{}}}
-	for k, v := range cfg.Fail {
-		m.cfg.Fail[k] = v
+// answer is d as DescribeServices lists it, with status, in a service of
+// desired tasks: a deployment that has not completed runs none of them.
+func (d deployment) answer(status string, desired float64) map[string]any {
+	running := desired
+	if d.state != "COMPLETED" {
+		running = 0
 	}
-	return m
+	dep := map[string]any{
+		"id": d.id, "status": status, "taskDefinition": d.td, "rolloutState": d.state,
+		"desiredCount": desired, "runningCount": running, "pendingCount": desired - running,
+		"createdAt": float64(d.created.Unix()), "updatedAt": float64(time.Now().Unix()),
+	}
+	if d.reason != "" {
+		dep["rolloutStateReason"] = d.reason
+	}
+	return dep
 }

@@ -1,11 +1,8 @@
 // Package faultproxy is an HTTP reverse proxy that sits between AWS SDK
 // clients and an AWS emulator (moto) on 127.0.0.1 and injects the faults real
-// AWS produces: throttling, ECS's "Too many concurrent attempts" client
-// error, HTTP 500 and 503, connection resets, a ClientException with a
-// given message and added latency, each at a
-// configurable rate per API. It also answers like ECS where moto does not
-// (ecs.go): UpdateService refusals by deployment controller, and service
-// deployments that progress, complete, fail or roll back.
+// AWS produces (Kind), each at a configurable rate per API. It also answers
+// as AWS does where moto does not: ECS's UpdateService refusals and service
+// deployments (ecs.go), and the stand-ins (standin.go).
 //
 // An API is named "service:Operation" as in IAM, for example
 // "ecs:RegisterTaskDefinition", "logs:CreateLogGroup", "sns:Publish". The
@@ -25,12 +22,14 @@ package faultproxy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -42,6 +41,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 // Kind is a fault the proxy can inject.
@@ -118,15 +120,17 @@ type Rule struct {
 	Message string
 }
 
-func (r Rule) matches(api string, c facts) bool {
-	if r.Region != "" && r.Region != c.region || r.Role != "" && r.Role != c.role || r.Account != "" && r.Account != c.account {
+// matches reports whether r applies to call, made with credentials of
+// account ("" when unknown).
+func (r Rule) matches(call Call, account string) bool {
+	if r.Region != "" && r.Region != call.Region || r.Role != "" && r.Role != call.RoleARN || r.Account != "" && r.Account != account {
 		return false
 	}
-	if r.API == "*" || r.API == api {
+	if r.API == "*" || r.API == call.API {
 		return true
 	}
 	svc, ok := strings.CutSuffix(r.API, ":*")
-	return ok && strings.HasPrefix(api, svc+":")
+	return ok && strings.HasPrefix(call.API, svc+":")
 }
 
 func (r Rule) validate() error {
@@ -135,7 +139,7 @@ func (r Rule) validate() error {
 	}
 	sum := 0.0
 	for k, v := range r.Rates {
-		if !knownKind(k) {
+		if !slices.Contains(Kinds, k) {
 			return fmt.Errorf("faultproxy: rule %s: unknown fault %q", r.API, k)
 		}
 		if v < 0 || v > 1 {
@@ -147,7 +151,7 @@ func (r Rule) validate() error {
 		return fmt.Errorf("faultproxy: rule %s: fault rates add up to %v > 1", r.API, sum)
 	}
 	for _, k := range r.Script {
-		if k != None && !knownKind(k) {
+		if k != None && !slices.Contains(Kinds, k) {
 			return fmt.Errorf("faultproxy: rule %s: unknown fault %q in script", r.API, k)
 		}
 	}
@@ -156,8 +160,6 @@ func (r Rule) validate() error {
 	}
 	return nil
 }
-
-func knownKind(k Kind) bool { return slices.Contains(Kinds, k) }
 
 // Config configures a Proxy.
 type Config struct {
@@ -170,10 +172,8 @@ type Config struct {
 	// Now is the clock used for the rate records; time.Now when nil.
 	Now func() time.Time
 	// StandIns makes the proxy answer as AWS does where moto does not
-	// (standin.go): CloudWatch Logs deletion protection, ECS's
-	// defaultLogDriverMode account setting, a family read's latest ACTIVE
-	// revision, a revision's registeredBy. A call that draws a fault gets
-	// the fault first.
+	// (standin.go lists them). A call that draws a fault gets the fault
+	// first.
 	StandIns bool
 	// ECS shapes the ECS deployment model (ecs.go): what real ECS answers
 	// to UpdateService and DescribeServices where moto does not.
@@ -237,9 +237,9 @@ func New(cfg Config) (*Proxy, error) {
 	if err != nil || up.Scheme == "" || up.Host == "" {
 		return nil, fmt.Errorf("faultproxy: bad upstream %q", cfg.Upstream)
 	}
-	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}, upstream: up, ecs: newECSModel(cfg.ECS)}
+	p := &Proxy{seed: cfg.Seed, now: cfg.Now, apis: map[string]*apiState{}, upstream: up, ecs: &ecsModel{cfg: ECSConfig{Polls: cfg.ECS.Polls, Fail: maps.Clone(cfg.ECS.Fail)}, services: map[string]*rollout{}}}
 	if cfg.StandIns {
-		p.standIns = newStandIns()
+		p.standIns = &standIns{}
 	}
 	if p.now == nil {
 		p.now = time.Now
@@ -256,8 +256,7 @@ func New(cfg Config) (*Proxy, error) {
 			pr.SetURL(up)
 			pr.Out.Host = pr.In.Host // keep the host the client signed
 		},
-		Transport:      transport,
-		ModifyResponse: p.identities.learn,
+		Transport: transport,
 	}
 	return p, nil
 }
@@ -286,22 +285,20 @@ type decision struct {
 	message string // the rule's Message
 }
 
-// facts are what a rule matches of a call besides its API.
-type facts struct{ region, role, account string }
-
-// decideFor records one call of api, with those facts, and draws its fault.
-func (p *Proxy) decideFor(api string, c facts) decision {
+// decideFor records one call, made with credentials of account, and draws
+// its fault.
+func (p *Proxy) decideFor(call Call, account string) decision {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a := p.apis[api]
+	a := p.apis[call.API]
 	if a == nil {
 		h := fnv.New64a()
-		h.Write([]byte(api))
+		h.Write([]byte(call.API))
 		a = &apiState{
 			rng:   rand.New(rand.NewPCG(p.seed, h.Sum64())),
 			stats: APIStats{Faults: map[Kind]int{}},
 		}
-		p.apis[api] = a
+		p.apis[call.API] = a
 	}
 	a.stats.Requests++
 	a.arrivals = append(a.arrivals, p.now())
@@ -309,10 +306,8 @@ func (p *Proxy) decideFor(api string, c facts) decision {
 	// call count whatever the rules.
 	u, v := a.rng.Float64(), a.rng.Float64()
 	var d decision
-	for _, r := range p.rules {
-		if !r.matches(api, c) {
-			continue
-		}
+	if i := slices.IndexFunc(p.rules, func(r Rule) bool { return r.matches(call, account) }); i >= 0 {
+		r := p.rules[i]
 		if a.scriptPos < len(r.Script) {
 			d.fault = r.Script[a.scriptPos]
 			a.scriptPos++
@@ -331,7 +326,6 @@ func (p *Proxy) decideFor(api string, c facts) decision {
 			d.latency = r.Latency
 			a.stats.Delayed++
 		}
-		break
 	}
 	if d.fault == None || d.fault.Applied() {
 		a.stats.Forwarded++
@@ -349,9 +343,8 @@ func (p *Proxy) Stats() Stats {
 	s := Stats{APIs: map[string]APIStats{}, Total: APIStats{Faults: map[Kind]int{}}}
 	for name, a := range p.apis {
 		st := a.stats
-		st.Faults = map[Kind]int{}
-		for k, v := range a.stats.Faults {
-			st.Faults[k] = v
+		st.Faults = maps.Clone(a.stats.Faults)
+		for k, v := range st.Faults {
 			s.Total.Faults[k] += v
 		}
 		st.MaxPer1s = maxInWindow(a.arrivals, time.Second)
@@ -389,19 +382,7 @@ type Pace struct {
 // PaceSince measures the calls of the APIs named, taken together, that
 // arrived at or after since.
 func (p *Proxy) PaceSince(since time.Time, apis ...string) Pace {
-	p.mu.Lock()
-	var ts []time.Time
-	for _, api := range apis {
-		if a := p.apis[api]; a != nil {
-			for _, at := range a.arrivals {
-				if !at.Before(since) {
-					ts = append(ts, at)
-				}
-			}
-		}
-	}
-	p.mu.Unlock()
-	slices.SortFunc(ts, time.Time.Compare)
+	ts := p.arrivals(since, apis...)
 	pace := Pace{N: len(ts), MaxPer1s: maxInWindow(ts, time.Second), MaxPer10s: maxInWindow(ts, 10*time.Second)}
 	if len(ts) > 1 {
 		if span := ts[len(ts)-1].Sub(ts[0]); span > 0 {
@@ -414,13 +395,23 @@ func (p *Proxy) PaceSince(since time.Time, apis ...string) Pace {
 // MaxInWindow returns the most calls of api that arrived within any sliding
 // window of length d (a half-open interval [t, t+d)).
 func (p *Proxy) MaxInWindow(api string, d time.Duration) int {
+	return maxInWindow(p.arrivals(time.Time{}, api), d)
+}
+
+// arrivals are the arrival times of the calls of apis at or after since, in
+// order.
+func (p *Proxy) arrivals(since time.Time, apis ...string) []time.Time {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	a := p.apis[api]
-	if a == nil {
-		return 0
+	var ts []time.Time
+	for _, api := range apis {
+		if a := p.apis[api]; a != nil {
+			i, _ := slices.BinarySearchFunc(a.arrivals, since, time.Time.Compare)
+			ts = append(ts, a.arrivals[i:]...)
+		}
 	}
-	return maxInWindow(a.arrivals, d)
+	slices.SortFunc(ts, time.Time.Compare)
+	return ts
 }
 
 // maxInWindow expects ts in arrival (non-decreasing) order.
@@ -453,13 +444,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	d := p.decideFor(call.API, facts{region: call.Region, role: call.RoleARN, account: p.identities.account(call.AccessKey)})
+	d := p.decideFor(call, p.identities.account(call.AccessKey))
 	if d.latency > 0 {
-		t := time.NewTimer(d.latency)
 		select {
-		case <-t.C:
+		case <-time.After(d.latency):
 		case <-r.Context().Done():
-			t.Stop()
 			return
 		}
 	}
@@ -473,16 +462,92 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pass answers r as the upstream does, through the stand-ins and the ECS
-// model.
+// pass answers r as the upstream does, through the stand-ins, the ECS
+// model and the identities.
 func (p *Proxy) pass(w http.ResponseWriter, r *http.Request, call Call) {
-	if p.standIns != nil && p.standIns.serve(p, call, w, r) {
-		return
+	x := &exchange{p: p, call: call, w: w, r: r}
+	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) && !p.identities.serve(x) {
+		p.proxy.ServeHTTP(w, r)
 	}
-	if p.serveECS(w, r, call) {
-		return
+}
+
+// exchange is one call the proxy answers itself, in whole or in part,
+// where moto does not answer as AWS does (ecs.go, standin.go) or where it
+// learns from the answer (identity.go).
+type exchange struct {
+	p    *Proxy
+	call Call
+	w    http.ResponseWriter
+	r    *http.Request
+}
+
+// peekBody reads r's body and leaves it readable again.
+func peekBody(r *http.Request) ([]byte, error) {
+	body, err := io.ReadAll(r.Body)
+	r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return body, err
+}
+
+// decode reads the request's JSON body into v; a malformed (or cut) body
+// is the upstream's to answer.
+func (x *exchange) decode(v any) {
+	body, _ := peekBody(x.r)
+	_ = json.Unmarshal(body, v)
+}
+
+// setBody replaces the request's body with v as JSON.
+func (x *exchange) setBody(v any) {
+	b, _ := json.Marshal(v)
+	x.r.Body, x.r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+}
+
+// record passes the request on to the upstream and returns its answer,
+// not yet written.
+func (x *exchange) record() *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	x.p.proxy.ServeHTTP(rec, x.r)
+	return rec
+}
+
+// relay writes rec, a successful answer edited by edit first: edit gets the
+// body's JSON object (nil when it is none) before anything is written.
+func (x *exchange) relay(rec *httptest.ResponseRecorder, edit func(map[string]any)) {
+	body := rec.Body.Bytes()
+	if edit != nil && rec.Code == http.StatusOK {
+		var out map[string]any
+		_ = json.Unmarshal(body, &out)
+		edit(out)
+		if out != nil {
+			body, _ = json.Marshal(out)
+		}
 	}
-	p.proxy.ServeHTTP(w, r)
+	maps.Copy(x.w.Header(), rec.Header())
+	x.w.Header().Del("Content-Length")
+	x.w.WriteHeader(rec.Code)
+	x.w.Write(body)
+}
+
+// forward relays the upstream's answer, edited by edit (see relay).
+func (x *exchange) forward(edit func(map[string]any)) { x.relay(x.record(), edit) }
+
+// fail answers the error f as the service does.
+func (x *exchange) fail(status int, code, message string) {
+	writeError(x.w, x.call, fault{status, code, message})
+}
+
+// aws is the SDK configuration of the calls the proxy makes to the
+// upstream on the caller's behalf: its region and access key, which moto
+// maps to an account (moto checks no signature).
+func (x *exchange) aws() aws.Config {
+	return aws.Config{Region: x.call.Region, BaseEndpoint: aws.String(x.p.upstream.String()), HTTPClient: x.p.client,
+		Credentials: credentials.NewStaticCredentialsProvider(x.call.AccessKey, "faultproxy", x.r.Header.Get("X-Amz-Security-Token"))}
+}
+
+// answer answers HTTP 200 with v as the call's JSON.
+func (x *exchange) answer(v any) {
+	x.w.Header().Set("Content-Type", x.call.ContentType)
+	json.NewEncoder(x.w).Encode(v)
 }
 
 // applyThenFail lets r take effect, drops the response and fails as k
@@ -526,85 +591,48 @@ var targetServices = map[string]string{
 // Identify names the API of r. It reads (and restores) a form-encoded body
 // to find the Action field.
 func Identify(r *http.Request) (Call, error) {
-	call, err := identify(r)
-	if parts := credentialScope(r.Header.Get("Authorization")); parts != nil {
-		call.AccessKey, call.Region = parts[0], parts[2]
+	var call Call
+	// The SigV4 credential scope: "AWS4-HMAC-SHA256
+	// Credential=AKID/20260101/us-east-1/ecs/aws4_request, ...".
+	if _, cred, ok := strings.Cut(r.Header.Get("Authorization"), "Credential="); ok {
+		cred, _, _ = strings.Cut(cred, ",")
+		if scope := strings.Split(strings.TrimSpace(cred), "/"); len(scope) >= 5 {
+			call.AccessKey, call.Region, call.Service = scope[0], scope[2], scope[3]
+		}
 	}
-	return call, err
-}
-
-func identify(r *http.Request) (Call, error) {
-	service := signingName(r.Header.Get("Authorization"))
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		prefix, op, ok := strings.Cut(target, ".")
 		if !ok || op == "" {
 			return Call{}, fmt.Errorf("faultproxy: bad X-Amz-Target %q", target)
 		}
-		if service == "" {
-			service = targetServices[prefix]
+		call.Service = cmp.Or(call.Service, targetServices[prefix], strings.ToLower(prefix))
+		call.API, call.Protocol, call.ContentType = call.Service+":"+op, "json", r.Header.Get("Content-Type")
+		if !strings.HasPrefix(call.ContentType, "application/x-amz-json") {
+			call.ContentType = "application/x-amz-json-1.1"
 		}
-		if service == "" {
-			service = strings.ToLower(prefix)
-		}
-		ctype := r.Header.Get("Content-Type")
-		if !strings.HasPrefix(ctype, "application/x-amz-json") {
-			ctype = "application/x-amz-json-1.1"
-		}
-		return Call{API: service + ":" + op, Service: service, Protocol: "json", ContentType: ctype}, nil
+		return call, nil
 	}
-	action, role := r.URL.Query().Get("Action"), r.URL.Query().Get("RoleArn")
-	if action == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		body, err := io.ReadAll(r.Body)
+	form := r.URL.Query()
+	if form.Get("Action") == "" && strings.HasPrefix(r.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
+		body, err := peekBody(r)
 		if err != nil {
 			return Call{}, fmt.Errorf("faultproxy: read body: %w", err)
 		}
-		r.Body.Close()
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		form, err := url.ParseQuery(string(body))
-		if err != nil {
+		if form, err = url.ParseQuery(string(body)); err != nil {
 			return Call{}, fmt.Errorf("faultproxy: parse form: %w", err)
 		}
-		action, role = form.Get("Action"), form.Get("RoleArn")
 	}
-	if action != "" {
-		if service == "" {
-			service = "unknown"
-		}
-		return Call{API: service + ":" + action, Service: service, Protocol: "query", RoleARN: role}, nil
+	call.Service = cmp.Or(call.Service, "unknown")
+	if action := form.Get("Action"); action != "" {
+		call.API, call.Protocol, call.RoleARN = call.Service+":"+action, "query", form.Get("RoleArn")
+		return call, nil
 	}
 	// REST protocols (Lambda, S3): name the call by method and path.
-	if service == "" {
-		service = "unknown"
-	}
-	return Call{API: service + ":" + r.Method + " " + path.Clean("/"+r.URL.Path), Service: service, Protocol: "rest"}, nil
+	call.API, call.Protocol = call.Service+":"+r.Method+" "+path.Clean("/"+r.URL.Path), "rest"
+	return call, nil
 }
 
-// credentialScope splits the SigV4 credential of an Authorization header,
-// "AWS4-HMAC-SHA256 Credential=AKID/20260101/us-east-1/ecs/aws4_request,
-// ...", into access key, date, region, service and terminator; nil when
-// there is none.
-func credentialScope(auth string) []string {
-	_, cred, ok := strings.Cut(auth, "Credential=")
-	if !ok {
-		return nil
-	}
-	cred, _, _ = strings.Cut(cred, ",")
-	parts := strings.Split(strings.TrimSpace(cred), "/")
-	if len(parts) < 5 {
-		return nil
-	}
-	return parts
-}
-
-// signingName extracts the service from the credential scope.
-func signingName(auth string) string {
-	if parts := credentialScope(auth); parts != nil {
-		return parts[3]
-	}
-	return ""
-}
-
-// fault describes the error response of one kind.
+// fault is an AWS error answer.
 type fault struct {
 	status  int
 	code    string
@@ -646,8 +674,13 @@ func writeFault(w http.ResponseWriter, call Call, k Kind, message string) {
 		resetConnection(w)
 		return
 	}
-	f := faultFor(call, k, message)
-	requestID := fmt.Sprintf("faultproxy-%s-%d", k, time.Now().UnixNano())
+	writeError(w, call, faultFor(call, k, message))
+}
+
+// writeError answers f in the call's protocol: an XML ErrorResponse (query)
+// or a JSON __type and message.
+func writeError(w http.ResponseWriter, call Call, f fault) {
+	requestID := fmt.Sprintf("faultproxy-%d", time.Now().UnixNano())
 	w.Header().Set("X-Amzn-RequestId", requestID)
 	if call.Protocol == "query" {
 		w.Header().Set("Content-Type", "text/xml")
@@ -699,11 +732,11 @@ func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Rules []string `json:"rules"`
 		}
-		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
+		var rules []Rule
+		err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body)
+		if err == nil {
+			rules, err = ParseRules(body.Rules)
 		}
-		rules, err := ParseRules(body.Rules)
 		if err == nil {
 			err = p.SetRules(rules)
 		}
@@ -724,7 +757,6 @@ type Server struct {
 	// AWS_ENDPOINT_URL.
 	URL string
 	srv *http.Server
-	ln  net.Listener
 }
 
 // Start starts a Proxy for cfg on addr (127.0.0.1:0 when empty).
@@ -733,15 +765,11 @@ func Start(cfg Config, addr string) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen("tcp", cmp.Or(addr, "127.0.0.1:0"))
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}
-	s := &Server{Proxy: p, URL: "http://" + ln.Addr().String(), ln: ln,
-		srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
+	s := &Server{Proxy: p, URL: "http://" + ln.Addr().String(), srv: &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}}
 	go s.srv.Serve(ln)
 	return s, nil
 }

@@ -31,7 +31,9 @@ const registerAPI = "ecs:RegisterTaskDefinition"
 func (p *Proxy) decide(api string) decision { return p.decideIn(api, "") }
 
 // decideIn is decide for a call signed for region.
-func (p *Proxy) decideIn(api, region string) decision { return p.decideFor(api, facts{region: region}) }
+func (p *Proxy) decideIn(api, region string) decision {
+	return p.decideFor(Call{API: api, Region: region}, "")
+}
 
 // fakeAWS answers ECS RegisterTaskDefinition and SNS Publish like AWS does
 // and counts the calls that reach it.

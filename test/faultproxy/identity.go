@@ -1,12 +1,11 @@
 package faultproxy
 
 import (
-	"bytes"
 	"encoding/xml"
-	"io"
 	"net/http"
-	"strings"
 	"sync"
+
+	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 )
 
 // identities maps the access keys of credentials that sts:AssumeRole
@@ -16,8 +15,7 @@ import (
 // revision's registeredBy (standin.go). Static keys (the emulator's default
 // account) map to nothing.
 type identities struct {
-	mu   sync.Mutex
-	keys map[string]string // access key ID → arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION
+	keys sync.Map // access key ID → arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION
 }
 
 // assumeRoleResponse is the part of STS's AssumeRole response read here
@@ -27,44 +25,33 @@ type assumeRoleResponse struct {
 	Arn         string `xml:"AssumeRoleResult>AssumedRoleUser>Arn"` // arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION
 }
 
-// learn records the credentials of a successful AssumeRole response; it
-// is the reverse proxy's ModifyResponse, and leaves every response as it
-// is.
-func (ids *identities) learn(resp *http.Response) error {
-	if resp.StatusCode != http.StatusOK || resp.Request == nil || signingName(resp.Request.Header.Get("Authorization")) != "sts" {
-		return nil
+// serve forwards an AssumeRole call and records the credentials of its
+// answer, which it leaves as it is; it reports false for any other call.
+func (ids *identities) serve(x *exchange) bool {
+	if x.call.API != "sts:AssumeRole" {
+		return false
 	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil || !bytes.Contains(body, []byte("<AssumeRoleResponse")) {
-		return err
-	}
+	rec := x.record()
 	var out assumeRoleResponse
-	if xml.Unmarshal(body, &out) != nil || out.AccessKeyID == "" || len(strings.SplitN(out.Arn, ":", 6)) < 6 {
-		return nil
+	if rec.Code == http.StatusOK && xml.Unmarshal(rec.Body.Bytes(), &out) == nil && out.AccessKeyID != "" {
+		if _, err := awsarn.Parse(out.Arn); err == nil {
+			ids.keys.Store(out.AccessKeyID, out.Arn)
+		}
 	}
-	ids.mu.Lock()
-	defer ids.mu.Unlock()
-	if ids.keys == nil {
-		ids.keys = map[string]string{}
-	}
-	ids.keys[out.AccessKeyID] = out.Arn
-	return nil
+	x.relay(rec, nil)
+	return true
 }
 
 // account is the account of key's credentials, or "" when unknown.
 func (ids *identities) account(key string) string {
-	if parts := strings.SplitN(ids.principal(key), ":", 6); len(parts) == 6 {
-		return parts[4]
-	}
-	return ""
+	a, _ := awsarn.Parse(ids.principal(key))
+	return a.AccountID
 }
 
 // principal is the assumed-role session ARN of key's credentials, or ""
 // when unknown.
 func (ids *identities) principal(key string) string {
-	ids.mu.Lock()
-	defer ids.mu.Unlock()
-	return ids.keys[key]
+	by, _ := ids.keys.Load(key)
+	s, _ := by.(string)
+	return s
 }

@@ -37,18 +37,12 @@ func ParseRule(spec string) (Rule, error) {
 		if !ok {
 			return Rule{}, fmt.Errorf("faultproxy: rule %q: item %q: want KEY:VALUE", spec, item)
 		}
+		var err error
 		switch key {
 		case "latency":
 			dur, rate, hasRate := strings.Cut(val, "@")
-			d, err := time.ParseDuration(dur)
-			if err != nil {
-				return Rule{}, fmt.Errorf("faultproxy: rule %q: latency: %w", spec, err)
-			}
-			r.Latency = d
-			if hasRate {
-				if r.LatencyRate, err = strconv.ParseFloat(rate, 64); err != nil {
-					return Rule{}, fmt.Errorf("faultproxy: rule %q: latency rate: %w", spec, err)
-				}
+			if r.Latency, err = time.ParseDuration(dur); err == nil && hasRate {
+				r.LatencyRate, err = strconv.ParseFloat(rate, 64)
 			}
 		case "script":
 			for _, k := range strings.Split(val, "|") {
@@ -58,11 +52,10 @@ func ParseRule(spec string) (Rule, error) {
 				r.Script = append(r.Script, Kind(k))
 			}
 		default:
-			rate, err := strconv.ParseFloat(val, 64)
-			if err != nil {
-				return Rule{}, fmt.Errorf("faultproxy: rule %q: rate of %s: %w", spec, key, err)
-			}
-			r.Rates[Kind(key)] = rate
+			r.Rates[Kind(key)], err = strconv.ParseFloat(val, 64)
+		}
+		if err != nil {
+			return Rule{}, fmt.Errorf("faultproxy: rule %q: %s: %w", spec, key, err)
 		}
 	}
 	if err := r.validate(); err != nil {

@@ -16,23 +16,17 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 )
 
-type specs []string
-
-func (s *specs) String() string     { return strings.Join(*s, " ") }
-func (s *specs) Set(v string) error { *s = append(*s, v); return nil }
-
 func main() {
-	var rules specs
+	var rules []string
 	upstream := flag.String("upstream", "", "emulator base URL, e.g. http://127.0.0.1:5000 (required)")
 	listen := flag.String("listen", "127.0.0.1:0", "address to listen on")
 	seed := flag.Uint64("seed", 1, "seed of the fault decisions")
-	flag.Var(&rules, "rule", "fault rule API=ITEM,... (repeatable; see faultproxy.ParseRule)")
+	flag.Func("rule", "fault rule API=ITEM,... (repeatable; see faultproxy.ParseRule)", func(v string) error { rules = append(rules, v); return nil })
 	standIns := flag.Bool("stand-ins", false, "answer as AWS where moto does not: log group deletion protection, ECS defaultLogDriverMode")
 	flag.Parse()
 	if err := run(*upstream, *listen, *seed, rules, *standIns); err != nil {
