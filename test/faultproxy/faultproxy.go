@@ -40,10 +40,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Kind is a fault the proxy can inject.
@@ -102,8 +104,9 @@ type Rule struct {
 	// ARN: a role whose trust policy does not admit the caller.
 	Role string
 	// Account, when set, limits the rule to calls signed with credentials
-	// that sts:AssumeRole returned through this proxy for a role of that
-	// account (identity.go): a service control policy on one account.
+	// of that account, as the upstream's sts:GetCallerIdentity names it
+	// (moto maps each key its AssumeRole handed out to the role's
+	// account): a service control policy on one account.
 	Account string
 	// Rates maps a fault kind to the probability of injecting it; the sum
 	// must not exceed 1.
@@ -226,9 +229,10 @@ type Proxy struct {
 	mu    sync.Mutex
 	rules []Rule
 	apis  map[string]*apiState
+	// byAccount: a rule has an Account, so each call's account is asked for.
+	byAccount atomic.Bool
 
-	standIns   *standIns // nil without Config.StandIns
-	identities identities
+	standIns *standIns // nil without Config.StandIns
 }
 
 // New returns a Proxy forwarding to cfg.Upstream.
@@ -272,6 +276,7 @@ func (p *Proxy) SetRules(rules []Rule) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rules = append([]Rule(nil), rules...)
+	p.byAccount.Store(slices.ContainsFunc(rules, func(r Rule) bool { return r.Account != "" }))
 	for _, a := range p.apis {
 		a.scriptPos = 0
 	}
@@ -444,7 +449,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	d := p.decideFor(call, p.identities.account(call.AccessKey))
+	x := &exchange{p: p, call: call, w: w, r: r}
+	account := ""
+	if p.byAccount.Load() {
+		account = aws.ToString(x.caller().Account)
+	}
+	d := p.decideFor(call, account)
 	if d.latency > 0 {
 		select {
 		case <-time.After(d.latency):
@@ -462,18 +472,17 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pass answers r as the upstream does, through the stand-ins, the ECS
-// model and the identities.
+// pass answers r as the upstream does, through the stand-ins and the ECS
+// model.
 func (p *Proxy) pass(w http.ResponseWriter, r *http.Request, call Call) {
 	x := &exchange{p: p, call: call, w: w, r: r}
-	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) && !p.identities.serve(x) {
+	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) {
 		p.proxy.ServeHTTP(w, r)
 	}
 }
 
 // exchange is one call the proxy answers itself, in whole or in part,
-// where moto does not answer as AWS does (ecs.go, standin.go) or where it
-// learns from the answer (identity.go).
+// where moto does not answer as AWS does (ecs.go, standin.go).
 type exchange struct {
 	p    *Proxy
 	call Call
@@ -542,6 +551,17 @@ func (x *exchange) fail(status int, code, message string) {
 func (x *exchange) aws() aws.Config {
 	return aws.Config{Region: x.call.Region, BaseEndpoint: aws.String(x.p.upstream.String()), HTTPClient: x.p.client,
 		Credentials: credentials.NewStaticCredentialsProvider(x.call.AccessKey, "faultproxy", x.r.Header.Get("X-Amz-Security-Token"))}
+}
+
+// caller is the upstream's GetCallerIdentity for the call's credentials
+// (empty when it does not answer): moto names the assumed-role session of
+// a key its AssumeRole handed out, else its default account's user.
+func (x *exchange) caller() *sts.GetCallerIdentityOutput {
+	out, err := sts.NewFromConfig(x.aws()).GetCallerIdentity(x.r.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return &sts.GetCallerIdentityOutput{}
+	}
+	return out
 }
 
 // answer answers HTTP 200 with v as the call's JSON.

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -558,15 +559,29 @@ func TestAppliedFaultsTakeEffectThenFail(t *testing.T) {
 
 // A rule for one role denies only AssumeRole of that role, as STS answers;
 // a rule for one account faults only the calls made with the credentials
-// AssumeRole returned for that account's roles.
+// AssumeRole returned for that account's roles (the upstream's
+// GetCallerIdentity names their account, as moto's does).
 func TestRoleAndAccountRules(t *testing.T) {
+	var assumed sync.Map // access key → account, of the keys AssumeRole handed out
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.FormValue("Action") == "AssumeRole" {
+		switch r.FormValue("Action") {
+		case "AssumeRole":
 			role := r.FormValue("RoleArn")
 			account := strings.Split(role, ":")[4]
+			assumed.Store("ASIA"+account, account)
 			w.Header().Set("Content-Type", "text/xml")
 			fmt.Fprintf(w, `<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA%s</AccessKeyId></Credentials>`+
 				`<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/r/s</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>`, account, account)
+			return
+		case "GetCallerIdentity":
+			_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+			key, _, _ := strings.Cut(cred, "/")
+			account, ok := assumed.Load(key)
+			if !ok {
+				account = "123456789012" // moto's default account
+			}
+			w.Header().Set("Content-Type", "text/xml")
+			fmt.Fprintf(w, `<GetCallerIdentityResponse><GetCallerIdentityResult><Account>%s</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`, account)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
