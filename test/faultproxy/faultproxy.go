@@ -89,11 +89,6 @@ func (k Kind) Applied() bool {
 // overlapping registrations to one family.
 const ConcurrentRevisionMessage = "Too many concurrent attempts to create a new revision of the specified family."
 
-// ControlPrefix is the URL path prefix of the proxy's own endpoints
-// (GET stats, PUT rules). Requests under it, and moto's /moto-api/, are never
-// faulted nor counted.
-const ControlPrefix = "/__faultproxy/"
-
 // Rule says which faults to inject into the calls of the APIs it matches.
 type Rule struct {
 	// API is "service:Operation", "service:*" or "*".
@@ -433,11 +428,7 @@ func maxInWindow(ts []time.Time, d time.Duration) int {
 
 // ServeHTTP identifies the API of r, injects its fault or forwards it.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, ControlPrefix) {
-		p.serveControl(w, r)
-		return
-	}
-	if strings.HasPrefix(r.URL.Path, "/moto-api/") {
+	if strings.HasPrefix(r.URL.Path, "/moto-api/") { // moto's own endpoints: never faulted nor counted
 		if r.URL.Path == "/moto-api/reset" && p.standIns != nil {
 			p.standIns.reset() // moto forgets everything: so do the stand-ins
 		}
@@ -734,40 +725,6 @@ func resetConnection(w http.ResponseWriter) {
 		tcp.SetLinger(0)
 	}
 	conn.Close()
-}
-
-// serveControl answers GET ControlPrefix+"stats" with the Stats as JSON and
-// PUT ControlPrefix+"rules" with a body {"rules":["spec",...]} (see
-// ParseRule) by replacing the rules.
-func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
-	switch strings.TrimPrefix(r.URL.Path, ControlPrefix) {
-	case "stats":
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(p.Stats())
-	case "rules":
-		if r.Method != http.MethodPut {
-			http.Error(w, "use PUT", http.StatusMethodNotAllowed)
-			return
-		}
-		var body struct {
-			Rules []string `json:"rules"`
-		}
-		var rules []Rule
-		err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body)
-		if err == nil {
-			rules, err = ParseRules(body.Rules)
-		}
-		if err == nil {
-			err = p.SetRules(rules)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 // Server is a Proxy listening on a loopback port.

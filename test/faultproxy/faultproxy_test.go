@@ -417,47 +417,6 @@ func TestStatsSinceCountsRequestsAfterASnapshot(t *testing.T) {
 	}
 }
 
-func TestControlEndpoints(t *testing.T) {
-	srv, _ := startProxy(t)
-	c := ecs.NewFromConfig(sdkConfig(srv.URL, 1))
-	if err := register(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPut, srv.URL+ControlPrefix+"rules",
-		strings.NewReader(`{"rules":["ecs:RegisterTaskDefinition=script:concurrent"]}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("PUT rules: HTTP %d", resp.StatusCode)
-	}
-	var ce *ecstypes.ClientException
-	if err := register(context.Background(), c); !errors.As(err, &ce) {
-		t.Fatalf("after PUT rules: err = %v, want ClientException", err)
-	}
-	resp, err = http.Get(srv.URL + ControlPrefix + "stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{`"ecs:RegisterTaskDefinition"`, `"requests":2`, `"concurrent":1`, `"maxPer1s":2`} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("stats %s lack %s", body, want)
-		}
-	}
-	req, _ = http.NewRequest(http.MethodPut, srv.URL+ControlPrefix+"rules", strings.NewReader(`{"rules":["ecs:*=throttle:2"]}`))
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("bad rule: HTTP %d, want 400", resp.StatusCode)
-	}
-}
-
 // A rule for one region faults only the calls signed for it; denied answers
 // as a service control policy does.
 func TestRegionRuleAndDenied(t *testing.T) {

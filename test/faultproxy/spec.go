@@ -63,16 +63,3 @@ func ParseRule(spec string) (Rule, error) {
 	}
 	return r, nil
 }
-
-// ParseRules parses each spec with ParseRule.
-func ParseRules(specs []string) ([]Rule, error) {
-	rules := make([]Rule, 0, len(specs))
-	for _, s := range specs {
-		r, err := ParseRule(s)
-		if err != nil {
-			return nil, err
-		}
-		rules = append(rules, r)
-	}
-	return rules, nil
-}
