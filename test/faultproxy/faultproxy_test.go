@@ -420,10 +420,7 @@ func TestStatsSinceCountsRequestsAfterASnapshot(t *testing.T) {
 // A rule for one region faults only the calls signed for it; denied answers
 // as a service control policy does.
 func TestRegionRuleAndDenied(t *testing.T) {
-	r, err := ParseRule("ecs:ListTaskDefinitionFamilies@eu-west-1=denied:1")
-	if err != nil || r.API != "ecs:ListTaskDefinitionFamilies" || r.Region != "eu-west-1" || r.Rates[Denied] != 1 {
-		t.Fatalf("ParseRule = %+v, %v", r, err)
-	}
+	r := Rule{API: "ecs:ListTaskDefinitionFamilies", Region: "eu-west-1", Rates: map[Kind]float64{Denied: 1}}
 	p, err := New(Config{Upstream: "http://127.0.0.1:1", Rules: []Rule{r}})
 	if err != nil {
 		t.Fatal(err)
@@ -441,19 +438,25 @@ func TestRegionRuleAndDenied(t *testing.T) {
 	}
 }
 
-func TestParseRule(t *testing.T) {
-	r, err := ParseRule("ecs:RegisterTaskDefinition=throttle:0.1,concurrent:0.2,500:0.05,503:0.05,reset:0.01,latency:50ms@0.3,script:throttle|none")
+// New and SetRules refuse a rule that cannot be drawn from.
+func TestRuleValidation(t *testing.T) {
+	valid := Rule{API: registerAPI, Rates: map[Kind]float64{Throttle: 0.1, ConcurrentRevision: 0.2, InternalError: 0.05, Unavailable: 0.05, Reset: 0.01, AppliedHang: 0.01},
+		Latency: 50 * time.Millisecond, LatencyRate: 0.3, Script: []Kind{Throttle, None}}
+	p, err := New(Config{Upstream: "http://127.0.0.1:1", Rules: []Rule{valid}})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("a valid rule: %v", err)
 	}
-	if r.API != registerAPI || r.Rates[Throttle] != 0.1 || r.Rates[ConcurrentRevision] != 0.2 ||
-		r.Rates[InternalError] != 0.05 || r.Rates[Unavailable] != 0.05 || r.Rates[Reset] != 0.01 ||
-		r.Latency != 50*time.Millisecond || r.LatencyRate != 0.3 || len(r.Script) != 2 || r.Script[1] != None {
-		t.Errorf("ParseRule = %+v", r)
-	}
-	for _, bad := range []string{"", "ecs:*", "=throttle:0.1", "*=throttle:0.7,500:0.5", "*=bogus:0.1", "*=throttle:x", "*=latency:fast", "*=script:boom", "*=throttle"} {
-		if _, err := ParseRule(bad); err == nil {
-			t.Errorf("ParseRule(%q): want an error", bad)
+	for name, bad := range map[string]Rule{
+		"no API":              {Rates: map[Kind]float64{Throttle: 0.1}},
+		"rates over 1":        {API: "*", Rates: map[Kind]float64{Throttle: 0.7, InternalError: 0.5}},
+		"a rate over 1":       {API: "ecs:*", Rates: map[Kind]float64{Throttle: 2}},
+		"an unknown fault":    {API: "*", Rates: map[Kind]float64{"bogus": 0.1}},
+		"an unknown scripted": {API: "*", Script: []Kind{"boom"}},
+		"a negative latency":  {API: "*", Latency: -time.Second},
+		"a latency rate 2":    {API: "*", Latency: time.Second, LatencyRate: 2},
+	} {
+		if err := p.SetRules([]Rule{bad}); err == nil {
+			t.Errorf("SetRules of %s: want an error", name)
 		}
 	}
 }
@@ -510,9 +513,6 @@ func TestAppliedFaultsTakeEffectThenFail(t *testing.T) {
 				t.Errorf("stats = %+v, want 2 requests, both forwarded, 1 %s fault", st, tt.kind)
 			}
 		})
-	}
-	if r, err := ParseRule("ecs:RegisterTaskDefinition=applied-500:0.1,applied-reset:0.05,applied-hang:0.01"); err != nil || r.Rates[AppliedHang] != 0.01 {
-		t.Errorf("ParseRule of the applied faults: %+v %v", r, err)
 	}
 }
 
