@@ -55,7 +55,7 @@ type Kind string
 const (
 	None               Kind = ""
 	Throttle           Kind = "throttle"   // HTTP 400 ThrottlingException "Rate exceeded" (query protocol: Throttling / SNS Throttled)
-	ConcurrentRevision Kind = "concurrent" // HTTP 400 ClientException "Too many concurrent attempts to create a new revision of the specified family."
+	ConcurrentRevision Kind = "concurrent" // HTTP 400 ClientException ConcurrentRevisionMessage
 	InternalError      Kind = "500"        // HTTP 500 InternalFailure
 	Unavailable        Kind = "503"        // HTTP 503 ServiceUnavailable
 	Reset              Kind = "reset"      // the TCP connection is reset before any response
@@ -455,20 +455,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case d.fault.Applied():
-		p.applyThenFail(w, r, call, d.fault)
+		p.applyThenFail(x, d.fault)
+	case d.fault == Reset:
+		resetConnection(w)
 	case d.fault != None:
-		writeFault(w, call, d.fault, d.message)
+		writeError(w, call, faultFor(call, d.fault, d.message))
 	default:
-		p.pass(w, r, call)
+		p.pass(x)
 	}
 }
 
-// pass answers r as the upstream does, through the stand-ins and the ECS
+// pass answers x as the upstream does, through the stand-ins and the ECS
 // model.
-func (p *Proxy) pass(w http.ResponseWriter, r *http.Request, call Call) {
-	x := &exchange{p: p, call: call, w: w, r: r}
+func (p *Proxy) pass(x *exchange) {
 	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) {
-		p.proxy.ServeHTTP(w, r)
+		p.proxy.ServeHTTP(x.w, x.r)
 	}
 }
 
@@ -561,17 +562,17 @@ func (x *exchange) answer(v any) {
 	json.NewEncoder(x.w).Encode(v)
 }
 
-// applyThenFail lets r take effect, drops the response and fails as k
+// applyThenFail lets x take effect, drops the response and fails as k
 // says: the client cannot tell whether its call was applied.
-func (p *Proxy) applyThenFail(w http.ResponseWriter, r *http.Request, call Call, k Kind) {
-	p.pass(httptest.NewRecorder(), r.WithContext(context.WithoutCancel(r.Context())), call)
+func (p *Proxy) applyThenFail(x *exchange, k Kind) {
+	p.pass(&exchange{p: p, call: x.call, w: httptest.NewRecorder(), r: x.r.WithContext(context.WithoutCancel(x.r.Context()))})
 	switch k {
 	case AppliedReset:
-		resetConnection(w)
+		resetConnection(x.w)
 	case AppliedHang:
-		<-r.Context().Done() // the client's time-out, or its connection closed
+		<-x.r.Context().Done() // the client's time-out, or its connection closed
 	default:
-		writeFault(w, call, InternalError, "")
+		writeError(x.w, x.call, faultFor(x.call, InternalError, ""))
 	}
 }
 
@@ -678,14 +679,6 @@ func faultFor(call Call, k Kind, message string) fault {
 	default: // Unavailable
 		return fault{http.StatusServiceUnavailable, "ServiceUnavailable", "Service Unavailable"}
 	}
-}
-
-func writeFault(w http.ResponseWriter, call Call, k Kind, message string) {
-	if k == Reset {
-		resetConnection(w)
-		return
-	}
-	writeError(w, call, faultFor(call, k, message))
 }
 
 // writeError answers f in the call's protocol: an XML ErrorResponse (query)

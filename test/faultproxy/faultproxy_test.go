@@ -432,7 +432,8 @@ func TestRegionRuleAndDenied(t *testing.T) {
 		t.Errorf("us-east-1: %q", got)
 	}
 	w := httptest.NewRecorder()
-	writeFault(w, Call{API: "ecs:ListTaskDefinitionFamilies", Service: "ecs", Protocol: "json", ContentType: "application/x-amz-json-1.1"}, Denied, "")
+	call := Call{API: "ecs:ListTaskDefinitionFamilies", Service: "ecs", Protocol: "json", ContentType: "application/x-amz-json-1.1"}
+	writeError(w, call, faultFor(call, Denied, ""))
 	if w.Code != http.StatusBadRequest || w.Header().Get("X-Amzn-ErrorType") != "AccessDeniedException" || !strings.Contains(w.Body.String(), "explicit deny") {
 		t.Errorf("denied answer %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
