@@ -246,9 +246,6 @@ func ParseFunctionError(body []byte) (typ, msg string, ok bool) {
 	return typ, msg, true
 }
 
-// PID is the emulator's process ID (the bootstrap is its child).
-func (f *Function) PID() int { return f.proc.cmd.Process.Pid }
-
 // Logs returns the tail of the emulator's and the function's output.
 func (f *Function) Logs() string { return f.proc.logs() }
 

@@ -3,6 +3,7 @@ package localaws
 import (
 	"context"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -21,9 +22,9 @@ var shared struct {
 }
 
 // Shared returns the moto server shared by the tests of this test binary
-// (Step Functions executions stay RUNNING), starting it on first use. Call
-// StopShared from TestMain after m.Run. Tests sharing it must keep out of
-// each other's way (distinct regions or names, or a Reset).
+// (Step Functions executions stay RUNNING), starting it on first use; the
+// binary's TestMain is Main. Tests sharing it must keep out of each
+// other's way (distinct regions or names, or a Reset).
 func Shared(tb testing.TB) *Moto {
 	tb.Helper()
 	shared.once.Do(func() { shared.moto, shared.err = StartMoto(context.Background(), MotoOptions{}) })
@@ -31,11 +32,18 @@ func Shared(tb testing.TB) *Moto {
 	return shared.moto
 }
 
-// StopShared stops the server Shared started, if any.
-func StopShared() {
+// Main is the TestMain of a test binary that uses Shared: it runs the
+// tests, then the closers (the test's own servers), stops the shared
+// server and exits with the tests' status.
+func Main(m *testing.M, closers ...func()) {
+	code := m.Run()
+	for _, c := range closers {
+		c()
+	}
 	if shared.moto != nil {
 		_ = shared.moto.Close()
 	}
+	os.Exit(code)
 }
 
 // Options say what Start runs for one test.
