@@ -9,9 +9,8 @@
 //	go run ./test/bench/cmd/bench -functions detect,remediate,notify
 //	go run ./test/bench/cmd/bench -doc docs/performance.md -commit C -toolchain T
 //
-// A function whose directory lacks main.go gets "n/a (not built)"; one that
-// does not build gets "build failed". Per-function events come from
-// test/bench/testdata/events/<name>.json, when present.
+// A function that does not build gets "build failed". Per-function events
+// come from test/bench/testdata/events/<name>.json, when present.
 package main
 
 import (
@@ -41,8 +40,7 @@ type options struct {
 	starts, warm, pyRuns int
 	goBench, rowsFile    string
 	jsonOut              string
-	doc, commit          string
-	toolchain            string
+	out                  docblock.Output
 }
 
 func main() {
@@ -58,9 +56,7 @@ func main() {
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
 	flag.StringVar(&o.rowsFile, "rows", "", "file of JSON-lines rows from other benchmarks to add")
 	flag.StringVar(&o.jsonOut, "json", "", "also write all rows as JSON to this file")
-	flag.StringVar(&o.doc, "doc", "", "write the table into this file's generated block (docs/performance.md)")
-	flag.StringVar(&o.commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
-	flag.StringVar(&o.toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
+	o.out.Flags(flag.CommandLine)
 	flag.Parse()
 	o.functions = strings.FieldsFunc(fns, func(r rune) bool { return r == ',' || r == ' ' })
 	if err := run(context.Background(), o, os.Stdout); err != nil {
@@ -100,7 +96,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	defer os.RemoveAll(work)
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
-	py, err := bench.ProbePython(ctx, o.python)
+	python, pyVersion, err := bench.ProbePython(ctx, o.python)
 	if err != nil {
 		return err
 	}
@@ -116,10 +112,6 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	var active []*subject
 	for _, s := range subjects {
-		if _, err := os.Stat(filepath.Join(root, s.pkg, "main.go")); errors.Is(err, os.ErrNotExist) {
-			s.skip = "n/a (not built)"
-			continue
-		}
 		logf("%s: building", s.name)
 		base := filepath.Base(s.pkg)
 		native, err := localaws.BuildBootstrap(ctx, root, s.pkg, runtime.GOARCH, filepath.Join(work, base, runtime.GOARCH))
@@ -138,7 +130,10 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		}
 		event, err := os.ReadFile(filepath.Join(root, "test/bench/testdata/events", base+".json"))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err // absent: StartLambda sends {}
+			return err
+		}
+		if event == nil {
+			event = []byte("{}")
 		}
 		s.spec = bench.LambdaSpec{RIE: o.rie, Bootstrap: native, Event: event, Env: defaultEnv, Warm: o.warm}
 		active = append(active, s)
@@ -154,7 +149,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	var pyRSS []int64
 	for round := 0; round <= rounds; round++ {
 		if round <= o.pyRuns {
-			d, peak, err := bench.StartPython(ctx, py.Interpreter)
+			d, peak, err := bench.StartPython(ctx, python)
 			if err != nil {
 				return fmt.Errorf("python baseline: %w", err)
 			}
@@ -183,8 +178,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	budget := ready.Median / 8
 	rows := []bench.Row{
 		{Measure: fmt.Sprintf("Python baseline: start → boto3 imported + ECS client, median of %d (min–max)", ready.N),
-			Subject: py.Version, Value: ready.Millis()},
-		{Measure: "Python baseline: peak RSS (VmHWM)", Subject: py.Version, Value: bench.MiB(bench.Median(pyRSS))},
+			Subject: pyVersion, Value: ready.Millis()},
+		{Measure: "Python baseline: peak RSS (VmHWM)", Subject: pyVersion, Value: bench.MiB(bench.Median(pyRSS))},
 	}
 	var floor time.Duration
 	for _, s := range subjects {
@@ -248,16 +243,14 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		rows = append(rows, added...)
 	}
 
-	p := docblock.Provenance{Commit: o.commit, Toolchain: o.toolchain, Platform: docblock.Host(), Date: time.Now()}
+	note := ""
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
-		p.Note = "load average " + strings.Join(strings.Fields(string(load))[:3], " ")
+		note = "load average " + strings.Join(strings.Fields(string(load))[:3], " ")
 	}
-	block := docblock.Block(p, bench.Markdown(rows))
+	block, err := o.out.Write(bench.Doc, bench.Markdown(rows), note)
 	fmt.Fprint(w, block)
-	if o.doc != "" {
-		if err := bench.Doc.WriteFile(o.doc, block); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	if o.jsonOut != "" {
 		b, err := json.MarshalIndent(rows, "", "  ")
