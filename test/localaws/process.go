@@ -10,6 +10,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
 
 // Command is exec.CommandContext for a child that must not outlive the
@@ -27,7 +29,7 @@ func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *tailBuffer
+	out  *syncbuf.Buffer
 	// stop cancels the command's context: SIGTERM to the process group,
 	// SIGKILL after the grace period (exec.Cmd's WaitDelay).
 	stop context.CancelFunc
@@ -49,7 +51,7 @@ func startProcess(name, dir string, env map[string]string, log io.Writer, grace 
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out := &tailBuffer{max: 1 << 20}
+	out := &syncbuf.Buffer{Max: 1 << 20}
 	var w io.Writer = out
 	if log != nil {
 		w = io.MultiWriter(out, &prefixWriter{prefix: name + ": ", w: log})
@@ -127,38 +129,34 @@ func listening(addr string) func(context.Context) (bool, error) {
 	}
 }
 
-// freePort asks the kernel for a free loopback port. Another process may
-// take it before the child binds it: callers try again on a failed start.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// onFreePorts calls start with n free loopback addresses ("127.0.0.1:P")
+// until it succeeds, three times at most: another process may take a port
+// before the child binds it.
+func onFreePorts(n int, start func(addrs []string) error) error {
+	var err error
+	for range 3 {
+		addrs, aerr := freeAddrs(n)
+		if aerr != nil {
+			return aerr
+		}
+		if err = start(addrs); err == nil {
+			return nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return err
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if over := b.buf.Len() - b.max; over > 0 {
-		b.buf.Next(over)
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close() // open until all n are drawn, so that they differ
+		addrs[i] = l.Addr().String()
 	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return addrs, nil
 }
 
 // prefixWriter writes each line with a prefix; partial lines wait for their end.
