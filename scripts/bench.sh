@@ -15,9 +15,8 @@
 # generated block (test/docblock).
 set -euo pipefail
 
-full=1
-if (($#)) || [[ -n ${BENCH_COUNT:-}${BENCHTIME:-}${MICRO_PKGS:-}${PIPELINE_PKGS:-}${ECSLOGFIX_BENCH_FAMILIES:-} ]] ||
-  [[ -n ${ECSLOGFIX_BENCH_E2E_RUNS:-}${ECSLOGFIX_BENCH_ORG_TARGETS:-}${ECSLOGFIX_BENCH_ORG_FAMILIES:-} ]]; then
+full=1 # no flags and no knob set (every benchmark size is an ECSLOGFIX_BENCH_* variable)
+if (($#)) || [[ -n ${BENCH_COUNT:-}${BENCHTIME:-}${MICRO_PKGS:-}${PIPELINE_PKGS:-} ]] || compgen -e -X '!ECSLOGFIX_BENCH_*' >/dev/null; then
   full=0
 fi
 
