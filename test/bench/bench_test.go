@@ -97,13 +97,13 @@ func moduleRoot(t *testing.T) string {
 }
 
 func TestStartLambdaHello(t *testing.T) {
-	rie, err := localaws.FindRIE()
+	_, err := localaws.FindRIE()
 	localaws.RequireTool(t, err)
 	ctx := context.Background()
 	bootstrap := localaws.Bootstrap(t, "./test/bench/testdata/hello")
 	var samples []LambdaSample
 	for range 2 {
-		s, err := StartLambda(ctx, LambdaSpec{RIE: rie, Bootstrap: bootstrap, Event: []byte(`{"x":1}`), Warm: 3})
+		s, err := StartLambda(ctx, LambdaSpec{Bootstrap: bootstrap, Event: []byte(`{"x":1}`), Warm: 3})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -17,7 +17,6 @@ import (
 
 // LambdaSpec says what to measure under the RIE.
 type LambdaSpec struct {
-	RIE       string            // path of aws-lambda-rie
 	Bootstrap string            // path of the function's bootstrap (built for this host)
 	Event     []byte            // the invoke payload
 	Env       map[string]string // added to the function's environment
@@ -78,7 +77,7 @@ func StartLambda(ctx context.Context, spec LambdaSpec) (LambdaSample, error) {
 	env := localaws.LambdaEnv("http://127.0.0.1:9")
 	env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "128"
 	maps.Copy(env, spec.Env)
-	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: "bench", Bootstrap: spec.Bootstrap, Env: env, RIE: spec.RIE})
+	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: "bench", Bootstrap: spec.Bootstrap, Env: env})
 	if err != nil {
 		return LambdaSample{}, err
 	}

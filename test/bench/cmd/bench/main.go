@@ -14,7 +14,6 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,24 +34,21 @@ import (
 )
 
 type options struct {
-	root, rie, python    string
-	functions            []string
-	starts, warm, pyRuns int
-	goBench, rowsFile    string
-	jsonOut              string
-	out                  docblock.Output
+	root              string
+	functions         []string
+	starts, warm      int
+	goBench, rowsFile string
+	jsonOut           string
+	out               docblock.Output
 }
 
 func main() {
 	var o options
 	var fns string
 	flag.StringVar(&o.root, "root", ".", "module root")
-	flag.StringVar(&o.rie, "rie", "", "aws-lambda-rie (default ROOT/.tools/bin/aws-lambda-rie)")
-	flag.StringVar(&o.python, "python", "python3", "python with boto3, for the baseline")
 	flag.StringVar(&fns, "functions", strings.Join(bench.Functions(), ","), "functions under ROOT/functions to measure")
-	flag.IntVar(&o.starts, "starts", 20, "cold starts per function (median; docs/performance.md asks for ≥ 10)")
+	flag.IntVar(&o.starts, "starts", 20, "cold starts per function and of the Python baseline (median; docs/performance.md asks for ≥ 10)")
 	flag.IntVar(&o.warm, "warm", 10, "warm invokes per start")
-	flag.IntVar(&o.pyRuns, "python-starts", 20, "Python baseline starts (median)")
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
 	flag.StringVar(&o.rowsFile, "rows", "", "file of JSON-lines rows from other benchmarks to add")
 	flag.StringVar(&o.jsonOut, "json", "", "also write all rows as JSON to this file")
@@ -82,12 +78,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Absolute: the emulator runs in each bootstrap's directory.
-	if o.rie, err = filepath.Abs(cmp.Or(o.rie, filepath.Join(root, ".tools/bin/aws-lambda-rie"))); err != nil {
+	if _, err := localaws.FindRIE(); err != nil { // as StartLambda will find it
 		return err
-	}
-	if _, err := os.Stat(o.rie); err != nil {
-		return fmt.Errorf("aws-lambda-rie not found (make tools): %w", err)
 	}
 	work, err := os.MkdirTemp("", "ecslogfix-bench-")
 	if err != nil {
@@ -96,7 +88,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	defer os.RemoveAll(work)
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
-	python, pyVersion, err := bench.ProbePython(ctx, o.python)
+	python, pyVersion, err := bench.ProbePython(ctx, "python3")
 	if err != nil {
 		return err
 	}
@@ -135,30 +127,23 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		if event == nil {
 			event = []byte("{}")
 		}
-		s.spec = bench.LambdaSpec{RIE: o.rie, Bootstrap: native, Event: event, Env: defaultEnv, Warm: o.warm}
+		s.spec = bench.LambdaSpec{Bootstrap: native, Event: event, Env: defaultEnv, Warm: o.warm}
 		active = append(active, s)
 	}
 
 	// Interleave the starts (Python, then each bootstrap, round after
 	// round) so load from other processes falls on all subjects alike.
 	// Round 0 is a discarded warm-up that fills the page cache.
-	rounds := max(o.starts, o.pyRuns)
-	logf("%d rounds: Python baseline (%d starts) and %d bootstraps (%d starts × %d warm invokes)",
-		rounds, o.pyRuns, len(active), o.starts, o.warm)
+	logf("%d rounds: the Python baseline and %d bootstraps (%d warm invokes each)", o.starts, len(active), o.warm)
 	var pyReady []time.Duration
 	var pyRSS []int64
-	for round := 0; round <= rounds; round++ {
-		if round <= o.pyRuns {
-			d, peak, err := bench.StartPython(ctx, python)
-			if err != nil {
-				return fmt.Errorf("python baseline: %w", err)
-			}
-			if round > 0 {
-				pyReady, pyRSS = append(pyReady, d), append(pyRSS, peak)
-			}
+	for round := 0; round <= o.starts; round++ {
+		d, peak, err := bench.StartPython(ctx, python)
+		if err != nil {
+			return fmt.Errorf("python baseline: %w", err)
 		}
-		if round > o.starts {
-			continue
+		if round > 0 {
+			pyReady, pyRSS = append(pyReady, d), append(pyRSS, peak)
 		}
 		for _, s := range active {
 			if s.err != nil {
