@@ -101,21 +101,18 @@ func Host() string {
 	return fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
-// Line renders p as a block's first line.
-func (p Provenance) Line() string {
+// Block renders a generated block: p as its first line, a blank line and
+// the table.
+func Block(p Provenance, table string) string {
 	note := ""
 	if p.Note != "" {
 		note = "; " + p.Note
 	}
-	return fmt.Sprintf("Measured on commit %s, %s, %s, %s%s.\n", p.Commit, p.Toolchain, p.Platform,
-		p.Date.UTC().Format("2006-01-02T15:04Z"), note)
+	return fmt.Sprintf("Measured on commit %s, %s, %s, %s%s.\n\n", p.Commit, p.Toolchain, p.Platform,
+		p.Date.UTC().Format("2006-01-02T15:04Z"), note) + table
 }
 
-// Block renders a generated block: the provenance line, a blank line and
-// the table.
-func Block(p Provenance, table string) string { return p.Line() + "\n" + table }
-
-// provenanceLine matches Line's output for a real run.
+// provenanceLine matches Block's first line for a real run.
 var provenanceLine = regexp.MustCompile(`^Measured on commit [0-9a-f]{7,40}(-dirty)?, go\S+, \S+, \d+ CPUs, \d{4}-\d\d-\d\dT\d\d:\d\dZ(; [^\n]+)?\.\n$`)
 
 // unescapedPipe is a cell border of a markdown table row.

@@ -187,7 +187,7 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, err
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.logs())
+		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.out.String())
 	}
 	inv := &Invocation{Payload: body, Duration: time.Since(start), Cold: f.invoked == 1}
 	inv.ErrorType, inv.ErrorMessage, _ = ParseFunctionError(body)
@@ -238,7 +238,7 @@ func ParseFunctionError(body []byte) (typ, msg string, ok bool) {
 }
 
 // Logs returns the tail of the emulator's and the function's output.
-func (f *Function) Logs() string { return f.proc.logs() }
+func (f *Function) Logs() string { return f.proc.out.String() }
 
 // Close stops the front, the emulator and the bootstrap. It may be called
 // more than once.

@@ -202,7 +202,7 @@ func (m *Moto) Config() aws.Config { return Config(m.Endpoint) }
 func (m *Moto) LambdaEnv() map[string]string { return LambdaEnv(m.Endpoint) }
 
 // Logs returns the tail of the server's output.
-func (m *Moto) Logs() string { return m.proc.logs() }
+func (m *Moto) Logs() string { return m.proc.out.String() }
 
 // Close stops the server. It may be called more than once.
 func (m *Moto) Close() error {

@@ -2,7 +2,9 @@ package localaws
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -79,18 +81,6 @@ func (p *process) close() {
 	<-p.done
 }
 
-// exitError describes how the process ended (call after done is closed),
-// with the tail of its output.
-func (p *process) exitError() error {
-	if p.err == nil {
-		return fmt.Errorf("%s exited\n%s", p.name, p.logs())
-	}
-	return fmt.Errorf("%s exited: %w\n%s", p.name, p.err, p.logs())
-}
-
-// logs returns the tail of the process's output.
-func (p *process) logs() string { return p.out.String() }
-
 // waitReady calls ready every interval until it reports true, the process
 // exits, ready fails or timeout passes.
 func (p *process) waitReady(ctx context.Context, timeout, interval time.Duration, ready func(context.Context) (bool, error)) error {
@@ -102,15 +92,15 @@ func (p *process) waitReady(ctx context.Context, timeout, interval time.Duration
 		ok, err := ready(ctx)
 		switch {
 		case err != nil:
-			return fmt.Errorf("%s: %w\n%s", p.name, err, p.logs())
+			return fmt.Errorf("%s: %w\n%s", p.name, err, p.out)
 		case ok:
 			return nil
 		}
 		select {
-		case <-p.done:
-			return p.exitError()
+		case <-p.done: // even a clean exit is too early
+			return fmt.Errorf("%s exited: %w\n%s", p.name, cmp.Or(p.err, errors.New("exit status 0")), p.out)
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w\n%s", p.name, timeout, ctx.Err(), p.logs())
+			return fmt.Errorf("%s not ready after %s: %w\n%s", p.name, timeout, ctx.Err(), p.out)
 		case <-tick.C:
 		}
 	}

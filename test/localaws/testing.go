@@ -72,14 +72,7 @@ func Start(tb testing.TB, opts Options) *Env {
 	tb.Helper()
 	m, err := StartMoto(context.Background(), MotoOptions{StepFunctions: opts.StepFunctions, Log: opts.Log})
 	RequireTool(tb, err)
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("moto output (tail):\n%s", tail(m.Logs(), 6000))
-		}
-		if err := m.Close(); err != nil {
-			tb.Errorf("stop moto: %v", err)
-		}
-	})
+	stopAtCleanup(tb, "moto", m)
 	e := &Env{Moto: m, Endpoint: m.Endpoint}
 	if opts.Faults != nil {
 		cfg := *opts.Faults
@@ -109,15 +102,24 @@ func NewFunction(tb testing.TB, opts FunctionOptions) *Function {
 	tb.Helper()
 	f, err := StartFunction(context.Background(), opts)
 	RequireTool(tb, err)
+	stopAtCleanup(tb, opts.Name, f)
+	return f
+}
+
+// stopAtCleanup closes c at tb's cleanup, after logging the tail of its
+// output when tb failed.
+func stopAtCleanup(tb testing.TB, name string, c interface {
+	Logs() string
+	Close() error
+}) {
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("%s output (tail):\n%s", opts.Name, tail(f.Logs(), 6000))
+			tb.Logf("%s output (tail):\n%s", name, tail(c.Logs(), 6000))
 		}
-		if err := f.Close(); err != nil {
-			tb.Errorf("stop %s: %v", opts.Name, err)
+		if err := c.Close(); err != nil {
+			tb.Errorf("stop %s: %v", name, err)
 		}
 	})
-	return f
 }
 
 // Bootstrap builds the Lambda main package pkg (see BuildBootstrap) for
