@@ -112,6 +112,20 @@ func Block(p Provenance, table string) string {
 		p.Date.UTC().Format("2006-01-02T15:04Z"), note) + table
 }
 
+// Table renders a markdown table: header (its header and separator lines),
+// then a row per cells with each cell's | escaped, as CheckShape reads it.
+func Table(header string, rows [][]string) string {
+	var b strings.Builder
+	b.WriteString(header)
+	for _, cells := range rows {
+		for _, c := range cells {
+			b.WriteString("| " + strings.ReplaceAll(c, "|", `\|`) + " ")
+		}
+		b.WriteString("|\n")
+	}
+	return b.String()
+}
+
 // provenanceLine matches Block's first line for a real run.
 var provenanceLine = regexp.MustCompile(`^Measured on commit [0-9a-f]{7,40}(-dirty)?, go\S+, \S+, \d+ CPUs, \d{4}-\d\d-\d\dT\d\d:\d\dZ(; [^\n]+)?\.\n$`)
 
