@@ -63,7 +63,7 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 	var m *Moto
 	err := onFreePorts(1, func(addrs []string) error {
 		_, port, _ := strings.Cut(addrs[0], ":")
-		argv := []string{tools.Python, filepath.Join(tools.Root, "scripts", "moto_server.py"), "--host", "127.0.0.1", "--port", port}
+		argv := []string{tools.Python, filepath.Join(tools.Root, "scripts", "moto_server.py"), "--port", port}
 		if opts.StepFunctions {
 			argv = append(argv, "--execute-state-machines")
 		}
