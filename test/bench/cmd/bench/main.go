@@ -253,10 +253,9 @@ func firstLine(err error) string {
 }
 
 // defaultEnv is a plausible single-account configuration. AWS calls go to
-// a closed loopback port with one attempt, so nothing leaves the machine
-// and no retry back-off inflates the figures.
+// StartLambda's closed loopback port with one attempt, so nothing leaves
+// the machine and no retry back-off inflates the figures.
 var defaultEnv = map[string]string{
-	"AWS_ENDPOINT_URL":       "http://127.0.0.1:9",
 	"AWS_MAX_ATTEMPTS":       "1",
 	fnenv.EnvMode:            "single",
 	fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",
