@@ -2,18 +2,14 @@
 // in-process, for the reliability scenarios that need more executions than
 // moto's interpreter and the Lambda emulators can run in a CI budget.
 //
-// It supports exactly what ecslogfix's workflow uses and refuses any other
-// field, so a definition change cannot silently fall outside what it
-// interprets: Choice (Variable + StringEquals/BooleanEquals, Default), Task
-// (Resource arn:aws:states:::lambda:invoke with Parameters FunctionName and
-// Payload, ResultSelector, ResultPath, Retry, Catch), Pass (Result,
-// ResultPath), Wait (SecondsPath, scaled by Machine.TimeScale),
-// Succeed and Fail. Paths are "$", "$.a.b" and "$$.Execution.Id"
-// / "$$.Execution.Name". Retry follows AWS: per-retrier attempt counts,
+// It interprets exactly the states and fields ecslogfix's workflow
+// (asl.Definition) uses and refuses any other, so a definition change cannot
+// silently fall outside what it interprets. Paths are "$", "$.a.b" and
+// "$$.Execution.Id". Retry follows AWS: per-retrier attempt counts,
 // IntervalSeconds·BackoffRate^n capped at MaxDelaySeconds, JitterStrategy
-// FULL draws uniformly in [0, delay); the delays are multiplied by
-// Machine.TimeScale. A Lambda function error becomes the Task error
-// errorType with cause {"errorMessage","errorType"}, as Step Functions
+// FULL draws uniformly in [0, delay). Retry delays and Wait seconds are
+// multiplied by Machine.TimeScale. A Lambda function error becomes the Task
+// error errorType with cause {"errorMessage","errorType"}, as Step Functions
 // reports it.
 package sfnlocal
 
@@ -61,31 +57,36 @@ type choice struct {
 	Next          string
 }
 
+// state is a state of any type; allowed says which fields each type may
+// set. Parsing refuses a field state lacks.
 type state struct {
-	Type           string
-	Next           string
-	End            bool
-	Default        string
-	Choices        []choice
-	Resource       string
-	Parameters     map[string]any
+	Type, Comment string
+	Next          string
+	End           bool
+	Default       string
+	Choices       []choice
+	Resource      string
+	Parameters    struct {
+		FunctionName string
+		Payload      map[string]any
+	}
 	ResultSelector map[string]any
 	ResultPath     *string // nil: absent ("$"); "" (null in JSON): discard the result
 	Retry          []retrier
 	Catch          []catcher
-	Result         json.RawMessage
+	Result         any
 	Error, Cause   string
 	SecondsPath    string
-	Comment        string
 }
 
+// allowed is the fields each state type may set besides Type and Comment.
 var allowed = map[string][]string{
-	"Choice":  {"Type", "Choices", "Default", "Comment"},
-	"Task":    {"Type", "Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Next", "End", "Comment"},
-	"Pass":    {"Type", "Result", "ResultPath", "Next", "End", "Comment"},
-	"Wait":    {"Type", "SecondsPath", "Next", "End", "Comment"},
-	"Succeed": {"Type", "Comment"},
-	"Fail":    {"Type", "Error", "Cause", "Comment"},
+	"Choice":  {"Choices", "Default"},
+	"Task":    {"Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Next", "End"},
+	"Pass":    {"Result", "ResultPath", "Next", "End"},
+	"Wait":    {"SecondsPath", "Next", "End"},
+	"Succeed": {},
+	"Fail":    {"Error", "Cause"},
 }
 
 // Machine is a parsed state machine.
@@ -106,54 +107,24 @@ type Machine struct {
 // the supported subset.
 func Parse(definition string, seed uint64) (*Machine, error) {
 	var top struct {
-		StartAt       string
-		QueryLanguage string
-		Comment       string
-		States        map[string]map[string]json.RawMessage
+		StartAt, QueryLanguage, Comment string
+		States                          map[string]state
+	}
+	var raw struct {
+		States map[string]map[string]json.RawMessage
 	}
 	dec := json.NewDecoder(strings.NewReader(definition))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&top); err != nil {
+	if err := cmp.Or(dec.Decode(&top), json.Unmarshal([]byte(definition), &raw)); err != nil {
 		return nil, fmt.Errorf("sfnlocal: definition: %w", err)
 	}
 	if top.QueryLanguage != "" && top.QueryLanguage != "JSONPath" {
 		return nil, fmt.Errorf("sfnlocal: QueryLanguage %q is not supported", top.QueryLanguage)
 	}
 	m := &Machine{startAt: top.StartAt, states: map[string]*state{}, TimeScale: 1, rnd: rand.New(rand.NewPCG(seed, 0x5f17))}
-	for name, fields := range top.States {
-		var typ string
-		if err := json.Unmarshal(fields["Type"], &typ); err != nil {
-			return nil, fmt.Errorf("sfnlocal: state %s: Type: %w", name, err)
-		}
-		keys, ok := allowed[typ]
-		if !ok {
-			return nil, fmt.Errorf("sfnlocal: state %s: type %s is not supported", name, typ)
-		}
-		for k := range fields {
-			if !slices.Contains(keys, k) {
-				return nil, fmt.Errorf("sfnlocal: state %s (%s): field %s is not supported", name, typ, k)
-			}
-		}
-		var s state
-		raw, _ := json.Marshal(fields)
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return nil, fmt.Errorf("sfnlocal: state %s: %w", name, err)
-		}
-		if string(fields["ResultPath"]) == "null" {
-			s.ResultPath = new(string) // discard the result
-		}
-		if typ == "Task" && s.Resource != "arn:aws:states:::lambda:invoke" {
-			return nil, fmt.Errorf("sfnlocal: state %s: resource %s is not supported", name, s.Resource)
-		}
-		for _, c := range s.Choices {
-			if c.StringEquals == nil && c.BooleanEquals == nil {
-				return nil, fmt.Errorf("sfnlocal: state %s: only StringEquals and BooleanEquals choices are supported", name)
-			}
-		}
-		for _, r := range s.Retry {
-			if r.JitterStrategy != "" && r.JitterStrategy != "FULL" && r.JitterStrategy != "NONE" {
-				return nil, fmt.Errorf("sfnlocal: state %s: JitterStrategy %s", name, r.JitterStrategy)
-			}
+	for name, s := range top.States {
+		if err := s.check(raw.States[name]); err != nil {
+			return nil, fmt.Errorf("sfnlocal: state %s (%s): %w", name, s.Type, err)
 		}
 		m.states[name] = &s
 	}
@@ -163,12 +134,43 @@ func Parse(definition string, seed uint64) (*Machine, error) {
 	return m, nil
 }
 
+// check refuses the fields s's type does not allow and the values outside
+// the supported subset.
+func (s *state) check(fields map[string]json.RawMessage) error {
+	keys, ok := allowed[s.Type]
+	if !ok {
+		return errors.New("type is not supported")
+	}
+	for k := range fields {
+		if k != "Type" && k != "Comment" && !slices.Contains(keys, k) {
+			return fmt.Errorf("field %s is not supported", k)
+		}
+	}
+	if string(fields["ResultPath"]) == "null" {
+		s.ResultPath = new(string) // discard the result
+	}
+	if s.Type == "Task" && s.Resource != "arn:aws:states:::lambda:invoke" {
+		return fmt.Errorf("resource %s is not supported", s.Resource)
+	}
+	for _, c := range s.Choices {
+		if c.StringEquals == nil && c.BooleanEquals == nil {
+			return errors.New("only StringEquals and BooleanEquals choices are supported")
+		}
+	}
+	for _, r := range s.Retry {
+		if r.JitterStrategy != "" && r.JitterStrategy != "FULL" && r.JitterStrategy != "NONE" {
+			return fmt.Errorf("JitterStrategy %s is not supported", r.JitterStrategy)
+		}
+	}
+	return nil
+}
+
 // Event is one step of an execution's history.
 type Event struct {
-	Type    string // StateEntered, TaskFailed, TaskRetry, TaskSucceeded, ExecutionSucceeded, ExecutionFailed
+	Type    string // StateEntered, TaskFailed, TaskRetry, TaskSucceeded
 	State   string
 	Error   string
-	Payload string // the task's payload (TaskScheduled) or output
+	Payload string // the function's output (TaskSucceeded)
 }
 
 // Execution is one run.
@@ -183,191 +185,177 @@ type Execution struct {
 	Retries   int // Retry attempts taken, all states
 }
 
-// taskError is a failed Task's Error and Cause.
-type taskError struct{ name, cause string }
+// stateError is an error Step Functions names; failure names any other
+// States.Runtime.
+type stateError struct{ name, cause string }
+
+func (e *stateError) Error() string { return e.name + ": " + e.cause }
+
+func failure(err error) *stateError {
+	if e, ok := errors.AsType[*stateError](err); ok {
+		return e
+	}
+	return &stateError{"States.Runtime", err.Error()}
+}
 
 // Run executes the machine on input and returns when it stops.
 func (m *Machine) Run(ctx context.Context, arn, name, input string) *Execution {
-	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "RUNNING"}
-	var doc any
-	fail := func(name, cause string) *Execution {
-		ex.Status, ex.Error, ex.Cause = "FAILED", name, cause
+	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "SUCCEEDED"}
+	doc, err := m.run(ctx, ex)
+	if err != nil {
+		f := failure(err)
+		ex.Status, ex.Error, ex.Cause = "FAILED", f.name, f.cause
 		return ex
 	}
-	succeed := func() *Execution {
-		b, _ := json.Marshal(doc)
-		ex.Status, ex.Output = "SUCCEEDED", string(b)
-		return ex
-	}
-	if err := json.Unmarshal([]byte(input), &doc); err != nil {
-		return fail("States.Runtime", "input is not JSON: "+err.Error())
-	}
-	ctxObj := map[string]any{"Execution": map[string]any{"Id": arn, "Name": name, "Input": doc}}
-	cur := m.startAt
-	for steps := 0; ; steps++ {
-		if steps > 1000 {
-			return fail("States.Runtime", "more than 1000 transitions")
-		}
-		s := m.states[cur]
-		if s == nil {
-			return fail("States.Runtime", "no state "+cur)
-		}
-		ex.History = append(ex.History, Event{Type: "StateEntered", State: cur})
-		switch s.Type {
-		case "Succeed":
-			ex.History = append(ex.History, Event{Type: "ExecutionSucceeded"})
-			return succeed()
-		case "Fail":
-			ex.History = append(ex.History, Event{Type: "ExecutionFailed", Error: s.Error})
-			return fail(s.Error, s.Cause)
-		case "Choice":
-			next := s.Default
-			for _, c := range s.Choices {
-				// A value of another type never equals: comparing
-				// interfaces of different dynamic types is false.
-				v, err := path(c.Variable, doc, ctxObj)
-				if err == nil && (c.StringEquals != nil && v == any(*c.StringEquals) || c.BooleanEquals != nil && v == any(*c.BooleanEquals)) {
-					next = c.Next
-					break
-				}
-			}
-			if next == "" {
-				return fail("States.NoChoiceMatched", cur)
-			}
-			cur = next
-			continue
-		case "Pass":
-			var result any = doc
-			if len(s.Result) > 0 {
-				if err := json.Unmarshal(s.Result, &result); err != nil {
-					return fail("States.Runtime", err.Error())
-				}
-			}
-			var err error
-			if doc, err = applyResultPath(s.ResultPath, doc, result); err != nil {
-				return fail("States.Runtime", err.Error())
-			}
-		case "Wait":
-			secs, err := waitSeconds(s, doc, ctxObj)
-			if err != nil {
-				return fail("States.Runtime", err.Error())
-			}
-			t := time.NewTimer(time.Duration(secs * m.TimeScale * float64(time.Second)))
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				return fail("States.Timeout", ctx.Err().Error())
-			}
-		case "Task":
-			out, terr := m.task(ctx, ex, cur, s, doc, ctxObj)
-			if terr != nil {
-				ex.History = append(ex.History, Event{Type: "TaskFailed", State: cur, Error: terr.name})
-				i := slices.IndexFunc(s.Catch, func(c catcher) bool { return matches(c.ErrorEquals, terr.name) })
-				if i < 0 {
-					ex.History = append(ex.History, Event{Type: "ExecutionFailed", Error: terr.name})
-					return fail(terr.name, terr.cause)
-				}
-				var err error
-				if doc, err = applyResultPath(s.Catch[i].ResultPath, doc, map[string]any{"Error": terr.name, "Cause": terr.cause}); err != nil {
-					return fail("States.Runtime", err.Error())
-				}
-				cur = s.Catch[i].Next
-				continue
-			}
-			doc = out
-		}
-		if s.End || s.Next == "" {
-			return succeed()
-		}
-		cur = s.Next
-	}
+	b, _ := json.Marshal(doc)
+	ex.Output = string(b)
+	return ex
 }
 
-// waitSeconds is a Wait state's duration: the non-negative integer at
-// SecondsPath (a missing path is States.Runtime, as in AWS).
-func waitSeconds(s *state, doc, ctxObj any) (float64, error) {
-	v, err := path(s.SecondsPath, doc, ctxObj)
-	if err != nil {
-		return 0, err
+func (m *Machine) run(ctx context.Context, ex *Execution) (any, error) {
+	var doc any
+	if err := json.Unmarshal([]byte(ex.Input), &doc); err != nil {
+		return nil, fmt.Errorf("input is not JSON: %w", err)
 	}
-	n, ok := v.(float64)
-	if !ok || n < 0 || n != math.Trunc(n) {
-		return 0, fmt.Errorf("SecondsPath %s: %v is not a non-negative integer", s.SecondsPath, v)
+	ctxObj := map[string]any{"Execution": map[string]any{"Id": ex.ARN, "Name": ex.Name, "Input": doc}}
+	for cur, steps := m.startAt, 0; cur != ""; steps++ {
+		s := m.states[cur]
+		if steps > 1000 || s == nil {
+			return nil, fmt.Errorf("no state %s or more than 1000 transitions", cur)
+		}
+		ex.History = append(ex.History, Event{Type: "StateEntered", State: cur})
+		next, out, err := m.step(ctx, ex, cur, s, map[string]any{"$": doc, "$$": ctxObj})
+		if err != nil {
+			f := failure(err)
+			i := slices.IndexFunc(s.Catch, func(c catcher) bool { return matches(c.ErrorEquals, f.name) })
+			if i < 0 {
+				return nil, f
+			}
+			next = s.Catch[i].Next
+			if out, err = applyResultPath(s.Catch[i].ResultPath, doc, map[string]any{"Error": f.name, "Cause": f.cause}); err != nil {
+				return nil, err
+			}
+		}
+		doc, cur = out, next
 	}
-	return n, nil
+	return doc, nil
+}
+
+// step runs state s (named name) on root {"$": input, "$$": context
+// object}; it returns the next state ("": the execution succeeds) and the
+// state's output.
+func (m *Machine) step(ctx context.Context, ex *Execution, name string, s *state, root map[string]any) (string, any, error) {
+	doc := root["$"]
+	switch s.Type {
+	case "Fail":
+		return "", nil, &stateError{s.Error, s.Cause}
+	case "Choice":
+		for _, c := range s.Choices {
+			// A value of another type never equals: comparing
+			// interfaces of different dynamic types is false.
+			v, err := get(c.Variable, root)
+			if err == nil && (c.StringEquals != nil && v == any(*c.StringEquals) || c.BooleanEquals != nil && v == any(*c.BooleanEquals)) {
+				return c.Next, doc, nil
+			}
+		}
+		if s.Default == "" {
+			return "", nil, &stateError{"States.NoChoiceMatched", name}
+		}
+		return s.Default, doc, nil
+	case "Wait":
+		// The non-negative integer at SecondsPath; a missing path is
+		// States.Runtime, as in AWS.
+		v, err := get(s.SecondsPath, root)
+		n, ok := v.(float64)
+		if err == nil && (!ok || n < 0 || n != math.Trunc(n)) {
+			err = fmt.Errorf("SecondsPath %s: %v is not a non-negative integer", s.SecondsPath, v)
+		}
+		if err != nil {
+			return "", nil, err
+		}
+		return s.Next, doc, m.sleep(ctx, n)
+	case "Pass":
+		result := s.Result
+		if result == nil {
+			result = doc
+		}
+		out, err := applyResultPath(s.ResultPath, doc, result)
+		return s.Next, out, err
+	case "Task":
+		out, err := m.task(ctx, ex, name, s, root)
+		if err != nil {
+			ex.History = append(ex.History, Event{Type: "TaskFailed", State: name, Error: failure(err).name})
+		}
+		return s.Next, out, err
+	}
+	return "", doc, nil // Succeed
 }
 
 // task runs a Task state with its retries; it returns the state's output.
-func (m *Machine) task(ctx context.Context, ex *Execution, name string, s *state, doc, ctxObj any) (any, *taskError) {
-	params, err := resolve(s.Parameters, doc, ctxObj)
+func (m *Machine) task(ctx context.Context, ex *Execution, name string, s *state, root map[string]any) (any, error) {
+	payload, err := resolve(s.Parameters.Payload, root)
 	if err != nil {
-		return nil, &taskError{"States.Runtime", err.Error()}
+		return nil, err
 	}
-	p := params.(map[string]any)
-	fn, _ := p["FunctionName"].(string)
-	payload, err := json.Marshal(p["Payload"])
-	if err != nil {
-		return nil, &taskError{"States.Runtime", err.Error()}
-	}
+	body, _ := json.Marshal(payload) // values decoded from JSON always encode
 	attempts := make([]int, len(s.Retry))
 	for {
-		ex.History = append(ex.History, Event{Type: "TaskScheduled", State: name, Payload: string(payload)})
-		out, errType, errMsg, ierr := m.Invoke(ctx, fn, payload)
-		var terr *taskError
+		out, errType, errMsg, err := m.Invoke(ctx, s.Parameters.FunctionName, body)
+		f := &stateError{errType, errMsg}
 		switch {
-		case ierr != nil:
-			terr = &taskError{"Lambda.ServiceException", ierr.Error()}
+		case err != nil:
+			f = &stateError{"Lambda.ServiceException", err.Error()}
 		case errType != "":
 			cause, _ := json.Marshal(map[string]string{"errorMessage": errMsg, "errorType": errType})
-			terr = &taskError{errType, string(cause)}
-		}
-		if terr == nil {
-			var payloadDoc any
-			if err := json.Unmarshal(out, &payloadDoc); err != nil {
-				return nil, &taskError{"States.Runtime", "function output is not JSON: " + err.Error()}
-			}
-			ex.History = append(ex.History, Event{Type: "TaskSucceeded", State: name, Payload: string(out)})
-			var result any = map[string]any{"ExecutedVersion": "$LATEST", "Payload": payloadDoc, "StatusCode": 200}
-			if s.ResultSelector != nil {
-				if result, err = resolve(s.ResultSelector, result, ctxObj); err != nil {
-					return nil, &taskError{"States.Runtime", err.Error()}
-				}
-			}
-			res, err := applyResultPath(s.ResultPath, doc, result)
-			if err != nil {
-				return nil, &taskError{"States.Runtime", err.Error()}
-			}
-			return res, nil
+			f.cause = string(cause)
+		default:
+			return taskResult(ex, name, s, out, root)
 		}
 		// Retry: the first retrier whose ErrorEquals matches decides.
-		i := slices.IndexFunc(s.Retry, func(r retrier) bool { return matches(r.ErrorEquals, terr.name) })
-		if i < 0 {
-			return nil, terr
+		i := slices.IndexFunc(s.Retry, func(r retrier) bool { return matches(r.ErrorEquals, f.name) })
+		if i < 0 || attempts[i] >= *cmp.Or(s.Retry[i].MaxAttempts, new(3)) {
+			return nil, f
 		}
-		r := s.Retry[i]
-		max := 3
-		if r.MaxAttempts != nil {
-			max = *r.MaxAttempts
-		}
-		if attempts[i] >= max {
-			return nil, terr
-		}
-		delay := m.delay(r, attempts[i])
 		attempts[i]++
 		ex.Retries++
-		ex.History = append(ex.History, Event{Type: "TaskRetry", State: name, Error: terr.name})
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, &taskError{"States.Timeout", ctx.Err().Error()}
-		case <-t.C:
+		ex.History = append(ex.History, Event{Type: "TaskRetry", State: name, Error: f.name})
+		if err := m.sleep(ctx, m.delay(s.Retry[i], attempts[i]-1)); err != nil {
+			return nil, err
 		}
 	}
 }
 
-func (m *Machine) delay(r retrier, attempt int) time.Duration {
+// taskResult is a lambda:invoke Task's output: the invoke response, through
+// ResultSelector, placed at ResultPath.
+func taskResult(ex *Execution, name string, s *state, out []byte, root map[string]any) (any, error) {
+	var payload any
+	if err := json.Unmarshal(out, &payload); err != nil {
+		return nil, fmt.Errorf("function output is not JSON: %w", err)
+	}
+	ex.History = append(ex.History, Event{Type: "TaskSucceeded", State: name, Payload: string(out)})
+	var result any = map[string]any{"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}
+	if s.ResultSelector != nil {
+		var err error
+		if result, err = resolve(s.ResultSelector, map[string]any{"$": result, "$$": root["$$"]}); err != nil {
+			return nil, err
+		}
+	}
+	return applyResultPath(s.ResultPath, root["$"], result)
+}
+
+// sleep waits seconds (scaled by TimeScale), or fails with States.Timeout
+// when ctx ends first.
+func (m *Machine) sleep(ctx context.Context, seconds float64) error {
+	select {
+	case <-time.After(time.Duration(seconds * m.TimeScale * float64(time.Second))):
+		return nil
+	case <-ctx.Done():
+		return &stateError{"States.Timeout", ctx.Err().Error()}
+	}
+}
+
+// delay is a retrier's delay in seconds before retry attempt+1.
+func (m *Machine) delay(r retrier, attempt int) float64 {
 	d := cmp.Or(r.IntervalSeconds, 1) * math.Pow(cmp.Or(r.BackoffRate, 2), float64(attempt))
 	if r.MaxDelaySeconds > 0 {
 		d = min(d, r.MaxDelaySeconds)
@@ -377,78 +365,66 @@ func (m *Machine) delay(r retrier, attempt int) time.Duration {
 		d *= m.rnd.Float64()
 		m.mu.Unlock()
 	}
-	return time.Duration(d * m.TimeScale * float64(time.Second))
+	return d
 }
 
 func matches(errs []string, name string) bool {
-	for _, e := range errs {
-		if e == name || e == "States.ALL" || (e == "States.TaskFailed" && !strings.HasPrefix(name, "States.")) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(errs, func(e string) bool {
+		return e == name || e == "States.ALL" || (e == "States.TaskFailed" && !strings.HasPrefix(name, "States."))
+	})
 }
 
-// resolve applies a Parameters / ResultSelector template: keys ending in
-// ".$" take the value of their path.
-func resolve(tmpl any, doc, ctxObj any) (any, error) {
-	switch t := tmpl.(type) {
-	case map[string]any:
-		out := make(map[string]any, len(t))
-		for k, v := range t {
-			if key, ok := strings.CutSuffix(k, ".$"); ok {
-				ps, ok := v.(string)
-				if !ok {
-					return nil, fmt.Errorf("%s: path is not a string", k)
-				}
-				val, err := path(ps, doc, ctxObj)
-				if err != nil {
-					return nil, err
-				}
-				out[key] = val
-				continue
+// resolve applies a Parameters Payload or ResultSelector template: keys
+// ending in ".$" take the value of their path.
+func resolve(tmpl map[string]any, root map[string]any) (map[string]any, error) {
+	out := make(map[string]any, len(tmpl))
+	for k, v := range tmpl {
+		var err error
+		if key, ok := strings.CutSuffix(k, ".$"); ok {
+			p, ok := v.(string)
+			if !ok {
+				return nil, fmt.Errorf("%s: path is not a string", k)
 			}
-			r, err := resolve(v, doc, ctxObj)
-			if err != nil {
-				return nil, err
-			}
-			out[k] = r
+			k = key
+			v, err = get(p, root)
+		} else if t, ok := v.(map[string]any); ok {
+			v, err = resolve(t, root)
+		} else if _, ok := v.([]any); ok { // asl.Definition's templates hold none
+			err = fmt.Errorf("%s: arrays in a template are not supported", k)
 		}
-		return out, nil
-	case []any: // asl.Definition's templates hold none
-		return nil, errors.New("arrays in a Parameters or ResultSelector template are not supported")
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
 	}
-	return tmpl, nil
+	return out, nil
 }
 
-// errPath is a path that selects nothing (States.Runtime in AWS).
-var errPath = errors.New("path not found")
-
-func path(p string, doc, ctxObj any) (any, error) {
-	root := doc
-	rest := ""
-	switch {
-	case p == "$":
-		return doc, nil
-	case strings.HasPrefix(p, "$$."):
-		root, rest = ctxObj, p[3:]
-	case strings.HasPrefix(p, "$."):
-		rest = p[2:]
-	default:
+// fields splits a path ("$", "$.a.b", "$$.Execution.Id") into the keys
+// that select it from {"$": input, "$$": context object}.
+func fields(p string) ([]string, error) {
+	keys := strings.Split(p, ".")
+	if keys[0] != "$" && keys[0] != "$$" || strings.ContainsAny(p, "[]*") || slices.Contains(keys, "") {
 		return nil, fmt.Errorf("unsupported path %q", p)
 	}
-	cur := root
-	for _, seg := range strings.Split(rest, ".") {
-		if strings.ContainsAny(seg, "[]*") {
-			return nil, fmt.Errorf("unsupported path %q", p)
-		}
-		m, ok := cur.(map[string]any)
+	return keys, nil
+}
+
+// get is the value at path p; a path that selects nothing is
+// States.Runtime in AWS.
+func get(p string, root map[string]any) (any, error) {
+	keys, err := fields(p)
+	if err != nil {
+		return nil, err
+	}
+	var cur any = root
+	for _, k := range keys {
+		m, _ := cur.(map[string]any)
+		v, ok := m[k]
 		if !ok {
-			return nil, fmt.Errorf("%s: %w", p, errPath)
+			return nil, fmt.Errorf("path %s selects nothing", p)
 		}
-		if cur, ok = m[seg]; !ok {
-			return nil, fmt.Errorf("%s: %w", p, errPath)
-		}
+		cur = v
 	}
 	return cur, nil
 }
@@ -456,32 +432,32 @@ func path(p string, doc, ctxObj any) (any, error) {
 // applyResultPath places result into doc at rp (nil: "$" replaces doc;
 // "": null discards result).
 func applyResultPath(rp *string, doc, result any) (any, error) {
-	if rp == nil || *rp == "$" {
+	if rp == nil {
 		return result, nil
 	}
 	if *rp == "" {
 		return doc, nil
 	}
-	rest, ok := strings.CutPrefix(*rp, "$.")
-	if !ok || strings.ContainsAny(rest, "[]*") {
+	keys, err := fields(*rp)
+	if err != nil || keys[0] != "$" {
 		return nil, fmt.Errorf("unsupported ResultPath %q", *rp)
 	}
-	// Copy the top-level object so earlier history entries are not changed.
-	top, ok := doc.(map[string]any)
-	if !ok {
-		return nil, fmt.Errorf("ResultPath %s on a non-object", *rp)
+	return put(doc, keys[1:], result)
+}
+
+// put returns doc with v at keys, creating missing objects as AWS does; it
+// copies the objects on the way so earlier history entries are not changed.
+func put(doc any, keys []string, v any) (any, error) {
+	if len(keys) == 0 {
+		return v, nil
 	}
-	out := maps.Clone(top)
-	segs := strings.Split(rest, ".")
-	cur := out
-	for _, seg := range segs[:len(segs)-1] {
-		next, ok := cur[seg].(map[string]any)
-		if next = maps.Clone(next); !ok || next == nil {
-			next = map[string]any{}
-		}
-		cur[seg] = next
-		cur = next
+	m, ok := doc.(map[string]any)
+	if !ok && doc != nil {
+		return nil, fmt.Errorf("ResultPath through a non-object at %s", keys[0])
 	}
-	cur[segs[len(segs)-1]] = result
-	return out, nil
+	out := make(map[string]any, len(m)+1)
+	maps.Copy(out, m)
+	var err error
+	out[keys[0]], err = put(m[keys[0]], keys[1:], v)
+	return out, err
 }
