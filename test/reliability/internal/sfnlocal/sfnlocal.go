@@ -57,8 +57,7 @@ type choice struct {
 	Next          string
 }
 
-// state is a state of any type; allowed says which fields each type may
-// set. Parsing refuses a field state lacks.
+// state is a state of any type; allowed says which fields each type sets.
 type state struct {
 	Type, Comment string
 	Next          string
@@ -93,8 +92,7 @@ var allowed = map[string][]string{
 type Machine struct {
 	startAt string
 	states  map[string]*state
-	// Invoke runs the Lambda functions of Task states.
-	Invoke Invoker
+	Invoke  Invoker
 	// TimeScale multiplies every Retry delay and Wait (e.g. 0.01: 2 s →
 	// 20 ms).
 	TimeScale float64
@@ -200,28 +198,21 @@ func failure(err error) *stateError {
 
 // Run executes the machine on input and returns when it stops.
 func (m *Machine) Run(ctx context.Context, arn, name, input string) *Execution {
-	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "SUCCEEDED"}
-	doc, err := m.run(ctx, ex)
-	if err != nil {
+	ex := &Execution{ARN: arn, Name: name, Input: input, Status: "FAILED"}
+	fail := func(err error) *Execution {
 		f := failure(err)
-		ex.Status, ex.Error, ex.Cause = "FAILED", f.name, f.cause
+		ex.Error, ex.Cause = f.name, f.cause
 		return ex
 	}
-	b, _ := json.Marshal(doc)
-	ex.Output = string(b)
-	return ex
-}
-
-func (m *Machine) run(ctx context.Context, ex *Execution) (any, error) {
 	var doc any
-	if err := json.Unmarshal([]byte(ex.Input), &doc); err != nil {
-		return nil, fmt.Errorf("input is not JSON: %w", err)
+	if err := json.Unmarshal([]byte(input), &doc); err != nil {
+		return fail(fmt.Errorf("input is not JSON: %w", err))
 	}
-	ctxObj := map[string]any{"Execution": map[string]any{"Id": ex.ARN, "Name": ex.Name, "Input": doc}}
+	ctxObj := map[string]any{"Execution": map[string]any{"Id": arn, "Name": name, "Input": doc}}
 	for cur, steps := m.startAt, 0; cur != ""; steps++ {
 		s := m.states[cur]
 		if steps > 1000 || s == nil {
-			return nil, fmt.Errorf("no state %s or more than 1000 transitions", cur)
+			return fail(fmt.Errorf("no state %s or more than 1000 transitions", cur))
 		}
 		ex.History = append(ex.History, Event{Type: "StateEntered", State: cur})
 		next, out, err := m.step(ctx, ex, cur, s, map[string]any{"$": doc, "$$": ctxObj})
@@ -229,16 +220,18 @@ func (m *Machine) run(ctx context.Context, ex *Execution) (any, error) {
 			f := failure(err)
 			i := slices.IndexFunc(s.Catch, func(c catcher) bool { return matches(c.ErrorEquals, f.name) })
 			if i < 0 {
-				return nil, f
+				return fail(f)
 			}
 			next = s.Catch[i].Next
 			if out, err = applyResultPath(s.Catch[i].ResultPath, doc, map[string]any{"Error": f.name, "Cause": f.cause}); err != nil {
-				return nil, err
+				return fail(err)
 			}
 		}
 		doc, cur = out, next
 	}
-	return doc, nil
+	b, _ := json.Marshal(doc)
+	ex.Status, ex.Output = "SUCCEEDED", string(b)
+	return ex
 }
 
 // step runs state s (named name) on root {"$": input, "$$": context
@@ -309,7 +302,19 @@ func (m *Machine) task(ctx context.Context, ex *Execution, name string, s *state
 			cause, _ := json.Marshal(map[string]string{"errorMessage": errMsg, "errorType": errType})
 			f.cause = string(cause)
 		default:
-			return taskResult(ex, name, s, out, root)
+			var payload any
+			if err := json.Unmarshal(out, &payload); err != nil {
+				return nil, fmt.Errorf("function output is not JSON: %w", err)
+			}
+			ex.History = append(ex.History, Event{Type: "TaskSucceeded", State: name, Payload: string(out)})
+			// The lambda:invoke response, through ResultSelector.
+			var result any = map[string]any{"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}
+			if s.ResultSelector != nil {
+				if result, err = resolve(s.ResultSelector, map[string]any{"$": result, "$$": root["$$"]}); err != nil {
+					return nil, err
+				}
+			}
+			return applyResultPath(s.ResultPath, root["$"], result)
 		}
 		// Retry: the first retrier whose ErrorEquals matches decides.
 		i := slices.IndexFunc(s.Retry, func(r retrier) bool { return matches(r.ErrorEquals, f.name) })
@@ -323,24 +328,6 @@ func (m *Machine) task(ctx context.Context, ex *Execution, name string, s *state
 			return nil, err
 		}
 	}
-}
-
-// taskResult is a lambda:invoke Task's output: the invoke response, through
-// ResultSelector, placed at ResultPath.
-func taskResult(ex *Execution, name string, s *state, out []byte, root map[string]any) (any, error) {
-	var payload any
-	if err := json.Unmarshal(out, &payload); err != nil {
-		return nil, fmt.Errorf("function output is not JSON: %w", err)
-	}
-	ex.History = append(ex.History, Event{Type: "TaskSucceeded", State: name, Payload: string(out)})
-	var result any = map[string]any{"ExecutedVersion": "$LATEST", "Payload": payload, "StatusCode": 200}
-	if s.ResultSelector != nil {
-		var err error
-		if result, err = resolve(s.ResultSelector, map[string]any{"$": result, "$$": root["$$"]}); err != nil {
-			return nil, err
-		}
-	}
-	return applyResultPath(s.ResultPath, root["$"], result)
 }
 
 // sleep waits seconds (scaled by TimeScale), or fails with States.Timeout
