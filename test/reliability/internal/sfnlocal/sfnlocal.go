@@ -61,7 +61,6 @@ type choice struct {
 type state struct {
 	Type, Comment string
 	Next          string
-	End           bool
 	Default       string
 	Choices       []choice
 	Resource      string
@@ -81,9 +80,9 @@ type state struct {
 // allowed is the fields each state type may set besides Type and Comment.
 var allowed = map[string][]string{
 	"Choice":  {"Choices", "Default"},
-	"Task":    {"Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Next", "End"},
-	"Pass":    {"Result", "ResultPath", "Next", "End"},
-	"Wait":    {"SecondsPath", "Next", "End"},
+	"Task":    {"Resource", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Next"},
+	"Pass":    {"Result", "ResultPath", "Next"},
+	"Wait":    {"SecondsPath", "Next"},
 	"Succeed": {},
 	"Fail":    {"Error", "Cause"},
 }
@@ -150,15 +149,11 @@ func (s *state) check(fields map[string]json.RawMessage) error {
 	if s.Type == "Task" && s.Resource != "arn:aws:states:::lambda:invoke" {
 		return fmt.Errorf("resource %s is not supported", s.Resource)
 	}
-	for _, c := range s.Choices {
-		if c.StringEquals == nil && c.BooleanEquals == nil {
-			return errors.New("only StringEquals and BooleanEquals choices are supported")
-		}
+	if slices.ContainsFunc(s.Choices, func(c choice) bool { return c.StringEquals == nil && c.BooleanEquals == nil }) {
+		return errors.New("only StringEquals and BooleanEquals choices are supported")
 	}
-	for _, r := range s.Retry {
-		if r.JitterStrategy != "" && r.JitterStrategy != "FULL" && r.JitterStrategy != "NONE" {
-			return fmt.Errorf("JitterStrategy %s is not supported", r.JitterStrategy)
-		}
+	if slices.ContainsFunc(s.Retry, func(r retrier) bool { return r.JitterStrategy != "FULL" }) {
+		return errors.New("only JitterStrategy FULL is supported")
 	}
 	return nil
 }
@@ -347,12 +342,9 @@ func (m *Machine) delay(r retrier, attempt int) float64 {
 	if r.MaxDelaySeconds > 0 {
 		d = min(d, r.MaxDelaySeconds)
 	}
-	if r.JitterStrategy == "FULL" {
-		m.mu.Lock()
-		d *= m.rnd.Float64()
-		m.mu.Unlock()
-	}
-	return d
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return d * m.rnd.Float64() // JitterStrategy FULL
 }
 
 func matches(errs []string, name string) bool {

@@ -91,7 +91,8 @@ func TestParseRefusesUnsupported(t *testing.T) {
 		strings.Replace(def, `"Result": "Work"`, `"Result": "Work", "Retry": []`, 1),                  // a Task field on a Pass
 		strings.Replace(def, `"FunctionName": "tell"`, `"FunctionName": "tell", "Qualifier": "1"`, 1), // a Parameters field
 		strings.Replace(def, `"MaxAttempts": 2`, `"MaxAttempts": 2, "MaxAttemptz": 2`, 1),             // a Retry field
-		strings.Replace(def, `"JitterStrategy": "FULL"`, `"JitterStrategy": "HALF"`, 1),
+		strings.Replace(def, `"JitterStrategy": "FULL"`, `"JitterStrategy": "NONE"`, 1),
+		strings.Replace(def, `"ResultPath": null, "Next": "Done"`, `"ResultPath": null, "End": true`, 1),
 	} {
 		if _, err := Parse(bad, 1); err == nil {
 			t.Errorf("accepted:\n%s", bad)
