@@ -144,8 +144,8 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 			return workflow.SweepState{}, fmt.Errorf("list s3://%s/%s: %w", s.Bucket, k.results, err)
 		}
 		for _, obj := range page.Contents {
-			var r Result
-			if err := s.get(ctx, aws.ToString(obj.Key), &r); err != nil {
+			r, err := s.readResult(ctx, aws.ToString(obj.Key), func(f Family) error { return report.write(ctx, appendJSONLine(nil, f)) })
+			if err != nil {
 				report.abort(ctx)
 				return workflow.SweepState{}, err
 			}
@@ -156,12 +156,6 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 			per[r.Target].Add(r.Counts)
 			if r.Done {
 				walked[r.Target] = true
-			}
-			for _, f := range r.Families {
-				if err := report.write(ctx, appendJSONLine(nil, f)); err != nil {
-					report.abort(ctx)
-					return workflow.SweepState{}, err
-				}
 			}
 		}
 	}
@@ -232,8 +226,8 @@ func ReadReport(r io.Reader) ([]Family, error) {
 }
 
 // MinPartSize is S3's smallest multipart part but the last: the report is
-// written in parts of this size, so memory stays flat in the number of
-// families.
+// written in parts of this size, spooled to a temporary file while each
+// part fills, so memory stays flat in the number of families.
 const MinPartSize = 5 << 20
 
 // reportWriter writes one object from lines: a single PutObject while it
@@ -243,14 +237,22 @@ type reportWriter struct {
 	bucket, key string
 	partSize    int
 
-	buf      bytes.Buffer
+	buf      *spool // the part being filled; made on the first write
 	uploadID string
 	parts    []s3types.CompletedPart
 }
 
 func (w *reportWriter) write(ctx context.Context, line []byte) error {
-	w.buf.Write(line)
-	if w.buf.Len() < w.partSize {
+	if w.buf == nil {
+		var err error
+		if w.buf, err = newSpool(); err != nil {
+			return fmt.Errorf("the report s3://%s/%s: %w", w.bucket, w.key, err)
+		}
+	}
+	if _, err := w.buf.Write(line); err != nil {
+		return fmt.Errorf("the report s3://%s/%s: %w", w.bucket, w.key, err)
+	}
+	if w.buf.Len() < int64(w.partSize) {
 		return nil
 	}
 	if w.uploadID == "" {
@@ -266,20 +268,31 @@ func (w *reportWriter) write(ctx context.Context, line []byte) error {
 
 func (w *reportWriter) part(ctx context.Context) error {
 	n := int32(len(w.parts) + 1)
+	body, err := w.buf.body()
+	if err != nil {
+		return fmt.Errorf("write part %d of the report s3://%s/%s: %w", n, w.bucket, w.key, err)
+	}
 	out, err := w.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID),
-		PartNumber: aws.Int32(n), Body: bytes.NewReader(w.buf.Bytes())})
+		PartNumber: aws.Int32(n), Body: body, ContentLength: aws.Int64(body.Size())})
 	if err != nil {
 		return fmt.Errorf("write part %d of the report s3://%s/%s: %w", n, w.bucket, w.key, err)
 	}
 	w.parts = append(w.parts, s3types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag})
-	w.buf.Reset()
-	return nil
+	return w.buf.reset()
 }
 
 func (w *reportWriter) close(ctx context.Context) error {
+	defer w.release()
 	if w.uploadID == "" {
-		_, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), Body: bytes.NewReader(w.buf.Bytes()),
-			ContentType: aws.String("application/x-ndjson")})
+		body := io.NewSectionReader(bytes.NewReader(nil), 0, 0) // no family at all: an empty report
+		if w.buf != nil {
+			var err error
+			if body, err = w.buf.body(); err != nil {
+				return fmt.Errorf("put the report s3://%s/%s: %w", w.bucket, w.key, err)
+			}
+		}
+		_, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), Body: body,
+			ContentLength: aws.Int64(body.Size()), ContentType: aws.String("application/x-ndjson")})
 		if err != nil {
 			return fmt.Errorf("put the report s3://%s/%s: %w", w.bucket, w.key, err)
 		}
@@ -303,11 +316,20 @@ func (w *reportWriter) close(ctx context.Context) error {
 // abort gives up a multipart upload (the bucket's lifecycle rule removes
 // one that even this could not abort).
 func (w *reportWriter) abort(ctx context.Context) {
+	defer w.release()
 	if w.uploadID == "" {
 		return
 	}
 	_, _ = w.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID)})
 	w.uploadID = ""
+}
+
+// release closes the part's spool.
+func (w *reportWriter) release() {
+	if w.buf != nil {
+		w.buf.close()
+		w.buf = nil
+	}
 }
 
 // recordSwept writes to the history which sweep covered an account and
