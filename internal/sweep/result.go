@@ -1,76 +1,19 @@
 package sweep
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ecslogfix/ecslogfix/internal/spool"
 )
-
-// spool holds an object's bytes in a temporary file (Lambda's /tmp) while
-// they are produced, so a walk invocation's result and the report take the
-// same memory for ten families as for ten thousand (docs/performance.md,
-// "Memory flat in the number of families"). The file is unlinked as soon
-// as it is made: the open descriptor keeps it, and nothing stays behind in
-// /tmp when an invocation ends, however it ends.
-type spool struct {
-	f *os.File
-	w *bufio.Writer
-	n int64
-}
-
-func newSpool() (*spool, error) {
-	f, err := os.CreateTemp("", "ecslogfix-sweep-*")
-	if err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	if err := os.Remove(f.Name()); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	return &spool{f: f, w: bufio.NewWriter(f)}, nil
-}
-
-func (s *spool) Write(p []byte) (int, error) {
-	n, err := s.w.Write(p)
-	s.n += int64(n)
-	return n, err
-}
-
-// Len is the number of bytes written since the spool was made or reset.
-func (s *spool) Len() int64 { return s.n }
-
-// body is what was written, as a body the SDK can sign, send and rewind
-// for a retry.
-func (s *spool) body() (*io.SectionReader, error) {
-	if err := s.w.Flush(); err != nil {
-		return nil, fmt.Errorf("spool: %w", err)
-	}
-	return io.NewSectionReader(s.f, 0, s.n), nil
-}
-
-// reset empties the spool for the next part.
-func (s *spool) reset() error {
-	s.w.Reset(s.f)
-	s.n = 0
-	if err := s.f.Truncate(0); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	if _, err := s.f.Seek(0, io.SeekStart); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	return nil
-}
-
-func (s *spool) close() { _ = s.f.Close() }
 
 // putBody writes one object from a seekable body in a single PutObject, so
 // it appears whole or not at all.
@@ -84,16 +27,19 @@ func (s *Sweeper) putBody(ctx context.Context, key string, body *io.SectionReade
 }
 
 // walkResult is one walk invocation's Result while the walk runs: the
-// counts and the rest in memory, the rows (Families) spooled as they come.
+// counts and the rest in memory, the rows (Families) spooled to a
+// temporary file as they come, so the walk's memory stays flat in the
+// number of families (docs/performance.md, "Memory flat in the number of
+// families").
 // Its object is byte for byte the JSON line of the whole Result.
 type walkResult struct {
 	Result
-	rows  *spool
+	rows  *spool.File
 	count int
 }
 
 func newWalkResult(res Result) (*walkResult, error) {
-	rows, err := newSpool()
+	rows, err := spool.New()
 	if err != nil {
 		return nil, err
 	}
@@ -123,17 +69,17 @@ const emptyFamilies = `"families":[]}` + "\n"
 
 // object writes the Result's JSON line, the spooled rows in their place,
 // into a spool of its own and returns it; the caller closes it.
-func (r *walkResult) object() (*spool, error) {
+func (r *walkResult) object() (*spool.File, error) {
 	head := appendJSONLine(nil, r.Result)
 	if !bytes.HasSuffix(head, []byte(emptyFamilies)) { // the families are the Result's last field
 		panic(fmt.Sprintf("sweep: a result's JSON ends %q", head[max(0, len(head)-len(emptyFamilies)):]))
 	}
 	split := len(head) - len("]}\n")
-	rows, err := r.rows.body()
+	rows, err := r.rows.Body()
 	if err != nil {
 		return nil, err
 	}
-	obj, err := newSpool()
+	obj, err := spool.New()
 	if err != nil {
 		return nil, err
 	}
@@ -145,13 +91,13 @@ func (r *walkResult) object() (*spool, error) {
 		_, err = obj.Write(head[split:])
 	}
 	if err != nil {
-		obj.close()
+		obj.Close()
 		return nil, fmt.Errorf("spool: %w", err)
 	}
 	return obj, nil
 }
 
-func (r *walkResult) close() { r.rows.close() }
+func (r *walkResult) close() { r.rows.Close() }
 
 // writeResult writes one walk invocation's result object.
 func (s *Sweeper) writeResult(ctx context.Context, r *walkResult) error {
@@ -159,8 +105,8 @@ func (s *Sweeper) writeResult(ctx context.Context, r *walkResult) error {
 	if err != nil {
 		return fmt.Errorf("write the result of %s/%s: %w", r.Target.Account, r.Target.Region, err)
 	}
-	defer obj.close()
-	body, err := obj.body()
+	defer obj.Close()
+	body, err := obj.Body()
 	if err != nil {
 		return err
 	}
