@@ -86,12 +86,7 @@ func appendJSONLine(b []byte, v any) []byte {
 }
 
 func (s *Sweeper) put(ctx context.Context, key string, body []byte) error {
-	_, err := s.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
-		ContentType: aws.String("application/json")})
-	if err != nil {
-		return fmt.Errorf("put s3://%s/%s: %w", s.Bucket, key, err)
-	}
-	return nil
+	return s.putBody(ctx, key, io.NewSectionReader(bytes.NewReader(body), 0, int64(len(body))))
 }
 
 func (s *Sweeper) get(ctx context.Context, key string, into any) error {

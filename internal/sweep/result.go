@@ -30,8 +30,8 @@ func (s *Sweeper) putBody(ctx context.Context, key string, body *io.SectionReade
 // counts and the rest in memory, the rows (Families) spooled to a
 // temporary file as they come, so the walk's memory stays flat in the
 // number of families (docs/performance.md, "Memory flat in the number of
-// families").
-// Its object is byte for byte the JSON line of the whole Result.
+// families"). Its object is byte for byte the JSON line of the whole
+// Result.
 type walkResult struct {
 	Result
 	rows  *spool.File
