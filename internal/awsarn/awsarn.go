@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
@@ -71,27 +72,32 @@ func ValidPartition(p string) bool {
 	return false
 }
 
+// The patterns are compiled on first use, not at start-up: a function's
+// cold start pays only for those its path needs (docs/performance.md,
+// "Cold start").
 var (
 	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
-	orgIDRE   = regexp.MustCompile(`^o-[a-z0-9]{10,32}$`)
-	ouIDRE    = regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
+	orgIDRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^o-[a-z0-9]{10,32}$`) })
+	ouIDRE    = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^(ou-[a-z0-9]{4,32}-[a-z0-9]{8,32}|r-[a-z0-9]{4,32})$`)
+	})
 	// IAM role names: 1 to 64 letters, digits and +=,.@_-
 	// (https://docs.aws.amazon.com/IAM/latest/APIReference/API_CreateRole.html).
-	roleNameRE = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	roleNameRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
 )
 
 // ValidAccount reports whether s is a 12-digit account ID.
 func ValidAccount(s string) bool { return accountRE.MatchString(s) }
 
 // ValidOrganization reports whether s is an organization ID (o-…).
-func ValidOrganization(s string) bool { return orgIDRE.MatchString(s) }
+func ValidOrganization(s string) bool { return orgIDRE().MatchString(s) }
 
 // ValidOU reports whether s is an organizational unit ID (ou-…) or a root
 // ID (r-…).
-func ValidOU(s string) bool { return ouIDRE.MatchString(s) }
+func ValidOU(s string) bool { return ouIDRE().MatchString(s) }
 
 // ValidRoleName reports whether s is an IAM role name (without a path).
-func ValidRoleName(s string) bool { return roleNameRE.MatchString(s) }
+func ValidRoleName(s string) bool { return roleNameRE().MatchString(s) }
 
 // Parse parses an ARN with the SDK's parser and checks its partition, and
 // its account and region when present.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -33,14 +34,21 @@ const (
 // Logs allows 50 tags and ecslogfix adds ecslogfix:managed.
 const MaxLogGroupTags = 49
 
+// The patterns are compiled on first use, not at start-up: a function's
+// cold start pays only for those its path needs (docs/performance.md,
+// "Cold start").
 var (
-	kmsKeyARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$`)
-	roleARNRE   = regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	kmsKeyARNRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z-]*:kms:[a-z]{2,4}(-[a-z]+)+-[0-9]{1,2}:[0-9]{12}:key/[A-Za-z0-9-]{1,128}$`)
+	})
+	roleARNRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:aws[a-z-]*:iam::([0-9]{12}|\{account\}):role/[A-Za-z0-9+=,.@_/-]{1,512}$`)
+	})
 	// canonicalSizeRE is the form of the sizes ecslogfix itself writes: a
 	// subset of what ParseBufferSize accepts.
-	canonicalSizeRE = regexp.MustCompile(`^[1-9][0-9]{0,6}[kmg]$`)
-	placeholderRE   = regexp.MustCompile(`\{[^{}]*\}`)
-	tagCharsRE      = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+	canonicalSizeRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[1-9][0-9]{0,6}[kmg]$`) })
+	placeholderRE   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{[^{}]*\}`) })
+	tagCharsRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`) })
 	worstFamily     = strings.Repeat("f", 255)
 )
 
@@ -62,7 +70,7 @@ func (p Policy) Validate() error {
 	if !slices.Contains(retentionValues, p.RetentionDays) {
 		return &FieldError{"retentionDays", fmt.Sprintf("%d is not one of CloudWatch Logs' values %v", p.RetentionDays, retentionValues)}
 	}
-	if p.KMSKeyARN != "" && !kmsKeyARNRE.MatchString(p.KMSKeyARN) {
+	if p.KMSKeyARN != "" && !kmsKeyARNRE().MatchString(p.KMSKeyARN) {
 		return &FieldError{"kmsKeyArn", "must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID); aliases are not accepted by CloudWatch Logs"}
 	}
 	switch p.LogGroupClass {
@@ -76,7 +84,7 @@ func (p Policy) Validate() error {
 		return &FieldError{"mode", fmt.Sprintf("%q must be %s or %s", p.Mode, awslogs.ModeBlocking, awslogs.ModeNonBlocking)}
 	}
 	if p.MaxBufferSize != "" {
-		if !canonicalSizeRE.MatchString(p.MaxBufferSize) {
+		if !canonicalSizeRE().MatchString(p.MaxBufferSize) {
 			return &FieldError{"maxBufferSize", fmt.Sprintf("%q must be a size such as 25m (number, then k, m or g)", p.MaxBufferSize)}
 		}
 		if p.Mode != awslogs.ModeNonBlocking {
@@ -99,7 +107,7 @@ func (p Policy) Validate() error {
 	default:
 		return &FieldError{"enforcement", fmt.Sprintf("%q must be %s or %s", p.Enforcement, Enforce, Report)}
 	}
-	if p.DefaultExecutionRoleARN != "" && !roleARNRE.MatchString(p.DefaultExecutionRoleARN) {
+	if p.DefaultExecutionRoleARN != "" && !roleARNRE().MatchString(p.DefaultExecutionRoleARN) {
 		return &FieldError{"defaultExecutionRoleArn", "must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)"}
 	}
 	if _, err := ParseRollout(string(p.Rollout)); err != nil {
@@ -155,7 +163,7 @@ func (p Policy) validateDelivery() error {
 	if p.MinBufferSize == "" {
 		return nil
 	}
-	if !canonicalSizeRE.MatchString(p.MinBufferSize) {
+	if !canonicalSizeRE().MatchString(p.MinBufferSize) {
 		return &FieldError{"minBufferSize", fmt.Sprintf("%q must be a size such as 25m (number, then k, m or g)", p.MinBufferSize)}
 	}
 	if p.RequiredMode == awslogs.ModeBlocking {
@@ -223,7 +231,7 @@ func (p Policy) validateTemplate() error {
 	if t == "" {
 		return &FieldError{"logGroupTemplate", "must not be empty"}
 	}
-	for _, ph := range placeholderRE.FindAllString(t, -1) {
+	for _, ph := range placeholderRE().FindAllString(t, -1) {
 		switch ph {
 		case PlaceholderFamily, PlaceholderAccount, PlaceholderRegion, PlaceholderContainer:
 		default:
@@ -248,7 +256,7 @@ func validateTag(field, key, value string) error {
 		return &FieldError{field, fmt.Sprintf("tag %q: value must be at most %d characters", key, taskdef.MaxTagValueLength)}
 	case taskdef.IsReservedTagKey(key):
 		return &FieldError{field, fmt.Sprintf("tag key %q: the aws: prefix is reserved", key)}
-	case !utf8.ValidString(key) || !utf8.ValidString(value) || !tagCharsRE.MatchString(key) || !tagCharsRE.MatchString(value):
+	case !utf8.ValidString(key) || !utf8.ValidString(value) || !tagCharsRE().MatchString(key) || !tagCharsRE().MatchString(value):
 		return &FieldError{field, fmt.Sprintf("tag %q: only letters, digits, spaces and _.:/=+-@ are allowed", key)}
 	}
 	return nil

@@ -12,24 +12,20 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/coverage"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/metrics"
+	"github.com/ecslogfix/ecslogfix/internal/spool"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 )
 
 // S3 is the part of the S3 API the sweep uses: its own objects in its own
 // bucket, the report written in parts when it outgrows one.
 type S3 interface {
-	PutObject(ctx context.Context, in *s3.PutObjectInput, optFns ...func(*s3.Options)) (*s3.PutObjectOutput, error)
+	spool.S3
 	GetObject(ctx context.Context, in *s3.GetObjectInput, optFns ...func(*s3.Options)) (*s3.GetObjectOutput, error)
 	ListObjectsV2(ctx context.Context, in *s3.ListObjectsV2Input, optFns ...func(*s3.Options)) (*s3.ListObjectsV2Output, error)
-	CreateMultipartUpload(ctx context.Context, in *s3.CreateMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CreateMultipartUploadOutput, error)
-	UploadPart(ctx context.Context, in *s3.UploadPartInput, optFns ...func(*s3.Options)) (*s3.UploadPartOutput, error)
-	CompleteMultipartUpload(ctx context.Context, in *s3.CompleteMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.CompleteMultipartUploadOutput, error)
-	AbortMultipartUpload(ctx context.Context, in *s3.AbortMultipartUploadInput, optFns ...func(*s3.Options)) (*s3.AbortMultipartUploadOutput, error)
 }
 
 // Statuses of a family in the report besides execution's.
@@ -90,12 +86,7 @@ func appendJSONLine(b []byte, v any) []byte {
 }
 
 func (s *Sweeper) put(ctx context.Context, key string, body []byte) error {
-	_, err := s.S3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(s.Bucket), Key: aws.String(key), Body: bytes.NewReader(body),
-		ContentType: aws.String("application/json")})
-	if err != nil {
-		return fmt.Errorf("put s3://%s/%s: %w", s.Bucket, key, err)
-	}
-	return nil
+	return s.putBody(ctx, key, io.NewSectionReader(bytes.NewReader(body), 0, int64(len(body))))
 }
 
 func (s *Sweeper) get(ctx context.Context, key string, into any) error {
@@ -132,7 +123,7 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 		Targets: len(cov.Targets), FailedTargets: []workflow.Target{}, CoverageGaps: len(cov.Gaps), Gaps: []workflow.CoverageGap{}, WalkError: st.WalkError}
 	sum.Gaps = append(sum.Gaps, cov.Gaps[:min(len(cov.Gaps), workflow.MaxListed)]...)
 
-	report := &reportWriter{s3: s.S3, bucket: s.Bucket, key: k.report, partSize: MinPartSize}
+	report := &spool.Upload{S3: s.S3, Bucket: s.Bucket, Key: k.report, Name: "the report", ContentType: "application/x-ndjson", PartSize: spool.MinPartSize}
 	var total workflow.SweepCounts
 	walked := map[workflow.Target]bool{}
 	per := map[workflow.Target]*workflow.SweepCounts{}
@@ -140,13 +131,13 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			report.abort(ctx)
+			report.Abort(ctx)
 			return workflow.SweepState{}, fmt.Errorf("list s3://%s/%s: %w", s.Bucket, k.results, err)
 		}
 		for _, obj := range page.Contents {
-			var r Result
-			if err := s.get(ctx, aws.ToString(obj.Key), &r); err != nil {
-				report.abort(ctx)
+			r, err := s.readResult(ctx, aws.ToString(obj.Key), func(f Family) error { return report.Write(ctx, appendJSONLine(nil, f)) })
+			if err != nil {
+				report.Abort(ctx)
 				return workflow.SweepState{}, err
 			}
 			total.Add(r.Counts)
@@ -157,15 +148,9 @@ func (s *Sweeper) Summarize(ctx context.Context, st workflow.SweepState) (workfl
 			if r.Done {
 				walked[r.Target] = true
 			}
-			for _, f := range r.Families {
-				if err := report.write(ctx, appendJSONLine(nil, f)); err != nil {
-					report.abort(ctx)
-					return workflow.SweepState{}, err
-				}
-			}
 		}
 	}
-	if err := report.close(ctx); err != nil {
+	if err := report.Close(ctx); err != nil {
 		return workflow.SweepState{}, err
 	}
 	sum.SweepCounts = total
@@ -229,85 +214,6 @@ func ReadReport(r io.Reader) ([]Family, error) {
 		out = append(out, f)
 	}
 	return out, sc.Err()
-}
-
-// MinPartSize is S3's smallest multipart part but the last: the report is
-// written in parts of this size, so memory stays flat in the number of
-// families.
-const MinPartSize = 5 << 20
-
-// reportWriter writes one object from lines: a single PutObject while it
-// fits in one part, a multipart upload once it does not.
-type reportWriter struct {
-	s3          S3
-	bucket, key string
-	partSize    int
-
-	buf      bytes.Buffer
-	uploadID string
-	parts    []s3types.CompletedPart
-}
-
-func (w *reportWriter) write(ctx context.Context, line []byte) error {
-	w.buf.Write(line)
-	if w.buf.Len() < w.partSize {
-		return nil
-	}
-	if w.uploadID == "" {
-		out, err := w.s3.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key),
-			ContentType: aws.String("application/x-ndjson")})
-		if err != nil {
-			return fmt.Errorf("start the report s3://%s/%s: %w", w.bucket, w.key, err)
-		}
-		w.uploadID = aws.ToString(out.UploadId)
-	}
-	return w.part(ctx)
-}
-
-func (w *reportWriter) part(ctx context.Context) error {
-	n := int32(len(w.parts) + 1)
-	out, err := w.s3.UploadPart(ctx, &s3.UploadPartInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID),
-		PartNumber: aws.Int32(n), Body: bytes.NewReader(w.buf.Bytes())})
-	if err != nil {
-		return fmt.Errorf("write part %d of the report s3://%s/%s: %w", n, w.bucket, w.key, err)
-	}
-	w.parts = append(w.parts, s3types.CompletedPart{PartNumber: aws.Int32(n), ETag: out.ETag})
-	w.buf.Reset()
-	return nil
-}
-
-func (w *reportWriter) close(ctx context.Context) error {
-	if w.uploadID == "" {
-		_, err := w.s3.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), Body: bytes.NewReader(w.buf.Bytes()),
-			ContentType: aws.String("application/x-ndjson")})
-		if err != nil {
-			return fmt.Errorf("put the report s3://%s/%s: %w", w.bucket, w.key, err)
-		}
-		return nil
-	}
-	if w.buf.Len() > 0 {
-		if err := w.part(ctx); err != nil {
-			w.abort(ctx)
-			return err
-		}
-	}
-	_, err := w.s3.CompleteMultipartUpload(ctx, &s3.CompleteMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key),
-		UploadId: aws.String(w.uploadID), MultipartUpload: &s3types.CompletedMultipartUpload{Parts: w.parts}})
-	if err != nil {
-		w.abort(ctx)
-		return fmt.Errorf("complete the report s3://%s/%s: %w", w.bucket, w.key, err)
-	}
-	return nil
-}
-
-// abort gives up a multipart upload (the bucket's lifecycle rule removes
-// one that even this could not abort).
-func (w *reportWriter) abort(ctx context.Context) {
-	if w.uploadID == "" {
-		return
-	}
-	_, _ = w.s3.AbortMultipartUpload(ctx, &s3.AbortMultipartUploadInput{Bucket: aws.String(w.bucket), Key: aws.String(w.key), UploadId: aws.String(w.uploadID)})
-	w.uploadID = ""
 }
 
 // recordSwept writes to the history which sweep covered an account and

@@ -229,7 +229,11 @@ func (s *Sweeper) Walk(ctx context.Context, w workflow.Walk) (workflow.Walk, err
 	}
 	t := s.Reach.Target(w.Target.Account, w.Target.Region)
 	log := s.logger().With("sweepId", w.SweepID, "account", t.Account, "region", t.Region, "invocation", w.Invocation)
-	res := &Result{SweepID: w.SweepID, Target: w.Target, Invocation: w.Invocation, Families: []Family{}}
+	res, err := newWalkResult(Result{SweepID: w.SweepID, Target: w.Target, Invocation: w.Invocation})
+	if err != nil {
+		return workflow.Walk{}, err
+	}
+	defer res.close()
 	next := w
 	next.Invocation++
 	if w.Invocation >= MaxInvocations {
@@ -282,7 +286,7 @@ func (s *Sweeper) Walk(ctx context.Context, w workflow.Walk) (workflow.Walk, err
 		return workflow.Walk{}, s.fail(ctx, log, res, err)
 	}
 	res.Done = next.Done
-	if err := s.put(ctx, keysOf(w.SweepID).result(w.Target, w.Invocation), appendJSONLine(nil, res)); err != nil {
+	if err := s.writeResult(ctx, res); err != nil {
 		return workflow.Walk{}, err
 	}
 	s.count(res.Counts)
@@ -303,17 +307,17 @@ const maxErrorText = 4096
 func errorText(err error) string { return escape.Cause(err.Error(), maxErrorText) }
 
 // fail writes the result of a walk that cannot go on and returns its error.
-func (s *Sweeper) fail(ctx context.Context, log *slog.Logger, res *Result, err error) error {
+func (s *Sweeper) fail(ctx context.Context, log *slog.Logger, res *walkResult, err error) error {
 	log.Error("walk failed", "error", err.Error())
 	s.count(res.Counts)
-	if perr := s.put(ctx, keysOf(res.SweepID).result(res.Target, res.Invocation), appendJSONLine(nil, res)); perr != nil {
+	if perr := s.writeResult(ctx, res); perr != nil {
 		return errors.Join(err, perr)
 	}
 	return fmt.Errorf("walk %s/%s: %w", res.Target.Account, res.Target.Region, err)
 }
 
 // item handles one family's latest ACTIVE revision.
-func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target, it inventory.Item, res *Result, sweepID string, obs *loggroup.Observer) error {
+func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target, it inventory.Item, res *walkResult, sweepID string, obs *loggroup.Observer) error {
 	row := Family{Account: t.Account, Region: t.Region, Family: it.Family}
 	if it.Err != nil {
 		if ctx.Err() != nil {
@@ -321,15 +325,13 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 		}
 		res.Counts.Errors++
 		row.Status, row.Detail = StatusError, errorText(it.Err)
-		res.Families = append(res.Families, row)
 		log.Error("sweep family skipped", "family", it.Family, "error", it.Err.Error())
-		return nil
+		return res.add(row)
 	}
 	if it.TaskDefinition == nil {
 		res.Counts.Skipped++
 		row.Status = execution.StatusIgnored
-		res.Families = append(res.Families, row)
-		return nil
+		return res.add(row)
 	}
 	row.Revision, row.TaskDefinitionARN = it.TaskDefinition.Revision, aws.ToString(it.TaskDefinition.TaskDefinitionArn)
 	resp, err := s.Starter.Consider(ctx, log, execution.Candidate{
@@ -350,9 +352,8 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 		res.Counts.Errors++
 		res.Counts.Violations++
 		row.Status, row.Detail = StatusError, errorText(err)
-		res.Families = append(res.Families, row)
 		log.Error("sweep start failed", "family", it.Family, "error", err.Error())
-		return nil
+		return res.add(row)
 	}
 	res.Counts.Evaluated++
 	row.Status, row.Reason, row.ExecutionName = resp.Status, resp.Reason, resp.ExecutionName
@@ -368,8 +369,7 @@ func (s *Sweeper) item(ctx context.Context, log *slog.Logger, t workflow.Target,
 	default:
 		res.Counts.Skipped++
 	}
-	res.Families = append(res.Families, row)
-	return nil
+	return res.add(row)
 }
 
 // count writes one walk invocation's metrics (dimension Mode=sweep).

@@ -287,6 +287,11 @@ func TestSweepResumesWhenCutOff(t *testing.T) {
 		if err := json.Unmarshal(b, &r); err != nil || r.Invocation != i || r.Done != (i == len(keys)-1) || r.Error != "" {
 			t.Fatalf("result %s: %+v %v", k, r, err)
 		}
+		// The rows are spooled as they come; the object is still byte for
+		// byte the Result's JSON line.
+		if len(r.Families) == 0 || !bytes.Equal(b, appendJSONLine(nil, r)) {
+			t.Fatalf("result %s with %d families is not the Result's JSON line:\n%s", k, len(r.Families), b)
+		}
 	}
 	if sum := st.Summary; sum.Evaluated != 150 || sum.Started != len(violators) || sum.Duplicates != 0 || sum.TargetsWalked != 1 {
 		t.Fatalf("summary %+v over %d invocations; want 150 evaluated, %d started", sum, invocations[target], len(violators))
@@ -406,7 +411,7 @@ func TestSweepOrganization(t *testing.T) {
 	// The failed target's result says why.
 	b, _ := d.S3.(*awsfake.S3).Object(bucket, "sweeps/sweep-1/results/"+other+"/eu-west-1/00000.json")
 	var r Result
-	if err := json.Unmarshal(b, &r); err != nil || r.Done || !strings.Contains(r.Error, "AccessDeniedException") {
+	if err := json.Unmarshal(b, &r); err != nil || r.Done || !strings.Contains(r.Error, "AccessDeniedException") || !bytes.Equal(b, appendJSONLine(nil, r)) {
 		t.Fatalf("failed target's result %s", b)
 	}
 }

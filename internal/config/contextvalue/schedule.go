@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // EventBridge schedule expressions, as the EventBridge User Guide
@@ -13,16 +14,19 @@ import (
 // for 1, plural otherwise; cron(MIN HOUR DAY-OF-MONTH MONTH DAY-OF-WEEK
 // YEAR) with six fields, one of the two day fields "?". A template with
 // another form fails at deploy time (and cfn-lint refuses it), so synth
-// refuses it first.
+// refuses it first. The patterns are compiled on first use, not at
+// start-up (docs/performance.md, "Cold start").
 var (
-	rateRE = regexp.MustCompile(`^rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)$`)
+	rateRE = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^rate\(([0-9]+) (minute|minutes|hour|hours|day|days)\)$`)
+	})
 	// cronFieldRE is the characters one cron field may hold.
-	cronFieldRE = regexp.MustCompile(`^[0-9A-Za-z*?,/#L W-]+$`)
+	cronFieldRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z*?,/#L W-]+$`) })
 )
 
 // ValidSchedule checks an EventBridge schedule expression.
 func ValidSchedule(s string) error {
-	if m := rateRE.FindStringSubmatch(s); m != nil {
+	if m := rateRE().FindStringSubmatch(s); m != nil {
 		n, err := strconv.Atoi(m[1])
 		switch {
 		case err != nil || n < 1:
@@ -47,7 +51,7 @@ func ValidSchedule(s string) error {
 		return fmt.Errorf("%q: cron takes six fields (minutes hours day-of-month month day-of-week year), not %d", s, len(fields))
 	}
 	for _, f := range fields {
-		if !cronFieldRE.MatchString(f) {
+		if !cronFieldRE().MatchString(f) {
 			return fmt.Errorf("%q: cron field %q has a character EventBridge does not accept", s, f)
 		}
 	}
