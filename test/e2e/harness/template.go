@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -177,9 +176,9 @@ var arnFormat = map[string]string{
 var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
 
 // Resolve evaluates the intrinsic functions in v (Ref, Fn::GetAtt,
-// Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::If with Conditions,
-// Fn::Equals/And/Or/Not) against the harness's account, region and
-// physical names. Unsupported functions are an error.
+// Fn::Join, Fn::Sub: the ones the synthesized templates use) against the
+// harness's account, region and physical names. Unsupported functions are
+// an error.
 func (t *Template) Resolve(v any) (any, error) {
 	switch x := v.(type) {
 	case []any:
@@ -198,7 +197,7 @@ func (t *Template) Resolve(v any) (any, error) {
 	case map[string]any:
 		if len(x) == 1 {
 			for k, arg := range x {
-				if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
 					return t.intrinsic(k, arg)
 				}
 			}
@@ -250,21 +249,12 @@ func (t *Template) ResolveString(v any) (string, error) {
 	return s, nil
 }
 
-// arity is the length of the argument list of the intrinsics that take a
-// fixed one.
-var arity = map[string]int{"Fn::Join": 2, "Fn::Select": 2, "Fn::Split": 2, "Fn::If": 3, "Fn::Equals": 2}
-
 func (t *Template) intrinsic(fn string, arg any) (any, error) {
-	if fn != "Fn::If" { // Fn::If evaluates only the branch its condition takes
-		var err error
-		if arg, err = t.Resolve(arg); err != nil {
-			return nil, err
-		}
+	arg, err := t.Resolve(arg)
+	if err != nil {
+		return nil, err
 	}
 	a, _ := arg.([]any)
-	if n, ok := arity[fn]; ok && len(a) != n {
-		return nil, fmt.Errorf("%s: %v", fn, arg)
-	}
 	switch fn {
 	case "Ref":
 		id, _ := arg.(string)
@@ -282,6 +272,9 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		}
 		return t.getAtt(id, attr)
 	case "Fn::Join":
+		if len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Join: %v", arg)
+		}
 		sep, _ := a[0].(string)
 		list, _ := a[1].([]any)
 		ss := make([]string, len(list))
@@ -322,71 +315,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 			return fmt.Sprint(r)
 		})
 		return strings.ReplaceAll(out, "${!", "${"), subErr
-	case "Fn::Select":
-		var i int
-		switch n := a[0].(type) {
-		case float64:
-			i = int(n)
-		case string:
-			fmt.Sscan(n, &i)
-		}
-		l, _ := a[1].([]any)
-		if i < 0 || i >= len(l) {
-			return nil, fmt.Errorf("Fn::Select index %d of %d", i, len(l))
-		}
-		return l[i], nil
-	case "Fn::Split":
-		sep, _ := a[0].(string)
-		s, ok := a[1].(string)
-		if !ok {
-			return nil, fmt.Errorf("Fn::Split of %T", a[1])
-		}
-		var out []any
-		for _, p := range strings.Split(s, sep) {
-			out = append(out, p)
-		}
-		return out, nil
-	case "Fn::If":
-		name, _ := a[0].(string)
-		ok, err := t.condition(name)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return t.Resolve(a[1])
-		}
-		return t.Resolve(a[2])
-	case "Condition":
-		name, _ := arg.(string)
-		return t.condition(name)
-	case "Fn::Equals":
-		return fmt.Sprint(a[0]) == fmt.Sprint(a[1]), nil
-	case "Fn::Not", "Fn::And", "Fn::Or":
-		vals := make([]bool, len(a))
-		for i, r := range a {
-			vals[i], _ = r.(bool)
-		}
-		switch fn {
-		case "Fn::Not":
-			return len(vals) == 1 && !vals[0], nil
-		case "Fn::And":
-			return !slices.Contains(vals, false), nil
-		}
-		return slices.Contains(vals, true), nil
 	}
 	return nil, fmt.Errorf("%s is not supported by the harness", fn)
-}
-
-func (t *Template) condition(name string) (bool, error) {
-	conds, _ := t.doc["Conditions"].(map[string]any)
-	c, ok := conds[name]
-	if !ok {
-		return false, fmt.Errorf("unknown condition %s", name)
-	}
-	r, err := t.Resolve(c)
-	if err != nil {
-		return false, err
-	}
-	b, _ := r.(bool)
-	return b, nil
 }
