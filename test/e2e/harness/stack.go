@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -47,8 +46,7 @@ type StackOptions struct {
 	// Env overrides or adds environment variables per function name, e.g.
 	// to inject a fault.
 	Env map[string]map[string]string
-	// Dir is a working directory (the bootstraps, in bin/<package>/); a
-	// temporary directory, removed by Close, when empty.
+	// Dir is the working directory (the bootstraps, in bin/<package>/).
 	Dir string
 	// Moto, when set, is the server to create the stack in (already holding
 	// other accounts' resources, e.g. an organization); the stack stops it
@@ -98,9 +96,6 @@ type Stack struct {
 	SNS    *sns.Client
 	SQS    *sqs.Client
 	Events *eventbridge.Client
-
-	dir     string
-	ownsDir bool
 }
 
 // RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
@@ -123,14 +118,11 @@ type Delivery struct {
 // StartStack creates the template's resources in a new moto server and
 // starts every function. On error, whatever was started is stopped.
 func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
-	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
-		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
-	if s.dir == "" {
-		if s.dir, err = os.MkdirTemp("", "ecslogfix-e2e-"); err != nil {
-			return nil, err
-		}
-		s.ownsDir = true
+	if opts.Dir == "" {
+		return nil, errors.New("harness: StackOptions.Dir is required")
 	}
+	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
+		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -281,7 +273,7 @@ func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
 			return fmt.Errorf("function %s (%s): no package given in StackOptions.Packages", name, r.LogicalID)
 		}
 		if _, done := bins[pkg]; !done {
-			p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(s.dir, "bin", filepath.Base(pkg)))
+			p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(opts.Dir, "bin", filepath.Base(pkg)))
 			if err != nil {
 				return err
 			}
@@ -521,8 +513,7 @@ func (s *Stack) Logs() string {
 	return b.String()
 }
 
-// Close stops every function and the moto server, and removes the
-// working directory it created.
+// Close stops every function, the fault proxy and the moto server.
 func (s *Stack) Close() error {
 	var errs []error
 	for _, f := range s.Functions {
@@ -533,9 +524,6 @@ func (s *Stack) Close() error {
 	}
 	if s.Moto != nil {
 		errs = append(errs, s.Moto.Close())
-	}
-	if s.ownsDir {
-		errs = append(errs, os.RemoveAll(s.dir))
 	}
 	return errors.Join(errs...)
 }
