@@ -41,7 +41,7 @@ func TestTemplateResolve(t *testing.T) {
 		{"join", map[string]any{"Fn::Join": []any{"", []any{"arn:", map[string]any{"Ref": "AWS::Partition"}, ":states:", map[string]any{"Ref": "AWS::Region"}, ":x"}}}, "arn:aws:states:us-east-1:x"},
 		{"sub", map[string]any{"Fn::Sub": "${AWS::Region}/${Fn1}/${Role1.Arn}/${!Literal}"}, "us-east-1/demo-detect/arn:aws:iam::123456789012:role/demo-remediate/${Literal}"},
 		{"sub with vars", map[string]any{"Fn::Sub": []any{"${A}-${AWS::AccountId}", map[string]any{"A": "x"}}}, "x-123456789012"},
-		{"nested map and NoValue", map[string]any{"A": map[string]any{"Ref": "Fn1"}, "B": map[string]any{"Ref": "AWS::NoValue"}}, map[string]any{"A": "demo-detect"}},
+		{"nested map", map[string]any{"A": map[string]any{"Ref": "Fn1"}, "B": "x"}, map[string]any{"A": "demo-detect", "B": "x"}},
 		{"list", []any{map[string]any{"Ref": "Fn1"}, "x"}, []any{"demo-detect", "x"}},
 	}
 	for _, tc := range tests {
@@ -59,6 +59,7 @@ func TestTemplateResolve(t *testing.T) {
 		map[string]any{"Ref": "Nope"},
 		map[string]any{"Fn::GetAtt": []any{"Fn1", "Nope"}},
 		map[string]any{"Fn::ImportValue": "x"},
+		map[string]any{"Ref": "AWS::NoValue"},                     // only meaningful in Fn::If, which no synthesized template uses
 		map[string]any{"Fn::Select": []any{"1", []any{"a", "b"}}}, // no synthesized template uses it
 	} {
 		if got, err := tmpl.Resolve(bad); err == nil {

@@ -109,8 +109,7 @@ func (t *Template) PhysicalName(logicalID string) string {
 
 func (t *Template) ref(id string) (any, error) {
 	pseudo := map[string]any{"AWS::Region": t.Region, "AWS::AccountId": t.Account, "AWS::Partition": localaws.Partition,
-		"AWS::URLSuffix": "amazonaws.com", "AWS::StackName": t.StackName, "AWS::NoValue": nil,
-		"AWS::StackId": fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, t.Region, t.Account, t.StackName)}
+		"AWS::URLSuffix": "amazonaws.com", "AWS::StackName": t.StackName}
 	if v, ok := pseudo[id]; ok {
 		return v, nil
 	}
@@ -188,9 +187,6 @@ func (t *Template) Resolve(v any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if m, ok := e.(map[string]any); ok && m["Ref"] == "AWS::NoValue" {
-				continue
-			}
 			out = append(out, r)
 		}
 		return out, nil
@@ -204,9 +200,6 @@ func (t *Template) Resolve(v any) (any, error) {
 		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if m, ok := e.(map[string]any); ok && m["Ref"] == "AWS::NoValue" {
-				continue
-			}
 			r, err := t.Resolve(e)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
