@@ -143,232 +143,215 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	s.Config = localaws.Config(s.Endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
-	startFunctions := func(ctx context.Context, _ *Template) error { return s.startFunctions(ctx, opts) }
+	bins := map[string]string{} // the bootstraps built, by package
 	// In this order: the functions' environment names the topics, queues,
 	// buckets, tables and state machines; the rules target the functions.
-	for _, create := range []func(context.Context, *Template) error{
-		s.createTopics, s.createQueues, s.createHistory, s.createEventBuses, s.createStateMachines, startFunctions, s.createRules,
+	for _, c := range []struct {
+		typ    string
+		create func(ctx context.Context, r Resource, name string) error
+	}{
+		{"AWS::SNS::Topic", s.createTopic},
+		{"AWS::SQS::Queue", func(ctx context.Context, _ Resource, name string) error {
+			_, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queueName(name))})
+			return err
+		}},
+		{"AWS::S3::Bucket", s.createBucket},
+		{"AWS::DynamoDB::Table", s.createTable},
+		{"AWS::Events::EventBus", func(ctx context.Context, _ Resource, name string) error {
+			_, err := s.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)})
+			return err
+		}},
+		{"AWS::StepFunctions::StateMachine", s.createStateMachine},
+		{"AWS::Lambda::Function", func(ctx context.Context, r Resource, name string) error {
+			return s.startFunction(ctx, opts, bins, r, name)
+		}},
+		{"AWS::Events::Rule", s.createRule},
 	} {
-		if err = create(ctx, opts.Template); err != nil {
-			return s, err
+		for _, r := range opts.Template.Resources(c.typ) {
+			if err = c.create(ctx, r, opts.Template.PhysicalName(r.LogicalID)); err != nil {
+				return s, fmt.Errorf("%s %s: %w", c.typ, r.LogicalID, err)
+			}
 		}
 	}
 	return s, nil
 }
 
-func (s *Stack) createTopics(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::SNS::Topic") {
-		name := t.PhysicalName(r.LogicalID)
-		out, err := s.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
-		if err != nil {
-			return fmt.Errorf("create topic %s: %w", name, err)
-		}
-		arn := aws.ToString(out.TopicArn)
-		if want, _ := t.ResolveString(map[string]any{"Ref": r.LogicalID}); want != arn {
-			return fmt.Errorf("topic %s: moto ARN %s, resolver says %s", r.LogicalID, arn, want)
-		}
-		url, err := Subscribe(ctx, s.SNS, s.SQS, arn, queueName(name+"-subscriber"))
-		if err != nil {
-			return err
-		}
-		s.Subscribers[r.LogicalID] = url
+func (s *Stack) createTopic(ctx context.Context, r Resource, name string) error {
+	out, err := s.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+	if err != nil {
+		return err
 	}
-	return nil
+	arn := aws.ToString(out.TopicArn)
+	if want, _ := s.Template.ResolveString(map[string]any{"Ref": r.LogicalID}); want != arn {
+		return fmt.Errorf("moto ARN %s, resolver says %s", arn, want)
+	}
+	s.Subscribers[r.LogicalID], err = Subscribe(ctx, s.SNS, s.SQS, arn, queueName(name+"-subscriber"))
+	return err
 }
 
-func (s *Stack) createQueues(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::SQS::Queue") {
-		name := t.PhysicalName(r.LogicalID)
-		if _, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queueName(name))}); err != nil {
-			return fmt.Errorf("create queue %s: %w", name, err)
-		}
+// createBucket creates a bucket with Object Lock as the template sets it
+// (moto holds no KMS key, so the bucket's default encryption is left out).
+func (s *Stack) createBucket(ctx context.Context, r Resource, name string) error {
+	var p struct {
+		ObjectLockEnabled       bool
+		ObjectLockConfiguration *s3types.ObjectLockConfiguration
 	}
-	return nil
-}
-
-// createHistory creates the template's S3 buckets (Object Lock as the
-// template sets it; moto holds no KMS key, so the bucket's default
-// encryption is left out) and DynamoDB tables (keys as declared).
-func (s *Stack) createHistory(ctx context.Context, t *Template) error {
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
 	s3c := s3.NewFromConfig(s.Config, func(o *s3.Options) { o.UsePathStyle = true })
-	for _, r := range t.Resources("AWS::S3::Bucket") {
-		name := t.PhysicalName(r.LogicalID)
-		var p struct {
-			ObjectLockEnabled       bool
-			ObjectLockConfiguration *s3types.ObjectLockConfiguration
-		}
-		if err := t.Decode(r, &p); err != nil {
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(p.ObjectLockEnabled)}); err != nil {
+		return err
+	}
+	if c := p.ObjectLockConfiguration; c != nil && c.Rule != nil {
+		if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name), ObjectLockConfiguration: c}); err != nil {
 			return err
 		}
-		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(p.ObjectLockEnabled)}); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-		if c := p.ObjectLockConfiguration; c != nil && c.Rule != nil {
-			if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name), ObjectLockConfiguration: c}); err != nil {
-				return fmt.Errorf("object lock on %s: %w", name, err)
-			}
-		}
-		s.Buckets = append(s.Buckets, name)
 	}
-	ddb := dynamodb.NewFromConfig(s.Config)
-	for _, r := range t.Resources("AWS::DynamoDB::Table") {
-		var p struct {
-			AttributeDefinitions []ddbtypes.AttributeDefinition
-			KeySchema            []ddbtypes.KeySchemaElement
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return err
-		}
-		in := &dynamodb.CreateTableInput{TableName: aws.String(t.PhysicalName(r.LogicalID)), BillingMode: ddbtypes.BillingModePayPerRequest,
-			AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema}
-		if _, err := ddb.CreateTable(ctx, in); err != nil {
-			return fmt.Errorf("create table %s: %w", aws.ToString(in.TableName), err)
-		}
-		s.Tables = append(s.Tables, aws.ToString(in.TableName))
-	}
+	s.Buckets = append(s.Buckets, name)
 	return nil
 }
 
-func (s *Stack) createEventBuses(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::Events::EventBus") {
-		name := t.PhysicalName(r.LogicalID)
-		if _, err := s.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
-			return fmt.Errorf("create event bus %s: %w", name, err)
-		}
+// createTable creates a table with the keys the template declares.
+func (s *Stack) createTable(ctx context.Context, r Resource, name string) error {
+	var p struct {
+		AttributeDefinitions []ddbtypes.AttributeDefinition
+		KeySchema            []ddbtypes.KeySchemaElement
 	}
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
+	if _, err := dynamodb.NewFromConfig(s.Config).CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema}); err != nil {
+		return err
+	}
+	s.Tables = append(s.Tables, name)
 	return nil
 }
 
-func (s *Stack) createStateMachines(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::StepFunctions::StateMachine") {
-		var p struct {
-			RoleArn, StateMachineType, DefinitionString string
-			Definition                                  json.RawMessage // inline, instead of DefinitionString
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return fmt.Errorf("state machine %w", err)
-		}
-		def := cmp.Or(p.DefinitionString, string(p.Definition))
-		if def == "" {
-			return fmt.Errorf("state machine %s: no DefinitionString or Definition", r.LogicalID)
-		}
-		name := t.PhysicalName(r.LogicalID)
-		out, err := s.SFN.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def),
-			RoleArn: aws.String(p.RoleArn), Type: sfntypes.StateMachineType(p.StateMachineType)})
-		if err != nil {
-			return fmt.Errorf("create state machine %s: %w", name, err)
-		}
-		s.StateMachines[r.LogicalID] = aws.ToString(out.StateMachineArn)
+func (s *Stack) createStateMachine(ctx context.Context, r Resource, name string) error {
+	var p struct {
+		RoleArn, StateMachineType, DefinitionString string
+		Definition                                  json.RawMessage // inline, instead of DefinitionString
 	}
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
+	def := cmp.Or(p.DefinitionString, string(p.Definition))
+	if def == "" {
+		return errors.New("no DefinitionString or Definition")
+	}
+	out, err := s.SFN.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def),
+		RoleArn: aws.String(p.RoleArn), Type: sfntypes.StateMachineType(p.StateMachineType)})
+	if err != nil {
+		return err
+	}
+	s.StateMachines[r.LogicalID] = aws.ToString(out.StateMachineArn)
 	return nil
 }
 
-func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
-	t := opts.Template
-	bins := map[string]string{} // by package
-	for _, r := range t.Resources("AWS::Lambda::Function") {
-		name := t.PhysicalName(r.LogicalID)
-		pkg, ok := opts.Packages[name]
-		if !ok {
-			return fmt.Errorf("function %s (%s): no package given in StackOptions.Packages", name, r.LogicalID)
-		}
-		if _, done := bins[pkg]; !done {
-			p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(opts.Dir, "bin", filepath.Base(pkg)))
-			if err != nil {
-				return err
-			}
-			bins[pkg] = p
-		}
-		var p struct {
-			Environment         struct{ Variables map[string]string }
-			MemorySize, Timeout int
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return fmt.Errorf("function %s: %w", name, err)
-		}
-		env := localaws.LambdaEnv(s.Endpoint)
-		maps.Copy(env, p.Environment.Variables)
-		maps.Copy(env, opts.Env[name])
-		if p.MemorySize > 0 {
-			env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(p.MemorySize)
-		}
-		f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkg], Env: env,
-			Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log, RIE: opts.Tools.RIE})
+// startFunction starts the function under its emulator with its
+// synthesized environment, building its package's bootstrap once (bins).
+func (s *Stack) startFunction(ctx context.Context, opts StackOptions, bins map[string]string, r Resource, name string) error {
+	pkg, ok := opts.Packages[name]
+	if !ok {
+		return fmt.Errorf("function %s: no package given in StackOptions.Packages", name)
+	}
+	if _, done := bins[pkg]; !done {
+		p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(opts.Dir, "bin", filepath.Base(pkg)))
 		if err != nil {
 			return err
 		}
-		s.Functions[name] = f
-		arn, _ := t.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
-		for _, key := range []string{name, arn} {
-			if err := s.Moto.MapFunction(ctx, key, f.URL); err != nil {
-				return err
-			}
+		bins[pkg] = p
+	}
+	var p struct {
+		Environment         struct{ Variables map[string]string }
+		MemorySize, Timeout int
+	}
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
+	env := localaws.LambdaEnv(s.Endpoint)
+	maps.Copy(env, p.Environment.Variables)
+	maps.Copy(env, opts.Env[name])
+	if p.MemorySize > 0 {
+		env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(p.MemorySize)
+	}
+	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkg], Env: env,
+		Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log, RIE: opts.Tools.RIE})
+	if err != nil {
+		return err
+	}
+	s.Functions[name] = f
+	arn, _ := s.Template.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
+	for _, key := range []string{name, arn} {
+		if err := s.Moto.MapFunction(ctx, key, f.URL); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (s *Stack) createRules(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::Events::Rule") {
-		name := t.PhysicalName(r.LogicalID)
-		var p struct {
-			EventPattern                            json.RawMessage
-			ScheduleExpression, State, EventBusName string
-			Targets                                 []struct{ Arn, Id, Input string }
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return fmt.Errorf("rule %w", err)
-		}
-		var lambdaTargets, stateTargets []RuleTarget
-		for _, tg := range p.Targets {
-			if strings.Contains(tg.Arn, ":states:") && strings.Contains(tg.Arn, ":stateMachine:") {
-				stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: tg.Id, StateMachine: tg.Arn, Input: tg.Input})
-				continue
-			}
-			fn, ok := functionNameFromARN(tg.Arn)
-			if !ok {
-				continue // only Lambda and state machine targets are stood in for
-			}
-			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: tg.Id, Function: fn, Input: tg.Input})
-		}
-		if p.ScheduleExpression != "" && p.EventPattern == nil {
-			// A schedule's Lambda target (the report function) is not
-			// run by the harness: the tests that need it invoke it.
-			s.StateSchedules = append(s.StateSchedules, stateTargets...)
+// createRule puts an event-pattern rule whose Lambda targets are inbox
+// queues, or records a schedule rule's state machine targets.
+func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
+	var p struct {
+		EventPattern                            json.RawMessage
+		ScheduleExpression, State, EventBusName string
+		Targets                                 []struct{ Arn, Id, Input string }
+	}
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
+	var lambdaTargets, stateTargets []RuleTarget
+	for _, tg := range p.Targets {
+		if strings.Contains(tg.Arn, ":states:") && strings.Contains(tg.Arn, ":stateMachine:") {
+			stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: tg.Id, StateMachine: tg.Arn, Input: tg.Input})
 			continue
 		}
-		in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)), State: ebtypes.RuleState(p.State)}
-		if p.EventBusName != "" {
-			in.EventBusName = aws.String(p.EventBusName)
+		fn, ok := functionNameFromARN(tg.Arn)
+		if !ok {
+			continue // only Lambda and state machine targets are stood in for
 		}
-		if _, err := s.Events.PutRule(ctx, in); err != nil {
-			return fmt.Errorf("put rule %s: %w", name, err)
-		}
-		var ebTargets []ebtypes.Target
-		for i := range lambdaTargets {
-			qn := queueName(name + "-" + lambdaTargets[i].TargetID + "-inbox")
-			q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn)})
-			if err != nil {
-				return fmt.Errorf("create inbox %s: %w", qn, err)
-			}
-			lambdaTargets[i].InboxURL = aws.ToString(q.QueueUrl)
-			tg := ebtypes.Target{Id: aws.String(lambdaTargets[i].TargetID), Arn: aws.String(QueueARN(qn))}
-			if lambdaTargets[i].Input != "" {
-				tg.Input = aws.String(lambdaTargets[i].Input)
-			}
-			ebTargets = append(ebTargets, tg)
-		}
-		if len(ebTargets) > 0 {
-			out, err := s.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: in.EventBusName, Targets: ebTargets})
-			if err != nil {
-				return fmt.Errorf("put targets of %s: %w", name, err)
-			}
-			if out.FailedEntryCount > 0 {
-				return fmt.Errorf("put targets of %s: %d failed", name, out.FailedEntryCount)
-			}
-		}
-		s.Targets = append(s.Targets, lambdaTargets...)
+		lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: tg.Id, Function: fn, Input: tg.Input})
 	}
+	if p.ScheduleExpression != "" && p.EventPattern == nil {
+		// A schedule's Lambda target (the report function) is not
+		// run by the harness: the tests that need it invoke it.
+		s.StateSchedules = append(s.StateSchedules, stateTargets...)
+		return nil
+	}
+	in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)), State: ebtypes.RuleState(p.State)}
+	if p.EventBusName != "" {
+		in.EventBusName = aws.String(p.EventBusName)
+	}
+	if _, err := s.Events.PutRule(ctx, in); err != nil {
+		return err
+	}
+	var ebTargets []ebtypes.Target
+	for i := range lambdaTargets {
+		qn := queueName(name + "-" + lambdaTargets[i].TargetID + "-inbox")
+		q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn)})
+		if err != nil {
+			return fmt.Errorf("create inbox %s: %w", qn, err)
+		}
+		lambdaTargets[i].InboxURL = aws.ToString(q.QueueUrl)
+		tg := ebtypes.Target{Id: aws.String(lambdaTargets[i].TargetID), Arn: aws.String(QueueARN(qn))}
+		if lambdaTargets[i].Input != "" {
+			tg.Input = aws.String(lambdaTargets[i].Input)
+		}
+		ebTargets = append(ebTargets, tg)
+	}
+	if len(ebTargets) > 0 {
+		out, err := s.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: in.EventBusName, Targets: ebTargets})
+		if err != nil {
+			return err
+		}
+		if out.FailedEntryCount > 0 {
+			return fmt.Errorf("put targets: %d failed", out.FailedEntryCount)
+		}
+	}
+	s.Targets = append(s.Targets, lambdaTargets...)
 	return nil
 }
 
