@@ -86,5 +86,5 @@ func Subscribe(ctx context.Context, snsClient *sns.Client, sqsClient *sqs.Client
 
 // QueueARN is the ARN of a queue in the harness's account and region.
 func QueueARN(name string) string {
-	return fmt.Sprintf(arnFormat["AWS::SQS::Queue"], localaws.Partition, localaws.Region, localaws.Account, name)
+	return fmt.Sprintf(resourceTypes["AWS::SQS::Queue"].arn, localaws.Partition, localaws.Region, localaws.Account, name)
 }

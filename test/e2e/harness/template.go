@@ -67,18 +67,22 @@ func (t *Template) Resources(typ string) []Resource {
 	return out
 }
 
-// nameProperty is the property holding the physical name, per type.
-var nameProperty = map[string]string{
-	"AWS::Lambda::Function":            "FunctionName",
-	"AWS::IAM::Role":                   "RoleName",
-	"AWS::SNS::Topic":                  "TopicName",
-	"AWS::SQS::Queue":                  "QueueName",
-	"AWS::StepFunctions::StateMachine": "StateMachineName",
-	"AWS::Logs::LogGroup":              "LogGroupName",
-	"AWS::Events::Rule":                "Name",
-	"AWS::Events::EventBus":            "Name",
-	"AWS::S3::Bucket":                  "BucketName",
-	"AWS::DynamoDB::Table":             "TableName",
+// resourceTypes are the types the harness names and resolves: the
+// property holding the physical name, what Ref returns when not the name,
+// and the ARN, of partition, region, account and physical name (explicit
+// argument indexes: global services skip some).
+var resourceTypes = map[string]struct{ nameProperty, ref, arn string }{
+	"AWS::Lambda::Function":            {"FunctionName", "", "arn:%[1]s:lambda:%[2]s:%[3]s:function:%[4]s"},
+	"AWS::IAM::Role":                   {"RoleName", "", "arn:%[1]s:iam::%[3]s:role/%[4]s"},
+	"AWS::SNS::Topic":                  {"TopicName", "Arn", "arn:%[1]s:sns:%[2]s:%[3]s:%[4]s"},
+	"AWS::SQS::Queue":                  {"QueueName", "QueueUrl", "arn:%[1]s:sqs:%[2]s:%[3]s:%[4]s"},
+	"AWS::StepFunctions::StateMachine": {"StateMachineName", "Arn", "arn:%[1]s:states:%[2]s:%[3]s:stateMachine:%[4]s"},
+	"AWS::Logs::LogGroup":              {"LogGroupName", "", "arn:%[1]s:logs:%[2]s:%[3]s:log-group:%[4]s:*"},
+	"AWS::KMS::Key":                    {"", "", "arn:%[1]s:kms:%[2]s:%[3]s:key/%[4]s"},
+	"AWS::Events::Rule":                {"Name", "", "arn:%[1]s:events:%[2]s:%[3]s:rule/%[4]s"},
+	"AWS::Events::EventBus":            {"Name", "", "arn:%[1]s:events:%[2]s:%[3]s:event-bus/%[4]s"},
+	"AWS::S3::Bucket":                  {"BucketName", "", "arn:%[1]s:s3:::%[4]s"},
+	"AWS::DynamoDB::Table":             {"TableName", "", "arn:%[1]s:dynamodb:%[2]s:%[3]s:table/%[4]s"},
 }
 
 // PhysicalName is the name the harness gives a resource: its name
@@ -88,7 +92,7 @@ func (t *Template) PhysicalName(logicalID string) string {
 	r := t.resources[logicalID]
 	typ, _ := r["Type"].(string)
 	props, _ := r["Properties"].(map[string]any)
-	if p, ok := nameProperty[typ]; ok {
+	if p := resourceTypes[typ].nameProperty; p != "" {
 		if v, err := t.Resolve(props[p]); err == nil {
 			if s, ok := v.(string); ok && s != "" {
 				return s
@@ -127,11 +131,9 @@ func (t *Template) ref(id string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("reference to unknown %s", id)
 	}
-	switch r["Type"] {
-	case "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine":
-		return t.getAtt(id, "Arn")
-	case "AWS::SQS::Queue":
-		return t.getAtt(id, "QueueUrl")
+	typ, _ := r["Type"].(string)
+	if attr := resourceTypes[typ].ref; attr != "" {
+		return t.getAtt(id, attr)
 	}
 	return t.PhysicalName(id), nil
 }
@@ -145,7 +147,7 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 	typ, _ := r["Type"].(string)
 	switch attr {
 	case "Arn", "TopicArn":
-		if f, ok := arnFormat[typ]; ok {
+		if f := resourceTypes[typ].arn; f != "" {
 			return fmt.Sprintf(f, localaws.Partition, t.Region, t.Account, name), nil
 		}
 	case "Name", "TopicName", "QueueName", "KeyId":
@@ -154,22 +156,6 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 		return fmt.Sprintf("http://sqs.%s.localhost:4566/%s/%s", t.Region, t.Account, name), nil
 	}
 	return nil, fmt.Errorf("Fn::GetAtt %s.%s (%s) is not supported by the harness", id, attr, typ)
-}
-
-// arnFormat is each type's ARN, of partition, region, account and
-// physical name (explicit argument indexes: global services skip some).
-var arnFormat = map[string]string{
-	"AWS::Lambda::Function":            "arn:%[1]s:lambda:%[2]s:%[3]s:function:%[4]s",
-	"AWS::IAM::Role":                   "arn:%[1]s:iam::%[3]s:role/%[4]s",
-	"AWS::SNS::Topic":                  "arn:%[1]s:sns:%[2]s:%[3]s:%[4]s",
-	"AWS::SQS::Queue":                  "arn:%[1]s:sqs:%[2]s:%[3]s:%[4]s",
-	"AWS::StepFunctions::StateMachine": "arn:%[1]s:states:%[2]s:%[3]s:stateMachine:%[4]s",
-	"AWS::Logs::LogGroup":              "arn:%[1]s:logs:%[2]s:%[3]s:log-group:%[4]s:*",
-	"AWS::KMS::Key":                    "arn:%[1]s:kms:%[2]s:%[3]s:key/%[4]s",
-	"AWS::Events::Rule":                "arn:%[1]s:events:%[2]s:%[3]s:rule/%[4]s",
-	"AWS::Events::EventBus":            "arn:%[1]s:events:%[2]s:%[3]s:event-bus/%[4]s",
-	"AWS::S3::Bucket":                  "arn:%[1]s:s3:::%[4]s",
-	"AWS::DynamoDB::Table":             "arn:%[1]s:dynamodb:%[2]s:%[3]s:table/%[4]s",
 }
 
 var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
