@@ -190,7 +190,7 @@ func TestRollout(t *testing.T) {
 
 	// The notification: the rollout record, ROLLOUT_FAILED with the
 	// deployment's reason, the backout steps of exactly the moved consumers.
-	subscribed, err := p.Notifications(ctx, "")
+	subscribed, err := p.Notifications(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -81,11 +81,6 @@ type Stack struct {
 	// Subscribers maps topics' logical IDs to the URL of an SQS queue
 	// subscribed to the topic (protocol sqs).
 	Subscribers map[string]string
-	// Targets are the Lambda targets of event-pattern rules.
-	Targets []RuleTarget
-	// StateSchedules are the state machine targets of schedule rules
-	// (started with StartSchedule).
-	StateSchedules []RuleTarget
 	// ColdStarts is the cold start (its emulator's first invoke) of each
 	// function whose first invoke the harness made.
 	ColdStarts map[string]time.Duration
@@ -96,6 +91,10 @@ type Stack struct {
 	SNS    *sns.Client
 	SQS    *sqs.Client
 	Events *eventbridge.Client
+
+	// targets are the Lambda targets of event-pattern rules (Pump),
+	// schedules the state machine targets of schedule rules (StartSchedule).
+	targets, schedules []RuleTarget
 }
 
 // RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
@@ -313,12 +312,15 @@ func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
 		if !ok {
 			continue // only Lambda and state machine targets are stood in for
 		}
+		if s.Functions[fn] == nil {
+			return fmt.Errorf("target %s: no function %s in the stack", tg.Id, fn)
+		}
 		lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: tg.Id, Function: fn, Input: tg.Input})
 	}
 	if p.ScheduleExpression != "" && p.EventPattern == nil {
 		// A schedule's Lambda target (the report function) is not
 		// run by the harness: the tests that need it invoke it.
-		s.StateSchedules = append(s.StateSchedules, stateTargets...)
+		s.schedules = append(s.schedules, stateTargets...)
 		return nil
 	}
 	in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)), State: ebtypes.RuleState(p.State)}
@@ -351,7 +353,7 @@ func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
 			return fmt.Errorf("put targets: %d failed", out.FailedEntryCount)
 		}
 	}
-	s.Targets = append(s.Targets, lambdaTargets...)
+	s.targets = append(s.targets, lambdaTargets...)
 	return nil
 }
 
@@ -378,19 +380,24 @@ func queueName(s string) string {
 }
 
 // Pump hands every event waiting in the rules' inboxes to the target
-// functions, one at a time (as the emulator requires), and returns what
-// each answered. A function error is in the Delivery, not the error.
+// functions and returns what each answered. A function error is in the
+// Delivery, not the error.
 func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	var out []Delivery
-	for _, tg := range s.Targets {
+	for _, tg := range s.targets {
 		bodies, err := Drain(ctx, s.SQS, tg.InboxURL)
 		if err != nil {
 			return out, err
 		}
 		for _, b := range bodies {
-			inv, err := s.Invoke(ctx, tg.Function, []byte(b))
+			// One invoke at a time, as the emulator requires, with Step
+			// Functions' (localaws.Function).
+			inv, err := s.Functions[tg.Function].Invoke(ctx, []byte(b))
 			if err != nil {
 				return out, err
+			}
+			if inv.Cold {
+				s.ColdStarts[tg.Function] = inv.Duration
 			}
 			out = append(out, Delivery{Target: tg, Event: json.RawMessage(b), Invocation: inv})
 		}
@@ -398,30 +405,12 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	return out, nil
 }
 
-// Invoke calls a function of the stack with payload under its emulator,
-// one invoke at a time with Step Functions' (localaws.Function), and
-// records its cold start.
-func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
-	f, ok := s.Functions[function]
-	if !ok {
-		return nil, fmt.Errorf("no function %s in the stack", function)
-	}
-	inv, err := f.Invoke(ctx, payload)
-	if err != nil {
-		return nil, err
-	}
-	if inv.Cold {
-		s.ColdStarts[function] = inv.Duration
-	}
-	return inv, nil
-}
-
 // StartSchedule starts the state machine targets of the schedule rule
 // named rule with their constant input, as EventBridge would, under the
 // execution name given, and returns the executions' ARNs.
 func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string, error) {
 	var out []string
-	for _, tg := range s.StateSchedules {
+	for _, tg := range s.schedules {
 		if tg.Rule != rule {
 			continue
 		}
@@ -461,14 +450,11 @@ func (s *Stack) Executions(ctx context.Context) ([]*sfn.DescribeExecutionOutput,
 	return all, nil
 }
 
-// Notifications drains the subscriber queue of the topic with logical ID
-// topicID (any topic when empty) and returns the SNS envelopes.
-func (s *Stack) Notifications(ctx context.Context, topicID string) ([]SNSEnvelope, error) {
+// Notifications drains every topic's subscriber queue and returns the SNS
+// envelopes.
+func (s *Stack) Notifications(ctx context.Context) ([]SNSEnvelope, error) {
 	var out []SNSEnvelope
-	for id, url := range s.Subscribers {
-		if topicID != "" && id != topicID {
-			continue
-		}
+	for _, url := range s.Subscribers {
 		bodies, err := Drain(ctx, s.SQS, url)
 		if err != nil {
 			return out, err

@@ -504,7 +504,7 @@ func TestSecretLeakage(t *testing.T) {
 			sources[fmt.Sprintf("published message %d, %s format", i, proto)] = p.Structured(proto)
 		}
 	}
-	subscribed, err := s.Notifications(ctx, "")
+	subscribed, err := s.Notifications(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
