@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/coverage"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -185,7 +186,7 @@ func TestOrganization(t *testing.T) {
 			os.RemoveAll(dir)
 		}
 	})
-	syn, err := synth.Hub(tools.Root, dir, map[string]any{
+	syn, err := synth.Synthesize(tools.Root, dir, config.ModeOrganization, map[string]any{
 		"ecslogfix:mode": "organization", "ecslogfix:organizationId": o.ID, "ecslogfix:targetOUs": o.workloads + "," + o.other,
 		"ecslogfix:regions": orgHubRegion + "," + orgMemberRegion, "ecslogfix:iamRegion": orgHubRegion,
 		// Back-to-back registrations are pacing, not the pipeline (see docs/performance.md).

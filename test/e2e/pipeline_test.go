@@ -54,7 +54,7 @@ var synthesized = sync.OnceValues(func() (*synth.Stack, error) {
 	if synthDir, err = os.MkdirTemp("", "ecslogfix-e2e-cdk-"); err != nil {
 		return nil, err
 	}
-	return synth.Single(root, synthDir, nil)
+	return synth.Synthesize(root, synthDir, config.ModeSingle, nil)
 })
 
 // pipeline is a running stack and the clients the assertions use.

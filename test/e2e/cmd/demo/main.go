@@ -32,6 +32,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/test/cdkenv"
 	"github.com/ecslogfix/ecslogfix/test/e2e/harness"
@@ -91,7 +92,7 @@ func run(ctx context.Context, verbose bool) error {
 	defer os.RemoveAll(work)
 
 	say("==> synthesizing the single-account stack (infra/, cdk.json) …")
-	syn, err := synth.Single(tools.Root, filepath.Join(work, "cdk.out"), nil)
+	syn, err := synth.Synthesize(tools.Root, filepath.Join(work, "cdk.out"), config.ModeSingle, nil)
 	if err != nil {
 		return err
 	}
