@@ -18,10 +18,10 @@ import (
 )
 
 // IAMUser is the userIdentity of an IAM user calling through the CLI.
-func IAMUser(name string) map[string]any { return accountUser(localaws.Account, name) }
+func IAMUser(name string) map[string]any { return AccountUser(localaws.Account, name) }
 
-// accountUser is IAMUser for a user of account.
-func accountUser(account, name string) map[string]any {
+// AccountUser is IAMUser for a user of account (an organization member).
+func AccountUser(account, name string) map[string]any {
 	return map[string]any{
 		"type":        "IAMUser",
 		"principalId": "AIDAE2EEXAMPLE" + shortHash(name),
@@ -112,7 +112,7 @@ func RegisterEventDetail(call RegisterCall) map[string]any {
 }
 
 // RegisterEvent is the event of call as CloudTrail delivers it to the
-// default bus of the call's account.
+// default bus of the call's account (RegisterCall.Account).
 func RegisterEvent(call RegisterCall) ebtypes.PutEventsRequestEntry {
 	b, _ := json.Marshal(RegisterEventDetail(call)) // plain values: it cannot fail
 	return ebtypes.PutEventsRequestEntry{Source: aws.String(cloudtrail.Source), DetailType: aws.String(cloudtrail.DetailType),

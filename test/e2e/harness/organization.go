@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
 // DeployStackSets creates the template's AWS::CloudFormation::StackSet
@@ -44,12 +43,4 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 		names = append(names, p.StackSetName)
 	}
 	return names, nil
-}
-
-// MemberRegisterEvent is the event of call in account and region, as that
-// account's default bus receives it from CloudTrail (the caller an IAM user
-// of the account).
-func MemberRegisterEvent(call RegisterCall, account, region, user string) ebtypes.PutEventsRequestEntry {
-	call.Account, call.Region, call.Identity = account, region, accountUser(account, user)
-	return RegisterEvent(call)
 }
