@@ -238,16 +238,11 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 	case "Ref":
 		id, _ := arg.(string)
 		return t.ref(id)
-	case "Fn::GetAtt":
+	case "Fn::GetAtt": // [id, attribute], as the CDK writes it
 		var id, attr string
-		switch a := arg.(type) {
-		case []any:
-			if len(a) == 2 {
-				id, _ = a[0].(string)
-				attr, _ = a[1].(string)
-			}
-		case string:
-			id, attr, _ = strings.Cut(a, ".")
+		if len(a) == 2 {
+			id, _ = a[0].(string)
+			attr, _ = a[1].(string)
 		}
 		return t.getAtt(id, attr)
 	case "Fn::Join":
@@ -265,24 +260,17 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 			ss[i] = s
 		}
 		return strings.Join(ss, sep), nil
-	case "Fn::Sub":
-		tmpl, isString := arg.(string)
-		var vars map[string]any
-		if !isString {
-			if len(a) != 2 {
-				return nil, fmt.Errorf("Fn::Sub: %v", arg)
-			}
-			tmpl, _ = a[0].(string)
-			vars, _ = a[1].(map[string]any)
+	case "Fn::Sub": // of a string, as the CDK writes it: no variables map
+		tmpl, ok := arg.(string)
+		if !ok {
+			return nil, fmt.Errorf("Fn::Sub of %T", arg)
 		}
 		var subErr error
 		out := subVar.ReplaceAllStringFunc(tmpl, func(m string) string {
 			name := m[2 : len(m)-1]
 			var r any
 			var err error
-			if v, ok := vars[name]; ok {
-				r = v
-			} else if id, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
+			if id, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
 				r, err = t.getAtt(id, attr)
 			} else {
 				r, err = t.ref(name)
