@@ -8,21 +8,17 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
-const testTemplate = `{
-  "Resources": {
-    "Topic1": {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": "demo-notifications"}},
-    "Queue1": {"Type": "AWS::SQS::Queue", "Properties": {}},
-    "Role1": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "demo-remediate"}},
-    "Fn1": {"Type": "AWS::Lambda::Function", "Properties": {"FunctionName": "demo-detect"}},
-    "SM1": {"Type": "AWS::StepFunctions::StateMachine", "Properties": {"StateMachineName": "demo-remediation"}}
-  }
-}`
-
 func TestTemplateResolve(t *testing.T) {
-	tmpl, err := ParseTemplate("demo", []byte(testTemplate))
-	if err != nil {
-		t.Fatal(err)
+	resource := func(typ string, props map[string]any) map[string]any {
+		return map[string]any{"Type": typ, "Properties": props}
 	}
+	tmpl := NewTemplate("demo", map[string]any{"Resources": map[string]any{
+		"Topic1": resource("AWS::SNS::Topic", map[string]any{"TopicName": "demo-notifications"}),
+		"Queue1": resource("AWS::SQS::Queue", map[string]any{}),
+		"Role1":  resource("AWS::IAM::Role", map[string]any{"RoleName": "demo-remediate"}),
+		"Fn1":    resource("AWS::Lambda::Function", map[string]any{"FunctionName": "demo-detect"}),
+		"SM1":    resource("AWS::StepFunctions::StateMachine", map[string]any{"StateMachineName": "demo-remediation"}),
+	}})
 	queue := tmpl.PhysicalName("Queue1")
 	if !strings.HasPrefix(queue, "demo-Queue1-") || queue != tmpl.PhysicalName("Queue1") {
 		t.Errorf("generated queue name %q: want demo-Queue1-<stable hash>", queue)

@@ -26,16 +26,7 @@ type Template struct {
 	resources  map[string]map[string]any
 }
 
-// ParseTemplate reads a template (JSON) for stack stackName.
-func ParseTemplate(stackName string, data []byte) (*Template, error) {
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("template: %w", err)
-	}
-	return NewTemplate(stackName, doc), nil
-}
-
-// NewTemplate wraps an already parsed template.
+// NewTemplate wraps a parsed template (JSON) for stack stackName.
 func NewTemplate(stackName string, doc map[string]any) *Template {
 	t := &Template{StackName: stackName, Account: localaws.Account, Region: localaws.Region, doc: doc, resources: map[string]map[string]any{}}
 	res, _ := doc["Resources"].(map[string]any)
