@@ -81,8 +81,8 @@ type Stack struct {
 	// Subscribers maps topics' logical IDs to the URL of an SQS queue
 	// subscribed to the topic (protocol sqs).
 	Subscribers map[string]string
-	// ColdStarts is the cold start (its emulator's first invoke) of each
-	// function whose first invoke the harness made.
+	// ColdStarts is the cold start (its emulator's first invoke), to the
+	// millisecond, of each function whose first invoke the harness made.
 	ColdStarts map[string]time.Duration
 	// Buckets and Tables are the S3 buckets and DynamoDB tables created.
 	Buckets, Tables []string
@@ -397,7 +397,7 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 				return out, err
 			}
 			if inv.Cold {
-				s.ColdStarts[tg.Function] = inv.Duration
+				s.ColdStarts[tg.Function] = inv.Duration.Round(time.Millisecond)
 			}
 			out = append(out, Delivery{Target: tg, Event: json.RawMessage(b), Invocation: inv})
 		}

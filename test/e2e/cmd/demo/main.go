@@ -180,7 +180,7 @@ func run(ctx context.Context, verbose bool) error {
 		published = len(msgs)
 	}
 	say("")
-	say("==> done in %s; cold starts seen (first invoke): %v", time.Since(t0).Round(100*time.Millisecond), roundAll(stack.ColdStarts))
+	say("==> done in %s; cold starts seen (first invoke): %v", time.Since(t0).Round(100*time.Millisecond), stack.ColdStarts)
 	return nil
 }
 
@@ -244,12 +244,4 @@ func who(identity map[string]any) string {
 		return "IAM user " + n
 	}
 	return fmt.Sprint(identity["arn"])
-}
-
-func roundAll(m map[string]time.Duration) map[string]string {
-	out := map[string]string{}
-	for k, v := range m {
-		out[k] = v.Round(time.Millisecond).String()
-	}
-	return out
 }
