@@ -38,10 +38,9 @@ func NewTemplate(stackName string, doc map[string]any) *Template {
 	return t
 }
 
-// Resource is one resource of the template.
+// Resource is one resource of the template (of the type asked for).
 type Resource struct {
 	LogicalID  string
-	Type       string
 	Properties map[string]any
 }
 
@@ -51,7 +50,7 @@ func (t *Template) Resources(typ string) []Resource {
 	for id, r := range t.resources {
 		if r["Type"] == typ {
 			props, _ := r["Properties"].(map[string]any)
-			out = append(out, Resource{LogicalID: id, Type: typ, Properties: props})
+			out = append(out, Resource{LogicalID: id, Properties: props})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
