@@ -20,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -211,17 +210,16 @@ func (s *Stack) createBucket(ctx context.Context, r Resource, name string) error
 	return nil
 }
 
-// createTable creates a table with the keys the template declares.
+// createTable creates a table from its properties, which CloudFormation
+// spells as CreateTable does (but SSESpecification.SSEEnabled: it arrives
+// empty, and moto keeps its default encryption).
 func (s *Stack) createTable(ctx context.Context, r Resource, name string) error {
-	var p struct {
-		AttributeDefinitions []ddbtypes.AttributeDefinition
-		KeySchema            []ddbtypes.KeySchemaElement
-	}
-	if err := s.Template.Decode(r, &p); err != nil {
+	var in dynamodb.CreateTableInput
+	if err := s.Template.Decode(r, &in); err != nil {
 		return err
 	}
-	if _, err := dynamodb.NewFromConfig(s.Config).CreateTable(ctx, &dynamodb.CreateTableInput{TableName: aws.String(name), BillingMode: ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema}); err != nil {
+	in.TableName = aws.String(name)
+	if _, err := dynamodb.NewFromConfig(s.Config).CreateTable(ctx, &in); err != nil {
 		return err
 	}
 	s.Tables = append(s.Tables, name)
