@@ -5,7 +5,7 @@
 // asl-validator does not.
 //
 // Usage: ECSLOGFIX_NODE_MODULES=.tools/node_modules node scripts/asl-service-validate.cjs FILE...
-// Prints one JSON line per file: {"file", "diagnostics": [{"severity","message","line","path"}]};
+// Prints one JSON line per file: {"file", "diagnostics": [{"severity","message","line","text"}]};
 // exits 1 when any file has an error-severity diagnostic, 2 on bad usage.
 'use strict';
 const fs = require('fs');

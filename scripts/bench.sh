@@ -15,9 +15,8 @@
 # generated block (test/docblock).
 set -euo pipefail
 
-full=1
-if (($#)) || [[ -n ${BENCH_COUNT:-}${BENCHTIME:-}${MICRO_PKGS:-}${PIPELINE_PKGS:-}${ECSLOGFIX_BENCH_FAMILIES:-} ]] ||
-  [[ -n ${ECSLOGFIX_BENCH_E2E_RUNS:-}${ECSLOGFIX_BENCH_ORG_TARGETS:-}${ECSLOGFIX_BENCH_ORG_FAMILIES:-} ]]; then
+full=1 # no flags and no knob set (every benchmark size is an ECSLOGFIX_BENCH_* variable)
+if (($#)) || [[ -n ${BENCH_COUNT:-}${BENCHTIME:-}${MICRO_PKGS:-}${PIPELINE_PKGS:-} ]] || compgen -e -X '!ECSLOGFIX_BENCH_*' >/dev/null; then
   full=0
 fi
 
@@ -43,39 +42,26 @@ phase() { echo "bench: [${SECONDS}s] $*" >&2; }
 [[ -x $BENCHSTAT ]] || GOBIN=$ROOT/.tools/bin go install "$BENCHSTAT_MODULE"
 command -v python3 >/dev/null || { echo "bench: python3 with boto3 is required (baseline)" >&2; exit 1; }
 
-args=(-root "$ROOT" -rie "$RIE" -json "$BENCH_OUT/table.json" -commit "$commit" -toolchain "$(go env GOVERSION)")
+args=(-root "$ROOT" -json "$BENCH_OUT/table.json" -commit "$commit" -toolchain "$(go env GOVERSION)")
 if ((full)); then args+=(-doc docs/performance.md); fi
 
-pkgs=()
-for p in $MICRO_PKGS; do
-  if grep -qs '^func Benchmark' "$p"/*_test.go; then pkgs+=("$p"); fi
-done
-rm -f "$BENCH_OUT/benchstat.txt"
-if ((${#pkgs[@]})); then
-  phase "go test -bench in ${pkgs[*]} (count $BENCH_COUNT)"
-  if [[ -s $BENCH_OUT/gobench.txt ]]; then mv "$BENCH_OUT/gobench.txt" "$BENCH_OUT/gobench.prev.txt"; fi
-  go test -run '^$' -bench . -benchmem -count "$BENCH_COUNT" -benchtime "$BENCHTIME" "${pkgs[@]}" | tee "$BENCH_OUT/gobench.txt" >&2
-  args+=(-gobench "$BENCH_OUT/gobench.txt")
-  if [[ -s $BENCH_OUT/gobench.prev.txt ]]; then
-    # The previous run beside this one: a change shows as a delta with its p-value.
-    "$BENCHSTAT" prev="$BENCH_OUT/gobench.prev.txt" this="$BENCH_OUT/gobench.txt" >"$BENCH_OUT/benchstat.txt"
-  else
-    "$BENCHSTAT" "$BENCH_OUT/gobench.txt" >"$BENCH_OUT/benchstat.txt"
-  fi
+phase "go test -bench in $MICRO_PKGS (count $BENCH_COUNT)"
+if [[ -s $BENCH_OUT/gobench.txt ]]; then mv "$BENCH_OUT/gobench.txt" "$BENCH_OUT/gobench.prev.txt"; fi
+go test -run '^$' -bench . -benchmem -count "$BENCH_COUNT" -benchtime "$BENCHTIME" $MICRO_PKGS | tee "$BENCH_OUT/gobench.txt" >&2
+args+=(-gobench "$BENCH_OUT/gobench.txt")
+if [[ -s $BENCH_OUT/gobench.prev.txt ]]; then
+  # The previous run beside this one: a change shows as a delta with its p-value.
+  "$BENCHSTAT" prev="$BENCH_OUT/gobench.prev.txt" this="$BENCH_OUT/gobench.txt" >"$BENCH_OUT/benchstat.txt"
 else
-  phase "no Benchmark functions in $MICRO_PKGS yet"
+  "$BENCHSTAT" "$BENCH_OUT/gobench.txt" >"$BENCH_OUT/benchstat.txt"
 fi
 export ECSLOGFIX_BENCH_ROWS=$BENCH_OUT/rows.jsonl
 rm -f "$ECSLOGFIX_BENCH_ROWS"
-if grep -rqs --include='*_test.go' '^func TestBench' ${PIPELINE_PKGS//.../}; then
-  phase "pipeline benchmarks (TestBench*) in $PIPELINE_PKGS; log in $BENCH_OUT/pipeline.log"
-  # -p 1: one package at a time, so the benchmarks do not share the CPUs.
-  ECSLOGFIX_BENCH=1 ECSLOGFIX_REQUIRE_TOOLS=1 go test -p 1 -count=1 -timeout 30m -v -run '^TestBench' $PIPELINE_PKGS \
-    >"$BENCH_OUT/pipeline.log" 2>&1 || { tail -n 60 "$BENCH_OUT/pipeline.log" >&2; exit 1; }
-  grep -h 'bench row:' "$BENCH_OUT/pipeline.log" | sed 's/^ *[a-z_0-9]*\.go:[0-9]*: /  /' >&2 || true
-else
-  phase "no TestBench* pipeline benchmarks in $PIPELINE_PKGS yet"
-fi
+phase "pipeline benchmarks (TestBench*) in $PIPELINE_PKGS; log in $BENCH_OUT/pipeline.log"
+# -p 1: one package at a time, so the benchmarks do not share the CPUs.
+ECSLOGFIX_BENCH=1 ECSLOGFIX_REQUIRE_TOOLS=1 go test -p 1 -count=1 -timeout 30m -v -run '^TestBench' $PIPELINE_PKGS \
+  >"$BENCH_OUT/pipeline.log" 2>&1 || { tail -n 60 "$BENCH_OUT/pipeline.log" >&2; exit 1; }
+grep -h 'bench row:' "$BENCH_OUT/pipeline.log" | sed 's/^ *[a-z_0-9]*\.go:[0-9]*: /  /' >&2 || true
 if [[ -s $ECSLOGFIX_BENCH_ROWS ]]; then args+=(-rows "$ECSLOGFIX_BENCH_ROWS"); fi
 
 phase "cold starts, warm invokes, RSS and zip sizes (test/bench/cmd/bench)"

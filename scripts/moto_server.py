@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Pinned launcher for the moto server of ecslogfix's offline tests (test/localaws starts it).
 
-    python3 scripts/moto_server.py --port PORT [--host 127.0.0.1] [--execute-state-machines]
+    python3 scripts/moto_server.py --port PORT [--execute-state-machines]
 
-It runs moto.server with MOTO_PORT=PORT (the Step Functions interpreter calls its own server
-there) and patches only the moto 5.2.1 defects that the product's own state machines and rules
-meet, numbered as in test/e2e/README.md (which says what each fixes and what is left unpatched).
-POST /moto-api/ecslogfix/lambda-map {"name or ARN": "invoke URL"} says where lambda:invoke Tasks
-go; GET /moto-api/ecslogfix reports moto's version (the readiness check). Another moto version
-prints a warning.
+It runs moto.server on 127.0.0.1:PORT (loopback only) with MOTO_PORT=PORT (the Step Functions
+interpreter calls its own server there) and patches only the moto 5.2.1 defects that the product's
+own state machines and rules meet, numbered as in test/e2e/README.md (which says what each fixes
+and what is left unpatched). POST /moto-api/ecslogfix/lambda-map {"name or ARN": "invoke URL"}
+says where lambda:invoke Tasks go; GET /moto-api/ecslogfix reports moto's version (the readiness
+check). Another moto version prints a warning.
 """
 
 import argparse
@@ -167,7 +167,6 @@ def add_endpoints(version: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--execute-state-machines", action="store_true", help="run state machines (moto's interpreter)")
     args = parser.parse_args()
@@ -186,8 +185,8 @@ def main() -> None:
     if args.execute_state_machines:  # importing the interpreter takes a second: only when it runs
         patch_step_functions()
         patch_jsonl_item_reader()
-    print(f"moto_server.py: moto {version} on {args.host}:{args.port}, executing state machines: {args.execute_state_machines}", file=sys.stderr)
-    server.main(["-H", args.host, "-p", str(args.port)])
+    print(f"moto_server.py: moto {version} on 127.0.0.1:{args.port}, executing state machines: {args.execute_state_machines}", file=sys.stderr)
+    server.main(["-H", "127.0.0.1", "-p", str(args.port)])
 
 
 if __name__ == "__main__":

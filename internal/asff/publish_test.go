@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -24,11 +23,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	localaws.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { localaws.Main(m) }
 
 // contract is a stand-in for Security Hub's GetFindings and
 // BatchUpdateFindings built from the API reference's request and response

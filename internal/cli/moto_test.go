@@ -34,12 +34,11 @@ import (
 func motoNow() time.Time { return time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC) }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if standIns != nil {
-		standIns.Close()
-	}
-	localaws.StopShared()
-	os.Exit(code)
+	localaws.Main(m, func() {
+		if standIns != nil {
+			standIns.Close()
+		}
+	})
 }
 
 // motoEnv points the AWS SDK of the program under test at moto, once,

@@ -2,7 +2,6 @@ package history_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -20,11 +19,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	localaws.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { localaws.Main(m) }
 
 type publisher struct {
 	mu      sync.Mutex

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"reflect"
 	"sort"
 	"strconv"
@@ -40,11 +39,7 @@ const testStateMachine = "arn:aws:states:us-east-1:111122223333:stateMachine:ecs
 // motoAccount is the account moto answers for with dummy credentials.
 const motoAccount = "123456789012"
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	localaws.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { localaws.Main(m) }
 
 // motoEndpoint returns the URL of the moto server shared by the component
 // tests of this package.

@@ -3,7 +3,6 @@ package report
 import (
 	"context"
 	"io"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -18,11 +17,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	localaws.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { localaws.Main(m) }
 
 // The monthly run in moto: last month's records only, the three files
 // under reports/YYYY-MM/ in the Object-Locked bucket, and the digest on

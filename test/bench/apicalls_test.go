@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -92,18 +91,7 @@ func cloudTrailEvent(td *ecstypes.TaskDefinition, eventID string) ([]byte, error
 // phase is the API calls one step made.
 type phase struct {
 	name   string
-	counts []APICount
-}
-
-func (p phase) total(services ...string) (calls, attempts int) {
-	for _, a := range p.counts {
-		svc, _, _ := strings.Cut(a.API, ":")
-		if len(services) == 0 || slices.Contains(services, svc) {
-			calls += a.Calls
-			attempts += a.Attempts
-		}
-	}
-	return calls, attempts
+	counts Counts
 }
 
 func (p phase) String() string {
@@ -195,13 +183,13 @@ func TestBenchAPICalls(t *testing.T) {
 
 	ecsLogs := func(ps ...phase) (calls, attempts int) {
 		for _, p := range ps {
-			c, a := p.total("ECS", "CloudWatch Logs")
+			c, a := p.counts.Total("ECS", "CloudWatch Logs")
 			calls, attempts = calls+c, attempts+a
 		}
 		return calls, attempts
 	}
 	el, elAttempts := ecsLogs(detect, ensure, register)
-	sfnCalls, _ := detect.total("SFN")
+	sfnCalls, _ := detect.counts.Total("SFN")
 	all := []phase{detect, ensure, register}
 	var detail []string
 	for _, p := range all {
@@ -277,9 +265,9 @@ func TestBenchAPICalls(t *testing.T) {
 		t.Fatalf("detect on a compliant revision: %+v, %v", resp, err)
 	}
 	compliant := snapshot("detect")
-	ecsCalls, _ := compliant.total("ECS")
-	logsCalls, _ := compliant.total("CloudWatch Logs")
-	calls, attempts := compliant.total()
+	ecsCalls, _ := compliant.counts.Total("ECS")
+	logsCalls, _ := compliant.counts.Total("CloudWatch Logs")
+	calls, attempts := compliant.counts.Total()
 	RecordRow(t, Row{
 		Measure: "AWS calls per compliant event, SDK middleware, retries excluded (detect only; td11: two containers, one log group)",
 		Subject: "detect",
@@ -316,7 +304,7 @@ func TestBenchAPICalls(t *testing.T) {
 	if err != nil || st.Summary.Compliant != sharing {
 		t.Fatalf("sweep %+v, %v", st.Summary, err)
 	}
-	sweptLogs, _ := swept.total("CloudWatch Logs")
+	sweptLogs, _ := swept.counts.Total("CloudWatch Logs")
 	RecordRow(t, Row{
 		Measure: fmt.Sprintf("DescribeLogGroups in one sweep of %d compliant families writing to one log group (the run's observer)", sharing),
 		Subject: "sweep",

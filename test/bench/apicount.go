@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -67,12 +66,15 @@ type APICount struct {
 	Attempts int    `json:"attempts"` // HTTP attempts (retries included)
 }
 
+// Counts are the counts of several APIs.
+type Counts []APICount
+
 // Counts returns the counts sorted by API name.
-func (c *APICounter) Counts() []APICount {
+func (c *APICounter) Counts() Counts {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	// Every attempt runs inside a counted call: calls has every API.
-	var out []APICount
+	var out Counts
 	for api, n := range c.calls {
 		out = append(out, APICount{API: api, Calls: n, Attempts: c.attempts[api]})
 	}
@@ -82,8 +84,8 @@ func (c *APICounter) Counts() []APICount {
 
 // Total sums the calls and attempts, optionally only of the services named
 // (by SDK service ID, e.g. "ECS", "CloudWatch Logs", "SNS").
-func (c *APICounter) Total(services ...string) (calls, attempts int) {
-	for _, a := range c.Counts() {
+func (cs Counts) Total(services ...string) (calls, attempts int) {
+	for _, a := range cs {
 		svc, _, _ := strings.Cut(a.API, ":")
 		if len(services) == 0 || slices.Contains(services, svc) {
 			calls += a.Calls
@@ -99,16 +101,4 @@ func (c *APICounter) Reset() {
 	defer c.mu.Unlock()
 	clear(c.calls)
 	clear(c.attempts)
-}
-
-// Markdown renders the counts as a markdown table with a total row.
-func (c *APICounter) Markdown() string {
-	var b strings.Builder
-	b.WriteString("| API | calls (excl. retries) | attempts (incl. retries) |\n|---|---:|---:|\n")
-	for _, a := range c.Counts() {
-		fmt.Fprintf(&b, "| %s | %d | %d |\n", a.API, a.Calls, a.Attempts)
-	}
-	calls, attempts := c.Total()
-	fmt.Fprintf(&b, "| **total** | **%d** | **%d** |\n", calls, attempts)
-	return b.String()
 }

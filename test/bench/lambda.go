@@ -17,11 +17,10 @@ import (
 
 // LambdaSpec says what to measure under the RIE.
 type LambdaSpec struct {
-	RIE       string            // path of aws-lambda-rie
 	Bootstrap string            // path of the function's bootstrap (built for this host)
-	Event     []byte            // the invoke payload; {} when empty
+	Event     []byte            // the invoke payload
 	Env       map[string]string // added to the function's environment
-	Warm      int               // warm invokes per start (default 5)
+	Warm      int               // warm invokes per start
 }
 
 // LambdaResult holds the figures of one bootstrap.
@@ -42,16 +41,6 @@ type LambdaSample struct {
 	Warm     []time.Duration // the following invokes
 	PeakRSS  int64           // the bootstrap's VmHWM after the warm invokes, bytes
 	Response string          // the first response body
-}
-
-func (spec LambdaSpec) withDefaults() LambdaSpec {
-	if spec.Warm <= 0 {
-		spec.Warm = 5
-	}
-	if len(spec.Event) == 0 {
-		spec.Event = []byte("{}")
-	}
-	return spec
 }
 
 // Aggregate summarizes the samples of interleaved StartLambda calls (as
@@ -81,7 +70,6 @@ func truncate(s string, n int) string {
 // StartLambda runs spec.Bootstrap once under the RIE (localaws.StartFunction)
 // and measures one cold start, spec.Warm warm invokes and the peak RSS.
 func StartLambda(ctx context.Context, spec LambdaSpec) (LambdaSample, error) {
-	spec = spec.withDefaults()
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	// Dummy credentials and a closed loopback port: no AWS call leaves the
@@ -89,7 +77,7 @@ func StartLambda(ctx context.Context, spec LambdaSpec) (LambdaSample, error) {
 	env := localaws.LambdaEnv("http://127.0.0.1:9")
 	env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = "128"
 	maps.Copy(env, spec.Env)
-	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: "bench", Bootstrap: spec.Bootstrap, Env: env, RIE: spec.RIE})
+	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: "bench", Bootstrap: spec.Bootstrap, Env: env})
 	if err != nil {
 		return LambdaSample{}, err
 	}

@@ -23,26 +23,20 @@ sys.stdout.flush()
 sys.stdin.read()
 `
 
-// PythonResult is the interpreter the baseline runs with.
-type PythonResult struct {
-	Interpreter string // the resolved python executable (no pyenv shim)
-	Version     string // e.g. "Python 3.11.9, boto3 1.43.0"
-}
-
 // ProbePython checks that python imports boto3 (which also warms its
-// bytecode cache) and resolves the real interpreter, so a pyenv shim's
-// start-up is not counted.
-func ProbePython(ctx context.Context, python string) (PythonResult, error) {
+// bytecode cache) and returns the real interpreter, so that a pyenv shim's
+// start-up is not counted, and its version, e.g. "Python 3.11.9, boto3 1.43.0".
+func ProbePython(ctx context.Context, python string) (interpreter, version string, err error) {
 	out, err := exec.CommandContext(ctx, python, "-c",
 		"import sys, boto3; print(sys.executable); print('Python %d.%d.%d, boto3 %s' % (sys.version_info[:3] + (boto3.__version__,)))").Output()
 	if err != nil {
-		return PythonResult{}, fmt.Errorf("python baseline needs %s with boto3: %w", python, err)
+		return "", "", fmt.Errorf("python baseline needs %s with boto3: %w", python, err)
 	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != 2 {
-		return PythonResult{}, fmt.Errorf("python baseline: unexpected probe output %q", out)
+	interpreter, version, ok := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	if !ok || strings.Contains(version, "\n") {
+		return "", "", fmt.Errorf("python baseline: unexpected probe output %q", out)
 	}
-	return PythonResult{Interpreter: lines[0], Version: lines[1]}, nil
+	return interpreter, version, nil
 }
 
 // StartPython runs the baseline once with the interpreter and returns the

@@ -49,13 +49,11 @@ func Verdict(met bool) string {
 
 // Markdown renders rows as one markdown table.
 func Markdown(rows []Row) string {
-	var b strings.Builder
-	b.WriteString("| Measure | Subject | Value | Target | Verdict |\n|---|---|---|---|---|\n")
-	esc := func(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
-	for _, r := range rows {
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", esc(r.Measure), esc(r.Subject), esc(r.Value), esc(r.Target), esc(r.Verdict))
+	cells := make([][]string, len(rows))
+	for i, r := range rows {
+		cells[i] = []string{r.Measure, r.Subject, r.Value, r.Target, r.Verdict}
 	}
-	return b.String()
+	return docblock.Table("| Measure | Subject | Value | Target | Verdict |\n|---|---|---|---|---|\n", cells)
 }
 
 // ParseGoBench turns `go test -bench -benchmem` output into rows, one per

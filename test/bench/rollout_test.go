@@ -89,7 +89,7 @@ func TestBenchRolloutAPICalls(t *testing.T) {
 	if c := res.Rollout.Consumers; len(c) != 1 || c[0].Status != workflow.ConsumerNotMoved {
 		t.Fatalf("rollout none: %+v", res.Rollout)
 	}
-	calls, _ := none.total()
+	calls, _ := none.counts.Total()
 	RecordRow(t, Row{
 		Measure: "AWS calls the Rollout step adds to a remediation with rollout none (the consumers listed for the notification; one cluster, no rules or schedules), SDK middleware",
 		Subject: "pipeline",
@@ -100,8 +100,8 @@ func TestBenchRolloutAPICalls(t *testing.T) {
 	if c := res.Rollout.Consumers; len(c) != 1 || c[0].Status != workflow.ConsumerMoved {
 		t.Fatalf("rollout services: %+v", res.Rollout)
 	}
-	rc, ra := rolled.total()
-	wc, wa := watch.total()
+	rc, ra := rolled.counts.Total()
+	wc, wa := watch.counts.Total()
 	var parts []string
 	for _, p := range []phase{rolled, watch} {
 		parts = append(parts, p.String())

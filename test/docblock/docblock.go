@@ -7,6 +7,7 @@
 package docblock
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"regexp"
@@ -29,22 +30,26 @@ func MarkersFor(target string) Markers {
 
 // Replace returns doc with the text between m's markers replaced by block.
 func (m Markers) Replace(doc, block string) (string, error) {
-	before, rest, ok := strings.Cut(doc, m.Begin+"\n")
-	_, after, ok2 := strings.Cut(rest, m.End)
-	if !ok || !ok2 {
-		return "", fmt.Errorf("no %q … %q block", m.Begin, m.End)
+	before, _, after, err := m.cut(doc)
+	if err != nil {
+		return "", err
 	}
 	return before + m.Begin + "\n" + block + m.End + after, nil
 }
 
 // Committed returns the text between m's markers.
 func (m Markers) Committed(doc string) (string, error) {
-	_, rest, ok := strings.Cut(doc, m.Begin+"\n")
-	block, _, ok2 := strings.Cut(rest, m.End)
+	_, block, _, err := m.cut(doc)
+	return block, err
+}
+
+func (m Markers) cut(doc string) (before, block, after string, err error) {
+	before, rest, ok := strings.Cut(doc, m.Begin+"\n")
+	block, after, ok2 := strings.Cut(rest, m.End)
 	if !ok || !ok2 {
-		return "", fmt.Errorf("no %q … %q block", m.Begin, m.End)
+		return "", "", "", fmt.Errorf("no %q … %q block", m.Begin, m.End)
 	}
-	return block, nil
+	return before, block, after, nil
 }
 
 // WriteFile replaces the block between m's markers in the file at path.
@@ -58,6 +63,28 @@ func (m Markers) WriteFile(path, block string) error {
 		return fmt.Errorf("%s: %w", path, err)
 	}
 	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+// Output is where a generator's block goes, from its -doc, -commit and
+// -toolchain flags (scripts/bench.sh and test/reliability/reliability.sh
+// pass them).
+type Output struct{ Doc, Commit, Toolchain string }
+
+// Flags registers o's flags on fs.
+func (o *Output) Flags(fs *flag.FlagSet) {
+	fs.StringVar(&o.Doc, "doc", "", "write the table into this file's generated block")
+	fs.StringVar(&o.Commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
+	fs.StringVar(&o.Toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
+}
+
+// Write returns table's block, led by the provenance line of this host,
+// now and note, and writes it between m's markers in Doc when that is set.
+func (o Output) Write(m Markers, table, note string) (string, error) {
+	block := Block(Provenance{Commit: o.Commit, Toolchain: o.Toolchain, Platform: Host(), Date: time.Now(), Note: note}, table)
+	if o.Doc == "" {
+		return block, nil
+	}
+	return block, m.WriteFile(o.Doc, block)
 }
 
 // Provenance is what a block's figures were measured on.
@@ -74,21 +101,32 @@ func Host() string {
 	return fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
-// Line renders p as a block's first line.
-func (p Provenance) Line() string {
+// Block renders a generated block: p as its first line, a blank line and
+// the table.
+func Block(p Provenance, table string) string {
 	note := ""
 	if p.Note != "" {
 		note = "; " + p.Note
 	}
-	return fmt.Sprintf("Measured on commit %s, %s, %s, %s%s.\n", p.Commit, p.Toolchain, p.Platform,
-		p.Date.UTC().Format("2006-01-02T15:04Z"), note)
+	return fmt.Sprintf("Measured on commit %s, %s, %s, %s%s.\n\n", p.Commit, p.Toolchain, p.Platform,
+		p.Date.UTC().Format("2006-01-02T15:04Z"), note) + table
 }
 
-// Block renders a generated block: the provenance line, a blank line and
-// the table.
-func Block(p Provenance, table string) string { return p.Line() + "\n" + table }
+// Table renders a markdown table: header (its header and separator lines),
+// then a row per cells with each cell's | escaped, as CheckShape reads it.
+func Table(header string, rows [][]string) string {
+	var b strings.Builder
+	b.WriteString(header)
+	for _, cells := range rows {
+		for _, c := range cells {
+			b.WriteString("| " + strings.ReplaceAll(c, "|", `\|`) + " ")
+		}
+		b.WriteString("|\n")
+	}
+	return b.String()
+}
 
-// provenanceLine matches Line's output for a real run.
+// provenanceLine matches Block's first line for a real run.
 var provenanceLine = regexp.MustCompile(`^Measured on commit [0-9a-f]{7,40}(-dirty)?, go\S+, \S+, \d+ CPUs, \d{4}-\d\d-\d\dT\d\d:\d\dZ(; [^\n]+)?\.\n$`)
 
 // unescapedPipe is a cell border of a markdown table row.

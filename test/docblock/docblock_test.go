@@ -55,3 +55,15 @@ func TestBlockHasTheShapeCheckShapeAccepts(t *testing.T) {
 		}
 	}
 }
+
+func TestTableEscapesPipes(t *testing.T) {
+	header := "| A | B |\n|---|---|\n"
+	got := Table(header, [][]string{{"x|y", ""}})
+	if want := header + "| x\\|y |  |\n"; got != want {
+		t.Errorf("Table = %q, want %q", got, want)
+	}
+	block := Block(Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: Host(), Date: time.Now()}, got)
+	if rows, err := CheckShape(block, header, 2); err != nil || len(rows) != 1 {
+		t.Errorf("CheckShape of Table's output = %q, %v", rows, err)
+	}
+}

@@ -379,10 +379,7 @@ func TestOrganization(t *testing.T) {
 	t.Run("failed-targets-past-the-threshold", func(t *testing.T) {
 		// An SCP denying ECS in eu-west-1 to the sweep: half the targets
 		// cannot be listed, and their child executions fail.
-		rule, err := faultproxy.ParseRule("ecs:ListTaskDefinitionFamilies@" + orgMemberRegion + "=denied:1")
-		if err != nil {
-			t.Fatal(err)
-		}
+		rule := faultproxy.Rule{API: "ecs:ListTaskDefinitionFamilies", Region: orgMemberRegion, Rates: map[faultproxy.Kind]float64{faultproxy.Denied: 1}}
 		if err := proxy.SetRules([]faultproxy.Rule{rule}); err != nil {
 			t.Fatal(err)
 		}

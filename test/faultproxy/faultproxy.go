@@ -40,10 +40,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 // Kind is a fault the proxy can inject.
@@ -53,7 +55,7 @@ type Kind string
 const (
 	None               Kind = ""
 	Throttle           Kind = "throttle"   // HTTP 400 ThrottlingException "Rate exceeded" (query protocol: Throttling / SNS Throttled)
-	ConcurrentRevision Kind = "concurrent" // HTTP 400 ClientException "Too many concurrent attempts to create a new revision of the specified family."
+	ConcurrentRevision Kind = "concurrent" // HTTP 400 ClientException ConcurrentRevisionMessage
 	InternalError      Kind = "500"        // HTTP 500 InternalFailure
 	Unavailable        Kind = "503"        // HTTP 503 ServiceUnavailable
 	Reset              Kind = "reset"      // the TCP connection is reset before any response
@@ -87,11 +89,6 @@ func (k Kind) Applied() bool {
 // overlapping registrations to one family.
 const ConcurrentRevisionMessage = "Too many concurrent attempts to create a new revision of the specified family."
 
-// ControlPrefix is the URL path prefix of the proxy's own endpoints
-// (GET stats, PUT rules). Requests under it, and moto's /moto-api/, are never
-// faulted nor counted.
-const ControlPrefix = "/__faultproxy/"
-
 // Rule says which faults to inject into the calls of the APIs it matches.
 type Rule struct {
 	// API is "service:Operation", "service:*" or "*".
@@ -102,8 +99,9 @@ type Rule struct {
 	// ARN: a role whose trust policy does not admit the caller.
 	Role string
 	// Account, when set, limits the rule to calls signed with credentials
-	// that sts:AssumeRole returned through this proxy for a role of that
-	// account (identity.go): a service control policy on one account.
+	// of that account, as the upstream's sts:GetCallerIdentity names it
+	// (moto maps each key its AssumeRole handed out to the role's
+	// account): a service control policy on one account.
 	Account string
 	// Rates maps a fault kind to the probability of injecting it; the sum
 	// must not exceed 1.
@@ -226,9 +224,10 @@ type Proxy struct {
 	mu    sync.Mutex
 	rules []Rule
 	apis  map[string]*apiState
+	// byAccount: a rule has an Account, so each call's account is asked for.
+	byAccount atomic.Bool
 
-	standIns   *standIns // nil without Config.StandIns
-	identities identities
+	standIns *standIns // nil without Config.StandIns
 }
 
 // New returns a Proxy forwarding to cfg.Upstream.
@@ -272,6 +271,7 @@ func (p *Proxy) SetRules(rules []Rule) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.rules = append([]Rule(nil), rules...)
+	p.byAccount.Store(slices.ContainsFunc(rules, func(r Rule) bool { return r.Account != "" }))
 	for _, a := range p.apis {
 		a.scriptPos = 0
 	}
@@ -428,11 +428,7 @@ func maxInWindow(ts []time.Time, d time.Duration) int {
 
 // ServeHTTP identifies the API of r, injects its fault or forwards it.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, ControlPrefix) {
-		p.serveControl(w, r)
-		return
-	}
-	if strings.HasPrefix(r.URL.Path, "/moto-api/") {
+	if strings.HasPrefix(r.URL.Path, "/moto-api/") { // moto's own endpoints: never faulted nor counted
 		if r.URL.Path == "/moto-api/reset" && p.standIns != nil {
 			p.standIns.reset() // moto forgets everything: so do the stand-ins
 		}
@@ -444,7 +440,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	d := p.decideFor(call, p.identities.account(call.AccessKey))
+	x := &exchange{p: p, call: call, w: w, r: r}
+	account := ""
+	if p.byAccount.Load() {
+		account = aws.ToString(x.caller().Account)
+	}
+	d := p.decideFor(call, account)
 	if d.latency > 0 {
 		select {
 		case <-time.After(d.latency):
@@ -454,26 +455,26 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case d.fault.Applied():
-		p.applyThenFail(w, r, call, d.fault)
+		p.applyThenFail(x, d.fault)
+	case d.fault == Reset:
+		resetConnection(w)
 	case d.fault != None:
-		writeFault(w, call, d.fault, d.message)
+		writeError(w, call, faultFor(call, d.fault, d.message))
 	default:
-		p.pass(w, r, call)
+		p.pass(x)
 	}
 }
 
-// pass answers r as the upstream does, through the stand-ins, the ECS
-// model and the identities.
-func (p *Proxy) pass(w http.ResponseWriter, r *http.Request, call Call) {
-	x := &exchange{p: p, call: call, w: w, r: r}
-	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) && !p.identities.serve(x) {
-		p.proxy.ServeHTTP(w, r)
+// pass answers x as the upstream does, through the stand-ins and the ECS
+// model.
+func (p *Proxy) pass(x *exchange) {
+	if (p.standIns == nil || !p.standIns.serve(x)) && !p.ecs.serve(x) {
+		p.proxy.ServeHTTP(x.w, x.r)
 	}
 }
 
 // exchange is one call the proxy answers itself, in whole or in part,
-// where moto does not answer as AWS does (ecs.go, standin.go) or where it
-// learns from the answer (identity.go).
+// where moto does not answer as AWS does (ecs.go, standin.go).
 type exchange struct {
 	p    *Proxy
 	call Call
@@ -544,23 +545,34 @@ func (x *exchange) aws() aws.Config {
 		Credentials: credentials.NewStaticCredentialsProvider(x.call.AccessKey, "faultproxy", x.r.Header.Get("X-Amz-Security-Token"))}
 }
 
+// caller is the upstream's GetCallerIdentity for the call's credentials
+// (empty when it does not answer): moto names the assumed-role session of
+// a key its AssumeRole handed out, else its default account's user.
+func (x *exchange) caller() *sts.GetCallerIdentityOutput {
+	out, err := sts.NewFromConfig(x.aws()).GetCallerIdentity(x.r.Context(), &sts.GetCallerIdentityInput{})
+	if err != nil {
+		return &sts.GetCallerIdentityOutput{}
+	}
+	return out
+}
+
 // answer answers HTTP 200 with v as the call's JSON.
 func (x *exchange) answer(v any) {
 	x.w.Header().Set("Content-Type", x.call.ContentType)
 	json.NewEncoder(x.w).Encode(v)
 }
 
-// applyThenFail lets r take effect, drops the response and fails as k
+// applyThenFail lets x take effect, drops the response and fails as k
 // says: the client cannot tell whether its call was applied.
-func (p *Proxy) applyThenFail(w http.ResponseWriter, r *http.Request, call Call, k Kind) {
-	p.pass(httptest.NewRecorder(), r.WithContext(context.WithoutCancel(r.Context())), call)
+func (p *Proxy) applyThenFail(x *exchange, k Kind) {
+	p.pass(&exchange{p: p, call: x.call, w: httptest.NewRecorder(), r: x.r.WithContext(context.WithoutCancel(x.r.Context()))})
 	switch k {
 	case AppliedReset:
-		resetConnection(w)
+		resetConnection(x.w)
 	case AppliedHang:
-		<-r.Context().Done() // the client's time-out, or its connection closed
+		<-x.r.Context().Done() // the client's time-out, or its connection closed
 	default:
-		writeFault(w, call, InternalError, "")
+		writeError(x.w, x.call, faultFor(x.call, InternalError, ""))
 	}
 }
 
@@ -669,14 +681,6 @@ func faultFor(call Call, k Kind, message string) fault {
 	}
 }
 
-func writeFault(w http.ResponseWriter, call Call, k Kind, message string) {
-	if k == Reset {
-		resetConnection(w)
-		return
-	}
-	writeError(w, call, faultFor(call, k, message))
-}
-
 // writeError answers f in the call's protocol: an XML ErrorResponse (query)
 // or a JSON __type and message.
 func writeError(w http.ResponseWriter, call Call, f fault) {
@@ -714,40 +718,6 @@ func resetConnection(w http.ResponseWriter) {
 		tcp.SetLinger(0)
 	}
 	conn.Close()
-}
-
-// serveControl answers GET ControlPrefix+"stats" with the Stats as JSON and
-// PUT ControlPrefix+"rules" with a body {"rules":["spec",...]} (see
-// ParseRule) by replacing the rules.
-func (p *Proxy) serveControl(w http.ResponseWriter, r *http.Request) {
-	switch strings.TrimPrefix(r.URL.Path, ControlPrefix) {
-	case "stats":
-		w.Header().Set("Content-Type", "application/json")
-		json.NewEncoder(w).Encode(p.Stats())
-	case "rules":
-		if r.Method != http.MethodPut {
-			http.Error(w, "use PUT", http.StatusMethodNotAllowed)
-			return
-		}
-		var body struct {
-			Rules []string `json:"rules"`
-		}
-		var rules []Rule
-		err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&body)
-		if err == nil {
-			rules, err = ParseRules(body.Rules)
-		}
-		if err == nil {
-			err = p.SetRules(rules)
-		}
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 // Server is a Proxy listening on a loopback port.

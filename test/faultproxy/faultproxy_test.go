@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -416,54 +417,10 @@ func TestStatsSinceCountsRequestsAfterASnapshot(t *testing.T) {
 	}
 }
 
-func TestControlEndpoints(t *testing.T) {
-	srv, _ := startProxy(t)
-	c := ecs.NewFromConfig(sdkConfig(srv.URL, 1))
-	if err := register(context.Background(), c); err != nil {
-		t.Fatal(err)
-	}
-	req, _ := http.NewRequest(http.MethodPut, srv.URL+ControlPrefix+"rules",
-		strings.NewReader(`{"rules":["ecs:RegisterTaskDefinition=script:concurrent"]}`))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNoContent {
-		t.Fatalf("PUT rules: HTTP %d", resp.StatusCode)
-	}
-	var ce *ecstypes.ClientException
-	if err := register(context.Background(), c); !errors.As(err, &ce) {
-		t.Fatalf("after PUT rules: err = %v, want ClientException", err)
-	}
-	resp, err = http.Get(srv.URL + ControlPrefix + "stats")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{`"ecs:RegisterTaskDefinition"`, `"requests":2`, `"concurrent":1`, `"maxPer1s":2`} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("stats %s lack %s", body, want)
-		}
-	}
-	req, _ = http.NewRequest(http.MethodPut, srv.URL+ControlPrefix+"rules", strings.NewReader(`{"rules":["ecs:*=throttle:2"]}`))
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("bad rule: HTTP %d, want 400", resp.StatusCode)
-	}
-}
-
 // A rule for one region faults only the calls signed for it; denied answers
 // as a service control policy does.
 func TestRegionRuleAndDenied(t *testing.T) {
-	r, err := ParseRule("ecs:ListTaskDefinitionFamilies@eu-west-1=denied:1")
-	if err != nil || r.API != "ecs:ListTaskDefinitionFamilies" || r.Region != "eu-west-1" || r.Rates[Denied] != 1 {
-		t.Fatalf("ParseRule = %+v, %v", r, err)
-	}
+	r := Rule{API: "ecs:ListTaskDefinitionFamilies", Region: "eu-west-1", Rates: map[Kind]float64{Denied: 1}}
 	p, err := New(Config{Upstream: "http://127.0.0.1:1", Rules: []Rule{r}})
 	if err != nil {
 		t.Fatal(err)
@@ -475,25 +432,32 @@ func TestRegionRuleAndDenied(t *testing.T) {
 		t.Errorf("us-east-1: %q", got)
 	}
 	w := httptest.NewRecorder()
-	writeFault(w, Call{API: "ecs:ListTaskDefinitionFamilies", Service: "ecs", Protocol: "json", ContentType: "application/x-amz-json-1.1"}, Denied, "")
+	call := Call{API: "ecs:ListTaskDefinitionFamilies", Service: "ecs", Protocol: "json", ContentType: "application/x-amz-json-1.1"}
+	writeError(w, call, faultFor(call, Denied, ""))
 	if w.Code != http.StatusBadRequest || w.Header().Get("X-Amzn-ErrorType") != "AccessDeniedException" || !strings.Contains(w.Body.String(), "explicit deny") {
 		t.Errorf("denied answer %d %v %s", w.Code, w.Header(), w.Body.String())
 	}
 }
 
-func TestParseRule(t *testing.T) {
-	r, err := ParseRule("ecs:RegisterTaskDefinition=throttle:0.1,concurrent:0.2,500:0.05,503:0.05,reset:0.01,latency:50ms@0.3,script:throttle|none")
+// New and SetRules refuse a rule that cannot be drawn from.
+func TestRuleValidation(t *testing.T) {
+	valid := Rule{API: registerAPI, Rates: map[Kind]float64{Throttle: 0.1, ConcurrentRevision: 0.2, InternalError: 0.05, Unavailable: 0.05, Reset: 0.01, AppliedHang: 0.01},
+		Latency: 50 * time.Millisecond, LatencyRate: 0.3, Script: []Kind{Throttle, None}}
+	p, err := New(Config{Upstream: "http://127.0.0.1:1", Rules: []Rule{valid}})
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("a valid rule: %v", err)
 	}
-	if r.API != registerAPI || r.Rates[Throttle] != 0.1 || r.Rates[ConcurrentRevision] != 0.2 ||
-		r.Rates[InternalError] != 0.05 || r.Rates[Unavailable] != 0.05 || r.Rates[Reset] != 0.01 ||
-		r.Latency != 50*time.Millisecond || r.LatencyRate != 0.3 || len(r.Script) != 2 || r.Script[1] != None {
-		t.Errorf("ParseRule = %+v", r)
-	}
-	for _, bad := range []string{"", "ecs:*", "=throttle:0.1", "*=throttle:0.7,500:0.5", "*=bogus:0.1", "*=throttle:x", "*=latency:fast", "*=script:boom", "*=throttle"} {
-		if _, err := ParseRule(bad); err == nil {
-			t.Errorf("ParseRule(%q): want an error", bad)
+	for name, bad := range map[string]Rule{
+		"no API":              {Rates: map[Kind]float64{Throttle: 0.1}},
+		"rates over 1":        {API: "*", Rates: map[Kind]float64{Throttle: 0.7, InternalError: 0.5}},
+		"a rate over 1":       {API: "ecs:*", Rates: map[Kind]float64{Throttle: 2}},
+		"an unknown fault":    {API: "*", Rates: map[Kind]float64{"bogus": 0.1}},
+		"an unknown scripted": {API: "*", Script: []Kind{"boom"}},
+		"a negative latency":  {API: "*", Latency: -time.Second},
+		"a latency rate 2":    {API: "*", Latency: time.Second, LatencyRate: 2},
+	} {
+		if err := p.SetRules([]Rule{bad}); err == nil {
+			t.Errorf("SetRules of %s: want an error", name)
 		}
 	}
 }
@@ -551,22 +515,33 @@ func TestAppliedFaultsTakeEffectThenFail(t *testing.T) {
 			}
 		})
 	}
-	if r, err := ParseRule("ecs:RegisterTaskDefinition=applied-500:0.1,applied-reset:0.05,applied-hang:0.01"); err != nil || r.Rates[AppliedHang] != 0.01 {
-		t.Errorf("ParseRule of the applied faults: %+v %v", r, err)
-	}
 }
 
 // A rule for one role denies only AssumeRole of that role, as STS answers;
 // a rule for one account faults only the calls made with the credentials
-// AssumeRole returned for that account's roles.
+// AssumeRole returned for that account's roles (the upstream's
+// GetCallerIdentity names their account, as moto's does).
 func TestRoleAndAccountRules(t *testing.T) {
+	var assumed sync.Map // access key → account, of the keys AssumeRole handed out
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.FormValue("Action") == "AssumeRole" {
+		switch r.FormValue("Action") {
+		case "AssumeRole":
 			role := r.FormValue("RoleArn")
 			account := strings.Split(role, ":")[4]
+			assumed.Store("ASIA"+account, account)
 			w.Header().Set("Content-Type", "text/xml")
 			fmt.Fprintf(w, `<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>ASIA%s</AccessKeyId></Credentials>`+
 				`<AssumedRoleUser><Arn>arn:aws:sts::%s:assumed-role/r/s</Arn></AssumedRoleUser></AssumeRoleResult></AssumeRoleResponse>`, account, account)
+			return
+		case "GetCallerIdentity":
+			_, cred, _ := strings.Cut(r.Header.Get("Authorization"), "Credential=")
+			key, _, _ := strings.Cut(cred, "/")
+			account, ok := assumed.Load(key)
+			if !ok {
+				account = "123456789012" // moto's default account
+			}
+			w.Header().Set("Content-Type", "text/xml")
+			fmt.Fprintf(w, `<GetCallerIdentityResponse><GetCallerIdentityResult><Account>%s</Account></GetCallerIdentityResult></GetCallerIdentityResponse>`, account)
 			return
 		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")

@@ -9,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/ecslogfix/ecslogfix/internal/taskdef"
 )
@@ -28,8 +27,8 @@ import (
 //     per region and access key.
 //   - ECS's registeredBy: moto drops it. The proxy adds to a revision's
 //     answers the principal whose access key registered it through the
-//     proxy (identity.go, else moto's GetCallerIdentity for the key); a
-//     revision registered past the proxy has none.
+//     proxy (moto's GetCallerIdentity for the key); a revision registered
+//     past the proxy has none.
 //   - A family read answers the latest ACTIVE revision (latestActive).
 
 // DeletionProtectionMessage is CloudWatch Logs' answer to DeleteLogGroup on
@@ -128,7 +127,7 @@ func (s *standIns) serve(x *exchange) bool {
 		x.forward(func(out map[string]any) {
 			td, _ := out["taskDefinition"].(map[string]any)
 			if arn := str(td, "taskDefinitionArn"); arn != "" {
-				if by := x.principal(); by != "" {
+				if by := aws.ToString(x.caller().Arn); by != "" {
 					s.registrants.Store(arn, by)
 				}
 			}
@@ -183,20 +182,6 @@ func (s *standIns) addRegistrant(out map[string]any) {
 	if by, ok := s.registrants.Load(str(td, "taskDefinitionArn")); ok {
 		td["registeredBy"] = by
 	}
-}
-
-// principal is the ARN of the caller: an assumed-role session the proxy
-// saw created, else what moto's GetCallerIdentity answers for the access
-// key; "" when neither says.
-func (x *exchange) principal() string {
-	if by := x.p.identities.principal(x.call.AccessKey); by != "" {
-		return by
-	}
-	out, err := sts.NewFromConfig(x.aws()).GetCallerIdentity(x.r.Context(), &sts.GetCallerIdentityInput{})
-	if err != nil {
-		return ""
-	}
-	return aws.ToString(out.Arn)
 }
 
 // groupName is a log group's name from its name or ARN

@@ -103,45 +103,36 @@ func StartFunction(ctx context.Context, opts FunctionOptions) (*Function, error)
 		"LOG_LEVEL":                   "warn", // the emulator's own chatter
 	}
 	maps.Copy(env, opts.Env)
-	var lastErr error
-	for range 3 { // a free port can be taken before the emulator binds it
-		apiPort, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		runtimePort, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		if runtimePort == apiPort {
-			continue
-		}
-		api := "127.0.0.1:" + strconv.Itoa(apiPort)
+	var f *Function
+	err = onFreePorts(2, func(addrs []string) error {
+		api := addrs[0]
 		started := time.Now()
 		p, err := startProcess("lambda "+opts.Name, filepath.Dir(bootstrap), env, opts.Log, 2*time.Second, rie,
-			"--runtime-interface-emulator-address", api,
-			"--runtime-api-address", "127.0.0.1:"+strconv.Itoa(runtimePort),
-			bootstrap)
+			"--runtime-interface-emulator-address", api, "--runtime-api-address", addrs[1], bootstrap)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		// A fine poll: cold starts are measured from Started and last tens
 		// of milliseconds.
-		if lastErr = p.waitReady(ctx, 15*time.Second, 500*time.Microsecond, listening(api)); lastErr == nil {
-			f := &Function{
+		if err = p.waitReady(ctx, 15*time.Second, 500*time.Microsecond, listening(api)); err == nil {
+			f = &Function{
 				Name:    opts.Name,
 				Started: started,
 				proc:    p,
 				client:  &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}},
 				rie:     "http://" + api + invokePath,
 			}
-			if lastErr = f.serveFront(&url.URL{Scheme: "http", Host: api}); lastErr == nil {
-				return f, nil
+			if err = f.serveFront(&url.URL{Scheme: "http", Host: api}); err == nil {
+				return nil
 			}
 		}
 		p.close()
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, lastErr
+	return f, nil
 }
 
 // Invocation is the outcome of one invoke.
@@ -196,7 +187,7 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (*Invocation, err
 		}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.logs())
+		return nil, fmt.Errorf("invoke %s: %w\n%s", f.Name, err, f.proc.out.String())
 	}
 	inv := &Invocation{Payload: body, Duration: time.Since(start), Cold: f.invoked == 1}
 	inv.ErrorType, inv.ErrorMessage, _ = ParseFunctionError(body)
@@ -246,11 +237,8 @@ func ParseFunctionError(body []byte) (typ, msg string, ok bool) {
 	return typ, msg, true
 }
 
-// PID is the emulator's process ID (the bootstrap is its child).
-func (f *Function) PID() int { return f.proc.cmd.Process.Pid }
-
 // Logs returns the tail of the emulator's and the function's output.
-func (f *Function) Logs() string { return f.proc.logs() }
+func (f *Function) Logs() string { return f.proc.out.String() }
 
 // Close stops the front, the emulator and the bootstrap. It may be called
 // more than once.

@@ -30,11 +30,7 @@ import (
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { Main(m) }
 
 // A started server answers the SDK through Config, lists what was
 // published, and after Close nothing listens on its port any more.

@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -60,27 +60,28 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 			env[k] = v
 		}
 	}
-	var lastErr error
-	for range 3 { // a free port can be taken before moto binds it
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		argv := []string{tools.Python, filepath.Join(tools.Root, "scripts", "moto_server.py"), "--host", "127.0.0.1", "--port", strconv.Itoa(port)}
+	var m *Moto
+	err := onFreePorts(1, func(addrs []string) error {
+		_, port, _ := strings.Cut(addrs[0], ":")
+		argv := []string{tools.Python, filepath.Join(tools.Root, "scripts", "moto_server.py"), "--port", port}
 		if opts.StepFunctions {
 			argv = append(argv, "--execute-state-machines")
 		}
 		p, err := startProcess("moto", "", env, opts.Log, 3*time.Second, argv...)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		m := &Moto{Endpoint: "http://127.0.0.1:" + strconv.Itoa(port), proc: p, client: &http.Client{Timeout: 30 * time.Second}}
-		if lastErr = p.waitReady(ctx, motoStartTimeout, 20*time.Millisecond, m.launcherReady); lastErr == nil {
-			return m, nil
+		m = &Moto{Endpoint: "http://" + addrs[0], proc: p, client: &http.Client{Timeout: 30 * time.Second}}
+		if err := p.waitReady(ctx, motoStartTimeout, 20*time.Millisecond, m.launcherReady); err != nil {
+			p.close()
+			return err
 		}
-		p.close()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return nil, lastErr
+	return m, nil
 }
 
 // launcherReady is true once the launcher's own endpoint answers: the
@@ -201,7 +202,7 @@ func (m *Moto) Config() aws.Config { return Config(m.Endpoint) }
 func (m *Moto) LambdaEnv() map[string]string { return LambdaEnv(m.Endpoint) }
 
 // Logs returns the tail of the server's output.
-func (m *Moto) Logs() string { return m.proc.logs() }
+func (m *Moto) Logs() string { return m.proc.out.String() }
 
 // Close stops the server. It may be called more than once.
 func (m *Moto) Close() error {

@@ -2,7 +2,9 @@ package localaws
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -10,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ecslogfix/ecslogfix/test/syncbuf"
 )
 
 // Command is exec.CommandContext for a child that must not outlive the
@@ -27,7 +31,7 @@ func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 type process struct {
 	name string
 	cmd  *exec.Cmd
-	out  *tailBuffer
+	out  *syncbuf.Buffer
 	// stop cancels the command's context: SIGTERM to the process group,
 	// SIGKILL after the grace period (exec.Cmd's WaitDelay).
 	stop context.CancelFunc
@@ -49,7 +53,7 @@ func startProcess(name, dir string, env map[string]string, log io.Writer, grace 
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	out := &tailBuffer{max: 1 << 20}
+	out := &syncbuf.Buffer{Max: 1 << 20}
 	var w io.Writer = out
 	if log != nil {
 		w = io.MultiWriter(out, &prefixWriter{prefix: name + ": ", w: log})
@@ -77,18 +81,6 @@ func (p *process) close() {
 	<-p.done
 }
 
-// exitError describes how the process ended (call after done is closed),
-// with the tail of its output.
-func (p *process) exitError() error {
-	if p.err == nil {
-		return fmt.Errorf("%s exited\n%s", p.name, p.logs())
-	}
-	return fmt.Errorf("%s exited: %w\n%s", p.name, p.err, p.logs())
-}
-
-// logs returns the tail of the process's output.
-func (p *process) logs() string { return p.out.String() }
-
 // waitReady calls ready every interval until it reports true, the process
 // exits, ready fails or timeout passes.
 func (p *process) waitReady(ctx context.Context, timeout, interval time.Duration, ready func(context.Context) (bool, error)) error {
@@ -100,15 +92,15 @@ func (p *process) waitReady(ctx context.Context, timeout, interval time.Duration
 		ok, err := ready(ctx)
 		switch {
 		case err != nil:
-			return fmt.Errorf("%s: %w\n%s", p.name, err, p.logs())
+			return fmt.Errorf("%s: %w\n%s", p.name, err, p.out)
 		case ok:
 			return nil
 		}
 		select {
-		case <-p.done:
-			return p.exitError()
+		case <-p.done: // even a clean exit is too early
+			return fmt.Errorf("%s exited: %w\n%s", p.name, cmp.Or(p.err, errors.New("exit status 0")), p.out)
 		case <-ctx.Done():
-			return fmt.Errorf("%s not ready after %s: %w\n%s", p.name, timeout, ctx.Err(), p.logs())
+			return fmt.Errorf("%s not ready after %s: %w\n%s", p.name, timeout, ctx.Err(), p.out)
 		case <-tick.C:
 		}
 	}
@@ -127,38 +119,34 @@ func listening(addr string) func(context.Context) (bool, error) {
 	}
 }
 
-// freePort asks the kernel for a free loopback port. Another process may
-// take it before the child binds it: callers try again on a failed start.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+// onFreePorts calls start with n free loopback addresses ("127.0.0.1:P")
+// until it succeeds, three times at most: another process may take a port
+// before the child binds it.
+func onFreePorts(n int, start func(addrs []string) error) error {
+	var err error
+	for range 3 {
+		addrs, aerr := freeAddrs(n)
+		if aerr != nil {
+			return aerr
+		}
+		if err = start(addrs); err == nil {
+			return nil
+		}
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return err
 }
 
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-	max int
-}
-
-func (b *tailBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Write(p)
-	if over := b.buf.Len() - b.max; over > 0 {
-		b.buf.Next(over)
+func freeAddrs(n int) ([]string, error) {
+	addrs := make([]string, n)
+	for i := range addrs {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer l.Close() // open until all n are drawn, so that they differ
+		addrs[i] = l.Addr().String()
 	}
-	return len(p), nil
-}
-
-func (b *tailBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	return addrs, nil
 }
 
 // prefixWriter writes each line with a prefix; partial lines wait for their end.

@@ -3,6 +3,7 @@ package localaws
 import (
 	"context"
 	"io"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -21,9 +22,9 @@ var shared struct {
 }
 
 // Shared returns the moto server shared by the tests of this test binary
-// (Step Functions executions stay RUNNING), starting it on first use. Call
-// StopShared from TestMain after m.Run. Tests sharing it must keep out of
-// each other's way (distinct regions or names, or a Reset).
+// (Step Functions executions stay RUNNING), starting it on first use; the
+// binary's TestMain is Main. Tests sharing it must keep out of each
+// other's way (distinct regions or names, or a Reset).
 func Shared(tb testing.TB) *Moto {
 	tb.Helper()
 	shared.once.Do(func() { shared.moto, shared.err = StartMoto(context.Background(), MotoOptions{}) })
@@ -31,11 +32,18 @@ func Shared(tb testing.TB) *Moto {
 	return shared.moto
 }
 
-// StopShared stops the server Shared started, if any.
-func StopShared() {
+// Main is the TestMain of a test binary that uses Shared: it runs the
+// tests, then the closers (the test's own servers), stops the shared
+// server and exits with the tests' status.
+func Main(m *testing.M, closers ...func()) {
+	code := m.Run()
+	for _, c := range closers {
+		c()
+	}
 	if shared.moto != nil {
 		_ = shared.moto.Close()
 	}
+	os.Exit(code)
 }
 
 // Options say what Start runs for one test.
@@ -64,14 +72,7 @@ func Start(tb testing.TB, opts Options) *Env {
 	tb.Helper()
 	m, err := StartMoto(context.Background(), MotoOptions{StepFunctions: opts.StepFunctions, Log: opts.Log})
 	RequireTool(tb, err)
-	tb.Cleanup(func() {
-		if tb.Failed() {
-			tb.Logf("moto output (tail):\n%s", tail(m.Logs(), 6000))
-		}
-		if err := m.Close(); err != nil {
-			tb.Errorf("stop moto: %v", err)
-		}
-	})
+	stopAtCleanup(tb, "moto", m)
 	e := &Env{Moto: m, Endpoint: m.Endpoint}
 	if opts.Faults != nil {
 		cfg := *opts.Faults
@@ -101,15 +102,24 @@ func NewFunction(tb testing.TB, opts FunctionOptions) *Function {
 	tb.Helper()
 	f, err := StartFunction(context.Background(), opts)
 	RequireTool(tb, err)
+	stopAtCleanup(tb, opts.Name, f)
+	return f
+}
+
+// stopAtCleanup closes c at tb's cleanup, after logging the tail of its
+// output when tb failed.
+func stopAtCleanup(tb testing.TB, name string, c interface {
+	Logs() string
+	Close() error
+}) {
 	tb.Cleanup(func() {
 		if tb.Failed() {
-			tb.Logf("%s output (tail):\n%s", opts.Name, tail(f.Logs(), 6000))
+			tb.Logf("%s output (tail):\n%s", name, tail(c.Logs(), 6000))
 		}
-		if err := f.Close(); err != nil {
-			tb.Errorf("stop %s: %v", opts.Name, err)
+		if err := c.Close(); err != nil {
+			tb.Errorf("stop %s: %v", name, err)
 		}
 	})
-	return f
 }
 
 // Bootstrap builds the Lambda main package pkg (see BuildBootstrap) for

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -102,14 +103,12 @@ func Summarize(results []Result) []Result {
 
 // Markdown renders summarized results as docs/reliability.md's table.
 func Markdown(results []Result) string {
-	var b strings.Builder
-	b.WriteString("| Scenario | Runs | Passed | Registrations | Notifications | Faults injected | Note |\n|---|---:|---:|---:|---:|---:|---|\n")
-	for _, r := range results {
-		fmt.Fprintf(&b, "| %s | %d | %d | %d | %d | %d | %s |\n",
-			strings.ReplaceAll(r.Scenario, "|", `\|`), r.Runs, r.Passed, r.Registrations, r.Notifications, r.Faults,
-			strings.ReplaceAll(r.Note, "|", `\|`))
+	cells := make([][]string, len(results))
+	for i, r := range results {
+		cells[i] = []string{r.Scenario, strconv.Itoa(r.Runs), strconv.Itoa(r.Passed), strconv.Itoa(r.Registrations),
+			strconv.Itoa(r.Notifications), strconv.Itoa(r.Faults), r.Note}
 	}
-	return b.String()
+	return docblock.Table("| Scenario | Runs | Passed | Registrations | Notifications | Faults injected | Note |\n|---|---:|---:|---:|---:|---:|---|\n", cells)
 }
 
 // AllPassed reports whether every run of every scenario passed and every

@@ -11,6 +11,9 @@ import (
 // Buffer is an io.Writer whose contents can be read at any time. The zero
 // value is ready to use.
 type Buffer struct {
+	// Max, when set, keeps only the last Max bytes: the tail of a
+	// long-running child's output.
+	Max int
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
@@ -19,7 +22,11 @@ type Buffer struct {
 func (b *Buffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.buf.Write(p)
+	b.buf.Write(p)
+	if over := b.buf.Len() - b.Max; b.Max > 0 && over > 0 {
+		b.buf.Next(over)
+	}
+	return len(p), nil
 }
 
 // String returns everything written so far.

@@ -24,3 +24,15 @@ func TestConcurrentWriters(t *testing.T) {
 		t.Fatalf("%d lines, want 800", got)
 	}
 }
+
+func TestMaxKeepsTheTail(t *testing.T) {
+	b := Buffer{Max: 4}
+	for _, s := range []string{"ab", "cde", "f"} {
+		if n, err := b.Write([]byte(s)); n != len(s) || err != nil {
+			t.Fatalf("Write(%q) = %d, %v", s, n, err)
+		}
+	}
+	if got := b.String(); got != "cdef" {
+		t.Errorf("String() = %q, want the last 4 bytes %q", got, "cdef")
+	}
+}

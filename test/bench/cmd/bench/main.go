@@ -9,13 +9,11 @@
 //	go run ./test/bench/cmd/bench -functions detect,remediate,notify
 //	go run ./test/bench/cmd/bench -doc docs/performance.md -commit C -toolchain T
 //
-// A function whose directory lacks main.go gets "n/a (not built)"; one that
-// does not build gets "build failed". Per-function events come from
-// test/bench/testdata/events/<name>.json, when present.
+// A function that does not build gets "build failed". Per-function events
+// come from test/bench/testdata/events/<name>.json, when present.
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,31 +34,25 @@ import (
 )
 
 type options struct {
-	root, rie, python    string
-	functions            []string
-	starts, warm, pyRuns int
-	goBench, rowsFile    string
-	jsonOut              string
-	doc, commit          string
-	toolchain            string
+	root              string
+	functions         []string
+	starts, warm      int
+	goBench, rowsFile string
+	jsonOut           string
+	out               docblock.Output
 }
 
 func main() {
 	var o options
 	var fns string
 	flag.StringVar(&o.root, "root", ".", "module root")
-	flag.StringVar(&o.rie, "rie", "", "aws-lambda-rie (default ROOT/.tools/bin/aws-lambda-rie)")
-	flag.StringVar(&o.python, "python", "python3", "python with boto3, for the baseline")
 	flag.StringVar(&fns, "functions", strings.Join(bench.Functions(), ","), "functions under ROOT/functions to measure")
-	flag.IntVar(&o.starts, "starts", 20, "cold starts per function (median; docs/performance.md asks for ≥ 10)")
+	flag.IntVar(&o.starts, "starts", 20, "cold starts per function and of the Python baseline (median; docs/performance.md asks for ≥ 10)")
 	flag.IntVar(&o.warm, "warm", 10, "warm invokes per start")
-	flag.IntVar(&o.pyRuns, "python-starts", 20, "Python baseline starts (median)")
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
 	flag.StringVar(&o.rowsFile, "rows", "", "file of JSON-lines rows from other benchmarks to add")
 	flag.StringVar(&o.jsonOut, "json", "", "also write all rows as JSON to this file")
-	flag.StringVar(&o.doc, "doc", "", "write the table into this file's generated block (docs/performance.md)")
-	flag.StringVar(&o.commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
-	flag.StringVar(&o.toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
+	o.out.Flags(flag.CommandLine)
 	flag.Parse()
 	o.functions = strings.FieldsFunc(fns, func(r rune) bool { return r == ',' || r == ' ' })
 	if err := run(context.Background(), o, os.Stdout); err != nil {
@@ -86,12 +78,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// Absolute: the emulator runs in each bootstrap's directory.
-	if o.rie, err = filepath.Abs(cmp.Or(o.rie, filepath.Join(root, ".tools/bin/aws-lambda-rie"))); err != nil {
+	if _, err := localaws.FindRIE(); err != nil { // as StartLambda will find it
 		return err
-	}
-	if _, err := os.Stat(o.rie); err != nil {
-		return fmt.Errorf("aws-lambda-rie not found (make tools): %w", err)
 	}
 	work, err := os.MkdirTemp("", "ecslogfix-bench-")
 	if err != nil {
@@ -100,7 +88,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	defer os.RemoveAll(work)
 	logf := func(format string, args ...any) { fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...) }
 
-	py, err := bench.ProbePython(ctx, o.python)
+	python, pyVersion, err := bench.ProbePython(ctx, "python3")
 	if err != nil {
 		return err
 	}
@@ -116,10 +104,6 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	var active []*subject
 	for _, s := range subjects {
-		if _, err := os.Stat(filepath.Join(root, s.pkg, "main.go")); errors.Is(err, os.ErrNotExist) {
-			s.skip = "n/a (not built)"
-			continue
-		}
 		logf("%s: building", s.name)
 		base := filepath.Base(s.pkg)
 		native, err := localaws.BuildBootstrap(ctx, root, s.pkg, runtime.GOARCH, filepath.Join(work, base, runtime.GOARCH))
@@ -138,32 +122,28 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		}
 		event, err := os.ReadFile(filepath.Join(root, "test/bench/testdata/events", base+".json"))
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
-			return err // absent: StartLambda sends {}
+			return err
 		}
-		s.spec = bench.LambdaSpec{RIE: o.rie, Bootstrap: native, Event: event, Env: defaultEnv, Warm: o.warm}
+		if event == nil {
+			event = []byte("{}")
+		}
+		s.spec = bench.LambdaSpec{Bootstrap: native, Event: event, Env: defaultEnv, Warm: o.warm}
 		active = append(active, s)
 	}
 
 	// Interleave the starts (Python, then each bootstrap, round after
 	// round) so load from other processes falls on all subjects alike.
 	// Round 0 is a discarded warm-up that fills the page cache.
-	rounds := max(o.starts, o.pyRuns)
-	logf("%d rounds: Python baseline (%d starts) and %d bootstraps (%d starts × %d warm invokes)",
-		rounds, o.pyRuns, len(active), o.starts, o.warm)
+	logf("%d rounds: the Python baseline and %d bootstraps (%d warm invokes each)", o.starts, len(active), o.warm)
 	var pyReady []time.Duration
 	var pyRSS []int64
-	for round := 0; round <= rounds; round++ {
-		if round <= o.pyRuns {
-			d, peak, err := bench.StartPython(ctx, py.Interpreter)
-			if err != nil {
-				return fmt.Errorf("python baseline: %w", err)
-			}
-			if round > 0 {
-				pyReady, pyRSS = append(pyReady, d), append(pyRSS, peak)
-			}
+	for round := 0; round <= o.starts; round++ {
+		d, peak, err := bench.StartPython(ctx, python)
+		if err != nil {
+			return fmt.Errorf("python baseline: %w", err)
 		}
-		if round > o.starts {
-			continue
+		if round > 0 {
+			pyReady, pyRSS = append(pyReady, d), append(pyRSS, peak)
 		}
 		for _, s := range active {
 			if s.err != nil {
@@ -183,8 +163,8 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	budget := ready.Median / 8
 	rows := []bench.Row{
 		{Measure: fmt.Sprintf("Python baseline: start → boto3 imported + ECS client, median of %d (min–max)", ready.N),
-			Subject: py.Version, Value: ready.Millis()},
-		{Measure: "Python baseline: peak RSS (VmHWM)", Subject: py.Version, Value: bench.MiB(bench.Median(pyRSS))},
+			Subject: pyVersion, Value: ready.Millis()},
+		{Measure: "Python baseline: peak RSS (VmHWM)", Subject: pyVersion, Value: bench.MiB(bench.Median(pyRSS))},
 	}
 	var floor time.Duration
 	for _, s := range subjects {
@@ -248,16 +228,14 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		rows = append(rows, added...)
 	}
 
-	p := docblock.Provenance{Commit: o.commit, Toolchain: o.toolchain, Platform: docblock.Host(), Date: time.Now()}
+	note := ""
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
-		p.Note = "load average " + strings.Join(strings.Fields(string(load))[:3], " ")
+		note = "load average " + strings.Join(strings.Fields(string(load))[:3], " ")
 	}
-	block := docblock.Block(p, bench.Markdown(rows))
+	block, err := o.out.Write(bench.Doc, bench.Markdown(rows), note)
 	fmt.Fprint(w, block)
-	if o.doc != "" {
-		if err := bench.Doc.WriteFile(o.doc, block); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	if o.jsonOut != "" {
 		b, err := json.MarshalIndent(rows, "", "  ")
@@ -275,10 +253,9 @@ func firstLine(err error) string {
 }
 
 // defaultEnv is a plausible single-account configuration. AWS calls go to
-// a closed loopback port with one attempt, so nothing leaves the machine
-// and no retry back-off inflates the figures.
+// StartLambda's closed loopback port with one attempt, so nothing leaves
+// the machine and no retry back-off inflates the figures.
 var defaultEnv = map[string]string{
-	"AWS_ENDPOINT_URL":       "http://127.0.0.1:9",
 	"AWS_MAX_ATTEMPTS":       "1",
 	fnenv.EnvMode:            "single",
 	fnenv.EnvStateMachineARN: "arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix",

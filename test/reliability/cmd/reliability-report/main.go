@@ -11,9 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime"
 	"strings"
-	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/docblock"
 	"github.com/ecslogfix/ecslogfix/test/jsonlines"
@@ -21,9 +19,8 @@ import (
 )
 
 func main() {
-	doc := flag.String("doc", "", "write the table into this file's generated block")
-	commit := flag.String("commit", "unknown", "the commit measured (with -doc)")
-	toolchain := flag.String("toolchain", runtime.Version(), "the Go toolchain measured (with -doc)")
+	var out docblock.Output
+	out.Flags(flag.CommandLine)
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: reliability-report [-doc FILE -commit C -toolchain T] RESULTS.jsonl")
@@ -41,13 +38,11 @@ func main() {
 		os.Exit(1)
 	}
 	sum := reliability.Summarize(results)
-	fmt.Print(reliability.Markdown(sum))
-	if *doc != "" {
-		p := docblock.Provenance{Commit: *commit, Toolchain: *toolchain, Platform: docblock.Host(), Date: time.Now()}
-		if err := reliability.Doc.WriteFile(*doc, docblock.Block(p, reliability.Markdown(sum))); err != nil {
-			fmt.Fprintln(os.Stderr, "reliability-report:", err)
-			os.Exit(1)
-		}
+	table := reliability.Markdown(sum)
+	fmt.Print(table)
+	if _, err := out.Write(reliability.Doc, table, ""); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability-report:", err)
+		os.Exit(1)
 	}
 	if missing := reliability.Missing(sum); len(missing) > 0 {
 		fmt.Fprintf(os.Stderr, "reliability-report: %d of %d scenarios have no row (failed before recording, or not run): %s\n",
