@@ -18,6 +18,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
 	"github.com/ecslogfix/ecslogfix/internal/awsfake"
+	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
 	detectfn "github.com/ecslogfix/ecslogfix/internal/detect"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/inventory"
@@ -81,7 +82,7 @@ func cloudTrailEvent(td *ecstypes.TaskDefinition, eventID string) ([]byte, error
 		Revision: td.Revision, Identity: harness.IAMUser("jane.doe"),
 	})
 	return json.Marshal(map[string]any{
-		"version": "0", "id": "bench-" + eventID, "detail-type": harness.DetailTypeCloudTrail, "source": harness.SourceECS,
+		"version": "0", "id": "bench-" + eventID, "detail-type": cloudtrail.DetailType, "source": cloudtrail.Source,
 		"account": benchAccount, "time": time.Now().UTC().Format(time.RFC3339), "region": benchRegion,
 		"resources": []string{}, "detail": detail,
 	})

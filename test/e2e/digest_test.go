@@ -145,7 +145,7 @@ func (p *pipeline) sweepDigest(t *testing.T, ctx context.Context, seen map[strin
 	if len(msgs) != 1 || attribute(msgs[0], message.AttrOutcome) != string(workflow.OutcomeRemediated) || attribute(msgs[0], message.AttrFamily) != "e2e-digest-event" {
 		t.Errorf("an event-driven remediation published %d messages %v, want its own", len(msgs), msgs)
 	}
-	if _, err := p.Notifications(ctx, ""); err != nil {
+	if _, err := p.Notifications(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/asff"
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/history"
 	"github.com/ecslogfix/ecslogfix/internal/policy/exemption"
@@ -43,7 +44,7 @@ var evidenceSynth = sync.OnceValues(func() (*synth.Stack, error) {
 	if err != nil {
 		return nil, err
 	}
-	return synth.Single(root, dir, map[string]any{
+	return synth.Synthesize(root, dir, config.ModeSingle, map[string]any{
 		"ecslogfix:history": true, "ecslogfix:historyObjectLockDays": 1, "ecslogfix:securityHub": "import",
 		"ecslogfix:policy.exemptions": `{"register":[{"scope":{"familyPrefix":"ev-expired"},"reason":"batch job retired in 2025","approver":"ciso@example.com","ticket":"RISK-1","approved":"2025-01-01","expires":"2025-06-30"}]}`,
 	})

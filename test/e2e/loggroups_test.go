@@ -177,7 +177,7 @@ func (p *pipeline) notifiedOnce(t *testing.T, ctx context.Context, next publishe
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages, want 1", len(msgs))
 	}
-	subscribed, err := p.Notifications(ctx, "")
+	subscribed, err := p.Notifications(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

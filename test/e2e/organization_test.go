@@ -22,6 +22,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/coverage"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -185,7 +186,7 @@ func TestOrganization(t *testing.T) {
 			os.RemoveAll(dir)
 		}
 	})
-	syn, err := synth.Hub(tools.Root, dir, map[string]any{
+	syn, err := synth.Synthesize(tools.Root, dir, config.ModeOrganization, map[string]any{
 		"ecslogfix:mode": "organization", "ecslogfix:organizationId": o.ID, "ecslogfix:targetOUs": o.workloads + "," + o.other,
 		"ecslogfix:regions": orgHubRegion + "," + orgMemberRegion, "ecslogfix:iamRegion": orgHubRegion,
 		// Back-to-back registrations are pacing, not the pipeline (see docs/performance.md).
@@ -242,9 +243,9 @@ func TestOrganization(t *testing.T) {
 		acfg := o.as(t, ctx, o.a, orgMemberRegion)
 		src := registerIn(t, ctx, acfg, tools.Root, "td01-fargate-no-logconfig.json", "org-orders")
 		call := harness.RegisterCall{EventID: "0a0a0a0a-0000-4000-8000-000000000001", TaskDefinitionARN: aws.ToString(src.TaskDefinition.TaskDefinitionArn),
-			Family: aws.ToString(src.TaskDefinition.Family), Revision: src.TaskDefinition.Revision, Request: harness.RequestParameters(src.TaskDefinition)}
-		out, err := eventbridge.NewFromConfig(acfg).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{
-			harness.MemberRegisterEvent(call, o.a, orgMemberRegion, "dev")}})
+			Family: aws.ToString(src.TaskDefinition.Family), Revision: src.TaskDefinition.Revision, Request: harness.RequestParameters(src.TaskDefinition),
+			Account: o.a, Region: orgMemberRegion, Identity: harness.AccountUser(o.a, "dev")}
+		out, err := eventbridge.NewFromConfig(acfg).PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{harness.RegisterEvent(call)}})
 		if err != nil || out.FailedEntryCount > 0 {
 			t.Fatalf("put the member's event: %v %+v", err, out)
 		}

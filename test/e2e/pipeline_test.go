@@ -54,7 +54,7 @@ var synthesized = sync.OnceValues(func() (*synth.Stack, error) {
 	if synthDir, err = os.MkdirTemp("", "ecslogfix-e2e-cdk-"); err != nil {
 		return nil, err
 	}
-	return synth.Single(root, synthDir, nil)
+	return synth.Synthesize(root, synthDir, config.ModeSingle, nil)
 })
 
 // pipeline is a running stack and the clients the assertions use.
@@ -293,7 +293,7 @@ func TestPipeline(t *testing.T) {
 			if !strings.Contains(email, "deregister-task-definition") || !strings.Contains(email, aws.ToString(newTD.TaskDefinitionArn)[strings.LastIndex(aws.ToString(newTD.TaskDefinitionArn), "/")+1:]) {
 				t.Errorf("email text lacks the backout command for the new revision:\n%s", email)
 			}
-			subscribed, err := p.Notifications(ctx, "")
+			subscribed, err := p.Notifications(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -396,7 +396,7 @@ func TestPipeline(t *testing.T) {
 		if msgs := nextPublished(t); len(msgs) != 1 || attribute(msgs[0], message.AttrOutcome) != string(digest.Outcome) {
 			t.Errorf("%d messages published after the sweep (%v), want the digest alone", len(msgs), msgs)
 		}
-		if _, err := p.Notifications(ctx, ""); err != nil {
+		if _, err := p.Notifications(ctx); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -443,7 +443,7 @@ func TestPipeline(t *testing.T) {
 		if msgs := nextPublished(t); len(msgs) != len(families) {
 			t.Errorf("%d messages published, want %d", len(msgs), len(families))
 		}
-		if _, err := p.Notifications(ctx, ""); err != nil {
+		if _, err := p.Notifications(ctx); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -504,7 +504,7 @@ func TestPipeline(t *testing.T) {
 		if email := msgs[0].Structured("email"); !strings.Contains(email, string(workflow.OutcomeReportOnly)) || !strings.Contains(email, "/ecs/e2e-report") {
 			t.Errorf("the report-only notification lacks the outcome or the planned log group:\n%s", email)
 		}
-		subscribed, err := p.Notifications(ctx, "")
+		subscribed, err := p.Notifications(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -557,7 +557,7 @@ func TestPipeline(t *testing.T) {
 				t.Errorf("the failure notification does not mention %q:\n%s", want, email)
 			}
 		}
-		subscribed, err := p.Notifications(ctx, "")
+		subscribed, err := p.Notifications(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
 	"github.com/ecslogfix/ecslogfix/internal/cli"
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
 	"github.com/ecslogfix/ecslogfix/internal/message"
@@ -45,7 +46,7 @@ var rolloutSynth = sync.OnceValues(func() (*synth.Stack, error) {
 	// The stack moves services; a task definition's tag asks for all.
 	// A 1 s poll keeps the watch loop short against the proxy's
 	// deployments, which settle at the second look.
-	return synth.Single(root, dir, map[string]any{
+	return synth.Synthesize(root, dir, config.ModeSingle, map[string]any{
 		"ecslogfix:policy.rollout": "services", "ecslogfix:policy.rolloutPollSeconds": 1,
 	})
 })
@@ -190,7 +191,7 @@ func TestRollout(t *testing.T) {
 
 	// The notification: the rollout record, ROLLOUT_FAILED with the
 	// deployment's reason, the backout steps of exactly the moved consumers.
-	subscribed, err := p.Notifications(ctx, "")
+	subscribed, err := p.Notifications(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/execution"
@@ -127,7 +128,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 
 	start := time.Now()
-	syn, err := synth.Single(tools.Root, filepath.Join(dir, "cdk.out"), nil)
+	syn, err := synth.Synthesize(tools.Root, filepath.Join(dir, "cdk.out"), config.ModeSingle, nil)
 	if err != nil {
 		t.Fatalf("synthesize: %v", err)
 	}

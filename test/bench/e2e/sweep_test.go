@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sfn"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
@@ -68,7 +69,7 @@ func TestBenchOrganizationSweep(t *testing.T) {
 	}
 	organized := time.Since(start)
 	synthStart := time.Now()
-	syn, err := synth.Hub(tools.Root, filepath.Join(dir, "cdk.out"), map[string]any{
+	syn, err := synth.Synthesize(tools.Root, filepath.Join(dir, "cdk.out"), config.ModeOrganization, map[string]any{
 		"ecslogfix:mode": "organization", "ecslogfix:organizationId": org.ID, "ecslogfix:targetOUs": ou,
 		"ecslogfix:regions": strings.Join(regions, ","), "ecslogfix:iamRegion": localaws.Region,
 	})

@@ -22,7 +22,7 @@ type Consumers struct {
 	ECS       *ecs.Client
 	Events    *eventbridge.Client
 	Scheduler *scheduler.Client
-	// Cluster is the cluster's ARN (Cluster creates it).
+	// Cluster is the cluster's ARN (NewConsumers creates it).
 	Cluster string
 }
 

@@ -13,20 +13,15 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
-// CloudTrail event constants of a RegisterTaskDefinition call.
-const (
-	SourceECS            = "aws.ecs"
-	DetailTypeCloudTrail = "AWS API Call via CloudTrail"
-)
-
 // IAMUser is the userIdentity of an IAM user calling through the CLI.
-func IAMUser(name string) map[string]any { return accountUser(localaws.Account, name) }
+func IAMUser(name string) map[string]any { return AccountUser(localaws.Account, name) }
 
-// accountUser is IAMUser for a user of account.
-func accountUser(account, name string) map[string]any {
+// AccountUser is IAMUser for a user of account (an organization member).
+func AccountUser(account, name string) map[string]any {
 	return map[string]any{
 		"type":        "IAMUser",
 		"principalId": "AIDAE2EEXAMPLE" + shortHash(name),
@@ -88,8 +83,8 @@ func RegisterEventDetail(call RegisterCall) map[string]any {
 		"eventVersion":      "1.11",
 		"userIdentity":      call.Identity,
 		"eventTime":         at.Format(time.RFC3339),
-		"eventSource":       "ecs.amazonaws.com",
-		"eventName":         "RegisterTaskDefinition",
+		"eventSource":       cloudtrail.EventSource,
+		"eventName":         cloudtrail.EventName,
 		"awsRegion":         region,
 		"sourceIPAddress":   "198.51.100.23",
 		"userAgent":         ua,
@@ -117,10 +112,10 @@ func RegisterEventDetail(call RegisterCall) map[string]any {
 }
 
 // RegisterEvent is the event of call as CloudTrail delivers it to the
-// default bus of the call's account.
+// default bus of the call's account (RegisterCall.Account).
 func RegisterEvent(call RegisterCall) ebtypes.PutEventsRequestEntry {
 	b, _ := json.Marshal(RegisterEventDetail(call)) // plain values: it cannot fail
-	return ebtypes.PutEventsRequestEntry{Source: aws.String(SourceECS), DetailType: aws.String(DetailTypeCloudTrail),
+	return ebtypes.PutEventsRequestEntry{Source: aws.String(cloudtrail.Source), DetailType: aws.String(cloudtrail.DetailType),
 		Detail: aws.String(string(b)), Time: aws.Time(time.Now().UTC()), Resources: []string{}}
 }
 

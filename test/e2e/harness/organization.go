@@ -7,7 +7,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 )
 
 // DeployStackSets creates the template's AWS::CloudFormation::StackSet
@@ -20,36 +19,26 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 	var names []string
 	for _, r := range tmpl.Resources("AWS::CloudFormation::StackSet") {
 		var p struct {
-			StackSetName, TemplateBody, PermissionModel string
-			Capabilities                                []cfntypes.Capability
-			Parameters                                  []cfntypes.Parameter
-			StackInstancesGroup                         []struct {
-				DeploymentTargets struct{ OrganizationalUnitIds []string }
+			cloudformation.CreateStackSetInput // CloudFormation spells the StackSet as the API does
+			StackInstancesGroup                []struct {
+				DeploymentTargets *cfntypes.DeploymentTargets
 				Regions           []string
 			}
 		}
 		if err := tmpl.Decode(r, &p); err != nil {
 			return names, fmt.Errorf("StackSet %w", err)
 		}
-		if _, err := cfn.CreateStackSet(ctx, &cloudformation.CreateStackSetInput{StackSetName: aws.String(p.StackSetName), TemplateBody: aws.String(p.TemplateBody),
-			PermissionModel: cfntypes.PermissionModels(p.PermissionModel), Capabilities: p.Capabilities, Parameters: p.Parameters}); err != nil {
-			return names, fmt.Errorf("create StackSet %s: %w", p.StackSetName, err)
+		name := aws.ToString(p.StackSetName)
+		if _, err := cfn.CreateStackSet(ctx, &p.CreateStackSetInput); err != nil {
+			return names, fmt.Errorf("create StackSet %s: %w", name, err)
 		}
 		for _, g := range p.StackInstancesGroup {
-			if _, err := cfn.CreateStackInstances(ctx, &cloudformation.CreateStackInstancesInput{StackSetName: aws.String(p.StackSetName), Regions: g.Regions,
-				DeploymentTargets: &cfntypes.DeploymentTargets{OrganizationalUnitIds: g.DeploymentTargets.OrganizationalUnitIds}}); err != nil {
-				return names, fmt.Errorf("create the instances of %s: %w", p.StackSetName, err)
+			in := &cloudformation.CreateStackInstancesInput{StackSetName: p.StackSetName, Regions: g.Regions, DeploymentTargets: g.DeploymentTargets}
+			if _, err := cfn.CreateStackInstances(ctx, in); err != nil {
+				return names, fmt.Errorf("create the instances of %s: %w", name, err)
 			}
 		}
-		names = append(names, p.StackSetName)
+		names = append(names, name)
 	}
 	return names, nil
-}
-
-// MemberRegisterEvent is the event of call in account and region, as that
-// account's default bus receives it from CloudTrail (the caller an IAM user
-// of the account).
-func MemberRegisterEvent(call RegisterCall, account, region, user string) ebtypes.PutEventsRequestEntry {
-	call.Account, call.Region, call.Identity = account, region, accountUser(account, user)
-	return RegisterEvent(call)
 }

@@ -22,7 +22,6 @@ func Drain(ctx context.Context, client *sqs.Client, queueURL string) ([]string, 
 		out, err := client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(queueURL),
 			MaxNumberOfMessages: 10,
-			WaitTimeSeconds:     0,
 		})
 		if err != nil {
 			return bodies, fmt.Errorf("receive from %s: %w", queueURL, err)
@@ -42,18 +41,12 @@ func Drain(ctx context.Context, client *sqs.Client, queueURL string) ([]string, 
 // SNSEnvelope is the standard SNS notification an SQS subscriber (without
 // raw delivery) receives.
 type SNSEnvelope struct {
-	Type              string                     `json:"Type"`
-	MessageID         string                     `json:"MessageId"`
-	TopicArn          string                     `json:"TopicArn"`
-	Subject           string                     `json:"Subject"`
-	Message           string                     `json:"Message"`
-	MessageAttributes map[string]SNSEnvelopeAttr `json:"MessageAttributes"`
-}
-
-// SNSEnvelopeAttr is one message attribute in the envelope.
-type SNSEnvelopeAttr struct {
-	Type  string `json:"Type"`
-	Value string `json:"Value"`
+	Type              string                                  `json:"Type"`
+	MessageID         string                                  `json:"MessageId"`
+	TopicArn          string                                  `json:"TopicArn"`
+	Subject           string                                  `json:"Subject"`
+	Message           string                                  `json:"Message"`
+	MessageAttributes map[string]struct{ Type, Value string } `json:"MessageAttributes"`
 }
 
 // ParseSNSEnvelope decodes an SQS body delivered by an SNS subscription.
@@ -86,5 +79,5 @@ func Subscribe(ctx context.Context, snsClient *sns.Client, sqsClient *sqs.Client
 
 // QueueARN is the ARN of a queue in the harness's account and region.
 func QueueARN(name string) string {
-	return fmt.Sprintf(arnFormat["AWS::SQS::Queue"], localaws.Partition, localaws.Region, localaws.Account, name)
+	return fmt.Sprintf(resourceTypes["AWS::SQS::Queue"].arn, localaws.Partition, localaws.Region, localaws.Account, name)
 }

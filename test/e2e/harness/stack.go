@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -21,7 +20,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -47,8 +45,7 @@ type StackOptions struct {
 	// Env overrides or adds environment variables per function name, e.g.
 	// to inject a fault.
 	Env map[string]map[string]string
-	// Dir is a working directory (the bootstraps, in bin/<package>/); a
-	// temporary directory, removed by Close, when empty.
+	// Dir is the working directory (the bootstraps, in bin/<package>/).
 	Dir string
 	// Moto, when set, is the server to create the stack in (already holding
 	// other accounts' resources, e.g. an organization); the stack stops it
@@ -83,13 +80,8 @@ type Stack struct {
 	// Subscribers maps topics' logical IDs to the URL of an SQS queue
 	// subscribed to the topic (protocol sqs).
 	Subscribers map[string]string
-	// Targets are the Lambda targets of event-pattern rules.
-	Targets []RuleTarget
-	// StateSchedules are the state machine targets of schedule rules
-	// (started with StartSchedule).
-	StateSchedules []RuleTarget
-	// ColdStarts is the cold start (its emulator's first invoke) of each
-	// function whose first invoke the harness made.
+	// ColdStarts is the cold start (its emulator's first invoke), to the
+	// millisecond, of each function whose first invoke the harness made.
 	ColdStarts map[string]time.Duration
 	// Buckets and Tables are the S3 buckets and DynamoDB tables created.
 	Buckets, Tables []string
@@ -99,8 +91,9 @@ type Stack struct {
 	SQS    *sqs.Client
 	Events *eventbridge.Client
 
-	dir     string
-	ownsDir bool
+	// targets are the Lambda targets of event-pattern rules (Pump),
+	// schedules the state machine targets of schedule rules (StartSchedule).
+	targets, schedules []RuleTarget
 }
 
 // RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
@@ -123,14 +116,11 @@ type Delivery struct {
 // StartStack creates the template's resources in a new moto server and
 // starts every function. On error, whatever was started is stopped.
 func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
-	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
-		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, dir: opts.Dir}
-	if s.dir == "" {
-		if s.dir, err = os.MkdirTemp("", "ecslogfix-e2e-"); err != nil {
-			return nil, err
-		}
-		s.ownsDir = true
+	if opts.Dir == "" {
+		return nil, errors.New("harness: StackOptions.Dir is required")
 	}
+	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
+		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -151,232 +141,217 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	s.Config = localaws.Config(s.Endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
-	startFunctions := func(ctx context.Context, _ *Template) error { return s.startFunctions(ctx, opts) }
+	bins := map[string]string{} // the bootstraps built, by package
 	// In this order: the functions' environment names the topics, queues,
 	// buckets, tables and state machines; the rules target the functions.
-	for _, create := range []func(context.Context, *Template) error{
-		s.createTopics, s.createQueues, s.createHistory, s.createEventBuses, s.createStateMachines, startFunctions, s.createRules,
+	for _, c := range []struct {
+		typ    string
+		create func(ctx context.Context, r Resource, name string) error
+	}{
+		{"AWS::SNS::Topic", s.createTopic},
+		{"AWS::SQS::Queue", func(ctx context.Context, _ Resource, name string) error {
+			_, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queueName(name))})
+			return err
+		}},
+		{"AWS::S3::Bucket", s.createBucket},
+		{"AWS::DynamoDB::Table", s.createTable},
+		{"AWS::Events::EventBus", func(ctx context.Context, _ Resource, name string) error {
+			_, err := s.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)})
+			return err
+		}},
+		{"AWS::StepFunctions::StateMachine", s.createStateMachine},
+		{"AWS::Lambda::Function", func(ctx context.Context, r Resource, name string) error {
+			return s.startFunction(ctx, opts, bins, r, name)
+		}},
+		{"AWS::Events::Rule", s.createRule},
 	} {
-		if err = create(ctx, opts.Template); err != nil {
-			return s, err
+		for _, r := range opts.Template.Resources(c.typ) {
+			if err = c.create(ctx, r, opts.Template.PhysicalName(r.LogicalID)); err != nil {
+				return s, fmt.Errorf("%s %s: %w", c.typ, r.LogicalID, err)
+			}
 		}
 	}
 	return s, nil
 }
 
-func (s *Stack) createTopics(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::SNS::Topic") {
-		name := t.PhysicalName(r.LogicalID)
-		out, err := s.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
-		if err != nil {
-			return fmt.Errorf("create topic %s: %w", name, err)
-		}
-		arn := aws.ToString(out.TopicArn)
-		if want, _ := t.ResolveString(map[string]any{"Ref": r.LogicalID}); want != arn {
-			return fmt.Errorf("topic %s: moto ARN %s, resolver says %s", r.LogicalID, arn, want)
-		}
-		url, err := Subscribe(ctx, s.SNS, s.SQS, arn, queueName(name+"-subscriber"))
-		if err != nil {
-			return err
-		}
-		s.Subscribers[r.LogicalID] = url
+func (s *Stack) createTopic(ctx context.Context, r Resource, name string) error {
+	out, err := s.SNS.CreateTopic(ctx, &sns.CreateTopicInput{Name: aws.String(name)})
+	if err != nil {
+		return err
 	}
-	return nil
+	arn := aws.ToString(out.TopicArn)
+	if want, _ := s.Template.ResolveString(map[string]any{"Ref": r.LogicalID}); want != arn {
+		return fmt.Errorf("moto ARN %s, resolver says %s", arn, want)
+	}
+	s.Subscribers[r.LogicalID], err = Subscribe(ctx, s.SNS, s.SQS, arn, queueName(name+"-subscriber"))
+	return err
 }
 
-func (s *Stack) createQueues(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::SQS::Queue") {
-		name := t.PhysicalName(r.LogicalID)
-		if _, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(queueName(name))}); err != nil {
-			return fmt.Errorf("create queue %s: %w", name, err)
-		}
+// createBucket creates a bucket with Object Lock as the template sets it
+// (moto holds no KMS key, so the bucket's default encryption is left out).
+func (s *Stack) createBucket(ctx context.Context, r Resource, name string) error {
+	var p struct {
+		ObjectLockEnabled       bool
+		ObjectLockConfiguration *s3types.ObjectLockConfiguration
 	}
-	return nil
-}
-
-// createHistory creates the template's S3 buckets (Object Lock as the
-// template sets it; moto holds no KMS key, so the bucket's default
-// encryption is left out) and DynamoDB tables (keys as declared).
-func (s *Stack) createHistory(ctx context.Context, t *Template) error {
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
 	s3c := s3.NewFromConfig(s.Config, func(o *s3.Options) { o.UsePathStyle = true })
-	for _, r := range t.Resources("AWS::S3::Bucket") {
-		name := t.PhysicalName(r.LogicalID)
-		var p struct {
-			ObjectLockEnabled       bool
-			ObjectLockConfiguration *s3types.ObjectLockConfiguration
-		}
-		if err := t.Decode(r, &p); err != nil {
+	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(p.ObjectLockEnabled)}); err != nil {
+		return err
+	}
+	if c := p.ObjectLockConfiguration; c != nil && c.Rule != nil {
+		if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name), ObjectLockConfiguration: c}); err != nil {
 			return err
 		}
-		if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String(name), ObjectLockEnabledForBucket: aws.Bool(p.ObjectLockEnabled)}); err != nil {
-			return fmt.Errorf("create bucket %s: %w", name, err)
-		}
-		if c := p.ObjectLockConfiguration; c != nil && c.Rule != nil {
-			if _, err := s3c.PutObjectLockConfiguration(ctx, &s3.PutObjectLockConfigurationInput{Bucket: aws.String(name), ObjectLockConfiguration: c}); err != nil {
-				return fmt.Errorf("object lock on %s: %w", name, err)
-			}
-		}
-		s.Buckets = append(s.Buckets, name)
 	}
-	ddb := dynamodb.NewFromConfig(s.Config)
-	for _, r := range t.Resources("AWS::DynamoDB::Table") {
-		var p struct {
-			AttributeDefinitions []ddbtypes.AttributeDefinition
-			KeySchema            []ddbtypes.KeySchemaElement
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return err
-		}
-		in := &dynamodb.CreateTableInput{TableName: aws.String(t.PhysicalName(r.LogicalID)), BillingMode: ddbtypes.BillingModePayPerRequest,
-			AttributeDefinitions: p.AttributeDefinitions, KeySchema: p.KeySchema}
-		if _, err := ddb.CreateTable(ctx, in); err != nil {
-			return fmt.Errorf("create table %s: %w", aws.ToString(in.TableName), err)
-		}
-		s.Tables = append(s.Tables, aws.ToString(in.TableName))
-	}
+	s.Buckets = append(s.Buckets, name)
 	return nil
 }
 
-func (s *Stack) createEventBuses(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::Events::EventBus") {
-		name := t.PhysicalName(r.LogicalID)
-		if _, err := s.Events.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(name)}); err != nil {
-			return fmt.Errorf("create event bus %s: %w", name, err)
-		}
+// createTable creates a table from its properties, which CloudFormation
+// spells as CreateTable does (but SSESpecification.SSEEnabled: it arrives
+// empty, and moto keeps its default encryption).
+func (s *Stack) createTable(ctx context.Context, r Resource, name string) error {
+	var in dynamodb.CreateTableInput
+	if err := s.Template.Decode(r, &in); err != nil {
+		return err
 	}
+	in.TableName = aws.String(name)
+	if _, err := dynamodb.NewFromConfig(s.Config).CreateTable(ctx, &in); err != nil {
+		return err
+	}
+	s.Tables = append(s.Tables, name)
 	return nil
 }
 
-func (s *Stack) createStateMachines(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::StepFunctions::StateMachine") {
-		var p struct {
-			RoleArn, StateMachineType, DefinitionString string
-			Definition                                  json.RawMessage // inline, instead of DefinitionString
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return fmt.Errorf("state machine %w", err)
-		}
-		def := cmp.Or(p.DefinitionString, string(p.Definition))
-		if def == "" {
-			return fmt.Errorf("state machine %s: no DefinitionString or Definition", r.LogicalID)
-		}
-		name := t.PhysicalName(r.LogicalID)
-		out, err := s.SFN.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def),
-			RoleArn: aws.String(p.RoleArn), Type: sfntypes.StateMachineType(p.StateMachineType)})
-		if err != nil {
-			return fmt.Errorf("create state machine %s: %w", name, err)
-		}
-		s.StateMachines[r.LogicalID] = aws.ToString(out.StateMachineArn)
+func (s *Stack) createStateMachine(ctx context.Context, r Resource, name string) error {
+	var p struct {
+		RoleArn, StateMachineType, DefinitionString string
+		Definition                                  json.RawMessage // inline, instead of DefinitionString
 	}
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
+	def := cmp.Or(p.DefinitionString, string(p.Definition))
+	if def == "" {
+		return errors.New("no DefinitionString or Definition")
+	}
+	out, err := s.SFN.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def),
+		RoleArn: aws.String(p.RoleArn), Type: sfntypes.StateMachineType(p.StateMachineType)})
+	if err != nil {
+		return err
+	}
+	s.StateMachines[r.LogicalID] = aws.ToString(out.StateMachineArn)
 	return nil
 }
 
-func (s *Stack) startFunctions(ctx context.Context, opts StackOptions) error {
-	t := opts.Template
-	bins := map[string]string{} // by package
-	for _, r := range t.Resources("AWS::Lambda::Function") {
-		name := t.PhysicalName(r.LogicalID)
-		pkg, ok := opts.Packages[name]
-		if !ok {
-			return fmt.Errorf("function %s (%s): no package given in StackOptions.Packages", name, r.LogicalID)
-		}
-		if _, done := bins[pkg]; !done {
-			p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(s.dir, "bin", filepath.Base(pkg)))
-			if err != nil {
-				return err
-			}
-			bins[pkg] = p
-		}
-		var p struct {
-			Environment         struct{ Variables map[string]string }
-			MemorySize, Timeout int
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return fmt.Errorf("function %s: %w", name, err)
-		}
-		env := localaws.LambdaEnv(s.Endpoint)
-		maps.Copy(env, p.Environment.Variables)
-		maps.Copy(env, opts.Env[name])
-		if p.MemorySize > 0 {
-			env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(p.MemorySize)
-		}
-		f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkg], Env: env,
-			Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log, RIE: opts.Tools.RIE})
+// startFunction starts the function under its emulator with its
+// synthesized environment, building its package's bootstrap once (bins).
+func (s *Stack) startFunction(ctx context.Context, opts StackOptions, bins map[string]string, r Resource, name string) error {
+	pkg, ok := opts.Packages[name]
+	if !ok {
+		return fmt.Errorf("function %s: no package given in StackOptions.Packages", name)
+	}
+	if _, done := bins[pkg]; !done {
+		p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(opts.Dir, "bin", filepath.Base(pkg)))
 		if err != nil {
 			return err
 		}
-		s.Functions[name] = f
-		arn, _ := t.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
-		for _, key := range []string{name, arn} {
-			if err := s.Moto.MapFunction(ctx, key, f.URL); err != nil {
-				return err
-			}
+		bins[pkg] = p
+	}
+	var p struct {
+		Environment         struct{ Variables map[string]string }
+		MemorySize, Timeout int
+	}
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
+	env := localaws.LambdaEnv(s.Endpoint)
+	maps.Copy(env, p.Environment.Variables)
+	maps.Copy(env, opts.Env[name])
+	if p.MemorySize > 0 {
+		env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(p.MemorySize)
+	}
+	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkg], Env: env,
+		Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log, RIE: opts.Tools.RIE})
+	if err != nil {
+		return err
+	}
+	s.Functions[name] = f
+	arn, _ := s.Template.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
+	for _, key := range []string{name, arn} {
+		if err := s.Moto.MapFunction(ctx, key, f.URL); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (s *Stack) createRules(ctx context.Context, t *Template) error {
-	for _, r := range t.Resources("AWS::Events::Rule") {
-		name := t.PhysicalName(r.LogicalID)
-		var p struct {
-			EventPattern                            json.RawMessage
-			ScheduleExpression, State, EventBusName string
-			Targets                                 []struct{ Arn, Id, Input string }
-		}
-		if err := t.Decode(r, &p); err != nil {
-			return fmt.Errorf("rule %w", err)
-		}
-		var lambdaTargets, stateTargets []RuleTarget
-		for _, tg := range p.Targets {
-			if strings.Contains(tg.Arn, ":states:") && strings.Contains(tg.Arn, ":stateMachine:") {
-				stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: tg.Id, StateMachine: tg.Arn, Input: tg.Input})
-				continue
-			}
-			fn, ok := functionNameFromARN(tg.Arn)
-			if !ok {
-				continue // only Lambda and state machine targets are stood in for
-			}
-			lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: tg.Id, Function: fn, Input: tg.Input})
-		}
-		if p.ScheduleExpression != "" && p.EventPattern == nil {
-			// A schedule's Lambda target (the report function) is not
-			// run by the harness: the tests that need it invoke it.
-			s.StateSchedules = append(s.StateSchedules, stateTargets...)
+// createRule puts an event-pattern rule whose Lambda targets are inbox
+// queues, or records a schedule rule's state machine targets.
+func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
+	var p struct {
+		EventPattern                            json.RawMessage
+		ScheduleExpression, State, EventBusName string
+		Targets                                 []struct{ Arn, Id, Input string }
+	}
+	if err := s.Template.Decode(r, &p); err != nil {
+		return err
+	}
+	var lambdaTargets, stateTargets []RuleTarget
+	for _, tg := range p.Targets {
+		if strings.Contains(tg.Arn, ":states:") && strings.Contains(tg.Arn, ":stateMachine:") {
+			stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: tg.Id, StateMachine: tg.Arn, Input: tg.Input})
 			continue
 		}
-		in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)), State: ebtypes.RuleState(p.State)}
-		if p.EventBusName != "" {
-			in.EventBusName = aws.String(p.EventBusName)
+		fn, ok := functionNameFromARN(tg.Arn)
+		if !ok {
+			continue // only Lambda and state machine targets are stood in for
 		}
-		if _, err := s.Events.PutRule(ctx, in); err != nil {
-			return fmt.Errorf("put rule %s: %w", name, err)
+		if s.Functions[fn] == nil {
+			return fmt.Errorf("target %s: no function %s in the stack", tg.Id, fn)
 		}
-		var ebTargets []ebtypes.Target
-		for i := range lambdaTargets {
-			qn := queueName(name + "-" + lambdaTargets[i].TargetID + "-inbox")
-			q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn)})
-			if err != nil {
-				return fmt.Errorf("create inbox %s: %w", qn, err)
-			}
-			lambdaTargets[i].InboxURL = aws.ToString(q.QueueUrl)
-			tg := ebtypes.Target{Id: aws.String(lambdaTargets[i].TargetID), Arn: aws.String(QueueARN(qn))}
-			if lambdaTargets[i].Input != "" {
-				tg.Input = aws.String(lambdaTargets[i].Input)
-			}
-			ebTargets = append(ebTargets, tg)
-		}
-		if len(ebTargets) > 0 {
-			out, err := s.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: in.EventBusName, Targets: ebTargets})
-			if err != nil {
-				return fmt.Errorf("put targets of %s: %w", name, err)
-			}
-			if out.FailedEntryCount > 0 {
-				return fmt.Errorf("put targets of %s: %d failed", name, out.FailedEntryCount)
-			}
-		}
-		s.Targets = append(s.Targets, lambdaTargets...)
+		lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: tg.Id, Function: fn, Input: tg.Input})
 	}
+	if p.ScheduleExpression != "" && p.EventPattern == nil {
+		// A schedule's Lambda target (the report function) is not
+		// run by the harness: the tests that need it invoke it.
+		s.schedules = append(s.schedules, stateTargets...)
+		return nil
+	}
+	in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)), State: ebtypes.RuleState(p.State)}
+	if p.EventBusName != "" {
+		in.EventBusName = aws.String(p.EventBusName)
+	}
+	if _, err := s.Events.PutRule(ctx, in); err != nil {
+		return err
+	}
+	var ebTargets []ebtypes.Target
+	for i := range lambdaTargets {
+		qn := queueName(name + "-" + lambdaTargets[i].TargetID + "-inbox")
+		q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn)})
+		if err != nil {
+			return fmt.Errorf("create inbox %s: %w", qn, err)
+		}
+		lambdaTargets[i].InboxURL = aws.ToString(q.QueueUrl)
+		tg := ebtypes.Target{Id: aws.String(lambdaTargets[i].TargetID), Arn: aws.String(QueueARN(qn))}
+		if lambdaTargets[i].Input != "" {
+			tg.Input = aws.String(lambdaTargets[i].Input)
+		}
+		ebTargets = append(ebTargets, tg)
+	}
+	if len(ebTargets) > 0 {
+		out, err := s.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: in.EventBusName, Targets: ebTargets})
+		if err != nil {
+			return err
+		}
+		if out.FailedEntryCount > 0 {
+			return fmt.Errorf("put targets: %d failed", out.FailedEntryCount)
+		}
+	}
+	s.targets = append(s.targets, lambdaTargets...)
 	return nil
 }
 
@@ -403,19 +378,24 @@ func queueName(s string) string {
 }
 
 // Pump hands every event waiting in the rules' inboxes to the target
-// functions, one at a time (as the emulator requires), and returns what
-// each answered. A function error is in the Delivery, not the error.
+// functions and returns what each answered. A function error is in the
+// Delivery, not the error.
 func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	var out []Delivery
-	for _, tg := range s.Targets {
+	for _, tg := range s.targets {
 		bodies, err := Drain(ctx, s.SQS, tg.InboxURL)
 		if err != nil {
 			return out, err
 		}
 		for _, b := range bodies {
-			inv, err := s.Invoke(ctx, tg.Function, []byte(b))
+			// One invoke at a time, as the emulator requires, with Step
+			// Functions' (localaws.Function).
+			inv, err := s.Functions[tg.Function].Invoke(ctx, []byte(b))
 			if err != nil {
 				return out, err
+			}
+			if inv.Cold {
+				s.ColdStarts[tg.Function] = inv.Duration.Round(time.Millisecond)
 			}
 			out = append(out, Delivery{Target: tg, Event: json.RawMessage(b), Invocation: inv})
 		}
@@ -423,30 +403,12 @@ func (s *Stack) Pump(ctx context.Context) ([]Delivery, error) {
 	return out, nil
 }
 
-// Invoke calls a function of the stack with payload under its emulator,
-// one invoke at a time with Step Functions' (localaws.Function), and
-// records its cold start.
-func (s *Stack) Invoke(ctx context.Context, function string, payload []byte) (*localaws.Invocation, error) {
-	f, ok := s.Functions[function]
-	if !ok {
-		return nil, fmt.Errorf("no function %s in the stack", function)
-	}
-	inv, err := f.Invoke(ctx, payload)
-	if err != nil {
-		return nil, err
-	}
-	if inv.Cold {
-		s.ColdStarts[function] = inv.Duration
-	}
-	return inv, nil
-}
-
 // StartSchedule starts the state machine targets of the schedule rule
 // named rule with their constant input, as EventBridge would, under the
 // execution name given, and returns the executions' ARNs.
 func (s *Stack) StartSchedule(ctx context.Context, rule, name string) ([]string, error) {
 	var out []string
-	for _, tg := range s.StateSchedules {
+	for _, tg := range s.schedules {
 		if tg.Rule != rule {
 			continue
 		}
@@ -486,14 +448,11 @@ func (s *Stack) Executions(ctx context.Context) ([]*sfn.DescribeExecutionOutput,
 	return all, nil
 }
 
-// Notifications drains the subscriber queue of the topic with logical ID
-// topicID (any topic when empty) and returns the SNS envelopes.
-func (s *Stack) Notifications(ctx context.Context, topicID string) ([]SNSEnvelope, error) {
+// Notifications drains every topic's subscriber queue and returns the SNS
+// envelopes.
+func (s *Stack) Notifications(ctx context.Context) ([]SNSEnvelope, error) {
 	var out []SNSEnvelope
-	for id, url := range s.Subscribers {
-		if topicID != "" && id != topicID {
-			continue
-		}
+	for _, url := range s.Subscribers {
 		bodies, err := Drain(ctx, s.SQS, url)
 		if err != nil {
 			return out, err
@@ -521,8 +480,7 @@ func (s *Stack) Logs() string {
 	return b.String()
 }
 
-// Close stops every function and the moto server, and removes the
-// working directory it created.
+// Close stops every function, the fault proxy and the moto server.
 func (s *Stack) Close() error {
 	var errs []error
 	for _, f := range s.Functions {
@@ -533,9 +491,6 @@ func (s *Stack) Close() error {
 	}
 	if s.Moto != nil {
 		errs = append(errs, s.Moto.Close())
-	}
-	if s.ownsDir {
-		errs = append(errs, os.RemoveAll(s.dir))
 	}
 	return errors.Join(errs...)
 }

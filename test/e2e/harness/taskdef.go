@@ -25,21 +25,18 @@ func LoadTaskDefinition(path, family string) (*ecs.RegisterTaskDefinitionInput, 
 		return nil, err
 	}
 	var doc struct {
-		TaskDefinition json.RawMessage `json:"taskDefinition"`
-		Tags           []ecstypes.Tag  `json:"tags"`
+		TaskDefinition ecs.RegisterTaskDefinitionInput `json:"taskDefinition"`
+		Tags           []ecstypes.Tag                  `json:"tags"`
 	}
 	if err := json.Unmarshal(b, &doc); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	var in ecs.RegisterTaskDefinitionInput
-	if err := json.Unmarshal(doc.TaskDefinition, &in); err != nil {
-		return nil, fmt.Errorf("%s: taskDefinition: %w", path, err)
-	}
+	in := &doc.TaskDefinition
 	in.Tags = doc.Tags
 	if family != "" {
 		in.Family = aws.String(family)
 	}
-	return &in, nil
+	return in, nil
 }
 
 // outputOnly are the TaskDefinition fields RegisterTaskDefinition does not

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 
@@ -27,16 +26,7 @@ type Template struct {
 	resources  map[string]map[string]any
 }
 
-// ParseTemplate reads a template (JSON) for stack stackName.
-func ParseTemplate(stackName string, data []byte) (*Template, error) {
-	var doc map[string]any
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("template: %w", err)
-	}
-	return NewTemplate(stackName, doc), nil
-}
-
-// NewTemplate wraps an already parsed template.
+// NewTemplate wraps a parsed template (JSON) for stack stackName.
 func NewTemplate(stackName string, doc map[string]any) *Template {
 	t := &Template{StackName: stackName, Account: localaws.Account, Region: localaws.Region, doc: doc, resources: map[string]map[string]any{}}
 	res, _ := doc["Resources"].(map[string]any)
@@ -48,10 +38,9 @@ func NewTemplate(stackName string, doc map[string]any) *Template {
 	return t
 }
 
-// Resource is one resource of the template.
+// Resource is one resource of the template (of the type asked for).
 type Resource struct {
 	LogicalID  string
-	Type       string
 	Properties map[string]any
 }
 
@@ -61,25 +50,29 @@ func (t *Template) Resources(typ string) []Resource {
 	for id, r := range t.resources {
 		if r["Type"] == typ {
 			props, _ := r["Properties"].(map[string]any)
-			out = append(out, Resource{LogicalID: id, Type: typ, Properties: props})
+			out = append(out, Resource{LogicalID: id, Properties: props})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
 	return out
 }
 
-// nameProperty is the property holding the physical name, per type.
-var nameProperty = map[string]string{
-	"AWS::Lambda::Function":            "FunctionName",
-	"AWS::IAM::Role":                   "RoleName",
-	"AWS::SNS::Topic":                  "TopicName",
-	"AWS::SQS::Queue":                  "QueueName",
-	"AWS::StepFunctions::StateMachine": "StateMachineName",
-	"AWS::Logs::LogGroup":              "LogGroupName",
-	"AWS::Events::Rule":                "Name",
-	"AWS::Events::EventBus":            "Name",
-	"AWS::S3::Bucket":                  "BucketName",
-	"AWS::DynamoDB::Table":             "TableName",
+// resourceTypes are the types the harness names and resolves: the
+// property holding the physical name, what Ref returns when not the name,
+// and the ARN, of partition, region, account and physical name (explicit
+// argument indexes: global services skip some).
+var resourceTypes = map[string]struct{ nameProperty, ref, arn string }{
+	"AWS::Lambda::Function":            {"FunctionName", "", "arn:%[1]s:lambda:%[2]s:%[3]s:function:%[4]s"},
+	"AWS::IAM::Role":                   {"RoleName", "", "arn:%[1]s:iam::%[3]s:role/%[4]s"},
+	"AWS::SNS::Topic":                  {"TopicName", "Arn", "arn:%[1]s:sns:%[2]s:%[3]s:%[4]s"},
+	"AWS::SQS::Queue":                  {"QueueName", "QueueUrl", "arn:%[1]s:sqs:%[2]s:%[3]s:%[4]s"},
+	"AWS::StepFunctions::StateMachine": {"StateMachineName", "Arn", "arn:%[1]s:states:%[2]s:%[3]s:stateMachine:%[4]s"},
+	"AWS::Logs::LogGroup":              {"LogGroupName", "", "arn:%[1]s:logs:%[2]s:%[3]s:log-group:%[4]s:*"},
+	"AWS::KMS::Key":                    {"", "", "arn:%[1]s:kms:%[2]s:%[3]s:key/%[4]s"},
+	"AWS::Events::Rule":                {"Name", "", "arn:%[1]s:events:%[2]s:%[3]s:rule/%[4]s"},
+	"AWS::Events::EventBus":            {"Name", "", "arn:%[1]s:events:%[2]s:%[3]s:event-bus/%[4]s"},
+	"AWS::S3::Bucket":                  {"BucketName", "", "arn:%[1]s:s3:::%[4]s"},
+	"AWS::DynamoDB::Table":             {"TableName", "", "arn:%[1]s:dynamodb:%[2]s:%[3]s:table/%[4]s"},
 }
 
 // PhysicalName is the name the harness gives a resource: its name
@@ -89,7 +82,7 @@ func (t *Template) PhysicalName(logicalID string) string {
 	r := t.resources[logicalID]
 	typ, _ := r["Type"].(string)
 	props, _ := r["Properties"].(map[string]any)
-	if p, ok := nameProperty[typ]; ok {
+	if p := resourceTypes[typ].nameProperty; p != "" {
 		if v, err := t.Resolve(props[p]); err == nil {
 			if s, ok := v.(string); ok && s != "" {
 				return s
@@ -110,8 +103,7 @@ func (t *Template) PhysicalName(logicalID string) string {
 
 func (t *Template) ref(id string) (any, error) {
 	pseudo := map[string]any{"AWS::Region": t.Region, "AWS::AccountId": t.Account, "AWS::Partition": localaws.Partition,
-		"AWS::URLSuffix": "amazonaws.com", "AWS::StackName": t.StackName, "AWS::NoValue": nil,
-		"AWS::StackId": fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/00000000-0000-0000-0000-000000000000", localaws.Partition, t.Region, t.Account, t.StackName)}
+		"AWS::URLSuffix": "amazonaws.com", "AWS::StackName": t.StackName}
 	if v, ok := pseudo[id]; ok {
 		return v, nil
 	}
@@ -129,11 +121,9 @@ func (t *Template) ref(id string) (any, error) {
 	if !ok {
 		return nil, fmt.Errorf("reference to unknown %s", id)
 	}
-	switch r["Type"] {
-	case "AWS::SNS::Topic", "AWS::StepFunctions::StateMachine":
-		return t.getAtt(id, "Arn")
-	case "AWS::SQS::Queue":
-		return t.getAtt(id, "QueueUrl")
+	typ, _ := r["Type"].(string)
+	if attr := resourceTypes[typ].ref; attr != "" {
+		return t.getAtt(id, attr)
 	}
 	return t.PhysicalName(id), nil
 }
@@ -147,7 +137,7 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 	typ, _ := r["Type"].(string)
 	switch attr {
 	case "Arn", "TopicArn":
-		if f, ok := arnFormat[typ]; ok {
+		if f := resourceTypes[typ].arn; f != "" {
 			return fmt.Sprintf(f, localaws.Partition, t.Region, t.Account, name), nil
 		}
 	case "Name", "TopicName", "QueueName", "KeyId":
@@ -158,28 +148,12 @@ func (t *Template) getAtt(id, attr string) (any, error) {
 	return nil, fmt.Errorf("Fn::GetAtt %s.%s (%s) is not supported by the harness", id, attr, typ)
 }
 
-// arnFormat is each type's ARN, of partition, region, account and
-// physical name (explicit argument indexes: global services skip some).
-var arnFormat = map[string]string{
-	"AWS::Lambda::Function":            "arn:%[1]s:lambda:%[2]s:%[3]s:function:%[4]s",
-	"AWS::IAM::Role":                   "arn:%[1]s:iam::%[3]s:role/%[4]s",
-	"AWS::SNS::Topic":                  "arn:%[1]s:sns:%[2]s:%[3]s:%[4]s",
-	"AWS::SQS::Queue":                  "arn:%[1]s:sqs:%[2]s:%[3]s:%[4]s",
-	"AWS::StepFunctions::StateMachine": "arn:%[1]s:states:%[2]s:%[3]s:stateMachine:%[4]s",
-	"AWS::Logs::LogGroup":              "arn:%[1]s:logs:%[2]s:%[3]s:log-group:%[4]s:*",
-	"AWS::KMS::Key":                    "arn:%[1]s:kms:%[2]s:%[3]s:key/%[4]s",
-	"AWS::Events::Rule":                "arn:%[1]s:events:%[2]s:%[3]s:rule/%[4]s",
-	"AWS::Events::EventBus":            "arn:%[1]s:events:%[2]s:%[3]s:event-bus/%[4]s",
-	"AWS::S3::Bucket":                  "arn:%[1]s:s3:::%[4]s",
-	"AWS::DynamoDB::Table":             "arn:%[1]s:dynamodb:%[2]s:%[3]s:table/%[4]s",
-}
-
 var subVar = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
 
 // Resolve evaluates the intrinsic functions in v (Ref, Fn::GetAtt,
-// Fn::Join, Fn::Sub, Fn::Select, Fn::Split, Fn::If with Conditions,
-// Fn::Equals/And/Or/Not) against the harness's account, region and
-// physical names. Unsupported functions are an error.
+// Fn::Join, Fn::Sub: the ones the synthesized templates use) against the
+// harness's account, region and physical names. Unsupported functions are
+// an error.
 func (t *Template) Resolve(v any) (any, error) {
 	switch x := v.(type) {
 	case []any:
@@ -189,25 +163,19 @@ func (t *Template) Resolve(v any) (any, error) {
 			if err != nil {
 				return nil, err
 			}
-			if m, ok := e.(map[string]any); ok && m["Ref"] == "AWS::NoValue" {
-				continue
-			}
 			out = append(out, r)
 		}
 		return out, nil
 	case map[string]any:
 		if len(x) == 1 {
 			for k, arg := range x {
-				if k == "Ref" || k == "Condition" || strings.HasPrefix(k, "Fn::") {
+				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
 					return t.intrinsic(k, arg)
 				}
 			}
 		}
 		out := make(map[string]any, len(x))
 		for k, e := range x {
-			if m, ok := e.(map[string]any); ok && m["Ref"] == "AWS::NoValue" {
-				continue
-			}
 			r, err := t.Resolve(e)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
@@ -250,38 +218,27 @@ func (t *Template) ResolveString(v any) (string, error) {
 	return s, nil
 }
 
-// arity is the length of the argument list of the intrinsics that take a
-// fixed one.
-var arity = map[string]int{"Fn::Join": 2, "Fn::Select": 2, "Fn::Split": 2, "Fn::If": 3, "Fn::Equals": 2}
-
 func (t *Template) intrinsic(fn string, arg any) (any, error) {
-	if fn != "Fn::If" { // Fn::If evaluates only the branch its condition takes
-		var err error
-		if arg, err = t.Resolve(arg); err != nil {
-			return nil, err
-		}
+	arg, err := t.Resolve(arg)
+	if err != nil {
+		return nil, err
 	}
 	a, _ := arg.([]any)
-	if n, ok := arity[fn]; ok && len(a) != n {
-		return nil, fmt.Errorf("%s: %v", fn, arg)
-	}
 	switch fn {
 	case "Ref":
 		id, _ := arg.(string)
 		return t.ref(id)
-	case "Fn::GetAtt":
+	case "Fn::GetAtt": // [id, attribute], as the CDK writes it
 		var id, attr string
-		switch a := arg.(type) {
-		case []any:
-			if len(a) == 2 {
-				id, _ = a[0].(string)
-				attr, _ = a[1].(string)
-			}
-		case string:
-			id, attr, _ = strings.Cut(a, ".")
+		if len(a) == 2 {
+			id, _ = a[0].(string)
+			attr, _ = a[1].(string)
 		}
 		return t.getAtt(id, attr)
 	case "Fn::Join":
+		if len(a) != 2 {
+			return nil, fmt.Errorf("Fn::Join: %v", arg)
+		}
 		sep, _ := a[0].(string)
 		list, _ := a[1].([]any)
 		ss := make([]string, len(list))
@@ -293,24 +250,17 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 			ss[i] = s
 		}
 		return strings.Join(ss, sep), nil
-	case "Fn::Sub":
-		tmpl, isString := arg.(string)
-		var vars map[string]any
-		if !isString {
-			if len(a) != 2 {
-				return nil, fmt.Errorf("Fn::Sub: %v", arg)
-			}
-			tmpl, _ = a[0].(string)
-			vars, _ = a[1].(map[string]any)
+	case "Fn::Sub": // of a string, as the CDK writes it: no variables map
+		tmpl, ok := arg.(string)
+		if !ok {
+			return nil, fmt.Errorf("Fn::Sub of %T", arg)
 		}
 		var subErr error
 		out := subVar.ReplaceAllStringFunc(tmpl, func(m string) string {
 			name := m[2 : len(m)-1]
 			var r any
 			var err error
-			if v, ok := vars[name]; ok {
-				r = v
-			} else if id, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
+			if id, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
 				r, err = t.getAtt(id, attr)
 			} else {
 				r, err = t.ref(name)
@@ -322,71 +272,6 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 			return fmt.Sprint(r)
 		})
 		return strings.ReplaceAll(out, "${!", "${"), subErr
-	case "Fn::Select":
-		var i int
-		switch n := a[0].(type) {
-		case float64:
-			i = int(n)
-		case string:
-			fmt.Sscan(n, &i)
-		}
-		l, _ := a[1].([]any)
-		if i < 0 || i >= len(l) {
-			return nil, fmt.Errorf("Fn::Select index %d of %d", i, len(l))
-		}
-		return l[i], nil
-	case "Fn::Split":
-		sep, _ := a[0].(string)
-		s, ok := a[1].(string)
-		if !ok {
-			return nil, fmt.Errorf("Fn::Split of %T", a[1])
-		}
-		var out []any
-		for _, p := range strings.Split(s, sep) {
-			out = append(out, p)
-		}
-		return out, nil
-	case "Fn::If":
-		name, _ := a[0].(string)
-		ok, err := t.condition(name)
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			return t.Resolve(a[1])
-		}
-		return t.Resolve(a[2])
-	case "Condition":
-		name, _ := arg.(string)
-		return t.condition(name)
-	case "Fn::Equals":
-		return fmt.Sprint(a[0]) == fmt.Sprint(a[1]), nil
-	case "Fn::Not", "Fn::And", "Fn::Or":
-		vals := make([]bool, len(a))
-		for i, r := range a {
-			vals[i], _ = r.(bool)
-		}
-		switch fn {
-		case "Fn::Not":
-			return len(vals) == 1 && !vals[0], nil
-		case "Fn::And":
-			return !slices.Contains(vals, false), nil
-		}
-		return slices.Contains(vals, true), nil
 	}
 	return nil, fmt.Errorf("%s is not supported by the harness", fn)
-}
-
-func (t *Template) condition(name string) (bool, error) {
-	conds, _ := t.doc["Conditions"].(map[string]any)
-	c, ok := conds[name]
-	if !ok {
-		return false, fmt.Errorf("unknown condition %s", name)
-	}
-	r, err := t.Resolve(c)
-	if err != nil {
-		return false, err
-	}
-	b, _ := r.(bool)
-	return b, nil
 }

@@ -26,22 +26,12 @@ type Stack struct {
 	Dir string
 }
 
-// Single synthesizes the single-account stack from root/cdk.json's context
-// with overrides applied (context keys, e.g. "ecslogfix:enforcement") into
-// outdir.
-func Single(root, outdir string, overrides map[string]any) (*Stack, error) {
-	return synthesize(root, outdir, overrides, config.ModeSingle)
-}
-
-// Hub synthesizes the organization mode hub stack (its member StackSets
-// included) from root/cdk.json's context with overrides applied, which
-// must name the organization, the target OUs, the regions and the IAM
-// region.
-func Hub(root, outdir string, overrides map[string]any) (*Stack, error) {
-	return synthesize(root, outdir, overrides, config.ModeOrganization)
-}
-
-func synthesize(root, outdir string, overrides map[string]any, mode string) (*Stack, error) {
+// Synthesize synthesizes the stack of mode (config.ModeSingle, or
+// config.ModeOrganization: the hub, its member StackSets included, whose
+// overrides must name the organization, the target OUs, the regions and
+// the IAM region) from root/cdk.json's context with overrides applied
+// (context keys, e.g. "ecslogfix:enforcement") into outdir.
+func Synthesize(root, outdir, mode string, overrides map[string]any) (*Stack, error) {
 	ctx, err := stacks.CDKJSONContext(root)
 	if err != nil {
 		return nil, fmt.Errorf("read cdk.json: %w", err)

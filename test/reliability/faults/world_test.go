@@ -26,6 +26,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
 	"github.com/ecslogfix/ecslogfix/internal/awsclient"
+	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
@@ -426,7 +427,7 @@ func eventFor(td *ecstypes.TaskDefinition, eventID string, identity map[string]a
 		EventID: eventID, TaskDefinitionARN: aws.ToString(td.TaskDefinitionArn), Family: aws.ToString(td.Family),
 		Revision: td.Revision, Identity: identity, Request: harness.RequestParameters(td),
 	})
-	return envelope(harness.SourceECS, harness.DetailTypeCloudTrail, account, region, detail)
+	return envelope(cloudtrail.Source, cloudtrail.DetailType, account, region, detail)
 }
 
 func envelope(source, detailType, acct, reg string, detail any) []byte {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
 	"github.com/ecslogfix/ecslogfix/internal/awsarn"
+	"github.com/ecslogfix/ecslogfix/internal/cloudtrail"
 	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/detect"
@@ -92,7 +93,7 @@ func orgEvent(acct, family string) []byte {
 	d["awsRegion"] = eventRegion
 	uid := d["userIdentity"].(map[string]any)
 	uid["accountId"] = acct
-	b, _ := json.Marshal(map[string]any{"version": "0", "id": "x", "detail-type": harness.DetailTypeCloudTrail, "source": harness.SourceECS,
+	b, _ := json.Marshal(map[string]any{"version": "0", "id": "x", "detail-type": cloudtrail.DetailType, "source": cloudtrail.Source,
 		"account": acct, "region": eventRegion, "time": "2026-11-26T00:00:00Z", "resources": []string{}, "detail": d})
 	return b
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
 
+	"github.com/ecslogfix/ecslogfix/internal/config"
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/internal/config/naming"
 	"github.com/ecslogfix/ecslogfix/internal/workflow/asl"
@@ -236,7 +237,7 @@ func TestSecretLeakage(t *testing.T) {
 	// URL a Secrets Manager secret holds: notify posts every published
 	// notification to the loopback receiver.
 	slack := startSlack(t)
-	syn, err := synth.Single(root, filepath.Join(dir, "cdk"), map[string]any{
+	syn, err := synth.Synthesize(root, filepath.Join(dir, "cdk"), config.ModeSingle, map[string]any{
 		"ecslogfix:history": true, "ecslogfix:securityHub": "import", "ecslogfix:slackWebhookSecretArn": slackSecretARN,
 	})
 	if err != nil {
@@ -504,7 +505,7 @@ func TestSecretLeakage(t *testing.T) {
 			sources[fmt.Sprintf("published message %d, %s format", i, proto)] = p.Structured(proto)
 		}
 	}
-	subscribed, err := s.Notifications(ctx, "")
+	subscribed, err := s.Notifications(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
