@@ -1,9 +1,11 @@
 package report
 
 import (
+	"bytes"
+	"cmp"
 	"fmt"
-	"html/template"
 	"io"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -107,13 +109,6 @@ type bar struct {
 	N     int
 }
 
-type chartRow struct {
-	Label string
-	Y     float64
-	Bars  []bar
-	Total int
-}
-
 // stack lays counts out as a stacked bar of width total.
 func stack(counts map[history.State]int, width float64) ([]bar, int) {
 	n := 0
@@ -135,53 +130,138 @@ func stack(counts map[history.State]int, width float64) ([]bar, int) {
 }
 
 // HTML writes the report as one self-contained page: no script, no
-// external resource; charts are inline SVG; it prints on A4.
+// external resource; charts are inline SVG; it prints on A4. It is written
+// with fmt rather than html/template: text/template's reflective method
+// calls keep every exported method of every linked type in the binary
+// (the CLI was 2.5× larger with it; docs/performance.md).
 func (r Report) HTML(w io.Writer) error {
-	var rows []chartRow
-	for i, s := range r.Scopes {
-		bars, n := stack(s.States, 520)
-		rows = append(rows, chartRow{Label: s.Account + " " + s.Region, Y: float64(i) * 34, Bars: bars, Total: n})
+	var b bytes.Buffer
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	period := e(r.period())
+	p("%s<title>ecslogfix compliance report %s</title>\n%s\n", pageHead, period, pageStyle)
+	p("</head>\n<body>\n<h1>ecslogfix compliance report</h1>\n")
+	p(`<p class="meta">Period: <span id="period">%s</span> · generated %s · <span id="records">%d</span> decisions from the history</p>`+"\n\n", period, e(at(r.Generated)), r.Records)
+
+	p("<h2>Summary</h2>\n<div class=\"tiles\">\n")
+	for _, s := range states {
+		p(`<div class="tile"><b id="total-%s">%d</b>%s</div>`+"\n", e(s.State), r.Totals[s.State], e(s.State))
 	}
-	totalBars, total := stack(r.Totals, 720)
-	decisions := make([]history.Decision, 0, len(r.Decisions))
-	for d := range r.Decisions {
-		decisions = append(decisions, d)
+	p(`<div class="tile"><b id="families">%d</b>families</div>`+"\n", len(r.Families))
+	p(`<div class="tile"><b id="open-exemptions">%d</b>open exemptions</div>`+"\n</div>\n", len(r.Exemptions))
+	p(`<svg role="img" aria-label="families by state" width="740" height="46" viewBox="0 0 740 46">` + "\n")
+	totalBars, _ := stack(r.Totals, 720)
+	for _, t := range totalBars {
+		p(`<rect x="%s" y="4" width="%s" height="24" fill="%s"><title>%s: %d</title></rect>`+"\n", e(t.X), e(t.W), e(t.Color), e(t.State), t.N)
+		p(`<text x="%s" y="42" text-anchor="middle">%d</text>`+"\n", e(t.X+t.W/2), t.N)
 	}
-	slices.Sort(decisions)
-	maxDecisions := 1
+	p("</svg>\n<p>Registration to remediation: <span id=\"mttr\">%s</span>.</p>\n\n", e(r.mttrText()))
+
+	p("<h2>Coverage per account and region</h2>\n<table id=\"coverage\"><tr><th>Account</th><th>Region</th><th>Families</th>")
+	for _, s := range states {
+		p("<th>%s</th>", e(s.State))
+	}
+	p("<th>Compliant or exempt</th><th>Last sweep</th><th>Sweeps</th></tr>\n")
+	for _, sc := range r.Scopes {
+		p(`<tr><td>%s</td><td>%s</td><td class="n">%d</td>`, e(sc.Account), e(sc.Region), sc.Families)
+		for _, s := range states {
+			p(`<td class="n">%d</td>`, sc.States[s.State])
+		}
+		p(`<td class="n">%s</td>`+"\n<td>", e(fmt.Sprintf("%.0f%%", 100*sc.Coverage)))
+		if sc.LastSwept != nil {
+			p("%s (%s)", e(at(*sc.LastSwept)), e(sc.SweepID))
+		} else {
+			p(`<span class="bad">never</span>`)
+		}
+		p(`</td><td class="n">%d</td></tr>`+"\n", sc.Sweeps)
+	}
+	height := max(34, 34*len(r.Scopes))
+	p("</table>\n"+`<svg role="img" aria-label="families by state per account and region" width="740" height="%d" viewBox="0 0 740 %d">`+"\n", height, height)
+	for i, sc := range r.Scopes {
+		y := e(float64(i) * 34)
+		p(`<text x="0" y="%s" dy="18">%s</text>`+"\n", y, e(sc.Account+" "+sc.Region))
+		bars, _ := stack(sc.States, 520)
+		for _, t := range bars {
+			p(`<rect x="%s" y="%s" width="%s" height="24" fill="%s" transform="translate(210 0)"><title>%s: %d</title></rect>`+"\n", e(t.X), y, e(t.W), e(t.Color), e(t.State), t.N)
+		}
+	}
+	p("</svg>\n")
+	for _, n := range r.Notes {
+		p(`<p class="bad">%s</p>`, e(n))
+	}
+
+	decisions := slices.Sorted(maps.Keys(r.Decisions))
+	most := 1
 	for _, d := range decisions {
-		maxDecisions = max(maxDecisions, r.Decisions[d])
+		most = max(most, r.Decisions[d])
 	}
-	data := map[string]any{
-		"R": r, "Period": r.period(), "MTTR": r.mttrText(), "States": states, "Rows": rows, "ChartHeight": max(34, 34*len(rows)),
-		"TotalBars": totalBars, "Total": total, "Decisions": decisions, "MaxDecisions": maxDecisions,
-		"DecisionHeight": max(24, 24*len(decisions)),
+	height = max(24, 24*len(decisions))
+	p("\n\n<h2>Decisions in the period</h2>\n"+`<svg role="img" aria-label="decisions by kind" width="740" height="%d" viewBox="0 0 740 %d">`+"\n", height, height)
+	for i, d := range decisions {
+		width := e(480 * float64(r.Decisions[d]) / float64(most))
+		p(`<text x="0" y="%d" dy="16">%s</text><rect x="170" y="%d" width="%s" height="18" fill="#1565c0"></rect>`+"\n", i*24, e(d), i*24, width)
+		p(`<text x="%s" y="%d" dy="14" dx="176" id="decision-%s">%d</text>`+"\n", width, i*24, e(d), r.Decisions[d])
 	}
-	return page.Execute(w, data)
+	p("</svg>\n\n<h2>Families still not compliant</h2>\n")
+	if len(r.NonCompliant) > 0 {
+		p(`<table id="non-compliant"><tr><th>Account</th><th>Region</th><th>Family</th><th>Revision</th><th>Decision</th><th>Reasons</th><th>Since</th></tr>` + "\n")
+		for _, f := range r.NonCompliant {
+			since := ""
+			if f.Since != nil {
+				since = at(*f.Since)
+			}
+			p(`<tr><td>%s</td><td>%s</td><td>%s</td><td class="n">%d</td><td>%s</td><td>%s</td><td>%s</td></tr>`+"\n",
+				e(f.Account), e(f.Region), e(f.Family), f.Revision, e(f.Decision), e(strings.Trim(fmt.Sprint(f.Reasons), "[]")), e(since))
+		}
+		p("</table>")
+	} else {
+		p(`<p class="empty">None.</p>`)
+	}
+	p("\n\n<h2>Open exemptions</h2>\n")
+	if len(r.Exemptions) > 0 {
+		p(`<table id="exemptions"><tr><th>Account</th><th>Region</th><th>Family</th><th>By</th><th>Until</th><th>Ticket</th><th>Approver</th><th>Reason</th></tr>` + "\n")
+		for _, x := range r.Exemptions {
+			until := cmp.Or(e(x.Until), `<span class="bad">no end date</span>`)
+			p("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
+				e(x.Account), e(x.Region), e(x.Family), e(x.Source), until, e(x.Ticket), e(x.Approver), e(x.Reason))
+		}
+		p("</table>")
+	} else {
+		p(`<p class="empty">None.</p>`)
+	}
+	p("\n")
+	if len(r.Expired) > 0 {
+		p(`<h3>Exemptions that ended in the period</h3><ul id="expired">`)
+		for _, x := range r.Expired {
+			p("<li>%s/%s %s: %s</li>", e(x.Account), e(x.Region), e(x.Family), e(x.Note))
+		}
+		p("</ul>")
+	}
+	p("\n\n<h2>Framework mapping</h2>\n<table id=\"frameworks\"><tr><th>Framework</th><th>Requirement</th><th>How ecslogfix meets it</th></tr>\n")
+	for _, f := range r.Frameworks {
+		p("<tr><td>%s</td><td>%s</td><td>%s</td></tr>\n", e(f.Framework), e(f.Requirement), e(f.How))
+	}
+	p("</table>\n"+`<p class="meta">Source: the ecslogfix history (%d records, schema ecslogfix.history/v1). Each decision is a JSON line in S3; see docs/history.md for the Athena table.</p>`+"\n</body>\n</html>\n", r.Records)
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
-var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"pct":   func(f float64) string { return fmt.Sprintf("%.0f%%", 100*f) },
-	"time":  func(t *time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"at":    func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
-	"count": func(m map[history.State]int, s history.State) int { return m[s] },
-	"dec":   func(m map[history.Decision]int, d history.Decision) int { return m[d] },
-	"width": func(n, most int) float64 { return 480 * float64(n) / float64(most) },
-	"y":     func(i int) int { return i * 24 },
-	"mid":   func(b bar) float64 { return b.X + b.W/2 },
-	"join": func(rs any) string {
-		s := fmt.Sprint(rs)
-		return strings.Trim(s, "[]")
-	},
-}).Parse(pageTemplate))
+func at(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-const pageTemplate = `<!DOCTYPE html>
+// escaper replaces what html/template's HTML escaper replaces, the same
+// way, in text and in quoted attribute values.
+var escaper = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
+
+// e formats v as fmt.Sprint does and escapes it for HTML.
+func e(v any) string { return escaper.Replace(fmt.Sprint(v)) }
+
+const pageHead = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ecslogfix compliance report {{.Period}}</title>
-<style>
+`
+
+const pageStyle = `<style>
 body { font: 14px/1.45 -apple-system, "Segoe UI", "DejaVu Sans", Arial, sans-serif; color: #1b1b1b; margin: 2rem auto; max-width: 60rem; padding: 0 1rem; }
 h1 { font-size: 1.6rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; border-bottom: 1px solid #bbb; }
 .meta { color: #555; } table { border-collapse: collapse; width: 100%; margin: .5rem 0; }
@@ -190,57 +270,4 @@ th, td { text-align: left; padding: .25rem .5rem; border-bottom: 1px solid #ddd;
 .tile { border: 1px solid #ccc; border-radius: 4px; padding: .4rem .8rem; min-width: 8rem; } .tile b { display: block; font-size: 1.5rem; }
 .bad { color: #b71c1c; } svg text { font-size: 12px; fill: #1b1b1b; } .empty { color: #555; font-style: italic; }
 @media print { body { margin: 0; max-width: none; font-size: 11px; } h2 { break-after: avoid; } table, svg { break-inside: avoid; } @page { size: A4; margin: 14mm; } }
-</style>
-</head>
-<body>
-<h1>ecslogfix compliance report</h1>
-<p class="meta">Period: <span id="period">{{.Period}}</span> · generated {{at .R.Generated}} · <span id="records">{{.R.Records}}</span> decisions from the history</p>
-
-<h2>Summary</h2>
-<div class="tiles">
-{{range .States}}<div class="tile"><b id="total-{{.State}}">{{count $.R.Totals .State}}</b>{{.State}}</div>
-{{end}}<div class="tile"><b id="families">{{len .R.Families}}</b>families</div>
-<div class="tile"><b id="open-exemptions">{{len .R.Exemptions}}</b>open exemptions</div>
-</div>
-<svg role="img" aria-label="families by state" width="740" height="46" viewBox="0 0 740 46">
-{{range .TotalBars}}<rect x="{{.X}}" y="4" width="{{.W}}" height="24" fill="{{.Color}}"><title>{{.State}}: {{.N}}</title></rect>
-<text x="{{mid .}}" y="42" text-anchor="middle">{{.N}}</text>
-{{end}}</svg>
-<p>Registration to remediation: <span id="mttr">{{.MTTR}}</span>.</p>
-
-<h2>Coverage per account and region</h2>
-<table id="coverage"><tr><th>Account</th><th>Region</th><th>Families</th>{{range .States}}<th>{{.State}}</th>{{end}}<th>Compliant or exempt</th><th>Last sweep</th><th>Sweeps</th></tr>
-{{range .R.Scopes}}<tr><td>{{.Account}}</td><td>{{.Region}}</td><td class="n">{{.Families}}</td>{{$s := .}}{{range $.States}}<td class="n">{{count $s.States .State}}</td>{{end}}<td class="n">{{pct .Coverage}}</td>
-<td>{{if .LastSwept}}{{time .LastSwept}} ({{.SweepID}}){{else}}<span class="bad">never</span>{{end}}</td><td class="n">{{.Sweeps}}</td></tr>
-{{end}}</table>
-<svg role="img" aria-label="families by state per account and region" width="740" height="{{.ChartHeight}}" viewBox="0 0 740 {{.ChartHeight}}">
-{{range .Rows}}<text x="0" y="{{.Y}}" dy="18">{{.Label}}</text>
-{{$y := .Y}}{{range .Bars}}<rect x="{{.X}}" y="{{$y}}" width="{{.W}}" height="24" fill="{{.Color}}" transform="translate(210 0)"><title>{{.State}}: {{.N}}</title></rect>
-{{end}}{{end}}</svg>
-{{range .R.Notes}}<p class="bad">{{.}}</p>{{end}}
-
-<h2>Decisions in the period</h2>
-<svg role="img" aria-label="decisions by kind" width="740" height="{{.DecisionHeight}}" viewBox="0 0 740 {{.DecisionHeight}}">
-{{range $i, $d := .Decisions}}<text x="0" y="{{y $i}}" dy="16">{{$d}}</text><rect x="170" y="{{y $i}}" width="{{width (dec $.R.Decisions $d) $.MaxDecisions}}" height="18" fill="#1565c0"></rect>
-<text x="{{width (dec $.R.Decisions $d) $.MaxDecisions}}" y="{{y $i}}" dy="14" dx="176" id="decision-{{$d}}">{{dec $.R.Decisions $d}}</text>
-{{end}}</svg>
-
-<h2>Families still not compliant</h2>
-{{if .R.NonCompliant}}<table id="non-compliant"><tr><th>Account</th><th>Region</th><th>Family</th><th>Revision</th><th>Decision</th><th>Reasons</th><th>Since</th></tr>
-{{range .R.NonCompliant}}<tr><td>{{.Account}}</td><td>{{.Region}}</td><td>{{.Family}}</td><td class="n">{{.Revision}}</td><td>{{.Decision}}</td><td>{{join .Reasons}}</td><td>{{if .Since}}{{time .Since}}{{end}}</td></tr>
-{{end}}</table>{{else}}<p class="empty">None.</p>{{end}}
-
-<h2>Open exemptions</h2>
-{{if .R.Exemptions}}<table id="exemptions"><tr><th>Account</th><th>Region</th><th>Family</th><th>By</th><th>Until</th><th>Ticket</th><th>Approver</th><th>Reason</th></tr>
-{{range .R.Exemptions}}<tr><td>{{.Account}}</td><td>{{.Region}}</td><td>{{.Family}}</td><td>{{.Source}}</td><td>{{if .Until}}{{.Until}}{{else}}<span class="bad">no end date</span>{{end}}</td><td>{{.Ticket}}</td><td>{{.Approver}}</td><td>{{.Reason}}</td></tr>
-{{end}}</table>{{else}}<p class="empty">None.</p>{{end}}
-{{if .R.Expired}}<h3>Exemptions that ended in the period</h3><ul id="expired">{{range .R.Expired}}<li>{{.Account}}/{{.Region}} {{.Family}}: {{.Note}}</li>{{end}}</ul>{{end}}
-
-<h2>Framework mapping</h2>
-<table id="frameworks"><tr><th>Framework</th><th>Requirement</th><th>How ecslogfix meets it</th></tr>
-{{range .R.Frameworks}}<tr><td>{{.Framework}}</td><td>{{.Requirement}}</td><td>{{.How}}</td></tr>
-{{end}}</table>
-<p class="meta">Source: the ecslogfix history ({{.R.Records}} records, schema ecslogfix.history/v1). Each decision is a JSON line in S3; see docs/history.md for the Athena table.</p>
-</body>
-</html>
-`
+</style>`
