@@ -729,13 +729,13 @@ type Server struct {
 	srv *http.Server
 }
 
-// Start starts a Proxy for cfg on addr (127.0.0.1:0 when empty).
-func Start(cfg Config, addr string) (*Server, error) {
+// Start starts a Proxy for cfg on a free loopback port.
+func Start(cfg Config) (*Server, error) {
 	p, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cmp.Or(addr, "127.0.0.1:0"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}

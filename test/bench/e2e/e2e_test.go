@@ -148,7 +148,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint}, "")
+	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint})
 	if err != nil {
 		m.Close()
 		t.Fatal(err)

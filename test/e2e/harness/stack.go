@@ -134,7 +134,7 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 	}
 	s.Endpoint = s.Moto.Endpoint
 	if opts.StandIns {
-		if s.Proxy, err = faultproxy.Start(faultproxy.Config{Upstream: s.Moto.Endpoint, StandIns: true}, ""); err != nil {
+		if s.Proxy, err = faultproxy.Start(faultproxy.Config{Upstream: s.Moto.Endpoint, StandIns: true}); err != nil {
 			return s, err
 		}
 		s.Endpoint = s.Proxy.URL
