@@ -144,7 +144,7 @@ func TestBenchEndToEnd(t *testing.T) {
 	// moto first, so that the recorder (the fault proxy without faults)
 	// stands between it and the functions only: the harness's own calls
 	// are not counted.
-	m, err := localaws.StartMoto(ctx, localaws.MotoOptions{Tools: tools, StepFunctions: true, Log: logs})
+	m, err := localaws.StartMoto(ctx, localaws.MotoOptions{StepFunctions: true, Log: logs})
 	if err != nil {
 		t.Fatal(err)
 	}
