@@ -30,7 +30,6 @@ func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 // also stops whatever it started (the emulator's bootstrap, moto's threads).
 type process struct {
 	name string
-	cmd  *exec.Cmd
 	out  *syncbuf.Buffer
 	// stop cancels the command's context: SIGTERM to the process group,
 	// SIGKILL after the grace period (exec.Cmd's WaitDelay).
@@ -64,7 +63,7 @@ func startProcess(name, dir string, env map[string]string, log io.Writer, grace 
 		stop()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, out: out, stop: stop, done: make(chan struct{})}
+	p := &process{name: name, out: out, stop: stop, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		// Whatever the group leader left behind.
