@@ -161,15 +161,13 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.pending = append(w.pending, p...)
 	for {
-		i := bytes.IndexByte(w.pending, '\n')
-		if i < 0 {
-			break
+		line, rest, ok := bytes.Cut(w.pending, []byte("\n"))
+		if !ok {
+			return len(p), nil
 		}
-		line := append([]byte(w.prefix), w.pending[:i+1]...)
-		w.pending = w.pending[i+1:]
-		if _, err := w.w.Write(line); err != nil {
+		w.pending = rest
+		if _, err := fmt.Fprintf(w.w, "%s%s\n", w.prefix, line); err != nil { // one Write a line
 			return len(p), err
 		}
 	}
-	return len(p), nil
 }
