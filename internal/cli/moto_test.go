@@ -59,7 +59,7 @@ func needMoto(t *testing.T) (*ecs.Client, *cloudwatchlogs.Client) {
 	moto := localaws.Shared(t).Endpoint
 	motoEnv.Do(func() {
 		var err error
-		if standIns, err = faultproxy.Start(faultproxy.Config{Upstream: moto, StandIns: true}, ""); err != nil {
+		if standIns, err = faultproxy.Start(faultproxy.Config{Upstream: moto, StandIns: true}); err != nil {
 			t.Fatalf("start the fault proxy's stand-ins: %v", err)
 		}
 	})

@@ -55,7 +55,7 @@ func TestMotoFixRollout(t *testing.T) {
 	c, _ := needMoto(t)
 	ctx := context.Background()
 	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: localaws.Shared(t).Endpoint,
-		ECS: faultproxy.ECSConfig{Polls: 1, Fail: map[string]faultproxy.DeploymentFailure{"failing": {Reason: "tasks failed to start"}}}}, "")
+		ECS: faultproxy.ECSConfig{Polls: 1, Fail: map[string]faultproxy.DeploymentFailure{"failing": {Reason: "tasks failed to start"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

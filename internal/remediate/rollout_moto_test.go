@@ -48,7 +48,7 @@ const consumerRole = "arn:aws:iam::123456789012:role/ecs-events"
 func newConsumerWorld(t *testing.T, region string, cfg faultproxy.ECSConfig) *consumerWorld {
 	t.Helper()
 	endpoint := motoEndpoint(t)
-	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: endpoint, ECS: cfg}, "")
+	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: endpoint, ECS: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,7 +44,7 @@ func TestAPICounterSeparatesCallsFromAttempts(t *testing.T) {
 	defer backend.Close()
 	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: backend.URL, Rules: []faultproxy.Rule{
 		{API: "ecs:RegisterTaskDefinition", Script: []faultproxy.Kind{faultproxy.Throttle, faultproxy.Unavailable}},
-	}}, "")
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,7 +271,7 @@ func TestBenchSweepScan(t *testing.T) {
 
 	// Observed request rate against the configured limit: 100 families at
 	// 10 reads/s, through the fault proxy (no rules: it only records).
-	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: endpoint}, "")
+	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}

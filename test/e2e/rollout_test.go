@@ -93,7 +93,7 @@ func TestRollout(t *testing.T) {
 	// bootstrap, with the synthesized environment, takes the function's
 	// name in moto's Lambda map.
 	proxy, err := faultproxy.Start(faultproxy.Config{Upstream: s.Moto.Endpoint, ECS: faultproxy.ECSConfig{Polls: 1,
-		Fail: map[string]faultproxy.DeploymentFailure{"e2e-failing": {Reason: "tasks failed to start"}}}}, "")
+		Fail: map[string]faultproxy.DeploymentFailure{"e2e-failing": {Reason: "tasks failed to start"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -132,11 +132,8 @@ func (m *ecsModel) updateService(x *exchange) {
 		Fields: slices.Sorted(maps.Keys(req))}
 	var before *ecstypes.Service // the service as moto has it
 	if u.TaskDefinition != "" {
-		in := &ecs.DescribeServicesInput{Services: []string{u.Service}}
-		if u.Cluster != "" {
-			in.Cluster = &u.Cluster
-		}
-		out, err := ecs.NewFromConfig(x.aws()).DescribeServices(x.r.Context(), in)
+		out, err := ecs.NewFromConfig(x.aws()).DescribeServices(x.r.Context(), &ecs.DescribeServicesInput{
+			Cluster: aws.String(cmp.Or(u.Cluster, "default")), Services: []string{u.Service}}) // ECS's default cluster
 		if err != nil {
 			http.Error(x.w, err.Error(), http.StatusBadGateway)
 			return
@@ -152,10 +149,7 @@ func (m *ecsModel) updateService(x *exchange) {
 	m.updates = append(m.updates, u)
 	m.mu.Unlock()
 	if u.Refused != "" {
-		msg := CodeDeployUpdateMessage
-		if u.Refused == "EXTERNAL" {
-			msg = ExternalUpdateMessage
-		}
+		msg := map[string]string{"CODE_DEPLOY": CodeDeployUpdateMessage, "EXTERNAL": ExternalUpdateMessage}[u.Refused]
 		x.fail(http.StatusBadRequest, "InvalidParameterException", msg)
 		return
 	}

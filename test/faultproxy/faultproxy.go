@@ -503,19 +503,14 @@ func (x *exchange) setBody(v any) {
 	x.r.Body, x.r.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
 }
 
-// record passes the request on to the upstream and returns its answer,
-// not yet written.
-func (x *exchange) record() *httptest.ResponseRecorder {
+// forward passes the request on to the upstream and relays its answer,
+// a successful one edited by edit first: edit gets the body's JSON object
+// (nil when it is none) before anything is written.
+func (x *exchange) forward(edit func(map[string]any)) {
 	rec := httptest.NewRecorder()
 	x.p.proxy.ServeHTTP(rec, x.r)
-	return rec
-}
-
-// relay writes rec, a successful answer edited by edit first: edit gets the
-// body's JSON object (nil when it is none) before anything is written.
-func (x *exchange) relay(rec *httptest.ResponseRecorder, edit func(map[string]any)) {
 	body := rec.Body.Bytes()
-	if edit != nil && rec.Code == http.StatusOK {
+	if rec.Code == http.StatusOK {
 		var out map[string]any
 		_ = json.Unmarshal(body, &out)
 		edit(out)
@@ -528,9 +523,6 @@ func (x *exchange) relay(rec *httptest.ResponseRecorder, edit func(map[string]an
 	x.w.WriteHeader(rec.Code)
 	x.w.Write(body)
 }
-
-// forward relays the upstream's answer, edited by edit (see relay).
-func (x *exchange) forward(edit func(map[string]any)) { x.relay(x.record(), edit) }
 
 // fail answers the error f as the service does.
 func (x *exchange) fail(status int, code, message string) {
@@ -729,13 +721,13 @@ type Server struct {
 	srv *http.Server
 }
 
-// Start starts a Proxy for cfg on addr (127.0.0.1:0 when empty).
-func Start(cfg Config, addr string) (*Server, error) {
+// Start starts a Proxy for cfg on a free loopback port.
+func Start(cfg Config) (*Server, error) {
 	p, err := New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cmp.Or(addr, "127.0.0.1:0"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: listen: %w", err)
 	}

@@ -57,7 +57,7 @@ func startProxy(t *testing.T, rules ...Rule) (*Server, *fakeAWS) {
 	backend := &fakeAWS{}
 	up := httptest.NewServer(backend)
 	t.Cleanup(up.Close)
-	srv, err := Start(Config{Upstream: up.URL, Seed: 42, Rules: rules}, "")
+	srv, err := Start(Config{Upstream: up.URL, Seed: 42, Rules: rules})
 	if err != nil {
 		t.Fatal(err)
 	}

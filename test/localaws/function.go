@@ -52,8 +52,6 @@ type FunctionOptions struct {
 	Env       map[string]string // the function's environment (see LambdaEnv)
 	Timeout   time.Duration     // the function timeout (default 60 s)
 	Log       io.Writer         // receives the emulator's and the function's output, each line prefixed "lambda NAME: "
-	// RIE is the emulator; FindRIE's when empty.
-	RIE string
 }
 
 // Function is one Lambda function's bootstrap running under the Runtime
@@ -83,12 +81,9 @@ type Function struct {
 // cold start, as in Lambda). Nothing of this process's environment is
 // passed on: only opts.Env and the Lambda runtime's own variables.
 func StartFunction(ctx context.Context, opts FunctionOptions) (*Function, error) {
-	rie := opts.RIE
-	if rie == "" {
-		var err error
-		if rie, err = FindRIE(); err != nil {
-			return nil, err
-		}
+	rie, err := FindRIE()
+	if err != nil {
+		return nil, err
 	}
 	bootstrap, err := filepath.Abs(opts.Bootstrap)
 	if err != nil {

@@ -27,8 +27,6 @@ type Moto struct {
 
 // MotoOptions configure StartMoto.
 type MotoOptions struct {
-	// Tools needs Root and Python; they are looked up when empty.
-	Tools Tools
 	// StepFunctions makes moto run state machines (its interpreter, with
 	// lambda:invoke reaching the functions given to MapFunction). Without
 	// it executions stay RUNNING, as in plain moto.
@@ -44,12 +42,9 @@ const motoStartTimeout = 90 * time.Second
 // until it answers. It returns a *MissingToolError when python3 or moto is
 // not installed.
 func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
-	tools := opts.Tools
-	if tools.Root == "" || tools.Python == "" {
-		var err error
-		if tools, err = findMoto(ctx); err != nil {
-			return nil, err
-		}
+	tools, err := findMoto(ctx) // probed once per process
+	if err != nil {
+		return nil, err
 	}
 	env := map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"),
@@ -61,7 +56,7 @@ func StartMoto(ctx context.Context, opts MotoOptions) (*Moto, error) {
 		}
 	}
 	var m *Moto
-	err := onFreePorts(1, func(addrs []string) error {
+	err = onFreePorts(1, func(addrs []string) error {
 		_, port, _ := strings.Cut(addrs[0], ":")
 		argv := []string{tools.Python, filepath.Join(tools.Root, "scripts", "moto_server.py"), "--port", port}
 		if opts.StepFunctions {

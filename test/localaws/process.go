@@ -30,7 +30,6 @@ func Command(ctx context.Context, name string, args ...string) *exec.Cmd {
 // also stops whatever it started (the emulator's bootstrap, moto's threads).
 type process struct {
 	name string
-	cmd  *exec.Cmd
 	out  *syncbuf.Buffer
 	// stop cancels the command's context: SIGTERM to the process group,
 	// SIGKILL after the grace period (exec.Cmd's WaitDelay).
@@ -64,7 +63,7 @@ func startProcess(name, dir string, env map[string]string, log io.Writer, grace 
 		stop()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &process{name: name, cmd: cmd, out: out, stop: stop, done: make(chan struct{})}
+	p := &process{name: name, out: out, stop: stop, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		// Whatever the group leader left behind.
@@ -162,15 +161,13 @@ func (w *prefixWriter) Write(p []byte) (int, error) {
 	defer w.mu.Unlock()
 	w.pending = append(w.pending, p...)
 	for {
-		i := bytes.IndexByte(w.pending, '\n')
-		if i < 0 {
-			break
+		line, rest, ok := bytes.Cut(w.pending, []byte("\n"))
+		if !ok {
+			return len(p), nil
 		}
-		line := append([]byte(w.prefix), w.pending[:i+1]...)
-		w.pending = w.pending[i+1:]
-		if _, err := w.w.Write(line); err != nil {
+		w.pending = rest
+		if _, err := fmt.Fprintf(w.w, "%s%s\n", w.prefix, line); err != nil { // one Write a line
 			return len(p), err
 		}
 	}
-	return len(p), nil
 }

@@ -77,7 +77,7 @@ func Start(tb testing.TB, opts Options) *Env {
 	if opts.Faults != nil {
 		cfg := *opts.Faults
 		cfg.Upstream = m.Endpoint
-		if e.Proxy, err = faultproxy.Start(cfg, ""); err != nil {
+		if e.Proxy, err = faultproxy.Start(cfg); err != nil {
 			tb.Fatalf("start the fault proxy: %v", err)
 		}
 		tb.Cleanup(func() { e.Proxy.Close() })

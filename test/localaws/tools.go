@@ -25,7 +25,6 @@ type Tools struct {
 	Root        string // the repository root (holds go.mod, scripts/, .tools/)
 	Python      string // python3 with moto[server] importable
 	MotoVersion string
-	RIE         string // aws-lambda-rie
 }
 
 // MissingToolError says which tool is missing and how to get it.
@@ -48,7 +47,7 @@ func FindTools(ctx context.Context) (Tools, error) {
 	if _, err := exec.LookPath("go"); err != nil { // to build bootstraps
 		return t, &MissingToolError{Tool: "go", Hint: "install Go (see go.mod)"}
 	}
-	t.RIE, err = FindRIE()
+	_, err = FindRIE() // StartFunction finds it again
 	return t, err
 }
 

@@ -144,11 +144,11 @@ func TestBenchEndToEnd(t *testing.T) {
 	// moto first, so that the recorder (the fault proxy without faults)
 	// stands between it and the functions only: the harness's own calls
 	// are not counted.
-	m, err := localaws.StartMoto(ctx, localaws.MotoOptions{Tools: tools, StepFunctions: true, Log: logs})
+	m, err := localaws.StartMoto(ctx, localaws.MotoOptions{StepFunctions: true, Log: logs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint}, "")
+	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint})
 	if err != nil {
 		m.Close()
 		t.Fatal(err)

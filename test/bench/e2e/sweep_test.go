@@ -94,7 +94,7 @@ func TestBenchOrganizationSweep(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint}, "")
+	recorder, err := faultproxy.Start(faultproxy.Config{Upstream: m.Endpoint})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ import (
 
 // StackOptions configure StartStack.
 type StackOptions struct {
-	// Tools needs Root and Python for moto, and RIE (see localaws.Tools).
+	// Tools needs Root, to build the bootstraps (see localaws.Tools).
 	Tools    localaws.Tools
 	Template *Template
 	// Packages maps each function name of the template to its main package
@@ -128,13 +128,13 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 		}
 	}()
 	if s.Moto = opts.Moto; s.Moto == nil {
-		if s.Moto, err = localaws.StartMoto(ctx, localaws.MotoOptions{Tools: opts.Tools, StepFunctions: true, Log: opts.Log}); err != nil {
+		if s.Moto, err = localaws.StartMoto(ctx, localaws.MotoOptions{StepFunctions: true, Log: opts.Log}); err != nil {
 			return s, err
 		}
 	}
 	s.Endpoint = s.Moto.Endpoint
 	if opts.StandIns {
-		if s.Proxy, err = faultproxy.Start(faultproxy.Config{Upstream: s.Moto.Endpoint, StandIns: true}, ""); err != nil {
+		if s.Proxy, err = faultproxy.Start(faultproxy.Config{Upstream: s.Moto.Endpoint, StandIns: true}); err != nil {
 			return s, err
 		}
 		s.Endpoint = s.Proxy.URL
@@ -275,7 +275,7 @@ func (s *Stack) startFunction(ctx context.Context, opts StackOptions, bins map[s
 		env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(p.MemorySize)
 	}
 	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkg], Env: env,
-		Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log, RIE: opts.Tools.RIE})
+		Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log})
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,9 @@
 //
 // Input {"key":"k","fail":"ConcurrentRevisionError","failTimes":2} fails
 // the first two invocations for key "k" with that error type, then echoes.
-// failTimes < 0 fails every time. fail may be ConcurrentRevisionError,
-// ThrottledError or InvalidInputError (the workflow package's types).
+// failTimes < 0 fails every time. fail is the error type Lambda reports,
+// e.g. ConcurrentRevisionError, ThrottledError or InvalidInputError (the
+// workflow package's names; its tests hold its error types to them).
 //
 // With ECHO_FAIL=<type> in its environment every invocation fails with that
 // type whatever the input: the end-to-end tests map a real function's name
@@ -16,14 +17,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"sync"
 
 	"github.com/aws/aws-lambda-go/lambda"
-
-	"github.com/ecslogfix/ecslogfix/internal/workflow"
+	"github.com/aws/aws-lambda-go/lambda/messages"
 )
 
 type request struct {
@@ -56,17 +55,7 @@ func (h *handler) handle(_ context.Context, req request) (response, error) {
 	n := h.attempts[req.Key]
 	h.mu.Unlock()
 	if req.Fail != "" && (req.FailTimes < 0 || n <= req.FailTimes) {
-		cause := fmt.Errorf("echo: attempt %d for %q fails on purpose", n, req.Key)
-		switch req.Fail {
-		case workflow.ErrConcurrentRevision:
-			return response{}, &workflow.ConcurrentRevisionError{Err: cause}
-		case workflow.ErrThrottled:
-			return response{}, &workflow.ThrottledError{Err: cause}
-		case workflow.ErrInvalidInput:
-			return response{}, &workflow.InvalidInputError{Err: cause}
-		default:
-			return response{}, errors.New("echo: unknown failure type " + req.Fail)
-		}
+		return response{}, messages.InvokeResponse_Error{Type: req.Fail, Message: fmt.Sprintf("echo: attempt %d for %q fails on purpose", n, req.Key)}
 	}
 	return response{Key: req.Key, Attempt: n, Function: os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), Data: req.Data}, nil
 }
