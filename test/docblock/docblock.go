@@ -2,19 +2,59 @@
 // text between a generator's begin and end markers, led by a provenance
 // line naming what the figures were measured on. `make reliability`
 // (docs/reliability.md) and `make bench` (docs/performance.md) write their
-// tables through it, and their shape tests read the committed blocks back
-// with it (docs/performance.md, "Latest run").
+// tables through it, from the rows their tests in several processes append
+// to one JSON-lines file, and their shape tests read the committed blocks
+// back with it (docs/performance.md, "Latest run").
 package docblock
 
 import (
+	"bufio"
+	"cmp"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"runtime"
 	"strings"
 	"time"
 )
+
+// AppendRow writes v as one line at the end of the JSON-lines file at
+// path, creating it. It is one O_APPEND write, so lines from parallel test
+// binaries do not interleave.
+func AppendRow(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	return cmp.Or(err, f.Close())
+}
+
+// ReadRows decodes every line of r as a T; blank lines are ignored.
+func ReadRows[T any](r io.Reader) ([]T, error) {
+	var out []T
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, v)
+	}
+	return out, sc.Err()
+}
 
 // Markers are the HTML comments around one generator's block.
 type Markers struct{ Begin, End string }
@@ -65,22 +105,22 @@ func (m Markers) WriteFile(path, block string) error {
 	return os.WriteFile(path, []byte(out), 0o644)
 }
 
-// Output is where a generator's block goes, from its -doc, -commit and
-// -toolchain flags (scripts/bench.sh and test/reliability/reliability.sh
-// pass them).
-type Output struct{ Doc, Commit, Toolchain string }
+// Output is where a generator's block goes, from its -doc and -commit flags
+// (scripts/bench.sh and test/reliability/reliability.sh pass them).
+type Output struct{ Doc, Commit string }
 
 // Flags registers o's flags on fs.
 func (o *Output) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Doc, "doc", "", "write the table into this file's generated block")
 	fs.StringVar(&o.Commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
-	fs.StringVar(&o.Toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
 }
 
 // Write returns table's block, led by the provenance line of this host,
-// now and note, and writes it between m's markers in Doc when that is set.
+// toolchain, now and note, and writes it between m's markers in Doc when
+// that is set. The toolchain is the generator's own: `go run` builds it
+// with the toolchain that built and ran the measured code.
 func (o Output) Write(m Markers, table, note string) (string, error) {
-	block := Block(Provenance{Commit: o.Commit, Toolchain: o.Toolchain, Platform: Host(), Date: time.Now(), Note: note}, table)
+	block := Block(Provenance{Commit: o.Commit, Toolchain: runtime.Version(), Platform: Host(), Date: time.Now(), Note: note}, table)
 	if o.Doc == "" {
 		return block, nil
 	}

@@ -7,7 +7,7 @@
 // (docs/performance.md; scripts/bench.sh passes it on a full run).
 //
 //	go run ./test/bench/cmd/bench -functions detect,remediate,notify
-//	go run ./test/bench/cmd/bench -doc docs/performance.md -commit C -toolchain T
+//	go run ./test/bench/cmd/bench -doc docs/performance.md -commit C
 //
 // A function that does not build gets "build failed". Per-function events
 // come from test/bench/testdata/events/<name>.json, when present.
@@ -29,7 +29,6 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/docblock"
-	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -212,7 +211,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	for _, more := range []struct {
 		path  string
 		parse func(io.Reader) ([]bench.Row, error)
-	}{{o.goBench, bench.ParseGoBench}, {o.rowsFile, jsonlines.Read[bench.Row]}} {
+	}{{o.goBench, bench.ParseGoBench}, {o.rowsFile, docblock.ReadRows[bench.Row]}} {
 		if more.path == "" {
 			continue
 		}
