@@ -42,7 +42,7 @@ phase() { echo "bench: [${SECONDS}s] $*" >&2; }
 [[ -x $BENCHSTAT ]] || GOBIN=$ROOT/.tools/bin go install "$BENCHSTAT_MODULE"
 command -v python3 >/dev/null || { echo "bench: python3 with boto3 is required (baseline)" >&2; exit 1; }
 
-args=(-root "$ROOT" -json "$BENCH_OUT/table.json" -commit "$commit")
+args=(-json "$BENCH_OUT/table.json" -commit "$commit")
 if ((full)); then args+=(-doc docs/performance.md); fi
 
 phase "go test -bench in $MICRO_PKGS (count $BENCH_COUNT)"

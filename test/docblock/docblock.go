@@ -68,21 +68,8 @@ func MarkersFor(target string) Markers {
 	}
 }
 
-// Replace returns doc with the text between m's markers replaced by block.
-func (m Markers) Replace(doc, block string) (string, error) {
-	before, _, after, err := m.cut(doc)
-	if err != nil {
-		return "", err
-	}
-	return before + m.Begin + "\n" + block + m.End + after, nil
-}
-
-// Committed returns the text between m's markers.
-func (m Markers) Committed(doc string) (string, error) {
-	_, block, _, err := m.cut(doc)
-	return block, err
-}
-
+// cut splits doc into the text before m's begin marker, the block between
+// the markers and the text from the end marker on.
 func (m Markers) cut(doc string) (before, block, after string, err error) {
 	before, rest, ok := strings.Cut(doc, m.Begin+"\n")
 	block, after, ok2 := strings.Cut(rest, m.End)
@@ -98,11 +85,11 @@ func (m Markers) WriteFile(path, block string) error {
 	if err != nil {
 		return err
 	}
-	out, err := m.Replace(string(b), block)
+	before, _, after, err := m.cut(string(b))
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return os.WriteFile(path, []byte(out), 0o644)
+	return os.WriteFile(path, []byte(before+m.Begin+"\n"+block+m.End+after), 0o644)
 }
 
 // Output is where a generator's block goes, from its -doc and -commit flags
@@ -204,7 +191,7 @@ func (m Markers) CheckFile(path, header string, cells int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	block, err := m.Committed(string(doc))
+	_, block, _, err := m.cut(string(doc))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}

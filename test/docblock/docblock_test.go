@@ -1,29 +1,34 @@
 package docblock
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestReplaceAndCommitted(t *testing.T) {
+func TestWriteFileAndCut(t *testing.T) {
 	m := MarkersFor("make x")
-	doc := "intro\n" + m.Begin + "\nold\n" + m.End + "\nafter\n"
-	out, err := m.Replace(doc, "new\n")
-	if err != nil {
+	path := filepath.Join(t.TempDir(), "doc.md")
+	if err := os.WriteFile(path, []byte("intro\n"+m.Begin+"\nold\n"+m.End+"\nafter\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if want := "intro\n" + m.Begin + "\nnew\n" + m.End + "\nafter\n"; out != want {
-		t.Errorf("Replace = %q, want %q", out, want)
+	if err := m.WriteFile(path, "new\n"); err != nil {
+		t.Fatal(err)
 	}
-	if got, err := m.Committed(out); err != nil || got != "new\n" {
-		t.Errorf("Committed = %q, %v", got, err)
+	b, err := os.ReadFile(path)
+	if want := "intro\n" + m.Begin + "\nnew\n" + m.End + "\nafter\n"; err != nil || string(b) != want {
+		t.Errorf("WriteFile wrote %q (%v), want %q", b, err, want)
 	}
-	if _, err := m.Replace("no markers\n", "x"); err == nil {
-		t.Error("Replace without markers: no error")
+	if _, got, _, err := m.cut(string(b)); err != nil || got != "new\n" {
+		t.Errorf("cut = %q, %v", got, err)
 	}
-	if _, err := MarkersFor("make y").Committed(doc); err == nil {
-		t.Error("Committed of another generator's markers: no error")
+	if _, _, _, err := m.cut("no markers\n"); err == nil {
+		t.Error("cut without markers: no error")
+	}
+	if _, _, _, err := MarkersFor("make y").cut(string(b)); err == nil {
+		t.Error("cut of another generator's markers: no error")
 	}
 }
 

@@ -33,7 +33,6 @@ import (
 )
 
 type options struct {
-	root              string
 	functions         []string
 	starts, warm      int
 	goBench, rowsFile string
@@ -44,8 +43,7 @@ type options struct {
 func main() {
 	var o options
 	var fns string
-	flag.StringVar(&o.root, "root", ".", "module root")
-	flag.StringVar(&fns, "functions", strings.Join(bench.Functions(), ","), "functions under ROOT/functions to measure")
+	flag.StringVar(&fns, "functions", strings.Join(bench.Functions(), ","), "functions under functions/ to measure")
 	flag.IntVar(&o.starts, "starts", 20, "cold starts per function and of the Python baseline (median; docs/performance.md asks for ≥ 10)")
 	flag.IntVar(&o.warm, "warm", 10, "warm invokes per start")
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
@@ -73,7 +71,7 @@ type subject struct {
 }
 
 func run(ctx context.Context, o options, w io.Writer) error {
-	root, err := filepath.Abs(o.root)
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		return err
 	}
