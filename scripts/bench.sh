@@ -1,18 +1,9 @@
 #!/usr/bin/env bash
-# bench.sh — docs/performance.md's benchmark table (`make bench`): every figure
-# measured in this one run on this machine, printed as one markdown table.
-#
-#   scripts/bench.sh [bench flags...]     e.g. -starts 20 -functions detect
-#
-# Steps, in order: the Go micro-benchmarks (MICRO_PKGS, summarized by the
-# pinned benchstat), the pipeline benchmarks (`func TestBench...` in
-# PIPELINE_PKGS, gated by ECSLOGFIX_BENCH=1, recording rows with
-# bench.RecordRow), then test/bench/cmd/bench (Python baseline, cold starts,
-# warm invokes, RSS, zip sizes), which prints all rows as one table.
-# docs/performance.md ("Running it") lists the outputs in $BENCH_OUT and the
-# knobs. Figures are printed, never judged by a test. A full run (no flags,
-# no knob but BENCH_OUT) also writes the table into docs/performance.md's
-# generated block (test/docblock).
+# bench.sh [bench flags...] — docs/performance.md's benchmark table (`make bench`):
+# every figure measured in this one run on this machine, in one markdown table.
+# docs/performance.md ("Running it") lists its steps, outputs and knobs. A full
+# run (no flags, no knob but BENCH_OUT) also writes the table into its "Latest
+# run" block (test/docblock).
 set -euo pipefail
 
 full=1 # no flags and no knob set (every benchmark size is an ECSLOGFIX_BENCH_* variable)
