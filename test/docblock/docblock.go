@@ -107,7 +107,8 @@ func (o *Output) Flags(fs *flag.FlagSet) {
 // that is set. The toolchain is the generator's own: `go run` builds it
 // with the toolchain that built and ran the measured code.
 func (o Output) Write(m Markers, table, note string) (string, error) {
-	block := Block(Provenance{Commit: o.Commit, Toolchain: runtime.Version(), Platform: Host(), Date: time.Now(), Note: note}, table)
+	host := fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	block := Block(Provenance{Commit: o.Commit, Toolchain: runtime.Version(), Platform: host, Date: time.Now(), Note: note}, table)
 	if o.Doc == "" {
 		return block, nil
 	}
@@ -117,15 +118,10 @@ func (o Output) Write(m Markers, table, note string) (string, error) {
 // Provenance is what a block's figures were measured on.
 type Provenance struct {
 	Commit    string // short hash, "-dirty" when the tree had changes
-	Toolchain string // go env GOVERSION
-	Platform  string // Host's form: "linux/amd64, 2 CPUs"
+	Toolchain string // runtime.Version
+	Platform  string // GOOS/GOARCH and CPUs: "linux/amd64, 2 CPUs"
 	Date      time.Time
 	Note      string // optional, e.g. the load average
-}
-
-// Host is the platform this process runs on, in Provenance.Platform's form.
-func Host() string {
-	return fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
 // Block renders a generated block: p as its first line, a blank line and

@@ -47,12 +47,12 @@ func TestBlockHasTheShapeCheckShapeAccepts(t *testing.T) {
 			t.Errorf("CheckShape(Block) = %d rows, %v", len(rows), err)
 		}
 	}
-	p := Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: Host(), Date: date}
+	p := Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: "linux/amd64, 2 CPUs", Date: date}
 	for name, block := range map[string]string{
 		"no provenance": "| A | B |\n|---|---:|\n| z | 2 |\n",
 		"other header":  Block(p, "| A | C |\n|---|---:|\n| z | 2 |\n"),
 		"short row":     Block(p, header+"| z |\n"),
-		"unknown commit": Block(Provenance{Commit: "unknown", Toolchain: "go1.26.10", Platform: Host(), Date: date},
+		"unknown commit": Block(Provenance{Commit: "unknown", Toolchain: "go1.26.10", Platform: "linux/amd64, 2 CPUs", Date: date},
 			table),
 	} {
 		if _, err := CheckShape(block, header, 2); err == nil {
@@ -67,7 +67,7 @@ func TestTableEscapesPipes(t *testing.T) {
 	if want := header + "| x\\|y |  |\n"; got != want {
 		t.Errorf("Table = %q, want %q", got, want)
 	}
-	block := Block(Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: Host(), Date: time.Now()}, got)
+	block := Block(Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: "linux/amd64, 2 CPUs", Date: time.Now()}, got)
 	if rows, err := CheckShape(block, header, 2); err != nil || len(rows) != 1 {
 		t.Errorf("CheckShape of Table's output = %q, %v", rows, err)
 	}
