@@ -33,7 +33,7 @@ phase() { echo "bench: [${SECONDS}s] $*" >&2; }
 [[ -x $BENCHSTAT ]] || GOBIN=$ROOT/.tools/bin go install "$BENCHSTAT_MODULE"
 command -v python3 >/dev/null || { echo "bench: python3 with boto3 is required (baseline)" >&2; exit 1; }
 
-args=(-json "$BENCH_OUT/table.json" -commit "$commit")
+args=(-commit "$commit")
 if ((full)); then args+=(-doc docs/performance.md); fi
 
 phase "go test -bench in $MICRO_PKGS (count $BENCH_COUNT)"
@@ -60,4 +60,4 @@ go run ./test/bench/cmd/bench "${args[@]}" "$@" | tee "$BENCH_OUT/table.md"
 if [[ -s $BENCH_OUT/benchstat.txt ]]; then
   { printf '\nbenchstat (%s):\n\n```\n' "${BENCHSTAT_MODULE#*@}"; cat "$BENCH_OUT/benchstat.txt"; printf '```\n'; } | tee -a "$BENCH_OUT/table.md"
 fi
-phase "done: table in $BENCH_OUT/table.md, rows in $BENCH_OUT/table.json"
+phase "done: table in $BENCH_OUT/table.md"

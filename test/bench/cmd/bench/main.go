@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,7 +35,6 @@ type options struct {
 	functions         []string
 	starts, warm      int
 	goBench, rowsFile string
-	jsonOut           string
 	out               docblock.Output
 }
 
@@ -48,7 +46,6 @@ func main() {
 	flag.IntVar(&o.warm, "warm", 10, "warm invokes per start")
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
 	flag.StringVar(&o.rowsFile, "rows", "", "file of JSON-lines rows from other benchmarks to add")
-	flag.StringVar(&o.jsonOut, "json", "", "also write all rows as JSON to this file")
 	o.out.Flags(flag.CommandLine)
 	flag.Parse()
 	o.functions = strings.FieldsFunc(fns, func(r rune) bool { return r == ',' || r == ' ' })
@@ -231,17 +228,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	block, err := o.out.Write(bench.Doc, bench.Markdown(rows), note)
 	fmt.Fprint(w, block)
-	if err != nil {
-		return err
-	}
-	if o.jsonOut != "" {
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(o.jsonOut, append(b, '\n'), 0o644)
-	}
-	return nil
+	return err
 }
 
 func firstLine(err error) string {
