@@ -6,9 +6,9 @@
 # run" block (test/docblock).
 set -euo pipefail
 
-full=1 # no flags and no knob set (every benchmark size is an ECSLOGFIX_BENCH_* variable)
+doc=(-doc docs/performance.md) # a full run: no flags and no knob set (every benchmark size is an ECSLOGFIX_BENCH_* variable)
 if (($#)) || [[ -n ${BENCH_COUNT:-}${BENCHTIME:-}${MICRO_PKGS:-}${PIPELINE_PKGS:-} ]] || compgen -e -X '!ECSLOGFIX_BENCH_*' >/dev/null; then
-  full=0
+  doc=()
 fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,7 +20,6 @@ PIPELINE_PKGS=${PIPELINE_PKGS:-./test/bench/...}
 RIE=$ROOT/.tools/bin/aws-lambda-rie
 BENCHSTAT=$ROOT/.tools/bin/benchstat
 BENCHSTAT_MODULE=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=${JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION:-20}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 cd "$ROOT"
 mkdir -p "$BENCH_OUT"
@@ -33,8 +32,7 @@ phase() { echo "bench: [${SECONDS}s] $*" >&2; }
 [[ -x $BENCHSTAT ]] || GOBIN=$ROOT/.tools/bin go install "$BENCHSTAT_MODULE"
 command -v python3 >/dev/null || { echo "bench: python3 with boto3 is required (baseline)" >&2; exit 1; }
 
-args=(-commit "$commit")
-if ((full)); then args+=(-doc docs/performance.md); fi
+args=(-commit "$commit" "${doc[@]}")
 
 phase "go test -bench in $MICRO_PKGS (count $BENCH_COUNT)"
 if [[ -s $BENCH_OUT/gobench.txt ]]; then mv "$BENCH_OUT/gobench.txt" "$BENCH_OUT/gobench.prev.txt"; fi
