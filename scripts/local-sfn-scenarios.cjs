@@ -14,15 +14,9 @@
 // reads one sfnRun JSON line back per scenario.
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { createRequire } = require('module');
+const pinnedRequire = require('./node-modules.cjs');
 
-const modules = process.env.ECSLOGFIX_NODE_MODULES;
-if (!modules || process.argv.length !== 3) {
-  console.error('usage: ECSLOGFIX_NODE_MODULES=DIR node local-sfn-scenarios.cjs SCENARIOS.json');
-  process.exit(2);
-}
-const { StateMachine } = createRequire(path.join(path.resolve(modules), 'noop.js'))('aws-local-stepfunctions');
+const { StateMachine } = pinnedRequire('local-sfn-scenarios.cjs SCENARIOS.json', process.argv.length === 3)('aws-local-stepfunctions');
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const definition = JSON.parse(spec.definition);
 const statesOf = (type) => Object.keys(definition.States).filter((s) => definition.States[s].Type === type);
