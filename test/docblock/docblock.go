@@ -68,26 +68,26 @@ func MarkersFor(target string) Markers {
 	}
 }
 
-// cut splits doc into the text before m's begin marker, the block between
-// the markers and the text from the end marker on.
-func (m Markers) cut(doc string) (before, block, after string, err error) {
-	before, rest, ok := strings.Cut(doc, m.Begin+"\n")
+// read splits the file at path into the text before m's begin marker, the
+// block between the markers and the text from the end marker on.
+func (m Markers) read(path string) (before, block, after string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", "", err
+	}
+	before, rest, ok := strings.Cut(string(b), m.Begin+"\n")
 	block, after, ok2 := strings.Cut(rest, m.End)
 	if !ok || !ok2 {
-		return "", "", "", fmt.Errorf("no %q … %q block", m.Begin, m.End)
+		return "", "", "", fmt.Errorf("%s: no %q … %q block", path, m.Begin, m.End)
 	}
 	return before, block, after, nil
 }
 
 // WriteFile replaces the block between m's markers in the file at path.
 func (m Markers) WriteFile(path, block string) error {
-	b, err := os.ReadFile(path)
+	before, _, after, err := m.read(path)
 	if err != nil {
 		return err
-	}
-	before, _, after, err := m.cut(string(b))
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	return os.WriteFile(path, []byte(before+m.Begin+"\n"+block+m.End+after), 0o644)
 }
@@ -183,13 +183,9 @@ func CheckShape(block, header string, cells int) ([]string, error) {
 // CheckFile is CheckShape on the block between m's markers in the file at
 // path: a generator's shape test of its committed block.
 func (m Markers) CheckFile(path, header string, cells int) ([]string, error) {
-	doc, err := os.ReadFile(path)
+	_, block, _, err := m.read(path)
 	if err != nil {
 		return nil, err
-	}
-	_, block, _, err := m.cut(string(doc))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return CheckShape(block, header, cells)
 }

@@ -8,9 +8,10 @@ import (
 	"time"
 )
 
-func TestWriteFileAndCut(t *testing.T) {
+func TestWriteFileAndRead(t *testing.T) {
 	m := MarkersFor("make x")
-	path := filepath.Join(t.TempDir(), "doc.md")
+	dir := t.TempDir()
+	path := filepath.Join(dir, "doc.md")
 	if err := os.WriteFile(path, []byte("intro\n"+m.Begin+"\nold\n"+m.End+"\nafter\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -21,14 +22,18 @@ func TestWriteFileAndCut(t *testing.T) {
 	if want := "intro\n" + m.Begin + "\nnew\n" + m.End + "\nafter\n"; err != nil || string(b) != want {
 		t.Errorf("WriteFile wrote %q (%v), want %q", b, err, want)
 	}
-	if _, got, _, err := m.cut(string(b)); err != nil || got != "new\n" {
-		t.Errorf("cut = %q, %v", got, err)
+	if _, got, _, err := m.read(path); err != nil || got != "new\n" {
+		t.Errorf("read = %q, %v", got, err)
 	}
-	if _, _, _, err := m.cut("no markers\n"); err == nil {
-		t.Error("cut without markers: no error")
+	if _, _, _, err := MarkersFor("make y").read(path); err == nil {
+		t.Error("read of another generator's markers: no error")
 	}
-	if _, _, _, err := MarkersFor("make y").cut(string(b)); err == nil {
-		t.Error("cut of another generator's markers: no error")
+	bare := filepath.Join(dir, "bare.md")
+	if err := os.WriteFile(bare, []byte("no markers\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WriteFile(bare, "x"); err == nil {
+		t.Error("WriteFile without markers: no error")
 	}
 }
 
