@@ -10,14 +10,9 @@
 'use strict';
 const fs = require('fs');
 const path = require('path');
-const { createRequire } = require('module');
+const pinnedRequire = require('./node-modules.cjs');
 
-const modules = process.env.ECSLOGFIX_NODE_MODULES;
-if (!modules || process.argv.length < 3) {
-  console.error('usage: ECSLOGFIX_NODE_MODULES=DIR node asl-service-validate.cjs FILE...');
-  process.exit(2);
-}
-const asl = createRequire(path.join(path.resolve(modules), 'noop.js'))('amazon-states-language-service');
+const asl = pinnedRequire('asl-service-validate.cjs FILE...', process.argv.length >= 3)('amazon-states-language-service');
 const service = asl.getLanguageService({});
 
 async function validate(file) {

@@ -1,23 +1,14 @@
 #!/usr/bin/env bash
-# bench.sh — docs/performance.md's benchmark table (`make bench`): every figure
-# measured in this one run on this machine, printed as one markdown table.
-#
-#   scripts/bench.sh [bench flags...]     e.g. -starts 20 -functions detect
-#
-# Steps, in order: the Go micro-benchmarks (MICRO_PKGS, summarized by the
-# pinned benchstat), the pipeline benchmarks (`func TestBench...` in
-# PIPELINE_PKGS, gated by ECSLOGFIX_BENCH=1, recording rows with
-# bench.RecordRow), then test/bench/cmd/bench (Python baseline, cold starts,
-# warm invokes, RSS, zip sizes), which prints all rows as one table.
-# docs/performance.md ("Running it") lists the outputs in $BENCH_OUT and the
-# knobs. Figures are printed, never judged by a test. A full run (no flags,
-# no knob but BENCH_OUT) also writes the table into docs/performance.md's
-# generated block (test/docblock).
+# bench.sh [bench flags...] — docs/performance.md's benchmark table (`make bench`):
+# every figure measured in this one run on this machine, in one markdown table.
+# docs/performance.md ("Running it") lists its steps, outputs and knobs. A full
+# run (no flags, no knob but BENCH_OUT) also writes the table into its "Latest
+# run" block (test/docblock).
 set -euo pipefail
 
-full=1 # no flags and no knob set (every benchmark size is an ECSLOGFIX_BENCH_* variable)
+doc=(-doc docs/performance.md) # a full run: no flags and no knob set (every benchmark size is an ECSLOGFIX_BENCH_* variable)
 if (($#)) || [[ -n ${BENCH_COUNT:-}${BENCHTIME:-}${MICRO_PKGS:-}${PIPELINE_PKGS:-} ]] || compgen -e -X '!ECSLOGFIX_BENCH_*' >/dev/null; then
-  full=0
+  doc=()
 fi
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,7 +20,6 @@ PIPELINE_PKGS=${PIPELINE_PKGS:-./test/bench/...}
 RIE=$ROOT/.tools/bin/aws-lambda-rie
 BENCHSTAT=$ROOT/.tools/bin/benchstat
 BENCHSTAT_MODULE=golang.org/x/perf/cmd/benchstat@v0.0.0-20260908200009-22c9c6c9d4da
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=${JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION:-20}
 export GOFLAGS=${GOFLAGS:--buildvcs=false}
 cd "$ROOT"
 mkdir -p "$BENCH_OUT"
@@ -42,8 +32,7 @@ phase() { echo "bench: [${SECONDS}s] $*" >&2; }
 [[ -x $BENCHSTAT ]] || GOBIN=$ROOT/.tools/bin go install "$BENCHSTAT_MODULE"
 command -v python3 >/dev/null || { echo "bench: python3 with boto3 is required (baseline)" >&2; exit 1; }
 
-args=(-root "$ROOT" -json "$BENCH_OUT/table.json" -commit "$commit" -toolchain "$(go env GOVERSION)")
-if ((full)); then args+=(-doc docs/performance.md); fi
+args=(-commit "$commit" "${doc[@]}")
 
 phase "go test -bench in $MICRO_PKGS (count $BENCH_COUNT)"
 if [[ -s $BENCH_OUT/gobench.txt ]]; then mv "$BENCH_OUT/gobench.txt" "$BENCH_OUT/gobench.prev.txt"; fi
@@ -69,4 +58,4 @@ go run ./test/bench/cmd/bench "${args[@]}" "$@" | tee "$BENCH_OUT/table.md"
 if [[ -s $BENCH_OUT/benchstat.txt ]]; then
   { printf '\nbenchstat (%s):\n\n```\n' "${BENCHSTAT_MODULE#*@}"; cat "$BENCH_OUT/benchstat.txt"; printf '```\n'; } | tee -a "$BENCH_OUT/table.md"
 fi
-phase "done: table in $BENCH_OUT/table.md, rows in $BENCH_OUT/table.json"
+phase "done: table in $BENCH_OUT/table.md"

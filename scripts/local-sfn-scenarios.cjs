@@ -9,25 +9,19 @@
 // workflow's arithmetic tests.
 //
 // Usage: ECSLOGFIX_NODE_MODULES=DIR node local-sfn-scenarios.cjs SCENARIOS.json
-//   {"definition": "<ASL JSON>", "context": {...}, "scenarios": [{"name", "input",
-//    "script": {"<Task state>": [{"ok": <result>} | {"error": "<name>", "cause": "<text>"}]}}]}
-// Prints one JSON line per scenario: {"name", "status": "SUCCEEDED"|"FAILED", "error",
-// "cause", "output", "entered": [states], "calls": [{"state", "input"}]}.
+// SCENARIOS is {"definition": "<ASL JSON>", "context": {...}, "scenarios":
+// [sfnScenario...]} as localSFN in infra/stacks/checkers_test.go writes it; it
+// reads one sfnRun JSON line back per scenario.
 'use strict';
 const fs = require('fs');
-const path = require('path');
-const { createRequire } = require('module');
+const pinnedRequire = require('./node-modules.cjs');
 
-const modules = process.env.ECSLOGFIX_NODE_MODULES;
-if (!modules || process.argv.length !== 3) {
-  console.error('usage: ECSLOGFIX_NODE_MODULES=DIR node local-sfn-scenarios.cjs SCENARIOS.json');
-  process.exit(2);
-}
-const { StateMachine } = createRequire(path.join(path.resolve(modules), 'noop.js'))('aws-local-stepfunctions');
+const { StateMachine } = pinnedRequire('local-sfn-scenarios.cjs SCENARIOS.json', process.argv.length === 3)('aws-local-stepfunctions');
 const spec = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const definition = JSON.parse(spec.definition);
-const tasks = Object.keys(definition.States).filter((s) => definition.States[s].Type === 'Task');
-const waits = Object.fromEntries(Object.keys(definition.States).filter((s) => definition.States[s].Type === 'Wait').map((s) => [s, 0]));
+const statesOf = (type) => Object.keys(definition.States).filter((s) => definition.States[s].Type === type);
+const tasks = statesOf('Task');
+const zero = (states) => Object.fromEntries(states.map((s) => [s, 0]));
 // The definition's Resource is a service integration ARN; every Task is
 // stubbed, so the interpreter's Lambda-ARN check does not apply.
 const machine = new StateMachine(definition, { validationOptions: { checkArn: false } });
@@ -36,9 +30,7 @@ async function run(scenario) {
   const calls = [];
   const used = {};
   const handlers = {};
-  const noWait = {};
   for (const state of tasks) {
-    noWait[state] = 0;
     handlers[state] = async (input) => {
       calls.push({ state, input });
       const script = (scenario.script && scenario.script[state]) || [{ ok: {} }];
@@ -54,7 +46,7 @@ async function run(scenario) {
     };
   }
   const execution = machine.run(scenario.input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: noWait, waitTimeOverrides: waits },
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: zero(tasks), waitTimeOverrides: zero(statesOf('Wait')) },
     context: spec.context,
   });
   const entered = [];

@@ -1,17 +1,11 @@
 #!/usr/bin/env bash
-# vulncheck.sh — run govulncheck against a local copy of the Go vulnerability
-# database (vuln.go.dev is unreachable from CI), built from the
-# golang.org/x/vulndb module by its cmd/indexdb and cached under
-# .tools/vulndb/<version>: docs/reliability.md, "govulncheck offline".
-#
-# Usage: scripts/vulncheck.sh [--selftest] [package patterns...]   (default ./...)
-#   --selftest  also scan test/reliability/testdata/vulnerable (a module that
-#               calls a vulnerable function) and fail unless govulncheck
-#               reports it, proving the database and the exit status work.
-# Exit status: 0 no reachable vulnerability; 3 reachable vulnerabilities
-# (govulncheck's own code); anything else: a tool or build error.
-# Override the pins with VULNDB_VERSION / VULN_VERSION, the tools directory
-# with VULNCHECK_TOOLS (default .tools).
+# vulncheck.sh [--selftest] [package patterns...]   (default ./...)
+# govulncheck against a local copy of the Go vulnerability database, built from
+# the golang.org/x/vulndb module and cached under .tools/vulndb/<version>:
+# docs/reliability.md, "govulncheck offline", says how, what --selftest proves
+# and how to bump the pins (VULNDB_VERSION, VULN_VERSION; VULNCHECK_TOOLS is
+# the tools directory). The exit status is govulncheck's: 0 none, 3 reachable
+# vulnerabilities; anything else is a tool or build error.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,14 +19,11 @@ log() { printf 'vulncheck: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.1fs", b-a}'; }
 
-# module_version BIN -> the main module version a Go binary was built from.
-module_version() { go version -m "$1" 2>/dev/null | awk '$1=="mod"{print $3; exit}'; }
-
 # install NAME PKG VERSION: go install PKG@VERSION into .tools/bin unless the
-# binary there was already built from that version.
+# binary there was already built from that version (its main module's).
 install() {
   local name=$1 pkg=$2 version=$3
-  if [[ -x $BIN/$name && $(module_version "$BIN/$name") == "$version" ]]; then return; fi
+  if [[ -x $BIN/$name && $(go version -m "$BIN/$name" 2>/dev/null | awk '$1=="mod"{print $3; exit}') == "$version" ]]; then return; fi
   local t; t=$(now)
   log "installing $pkg@$version"
   # Run outside the repository so its go.mod/go.sum are never touched.

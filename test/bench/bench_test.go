@@ -18,8 +18,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"github.com/ecslogfix/ecslogfix/test/docblock"
 	"github.com/ecslogfix/ecslogfix/test/faultproxy"
-	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
@@ -192,9 +192,9 @@ PASS
 	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
 		t.Fatalf("rows = %+v\nwant %+v", rows, want)
 	}
-	more, err := jsonlines.Read[Row](strings.NewReader(`{"measure":"API calls per remediation","subject":"pipeline","value":"4 + 1 SNS","target":"≤ 5 + 1","verdict":"met"}` + "\n\n"))
+	more, err := docblock.ReadRows[Row](strings.NewReader(`{"measure":"API calls per remediation","subject":"pipeline","value":"4 + 1 SNS","target":"≤ 5 + 1","verdict":"met"}` + "\n\n"))
 	if err != nil || len(more) != 1 {
-		t.Fatalf("jsonlines.Read = %v, %v", more, err)
+		t.Fatalf("ReadRows = %v, %v", more, err)
 	}
 	md := Markdown(append(rows, more...))
 	for _, s := range []string{"| Measure | Subject | Value | Target | Verdict |", "| go bench Build | plan | 22000 ns/op, 8000 B/op, 90 allocs/op |  |  |", "| API calls per remediation | pipeline | 4 + 1 SNS | ≤ 5 + 1 | met |"} {
@@ -202,8 +202,8 @@ PASS
 			t.Errorf("markdown lacks %q:\n%s", s, md)
 		}
 	}
-	if _, err := jsonlines.Read[Row](strings.NewReader("{bad")); err == nil {
-		t.Error("jsonlines.Read: want an error on bad JSON")
+	if _, err := docblock.ReadRows[Row](strings.NewReader("{bad")); err == nil {
+		t.Error("ReadRows: want an error on bad JSON")
 	}
 }
 
@@ -217,7 +217,7 @@ func TestRecordRow(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rows, err := jsonlines.Read[Row](f)
+	rows, err := docblock.ReadRows[Row](f)
 	if err != nil || len(rows) != 2 || rows[1].Value != "0.4 s" {
 		t.Fatalf("rows = %+v, %v", rows, err)
 	}

@@ -14,12 +14,11 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/docblock"
-	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 )
 
 // Row is one figure of the benchmark table. Other benchmarks (API calls per
 // remediation, sweep scale, end-to-end latency) contribute rows as JSON
-// lines (test/jsonlines), so `make bench` prints all figures in one table.
+// lines (docblock.AppendRow), so `make bench` prints all figures in one table.
 type Row struct {
 	Measure string `json:"measure"`          // what is measured, e.g. "cold start, median of 10 (min–max)"
 	Subject string `json:"subject"`          // detect, remediate, notify, python baseline, ...
@@ -140,7 +139,7 @@ func RecordRow(tb testing.TB, row Row) {
 	if path == "" {
 		return
 	}
-	if err := jsonlines.Append(path, row); err != nil {
+	if err := docblock.AppendRow(path, row); err != nil {
 		tb.Fatalf("bench rows: %v", err)
 	}
 }

@@ -2,19 +2,59 @@
 // text between a generator's begin and end markers, led by a provenance
 // line naming what the figures were measured on. `make reliability`
 // (docs/reliability.md) and `make bench` (docs/performance.md) write their
-// tables through it, and their shape tests read the committed blocks back
-// with it (docs/performance.md, "Latest run").
+// tables through it, from the rows their tests in several processes append
+// to one JSON-lines file, and their shape tests read the committed blocks
+// back with it (docs/performance.md, "Latest run").
 package docblock
 
 import (
+	"bufio"
+	"cmp"
+	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
 	"runtime"
 	"strings"
 	"time"
 )
+
+// AppendRow writes v as one line at the end of the JSON-lines file at
+// path, creating it. It is one O_APPEND write, so lines from parallel test
+// binaries do not interleave.
+func AppendRow(path string, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	return cmp.Or(err, f.Close())
+}
+
+// ReadRows decodes every line of r as a T; blank lines are ignored.
+func ReadRows[T any](r io.Reader) ([]T, error) {
+	var out []T
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var v T
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			return nil, fmt.Errorf("line %d: %w", n, err)
+		}
+		out = append(out, v)
+	}
+	return out, sc.Err()
+}
 
 // Markers are the HTML comments around one generator's block.
 type Markers struct{ Begin, End string }
@@ -28,59 +68,47 @@ func MarkersFor(target string) Markers {
 	}
 }
 
-// Replace returns doc with the text between m's markers replaced by block.
-func (m Markers) Replace(doc, block string) (string, error) {
-	before, _, after, err := m.cut(doc)
+// read splits the file at path into the text before m's begin marker, the
+// block between the markers and the text from the end marker on.
+func (m Markers) read(path string) (before, block, after string, err error) {
+	b, err := os.ReadFile(path)
 	if err != nil {
-		return "", err
+		return "", "", "", err
 	}
-	return before + m.Begin + "\n" + block + m.End + after, nil
-}
-
-// Committed returns the text between m's markers.
-func (m Markers) Committed(doc string) (string, error) {
-	_, block, _, err := m.cut(doc)
-	return block, err
-}
-
-func (m Markers) cut(doc string) (before, block, after string, err error) {
-	before, rest, ok := strings.Cut(doc, m.Begin+"\n")
+	before, rest, ok := strings.Cut(string(b), m.Begin+"\n")
 	block, after, ok2 := strings.Cut(rest, m.End)
 	if !ok || !ok2 {
-		return "", "", "", fmt.Errorf("no %q … %q block", m.Begin, m.End)
+		return "", "", "", fmt.Errorf("%s: no %q … %q block", path, m.Begin, m.End)
 	}
 	return before, block, after, nil
 }
 
 // WriteFile replaces the block between m's markers in the file at path.
 func (m Markers) WriteFile(path, block string) error {
-	b, err := os.ReadFile(path)
+	before, _, after, err := m.read(path)
 	if err != nil {
 		return err
 	}
-	out, err := m.Replace(string(b), block)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return os.WriteFile(path, []byte(out), 0o644)
+	return os.WriteFile(path, []byte(before+m.Begin+"\n"+block+m.End+after), 0o644)
 }
 
-// Output is where a generator's block goes, from its -doc, -commit and
-// -toolchain flags (scripts/bench.sh and test/reliability/reliability.sh
-// pass them).
-type Output struct{ Doc, Commit, Toolchain string }
+// Output is where a generator's block goes, from its -doc and -commit flags
+// (scripts/bench.sh and test/reliability/reliability.sh pass them).
+type Output struct{ Doc, Commit string }
 
 // Flags registers o's flags on fs.
 func (o *Output) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.Doc, "doc", "", "write the table into this file's generated block")
 	fs.StringVar(&o.Commit, "commit", "unknown", "the commit measured (scripts/measured-commit.sh)")
-	fs.StringVar(&o.Toolchain, "toolchain", runtime.Version(), "the Go toolchain measured")
 }
 
 // Write returns table's block, led by the provenance line of this host,
-// now and note, and writes it between m's markers in Doc when that is set.
+// toolchain, now and note, and writes it between m's markers in Doc when
+// that is set. The toolchain is the generator's own: `go run` builds it
+// with the toolchain that built and ran the measured code.
 func (o Output) Write(m Markers, table, note string) (string, error) {
-	block := Block(Provenance{Commit: o.Commit, Toolchain: o.Toolchain, Platform: Host(), Date: time.Now(), Note: note}, table)
+	host := fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
+	block := Block(Provenance{Commit: o.Commit, Toolchain: runtime.Version(), Platform: host, Date: time.Now(), Note: note}, table)
 	if o.Doc == "" {
 		return block, nil
 	}
@@ -90,15 +118,10 @@ func (o Output) Write(m Markers, table, note string) (string, error) {
 // Provenance is what a block's figures were measured on.
 type Provenance struct {
 	Commit    string // short hash, "-dirty" when the tree had changes
-	Toolchain string // go env GOVERSION
-	Platform  string // Host's form: "linux/amd64, 2 CPUs"
+	Toolchain string // runtime.Version
+	Platform  string // GOOS/GOARCH and CPUs: "linux/amd64, 2 CPUs"
 	Date      time.Time
 	Note      string // optional, e.g. the load average
-}
-
-// Host is the platform this process runs on, in Provenance.Platform's form.
-func Host() string {
-	return fmt.Sprintf("%s/%s, %d CPUs", runtime.GOOS, runtime.GOARCH, runtime.NumCPU())
 }
 
 // Block renders a generated block: p as its first line, a blank line and
@@ -160,13 +183,9 @@ func CheckShape(block, header string, cells int) ([]string, error) {
 // CheckFile is CheckShape on the block between m's markers in the file at
 // path: a generator's shape test of its committed block.
 func (m Markers) CheckFile(path, header string, cells int) ([]string, error) {
-	doc, err := os.ReadFile(path)
+	_, block, _, err := m.read(path)
 	if err != nil {
 		return nil, err
-	}
-	block, err := m.Committed(string(doc))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return CheckShape(block, header, cells)
 }

@@ -1,29 +1,39 @@
 package docblock
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 )
 
-func TestReplaceAndCommitted(t *testing.T) {
+func TestWriteFileAndRead(t *testing.T) {
 	m := MarkersFor("make x")
-	doc := "intro\n" + m.Begin + "\nold\n" + m.End + "\nafter\n"
-	out, err := m.Replace(doc, "new\n")
-	if err != nil {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "doc.md")
+	if err := os.WriteFile(path, []byte("intro\n"+m.Begin+"\nold\n"+m.End+"\nafter\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if want := "intro\n" + m.Begin + "\nnew\n" + m.End + "\nafter\n"; out != want {
-		t.Errorf("Replace = %q, want %q", out, want)
+	if err := m.WriteFile(path, "new\n"); err != nil {
+		t.Fatal(err)
 	}
-	if got, err := m.Committed(out); err != nil || got != "new\n" {
-		t.Errorf("Committed = %q, %v", got, err)
+	b, err := os.ReadFile(path)
+	if want := "intro\n" + m.Begin + "\nnew\n" + m.End + "\nafter\n"; err != nil || string(b) != want {
+		t.Errorf("WriteFile wrote %q (%v), want %q", b, err, want)
 	}
-	if _, err := m.Replace("no markers\n", "x"); err == nil {
-		t.Error("Replace without markers: no error")
+	if _, got, _, err := m.read(path); err != nil || got != "new\n" {
+		t.Errorf("read = %q, %v", got, err)
 	}
-	if _, err := MarkersFor("make y").Committed(doc); err == nil {
-		t.Error("Committed of another generator's markers: no error")
+	if _, _, _, err := MarkersFor("make y").read(path); err == nil {
+		t.Error("read of another generator's markers: no error")
+	}
+	bare := filepath.Join(dir, "bare.md")
+	if err := os.WriteFile(bare, []byte("no markers\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.WriteFile(bare, "x"); err == nil {
+		t.Error("WriteFile without markers: no error")
 	}
 }
 
@@ -42,12 +52,12 @@ func TestBlockHasTheShapeCheckShapeAccepts(t *testing.T) {
 			t.Errorf("CheckShape(Block) = %d rows, %v", len(rows), err)
 		}
 	}
-	p := Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: Host(), Date: date}
+	p := Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: "linux/amd64, 2 CPUs", Date: date}
 	for name, block := range map[string]string{
 		"no provenance": "| A | B |\n|---|---:|\n| z | 2 |\n",
 		"other header":  Block(p, "| A | C |\n|---|---:|\n| z | 2 |\n"),
 		"short row":     Block(p, header+"| z |\n"),
-		"unknown commit": Block(Provenance{Commit: "unknown", Toolchain: "go1.26.10", Platform: Host(), Date: date},
+		"unknown commit": Block(Provenance{Commit: "unknown", Toolchain: "go1.26.10", Platform: "linux/amd64, 2 CPUs", Date: date},
 			table),
 	} {
 		if _, err := CheckShape(block, header, 2); err == nil {
@@ -62,7 +72,7 @@ func TestTableEscapesPipes(t *testing.T) {
 	if want := header + "| x\\|y |  |\n"; got != want {
 		t.Errorf("Table = %q, want %q", got, want)
 	}
-	block := Block(Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: Host(), Date: time.Now()}, got)
+	block := Block(Provenance{Commit: "abc1234", Toolchain: "go1.26.10", Platform: "linux/amd64, 2 CPUs", Date: time.Now()}, got)
 	if rows, err := CheckShape(block, header, 2); err != nil || len(rows) != 1 {
 		t.Errorf("CheckShape of Table's output = %q, %v", rows, err)
 	}

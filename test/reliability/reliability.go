@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/ecslogfix/ecslogfix/test/docblock"
-	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 )
 
 // EnvReport names the JSON-lines file Record appends to.
@@ -63,7 +62,7 @@ func Record(tb testing.TB, r Result) {
 		if tb.Failed() {
 			r.Passed = 0
 		}
-		if err := jsonlines.Append(path, r); err != nil {
+		if err := docblock.AppendRow(path, r); err != nil {
 			tb.Errorf("reliability report: %v", err)
 		}
 	})

@@ -71,7 +71,7 @@ fi
 echo >&2
 doc=()
 if [[ -z ${RELIABILITY_RUN:-} && ${SKIP_FUZZ:-} != 1 && ${SKIP_VULNCHECK:-} != 1 ]]; then
-  doc=(-doc docs/reliability.md -commit "$commit" -toolchain "$(go env GOVERSION)")
+  doc=(-doc docs/reliability.md -commit "$commit")
 fi
 go run ./test/reliability/cmd/reliability-report "${doc[@]}" "$REPORT" || status=1
 exit $status

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ecslogfix/ecslogfix/test/jsonlines"
+	"github.com/ecslogfix/ecslogfix/test/docblock"
 )
 
 func TestRecordAndSummarize(t *testing.T) {
@@ -26,7 +26,7 @@ func TestRecordAndSummarize(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	results, err := jsonlines.Read[Result](f)
+	results, err := docblock.ReadRows[Result](f)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestRecordCountsAssertionsAfterIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rs, err := jsonlines.Read[Result](f)
+	rs, err := docblock.ReadRows[Result](f)
 	if err != nil || len(rs) != 1 || rs[0].Passed != 0 {
 		t.Fatalf("rows %+v (%v), want one with Passed 0", rs, err)
 	}

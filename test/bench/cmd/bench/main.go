@@ -7,7 +7,7 @@
 // (docs/performance.md; scripts/bench.sh passes it on a full run).
 //
 //	go run ./test/bench/cmd/bench -functions detect,remediate,notify
-//	go run ./test/bench/cmd/bench -doc docs/performance.md -commit C -toolchain T
+//	go run ./test/bench/cmd/bench -doc docs/performance.md -commit C
 //
 // A function that does not build gets "build failed". Per-function events
 // come from test/bench/testdata/events/<name>.json, when present.
@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,29 +28,24 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/config/fnenv"
 	"github.com/ecslogfix/ecslogfix/test/bench"
 	"github.com/ecslogfix/ecslogfix/test/docblock"
-	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 type options struct {
-	root              string
 	functions         []string
 	starts, warm      int
 	goBench, rowsFile string
-	jsonOut           string
 	out               docblock.Output
 }
 
 func main() {
 	var o options
 	var fns string
-	flag.StringVar(&o.root, "root", ".", "module root")
-	flag.StringVar(&fns, "functions", strings.Join(bench.Functions(), ","), "functions under ROOT/functions to measure")
+	flag.StringVar(&fns, "functions", strings.Join(bench.Functions(), ","), "functions under functions/ to measure")
 	flag.IntVar(&o.starts, "starts", 20, "cold starts per function and of the Python baseline (median; docs/performance.md asks for ≥ 10)")
 	flag.IntVar(&o.warm, "warm", 10, "warm invokes per start")
 	flag.StringVar(&o.goBench, "gobench", "", "file with `go test -bench -benchmem` output to add as rows")
 	flag.StringVar(&o.rowsFile, "rows", "", "file of JSON-lines rows from other benchmarks to add")
-	flag.StringVar(&o.jsonOut, "json", "", "also write all rows as JSON to this file")
 	o.out.Flags(flag.CommandLine)
 	flag.Parse()
 	o.functions = strings.FieldsFunc(fns, func(r rune) bool { return r == ',' || r == ' ' })
@@ -74,7 +68,7 @@ type subject struct {
 }
 
 func run(ctx context.Context, o options, w io.Writer) error {
-	root, err := filepath.Abs(o.root)
+	root, err := localaws.RepoRoot()
 	if err != nil {
 		return err
 	}
@@ -212,7 +206,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	for _, more := range []struct {
 		path  string
 		parse func(io.Reader) ([]bench.Row, error)
-	}{{o.goBench, bench.ParseGoBench}, {o.rowsFile, jsonlines.Read[bench.Row]}} {
+	}{{o.goBench, bench.ParseGoBench}, {o.rowsFile, docblock.ReadRows[bench.Row]}} {
 		if more.path == "" {
 			continue
 		}
@@ -234,17 +228,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	block, err := o.out.Write(bench.Doc, bench.Markdown(rows), note)
 	fmt.Fprint(w, block)
-	if err != nil {
-		return err
-	}
-	if o.jsonOut != "" {
-		b, err := json.MarshalIndent(rows, "", "  ")
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(o.jsonOut, append(b, '\n'), 0o644)
-	}
-	return nil
+	return err
 }
 
 func firstLine(err error) string {

@@ -1,10 +1,10 @@
-// Command sweep runs one sweep of the home account in-process, wired as
-// the sweep Lambda wires it (sweep.Sweeper on the awsclient factory, the
-// default policy): inventory, the walk of its one account-region (every
-// invocation the state machine would make, in a row), summarize; so the
-// benchmark can read the sweep's peak RSS and pace in a process of its
-// own. It talks to AWS_ENDPOINT_URL (moto in the benchmark), logs JSON to
-// stderr and prints one JSON summary on stdout:
+// Command sweep runs one sweep of the home account (moto's localaws.Account)
+// in-process, wired as the sweep Lambda wires it (sweep.Sweeper on the
+// awsclient factory, the default policy): inventory, the walk of its one
+// account-region (every invocation the state machine would make, in a row),
+// summarize; so the benchmark can read the sweep's peak RSS and pace in a
+// process of its own. It talks to AWS_ENDPOINT_URL (moto in the benchmark),
+// logs JSON to stderr and prints one JSON summary on stdout:
 //
 //	{"elapsedSeconds":…,"peakRSSBytes":…,"sweep":{…workflow.SweepSummary…}}
 //
@@ -35,25 +35,25 @@ import (
 	"github.com/ecslogfix/ecslogfix/internal/sweep"
 	"github.com/ecslogfix/ecslogfix/internal/workflow"
 	"github.com/ecslogfix/ecslogfix/test/bench"
+	"github.com/ecslogfix/ecslogfix/test/localaws"
 )
 
 func main() {
 	var (
 		stateMachine = flag.String("state-machine-arn", "", "the workflow's state machine (required)")
 		bucket       = flag.String("bucket", "", "the sweep's bucket (required)")
-		account      = flag.String("account", "123456789012", "the home account")
 		prefix       = flag.String("family-prefix", "", "only families starting with this")
 		readRate     = flag.Float64("read-rate", awsclient.DefaultReadRate, "ECS list/describe calls per second")
 		startRate    = flag.Float64("start-rate", config.DefaultRegisterRate, "StartExecution calls per second")
 	)
 	flag.Parse()
-	if err := run(context.Background(), *stateMachine, *bucket, *account, *prefix, *readRate, *startRate); err != nil {
+	if err := run(context.Background(), *stateMachine, *bucket, *prefix, *readRate, *startRate); err != nil {
 		fmt.Fprintln(os.Stderr, "sweep:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, stateMachine, bucket, account, prefix string, readRate, startRate float64) error {
+func run(ctx context.Context, stateMachine, bucket, prefix string, readRate, startRate float64) error {
 	if stateMachine == "" || bucket == "" {
 		return fmt.Errorf("-state-machine-arn and -bucket are required")
 	}
@@ -67,7 +67,7 @@ func run(ctx context.Context, stateMachine, bucket, account, prefix string, read
 		Starter: &execution.Starter{SFN: f.SFN(), StateMachineARN: stateMachine, Policy: policy.Default(),
 			Limiter: rate.NewLimiter(rate.Limit(startRate), 1)},
 		ECS:          func(t workflow.Target) (inventory.ECS, error) { return f.ECS(awsclient.Scope{Region: t.Region}) },
-		Reach:        execution.Reach{HomeAccount: account},
+		Reach:        execution.Reach{HomeAccount: localaws.Account},
 		S3:           s3.NewFromConfig(cfg),
 		Bucket:       bucket,
 		FamilyPrefix: prefix,
@@ -81,7 +81,7 @@ func run(ctx context.Context, stateMachine, bucket, account, prefix string, read
 	if err != nil {
 		return err
 	}
-	w := workflow.Walk{SweepID: id, Target: workflow.Target{Account: account, Region: cfg.Region}}
+	w := workflow.Walk{SweepID: id, Target: workflow.Target{Account: localaws.Account, Region: cfg.Region}}
 	for !w.Done {
 		if w, err = sw.Walk(ctx, w); err != nil {
 			return err
@@ -91,7 +91,6 @@ func run(ctx context.Context, stateMachine, bucket, account, prefix string, read
 	if err != nil {
 		return err
 	}
-	rep := st.Summary
 	elapsed := time.Since(start)
 	peak, err := bench.PeakRSS(os.Getpid())
 	if err != nil {
@@ -100,6 +99,6 @@ func run(ctx context.Context, stateMachine, bucket, account, prefix string, read
 	return json.NewEncoder(os.Stdout).Encode(map[string]any{
 		"elapsedSeconds": elapsed.Seconds(),
 		"peakRSSBytes":   peak,
-		"sweep":          rep,
+		"sweep":          st.Summary,
 	})
 }

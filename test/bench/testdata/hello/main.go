@@ -1,6 +1,7 @@
 // Command hello is the smallest realistic Go Lambda: it creates an ECS
 // client at init (like the real functions) and echoes the event. The bench
-// harness measures it to prove itself before the real functions exist.
+// measures it as the reference between the null runtime's floor and the
+// real functions (docs/performance.md), and its own tests run on it.
 package main
 
 import (

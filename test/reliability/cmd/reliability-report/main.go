@@ -4,7 +4,7 @@
 // With -doc it also writes the table, with the commit and toolchain it was
 // measured on, into the generated block of that file (docs/reliability.md).
 //
-//	reliability-report [-doc docs/reliability.md -commit C -toolchain T] dist/reliability.jsonl
+//	reliability-report [-doc docs/reliability.md -commit C] dist/reliability.jsonl
 package main
 
 import (
@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/ecslogfix/ecslogfix/test/docblock"
-	"github.com/ecslogfix/ecslogfix/test/jsonlines"
 	"github.com/ecslogfix/ecslogfix/test/reliability"
 )
 
@@ -23,7 +22,7 @@ func main() {
 	out.Flags(flag.CommandLine)
 	flag.Parse()
 	if flag.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "usage: reliability-report [-doc FILE -commit C -toolchain T] RESULTS.jsonl")
+		fmt.Fprintln(os.Stderr, "usage: reliability-report [-doc FILE -commit C] RESULTS.jsonl")
 		os.Exit(2)
 	}
 	f, err := os.Open(flag.Arg(0))
@@ -31,7 +30,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "reliability-report:", err)
 		os.Exit(1)
 	}
-	results, err := jsonlines.Read[reliability.Result](f)
+	results, err := docblock.ReadRows[reliability.Result](f)
 	f.Close()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "reliability-report:", err)
