@@ -1,6 +1,7 @@
 package awsarn
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,40 @@ func TestPartition(t *testing.T) {
 	if PartitionOr("", "aws") != "aws" || PartitionOr("cn-north-1", "aws") != "aws-cn" {
 		t.Error("PartitionOr")
 	}
+}
+
+// FuzzPartition holds the hand-written matcher to the region patterns it
+// replaced (the SDKs' regionRegex shapes, number limited to 1–2 digits).
+func FuzzPartition(f *testing.F) {
+	patterns := []struct {
+		id string
+		re *regexp.Regexp
+	}{
+		{"aws-cn", regexp.MustCompile(`^cn-[a-z]+-[1-9][0-9]?$`)},
+		{"aws-us-gov", regexp.MustCompile(`^us-gov-[a-z]+-[1-9][0-9]?$`)},
+		{"aws-iso", regexp.MustCompile(`^us-iso-[a-z]+-[1-9][0-9]?$`)},
+		{"aws-iso-b", regexp.MustCompile(`^us-isob-[a-z]+-[1-9][0-9]?$`)},
+		{"aws-iso-e", regexp.MustCompile(`^eu-isoe-[a-z]+-[1-9][0-9]?$`)},
+		{"aws-iso-f", regexp.MustCompile(`^us-isof-[a-z]+-[1-9][0-9]?$`)},
+		{"aws-eusc", regexp.MustCompile(`^eusc-[a-z]+-[a-z]+-[1-9][0-9]?$`)},
+		{"aws", regexp.MustCompile(`^(us|eu|ap|sa|ca|me|af|il|mx)-[a-z]+-[1-9][0-9]?$`)},
+	}
+	for _, s := range []string{"us-east-1", "us-gov-west-1", "eusc-de-east-1", "us-isob-east-1", "cn--1", "us-east-1-", "ap-x-99",
+		"eu-isoe-west-10", "eusc-de-1", "us-gov-1", "me-central-0", "us-Ea-1", "il-a-b-1", "af-south-1\n"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, region string) {
+		want := ""
+		for _, p := range patterns {
+			if p.re.MatchString(region) {
+				want = p.id
+				break
+			}
+		}
+		if got, ok := Partition(region); got != want || ok != (want != "") {
+			t.Errorf("Partition(%q) = %q, %v; the patterns say %q", region, got, ok, want)
+		}
+	})
 }
 
 func TestIDs(t *testing.T) {

@@ -5,7 +5,6 @@
 package awslogs
 
 import (
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,25 +72,56 @@ func ValidStreamPrefix(s string) bool {
 	return !Blank(s) && len(s) <= MaxStreamPrefix && !strings.ContainsAny(s, ":* \t\r\n")
 }
 
-// bufferSizeRE is Docker's size grammar (go-units RAMInBytes, which the
-// awslogs driver uses for max-buffer-size): a number, then an optional
-// unit k, m, g, t or p (any case) with an optional "i" and "b".
-var bufferSizeRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]+)?) ?([kKmMgGtTpP])?[iI]?[bB]?$`)
-
 // ParseBufferSize returns the bytes a max-buffer-size value stands for
 // (binary units, as Docker counts them), and false when it is not a size
-// or is zero.
+// or is zero. The grammar is Docker's (go-units RAMInBytes, which the
+// awslogs driver uses for max-buffer-size): a number, then an optional
+// space, then an optional unit k, m, g, t or p (any case) with an
+// optional "i" and "b". It is read without regexp: policy evaluation
+// parses every non-blocking container's size, for every family a sweep
+// or scan judges.
 func ParseBufferSize(s string) (int64, bool) {
-	m := bufferSizeRE.FindStringSubmatch(strings.TrimSpace(s))
-	if m == nil {
+	s = strings.TrimSpace(s)
+	end := leadingDigits(s)
+	if end == 0 {
 		return 0, false
 	}
-	n, err := strconv.ParseFloat(m[1], 64)
+	if end < len(s) && s[end] == '.' {
+		frac := leadingDigits(s[end+1:])
+		if frac == 0 {
+			return 0, false
+		}
+		end += 1 + frac
+	}
+	n, err := strconv.ParseFloat(s[:end], 64)
 	if err != nil || n <= 0 {
 		return 0, false
 	}
-	mult := map[string]float64{"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}[strings.ToLower(m[2])]
+	unit := strings.TrimPrefix(s[end:], " ")
+	mult := 1.0
+	if unit != "" {
+		if i := strings.IndexByte("kmgtp", unit[0]|0x20); i >= 0 {
+			mult, unit = float64(int64(1)<<(10*(i+1))), unit[1:]
+		}
+	}
+	for _, c := range "ib" {
+		if unit != "" && unit[0]|0x20 == byte(c) {
+			unit = unit[1:]
+		}
+	}
+	if unit != "" {
+		return 0, false
+	}
 	return int64(n * mult), true
+}
+
+// leadingDigits is the number of ASCII digits s starts with.
+func leadingDigits(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // ValidLogGroupName reports whether name is a valid CloudWatch Logs group
