@@ -190,16 +190,13 @@ func (t *Template) Resolve(v any) (any, error) {
 func (t *Template) Decode(r Resource, out any) error {
 	v, err := t.Resolve(r.Properties)
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.LogicalID, err)
+		return err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s: %w", r.LogicalID, err)
-	}
-	return nil
+	return json.Unmarshal(b, out)
 }
 
 // ResolveString resolves v and requires a string.
