@@ -26,7 +26,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -115,7 +114,6 @@ func run(ctx context.Context, verbose bool) error {
 	say("    ready after %s", time.Since(t0).Round(100*time.Millisecond))
 
 	ecsc := ecs.NewFromConfig(stack.Config)
-	logs := cloudwatchlogs.NewFromConfig(stack.Config)
 	published := 0
 	for i, sc := range scenarios() {
 		say("")
@@ -160,7 +158,7 @@ func run(ctx context.Context, verbose bool) error {
 				say("%s", h)
 			}
 		}
-		if err := showChange(ctx, ecsc, logs, src); err != nil {
+		if err := showChange(ctx, ecsc, src); err != nil {
 			return err
 		}
 		msgs, err := stack.Moto.Published(ctx)
@@ -183,8 +181,9 @@ func run(ctx context.Context, verbose bool) error {
 	return nil
 }
 
-// showChange prints the family's new revision and what changed.
-func showChange(ctx context.Context, ecsc *ecs.Client, logs *cloudwatchlogs.Client, src *ecstypes.TaskDefinition) error {
+// showChange prints the family's new revision and what changed (the
+// notification that follows names the log groups).
+func showChange(ctx context.Context, ecsc *ecs.Client, src *ecstypes.TaskDefinition) error {
 	var flat [2]map[string]any
 	var latest *ecstypes.TaskDefinition
 	for i, ref := range []*string{src.TaskDefinitionArn, src.Family} { // the family alone names its latest revision
@@ -198,24 +197,14 @@ func showChange(ctx context.Context, ecsc *ecs.Client, logs *cloudwatchlogs.Clie
 		}
 		latest = d.TaskDefinition
 	}
-	family := aws.ToString(src.Family)
 	if latest.Revision == src.Revision {
-		say("no new revision of %s", family)
+		say("no new revision of %s", aws.ToString(src.Family))
 		return nil
 	}
 	say("new revision %s", aws.ToString(latest.TaskDefinitionArn))
 	say("what changed (everything else is identical):")
 	for _, d := range harness.Diff(flat[0], flat[1]) {
 		say("  %s", describeDiff(d, latest))
-	}
-	groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
-	if err != nil {
-		return err
-	}
-	for _, g := range groups.LogGroups {
-		if strings.Contains(aws.ToString(g.LogGroupName), family) {
-			say("log group %s (retention %d days)", aws.ToString(g.LogGroupName), aws.ToInt32(g.RetentionInDays))
-		}
 	}
 	return nil
 }
