@@ -93,6 +93,8 @@ type Stack struct {
 	// targets are the Lambda targets of event-pattern rules (Pump),
 	// schedules the state machine targets of schedule rules (StartSchedule).
 	targets, schedules []RuleTarget
+	// byARN names the functions by their ARNs, as rule targets give them.
+	byARN map[string]string
 }
 
 // RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
@@ -118,7 +120,7 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 		return nil, errors.New("harness: StackOptions.Dir is required")
 	}
 	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
-		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}}
+		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, byARN: map[string]string{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -268,6 +270,7 @@ func (s *Stack) startFunction(ctx context.Context, opts StackOptions, r Resource
 	}
 	s.Functions[name] = f
 	arn, _ := s.Template.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
+	s.byARN[arn] = name
 	for _, key := range []string{name, arn} {
 		if err := s.Moto.MapFunction(ctx, key, f.URL); err != nil {
 			return err
@@ -307,12 +310,9 @@ func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
 	}
 	var ebTargets []ebtypes.Target
 	for _, tg := range p.Targets {
-		fn, ok := functionNameFromARN(tg.Arn)
+		fn, ok := s.byARN[tg.Arn]
 		if !ok {
-			continue // only Lambda targets are stood in for
-		}
-		if s.Functions[fn] == nil {
-			return fmt.Errorf("target %s: no function %s in the stack", tg.Id, fn)
+			continue // only the stack's functions are stood in for
 		}
 		qn := queueName(name + "-" + tg.Id + "-inbox")
 		q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn)})
@@ -330,17 +330,6 @@ func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
 		err = fmt.Errorf("put targets: %d failed", out.FailedEntryCount)
 	}
 	return err
-}
-
-// functionNameFromARN is the function's name in a Lambda function ARN,
-// qualified (version, alias) or not.
-func functionNameFromARN(s string) (string, bool) {
-	a, err := arn.Parse(s)
-	name, ok := strings.CutPrefix(a.Resource, "function:")
-	if name, _, _ = strings.Cut(name, ":"); err != nil || a.Service != "lambda" || !ok || name == "" {
-		return "", false
-	}
-	return name, true
 }
 
 var badQueueChars = regexp.MustCompile(`[^A-Za-z0-9_-]`)
