@@ -124,12 +124,11 @@ func RegisterEvent(call RegisterCall) ebtypes.PutEventsRequestEntry {
 // custom callers) and fails on a failed entry.
 func (s *Stack) PutRegisterEvent(ctx context.Context, call RegisterCall) error {
 	out, err := s.Events.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{RegisterEvent(call)}})
+	if err == nil && out.FailedEntryCount > 0 {
+		err = fmt.Errorf("%s: %s", aws.ToString(out.Entries[0].ErrorCode), aws.ToString(out.Entries[0].ErrorMessage))
+	}
 	if err != nil {
 		return fmt.Errorf("put events: %w", err)
-	}
-	if out.FailedEntryCount > 0 {
-		e := out.Entries[0]
-		return fmt.Errorf("put events: %s: %s", aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage))
 	}
 	return nil
 }

@@ -96,18 +96,3 @@ func TestQueueName(t *testing.T) {
 		t.Errorf("queueName = %q, want ≤ 80 of [A-Za-z0-9_-]", long)
 	}
 }
-
-func TestFunctionNameFromARN(t *testing.T) {
-	for arn, want := range map[string]string{
-		"arn:aws:lambda:us-east-1:123456789012:function:ecslogfix-detect":        "ecslogfix-detect",
-		"arn:aws:lambda:us-east-1:123456789012:function:ecslogfix-detect:live":   "ecslogfix-detect",
-		"arn:aws-cn:lambda:cn-north-1:123456789012:function:f":                   "f",
-		"arn:aws:sqs:us-east-1:123456789012:queue":                               "",
-		"arn:aws:states:us-east-1:123456789012:stateMachine:ecslogfix-remediate": "",
-	} {
-		got, ok := functionNameFromARN(arn)
-		if got != want || ok != (want != "") {
-			t.Errorf("functionNameFromARN(%s) = %q, %v; want %q", arn, got, ok, want)
-		}
-	}
-}

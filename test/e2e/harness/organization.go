@@ -26,7 +26,7 @@ func DeployStackSets(ctx context.Context, base aws.Config, tmpl *Template) ([]st
 			}
 		}
 		if err := tmpl.Decode(r, &p); err != nil {
-			return names, fmt.Errorf("StackSet %w", err)
+			return names, fmt.Errorf("StackSet %s: %w", r.LogicalID, err)
 		}
 		name := aws.ToString(p.StackSetName)
 		if _, err := cfn.CreateStackSet(ctx, &p.CreateStackSetInput); err != nil {

@@ -69,9 +69,8 @@ type Stack struct {
 	Moto *localaws.Moto
 	// Proxy is the fault proxy in front of moto with StackOptions.StandIns.
 	Proxy *faultproxy.Server
-	// Endpoint is where the functions' AWS calls go: Proxy, else moto.
-	Endpoint string
-	// Config is an SDK configuration for Endpoint.
+	// Config is an SDK configuration for where the functions' AWS calls
+	// go: Proxy, else moto.
 	Config    aws.Config
 	Template  *Template
 	Functions map[string]*localaws.Function // by function name
@@ -94,12 +93,13 @@ type Stack struct {
 	// targets are the Lambda targets of event-pattern rules (Pump),
 	// schedules the state machine targets of schedule rules (StartSchedule).
 	targets, schedules []RuleTarget
+	// byARN names the functions by their ARNs, as rule targets give them.
+	byARN map[string]string
 }
 
 // RuleTarget is a rule's Lambda target and the inbox queue standing in for it.
 type RuleTarget struct {
 	Rule         string // the rule's name
-	TargetID     string
 	Function     string // the function's name
 	StateMachine string // or the state machine's ARN
 	Input        string // the target's constant Input, if any
@@ -120,7 +120,7 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 		return nil, errors.New("harness: StackOptions.Dir is required")
 	}
 	s = &Stack{Template: opts.Template, Functions: map[string]*localaws.Function{}, StateMachines: map[string]string{},
-		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}}
+		Subscribers: map[string]string{}, ColdStarts: map[string]time.Duration{}, byARN: map[string]string{}}
 	defer func() {
 		if err != nil {
 			_ = s.Close()
@@ -132,16 +132,15 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 			return s, err
 		}
 	}
-	s.Endpoint = s.Moto.Endpoint
+	endpoint := s.Moto.Endpoint
 	if opts.StandIns {
 		if s.Proxy, err = faultproxy.Start(faultproxy.Config{Upstream: s.Moto.Endpoint, StandIns: true}); err != nil {
 			return s, err
 		}
-		s.Endpoint = s.Proxy.URL
+		endpoint = s.Proxy.URL
 	}
-	s.Config = localaws.Config(s.Endpoint)
+	s.Config = localaws.Config(endpoint)
 	s.SFN, s.SNS, s.SQS, s.Events = sfn.NewFromConfig(s.Config), sns.NewFromConfig(s.Config), sqs.NewFromConfig(s.Config), eventbridge.NewFromConfig(s.Config)
-	bins := map[string]string{} // the bootstraps built, by package
 	// In this order: the functions' environment names the topics, queues,
 	// buckets, tables and state machines; the rules target the functions.
 	for _, c := range []struct {
@@ -161,7 +160,7 @@ func StartStack(ctx context.Context, opts StackOptions) (s *Stack, err error) {
 		}},
 		{"AWS::StepFunctions::StateMachine", s.createStateMachine},
 		{"AWS::Lambda::Function", func(ctx context.Context, r Resource, name string) error {
-			return s.startFunction(ctx, opts, bins, r, name)
+			return s.startFunction(ctx, opts, r, name)
 		}},
 		{"AWS::Events::Rule", s.createRule},
 	} {
@@ -227,18 +226,11 @@ func (s *Stack) createTable(ctx context.Context, r Resource, name string) error 
 }
 
 func (s *Stack) createStateMachine(ctx context.Context, r Resource, name string) error {
-	var p struct {
-		RoleArn, StateMachineType, DefinitionString string
-		Definition                                  json.RawMessage // inline, instead of DefinitionString
-	}
+	var p struct{ RoleArn, StateMachineType, DefinitionString string }
 	if err := s.Template.Decode(r, &p); err != nil {
 		return err
 	}
-	def := cmp.Or(p.DefinitionString, string(p.Definition))
-	if def == "" {
-		return errors.New("no DefinitionString or Definition")
-	}
-	out, err := s.SFN.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(def),
+	out, err := s.SFN.CreateStateMachine(ctx, &sfn.CreateStateMachineInput{Name: aws.String(name), Definition: aws.String(p.DefinitionString),
 		RoleArn: aws.String(p.RoleArn), Type: sfntypes.StateMachineType(p.StateMachineType)})
 	if err != nil {
 		return err
@@ -247,19 +239,16 @@ func (s *Stack) createStateMachine(ctx context.Context, r Resource, name string)
 	return nil
 }
 
-// startFunction starts the function under its emulator with its
-// synthesized environment, building its package's bootstrap once (bins).
-func (s *Stack) startFunction(ctx context.Context, opts StackOptions, bins map[string]string, r Resource, name string) error {
+// startFunction builds the function's bootstrap and starts it under its
+// emulator with its synthesized environment.
+func (s *Stack) startFunction(ctx context.Context, opts StackOptions, r Resource, name string) error {
 	pkg, ok := opts.Packages[name]
 	if !ok {
 		return fmt.Errorf("function %s: no package given in StackOptions.Packages", name)
 	}
-	if _, done := bins[pkg]; !done {
-		p, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(opts.Dir, "bin", filepath.Base(pkg)))
-		if err != nil {
-			return err
-		}
-		bins[pkg] = p
+	bootstrap, err := localaws.BuildBootstrap(ctx, opts.Tools.Root, pkg, runtime.GOARCH, filepath.Join(opts.Dir, "bin", filepath.Base(pkg)))
+	if err != nil {
+		return err
 	}
 	var p struct {
 		Environment         struct{ Variables map[string]string }
@@ -268,19 +257,20 @@ func (s *Stack) startFunction(ctx context.Context, opts StackOptions, bins map[s
 	if err := s.Template.Decode(r, &p); err != nil {
 		return err
 	}
-	env := localaws.LambdaEnv(s.Endpoint)
+	env := localaws.LambdaEnv(aws.ToString(s.Config.BaseEndpoint))
 	maps.Copy(env, p.Environment.Variables)
 	maps.Copy(env, opts.Env[name])
 	if p.MemorySize > 0 {
 		env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] = strconv.Itoa(p.MemorySize)
 	}
-	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bins[pkg], Env: env,
+	f, err := localaws.StartFunction(ctx, localaws.FunctionOptions{Name: name, Bootstrap: bootstrap, Env: env,
 		Timeout: time.Duration(p.Timeout) * time.Second, Log: opts.Log})
 	if err != nil {
 		return err
 	}
 	s.Functions[name] = f
 	arn, _ := s.Template.ResolveString(map[string]any{"Fn::GetAtt": []any{r.LogicalID, "Arn"}})
+	s.byARN[arn] = name
 	for _, key := range []string{name, arn} {
 		if err := s.Moto.MapFunction(ctx, key, f.URL); err != nil {
 			return err
@@ -293,77 +283,55 @@ func (s *Stack) startFunction(ctx context.Context, opts StackOptions, bins map[s
 // queues, or records a schedule rule's state machine targets.
 func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
 	var p struct {
-		EventPattern                            json.RawMessage
-		ScheduleExpression, State, EventBusName string
-		Targets                                 []struct{ Arn, Id, Input string }
+		EventPattern json.RawMessage
+		State        string
+		EventBusName *string
+		Targets      []struct {
+			Arn, Id string
+			Input   *string
+		}
 	}
 	if err := s.Template.Decode(r, &p); err != nil {
 		return err
 	}
-	var lambdaTargets, stateTargets []RuleTarget
-	for _, tg := range p.Targets {
-		if strings.Contains(tg.Arn, ":states:") && strings.Contains(tg.Arn, ":stateMachine:") {
-			stateTargets = append(stateTargets, RuleTarget{Rule: name, TargetID: tg.Id, StateMachine: tg.Arn, Input: tg.Input})
-			continue
-		}
-		fn, ok := functionNameFromARN(tg.Arn)
-		if !ok {
-			continue // only Lambda and state machine targets are stood in for
-		}
-		if s.Functions[fn] == nil {
-			return fmt.Errorf("target %s: no function %s in the stack", tg.Id, fn)
-		}
-		lambdaTargets = append(lambdaTargets, RuleTarget{Rule: name, TargetID: tg.Id, Function: fn, Input: tg.Input})
-	}
-	if p.ScheduleExpression != "" && p.EventPattern == nil {
+	if p.EventPattern == nil {
 		// A schedule's Lambda target (the report function) is not
 		// run by the harness: the tests that need it invoke it.
-		s.schedules = append(s.schedules, stateTargets...)
+		for _, tg := range p.Targets {
+			if a, err := arn.Parse(tg.Arn); err == nil && a.Service == "states" {
+				s.schedules = append(s.schedules, RuleTarget{Rule: name, StateMachine: tg.Arn, Input: aws.ToString(tg.Input)})
+			}
+		}
 		return nil
 	}
-	in := &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)), State: ebtypes.RuleState(p.State)}
-	if p.EventBusName != "" {
-		in.EventBusName = aws.String(p.EventBusName)
-	}
-	if _, err := s.Events.PutRule(ctx, in); err != nil {
+	if _, err := s.Events.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventPattern: aws.String(string(p.EventPattern)),
+		State: ebtypes.RuleState(p.State), EventBusName: p.EventBusName}); err != nil {
 		return err
 	}
 	var ebTargets []ebtypes.Target
-	for i := range lambdaTargets {
-		qn := queueName(name + "-" + lambdaTargets[i].TargetID + "-inbox")
+	for _, tg := range p.Targets {
+		fn, ok := s.byARN[tg.Arn]
+		if a, err := arn.Parse(tg.Arn); !ok && err == nil && a.Service == "lambda" {
+			return fmt.Errorf("rule %s: Lambda target %s is not one of the stack's functions", name, tg.Arn)
+		} else if !ok {
+			continue // only the stack's functions are stood in for
+		}
+		qn := queueName(name + "-" + tg.Id + "-inbox")
 		q, err := s.SQS.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(qn)})
 		if err != nil {
 			return fmt.Errorf("create inbox %s: %w", qn, err)
 		}
-		lambdaTargets[i].InboxURL = aws.ToString(q.QueueUrl)
-		tg := ebtypes.Target{Id: aws.String(lambdaTargets[i].TargetID), Arn: aws.String(QueueARN(qn))}
-		if lambdaTargets[i].Input != "" {
-			tg.Input = aws.String(lambdaTargets[i].Input)
-		}
-		ebTargets = append(ebTargets, tg)
+		s.targets = append(s.targets, RuleTarget{Rule: name, Function: fn, Input: aws.ToString(tg.Input), InboxURL: aws.ToString(q.QueueUrl)})
+		ebTargets = append(ebTargets, ebtypes.Target{Id: aws.String(tg.Id), Arn: aws.String(QueueARN(qn)), Input: tg.Input})
 	}
-	if len(ebTargets) > 0 {
-		out, err := s.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: in.EventBusName, Targets: ebTargets})
-		if err != nil {
-			return err
-		}
-		if out.FailedEntryCount > 0 {
-			return fmt.Errorf("put targets: %d failed", out.FailedEntryCount)
-		}
+	if len(ebTargets) == 0 {
+		return nil
 	}
-	s.targets = append(s.targets, lambdaTargets...)
-	return nil
-}
-
-// functionNameFromARN is the function's name in a Lambda function ARN,
-// qualified (version, alias) or not.
-func functionNameFromARN(s string) (string, bool) {
-	a, err := arn.Parse(s)
-	name, ok := strings.CutPrefix(a.Resource, "function:")
-	if name, _, _ = strings.Cut(name, ":"); err != nil || a.Service != "lambda" || !ok || name == "" {
-		return "", false
+	out, err := s.Events.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(name), EventBusName: p.EventBusName, Targets: ebTargets})
+	if err == nil && out.FailedEntryCount > 0 {
+		err = fmt.Errorf("put targets: %d failed", out.FailedEntryCount)
 	}
-	return name, true
+	return err
 }
 
 var badQueueChars = regexp.MustCompile(`[^A-Za-z0-9_-]`)

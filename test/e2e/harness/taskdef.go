@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -87,7 +86,7 @@ func (d Difference) String() string {
 func Diff(old, new any) []Difference {
 	var out []Difference
 	diff("", old, new, &out)
-	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
+	slices.SortFunc(out, func(a, b Difference) int { return strings.Compare(a.Path, b.Path) })
 	return out
 }
 
@@ -98,11 +97,7 @@ func diff(path string, a, b any, out *[]Difference) {
 		keys := maps.Clone(am) // and bm's: the union of the keys
 		maps.Copy(keys, bm)
 		for k := range keys {
-			p := k
-			if path != "" {
-				p = path + "." + k
-			}
-			diff(p, am[k], bm[k], out)
+			diff(strings.TrimPrefix(path+"."+k, "."), am[k], bm[k], out)
 		}
 		return
 	}

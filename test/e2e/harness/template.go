@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -82,12 +83,8 @@ func (t *Template) PhysicalName(logicalID string) string {
 	r := t.resources[logicalID]
 	typ, _ := r["Type"].(string)
 	props, _ := r["Properties"].(map[string]any)
-	if p := resourceTypes[typ].nameProperty; p != "" {
-		if v, err := t.Resolve(props[p]); err == nil {
-			if s, ok := v.(string); ok && s != "" {
-				return s
-			}
-		}
+	if s, err := t.ResolveString(props[resourceTypes[typ].nameProperty]); err == nil && s != "" {
+		return s
 	}
 	sum := sha256.Sum256([]byte(t.StackName + "/" + logicalID))
 	name := t.StackName + "-" + logicalID + "-" + strings.ToUpper(hex.EncodeToString(sum[:])[:12])
@@ -193,16 +190,13 @@ func (t *Template) Resolve(v any) (any, error) {
 func (t *Template) Decode(r Resource, out any) error {
 	v, err := t.Resolve(r.Properties)
 	if err != nil {
-		return fmt.Errorf("%s: %w", r.LogicalID, err)
+		return err
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, out); err != nil {
-		return fmt.Errorf("%s: %w", r.LogicalID, err)
-	}
-	return nil
+	return json.Unmarshal(b, out)
 }
 
 // ResolveString resolves v and requires a string.
@@ -255,23 +249,18 @@ func (t *Template) intrinsic(fn string, arg any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("Fn::Sub of %T", arg)
 		}
-		var subErr error
+		var errs []error
 		out := subVar.ReplaceAllStringFunc(tmpl, func(m string) string {
-			name := m[2 : len(m)-1]
-			var r any
-			var err error
-			if id, attr, ok := strings.Cut(name, "."); ok && !strings.HasPrefix(name, "AWS::") {
-				r, err = t.getAtt(id, attr)
-			} else {
-				r, err = t.ref(name)
+			// ${X} is {"Ref": X}, ${X.A} {"Fn::GetAtt": [X, A]}.
+			v := map[string]any{"Ref": m[2 : len(m)-1]}
+			if id, attr, ok := strings.Cut(m[2:len(m)-1], "."); ok && !strings.HasPrefix(id, "AWS::") {
+				v = map[string]any{"Fn::GetAtt": []any{id, attr}}
 			}
-			if err != nil {
-				subErr = err
-				return m
-			}
+			r, err := t.Resolve(v)
+			errs = append(errs, err)
 			return fmt.Sprint(r)
 		})
-		return strings.ReplaceAll(out, "${!", "${"), subErr
+		return strings.ReplaceAll(out, "${!", "${"), errors.Join(errs...)
 	}
 	return nil, fmt.Errorf("%s is not supported by the harness", fn)
 }

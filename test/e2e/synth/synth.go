@@ -7,7 +7,6 @@ package synth
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 
 	"github.com/ecslogfix/ecslogfix/infra/stacks"
@@ -36,12 +35,11 @@ func Synthesize(root, outdir, mode string, overrides map[string]any) (*Stack, er
 	if err != nil {
 		return nil, fmt.Errorf("read cdk.json: %w", err)
 	}
-	if ctx == nil {
-		ctx = map[string]any{}
-	}
-	maps.Copy(ctx, overrides)
 	cfg, err := config.Load(func(k string) (any, bool) {
-		v, ok := ctx[k]
+		v, ok := overrides[k]
+		if !ok {
+			v, ok = ctx[k]
+		}
 		return v, ok && v != nil
 	})
 	if err != nil {

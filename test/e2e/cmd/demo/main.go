@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -27,7 +26,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	sfntypes "github.com/aws/aws-sdk-go-v2/service/sfn/types"
@@ -79,7 +77,7 @@ func run(ctx context.Context, verbose bool) error {
 	t0 := time.Now()
 	tools, err := localaws.FindTools(ctx)
 	if err != nil {
-		return fmt.Errorf("%w\n(the demo runs everything locally: python3 with moto[server]==%s, Go, and the Lambda Runtime Interface Emulator)", err, localaws.PinnedMoto)
+		return fmt.Errorf("the demo runs everything locally: %w", err)
 	}
 	if tools.MotoVersion != localaws.PinnedMoto {
 		say("warning: moto %s found; the launcher is pinned to %s", tools.MotoVersion, localaws.PinnedMoto)
@@ -116,12 +114,11 @@ func run(ctx context.Context, verbose bool) error {
 	say("    ready after %s", time.Since(t0).Round(100*time.Millisecond))
 
 	ecsc := ecs.NewFromConfig(stack.Config)
-	logs := cloudwatchlogs.NewFromConfig(stack.Config)
 	published := 0
 	for i, sc := range scenarios() {
 		say("")
 		say("================================================================================")
-		say("%d. %s registers %s — %s", i+1, who(sc.who), sc.family, sc.what)
+		say("%d. %s registers %s — %s", i+1, sc.who["arn"], sc.family, sc.what)
 		say("================================================================================")
 		in, err := harness.LoadTaskDefinition(filepath.Join(tools.Root, "testdata", "taskdefs", sc.file), sc.family)
 		if err != nil {
@@ -161,7 +158,7 @@ func run(ctx context.Context, verbose bool) error {
 				say("%s", h)
 			}
 		}
-		if err := showChange(ctx, ecsc, logs, src); err != nil {
+		if err := showChange(ctx, ecsc, src); err != nil {
 			return err
 		}
 		msgs, err := stack.Moto.Published(ctx)
@@ -184,44 +181,30 @@ func run(ctx context.Context, verbose bool) error {
 	return nil
 }
 
-// showChange prints the family's new revision and what changed.
-func showChange(ctx context.Context, ecsc *ecs.Client, logs *cloudwatchlogs.Client, src *ecstypes.TaskDefinition) error {
-	family := aws.ToString(src.Family)
-	list, err := ecsc.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family)})
-	if err != nil {
-		return err
+// showChange prints the family's new revision and what changed (the
+// notification that follows names the log groups).
+func showChange(ctx context.Context, ecsc *ecs.Client, src *ecstypes.TaskDefinition) error {
+	var flat [2]map[string]any
+	var latest *ecstypes.TaskDefinition
+	for i, ref := range []*string{src.TaskDefinitionArn, src.Family} { // the family alone names its latest revision
+		d, err := ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: ref,
+			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		if err != nil {
+			return err
+		}
+		if flat[i], err = harness.Comparable(d.TaskDefinition, d.Tags); err != nil {
+			return err
+		}
+		latest = d.TaskDefinition
 	}
-	arns := list.TaskDefinitionArns
-	if len(arns) < 2 {
-		say("no new revision of %s", family)
+	if latest.Revision == src.Revision {
+		say("no new revision of %s", aws.ToString(src.Family))
 		return nil
 	}
-	newARN := arns[len(arns)-1]
-	say("new revision %s", newARN)
-	var described [2]*ecs.DescribeTaskDefinitionOutput
-	var flat [2]map[string]any
-	for i, arn := range []*string{src.TaskDefinitionArn, aws.String(newARN)} {
-		if described[i], err = ecsc.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: arn,
-			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}}); err != nil {
-			return err
-		}
-		if flat[i], err = harness.Comparable(described[i].TaskDefinition, described[i].Tags); err != nil {
-			return err
-		}
-	}
-	newTD := described[1].TaskDefinition
+	say("new revision %s", aws.ToString(latest.TaskDefinitionArn))
 	say("what changed (everything else is identical):")
 	for _, d := range harness.Diff(flat[0], flat[1]) {
-		say("  %s", describeDiff(d, newTD))
-	}
-	groups, err := logs.DescribeLogGroups(ctx, &cloudwatchlogs.DescribeLogGroupsInput{LogGroupNamePrefix: aws.String("/ecs/")})
-	if err != nil {
-		return err
-	}
-	for _, g := range groups.LogGroups {
-		if strings.Contains(aws.ToString(g.LogGroupName), family) {
-			say("log group %s (retention %d days)", aws.ToString(g.LogGroupName), aws.ToInt32(g.RetentionInDays))
-		}
+		say("  %s", describeDiff(d, latest))
 	}
 	return nil
 }
@@ -230,18 +213,7 @@ func showChange(ctx context.Context, ecsc *ecs.Client, logs *cloudwatchlogs.Clie
 func describeDiff(d harness.Difference, td *ecstypes.TaskDefinition) string {
 	var i int
 	if _, err := fmt.Sscanf(d.Path, "ContainerDefinitions[%d]", &i); err == nil && i < len(td.ContainerDefinitions) {
-		rest := d.Path[strings.Index(d.Path, "]")+1:]
-		o, _ := json.Marshal(d.Old)
-		n, _ := json.Marshal(d.New)
-		return fmt.Sprintf("container %s%s:\n      before %s\n      after  %s", aws.ToString(td.ContainerDefinitions[i].Name), rest, o, n)
+		d.Path = "container " + aws.ToString(td.ContainerDefinitions[i].Name) + d.Path[strings.Index(d.Path, "]")+1:]
 	}
 	return d.String()
-}
-
-// who names a userIdentity: an IAM user by name, anyone else by ARN.
-func who(identity map[string]any) string {
-	if n, ok := identity["userName"].(string); ok {
-		return "IAM user " + n
-	}
-	return fmt.Sprint(identity["arn"])
 }
