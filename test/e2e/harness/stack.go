@@ -311,9 +311,10 @@ func (s *Stack) createRule(ctx context.Context, r Resource, name string) error {
 	var ebTargets []ebtypes.Target
 	for _, tg := range p.Targets {
 		fn, ok := s.byARN[tg.Arn]
-		if a, err := arn.Parse(tg.Arn); !ok && err == nil && a.Service == "lambda" {
-			return fmt.Errorf("rule %s: Lambda target %s is not one of the stack's functions", name, tg.Arn)
-		} else if !ok {
+		if !ok {
+			if a, err := arn.Parse(tg.Arn); err == nil && a.Service == "lambda" {
+				return fmt.Errorf("rule %s: Lambda target %s is not one of the stack's functions", name, tg.Arn)
+			}
 			continue // only the stack's functions are stood in for
 		}
 		qn := queueName(name + "-" + tg.Id + "-inbox")
